@@ -1,0 +1,133 @@
+"""Abstract relocation kinds, and the one place where a relocated value is computed.
+
+Every native relocation type (R_X86_64_PC32, R_386_GOTOFF, X86_64_RELOC_SIGNED_2, ...) is
+translated by a reader into a `Howto`: an abstract `RelocKind` saying *what* is computed,
+plus the width of the field and the overflow rule saying *how* it is stored.  Past the
+readers nothing in the linker knows native relocation numbers.
+
+The letters are those of DESIGN.md:
+
+    S  symbol address             A  addend                 P  address of the field
+    G  address of the GOT slot    L  PLT entry / stub (= S when defined in the output)
+    GOT  GOT base (_GLOBAL_OFFSET_TABLE_)                    T  subtrahend symbol address
+
+`compute` works element-wise on numpy arrays, so one call computes every relocation of a
+link that shares a kind.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class RelocKind(enum.IntEnum):
+    """What a relocation computes (lld's RelExpr, reduced to what x86 needs)."""
+
+    NONE = 0  # R_X86_64_NONE: nothing is written
+    ABS = 1  # S + A
+    PC = 2  # S + A - P
+    PLT_PC = 3  # L + A - P
+    GOT_PC = 4  # G + A - P
+    GOT_OFF = 5  # G + A - GOT
+    REL_GOT = 6  # S + A - GOT
+    GOT_BASE_PC = 7  # GOT + A - P
+    SUB = 8  # S - T + A
+    SIZE = 9  # Z + A (symbol size)
+
+
+# Kinds that make the symbol need a GOT slot, or a PLT entry when it is imported.
+NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF})
+NEEDS_PLT = frozenset({RelocKind.PLT_PC})
+# Kinds that refer to the GOT base, so `_GLOBAL_OFFSET_TABLE_` must exist.
+USES_GOT_BASE = frozenset({RelocKind.GOT_OFF, RelocKind.REL_GOT, RelocKind.GOT_BASE_PC})
+PC_RELATIVE = frozenset({RelocKind.PC, RelocKind.PLT_PC, RelocKind.GOT_PC, RelocKind.GOT_BASE_PC})
+
+
+class Overflow(enum.IntEnum):
+    """How a computed value must fit its field."""
+
+    NONE = 0  # any value; truncate (R_X86_64_64, PC64)
+    SIGNED = 1  # -2**(w-1) <= v < 2**(w-1)        (32S, PC32, PLT32, GOTPCREL)
+    UNSIGNED = 2  # 0 <= v < 2**w                     (R_X86_64_32: zero-extended by the CPU)
+    EITHER = 3  # -2**(w-1) <= v < 2**w             (R_X86_64_16, R_X86_64_8: either reading)
+
+
+@dataclass(frozen=True, slots=True)
+class Howto:
+    """A native relocation type seen through the abstract model."""
+
+    name: str  # native spelling, for messages: "R_X86_64_PC32"
+    kind: RelocKind
+    width: int  # bytes written: 1, 2, 4 or 8 (0 for NONE)
+    overflow: Overflow
+
+    def bounds(self) -> tuple[int, int]:
+        """Inclusive range of values that fit the field."""
+        bits = self.width * 8
+        if self.overflow is Overflow.SIGNED:
+            return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+        if self.overflow is Overflow.UNSIGNED:
+            return 0, (1 << bits) - 1
+        if self.overflow is Overflow.EITHER:
+            return -(1 << (bits - 1)), (1 << bits) - 1
+        return -(1 << 63), (1 << 64) - 1
+
+
+def formula(kind: RelocKind) -> str:
+    """The value of `kind`, in DESIGN.md's letters (used in error messages and the map)."""
+    return _FORMULAS[kind]
+
+
+_FORMULAS = {
+    RelocKind.NONE: "-",
+    RelocKind.ABS: "S + A",
+    RelocKind.PC: "S + A - P",
+    RelocKind.PLT_PC: "L + A - P",
+    RelocKind.GOT_PC: "G + A - P",
+    RelocKind.GOT_OFF: "G + A - GOT",
+    RelocKind.REL_GOT: "S + A - GOT",
+    RelocKind.GOT_BASE_PC: "GOT + A - P",
+    RelocKind.SUB: "S - T + A",
+    RelocKind.SIZE: "Z + A",
+}
+
+
+def compute(
+    kind: RelocKind,
+    *,
+    S: np.ndarray,
+    A: np.ndarray,
+    P: np.ndarray,
+    G: np.ndarray,
+    L: np.ndarray,
+    GOT: int,
+    T: np.ndarray,
+    Z: np.ndarray,
+) -> np.ndarray:
+    """Value of every relocation of one kind, as signed 64-bit integers (wrapping).
+
+    Arrays are int64 and aligned element-wise; unused letters may be any array of the
+    right length.  Python ints beyond 64 bits never arise: addresses fit in 63 bits.
+    """
+    if kind is RelocKind.ABS:
+        return S + A
+    if kind is RelocKind.PC:
+        return S + A - P
+    if kind is RelocKind.PLT_PC:
+        return L + A - P
+    if kind is RelocKind.GOT_PC:
+        return G + A - P
+    if kind is RelocKind.GOT_OFF:
+        return G + A - GOT
+    if kind is RelocKind.REL_GOT:
+        return S + A - GOT
+    if kind is RelocKind.GOT_BASE_PC:
+        return GOT + A - P
+    if kind is RelocKind.SUB:
+        return S - T + A
+    if kind is RelocKind.SIZE:
+        return Z + A
+    return np.zeros_like(A)

@@ -1,0 +1,182 @@
+"""The records that readers produce and the format-neutral core consumes.
+
+Readers (linker/elf, linker/macho) turn bytes into these; after them nothing knows what an
+ELF section header or a Mach-O nlist was.  Tables with one row per symbol or relocation are
+columnar numpy arrays, so that a link of thousands of objects never builds a Python object
+per relocation.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .kinds import Howto
+
+# Special values of SymbolTable.section (otherwise an index into ObjectFile.sections).
+UNDEF = -1
+ABS = -2
+COMMON = -3  # value holds the alignment, size the size (ELF SHN_COMMON, Mach-O N_UNDF+value)
+
+
+class Binding(enum.IntEnum):
+    LOCAL = 0
+    GLOBAL = 1
+    WEAK = 2
+
+
+class SymType(enum.IntEnum):
+    NOTYPE = 0
+    OBJECT = 1
+    FUNC = 2
+    SECTION = 3
+    FILE = 4
+    TLS = 6
+
+
+class Visibility(enum.IntEnum):
+    DEFAULT = 0
+    INTERNAL = 1
+    HIDDEN = 2
+    PROTECTED = 3
+
+
+class SectionFlags(enum.IntFlag):
+    NONE = 0
+    ALLOC = 1
+    WRITE = 2
+    EXEC = 4
+    TLS = 8
+    MERGE = 16
+    STRINGS = 32
+
+
+class SectionRole(enum.Enum):
+    """What the output needs to know about an input section beyond its flags."""
+
+    NORMAL = "normal"
+    ZEROFILL = "zerofill"  # SHT_NOBITS / S_ZEROFILL: occupies memory, not file
+    INIT_ARRAY = "init_array"
+    FINI_ARRAY = "fini_array"
+    PREINIT_ARRAY = "preinit_array"
+    EH_FRAME = "eh_frame"
+    NOTE = "note"
+    # Not loaded but significant to the link (e.g. .note.GNU-stack); never placed.
+    MARKER = "marker"
+
+
+RELOC_DTYPE = np.dtype([("offset", "<i8"), ("howto", "<u2"), ("symbol", "<i4"), ("addend", "<i8")])
+
+
+@dataclass(frozen=True, slots=True)
+class RelocTable:
+    """The relocations of one input section, one row each, in file order.
+
+    `howto` indexes ObjectFile.howtos; `symbol` indexes the file's SymbolTable; `addend` is
+    explicit (a REL or Mach-O reader has already read the implicit addend out of the bytes).
+    `subtrahend` (Mach-O SUBTRACTOR pairs, i386 SECTDIFF) is -1 where unused, or None for a
+    table with no SUB relocations.
+    """
+
+    rows: np.ndarray  # structured, dtype RELOC_DTYPE
+    subtrahend: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @staticmethod
+    def empty() -> RelocTable:
+        return RelocTable(np.zeros(0, dtype=RELOC_DTYPE))
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolTable:
+    """One object file's symbols, columnar.  Row 0 is whatever the format puts there
+    (ELF's null symbol); readers keep native indices so that relocations can use them."""
+
+    names: list[str]
+    value: np.ndarray  # uint64: offset within section (absolute value for ABS)
+    size: np.ndarray  # uint64
+    section: np.ndarray  # int32: index into ObjectFile.sections, or UNDEF / ABS / COMMON
+    binding: np.ndarray  # uint8: Binding
+    type: np.ndarray  # uint8: SymType
+    visibility: np.ndarray  # uint8: Visibility
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass(eq=False, slots=True)
+class InputSection:
+    """A section of an input object.  Identity matters (eq=False): the core keys tables by it."""
+
+    file: ObjectFile
+    index: int  # native section index in its file, for messages
+    name: str
+    flags: SectionFlags
+    role: SectionRole
+    align: int
+    size: int
+    data: bytes | memoryview | None  # None for ZEROFILL
+    relocs: RelocTable = field(default_factory=RelocTable.empty)
+    comdat: str | None = None  # group signature when the section belongs to a COMDAT group
+    entsize: int = 0
+
+    def where(self) -> str:
+        return f"{self.file.path}: section {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ComdatGroup:
+    signature: str
+    sections: tuple[int, ...]  # indices into ObjectFile.sections
+
+
+@dataclass(eq=False, slots=True)
+class ObjectFile:
+    path: str  # for messages; archive members read "libz.a(inflate.o)"
+    arch: str  # "x86_64" or "i386"
+    sections: list[InputSection | None]  # indexed by native section index; None: not loaded
+    symbols: SymbolTable
+    howtos: Sequence[Howto]  # RelocTable.howto indexes this
+    groups: list[ComdatGroup] = field(default_factory=list)
+    # .note.GNU-stack: False = present without SHF_EXECINSTR; True = executable stack
+    # requested; None = absent (the object says nothing).
+    exec_stack: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicSymbol:
+    """A symbol a shared library (or a Mach-O dylib/.tbd) defines."""
+
+    name: str
+    type: SymType
+    size: int
+    weak: bool = False
+    version: str | None = None  # default version name (ELF verdef), None when unversioned
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicLibrary:
+    path: str
+    soname: str  # DT_SONAME, or the file name; Mach-O install name
+    symbols: dict[str, DynamicSymbol]
+    as_needed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveMember:
+    name: str
+    offset: int  # of the member header in the archive, for messages
+    data: memoryview
+
+
+@dataclass(frozen=True, slots=True)
+class Archive:
+    path: str
+    members: list[ArchiveMember]
+    # symbol -> indices of members that define it (from the armap, or built by scanning)
+    index: dict[str, list[int]]
