@@ -1,0 +1,123 @@
+"""`link()`: the Python API, and the one place that strings the pipeline together.
+
+    load + resolve -> (ELF) scan, synthesize, lay out, apply, write -> temp file -> rename
+
+The output appears only when the whole link succeeded: it is written to a temporary file in
+the output's directory and renamed over the target, so a failing link leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .errors import LinkError
+from .linkmap import build_link_map, write_link_map
+from .targets import TARGETS
+
+DEFAULT_ENTRY = "_start"
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    output: str
+    entry: int
+    dynamic: bool
+    needed: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+def link(
+    inputs: Sequence[str | os.PathLike[str]],
+    output: str | os.PathLike[str],
+    *,
+    target: str = "elf64-x86-64",
+    entry: str | None = None,
+    library_paths: Sequence[str] = (),
+    static: bool = False,
+    dynamic_linker: str | None = None,
+    bind_now: bool = False,
+    hash_style: str = "both",
+    exec_stack: bool | None = None,
+    runpath: str | None = None,
+    export_dynamic: bool = False,
+    strip: bool = False,
+    map_file: str | os.PathLike[str] | None = None,
+    sysroot: str = "",
+    undefined: Sequence[str] = (),
+) -> LinkResult:
+    """Link `inputs` into the executable `output`.
+
+    `inputs` are in command-line order: paths of objects, archives, shared libraries and
+    linker scripts, and the positional options `-lNAME`, `--start-group`, `--end-group`,
+    `--as-needed`, `--no-as-needed`, `-Bstatic`, `-Bdynamic`, `--whole-archive`,
+    `--no-whole-archive`, `--push-state`, `--pop-state`.  Raises LinkError.
+    """
+    spec = TARGETS.get(target)
+    if spec is None:
+        raise LinkError(f"unknown target {target!r} (supported: {', '.join(TARGETS)})")
+    from .elf.image import ImageOptions
+    from .elf.link import link_elf, provide_linker_symbols, write_elf
+    from .elf.load import Loader
+    from .resolve import SymbolTable
+
+    arch = spec.arch
+    symtab = SymbolTable()
+    loader = Loader(symtab, arch.name, list(library_paths), sysroot)
+    if static:
+        loader.item("-Bstatic")
+    for name in undefined:  # -u: a reference that can pull archive members
+        sym = symtab.intern(name)
+        sym.referenced = sym.strong_ref = True
+        sym.referrers.append("-u")
+    loader.load([os.fspath(i) for i in inputs])
+    dynamic = any(s.imported and s.referenced for s in symtab.symbols)
+    provide_linker_symbols(symtab, dynamic)
+    symtab.check_undefined()
+    entry_name = entry or DEFAULT_ENTRY
+    if exec_stack is None:
+        # GNU ld: an object without .note.GNU-stack may need an executable stack.
+        exec_stack = any(o.exec_stack is not False for o in symtab.objects)
+    opts = ImageOptions(
+        dynamic=dynamic,
+        dynamic_linker=dynamic_linker or arch.dynamic_linker,
+        bind_now=bind_now,
+        hash_style=hash_style,
+        exec_stack=exec_stack,
+        runpath=runpath,
+        entry=entry_name,
+    )
+    result = link_elf(symtab, arch, opts, export_dynamic)
+    data = write_elf(result, symtab, strip)
+    out_path = os.fspath(output)
+    _write_atomically(out_path, data, executable=True)
+    if map_file is not None:
+        write_link_map(os.fspath(map_file), build_link_map(result, symtab))
+    tables = result.elf.dynamic
+    return LinkResult(
+        output=out_path,
+        entry=result.elf.entry,
+        dynamic=dynamic,
+        needed=tuple(tables.needed) if tables else (),
+    )
+
+
+def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".linkharness-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        if executable:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(tmp, 0o777 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -1,0 +1,263 @@
+"""`linkharness link`: GNU ld's command line, as gcc's driver speaks it.
+
+Every option gcc passes is either honoured or ignored with one warning line; positional
+options (-l, --as-needed, --start-group, -Bstatic, ...) keep their place among the inputs.
+`shim_dir()` makes a directory holding an `ld` that runs this, for `gcc -B`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import LinkError
+from .targets import EMULATION_TO_TARGET
+
+VERSION = "linkharness ld 0.1 (GNU ld command line, elf64-x86-64)"
+
+# Positional options: they stay in the input list, in order.
+POSITIONAL = {
+    "--as-needed", "--no-as-needed", "-Bstatic", "-static", "-dn", "-non_shared", "-Bdynamic",
+    "-dy", "-call_shared", "--whole-archive", "--no-whole-archive", "--push-state",
+    "--pop-state", "--start-group", "--end-group", "-(", "-)",
+}
+# Options that take a value (separately or after '='), by their canonical spelling.
+TAKES_VALUE = {
+    "-o", "-e", "-L", "-l", "-m", "-z", "--dynamic-linker", "--rpath", "--map", "-plugin",
+    "-plugin-opt", "--sysroot", "--hash-style", "--target", "-u", "-T", "--rpath-link",
+    "--version-script", "-y", "-soname", "-O", "--build-id", "-a", "-Y", "-f", "-F",
+}
+ALIASES = {
+    "--output": "-o", "--entry": "-e", "--library-path": "-L", "--library": "-l",
+    "-dynamic-linker": "--dynamic-linker", "-I": "--dynamic-linker", "-rpath": "--rpath",
+    "-R": "--rpath", "-Map": "--map", "--Map": "--map", "-map": "--map", "--plugin": "-plugin",
+    "--plugin-opt": "-plugin-opt", "-hash-style": "--hash-style", "--undefined": "-u",
+    "--script": "-T", "-rpath-link": "--rpath-link", "-h": "-soname", "--soname": "-soname",
+    "-static": "-static", "--static": "-static", "-export-dynamic": "--export-dynamic",
+    "-E": "--export-dynamic", "--strip-all": "-s", "-pie": "--pie", "-no-pie": "--no-pie",
+    "-shared": "--shared", "-Bshareable": "--shared", "--no-pie": "--no-pie",
+    "-sysroot": "--sysroot", "-target": "--target",
+}
+# Accepted and ignored, with the reason given in the warning.
+IGNORED = {
+    "--build-id": "no .note.gnu.build-id is written",
+    "--eh-frame-hdr": "no .eh_frame_hdr / PT_GNU_EH_FRAME is written",
+    "-plugin": "LTO plugins are not supported (objects must be real code)",
+    "-plugin-opt": "LTO plugins are not supported",
+    "--gc-sections": "unused sections are kept", "--no-gc-sections": "",
+    "-O": "no link-time optimisation", "--sort-common": "", "-X": "", "--discard-locals": "",
+    "-x": "", "--discard-all": "", "-S": "debug sections are always dropped",
+    "--strip-debug": "debug sections are always dropped", "--no-undefined": "",
+    "--enable-new-dtags": "", "--disable-new-dtags": "", "--rpath-link": "",
+    "--warn-common": "", "--fatal-warnings": "", "--no-fatal-warnings": "",
+    "-nostdlib": "", "--verbose": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
+    "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
+    "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-y": "", "-a": "",
+    "--compress-debug-sections": "", "-Y": "",
+}
+Z_IGNORED = {"relro", "norelro", "separate-code", "noseparate-code", "text", "notext",
+             "defs", "nodefs", "combreloc", "nocombreloc", "ibt", "shstk", "ibtplt",
+             "cet-report", "lam-report", "max-page-size", "common-page-size", "origin",
+             "noexecheap", "execheap", "nodelete", "nodlopen"}
+
+
+@dataclass
+class Command:
+    inputs: list[str] = field(default_factory=list)
+    output: str = "a.out"
+    options: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    undefined: list[str] = field(default_factory=list)
+    print_version: bool = False
+
+    def warn(self, option: str, reason: str) -> None:
+        text = f"ignoring {option}" + (f" ({reason})" if reason else "")
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+
+FLAGS = {"-s", "--export-dynamic", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
+         "--no-dynamic-linker"}
+_SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R")
+
+
+def _known(name: str) -> bool:
+    return name in TAKES_VALUE or name in POSITIONAL or name in IGNORED or name in FLAGS
+
+
+def _split(argv: list[str]) -> list[tuple[str, str | None]]:
+    """(canonical option, value) pairs; inputs come back as ("", path)."""
+    out: list[tuple[str, str | None]] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg in ("-(", "-)"):
+            out.append((arg, None))
+            continue
+        if not arg.startswith("-") or arg == "-":
+            out.append(("", arg))
+            continue
+        name, eq, value = arg.partition("=")
+        name = ALIASES.get(name, name)
+        if name.startswith("--") and not _known(name) and _known(name[1:]):
+            name = name[1:]  # GNU ld takes --opt and -opt alike
+        if not eq and not _known(name) and arg[:2] in _SHORT_WITH_VALUE:
+            name, value, eq = ALIASES.get(arg[:2], arg[:2]), arg[2:], "="  # -lfoo, -L/dir
+        if name in TAKES_VALUE and not eq:
+            if name == "--build-id":
+                out.append((name, None))
+                continue
+            if i >= len(argv):
+                raise LinkError(f"option {arg} needs a value")
+            value = argv[i]
+            i += 1
+        out.append((name, value if name in TAKES_VALUE else None))
+    return out
+
+
+def parse(argv: list[str]) -> Command:
+    cmd = Command()
+    o = cmd.options
+    for name, value in _split(argv):
+        if name == "":
+            assert value is not None
+            cmd.inputs.append(value)
+        elif name in POSITIONAL:
+            cmd.inputs.append(name)
+        elif name == "-l":
+            cmd.inputs.append(f"-l{value}")
+        elif name == "-o":
+            cmd.output = str(value)
+        elif name == "-e":
+            o["entry"] = value
+        elif name == "-L":
+            o.setdefault("library_paths", []).append(value)
+        elif name == "-m":
+            target = EMULATION_TO_TARGET.get(str(value))
+            if target is None:
+                raise LinkError(f"unrecognised emulation -m {value} (supported: "
+                                f"{', '.join(EMULATION_TO_TARGET)})")
+            o["target"] = target
+        elif name == "--target":
+            o["target"] = value
+        elif name == "--dynamic-linker":
+            o["dynamic_linker"] = value
+        elif name == "--rpath":
+            o["runpath"] = value if "runpath" not in o else f"{o['runpath']}:{value}"
+        elif name == "--map":
+            o["map_file"] = value
+        elif name == "--sysroot":
+            o["sysroot"] = value
+        elif name == "--hash-style":
+            if value not in ("sysv", "gnu", "both"):
+                raise LinkError(f"--hash-style must be sysv, gnu or both, not {value!r}")
+            o["hash_style"] = value
+        elif name == "-z":
+            _z_option(cmd, str(value))
+        elif name == "-u":
+            cmd.undefined.append(str(value))
+        elif name == "--export-dynamic":
+            o["export_dynamic"] = True
+        elif name == "-s":
+            o["strip"] = True
+        elif name in ("--no-pie", "--no-dynamic-linker"):
+            pass
+        elif name == "--pie":
+            raise LinkError("position-independent executables are not supported yet; "
+                            "link with -no-pie")
+        elif name == "--shared":
+            raise LinkError("shared libraries cannot be written yet; linkharness links "
+                            "executables")
+        elif name in ("-T", "--version-script"):
+            raise LinkError(f"{name} linker scripts are not supported (only GROUP/INPUT "
+                            "scripts such as libc.so)")
+        elif name in ("-v", "--version", "-V"):
+            cmd.print_version = True
+        elif name in IGNORED or name.startswith("-plugin"):
+            cmd.warn(name, IGNORED.get(name, ""))
+        elif name == "-soname":
+            cmd.warn(name, "executables have no DT_SONAME")
+        else:
+            raise LinkError(f"unrecognised option {name}")
+    return cmd
+
+
+def _z_option(cmd: Command, value: str) -> None:
+    key = value.split("=", 1)[0]
+    if value == "now":
+        cmd.options["bind_now"] = True
+    elif value == "lazy":
+        cmd.options["bind_now"] = False
+    elif value == "execstack":
+        cmd.options["exec_stack"] = True
+    elif value == "noexecstack":
+        cmd.options["exec_stack"] = False
+    elif key in Z_IGNORED:
+        cmd.warn(f"-z {value}", "")
+    else:
+        cmd.warn(f"-z {value}", "unknown -z keyword")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    try:
+        cmd = parse(args)
+        if cmd.print_version:
+            print(VERSION)
+            if not cmd.inputs:
+                return 0
+        for text in cmd.warnings:
+            print(f"linkharness: warning: {text}", file=sys.stderr)
+        if not cmd.inputs:
+            raise LinkError("no input files")
+        from .api import link
+        link(cmd.inputs, cmd.output, undefined=cmd.undefined, **cmd.options)
+    except LinkError as e:
+        print(f"linkharness: error: {e}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("linkharness: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as e:  # a bug in the linker: one line, and the trace only on request
+        if os.environ.get("LINKHARNESS_TRACEBACK"):
+            traceback.print_exc()
+        print(f"linkharness: internal error: {type(e).__name__}: {e} "
+              "(set LINKHARNESS_TRACEBACK=1 for the trace)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def shim_dir() -> str:
+    """A directory with an `ld` that links with linkharness, for `gcc -B DIR`."""
+    exe = sys.executable
+    tag = hashlib.sha256(exe.encode()).hexdigest()[:12]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = os.path.join(base, "linkharness", f"shim-{tag}")
+    script = f'#!/bin/sh\nexec "{exe}" -m linker "$@"\n'
+    path = os.path.join(directory, "ld")
+    try:
+        with open(path) as f:
+            if f.read() == script:
+                return directory
+    except OSError:
+        pass
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(script)
+    os.chmod(tmp, 0o755)
+    os.replace(tmp, path)
+    return directory
+
+
+def print_shim_dir(argv: list[str]) -> int:
+    print(shim_dir())
+    return 0

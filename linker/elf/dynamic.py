@@ -1,0 +1,226 @@
+"""The tables ld.so reads: .dynsym, .dynstr, .hash, .gnu.hash, .gnu.version(_r), .rela.dyn,
+.rela.plt and .dynamic.
+
+Sizes are fixed when the tables are planned (before layout); contents are rendered after
+layout, when addresses are known.  .dynsym holds the imports first (undefined: not in
+.gnu.hash) and then the symbols the executable defines for ld.so (COPY destinations,
+--export-dynamic), in .gnu.hash bucket order.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ..model import Binding, SymType
+from ..resolve import GlobalSymbol
+from ..targets import ArchTraits
+from .hashes import (
+    bucket_count,
+    build_gnu_hash,
+    build_sysv_hash,
+    gnu_bucket_count,
+    gnu_bucket_order,
+    gnu_hash_size,
+    sysv_hash,
+)
+
+# d_tag values (gABI, GNU extensions)
+DT_NULL, DT_NEEDED, DT_PLTRELSZ, DT_PLTGOT, DT_HASH, DT_STRTAB, DT_SYMTAB = 0, 1, 2, 3, 4, 5, 6
+DT_RELA, DT_RELASZ, DT_RELAENT, DT_STRSZ, DT_SYMENT, DT_INIT, DT_FINI = 7, 8, 9, 10, 11, 12, 13
+DT_REL, DT_RELSZ, DT_RELENT, DT_PLTREL, DT_DEBUG, DT_JMPREL = 17, 18, 19, 20, 21, 23
+DT_INIT_ARRAY, DT_FINI_ARRAY, DT_INIT_ARRAYSZ, DT_FINI_ARRAYSZ = 25, 26, 27, 28
+DT_RUNPATH, DT_FLAGS, DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ = 29, 30, 32, 33
+DT_GNU_HASH, DT_VERSYM, DT_FLAGS_1, DT_VERNEED, DT_VERNEEDNUM = (
+    0x6FFFFEF5, 0x6FFFFFF0, 0x6FFFFFFB, 0x6FFFFFFE, 0x6FFFFFFF)
+DF_BIND_NOW = 0x8
+DF_1_NOW = 0x1
+
+STB = {Binding.LOCAL: 0, Binding.GLOBAL: 1, Binding.WEAK: 2}
+STT = {SymType.NOTYPE: 0, SymType.OBJECT: 1, SymType.FUNC: 2, SymType.SECTION: 3,
+       SymType.FILE: 4, SymType.TLS: 6}
+
+
+class StringTable:
+    """An ELF string table that shares nothing clever, but never stores a string twice."""
+
+    def __init__(self) -> None:
+        self._data = bytearray(b"\0")
+        self._index: dict[str, int] = {"": 0}
+
+    def add(self, s: str) -> int:
+        off = self._index.get(s)
+        if off is None:
+            off = len(self._data)
+            self._data += s.encode("utf-8", "surrogateescape") + b"\0"
+            self._index[s] = off
+        return off
+
+    def bytes(self) -> bytes:
+        return bytes(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass
+class DynSym:
+    sym: GlobalSymbol
+    defined: bool  # defined in the executable (a COPY destination or an export)
+    name_offset: int = 0
+    version: int = 1  # .gnu.version index: 1 = global
+
+
+@dataclass
+class DynReloc:
+    where: Callable[[], int]  # address of the field, known after layout
+    type: int
+    dynsym: int  # index into .dynsym (0 = none)
+    addend: int = 0
+
+
+@dataclass
+class DynamicTables:
+    arch: ArchTraits
+    needed: list[str]
+    syms: list[DynSym]  # .dynsym order, without the null entry
+    symoffset: int  # first hashed symbol (1-based over .dynsym)
+    gnu_nbucket: int
+    dynstr: StringTable
+    verneed: list[tuple[str, list[tuple[str, int]]]]  # (soname, [(version, index)])
+    rela_dyn: list[DynReloc] = field(default_factory=list)
+    rela_plt: list[DynReloc] = field(default_factory=list)
+    index: dict[int, int] = field(default_factory=dict)  # gid -> .dynsym index
+    runpath: str | None = None
+
+    # -- sizes ------------------------------------------------------------------------------
+    @property
+    def sym_size(self) -> int:
+        return 24 if self.arch.word == 8 else 16
+
+    @property
+    def rel_size(self) -> int:
+        if self.arch.is_rela:
+            return 24 if self.arch.word == 8 else 12
+        return 16 if self.arch.word == 8 else 8
+
+    def dynsym_size(self) -> int:
+        return (len(self.syms) + 1) * self.sym_size
+
+    def sysv_hash_size(self) -> int:
+        n = len(self.syms) + 1
+        return 8 + 4 * bucket_count(n) + 4 * n
+
+    def gnu_hash_size(self) -> int:
+        hashed = len(self.syms) + 1 - self.symoffset
+        return gnu_hash_size(hashed, self.gnu_nbucket, self.arch.word)
+
+    def versym_size(self) -> int:
+        return 2 * (len(self.syms) + 1) if self.verneed else 0
+
+    def verneed_size(self) -> int:
+        return sum(16 + 16 * len(v) for _, v in self.verneed)
+
+    # -- contents ---------------------------------------------------------------------------
+    def render_dynsym(self, value_of: Callable[[DynSym], tuple[int, int]]) -> bytes:
+        """`value_of(d)` gives (st_value, st_shndx) once addresses are known."""
+        out = bytearray(self.sym_size)
+        for d in self.syms:
+            value, shndx = value_of(d)
+            info = (STB[d.sym.binding if d.defined else _ref_binding(d.sym)] << 4) | STT.get(
+                d.sym.type, 0)
+            size = d.sym.size
+            if self.arch.word == 8:
+                out += struct.pack("<IBBHQQ", d.name_offset, info, 0, shndx, value, size)
+            else:
+                out += struct.pack("<IIIBBH", d.name_offset, value, size, info, 0, shndx)
+        return bytes(out)
+
+    def names(self) -> list[bytes]:
+        return [b""] + [d.sym.name.encode("utf-8", "surrogateescape") for d in self.syms]
+
+    def render_hash(self) -> bytes:
+        return build_sysv_hash(self.names())
+
+    def render_gnu_hash(self) -> bytes:
+        return build_gnu_hash(self.names(), self.symoffset, self.gnu_nbucket, self.arch.word)
+
+    def render_versym(self) -> bytes:
+        return struct.pack(f"<{len(self.syms) + 1}H", 0, *(d.version for d in self.syms))
+
+    def render_verneed(self) -> bytes:
+        out = bytearray()
+        for n, (soname, versions) in enumerate(self.verneed):
+            last = n + 1 == len(self.verneed)
+            size = 16 + 16 * len(versions)
+            out += struct.pack("<HHIII", 1, len(versions), self.dynstr.add(soname), 16,
+                               0 if last else size)
+            for k, (version, index) in enumerate(versions):
+                nxt = 0 if k + 1 == len(versions) else 16
+                out += struct.pack("<IHHII", sysv_hash(version.encode()), 0, index,
+                                   self.dynstr.add(version), nxt)
+        return bytes(out)
+
+    def render_relocs(self, relocs: list[DynReloc]) -> bytes:
+        out = bytearray()
+        for r in relocs:
+            where = r.where()
+            if self.arch.word == 8:
+                info = (r.dynsym << 32) | r.type
+                out += struct.pack("<QQq", where, info, r.addend) if self.arch.is_rela else \
+                    struct.pack("<QQ", where, info)
+            else:
+                info = (r.dynsym << 8) | r.type
+                out += struct.pack("<IIi", where, info, r.addend) if self.arch.is_rela else \
+                    struct.pack("<II", where, info)
+        return bytes(out)
+
+
+def _ref_binding(sym: GlobalSymbol) -> Binding:
+    return Binding.GLOBAL if sym.strong_ref else Binding.WEAK
+
+
+def plan_dynamic(
+    arch: ArchTraits,
+    needed: list[str],
+    imports: list[GlobalSymbol],
+    exports: list[GlobalSymbol],
+) -> DynamicTables:
+    """Order .dynsym and intern every string, so that every size is final."""
+    dynstr = StringTable()
+    for soname in needed:
+        dynstr.add(soname)
+    undefined = [DynSym(s, False) for s in imports]
+    nbucket = gnu_bucket_count(len(exports))
+    names = [s.name.encode("utf-8", "surrogateescape") for s in exports]
+    ordered = [exports[i] for i in gnu_bucket_order(names, nbucket)]
+    defined = [DynSym(s, True) for s in ordered]
+    syms = undefined + defined
+    for d in syms:
+        d.name_offset = dynstr.add(d.sym.name)
+    verneed: dict[str, dict[str, int]] = {}
+    next_index = 2
+    for d in syms:
+        version = d.sym.dynsym.version if d.sym.dynsym else None
+        if version and d.sym.dso is not None:
+            per_lib = verneed.setdefault(d.sym.dso.soname, {})
+            if version not in per_lib:
+                per_lib[version] = next_index
+                next_index += 1
+            d.version = per_lib[version]
+    tables = DynamicTables(
+        arch=arch,
+        needed=needed,
+        syms=syms,
+        symoffset=1 + len(undefined),
+        gnu_nbucket=nbucket,
+        dynstr=dynstr,
+        verneed=[(lib, list(v.items())) for lib, v in verneed.items()],
+    )
+    for soname, versions in tables.verneed:
+        dynstr.add(soname)
+        for version, _ in versions:
+            dynstr.add(version)
+    tables.index = {d.sym.id: i + 1 for i, d in enumerate(syms)}
+    return tables

@@ -1,0 +1,324 @@
+"""Plan an ELF executable: output sections, dynamic tables, segments, addresses.
+
+The result, an `ElfImage`, holds everything the writer needs; symbol addresses are final
+when `plan_image` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from ..apply import SymbolAddresses
+from ..errors import LinkError
+from ..layout import Layout, OutputSection, Segment
+from ..model import InputSection, SectionFlags, SectionRole
+from ..resolve import GlobalSymbol, SymbolTable
+from ..scan import ScanResult
+from ..synth import Synthetic
+from ..targets import ArchTraits
+from . import sections as policy
+from .dynamic import (
+    DF_1_NOW,
+    DF_BIND_NOW,
+    DT_DEBUG,
+    DT_FINI,
+    DT_FINI_ARRAY,
+    DT_FINI_ARRAYSZ,
+    DT_FLAGS,
+    DT_FLAGS_1,
+    DT_GNU_HASH,
+    DT_HASH,
+    DT_INIT,
+    DT_INIT_ARRAY,
+    DT_INIT_ARRAYSZ,
+    DT_JMPREL,
+    DT_NEEDED,
+    DT_NULL,
+    DT_PLTGOT,
+    DT_PLTREL,
+    DT_PLTRELSZ,
+    DT_PREINIT_ARRAY,
+    DT_PREINIT_ARRAYSZ,
+    DT_REL,
+    DT_RELA,
+    DT_RELAENT,
+    DT_RELASZ,
+    DT_RELENT,
+    DT_RELSZ,
+    DT_RUNPATH,
+    DT_STRSZ,
+    DT_STRTAB,
+    DT_SYMENT,
+    DT_SYMTAB,
+    DT_VERNEED,
+    DT_VERNEEDNUM,
+    DT_VERSYM,
+    DynamicTables,
+    DynReloc,
+    DynSym,
+)
+
+SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_DYNAMIC = 1, 8, 7, 6
+SHT_HASH, SHT_DYNSYM, SHT_STRTAB, SHT_RELA, SHT_REL = 5, 11, 3, 4, 9
+SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY = 14, 15, 16
+SHT_GNU_HASH, SHT_GNU_VERSYM, SHT_GNU_VERNEED = 0x6FFFFFF6, 0x6FFFFFFF, 0x6FFFFFFE
+SHT_X86_64_UNWIND = 0x70000001
+
+_ROLE_TYPE = {
+    SectionRole.INIT_ARRAY: SHT_INIT_ARRAY,
+    SectionRole.FINI_ARRAY: SHT_FINI_ARRAY,
+    SectionRole.PREINIT_ARRAY: SHT_PREINIT_ARRAY,
+    SectionRole.NOTE: SHT_NOTE,
+}
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    dynamic: bool
+    dynamic_linker: str
+    bind_now: bool
+    hash_style: str  # "sysv", "gnu" or "both"
+    exec_stack: bool
+    runpath: str | None
+    entry: str
+
+
+@dataclass
+class ElfImage:
+    arch: ArchTraits
+    sections: list[OutputSection]  # in address order (section header order)
+    segments: list[Segment]
+    layout: Layout
+    syms: SymbolAddresses
+    dynamic: DynamicTables | None
+    entry: int
+    phdr_count: int
+    options: ImageOptions
+    named: dict[str, OutputSection] = field(default_factory=dict)
+
+    def section_index(self, out: OutputSection) -> int:
+        return self.sections.index(out) + 1  # 0 is SHN_UNDEF
+
+
+def collect_output_sections(symtab: SymbolTable) -> dict[str, OutputSection]:
+    """Group every placed input section under its output section, in input order."""
+    outs: dict[str, OutputSection] = {}
+    for obj in symtab.objects:
+        for sec in obj.sections:
+            if sec is None or sec.file is not obj or SectionFlags.ALLOC not in sec.flags:
+                continue
+            if sec.role is SectionRole.MARKER:
+                continue
+            if SectionFlags.TLS in sec.flags:
+                raise LinkError("thread-local sections are not supported yet (TLS)",
+                                file=obj.path, section=sec.name)
+            name = policy.output_name(sec)
+            out = outs.get(name)
+            if out is None:
+                out = outs[name] = OutputSection(name, SectionFlags.ALLOC, nobits=True)
+                out.meta["type"] = _ROLE_TYPE.get(sec.role, SHT_PROGBITS)
+            out.flags |= sec.flags & (SectionFlags.WRITE | SectionFlags.EXEC)
+            out.nobits = out.nobits and sec.role is SectionRole.ZEROFILL
+            out.inputs.append(sec)
+    for name, out in outs.items():
+        inputs = out.inputs
+        if name in (".init_array", ".fini_array", ".preinit_array"):
+            inputs = sorted(inputs, key=policy.init_priority)
+        out.inputs = []
+        for sec in inputs:
+            out.add(sec)
+        if out.nobits:
+            out.meta["type"] = SHT_NOBITS
+    return outs
+
+
+def _format_section(name: str, flags: SectionFlags, size: int, align: int, sh_type: int,
+                    entsize: int = 0) -> OutputSection:
+    out = OutputSection(name, SectionFlags.ALLOC | flags, align=align, size=size)
+    out.meta.update(type=sh_type, entsize=entsize)
+    return out
+
+
+def add_dynamic_sections(
+    outs: dict[str, OutputSection], tables: DynamicTables, opts: ImageOptions
+) -> None:
+    word = tables.arch.word
+    ro = SectionFlags.NONE
+    interp = opts.dynamic_linker.encode() + b"\0"
+    outs[".interp"] = _format_section(".interp", ro, len(interp), 1, SHT_PROGBITS)
+    outs[".interp"].render = lambda: interp
+    outs[".dynsym"] = _format_section(".dynsym", ro, tables.dynsym_size(), word, SHT_DYNSYM,
+                                      tables.sym_size)
+    outs[".dynstr"] = _format_section(".dynstr", ro, len(tables.dynstr), 1, SHT_STRTAB)
+    if opts.hash_style in ("sysv", "both"):
+        outs[".hash"] = _format_section(".hash", ro, tables.sysv_hash_size(), word, SHT_HASH, 4)
+        outs[".hash"].render = tables.render_hash
+    if opts.hash_style in ("gnu", "both"):
+        outs[".gnu.hash"] = _format_section(".gnu.hash", ro, tables.gnu_hash_size(), word,
+                                            SHT_GNU_HASH)
+        outs[".gnu.hash"].render = tables.render_gnu_hash
+    if tables.verneed:
+        outs[".gnu.version"] = _format_section(".gnu.version", ro, tables.versym_size(), 2,
+                                               SHT_GNU_VERSYM, 2)
+        outs[".gnu.version"].render = tables.render_versym
+        outs[".gnu.version_r"] = _format_section(".gnu.version_r", ro, tables.verneed_size(),
+                                                 word, SHT_GNU_VERNEED)
+        outs[".gnu.version_r"].render = tables.render_verneed
+    rel_name = ".rela" if tables.arch.is_rela else ".rel"
+    rel_type = SHT_RELA if tables.arch.is_rela else SHT_REL
+    if tables.rela_dyn:
+        out = _format_section(rel_name + ".dyn", ro, len(tables.rela_dyn) * tables.rel_size,
+                              word, rel_type, tables.rel_size)
+        out.render = lambda: tables.render_relocs(tables.rela_dyn)
+        outs[out.name] = out
+    if tables.rela_plt:
+        out = _format_section(rel_name + ".plt", ro, len(tables.rela_plt) * tables.rel_size,
+                              word, rel_type, tables.rel_size)
+        out.render = lambda: tables.render_relocs(tables.rela_plt)
+        outs[out.name] = out
+    outs[".dynamic"] = _format_section(".dynamic", SectionFlags.WRITE, 0, word, SHT_DYNAMIC,
+                                       2 * word)
+
+
+def dynamic_entries(
+    outs: dict[str, OutputSection], tables: DynamicTables, opts: ImageOptions,
+    init: GlobalSymbol | None, fini: GlobalSymbol | None,
+) -> list[tuple[int, object]]:
+    """The .dynamic entries; values are output sections or symbols resolved after layout."""
+    e: list[tuple[int, object]] = [(DT_NEEDED, tables.dynstr.add(n)) for n in tables.needed]
+    if tables.runpath:
+        e.append((DT_RUNPATH, tables.dynstr.add(tables.runpath)))
+    if init is not None:
+        e.append((DT_INIT, init))
+    if fini is not None:
+        e.append((DT_FINI, fini))
+    for name, tag, size_tag in ((".preinit_array", DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ),
+                                (".init_array", DT_INIT_ARRAY, DT_INIT_ARRAYSZ),
+                                (".fini_array", DT_FINI_ARRAY, DT_FINI_ARRAYSZ)):
+        if name in outs:
+            e += [(tag, outs[name]), (size_tag, outs[name].size)]
+    if ".hash" in outs:
+        e.append((DT_HASH, outs[".hash"]))
+    if ".gnu.hash" in outs:
+        e.append((DT_GNU_HASH, outs[".gnu.hash"]))
+    e += [(DT_STRTAB, outs[".dynstr"]), (DT_SYMTAB, outs[".dynsym"]),
+          (DT_STRSZ, len(tables.dynstr)), (DT_SYMENT, tables.sym_size), (DT_DEBUG, 0)]
+    rel = ".rela" if tables.arch.is_rela else ".rel"
+    if ".got.plt" in outs:
+        e.append((DT_PLTGOT, outs[".got.plt"]))
+    if rel + ".plt" in outs:
+        e += [(DT_PLTRELSZ, outs[rel + ".plt"].size),
+              (DT_PLTREL, DT_RELA if tables.arch.is_rela else DT_REL),
+              (DT_JMPREL, outs[rel + ".plt"])]
+    if rel + ".dyn" in outs:
+        out = outs[rel + ".dyn"]
+        if tables.arch.is_rela:
+            e += [(DT_RELA, out), (DT_RELASZ, out.size), (DT_RELAENT, tables.rel_size)]
+        else:
+            e += [(DT_REL, out), (DT_RELSZ, out.size), (DT_RELENT, tables.rel_size)]
+    if opts.bind_now:
+        e += [(DT_FLAGS, DF_BIND_NOW), (DT_FLAGS_1, DF_1_NOW)]
+    if tables.verneed:
+        e += [(DT_VERNEED, outs[".gnu.version_r"]), (DT_VERNEEDNUM, len(tables.verneed)),
+              (DT_VERSYM, outs[".gnu.version"])]
+    e.append((DT_NULL, 0))
+    return e
+
+
+def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
+    first_seen = {name: i for i, name in enumerate(outs)}
+    groups: list[list[OutputSection]] = [[], [], []]
+    for out in outs.values():
+        groups[policy.segment_of(out.flags)].append(out)
+    segments = []
+    for n, group in enumerate(groups):
+        group.sort(key=lambda o: (o.nobits, policy.order_key(o.name, n, first_seen[o.name])))
+        if group or n == 0:
+            flags = SectionFlags.ALLOC | (SectionFlags.EXEC if n == 1 else SectionFlags.NONE) | (
+                SectionFlags.WRITE if n == 2 else SectionFlags.NONE)
+            segments.append(Segment(flags, group))
+    return segments
+
+
+def symbol_addresses(
+    symtab: SymbolTable, layout: Layout, synthetic: Synthetic, scan: ScanResult,
+    linker_defined: dict[str, int],
+) -> SymbolAddresses:
+    n = len(symtab.symbols)
+    address = np.zeros(n, dtype=np.int64)
+    got = np.zeros(n, dtype=np.int64)
+    plt = np.zeros(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
+    got_base = layout.address_of(synthetic.got) if synthetic.got is not None else 0
+    plt_base = layout.address_of(synthetic.plt) if synthetic.plt is not None else 0
+    for sym in symtab.symbols:
+        i = sym.id
+        size[i] = sym.size
+        if sym.linker_defined:
+            address[i] = linker_defined.get(sym.name, 0)
+        elif sym.file is not None:
+            if sym.section is not None:
+                address[i] = layout.section_address.get(id(sym.section), 0) + sym.value
+            else:
+                address[i] = sym.value
+        if i in synthetic.plt_entry_offset:
+            plt[i] = plt_base + synthetic.plt_entry_offset[i]
+            if i in scan.canonical:
+                address[i] = plt[i]  # canonical: the PLT entry stands for the function
+    for key, offset in synthetic.got_slot_offset.items():
+        if isinstance(key, int):
+            got[key] = got_base + offset
+    return SymbolAddresses(address, got, plt, size)
+
+
+class Addresses(Protocol):
+    def address_of(self, sec: InputSection) -> int: ...
+
+
+def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
+                     synthetic: Synthetic, scan: ScanResult, symtab: SymbolTable) -> None:
+    """Fill .rela.dyn and .rela.plt (their sizes must be known before layout)."""
+    dyn = arch.dyn
+    got = synthetic.got
+    for key, offset in synthetic.got_slot_offset.items():
+        if isinstance(key, int) and symtab.symbols[key].imported:
+            assert got is not None
+            tables.rela_dyn.append(DynReloc(_at(layout, got, offset), dyn.glob_dat,
+                                            tables.index[key]))
+    if synthetic.copy_bss is not None:
+        for gid, offset in synthetic.copy_offset.items():
+            tables.rela_dyn.append(DynReloc(_at(layout, synthetic.copy_bss, offset), dyn.copy,
+                                            tables.index[gid]))
+    for site in scan.dynamic_words:
+        tables.rela_dyn.append(DynReloc(_at(layout, site.section, site.offset), dyn.abs_word,
+                                        tables.index[site.gid],
+                                        site.addend if arch.is_rela else 0))
+    if synthetic.got_plt is not None:
+        for gid in scan.plt:
+            if symtab.symbols[gid].imported or gid in synthetic.copy_offset:
+                tables.rela_plt.append(DynReloc(
+                    _at(layout, synthetic.got_plt, synthetic.jump_slot_offset[gid]),
+                    dyn.jump_slot, tables.index[gid]))
+
+
+def _at(layout: Addresses, sec: InputSection, offset: int) -> Callable[[], int]:
+    return lambda: layout.address_of(sec) + offset
+
+
+def dynsym_value(image_syms: SymbolAddresses, index_of: dict[int, int],
+                 canonical: set[int]) -> Callable[[DynSym], tuple[int, int]]:
+    """(st_value, st_shndx) of a .dynsym entry; `index_of` maps id(input section) to the
+    output section index."""
+    def value_of(d: DynSym) -> tuple[int, int]:
+        i = d.sym.id
+        if d.defined:
+            out_index = index_of.get(id(d.sym.section), 0) if d.sym.section else 0xFFF1
+            return int(image_syms.address[i]), out_index
+        if i in canonical:
+            return int(image_syms.plt[i]), 0  # the PLT entry is the function's address
+        return 0, 0
+    return value_of

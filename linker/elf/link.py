@@ -1,0 +1,216 @@
+"""The ELF back half of a link: from a resolved symbol table to the bytes of an executable.
+
+scan -> synthesize GOT/PLT -> plan output sections and dynamic tables -> lay out ->
+resolve addresses -> render tables -> apply relocations -> serialise.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from ..apply import SymbolAddresses, apply_relocations
+from ..layout import Layout, OutputSection, Segment, assign_addresses
+from ..model import InputSection, SectionFlags
+from ..resolve import GlobalSymbol, SymbolTable
+from ..scan import ScanResult, scan_relocations
+from ..synth import Synthetic, build_synthetic
+from ..targets import ArchTraits
+from . import sections as policy
+from .dynamic import DynamicTables, plan_dynamic
+from .image import (
+    ElfImage,
+    ImageOptions,
+    add_dynamic_sections,
+    collect_output_sections,
+    dynamic_entries,
+    dynsym_value,
+    make_segments,
+    plan_relocations,
+    symbol_addresses,
+)
+from .write import count_program_headers, serialize
+
+# Symbols the linker provides when a program refers to them and defines them nowhere.
+LINKER_SYMBOLS = (
+    "_GLOBAL_OFFSET_TABLE_", "_DYNAMIC", "__ehdr_start", "__executable_start", "_etext",
+    "etext", "__etext", "_edata", "edata", "__bss_start", "_end", "end",
+    "__init_array_start", "__init_array_end", "__fini_array_start", "__fini_array_end",
+    "__preinit_array_start", "__preinit_array_end", "__dso_handle",
+)
+
+
+@dataclass
+class ElfLinkResult:
+    image: bytearray
+    elf: ElfImage
+    scan: ScanResult
+    synthetic: Synthetic
+
+
+def provide_linker_symbols(symtab: SymbolTable, dynamic: bool) -> None:
+    names = list(LINKER_SYMBOLS)
+    for obj in symtab.objects:
+        for sec in obj.sections:
+            if sec is not None and policy.is_identifier(sec.name):
+                names += [f"__start_{sec.name}", f"__stop_{sec.name}"]
+    for name in names:
+        symtab.define_linker_symbol(name)
+    if dynamic:
+        dyn = symtab.intern("_DYNAMIC")
+        if dyn.file is None:
+            dyn.linker_defined, dyn.dso, dyn.dynsym = True, None, None
+
+
+def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
+             export_dynamic: bool = False) -> ElfLinkResult:
+    scan = scan_relocations(symtab, arch.word)
+    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic)
+    outs = collect_output_sections(symtab)
+    tables: DynamicTables | None = None
+    deferred = DeferredLayout()
+    if opts.dynamic:
+        tables = _plan_tables(symtab, arch, opts, export_dynamic)
+        plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
+        add_dynamic_sections(outs, tables, opts)
+        entries = dynamic_entries(outs, tables, opts, _defined(symtab, "_init"),
+                                  _defined(symtab, "_fini"))
+        outs[".dynamic"].size = len(entries) * 2 * arch.word
+    segments = make_segments(outs)
+    has_notes = any(o.meta.get("type") == 7 for o in outs.values())
+    phnum = count_program_headers(opts.dynamic, len(segments), has_notes)
+    ehdr = 64 if arch.word == 8 else 52
+    phent = 56 if arch.word == 8 else 32
+    layout = assign_addresses(segments, base=arch.image_base, page=arch.page_size,
+                              header_size=ehdr + phnum * phent)
+    deferred.layout = layout
+    ordered = [o for seg in segments for o in seg.sections]
+    named = {o.name: o for o in ordered}
+    defined = _linker_symbol_values(named, segments, arch)
+    syms = symbol_addresses(symtab, layout, synthetic, scan, defined)
+    elf = ElfImage(arch, ordered, segments, layout, syms, tables, 0, phnum, opts, named)
+    elf.entry = _entry_address(symtab, syms, named, opts.entry)
+    image = bytearray(layout.end_of_file_data)
+    _copy_inputs(image, ordered)
+    if tables is not None:
+        out_index = {id(sec): n + 1 for n, o in enumerate(ordered) for sec in o.inputs}
+        named[".dynsym"].render = lambda: tables.render_dynsym(
+            dynsym_value(syms, out_index, scan.canonical))
+        named[".dynstr"].render = tables.dynstr.bytes
+        named[".dynamic"].render = lambda: _render_dynamic(entries, syms, arch.word)
+    for out in ordered:
+        if out.render is not None:
+            data = out.render()
+            assert len(data) == out.size, (out.name, len(data), out.size)
+            image[out.file_offset:out.file_offset + len(data)] = data
+    got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
+    apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base)
+    return ElfLinkResult(image, elf, scan, synthetic)
+
+
+def write_elf(result: ElfLinkResult, symtab: SymbolTable, strip: bool) -> bytearray:
+    return serialize(result.elf, result.image, symtab, strip)
+
+
+class DeferredLayout:
+    """Dynamic relocations are planned (counted) before layout and addressed after it."""
+
+    def __init__(self) -> None:
+        self.layout: Layout | None = None
+
+    def address_of(self, sec: InputSection) -> int:
+        assert self.layout is not None, "address asked before layout"
+        return self.layout.address_of(sec)
+
+
+def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
+                 export_dynamic: bool) -> DynamicTables:
+    imports = [s for s in symtab.symbols if s.imported and s.referenced]
+    exports = [s for s in symtab.symbols if s.file is not None and s.dso is not None]
+    if export_dynamic:
+        exports += [s for s in symtab.symbols if s.file is not None and s.dso is None
+                    and s.visibility == 0 and not s.linker_defined]
+    used = {id(s.dso) for s in imports + exports if s.dso is not None}
+    needed = [lib.soname for lib in symtab.libraries if not lib.as_needed or id(lib) in used]
+    needed = list(dict.fromkeys(needed))
+    tables = plan_dynamic(arch, needed, imports, exports)
+    if opts.runpath:
+        tables.runpath = opts.runpath
+        tables.dynstr.add(opts.runpath)
+    return tables
+
+
+def _defined(symtab: SymbolTable, name: str) -> GlobalSymbol | None:
+    sym = symtab.by_name.get(name)
+    return sym if sym is not None and sym.file is not None else None
+
+
+def _linker_symbol_values(named: dict[str, OutputSection], segments: list[Segment],
+                          arch: ArchTraits) -> dict[str, int]:
+    v: dict[str, int] = {"__ehdr_start": arch.image_base, "__executable_start": arch.image_base}
+    got = named.get(".got.plt") or named.get(".got")
+    if got is not None:
+        v["_GLOBAL_OFFSET_TABLE_"] = got.addr
+    if ".dynamic" in named:
+        v["_DYNAMIC"] = named[".dynamic"].addr
+    text = [s for s in segments if SectionFlags.EXEC in s.flags]
+    data = [s for s in segments if SectionFlags.WRITE in s.flags]
+    last = segments[-1]
+    if text:
+        v["_etext"] = v["etext"] = v["__etext"] = text[0].addr + text[0].memsz
+    rw = data[0] if data else last
+    v["_edata"] = v["edata"] = rw.addr + rw.filesz
+    v["__bss_start"] = named[".bss"].addr if ".bss" in named else rw.addr + rw.filesz
+    v["_end"] = v["end"] = rw.addr + rw.memsz
+    for name in ("init_array", "fini_array", "preinit_array"):
+        out = named.get("." + name)
+        start = out.addr if out else rw.addr
+        v[f"__{name}_start"] = start
+        v[f"__{name}_end"] = start + (out.size if out else 0)
+    for name, out in named.items():
+        if policy.is_identifier(name):
+            v[f"__start_{name}"] = out.addr
+            v[f"__stop_{name}"] = out.end
+    return v
+
+
+def _entry_address(symtab: SymbolTable, syms: SymbolAddresses,
+                   named: dict[str, OutputSection], entry: str) -> int:
+    sym = symtab.by_name.get(entry)
+    if sym is not None and sym.defined:
+        return int(syms.address[sym.id])
+    try:
+        return int(entry, 0)
+    except ValueError:
+        pass
+    text = named.get(".text")
+    fallback = text.addr if text else 0
+    print(f"linkharness: warning: cannot find entry symbol {entry}; defaulting to {fallback:#x}",
+          file=sys.stderr)
+    return fallback
+
+
+def _copy_inputs(image: bytearray, ordered: list[OutputSection]) -> None:
+    for out in ordered:
+        if out.nobits:
+            continue
+        for sec, off in zip(out.inputs, out.offsets):
+            if sec.data is not None and sec.size:
+                pos = out.file_offset + off
+                image[pos:pos + sec.size] = sec.data
+
+
+def _render_dynamic(entries: list[tuple[int, object]], syms: SymbolAddresses,
+                    word: int) -> bytes:
+    import struct
+    fmt = "<qQ" if word == 8 else "<iI"
+    out = bytearray()
+    for tag, value in entries:
+        if isinstance(value, OutputSection):
+            v = value.addr
+        elif isinstance(value, GlobalSymbol):
+            v = int(syms.address[value.id])
+        else:
+            v = int(value)  # type: ignore[call-overload]
+        out += struct.pack(fmt, tag, v)
+    return bytes(out)

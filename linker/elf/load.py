@@ -1,0 +1,216 @@
+"""Loading the command line's inputs the way GNU ld does.
+
+Inputs are processed in order.  An object is added whole; a shared library adds its
+definitions (and becomes DT_NEEDED unless --as-needed and unused); an archive contributes
+the members that define a symbol that is undefined *at that point*, repeatedly, until none
+does; a --start-group/--end-group range is rescanned until no archive in it adds anything.
+`-lNAME` searches the -L directories for libNAME.so (unless -Bstatic) then libNAME.a, and
+a file that is neither ELF nor an archive is read as a linker script (GROUP, INPUT, AS_NEEDED).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+from ..errors import LinkError
+from ..model import Archive, ObjectFile
+from ..resolve import SymbolTable
+from .archive import member_path, read_archive
+from .read import read_object
+from .script import looks_like_script, parse_script
+from .shared import read_shared
+
+ELF_MAGIC = b"\x7fELF"
+AR_MAGIC = b"!<arch>\n"
+THIN_MAGIC = b"!<thin>\n"
+ET_REL, ET_DYN = 1, 3
+
+
+@dataclass(frozen=True)
+class InputState:
+    """The positional flags of GNU ld that --push-state/--pop-state save."""
+
+    as_needed: bool = False
+    static: bool = False
+    whole_archive: bool = False
+
+
+@dataclass
+class Loader:
+    symtab: SymbolTable
+    arch: str
+    library_paths: list[str]
+    sysroot: str = ""
+    state: InputState = field(default_factory=InputState)
+    _stack: list[InputState] = field(default_factory=list)
+    _group: list[tuple[Archive, set[int]]] | None = None
+    _seen_libs: set[str] = field(default_factory=set)
+
+    # -- the command line -------------------------------------------------------------------
+    def load(self, items: list[str]) -> None:
+        for item in items:
+            self.item(item)
+        if self._group is not None:
+            raise LinkError("--start-group without --end-group")
+
+    def item(self, item: str) -> None:
+        s = self.state
+        flags = {
+            "--as-needed": replace(s, as_needed=True),
+            "--no-as-needed": replace(s, as_needed=False),
+            "-Bstatic": replace(s, static=True), "-static": replace(s, static=True),
+            "-dn": replace(s, static=True), "-non_shared": replace(s, static=True),
+            "-Bdynamic": replace(s, static=False), "-dy": replace(s, static=False),
+            "-call_shared": replace(s, static=False),
+            "--whole-archive": replace(s, whole_archive=True),
+            "--no-whole-archive": replace(s, whole_archive=False),
+        }
+        if item in flags:
+            self.state = flags[item]
+        elif item == "--push-state":
+            self._stack.append(self.state)
+        elif item == "--pop-state":
+            if not self._stack:
+                raise LinkError("--pop-state without --push-state")
+            self.state = self._stack.pop()
+        elif item in ("--start-group", "-("):
+            if self._group is not None:
+                raise LinkError("nested --start-group")
+            self._group = []
+        elif item in ("--end-group", "-)"):
+            if self._group is None:
+                raise LinkError("--end-group without --start-group")
+            group, self._group = self._group, None
+            self._rescan(group)
+        elif item.startswith("-l"):
+            self.path(self.find_library(item[2:]), from_search=True)
+        else:
+            self.path(item)
+
+    # -- files ------------------------------------------------------------------------------
+    def find_library(self, name: str) -> str:
+        if name.startswith(":"):
+            candidates = [name[1:]]
+        elif self.state.static:
+            candidates = [f"lib{name}.a"]
+        else:
+            candidates = [f"lib{name}.so", f"lib{name}.a"]
+        for directory in self.library_paths:
+            for cand in candidates:
+                path = os.path.join(directory, cand)
+                if os.path.isfile(path):
+                    return path
+        raise LinkError(f"cannot find -l{name} (searched {len(self.library_paths)} "
+                        f"directories: {', '.join(self.library_paths[:4])}"
+                        f"{'...' if len(self.library_paths) > 4 else ''})")
+
+    def path(self, path: str, from_search: bool = False, as_needed: bool | None = None) -> None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
+        needed = self.state.as_needed if as_needed is None else as_needed
+        if data[:4] == ELF_MAGIC:
+            etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0
+            if etype == ET_DYN:
+                self.shared(data, path, needed)
+                return
+            self.object(read_object(memoryview(data), path))
+        elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
+            self.archive(read_archive(memoryview(data), path))
+        elif looks_like_script(data):
+            self.script(data.decode("utf-8", "replace"), path, needed)
+        else:
+            raise LinkError("file format not recognized (not ELF, an archive or a linker "
+                            "script)", file=path, offset=0)
+
+    def object(self, obj: ObjectFile) -> None:
+        if obj.arch != self.arch:
+            raise LinkError(f"object is {obj.arch}, but the link is for {self.arch}",
+                            file=obj.path)
+        self.symtab.add_object(obj)
+
+    def shared(self, data: bytes, path: str, as_needed: bool) -> None:
+        real = os.path.realpath(path)
+        if real in self._seen_libs:
+            return
+        self._seen_libs.add(real)
+        lib = read_shared(memoryview(data), path)
+        self.symtab.add_library(replace(lib, as_needed=as_needed))
+
+    def archive(self, archive: Archive) -> None:
+        loaded: set[int] = set()
+        if self.state.whole_archive:
+            for n in range(len(archive.members)):
+                self._load_member(archive, n, loaded)
+        else:
+            self._pull(archive, loaded)
+        if self._group is not None:
+            self._group.append((archive, loaded))
+
+    def _pull(self, archive: Archive, loaded: set[int]) -> bool:
+        """Load members that define currently undefined symbols, until none does."""
+        by_name = self.symtab.by_name
+        added = False
+        progress = True
+        while progress:
+            progress = False
+            for name, members in archive.index.items():
+                sym = by_name.get(name)
+                if sym is None or not sym.strong_ref or not sym.undefined:
+                    continue
+                n = members[0]
+                if n in loaded:
+                    continue
+                self._load_member(archive, n, loaded)
+                progress = added = True
+        return added
+
+    def _load_member(self, archive: Archive, n: int, loaded: set[int]) -> None:
+        loaded.add(n)
+        member = archive.members[n]
+        self.object(read_object(member.data, member_path(archive, member)))
+
+    def _rescan(self, group: list[tuple[Archive, set[int]]]) -> None:
+        progress = True
+        while progress:
+            progress = False
+            for archive, loaded in group:
+                if self._pull(archive, loaded):
+                    progress = True
+
+    def script(self, text: str, path: str, as_needed: bool) -> None:
+        items = parse_script(text, path)
+        group = [i for i in items if i.in_group]
+        plain = [i for i in items if not i.in_group]
+        for it in plain:
+            self._script_input(it.name, path, as_needed or it.as_needed)
+        if group:
+            outer, self._group = self._group, []
+            for it in group:
+                self._script_input(it.name, path, as_needed or it.as_needed)
+            inner, self._group = self._group, outer
+            self._rescan(inner)
+            if outer is not None:
+                outer.extend(inner)
+
+    def _script_input(self, name: str, script_path: str, as_needed: bool) -> None:
+        if name.startswith("-l"):
+            self.path(self.find_library(name[2:]), as_needed=as_needed)
+            return
+        candidates = []
+        if os.path.isabs(name):
+            if self.sysroot:
+                candidates.append(self.sysroot + name)
+            candidates.append(name)
+        else:
+            candidates.append(os.path.join(os.path.dirname(script_path), name))
+            candidates += [os.path.join(d, name) for d in self.library_paths]
+            candidates.append(name)
+        for cand in candidates:
+            if os.path.isfile(cand):
+                self.path(cand, as_needed=as_needed)
+                return
+        raise LinkError(f"cannot find {name} named by the linker script", file=script_path)

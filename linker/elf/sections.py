@@ -1,0 +1,92 @@
+"""Where ELF input sections go: output section names, their order, and their segment.
+
+This is the part of GNU ld's default linker script that matters for an executable, as a
+table.  Output sections are grouped in three PT_LOADs: read-only (with the headers and the
+dynamic-linking tables), executable, and writable (with .bss last).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..model import InputSection, SectionFlags, SectionRole
+
+# (prefix, output name): the first match wins; a prefix "x." matches "x" and "x.anything".
+_NAME_RULES: tuple[tuple[str, str], ...] = (
+    (".text.", ".text"),
+    (".rodata.", ".rodata"),
+    (".data.rel.ro.", ".data.rel.ro"),
+    (".data.", ".data"),
+    (".bss.", ".bss"),
+    (".tbss.", ".tbss"),
+    (".tdata.", ".tdata"),
+    (".init_array.", ".init_array"),
+    (".fini_array.", ".fini_array"),
+    (".preinit_array.", ".preinit_array"),
+    (".ctors.", ".ctors"),
+    (".dtors.", ".dtors"),
+    (".gcc_except_table.", ".gcc_except_table"),
+    (".dynbss.", ".bss"),
+    (".sdata.", ".data"),
+    (".lrodata.", ".rodata"),
+    (".ldata.", ".data"),
+    (".lbss.", ".bss"),
+)
+
+# Output sections in file order, per segment.  Names not listed go at the end of the
+# segment their flags choose, in order of appearance.
+READ_ONLY_ORDER = (
+    ".interp", ".note.gnu.property", ".note.gnu.build-id", ".note.ABI-tag", ".hash",
+    ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".gnu.version_r", ".rela.dyn",
+    ".rel.dyn", ".rela.plt", ".rel.plt", ".rodata", ".eh_frame_hdr", ".eh_frame",
+    ".gcc_except_table",
+)
+EXEC_ORDER = (".init", ".plt", ".text", ".fini")
+WRITE_ORDER = (
+    ".preinit_array", ".init_array", ".fini_array", ".ctors", ".dtors", ".data.rel.ro",
+    ".dynamic", ".got", ".got.plt", ".data", ".bss",
+)
+
+_PRIORITY = re.compile(r"\.(\d+)$")
+
+
+def output_name(sec: InputSection) -> str:
+    name = sec.name
+    if sec.file.path == "<linker>" and sec.name == ".dynbss":
+        return ".bss"
+    for prefix, out in _NAME_RULES:
+        if name.startswith(prefix) or name == prefix[:-1]:
+            return out
+    if sec.role is SectionRole.ZEROFILL and name.startswith(".bss"):
+        return ".bss"
+    return name
+
+
+def init_priority(sec: InputSection) -> int:
+    """Sort key for .init_array/.fini_array inputs: numbered ones by priority, plain last.
+
+    GNU ld's SORT_BY_INIT_PRIORITY: `.init_array.00100` runs before `.init_array`.
+    """
+    m = _PRIORITY.search(sec.name)
+    return int(m.group(1)) if m else 1 << 20
+
+
+def segment_of(flags: SectionFlags) -> int:
+    """0 = read-only, 1 = executable, 2 = writable."""
+    if SectionFlags.WRITE in flags:
+        return 2
+    if SectionFlags.EXEC in flags:
+        return 1
+    return 0
+
+
+def order_key(name: str, seg: int, first_seen: int) -> tuple[int, int]:
+    order = (READ_ONLY_ORDER, EXEC_ORDER, WRITE_ORDER)[seg]
+    if name in order:
+        return (order.index(name), 0)
+    return (len(order), first_seen)
+
+
+def is_identifier(name: str) -> bool:
+    """GNU ld defines __start_NAME/__stop_NAME for sections named like C identifiers."""
+    return name.isidentifier() and name.isascii()

@@ -1,0 +1,229 @@
+"""Serialise an ElfImage: ELF header, program headers, section contents, .symtab, section
+headers.  The only code that knows the ELF file layout of an executable."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..layout import OutputSection, Segment
+from ..model import Binding, SectionFlags, SymType
+from ..resolve import SymbolTable
+from ..synth import SYNTHETIC_PATH
+from .dynamic import STB, STT, StringTable
+from .image import SHT_STRTAB, ElfImage
+
+SHT_SYMTAB = 2
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR = 1, 2, 3, 4, 6
+PT_GNU_STACK = 0x6474E551
+PF_X, PF_W, PF_R = 1, 2, 4
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
+SHN_ABS = 0xFFF1
+ET_EXEC = 2
+
+
+@dataclass(frozen=True)
+class Phdr:
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    filesz: int
+    memsz: int
+    align: int
+
+
+def _seg_flags(seg: Segment) -> int:
+    return PF_R | (PF_W if SectionFlags.WRITE in seg.flags else 0) | (
+        PF_X if SectionFlags.EXEC in seg.flags else 0)
+
+
+def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[Phdr]:
+    page = img.arch.page_size
+    base = img.arch.image_base
+    ph_size = 56 if img.arch.word == 8 else 32
+    table = img.phdr_count * ph_size
+    phdrs: list[Phdr] = []
+    if img.options.dynamic:
+        phdrs.append(Phdr(PT_PHDR, PF_R, phdr_offset, base + phdr_offset, table, table,
+                          img.arch.word))
+        interp = img.named[".interp"]
+        phdrs.append(Phdr(PT_INTERP, PF_R, interp.file_offset, interp.addr, interp.size,
+                          interp.size, 1))
+    for seg in img.segments:
+        phdrs.append(Phdr(PT_LOAD, _seg_flags(seg), seg.file_offset, seg.addr, seg.filesz,
+                          seg.memsz, page))
+    if img.options.dynamic:
+        dyn = img.named[".dynamic"]
+        phdrs.append(Phdr(PT_DYNAMIC, PF_R | PF_W, dyn.file_offset, dyn.addr, dyn.size,
+                          dyn.size, img.arch.word))
+    notes = [o for o in img.sections if o.meta.get("type") == 7]
+    if notes:
+        first, last = notes[0], notes[-1]
+        phdrs.append(Phdr(PT_NOTE, PF_R, first.file_offset, first.addr,
+                          last.end - first.addr, last.end - first.addr, first.align))
+    phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if img.options.exec_stack else 0),
+                      0, 0, 0, 0, 16))
+    return phdrs
+
+
+def count_program_headers(dynamic: bool, nsegments: int, has_notes: bool) -> int:
+    return (3 if dynamic else 0) + nsegments + (1 if has_notes else 0) + 1
+
+
+def pack_phdrs(phdrs: list[Phdr], word: int) -> bytes:
+    if word == 8:
+        return b"".join(struct.pack("<IIQQQQQQ", p.type, p.flags, p.offset, p.vaddr, p.vaddr,
+                                    p.filesz, p.memsz, p.align) for p in phdrs)
+    return b"".join(struct.pack("<IIIIIIII", p.type, p.offset, p.vaddr, p.vaddr, p.filesz,
+                                p.memsz, p.flags, p.align) for p in phdrs)
+
+
+def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int) -> bytes:
+    a = img.arch
+    ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, 0]) + bytes(8)
+    if a.word == 8:
+        return ident + struct.pack("<HHIQQQIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry,
+                                   phoff, shoff, 0, 64, 56, img.phdr_count, 64, shnum,
+                                   shstrndx)
+    return ident + struct.pack("<HHIIIIIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry, phoff,
+                               shoff, 0, 52, 32, img.phdr_count, 40, shnum, shstrndx)
+
+
+def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
+                 ) -> tuple[bytes, bytes, int]:
+    """.symtab and .strtab: per object its STT_FILE and locals, then every global.
+    Returns (symtab bytes, strtab bytes, index of the first global)."""
+    strtab = StringTable()
+    word = img.arch.word
+    rows: list[tuple[int, int, int, int, int, int]] = [(0, 0, 0, 0, 0, 0)]
+    from ..apply import local_addresses
+    for obj in symtab.objects:
+        if obj.path == SYNTHETIC_PATH:
+            continue
+        t = obj.symbols
+        local = np.nonzero((t.binding == Binding.LOCAL) & (t.type != SymType.SECTION))[0]
+        if not len(local):
+            continue
+        addrs = local_addresses(obj, img.layout)
+        for i in local.tolist():
+            name = t.names[i]
+            typ = int(t.type[i])
+            if typ == SymType.FILE:
+                rows.append((strtab.add(name), (0 << 4) | 4, 0, SHN_ABS, 0, 0))
+                continue
+            if not name or name.startswith(".L"):
+                continue
+            shndx = int(t.section[i])
+            sec = obj.sections[shndx] if shndx >= 0 else None
+            if shndx >= 0 and sec is None:
+                continue  # defined in a discarded section
+            ndx = out_index.get(id(sec), 0) if sec is not None else SHN_ABS
+            rows.append((strtab.add(name), STT.get(SymType(typ), 0), int(t.visibility[i]), ndx,
+                         int(addrs[i]), int(t.size[i])))
+    first_global = len(rows)
+    for sym in symtab.symbols:
+        if not (sym.defined or sym.referenced):
+            continue
+        if sym.defined:
+            ndx = out_index.get(id(sym.section), 0) if sym.section is not None else SHN_ABS
+            if sym.linker_defined:
+                ndx = SHN_ABS
+            binding = STB[sym.binding]
+        else:
+            ndx, binding = 0, STB[Binding.GLOBAL if sym.strong_ref else Binding.WEAK]
+        rows.append((strtab.add(sym.name), (binding << 4) | STT.get(sym.type, 0),
+                     int(sym.visibility), ndx, int(img.syms.address[sym.id]), int(sym.size)))
+    if word == 8:
+        arr = np.array(rows, dtype=np.uint64)
+        dt = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
+                       ("value", "<u8"), ("size", "<u8")])
+    else:
+        arr = np.array(rows, dtype=np.uint64)
+        dt = np.dtype([("name", "<u4"), ("value", "<u4"), ("size", "<u4"), ("info", "u1"),
+                       ("other", "u1"), ("shndx", "<u2")])
+    out = np.zeros(len(rows), dtype=dt)
+    for k, col in enumerate(("name", "info", "other", "shndx", "value", "size")):
+        out[col] = arr[:, k] & np.uint64((1 << (8 * dt[col].itemsize)) - 1)
+    return out.tobytes(), strtab.bytes(), first_global
+
+
+def section_header(word: int, name: int, sh_type: int, flags: int, addr: int, offset: int,
+                   size: int, link: int, info: int, align: int, entsize: int) -> bytes:
+    if word == 8:
+        return struct.pack("<IIQQQQIIQQ", name, sh_type, flags, addr, offset, size, link, info,
+                           align, entsize)
+    return struct.pack("<IIIIIIIIII", name, sh_type, flags, addr, offset, size, link, info,
+                       align, entsize)
+
+
+def shdr_flags(out: OutputSection) -> int:
+    f = SHF_ALLOC
+    if SectionFlags.WRITE in out.flags:
+        f |= SHF_WRITE
+    if SectionFlags.EXEC in out.flags:
+        f |= SHF_EXECINSTR
+    return f
+
+
+def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool) -> bytearray:
+    """Append .symtab/.strtab/.shstrtab and the section headers; fill the file headers."""
+    word = img.arch.word
+    out_index = {id(sec): n + 1 for n, out in enumerate(img.sections) for sec in out.inputs}
+    shstr = StringTable()
+    extra: list[tuple[str, int, bytes, int, int, int, int]] = []  # name,type,data,link,info,align,ent
+    if not strip:
+        sym_bytes, str_bytes, first_global = build_symtab(img, symtab, out_index)
+        nsec = len(img.sections)
+        extra.append((".symtab", SHT_SYMTAB, sym_bytes, nsec + 2, first_global, word,
+                      24 if word == 8 else 16))
+        extra.append((".strtab", SHT_STRTAB, str_bytes, 0, 0, 1, 0))
+    extra.append((".shstrtab", SHT_STRTAB, b"", 0, 0, 1, 0))
+    names = [shstr.add(o.name) for o in img.sections] + [shstr.add(e[0]) for e in extra]
+    shstr_bytes = shstr.bytes()
+    offsets = []
+    cursor = len(image)
+    for k, e in enumerate(extra):
+        data = shstr_bytes if e[0] == ".shstrtab" else e[2]
+        cursor = (cursor + e[5] - 1) & -e[5]
+        image.extend(bytes(cursor - len(image)))
+        offsets.append((cursor, len(data)))
+        image += data
+        cursor += len(data)
+    shoff = (len(image) + 7) & -8
+    image.extend(bytes(shoff - len(image)))
+    index_by_name = {o.name: n + 1 for n, o in enumerate(img.sections)}
+    hdrs = [section_header(word, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)]
+    for n, out in enumerate(img.sections):
+        t = out.meta.get("type", 1)
+        link = info = 0
+        if out.name in (".dynsym", ".hash", ".gnu.hash", ".gnu.version", ".rela.dyn",
+                        ".rela.plt", ".rel.dyn", ".rel.plt"):
+            link = index_by_name.get(".dynsym", 0)
+        if out.name in (".dynsym", ".dynamic", ".gnu.version_r"):
+            link = index_by_name.get(".dynstr", 0)
+        if out.name == ".dynsym":
+            info = 1  # every symbol after the null one is global
+        if out.name == ".gnu.version_r" and img.dynamic is not None:
+            info = len(img.dynamic.verneed)
+        if out.name in (".rela.plt", ".rel.plt"):
+            info = index_by_name.get(".got.plt", 0)
+        hdrs.append(section_header(word, names[n], t, shdr_flags(out), out.addr,
+                                   out.file_offset, out.size, link, info, out.align,
+                                   out.meta.get("entsize", 0)))
+    nsec = len(img.sections)
+    for k, e in enumerate(extra):
+        off, size = offsets[k]
+        hdrs.append(section_header(word, names[nsec + k], e[1], 0, 0, off, size, e[3], e[4],
+                                   e[5], e[6]))
+    image += b"".join(hdrs)
+    ehdr_size = 64 if word == 8 else 52
+    phdrs = program_headers(img, ehdr_size, ehdr_size)
+    assert len(phdrs) == img.phdr_count, (len(phdrs), img.phdr_count)
+    image[0:ehdr_size] = elf_header(img, ehdr_size, shoff, len(hdrs), len(hdrs) - 1)
+    table = pack_phdrs(phdrs, word)
+    image[ehdr_size:ehdr_size + len(table)] = table
+    return image
+

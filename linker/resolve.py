@@ -1,0 +1,259 @@
+"""Symbol resolution: one global symbol table fed by objects, archives and shared libraries.
+
+The rules are GNU ld's for executables:
+
+* a strong definition beats a weak one and a common one; two strong ones are an error;
+* COMMON symbols merge to the largest size and strictest alignment; a real definition
+  beats them (and a common beats a weak definition);
+* a definition in a regular object beats one in a shared library, whatever the order;
+  among shared libraries the first one on the command line wins;
+* a COMDAT group whose signature was already seen is discarded whole, and its symbols
+  become references to the kept copy;
+* only a non-weak undefined reference pulls an archive member.
+
+Locals never enter the table: each object keeps a `gids` array mapping its symbol indices to
+global ids (-1 for locals), which the relocation pass uses to gather addresses in bulk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import LinkError
+from .model import (
+    COMMON,
+    UNDEF,
+    Binding,
+    DynamicLibrary,
+    DynamicSymbol,
+    InputSection,
+    ObjectFile,
+    SymType,
+    Visibility,
+)
+
+
+class GlobalSymbol:
+    """A global name and what it resolved to.  Mutable while the link resolves."""
+
+    __slots__ = (
+        "absolute",
+        "binding",
+        "common",
+        "common_align",
+        "dso",
+        "dynsym",
+        "file",
+        "id",
+        "index",
+        "linker_defined",
+        "name",
+        "referenced",
+        "referrers",
+        "section",
+        "size",
+        "strong_ref",
+        "type",
+        "value",
+        "visibility",
+    )
+
+    def __init__(self, gid: int, name: str) -> None:
+        self.id = gid
+        self.name = name
+        self.file: ObjectFile | None = None  # defining object
+        self.index = 0  # symbol index in `file`
+        self.section: InputSection | None = None
+        self.value = 0
+        self.size = 0
+        self.binding = Binding.GLOBAL
+        self.type = SymType.NOTYPE
+        self.visibility = Visibility.DEFAULT
+        self.common = False
+        self.common_align = 1
+        self.absolute = False
+        self.dso: DynamicLibrary | None = None  # defining shared library (an import)
+        self.dynsym: DynamicSymbol | None = None
+        self.linker_defined = False  # _end, _DYNAMIC, ... (address set by layout)
+        self.referenced = False  # by a regular object
+        self.strong_ref = False  # by a non-weak undefined reference
+        self.referrers: list[str] = []  # first few referencing files, for messages
+
+    @property
+    def defined(self) -> bool:
+        return self.file is not None or self.linker_defined
+
+    @property
+    def imported(self) -> bool:
+        return self.file is None and self.dso is not None and not self.linker_defined
+
+    @property
+    def undefined(self) -> bool:
+        return self.file is None and self.dso is None and not self.linker_defined
+
+    def __repr__(self) -> str:
+        where = self.file.path if self.file else (self.dso.soname if self.dso else "undef")
+        return f"<GlobalSymbol {self.name} in {where}>"
+
+
+_MAX_REFERRERS = 4
+
+
+@dataclass
+class SymbolTable:
+    """The link's global symbols, and per object the map from local index to global id."""
+
+    symbols: list[GlobalSymbol] = field(default_factory=list)
+    by_name: dict[str, GlobalSymbol] = field(default_factory=dict)
+    objects: list[ObjectFile] = field(default_factory=list)
+    gids: list[np.ndarray] = field(default_factory=list)  # aligned with `objects`
+    libraries: list[DynamicLibrary] = field(default_factory=list)
+    comdats: dict[str, ObjectFile] = field(default_factory=dict)
+
+    def intern(self, name: str) -> GlobalSymbol:
+        sym = self.by_name.get(name)
+        if sym is None:
+            sym = GlobalSymbol(len(self.symbols), name)
+            self.symbols.append(sym)
+            self.by_name[name] = sym
+        return sym
+
+    # -- objects ---------------------------------------------------------------------------
+
+    def add_object(self, obj: ObjectFile) -> None:
+        self._discard_duplicate_comdats(obj)
+        table = obj.symbols
+        gids = np.full(len(table), -1, dtype=np.int64)
+        binding = table.binding
+        section = table.section
+        for i in np.nonzero(binding != Binding.LOCAL)[0].tolist():
+            name = table.names[i]
+            sym = self.intern(name)
+            gids[i] = sym.id
+            vis = Visibility(int(table.visibility[i]))
+            if vis != Visibility.DEFAULT and (
+                sym.visibility == Visibility.DEFAULT or vis < sym.visibility
+            ):
+                sym.visibility = vis  # the most constraining visibility wins
+            shndx = int(section[i])
+            weak = binding[i] == Binding.WEAK
+            if shndx == UNDEF or (shndx >= 0 and obj.sections[shndx] is None):
+                self._add_reference(sym, obj, weak)
+            elif shndx == COMMON:
+                self._add_common(sym, obj, i)
+            else:
+                self._add_definition(sym, obj, i, weak)
+        self.objects.append(obj)
+        self.gids.append(gids)
+
+    def _discard_duplicate_comdats(self, obj: ObjectFile) -> None:
+        for group in obj.groups:
+            if group.signature in self.comdats:
+                for index in group.sections:
+                    obj.sections[index] = None
+            else:
+                self.comdats[group.signature] = obj
+
+    def _add_reference(self, sym: GlobalSymbol, obj: ObjectFile, weak: bool) -> None:
+        sym.referenced = True
+        if not weak:
+            sym.strong_ref = True
+        if len(sym.referrers) < _MAX_REFERRERS and obj.path not in sym.referrers:
+            sym.referrers.append(obj.path)
+
+    def _add_common(self, sym: GlobalSymbol, obj: ObjectFile, i: int) -> None:
+        t = obj.symbols
+        size, align = int(t.size[i]), max(1, int(t.value[i]))
+        if sym.file is not None and not sym.common and sym.binding != Binding.WEAK:
+            return  # a real definition beats a common one
+        if sym.common:
+            if size > sym.size:
+                sym.file, sym.index = obj, i
+            sym.size = max(sym.size, size)
+            sym.common_align = max(sym.common_align, align)
+            return
+        self._define(sym, obj, i, None)
+        sym.common = True
+        sym.size, sym.common_align = size, align
+        sym.binding = Binding.GLOBAL
+
+    def _add_definition(self, sym: GlobalSymbol, obj: ObjectFile, i: int, weak: bool) -> None:
+        if sym.file is not None and not sym.common:
+            if weak:
+                return  # a weak definition never replaces an earlier one
+            if sym.binding != Binding.WEAK:
+                raise LinkError(
+                    f"duplicate definition (first defined in {sym.file.path})",
+                    file=obj.path,
+                    section=_section_name(obj, i),
+                    offset=int(obj.symbols.value[i]),
+                    symbol=sym.name,
+                )
+        elif sym.common and weak:
+            return  # a common symbol beats a weak definition
+        shndx = int(obj.symbols.section[i])
+        self._define(sym, obj, i, obj.sections[shndx] if shndx >= 0 else None)
+        sym.binding = Binding.WEAK if weak else Binding.GLOBAL
+
+    def _define(
+        self, sym: GlobalSymbol, obj: ObjectFile, i: int, section: InputSection | None
+    ) -> None:
+        t = obj.symbols
+        sym.file, sym.index, sym.section = obj, i, section
+        sym.value = int(t.value[i])
+        sym.size = int(t.size[i])
+        sym.type = SymType(int(t.type[i]))
+        sym.absolute = section is None
+        sym.common = False
+        sym.dso = None
+        sym.dynsym = None
+
+    # -- shared libraries and linker-defined symbols ------------------------------------------
+
+    def add_library(self, lib: DynamicLibrary) -> None:
+        self.libraries.append(lib)
+        for name, dsym in lib.symbols.items():
+            sym = self.by_name.get(name)
+            if sym is None:
+                sym = self.intern(name)
+            if sym.file is None and sym.dso is None and not sym.linker_defined:
+                sym.dso, sym.dynsym = lib, dsym
+                sym.type, sym.size = dsym.type, dsym.size
+
+    def define_linker_symbol(self, name: str) -> GlobalSymbol | None:
+        """Provide `name` (PROVIDE semantics): only if referenced and defined nowhere else."""
+        sym = self.by_name.get(name)
+        if sym is None or not sym.referenced or sym.file is not None:
+            return None
+        sym.linker_defined = True
+        sym.dso = None
+        sym.dynsym = None
+        return sym
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def strongly_undefined(self) -> set[str]:
+        """Names an archive member may be pulled in for."""
+        return {s.name for s in self.symbols if s.strong_ref and s.undefined}
+
+    def check_undefined(self) -> None:
+        missing = [s for s in self.symbols if s.strong_ref and s.undefined]
+        if not missing:
+            return
+        first = missing[0]
+        more = f" (and {len(missing) - 1} more undefined: " + ", ".join(
+            s.name for s in missing[1:6]
+        ) + ("..." if len(missing) > 6 else "") + ")" if len(missing) > 1 else ""
+        raise LinkError(
+            f"undefined symbol, referenced by {', '.join(first.referrers)}{more}",
+            file=first.referrers[0] if first.referrers else None,
+            symbol=first.name,
+        )
+
+
+def _section_name(obj: ObjectFile, i: int) -> str | None:
+    shndx = int(obj.symbols.section[i])
+    sec = obj.sections[shndx] if 0 <= shndx < len(obj.sections) else None
+    return sec.name if sec is not None else None

@@ -1,0 +1,137 @@
+"""Scan: decide, from every relocation, which symbols need a GOT slot, a PLT entry, a COPY
+or a dynamic relocation.  Nothing is allocated here (that is synth.py) and nothing is
+written (apply.py); this pass only flags, as mold's scan does.
+
+The decision for a relocation against a symbol imported from a shared library, in an
+executable, is this table (rows: the relocation's kind; columns: what the import is):
+
+    kind                       | function import            | data import
+    ---------------------------+----------------------------+---------------------------
+    PLT_PC                     | PLT entry                  | PLT entry
+    GOT_PC, GOT_OFF            | GOT slot + GLOB_DAT        | GOT slot + GLOB_DAT
+    ABS word-sized, in writable| dynamic word relocation    | dynamic word relocation
+    other ABS, PC              | canonical PLT entry        | COPY into .bss
+    SIZE                       | (link-time size)           | (link-time size)
+
+A symbol defined in the output needs a GOT slot for GOT kinds (filled at link time), and
+nothing else: an executable is not preemptible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import LinkError
+from .kinds import NEEDS_GOT, USES_GOT_BASE, Howto, RelocKind
+from .model import InputSection, ObjectFile, SectionFlags, SymType
+from .resolve import SymbolTable
+
+GotKey = Hashable  # a global id (int), or (object number, symbol index) for a local
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicWordSite:
+    """A word in writable data that ld.so must fill with an import's address + addend."""
+
+    section: InputSection
+    offset: int
+    gid: int
+    addend: int
+
+
+@dataclass
+class ScanResult:
+    got: list[GotKey] = field(default_factory=list)  # in slot order
+    got_index: dict[GotKey, int] = field(default_factory=dict)
+    plt: list[int] = field(default_factory=list)  # global ids, in PLT order
+    plt_index: dict[int, int] = field(default_factory=dict)
+    canonical: set[int] = field(default_factory=set)  # imports whose address is their PLT entry
+    copies: list[int] = field(default_factory=list)  # imports copied into the executable
+    dynamic_words: list[DynamicWordSite] = field(default_factory=list)
+    uses_got_base: bool = False
+
+    def want_got(self, key: GotKey) -> None:
+        if key not in self.got_index:
+            self.got_index[key] = len(self.got)
+            self.got.append(key)
+
+    def want_plt(self, gid: int) -> None:
+        if gid not in self.plt_index:
+            self.plt_index[gid] = len(self.plt)
+            self.plt.append(gid)
+
+    def want_copy(self, gid: int) -> None:
+        if gid not in self.copies:
+            self.copies.append(gid)
+
+
+def kind_array(howtos: tuple[Howto, ...] | list[Howto]) -> np.ndarray:
+    """howto index -> RelocKind, for vectorised masks."""
+    return np.array([h.kind for h in howtos], dtype=np.uint8)
+
+
+def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
+    result = ScanResult()
+    imported = np.array([s.imported for s in symtab.symbols], dtype=bool)
+    got_kinds = np.array(sorted(NEEDS_GOT), dtype=np.uint8)
+    base_kinds = np.array(sorted(USES_GOT_BASE), dtype=np.uint8)
+    for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
+        kinds_of = kind_array(list(obj.howtos))
+        for sec in obj.sections:
+            if sec is None or not len(sec.relocs):
+                continue
+            rows = sec.relocs.rows
+            kinds = kinds_of[rows["howto"]]
+            targets = gids[rows["symbol"]]
+            if not result.uses_got_base and np.isin(kinds, base_kinds).any():
+                result.uses_got_base = True
+            got_rows = np.nonzero(np.isin(kinds, got_kinds))[0]
+            for r in got_rows.tolist():
+                gid = int(targets[r])
+                result.want_got(gid if gid >= 0 else (number, int(rows["symbol"][r])))
+            is_import = np.zeros(len(rows), dtype=bool)
+            known = targets >= 0
+            is_import[known] = imported[targets[known]]
+            for r in np.nonzero(is_import)[0].tolist():
+                _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
+    return result
+
+
+def _scan_import(
+    result: ScanResult,
+    obj: ObjectFile,
+    sec: InputSection,
+    row: np.void,
+    gid: int,
+    symtab: SymbolTable,
+    word: int,
+) -> None:
+    howto = obj.howtos[int(row["howto"])]
+    kind = howto.kind
+    sym = symtab.symbols[gid]
+    is_func = sym.type == SymType.FUNC
+    if kind == RelocKind.PLT_PC:
+        result.want_plt(gid)
+    elif kind in NEEDS_GOT or kind == RelocKind.SIZE or kind == RelocKind.NONE:
+        pass  # GOT slot already wanted; sizes are known at link time
+    elif kind == RelocKind.ABS and howto.width == word and SectionFlags.WRITE in sec.flags:
+        result.dynamic_words.append(
+            DynamicWordSite(sec, int(row["offset"]), gid, int(row["addend"]))
+        )
+    elif kind in (RelocKind.ABS, RelocKind.PC):
+        if is_func:
+            result.want_plt(gid)
+            result.canonical.add(gid)
+        else:
+            result.want_copy(gid)
+    else:
+        raise LinkError(
+            f"{howto.name} cannot refer to a symbol imported from {sym.dso.soname if sym.dso else '?'}",
+            file=obj.path,
+            section=sec.name,
+            offset=int(row["offset"]),
+            symbol=sym.name,
+        )

@@ -1,0 +1,275 @@
+"""Allocate the GOT, the PLT and the space for COPY relocations, as an ordinary object.
+
+Following Go's linker, the synthetic sections are input sections of a synthetic object that
+carry ordinary relocations (`jmp *slot(%rip)` is a PC relocation against `.got.plt`; a
+static GOT slot is an ABS relocation against its symbol), so the one relocation pass that
+patches user code patches them too, with the same overflow checks.
+
+The order is deterministic: GOT slots and PLT entries in order of first reference, objects
+in command-line order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .arch import x86_64
+from .kinds import Howto, Overflow, RelocKind
+from .model import (
+    ABS,
+    RELOC_DTYPE,
+    UNDEF,
+    Binding,
+    InputSection,
+    ObjectFile,
+    RelocTable,
+    SectionFlags,
+    SectionRole,
+    SymbolTable,
+    SymType,
+    Visibility,
+)
+from .resolve import GlobalSymbol
+from .resolve import SymbolTable as Globals
+from .scan import ScanResult
+from .targets import ArchTraits
+
+SYNTHETIC_PATH = "<linker>"
+
+# Neutral howtos for the synthetic relocations (no native numbers: they never leave the linker).
+WORD64 = Howto("<word64>", RelocKind.ABS, 8, Overflow.NONE)
+WORD32 = Howto("<word32>", RelocKind.ABS, 4, Overflow.NONE)
+PCREL32 = Howto("<pcrel32>", RelocKind.PC, 4, Overflow.SIGNED)
+SYNTH_HOWTOS = (WORD64, WORD32, PCREL32)
+_WORD = {8: 0, 4: 1}
+_PCREL = 2
+
+
+@dataclass
+class Synthetic:
+    """The synthetic object and where each slot and entry lives inside it."""
+
+    obj: ObjectFile
+    plt: InputSection | None
+    got_plt: InputSection | None
+    got: InputSection | None
+    copy_bss: InputSection | None
+    plt_entry_offset: dict[int, int]  # gid -> offset of its entry in .plt
+    got_slot_offset: dict[object, int]  # GOT key -> offset in .got
+    jump_slot_offset: dict[int, int]  # gid -> offset of its slot in .got.plt
+    copy_offset: dict[int, int]  # gid -> offset in the COPY area
+
+
+class _Builder:
+    """Accumulates the synthetic object's symbols and relocations."""
+
+    def __init__(self, arch: ArchTraits, globals_: Globals) -> None:
+        self.arch = arch
+        self.globals = globals_
+        self.obj = ObjectFile(SYNTHETIC_PATH, arch.name, [None], _empty_symbols(), SYNTH_HOWTOS)
+        self.names: list[str] = [""]
+        self.value: list[int] = [0]
+        self.section: list[int] = [UNDEF]
+        self.binding: list[int] = [Binding.LOCAL]
+        self.type: list[int] = [SymType.NOTYPE]
+        self.gids: list[int] = [-1]
+        self.gid_symbol: dict[int, int] = {}
+        self.section_symbol: dict[int, int] = {}
+        self.relocs: dict[int, list[tuple[int, int, int, int]]] = {}
+
+    def add_section(
+        self, name: str, flags: SectionFlags, size: int, align: int, data: bytes | None
+    ) -> InputSection:
+        index = len(self.obj.sections)
+        role = SectionRole.ZEROFILL if data is None else SectionRole.NORMAL
+        sec = InputSection(self.obj, index, name, flags | SectionFlags.ALLOC, role, align, size,
+                           data)
+        self.obj.sections.append(sec)
+        return sec
+
+    def symbol_for_section(self, sec: InputSection) -> int:
+        """A local symbol at the start of `sec` (which may belong to another object)."""
+        if sec.file is not self.obj:
+            index = len(self.obj.sections)
+            self.obj.sections.append(sec)  # an alias slot: layout places sections by owner
+        else:
+            index = sec.index
+        key = id(sec)
+        if key not in self.section_symbol:
+            self.section_symbol[key] = self._add_symbol("", index, 0, Binding.LOCAL,
+                                                        SymType.SECTION, -1)
+        return self.section_symbol[key]
+
+    def symbol_for_local(self, obj: ObjectFile, index: int) -> int:
+        t = obj.symbols
+        shndx = int(t.section[index])
+        if shndx >= 0:
+            sec = obj.sections[shndx]
+            if sec is None:
+                return self._add_symbol(t.names[index], ABS, 0, Binding.LOCAL, SymType.NOTYPE, -1)
+            base = self.symbol_for_section(sec)
+            return self._add_symbol(t.names[index], self.section[base], int(t.value[index]),
+                                    Binding.LOCAL, SymType.NOTYPE, -1)
+        return self._add_symbol(t.names[index], ABS, int(t.value[index]), Binding.LOCAL,
+                                SymType.NOTYPE, -1)
+
+    def symbol_for_global(self, sym: GlobalSymbol) -> int:
+        if sym.id not in self.gid_symbol:
+            self.gid_symbol[sym.id] = self._add_symbol(sym.name, UNDEF, 0, Binding.GLOBAL,
+                                                       SymType.NOTYPE, sym.id)
+        return self.gid_symbol[sym.id]
+
+    def _add_symbol(self, name: str, section: int, value: int, binding: int, type_: int,
+                    gid: int) -> int:
+        self.names.append(name)
+        self.section.append(section)
+        self.value.append(value)
+        self.binding.append(binding)
+        self.type.append(type_)
+        self.gids.append(gid)
+        return len(self.names) - 1
+
+    def reloc(self, sec: InputSection, offset: int, howto: int, symbol: int, addend: int) -> None:
+        self.relocs.setdefault(sec.index, []).append((offset, howto, symbol, addend))
+
+    def finish(self) -> tuple[ObjectFile, np.ndarray]:
+        n = len(self.names)
+        table = SymbolTable(
+            names=self.names,
+            value=np.array(self.value, dtype=np.uint64),
+            size=np.zeros(n, dtype=np.uint64),
+            section=np.array(self.section, dtype=np.int32),
+            binding=np.array(self.binding, dtype=np.uint8),
+            type=np.array(self.type, dtype=np.uint8),
+            visibility=np.full(n, Visibility.DEFAULT, dtype=np.uint8),
+        )
+        self.obj.symbols = table
+        for index, rows in self.relocs.items():
+            sec = self.obj.sections[index]
+            assert sec is not None
+            sec.relocs = RelocTable(np.array(rows, dtype=RELOC_DTYPE))
+        return self.obj, np.array(self.gids, dtype=np.int64)
+
+
+def _empty_symbols() -> SymbolTable:
+    z = np.zeros(0, dtype=np.uint64)
+    return SymbolTable([], z, z, z.astype(np.int32), z.astype(np.uint8), z.astype(np.uint8),
+                       z.astype(np.uint8))
+
+
+def build_synthetic(
+    arch: ArchTraits, globals_: Globals, scan: ScanResult, *, dynamic: bool
+) -> Synthetic:
+    b = _Builder(arch, globals_)
+    word = arch.word
+    howto_word = _WORD[word]
+    rw = SectionFlags.WRITE
+
+    got_plt = plt = None
+    jump_slot: dict[int, int] = {}
+    plt_entry: dict[int, int] = {}
+    if dynamic or scan.plt or scan.uses_got_base:
+        nslots = arch.got_plt_reserved + len(scan.plt)
+        got_plt = b.add_section(".got.plt", rw, nslots * word, word, bytes(nslots * word))
+        dyn = globals_.by_name.get("_DYNAMIC")
+        if dyn is not None and dynamic:
+            b.reloc(got_plt, 0, howto_word, b.symbol_for_global(dyn), 0)
+    if scan.plt:
+        assert got_plt is not None
+        size = arch.plt0_size + arch.plt_entry_size * len(scan.plt)
+        plt = b.add_section(".plt", SectionFlags.EXEC, size, 16, _plt_bytes(arch, len(scan.plt)))
+        got_plt_sym = b.symbol_for_section(got_plt)
+        plt_sym = b.symbol_for_section(plt)
+        for f in x86_64.PLT0_FIELDS:
+            b.reloc(plt, f.offset, _PCREL, got_plt_sym, f.addend)
+        for n, gid in enumerate(scan.plt):
+            entry = arch.plt0_size + n * arch.plt_entry_size
+            slot = (arch.got_plt_reserved + n) * word
+            plt_entry[gid], jump_slot[gid] = entry, slot
+            for f in x86_64.pltn_fields(slot):
+                target = got_plt_sym if f.target == "got.plt" else plt_sym
+                b.reloc(plt, entry + f.offset, _PCREL, target, f.addend)
+            # The unbound slot points back at the entry's push.
+            b.reloc(got_plt, slot, howto_word, plt_sym, entry + x86_64.PLTN_PUSH_OFFSET)
+
+    got = None
+    got_slot: dict[object, int] = {}
+    if scan.got:
+        got = b.add_section(".got", rw, len(scan.got) * word, word, bytes(len(scan.got) * word))
+        for i, key in enumerate(scan.got):
+            got_slot[key] = i * word
+            if isinstance(key, int):
+                sym = globals_.symbols[key]
+                if sym.imported:
+                    continue  # GLOB_DAT: ld.so fills it
+                b.reloc(got, i * word, howto_word, b.symbol_for_global(sym), 0)
+            else:
+                assert isinstance(key, tuple)
+                local = b.symbol_for_local(globals_.objects[key[0]], key[1])
+                b.reloc(got, i * word, howto_word, local, 0)
+
+    copy_bss = None
+    copy_offset: dict[int, int] = {}
+    if scan.copies:
+        copies = [globals_.symbols[gid] for gid in scan.copies]
+        placed = _pack(copies, [_copy_alignment(s.size) for s in copies])
+        copy_bss = b.add_section(".dynbss", rw, placed.size, placed.align, None)
+        for sym, offset in zip(copies, placed.offsets):
+            copy_offset[sym.id] = offset
+            # The executable now defines the object; ld.so's COPY fills it from the library.
+            _redefine(sym, b.obj, copy_bss, offset)
+
+    commons = [s for s in globals_.symbols if s.common and s.file is not None]
+    if commons:
+        placed = _pack(commons, [s.common_align for s in commons])
+        common_bss = b.add_section(".bss.common", rw, placed.size, placed.align, None)
+        for sym, offset in zip(commons, placed.offsets):
+            _redefine(sym, b.obj, common_bss, offset)
+            sym.common = False
+
+    obj, gids = b.finish()
+    globals_.objects.append(obj)
+    globals_.gids.append(gids)
+    return Synthetic(obj, plt, got_plt, got, copy_bss, plt_entry, got_slot, jump_slot, copy_offset)
+
+
+@dataclass(frozen=True)
+class _Packed:
+    offsets: list[int]
+    size: int
+    align: int
+
+
+def _pack(syms: list[GlobalSymbol], aligns: list[int]) -> _Packed:
+    offset, offsets = 0, []
+    for sym, a in zip(syms, aligns):
+        offset = (offset + a - 1) & -a
+        offsets.append(offset)
+        offset += max(sym.size, 1)
+    return _Packed(offsets, offset, max(aligns, default=1))
+
+
+def _redefine(sym: GlobalSymbol, obj: ObjectFile, sec: InputSection, offset: int) -> None:
+    sym.file, sym.section, sym.value, sym.index = obj, sec, offset, 0
+    sym.absolute = False
+    if sym.type == SymType.NOTYPE:
+        sym.type = SymType.OBJECT
+
+
+def _plt_bytes(arch: ArchTraits, count: int) -> bytes:
+    out = bytearray(x86_64.PLT0)
+    for n in range(count):
+        entry = bytearray(x86_64.PLTN)
+        entry[x86_64.PLTN_INDEX_OFFSET:x86_64.PLTN_INDEX_OFFSET + 4] = n.to_bytes(4, "little")
+        out += entry
+    return bytes(out)
+
+
+def _copy_alignment(size: int) -> int:
+    """Alignment for a copied object: its size's largest power-of-two factor, up to 32."""
+    align = 1
+    while align < 32 and size % (align * 2) == 0 and size >= align * 2:
+        align *= 2
+    return align
