@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("linkharness: error: out of memory", file=sys.stderr)
         return 1
-    except Exception as e:  # a bug in the linker: one line, and the trace only on request
+    except Exception as e:  # noqa: BLE001 -- a linker bug: one line, the trace on request
         if os.environ.get("LINKHARNESS_TRACEBACK"):
             traceback.print_exc()
         print(f"linkharness: internal error: {type(e).__name__}: {e} "
