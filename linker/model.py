@@ -157,6 +157,9 @@ class DynamicSymbol:
     size: int
     weak: bool = False
     version: str | None = None  # default version name (ELF verdef), None when unversioned
+    # Address in the library: symbols sharing one are aliases (environ, __environ), and a
+    # COPY relocation must move all of them, or the library keeps using its own copy.
+    value: int = 0
 
 
 @dataclass(frozen=True, slots=True)

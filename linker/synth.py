@@ -220,6 +220,8 @@ def build_synthetic(
             copy_offset[sym.id] = offset
             # The executable now defines the object; ld.so's COPY fills it from the library.
             _redefine(sym, b.obj, copy_bss, offset)
+            for alias in _aliases(globals_, sym):
+                _redefine(alias, b.obj, copy_bss, offset)
 
     commons = [s for s in globals_.symbols if s.common and s.file is not None]
     if commons:
@@ -249,6 +251,21 @@ def _pack(syms: list[GlobalSymbol], aligns: list[int]) -> _Packed:
         offsets.append(offset)
         offset += max(sym.size, 1)
     return _Packed(offsets, offset, max(aligns, default=1))
+
+
+def _aliases(globals_: Globals, sym: GlobalSymbol) -> list[GlobalSymbol]:
+    """Other names the library gives the copied object (`__environ` for `environ`): they
+    must resolve to the copy too, or the library's own code keeps using the original."""
+    lib, dsym = sym.dso, sym.dynsym
+    if lib is None or dsym is None or not dsym.value:
+        return []
+    out = []
+    for other in lib.symbols.values():
+        if other.value == dsym.value and other.name != sym.name and other.type != SymType.FUNC:
+            alias = globals_.by_name.get(other.name)
+            if alias is not None and alias.file is None and alias.dso is lib:
+                out.append(alias)
+    return out
 
 
 def _redefine(sym: GlobalSymbol, obj: ObjectFile, sec: InputSection, offset: int) -> None:
