@@ -68,6 +68,10 @@ SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY = 14, 15, 16
 SHT_GNU_HASH, SHT_GNU_VERSYM, SHT_GNU_VERNEED = 0x6FFFFFF6, 0x6FFFFFFF, 0x6FFFFFFE
 SHT_X86_64_UNWIND = 0x70000001
 
+# Inputs that are not concatenated: GNU property notes must be merged (an AND of feature
+# bits) into one PT_GNU_PROPERTY; we claim no property, so we drop them.
+DROPPED = frozenset({".note.gnu.property"})
+
 _ROLE_TYPE = {
     SectionRole.INIT_ARRAY: SHT_INIT_ARRAY,
     SectionRole.FINI_ARRAY: SHT_FINI_ARRAY,
@@ -111,7 +115,7 @@ def collect_output_sections(symtab: SymbolTable) -> dict[str, OutputSection]:
         for sec in obj.sections:
             if sec is None or sec.file is not obj or SectionFlags.ALLOC not in sec.flags:
                 continue
-            if sec.role is SectionRole.MARKER:
+            if sec.role is SectionRole.MARKER or sec.name in DROPPED:
                 continue
             if SectionFlags.TLS in sec.flags:
                 raise LinkError("thread-local sections are not supported yet (TLS)",
