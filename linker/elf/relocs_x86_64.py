@@ -1,0 +1,74 @@
+"""x86-64 ELF relocation types (psABI §4.4), seen through the abstract kinds.
+
+Every field is little-endian.  The psABI's letters map onto ours directly: its `B + A`
+(base-relative) never arises in ET_EXEC, its `Z` is our SIZE.  R_X86_64_32 zero-extends
+(the CPU reads a 32-bit immediate into a 64-bit register with `movl`), so it must fit
+unsigned; 32S, PC32 and the GOT forms are sign-extended and must fit signed.  The 8- and
+16-bit absolute forms are accepted when the value fits either reading, as GNU ld does.
+
+GOTPCRELX and REX_GOTPCRELX are the "relaxable" GOTPCREL: the assembler promises the
+instruction can be rewritten to avoid the GOT load.  Relaxation is an optimisation, never
+required, so we keep the GOT slot and compute G + A - P like plain GOTPCREL.
+
+TLS types are refused with a clear message: thread-local storage comes later.  Types that
+only appear in linked outputs (COPY, GLOB_DAT, ...) are refused in a relocatable object.
+"""
+
+from __future__ import annotations
+
+from ..kinds import Howto, Overflow, RelocKind
+from .reloc_table import NativeRelocs, build_table
+
+K, O = RelocKind, Overflow
+
+SUPPORTED = {
+    0: Howto("R_X86_64_NONE", K.NONE, 0, O.NONE),
+    1: Howto("R_X86_64_64", K.ABS, 8, O.NONE),
+    2: Howto("R_X86_64_PC32", K.PC, 4, O.SIGNED),
+    3: Howto("R_X86_64_GOT32", K.GOT_OFF, 4, O.SIGNED),
+    4: Howto("R_X86_64_PLT32", K.PLT_PC, 4, O.SIGNED),
+    9: Howto("R_X86_64_GOTPCREL", K.GOT_PC, 4, O.SIGNED),
+    10: Howto("R_X86_64_32", K.ABS, 4, O.UNSIGNED),
+    11: Howto("R_X86_64_32S", K.ABS, 4, O.SIGNED),
+    12: Howto("R_X86_64_16", K.ABS, 2, O.EITHER),
+    13: Howto("R_X86_64_PC16", K.PC, 2, O.SIGNED),
+    14: Howto("R_X86_64_8", K.ABS, 1, O.EITHER),
+    15: Howto("R_X86_64_PC8", K.PC, 1, O.SIGNED),
+    24: Howto("R_X86_64_PC64", K.PC, 8, O.NONE),
+    25: Howto("R_X86_64_GOTOFF64", K.REL_GOT, 8, O.NONE),
+    26: Howto("R_X86_64_GOTPC32", K.GOT_BASE_PC, 4, O.SIGNED),
+    27: Howto("R_X86_64_GOT64", K.GOT_OFF, 8, O.NONE),
+    28: Howto("R_X86_64_GOTPCREL64", K.GOT_PC, 8, O.NONE),
+    29: Howto("R_X86_64_GOTPC64", K.GOT_BASE_PC, 8, O.NONE),
+    32: Howto("R_X86_64_SIZE32", K.SIZE, 4, O.UNSIGNED),
+    33: Howto("R_X86_64_SIZE64", K.SIZE, 8, O.NONE),
+    41: Howto("R_X86_64_GOTPCRELX", K.GOT_PC, 4, O.SIGNED),
+    42: Howto("R_X86_64_REX_GOTPCRELX", K.GOT_PC, 4, O.SIGNED),
+}
+
+_TLS = "thread-local storage relocations are not supported yet (TLS comes later)"
+_DYNAMIC = "a dynamic relocation type, not valid in a relocatable object"
+
+REFUSED = {
+    5: ("R_X86_64_COPY", _DYNAMIC),
+    6: ("R_X86_64_GLOB_DAT", _DYNAMIC),
+    7: ("R_X86_64_JUMP_SLOT", _DYNAMIC),
+    8: ("R_X86_64_RELATIVE", _DYNAMIC),
+    16: ("R_X86_64_DTPMOD64", _TLS),
+    17: ("R_X86_64_DTPOFF64", _TLS),
+    18: ("R_X86_64_TPOFF64", _TLS),
+    19: ("R_X86_64_TLSGD", _TLS),
+    20: ("R_X86_64_TLSLD", _TLS),
+    21: ("R_X86_64_DTPOFF32", _TLS),
+    22: ("R_X86_64_GOTTPOFF", _TLS),
+    23: ("R_X86_64_TPOFF32", _TLS),
+    30: ("R_X86_64_GOTPLT64", "PLT-offset relocations (large code model) are not supported"),
+    31: ("R_X86_64_PLTOFF64", "PLT-offset relocations (large code model) are not supported"),
+    34: ("R_X86_64_GOTPC32_TLSDESC", _TLS),
+    35: ("R_X86_64_TLSDESC_CALL", _TLS),
+    36: ("R_X86_64_TLSDESC", _TLS),
+    37: ("R_X86_64_IRELATIVE", _DYNAMIC),
+    38: ("R_X86_64_RELATIVE64", _DYNAMIC),
+}
+
+TABLE: NativeRelocs = build_table("x86_64", SUPPORTED, REFUSED)
