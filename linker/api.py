@@ -47,6 +47,7 @@ def link(
     map_file: str | os.PathLike[str] | None = None,
     sysroot: str = "",
     undefined: Sequence[str] = (),
+    eh_frame_hdr: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -88,6 +89,7 @@ def link(
         exec_stack=exec_stack,
         runpath=runpath,
         entry=entry_name,
+        eh_frame_hdr=eh_frame_hdr,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     data = write_elf(result, symtab, strip)

@@ -45,7 +45,6 @@ ALIASES = {
 # Accepted and ignored, with the reason given in the warning.
 IGNORED = {
     "--build-id": "no .note.gnu.build-id is written",
-    "--eh-frame-hdr": "no .eh_frame_hdr / PT_GNU_EH_FRAME is written",
     "-plugin": "LTO plugins are not supported (objects must be real code)",
     "-plugin-opt": "LTO plugins are not supported",
     "--gc-sections": "unused sections are kept", "--no-gc-sections": "",
@@ -80,7 +79,7 @@ class Command:
             self.warnings.append(text)
 
 
-FLAGS = {"-s", "--export-dynamic", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
+FLAGS = {"-s", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R")
 
@@ -165,6 +164,8 @@ def parse(argv: list[str]) -> Command:
             o["export_dynamic"] = True
         elif name == "-s":
             o["strip"] = True
+        elif name == "--eh-frame-hdr":
+            o["eh_frame_hdr"] = True
         elif name in ("--no-pie", "--no-dynamic-linker"):
             pass
         elif name == "--pie":

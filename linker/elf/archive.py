@@ -18,7 +18,7 @@ import os
 import numpy as np
 
 from ..errors import LinkError
-from ..model import Archive, ArchiveMember, UNDEF, Binding
+from ..model import UNDEF, Archive, ArchiveMember, Binding
 from .read import read_object
 
 AR_MAGIC, THIN_MAGIC = b"!<arch>\n", b"!<thin>\n"
@@ -93,7 +93,7 @@ def _member_name(raw: str, body: memoryview, long_names: bytes, path: str,
             raise LinkError(f"member long name {raw!r} outside the // table", file=path,
                             offset=pos)
         return long_names[off:end].decode("utf-8", "replace"), body
-    return raw[:-1] if raw.endswith("/") else raw, body
+    return raw.removesuffix("/"), body
 
 
 def _thin_member(path: str, name: str, pos: int) -> memoryview:

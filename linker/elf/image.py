@@ -89,6 +89,7 @@ class ImageOptions:
     exec_stack: bool
     runpath: str | None
     entry: str
+    eh_frame_hdr: bool = False  # write .eh_frame_hdr and PT_GNU_EH_FRAME
 
 
 @dataclass

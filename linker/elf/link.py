@@ -18,6 +18,7 @@ from ..synth import Synthetic, build_synthetic
 from ..targets import ArchTraits
 from . import sections as policy
 from .dynamic import DynamicTables, plan_dynamic
+from .eh_frame import add_eh_frame_hdr, render_eh_frame_hdr
 from .image import (
     ElfImage,
     ImageOptions,
@@ -76,9 +77,12 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         entries = dynamic_entries(outs, tables, opts, _defined(symtab, "_init"),
                                   _defined(symtab, "_fini"))
         outs[".dynamic"].size = len(entries) * 2 * arch.word
+    if opts.eh_frame_hdr and ".eh_frame" in outs:
+        add_eh_frame_hdr(outs)
     segments = make_segments(outs)
     has_notes = any(o.meta.get("type") == 7 for o in outs.values())
-    phnum = count_program_headers(opts.dynamic, len(segments), has_notes)
+    phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
+                                  ".eh_frame_hdr" in outs)
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
     layout = assign_addresses(segments, base=arch.image_base, page=arch.page_size,
@@ -105,6 +109,8 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
             image[out.file_offset:out.file_offset + len(data)] = data
     got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
     apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base)
+    if ".eh_frame_hdr" in named:
+        render_eh_frame_hdr(image, named[".eh_frame_hdr"], named[".eh_frame"], arch.word)
     return ElfLinkResult(image, elf, scan, synthetic)
 
 

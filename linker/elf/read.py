@@ -18,12 +18,43 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..model import (ABS, COMMON, UNDEF, ComdatGroup, InputSection, ObjectFile, RelocTable,
-                     SectionFlags, SectionRole, SymbolTable, RELOC_DTYPE)
-from .headers import (SHF_ALLOC, SHF_EXCLUDE, SHF_EXECINSTR, SHF_MERGE, SHF_STRINGS, SHF_TLS,
-                      SHF_WRITE, SHT_FINI_ARRAY, SHT_GROUP, SHT_INIT_ARRAY, SHT_NOBITS, SHT_NOTE,
-                      SHT_PREINIT_ARRAY, SHT_PROGBITS, SHT_REL, SHT_RELA, SHT_SYMTAB,
-                      SHT_SYMTAB_SHNDX, SHT_X86_64_UNWIND, ElfHeaders, Strings, read_headers)
+from ..model import (
+    ABS,
+    COMMON,
+    RELOC_DTYPE,
+    UNDEF,
+    ComdatGroup,
+    InputSection,
+    ObjectFile,
+    RelocTable,
+    SectionFlags,
+    SectionRole,
+    SymbolTable,
+)
+from .headers import (
+    SHF_ALLOC,
+    SHF_EXCLUDE,
+    SHF_EXECINSTR,
+    SHF_MERGE,
+    SHF_STRINGS,
+    SHF_TLS,
+    SHF_WRITE,
+    SHT_FINI_ARRAY,
+    SHT_GROUP,
+    SHT_INIT_ARRAY,
+    SHT_NOBITS,
+    SHT_NOTE,
+    SHT_PREINIT_ARRAY,
+    SHT_PROGBITS,
+    SHT_REL,
+    SHT_RELA,
+    SHT_SYMTAB,
+    SHT_SYMTAB_SHNDX,
+    SHT_X86_64_UNWIND,
+    ElfHeaders,
+    Strings,
+    read_headers,
+)
 from .reloc_table import NativeRelocs
 from .relocs_i386 import TABLE as I386_RELOCS
 from .relocs_x86_64 import TABLE as X86_64_RELOCS

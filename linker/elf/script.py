@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import LinkError
 
-_TOKEN = re.compile(r"\s*(?:(/\*.*?\*/)|([(),])|([^\s(),]+))", re.S)
+_TOKEN = re.compile(r"\s*(?:(/\*.*?\*/)|([(),])|([^\s(),]+))", re.DOTALL)
 _IGNORED = {"OUTPUT_FORMAT", "OUTPUT_ARCH", "TARGET", "SEARCH_DIR", "VERSION"}
 _INPUTS = {"GROUP", "INPUT"}
 _KNOWN_WORDS = _IGNORED | _INPUTS | {"AS_NEEDED", "SECTIONS", "MEMORY", "ENTRY", "PHDRS"}

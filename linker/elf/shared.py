@@ -17,8 +17,15 @@ import numpy as np
 
 from ..errors import LinkError
 from ..model import DynamicLibrary, DynamicSymbol, SymType
-from .headers import (SHT_DYNAMIC, SHT_DYNSYM, SHT_GNU_VERDEF, SHT_GNU_VERSYM, ElfHeaders,
-                      Strings, read_headers)
+from .headers import (
+    SHT_DYNAMIC,
+    SHT_DYNSYM,
+    SHT_GNU_VERDEF,
+    SHT_GNU_VERSYM,
+    ElfHeaders,
+    Strings,
+    read_headers,
+)
 from .read import SYM32, SYM64
 
 ET_DYN = 3

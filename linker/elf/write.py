@@ -17,7 +17,7 @@ from .image import SHT_STRTAB, ElfImage
 
 SHT_SYMTAB = 2
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR = 1, 2, 3, 4, 6
-PT_GNU_STACK = 0x6474E551
+PT_GNU_EH_FRAME, PT_GNU_STACK = 0x6474E550, 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
 SHN_ABS = 0xFFF1
@@ -64,13 +64,18 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
         first, last = notes[0], notes[-1]
         phdrs.append(Phdr(PT_NOTE, PF_R, first.file_offset, first.addr,
                           last.end - first.addr, last.end - first.addr, first.align))
+    hdr = img.named.get(".eh_frame_hdr")
+    if hdr is not None:
+        phdrs.append(Phdr(PT_GNU_EH_FRAME, PF_R, hdr.file_offset, hdr.addr, hdr.size, hdr.size,
+                          4))
     phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if img.options.exec_stack else 0),
                       0, 0, 0, 0, 16))
     return phdrs
 
 
-def count_program_headers(dynamic: bool, nsegments: int, has_notes: bool) -> int:
-    return (3 if dynamic else 0) + nsegments + (1 if has_notes else 0) + 1
+def count_program_headers(dynamic: bool, nsegments: int, has_notes: bool,
+                          has_eh_frame_hdr: bool = False) -> int:
+    return (3 if dynamic else 0) + nsegments + int(has_notes) + int(has_eh_frame_hdr) + 1
 
 
 def pack_phdrs(phdrs: list[Phdr], word: int) -> bytes:
