@@ -1,0 +1,73 @@
+"""What a run returns: exit status, output, the library-call trace and the faults.
+
+Frozen records with `to_json()` so the CLI, the corpus and the fuzzers can store them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """One call into an emulated library: which library, which symbol, its integer arguments
+    (unsigned machine words; only the fixed arguments of variadic functions)."""
+
+    library: str
+    symbol: str
+    args: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"library": self.library, "symbol": self.symbol, "args": list(self.args)}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Something the program did that a correct program and a correct link never do.
+
+    kind is one of: unmapped-fetch, unmapped-read, unmapped-write, write-protected,
+    read-protected, fetch-protected, invalid-instruction, budget, timeout, memory-cap,
+    bad-resolver, unimplemented, unresolved, bad-relocation, library, abort, load, cpu.
+    """
+
+    kind: str
+    address: int
+    symbol: str | None
+    message: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "address": self.address,
+            "symbol": self.symbol,
+            "message": self.message,
+        }
+
+    def describe(self) -> str:
+        """One line naming the kind, the address and the nearest symbol."""
+        where = f"{self.address:#x}" + (f" <{self.symbol}>" if self.symbol else "")
+        return f"fault: {self.kind} at {where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """The outcome of one emulated run.  exit_code is None when the run ended in a fault
+    before the program exited."""
+
+    exit_code: int | None
+    stdout: bytes
+    stderr: bytes
+    trace: list[TraceEntry] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    instructions: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "stdout": self.stdout.decode("utf-8", "backslashreplace"),
+            "stderr": self.stderr.decode("utf-8", "backslashreplace"),
+            "trace": [t.to_json() for t in self.trace],
+            "faults": [f.to_json() for f in self.faults],
+            "instructions": self.instructions,
+        }
