@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arch import x86_64
+from .arch import PLT_TEMPLATES, PltField
 from .kinds import Howto, Overflow, RelocKind
 from .model import (
     ABS,
@@ -180,19 +180,23 @@ def build_synthetic(
         assert got_plt is not None
         size = arch.plt0_size + arch.plt_entry_size * len(scan.plt)
         plt = b.add_section(".plt", SectionFlags.EXEC, size, 16, _plt_bytes(arch, len(scan.plt)))
-        got_plt_sym = b.symbol_for_section(got_plt)
-        plt_sym = b.symbol_for_section(plt)
-        for f in x86_64.PLT0_FIELDS:
-            b.reloc(plt, f.offset, _PCREL, got_plt_sym, f.addend)
+        template = PLT_TEMPLATES[arch.name]
+        targets = {"got.plt": b.symbol_for_section(got_plt), "plt": b.symbol_for_section(plt)}
+
+        def field(f: PltField, at: int) -> None:
+            b.reloc(plt, at + f.offset, _PCREL if f.pc_relative else _WORD[4], targets[f.target],
+                    f.addend)
+
+        for f in template.plt0_fields:
+            field(f, 0)
         for n, gid in enumerate(scan.plt):
             entry = arch.plt0_size + n * arch.plt_entry_size
             slot = (arch.got_plt_reserved + n) * word
             plt_entry[gid], jump_slot[gid] = entry, slot
-            for f in x86_64.pltn_fields(slot):
-                target = got_plt_sym if f.target == "got.plt" else plt_sym
-                b.reloc(plt, entry + f.offset, _PCREL, target, f.addend)
+            for f in template.entry_fields(slot, entry):
+                field(f, entry)
             # The unbound slot points back at the entry's push.
-            b.reloc(got_plt, slot, howto_word, plt_sym, entry + x86_64.PLTN_PUSH_OFFSET)
+            b.reloc(got_plt, slot, howto_word, targets["plt"], entry + template.push_offset)
 
     got = None
     got_slot: dict[object, int] = {}
@@ -276,10 +280,12 @@ def _redefine(sym: GlobalSymbol, obj: ObjectFile, sec: InputSection, offset: int
 
 
 def _plt_bytes(arch: ArchTraits, count: int) -> bytes:
-    out = bytearray(x86_64.PLT0)
+    template = PLT_TEMPLATES[arch.name]
+    out = bytearray(template.plt0)
+    at = template.push_imm_offset
     for n in range(count):
-        entry = bytearray(x86_64.PLTN)
-        entry[x86_64.PLTN_INDEX_OFFSET:x86_64.PLTN_INDEX_OFFSET + 4] = n.to_bytes(4, "little")
+        entry = bytearray(template.entry)
+        entry[at:at + 4] = template.push_value(n).to_bytes(4, "little")
         out += entry
     return bytes(out)
 

@@ -80,6 +80,7 @@ class Target:
 
 TARGETS: dict[str, Target] = {
     "elf64-x86-64": Target("elf64-x86-64", X86_64, "elf"),
+    "elf32-i386": Target("elf32-i386", I386, "elf"),
 }
 
 EMULATION_TO_TARGET = {"elf_x86_64": "elf64-x86-64", "elf_i386": "elf32-i386"}

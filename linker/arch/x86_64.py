@@ -1,36 +1,22 @@
-"""x86-64 PLT templates.
+"""x86-64 PLT template (psABI §A.2, "Procedure Linkage Table").
 
-The psABI's lazy PLT for executables is rip-relative throughout:
+The lazy PLT of an executable is rip-relative throughout:
 
 * PLT0 pushes GOT[1] (ld.so's link map) and jumps through GOT[2] (`_dl_runtime_resolve`).
 * PLTn jumps through its `.got.plt` slot.  Until the slot is bound it holds the address of
-  PLTn+6, so the first call falls through to `push n; jmp PLT0`, where n is the index of the
-  entry's relocation in `.rela.plt` (i386 pushes a byte offset instead).
-
-Like Go's linker, we do not compute the displacements here: each template says which of its
-fields refer to what, and the synthetic section carries ordinary relocations for them, so
-one relocation pass patches PLT and GOT along with user code.
+  PLTn+6, so the first call falls through to `push n; jmp PLT0`, where n is the index of
+  the entry's relocation in `.rela.plt` (the resolver multiplies by sizeof(Elf64_Rela)).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True, slots=True)
-class PltField:
-    """A 4-byte pc-relative field inside a PLT template."""
-
-    offset: int  # of the field within the entry
-    target: str  # "got.plt" (+ addend) or "plt" (start of PLT0)
-    addend: int  # added to the target's address; the -4 of rip-relativity is included
-
+from .plt import PltField, PltTemplate
 
 # PLT0: 16 bytes
 PLT0 = bytes.fromhex(
     "ff3500000000"  # push  GOT+8(%rip)          ; GOT[1]: link map
     "ff2500000000"  # jmp   *GOT+16(%rip)        ; GOT[2]: resolver
-    "0f1f4000"  # nopl  0(%rax)              ; pad to 16
+    "0f1f4000"      # nopl  0(%rax)              ; pad to 16
 )
 PLT0_FIELDS = (
     PltField(offset=2, target="got.plt", addend=8 - 4),
@@ -40,17 +26,19 @@ PLT0_FIELDS = (
 # PLTn: 16 bytes; the slot and index are filled in per entry.
 PLTN = bytes.fromhex(
     "ff2500000000"  # jmp   *slot(%rip)          ; bound: straight to the target
-    "6800000000"  # push  $n                   ; lazy: relocation index
-    "e900000000"  # jmp   PLT0
+    "6800000000"    # push  $n                   ; lazy: relocation index
+    "e900000000"    # jmp   PLT0
 )
-PLTN_PUSH_OFFSET = 6  # the unbound slot points here
-PLTN_INDEX_OFFSET = 7  # 4-byte immediate of the push
 
 
-def pltn_fields(slot_offset: int) -> tuple[PltField, ...]:
-    """Fields of a PLT entry whose slot is at `slot_offset` in .got.plt."""
+def pltn_fields(slot_offset: int, entry_offset: int) -> tuple[PltField, ...]:
+    """Fields of the PLT entry at `entry_offset` whose slot is at `slot_offset` in .got.plt."""
     return (
         PltField(offset=2, target="got.plt", addend=slot_offset - 4),
         # jmp PLT0: displacement from the end of this entry back to the start of .plt.
         PltField(offset=12, target="plt", addend=-4),
     )
+
+
+TEMPLATE = PltTemplate(PLT0, PLT0_FIELDS, PLTN, pltn_fields, push_offset=6, push_imm_offset=7,
+                       push_value=lambda n: n)
