@@ -1,0 +1,23 @@
+"""The structural checker: the invariants the kernel, glibc's ld.so and the psABIs rely
+on, each a named rule in a registry, checked against a linked executable.
+
+    check(path_or_bytes) -> list[Violation]      empty when every rule holds
+    RULES                                        the registry (id, topic, rationale, source)
+"""
+
+from __future__ import annotations
+
+import os
+
+from oracle.check import rules as _rules  # noqa: F401  (registers every rule)
+from oracle.check.registry import RULES, Rule
+from oracle.check.run import check_bytes, load_bytes
+from oracle.check.violation import Violation
+
+__all__ = ["RULES", "Rule", "Violation", "check"]
+
+
+def check(path_or_bytes: str | os.PathLike[str] | bytes) -> list[Violation]:
+    """Every rule violation in an executable (ELF now; Mach-O is reported as unsupported).
+    Never raises for bad contents; an unreadable path raises OSError."""
+    return check_bytes(load_bytes(path_or_bytes))

@@ -1,0 +1,238 @@
+"""A bounds-checked view of an ELF file: header, program headers, section headers.
+
+Every read goes through `ElfImage.bytes_at`, which raises `Malformed` instead of reading
+past the end of the file, so a hostile size can never make the checker allocate more than
+the file itself or walk off into an exception it did not expect.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from functools import cached_property
+
+from oracle.check import consts as c
+
+
+class Malformed(Exception):
+    """The file cannot be read at some place; reported as an ELF-PARSE violation."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        self.what = what
+
+
+@dataclass(frozen=True)
+class Header:
+    elf_class: int
+    data: int
+    version: int
+    osabi: int
+    type: int
+    machine: int
+    e_version: int
+    entry: int
+    phoff: int
+    shoff: int
+    flags: int
+    ehsize: int
+    phentsize: int
+    phnum: int
+    shentsize: int
+    shnum: int
+    shstrndx: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    type: int
+    flags: int
+    offset: int
+    vaddr: int
+    paddr: int
+    filesz: int
+    memsz: int
+    align: int
+
+    @property
+    def name(self) -> str:
+        return f"{SEGMENT_NAMES.get(self.type, hex(self.type))}[{self.index}]"
+
+    def covers(self, vaddr: int, size: int = 1) -> bool:
+        """True when [vaddr, vaddr+size) lies in the segment's memory image."""
+        return self.vaddr <= vaddr and vaddr + max(size, 1) <= self.vaddr + self.memsz
+
+    def covers_file(self, vaddr: int, size: int = 1) -> bool:
+        """True when [vaddr, vaddr+size) is backed by file bytes of this segment."""
+        return self.vaddr <= vaddr and vaddr + max(size, 1) <= self.vaddr + self.filesz
+
+
+@dataclass(frozen=True)
+class Section:
+    index: int
+    name: str
+    type: int
+    flags: int
+    addr: int
+    offset: int
+    size: int
+    link: int
+    info: int
+    addralign: int
+    entsize: int
+
+    @property
+    def file_size(self) -> int:
+        """Bytes the section occupies in the file (SHT_NOBITS occupies none)."""
+        return 0 if self.type == c.SHT_NOBITS else self.size
+
+    def holds(self, vaddr: int, size: int = 1) -> bool:
+        return self.addr <= vaddr and vaddr + max(size, 1) <= self.addr + self.size
+
+
+SEGMENT_NAMES = {
+    c.PT_NULL: "PT_NULL", c.PT_LOAD: "PT_LOAD", c.PT_DYNAMIC: "PT_DYNAMIC",
+    c.PT_INTERP: "PT_INTERP", c.PT_NOTE: "PT_NOTE", c.PT_PHDR: "PT_PHDR", c.PT_TLS: "PT_TLS",
+    c.PT_GNU_EH_FRAME: "PT_GNU_EH_FRAME", c.PT_GNU_STACK: "PT_GNU_STACK",
+    c.PT_GNU_RELRO: "PT_GNU_RELRO",
+}
+
+_EHDR = {c.ELFCLASS32: "16sHHIIIIIHHHHHH", c.ELFCLASS64: "16sHHIQQQIHHHHHH"}
+_PHDR = {c.ELFCLASS32: "IIIIIIII", c.ELFCLASS64: "IIQQQQQQ"}
+_SHDR = {c.ELFCLASS32: "IIIIIIIIII", c.ELFCLASS64: "IIQQQQIIQQ"}
+
+
+class ElfImage:
+    """An ELF file's bytes plus its decoded header tables."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        if len(data) < 16 or data[:4] != c.ELF_MAGIC:
+            raise Malformed("e_ident", "no ELF magic")
+        elf_class, data_enc = data[4], data[5]
+        if elf_class not in _EHDR:
+            raise Malformed("e_ident[EI_CLASS]", f"unknown class {elf_class}")
+        if data_enc not in (c.ELFDATA2LSB, c.ELFDATA2MSB):
+            raise Malformed("e_ident[EI_DATA]", f"unknown data encoding {data_enc}")
+        self.is64 = elf_class == c.ELFCLASS64
+        self.word = 8 if self.is64 else 4
+        self.endian = "<" if data_enc == c.ELFDATA2LSB else ">"
+        fields = self.unpack(_EHDR[elf_class], 0, "ELF header")
+        ident = fields[0]
+        self.header = Header(elf_class, data_enc, ident[6], ident[7], *fields[1:])
+
+    # -- raw access ------------------------------------------------------------------
+
+    def bytes_at(self, offset: int, size: int, where: str) -> bytes:
+        if offset < 0 or size < 0 or offset + size > len(self.data):
+            raise Malformed(where, f"[{offset:#x}, +{size:#x}) runs past end of file "
+                                   f"({len(self.data):#x} bytes)")
+        return self.data[offset:offset + size]
+
+    def unpack(self, fmt: str, offset: int, where: str) -> tuple[int, ...]:
+        fmt = self.endian + fmt
+        return struct.unpack(fmt, self.bytes_at(offset, struct.calcsize(fmt), where))
+
+    def table(self, fmt: str, offset: int, size: int, where: str) -> list[tuple[int, ...]]:
+        """Fixed-size records in bulk; a trailing partial record is ignored."""
+        fmt = self.endian + fmt
+        rec = struct.calcsize(fmt)
+        raw = self.bytes_at(offset, size - size % rec, where)
+        return list(struct.iter_unpack(fmt, raw))
+
+    def fmt_word(self) -> str:
+        return "Q" if self.is64 else "I"
+
+    # -- headers -----------------------------------------------------------------------
+
+    @cached_property
+    def segments(self) -> tuple[Segment, ...]:
+        h = self.header
+        if h.phnum == 0:
+            return ()
+        fmt = _PHDR[h.elf_class]
+        if h.phentsize != struct.calcsize(fmt):
+            raise Malformed("e_phentsize", f"{h.phentsize} is not the size of a program header")
+        rows = self.table(fmt, h.phoff, h.phnum * h.phentsize, "program headers")
+        out = []
+        for i, r in enumerate(rows):
+            if self.is64:
+                ptype, flags, off, va, pa, fsz, msz, align = r
+            else:
+                ptype, off, va, pa, fsz, msz, flags, align = r
+            out.append(Segment(i, ptype, flags, off, va, pa, fsz, msz, align))
+        return tuple(out)
+
+    @cached_property
+    def sections(self) -> tuple[Section, ...]:
+        h = self.header
+        if h.shoff == 0 or h.shnum == 0:
+            return ()
+        fmt = _SHDR[h.elf_class]
+        if h.shentsize != struct.calcsize(fmt):
+            raise Malformed("e_shentsize", f"{h.shentsize} is not the size of a section header")
+        rows = self.table(fmt, h.shoff, h.shnum * h.shentsize, "section headers")
+        names = b""
+        if 0 < h.shstrndx < len(rows):
+            strtab = rows[h.shstrndx]
+            if strtab[1] != c.SHT_NOBITS:
+                names = self.bytes_at(strtab[4], strtab[5], "section name table")
+        out = []
+        for i, (name, *rest) in enumerate(rows):
+            end = names.find(b"\0", name)
+            text = names[name:end].decode("latin-1") if 0 <= name < len(names) and end >= 0 \
+                else f"<section {i}>"
+            out.append(Section(i, text, *rest))
+        return tuple(out)
+
+    @cached_property
+    def loads(self) -> tuple[Segment, ...]:
+        return tuple(s for s in self.segments if s.type == c.PT_LOAD)
+
+    # -- lookups -------------------------------------------------------------------------
+
+    def section(self, name: str) -> Section | None:
+        return next((s for s in self.sections if s.name == name), None)
+
+    def sections_of_type(self, sh_type: int) -> list[Section]:
+        return [s for s in self.sections if s.type == sh_type]
+
+    def load_at(self, vaddr: int, size: int = 1) -> Segment | None:
+        return next((s for s in self.loads if s.covers(vaddr, size)), None)
+
+    def section_at(self, vaddr: int) -> Section | None:
+        """The allocated, non-empty section holding vaddr (not TLS .tbss, which is not mapped)."""
+        for s in self.sections:
+            if s.flags & c.SHF_ALLOC and s.size and s.holds(vaddr) and not (
+                    s.flags & c.SHF_TLS and s.type == c.SHT_NOBITS):
+                return s
+        return None
+
+    def where(self, vaddr: int) -> str:
+        """Name an address as section+offset when a section holds it."""
+        s = self.section_at(vaddr)
+        return f"{s.name}+{vaddr - s.addr:#x}" if s else f"{vaddr:#x}"
+
+    def read_vaddr(self, vaddr: int, size: int) -> bytes | None:
+        """Initial memory contents at vaddr as the kernel would map them, or None if the
+        range is not wholly inside one PT_LOAD.  The zero-filled tail reads as zeros."""
+        seg = self.load_at(vaddr, size)
+        if seg is None:
+            return None
+        start = vaddr - seg.vaddr
+        file_part = max(0, min(size, seg.filesz - start))
+        raw = self.bytes_at(seg.offset + start, file_part, seg.name) if file_part else b""
+        return raw + bytes(size - file_part)
+
+    def word_at(self, vaddr: int) -> int | None:
+        raw = self.read_vaddr(vaddr, self.word)
+        if raw is None:
+            return None
+        return int.from_bytes(raw, "little" if self.endian == "<" else "big")
+
+    def section_bytes(self, sec: Section) -> bytes:
+        if sec.type == c.SHT_NOBITS:
+            return b""
+        return self.bytes_at(sec.offset, sec.size, sec.name)

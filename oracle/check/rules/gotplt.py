@@ -1,0 +1,1 @@
+"""gotplt rules (todo)."""

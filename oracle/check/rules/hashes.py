@@ -1,0 +1,1 @@
+"""hashes rules (todo)."""

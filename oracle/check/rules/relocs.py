@@ -1,0 +1,1 @@
+"""relocs rules (todo)."""

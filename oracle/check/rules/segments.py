@@ -1,0 +1,136 @@
+"""Program header rules: PT_LOAD order, overlap, alignment and sizes; PT_PHDR, PT_INTERP
+and PT_DYNAMIC placement."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from oracle.check import consts as c
+from oracle.check.image import ElfImage, Segment
+from oracle.check.registry import BINFMT, DL_LOAD, GABI, Finding, rule
+
+TOPIC = "segments"
+PAGE = 0x1000  # the smallest page size any x86 kernel maps with
+
+
+@rule("ELF-SEG-ORDER", TOPIC, "PT_LOAD entries appear in ascending p_vaddr order", GABI)
+def load_order(img: ElfImage) -> Iterator[Finding]:
+    for prev, seg in zip(img.loads, img.loads[1:]):
+        if seg.vaddr < prev.vaddr:
+            yield seg.name, f"p_vaddr {seg.vaddr:#x} is below {prev.name}'s {prev.vaddr:#x}"
+
+
+@rule("ELF-SEG-OVERLAP", TOPIC, "PT_LOAD memory images do not overlap", BINFMT)
+def load_overlap(img: ElfImage) -> Iterator[Finding]:
+    loads = sorted(img.loads, key=lambda s: s.vaddr)
+    for prev, seg in zip(loads, loads[1:]):
+        if seg.vaddr < prev.vaddr + prev.memsz:
+            yield seg.name, f"[{seg.vaddr:#x}, {seg.vaddr + seg.memsz:#x}) overlaps " \
+                            f"{prev.name} [{prev.vaddr:#x}, {prev.vaddr + prev.memsz:#x})"
+
+
+def _is_pow2(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
+@rule("ELF-SEG-ALIGN", TOPIC,
+      "p_align is 0 or a power of two, and a PT_LOAD's p_offset = p_vaddr modulo p_align and "
+      "modulo the page size (mmap maps whole pages)", f"{GABI}, {BINFMT}")
+def load_align(img: ElfImage) -> Iterator[Finding]:
+    for seg in img.segments:
+        if seg.align > 1 and not _is_pow2(seg.align):
+            yield seg.name, f"p_align {seg.align:#x} is not a power of two"
+            continue
+        if seg.type != c.PT_LOAD:
+            continue
+        for modulus in sorted({max(seg.align, 1), PAGE}):
+            if (seg.offset - seg.vaddr) % modulus:
+                yield seg.name, f"p_offset {seg.offset:#x} and p_vaddr {seg.vaddr:#x} differ " \
+                                f"modulo {modulus:#x}"
+                break
+
+
+@rule("ELF-SEG-SIZE", TOPIC, "p_filesz <= p_memsz", GABI)
+def seg_sizes(img: ElfImage) -> Iterator[Finding]:
+    for seg in img.segments:
+        if seg.type in (c.PT_LOAD, c.PT_TLS) and seg.filesz > seg.memsz:
+            yield seg.name, f"p_filesz {seg.filesz:#x} exceeds p_memsz {seg.memsz:#x}"
+
+
+@rule("ELF-SEG-FILE", TOPIC, "every segment's file image lies inside the file", BINFMT)
+def seg_in_file(img: ElfImage) -> Iterator[Finding]:
+    for seg in img.segments:
+        if seg.filesz and seg.offset + seg.filesz > len(img.data):
+            yield seg.name, f"[{seg.offset:#x}, +{seg.filesz:#x}) runs past end of file " \
+                            f"({len(img.data):#x})"
+
+
+def _mapped(img: ElfImage, seg: Segment) -> Segment | None:
+    """The PT_LOAD whose file image holds `seg`'s bytes at the matching address."""
+    for load in img.loads:
+        if (load.covers_file(seg.vaddr, seg.filesz)
+                and seg.offset - load.offset == seg.vaddr - load.vaddr):
+            return load
+    return None
+
+
+def _before_loads(img: ElfImage, seg: Segment) -> bool:
+    return all(seg.index < load.index for load in img.loads)
+
+
+@rule("ELF-SEG-PHDR", TOPIC,
+      "PT_PHDR is unique, precedes every PT_LOAD, describes e_phoff and is mapped by a PT_LOAD",
+      f"{GABI}, {DL_LOAD}")
+def phdr(img: ElfImage) -> Iterator[Finding]:
+    phdrs = [s for s in img.segments if s.type == c.PT_PHDR]
+    for extra in phdrs[1:]:
+        yield extra.name, "more than one PT_PHDR"
+    for seg in phdrs[:1]:
+        if not _before_loads(img, seg):
+            yield seg.name, "PT_PHDR does not precede every PT_LOAD"
+        if seg.offset != img.header.phoff:
+            yield seg.name, f"p_offset {seg.offset:#x} is not e_phoff {img.header.phoff:#x}"
+        if _mapped(img, seg) is None:
+            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file " \
+                            "offset by any PT_LOAD"
+
+
+@rule("ELF-SEG-INTERP", TOPIC,
+      "PT_INTERP is unique, precedes every PT_LOAD, is one NUL-terminated path and is mapped "
+      "by a PT_LOAD", f"{GABI}, {BINFMT}")
+def interp(img: ElfImage) -> Iterator[Finding]:
+    interps = [s for s in img.segments if s.type == c.PT_INTERP]
+    for extra in interps[1:]:
+        yield extra.name, "more than one PT_INTERP"
+    for seg in interps[:1]:
+        if not _before_loads(img, seg):
+            yield seg.name, "PT_INTERP does not precede every PT_LOAD"
+        if seg.filesz < 2 or seg.offset + seg.filesz > len(img.data):
+            yield seg.name, f"p_filesz {seg.filesz:#x} cannot hold a path inside the file"
+            continue
+        path = img.data[seg.offset:seg.offset + seg.filesz]
+        if path[-1] != 0 or b"\0" in path[:-1]:
+            yield seg.name, f"{path[:64]!r} is not a single NUL-terminated string"
+        if _mapped(img, seg) is None:
+            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file " \
+                            "offset by any PT_LOAD"
+
+
+@rule("ELF-SEG-DYNAMIC", TOPIC,
+      "PT_DYNAMIC is unique, mapped by a writable PT_LOAD (ld.so writes DT_DEBUG) and is where "
+      "the .dynamic section is", f"{GABI}, {DL_LOAD}")
+def dynamic_seg(img: ElfImage) -> Iterator[Finding]:
+    dyns = [s for s in img.segments if s.type == c.PT_DYNAMIC]
+    for extra in dyns[1:]:
+        yield extra.name, "more than one PT_DYNAMIC"
+    for seg in dyns[:1]:
+        load = _mapped(img, seg)
+        if load is None:
+            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file " \
+                            "offset by any PT_LOAD"
+        elif not load.flags & c.PF_W:
+            yield seg.name, f"lies in {load.name}, which is not writable"
+        sec = img.section(".dynamic")
+        if sec is not None and (sec.addr, sec.size) != (seg.vaddr, seg.filesz):
+            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not the .dynamic section " \
+                            f"[{sec.addr:#x}, +{sec.size:#x})"
