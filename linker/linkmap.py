@@ -42,7 +42,7 @@ def build_link_map(result: ElfLinkResult, symtab: SymbolTable) -> dict[str, Any]
         symbols.append({"name": sym.name, "address": int(elf.syms.address[i]),
                         "size": sym.size, "got": got or None, "plt": plt or None, **origin})
     return {
-        "target": f"elf{elf.arch.word * 8}-{elf.arch.name}",
+        "target": f"elf{elf.arch.word * 8}-{elf.arch.name.replace('_', '-')}",
         "entry": elf.entry,
         "output_sections": [{"name": o.name, "address": o.addr, "size": o.size,
                              "file_offset": o.file_offset} for o in elf.sections],
