@@ -1,0 +1,13 @@
+"""The C library functions the emulated ld.so and dyld bind imports to, written in Python.
+
+Everything here is pure: it sees the guest only through `oracle.emulate.guest`'s
+`GuestMemory` and `VarArgs`, never Unicorn, so it runs the same under the CPU and in unit
+tests on `flatmem.FlatMemory`.  Modules, one idea each:
+
+    format      printf engine (fmtspec parses, fmtint/fmtfloat render)
+    strings     str* functions          memory   mem* functions
+    ctype       is*/to*, abs, labs      numbers  strtol family, atoi, atol
+    heap        malloc/calloc/realloc/free over a guest address range
+    stdio       sprintf/snprintf and the formatting half of printf/puts/fwrite...
+    table       every function by C name, with arity and needs, for generic binding
+"""
