@@ -1,0 +1,18 @@
+/* Static (local) symbols with the same names in several objects must stay distinct. */
+#include <stdio.h>
+
+static int count = sizeof("two");
+static const char label[] = "two";
+static int step(void) { return ++count; }
+static void (*printer)(const char *) = 0;
+
+static void show(const char *s) { printf("%s: %s\n", label, s); }
+
+int run_two(void)
+{
+    printer = show;
+    step();
+    step();
+    printer(label);
+    return count;
+}
