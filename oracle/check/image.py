@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from oracle.check import consts as c
 
@@ -120,8 +121,7 @@ class ElfImage:
         self.word = 8 if self.is64 else 4
         self.endian = "<" if data_enc == c.ELFDATA2LSB else ">"
         fields = self.unpack(_EHDR[elf_class], 0, "ELF header")
-        ident = fields[0]
-        self.header = Header(elf_class, data_enc, ident[6], ident[7], *fields[1:])
+        self.header = Header(elf_class, data_enc, data[6], data[7], *fields[1:])
 
     # -- raw access ------------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class ElfImage:
                                    f"({len(self.data):#x} bytes)")
         return self.data[offset:offset + size]
 
-    def unpack(self, fmt: str, offset: int, where: str) -> tuple[int, ...]:
+    def unpack(self, fmt: str, offset: int, where: str) -> tuple[Any, ...]:
         fmt = self.endian + fmt
         return struct.unpack(fmt, self.bytes_at(offset, struct.calcsize(fmt), where))
 
@@ -217,8 +217,10 @@ class ElfImage:
 
     def read_vaddr(self, vaddr: int, size: int) -> bytes | None:
         """Initial memory contents at vaddr as the kernel would map them, or None if the
-        range is not wholly inside one PT_LOAD.  The zero-filled tail reads as zeros."""
-        seg = self.load_at(vaddr, size)
+        range is not wholly inside one PT_LOAD.  The zero-filled tail reads as zeros; a range
+        larger than the file is refused (no real table is, and a hostile size must not make
+        the checker allocate it)."""
+        seg = self.load_at(vaddr, size) if size <= len(self.data) else None
         if seg is None:
             return None
         start = vaddr - seg.vaddr

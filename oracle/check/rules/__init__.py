@@ -1,15 +1,10 @@
-"""Rule modules, one per topic; importing this package registers every rule, in the order
-`--list-rules` prints them."""
+"""Rule modules, one per topic.  Importing this package registers every rule, in the order
+`--list-rules` prints them: the order in which a loader meets the structures."""
 
-from oracle.check.rules import (  # noqa: F401  (imported for registration)
-    dynamic,
-    entry,
-    gotplt,
-    hashes,
-    header,
-    placement,
-    relocs,
-    segments,
-    symbols,
-    versions,
-)
+import importlib
+
+TOPICS = ("header", "segments", "placement", "entry", "dynamic", "hashes", "relocs", "gotplt",
+          "symbols", "versions")
+
+for _topic in TOPICS:
+    importlib.import_module(f"oracle.check.rules.{_topic}")

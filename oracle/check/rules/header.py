@@ -37,8 +37,8 @@ def machine(img: ElfImage) -> Iterator[Finding]:
         return
     cls, data, _ = want
     if h.elf_class != cls:
-        yield "e_ident[EI_CLASS]", f"ELFCLASS{32 * h.elf_class} does not match e_machine " \
-                                   f"{h.machine} (needs ELFCLASS{32 * cls})"
+        yield "e_ident[EI_CLASS]", (f"ELFCLASS{32 * h.elf_class} does not match e_machine "
+                                   f"{h.machine} (needs ELFCLASS{32 * cls})")
     if h.data != data:
         yield "e_ident[EI_DATA]", "big-endian data encoding on a little-endian machine"
 
@@ -73,8 +73,8 @@ def tables(img: ElfImage) -> Iterator[Finding]:
     if h.phnum == 0:
         yield "e_phnum", "no program headers: the kernel has nothing to map"
     elif h.phoff + h.phnum * h.phentsize > size:
-        yield "e_phoff", f"program headers [{h.phoff:#x}, +{h.phnum * h.phentsize:#x}) " \
-                         f"run past end of file ({size:#x})"
+        yield "e_phoff", (f"program headers [{h.phoff:#x}, +{h.phnum * h.phentsize:#x}) "
+                         f"run past end of file ({size:#x})")
     if h.shoff and h.shoff + h.shnum * h.shentsize > size:
-        yield "e_shoff", f"section headers [{h.shoff:#x}, +{h.shnum * h.shentsize:#x}) " \
-                         f"run past end of file ({size:#x})"
+        yield "e_shoff", (f"section headers [{h.shoff:#x}, +{h.shnum * h.shentsize:#x}) "
+                         f"run past end of file ({size:#x})")

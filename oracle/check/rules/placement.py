@@ -47,16 +47,16 @@ def file_offset(img: ElfImage) -> Iterator[Finding]:
             yield sec.name, f"ends past {load.name}'s file image (p_filesz {load.filesz:#x})"
         elif sec.offset - load.offset != sec.addr - load.vaddr:
             want = load.offset + sec.addr - load.vaddr
-            yield sec.name, f"sh_offset {sec.offset:#x}, but {load.name} maps sh_addr " \
-                            f"{sec.addr:#x} from file offset {want:#x}"
+            yield sec.name, (f"sh_offset {sec.offset:#x}, but {load.name} maps sh_addr "
+                            f"{sec.addr:#x} from file offset {want:#x}")
 
 
 @rule("ELF-SEC-FILE", TOPIC, "every section's contents lie inside the file", GABI)
 def sec_in_file(img: ElfImage) -> Iterator[Finding]:
     for sec in img.sections:
         if sec.file_size and sec.offset + sec.file_size > len(img.data):
-            yield sec.name, f"[{sec.offset:#x}, +{sec.size:#x}) runs past end of file " \
-                            f"({len(img.data):#x})"
+            yield sec.name, (f"[{sec.offset:#x}, +{sec.size:#x}) runs past end of file "
+                            f"({len(img.data):#x})")
 
 
 @rule("ELF-SEC-PERM", TOPIC,

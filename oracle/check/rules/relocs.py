@@ -1,1 +1,62 @@
-"""relocs rules (todo)."""
+"""Dynamic relocation rules: what ld.so writes must be writable, PLT relocations must be
+where lazy binding looks for them, and symbol indices must name .dynsym entries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from oracle.check import consts as c
+from oracle.check.image import ElfImage
+from oracle.check.registry import DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
+from oracle.check.tables import dyn_value, dynamic_relocs, dynsym
+
+TOPIC = "relocations"
+DF_TEXTREL = 0x4
+
+
+def _jump_slot_type(img: ElfImage) -> int:
+    return c.R_X86_64_JUMP_SLOT if img.header.machine == c.EM_X86_64 else c.R_386_JMP_SLOT
+
+
+def _irelative_type(img: ElfImage) -> int:
+    return c.R_X86_64_IRELATIVE if img.header.machine == c.EM_X86_64 else c.R_386_IRELATIVE
+
+
+@rule("ELF-REL-TARGET", TOPIC,
+      "every dynamic relocation writes inside a writable PT_LOAD (unless DT_TEXTREL)",
+      DL_RUNTIME)
+def target(img: ElfImage) -> Iterator[Finding]:
+    textrel = dyn_value(img, c.DT_TEXTREL) is not None \
+        or bool((dyn_value(img, c.DT_FLAGS) or 0) & DF_TEXTREL)
+    for dr in dynamic_relocs(img):
+        r = dr.reloc
+        if r.type == 0:  # R_*_NONE writes nothing
+            continue
+        load = img.load_at(r.offset, img.word)
+        if load is None:
+            yield dr.where, f"r_offset {r.offset:#x} is not inside any PT_LOAD"
+        elif not load.flags & c.PF_W and not textrel:
+            yield dr.where, (f"r_offset {r.offset:#x} ({img.where(r.offset)}) is in "
+                            f"{load.name}, which is not writable")
+
+
+@rule("ELF-REL-JUMPSLOT", TOPIC,
+      "JUMP_SLOT relocations are exactly the DT_JMPREL range (with IRELATIVE), which is what "
+      "lazy binding indexes", f"{PSABI_X86_64}, {PSABI_I386}, {DL_RUNTIME}")
+def jump_slot_place(img: ElfImage) -> Iterator[Finding]:
+    slot, irel = _jump_slot_type(img), _irelative_type(img)
+    for dr in dynamic_relocs(img):
+        if dr.reloc.type == slot and not dr.in_jmprel:
+            yield dr.where, f"JUMP_SLOT at {dr.reloc.offset:#x} outside the DT_JMPREL range"
+        elif dr.in_jmprel and dr.reloc.type not in (slot, irel):
+            yield dr.where, (f"type {dr.reloc.type} in the DT_JMPREL range (only JUMP_SLOT "
+                            "and IRELATIVE belong there)")
+
+
+@rule("ELF-REL-SYM", TOPIC, "every dynamic relocation's symbol index is inside .dynsym",
+      DL_RUNTIME)
+def symbol_index(img: ElfImage) -> Iterator[Finding]:
+    count = len(dynsym(img))
+    for dr in dynamic_relocs(img):
+        if dr.reloc.sym >= max(count, 1):
+            yield dr.where, f"symbol index {dr.reloc.sym} is past .dynsym's {count} entries"

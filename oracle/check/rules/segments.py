@@ -3,6 +3,7 @@ and PT_DYNAMIC placement."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from oracle.check import consts as c
@@ -23,10 +24,10 @@ def load_order(img: ElfImage) -> Iterator[Finding]:
 @rule("ELF-SEG-OVERLAP", TOPIC, "PT_LOAD memory images do not overlap", BINFMT)
 def load_overlap(img: ElfImage) -> Iterator[Finding]:
     loads = sorted(img.loads, key=lambda s: s.vaddr)
-    for prev, seg in zip(loads, loads[1:]):
+    for prev, seg in itertools.pairwise(loads):
         if seg.vaddr < prev.vaddr + prev.memsz:
-            yield seg.name, f"[{seg.vaddr:#x}, {seg.vaddr + seg.memsz:#x}) overlaps " \
-                            f"{prev.name} [{prev.vaddr:#x}, {prev.vaddr + prev.memsz:#x})"
+            yield seg.name, (f"[{seg.vaddr:#x}, {seg.vaddr + seg.memsz:#x}) overlaps "
+                            f"{prev.name} [{prev.vaddr:#x}, {prev.vaddr + prev.memsz:#x})")
 
 
 def _is_pow2(n: int) -> bool:
@@ -45,8 +46,8 @@ def load_align(img: ElfImage) -> Iterator[Finding]:
             continue
         for modulus in sorted({max(seg.align, 1), PAGE}):
             if (seg.offset - seg.vaddr) % modulus:
-                yield seg.name, f"p_offset {seg.offset:#x} and p_vaddr {seg.vaddr:#x} differ " \
-                                f"modulo {modulus:#x}"
+                yield seg.name, (f"p_offset {seg.offset:#x} and p_vaddr {seg.vaddr:#x} differ "
+                                f"modulo {modulus:#x}")
                 break
 
 
@@ -61,8 +62,8 @@ def seg_sizes(img: ElfImage) -> Iterator[Finding]:
 def seg_in_file(img: ElfImage) -> Iterator[Finding]:
     for seg in img.segments:
         if seg.filesz and seg.offset + seg.filesz > len(img.data):
-            yield seg.name, f"[{seg.offset:#x}, +{seg.filesz:#x}) runs past end of file " \
-                            f"({len(img.data):#x})"
+            yield seg.name, (f"[{seg.offset:#x}, +{seg.filesz:#x}) runs past end of file "
+                            f"({len(img.data):#x})")
 
 
 def _mapped(img: ElfImage, seg: Segment) -> Segment | None:
@@ -91,8 +92,8 @@ def phdr(img: ElfImage) -> Iterator[Finding]:
         if seg.offset != img.header.phoff:
             yield seg.name, f"p_offset {seg.offset:#x} is not e_phoff {img.header.phoff:#x}"
         if _mapped(img, seg) is None:
-            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file " \
-                            "offset by any PT_LOAD"
+            yield seg.name, (f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file "
+                            "offset by any PT_LOAD")
 
 
 @rule("ELF-SEG-INTERP", TOPIC,
@@ -112,8 +113,8 @@ def interp(img: ElfImage) -> Iterator[Finding]:
         if path[-1] != 0 or b"\0" in path[:-1]:
             yield seg.name, f"{path[:64]!r} is not a single NUL-terminated string"
         if _mapped(img, seg) is None:
-            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file " \
-                            "offset by any PT_LOAD"
+            yield seg.name, (f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file "
+                            "offset by any PT_LOAD")
 
 
 @rule("ELF-SEG-DYNAMIC", TOPIC,
@@ -126,11 +127,11 @@ def dynamic_seg(img: ElfImage) -> Iterator[Finding]:
     for seg in dyns[:1]:
         load = _mapped(img, seg)
         if load is None:
-            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file " \
-                            "offset by any PT_LOAD"
+            yield seg.name, (f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its file "
+                            "offset by any PT_LOAD")
         elif not load.flags & c.PF_W:
             yield seg.name, f"lies in {load.name}, which is not writable"
         sec = img.section(".dynamic")
         if sec is not None and (sec.addr, sec.size) != (seg.vaddr, seg.filesz):
-            yield seg.name, f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not the .dynamic section " \
-                            f"[{sec.addr:#x}, +{sec.size:#x})"
+            yield seg.name, (f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not the .dynamic section "
+                            f"[{sec.addr:#x}, +{sec.size:#x})")
