@@ -1,0 +1,59 @@
+"""The linkers compared: each is a command prefix that takes GNU ld's arguments.
+
+linkharness runs as `python -m linker` from the project's venv (the interpreter running
+this benchmark when it is the venv's, else .venv/bin/python next to bench/). The reference
+linkers are the Debian 12 binaries; gold, lld and mold accept ld.bfd's spelling for every
+argument the workloads use.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+LINKHARNESS = "linkharness"
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Linker:
+    """A linker by the name the report uses and the command that runs it."""
+
+    name: str
+    command: tuple[str, ...]
+    threads: str  # how it uses the 2 cores, for reading the table: "1" or "all"
+
+    def available(self) -> bool:
+        return shutil.which(self.command[0]) is not None
+
+
+def project_python() -> str:
+    """The venv's interpreter (where `linker` is installed), else the current one."""
+    venv = PROJECT_DIR / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def all_linkers() -> list[Linker]:
+    """linkharness first (the baseline), then GNU ld, gold, lld and mold."""
+    return [
+        Linker(LINKHARNESS, (project_python(), "-m", "linker"), "1"),
+        Linker("ld.bfd", ("ld.bfd",), "1"),
+        Linker("gold", ("ld.gold",), "1"),  # gold threads only with --threads
+        Linker("lld", ("ld.lld-14",), "all"),
+        # --no-fork: by default mold links in a forked child and the parent exits before the
+        # child has cleaned up, so wait4 would see neither the child's CPU time nor its RSS.
+        Linker("mold", ("mold", "--no-fork"), "all"),
+    ]
+
+
+def select(names: list[str] | None) -> list[Linker]:
+    """The linkers named (in the order given), or all; an unknown name is an error."""
+    known = {linker.name: linker for linker in all_linkers()}
+    if not names:
+        return list(known.values())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown linker(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return [known[n] for n in names]

@@ -1,0 +1,122 @@
+"""Timing one linker on one workload: wall time, CPU time and peak RSS of each run.
+
+Each run is a fresh child of a small C runner (child_runner.py), reaped with `wait4`, whose
+resource usage is that child's alone: peak RSS per run without RUSAGE_CHILDREN's running
+maximum over every child so far, and without this interpreter's memory as a floor.
+The output is deleted before each run, so no linker reuses or overwrites an old file, and is
+run natively afterwards: a fast link of a wrong program is not a result.
+"""
+
+from __future__ import annotations
+
+import signal
+import statistics
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.linkers import Linker
+from bench.workload import Workload
+
+RUN_TIMEOUT_S = 20  # for the linked program; it runs in microseconds when right
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One link: seconds of wall and CPU (user + system) time, peak RSS in KiB, status."""
+
+    wall_s: float
+    cpu_s: float
+    max_rss_kib: int
+    status: int
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Everything the report says about one linker on one workload."""
+
+    linker: str
+    workload: str
+    runs: int
+    error: str | None = None  # why there are no figures (the link failed), else None
+    wall_s: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+    peak_rss_mib: float = 0.0
+    output_bytes: int = 0
+    verified: str = "not run"  # what running the output did
+    verified_ok: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.wall_s) if self.wall_s else float("nan")
+
+    @property
+    def median_cpu_s(self) -> float:
+        return statistics.median(self.cpu_s) if self.cpu_s else float("nan")
+
+
+def run_once(runner: Path, command: list[str], cwd: Path, timeout_s: float
+             ) -> tuple[Sample, str]:
+    """Run `command` once in `cwd` under the runner; the sample and its standard error."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as scratch:
+        result = Path(scratch) / "result"
+        subprocess.run([str(runner), str(result), str(max(1, round(timeout_s))), *command],
+                       cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, check=False)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace").strip()
+        if not result.exists():
+            return Sample(0.0, 0.0, 0, 255), stderr or "the runner failed"
+        wall_ns, user_us, sys_us, rss_kib, status = map(int, result.read_text().split())
+    if status == 128 + signal.SIGKILL:
+        stderr = f"killed (timeout {timeout_s:.0f} s?)\n" + stderr
+    return Sample(wall_ns / 1e9, (user_us + sys_us) / 1e6, rss_kib, status), stderr
+
+
+def verify(program: Path, expected_status: int) -> tuple[bool, str]:
+    """Run the linked program natively; whether it exited with `expected_status`."""
+    try:
+        done = subprocess.run([str(program)], capture_output=True, timeout=RUN_TIMEOUT_S,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return False, f"hung ({RUN_TIMEOUT_S} s)"
+    except OSError as exc:
+        return False, f"cannot execute: {exc.strerror}"
+    if done.returncode < 0:
+        return False, f"killed by signal {-done.returncode}"
+    if done.returncode != expected_status:
+        return False, f"exit {done.returncode}, expected {expected_status}"
+    return True, f"exit {done.returncode}"
+
+
+def measure(linker: Linker, workload: Workload, out_dir: Path, runner: Path, runs: int,
+            warmup: int = 1, timeout_s: float = 900.0) -> Measurement:
+    """`warmup` unrecorded runs, then `runs` recorded ones, then the output is run."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = (out_dir / f"{workload.name}.{linker.name}").resolve()
+    command = [*linker.command, "-o", str(output), *workload.args]
+    samples: list[Sample] = []
+    for i in range(warmup + runs):
+        output.unlink(missing_ok=True)
+        sample, stderr = run_once(runner, command, workload.directory, timeout_s)
+        if sample.status != 0 or not output.exists():
+            last = stderr.splitlines()[-1] if stderr else f"exit status {sample.status}"
+            return Measurement(linker.name, workload.name, runs, error=last[:200])
+        if i >= warmup:
+            samples.append(sample)
+    ok, verified = verify(output, workload.expected_status)
+    return Measurement(
+        linker=linker.name,
+        workload=workload.name,
+        runs=runs,
+        wall_s=[s.wall_s for s in samples],
+        cpu_s=[s.cpu_s for s in samples],
+        peak_rss_mib=max(s.max_rss_kib for s in samples) / 1024,
+        output_bytes=output.stat().st_size,
+        verified=verified,
+        verified_ok=ok,
+    )
