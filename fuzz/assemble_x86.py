@@ -1,0 +1,111 @@
+"""Our own assembler pass: lays out an `AsmObject` into section bytes, relocations and
+symbols (an `ObjectImage`), as GNU as would for ELF x86-64.
+
+References to symbols that are local to the object are rewritten against the section symbol
+with the symbol's offset folded into the addend — the form assemblers emit for static
+functions and data — so the linker sees section-relative relocations with nonzero addends.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from .encode_x86 import encode
+from .lower_x86 import AsmObject
+from .model import Binding, Const, SectionKind
+
+DATA_RELOC = {8: "R_X86_64_64", 4: "R_X86_64_32", 2: "R_X86_64_16", 1: "R_X86_64_8"}
+PACK = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
+
+
+@dataclass(frozen=True)
+class Relocation:
+    offset: int
+    type: str
+    symbol: str  # a symbol name, or a section name when section_symbol
+    addend: int
+    section_symbol: bool = False
+
+
+@dataclass(frozen=True)
+class SectionImage:
+    name: str
+    kind: SectionKind
+    align: int
+    data: bytes  # empty for BSS
+    size: int
+    group: str | None
+    relocs: tuple[Relocation, ...]
+
+
+@dataclass(frozen=True)
+class SymbolImage:
+    name: str
+    binding: Binding
+    is_function: bool
+    section: str | None  # None: undefined, absolute or COMMON (see `special`)
+    value: int
+    size: int
+    special: str = ""  # "", "abs", "common" or "undef"
+
+
+@dataclass(frozen=True)
+class ObjectImage:
+    name: str
+    sections: tuple[SectionImage, ...]
+    symbols: tuple[SymbolImage, ...]
+
+
+def _align(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+def assemble(obj: AsmObject) -> ObjectImage:
+    symbols: list[SymbolImage] = []
+    pending: list[tuple[str, Relocation]] = []  # (section, reloc against a symbol name)
+    laid: list[tuple[str, SectionKind, int, bytearray, int, str | None]] = []
+    for sec in obj.sections:
+        data = bytearray()
+        align = sec.align
+        for item in sec.items:
+            align = max(align, item.align)
+            start = _align(len(data), item.align)
+            data += bytes(start - len(data))
+            if item.is_function:
+                for insn in item.code:
+                    code, fixups = encode(insn)
+                    pending += [(sec.name, Relocation(len(data) + f.offset, f.type, f.name,
+                                                      f.addend)) for f in fixups]
+                    data += code
+            for f in item.fields:
+                if isinstance(f, Const):
+                    data += struct.pack(PACK[f.width], f.value & ((1 << (8 * f.width)) - 1))
+                else:
+                    pending.append((sec.name, Relocation(len(data), DATA_RELOC[f.width],
+                                                         f.target, f.addend)))
+                    data += bytes(f.width)
+            symbols.append(SymbolImage(item.name, item.binding, item.is_function, sec.name,
+                                       start, len(data) - start))
+        laid.append((sec.name, sec.kind, align, data, len(data), sec.group))
+    symbols += [SymbolImage(a.name, Binding.GLOBAL, False, None, a.value, 0, "abs")
+                for a in obj.absolutes]
+    symbols += [SymbolImage(c.name, c.binding, False, None, c.align, c.size, "common")
+                for c in obj.commons]
+    local = {s.name: s for s in symbols if s.binding is Binding.LOCAL}
+    defined = {s.name for s in symbols}
+    relocs: dict[str, list[Relocation]] = {name: [] for name, *_ in laid}
+    for sec_name, r in pending:
+        target = local.get(r.symbol)
+        if target is not None and target.section is not None:
+            r = Relocation(r.offset, r.type, target.section, r.addend + target.value, True)
+        elif r.symbol not in defined:
+            defined.add(r.symbol)
+            symbols.append(SymbolImage(r.symbol, Binding.GLOBAL, False, None, 0, 0, "undef"))
+        relocs[sec_name].append(r)
+    sections = tuple(
+        SectionImage(name, kind, align, b"" if kind is SectionKind.BSS else bytes(data), size,
+                     group, tuple(relocs[name]))
+        for name, kind, align, data, size, group in laid
+    )
+    return ObjectImage(obj.name, sections, tuple(symbols))

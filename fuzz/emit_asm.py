@@ -1,0 +1,56 @@
+"""The same lowered object as GNU-as assembly text (also accepted by llvm-mc).
+
+Assembling this text with GNU as and with llvm-mc gives two more objects for the same model;
+all three must behave the same once linked, which checks our encoder and ELF writer against
+two real assemblers.
+"""
+
+from __future__ import annotations
+
+from .encode_x86 import assembly
+from .lower_x86 import AsmObject
+from .model import Binding, Const, SectionKind
+
+DIRECTIVE = {1: ".byte", 2: ".short", 4: ".long", 8: ".quad"}
+SECTION_FLAGS = {
+    SectionKind.TEXT: ('"ax"', "@progbits"),
+    SectionKind.DATA: ('"aw"', "@progbits"),
+    SectionKind.RODATA: ('"a"', "@progbits"),
+    SectionKind.BSS: ('"aw"', "@nobits"),
+}
+
+
+def _section_line(name: str, kind: SectionKind, group: str | None) -> str:
+    flags, type_ = SECTION_FLAGS[kind]
+    if group:
+        return f".section {name},{flags[:-1]}G\",{type_},{group},comdat"
+    return f".section {name},{flags},{type_}"
+
+
+def write_asm(obj: AsmObject) -> str:
+    lines = [f'.file "{obj.name}.s"']
+    for sec in obj.sections:
+        lines += [_section_line(sec.name, sec.kind, sec.group), f".balign {sec.align}"]
+        for item in sec.items:
+            if item.binding is Binding.GLOBAL:
+                lines.append(f".globl {item.name}")
+            elif item.binding is Binding.WEAK:
+                lines.append(f".weak {item.name}")
+            kind = "@function" if item.is_function else "@object"
+            lines += [f".type {item.name}, {kind}", f".balign {item.align}", f"{item.name}:"]
+            for insn in item.code:  # local label "1": IfOdd bodies never nest
+                lines += [x if x.endswith(":") else "    " + x for x in assembly(insn, "1")]
+            for f in item.fields:
+                if isinstance(f, Const):
+                    mask = (1 << (8 * f.width)) - 1
+                    lines.append(f"{DIRECTIVE[f.width]} {f.value & mask:#x}")
+                else:
+                    addend = f"{f.addend:+d}" if f.addend else ""
+                    lines.append(f"{DIRECTIVE[f.width]} {f.target}{addend}")
+            lines.append(f".size {item.name}, .-{item.name}")
+    for a in obj.absolutes:
+        lines += [f".globl {a.name}", f".set {a.name}, {a.value:#x}"]
+    for c in obj.commons:
+        lines.append(f".comm {c.name}, {c.size}, {c.align}")
+    lines.append('.section .note.GNU-stack,"",@progbits')
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,167 @@
+"""A small x86-64 instruction set: the few forms the lowered programs use, each with its
+machine encoding (and relocation sites) and its GNU-as (AT&T) spelling.
+
+Both spellings come from the same `Insn`, so assembling the text with GNU as or llvm-mc and
+encoding it here must give programs that behave the same; that comparison keeps this encoder
+honest.  Register use: rbx holds a function's accumulator, rax the value of a step, rdi..r9
+the arguments of a call.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A symbolic operand: the address of `name` plus `addend`."""
+
+    name: str
+    addend: int = 0
+
+    def text(self) -> str:
+        return f"{self.name}{self.addend:+d}" if self.addend else self.name
+
+
+@dataclass(frozen=True)
+class Insn:
+    op: str
+    sym: Sym | None = None
+    imm: int = 0  # immediate or displacement
+    width: int = 4  # access width of loads
+    reg: int = 0  # argument register number (1 = rsi .. 5 = r9) of mov_arg_imm
+    reloc: str = ""  # relocation type of the symbolic field, where the op lets it vary
+    body: tuple[Insn, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fixup:
+    """A relocation site: `offset` within the encoded bytes, relocation `type`, and the
+    symbol and addend the relocation must carry."""
+
+    offset: int
+    type: str
+    name: str
+    addend: int
+
+
+# Fixed instructions: (bytes, AT&T text).
+FIXED: dict[str, tuple[bytes, str]] = {
+    "push_rbx": (b"\x53", "pushq %rbx"),
+    "pop_rbx": (b"\x5b", "popq %rbx"),
+    "ret": (b"\xc3", "ret"),
+    "mov_rax_rbx": (b"\x48\x89\xd8", "movq %rbx, %rax"),
+    "mov_rdi_rbx": (b"\x48\x89\xdf", "movq %rbx, %rdi"),
+    "imul_rbx_31": (b"\x48\x6b\xdb\x1f", "imulq $31, %rbx, %rbx"),
+    "add_rbx_rax": (b"\x48\x01\xc3", "addq %rax, %rbx"),
+    "call_rax": (b"\xff\xd0", "call *%rax"),
+    "and_rsp_16": (b"\x48\x83\xe4\xf0", "andq $-16, %rsp"),
+    "mov_edi_eax": (b"\x89\xc7", "movl %eax, %edi"),
+    "and_edi_255": (b"\x81\xe7\xff\x00\x00\x00", "andl $255, %edi"),
+    "mov_eax_231": (b"\xb8\xe7\x00\x00\x00", "movl $231, %eax"),
+    "syscall": (b"\x0f\x05", "syscall"),
+}
+
+# Loads into eax/rax: opcode bytes and mnemonic per access width (1 and 2 zero-extend).
+LOAD_OPCODE = {1: b"\x0f\xb6", 2: b"\x0f\xb7", 4: b"\x8b", 8: b"\x48\x8b"}
+LOAD_MNEMONIC = {1: "movzbl", 2: "movzwl", 4: "movl", 8: "movq"}
+# Argument registers 2..6 loaded with a 32-bit immediate (zero-extending mov r32, imm32).
+ARG_MOV = {1: (b"\xbe", "%esi"), 2: (b"\xba", "%edx"), 3: (b"\xb9", "%ecx"),
+           4: (b"\x41\xb8", "%r8d"), 5: (b"\x41\xb9", "%r9d")}
+
+
+def _dest(width: int) -> str:
+    return "%rax" if width == 8 else "%eax"
+
+
+def _field(prefix: bytes, reloc: str, sym: Sym, pc_relative: bool) -> tuple[bytes, list[Fixup]]:
+    """`prefix` followed by a 4-byte field relocated against `sym`.  A pc-relative field ends
+    every instruction form used here, so its addend is biased by -4 (P is the field)."""
+    addend = sym.addend - 4 if pc_relative else sym.addend
+    return prefix + bytes(4), [Fixup(len(prefix), reloc, sym.name, addend)]
+
+
+def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
+    """Machine bytes of `insn` and its relocation sites."""
+    op, sym = insn.op, insn.sym
+    if op in FIXED:
+        return FIXED[op][0], []
+    if op == "mov_ebx_imm":
+        return b"\xbb" + struct.pack("<I", insn.imm), []
+    if op == "mov_arg_imm":
+        return ARG_MOV[insn.reg][0] + struct.pack("<I", insn.imm), []
+    if op == "load_rax":
+        return LOAD_OPCODE[insn.width] + b"\x80" + struct.pack("<i", insn.imm), []
+    if op == "store_rax":
+        return b"\x89\x98" + struct.pack("<i", insn.imm), []
+    if op == "skip_if_even":
+        inner = [encode(i) for i in insn.body]
+        code = b"".join(c for c, _ in inner)
+        assert len(code) < 128, "an IfOdd body must fit a rel8 jump"
+        head = b"\xf6\xc3\x01\x74" + bytes([len(code)])  # test $1,%bl; jz over the body
+        fixups: list[Fixup] = []
+        at = len(head)
+        for c, fs in inner:
+            fixups += [Fixup(at + f.offset, f.type, f.name, f.addend) for f in fs]
+            at += len(c)
+        return head + code, fixups
+    assert sym is not None, op
+    if op == "call":
+        return _field(b"\xe8", insn.reloc, sym, True)
+    if op == "call_got":
+        return _field(b"\xff\x15", "R_X86_64_GOTPCRELX", sym, True)
+    if op == "mov_rax_got":
+        return _field(b"\x48\x8b\x05", insn.reloc, sym, True)
+    if op == "load_rip":
+        return _field(LOAD_OPCODE[insn.width] + b"\x05", "R_X86_64_PC32", sym, True)
+    if op == "load_abs":
+        return _field(LOAD_OPCODE[insn.width] + b"\x04\x25", "R_X86_64_32S", sym, False)
+    if op == "mov_eax_sym":
+        return _field(b"\xb8", "R_X86_64_32", sym, False)
+    if op == "store_rip":
+        return _field(b"\x89\x1d", "R_X86_64_PC32", sym, True)
+    if op == "store_abs":
+        return _field(b"\x89\x1c\x25", "R_X86_64_32S", sym, False)
+    raise ValueError(f"unknown instruction {op}")
+
+
+def assembly(insn: Insn, label: str = "1") -> list[str]:
+    """GNU-as lines for `insn` (also accepted by llvm-mc).  A plain pc-relative call, which
+    assemblers would turn into PLT32, is spelled with .byte/.long."""
+    op, sym = insn.op, insn.sym
+    if op in FIXED:
+        return [FIXED[op][1]]
+    if op == "mov_ebx_imm":
+        return [f"movl ${insn.imm:#x}, %ebx"]
+    if op == "mov_arg_imm":
+        return [f"movl ${insn.imm:#x}, {ARG_MOV[insn.reg][1]}"]
+    if op == "load_rax":
+        return [f"{LOAD_MNEMONIC[insn.width]} {insn.imm}(%rax), {_dest(insn.width)}"]
+    if op == "store_rax":
+        return [f"movl %ebx, {insn.imm}(%rax)"]
+    if op == "skip_if_even":
+        inner = [line for i in insn.body for line in assembly(i)]
+        return ["testb $1, %bl", f"jz {label}f", *inner, f"{label}:"]
+    assert sym is not None, op
+    if op == "call":
+        if insn.reloc == "R_X86_64_PLT32":
+            return [f"call {sym.text()}@PLT"]
+        return [".byte 0xe8", f".long {sym.text()} - . - 4"]
+    if op == "call_got":
+        return [f"call *{sym.text()}@GOTPCREL(%rip)"]
+    if op == "mov_rax_got":
+        # Assemblers pick REX_GOTPCRELX here; the strict GOTPCREL form is left to our writer
+        # (llvm-mc 14 loses an otherwise unreferenced undefined symbol named by .reloc).
+        return [f"movq {sym.text()}@GOTPCREL(%rip), %rax"]
+    if op == "load_rip":
+        return [f"{LOAD_MNEMONIC[insn.width]} {sym.text()}(%rip), {_dest(insn.width)}"]
+    if op == "load_abs":
+        return [f"{LOAD_MNEMONIC[insn.width]} {sym.text()}, {_dest(insn.width)}"]
+    if op == "mov_eax_sym":
+        return [f"movl ${sym.text()}, %eax"]
+    if op == "store_rip":
+        return [f"movl %ebx, {sym.text()}(%rip)"]
+    if op == "store_abs":
+        return [f"movl %ebx, {sym.text()}"]
+    raise ValueError(f"unknown instruction {op}")
