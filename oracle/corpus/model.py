@@ -1,0 +1,269 @@
+"""The regression corpus's records: a case, its link arguments and its expectation.
+
+A case is data only: a directory holding input objects and a `case.json` that these records
+are read from and written to.  Parsing is strict (unknown keys and wrong types are refused
+with the key's name), because a typo in a hand-written case would otherwise silently weaken
+what it checks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CASE_FILE = "case.json"
+TARGETS = ("elf64-x86-64", "elf32-i386", "macho-x86_64", "macho-i386")
+BIND_MODES = ("lazy", "now")
+
+
+class CaseFormatError(ValueError):
+    """A case.json (or arguments to add_case) that does not follow the corpus format."""
+
+
+@dataclass(frozen=True)
+class TraceCall:
+    """One expected call into a shared library, as the emulator records it."""
+
+    library: str
+    symbol: str
+    args: tuple[int, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"library": self.library, "symbol": self.symbol, "args": list(self.args)}
+
+
+@dataclass(frozen=True)
+class LinkArgs:
+    """How to link a case's inputs.
+
+    libs: `-lNAME` items or file names, searched in the case directory and then in the
+    system library directory; they go after the inputs, as gcc's driver places them.
+    crt: put the system's crt1.o and crti.o before the inputs and crtn.o after the libs,
+    so a case built from C with a `main` needs no committed start files.
+    """
+
+    entry: str | None = "_start"
+    libs: tuple[str, ...] = ()
+    crt: bool = False
+    bind_now: bool = False
+    dynamic_linker: str = "/lib64/ld-linux-x86-64.so.2"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "libs": list(self.libs),
+            "crt": self.crt,
+            "bind_now": self.bind_now,
+            "dynamic_linker": self.dynamic_linker,
+        }
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a correct link does.  With link_error set, the link must fail (the regex is
+    matched against linkharness's LinkError message) and nothing else is checked.
+    trace None means "not checked" (native runs cannot observe one)."""
+
+    exit_code: int | None = 0
+    stdout: str = ""
+    trace: tuple[TraceCall, ...] | None = None
+    link_error: str | None = None
+
+    @property
+    def is_error_case(self) -> bool:
+        return self.link_error is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "stdout": self.stdout,
+            "trace": None if self.trace is None else [t.to_json() for t in self.trace],
+            "link_error": self.link_error,
+        }
+
+
+@dataclass(frozen=True)
+class Case:
+    """One loaded case: `directory` is where its inputs live; `inputs` are relative to it."""
+
+    id: str
+    directory: Path
+    target: str
+    inputs: tuple[str, ...]
+    link_args: LinkArgs
+    expect: Expect
+    origin: str
+    caught: str
+    bind: tuple[str, ...] = BIND_MODES
+    asm: tuple[str, ...] = field(default=())
+
+    def input_paths(self) -> list[Path]:
+        return [self.directory / name for name in self.inputs]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "target": self.target,
+            "inputs": list(self.inputs),
+            "link_args": self.link_args.to_json(),
+            "expect": self.expect.to_json(),
+            "origin": self.origin,
+            "caught": self.caught,
+            "bind": list(self.bind),
+        }
+        if self.asm:
+            data["asm"] = list(self.asm)
+        return data
+
+
+# ---------------------------------------------------------------------------------------
+# Parsing: every key is checked, so a case.json error names the key that is wrong.
+
+def _take(data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str,
+          default: Any = ..., nullable: bool = False) -> Any:
+    if key not in data:
+        if default is ...:
+            raise CaseFormatError(f"{where}: missing key {key!r}")
+        return default
+    value = data[key]
+    if value is None and nullable:
+        return None
+    # bool is an int in Python; an exit code of `true` is a mistake, not 1.
+    if isinstance(value, bool) and kind is int or not isinstance(value, kind):
+        raise CaseFormatError(f"{where}: {key!r} must be {_kind_name(kind)}, not {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(k.__name__ for k in kinds)
+
+
+def _no_unknown(data: Mapping[str, Any], known: set[str], where: str) -> None:
+    extra = sorted(set(data) - known)
+    if extra:
+        raise CaseFormatError(f"{where}: unknown key(s) {', '.join(map(repr, extra))}")
+
+
+def _strings(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise CaseFormatError(f"{where}: {key!r} must be a list of strings")
+    return tuple(value)
+
+
+def parse_link_args(data: Any, where: str = "link_args") -> LinkArgs:
+    if isinstance(data, LinkArgs):
+        return data
+    if not isinstance(data, Mapping):
+        raise CaseFormatError(f"{where}: must be an object")
+    _no_unknown(data, {"entry", "libs", "crt", "bind_now", "dynamic_linker"}, where)
+    defaults = LinkArgs()
+    return LinkArgs(
+        entry=_take(data, "entry", str, where, defaults.entry, nullable=True),
+        libs=_strings(data.get("libs", []), "libs", where),
+        crt=_take(data, "crt", bool, where, False),
+        bind_now=_take(data, "bind_now", bool, where, False),
+        dynamic_linker=_take(data, "dynamic_linker", str, where, defaults.dynamic_linker),
+    )
+
+
+def _parse_trace(value: Any, where: str) -> tuple[TraceCall, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, (list, tuple)):
+        raise CaseFormatError(f"{where}: 'trace' must be a list or null")
+    calls = []
+    for i, item in enumerate(value):
+        if isinstance(item, TraceCall):
+            calls.append(item)
+            continue
+        at = f"{where}.trace[{i}]"
+        if not isinstance(item, Mapping):
+            raise CaseFormatError(f"{at}: must be an object")
+        _no_unknown(item, {"library", "symbol", "args"}, at)
+        args = _take(item, "args", (list, tuple), at)
+        if not all(isinstance(a, int) and not isinstance(a, bool) for a in args):
+            raise CaseFormatError(f"{at}: 'args' must be a list of integers")
+        calls.append(TraceCall(_take(item, "library", str, at), _take(item, "symbol", str, at),
+                               tuple(args)))
+    return tuple(calls)
+
+
+def parse_expect(data: Any, where: str = "expect") -> Expect:
+    if isinstance(data, Expect):
+        return data
+    if not isinstance(data, Mapping):
+        raise CaseFormatError(f"{where}: must be an object")
+    _no_unknown(data, {"exit_code", "stdout", "trace", "link_error"}, where)
+    link_error = _take(data, "link_error", str, where, None, nullable=True)
+    if link_error is not None:
+        try:
+            re.compile(link_error)
+        except re.error as e:
+            raise CaseFormatError(f"{where}: 'link_error' is not a regex: {e}") from None
+    exit_code = _take(data, "exit_code", int, where, None if link_error else 0, nullable=True)
+    if exit_code is not None and not 0 <= exit_code <= 255:
+        raise CaseFormatError(f"{where}: 'exit_code' must be in 0..255, not {exit_code}")
+    if link_error is None and exit_code is None:
+        raise CaseFormatError(f"{where}: a case that links must expect an exit_code")
+    return Expect(
+        exit_code=exit_code,
+        stdout=_take(data, "stdout", str, where, ""),
+        trace=_parse_trace(data.get("trace"), where),
+        link_error=link_error,
+    )
+
+
+def parse_bind(value: Any, where: str) -> tuple[str, ...]:
+    modes = _strings(value, "bind", where)
+    bad = [m for m in modes if m not in BIND_MODES]
+    if bad or not modes:
+        raise CaseFormatError(f"{where}: 'bind' must be a non-empty subset of {BIND_MODES}")
+    return modes
+
+
+CASE_KEYS = {"id", "target", "inputs", "link_args", "expect", "origin", "caught", "bind", "asm"}
+_CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def check_case_id(case_id: str) -> str:
+    """Case ids are directory names: letters, digits, '.', '_' and '-' only."""
+    if not _CASE_ID.match(case_id):
+        raise CaseFormatError(f"case id {case_id!r}: use letters, digits, '.', '_', '-' only")
+    return case_id
+
+
+def parse_case(data: Any, directory: Path) -> Case:
+    where = str(directory / CASE_FILE)
+    if not isinstance(data, Mapping):
+        raise CaseFormatError(f"{where}: must hold a JSON object")
+    _no_unknown(data, CASE_KEYS, where)
+    target = _take(data, "target", str, where)
+    if target not in TARGETS:
+        raise CaseFormatError(f"{where}: unknown target {target!r}")
+    inputs = _strings(_take(data, "inputs", list, where), "inputs", where)
+    for name in inputs:
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise CaseFormatError(f"{where}: input {name!r} must be a path inside the case")
+    return Case(
+        id=check_case_id(_take(data, "id", str, where)),
+        directory=directory,
+        target=target,
+        inputs=inputs,
+        link_args=parse_link_args(_take(data, "link_args", dict, where), f"{where}: link_args"),
+        expect=parse_expect(_take(data, "expect", dict, where), f"{where}: expect"),
+        origin=_take(data, "origin", str, where),
+        caught=_take(data, "caught", str, where),
+        bind=parse_bind(data.get("bind", list(BIND_MODES)), where),
+        asm=_strings(data.get("asm", []), "asm", where),
+    )
+
+
+def normalize_objects(objects: Sequence[Any] | Mapping[str, bytes]) -> list[tuple[str, Any]]:
+    """(file name in the case, path or bytes) pairs, in link order."""
+    if isinstance(objects, Mapping):
+        return [(str(name), data) for name, data in objects.items()]
+    return [(Path(p).name, Path(p)) for p in objects]

@@ -1,0 +1,84 @@
+"""The host's pieces a case may lean on: crt start files, the system library directory,
+and the command lines of the reference linkers.
+
+Cases name these portably ("crt": true, "libs": ["-lc"]); this module turns them into
+paths on the machine that replays the case.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from pathlib import Path
+
+from .model import Case
+
+SYSTEM_LIB_DIRS = {"elf64-x86-64": "/usr/lib/x86_64-linux-gnu", "elf32-i386": "/usr/lib32"}
+
+# linker name -> executable (run as `exe -o out ...`, GNU ld's command line)
+REFERENCE_LINKERS = {
+    "bfd": "ld.bfd",
+    "gold": "ld.gold",
+    "lld": "ld.lld-14",
+    "mold": "mold",
+}
+LINKERS = ("linkharness", *REFERENCE_LINKERS)
+
+
+@functools.cache
+def crt_file(name: str, target: str = "elf64-x86-64") -> Path:
+    """The system's crt1.o / crti.o / crtn.o, as the compiler driver would find it."""
+    flags = ["-m32"] if target == "elf32-i386" else []
+    try:
+        found = subprocess.run(["gcc", *flags, f"-print-file-name={name}"], capture_output=True,
+                               text=True, timeout=30, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        found = name
+    if os.path.isabs(found) and os.path.isfile(found):
+        return Path(os.path.normpath(found))
+    # gcc echoes the bare name back when it does not know the file.
+    fallback = Path(SYSTEM_LIB_DIRS.get(target, "/usr/lib")) / name
+    if fallback.is_file():
+        return fallback
+    raise FileNotFoundError(f"cannot find {name} for {target} (is gcc installed?)")
+
+
+def library_dirs(case: Case) -> list[str]:
+    """Where `-lNAME` is searched: the case's own directory first, then the system's."""
+    dirs = [str(case.directory)]
+    system = SYSTEM_LIB_DIRS.get(case.target)
+    if system:
+        dirs.append(system)
+    return dirs
+
+
+def link_items(case: Case) -> list[str]:
+    """The input list in command-line order: [crt1 crti] inputs libs [crtn].
+
+    A lib that is not a `-l` option is a file in the case directory.
+    """
+    head: list[str] = []
+    tail: list[str] = []
+    if case.link_args.crt:
+        head = [str(crt_file("crt1.o", case.target)), str(crt_file("crti.o", case.target))]
+        tail = [str(crt_file("crtn.o", case.target))]
+    libs = [lib if lib.startswith("-l") else str(case.directory / lib)
+            for lib in case.link_args.libs]
+    return [*head, *(str(p) for p in case.input_paths()), *libs, *tail]
+
+
+def reference_command(linker: str, case: Case, output: Path) -> list[str]:
+    """The GNU-ld-style command that links `case` with a reference linker."""
+    exe = REFERENCE_LINKERS[linker]
+    args = case.link_args
+    cmd = [exe, "-o", str(output), "-dynamic-linker", args.dynamic_linker]
+    if case.target == "elf32-i386":
+        cmd += ["-m", "elf_i386"]
+    if args.entry is not None:
+        cmd += ["-e", args.entry]
+    if args.bind_now:
+        cmd += ["-z", "now"]
+    for directory in library_dirs(case):
+        cmd += ["-L", directory]
+    return cmd + link_items(case)
