@@ -49,7 +49,7 @@ def parse_spec(fmt: bytes, start: int) -> tuple[ConvSpec, int]:
         flags.append(fmt[at])
         at += 1
     if at < len(fmt) and 0x31 <= fmt[at] <= 0x39:
-        digits, after = _number(fmt, at)
+        _, after = _number(fmt, at)
         if after < len(fmt) and fmt[after] == ord("$"):
             raise FormatError(start, "positional printf arguments (%n$) are not supported")
     width: int | None = None
