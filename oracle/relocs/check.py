@@ -1,0 +1,247 @@
+"""check_fields: recompute every relocated field of every input from the output alone."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Sequence
+
+from .disasm import context
+from .expect import Expectation, encode, fits, formula
+from .image import OutputImage, read_image
+from .inputs import InputObject, InputReloc, InputSection, is_relocatable, read_object
+from .mismatch import FieldMismatch, FieldReport
+from .placement import Placement, place_section
+from .plt import plt_entries
+from .relax import relaxed
+from .targets import Target, resolve
+from .types import Formula, RelocType, is_none, lookup, type_name
+
+# Input sections linkers rebuild rather than copy: their fields are not compared.
+_REWRITTEN = (".eh_frame", ".note.gnu.property", ".sframe")
+
+
+class _Linked:
+    """The output plus everything learned about where the inputs went (cached per section)."""
+
+    def __init__(self, image: OutputImage, objects: list[InputObject],
+                 hints: dict[tuple[str, int], int]) -> None:
+        self.image = image
+        self.objects = objects
+        self.hints = hints
+        self.plt = plt_entries(image)
+        self.discarded = _comdat_losers(objects)
+        self.ordinals = _file_ordinals(objects)
+        self._placements: dict[tuple[int, int], Placement] = {}
+
+    def placement(self, obj: InputObject, index: int) -> Placement:
+        key = (id(obj), index)
+        if key not in self._placements:
+            hint = self.hints.get((os.path.abspath(obj.path), index))
+            self._placements[key] = place_section(
+                self.image, obj, obj.sections[index], self.ordinals[id(obj)], hint)
+        return self._placements[key]
+
+    def place(self, obj: InputObject, index: int) -> tuple[int, ...] | None:
+        if (id(obj), index) in self.discarded:
+            return None
+        return self.placement(obj, index).candidates
+
+
+def _comdat_losers(objects: list[InputObject]) -> set[tuple[int, int]]:
+    """Sections of a COMDAT group whose signature an earlier input already provided."""
+    seen: set[str] = set()
+    losers: set[tuple[int, int]] = set()
+    for obj in objects:
+        for signature, members in obj.comdat:
+            if signature in seen:
+                losers.update((id(obj), m) for m in members)
+            seen.add(signature)
+    return losers
+
+
+def _file_ordinals(objects: list[InputObject]) -> dict[int, int]:
+    """How many earlier inputs carry the same STT_FILE name (to pick the right locals)."""
+    counts: Counter[str | None] = Counter()
+    ordinals: dict[int, int] = {}
+    for obj in objects:
+        ordinals[id(obj)] = counts[obj.file_name]
+        counts[obj.file_name] += 1
+    return ordinals
+
+
+def _read_hints(link_map: str | None) -> dict[tuple[str, int], int]:
+    if link_map is None:
+        return {}
+    with open(link_map) as f:
+        data = json.load(f)
+    return {(os.path.abspath(s["file"]), int(s["index"])): int(s["address"])
+            for s in data.get("sections", []) if "index" in s and "file" in s}
+
+
+def _expectations(linked: _Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
+                  info: RelocType, p: int, target: Target) -> list[Expectation]:
+    image = linked.image
+    a, w, rng = rel.addend, info.width, info.range
+    got = image.got_base
+    out: list[Expectation] = []
+
+    def add(terms: list[tuple[str, str, int]], opcodes: tuple[tuple[int, bytes], ...] = ()) -> None:
+        value, text = formula(terms)
+        out.append(Expectation(value, text, p, w, rng, opcodes))
+
+    original: tuple[tuple[int, bytes], ...] = ()
+    if info.relaxable:
+        # the unrelaxed form keeps the instruction's bytes as the compiler wrote them
+        lo = max(rel.offset - (3 if info.name.endswith("REX_GOTPCRELX") else 2), 0)
+        original = ((p - (rel.offset - lo), sec.data[lo:rel.offset]),)
+    f = info.formula
+    if f is Formula.ABS:
+        for s in target.s:
+            if not (target.imported and s == 0):
+                add([("+", "S", s), ("+", "A", a)])
+        for slot in image.dynrelocs:
+            if slot.offset == p and slot.symbol == target.name and slot.kind in ("64", "32"):
+                value = None if slot.addend is not None else a
+                out.append(Expectation(value, f"dynamic relocation at {p:#x} for {target.name}"
+                                       f" (A = {a:#x})", p, w, rng, rule="dynamic"))
+    elif f is Formula.PC:
+        for s in target.s:
+            add([("+", "S", s), ("+", "A", a), ("-", "P", p)])
+    elif f is Formula.PLT_PC:
+        for entry in target.l:
+            add([("+", "L", entry), ("+", "A", a), ("-", "P", p)])
+    elif f is Formula.GOT_PC:
+        for slot_addr in target.g:
+            add([("+", "G", slot_addr), ("+", "A", a), ("-", "P", p)], original)
+    elif f is Formula.GOT_OFF and got is not None:
+        for slot_addr in target.g:
+            add([("+", "G", slot_addr), ("+", "A", a), ("-", "GOT", got)], original)
+    elif f is Formula.REL_GOT and got is not None:
+        for s in target.s:
+            add([("+", "S", s), ("+", "A", a), ("-", "GOT", got)])
+    elif f is Formula.GOT_BASE_PC and got is not None:
+        add([("+", "GOT", got), ("+", "A", a), ("-", "P", p)])
+    elif f is Formula.SIZE:
+        add([("+", "Z", target.z), ("+", "A", a)])
+    if info.relaxable and not target.imported:
+        before = sec.data[max(rel.offset - 3, 0):rel.offset].rjust(3, b"\0")
+        rex = info.name.endswith("REX_GOTPCRELX")
+        for s in target.s:
+            out.extend(relaxed(obj.machine, before, p, s, a, got, rex))
+    return out
+
+
+def _holds(image: OutputImage, exp: Expectation) -> bool:
+    for addr, want in exp.opcodes:
+        if image.read(addr, len(want)) != want:
+            return False
+    if exp.value is None:
+        return image.read(exp.field, exp.width) is not None
+    return image.read(exp.field, exp.width) == encode(exp.value, exp.width)
+
+
+def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
+                 base: int) -> FieldMismatch | None:
+    image = linked.image
+    p = base + rel.offset
+    sym = obj.symbols[rel.symbol] if rel.symbol < len(obj.symbols) else None
+    name = sym.name if sym is not None else f"#{rel.symbol}"
+
+    def mismatch(kind: str, **more: object) -> FieldMismatch:
+        return FieldMismatch(kind, obj.path, sec.name, rel.offset,
+                             type_name(obj.machine, rel.type), name, address=p,
+                             disassembly=context(image, p, base), **more)  # type: ignore[arg-type]
+
+    info = lookup(obj.machine, rel.type)
+    if info is None:
+        return mismatch("unsupported", detail="the field oracle cannot check this type")
+    if sym is None:
+        return mismatch("unresolved", detail=f"symbol index {rel.symbol} out of range")
+    target = resolve(image, obj, sym, rel.addend, linked.place, linked.plt)
+    actual = image.read(p, info.width) or b""
+    expectations = _expectations(linked, obj, sec, rel, info, p, target)
+    if not expectations:
+        why = target.problem or {
+            Formula.PLT_PC: f"no PLT entry for {name} and it is not defined",
+            Formula.GOT_PC: f"no GOT slot holds {name}",
+            Formula.GOT_OFF: f"no GOT slot holds {name}",
+        }.get(info.formula, "no GOT base (_GLOBAL_OFFSET_TABLE_, DT_PLTGOT, .got.plt)")
+        return mismatch("unresolved", actual=actual, detail=why)
+    for exp in expectations:
+        if _holds(image, exp):
+            if exp.value is not None and not fits(exp.value, exp.width, exp.range):
+                return mismatch("overflow", formula=exp.formula, actual=actual,
+                                expected=encode(exp.value, exp.width),
+                                detail=f"{exp.value:#x} does not fit a {exp.range.value} "
+                                       f"{8 * exp.width}-bit field")
+            return None
+    first = next(e for e in expectations)
+    kind = "value"
+    if info.relaxable and any(image.read(a, len(b)) != b for a, b in first.opcodes):
+        kind = "relaxation"
+    alternatives = "; ".join(e.formula + (f" [{e.rule}]" if e.rule else "")
+                             for e in expectations[1:4])
+    return mismatch(kind, formula=first.formula, actual=actual,
+                    expected=encode(first.value or 0, first.width),
+                    detail=f"also acceptable: {alternatives}" if alternatives else "")
+
+
+def _check_section(linked: _Linked, obj: InputObject, sec: InputSection,
+                   relocs: list[InputReloc], skipped: Counter[str]) -> tuple[list[FieldMismatch],
+                                                                            int]:
+    placement = linked.placement(obj, sec.index)
+    if not placement.candidates:
+        skipped["in unplaced sections"] += len(relocs)
+        return [FieldMismatch("unplaced", obj.path, sec.name, 0, "-", "",
+                              detail=f"{len(relocs)} relocations not checked: the section's "
+                                     "bytes were not found in the output")], 0
+    best: list[FieldMismatch] | None = None
+    for base in placement.candidates:
+        found = [m for rel in relocs if (m := _check_reloc(linked, obj, sec, rel, base))]
+        if best is None or len(found) < len(best):
+            best = found
+        if not found:
+            break
+    assert best is not None
+    return best, len(relocs) - len(best)
+
+
+def check_fields_report(output: str, inputs: Sequence[str], *,
+                        link_map: str | None = None) -> FieldReport:
+    """Check every relocation of the ET_REL files among `inputs` against `output`."""
+    image = read_image(output)
+    paths = [str(p) for p in inputs]
+    skipped: Counter[str] = Counter()
+    skipped["non-relocatable inputs"] = sum(not is_relocatable(p) for p in paths)
+    objects = [read_object(p) for p in paths if is_relocatable(p)]
+    linked = _Linked(image, objects, _read_hints(link_map))
+    mismatches: list[FieldMismatch] = []
+    checked = 0
+    for obj in objects:
+        skipped["in non-alloc sections"] += obj.non_alloc_relocs
+        by_section: dict[int, list[InputReloc]] = {}
+        for rel in obj.relocs:
+            sec = obj.sections[rel.section]
+            if is_none(rel.type):
+                skipped["R_*_NONE"] += 1
+            elif (id(obj), sec.index) in linked.discarded:
+                skipped["in discarded COMDAT sections"] += 1
+            elif sec.name in _REWRITTEN:
+                skipped[f"in {sec.name}"] += 1
+            elif sec.merge:
+                skipped["in merge sections"] += 1
+            else:
+                by_section.setdefault(sec.index, []).append(rel)
+        for index, relocs in by_section.items():
+            found, ok = _check_section(linked, obj, obj.sections[index], relocs, skipped)
+            mismatches.extend(found)
+            checked += ok
+    return FieldReport(tuple(mismatches), checked, {k: v for k, v in skipped.items() if v})
+
+
+def check_fields(output: str, inputs: Sequence[str], *,
+                 link_map: str | None = None) -> list[FieldMismatch]:
+    """Every relocation field of `output` that disagrees with `inputs` (empty: all agree)."""
+    return list(check_fields_report(output, inputs, link_map=link_map).mismatches)

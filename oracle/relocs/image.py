@@ -1,0 +1,177 @@
+"""The linked output as the oracle reads it: memory by address, symbols, dynamic relocations.
+
+Everything here comes from the output file alone (pyelftools).  Local symbols are grouped
+by the STT_FILE symbol that precedes them, which is how GNU ld, gold, lld and mold keep
+apart two `static int helper` from two objects.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
+
+# Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
+_SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64"},
+               "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32"}}
+
+
+@dataclass(frozen=True)
+class OutSection:
+    name: str
+    addr: int
+    size: int
+    flags: int
+    nobits: bool
+    data: bytes
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.flags & SH_FLAGS.SHF_EXECINSTR)
+
+    def contains(self, addr: int, n: int = 1) -> bool:
+        return self.addr <= addr and addr + n <= self.addr + self.size
+
+
+@dataclass(frozen=True)
+class OutSymbol:
+    name: str
+    value: int
+    size: int
+    type: str
+    bind: str
+    defined: bool
+
+
+@dataclass(frozen=True)
+class DynReloc:
+    offset: int
+    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32" or "other"
+    symbol: str
+    addend: int | None  # None for REL
+
+
+@dataclass
+class OutputImage:
+    path: str
+    machine: str
+    word: int
+    sections: list[OutSection]
+    globals: dict[str, OutSymbol] = field(default_factory=dict)
+    file_groups: list[tuple[str, dict[str, list[OutSymbol]]]] = field(default_factory=list)
+    locals: dict[str, list[OutSymbol]] = field(default_factory=lambda: defaultdict(list))
+    dynrelocs: list[DynReloc] = field(default_factory=list)
+    pltgot: int | None = None
+
+    def section_at(self, addr: int, n: int = 1) -> OutSection | None:
+        for sec in self.sections:
+            if sec.contains(addr, n) and sec.size:
+                return sec
+        return None
+
+    def read(self, addr: int, n: int) -> bytes | None:
+        """`n` bytes at `addr`, or None when they are not all inside one section."""
+        sec = self.section_at(addr, n)
+        if sec is None:
+            return None
+        if sec.nobits:
+            return bytes(n)
+        off = addr - sec.addr
+        return sec.data[off:off + n]
+
+    def section_named(self, name: str) -> OutSection | None:
+        return next((s for s in self.sections if s.name == name), None)
+
+    @property
+    def got_base(self) -> int | None:
+        """_GLOBAL_OFFSET_TABLE_, else DT_PLTGOT, else the start of .got.plt or .got."""
+        sym = self.globals.get("_GLOBAL_OFFSET_TABLE_")
+        if sym is None and self.locals.get("_GLOBAL_OFFSET_TABLE_"):
+            sym = self.locals["_GLOBAL_OFFSET_TABLE_"][0]
+        if sym is not None:
+            return sym.value
+        if self.pltgot is not None:
+            return self.pltgot
+        for name in (".got.plt", ".got"):
+            sec = self.section_named(name)
+            if sec is not None:
+                return sec.addr
+        return None
+
+    def slots_of(self, symbol: str, kinds: tuple[str, ...]) -> list[int]:
+        return [r.offset for r in self.dynrelocs if r.symbol == symbol and r.kind in kinds]
+
+
+def base_name(name: str) -> str:
+    """`puts@GLIBC_2.2.5` and `puts@@V` name `puts` (GNU ld writes versions into .symtab)."""
+    return name.split("@", 1)[0]
+
+
+def read_image(path: str) -> OutputImage:
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        machine = {"EM_X86_64": "x86_64", "EM_386": "i386"}.get(elf["e_machine"])
+        if machine is None:
+            raise ValueError(f"{path}: unsupported machine {elf['e_machine']}")
+        sections = []
+        for sec in elf.iter_sections():
+            if not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+                continue
+            nobits = sec["sh_type"] == "SHT_NOBITS"
+            sections.append(OutSection(sec.name, sec["sh_addr"], sec["sh_size"],
+                                       sec["sh_flags"], nobits, b"" if nobits else sec.data()))
+        image = OutputImage(path, machine, 8 if machine == "x86_64" else 4, sections)
+        _read_symbols(elf, image)
+        _read_dynamic(elf, image)
+        return image
+
+
+def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
+    for table_name in (".symtab", ".dynsym"):
+        table = elf.get_section_by_name(table_name)
+        if table is None:
+            continue
+        group: dict[str, list[OutSymbol]] | None = None
+        for sym in table.iter_symbols():
+            kind, bind = sym["st_info"]["type"], sym["st_info"]["bind"]
+            if kind == "STT_FILE":
+                group = defaultdict(list)
+                image.file_groups.append((sym.name, group))
+                continue
+            if kind == "STT_SECTION" or not sym.name:
+                continue
+            rec = OutSymbol(base_name(sym.name), sym["st_value"], sym["st_size"], kind, bind,
+                            sym["st_shndx"] != "SHN_UNDEF")
+            if bind == "STB_LOCAL":
+                if table_name == ".symtab":
+                    image.locals[rec.name].append(rec)
+                    if group is not None:
+                        group[rec.name].append(rec)
+                continue
+            known = image.globals.get(rec.name)
+            # a definition wins over an undefined entry (the .dynsym may repeat .symtab)
+            if known is None or (rec.defined and not known.defined):
+                image.globals[rec.name] = rec
+
+
+def _read_dynamic(elf: ELFFile, image: OutputImage) -> None:
+    kinds = _SLOT_TYPES[image.machine]
+    for sec in elf.iter_sections():
+        if isinstance(sec, DynamicSection):
+            for tag in sec.iter_tags():
+                if tag.entry.d_tag == "DT_PLTGOT":
+                    image.pltgot = tag.entry.d_val
+        if not isinstance(sec, RelocationSection) or not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+            continue
+        symtab = elf.get_section(sec["sh_link"]) if sec["sh_link"] else None
+        for rel in sec.iter_relocations():
+            name = ""
+            if symtab is not None and rel["r_info_sym"]:
+                name = base_name(symtab.get_symbol(rel["r_info_sym"]).name)
+            addend = rel["r_addend"] if sec.is_RELA() else None
+            image.dynrelocs.append(DynReloc(rel["r_offset"], kinds.get(rel["r_info_type"],
+                                                                      "other"), name, addend))

@@ -1,0 +1,58 @@
+"""What the field oracle reports: one FieldMismatch per wrong or unverifiable site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldMismatch:
+    """A relocation whose field in the output is not what the inputs require.
+
+    kind: "value" (wrong bytes), "overflow" (the value does not fit; a real linker fails),
+    "relaxation" (the instruction was rewritten but not into a legal relaxed form),
+    "unsupported" (a type the oracle cannot check), "unplaced" (the input section cannot
+    be found in the output), "unresolved" (the symbol has no address, slot or PLT entry).
+    """
+
+    kind: str
+    file: str
+    section: str
+    offset: int
+    type_name: str
+    symbol: str
+    formula: str = ""
+    expected: bytes = b""
+    actual: bytes = b""
+    address: int | None = None
+    disassembly: tuple[str, ...] = ()
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}({self.section}+{self.offset:#x})"
+        at = f" at {self.address:#x}" if self.address is not None else ""
+        lines = [f"{self.kind}: {where} {self.type_name} {self.symbol or '<none>'}{at}"]
+        if self.formula:
+            lines.append(f"  formula:  {self.formula}")
+        if self.expected or self.actual:
+            lines.append(f"  expected: {self.expected.hex(' ') or '-'}")
+            lines.append(f"  actual:   {self.actual.hex(' ') or '-'}")
+        if self.detail:
+            lines.append(f"  {self.detail}")
+        lines.extend(f"  {line}" for line in self.disassembly)
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class FieldReport:
+    """The whole verdict: mismatches, how many fields were confirmed, and what was skipped."""
+
+    mismatches: tuple[FieldMismatch, ...]
+    checked: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        skipped = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
+        head = (f"{self.checked} relocation fields confirmed, {len(self.mismatches)} "
+                f"mismatches; skipped: {skipped or 'none'}")
+        return "\n".join([head, *(str(m) for m in self.mismatches)])

@@ -1,0 +1,152 @@
+"""Where each input section landed in the output.
+
+Evidence, strongest first: symbols defined in the section (a section holding `X` at offset
+o lands at addr(X) - o); the linker's JSON link map, as a hint only; finally a search for
+the section's bytes in the output.  Every candidate is confirmed against the output bytes,
+with the relocated fields (and the opcode bytes that relaxations may rewrite) masked out.
+A section can keep several confirmed candidates (say, two identical 8-byte constants); the
+checker then accepts the one on which every field agrees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .image import OutputImage
+from .inputs import InputObject, InputSection
+from .types import TLS_TYPES, lookup
+
+MAX_CANDIDATES = 16
+
+# Output section names an input section may be merged into: .text.hot -> .text, etc.
+_PREFIXES = (".text", ".rodata", ".data.rel.ro", ".data", ".bss", ".tdata", ".tbss",
+             ".init_array", ".fini_array", ".ctors", ".dtors", ".gcc_except_table")
+
+
+@dataclass(frozen=True)
+class Placement:
+    candidates: tuple[int, ...]  # confirmed output addresses, best first
+    how: str                     # "symbol", "map", "content", "" when unplaced
+
+
+def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
+    """1 for every byte of `sec` the linker may legitimately change."""
+    mask = bytearray(sec.size)
+    tls = TLS_TYPES[obj.machine]
+    for rel in obj.relocs:
+        if rel.section != sec.index:
+            continue
+        info = lookup(obj.machine, rel.type)
+        width = info.width if info is not None else 4
+        lo, hi = rel.offset, rel.offset + width
+        if info is not None and info.relaxable:
+            lo, hi = rel.offset - 3, rel.offset + 5  # opcode rewrites, a trailing nop
+        elif rel.type in tls:
+            lo, hi = rel.offset - 12, rel.offset + 16  # TLS sequences are rewritten
+        for i in range(max(lo, 0), min(hi, sec.size)):
+            mask[i] = 1
+    return mask
+
+
+def output_names_for(name: str) -> tuple[str, ...]:
+    names = [name]
+    for prefix in _PREFIXES:
+        if name.startswith(prefix + ".") and prefix not in names:
+            names.append(prefix)
+    return tuple(names)
+
+
+def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int) -> bool:
+    if sec.align > 1 and addr % sec.align:
+        return False
+    out = image.section_at(addr, max(sec.size, 1))
+    if out is None:
+        return False
+    if sec.nobits:
+        return True
+    got = image.read(addr, sec.size)
+    if got is None:
+        return False
+    return all(m or a == b for a, b, m in zip(got, sec.data, mask))
+
+
+def _content_pattern(sec: InputSection, mask: bytearray) -> re.Pattern[bytes]:
+    parts = []
+    run: list[int] = []
+    for byte, masked in zip(sec.data, mask):
+        if masked:
+            if run:
+                parts.append(re.escape(bytes(run)))
+                run = []
+            parts.append(b".")
+        else:
+            run.append(byte)
+    if run:
+        parts.append(re.escape(bytes(run)))
+    return re.compile(b"".join(parts), re.DOTALL)
+
+
+def _content_candidates(image: OutputImage, sec: InputSection, mask: bytearray) -> list[int]:
+    if sec.nobits or not sec.size:
+        return []
+    pattern = _content_pattern(sec, mask)
+    names = output_names_for(sec.name)
+    preferred = [s for s in image.sections if s.name in names and not s.nobits]
+    others = [s for s in image.sections if s.name not in names and not s.nobits]
+    found: list[int] = []
+    for group in (preferred, others):
+        for out in group:
+            start = 0
+            while len(found) < MAX_CANDIDATES:
+                m = pattern.search(out.data, start)
+                if m is None:
+                    break
+                addr = out.addr + m.start()
+                if not sec.align or addr % sec.align == 0:
+                    found.append(addr)
+                start = m.start() + 1
+        if found:
+            break
+    return found
+
+
+def _symbol_candidates(image: OutputImage, obj: InputObject, sec: InputSection,
+                       file_ordinal: int) -> list[int]:
+    votes: dict[int, int] = {}
+    for sym in obj.symbols:
+        if sym.shndx != sec.index or sym.type in ("STT_SECTION", "STT_FILE"):
+            continue
+        if not sym.name or sym.name.startswith(".L"):
+            continue
+        for value in _output_values(image, obj, sym.name, sym.bind, file_ordinal):
+            base = value - sym.value
+            votes[base] = votes.get(base, 0) + 1
+    return sorted(votes, key=lambda b: -votes[b])
+
+
+def _output_values(image: OutputImage, obj: InputObject, name: str, bind: str,
+                   file_ordinal: int) -> Iterable[int]:
+    if bind != "STB_LOCAL":
+        sym = image.globals.get(name)
+        if sym is not None and sym.defined:
+            return [sym.value]
+        # hidden globals become locals in the output
+        return [s.value for s in image.locals.get(name, [])]
+    groups = [g for f, g in image.file_groups if f == obj.file_name]
+    if obj.file_name is not None and file_ordinal < len(groups) and name in groups[file_ordinal]:
+        return [s.value for s in groups[file_ordinal][name]]
+    return [s.value for s in image.locals.get(name, [])]
+
+
+def place_section(image: OutputImage, obj: InputObject, sec: InputSection, file_ordinal: int,
+                  hint: int | None) -> Placement:
+    mask = relocated_mask(obj, sec)
+    for how, candidates in (("symbol", _symbol_candidates(image, obj, sec, file_ordinal)),
+                            ("map", [hint] if hint is not None else [])):
+        confirmed = tuple(a for a in candidates if matches_at(image, sec, mask, a))
+        if confirmed:
+            return Placement(confirmed[:MAX_CANDIDATES], how)
+    found = _content_candidates(image, sec, mask)
+    return Placement(tuple(found), "content" if found else "")

@@ -1,0 +1,79 @@
+"""PLT entries, found by decoding the output's `.plt*` sections with capstone.
+
+An entry "belongs" to a symbol when control entering it reaches an indirect jump through
+that symbol's GOT slot after only padding-like instructions (endbr, nop, bnd prefix, mold's
+`mov $n, %r11d`).  Every address from which that holds is a valid call target, so the
+classic lazy PLT, `.plt.sec` (IBT) and `.plt.got` layouts are all covered without knowing
+entry sizes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import capstone
+from capstone import x86_const
+
+from .image import OutputImage
+
+_PASS_THROUGH = {"endbr64", "endbr32", "nop"}
+
+
+def _disassembler(machine: str) -> capstone.Cs:
+    mode = capstone.CS_MODE_64 if machine == "x86_64" else capstone.CS_MODE_32
+    md = capstone.Cs(capstone.CS_ARCH_X86, mode)
+    md.detail = True
+    return md
+
+
+def indirect_jump_slot(insn: capstone.CsInsn, got_base: int | None) -> int | None:
+    """The memory word `jmp *mem` reads, when it is a fixed address (rip-, abs- or ebx-based)."""
+    if insn.mnemonic not in ("jmp", "bnd jmp") or len(insn.operands) != 1:
+        return None
+    op = insn.operands[0]
+    if op.type != x86_const.X86_OP_MEM or op.mem.index != 0:
+        return None
+    if op.mem.base == x86_const.X86_REG_RIP:
+        return int(insn.address + insn.size + op.mem.disp)
+    if op.mem.base == 0:
+        return int(op.mem.disp) & 0xFFFFFFFF
+    if op.mem.base == x86_const.X86_REG_EBX and got_base is not None:
+        return int(got_base + op.mem.disp) & 0xFFFFFFFF
+    return None
+
+
+def _passes_through(insn: capstone.CsInsn) -> bool:
+    if insn.mnemonic in _PASS_THROUGH:
+        return True
+    # mold's PLT loads the entry's index into %r11d before jumping
+    return insn.mnemonic == "mov" and insn.op_str.startswith("r11d,")
+
+
+def plt_entries(image: OutputImage) -> dict[int, list[int]]:
+    """GOT slot address -> every address in a PLT section that jumps through that slot."""
+    md = _disassembler(image.machine)
+    result: dict[int, list[int]] = defaultdict(list)
+    got_base = image.got_base
+    for sec in image.sections:
+        if not sec.executable or not sec.name.startswith(".plt") or sec.nobits:
+            continue
+        pending: list[int] = []  # starts of a pass-through run leading to the next jump
+        offset = 0
+        while offset < len(sec.data):
+            insns = list(md.disasm(sec.data[offset:], sec.addr + offset, 1))
+            if not insns:
+                pending.clear()
+                offset += 1
+                continue
+            insn = insns[0]
+            slot = indirect_jump_slot(insn, got_base)
+            if slot is not None:
+                result[slot].extend(pending)
+                result[slot].append(insn.address)
+                pending.clear()
+            elif _passes_through(insn):
+                pending.append(insn.address)
+            else:
+                pending.clear()
+            offset += insn.size
+    return {slot: sorted(addrs) for slot, addrs in result.items()}

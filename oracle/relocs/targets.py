@@ -1,0 +1,95 @@
+"""What a relocation's symbol stands for in the output: S, G, L, Z candidates.
+
+S comes from the output .symtab by name for global symbols (so that interposition and weak
+overriding are honoured), else from where the defining input section landed.  G is a GOT
+slot: one the dynamic relocations bind to the symbol (GLOB_DAT, or a word-sized absolute
+relocation) or, when the linker resolved the symbol itself, a `.got*` word that holds S.
+L is a PLT entry jumping through the symbol's slot, or S itself for a defined symbol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .image import OutputImage
+from .inputs import InputObject, InputSymbol
+from .merge import merge_symbol_values
+
+Placer = Callable[[InputObject, int], tuple[int, ...] | None]  # None: discarded
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    s: tuple[int, ...]       # candidate values of S (several only for ambiguous placements)
+    imported: bool           # defined in a shared library, not in the output
+    g: tuple[int, ...] = ()
+    l: tuple[int, ...] = ()
+    z: int = 0
+    problem: str = ""        # why S is unknown, when s is empty
+
+
+def _static_got_slots(image: OutputImage, values: tuple[int, ...]) -> list[int]:
+    wanted = set(values)
+    slots: list[int] = []
+    for sec in image.sections:
+        if not sec.name.startswith(".got") or sec.nobits:
+            continue
+        for off in range(0, len(sec.data) - image.word + 1, image.word):
+            if int.from_bytes(sec.data[off:off + image.word], "little") in wanted:
+                slots.append(sec.addr + off)
+    return slots
+
+
+def _symbol_values(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
+                   place: Placer) -> tuple[tuple[int, ...], bool, str]:
+    """(S candidates, imported, problem)."""
+    if sym.index == 0:
+        return (0,), False, ""
+    if sym.shndx == "SHN_ABS":
+        return (sym.value,), False, ""
+    if sym.bind != "STB_LOCAL":
+        out = image.globals.get(sym.name)
+        if out is not None and out.defined:
+            return (out.value,), False, ""
+        if out is not None:  # an import; a nonzero value is its canonical PLT entry
+            return (out.value,), True, ""
+        hidden = image.locals.get(sym.name)
+        if hidden and not sym.defined_in_section:
+            return tuple(s.value for s in hidden), False, ""
+    if sym.defined_in_section:
+        assert isinstance(sym.shndx, int)
+        sec = obj.sections[sym.shndx]
+        if sec.merge:
+            lookup = sym.value + addend if sym.type == "STT_SECTION" else sym.value
+            values = merge_symbol_values(image, sec, lookup, sym.value)
+            problem = "" if values else f"no copy of the piece at {sec.name}+{lookup:#x}"
+            return tuple(values), False, problem
+        bases = place(obj, sym.shndx)
+        if bases is None:
+            return (), False, f"section {sec.name} was discarded"
+        if not bases:
+            return (), False, f"section {sec.name} was not found in the output"
+        return tuple(b + sym.value for b in bases), False, ""
+    if sym.bind == "STB_WEAK":
+        return (0,), False, ""
+    return (), False, f"{sym.name} is not in the output's symbol tables"
+
+
+def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
+            place: Placer, plt: dict[int, list[int]]) -> Target:
+    s, imported, problem = _symbol_values(image, obj, sym, addend, place)
+    named = sym.type != "STT_SECTION" and sym.bind != "STB_LOCAL" and bool(sym.name)
+    dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32")) if named else []
+    static_slots = [] if imported or not s else _static_got_slots(image, s)
+    g = tuple(dict.fromkeys(dyn_slots + static_slots))
+    entries: list[int] = []
+    if named:
+        for slot in image.slots_of(sym.name, ("JUMP_SLOT", "GLOB_DAT")):
+            entries.extend(plt.get(slot, []))
+    if not imported:
+        entries = list(s) + entries
+    out = image.globals.get(sym.name) if named else None
+    z = out.size if out is not None and out.size else sym.size
+    return Target(sym.name, s, imported, g, tuple(dict.fromkeys(entries)), z, problem)

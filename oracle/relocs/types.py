@@ -1,0 +1,120 @@
+"""The relocation types the field oracle understands: number -> name, formula, width, range.
+
+These tables are the oracle's own reading of the x86-64 and i386 psABIs; they deliberately
+do not come from `linker/`, so that a wrong entry in the linker cannot hide itself here.
+
+Formula kinds (S symbol, A addend, P field address, G GOT slot, L PLT entry, GOT GOT base,
+Z symbol size):
+    ABS S+A   PC S+A-P   PLT_PC L+A-P   GOT_PC G+A-P   GOT_OFF G+A-GOT
+    REL_GOT S+A-GOT   GOT_BASE_PC GOT+A-P   SIZE Z+A
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Formula(Enum):
+    ABS = "S + A"
+    PC = "S + A - P"
+    PLT_PC = "L + A - P"
+    GOT_PC = "G + A - P"
+    GOT_OFF = "G + A - GOT"
+    REL_GOT = "S + A - GOT"
+    GOT_BASE_PC = "GOT + A - P"
+    SIZE = "Z + A"
+
+
+class Range(Enum):
+    """How a value must fit its field (what a real linker checks before writing it)."""
+
+    ANY = "any"            # full-width: nothing can overflow
+    UNSIGNED = "unsigned"  # zero-extended by the CPU (R_X86_64_32)
+    SIGNED = "signed"      # sign-extended (32S, every pc-relative field)
+    EITHER = "either"      # signed or unsigned both accepted (16/8-bit absolute fields)
+
+
+@dataclass(frozen=True)
+class RelocType:
+    name: str
+    formula: Formula
+    width: int  # bytes
+    range: Range
+    relaxable: bool = False  # the linker may rewrite the instruction (GOTPCRELX and friends)
+
+
+_X86_64: dict[int, RelocType] = {
+    1: RelocType("R_X86_64_64", Formula.ABS, 8, Range.ANY),
+    2: RelocType("R_X86_64_PC32", Formula.PC, 4, Range.SIGNED),
+    3: RelocType("R_X86_64_GOT32", Formula.GOT_OFF, 4, Range.SIGNED),
+    4: RelocType("R_X86_64_PLT32", Formula.PLT_PC, 4, Range.SIGNED),
+    9: RelocType("R_X86_64_GOTPCREL", Formula.GOT_PC, 4, Range.SIGNED),
+    10: RelocType("R_X86_64_32", Formula.ABS, 4, Range.UNSIGNED),
+    11: RelocType("R_X86_64_32S", Formula.ABS, 4, Range.SIGNED),
+    12: RelocType("R_X86_64_16", Formula.ABS, 2, Range.EITHER),
+    13: RelocType("R_X86_64_PC16", Formula.PC, 2, Range.SIGNED),
+    14: RelocType("R_X86_64_8", Formula.ABS, 1, Range.EITHER),
+    15: RelocType("R_X86_64_PC8", Formula.PC, 1, Range.SIGNED),
+    24: RelocType("R_X86_64_PC64", Formula.PC, 8, Range.ANY),
+    25: RelocType("R_X86_64_GOTOFF64", Formula.REL_GOT, 8, Range.ANY),
+    26: RelocType("R_X86_64_GOTPC32", Formula.GOT_BASE_PC, 4, Range.SIGNED),
+    29: RelocType("R_X86_64_GOTPC64", Formula.GOT_BASE_PC, 8, Range.ANY),
+    32: RelocType("R_X86_64_SIZE32", Formula.SIZE, 4, Range.UNSIGNED),
+    33: RelocType("R_X86_64_SIZE64", Formula.SIZE, 8, Range.ANY),
+    41: RelocType("R_X86_64_GOTPCRELX", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
+    42: RelocType("R_X86_64_REX_GOTPCRELX", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
+}
+
+_I386: dict[int, RelocType] = {
+    1: RelocType("R_386_32", Formula.ABS, 4, Range.ANY),
+    2: RelocType("R_386_PC32", Formula.PC, 4, Range.ANY),
+    3: RelocType("R_386_GOT32", Formula.GOT_OFF, 4, Range.ANY),
+    4: RelocType("R_386_PLT32", Formula.PLT_PC, 4, Range.ANY),
+    9: RelocType("R_386_GOTOFF", Formula.REL_GOT, 4, Range.ANY),
+    10: RelocType("R_386_GOTPC", Formula.GOT_BASE_PC, 4, Range.ANY),
+    20: RelocType("R_386_16", Formula.ABS, 2, Range.EITHER),
+    21: RelocType("R_386_PC16", Formula.PC, 2, Range.SIGNED),
+    22: RelocType("R_386_8", Formula.ABS, 1, Range.EITHER),
+    23: RelocType("R_386_PC8", Formula.PC, 1, Range.SIGNED),
+    43: RelocType("R_386_GOT32X", Formula.GOT_OFF, 4, Range.ANY, relaxable=True),
+}
+
+# Types we recognise by name but do not check (TLS sequences, which linkers rewrite into
+# other instruction sequences); a use of one is reported as "unsupported", never a crash.
+_X86_64_OTHER = {16: "R_X86_64_DTPMOD64", 17: "R_X86_64_DTPOFF64", 18: "R_X86_64_TPOFF64",
+                 19: "R_X86_64_TLSGD", 20: "R_X86_64_TLSLD", 21: "R_X86_64_DTPOFF32",
+                 22: "R_X86_64_GOTTPOFF", 23: "R_X86_64_TPOFF32", 27: "R_X86_64_GOT64",
+                 28: "R_X86_64_GOTPCREL64", 30: "R_X86_64_GOTPLT64", 31: "R_X86_64_PLTOFF64",
+                 34: "R_X86_64_GOTPC32_TLSDESC", 35: "R_X86_64_TLSDESC_CALL",
+                 36: "R_X86_64_TLSDESC"}
+_I386_OTHER = {14: "R_386_TLS_TPOFF", 15: "R_386_TLS_IE", 16: "R_386_TLS_GOTIE",
+               17: "R_386_TLS_LE", 18: "R_386_TLS_GD", 19: "R_386_TLS_LDM",
+               32: "R_386_TLS_LDO_32", 33: "R_386_TLS_IE_32", 34: "R_386_TLS_LE_32",
+               39: "R_386_TLS_GOTDESC", 40: "R_386_TLS_DESC_CALL"}
+
+# Types whose instruction sequences linkers rewrite wholesale: the bytes around their
+# sites are not compared when locating a section by content.
+TLS_TYPES = {"x86_64": frozenset({19, 20, 21, 22, 23, 34, 35}),
+             "i386": frozenset({14, 15, 16, 17, 18, 19, 32, 33, 34, 39, 40})}
+
+_TABLES = {"x86_64": _X86_64, "i386": _I386}
+_OTHER = {"x86_64": _X86_64_OTHER, "i386": _I386_OTHER}
+
+
+def lookup(machine: str, number: int) -> RelocType | None:
+    """The type's description, or None when the oracle cannot check it."""
+    return _TABLES[machine].get(number)
+
+
+def type_name(machine: str, number: int) -> str:
+    known = _TABLES[machine].get(number)
+    if known is not None:
+        return known.name
+    prefix = "R_X86_64_" if machine == "x86_64" else "R_386_"
+    return _OTHER[machine].get(number, f"{prefix}{number}")
+
+
+def is_none(number: int) -> bool:
+    """R_X86_64_NONE and R_386_NONE (both 0) ask for nothing."""
+    return number == 0
