@@ -1,0 +1,157 @@
+"""Calling conventions: where a called library function finds its arguments, where it puts
+its result, how it returns, and how Python calls back into guest code.
+
+x86-64 SysV: integers in rdi rsi rdx rcx r8 r9 then the stack, doubles in xmm0-7 then the
+stack, result in rax (xmm0 for doubles).  i386 cdecl: everything on the stack, result in
+eax (edx:eax for 64-bit values).  Both push the return address with `call`, so on entry to
+a library function [sp] is the return address and the arguments follow it.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from unicorn import UC_MODE_32, UC_MODE_64, Uc
+from unicorn import x86_const as x
+
+from oracle.emulate.guest import GuestMemory
+
+_INT_REGS_64 = (
+    x.UC_X86_REG_RDI,
+    x.UC_X86_REG_RSI,
+    x.UC_X86_REG_RDX,
+    x.UC_X86_REG_RCX,
+    x.UC_X86_REG_R8,
+    x.UC_X86_REG_R9,
+)
+_XMM_REGS = tuple(getattr(x, f"UC_X86_REG_XMM{i}") for i in range(8))
+
+
+@dataclass(frozen=True)
+class Abi:
+    """One architecture's calling convention over a Unicorn CPU."""
+
+    name: str
+    mode: int
+    word: int
+    pc_reg: int
+    sp_reg: int
+    ret_reg: int
+
+    @property
+    def mask(self) -> int:
+        return (1 << (8 * self.word)) - 1
+
+    def pc(self, uc: Uc) -> int:
+        return int(uc.reg_read(self.pc_reg))
+
+    def sp(self, uc: Uc) -> int:
+        return int(uc.reg_read(self.sp_reg))
+
+    def read_word(self, mem: GuestMemory, addr: int) -> int:
+        return int.from_bytes(mem.read(addr, self.word), "little")
+
+    def pack(self, value: int) -> bytes:
+        return (value & self.mask).to_bytes(self.word, "little")
+
+    # -- arguments of the current call (sp points at the return address) --
+
+    def int_arg(self, uc: Uc, mem: GuestMemory, index: int) -> int:
+        sp = self.sp(uc)
+        if self.word == 8:
+            if index < 6:
+                return int(uc.reg_read(_INT_REGS_64[index]))
+            return self.read_word(mem, sp + 8 + 8 * (index - 6))
+        return self.read_word(mem, sp + 4 + 4 * index)
+
+    def varargs(self, uc: Uc, mem: GuestMemory, fixed_ints: int) -> GuestVarArgs:
+        """The variadic arguments following `fixed_ints` integer arguments."""
+        sp = self.sp(uc)
+        if self.word == 8:
+            overflow = sp + 8 + 8 * max(0, fixed_ints - 6)
+            return GuestVarArgs(uc, mem, True, min(fixed_ints, 6), 0, overflow)
+        return GuestVarArgs(uc, mem, False, 0, 0, sp + 4 + 4 * fixed_ints)
+
+    def set_return(self, uc: Uc, value: int) -> None:
+        uc.reg_write(self.ret_reg, value & self.mask)
+        if self.word == 4:
+            uc.reg_write(x.UC_X86_REG_EDX, (value >> 32) & 0xFFFFFFFF)
+
+    def return_value(self, uc: Uc) -> int:
+        return int(uc.reg_read(self.ret_reg)) & self.mask
+
+    def return_to_caller(self, uc: Uc, mem: GuestMemory) -> None:
+        """Pop the return address pushed by the guest's `call` and continue there."""
+        sp = self.sp(uc)
+        uc.reg_write(self.pc_reg, self.read_word(mem, sp))
+        uc.reg_write(self.sp_reg, sp + self.word)
+
+    def enter_guest(
+        self,
+        uc: Uc,
+        mem: GuestMemory,
+        base_sp: int,
+        target: int,
+        args: tuple[int, ...],
+        return_address: int,
+    ) -> None:
+        """Set up a call target(args) below base_sp that returns to return_address, with the
+        stack aligned as the ABI promises at a function's entry ((sp + word) % 16 == 0)."""
+        if self.word == 8:
+            stack_args = args[6:]
+            for reg, value in zip(_INT_REGS_64, args[:6]):
+                uc.reg_write(reg, value & self.mask)
+            uc.reg_write(x.UC_X86_REG_RAX, 0)  # no vector registers used by a variadic call
+            sp = base_sp - 128  # keep clear of the interrupted code's red zone
+        else:
+            stack_args = args
+            sp = base_sp - 16
+        sp = (sp - self.word * len(stack_args)) & ~15
+        if stack_args:
+            mem.write(sp, b"".join(self.pack(a) for a in stack_args))
+        sp -= self.word
+        mem.write(sp, self.pack(return_address))
+        uc.reg_write(self.sp_reg, sp)
+        uc.reg_write(self.pc_reg, target)
+
+
+class GuestVarArgs:
+    """VarArgs (see oracle.emulate.guest) over the registers and stack of a call."""
+
+    def __init__(
+        self, uc: Uc, mem: GuestMemory, sysv64: bool, gp: int, fp: int, overflow: int
+    ) -> None:
+        self._uc = uc
+        self._mem = mem
+        self._sysv64 = sysv64
+        self._gp = gp
+        self._fp = fp
+        self._overflow = overflow
+
+    def _take_stack(self, size: int) -> bytes:
+        data = self._mem.read(self._overflow, size)
+        slot = 8 if self._sysv64 else 4
+        self._overflow += (size + slot - 1) // slot * slot
+        return data
+
+    def next_int(self, size: int) -> int:
+        mask = (1 << (8 * size)) - 1
+        if self._sysv64:
+            if self._gp < 6:
+                value = int(self._uc.reg_read(_INT_REGS_64[self._gp]))
+                self._gp += 1
+                return value & mask
+            return int.from_bytes(self._take_stack(8), "little") & mask
+        return int.from_bytes(self._take_stack(size), "little")
+
+    def next_double(self) -> float:
+        if self._sysv64 and self._fp < 8:
+            raw = int(self._uc.reg_read(_XMM_REGS[self._fp])) & ((1 << 64) - 1)
+            self._fp += 1
+            return float(struct.unpack("<d", raw.to_bytes(8, "little"))[0])
+        return float(struct.unpack("<d", self._take_stack(8))[0])
+
+
+X86_64 = Abi("x86-64", UC_MODE_64, 8, x.UC_X86_REG_RIP, x.UC_X86_REG_RSP, x.UC_X86_REG_RAX)
+I386 = Abi("i386", UC_MODE_32, 4, x.UC_X86_REG_EIP, x.UC_X86_REG_ESP, x.UC_X86_REG_EAX)

@@ -1,0 +1,193 @@
+"""Reading what ld.so reads from a mapped executable: the _DYNAMIC array, the dynamic
+symbols, the relocation tables and the version needs.  Everything is read from guest
+memory (after the segments are mapped), as ld.so does, never from section headers.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from oracle.emulate.guest import GuestMemory
+
+DT_NULL, DT_NEEDED, DT_PLTRELSZ, DT_PLTGOT = 0, 1, 2, 3
+DT_STRTAB, DT_SYMTAB, DT_RELA, DT_RELASZ, DT_RELAENT = 5, 6, 7, 8, 9
+DT_INIT, DT_FINI = 12, 13
+DT_REL, DT_RELSZ, DT_RELENT, DT_PLTREL = 17, 18, 19, 20
+DT_JMPREL, DT_BIND_NOW = 23, 24
+DT_INIT_ARRAY, DT_FINI_ARRAY, DT_INIT_ARRAYSZ, DT_FINI_ARRAYSZ = 25, 26, 27, 28
+DT_FLAGS, DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ = 30, 32, 33
+DT_VERSYM, DT_FLAGS_1, DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFF0, 0x6FFFFFFB, 0x6FFFFFFE, 0x6FFFFFFF
+DF_BIND_NOW, DF_1_NOW = 0x8, 0x1
+# Tags whose value is an address (relocated by the load bias, as ld.so does).
+ADDRESS_TAGS = frozenset({
+    DT_PLTGOT, DT_STRTAB, DT_SYMTAB, DT_RELA, DT_INIT, DT_FINI, DT_REL, DT_JMPREL,
+    DT_INIT_ARRAY, DT_FINI_ARRAY, DT_PREINIT_ARRAY, DT_VERSYM, DT_VERNEED,
+})
+SHN_UNDEF = 0
+STB_WEAK = 2
+STT_OBJECT, STT_FUNC, STT_TLS = 1, 2, 6
+
+
+class DynamicError(Exception):
+    """A malformed dynamic section or table (a load-time fault)."""
+
+
+@dataclass(frozen=True)
+class DynSym:
+    index: int
+    name: str
+    value: int
+    size: int
+    bind: int
+    type: int
+    shndx: int
+
+    @property
+    def defined(self) -> bool:
+        return self.shndx != SHN_UNDEF
+
+
+@dataclass(frozen=True)
+class Reloc:
+    offset: int  # address of the field (load bias applied)
+    type: int
+    sym: int
+    addend: int | None  # None for REL: the addend is read from the field
+
+
+class Dynamic:
+    """The tags of _DYNAMIC and the tables they point at, for one loaded object."""
+
+    def __init__(self, mem: GuestMemory, word: int, dyn_addr: int, dyn_size: int, bias: int):
+        self.mem = mem
+        self.word = word
+        self.bias = bias
+        self.tags: dict[int, int] = {}
+        self.needed: list[int] = []
+        fmt = "<qQ" if word == 8 else "<iI"
+        raw = mem.read(dyn_addr, dyn_size)
+        for tag, value in struct.iter_unpack(fmt, raw[: len(raw) // (2 * word) * 2 * word]):
+            if tag == DT_NULL:
+                break
+            if tag in ADDRESS_TAGS:
+                value += bias
+            if tag == DT_NEEDED:
+                self.needed.append(value)
+            else:
+                self.tags[tag] = value
+        self._strtab = self.tags.get(DT_STRTAB)
+        self._symtab = self.tags.get(DT_SYMTAB)
+        self._syms: dict[int, DynSym] = {}
+
+    def get(self, tag: int, default: int = 0) -> int:
+        return self.tags.get(tag, default)
+
+    def string(self, offset: int) -> str:
+        if self._strtab is None:
+            raise DynamicError("no DT_STRTAB")
+        return self.mem.read_cstr(self._strtab + offset, 4096).decode("utf-8", "replace")
+
+    def needed_names(self) -> list[str]:
+        return [self.string(off) for off in self.needed]
+
+    def bind_now(self) -> bool:
+        return (DT_BIND_NOW in self.tags or bool(self.get(DT_FLAGS) & DF_BIND_NOW)
+                or bool(self.get(DT_FLAGS_1) & DF_1_NOW))
+
+    def symbol(self, index: int) -> DynSym:
+        cached = self._syms.get(index)
+        if cached is not None:
+            return cached
+        if self._symtab is None:
+            raise DynamicError("relocation names a symbol but there is no DT_SYMTAB")
+        if self.word == 8:
+            name, info, _, shndx, value, size = struct.unpack(
+                "<IBBHQQ", self.mem.read(self._symtab + 24 * index, 24))
+        else:
+            name, value, size, info, _, shndx = struct.unpack(
+                "<IIIBBH", self.mem.read(self._symtab + 16 * index, 16))
+        sym = DynSym(index, self.string(name), value + (self.bias if shndx else 0), size,
+                     info >> 4, info & 0xF, shndx)
+        self._syms[index] = sym
+        return sym
+
+    def _table(self, addr: int, size: int, rela: bool) -> list[Reloc]:
+        if size == 0:
+            return []
+        w = self.word
+        entsize = (3 if rela else 2) * w
+        if size % entsize:
+            raise DynamicError(f"relocation table size {size} is not a multiple of {entsize}")
+        raw = self.mem.read(addr, size)
+        out = []
+        fmt = {(8, True): "<QQq", (8, False): "<QQ", (4, True): "<IIi", (4, False): "<II"}
+        for fields in struct.iter_unpack(fmt[(w, rela)], raw):
+            info = fields[1]
+            rtype, sym = (info & 0xFFFFFFFF, info >> 32) if w == 8 else (info & 0xFF, info >> 8)
+            out.append(Reloc(fields[0] + self.bias, rtype, sym, fields[2] if rela else None))
+        return out
+
+    def plt_is_rela(self) -> bool:
+        if DT_PLTREL in self.tags:
+            return self.tags[DT_PLTREL] == DT_RELA
+        return self.word == 8
+
+    def plt_entsize(self) -> int:
+        return (3 if self.plt_is_rela() else 2) * self.word
+
+    def plt_relocs(self) -> list[Reloc]:
+        return self._table(self.get(DT_JMPREL), self.get(DT_PLTRELSZ), self.plt_is_rela())
+
+    def plt_reloc_at(self, byte_offset: int) -> Reloc:
+        """The DT_JMPREL relocation `byte_offset` bytes into the table (read from memory)."""
+        return self._table(self.get(DT_JMPREL) + byte_offset, self.plt_entsize(),
+                           self.plt_is_rela())[0]
+
+    def data_relocs(self) -> list[Reloc]:
+        """DT_RELA / DT_REL, without the DT_JMPREL part some linkers include in their size."""
+        out: list[Reloc] = []
+        jmprel, pltsz = self.get(DT_JMPREL), self.get(DT_PLTRELSZ)
+        for tab, size, rela in ((DT_RELA, DT_RELASZ, True), (DT_REL, DT_RELSZ, False)):
+            if tab not in self.tags:
+                continue
+            start, end = self.tags[tab], self.tags[tab] + self.get(size)
+            if pltsz and start <= jmprel < end:
+                out += self._table(start, jmprel - start, rela)
+                start = jmprel + pltsz
+            if start < end:
+                out += self._table(start, end - start, rela)
+        return out
+
+    def version_files(self) -> dict[int, str]:
+        """Version index (vna_other) -> the file that must provide it (from DT_VERNEED)."""
+        out: dict[int, str] = {}
+        addr, count = self.get(DT_VERNEED), self.get(DT_VERNEEDNUM)
+        for _ in range(count if addr else 0):
+            _, cnt, file_off, aux, nxt = struct.unpack("<HHIII", self.mem.read(addr, 16))
+            filename = self.string(file_off)
+            vaux = addr + aux
+            for _ in range(cnt):
+                _, _, other, _, vnext = struct.unpack("<IHHII", self.mem.read(vaux, 16))
+                out[other] = filename
+                if not vnext:
+                    break
+                vaux += vnext
+            if not nxt:
+                break
+            addr += nxt
+        return out
+
+    def version_index(self, sym_index: int) -> int:
+        versym = self.tags.get(DT_VERSYM)
+        if versym is None:
+            return 1
+        return int.from_bytes(self.mem.read(versym + 2 * sym_index, 2), "little") & 0x7FFF
+
+    def array(self, addr_tag: int, size_tag: int) -> list[int]:
+        addr = self.tags.get(addr_tag)
+        if not addr:
+            return []
+        raw = self.mem.read(addr, self.get(size_tag))
+        return [int.from_bytes(raw[i : i + self.word], "little")
+                for i in range(0, len(raw) - self.word + 1, self.word)]

@@ -1,0 +1,107 @@
+"""What the kernel's ELF loader does: map each PT_LOAD with its permissions (page
+granular, later segments winning a shared page as later mmaps do), zero the bss, and
+build the initial stack: argc, argv, envp and the auxiliary vector.
+"""
+
+from __future__ import annotations
+
+from unicorn import UC_PROT_READ, UC_PROT_WRITE
+
+from oracle.emulate.abi import Abi
+from oracle.emulate.elfimage import ElfImage
+from oracle.emulate.memory import PAGE, UcMemory, page_down, page_up, prot_from_flags
+
+AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
+AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
+AT_SECURE, AT_RANDOM, AT_EXECFN = 23, 25, 31
+RANDOM_BYTES = bytes(range(0x10, 0x20))  # AT_RANDOM: fixed, so runs are reproducible
+
+
+class LoadError(Exception):
+    """The segments cannot be mapped (overlap with the emulator's regions, bad sizes)."""
+
+
+def map_image(mem: UcMemory, image: ElfImage, bias: int) -> int:
+    """Map the PT_LOAD segments at bias; returns the page-aligned end (the initial brk)."""
+    perms: dict[int, int] = {}
+    loads = image.loads()
+    if not loads:
+        raise LoadError("no PT_LOAD segment")
+    for seg in loads:
+        if seg.filesz > seg.memsz:
+            raise LoadError(f"segment at {seg.vaddr:#x}: p_filesz > p_memsz")
+        if seg.offset + seg.filesz > len(image.data):
+            raise LoadError(f"segment at {seg.vaddr:#x} extends past the end of the file")
+        if (seg.offset - seg.vaddr) % PAGE:
+            raise LoadError(f"segment at {seg.vaddr:#x}: p_offset and p_vaddr differ mod page")
+        start, end = page_down(seg.vaddr + bias), page_up(seg.vaddr + bias + seg.memsz)
+        for page in range(start, end, PAGE):
+            perms[page] = prot_from_flags(seg.flags)
+    try:
+        mem.map_pages(perms)
+    except Exception as err:
+        raise LoadError(f"cannot map segments: {err}") from err
+    for seg in loads:
+        # The file's pages are mapped whole (so bytes between segments on a shared page are
+        # the file's); only the tail past p_filesz of a segment with bss is zeroed.
+        vaddr = seg.vaddr + bias
+        file_start = seg.offset - (vaddr - page_down(vaddr))
+        file_end = seg.offset + seg.filesz
+        if seg.memsz == seg.filesz:
+            file_end = min(len(image.data), seg.offset + (page_up(vaddr + seg.filesz) - vaddr))
+        mem.write_initial(page_down(vaddr), image.data[file_start:file_end])
+        if seg.memsz > seg.filesz:
+            zero_from = vaddr + seg.filesz
+            mem.write_initial(zero_from, bytes(page_up(vaddr + seg.memsz) - zero_from))
+    return max(page_up(s.vaddr + bias + s.memsz) for s in loads)
+
+
+def build_stack(
+    mem: UcMemory,
+    abi: Abi,
+    image: ElfImage,
+    bias: int,
+    stack_top: int,
+    stack_size: int,
+    argv: list[bytes],
+    envp: list[bytes],
+    execfn: bytes,
+) -> tuple[int, int, int]:
+    """Map the stack and lay out the process's start as Linux does; returns
+    (sp, address of argv[0] pointer, address of envp[0] pointer)."""
+    mem.map(stack_top - stack_size, stack_size, UC_PROT_READ | UC_PROT_WRITE)
+    w = abi.word
+    cursor = stack_top - w  # the kernel leaves a NULL word at the very top
+    cursor -= len(execfn) + 1
+    execfn_at = cursor
+    mem.write(execfn_at, execfn + b"\0")
+    env_at: list[int] = []
+    for item in reversed(envp):
+        cursor -= len(item) + 1
+        mem.write(cursor, item + b"\0")
+        env_at.insert(0, cursor)
+    arg_at: list[int] = []
+    for item in reversed(argv):
+        cursor -= len(item) + 1
+        mem.write(cursor, item + b"\0")
+        arg_at.insert(0, cursor)
+    platform = b"x86_64" if w == 8 else b"i686"
+    cursor -= len(platform) + 1
+    platform_at = cursor
+    mem.write(platform_at, platform + b"\0")
+    cursor = (cursor - 16) & ~15
+    random_at = cursor
+    mem.write(random_at, RANDOM_BYTES)
+    auxv = [
+        (AT_PHDR, image.phdr_vaddr() + bias), (AT_PHENT, image.phentsize),
+        (AT_PHNUM, len(image.segments)), (AT_PAGESZ, PAGE), (AT_BASE, 0), (AT_FLAGS, 0),
+        (AT_ENTRY, image.entry + bias), (AT_UID, 1000), (AT_EUID, 1000), (AT_GID, 1000),
+        (AT_EGID, 1000), (AT_SECURE, 0), (AT_RANDOM, random_at), (AT_HWCAP, 0),
+        (AT_CLKTCK, 100), (AT_PLATFORM, platform_at), (AT_EXECFN, execfn_at), (AT_NULL, 0),
+    ]
+    words = [len(argv), *arg_at, 0, *env_at, 0]
+    for key, value in auxv:
+        words += [key, value]
+    sp = (cursor - w * len(words)) & ~15
+    mem.write(sp, b"".join(abi.pack(v) for v in words))
+    return sp, sp + w, sp + w * (len(argv) + 2)

@@ -1,0 +1,114 @@
+"""GuestMemory over a Unicorn address space, and page-granular mapping with permissions.
+
+Unicorn raises UcError on any unmapped or protected access; library functions see that as
+GuestFault, the one exception they are written against.
+"""
+
+from __future__ import annotations
+
+from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
+
+from oracle.emulate.guest import GuestFault
+
+PAGE = 0x1000
+
+
+def page_down(addr: int) -> int:
+    return addr & ~(PAGE - 1)
+
+
+def page_up(addr: int) -> int:
+    return (addr + PAGE - 1) & ~(PAGE - 1)
+
+
+def prot_from_flags(p_flags: int) -> int:
+    """ELF PF_X=1, PF_W=2, PF_R=4 to Unicorn protection bits."""
+    prot = 0
+    if p_flags & 4:
+        prot |= UC_PROT_READ
+    if p_flags & 2:
+        prot |= UC_PROT_WRITE
+    if p_flags & 1:
+        prot |= UC_PROT_EXEC
+    return prot
+
+
+class UcMemory:
+    """Byte access to the guest (implements oracle.emulate.guest.GuestMemory).
+
+    Accesses made on behalf of the guest by library code ignore page protections except
+    for mapping, as the kernel's copy_to_user would not (a write through a pointer to
+    read-only data faults): writes are checked against the recorded permissions."""
+
+    def __init__(self, uc: Uc) -> None:
+        self.uc = uc
+        self.readonly: list[tuple[int, int]] = []  # [start, end) ranges without PROT_WRITE
+
+    def read(self, addr: int, size: int) -> bytes:
+        if size <= 0:
+            return b""
+        try:
+            return bytes(self.uc.mem_read(addr, size))
+        except UcError as err:
+            raise GuestFault(addr, f"read of {size} bytes from unmapped memory") from err
+
+    def write(self, addr: int, data: bytes) -> None:
+        if not data:
+            return
+        for start, end in self.readonly:
+            if addr < end and start < addr + len(data):
+                raise GuestFault(max(addr, start), "write to read-only memory")
+        try:
+            self.uc.mem_write(addr, bytes(data))
+        except UcError as err:
+            raise GuestFault(addr, f"write of {len(data)} bytes to unmapped memory") from err
+
+    def read_cstr(self, addr: int, limit: int = 1 << 20) -> bytes:
+        out = bytearray()
+        cursor = addr
+        while len(out) <= limit:
+            chunk = min(PAGE - (cursor & (PAGE - 1)), 256)
+            data = self.read(cursor, chunk)
+            nul = data.find(0)
+            if nul >= 0:
+                out += data[:nul]
+                break
+            out += data
+            cursor += chunk
+        if len(out) > limit:
+            self._too_long(addr, limit)
+        return bytes(out)
+
+    @staticmethod
+    def _too_long(addr: int, limit: int) -> None:
+        raise GuestFault(addr, f"string longer than {limit} bytes")
+
+    def map_pages(self, perms: dict[int, int]) -> None:
+        """Map pages {page address: Unicorn prot}, merging runs of equal protection."""
+        run_start = run_end = run_prot = -1
+        for page in sorted(perms):
+            prot = perms[page]
+            if page == run_end and prot == run_prot:
+                run_end += PAGE
+                continue
+            if run_start >= 0:
+                self.map(run_start, run_end - run_start, run_prot)
+            run_start, run_end, run_prot = page, page + PAGE, prot
+        if run_start >= 0:
+            self.map(run_start, run_end - run_start, run_prot)
+
+    def map(self, addr: int, size: int, prot: int) -> None:
+        self.uc.mem_map(addr, size, prot)
+        if not prot & UC_PROT_WRITE:
+            self.readonly.append((addr, addr + size))
+
+    def write_initial(self, addr: int, data: bytes) -> None:
+        """Write regardless of protection: loading segments, applying relocations (the
+        loader's writes, like ld.so's before RELRO is sealed)."""
+        try:
+            self.uc.mem_write(addr, bytes(data))
+        except UcError as err:
+            raise GuestFault(addr, f"write of {len(data)} bytes to unmapped memory") from err
+
+
+ALL = UC_PROT_READ | UC_PROT_WRITE | UC_PROT_EXEC

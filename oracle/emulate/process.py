@@ -1,0 +1,131 @@
+"""The per-run state of the emulated C runtime: output streams, stdin, atexit handlers,
+the emulated libraries' data objects, the heap and the program break.
+
+One Process per run, created by the loader and reached by library functions through
+`CallContext.process`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from unicorn import UC_PROT_READ, UC_PROT_WRITE
+
+from oracle.emulate.guest import GuestFault
+
+if TYPE_CHECKING:
+    from oracle.emulate.dynamic import Dynamic
+    from oracle.emulate.machine import Machine
+
+BUFSIZ = 4096  # glibc's buffer for a pipe: stdout is flushed when this much is pending
+
+
+@dataclass
+class DataObject:
+    """A library data object.  Mutable on purpose: a COPY relocation moves it into the
+    executable, after which the library (like glibc) uses the executable's copy."""
+
+    names: tuple[str, ...]
+    address: int
+    size: int
+
+
+@dataclass
+class AtExit:
+    function: int
+    args: tuple[int, ...]
+    dso: int = 0
+
+
+@dataclass
+class Process:
+    machine: Machine
+    data_base: int
+    data_size: int
+    heap_base: int
+    memory_cap: int
+    stdin: bytes = b""
+    out: dict[int, bytearray] = field(default_factory=lambda: {1: bytearray(), 2: bytearray()})
+    pending_stdout: bytearray = field(default_factory=bytearray)
+    stdin_pos: int = 0
+    atexit: list[AtExit] = field(default_factory=list)
+    objects: dict[str, DataObject] = field(default_factory=dict)
+    streams: dict[int, int] = field(default_factory=dict)  # FILE* -> file descriptor
+    program: Dynamic | None = None
+    argc: int = 0
+    argv: int = 0
+    envp: int = 0
+    brk_start: int = 0
+    brk: int = 0
+    brk_mapped: int = 0
+    allocated: int = 0
+    _data_next: int = 0
+    _heap: object | None = None
+
+    def __post_init__(self) -> None:
+        self._data_next = self.data_base
+        self.machine.mem.map(self.data_base, self.data_size, UC_PROT_READ | UC_PROT_WRITE)
+
+    # -- library data --
+
+    def alloc_data(self, size: int, align: int = 16) -> int:
+        """Space in the libraries' data region (objects, FILE structures, scratch)."""
+        addr = (self._data_next + align - 1) & ~(align - 1)
+        if addr + size > self.data_base + self.data_size:
+            raise GuestFault(addr, "emulated libraries' data region exhausted")
+        self._data_next = addr + max(size, 1)
+        return addr
+
+    def object(self, names: tuple[str, ...], content: bytes) -> DataObject:
+        """The data object called any of `names`, created with `content` on first use."""
+        existing = self.objects.get(names[0])
+        if existing is not None:
+            return existing
+        obj = DataObject(names, self.alloc_data(len(content)), len(content))
+        self.machine.mem.write(obj.address, content)
+        for name in names:
+            self.objects[name] = obj
+        return obj
+
+    def object_address(self, name: str) -> int:
+        obj = self.objects.get(name)
+        if obj is None:
+            raise GuestFault(0, f"library object {name} does not exist")
+        return obj.address
+
+    # -- output --
+
+    def write_fd(self, fd: int, data: bytes) -> int:
+        """write(2): unbuffered; stdout's pending stdio buffer goes first only if flushed."""
+        if fd not in self.out:
+            return -9  # EBADF
+        self.out[fd] += data
+        return len(data)
+
+    def stdio_write(self, fd: int, data: bytes) -> None:
+        """Output through a FILE: stdout is fully buffered (as on a pipe), stderr is not."""
+        if fd == 1:
+            self.pending_stdout += data
+            if len(self.pending_stdout) >= BUFSIZ:
+                self.flush()
+        else:
+            self.write_fd(fd, data)
+
+    def flush(self) -> None:
+        self.out[1] += self.pending_stdout
+        self.pending_stdout.clear()
+
+    def read_stdin(self, size: int) -> bytes:
+        data = self.stdin[self.stdin_pos : self.stdin_pos + size]
+        self.stdin_pos += len(data)
+        return data
+
+    # -- memory growth --
+
+    def grow(self, amount: int) -> bool:
+        """Account `amount` more bytes of guest allocation against the memory cap."""
+        if self.allocated + amount > self.memory_cap:
+            return False
+        self.allocated += amount
+        return True
