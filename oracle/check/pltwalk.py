@@ -1,0 +1,169 @@
+"""Decoding PLT code by meaning rather than by byte pattern.
+
+Linkers lay PLTs out differently (GNU ld and gold: push/jmp entries; GNU ld and lld with
+IBT: a second `.plt.sec` table; mold: `mov $n, %r11d` or `%ecx` and one shared lazy
+stub), so the checker does not compare bytes.  It finds each slot's PLT entry by decoding
+the `jmp *slot` that uses it, and it *executes* the lazy path on a tiny abstract machine
+(immediates, known registers, a stack of values) until the jump into ld.so's resolver
+through GOT[2], then reads off what that path handed the resolver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import capstone
+from capstone import x86_const as x86
+
+from oracle.check import consts as c
+from oracle.check.image import ElfImage, Section
+
+MAX_STEPS = 64  # a lazy path is a handful of instructions; this bounds garbage loops
+
+
+@dataclass(frozen=True)
+class JumpRef:
+    """A `jmp *mem` found in PLT code: where it is, what it jumps through, and where the
+    straight-line setup code leading into it (endbr, nop, mov $imm) begins."""
+
+    address: int
+    target: int
+    entry: int
+
+
+@dataclass(frozen=True)
+class LazyPath:
+    """Outcome of running a lazy path: the stack handed to the resolver, or why not."""
+
+    pushed: tuple[tuple[str, int], ...] | None
+    failure: str | None
+
+
+def _disassembler(img: ElfImage) -> capstone.Cs:
+    cs = capstone.Cs(capstone.CS_ARCH_X86,
+                     capstone.CS_MODE_64 if img.is64 else capstone.CS_MODE_32)
+    cs.detail = True
+    cs.skipdata = True
+    return cs
+
+
+def _canon(cs: capstone.Cs, reg: int) -> str:
+    """r11d -> r11, ecx -> cx, rcx -> cx: one name per architectural register."""
+    name = cs.reg_name(reg) or ""
+    if name.startswith("r") and name[1:2].isdigit():
+        return name.rstrip("dwb")
+    return name[1:] if len(name) == 3 and name[0] in "er" else name
+
+
+def _is_setup(insn: capstone.CsInsn) -> bool:
+    if insn.id in (x86.X86_INS_ENDBR64, x86.X86_INS_ENDBR32, x86.X86_INS_NOP):
+        return True
+    ops = insn.operands
+    return insn.id == x86.X86_INS_MOV and len(ops) == 2 and ops[0].type == x86.X86_OP_REG \
+        and ops[1].type == x86.X86_OP_IMM
+
+
+def mem_address(img: ElfImage, insn: capstone.CsInsn, op: capstone.x86.X86Op,
+                regs: dict[str, int], cs: capstone.Cs) -> int | None:
+    """The address a memory operand names, when it is knowable without running code."""
+    mask = (1 << (8 * img.word)) - 1
+    mem = op.mem
+    if mem.index != 0:
+        return None
+    if mem.base == x86.X86_REG_RIP:
+        return (insn.address + insn.size + mem.disp) & mask
+    if mem.base == 0:
+        return mem.disp & mask
+    base = regs.get(_canon(cs, mem.base))
+    return None if base is None else (base + mem.disp) & mask
+
+
+def plt_sections(img: ElfImage) -> list[Section]:
+    return [s for s in img.sections if s.flags & c.SHF_EXECINSTR and "plt" in s.name
+            and s.type != c.SHT_NOBITS and s.size]
+
+
+@lru_cache(maxsize=8)
+def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
+    """Every `jmp *mem` with a static target in the PLT sections (linear decode)."""
+    cs = _disassembler(img)
+    out = []
+    for sec in plt_sections(img):
+        insns = list(cs.disasm(img.section_bytes(sec), sec.addr))
+        for i, insn in enumerate(insns):
+            if insn.id != x86.X86_INS_JMP or not insn.operands \
+                    or insn.operands[0].type != x86.X86_OP_MEM:
+                continue
+            target = mem_address(img, insn, insn.operands[0], {}, cs)
+            if target is None:
+                continue
+            start = i
+            while start > 0 and _is_setup(insns[start - 1]):
+                start -= 1
+            out.append(JumpRef(insn.address, target, insns[start].address))
+    return tuple(out)
+
+
+def _decode_at(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | None:
+    load = img.load_at(addr)
+    if load is None or not load.flags & c.PF_X:
+        return None
+    size = min(15, load.vaddr + load.filesz - addr)
+    raw = img.read_vaddr(addr, size) if size > 0 else None
+    if raw is None:
+        return None
+    cs.skipdata = False
+    return next(iter(cs.disasm(raw, addr, 1)), None)
+
+
+def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> LazyPath:
+    """Execute from `start` with every GOT slot holding its file contents until a jump
+    through `resolver_ptr` (GOT[2]); `slot` is the one jump allowed through a slot."""
+    cs = _disassembler(img)
+    mask = (1 << (8 * img.word)) - 1
+    regs: dict[str, int] = {}
+    stack: list[tuple[str, int]] = []
+    pc, through_slot = start, False
+    for _ in range(MAX_STEPS):
+        insn = _decode_at(img, cs, pc)
+        if insn is None:
+            return LazyPath(None, f"reaches {img.where(pc)}, which is not executable code")
+        ops = insn.operands
+        here = f"{insn.mnemonic} {insn.op_str} at {img.where(pc)}"
+        pc = insn.address + insn.size
+        if _is_setup(insn):
+            if insn.id == x86.X86_INS_MOV:
+                regs[_canon(cs, ops[0].reg)] = ops[1].imm & mask
+            continue
+        if insn.id == x86.X86_INS_PUSH and len(ops) == 1:
+            op = ops[0]
+            if op.type == x86.X86_OP_IMM:
+                stack.append(("imm", op.imm & mask))
+            elif op.type == x86.X86_OP_REG and _canon(cs, op.reg) in regs:
+                stack.append(("imm", regs[_canon(cs, op.reg)]))
+            elif op.type == x86.X86_OP_MEM and (a := mem_address(img, insn, op, regs, cs)):
+                stack.append(("mem", a))
+            else:
+                return LazyPath(None, f"pushes an unknown value: {here}")
+            continue
+        if insn.id != x86.X86_INS_JMP or len(ops) != 1:
+            return LazyPath(None, f"unexpected instruction {here}")
+        op = ops[0]
+        if op.type == x86.X86_OP_IMM:
+            pc = op.imm & mask
+            continue
+        target = mem_address(img, insn, op, regs, cs) if op.type == x86.X86_OP_MEM else None
+        if target == resolver_ptr:
+            return LazyPath(tuple(stack), None)
+        if target == slot and not through_slot:
+            through_slot = True
+            value = img.word_at(slot)
+            if value is None:
+                return LazyPath(None, f"slot {img.where(slot)} is not mapped")
+            pc = value
+            continue
+        shown = "an unknown address" if target is None else img.where(target)
+        return LazyPath(None, f"jumps through {shown}, neither its slot nor GOT+{2 * img.word}: "
+                              f"{here}")
+    return LazyPath(None, f"no jump to the resolver within {MAX_STEPS} instructions")
