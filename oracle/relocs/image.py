@@ -14,6 +14,7 @@ from elftools.elf.constants import SH_FLAGS
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
+from elftools.elf.sections import SymbolTableSection
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
 _SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64"},
@@ -133,7 +134,7 @@ def read_image(path: str) -> OutputImage:
 def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
     for table_name in (".symtab", ".dynsym"):
         table = elf.get_section_by_name(table_name)
-        if table is None:
+        if not isinstance(table, SymbolTableSection):
             continue
         group: dict[str, list[OutSymbol]] | None = None
         for sym in table.iter_symbols():
@@ -168,6 +169,8 @@ def _read_dynamic(elf: ELFFile, image: OutputImage) -> None:
         if not isinstance(sec, RelocationSection) or not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
             continue
         symtab = elf.get_section(sec["sh_link"]) if sec["sh_link"] else None
+        if not isinstance(symtab, SymbolTableSection):
+            symtab = None
         for rel in sec.iter_relocations():
             name = ""
             if symtab is not None and rel["r_info_sym"]:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
+from elftools.elf.sections import SymbolTableSection
 
 from . import types
 
@@ -133,7 +135,7 @@ def read_object(path: str) -> InputObject:
 
 def _read_symbols(elf: ELFFile) -> Iterator[InputSymbol]:
     symtab = elf.get_section_by_name(".symtab")
-    if symtab is None:
+    if not isinstance(symtab, SymbolTableSection):
         return
     for i, sym in enumerate(symtab.iter_symbols()):
         name = sym.name
@@ -144,7 +146,7 @@ def _read_symbols(elf: ELFFile) -> Iterator[InputSymbol]:
 
 
 def _group_words(data: bytes, little: bool) -> list[int]:
-    order = "little" if little else "big"
+    order: Literal["little", "big"] = "little" if little else "big"
     return [int.from_bytes(data[i:i + 4], order) for i in range(0, len(data) - 3, 4)]
 
 
