@@ -8,6 +8,15 @@ tests on `flatmem.FlatMemory`.  Modules, one idea each:
     strings     str* functions          memory   mem* functions
     ctype       is*/to*, abs, labs      numbers  strtol family, atoi, atol
     heap        malloc/calloc/realloc/free over a guest address range
-    stdio       sprintf/snprintf and the formatting half of printf/puts/fwrite...
+    stdio       sprintf/snprintf and printf/puts/fwrite... against a core-owned Streams sink
+    valist      VarArgs over a guest va_list (the v*printf functions)
     table       every function by C name, with arity and needs, for generic binding
+    flatmem     FlatMemory and PackedArgs: bytearray-backed fakes for tests
 """
+
+from oracle.emulate.libc.format import format_printf
+from oracle.emulate.libc.heap import Heap
+from oracle.emulate.libc.stdio import Streams, render_printf
+from oracle.emulate.libc.table import LibFunction, library
+
+__all__ = ["Heap", "LibFunction", "Streams", "format_printf", "library", "render_printf"]

@@ -1,0 +1,144 @@
+"""Every library function by its C name, with what the core needs to bind it generically.
+
+`library(word, heap=..., streams=...)` builds the table for one ABI (word 8: x86-64, 4:
+i386); functions whose needs are not supplied are left out, so `library(8)` alone is the
+pure subset.  The core binds each entry as, roughly:
+
+    Export(f.name, f.arity, lambda ctx: f.call(ctx.mem, ctx.args(f.arity),
+                                               ctx.varargs(f.arity) if f.variadic else None))
+
+and stores the result in rax (eax on i386, plus edx when `result_size` is 8: strtoll &co).
+Mach-O's libSystem names are the same with a leading underscore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+from oracle.emulate.guest import GuestMemory, VarArgs
+from oracle.emulate.libc import ctype, memory, numbers, stdio, strings
+from oracle.emulate.libc.abi import mask
+from oracle.emulate.libc.heap import Heap
+
+Impl = Callable[..., int]
+
+
+@dataclass(frozen=True)
+class LibFunction:
+    """A C function: `impl(mem, *args)`, or `impl(mem, *args, varargs)` when variadic, where
+    args are the `arity` fixed integer arguments as unsigned register values."""
+
+    name: str
+    arity: int
+    impl: Impl
+    result_size: int  # bytes of the return value: the word, or 8 for long long results
+    variadic: bool = False
+    needs_heap: bool = False
+    needs_streams: bool = False
+
+    def call(self, mem: GuestMemory, args: Sequence[int], varargs: VarArgs | None = None) -> int:
+        """The function's return value as an unsigned number of `result_size` bytes."""
+        if len(args) != self.arity:
+            raise TypeError(f"{self.name} takes {self.arity} arguments, got {len(args)}")
+        if self.variadic:
+            if varargs is None:
+                raise TypeError(f"{self.name} is variadic and needs its VarArgs")
+            return mask(self.impl(mem, *args, varargs), self.result_size)
+        return mask(self.impl(mem, *args), self.result_size)
+
+
+def _pure(word: int) -> list[LibFunction]:
+    def fn(name: str, arity: int, impl: Impl, **extra: bool) -> LibFunction:
+        return LibFunction(name, arity, impl, word, **extra)
+
+    def long_long(name: str, impl: Impl, arity: int) -> LibFunction:
+        return LibFunction(name, arity, partial(impl, word=word), 8)
+
+    by_module = [
+        (ctype, 1, ["isdigit", "isalpha", "isspace", "isalnum", "isupper", "islower"]),
+        (ctype, 1, ["isxdigit", "isprint", "ispunct", "toupper", "tolower"]),
+        (strings, 1, ["strlen"]),
+        (strings, 2, ["strnlen", "strcmp", "strcpy", "strcat", "strchr", "strrchr", "strstr"]),
+        (strings, 3, ["strncmp", "strncpy", "strncat"]),
+        (memory, 3, ["memcpy", "memmove", "memset", "memcmp", "memchr"]),
+    ]
+    rows = [
+        fn(name, arity, getattr(module, name))
+        for module, arity, names in by_module
+        for name in names
+    ]
+    rows += [
+        fn("abs", 1, ctype.abs_),
+        fn("labs", 1, partial(ctype.labs, word=word)),
+        fn("strtol", 3, partial(numbers.strtol, word=word)),
+        fn("strtoul", 3, partial(numbers.strtoul, word=word)),
+        long_long("strtoll", numbers.strtoll, 3),
+        long_long("strtoull", numbers.strtoull, 3),
+        fn("atoi", 1, partial(numbers.atoi, word=word)),
+        fn("atol", 1, partial(numbers.atol, word=word)),
+        long_long("atoll", numbers.atoll, 1),
+        fn("sprintf", 2, partial(stdio.sprintf, word=word), variadic=True),
+        fn("snprintf", 3, partial(stdio.snprintf, word=word), variadic=True),
+        fn("vsprintf", 3, partial(stdio.vsprintf, word=word)),
+        fn("vsnprintf", 4, partial(stdio.vsnprintf, word=word)),
+    ]
+    return rows
+
+
+def _heap(word: int, heap: Heap) -> list[LibFunction]:
+    def free(mem: GuestMemory, addr: int) -> int:
+        heap.free(addr)
+        return 0
+
+    def row(name: str, arity: int, impl: Impl) -> LibFunction:
+        return LibFunction(name, arity, impl, word, needs_heap=True)
+
+    return [
+        row("malloc", 1, lambda mem, size: heap.malloc(size)),
+        row("calloc", 2, lambda mem, count, size: heap.calloc(count, size, word=word)),
+        row("realloc", 2, lambda mem, addr, size: heap.realloc(addr, size)),
+        row("free", 1, free),
+        row("strdup", 1, lambda mem, s: strings.strdup(mem, heap, s)),
+    ]
+
+
+def _streams(word: int, out: stdio.Streams) -> list[LibFunction]:
+    def row(name: str, arity: int, impl: Impl, *, formats: bool = False) -> LibFunction:
+        bound = partial(impl, word=word) if formats else impl
+        variadic = name in ("printf", "fprintf")
+        return LibFunction(
+            name,
+            arity,
+            lambda mem, *args: bound(mem, out, *args),
+            word,
+            variadic=variadic,
+            needs_streams=True,
+        )
+
+    return [
+        row("printf", 1, stdio.printf, formats=True),
+        row("fprintf", 2, stdio.fprintf, formats=True),
+        row("vprintf", 2, stdio.vprintf, formats=True),
+        row("vfprintf", 3, stdio.vfprintf, formats=True),
+        row("puts", 1, stdio.puts),
+        row("putchar", 1, stdio.putchar),
+        row("fputs", 2, stdio.fputs),
+        row("fputc", 2, stdio.fputc),
+        row("putc", 2, stdio.fputc),
+        row("fwrite", 4, stdio.fwrite),
+        row("fflush", 1, stdio.fflush),
+    ]
+
+
+def library(
+    word: int, *, heap: Heap | None = None, streams: stdio.Streams | None = None
+) -> dict[str, LibFunction]:
+    """The functions available for this word size and these supplied needs, by C name."""
+    if word not in (4, 8):
+        raise ValueError(f"word size must be 4 (i386) or 8 (x86-64), not {word}")
+    rows = _pure(word)
+    rows += _heap(word, heap) if heap is not None else []
+    rows += _streams(word, streams) if streams is not None else []
+    return {row.name: row for row in rows}
