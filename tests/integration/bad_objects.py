@@ -13,6 +13,8 @@ import subprocess
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
+from elftools.elf.sections import SymbolTableSection
 
 # The base program: a global call (R_X86_64_PLT32) and a RIP-relative load (R_X86_64_PC32)
 # in .text, so .rela.text has entries to break; no libc, so it links with `-e _start` alone.
@@ -91,12 +93,14 @@ class ElfPatch:
     def symbol_entry(self, name: str) -> int:
         """File offset of the Elf64_Sym of `name` in .symtab."""
         symtab = self.elf.get_section_by_name(".symtab")
+        assert isinstance(symtab, SymbolTableSection)
         index = next(i for i, s in enumerate(symtab.iter_symbols()) if s.name == name)
         return int(symtab["sh_offset"]) + index * int(symtab["sh_entsize"])
 
     def rela_entry(self, section: str, index: int) -> tuple[int, int, int]:
         """(file offset, r_sym, r_type) of relocation `index` in RELA section `section`."""
         rela = self.elf.get_section_by_name(section)
+        assert isinstance(rela, RelocationSection)
         entry = rela.get_relocation(index)
         offset = int(rela["sh_offset"]) + index * int(rela["sh_entsize"])
         return offset, int(entry["r_info_sym"]), int(entry["r_info_type"])
