@@ -87,7 +87,9 @@ class Expect:
 
 @dataclass(frozen=True)
 class Case:
-    """One loaded case: `directory` is where its inputs live; `inputs` are relative to it."""
+    """One loaded case: `directory` is where its inputs live; `inputs` are relative to it.
+    `sources` name the text the inputs were made from (.s, .c): documentation for a reader
+    of the case, never used to replay it."""
 
     id: str
     directory: Path
@@ -98,7 +100,7 @@ class Case:
     origin: str
     caught: str
     bind: tuple[str, ...] = BIND_MODES
-    asm: tuple[str, ...] = field(default=())
+    sources: tuple[str, ...] = field(default=())
 
     def input_paths(self) -> list[Path]:
         return [self.directory / name for name in self.inputs]
@@ -114,8 +116,8 @@ class Case:
             "caught": self.caught,
             "bind": list(self.bind),
         }
-        if self.asm:
-            data["asm"] = list(self.asm)
+        if self.sources:
+            data["sources"] = list(self.sources)
         return data
 
 
@@ -225,7 +227,8 @@ def parse_bind(value: Any, where: str) -> tuple[str, ...]:
     return modes
 
 
-CASE_KEYS = {"id", "target", "inputs", "link_args", "expect", "origin", "caught", "bind", "asm"}
+CASE_KEYS = {"id", "target", "inputs", "link_args", "expect", "origin", "caught", "bind",
+             "sources"}
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -258,7 +261,7 @@ def parse_case(data: Any, directory: Path) -> Case:
         origin=_take(data, "origin", str, where),
         caught=_take(data, "caught", str, where),
         bind=parse_bind(data.get("bind", list(BIND_MODES)), where),
-        asm=_strings(data.get("asm", []), "asm", where),
+        sources=_strings(data.get("sources", []), "sources", where),
     )
 
 

@@ -83,6 +83,7 @@ def add_case(
     target: str = "elf64-x86-64",
     bind: Sequence[str] = BIND_MODES,
     overwrite: bool = False,
+    sources: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a new case under the corpus directory `dest_dir` and return its directory.
 
@@ -91,6 +92,7 @@ def add_case(
     id is a slug of `caught` plus a hash of the inputs, so adding the same failure twice
     names the same case (and is refused unless `overwrite`).  The case is written to a
     temporary directory and renamed into place: a half-written case never exists.
+    `asm_text` is stored as case.s; `sources` (file name -> text) are stored beside it.
     """
     largs = parse_link_args(link_args)
     exp = parse_expect(expect)
@@ -98,9 +100,13 @@ def add_case(
     items = normalize_objects(objects)
     if not items:
         raise CaseFormatError("add_case: a case needs at least one input object")
+    texts = dict(sources or {})
+    if asm_text is not None:
+        texts[ASM_FILE] = asm_text
     names = [name for name, _ in items]
-    if len(set(names)) != len(names) or CASE_FILE in names or ASM_FILE in names:
-        raise CaseFormatError(f"add_case: input names must be distinct files: {names}")
+    every = [*names, *texts, CASE_FILE]
+    if len(set(every)) != len(every) or any("/" in n or n.startswith(".") for n in every):
+        raise CaseFormatError(f"add_case: file names must be distinct plain names: {every}")
     blobs = [(name, _read(src)) for name, src in items]
     cid = check_case_id(case_id or _derive_id(caught, blobs))
     root = Path(dest_dir)
@@ -110,15 +116,15 @@ def add_case(
     case = Case(
         id=cid, directory=final, target=target, inputs=tuple(names), link_args=largs,
         expect=exp, origin=origin, caught=caught, bind=modes,
-        asm=(ASM_FILE,) if asm_text is not None else (),
+        sources=tuple(texts),
     )
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{cid}-", dir=root))
     try:
         for name, data in blobs:
             (staging / name).write_bytes(data)
-        if asm_text is not None:
-            (staging / ASM_FILE).write_text(asm_text, encoding="utf-8")
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
         text = json.dumps(case.to_json(), indent=2) + "\n"
         (staging / CASE_FILE).write_text(text, encoding="utf-8")
         if final.exists():

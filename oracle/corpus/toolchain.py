@@ -68,11 +68,21 @@ def link_items(case: Case) -> list[str]:
     return [*head, *(str(p) for p in case.input_paths()), *libs, *tail]
 
 
+def may_be_dynamic(case: Case) -> bool:
+    """True when the case links against a library (a `-l` or a shared-object input)."""
+    names = [*case.inputs, *case.link_args.libs]
+    return any(n.startswith("-l") or n.endswith(".so") or ".so." in n for n in names)
+
+
 def reference_command(linker: str, case: Case, output: Path) -> list[str]:
     """The GNU-ld-style command that links `case` with a reference linker."""
     exe = REFERENCE_LINKERS[linker]
     args = case.link_args
-    cmd = [exe, "-o", str(output), "-dynamic-linker", args.dynamic_linker]
+    cmd = [exe, "-o", str(output)]
+    if may_be_dynamic(case):
+        # Only then: lld and mold write PT_INTERP whenever they are given one, and ld.so
+        # cannot start a static executable that has no dynamic section.
+        cmd += ["-dynamic-linker", args.dynamic_linker]
     if case.target == "elf32-i386":
         cmd += ["-m", "elf_i386"]
     if args.entry is not None:
