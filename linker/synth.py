@@ -43,8 +43,9 @@ WORD64 = Howto("<word64>", RelocKind.ABS, 8, Overflow.NONE)
 WORD32 = Howto("<word32>", RelocKind.ABS, 4, Overflow.NONE)
 PCREL32 = Howto("<pcrel32>", RelocKind.PC, 4, Overflow.SIGNED)
 SYNTH_HOWTOS = (WORD64, WORD32, PCREL32)
-_WORD = {8: 0, 4: 1}
-_PCREL = 2
+HOWTO_WORD = {8: 0, 4: 1}  # index into SYNTH_HOWTOS of the pointer-sized absolute word
+HOWTO_PCREL32 = 2
+_WORD, _PCREL = HOWTO_WORD, HOWTO_PCREL32
 
 
 @dataclass
@@ -62,7 +63,7 @@ class Synthetic:
     copy_offset: dict[int, int]  # gid -> offset in the COPY area
 
 
-class _Builder:
+class SyntheticBuilder:
     """Accumulates the synthetic object's symbols and relocations."""
 
     def __init__(self, arch: ArchTraits, globals_: Globals) -> None:
@@ -162,7 +163,7 @@ def _empty_symbols() -> SymbolTable:
 def build_synthetic(
     arch: ArchTraits, globals_: Globals, scan: ScanResult, *, dynamic: bool
 ) -> Synthetic:
-    b = _Builder(arch, globals_)
+    b = SyntheticBuilder(arch, globals_)
     word = arch.word
     howto_word = _WORD[word]
     rw = SectionFlags.WRITE
@@ -227,18 +228,24 @@ def build_synthetic(
             for alias in _aliases(globals_, sym):
                 _redefine(alias, b.obj, copy_bss, offset)
 
-    commons = [s for s in globals_.symbols if s.common and s.file is not None]
-    if commons:
-        placed = _pack(commons, [s.common_align for s in commons])
-        common_bss = b.add_section(".bss.common", rw, placed.size, placed.align, None)
-        for sym, offset in zip(commons, placed.offsets):
-            _redefine(sym, b.obj, common_bss, offset)
-            sym.common = False
+    place_commons(b, globals_)
 
     obj, gids = b.finish()
     globals_.objects.append(obj)
     globals_.gids.append(gids)
     return Synthetic(obj, plt, got_plt, got, copy_bss, plt_entry, got_slot, jump_slot, copy_offset)
+
+
+def place_commons(b: SyntheticBuilder, globals_: Globals, name: str = ".bss.common") -> None:
+    """Allocate every COMMON symbol that won resolution in one zero-fill section."""
+    rw = SectionFlags.WRITE
+    commons = [s for s in globals_.symbols if s.common and s.file is not None]
+    if commons:
+        placed = _pack(commons, [s.common_align for s in commons])
+        common_bss = b.add_section(name, rw, placed.size, placed.align, None)
+        for sym, offset in zip(commons, placed.offsets):
+            _redefine(sym, b.obj, common_bss, offset)
+            sym.common = False
 
 
 @dataclass(frozen=True)

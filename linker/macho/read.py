@@ -1,0 +1,328 @@
+"""Mach-O relocatable objects (MH_OBJECT, CPU_TYPE_X86_64) -> ObjectFile.
+
+Sections come from the one LC_SEGMENT_64 of an object; their ordinals (1-based, in load
+command order) are the native indices, so `ObjectFile.sections[0]` is unused.  Symbol
+values in an object are addresses in the object's own address space; the model wants
+section offsets, so the section's `addr` is subtracted.  Each section also gets a
+synthetic local "section symbol" appended after the real ones, which non-extern
+relocations (those naming a section ordinal instead of a symbol) are re-expressed against.
+
+Dropped, by design:
+- `__LD,__compact_unwind` and `__TEXT,__eh_frame`: we write no `__unwind_info`, and an
+  `__eh_frame` without it would be half an unwinding story; programs run, but C++
+  exceptions and backtraces through our Mach-O outputs are not supported.
+- S_ATTR_DEBUG sections (DWARF) and N_STAB symbols.
+MH_SUBSECTIONS_VIA_SYMBOLS is accepted and ignored (no dead stripping).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple
+
+import numpy as np
+
+from ..errors import LinkError
+from ..model import (ABS, COMMON, RELOC_DTYPE, UNDEF, Binding, InputSection, ObjectFile,
+                     RelocTable, SectionFlags, SectionRole, SymbolTable, SymType, Visibility)
+from . import relocs_x86_64 as R
+
+MH_MAGIC_64, MH_OBJECT = 0xFEEDFACF, 1
+CPU_TYPE_X86_64 = 0x01000007
+LC_SEGMENT_64, LC_SYMTAB = 0x19, 0x2
+SECTION_TYPE = 0xFF
+S_ZEROFILL, S_CSTRING_LITERALS, S_MOD_INIT_FUNC_POINTERS, S_MOD_TERM_FUNC_POINTERS = 1, 2, 9, 10
+S_GB_ZEROFILL, S_THREAD_LOCAL_REGULAR = 0xC, 0x11
+S_ATTR_PURE_INSTRUCTIONS, S_ATTR_SOME_INSTRUCTIONS, S_ATTR_DEBUG = 0x80000000, 0x400, 0x02000000
+N_STAB, N_PEXT, N_TYPE, N_EXT = 0xE0, 0x10, 0x0E, 0x01
+N_UNDF, N_ABS, N_SECT, N_INDR = 0x0, 0x2, 0xE, 0xA
+N_WEAK_REF, N_WEAK_DEF = 0x40, 0x80
+DROPPED = {("__LD", "__compact_unwind"), ("__TEXT", "__eh_frame")}
+
+_SECTION = struct.Struct("<16s16sQQIIIIIIII")
+
+
+class SectionHeader(NamedTuple):
+    segname: str
+    sectname: str
+    addr: int  # in the object's own address space
+    size: int
+    offset: int
+    align: int  # log2
+    reloff: int
+    nreloc: int
+    flags: int
+_NLIST = np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"), ("desc", "<u2"),
+                   ("value", "<u8")])
+
+
+def is_macho_object(data: bytes | memoryview) -> bool:
+    return len(data) >= 4 and struct.unpack_from("<I", data, 0)[0] == MH_MAGIC_64
+
+
+class _Reader:
+    def __init__(self, data: memoryview, path: str) -> None:
+        self.data, self.path = data, path
+
+    def fail(self, rule: str, section: str | None = None, offset: int | None = None,
+             symbol: str | None = None) -> LinkError:
+        return LinkError(rule, file=self.path, section=section, offset=offset, symbol=symbol)
+
+
+def read_macho_object(data: memoryview, path: str) -> ObjectFile:
+    r = _Reader(data, path)
+    if len(data) < 32:
+        raise r.fail("truncated Mach-O header", offset=0)
+    magic, cputype, _sub, filetype, ncmds, sizeofcmds, _flags, _ = struct.unpack_from(
+        "<IiiIIIII", data, 0)
+    if magic != MH_MAGIC_64:
+        raise r.fail(f"not a 64-bit little-endian Mach-O file (magic {magic:#x})", offset=0)
+    if cputype != CPU_TYPE_X86_64:
+        raise r.fail(f"Mach-O cputype {cputype:#x} is not CPU_TYPE_X86_64", offset=4)
+    if filetype != MH_OBJECT:
+        raise r.fail(f"Mach-O filetype {filetype} is not MH_OBJECT", offset=12)
+    if 32 + sizeofcmds > len(data):
+        raise r.fail("load commands run past end of file", offset=32)
+    obj = ObjectFile(path=path, arch="x86_64", sections=[None], symbols=_empty(),
+                     howtos=R.HOWTO_LIST)
+    headers: list[SectionHeader] = []
+    symtab: tuple[int, int, int, int] | None = None
+    pos = 32
+    for _ in range(ncmds):
+        if pos + 8 > 32 + sizeofcmds:
+            raise r.fail("load command runs past sizeofcmds", offset=pos)
+        cmd, cmdsize = struct.unpack_from("<II", data, pos)
+        if cmdsize < 8 or cmdsize % 8 or pos + cmdsize > 32 + sizeofcmds:
+            raise r.fail(f"load command {cmd:#x} has bad cmdsize {cmdsize}", offset=pos)
+        if cmd == LC_SEGMENT_64:
+            nsects = struct.unpack_from("<I", data, pos + 64)[0]
+            if 72 + nsects * _SECTION.size > cmdsize:
+                raise r.fail("segment's sections exceed its cmdsize", offset=pos)
+            for n in range(nsects):
+                f = _SECTION.unpack_from(data, pos + 72 + n * _SECTION.size)
+                sect, seg = (x.rstrip(b"\0").decode("ascii", "replace") for x in f[:2])
+                headers.append(SectionHeader(seg, sect, *f[2:9]))
+        elif cmd == LC_SYMTAB:
+            symtab = struct.unpack_from("<IIII", data, pos + 8)
+        pos += cmdsize
+    for h in headers:
+        obj.sections.append(_section(r, obj, len(obj.sections), h.segname, h.sectname, h.addr,
+                                     h.size, h.offset, h.align, h.flags))
+    names, raw = _symbols(r, symtab)
+    obj.symbols = _symbol_table(r, obj, names, raw, headers)
+    for n, h in enumerate(headers, start=1):
+        target = obj.sections[n]
+        if target is not None and h.nreloc:
+            target.relocs = _relocations(r, obj, target, headers, h.reloff, h.nreloc, len(raw))
+    return obj
+
+
+def _empty() -> SymbolTable:
+    z = np.zeros(0, np.uint64)
+    return SymbolTable([], z, z, z.astype(np.int32), z.astype(np.uint8), z.astype(np.uint8),
+                       z.astype(np.uint8))
+
+
+def _section(r: _Reader, obj: ObjectFile, ordinal: int, seg: str, sect: str, addr: int,
+             size: int, offset: int, align: int, flags: int) -> InputSection | None:
+    name = f"{seg},{sect}"
+    kind = flags & SECTION_TYPE
+    if (seg, sect) in DROPPED or flags & S_ATTR_DEBUG or seg == "__DWARF":
+        return None
+    if S_THREAD_LOCAL_REGULAR <= kind <= 0x15:
+        raise r.fail("thread-local variables (TLV) are not supported", section=name)
+    zerofill = kind in (S_ZEROFILL, S_GB_ZEROFILL)
+    if not zerofill and offset + size > len(r.data):
+        raise r.fail(f"section data ({size:#x} bytes at {offset:#x}) runs past end of file",
+                     section=name, offset=offset)
+    if align > 15:
+        raise r.fail(f"section alignment 2^{align} is too large", section=name)
+    sflags = SectionFlags.ALLOC
+    if seg == "__DATA" or seg == "__DATA_CONST" or zerofill:
+        sflags |= SectionFlags.WRITE
+    if flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS):
+        sflags |= SectionFlags.EXEC
+    role = {S_MOD_INIT_FUNC_POINTERS: SectionRole.INIT_ARRAY,
+            S_MOD_TERM_FUNC_POINTERS: SectionRole.FINI_ARRAY}.get(kind, SectionRole.NORMAL)
+    if zerofill:
+        role = SectionRole.ZEROFILL
+    return InputSection(file=obj, index=ordinal, name=name, flags=sflags, role=role,
+                        align=1 << align, size=size,
+                        data=None if zerofill else r.data[offset:offset + size])
+
+
+def _symbols(r: _Reader, symtab: tuple[int, int, int, int] | None) -> tuple[list[str], np.ndarray]:
+    if symtab is None:
+        return [], np.zeros(0, _NLIST)
+    symoff, nsyms, stroff, strsize = symtab
+    if symoff + nsyms * _NLIST.itemsize > len(r.data) or stroff + strsize > len(r.data):
+        raise r.fail("symbol or string table runs past end of file", offset=symoff)
+    raw = np.frombuffer(r.data, _NLIST, nsyms, symoff)
+    strings = bytes(r.data[stroff:stroff + strsize])
+    names = []
+    for n, strx in enumerate(raw["strx"].tolist()):
+        end = strings.find(b"\0", strx)
+        if strx >= len(strings) or end < 0:
+            raise r.fail(f"symbol {n} name offset {strx:#x} outside the string table",
+                         offset=symoff + n * _NLIST.itemsize)
+        names.append(strings[strx:end].decode("utf-8", "surrogateescape"))
+    return names, raw
+
+
+def _symbol_table(r: _Reader, obj: ObjectFile, names: list[str], raw: np.ndarray,
+                  headers: list[SectionHeader]) -> SymbolTable:
+    nsect = len(headers)
+    ntype = raw["type"]
+    stab = (ntype & N_STAB) != 0
+    kind = ntype & N_TYPE
+    ext = (ntype & N_EXT) != 0
+    pext = (ntype & N_PEXT) != 0
+    sect = raw["sect"].astype(np.int32)
+    if ((kind == N_INDR) & ~stab).any():
+        n = int(np.nonzero((kind == N_INDR) & ~stab)[0][0])
+        raise r.fail("N_INDR (re-exported) symbols are not supported", symbol=names[n])
+    bad = (kind == N_SECT) & ~stab & ((sect < 1) | (sect > nsect))
+    if bad.any():
+        n = int(np.nonzero(bad)[0][0])
+        raise r.fail(f"symbol {n} names section {int(sect[n])}, outside 1..{nsect}",
+                     symbol=names[n])
+    section = np.full(len(raw), UNDEF, np.int32)
+    value = raw["value"].astype(np.uint64)
+    size = np.zeros(len(raw), np.uint64)
+    in_sect = (kind == N_SECT) & ~stab
+    section[in_sect] = sect[in_sect]
+    addrs = np.array([0] + [h[2] for h in headers], dtype=np.uint64)
+    value[in_sect] = value[in_sect] - addrs[sect[in_sect]]
+    section[(kind == N_ABS) & ~stab] = ABS
+    common = (kind == N_UNDF) & ext & (raw["value"] != 0) & ~stab
+    section[common] = COMMON
+    size[common] = raw["value"][common]
+    value[common] = (1 << ((raw["desc"][common].astype(np.uint64) >> np.uint64(8)) & np.uint64(0xF)))
+    # A symbol in a dropped section (e.g. __eh_frame's) is as good as absent.
+    for ordinal, sec in enumerate(obj.sections):
+        if ordinal and sec is None:
+            section[in_sect & (sect == ordinal)] = UNDEF
+            stab |= in_sect & (sect == ordinal)  # and never referenced as a definition
+    weak = ((raw["desc"] & N_WEAK_DEF) != 0) & (kind == N_SECT) | \
+        ((raw["desc"] & N_WEAK_REF) != 0) & (kind == N_UNDF)
+    binding = np.where(ext & ~pext, np.where(weak, Binding.WEAK, Binding.GLOBAL), Binding.LOCAL)
+    visibility = np.where(pext & ext, Visibility.HIDDEN, Visibility.DEFAULT)
+    # A private-extern symbol is global within the link (it resolves across objects) but
+    # hidden from the output's exports: keep it global with hidden visibility.
+    binding = np.where(pext & ext, np.where(weak, Binding.WEAK, Binding.GLOBAL), binding)
+    binding = np.where(stab, Binding.LOCAL, binding)
+    section = np.where(stab & (kind != N_SECT), UNDEF, section).astype(np.int32)
+    types = np.where(in_sect, SymType.NOTYPE, SymType.NOTYPE).astype(np.uint8)
+    for n, sec in enumerate(obj.sections):
+        if n and sec is not None and SectionFlags.EXEC in sec.flags:
+            types[in_sect & (sect == n)] = SymType.FUNC
+        elif n and sec is not None:
+            types[in_sect & (sect == n)] = SymType.OBJECT
+    # One section symbol per section, for non-extern relocations.
+    extra = len(obj.sections) - 1
+    return SymbolTable(
+        names=names + [f"<section {h[0]},{h[1]}>" for h in headers],
+        value=np.concatenate([value, np.zeros(extra, np.uint64)]),
+        size=np.concatenate([size, np.zeros(extra, np.uint64)]),
+        section=np.concatenate([section, np.array([n if obj.sections[n] is not None else UNDEF
+                                                   for n in range(1, extra + 1)], np.int32)]),
+        binding=np.concatenate([binding.astype(np.uint8), np.zeros(extra, np.uint8)]),
+        type=np.concatenate([types, np.full(extra, SymType.SECTION, np.uint8)]),
+        visibility=np.concatenate([visibility.astype(np.uint8), np.zeros(extra, np.uint8)]))
+
+
+def _relocations(r: _Reader, obj: ObjectFile, sec: InputSection, headers: list[SectionHeader],
+                 reloff: int, nreloc: int, nsyms: int) -> RelocTable:
+    if reloff + nreloc * 8 > len(r.data):
+        raise r.fail("relocation entries run past end of file", section=sec.name,
+                     offset=reloff)
+    raw = np.frombuffer(r.data, np.dtype([("address", "<i4"), ("info", "<u4")]), nreloc, reloff)
+    rows: list[tuple[int, int, int, int]] = []
+    subtrahends: list[int] = []
+    pending_sub: int | None = None
+    data = sec.data
+    for address, info in raw.tolist():
+        if address & 0x80000000 if address >= 0 else True:
+            raise r.fail("scattered relocations are not valid for x86-64", section=sec.name,
+                         offset=address & 0x7FFFFFFF)
+        symnum, pcrel = info & 0xFFFFFF, (info >> 24) & 1
+        length, extern, rtype = (info >> 25) & 3, (info >> 27) & 1, info >> 28
+        width = 1 << length
+        if rtype == R.TLV:
+            raise r.fail("X86_64_RELOC_TLV: thread-local variables are not supported",
+                         section=sec.name, offset=address)
+        key = (rtype, pcrel, length)
+        if key not in R.HOWTO_INDEX:
+            raise r.fail(f"unsupported relocation {R.describe(rtype, pcrel, length)}",
+                         section=sec.name, offset=address)
+        if address < 0 or address + width > sec.size or data is None:
+            raise r.fail(f"relocation at {address:#x} runs past the end of the section",
+                         section=sec.name, offset=address)
+        fmt = {1: "<b", 2: "<h", 4: "<i", 8: "<q"}[width]
+        inplace = struct.unpack_from(fmt, data, address)[0]
+        if rtype == R.SUBTRACTOR:
+            if not extern:
+                raise r.fail("non-extern X86_64_RELOC_SUBTRACTOR", section=sec.name,
+                             offset=address)
+            pending_sub = _symbol_index(r, sec, symnum, nsyms, address)
+            continue
+        if extern:
+            symbol = _symbol_index(r, sec, symnum, nsyms, address)
+            addend = inplace - 4 if pcrel else inplace
+        else:
+            symbol, addend = _non_extern(r, obj, sec, headers, symnum, rtype, pcrel, address,
+                                         inplace, nsyms)
+        howto = R.HOWTO_INDEX[key]
+        if pending_sub is not None:
+            if rtype != R.UNSIGNED:
+                raise r.fail("X86_64_RELOC_SUBTRACTOR not followed by UNSIGNED",
+                             section=sec.name, offset=address)
+            howto = R.HOWTO_INDEX[(R.SUBTRACTOR, 0, length)]
+            subtrahends.append(pending_sub)
+            pending_sub = None
+        else:
+            subtrahends.append(-1)
+        rows.append((address, howto, symbol, addend))
+    if pending_sub is not None:
+        raise r.fail("X86_64_RELOC_SUBTRACTOR at the end of the table", section=sec.name)
+    table = np.array(rows, dtype=RELOC_DTYPE) if rows else np.zeros(0, RELOC_DTYPE)
+    sub = np.array(subtrahends, dtype=np.int64)
+    return RelocTable(table, sub if (sub >= 0).any() else None)
+
+
+def _symbol_index(r: _Reader, sec: InputSection, symnum: int, nsyms: int, address: int) -> int:
+    if symnum >= nsyms:
+        raise r.fail(f"relocation refers to symbol {symnum}, but there are only {nsyms}",
+                     section=sec.name, offset=address)
+    return symnum
+
+
+def _non_extern(r: _Reader, obj: ObjectFile, sec: InputSection, headers: list[SectionHeader],
+                ordinal: int,
+                rtype: int, pcrel: int, address: int, inplace: int,
+                nsyms: int) -> tuple[int, int]:
+    """Recover the target address the field encodes; re-express it as section + offset."""
+    if not 1 <= ordinal <= len(headers):
+        raise r.fail(f"relocation names section {ordinal}, outside 1..{len(headers)}",
+                     section=sec.name, offset=address)
+    if pcrel:
+        trailing = R.TRAILING.get(rtype, 0)
+        target = headers[sec.index - 1][2] + address + 4 + trailing + inplace
+    else:
+        target = inplace
+    chosen = ordinal
+    start, size = headers[ordinal - 1][2], headers[ordinal - 1][3]
+    if not start <= target <= start + size:
+        for n, h in enumerate(headers, start=1):
+            if h[2] <= target < h[2] + h[3]:
+                chosen = n
+                break
+    tstart = headers[chosen - 1][2]
+    if obj.sections[chosen] is None:
+        raise r.fail(f"relocation targets the dropped section {headers[chosen - 1][1]}",
+                     section=sec.name, offset=address)
+    offset = target - tstart
+    symbol = nsyms + chosen - 1
+    if pcrel:
+        return symbol, offset - 4 - R.TRAILING.get(rtype, 0)
+    return symbol, offset

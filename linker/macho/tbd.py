@@ -1,0 +1,100 @@
+"""Text-based dylib stubs (.tbd, "tapi" YAML v3 and v4) -> DynamicLibrary.
+
+A .tbd lists what a dylib exports without its code: the install name (what LC_LOAD_DYLIB
+records and dyld opens) and the symbol names, per architecture (v3 `archs`) or target
+(v4 `targets`, e.g. x86_64-macos).  It says nothing about symbol types or sizes; every
+export is taken as a function of unknown size, which is all a Mach-O link needs, since
+compilers reach imported data through the GOT (there are no COPY relocations in Mach-O).
+
+Also here: `--import SYM@INSTALL_NAME` imports with no stub file (the seed's
+`dynimport`), and the embedded default libSystem stub that makes `-lSystem` work with no
+SDK.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from ..errors import LinkError
+from ..model import DynamicLibrary, DynamicSymbol, SymType
+
+LIBSYSTEM = "/usr/lib/libSystem.B.dylib"
+_SYMBOL_KEYS = ("symbols", "weak-symbols", "weak-def-symbols", "objc-classes",
+                "objc-eh-types", "objc-ivars")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that reads `--- !tapi-tbd` / `!tapi-tbd-v3` documents as plain mappings."""
+
+
+def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_multi_constructor("!", _tagged)
+
+
+def read_tbd(text: str, path: str, arch: str = "x86_64") -> list[DynamicLibrary]:
+    """Every document of the stub that covers `arch`, as libraries (the first is the
+    stub's own install name; the rest are what it re-exports, e.g. libsystem_c)."""
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise LinkError(f"malformed .tbd YAML: {getattr(e, 'problem', e)}", file=path,
+                        offset=mark.index if mark is not None else None) from None
+    libs = []
+    for doc in docs:
+        if not isinstance(doc, dict) or "install-name" not in doc:
+            raise LinkError("a .tbd document without install-name", file=path)
+        symbols: dict[str, DynamicSymbol] = {}
+        for block in doc.get("exports", []) or []:
+            if not isinstance(block, dict) or not _covers(block, arch):
+                continue
+            for key in _SYMBOL_KEYS:
+                for name in block.get(key, []) or []:
+                    name = str(name)
+                    if key.startswith("objc"):
+                        name = f"_OBJC_CLASS_$_{name}" if key == "objc-classes" else name
+                    symbols[name] = DynamicSymbol(name, SymType.FUNC, 0,
+                                                  weak=key.startswith("weak"))
+        libs.append(DynamicLibrary(path=path, soname=str(doc["install-name"]),
+                                   symbols=symbols))
+    if not libs:
+        raise LinkError("empty .tbd file", file=path)
+    return libs
+
+
+def _covers(block: dict[str, Any], arch: str) -> bool:
+    targets = block.get("targets") or block.get("archs") or []
+    return any(str(t).split("-")[0] == arch for t in targets)
+
+
+def default_libsystem() -> DynamicLibrary:
+    text = resources.files(__package__).joinpath("data/libSystem.tbd").read_text()
+    return read_tbd(text, "<embedded libSystem.tbd>")[0]
+
+
+def import_library(spec: str) -> tuple[str, str]:
+    """`SYM@INSTALL_NAME` -> (symbol, install name)."""
+    symbol, at, install = spec.partition("@")
+    if not at or not symbol or not install:
+        raise LinkError(f"--import wants SYMBOL@INSTALL_NAME, not {spec!r}")
+    return symbol, install
+
+
+def imports_as_libraries(specs: list[str]) -> list[DynamicLibrary]:
+    by_lib: dict[str, dict[str, DynamicSymbol]] = {}
+    for spec in specs:
+        symbol, install = import_library(spec)
+        by_lib.setdefault(install, {})[symbol] = DynamicSymbol(symbol, SymType.FUNC, 0)
+    return [DynamicLibrary(path=f"--import {os.path.basename(lib)}", soname=lib, symbols=syms)
+            for lib, syms in by_lib.items()]
