@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from oracle.check import consts as c
-from oracle.check.image import ElfImage
+from oracle.check.image import ElfImage, Section
 from oracle.check.registry import GABI, Finding, rule
 from oracle.check.tables import symbols
 
@@ -13,18 +13,19 @@ TOPIC = "symbols"
 STT_NOTYPE, STT_OBJECT, STT_FUNC = 0, 1, 2
 
 
-def _gap_end(img: ElfImage, end: int) -> int:
-    """Where the next allocated section starts after `end`: a zero-sized symbol may sit in
-    the alignment padding (GNU ld's __TMC_END__ lands past .data when .tm_clone_table is
-    empty and discarded)."""
-    starts = [s.addr for s in img.sections
-              if s.flags & c.SHF_ALLOC and s.size and s.addr >= end]
-    return min(starts, default=end)
+def _marker_range(img: ElfImage, sec: Section) -> tuple[int, int]:
+    """Where a zero-sized symbol of `sec` may sit: anywhere in the memory image of the
+    PT_LOAD holding the section, end included.  GNU ld leaves __TMC_END__ in .data with the
+    address past .bss when crtend's empty .tm_clone_table is discarded."""
+    load = img.load_at(sec.addr, sec.size)
+    if load is None:
+        return sec.addr, sec.addr + sec.size
+    return load.vaddr, load.vaddr + load.memsz
 
 
 @rule("ELF-SYM-RANGE", TOPIC,
       "a defined function, object or sized symbol in .symtab/.dynsym lies inside its st_shndx "
-      "section (end, and for a zero-sized one the padding after it, allowed); a TLS symbol's offset inside PT_TLS", GABI)
+      "section (end allowed; a zero-sized one inside that section's PT_LOAD); a TLS symbol's offset inside PT_TLS", GABI)
 def in_section(img: ElfImage) -> Iterator[Finding]:
     tls = next((s for s in img.segments if s.type == c.PT_TLS), None)
     for table in img.sections:
@@ -50,7 +51,7 @@ def in_section(img: ElfImage) -> Iterator[Finding]:
             sec = img.sections[sym.shndx]
             if not sec.flags & c.SHF_ALLOC:
                 continue  # no addresses to compare against
-            end = sec.addr + sec.size if sym.size else _gap_end(img, sec.addr + sec.size)
-            if not (sec.addr <= sym.value and sym.value + sym.size <= end):
+            lo, hi = (sec.addr, sec.addr + sec.size) if sym.size else _marker_range(img, sec)
+            if not (lo <= sym.value and sym.value + sym.size <= hi):
                 yield where, (f"[{sym.value:#x}, +{sym.size:#x}) is outside {sec.name} "
                              f"[{sec.addr:#x}, +{sec.size:#x})")
