@@ -11,6 +11,6 @@ nothing comes from the linker under test.
 """
 
 from .check import check_fields, check_fields_report
-from .mismatch import FieldMismatch, FieldReport
+from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
 
-__all__ = ["FieldMismatch", "FieldReport", "check_fields", "check_fields_report"]
+__all__ = ["ConfirmedSite", "FieldMismatch", "FieldReport", "check_fields", "check_fields_report"]

@@ -11,7 +11,7 @@ from .disasm import context
 from .expect import Expectation, encode, fits, formula
 from .image import OutputImage, read_image
 from .inputs import InputObject, InputReloc, InputSection, is_relocatable, read_object
-from .mismatch import FieldMismatch, FieldReport
+from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
 from .placement import Placement, place_section
 from .plt import plt_entries
 from .relax import relaxed
@@ -143,7 +143,7 @@ def _holds(image: OutputImage, exp: Expectation) -> bool:
 
 
 def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
-                 base: int) -> FieldMismatch | None:
+                 base: int) -> FieldMismatch | ConfirmedSite:
     image = linked.image
     p = base + rel.offset
     sym = obj.symbols[rel.symbol] if rel.symbol < len(obj.symbols) else None
@@ -176,7 +176,8 @@ def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inpu
                                 expected=encode(exp.value, exp.width),
                                 detail=f"{exp.value:#x} does not fit a {exp.range.value} "
                                        f"{8 * exp.width}-bit field")
-            return None
+            return ConfirmedSite(obj.path, sec.name, rel.offset, info.name, name, p, exp.width,
+                                 exp.field, exp.formula, exp.rule)
     first = next(e for e in expectations)
     kind = "value"
     if info.relaxable and any(image.read(a, len(b)) != b for a, b in first.opcodes):
@@ -188,24 +189,29 @@ def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inpu
                     detail=f"also acceptable: {alternatives}" if alternatives else "")
 
 
+_Verdicts = list[FieldMismatch | ConfirmedSite]
+
+
 def _check_section(linked: _Linked, obj: InputObject, sec: InputSection,
-                   relocs: list[InputReloc], skipped: Counter[str]) -> tuple[list[FieldMismatch],
-                                                                            int]:
+                   relocs: list[InputReloc], skipped: Counter[str]) -> _Verdicts:
+    """Check the section's fields at each candidate placement; keep the best one."""
     placement = linked.placement(obj, sec.index)
     if not placement.candidates:
         skipped["in unplaced sections"] += len(relocs)
         return [FieldMismatch("unplaced", obj.path, sec.name, 0, "-", "",
                               detail=f"{len(relocs)} relocations not checked: the section's "
-                                     "bytes were not found in the output")], 0
-    best: list[FieldMismatch] | None = None
+                                     "bytes were not found in the output")]
+    best: _Verdicts | None = None
+    best_bad = 0
     for base in placement.candidates:
-        found = [m for rel in relocs if (m := _check_reloc(linked, obj, sec, rel, base))]
-        if best is None or len(found) < len(best):
-            best = found
-        if not found:
+        verdicts: _Verdicts = [_check_reloc(linked, obj, sec, rel, base) for rel in relocs]
+        bad = sum(isinstance(v, FieldMismatch) for v in verdicts)
+        if best is None or bad < best_bad:
+            best, best_bad = verdicts, bad
+        if not bad:
             break
     assert best is not None
-    return best, len(relocs) - len(best)
+    return best
 
 
 def check_fields_report(output: str, inputs: Sequence[str], *,
@@ -218,7 +224,7 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     objects = [read_object(p) for p in paths if is_relocatable(p)]
     linked = _Linked(image, objects, _read_hints(link_map))
     mismatches: list[FieldMismatch] = []
-    checked = 0
+    confirmed: list[ConfirmedSite] = []
     for obj in objects:
         skipped["in non-alloc sections"] += obj.non_alloc_relocs
         by_section: dict[int, list[InputReloc]] = {}
@@ -235,10 +241,13 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
             else:
                 by_section.setdefault(sec.index, []).append(rel)
         for index, relocs in by_section.items():
-            found, ok = _check_section(linked, obj, obj.sections[index], relocs, skipped)
-            mismatches.extend(found)
-            checked += ok
-    return FieldReport(tuple(mismatches), checked, {k: v for k, v in skipped.items() if v})
+            for verdict in _check_section(linked, obj, obj.sections[index], relocs, skipped):
+                if isinstance(verdict, FieldMismatch):
+                    mismatches.append(verdict)
+                else:
+                    confirmed.append(verdict)
+    return FieldReport(tuple(mismatches), tuple(confirmed),
+                       {k: v for k, v in skipped.items() if v})
 
 
 def check_fields(output: str, inputs: Sequence[str], *,

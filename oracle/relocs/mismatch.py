@@ -44,12 +44,32 @@ class FieldMismatch:
 
 
 @dataclass(frozen=True)
+class ConfirmedSite:
+    """A field that holds what the inputs require, and the rule that accepted it."""
+
+    file: str
+    section: str
+    offset: int
+    type_name: str
+    symbol: str
+    address: int
+    width: int  # bytes of the field (at `field`, which a relaxation may move from address)
+    field: int
+    formula: str
+    rule: str  # "" for the plain formula, else e.g. "mov -> lea" or "dynamic"
+
+
+@dataclass(frozen=True)
 class FieldReport:
-    """The whole verdict: mismatches, how many fields were confirmed, and what was skipped."""
+    """The whole verdict: mismatches, the confirmed fields, and what was skipped."""
 
     mismatches: tuple[FieldMismatch, ...]
-    checked: int
+    confirmed: tuple[ConfirmedSite, ...]
     skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def checked(self) -> int:
+        return len(self.confirmed)
 
     def __str__(self) -> str:
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(self.skipped.items()))
