@@ -18,6 +18,7 @@ from capstone import x86_const as x86
 
 from oracle.check import consts as c
 from oracle.check.image import ElfImage, Section
+from oracle.check.tables import dyn_value
 
 MAX_STEPS = 64  # a lazy path is a handful of instructions; this bounds garbage loops
 
@@ -79,6 +80,13 @@ def mem_address(img: ElfImage, insn: capstone.CsInsn, op: capstone.x86.X86Op,
     return None if base is None else (base + mem.disp) & mask
 
 
+def entry_registers(img: ElfImage) -> dict[str, int]:
+    """Registers PLT code may rely on at entry: the i386 psABI's position-independent PLT
+    addresses the GOT through %ebx, which the caller must have loaded with its address."""
+    pltgot = dyn_value(img, c.DT_PLTGOT)
+    return {"bx": pltgot} if not img.is64 and pltgot is not None else {}
+
+
 def plt_sections(img: ElfImage) -> list[Section]:
     return [s for s in img.sections if s.flags & c.SHF_EXECINSTR and "plt" in s.name
             and s.type != c.SHT_NOBITS and s.size]
@@ -88,6 +96,7 @@ def plt_sections(img: ElfImage) -> list[Section]:
 def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
     """Every `jmp *mem` with a static target in the PLT sections (linear decode)."""
     cs = _disassembler(img)
+    regs = entry_registers(img)
     out = []
     for sec in plt_sections(img):
         insns = list(cs.disasm(img.section_bytes(sec), sec.addr))
@@ -95,7 +104,7 @@ def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
             if insn.id != x86.X86_INS_JMP or not insn.operands \
                     or insn.operands[0].type != x86.X86_OP_MEM:
                 continue
-            target = mem_address(img, insn, insn.operands[0], {}, cs)
+            target = mem_address(img, insn, insn.operands[0], regs, cs)
             if target is None:
                 continue
             start = i
@@ -122,7 +131,7 @@ def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> La
     through `resolver_ptr` (GOT[2]); `slot` is the one jump allowed through a slot."""
     cs = _disassembler(img)
     mask = (1 << (8 * img.word)) - 1
-    regs: dict[str, int] = {}
+    regs = entry_registers(img)
     stack: list[tuple[str, int]] = []
     pc, through_slot = start, False
     for _ in range(MAX_STEPS):
