@@ -113,7 +113,7 @@ def compare(expect: Expect, seen: Observation) -> list[str]:
         out.append(f"{where}: exit code {seen.exit_code}, expected {expect.exit_code}")
     want = expect.stdout.encode("utf-8")
     if seen.stdout != want:
-        out.append(f"{where}: stdout {_clip(seen.stdout)}, expected {_clip(want)}")
+        out.append(f"{where}: stdout differs {_first_difference(seen.stdout, want)}")
     if expect.trace is not None and seen.trace is not None:
         out.extend(_trace_diff(where, expect.trace, seen.trace))
     return out
@@ -133,9 +133,12 @@ def _call(c: TraceCall) -> str:
     return f"{c.library}:{c.symbol}({', '.join(hex(a) for a in c.args)})"
 
 
-def _clip(data: bytes, limit: int = 60) -> str:
-    text = repr(data[:limit])
-    return text + ("..." if len(data) > limit else "")
+def _first_difference(got: bytes, want: bytes, context: int = 24) -> str:
+    """Where two outputs part, with a little of each side from there on."""
+    at = next((i for i, (g, w) in enumerate(zip(got, want)) if g != w), min(len(got), len(want)))
+    start = max(0, at - 8)
+    return (f"at byte {at}: got {got[start:at + context]!r}, "
+            f"expected {want[start:at + context]!r}")
 
 
 def default_judges(case: Case) -> list[str]:
