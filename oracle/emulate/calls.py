@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from oracle.emulate.abi import GuestVarArgs
+from oracle.emulate.result import Fault
 
 if TYPE_CHECKING:
     from oracle.emulate.machine import Machine
+    from oracle.emulate.process import Process
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class GuestCall:
     args: tuple[int, ...] = ()
 
 
-LibResult = Union[int, None, Generator[GuestCall, int, "int | None"]]
+LibResult = int | None | Generator[GuestCall, int, int | None]
 
 
 class CallContext:
@@ -42,6 +44,12 @@ class CallContext:
         self.library = library
         self.symbol = symbol
 
+    @property
+    def process(self) -> Process:
+        process = self.machine.process
+        assert process is not None, "library call before the process was set up"
+        return process
+
     def arg(self, index: int) -> int:
         """Integer argument `index` (0-based) as an unsigned machine word."""
         return self.machine.abi.int_arg(self.machine.uc, self.mem, index)
@@ -50,6 +58,10 @@ class CallContext:
         value = self.arg(index)
         bits = 8 * self.word
         return value - (1 << bits) if value >> (bits - 1) else value
+
+    def abi_return_address(self) -> int:
+        """Where the current library call returns to (names the call site in faults)."""
+        return self.machine.abi.read_word(self.mem, self.machine.abi.sp(self.machine.uc))
 
     def args(self, count: int) -> tuple[int, ...]:
         return tuple(self.arg(i) for i in range(count))
@@ -72,8 +84,10 @@ class Export:
 
 
 class ProgramExit(Exception):
-    """The guest program ended with this status (exit, _exit, exit_group)."""
+    """The guest program ended with this status (exit, _exit, exit_group); an abnormal end
+    (abort) carries the fault that explains it as well."""
 
-    def __init__(self, code: int) -> None:
+    def __init__(self, code: int, fault: Fault | None = None) -> None:
         super().__init__(f"exit {code}")
         self.code = code
+        self.fault = fault

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from types import GeneratorType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import capstone
 from unicorn import (
@@ -45,6 +45,9 @@ from oracle.emulate.calls import CallContext, Export, GuestCall, ProgramExit
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.memory import UcMemory
 from oracle.emulate.result import Fault, TraceEntry
+
+if TYPE_CHECKING:
+    from oracle.emulate.process import Process
 
 SLOT = 8  # bytes between two intercepted addresses in the library region
 _ACCESS = {
@@ -102,6 +105,7 @@ class Machine:
         self.limits = limits
         self.uc = Uc(UC_ARCH_X86, abi.mode)
         self.mem = UcMemory(self.uc)
+        self.process: Process | None = None
         self.trace: list[TraceEntry] = []
         self.instructions = 0
         self.symbolizer: Callable[[int], str | None] = lambda addr: None
@@ -206,7 +210,7 @@ class Machine:
                     continue
                 self._emulate(pc)
         except ProgramExit as done:
-            return done.code & 0xFF, []
+            return done.code & 0xFF, [done.fault] if done.fault else []
         except RunStop as stop:
             return None, [stop.fault]
         except GuestFault as err:

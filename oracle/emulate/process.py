@@ -16,6 +16,7 @@ from oracle.emulate.guest import GuestFault
 
 if TYPE_CHECKING:
     from oracle.emulate.dynamic import Dynamic
+    from oracle.emulate.libc.heap import Heap
     from oracle.emulate.machine import Machine
 
 BUFSIZ = 4096  # glibc's buffer for a pipe: stdout is flushed when this much is pending
@@ -61,7 +62,7 @@ class Process:
     brk_mapped: int = 0
     allocated: int = 0
     _data_next: int = 0
-    _heap: object | None = None
+    heap: Heap | None = None
 
     def __post_init__(self) -> None:
         self._data_next = self.data_base

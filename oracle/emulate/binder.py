@@ -1,0 +1,207 @@
+"""The dynamic linker proper: binds the executable's imports to the emulated libraries
+through its dynamic relocations, and resolves PLT slots lazily through GOT[1]/GOT[2].
+
+Lookup follows glibc: a symbol the executable defines resolves to itself (so after a COPY
+everyone uses the executable's copy); an undefined symbol with a nonzero value (a
+canonical PLT entry) satisfies every reference except its own JUMP_SLOT; otherwise the
+library named by the symbol's version need, else the DT_NEEDED libraries in order.
+"""
+
+from __future__ import annotations
+
+from unicorn import UC_PROT_READ
+
+from oracle.emulate import dynamic as dt
+from oracle.emulate.dynamic import DynSym, Dynamic, Reloc
+from oracle.emulate.libraries import EmulatedLibrary
+from oracle.emulate.machine import Machine, RunStop
+from oracle.emulate.memory import page_down
+from oracle.emulate.process import Process
+from oracle.emulate.result import Fault
+
+R_NONE, R_ABS, R_PC32, R_COPY, R_GLOB_DAT, R_JUMP_SLOT, R_RELATIVE = 0, 1, 2, 5, 6, 7, 8
+_NAMES = {8: {1: "R_X86_64_64", 2: "R_X86_64_PC32", 5: "R_X86_64_COPY", 6: "R_X86_64_GLOB_DAT",
+              7: "R_X86_64_JUMP_SLOT", 8: "R_X86_64_RELATIVE"},
+          4: {1: "R_386_32", 2: "R_386_PC32", 5: "R_386_COPY", 6: "R_386_GLOB_DAT",
+              7: "R_386_JMP_SLOT", 8: "R_386_RELATIVE"}}
+
+
+class LoadFault(Exception):
+    """Loading cannot complete (ld.so would print an error and exit 127)."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(fault.describe())
+        self.fault = fault
+
+
+class DynamicLinker:
+    def __init__(self, machine: Machine, process: Process, dyn: Dynamic,
+                 libraries: list[EmulatedLibrary]) -> None:
+        self.machine = machine
+        self.process = process
+        self.dyn = dyn
+        self.libraries = libraries
+        self.word = machine.abi.word
+        self.mem = machine.mem
+        self.token = process.alloc_data(64)  # the "link map": data, never executable
+        self.resolver = machine.add_handler(self._resolve_lazy, "<_dl_runtime_resolve>")
+        self._versions = dyn.version_files()
+        self._by_soname = {lib.soname: lib for lib in libraries}
+        self._functions: dict[tuple[str, str], int] = {}
+
+    # -- field access --
+
+    def _read(self, addr: int) -> int:
+        return int.from_bytes(self.mem.read(addr, self.word), "little")
+
+    def _store(self, addr: int, value: int) -> None:
+        self.mem.write_initial(addr, self.machine.abi.pack(value))
+
+    def _name(self, rtype: int) -> str:
+        return _NAMES[self.word].get(rtype, f"type {rtype}")
+
+    # -- symbol lookup --
+
+    def _library(self, sym: DynSym) -> EmulatedLibrary | None:
+        wanted = self._versions.get(self.dyn.version_index(sym.index))
+        if wanted is not None and wanted in self._by_soname:
+            return self._by_soname[wanted]
+        return next((lib for lib in self.libraries if lib.provides(sym.name)), None)
+
+    def address_of(self, sym: DynSym, for_plt: bool) -> int:
+        """S for a relocation against `sym` (a JUMP_SLOT when for_plt)."""
+        if sym.defined:
+            return sym.value
+        if not for_plt and sym.value:
+            return sym.value + self.dyn.bias  # canonical PLT entry in the executable
+        lib = self._library(sym)
+        if lib is not None:
+            if sym.type == dt.STT_OBJECT or lib.is_data(sym.name):
+                obj = lib.data(sym.name, sym.size, self.process)
+                if obj is not None:
+                    return obj.address
+            else:
+                export = lib.function(sym.name)
+                if export is not None:
+                    key = (lib.soname, sym.name)
+                    if key not in self._functions:
+                        self._functions[key] = self.machine.add_export(lib.soname, export)
+                    return self._functions[key]
+        if sym.bind == dt.STB_WEAK:
+            return 0
+        if sym.type == dt.STT_OBJECT:
+            raise LoadFault(Fault("unresolved", 0, sym.name,
+                                  f"undefined data symbol {sym.name} in every library"))
+        return self._unimplemented(sym.name, lib.soname if lib else None)
+
+    def _unimplemented(self, name: str, soname: str | None) -> int:
+        key = (soname or "?", "!" + name)
+        if key not in self._functions:
+            where = f" in {soname}" if soname else " in any needed library"
+
+            def fault() -> None:
+                ret = self.machine.abi.read_word(self.mem, self.machine.abi.sp(self.machine.uc))
+                raise RunStop(Fault("unimplemented", ret, self.machine.symbol_at(ret),
+                                    f"call to {name}, which is not implemented{where}"))
+
+            self._functions[key] = self.machine.add_handler(fault, f"{soname}:{name}")
+        return self._functions[key]
+
+    # -- relocation --
+
+    def relocate(self, lazy: bool) -> None:
+        for reloc in self.dyn.data_relocs():
+            self._apply(reloc)
+        plt = self.dyn.plt_relocs()
+        for reloc in plt:
+            if reloc.type != R_JUMP_SLOT:
+                raise LoadFault(Fault("bad-relocation", reloc.offset, None,
+                                      f"{self._name(reloc.type)} in DT_JMPREL"))
+        if lazy and not self.dyn.bind_now():
+            if plt:
+                got = self.dyn.get(dt.DT_PLTGOT)
+                if not got:
+                    raise LoadFault(Fault("load", 0, None, "DT_JMPREL without DT_PLTGOT"))
+                self._store(got + self.word, self.token)
+                self._store(got + 2 * self.word, self.resolver)
+            if self.dyn.bias:
+                for reloc in plt:
+                    self._store(reloc.offset, self._read(reloc.offset) + self.dyn.bias)
+        else:
+            for reloc in plt:
+                self._bind_slot(reloc)
+
+    def _bind_slot(self, reloc: Reloc) -> int:
+        target = self.address_of(self.dyn.symbol(reloc.sym), True)
+        if reloc.addend:
+            target += reloc.addend
+        self._store(reloc.offset, target)
+        return target
+
+    def _apply(self, reloc: Reloc) -> None:
+        rtype, at = reloc.type, reloc.offset
+        if rtype == R_NONE:
+            return
+        addend = reloc.addend if reloc.addend is not None else self._read(at)
+        if rtype == R_RELATIVE:
+            self._store(at, self.dyn.bias + addend)
+            return
+        if rtype not in (R_ABS, R_GLOB_DAT, R_COPY, R_PC32, R_JUMP_SLOT):
+            raise LoadFault(Fault("bad-relocation", at, None,
+                                  f"unsupported dynamic relocation {self._name(rtype)}"))
+        sym = self.dyn.symbol(reloc.sym)
+        if rtype == R_COPY:
+            self._copy(sym, at)
+            return
+        value = self.address_of(sym, rtype == R_JUMP_SLOT)
+        if rtype == R_GLOB_DAT or rtype == R_JUMP_SLOT:
+            self._store(at, value + (reloc.addend or 0))
+        elif rtype == R_ABS:
+            self._store(at, value + addend)
+        else:
+            self._store(at, value + addend - at)
+
+    def _copy(self, sym: DynSym, at: int) -> None:
+        lib = self._library(sym)
+        obj = lib.data(sym.name, sym.size, self.process) if lib is not None else None
+        if obj is None:
+            raise LoadFault(Fault("unresolved", at, sym.name,
+                                  f"COPY of {sym.name}: no library defines that object"))
+        size = min(sym.size, obj.size)
+        self.mem.write_initial(at, self.mem.read(obj.address, size))
+        obj.address = at  # the library now uses the executable's copy, as glibc does
+
+    def protect_relro(self, start: int, size: int) -> None:
+        """Seal PT_GNU_RELRO read-only after relocation (end rounded down, as glibc)."""
+        lo, hi = page_down(start), page_down(start + size)
+        if hi > lo:
+            self.machine.uc.mem_protect(lo, hi - lo, UC_PROT_READ)
+            self.mem.readonly.append((lo, hi))
+
+    # -- lazy resolution: what _dl_runtime_resolve and _dl_fixup do --
+
+    def _resolve_lazy(self) -> None:
+        abi, uc = self.machine.abi, self.machine.uc
+        sp = abi.sp(uc)
+        link_map = self._read(sp)
+        pushed = self._read(sp + self.word)
+        caller = self._read(sp + 2 * self.word)
+
+        def bad(message: str) -> RunStop:
+            return RunStop(Fault("bad-resolver", caller, self.machine.symbol_at(caller),
+                                 f"lazy resolver: {message}"))
+
+        if link_map != self.token:
+            raise bad(f"link map {link_map:#x} on the stack is not GOT[1]'s {self.token:#x}")
+        entsize = self.dyn.plt_entsize()
+        offset = pushed * entsize if self.word == 8 else pushed
+        what = "index" if self.word == 8 else "byte offset"
+        if offset % entsize or offset >= self.dyn.get(dt.DT_PLTRELSZ):
+            raise bad(f"relocation {what} {pushed:#x} is outside or misaligned in DT_JMPREL "
+                      f"({self.dyn.get(dt.DT_PLTRELSZ)} bytes)")
+        reloc = self.dyn.plt_reloc_at(offset)
+        if reloc.type != R_JUMP_SLOT:
+            raise bad(f"relocation {what} {pushed:#x} is {self._name(reloc.type)}")
+        target = self._bind_slot(reloc)
+        uc.reg_write(abi.sp_reg, sp + 2 * self.word)
+        uc.reg_write(abi.pc_reg, target)

@@ -1,0 +1,126 @@
+"""The emulated ld.so for ELF: load the executable as the kernel would, bind it to the
+emulated libraries as ld.so would, and run it.  Static executables (no PT_INTERP and no
+PT_DYNAMIC) start at e_entry with only system calls to talk to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from unicorn import UC_PROT_READ, UC_PROT_WRITE
+from unicorn import x86_const as x
+
+from oracle.emulate import elfimage
+from oracle.emulate.abi import I386, X86_64
+from oracle.emulate.binder import DynamicLinker, LoadFault
+from oracle.emulate.dynamic import Dynamic, DynamicError
+from oracle.emulate.elfimage import ElfImage
+from oracle.emulate.guest import GuestFault
+from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
+from oracle.emulate.libraries import EmulatedLibrary, library_for
+from oracle.emulate.loader import LoadError, build_stack, map_image
+from oracle.emulate.machine import Limits, Machine
+from oracle.emulate.process import Process
+from oracle.emulate.result import Fault, RunResult
+from oracle.emulate.streams import create_standard_streams
+from oracle.emulate.symbols import Symbolizer
+from oracle.emulate.syscalls import make_syscall_handler
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """What to run and how."""
+
+    path: str
+    argv: list[bytes]
+    env: list[bytes]
+    lazy: bool
+    limits: Limits
+    stdin: bytes
+    library_names: dict[str, frozenset[str]]  # soname -> names its real file defines
+
+
+def run_elf(data: bytes, inv: Invocation) -> RunResult:
+    image = elfimage.parse(data)
+    abi = X86_64 if image.elfclass == 64 else I386
+    layout = LAYOUT_64 if abi.word == 8 else LAYOUT_32
+    machine = Machine(abi, inv.limits, layout.lib_code, layout.lib_code_size)
+    bias = layout.pie_base if image.e_type == elfimage.ET_DYN else 0
+    machine.symbolizer = Symbolizer(data, bias)
+    process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
+                      inv.limits.memory_cap, inv.stdin)
+    machine.process = process
+    machine.syscall = make_syscall_handler(process)
+
+    def ended(fault: Fault) -> RunResult:
+        return RunResult(None, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
+                         [fault], machine.instructions)
+
+    try:
+        brk = map_image(machine.mem, image, bias)
+        process.brk_start = process.brk = process.brk_mapped = brk
+        sp, argv, envp = build_stack(machine.mem, abi, image, bias, layout.stack_top,
+                                     layout.stack_size, inv.argv, inv.env,
+                                     inv.path.encode())
+        process.argc, process.argv, process.envp = len(inv.argv), argv, envp
+        machine.mem.map(layout.heap, inv.limits.memory_cap, UC_PROT_READ | UC_PROT_WRITE)
+        _set_thread_pointer(machine, layout.tls)
+        create_standard_streams(process)
+        _link(machine, process, image, bias, inv)
+    except LoadFault as err:
+        return ended(err.fault)
+    except (LoadError, DynamicError) as err:
+        return ended(Fault("load", 0, None, str(err)))
+    except GuestFault as err:
+        return ended(Fault("load", err.address, machine.symbol_at(err.address),
+                           f"while loading: {err.message}"))
+    machine.uc.reg_write(abi.sp_reg, sp)
+    exit_code, faults = machine.run(image.entry + bias)
+    return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
+                     faults, machine.instructions)
+
+
+def _set_thread_pointer(machine: Machine, tls: int) -> None:
+    """A thread control block whose first word points at itself (fs:0 on x86-64, where
+    -fstack-protector code reads its canary at fs:0x28)."""
+    machine.mem.map(tls, 0x2000, UC_PROT_READ | UC_PROT_WRITE)
+    tcb = tls + 0x1000
+    machine.mem.write(tcb, machine.abi.pack(tcb))
+    machine.mem.write(tcb + 5 * machine.abi.word, bytes.fromhex("00c0ffee0ddba11d")[: 8])
+    if machine.abi.word == 8:
+        machine.uc.reg_write(x.UC_X86_REG_FS_BASE, tcb)
+
+
+def _link(machine: Machine, process: Process, image: ElfImage, bias: int,
+          inv: Invocation) -> None:
+    dyn_seg = image.first(elfimage.PT_DYNAMIC)
+    if dyn_seg is None:
+        return  # static: nothing to bind
+    dyn = Dynamic(machine.mem, machine.abi.word, dyn_seg.vaddr + bias, dyn_seg.memsz, bias)
+    process.program = dyn
+    libraries: list[EmulatedLibrary] = []
+    for soname in dyn.needed_names():
+        lib = library_for(soname, inv.library_names.get(soname))
+        if lib is None:
+            raise LoadFault(Fault("load", 0, None,
+                                  f"{soname}: no emulated library for this DT_NEEDED entry"))
+        libraries.append(lib)
+    linker = DynamicLinker(machine, process, dyn, libraries)
+    linker.relocate(inv.lazy)
+    relro = image.first(elfimage.PT_GNU_RELRO)
+    if relro is not None:
+        linker.protect_relro(relro.vaddr + bias, relro.memsz)
+
+
+def defined_names(path: Path) -> frozenset[str]:
+    """The dynamic symbols a real shared library defines (to split names between several
+    libtrace libraries as their real files do)."""
+    from elftools.elf.elffile import ELFFile
+
+    with path.open("rb") as handle:
+        section = ELFFile(handle).get_section_by_name(".dynsym")
+        if section is None:
+            return frozenset()
+        return frozenset(s.name for s in section.iter_symbols()  # type: ignore[attr-defined]
+                         if s.name and s["st_shndx"] != "SHN_UNDEF")

@@ -1,0 +1,101 @@
+"""`run()`: load an executable under the emulated dynamic loader and run it, bounded.
+
+The file's magic picks the loader: ELF goes to the emulated ld.so (ldso.py); Mach-O is
+recognised and refused with a clear fault until an emulated dyld joins it (it will reuse
+the machine, the calling conventions, the trace and the library functions).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from oracle.emulate.elfimage import ImageError
+from oracle.emulate.ldso import Invocation, defined_names, run_elf
+from oracle.emulate.libtrace import is_libtrace
+from oracle.emulate.machine import Limits
+from oracle.emulate.result import Fault, RunResult
+
+MACHO_MAGICS = (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe")
+DEFAULT_LIMITS = Limits()
+
+
+def run(
+    path: str | os.PathLike[str],
+    argv: Sequence[str | bytes] | None = None,
+    env: Mapping[str, str] | Sequence[str | bytes] | None = None,
+    *,
+    bind: str = "lazy",
+    max_instructions: int = DEFAULT_LIMITS.max_instructions,
+    timeout: float = DEFAULT_LIMITS.timeout,
+    memory_cap: int = DEFAULT_LIMITS.memory_cap,
+    stdin: bytes = b"",
+    library_path: Sequence[str | os.PathLike[str]] = (),
+) -> RunResult:
+    """Run the executable at `path` and return what it did.
+
+    argv is the whole argument vector, argv[0] included (default: [path]); env is a mapping
+    or a list of "NAME=value" strings (default: empty).  bind is "lazy" (through the PLT
+    and the resolver) or "now" (every JUMP_SLOT bound before entry; also what a binary
+    linked with -z now gets).  Guest misbehaviour never raises: it is in `faults`.
+    library_path: directories searched (after the executable's own) for the real files of
+    libtrace* libraries, so that two of them split the symbols as their files do; when a
+    file is not found the library provides every name.
+    """
+    if bind not in ("lazy", "now"):
+        raise ValueError(f"bind must be 'lazy' or 'now', not {bind!r}")
+    exe = Path(path)
+    data = exe.read_bytes()
+    args = [_b(a) for a in argv] if argv is not None else [os.fsencode(exe)]
+    if env is None:
+        env_list: list[bytes] = []
+    elif isinstance(env, Mapping):
+        env_list = [f"{k}={v}".encode() for k, v in env.items()]
+    else:
+        env_list = [_b(e) for e in env]
+    inv = Invocation(
+        path=str(exe),
+        argv=args,
+        env=env_list,
+        lazy=bind == "lazy",
+        limits=Limits(max_instructions, timeout, memory_cap),
+        stdin=stdin,
+        library_names=_LibraryFiles([exe.parent, *map(Path, library_path)]),
+    )
+    if data[:4] in MACHO_MAGICS:
+        return _refused("Mach-O executables need the emulated dyld, which is not there yet")
+    try:
+        return run_elf(data, inv)
+    except ImageError as err:
+        return _refused(str(err))
+
+
+def _b(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode()
+
+
+def _refused(message: str) -> RunResult:
+    return RunResult(None, b"", b"", [], [Fault("load", 0, None, message)], 0)
+
+
+class _LibraryFiles(dict[str, frozenset[str]]):
+    """soname -> defined names of the real libtrace file, looked up on demand."""
+
+    def __init__(self, dirs: list[Path]) -> None:
+        super().__init__()
+        self._dirs = dirs
+
+    def get(self, soname: str, default: frozenset[str] | None = None) -> frozenset[str] | None:  # type: ignore[override]
+        if not is_libtrace(soname):
+            return default
+        if soname not in self:
+            for directory in self._dirs:
+                candidate = directory / soname
+                if candidate.is_file():
+                    try:
+                        self[soname] = defined_names(candidate)
+                    except Exception:  # noqa: BLE001 - an unreadable file: provide every name
+                        continue
+                    break
+        return super().get(soname, default)

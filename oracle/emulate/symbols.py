@@ -1,0 +1,54 @@
+"""Naming addresses in faults: the nearest preceding symbol of the executable (.symtab,
+else .dynsym), read with pyelftools only when a fault needs it."""
+
+from __future__ import annotations
+
+import bisect
+import io
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
+
+MAX_DISTANCE = 0x10000  # farther than this from any symbol: no name
+
+
+class Symbolizer:
+    def __init__(self, data: bytes, bias: int) -> None:
+        self._data = data
+        self._bias = bias
+        self._starts: list[int] | None = None
+        self._names: list[str] = []
+
+    def _load(self) -> None:
+        table: dict[int, tuple[str, int]] = {}
+        try:
+            elf = ELFFile(io.BytesIO(self._data))
+            for section in elf.iter_sections():
+                if not isinstance(section, SymbolTableSection):
+                    continue
+                for sym in section.iter_symbols():
+                    kind = sym["st_info"]["type"]
+                    if (not sym.name or sym["st_shndx"] == "SHN_UNDEF"
+                            or kind not in ("STT_FUNC", "STT_OBJECT", "STT_NOTYPE")):
+                        continue
+                    addr = sym["st_value"] + self._bias
+                    if addr not in table or (table[addr][1] == 0 and sym["st_size"]):
+                        table[addr] = (sym.name, sym["st_size"])
+        except (ELFError, ValueError, KeyError):
+            pass
+        self._starts = sorted(table)
+        self._names = [table[a][0] for a in self._starts]
+
+    def __call__(self, addr: int) -> str | None:
+        if self._starts is None:
+            self._load()
+        assert self._starts is not None
+        index = bisect.bisect_right(self._starts, addr) - 1
+        if index < 0:
+            return None
+        offset = addr - self._starts[index]
+        if offset > MAX_DISTANCE:
+            return None
+        name = self._names[index]
+        return name if offset == 0 else f"{name}+{offset:#x}"
