@@ -1,0 +1,60 @@
+"""`linkharness run BINARY [--bind lazy|now] [--json] [--max-instructions N] [--timeout S]
+[--memory-cap BYTES] [-L DIR] [-- ARGS...]`
+
+Runs BINARY under the emulated loader.  The program's stdout and stderr go to ours and
+its exit status becomes ours.  A fault prints one line per fault to stderr
+("linkharness run: fault: KIND at ADDRESS <SYMBOL>: what") and the status is 125
+(134 for abort, as a shell reports SIGABRT).  With --json, one JSON object
+{exit_code, stdout, stderr, trace, faults, instructions} is printed instead, and the
+status is the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from oracle.emulate.run import DEFAULT_LIMITS, run
+
+FAULT_STATUS = 125
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linkharness run",
+                                     description="run an executable under the emulated ld.so")
+    parser.add_argument("binary")
+    parser.add_argument("--bind", choices=("lazy", "now"), default="lazy")
+    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    parser.add_argument("--max-instructions", type=int, default=DEFAULT_LIMITS.max_instructions)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_LIMITS.timeout)
+    parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
+    parser.add_argument("-L", dest="library_path", action="append", default=[],
+                        help="where real libtrace*.so files are (to split their names)")
+    parser.add_argument("args", nargs="*", help="arguments after --")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    result = run(
+        args.binary,
+        [args.binary, *args.args],
+        bind=args.bind,
+        max_instructions=args.max_instructions,
+        timeout=args.timeout,
+        memory_cap=args.memory_cap,
+        library_path=args.library_path,
+    )
+    if args.json:
+        print(json.dumps(result.to_json()))
+    else:
+        sys.stdout.buffer.write(result.stdout)
+        sys.stdout.flush()
+        sys.stderr.buffer.write(result.stderr)
+        for fault in result.faults:
+            print(f"linkharness run: {fault.describe()}", file=sys.stderr)
+        sys.stderr.flush()
+    if result.exit_code is not None:
+        return result.exit_code
+    return FAULT_STATUS
