@@ -21,13 +21,15 @@ from program_spec import ProgramSpec
 
 @dataclass(frozen=True)
 class Variant:
-    """A way of compiling and linking: compiler, code-generation flags, extra link flags."""
+    """A way of compiling and linking: compiler, code-generation flags, extra link flags, and
+    the machine flags (-m32) that every compile and every link, libraries included, needs."""
 
     name: str
     cc: str
     cxx: str
     cflags: tuple[str, ...]
     ldflags: tuple[str, ...] = ()
+    machine: tuple[str, ...] = ()
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -38,6 +40,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("clang-O2", "clang-14", "clang++-14", ("-O2", "-fno-pie")),
     Variant("static", "gcc", "g++", ("-O2", "-fno-pie"), ("-static",)),
     Variant("znow", "gcc", "g++", ("-O2", "-fno-pie"), ("-Wl,-z,now",)),
+    Variant("m32", "gcc", "g++", ("-O2", "-fno-pie"), (), ("-m32",)),
+    Variant("m32-fPIC", "gcc", "g++", ("-O1", "-fPIC"), (), ("-m32",)),
 )}
 DEFAULT_VARIANTS = ("gcc-O0", "gcc-O2", "gcc-O2-fPIE", "gcc-fPIC", "clang-O2")
 LINKERS = ("gnu-ld", "linkharness")
@@ -88,7 +92,8 @@ class BuiltObjects:
         select = ["-fuse-ld=bfd"] if linker == "gnu-ld" else [f"-B{shim}"]
         # gcc's driver links every variant (clang's objects too): one set of crt files and libs.
         driver = "g++" if self.spec.is_cxx else "gcc"
-        argv = [driver, "-no-pie", *select, *self.variant.ldflags, "-o", str(output),
+        argv = [driver, *self.variant.machine, "-no-pie", *select, *self.variant.ldflags,
+                "-o", str(output),
                 *map(str, self.objects), *self.link_args]
         _run_tool(argv, self.directory)
         return output
@@ -106,7 +111,8 @@ def _compile(spec: ProgramSpec, variant: Variant, source: str, out_dir: Path,
     obj = out_dir / (Path(source).stem + ".o")
     compiler = variant.cxx if source.endswith(".cc") else variant.cc
     cxx_flags = ("-std=c++17",) if source.endswith(".cc") else ()
-    argv = [compiler, "-c", *variant.cflags, *spec.cflags, *cxx_flags, *extra,
+    argv = [compiler, "-c", *variant.machine, *variant.cflags, *spec.cflags,
+            *spec.flags_for(source), *cxx_flags, *extra,
             "-w",
             str(spec.directory / source), "-o", str(obj)]
     _run_tool(argv, out_dir)
@@ -123,7 +129,7 @@ def _build(spec: ProgramSpec, variant: Variant, directory: Path) -> None:
     for lib in spec.shared:
         members = [str(_compile(spec, variant, s, directory, ("-fPIC",))) for s in lib.sources]
         driver = "g++" if spec.is_cxx else "gcc"
-        _run_tool([driver, "-shared", "-fuse-ld=bfd", f"-Wl,-soname,{lib.name}", "-o",
+        _run_tool([driver, *variant.machine, "-shared", "-fuse-ld=bfd", f"-Wl,-soname,{lib.name}", "-o",
                    lib.name, *members], directory)
 
 

@@ -8,6 +8,8 @@ The JSON holds the expectation and the build recipe; every key but `stdout` is o
     exit             its exit status (default 0)
     args, env        command-line arguments and extra environment variables
     cflags           extra compiler flags for every object (e.g. "-fcommon")
+    source_cflags    {"file.c": [...]}: extra flags for one source (after cflags), e.g. to mix
+                     -fPIC and non-PIC objects in one executable
     sources          the objects of the program proper (default: every source not listed
                      in an archive or a shared library)
     archives         [{"name": "liba.a", "sources": [...]}], built with `ar rcs`
@@ -49,12 +51,17 @@ class ProgramSpec:
     shared: tuple[Library, ...]
     link: tuple[str, ...]
     cflags: tuple[str, ...]
+    source_cflags: tuple[tuple[str, tuple[str, ...]], ...]
     stdout: str
     stderr: str | None
     exit: int
     args: tuple[str, ...]
     env: tuple[tuple[str, str], ...]
     variants: tuple[str, ...]
+
+    def flags_for(self, source: str) -> tuple[str, ...]:
+        """The extra compiler flags of one source file."""
+        return dict(self.source_cflags).get(source, ())
 
     @property
     def is_cxx(self) -> bool:
@@ -82,6 +89,7 @@ def _from_json(name: str, directory: Path, data: dict[str, Any],
         shared=shared,
         link=tuple(link),
         cflags=tuple(data.get("cflags", [])),
+        source_cflags=tuple((k, tuple(v)) for k, v in data.get("source_cflags", {}).items()),
         stdout=data["stdout"],
         stderr=data.get("stderr"),
         exit=int(data.get("exit", 0)),
