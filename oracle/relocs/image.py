@@ -87,21 +87,30 @@ class OutputImage:
     def section_named(self, name: str) -> OutSection | None:
         return next((s for s in self.sections if s.name == name), None)
 
-    @property
-    def got_base(self) -> int | None:
-        """_GLOBAL_OFFSET_TABLE_, else DT_PLTGOT, else the start of .got.plt or .got."""
+    def got_base_candidates(self) -> list[int]:
+        """Addresses a linker may use as GOT, most conventional first.
+
+        _GLOBAL_OFFSET_TABLE_, DT_PLTGOT, the start of .got.plt, the start of .got: GNU ld
+        and lld use .got.plt, while mold (i386) computes GOTPC/GOTOFF/GOT32 from .got.
+        """
+        found: list[int] = []
         sym = self.globals.get("_GLOBAL_OFFSET_TABLE_")
         if sym is None and self.locals.get("_GLOBAL_OFFSET_TABLE_"):
             sym = self.locals["_GLOBAL_OFFSET_TABLE_"][0]
         if sym is not None:
-            return sym.value
+            found.append(sym.value)
         if self.pltgot is not None:
-            return self.pltgot
+            found.append(self.pltgot)
         for name in (".got.plt", ".got"):
             sec = self.section_named(name)
             if sec is not None:
-                return sec.addr
-        return None
+                found.append(sec.addr)
+        return list(dict.fromkeys(found))
+
+    @property
+    def got_base(self) -> int | None:
+        candidates = self.got_base_candidates()
+        return candidates[0] if candidates else None
 
     def slots_of(self, symbol: str, kinds: tuple[str, ...]) -> list[int]:
         return [r.offset for r in self.dynrelocs if r.symbol == symbol and r.kind in kinds]

@@ -66,6 +66,7 @@ class FieldReport:
     mismatches: tuple[FieldMismatch, ...]
     confirmed: tuple[ConfirmedSite, ...]
     skipped: dict[str, int] = field(default_factory=dict)
+    got_base: int | None = None  # the GOT address GOT-relative fields were checked against
 
     @property
     def checked(self) -> int:

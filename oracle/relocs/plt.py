@@ -2,13 +2,14 @@
 
 An entry "belongs" to a symbol when control entering it reaches an indirect jump through
 that symbol's GOT slot after only padding-like instructions (endbr, nop, bnd prefix, mold's
-`mov $n, %r11d`).  Every address from which that holds is a valid call target, so the
+`mov $n, %r11d` or `mov $n, %ecx`).  Every address from which that holds is a valid call target, so the
 classic lazy PLT, `.plt.sec` (IBT) and `.plt.got` layouts are all covered without knowing
 entry sizes.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import capstone
@@ -17,6 +18,7 @@ from capstone import x86_const
 from .image import OutputImage
 
 _PASS_THROUGH = {"endbr64", "endbr32", "nop"}
+_REG_IMM = re.compile(r"^[a-z0-9]+, (0x[0-9a-f]+|[0-9]+)$")
 
 
 def _disassembler(machine: str) -> capstone.Cs:
@@ -45,8 +47,8 @@ def indirect_jump_slot(insn: capstone.CsInsn, got_base: int | None) -> int | Non
 def _passes_through(insn: capstone.CsInsn) -> bool:
     if insn.mnemonic in _PASS_THROUGH:
         return True
-    # mold's PLT loads the entry's index into %r11d before jumping
-    return insn.mnemonic == "mov" and insn.op_str.startswith("r11d,")
+    # mold's PLT loads the entry's index into a scratch register (%r11d, %ecx) first
+    return insn.mnemonic == "mov" and _REG_IMM.match(insn.op_str) is not None
 
 
 def plt_entries(image: OutputImage) -> dict[int, list[int]]:

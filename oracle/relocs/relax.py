@@ -9,10 +9,12 @@ x86-64 R_X86_64_(REX_)GOTPCRELX, field at P with the ModRM byte at P-1 and the o
     test/binop foo@GOTPCREL(%rip), %reg -> test/binop $foo, %reg       (f7 /0 | 81 /n; S)
 i386 R_386_GOT32X, field at P with ModRM at P-1, opcode at P-2:
     mov  foo@GOT(%reg), %reg2      -> lea foo@GOTOFF(%reg), %reg2      (8b -> 8d; S + A - GOT)
-    mov  foo@GOT, %reg (no base)   -> mov $foo, %reg                   (c7 /0; S + A)
+    mov  foo@GOT(%reg), %reg2      -> mov $foo, %reg2 (non-PIC output; c7 /0; S + A)
     call/jmp *foo@GOT(%reg)        -> as for x86-64, relative to the field's end
     test/binop                     -> test/binop $foo                  (S + A)
-A relaxation is only legal for a symbol defined in the output, which the caller checks.
+GNU ld also rewrites the older R_X86_64_GOTPCREL and R_386_GOT32 `mov` forms, so those
+are offered the same alternatives.  A relaxation is only legal for a symbol defined in the
+output, which the caller checks.
 """
 
 from __future__ import annotations
@@ -71,8 +73,7 @@ def relaxed(machine: str, before: bytes, site: int, s: int, a: int, got: int | N
             value, text = formula([("+", "S", s), ("+", "A", a), ("-", "GOT", got)])
             out.append(Expectation(value, text, site, 4, Range.ANY, (at(-2, 0x8D, modrm),),
                                    "mov -> lea @GOTOFF"))
-        if machine == "x86_64" or no_base:
-            imm(0xC7, _mod_reg_to_rm(modrm), "mov -> mov $imm")
+        imm(0xC7, _mod_reg_to_rm(modrm), "mov -> mov $imm")
     elif op == 0xFF and (modrm & 0x38) == 0x10:  # call *mem
         pcrel("call -> addr32 call", at(-2, 0x67, 0xE8))
         pcrel("call -> nop; call", at(-2, 0x90, 0xE8))

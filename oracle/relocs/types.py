@@ -49,7 +49,7 @@ _X86_64: dict[int, RelocType] = {
     2: RelocType("R_X86_64_PC32", Formula.PC, 4, Range.SIGNED),
     3: RelocType("R_X86_64_GOT32", Formula.GOT_OFF, 4, Range.SIGNED),
     4: RelocType("R_X86_64_PLT32", Formula.PLT_PC, 4, Range.SIGNED),
-    9: RelocType("R_X86_64_GOTPCREL", Formula.GOT_PC, 4, Range.SIGNED),
+    9: RelocType("R_X86_64_GOTPCREL", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
     10: RelocType("R_X86_64_32", Formula.ABS, 4, Range.UNSIGNED),
     11: RelocType("R_X86_64_32S", Formula.ABS, 4, Range.SIGNED),
     12: RelocType("R_X86_64_16", Formula.ABS, 2, Range.EITHER),
@@ -69,7 +69,7 @@ _X86_64: dict[int, RelocType] = {
 _I386: dict[int, RelocType] = {
     1: RelocType("R_386_32", Formula.ABS, 4, Range.ANY),
     2: RelocType("R_386_PC32", Formula.PC, 4, Range.ANY),
-    3: RelocType("R_386_GOT32", Formula.GOT_OFF, 4, Range.ANY),
+    3: RelocType("R_386_GOT32", Formula.GOT_OFF, 4, Range.ANY, relaxable=True),
     4: RelocType("R_386_PLT32", Formula.PLT_PC, 4, Range.ANY),
     9: RelocType("R_386_GOTOFF", Formula.REL_GOT, 4, Range.ANY),
     10: RelocType("R_386_GOTPC", Formula.GOT_BASE_PC, 4, Range.ANY),
