@@ -231,7 +231,8 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     objects = [read_object(p) for p in paths if is_relocatable(p)]
     linked = _Linked(image, objects, _read_hints(link_map))
     best: FieldReport | None = None
-    for got in image.got_base_candidates() or [None]:
+    bases: list[int | None] = [*image.got_base_candidates()] or [None]
+    for got in bases:
         linked.got = got
         report = _check_all(linked)
         report.skipped["non-relocatable inputs"] = len(paths) - len(objects)
