@@ -1,6 +1,7 @@
 """Reference binaries for the structural checker: two small C programs linked by GNU ld,
 gold, lld and mold, 64- and 32-bit, lazy and -z now, IBT PLTs, PIE and static.  Built once
-per session; every one of them must pass every rule."""
+per session; every one of them must pass every rule.  The lazy ones export their symbols
+(-rdynamic) so that the hash tables index defined symbols too."""
 
 from __future__ import annotations
 
@@ -50,25 +51,25 @@ int main(void) {
 
 # name -> (bits, compiler flags, link flags); every variant is linked for every program
 VARIANTS: dict[str, tuple[int, list[str], list[str]]] = {
-    "x64-bfd-lazy": (64, [], ["-fuse-ld=bfd", "-Wl,--hash-style=both"]),
+    "x64-bfd-lazy": (64, [], ["-rdynamic", "-fuse-ld=bfd", "-Wl,--hash-style=both"]),
     "x64-bfd-now": (64, [], ["-fuse-ld=bfd", "-Wl,-z,now"]),
     "x64-bfd-ibt": (64, ["-fcf-protection"], ["-fuse-ld=bfd", "-Wl,-z,ibtplt"]),
-    "x64-gold-lazy": (64, [], ["-fuse-ld=gold", "-Wl,--hash-style=both"]),
+    "x64-gold-lazy": (64, [], ["-rdynamic", "-fuse-ld=gold", "-Wl,--hash-style=both"]),
     "x64-gold-now": (64, [], ["-fuse-ld=gold", "-Wl,-z,now"]),
-    "x64-lld-lazy": (64, [], ["-fuse-ld=lld", "-Wl,--hash-style=both"]),
+    "x64-lld-lazy": (64, [], ["-rdynamic", "-fuse-ld=lld", "-Wl,--hash-style=both"]),
     "x64-lld-now": (64, [], ["-fuse-ld=lld", "-Wl,-z,now"]),
     "x64-lld-ibt": (64, ["-fcf-protection"], ["-fuse-ld=lld", "-Wl,-z,force-ibt"]),
-    "x64-mold-lazy": (64, [], ["-fuse-ld=mold", "-Wl,--hash-style=both"]),
+    "x64-mold-lazy": (64, [], ["-rdynamic", "-fuse-ld=mold", "-Wl,--hash-style=both"]),
     "x64-mold-now": (64, [], ["-fuse-ld=mold", "-Wl,-z,now"]),
     "x64-bfd-pie": (64, ["-fpie"], ["-fuse-ld=bfd", "-pie"]),
     "x64-static": (64, [], ["-fuse-ld=bfd", "-static"]),
-    "x32-bfd-lazy": (32, [], ["-fuse-ld=bfd", "-Wl,--hash-style=both"]),
+    "x32-bfd-lazy": (32, [], ["-rdynamic", "-fuse-ld=bfd", "-Wl,--hash-style=both"]),
     "x32-bfd-now": (32, [], ["-fuse-ld=bfd", "-Wl,-z,now"]),
     "x32-bfd-ibt": (32, ["-fcf-protection"], ["-fuse-ld=bfd", "-Wl,-z,ibtplt"]),
-    "x32-gold-lazy": (32, [], ["-fuse-ld=gold"]),
-    "x32-lld-lazy": (32, [], ["-fuse-ld=lld", "-Wl,--hash-style=both"]),
+    "x32-gold-lazy": (32, [], ["-rdynamic", "-fuse-ld=gold"]),
+    "x32-lld-lazy": (32, [], ["-rdynamic", "-fuse-ld=lld", "-Wl,--hash-style=both"]),
     "x32-lld-now": (32, [], ["-fuse-ld=lld", "-Wl,-z,now"]),
-    "x32-mold-lazy": (32, [], ["-fuse-ld=mold"]),
+    "x32-mold-lazy": (32, [], ["-rdynamic", "-fuse-ld=mold"]),
     "x32-mold-now": (32, [], ["-fuse-ld=mold", "-Wl,-z,now"]),
     "x32-bfd-pie": (32, ["-fpie"], ["-fuse-ld=bfd", "-pie"]),
     "x32-static": (32, [], ["-fuse-ld=bfd", "-static"]),

@@ -1,0 +1,347 @@
+"""Mutation tests: corrupt exactly the field a rule guards in a good binary and the rule
+must fire.  Fields are located with pyelftools, independently of the checker's reader."""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from oracle.check import check
+
+DT = {"DT_STRTAB": 5, "DT_SYMTAB": 6, "DT_STRSZ": 10, "DT_SYMENT": 11, "DT_PLTREL": 20,
+      "DT_DEBUG": 21}
+
+
+class Mutable:
+    """A good binary's bytes, a pyelftools view of the original, and field writers."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = bytearray(data)
+        self.elf = ELFFile(io.BytesIO(data))
+        self.is64 = self.elf.elfclass == 64
+        self.word = "Q" if self.is64 else "I"
+        self.wsize = 8 if self.is64 else 4
+
+    def sec(self, name: str) -> Any:
+        sec = self.elf.get_section_by_name(name)
+        assert sec is not None, name
+        return sec
+
+    def offset_of(self, vaddr: int) -> int:
+        return next(iter(self.elf.address_offsets(vaddr)))
+
+    def get(self, fmt: str, offset: int) -> int:
+        return int(struct.unpack_from("<" + fmt, self.data, offset)[0])
+
+    def put(self, fmt: str, offset: int, value: int) -> None:
+        struct.pack_into("<" + fmt, self.data, offset, value)
+
+    def phdr_offset(self, index: int) -> int:
+        return int(self.elf["e_phoff"]) + index * int(self.elf["e_phentsize"])
+
+    def shdr_offset(self, name: str) -> int:
+        index = next(i for i, s in enumerate(self.elf.iter_sections()) if s.name == name)
+        return int(self.elf["e_shoff"]) + index * int(self.elf["e_shentsize"])
+
+    def load_indices(self) -> list[int]:
+        return [i for i, s in enumerate(self.elf.iter_segments()) if s["p_type"] == "PT_LOAD"]
+
+    def dyn_val_offset(self, tag: int) -> int:
+        dyn = self.sec(".dynamic")
+        ent = 16 if self.is64 else 8
+        for pos in range(dyn["sh_offset"], dyn["sh_offset"] + dyn["sh_size"], ent):
+            if self.get("q" if self.is64 else "i", pos) == tag:
+                return pos + ent // 2
+        raise AssertionError(f"no dynamic tag {tag}")
+
+    def plt_relocs(self) -> list[Any]:
+        return list(self.sec(".rela.plt" if self.is64 else ".rel.plt").iter_relocations())
+
+    def reloc_offset(self, sec_name: str, index: int) -> int:
+        ent = (24 if self.is64 else 8) if sec_name.startswith(".rela") or not self.is64 else 16
+        return int(self.sec(sec_name)["sh_offset"]) + index * ent
+
+    def plt_jump_to(self, slot: int) -> int:
+        """File offset of the `ff 25` jmp through `slot` in a PLT section."""
+        for name in (".plt.sec", ".plt"):
+            sec = self.elf.get_section_by_name(name)
+            if sec is None:
+                continue
+            base, addr = sec["sh_offset"], sec["sh_addr"]
+            for k in range(sec["sh_size"] - 6):
+                if self.data[base + k:base + k + 2] != b"\xff\x25":
+                    continue
+                disp = self.get("i", base + k + 2)
+                target = addr + k + 6 + disp if self.is64 else disp & 0xFFFFFFFF
+                if target == slot:
+                    return base + k
+        raise AssertionError(f"no jmp through {slot:#x}")
+
+    def sym_value_offset(self, table: str, name: str) -> int:
+        sec = self.sec(table)
+        index = next(i for i, s in enumerate(sec.iter_symbols()) if s.name == name)
+        ent = 24 if self.is64 else 16
+        return int(sec["sh_offset"]) + index * ent + (8 if self.is64 else 4)
+
+
+Mutation = Callable[[Mutable], None]
+
+
+def got0(m: Mutable) -> None:
+    pltgot = m.get(m.word, m.dyn_val_offset(3))
+    m.put(m.word, m.offset_of(pltgot), 0x1234)
+
+
+def plt_push(m: Mutable) -> None:
+    """Change the relocation a PLT entry hands the resolver (push $n or mov $n, %r11d/%ecx)."""
+    step = 1 if m.is64 else 8
+    plt = m.sec(".plt")
+    lo, hi = plt["sh_offset"], plt["sh_offset"] + plt["sh_size"]
+    for opcode in (b"\x68", b"\x41\xbb", b"\xb9"):  # push imm32; mov r11d; mov ecx
+        pos = m.data.find(opcode + struct.pack("<I", step), lo, hi)
+        if pos >= 0:
+            m.put("I", pos + len(opcode), 3 * step)
+            return
+    raise AssertionError("no PLT index immediate found")
+
+
+def plt_jmp_disp(m: Mutable) -> None:
+    slot = m.plt_relocs()[1]["r_offset"]
+    pos = m.plt_jump_to(slot)
+    m.put("i", pos + 2, m.get("i", pos + 2) + m.wsize)
+
+
+def lazy_slot(m: Mutable) -> None:
+    relocs = m.plt_relocs()
+    first, second = (m.offset_of(r["r_offset"]) for r in relocs[:2])
+    m.put(m.word, second, m.get(m.word, first))
+
+
+def load_offset(m: Mutable) -> None:
+    index = m.load_indices()[1]
+    pos = m.phdr_offset(index) + (8 if m.is64 else 4)
+    m.put(m.word, pos, m.get(m.word, pos) + 0x10)
+
+
+def strsz(m: Mutable) -> None:
+    pos = m.dyn_val_offset(DT["DT_STRSZ"])
+    m.put(m.word, pos, m.get(m.word, pos) + 1)
+
+
+def sysv_bucket(m: Mutable) -> None:
+    sec = m.sec(".hash")
+    nbucket = m.get("I", sec["sh_offset"])
+    for b in range(nbucket):
+        pos = sec["sh_offset"] + 8 + 4 * b
+        if m.get("I", pos):
+            m.put("I", pos, 0)
+            return
+    raise AssertionError("all buckets empty")
+
+
+def sysv_chain(m: Mutable) -> None:
+    sec = m.sec(".hash")
+    nbucket, nchain = m.get("I", sec["sh_offset"]), m.get("I", sec["sh_offset"] + 4)
+    chains = sec["sh_offset"] + 8 + 4 * nbucket
+    for i in range(nchain):
+        if m.get("I", chains + 4 * i):
+            m.put("I", chains + 4 * i, 0)  # cut a chain: its tail becomes unreachable
+            return
+    # every chain has one link: send a bucket to a symbol of another bucket instead
+    m.put("I", sec["sh_offset"] + 8, nchain - 1 if m.get("I", sec["sh_offset"] + 8) != nchain - 1
+          else 1)
+
+
+def gnu_bloom(m: Mutable) -> None:
+    sec = m.sec(".gnu.hash")
+    base = sec["sh_offset"]
+    for k in range(m.get("I", base + 8)):
+        m.put(m.word, base + 16 + k * m.wsize, 0)
+
+
+def gnu_chain(m: Mutable) -> None:
+    sec = m.sec(".gnu.hash")
+    base = sec["sh_offset"]
+    nbuckets, bloom = m.get("I", base), m.get("I", base + 8)
+    chain0 = base + 16 + bloom * m.wsize + 4 * nbuckets
+    m.put("I", chain0, m.get("I", chain0) ^ 0x10)
+
+
+def versym(m: Mutable) -> None:
+    m.put("H", m.sec(".gnu.version")["sh_offset"] + 2, 0x77)
+
+
+def vernaux_hash(m: Mutable) -> None:
+    sec = m.sec(".gnu.version_r")
+    aux = sec["sh_offset"] + m.get("I", sec["sh_offset"] + 8)
+    m.put("I", aux, m.get("I", aux) ^ 1)
+
+
+def vernaux_next(m: Mutable) -> None:
+    sec = m.sec(".gnu.version_r")
+    aux = sec["sh_offset"] + m.get("I", sec["sh_offset"] + 8)
+    m.put("I", aux + 12, 0x4000)
+
+
+def jump_slot_readonly(m: Mutable) -> None:
+    name = ".rela.plt" if m.is64 else ".rel.plt"
+    m.put(m.word, m.reloc_offset(name, 0), m.sec(".text")["sh_addr"])
+
+
+def jump_slot_in_reladyn(m: Mutable) -> None:
+    name = ".rela.dyn" if m.is64 else ".rel.dyn"
+    pos = m.reloc_offset(name, 0) + m.wsize
+    info = m.get(m.word, pos)
+    m.put(m.word, pos, (info & ~(0xFFFFFFFF if m.is64 else 0xFF)) | 7)
+
+
+def reloc_symbol(m: Mutable) -> None:
+    name = ".rela.plt" if m.is64 else ".rel.plt"
+    pos = m.reloc_offset(name, 0) + m.wsize
+    info = m.get(m.word, pos)
+    m.put(m.word, pos, (999 << 32 | info & 0xFFFFFFFF) if m.is64 else (999 << 8 | info & 0xFF))
+
+
+def entry_rodata(m: Mutable) -> None:
+    m.put(m.word, 24, m.sec(".rodata")["sh_addr"])
+
+
+def interp_nul(m: Mutable) -> None:
+    sec = m.sec(".interp")
+    m.data[sec["sh_offset"] + sec["sh_size"] - 1] = ord("x")
+
+
+def dynamic_readonly(m: Mutable) -> None:
+    addr = m.sec(".dynamic")["sh_addr"]
+    for i, seg in enumerate(m.elf.iter_segments()):
+        if seg["p_type"] == "PT_LOAD" and seg["p_vaddr"] <= addr < seg["p_vaddr"] + seg["p_memsz"]:
+            m.put("I", m.phdr_offset(i) + (4 if m.is64 else 24), 4)  # PF_R only
+
+
+def data_exec_flag(m: Mutable) -> None:
+    pos = m.shdr_offset(".data") + 8
+    m.put(m.word, pos, m.get(m.word, pos) | 0x4)
+
+
+def pltrel(m: Mutable) -> None:
+    pos = m.dyn_val_offset(DT["DT_PLTREL"])
+    m.put(m.word, pos, 17 if m.is64 else 7)
+
+
+def syment(m: Mutable) -> None:
+    m.put(m.word, m.dyn_val_offset(DT["DT_SYMENT"]), 99)
+
+
+def symtab_addr(m: Mutable) -> None:
+    pos = m.dyn_val_offset(DT["DT_SYMTAB"])
+    m.put(m.word, pos, m.get(m.word, pos) + 8)
+
+
+def drop_strtab(m: Mutable) -> None:
+    pos = m.dyn_val_offset(DT["DT_STRTAB"]) - m.wsize
+    m.put("q" if m.is64 else "i", pos, DT["DT_DEBUG"])
+
+
+def swap_loads(m: Mutable) -> None:
+    a, b = (m.phdr_offset(i) for i in m.load_indices()[:2])
+    size = int(m.elf["e_phentsize"])
+    m.data[a:a + size], m.data[b:b + size] = m.data[b:b + size], m.data[a:a + size]
+
+
+def filesz_memsz(m: Mutable) -> None:
+    index = m.load_indices()[-1]
+    pos = m.phdr_offset(index)
+    memsz_at, filesz_at = (pos + 40, pos + 32) if m.is64 else (pos + 20, pos + 16)
+    m.put(m.word, filesz_at, m.get(m.word, memsz_at) + 0x100)
+
+
+def overlap(m: Mutable) -> None:
+    first, second = (m.phdr_offset(i) for i in m.load_indices()[:2])
+    vaddr = 16 if m.is64 else 8
+    m.put(m.word, second + vaddr, m.get(m.word, first + vaddr) + 0x10)
+
+
+def symbol_value(m: Mutable) -> None:
+    m.put(m.word, m.sym_value_offset(".symtab", "main"), 0x10)
+
+
+def machine(m: Mutable) -> None:
+    m.put("H", 18, 3 if m.is64 else 62)
+
+
+def text_addr(m: Mutable) -> None:
+    m.put(m.word, m.shdr_offset(".text") + (16 if m.is64 else 12), 0x10)
+
+
+def phdr_offset(m: Mutable) -> None:
+    pos = m.phdr_offset(0) + (8 if m.is64 else 4)  # PT_PHDR comes first
+    m.put(m.word, pos, m.get(m.word, pos) + m.wsize)
+
+
+LAZY = ["x64-bfd-lazy", "x64-gold-lazy", "x64-lld-lazy", "x64-mold-lazy", "x64-bfd-ibt",
+        "x64-lld-ibt", "x32-bfd-lazy", "x32-gold-lazy", "x32-lld-lazy", "x32-mold-lazy",
+        "x32-bfd-ibt", "x64-bfd-pie", "x32-bfd-pie"]
+BOTH_HASH = ["x64-bfd-lazy", "x64-lld-lazy", "x64-mold-lazy", "x32-bfd-lazy", "x32-lld-lazy"]
+SOME = ["x64-bfd-lazy", "x64-lld-now", "x32-bfd-lazy", "x32-mold-now"]
+
+CASES: list[tuple[str, Mutation, list[str]]] = [
+    ("ELF-GOT0", got0, LAZY + ["x64-bfd-now", "x64-mold-now"]),
+    ("ELF-PLT-LAZY", plt_push, LAZY),
+    ("ELF-PLT-SLOT", plt_jmp_disp,  # (i386 PIE PLTs jump through %ebx: not `ff 25`)
+     [k for k in LAZY if k != "x32-bfd-pie"] + ["x64-lld-now", "x32-mold-now"]),
+    ("ELF-PLT-LAZY", lazy_slot, [k for k in LAZY if "mold" not in k]),
+    ("ELF-SEG-ALIGN", load_offset, SOME),
+    ("ELF-DYN-STRSZ", strsz, SOME),
+    ("ELF-HASH-SYSV", sysv_bucket, BOTH_HASH),
+    ("ELF-HASH-SYSV", sysv_chain, BOTH_HASH),
+    ("ELF-HASH-GNU", gnu_bloom, BOTH_HASH),
+    ("ELF-HASH-GNU", gnu_chain, BOTH_HASH),
+    ("ELF-VER-INDEX", versym, SOME),
+    ("ELF-VER-NEED", vernaux_hash, SOME),
+    ("ELF-VER-NEED", vernaux_next, SOME),
+    ("ELF-REL-TARGET", jump_slot_readonly, SOME),
+    ("ELF-REL-JUMPSLOT", jump_slot_in_reladyn, ["x64-bfd-lazy", "x64-lld-now", "x32-bfd-lazy"]),
+    ("ELF-REL-SYM", reloc_symbol, SOME),
+    ("ELF-ENTRY", entry_rodata, SOME),
+    ("ELF-SEG-INTERP", interp_nul, SOME),
+    ("ELF-SEG-DYNAMIC", dynamic_readonly, SOME),
+    ("ELF-SEC-PERM", data_exec_flag, SOME),
+    ("ELF-DYN-PLTREL", pltrel, SOME),
+    ("ELF-DYN-ENT", syment, SOME),
+    ("ELF-DYN-ADDR", symtab_addr, SOME),
+    ("ELF-DYN-REQUIRED", drop_strtab, SOME),
+    ("ELF-SEG-ORDER", swap_loads, SOME),
+    ("ELF-SEG-SIZE", filesz_memsz, SOME),
+    ("ELF-SEG-OVERLAP", overlap, SOME),
+    ("ELF-SYM-RANGE", symbol_value, SOME),
+    ("ELF-HDR-MACHINE", machine, SOME),
+    ("ELF-SEC-LOAD", text_addr, SOME),
+    ("ELF-SEG-PHDR", phdr_offset, SOME),
+]
+
+PARAMS = [pytest.param(rule, fn, variant, id=f"{rule}-{fn.__name__}-{variant}")
+          for rule, fn, variants in CASES for variant in variants]
+
+
+@pytest.mark.parametrize(("rule", "mutate", "variant"), PARAMS)
+def test_mutation_fires_its_rule(built: Any, rule: str, mutate: Mutation, variant: str) -> None:
+    m = Mutable(built.bytes(f"{variant}/imports"))
+    mutate(m)
+    found = check(bytes(m.data))
+    rules = {v.rule for v in found}
+    assert rule in rules, [str(v) for v in found]
+    assert "CHECK-INTERNAL" not in rules, [str(v) for v in found]
+
+
+@pytest.mark.parametrize("variant", ["x64-bfd-now", "x32-bfd-now", "x64-lld-now"])
+def test_lazy_contents_do_not_matter_with_bind_now(built: Any, variant: str) -> None:
+    # With BIND_NOW ld.so fills every slot before running code: their initial contents are
+    # dead, so a "wrong" lazy target is not a violation.
+    m = Mutable(built.bytes(f"{variant}/imports"))
+    lazy_slot(m)
+    assert [str(v) for v in check(bytes(m.data))] == []
