@@ -14,6 +14,7 @@ is run natively and must exit with the expected status, or the table says WRONG.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,7 +82,7 @@ def build_workloads(args: argparse.Namespace) -> list[Workload]:
 
 
 def version(linker: Linker) -> str:
-    """The first line of `--version`, for the JSON record."""
+    """The first line of `--version`, for the JSON record (run after the timings)."""
     try:
         done = subprocess.run([*linker.command, "--version"], check=False, capture_output=True, text=True,
                               timeout=60)
@@ -100,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     workloads = build_workloads(args)
     runner = runner_path(args.cache)
+    load_at_start = os.getloadavg()  # other work on the machine skews wall times
     results: dict[str, list[Measurement]] = {}
     for w in workloads:
         results[w.name] = []
@@ -110,9 +112,11 @@ def run(args: argparse.Namespace) -> int:
         print(table(w, results[w.name], args.baseline) + "\n", flush=True)
     if args.json is not None:
         settings = {"runs": args.runs, "warmup": args.warmup, "objects": args.objects,
-                    "relocs_per_object": args.relocs_per_object, "seed": args.seed}
-        versions = {linker.name: version(linker) for linker in linkers}
-        write_json(args.json, to_json(workloads, results, args.baseline, settings, versions))
+                    "relocs_per_object": args.relocs_per_object, "seed": args.seed,
+                    "load_average_at_start": load_at_start}
+        described = {linker.name: {"command": list(linker.command), "threads": linker.threads,
+                                   "version": version(linker)} for linker in linkers}
+        write_json(args.json, to_json(workloads, results, args.baseline, settings, described))
     bad = [f"{m.workload}/{m.linker}" for ms in results.values() for m in ms
            if not (m.ok and m.verified_ok)]
     if bad:

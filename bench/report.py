@@ -17,8 +17,8 @@ from typing import Any
 from bench.measure import Measurement
 from bench.workload import Workload
 
-COLUMNS = ("linker", "median s", "ratio to {base}", "cpu s", "peak RSS MB", "output KB",
-           "check")
+COLUMNS = ("linker", "median s", "ratio to {base}", "min s", "cpu s", "peak RSS MB",
+           "output KB", "check")
 
 
 def ratio(m: Measurement, base: Measurement | None) -> float | None:
@@ -30,12 +30,13 @@ def ratio(m: Measurement, base: Measurement | None) -> float | None:
 
 def _row(m: Measurement, base: Measurement | None) -> list[str]:
     if not m.ok:
-        return [m.linker, "failed", "-", "-", "-", "-", m.error or ""]
+        return [m.linker, "failed", "-", "-", "-", "-", "-", m.error or ""]
     r = ratio(m, base)
     return [
         m.linker,
         f"{m.median_s:.4f}",
         "-" if r is None else f"{r:.4f}",
+        f"{min(m.wall_s):.4f}",
         f"{m.median_cpu_s:.4f}",
         f"{m.peak_rss_mib:.1f}",
         f"{m.output_bytes / 1024:.0f}",
@@ -64,8 +65,8 @@ def _finite(x: float) -> float | None:
 
 
 def to_json(workloads: list[Workload], results: dict[str, list[Measurement]],
-            baseline: str, settings: dict[str, Any], versions: dict[str, str]) -> dict[str, Any]:
-    """A JSON-able record of the whole run: machine, settings, versions and every figure."""
+            baseline: str, settings: dict[str, Any], linkers: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-able record of the whole run: machine, settings, linkers and every figure."""
     out: list[dict[str, Any]] = []
     for w in workloads:
         base = next((m for m in results[w.name] if m.linker == baseline), None)
@@ -80,9 +81,9 @@ def to_json(workloads: list[Workload], results: dict[str, list[Measurement]],
     return {
         "baseline": baseline,
         "machine": {"cpus": _cpu_count(), "cpu": _cpu_model(), "system": platform.platform(),
-                    "python": platform.python_version()},
+                    "python": platform.python_version(), "load_average": os.getloadavg()},
         "settings": settings,
-        "versions": versions,
+        "linkers": linkers,
         "workloads": out,
     }
 
