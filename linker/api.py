@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .errors import LinkError
 from .linkmap import build_link_map, write_link_map
-from .targets import TARGETS
+from .targets import TARGETS, ArchTraits
 
 DEFAULT_ENTRY = "_start"
 
@@ -48,6 +48,10 @@ def link(
     sysroot: str = "",
     undefined: Sequence[str] = (),
     eh_frame_hdr: bool = False,
+    macho_classic: bool = False,
+    imports: Sequence[str] = (),
+    syslibroot: str = "",
+    platform_version: tuple[int, int] = (0x000A0900, 0x000B0000),
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -55,10 +59,17 @@ def link(
     linker scripts, and the positional options `-lNAME`, `--start-group`, `--end-group`,
     `--as-needed`, `--no-as-needed`, `-Bstatic`, `-Bdynamic`, `--whole-archive`,
     `--no-whole-archive`, `--push-state`, `--pop-state`.  Raises LinkError.
+
+    For `target="macho-x86_64"`, inputs are Mach-O objects, archives and .tbd stubs;
+    `macho_classic` writes the seed's stub/indirect-table form, `imports` adds
+    `SYM@INSTALL_NAME` imports without a stub file.
     """
     spec = TARGETS.get(target)
     if spec is None:
         raise LinkError(f"unknown target {target!r} (supported: {', '.join(TARGETS)})")
+    if spec.format == "macho":
+        return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
+                           macho_classic, imports, platform_version, undefined)
     from .elf.image import ImageOptions
     from .elf.link import link_elf, provide_linker_symbols, write_elf
     from .elf.load import Loader
@@ -104,6 +115,33 @@ def link(
         dynamic=dynamic,
         needed=tuple(tables.needed) if tables else (),
     )
+
+
+def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
+                output: str | os.PathLike[str], entry: str | None,
+                library_paths: Sequence[str], syslibroot: str, classic: bool,
+                imports: Sequence[str], platform_version: tuple[int, int],
+                undefined: Sequence[str]) -> LinkResult:
+    from .macho.link import MachoOptions, link_macho
+    from .macho.load import MachoLoader
+    from .resolve import SymbolTable
+
+    symtab = SymbolTable()
+    for name in undefined:
+        sym = symtab.intern(name)
+        sym.referenced = sym.strong_ref = True
+        sym.referrers.append("-u")
+    MachoLoader(symtab, list(library_paths), syslibroot).load(
+        [os.fspath(i) for i in inputs], list(imports))
+    symtab.check_undefined()
+    opts = MachoOptions(entry=entry or ("start" if classic and "start" in symtab.by_name
+                                        else "_main"),
+                        classic=classic, min_os=platform_version[0], sdk=platform_version[1])
+    data = link_macho(symtab, arch, opts)
+    out_path = os.fspath(output)
+    _write_atomically(out_path, data, executable=True)
+    return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
+                      needed=tuple(lib.soname for lib in symtab.libraries))
 
 
 def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -> None:

@@ -32,6 +32,37 @@ class SymbolAddresses:
     size: np.ndarray
 
 
+def symbol_addresses(
+    symtab: SymbolTable, layout: Layout, synthetic: Synthetic, scan: ScanResult,
+    linker_defined: dict[str, int],
+) -> SymbolAddresses:
+    n = len(symtab.symbols)
+    address = np.zeros(n, dtype=np.int64)
+    got = np.zeros(n, dtype=np.int64)
+    plt = np.zeros(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
+    got_base = layout.address_of(synthetic.got) if synthetic.got is not None else 0
+    plt_base = layout.address_of(synthetic.plt) if synthetic.plt is not None else 0
+    for sym in symtab.symbols:
+        i = sym.id
+        size[i] = sym.size
+        if sym.linker_defined:
+            address[i] = linker_defined.get(sym.name, 0)
+        elif sym.file is not None:
+            if sym.section is not None:
+                address[i] = layout.section_address.get(id(sym.section), 0) + sym.value
+            else:
+                address[i] = sym.value
+        if i in synthetic.plt_entry_offset:
+            plt[i] = plt_base + synthetic.plt_entry_offset[i]
+            if i in scan.canonical:
+                address[i] = plt[i]  # canonical: the PLT entry stands for the function
+    for key, offset in synthetic.got_slot_offset.items():
+        if isinstance(key, int):
+            got[key] = got_base + offset
+    return SymbolAddresses(address, got, plt, size)
+
+
 def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     """Address of each of `obj`'s symbols as if all were local (section base + value)."""
     t = obj.symbols

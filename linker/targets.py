@@ -81,6 +81,7 @@ class Target:
 TARGETS: dict[str, Target] = {
     "elf64-x86-64": Target("elf64-x86-64", X86_64, "elf"),
     "elf32-i386": Target("elf32-i386", I386, "elf"),
+    "macho-x86_64": Target("macho-x86_64", X86_64, "macho"),
 }
 
 EMULATION_TO_TARGET = {"elf_x86_64": "elf64-x86-64", "elf_i386": "elf32-i386"}

@@ -14,6 +14,7 @@ is what GNU ld does (it does not require `ranlib`).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,7 +30,10 @@ def member_path(archive: Archive, member: ArchiveMember) -> str:
     return f"{archive.path}({member.name})"
 
 
-def read_archive(data: memoryview, path: str) -> Archive:
+def read_archive(data: memoryview, path: str,
+                 defined_names: Callable[[memoryview, str], list[str]] | None = None) -> Archive:
+    """`defined_names(member bytes, member path)` lists what a member defines, for archives
+    without a System V index (Mach-O archives carry a BSD index we do not read)."""
     thin = bytes(data[:8]) == THIN_MAGIC
     members: list[ArchiveMember] = []
     long_names = b""
@@ -72,7 +76,7 @@ def read_archive(data: memoryview, path: str) -> Archive:
         pos = start + stored + (stored & 1)
     index = _read_index(index_blob, offset_to_member, path) if index_blob else None
     if index is None:
-        index = _scan_index(path, members)
+        index = _scan_index(path, members, defined_names or elf_defined_names)
     return Archive(path, members, index)
 
 
@@ -131,14 +135,18 @@ def _read_index(blob: tuple[memoryview, int], offset_to_member: dict[int, int],
     return index
 
 
-def _scan_index(path: str, members: list[ArchiveMember]) -> dict[str, list[int]]:
+def elf_defined_names(data: memoryview, path: str) -> list[str]:
+    if bytes(data[:4]) != b"\x7fELF":
+        return []
+    t = read_object(data, path).symbols
+    defined = (t.binding != Binding.LOCAL) & (t.section != UNDEF)
+    return [t.names[i] for i in np.nonzero(defined)[0].tolist()]
+
+
+def _scan_index(path: str, members: list[ArchiveMember],
+                defined_names: Callable[[memoryview, str], list[str]]) -> dict[str, list[int]]:
     index: dict[str, list[int]] = {}
     for n, member in enumerate(members):
-        if bytes(member.data[:4]) != b"\x7fELF":
-            continue
-        obj = read_object(member.data, f"{path}({member.name})")
-        t = obj.symbols
-        defined = (t.binding != Binding.LOCAL) & (t.section != UNDEF)
-        for i in np.nonzero(defined)[0].tolist():
-            index.setdefault(t.names[i], []).append(n)
+        for name in defined_names(member.data, f"{path}({member.name})"):
+            index.setdefault(name, []).append(n)
     return index

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from ..apply import SymbolAddresses, apply_relocations
+from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..layout import Layout, OutputSection, Segment, assign_addresses
 from ..model import InputSection, SectionFlags
 from ..resolve import GlobalSymbol, SymbolTable
@@ -28,7 +28,6 @@ from .image import (
     dynsym_value,
     make_segments,
     plan_relocations,
-    symbol_addresses,
 )
 from .write import count_program_headers, serialize
 

@@ -23,8 +23,21 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import LinkError
-from ..model import (ABS, COMMON, RELOC_DTYPE, UNDEF, Binding, InputSection, ObjectFile,
-                     RelocTable, SectionFlags, SectionRole, SymbolTable, SymType, Visibility)
+from ..model import (
+    ABS,
+    COMMON,
+    RELOC_DTYPE,
+    UNDEF,
+    Binding,
+    InputSection,
+    ObjectFile,
+    RelocTable,
+    SectionFlags,
+    SectionRole,
+    SymbolTable,
+    SymType,
+    Visibility,
+)
 from . import relocs_x86_64 as R
 
 MH_MAGIC_64, MH_OBJECT = 0xFEEDFACF, 1

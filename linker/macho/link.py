@@ -1,0 +1,322 @@
+"""The Mach-O back half: from a resolved symbol table to an MH_EXECUTE.
+
+scan (shared with ELF) -> stubs and pointers (synth.py) -> two segments laid out by the
+neutral layout -> relocations applied by the neutral pass -> dyld information, symbol
+table and indirect symbol table -> bytes (write.py).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
+from ..errors import LinkError
+from ..kinds import RelocKind
+from ..layout import Layout, OutputSection, Segment, assign_addresses
+from ..model import ABS, UNDEF, InputSection, ObjectFile, SectionFlags, Visibility
+from ..model import SymbolTable as ObjTable
+from ..resolve import SymbolTable
+from ..scan import ScanResult, scan_relocations
+from ..targets import ArchTraits
+from . import sections as policy
+from .dyldinfo import BindEntry, bind_opcodes, export_trie, lazy_bind_opcodes, rebase_opcodes
+from .synth import HELPER_PUSH_IMM, MachoSynthetic, build_macho_synthetic
+from .write import (
+    HEADER_SIZE,
+    VM_PROT_R,
+    VM_PROT_W,
+    VM_PROT_X,
+    LinkeditPlan,
+    SectionHeader,
+    SegmentPlan,
+    load_commands_size,
+    serialize,
+)
+
+BASE = 0x100000000
+PAGE = 0x1000
+INDIRECT_SYMBOL_LOCAL = 0x80000000
+N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
+N_WEAK_REF, REFERENCED_DYNAMICALLY = 0x40, 0x10
+MH_EXECUTE_HEADER = "__mh_execute_header"
+
+
+@dataclass(frozen=True)
+class MachoOptions:
+    entry: str = "_main"
+    classic: bool = False
+    min_os: int = 0x000A0900  # 10.9
+    sdk: int = 0x000B0000
+
+
+def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> bytes:
+    scan = scan_relocations(symtab, arch.word)
+    _refuse_unsupported(symtab, scan, opts)
+    synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
+    outs = _collect(symtab)
+    text = Segment(SectionFlags.ALLOC | SectionFlags.EXEC,
+                   [o for o in outs if not o.name.startswith("__DATA,")])
+    data = Segment(SectionFlags.ALLOC | SectionFlags.WRITE,
+                   [o for o in outs if o.name.startswith("__DATA,")])
+    segments = [s for s in (text, data) if s.sections or s is text]
+    dylibs = list(dict.fromkeys(lib.soname for lib in symtab.libraries))
+    _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic)
+    layout = assign_addresses(segments, base=BASE, page=PAGE,
+                              header_size=HEADER_SIZE + cmds_size)
+    defined = {MH_EXECUTE_HEADER: BASE}
+    symtab.define_linker_symbol(MH_EXECUTE_HEADER)
+    syms = symbol_addresses(symtab, layout, synthetic.common, scan, defined)
+    image = bytearray(layout.end_of_file_data)
+    for out in outs:
+        for sec, off in zip(out.inputs, out.offsets):
+            if sec.data is not None and sec.size:
+                pos = out.file_offset + off
+                image[pos:pos + sec.size] = sec.data
+    apply_relocations(image, symtab, layout, syms, scan, synthetic.common, 0)
+
+    plans = _segment_plans(segments)
+    ordinal = {name: n + 1 for n, name in enumerate(dylibs)}
+    linkedit = LinkeditPlan()
+    symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit)
+    headers = _section_headers(outs, synthetic, scan, index_of, linkedit)
+    if not opts.classic:
+        data_plan = plans[-1] if len(plans) > 1 else None
+        linkedit.rebase = rebase_opcodes(_rebase_sites(symtab, layout, scan, plans))
+        linkedit.bind = bind_opcodes(_binds(symtab, scan, synthetic, layout, data_plan, ordinal))
+        lazy = _lazy_binds(symtab, scan, synthetic, layout, data_plan, ordinal)
+        linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
+        _patch_helper_pushes(image, synthetic, layout, scan, starts)
+        linkedit.exports = export_trie(symbols)
+    entry = _entry(symtab, syms, opts.entry)
+    linkedit_offset = (layout.end_of_file_data + PAGE - 1) & -PAGE
+    image.extend(bytes(linkedit_offset - len(image)))
+    return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
+                     opts.classic, opts.min_os, opts.sdk)
+
+
+def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
+    for gid in scan.copies:
+        sym = symtab.symbols[gid]
+        raise LinkError("Mach-O has no COPY relocations: imported data must be reached "
+                        "through the GOT (compile with the default -fPIC semantics)",
+                        file=sym.referrers[0] if sym.referrers else None, symbol=sym.name)
+    if opts.classic and scan.dynamic_words:
+        site = scan.dynamic_words[0]
+        raise LinkError("a pointer to an imported symbol in data needs dyld bind information,"
+                        " which --macho-classic does not write", file=site.section.file.path,
+                        section=site.section.name, offset=site.offset,
+                        symbol=symtab.symbols[site.gid].name)
+
+
+def _collect(symtab: SymbolTable) -> list[OutputSection]:
+    outs: dict[str, OutputSection] = {}
+    for obj in symtab.objects:
+        for sec in obj.sections:
+            if sec is None or sec.file is not obj:
+                continue
+            name = policy.output_name(sec)
+            out = outs.get(name)
+            if out is None:
+                out = outs[name] = OutputSection(name, SectionFlags.ALLOC, nobits=True)
+                out.meta["first"] = len(outs)
+            out.flags |= sec.flags & (SectionFlags.WRITE | SectionFlags.EXEC)
+            out.nobits = out.nobits and sec.data is None
+            out.inputs.append(sec)
+    for out in outs.values():
+        inputs, out.inputs = out.inputs, []
+        for sec in inputs:
+            out.add(sec)
+    return sorted(outs.values(), key=lambda o: (o.name.startswith("__DATA,"),
+                                                policy.order_key(o, o.meta["first"])))
+
+
+def _segment_plans(segments: list[Segment]) -> list[SegmentPlan]:
+    plans = []
+    for seg in segments:
+        name = "__DATA" if SectionFlags.WRITE in seg.flags else "__TEXT"
+        prot = VM_PROT_R | (VM_PROT_W if name == "__DATA" else VM_PROT_X)
+        # __TEXT maps the headers too: it starts at file offset 0.
+        plans.append(SegmentPlan(name, seg.addr, (seg.memsz + PAGE - 1) & -PAGE,
+                                 seg.file_offset, (seg.filesz + PAGE - 1) & -PAGE, prot,
+                                 seg.sections))
+    return plans
+
+
+def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSection],
+                  ordinal: dict[str, int], plan: LinkeditPlan
+                  ) -> tuple[list[tuple[str, int]], dict[int, int]]:
+    """nlist_64 entries: hidden (local), exported (sorted), imported (sorted).
+    Returns the export list and gid -> symbol index."""
+    ordinal_of_section = {}
+    for n, out in enumerate(outs, start=1):
+        for sec in out.inputs:
+            ordinal_of_section[id(sec)] = n
+    local, extdef, undef = [], [], []
+    for sym in symtab.symbols:
+        if sym.linker_defined and sym.name == MH_EXECUTE_HEADER or (
+                sym.name == MH_EXECUTE_HEADER and sym.file is None and sym.dso is None):
+            extdef.append((sym.name, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, BASE, sym.id))
+        elif sym.file is not None and sym.section is not None:
+            sect = ordinal_of_section.get(id(sym.section), 0)
+            entry = (sym.name, N_SECT | N_EXT, sect, 0, int(syms.address[sym.id]), sym.id)
+            if sym.visibility != Visibility.DEFAULT:
+                local.append((sym.name, N_SECT | N_PEXT, sect, 0, entry[4], sym.id))
+            elif sect:
+                extdef.append(entry)
+        elif sym.imported and sym.referenced and sym.dso is not None:
+            desc = (ordinal[sym.dso.soname] << 8) | (0 if sym.strong_ref else N_WEAK_REF)
+            undef.append((sym.name, N_UNDF | N_EXT, 0, desc, 0, sym.id))
+    if not any(e[0] == MH_EXECUTE_HEADER for e in extdef):
+        extdef.append((MH_EXECUTE_HEADER, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, BASE, -1))
+    extdef.sort()
+    undef.sort()
+    strings = bytearray(b" \0")
+    rows = []
+    index_of: dict[int, int] = {}
+    for n, (name, ntype, sect, desc, value, gid) in enumerate(local + extdef + undef):
+        rows.append(struct.pack("<IBBHQ", len(strings), ntype, sect, desc, value))
+        strings += name.encode() + b"\0"
+        if gid >= 0:
+            index_of[gid] = n
+    plan.symbols, plan.nsyms, plan.strings = b"".join(rows), len(rows), bytes(strings)
+    plan.ilocal, plan.nlocal = 0, len(local)
+    plan.iextdef, plan.nextdef = len(local), len(extdef)
+    plan.iundef, plan.nundef = len(local) + len(extdef), len(undef)
+    exports = [(e[0], e[4] - BASE) for e in extdef]
+    return exports, index_of
+
+
+def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan: ScanResult,
+                     index_of: dict[int, int], plan: LinkeditPlan) -> dict[str, SectionHeader]:
+    """Section types, and the indirect symbol table that stub and pointer sections index."""
+    indirect: list[int] = []
+    common = synthetic.common
+    by_input = {id(s): n for n, s in enumerate((common.plt, common.got_plt, common.got))
+                if s is not None}
+    headers: dict[str, SectionHeader] = {}
+    for out in outs:
+        role = out.inputs[0].role if out.inputs else None
+        h = SectionHeader(out, policy.section_type(out, role))
+        synth = [by_input[id(s)] for s in out.inputs if id(s) in by_input]
+        if synth:
+            h.reserved1 = len(indirect)
+            for which in sorted(set(synth)):
+                indirect += _indirect_entries(which, scan, index_of, common.got is common.got_plt)
+            if which == 0:
+                h.reserved2 = 6
+        headers[out.name] = h
+    plan.indirect = struct.pack(f"<{len(indirect)}I", *indirect)
+    plan.nindirect = len(indirect)
+    return headers
+
+
+def _indirect_entries(which: int, scan: ScanResult, index_of: dict[int, int],
+                      shared: bool) -> list[int]:
+    if which == 0 or (which == 1 and not shared):  # stubs, or lazy pointers: one per import
+        return [index_of[g] for g in scan.plt]
+    entries = [index_of[g] for g in scan.plt] if which == 1 else []
+    for key in scan.got:  # non-lazy pointers (classic: after the stubs' slots)
+        entries.append(index_of.get(key, INDIRECT_SYMBOL_LOCAL) if isinstance(key, int)
+                       else INDIRECT_SYMBOL_LOCAL)
+    return entries
+
+
+def _data_offset(plan: SegmentPlan | None, addr: int) -> tuple[int, int]:
+    assert plan is not None, "a bind or rebase outside __DATA"
+    return 2, addr - plan.vmaddr  # segment index: __PAGEZERO 0, __TEXT 1, __DATA 2
+
+
+def _binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic, layout: Layout,
+           data: SegmentPlan | None, ordinal: dict[str, int]) -> list[BindEntry]:
+    out = []
+    got = synthetic.common.got
+    for key, offset in synthetic.common.got_slot_offset.items():
+        if isinstance(key, int) and symtab.symbols[key].imported:
+            sym = symtab.symbols[key]
+            assert got is not None and sym.dso is not None
+            seg, off = _data_offset(data, layout.address_of(got) + offset)
+            out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name,
+                                 weak_import=not sym.strong_ref))
+    for site in scan.dynamic_words:
+        sym = symtab.symbols[site.gid]
+        assert sym.dso is not None
+        seg, off = _data_offset(data, layout.address_of(site.section) + site.offset)
+        out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name, site.addend,
+                             weak_import=not sym.strong_ref))
+    return sorted(out, key=lambda e: (e.segment, e.offset))
+
+
+def _lazy_binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic,
+                layout: Layout, data: SegmentPlan | None,
+                ordinal: dict[str, int]) -> list[BindEntry]:
+    la = synthetic.common.got_plt
+    out = []
+    for gid in scan.plt:
+        sym = symtab.symbols[gid]
+        assert la is not None and sym.dso is not None
+        seg, off = _data_offset(data, layout.address_of(la)
+                                + synthetic.common.jump_slot_offset[gid])
+        out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name))
+    return out
+
+
+def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: Layout,
+                         scan: ScanResult, starts: list[int]) -> None:
+    helper = synthetic.stub_helper
+    if helper is None:
+        return
+    base = layout.section_file_offset[id(helper)]
+    for gid, start in zip(scan.plt, starts):
+        at = base + synthetic.stub_helper_offset[gid] + HELPER_PUSH_IMM
+        image[at:at + 4] = struct.pack("<I", start)
+
+
+def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult,
+                  plans: list[SegmentPlan]) -> list[tuple[int, int]]:
+    """Every absolute pointer to something inside the image moves with the slide (MH_PIE)."""
+    data = plans[-1] if len(plans) > 1 else None
+    bound = {(id(s.section), s.offset) for s in scan.dynamic_words}
+    sites = []
+    for obj, gids in zip(symtab.objects, symtab.gids):
+        kinds = np.array([h.kind == RelocKind.ABS and h.width == 8 for h in obj.howtos])
+        t = obj.symbols
+        for sec in obj.sections:
+            if sec is None or sec.file is not obj or not len(sec.relocs) \
+                    or id(sec) not in layout.section_address:
+                continue
+            rows = sec.relocs.rows
+            for r in np.nonzero(kinds[rows["howto"]])[0].tolist():
+                offset, symbol = int(rows["offset"][r]), int(rows["symbol"][r])
+                if (id(sec), offset) in bound or not _moves(symtab, obj, t, gids, symbol):
+                    continue
+                if SectionFlags.WRITE not in sec.flags:
+                    raise LinkError("an absolute pointer in a read-only section cannot be "
+                                    "rebased in a PIE (put it in __DATA,__const)",
+                                    file=obj.path, section=sec.name, offset=offset,
+                                    symbol=t.names[symbol] or None)
+                sites.append(_data_offset(data, layout.address_of(sec) + offset))
+    return sites
+
+
+def _moves(symtab: SymbolTable, obj: ObjectFile, t: ObjTable, gids: np.ndarray,
+           symbol: int) -> bool:
+    gid = int(gids[symbol])
+    if gid >= 0:
+        sym = symtab.symbols[gid]
+        return sym.defined and not sym.absolute and not sym.imported or sym.linker_defined
+    section = int(t.section[symbol])
+    return section not in (UNDEF, ABS) and section >= 0
+
+
+def _entry(symtab: SymbolTable, syms: SymbolAddresses, name: str) -> int:
+    sym = symtab.by_name.get(name)
+    if sym is None or not sym.defined:
+        raise LinkError(f"entry point {name} is not defined (use -e to choose another)",
+                        symbol=name)
+    return int(syms.address[sym.id])
+
+
+__all__ = ["InputSection", "MachoOptions", "link_macho"]

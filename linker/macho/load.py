@@ -1,0 +1,113 @@
+"""Loading a Mach-O link's inputs, the way ld64 does.
+
+Objects are added whole; `.tbd` stubs add their exports (every library linked becomes an
+LC_LOAD_DYLIB, as with ld64 without -dead_strip_dylibs); archives contribute the members
+that define a currently undefined symbol, rescanned until nothing changes (ld64 treats all
+archives as one group).  `-lNAME` searches the -L directories, then SYSROOT/usr/lib, for
+libNAME.tbd then libNAME.a; `-lSystem` falls back to the embedded stub.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..elf.archive import AR_MAGIC, member_path, read_archive
+from ..errors import LinkError
+from ..model import UNDEF, Archive, Binding
+from ..resolve import SymbolTable
+from .read import is_macho_object, read_macho_object
+from .tbd import default_libsystem, imports_as_libraries, read_tbd
+
+
+def macho_defined_names(data: memoryview, path: str) -> list[str]:
+    if not is_macho_object(data):
+        return []
+    t = read_macho_object(data, path).symbols
+    defined = (t.binding != Binding.LOCAL) & (t.section != UNDEF)
+    return [t.names[i] for i in np.nonzero(defined)[0].tolist()]
+
+
+@dataclass
+class MachoLoader:
+    symtab: SymbolTable
+    library_paths: list[str]
+    syslibroot: str = ""
+    archives: list[tuple[Archive, set[int]]] = field(default_factory=list)
+    _libs: set[str] = field(default_factory=set)
+
+    def load(self, items: list[str], imports: list[str]) -> None:
+        for item in items:
+            if item.startswith("-l"):
+                self.library(item[2:])
+            elif item.startswith("-"):
+                continue  # positional ELF options have no meaning here
+            else:
+                self.path(item)
+        for lib in imports_as_libraries(imports):
+            self._add_library(lib)
+        progress = True
+        while progress:
+            progress = any([self._pull(a, loaded) for a, loaded in self.archives])  # noqa: C419 -- pull from every archive each round
+
+    def library(self, name: str) -> None:
+        dirs = list(self.library_paths)
+        if self.syslibroot:
+            dirs.append(os.path.join(self.syslibroot, "usr/lib"))
+        for d in dirs:
+            for cand in (f"lib{name}.tbd", f"lib{name}.a"):
+                path = os.path.join(d, cand)
+                if os.path.isfile(path):
+                    self.path(path)
+                    return
+        if name == "System":
+            self._add_library(default_libsystem())
+            return
+        raise LinkError(f"cannot find -l{name} (no lib{name}.tbd or lib{name}.a in "
+                        f"{len(dirs)} directories)")
+
+    def path(self, path: str) -> None:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
+        if is_macho_object(data):
+            self.symtab.add_object(read_macho_object(memoryview(data), path))
+        elif data[:8] == AR_MAGIC:
+            archive = read_archive(memoryview(data), path, macho_defined_names)
+            loaded: set[int] = set()
+            self.archives.append((archive, loaded))
+            self._pull(archive, loaded)
+        elif data.lstrip()[:3] == b"---" or path.endswith(".tbd"):
+            for lib in read_tbd(data.decode("utf-8", "replace"), path)[:1]:
+                self._add_library(lib)
+        elif data[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
+            raise LinkError("binary dylibs and fat files are not supported; link against a "
+                            ".tbd stub instead", file=path, offset=0)
+        else:
+            raise LinkError("file format not recognized (not a Mach-O object, archive or "
+                            ".tbd stub)", file=path, offset=0)
+
+    def _add_library(self, lib: object) -> None:
+        from ..model import DynamicLibrary
+        assert isinstance(lib, DynamicLibrary)
+        if lib.soname in self._libs:
+            return
+        self._libs.add(lib.soname)
+        self.symtab.add_library(lib)
+
+    def _pull(self, archive: Archive, loaded: set[int]) -> bool:
+        added = False
+        for name, members in archive.index.items():
+            sym = self.symtab.by_name.get(name)
+            if sym is None or not sym.strong_ref or not sym.undefined or members[0] in loaded:
+                continue
+            n = members[0]
+            loaded.add(n)
+            member = archive.members[n]
+            self.symtab.add_object(read_macho_object(member.data, member_path(archive, member)))
+            added = True
+        return added

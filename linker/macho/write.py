@@ -1,0 +1,178 @@
+"""Mach-O MH_EXECUTE serialisation: the header, load commands and __LINKEDIT.
+
+Only this module knows the byte layout of load commands.  The link (link.py) decides
+what goes where; this writes it, in the order ld64 and ld64.lld use:
+
+    __PAGEZERO, __TEXT, __DATA, __LINKEDIT, LC_DYLD_INFO_ONLY (modern), LC_SYMTAB,
+    LC_DYSYMTAB, LC_LOAD_DYLINKER, LC_UUID, LC_BUILD_VERSION, LC_MAIN or LC_UNIXTHREAD,
+    LC_LOAD_DYLIB per library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+
+from ..layout import OutputSection
+
+MH_MAGIC_64, MH_EXECUTE = 0xFEEDFACF, 2
+CPU_TYPE_X86_64, CPU_SUBTYPE_X86_64_ALL_LIB64 = 0x01000007, 0x80000003
+MH_NOUNDEFS, MH_DYLDLINK, MH_TWOLEVEL, MH_PIE = 0x1, 0x4, 0x80, 0x200000
+LC_SEGMENT_64, LC_SYMTAB, LC_DYSYMTAB, LC_UNIXTHREAD = 0x19, 0x2, 0xB, 0x5
+LC_LOAD_DYLIB, LC_LOAD_DYLINKER, LC_UUID, LC_BUILD_VERSION = 0xC, 0xE, 0x1B, 0x32
+LC_DYLD_INFO_ONLY, LC_MAIN = 0x80000022, 0x80000028
+VM_PROT_R, VM_PROT_W, VM_PROT_X = 1, 2, 4
+PLATFORM_MACOS = 1
+X86_THREAD_STATE64, X86_THREAD_STATE64_COUNT = 4, 42
+DYLD = "/usr/lib/dyld"
+HEADER_SIZE = 32
+SEGMENT_SIZE, SECTION_SIZE = 72, 80
+
+
+@dataclass
+class SegmentPlan:
+    name: str
+    vmaddr: int
+    vmsize: int
+    fileoff: int
+    filesize: int
+    prot: int
+    sections: list[OutputSection] = field(default_factory=list)
+
+
+@dataclass
+class SectionHeader:
+    out: OutputSection
+    flags: int
+    reserved1: int = 0
+    reserved2: int = 0
+
+
+@dataclass
+class LinkeditPlan:
+    rebase: bytes = b""
+    bind: bytes = b""
+    lazy_bind: bytes = b""
+    exports: bytes = b""
+    symbols: bytes = b""  # nlist_64 entries
+    nsyms: int = 0
+    indirect: bytes = b""
+    nindirect: int = 0
+    strings: bytes = b"\0"
+    ilocal: int = 0
+    nlocal: int = 0
+    iextdef: int = 0
+    nextdef: int = 0
+    iundef: int = 0
+    nundef: int = 0
+
+
+def _dylib_cmd_size(name: str) -> int:
+    return (24 + len(name) + 1 + 7) & ~7
+
+
+def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool) -> tuple[int, int]:
+    """(number of commands, their total size), knowing only counts: needed before layout."""
+    sizes = [SEGMENT_SIZE]  # __PAGEZERO
+    sizes += [SEGMENT_SIZE + n * SECTION_SIZE for n in nsections]
+    sizes.append(SEGMENT_SIZE)  # __LINKEDIT
+    if not classic:
+        sizes.append(48)  # LC_DYLD_INFO_ONLY
+    sizes += [24, 80, (12 + len(DYLD) + 1 + 7) & ~7, 24, 24]  # symtab dysymtab dylinker uuid bv
+    sizes.append(16 + 4 * X86_THREAD_STATE64_COUNT if classic else 24)
+    sizes += [_dylib_cmd_size(d) for d in dylibs]
+    return len(sizes), sum(sizes)
+
+
+def _name16(name: str) -> bytes:
+    return name.encode()[:16].ljust(16, b"\0")
+
+
+def _segment(seg: SegmentPlan, headers: list[SectionHeader]) -> bytes:
+    out = bytearray(struct.pack("<II16sQQQQiiII", LC_SEGMENT_64,
+                                SEGMENT_SIZE + SECTION_SIZE * len(headers), _name16(seg.name),
+                                seg.vmaddr, seg.vmsize, seg.fileoff, seg.filesize, seg.prot,
+                                seg.prot, len(headers), 0))
+    for h in headers:
+        segname, _, sectname = h.out.name.partition(",")
+        align = max(0, h.out.align.bit_length() - 1)
+        offset = 0 if h.out.nobits else h.out.file_offset
+        out += struct.pack("<16s16sQQIIIIIIII", _name16(sectname), _name16(segname),
+                           h.out.addr, h.out.size, offset, align, 0, 0, h.flags, h.reserved1,
+                           h.reserved2, 0)
+    return bytes(out)
+
+
+def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, SectionHeader],
+              linkedit: LinkeditPlan, linkedit_offset: int, dylibs: list[str], entry: int,
+              classic: bool, min_os: int, sdk: int) -> bytes:
+    """Append __LINKEDIT to `image` and write the header and load commands in front."""
+    le = bytearray()
+
+    def put(blob: bytes) -> tuple[int, int]:
+        if not blob:
+            return 0, 0
+        start = linkedit_offset + len(le)
+        le.extend(blob)
+        le.extend(bytes(-len(le) % 8))
+        return start, len(blob)
+
+    rebase = put(linkedit.rebase)
+    bind = put(linkedit.bind)
+    lazy = put(linkedit.lazy_bind)
+    export = put(linkedit.exports)
+    symoff, _ = put(linkedit.symbols)
+    indoff, _ = put(linkedit.indirect)
+    stroff, strsize = put(linkedit.strings)
+    text = segments[0]
+    page = 0x1000
+    link_seg = SegmentPlan("__LINKEDIT", segments[-1].vmaddr + segments[-1].vmsize,
+                           (len(le) + page - 1) & -page, linkedit_offset, len(le), VM_PROT_R)
+
+    cmds = [_segment(SegmentPlan("__PAGEZERO", 0, text.vmaddr, 0, 0, 0), [])]
+    for seg in segments:
+        cmds.append(_segment(seg, [headers[o.name] for o in seg.sections]))
+    cmds.append(_segment(link_seg, []))
+    if not classic:
+        cmds.append(struct.pack("<II10I", LC_DYLD_INFO_ONLY, 48, *rebase, *bind, 0, 0, *lazy,
+                                *export))
+    cmds.append(struct.pack("<IIIIII", LC_SYMTAB, 24, symoff if linkedit.nsyms else 0,
+                            linkedit.nsyms, stroff, strsize))
+    cmds.append(struct.pack("<II18I", LC_DYSYMTAB, 80, linkedit.ilocal, linkedit.nlocal,
+                            linkedit.iextdef, linkedit.nextdef, linkedit.iundef, linkedit.nundef,
+                            0, 0, 0, 0, 0, 0, indoff if linkedit.nindirect else 0,
+                            linkedit.nindirect, 0, 0, 0, 0))
+    dyld = DYLD.encode() + b"\0"
+    size = (12 + len(dyld) + 7) & ~7
+    cmds.append(struct.pack("<III", LC_LOAD_DYLINKER, size, 12) + dyld.ljust(size - 12, b"\0"))
+    uuid_at = sum(len(c) for c in cmds)
+    cmds.append(struct.pack("<II16s", LC_UUID, 24, bytes(16)))
+    cmds.append(struct.pack("<IIIIII", LC_BUILD_VERSION, 24, PLATFORM_MACOS, min_os, sdk, 0))
+    if classic:
+        regs = [0] * 21
+        regs[16] = entry  # rip
+        cmds.append(struct.pack("<IIII21Q", LC_UNIXTHREAD, 16 + 4 * X86_THREAD_STATE64_COUNT,
+                                X86_THREAD_STATE64, X86_THREAD_STATE64_COUNT, *regs))
+    else:
+        cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, 0))
+    for name in dylibs:
+        raw = name.encode() + b"\0"
+        size = _dylib_cmd_size(name)
+        cmds.append(struct.pack("<IIIIII", LC_LOAD_DYLIB, size, 24, 2, 0x10000, 0x10000)
+                    + raw.ljust(size - 24, b"\0"))
+    body = b"".join(cmds)
+    flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | (0 if classic else MH_PIE)
+    header = struct.pack("<IIIIIIII", MH_MAGIC_64, CPU_TYPE_X86_64, CPU_SUBTYPE_X86_64_ALL_LIB64,
+                         MH_EXECUTE, len(cmds), len(body), flags, 0)
+    assert HEADER_SIZE + len(body) <= segments[0].sections[0].file_offset \
+        if segments[0].sections else True, "load commands overlap the first section"
+    out = bytearray(image)
+    out[:HEADER_SIZE + len(body)] = header + body
+    out[linkedit_offset:] = b""
+    out.extend(bytes(linkedit_offset - len(out)))
+    out.extend(le)
+    uuid = hashlib.md5(bytes(out)).digest()
+    pos = HEADER_SIZE + uuid_at + 8
+    out[pos:pos + 16] = uuid
+    return bytes(out)
