@@ -42,9 +42,12 @@ class CachedInputs:
 
 
 def cache_key(params: dict[str, Any], generators: Iterable[Path]) -> str:
-    """A digest of the parameters and of the code that turns them into sources."""
+    """A digest of the parameters and of the code that turns them into objects.
+
+    This module is always part of that code: it holds the compiler flags.
+    """
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    for path in sorted(generators):
+    for path in sorted({*generators, Path(__file__).resolve()}):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
