@@ -1,0 +1,6 @@
+/* Never ends: the instruction budget must stop it. */
+volatile int sink;
+
+int main(void) {
+    for (;;) sink++;
+}

@@ -1,0 +1,55 @@
+"""Real programs built by gcc and linked by GNU ld (lazy, -z now, PIE), lld and mold,
+for x86-64 and i386: the emulator must print what the native run prints and exit with
+the same status, through the lazy PLT path and with everything bound up front."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oracle import run
+
+Builder = Callable[..., Path]
+Native = Callable[..., subprocess.CompletedProcess[bytes]]
+
+ARCHES = ["x86-64", "i386"]
+ENV = {"GREETING": "hi there", "B": "two"}
+CASES = [
+    ("hello.c", ["alpha", "beta gamma"]),
+    ("order.c", []),
+    ("streams.c", []),
+    ("fnptr.c", []),
+    ("sort.c", []),
+]
+
+
+def compare(native: Native, path: Path, args: list[str], bind: str) -> None:
+    expected = native(path, args, ENV)
+    got = run(path, [str(path), *args], ENV, bind=bind)
+    assert got.faults == []
+    assert (got.stdout, got.stderr, got.exit_code) == (
+        expected.stdout, expected.stderr, expected.returncode)
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("source,args", CASES)
+@pytest.mark.parametrize("bind", ["lazy", "now"])
+def test_gnu_ld_matches_native(build: Builder, native: Native, arch: str, source: str, args: list[str],
+                               bind: str) -> None:
+    compare(native, build(source, arch, "gnu"), args, bind)
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("flavour", ["gnu-now", "gnu-pie", "lld", "lld-pie", "mold"])
+@pytest.mark.parametrize("source,args", CASES)
+def test_other_links_match_native(build: Builder, native: Native, arch: str, flavour: str, source: str,
+                                  args: list[str]) -> None:
+    compare(native, build(source, arch, flavour), args, "lazy")
+
+
+def test_stack_protector_canary_through_fs(build: Builder, native: Native) -> None:
+    path = build("hello.c", "x86-64", "gnu", ("-fstack-protector-all",))
+    compare(native, path, ["x"], "lazy")
