@@ -166,13 +166,6 @@ def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inpu
     target = resolve(image, obj, sym, rel.addend, linked.place, linked.plt)
     actual = image.read(p, info.width) or b""
     expectations = _expectations(linked, obj, sec, rel, info, p, target)
-    if not expectations:
-        why = target.problem or {
-            Formula.PLT_PC: f"no PLT entry for {name} and it is not defined",
-            Formula.GOT_PC: f"no GOT slot holds {name}",
-            Formula.GOT_OFF: f"no GOT slot holds {name}",
-        }.get(info.formula, "no GOT base (_GLOBAL_OFFSET_TABLE_, DT_PLTGOT, .got.plt)")
-        return mismatch("unresolved", actual=actual, detail=why)
     for exp in expectations:
         if _holds(image, exp):
             if exp.value is not None and not fits(exp.value, exp.width, exp.range):
@@ -182,15 +175,57 @@ def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inpu
                                        f"{8 * exp.width}-bit field")
             return ConfirmedSite(obj.path, sec.name, rel.offset, info.name, name, p, exp.width,
                                  exp.field, exp.formula, exp.rule)
-    first = next(e for e in expectations)
-    kind = "value"
-    if info.relaxable and any(image.read(a, len(b)) != b for a, b in first.opcodes):
-        kind = "relaxation"
-    alternatives = "; ".join(e.formula + (f" [{e.rule}]" if e.rule else "")
-                             for e in expectations[1:4])
-    return mismatch(kind, formula=first.formula, actual=actual,
-                    expected=encode(first.value or 0, first.width),
-                    detail=f"also acceptable: {alternatives}" if alternatives else "")
+    lo = max(rel.offset - 2, 0)
+    rewritten = info.relaxable and image.read(p - (rel.offset - lo), rel.offset - lo) != \
+        sec.data[lo:rel.offset]
+    candidates = [e for e in expectations if bool(e.rule) == rewritten]
+    notes = [_pointee(linked, info, rel.addend, p, actual)] if not rewritten else []
+    if not candidates:
+        notes.insert(0, target.problem or _missing(info, target))
+        return mismatch("relaxation" if rewritten else "unresolved", actual=actual,
+                        detail="; ".join(n for n in notes if n))
+    first = candidates[0]
+    others = "; ".join(e.formula + (f" [{e.rule}]" if e.rule else "")
+                       for e in expectations if e is not first)
+    if others:
+        notes.append(f"also acceptable: {others}")
+    return mismatch("relaxation" if rewritten else "value", formula=first.formula,
+                    actual=actual, expected=encode(first.value or 0, first.width),
+                    detail="; ".join(n for n in notes if n))
+
+
+def _missing(info: RelocType, target: Target) -> str:
+    values = ", ".join(f"{s:#x}" for s in target.s) or "?"
+    if info.formula is Formula.PLT_PC:
+        return f"no PLT entry jumps through a slot of {target.name}, and it is not defined"
+    if info.formula in (Formula.GOT_PC, Formula.GOT_OFF):
+        how = "imported, and no GLOB_DAT names it" if target.imported else \
+            f"no .got word holds S = {values} and no GLOB_DAT names it"
+        return f"no GOT slot for {target.name}: {how}"
+    return "no GOT base (_GLOBAL_OFFSET_TABLE_, DT_PLTGOT, .got.plt, .got)"
+
+
+def _pointee(linked: _Linked, info: RelocType, addend: int, p: int, actual: bytes) -> str:
+    """For a GOT load: which word the field actually points at, and what that word holds."""
+    if info.formula not in (Formula.GOT_PC, Formula.GOT_OFF) or len(actual) != info.width:
+        return ""
+    value = int.from_bytes(actual, "little", signed=True)
+    if info.formula is Formula.GOT_PC:
+        slot = value + p - addend
+    elif linked.got is not None:
+        slot = value + linked.got - addend
+    else:
+        return ""
+    image = linked.image
+    word = image.read(slot, image.word)
+    sec = image.section_at(slot)
+    if word is None or sec is None:
+        return f"the field points at {slot:#x}, outside every section"
+    dyn = [f"{r.kind} {r.symbol}" for r in image.dynrelocs if r.offset == slot]
+    held = f"holds {int.from_bytes(word, 'little'):#x}"
+    return (f"the field points at {slot:#x} (in {sec.name}), which {held}"
+            + (f" and has dynamic relocation {', '.join(dyn)}" if dyn else
+               " and has no dynamic relocation"))
 
 
 _Verdicts = list[FieldMismatch | ConfirmedSite]
