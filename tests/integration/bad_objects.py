@@ -107,7 +107,7 @@ class ElfPatch:
 
 
 # Offsets inside the fixed-size ELF64 records (System V gABI).
-E_SHOFF = 0x28
+E_MACHINE, E_SHOFF = 0x12, 0x28
 SH_OFFSET = 0x18
 ST_SHNDX = 6
 R_OFFSET, R_INFO = 0, 8

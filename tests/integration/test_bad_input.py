@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from bad_objects import (
     AR_SIZE_FIELD,
+    E_MACHINE,
     E_SHOFF,
     EXTRA_S,
     NEEDS_VALUE_S,
@@ -135,6 +136,22 @@ def archive_bad_member_size(d: Path) -> Case:
     return Case(["start.o", "libvalue.a"], [("libvalue.a",)])
 
 
+def archive_bad_header_terminator(d: Path) -> Case:
+    lib = _value_archive(d)
+    data = bytearray(lib.read_bytes())
+    header = next(pos for pos, name, _ in ar_members(bytes(data)) if name.startswith("value.o"))
+    data[header + 58:header + 60] = b"XX"  # the "`\n" that ends every member header
+    lib.write_bytes(bytes(data))
+    return Case(["start.o", "libvalue.a"], [("libvalue.a",)])
+
+
+def wrong_machine(d: Path) -> Case:
+    p = _start(d)
+    p.set("H", E_MACHINE, 40)  # EM_ARM
+    p.save()
+    return Case(["start.o"], [("start.o",), ("machine",)])
+
+
 def undefined_symbol(d: Path) -> Case:
     assemble(d, "start.o", START_S)
     call = "    .text\n    .globl {0}\n{0}:\n    call missing_function\n    ret\n"
@@ -164,6 +181,13 @@ def overflow_8(d: Path) -> Case:
     return Case(["start.o", "small.o", "use8.o"], [("use8.o",), (".data",), ("small",)])
 
 
+def overflow_pc32(d: Path) -> Case:
+    assemble(d, "start.o", START_S)
+    assemble(d, "far.o", "    .globl far\n    .set far, 0x7fff00000000\n")
+    assemble(d, "callfar.o", "    .text\n    .globl callfar\ncallfar:\n    call far\n    ret\n")
+    return Case(["start.o", "far.o", "callfar.o"], [("callfar.o",), (".text",), ("far",)])
+
+
 def missing_library(d: Path) -> Case:
     assemble(d, "start.o", START_S)
     return Case(["start.o", f"-L{d}", "-lnonexistent_lh"], [("nonexistent_lh",)])
@@ -189,8 +213,8 @@ def missing_input_file(d: Path) -> Case:
 CASES: dict[str, Callable[[Path], Case]] = {f.__name__: f for f in (
     truncated_header, truncated_tail, garbage_shoff, section_past_eof, symbol_bad_section,
     reloc_bad_symbol, reloc_offset_past_end, reloc_unknown_type, tls_relocation,
-    truncated_archive, archive_bad_member_size, undefined_symbol, duplicate_definition,
-    overflow_32, overflow_8, missing_library, text_file_input, binary_garbage_input,
+    truncated_archive, archive_bad_member_size, archive_bad_header_terminator, wrong_machine,
+    undefined_symbol, duplicate_definition, overflow_32, overflow_8, overflow_pc32, missing_library, text_file_input, binary_garbage_input,
     missing_input_file,
 )}
 
