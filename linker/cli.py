@@ -209,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     if args and args[0] in ("-h", "--help"):
         print(__doc__)
         return 0
+    if any(a in ("-arch", "-platform_version", "-macosx_version_min") for a in args) or any(
+            a.startswith("--target=macho") or (a == "--target" and n + 1 < len(args)
+                                               and args[n + 1].startswith("macho"))
+            for n, a in enumerate(args)):
+        from .macho.cli import main as ld64_main
+        return ld64_main(_split_equals(args))
     try:
         cmd = parse(args)
         if cmd.print_version:
@@ -236,18 +242,37 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _split_equals(args: list[str]) -> list[str]:
+    out: list[str] = []
+    for a in args:
+        if a.startswith("--target="):
+            out += ["--target", a.split("=", 1)[1]]
+        else:
+            out.append(a)
+    return out
+
+
 def shim_dir() -> str:
     """A directory with an `ld` that links with linkharness, for `gcc -B DIR`."""
+    return os.path.dirname(_shim("ld", "linker"))
+
+
+def ld64_shim() -> str:
+    """An executable for `clang --target=x86_64-apple-macosx... -fuse-ld=lld --ld-path=PATH`."""
+    return _shim("ld64", "linker.macho")
+
+
+def _shim(name: str, module: str) -> str:
     exe = sys.executable
     tag = hashlib.sha256(exe.encode()).hexdigest()[:12]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = os.path.join(base, "linkharness", f"shim-{tag}")
-    script = f'#!/bin/sh\nexec "{exe}" -m linker "$@"\n'
-    path = os.path.join(directory, "ld")
+    script = f'#!/bin/sh\nexec "{exe}" -m {module} "$@"\n'
+    path = os.path.join(directory, name)
     try:
         with open(path) as f:
             if f.read() == script:
-                return directory
+                return path
     except OSError:
         pass
     os.makedirs(directory, exist_ok=True)
@@ -256,9 +281,14 @@ def shim_dir() -> str:
         f.write(script)
     os.chmod(tmp, 0o755)
     os.replace(tmp, path)
-    return directory
+    return path
 
 
 def print_shim_dir(argv: list[str]) -> int:
     print(shim_dir())
+    return 0
+
+
+def print_ld64_shim(argv: list[str]) -> int:
+    print(ld64_shim())
     return 0

@@ -194,34 +194,33 @@ def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan:
     """Section types, and the indirect symbol table that stub and pointer sections index."""
     indirect: list[int] = []
     common = synthetic.common
-    by_input = {id(s): n for n, s in enumerate((common.plt, common.got_plt, common.got))
-                if s is not None}
+    shared = common.got is not None and common.got is common.got_plt  # classic __nl_symbol_ptr
+    role: dict[int, str] = {}
+    for sec, name in ((common.got, "got"), (common.got_plt, "lazy"), (common.plt, "stubs")):
+        if sec is not None:
+            role[id(sec)] = name  # in classic mode "lazy" overrides "got": one section
+    stub_imports = [index_of[g] for g in scan.plt]
+    got_entries = [index_of.get(key, INDIRECT_SYMBOL_LOCAL) if isinstance(key, int)
+                   else INDIRECT_SYMBOL_LOCAL for key in scan.got]
     headers: dict[str, SectionHeader] = {}
     for out in outs:
-        role = out.inputs[0].role if out.inputs else None
-        h = SectionHeader(out, policy.section_type(out, role))
-        synth = [by_input[id(s)] for s in out.inputs if id(s) in by_input]
-        if synth:
+        h = SectionHeader(out, policy.section_type(out, out.inputs[0].role if out.inputs
+                                                   else None))
+        kinds = [role[id(s)] for s in out.inputs if id(s) in role]
+        if kinds:
             h.reserved1 = len(indirect)
-            for which in sorted(set(synth)):
-                indirect += _indirect_entries(which, scan, index_of, common.got is common.got_plt)
-            if which == 0:
-                h.reserved2 = 6
+            kind = kinds[0]
+            if kind == "stubs":
+                indirect += stub_imports
+                h.reserved2 = 6  # bytes per stub
+            elif kind == "lazy":
+                indirect += stub_imports + (got_entries if shared else [])
+            else:
+                indirect += got_entries
         headers[out.name] = h
     plan.indirect = struct.pack(f"<{len(indirect)}I", *indirect)
     plan.nindirect = len(indirect)
     return headers
-
-
-def _indirect_entries(which: int, scan: ScanResult, index_of: dict[int, int],
-                      shared: bool) -> list[int]:
-    if which == 0 or (which == 1 and not shared):  # stubs, or lazy pointers: one per import
-        return [index_of[g] for g in scan.plt]
-    entries = [index_of[g] for g in scan.plt] if which == 1 else []
-    for key in scan.got:  # non-lazy pointers (classic: after the stubs' slots)
-        entries.append(index_of.get(key, INDIRECT_SYMBOL_LOCAL) if isinstance(key, int)
-                       else INDIRECT_SYMBOL_LOCAL)
-    return entries
 
 
 def _data_offset(plan: SegmentPlan | None, addr: int) -> tuple[int, int]:
