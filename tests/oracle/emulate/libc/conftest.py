@@ -1,7 +1,7 @@
 """Shared fixtures: glibc's own printf, run natively, as the oracle for the emulated one.
 
 A case is a format and its arguments, each a tuple: ("i", size, value) an integer passed
-with `size` bytes, ("d", value) a double, ("s", bytes) a pointer to a NUL-terminated string.
+with `size` bytes (0: the ABI word, as for long, size_t and pointers), ("d", value) a double, ("s", bytes) a pointer to a NUL-terminated string.
 Both sides see the same argument image (see printf_oracle.c), so a conversion that fetches
 the wrong size shows up as garbage in every later field.
 """
@@ -32,7 +32,7 @@ def layout(args: Sequence[Arg], word: int) -> tuple[bytearray, list[tuple[int, b
     strings: list[tuple[int, bytes]] = []
     for arg in args:
         if arg[0] == "i":
-            size, value = int(arg[1]), int(arg[2])  # type: ignore[call-overload]
+            size, value = int(arg[1]) or word, int(arg[2])  # type: ignore[call-overload]
             cell = max(size, word)
             image += (value & ((1 << (8 * size)) - 1)).to_bytes(cell, "little")
         elif arg[0] == "d":
