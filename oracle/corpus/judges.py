@@ -79,7 +79,7 @@ def run_emulated(case: Case, exe: Path, bind: str) -> Observation:
     kwargs: dict[str, Any] = {"bind": bind}
     # Forward the case directory if the emulator learns to load real libraries from one.
     params = inspect.signature(run).parameters
-    for name in ("library_paths", "library_dirs"):
+    for name in ("library_path", "library_paths", "library_dirs"):
         if name in params:
             kwargs[name] = [str(case.directory)]
             break
