@@ -41,11 +41,12 @@ class LazyPath:
     failure: str | None
 
 
-def _disassembler(img: ElfImage) -> capstone.Cs:
+def _disassembler(img: ElfImage, skipdata: bool) -> capstone.Cs:
+    """Linear sweeps skip undecodable bytes (padding); the lazy-path walk must not."""
     cs = capstone.Cs(capstone.CS_ARCH_X86,
                      capstone.CS_MODE_64 if img.is64 else capstone.CS_MODE_32)
     cs.detail = True
-    cs.skipdata = True
+    cs.skipdata = skipdata
     return cs
 
 
@@ -60,8 +61,10 @@ def _canon(cs: capstone.Cs, reg: int) -> str:
 def _is_setup(insn: capstone.CsInsn) -> bool:
     if insn.id in (x86.X86_INS_ENDBR64, x86.X86_INS_ENDBR32, x86.X86_INS_NOP):
         return True
+    if insn.id != x86.X86_INS_MOV:
+        return False  # (and never touch operands of a skipped-data pseudo-instruction)
     ops = insn.operands
-    return insn.id == x86.X86_INS_MOV and len(ops) == 2 and ops[0].type == x86.X86_OP_REG \
+    return len(ops) == 2 and ops[0].type == x86.X86_OP_REG \
         and ops[1].type == x86.X86_OP_IMM
 
 
@@ -95,7 +98,7 @@ def plt_sections(img: ElfImage) -> list[Section]:
 @lru_cache(maxsize=8)
 def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
     """Every `jmp *mem` with a static target in the PLT sections (linear decode)."""
-    cs = _disassembler(img)
+    cs = _disassembler(img, skipdata=True)
     regs = entry_registers(img)
     out = []
     for sec in plt_sections(img):
@@ -122,14 +125,13 @@ def _decode_at(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | N
     raw = img.read_vaddr(addr, size) if size > 0 else None
     if raw is None:
         return None
-    cs.skipdata = False
     return next(iter(cs.disasm(raw, addr, 1)), None)
 
 
 def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> LazyPath:
     """Execute from `start` with every GOT slot holding its file contents until a jump
     through `resolver_ptr` (GOT[2]); `slot` is the one jump allowed through a slot."""
-    cs = _disassembler(img)
+    cs = _disassembler(img, skipdata=False)
     mask = (1 << (8 * img.word)) - 1
     regs = entry_registers(img)
     stack: list[tuple[str, int]] = []
