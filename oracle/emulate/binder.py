@@ -12,7 +12,7 @@ from __future__ import annotations
 from unicorn import UC_PROT_READ
 
 from oracle.emulate import dynamic as dt
-from oracle.emulate.dynamic import DynSym, Dynamic, Reloc
+from oracle.emulate.dynamic import Dynamic, DynSym, Reloc
 from oracle.emulate.libraries import EmulatedLibrary
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.memory import page_down

@@ -127,7 +127,7 @@ def _strdup(ctx: CallContext) -> int:
     return strings.strdup(ctx.mem, heap_of(ctx), ctx.arg(0))
 
 
-_PLAIN = {
+_PLAIN: dict[str, tuple[Callable[..., int], int]] = {
     **{name: (getattr(strings, name), n) for name, n in (
         ("strlen", 1), ("strnlen", 2), ("strcmp", 2), ("strncmp", 3), ("strcpy", 2),
         ("strncpy", 3), ("strcat", 2), ("strncat", 3), ("strchr", 2), ("strrchr", 2),
@@ -140,7 +140,7 @@ _PLAIN = {
         "isprint", "ispunct", "toupper", "tolower")},
     "abs": (ctype.abs_, 1),
 }
-_WORDED = {
+_WORDED: dict[str, tuple[Callable[..., int], int]] = {
     "strtol": (numbers.strtol, 3), "strtoul": (numbers.strtoul, 3),
     "strtoll": (numbers.strtoll, 3), "strtoull": (numbers.strtoull, 3),
     "atoi": (numbers.atoi, 1), "atol": (numbers.atol, 1), "atoll": (numbers.atoll, 1),

@@ -95,7 +95,7 @@ class _LibraryFiles(dict[str, frozenset[str]]):
                 if candidate.is_file():
                     try:
                         self[soname] = defined_names(candidate)
-                    except Exception:  # noqa: BLE001 - an unreadable file: provide every name
+                    except Exception:  # noqa: BLE001, S112 - unreadable: provide every name
                         continue
                     break
         return super().get(soname, default)

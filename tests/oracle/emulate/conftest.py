@@ -59,6 +59,7 @@ def _native(path: Path, args: list[str] | tuple[str, ...] = (),
     if ld_path:
         run_env["LD_LIBRARY_PATH"] = ld_path
     return subprocess.run([str(path), *args], env=run_env, capture_output=True, timeout=30,
+                          check=False,
                           cwd=os.path.dirname(path))
 
 
