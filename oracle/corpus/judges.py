@@ -1,8 +1,10 @@
 """Running a linked case: natively (a subprocess) or under the emulated ld.so (`oracle.run`).
 
 Each judge returns an Observation; `compare` holds it against the case's expectation.
-A native run cannot see library calls, so its trace is None and only the emulator checks
-traces.  The emulator is optional: while `oracle.emulate.run` does not exist, the native
+A native run sees library calls only when every expected call goes to a `libtrace*` library:
+the real ones (built from fuzz/libtrace.py's convention) print `TRACE <soname> <symbol>
+<hex args...>` lines on stderr, which are read back as the trace.  Otherwise a native trace
+is None (unchecked) and only the emulator checks it.  The emulator is optional: while `oracle.emulate.run` does not exist, the native
 judge works alone.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import platform
+import re
 import signal
 import subprocess
 from collections.abc import Callable
@@ -25,6 +28,7 @@ NATIVE = "native"
 EMULATOR = "emulator"
 JUDGES = (NATIVE, EMULATOR)
 _NATIVE_TARGETS = {"x86_64": ("elf64-x86-64", "elf32-i386")}
+_TRACE_LINE = re.compile(rb"^TRACE (\S+) (\S+)((?: [0-9a-fA-F]+)*)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,19 @@ def run_native(case: Case, exe: Path, bind: str) -> Observation:
     if proc.returncode < 0:
         name = signal.Signals(-proc.returncode).name
         return Observation(NATIVE, bind, None, proc.stdout, None, f"killed by {name}")
-    return Observation(NATIVE, bind, proc.returncode, proc.stdout, None)
+    trace = _native_trace(case, proc.stderr)
+    return Observation(NATIVE, bind, proc.returncode, proc.stdout, trace)
+
+
+def _native_trace(case: Case, stderr: bytes) -> tuple[TraceCall, ...] | None:
+    """The TRACE lines of native libtrace libraries, when they can stand for the trace."""
+    want = case.expect.trace
+    if want is None or not all(call.library.startswith("libtrace") for call in want):
+        return None
+    return tuple(
+        TraceCall(m[1].decode(), m[2].decode(), tuple(int(a, 16) for a in m[3].split()))
+        for m in _TRACE_LINE.finditer(stderr)
+    )
 
 
 def run_emulated(case: Case, exe: Path, bind: str) -> Observation:

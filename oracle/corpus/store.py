@@ -42,7 +42,7 @@ def default_corpus_dir() -> Path:
 def load_case(directory: str | os.PathLike[str]) -> Case:
     """Read `directory/case.json`; raise CaseFormatError if it is malformed or an input
     it names is missing."""
-    path = Path(directory)
+    path = Path(directory).absolute()  # runs happen elsewhere: LD_LIBRARY_PATH needs it
     try:
         data = json.loads((path / CASE_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 import linker
-from oracle.corpus import CaseResult, add_case, judges, load_case, replay_case
+from oracle.corpus import CaseResult, add_case, default_corpus_dir, judges, load_case, replay_case
 from oracle.corpus.judges import Observation, compare
 from oracle.corpus.model import Expect, TraceCall
 from oracle.emulate.result import Fault, RunResult, TraceEntry
@@ -120,3 +120,15 @@ def test_trace_length_mismatch_and_unchecked_traces() -> None:
     assert compare(want, short) == ["emulator/now: trace has 1 calls, expected 2"]
     native = Observation("native", "now", 0, b"", None)
     assert compare(want, native) == []  # a native run cannot see the trace
+
+
+def test_native_libtrace_lines_are_compared_as_the_trace(tmp_path: Path) -> None:
+    seed = load_case(default_corpus_dir() / "asm-libtrace-imports")
+    assert seed.expect.trace is not None
+    calls = [c.to_json() for c in seed.expect.trace]
+    calls[0]["args"] = [1, 3]  # the program really passes (1, 2)
+    bad = add_case(tmp_path, seed.input_paths(), seed.link_args, {
+        "exit_code": seed.expect.exit_code, "trace": calls}, "test", "test", case_id="t")
+    res = replay_case(load_case(bad), "bfd", tmp_path / "work", judges=["native"], bind=["now"])
+    assert res.details == (("native/now: trace[0] is libtrace1.so:lt1_f2_a2(0x1, 0x2), "
+                           "expected libtrace1.so:lt1_f2_a2(0x1, 0x3)"),)
