@@ -4,6 +4,7 @@ symbols (an `ObjectImage`), as GNU as would for ELF x86-64.
 References to symbols that are local to the object are rewritten against the section symbol
 with the symbol's offset folded into the addend — the form assemblers emit for static
 functions and data — so the linker sees section-relative relocations with nonzero addends.
+GOT-relative references keep the symbol: the slot belongs to the symbol, not its section.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def assemble(obj: AsmObject) -> ObjectImage:
     relocs: dict[str, list[Relocation]] = {name: [] for name, *_ in laid}
     for sec_name, r in pending:
         target = local.get(r.symbol)
-        if target is not None and target.section is not None:
+        if target is not None and target.section is not None and "GOT" not in r.type:
             r = Relocation(r.offset, r.type, target.section, r.addend + target.value, True)
         elif r.symbol not in defined:
             defined.add(r.symbol)

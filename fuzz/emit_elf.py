@@ -10,7 +10,7 @@ by input it did not write.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .assemble_x86 import ObjectImage, SymbolImage
 from .model import Binding, SectionKind
@@ -60,7 +60,6 @@ class Header:
     info: int = 0
     align: int = 1
     entsize: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 def _symbol_entry(name: int, info: int, shndx: int, value: int, size: int) -> bytes:
@@ -79,7 +78,7 @@ def write_elf(image: ObjectImage) -> bytes:
         if sec.relocs:
             rela_index[sec.name] = n
             n += 1
-    note_i, symtab_i, strtab_i, shstrtab_i = n, n + 1, n + 2, n + 3
+    symtab_i, strtab_i, shstrtab_i = n + 1, n + 2, n + 3  # n: .note.GNU-stack
 
     strtab = StringTable()
     symbols = [_symbol_entry(0, 0, 0, 0, 0)]

@@ -61,7 +61,7 @@ def link_reference(linker: str, objects: list[Path], libraries: list[str], outpu
            "-dynamic-linker", DYNAMIC_LINKER, *map(str, objects), *libraries]
     if bind_now:
         cmd[1:1] = ["-z", "now"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, check=False, capture_output=True, text=True)
     return LinkRun(proc.returncode == 0, proc.stderr)
 
 
@@ -70,7 +70,8 @@ def run_native(executable: Path, lib_dir: Path, bind_now: bool = False) -> Outco
     env = {"PATH": os.environ.get("PATH", ""), "LD_LIBRARY_PATH": str(lib_dir)}
     if bind_now:
         env["LD_BIND_NOW"] = "1"
-    proc = subprocess.run([str(executable)], capture_output=True, env=env, timeout=20)
+    proc = subprocess.run([str(executable)], check=False, capture_output=True, env=env,
+                          timeout=20)
     trace = tuple(TraceEntry(*r) for r in parse_native_trace(proc.stderr))
     status = proc.returncode if proc.returncode >= 0 else 1000 - proc.returncode  # signals
     return Outcome(trace, status)

@@ -1,0 +1,68 @@
+"""Hypothesis profiles and shared fixtures of the fuzz properties.
+
+Profiles: `ci` (the default) is deterministic and small; `fuzz` draws fresh examples and
+keeps re-running each property until its share of FUZZ_SECONDS (environment, default 600) is
+used up: `make fuzz` runs `pytest fuzz --hypothesis-profile=fuzz`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from fuzz.libtrace import build_libraries
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+            HealthCheck.function_scoped_fixture]
+settings.register_profile("ci", max_examples=12, derandomize=True, deadline=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True, database=None)
+settings.register_profile("fuzz", max_examples=100, deadline=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+# `--hypothesis-profile` is applied before this conftest is imported; only replace
+# Hypothesis's own default.
+if getattr(settings, "_current_profile", "default") == "default":
+    settings.load_profile("ci")
+
+_SESSION_START = time.monotonic()
+_PENDING = {"tests": 0}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    _PENDING["tests"] = sum("repeat_property" in getattr(i, "fixturenames", ()) for i in items)
+
+
+@pytest.fixture(scope="session")
+def libtrace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real libtrace1..3.so, built once per session."""
+    directory = tmp_path_factory.mktemp("libtrace")
+    build_libraries(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def libtrace_paths(libtrace_dir: Path) -> dict[int, Path]:
+    return {n: libtrace_dir / f"libtrace{n}.so" for n in (1, 2, 3)}
+
+
+@pytest.fixture
+def repeat_property() -> Iterator[Callable[[Callable[[], None]], None]]:
+    """Run a @given property once (ci), or again and again until this test's share of the
+    FUZZ_SECONDS budget is spent (fuzz profile; each run draws fresh examples)."""
+
+    def run(prop: Callable[[], None]) -> None:
+        prop()
+        if settings.default.derandomize:
+            return
+        budget = float(os.environ.get("FUZZ_SECONDS", "600"))
+        remaining = budget - (time.monotonic() - _SESSION_START)
+        until = time.monotonic() + remaining / max(_PENDING["tests"], 1)
+        while time.monotonic() < until:
+            prop()
+
+    yield run
+    _PENDING["tests"] = max(_PENDING["tests"] - 1, 1)

@@ -1,0 +1,45 @@
+"""Hypothesis `event()`s describing what a drawn program exercises: relocation types, step
+kinds and flavours, section kinds, bindings — so `--hypothesis-show-statistics` shows what a
+run covered."""
+
+from __future__ import annotations
+
+from hypothesis import event
+
+from .assemble_x86 import assemble
+from .lower_x86 import lower
+from .model import Call, CallTable, IfOdd, Load, Program, Store, walk_steps
+
+
+def describe(program: Program) -> set[str]:
+    """The coverage labels of a program (a set: each is recorded once per example)."""
+    labels: set[str] = set()
+    for obj in program.objects:
+        labels |= {f"section:{s.kind.value}{':comdat' if s.group else ''}" for s in obj.sections}
+        labels |= {f"align:{s.align}" for s in obj.sections if s.align >= 256}
+        labels |= {f"function:{f.binding.value}" for f in obj.functions}
+        labels |= {f"data:{d.binding.value}:{'common' if d.section is None else 'section'}"
+                   for d in obj.data}
+        for f in obj.functions:
+            labels |= {"step:if_odd" for s in f.steps if isinstance(s, IfOdd)}
+            for s in walk_steps(f.steps):
+                if isinstance(s, Call):
+                    labels.add(f"call:{s.via.value}")
+                elif isinstance(s, CallTable):
+                    labels.add(f"call_table:{s.via.value}")
+                elif isinstance(s, Load):
+                    labels.add(f"load:{s.via.value}")
+                elif isinstance(s, Store):
+                    labels.add(f"store:{s.via.value}")
+    for image in map(assemble, lower(program)):
+        for sec in image.sections:
+            for r in sec.relocs:
+                labels.add(f"reloc:{r.type}{':section' if r.section_symbol else ''}")
+    if program.error is not None:
+        labels.add(f"error:{program.error.value}")
+    return labels
+
+
+def record(program: Program) -> None:
+    for label in sorted(describe(program)):
+        event(label)

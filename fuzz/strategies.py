@@ -1,0 +1,297 @@
+"""Hypothesis strategies that draw program models (fuzz.model), valid and erroneous.
+
+A valid program is drawn in three passes: symbols (functions with a rank, data items,
+absolute symbols) and where they live; then the bodies, whose calls only go to functions of
+higher rank (so every program terminates); then the sections that hold everything.
+Visibility follows the model's rules: a local symbol is seen only from its own object, and a
+COMDAT function's body references only global symbols and imports (its copies must be
+identical in every object that carries one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from hypothesis import assume
+from hypothesis import strategies as st
+
+from . import libtrace
+from .model import (
+    AbsSymbol,
+    AddrVia,
+    Binding,
+    Call,
+    CallTable,
+    CallVia,
+    Const,
+    DataItem,
+    ErrorKind,
+    Field,
+    Function,
+    IfOdd,
+    Load,
+    ObjectModel,
+    Program,
+    Ref,
+    Section,
+    SectionKind,
+    Step,
+    Store,
+)
+from .semantics import TooBusy, outcome
+
+ALIGNS = (1, 2, 4, 8, 16, 32, 64, 256, 4096)
+SECTION_NAMES = {
+    SectionKind.TEXT: (".text", ".text.lh_hot", "lh_code"),
+    SectionKind.DATA: (".data", ".data.lh_rel", "lh_data"),
+    SectionKind.RODATA: (".rodata", ".rodata.lh_cst", "lh_const"),
+    SectionKind.BSS: (".bss", ".bss.lh_zero"),
+}
+FUNCTION_FORMS = ("global", "local", "weak", "weak_overridden", "comdat")
+DATA_FORMS = ("data", "rodata", "bss", "common", "table_data", "table_rodata")
+
+
+@dataclass
+class FuncSym:
+    """A logical function: one name, one or more definitions (weak + strong, COMDAT copies)."""
+
+    name: str
+    rank: int
+    form: str
+    objects: list[int]  # defining objects; for weak_overridden [weak, strong]
+
+
+@dataclass
+class DataSym:
+    name: str
+    form: str
+    owner: int
+    binding: Binding
+    fields: tuple[Field, ...] = ()
+    align: int = 4
+
+
+@dataclass
+class Draft:
+    n_objects: int
+    libraries: tuple[int, ...]
+    funcs: list[FuncSym] = field(default_factory=list)
+    data: list[DataSym] = field(default_factory=list)
+    absolutes: list[tuple[int, AbsSymbol]] = field(default_factory=list)
+
+    def imports(self, functions: bool) -> list[libtrace.Import]:
+        return [i for i in libtrace.catalogue()
+                if i.library in self.libraries and i.is_function == functions]
+
+    def visible_funcs(self, owner: int, rank: int, globals_only: bool) -> list[FuncSym]:
+        return [f for f in self.funcs if f.rank > rank
+                and (f.form != "local" or (not globals_only and f.objects[0] == owner))]
+
+    def visible_data(self, owner: int, globals_only: bool) -> list[DataSym]:
+        return [d for d in self.data
+                if d.binding is not Binding.LOCAL or (not globals_only and d.owner == owner)]
+
+
+def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
+    n = d.n_objects
+    d.funcs.append(FuncSym("lh_main", 0, "global", [draw(st.integers(0, n - 1))]))
+    for rank in range(1, draw(st.integers(1, 6)) + 1):
+        form = draw(st.sampled_from(FUNCTION_FORMS))
+        if form == "weak_overridden" or form == "comdat":
+            most = 2 if form == "weak_overridden" else n
+            objs = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=most, unique=True))
+        else:
+            objs = [draw(st.integers(0, n - 1))]
+        prefix = "lh_s" if form == "local" else "lh_f"
+        d.funcs.append(FuncSym(f"{prefix}{rank}", rank, form, objs))
+    for i in range(draw(st.integers(0, 2))):
+        d.absolutes.append((draw(st.integers(0, n - 1)),
+                            AbsSymbol(f"lh_k{i}", draw(st.integers(0, 0x7F)))))
+    for i in range(draw(st.integers(1, 5))):
+        form = draw(st.sampled_from(DATA_FORMS))
+        binding = Binding.GLOBAL if form == "common" else draw(
+            st.sampled_from((Binding.GLOBAL, Binding.LOCAL, Binding.WEAK)))
+        name = f"lh_v{i}" if binding is not Binding.LOCAL else f"lh_w{i}"
+        d.data.append(DataSym(name, form, draw(st.integers(0, n - 1)), binding,
+                              align=draw(st.sampled_from((1, 4, 8, 16, 64)))))
+
+
+def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
+    count = draw(st.integers(1, 4))
+    if sym.form in ("bss", "common"):
+        return tuple(Const(4, 0) for _ in range(count))
+    if sym.form.startswith("table"):
+        # Pointers to functions visible from the table's object (imports only in writable
+        # data: a read-only pointer to an import would need a text relocation).
+        funcs = [f.name for f in d.visible_funcs(sym.owner, 0, False)]
+        if sym.form == "table_data":
+            funcs += [i.name for i in d.imports(True)]
+        assume(funcs)
+        return tuple(Ref(8, draw(st.sampled_from(funcs))) for _ in range(count))
+    abs_names = [a for _, a in d.absolutes]
+    out: list[Field] = []
+    for _ in range(count):
+        choice = draw(st.integers(0, 3 if abs_names else 1))
+        if choice == 0:
+            out.append(Const(4, draw(st.integers(0, 0xFFFFFFFF))))
+        elif choice == 1:
+            out.append(Const(8, draw(st.integers(0, 2**64 - 1))))
+        else:
+            a = draw(st.sampled_from(abs_names))
+            width = draw(st.sampled_from((1, 2, 4)))
+            room = (1 << (8 * width)) - 1 - a.value
+            out.append(Ref(width, a.name, draw(st.integers(0, min(room, 0x7F)))))
+    return tuple(out)
+
+
+def _loadable(d: Draft, sym: DataSym) -> list[int]:
+    return [i for i, f in enumerate(sym.fields)
+            if isinstance(f, Const) and f.width in (4, 8) or isinstance(f, Ref)
+            and not sym.form.startswith("table")]
+
+
+def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: bool) -> Step:
+    funcs = d.visible_funcs(owner, rank, globals_only)
+    data = d.visible_data(owner, globals_only)
+    tables = [t for t in data if t.form.startswith("table")
+              and any(_callable_from(d, t, i, rank) for i in range(len(t.fields)))]
+    loads = [x for x in data if _loadable(d, x)]
+    stores = [x for x in data if x.form in ("data", "bss", "common") and
+              any(isinstance(f, Const) and f.width == 4 for f in x.fields)]
+    kinds = ["import"] * 3 + ["load_import"] + ["call"] * 2 * bool(funcs) + ["table"] * bool(tables)
+    kinds += ["load"] * bool(loads) + ["store"] * bool(stores)
+    kind = draw(st.sampled_from(kinds))
+    args = tuple(draw(st.lists(st.integers(0, 0xFFFFFFFF), min_size=5, max_size=5)))
+    step: Step
+    if kind == "import":
+        target = draw(st.sampled_from(d.imports(True))).name
+        step = Call(target, draw(st.sampled_from(CallVia)), args)
+    elif kind == "call":
+        step = Call(draw(st.sampled_from(funcs)).name, draw(st.sampled_from(CallVia)))
+    elif kind == "table":
+        t = draw(st.sampled_from(tables))
+        index = draw(st.sampled_from([i for i in range(len(t.fields))
+                                      if _callable_from(d, t, i, rank)]))
+        step = CallTable(t.name, index, draw(st.sampled_from(AddrVia)), args)
+    elif kind == "load_import":
+        imp = draw(st.sampled_from(d.imports(False)))
+        step = Load(imp.name, draw(st.integers(0, imp.size // 4 - 1)),
+                    draw(st.sampled_from(AddrVia)))
+    elif kind == "load":
+        x = draw(st.sampled_from(loads))
+        step = Load(x.name, draw(st.sampled_from(_loadable(d, x))), draw(st.sampled_from(AddrVia)))
+    else:
+        x = draw(st.sampled_from(stores))
+        index = draw(st.sampled_from([i for i, f in enumerate(x.fields)
+                                      if isinstance(f, Const) and f.width == 4]))
+        step = Store(x.name, index, draw(st.sampled_from(AddrVia)))
+    return IfOdd(step) if draw(st.integers(0, 3)) == 0 else step
+
+
+def _callable_from(d: Draft, table: DataSym, index: int, rank: int) -> bool:
+    target = table.fields[index]
+    assert isinstance(target, Ref)
+    if target.target in libtrace.IMPORTS:
+        return True
+    return next(f.rank for f in d.funcs if f.name == target.target) > rank
+
+
+def _draw_body(draw: st.DrawFn, d: Draft, owner: int, f: FuncSym, globals_only: bool
+               ) -> tuple[int, tuple[Step, ...]]:
+    size = draw(st.integers(1 if f.rank else 2, 4))
+    steps = tuple(_draw_step(draw, d, owner, f.rank, globals_only) for _ in range(size))
+    return draw(st.integers(0, 0xFFFFFFFF)), steps
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> Program:
+    """A valid program: links everywhere, and `semantics.outcome` says what it does."""
+    n = draw(st.integers(2, 4))
+    libs = tuple(sorted(draw(st.lists(st.integers(1, 3), min_size=2, max_size=3, unique=True))))
+    d = Draft(n, libs)
+    _draw_symbols(draw, d)
+    for sym in d.data:
+        sym.fields = _draw_fields(draw, d, sym)
+    functions: list[list[Function]] = [[] for _ in range(n)]
+    text_sections: list[dict[str, Section]] = [{} for _ in range(n)]
+    for f in d.funcs:
+        comdat = f.form == "comdat"
+        shared = _draw_body(draw, d, f.objects[0], f, True) if comdat else None
+        for k, owner in enumerate(f.objects):
+            seed, steps = shared or _draw_body(draw, d, owner, f, False)
+            binding = {"local": Binding.LOCAL, "weak": Binding.WEAK}.get(f.form, Binding.GLOBAL)
+            if f.form == "weak_overridden" and k == 0:
+                binding = Binding.WEAK
+            if comdat:
+                sec = Section(f".text.{f.name}", SectionKind.TEXT, 16, group=f.name)
+            else:
+                name = draw(st.sampled_from(SECTION_NAMES[SectionKind.TEXT]))
+                sec = text_sections[owner].setdefault(
+                    name, Section(name, SectionKind.TEXT, draw(st.sampled_from(ALIGNS[:6]))))
+            text_sections[owner][sec.name] = sec
+            align = draw(st.sampled_from((1, 16)))
+            functions[owner].append(Function(f.name, binding, sec.name, align, seed, steps))
+    objects = [_object(draw, d, i, functions[i], text_sections[i]) for i in range(n)]
+    program = Program(tuple(objects), libs)
+    try:
+        outcome(program)
+    except TooBusy:
+        assume(False)
+    return program
+
+
+def _object(draw: st.DrawFn, d: Draft, owner: int, functions: list[Function],
+            text: dict[str, Section]) -> ObjectModel:
+    sections = dict(text)
+    items: list[DataItem] = []
+    kind_of = {"data": SectionKind.DATA, "table_data": SectionKind.DATA, "bss": SectionKind.BSS,
+               "rodata": SectionKind.RODATA, "table_rodata": SectionKind.RODATA}
+    for sym in d.data:
+        if sym.owner != owner:
+            continue
+        if sym.form == "common":
+            items.append(DataItem(sym.name, Binding.GLOBAL, None, sym.align, sym.fields))
+            continue
+        kind = kind_of[sym.form]
+        name = draw(st.sampled_from(SECTION_NAMES[kind]))
+        if name not in sections:
+            sections[name] = Section(name, kind, draw(st.sampled_from(ALIGNS)))
+        elif sections[name].kind is not kind:  # a name already used for another kind
+            name = f"{name}.{kind.value}"
+            sections.setdefault(name, Section(name, kind, 8))
+        items.append(DataItem(sym.name, sym.binding, name, sym.align, sym.fields))
+    absolutes = tuple(a for o, a in d.absolutes if o == owner)
+    return ObjectModel(f"o{owner}", tuple(sections.values()), tuple(functions), tuple(items),
+                       absolutes)
+
+
+@st.composite
+def error_programs(draw: st.DrawFn) -> Program:
+    """A program every linker must refuse, with the culprit symbol named."""
+    base = draw(programs())
+    kind = draw(st.sampled_from(ErrorKind))
+    objs = list(base.objects)
+    target = draw(st.integers(0, len(objs) - 1))
+    obj = objs[target]
+    if kind is ErrorKind.UNDEFINED:
+        culprit = "lh_missing"
+        fn = Function("lh_needs_missing", Binding.GLOBAL, ".text.lh_err", 1, 0,
+                      (Call(culprit, draw(st.sampled_from(CallVia))),))
+        extra = Section(".text.lh_err", SectionKind.TEXT, 16)
+        objs[target] = replace(obj, sections=(*obj.sections, extra),
+                               functions=(*obj.functions, fn))
+    elif kind is ErrorKind.DUPLICATE:
+        culprit = "lh_main"
+        other = draw(st.sampled_from([i for i in range(len(objs)) if any(
+            f.name == culprit for f in objs[i].functions)] or [0]))
+        dup_owner = (other + 1) % len(objs)
+        fn = Function(culprit, Binding.GLOBAL, ".text.lh_dup", 1, 1, ())
+        dup = objs[dup_owner]
+        objs[dup_owner] = replace(dup, sections=(*dup.sections, Section(
+            ".text.lh_dup", SectionKind.TEXT, 16)), functions=(*dup.functions, fn))
+    else:
+        culprit = "lh_main"  # an 8-bit field cannot hold the address of a function
+        item = DataItem("lh_narrow", Binding.GLOBAL, ".data.lh_narrow", 1, (Ref(1, culprit),))
+        objs[target] = replace(obj, sections=(*obj.sections, Section(
+            ".data.lh_narrow", SectionKind.DATA, 1)), data=(*obj.data, item))
+    return Program(tuple(objs), base.libraries, error=kind, culprit=culprit)
