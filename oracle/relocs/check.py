@@ -184,7 +184,9 @@ def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inpu
         notes.insert(0, target.problem or _missing(info, target))
         return mismatch("relaxation" if rewritten else "unresolved", actual=actual,
                         detail="; ".join(n for n in notes if n))
-    first = candidates[0]
+    # of several acceptable values, report the one nearest the actual bytes: the entry or
+    # slot the linker most plausibly meant
+    first = min(candidates, key=lambda e: _distance(e, actual))
     others = "; ".join(e.formula + (f" [{e.rule}]" if e.rule else "")
                        for e in expectations if e is not first)
     if others:
@@ -192,6 +194,11 @@ def _check_reloc(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inpu
     return mismatch("relaxation" if rewritten else "value", formula=first.formula,
                     actual=actual, expected=encode(first.value or 0, first.width),
                     detail="; ".join(n for n in notes if n))
+
+
+def _distance(exp: Expectation, actual: bytes) -> int:
+    want = encode(exp.value or 0, exp.width)
+    return sum(a != b for a, b in zip(want, actual)) + abs(len(want) - len(actual))
 
 
 def _missing(info: RelocType, target: Target) -> str:

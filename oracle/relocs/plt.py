@@ -74,7 +74,9 @@ def plt_entries(image: OutputImage) -> dict[int, list[int]]:
                 result[slot].append(insn.address)
                 pending.clear()
             elif _passes_through(insn):
-                pending.append(insn.address)
+                # padding that follows the previous entry's jump does not start an entry
+                if pending or not insn.mnemonic.startswith("nop"):
+                    pending.append(insn.address)
             else:
                 pending.clear()
             offset += insn.size
