@@ -360,7 +360,7 @@ def test_linkharness_output_agrees_with_its_inputs(name: str, builds: dict[str, 
             return subprocess.run(["gcc", *flags, f"-print-file-name={file_name}"],
                                   capture_output=True, text=True, check=True).stdout.strip()
 
-        libdir = "/usr/lib/i386-linux-gnu" if build.m32 else "/usr/lib/x86_64-linux-gnu"
+        libdir = str(Path(crt("libc.so")).parent)  # /usr/lib32 or /usr/lib/i386-linux-gnu
         output = tmp_path / f"{name}.lh"
         link_map = tmp_path / f"{name}.map"
         link([crt("crt1.o"), crt("crti.o"), *build.objects, "-lc", crt("crtn.o")], output,
