@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .judges import JUDGES
-from .model import BIND_MODES, CaseFormatError
+from .model import BIND_MODES, TARGETS, CaseFormatError
 from .progress import Progress
 from .replay import ERROR, CaseResult, replay_case
 from .store import default_corpus_dir, find_cases, load_case
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--expect-stdout", default="")
     add.add_argument("--expect-trace", metavar="JSON", help="file holding the expected trace")
     add.add_argument("--expect-link-error", metavar="REGEX", help="the link must fail so")
+    add.add_argument("--target", choices=TARGETS, default="elf64-x86-64")
     add.add_argument("--entry", default="_start")
     add.add_argument("-l", dest="libs", action="append", default=[], metavar="NAME",
                      help="link with -lNAME after the objects (repeatable; -lc works)")
@@ -126,7 +127,8 @@ def _add(args: argparse.Namespace) -> int:
     dest = Path(args.dest) if args.dest else default_corpus_dir()
     try:
         path = add_case(dest, args.objects, link_args, expect, args.origin, args.caught,
-                        case_id=args.case_id, bind=args.bind or BIND_MODES, sources=sources)
+                        case_id=args.case_id, bind=args.bind or BIND_MODES, sources=sources,
+                        target=args.target)
     except (CaseFormatError, FileExistsError, OSError) as e:
         print(f"linkharness corpus add: {e}", file=sys.stderr)
         return 1

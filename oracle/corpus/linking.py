@@ -46,7 +46,7 @@ def _link_linkharness(case: Case, output: Path) -> LinkOutcome:
             target=case.target,
             entry=args.entry,
             library_paths=library_dirs(case),
-            dynamic_linker=args.dynamic_linker,
+            dynamic_linker=args.interpreter(case.target) or None,
             bind_now=args.bind_now,
         )
     except LinkError as e:

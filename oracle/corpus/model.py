@@ -17,6 +17,11 @@ from typing import Any
 CASE_FILE = "case.json"
 TARGETS = ("elf64-x86-64", "elf32-i386", "macho-x86_64", "macho-i386")
 BIND_MODES = ("lazy", "now")
+# The program interpreter each target's executables name when none is given.
+DEFAULT_INTERPRETERS = {
+    "elf64-x86-64": "/lib64/ld-linux-x86-64.so.2",
+    "elf32-i386": "/lib/ld-linux.so.2",
+}
 
 
 class CaseFormatError(ValueError):
@@ -43,13 +48,17 @@ class LinkArgs:
     system library directory; they go after the inputs, as gcc's driver places them.
     crt: put the system's crt1.o and crti.o before the inputs and crtn.o after the libs,
     so a case built from C with a `main` needs no committed start files.
+    dynamic_linker: None means the target's usual one (DEFAULT_INTERPRETERS).
     """
 
     entry: str | None = "_start"
     libs: tuple[str, ...] = ()
     crt: bool = False
     bind_now: bool = False
-    dynamic_linker: str = "/lib64/ld-linux-x86-64.so.2"
+    dynamic_linker: str | None = None
+
+    def interpreter(self, target: str) -> str:
+        return self.dynamic_linker or DEFAULT_INTERPRETERS.get(target, "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -162,13 +171,12 @@ def parse_link_args(data: Any, where: str = "link_args") -> LinkArgs:
     if not isinstance(data, Mapping):
         raise CaseFormatError(f"{where}: must be an object")
     _no_unknown(data, {"entry", "libs", "crt", "bind_now", "dynamic_linker"}, where)
-    defaults = LinkArgs()
     return LinkArgs(
-        entry=_take(data, "entry", str, where, defaults.entry, nullable=True),
+        entry=_take(data, "entry", str, where, LinkArgs.entry, nullable=True),
         libs=_strings(data.get("libs", []), "libs", where),
         crt=_take(data, "crt", bool, where, False),
         bind_now=_take(data, "bind_now", bool, where, False),
-        dynamic_linker=_take(data, "dynamic_linker", str, where, defaults.dynamic_linker),
+        dynamic_linker=_take(data, "dynamic_linker", str, where, None, nullable=True),
     )
 
 

@@ -82,7 +82,7 @@ def reference_command(linker: str, case: Case, output: Path) -> list[str]:
     if may_be_dynamic(case):
         # Only then: lld and mold write PT_INTERP whenever they are given one, and ld.so
         # cannot start a static executable that has no dynamic section.
-        cmd += ["-dynamic-linker", args.dynamic_linker]
+        cmd += ["-dynamic-linker", args.interpreter(case.target)]
     if case.target == "elf32-i386":
         cmd += ["-m", "elf_i386"]
     if args.entry is not None:
