@@ -26,6 +26,7 @@ BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB = 0x70
 BIND_OPCODE_DO_BIND = 0x90
 BIND_SYMBOL_FLAGS_WEAK_IMPORT = 0x1
 EXPORT_SYMBOL_FLAGS_KIND_REGULAR = 0x0
+EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION = 0x4
 
 
 def uleb128(value: int) -> bytes:
@@ -127,10 +128,11 @@ def _pad8(data: bytearray) -> bytes:
 class _Node:
     edges: dict[str, _Node]
     address: int | None = None  # offset from the image base, when a symbol ends here
+    flags: int = 0
     offset: int = 0
 
 
-def _insert(root: _Node, name: str, address: int) -> None:
+def _insert(root: _Node, name: str, address: int, flags: int) -> None:
     node = root
     while True:
         for edge, child in list(node.edges.items()):
@@ -148,12 +150,12 @@ def _insert(root: _Node, name: str, address: int) -> None:
             break
         else:
             if name:
-                node.edges[name] = _Node({}, address)
+                node.edges[name] = _Node({}, address, flags)
             else:
-                node.address = address
+                node.address, node.flags = address, flags
             return
         if not name:
-            node.address = address
+            node.address, node.flags = address, flags
             return
 
 
@@ -164,11 +166,12 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def export_trie(exports: list[tuple[str, int]]) -> bytes:
-    """A trie of (symbol name, offset from the image base), all EXPORT_SYMBOL_FLAGS_KIND_REGULAR."""
+def export_trie(exports: list[tuple[str, int, int]]) -> bytes:
+    """A trie of (symbol name, offset from the image base, flags): regular exports, with
+    EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION where asked."""
     root = _Node({})
-    for name, address in sorted(exports):
-        _insert(root, name, address)
+    for name, address, flags in sorted(exports):
+        _insert(root, name, address, flags)
     nodes: list[_Node] = []
     stack = [root]
     while stack:  # preorder: parents before children
@@ -193,7 +196,7 @@ def _encode(node: _Node) -> bytes:
     if node.address is None:
         out.append(0)
     else:
-        info = uleb128(EXPORT_SYMBOL_FLAGS_KIND_REGULAR) + uleb128(node.address)
+        info = uleb128(EXPORT_SYMBOL_FLAGS_KIND_REGULAR | node.flags) + uleb128(node.address)
         out += uleb128(len(info)) + info
     out.append(len(node.edges))
     for edge, child in node.edges.items():

@@ -16,13 +16,20 @@ from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..errors import LinkError
 from ..kinds import RelocKind
 from ..layout import Layout, OutputSection, Segment, assign_addresses
-from ..model import ABS, UNDEF, InputSection, ObjectFile, SectionFlags, Visibility
+from ..model import ABS, UNDEF, Binding, InputSection, ObjectFile, SectionFlags, Visibility
 from ..model import SymbolTable as ObjTable
 from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
-from .dyldinfo import BindEntry, bind_opcodes, export_trie, lazy_bind_opcodes, rebase_opcodes
+from .dyldinfo import (
+    EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION,
+    BindEntry,
+    bind_opcodes,
+    export_trie,
+    lazy_bind_opcodes,
+    rebase_opcodes,
+)
 from .synth import HELPER_PUSH_IMM, MachoSynthetic, build_macho_synthetic
 from .write import (
     HEADER_SIZE,
@@ -40,7 +47,7 @@ BASE = 0x100000000
 PAGE = 0x1000
 INDIRECT_SYMBOL_LOCAL = 0x80000000
 N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
-N_WEAK_REF, REFERENCED_DYNAMICALLY = 0x40, 0x10
+N_WEAK_REF, N_WEAK_DEF, REFERENCED_DYNAMICALLY = 0x40, 0x80, 0x10
 MH_EXECUTE_HEADER = "__mh_execute_header"
 
 
@@ -147,7 +154,7 @@ def _segment_plans(segments: list[Segment]) -> list[SegmentPlan]:
 
 def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSection],
                   ordinal: dict[str, int], plan: LinkeditPlan
-                  ) -> tuple[list[tuple[str, int]], dict[int, int]]:
+                  ) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
     """nlist_64 entries: hidden (local), exported (sorted), imported (sorted).
     Returns the export list and gid -> symbol index."""
     ordinal_of_section = {}
@@ -161,7 +168,8 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
             extdef.append((sym.name, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, BASE, sym.id))
         elif sym.file is not None and sym.section is not None:
             sect = ordinal_of_section.get(id(sym.section), 0)
-            entry = (sym.name, N_SECT | N_EXT, sect, 0, int(syms.address[sym.id]), sym.id)
+            desc = N_WEAK_DEF if sym.binding == Binding.WEAK else 0
+            entry = (sym.name, N_SECT | N_EXT, sect, desc, int(syms.address[sym.id]), sym.id)
             if sym.visibility != Visibility.DEFAULT:
                 local.append((sym.name, N_SECT | N_PEXT, sect, 0, entry[4], sym.id))
             elif sect:
@@ -185,7 +193,8 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
     plan.ilocal, plan.nlocal = 0, len(local)
     plan.iextdef, plan.nextdef = len(local), len(extdef)
     plan.iundef, plan.nundef = len(local) + len(extdef), len(undef)
-    exports = [(e[0], e[4] - BASE) for e in extdef]
+    exports = [(e[0], e[4] - BASE, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
+                else 0) for e in extdef]
     return exports, index_of
 
 
