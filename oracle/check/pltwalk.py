@@ -17,7 +17,7 @@ import capstone
 from capstone import x86_const as x86
 
 from oracle.check import consts as c
-from oracle.check.image import ElfImage, Section
+from oracle.check.image import ElfImage
 from oracle.check.tables import dyn_value
 
 MAX_STEPS = 64  # a lazy path is a handful of instructions; this bounds garbage loops
@@ -90,9 +90,15 @@ def entry_registers(img: ElfImage) -> dict[str, int]:
     return {"bx": pltgot} if not img.is64 and pltgot is not None else {}
 
 
-def plt_sections(img: ElfImage) -> list[Section]:
-    return [s for s in img.sections if s.flags & c.SHF_EXECINSTR and "plt" in s.name
-            and s.type != c.SHT_NOBITS and s.size]
+def plt_code(img: ElfImage) -> list[tuple[int, bytes]]:
+    """(address, bytes) of the code that may hold PLT entries: the executable sections named
+    *plt*, or every executable PT_LOAD of a file without section headers."""
+    if img.sections:
+        return [(s.addr, img.section_bytes(s)) for s in img.sections
+                if s.flags & c.SHF_EXECINSTR and "plt" in s.name
+                and s.type != c.SHT_NOBITS and s.size]
+    return [(seg.vaddr, img.bytes_at(seg.offset, seg.filesz, seg.name)) for seg in img.loads
+            if seg.flags & c.PF_X]
 
 
 @lru_cache(maxsize=8)
@@ -101,8 +107,8 @@ def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
     cs = _disassembler(img, skipdata=True)
     regs = entry_registers(img)
     out = []
-    for sec in plt_sections(img):
-        insns = list(cs.disasm(img.section_bytes(sec), sec.addr))
+    for addr, code in plt_code(img):
+        insns = list(cs.disasm(code, addr))
         for i, insn in enumerate(insns):
             if insn.id != x86.X86_INS_JMP or not insn.operands \
                     or insn.operands[0].type != x86.X86_OP_MEM:

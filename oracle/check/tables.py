@@ -6,6 +6,7 @@ cached per image so that the rules that share it decode it once.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -51,15 +52,16 @@ def cstr(blob: bytes, offset: int) -> str | None:
 
 @lru_cache(maxsize=16)
 def dynamic(img: ElfImage) -> tuple[tuple[int, int], ...]:
-    """(tag, value) pairs of the dynamic array up to DT_NULL; () for a static file."""
-    sec = img.section(".dynamic")
-    if sec is not None and sec.type == c.SHT_DYNAMIC:
-        off, size = sec.offset, sec.size
-    else:
-        seg = next((s for s in img.segments if s.type == c.PT_DYNAMIC), None)
-        if seg is None:
-            return ()
+    """(tag, value) pairs of the dynamic array up to DT_NULL; () for a static file.  Read
+    through PT_DYNAMIC, as ld.so does; the .dynamic section only when there is none."""
+    seg = next((s for s in img.segments if s.type == c.PT_DYNAMIC), None)
+    if seg is not None:
         off, size = seg.offset, seg.filesz
+    else:
+        sec = img.section(".dynamic")
+        if sec is None or sec.type != c.SHT_DYNAMIC:
+            return ()
+        off, size = sec.offset, sec.size
     rows = img.table("qQ" if img.is64 else "iI", off, size, ".dynamic")
     out = []
     for tag, val in rows:
@@ -100,8 +102,67 @@ def symbols(img: ElfImage, sec: Section) -> tuple[Symbol, ...]:
 
 @lru_cache(maxsize=16)
 def dynsym(img: ElfImage) -> tuple[Symbol, ...]:
+    """The dynamic symbols: the SHT_DYNSYM section, or, in a file without section headers,
+    DT_SYMTAB with the count ld.so would infer from the hash table."""
     sec = next(iter(img.sections_of_type(c.SHT_DYNSYM)), None)
-    return symbols(img, sec) if sec is not None else ()
+    if sec is not None:
+        return symbols(img, sec)
+    addr, strtab, strsz = (dyn_value(img, t) for t in (c.DT_SYMTAB, c.DT_STRTAB, c.DT_STRSZ))
+    count = _count_from_hash(img)
+    if img.sections or addr is None or strtab is None or strsz is None or count is None:
+        return ()
+    ent = 24 if img.is64 else 16
+    fake_names = _mapped_section(img, strtab, strsz, c.SHT_STRTAB, "DT_STRTAB")
+    names = img.section_bytes(fake_names)
+    fake = _mapped_section(img, addr, count * ent, c.SHT_DYNSYM, "DT_SYMTAB")
+    fmt = "IBBHQQ" if img.is64 else "IIIBBH"
+    out = []
+    for i, row in enumerate(img.table(fmt, fake.offset, fake.size, "DT_SYMTAB")):
+        if img.is64:
+            name, info, other, shndx, value, size = row
+        else:
+            name, value, size, info, other, shndx = row
+        out.append(Symbol(i, cstr(names, name) or "", value, size, info, other, shndx))
+    return tuple(out)
+
+
+def _mapped_section(img: ElfImage, addr: int, size: int, sh_type: int, label: str) -> Section:
+    """A stand-in section header for a table known only by its address."""
+    seg = img.load_at(addr, size)
+    if seg is None or not seg.covers_file(addr, size):
+        raise Malformed(label, f"[{addr:#x}, +{size:#x}) is not in the file image of a PT_LOAD")
+    return Section(-1, label, sh_type, c.SHF_ALLOC, addr, seg.offset + addr - seg.vaddr, size,
+                   0, 0, 0, 0)
+
+
+def _count_from_hash(img: ElfImage) -> int | None:
+    """The number of dynamic symbols as ld.so sees it: DT_HASH's nchain, or one past the
+    last symbol a DT_GNU_HASH chain reaches."""
+    order = "<" if img.endian == "<" else ">"
+    addr = dyn_value(img, c.DT_HASH)
+    if addr is not None and (raw := img.read_vaddr(addr + 4, 4)) is not None:
+        return int(struct.unpack(order + "I", raw)[0])
+    addr = dyn_value(img, c.DT_GNU_HASH)
+    head = img.read_vaddr(addr, 16) if addr is not None else None
+    if addr is None or head is None:
+        return None
+    nbuckets, symoffset, bloom_size, _ = struct.unpack(order + "4I", head)
+    buckets_at = addr + 16 + bloom_size * img.word
+    raw = img.read_vaddr(buckets_at, 4 * nbuckets)
+    if raw is None:
+        return None
+    last = max(struct.unpack(f"{order}{nbuckets}I", raw), default=0)
+    if last < symoffset:
+        return symoffset
+    chain_at = buckets_at + 4 * nbuckets - 4 * symoffset
+    limit = len(img.data) // 4
+    for i in range(last, last + limit):
+        word = img.read_vaddr(chain_at + 4 * i, 4)
+        if word is None:
+            return None
+        if struct.unpack(order + "I", word)[0] & 1:
+            return i + 1
+    return None
 
 
 @lru_cache(maxsize=32)
@@ -156,11 +217,7 @@ def _reloc_range(img: ElfImage, addr: int, size: int, rela: bool, label: str,
                  in_jmprel: bool, skip: range = range(0)) -> list[DynReloc]:
     """Relocations in [addr, addr+size) as mapped in memory, leaving out those whose record
     lies in `skip` (glibc applies a DT_RELA range overlapping DT_JMPREL only once)."""
-    seg = img.load_at(addr, size)
-    if seg is None or not seg.covers_file(addr, size):
-        raise Malformed(label, f"[{addr:#x}, +{size:#x}) is not in the file image of a PT_LOAD")
-    fake = Section(-1, label, c.SHT_RELA if rela else c.SHT_REL, 0, addr,
-                   seg.offset + addr - seg.vaddr, size, 0, 0, 0, 0)
+    fake = _mapped_section(img, addr, size, c.SHT_RELA if rela else c.SHT_REL, label)
     ent = (24 if rela else 16) if img.is64 else (12 if rela else 8)
     return [DynReloc(label, r, in_jmprel) for r in relocs(img, fake)
             if addr + r.index * ent not in skip]

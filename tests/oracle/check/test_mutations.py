@@ -345,3 +345,27 @@ def test_lazy_contents_do_not_matter_with_bind_now(built: Any, variant: str) -> 
     m = Mutable(built.bytes(f"{variant}/imports"))
     lazy_slot(m)
     assert [str(v) for v in check(bytes(m.data))] == []
+
+
+def plt0_push(m: Mutable) -> None:
+    """PLT0 pushes GOT+2w instead of GOT[1]: every lazy path hands ld.so the wrong word."""
+    pltgot = m.get(m.word, m.dyn_val_offset(3))
+    plt = m.sec(".plt")
+    base = plt["sh_offset"]
+    for k in range(32):  # PLT0's `ff 35` (mold starts with endbr64; push %r11)
+        if m.data[base + k:base + k + 2] == b"\xff\x35":
+            if m.is64:
+                m.put("i", base + k + 2, m.get("i", base + k + 2) + 8)
+            else:
+                m.put("I", base + k + 2, pltgot + 8)
+            return
+    raise AssertionError("no push in PLT0")
+
+
+@pytest.mark.parametrize("variant", ["x64-bfd-lazy", "x64-gold-lazy", "x64-lld-ibt",
+                                     "x64-mold-lazy", "x32-bfd-lazy", "x32-lld-lazy"])
+def test_plt0_push_fires_lazy_rule_for_every_slot(built: Any, variant: str) -> None:
+    m = Mutable(built.bytes(f"{variant}/imports"))
+    plt0_push(m)
+    lazy = [v for v in check(bytes(m.data)) if v.rule == "ELF-PLT-LAZY"]
+    assert len(lazy) == len(m.plt_relocs()), [str(v) for v in lazy]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 from oracle.check import RULES, check
 from oracle.check.image import ElfImage
 from oracle.check.pltwalk import indirect_jumps
-from oracle.check.tables import jump_slots
+from oracle.check.tables import dynsym, jump_slots
 
 
 def test_reference_output_is_clean(built: Any, ref_key: str) -> None:
@@ -35,3 +36,27 @@ def test_registry_has_cited_unique_rules() -> None:
     ids = [r.id for r in RULES]
     assert len(ids) == len(set(ids)) >= 30
     assert all(r.rationale and r.source and r.topic for r in RULES)
+
+
+def _without_section_headers(data: bytes) -> bytes:
+    """What `sstrip` leaves: e_shoff, e_shnum and e_shstrndx cleared."""
+    buf = bytearray(data)
+    if buf[4] == 2:
+        struct.pack_into("<Q", buf, 0x28, 0)
+        struct.pack_into("<HH", buf, 0x3C, 0, 0)
+    else:
+        struct.pack_into("<I", buf, 0x20, 0)
+        struct.pack_into("<HH", buf, 0x30, 0, 0)
+    return bytes(buf)
+
+
+@pytest.mark.parametrize("variant", ["x64-bfd-lazy", "x64-mold-lazy", "x64-lld-ibt",
+                                     "x32-bfd-lazy", "x32-mold-lazy", "x32-gold-lazy"])
+def test_files_without_section_headers(built: Any, variant: str) -> None:
+    # Loaders never read section headers; rules fall back to what ld.so reads (PT_DYNAMIC,
+    # DT_SYMTAB sized by the hash table, executable PT_LOADs for PLT code).
+    data = _without_section_headers(built.bytes(f"{variant}/imports"))
+    assert [str(v) for v in check(data)] == []
+    img = ElfImage(data)
+    assert len(dynsym(img)) >= 5
+    assert {dr.reloc.offset for dr in jump_slots(img)} <= {r.target for r in indirect_jumps(img)}
