@@ -64,7 +64,6 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
                                      layout.stack_size, inv.argv, inv.env,
                                      inv.path.encode())
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
-        machine.mem.map(layout.heap, inv.limits.memory_cap, UC_PROT_READ | UC_PROT_WRITE)
         _set_thread_pointer(machine, layout.tls)
         create_standard_streams(process)
         _link(machine, process, image, bias, inv)

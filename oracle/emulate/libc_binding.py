@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from unicorn import UC_PROT_READ, UC_PROT_WRITE
+
 from oracle.emulate import sorting, startup
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libc import ctype, memory, numbers, stdio, strings
@@ -23,6 +25,8 @@ LIBC_SONAMES = ("libc.so.6", "ld-linux-x86-64.so.2", "ld-linux.so.2", "libc.so")
 def heap_of(ctx: CallContext) -> Heap:
     process = ctx.process
     if process.heap is None:
+        # Mapped on first use: most programs under test never allocate.
+        ctx.mem.map(process.heap_base, process.memory_cap, UC_PROT_READ | UC_PROT_WRITE)
         process.heap = Heap(ctx.mem, process.heap_base, process.memory_cap,
                             align=16 if ctx.word == 8 else 8)
     return process.heap

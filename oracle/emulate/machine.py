@@ -97,6 +97,18 @@ class _Continuation:
     symbol: str
 
 
+_DISASSEMBLERS: dict[int, capstone.Cs] = {}
+_COUNTS: dict[tuple[int, bytes], int] = {}  # instructions per block's bytes, across runs
+
+
+def _disassembler(word: int) -> capstone.Cs:
+    """One capstone instance per mode for the whole process (it costs more than a run)."""
+    if word not in _DISASSEMBLERS:
+        mode = capstone.CS_MODE_64 if word == 8 else capstone.CS_MODE_32
+        _DISASSEMBLERS[word] = capstone.Cs(capstone.CS_ARCH_X86, mode)
+    return _DISASSEMBLERS[word]
+
+
 class Machine:
     """One CPU and address space, with the library region at `lib_base`."""
 
@@ -117,14 +129,12 @@ class Machine:
         self._next_slot = lib_base
         self._stack: list[_Continuation] = []
         self._stop: BaseException | None = None
-        self._pending = False
+        self._current = "<program>"
         self._blocks = 0
         self._block_sizes: dict[tuple[int, int], int] = {}
         self._deadline = 0.0
         self._last_access: tuple[int, int] | None = None
-        self._disasm = capstone.Cs(
-            capstone.CS_ARCH_X86, capstone.CS_MODE_64 if abi.word == 8 else capstone.CS_MODE_32
-        )
+        self._disasm = _disassembler(abi.word)
         self.mem.map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
         self.mem.write_initial(lib_base, b"\xf4" * lib_size)
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
@@ -196,17 +206,12 @@ class Machine:
         """Run from `entry` until the program exits or faults: (exit status, faults)."""
         self._deadline = time.monotonic() + self.limits.timeout
         self.uc.reg_write(self.abi.pc_reg, entry)
-        current = "<program>"
+        self._current = "<program>"
         try:
             while True:
                 pc = self.abi.pc(self.uc)
                 if self.lib_base <= pc < self.lib_end:
-                    handler = self._handlers.get(pc)
-                    if handler is None:
-                        raise RunStop(Fault("unmapped-fetch", pc, None,
-                                            "jump into the library region between entries"))
-                    current = self._names[pc]
-                    handler()
+                    self._dispatch(pc)
                     continue
                 self._emulate(pc)
         except ProgramExit as done:
@@ -215,16 +220,23 @@ class Machine:
             return None, [stop.fault]
         except GuestFault as err:
             return None, [Fault("library", err.address, self.symbol_at(err.address),
-                                f"in {current}: {err.message}")]
+                                f"in {self._current}: {err.message}")]
         except RecursionError as err:
-            return None, [Fault("library", 0, None, f"in {current}: {err}")]
+            return None, [Fault("library", 0, None, f"in {self._current}: {err}")]
         except Exception as err:  # noqa: BLE001 - a library bug must not escape as a crash
             return None, [Fault("library", self.abi.pc(self.uc), None,
-                                f"emulator error in {current}: {err!r}")]
+                                f"emulator error in {self._current}: {err!r}")]
+
+    def _dispatch(self, pc: int) -> None:
+        handler = self._handlers.get(pc)
+        if handler is None:
+            raise RunStop(Fault("unmapped-fetch", pc, None,
+                                "jump into the library region between entries"))
+        self._current = self._names[pc]
+        handler()
 
     def _emulate(self, pc: int) -> None:
         self._stop = None
-        self._pending = False
         self._last_access = None
         if time.monotonic() > self._deadline:
             raise RunStop(self._timeout_fault(pc))
@@ -234,9 +246,8 @@ class Machine:
             raise RunStop(self._cpu_fault(err)) from None
         if self._stop is not None:
             raise self._stop
-        if not self._pending:
-            now = self.abi.pc(self.uc)
-            raise RunStop(Fault("cpu", now, self.symbol_at(now), "the CPU halted (hlt)"))
+        now = self.abi.pc(self.uc)
+        raise RunStop(Fault("cpu", now, self.symbol_at(now), "the CPU halted (hlt)"))
 
     def _timeout_fault(self, pc: int) -> Fault:
         return Fault("timeout", pc, self.symbol_at(pc),
@@ -268,8 +279,14 @@ class Machine:
             self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, None, 1, 0, x.UC_X86_INS_SYSCALL)
 
     def _on_library_code(self, uc: Uc, address: int, size: int, _: Any) -> None:
-        self._pending = True
-        uc.emu_stop()
+        # Library functions run right here, inside the hook: they set the registers and
+        # the next pc, and the CPU goes on without leaving emu_start.  Anything that ends
+        # the run is kept for the loop to raise.
+        try:
+            self._dispatch(address)
+        except BaseException as err:  # noqa: BLE001 - re-raised by _emulate
+            self._stop = err
+            uc.emu_stop()
 
     def _on_block(self, uc: Uc, address: int, size: int, _: Any) -> None:
         if self.lib_base <= address < self.lib_end:
@@ -279,9 +296,13 @@ class Machine:
         if count is None:
             try:
                 code = bytes(uc.mem_read(address, size))
-                count = sum(1 for _ in self._disasm.disasm_lite(code, address)) or 1
             except UcError:
-                count = 1
+                code = b""
+            count = _COUNTS.get((self.abi.word, code))
+            if count is None:
+                count = sum(1 for _ in self._disasm.disasm_lite(code, address)) or 1
+                if len(_COUNTS) < 1 << 16:
+                    _COUNTS[(self.abi.word, code)] = count
             self._block_sizes[key] = count
         self.instructions += count
         if self.instructions > self.limits.max_instructions:
