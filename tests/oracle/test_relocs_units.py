@@ -1,0 +1,235 @@
+"""The field oracle's special cases, each on a few lines of assembler linked by GNU ld.
+
+Unsupported (TLS) types, COMDAT losers, merged strings, same-named locals told apart by
+STT_FILE order, link-map hints that must be confirmed by the bytes, overflow, and the
+shape of a report.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from oracle.reference import link_reference
+from oracle.relocs import FieldMismatch, FieldReport, check_fields, check_fields_report
+from oracle.relocs.image import read_image
+from oracle.relocs.inputs import read_object
+from oracle.relocs.placement import place_section
+
+START = """
+        .text
+        .globl _start
+_start: mov $60, %eax
+        xor %edi, %edi
+        syscall
+"""
+
+
+def _assemble(directory: Path, name: str, text: str) -> str:
+    source = directory / f"{name}.s"
+    source.write_text(text + '\n        .section .note.GNU-stack, "", @progbits\n')
+    obj = directory / f"{name}.o"
+    subprocess.run(["as", str(source), "-o", str(obj)], check=True, capture_output=True)
+    return str(obj)
+
+
+def _link(directory: Path, objects: list[str], *extra: str) -> str:
+    output = str(directory / "out")
+    result = link_reference("bfd", objects, output, extra=extra)
+    assert result.ok, result.stderr
+    return output
+
+
+def _patch(path: str, address: int, xor: int) -> None:
+    image = read_image(path)
+    sec = image.section_at(address)
+    assert sec is not None
+    from elftools.elf.elffile import ELFFile
+
+    with open(path, "rb") as f:
+        offset = next(s["sh_offset"] for s in ELFFile(f).iter_sections() if s.name == sec.name)
+    data = bytearray(Path(path).read_bytes())
+    data[offset + address - sec.addr] ^= xor
+    Path(path).write_bytes(data)
+
+
+def test_tls_types_are_reported_unsupported_not_crashed(tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START), _assemble(tmp_path, "tls", """
+        .text
+        .globl get
+get:    movq %fs:tv@tpoff, %rax
+        leaq get(%rip), %rcx
+        ret
+        .section .tbss, "awT", @nobits
+tv:     .zero 8
+""")]
+    report = check_fields_report(_link(tmp_path, objects), objects)
+    assert [(m.kind, m.type_name) for m in report.mismatches] == [
+        ("unsupported", "R_X86_64_TPOFF32")]
+    assert [s.type_name for s in report.confirmed] == ["R_X86_64_PC32"]
+
+
+def test_comdat_losers_are_skipped_and_counted(tmp_path: Path) -> None:
+    def member(name: str) -> str:
+        return _assemble(tmp_path, name, f"""
+        .section .text.inl, "axG", @progbits, inl, comdat
+        .globl inl
+inl:    movl ${name}_data, %eax
+        ret
+        .data
+        .globl {name}_data
+{name}_data: .long 1
+""")
+
+    objects = [_assemble(tmp_path, "start", START), member("a"), member("b")]
+    report = check_fields_report(_link(tmp_path, objects), objects)
+    assert report.mismatches == ()
+    assert report.skipped["in discarded COMDAT sections"] == 1
+    assert [(Path(s.file).name, s.symbol) for s in report.confirmed] == [("a.o", "a_data")]
+
+
+MERGED = """
+        .text
+        .globl {name}
+{name}: leaq .L{name}0(%rip), %rdi        # PC32 against a kept local .L symbol
+        movl $.L{name}1, %esi            # R_X86_64_32
+        ret
+        .data
+        .quad .rodata.str1.1 + {offset}  # a section symbol with an addend into the strings
+        .section .rodata.str1.1, "aMS", @progbits, 1
+.L{name}0: .asciz "{first}"
+.L{name}1: .asciz "{second}"
+"""
+
+
+def test_merged_strings_are_found_wherever_the_linker_put_them(tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START),
+               _assemble(tmp_path, "m1", MERGED.format(name="m1", offset=2, first="hello",
+                                                       second="shared")),
+               _assemble(tmp_path, "m2", MERGED.format(name="m2", offset=8, first="shared",
+                                                       second="llo"))]
+    output = _link(tmp_path, objects)
+    report = check_fields_report(output, objects)
+    assert report.mismatches == (), str(report)
+    assert report.checked == 6
+    # GNU ld keeps one copy of "shared", and "llo" may live inside "hello"
+    rodata = read_image(output).section_named(".rodata")
+    assert rodata is not None and rodata.data.count(b"shared\0") == 1
+    site = next(s for s in report.confirmed
+                if Path(s.file).name == "m2.o" and s.type_name == "R_X86_64_32")
+    _patch(output, site.field, 0x01)
+    (m,) = check_fields(output, objects)
+    assert (Path(m.file).name, m.type_name, m.kind) == ("m2.o", "R_X86_64_32", "value")
+
+
+def _dup(directory: Path, name: str, value: int) -> str:
+    sub = directory / name
+    sub.mkdir()
+    return _assemble(sub, "dup", f"""
+        .file "dup.c"
+        .section .text.helper, "ax"
+helper: movl ${value}, %eax
+        ret
+        .text
+        .globl {name}
+{name}: call helper
+        ret
+""")
+
+
+def test_same_named_locals_are_told_apart_by_file_order(tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START), _dup(tmp_path, "first", 1),
+               _dup(tmp_path, "second", 2)]
+    output = _link(tmp_path, objects)
+    report = check_fields_report(output, objects)
+    assert report.mismatches == ()
+    image = read_image(output)
+    helpers = sorted(s.value for s in image.locals["helper"])
+    first, second = sorted(report.confirmed, key=lambda s: s.file)
+    # each call lands on its own file's helper: S is the helper of that file
+    assert f"{helpers[0]:#x}" in first.formula and f"{helpers[1]:#x}" in second.formula
+
+
+def test_link_map_is_a_hint_that_the_bytes_must_confirm(tmp_path: Path) -> None:
+    obj_path = _assemble(tmp_path, "k", """
+        .section .rodata.k, "a"
+        .quad 0x1122334455667788
+        .text
+        .globl get
+get:    movq .rodata.k(%rip), %rax
+        ret
+""")
+    objects = [_assemble(tmp_path, "start", START), obj_path]
+    output = _link(tmp_path, objects)
+    image = read_image(output)
+    obj = read_object(obj_path)
+    index = next(i for i, s in obj.sections.items() if s.name == ".rodata.k")
+    rodata = image.section_named(".rodata")
+    assert rodata is not None
+    right = rodata.addr + rodata.data.index(bytes.fromhex("8877665544332211"))
+    assert place_section(image, obj, obj.sections[index], 0, right).how == "map"
+    wrong = place_section(image, obj, obj.sections[index], 0, right + 8)
+    assert (wrong.how, wrong.candidates) == ("content", (right,))
+    link_map = tmp_path / "map.json"
+    link_map.write_text(json.dumps({"sections": [
+        {"file": obj_path, "section": ".rodata.k", "index": index, "address": right + 8}]}))
+    assert check_fields(output, objects, link_map=str(link_map)) == []
+
+
+def test_a_value_that_does_not_fit_is_an_overflow(tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START),
+               _assemble(tmp_path, "big", ".globl big\n        big = 0x1ff"),
+               _assemble(tmp_path, "use", ".data\n        .byte big")]
+    # --noinhibit-exec: GNU ld reports the truncation but still writes the output
+    output = str(tmp_path / "out")
+    link_reference("bfd", objects, output, extra=["--noinhibit-exec"])
+    (m,) = check_fields(output, objects)
+    assert (m.kind, m.type_name, m.expected, m.actual) == ("overflow", "R_X86_64_8",
+                                                           b"\xff", b"\xff")
+    assert "0x1ff does not fit" in m.detail
+
+
+def test_non_relocatable_inputs_are_counted_not_read(tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START)]
+    report = check_fields_report(_link(tmp_path, objects), [*objects, "-lc", "/nonexistent"])
+    assert report.skipped["non-relocatable inputs"] == 2 and report.mismatches == ()
+
+
+def test_a_report_reads_as_one_block_per_site() -> None:
+    m = FieldMismatch("value", "a.o", ".text", 0x11, "R_X86_64_PC32", "foo",
+                      "S + A - P = 0x401020 + -0x4 - 0x401005 = 0x17", b"\x17\0\0\0",
+                      b"\x18\0\0\0", 0x401005, ("=> 0x401004: e8 18 00 00 00  call 0x401021",))
+    text = str(m).splitlines()
+    assert text[0] == "value: a.o(.text+0x11) R_X86_64_PC32 foo at 0x401005"
+    assert text[1] == "  formula:  S + A - P = 0x401020 + -0x4 - 0x401005 = 0x17"
+    assert text[2:4] == ["  expected: 17 00 00 00", "  actual:   18 00 00 00"]
+    assert text[4].startswith("  => 0x401004")
+    summary = str(FieldReport((m,), (), {"in .eh_frame": 3})).splitlines()
+    assert summary[0] == "0 relocation fields confirmed, 1 mismatches; skipped: in .eh_frame: 3"
+
+
+@pytest.mark.parametrize("linker", ["lld", "mold"])
+def test_import_calls_go_through_decoded_plt_entries(linker: str, tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "calls", """
+        .text
+        .globl _start
+_start: call puts@PLT
+        call *getpid@GOTPCREL(%rip)
+        mov $60, %eax
+        syscall
+""")]
+    output = str(tmp_path / "out")
+    libdir = str(Path(subprocess.run(["gcc", "-print-file-name=libc.so"], capture_output=True,
+                                     text=True, check=True).stdout.strip()).parent)
+    result = link_reference(linker, objects, output, libs=["c"], lib_paths=[libdir])
+    assert result.ok, result.stderr
+    report = check_fields_report(output, objects)
+    assert report.mismatches == ()
+    got, plt = sorted(report.confirmed, key=lambda s: s.type_name)
+    assert plt.formula.startswith("L + A - P") and got.formula.startswith("G + A - P")
+    _patch(output, plt.field, 0x10)  # call the neighbouring PLT entry instead
+    (m,) = check_fields(output, objects)
+    assert (m.symbol, m.kind) == ("puts", "value")
