@@ -100,7 +100,7 @@ def _link(machine: Machine, process: Process, image: ElfImage, bias: int,
     process.program = dyn
     libraries: list[EmulatedLibrary] = []
     for soname in dyn.needed_names():
-        lib = library_for(soname, inv.library_names.get(soname))
+        lib = library_for(soname, machine.abi.word, inv.library_names.get(soname))
         if lib is None:
             raise LoadFault(Fault("load", 0, None,
                                   f"{soname}: no emulated library for this DT_NEEDED entry"))

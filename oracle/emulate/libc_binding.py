@@ -15,8 +15,10 @@ from unicorn import UC_PROT_READ, UC_PROT_WRITE
 
 from oracle.emulate import sorting, startup
 from oracle.emulate.calls import CallContext, Export
-from oracle.emulate.libc import ctype, memory, numbers, stdio, strings
+from oracle.emulate.libc import stdio, table
+from oracle.emulate.libc.flatmem import FlatMemory
 from oracle.emulate.libc.heap import Heap
+from oracle.emulate.libc.table import LibFunction
 from oracle.emulate.streams import ProcessStreams
 
 LIBC_SONAMES = ("libc.so.6", "ld-linux-x86-64.so.2", "ld-linux.so.2", "libc.so")
@@ -32,17 +34,43 @@ def heap_of(ctx: CallContext) -> Heap:
     return process.heap
 
 
-def _plain(name: str, arity: int, func: Callable[..., int]) -> Export:
-    return Export(name, arity, lambda ctx: func(ctx.mem, *ctx.args(arity)))
+def _table_row(ctx: CallContext, name: str, needs: str) -> LibFunction:
+    """The table row for `name`, bound to this process's heap or streams when it needs them
+    (tables with those are built per process, on first use)."""
+    process = ctx.process
+    tables = process.libc_tables
+    if needs not in tables:
+        if needs == "heap":
+            tables[needs] = table.library(ctx.word, heap=heap_of(ctx))
+        else:
+            tables[needs] = table.library(ctx.word, streams=ProcessStreams(process))
+    return tables[needs][name]
 
 
-def _worded(name: str, arity: int, func: Callable[..., int]) -> Export:
-    return Export(name, arity, lambda ctx: func(ctx.mem, *ctx.args(arity), word=ctx.word))
+def _from_table(row: LibFunction) -> Export:
+    needs = "heap" if row.needs_heap else "streams" if row.needs_streams else ""
+
+    def impl(ctx: CallContext) -> int:
+        bound = _table_row(ctx, row.name, needs) if needs else row
+        args = ctx.args(bound.arity)
+        return bound.call(ctx.mem, args, ctx.varargs(bound.arity) if bound.variadic else None)
+
+    return Export(row.name, row.arity, impl)
 
 
-def _streams(name: str, arity: int, func: Callable[..., int]) -> Export:
-    return Export(name, arity,
-                  lambda ctx: func(ctx.mem, ProcessStreams(ctx.process), *ctx.args(arity)))
+class _NoStreams:
+    """Stands in for the streams when listing the table's names (never written to)."""
+
+    stdout = 0
+
+    def write(self, stream: int, data: bytes) -> None:
+        raise AssertionError("the probe table is never called")
+
+
+def _table_exports(word: int) -> list[Export]:
+    probe_heap = Heap(FlatMemory(0x1000, 0x1000), 0x1000, 0x1000)
+    rows = table.library(word, heap=probe_heap, streams=_NoStreams())
+    return [_from_table(row) for row in rows.values()]
 
 
 def _printf_to(fixed: int, stream_arg: int | None, fmt_arg: int) -> Callable[[CallContext], int]:
@@ -53,16 +81,6 @@ def _printf_to(fixed: int, stream_arg: int | None, fmt_arg: int) -> Callable[[Ca
         stream = streams.stdout if stream_arg is None else ctx.arg(stream_arg)
         return stdio.fprintf(ctx.mem, streams, stream, ctx.arg(fmt_arg), ctx.varargs(fixed),
                              word=ctx.word)
-
-    return impl
-
-
-def _vprintf_to(stream_arg: int | None, fmt_arg: int, ap_arg: int) -> Callable[[CallContext], int]:
-    def impl(ctx: CallContext) -> int:
-        streams = ProcessStreams(ctx.process)
-        stream = streams.stdout if stream_arg is None else ctx.arg(stream_arg)
-        return stdio.vfprintf(ctx.mem, streams, stream, ctx.arg(fmt_arg), ctx.arg(ap_arg),
-                              word=ctx.word)
 
     return impl
 
@@ -109,81 +127,21 @@ def _errno_location(ctx: CallContext) -> int:
     return ctx.process.object(("errno",), bytes(4)).address
 
 
-def _malloc(ctx: CallContext) -> int:
-    return heap_of(ctx).malloc(ctx.arg(0))
-
-
-def _calloc(ctx: CallContext) -> int:
-    return heap_of(ctx).calloc(ctx.arg(0), ctx.arg(1), word=ctx.word)
-
-
-def _realloc(ctx: CallContext) -> int:
-    return heap_of(ctx).realloc(ctx.arg(0), ctx.arg(1))
-
-
-def _free(ctx: CallContext) -> int:
-    if ctx.arg(0):
-        heap_of(ctx).free(ctx.arg(0))
-    return 0
-
-
-def _strdup(ctx: CallContext) -> int:
-    return strings.strdup(ctx.mem, heap_of(ctx), ctx.arg(0))
-
-
-_PLAIN: dict[str, tuple[Callable[..., int], int]] = {
-    **{name: (getattr(strings, name), n) for name, n in (
-        ("strlen", 1), ("strnlen", 2), ("strcmp", 2), ("strncmp", 3), ("strcpy", 2),
-        ("strncpy", 3), ("strcat", 2), ("strncat", 3), ("strchr", 2), ("strrchr", 2),
-        ("strstr", 2))},
-    **{name: (getattr(memory, name), n) for name, n in (
-        ("memcpy", 3), ("memset", 3), ("memcmp", 3), ("memchr", 3))},
-    "memmove": (memory.memcpy, 3),
-    **{name: (getattr(ctype, name), 1) for name in (
-        "isdigit", "isalpha", "isspace", "isalnum", "isupper", "islower", "isxdigit",
-        "isprint", "ispunct", "toupper", "tolower")},
-    "abs": (ctype.abs_, 1),
-}
-_WORDED: dict[str, tuple[Callable[..., int], int]] = {
-    "strtol": (numbers.strtol, 3), "strtoul": (numbers.strtoul, 3),
-    "strtoll": (numbers.strtoll, 3), "strtoull": (numbers.strtoull, 3),
-    "atoi": (numbers.atoi, 1), "atol": (numbers.atol, 1), "atoll": (numbers.atoll, 1),
-    "labs": (ctype.labs, 1),
-}
-
-
-def libc_exports() -> dict[str, Export]:
+def libc_exports(word: int) -> dict[str, Export]:
     """Every function the emulated libc.so.6 provides, by name."""
     exports = [
+        *_table_exports(word),  # first: the entries below override these
         *startup.EXPORTS,
         *sorting.EXPORTS,
-        *(_plain(name, n, func) for name, (func, n) in _PLAIN.items()),
-        *(_worded(name, n, func) for name, (func, n) in _WORDED.items()),
-        _streams("puts", 1, stdio.puts),
-        _streams("fputs", 2, stdio.fputs),
-        _streams("fputc", 2, stdio.fputc),
-        _streams("putc", 2, stdio.fputc),
-        _streams("_IO_putc", 2, stdio.fputc),
-        _streams("putchar", 1, stdio.putchar),
-        _streams("fwrite", 4, stdio.fwrite),
+        Export("_IO_putc", 2, lambda ctx: stdio.fputc(ctx.mem, ProcessStreams(ctx.process),
+                                                      ctx.arg(0), ctx.arg(1))),
         Export("fflush", 1, _fflush),
-        Export("printf", 1, _printf_to(1, None, 0)),
-        Export("fprintf", 2, _printf_to(2, 0, 1)),
         Export("__printf_chk", 2, _printf_to(2, None, 1)),
         Export("__fprintf_chk", 3, _printf_to(3, 0, 2)),
-        Export("vprintf", 2, _vprintf_to(None, 0, 1)),
-        Export("vfprintf", 3, _vprintf_to(0, 1, 2)),
-        Export("sprintf", 2, _sprintf(0, None, 1, 2)),
-        Export("snprintf", 3, _sprintf(0, 1, 2, 3)),
         Export("__sprintf_chk", 4, _sprintf(0, None, 3, 4)),
         Export("__snprintf_chk", 5, _sprintf(0, 1, 4, 5)),
         Export("write", 3, _write),
         Export("getenv", 1, _getenv),
         Export("__errno_location", 0, _errno_location),
-        Export("malloc", 1, _malloc),
-        Export("calloc", 2, _calloc),
-        Export("realloc", 2, _realloc),
-        Export("free", 1, _free),
-        Export("strdup", 1, _strdup),
     ]
     return {export.name: export for export in exports}

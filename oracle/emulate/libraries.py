@@ -8,7 +8,7 @@ object called NAME (created in library memory on first use).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from oracle.emulate import libtrace
 from oracle.emulate.calls import CallContext, Export
@@ -35,22 +35,21 @@ class EmulatedLibrary(Protocol):
 class Libc:
     """The emulated C library."""
 
-    _exports: dict[str, Export] | None = None
+    _by_word: ClassVar[dict[int, dict[str, Export]]] = {}  # built once per ABI, shared by runs
 
-    def __init__(self, soname: str) -> None:
+    def __init__(self, soname: str, word: int) -> None:
         self.soname = soname
-        if Libc._exports is None:
-            Libc._exports = libc_exports()
+        if word not in Libc._by_word:
+            Libc._by_word[word] = libc_exports(word)
+        self._exports = Libc._by_word[word]
 
     def provides(self, name: str) -> bool:
-        assert self._exports is not None
         return name in self._exports or name in LIBC_DATA
 
     def is_data(self, name: str) -> bool:
         return name in LIBC_DATA
 
     def function(self, name: str) -> Export | None:
-        assert self._exports is not None
         return self._exports.get(name)
 
     def data(self, name: str, size: int, process: Process) -> DataObject | None:
@@ -89,10 +88,11 @@ class Libtrace:
         return process.object((name,), content)
 
 
-def library_for(soname: str, names: frozenset[str] | None = None) -> EmulatedLibrary | None:
-    """The emulated library bound to `soname`, or None if there is none."""
+def library_for(soname: str, word: int, names: frozenset[str] | None = None
+                ) -> EmulatedLibrary | None:
+    """The emulated library bound to `soname` for this ABI, or None if there is none."""
     if soname in LIBC_SONAMES:
-        return Libc(soname)
+        return Libc(soname, word)
     if libtrace.is_libtrace(soname):
         return Libtrace(soname, names)
     return None

@@ -17,6 +17,7 @@ from oracle.emulate.guest import GuestFault
 if TYPE_CHECKING:
     from oracle.emulate.dynamic import Dynamic
     from oracle.emulate.libc.heap import Heap
+    from oracle.emulate.libc.table import LibFunction
     from oracle.emulate.machine import Machine
 
 BUFSIZ = 4096  # glibc's buffer for a pipe: stdout is flushed when this much is pending
@@ -63,6 +64,7 @@ class Process:
     allocated: int = 0
     _data_next: int = 0
     heap: Heap | None = None
+    libc_tables: dict[str, dict[str, LibFunction]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._data_next = self.data_base
