@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="link and run every case; exit 1 on a regression")
     rep.add_argument("dir", nargs="?", help="corpus or case directory (default: corpus/)")
     rep.add_argument("--linker", choices=LINKERS, default="linkharness")
-    rep.add_argument("--bind", choices=BIND_MODES, help="only this bind mode")
+    rep.add_argument("--bind", choices=BIND_MODES,
+                     help="run every case in this bind mode only (default: each case's own)")
     rep.add_argument("--judge", choices=JUDGES, action="append",
                      help="run under this judge only (repeatable; default: all available)")
     rep.add_argument("--jobs", "-j", type=int, default=1, help="cases replayed in parallel")

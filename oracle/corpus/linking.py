@@ -32,6 +32,8 @@ def link_case(case: Case, linker: str, output: Path) -> LinkOutcome:
         raise ValueError(f"unknown linker {linker!r} (choose from {', '.join(LINKERS)})")
     if linker == "linkharness":
         return _link_linkharness(case, output)
+    if not case.target.startswith("elf"):
+        return LinkOutcome(None, f"{linker} does not link {case.target}", crashed=True)
     return _link_reference(linker, case, output)
 
 

@@ -59,8 +59,8 @@ def replay_case(
     judges: Sequence[str] | None = None,
 ) -> CaseResult:
     """Replay `case` with `linker`, writing the executable under `workdir` (a temporary
-    directory, removed afterwards, when None).  `bind` narrows the case's bind modes;
-    `judges` overrides the default (emulator if present, plus native when the host can run
+    directory, removed afterwards, when None).  `bind` replaces the case's bind modes
+    (a static case runs the same in either); `judges` overrides the default (emulator if present, plus native when the host can run
     the target)."""
     start = time.perf_counter()
     if workdir is None:
@@ -91,7 +91,7 @@ def _replay(case: Case, linker: str, workdir: Path, bind: Sequence[str] | None,
         return result(PASS, [])
     if outcome.output is None:
         return result(FAIL, [f"link failed: {outcome.error}"])
-    modes = [m for m in case.bind if bind is None or m in bind]
+    modes = list(case.bind if bind is None else bind)
     chosen = list(judges) if judges is not None else default_judges(case)
     if not chosen or not modes:
         return result(ERROR, ["no judge can run this case here (or no bind mode selected)"])

@@ -132,3 +132,11 @@ def test_native_libtrace_lines_are_compared_as_the_trace(tmp_path: Path) -> None
     res = replay_case(load_case(bad), "bfd", tmp_path / "work", judges=["native"], bind=["now"])
     assert res.details == (("native/now: trace[0] is libtrace1.so:lt1_f2_a2(0x1, 0x2), "
                            "expected libtrace1.so:lt1_f2_a2(0x1, 0x3)"),)
+
+
+def test_a_bind_mode_given_to_replay_replaces_the_cases(objects: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    res = _replay(tmp_path, [objects["main"], objects["helper"]], {"exit_code": 42},
+                  judges=["native"], bind=["now", "lazy"])
+    assert res.passed
+    assert [o.bind for o in res.observations] == ["now", "lazy"]
