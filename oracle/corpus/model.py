@@ -190,6 +190,8 @@ def _parse_trace(value: Any, where: str) -> tuple[TraceCall, ...] | None:
         if isinstance(item, TraceCall):
             calls.append(item)
             continue
+        if all(hasattr(item, a) for a in ("library", "symbol", "args")):
+            item = {"library": item.library, "symbol": item.symbol, "args": list(item.args)}
         at = f"{where}.trace[{i}]"
         if not isinstance(item, Mapping):
             raise CaseFormatError(f"{at}: must be an object")
@@ -203,11 +205,15 @@ def _parse_trace(value: Any, where: str) -> tuple[TraceCall, ...] | None:
 
 
 def parse_expect(data: Any, where: str = "expect") -> Expect:
+    """Also accepts what a run hands back: stdout as bytes, trace entries as objects with
+    library/symbol/args (oracle.emulate's TraceEntry), so a fuzzer can pass them as is."""
     if isinstance(data, Expect):
         return data
     if not isinstance(data, Mapping):
         raise CaseFormatError(f"{where}: must be an object")
     _no_unknown(data, {"exit_code", "stdout", "trace", "link_error"}, where)
+    if isinstance(data.get("stdout"), bytes):  # what a run returns; stored as text
+        data = {**data, "stdout": data["stdout"].decode("utf-8")}
     link_error = _take(data, "link_error", str, where, None, nullable=True)
     if link_error is not None:
         try:

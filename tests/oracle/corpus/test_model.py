@@ -81,3 +81,11 @@ def test_an_expectation_needs_an_exit_code_or_a_link_error() -> None:
     with pytest.raises(CaseFormatError, match="exit_code"):
         parse_expect({"exit_code": None})
     assert parse_expect({"link_error": "undefined"}).is_error_case
+
+
+def test_an_expectation_can_be_taken_from_a_run_result() -> None:
+    from oracle.emulate.result import TraceEntry
+
+    run_trace = [TraceEntry("libtrace2.so", "lt2_f1_a1", (9,))]
+    expect = parse_expect({"exit_code": 5, "stdout": b"out\n", "trace": run_trace})
+    assert expect == Expect(5, "out\n", (TraceCall("libtrace2.so", "lt2_f1_a1", (9,)),))
