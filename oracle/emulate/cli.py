@@ -31,15 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
     parser.add_argument("-L", dest="library_path", action="append", default=[],
                         help="where real libtrace*.so files are (to split their names)")
-    parser.add_argument("args", nargs="*", help="arguments after --")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    program_args: list[str] = []
+    if "--" in words:  # everything after the first -- belongs to the program
+        cut = words.index("--")
+        words, program_args = words[:cut], words[cut + 1 :]
+    args = _parser().parse_args(words)
     result = run(
         args.binary,
-        [args.binary, *args.args],
+        [args.binary, *program_args],
         bind=args.bind,
         max_instructions=args.max_instructions,
         timeout=args.timeout,

@@ -92,12 +92,14 @@ def build_stack(
     cursor = (cursor - 16) & ~15
     random_at = cursor
     mem.write(random_at, RANDOM_BYTES)
+    # In the order Linux's create_elf_tables writes them (there is no vDSO here).
     auxv = [
+        (AT_HWCAP, 0), (AT_PAGESZ, PAGE), (AT_CLKTCK, 100),
         (AT_PHDR, image.phdr_vaddr() + bias), (AT_PHENT, image.phentsize),
-        (AT_PHNUM, len(image.segments)), (AT_PAGESZ, PAGE), (AT_BASE, 0), (AT_FLAGS, 0),
+        (AT_PHNUM, len(image.segments)), (AT_BASE, 0), (AT_FLAGS, 0),
         (AT_ENTRY, image.entry + bias), (AT_UID, 1000), (AT_EUID, 1000), (AT_GID, 1000),
-        (AT_EGID, 1000), (AT_SECURE, 0), (AT_RANDOM, random_at), (AT_HWCAP, 0),
-        (AT_CLKTCK, 100), (AT_PLATFORM, platform_at), (AT_EXECFN, execfn_at), (AT_NULL, 0),
+        (AT_EGID, 1000), (AT_SECURE, 0), (AT_RANDOM, random_at), (AT_EXECFN, execfn_at),
+        (AT_PLATFORM, platform_at), (AT_NULL, 0),
     ]
     words = [len(argv), *arg_at, 0, *env_at, 0]
     for key, value in auxv:

@@ -23,6 +23,7 @@ CASES = [
     ("streams.c", []),
     ("fnptr.c", []),
     ("sort.c", []),
+    ("auxv.c", ["one", "two"]),
 ]
 
 

@@ -1,5 +1,6 @@
 /* stdout, stderr and environ are libc data objects: a non-PIE executable COPYs them. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,5 +23,12 @@ int main(void) {
     }
     fflush(stdout);
     write(1, "raw write\n", 10);
+    /* The library must use the executable's copies: reassigning them redirects it. */
+    static char *custom[] = {"GREETING=changed", 0};
+    environ = custom;
+    printf("getenv after reassigning environ: %s\n", getenv("GREETING"));
+    fflush(stdout);
+    stdout = stderr;
+    printf("printf after stdout = stderr\n");
     return count;
 }

@@ -1,0 +1,45 @@
+"""`linkharness run`: the program's output and status become ours; --json has every field;
+faults print one line each and exit 125."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oracle.cli import main as linkharness
+from oracle.emulate.cli import FAULT_STATUS, main
+
+Builder = Callable[..., Path]
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+@pytest.mark.parametrize("bind", ["lazy", "now"])
+def test_output_and_status(build: Builder, capfd: pytest.CaptureFixture[str], arch: str,
+                           bind: str) -> None:
+    path = build("hello.c", arch)
+    status = linkharness(["run", str(path), "--bind", bind, "--", "x", "y"])
+    out, err = capfd.readouterr()
+    assert status == 7
+    assert out.startswith("hello, world\narg 1: x (3)\narg 2: y (6)\n")
+    assert err == ""
+
+
+def test_json(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:
+    status = main(["--json", str(build("hello.c"))])
+    doc = json.loads(capfd.readouterr().out)
+    assert status == 5
+    assert set(doc) == {"exit_code", "stdout", "stderr", "trace", "faults", "instructions"}
+    assert doc["exit_code"] == 5 and doc["stdout"].startswith("hello, world\n")
+    assert [t["symbol"] for t in doc["trace"]][:2] == ["__libc_start_main", "puts"]
+    assert doc["instructions"] > 0 and doc["faults"] == []
+
+
+def test_fault_line_and_status(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:
+    status = main([str(build("loop.c")), "--max-instructions", "5000"])
+    err = capfd.readouterr().err.strip().splitlines()
+    assert status == FAULT_STATUS
+    assert len(err) == 1 and err[0].startswith("linkharness run: fault: budget at 0x")
+    assert "<main" in err[0]
