@@ -218,14 +218,25 @@ def build_synthetic(
     copy_bss = None
     copy_offset: dict[int, int] = {}
     if scan.copies:
-        copies = [globals_.symbols[gid] for gid in scan.copies]
+        # One copy per library object: aliases (environ, __environ) share it and its one
+        # COPY relocation, or the program and libc would disagree about which is live.
+        copies: list[GlobalSymbol] = []
+        aliases: dict[int, list[GlobalSymbol]] = {}
+        seen: set[int] = set()
+        for gid in scan.copies:
+            if gid in seen:
+                continue
+            sym = globals_.symbols[gid]
+            copies.append(sym)
+            aliases[sym.id] = _aliases(globals_, sym)
+            seen.update(a.id for a in aliases[sym.id])
         placed = _pack(copies, [_copy_alignment(s.size) for s in copies])
         copy_bss = b.add_section(".dynbss", rw, placed.size, placed.align, None)
         for sym, offset in zip(copies, placed.offsets):
             copy_offset[sym.id] = offset
             # The executable now defines the object; ld.so's COPY fills it from the library.
             _redefine(sym, b.obj, copy_bss, offset)
-            for alias in _aliases(globals_, sym):
+            for alias in aliases[sym.id]:
                 _redefine(alias, b.obj, copy_bss, offset)
 
     place_commons(b, globals_)

@@ -186,16 +186,24 @@ def plan_dynamic(
     needed: list[str],
     imports: list[GlobalSymbol],
     exports: list[GlobalSymbol],
+    canonical: frozenset[int] | set[int] = frozenset(),
 ) -> DynamicTables:
-    """Order .dynsym and intern every string, so that every size is final."""
+    """Order .dynsym and intern every string, so that every size is final.
+
+    Imports whose PLT entry is their canonical address (`canonical`, by global id) stay
+    undefined but must be hashed: ld.so resolves the program's own data references to them
+    (st_value != 0) through the executable's hash table, as for a definition.
+    """
     dynstr = StringTable()
     for soname in needed:
         dynstr.add(soname)
-    undefined = [DynSym(s, False) for s in imports]
-    nbucket = gnu_bucket_count(len(exports))
-    names = [s.name.encode("utf-8", "surrogateescape") for s in exports]
-    ordered = [exports[i] for i in gnu_bucket_order(names, nbucket)]
-    defined = [DynSym(s, True) for s in ordered]
+    undefined = [DynSym(s, False) for s in imports if s.id not in canonical]
+    hashed = exports + [s for s in imports if s.id in canonical]
+    exported = {s.id for s in exports}
+    nbucket = gnu_bucket_count(len(hashed))
+    names = [s.name.encode("utf-8", "surrogateescape") for s in hashed]
+    ordered = [hashed[i] for i in gnu_bucket_order(names, nbucket)]
+    defined = [DynSym(s, s.id in exported) for s in ordered]
     syms = undefined + defined
     for d in syms:
         d.name_offset = dynstr.add(d.sym.name)

@@ -70,7 +70,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     tables: DynamicTables | None = None
     deferred = DeferredLayout()
     if opts.dynamic:
-        tables = _plan_tables(symtab, arch, opts, export_dynamic)
+        tables = _plan_tables(symtab, arch, opts, export_dynamic, scan.canonical)
         plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
         add_dynamic_sections(outs, tables, opts)
         entries = dynamic_entries(outs, tables, opts, _defined(symtab, "_init"),
@@ -129,7 +129,7 @@ class DeferredLayout:
 
 
 def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
-                 export_dynamic: bool) -> DynamicTables:
+                 export_dynamic: bool, canonical: set[int]) -> DynamicTables:
     imports = [s for s in symtab.symbols if s.imported and s.referenced]
     exports = [s for s in symtab.symbols if s.file is not None and s.dso is not None]
     if export_dynamic:
@@ -138,7 +138,7 @@ def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     used = {id(s.dso) for s in imports + exports if s.dso is not None}
     needed = [lib.soname for lib in symtab.libraries if not lib.as_needed or id(lib) in used]
     needed = list(dict.fromkeys(needed))
-    tables = plan_dynamic(arch, needed, imports, exports)
+    tables = plan_dynamic(arch, needed, imports, exports, canonical)
     if opts.runpath:
         tables.runpath = opts.runpath
         tables.dynstr.add(opts.runpath)
