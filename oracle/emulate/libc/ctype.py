@@ -79,13 +79,20 @@ def ispunct(mem: GuestMemory, c: int) -> int:
     return classify(c, PUNCT)
 
 
-def toupper(mem: GuestMemory, c: int) -> int:
+def _case_argument(c: int) -> int:
+    """glibc's case tables cover -128..255 and map a negative (signed char) argument other
+    than EOF to the unsigned byte: toupper(-128) is 128."""
     code = c_int(c)
+    return code & 0xFF if -128 <= code < -1 else code
+
+
+def toupper(mem: GuestMemory, c: int) -> int:
+    code = _case_argument(c)
     return code - 0x20 if 0x61 <= code <= 0x7A else code
 
 
 def tolower(mem: GuestMemory, c: int) -> int:
-    code = c_int(c)
+    code = _case_argument(c)
     return code + 0x20 if 0x41 <= code <= 0x5A else code
 
 
