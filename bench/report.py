@@ -1,7 +1,9 @@
 """The results as a table for people and as JSON for the README and later comparisons.
 
 The ratio is this linker's median wall time divided by the baseline's (linkharness unless
-told otherwise): 0.01 means a hundred times faster than linkharness.
+told otherwise): 0.01 means a hundred times faster than linkharness. The CPU ratio does the
+same with user + system time; it is the steadier figure when other work shares the cores,
+and it charges lld's and mold's threads in full.
 """
 
 from __future__ import annotations
@@ -17,27 +19,38 @@ from typing import Any
 from bench.measure import Measurement
 from bench.workload import Workload
 
-COLUMNS = ("linker", "median s", "ratio to {base}", "min s", "cpu s", "peak RSS MB",
-           "output KB", "check")
+COLUMNS = ("linker", "median s", "ratio to {base}", "min s", "cpu s", "cpu ratio",
+           "peak RSS MB", "output KB", "check")
 
 
 def ratio(m: Measurement, base: Measurement | None) -> float | None:
-    """m's median over the baseline's, or None when either has no figures."""
+    """m's median wall time over the baseline's, or None when either has no figures."""
     if base is None or not (m.ok and base.ok) or base.median_s <= 0:
         return None
     return m.median_s / base.median_s
 
 
+def cpu_ratio(m: Measurement, base: Measurement | None) -> float | None:
+    """The same for CPU time (user + system), which other load on the machine skews less."""
+    if base is None or not (m.ok and base.ok) or base.median_cpu_s <= 0:
+        return None
+    return m.median_cpu_s / base.median_cpu_s
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4f}"
+
+
 def _row(m: Measurement, base: Measurement | None) -> list[str]:
     if not m.ok:
-        return [m.linker, "failed", "-", "-", "-", "-", "-", m.error or ""]
-    r = ratio(m, base)
+        return [m.linker, "failed", *["-"] * (len(COLUMNS) - 3), m.error or ""]
     return [
         m.linker,
         f"{m.median_s:.4f}",
-        "-" if r is None else f"{r:.4f}",
+        _fmt(ratio(m, base)),
         f"{min(m.wall_s):.4f}",
         f"{m.median_cpu_s:.4f}",
+        _fmt(cpu_ratio(m, base)),
         f"{m.peak_rss_mib:.1f}",
         f"{m.output_bytes / 1024:.0f}",
         ("ok " if m.verified_ok else "WRONG ") + m.verified,
@@ -74,7 +87,8 @@ def to_json(workloads: list[Workload], results: dict[str, list[Measurement]],
         for m in results[w.name]:
             row = asdict(m)
             row.update(ok=m.ok, median_s=_finite(m.median_s), median_cpu_s=_finite(m.median_cpu_s),
-                       ratio_to_baseline=ratio(m, base))
+                       ratio_to_baseline=ratio(m, base),
+                       cpu_ratio_to_baseline=cpu_ratio(m, base))
             rows.append(row)
         out.append({"name": w.name, "description": w.description, "objects": w.objects,
                     "relocs": w.relocs, "expected_status": w.expected_status, "results": rows})

@@ -102,7 +102,7 @@ def test_measurement_loop_prints_the_table_and_writes_json(
         assert row["linker"] == "ld.bfd" and row["ok"] and row["verified_ok"]
         assert len(row["wall_s"]) == 1 and row["median_s"] > 0
         assert row["peak_rss_mib"] > 1 and row["output_bytes"] > 1000
-        assert row["ratio_to_baseline"] == 1.0
+        assert row["ratio_to_baseline"] == row["cpu_ratio_to_baseline"] == 1.0
     assert record["linkers"]["ld.bfd"]["version"].startswith("GNU ld")
 
 
@@ -115,8 +115,10 @@ def test_table_reports_ratio_failures_and_wrong_outputs(workloads: list[Workload
     assert ratio(fast, base) == pytest.approx(0.01)
     assert ratio(failed, base) is None
     text = table(workloads[0], [base, fast, failed], "linkharness").splitlines()
-    assert text[2].split()[:4] == ["linkharness", "3.0000", "1.0000", "2.0000"]
-    assert text[3].split()[:4] == ["mold", "0.0300", "0.0100", "0.0300"] and "WRONG" in text[3]
+    assert text[2].split()[:6] == ["linkharness", "3.0000", "1.0000", "2.0000", "1.0000",
+                                   "1.0000"]
+    assert text[3].split()[:6] == ["mold", "0.0300", "0.0100", "0.0300", "0.1000", "0.1000"]
+    assert "WRONG" in text[3]
     assert text[4].split()[:2] == ["gold", "failed"] and "undefined symbol: f0" in text[4]
 
 
