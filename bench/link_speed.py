@@ -56,7 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--jobs", type=int, default=None, help="parallel assemblers (default: cpus)")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="generated inputs/outputs")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per link")
-    p.add_argument("--json", type=Path, default=None, help="also write the results here")
+    p.add_argument("--json", type=Path, default=None,
+                   help="write the results here (default: CACHE/link_speed.json)")
     p.add_argument("--profile", action="store_true",
                    help="instead: profile linkharness on many-static (or the first of "
                         "--workloads given) with pyinstrument into CACHE/profile.txt")
@@ -110,13 +111,15 @@ def run(args: argparse.Namespace) -> int:
             results[w.name].append(measure(linker, w, args.cache / "out", runner, args.runs,
                                            args.warmup, args.timeout))
         print(table(w, results[w.name], args.baseline) + "\n", flush=True)
-    if args.json is not None:
-        settings = {"runs": args.runs, "warmup": args.warmup, "objects": args.objects,
-                    "relocs_per_object": args.relocs_per_object, "seed": args.seed,
-                    "load_average_at_start": load_at_start}
-        described = {linker.name: {"command": list(linker.command), "threads": linker.threads,
-                                   "version": version(linker)} for linker in linkers}
-        write_json(args.json, to_json(workloads, results, args.baseline, settings, described))
+    settings = {"runs": args.runs, "warmup": args.warmup, "objects": args.objects,
+                "relocs_per_object": args.relocs_per_object, "seed": args.seed,
+                "load_average_at_start": load_at_start}
+    described = {linker.name: {"command": list(linker.command), "threads": linker.threads,
+                               "version": version(linker)} for linker in linkers}
+    record = to_json(workloads, results, args.baseline, settings, described)
+    json_path = args.json or args.cache / "link_speed.json"
+    write_json(json_path, record)
+    print(f"results: {json_path}", file=sys.stderr)
     bad = [f"{m.workload}/{m.linker}" for ms in results.values() for m in ms
            if not (m.ok and m.verified_ok)]
     if bad:
