@@ -115,6 +115,10 @@ class Heap:
         else:
             self._free.insert(index, (addr, length))
 
+    def largest_free(self) -> int:
+        """The longest run of bytes one allocation could still get."""
+        return max([self.end - self._top] + [length for _, length in self._free])
+
     def in_use(self) -> int:
         """Bytes reserved by live blocks (alignment padding included)."""
         return sum(self._blocks.values())
