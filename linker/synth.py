@@ -199,22 +199,6 @@ def build_synthetic(
             # The unbound slot points back at the entry's push.
             b.reloc(got_plt, slot, howto_word, targets["plt"], entry + template.push_offset)
 
-    got = None
-    got_slot: dict[object, int] = {}
-    if scan.got:
-        got = b.add_section(".got", rw, len(scan.got) * word, word, bytes(len(scan.got) * word))
-        for i, key in enumerate(scan.got):
-            got_slot[key] = i * word
-            if isinstance(key, int):
-                sym = globals_.symbols[key]
-                if sym.imported:
-                    continue  # GLOB_DAT: ld.so fills it
-                b.reloc(got, i * word, howto_word, b.symbol_for_global(sym), 0)
-            else:
-                assert isinstance(key, tuple)
-                local = b.symbol_for_local(globals_.objects[key[0]], key[1])
-                b.reloc(got, i * word, howto_word, local, 0)
-
     copy_bss = None
     copy_offset: dict[int, int] = {}
     if scan.copies:
@@ -238,6 +222,22 @@ def build_synthetic(
             _redefine(sym, b.obj, copy_bss, offset)
             for alias in aliases[sym.id]:
                 _redefine(alias, b.obj, copy_bss, offset)
+
+    got = None
+    got_slot: dict[object, int] = {}
+    if scan.got:
+        got = b.add_section(".got", rw, len(scan.got) * word, word, bytes(len(scan.got) * word))
+        for i, key in enumerate(scan.got):
+            got_slot[key] = i * word
+            if isinstance(key, int):
+                sym = globals_.symbols[key]
+                if sym.imported:
+                    continue  # GLOB_DAT: ld.so fills it (a COPY'd object is defined by now)
+                b.reloc(got, i * word, howto_word, b.symbol_for_global(sym), 0)
+            else:
+                assert isinstance(key, tuple)
+                local = b.symbol_for_local(globals_.objects[key[0]], key[1])
+                b.reloc(got, i * word, howto_word, local, 0)
 
     place_commons(b, globals_)
 
