@@ -36,6 +36,28 @@ def _classes(code: int) -> int:
 
 CLASS_TABLE = tuple(_classes(code) for code in range(128))
 
+# glibc's tables as compiled code reads them through __ctype_b_loc(), __ctype_toupper_loc()
+# and __ctype_tolower_loc(): 384 entries for c = -128..255, and the pointer the program
+# holds points at the entry for c = 0 (TABLE_ORIGIN entries in), so table[-1] is EOF's.
+TABLE_ORIGIN = 128
+TABLE_RANGE = range(-128, 256)
+
+
+class _NoMemory:
+    """The case functions never touch memory; building the tables needs no guest."""
+
+    def read(self, addr: int, size: int) -> bytes:
+        raise AssertionError("ctype reads no memory")
+
+    def write(self, addr: int, data: bytes) -> None:
+        raise AssertionError("ctype writes no memory")
+
+    def read_cstr(self, addr: int, limit: int = 1 << 20) -> bytes:
+        raise AssertionError("ctype reads no memory")
+
+
+_NO_MEMORY = _NoMemory()
+
 
 def classify(c: int, bit: int) -> int:
     """glibc's `__ctype_b[c] & bit` for an int argument c."""
@@ -103,3 +125,22 @@ def abs_(mem: GuestMemory, x: int) -> int:
 
 def labs(mem: GuestMemory, x: int, *, word: int) -> int:
     return signed(abs(signed(x, word)), word)
+
+
+def _table_bytes(entry: int, values: list[int]) -> bytes:
+    return b"".join((v & ((1 << 8 * entry) - 1)).to_bytes(entry, "little") for v in values)
+
+
+def class_table_bytes() -> bytes:
+    """`unsigned short[384]`: the class bits of every c in TABLE_RANGE."""
+    return _table_bytes(2, [classify(c, 0xFFFF) for c in TABLE_RANGE])
+
+
+def toupper_table_bytes() -> bytes:
+    """`int32_t[384]`: toupper(c) for every c in TABLE_RANGE."""
+    return _table_bytes(4, [toupper(_NO_MEMORY, c) for c in TABLE_RANGE])
+
+
+def tolower_table_bytes() -> bytes:
+    """`int32_t[384]`: tolower(c) for every c in TABLE_RANGE."""
+    return _table_bytes(4, [tolower(_NO_MEMORY, c) for c in TABLE_RANGE])

@@ -2,7 +2,8 @@
  *
  * "ctype": for every c in -128..255 prints one line: c, then isdigit isalpha isspace
  *          isalnum isupper islower isxdigit isprint ispunct toupper tolower of c, called
- *          through function pointers so the library functions run, not the macros.
+ *          through function pointers so the library functions run, not the macros; then
+ *          the raw entries of glibc's class, toupper and tolower tables for c.
  * "strto": reads cases from stdin until EOF (little-endian i32 base, u32 length, bytes)
  *          and prints per case: strtol end strtoul end strtoll end strtoull end atoi atol,
  *          where end is the end pointer's offset, or -1 when it was left untouched.
@@ -41,6 +42,8 @@ int main(int argc, char **argv) {
     for (int c = -128; c < 256; c++) {
         printf("%d", c);
         for (size_t k = 0; k < sizeof fns / sizeof fns[0]; k++) printf(" %d", fns[k](c));
+        printf(" %d %d %d", (*__ctype_b_loc())[c], (*__ctype_toupper_loc())[c],
+               (*__ctype_tolower_loc())[c]);
         printf("\n");
     }
     return 0;
