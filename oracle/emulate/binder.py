@@ -9,7 +9,7 @@ library named by the symbol's version need, else the DT_NEEDED libraries in orde
 
 from __future__ import annotations
 
-from unicorn import UC_PROT_READ
+from unicorn import UC_PROT_WRITE
 
 from oracle.emulate import dynamic as dt
 from oracle.emulate.dynamic import Dynamic, DynSym, Reloc
@@ -174,9 +174,11 @@ class DynamicLinker:
     def protect_relro(self, start: int, size: int) -> None:
         """Seal PT_GNU_RELRO read-only after relocation (end rounded down, as glibc)."""
         lo, hi = page_down(start), page_down(start + size)
-        if hi > lo:
-            self.machine.uc.mem_protect(lo, hi - lo, UC_PROT_READ)
-            self.mem.readonly.append((lo, hi))
+        for begin, end, perms in list(self.machine.uc.mem_regions()):
+            a, b = max(lo, begin), min(hi, end + 1)  # regions are [begin, end] inclusive
+            if a < b:
+                self.machine.uc.mem_protect(a, b - a, perms & ~UC_PROT_WRITE)
+                self.mem.readonly.append((a, b))
 
     # -- lazy resolution: what _dl_runtime_resolve and _dl_fixup do --
 

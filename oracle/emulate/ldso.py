@@ -5,10 +5,11 @@ PT_DYNAMIC) start at e_entry with only system calls to talk to.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from unicorn import UC_PROT_READ, UC_PROT_WRITE
+from unicorn import UC_PROT_READ, UC_PROT_WRITE, UcError
 from unicorn import x86_const as x
 
 from oracle.emulate import elfimage
@@ -74,6 +75,9 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
     except GuestFault as err:
         return ended(Fault("load", err.address, machine.symbol_at(err.address),
                            f"while loading: {err.message}"))
+    except (UcError, struct.error, ValueError, UnicodeError, IndexError, OverflowError,
+            MemoryError) as err:
+        return ended(Fault("load", 0, None, f"malformed executable: {err!r}"))
     machine.uc.reg_write(abi.sp_reg, sp)
     exit_code, faults = machine.run(image.entry + bias)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Generator
 
 from oracle.emulate.calls import CallContext, Export, GuestCall
+from oracle.emulate.guest import GuestFault
 
+MAX_ARRAY = 1 << 28
 Steps = Generator[GuestCall, int, int | None]
 
 
@@ -44,8 +46,10 @@ def qsort(ctx: CallContext) -> Steps:
     base, count, size, cmp = ctx.args(4)
     if count < 2 or size == 0:
         return None
+    if count * size > MAX_ARRAY:
+        raise GuestFault(base, f"qsort of {count} x {size} bytes: larger than any guest array")
+    raw = ctx.mem.read(base, count * size)  # faults now if the array is not all mapped
     order = yield from _merge_sort(list(range(count)), base, size, cmp)
-    raw = ctx.mem.read(base, count * size)
     ctx.mem.write(base, b"".join(raw[k * size : (k + 1) * size] for k in order))
     return None
 

@@ -1,0 +1,48 @@
+"""A run never raises for a malformed or misbehaving guest: every corruption of the file
+headers, program headers and dynamic section becomes a RunResult (usually with a fault)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from oracle import run
+
+Builder = Callable[..., Path]
+
+
+def interesting_ranges(path: Path) -> list[tuple[int, int]]:
+    """File ranges the loader reads: ELF header, program headers, .dynamic, .rela/.rel."""
+    with path.open("rb") as handle:
+        elf = ELFFile(handle)
+        ranges = [(0, elf["e_ehsize"]),
+                  (elf["e_phoff"], elf["e_phoff"] + elf["e_phnum"] * elf["e_phentsize"])]
+        for section in elf.iter_sections():
+            if section.name in (".dynamic", ".rela.plt", ".rel.plt", ".rela.dyn", ".rel.dyn",
+                                ".got.plt", ".plt", ".dynsym", ".gnu.version_r"):
+                ranges.append((section["sh_offset"], section["sh_offset"] + section["sh_size"]))
+    return ranges
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_corrupted_binaries_never_raise(build: Builder, tmp_path: Path, arch: str) -> None:
+    path = build("hello.c", arch)
+    original = path.read_bytes()
+    ranges = interesting_ranges(path)
+    rng = random.Random(1234)
+    outcomes = set()
+    for trial in range(60):
+        data = bytearray(original)
+        start, end = ranges[trial % len(ranges)]
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(start, end)] = rng.randrange(256)
+        broken = tmp_path / f"broken{trial}"
+        broken.write_bytes(bytes(data))
+        result = run(broken, max_instructions=100_000, timeout=5)
+        assert result.exit_code is not None or result.faults
+        outcomes.add("ok" if result.exit_code == 5 and not result.faults else "fault")
+    assert "fault" in outcomes
