@@ -2,20 +2,21 @@
 
 memmove and memcpy are the same here: the source is read whole before the destination is
 written, which is what makes overlapping moves correct.  A zero length touches no memory,
-so NULL with n == 0 (common, if formally undefined) is harmless.
+so NULL with n == 0 (common, if formally undefined) is harmless; an absurd length is a
+GuestFault (see reading.MAX_BULK).
 """
 
 from __future__ import annotations
 
 from oracle.emulate.guest import GuestMemory
 from oracle.emulate.libc.abi import c_int
-from oracle.emulate.libc.reading import scan_until
+from oracle.emulate.libc.reading import bulk_length, scan_until
 from oracle.emulate.libc.strings import first_difference
 
 
 def memcpy(mem: GuestMemory, dst: int, src: int, n: int) -> int:
     if n:
-        mem.write(dst, mem.read(src, n))
+        mem.write(dst, mem.read(src, bulk_length(src, n, "memcpy")))
     return dst
 
 
@@ -24,13 +25,14 @@ memmove = memcpy
 
 def memset(mem: GuestMemory, dst: int, c: int, n: int) -> int:
     if n:
-        mem.write(dst, bytes([c_int(c) & 0xFF]) * n)
+        mem.write(dst, bytes([c_int(c) & 0xFF]) * bulk_length(dst, n, "memset"))
     return dst
 
 
 def memcmp(mem: GuestMemory, a: int, b: int, n: int) -> int:
     if n == 0:
         return 0
+    bulk_length(a, n, "memcmp")
     return first_difference(mem.read(a, n), mem.read(b, n))
 
 

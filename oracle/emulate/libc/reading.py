@@ -8,9 +8,12 @@ terminator (or the bound).
 
 from __future__ import annotations
 
-from oracle.emulate.guest import GuestMemory
+from oracle.emulate.guest import GuestFault, GuestMemory
 
 PAGE = 4096
+# A length a function must copy or fill in full beyond this is a guest bug (a negative size
+# passed as size_t, say): refuse it as a fault rather than allocate gigabytes host-side.
+MAX_BULK = 1 << 26
 
 
 def scan_until(mem: GuestMemory, addr: int, limit: int, stop: int = 0) -> tuple[bytes, bool]:
@@ -33,3 +36,10 @@ def scan_until(mem: GuestMemory, addr: int, limit: int, stop: int = 0) -> tuple[
 def read_bounded(mem: GuestMemory, addr: int, limit: int) -> bytes:
     """A string of at most `limit` bytes: up to its NUL, or cut at `limit`."""
     return scan_until(mem, addr, limit)[0]
+
+
+def bulk_length(addr: int, n: int, what: str) -> int:
+    """`n`, checked to be a length a whole-range read or write may take in one go."""
+    if n > MAX_BULK:
+        raise GuestFault(addr, f"{what} of {n:#x} bytes (more than the {MAX_BULK:#x} allowed)")
+    return n

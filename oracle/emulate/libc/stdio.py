@@ -16,6 +16,7 @@ from oracle.emulate.guest import GuestFault, GuestMemory, VarArgs
 from oracle.emulate.libc.abi import c_int
 from oracle.emulate.libc.fmtspec import FormatError
 from oracle.emulate.libc.format import format_printf
+from oracle.emulate.libc.reading import bulk_length
 from oracle.emulate.libc.valist import va_list_args
 
 
@@ -103,7 +104,7 @@ def putchar(mem: GuestMemory, out: Streams, c: int) -> int:
 def fwrite(mem: GuestMemory, out: Streams, ptr: int, size: int, count: int, stream: int) -> int:
     if size == 0 or count == 0:
         return 0
-    out.write(stream, mem.read(ptr, size * count))
+    out.write(stream, mem.read(ptr, bulk_length(ptr, size * count, "fwrite")))
     return count
 
 

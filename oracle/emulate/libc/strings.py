@@ -13,7 +13,7 @@ from typing import Protocol
 
 from oracle.emulate.guest import GuestMemory
 from oracle.emulate.libc.abi import c_int
-from oracle.emulate.libc.reading import read_bounded
+from oracle.emulate.libc.reading import bulk_length, read_bounded
 
 
 class Allocator(Protocol):
@@ -55,7 +55,7 @@ def strcpy(mem: GuestMemory, dst: int, src: int) -> int:
 
 def strncpy(mem: GuestMemory, dst: int, src: int, n: int) -> int:
     text = read_bounded(mem, src, n)
-    mem.write(dst, text + bytes(n - len(text)))  # pads with NULs, terminates only if room
+    mem.write(dst, text + bytes(bulk_length(dst, n, "strncpy") - len(text)))  # pads with NULs, terminates only if room
     return dst
 
 

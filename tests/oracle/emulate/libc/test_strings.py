@@ -123,3 +123,15 @@ def test_strdup_copies_into_the_heap(mem: FlatMemory) -> None:
     assert heap.base <= copy < heap.end
     assert mem.read(copy, 7) == b"dup me\0"
     assert heap.live[copy] == 7
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: memory.memcpy(m, A, B, -1 % (1 << 64)),
+    lambda m: memory.memset(m, A, 0, 1 << 40),
+    lambda m: memory.memcmp(m, A, B, 1 << 40),
+    lambda m: strings.strncpy(m, A, B, 1 << 63),
+])
+def test_absurd_lengths_fault_instead_of_exhausting_the_host(mem: FlatMemory, call) -> None:
+    put(mem, B, b"x")
+    with pytest.raises(GuestFault, match="allowed"):
+        call(mem)
