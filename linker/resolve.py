@@ -99,6 +99,7 @@ class GlobalSymbol:
 
 
 _MAX_REFERRERS = 4
+_WEAK = int(Binding.WEAK)
 
 
 @dataclass
@@ -126,25 +127,28 @@ class SymbolTable:
         self._discard_duplicate_comdats(obj)
         table = obj.symbols
         gids = np.full(len(table), -1, dtype=np.int64)
-        binding = table.binding
-        section = table.section
-        for i in np.nonzero(binding != Binding.LOCAL)[0].tolist():
-            name = table.names[i]
-            sym = self.intern(name)
-            gids[i] = sym.id
-            vis = Visibility(int(table.visibility[i]))
-            if vis != Visibility.DEFAULT and (
-                sym.visibility == Visibility.DEFAULT or vis < sym.visibility
-            ):
-                sym.visibility = vis  # the most constraining visibility wins
-            shndx = int(section[i])
-            weak = binding[i] == Binding.WEAK
-            if shndx == UNDEF or (shndx >= 0 and obj.sections[shndx] is None):
+        rows = np.nonzero(table.binding != Binding.LOCAL)[0]
+        names = table.names
+        loaded = [sec is not None for sec in obj.sections]
+        by_name, intern = self.by_name, self.intern
+        ids: list[int] = []
+        # One pass over plain Python ints: this loop runs once per global of every object.
+        for i, shndx, bind, vis in zip(rows.tolist(), table.section[rows].tolist(),
+                                       table.binding[rows].tolist(),
+                                       table.visibility[rows].tolist()):
+            name = names[i]
+            sym = by_name.get(name) or intern(name)
+            ids.append(sym.id)
+            if vis and (sym.visibility == 0 or vis < sym.visibility):
+                sym.visibility = Visibility(vis)  # the most constraining visibility wins
+            weak = bind == _WEAK
+            if shndx == UNDEF or (shndx >= 0 and not loaded[shndx]):
                 self._add_reference(sym, obj, weak)
             elif shndx == COMMON:
                 self._add_common(sym, obj, i)
             else:
                 self._add_definition(sym, obj, i, weak)
+        gids[rows] = ids
         self.objects.append(obj)
         self.gids.append(gids)
 
