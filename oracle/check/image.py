@@ -8,11 +8,65 @@ the file itself or walk off into an exception it did not expect.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any
+from functools import cached_property, wraps
+from typing import Any, ParamSpec, TypeVar
+
+import numpy as np
 
 from oracle.check import consts as c
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Decoding may read each byte of the file a few times (several rules, several views), but a
+# hostile file whose headers all point at one big region must not multiply the work.
+READ_BUDGET_FACTOR = 4
+READ_BUDGET_SLACK = 1 << 20
+
+# The kernel refuses a program header table larger than this (binfmt_elf load_elf_phdrs).
+MAX_PHDR_TABLE = 65536
+U64_MAX = (1 << 64) - 1
+
+
+def per_image(func: Callable[P, R]) -> Callable[P, R]:
+    """Memoise a table decoder on the image it reads (its first argument), so rules share
+    one decoding without a global cache keeping files alive."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        img = args[0]
+        assert isinstance(img, ElfImage)
+        key = (func.__qualname__, args[1:], tuple(kwargs.items()))
+        if key not in img.memo:
+            img.memo[key] = func(*args, **kwargs)
+        return img.memo[key]
+
+    return wrapper
+
+
+class AddressIndex:
+    """Address ranges [start, end) searchable in one vectorised pass, so that a file with
+    tens of thousands of sections or segments costs milliseconds per lookup, not seconds."""
+
+    SMALL = 64  # below this a plain loop beats numpy's per-call overhead
+
+    def __init__(self, ranges: list[tuple[int, int]]) -> None:
+        self.ranges = ranges
+        self.starts = np.array([min(a, U64_MAX) for a, _ in ranges], dtype=np.uint64)
+        self.ends = np.array([min(b, U64_MAX) for _, b in ranges], dtype=np.uint64)
+
+    def covering(self, start: int, size: int, limit: int = 2) -> list[int]:
+        """Indices (ascending) of the first `limit` ranges holding all of
+        [start, start+max(size,1)); two are enough to tell "one" from "several"."""
+        end = start + max(size, 1)
+        if len(self.ranges) <= self.SMALL:
+            return [i for i, (a, b) in enumerate(self.ranges) if a <= start and end <= b][:limit]
+        if start > U64_MAX or end > U64_MAX:
+            return []
+        hit = (self.starts <= np.uint64(start)) & (self.ends >= np.uint64(end))
+        return [int(i) for i in np.flatnonzero(hit)[:limit]]
 
 
 class Malformed(Exception):
@@ -110,6 +164,8 @@ class ElfImage:
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+        self.memo: dict[Any, Any] = {}
+        self.budget = READ_BUDGET_FACTOR * len(data) + READ_BUDGET_SLACK
         if len(data) < 16 or data[:4] != c.ELF_MAGIC:
             raise Malformed("e_ident", "no ELF magic")
         elf_class, data_enc = data[4], data[5]
@@ -129,6 +185,10 @@ class ElfImage:
         if offset < 0 or size < 0 or offset + size > len(self.data):
             raise Malformed(where, f"[{offset:#x}, +{size:#x}) runs past end of file "
                                    f"({len(self.data):#x} bytes)")
+        self.budget -= size
+        if self.budget < 0:
+            raise Malformed(where, "headers make the checker re-read the file too many times "
+                                   "(overlapping tables?); stopped")
         return self.data[offset:offset + size]
 
     def unpack(self, fmt: str, offset: int, where: str) -> tuple[Any, ...]:
@@ -155,6 +215,9 @@ class ElfImage:
         fmt = _PHDR[h.elf_class]
         if h.phentsize != struct.calcsize(fmt):
             raise Malformed("e_phentsize", f"{h.phentsize} is not the size of a program header")
+        if h.phnum * h.phentsize > MAX_PHDR_TABLE:
+            raise Malformed("e_phnum", f"{h.phnum} program headers exceed the {MAX_PHDR_TABLE} "
+                                       "bytes the kernel reads")
         rows = self.table(fmt, h.phoff, h.phnum * h.phentsize, "program headers")
         out = []
         for i, r in enumerate(rows):
@@ -191,6 +254,29 @@ class ElfImage:
     def loads(self) -> tuple[Segment, ...]:
         return tuple(s for s in self.segments if s.type == c.PT_LOAD)
 
+    @cached_property
+    def _load_index(self) -> AddressIndex:
+        return AddressIndex([(s.vaddr, s.vaddr + s.memsz) for s in self.loads])
+
+    @cached_property
+    def mapped_sections(self) -> tuple[Section, ...]:
+        """Allocated, non-empty sections that occupy memory of their own (.tbss does not:
+        its addresses only describe the TLS image, and overlap what follows it)."""
+        return tuple(s for s in self.sections if s.flags & c.SHF_ALLOC and s.size
+                     and not (s.flags & c.SHF_TLS and s.type == c.SHT_NOBITS))
+
+    @cached_property
+    def _section_index(self) -> AddressIndex:
+        return AddressIndex([(s.addr, s.addr + s.size) for s in self.mapped_sections])
+
+    @cached_property
+    def _sections_by_start(self) -> dict[int, list[Section]]:
+        out: dict[int, list[Section]] = {}
+        for s in self.sections:
+            if s.flags & c.SHF_ALLOC:
+                out.setdefault(s.addr, []).append(s)
+        return out
+
     # -- lookups -------------------------------------------------------------------------
 
     def section(self, name: str) -> Section | None:
@@ -199,16 +285,21 @@ class ElfImage:
     def sections_of_type(self, sh_type: int) -> list[Section]:
         return [s for s in self.sections if s.type == sh_type]
 
+    def sections_starting_at(self, addr: int) -> list[Section]:
+        """Allocated sections whose sh_addr is addr, in header order."""
+        return self._sections_by_start.get(addr, [])
+
+    def loads_covering(self, vaddr: int, size: int = 1) -> list[Segment]:
+        return [self.loads[i] for i in self._load_index.covering(vaddr, size)]
+
     def load_at(self, vaddr: int, size: int = 1) -> Segment | None:
-        return next((s for s in self.loads if s.covers(vaddr, size)), None)
+        hits = self._load_index.covering(vaddr, size, limit=1)
+        return self.loads[hits[0]] if hits else None
 
     def section_at(self, vaddr: int) -> Section | None:
         """The allocated, non-empty section holding vaddr (not TLS .tbss, which is not mapped)."""
-        for s in self.sections:
-            if s.flags & c.SHF_ALLOC and s.size and s.holds(vaddr) and not (
-                    s.flags & c.SHF_TLS and s.type == c.SHT_NOBITS):
-                return s
-        return None
+        hits = self._section_index.covering(vaddr, 1, limit=1)
+        return self.mapped_sections[hits[0]] if hits else None
 
     def where(self, vaddr: int) -> str:
         """Name an address as section+offset when a section holds it."""

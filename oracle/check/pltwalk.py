@@ -11,13 +11,12 @@ through GOT[2], then reads off what that path handed the resolver.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import capstone
 from capstone import x86_const as x86
 
 from oracle.check import consts as c
-from oracle.check.image import ElfImage
+from oracle.check.image import ElfImage, per_image
 from oracle.check.tables import dyn_value
 
 MAX_STEPS = 64  # a lazy path is a handful of instructions; this bounds garbage loops
@@ -101,7 +100,7 @@ def plt_code(img: ElfImage) -> list[tuple[int, bytes]]:
             if seg.flags & c.PF_X]
 
 
-@lru_cache(maxsize=8)
+@per_image
 def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
     """Every `jmp *mem` with a static target in the PLT sections (linear decode)."""
     cs = _disassembler(img, skipdata=True)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
 
 from oracle.check import consts as c
-from oracle.check.image import ElfImage, Malformed, Section
+from oracle.check.image import ElfImage, Malformed, Section, per_image
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ def cstr(blob: bytes, offset: int) -> str | None:
     return None if end < 0 else blob[offset:end].decode("latin-1")
 
 
-@lru_cache(maxsize=16)
+@per_image
 def dynamic(img: ElfImage) -> tuple[tuple[int, int], ...]:
     """(tag, value) pairs of the dynamic array up to DT_NULL; () for a static file.  Read
     through PT_DYNAMIC, as ld.so does; the .dynamic section only when there is none."""
@@ -83,7 +82,7 @@ def bind_now(img: ElfImage) -> bool:
                 or dyn_value(img, c.DT_BIND_NOW) is not None)
 
 
-@lru_cache(maxsize=32)
+@per_image
 def symbols(img: ElfImage, sec: Section) -> tuple[Symbol, ...]:
     """The symbols of a SHT_SYMTAB/SHT_DYNSYM section, names resolved through sh_link."""
     fmt = "IBBHQQ" if img.is64 else "IIIBBH"
@@ -100,7 +99,7 @@ def symbols(img: ElfImage, sec: Section) -> tuple[Symbol, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=16)
+@per_image
 def dynsym(img: ElfImage) -> tuple[Symbol, ...]:
     """The dynamic symbols: the SHT_DYNSYM section, or, in a file without section headers,
     DT_SYMTAB with the count ld.so would infer from the hash table."""
@@ -165,7 +164,7 @@ def _count_from_hash(img: ElfImage) -> int | None:
     return None
 
 
-@lru_cache(maxsize=32)
+@per_image
 def relocs(img: ElfImage, sec: Section) -> tuple[Reloc, ...]:
     rela = sec.type == c.SHT_RELA
     if img.is64:
@@ -187,16 +186,9 @@ def dynamic_reloc_sections(img: ElfImage) -> list[Section]:
 
 
 def section_by_addr(img: ElfImage, addr: int, types: tuple[int, ...] = ()) -> Section | None:
-    """The section starting at addr (of one of `types` when given)."""
-    for s in img.sections:
-        if s.addr == addr and s.flags & c.SHF_ALLOC and (not types or s.type in types):
-            return s
-    return None
-
-
-def require(cond: bool, where: str, what: str) -> None:
-    if not cond:
-        raise Malformed(where, what)
+    """The allocated section starting at addr (of one of `types` when given)."""
+    return next((s for s in img.sections_starting_at(addr) if not types or s.type in types),
+                None)
 
 
 @dataclass(frozen=True)
@@ -223,7 +215,7 @@ def _reloc_range(img: ElfImage, addr: int, size: int, rela: bool, label: str,
             if addr + r.index * ent not in skip]
 
 
-@lru_cache(maxsize=16)
+@per_image
 def dynamic_relocs(img: ElfImage) -> tuple[DynReloc, ...]:
     """What ld.so reads: the DT_RELA/DT_REL range and the DT_JMPREL range.  A static file
     has no dynamic array; its allocated relocation sections (IRELATIVE) stand in."""

@@ -52,7 +52,7 @@ def slot_refs(img: ElfImage) -> Iterator[Finding]:
     for index, slot in slots:
         users = refs.get(slot, [])
         if len(users) != 1:
-            shown = ", ".join(img.where(a) for a in users) or "none"
+            shown = ", ".join(img.where(a) for a in users[:3]) or "none"
             yield img.where(slot), (f"JUMP_SLOT #{index} is jumped through by {len(users)} "
                                    f"PLT entries ({shown}), expected 1")
 

@@ -6,27 +6,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from oracle.check import consts as c
-from oracle.check.image import ElfImage, Section
+from oracle.check.image import ElfImage
 from oracle.check.registry import BINFMT, GABI, Finding, rule
 
 TOPIC = "sections-to-segments"
 
 
-def _mapped_sections(img: ElfImage) -> Iterator[Section]:
-    """Allocated, non-empty sections that occupy memory of their own (.tbss does not: its
-    addresses only describe the TLS initialisation image, and overlap what follows)."""
-    for sec in img.sections:
-        if not sec.flags & c.SHF_ALLOC or sec.size == 0:
-            continue
-        if sec.flags & c.SHF_TLS and sec.type == c.SHT_NOBITS:
-            continue
-        yield sec
-
-
 @rule("ELF-SEC-LOAD", TOPIC, "every allocated section lies inside exactly one PT_LOAD", GABI)
 def in_one_load(img: ElfImage) -> Iterator[Finding]:
-    for sec in _mapped_sections(img):
-        loads = [s for s in img.loads if s.covers(sec.addr, sec.size)]
+    for sec in img.mapped_sections:
+        loads = img.loads_covering(sec.addr, sec.size)
         if not loads:
             yield sec.name, f"[{sec.addr:#x}, +{sec.size:#x}) is not inside any PT_LOAD"
         elif len(loads) > 1:
@@ -37,7 +26,7 @@ def in_one_load(img: ElfImage) -> Iterator[Finding]:
       "a section with file contents is inside its PT_LOAD's file image at the offset that "
       "maps it to sh_addr", BINFMT)
 def file_offset(img: ElfImage) -> Iterator[Finding]:
-    for sec in _mapped_sections(img):
+    for sec in img.mapped_sections:
         if sec.type == c.SHT_NOBITS:
             continue
         load = img.load_at(sec.addr, sec.size)
@@ -63,7 +52,7 @@ def sec_in_file(img: ElfImage) -> Iterator[Finding]:
       "the PT_LOAD holding a section grants what its flags need: SHF_WRITE -> PF_W, "
       "SHF_EXECINSTR -> PF_X, and PF_R for any allocated section", BINFMT)
 def permissions(img: ElfImage) -> Iterator[Finding]:
-    for sec in _mapped_sections(img):
+    for sec in img.mapped_sections:
         load = img.load_at(sec.addr, sec.size)
         if load is None:
             continue

@@ -87,3 +87,25 @@ def test_hostile_hash_counts_are_bounded(built: Any) -> None:
 def test_violation_prints_rule_where_what() -> None:
     assert str(Violation("ELF-SEG-ALIGN", "PT_LOAD[2]", "p_offset differs")) == \
         "ELF-SEG-ALIGN PT_LOAD[2]: p_offset differs"
+
+
+def _append_section_headers(data: bytes, index: int, copies: int) -> bytes:
+    """A 64-bit file whose section header table is replaced by `copies` of header `index`."""
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    header = data[shoff + 64 * index:shoff + 64 * index + 64]
+    buf = bytearray(data)
+    struct.pack_into("<Q", buf, 0x28, len(buf))
+    struct.pack_into("<HH", buf, 0x3C, copies, 0)
+    return bytes(buf + header * copies)
+
+
+def test_many_headers_over_one_table_stop_at_the_read_budget(built: Any) -> None:
+    # Thousands of section headers all naming the same symbol table must not make the
+    # checker decode it thousands of times.
+    data = built.bytes("x64-static/imports")
+    elf = ELFFile(io.BytesIO(data))
+    symtab = next(i for i, s in enumerate(elf.iter_sections()) if s.name == ".symtab")
+    found = check(_append_section_headers(data, symtab, 4000))
+    parse = [v for v in found if v.rule == "ELF-PARSE"]
+    assert parse and "too many times" in parse[0].what
+    assert "CHECK-INTERNAL" not in _rules(found)
