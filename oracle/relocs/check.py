@@ -16,7 +16,7 @@ from .placement import Placement, place_section
 from .plt import plt_entries
 from .relax import relaxed
 from .targets import Target, resolve
-from .types import Formula, RelocType, is_none, lookup, type_name
+from .types import Formula, Range, RelocType, is_none, lookup, type_name
 
 # Input sections linkers rebuild rather than copy: their fields are not compared.
 _REWRITTEN = (".eh_frame", ".note.gnu.property", ".sframe")
@@ -102,11 +102,18 @@ def _expectations(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inp
         for s in target.s:
             if not (target.imported and s == 0):
                 add([("+", "S", s), ("+", "A", a)])
+        if target.imported:  # GNU ld (i386) stores an import's PLT entry without making
+            for entry in target.l:  # it canonical; the pointer still reaches the function
+                add([("+", "L", entry), ("+", "A", a)])
         for slot in image.dynrelocs:
             if slot.offset == p and slot.symbol == target.name and slot.kind in ("64", "32"):
                 value = None if slot.addend is not None else a
                 out.append(Expectation(value, f"dynamic relocation at {p:#x} for {target.name}"
                                        f" (A = {a:#x})", p, w, rng, rule="dynamic"))
+        if target.resolver is not None and a == 0 and p in image.ifunc_slots((target.resolver,)):
+            # mold: a pointer to an IFUNC in data is itself filled by IRELATIVE at startup
+            out.append(Expectation(None, f"IRELATIVE at {p:#x} calls the resolver "
+                                   f"{target.resolver:#x}", p, w, rng, rule="dynamic"))
     elif f is Formula.PC:
         for s in target.s:
             add([("+", "S", s), ("+", "A", a), ("-", "P", p)])
@@ -129,12 +136,40 @@ def _expectations(linked: _Linked, obj: InputObject, sec: InputSection, rel: Inp
         add([("+", "GOT", got), ("+", "A", a), ("-", "P", p)])
     elif f is Formula.SIZE:
         add([("+", "Z", target.z), ("+", "A", a)])
+    if target.piece is not None and f in (Formula.ABS, Formula.PC, Formula.REL_GOT):
+        out.extend(_any_copy(linked, info, rel, p, target))
     if info.relaxable and not target.imported:
         before = sec.data[max(rel.offset - 3, 0):rel.offset].rjust(3, b"\0")
         rex = info.name.endswith("REX_GOTPCRELX")
         for s in target.s:
             out.extend(relaxed(obj.machine, before, p, s, a, got, rex))
     return out
+
+
+def _any_copy(linked: _Linked, info: RelocType, rel: InputReloc, p: int,
+              target: Target) -> list[Expectation]:
+    """Accept the field if it designates any copy of the merged piece (tail-merged too).
+
+    S is solved from the actual field and confirmed by the piece's bytes at S + delta, so
+    copies beyond the enumerated candidates are found as well.
+    """
+    image = linked.image
+    assert target.piece is not None
+    actual = image.read(p, info.width)
+    if actual is None:
+        return []
+    raw = int.from_bytes(actual, "little", signed=info.range is Range.SIGNED)
+    rest = {Formula.ABS: rel.addend, Formula.PC: rel.addend - p,
+            Formula.REL_GOT: rel.addend - (linked.got or 0)}[info.formula]
+    s = (raw - rest) & ((1 << (8 * image.word)) - 1)
+    if image.read(s + target.piece.delta, len(target.piece.data)) != target.piece.data:
+        return []
+    terms = {Formula.ABS: [("+", "S", s), ("+", "A", rel.addend)],
+             Formula.PC: [("+", "S", s), ("+", "A", rel.addend), ("-", "P", p)],
+             Formula.REL_GOT: [("+", "S", s), ("+", "A", rel.addend),
+                               ("-", "GOT", linked.got or 0)]}[info.formula]
+    value, text = formula(terms)
+    return [Expectation(value, text, p, info.width, info.range)]
 
 
 def _holds(image: OutputImage, exp: Expectation) -> bool:

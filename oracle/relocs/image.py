@@ -17,8 +17,8 @@ from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
-_SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64"},
-               "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32"}}
+_SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE"},
+               "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32", 42: "IRELATIVE"}}
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,11 @@ class OutSection:
     @property
     def executable(self) -> bool:
         return bool(self.flags & SH_FLAGS.SHF_EXECINSTR)
+
+    @property
+    def tls_nobits(self) -> bool:
+        """.tbss: its addresses are a TLS template's, overlapping the sections after it."""
+        return self.nobits and bool(self.flags & SH_FLAGS.SHF_TLS)
 
     def contains(self, addr: int, n: int = 1) -> bool:
         return self.addr <= addr and addr + n <= self.addr + self.size
@@ -51,7 +56,7 @@ class OutSymbol:
 @dataclass(frozen=True)
 class DynReloc:
     offset: int
-    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32" or "other"
+    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE" or "other"
     symbol: str
     addend: int | None  # None for REL
 
@@ -70,7 +75,7 @@ class OutputImage:
 
     def section_at(self, addr: int, n: int = 1) -> OutSection | None:
         for sec in self.sections:
-            if sec.contains(addr, n) and sec.size:
+            if sec.contains(addr, n) and sec.size and not sec.tls_nobits:
                 return sec
         return None
 
@@ -114,6 +119,24 @@ class OutputImage:
 
     def slots_of(self, symbol: str, kinds: tuple[str, ...]) -> list[int]:
         return [r.offset for r in self.dynrelocs if r.symbol == symbol and r.kind in kinds]
+
+    def ifunc_slots(self, resolvers: tuple[int, ...]) -> list[int]:
+        """Slots an IRELATIVE relocation fills by calling one of `resolvers`.
+
+        The resolver is the RELA addend, or for REL (i386) the word already in the slot.
+        """
+        found = []
+        for r in self.dynrelocs:
+            if r.kind != "IRELATIVE":
+                continue
+            if r.addend is not None:
+                resolver = r.addend
+            else:
+                word = self.read(r.offset, self.word)
+                resolver = int.from_bytes(word, "little") if word is not None else -1
+            if resolver in resolvers:
+                found.append(r.offset)
+        return found
 
 
 def base_name(name: str) -> str:
@@ -163,8 +186,10 @@ def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
                         group[rec.name].append(rec)
                 continue
             known = image.globals.get(rec.name)
-            # a definition wins over an undefined entry (the .dynsym may repeat .symtab)
-            if known is None or (rec.defined and not known.defined):
+            # a definition wins over an undefined entry (the .dynsym may repeat .symtab), and
+            # an import's canonical PLT address over 0 (gold leaves 0 in .symtab)
+            if known is None or (rec.defined and not known.defined) or (
+                    not known.defined and not known.value and rec.value):
                 image.globals[rec.name] = rec
 
 

@@ -7,6 +7,8 @@ copy of that piece in the output is a correct target, tail-merged strings includ
 
 from __future__ import annotations
 
+from elftools.elf.constants import SH_FLAGS
+
 from .image import OutputImage
 from .inputs import InputSection
 from .placement import output_names_for
@@ -36,9 +38,13 @@ def piece_copies(image: OutputImage, sec: InputSection, piece: bytes, align: int
     """Output addresses holding `piece`, in same-named output sections first."""
     names = output_names_for(sec.name)
     found: list[int] = []
-    for same in (True, False):
+    # same-named output sections first, then merged-string sections (mold's .rodata.str)
+    ranks = (lambda o: o.name in names,
+             lambda o: bool(o.flags & SH_FLAGS.SHF_MERGE) and o.name not in names,
+             lambda o: not o.flags & SH_FLAGS.SHF_MERGE and o.name not in names)
+    for rank in ranks:
         for out in image.sections:
-            if out.nobits or (out.name in names) != same:
+            if out.nobits or not rank(out):
                 continue
             start = out.data.find(piece)
             while start >= 0 and len(found) < MAX_COPIES:

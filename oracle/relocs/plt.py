@@ -57,7 +57,7 @@ def plt_entries(image: OutputImage) -> dict[int, list[int]]:
     result: dict[int, list[int]] = defaultdict(list)
     got_base = image.got_base
     for sec in image.sections:
-        if not sec.executable or not sec.name.startswith(".plt") or sec.nobits:
+        if not sec.executable or "plt" not in sec.name or sec.nobits:
             continue
         pending: list[int] = []  # starts of a pass-through run leading to the next jump
         offset = 0

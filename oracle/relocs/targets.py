@@ -12,11 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .image import OutputImage
+from .image import OutputImage, OutSymbol
 from .inputs import InputObject, InputSymbol
-from .merge import merge_symbol_values
+from .merge import merge_symbol_values, piece_at
 
+_IFUNC = ("STT_GNU_IFUNC", "STT_LOOS")  # pyelftools names type 10 after its range, STT_LOOS
 Placer = Callable[[InputObject, int], tuple[int, ...] | None]  # None: discarded
+
+
+@dataclass(frozen=True)
+class MergePiece:
+    """The deduplicated piece a reference into a SHF_MERGE section means."""
+
+    data: bytes
+    delta: int  # S + delta is where a copy of the piece starts
 
 
 @dataclass(frozen=True)
@@ -28,6 +37,8 @@ class Target:
     l: tuple[int, ...] = ()
     z: int = 0
     problem: str = ""        # why S is unknown, when s is empty
+    piece: MergePiece | None = None  # set when any copy of a merged piece is a valid S
+    resolver: int | None = None      # for an IFUNC: its resolver (what IRELATIVE calls)
 
 
 def _static_got_slots(image: OutputImage, values: tuple[int, ...]) -> list[int]:
@@ -40,6 +51,26 @@ def _static_got_slots(image: OutputImage, values: tuple[int, ...]) -> list[int]:
             if int.from_bytes(sec.data[off:off + image.word], "little") in wanted:
                 slots.append(sec.addr + off)
     return slots
+
+
+def merge_piece(obj: InputObject, sym: InputSymbol, addend: int) -> MergePiece | None:
+    """For a symbol in a SHF_MERGE section: the piece it refers to.
+
+    A section symbol's piece is looked up at value + A (what GNU ld and lld do; assemblers
+    keep a named local symbol when A would step outside the piece), a named symbol's at
+    its value.
+    """
+    if not sym.defined_in_section:
+        return None
+    assert isinstance(sym.shndx, int)
+    sec = obj.sections[sym.shndx]
+    if not sec.merge:
+        return None
+    lookup = sym.value + addend if sym.type == "STT_SECTION" else sym.value
+    found = piece_at(sec, lookup)
+    if found is None:
+        return None
+    return MergePiece(found[1], found[0] - sym.value)
 
 
 def _symbol_values(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
@@ -81,6 +112,10 @@ def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
             place: Placer, plt: dict[int, list[int]]) -> Target:
     s, imported, problem = _symbol_values(image, obj, sym, addend, place)
     named = sym.type != "STT_SECTION" and sym.bind != "STB_LOCAL" and bool(sym.name)
+    out = image.globals.get(sym.name) if named else None
+    ifunc = _ifunc_symbol(image, sym.name) if named else None
+    if ifunc is not None:
+        return _ifunc(image, sym.name, ifunc.value, ifunc.size, plt)
     dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32")) if named else []
     static_slots = [] if imported or not s else _static_got_slots(image, s)
     g = tuple(dict.fromkeys(dyn_slots + static_slots))
@@ -90,6 +125,29 @@ def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
             entries.extend(plt.get(slot, []))
     if not imported:
         entries = list(s) + entries
-    out = image.globals.get(sym.name) if named else None
     z = out.size if out is not None and out.size else sym.size
-    return Target(sym.name, s, imported, g, tuple(dict.fromkeys(entries)), z, problem)
+    return Target(sym.name, s, imported, g, tuple(dict.fromkeys(entries)), z, problem,
+                  merge_piece(obj, sym, addend))
+
+
+def _ifunc_symbol(image: OutputImage, name: str) -> OutSymbol | None:
+    """The output's IFUNC definition of `name` (hidden ones are local in the output)."""
+    out = image.globals.get(name)
+    candidates = [out] if out is not None else image.locals.get(name, [])
+    return next((c for c in candidates if c.defined and c.type in _IFUNC), None)
+
+
+def _ifunc(image: OutputImage, name: str, resolver: int, size: int,
+           plt: dict[int, list[int]]) -> Target:
+    """An IFUNC defined in the output (static links): reached through an IRELATIVE slot.
+
+    Calls go through the PLT entry of that slot, GOT loads read the slot, and the address
+    of the function is that PLT entry (the canonical address), never the resolver's.
+    """
+    slots = image.ifunc_slots((resolver,))
+    entries = tuple(e for slot in slots for e in plt.get(slot, []))
+    # a GOT word may also hold the canonical address (the PLT entry) statically
+    slots += [s for s in _static_got_slots(image, entries) if s not in slots]
+    problem = "" if entries else f"no IRELATIVE slot and PLT entry for the IFUNC {name}"
+    return Target(name, entries, False, tuple(slots), entries, size, problem,
+                  resolver=resolver)

@@ -1,0 +1,68 @@
+"""The field oracle on static and dynamic links of IFUNC calls, constructors and pointers.
+
+glibc's string functions are IFUNCs: statically linked, a call reaches them through an
+.iplt/.plt entry whose slot an IRELATIVE relocation fills, a -fno-plt GOT load reads that
+slot (or a word holding the canonical PLT address), and mold even fills a data pointer to
+one with IRELATIVE.  .init_array has no symbols and eight masked bytes: only the field
+values can say where it went.  Linked dynamically the same objects import those functions.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from oracle.native import run_native
+from oracle.reference import link_with_gcc
+from oracle.relocs import check_fields_report
+
+PROGRAM_C = r"""
+#include <string.h>
+#include <stdio.h>
+char buf[64];
+size_t (*lenp)(const char *) = strlen;
+__attribute__((constructor)) static void init(void) { strcpy(buf, "constructed"); }
+int main(int argc, char **argv) {
+    memcpy(buf + 11, "!", 2);
+    printf("%s %d %zu\n", buf, strlen(argv[0]) > 0, lenp("abc"));
+    return 0;
+}
+"""
+
+VARIANTS = [(m32, pic) for m32 in (False, True) for pic in (False, True)]
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[bool, bool], str]:
+    root = tmp_path_factory.mktemp("static")
+    source = root / "prog.c"
+    source.write_text(PROGRAM_C)
+    built = {}
+    for m32, pic in VARIANTS:
+        obj = root / f"prog-{'32' if m32 else '64'}-{'pic' if pic else 'nopic'}.o"
+        flags = ["-fPIC", "-fno-plt"] if pic else ["-fno-pie"]
+        subprocess.run(["gcc", *(["-m32"] if m32 else []), "-c", "-O1", "-fno-builtin", *flags,
+                        str(source), "-o", str(obj)], check=True, capture_output=True)
+        built[(m32, pic)] = str(obj)
+    return built
+
+
+@pytest.mark.parametrize("static", [True, False], ids=["static", "dynamic"])
+@pytest.mark.parametrize("m32,pic", VARIANTS,
+                         ids=[f"{'i386' if m else 'x64'}-{'pic' if p else 'nopic'}"
+                              for m, p in VARIANTS])
+@pytest.mark.parametrize("linker", ["bfd", "gold", "lld", "mold"])
+def test_ifunc_and_constructor_fields_agree(linker: str, m32: bool, pic: bool, static: bool,
+                                            objects: dict[tuple[bool, bool], str],
+                                            tmp_path: Path) -> None:
+    obj = objects[(m32, pic)]
+    output = str(tmp_path / "prog")
+    result = link_with_gcc(linker, [obj], output, m32=m32, static=static)
+    assert result.ok, result.stderr
+    assert run_native(output).stdout == b"constructed! 1 3\n"
+    report = check_fields_report(output, [obj])
+    assert report.mismatches == (), str(report)
+    sections = {s.section for s in report.confirmed}
+    assert ".init_array" in sections and report.checked >= 12
