@@ -1,4 +1,4 @@
-"""Decoded record tables: the dynamic array, symbol tables, relocations, string tables.
+"""Decoded record tables: the dynamic array, symbol tables and string tables.
 
 Each table is read in bulk with `struct.iter_unpack` from a bounds-checked slice, and is
 cached per image so that the rules that share it decode it once.
@@ -30,15 +30,6 @@ class Symbol:
     @property
     def bind(self) -> int:
         return self.info >> 4
-
-
-@dataclass(frozen=True)
-class Reloc:
-    index: int
-    offset: int
-    type: int
-    sym: int
-    addend: int | None  # None for REL (the addend is in place)
 
 
 def cstr(blob: bytes, offset: int) -> str | None:
@@ -85,17 +76,22 @@ def bind_now(img: ElfImage) -> bool:
 @per_image
 def symbols(img: ElfImage, sec: Section) -> tuple[Symbol, ...]:
     """The symbols of a SHT_SYMTAB/SHT_DYNSYM section, names resolved through sh_link."""
-    fmt = "IBBHQQ" if img.is64 else "IIIBBH"
     names = b""
     if 0 < sec.link < len(img.sections):
         names = img.section_bytes(img.sections[sec.link])
+    return _decode_symbols(img, sec.offset, sec.file_size, names, sec.name)
+
+
+def _decode_symbols(img: ElfImage, offset: int, size: int, names: bytes,
+                    label: str) -> tuple[Symbol, ...]:
+    fmt = "IBBHQQ" if img.is64 else "IIIBBH"
     out = []
-    for i, row in enumerate(img.table(fmt, sec.offset, sec.file_size, sec.name)):
+    for i, row in enumerate(img.table(fmt, offset, size, label)):
         if img.is64:
-            name, info, other, shndx, value, size = row
+            name, info, other, shndx, value, sym_size = row
         else:
-            name, value, size, info, other, shndx = row
-        out.append(Symbol(i, cstr(names, name) or "", value, size, info, other, shndx))
+            name, value, sym_size, info, other, shndx = row
+        out.append(Symbol(i, cstr(names, name) or "", value, sym_size, info, other, shndx))
     return tuple(out)
 
 
@@ -111,21 +107,13 @@ def dynsym(img: ElfImage) -> tuple[Symbol, ...]:
     if img.sections or addr is None or strtab is None or strsz is None or count is None:
         return ()
     ent = 24 if img.is64 else 16
-    fake_names = _mapped_section(img, strtab, strsz, c.SHT_STRTAB, "DT_STRTAB")
+    fake_names = mapped_section(img, strtab, strsz, c.SHT_STRTAB, "DT_STRTAB")
     names = img.section_bytes(fake_names)
-    fake = _mapped_section(img, addr, count * ent, c.SHT_DYNSYM, "DT_SYMTAB")
-    fmt = "IBBHQQ" if img.is64 else "IIIBBH"
-    out = []
-    for i, row in enumerate(img.table(fmt, fake.offset, fake.size, "DT_SYMTAB")):
-        if img.is64:
-            name, info, other, shndx, value, size = row
-        else:
-            name, value, size, info, other, shndx = row
-        out.append(Symbol(i, cstr(names, name) or "", value, size, info, other, shndx))
-    return tuple(out)
+    table = mapped_section(img, addr, count * ent, c.SHT_DYNSYM, "DT_SYMTAB")
+    return _decode_symbols(img, table.offset, table.size, names, "DT_SYMTAB")
 
 
-def _mapped_section(img: ElfImage, addr: int, size: int, sh_type: int, label: str) -> Section:
+def mapped_section(img: ElfImage, addr: int, size: int, sh_type: int, label: str) -> Section:
     """A stand-in section header for a table known only by its address."""
     seg = img.load_at(addr, size)
     if seg is None or not seg.covers_file(addr, size):
@@ -164,81 +152,7 @@ def _count_from_hash(img: ElfImage) -> int | None:
     return None
 
 
-@per_image
-def relocs(img: ElfImage, sec: Section) -> tuple[Reloc, ...]:
-    rela = sec.type == c.SHT_RELA
-    if img.is64:
-        fmt = "QQq" if rela else "QQ"
-    else:
-        fmt = "IIi" if rela else "II"
-    shift, mask = (32, 0xFFFFFFFF) if img.is64 else (8, 0xFF)
-    out = []
-    for i, row in enumerate(img.table(fmt, sec.offset, sec.file_size, sec.name)):
-        addend = row[2] if rela else None
-        out.append(Reloc(i, row[0], row[1] & mask, row[1] >> shift, addend))
-    return tuple(out)
-
-
-def dynamic_reloc_sections(img: ElfImage) -> list[Section]:
-    """SHT_REL/SHT_RELA sections that ld.so applies (allocated ones)."""
-    return [s for s in img.sections
-            if s.type in (c.SHT_REL, c.SHT_RELA) and s.flags & c.SHF_ALLOC]
-
-
 def section_by_addr(img: ElfImage, addr: int, types: tuple[int, ...] = ()) -> Section | None:
     """The allocated section starting at addr (of one of `types` when given)."""
     return next((s for s in img.sections_starting_at(addr) if not types or s.type in types),
                 None)
-
-
-@dataclass(frozen=True)
-class DynReloc:
-    """A relocation ld.so (or a static binary's startup code) applies, with the table it
-    came from and whether it is in the DT_JMPREL (PLT) range."""
-
-    table: str
-    reloc: Reloc
-    in_jmprel: bool
-
-    @property
-    def where(self) -> str:
-        return f"{self.table}[{self.reloc.index}]"
-
-
-def _reloc_range(img: ElfImage, addr: int, size: int, rela: bool, label: str,
-                 in_jmprel: bool, skip: range = range(0)) -> list[DynReloc]:
-    """Relocations in [addr, addr+size) as mapped in memory, leaving out those whose record
-    lies in `skip` (glibc applies a DT_RELA range overlapping DT_JMPREL only once)."""
-    fake = _mapped_section(img, addr, size, c.SHT_RELA if rela else c.SHT_REL, label)
-    ent = (24 if rela else 16) if img.is64 else (12 if rela else 8)
-    return [DynReloc(label, r, in_jmprel) for r in relocs(img, fake)
-            if addr + r.index * ent not in skip]
-
-
-@per_image
-def dynamic_relocs(img: ElfImage) -> tuple[DynReloc, ...]:
-    """What ld.so reads: the DT_RELA/DT_REL range and the DT_JMPREL range.  A static file
-    has no dynamic array; its allocated relocation sections (IRELATIVE) stand in."""
-    if not dynamic(img):
-        return tuple(DynReloc(s.name, r, s.name.endswith(".plt"))
-                     for s in dynamic_reloc_sections(img) for r in relocs(img, s))
-    out: list[DynReloc] = []
-    jmp_addr, jmp_size = dyn_value(img, c.DT_JMPREL), dyn_value(img, c.DT_PLTRELSZ)
-    jmp_range = range(jmp_addr, jmp_addr + jmp_size) if jmp_addr and jmp_size else range(0)
-    for table, size_tag, rela in ((c.DT_RELA, c.DT_RELASZ, True), (c.DT_REL, c.DT_RELSZ, False)):
-        addr, size = dyn_value(img, table), dyn_value(img, size_tag)
-        if addr is not None and size:
-            sec = section_by_addr(img, addr)
-            name = sec.name if sec else ("DT_RELA" if rela else "DT_REL")
-            out += _reloc_range(img, addr, size, rela, name, False, jmp_range)
-    if jmp_addr is not None and jmp_size:
-        sec = section_by_addr(img, jmp_addr)
-        rela = dyn_value(img, c.DT_PLTREL) == c.DT_RELA
-        out += _reloc_range(img, jmp_addr, jmp_size, rela, sec.name if sec else "DT_JMPREL",
-                            True)
-    return tuple(out)
-
-
-def jump_slots(img: ElfImage) -> tuple[DynReloc, ...]:
-    """The DT_JMPREL entries, in table order (their index is what PLT entries push)."""
-    return tuple(r for r in dynamic_relocs(img) if r.in_jmprel)

@@ -10,7 +10,8 @@ from oracle.check import consts as c
 from oracle.check.image import ElfImage
 from oracle.check.pltwalk import indirect_jumps, run_lazy_path
 from oracle.check.registry import DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
-from oracle.check.tables import bind_now, dyn_value, jump_slots
+from oracle.check.relocations import jump_slots
+from oracle.check.tables import bind_now, dyn_value
 
 TOPIC = "got/plt"
 BOTH = f"{PSABI_X86_64}, {PSABI_I386}"

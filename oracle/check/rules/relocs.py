@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from oracle.check import consts as c
 from oracle.check.image import ElfImage
 from oracle.check.registry import DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
-from oracle.check.tables import dyn_value, dynamic_relocs, dynsym
+from oracle.check.relocations import dynamic_relocs
+from oracle.check.tables import dyn_value, dynsym
 
 TOPIC = "relocations"
 DF_TEXTREL = 0x4

@@ -11,7 +11,8 @@ import pytest
 from oracle.check import RULES, check
 from oracle.check.image import ElfImage
 from oracle.check.pltwalk import indirect_jumps
-from oracle.check.tables import dynsym, jump_slots
+from oracle.check.relocations import jump_slots
+from oracle.check.tables import dynsym
 
 
 def test_reference_output_is_clean(built: Any, ref_key: str) -> None:
