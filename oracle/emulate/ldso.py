@@ -85,14 +85,30 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
 
 
 def _set_thread_pointer(machine: Machine, tls: int) -> None:
-    """A thread control block whose first word points at itself (fs:0 on x86-64, where
-    -fstack-protector code reads its canary at fs:0x28)."""
+    """A thread control block whose first word points at itself, with a stack-protector
+    canary where gcc reads it (fs:0x28 on x86-64, gs:0x14 on i386).  i386 reaches it
+    through a GDT data segment loaded into %gs, as set_thread_area arranges on Linux."""
     machine.mem.map(tls, 0x2000, UC_PROT_READ | UC_PROT_WRITE)
     tcb = tls + 0x1000
+    word = machine.abi.word
     machine.mem.write(tcb, machine.abi.pack(tcb))
-    machine.mem.write(tcb + 5 * machine.abi.word, bytes.fromhex("00c0ffee0ddba11d")[: 8])
-    if machine.abi.word == 8:
+    machine.mem.write(tcb + 5 * word, bytes.fromhex("00c0ffee0ddba11d")[:word])
+    if word == 8:
         machine.uc.reg_write(x.UC_X86_REG_FS_BASE, tcb)
+        return
+    # A GDT at `tls`: flat 32-bit code (1) and data (2) segments, and (3) a data segment
+    # based at the TCB.  Loading %gs alone would leave the CPU with a 16-bit stack
+    # segment, so every segment register is loaded (ring 0: Unicorn's privilege level).
+    def descriptor(base: int, access: int) -> bytes:
+        return struct.pack("<HHBBBB", 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF, access,
+                           0xCF, base >> 24)
+
+    gdt = bytes(8) + descriptor(0, 0x9A) + descriptor(0, 0x92) + descriptor(tcb, 0x92)
+    machine.mem.write(tls, gdt)
+    machine.uc.reg_write(x.UC_X86_REG_GDTR, (0, tls, len(gdt) - 1, 0))
+    for reg, index in ((x.UC_X86_REG_CS, 1), (x.UC_X86_REG_SS, 2), (x.UC_X86_REG_DS, 2),
+                       (x.UC_X86_REG_ES, 2), (x.UC_X86_REG_FS, 2), (x.UC_X86_REG_GS, 3)):
+        machine.uc.reg_write(reg, index << 3)
 
 
 def _link(machine: Machine, process: Process, image: ElfImage, bias: int,

@@ -51,6 +51,8 @@ def test_other_links_match_native(build: Builder, native: Native, arch: str, fla
     compare(native, build(source, arch, flavour), args, "lazy")
 
 
-def test_stack_protector_canary_through_fs(build: Builder, native: Native) -> None:
-    path = build("hello.c", "x86-64", "gnu", ("-fstack-protector-all",))
+@pytest.mark.parametrize("arch", ARCHES)
+def test_stack_protector_canary_through_the_thread_pointer(build: Builder, native: Native,
+                                                           arch: str) -> None:
+    path = build("hello.c", arch, "gnu", ("-fstack-protector-all",))
     compare(native, path, ["x"], "lazy")
