@@ -1,12 +1,13 @@
 """`run()`: load an executable under the emulated dynamic loader and run it, bounded.
 
-The file's magic picks the loader: ELF goes to the emulated ld.so (ldso.py); Mach-O is
-recognised and refused with a clear fault until an emulated dyld joins it (it will reuse
-the machine, the calling conventions, the trace and the library functions).
+The file's magic picks the loader: ELF goes to the emulated ld.so (ldso.py); Mach-O goes
+to oracle.emulate.macho.dyld.run_macho(data, Invocation) when that module exists, and is
+refused with a clear fault until then.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -64,11 +65,22 @@ def run(
         library_names=_LibraryFiles([exe.parent, *map(Path, library_path)]),
     )
     if data[:4] in MACHO_MAGICS:
-        return _refused("Mach-O executables need the emulated dyld, which is not there yet")
+        return _run_macho(data, inv)
     try:
         return run_elf(data, inv)
     except ImageError as err:
         return _refused(str(err))
+
+
+def _run_macho(data: bytes, inv: Invocation) -> RunResult:
+    """Mach-O goes to `oracle.emulate.macho.dyld.run_macho(data, invocation)` once that
+    module exists (it reuses the machine, ABIs, libraries and trace of the ELF side)."""
+    try:
+        dyld = importlib.import_module("oracle.emulate.macho.dyld")
+    except ImportError:
+        return _refused("Mach-O executables need the emulated dyld, which is not there yet")
+    result: RunResult = dyld.run_macho(data, inv)
+    return result
 
 
 def _b(value: str | bytes) -> bytes:
