@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from collections import Counter
 from collections.abc import Sequence
+
+from elftools.common.exceptions import ELFError
 
 from .disasm import context
 from .expect import Expectation, encode, fits, formula
@@ -303,9 +306,13 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     fields count from, and any choice works as long as the whole output agrees on it.  The
     oracle tries each candidate and keeps the one under which the fewest fields disagree.
     """
-    image = read_image(output)
-    paths = [str(p) for p in inputs]
-    objects = [read_object(p) for p in paths if is_relocatable(p)]
+    try:
+        image = read_image(output)
+        paths = [str(p) for p in inputs]
+        objects = [read_object(p) for p in paths if is_relocatable(p)]
+    except (ELFError, struct.error, ValueError, OSError) as e:
+        # a judge must not die on the thing it judges: say which file and why
+        raise ValueError(f"cannot read {output} or its inputs as ELF: {e}") from e
     linked = _Linked(image, objects, _read_hints(link_map))
     best: FieldReport | None = None
     bases: list[int | None] = [*image.got_base_candidates()] or [None]

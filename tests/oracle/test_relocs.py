@@ -286,6 +286,36 @@ def test_relaxed_forms_are_recognised(reports: dict[tuple[str, str], FieldReport
     assert {"mov -> lea @GOTOFF", "mov -> mov $imm"} <= i386
 
 
+LAYOUTS = [("bfd", "-z,ibtplt", ".plt.sec"), ("lld", "-z,force-ibt", ".plt.sec"),
+           ("bfd", "-z,now", ".plt"), ("lld", "-z,now", ".plt"), ("mold", "-z,now", ".plt")]
+
+
+@pytest.mark.parametrize("linker,flag,plt", LAYOUTS, ids=[f"{a}{b}" for a, b, _ in LAYOUTS])
+def test_ibt_and_bind_now_plt_layouts(linker: str, flag: str, plt: str,
+                                      builds: dict[str, Build], tmp_path: Path) -> None:
+    """.plt.sec entries (endbr64; bnd jmp *slot) are decoded like the classic ones."""
+    build = builds["x64-O0"]
+    output = str(tmp_path / "prog")
+    result = link_with_gcc(linker, build.objects, output, extra=[f"-Wl,{flag}"])
+    assert result.ok, result.stderr
+    assert run_native(output).stdout == EXPECTED_STDOUT[False]
+    report = check_fields_report(output, build.objects)
+    assert report.mismatches == (), str(report)
+    from oracle.relocs.image import read_image
+
+    image = read_image(output)
+    plt_section = image.section_named(plt)
+    assert plt_section is not None
+    calls = [s for s in report.confirmed if s.type_name == "R_X86_64_PLT32"
+             and plt_section.contains(_plt_target(s))]
+    assert calls, "no call was confirmed through a PLT entry in " + plt
+
+
+def _plt_target(site: ConfirmedSite) -> int:
+    """L, read back from a confirmed "L + A - P = L + a - p = v" formula."""
+    return int(site.formula.split("=")[1].split()[0], 16)
+
+
 def _file_offset(path: str, address: int) -> int:
     from elftools.elf.elffile import ELFFile
 

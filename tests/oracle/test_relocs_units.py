@@ -233,3 +233,11 @@ _start: call puts@PLT
     _patch(output, plt.field, 0x10)  # call the neighbouring PLT entry instead
     (m,) = check_fields(output, objects)
     assert (m.symbol, m.kind) == ("puts", "value")
+
+
+def test_an_unreadable_output_is_a_clear_error(tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START)]
+    output = Path(_link(tmp_path, objects))
+    output.write_bytes(output.read_bytes()[:100])  # headers promise sections that are gone
+    with pytest.raises(ValueError, match="cannot read .*out"):
+        check_fields(str(output), objects)
