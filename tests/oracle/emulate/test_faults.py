@@ -142,3 +142,14 @@ def test_not_an_executable_is_a_fault_not_an_exception(tmp_path: Path) -> None:
     for path in (text, macho):
         result = run(path)
         assert result.exit_code is None and [f.kind for f in result.faults] == ["load"]
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_memory_cap_bounds_the_heap(build: Builder, arch: str) -> None:
+    path = build("heap.c", arch)
+    capped = run(path, memory_cap=1 << 20)
+    assert (capped.stdout, capped.exit_code, capped.faults) == (b"16 blocks, last byte 15\n", 16,
+                                                                [])
+    roomy = run(path, memory_cap=128 << 20)
+    # 999 & 0xff is 231, -25 as a signed char
+    assert roomy.stdout == b"1000 blocks, last byte -25\n" and roomy.exit_code == 1000 & 0xFF
