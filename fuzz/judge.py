@@ -1,0 +1,65 @@
+"""The checks the properties apply to a linked program, each returning the problems it
+found as one-line strings (empty: the program is right).  Shared by the properties and the
+harness-power test, which must see the same checks catch deliberately broken outputs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from oracle.check import check
+from oracle.emulate import run
+from oracle.native import run_native
+from oracle.relocs import check_fields
+
+from .libtrace import parse_native_trace
+from .semantics import Outcome
+
+DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
+
+
+def structure(output: Path) -> list[str]:
+    return [f"oracle.check: {v}" for v in check(output)]
+
+
+def fields(output: Path, objects: Sequence[Path]) -> list[str]:
+    return [f"relocation field: {m}" for m in check_fields(str(output),
+                                                             [str(o) for o in objects])]
+
+
+def emulated(output: Path, expected: Outcome, lib_dir: Path, bind: str) -> list[str]:
+    result = run(output, bind=bind, library_path=[lib_dir])
+    problems = [f"emulated ({bind}): {f.describe()}" for f in result.faults]
+    trace = tuple((t.library, t.symbol, tuple(t.args)) for t in result.trace)
+    want = tuple((t.library, t.symbol, t.args) for t in expected.trace)
+    if trace != want:
+        problems.append(f"emulated ({bind}): trace {trace} != model {want}")
+    if result.exit_code != expected.status:
+        problems.append(f"emulated ({bind}): exit {result.exit_code} != model {expected.status}")
+    return problems
+
+
+def native(output: Path, expected: Outcome, lib_dir: Path, bind_now: bool = False) -> list[str]:
+    env = {"PATH": os.environ.get("PATH", ""), "LD_LIBRARY_PATH": str(lib_dir)}
+    if bind_now:
+        env["LD_BIND_NOW"] = "1"
+    result = run_native(str(output), env=env, timeout=20)
+    how = "native (now)" if bind_now else "native (lazy)"
+    trace = tuple((s, n, a) for s, n, a in parse_native_trace(result.stderr))
+    want = tuple((t.library, t.symbol, t.args) for t in expected.trace)
+    problems = []
+    if trace != want:
+        problems.append(f"{how}: trace {trace} != model {want}")
+    if result.exit_code != expected.status:
+        problems.append(f"{how}: exit {result.exit_code} != model {expected.status}")
+    return problems
+
+
+def everything(output: Path, objects: Sequence[Path], expected: Outcome,
+               lib_dir: Path) -> list[str]:
+    """Property (a)'s checks: structure, relocation fields, emulation lazy and eager."""
+    return [*structure(output), *fields(output, objects),
+            *emulated(output, expected, lib_dir, "lazy"),
+            *emulated(output, expected, lib_dir, "now")]
