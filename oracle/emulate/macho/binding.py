@@ -1,0 +1,233 @@
+"""What dyld does between mapping and entry: rebase, bind (from LC_DYLD_INFO opcodes, or
+through the indirect symbol table for classic files without dyld info), and bind lazy
+pointers on first call through `dyld_stub_binder`.
+
+dyld_stub_binder is an intercepted address, bound wherever the file binds that name
+(the modern __got slot __stub_helper jumps through).  On entry the helper has pushed the
+lazy-bind offset and then the address of the image's private word (`lea dyld_private,
+%r11; push %r11`), so [rsp] is that address, [rsp+8] the offset and [rsp+16] the return
+address of the original call.  The binder checks the private word lies in a writable
+segment, interprets the lazy-bind opcodes from the offset up to their DONE, writes the
+slot, pops both words and continues at the target, so the call returns to its caller.
+Any inconsistency is a Fault, never a silent success.
+"""
+
+from __future__ import annotations
+
+from unicorn import x86_const as x
+
+from oracle.emulate.machine import Machine, RunStop
+from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.image import MachOImage, Segment, Symbol
+from oracle.emulate.macho.libraries import STUB_BINDER, Dylib
+from oracle.emulate.macho.opcodes import (
+    BIND_TYPE_POINTER,
+    REBASE_TYPE_POINTER,
+    Bind,
+    OpcodeError,
+    decode_binds,
+    decode_rebases,
+)
+from oracle.emulate.process import Process
+from oracle.emulate.result import Fault
+
+WORD = 8
+N_WEAK_REF = 0x40
+ORDINAL_SELF, ORDINAL_EXECUTABLE, ORDINAL_FLAT = 0, -1, -2
+
+
+class DyldFault(Exception):
+    """Loading cannot complete (dyld would abort the launch)."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(fault.describe())
+        self.fault = fault
+
+
+class Binder:
+    def __init__(self, machine: Machine, process: Process, img: MachOImage,
+                 dylibs: list[Dylib]) -> None:
+        self.machine = machine
+        self.process = process
+        self.img = img
+        self.dylibs = dylibs
+        self.mem = machine.mem
+        self.stub_binder = machine.add_handler(self._bind_lazily, f"<{STUB_BINDER}>")
+        self._symbols = img.symbols()
+        self._own = {s.name: s.value for s in self._symbols
+                     if s.defined_in_section and s.type & mi.N_EXT}
+        self._functions: dict[tuple[str, str], int] = {}
+        info = img.dyld_info
+        self._lazy = img.bytes_at(*info.lazy_bind, "lazy bind opcodes") if info else b""
+
+    # -- resolution --
+
+    def address_of(self, ordinal: int, symbol: str, weak: bool, site: int) -> int:
+        if symbol == STUB_BINDER:
+            return self.stub_binder
+        if ordinal in (ORDINAL_SELF, ORDINAL_EXECUTABLE):
+            if symbol in self._own:
+                return self._own[symbol]
+            candidates: list[Dylib] = []
+        elif ordinal == ORDINAL_FLAT:
+            candidates = list(self.dylibs)
+        elif 1 <= ordinal <= len(self.dylibs):
+            candidates = [self.dylibs[ordinal - 1]]
+        else:
+            raise DyldFault(Fault("unresolved", site, symbol,
+                                  f"{symbol}: library ordinal {ordinal} names no "
+                                  f"LC_LOAD_DYLIB (there are {len(self.dylibs)})"))
+        for lib in candidates:
+            found = lib.resolve(symbol, self.process)
+            if found is None:
+                continue
+            if found.address is not None:
+                return found.address
+            assert found.export is not None
+            key = (lib.install_name, symbol)
+            if key not in self._functions:
+                self._functions[key] = self.machine.add_export(lib.install_name, found.export)
+            return self._functions[key]
+        if weak:
+            return 0
+        if candidates:
+            return self._unimplemented(symbol, candidates[0].install_name)
+        raise DyldFault(Fault("unresolved", site, symbol,
+                              f"{symbol}: not defined by the executable (ordinal {ordinal})"))
+
+    def _unimplemented(self, symbol: str, install_name: str) -> int:
+        key = (install_name, "!" + symbol)
+        if key not in self._functions:
+            machine = self.machine
+
+            def fault() -> None:
+                ret = machine.abi.read_word(self.mem, machine.abi.sp(machine.uc))
+                raise RunStop(Fault("unimplemented", ret, machine.symbol_at(ret),
+                                    f"call to {symbol}, which is not implemented in "
+                                    f"{install_name}"))
+
+            self._functions[key] = machine.add_handler(fault, f"{install_name}:{symbol}")
+        return self._functions[key]
+
+    # -- fields --
+
+    def _field(self, segment: int, offset: int, what: str) -> int:
+        """The address of a pointer a rebase or bind writes, checked to be writable."""
+        if not 0 <= segment < len(self.img.segments):
+            raise DyldFault(Fault("bad-relocation", 0, None,
+                                  f"{what}: segment index {segment} does not exist"))
+        seg: Segment = self.img.segments[segment]
+        addr = seg.vmaddr + offset
+        if not seg.contains(addr, WORD):
+            raise DyldFault(Fault("bad-relocation", addr, None,
+                                  f"{what}: offset {offset:#x} is outside {seg.name}"))
+        if not seg.writable:
+            raise DyldFault(Fault("bad-relocation", addr, None,
+                                  f"{what}: {addr:#x} is in {seg.name}, which is not writable"))
+        return addr
+
+    def _store(self, addr: int, value: int) -> None:
+        self.mem.write_initial(addr, (value & ((1 << 64) - 1)).to_bytes(WORD, "little"))
+
+    def _apply_bind(self, b: Bind, stream: str) -> int:
+        what = f"{stream} of {b.symbol} (opcode at +{b.opcode_offset:#x})"
+        addr = self._field(b.segment, b.offset, what)
+        if b.type != BIND_TYPE_POINTER:
+            raise DyldFault(Fault("bad-relocation", addr, b.symbol,
+                                  f"{what}: bind type {b.type} is not BIND_TYPE_POINTER"))
+        target = self.address_of(b.ordinal, b.symbol, b.weak_import, addr)
+        value = target + b.addend if target else 0
+        self._store(addr, value)
+        return value
+
+    # -- at load --
+
+    def bind_at_load(self, lazy: bool) -> None:
+        info = self.img.dyld_info
+        try:
+            if info is None:
+                self._bind_indirect()
+                return
+            rebases = decode_rebases(self.img.bytes_at(*info.rebase, "rebase opcodes"))
+            for r in rebases:
+                addr = self._field(r.segment, r.offset, f"rebase (opcode at +{r.opcode_offset:#x})")
+                if r.type != REBASE_TYPE_POINTER:
+                    raise DyldFault(Fault("bad-relocation", addr, None,
+                                          f"rebase type {r.type} is not REBASE_TYPE_POINTER"))
+                # The slide is 0 (the image loads at its link address): the pointer keeps
+                # its value, but every rebase is decoded and its place checked.
+                self._store(addr, int.from_bytes(self.mem.read(addr, WORD), "little"))
+            for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes")):
+                self._apply_bind(b, "bind")
+            if info.weak_bind[1]:
+                decode_binds(self.img.bytes_at(*info.weak_bind, "weak bind opcodes"),
+                             "weak bind")  # validated; no dylib here overrides a definition
+            if not lazy and self._lazy:
+                for b in decode_binds(self._lazy, "lazy bind", lazy=True):
+                    self._apply_bind(b, "lazy bind")
+        except OpcodeError as err:
+            raise DyldFault(Fault("bad-relocation", 0, None, str(err))) from None
+        except mi.MachOError as err:
+            raise DyldFault(Fault("load", 0, None, str(err))) from None
+
+    def _bind_indirect(self) -> None:
+        """Classic files: every S_NON_LAZY/S_LAZY_SYMBOL_POINTERS slot is bound at load
+        through the indirect symbol table and the undefined symbol's library ordinal."""
+        indirect = self.img.indirect_symbols()
+        twolevel = bool(self.img.flags & mi.MH_TWOLEVEL)
+        for sect in self.img.sections():
+            if sect.type not in (mi.S_NON_LAZY_SYMBOL_POINTERS, mi.S_LAZY_SYMBOL_POINTERS):
+                continue
+            for i in range(sect.size // WORD):
+                slot = sect.addr + WORD * i
+                k = sect.reserved1 + i
+                if k >= len(indirect):
+                    raise DyldFault(Fault("bad-relocation", slot, None,
+                                          f"{sect.name}: reserved1 {sect.reserved1} + {i} is "
+                                          f"past the indirect symbol table ({len(indirect)})"))
+                entry = indirect[k]
+                if entry & (mi.INDIRECT_SYMBOL_LOCAL | mi.INDIRECT_SYMBOL_ABS):
+                    continue  # already holds the address (slide 0)
+                if entry >= len(self._symbols):
+                    raise DyldFault(Fault("bad-relocation", slot, None,
+                                          f"indirect symbol {k} names symbol {entry}, past "
+                                          f"the symbol table ({len(self._symbols)})"))
+                self._store(slot, self._classic_target(self._symbols[entry], slot, twolevel))
+
+    def _classic_target(self, sym: Symbol, slot: int, twolevel: bool) -> int:
+        if not sym.undefined:
+            return sym.value
+        ordinal = sym.library_ordinal
+        if not twolevel or ordinal == mi.DYNAMIC_LOOKUP_ORDINAL:
+            ordinal = ORDINAL_FLAT
+        elif ordinal == mi.EXECUTABLE_ORDINAL:
+            ordinal = ORDINAL_EXECUTABLE
+        return self.address_of(ordinal, sym.name, bool(sym.desc & N_WEAK_REF), slot)
+
+    # -- lazily --
+
+    def _bind_lazily(self) -> None:
+        machine, uc = self.machine, self.machine.uc
+        sp = int(uc.reg_read(x.UC_X86_REG_RSP))
+        private, offset, caller = (machine.abi.read_word(self.mem, sp + WORD * k)
+                                   for k in range(3))
+
+        def bad(message: str) -> RunStop:
+            return RunStop(Fault("bad-resolver", caller, machine.symbol_at(caller),
+                                 f"dyld_stub_binder: {message}"))
+
+        seg = self.img.segment_at(private, WORD)
+        if seg is None or not seg.writable:
+            raise bad(f"the image's private word {private:#x} on the stack is not in a "
+                      "writable segment")
+        if not self._lazy:
+            raise bad("the image has no lazy-bind opcodes")
+        try:
+            binds = decode_binds(self._lazy, "lazy bind", lazy=True, start=offset, single=True)
+            targets = [self._apply_bind(b, "lazy bind") for b in binds]
+        except OpcodeError as err:
+            raise bad(f"lazy-bind offset {offset:#x}: {err}") from None
+        except DyldFault as err:
+            raise bad(err.fault.message) from None
+        uc.reg_write(x.UC_X86_REG_RSP, sp + 2 * WORD)
+        uc.reg_write(x.UC_X86_REG_RIP, targets[0])

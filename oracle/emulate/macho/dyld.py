@@ -1,0 +1,158 @@
+"""The emulated dyld: load a 64-bit Mach-O executable as xnu and dyld would, bind it to
+the emulated dylibs, and run it on the ELF emulator's machine.
+
+Segments are mapped at their link addresses (slide 0) with their initprot; a segment
+with no access (__PAGEZERO) stays unmapped, so a null dereference faults.  Then the
+binder rebases, binds and (with bind="now" or MH_BIND_AT_LOAD) binds lazy pointers too,
+and the program starts at LC_MAIN's main or LC_UNIXTHREAD's rip.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+from collections.abc import Callable
+
+from unicorn import UcError
+
+from oracle.emulate.abi import X86_64
+from oracle.emulate.guest import GuestFault
+from oracle.emulate.layout import LAYOUT_64
+from oracle.emulate.ldso import Invocation
+from oracle.emulate.machine import Machine
+from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.binding import Binder, DyldFault
+from oracle.emulate.macho.image import MachOError, MachOImage
+from oracle.emulate.macho.libraries import Dylib, dylib_for
+from oracle.emulate.macho.start import build_stack, darwin_syscalls, enter_main
+from oracle.emulate.memory import PAGE, UcMemory, page_up
+from oracle.emulate.process import Process
+from oracle.emulate.result import Fault, RunResult
+from oracle.emulate.streams import create_standard_streams
+
+MAX_DISTANCE = 0x10000  # farther than this from any symbol: no name
+
+
+def run_macho(data: bytes, inv: Invocation) -> RunResult:
+    layout = LAYOUT_64
+    machine = Machine(X86_64, inv.limits, layout.lib_code, layout.lib_code_size)
+    process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
+                      inv.limits.memory_cap, inv.stdin)
+    machine.process = process
+    darwin_syscalls(process)
+
+    def ended(fault: Fault) -> RunResult:
+        return RunResult(None, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
+                         [fault], machine.instructions)
+
+    try:
+        img = mi.parse(data)
+        machine.symbolizer = _symbolizer(img)
+        _check_runnable(img)
+        brk = _map_segments(machine.mem, img)
+        process.brk_start = process.brk = process.brk_mapped = brk
+        sp, argv, envp, apple = build_stack(machine.mem, layout.stack_top, layout.stack_size,
+                                            inv.argv, inv.env, inv.path.encode())
+        process.argc, process.argv, process.envp = len(inv.argv), argv, envp
+        create_standard_streams(process)
+        dylibs = _dylibs(img)
+        binder = Binder(machine, process, img, dylibs)
+        binder.bind_at_load(inv.lazy and not img.flags & mi.MH_BIND_AT_LOAD)
+        entry = _entry(img)
+        if img.main_entryoff is not None:
+            library = dylibs[0].install_name if dylibs else "/usr/lib/dyld"
+            enter_main(machine, entry, sp, len(inv.argv), argv, envp, apple, library)
+        else:
+            machine.uc.reg_write(X86_64.sp_reg, sp)
+    except DyldFault as err:
+        return ended(err.fault)
+    except MachOError as err:
+        return ended(Fault("load", 0, None, str(err)))
+    except GuestFault as err:
+        return ended(Fault("load", err.address, machine.symbol_at(err.address),
+                           f"while loading: {err.message}"))
+    except (UcError, struct.error, ValueError, UnicodeError, IndexError) as err:
+        return ended(Fault("load", 0, None, f"malformed executable: {err!r}"))
+    exit_code, faults = machine.run(entry)
+    return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
+                     faults, machine.instructions)
+
+
+def _check_runnable(img: MachOImage) -> None:
+    if img.cputype != mi.CPU_TYPE_X86_64:
+        raise MachOError("header", f"cputype {img.cputype:#x} is not CPU_TYPE_X86_64")
+    if img.filetype != mi.MH_EXECUTE:
+        raise MachOError("header", f"filetype {img.filetype} is not MH_EXECUTE")
+    if any(lc.cmd == mi.LC_DYLD_CHAINED_FIXUPS for lc in img.commands):
+        raise MachOError("LC_DYLD_CHAINED_FIXUPS", "chained fixups are not supported")
+
+
+def _map_segments(mem: UcMemory, img: MachOImage) -> int:
+    """Map every accessible segment with its initprot; returns the end of the highest one."""
+    perms: dict[int, int] = {}
+    mapped = []
+    for seg in img.segments:
+        if not seg.vmsize or not seg.initprot & 7:
+            continue  # __PAGEZERO and the like: reserved, never mapped
+        if seg.vmaddr % PAGE:
+            raise MachOError(seg.name, f"vmaddr {seg.vmaddr:#x} is not page-aligned")
+        if seg.filesize > seg.vmsize:
+            raise MachOError(seg.name, "filesize is larger than vmsize")
+        img.bytes_at(seg.fileoff, seg.filesize, f"segment {seg.name}")
+        prot = seg.initprot & 7  # VM_PROT_READ/WRITE/EXECUTE are Unicorn's bits too
+        for page in range(seg.vmaddr, page_up(seg.vmaddr + seg.vmsize), PAGE):
+            if page in perms:
+                raise MachOError(seg.name, f"overlaps another segment at {page:#x}")
+            perms[page] = prot
+        mapped.append(seg)
+    if not mapped:
+        raise MachOError("segments", "no segment to map")
+    try:
+        mem.map_pages(perms)
+    except UcError as err:
+        raise MachOError("segments", f"cannot map: {err}") from err
+    for seg in mapped:
+        mem.write_initial(seg.vmaddr, img.data[seg.fileoff : seg.fileoff + seg.filesize])
+    return max(page_up(s.vmaddr + s.vmsize) for s in mapped)
+
+
+def _dylibs(img: MachOImage) -> list[Dylib]:
+    out = []
+    for lib in img.dylibs:
+        emulated = dylib_for(lib.install_name)
+        if emulated is None:
+            raise DyldFault(Fault("load", 0, None, f"{lib.install_name}: no emulated dylib "
+                                                   "for this install name"))
+        out.append(emulated)
+    return out
+
+
+def _entry(img: MachOImage) -> int:
+    if img.main_entryoff is not None:
+        return img.header_address() + img.main_entryoff
+    if img.thread_rip is not None:
+        return img.thread_rip
+    raise MachOError("entry", "neither LC_MAIN nor an x86_THREAD_STATE64 LC_UNIXTHREAD")
+
+
+def _symbolizer(img: MachOImage) -> Callable[[int], str | None]:
+    """Names addresses in faults: the nearest preceding defined symbol (read on demand)."""
+    table: list[tuple[int, str]] = []
+    loaded = False
+
+    def name(addr: int) -> str | None:
+        nonlocal loaded, table
+        if not loaded:
+            loaded = True
+            try:
+                table = sorted({(s.value, s.name) for s in img.symbols()
+                                if s.defined_in_section and s.name})
+            except MachOError:
+                table = []
+        index = bisect.bisect_right(table, (addr, "\U0010ffff")) - 1
+        if index < 0 or addr - table[index][0] > MAX_DISTANCE:
+            return None
+        base, sym = table[index]
+        return sym if addr == base else f"{sym}+{addr - base:#x}"
+
+    return name

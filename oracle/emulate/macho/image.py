@@ -1,0 +1,307 @@
+"""A bounds-checked reading of a 64-bit Mach-O executable: the header, the load commands
+that dyld and the kernel look at, the segments with their sections, the symbol table and
+the indirect symbol table.
+
+Every read goes through `MachOImage.bytes_at`, which raises `MachOError` (naming the
+place) instead of reading past the end of the file; both the emulated dyld and the
+structural checker are written against this one reading, which never imports the linker.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+MH_MAGIC_64 = 0xFEEDFACF
+MH_EXECUTE = 2
+CPU_TYPE_X86_64 = 0x01000007
+MH_BIND_AT_LOAD, MH_TWOLEVEL, MH_PIE = 0x8, 0x80, 0x200000
+HEADER_SIZE = 32
+
+LC_SEGMENT_64, LC_SYMTAB, LC_UNIXTHREAD, LC_DYSYMTAB = 0x19, 0x2, 0x5, 0xB
+LC_LOAD_DYLIB, LC_LOAD_DYLINKER, LC_LAZY_LOAD_DYLIB = 0xC, 0xE, 0x20
+LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB, LC_LOAD_UPWARD_DYLIB = 0x80000018, 0x8000001F, 0x80000023
+LC_DYLD_INFO, LC_DYLD_INFO_ONLY, LC_MAIN = 0x22, 0x80000022, 0x80000028
+LC_DYLD_EXPORTS_TRIE, LC_DYLD_CHAINED_FIXUPS = 0x80000033, 0x80000034
+DYLIB_COMMANDS = frozenset({LC_LOAD_DYLIB, LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB,
+                            LC_LAZY_LOAD_DYLIB, LC_LOAD_UPWARD_DYLIB})
+
+VM_PROT_READ, VM_PROT_WRITE, VM_PROT_EXECUTE = 1, 2, 4
+SECTION_TYPE = 0xFF
+S_ZEROFILL, S_NON_LAZY_SYMBOL_POINTERS, S_LAZY_SYMBOL_POINTERS, S_SYMBOL_STUBS = 1, 6, 7, 8
+S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL = 0xC, 0x12
+ZEROFILL_TYPES = frozenset({S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL})
+INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
+N_STAB, N_TYPE, N_EXT, N_UNDF, N_SECT = 0xE0, 0x0E, 0x01, 0x0, 0xE
+SELF_LIBRARY_ORDINAL, DYNAMIC_LOOKUP_ORDINAL, EXECUTABLE_ORDINAL = 0, 0xFE, 0xFF
+X86_THREAD_STATE64, X86_THREAD_STATE64_COUNT, THREAD_RIP_INDEX = 4, 42, 16
+NLIST_64 = struct.Struct("<IBBHQ")
+
+
+class MachOError(Exception):
+    """The file cannot be read as a 64-bit Mach-O executable: `where` names the place."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where = where
+        self.what = what
+
+
+@dataclass(frozen=True)
+class LoadCommand:
+    index: int
+    cmd: int
+    offset: int  # file offset of the command
+    size: int
+
+
+@dataclass(frozen=True)
+class Section:
+    sectname: str
+    segname: str
+    addr: int
+    size: int
+    offset: int
+    align: int
+    reloff: int
+    nreloc: int
+    flags: int
+    reserved1: int
+    reserved2: int
+
+    @property
+    def type(self) -> int:
+        return self.flags & SECTION_TYPE
+
+    @property
+    def zerofill(self) -> bool:
+        return self.type in ZEROFILL_TYPES
+
+    @property
+    def name(self) -> str:
+        return f"{self.segname},{self.sectname}"
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int  # ordinal among LC_SEGMENT_64 commands (what bind/rebase opcodes name)
+    command: int  # load command index
+    name: str
+    vmaddr: int
+    vmsize: int
+    fileoff: int
+    filesize: int
+    maxprot: int
+    initprot: int
+    flags: int
+    sections: tuple[Section, ...]
+
+    @property
+    def writable(self) -> bool:
+        return bool(self.initprot & VM_PROT_WRITE)
+
+    def contains(self, addr: int, size: int = 1) -> bool:
+        return self.vmaddr <= addr and addr + size <= self.vmaddr + self.vmsize
+
+
+@dataclass(frozen=True)
+class Dylib:
+    ordinal: int  # 1-based, as bind opcodes and n_desc name it
+    cmd: int
+    install_name: str
+
+
+@dataclass(frozen=True)
+class Symbol:
+    index: int
+    name: str
+    type: int
+    sect: int
+    desc: int
+    value: int
+
+    @property
+    def undefined(self) -> bool:
+        return self.type & N_TYPE == N_UNDF and not self.type & N_STAB
+
+    @property
+    def defined_in_section(self) -> bool:
+        return self.type & N_TYPE == N_SECT and not self.type & N_STAB
+
+    @property
+    def library_ordinal(self) -> int:
+        return (self.desc >> 8) & 0xFF
+
+
+@dataclass(frozen=True)
+class DyldInfo:
+    cmd: int
+    rebase: tuple[int, int]  # (file offset, size), likewise below
+    bind: tuple[int, int]
+    weak_bind: tuple[int, int]
+    lazy_bind: tuple[int, int]
+    export: tuple[int, int]
+
+
+@dataclass
+class MachOImage:
+    data: bytes
+    cputype: int = 0
+    filetype: int = 0
+    ncmds: int = 0
+    sizeofcmds: int = 0
+    flags: int = 0
+    commands: list[LoadCommand] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    dylibs: list[Dylib] = field(default_factory=list)
+    symtab: tuple[int, int, int, int] | None = None  # symoff, nsyms, stroff, strsize
+    dysymtab: tuple[int, ...] | None = None  # the 18 words of dysymtab_command after cmdsize
+    dyld_info: DyldInfo | None = None
+    main_entryoff: int | None = None
+    thread_rip: int | None = None
+    dylinker: str | None = None
+
+    # -- bounded access --
+
+    def bytes_at(self, offset: int, size: int, where: str) -> bytes:
+        if offset < 0 or size < 0 or offset + size > len(self.data):
+            raise MachOError(where, f"[{offset:#x}, {offset + size:#x}) is outside the file "
+                                    f"({len(self.data):#x} bytes)")
+        return self.data[offset : offset + size]
+
+    def unpack(self, fmt: str, offset: int, where: str) -> tuple[int, ...]:
+        return struct.unpack_from(fmt, self.bytes_at(offset, struct.calcsize(fmt), where))
+
+    # -- lookups --
+
+    def segment_named(self, name: str) -> Segment | None:
+        return next((s for s in self.segments if s.name == name), None)
+
+    def segment_at(self, addr: int, size: int = 1) -> Segment | None:
+        return next((s for s in self.segments if s.vmsize and s.contains(addr, size)), None)
+
+    def sections(self) -> list[Section]:
+        return [sect for seg in self.segments for sect in seg.sections]
+
+    def header_address(self) -> int:
+        """Where the mach_header is mapped: the segment that maps file offset 0."""
+        for seg in self.segments:
+            if seg.fileoff == 0 and seg.filesize:
+                return seg.vmaddr
+        raise MachOError("segments", "no segment maps the Mach-O header (fileoff 0)")
+
+    def symbols(self) -> list[Symbol]:
+        if self.symtab is None:
+            return []
+        symoff, nsyms, stroff, strsize = self.symtab
+        raw = self.bytes_at(symoff, nsyms * NLIST_64.size, "LC_SYMTAB symbols")
+        strings = self.bytes_at(stroff, strsize, "LC_SYMTAB strings")
+        out = []
+        for index, (strx, ntype, sect, desc, value) in enumerate(NLIST_64.iter_unpack(raw)):
+            if strx >= max(strsize, 1) and strx:
+                raise MachOError(f"symbol {index}", f"n_strx {strx} past the string table")
+            end = strings.find(b"\0", strx)
+            name = strings[strx : end if end >= 0 else len(strings)].decode("utf-8", "replace")
+            out.append(Symbol(index, name, ntype, sect, desc, value))
+        return out
+
+    def indirect_symbols(self) -> list[int]:
+        if self.dysymtab is None:
+            return []
+        off, count = self.dysymtab[12], self.dysymtab[13]
+        raw = self.bytes_at(off, 4 * count, "LC_DYSYMTAB indirect symbol table")
+        return [v for (v,) in struct.iter_unpack("<I", raw)]
+
+
+def _cstr(raw: bytes) -> str:
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def parse(data: bytes) -> MachOImage:
+    """Read the header and the load commands; MachOError if the file is not readable."""
+    img = MachOImage(data)
+    if len(data) < HEADER_SIZE:
+        raise MachOError("header", f"file of {len(data)} bytes is shorter than mach_header_64")
+    magic, cputype, _, filetype, ncmds, sizeofcmds, flags, _ = img.unpack("<IiiIIIII", 0, "header")
+    if magic != MH_MAGIC_64:
+        raise MachOError("header", f"magic {magic:#x} is not MH_MAGIC_64 (only 64-bit "
+                                   "little-endian Mach-O is read)")
+    img.cputype, img.filetype, img.ncmds, img.sizeofcmds, img.flags = (
+        cputype, filetype, ncmds, sizeofcmds, flags)
+    if HEADER_SIZE + sizeofcmds > len(data):
+        raise MachOError("header", f"sizeofcmds {sizeofcmds:#x} runs past the end of the file")
+    offset, end = HEADER_SIZE, HEADER_SIZE + sizeofcmds
+    for index in range(ncmds):
+        where = f"load command {index}"
+        if offset + 8 > end:
+            raise MachOError(where, "starts past sizeofcmds")
+        cmd, size = img.unpack("<II", offset, where)
+        if size < 8 or offset + size > end:
+            raise MachOError(where, f"cmdsize {size} is too small or runs past sizeofcmds")
+        img.commands.append(LoadCommand(index, cmd, offset, size))
+        _read_command(img, img.commands[-1])
+        offset += size
+    return img
+
+
+def _read_command(img: MachOImage, lc: LoadCommand) -> None:
+    where = f"load command {lc.index}"
+    body = img.bytes_at(lc.offset, lc.size, where)
+
+    def need(size: int) -> None:
+        if lc.size < size:
+            raise MachOError(where, f"cmdsize {lc.size} is smaller than the command ({size})")
+
+    if lc.cmd == LC_SEGMENT_64:
+        need(72)
+        name, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, flags = (
+            struct.unpack_from("<16sQQQQiiII", body, 8))
+        need(72 + 80 * nsects)
+        sections = []
+        for k in range(nsects):
+            fields = struct.unpack_from("<16s16sQQIIIIIIII", body, 72 + 80 * k)
+            sections.append(Section(_cstr(fields[0]), _cstr(fields[1]), *fields[2:11]))
+        img.segments.append(Segment(len(img.segments), lc.index, _cstr(name), vmaddr, vmsize,
+                                    fileoff, filesize, maxprot, initprot, flags,
+                                    tuple(sections)))
+    elif lc.cmd in DYLIB_COMMANDS or lc.cmd == LC_LOAD_DYLINKER:
+        need(24 if lc.cmd != LC_LOAD_DYLINKER else 12)
+        (name_off,) = struct.unpack_from("<I", body, 8)
+        if not 8 <= name_off < lc.size:
+            raise MachOError(where, f"name offset {name_off} is outside the command")
+        name = _cstr(body[name_off:])
+        if lc.cmd == LC_LOAD_DYLINKER:
+            img.dylinker = name
+        else:
+            img.dylibs.append(Dylib(len(img.dylibs) + 1, lc.cmd, name))
+    elif lc.cmd == LC_SYMTAB:
+        need(24)
+        img.symtab = struct.unpack_from("<IIII", body, 8)
+    elif lc.cmd == LC_DYSYMTAB:
+        need(80)
+        img.dysymtab = struct.unpack_from("<18I", body, 8)
+    elif lc.cmd in (LC_DYLD_INFO, LC_DYLD_INFO_ONLY):
+        need(48)
+        w = struct.unpack_from("<10I", body, 8)
+        img.dyld_info = DyldInfo(lc.cmd, (w[0], w[1]), (w[2], w[3]), (w[4], w[5]),
+                                 (w[6], w[7]), (w[8], w[9]))
+    elif lc.cmd == LC_MAIN:
+        need(24)
+        (img.main_entryoff,) = struct.unpack_from("<Q", body, 8)
+    elif lc.cmd == LC_UNIXTHREAD:
+        _read_thread(img, body, where)
+
+
+def _read_thread(img: MachOImage, body: bytes, where: str) -> None:
+    """LC_UNIXTHREAD: a list of (flavor, count, state); x86_THREAD_STATE64 holds rip."""
+    cursor = 8
+    while cursor + 8 <= len(body):
+        flavor, count = struct.unpack_from("<II", body, cursor)
+        cursor += 8
+        if cursor + 4 * count > len(body):
+            raise MachOError(where, f"thread state of {count} words runs past the command")
+        if flavor == X86_THREAD_STATE64 and count == X86_THREAD_STATE64_COUNT:
+            (img.thread_rip,) = struct.unpack_from("<Q", body, cursor + 8 * THREAD_RIP_INDEX)
+        cursor += 4 * count
+        if flavor == 0 and count == 0:
+            break

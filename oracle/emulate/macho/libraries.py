@@ -1,0 +1,114 @@
+"""The dylibs the emulated dyld binds to: libSystem (the ELF oracle's libc under Darwin's
+names) and libtrace* recorders, chosen by install name.
+
+Darwin's C symbols carry a leading underscore: `_printf` is C's printf, `_exit` is exit,
+`__exit` is _exit.  So the underscore is stripped once and the rest looked up in the
+emulated libc, after a few Darwin names that differ from glibc's: the stdio variables
+(`___stdoutp` is glibc's `stdout`), `___error` (errno's address) and the stack protector's
+guard variable.  Trace entries therefore carry C names, as ELF traces do, and the install
+name as the library.
+
+libtrace: any install name whose basename starts with "libtrace".  The symbol's leading
+underscore is stripped before the name-based convention (arity from `_a<d>`, hashes) is
+applied, so `_lt1_f2_a2` behaves exactly as ELF's `lt1_f2_a2`.  A Mach-O bind does not say
+whether a symbol is a function or data, so a libtrace name ending in `_a<d>` is a function
+and any other name is a data object (the fuzzers' naming: `ltN_fK_aK` / `ltN_dK`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from oracle.emulate import libtrace
+from oracle.emulate.calls import CallContext, Export
+from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc
+from oracle.emulate.process import Process
+
+LIBSYSTEM_PREFIXES = ("/usr/lib/libSystem", "/usr/lib/system/")
+STUB_BINDER = "dyld_stub_binder"
+# Darwin data symbol (underscore stripped) -> the emulated libc's object name
+DARWIN_DATA = {"__stdinp": "stdin", "__stdoutp": "stdout", "__stderrp": "stderr",
+               "environ": "environ", "NXArgc": "", "NXArgv": "", "__progname": ""}
+STACK_GUARD = "__stack_chk_guard"
+GUARD_VALUE = bytes.fromhex("00c0ffee0ddba11d")
+_FUNCTION = re.compile(r"_a[0-6]$")
+
+
+def c_name(symbol: str) -> str:
+    """The C name of a Darwin symbol: one leading underscore removed."""
+    return symbol.removeprefix("_")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a symbol binds to: a function (an Export) or the address of a data object."""
+
+    export: Export | None = None
+    address: int | None = None
+
+
+def _errno_address(ctx: CallContext) -> int:
+    return ctx.process.object(("errno",), bytes(4)).address
+
+
+class LibSystem:
+    """libSystem.B.dylib over the emulated libc."""
+
+    def __init__(self, install_name: str) -> None:
+        self.install_name = install_name
+        self._libc = Libc(install_name, 8)
+
+    def resolve(self, symbol: str, process: Process) -> Resolved | None:
+        name = c_name(symbol)
+        if name in DARWIN_DATA:
+            return self._data(name, process)
+        if name == STACK_GUARD:
+            return Resolved(address=process.object((STACK_GUARD,), GUARD_VALUE).address)
+        if name == "__error":
+            return Resolved(export=Export("__error", 0, _errno_address))
+        export = self._libc.function(name)
+        return Resolved(export=export) if export is not None else None
+
+    def _data(self, name: str, process: Process) -> Resolved:
+        word = 8
+        if name == "NXArgc":
+            obj = process.object(("NXArgc",), process.argc.to_bytes(word, "little"))
+        elif name == "NXArgv":
+            obj = process.object(("NXArgv",), process.argv.to_bytes(word, "little"))
+        elif name == "__progname":
+            obj = process.object(("__progname",), process.argv.to_bytes(word, "little"))
+        else:
+            return Resolved(address=process.object_address(DARWIN_DATA[name]))
+        return Resolved(address=obj.address)
+
+
+class LibtraceDylib:
+    """Recorders and hashed data objects named by the libtrace convention."""
+
+    def __init__(self, install_name: str) -> None:
+        self.install_name = install_name
+
+    def resolve(self, symbol: str, process: Process) -> Resolved | None:
+        name = c_name(symbol)
+        if _FUNCTION.search(name):
+            count = libtrace.arity(name)
+
+            def record(ctx: CallContext) -> int:
+                return libtrace.call_result(name, ctx.args(count))
+
+            return Resolved(export=Export(name, count, record))
+        content = libtrace.data_bytes(name, DEFAULT_OBJECT_SIZE)
+        return Resolved(address=process.object((name,), content).address)
+
+
+Dylib = LibSystem | LibtraceDylib
+
+
+def dylib_for(install_name: str) -> Dylib | None:
+    """The emulated dylib for an LC_LOAD_DYLIB install name, or None if there is none."""
+    if install_name.startswith(LIBSYSTEM_PREFIXES):
+        return LibSystem(install_name)
+    if libtrace.is_libtrace(install_name.rsplit("/", 1)[-1]):
+        return LibtraceDylib(install_name)
+    return None

@@ -1,0 +1,229 @@
+"""Decoders for dyld's compressed link-edit streams (mach-o/loader.h): rebase opcodes and
+bind opcodes (non-lazy, weak and lazy), into flat records.
+
+Each opcode is a high nibble (the operation) and a low nibble (an immediate); ULEB128 and
+SLEB128 operands and a NUL-terminated symbol name may follow.  Anything a well-formed
+stream never holds (an unknown opcode, a number running past the stream or past 64 bits,
+a missing segment) raises `OpcodeError` with the offset of the opcode, so that both the
+emulated dyld (a load fault) and the checker (a violation) can say where a stream broke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+REBASE_TYPE_POINTER, REBASE_TYPE_TEXT_ABSOLUTE32, REBASE_TYPE_TEXT_PCREL32 = 1, 2, 3
+BIND_TYPE_POINTER = 1
+BIND_SYMBOL_FLAGS_WEAK_IMPORT = 0x1
+POINTER_SIZE = 8
+MASK64 = (1 << 64) - 1
+
+
+class OpcodeError(Exception):
+    def __init__(self, stream: str, offset: int, what: str) -> None:
+        super().__init__(f"{stream}+{offset:#x}: {what}")
+        self.stream = stream
+        self.offset = offset
+        self.what = what
+
+
+@dataclass(frozen=True)
+class Rebase:
+    opcode_offset: int
+    segment: int
+    offset: int  # within the segment
+    type: int
+
+
+@dataclass(frozen=True)
+class Bind:
+    opcode_offset: int  # of the DO_BIND opcode that made this record
+    segment: int
+    offset: int
+    ordinal: int  # >0 a dylib, 0 self, -1 main executable, -2 flat lookup
+    symbol: str
+    flags: int
+    type: int
+    addend: int
+
+    @property
+    def weak_import(self) -> bool:
+        return bool(self.flags & BIND_SYMBOL_FLAGS_WEAK_IMPORT)
+
+
+class _Reader:
+    def __init__(self, data: bytes, stream: str) -> None:
+        self.data = data
+        self.stream = stream
+        self.pos = 0
+        self.op_at = 0
+
+    def fail(self, what: str) -> OpcodeError:
+        return OpcodeError(self.stream, self.op_at, what)
+
+    def byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise self.fail("operand runs past the end of the stream")
+        value = self.data[self.pos]
+        self.pos += 1
+        return value
+
+    def uleb(self) -> int:
+        value = shift = 0
+        while True:
+            b = self.byte()
+            if shift >= 64 and b & 0x7F:
+                raise self.fail("ULEB128 operand wider than 64 bits")
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return value & MASK64
+
+    def sleb(self) -> int:
+        value = shift = 0
+        while True:
+            b = self.byte()
+            if shift >= 64:
+                raise self.fail("SLEB128 operand wider than 64 bits")
+            value |= (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                if b & 0x40:
+                    value -= 1 << shift
+                return value
+
+    def cstring(self) -> str:
+        end = self.data.find(b"\0", self.pos)
+        if end < 0:
+            raise self.fail("symbol name is not NUL-terminated")
+        text = self.data[self.pos : end].decode("utf-8", "replace")
+        self.pos = end + 1
+        return text
+
+
+def decode_rebases(data: bytes, stream: str = "rebase") -> list[Rebase]:
+    out: list[Rebase] = []
+    r = _Reader(data, stream)
+    rtype, segment, offset = 0, -1, 0
+
+    def emit(count: int, skip: int) -> None:
+        nonlocal offset
+        if segment < 0:
+            raise r.fail("rebase before SET_SEGMENT_AND_OFFSET")
+        if count > len(data) * 64 + 4096:  # more records than any file could need
+            raise r.fail(f"repeat count {count} is absurd")
+        for _ in range(count):
+            out.append(Rebase(r.op_at, segment, offset, rtype))
+            offset = (offset + POINTER_SIZE + skip) & MASK64
+
+    while r.pos < len(data):
+        r.op_at = r.pos
+        byte = r.byte()
+        op, imm = byte & 0xF0, byte & 0x0F
+        if op == 0x00:  # DONE
+            break
+        if op == 0x10:  # SET_TYPE_IMM
+            rtype = imm
+        elif op == 0x20:  # SET_SEGMENT_AND_OFFSET_ULEB
+            segment, offset = imm, r.uleb()
+        elif op == 0x30:  # ADD_ADDR_ULEB
+            offset = (offset + r.uleb()) & MASK64
+        elif op == 0x40:  # ADD_ADDR_IMM_SCALED
+            offset += imm * POINTER_SIZE
+        elif op == 0x50:  # DO_REBASE_IMM_TIMES
+            emit(imm, 0)
+        elif op == 0x60:  # DO_REBASE_ULEB_TIMES
+            emit(r.uleb(), 0)
+        elif op == 0x70:  # DO_REBASE_ADD_ADDR_ULEB
+            emit(1, r.uleb())
+        elif op == 0x80:  # DO_REBASE_ULEB_TIMES_SKIPPING_ULEB
+            count = r.uleb()
+            emit(count, r.uleb())
+        else:
+            raise r.fail(f"unknown rebase opcode {byte:#04x}")
+    return out
+
+
+def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
+                 start: int = 0, single: bool = False) -> list[Bind]:
+    """Bind records of a stream.  lazy: DONE separates entries rather than ending the
+    stream (each lazy entry starts from a clean state).  single: stop at the first DONE
+    after `start` (what dyld_stub_binder does with the offset the stub helper pushed)."""
+    out: list[Bind] = []
+    r = _Reader(data, stream)
+    r.pos = start
+    if start < 0 or start >= len(data):
+        raise OpcodeError(stream, start, f"offset {start:#x} is outside the stream "
+                                         f"({len(data)} bytes)")
+    state = _BindState()
+
+    def emit(skip: int) -> None:
+        if state.segment < 0:
+            raise r.fail("bind before SET_SEGMENT_AND_OFFSET")
+        if state.symbol is None:
+            raise r.fail("bind before SET_SYMBOL_TRAILING_FLAGS")
+        out.append(Bind(r.op_at, state.segment, state.offset, state.ordinal, state.symbol,
+                        state.flags, state.type, state.addend))
+        state.offset = (state.offset + POINTER_SIZE + skip) & MASK64
+
+    while r.pos < len(data):
+        r.op_at = r.pos
+        byte = r.byte()
+        op, imm = byte & 0xF0, byte & 0x0F
+        if op == 0x00:  # DONE
+            if single or not lazy:
+                break
+            state = _BindState()
+        elif op == 0x10:  # SET_DYLIB_ORDINAL_IMM
+            state.ordinal = imm
+        elif op == 0x20:  # SET_DYLIB_ORDINAL_ULEB
+            state.ordinal = r.uleb()
+        elif op == 0x30:  # SET_DYLIB_SPECIAL_IMM: 0, -1, -2 (sign-extended nibble)
+            state.ordinal = imm - 16 if imm else 0
+        elif op == 0x40:  # SET_SYMBOL_TRAILING_FLAGS_IMM
+            state.flags, state.symbol = imm, r.cstring()
+        elif op == 0x50:  # SET_TYPE_IMM
+            state.type = imm
+        elif op == 0x60:  # SET_ADDEND_SLEB
+            state.addend = r.sleb()
+        elif op == 0x70:  # SET_SEGMENT_AND_OFFSET_ULEB
+            state.segment, state.offset = imm, r.uleb()
+        elif op == 0x80:  # ADD_ADDR_ULEB
+            state.offset = (state.offset + r.uleb()) & MASK64
+        elif op == 0x90:  # DO_BIND
+            emit(0)
+        elif op == 0xA0:  # DO_BIND_ADD_ADDR_ULEB
+            emit(r.uleb())
+        elif op == 0xB0:  # DO_BIND_ADD_ADDR_IMM_SCALED
+            emit(imm * POINTER_SIZE)
+        elif op == 0xC0 and not lazy:  # DO_BIND_ULEB_TIMES_SKIPPING_ULEB
+            count, skip = r.uleb(), r.uleb()
+            if count > len(data) * 64 + 4096:
+                raise r.fail(f"repeat count {count} is absurd")
+            for _ in range(count):
+                emit(skip)
+        else:
+            raise r.fail(f"{'lazy ' if lazy else ''}bind opcode {byte:#04x} is not valid here")
+    if single and not out:
+        raise OpcodeError(stream, start, "no DO_BIND before the entry's DONE")
+    return out
+
+
+class _BindState:
+    """The registers of the bind state machine (reset by DONE in a lazy stream)."""
+
+    def __init__(self) -> None:
+        self.segment = -1
+        self.offset = 0
+        self.ordinal = 0
+        self.symbol: str | None = None
+        self.flags = 0
+        self.type = BIND_TYPE_POINTER
+        self.addend = 0
+
+
+def read_uleb(data: bytes, pos: int, stream: str) -> tuple[int, int]:
+    """One ULEB128 value at `pos`: (value, position after it); OpcodeError if malformed."""
+    r = _Reader(data, stream)
+    r.pos = r.op_at = pos
+    return r.uleb(), r.pos
