@@ -9,12 +9,13 @@ relocation unless one overflows (then we build the error message).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import LinkError
-from .kinds import RelocKind, compute, formula
+from .kinds import NEEDS_GOT, Howto, RelocKind, compute, formula
 from .layout import Layout
 from .model import ABS, COMMON, UNDEF, ObjectFile
 from .resolve import SymbolTable
@@ -86,6 +87,29 @@ def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     return addr
 
 
+@dataclass
+class _HowtoTable:
+    """Every distinct howto sequence of the link, concatenated; objects index it at a base."""
+
+    kind: list[int] = field(default_factory=list)
+    width: list[int] = field(default_factory=list)
+    lo: list[int] = field(default_factory=list)
+    hi: list[int] = field(default_factory=list)
+    base_of: dict[int, int] = field(default_factory=dict)
+
+    def base(self, howtos: Sequence[Howto]) -> int:
+        key = id(howtos)
+        if key not in self.base_of:
+            self.base_of[key] = len(self.kind)
+            for h in howtos:
+                lo, hi = h.bounds()
+                self.kind.append(int(h.kind))
+                self.width.append(h.width)
+                self.lo.append(max(lo, -(1 << 63)))
+                self.hi.append(min(hi, (1 << 63) - 1))
+        return self.base_of[key]
+
+
 def apply_relocations(
     image: bytearray,
     symtab: SymbolTable,
@@ -95,87 +119,110 @@ def apply_relocations(
     synthetic: Synthetic,
     got_base: int,
 ) -> None:
-    cols: dict[str, list[np.ndarray]] = {k: [] for k in "SAPGLTZ"}
-    cols.update(pos=[], kind=[], width=[], lo=[], hi=[], origin=[])
-    dynamic_words: dict[int, list[int]] = {}
-    for site in scan.dynamic_words:
-        dynamic_words.setdefault(id(site.section), []).append(site.offset)
+    """Gather every placed relocation of every object into flat arrays, then compute and
+    write them all at once.  Per section we only append array views; symbol lookups go
+    through one flat table of all objects' symbols (`sym_base[object] + index`)."""
+    howtos = _HowtoTable()
+    bound_sites = {(id(site.section), site.offset) for site in scan.dynamic_words}
+    bound_sections = {key[0] for key in bound_sites}
+    gid_parts, local_parts, size_parts = [], [], []
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("offset", "howto", "symbol",
+                                                           "local", "addend", "sub")}
+    sec_base, sec_pos, sec_len, sec_origin = [], [], [], []
+    bound_rows: list[np.ndarray] = []
+    sym_base = row_count = 0
     for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
-        local = local_addresses(obj, layout)
-        howtos = list(obj.howtos)
-        h_kind = np.array([h.kind for h in howtos], dtype=np.int64)
-        h_width = np.array([h.width for h in howtos], dtype=np.int64)
-        bounds = [h.bounds() for h in howtos]
-        h_lo = np.array([max(b[0], -(1 << 63)) for b in bounds], dtype=np.int64)
-        h_hi = np.array([min(b[1], (1 << 63) - 1) for b in bounds], dtype=np.int64)
-        for sec in obj.sections:
-            if sec is None or sec.file is not obj or not len(sec.relocs):
-                continue
-            if id(sec) not in layout.section_address:
-                continue  # not placed (non-alloc)
+        hbase = howtos.base(obj.howtos)
+        placed = [sec for sec in obj.sections if sec is not None and sec.file is obj
+                  and len(sec.relocs) and id(sec) in layout.section_address]
+        if placed:
+            gid_parts.append(gids)
+            local_parts.append(local_addresses(obj, layout))
+            size_parts.append(obj.symbols.size.astype(np.int64))
+        for sec in placed:
             rows = sec.relocs.rows
-            sym = rows["symbol"].astype(np.int64)
-            gid = gids[sym]
-            is_global = gid >= 0
-            g = np.where(is_global, gid, 0)
-            S = np.where(is_global, syms.address[g], local[sym])
-            L = np.where(is_global & (syms.plt[g] != 0), syms.plt[g], S)
-            G = np.where(is_global, syms.got[g], 0)
-            Z = np.where(is_global, syms.size[g], obj.symbols.size.astype(np.int64)[sym])
-            if not is_global.all():
-                G = _local_got(G, ~is_global, sym, number, scan, synthetic, layout)
-            T = np.zeros(len(rows), dtype=np.int64)
-            if sec.relocs.subtrahend is not None:
-                sub = sec.relocs.subtrahend.astype(np.int64)
-                has = sub >= 0
-                sg = gids[np.where(has, sub, 0)]
-                T = np.where(has, np.where(sg >= 0, syms.address[np.maximum(sg, 0)],
-                                           local[np.where(has, sub, 0)]), 0)
-            offset = rows["offset"]
-            if id(sec) in dynamic_words:
+            parts["offset"].append(rows["offset"])
+            parts["howto"].append(rows["howto"].astype(np.int64) + hbase)
+            parts["symbol"].append(rows["symbol"].astype(np.int64) + sym_base)
+            parts["local"].append(rows["symbol"])
+            parts["addend"].append(rows["addend"])
+            sub = sec.relocs.subtrahend
+            parts["sub"].append(np.where(sub >= 0, sub + sym_base, -1) if sub is not None
+                                else np.full(len(rows), -1, dtype=np.int64))
+            if id(sec) in bound_sections:
                 # ld.so adds the import's address at run time; the field keeps A (REL needs it).
-                S = np.where(np.isin(offset, dynamic_words[id(sec)]), 0, S)
-            base = layout.section_address[id(sec)]
-            hidx = rows["howto"].astype(np.int64)
-            cols["S"].append(S)
-            cols["A"].append(rows["addend"])
-            cols["P"].append(base + offset)
-            cols["G"].append(G)
-            cols["L"].append(L)
-            cols["T"].append(T)
-            cols["Z"].append(Z)
-            cols["pos"].append(layout.section_file_offset[id(sec)] + offset)
-            cols["kind"].append(h_kind[hidx])
-            cols["width"].append(h_width[hidx])
-            cols["lo"].append(h_lo[hidx])
-            cols["hi"].append(h_hi[hidx])
-            cols["origin"].append(
-                np.stack([np.full(len(rows), number), np.full(len(rows), sec.index),
-                          np.arange(len(rows))], axis=1)
-            )
-    if not cols["pos"]:
+                hit = [n for n, off in enumerate(rows["offset"].tolist())
+                       if (id(sec), off) in bound_sites]
+                bound_rows.append(np.array(hit, dtype=np.int64) + row_count)
+            sec_base.append(layout.section_address[id(sec)])
+            sec_pos.append(layout.section_file_offset[id(sec)])
+            sec_len.append(len(rows))
+            sec_origin.append((number, sec.index))
+            row_count += len(rows)
+        if placed:
+            sym_base += len(gids)
+    if not row_count:
         return
-    flat = {k: np.concatenate(v) for k, v in cols.items()}
-    _write_all(image, flat, symtab, got_base)
+    flat = {k: np.concatenate(v).astype(np.int64) for k, v in parts.items()}
+    all_gids = np.concatenate(gid_parts)
+    all_local = np.concatenate(local_parts)
+    all_size = np.concatenate(size_parts)
+    lengths = np.array(sec_len, dtype=np.int64)
+    offset = flat["offset"]
+    P = np.repeat(np.array(sec_base, dtype=np.int64), lengths) + offset
+    pos = np.repeat(np.array(sec_pos, dtype=np.int64), lengths) + offset
+    gid = all_gids[flat["symbol"]]
+    is_global = gid >= 0
+    g = np.where(is_global, gid, 0)
+    S = np.where(is_global, syms.address[g], all_local[flat["symbol"]])
+    L = np.where(is_global & (syms.plt[g] != 0), syms.plt[g], S)
+    G = np.where(is_global, syms.got[g], 0)
+    Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
+    kind = np.array(howtos.kind, dtype=np.int64)[flat["howto"]]
+    local_got = ~is_global & np.isin(kind, _GOT_KINDS)
+    if local_got.any():
+        numbers = np.repeat(np.array([o[0] for o in sec_origin], dtype=np.int64), lengths)
+        G = _local_got(G, local_got, numbers, flat["local"], synthetic, layout)
+    T = np.zeros(row_count, dtype=np.int64)
+    sub = flat["sub"]
+    has = sub >= 0
+    if has.any():
+        sidx = np.where(has, sub, 0)
+        sg = all_gids[sidx]
+        T = np.where(has, np.where(sg >= 0, syms.address[np.maximum(sg, 0)], all_local[sidx]), 0)
+    if bound_rows:
+        S[np.concatenate(bound_rows)] = 0
+    columns = {
+        "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
+        "kind": kind, "width": np.array(howtos.width, dtype=np.int64)[flat["howto"]],
+        "lo": np.array(howtos.lo, dtype=np.int64)[flat["howto"]],
+        "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]],
+    }
+    _write_all(image, columns, symtab, got_base, (sec_len, sec_origin))
 
 
-def _local_got(
-    G: np.ndarray, local_mask: np.ndarray, sym: np.ndarray, number: int,
-    scan: ScanResult, synthetic: Synthetic, layout: Layout,
-) -> np.ndarray:
+_GOT_KINDS = np.array(sorted(int(k) for k in NEEDS_GOT), dtype=np.int64)
+
+
+def _local_got(G: np.ndarray, rows: np.ndarray, numbers: np.ndarray, local: np.ndarray,
+               synthetic: Synthetic, layout: Layout) -> np.ndarray:
+    """GOT slots of local symbols, keyed by (object number, symbol index): rare, so a loop."""
     if synthetic.got is None:
         return G
     got_addr = layout.address_of(synthetic.got)
     G = G.copy()
-    for r in np.nonzero(local_mask)[0].tolist():
-        slot = synthetic.got_slot_offset.get((number, int(sym[r])))
+    for r in np.nonzero(rows)[0].tolist():
+        slot = synthetic.got_slot_offset.get((int(numbers[r]), int(local[r])))
         if slot is not None:
             G[r] = got_addr + slot
     return G
 
 
+Origin = tuple[list[int], list[tuple[int, int]]]  # rows per section, (object, section index)
+
+
 def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
-               got_base: int) -> None:
+               got_base: int, origin: Origin) -> None:
     values = np.zeros(len(f["pos"]), dtype=np.int64)
     with np.errstate(over="ignore"):
         for kind in np.unique(f["kind"]).tolist():
@@ -188,7 +235,7 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
     bad &= f["width"] < 8
     if bad.any():
         r = int(np.nonzero(bad)[0][0])
-        raise _overflow_error(f, r, int(values[r]), symtab, got_base)
+        raise _overflow_error(f, r, int(values[r]), symtab, got_base, origin)
     buf = np.frombuffer(image, dtype=np.uint8)
     for width in (1, 2, 4, 8):
         m = f["width"] == width
@@ -203,8 +250,11 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
 
 
 def _overflow_error(f: dict[str, np.ndarray], r: int, value: int, symtab: SymbolTable,
-                    got_base: int) -> LinkError:
-    number, sec_index, row = (int(x) for x in f["origin"][r])
+                    got_base: int, origin: Origin) -> LinkError:
+    lengths, sections = origin
+    starts = np.cumsum([0, *lengths])
+    n = int(np.searchsorted(starts, r, side="right")) - 1
+    (number, sec_index), row = sections[n], r - int(starts[n])
     obj = symtab.objects[number]
     sec = obj.sections[sec_index]
     assert sec is not None

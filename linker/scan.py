@@ -76,19 +76,25 @@ def kind_array(howtos: tuple[Howto, ...] | list[Howto]) -> np.ndarray:
 def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
     result = ScanResult()
     imported = np.array([s.imported for s in symtab.symbols], dtype=bool)
-    got_kinds = np.array(sorted(NEEDS_GOT), dtype=np.uint8)
-    base_kinds = np.array(sorted(USES_GOT_BASE), dtype=np.uint8)
+    # Lookup tables by kind number: one fancy-index per section instead of np.isin.
+    needs_got = np.zeros(len(RelocKind), dtype=bool)
+    needs_got[[int(k) for k in NEEDS_GOT]] = True
+    uses_base = np.zeros(len(RelocKind), dtype=bool)
+    uses_base[[int(k) for k in USES_GOT_BASE]] = True
+    kind_tables: dict[int, np.ndarray] = {}
     for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
-        kinds_of = kind_array(list(obj.howtos))
+        kinds_of = kind_tables.get(id(obj.howtos))
+        if kinds_of is None:
+            kinds_of = kind_tables[id(obj.howtos)] = kind_array(list(obj.howtos))
         for sec in obj.sections:
             if sec is None or not len(sec.relocs):
                 continue
             rows = sec.relocs.rows
             kinds = kinds_of[rows["howto"]]
             targets = gids[rows["symbol"]]
-            if not result.uses_got_base and np.isin(kinds, base_kinds).any():
+            if not result.uses_got_base and uses_base[kinds].any():
                 result.uses_got_base = True
-            got_rows = np.nonzero(np.isin(kinds, got_kinds))[0]
+            got_rows = np.nonzero(needs_got[kinds])[0]
             for r in got_rows.tolist():
                 gid = int(targets[r])
                 result.want_got(gid if gid >= 0 else (number, int(rows["symbol"][r])))

@@ -173,14 +173,8 @@ def _symbols(hdr: ElfHeaders, index: int, nsections: int) -> SymbolTable:
     link = int(row["link"])
     if not 0 <= link < len(hdr.shdrs):
         raise hdr.error(f"sh_link {link} (string table) out of range", index)
-    strings = Strings(bytes(hdr.section_bytes(link)))
-    names: list[str] = []
-    for n, off in enumerate(raw["name"].tolist()):
-        name = strings.get(off)
-        if name is None:
-            raise hdr.error(f"symbol {n} name offset {off:#x} outside {hdr.names[link]}",
-                            index, offset=n * dtype.itemsize)
-        names.append(name)
+    names = _names(hdr, bytes(hdr.section_bytes(link)), raw["name"], index, link,
+                   dtype.itemsize)
 
     shndx = raw["shndx"].astype(np.int64)
     xindex = shndx == SHN_XINDEX
@@ -214,6 +208,27 @@ def _symbols(hdr: ElfHeaders, index: int, nsections: int) -> SymbolTable:
     return SymbolTable(names=names, value=raw["value"].astype(np.uint64),
                        size=raw["size"].astype(np.uint64), section=section, binding=bind,
                        type=stype, visibility=(raw["other"] & 3).astype(np.uint8))
+
+
+def _names(hdr: ElfHeaders, table: bytes, offsets: np.ndarray, index: int, link: int,
+           entsize: int) -> list[str]:
+    """Symbol names in bulk: split the string table once and map each string's start offset
+    to its text; the rare name that starts inside another string (a merged suffix) falls
+    back to a search."""
+    pieces = table.split(b"\0")
+    starts = np.cumsum([0] + [len(p) + 1 for p in pieces[:-1]]).tolist()
+    by_offset = dict(zip(starts, (p.decode("utf-8", "surrogateescape") for p in pieces)))
+    strings = Strings(table)
+    names = []
+    for n, off in enumerate(offsets.tolist()):
+        name = by_offset.get(off)
+        if name is None:
+            name = strings.get(off)
+            if name is None:
+                raise hdr.error(f"symbol {n} name offset {off:#x} outside {hdr.names[link]}",
+                                index, offset=n * entsize)
+        names.append(name)
+    return names
 
 
 def _extended_indices(hdr: ElfHeaders, symtab: int, count: int) -> np.ndarray:
