@@ -8,6 +8,8 @@ pure subset.  The core binds each entry as, roughly:
                                                ctx.varargs(f.arity) if f.variadic else None))
 
 and stores the result in rax (eax on i386, plus edx when `result_size` is 8: strtoll &co).
+Rows marked `sets_errno` (strto*, ato*, malloc & co) set errno only in a table built with
+an `errno` sink, so a core that models errno builds them per process, like the heap rows.
 Mach-O's libSystem names are the same with a leading underscore.
 """
 
@@ -21,6 +23,7 @@ from oracle.emulate.guest import GuestMemory, VarArgs
 from oracle.emulate.libc import ctype, memory, numbers, stdio, strings
 from oracle.emulate.libc.abi import mask
 from oracle.emulate.libc.heap import Heap
+from oracle.emulate.libc.numbers import ErrnoSink
 
 Impl = Callable[..., int]
 
@@ -37,6 +40,7 @@ class LibFunction:
     variadic: bool = False
     needs_heap: bool = False
     needs_streams: bool = False
+    sets_errno: bool = False  # sets errno when `library` was given an errno sink
 
     def call(self, mem: GuestMemory, args: Sequence[int], varargs: VarArgs | None = None) -> int:
         """The function's return value as an unsigned number of `result_size` bytes."""
@@ -49,12 +53,13 @@ class LibFunction:
         return mask(self.impl(mem, *args), self.result_size)
 
 
-def _pure(word: int) -> list[LibFunction]:
+def _pure(word: int, errno: ErrnoSink | None) -> list[LibFunction]:
     def fn(name: str, arity: int, impl: Impl, **extra: bool) -> LibFunction:
         return LibFunction(name, arity, impl, word, **extra)
 
-    def long_long(name: str, impl: Impl, arity: int) -> LibFunction:
-        return LibFunction(name, arity, partial(impl, word=word), 8)
+    def number(name: str, arity: int, size: int) -> LibFunction:
+        impl = partial(getattr(numbers, name), word=word, errno=errno)
+        return LibFunction(name, arity, impl, size, sets_errno=True)
 
     by_module = [
         (ctype, 1, ["isdigit", "isalpha", "isspace", "isalnum", "isupper", "islower"]),
@@ -72,13 +77,13 @@ def _pure(word: int) -> list[LibFunction]:
     rows += [
         fn("abs", 1, ctype.abs_),
         fn("labs", 1, partial(ctype.labs, word=word)),
-        fn("strtol", 3, partial(numbers.strtol, word=word)),
-        fn("strtoul", 3, partial(numbers.strtoul, word=word)),
-        long_long("strtoll", numbers.strtoll, 3),
-        long_long("strtoull", numbers.strtoull, 3),
-        fn("atoi", 1, partial(numbers.atoi, word=word)),
-        fn("atol", 1, partial(numbers.atol, word=word)),
-        long_long("atoll", numbers.atoll, 1),
+        number("strtol", 3, word),
+        number("strtoul", 3, word),
+        number("strtoll", 3, 8),
+        number("strtoull", 3, 8),
+        number("atoi", 1, word),
+        number("atol", 1, word),
+        number("atoll", 1, 8),
         fn("sprintf", 2, partial(stdio.sprintf, word=word), variadic=True),
         fn("snprintf", 3, partial(stdio.snprintf, word=word), variadic=True),
         fn("vsprintf", 3, partial(stdio.vsprintf, word=word)),
@@ -87,20 +92,27 @@ def _pure(word: int) -> list[LibFunction]:
     return rows
 
 
-def _heap(word: int, heap: Heap) -> list[LibFunction]:
+def _heap(word: int, heap: Heap, errno: ErrnoSink | None) -> list[LibFunction]:
     def free(mem: GuestMemory, addr: int) -> int:
         heap.free(addr)
         return 0
 
+    def out_of_memory(result: int, wanted: bool) -> int:
+        if result == 0 and wanted and errno is not None:
+            errno(numbers.ENOMEM)
+        return result
+
     def row(name: str, arity: int, impl: Impl) -> LibFunction:
-        return LibFunction(name, arity, impl, word, needs_heap=True)
+        return LibFunction(name, arity, impl, word, needs_heap=True, sets_errno=name != "free")
 
     return [
-        row("malloc", 1, lambda mem, size: heap.malloc(size)),
-        row("calloc", 2, lambda mem, count, size: heap.calloc(count, size, word=word)),
-        row("realloc", 2, lambda mem, addr, size: heap.realloc(addr, size)),
+        row("malloc", 1, lambda mem, size: out_of_memory(heap.malloc(size), True)),
+        row("calloc", 2, lambda mem, count, size: out_of_memory(
+            heap.calloc(count, size, word=word), True)),
+        row("realloc", 2, lambda mem, addr, size: out_of_memory(
+            heap.realloc(addr, size), size != 0)),
         row("free", 1, free),
-        row("strdup", 1, lambda mem, s: strings.strdup(mem, heap, s)),
+        row("strdup", 1, lambda mem, s: out_of_memory(strings.strdup(mem, heap, s), True)),
     ]
 
 
@@ -133,12 +145,17 @@ def _streams(word: int, out: stdio.Streams) -> list[LibFunction]:
 
 
 def library(
-    word: int, *, heap: Heap | None = None, streams: stdio.Streams | None = None
+    word: int,
+    *,
+    heap: Heap | None = None,
+    streams: stdio.Streams | None = None,
+    errno: ErrnoSink | None = None,
 ) -> dict[str, LibFunction]:
-    """The functions available for this word size and these supplied needs, by C name."""
+    """The functions available for this word size and these supplied needs, by C name.
+    With `errno`, the rows marked `sets_errno` report ERANGE, EINVAL and ENOMEM through it."""
     if word not in (4, 8):
         raise ValueError(f"word size must be 4 (i386) or 8 (x86-64), not {word}")
-    rows = _pure(word)
-    rows += _heap(word, heap) if heap is not None else []
+    rows = _pure(word, errno)
+    rows += _heap(word, heap, errno) if heap is not None else []
     rows += _streams(word, streams) if streams is not None else []
     return {row.name: row for row in rows}

@@ -5,10 +5,11 @@
  *          through function pointers so the library functions run, not the macros; then
  *          the raw entries of glibc's class, toupper and tolower tables for c.
  * "strto": reads cases from stdin until EOF (little-endian i32 base, u32 length, bytes)
- *          and prints per case: strtol end strtoul end strtoll end strtoull end atoi atol,
- *          where end is the end pointer's offset, or -1 when it was left untouched.
+ *          and prints per case: for each of strtol strtoul strtoll strtoull the value, the
+ *          end pointer's offset (-1 when left untouched) and errno; then atoi and atol.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +24,19 @@ static int strto_cases(void) {
         char *text = calloc(len + 1, 1);
         if (fread(text, 1, len, stdin) != len) return 1;
         char *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL;
+        int err[4];
+        errno = 0;
         long a = strtol(text, &e1, base);
+        err[0] = errno, errno = 0;
         unsigned long b = strtoul(text, &e2, base);
+        err[1] = errno, errno = 0;
         long long c = strtoll(text, &e3, base);
+        err[2] = errno, errno = 0;
         unsigned long long d = strtoull(text, &e4, base);
-        printf("%ld %ld %lu %ld %lld %ld %llu %ld %d %ld\n", a, end_offset(text, e1), b,
-               end_offset(text, e2), c, end_offset(text, e3), d, end_offset(text, e4),
-               atoi(text), atol(text));
+        err[3] = errno;
+        printf("%ld %ld %d %lu %ld %d %lld %ld %d %llu %ld %d %d %ld\n", a, end_offset(text, e1),
+               err[0], b, end_offset(text, e2), err[1], c, end_offset(text, e3), err[2], d,
+               end_offset(text, e4), err[3], atoi(text), atol(text));
         free(text);
     }
     return 0;

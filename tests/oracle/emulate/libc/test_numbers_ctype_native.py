@@ -60,9 +60,11 @@ def emulate_strto(word: int, text: bytes, base: int) -> str:
     for fn, size, is_signed in [(numbers.strtol, word, True), (numbers.strtoul, word, False),
                                 (numbers.strtoll, 8, True), (numbers.strtoull, 8, False)]:
         mem.write(END, b"\0" * 8)
-        value = fn(mem, TEXT, END, base & 0xFFFFFFFF, word=word)
+        errno: list[int] = []
+        value = fn(mem, TEXT, END, base & 0xFFFFFFFF, word=word, errno=errno.append)
         end = int.from_bytes(mem.read(END, word), "little")
         results += [signed(value, size) if is_signed else value, end - TEXT if end else -1]
+        results.append(errno[-1] if errno else 0)
     results.append(numbers.atoi(mem, TEXT, word=word))
     results.append(numbers.atol(mem, TEXT, word=word))
     return " ".join(map(str, results))

@@ -130,3 +130,22 @@ def test_heap_functions_through_the_table(mem: FlatMemory) -> None:
 def test_unknown_word_size_is_refused() -> None:
     with pytest.raises(ValueError, match="word size"):
         library(2)
+
+
+def test_errno_is_set_through_the_sink_only_on_failure(mem: FlatMemory) -> None:
+    errno: list[int] = []
+    heap = Heap(mem, BASE + 0x1000, 0x1000)
+    table = library(8, heap=heap, errno=errno.append)
+    big = put(mem, BASE, b"99999999999999999999")
+    small = put(mem, BASE + 0x40, b"12")
+    assert table["strtol"].call(mem, [small, 0, 10]) == 12
+    assert table["malloc"].call(mem, [16]) != 0
+    assert errno == []
+    assert table["strtol"].call(mem, [big, 0, 10]) == (1 << 63) - 1
+    assert table["strtoul"].call(mem, [small, 0, 1]) == 0
+    assert table["malloc"].call(mem, [1 << 20]) == 0
+    p = table["malloc"].call(mem, [8])
+    assert table["realloc"].call(mem, [p, 0]) == 0  # a free, not a failure
+    assert errno == [34, 22, 12]
+    assert table["strtoll"].sets_errno and table["calloc"].sets_errno
+    assert not table["free"].sets_errno and not table["strlen"].sets_errno
