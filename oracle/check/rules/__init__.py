@@ -3,8 +3,8 @@
 
 import importlib
 
-TOPICS = ("header", "segments", "placement", "entry", "dynamic", "hashes", "relocs", "gotplt",
-          "symbols", "versions")
+TOPICS = ("header", "segments", "placement", "entry", "dynamic", "init", "hashes", "relocs",
+          "gotplt", "symbols", "versions")
 
 for _topic in TOPICS:
     importlib.import_module(f"oracle.check.rules.{_topic}")

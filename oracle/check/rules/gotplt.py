@@ -11,6 +11,7 @@ from oracle.check.image import ElfImage
 from oracle.check.pltwalk import indirect_jumps, run_lazy_path
 from oracle.check.registry import DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
 from oracle.check.relocations import jump_slots
+from oracle.check.rules.segments import relro_pages
 from oracle.check.tables import bind_now, dyn_value
 
 TOPIC = "got/plt"
@@ -90,3 +91,17 @@ def lazy(img: ElfImage) -> Iterator[Finding]:
 def _show(img: ElfImage, pushed: tuple[tuple[str, int], ...] | None) -> str:
     parts = [f"${v:#x}" if kind == "imm" else f"[{img.where(v)}]" for kind, v in pushed or ()]
     return "[" + ", ".join(parts) + "]"
+
+
+@rule("ELF-GOT-RELRO", TOPIC,
+      "without BIND_NOW no JUMP_SLOT slot lies in the pages PT_GNU_RELRO makes read-only: "
+      "lazy binding writes them while the program runs", f"{DL_RUNTIME}, glibc dl-reloc")
+def lazy_slots_writable(img: ElfImage) -> Iterator[Finding]:
+    pages = relro_pages(img)
+    if pages is None or bind_now(img):
+        return
+    start, end = pages
+    for index, slot in _lazy_slots(img):
+        if start <= slot < end:
+            yield img.where(slot), (f"JUMP_SLOT #{index} is in read-only-after-relocation page "
+                                   f"{slot & ~0xFFF:#x}")

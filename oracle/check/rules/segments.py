@@ -135,3 +135,63 @@ def dynamic_seg(img: ElfImage) -> Iterator[Finding]:
         if sec is not None and (sec.addr, sec.size) != (seg.vaddr, seg.filesz):
             yield seg.name, (f"[{seg.vaddr:#x}, +{seg.filesz:#x}) is not the .dynamic section "
                             f"[{sec.addr:#x}, +{sec.size:#x})")
+
+
+def _page_down(addr: int) -> int:
+    return addr & ~(PAGE - 1)
+
+
+def _page_up(addr: int) -> int:
+    return (addr + PAGE - 1) & ~(PAGE - 1)
+
+
+def relro_pages(img: ElfImage) -> tuple[int, int] | None:
+    """The pages ld.so makes read-only after relocation: both ends of PT_GNU_RELRO rounded
+    down to a page (glibc _dl_protect_relro), or None when there is no such range."""
+    seg = next((s for s in img.segments if s.type == c.PT_GNU_RELRO), None)
+    if seg is None:
+        return None
+    start, end = _page_down(seg.vaddr), _page_down(seg.vaddr + seg.memsz)
+    return (start, end) if start < end else None
+
+
+@rule("ELF-SEG-RELRO", TOPIC,
+      "PT_GNU_RELRO is unique and the pages it protects are mapped by one writable PT_LOAD",
+      DL_LOAD)
+def relro(img: ElfImage) -> Iterator[Finding]:
+    segs = [s for s in img.segments if s.type == c.PT_GNU_RELRO]
+    for extra in segs[1:]:
+        yield extra.name, "more than one PT_GNU_RELRO"
+    pages = relro_pages(img)
+    if not segs or pages is None:
+        return
+    start, end = pages
+    holders = [load for load in img.loads
+               if _page_down(load.vaddr) <= start and end <= _page_up(load.vaddr + load.memsz)]
+    if not holders:
+        yield segs[0].name, (f"protected pages [{start:#x}, {end:#x}) are not inside the pages "
+                            "of one PT_LOAD")
+    elif not any(load.flags & c.PF_W for load in holders):
+        yield segs[0].name, f"lies in {holders[0].name}, which is not writable"
+
+
+@rule("ELF-SEG-TLS", TOPIC,
+      "PT_TLS is unique, its initialisation image is mapped by a PT_LOAD at p_vaddr, and "
+      "every SHF_TLS section lies inside it", f"{GABI}, {DL_LOAD}")
+def tls(img: ElfImage) -> Iterator[Finding]:
+    segs = [s for s in img.segments if s.type == c.PT_TLS]
+    for extra in segs[1:]:
+        yield extra.name, "more than one PT_TLS"
+    tls_sections = [s for s in img.sections if s.flags & c.SHF_TLS and s.size]
+    if not segs:
+        for sec in tls_sections:
+            yield sec.name, "SHF_TLS section but no PT_TLS segment"
+        return
+    seg = segs[0]
+    if seg.filesz and _mapped(img, seg) is None:
+        yield seg.name, (f"image [{seg.vaddr:#x}, +{seg.filesz:#x}) is not mapped from its "
+                        "file offset by any PT_LOAD")
+    for sec in tls_sections:
+        if not (seg.vaddr <= sec.addr and sec.addr + sec.size <= seg.vaddr + seg.memsz):
+            yield sec.name, (f"[{sec.addr:#x}, +{sec.size:#x}) is outside {seg.name} "
+                            f"[{seg.vaddr:#x}, +{seg.memsz:#x})")

@@ -283,6 +283,28 @@ def phdr_offset(m: Mutable) -> None:
     m.put(m.word, pos, m.get(m.word, pos) + m.wsize)
 
 
+def _segment(m: Mutable, p_type: str) -> tuple[int, Any]:
+    return next((i, s) for i, s in enumerate(m.elf.iter_segments()) if s["p_type"] == p_type)
+
+
+def relro_over_slots(m: Mutable) -> None:
+    """Stretch PT_GNU_RELRO to the end of the last page of .got.plt (or .got with -z now)."""
+    index, relro = _segment(m, "PT_GNU_RELRO")
+    got = m.elf.get_section_by_name(".got.plt") or m.sec(".got")
+    end = (got["sh_addr"] + got["sh_size"] + 0xFFF) & ~0xFFF
+    m.put(m.word, m.phdr_offset(index) + (40 if m.is64 else 20), end - relro["p_vaddr"])
+
+
+def tls_moved(m: Mutable) -> None:
+    index, _ = _segment(m, "PT_TLS")
+    pos = m.phdr_offset(index) + (16 if m.is64 else 8)
+    m.put(m.word, pos, m.get(m.word, pos) + 0x100000)
+
+
+def init_array_entry(m: Mutable) -> None:
+    m.put(m.word, m.sec(".init_array")["sh_offset"], m.sec(".rodata")["sh_addr"])
+
+
 LAZY = ["x64-bfd-lazy", "x64-gold-lazy", "x64-lld-lazy", "x64-mold-lazy", "x64-bfd-ibt",
         "x64-lld-ibt", "x32-bfd-lazy", "x32-gold-lazy", "x32-lld-lazy", "x32-mold-lazy",
         "x32-bfd-ibt", "x64-bfd-pie", "x32-bfd-pie"]
@@ -322,7 +344,12 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     ("ELF-HDR-MACHINE", machine, SOME),
     ("ELF-SEC-LOAD", text_addr, SOME),
     ("ELF-SEG-PHDR", phdr_offset, SOME),
+    ("ELF-GOT-RELRO", relro_over_slots, ["x64-bfd-lazy", "x64-lld-lazy", "x64-mold-lazy",
+                                         "x32-bfd-lazy", "x32-gold-lazy", "x32-lld-lazy"]),
+    ("ELF-DYN-INIT", init_array_entry, SOME),
 ]
+
+TLS_CASES = ["x64-bfd-lazy", "x64-lld-now", "x64-mold-lazy", "x32-gold-lazy", "x32-mold-now"]
 
 PARAMS = [pytest.param(rule, fn, variant, id=f"{rule}-{fn.__name__}-{variant}")
           for rule, fn, variants in CASES for variant in variants]
@@ -336,6 +363,20 @@ def test_mutation_fires_its_rule(built: Any, rule: str, mutate: Mutation, varian
     rules = {v.rule for v in found}
     assert rule in rules, [str(v) for v in found]
     assert "CHECK-INTERNAL" not in rules, [str(v) for v in found]
+
+
+@pytest.mark.parametrize("variant", TLS_CASES)
+def test_tls_segment_moved_away_from_its_sections(built: Any, variant: str) -> None:
+    m = Mutable(built.bytes(f"{variant}/tls_copy"))
+    tls_moved(m)
+    assert "ELF-SEG-TLS" in {v.rule for v in check(bytes(m.data))}
+
+
+@pytest.mark.parametrize("variant", ["x64-bfd-now", "x64-mold-now", "x32-lld-now"])
+def test_relro_over_slots_is_fine_with_bind_now(built: Any, variant: str) -> None:
+    m = Mutable(built.bytes(f"{variant}/imports"))
+    relro_over_slots(m)
+    assert [str(v) for v in check(bytes(m.data))] == []
 
 
 @pytest.mark.parametrize("variant", ["x64-bfd-now", "x32-bfd-now", "x64-lld-now"])
