@@ -53,6 +53,8 @@ class BuildError(Exception):
 
 @dataclass(frozen=True)
 class RunResult:
+    """What a native run of a linked program did."""
+
     stdout: str
     stderr: str
     exit: int
