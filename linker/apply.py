@@ -67,22 +67,20 @@ def symbol_addresses(
 def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     """Address of each of `obj`'s symbols as if all were local (section base + value)."""
     t = obj.symbols
-    bases = np.zeros(len(obj.sections) + 3, dtype=np.int64)  # +3: room for UNDEF/ABS/COMMON
-    for i, sec in enumerate(obj.sections):
-        if sec is not None:
-            bases[i] = layout.section_address.get(id(sec), 0)
+    section_address = layout.section_address
+    # +3: room for UNDEF/ABS/COMMON, which index past the sections.
+    bases = np.array([section_address.get(id(sec), 0) if sec is not None else 0
+                      for sec in obj.sections] + [0, 0, 0], dtype=np.int64)
+    discarded = np.array([sec is None for sec in obj.sections] + [False] * 3)
     shndx = t.section.astype(np.int64)
     special = shndx < 0
     idx = np.where(special, len(obj.sections), shndx)
-    addr = bases[idx] + t.value.astype(np.int64)
-    addr[shndx == UNDEF] = 0
-    addr[shndx == COMMON] = 0
-    addr[shndx == ABS] = t.value.astype(np.int64)[shndx == ABS]
+    value = t.value.astype(np.int64)
+    addr = bases[idx] + value
+    addr[(shndx == UNDEF) | (shndx == COMMON)] = 0
+    is_abs = shndx == ABS
+    addr[is_abs] = value[is_abs]
     # Symbols in a discarded section (COMDAT duplicate, dropped section) resolve to 0.
-    discarded = np.zeros(len(obj.sections) + 3, dtype=bool)
-    for i, sec in enumerate(obj.sections):
-        if sec is None:
-            discarded[i] = True
     addr[~special & discarded[idx]] = 0
     return addr
 

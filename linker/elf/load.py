@@ -56,6 +56,12 @@ class Loader:
 
     def item(self, item: str) -> None:
         s = self.state
+        if item.startswith("-l"):
+            self.path(self.find_library(item[2:]), from_search=True)
+            return
+        if not item.startswith("-"):
+            self.path(item)
+            return
         flags = {
             "--as-needed": replace(s, as_needed=True),
             "--no-as-needed": replace(s, as_needed=False),
