@@ -20,6 +20,8 @@ FLAVOURS: dict[str, list[str]] = {
     "lld": ["-no-pie", "-fno-pie", "-fuse-ld=lld"],
     "lld-pie": ["-fpie", "-pie", "-fuse-ld=lld"],
     "mold": ["-no-pie", "-fno-pie", "-fuse-ld=mold"],
+    "gold": ["-no-pie", "-fno-pie", "-fuse-ld=gold"],
+    "ibt": ["-no-pie", "-fno-pie", "-fcf-protection", "-Wl,-z,ibtplt"],
 }
 
 Builder = Callable[..., Path]

@@ -44,7 +44,8 @@ def test_gnu_ld_matches_native(build: Builder, native: Native, arch: str, source
 
 
 @pytest.mark.parametrize("arch", ARCHES)
-@pytest.mark.parametrize("flavour", ["gnu-now", "gnu-pie", "lld", "lld-pie", "mold"])
+@pytest.mark.parametrize("flavour", ["gnu-now", "gnu-pie", "lld", "lld-pie", "mold", "gold",
+                                     "ibt"])
 @pytest.mark.parametrize("source,args", CASES)
 def test_other_links_match_native(build: Builder, native: Native, arch: str, flavour: str, source: str,
                                   args: list[str]) -> None:

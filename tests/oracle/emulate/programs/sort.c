@@ -3,10 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int calls;
+static int calls, misaligned;
+
+/* The ABI promises a 16-byte aligned stack at every call, also to callbacks from libc. */
+__attribute__((noinline)) static void check_alignment(void) {
+    __attribute__((aligned(16))) volatile char probe[16];
+    volatile unsigned long where = (unsigned long)probe;  /* volatile: not folded to 0 */
+    probe[0] = 0;
+    if (where & 15) misaligned++;
+}
 
 static int by_value(const void *a, const void *b) {
     calls++;
+    check_alignment();
     int x = *(const int *)a, y = *(const int *)b;
     return (x > y) - (x < y);
 }
@@ -33,5 +42,7 @@ int main(void) {
     char buf[16];
     int len = snprintf(buf, sizeof buf, "%s-%05d-%s", "abc", 42, "truncated text");
     printf("%s %d %ld %d\n", buf, len, strtol("  -0x1f", NULL, 16), atoi("123abc"));
+    check_alignment();
+    printf("misaligned frames: %d\n", misaligned);
     return calls > 0;
 }
