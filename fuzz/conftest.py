@@ -56,7 +56,8 @@ def repeat_property() -> Iterator[Callable[[Callable[[], None]], None]]:
 
     def run(prop: Callable[[], None]) -> None:
         prop()
-        if settings.default.derandomize:
+        current = settings.default
+        if current is None or current.derandomize:
             return
         budget = float(os.environ.get("FUZZ_SECONDS", "600"))
         remaining = budget - (time.monotonic() - _SESSION_START)
