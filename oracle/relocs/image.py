@@ -7,14 +7,16 @@ apart two `static int helper` from two objects.
 
 from __future__ import annotations
 
+import bisect
+import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
-from elftools.elf.relocation import RelocationSection
-from elftools.elf.sections import SymbolTableSection
+
+from . import tables
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
 _SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE"},
@@ -72,11 +74,19 @@ class OutputImage:
     locals: dict[str, list[OutSymbol]] = field(default_factory=lambda: defaultdict(list))
     dynrelocs: list[DynReloc] = field(default_factory=list)
     pltgot: int | None = None
+    _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
+    _starts: list[int] | None = field(default=None, repr=False)
+    _sorted: list[OutSection] = field(default_factory=list, repr=False)
+    _got_words: dict[int, list[int]] | None = field(default=None, repr=False)
 
     def section_at(self, addr: int, n: int = 1) -> OutSection | None:
-        for sec in self.sections:
-            if sec.contains(addr, n) and sec.size and not sec.tls_nobits:
-                return sec
+        if self._starts is None:  # sections by address; .tbss overlaps and is left out
+            self._sorted = sorted((s for s in self.sections if s.size and not s.tls_nobits),
+                                  key=lambda s: s.addr)
+            self._starts = [s.addr for s in self._sorted]
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and self._sorted[i].contains(addr, n):
+            return self._sorted[i]
         return None
 
     def read(self, addr: int, n: int) -> bytes | None:
@@ -118,7 +128,24 @@ class OutputImage:
         return candidates[0] if candidates else None
 
     def slots_of(self, symbol: str, kinds: tuple[str, ...]) -> list[int]:
-        return [r.offset for r in self.dynrelocs if r.symbol == symbol and r.kind in kinds]
+        if self._by_symbol is None:
+            self._by_symbol = defaultdict(list)
+            for r in self.dynrelocs:
+                self._by_symbol[r.symbol].append(r)
+        return [r.offset for r in self._by_symbol.get(symbol, []) if r.kind in kinds]
+
+    def got_words(self) -> dict[int, list[int]]:
+        """Value -> addresses of the `.got*` words holding it (statically resolved slots)."""
+        if self._got_words is None:
+            words: dict[int, list[int]] = defaultdict(list)
+            fmt = "<Q" if self.word == 8 else "<I"
+            for sec in self.sections:
+                if sec.name.startswith(".got") and not sec.nobits:
+                    usable = sec.data[:len(sec.data) - len(sec.data) % self.word]
+                    for i, (value,) in enumerate(struct.iter_unpack(fmt, usable)):
+                        words[value].append(sec.addr + i * self.word)
+            self._got_words = words
+        return self._got_words
 
     def ifunc_slots(self, resolvers: tuple[int, ...]) -> list[int]:
         """Slots an IRELATIVE relocation fills by calling one of `resolvers`.
@@ -163,23 +190,30 @@ def read_image(path: str) -> OutputImage:
         return image
 
 
+def _table(elf: ELFFile, index: int) -> tuple[bytes, bytes]:
+    """(the symbol table's bytes, its string table's bytes)."""
+    sec = elf.get_section(index)
+    return sec.data(), elf.get_section(sec["sh_link"]).data()
+
+
 def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
+    is64 = elf.elfclass == 64
     for table_name in (".symtab", ".dynsym"):
-        table = elf.get_section_by_name(table_name)
-        if not isinstance(table, SymbolTableSection):
+        index = elf.get_section_index(table_name)
+        if index is None or elf.get_section(index)["sh_type"] not in ("SHT_SYMTAB",
+                                                                       "SHT_DYNSYM"):
             continue
         group: dict[str, list[OutSymbol]] | None = None
-        for sym in table.iter_symbols():
-            kind, bind = sym["st_info"]["type"], sym["st_info"]["bind"]
-            if kind == "STT_FILE":
+        for sym in tables.symbols(*_table(elf, index), is64):
+            if sym.type == "STT_FILE":
                 group = defaultdict(list)
                 image.file_groups.append((sym.name, group))
                 continue
-            if kind == "STT_SECTION" or not sym.name:
+            if sym.type == "STT_SECTION" or not sym.name:
                 continue
-            rec = OutSymbol(base_name(sym.name), sym["st_value"], sym["st_size"], kind, bind,
-                            sym["st_shndx"] != "SHN_UNDEF")
-            if bind == "STB_LOCAL":
+            rec = OutSymbol(base_name(sym.name), sym.value, sym.size, sym.type, sym.bind,
+                            sym.shndx != "SHN_UNDEF")
+            if sym.bind == "STB_LOCAL":
                 if table_name == ".symtab":
                     image.locals[rec.name].append(rec)
                     if group is not None:
@@ -195,20 +229,20 @@ def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
 
 def _read_dynamic(elf: ELFFile, image: OutputImage) -> None:
     kinds = _SLOT_TYPES[image.machine]
+    is64 = elf.elfclass == 64
     for sec in elf.iter_sections():
         if isinstance(sec, DynamicSection):
             for tag in sec.iter_tags():
                 if tag.entry.d_tag == "DT_PLTGOT":
                     image.pltgot = tag.entry.d_val
-        if not isinstance(sec, RelocationSection) or not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+        kind = sec["sh_type"]
+        if kind not in ("SHT_REL", "SHT_RELA") or not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
             continue
-        symtab = elf.get_section(sec["sh_link"]) if sec["sh_link"] else None
-        if not isinstance(symtab, SymbolTableSection):
-            symtab = None
-        for rel in sec.iter_relocations():
-            name = ""
-            if symtab is not None and rel["r_info_sym"]:
-                name = base_name(symtab.get_symbol(rel["r_info_sym"]).name)
-            addend = rel["r_addend"] if sec.is_RELA() else None
-            image.dynrelocs.append(DynReloc(rel["r_offset"], kinds.get(rel["r_info_type"],
-                                                                      "other"), name, addend))
+        names: list[str] = []
+        if sec["sh_link"]:
+            names = [base_name(s.name)
+                     for s in tables.symbols(*_table(elf, sec["sh_link"]), is64)]
+        for rel in tables.relocations(sec.data(), is64, kind == "SHT_RELA"):
+            name = names[rel.symbol] if 0 < rel.symbol < len(names) else ""
+            image.dynrelocs.append(DynReloc(rel.offset, kinds.get(rel.type, "other"), name,
+                                            rel.addend))

@@ -1,24 +1,25 @@
 """Relocatable inputs as the oracle sees them: sections, symbols and relocations.
 
-Parsed with pyelftools, independently of the linker's readers.  For i386 (REL) the
+Parsed with pyelftools (headers, section contents) and tables.py (symbols, relocations,
+in bulk), independently of the linker's readers.  For i386 (REL) the
 implicit addend is read out of the section bytes at the field, sign-extended to the
 field's width, exactly as the psABI defines it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, TypeVar
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
-from elftools.elf.relocation import RelocationSection
-from elftools.elf.sections import SymbolTableSection
+from elftools.elf.sections import Section
 
-from . import types
+from . import tables, types
 
 GRP_COMDAT = 1
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class InputObject:
     comdat: tuple[tuple[str, tuple[int, ...]], ...]  # (signature, member section indices)
     file_name: str | None      # the first STT_FILE symbol's name
     non_alloc_relocs: int      # relocations against debug/comment sections: not checked
+    relocs_by_section: dict[int, tuple[InputReloc, ...]] = field(default_factory=dict)
+    symbols_by_section: dict[int, tuple[InputSymbol, ...]] = field(default_factory=dict)
 
 
 def is_relocatable(path: str) -> bool:
@@ -106,60 +109,70 @@ def read_object(path: str) -> InputObject:
         machine = {"EM_X86_64": "x86_64", "EM_386": "i386"}.get(elf["e_machine"])
         if machine is None:
             raise ValueError(f"{path}: unsupported machine {elf['e_machine']}")
+        headers = [elf.get_section(i) for i in range(elf.num_sections())]
         sections: dict[int, InputSection] = {}
-        for i, sec in enumerate(elf.iter_sections()):
+        raw: dict[int, bytes] = {}
+        for i, sec in enumerate(headers):
             nobits = sec["sh_type"] == "SHT_NOBITS"
+            raw[i] = b"" if nobits else sec.data()
             sections[i] = InputSection(
                 i, sec.name, sec["sh_type"], sec["sh_flags"], sec["sh_size"],
-                sec["sh_addralign"], sec["sh_entsize"], b"" if nobits else sec.data())
-        symbols = tuple(_read_symbols(elf))
+                sec["sh_addralign"], sec["sh_entsize"], raw[i])
+        is64 = elf.elfclass == 64
+        symbols = _read_symbols(headers, raw, sections, is64)
         relocs: list[InputReloc] = []
         non_alloc = 0
         comdat: list[tuple[str, tuple[int, ...]]] = []
-        for sec in elf.iter_sections():
-            if sec["sh_type"] == "SHT_GROUP":
-                words = _group_words(sec.data(), elf.little_endian)
+        for i, sec in enumerate(headers):
+            kind = sec["sh_type"]
+            if kind == "SHT_GROUP":
+                words = _group_words(raw[i], elf.little_endian)
                 if words and words[0] & GRP_COMDAT and sec["sh_info"] < len(symbols):
                     comdat.append((symbols[sec["sh_info"]].name, tuple(words[1:])))
-            if not isinstance(sec, RelocationSection):
+            if kind not in ("SHT_REL", "SHT_RELA"):
                 continue
             target = sections.get(sec["sh_info"])
+            entries = list(tables.relocations(raw[i], is64, kind == "SHT_RELA"))
             if target is None or not target.alloc:
-                non_alloc += sec.num_relocations()
+                non_alloc += len(entries)
                 continue
-            relocs.extend(_read_relocs(sec, target, machine))
+            relocs.extend(InputReloc(target.index, r.offset, r.type, r.symbol,
+                                     r.addend if r.addend is not None else
+                                     implicit_addend(target, r.offset, machine, r.type))
+                          for r in entries)
         file_name = next((s.name for s in symbols if s.type == "STT_FILE"), None)
         return InputObject(path, machine, sections, symbols, tuple(relocs), tuple(comdat),
-                           file_name, non_alloc)
+                           file_name, non_alloc, _group(relocs, lambda r: r.section),
+                           _group(symbols, lambda s: s.shndx))
 
 
-def _read_symbols(elf: ELFFile) -> Iterator[InputSymbol]:
-    symtab = elf.get_section_by_name(".symtab")
-    if not isinstance(symtab, SymbolTableSection):
-        return
-    for i, sym in enumerate(symtab.iter_symbols()):
+def _group(items: Iterable[_T], key: Callable[[_T], object]) -> dict[int, tuple[_T, ...]]:
+    groups: dict[int, list[_T]] = {}
+    for item in items:
+        k = key(item)
+        if isinstance(k, int):
+            groups.setdefault(k, []).append(item)
+    return {k: tuple(v) for k, v in groups.items()}
+
+
+def _read_symbols(headers: list[Section], raw: dict[int, bytes],
+                  sections: dict[int, InputSection], is64: bool) -> tuple[InputSymbol, ...]:
+    symtab = next((i for i, s in enumerate(headers) if s["sh_type"] == "SHT_SYMTAB"), None)
+    if symtab is None:
+        return ()
+    strtab = raw.get(headers[symtab]["sh_link"], b"")
+    out = []
+    for i, sym in enumerate(tables.symbols(raw[symtab], strtab, is64)):
         name = sym.name
-        if sym["st_info"]["type"] == "STT_SECTION" and isinstance(sym["st_shndx"], int):
-            name = elf.get_section(sym["st_shndx"]).name
-        yield InputSymbol(i, name, sym["st_value"], sym["st_size"], sym["st_shndx"],
-                          sym["st_info"]["type"], sym["st_info"]["bind"])
+        if sym.type == "STT_SECTION" and isinstance(sym.shndx, int) and sym.shndx in sections:
+            name = sections[sym.shndx].name  # section symbols are named after the section
+        out.append(InputSymbol(i, name, sym.value, sym.size, sym.shndx, sym.type, sym.bind))
+    return tuple(out)
 
 
 def _group_words(data: bytes, little: bool) -> list[int]:
     order: Literal["little", "big"] = "little" if little else "big"
     return [int.from_bytes(data[i:i + 4], order) for i in range(0, len(data) - 3, 4)]
-
-
-def _read_relocs(sec: RelocationSection, target: InputSection,
-                 machine: str) -> Iterator[InputReloc]:
-    rela = sec.is_RELA()
-    for rel in sec.iter_relocations():
-        number, offset = rel["r_info_type"], rel["r_offset"]
-        if rela:
-            addend = rel["r_addend"]
-        else:
-            addend = implicit_addend(target, offset, machine, number)
-        yield InputReloc(target.index, offset, number, rel["r_info_sym"], addend)
 
 
 def implicit_addend(target: InputSection, offset: int, machine: str, number: int) -> int:

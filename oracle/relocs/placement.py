@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from .image import OutputImage
 from .inputs import InputObject, InputSection
 from .types import TLS_TYPES, lookup
@@ -35,9 +37,7 @@ def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
     """1 for every byte of `sec` the linker may legitimately change."""
     mask = bytearray(sec.size)
     tls = TLS_TYPES[obj.machine]
-    for rel in obj.relocs:
-        if rel.section != sec.index:
-            continue
+    for rel in obj.relocs_by_section.get(sec.index, ()):
         info = lookup(obj.machine, rel.type)
         width = info.width if info is not None else 4
         lo, hi = rel.offset, rel.offset + width
@@ -69,7 +69,8 @@ def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int
     got = image.read(addr, sec.size)
     if got is None:
         return False
-    return all(m or a == b for a, b, m in zip(got, sec.data, mask))
+    differs = np.frombuffer(got, np.uint8) != np.frombuffer(sec.data, np.uint8)
+    return not bool((differs & (np.frombuffer(mask, np.uint8) == 0)).any())
 
 
 def _content_pattern(sec: InputSection, mask: bytearray) -> re.Pattern[bytes]:
@@ -115,8 +116,8 @@ def _content_candidates(image: OutputImage, sec: InputSection, mask: bytearray) 
 def _symbol_candidates(image: OutputImage, obj: InputObject, sec: InputSection,
                        file_ordinal: int) -> list[int]:
     votes: dict[int, int] = {}
-    for sym in obj.symbols:
-        if sym.shndx != sec.index or sym.type in ("STT_SECTION", "STT_FILE"):
+    for sym in obj.symbols_by_section.get(sec.index, ()):
+        if sym.type in ("STT_SECTION", "STT_FILE"):
             continue
         if not sym.name or sym.name.startswith(".L"):
             continue

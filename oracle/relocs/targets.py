@@ -42,15 +42,8 @@ class Target:
 
 
 def _static_got_slots(image: OutputImage, values: tuple[int, ...]) -> list[int]:
-    wanted = set(values)
-    slots: list[int] = []
-    for sec in image.sections:
-        if not sec.name.startswith(".got") or sec.nobits:
-            continue
-        for off in range(0, len(sec.data) - image.word + 1, image.word):
-            if int.from_bytes(sec.data[off:off + image.word], "little") in wanted:
-                slots.append(sec.addr + off)
-    return slots
+    words = image.got_words()
+    return [slot for value in dict.fromkeys(values) for slot in words.get(value, [])]
 
 
 def merge_piece(obj: InputObject, sym: InputSymbol, addend: int) -> MergePiece | None:
