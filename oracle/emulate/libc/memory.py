@@ -40,3 +40,10 @@ def memchr(mem: GuestMemory, s: int, c: int, n: int) -> int:
     # Page by page: the buffer may be shorter than n when the byte occurs early.
     before, found = scan_until(mem, s, n, c_int(c) & 0xFF)
     return s + len(before) if found else 0
+
+
+def memrchr(mem: GuestMemory, s: int, c: int, n: int) -> int:
+    if n == 0:
+        return 0
+    at = mem.read(s, bulk_length(s, n, "memrchr")).rfind(c_int(c) & 0xFF)
+    return 0 if at < 0 else s + at

@@ -17,6 +17,7 @@ from oracle.emulate.libc.abi import c_int
 from oracle.emulate.libc.fmtspec import FormatError
 from oracle.emulate.libc.format import format_printf
 from oracle.emulate.libc.reading import bulk_length
+from oracle.emulate.libc.strings import Allocator
 from oracle.emulate.libc.valist import va_list_args
 
 
@@ -58,6 +59,24 @@ def vsprintf(mem: GuestMemory, buf: int, fmt: int, ap: int, *, word: int) -> int
 
 def vsnprintf(mem: GuestMemory, buf: int, n: int, fmt: int, ap: int, *, word: int) -> int:
     return snprintf(mem, buf, n, fmt, va_list_args(mem, ap, word), word=word)
+
+
+def asprintf(
+    mem: GuestMemory, heap: Allocator, strp: int, fmt: int, args: VarArgs, *, word: int
+) -> int:
+    """Formats into a fresh heap block stored at *strp; -1 when the heap is exhausted."""
+    text = render_printf(mem, fmt, args, word)
+    block = heap.malloc(len(text) + 1)
+    if block == 0:
+        return -1
+    mem.write(block, text + b"\0")
+    mem.write(strp, block.to_bytes(word, "little"))
+    return len(text)
+
+
+def vasprintf(mem: GuestMemory, heap: Allocator, strp: int, fmt: int, ap: int, *, word: int
+              ) -> int:
+    return asprintf(mem, heap, strp, fmt, va_list_args(mem, ap, word), word=word)
 
 
 def printf(mem: GuestMemory, out: Streams, fmt: int, args: VarArgs, *, word: int) -> int:

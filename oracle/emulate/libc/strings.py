@@ -4,7 +4,7 @@ Each takes the guest memory and the raw integer arguments, and returns a Python 
 address for the functions returning `char *`, a possibly negative number for the comparisons
 (the table masks results to the ABI word).  Comparisons return the difference of the first
 differing bytes as unsigned chars, which is what glibc's x86 implementations return too.
-`strdup` takes the heap it allocates from.
+`strdup` and `strndup` take the heap they allocate from.
 """
 
 from __future__ import annotations
@@ -88,9 +88,36 @@ def strstr(mem: GuestMemory, haystack: int, needle: int) -> int:
     return 0 if at < 0 else haystack + at
 
 
-def strdup(mem: GuestMemory, heap: Allocator, s: int) -> int:
-    text = mem.read_cstr(s) + b"\0"
-    copy = heap.malloc(len(text))
+def stpcpy(mem: GuestMemory, dst: int, src: int) -> int:
+    """strcpy that returns the address of the terminator it wrote."""
+    text = mem.read_cstr(src)
+    mem.write(dst, text + b"\0")
+    return dst + len(text)
+
+
+def _fold(text: bytes) -> bytes:
+    return text.lower()  # bytes.lower changes only A-Z: the C locale's tolower
+
+
+def strcasecmp(mem: GuestMemory, a: int, b: int) -> int:
+    return first_difference(_fold(mem.read_cstr(a)) + b"\0", _fold(mem.read_cstr(b)) + b"\0")
+
+
+def strncasecmp(mem: GuestMemory, a: int, b: int, n: int) -> int:
+    left, right = _fold(read_bounded(mem, a, n)), _fold(read_bounded(mem, b, n))
+    return first_difference((left + b"\0")[:n], (right + b"\0")[:n])
+
+
+def _duplicate(mem: GuestMemory, heap: Allocator, text: bytes) -> int:
+    copy = heap.malloc(len(text) + 1)
     if copy:
-        mem.write(copy, text)
+        mem.write(copy, text + b"\0")
     return copy
+
+
+def strdup(mem: GuestMemory, heap: Allocator, s: int) -> int:
+    return _duplicate(mem, heap, mem.read_cstr(s))
+
+
+def strndup(mem: GuestMemory, heap: Allocator, s: int, n: int) -> int:
+    return _duplicate(mem, heap, read_bounded(mem, s, n))

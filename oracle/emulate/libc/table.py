@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from oracle.emulate.guest import GuestMemory, VarArgs
-from oracle.emulate.libc import ctype, memory, numbers, stdio, strings
+from oracle.emulate.libc import ctype, memory, numbers, stdio, strings, tokens
 from oracle.emulate.libc.abi import mask
 from oracle.emulate.libc.heap import Heap
 from oracle.emulate.libc.numbers import ErrnoSink
@@ -66,8 +66,10 @@ def _pure(word: int, errno: ErrnoSink | None) -> list[LibFunction]:
         (ctype, 1, ["isxdigit", "isprint", "ispunct", "toupper", "tolower"]),
         (strings, 1, ["strlen"]),
         (strings, 2, ["strnlen", "strcmp", "strcpy", "strcat", "strchr", "strrchr", "strstr"]),
-        (strings, 3, ["strncmp", "strncpy", "strncat"]),
-        (memory, 3, ["memcpy", "memmove", "memset", "memcmp", "memchr"]),
+        (strings, 2, ["stpcpy", "strcasecmp"]),
+        (strings, 3, ["strncmp", "strncpy", "strncat", "strncasecmp"]),
+        (tokens, 2, ["strspn", "strcspn", "strpbrk"]),
+        (memory, 3, ["memcpy", "memmove", "memset", "memcmp", "memchr", "memrchr"]),
     ]
     rows = [
         fn(name, arity, getattr(module, name))
@@ -75,6 +77,7 @@ def _pure(word: int, errno: ErrnoSink | None) -> list[LibFunction]:
         for name in names
     ]
     rows += [
+        fn("strtok_r", 3, partial(tokens.strtok_r, word=word)),
         fn("abs", 1, ctype.abs_),
         fn("labs", 1, partial(ctype.labs, word=word)),
         number("strtol", 3, word),
@@ -97,22 +100,35 @@ def _heap(word: int, heap: Heap, errno: ErrnoSink | None) -> list[LibFunction]:
         heap.free(addr)
         return 0
 
-    def out_of_memory(result: int, wanted: bool) -> int:
-        if result == 0 and wanted and errno is not None:
+    def failed(result: int, failure: bool) -> int:
+        if failure and errno is not None:
             errno(numbers.ENOMEM)
         return result
 
-    def row(name: str, arity: int, impl: Impl) -> LibFunction:
-        return LibFunction(name, arity, impl, word, needs_heap=True, sets_errno=name != "free")
+    def formatted(impl: Impl) -> Impl:
+        def run(mem: GuestMemory, *args: object) -> int:
+            result = impl(mem, heap, *args, word=word)
+            return failed(result, result == -1)
+
+        return run
+
+    def row(name: str, arity: int, impl: Impl, *, variadic: bool = False) -> LibFunction:
+        sets_errno = name != "free"
+        return LibFunction(name, arity, impl, word, variadic, needs_heap=True,
+                           sets_errno=sets_errno)
 
     return [
-        row("malloc", 1, lambda mem, size: out_of_memory(heap.malloc(size), True)),
-        row("calloc", 2, lambda mem, count, size: out_of_memory(
-            heap.calloc(count, size, word=word), True)),
-        row("realloc", 2, lambda mem, addr, size: out_of_memory(
-            heap.realloc(addr, size), size != 0)),
+        row("malloc", 1, lambda mem, size: (p := heap.malloc(size)) or failed(p, True)),
+        row("calloc", 2, lambda mem, count, size: (
+            (p := heap.calloc(count, size, word=word)) or failed(p, True))),
+        row("realloc", 2, lambda mem, addr, size: (
+            (p := heap.realloc(addr, size)) or failed(p, size != 0))),
         row("free", 1, free),
-        row("strdup", 1, lambda mem, s: out_of_memory(strings.strdup(mem, heap, s), True)),
+        row("strdup", 1, lambda mem, s: (p := strings.strdup(mem, heap, s)) or failed(p, True)),
+        row("strndup", 2, lambda mem, s, n: (
+            (p := strings.strndup(mem, heap, s, n)) or failed(p, True))),
+        row("asprintf", 2, formatted(stdio.asprintf), variadic=True),
+        row("vasprintf", 3, formatted(stdio.vasprintf)),
     ]
 
 

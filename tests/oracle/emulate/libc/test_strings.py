@@ -135,3 +135,23 @@ def test_absurd_lengths_fault_instead_of_exhausting_the_host(mem: FlatMemory, ca
     put(mem, B, b"x")
     with pytest.raises(GuestFault, match="allowed"):
         call(mem)
+
+
+def test_case_insensitive_comparison_and_stpcpy(mem: FlatMemory) -> None:
+    put(mem, A, b"Hello")
+    put(mem, B, b"hELLO!")
+    assert strings.strcasecmp(mem, A, B) == -ord("!")
+    assert strings.strncasecmp(mem, A, B, 5) == 0
+    assert strings.strncasecmp(mem, A, B, 6) < 0
+    assert strings.stpcpy(mem, C, A) == C + 5
+    assert mem.read(C, 6) == b"Hello\0"
+
+
+def test_strndup_and_memrchr(mem: FlatMemory) -> None:
+    heap = Heap(mem, BASE + 0x800, 0x800)
+    put(mem, A, b"abcabc")
+    copy = strings.strndup(mem, heap, A, 4)
+    assert mem.read(copy, 5) == b"abca\0"
+    assert memory.memrchr(mem, A, ord("b"), 6) == A + 4
+    assert memory.memrchr(mem, A, ord("b"), 1) == 0
+    assert memory.memrchr(mem, 0, ord("b"), 0) == 0

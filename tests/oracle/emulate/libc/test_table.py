@@ -57,7 +57,7 @@ def test_full_table_arities_and_flags(mem: FlatMemory) -> None:
                 "free": 1, "printf": 1, "fprintf": 2, "snprintf": 3, "fwrite": 4, "strtoull": 3}
     assert {name: table[name].arity for name in expected} == expected
     assert {n for n, f in table.items() if f.variadic} == {"printf", "fprintf", "sprintf",
-                                                            "snprintf"}
+                                                            "snprintf", "asprintf"}
     assert table["strdup"].needs_heap and table["puts"].needs_streams
     assert all(f.name == name for name, f in table.items())
 
@@ -149,3 +149,18 @@ def test_errno_is_set_through_the_sink_only_on_failure(mem: FlatMemory) -> None:
     assert errno == [34, 22, 12]
     assert table["strtoll"].sets_errno and table["calloc"].sets_errno
     assert not table["free"].sets_errno and not table["strlen"].sets_errno
+
+
+def test_asprintf_allocates_the_formatted_text(mem: FlatMemory) -> None:
+    errno: list[int] = []
+    heap = Heap(mem, BASE + 0x1000, 0x40)
+    table = library(4, heap=heap, errno=errno.append)
+    fmt = put(mem, BASE, b"<%d:%s>")
+    word = put(mem, BASE + 0x10, b"abc")
+    strp = BASE + 0x20
+    assert table["asprintf"].call(mem, [strp, fmt], args(-5, word, word=4)) == 8
+    block = int.from_bytes(mem.read(strp, 4), "little")
+    assert block in heap.live and mem.read(block, 9) == b"<-5:abc>\0"
+    long_fmt = put(mem, BASE + 0x30, b"%100d")
+    assert table["asprintf"].call(mem, [strp, long_fmt], args(1, word=4)) == (1 << 32) - 1
+    assert errno == [12]

@@ -3,6 +3,7 @@
  * so that gcc calls the library instead of folding the calls, and with -D__NO_CTYPE so that
  * <ctype.h> calls the functions instead of reading glibc's tables inline (that needs
  * __ctype_b_loc and friends).  No addresses are printed. */
+#define _GNU_SOURCE
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,6 +66,25 @@ static void strings(void) {
            (int)((char *)memchr(b, '5', 10) - b), memchr(b, 'x', 10) == NULL);
 }
 
+static void more_strings(void) {
+    char a[64] = "  key=value; other=thing";
+    char *end = stpcpy(a + 30, "tail");
+    printf("stp %d %s\n", (int)(end - a), a + 30);
+    printf("case %d %d %d\n", sign(strcasecmp("HeLLo", "hello")), sign(strcasecmp("a", "B")),
+           sign(strncasecmp("abcX", "ABCy", 3)));
+    printf("span %zu %zu %d\n", strspn(a, " "), strcspn(a, "=;"), (int)(strpbrk(a, ";=") - a));
+    char *save, *tok = strtok_r(a, " =;", &save);
+    while (tok) {
+        printf("[%s]", tok);
+        tok = strtok_r(NULL, " =;", &save);
+    }
+    char *part = strndup("abcdef", 3), *text;
+    int n = asprintf(&text, "%s/%05.1f", part, 2.25);
+    printf(" %s %s %d %d\n", part, text, n, (int)((char *)memrchr(text, 'a', n) - text));
+    free(part);
+    free(text);
+}
+
 static void classes(void) {
     int (*fns[])(int) = {isdigit, isalpha, isspace, isalnum, isupper, islower, isxdigit,
                          isprint, ispunct};
@@ -102,6 +122,7 @@ int main(void) {
     puts(buf);
     numbers();
     strings();
+    more_strings();
     classes();
     heap();
     fputs("to stderr\n", stderr);
