@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from elftools.elf.elffile import ELFFile
 
@@ -49,12 +50,22 @@ PROGRAM = Program((
 ), (1, 2))
 
 
+def _sec(elf: ELFFile, name: str) -> Any:
+    found = elf.get_section_by_name(name)
+    assert found is not None, name
+    return found
+
+
+def _any(x: object) -> Any:
+    return x
+
+
 def _elf() -> ELFFile:
     return ELFFile(io.BytesIO(write_elf(assemble(lower(PROGRAM)[0]))))
 
 
 def test_symbol_table_puts_locals_first_and_says_where_globals_start() -> None:
-    symtab = _elf().get_section_by_name(".symtab")
+    symtab = _sec(_elf(), ".symtab")
     binds = [s["st_info"]["bind"] for s in symtab.iter_symbols()]
     first_global = symtab["sh_info"]
     assert all(b == "STB_LOCAL" for b in binds[:first_global])
@@ -68,11 +79,11 @@ def test_symbol_table_puts_locals_first_and_says_where_globals_start() -> None:
 
 def test_static_references_are_section_relative() -> None:
     elf = _elf()
-    symtab = elf.get_section_by_name(".symtab")
-    rela = elf.get_section_by_name(".rela.rodata")
+    symtab = _sec(elf, ".symtab")
+    rela = _sec(elf, ".rela.rodata")
     (r,) = list(rela.iter_relocations())
     assert r["r_info_type"] == 14 and symtab.get_symbol(r["r_info_sym"]).name == "lh_k0"
-    text_relocs = list(elf.get_section_by_name(".rela.text").iter_relocations())
+    text_relocs = list(_sec(elf, ".rela.text").iter_relocations())
     pc32 = [r for r in text_relocs if r["r_info_type"] == 2]
     targets = {symtab.get_symbol(r["r_info_sym"])["st_info"]["type"] for r in pc32}
     assert targets == {"STT_SECTION"}  # the static function and the static data item
@@ -85,22 +96,22 @@ def test_static_references_are_section_relative() -> None:
 
 def test_comdat_group_lists_its_section_and_names_its_signature() -> None:
     elf = _elf()
-    group = elf.get_section_by_name(".group")
+    group = _sec(elf, ".group")
     members = [int.from_bytes(group.data()[i:i + 4], "little")
                for i in range(0, group.data_size, 4)]
     assert members[0] == 1  # GRP_COMDAT
     assert [elf.get_section(i).name for i in members[1:]] == [".text.lh_f1"]
-    signature = elf.get_section(group["sh_link"]).get_symbol(group["sh_info"])
+    signature = _any(elf.get_section(group["sh_link"])).get_symbol(group["sh_info"])
     assert signature.name == "lh_f1"
-    assert elf.get_section_by_name(".text.lh_f1")["sh_flags"] & 0x200
+    assert _sec(elf, ".text.lh_f1")["sh_flags"] & 0x200
 
 
 def test_alignment_nobits_and_the_stack_note() -> None:
     elf = _elf()
-    assert elf.get_section_by_name(".rodata")["sh_addralign"] == 4096
-    bss = elf.get_section_by_name(".bss")
+    assert _sec(elf, ".rodata")["sh_addralign"] == 4096
+    bss = _sec(elf, ".bss")
     assert bss["sh_type"] == "SHT_NOBITS" and bss["sh_size"] == 4
-    assert elf.get_section_by_name(".note.GNU-stack") is not None
+    assert _sec(elf, ".note.GNU-stack") is not None
     assert elf["e_type"] == "ET_REL" and elf["e_machine"] == "EM_X86_64"
 
 

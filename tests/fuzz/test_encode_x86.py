@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import capstone
 import pytest
@@ -41,6 +42,12 @@ def _disassemble(code: bytes) -> list[str]:
     return [s.split()[0] if s.startswith("je ") else s for s in out]
 
 
+def _sec(elf: ELFFile, name: str) -> Any:
+    found = elf.get_section_by_name(name)
+    assert found is not None, name
+    return found
+
+
 def _assemble(insn: Insn, tmp: Path) -> tuple[bytes, list[tuple[str, str, int]]]:
     src = tmp / "one.s"
     src.write_text(".text\n" + "\n".join(assembly(insn)) + "\n")
@@ -48,13 +55,12 @@ def _assemble(insn: Insn, tmp: Path) -> tuple[bytes, list[tuple[str, str, int]]]
     subprocess.run(["as", "--64", "-o", str(obj), str(src)], check=True, capture_output=True)
     with obj.open("rb") as f:
         elf = ELFFile(f)
-        code = elf.get_section_by_name(".text").data()
-        symtab = elf.get_section_by_name(".symtab")
+        code = _sec(elf, ".text").data()
         relocs = []
         for sec in elf.iter_sections():
             if isinstance(sec, RelocationSection):
                 for r in sec.iter_relocations():
-                    name = symtab.get_symbol(r["r_info_sym"]).name
+                    name = _sec(elf, ".symtab").get_symbol(r["r_info_sym"]).name
                     relocs.append((r["r_info_type"], name, r["r_addend"]))
     return code, relocs
 
