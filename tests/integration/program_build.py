@@ -131,8 +131,10 @@ def _build(spec: ProgramSpec, variant: Variant, directory: Path) -> None:
     for lib in spec.shared:
         members = [str(_compile(spec, variant, s, directory, ("-fPIC",))) for s in lib.sources]
         driver = "g++" if spec.is_cxx else "gcc"
-        _run_tool([driver, *variant.machine, "-shared", "-fuse-ld=bfd", f"-Wl,-soname,{lib.name}", "-o",
-                   lib.name, *members], directory)
+        script = ([f"-Wl,--version-script={spec.directory / lib.version_script}"]
+                  if lib.version_script else [])
+        _run_tool([driver, *variant.machine, "-shared", "-fuse-ld=bfd", f"-Wl,-soname,{lib.name}",
+                   *script, "-o", lib.name, *members], directory)
 
 
 def build_objects(spec: ProgramSpec, variant: Variant, root: Path) -> BuiltObjects:

@@ -13,7 +13,8 @@ The JSON holds the expectation and the build recipe; every key but `stdout` is o
     sources          the objects of the program proper (default: every source not listed
                      in an archive or a shared library)
     archives         [{"name": "liba.a", "sources": [...]}], built with `ar rcs`
-    shared           [{"name": "libs.so", "sources": [...]}], built with gcc -shared -fPIC
+    shared           [{"name": "libs.so", "sources": [...], "version_script": "x.map"}],
+                     built with gcc -shared -fPIC (and the optional version script)
     link             the link line after the objects: archive and library names (replaced
                      by their paths) and flags such as "--start-group" or "-lm"
                      (default: archives, then shared libraries)
@@ -38,6 +39,7 @@ class Library:
 
     name: str
     sources: tuple[str, ...]
+    version_script: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class ProgramSpec:
 
 
 def _libraries(raw: list[dict[str, Any]]) -> tuple[Library, ...]:
-    return tuple(Library(entry["name"], tuple(entry["sources"])) for entry in raw)
+    return tuple(Library(entry["name"], tuple(entry["sources"]), entry.get("version_script"))
+                 for entry in raw)
 
 
 def _from_json(name: str, directory: Path, data: dict[str, Any],
