@@ -75,6 +75,7 @@ class OutputImage:
     dynrelocs: list[DynReloc] = field(default_factory=list)
     pltgot: int | None = None
     _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
+    _by_offset: dict[int, list[DynReloc]] | None = field(default=None, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
     _sorted: list[OutSection] = field(default_factory=list, repr=False)
     _got_words: dict[int, list[int]] | None = field(default=None, repr=False)
@@ -133,6 +134,14 @@ class OutputImage:
             for r in self.dynrelocs:
                 self._by_symbol[r.symbol].append(r)
         return [r.offset for r in self._by_symbol.get(symbol, []) if r.kind in kinds]
+
+    def dynamic_at(self, addr: int) -> list[DynReloc]:
+        """The dynamic relocations that patch the word at `addr`."""
+        if self._by_offset is None:
+            self._by_offset = defaultdict(list)
+            for r in self.dynrelocs:
+                self._by_offset[r.offset].append(r)
+        return self._by_offset.get(addr, [])
 
     def got_words(self) -> dict[int, list[int]]:
         """Value -> addresses of the `.got*` words holding it (statically resolved slots)."""

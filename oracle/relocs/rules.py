@@ -1,0 +1,107 @@
+"""Every value a field may legitimately hold, as Expectations with their formulas.
+
+One branch per formula kind (types.Formula); on top of the plain formula, the legal
+variants real linkers produce: an import reached through its PLT entry, dynamic
+relocations that fill the field at run time, IFUNC pointers filled by IRELATIVE, any copy
+of a merged string, and the instruction relaxations of relax.py.
+"""
+
+from __future__ import annotations
+
+from .expect import Expectation, formula
+from .inputs import InputObject, InputReloc, InputSection
+from .linked import Linked
+from .relax import relaxed
+from .targets import Target
+from .types import Formula, Range, RelocType
+
+
+def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
+                  info: RelocType, p: int, target: Target) -> list[Expectation]:
+    image = linked.image
+    a, w, rng = rel.addend, info.width, info.range
+    got = linked.got
+    out: list[Expectation] = []
+
+    def add(terms: list[tuple[str, str, int]], opcodes: tuple[tuple[int, bytes], ...] = ()) -> None:
+        value, text = formula(terms)
+        out.append(Expectation(value, text, p, w, rng, opcodes))
+
+    original: tuple[tuple[int, bytes], ...] = ()
+    if info.relaxable:
+        # the unrelaxed form keeps the instruction's bytes as the compiler wrote them
+        lo = max(rel.offset - (3 if info.name.endswith("REX_GOTPCRELX") else 2), 0)
+        original = ((p - (rel.offset - lo), sec.data[lo:rel.offset]),)
+    f = info.formula
+    if f is Formula.ABS:
+        for s in target.s:
+            if not (target.imported and s == 0):
+                add([("+", "S", s), ("+", "A", a)])
+        if target.imported:  # GNU ld (i386) stores an import's PLT entry without making
+            for entry in target.l:  # it canonical; the pointer still reaches the function
+                add([("+", "L", entry), ("+", "A", a)])
+        for slot in image.dynamic_at(p):
+            if slot.symbol == target.name and slot.kind in ("64", "32"):
+                value = None if slot.addend is not None else a
+                out.append(Expectation(value, f"dynamic relocation at {p:#x} for {target.name}"
+                                       f" (A = {a:#x})", p, w, rng, rule="dynamic"))
+        if target.resolver is not None and a == 0 and p in image.ifunc_slots((target.resolver,)):
+            # mold: a pointer to an IFUNC in data is itself filled by IRELATIVE at startup
+            out.append(Expectation(None, f"IRELATIVE at {p:#x} calls the resolver "
+                                   f"{target.resolver:#x}", p, w, rng, rule="dynamic"))
+    elif f is Formula.PC:
+        for s in target.s:
+            add([("+", "S", s), ("+", "A", a), ("-", "P", p)])
+        if target.imported:  # `call printf` in non-PIC i386 code: PC32 through the PLT
+            for entry in target.l:
+                add([("+", "L", entry), ("+", "A", a), ("-", "P", p)])
+    elif f is Formula.PLT_PC:
+        for entry in target.l:
+            add([("+", "L", entry), ("+", "A", a), ("-", "P", p)])
+    elif f is Formula.GOT_PC:
+        for slot_addr in target.g:
+            add([("+", "G", slot_addr), ("+", "A", a), ("-", "P", p)], original)
+    elif f is Formula.GOT_OFF and got is not None:
+        for slot_addr in target.g:
+            add([("+", "G", slot_addr), ("+", "A", a), ("-", "GOT", got)], original)
+    elif f is Formula.REL_GOT and got is not None:
+        for s in target.s:
+            add([("+", "S", s), ("+", "A", a), ("-", "GOT", got)])
+    elif f is Formula.GOT_BASE_PC and got is not None:
+        add([("+", "GOT", got), ("+", "A", a), ("-", "P", p)])
+    elif f is Formula.SIZE:
+        add([("+", "Z", target.z), ("+", "A", a)])
+    if target.piece is not None and f in (Formula.ABS, Formula.PC, Formula.REL_GOT):
+        out.extend(_any_copy(linked, info, rel, p, target))
+    if info.relaxable and not target.imported:
+        before = sec.data[max(rel.offset - 3, 0):rel.offset].rjust(3, b"\0")
+        rex = info.name.endswith("REX_GOTPCRELX")
+        for s in target.s:
+            out.extend(relaxed(obj.machine, before, p, s, a, got, rex))
+    return out
+
+
+def _any_copy(linked: Linked, info: RelocType, rel: InputReloc, p: int,
+              target: Target) -> list[Expectation]:
+    """Accept the field if it designates any copy of the merged piece (tail-merged too).
+
+    S is solved from the actual field and confirmed by the piece's bytes at S + delta, so
+    copies beyond the enumerated candidates are found as well.
+    """
+    image = linked.image
+    assert target.piece is not None
+    actual = image.read(p, info.width)
+    if actual is None:
+        return []
+    raw = int.from_bytes(actual, "little", signed=info.range is Range.SIGNED)
+    rest = {Formula.ABS: rel.addend, Formula.PC: rel.addend - p,
+            Formula.REL_GOT: rel.addend - (linked.got or 0)}[info.formula]
+    s = (raw - rest) & ((1 << (8 * image.word)) - 1)
+    if image.read(s + target.piece.delta, len(target.piece.data)) != target.piece.data:
+        return []
+    terms = {Formula.ABS: [("+", "S", s), ("+", "A", rel.addend)],
+             Formula.PC: [("+", "S", s), ("+", "A", rel.addend), ("-", "P", p)],
+             Formula.REL_GOT: [("+", "S", s), ("+", "A", rel.addend),
+                               ("-", "GOT", linked.got or 0)]}[info.formula]
+    value, text = formula(terms)
+    return [Expectation(value, text, p, info.width, info.range)]
