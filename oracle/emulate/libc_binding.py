@@ -9,6 +9,7 @@ and returns its integer result.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
@@ -34,24 +35,29 @@ def heap_of(ctx: CallContext) -> Heap:
     return process.heap
 
 
-def _table_row(ctx: CallContext, name: str, needs: str) -> LibFunction:
-    """The table row for `name`, bound to this process's heap or streams when it needs them
-    (tables with those are built per process, on first use)."""
+def errno_address(ctx: CallContext) -> int:
+    """errno lives in library data (one thread): __errno_location returns this."""
+    return ctx.process.object(("errno",), bytes(4)).address
+
+
+def _process_table(ctx: CallContext) -> dict[str, LibFunction]:
+    """The helper's table bound to this process's heap, streams and errno, built on the
+    first call of any of its functions.  (errno is passed when the table accepts it.)"""
     process = ctx.process
-    tables = process.libc_tables
-    if needs not in tables:
-        if needs == "heap":
-            tables[needs] = table.library(ctx.word, heap=heap_of(ctx))
-        else:
-            tables[needs] = table.library(ctx.word, streams=ProcessStreams(process))
-    return tables[needs][name]
+    if process.libc_table is None:
+        extra: dict[str, Callable[[int], None]] = {}
+        if "errno" in inspect.signature(table.library).parameters:
+            where = errno_address(ctx)
+            extra["errno"] = lambda value: ctx.mem.write(where, (value & 0xFFFFFFFF).to_bytes(
+                4, "little"))
+        process.libc_table = table.library(ctx.word, heap=heap_of(ctx),
+                                           streams=ProcessStreams(process), **extra)
+    return process.libc_table
 
 
 def _from_table(row: LibFunction) -> Export:
-    needs = "heap" if row.needs_heap else "streams" if row.needs_streams else ""
-
     def impl(ctx: CallContext) -> int:
-        bound = _table_row(ctx, row.name, needs) if needs else row
+        bound = _process_table(ctx)[row.name]
         args = ctx.args(bound.arity)
         return bound.call(ctx.mem, args, ctx.varargs(bound.arity) if bound.variadic else None)
 
@@ -124,7 +130,7 @@ def _getenv(ctx: CallContext) -> int:
 
 
 def _errno_location(ctx: CallContext) -> int:
-    return ctx.process.object(("errno",), bytes(4)).address
+    return errno_address(ctx)
 
 
 def libc_exports(word: int) -> dict[str, Export]:

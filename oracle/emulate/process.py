@@ -64,7 +64,7 @@ class Process:
     allocated: int = 0
     _data_next: int = 0
     heap: Heap | None = None
-    libc_tables: dict[str, dict[str, LibFunction]] = field(default_factory=dict)
+    libc_table: dict[str, LibFunction] | None = None
 
     def __post_init__(self) -> None:
         self._data_next = self.data_base
