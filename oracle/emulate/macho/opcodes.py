@@ -152,6 +152,8 @@ def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
     out: list[Bind] = []
     r = _Reader(data, stream)
     r.pos = start
+    if not data and not single:
+        return out
     if start < 0 or start >= len(data):
         raise OpcodeError(stream, start, f"offset {start:#x} is outside the stream "
                                          f"({len(data)} bytes)")

@@ -1,0 +1,42 @@
+"""The Mach-O structural checker: what xnu's loader, dyld (its dyld3 validation) and ld64
+require of a 64-bit x86-64 executable, each a named rule as in the ELF checker.
+
+    check_macho(data) -> list[Violation]       empty when every rule holds
+    MACHO_RULES                                the registry (id, topic, rationale, source)
+
+Modules: registry (rules, MachOFile), header (raw header and load commands), segments,
+entry, symtab, linkedit, dyldinfo (rebase/bind/lazy-bind opcodes, export trie), stubs
+(capstone decoding of __stubs and __stub_helper).  The file is read through
+oracle.emulate.macho.image, the emulated dyld's bounds-checked reading.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from oracle.check.macho.registry import MACHO_RULES, MachOFile, MachORule
+from oracle.check.violation import Violation
+from oracle.emulate.macho.image import MachOError
+
+PARSE = "MACHO-PARSE"
+INTERNAL = "CHECK-INTERNAL"
+TOPICS = ("header", "segments", "entry", "symtab", "linkedit", "dyldinfo", "stubs")
+
+for _topic in TOPICS:  # registers every rule, in the order a loader meets the structures
+    importlib.import_module(f"oracle.check.macho.{_topic}")
+
+__all__ = ["MACHO_RULES", "MachORule", "check_macho"]
+
+
+def check_macho(data: bytes) -> list[Violation]:
+    """Every Mach-O rule violation in `data`; never raises for bad contents."""
+    f = MachOFile(data)
+    found: list[Violation] = []
+    for r in MACHO_RULES:
+        try:
+            found.extend(Violation(r.id, where, what) for where, what in r.func(f))
+        except MachOError as err:
+            found.append(Violation(PARSE, err.where, err.what))
+        except Exception as err:  # noqa: BLE001  (a rule's bug must not hide other findings)
+            found.append(Violation(INTERNAL, r.id, f"{type(err).__name__}: {err}"))
+    return list(dict.fromkeys(found))

@@ -1,0 +1,181 @@
+"""LC_DYLD_INFO rules: the rebase, bind and lazy-bind opcode streams decode, and every
+pointer they write lies in a writable segment; the export trie is well formed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from oracle.check.macho.registry import DYLD_BIND, DYLD_TRIE, Finding, MachOFile, rule
+from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.image import MachOImage
+from oracle.emulate.macho.opcodes import (
+    BIND_TYPE_POINTER,
+    REBASE_TYPE_POINTER,
+    Bind,
+    OpcodeError,
+    decode_binds,
+    decode_rebases,
+    read_uleb,
+)
+
+TOPIC = "dyld-info"
+POINTER = 8
+EXPORT_REEXPORT, EXPORT_STUB_AND_RESOLVER, EXPORT_KIND_ABSOLUTE = 0x8, 0x10, 0x2
+
+
+def _place(img: MachOImage, segment: int, offset: int) -> tuple[int, str | None]:
+    """(address, problem) of a pointer written at segment+offset."""
+    if not 0 <= segment < len(img.segments):
+        return 0, f"segment index {segment} does not exist"
+    seg = img.segments[segment]
+    addr = seg.vmaddr + offset
+    if not seg.contains(addr, POINTER):
+        return addr, f"offset {offset:#x} is outside {seg.name}"
+    if not seg.writable:
+        return addr, f"{addr:#x} is in {seg.name}, which is not writable"
+    return addr, None
+
+
+def _bind_problems(img: MachOImage, b: Bind) -> Iterator[str]:
+    _, problem = _place(img, b.segment, b.offset)
+    if problem:
+        yield problem
+    if b.type != BIND_TYPE_POINTER:
+        yield f"bind type {b.type} is not BIND_TYPE_POINTER"
+    if b.ordinal > len(img.dylibs) or b.ordinal < -2:
+        yield f"library ordinal {b.ordinal} names no LC_LOAD_DYLIB ({len(img.dylibs)})"
+
+
+def stream(img: MachOImage, which: str) -> bytes:
+    info = img.dyld_info
+    assert info is not None
+    offset, size = getattr(info, which)
+    return img.bytes_at(offset, size, f"{which} opcodes")
+
+
+@rule("MACHO-REBASE", TOPIC,
+      "rebase opcodes decode, and each rebases a pointer inside a writable segment", DYLD_BIND)
+def rebases(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    if img.dyld_info is None:
+        return
+    try:
+        records = decode_rebases(stream(img, "rebase"))
+    except OpcodeError as err:
+        yield f"rebase+{err.offset:#x}", err.what
+        return
+    for r in records:
+        _, problem = _place(img, r.segment, r.offset)
+        if problem:
+            yield f"rebase+{r.opcode_offset:#x}", problem
+        if r.type != REBASE_TYPE_POINTER:
+            yield f"rebase+{r.opcode_offset:#x}", f"type {r.type} is not REBASE_TYPE_POINTER"
+
+
+@rule("MACHO-BIND", TOPIC,
+      "bind and weak-bind opcodes decode; each binds a pointer in a writable segment from a "
+      "library that exists", DYLD_BIND)
+def binds(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    if img.dyld_info is None:
+        return
+    for which in ("bind", "weak_bind"):
+        try:
+            records = decode_binds(stream(img, which), which)
+        except OpcodeError as err:
+            yield f"{which}+{err.offset:#x}", err.what
+            continue
+        for b in records:
+            for problem in _bind_problems(img, b):
+                yield f"{which}+{b.opcode_offset:#x} {b.symbol}", problem
+
+
+@rule("MACHO-LAZY-BIND", TOPIC,
+      "lazy-bind opcodes decode, one DONE-terminated entry per lazy pointer, each binding a "
+      "slot of an S_LAZY_SYMBOL_POINTERS section", DYLD_BIND)
+def lazy_binds(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    if img.dyld_info is None:
+        return
+    try:
+        records = decode_binds(stream(img, "lazy_bind"), "lazy_bind", lazy=True)
+    except OpcodeError as err:
+        yield f"lazy_bind+{err.offset:#x}", err.what
+        return
+    lazy_sections = [s for s in img.sections() if s.type == mi.S_LAZY_SYMBOL_POINTERS]
+    for b in records:
+        where = f"lazy_bind+{b.opcode_offset:#x} {b.symbol}"
+        for problem in _bind_problems(img, b):
+            yield where, problem
+        addr, _ = _place(img, b.segment, b.offset)
+        if not any(s.addr <= addr < s.addr + s.size for s in lazy_sections):
+            yield where, f"slot {addr:#x} is not in an S_LAZY_SYMBOL_POINTERS section"
+
+
+@rule("MACHO-EXPORT-TRIE", TOPIC,
+      "the export trie's nodes lie in the trie, without cycles, each terminal's size exact "
+      "and each exported address inside a segment", DYLD_TRIE)
+def export_trie(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    if img.dyld_info is None or not img.dyld_info.export[1]:
+        return
+    trie = stream(img, "export")
+    base = img.header_address()
+    seen: set[int] = set()
+    pending: list[tuple[int, str]] = [(0, "")]
+    while pending:
+        node, prefix = pending.pop()
+        where = f"export trie node {node:#x} ({prefix or 'root'})"
+        if node in seen:
+            yield where, "reached twice (a cycle or a shared node)"
+            continue
+        seen.add(node)
+        try:
+            problem, children = _read_node(img, trie, node, base)
+        except OpcodeError as err:
+            yield where, f"at +{err.offset:#x}: {err.what}"
+            continue
+        if problem:
+            yield where, problem
+        for edge, child in children:
+            if not edge:
+                yield where, "an edge with an empty label"
+            elif child >= len(trie) or child == 0:
+                yield where, f"child offset {child:#x} is outside the trie ({len(trie)} bytes)"
+            else:
+                pending.append((child, prefix + edge))
+
+
+def _read_node(img: MachOImage, trie: bytes, node: int, base: int
+               ) -> tuple[str | None, list[tuple[str, int]]]:
+    size, pos = read_uleb(trie, node, "export")
+    problem = None
+    if size:
+        end = pos + size
+        flags, cursor = read_uleb(trie, pos, "export")
+        if flags & EXPORT_REEXPORT:
+            _, cursor = read_uleb(trie, cursor, "export")
+            name_end = trie.find(b"\0", cursor)
+            cursor = len(trie) + 1 if name_end < 0 else name_end + 1
+        else:
+            address, cursor = read_uleb(trie, cursor, "export")
+            if flags & EXPORT_STUB_AND_RESOLVER:
+                _, cursor = read_uleb(trie, cursor, "export")
+            if not flags & EXPORT_KIND_ABSOLUTE and img.segment_at(base + address) is None:
+                problem = f"exports address {base + address:#x}, which no segment maps"
+        if cursor != end:
+            problem = f"terminal info is {cursor - pos} bytes, its size says {size}"
+        pos = end
+    if pos >= len(trie):
+        raise OpcodeError("export", pos, "child count past the end of the trie")
+    count = trie[pos]
+    pos += 1
+    children = []
+    for _ in range(count):
+        edge_end = trie.find(b"\0", pos)
+        if edge_end < 0:
+            raise OpcodeError("export", pos, "edge label is not NUL-terminated")
+        edge = trie[pos:edge_end].decode("utf-8", "replace")
+        child, pos = read_uleb(trie, edge_end + 1, "export")
+        children.append((edge, child))
+    return problem, children

@@ -1,0 +1,37 @@
+"""The entry point: exactly one of LC_MAIN and LC_UNIXTHREAD, pointing into __text."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from oracle.check.macho.registry import DYLD_ENTRY, Finding, MachOFile, rule
+from oracle.emulate.macho import image as mi
+
+TOPIC = "entry"
+
+
+@rule("MACHO-ENTRY", TOPIC,
+      "one entry command, whose address lies in __TEXT,__text of an executable segment",
+      DYLD_ENTRY)
+def entry(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    mains = [lc for lc in img.commands if lc.cmd == mi.LC_MAIN]
+    threads = [lc for lc in img.commands if lc.cmd == mi.LC_UNIXTHREAD]
+    if len(mains) + len(threads) != 1:
+        yield "entry", (f"{len(mains)} LC_MAIN and {len(threads)} LC_UNIXTHREAD commands "
+                        "(exactly one is needed)")
+        return
+    if img.main_entryoff is not None:
+        addr, what = img.header_address() + img.main_entryoff, "LC_MAIN entryoff"
+    elif img.thread_rip is not None:
+        addr, what = img.thread_rip, "LC_UNIXTHREAD rip"
+    else:
+        yield "LC_UNIXTHREAD", "no x86_THREAD_STATE64 state"
+        return
+    seg = img.segment_at(addr)
+    if seg is None or not seg.initprot & mi.VM_PROT_EXECUTE:
+        yield what, f"{addr:#x} is not in an executable segment"
+        return
+    text = next((s for s in seg.sections if s.sectname == "__text"), None)
+    if text is None or not text.addr <= addr < text.addr + text.size:
+        yield what, f"{addr:#x} is not inside __TEXT,__text"

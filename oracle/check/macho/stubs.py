@@ -1,0 +1,137 @@
+"""Stub rules, decoded with capstone: each stub is `jmp *slot(%rip)` through the pointer
+whose indirect symbol is the stub's own, and each lazy pointer starts at a __stub_helper
+entry that pushes the lazy-bind offset of that very pointer and reaches dyld_stub_binder.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+import capstone
+
+from oracle.check.macho.registry import LD64, Finding, MachOFile, rule
+from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.image import MachOImage, Section
+from oracle.emulate.macho.opcodes import OpcodeError, decode_binds
+
+TOPIC = "stubs"
+POINTER = 8
+_CS = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+POINTER_SECTIONS = (mi.S_LAZY_SYMBOL_POINTERS, mi.S_NON_LAZY_SYMBOL_POINTERS)
+
+
+def _code(img: MachOImage, addr: int, size: int) -> bytes | None:
+    """`size` file bytes at `addr` (None when no section's file bytes hold them)."""
+    for sect in img.sections():
+        if not sect.zerofill and sect.addr <= addr and addr + size <= sect.addr + sect.size:
+            start = sect.offset + addr - sect.addr
+            return img.data[start : start + size] if start + size <= len(img.data) else None
+    return None
+
+
+def rip_jump(code: bytes, addr: int) -> int | None:
+    """The slot of `jmp qword ptr [rip + disp]` at the start of `code`, else None."""
+    insn = next(_CS.disasm(code, addr, 1), None)
+    if insn is None or insn.mnemonic != "jmp" or bytes(insn.bytes[:2]) != b"\xff\x25":
+        return None
+    (disp,) = struct.unpack_from("<i", bytes(insn.bytes), 2)
+    return int(insn.address + insn.size + disp)
+
+
+def _slot_entry(img: MachOImage, indirect: list[int], slot: int
+                ) -> tuple[Section, int] | None:
+    """(pointer section, indirect symbol entry) of the pointer at `slot`."""
+    for sect in img.sections():
+        if sect.type in POINTER_SECTIONS and sect.addr <= slot < sect.addr + sect.size:
+            if (slot - sect.addr) % POINTER:
+                return None
+            k = sect.reserved1 + (slot - sect.addr) // POINTER
+            return (sect, indirect[k]) if k < len(indirect) else None
+    return None
+
+
+@rule("MACHO-STUB-JMP", TOPIC,
+      "each stub decodes to jmp *slot(%rip), at the pointer the indirect table names for "
+      "the stub's symbol", LD64)
+def stub_jumps(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    indirect = img.indirect_symbols()
+    for sect in img.sections():
+        if sect.type != mi.S_SYMBOL_STUBS or not sect.reserved2:
+            continue
+        for i in range(sect.size // sect.reserved2):
+            addr = sect.addr + i * sect.reserved2
+            where = f"{sect.name}[{i}] at {addr:#x}"
+            code = _code(img, addr, sect.reserved2)
+            slot = rip_jump(code, addr) if code else None
+            if slot is None:
+                yield where, "does not decode to jmp *disp(%rip)"
+                continue
+            found = _slot_entry(img, indirect, slot)
+            if found is None:
+                yield where, f"jumps through {slot:#x}, which is not a symbol pointer"
+                continue
+            k = sect.reserved1 + i
+            if k < len(indirect) and found[1] != indirect[k]:
+                yield where, (f"jumps through {slot:#x} ({found[0].name}, indirect symbol "
+                              f"{found[1]:#x}), but the stub's indirect symbol is "
+                              f"{indirect[k]:#x}")
+
+
+@rule("MACHO-STUB-HELPER", TOPIC,
+      "each lazy pointer starts at a helper entry pushing the lazy-bind offset that binds "
+      "that pointer, then reaching the helper that jumps to dyld_stub_binder", LD64)
+def stub_helpers(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    info = img.dyld_info
+    if info is None:
+        return
+    lazy = img.bytes_at(*info.lazy_bind, "lazy bind opcodes")
+    for sect in img.sections():
+        if sect.type != mi.S_LAZY_SYMBOL_POINTERS:
+            continue
+        for i in range(sect.size // POINTER):
+            slot = sect.addr + POINTER * i
+            where = f"{sect.name}[{i}] at {slot:#x}"
+            raw = _code(img, slot, POINTER)
+            if raw is None:
+                continue
+            (helper,) = struct.unpack("<Q", raw)
+            code = _code(img, helper, 10)
+            if code is None or code[0] != 0x68 or code[5] != 0xE9:
+                yield where, f"initial value {helper:#x} is not a push imm32; jmp helper entry"
+                continue
+            (offset,), (rel,) = struct.unpack_from("<I", code, 1), struct.unpack_from("<i", code, 6)
+            try:
+                binds = decode_binds(lazy, "lazy_bind", lazy=True, start=offset, single=True)
+            except OpcodeError as err:
+                yield where, f"helper at {helper:#x} pushes lazy-bind offset {offset:#x}: {err}"
+                continue
+            bound = {img.segments[b.segment].vmaddr + b.offset for b in binds
+                     if b.segment < len(img.segments)}
+            if bound != {slot}:
+                yield where, (f"helper at {helper:#x} pushes lazy-bind offset {offset:#x}, "
+                              f"which binds {', '.join(f'{a:#x}' for a in sorted(bound))}")
+            problem = _common_helper(img, helper + 10 + rel)
+            if problem:
+                yield where, problem
+
+
+def _common_helper(img: MachOImage, addr: int) -> str | None:
+    """The shared helper: lea dyld_private(%rip), %r11; push %r11; jmp *binder(%rip)."""
+    code = _code(img, addr, 16)
+    if code is None:
+        return f"helper entry jumps to {addr:#x}, outside the file's sections"
+    insns = list(_CS.disasm(code, addr, 3))
+    if len(insns) < 3 or insns[0].mnemonic != "lea" or insns[1].op_str != "r11" \
+            or insns[1].mnemonic != "push":
+        return f"the common helper at {addr:#x} is not lea ...,%r11; push %r11; jmp"
+    (disp,) = struct.unpack_from("<i", bytes(insns[0].bytes), 3)
+    private = insns[0].address + insns[0].size + disp
+    seg = img.segment_at(private, POINTER)
+    if seg is None or not seg.writable:
+        return f"the common helper's dyld_private {private:#x} is not in a writable segment"
+    if rip_jump(bytes(insns[2].bytes), insns[2].address) is None:
+        return f"the common helper at {addr:#x} does not end in jmp *disp(%rip)"
+    return None

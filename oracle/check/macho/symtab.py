@@ -1,0 +1,79 @@
+"""Symbol table rules: LC_DYSYMTAB's three ranges, and the indirect symbol table with the
+sections that index it (stubs and symbol pointers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from oracle.check.macho.registry import DYLD_LINKEDIT, LD64, Finding, MachOFile, rule
+from oracle.emulate.macho import image as mi
+
+TOPIC = "symbols"
+POINTER = 8
+INDIRECT_SECTIONS = (mi.S_SYMBOL_STUBS, mi.S_LAZY_SYMBOL_POINTERS, mi.S_NON_LAZY_SYMBOL_POINTERS)
+
+
+@rule("MACHO-DYSYMTAB", TOPIC,
+      "LC_DYSYMTAB splits the symbols in order: locals, external definitions, undefined",
+      DYLD_LINKEDIT)
+def dysymtab(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    if img.dysymtab is None:
+        if img.dylibs:
+            yield "LC_DYSYMTAB", "missing in a dynamically linked executable"
+        return
+    ilocal, nlocal, iext, next_, iundef, nundef = img.dysymtab[:6]
+    nsyms = img.symtab[1] if img.symtab else 0
+    if ilocal != 0 or iext != ilocal + nlocal or iundef != iext + next_:
+        yield "LC_DYSYMTAB", (f"ranges local [{ilocal}, +{nlocal}) extdef [{iext}, +{next_}) "
+                              f"undef [{iundef}, +{nundef}) are not consecutive from 0")
+    if iundef + nundef != nsyms:
+        yield "LC_DYSYMTAB", f"the ranges cover {iundef + nundef} symbols, LC_SYMTAB has {nsyms}"
+    symbols = img.symbols()
+    for lo, count, kind in ((ilocal, nlocal, "local"), (iext, next_, "extdef"),
+                            (iundef, nundef, "undef")):
+        for sym in symbols[lo : lo + count]:
+            if sym.type & mi.N_STAB:
+                if kind != "local":
+                    yield f"symbol {sym.index} {sym.name}", f"debugging entry in the {kind} range"
+                continue
+            external, undefined = bool(sym.type & mi.N_EXT), sym.undefined
+            ok = {"local": not external, "extdef": external and not undefined,
+                  "undef": external and undefined}[kind]
+            if not ok:
+                yield f"symbol {sym.index} {sym.name}", (
+                    f"{'external' if external else 'local'} "
+                    f"{'undefined' if undefined else 'defined'} symbol in the {kind} range")
+
+
+@rule("MACHO-INDIRECT-INDEX", TOPIC,
+      "each indirect symbol entry is INDIRECT_SYMBOL_LOCAL/ABS or a symbol index in range",
+      DYLD_LINKEDIT)
+def indirect_index(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    nsyms = img.symtab[1] if img.symtab else 0
+    for k, entry in enumerate(img.indirect_symbols()):
+        if entry & (mi.INDIRECT_SYMBOL_LOCAL | mi.INDIRECT_SYMBOL_ABS):
+            continue
+        if entry >= nsyms:
+            yield f"indirect symbol {k}", f"symbol index {entry} >= nsyms {nsyms}"
+
+
+@rule("MACHO-INDIRECT-SECT", TOPIC,
+      "stub and pointer sections: entry size divides the size, reserved1 + count in range",
+      LD64)
+def indirect_sections(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    count = len(img.indirect_symbols())
+    for sect in img.sections():
+        if sect.type not in INDIRECT_SECTIONS:
+            continue
+        size = sect.reserved2 if sect.type == mi.S_SYMBOL_STUBS else POINTER
+        if size == 0:
+            yield sect.name, "S_SYMBOL_STUBS with reserved2 (stub size) 0"
+            continue
+        if sect.size % size:
+            yield sect.name, f"size {sect.size:#x} is not a multiple of the entry size {size}"
+        if sect.reserved1 + sect.size // size > count:
+            yield sect.name, (f"reserved1 {sect.reserved1} + {sect.size // size} entries is "
+                              f"past the indirect symbol table ({count})")
