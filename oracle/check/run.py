@@ -47,9 +47,11 @@ def check_elf(data: bytes) -> list[Violation]:
 
 
 def check_bytes(data: bytes) -> list[Violation]:
-    """Dispatch on the magic number; Mach-O gets its own checker here when it exists."""
+    """Dispatch on the magic number: ELF here, Mach-O to oracle.check.macho."""
     if data[:4] == c.ELF_MAGIC:
         return check_elf(data)
     if data[:4] in c.MACHO_MAGICS:
-        return [Violation(NOT_ELF, "magic", "Mach-O file: Mach-O checking is not implemented yet")]
+        from oracle.check.macho import check_macho
+
+        return check_macho(data)
     return [Violation(PARSE, "magic", f"neither ELF nor Mach-O (starts {data[:4].hex() or 'empty'})")]
