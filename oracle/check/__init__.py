@@ -2,7 +2,16 @@
 on, each a named rule in a registry, checked against a linked executable.
 
     check(path_or_bytes) -> list[Violation]      empty when every rule holds
+    Violation(rule, where, what)                 str() is "RULE where: what"
     RULES                                        the registry (id, topic, rationale, source)
+
+Layout: `image` reads headers with bounds checks (every bad size becomes ELF-PARSE),
+`tables` and `relocations` decode records in bulk, `pltwalk` decodes PLT code with
+capstone and runs lazy paths on an abstract machine, `rules/<topic>` hold the rules, `run`
+dispatches on the magic number and turns every outcome into violations.  To add a rule,
+decorate a function `(ElfImage) -> Iterable[(where, what)]` with `registry.rule(...)` in
+the module of its topic; it must stay silent on GNU ld, gold, lld and mold output
+(tests/oracle/check/test_reference_linkers.py) and have a mutation test that makes it fire.
 """
 
 from __future__ import annotations

@@ -72,7 +72,7 @@ def mem_address(img: ElfImage, insn: capstone.CsInsn, op: capstone.x86.X86Op,
     """The address a memory operand names, when it is knowable without running code."""
     mask = (1 << (8 * img.word)) - 1
     mem = op.mem
-    if mem.index != 0:
+    if mem.index != 0 or mem.segment != 0:  # %fs/%gs-relative: not a static address
         return None
     if mem.base == x86.X86_REG_RIP:
         return (insn.address + insn.size + mem.disp) & mask
