@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from oracle.emulate import libtrace
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc
+from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
 from oracle.emulate.process import Process
 
 LIBSYSTEM_PREFIXES = ("/usr/lib/libSystem", "/usr/lib/system/")
@@ -31,6 +32,7 @@ STUB_BINDER = "dyld_stub_binder"
 DARWIN_DATA = {"__stdinp": "stdin", "__stdoutp": "stdout", "__stderrp": "stderr",
                "environ": "environ", "NXArgc": "", "NXArgv": "", "__progname": ""}
 STACK_GUARD = "__stack_chk_guard"
+RUNE_LOCALE = "_DefaultRuneLocale"
 GUARD_VALUE = bytes.fromhex("00c0ffee0ddba11d")
 _FUNCTION = re.compile(r"_a[0-6]$")
 
@@ -58,6 +60,7 @@ class LibSystem:
     def __init__(self, install_name: str) -> None:
         self.install_name = install_name
         self._libc = Libc(install_name, 8)
+        self._darwin = darwin_exports(self._libc.function)
 
     def resolve(self, symbol: str, process: Process) -> Resolved | None:
         name = c_name(symbol)
@@ -65,6 +68,10 @@ class LibSystem:
             return self._data(name, process)
         if name == STACK_GUARD:
             return Resolved(address=process.object((STACK_GUARD,), GUARD_VALUE).address)
+        if name == RUNE_LOCALE:
+            return Resolved(address=process.object((RUNE_LOCALE,), rune_locale()).address)
+        if name in self._darwin:
+            return Resolved(export=self._darwin[name])
         if name == "__error":
             return Resolved(export=Export("__error", 0, _errno_address))
         export = self._libc.function(name)
