@@ -73,32 +73,45 @@ def _symbol_values(image: OutputImage, obj: InputObject, sym: InputSymbol, adden
         return (0,), False, ""
     if sym.shndx == "SHN_ABS":
         return (sym.value,), False, ""
-    if sym.bind != "STB_LOCAL":
-        out = image.globals.get(sym.name)
-        if out is not None and out.defined:
-            return (out.value,), False, ""
-        if out is not None:  # an import; a nonzero value is its canonical PLT entry
-            return (out.value,), True, ""
-        hidden = image.locals.get(sym.name)
-        if hidden and not sym.defined_in_section:
-            return tuple(s.value for s in hidden), False, ""
-    if sym.defined_in_section:
-        assert isinstance(sym.shndx, int)
-        sec = obj.sections[sym.shndx]
-        if sec.merge:
-            lookup = sym.value + addend if sym.type == "STT_SECTION" else sym.value
-            values = merge_symbol_values(image, sec, lookup, sym.value)
-            problem = "" if values else f"no copy of the piece at {sec.name}+{lookup:#x}"
-            return tuple(values), False, problem
-        bases = place(obj, sym.shndx)
-        if bases is None:
-            return (), False, f"section {sec.name} was discarded"
-        if not bases:
-            return (), False, f"section {sec.name} was not found in the output"
-        return tuple(b + sym.value for b in bases), False, ""
-    if sym.bind == "STB_WEAK":
+    own = _own_values(image, obj, sym, addend, place)
+    if sym.bind == "STB_LOCAL":
+        return own
+    out = image.globals.get(sym.name)
+    if out is not None and out.defined:
+        return (out.value,), False, ""
+    if out is not None and out.bind == "STB_WEAK" and not out.value:
+        return (0,), False, ""  # an undefined weak the linker resolved to 0 itself
+    if out is not None:  # an import; a nonzero value is its canonical PLT entry
+        return (out.value,), True, ""
+    # hidden symbols, and every global of a mold executable, are locals in the output
+    local = tuple(s.value for s in image.locals.get(sym.name, []) if s.defined)
+    if local:
+        if own[0] and set(own[0]) <= set(local):
+            return own
+        return local, False, ""  # e.g. a weak definition another object overrode
+    if not sym.defined_in_section and sym.bind == "STB_WEAK":
         return (0,), False, ""
-    return (), False, f"{sym.name} is not in the output's symbol tables"
+    return own
+
+
+def _own_values(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
+                place: Placer) -> tuple[tuple[int, ...], bool, str]:
+    """S from where the symbol's own input section landed (no name lookup)."""
+    if not sym.defined_in_section:
+        return (), False, f"{sym.name} is not in the output's symbol tables"
+    assert isinstance(sym.shndx, int)
+    sec = obj.sections[sym.shndx]
+    if sec.merge:
+        lookup = sym.value + addend if sym.type == "STT_SECTION" else sym.value
+        values = merge_symbol_values(image, sec, lookup, sym.value)
+        problem = "" if values else f"no copy of the piece at {sec.name}+{lookup:#x}"
+        return tuple(values), False, problem
+    bases = place(obj, sym.shndx)
+    if bases is None:
+        return (), False, f"section {sec.name} was discarded"
+    if not bases:
+        return (), False, f"section {sec.name} was not found in the output"
+    return tuple(b + sym.value for b in bases), False, ""
 
 
 def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,

@@ -327,8 +327,8 @@ def _file_offset(path: str, address: int) -> int:
     raise AssertionError(f"{address:#x} is not in a section with file contents")
 
 
-MUTATED = [("x64-O2-noplt", "lld"), ("x64-O0", "bfd"), ("i386-O0", "mold"),
-           ("i386-O2-noplt", "bfd")]
+MUTATED = [("x64-O2-noplt", "lld"), ("x64-O0", "bfd"), ("x64-O2-noplt", "mold"),
+           ("i386-O0", "mold"), ("i386-O2-noplt", "bfd")]
 
 
 @pytest.mark.parametrize("key", MUTATED, ids=[f"{b}-{linker}" for b, linker in MUTATED])

@@ -241,3 +241,47 @@ def test_an_unreadable_output_is_a_clear_error(tmp_path: Path) -> None:
     output.write_bytes(output.read_bytes()[:100])  # headers promise sections that are gone
     with pytest.raises(ValueError, match="cannot read .*out"):
         check_fields(str(output), objects)
+
+
+WEAK_MAIN_C = r"""
+#include <stdio.h>
+int common_a;
+__attribute__((weak)) int weak_val = 1;
+__attribute__((weak)) int weak_fn(void) { return 1; }
+extern __attribute__((weak)) int missing_fn(void);
+__attribute__((visibility("hidden"))) int hidden_counter = 5;
+extern int common_b;
+int main(void) {
+    common_a = 2; common_b = 3;
+    printf("%d %d %d %d %d\n", weak_val, weak_fn(), missing_fn ? 1 : 0, hidden_counter,
+           common_a + common_b);
+    return 0;
+}
+"""
+WEAK_OTHER_C = "int common_b;\nint weak_val = 10;\nint weak_fn(void) { return 20; }\n"
+
+
+@pytest.mark.parametrize("pic", [False, True], ids=["nopic", "pic"])
+@pytest.mark.parametrize("linker", ["bfd", "gold", "lld", "mold"])
+def test_weak_common_hidden_and_undefined_weak(linker: str, pic: bool, tmp_path: Path) -> None:
+    """Overridden weak definitions, -fcommon, hidden globals and an undefined weak (= 0);
+    mold turns every global of an executable into a local, which must not matter."""
+    from oracle.native import run_native
+    from oracle.reference import link_with_gcc
+
+    objects = []
+    for name, text in (("main", WEAK_MAIN_C), ("other", WEAK_OTHER_C)):
+        (tmp_path / f"{name}.c").write_text(text)
+        obj = str(tmp_path / f"{name}.o")
+        subprocess.run(["gcc", "-c", "-O1", "-fcommon", "-fPIC" if pic else "-fno-pie",
+                        str(tmp_path / f"{name}.c"), "-o", obj], check=True,
+                       capture_output=True)
+        objects.append(obj)
+    output = str(tmp_path / "prog")
+    result = link_with_gcc(linker, objects, output)
+    assert result.ok, result.stderr
+    assert run_native(output).stdout == b"10 20 0 5 5\n"
+    report = check_fields_report(output, objects)
+    assert report.mismatches == (), str(report)
+    assert {"weak_val", "weak_fn", "missing_fn", "hidden_counter", "common_b"} <= {
+        s.symbol for s in report.confirmed}
