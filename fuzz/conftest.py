@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from fuzz.coverage import SESSION
 from fuzz.libtrace import build_libraries
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
@@ -67,3 +68,17 @@ def repeat_property() -> Iterator[Callable[[Callable[[], None]], None]]:
 
     yield run
     _PENDING["tests"] = max(_PENDING["tests"] - 1, 1)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
+                            config: pytest.Config) -> None:
+    """What the drawn examples covered (fuzz profile, or --hypothesis-show-statistics)."""
+    wanted = config.getoption("hypothesis_show_statistics", False) or not (
+        settings.default is None or settings.default.derandomize)
+    if not wanted or not SESSION:
+        return
+    examples = SESSION["examples"]
+    terminalreporter.section(f"fuzz coverage: {examples} examples")
+    for label, count in sorted(SESSION.items()):
+        if label != "examples":
+            terminalreporter.write_line(f"  {label:<44} {count:>7}  {100 * count / examples:5.1f}%")

@@ -1,8 +1,12 @@
 """Hypothesis `event()`s describing what a drawn program exercises: relocation types, step
 kinds and flavours, section kinds, bindings — so `--hypothesis-show-statistics` shows what a
-run covered."""
+run covered.  The same labels are counted over the whole session (`SESSION`): the properties
+run their @given inside the test (to repeat it under the fuzz profile), where Hypothesis's
+pytest plugin does not collect statistics, so fuzz/conftest.py prints this tally instead."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 from hypothesis import event
 
@@ -40,6 +44,12 @@ def describe(program: Program) -> set[str]:
     return labels
 
 
+SESSION: Counter[str] = Counter()
+
+
 def record(program: Program) -> None:
-    for label in sorted(describe(program)):
+    labels = describe(program)
+    SESSION.update(labels)
+    SESSION["examples"] += 1
+    for label in sorted(labels):
         event(label)

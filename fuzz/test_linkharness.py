@@ -1,6 +1,8 @@
 """Property (a): linkharness links every drawn program; the output passes oracle.check, the
 relocation-field oracle, and runs under the emulator (lazy and eager binding) with exactly
-the model's trace and exit status.  A failure here is a linker bug (or an oracle bug)."""
+the model's trace and exit status.  For a share of the examples the same model is also
+assembled by GNU as and llvm-mc, and linkharness's outputs from those objects must pass the
+same checks.  A failure here is a linker bug (or an oracle bug)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from fuzz import judge
 from fuzz.coverage import record
@@ -22,15 +25,16 @@ def test_linkharness_output_is_right_by_every_check(
     repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    @given(program=programs())
-    def prop(program: Program) -> None:
+    @given(program=programs(), also_asm=st.integers(0, 3))
+    def prop(program: Program, also_asm: int) -> None:
         record(program)
         expected = outcome(program)
         work = tmp_path_factory.mktemp("lh")
-        objs = write_objects(program, work)
-        exe = work / "a.out"
-        link_linkharness(objs, libraries(program, libtrace_dir), exe)
-        problems = judge.everything(exe, objs, expected, libtrace_dir)
-        assert not problems, "\n".join(problems)
+        for asm in [None, "as", "llvm-mc"] if also_asm == 0 else [None]:
+            objs = write_objects(program, work / str(asm), asm)
+            exe = work / f"{asm}.out"
+            link_linkharness(objs, libraries(program, libtrace_dir), exe)
+            problems = judge.everything(exe, objs, expected, libtrace_dir)
+            assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(problems)
 
     repeat_property(prop)
