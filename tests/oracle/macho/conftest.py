@@ -1,0 +1,139 @@
+"""Mach-O programs for the emulated dyld and the Mach-O checker: C compiled by clang-14 for
+Darwin (prototypes only, no SDK headers) or assembled by llvm-mc, linked by linkharness
+(modern and classic) and by ld64.lld-14 against the shipped libSystem.tbd.  Built once per
+session."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from linker import link
+
+LIBSYSTEM_TBD = Path(__file__).parents[3] / "linker" / "macho" / "data" / "libSystem.tbd"
+TRIPLE = "x86_64-apple-macosx10.9"
+
+SOURCES = {
+    # puts, printf, fprintf through ___stdoutp (a GOT bind), a data pointer (a rebase),
+    # an atexit handler run by exit(main()), argc: exits 7.
+    "hello.c": r"""
+int printf(const char *, ...);
+int fprintf(void *, const char *, ...);
+int puts(const char *);
+int atexit(void (*)(void));
+extern void *__stdoutp;
+static int counter = 3;
+int *pointer = &counter;
+static void bye(void) { puts("bye"); }
+int main(int argc, char **argv) {
+    atexit(bye);
+    puts("hello");
+    printf("argc=%d counter=%d\n", argc, *pointer);
+    fprintf(__stdoutp, "%s\n", argv[argc - 1]);
+    return 7;
+}
+""",
+    # classic mode: no LC_MAIN, so `start` calls exit(main()); no pointers to imports in data
+    "classic.c": r"""
+int puts(const char *);
+void exit(int);
+int main(void);
+void start(void) { exit(main()); }
+int main(void) { puts("hello"); return 3; }
+""",
+    # imports from a libtrace dylib: two recorders and a data object
+    "libtrace.c": r"""
+int printf(const char *, ...);
+long lt1_f2_a2(long, long);
+long lt1_f0_a0(void);
+extern unsigned lt1_d1[4];
+int main(void) {
+    long r = lt1_f2_a2(5, 7);
+    printf("%ld %ld %u\n", r, lt1_f0_a0(), lt1_d1[1]);
+    return 0;
+}
+""",
+    "null.c": r"""
+int puts(const char *);
+int main(void) { volatile int *p = (int *)0; puts("before"); return *p; }
+""",
+    # no libSystem at all: Darwin system calls write and exit
+    "syscalls.s": r"""
+.text
+.globl _main
+_main:
+    movl $0x2000004, %eax
+    movl $1, %edi
+    leaq msg(%rip), %rsi
+    movl $6, %edx
+    syscall
+    movl $0x2000001, %eax
+    movl $42, %edi
+    syscall
+    hlt
+.section __TEXT,__cstring
+msg: .asciz "hello\n"
+""",
+}
+
+LIBTRACE_TBD = """--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos ]
+install-name:    '/usr/lib/libtrace1.dylib'
+current-version: 1
+compatibility-version: 1
+exports:
+  - targets:         [ x86_64-macos ]
+    symbols:         [ _lt1_f2_a2, _lt1_f0_a0, _lt1_d1 ]
+...
+"""
+
+# flavour: "lh" (linkharness, modern), "classic" (linkharness --macho-classic), "lld"
+Builder = Callable[[str, str], Path]
+
+
+@pytest.fixture(scope="session")
+def macho(tmp_path_factory: pytest.TempPathFactory) -> Builder:
+    """macho(source, flavour) -> path of the linked executable (built once)."""
+    out = tmp_path_factory.mktemp("macho")
+    tbd = out / "libtrace1.tbd"
+    tbd.write_text(LIBTRACE_TBD)
+    cache: dict[tuple[str, str], Path] = {}
+
+    def obj(source: str) -> Path:
+        src = out / source
+        result = src.with_suffix(".o")
+        if not result.exists():
+            src.write_text(SOURCES[source])
+            if source.endswith(".s"):
+                cmd = ["llvm-mc-14", f"-triple={TRIPLE}", "-filetype=obj", str(src), "-o",
+                       str(result)]
+            else:
+                cmd = ["clang-14", f"--target={TRIPLE}", "-O1", "-w", "-c", str(src), "-o",
+                       str(result)]
+            subprocess.run(cmd, check=True, capture_output=True)
+        return result
+
+    def build(source: str, flavour: str) -> Path:
+        key = (source, flavour)
+        if key not in cache:
+            o = obj(source)
+            exe = out / f"{Path(source).stem}.{flavour}"
+            libs = [] if source.endswith(".s") else ["-lSystem"]
+            extra = [str(tbd)] if source == "libtrace.c" else []
+            if flavour == "lld":
+                tbds = [] if source.endswith(".s") else [str(LIBSYSTEM_TBD)]
+                subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos",
+                                "10.9", "11.0", "-o", str(exe), str(o), *tbds, *extra],
+                               check=True, capture_output=True)
+            else:
+                classic = flavour == "classic"
+                link([str(o), *libs, *extra], exe, target="macho-x86_64",
+                     macho_classic=classic, entry="_start" if classic else None)
+            cache[key] = exe
+        return cache[key]
+
+    return build

@@ -1,0 +1,73 @@
+"""The emulated dyld runs Mach-O programs linked by linkharness (modern and classic) and by
+ld64.lld-14, lazily and with every pointer bound at load, and reports faults."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from oracle.emulate import TraceEntry, libtrace, run
+
+LIBSYSTEM = "/usr/lib/libSystem.B.dylib"
+MODES = ("lazy", "now")
+
+
+@pytest.mark.parametrize("bind", MODES)
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_hello_modern(macho, flavour: str, bind: str) -> None:
+    exe = macho("hello.c", flavour)
+    result = run(exe, [str(exe), "one", "two"], bind=bind)
+    assert result.faults == []
+    assert result.stdout == b"hello\nargc=3 counter=3\ntwo\nbye\n"
+    assert result.exit_code == 7
+    symbols = [t.symbol for t in result.trace]
+    assert symbols == ["atexit", "puts", "printf", "fprintf", "puts"]
+    assert {t.library for t in result.trace} == {LIBSYSTEM}
+
+
+@pytest.mark.parametrize("bind", MODES)
+def test_hello_classic(macho, bind: str) -> None:
+    result = run(macho("classic.c", "classic"), bind=bind)
+    assert result.faults == []
+    assert (result.stdout, result.exit_code) == (b"hello\n", 3)
+    assert [t.symbol for t in result.trace] == ["puts", "exit"]
+
+
+@pytest.mark.parametrize("bind", MODES)
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_libtrace_dylib(macho, flavour: str, bind: str) -> None:
+    result = run(macho("libtrace.c", flavour), bind=bind)
+    assert result.faults == []
+    expected = (libtrace.call_result("lt1_f2_a2", (5, 7)), libtrace.call_result("lt1_f0_a0", ()),
+                libtrace.data_word("lt1_d1", 1))
+    assert result.stdout == " ".join(map(str, expected)).encode() + b"\n"
+    assert result.trace[:2] == [TraceEntry("/usr/lib/libtrace1.dylib", "lt1_f2_a2", (5, 7)),
+                                TraceEntry("/usr/lib/libtrace1.dylib", "lt1_f0_a0", ())]
+
+
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_syscalls_without_libsystem(macho, flavour: str) -> None:
+    result = run(macho("syscalls.s", flavour))
+    assert (result.stdout, result.exit_code, result.faults) == (b"hello\n", 42, [])
+    assert result.trace == []
+
+
+def test_null_dereference_faults_in_pagezero(macho) -> None:
+    result = run(macho("null.c", "lh"))
+    assert result.exit_code is None
+    [fault] = result.faults
+    assert fault.kind == "unmapped-read"
+    assert "at 0x0" in fault.message
+    assert fault.symbol is not None and fault.symbol.startswith("_main")
+
+
+def test_cli_runs_macho(macho) -> None:
+    exe = macho("hello.c", "lld")
+    done = subprocess.run([sys.executable, "-m", "oracle.cli", "run", "--bind", "now", "--json",
+                           str(exe), "--", "x"], capture_output=True, check=False)
+    assert done.returncode == 7
+    record = json.loads(done.stdout)
+    assert record["stdout"] == "hello\nargc=2 counter=3\nx\nbye\n"
