@@ -22,7 +22,7 @@ _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter
             HealthCheck.function_scoped_fixture]
 settings.register_profile("ci", max_examples=12, derandomize=True, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True, database=None)
-settings.register_profile("fuzz", max_examples=100, deadline=None,
+settings.register_profile("fuzz", max_examples=25, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True)
 # `--hypothesis-profile` is applied before this conftest is imported; only replace
 # Hypothesis's own default.

@@ -143,7 +143,8 @@ class Lowerer:
             assert isinstance(entry, Ref)
             offset = table.definition.offset_of(step.index)
             return [*_args(entry.target, step.args),
-                    *_load(step.table, offset, 8, step.via), Insn("call_rax"), *MIX]
+                    *_load(step.table, offset, entry.width, step.via), Insn("call_rax"),
+                    *MIX]
         if isinstance(step, Load):
             offset, width = self.field_at(owner, step.item, step.index)
             return [*_load(step.item, offset, width, step.via), *MIX]

@@ -128,7 +128,11 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
         if sym.form == "table_data":
             funcs += [i.name for i in d.imports(True)]
         assume(funcs)
-        return tuple(Ref(8, draw(st.sampled_from(funcs))) for _ in range(count))
+        entries = [draw(st.sampled_from(funcs)) for _ in range(count)]
+        # 4-byte entries (R_X86_64_32) only for our own functions, which live below 4 GiB
+        # in a non-PIE executable; an import's address is only known at run time.
+        return tuple(Ref(8 if e in libtrace.IMPORTS or draw(st.booleans()) else 4, e)
+                     for e in entries)
     abs_names = [a for _, a in d.absolutes]
     out: list[Field] = []
     for _ in range(count):
@@ -160,7 +164,7 @@ def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: b
     stores = [x for x in data if x.form in ("data", "bss", "common") and
               any(isinstance(f, Const) and f.width == 4 for f in x.fields)]
     kinds = ["import"] * 3 + ["load_import"] + ["call"] * 2 * bool(funcs) + ["table"] * bool(tables)
-    kinds += ["load"] * bool(loads) + ["store"] * bool(stores)
+    kinds += ["load"] * bool(loads) + ["store"] * bool(stores) + ["store_import"]
     kind = draw(st.sampled_from(kinds))
     args = tuple(draw(st.lists(st.integers(0, 0xFFFFFFFF), min_size=5, max_size=5)))
     step: Step
@@ -178,6 +182,10 @@ def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: b
         imp = draw(st.sampled_from(d.imports(False)))
         step = Load(imp.name, draw(st.integers(0, imp.size // 4 - 1)),
                     draw(st.sampled_from(AddrVia)))
+    elif kind == "store_import":  # into the executable's copy, or the library's own data
+        imp = draw(st.sampled_from(d.imports(False)))
+        step = Store(imp.name, draw(st.integers(0, imp.size // 4 - 1)),
+                     draw(st.sampled_from(AddrVia)))
     elif kind == "load":
         x = draw(st.sampled_from(loads))
         step = Load(x.name, draw(st.sampled_from(_loadable(d, x))), draw(st.sampled_from(AddrVia)))
