@@ -78,6 +78,27 @@ class Abi:
         if self.word == 4:
             uc.reg_write(x.UC_X86_REG_EDX, (value >> 32) & 0xFFFFFFFF)
 
+    def set_float_return(self, uc: Uc, value: float) -> None:
+        """A double result: xmm0 on x86-64; on i386 pushed on the x87 stack as st(0)."""
+        if self.word == 8:
+            uc.reg_write(x.UC_X86_REG_XMM0, struct.unpack("<Q", struct.pack("<d", value))[0])
+            return
+        status = int(uc.reg_read(x.UC_X86_REG_FPSW))
+        top = (((status >> 11) & 7) - 1) & 7
+        uc.reg_write(x.UC_X86_REG_FPSW, (status & ~0x3800) | (top << 11))
+        uc.reg_write(getattr(x, f"UC_X86_REG_FP{top}"), _float80(value))
+        tags = int(uc.reg_read(x.UC_X86_REG_FPTAG))
+        uc.reg_write(x.UC_X86_REG_FPTAG, tags & ~(3 << (2 * top)))
+
+    def float_arg(self, uc: Uc, mem: GuestMemory, index: int, int_args: int = 0) -> float:
+        """Double argument `index` of a function whose only other arguments are `int_args`
+        integers before it (x86-64: xmm<index>; i386: on the stack after them)."""
+        if self.word == 8:
+            raw = int(uc.reg_read(_XMM_REGS[index])) & ((1 << 64) - 1)
+            return float(struct.unpack("<d", raw.to_bytes(8, "little"))[0])
+        at = self.sp(uc) + 4 + 4 * int_args + 8 * index
+        return float(struct.unpack("<d", mem.read(at, 8))[0])
+
     def return_value(self, uc: Uc) -> int:
         return int(uc.reg_read(self.ret_reg)) & self.mask
 
@@ -114,6 +135,23 @@ class Abi:
         mem.write(sp, self.pack(return_address))
         uc.reg_write(self.sp_reg, sp)
         uc.reg_write(self.pc_reg, target)
+
+
+def _float80(value: float) -> tuple[int, int]:
+    """A double as the x87 80-bit format Unicorn takes: (64-bit mantissa with its explicit
+    integer bit, 16-bit sign and biased exponent)."""
+    bits = struct.unpack("<Q", struct.pack("<d", value))[0]
+    sign = bits >> 63
+    exponent = (bits >> 52) & 0x7FF
+    fraction = bits & ((1 << 52) - 1)
+    if exponent == 0 and fraction == 0:
+        return 0, sign << 15
+    if exponent == 0x7FF:
+        return (1 << 63) | (fraction << 11), (sign << 15) | 0x7FFF
+    if exponent == 0:  # subnormal double: normal in the wider format
+        shift = 52 - fraction.bit_length() + 1
+        return fraction << (11 + shift), (sign << 15) | (1 - 1023 + 16383 - shift)
+    return (1 << 63) | (fraction << 11), (sign << 15) | (exponent - 1023 + 16383)
 
 
 class GuestVarArgs:

@@ -1,7 +1,8 @@
 """How Python library functions are written: an Export names a C function, its integer
 arity (for the trace) and an implementation that receives a CallContext.
 
-An implementation returns the function's integer result, or is a generator that yields
+An implementation returns the function's integer (or, for libm, float) result, or is a
+generator that yields
 GuestCall(target, args) whenever it must call guest code (main, constructors, atexit
 handlers, qsort's comparator) and receives each call's return value; its `return` value
 is the function's result.  The machine runs each guest call to completion inside the one
@@ -31,7 +32,14 @@ class GuestCall:
     args: tuple[int, ...] = ()
 
 
-LibResult = int | None | Generator[GuestCall, int, int | None]
+class _Jumped:
+    """The type of JUMPED."""
+
+
+JUMPED = _Jumped()
+"""Returned by a function that has set pc and sp itself (longjmp): no return is made."""
+
+LibResult = int | float | None | _Jumped | Generator[GuestCall, int, int | None]
 
 
 class CallContext:

@@ -12,9 +12,15 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from unicorn import UC_PROT_READ, UC_PROT_WRITE
-
-from oracle.emulate import sorting, startup
+from oracle.emulate import (
+    ctype_tables,
+    environment,
+    jumps,
+    signals,
+    sorting,
+    startup,
+    streams,
+)
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libc import stdio, table
 from oracle.emulate.libc.flatmem import FlatMemory
@@ -26,13 +32,7 @@ LIBC_SONAMES = ("libc.so.6", "ld-linux-x86-64.so.2", "ld-linux.so.2", "libc.so")
 
 
 def heap_of(ctx: CallContext) -> Heap:
-    process = ctx.process
-    if process.heap is None:
-        # Mapped on first use: most programs under test never allocate.
-        ctx.mem.map(process.heap_base, process.memory_cap, UC_PROT_READ | UC_PROT_WRITE)
-        process.heap = Heap(ctx.mem, process.heap_base, process.memory_cap,
-                            align=16 if ctx.word == 8 else 8)
-    return process.heap
+    return ctx.process.ensure_heap()
 
 
 def errno_address(ctx: CallContext) -> int:
@@ -103,30 +103,9 @@ def _sprintf(buf_arg: int, size_arg: int | None, fmt_arg: int, fixed: int
     return impl
 
 
-def _fflush(ctx: CallContext) -> int:
-    ctx.process.flush()
-    return 0
-
-
 def _write(ctx: CallContext) -> int:
     fd, buf, count = ctx.args(3)
     return ctx.process.write_fd(fd, ctx.mem.read(buf, count))
-
-
-def _getenv(ctx: CallContext) -> int:
-    """Walks `environ` through the variable (the executable's COPY, if there is one)."""
-    name = ctx.mem.read_cstr(ctx.arg(0)) + b"="
-    mem, word = ctx.mem, ctx.word
-    envp = int.from_bytes(mem.read(ctx.process.object_address("environ"), word), "little")
-    while envp:
-        entry = int.from_bytes(mem.read(envp, word), "little")
-        if entry == 0:
-            return 0
-        text = mem.read_cstr(entry)
-        if text.startswith(name):
-            return entry + len(name)
-        envp += word
-    return 0
 
 
 def _errno_location(ctx: CallContext) -> int:
@@ -138,16 +117,19 @@ def libc_exports(word: int) -> dict[str, Export]:
     exports = [
         *_table_exports(word),  # first: the entries below override these
         *startup.EXPORTS,
+        *jumps.EXPORTS,
+        *signals.EXPORTS,
+        *environment.EXPORTS,
+        *ctype_tables.EXPORTS,
+        *streams.EXPORTS,
         *sorting.EXPORTS,
         Export("_IO_putc", 2, lambda ctx: stdio.fputc(ctx.mem, ProcessStreams(ctx.process),
                                                       ctx.arg(0), ctx.arg(1))),
-        Export("fflush", 1, _fflush),
         Export("__printf_chk", 2, _printf_to(2, None, 1)),
         Export("__fprintf_chk", 3, _printf_to(3, 0, 2)),
         Export("__sprintf_chk", 4, _sprintf(0, None, 3, 4)),
         Export("__snprintf_chk", 5, _sprintf(0, 1, 4, 5)),
         Export("write", 3, _write),
-        Export("getenv", 1, _getenv),
         Export("__errno_location", 0, _errno_location),
     ]
     return {export.name: export for export in exports}

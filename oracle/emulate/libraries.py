@@ -1,6 +1,7 @@
 """The registry of emulated shared libraries: which soname is bound to what.
 
-libc.so.6 (and the ld-linux names) -> the emulated libc; any soname starting with
+libc.so.6 (and the ld-linux names) -> the emulated libc; libm.so.6 -> double math
+functions; any soname starting with
 "libtrace" -> recorders following the libtrace convention.  A library answers two
 questions for the dynamic linker: the function called NAME (an Export), and the data
 object called NAME (created in library memory on first use).
@@ -13,6 +14,7 @@ from typing import ClassVar, Protocol
 from oracle.emulate import libtrace
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libc_binding import LIBC_SONAMES, libc_exports
+from oracle.emulate.libm import libm_exports
 from oracle.emulate.process import DataObject, Process
 
 # Data objects of the emulated libc, created with the process (see streams.py).
@@ -88,11 +90,36 @@ class Libtrace:
         return process.object((name,), content)
 
 
+class Libm:
+    """The emulated math library (double functions only)."""
+
+    _exports: ClassVar[dict[str, Export]] = {}
+
+    def __init__(self, soname: str) -> None:
+        self.soname = soname
+        if not Libm._exports:
+            Libm._exports.update(libm_exports())
+
+    def provides(self, name: str) -> bool:
+        return name in self._exports
+
+    def is_data(self, name: str) -> bool:
+        return False
+
+    def function(self, name: str) -> Export | None:
+        return self._exports.get(name)
+
+    def data(self, name: str, size: int, process: Process) -> DataObject | None:
+        return None
+
+
 def library_for(soname: str, word: int, names: frozenset[str] | None = None
                 ) -> EmulatedLibrary | None:
     """The emulated library bound to `soname` for this ABI, or None if there is none."""
     if soname in LIBC_SONAMES:
         return Libc(soname, word)
+    if soname == "libm.so.6":
+        return Libm(soname)
     if libtrace.is_libtrace(soname):
         return Libtrace(soname, names)
     return None

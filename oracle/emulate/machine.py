@@ -41,7 +41,7 @@ from unicorn import unicorn_const as uconst
 from unicorn import x86_const as x
 
 from oracle.emulate.abi import Abi
-from oracle.emulate.calls import CallContext, Export, GuestCall, ProgramExit
+from oracle.emulate.calls import JUMPED, CallContext, Export, GuestCall, ProgramExit
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.memory import UcMemory
 from oracle.emulate.result import Fault, TraceEntry
@@ -174,13 +174,21 @@ class Machine:
         outcome = export.impl(ctx)
         if isinstance(outcome, GeneratorType):
             self._resume(_Continuation(outcome, entry_sp, library, export.name), 0, first=True)
-        else:
+        elif outcome is not JUMPED:
             self._finish(entry_sp, outcome)  # type: ignore[arg-type]
 
-    def _finish(self, entry_sp: int, value: int | None) -> None:
+    def _finish(self, entry_sp: int, value: float | None) -> None:
         self.uc.reg_write(self.abi.sp_reg, entry_sp)
-        self.abi.set_return(self.uc, int(value or 0))
+        if isinstance(value, float):
+            self.abi.set_float_return(self.uc, value)
+        else:
+            self.abi.set_return(self.uc, int(value or 0))
         self.abi.return_to_caller(self.uc, self.mem)
+
+    def unwind_to(self, sp: int) -> None:
+        """Forget suspended library calls whose frames lie below `sp` (a longjmp past them)."""
+        while self._stack and self._stack[-1].entry_sp < sp:
+            self._stack.pop()
 
     def _resume(self, cont: _Continuation, value: int, *, first: bool = False) -> None:
         try:

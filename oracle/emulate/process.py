@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from oracle.emulate.machine import Machine
 
 BUFSIZ = 4096  # glibc's buffer for a pipe: stdout is flushed when this much is pending
+FULL, LINE, UNBUFFERED = 0, 1, 2  # setvbuf's _IOFBF, _IOLBF, _IONBF
 
 
 @dataclass
@@ -49,7 +50,9 @@ class Process:
     memory_cap: int
     stdin: bytes = b""
     out: dict[int, bytearray] = field(default_factory=lambda: {1: bytearray(), 2: bytearray()})
-    pending_stdout: bytearray = field(default_factory=bytearray)
+    pending: dict[int, bytearray] = field(default_factory=lambda: {1: bytearray(), 2: bytearray()})
+    buffering: dict[int, int] = field(default_factory=lambda: {1: FULL, 2: UNBUFFERED})
+    signal_handlers: dict[int, tuple[int, int]] = field(default_factory=dict)
     stdin_pos: int = 0
     atexit: list[AtExit] = field(default_factory=list)
     objects: dict[str, DataObject] = field(default_factory=dict)
@@ -107,17 +110,36 @@ class Process:
         return len(data)
 
     def stdio_write(self, fd: int, data: bytes) -> None:
-        """Output through a FILE: stdout is fully buffered (as on a pipe), stderr is not."""
-        if fd == 1:
-            self.pending_stdout += data
-            if len(self.pending_stdout) >= BUFSIZ:
-                self.flush()
-        else:
-            self.write_fd(fd, data)
+        """Output through a FILE: stdout is fully buffered (as on a pipe), stderr is not,
+        unless setvbuf said otherwise."""
+        mode = self.buffering.get(fd, FULL)
+        pending = self.pending.setdefault(fd, bytearray())
+        pending += data
+        if mode == UNBUFFERED or len(pending) >= BUFSIZ:
+            self.flush(fd)
+        elif mode == LINE and b"\n" in data:
+            cut = pending.rfind(b"\n") + 1
+            self.write_fd(fd, bytes(pending[:cut]))
+            del pending[:cut]
 
-    def flush(self) -> None:
-        self.out[1] += self.pending_stdout
-        self.pending_stdout.clear()
+    def flush(self, fd: int | None = None) -> None:
+        """Write out what stdio holds for `fd` (every stream when None)."""
+        for each in ([fd] if fd is not None else list(self.pending)):
+            pending = self.pending.get(each)
+            if pending:
+                self.write_fd(each, bytes(pending))
+                pending.clear()
+
+    def ensure_heap(self) -> Heap:
+        """The heap, mapped on first use (most programs under test never allocate)."""
+        if self.heap is None:
+            from oracle.emulate.libc.heap import Heap
+
+            word = self.machine.abi.word
+            self.machine.mem.map(self.heap_base, self.memory_cap, UC_PROT_READ | UC_PROT_WRITE)
+            self.heap = Heap(self.machine.mem, self.heap_base, self.memory_cap,
+                             align=16 if word == 8 else 8)
+        return self.heap
 
     def read_stdin(self, size: int) -> bytes:
         data = self.stdin[self.stdin_pos : self.stdin_pos + size]

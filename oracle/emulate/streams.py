@@ -6,8 +6,9 @@ size, so COPY relocations work), and the sink the formatting half
 
 from __future__ import annotations
 
+from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.guest import GuestFault
-from oracle.emulate.process import Process
+from oracle.emulate.process import FULL, LINE, UNBUFFERED, Process
 
 FILE_SIZE = {8: 216, 4: 148}  # sizeof(FILE) in glibc, so copies and pointers look real
 _IO_MAGIC = 0xFBAD0000
@@ -54,3 +55,47 @@ class ProcessStreams:
         if fd == 0:
             raise GuestFault(stream, "write to stdin")
         self.process.stdio_write(fd, data)
+
+
+def _fd(ctx: CallContext, stream: int) -> int:
+    return ProcessStreams(ctx.process).fd_of(stream)
+
+
+def fflush(ctx: CallContext) -> int:
+    stream = ctx.arg(0)
+    ctx.process.flush(None if stream == 0 else _fd(ctx, stream))
+    return 0
+
+
+def setvbuf(ctx: CallContext) -> int:
+    """setvbuf(stream, buf, mode, size): only the mode matters (the buffer is ours)."""
+    stream, _, mode = ctx.args(3)
+    mode &= 0xFFFFFFFF
+    if mode not in (FULL, LINE, UNBUFFERED):
+        return -1
+    fd = _fd(ctx, stream)
+    ctx.process.flush(fd)
+    ctx.process.buffering[fd] = mode
+    return 0
+
+
+def setbuf(ctx: CallContext) -> int:
+    fd = _fd(ctx, ctx.arg(0))
+    ctx.process.flush(fd)
+    ctx.process.buffering[fd] = FULL if ctx.arg(1) else UNBUFFERED
+    return 0
+
+
+def setlinebuf(ctx: CallContext) -> int:
+    fd = _fd(ctx, ctx.arg(0))
+    ctx.process.flush(fd)
+    ctx.process.buffering[fd] = LINE
+    return 0
+
+
+EXPORTS = (
+    Export("fflush", 1, fflush),
+    Export("setvbuf", 4, setvbuf),
+    Export("setbuf", 2, setbuf),
+    Export("setlinebuf", 1, setlinebuf),
+)
