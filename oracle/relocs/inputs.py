@@ -8,6 +8,8 @@ field's width, exactly as the psABI defines it.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -104,6 +106,14 @@ def is_relocatable(path: str) -> bool:
 
 
 def read_object(path: str) -> InputObject:
+    """The object at `path`, parsed once per version of the file (inputs are re-checked
+    against many outputs: mutants, several linkers)."""
+    st = os.stat(path)
+    return _read_object(os.path.abspath(path), st.st_mtime_ns, st.st_size, path)
+
+
+@functools.lru_cache(maxsize=256)
+def _read_object(_key: str, _mtime: int, _size: int, path: str) -> InputObject:
     with open(path, "rb") as f:
         elf = ELFFile(f)
         machine = {"EM_X86_64": "x86_64", "EM_386": "i386"}.get(elf["e_machine"])
