@@ -17,7 +17,8 @@ from capstone import x86_const as x86
 
 from oracle.check import consts as c
 from oracle.check.image import ElfImage, per_image
-from oracle.check.tables import dyn_value
+from oracle.check.relocations import jump_slots
+from oracle.check.tables import defined_symbols, dyn_value
 
 MAX_STEPS = 64  # a lazy path is a handful of instructions; this bounds garbage loops
 
@@ -82,13 +83,6 @@ def mem_address(img: ElfImage, insn: capstone.CsInsn, op: capstone.x86.X86Op,
     return None if base is None else (base + mem.disp) & mask
 
 
-def entry_registers(img: ElfImage) -> dict[str, int]:
-    """Registers PLT code may rely on at entry: the i386 psABI's position-independent PLT
-    addresses the GOT through %ebx, which the caller must have loaded with its address."""
-    pltgot = dyn_value(img, c.DT_PLTGOT)
-    return {"bx": pltgot} if not img.is64 and pltgot is not None else {}
-
-
 def plt_code(img: ElfImage) -> list[tuple[int, bytes]]:
     """(address, bytes) of the code that may hold PLT entries: the executable sections named
     *plt*, or every executable PT_LOAD of a file without section headers."""
@@ -100,11 +94,22 @@ def plt_code(img: ElfImage) -> list[tuple[int, bytes]]:
             if seg.flags & c.PF_X]
 
 
+@dataclass(frozen=True)
+class _RawJump:
+    """A `jmp *mem` before %ebx is known: its static target, or its base register and
+    displacement."""
+
+    address: int
+    entry: int
+    target: int | None
+    base: str | None
+    disp: int
+
+
 @per_image
-def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
-    """Every `jmp *mem` with a static target in the PLT sections (linear decode)."""
+def _raw_jumps(img: ElfImage) -> tuple[_RawJump, ...]:
+    """Every `jmp *mem` in the PLT code (linear decode), with the setup code before it."""
     cs = _disassembler(img, skipdata=True)
-    regs = entry_registers(img)
     out = []
     for addr, code in plt_code(img):
         insns = list(cs.disasm(code, addr))
@@ -112,13 +117,56 @@ def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
             if insn.id != x86.X86_INS_JMP or not insn.operands \
                     or insn.operands[0].type != x86.X86_OP_MEM:
                 continue
-            target = mem_address(img, insn, insn.operands[0], regs, cs)
-            if target is None:
-                continue
+            op = insn.operands[0]
+            target = mem_address(img, insn, op, {}, cs)
+            base = None
+            if target is None and op.mem.index == 0 and op.mem.segment == 0:
+                base = _canon(cs, op.mem.base)
             start = i
             while start > 0 and _is_setup(insns[start - 1]):
                 start -= 1
-            out.append(JumpRef(insn.address, target, insns[start].address))
+            out.append(_RawJump(insn.address, insns[start].address, target, base, op.mem.disp))
+    return tuple(out)
+
+
+@per_image
+def entry_registers(img: ElfImage) -> dict[str, int]:
+    """Registers PLT code may rely on at entry.  An i386 position-independent PLT jumps
+    through %ebx, which its caller loaded with the GOT base.  Which address that is differs
+    (GNU ld and lld: .got.plt, the _GLOBAL_OFFSET_TABLE_ symbol; mold: .got), and nothing
+    in the file records it, so the candidate under which the most %ebx-relative jumps land
+    on JUMP_SLOT slots is taken: one corrupted entry cannot move the base for the rest."""
+    if img.is64:
+        return {}
+    relative = [j for j in _raw_jumps(img) if j.base == "bx"]
+    if not relative:
+        return {}
+    candidates = [s.value for s in defined_symbols(img, "_GLOBAL_OFFSET_TABLE_")]
+    candidates += [v for v in (dyn_value(img, c.DT_PLTGOT),) if v is not None]
+    candidates += [s.addr for s in (img.section(".got.plt"), img.section(".got")) if s]
+    if not candidates:
+        return {}
+    slots = {dr.reloc.offset for dr in jump_slots(img)}
+    mask = (1 << (8 * img.word)) - 1
+
+    def landed(base: int) -> int:
+        return sum((base + j.disp) & mask in slots for j in relative)
+
+    return {"bx": max(candidates, key=landed)}
+
+
+@per_image
+def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
+    """Every `jmp *mem` in the PLT code whose target is known statically."""
+    mask = (1 << (8 * img.word)) - 1
+    regs = entry_registers(img)
+    out = []
+    for j in _raw_jumps(img):
+        target = j.target
+        if target is None and j.base in regs:
+            target = (regs[j.base] + j.disp) & mask
+        if target is not None:
+            out.append(JumpRef(j.address, target, j.entry))
     return tuple(out)
 
 
@@ -151,6 +199,12 @@ def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> La
         if _is_setup(insn):
             if insn.id == x86.X86_INS_MOV:
                 regs[_canon(cs, ops[0].reg)] = ops[1].imm & mask
+            continue
+        if insn.id == x86.X86_INS_LEA and len(ops) == 2 and ops[0].type == x86.X86_OP_REG:
+            addr = mem_address(img, insn, ops[1], regs, cs)
+            if addr is None:
+                return LazyPath(None, f"computes an unknown address: {here}")
+            regs[_canon(cs, ops[0].reg)] = addr
             continue
         if insn.id == x86.X86_INS_PUSH and len(ops) == 1:
             op = ops[0]

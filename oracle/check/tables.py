@@ -95,6 +95,14 @@ def _decode_symbols(img: ElfImage, offset: int, size: int, names: bytes,
     return tuple(out)
 
 
+def defined_symbols(img: ElfImage, name: str) -> list[Symbol]:
+    """Defined symbols called `name` in .symtab (or .dynsym), in table order."""
+    out = []
+    for sec in img.sections_of_type(c.SHT_SYMTAB) + img.sections_of_type(c.SHT_DYNSYM):
+        out += [s for s in symbols(img, sec) if s.name == name and s.shndx != c.SHN_UNDEF]
+    return out
+
+
 @per_image
 def dynsym(img: ElfImage) -> tuple[Symbol, ...]:
     """The dynamic symbols: the SHT_DYNSYM section, or, in a file without section headers,

@@ -116,6 +116,15 @@ def plt_jmp_disp(m: Mutable) -> None:
     m.put("i", pos + 2, m.get("i", pos + 2) + m.wsize)
 
 
+def pic_plt_jmp_disp(m: Mutable) -> None:
+    """i386 PIE: move the last `jmp *disp(%ebx)` of the PLT one slot further."""
+    sec = m.elf.get_section_by_name(".plt.sec") or m.sec(".plt")
+    lo, hi = sec["sh_offset"], sec["sh_offset"] + sec["sh_size"]
+    pos = m.data.rfind(b"\xff\xa3", lo, hi)
+    assert pos >= 0
+    m.put("i", pos + 2, m.get("i", pos + 2) + 4)
+
+
 def lazy_slot(m: Mutable) -> None:
     relocs = m.plt_relocs()
     first, second = (m.offset_of(r["r_offset"]) for r in relocs[:2])
@@ -307,7 +316,8 @@ def init_array_entry(m: Mutable) -> None:
 
 LAZY = ["x64-bfd-lazy", "x64-gold-lazy", "x64-lld-lazy", "x64-mold-lazy", "x64-bfd-ibt",
         "x64-lld-ibt", "x32-bfd-lazy", "x32-gold-lazy", "x32-lld-lazy", "x32-mold-lazy",
-        "x32-bfd-ibt", "x64-bfd-pie", "x32-bfd-pie"]
+        "x32-bfd-ibt", "x64-bfd-pie", "x32-bfd-pie", "x64-mold-pie", "x32-lld-pie",
+        "x32-mold-pie"]
 BOTH_HASH = ["x64-bfd-lazy", "x64-lld-lazy", "x64-mold-lazy", "x32-bfd-lazy", "x32-lld-lazy"]
 SOME = ["x64-bfd-lazy", "x64-lld-now", "x32-bfd-lazy", "x32-mold-now"]
 
@@ -315,7 +325,9 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     ("ELF-GOT0", got0, LAZY + ["x64-bfd-now", "x64-mold-now"]),
     ("ELF-PLT-LAZY", plt_push, LAZY),
     ("ELF-PLT-SLOT", plt_jmp_disp,  # (i386 PIE PLTs jump through %ebx: not `ff 25`)
-     [k for k in LAZY if k != "x32-bfd-pie"] + ["x64-lld-now", "x32-mold-now"]),
+     [k for k in LAZY if not k.startswith("x32") or "pie" not in k]
+     + ["x64-lld-now", "x32-mold-now"]),
+    ("ELF-PLT-SLOT", pic_plt_jmp_disp, ["x32-bfd-pie", "x32-lld-pie", "x32-mold-pie"]),
     ("ELF-PLT-LAZY", lazy_slot, [k for k in LAZY if "mold" not in k]),
     ("ELF-SEG-ALIGN", load_offset, SOME),
     ("ELF-DYN-STRSZ", strsz, SOME),
