@@ -20,7 +20,7 @@ from fuzz.libtrace import build_libraries
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
             HealthCheck.function_scoped_fixture]
-settings.register_profile("ci", max_examples=12, derandomize=True, deadline=None,
+settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True, database=None)
 settings.register_profile("fuzz", max_examples=25, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True)
