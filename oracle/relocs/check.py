@@ -145,7 +145,7 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
                        {k: v for k, v in report.skipped.items() if v}, report.got_base)
 
 
-_GOT_RELATIVE = (Formula.GOT_OFF, Formula.REL_GOT, Formula.GOT_BASE_PC)
+_GOT_RELATIVE = (Formula.GOT_OFF, Formula.PLT_OFF, Formula.REL_GOT, Formula.GOT_BASE_PC)
 
 
 def _check_all(linked: Linked, only: tuple[Formula, ...] | None = None) -> FieldReport:

@@ -15,7 +15,7 @@ def distance(exp: Expectation, actual: bytes) -> int:
 
 def missing(info: RelocType, target: Target) -> str:
     values = ", ".join(f"{s:#x}" for s in target.s) or "?"
-    if info.formula is Formula.PLT_PC:
+    if info.formula in (Formula.PLT_PC, Formula.PLT_OFF):
         return f"no PLT entry jumps through a slot of {target.name}, and it is not defined"
     if info.formula in (Formula.GOT_PC, Formula.GOT_OFF):
         how = "imported, and no GLOB_DAT names it" if target.imported else \

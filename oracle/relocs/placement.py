@@ -39,7 +39,7 @@ def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
     tls = TLS_TYPES[obj.machine]
     for rel in obj.relocs_by_section.get(sec.index, ()):
         info = lookup(obj.machine, rel.type)
-        width = info.width if info is not None else 4
+        width = info.width if info is not None else 8  # unknown: assume the widest field
         lo, hi = rel.offset, rel.offset + width
         if info is not None and info.relaxable:
             lo, hi = rel.offset - 3, rel.offset + 5  # opcode rewrites, a trailing nop

@@ -64,6 +64,9 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     elif f is Formula.GOT_OFF and got is not None:
         for slot_addr in target.g:
             add([("+", "G", slot_addr), ("+", "A", a), ("-", "GOT", got)], original)
+    elif f is Formula.PLT_OFF and got is not None:
+        for entry in target.l:
+            add([("+", "L", entry), ("+", "A", a), ("-", "GOT", got)])
     elif f is Formula.REL_GOT and got is not None:
         for s in target.s:
             add([("+", "S", s), ("+", "A", a), ("-", "GOT", got)])

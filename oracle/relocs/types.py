@@ -5,8 +5,10 @@ do not come from `linker/`, so that a wrong entry in the linker cannot hide itse
 
 Formula kinds (S symbol, A addend, P field address, G GOT slot, L PLT entry, GOT GOT base,
 Z symbol size):
-    ABS S+A   PC S+A-P   PLT_PC L+A-P   GOT_PC G+A-P   GOT_OFF G+A-GOT
+    ABS S+A   PC S+A-P   PLT_PC L+A-P   GOT_PC G+A-P   GOT_OFF G+A-GOT   PLT_OFF L+A-GOT
     REL_GOT S+A-GOT   GOT_BASE_PC GOT+A-P   SIZE Z+A
+(The psABI writes the large-model GOT64 and GOTPCREL64 with G as an offset into the GOT;
+with G an address, as here, they are G+A-GOT and G+A-P.)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Formula(Enum):
     PLT_PC = "L + A - P"
     GOT_PC = "G + A - P"
     GOT_OFF = "G + A - GOT"
+    PLT_OFF = "L + A - GOT"
     REL_GOT = "S + A - GOT"
     GOT_BASE_PC = "GOT + A - P"
     SIZE = "Z + A"
@@ -59,7 +62,10 @@ _X86_64: dict[int, RelocType] = {
     24: RelocType("R_X86_64_PC64", Formula.PC, 8, Range.ANY),
     25: RelocType("R_X86_64_GOTOFF64", Formula.REL_GOT, 8, Range.ANY),
     26: RelocType("R_X86_64_GOTPC32", Formula.GOT_BASE_PC, 4, Range.SIGNED),
+    27: RelocType("R_X86_64_GOT64", Formula.GOT_OFF, 8, Range.ANY),
+    28: RelocType("R_X86_64_GOTPCREL64", Formula.GOT_PC, 8, Range.ANY),
     29: RelocType("R_X86_64_GOTPC64", Formula.GOT_BASE_PC, 8, Range.ANY),
+    31: RelocType("R_X86_64_PLTOFF64", Formula.PLT_OFF, 8, Range.ANY),
     32: RelocType("R_X86_64_SIZE32", Formula.SIZE, 4, Range.UNSIGNED),
     33: RelocType("R_X86_64_SIZE64", Formula.SIZE, 8, Range.ANY),
     41: RelocType("R_X86_64_GOTPCRELX", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
@@ -84,8 +90,7 @@ _I386: dict[int, RelocType] = {
 # other instruction sequences); a use of one is reported as "unsupported", never a crash.
 _X86_64_OTHER = {16: "R_X86_64_DTPMOD64", 17: "R_X86_64_DTPOFF64", 18: "R_X86_64_TPOFF64",
                  19: "R_X86_64_TLSGD", 20: "R_X86_64_TLSLD", 21: "R_X86_64_DTPOFF32",
-                 22: "R_X86_64_GOTTPOFF", 23: "R_X86_64_TPOFF32", 27: "R_X86_64_GOT64",
-                 28: "R_X86_64_GOTPCREL64", 30: "R_X86_64_GOTPLT64", 31: "R_X86_64_PLTOFF64",
+                 22: "R_X86_64_GOTTPOFF", 23: "R_X86_64_TPOFF32", 30: "R_X86_64_GOTPLT64",
                  34: "R_X86_64_GOTPC32_TLSDESC", 35: "R_X86_64_TLSDESC_CALL",
                  36: "R_X86_64_TLSDESC"}
 _I386_OTHER = {14: "R_386_TLS_TPOFF", 15: "R_386_TLS_IE", 16: "R_386_TLS_GOTIE",

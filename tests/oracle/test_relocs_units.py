@@ -285,3 +285,38 @@ def test_weak_common_hidden_and_undefined_weak(linker: str, pic: bool, tmp_path:
     assert report.mismatches == (), str(report)
     assert {"weak_val", "weak_fn", "missing_fn", "hidden_counter", "common_b"} <= {
         s.symbol for s in report.confirmed}
+
+
+LARGE_MODEL = """
+        .text
+        .globl _start
+_start:
+1:      leaq 1b(%rip), %rax
+        movabsq $_GLOBAL_OFFSET_TABLE_-1b, %r11   # R_X86_64_GOTPC64
+        movabsq $gv@GOTOFF, %rcx                  # R_X86_64_GOTOFF64
+        movabsq $gv@GOT, %rdx                     # R_X86_64_GOT64
+        movabsq $_start@PLTOFF, %rsi              # R_X86_64_PLTOFF64
+        mov $60, %eax
+        xor %edi, %edi
+        syscall
+        .data
+gv:     .quad 1
+        .quad gv@GOTPCREL                         # R_X86_64_GOTPCREL64
+"""
+
+
+@pytest.mark.parametrize("linker", ["bfd", "mold"])  # lld 14 rejects GOTPCREL64
+def test_large_model_got_relocations(linker: str, tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "large", LARGE_MODEL)]
+    output = str(tmp_path / "out")
+    result = link_reference(linker, objects, output)
+    assert result.ok, result.stderr
+    report = check_fields_report(output, objects)
+    assert report.mismatches == ()
+    assert sorted(s.type_name for s in report.confirmed) == sorted(
+        ["R_X86_64_GOTPC64", "R_X86_64_GOTOFF64", "R_X86_64_GOT64", "R_X86_64_PLTOFF64",
+         "R_X86_64_GOTPCREL64"])
+    got64 = next(s for s in report.confirmed if s.type_name == "R_X86_64_GOT64")
+    _patch(output, got64.field, 0x08)  # one GOT slot further
+    (m,) = check_fields(output, objects)
+    assert (m.type_name, m.kind) == ("R_X86_64_GOT64", "value")
