@@ -320,3 +320,23 @@ def test_large_model_got_relocations(linker: str, tmp_path: Path) -> None:
     _patch(output, got64.field, 0x08)  # one GOT slot further
     (m,) = check_fields(output, objects)
     assert (m.type_name, m.kind) == ("R_X86_64_GOT64", "value")
+
+
+def test_command_line_exit_codes_and_report(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from oracle.relocs.cli import main
+
+    objects = [_assemble(tmp_path, "start", START), _assemble(tmp_path, "ref", """
+        .data
+        .quad _start + 3
+""")]
+    output = _link(tmp_path, objects)
+    assert main(["-v", output, *objects]) == 0
+    out = capsys.readouterr().out
+    assert "ok: " in out and "R_X86_64_64 _start: S + A = " in out
+    assert "1 relocation fields confirmed, 0 mismatches" in out
+    site = check_fields_report(output, objects).confirmed[0]
+    _patch(output, site.field, 0xFF)
+    assert main([output, *objects]) == 1
+    assert "value: " in capsys.readouterr().out
+    assert main([str(tmp_path / "missing"), *objects]) == 2

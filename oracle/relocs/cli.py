@@ -1,0 +1,40 @@
+"""`linkharness fields OUTPUT INPUT...`: the relocation-field oracle on the command line.
+
+Prints one block per mismatch and a summary line; exits 0 when every field agrees, 1 when
+some do not, 2 on bad usage or an unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .check import check_fields_report
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="linkharness fields",
+        description="recompute every relocated field of the inputs from the linked output")
+    parser.add_argument("output", help="the linked executable")
+    parser.add_argument("inputs", nargs="+", help="the relocatable objects it was linked from")
+    parser.add_argument("--map", dest="link_map", help="a linkharness --map file (a hint)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also list every confirmed field with its formula")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        report = check_fields_report(args.output, args.inputs, link_map=args.link_map)
+    except ValueError as err:
+        print(f"linkharness fields: {err}", file=sys.stderr)
+        return 2
+    if args.verbose:
+        for site in report.confirmed:
+            rule = f" [{site.rule}]" if site.rule else ""
+            print(f"ok: {site.file}({site.section}+{site.offset:#x}) {site.type_name} "
+                  f"{site.symbol}: {site.formula}{rule}")
+    print(report)
+    return 1 if report.mismatches else 0
