@@ -45,7 +45,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Builder:
             src = PROGRAMS / source if (PROGRAMS / source).exists() else Path(source)
             cmd = ["gcc", "-O1", "-fno-stack-protector", *(["-m32"] if arch == "i386" else []),
                    *FLAVOURS[flavour], *(["-B", str(lld_dir)] if "lld" in flavour else []),
-                   "-o", str(out), str(src), *extra]
+                   "-o", str(out), str(src), *extra, "-lm"]
             subprocess.run(cmd, check=True, capture_output=True)
             cache[key] = out
         return cache[key]

@@ -24,6 +24,7 @@ CASES = [
     ("fnptr.c", []),
     ("sort.c", []),
     ("auxv.c", ["one", "two"]),
+    ("runtime.c", []),
 ]
 
 
