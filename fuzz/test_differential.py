@@ -13,6 +13,7 @@ from hypothesis import given
 
 from fuzz import judge
 from fuzz.coverage import record
+from fuzz.keep import kept_on_failure
 from fuzz.model import Program
 from fuzz.pipeline import REFERENCE_LINKERS, libraries, link_linkharness, link_with, write_objects
 from fuzz.semantics import outcome
@@ -39,9 +40,10 @@ def test_reference_linkers_and_native_run_agree_with_the_model(
                                                                    "lazy")]
         assert not problems, "oracle or generator bug:\n" + "\n".join(problems)
         exe = work / "linkharness.out"
-        link_linkharness(objs, libs, exe)
-        problems = [*judge.native(exe, expected, libtrace_dir),
-                    *judge.native(exe, expected, libtrace_dir, bind_now=True)]
-        assert not problems, "linkharness: " + "\n".join(problems)
+        with kept_on_failure("differential", program, objs, libs):
+            link_linkharness(objs, libs, exe)
+            problems = [*judge.native(exe, expected, libtrace_dir),
+                        *judge.native(exe, expected, libtrace_dir, bind_now=True)]
+            assert not problems, "linkharness: " + "\n".join(problems)
 
     repeat_property(prop)

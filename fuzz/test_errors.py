@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 
 from fuzz.coverage import record
+from fuzz.keep import kept_on_failure
 from fuzz.model import DataItem, ErrorKind, Program, Ref
 from fuzz.pipeline import REFERENCE_LINKERS, libraries, link_linkharness, link_with, write_objects
 from fuzz.strategies import NARROW_UNCHECKED_BY, error_programs
@@ -41,9 +42,10 @@ def test_every_linker_refuses_an_error_model(
             linked = link_with(linker, objs, libs, work / f"{linker}.out")
             assert not linked.ok, f"generator bug: {linker} accepts a {program.error} model"
         exe = work / "linkharness.out"
-        with pytest.raises(LinkError) as caught:
-            link_linkharness(objs, libs, exe)
-        assert program.culprit in str(caught.value), str(caught.value)
-        assert not exe.exists(), "a failed link left an output behind"
+        with kept_on_failure("errors", program, objs, libs):
+            with pytest.raises(LinkError) as caught:
+                link_linkharness(objs, libs, exe)
+            assert program.culprit in str(caught.value), str(caught.value)
+            assert not exe.exists(), "a failed link left an output behind"
 
     repeat_property(prop)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from fuzz import judge
 from fuzz.coverage import record
+from fuzz.keep import kept_on_failure
 from fuzz.model import Program
 from fuzz.pipeline import libraries, link_linkharness, write_objects
 from fuzz.semantics import outcome
@@ -33,8 +34,11 @@ def test_linkharness_output_is_right_by_every_check(
         for asm in [None, "as", "llvm-mc"] if also_asm == 0 else [None]:
             objs = write_objects(program, work / str(asm), asm)
             exe = work / f"{asm}.out"
-            link_linkharness(objs, libraries(program, libtrace_dir), exe)
-            problems = judge.everything(exe, objs, expected, libtrace_dir)
-            assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(problems)
+            libs = libraries(program, libtrace_dir)
+            with kept_on_failure("linkharness", program, objs, libs):
+                link_linkharness(objs, libs, exe)
+                problems = judge.everything(exe, objs, expected, libtrace_dir)
+                assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(
+                    problems)
 
     repeat_property(prop)

@@ -1,0 +1,61 @@
+"""From failure to corpus: when asked (environment FUZZ_KEEP=<corpus dir>), a failing
+property writes the example it failed on as a self-contained corpus case through
+oracle.corpus.add_case: the objects, the libtrace libraries they link against, the
+expected trace and exit status (or the expected LinkError), and the assembly text.
+
+Hypothesis runs the shrunk example last, and every failure of one property overwrites the
+same case id (`fuzz-<property>`), so what stays on disk is the minimal example.  Rename the
+case (and set its `caught`) before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from oracle.corpus import add_case
+
+from .emit_asm import write_asm
+from .lower_x86 import lower
+from .model import Program
+from .semantics import outcome
+
+
+def keep_dir() -> Path | None:
+    value = os.environ.get("FUZZ_KEEP")
+    return Path(value) if value else None
+
+
+def save_case(dest: Path, name: str, program: Program, objects: Sequence[Path],
+              libraries: Sequence[str], caught: str) -> Path:
+    files = {p.name: p.read_bytes() for p in [*objects, *map(Path, libraries)]}
+    expect: dict[str, Any]
+    if program.error is not None:
+        expect = {"exit_code": None, "stdout": "", "trace": None,
+                  "link_error": f"\\b{program.culprit}\\b"}
+    else:
+        result = outcome(program)
+        expect = {"exit_code": result.status, "stdout": "", "link_error": None,
+                  "trace": [{"library": t.library, "symbol": t.symbol, "args": list(t.args)}
+                            for t in result.trace]}
+    asm = "\n".join(f"# ---- {obj.name}.o\n{write_asm(obj)}" for obj in lower(program))
+    return add_case(dest, files, {"entry": "_start", "libs": []}, expect,
+                    origin=f"fuzz: shrunk example of fuzz/{name}", caught=caught[:400],
+                    asm_text=asm, case_id=f"fuzz-{name}", overwrite=True)
+
+
+@contextmanager
+def kept_on_failure(name: str, program: Program, objects: Sequence[Path],
+                    libraries: Sequence[str]) -> Iterator[None]:
+    """Run the body; if it fails and FUZZ_KEEP is set, save the example, then re-raise."""
+    try:
+        yield
+    except Exception as failure:
+        dest = keep_dir()
+        if dest is not None:
+            save_case(dest, name, program, objects, libraries, str(failure).splitlines()[0]
+                      if str(failure) else type(failure).__name__)
+        raise
