@@ -9,8 +9,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from unicorn import UC_PROT_READ, UC_PROT_WRITE, UcError
-from unicorn import x86_const as x
+from unicorn import UcError
 
 from oracle.emulate import elfimage
 from oracle.emulate.abi import I386, X86_64
@@ -27,6 +26,7 @@ from oracle.emulate.result import Fault, RunResult
 from oracle.emulate.streams import create_standard_streams
 from oracle.emulate.symbols import Symbolizer
 from oracle.emulate.syscalls import make_syscall_handler
+from oracle.emulate.thread import set_up_thread
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
                                      layout.stack_size, inv.argv, inv.env,
                                      inv.path.encode())
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
-        _set_thread_pointer(machine, layout.tls)
+        set_up_thread(machine, image, bias, layout.tls)
         create_standard_streams(process)
         _link(machine, process, image, bias, inv)
     except LoadFault as err:
@@ -82,33 +82,6 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
     exit_code, faults = machine.run(image.entry + bias)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
                      faults, machine.instructions)
-
-
-def _set_thread_pointer(machine: Machine, tls: int) -> None:
-    """A thread control block whose first word points at itself, with a stack-protector
-    canary where gcc reads it (fs:0x28 on x86-64, gs:0x14 on i386).  i386 reaches it
-    through a GDT data segment loaded into %gs, as set_thread_area arranges on Linux."""
-    machine.mem.map(tls, 0x2000, UC_PROT_READ | UC_PROT_WRITE)
-    tcb = tls + 0x1000
-    word = machine.abi.word
-    machine.mem.write(tcb, machine.abi.pack(tcb))
-    machine.mem.write(tcb + 5 * word, bytes.fromhex("00c0ffee0ddba11d")[:word])
-    if word == 8:
-        machine.uc.reg_write(x.UC_X86_REG_FS_BASE, tcb)
-        return
-    # A GDT at `tls`: flat 32-bit code (1) and data (2) segments, and (3) a data segment
-    # based at the TCB.  Loading %gs alone would leave the CPU with a 16-bit stack
-    # segment, so every segment register is loaded (ring 0: Unicorn's privilege level).
-    def descriptor(base: int, access: int) -> bytes:
-        return struct.pack("<HHBBBB", 0xFFFF, base & 0xFFFF, (base >> 16) & 0xFF, access,
-                           0xCF, base >> 24)
-
-    gdt = bytes(8) + descriptor(0, 0x9A) + descriptor(0, 0x92) + descriptor(tcb, 0x92)
-    machine.mem.write(tls, gdt)
-    machine.uc.reg_write(x.UC_X86_REG_GDTR, (0, tls, len(gdt) - 1, 0))
-    for reg, index in ((x.UC_X86_REG_CS, 1), (x.UC_X86_REG_SS, 2), (x.UC_X86_REG_DS, 2),
-                       (x.UC_X86_REG_ES, 2), (x.UC_X86_REG_FS, 2), (x.UC_X86_REG_GS, 3)):
-        machine.uc.reg_write(reg, index << 3)
 
 
 def _link(machine: Machine, process: Process, image: ElfImage, bias: int,

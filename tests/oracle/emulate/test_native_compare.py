@@ -25,6 +25,7 @@ CASES = [
     ("sort.c", []),
     ("auxv.c", ["one", "two"]),
     ("runtime.c", []),
+    ("tls.c", []),
 ]
 
 

@@ -1,0 +1,64 @@
+"""The thread pointer and the executable's static TLS block, as the kernel and ld.so leave
+them for the main thread.
+
+x86-64 and i386 use TLS variant II: the thread control block (TCB) is at the thread
+pointer (fs base; i386's %gs segment base), its first word points at itself, and the
+executable's PT_TLS block (its .tdata image, then zeroed .tbss) ends right at the thread
+pointer, at tp - round_up(p_memsz, p_align).  gcc's stack protector reads its canary at
+fs:0x28 / gs:0x14.  i386 reaches the TCB through a GDT data segment loaded into %gs (what
+set_thread_area arranges on Linux); then every segment register is loaded, because
+loading %gs alone would leave Unicorn with a 16-bit stack segment.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from unicorn import UC_PROT_READ, UC_PROT_WRITE
+from unicorn import x86_const as x
+
+from oracle.emulate.elfimage import ElfImage
+from oracle.emulate.loader import LoadError
+from oracle.emulate.machine import Machine
+
+PT_TLS = 7
+REGION = 0x10000  # TLS blocks up to 60 KiB below the TCB, the GDT above it
+TCB_OFFSET = 0xF000
+CANARY = bytes.fromhex("00c0ffee0ddba11d")
+
+
+def set_up_thread(machine: Machine, image: ElfImage, bias: int, base: int) -> None:
+    machine.mem.map(base, REGION, UC_PROT_READ | UC_PROT_WRITE)
+    tcb = base + TCB_OFFSET
+    word = machine.abi.word
+    machine.mem.write(tcb, machine.abi.pack(tcb))
+    machine.mem.write(tcb + 5 * word, CANARY[:word])
+    _copy_tls_image(machine, image, tcb)
+    if word == 8:
+        machine.uc.reg_write(x.UC_X86_REG_FS_BASE, tcb)
+        return
+
+    def descriptor(seg_base: int, access: int) -> bytes:
+        return struct.pack("<HHBBBB", 0xFFFF, seg_base & 0xFFFF, (seg_base >> 16) & 0xFF,
+                           access, 0xCF, seg_base >> 24)
+
+    gdt_at = tcb + 0x800
+    gdt = bytes(8) + descriptor(0, 0x9A) + descriptor(0, 0x92) + descriptor(tcb, 0x92)
+    machine.mem.write(gdt_at, gdt)
+    machine.uc.reg_write(x.UC_X86_REG_GDTR, (0, gdt_at, len(gdt) - 1, 0))
+    for reg, index in ((x.UC_X86_REG_CS, 1), (x.UC_X86_REG_SS, 2), (x.UC_X86_REG_DS, 2),
+                       (x.UC_X86_REG_ES, 2), (x.UC_X86_REG_FS, 2), (x.UC_X86_REG_GS, 3)):
+        machine.uc.reg_write(reg, index << 3)
+
+
+def _copy_tls_image(machine: Machine, image: ElfImage, tcb: int) -> None:
+    tls = image.first(PT_TLS)
+    if tls is None or tls.memsz == 0:
+        return
+    align = max(tls.align, 1)
+    size = (tls.memsz + align - 1) // align * align
+    if size > TCB_OFFSET or tls.filesz > tls.memsz:
+        raise LoadError(f"PT_TLS of {tls.memsz} bytes (aligned {size}) does not fit")
+    start = tcb - size
+    machine.mem.write(start, image.data[tls.offset : tls.offset + tls.filesz])
+    machine.mem.write(start + tls.filesz, bytes(tls.memsz - tls.filesz))
