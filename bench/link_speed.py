@@ -7,8 +7,9 @@
 
 Workloads: many-static and many-dynamic (workload A: ~2000 generated objects, ~200,000
 relocations, no crt; the dynamic one imports from libc.so.6) and zlib-archive (workload B:
-a C program against libz.a). Each linker gets 1 warm-up link and N timed ones; every output
-is run natively and must exit with the expected status, or the table says WRONG.
+a C program against libz.a). Linkers take turns: 1 warm-up round, then N timed rounds of
+one link each; every output is run natively and must exit with the expected status, or the
+table says WRONG.
 """
 
 from __future__ import annotations
@@ -93,6 +94,10 @@ def version(linker: Linker) -> str:
     return lines[0] if lines else f"unknown (exit {done.returncode})"
 
 
+def _progress(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     """Measure every selected linker on every selected workload; 0 when all linked right."""
     linkers = select(args.linkers)
@@ -105,11 +110,8 @@ def run(args: argparse.Namespace) -> int:
     load_at_start = os.getloadavg()  # other work on the machine skews wall times
     results: dict[str, list[Measurement]] = {}
     for w in workloads:
-        results[w.name] = []
-        for linker in linkers:
-            print(f"[{w.name}] {linker.name} ...", file=sys.stderr, flush=True)
-            results[w.name].append(measure(linker, w, args.cache / "out", runner, args.runs,
-                                           args.warmup, args.timeout))
+        results[w.name] = measure(linkers, w, args.cache / "out", runner, args.runs,
+                                  args.warmup, args.timeout, progress=_progress)
         print(table(w, results[w.name], args.baseline) + "\n", flush=True)
     settings = {"runs": args.runs, "warmup": args.warmup, "objects": args.objects,
                 "relocs_per_object": args.relocs_per_object, "seed": args.seed,

@@ -13,6 +13,7 @@ import signal
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,21 +94,12 @@ def verify(program: Path, expected_status: int) -> tuple[bool, str]:
     return True, f"exit {done.returncode}"
 
 
-def measure(linker: Linker, workload: Workload, out_dir: Path, runner: Path, runs: int,
-            warmup: int = 1, timeout_s: float = 900.0) -> Measurement:
-    """`warmup` unrecorded runs, then `runs` recorded ones, then the output is run."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    output = (out_dir / f"{workload.name}.{linker.name}").resolve()
-    command = [*linker.command, "-o", str(output), *workload.args]
-    samples: list[Sample] = []
-    for i in range(warmup + runs):
-        output.unlink(missing_ok=True)
-        sample, stderr = run_once(runner, command, workload.directory, timeout_s)
-        if sample.status != 0 or not output.exists():
-            last = stderr.splitlines()[-1] if stderr else f"exit status {sample.status}"
-            return Measurement(linker.name, workload.name, runs, error=last[:200])
-        if i >= warmup:
-            samples.append(sample)
+def _output(out_dir: Path, workload: Workload, linker: Linker) -> Path:
+    return (out_dir / f"{workload.name}.{linker.name}").resolve()
+
+
+def _result(linker: Linker, workload: Workload, output: Path, runs: int,
+            samples: list[Sample]) -> Measurement:
     ok, verified = verify(output, workload.expected_status)
     return Measurement(
         linker=linker.name,
@@ -120,3 +112,40 @@ def measure(linker: Linker, workload: Workload, out_dir: Path, runner: Path, run
         verified=verified,
         verified_ok=ok,
     )
+
+
+def measure(linkers: list[Linker], workload: Workload, out_dir: Path, runner: Path,
+            runs: int, warmup: int = 1, timeout_s: float = 900.0,
+            progress: Callable[[str], None] | None = None) -> list[Measurement]:
+    """Every linker on `workload`: `warmup` unrecorded rounds, then `runs` recorded ones.
+
+    A round links once with each linker in turn, so a change in the machine's other load
+    during the benchmark falls on every linker alike instead of on whichever ran then.
+    A linker that fails once is dropped with its error; the others' outputs are run.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    samples: dict[str, list[Sample]] = {linker.name: [] for linker in linkers}
+    errors: dict[str, str] = {}
+    for i in range(warmup + runs):
+        if progress is not None:
+            what = "warm-up" if i < warmup else f"run {i - warmup + 1}/{runs}"
+            progress(f"[{workload.name}] {what}")
+        for linker in linkers:
+            if linker.name in errors:
+                continue
+            output = _output(out_dir, workload, linker)
+            output.unlink(missing_ok=True)
+            command = [*linker.command, "-o", str(output), *workload.args]
+            sample, stderr = run_once(runner, command, workload.directory, timeout_s)
+            if sample.status != 0 or not output.exists():
+                last = stderr.splitlines()[-1] if stderr else f"exit status {sample.status}"
+                errors[linker.name] = last[:200]
+            elif i >= warmup:
+                samples[linker.name].append(sample)
+    return [
+        Measurement(linker.name, workload.name, runs, error=errors[linker.name])
+        if linker.name in errors
+        else _result(linker, workload, _output(out_dir, workload, linker), runs,
+                     samples[linker.name])
+        for linker in linkers
+    ]

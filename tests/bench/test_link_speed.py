@@ -11,10 +11,11 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from bench import link_speed
-from bench.linkers import select
+from bench.child_runner import runner_path
+from bench.linkers import Linker, select
 from bench.many_objects import EXIT_OK, ManyObjectsParams, generate
 from bench.many_workloads import many_workloads
-from bench.measure import Measurement, verify
+from bench.measure import Measurement, measure, verify
 from bench.report import ratio, table
 from bench.workload import Workload
 
@@ -134,6 +135,18 @@ def test_profile_mode_writes_a_report_for_linkharness(cache: Path,
     assert status == 0, printed
     assert "linker" in (cache / "profile.txt").read_text()  # frames of the linker package
     assert (cache / "profile-flat.txt").stat().st_size > 0
+
+
+def test_a_failing_linker_is_reported_and_the_others_still_measured(
+        cache: Path, workloads: list[Workload]) -> None:
+    broken = Linker("broken", ("ld.bfd", "--no-such-option"), "1")
+    (ld,) = select(["ld.bfd"])
+    runner = runner_path(cache)
+    failed, measured = measure([broken, ld], workloads[0], cache / "out", runner, runs=2)
+    assert not failed.ok and failed.error is not None and "no-such-option" in failed.error
+    assert failed.wall_s == [] and not failed.verified_ok
+    assert measured.ok and len(measured.wall_s) == 2 and measured.verified_ok
+    assert measured.peak_rss_mib > 1 and measured.cpu_s[0] > 0
 
 
 def test_unknown_linker_names_are_refused() -> None:
