@@ -50,10 +50,43 @@ int printf(const char *, ...);
 long lt1_f2_a2(long, long);
 long lt1_f0_a0(void);
 extern unsigned lt1_d1[4];
+unsigned *second = &lt1_d1[1];  /* a bind with addend 4 */
+long (*recorder)(long, long) = lt1_f2_a2;  /* a function pointer bound in __data */
 int main(void) {
-    long r = lt1_f2_a2(5, 7);
-    printf("%ld %ld %u\n", r, lt1_f0_a0(), lt1_d1[1]);
+    long r = recorder(5, 7);
+    printf("%ld %ld %u\n", r, lt1_f0_a0(), *second);
     return 0;
+}
+""",
+    # binds in __data, a rebased function pointer called back by qsort, the stack guard,
+    # malloc/sprintf/strlen, environ through a GOT and a data pointer, stderr
+    "kitchen.c": r"""
+int printf(const char *, ...);
+int puts(const char *);
+void qsort(void *, unsigned long, unsigned long, int (*)(const void *, const void *));
+void *malloc(unsigned long);
+void free(void *);
+unsigned long strlen(const char *);
+int sprintf(char *, const char *, ...);
+int fprintf(void *, const char *, ...);
+extern char **environ;
+extern void *__stderrp;
+int (*say)(const char *) = puts;
+char ***environ_pointer = &environ;
+static int cmp(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+static int (*cmp_pointer)(const void *, const void *) = cmp;
+int main(int argc, char **argv, char **envp) {
+    int v[5] = {5, 3, 9, 1, 4};
+    char buf[16];
+    qsort(v, 5, sizeof v[0], cmp_pointer);
+    char *m = malloc(32);
+    sprintf(m, "%d%d%d%d%d", v[0], v[1], v[2], v[3], v[4]);
+    say(m);
+    sprintf(buf, "%s", envp[0]);
+    printf("len=%lu env=%s same=%d\n", strlen(m), buf, *environ_pointer == environ);
+    fprintf(__stderrp, "err\n");
+    free(m);
+    return argc;
 }
 """,
     "null.c": r"""

@@ -48,6 +48,20 @@ def test_libtrace_dylib(macho, flavour: str, bind: str) -> None:
                                 TraceEntry("/usr/lib/libtrace1.dylib", "lt1_f0_a0", ())]
 
 
+@pytest.mark.parametrize("bind", MODES)
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_data_binds_rebases_and_callbacks(macho, flavour: str, bind: str) -> None:
+    exe = macho("kitchen.c", flavour)
+    result = run(exe, [str(exe), "a"], {"K": "v"}, bind=bind)
+    assert result.faults == []
+    assert (result.stdout, result.stderr) == (b"13459\nlen=5 env=K=v same=1\n", b"err\n")
+    assert result.exit_code == 2
+    # clang -O1 turns sprintf(buf, "%s", s) into strcpy
+    assert [t.symbol for t in result.trace] == ["qsort", "malloc", "sprintf", "puts",
+                                                "strcpy", "strlen", "printf", "fprintf",
+                                                "free"]
+
+
 @pytest.mark.parametrize("flavour", ["lh", "lld"])
 def test_syscalls_without_libsystem(macho, flavour: str) -> None:
     result = run(macho("syscalls.s", flavour))
