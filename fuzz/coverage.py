@@ -35,6 +35,10 @@ def describe(program: Program) -> set[str]:
                     labels.add(f"load:{s.via.value}")
                 elif isinstance(s, Store):
                     labels.add(f"store:{s.via.value}")
+    statics = [f.name for o in program.objects for f in o.functions
+               if f.binding.value == "local"]
+    if len(statics) != len(set(statics)):
+        labels.add("function:local:same_name_in_two_objects")
     for image in map(assemble, lower(program)):
         for sec in image.sections:
             for r in sec.relocs:

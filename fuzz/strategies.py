@@ -103,8 +103,11 @@ def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
             objs = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=most, unique=True))
         else:
             objs = [draw(st.integers(0, n - 1))]
-        prefix = "lh_s" if form == "local" else "lh_f"
-        d.funcs.append(FuncSym(f"{prefix}{rank}", rank, form, objs))
+        if form == "local":  # static functions of different objects share names
+            name = f"lh_s{sum(f.form == 'local' and f.objects == objs for f in d.funcs)}"
+        else:
+            name = f"lh_f{rank}"
+        d.funcs.append(FuncSym(name, rank, form, objs))
     for i in range(draw(st.integers(0, 2))):
         d.absolutes.append((draw(st.integers(0, n - 1)),
                             AbsSymbol(f"lh_k{i}", draw(st.integers(0, 0x7F)))))
@@ -202,7 +205,8 @@ def _callable_from(d: Draft, table: DataSym, index: int, rank: int) -> bool:
     assert isinstance(target, Ref)
     if target.target in libtrace.IMPORTS:
         return True
-    return next(f.rank for f in d.funcs if f.name == target.target) > rank
+    return next(f.rank for f in d.funcs if f.name == target.target and (
+        f.form != "local" or f.objects[0] == table.owner)) > rank
 
 
 def _draw_body(draw: st.DrawFn, d: Draft, owner: int, f: FuncSym, globals_only: bool
