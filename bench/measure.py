@@ -94,6 +94,19 @@ def verify(program: Path, expected_status: int) -> tuple[bool, str]:
     return True, f"exit {done.returncode}"
 
 
+def first_error(stderr: str, status: int) -> str:
+    """The line of a failed link's diagnostics that says why: the first naming an error.
+
+    Linkers put the cause first and advice last ("use the --help option ..."); a line
+    with "error" in it beats an earlier warning.
+    """
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return f"exit status {status}, nothing on stderr"
+    chosen = next((line for line in lines if "error" in line.lower()), lines[0])
+    return chosen[:200]
+
+
 def _output(out_dir: Path, workload: Workload, linker: Linker) -> Path:
     return (out_dir / f"{workload.name}.{linker.name}").resolve()
 
@@ -138,8 +151,7 @@ def measure(linkers: list[Linker], workload: Workload, out_dir: Path, runner: Pa
             command = [*linker.command, "-o", str(output), *workload.args]
             sample, stderr = run_once(runner, command, workload.directory, timeout_s)
             if sample.status != 0 or not output.exists():
-                last = stderr.splitlines()[-1] if stderr else f"exit status {sample.status}"
-                errors[linker.name] = last[:200]
+                errors[linker.name] = first_error(stderr, sample.status)
             elif i >= warmup:
                 samples[linker.name].append(sample)
     return [
