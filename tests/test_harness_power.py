@@ -1,0 +1,255 @@
+"""The harness's own power: seed bugs into the linker, one at a time, and require the fuzz
+properties (with every check they apply) to catch them.
+
+Each mutant is a monkeypatch of a linker internal that a plausible bug would touch.  The
+same drawn programs (ci budget: a handful, deterministic) are linked by each mutant and
+judged by `fuzz.judge.everything` (structure, relocation fields, emulated run lazy and
+eager); the error models are judged by property (c)'s rule that the link must fail.  A
+mutant is killed by the first program that exposes it.  The issue asks for at least 11
+kills; the count is printed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import Phase, given, settings
+
+from fuzz import judge
+from fuzz.libtrace import build_libraries
+from fuzz.model import Program
+from fuzz.pipeline import libraries, link_linkharness, write_objects
+from fuzz.semantics import outcome
+from fuzz.strategies import error_programs, programs
+from linker import LinkError
+from linker import apply as apply_module
+from linker.arch import PLT_TEMPLATES
+from linker.elf import hashes, read
+from linker.elf import link as elf_link
+from linker.kinds import Howto, Overflow, RelocKind
+from linker.layout import OutputSection
+from linker.model import Binding
+from linker.resolve import SymbolTable
+from linker.synth import SyntheticBuilder
+
+VALID_EXAMPLES = 15
+ERROR_EXAMPLES = 15
+REQUIRED_KILLS = 11
+
+Mutant = Callable[[pytest.MonkeyPatch], None]
+MUTANTS: dict[str, Mutant] = {}
+
+
+def mutant(name: str) -> Callable[[Mutant], Mutant]:
+    def register(fn: Mutant) -> Mutant:
+        MUTANTS[name] = fn
+        return fn
+    return register
+
+
+def _template(mp: pytest.MonkeyPatch, **changes: object) -> None:
+    mp.setitem(PLT_TEMPLATES, "x86_64", dataclasses.replace(PLT_TEMPLATES["x86_64"], **changes))
+
+
+@mutant("PC32 addend off by one")
+def _pc32_addend(mp: pytest.MonkeyPatch) -> None:
+    original = read._reloc_rows
+
+    def rows(*args: object) -> np.ndarray:
+        out = original(*args).copy()  # type: ignore[arg-type]
+        out["addend"][out["howto"] == 2] += 1  # R_X86_64_PC32
+        return out
+    mp.setattr(read, "_reloc_rows", rows)
+
+
+@mutant("PLT0 pushes the wrong GOT slot")
+def _plt0_push(mp: pytest.MonkeyPatch) -> None:
+    push, jump = PLT_TEMPLATES["x86_64"].plt0_fields
+    _template(mp, plt0_fields=(dataclasses.replace(push, addend=push.addend + 8), jump))
+
+
+@mutant("a PLT entry pushes the wrong index")
+def _plt_index(mp: pytest.MonkeyPatch) -> None:
+    _template(mp, push_value=lambda n: n + 1)
+
+
+@mutant("a PLT entry jumps through the wrong slot")
+def _plt_slot(mp: pytest.MonkeyPatch) -> None:
+    fields = PLT_TEMPLATES["x86_64"].entry_fields
+    _template(mp, entry_fields=lambda slot, entry: tuple(
+        dataclasses.replace(f, addend=f.addend + 8) if f.target == "got.plt" else f
+        for f in fields(slot, entry)))
+
+
+@mutant("a lazy slot points at its PLT entry instead of the push")
+def _lazy_slot(mp: pytest.MonkeyPatch) -> None:
+    _template(mp, push_offset=0)
+
+
+@mutant("GOT[0] is not _DYNAMIC")
+def _got0(mp: pytest.MonkeyPatch) -> None:
+    original = SyntheticBuilder.reloc
+
+    def reloc(self: SyntheticBuilder, sec, offset, howto, symbol, addend) -> None:  # type: ignore[no-untyped-def]
+        if not (sec.name == ".got.plt" and offset == 0):
+            original(self, sec, offset, howto, symbol, addend)
+    mp.setattr(SyntheticBuilder, "reloc", reloc)
+
+
+def _dynamic_relocs(mp: pytest.MonkeyPatch, edit: Callable[[object, object], None]) -> None:
+    original = elf_link.plan_relocations
+
+    def plan(tables, arch, *rest) -> None:  # type: ignore[no-untyped-def]
+        original(tables, arch, *rest)
+        edit(tables, arch)
+    mp.setattr(elf_link, "plan_relocations", plan)
+
+
+@mutant("a COPY relocation is missing")
+def _copy_missing(mp: pytest.MonkeyPatch) -> None:
+    def edit(tables, arch) -> None:  # type: ignore[no-untyped-def]
+        tables.rela_dyn[:] = [r for r in tables.rela_dyn if r.type != arch.dyn.copy]
+    _dynamic_relocs(mp, edit)
+
+
+@mutant("a dynamic R_X86_64_64 loses its addend")
+def _abs_addend(mp: pytest.MonkeyPatch) -> None:
+    def edit(tables, arch) -> None:  # type: ignore[no-untyped-def]
+        for r in tables.rela_dyn:
+            if r.type == arch.dyn.abs_word:
+                r.addend = 0
+    _dynamic_relocs(mp, edit)
+
+
+@mutant("a JUMP_SLOT relocation names the next slot")
+def _jump_slot(mp: pytest.MonkeyPatch) -> None:
+    def edit(tables, arch) -> None:  # type: ignore[no-untyped-def]
+        for r in tables.rela_plt:
+            where = r.where
+            r.where = lambda where=where: where() + 8
+    _dynamic_relocs(mp, edit)
+
+
+@mutant("a section's alignment is ignored")
+def _alignment(mp: pytest.MonkeyPatch) -> None:
+    def add(self: OutputSection, sec) -> None:  # type: ignore[no-untyped-def]
+        self.inputs.append(sec)
+        self.offsets.append(self.size)
+        self.size += sec.size
+    mp.setattr(OutputSection, "add", add)
+
+
+@mutant("a weak definition is preferred over a strong one")
+def _weak_wins(mp: pytest.MonkeyPatch) -> None:
+    original = SymbolTable._add_definition
+
+    def add(self: SymbolTable, sym, obj, i, weak) -> None:  # type: ignore[no-untyped-def]
+        if sym.file is not None and not sym.common and sym.binding == Binding.WEAK:
+            return
+        original(self, sym, obj, i, weak)
+    mp.setattr(SymbolTable, "_add_definition", add)
+
+
+@mutant("R_X86_64_32S is checked as unsigned")
+def _32s_unsigned(mp: pytest.MonkeyPatch) -> None:
+    table = read.RELOC_TABLES["x86_64"]
+    howtos = list(table.howtos)
+    howtos[11] = Howto("R_X86_64_32S", RelocKind.ABS, 4, Overflow.UNSIGNED)
+    mp.setitem(read.RELOC_TABLES, "x86_64", dataclasses.replace(table, howtos=tuple(howtos)))
+
+
+@mutant("GOTPCREL points one slot past the symbol's")
+def _got_pc(mp: pytest.MonkeyPatch) -> None:
+    original = apply_module.compute
+
+    def compute(kind: RelocKind, **letters: np.ndarray) -> np.ndarray:
+        if kind is RelocKind.GOT_PC:
+            letters["G"] = letters["G"] + 8
+        return original(kind, **letters)  # type: ignore[arg-type]
+    mp.setattr(apply_module, "compute", compute)
+
+
+@mutant("COMMON keeps the first size instead of the largest")
+def _common_size(mp: pytest.MonkeyPatch) -> None:
+    original = SymbolTable._add_common
+
+    def add(self: SymbolTable, sym, obj, i) -> None:  # type: ignore[no-untyped-def]
+        if not sym.common:
+            original(self, sym, obj, i)
+    mp.setattr(SymbolTable, "_add_common", add)
+
+
+@mutant("the SysV hash puts names in the wrong bucket")
+def _sysv_hash(mp: pytest.MonkeyPatch) -> None:
+    original = hashes.sysv_hash
+    mp.setattr(hashes, "sysv_hash", lambda name: original(name) + 1)
+
+
+def _collect(strategy: object, count: int) -> list[Program]:
+    drawn: list[Program] = []
+
+    @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
+              deadline=None)
+    @given(strategy)
+    def collect(program: Program) -> None:
+        drawn.append(program)
+
+    collect()
+    return drawn
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    root = tmp_path_factory.mktemp("power")
+    lib_dir = root / "lib"
+    lib_dir.mkdir()
+    build_libraries(lib_dir)
+    valid = [(p, write_objects(p, root / f"v{n}")) for n, p in
+             enumerate(_collect(programs(), VALID_EXAMPLES))]
+    errors = [(p, write_objects(p, root / f"e{n}")) for n, p in
+              enumerate(_collect(error_programs(), ERROR_EXAMPLES))]
+    return {"lib": lib_dir, "valid": valid, "errors": errors, "root": root}
+
+
+def _exposed(cases: dict[str, object]) -> str | None:
+    """What exposes the current linker, or None when every check passes."""
+    lib_dir = cases["lib"]
+    assert isinstance(lib_dir, Path)
+    for n, (program, objs) in enumerate(cases["valid"]):  # type: ignore[arg-type]
+        exe = Path(str(cases["root"])) / f"out{n}"
+        try:
+            link_linkharness(objs, libraries(program, lib_dir), exe)
+        except LinkError as e:
+            return f"valid program {n} refused: {e}"
+        problems = judge.everything(exe, objs, outcome(program), lib_dir)
+        if problems:
+            return f"program {n}: {problems[0]}"
+    for n, (program, objs) in enumerate(cases["errors"]):  # type: ignore[arg-type]
+        try:
+            link_linkharness(objs, libraries(program, lib_dir), Path(str(cases["root"])) / "err")
+        except LinkError:
+            continue
+        return f"error model {n} ({program.error}) accepted"
+    return None
+
+
+def test_unmutated_linker_passes(cases: dict[str, object]) -> None:
+    assert _exposed(cases) is None
+
+
+def test_seeded_bugs_are_caught(cases: dict[str, object]) -> None:
+    assert len(MUTANTS) >= 12
+    results = {}
+    for name, seed in MUTANTS.items():
+        with pytest.MonkeyPatch.context() as mp:
+            seed(mp)
+            results[name] = _exposed(cases)
+    killed = [n for n, how in results.items() if how]
+    print(f"\nharness power: {len(killed)}/{len(MUTANTS)} seeded bugs caught")
+    for name, how in results.items():
+        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:100]}" if how else ""))
+    assert len(killed) >= REQUIRED_KILLS, results
