@@ -61,11 +61,18 @@ def _run(command: list[str], output: str) -> ReferenceResult:
     return ReferenceResult(ok, proc.returncode, proc.stderr, output, tuple(command))
 
 
+def _is_file_or_option(item: str) -> bool:
+    """A bare name (`c`, `trace1`) means -lNAME; paths, sonames and options pass as they are."""
+    return "/" in item or ".so" in item or item.endswith(".a") or item.startswith("-")
+
+
+def _shared(item: str) -> bool:
+    return item.startswith("-l") or ".so" in item.rsplit("/", 1)[-1]
+
+
 def _library_args(libs: Sequence[str], lib_paths: Sequence[str]) -> list[str]:
     args = [f"-L{p}" for p in lib_paths]
-    # a bare name is -lNAME; anything with a slash or a suffix is a file to pass as is
-    args += [lib if "/" in lib or lib.endswith((".a", ".so")) or lib.startswith("-")
-             else f"-l{lib}" for lib in libs]
+    args += [lib if _is_file_or_option(lib) else f"-l{lib}" for lib in libs]
     return args
 
 
@@ -83,7 +90,7 @@ def link_reference(linker: str, objects: Sequence[str], output: str, *,
         command.append("-no-pie")
     if entry is not None:
         command += ["-e", entry]
-    dynamic_inputs = bool(libs) or any(o.endswith(".so") or ".so." in o for o in objects)
+    dynamic_inputs = bool(libs) or any(_shared(o) for o in (*objects, *extra))
     if static:
         command.append("-static")
     elif dynamic_inputs:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -193,7 +193,3 @@ def implicit_addend(target: InputSection, offset: int, machine: str, number: int
     if len(field) < width:
         return 0
     return int.from_bytes(field, "little", signed=True)
-
-
-def read_objects(paths: Sequence[str]) -> list[InputObject]:
-    return [read_object(p) for p in paths if is_relocatable(p)]
