@@ -1,4 +1,4 @@
-"""Timing one linker on one workload: wall time, CPU time and peak RSS of each run.
+"""Timing the linkers on one workload: wall time, CPU time and peak RSS of each link.
 
 Each run is a fresh child of a small C runner (child_runner.py), reaped with `wait4`, whose
 resource usage is that child's alone: peak RSS per run without RUSAGE_CHILDREN's running
@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.linkers import Linker
@@ -41,8 +41,8 @@ class Measurement:
     workload: str
     runs: int
     error: str | None = None  # why there are no figures (the link failed), else None
-    wall_s: list[float] = field(default_factory=list)
-    cpu_s: list[float] = field(default_factory=list)
+    wall_s: tuple[float, ...] = ()
+    cpu_s: tuple[float, ...] = ()
     peak_rss_mib: float = 0.0
     output_bytes: int = 0
     verified: str = "not run"  # what running the output did
@@ -118,8 +118,8 @@ def _result(linker: Linker, workload: Workload, output: Path, runs: int,
         linker=linker.name,
         workload=workload.name,
         runs=runs,
-        wall_s=[s.wall_s for s in samples],
-        cpu_s=[s.cpu_s for s in samples],
+        wall_s=tuple(s.wall_s for s in samples),
+        cpu_s=tuple(s.cpu_s for s in samples),
         peak_rss_mib=max(s.max_rss_kib for s in samples) / 1024,
         output_bytes=output.stat().st_size,
         verified=verified,

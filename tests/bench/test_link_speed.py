@@ -108,9 +108,9 @@ def test_measurement_loop_prints_the_table_and_writes_json(
 
 
 def test_table_reports_ratio_failures_and_wrong_outputs(workloads: list[Workload]) -> None:
-    base = Measurement("linkharness", "w", 3, wall_s=[2.0, 4.0, 3.0], cpu_s=[1, 1, 1],
+    base = Measurement("linkharness", "w", 3, wall_s=(2.0, 4.0, 3.0), cpu_s=(1, 1, 1),
                        peak_rss_mib=50, output_bytes=2048, verified="exit 42", verified_ok=True)
-    fast = Measurement("mold", "w", 3, wall_s=[0.03, 0.03, 0.06], cpu_s=[0.1] * 3,
+    fast = Measurement("mold", "w", 3, wall_s=(0.03, 0.03, 0.06), cpu_s=(0.1,) * 3,
                        peak_rss_mib=9, output_bytes=2048, verified="exit 1, expected 42")
     failed = Measurement("gold", "w", 3, error="undefined symbol: f0")
     assert ratio(fast, base) == pytest.approx(0.01)
@@ -144,7 +144,7 @@ def test_a_failing_linker_is_reported_and_the_others_still_measured(
     runner = runner_path(cache)
     failed, measured = measure([broken, ld], workloads[0], cache / "out", runner, runs=2)
     assert not failed.ok and failed.error is not None and "no-such-option" in failed.error
-    assert failed.wall_s == [] and not failed.verified_ok
+    assert failed.wall_s == () and not failed.verified_ok
     assert measured.ok and len(measured.wall_s) == 2 and measured.verified_ok
     assert measured.peak_rss_mib > 1 and measured.cpu_s[0] > 0
 
