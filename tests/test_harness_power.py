@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import Phase, given, settings
+from hypothesis.strategies import SearchStrategy
 
 from fuzz import judge
 from fuzz.libtrace import build_libraries
@@ -51,7 +53,7 @@ def mutant(name: str) -> Callable[[Mutant], Mutant]:
     return register
 
 
-def _template(mp: pytest.MonkeyPatch, **changes: object) -> None:
+def _template(mp: pytest.MonkeyPatch, **changes: Any) -> None:
     mp.setitem(PLT_TEMPLATES, "x86_64", dataclasses.replace(PLT_TEMPLATES["x86_64"], **changes))
 
 
@@ -59,8 +61,8 @@ def _template(mp: pytest.MonkeyPatch, **changes: object) -> None:
 def _pc32_addend(mp: pytest.MonkeyPatch) -> None:
     original = read._reloc_rows
 
-    def rows(*args: object) -> np.ndarray:
-        out = original(*args).copy()  # type: ignore[arg-type]
+    def rows(*args: Any) -> np.ndarray:
+        out = original(*args).copy()
         out["addend"][out["howto"] == 2] += 1  # R_X86_64_PC32
         return out
     mp.setattr(read, "_reloc_rows", rows)
@@ -94,16 +96,16 @@ def _lazy_slot(mp: pytest.MonkeyPatch) -> None:
 def _got0(mp: pytest.MonkeyPatch) -> None:
     original = SyntheticBuilder.reloc
 
-    def reloc(self: SyntheticBuilder, sec, offset, howto, symbol, addend) -> None:  # type: ignore[no-untyped-def]
+    def reloc(self: SyntheticBuilder, sec, offset, howto, symbol, addend) -> None:
         if not (sec.name == ".got.plt" and offset == 0):
             original(self, sec, offset, howto, symbol, addend)
     mp.setattr(SyntheticBuilder, "reloc", reloc)
 
 
-def _dynamic_relocs(mp: pytest.MonkeyPatch, edit: Callable[[object, object], None]) -> None:
+def _dynamic_relocs(mp: pytest.MonkeyPatch, edit: Callable[[Any, Any], None]) -> None:
     original = elf_link.plan_relocations
 
-    def plan(tables, arch, *rest) -> None:  # type: ignore[no-untyped-def]
+    def plan(tables, arch, *rest) -> None:
         original(tables, arch, *rest)
         edit(tables, arch)
     mp.setattr(elf_link, "plan_relocations", plan)
@@ -111,14 +113,14 @@ def _dynamic_relocs(mp: pytest.MonkeyPatch, edit: Callable[[object, object], Non
 
 @mutant("a COPY relocation is missing")
 def _copy_missing(mp: pytest.MonkeyPatch) -> None:
-    def edit(tables, arch) -> None:  # type: ignore[no-untyped-def]
+    def edit(tables, arch) -> None:
         tables.rela_dyn[:] = [r for r in tables.rela_dyn if r.type != arch.dyn.copy]
     _dynamic_relocs(mp, edit)
 
 
 @mutant("a dynamic R_X86_64_64 loses its addend")
 def _abs_addend(mp: pytest.MonkeyPatch) -> None:
-    def edit(tables, arch) -> None:  # type: ignore[no-untyped-def]
+    def edit(tables, arch) -> None:
         for r in tables.rela_dyn:
             if r.type == arch.dyn.abs_word:
                 r.addend = 0
@@ -127,7 +129,7 @@ def _abs_addend(mp: pytest.MonkeyPatch) -> None:
 
 @mutant("a JUMP_SLOT relocation names the next slot")
 def _jump_slot(mp: pytest.MonkeyPatch) -> None:
-    def edit(tables, arch) -> None:  # type: ignore[no-untyped-def]
+    def edit(tables, arch) -> None:
         for r in tables.rela_plt:
             where = r.where
             r.where = lambda where=where: where() + 8
@@ -136,7 +138,7 @@ def _jump_slot(mp: pytest.MonkeyPatch) -> None:
 
 @mutant("a section's alignment is ignored")
 def _alignment(mp: pytest.MonkeyPatch) -> None:
-    def add(self: OutputSection, sec) -> None:  # type: ignore[no-untyped-def]
+    def add(self: OutputSection, sec) -> None:
         self.inputs.append(sec)
         self.offsets.append(self.size)
         self.size += sec.size
@@ -147,7 +149,7 @@ def _alignment(mp: pytest.MonkeyPatch) -> None:
 def _weak_wins(mp: pytest.MonkeyPatch) -> None:
     original = SymbolTable._add_definition
 
-    def add(self: SymbolTable, sym, obj, i, weak) -> None:  # type: ignore[no-untyped-def]
+    def add(self: SymbolTable, sym, obj, i, weak) -> None:
         if sym.file is not None and not sym.common and sym.binding == Binding.WEAK:
             return
         original(self, sym, obj, i, weak)
@@ -166,10 +168,10 @@ def _32s_unsigned(mp: pytest.MonkeyPatch) -> None:
 def _got_pc(mp: pytest.MonkeyPatch) -> None:
     original = apply_module.compute
 
-    def compute(kind: RelocKind, **letters: np.ndarray) -> np.ndarray:
+    def compute(kind: RelocKind, **letters: Any) -> np.ndarray:
         if kind is RelocKind.GOT_PC:
             letters["G"] = letters["G"] + 8
-        return original(kind, **letters)  # type: ignore[arg-type]
+        return original(kind, **letters)
     mp.setattr(apply_module, "compute", compute)
 
 
@@ -177,7 +179,7 @@ def _got_pc(mp: pytest.MonkeyPatch) -> None:
 def _common_size(mp: pytest.MonkeyPatch) -> None:
     original = SymbolTable._add_common
 
-    def add(self: SymbolTable, sym, obj, i) -> None:  # type: ignore[no-untyped-def]
+    def add(self: SymbolTable, sym, obj, i) -> None:
         if not sym.common:
             original(self, sym, obj, i)
     mp.setattr(SymbolTable, "_add_common", add)
@@ -189,7 +191,7 @@ def _sysv_hash(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(hashes, "sysv_hash", lambda name: original(name) + 1)
 
 
-def _collect(strategy: object, count: int) -> list[Program]:
+def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
     drawn: list[Program] = []
 
     @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
@@ -202,8 +204,16 @@ def _collect(strategy: object, count: int) -> list[Program]:
     return drawn
 
 
+@dataclasses.dataclass(frozen=True)
+class Cases:
+    root: Path
+    lib_dir: Path
+    valid: list[tuple[Program, list[Path]]]
+    errors: list[tuple[Program, list[Path]]]
+
+
 @pytest.fixture(scope="module")
-def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     root = tmp_path_factory.mktemp("power")
     lib_dir = root / "lib"
     lib_dir.mkdir()
@@ -212,38 +222,36 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
              enumerate(_collect(programs(), VALID_EXAMPLES))]
     errors = [(p, write_objects(p, root / f"e{n}")) for n, p in
               enumerate(_collect(error_programs(), ERROR_EXAMPLES))]
-    return {"lib": lib_dir, "valid": valid, "errors": errors, "root": root}
+    return Cases(root, lib_dir, valid, errors)
 
 
-def _exposed(cases: dict[str, object]) -> str | None:
+def _exposed(cases: Cases) -> str | None:
     """What exposes the current linker, or None when every check passes."""
-    lib_dir = cases["lib"]
-    assert isinstance(lib_dir, Path)
-    for n, (program, objs) in enumerate(cases["valid"]):  # type: ignore[arg-type]
-        exe = Path(str(cases["root"])) / f"out{n}"
+    for n, (program, objs) in enumerate(cases.valid):
+        exe = cases.root / f"out{n}"
         try:
-            link_linkharness(objs, libraries(program, lib_dir), exe)
+            link_linkharness(objs, libraries(program, cases.lib_dir), exe)
         except LinkError as e:
             return f"valid program {n} refused: {e}"
-        problems = judge.everything(exe, objs, outcome(program), lib_dir)
+        problems = judge.everything(exe, objs, outcome(program), cases.lib_dir)
         if problems:
             return f"program {n}: {problems[0]}"
-    for n, (program, objs) in enumerate(cases["errors"]):  # type: ignore[arg-type]
+    for n, (program, objs) in enumerate(cases.errors):
         try:
-            link_linkharness(objs, libraries(program, lib_dir), Path(str(cases["root"])) / "err")
+            link_linkharness(objs, libraries(program, cases.lib_dir), cases.root / "err")
         except LinkError:
             continue
         return f"error model {n} ({program.error}) accepted"
     return None
 
 
-def test_unmutated_linker_passes(cases: dict[str, object]) -> None:
+def test_unmutated_linker_passes(cases: Cases) -> None:
     assert _exposed(cases) is None
 
 
-def test_seeded_bugs_are_caught(cases: dict[str, object]) -> None:
+def test_seeded_bugs_are_caught(cases: Cases) -> None:
     assert len(MUTANTS) >= 12
-    results = {}
+    results: dict[str, str | None] = {}
     for name, seed in MUTANTS.items():
         with pytest.MonkeyPatch.context() as mp:
             seed(mp)
