@@ -1,0 +1,37 @@
+"""The assembly text of the sample program, assembled by GNU as and by llvm-mc, defines the
+same symbols (binding, type, data size, section) as our own object writer's output."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from fuzz.pipeline import write_objects
+from fuzz.samples import SAMPLE
+
+
+def _symbols(path: Path) -> set[tuple[Any, ...]]:
+    elf = ELFFile(io.BytesIO(path.read_bytes()))
+    symtab: Any = elf.get_section_by_name(".symtab")
+    out = set()
+    for s in symtab.iter_symbols():
+        if s.name and s["st_info"]["type"] != "STT_FILE" and s["st_shndx"] != "SHN_UNDEF":
+            shndx = s["st_shndx"]
+            section = shndx if isinstance(shndx, str) else elf.get_section(shndx).name
+            is_function = s["st_info"]["type"] == "STT_FUNC"
+            # code sizes differ (assemblers pick short displacements); data sizes may not
+            size = None if is_function else s["st_size"]
+            out.add((s.name, s["st_info"]["bind"], is_function, size, section))
+    return out
+
+
+@pytest.mark.parametrize("assembler", ["as", "llvm-mc"])
+def test_assembled_text_defines_what_our_writer_defines(assembler: str, tmp_path: Path) -> None:
+    ours = write_objects(SAMPLE, tmp_path / "ours")
+    theirs = write_objects(SAMPLE, tmp_path / assembler, assembler)
+    for a, b in zip(ours, theirs, strict=True):
+        assert _symbols(a) == _symbols(b)
