@@ -27,6 +27,6 @@ __all__ = ["RULES", "Rule", "Violation", "check"]
 
 
 def check(path_or_bytes: str | os.PathLike[str] | bytes) -> list[Violation]:
-    """Every rule violation in an executable (ELF now; Mach-O is reported as unsupported).
+    """Every rule violation in an executable: ELF here, Mach-O through oracle.check.macho.
     Never raises for bad contents; an unreadable path raises OSError."""
     return check_bytes(load_bytes(path_or_bytes))

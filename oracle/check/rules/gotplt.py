@@ -10,12 +10,13 @@ from oracle.check import consts as c
 from oracle.check.image import ElfImage
 from oracle.check.pltwalk import indirect_jumps, run_lazy_path
 from oracle.check.registry import DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
-from oracle.check.relocations import jump_slots
+from oracle.check.relocations import dynamic_relocs, jump_slots
 from oracle.check.rules.segments import relro_pages
-from oracle.check.tables import bind_now, dyn_value
+from oracle.check.tables import bind_now, dyn_value, dynsym
 
 TOPIC = "got/plt"
 BOTH = f"{PSABI_X86_64}, {PSABI_I386}"
+STT_NOTYPE, STT_FUNC = 0, 2
 
 
 def _dynamic_address(img: ElfImage) -> int | None:
@@ -105,3 +106,28 @@ def lazy_slots_writable(img: ElfImage) -> Iterator[Finding]:
         if start <= slot < end:
             yield img.where(slot), (f"JUMP_SLOT #{index} is in read-only-after-relocation page "
                                    f"{slot & ~0xFFF:#x}")
+
+
+@rule("ELF-PLT-CANONICAL", TOPIC,
+      "an undefined function symbol with a non-zero st_value (the executable's canonical "
+      "address for it) points at PLT code that jumps through a slot relocated against that "
+      "same symbol", f"{BOTH}, glibc dl-lookup")
+def canonical(img: ElfImage) -> Iterator[Finding]:
+    syms = dynsym(img)
+    candidates = [s for s in syms[1:] if s.shndx == c.SHN_UNDEF and s.value
+                  and s.type in (STT_NOTYPE, STT_FUNC)]
+    if not candidates:
+        return
+    slot_syms: dict[int, set[int]] = {}
+    for dr in dynamic_relocs(img):
+        slot_syms.setdefault(dr.reloc.offset, set()).add(dr.reloc.sym)
+    refs = indirect_jumps(img)
+    for sym in candidates:
+        where = f".dynsym[{sym.index}] {sym.name}"
+        ref = next((r for r in refs if r.entry <= sym.value <= r.address), None)
+        if ref is None:
+            yield where, (f"canonical address {sym.value:#x} ({img.where(sym.value)}) is not "
+                         "a PLT entry")
+        elif sym.index not in slot_syms.get(ref.target, set()):
+            yield where, (f"canonical address {sym.value:#x} is a PLT entry jumping through "
+                         f"{img.where(ref.target)}, not relocated against {sym.name!r}")

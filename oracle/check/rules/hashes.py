@@ -78,8 +78,9 @@ def sysv(img: ElfImage) -> Iterator[Finding]:
 
 
 @rule("ELF-HASH-GNU", TOPIC,
-      "DT_GNU_HASH: a power-of-two bloom filter with both bits of every defined symbol at or "
-      "past symoffset set, and each such symbol on its bucket's chain with a matching hash",
+      "DT_GNU_HASH: a power-of-two bloom filter with both bits of every symbol ld.so may "
+      "return (defined, or with a canonical PLT address) at or past symoffset set, and each "
+      "on its bucket's chain with a matching hash",
       DL_LOOKUP)
 def gnu(img: ElfImage) -> Iterator[Finding]:
     addr = dyn_value(img, c.DT_GNU_HASH)
@@ -108,8 +109,8 @@ def gnu(img: ElfImage) -> Iterator[Finding]:
     bloom = struct.unpack(f"{img.endian}{bloom_size}{img.fmt_word()}", bloom_raw)
     buckets, chain = rest[:nbuckets], rest[nbuckets:]
     for sym in syms[symoffset:]:
-        if sym.shndx == c.SHN_UNDEF:
-            continue  # glibc never returns an undefined symbol; it may sit anywhere
+        if sym.shndx == c.SHN_UNDEF and sym.value == 0:
+            continue  # glibc never returns it (a canonical PLT address it does return)
         h = gnu_hash(sym.name.encode("latin-1"))
         word = bloom[(h // bits) % bloom_size]
         if not (word >> (h % bits)) & 1 or not (word >> ((h >> shift) % bits)) & 1:

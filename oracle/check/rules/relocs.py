@@ -61,3 +61,29 @@ def symbol_index(img: ElfImage) -> Iterator[Finding]:
     for dr in dynamic_relocs(img):
         if dr.reloc.sym >= max(count, 1):
             yield dr.where, f"symbol index {dr.reloc.sym} is past .dynsym's {count} entries"
+
+
+R_COPY = 5  # R_X86_64_COPY and R_386_COPY share the number
+
+
+@rule("ELF-REL-COPY", TOPIC,
+      "a COPY relocation's symbol is defined by the executable, with a size, exactly at "
+      "r_offset, in writable memory: ld.so copies st_size bytes there and every reference "
+      "must resolve to that copy", f"{PSABI_X86_64}, {PSABI_I386}, {DL_RUNTIME}")
+def copy_relocs(img: ElfImage) -> Iterator[Finding]:
+    syms = dynsym(img)
+    for dr in dynamic_relocs(img):
+        r = dr.reloc
+        if r.type != R_COPY or not 0 < r.sym < len(syms):
+            continue  # an index out of range is ELF-REL-SYM's finding
+        sym = syms[r.sym]
+        if sym.shndx == c.SHN_UNDEF or sym.size == 0:
+            yield dr.where, f"COPY of {sym.name!r}, which is undefined or has no size"
+        elif sym.value != r.offset:
+            yield dr.where, (f"COPY to {r.offset:#x}, but {sym.name!r} is defined at "
+                            f"{sym.value:#x}")
+        else:
+            load = img.load_at(r.offset, sym.size)
+            if load is None or not load.flags & c.PF_W:
+                yield dr.where, (f"COPY of {sym.name!r} ({sym.size} bytes at {r.offset:#x}) is "
+                                "not inside a writable PT_LOAD")

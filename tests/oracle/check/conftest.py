@@ -19,6 +19,8 @@ PROGRAMS = {
 int counter = 3;
 int main(int argc, char **argv) {
     printf("%d %s\n", argc, argv[0]);
+    if (argc > 5)
+        printf("%p\n", (void *)puts);  /* non-PIC address of an import: canonical PLT */
     puts("hi");
     char *p = malloc(10);
     strcpy(p, "x");

@@ -314,6 +314,27 @@ def init_array_entry(m: Mutable) -> None:
     m.put(m.word, m.sec(".init_array")["sh_offset"], m.sec(".rodata")["sh_addr"])
 
 
+def _dynsym_value_offset(m: Mutable, pick: Callable[[Any], bool]) -> int:
+    sec = m.sec(".dynsym")
+    index = next(i for i, s in enumerate(sec.iter_symbols()) if i and pick(s))
+    return int(sec["sh_offset"]) + index * (24 if m.is64 else 16) + (8 if m.is64 else 4)
+
+
+def canonical_address(m: Mutable) -> None:
+    """Point an import's canonical PLT address at the next PLT entry."""
+    pos = _dynsym_value_offset(m, lambda s: s["st_shndx"] == "SHN_UNDEF" and s["st_value"])
+    m.put(m.word, pos, m.get(m.word, pos) + 0x10)
+
+
+def copy_value(m: Mutable) -> None:
+    """Move the executable's definition of a COPY-relocated object off the copy."""
+    relocs = m.sec(".rela.dyn" if m.is64 else ".rel.dyn").iter_relocations()
+    index = next(r["r_info_sym"] for r in relocs if r["r_info_type"] == 5)
+    sec = m.sec(".dynsym")
+    pos = int(sec["sh_offset"]) + index * (24 if m.is64 else 16) + (8 if m.is64 else 4)
+    m.put(m.word, pos, m.get(m.word, pos) + m.wsize)
+
+
 LAZY = ["x64-bfd-lazy", "x64-gold-lazy", "x64-lld-lazy", "x64-mold-lazy", "x64-bfd-ibt",
         "x64-lld-ibt", "x32-bfd-lazy", "x32-gold-lazy", "x32-lld-lazy", "x32-mold-lazy",
         "x32-bfd-ibt", "x64-bfd-pie", "x32-bfd-pie", "x64-mold-pie", "x32-lld-pie",
@@ -360,6 +381,28 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
                                          "x32-bfd-lazy", "x32-gold-lazy", "x32-lld-lazy"]),
     ("ELF-DYN-INIT", init_array_entry, SOME),
 ]
+
+CANONICAL = [("x64-bfd-lazy", "imports"), ("x64-gold-now", "imports"),
+             ("x64-lld-ibt", "imports"), ("x64-mold-lazy", "imports"),
+             ("x32-lld-lazy", "imports"), ("x32-bfd-ibt", "imports"),
+             ("x32-mold-now", "tls_copy"), ("x32-gold-lazy", "imports")]
+COPY = ["x64-bfd-lazy", "x64-gold-now", "x64-lld-ibt", "x64-mold-lazy", "x32-bfd-now",
+        "x32-lld-lazy", "x32-mold-lazy"]
+
+
+@pytest.mark.parametrize(("variant", "program"), CANONICAL)
+def test_canonical_plt_address_moved(built: Any, variant: str, program: str) -> None:
+    m = Mutable(built.bytes(f"{variant}/{program}"))
+    canonical_address(m)
+    assert "ELF-PLT-CANONICAL" in {v.rule for v in check(bytes(m.data))}
+
+
+@pytest.mark.parametrize("variant", COPY)
+def test_copy_relocation_off_its_symbol(built: Any, variant: str) -> None:
+    m = Mutable(built.bytes(f"{variant}/tls_copy"))
+    copy_value(m)
+    assert "ELF-REL-COPY" in {v.rule for v in check(bytes(m.data))}
+
 
 TLS_CASES = ["x64-bfd-lazy", "x64-lld-now", "x64-mold-lazy", "x32-gold-lazy", "x32-mold-now"]
 
