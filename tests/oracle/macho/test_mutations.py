@@ -267,3 +267,11 @@ def test_export_trie_child_outside(macho) -> None:
 
     bad = mutated(macho("hello.c", "lld"), "trie", mutation)
     assert rules(bad) == {"MACHO-EXPORT-TRIE"}
+
+
+def test_unknown_command_required_by_dyld(macho) -> None:
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        put32(data, command(img, 0x1B), 0x8000007F)  # LC_UUID -> an unknown LC_REQ_DYLD
+
+    bad = mutated(macho("hello.c", "lh"), "lcreq", mutation)
+    assert rules(bad) == {"MACHO-LC-KNOWN"}
