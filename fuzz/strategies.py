@@ -294,10 +294,15 @@ def error_programs(draw: st.DrawFn) -> Program:
         objs[target] = replace(obj, sections=(*obj.sections, extra),
                                functions=(*obj.functions, fn))
     elif kind is ErrorKind.DUPLICATE:
-        culprit = "lh_main"
-        other = draw(st.sampled_from([i for i in range(len(objs)) if any(
-            f.name == culprit for f in objs[i].functions)] or [0]))
-        dup_owner = (other + 1) % len(objs)
+        # a second strong definition of a strong global function, in an object that does
+        # not define the name yet (a symbol table holds each name once)
+        strong = [f.name for o in objs for f in o.functions if f.binding is Binding.GLOBAL
+                  and not any(s.group for s in o.sections if s.name == f.section)]
+        culprit = draw(st.sampled_from(sorted(set(strong))))
+        free = [i for i, o in enumerate(objs)
+                if all(f.name != culprit for f in o.functions)]
+        assume(free)
+        dup_owner = draw(st.sampled_from(free))
         fn = Function(culprit, Binding.GLOBAL, ".text.lh_dup", 1, 1, ())
         dup = objs[dup_owner]
         objs[dup_owner] = replace(dup, sections=(*dup.sections, Section(
