@@ -10,6 +10,7 @@ pure subset.  The core binds each entry as, roughly:
 and stores the result in rax (eax on i386, plus edx when `result_size` is 8: strtoll &co).
 Rows marked `sets_errno` (strto*, ato*, malloc & co) set errno only in a table built with
 an `errno` sink, so a core that models errno builds them per process, like the heap rows.
+rand and srand share a generator that belongs to the table: build one table per process.
 Mach-O's libSystem names are the same with a leading underscore.
 """
 
@@ -24,6 +25,7 @@ from oracle.emulate.libc import ctype, memory, numbers, stdio, strings, tokens
 from oracle.emulate.libc.abi import mask
 from oracle.emulate.libc.heap import Heap
 from oracle.emulate.libc.numbers import ErrnoSink
+from oracle.emulate.libc.rand import GlibcRand
 
 Impl = Callable[..., int]
 
@@ -132,6 +134,17 @@ def _heap(word: int, heap: Heap, errno: ErrnoSink | None) -> list[LibFunction]:
     ]
 
 
+def _random(word: int, rng: GlibcRand) -> list[LibFunction]:
+    def rand(mem: GuestMemory) -> int:
+        return rng.next()
+
+    def srand(mem: GuestMemory, seed: int) -> int:
+        rng.seed(seed)
+        return 0
+
+    return [LibFunction("rand", 0, rand, word), LibFunction("srand", 1, srand, word)]
+
+
 def _streams(word: int, out: stdio.Streams) -> list[LibFunction]:
     def row(name: str, arity: int, impl: Impl, *, formats: bool = False) -> LibFunction:
         bound = partial(impl, word=word) if formats else impl
@@ -174,4 +187,5 @@ def library(
     rows = _pure(word, errno)
     rows += _heap(word, heap, errno) if heap is not None else []
     rows += _streams(word, streams) if streams is not None else []
+    rows += _random(word, GlibcRand())  # each table owns its generator: one per process
     return {row.name: row for row in rows}

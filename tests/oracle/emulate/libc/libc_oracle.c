@@ -7,6 +7,8 @@
  * "strto": reads cases from stdin until EOF (little-endian i32 base, u32 length, bytes)
  *          and prints per case: for each of strtol strtoul strtoll strtoull the value, the
  *          end pointer's offset (-1 when left untouched) and errno; then atoi and atol.
+ * "rand":  three rand() values unseeded, then per u32 seed read from stdin, srand(seed)
+ *          and five rand() values, one line each.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -42,8 +44,21 @@ static int strto_cases(void) {
     return 0;
 }
 
+static int rand_cases(void) {
+    for (int k = 0; k < 3; k++) printf(k ? " %d" : "%d", rand());  /* one call per statement: */
+    printf("\n");                                                  /* argument order is unspecified */
+    uint32_t seed;
+    while (fread(&seed, 4, 1, stdin) == 1) {
+        srand(seed);
+        for (int k = 0; k < 5; k++) printf(k ? " %d" : "%d", rand());
+        printf("\n");
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "strto") == 0) return strto_cases();
+    if (argc > 1 && strcmp(argv[1], "rand") == 0) return rand_cases();
     int (*fns[])(int) = {isdigit, isalpha, isspace, isalnum, isupper, islower,
                          isxdigit, isprint, ispunct, toupper, tolower};
     for (int c = -128; c < 256; c++) {

@@ -61,6 +61,9 @@ EDGE_CASES = [
     (b"[%.0f][%.0f][%.0f][%.1f][%.2f][%.3e][%.60f]", [d(x) for x in [0.5, 1.5, 2.5, 0.25,
                                                                       1.005, 2.0005, 0.1]]),
     (b"[%.400f]", [d(1e300)]),
+    # glibc's %#g keeps the f style's zero fraction digits when rounding carries: "1.e+02"
+    (b"[%#.2g][%#.2G][%#.3g][%#.1g][%#.2g][%#g][%.2g][%#.3g]",
+     [d(x) for x in [99.5, 99.95, 999.5, 9.5, 9.9999e-5, 999999.5, 99.5, 99.95]]),
     (b"[%lc][%.1ls][%ls][%5ls]", [i(120), s(WIDE), s(WIDE), s(WIDE)]),
     (b"[%'d][%I d][%i]", [i(1234567), i(5), i(-17)]),
     (b"ends inside %5", []),

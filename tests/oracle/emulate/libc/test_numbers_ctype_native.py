@@ -1,4 +1,4 @@
-"""<ctype.h> and strto* against glibc run natively, on x86-64 and i386."""
+"""<ctype.h>, strto* and rand against glibc run natively, on x86-64 and i386."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from oracle.emulate.libc import ctype, numbers
 from oracle.emulate.libc.abi import signed
 from oracle.emulate.libc.flatmem import FlatMemory
+from oracle.emulate.libc.rand import GlibcRand
 
 HERE = Path(__file__).parent
 CTYPE_NAMES = ["isdigit", "isalpha", "isspace", "isalnum", "isupper", "islower", "isxdigit",
@@ -108,3 +109,16 @@ def test_random_strto_cases_match_glibc(oracle: dict[int, Path], cases) -> None:
         got = [emulate_strto(word, text, base) for text, base in cases]
         for case, w, g in zip(cases, want, got, strict=True):
             assert g == w, (word, case)
+
+
+@pytest.mark.parametrize("word", [8, 4])
+def test_rand_sequences_match_glibc(oracle: dict[int, Path], word: int) -> None:
+    seeds = [0, 1, 2, 42, 12345, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 3_000_000_000, 77777]
+    request = b"".join(struct.pack("<I", seed) for seed in seeds)
+    done = subprocess.run([oracle[word], "rand"], input=request, capture_output=True, check=True)
+    rng = GlibcRand()
+    got = [" ".join(str(rng.next()) for _ in range(3))]
+    for seed in seeds:
+        rng.seed(seed)
+        got.append(" ".join(str(rng.next()) for _ in range(5)))
+    assert got == done.stdout.decode().splitlines()

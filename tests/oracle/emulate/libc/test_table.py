@@ -9,6 +9,7 @@ from oracle.emulate.guest import GuestFault
 from oracle.emulate.libc import library
 from oracle.emulate.libc.flatmem import FlatMemory, PackedArgs
 from oracle.emulate.libc.heap import Heap
+from oracle.emulate.libc.rand import GlibcRand
 
 BASE = 0x20000
 STDOUT, STDERR = 0x9000, 0x9010
@@ -164,3 +165,13 @@ def test_asprintf_allocates_the_formatted_text(mem: FlatMemory) -> None:
     long_fmt = put(mem, BASE + 0x30, b"%100d")
     assert table["asprintf"].call(mem, [strp, long_fmt], args(1, word=4)) == (1 << 32) - 1
     assert errno == [12]
+
+
+def test_each_table_owns_its_rand_generator(mem: FlatMemory) -> None:
+    table, other = library(8), library(8)
+    first = table["rand"].call(mem, [])
+    assert table["rand"].call(mem, []) != first
+    assert other["rand"].call(mem, []) == first  # a new process starts from seed 1
+    table["srand"].call(mem, [1])
+    assert table["rand"].call(mem, []) == first  # unseeded is seed 1
+    assert first == GlibcRand().next() and table["rand"].arity == 0
