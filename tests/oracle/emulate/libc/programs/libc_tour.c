@@ -125,6 +125,10 @@ int main(void) {
     more_strings();
     classes();
     heap();
+    int r1 = rand();
+    srand(2024);
+    int r2 = rand();
+    printf("rand %d %d\n", r1, r2);
     fputs("to stderr\n", stderr);
     fprintf(stderr, "%s %d\n", "err", 2);
     putchar('o');
