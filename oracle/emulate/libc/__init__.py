@@ -6,12 +6,16 @@ tests on `flatmem.FlatMemory`.  Modules, one idea each:
 
     format      printf engine (fmtspec parses, fmtint/fmtfloat render)
     strings     str* functions          memory   mem* functions
-    ctype       is*/to*, abs, labs      numbers  strtol family, atoi, atol
+    tokens      strspn/strcspn/strpbrk/strtok_r
+    ctype       is*/to*, abs, labs, and glibc's ctype tables as bytes
+    numbers     strtol family, atoi, atol (errno through an optional sink)
+    rand        glibc's exact rand/srand sequence
     heap        malloc/calloc/realloc/free over a guest address range
     stdio       sprintf/snprintf and printf/puts/fwrite... against a core-owned Streams sink
     valist      VarArgs over a guest va_list (the v*printf functions)
     table       every function by C name, with arity and needs, for generic binding
     flatmem     FlatMemory and PackedArgs: bytearray-backed fakes for tests
+    abi, reading    word-size integer conventions; page-wise bounded reads of guest strings
 """
 
 from oracle.emulate.libc.format import format_printf

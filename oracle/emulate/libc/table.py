@@ -1,6 +1,6 @@
 """Every library function by its C name, with what the core needs to bind it generically.
 
-`library(word, heap=..., streams=...)` builds the table for one ABI (word 8: x86-64, 4:
+`library(word, heap=..., streams=..., errno=...)` builds the table for one ABI (word 8: x86-64, 4:
 i386); functions whose needs are not supplied are left out, so `library(8)` alone is the
 pure subset.  The core binds each entry as, roughly:
 
