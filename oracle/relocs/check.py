@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from elftools.common.exceptions import ELFError
 
+from .archive import is_archive, read_archive
 from .diagnose import distance, missing, pointee
 from .disasm import context
 from .expect import Expectation, encode, fits
@@ -114,21 +115,24 @@ def _check_section(linked: Linked, obj: InputObject, sec: InputSection,
 
 def check_fields_report(output: str, inputs: Sequence[str], *,
                         link_map: str | None = None) -> FieldReport:
-    """Check every relocation of the ET_REL files among `inputs` against `output`.
+    """Check every relocation of the ET_REL files and archive members among `inputs`.
 
     The GOT base is the one free parameter: linkers differ in which address GOT-relative
     fields count from, and any choice works as long as the whole output agrees on it.  The
     oracle tries each candidate on the GOT-relative fields and keeps the one under which
     the fewest disagree (the first, on a tie), then checks everything against it.
     """
+    skipped: Counter[str] = Counter()
     try:
         image = read_image(output)
-        paths = [str(p) for p in inputs]
-        objects = [read_object(p) for p in paths if is_relocatable(p)]
+        objects, members = _read_inputs([str(p) for p in inputs], skipped)
     except (ELFError, struct.error, ValueError, OSError) as e:
         # a judge must not die on the thing it judges: say which file and why
         raise ValueError(f"cannot read {output} or its inputs as ELF: {e}") from e
-    linked = Linked(image, objects, read_hints(link_map))
+    hints = read_hints(link_map)
+    if members:
+        objects = _linked_members(Linked(image, objects, hints), members, skipped)
+    linked = Linked(image, objects, hints)
     bases: list[int | None] = [*image.got_base_candidates()] or [None]
     if len(bases) > 1:
         # judge the GOT-relative fields alone under each base; keep the first best
@@ -140,9 +144,45 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     else:
         linked.got = bases[0]
     report = _check_all(linked)
-    report.skipped["non-relocatable inputs"] = len(paths) - len(objects)
+    skipped.update(report.skipped)
     return FieldReport(report.mismatches, report.confirmed,
-                       {k: v for k, v in report.skipped.items() if v}, report.got_base)
+                       {k: v for k, v in skipped.items() if v}, report.got_base)
+
+
+def _read_inputs(paths: list[str],
+                 skipped: Counter[str]) -> tuple[list[InputObject], set[int]]:
+    """The ET_REL inputs in link order, archive members included (their ids returned)."""
+    objects: list[InputObject] = []
+    members: set[int] = set()
+    for path in paths:
+        if is_relocatable(path):
+            objects.append(read_object(path))
+        elif is_archive(path):
+            found = read_archive(path)
+            objects.extend(found)
+            members.update(id(m) for m in found)
+        else:
+            skipped["non-relocatable inputs"] += 1  # shared objects, scripts, options
+    return objects, members
+
+
+def _linked_members(linked: Linked, members: set[int],
+                    skipped: Counter[str]) -> list[InputObject]:
+    """Drop the archive members the linker did not pull in.
+
+    A member was linked when one of its sections is found through its own symbols and
+    confirmed by the bytes; an unused member's symbols are absent, or name another copy.
+    """
+    kept = []
+    for obj in linked.objects:
+        if id(obj) in members and not any(
+                sec.alloc and sec.size and not sec.merge
+                and linked.placement(obj, index).how == "symbol"
+                for index, sec in obj.sections.items()):
+            skipped["in archive members not linked"] += len(obj.relocs)
+            continue
+        kept.append(obj)
+    return kept
 
 
 _GOT_RELATIVE = (Formula.GOT_OFF, Formula.PLT_OFF, Formula.REL_GOT, Formula.GOT_BASE_PC)

@@ -12,7 +12,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import BinaryIO, Literal, TypeVar
 
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
@@ -115,45 +115,50 @@ def read_object(path: str) -> InputObject:
 @functools.lru_cache(maxsize=256)
 def _read_object(_key: str, _mtime: int, _size: int, path: str) -> InputObject:
     with open(path, "rb") as f:
-        elf = ELFFile(f)
-        machine = {"EM_X86_64": "x86_64", "EM_386": "i386"}.get(elf["e_machine"])
-        if machine is None:
-            raise ValueError(f"{path}: unsupported machine {elf['e_machine']}")
-        headers = [elf.get_section(i) for i in range(elf.num_sections())]
-        sections: dict[int, InputSection] = {}
-        raw: dict[int, bytes] = {}
-        for i, sec in enumerate(headers):
-            nobits = sec["sh_type"] == "SHT_NOBITS"
-            raw[i] = b"" if nobits else sec.data()
-            sections[i] = InputSection(
-                i, sec.name, sec["sh_type"], sec["sh_flags"], sec["sh_size"],
-                sec["sh_addralign"], sec["sh_entsize"], raw[i])
-        is64 = elf.elfclass == 64
-        symbols = _read_symbols(headers, raw, sections, is64)
-        relocs: list[InputReloc] = []
-        non_alloc = 0
-        comdat: list[tuple[str, tuple[int, ...]]] = []
-        for i, sec in enumerate(headers):
-            kind = sec["sh_type"]
-            if kind == "SHT_GROUP":
-                words = _group_words(raw[i], elf.little_endian)
-                if words and words[0] & GRP_COMDAT and sec["sh_info"] < len(symbols):
-                    comdat.append((symbols[sec["sh_info"]].name, tuple(words[1:])))
-            if kind not in ("SHT_REL", "SHT_RELA"):
-                continue
-            target = sections.get(sec["sh_info"])
-            entries = list(tables.relocations(raw[i], is64, kind == "SHT_RELA"))
-            if target is None or not target.alloc:
-                non_alloc += len(entries)
-                continue
-            relocs.extend(InputReloc(target.index, r.offset, r.type, r.symbol,
-                                     r.addend if r.addend is not None else
-                                     implicit_addend(target, r.offset, machine, r.type))
-                          for r in entries)
-        file_name = next((s.name for s in symbols if s.type == "STT_FILE"), None)
-        return InputObject(path, machine, sections, symbols, tuple(relocs), tuple(comdat),
-                           file_name, non_alloc, _group(relocs, lambda r: r.section),
-                           _group(symbols, lambda s: s.shndx))
+        return parse_object(f, path)
+
+
+def parse_object(stream: BinaryIO, path: str) -> InputObject:
+    """An ET_REL object from `stream`; `path` names it in reports (`lib.a(m.o)` for members)."""
+    elf = ELFFile(stream)
+    machine = {"EM_X86_64": "x86_64", "EM_386": "i386"}.get(elf["e_machine"])
+    if machine is None:
+        raise ValueError(f"{path}: unsupported machine {elf['e_machine']}")
+    headers = [elf.get_section(i) for i in range(elf.num_sections())]
+    sections: dict[int, InputSection] = {}
+    raw: dict[int, bytes] = {}
+    for i, sec in enumerate(headers):
+        nobits = sec["sh_type"] == "SHT_NOBITS"
+        raw[i] = b"" if nobits else sec.data()
+        sections[i] = InputSection(
+            i, sec.name, sec["sh_type"], sec["sh_flags"], sec["sh_size"],
+            sec["sh_addralign"], sec["sh_entsize"], raw[i])
+    is64 = elf.elfclass == 64
+    symbols = _read_symbols(headers, raw, sections, is64)
+    relocs: list[InputReloc] = []
+    non_alloc = 0
+    comdat: list[tuple[str, tuple[int, ...]]] = []
+    for i, sec in enumerate(headers):
+        kind = sec["sh_type"]
+        if kind == "SHT_GROUP":
+            words = _group_words(raw[i], elf.little_endian)
+            if words and words[0] & GRP_COMDAT and sec["sh_info"] < len(symbols):
+                comdat.append((symbols[sec["sh_info"]].name, tuple(words[1:])))
+        if kind not in ("SHT_REL", "SHT_RELA"):
+            continue
+        target = sections.get(sec["sh_info"])
+        entries = list(tables.relocations(raw[i], is64, kind == "SHT_RELA"))
+        if target is None or not target.alloc:
+            non_alloc += len(entries)
+            continue
+        relocs.extend(InputReloc(target.index, r.offset, r.type, r.symbol,
+                                 r.addend if r.addend is not None else
+                                 implicit_addend(target, r.offset, machine, r.type))
+                      for r in entries)
+    file_name = next((s.name for s in symbols if s.type == "STT_FILE"), None)
+    return InputObject(path, machine, sections, symbols, tuple(relocs), tuple(comdat),
+                       file_name, non_alloc, _group(relocs, lambda r: r.section),
+                       _group(symbols, lambda s: s.shndx))
 
 
 def _group(items: Iterable[_T], key: Callable[[_T], object]) -> dict[int, tuple[_T, ...]]:

@@ -340,3 +340,41 @@ def test_command_line_exit_codes_and_report(tmp_path: Path,
     assert main([output, *objects]) == 1
     assert "value: " in capsys.readouterr().out
     assert main([str(tmp_path / "missing"), *objects]) == 2
+
+
+@pytest.mark.parametrize("thin", [False, True], ids=["ar", "thin"])
+@pytest.mark.parametrize("linker", ["bfd", "lld", "mold"])
+def test_archive_members_that_were_linked_are_checked(linker: str, thin: bool,
+                                                      tmp_path: Path) -> None:
+    start = _assemble(tmp_path, "start", START.replace("_start: mov $60, %eax",
+                                                       "_start: call used\n        mov $60, %eax"))
+    used = _assemble(tmp_path, "used", """
+        .text
+        .globl used
+used:   movl $used_data, %eax
+        ret
+        .data
+used_data: .quad used_data
+""")
+    unused = _assemble(tmp_path, "unused", """
+        .text
+        .globl unused
+unused: movl $unused_data, %eax
+        call used
+        ret
+        .data
+unused_data: .quad unused
+""")
+    archive = str(tmp_path / "lib.a")
+    subprocess.run(["ar", "rcT" if thin else "rc", archive, used, unused], check=True)
+    output = str(tmp_path / "out")
+    result = link_reference(linker, [start, archive], output)
+    assert result.ok, result.stderr
+    report = check_fields_report(output, [start, archive])
+    assert report.mismatches == ()
+    assert report.skipped["in archive members not linked"] == 3
+    assert {Path(s.file).name for s in report.confirmed} == {"start.o", "lib.a(used.o)"}
+    site = next(s for s in report.confirmed if s.file.endswith("(used.o)"))
+    _patch(output, site.field, 0x01)
+    (m,) = check_fields(output, [start, archive])
+    assert m.file.endswith("lib.a(used.o)") and m.offset == site.offset
