@@ -54,6 +54,25 @@ def jump_slot_place(img: ElfImage) -> Iterator[Finding]:
                             "and IRELATIVE belong there)")
 
 
+# Dynamic relocation types glibc's ld.so applies (x86_64 and i386 dl-machine.h); any other
+# type stops the program with "unexpected reloc type".
+APPLIED_X86_64 = {0: "NONE", 1: "64", 2: "PC32", 5: "COPY", 6: "GLOB_DAT", 7: "JUMP_SLOT",
+                  8: "RELATIVE", 10: "32", 16: "DTPMOD64", 17: "DTPOFF64", 18: "TPOFF64",
+                  32: "SIZE32", 33: "SIZE64", 36: "TLSDESC", 37: "IRELATIVE", 38: "RELATIVE64"}
+APPLIED_I386 = {0: "NONE", 1: "32", 2: "PC32", 5: "COPY", 6: "GLOB_DAT", 7: "JMP_SLOT",
+                8: "RELATIVE", 14: "TLS_TPOFF", 35: "TLS_DTPMOD32", 36: "TLS_DTPOFF32",
+                37: "TLS_TPOFF32", 41: "TLS_DESC", 42: "IRELATIVE"}
+
+
+@rule("ELF-REL-TYPE", TOPIC, "every dynamic relocation has a type ld.so applies",
+      f"{PSABI_X86_64}, {PSABI_I386}, glibc dl-machine")
+def reloc_type(img: ElfImage) -> Iterator[Finding]:
+    applied = APPLIED_X86_64 if img.header.machine == c.EM_X86_64 else APPLIED_I386
+    for dr in dynamic_relocs(img):
+        if dr.reloc.type not in applied:
+            yield dr.where, f"type {dr.reloc.type} is not a dynamic relocation ld.so applies"
+
+
 @rule("ELF-REL-SYM", TOPIC, "every dynamic relocation's symbol index is inside .dynsym",
       DL_RUNTIME)
 def symbol_index(img: ElfImage) -> Iterator[Finding]:

@@ -209,6 +209,14 @@ def jump_slot_in_reladyn(m: Mutable) -> None:
     m.put(m.word, pos, (info & ~(0xFFFFFFFF if m.is64 else 0xFF)) | 7)
 
 
+def reloc_type(m: Mutable) -> None:
+    """A static-only type (R_X86_64_PLT32 / R_386_PLT32, both 4) in .rela.plt/.rel.plt."""
+    name = ".rela.plt" if m.is64 else ".rel.plt"
+    pos = m.reloc_offset(name, 0) + m.wsize
+    mask = 0xFFFFFFFF if m.is64 else 0xFF
+    m.put(m.word, pos, (m.get(m.word, pos) & ~mask) | 4)
+
+
 def reloc_symbol(m: Mutable) -> None:
     name = ".rela.plt" if m.is64 else ".rel.plt"
     pos = m.reloc_offset(name, 0) + m.wsize
@@ -362,6 +370,7 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     ("ELF-REL-TARGET", jump_slot_readonly, SOME),
     ("ELF-REL-JUMPSLOT", jump_slot_in_reladyn, ["x64-bfd-lazy", "x64-lld-now", "x32-bfd-lazy"]),
     ("ELF-REL-SYM", reloc_symbol, SOME),
+    ("ELF-REL-TYPE", reloc_type, SOME),
     ("ELF-ENTRY", entry_rodata, SOME),
     ("ELF-SEG-INTERP", interp_nul, SOME),
     ("ELF-SEG-DYNAMIC", dynamic_readonly, SOME),
