@@ -1,10 +1,6 @@
-"""The dynamic linker proper: binds the executable's imports to the emulated libraries
-through its dynamic relocations, and resolves PLT slots lazily through GOT[1]/GOT[2].
-
-Lookup follows glibc: a symbol the executable defines resolves to itself (so after a COPY
-everyone uses the executable's copy); an undefined symbol with a nonzero value (a
-canonical PLT entry) satisfies every reference except its own JUMP_SLOT; otherwise the
-library named by the symbol's version need, else the DT_NEEDED libraries in order.
+"""The dynamic linker proper, per loaded object: applies its dynamic relocations (symbols
+are looked up in the global scope, scope.py), and resolves its PLT slots lazily through
+GOT[1] (a link-map token) and GOT[2] (the resolver), as _dl_runtime_resolve does.
 """
 
 from __future__ import annotations
@@ -12,12 +8,12 @@ from __future__ import annotations
 from unicorn import UC_PROT_WRITE
 
 from oracle.emulate import dynamic as dt
-from oracle.emulate.dynamic import Dynamic, DynSym, Reloc
-from oracle.emulate.libraries import EmulatedLibrary
+from oracle.emulate.dynamic import DynSym, Reloc
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.memory import page_down
-from oracle.emulate.process import Process
+from oracle.emulate.process import DataObject, Process
 from oracle.emulate.result import Fault
+from oracle.emulate.scope import LoadedObject, LoadFault, Scope
 
 R_NONE, R_ABS, R_PC32, R_COPY, R_GLOB_DAT, R_JUMP_SLOT, R_RELATIVE = 0, 1, 2, 5, 6, 7, 8
 _NAMES = {8: {1: "R_X86_64_64", 2: "R_X86_64_PC32", 5: "R_X86_64_COPY", 6: "R_X86_64_GLOB_DAT",
@@ -26,28 +22,21 @@ _NAMES = {8: {1: "R_X86_64_64", 2: "R_X86_64_PC32", 5: "R_X86_64_COPY", 6: "R_X8
               7: "R_386_JMP_SLOT", 8: "R_386_RELATIVE"}}
 
 
-class LoadFault(Exception):
-    """Loading cannot complete (ld.so would print an error and exit 127)."""
-
-    def __init__(self, fault: Fault) -> None:
-        super().__init__(fault.describe())
-        self.fault = fault
-
-
 class DynamicLinker:
-    def __init__(self, machine: Machine, process: Process, dyn: Dynamic,
-                 libraries: list[EmulatedLibrary]) -> None:
+    """Relocates one loaded object and serves its lazy PLT resolutions."""
+
+    def __init__(self, machine: Machine, process: Process, obj: LoadedObject,
+                 scope: Scope) -> None:
         self.machine = machine
         self.process = process
-        self.dyn = dyn
-        self.libraries = libraries
+        self.obj = obj
+        self.dyn = obj.dyn
+        self.scope = scope
         self.word = machine.abi.word
         self.mem = machine.mem
         self.token = process.alloc_data(64)  # the "link map": data, never executable
-        self.resolver = machine.add_handler(self._resolve_lazy, "<_dl_runtime_resolve>")
-        self._versions = dyn.version_files()
-        self._by_soname = {lib.soname: lib for lib in libraries}
-        self._functions: dict[tuple[str, str], int] = {}
+        self.resolver = machine.add_handler(self._resolve_lazy,
+                                            f"<_dl_runtime_resolve for {obj.name}>")
 
     # -- field access --
 
@@ -60,52 +49,8 @@ class DynamicLinker:
     def _name(self, rtype: int) -> str:
         return _NAMES[self.word].get(rtype, f"type {rtype}")
 
-    # -- symbol lookup --
-
-    def _library(self, sym: DynSym) -> EmulatedLibrary | None:
-        wanted = self._versions.get(self.dyn.version_index(sym.index))
-        if wanted is not None and wanted in self._by_soname:
-            return self._by_soname[wanted]
-        return next((lib for lib in self.libraries if lib.provides(sym.name)), None)
-
     def address_of(self, sym: DynSym, for_plt: bool) -> int:
-        """S for a relocation against `sym` (a JUMP_SLOT when for_plt)."""
-        if sym.defined:
-            return sym.value
-        if not for_plt and sym.value:
-            return sym.value + self.dyn.bias  # canonical PLT entry in the executable
-        lib = self._library(sym)
-        if lib is not None:
-            if sym.type == dt.STT_OBJECT or lib.is_data(sym.name):
-                obj = lib.data(sym.name, sym.size, self.process)
-                if obj is not None:
-                    return obj.address
-            else:
-                export = lib.function(sym.name)
-                if export is not None:
-                    key = (lib.soname, sym.name)
-                    if key not in self._functions:
-                        self._functions[key] = self.machine.add_export(lib.soname, export)
-                    return self._functions[key]
-        if sym.bind == dt.STB_WEAK:
-            return 0
-        if sym.type == dt.STT_OBJECT:
-            raise LoadFault(Fault("unresolved", 0, sym.name,
-                                  f"undefined data symbol {sym.name} in every library"))
-        return self._unimplemented(sym.name, lib.soname if lib else None)
-
-    def _unimplemented(self, name: str, soname: str | None) -> int:
-        key = (soname or "?", "!" + name)
-        if key not in self._functions:
-            where = f" in {soname}" if soname else " in any needed library"
-
-            def fault() -> None:
-                ret = self.machine.abi.read_word(self.mem, self.machine.abi.sp(self.machine.uc))
-                raise RunStop(Fault("unimplemented", ret, self.machine.symbol_at(ret),
-                                    f"call to {name}, which is not implemented{where}"))
-
-            self._functions[key] = self.machine.add_handler(fault, f"{soname}:{name}")
-        return self._functions[key]
+        return self.scope.resolve(self.obj, sym, for_plt)
 
     # -- relocation --
 
@@ -162,14 +107,10 @@ class DynamicLinker:
             self._store(at, value + addend - at)
 
     def _copy(self, sym: DynSym, at: int) -> None:
-        lib = self._library(sym)
-        obj = lib.data(sym.name, sym.size, self.process) if lib is not None else None
-        if obj is None:
-            raise LoadFault(Fault("unresolved", at, sym.name,
-                                  f"COPY of {sym.name}: no library defines that object"))
-        size = min(sym.size, obj.size)
-        self.mem.write_initial(at, self.mem.read(obj.address, size))
-        obj.address = at  # the library now uses the executable's copy, as glibc does
+        source, size, emulated = self.scope.copy_source(self.obj, sym)
+        self.mem.write_initial(at, self.mem.read(source, min(sym.size, size)))
+        if isinstance(emulated, DataObject):
+            emulated.address = at  # the library now uses the executable's copy, as glibc does
 
     def protect_relro(self, start: int, size: int) -> None:
         """Seal PT_GNU_RELRO read-only after relocation (end rounded down, as glibc)."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class AddressLayout:
     pie_base: int
+    libraries: int  # real shared libraries are mapped from here up
     lib_code: int
     lib_code_size: int
     lib_data: int
@@ -24,6 +25,7 @@ class AddressLayout:
 
 LAYOUT_64 = AddressLayout(
     pie_base=0x555555554000,
+    libraries=0x7F1000000000,
     lib_code=0x7F0000000000,
     lib_code_size=0x40000,
     lib_data=0x7F0000100000,
@@ -36,6 +38,7 @@ LAYOUT_64 = AddressLayout(
 
 LAYOUT_32 = AddressLayout(
     pie_base=0x56555000,
+    libraries=0xE8000000,
     lib_code=0xF7000000,
     lib_code_size=0x40000,
     lib_data=0xF7100000,

@@ -13,16 +13,15 @@ from unicorn import UcError
 
 from oracle.emulate import elfimage
 from oracle.emulate.abi import I386, X86_64
-from oracle.emulate.binder import DynamicLinker, LoadFault
-from oracle.emulate.dynamic import Dynamic, DynamicError
-from oracle.emulate.elfimage import ElfImage
+from oracle.emulate.dynamic import DynamicError
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
-from oracle.emulate.libraries import EmulatedLibrary, library_for
+from oracle.emulate.linking import link_program
 from oracle.emulate.loader import LoadError, build_stack, map_image
 from oracle.emulate.machine import Limits, Machine
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault, RunResult
+from oracle.emulate.scope import LoadFault
 from oracle.emulate.streams import create_standard_streams
 from oracle.emulate.symbols import Symbolizer
 from oracle.emulate.syscalls import make_syscall_handler
@@ -40,6 +39,7 @@ class Invocation:
     limits: Limits
     stdin: bytes
     library_names: dict[str, frozenset[str]]  # soname -> names its real file defines
+    library_dirs: list[Path]  # where real shared libraries are looked for first
 
 
 def run_elf(data: bytes, inv: Invocation) -> RunResult:
@@ -67,7 +67,10 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
         set_up_thread(machine, image, bias, layout.tls)
         create_standard_streams(process)
-        _link(machine, process, image, bias, inv)
+        start = link_program(machine, process, image, data, bias, path=inv.path,
+                             lazy=inv.lazy, dirs=inv.library_dirs, env=inv.env,
+                             library_names=inv.library_names,
+                             libraries_base=layout.libraries)
     except LoadFault as err:
         return ended(err.fault)
     except (LoadError, DynamicError) as err:
@@ -79,30 +82,9 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
             MemoryError) as err:
         return ended(Fault("load", 0, None, f"malformed executable: {err!r}"))
     machine.uc.reg_write(abi.sp_reg, sp)
-    exit_code, faults = machine.run(image.entry + bias)
+    exit_code, faults = machine.run(start)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
                      faults, machine.instructions)
-
-
-def _link(machine: Machine, process: Process, image: ElfImage, bias: int,
-          inv: Invocation) -> None:
-    dyn_seg = image.first(elfimage.PT_DYNAMIC)
-    if dyn_seg is None:
-        return  # static: nothing to bind
-    dyn = Dynamic(machine.mem, machine.abi.word, dyn_seg.vaddr + bias, dyn_seg.memsz, bias)
-    process.program = dyn
-    libraries: list[EmulatedLibrary] = []
-    for soname in dyn.needed_names():
-        lib = library_for(soname, machine.abi.word, inv.library_names.get(soname))
-        if lib is None:
-            raise LoadFault(Fault("load", 0, None,
-                                  f"{soname}: no emulated library for this DT_NEEDED entry"))
-        libraries.append(lib)
-    linker = DynamicLinker(machine, process, dyn, libraries)
-    linker.relocate(inv.lazy)
-    relro = image.first(elfimage.PT_GNU_RELRO)
-    if relro is not None:
-        linker.protect_relro(relro.vaddr + bias, relro.memsz)
 
 
 def defined_names(path: Path) -> frozenset[str]:

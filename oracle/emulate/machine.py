@@ -194,12 +194,20 @@ class Machine:
         try:
             call = next(cont.generator) if first else cont.generator.send(value)
         except StopIteration as done:
-            self._finish(cont.entry_sp, done.value)
+            if done.value is not JUMPED:
+                self._finish(cont.entry_sp, done.value)
             return
         self._stack.append(cont)
         self.abi.enter_guest(
             self.uc, self.mem, cont.entry_sp, call.target, call.args, self.return_gate
         )
+
+    def start_generator(self, generator: Generator[GuestCall, int, Any], library: str,
+                        symbol: str) -> None:
+        """Run `generator` as a library call made at the current stack pointer (the loader
+        uses this to call initialisers before the program starts)."""
+        self._resume(_Continuation(generator, self.abi.sp(self.uc), library, symbol), 0,
+                     first=True)
 
     def _guest_returned(self) -> None:
         if not self._stack:

@@ -58,6 +58,7 @@ class Process:
     objects: dict[str, DataObject] = field(default_factory=dict)
     streams: dict[int, int] = field(default_factory=dict)  # FILE* -> file descriptor
     program: Dynamic | None = None
+    library_finis: list[Dynamic] = field(default_factory=list)  # real libraries, fini order
     argc: int = 0
     argv: int = 0
     envp: int = 0

@@ -63,6 +63,7 @@ def run(
         limits=Limits(max_instructions, timeout, memory_cap),
         stdin=stdin,
         library_names=_LibraryFiles([exe.parent, *map(Path, library_path)]),
+        library_dirs=[*map(Path, library_path), exe.parent],
     )
     if data[:4] in MACHO_MAGICS:
         return _run_macho(data, inv)

@@ -3,7 +3,8 @@
 __libc_start_main(main, argc, argv, init, fini, rtld_fini, stack_end): DT_PREINIT_ARRAY,
 DT_INIT, DT_INIT_ARRAY (each called with argc, argv, envp), then main(argc, argv, envp),
 then exit(main's result).  exit runs the atexit/__cxa_atexit handlers newest first, then
-what ld.so's _dl_fini does for the executable (DT_FINI_ARRAY in reverse, then DT_FINI),
+what ld.so's _dl_fini does (DT_FINI_ARRAY in reverse, then DT_FINI: the executable's,
+then each real shared library's),
 flushes stdio and ends the process.  Older crt1.o files pass __libc_csu_init as `init`;
 then that function runs the arrays itself and is called instead.
 """
@@ -51,12 +52,12 @@ def run_exit(ctx: CallContext, status: int) -> Steps:
     while process.atexit:
         entry = process.atexit.pop()
         yield GuestCall(entry.function, entry.args)
-    program = process.program
-    if program is not None:
-        for func in reversed(program.array(dt.DT_FINI_ARRAY, dt.DT_FINI_ARRAYSZ)):
+    finis = [process.program] if process.program is not None else []
+    for dyn in [*finis, *process.library_finis]:  # the executable was initialised last
+        for func in reversed(dyn.array(dt.DT_FINI_ARRAY, dt.DT_FINI_ARRAYSZ)):
             yield GuestCall(func, ())
-        if program.get(dt.DT_FINI):
-            yield GuestCall(program.get(dt.DT_FINI), ())
+        if dyn.get(dt.DT_FINI):
+            yield GuestCall(dyn.get(dt.DT_FINI), ())
     process.flush()
     raise ProgramExit(status & 0xFF)
 

@@ -1,0 +1,101 @@
+"""Putting a dynamically linked program together, as ld.so does before the program runs:
+load the DT_NEEDED closure breadth first (emulated libraries by name, real shared objects
+from files), relocate the libraries and then the executable in one global scope, seal
+RELRO, and run the libraries' initialisers before the executable's entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+from unicorn import x86_const as x
+
+from oracle.emulate import dynamic as dt
+from oracle.emulate import elfimage
+from oracle.emulate.binder import DynamicLinker
+from oracle.emulate.calls import JUMPED, GuestCall, _Jumped
+from oracle.emulate.dynamic import Dynamic
+from oracle.emulate.elfimage import ElfImage
+from oracle.emulate.libraries import library_for
+from oracle.emulate.machine import Machine
+from oracle.emulate.process import Process
+from oracle.emulate.result import Fault
+from oracle.emulate.scope import LoadedObject, LoadFault, Member, Scope
+from oracle.emulate.sharedobj import LIBRARY_STRIDE, find_library, load_library, search_dirs
+
+
+def link_program(machine: Machine, process: Process, image: ElfImage, data: bytes, bias: int,
+                 *, path: str, lazy: bool, dirs: list[Path], env: list[bytes],
+                 library_names: dict[str, frozenset[str]], libraries_base: int) -> int:
+    """Bind the executable; returns where to start (its entry, or the initialiser runner
+    of its real libraries, which then jumps to the entry)."""
+    entry = image.entry + bias
+    dyn_seg = image.first(elfimage.PT_DYNAMIC)
+    if dyn_seg is None:
+        return entry  # static: nothing to bind
+    dyn = Dynamic(machine.mem, machine.abi.word, dyn_seg.vaddr + bias, dyn_seg.memsz, bias)
+    process.program = dyn
+    exe = LoadedObject("<executable>", path, dyn, 0, 0, is_executable=True)
+    LoadedObject.read_symbols(exe, data)
+    members: list[Member] = [exe]
+    real: list[LoadedObject] = []
+    queue = [exe]
+    seen: set[str] = set()
+    while queue:
+        needing = queue.pop(0)
+        for soname in needing.dyn.needed_names():
+            if soname in seen:
+                continue
+            seen.add(soname)
+            emulated = library_for(soname, machine.abi.word, library_names.get(soname))
+            if emulated is not None:
+                members.append(emulated)
+                continue
+            found = find_library(soname, search_dirs(needing, dirs, env))
+            if found is None:
+                raise LoadFault(Fault("load", 0, None, f"{soname}: no emulated library and "
+                                      "no file of that name in the library path"))
+            lib = load_library(machine, found, libraries_base + LIBRARY_STRIDE * len(real),
+                               soname)
+            members.append(lib)
+            real.append(lib)
+            queue.append(lib)
+    scope = Scope(machine, process, members)
+    for obj in [*reversed(real), exe]:  # a library's data is final before a COPY reads it
+        linker = DynamicLinker(machine, process, obj, scope)
+        linker.relocate(lazy)
+        if obj.relro is not None:
+            linker.protect_relro(*obj.relro)
+    relro = image.first(elfimage.PT_GNU_RELRO)
+    if relro is not None:
+        DynamicLinker(machine, process, exe, scope).protect_relro(relro.vaddr + bias,
+                                                                 relro.memsz)
+    process.library_finis = [lib.dyn for lib in real]
+    if not any(lib.dyn.get(dt.DT_INIT) or lib.dyn.get(dt.DT_INIT_ARRAYSZ) for lib in real):
+        return entry
+    return _initialiser(machine, process, real, entry)
+
+
+def _initialiser(machine: Machine, process: Process, libs: list[LoadedObject],
+                 entry: int) -> int:
+    """An intercepted address that runs each library's DT_INIT and DT_INIT_ARRAY
+    (dependencies first) with (argc, argv, envp), then enters the program with the stack
+    exactly as the kernel left it."""
+    abi = machine.abi
+
+    def steps(start_sp: int) -> Generator[GuestCall, int, _Jumped]:
+        args = (process.argc, process.argv, process.envp)
+        for lib in reversed(libs):
+            if lib.dyn.get(dt.DT_INIT):
+                yield GuestCall(lib.dyn.get(dt.DT_INIT), args)
+            for func in lib.dyn.array(dt.DT_INIT_ARRAY, dt.DT_INIT_ARRAYSZ):
+                yield GuestCall(func, args)
+        machine.uc.reg_write(abi.sp_reg, start_sp)
+        machine.uc.reg_write(x.UC_X86_REG_RDX if abi.word == 8 else x.UC_X86_REG_EDX, 0)
+        machine.uc.reg_write(abi.pc_reg, entry)
+        return JUMPED
+
+    return machine.add_handler(
+        lambda: machine.start_generator(steps(abi.sp(machine.uc)), "ld.so", "_dl_init"),
+        "<_dl_init>")

@@ -1,0 +1,159 @@
+"""Symbol lookup across everything loaded: the global scope of ld.so.
+
+Members, in lookup order: the executable, then the DT_NEEDED libraries breadth first, each
+either a real ELF object mapped into the guest (a LoadedObject) or an emulated library of
+Python functions.  As in glibc: a symbol the executable defines wins everywhere (so after
+a COPY every object uses the executable's copy); an undefined executable symbol with a
+nonzero value (a canonical PLT entry) satisfies every reference but its own JUMP_SLOT; a
+version need naming a library makes that library be tried first after the executable;
+weak references to nothing are 0; calls to functions nobody implements get a stub that
+faults naming the function.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from oracle.emulate import dynamic as dt
+from oracle.emulate.dynamic import Dynamic, DynSym
+from oracle.emulate.libraries import EmulatedLibrary
+from oracle.emulate.machine import Machine, RunStop
+from oracle.emulate.process import Process
+from oracle.emulate.result import Fault
+
+
+class LoadFault(Exception):
+    """Loading cannot complete (ld.so would print an error and exit 127)."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(fault.describe())
+        self.fault = fault
+
+
+@dataclass
+class LoadedObject:
+    """A real ELF object in guest memory: the executable or a shared library."""
+
+    name: str
+    path: str
+    dyn: Dynamic
+    start: int
+    end: int
+    is_executable: bool
+    defined: dict[str, int] = field(default_factory=dict)  # name -> dynsym index
+    canonical: dict[str, int] = field(default_factory=dict)  # undefined, nonzero value
+    relro: tuple[int, int] | None = None  # (address, size) sealed after relocation
+
+    @classmethod
+    def read_symbols(cls, obj: LoadedObject, data: bytes) -> None:
+        """Index the dynamic symbols by name (from .dynsym; none if there are no section
+        headers, in which case only the object's own references see its definitions)."""
+        try:
+            section = ELFFile(io.BytesIO(data)).get_section_by_name(".dynsym")
+            symbols = list(section.iter_symbols()) if section is not None else []  # type: ignore[attr-defined]
+        except (ELFError, ValueError, KeyError, AttributeError):
+            symbols = []
+        for index, sym in enumerate(symbols):
+            if not sym.name or sym["st_info"]["bind"] == "STB_LOCAL":
+                continue
+            if sym["st_shndx"] != "SHN_UNDEF":
+                obj.defined.setdefault(sym.name, index)
+            elif sym["st_value"] and obj.is_executable:
+                obj.canonical.setdefault(sym.name, index)
+
+
+Member = LoadedObject | EmulatedLibrary
+
+
+class Scope:
+    def __init__(self, machine: Machine, process: Process, members: list[Member]) -> None:
+        self.machine = machine
+        self.process = process
+        self.members = members
+        self._functions: dict[tuple[str, str], int] = {}
+
+    def _name_of(self, member: Member) -> str:
+        return member.name if isinstance(member, LoadedObject) else member.soname
+
+    def _order(self, requester: LoadedObject, sym: DynSym) -> list[Member]:
+        wanted = requester.dyn.version_files().get(requester.dyn.version_index(sym.index))
+        if wanted is None:
+            return self.members
+        first = [m for m in self.members[1:] if self._name_of(m) == wanted]
+        return [self.members[0], *first, *(m for m in self.members[1:] if m not in first)]
+
+    def resolve(self, requester: LoadedObject, sym: DynSym, for_plt: bool) -> int:
+        """S for a relocation of `requester` against `sym` (a JUMP_SLOT when for_plt)."""
+        for member in self._order(requester, sym):
+            found = self._lookup(member, requester, sym, for_plt)
+            if found is not None:
+                return found
+        if sym.defined:  # not exported by name (no .dynsym section): its own definition
+            return sym.value
+        if sym.bind == dt.STB_WEAK:
+            return 0
+        if sym.type == dt.STT_OBJECT:
+            raise LoadFault(Fault("unresolved", 0, sym.name,
+                                  f"undefined data symbol {sym.name} in every library"))
+        owner = next((m for m in self.members[1:] if not isinstance(m, LoadedObject)
+                      and m.provides(sym.name)), None)
+        return self._unimplemented(sym.name, owner.soname if owner else None)
+
+    def _lookup(self, member: Member, requester: LoadedObject, sym: DynSym,
+                for_plt: bool) -> int | None:
+        if isinstance(member, LoadedObject):
+            if member is requester and sym.defined:
+                return sym.value
+            index = member.defined.get(sym.name)
+            if index is None and not for_plt:
+                index = member.canonical.get(sym.name)
+            if index is None:
+                return None
+            found = member.dyn.symbol(index)
+            return found.value + (0 if found.defined else member.dyn.bias)
+        if not member.provides(sym.name):
+            return None
+        if sym.type == dt.STT_OBJECT or member.is_data(sym.name):
+            obj = member.data(sym.name, sym.size, self.process)
+            return None if obj is None else obj.address
+        export = member.function(sym.name)
+        if export is None:
+            return None
+        key = (member.soname, sym.name)
+        if key not in self._functions:
+            self._functions[key] = self.machine.add_export(member.soname, export)
+        return self._functions[key]
+
+    def copy_source(self, requester: LoadedObject, sym: DynSym) -> tuple[int, int, object]:
+        """(address, size, owner) of the definition a COPY relocation copies: the first one
+        after the executable."""
+        for member in self._order(requester, sym)[1:]:
+            if isinstance(member, LoadedObject):
+                index = member.defined.get(sym.name)
+                if index is not None:
+                    found = member.dyn.symbol(index)
+                    return found.value, found.size, None
+            elif member.provides(sym.name):
+                obj = member.data(sym.name, sym.size, self.process)
+                if obj is not None:
+                    return obj.address, obj.size, obj
+        raise LoadFault(Fault("unresolved", 0, sym.name,
+                              f"COPY of {sym.name}: no library defines that object"))
+
+    def _unimplemented(self, name: str, soname: str | None) -> int:
+        key = (soname or "?", "!" + name)
+        if key not in self._functions:
+            where = f" in {soname}" if soname else " in any needed library"
+            machine = self.machine
+
+            def fault() -> None:
+                ret = machine.abi.read_word(machine.mem, machine.abi.sp(machine.uc))
+                raise RunStop(Fault("unimplemented", ret, machine.symbol_at(ret),
+                                    f"call to {name}, which is not implemented{where}"))
+
+            self._functions[key] = machine.add_handler(fault, f"{soname}:{name}")
+        return self._functions[key]

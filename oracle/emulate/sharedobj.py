@@ -1,0 +1,65 @@
+"""Real shared libraries (not emulated ones): finding the file for a DT_NEEDED name and
+mapping it at a base address, as ld.so's _dl_map_object does.
+
+The search path: the directories given to run(), the executable's own directory, the
+needing object's DT_RUNPATH (or DT_RPATH; $ORIGIN expanded), then LD_LIBRARY_PATH from the
+guest's environment.  System directories are not searched: their libraries (libc, libm)
+are emulated, and the rest would need a far larger emulated libc.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from oracle.emulate import elfimage
+from oracle.emulate.dynamic import Dynamic
+from oracle.emulate.loader import LoadError, map_image
+from oracle.emulate.machine import Machine
+from oracle.emulate.memory import page_down
+from oracle.emulate.scope import LoadedObject
+
+DT_RPATH, DT_RUNPATH = 15, 29
+LIBRARY_STRIDE = 0x1000000  # 16 MiB between the bases of successive libraries
+
+
+def search_dirs(needing: LoadedObject, given: list[Path], env: list[bytes]) -> list[Path]:
+    dirs = list(given)
+    origin = str(Path(needing.path).parent)
+    for tag in (DT_RUNPATH, DT_RPATH):
+        if tag in needing.dyn.tags:
+            text = needing.dyn.string(needing.dyn.tags[tag])
+            dirs += [Path(d.replace("$ORIGIN", origin).replace("${ORIGIN}", origin))
+                     for d in text.split(":") if d]
+            break
+    for item in env:
+        if item.startswith(b"LD_LIBRARY_PATH="):
+            dirs += [Path(os.fsdecode(d)) for d in item.split(b"=", 1)[1].split(b":") if d]
+    return dirs
+
+
+def find_library(soname: str, dirs: list[Path]) -> Path | None:
+    if "/" in soname:
+        return Path(soname) if Path(soname).is_file() else None
+    return next((d / soname for d in dirs if (d / soname).is_file()), None)
+
+
+def load_library(machine: Machine, path: Path, base: int, soname: str) -> LoadedObject:
+    """Map the library at `base` and read its _DYNAMIC (relocation comes later)."""
+    data = path.read_bytes()
+    image = elfimage.parse(data)
+    if image.elfclass != 8 * machine.abi.word:
+        raise LoadError(f"{path}: wrong ELF class for this executable")
+    if image.e_type != elfimage.ET_DYN:
+        raise LoadError(f"{path}: not a shared object")
+    bias = base - page_down(min(s.vaddr for s in image.loads()))
+    end = map_image(machine.mem, image, bias)
+    dyn_seg = image.first(elfimage.PT_DYNAMIC)
+    if dyn_seg is None:
+        raise LoadError(f"{path}: no PT_DYNAMIC")
+    dyn = Dynamic(machine.mem, machine.abi.word, dyn_seg.vaddr + bias, dyn_seg.memsz, bias)
+    relro = image.first(elfimage.PT_GNU_RELRO)
+    obj = LoadedObject(soname, str(path), dyn, base, end, is_executable=False,
+                       relro=None if relro is None else (relro.vaddr + bias, relro.memsz))
+    LoadedObject.read_symbols(obj, data)
+    return obj

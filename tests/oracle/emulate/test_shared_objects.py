@@ -1,0 +1,52 @@
+"""Real shared libraries (not emulated ones) are mapped and linked like ld.so does: their
+own PLT and GOT, their initialisers before the program and finalisers after it, COPY of
+their data into the executable (which they then use), calls back into the executable,
+and the executable's definitions interposing theirs."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oracle import run
+
+PROGRAMS = Path(__file__).parent / "programs" / "shared"
+Native = Callable[..., subprocess.CompletedProcess[bytes]]
+
+
+@pytest.fixture(scope="module", params=[("x86-64", "-no-pie"), ("i386", "-no-pie"),
+                                        ("x86-64", "-pie"), ("i386", "-pie")])
+def linked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    arch, pie = request.param
+    d = tmp_path_factory.mktemp(f"shared-{arch}{pie}")
+    m32 = ["-m32"] if arch == "i386" else []
+    subprocess.run(["gcc", *m32, "-O1", "-shared", "-fPIC", "-Wl,-soname,libdemo.so",
+                    "-o", str(d / "libdemo.so"), str(PROGRAMS / "lib.c")], check=True)
+    subprocess.run(["gcc", *m32, "-O1", pie, "-fpie" if pie == "-pie" else "-fno-pie",
+                    "-o", str(d / "main"), str(PROGRAMS / "main.c"), "-L", str(d), "-ldemo"],
+                   check=True)
+    return d / "main"
+
+
+@pytest.mark.parametrize("bind", ["lazy", "now"])
+def test_real_library_matches_native(linked: Path, native: Native, bind: str) -> None:
+    expected = native(linked, ld_path=str(linked.parent))
+    result = run(linked, bind=bind)  # found next to the executable
+    assert result.faults == []
+    assert (result.stdout, result.exit_code) == (expected.stdout, expected.returncode)
+    assert b"executable's greeting" in result.stdout
+    symbols = [t.symbol for t in result.trace]
+    assert symbols[:2] == ["puts", "__libc_start_main"]  # the library's constructor first
+
+
+def test_found_through_ld_library_path(linked: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "main"
+    elsewhere.write_bytes(linked.read_bytes())
+    missing = run(elsewhere)
+    assert [f.kind for f in missing.faults] == ["load"]
+    assert "libdemo.so" in missing.faults[0].message
+    found = run(elsewhere, env={"LD_LIBRARY_PATH": str(linked.parent)})
+    assert found.faults == [] and found.exit_code == 42
