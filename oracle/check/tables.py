@@ -161,6 +161,7 @@ def _count_from_hash(img: ElfImage) -> int | None:
 
 
 def section_by_addr(img: ElfImage, addr: int, types: tuple[int, ...] = ()) -> Section | None:
-    """The allocated section starting at addr (of one of `types` when given)."""
-    return next((s for s in img.sections_starting_at(addr) if not types or s.type in types),
-                None)
+    """The allocated section starting at addr (of one of `types` when given); a non-empty
+    one when there are several (an empty .rela.dyn may share .rela.plt's address)."""
+    found = [s for s in img.sections_starting_at(addr) if not types or s.type in types]
+    return max(found, key=lambda s: s.size > 0, default=None)

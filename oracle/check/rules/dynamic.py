@@ -82,10 +82,11 @@ def required(img: ElfImage) -> Iterator[Finding]:
 def addresses(img: ElfImage) -> Iterator[Finding]:
     if not has_dynamic(img) or not img.sections:
         return
+    sizes = {table: size for table, size, _ in _RANGES}
     for tag, types in _TARGETS.items():
         addr = dyn_value(img, tag)
-        if addr is None:
-            continue
+        if addr is None or (tag in sizes and not dyn_value(img, sizes[tag])):
+            continue  # (an empty relocation table may have any address, glibc ldconfig: 0)
         if section_by_addr(img, addr, types) is None:
             yield NAMES[tag], (f"{addr:#x} is not the start of a section of the right type "
                               f"(it is in {img.where(addr)})")

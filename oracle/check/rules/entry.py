@@ -16,6 +16,8 @@ TOPIC = "entry"
       BINFMT)
 def entry(img: ElfImage) -> Iterator[Finding]:
     addr = img.header.entry
+    if addr == 0 and img.header.type == c.ET_DYN:
+        return  # gABI: zero means no entry point (a shared library)
     load = img.load_at(addr)
     if load is None:
         yield "e_entry", f"{addr:#x} is not inside any PT_LOAD"
