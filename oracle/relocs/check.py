@@ -21,6 +21,7 @@ from .image import OutputImage, read_image
 from .inputs import InputObject, InputReloc, InputSection, is_relocatable, read_object
 from .linked import Linked, read_hints
 from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
+from .placement import is_evidence
 from .rules import expectations
 from .targets import resolve
 from .types import Formula, is_none, lookup, type_name
@@ -176,7 +177,7 @@ def _linked_members(linked: Linked, members: set[int],
     kept = []
     for obj in linked.objects:
         if id(obj) in members and not any(
-                sec.alloc and sec.size and not sec.merge
+                sec.alloc and sec.size and not sec.merge and is_evidence(obj, sec)
                 and linked.placement(obj, index).how == "symbol"
                 for index, sec in obj.sections.items()):
             skipped["in archive members not linked"] += len(obj.relocs)

@@ -23,6 +23,9 @@ def context(image: OutputImage, site: int, start: int) -> tuple[str, ...]:
         return (f"{lo:#x}: {data.hex(' ')}",)
     mode = capstone.CS_MODE_64 if image.machine == "x86_64" else capstone.CS_MODE_32
     md = capstone.Cs(capstone.CS_ARCH_X86, mode)
+    function = image.function_start(site)
+    if function is not None and function >= max(start, sec.addr):
+        start = function  # nearer than the section start, and a sure boundary
     start = max(start, sec.addr, site - 4096)
     code = image.read(start, sec.addr + sec.size - start) or b""
     lines: list[str] = []

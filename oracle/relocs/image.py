@@ -77,6 +77,7 @@ class OutputImage:
     _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
     _by_offset: dict[int, list[DynReloc]] | None = field(default=None, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
+    _functions: list[int] | None = field(default=None, repr=False)
     _sorted: list[OutSection] = field(default_factory=list, repr=False)
     _got_words: dict[int, list[int]] | None = field(default=None, repr=False)
 
@@ -134,6 +135,16 @@ class OutputImage:
             for r in self.dynrelocs:
                 self._by_symbol[r.symbol].append(r)
         return [r.offset for r in self._by_symbol.get(symbol, []) if r.kind in kinds]
+
+    def function_start(self, addr: int) -> int | None:
+        """The greatest FUNC symbol value <= addr: an instruction boundary to decode from."""
+        if self._functions is None:
+            values = {s.value for s in self.globals.values() if s.type == "STT_FUNC"}
+            values.update(s.value for group in self.locals.values() for s in group
+                          if s.type == "STT_FUNC")
+            self._functions = sorted(v for v in values if v)
+        i = bisect.bisect_right(self._functions, addr) - 1
+        return self._functions[i] if i >= 0 else None
 
     def dynamic_at(self, addr: int) -> list[DynReloc]:
         """The dynamic relocations that patch the word at `addr`."""

@@ -1,19 +1,21 @@
 """The output and the inputs together: what the checker learns once and reuses.
 
-Where each input section went (cached), the PLT entries decoded from the output, the COMDAT
-groups the linker must have dropped, and the GOT base currently being tried.
+Where each input section went (cached; a section without symbols is also found through
+the fields of its object that point into it), the PLT entries decoded from the output, the
+COMDAT groups the linker must have dropped, and the GOT base currently being tried.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections import Counter
+from collections import Counter, defaultdict
 
 from .image import OutputImage
-from .inputs import InputObject
-from .placement import Placement, place_section
+from .inputs import InputObject, InputReloc
+from .placement import MAX_CANDIDATES, Placement, matches_at, place_section, relocated_mask
 from .plt import plt_entries
+from .types import Formula, Range, lookup
 
 
 class Linked:
@@ -29,14 +31,61 @@ class Linked:
         self.discarded = _comdat_losers(objects)
         self.ordinals = _file_ordinals(objects)
         self._placements: dict[tuple[int, int], Placement] = {}
+        self._basics: dict[tuple[int, int], Placement] = {}
+        self._references: dict[int, dict[int, list[InputReloc]]] = {}
 
     def placement(self, obj: InputObject, index: int) -> Placement:
+        """Where the section went: by its symbols or the map, else by the references other
+        (already placed) sections of its object make to it, else by its bytes alone."""
         key = (id(obj), index)
         if key not in self._placements:
-            hint = self.hints.get((os.path.abspath(obj.path), index))
-            self._placements[key] = place_section(
-                self.image, obj, obj.sections[index], self.ordinals[id(obj)], hint)
+            basic = self._basic(obj, index)
+            result = basic
+            if basic.how not in ("symbol", "map"):
+                referenced = self._referenced_bases(obj, index)
+                if referenced:
+                    result = Placement(tuple(referenced[:MAX_CANDIDATES]), "references")
+            self._placements[key] = result
         return self._placements[key]
+
+    def _basic(self, obj: InputObject, index: int) -> Placement:
+        key = (id(obj), index)
+        if key not in self._basics:
+            hint = self.hints.get((os.path.abspath(obj.path), index))
+            self._basics[key] = place_section(
+                self.image, obj, obj.sections[index], self.ordinals[id(obj)], hint)
+        return self._basics[key]
+
+    def _referenced_bases(self, obj: InputObject, index: int) -> list[int]:
+        """Bases implied by absolute and pc-relative fields that point into the section
+        from sections placed by their symbols, most votes first, confirmed by the bytes."""
+        if id(obj) not in self._references:
+            refs: dict[int, list[InputReloc]] = defaultdict(list)
+            for rel in obj.relocs:
+                sym = obj.symbols[rel.symbol] if rel.symbol < len(obj.symbols) else None
+                if sym is not None and isinstance(sym.shndx, int) and sym.shndx != rel.section:
+                    refs[sym.shndx].append(rel)
+            self._references[id(obj)] = refs
+        votes: Counter[int] = Counter()
+        word_mask = (1 << (8 * self.image.word)) - 1
+        for rel in self._references[id(obj)].get(index, []):
+            info = lookup(obj.machine, rel.type)
+            source = self._basic(obj, rel.section)
+            if info is None or info.formula not in (Formula.ABS, Formula.PC) or \
+                    info.width < 4 or source.how not in ("symbol", "map") or \
+                    len(source.candidates) != 1:
+                continue
+            p = source.candidates[0] + rel.offset
+            field = self.image.read(p, info.width)
+            if field is None:
+                continue
+            s = int.from_bytes(field, "little", signed=info.range is Range.SIGNED) - rel.addend
+            if info.formula is Formula.PC:
+                s += p
+            votes[(s - obj.symbols[rel.symbol].value) & word_mask] += 1
+        sec = obj.sections[index]
+        mask = relocated_mask(obj, sec)
+        return [b for b, _ in votes.most_common() if matches_at(self.image, sec, mask, b)]
 
     def place(self, obj: InputObject, index: int) -> tuple[int, ...] | None:
         if (id(obj), index) in self.discarded:

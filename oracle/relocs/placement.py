@@ -30,7 +30,7 @@ _PREFIXES = (".text", ".rodata", ".data.rel.ro", ".data", ".bss", ".tdata", ".tb
 @dataclass(frozen=True)
 class Placement:
     candidates: tuple[int, ...]  # confirmed output addresses, best first
-    how: str                     # "symbol", "map", "content", "" when unplaced
+    how: str  # "symbol", "map", "references" (see linked.py), "content", "" when unplaced
 
 
 def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
@@ -48,6 +48,12 @@ def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
         for i in range(max(lo, 0), min(hi, sec.size)):
             mask[i] = 1
     return mask
+
+
+def is_evidence(obj: InputObject, sec: InputSection) -> bool:
+    """Whether finding the section's bytes proves anything: it has bytes of its own that
+    no relocation may change (a lone pointer, or .bss, would match almost anywhere)."""
+    return not sec.nobits and relocated_mask(obj, sec).count(0) >= 4
 
 
 def output_names_for(name: str) -> tuple[str, ...]:
