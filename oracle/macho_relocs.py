@@ -1,0 +1,229 @@
+"""The relocation-field oracle for Mach-O x86-64: recompute every relocated field of every
+MH_OBJECT input from the linked executable alone, and compare.
+
+    check_macho_fields(output, inputs) -> FieldReport     (oracle.relocs' records)
+
+Values, with S the target's address, A the in-place addend, P the field's address,
+L the stub of an import (S for a definition), G its GOT slot, T the subtrahend:
+  UNSIGNED        S + A; a non-extern field holds an address in the object's own space,
+                  which is moved to where its section landed; an import is a bind at P
+                  (symbol, addend A) instead
+  SIGNED[_N]      S + A - (P + 4) for extern (the assembler folded N into A); non-extern:
+                  the field holds target - (P + 4 + N) in object space, recomputed
+  BRANCH          L + A - (P + 4)
+  GOT_LOAD, GOT   G + A - (P + 4); GOT_LOAD may be relaxed (movq -> leaq, 8b -> 8d) to
+                  S + A - (P + 4) for a definition
+  SUBTRACTOR+UNSIGNED   S - T + A, each side moved like UNSIGNED's non-extern form
+Facts from the Mach-O x86-64 ABI as DESIGN.md records them; no linker code is consulted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from oracle.macho_relocs_inputs import (
+    BRANCH,
+    GOT,
+    GOT_LOAD,
+    SUBTRACTOR,
+    TLV,
+    TRAILING,
+    UNSIGNED,
+    MachOObject,
+    MachOReloc,
+    Target,
+    read_object,
+)
+from oracle.macho_relocs_output import Output, Placement
+from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch, FieldReport
+
+__all__ = ["check_macho_fields"]
+# Input sections linkers rebuild (unwind info) or drop (debug info): fields not compared.
+REWRITTEN = ("__LD,__compact_unwind", "__TEXT,__eh_frame")
+S_ATTR_DEBUG = 0x02000000
+MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF, 8: (1 << 64) - 1}
+
+
+class _Unresolved(Exception):
+    """The field cannot be recomputed (a symbol, slot or section the output lacks)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+class _Site:
+    """One relocation being judged: where it is, and how to name and resolve its parts."""
+
+    def __init__(self, out: Output, obj: MachOObject, place: Placement, r: MachOReloc) -> None:
+        self.out, self.obj, self.place, self.r = out, obj, place, r
+        sect = obj.sections[r.section]
+        self.section_name = sect.name
+        self.obj_p = sect.addr + r.offset
+        where = place.address(r.section, r.offset)
+        if not where:
+            raise _Unresolved("unplaced", f"{sect.name} of {obj.path} is not in the output")
+        self.p = where[0]
+
+    def name(self, t: Target) -> str:
+        if t.extern:
+            return self.obj.symbols[t.index].name if t.index < len(self.obj.symbols) else "?"
+        return f"section#{t.index}"
+
+    def symbol_address(self, t: Target) -> int | None:
+        """S of an extern target, None for an import (no definition anywhere)."""
+        if t.index >= len(self.obj.symbols):
+            raise _Unresolved("unresolved", f"symbol index {t.index} out of range")
+        sym = self.obj.symbols[t.index]
+        if sym.defined_in_section:
+            found = self.place.address(sym.sect - 1, sym.value - self.obj.sections[sym.sect - 1].addr)
+            if found:
+                return found[0]
+        addresses = self.out.defined.get(sym.name, [])
+        if len(addresses) == 1 or (addresses and sym.type & 1):
+            return addresses[0]
+        if sym.defined_in_section:
+            raise _Unresolved("unplaced", f"{sym.name}'s section is not in the output")
+        return None
+
+    def moved(self, t: Target, obj_addr: int) -> list[int]:
+        """Output addresses of `obj_addr`, an address inside section ordinal t.index."""
+        index = t.index - 1
+        if not 0 <= index < len(self.obj.sections):
+            raise _Unresolved("unresolved", f"section ordinal {t.index} out of range")
+        found = self.place.address(index, obj_addr - self.obj.sections[index].addr)
+        if not found:
+            raise _Unresolved("unplaced", f"{self.obj.sections[index].name} of {self.obj.path}"
+                                          " is not in the output")
+        return found
+
+
+Allowed = list[tuple[int, str, bytes | None]]
+
+
+def _expected(site: _Site) -> Allowed:
+    """(value, formula, opcode bytes required at P-2 or None) the field may hold."""
+    r, out = site.r, site.out
+    inplace = site.obj.inplace(r)
+    end = site.p + 4
+    if r.subtrahend is not None:
+        t_out = _defined(site, r.subtrahend)
+        if r.target.extern:
+            return [(_defined(site, r.target) - t_out + inplace, "S - T + A", None)]
+        # a non-extern minuend is folded into the field in object space: S_obj - T_obj
+        t_obj = site.obj.symbols[r.subtrahend.index].value
+        return [(m - t_out, "S - T (moved)", None) for m in site.moved(r.target, inplace + t_obj)]
+    if r.type == UNSIGNED:
+        if not r.target.extern:
+            return [(t, "S + A (moved)", None)
+                    for t in site.moved(r.target, site.obj.inplace(r, signed=False))]
+        s = site.symbol_address(r.target)
+        if s is None:
+            return []  # an import: judged through its bind
+        return [(s + inplace, "S + A", None)]
+    if r.type in TRAILING:
+        n = TRAILING[r.type]
+        if not r.target.extern:
+            targets = site.moved(r.target, site.obj_p + 4 + n + inplace)
+            return [(t - (end + n), "S - (P + 4 + N)", None) for t in targets]
+        s = site.symbol_address(r.target)
+        name = site.name(r.target)
+        if r.type == BRANCH:
+            target = s if s is not None else out.stubs.get(name)
+            if target is None:
+                raise _Unresolved("unresolved", f"import {name} has no stub")
+            return [(target + inplace - end, "L + A - (P + 4)", None)]
+        if r.type in (GOT_LOAD, GOT):
+            slots = list(out.got.get(name, []))
+            if s is not None and s in out.local_got:
+                slots.append(out.local_got[s])
+            values: Allowed = [(g + inplace - end, "G + A - (P + 4)", None) for g in slots]
+            if r.type == GOT_LOAD and s is not None:
+                values.append((s + inplace - end, "S + A - (P + 4) (movq -> leaq)", b"\x8d"))
+            if not values:
+                raise _Unresolved("unresolved", f"{name} has no GOT slot")
+            return values
+        if s is None:
+            raise _Unresolved("unresolved", f"pc-relative reference to import {name}")
+        return [(s + inplace - end, "S + A - (P + 4)", None)]
+    raise _Unresolved("unsupported", f"type {r.type_name} is not checked")
+
+
+def _defined(site: _Site, t: Target) -> int:
+    """The address of one side of a SUBTRACTOR pair, which must be a definition."""
+    if not t.extern:
+        raise _Unresolved("unsupported", "SUBTRACTOR with a non-extern subtrahend")
+    s = site.symbol_address(t)
+    if s is None:
+        raise _Unresolved("unresolved", f"difference with import {site.name(t)}")
+    return s
+
+
+def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
+    r, out = site.r, site.out
+    name = site.name(r.target)
+    actual = out.read(site.p, r.width) or b""
+    if r.type == UNSIGNED and r.target.extern and r.subtrahend is None \
+            and site.symbol_address(r.target) is None:
+        bound = out.binds.get(site.p)
+        addend = site.obj.inplace(r)
+        if bound == (name, addend):
+            return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
+                                 site.p, r.width, site.p, "bind S + A", "dynamic")
+        if not out.img.dyld_info:
+            return None  # classic files bind only symbol pointers: nothing to compare
+        return FieldMismatch("unresolved", site.obj.path, site.section_name, r.offset,
+                             r.type_name, name, address=site.p,
+                             detail=f"no bind of {name}+{addend} at {site.p:#x} (found {bound})")
+    allowed = _expected(site)
+    mask = MASKS[r.width]
+    for value, formula, opcode in allowed:
+        if opcode is not None and out.read(site.p - 2, 1) != opcode:
+            continue
+        if actual == (value & mask).to_bytes(r.width, "little"):
+            return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
+                                 site.p, r.width, site.p, formula, "relaxed" if opcode else "")
+    value, formula, _ = allowed[0]
+    return FieldMismatch("value", site.obj.path, site.section_name, r.offset, r.type_name,
+                         name, formula=formula, expected=(value & mask).to_bytes(r.width, "little"),
+                         actual=actual, address=site.p,
+                         detail=f"{len(allowed)} acceptable value(s)")
+
+
+def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> FieldReport:
+    """Every relocation of every MH_OBJECT input, recomputed from `output` and compared."""
+    out = Output(output)
+    mismatches: list[FieldMismatch] = []
+    confirmed: list[ConfirmedSite] = []
+    skipped: dict[str, int] = {}
+    cursor: dict[str, int] = {}  # output section name -> end of the last input placed in it
+    for path in inputs:
+        obj = read_object(path)
+        place = Placement(out, obj, cursor)
+        for r in obj.relocs:
+            sect = obj.sections[r.section]
+            if sect.name in REWRITTEN or sect.flags & S_ATTR_DEBUG:
+                skipped[sect.name] = skipped.get(sect.name, 0) + 1
+                continue
+            if r.type == TLV or r.type == SUBTRACTOR:
+                skipped[r.type_name] = skipped.get(r.type_name, 0) + 1
+                continue
+            try:
+                site = _Site(out, obj, place, r)
+                verdict = _judge(site)
+            except _Unresolved as err:
+                if err.kind == "unsupported":
+                    skipped[r.type_name] = skipped.get(r.type_name, 0) + 1
+                    continue
+                mismatches.append(FieldMismatch(err.kind, obj.path, sect.name, r.offset,
+                                                r.type_name, "", detail=err.detail))
+                continue
+            if verdict is None:
+                skipped["classic import pointer"] = skipped.get("classic import pointer", 0) + 1
+            elif isinstance(verdict, ConfirmedSite):
+                confirmed.append(verdict)
+            else:
+                mismatches.append(verdict)
+    return FieldReport(tuple(mismatches), tuple(confirmed), skipped)

@@ -1,0 +1,182 @@
+"""The relocation-field oracle's view of a linked Mach-O executable: defined symbols, the
+stub and GOT slot of each import (through the indirect symbol table), the binds dyld will
+make, and where each input section landed.
+
+Placement: an input section is found through its named symbols (the output's symbol
+table gives their addresses; the base most of them agree on wins).  A C-string section
+has no symbols worth the name and its strings may be merged, so each string is placed on
+its own, by finding the same NUL-terminated bytes in the output's __cstring.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.image import MachOImage
+from oracle.emulate.macho.opcodes import OpcodeError, decode_binds
+from oracle.macho_relocs_inputs import MachOObject
+
+S_CSTRING_LITERALS = 2
+POINTER = 8
+
+
+class Output:
+    def __init__(self, path: str | Path) -> None:
+        self.img: MachOImage = mi.parse(Path(path).read_bytes())
+        symbols = self.img.symbols()
+        self.defined: dict[str, list[int]] = {}
+        for sym in symbols:
+            if sym.defined_in_section and sym.name:
+                self.defined.setdefault(sym.name, []).append(sym.value)
+        self.stubs: dict[str, int] = {}
+        self.got: dict[str, list[int]] = {}
+        self.local_got: dict[int, int] = {}  # value -> slot, for INDIRECT_SYMBOL_LOCAL
+        indirect = self.img.indirect_symbols()
+        for sect in self.img.sections():
+            if sect.type == mi.S_SYMBOL_STUBS and sect.reserved2:
+                for i in range(sect.size // sect.reserved2):
+                    name = self._indirect_name(indirect, symbols, sect.reserved1 + i)
+                    if name:
+                        self.stubs.setdefault(name, sect.addr + i * sect.reserved2)
+            elif sect.type == mi.S_NON_LAZY_SYMBOL_POINTERS:
+                for i in range(sect.size // POINTER):
+                    slot = sect.addr + POINTER * i
+                    name = self._indirect_name(indirect, symbols, sect.reserved1 + i)
+                    if name:
+                        self.got.setdefault(name, []).append(slot)
+                    else:
+                        self.local_got[self.read_int(slot, POINTER)] = slot
+        self.binds: dict[int, tuple[str, int]] = {}
+        info = self.img.dyld_info
+        if info is not None:
+            try:
+                for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes")):
+                    if b.segment < len(self.img.segments):
+                        self.binds[self.img.segments[b.segment].vmaddr + b.offset] = (
+                            b.symbol, b.addend)
+            except OpcodeError:
+                pass  # the structural checker reports it; fields bound there stay unchecked
+
+    @staticmethod
+    def _indirect_name(indirect: list[int], symbols: list[mi.Symbol], k: int) -> str | None:
+        if k >= len(indirect):
+            return None
+        entry = indirect[k]
+        if entry & (mi.INDIRECT_SYMBOL_LOCAL | mi.INDIRECT_SYMBOL_ABS) or entry >= len(symbols):
+            return None
+        return symbols[entry].name
+
+    def read(self, addr: int, size: int) -> bytes | None:
+        for seg in self.img.segments:
+            if seg.vmsize and seg.contains(addr, size):
+                start = addr - seg.vmaddr
+                if start + size <= seg.filesize:
+                    return self.img.data[seg.fileoff + start : seg.fileoff + start + size]
+                return bytes(size) if start >= seg.filesize else None
+        return None
+
+    def read_int(self, addr: int, size: int) -> int:
+        raw = self.read(addr, size)
+        return int.from_bytes(raw, "little") if raw else 0
+
+    def cstrings(self) -> list[tuple[int, bytes]]:
+        out = []
+        for sect in self.img.sections():
+            if sect.type == S_CSTRING_LITERALS:
+                raw = self.read(sect.addr, sect.size) or b""
+                out.append((sect.addr, raw))
+        return out
+
+
+class Placement:
+    """Where each input section of one object landed in the output.
+
+    Sections without named symbols are placed where linkers put them, one after the other
+    in input order within the output section of the same name (`cursor` carries that
+    position across objects), provided the bytes there match the input's outside its
+    relocated fields; else at the one place in that output section where they match."""
+
+    def __init__(self, out: Output, obj: MachOObject, cursor: dict[str, int]) -> None:
+        self.out = out
+        self.obj = obj
+        self.bases: dict[int, int] = {}
+        votes: dict[int, Counter[int]] = {}
+        for sym in obj.symbols:
+            if not sym.defined_in_section or not sym.name or sym.name.startswith(("l", "L")):
+                continue
+            index = sym.sect - 1
+            if not 0 <= index < len(obj.sections):
+                continue
+            delta = sym.value - obj.sections[index].addr
+            for addr in out.defined.get(sym.name, []):
+                votes.setdefault(index, Counter())[addr - delta] += 1
+        for index, counter in votes.items():
+            self.bases[index] = counter.most_common(1)[0][0]
+        self._strings = out.cstrings()
+        for index, sect in enumerate(obj.sections):
+            if sect.type == S_CSTRING_LITERALS:
+                continue
+            if index not in self.bases:
+                found = self._by_content(index, cursor)
+                if found is None:
+                    continue
+                self.bases[index] = found
+            cursor[sect.name] = max(cursor.get(sect.name, 0), self.bases[index] + sect.size)
+
+    def _by_content(self, index: int, cursor: dict[str, int]) -> int | None:
+        sect = self.obj.sections[index]
+        home = next((s for s in self.out.img.sections() if s.name == sect.name), None)
+        if home is None:
+            return None
+        align = 1 << min(sect.align, 12)
+        start = max(cursor.get(sect.name, home.addr), home.addr)
+        first = (start + align - 1) & -align
+        if sect.zerofill:
+            return first if first + sect.size <= home.addr + home.size else None
+        data = self.obj.data[index]
+        fields = [(r.offset, r.offset + r.width) for r in self.obj.relocs if r.section == index]
+        whole = self.out.read(home.addr, home.size) or b""
+
+        def matches(addr: int) -> bool:
+            at = addr - home.addr
+            if at < 0 or at + len(data) > len(whole):
+                return False
+            got = bytearray(whole[at : at + len(data)])
+            want = bytearray(data)
+            for lo, hi in fields:
+                got[lo:hi] = want[lo:hi] = bytes(hi - lo)
+            return got == want
+
+        if matches(first):
+            return first
+        hits = [a for a in range(home.addr, home.addr + home.size, align) if matches(a)]
+        return hits[0] if len(hits) == 1 else None
+
+    def address(self, section: int, offset: int) -> list[int]:
+        """Output addresses of byte `offset` of input section `section` (several when a
+        merged string has equal copies; empty when the section cannot be placed)."""
+        if section in self.bases:
+            return [self.bases[section] + offset]
+        if not 0 <= section < len(self.obj.sections):
+            return []
+        if self.obj.sections[section].type == S_CSTRING_LITERALS:
+            return self._string_address(self.obj.data[section], offset)
+        return []
+
+    def _string_address(self, data: bytes, offset: int) -> list[int]:
+        start = data.rfind(b"\0", 0, offset) + 1 if offset else 0
+        end = data.find(b"\0", offset)
+        if end < 0:
+            return []
+        text = data[start : end + 1]
+        # tails: the string is the end of a longer one (tail merging)
+        whole: list[int] = []
+        tails: list[int] = []
+        for base, raw in self._strings:
+            at = raw.find(text)
+            while at >= 0:
+                (whole if at == 0 or raw[at - 1] == 0 else tails).append(base + at + offset - start)
+                at = raw.find(text, at + 1)
+        return whole or tails
