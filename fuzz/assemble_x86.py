@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from .encode_x86 import encode
 from .lower_x86 import AsmObject
-from .model import Binding, Const, SectionKind
+from .model import Binding, Const, SectionKind, SelfRel
 
 DATA_RELOC = {8: "R_X86_64_64", 4: "R_X86_64_32", 2: "R_X86_64_16", 1: "R_X86_64_8"}
+PC_DATA_RELOC = {8: "R_X86_64_PC64", 4: "R_X86_64_PC32", 2: "R_X86_64_PC16",
+                 1: "R_X86_64_PC8"}
 PACK = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
 
 
@@ -82,6 +84,10 @@ def assemble(obj: AsmObject) -> ObjectImage:
             for f in item.fields:
                 if isinstance(f, Const):
                     data += struct.pack(PACK[f.width], f.value & ((1 << (8 * f.width)) - 1))
+                elif isinstance(f, SelfRel):
+                    pending.append((sec.name, Relocation(len(data), PC_DATA_RELOC[f.width],
+                                                         item.name, f.addend)))
+                    data += bytes(f.width)
                 else:
                     pending.append((sec.name, Relocation(len(data), DATA_RELOC[f.width],
                                                          f.target, f.addend)))

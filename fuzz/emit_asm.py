@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .encode_x86 import assembly
 from .lower_x86 import AsmObject
-from .model import Binding, Const, SectionKind
+from .model import Binding, Const, SectionKind, SelfRel
 
 DIRECTIVE = {1: ".byte", 2: ".short", 4: ".long", 8: ".quad"}
 SECTION_FLAGS = {
@@ -44,6 +44,8 @@ def write_asm(obj: AsmObject) -> str:
                 if isinstance(f, Const):
                     mask = (1 << (8 * f.width)) - 1
                     lines.append(f"{DIRECTIVE[f.width]} {f.value & mask:#x}")
+                elif isinstance(f, SelfRel):
+                    lines.append(f"{DIRECTIVE[f.width]} {item.name}{f.addend:+d}-.")
                 else:
                     addend = f"{f.addend:+d}" if f.addend else ""
                     lines.append(f"{DIRECTIVE[f.width]} {f.target}{addend}")

@@ -74,7 +74,17 @@ class Ref:
     addend: int = 0
 
 
-Field = Const | Ref
+@dataclass(frozen=True)
+class SelfRel:
+    """A field of `width` bytes holding (its own item's address + `addend`) minus the
+    field's address: a pc-relative datum whose value the model knows without addresses,
+    because the linker keeps an input section's contents together."""
+
+    width: int
+    addend: int
+
+
+Field = Const | Ref | SelfRel
 
 
 @dataclass(frozen=True)

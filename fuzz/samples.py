@@ -20,6 +20,7 @@ from .model import (
     Ref,
     Section,
     SectionKind,
+    SelfRel,
     Store,
 )
 
@@ -39,6 +40,10 @@ _MAIN_STEPS = (
     Load("lh_v4", 0, AddrVia.PC_REL),
     Call("lt3_f1_a1", CallVia.PLT),
     Load("lt2_d0", 1, AddrVia.GOT),
+    Load("lh_v3", 3, AddrVia.PC_REL),
+    Load("lh_v3", 4, AddrVia.ABS_S32),
+    Load("lh_v3", 5, AddrVia.GOT),
+    Load("lh_v3", 6, AddrVia.ABS_U32),
 )
 
 SAMPLE = Program((
@@ -60,6 +65,8 @@ SAMPLE = Program((
                 functions=(Function("lh_f2", Binding.GLOBAL, ".text.lh_f2", 1, 11,
                                     (Call("lt3_f6_a6", CallVia.PLT, (1, 2, 3, 4, 5)),)),),
                 data=(DataItem("lh_v3", Binding.GLOBAL, "lh_data", 4,
-                               (Const(4, 0x1234), Ref(1, "lh_k0", 3), Ref(2, "lh_k0", 100))),),
+                               (Const(4, 0x1234), Ref(1, "lh_k0", 3), Ref(2, "lh_k0", 100),
+                                SelfRel(1, 5), SelfRel(2, -3), SelfRel(8, 20),
+                                SelfRel(4, 2))),),
                 absolutes=(AbsSymbol("lh_k0", 0x50),)),
 ), (1, 2, 3))

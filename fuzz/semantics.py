@@ -19,11 +19,13 @@ from .model import (
     CallTable,
     Const,
     DataItem,
+    Field,
     Function,
     IfOdd,
     Load,
     Program,
     Ref,
+    SelfRel,
     Step,
     Store,
 )
@@ -105,14 +107,17 @@ class Interpreter:
             if isinstance(d, libtrace.Import):
                 self.memory[key] = [libtrace.data_word(d.name, k) for k in range(d.size // 4)]
             elif isinstance(d, DataItem):
-                self.memory[key] = [self.field_value(where.owner, f) for f in d.fields]
+                self.memory[key] = [self.field_value(where.owner, f, d.offset_of(i))
+                                    for i, f in enumerate(d.fields)]
             else:
                 raise TypeError(f"{d.name} is not a data item")
         return self.memory[key]
 
-    def field_value(self, owner: int, f: Const | Ref) -> int:
+    def field_value(self, owner: int, f: Field, offset: int) -> int:
         if isinstance(f, Const):
             return f.value
+        if isinstance(f, SelfRel):
+            return (f.addend - offset) & ((1 << (8 * f.width)) - 1)
         target = self.resolver.resolve(owner, f.target).definition
         if isinstance(target, AbsSymbol):
             return (target.value + f.addend) & ((1 << (8 * f.width)) - 1)

@@ -35,6 +35,7 @@ from .model import (
     Ref,
     Section,
     SectionKind,
+    SelfRel,
     Step,
     Store,
 )
@@ -139,11 +140,13 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
     abs_names = [a for _, a in d.absolutes]
     out: list[Field] = []
     for _ in range(count):
-        choice = draw(st.integers(0, 3 if abs_names else 1))
+        choice = draw(st.integers(0, 4 if abs_names else 2))
         if choice == 0:
             out.append(Const(4, draw(st.integers(0, 0xFFFFFFFF))))
         elif choice == 1:
             out.append(Const(8, draw(st.integers(0, 2**64 - 1))))
+        elif choice == 2:  # pc-relative to its own item: R_X86_64_PC8/16/32/64
+            out.append(SelfRel(draw(st.sampled_from((1, 2, 4, 8))), draw(st.integers(-16, 40))))
         else:
             a = draw(st.sampled_from(abs_names))
             width = draw(st.sampled_from((1, 2, 4)))
@@ -154,7 +157,7 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
 
 def _loadable(d: Draft, sym: DataSym) -> list[int]:
     return [i for i, f in enumerate(sym.fields)
-            if isinstance(f, Const) and f.width in (4, 8) or isinstance(f, Ref)
+            if isinstance(f, Const | SelfRel) or isinstance(f, Ref)
             and not sym.form.startswith("table")]
 
 

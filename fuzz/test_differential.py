@@ -9,13 +9,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 
 from fuzz import judge
 from fuzz.coverage import record
 from fuzz.keep import kept_on_failure
 from fuzz.model import Program
 from fuzz.pipeline import REFERENCE_LINKERS, libraries, link_linkharness, link_with, write_objects
+from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
 
@@ -24,6 +25,7 @@ def test_reference_linkers_and_native_run_agree_with_the_model(
     repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    @example(program=SAMPLE)
     @given(program=programs())
     def prop(program: Program) -> None:
         record(program)

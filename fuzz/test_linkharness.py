@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fuzz import judge
@@ -18,6 +18,7 @@ from fuzz.coverage import record
 from fuzz.keep import kept_on_failure
 from fuzz.model import Program
 from fuzz.pipeline import libraries, link_linkharness, write_objects
+from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
 
@@ -26,6 +27,7 @@ def test_linkharness_output_is_right_by_every_check(
     repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    @example(program=SAMPLE, also_asm=0)
     @given(program=programs(), also_asm=st.integers(0, 3))
     def prop(program: Program, also_asm: int) -> None:
         record(program)

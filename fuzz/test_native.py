@@ -10,13 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fuzz import judge
 from fuzz.coverage import record
 from fuzz.model import Program
 from fuzz.pipeline import libraries, link_with, write_objects
+from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
 
@@ -25,6 +26,7 @@ def test_generated_programs_behave_as_modelled_under_gnu_ld(
     repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    @example(program=SAMPLE, also_asm=0)
     @given(program=programs(), also_asm=st.integers(0, 2))
     def prop(program: Program, also_asm: int) -> None:
         record(program)
