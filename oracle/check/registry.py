@@ -24,6 +24,8 @@ DL_LOAD = "glibc dl-load"
 DL_LOOKUP = "glibc dl-lookup"
 DL_RUNTIME = "glibc dl-runtime"
 DL_VERSION = "glibc dl-version"
+DL_MACHINE = "glibc dl-machine"
+DL_RELOC = "glibc dl-reloc"
 
 
 @dataclass(frozen=True)

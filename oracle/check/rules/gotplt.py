@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from oracle.check import consts as c
 from oracle.check.image import ElfImage
 from oracle.check.pltwalk import indirect_jumps, run_lazy_path
-from oracle.check.registry import DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
+from oracle.check.registry import (
+    DL_LOOKUP,
+    DL_RELOC,
+    DL_RUNTIME,
+    PSABI_I386,
+    PSABI_X86_64,
+    Finding,
+    rule,
+)
 from oracle.check.relocations import dynamic_relocs, jump_slots
 from oracle.check.rules.segments import relro_pages
 from oracle.check.tables import bind_now, dyn_value, dynsym
@@ -96,7 +104,7 @@ def _show(img: ElfImage, pushed: tuple[tuple[str, int], ...] | None) -> str:
 
 @rule("ELF-GOT-RELRO", TOPIC,
       "without BIND_NOW no JUMP_SLOT slot lies in the pages PT_GNU_RELRO makes read-only: "
-      "lazy binding writes them while the program runs", f"{DL_RUNTIME}, glibc dl-reloc")
+      "lazy binding writes them while the program runs", f"{DL_RUNTIME}, {DL_RELOC}")
 def lazy_slots_writable(img: ElfImage) -> Iterator[Finding]:
     pages = relro_pages(img)
     if pages is None or bind_now(img):
@@ -111,7 +119,7 @@ def lazy_slots_writable(img: ElfImage) -> Iterator[Finding]:
 @rule("ELF-PLT-CANONICAL", TOPIC,
       "an undefined function symbol with a non-zero st_value (the executable's canonical "
       "address for it) points at PLT code that jumps through a slot relocated against that "
-      "same symbol", f"{BOTH}, glibc dl-lookup")
+      "same symbol", f"{BOTH}, {DL_LOOKUP}")
 def canonical(img: ElfImage) -> Iterator[Finding]:
     syms = dynsym(img)
     candidates = [s for s in syms[1:] if s.shndx == c.SHN_UNDEF and s.value

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from oracle.check import consts as c
 from oracle.check.image import ElfImage
-from oracle.check.registry import DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
+from oracle.check.registry import DL_MACHINE, DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
 from oracle.check.relocations import dynamic_relocs
 from oracle.check.tables import dyn_value, dynsym
 
@@ -65,7 +65,7 @@ APPLIED_I386 = {0: "NONE", 1: "32", 2: "PC32", 5: "COPY", 6: "GLOB_DAT", 7: "JMP
 
 
 @rule("ELF-REL-TYPE", TOPIC, "every dynamic relocation has a type ld.so applies",
-      f"{PSABI_X86_64}, {PSABI_I386}, glibc dl-machine")
+      f"{PSABI_X86_64}, {PSABI_I386}, {DL_MACHINE}")
 def reloc_type(img: ElfImage) -> Iterator[Finding]:
     applied = APPLIED_X86_64 if img.header.machine == c.EM_X86_64 else APPLIED_I386
     for dr in dynamic_relocs(img):
