@@ -79,6 +79,7 @@ class Dynamic:
         self._strtab = self.tags.get(DT_STRTAB)
         self._symtab = self.tags.get(DT_SYMTAB)
         self._syms: dict[int, DynSym] = {}
+        self._needs: dict[int, tuple[str, str]] | None = None
 
     def get(self, tag: int, default: int = 0) -> int:
         return self.tags.get(tag, default)
@@ -159,24 +160,32 @@ class Dynamic:
                 out += self._table(start, end - start, rela)
         return out
 
-    def version_files(self) -> dict[int, str]:
-        """Version index (vna_other) -> the file that must provide it (from DT_VERNEED)."""
-        out: dict[int, str] = {}
+    def version_needs(self) -> dict[int, tuple[str, str]]:
+        """Version index (vna_other) -> (the file that must provide it, the version name),
+        from DT_VERNEED."""
+        if self._needs is not None:
+            return self._needs
+        out: dict[int, tuple[str, str]] = {}
         addr, count = self.get(DT_VERNEED), self.get(DT_VERNEEDNUM)
         for _ in range(count if addr else 0):
             _, cnt, file_off, aux, nxt = struct.unpack("<HHIII", self.mem.read(addr, 16))
             filename = self.string(file_off)
             vaux = addr + aux
             for _ in range(cnt):
-                _, _, other, _, vnext = struct.unpack("<IHHII", self.mem.read(vaux, 16))
-                out[other] = filename
+                _, _, other, name_off, vnext = struct.unpack("<IHHII", self.mem.read(vaux, 16))
+                out[other] = (filename, self.string(name_off))
                 if not vnext:
                     break
                 vaux += vnext
             if not nxt:
                 break
             addr += nxt
+        self._needs = out
         return out
+
+    def version_files(self) -> dict[int, str]:
+        """Version index -> the file that must provide it."""
+        return {index: need[0] for index, need in self.version_needs().items()}
 
     def version_index(self, sym_index: int) -> int:
         versym = self.tags.get(DT_VERSYM)

@@ -13,6 +13,7 @@ faults naming the function.
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass, field
 
 from elftools.common.exceptions import ELFError
@@ -44,26 +45,71 @@ class LoadedObject:
     start: int
     end: int
     is_executable: bool
-    defined: dict[str, int] = field(default_factory=dict)  # name -> dynsym index
+    defined: dict[str, list[Definition]] = field(default_factory=dict)  # by name
     canonical: dict[str, int] = field(default_factory=dict)  # undefined, nonzero value
     relro: tuple[int, int] | None = None  # (address, size) sealed after relocation
 
     @classmethod
     def read_symbols(cls, obj: LoadedObject, data: bytes) -> None:
-        """Index the dynamic symbols by name (from .dynsym; none if there are no section
-        headers, in which case only the object's own references see its definitions)."""
+        """Index the dynamic symbols by name, with their version (from .dynsym,
+        .gnu.version and .gnu.version_d; nothing if there are no section headers, in which
+        case only the object's own references see its definitions)."""
         try:
-            section = ELFFile(io.BytesIO(data)).get_section_by_name(".dynsym")
+            elf = ELFFile(io.BytesIO(data))
+            section = elf.get_section_by_name(".dynsym")
             symbols = list(section.iter_symbols()) if section is not None else []  # type: ignore[attr-defined]
-        except (ELFError, ValueError, KeyError, AttributeError):
-            symbols = []
+            versions = _symbol_versions(elf, len(symbols))
+        except (ELFError, ValueError, KeyError, AttributeError, struct.error):
+            symbols, versions = [], []
         for index, sym in enumerate(symbols):
             if not sym.name or sym["st_info"]["bind"] == "STB_LOCAL":
                 continue
             if sym["st_shndx"] != "SHN_UNDEF":
-                obj.defined.setdefault(sym.name, index)
+                version, hidden = versions[index] if index < len(versions) else (None, False)
+                obj.defined.setdefault(sym.name, []).append(Definition(index, version, hidden))
             elif sym["st_value"] and obj.is_executable:
                 obj.canonical.setdefault(sym.name, index)
+
+    def definition(self, name: str, version: str | None) -> int | None:
+        """The dynsym index defining `name`: the one of `version` when asked for, else the
+        default (not hidden) one, as a reference without a version gets."""
+        candidates = self.defined.get(name)
+        if not candidates:
+            return None
+        if version is not None:
+            for cand in candidates:
+                if cand.version == version:
+                    return cand.index
+        return next((c.index for c in candidates if not c.hidden), candidates[0].index)
+
+
+@dataclass(frozen=True)
+class Definition:
+    index: int
+    version: str | None
+    hidden: bool  # a non-default version (name@VER rather than name@@VER)
+
+
+def _symbol_versions(elf: ELFFile, count: int) -> list[tuple[str | None, bool]]:
+    """(version name, hidden) per dynamic symbol, from .gnu.version and .gnu.version_d."""
+    versym = elf.get_section_by_name(".gnu.version")
+    verdef = elf.get_section_by_name(".gnu.version_d")
+    if versym is None or verdef is None:
+        return []
+    strings = elf.get_section(verdef["sh_link"])
+    names: dict[int, str] = {}
+    raw = verdef.data()
+    at = 0
+    for _ in range(verdef["sh_info"]):
+        _, _, ndx, cnt, _, aux, nxt = struct.unpack_from("<HHHHIII", raw, at)
+        if cnt:
+            name_off = struct.unpack_from("<I", raw, at + aux)[0]
+            names[ndx] = strings.get_string(name_off)  # type: ignore[attr-defined]
+        if not nxt:
+            break
+        at += nxt
+    values = struct.unpack_from(f"<{count}H", versym.data())
+    return [(names.get(v & 0x7FFF), bool(v & 0x8000)) for v in values]
 
 
 Member = LoadedObject | EmulatedLibrary
@@ -86,6 +132,11 @@ class Scope:
         first = [m for m in self.members[1:] if self._name_of(m) == wanted]
         return [self.members[0], *first, *(m for m in self.members[1:] if m not in first)]
 
+    @staticmethod
+    def _wanted_version(requester: LoadedObject, sym: DynSym) -> str | None:
+        need = requester.dyn.version_needs().get(requester.dyn.version_index(sym.index))
+        return None if need is None else need[1]
+
     def resolve(self, requester: LoadedObject, sym: DynSym, for_plt: bool) -> int:
         """S for a relocation of `requester` against `sym` (a JUMP_SLOT when for_plt)."""
         for member in self._order(requester, sym):
@@ -99,16 +150,17 @@ class Scope:
         if sym.type == dt.STT_OBJECT:
             raise LoadFault(Fault("unresolved", 0, sym.name,
                                   f"undefined data symbol {sym.name} in every library"))
-        owner = next((m for m in self.members[1:] if not isinstance(m, LoadedObject)
-                      and m.provides(sym.name)), None)
-        return self._unimplemented(sym.name, owner.soname if owner else None)
+        need = requester.dyn.version_needs().get(requester.dyn.version_index(sym.index))
+        owner = next((self._name_of(m) for m in self.members[1:] if not isinstance(
+            m, LoadedObject) and m.provides(sym.name)), None)
+        return self._unimplemented(sym.name, need[0] if need else owner)
 
     def _lookup(self, member: Member, requester: LoadedObject, sym: DynSym,
                 for_plt: bool) -> int | None:
         if isinstance(member, LoadedObject):
             if member is requester and sym.defined:
                 return sym.value
-            index = member.defined.get(sym.name)
+            index = member.definition(sym.name, self._wanted_version(requester, sym))
             if index is None and not for_plt:
                 index = member.canonical.get(sym.name)
             if index is None:
@@ -133,7 +185,7 @@ class Scope:
         after the executable."""
         for member in self._order(requester, sym)[1:]:
             if isinstance(member, LoadedObject):
-                index = member.defined.get(sym.name)
+                index = member.definition(sym.name, self._wanted_version(requester, sym))
                 if index is not None:
                     found = member.dyn.symbol(index)
                     return found.value, found.size, None

@@ -50,3 +50,20 @@ def test_found_through_ld_library_path(linked: Path, tmp_path: Path) -> None:
     assert "libdemo.so" in missing.faults[0].message
     found = run(elsewhere, env={"LD_LIBRARY_PATH": str(linked.parent)})
     assert found.faults == [] and found.exit_code == 42
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_symbol_versions_pick_the_needed_definition(tmp_path: Path, native: Native,
+                                                    arch: str) -> None:
+    m32 = ["-m32"] if arch == "i386" else []
+    lib = tmp_path / "libversioned.so"
+    subprocess.run(["gcc", *m32, "-shared", "-fPIC", "-Wl,-soname,libversioned.so",
+                    f"-Wl,--version-script={PROGRAMS / 'versioned.map'}", "-o", str(lib),
+                    str(PROGRAMS / "versioned.c")], check=True)
+    exe = tmp_path / "main"
+    subprocess.run(["gcc", *m32, "-no-pie", "-fno-pie", "-o", str(exe),
+                    str(PROGRAMS / "use_versioned.c"), "-L", str(tmp_path), "-lversioned"],
+                   check=True)
+    result = run(exe)
+    assert result.stdout == b"describe@@VER_2 describe@@VER_2\n"
+    assert result.stdout == native(exe, ld_path=str(tmp_path)).stdout
