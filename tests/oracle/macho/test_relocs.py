@@ -1,0 +1,166 @@
+"""The Mach-O relocation-field oracle: every relocation flavour of two assembled objects and
+of the C programs, linked by linkharness and ld64.lld-14, is confirmed; each confirmed
+field corrupted in turn is reported alone."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from linker import link
+from oracle.emulate.macho.image import parse
+from oracle.macho_relocs import check_macho_fields
+from oracle.macho_relocs_inputs import read_object
+
+LIBSYSTEM_TBD = Path(__file__).parents[3] / "linker" / "macho" / "data" / "libSystem.tbd"
+
+FIRST = r"""
+.text
+.globl _main
+_main:
+    pushq %rbp
+    movb $0x12, _bytevar(%rip)          # SIGNED_1
+    movw $0x1234, _wordvar(%rip)        # SIGNED_2
+    movl $0x12345678, _var+8(%rip)      # SIGNED with a folded immediate
+    leaq Lstr(%rip), %rdi               # non-extern SIGNED into __cstring
+    movq _var@GOTPCREL(%rip), %rax      # GOT_LOAD of a definition (may become leaq)
+    movq _environ@GOTPCREL(%rip), %rax  # GOT_LOAD of an import
+    call _helper                        # BRANCH, defined
+    call _second                        # BRANCH into the other object
+    call _puts                          # BRANCH through a stub
+    xorl %eax, %eax
+    popq %rbp
+    ret
+_helper:
+    ret
+.section __TEXT,__cstring
+Lstr: .asciz "hello"
+.data
+.globl _var
+_var: .quad 1, 2, 3
+_bytevar: .byte 0
+.p2align 1
+_wordvar: .short 0
+.p2align 3
+_ptrs:
+    .quad _var + 16                     # UNSIGNED
+    .quad _puts                         # UNSIGNED of an import: a bind
+    .quad _var - _ptrs                  # SUBTRACTOR + UNSIGNED
+    .quad _environ + 8                  # a bind with an addend
+    .quad _second                       # UNSIGNED into the other object
+"""
+
+SECOND = r"""
+.text
+.globl _second
+_second:
+    leaq Lk2(%rip), %rax                # non-extern SIGNED into __DATA,__const
+    movb $3, Lk1+1(%rip)                # non-extern, one immediate byte
+    movl $0x11223344, Lk1+4(%rip)       # non-extern, four immediate bytes
+    movw $0x77, Lk1+2(%rip)             # non-extern, two immediate bytes
+    movq _var@GOTPCREL(%rip), %rcx      # GOT_LOAD of the other object's definition
+    ret
+.section __DATA,__const
+.p2align 3
+Lk0: .quad 0x1111
+Lk2: .quad Lstr2                        # non-extern UNSIGNED into __cstring
+     .quad Lk0                          # non-extern UNSIGNED into its own section
+     .long Lk2 - _second                # SUBTRACTOR with a non-extern minuend
+.section __TEXT,__cstring
+Lstr1: .asciz "world"
+Lstr2: .asciz "hello"
+.section __DATA,__mydata
+Lk1: .quad 0
+"""
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[Path]]]:
+    out = tmp_path_factory.mktemp("macho-relocs")
+    objects = []
+    for name, text in (("first", FIRST), ("second", SECOND)):
+        src = out / f"{name}.s"
+        src.write_text(text)
+        obj = out / f"{name}.o"
+        subprocess.run(["llvm-mc-14", "-triple=x86_64-apple-macosx10.9", "-filetype=obj",
+                        str(src), "-o", str(obj)], check=True)
+        objects.append(obj)
+    lld = out / "lld"
+    subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9",
+                    "11.0", "-o", str(lld), *map(str, objects), str(LIBSYSTEM_TBD)], check=True)
+    lh = out / "lh"
+    link([*map(str, objects), "-lSystem"], lh, target="macho-x86_64")
+    return {"lld": (lld, objects), "lh": (lh, objects)}
+
+
+def test_every_flavour_is_read(linked: dict[str, tuple[Path, list[Path]]]) -> None:
+    _, objects = linked["lh"]
+    relocs = [r for path in objects for r in read_object(path).relocs]
+    names = {r.type_name for r in relocs}
+    assert {"X86_64_RELOC_SIGNED", "X86_64_RELOC_SIGNED_1", "X86_64_RELOC_SIGNED_2",
+            "X86_64_RELOC_BRANCH", "X86_64_RELOC_GOT_LOAD", "X86_64_RELOC_UNSIGNED",
+            "X86_64_RELOC_UNSIGNED+SUBTRACTOR"} <= names
+    assert any(not r.target.extern for r in relocs)
+    assert any(not r.target.extern and r.subtrahend is not None for r in relocs)
+
+
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_assembled_objects_confirmed(linked: dict[str, tuple[Path, list[Path]]],
+                                     flavour: str) -> None:
+    exe, objects = linked[flavour]
+    report = check_macho_fields(exe, objects)
+    assert report.mismatches == ()
+    total = sum(len(read_object(p).relocs) for p in objects)
+    assert report.checked == total == 22
+    assert any(c.rule == "dynamic" for c in report.confirmed)  # binds
+
+
+@pytest.mark.parametrize(("source", "flavour"), [("hello.c", "lh"), ("hello.c", "lld"),
+                                                 ("classic.c", "classic"),
+                                                 ("kitchen.c", "lh"), ("kitchen.c", "lld"),
+                                                 ("libtrace.c", "lh"), ("libtrace.c", "lld")])
+def test_c_programs_confirmed(macho, source: str, flavour: str) -> None:
+    exe = macho(source, flavour)
+    report = check_macho_fields(exe, [exe.parent / Path(source).with_suffix(".o").name])
+    assert report.mismatches == ()
+    assert report.checked >= 4
+
+
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_each_corrupted_field_is_reported_alone(linked: dict[str, tuple[Path, list[Path]]],
+                                                flavour: str, tmp_path: Path) -> None:
+    exe, objects = linked[flavour]
+    data = exe.read_bytes()
+    img = parse(data)
+    report = check_macho_fields(exe, objects)
+    for site in report.confirmed:
+        if site.rule == "dynamic":
+            continue
+        seg = img.segment_at(site.field)
+        assert seg is not None
+        at = seg.fileoff + site.field - seg.vmaddr
+        bad = bytearray(data)
+        bad[at] ^= 0x40
+        path = tmp_path / "bad"
+        path.write_bytes(bytes(bad))
+        [mismatch] = check_macho_fields(path, objects).mismatches
+        assert (mismatch.kind, mismatch.address, mismatch.offset) == (
+            "value", site.address, site.offset), site
+
+
+def test_wrong_bind_addend_is_reported(linked: dict[str, tuple[Path, list[Path]]],
+                                       tmp_path: Path) -> None:
+    exe, objects = linked["lld"]
+    img = parse(exe.read_bytes())
+    assert img.dyld_info is not None
+    off, size = img.dyld_info.bind
+    data = bytearray(exe.read_bytes())
+    stream = bytes(data[off : off + size])
+    at = stream.index(bytes([0x60, 0x08]))  # SET_ADDEND_SLEB 8 (_environ + 8)
+    data[off + at + 1] = 0x10
+    bad = tmp_path / "addend"
+    bad.write_bytes(bytes(data))
+    [mismatch] = check_macho_fields(bad, objects).mismatches
+    assert mismatch.kind == "unresolved" and "_environ+8" in mismatch.detail
