@@ -53,7 +53,7 @@ def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
 def is_evidence(obj: InputObject, sec: InputSection) -> bool:
     """Whether finding the section's bytes proves anything: it has bytes of its own that
     no relocation may change (a lone pointer, or .bss, would match almost anywhere)."""
-    return not sec.nobits and relocated_mask(obj, sec).count(0) >= 4
+    return not sec.nobits and relocated_mask(obj, sec).count(0) >= 2
 
 
 def output_names_for(name: str) -> tuple[str, ...]:
