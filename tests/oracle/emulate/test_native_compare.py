@@ -26,6 +26,7 @@ CASES = [
     ("auxv.c", ["one", "two"]),
     ("runtime.c", []),
     ("tls.c", []),
+    ("scan.c", []),
 ]
 
 
