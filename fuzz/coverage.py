@@ -35,6 +35,12 @@ def describe(program: Program) -> set[str]:
                     labels.add(f"load:{s.via.value}")
                 elif isinstance(s, Store):
                     labels.add(f"store:{s.via.value}")
+    commons = [d.name for o in program.objects for d in o.data if d.section is None]
+    defined = {d.name for o in program.objects for d in o.data if d.section is not None}
+    if len(commons) != len(set(commons)):
+        labels.add("data:common:merged")
+    if set(commons) & defined:
+        labels.add("data:common:overridden_by_definition")
     statics = [f.name for o in program.objects for f in o.functions
                if f.binding.value == "local"]
     if len(statics) != len(set(statics)):

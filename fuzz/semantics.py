@@ -3,8 +3,8 @@ its exit status, computed by interpreting the model (nothing is run).
 
 Symbol resolution follows the static-linking rules every linker agrees on: a reference from
 object i first sees i's local symbols, then the strong global definition, then a weak one
-(only one weak definition is ever drawn when there is no strong one), then a COMMON symbol,
-then an import from a libtrace library.  COMDAT copies are identical, so any copy will do.
+(only one weak definition is ever drawn when there is no strong one), then the largest of
+the COMMON symbols of that name, then an import from a libtrace library.  COMDAT copies are identical, so any copy will do.
 """
 
 from __future__ import annotations
@@ -72,7 +72,13 @@ class Resolver:
                 binding = Binding.GLOBAL if isinstance(d, AbsSymbol) else d.binding
                 if binding is Binding.LOCAL:
                     local[d.name] = d
-                elif binding is Binding.WEAK or (isinstance(d, DataItem) and d.section is None):
+                elif isinstance(d, DataItem) and d.section is None:
+                    # COMMON symbols of one name merge into the largest of them
+                    seen = weak.get(d.name)
+                    if seen is None or (isinstance(seen.definition, DataItem)
+                                        and seen.definition.size < d.size):
+                        weak[d.name] = Resolved(i, d)
+                elif binding is Binding.WEAK:
                     weak.setdefault(d.name, Resolved(i, d))
                 else:
                     strong.setdefault(d.name, Resolved(i, d))

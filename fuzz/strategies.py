@@ -71,6 +71,7 @@ class DataSym:
     binding: Binding
     fields: tuple[Field, ...] = ()
     align: int = 4
+    commons: tuple[tuple[int, int], ...] = ()  # more COMMON declarations: (object, words)
 
 
 @dataclass
@@ -117,8 +118,15 @@ def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
         binding = Binding.GLOBAL if form == "common" else draw(
             st.sampled_from((Binding.GLOBAL, Binding.LOCAL, Binding.WEAK)))
         name = f"lh_v{i}" if binding is not Binding.LOCAL else f"lh_w{i}"
-        d.data.append(DataSym(name, form, draw(st.integers(0, n - 1)), binding,
+        owner = draw(st.integers(0, n - 1))
+        d.data.append(DataSym(name, form, owner, binding,
                               align=draw(st.sampled_from((1, 4, 8, 16, 64)))))
+        if binding is Binding.GLOBAL and form in ("common", "data", "bss"):
+            # the same name as COMMON in other objects: merged, or overridden by the
+            # definition (word counts are drawn later, at most the definition's)
+            others = draw(st.lists(st.sampled_from([o for o in range(n) if o != owner]),
+                                   max_size=2, unique=True))
+            d.data[-1].commons = tuple((o, 0) for o in others)
 
 
 def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
@@ -228,6 +236,8 @@ def programs(draw: st.DrawFn) -> Program:
     _draw_symbols(draw, d)
     for sym in d.data:
         sym.fields = _draw_fields(draw, d, sym)
+        most = len(sym.fields) if sym.form == "common" else 4
+        sym.commons = tuple((o, draw(st.integers(1, most))) for o, _ in sym.commons)
     functions: list[list[Function]] = [[] for _ in range(n)]
     text_sections: list[dict[str, Section]] = [{} for _ in range(n)]
     for f in d.funcs:
@@ -263,6 +273,8 @@ def _object(draw: st.DrawFn, d: Draft, owner: int, functions: list[Function],
     kind_of = {"data": SectionKind.DATA, "table_data": SectionKind.DATA, "bss": SectionKind.BSS,
                "rodata": SectionKind.RODATA, "table_rodata": SectionKind.RODATA}
     for sym in d.data:
+        items += [DataItem(sym.name, Binding.GLOBAL, None, 4, (Const(4, 0),) * words)
+                  for o, words in sym.commons if o == owner]
         if sym.owner != owner:
             continue
         if sym.form == "common":
