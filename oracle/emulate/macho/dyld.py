@@ -24,13 +24,14 @@ from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.binding import Binder, DyldFault
 from oracle.emulate.macho.image import MachOError, MachOImage
 from oracle.emulate.macho.libraries import Dylib, dylib_for
-from oracle.emulate.macho.start import build_stack, darwin_syscalls, enter_main
+from oracle.emulate.macho.start import Start, build_stack, darwin_syscalls, enter
 from oracle.emulate.memory import PAGE, UcMemory, page_up
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault, RunResult
 from oracle.emulate.streams import create_standard_streams
 
 MAX_DISTANCE = 0x10000  # farther than this from any symbol: no name
+S_MOD_INIT_FUNC_POINTERS = 9
 
 
 def run_macho(data: bytes, inv: Invocation) -> RunResult:
@@ -58,12 +59,9 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         dylibs = _dylibs(img)
         binder = Binder(machine, process, img, dylibs)
         binder.bind_at_load(inv.lazy and not img.flags & mi.MH_BIND_AT_LOAD)
-        entry = _entry(img)
-        if img.main_entryoff is not None:
-            library = dylibs[0].install_name if dylibs else "/usr/lib/dyld"
-            enter_main(machine, entry, sp, len(inv.argv), argv, envp, apple, library)
-        else:
-            machine.uc.reg_write(X86_64.sp_reg, sp)
+        start = Start(sp, len(inv.argv), argv, envp, apple, _initializers(machine.mem, img),
+                      _entry(img), img.main_entryoff is not None)
+        pc = enter(machine, start, "/usr/lib/dyld")
     except DyldFault as err:
         return ended(err.fault)
     except MachOError as err:
@@ -73,7 +71,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
                            f"while loading: {err.message}"))
     except (UcError, struct.error, ValueError, UnicodeError, IndexError) as err:
         return ended(Fault("load", 0, None, f"malformed executable: {err!r}"))
-    exit_code, faults = machine.run(entry)
+    exit_code, faults = machine.run(pc)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
                      faults, machine.instructions)
 
@@ -125,6 +123,16 @@ def _dylibs(img: MachOImage) -> list[Dylib]:
                                                    "for this install name"))
         out.append(emulated)
     return out
+
+
+def _initializers(mem: UcMemory, img: MachOImage) -> tuple[int, ...]:
+    """The pointers of every S_MOD_INIT_FUNC_POINTERS section, read after rebasing."""
+    out: list[int] = []
+    for sect in img.sections():
+        if sect.type == S_MOD_INIT_FUNC_POINTERS:
+            raw = mem.read(sect.addr, sect.size - sect.size % 8)
+            out += [v for (v,) in struct.iter_unpack("<Q", raw)]
+    return tuple(out)
 
 
 def _entry(img: MachOImage) -> int:

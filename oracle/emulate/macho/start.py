@@ -4,16 +4,20 @@ two entry points (LC_MAIN through dyld, LC_UNIXTHREAD directly).
 The stack at a thread's first instruction (xnu's exec_copyout_strings) is argc, argv[],
 NULL, envp[], NULL, apple[], NULL, with the strings above it; the "apple" strings start
 with `executable_path=`.  With LC_MAIN, dyld calls main(argc, argv, envp, apple) on that
-stack and passes its result to exit(); here main returns to an intercepted gate that runs
-the emulated libc's exit, which is dyld's own call and so is not in the trace.
+stack and passes its result to exit(), after running the image's initializers (the
+S_MOD_INIT_FUNC_POINTERS sections) with the same four arguments.  Here one intercepted
+"dyld start" function does all of that with guest calls; its work is not in the trace.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
 from unicorn import x86_const as x
 
-from oracle.emulate.calls import CallContext, Export, LibResult
+from oracle.emulate.calls import CallContext, Export, GuestCall, LibResult
 from oracle.emulate.machine import Machine
 from oracle.emulate.memory import UcMemory
 from oracle.emulate.process import Process
@@ -63,22 +67,46 @@ def darwin_syscalls(process: Process) -> None:
     process.machine.syscall = handle
 
 
-def _exit_with_main_result(ctx: CallContext) -> LibResult:
-    ctx.machine.trace.pop()  # dyld's call, not the program's
-    status = ctx.machine.abi.return_value(ctx.machine.uc) & 0xFFFFFFFF
-    return run_exit(ctx, status)
+@dataclass(frozen=True)
+class Start:
+    """What dyld does once the image is bound: the initial stack's parts, the
+    S_MOD_INIT_FUNC_POINTERS initializers, and the entry (main, or the thread's pc)."""
+
+    sp: int
+    argc: int
+    argv: int
+    envp: int
+    apple: int
+    initializers: tuple[int, ...]
+    entry: int
+    lc_main: bool
 
 
-def enter_main(machine: Machine, main: int, sp: int, argc: int, argv: int, envp: int,
-               apple: int, library: str) -> None:
-    """Registers and stack for main(argc, argv, envp, apple) returning into exit()."""
-    gate = machine.add_export(library, Export("<dyld: exit(main())>", 0,
-                                              _exit_with_main_result))
-    uc = machine.uc
-    for reg, value in zip((x.UC_X86_REG_RDI, x.UC_X86_REG_RSI, x.UC_X86_REG_RDX,
-                           x.UC_X86_REG_RCX), (argc, argv, envp, apple)):
-        uc.reg_write(reg, value)
-    sp -= 8  # main is entered as if called: the return address sits 8 below a 16-aligned sp
-    machine.mem.write(sp, gate.to_bytes(8, "little"))
-    uc.reg_write(x.UC_X86_REG_RSP, sp)
-    uc.reg_write(x.UC_X86_REG_RIP, main)
+def _dyld_start(start: Start) -> Callable[[CallContext], LibResult]:
+    """dyld's last steps, as one library function entered with the kernel's stack: run
+    the initializers (argc, argv, envp, apple), then call main and pass its result to
+    exit(), or (LC_UNIXTHREAD) return into the thread's pc with the kernel's stack, which
+    the return address placed just below it makes happen."""
+
+    def steps(ctx: CallContext) -> LibResult:
+        ctx.machine.trace.pop()  # dyld's own work, not a call the program made
+        args = (start.argc, start.argv, start.envp, start.apple)
+        for init in start.initializers:
+            yield GuestCall(init, args)
+        if not start.lc_main:
+            return None
+        status = yield GuestCall(start.entry, args)
+        yield from run_exit(ctx, status & 0xFFFFFFFF)
+        return None
+
+    return steps
+
+
+def enter(machine: Machine, start: Start, library: str) -> int:
+    """Set up the stack for dyld's start; returns the pc to run from."""
+    gate = machine.add_export(library, Export("<dyld start>", 0, _dyld_start(start)))
+    # the gate "returns" to the thread's pc, popping it off and leaving sp at argc
+    sp = start.sp - 8
+    machine.mem.write(sp, (0 if start.lc_main else start.entry).to_bytes(8, "little"))
+    machine.uc.reg_write(x.UC_X86_REG_RSP, sp)
+    return gate

@@ -93,6 +93,19 @@ int main(int argc, char **argv, char **envp) {
 int puts(const char *);
 int main(void) { volatile int *p = (int *)0; puts("before"); return *p; }
 """,
+    # initializers (S_MOD_INIT_FUNC_POINTERS) get argc/argv before main; a destructor
+    # (__cxa_atexit with ___dso_handle) runs at exit
+    "ctors.c": r"""
+int puts(const char *);
+int printf(const char *, ...);
+static int order;
+__attribute__((constructor)) static void first(int argc, char **argv) {
+    printf("ctor %d argc=%d %s\n", ++order, argc, argv[argc - 1]);
+}
+__attribute__((constructor)) static void second(void) { printf("ctor %d\n", ++order); }
+__attribute__((destructor)) static void last(void) { puts("dtor"); }
+int main(void) { puts("main"); return order; }
+""",
     # no libSystem at all: Darwin system calls write and exit
     "syscalls.s": r"""
 .text

@@ -62,6 +62,17 @@ def test_data_binds_rebases_and_callbacks(macho, flavour: str, bind: str) -> Non
                                                 "free"]
 
 
+@pytest.mark.parametrize("bind", MODES)
+def test_initializers_and_destructor(macho, bind: str) -> None:
+    # ld64.lld only: linkharness does not define ___dso_handle yet (reported to the lead)
+    exe = macho("ctors.c", "lld")
+    result = run(exe, [str(exe), "x"], bind=bind)
+    assert result.faults == []
+    assert result.stdout == b"ctor 1 argc=2 x\nctor 2\nmain\ndtor\n"
+    assert result.exit_code == 2
+    assert result.trace[2].symbol == "__cxa_atexit"
+
+
 @pytest.mark.parametrize("flavour", ["lh", "lld"])
 def test_syscalls_without_libsystem(macho, flavour: str) -> None:
     result = run(macho("syscalls.s", flavour))
