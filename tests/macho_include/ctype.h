@@ -1,0 +1,19 @@
+/* <ctype.h> for Darwin, as plain functions.  Apple's header inlines most of these as reads of
+ * _DefaultRuneLocale; calling libSystem's functions instead keeps every one addressable and
+ * makes each use a visible import. */
+#ifndef LH_DARWIN_CTYPE_H
+#define LH_DARWIN_CTYPE_H
+
+int isalnum(int);
+int isalpha(int);
+int isdigit(int);
+int islower(int);
+int isprint(int);
+int ispunct(int);
+int isspace(int);
+int isupper(int);
+int isxdigit(int);
+int tolower(int);
+int toupper(int);
+
+#endif

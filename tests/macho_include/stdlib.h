@@ -1,0 +1,42 @@
+/* <stdlib.h> for Darwin: memory, process exit, conversions, sorting, environment. */
+#ifndef LH_DARWIN_STDLIB_H
+#define LH_DARWIN_STDLIB_H
+
+#include "_types.h"
+
+#define EXIT_SUCCESS 0
+#define EXIT_FAILURE 1
+#define RAND_MAX 0x7fffffff
+
+void *malloc(size_t);
+void *calloc(size_t, size_t);
+void *realloc(void *, size_t);
+void free(void *);
+
+void exit(int) __attribute__((noreturn));
+void _Exit(int) __attribute__((noreturn));
+void abort(void) __attribute__((noreturn));
+int atexit(void (*)(void));
+
+int atoi(const char *);
+long atol(const char *);
+long long atoll(const char *);
+long strtol(const char *restrict, char **restrict, int);
+long long strtoll(const char *restrict, char **restrict, int);
+unsigned long strtoul(const char *restrict, char **restrict, int);
+unsigned long long strtoull(const char *restrict, char **restrict, int);
+
+void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
+void *bsearch(const void *, const void *, size_t, size_t, int (*)(const void *, const void *));
+
+char *getenv(const char *);
+int setenv(const char *, const char *, int);
+int unsetenv(const char *);
+int putenv(char *);
+
+int abs(int) __attribute__((const));
+long labs(long) __attribute__((const));
+int rand(void);
+void srand(unsigned);
+
+#endif

@@ -1,0 +1,15 @@
+/* <unistd.h> for Darwin: the few system calls the programs use. */
+#ifndef LH_DARWIN_UNISTD_H
+#define LH_DARWIN_UNISTD_H
+
+#include "_types.h"
+
+#define STDIN_FILENO 0
+#define STDOUT_FILENO 1
+#define STDERR_FILENO 2
+
+ssize_t write(int, const void *, size_t);
+ssize_t read(int, void *, size_t);
+void _exit(int) __attribute__((noreturn));
+
+#endif

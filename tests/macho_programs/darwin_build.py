@@ -1,0 +1,124 @@
+"""Build the integration programs for Darwin: clang-14 objects, BSD archives, and executables
+linked by linkharness or by ld64.lld-14.
+
+Objects are compiled once per program into a directory that every pytest-xdist worker of the
+session sees; a `flock` makes the first worker build and the others wait and reuse.  There is
+no SDK: the C library headers are the project's own (tests/macho_include), clang's resource
+directory supplies the freestanding ones, and libSystem is the linker's embedded stub, which
+ld64.lld reads as well.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from program_spec import ProgramSpec
+
+from linker import link
+
+REPO = Path(__file__).resolve().parents[2]
+INCLUDE_DIR = REPO / "tests" / "macho_include"
+LIBSYSTEM_TBD = REPO / "linker" / "macho" / "data" / "libSystem.tbd"
+TRIPLE = "x86_64-apple-macosx10.9"
+# -nostdlibinc drops the host's glibc headers but keeps clang's builtin stddef.h, stdarg.h,
+# stdint.h, limits.h...; our headers come first through -isystem.
+CFLAGS = ("--target=" + TRIPLE, "-O2", "-nostdlibinc", "-isystem", str(INCLUDE_DIR), "-w")
+LD64_LLD = ("ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9", "11.0")
+LINKERS = ("linkharness", "ld64.lld")
+# GNU ld spellings in the ELF suite's link lines that mean nothing to ld64: archive groups
+# (ld64 searches every archive until nothing new resolves) and libm (part of libSystem).
+GNU_ONLY_LINK_ARGS = {"-Wl,--start-group", "-Wl,--end-group", "-lm"}
+
+
+class BuildError(Exception):
+    """A compiler, archiver or linker failed; the message carries its diagnostics."""
+
+
+def _run_tool(argv: list[str], cwd: Path) -> None:
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120,
+                          check=False)
+    if proc.returncode != 0:
+        raise BuildError(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stderr[-4000:]}")
+
+
+@contextmanager
+def _exclusive(directory: Path) -> Iterator[None]:
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def compile_source(spec: ProgramSpec, source: str, out_dir: Path) -> Path:
+    """Compile one C source of `spec` for Darwin x86-64; return the object's path."""
+    obj = out_dir / (Path(source).stem + ".o")
+    argv = ["clang-14", "-c", *CFLAGS, *spec.cflags, *spec.flags_for(source),
+            str(spec.directory / source), "-o", str(obj)]
+    _run_tool(argv, out_dir)
+    return obj
+
+
+@dataclass(frozen=True)
+class DarwinObjects:
+    """A program compiled for Darwin: its objects and the archives its link line names."""
+
+    spec: ProgramSpec
+    directory: Path
+    objects: tuple[Path, ...]
+    link_args: tuple[str, ...]  # archive paths and group markers, GNU-ld spelled
+
+    def link(self, linker: str) -> Path:
+        """Link with `linker` (one of LINKERS), once per session; return the executable."""
+        output = self.directory / f"prog.{linker}"
+        with _exclusive(self.directory):
+            if not output.exists():
+                if linker == "linkharness":
+                    self._link_linkharness(output)
+                elif linker == "ld64.lld":
+                    self._link_lld(output)
+                else:
+                    raise ValueError(f"unknown linker {linker!r}")
+        return output
+
+    def _link_linkharness(self, output: Path) -> None:
+        groups = {"-Wl,--start-group": "--start-group", "-Wl,--end-group": "--end-group"}
+        tail = [groups.get(a, a) for a in self.link_args if a != "-lm"]
+        inputs = [*map(str, self.objects), *tail, "-lSystem"]
+        link(inputs, output, target="macho-x86_64")
+
+    def _link_lld(self, output: Path) -> None:
+        tail = [a for a in self.link_args if a not in GNU_ONLY_LINK_ARGS]
+        _run_tool([*LD64_LLD, "-o", str(output), *map(str, self.objects), *tail,
+                   str(LIBSYSTEM_TBD)], self.directory)
+
+
+def _build(spec: ProgramSpec, directory: Path) -> None:
+    for source in spec.sources:
+        compile_source(spec, source, directory)
+    for lib in spec.archives:
+        members = [str(compile_source(spec, s, directory)) for s in lib.sources]
+        (directory / lib.name).unlink(missing_ok=True)
+        # ld64 reads BSD archives with a __.SYMDEF index, which is what Apple's ar writes
+        _run_tool(["llvm-ar-14", "rcs", "--format=darwin", lib.name, *members], directory)
+
+
+def build_objects(spec: ProgramSpec, root: Path) -> DarwinObjects:
+    """Compile `spec` for Darwin into `root`, or reuse what another worker built."""
+    directory = root / spec.name
+    with _exclusive(directory):
+        done = directory / ".built"
+        if not done.exists():
+            _build(spec, directory)
+            done.write_text("ok\n")
+    objects = tuple(directory / (Path(s).stem + ".o") for s in spec.sources)
+    names = {lib.name for lib in spec.archives}
+    link_args = tuple(str(directory / a) if a in names else a for a in spec.link)
+    return DarwinObjects(spec, directory, objects, link_args)

@@ -1,0 +1,35 @@
+"""Which programs of tests/programs are built for Darwin, and why the others are not.
+
+The programs and their expectations are the ELF suite's own (tests/programs, read through
+tests/integration/program_spec.py): a Darwin build must print what the native ELF builds
+print and exit the same way.  A program is left out only when its source cannot mean the
+same thing on Darwin, or when what it needs is missing from Darwin's C library as this
+project models it; each exclusion says which.
+"""
+
+from __future__ import annotations
+
+from program_spec import ProgramSpec, load_programs
+
+# name -> why the program is not built for Darwin
+EXCLUDED: dict[str, str] = {
+    "cxx_exceptions": "C++: needs libc++ and the C++ runtime, which the stub libSystem lacks",
+    "cxx_inline_comdat": "C++: needs C++ standard headers (no SDK)",
+    "init_fini_arrays": "ELF-only: .preinit_array/.init_array/.fini_array sections by name",
+    "start_stop_sections": "ELF-only: __start_/__stop_ symbols of a named section",
+    "weak_alias": "ELF-only: clang rejects alias attributes on Darwin",
+    "symbol_versions": "ELF-only: .symver and a version script",
+    "symbol_version_pinned": "ELF-only: .symver and a version script",
+    "shared_lib": "needs a shared library built from C (the emulated dyld loads only "
+                  "libSystem and libtrace* stubs)",
+    "mixed_pic_copy": "needs a shared library built from C (COPY relocations are ELF-only)",
+    "math_libm": "the emulated libSystem has no libm functions (sqrt, sin, pow...)",
+    "signal_handler": "the emulated sigaction reads glibc's struct sigaction and SA_SIGINFO, "
+                      "not Darwin's (sa_flags at offset 12, SA_SIGINFO 0x40)",
+}
+
+
+def darwin_programs() -> list[ProgramSpec]:
+    """The programs built for Darwin, sorted by name."""
+    return [spec for spec in load_programs(default_variants=())
+            if spec.name not in EXCLUDED and not spec.is_cxx and not spec.shared]
