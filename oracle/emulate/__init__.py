@@ -5,11 +5,15 @@ an emulated ld.so and a high-level emulated libc, bounded and fault-reporting.
     RunResult(exit_code, stdout, stderr, trace, faults, instructions)
     TraceEntry(library, symbol, args)      Fault(kind, address, symbol, message)
 
-Modules: run (entry, format dispatch), ldso (ELF load and link), loader (kernel-style
-mapping and stack), dynamic (reading _DYNAMIC), binder (relocations, lazy resolver),
-machine (Unicorn, dispatch, guest calls, faults), abi (calling conventions), libraries
-(soname registry), libc_binding / startup / sorting / streams (the emulated libc),
-libtrace (the recorder convention), syscalls, process (per-run state).
+Modules: run (entry, format dispatch), ldso (one ELF run), loader (kernel-style mapping
+and stack), thread (thread pointer, TLS), linking (the DT_NEEDED closure, relocation order,
+initialisers), scope (global symbol lookup, versions), binder (one object's relocations,
+lazy resolver), sharedobj (real .so files), dynamic (reading _DYNAMIC), machine (Unicorn,
+dispatch, guest calls, faults), abi (calling conventions), calls (how library functions
+are written), libraries (soname registry), libc_binding / startup / sorting / streams /
+environment / signals / jumps / ctype_tables / scanf (the emulated libc), libm, libtrace
+(the recorder convention), syscalls, process (per-run state), symbols (naming addresses),
+result (RunResult, TraceEntry, Fault), cli (`linkharness run`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from oracle.emulate.process import Process
 from oracle.emulate.result import Fault, RunResult
 from oracle.emulate.scope import LoadFault
 from oracle.emulate.streams import create_standard_streams
-from oracle.emulate.symbols import Symbolizer
+from oracle.emulate.symbols import AddressSpaceSymbols, Symbolizer
 from oracle.emulate.syscalls import make_syscall_handler
 from oracle.emulate.thread import set_up_thread
 
@@ -48,7 +48,7 @@ def run_elf(data: bytes, inv: Invocation) -> RunResult:
     layout = LAYOUT_64 if abi.word == 8 else LAYOUT_32
     machine = Machine(abi, inv.limits, layout.lib_code, layout.lib_code_size)
     bias = layout.pie_base if image.e_type == elfimage.ET_DYN else 0
-    machine.symbolizer = Symbolizer(data, bias)
+    machine.symbolizer = AddressSpaceSymbols(Symbolizer(data, bias))
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
                       inv.limits.memory_cap, inv.stdin)
     machine.process = process

@@ -59,7 +59,9 @@ def run(
         path=str(exe),
         argv=args,
         env=env_list,
-        lazy=bind == "lazy",
+        # LD_BIND_NOW in the guest's environment binds eagerly, as it does for glibc.
+        lazy=bind == "lazy" and not any(e.startswith(b"LD_BIND_NOW=") and len(e) > 12
+                                        for e in env_list),
         limits=Limits(max_instructions, timeout, memory_cap),
         stdin=stdin,
         library_names=_LibraryFiles([exe.parent, *map(Path, library_path)]),

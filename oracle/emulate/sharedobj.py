@@ -18,6 +18,7 @@ from oracle.emulate.loader import LoadError, map_image
 from oracle.emulate.machine import Machine
 from oracle.emulate.memory import page_down
 from oracle.emulate.scope import LoadedObject
+from oracle.emulate.symbols import AddressSpaceSymbols, Symbolizer
 
 DT_RPATH, DT_RUNPATH = 15, 29
 LIBRARY_STRIDE = 0x1000000  # 16 MiB between the bases of successive libraries
@@ -62,4 +63,6 @@ def load_library(machine: Machine, path: Path, base: int, soname: str) -> Loaded
     obj = LoadedObject(soname, str(path), dyn, base, end, is_executable=False,
                        relro=None if relro is None else (relro.vaddr + bias, relro.memsz))
     LoadedObject.read_symbols(obj, data)
+    if isinstance(machine.symbolizer, AddressSpaceSymbols):
+        machine.symbolizer.add_library(base, end, soname, Symbolizer(data, bias))
     return obj

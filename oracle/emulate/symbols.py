@@ -52,3 +52,22 @@ class Symbolizer:
             return None
         name = self._names[index]
         return name if offset == 0 else f"{name}+{offset:#x}"
+
+
+class AddressSpaceSymbols:
+    """Names for the whole address space: each loaded object's symbols over its range
+    (the executable's everywhere else), qualified with the library's name."""
+
+    def __init__(self, executable: Symbolizer) -> None:
+        self._executable = executable
+        self._libraries: list[tuple[int, int, str, Symbolizer]] = []
+
+    def add_library(self, start: int, end: int, name: str, symbols: Symbolizer) -> None:
+        self._libraries.append((start, end, name, symbols))
+
+    def __call__(self, addr: int) -> str | None:
+        for start, end, name, symbols in self._libraries:
+            if start <= addr < end:
+                found = symbols(addr)
+                return f"{name}:{found}" if found else name
+        return self._executable(addr)

@@ -50,8 +50,10 @@ def test_plt0_pushing_the_wrong_got_word_is_a_resolver_fault(build: Builder, tmp
     first_caller = "main" if arch == "x86-64" else "_start"
     assert lazy.faults[0].symbol is not None
     assert lazy.faults[0].symbol.startswith(first_caller)
-    # Eager binding never enters PLT0, so the same binary runs.
+    # Eager binding never enters PLT0, so the same binary runs (also when asked for the
+    # way glibc is asked, through the environment).
     assert run(broken, bind="now").exit_code == 5
+    assert run(broken, env={"LD_BIND_NOW": "1"}).exit_code == 5
 
 
 def test_plt0_jumping_through_got1_fetches_data(build: Builder, tmp_path: Path) -> None:

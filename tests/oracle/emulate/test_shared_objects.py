@@ -67,3 +67,10 @@ def test_symbol_versions_pick_the_needed_definition(tmp_path: Path, native: Nati
     result = run(exe)
     assert result.stdout == b"describe@@VER_2 describe@@VER_2\n"
     assert result.stdout == native(exe, ld_path=str(tmp_path)).stdout
+
+
+def test_faults_in_a_library_name_it(linked: Path) -> None:
+    result = run(linked, [str(linked), "crash"])
+    assert [f.kind for f in result.faults] == ["unmapped-read"]
+    assert result.faults[0].symbol is not None
+    assert result.faults[0].symbol.startswith("libdemo.so:crash")

@@ -18,3 +18,5 @@ int bump(int by) {
 }
 
 int apply(int (*f)(int), int v) { calls++; return f(v) + f(v + 1); }
+
+int crash(const int *p) { return *p + calls; }
