@@ -77,6 +77,8 @@ class _Site:
         if t.index >= len(self.obj.symbols):
             raise _Unresolved("unresolved", f"symbol index {t.index} out of range")
         sym = self.obj.symbols[t.index]
+        if sym.type & 1 and sym.name in self.out.external:  # N_EXT: the definition that won
+            return self.out.external[sym.name]
         if sym.defined_in_section:
             found = self.place.address(sym.sect - 1, sym.value - self.obj.sections[sym.sect - 1].addr)
             if found:

@@ -27,9 +27,12 @@ class Output:
         self.img: MachOImage = mi.parse(Path(path).read_bytes())
         symbols = self.img.symbols()
         self.defined: dict[str, list[int]] = {}
+        self.external: dict[str, int] = {}  # the winning definition of each global name
         for sym in symbols:
             if sym.defined_in_section and sym.name:
                 self.defined.setdefault(sym.name, []).append(sym.value)
+                if sym.type & mi.N_EXT:
+                    self.external[sym.name] = sym.value
         self.stubs: dict[str, int] = {}
         self.got: dict[str, list[int]] = {}
         self.local_got: dict[int, int] = {}  # value -> slot, for INDIRECT_SYMBOL_LOCAL

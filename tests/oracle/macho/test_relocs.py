@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from linker import link
+from oracle.emulate import run
 from oracle.emulate.macho.image import parse
 from oracle.macho_relocs import check_macho_fields
 from oracle.macho_relocs_inputs import read_object
@@ -76,27 +77,70 @@ Lk1: .quad 0
 """
 
 
+PROGRAM_A = r"""
+int printf(const char *, ...);
+int common_x;
+extern int common_y;
+int shared_table[3] = {1, 2, 3};
+__attribute__((weak)) int weak_value = 10;
+__attribute__((weak)) int weak_fn(void) { return 1; }
+extern int b_fn(int);
+static char big[100000];
+const char *names[] = {"zero", "one", "two"};
+int sw(int v) {
+    switch (v) { case 0: return 11; case 1: return 22; case 2: return 33; case 3: return 44;
+                 case 4: return 55; default: return -1; }
+}
+int main(int argc, char **argv) {
+    big[99999] = 5;
+    common_x = 4;
+    common_y = 6;
+    printf("%d %d %d %d %s %d %d %.2f\n", common_x + common_y, weak_value, weak_fn(), b_fn(3),
+           names[argc], sw(argc + 2), big[99999] + shared_table[2], 3.25);
+    return 0;
+}
+"""
+
+PROGRAM_B = r"""
+int common_y;
+int weak_value = 20;
+int weak_fn(void) { return 2; }
+extern int shared_table[3];
+static int helper(int v) { return v * shared_table[1]; }
+int b_fn(int v) { return helper(v) + 1; }
+"""
+
+
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[Path]]]:
     out = tmp_path_factory.mktemp("macho-relocs")
-    objects = []
-    for name, text in (("first", FIRST), ("second", SECOND)):
-        src = out / f"{name}.s"
-        src.write_text(text)
-        obj = out / f"{name}.o"
-        subprocess.run(["llvm-mc-14", "-triple=x86_64-apple-macosx10.9", "-filetype=obj",
-                        str(src), "-o", str(obj)], check=True)
-        objects.append(obj)
-    lld = out / "lld"
-    subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9",
-                    "11.0", "-o", str(lld), *map(str, objects), str(LIBSYSTEM_TBD)], check=True)
-    lh = out / "lh"
-    link([*map(str, objects), "-lSystem"], lh, target="macho-x86_64")
-    return {"lld": (lld, objects), "lh": (lh, objects)}
+    built: dict[str, tuple[Path, list[Path]]] = {}
+    for program, sources in (("asm", (("first.s", FIRST), ("second.s", SECOND))),
+                             ("c", (("a.c", PROGRAM_A), ("b.c", PROGRAM_B)))):
+        objects = []
+        for name, text in sources:
+            src = out / name
+            src.write_text(text)
+            obj = src.with_suffix(".o")
+            if name.endswith(".s"):
+                cmd = ["llvm-mc-14", "-triple=x86_64-apple-macosx10.9", "-filetype=obj"]
+            else:
+                cmd = ["clang-14", "--target=x86_64-apple-macosx10.9", "-O2", "-fcommon", "-w",
+                       "-c"]
+            subprocess.run([*cmd, str(src), "-o", str(obj)], check=True)
+            objects.append(obj)
+        lld = out / f"{program}.lld"
+        subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9",
+                        "11.0", "-o", str(lld), *map(str, objects), str(LIBSYSTEM_TBD)],
+                       check=True)
+        lh = out / f"{program}.lh"
+        link([*map(str, objects), "-lSystem"], lh, target="macho-x86_64")
+        built[f"{program}-lld"], built[f"{program}-lh"] = (lld, objects), (lh, objects)
+    return built
 
 
 def test_every_flavour_is_read(linked: dict[str, tuple[Path, list[Path]]]) -> None:
-    _, objects = linked["lh"]
+    _, objects = linked["asm-lh"]
     relocs = [r for path in objects for r in read_object(path).relocs]
     names = {r.type_name for r in relocs}
     assert {"X86_64_RELOC_SIGNED", "X86_64_RELOC_SIGNED_1", "X86_64_RELOC_SIGNED_2",
@@ -109,7 +153,7 @@ def test_every_flavour_is_read(linked: dict[str, tuple[Path, list[Path]]]) -> No
 @pytest.mark.parametrize("flavour", ["lh", "lld"])
 def test_assembled_objects_confirmed(linked: dict[str, tuple[Path, list[Path]]],
                                      flavour: str) -> None:
-    exe, objects = linked[flavour]
+    exe, objects = linked[f"asm-{flavour}"]
     report = check_macho_fields(exe, objects)
     assert report.mismatches == ()
     total = sum(len(read_object(p).relocs) for p in objects)
@@ -129,9 +173,22 @@ def test_c_programs_confirmed(macho, source: str, flavour: str) -> None:
 
 
 @pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_weak_common_and_multi_object_c(linked: dict[str, tuple[Path, list[Path]]],
+                                        flavour: str) -> None:
+    """The strong definition beats the weak one (fields point at b.o's), commons merge,
+    and the program runs the same under the emulated dyld."""
+    exe, objects = linked[f"c-{flavour}"]
+    report = check_macho_fields(exe, objects)
+    assert report.mismatches == ()
+    assert report.checked >= 12
+    result = run(exe)
+    assert (result.stdout, result.exit_code) == (b"10 20 2 7 one 44 8 3.25\n", 0)
+
+
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
 def test_each_corrupted_field_is_reported_alone(linked: dict[str, tuple[Path, list[Path]]],
                                                 flavour: str, tmp_path: Path) -> None:
-    exe, objects = linked[flavour]
+    exe, objects = linked[f"asm-{flavour}"]
     data = exe.read_bytes()
     img = parse(data)
     report = check_macho_fields(exe, objects)
@@ -152,7 +209,7 @@ def test_each_corrupted_field_is_reported_alone(linked: dict[str, tuple[Path, li
 
 def test_wrong_bind_addend_is_reported(linked: dict[str, tuple[Path, list[Path]]],
                                        tmp_path: Path) -> None:
-    exe, objects = linked["lld"]
+    exe, objects = linked["asm-lld"]
     img = parse(exe.read_bytes())
     assert img.dyld_info is not None
     off, size = img.dyld_info.bind
