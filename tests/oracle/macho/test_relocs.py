@@ -28,6 +28,9 @@ _main:
     leaq Lstr(%rip), %rdi               # non-extern SIGNED into __cstring
     movq _var@GOTPCREL(%rip), %rax      # GOT_LOAD of a definition (may become leaq)
     movq _environ@GOTPCREL(%rip), %rax  # GOT_LOAD of an import
+    pushq _environ@GOTPCREL(%rip)       # GOT (not a load: never relaxed)
+    popq %rax
+    addq _var@GOTPCREL(%rip), %rax      # GOT of a definition
     call _helper                        # BRANCH, defined
     call _second                        # BRANCH into the other object
     call _puts                          # BRANCH through a stub
@@ -144,7 +147,8 @@ def test_every_flavour_is_read(linked: dict[str, tuple[Path, list[Path]]]) -> No
     relocs = [r for path in objects for r in read_object(path).relocs]
     names = {r.type_name for r in relocs}
     assert {"X86_64_RELOC_SIGNED", "X86_64_RELOC_SIGNED_1", "X86_64_RELOC_SIGNED_2",
-            "X86_64_RELOC_BRANCH", "X86_64_RELOC_GOT_LOAD", "X86_64_RELOC_UNSIGNED",
+            "X86_64_RELOC_BRANCH", "X86_64_RELOC_GOT_LOAD", "X86_64_RELOC_GOT",
+            "X86_64_RELOC_UNSIGNED",
             "X86_64_RELOC_UNSIGNED+SUBTRACTOR"} <= names
     assert any(not r.target.extern for r in relocs)
     assert any(not r.target.extern and r.subtrahend is not None for r in relocs)
@@ -157,7 +161,7 @@ def test_assembled_objects_confirmed(linked: dict[str, tuple[Path, list[Path]]],
     report = check_macho_fields(exe, objects)
     assert report.mismatches == ()
     total = sum(len(read_object(p).relocs) for p in objects)
-    assert report.checked == total == 22
+    assert report.checked == total == 24
     assert any(c.rule == "dynamic" for c in report.confirmed)  # binds
 
 
