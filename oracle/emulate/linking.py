@@ -37,7 +37,7 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
     dyn = Dynamic(machine.mem, machine.abi.word, dyn_seg.vaddr + bias, dyn_seg.memsz, bias)
     process.program = dyn
     exe = LoadedObject("<executable>", path, dyn, 0, 0, is_executable=True)
-    LoadedObject.read_symbols(exe, data)
+    exe.data = data
     members: list[Member] = [exe]
     real: list[LoadedObject] = []
     queue = [exe]

@@ -334,6 +334,13 @@ class Machine:
 
     def _on_bad_access(self, uc: Uc, access: int, address: int, size: int, value: int,
                        _: Any) -> bool:
+        if self.mem.lazy and access in (UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_UNMAPPED,
+                                        UC_MEM_FETCH_UNMAPPED):
+            try:
+                if self.mem.materialize(address):
+                    return True  # mapped now: Unicorn retries the access
+            except UcError:
+                pass
         self._last_access = (access, address)
         return False
 

@@ -43,6 +43,22 @@ class UcMemory:
     def __init__(self, uc: Uc) -> None:
         self.uc = uc
         self.readonly: list[tuple[int, int]] = []  # [start, end) ranges without PROT_WRITE
+        self.lazy: list[tuple[int, int, int]] = []  # (start, size, prot) mapped on first touch
+
+    def map_lazily(self, addr: int, size: int, prot: int) -> None:
+        """Reserve a region that is mapped when first touched (by the CPU or by library
+        code): the heap, which most programs under test never use."""
+        self.lazy.append((addr, size, prot))
+
+    def materialize(self, addr: int) -> bool:
+        """Map the lazy region containing `addr`, if any; True if one was mapped."""
+        for region in self.lazy:
+            start, size, prot = region
+            if start <= addr < start + size:
+                self.lazy.remove(region)
+                self.map(start, size, prot)
+                return True
+        return False
 
     def read(self, addr: int, size: int) -> bytes:
         if size <= 0:
@@ -50,6 +66,8 @@ class UcMemory:
         try:
             return bytes(self.uc.mem_read(addr, size))
         except UcError as err:
+            if self.lazy and self.materialize(addr):
+                return self.read(addr, size)
             raise GuestFault(addr, f"read of {size} bytes from unmapped memory") from err
 
     def write(self, addr: int, data: bytes) -> None:
@@ -61,6 +79,9 @@ class UcMemory:
         try:
             self.uc.mem_write(addr, bytes(data))
         except UcError as err:
+            if self.lazy and self.materialize(addr):
+                self.write(addr, data)
+                return
             raise GuestFault(addr, f"write of {len(data)} bytes to unmapped memory") from err
 
     def read_cstr(self, addr: int, limit: int = 1 << 20) -> bytes:

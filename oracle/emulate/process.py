@@ -132,12 +132,13 @@ class Process:
                 pending.clear()
 
     def ensure_heap(self) -> Heap:
-        """The heap, mapped on first use (most programs under test never allocate)."""
+        """The heap, mapped when first touched (most programs under test never allocate)."""
         if self.heap is None:
             from oracle.emulate.libc.heap import Heap
 
             word = self.machine.abi.word
-            self.machine.mem.map(self.heap_base, self.memory_cap, UC_PROT_READ | UC_PROT_WRITE)
+            self.machine.mem.map_lazily(self.heap_base, self.memory_cap,
+                                        UC_PROT_READ | UC_PROT_WRITE)
             self.heap = Heap(self.machine.mem, self.heap_base, self.memory_cap,
                              align=16 if word == 8 else 8)
         return self.heap

@@ -49,13 +49,19 @@ class LoadedObject:
     canonical: dict[str, int] = field(default_factory=dict)  # undefined, nonzero value
     relro: tuple[int, int] | None = None  # (address, size) sealed after relocation
 
-    @classmethod
-    def read_symbols(cls, obj: LoadedObject, data: bytes) -> None:
+    data: bytes = field(default=b"", repr=False)  # the file, indexed on first need
+    _indexed: bool = field(default=False, repr=False)
+
+    def index_symbols(self) -> None:
         """Index the dynamic symbols by name, with their version (from .dynsym,
         .gnu.version and .gnu.version_d; nothing if there are no section headers, in which
         case only the object's own references see its definitions)."""
+        if self._indexed:
+            return
+        self._indexed = True
+        obj = self
         try:
-            elf = ELFFile(io.BytesIO(data))
+            elf = ELFFile(io.BytesIO(self.data))
             section = elf.get_section_by_name(".dynsym")
             symbols = list(section.iter_symbols()) if section is not None else []  # type: ignore[attr-defined]
             versions = _symbol_versions(elf, len(symbols))
@@ -158,8 +164,16 @@ class Scope:
     def _lookup(self, member: Member, requester: LoadedObject, sym: DynSym,
                 for_plt: bool) -> int | None:
         if isinstance(member, LoadedObject):
-            if member is requester and sym.defined:
-                return sym.value
+            if member is requester:
+                # Its own definition, or its own canonical PLT entry: no name index needed
+                # (which keeps the common case, an executable and emulated libraries, from
+                # ever parsing the file's symbol tables).
+                if sym.defined:
+                    return sym.value
+                if not for_plt and sym.value and member.is_executable:
+                    return sym.value + member.dyn.bias
+                return None
+            member.index_symbols()
             index = member.definition(sym.name, self._wanted_version(requester, sym))
             if index is None and not for_plt:
                 index = member.canonical.get(sym.name)
@@ -185,6 +199,7 @@ class Scope:
         after the executable."""
         for member in self._order(requester, sym)[1:]:
             if isinstance(member, LoadedObject):
+                member.index_symbols()
                 index = member.definition(sym.name, self._wanted_version(requester, sym))
                 if index is not None:
                     found = member.dyn.symbol(index)

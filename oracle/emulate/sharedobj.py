@@ -62,7 +62,7 @@ def load_library(machine: Machine, path: Path, base: int, soname: str) -> Loaded
     relro = image.first(elfimage.PT_GNU_RELRO)
     obj = LoadedObject(soname, str(path), dyn, base, end, is_executable=False,
                        relro=None if relro is None else (relro.vaddr + bias, relro.memsz))
-    LoadedObject.read_symbols(obj, data)
+    obj.data = data
     if isinstance(machine.symbolizer, AddressSpaceSymbols):
         machine.symbolizer.add_library(base, end, soname, Symbolizer(data, bias))
     return obj
