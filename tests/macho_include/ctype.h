@@ -4,6 +4,10 @@
 #ifndef LH_DARWIN_CTYPE_H
 #define LH_DARWIN_CTYPE_H
 
+#include "_types.h"
+
+__BEGIN_DECLS
+
 int isalnum(int);
 int isalpha(int);
 int isdigit(int);
@@ -15,5 +19,7 @@ int isupper(int);
 int isxdigit(int);
 int tolower(int);
 int toupper(int);
+
+__END_DECLS
 
 #endif

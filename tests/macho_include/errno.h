@@ -2,6 +2,10 @@
 #ifndef LH_DARWIN_ERRNO_H
 #define LH_DARWIN_ERRNO_H
 
+#include "_types.h"
+
+__BEGIN_DECLS
+
 extern int *__error(void);
 #define errno (*__error())
 
@@ -16,5 +20,7 @@ extern int *__error(void);
 #define EINVAL 22
 #define EDOM 33
 #define ERANGE 34
+
+__END_DECLS
 
 #endif

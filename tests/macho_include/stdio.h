@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include "_types.h"
 
+__BEGIN_DECLS
+
 typedef struct __sFILE FILE;
 typedef off_t fpos_t;
 
@@ -25,33 +27,35 @@ extern FILE *__stderrp;
 #define SEEK_CUR 1
 #define SEEK_END 2
 
-int printf(const char *restrict, ...) __attribute__((format(printf, 1, 2)));
-int fprintf(FILE *restrict, const char *restrict, ...) __attribute__((format(printf, 2, 3)));
-int sprintf(char *restrict, const char *restrict, ...) __attribute__((format(printf, 2, 3)));
-int snprintf(char *restrict, size_t, const char *restrict, ...)
+int printf(const char *__restrict, ...) __attribute__((format(printf, 1, 2)));
+int fprintf(FILE *__restrict, const char *__restrict, ...) __attribute__((format(printf, 2, 3)));
+int sprintf(char *__restrict, const char *__restrict, ...) __attribute__((format(printf, 2, 3)));
+int snprintf(char *__restrict, size_t, const char *__restrict, ...)
     __attribute__((format(printf, 3, 4)));
-int vprintf(const char *restrict, va_list);
-int vfprintf(FILE *restrict, const char *restrict, va_list);
-int vsprintf(char *restrict, const char *restrict, va_list);
-int vsnprintf(char *restrict, size_t, const char *restrict, va_list);
-int sscanf(const char *restrict, const char *restrict, ...);
+int vprintf(const char *__restrict, va_list);
+int vfprintf(FILE *__restrict, const char *__restrict, va_list);
+int vsprintf(char *__restrict, const char *__restrict, va_list);
+int vsnprintf(char *__restrict, size_t, const char *__restrict, va_list);
+int sscanf(const char *__restrict, const char *__restrict, ...);
 
 int puts(const char *);
-int fputs(const char *restrict, FILE *restrict);
+int fputs(const char *__restrict, FILE *__restrict);
 int putchar(int);
 int putc(int, FILE *);
 int fputc(int, FILE *);
 int getchar(void);
 int getc(FILE *);
 int fgetc(FILE *);
-char *fgets(char *restrict, int, FILE *restrict);
-size_t fwrite(const void *restrict, size_t, size_t, FILE *restrict);
-size_t fread(void *restrict, size_t, size_t, FILE *restrict);
+char *fgets(char *__restrict, int, FILE *__restrict);
+size_t fwrite(const void *__restrict, size_t, size_t, FILE *__restrict);
+size_t fread(void *__restrict, size_t, size_t, FILE *__restrict);
 int fflush(FILE *);
-FILE *fopen(const char *restrict, const char *restrict);
+FILE *fopen(const char *__restrict, const char *__restrict);
 int fclose(FILE *);
-int setvbuf(FILE *restrict, char *restrict, int, size_t);
-void setbuf(FILE *restrict, char *restrict);
+int setvbuf(FILE *__restrict, char *__restrict, int, size_t);
+void setbuf(FILE *__restrict, char *__restrict);
 void perror(const char *);
+
+__END_DECLS
 
 #endif

@@ -4,6 +4,8 @@
 
 #include "_types.h"
 
+__BEGIN_DECLS
+
 #define EXIT_SUCCESS 0
 #define EXIT_FAILURE 1
 #define RAND_MAX 0x7fffffff
@@ -21,10 +23,10 @@ int atexit(void (*)(void));
 int atoi(const char *);
 long atol(const char *);
 long long atoll(const char *);
-long strtol(const char *restrict, char **restrict, int);
-long long strtoll(const char *restrict, char **restrict, int);
-unsigned long strtoul(const char *restrict, char **restrict, int);
-unsigned long long strtoull(const char *restrict, char **restrict, int);
+long strtol(const char *__restrict, char **__restrict, int);
+long long strtoll(const char *__restrict, char **__restrict, int);
+unsigned long strtoul(const char *__restrict, char **__restrict, int);
+unsigned long long strtoull(const char *__restrict, char **__restrict, int);
 
 void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
 void *bsearch(const void *, const void *, size_t, size_t, int (*)(const void *, const void *));
@@ -38,5 +40,7 @@ int abs(int) __attribute__((const));
 long labs(long) __attribute__((const));
 int rand(void);
 void srand(unsigned);
+
+__END_DECLS
 
 #endif

@@ -4,7 +4,9 @@
 
 #include "_types.h"
 
-void *memcpy(void *restrict, const void *restrict, size_t);
+__BEGIN_DECLS
+
+void *memcpy(void *__restrict, const void *__restrict, size_t);
 void *memmove(void *, const void *, size_t);
 void *memset(void *, int, size_t);
 int memcmp(const void *, const void *, size_t);
@@ -12,11 +14,11 @@ void *memchr(const void *, int, size_t);
 
 size_t strlen(const char *);
 size_t strnlen(const char *, size_t);
-char *strcpy(char *restrict, const char *restrict);
-char *strncpy(char *restrict, const char *restrict, size_t);
-char *stpcpy(char *restrict, const char *restrict);
-char *strcat(char *restrict, const char *restrict);
-char *strncat(char *restrict, const char *restrict, size_t);
+char *strcpy(char *__restrict, const char *__restrict);
+char *strncpy(char *__restrict, const char *__restrict, size_t);
+char *stpcpy(char *__restrict, const char *__restrict);
+char *strcat(char *__restrict, const char *__restrict);
+char *strncat(char *__restrict, const char *__restrict, size_t);
 int strcmp(const char *, const char *);
 int strncmp(const char *, const char *, size_t);
 char *strchr(const char *, int);
@@ -25,11 +27,13 @@ char *strstr(const char *, const char *);
 size_t strspn(const char *, const char *);
 size_t strcspn(const char *, const char *);
 char *strpbrk(const char *, const char *);
-char *strtok_r(char *restrict, const char *restrict, char **restrict);
+char *strtok_r(char *__restrict, const char *__restrict, char **__restrict);
 char *strdup(const char *);
 char *strndup(const char *, size_t);
 
 /* Darwin's <string.h> also brings in <strings.h> */
 #include <strings.h>
+
+__END_DECLS
 
 #endif

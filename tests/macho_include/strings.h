@@ -4,8 +4,12 @@
 
 #include "_types.h"
 
+__BEGIN_DECLS
+
 int strcasecmp(const char *, const char *);
 int strncasecmp(const char *, const char *, size_t);
 void bzero(void *, size_t);
+
+__END_DECLS
 
 #endif

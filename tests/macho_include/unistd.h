@@ -4,6 +4,8 @@
 
 #include "_types.h"
 
+__BEGIN_DECLS
+
 #define STDIN_FILENO 0
 #define STDOUT_FILENO 1
 #define STDERR_FILENO 2
@@ -11,5 +13,7 @@
 ssize_t write(int, const void *, size_t);
 ssize_t read(int, void *, size_t);
 void _exit(int) __attribute__((noreturn));
+
+__END_DECLS
 
 #endif

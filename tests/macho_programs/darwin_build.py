@@ -1,4 +1,4 @@
-"""Build the integration programs for Darwin: clang-14 objects, BSD archives, and executables
+"""Build the integration programs for Darwin: clang-14 (C) and clang++-14 (C++) objects, BSD archives, and executables
 linked by linkharness or by ld64.lld-14.
 
 Objects are compiled once per program into a directory that every pytest-xdist worker of the
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from program_spec import ProgramSpec
+
+from darwin_programs import LD64_FLAGS
 
 from linker import link
 
@@ -60,7 +62,9 @@ def _exclusive(directory: Path) -> Iterator[None]:
 def compile_source(spec: ProgramSpec, source: str, out_dir: Path) -> Path:
     """Compile one C source of `spec` for Darwin x86-64; return the object's path."""
     obj = out_dir / (Path(source).stem + ".o")
-    argv = ["clang-14", "-c", *CFLAGS, *spec.cflags, *spec.flags_for(source),
+    cxx = source.endswith(".cc")
+    compiler = ("clang++-14", "-std=c++17") if cxx else ("clang-14",)
+    argv = [*compiler, "-c", *CFLAGS, *spec.cflags, *spec.flags_for(source),
             str(spec.directory / source), "-o", str(obj)]
     _run_tool(argv, out_dir)
     return obj
@@ -97,7 +101,7 @@ class DarwinObjects:
     def _link_lld(self, output: Path) -> None:
         tail = [a for a in self.link_args if a not in GNU_ONLY_LINK_ARGS]
         _run_tool([*LD64_LLD, "-o", str(output), *map(str, self.objects), *tail,
-                   str(LIBSYSTEM_TBD)], self.directory)
+                   str(LIBSYSTEM_TBD), *LD64_FLAGS.get(self.spec.name, ())], self.directory)
 
 
 def _build(spec: ProgramSpec, directory: Path) -> None:
