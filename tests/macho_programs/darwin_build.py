@@ -17,9 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from program_spec import ProgramSpec
-
 from darwin_programs import LD64_FLAGS
+from program_spec import ProgramSpec
 
 from linker import link
 
