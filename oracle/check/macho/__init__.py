@@ -5,9 +5,9 @@ require of a 64-bit x86-64 executable, each a named rule as in the ELF checker.
     MACHO_RULES                                the registry (id, topic, rationale, source)
 
 Modules: registry (rules, MachOFile), header (raw header and load commands), crossread
-(macholib as a second reader), segments, entry, symtab, linkedit, dyldinfo (rebase,
-bind and lazy-bind opcodes, export trie), stubs (capstone decoding of __stubs and
-__stub_helper).  The file is read through
+(macholib as a second reader), segments, entry, symtab, linkedit, dylibs (dylinker,
+library ordinals), dyldinfo (rebase, bind and lazy-bind opcodes, export trie), stubs
+(capstone decoding of __stubs and __stub_helper).  The file is read through
 oracle.emulate.macho.image, the emulated dyld's bounds-checked reading.
 """
 
@@ -21,7 +21,7 @@ from oracle.emulate.macho.image import MachOError
 
 PARSE = "MACHO-PARSE"
 INTERNAL = "CHECK-INTERNAL"
-TOPICS = ("header", "crossread", "segments", "entry", "symtab", "linkedit", "dyldinfo", "stubs")
+TOPICS = ("header", "crossread", "segments", "entry", "symtab", "linkedit", "dylibs", "dyldinfo", "stubs")
 
 for _topic in TOPICS:  # registers every rule, in the order a loader meets the structures
     importlib.import_module(f"oracle.check.macho.{_topic}")

@@ -132,6 +132,24 @@ def _common_helper(img: MachOImage, addr: int) -> str | None:
     seg = img.segment_at(private, POINTER)
     if seg is None or not seg.writable:
         return f"the common helper's dyld_private {private:#x} is not in a writable segment"
-    if rip_jump(bytes(insns[2].bytes), insns[2].address) is None:
+    slot = rip_jump(bytes(insns[2].bytes), insns[2].address)
+    if slot is None:
         return f"the common helper at {addr:#x} does not end in jmp *disp(%rip)"
+    bound = _bound_names(img)
+    if bound is not None and bound.get(slot) != "dyld_stub_binder":
+        return f"the common helper jumps through {slot:#x}, which is not bound to dyld_stub_binder"
     return None
+
+
+def _bound_names(img: MachOImage) -> dict[int, str] | None:
+    """Address -> symbol of every non-lazy bind (None if the stream does not decode,
+    which MACHO-BIND reports)."""
+    info = img.dyld_info
+    if info is None:
+        return {}
+    try:
+        binds = decode_binds(img.bytes_at(*info.bind, "bind opcodes"))
+    except OpcodeError:
+        return None
+    return {img.segments[b.segment].vmaddr + b.offset: b.symbol for b in binds
+            if b.segment < len(img.segments)}

@@ -77,3 +77,23 @@ def indirect_sections(f: MachOFile) -> Iterator[Finding]:
         if sect.reserved1 + sect.size // size > count:
             yield sect.name, (f"reserved1 {sect.reserved1} + {sect.size // size} entries is "
                               f"past the indirect symbol table ({count})")
+
+
+@rule("MACHO-SYMBOL-SECT", TOPIC,
+      "each N_SECT symbol names an existing section and its value lies in that section's "
+      "segment (__mh_execute_header, in section 1, is the segment's start)",
+      DYLD_LINKEDIT)
+def symbol_sections(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    sections = img.sections()
+    for sym in img.symbols():
+        if not sym.defined_in_section:
+            continue
+        where = f"symbol {sym.index} {sym.name}"
+        if not 1 <= sym.sect <= len(sections):
+            yield where, f"n_sect {sym.sect} names no section (there are {len(sections)})"
+            continue
+        sect = sections[sym.sect - 1]
+        seg = img.segment_named(sect.segname)
+        if seg is None or not seg.vmaddr <= sym.value <= seg.vmaddr + seg.vmsize:
+            yield where, f"value {sym.value:#x} is outside {sect.segname} (of {sect.name})"

@@ -275,3 +275,52 @@ def test_unknown_command_required_by_dyld(macho) -> None:
 
     bad = mutated(macho("hello.c", "lh"), "lcreq", mutation)
     assert rules(bad) == {"MACHO-LC-KNOWN"}
+
+
+def test_helper_jumps_through_a_slot_not_bound_to_the_binder(macho) -> None:
+    """The common helper's jmp *disp(%rip) is moved to the previous __got slot (an
+    import, not dyld_stub_binder): the first lazy call would jump into that import."""
+
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        helper, _ = section(img, "__stub_helper")
+        at = helper.offset + 7 + 2 + 2  # lea (7), push %r11 (2), then ff 25 and disp32
+        assert data[at - 2 : at] == b"\xff\x25"
+        (disp,) = struct.unpack_from("<i", data, at)
+        put32(data, at, disp - 8)
+
+    bad = mutated(macho("hello.c", "lld"), "binderslot", mutation)
+    assert rules(bad) == {"MACHO-STUB-HELPER"}
+    assert run(bad).exit_code is None
+
+
+def test_missing_dylinker(macho) -> None:
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        put32(data, command(img, mi.LC_LOAD_DYLINKER), 0x24)  # -> LC_VERSION_MIN_MACOSX-ish
+
+    bad = mutated(macho("hello.c", "lh"), "dylinker", mutation)
+    assert "MACHO-DYLINKER" in rules(bad)
+
+
+def test_library_ordinal_past_the_dylibs(macho) -> None:
+    """Classic binding goes through n_desc's library ordinal: ordinal 5 names nothing."""
+
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        assert img.symtab is not None
+        sym = next(s for s in img.symbols() if s.undefined and s.name == "_puts")
+        at = img.symtab[0] + 16 * sym.index + 6  # n_desc
+        data[at : at + 2] = struct.pack("<H", (sym.desc & 0xFF) | 5 << 8)
+
+    bad = mutated(macho("classic.c", "classic"), "ordinal", mutation)
+    assert rules(bad) == {"MACHO-LIB-ORDINAL"}
+    assert "ordinal 5" in faulted(run(bad), "unresolved")
+
+
+def test_symbol_outside_its_section(macho) -> None:
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        assert img.symtab is not None
+        sym = next(s for s in img.symbols() if s.name == "_main")
+        at = img.symtab[0] + 16 * sym.index + 8  # n_value
+        data[at : at + 8] = struct.pack("<Q", 0x7000_0000_0000)
+
+    bad = mutated(macho("hello.c", "lh"), "symvalue", mutation)
+    assert rules(bad) == {"MACHO-SYMBOL-SECT"}
