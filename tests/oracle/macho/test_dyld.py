@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -96,3 +97,19 @@ def test_cli_runs_macho(macho) -> None:
     assert done.returncode == 7
     record = json.loads(done.stdout)
     assert record["stdout"] == "hello\nargc=2 counter=3\nx\nbye\n"
+
+
+def test_clang_driver_through_the_ld64_shim(macho, tmp_path: Path) -> None:
+    """The documented workflow: clang links with linkharness through --ld-path, and the
+    result runs under the emulated dyld."""
+    shim = subprocess.run([sys.executable, "-m", "oracle.cli", "ld64-shim"], check=True,
+                          capture_output=True, text=True).stdout.strip()
+    source = macho("hello.c", "lh").parent / "hello.c"
+    exe = tmp_path / "hello"
+    subprocess.run(["clang-14", "--target=x86_64-apple-macosx10.9", "-fuse-ld=lld",
+                    f"--ld-path={shim}", str(source), "-o", str(exe)], check=True,
+                   capture_output=True)
+    for bind in MODES:
+        result = run(exe, bind=bind)
+        expected = b"hello\nargc=1 counter=3\n" + str(exe).encode() + b"\nbye\n"
+        assert (result.stdout, result.exit_code) == (expected, 7)
