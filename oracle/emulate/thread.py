@@ -25,6 +25,9 @@ PT_TLS = 7
 REGION = 0x10000  # TLS blocks up to 60 KiB below the TCB, the GDT above it
 TCB_OFFSET = 0xF000
 CANARY = bytes.fromhex("00c0ffee0ddba11d")
+GDT_OFFSET = 0x800
+GDT_ENTRIES = 9  # 0 null, 1 code, 2 data, 3 our TCB, 6-8 set_thread_area's (as Linux)
+TLS_ENTRIES = range(6, 9)
 
 
 def set_up_thread(machine: Machine, image: ElfImage, bias: int, base: int) -> None:
@@ -38,17 +41,23 @@ def set_up_thread(machine: Machine, image: ElfImage, bias: int, base: int) -> No
         machine.uc.reg_write(x.UC_X86_REG_FS_BASE, tcb)
         return
 
-    def descriptor(seg_base: int, access: int) -> bytes:
-        return struct.pack("<HHBBBB", 0xFFFF, seg_base & 0xFFFF, (seg_base >> 16) & 0xFF,
-                           access, 0xCF, seg_base >> 24)
-
-    gdt_at = tcb + 0x800
+    gdt_at = tcb + GDT_OFFSET
     gdt = bytes(8) + descriptor(0, 0x9A) + descriptor(0, 0x92) + descriptor(tcb, 0x92)
-    machine.mem.write(gdt_at, gdt)
-    machine.uc.reg_write(x.UC_X86_REG_GDTR, (0, gdt_at, len(gdt) - 1, 0))
+    machine.mem.write(gdt_at, gdt + bytes(8 * (GDT_ENTRIES - 4)))
+    machine.uc.reg_write(x.UC_X86_REG_GDTR, (0, gdt_at, 8 * GDT_ENTRIES - 1, 0))
     for reg, index in ((x.UC_X86_REG_CS, 1), (x.UC_X86_REG_SS, 2), (x.UC_X86_REG_DS, 2),
                        (x.UC_X86_REG_ES, 2), (x.UC_X86_REG_FS, 2), (x.UC_X86_REG_GS, 3)):
         machine.uc.reg_write(reg, index << 3)
+
+
+def descriptor(seg_base: int, access: int) -> bytes:
+    """A 32-bit segment descriptor: 4 GiB limit in pages, this base and access byte."""
+    return struct.pack("<HHBBBB", 0xFFFF, seg_base & 0xFFFF, (seg_base >> 16) & 0xFF,
+                       access, 0xCF, seg_base >> 24)
+
+
+def gdt_address(machine: Machine) -> int:
+    return int(machine.uc.reg_read(x.UC_X86_REG_GDTR)[1])
 
 
 def _copy_tls_image(machine: Machine, image: ElfImage, tcb: int) -> None:

@@ -21,6 +21,7 @@ FLAVOURS: dict[str, list[str]] = {
     "lld-pie": ["-fpie", "-pie", "-fuse-ld=lld"],
     "mold": ["-no-pie", "-fno-pie", "-fuse-ld=mold"],
     "gold": ["-no-pie", "-fno-pie", "-fuse-ld=gold"],
+    "static": ["-static", "-no-pie", "-fno-pie"],
     "ibt": ["-no-pie", "-fno-pie", "-fcf-protection", "-Wl,-z,ibtplt"],
 }
 
