@@ -154,7 +154,8 @@ class Placement:
 
         if matches(first):
             return first
-        hits = [a for a in range(home.addr, home.addr + home.size, align) if matches(a)]
+        last = home.addr + len(whole) - len(data)
+        hits = [a for a in range(home.addr, last + 1, align) if matches(a)]
         return hits[0] if len(hits) == 1 else None
 
     def address(self, section: int, offset: int) -> list[int]:

@@ -32,6 +32,7 @@ from oracle.emulate.streams import create_standard_streams
 
 MAX_DISTANCE = 0x10000  # farther than this from any symbol: no name
 S_MOD_INIT_FUNC_POINTERS = 9
+MAX_MAPPED = 1 << 30  # more than this is a corrupt size, not a program under test
 
 
 def run_macho(data: bytes, inv: Invocation) -> RunResult:
@@ -97,6 +98,9 @@ def _map_segments(mem: UcMemory, img: MachOImage) -> int:
         if seg.filesize > seg.vmsize:
             raise MachOError(seg.name, "filesize is larger than vmsize")
         img.bytes_at(seg.fileoff, seg.filesize, f"segment {seg.name}")
+        if seg.vmsize > MAX_MAPPED or len(perms) * PAGE + seg.vmsize > MAX_MAPPED:
+            raise MachOError(seg.name, f"vmsize {seg.vmsize:#x}: the segments would map more "
+                                       f"than {MAX_MAPPED >> 20} MiB")
         prot = seg.initprot & 7  # VM_PROT_READ/WRITE/EXECUTE are Unicorn's bits too
         for page in range(seg.vmaddr, page_up(seg.vmaddr + seg.vmsize), PAGE):
             if page in perms:

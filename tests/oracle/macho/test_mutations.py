@@ -177,6 +177,7 @@ def test_pagezero_mapped(macho) -> None:
         zero = img.segment_named("__PAGEZERO")
         assert zero is not None
         lc = img.commands[zero.command].offset
+        data[lc + 32 : lc + 40] = struct.pack("<Q", 0x1000)  # vmsize: one page
         put32(data, lc + 56, 3)  # maxprot rw-
         put32(data, lc + 60, 3)  # initprot rw-
 
@@ -324,3 +325,15 @@ def test_symbol_outside_its_section(macho) -> None:
 
     bad = mutated(macho("hello.c", "lh"), "symvalue", mutation)
     assert rules(bad) == {"MACHO-SYMBOL-SECT"}
+
+
+def test_huge_segment_is_refused_not_mapped(macho) -> None:
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        text = img.segment_named("__TEXT")
+        assert text is not None
+        lc = img.commands[text.command].offset
+        data[lc + 32 : lc + 40] = struct.pack("<Q", 1 << 46)  # vmsize
+
+    bad = mutated(macho("hello.c", "lh"), "hugeseg", mutation)
+    assert "MACHO-SEG-OVERLAP" in rules(bad)
+    assert "would map more than" in faulted(run(bad), "load")
