@@ -60,6 +60,9 @@ def stub_jumps(f: MachOFile) -> Iterator[Finding]:
     for sect in img.sections():
         if sect.type != mi.S_SYMBOL_STUBS or not sect.reserved2:
             continue
+        if sect.offset + sect.size > len(img.data):
+            yield sect.name, "its bytes are not in the file"
+            continue
         for i in range(sect.size // sect.reserved2):
             addr = sect.addr + i * sect.reserved2
             where = f"{sect.name}[{i}] at {addr:#x}"
@@ -89,8 +92,8 @@ def stub_helpers(f: MachOFile) -> Iterator[Finding]:
         return
     lazy = img.bytes_at(*info.lazy_bind, "lazy bind opcodes")
     for sect in img.sections():
-        if sect.type != mi.S_LAZY_SYMBOL_POINTERS:
-            continue
+        if sect.type != mi.S_LAZY_SYMBOL_POINTERS or sect.offset + sect.size > len(img.data):
+            continue  # (MACHO-SECT-IN-SEG and MACHO-SEG-FILE report a section past the file)
         for i in range(sect.size // POINTER):
             slot = sect.addr + POINTER * i
             where = f"{sect.name}[{i}] at {slot:#x}"

@@ -17,6 +17,7 @@ BIND_TYPE_POINTER = 1
 BIND_SYMBOL_FLAGS_WEAK_IMPORT = 0x1
 POINTER_SIZE = 8
 MASK64 = (1 << 64) - 1
+MAX_RECORDS = 1 << 20  # more pointers than any program under test: a corrupt repeat count
 
 
 class OpcodeError(Exception):
@@ -110,8 +111,8 @@ def decode_rebases(data: bytes, stream: str = "rebase") -> list[Rebase]:
         nonlocal offset
         if segment < 0:
             raise r.fail("rebase before SET_SEGMENT_AND_OFFSET")
-        if count > len(data) * 64 + 4096:  # more records than any file could need
-            raise r.fail(f"repeat count {count} is absurd")
+        if len(out) + count > MAX_RECORDS:
+            raise r.fail(f"repeat count {count} makes more than {MAX_RECORDS} rebases")
         for _ in range(count):
             out.append(Rebase(r.op_at, segment, offset, rtype))
             offset = (offset + POINTER_SIZE + skip) & MASK64
@@ -200,8 +201,8 @@ def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
             emit(imm * POINTER_SIZE)
         elif op == 0xC0 and not lazy:  # DO_BIND_ULEB_TIMES_SKIPPING_ULEB
             count, skip = r.uleb(), r.uleb()
-            if count > len(data) * 64 + 4096:
-                raise r.fail(f"repeat count {count} is absurd")
+            if len(out) + count > MAX_RECORDS:
+                raise r.fail(f"repeat count {count} makes more than {MAX_RECORDS} binds")
             for _ in range(count):
                 emit(skip)
         else:

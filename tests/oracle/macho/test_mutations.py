@@ -337,3 +337,14 @@ def test_huge_segment_is_refused_not_mapped(macho) -> None:
     bad = mutated(macho("hello.c", "lh"), "hugeseg", mutation)
     assert "MACHO-SEG-OVERLAP" in rules(bad)
     assert "would map more than" in faulted(run(bad), "load")
+
+
+def test_huge_stub_section_is_reported_not_walked(macho) -> None:
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        _, header = section(img, "__stubs")
+        data[header + 40 : header + 48] = struct.pack("<Q", 1 << 60)  # size
+        put32(data, header + 72, 1)  # reserved2: one-byte stubs
+
+    bad = mutated(macho("hello.c", "lh"), "hugestubs", mutation)
+    found = rules(bad)
+    assert {"MACHO-STUB-JMP", "MACHO-INDIRECT-SECT", "MACHO-SECT-IN-SEG"} <= found

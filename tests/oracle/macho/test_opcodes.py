@@ -91,3 +91,10 @@ def test_bad_bind_streams(stream: bytes, offset: int, message: str) -> None:
 def test_times_skipping_is_not_a_lazy_opcode() -> None:
     with pytest.raises(OpcodeError, match="lazy bind opcode 0xc0"):
         decode_binds(bytes([0x72, 0x00, 0x40, *b"_x", 0, 0xC0, 2, 0]), lazy=True)
+
+
+def test_absurd_repeat_counts_are_refused() -> None:
+    with pytest.raises(OpcodeError, match="more than"):
+        decode_rebases(bytes([0x11, 0x22, 0x00, 0x60, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F]))
+    with pytest.raises(OpcodeError, match="more than"):
+        decode_binds(bytes([0x72, 0x00, 0x40, *b"_x", 0, 0xC0, 0xFF, 0xFF, 0xFF, 0x7F, 0x00]))
