@@ -7,9 +7,9 @@ two real assemblers.
 
 from __future__ import annotations
 
-from .encode_x86 import assembly
+from .encode_x86 import Insn, assembly
 from .lower_x86 import AsmObject
-from .model import Binding, Const, SectionKind, SelfRel
+from .model import Binding, Const, Ref, SectionKind, SelfRel
 
 DIRECTIVE = {1: ".byte", 2: ".short", 4: ".long", 8: ".quad"}
 SECTION_FLAGS = {
@@ -27,8 +27,27 @@ def _section_line(name: str, kind: SectionKind, group: str | None) -> str:
     return f".section {name},{flags},{type_}"
 
 
+def _undefined(obj: AsmObject) -> list[str]:
+    """Names the object references but does not define."""
+    defined = {i.name for s in obj.sections for i in s.items}
+    defined |= {a.name for a in obj.absolutes} | {c.name for c in obj.commons}
+    used: set[str] = set()
+
+    def walk(insns: tuple[Insn, ...]) -> None:
+        for insn in insns:
+            if insn.sym is not None:
+                used.add(insn.sym.name)
+            walk(insn.body)
+
+    for sec in obj.sections:
+        for item in sec.items:
+            walk(item.code)
+            used |= {f.target for f in item.fields if isinstance(f, Ref)}
+    return sorted(used - defined)
+
+
 def write_asm(obj: AsmObject) -> str:
-    lines = [f'.file "{obj.name}.s"']
+    lines = [f'.file "{obj.name}.s"', *(f".globl {name}" for name in _undefined(obj))]
     for sec in obj.sections:
         lines += [_section_line(sec.name, sec.kind, sec.group), f".balign {sec.align}"]
         for item in sec.items:

@@ -127,8 +127,10 @@ def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
 
 
 def assembly(insn: Insn, label: str = "1") -> list[str]:
-    """GNU-as lines for `insn` (also accepted by llvm-mc).  A plain pc-relative call, which
-    assemblers would turn into PLT32, is spelled with .byte/.long."""
+    """GNU-as lines for `insn` (also accepted by llvm-mc).  Forms whose relocation an
+    assembler would not choose by itself (a PC32 call, a non-relaxable GOTPCREL load) are
+    spelled with .byte/.reloc/.long; the text must then declare undefined symbols .globl,
+    or llvm-mc 14 drops a symbol named only by .reloc."""
     op, sym = insn.op, insn.sym
     if op in FIXED:
         return [FIXED[op][1]]
@@ -147,13 +149,16 @@ def assembly(insn: Insn, label: str = "1") -> list[str]:
     if op == "call":
         if insn.reloc == "R_X86_64_PLT32":
             return [f"call {sym.text()}@PLT"]
-        return [".byte 0xe8", f".long {sym.text()} - . - 4"]
+        # `.long sym - . - 4` would be folded by the assembler when sym is defined in the
+        # same section, even a weak sym that another object overrides
+        return [".byte 0xe8", f".reloc ., R_X86_64_PC32, {Sym(sym.name, sym.addend - 4).text()}",
+                ".long 0"]
     if op == "call_got":
         return [f"call *{sym.text()}@GOTPCREL(%rip)"]
     if op == "mov_rax_got":
-        # Assemblers pick REX_GOTPCRELX here; the strict GOTPCREL form is left to our writer
-        # (llvm-mc 14 loses an otherwise unreferenced undefined symbol named by .reloc).
-        return [f"movq {sym.text()}@GOTPCREL(%rip), %rax"]
+        if insn.reloc == "R_X86_64_REX_GOTPCRELX":
+            return [f"movq {sym.text()}@GOTPCREL(%rip), %rax"]
+        return [".byte 0x48, 0x8b, 0x05", f".reloc ., R_X86_64_GOTPCREL, {sym.name}-4", ".long 0"]
     if op == "load_rip":
         return [f"{LOAD_MNEMONIC[insn.width]} {sym.text()}(%rip), {_dest(insn.width)}"]
     if op == "load_abs":

@@ -35,3 +35,32 @@ def test_assembled_text_defines_what_our_writer_defines(assembler: str, tmp_path
     theirs = write_objects(SAMPLE, tmp_path / assembler, assembler)
     for a, b in zip(ours, theirs, strict=True):
         assert _symbols(a) == _symbols(b)
+
+
+@pytest.mark.parametrize("assembler", ["as", "llvm-mc"])
+def test_a_direct_call_to_a_weak_function_keeps_its_relocation(assembler: str,
+                                                               tmp_path: Path) -> None:
+    """Another object may override the weak definition: the assembler must not resolve
+    the call itself, even though the callee sits in the same section."""
+    from fuzz.model import (
+        Binding,
+        Call,
+        CallVia,
+        Function,
+        ObjectModel,
+        Program,
+        Section,
+        SectionKind,
+    )
+
+    text = (Section(".text", SectionKind.TEXT, 16),)
+    program = Program((ObjectModel("o0", text, functions=(
+        Function("lh_main", Binding.GLOBAL, ".text", 1, 0, (Call("lh_f1", CallVia.DIRECT),)),
+        Function("lh_f1", Binding.WEAK, ".text", 1, 0, ()))),), (1,))
+    (obj,) = write_objects(program, tmp_path, assembler)
+    elf = ELFFile(io.BytesIO(obj.read_bytes()))
+    rela: Any = elf.get_section_by_name(".rela.text")
+    symtab: Any = elf.get_section_by_name(".symtab")
+    targets = {(r["r_info_type"], symtab.get_symbol(r["r_info_sym"]).name)
+               for r in rela.iter_relocations()}
+    assert (2, "lh_f1") in targets  # R_X86_64_PC32 against the weak symbol

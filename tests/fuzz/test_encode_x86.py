@@ -25,6 +25,7 @@ SAMPLES: list[Insn] = [
     Insn("call", Sym("f", 8), reloc="R_X86_64_PC32"),
     Insn("call_got", Sym("f")),
     Insn("mov_rax_got", Sym("g"), reloc="R_X86_64_REX_GOTPCRELX"),
+    Insn("mov_rax_got", Sym("g"), reloc="R_X86_64_GOTPCREL"),
     *(Insn("load_rip", Sym("d", 4), width=w) for w in (1, 2, 4, 8)),
     *(Insn("load_abs", Sym("d", 12), width=w) for w in (1, 2, 4, 8)),
     Insn("mov_eax_sym", Sym("d", 3)),
@@ -65,7 +66,7 @@ def _assemble(insn: Insn, tmp: Path) -> tuple[bytes, list[tuple[str, str, int]]]
     return code, relocs
 
 
-TYPE_NUMBERS = {"R_X86_64_PC32": 2, "R_X86_64_PLT32": 4, "R_X86_64_32": 10, "R_X86_64_32S": 11,
+TYPE_NUMBERS = {"R_X86_64_GOTPCREL": 9, "R_X86_64_PC32": 2, "R_X86_64_PLT32": 4, "R_X86_64_32": 10, "R_X86_64_32S": 11,
                 "R_X86_64_GOTPCRELX": 41, "R_X86_64_REX_GOTPCRELX": 42}
 
 
