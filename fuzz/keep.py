@@ -30,7 +30,7 @@ def keep_dir() -> Path | None:
 
 
 def save_case(dest: Path, name: str, program: Program, objects: Sequence[Path],
-              libraries: Sequence[str], caught: str) -> Path:
+              libraries: Sequence[str], caught: str, bind_now: bool = False) -> Path:
     files = {p.name: p.read_bytes() for p in [*objects, *map(Path, libraries)]}
     expect: dict[str, Any]
     if program.error is not None:
@@ -42,14 +42,14 @@ def save_case(dest: Path, name: str, program: Program, objects: Sequence[Path],
                   "trace": [{"library": t.library, "symbol": t.symbol, "args": list(t.args)}
                             for t in result.trace]}
     asm = "\n".join(f"# ---- {obj.name}.o\n{write_asm(obj)}" for obj in lower(program))
-    return add_case(dest, files, {"entry": "_start", "libs": []}, expect,
+    return add_case(dest, files, {"entry": "_start", "libs": [], "bind_now": bind_now}, expect,
                     origin=f"fuzz: shrunk example of fuzz/{name}", caught=caught[:400],
                     asm_text=asm, case_id=f"fuzz-{name}", overwrite=True)
 
 
 @contextmanager
 def kept_on_failure(name: str, program: Program, objects: Sequence[Path],
-                    libraries: Sequence[str]) -> Iterator[None]:
+                    libraries: Sequence[str], bind_now: bool = False) -> Iterator[None]:
     """Run the body; if it fails and FUZZ_KEEP is set, save the example, then re-raise."""
     try:
         yield
@@ -57,5 +57,5 @@ def kept_on_failure(name: str, program: Program, objects: Sequence[Path],
         dest = keep_dir()
         if dest is not None:
             save_case(dest, name, program, objects, libraries, str(failure).splitlines()[0]
-                      if str(failure) else type(failure).__name__)
+                      if str(failure) else type(failure).__name__, bind_now)
         raise

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+from hypothesis import strategies as st
 
 from linker import link
 from oracle.reference import ReferenceResult, link_reference
@@ -47,11 +50,29 @@ def libraries(program: Program, lib_dir: Path) -> list[str]:
     return [str(lib_dir / f"libtrace{n}.so") for n in program.libraries]
 
 
+@dataclass(frozen=True)
+class LinkOptions:
+    """How linkharness is asked to link: input order and output options (none of which may
+    change what the program does)."""
+
+    order: tuple[int, ...] = ()  # a permutation of the objects; () keeps their order
+    bind_now: bool = False
+    hash_style: str = "both"
+
+    def ordered(self, objects: Sequence[Path]) -> list[Path]:
+        return [objects[i] for i in self.order] if self.order else list(objects)
+
+
 def link_linkharness(objects: Sequence[Path], libs: Sequence[str], output: Path,
-                     bind_now: bool = False) -> None:
+                     options: LinkOptions = LinkOptions()) -> None:
     """Link with linkharness (raises LinkError)."""
-    link([*map(str, objects), *libs], output, entry="_start", dynamic_linker=DYNAMIC_LINKER,
-         bind_now=bind_now)
+    link([*map(str, options.ordered(objects)), *libs], output, entry="_start", dynamic_linker=DYNAMIC_LINKER,
+         bind_now=options.bind_now, hash_style=options.hash_style)
+
+
+def link_options(n_objects: int) -> st.SearchStrategy[LinkOptions]:
+    return st.builds(LinkOptions, st.permutations(range(n_objects)).map(tuple), st.booleans(),
+                     st.sampled_from(("both", "sysv", "gnu")))
 
 
 def link_with(linker: str, objects: Sequence[Path], libs: Sequence[str],

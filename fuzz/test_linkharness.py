@@ -1,6 +1,6 @@
 """Property (a): linkharness links every drawn program; the output passes oracle.check, the
 relocation-field oracle, and runs under the emulator (lazy and eager binding) with exactly
-the model's trace and exit status.  For a share of the examples the same model is also
+the model's trace and exit status, whatever the input order, -z now and hash style.  For a share of the examples the same model is also
 assembled by GNU as and llvm-mc, and linkharness's outputs from those objects must pass the
 same checks.  A failure here is a linker bug (or an oracle bug)."""
 
@@ -17,7 +17,7 @@ from fuzz import judge
 from fuzz.coverage import record
 from fuzz.keep import kept_on_failure
 from fuzz.model import Program
-from fuzz.pipeline import libraries, link_linkharness, write_objects
+from fuzz.pipeline import LinkOptions, libraries, link_linkharness, link_options, write_objects
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
@@ -27,9 +27,11 @@ def test_linkharness_output_is_right_by_every_check(
     repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    @example(program=SAMPLE, also_asm=0)
-    @given(program=programs(), also_asm=st.integers(0, 3))
-    def prop(program: Program, also_asm: int) -> None:
+    @example(case=(SAMPLE, LinkOptions()), also_asm=0)
+    @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
+        len(p.objects)))), also_asm=st.integers(0, 3))
+    def prop(case: tuple[Program, LinkOptions], also_asm: int) -> None:
+        program, options = case
         record(program)
         expected = outcome(program)
         work = tmp_path_factory.mktemp("lh")
@@ -37,8 +39,9 @@ def test_linkharness_output_is_right_by_every_check(
             objs = write_objects(program, work / str(asm), asm)
             exe = work / f"{asm}.out"
             libs = libraries(program, libtrace_dir)
-            with kept_on_failure("linkharness", program, objs, libs):
-                link_linkharness(objs, libs, exe)
+            with kept_on_failure("linkharness", program, options.ordered(objs), libs,
+                                 options.bind_now):
+                link_linkharness(objs, libs, exe, options)
                 problems = judge.everything(exe, objs, expected, libtrace_dir)
                 assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(
                     problems)
