@@ -14,6 +14,7 @@ from unicorn import UcError
 from oracle.emulate import elfimage
 from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.dynamic import DynamicError
+from oracle.emulate.elfimage import ElfImage
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
 from oracle.emulate.linking import link_program
@@ -45,8 +46,21 @@ class Invocation:
 def run_elf(data: bytes, inv: Invocation) -> RunResult:
     image = elfimage.parse(data)
     abi = X86_64 if image.elfclass == 64 else I386
+    machine = Machine(abi, inv.limits, *_library_region(abi.word))
+    try:
+        return _run(machine, data, image, inv)
+    finally:
+        machine.close()
+
+
+def _library_region(word: int) -> tuple[int, int]:
+    layout = LAYOUT_64 if word == 8 else LAYOUT_32
+    return layout.lib_code, layout.lib_code_size
+
+
+def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> RunResult:
+    abi = machine.abi
     layout = LAYOUT_64 if abi.word == 8 else LAYOUT_32
-    machine = Machine(abi, inv.limits, layout.lib_code, layout.lib_code_size)
     bias = layout.pie_base if image.e_type == elfimage.ET_DYN else 0
     machine.symbolizer = AddressSpaceSymbols(Symbolizer(data, bias))
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,

@@ -286,13 +286,28 @@ class Machine:
     # -- hooks (they never raise: they record why they stopped the CPU) --
 
     def _install_hooks(self) -> None:
-        self.uc.hook_add(UC_HOOK_CODE, self._on_library_code, begin=self.lib_base,
-                         end=self.lib_end - 1)
-        self.uc.hook_add(UC_HOOK_BLOCK, self._on_block)
-        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_access)
-        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        self._hooks = [
+            self.uc.hook_add(UC_HOOK_CODE, self._on_library_code, begin=self.lib_base,
+                             end=self.lib_end - 1),
+            self.uc.hook_add(UC_HOOK_BLOCK, self._on_block),
+            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_access),
+            self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt),
+        ]
         if self.abi.word == 8:
-            self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, None, 1, 0, x.UC_X86_INS_SYSCALL)
+            self._hooks.append(self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, None, 1, 0,
+                                                x.UC_X86_INS_SYSCALL))
+
+    def close(self) -> None:
+        """Drop the hooks, handlers, suspended calls and the process: the references that
+        tie a finished run together, so the garbage collector frees it in one go."""
+        for hook in self._hooks:
+            self.uc.hook_del(hook)
+        self._hooks = []
+
+        self._handlers.clear()
+        self._stack.clear()
+        self._stop = None  # its traceback holds frames that hold this machine
+        self.process = None
 
     def _on_library_code(self, uc: Uc, address: int, size: int, _: Any) -> None:
         # Library functions run right here, inside the hook: they set the registers and
