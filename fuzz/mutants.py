@@ -65,6 +65,22 @@ def pc32_call_off_by_one(data: bytearray) -> None:
     image.add32(call.address + 1, 1)
 
 
+def call_bound_to_another_definition(data: bytearray) -> None:
+    """The call to lh_f2 lands on the static lh_s1 instead (what preferring the wrong one of
+    two definitions looks like in the output)."""
+    image = Image(data)
+    target = image.symbol("lh_f2")["st_value"]
+    call = next(i for i in image.code("lh_main") if bytes(i.bytes)[:2] == b"\xff\x15"
+                or i.mnemonic == "call" and i.op_str == hex(target))
+    other = next(s for s in image.section(".symtab").iter_symbols() if s.name == "lh_s1")
+    if call.op_str == hex(target):  # direct, or relaxed from the GOT form (addr32 call)
+        image.add32(call.address + call.size - 4, other["st_value"] - target)
+    else:  # the GOT slot of lh_f2 (not relaxed): point the slot itself elsewhere
+        slot = call.address + call.size + int.from_bytes(bytes(call.bytes)[2:6], "little",
+                                                         signed=True)
+        image.add64(image.offset(slot), other["st_value"] - target)
+
+
 def abs32s_load_off_by_four(data: bytearray) -> None:
     image = Image(data)
     load = next(i for i in image.code("lh_main") if bytes(i.bytes)[-6:-4] == b"\x04\x25")
@@ -127,7 +143,7 @@ def glob_dat_names_the_wrong_slot(data: bytearray) -> None:
 
 
 MUTANTS: dict[str, Mutant] = {m.__name__: m for m in (
-    pc32_call_off_by_one, abs32s_load_off_by_four, pc32_load_off_by_four,
+    pc32_call_off_by_one, call_bound_to_another_definition, abs32s_load_off_by_four, pc32_load_off_by_four,
     table_pointer_off_by_one, plt_entry_pushes_wrong_index, plt0_pushes_wrong_got_word,
     got0_not_dynamic, lazy_slot_points_to_the_next_stub, copy_relocation_dropped,
     glob_dat_names_the_wrong_slot)}
