@@ -28,9 +28,12 @@ LIBSYSTEM_TBD = REPO / "linker" / "macho" / "data" / "libSystem.tbd"
 TRIPLE = "x86_64-apple-macosx10.9"
 # -nostdlibinc drops the host's glibc headers but keeps clang's builtin stddef.h, stdarg.h,
 # stdint.h, limits.h...; our headers come first through -isystem.
-CFLAGS = ("--target=" + TRIPLE, "-O2", "-nostdlibinc", "-isystem", str(INCLUDE_DIR), "-w")
+CFLAGS = ("--target=" + TRIPLE, "-nostdlibinc", "-isystem", str(INCLUDE_DIR), "-w")
+START_SOURCE = Path(__file__).resolve().parent / "start.s"
 LD64_LLD = ("ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9", "11.0")
-LINKERS = ("linkharness", "ld64.lld")
+# linkharness-classic: --macho-classic (LC_UNIXTHREAD at start.s's `start`, stubs bound through
+# the indirect symbol table alone)
+LINKERS = ("linkharness", "linkharness-classic", "ld64.lld")
 # GNU ld spellings in the ELF suite's link lines that mean nothing to ld64: archive groups
 # (ld64 searches every archive until nothing new resolves) and libm (part of libSystem).
 GNU_ONLY_LINK_ARGS = {"-Wl,--start-group", "-Wl,--end-group", "-lm"}
@@ -58,12 +61,12 @@ def _exclusive(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def compile_source(spec: ProgramSpec, source: str, out_dir: Path) -> Path:
-    """Compile one C source of `spec` for Darwin x86-64; return the object's path."""
+def compile_source(spec: ProgramSpec, source: str, out_dir: Path, opt: str) -> Path:
+    """Compile one source of `spec` for Darwin x86-64 at `opt` ("-O2"); return the object."""
     obj = out_dir / (Path(source).stem + ".o")
     cxx = source.endswith(".cc")
     compiler = ("clang++-14", "-std=c++17") if cxx else ("clang-14",)
-    argv = [*compiler, "-c", *CFLAGS, *spec.cflags, *spec.flags_for(source),
+    argv = [*compiler, "-c", *CFLAGS, opt, *spec.cflags, *spec.flags_for(source),
             str(spec.directory / source), "-o", str(obj)]
     _run_tool(argv, out_dir)
     return obj
@@ -85,17 +88,21 @@ class DarwinObjects:
             if not output.exists():
                 if linker == "linkharness":
                     self._link_linkharness(output)
+                elif linker == "linkharness-classic":
+                    self._link_linkharness(output, classic=True)
                 elif linker == "ld64.lld":
                     self._link_lld(output)
                 else:
                     raise ValueError(f"unknown linker {linker!r}")
         return output
 
-    def _link_linkharness(self, output: Path) -> None:
+    def _link_linkharness(self, output: Path, classic: bool = False) -> None:
         groups = {"-Wl,--start-group": "--start-group", "-Wl,--end-group": "--end-group"}
         tail = [groups.get(a, a) for a in self.link_args if a != "-lm"]
-        inputs = [*map(str, self.objects), *tail, "-lSystem"]
-        link(inputs, output, target="macho-x86_64")
+        start = [str(self.directory / "classic_start.o")] if classic else []
+        inputs = [*start, *map(str, self.objects), *tail, "-lSystem"]
+        link(inputs, output, target="macho-x86_64", macho_classic=classic,
+             entry="start" if classic else None)
 
     def _link_lld(self, output: Path) -> None:
         tail = [a for a in self.link_args if a not in GNU_ONLY_LINK_ARGS]
@@ -103,23 +110,25 @@ class DarwinObjects:
                    str(LIBSYSTEM_TBD), *LD64_FLAGS.get(self.spec.name, ())], self.directory)
 
 
-def _build(spec: ProgramSpec, directory: Path) -> None:
+def _build(spec: ProgramSpec, directory: Path, opt: str) -> None:
+    _run_tool(["llvm-mc-14", f"-triple={TRIPLE}", "-filetype=obj", str(START_SOURCE),
+               "-o", "classic_start.o"], directory)
     for source in spec.sources:
-        compile_source(spec, source, directory)
+        compile_source(spec, source, directory, opt)
     for lib in spec.archives:
-        members = [str(compile_source(spec, s, directory)) for s in lib.sources]
+        members = [str(compile_source(spec, s, directory, opt)) for s in lib.sources]
         (directory / lib.name).unlink(missing_ok=True)
         # ld64 reads BSD archives with a __.SYMDEF index, which is what Apple's ar writes
         _run_tool(["llvm-ar-14", "rcs", "--format=darwin", lib.name, *members], directory)
 
 
-def build_objects(spec: ProgramSpec, root: Path) -> DarwinObjects:
-    """Compile `spec` for Darwin into `root`, or reuse what another worker built."""
-    directory = root / spec.name
+def build_objects(spec: ProgramSpec, root: Path, opt: str = "-O2") -> DarwinObjects:
+    """Compile `spec` for Darwin at `opt` into `root`, or reuse what another worker built."""
+    directory = root / spec.name / opt.lstrip("-")
     with _exclusive(directory):
         done = directory / ".built"
         if not done.exists():
-            _build(spec, directory)
+            _build(spec, directory, opt)
             done.write_text("ok\n")
     objects = tuple(directory / (Path(s).stem + ".o") for s in spec.sources)
     names = {lib.name for lib in spec.archives}

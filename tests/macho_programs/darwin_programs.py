@@ -36,6 +36,16 @@ LD64_FLAGS: dict[str, tuple[str, ...]] = {
     "weak_undefined": ("-U", "_optional_hook", "-U", "_optional_table", "-U", "_optional_name"),
 }
 
+# name -> why --macho-classic cannot link it: classic files have no dyld bind information, so
+# only stubs and non-lazy pointers (through the indirect symbol table) can reach an import,
+# never a pointer stored in data.
+CLASSIC_EXCLUDED: dict[str, str] = {
+    "fnptr_data_table": "pointers to libSystem functions in a data table",
+    "fnptr_equality": "a pointer to puts in data",
+    "fnptr_rodata_table": "pointers to libSystem functions in a const table",
+    "pic_noplt": "a pointer to strlen in data",
+}
+
 
 def darwin_programs() -> list[ProgramSpec]:
     """The programs built for Darwin, sorted by name."""
