@@ -26,9 +26,18 @@ class TraceEntry:
 class Fault:
     """Something the program did that a correct program and a correct link never do.
 
-    kind is one of: unmapped-fetch, unmapped-read, unmapped-write, write-protected,
-    read-protected, fetch-protected, invalid-instruction, budget, timeout, memory-cap,
-    bad-resolver, unimplemented, unresolved, bad-relocation, library, abort, load, cpu.
+    kind is one of:
+      unmapped-fetch, unmapped-read, unmapped-write, write-protected, read-protected,
+      fetch-protected   the CPU touched memory it may not (address: the instruction, or the
+                        fetched address; the message names the data address);
+      invalid-instruction, cpu   an undefined opcode, an exception, a hlt;
+      budget, timeout   the instruction budget or the wall-time limit ran out;
+      bad-resolver      the lazy resolver was entered with a wrong link map or relocation;
+      unimplemented     a call to an import no emulated library implements;
+      unresolved, bad-relocation, load   the program could not be loaded and linked;
+      library           a library function was handed bad pointers (or failed);
+      abort, signal     abort() or a raised signal with its default action (these come with
+                        an exit code: 134, 128 + signal).
     """
 
     kind: str
