@@ -184,6 +184,7 @@ class Program:
     main: str = "lh_main"
     error: ErrorKind | None = None
     culprit: str | None = None  # the symbol an error model is about
+    culprit_object: str | None = None  # the object whose reference/definition is wrong
 
 
 def walk_steps(steps: tuple[Step, ...]) -> list[Call | CallTable | Load | Store]:

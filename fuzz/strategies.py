@@ -320,6 +320,7 @@ def error_programs(draw: st.DrawFn) -> Program:
         dup_owner = draw(st.sampled_from(free))
         fn = Function(culprit, Binding.GLOBAL, ".text.lh_dup", 1, 1, ())
         dup = objs[dup_owner]
+        target = dup_owner
         objs[dup_owner] = replace(dup, sections=(*dup.sections, Section(
             ".text.lh_dup", SectionKind.TEXT, 16)), functions=(*dup.functions, fn))
     else:
@@ -330,4 +331,5 @@ def error_programs(draw: st.DrawFn) -> Program:
         item = DataItem("lh_narrow", Binding.GLOBAL, ".data.lh_narrow", 1, (field,))
         objs[target] = replace(obj, sections=(*obj.sections, Section(
             ".data.lh_narrow", SectionKind.DATA, 1)), data=(*obj.data, item))
-    return Program(tuple(objs), base.libraries, error=kind, culprit=culprit)
+    return Program(tuple(objs), base.libraries, error=kind, culprit=culprit,
+                   culprit_object=objs[target].name)

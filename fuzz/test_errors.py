@@ -1,6 +1,7 @@
 """Property (c): error models.  An undefined symbol, a duplicate strong definition or a
 relocation whose value overflows its field: linkharness raises a LinkError that names the
-culprit symbol, and every reference linker refuses the same objects."""
+culprit symbol and the object at fault (the referencing object, the second definition, the
+object holding the field), and every reference linker refuses the same objects."""
 
 from __future__ import annotations
 
@@ -45,7 +46,9 @@ def test_every_linker_refuses_an_error_model(
         with kept_on_failure("errors", program, objs, libs):
             with pytest.raises(LinkError) as caught:
                 link_linkharness(objs, libs, exe)
-            assert program.culprit in str(caught.value), str(caught.value)
+            message = str(caught.value)
+            assert program.culprit in message, message
+            assert f"{program.culprit_object}.o" in message, message
             assert not exe.exists(), "a failed link left an output behind"
 
     repeat_property(prop)
