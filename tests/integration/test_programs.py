@@ -34,7 +34,9 @@ def test_program(spec: ProgramSpec, variant: str, linker: str, shared_build_root
     built = build_objects(spec, VARIANTS[variant], shared_build_root)
     executable = built.link(linker, linkharness_shim)
     result = built.run(executable)
-    assert result.stdout == spec.stdout
-    assert result.exit == spec.exit, f"stderr: {result.stderr[-2000:]}"
+    # A crash shows as a stdout difference first: name its status and stderr there too.
+    context = f"exit status {result.exit}, stderr: {result.stderr[-2000:]!r}"
+    assert result.stdout == spec.stdout, context
+    assert result.exit == spec.exit, context
     if spec.stderr is not None:
         assert result.stderr == spec.stderr
