@@ -11,7 +11,9 @@ ld64.lld reads as well.
 from __future__ import annotations
 
 import fcntl
+import functools
 import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +36,9 @@ LD64_LLD = ("ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.
 # linkharness-classic: --macho-classic (LC_UNIXTHREAD at start.s's `start`, stubs bound through
 # the indirect symbol table alone)
 LINKERS = ("linkharness", "linkharness-classic", "ld64.lld")
+# linkharness-driver: clang-14 drives the link, through the shim `linkharness ld64-shim` prints
+# (ld64's command line: -arch, -macosx_version_min, -lSystem)
+DRIVER_LINKER = "linkharness-driver"
 # GNU ld spellings in the ELF suite's link lines that mean nothing to ld64: archive groups
 # (ld64 searches every archive until nothing new resolves) and libm (part of libSystem).
 GNU_ONLY_LINK_ARGS = {"-Wl,--start-group", "-Wl,--end-group", "-lm"}
@@ -92,6 +97,8 @@ class DarwinObjects:
                     self._link_linkharness(output, classic=True)
                 elif linker == "ld64.lld":
                     self._link_lld(output)
+                elif linker == DRIVER_LINKER:
+                    self._link_driver(output)
                 else:
                     raise ValueError(f"unknown linker {linker!r}")
         return output
@@ -108,6 +115,19 @@ class DarwinObjects:
         tail = [a for a in self.link_args if a not in GNU_ONLY_LINK_ARGS]
         _run_tool([*LD64_LLD, "-o", str(output), *map(str, self.objects), *tail,
                    str(LIBSYSTEM_TBD), *LD64_FLAGS.get(self.spec.name, ())], self.directory)
+
+    def _link_driver(self, output: Path) -> None:
+        tail = [a for a in self.link_args if a not in GNU_ONLY_LINK_ARGS]
+        _run_tool(["clang-14", f"--target={TRIPLE}", "-fuse-ld=lld", f"--ld-path={ld64_shim()}",
+                   "-o", str(output), *map(str, self.objects), *tail], self.directory)
+
+
+@functools.cache
+def ld64_shim() -> str:
+    """The path of linkharness's ld64 shim, as its command line prints it."""
+    proc = subprocess.run([sys.executable, "-m", "oracle.cli", "ld64-shim"], cwd=REPO,
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
 
 
 def _build(spec: ProgramSpec, directory: Path, opt: str) -> None:
