@@ -3,9 +3,10 @@ the loop that alternates guest execution with Python library functions, and the
 translation of every way a run can go wrong into a Fault.
 
 Library functions, the lazy resolver and the return gate of guest calls all live at
-addresses in one executable "library" region filled with `hlt`.  A code hook on that
-region stops emulation before the instruction runs; the loop then looks the address up
-and runs the Python handler, which sets the registers and the next pc.  Instructions are
+addresses in one executable "library" region.  A code hook on the whole region runs the
+Python handler of an address before any instruction there executes (so the region's
+bytes never matter, and it is left zero); the handler sets the registers and the next
+pc, and a jump to an address without a handler is a fault.  Instructions are
 counted per translated block (a block hook, not a per-instruction hook), which also
 enforces the instruction budget and the wall-time limit.
 """
@@ -136,7 +137,6 @@ class Machine:
         self._last_access: tuple[int, int] | None = None
         self._disasm = _disassembler(abi.word)
         self.mem.map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
-        self.mem.write_initial(lib_base, b"\xf4" * lib_size)
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
         self._install_hooks()
 
