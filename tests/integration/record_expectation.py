@@ -2,9 +2,9 @@
 
     .venv/bin/python tests/integration/record_expectation.py NAME [NAME...]
 
-builds each named program in the gcc-O0 variant, links it with GNU ld, runs it, and writes
-the observed stdout, exit status (and stderr, if the JSON has a "stderr" key) into its
-expect.json.  Read what it prints before committing: the expectation is only as right as
+builds each named program in its first variant (gcc-O0 unless the program lists its own),
+links it with GNU ld, runs it, and writes the observed stdout, exit status (and stderr, if
+the JSON has a "stderr" key) into its expect.json.  Read what it prints before committing: the expectation is only as right as
 the program, and test_programs.py then holds every variant and both linkers to it.
 """
 
@@ -28,7 +28,7 @@ def expectation_path(spec: ProgramSpec) -> Path:
 
 
 def record(spec: ProgramSpec, root: Path) -> str:
-    built = build_objects(spec, VARIANTS["gcc-O0"], root)
+    built = build_objects(spec, VARIANTS[spec.variants[0]], root)
     result = built.run(built.link("gnu-ld", ""))
     path = expectation_path(spec)
     data = json.loads(path.read_text())
