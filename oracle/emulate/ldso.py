@@ -14,7 +14,7 @@ from unicorn import UcError
 from oracle.emulate import elfimage
 from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.dynamic import DynamicError
-from oracle.emulate.elfimage import ElfImage
+from oracle.emulate.elfimage import ElfImage, ImageError
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
 from oracle.emulate.linking import link_program
@@ -87,7 +87,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
                              libraries_base=layout.libraries)
     except LoadFault as err:
         return ended(err.fault)
-    except (LoadError, DynamicError) as err:
+    except (LoadError, DynamicError, ImageError, OSError) as err:
         return ended(Fault("load", 0, None, str(err)))
     except GuestFault as err:
         return ended(Fault("load", err.address, machine.symbol_at(err.address),

@@ -4,6 +4,7 @@ headers, program headers and dynamic section becomes a RunResult (usually with a
 from __future__ import annotations
 
 import random
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,3 +47,25 @@ def test_corrupted_binaries_never_raise(build: Builder, tmp_path: Path, arch: st
         assert result.exit_code is not None or result.faults
         outcomes.add("ok" if result.exit_code == 5 and not result.faults else "fault")
     assert "fault" in outcomes
+
+
+def test_corrupted_shared_libraries_never_raise(tmp_path: Path) -> None:
+    source = Path(__file__).parent / "programs" / "shared"
+    subprocess.run(["gcc", "-shared", "-fPIC", "-Wl,-soname,libdemo.so", "-o",
+                    str(tmp_path / "good.so"), str(source / "lib.c")], check=True)
+    subprocess.run(["gcc", "-no-pie", "-fno-pie", "-o", str(tmp_path / "main"),
+                    str(source / "main.c"), "-L", str(tmp_path), "-l:good.so",
+                    "-Wl,--allow-shlib-undefined"], check=True)
+    # the executable needs "libdemo.so" (the soname); each trial writes a broken one
+    original = (tmp_path / "good.so").read_bytes()
+    rng = random.Random(99)
+    kinds = set()
+    for _ in range(40):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 3)):
+            data[rng.randrange(0, min(len(data), 0x3000))] = rng.randrange(256)
+        (tmp_path / "libdemo.so").write_bytes(bytes(data))
+        result = run(tmp_path / "main", max_instructions=300_000, timeout=5)
+        assert result.exit_code is not None or result.faults
+        kinds.add(result.faults[0].kind if result.faults else "exit")
+    assert "exit" in kinds and len(kinds) > 1
