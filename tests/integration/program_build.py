@@ -40,6 +40,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("clang-O2", "clang-14", "clang++-14", ("-O2", "-fno-pie")),
     Variant("static", "gcc", "g++", ("-O2", "-fno-pie"), ("-static",)),
     Variant("znow", "gcc", "g++", ("-O2", "-fno-pie"), ("-Wl,-z,now",)),
+    # -mcmodel=large: every address, calls included, is a movabs with R_X86_64_64.
+    Variant("large", "gcc", "g++", ("-O2", "-fno-pie", "-mcmodel=large")),
     Variant("m32", "gcc", "g++", ("-O2", "-fno-pie"), (), ("-m32",)),
     Variant("m32-fPIC", "gcc", "g++", ("-O1", "-fPIC"), (), ("-m32",)),
 )}
