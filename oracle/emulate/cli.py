@@ -1,5 +1,5 @@
-"""`linkharness run BINARY [--bind lazy|now] [--json] [--max-instructions N] [--timeout S]
-[--memory-cap BYTES] [-L DIR] [-- ARGS...]`
+"""`linkharness run BINARY [--bind lazy|now] [--json] [--trace] [--max-instructions N]
+[--timeout S] [--memory-cap BYTES] [-L DIR] [-- ARGS...]`
 
 Runs BINARY under the emulated loader.  The program's stdout and stderr go to ours and
 its exit status becomes ours.  A fault prints one line per fault to stderr
@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("binary")
     parser.add_argument("--bind", choices=("lazy", "now"), default="lazy")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    parser.add_argument("--trace", action="store_true",
+                        help="also print each library call to stderr: trace: LIB SYMBOL ARGS")
     parser.add_argument("--max-instructions", type=int, default=DEFAULT_LIMITS.max_instructions)
     parser.add_argument("--timeout", type=float, default=DEFAULT_LIMITS.timeout)
     parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.buffer.write(result.stdout)
         sys.stdout.flush()
         sys.stderr.buffer.write(result.stderr)
+        if args.trace:
+            for entry in result.trace:
+                hexed = " ".join(f"{a:#x}" for a in entry.args)
+                print(f"trace: {entry.library} {entry.symbol} {hexed}".rstrip(),
+                      file=sys.stderr)
         for fault in result.faults:
             print(f"linkharness run: {fault.describe()}", file=sys.stderr)
         sys.stderr.flush()

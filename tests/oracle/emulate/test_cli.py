@@ -43,3 +43,11 @@ def test_fault_line_and_status(build: Builder, capfd: pytest.CaptureFixture[str]
     assert status == FAULT_STATUS
     assert len(err) == 1 and err[0].startswith("linkharness run: fault: budget at 0x")
     assert "<main" in err[0]
+
+
+def test_trace_lines(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:
+    status = main(["--trace", str(build("hello.c", "i386"))])
+    err = capfd.readouterr().err.splitlines()
+    assert status == 5
+    assert err[0].startswith("trace: libc.so.6 __libc_start_main 0x")
+    assert err[1].startswith("trace: libc.so.6 puts 0x")
