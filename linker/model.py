@@ -160,6 +160,9 @@ class DynamicSymbol:
     # Address in the library: symbols sharing one are aliases (environ, __environ), and a
     # COPY relocation must move all of them, or the library keeps using its own copy.
     value: int = 0
+    # Alignment the object has in the library (its section's, limited by its address): a
+    # COPY must keep it, since code may use aligned vector loads on it.  0 = unknown.
+    align: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,9 @@ class DynamicLibrary:
     soname: str  # DT_SONAME, or the file name; Mach-O install name
     symbols: dict[str, DynamicSymbol]
     as_needed: bool = False
+    # Names the library leaves undefined: an executable defining one must export it
+    # (a plugin calling back into its host), as GNU ld does.
+    undefined: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

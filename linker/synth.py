@@ -214,7 +214,7 @@ def build_synthetic(
             copies.append(sym)
             aliases[sym.id] = _aliases(globals_, sym)
             seen.update(a.id for a in aliases[sym.id])
-        placed = _pack(copies, [_copy_alignment(s.size) for s in copies])
+        placed = _pack(copies, [_copy_alignment(s) for s in copies])
         copy_bss = b.add_section(".dynbss", rw, placed.size, placed.align, None)
         for sym, offset in zip(copies, placed.offsets):
             copy_offset[sym.id] = offset
@@ -308,9 +308,12 @@ def _plt_bytes(arch: ArchTraits, count: int) -> bytes:
     return bytes(out)
 
 
-def _copy_alignment(size: int) -> int:
-    """Alignment for a copied object: its size's largest power-of-two factor, up to 32."""
+def _copy_alignment(sym: GlobalSymbol) -> int:
+    """The alignment the library gave the object; without that fact, the largest power of
+    two dividing its size, up to 32 (what a compiler could have assumed)."""
+    if sym.dynsym is not None and sym.dynsym.align:
+        return sym.dynsym.align
     align = 1
-    while align < 32 and size % (align * 2) == 0 and size >= align * 2:
+    while align < 32 and sym.size % (align * 2) == 0 and sym.size >= align * 2:
         align *= 2
     return align

@@ -132,9 +132,13 @@ def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                  export_dynamic: bool, canonical: set[int]) -> DynamicTables:
     imports = [s for s in symtab.symbols if s.imported and s.referenced]
     exports = [s for s in symtab.symbols if s.file is not None and s.dso is not None]
-    if export_dynamic:
-        exports += [s for s in symtab.symbols if s.file is not None and s.dso is None
-                    and s.visibility == 0 and not s.linker_defined]
+    # What a linked library refers to, or defines itself (then the executable's definition
+    # must interpose, inside the library too), is exported, as GNU ld does.
+    wanted_by_libs = set().union(*(lib.undefined | lib.symbols.keys()
+                                   for lib in symtab.libraries))
+    exports += [s for s in symtab.symbols if s.file is not None and s.dso is None
+                and s.visibility == 0 and not s.linker_defined
+                and (export_dynamic or s.name in wanted_by_libs)]
     used = {id(s.dso) for s in imports + exports if s.dso is not None}
     needed = [lib.soname for lib in symtab.libraries if not lib.as_needed or id(lib) in used]
     needed = list(dict.fromkeys(needed))

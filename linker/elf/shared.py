@@ -54,7 +54,8 @@ def read_shared(data: memoryview, path: str) -> DynamicLibrary:
     versym = _section_array(hdr, SHT_GNU_VERSYM, "<u2")
     symbols = _exports(hdr, dynsym, strings, versions, versym)
     soname = _soname(hdr, strings) or os.path.basename(path)
-    return DynamicLibrary(path=path, soname=soname, symbols=symbols)
+    return DynamicLibrary(path=path, soname=soname, symbols=symbols,
+                          undefined=_undefined(hdr, dynsym, strings))
 
 
 def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, str],
@@ -70,6 +71,8 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     if versym is not None and len(versym) >= len(raw):
         exported &= (versym[: len(raw)] & VERSYM_HIDDEN) == 0
     out: dict[str, DynamicSymbol] = {}
+    section_align = np.maximum(hdr.shdrs["addralign"].astype(np.int64), 1) if len(hdr.shdrs) \
+        else np.ones(1, np.int64)
     for n in np.nonzero(exported)[0].tolist():
         name = strings.get(int(raw["name"][n]))
         if name is None:
@@ -78,10 +81,24 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
         version = None
         if versym is not None and n < len(versym):
             version = versions.get(int(versym[n]) & 0x7FFF)
+        value, shndx = int(raw["value"][n]), int(raw["shndx"][n])
+        align = int(section_align[shndx]) if shndx < len(section_align) else 1
+        if value:
+            align = min(align, value & -value)  # the address's own alignment limits it
         out[name] = DynamicSymbol(
             name=name, type=_TYPES.get(int(stype[n]), SymType.NOTYPE), size=int(raw["size"][n]),
-            weak=int(bind[n]) == STB_WEAK, version=version, value=int(raw["value"][n]))
+            weak=int(bind[n]) == STB_WEAK, version=version, value=value, align=align)
     return out
+
+
+def _undefined(hdr: ElfHeaders, index: int, strings: Strings) -> frozenset[str]:
+    dtype = SYM64 if hdr.is64 else SYM32
+    body = hdr.section_bytes(index)
+    raw = np.frombuffer(body[: len(body) // dtype.itemsize * dtype.itemsize], dtype)
+    wanted = (raw["shndx"] == 0) & ((raw["info"] >> 4) != 0)  # undefined, not local
+    wanted[0] = False
+    names = (strings.get(int(off)) for off in raw["name"][wanted].tolist())
+    return frozenset(n for n in names if n)
 
 
 def _section_array(hdr: ElfHeaders, sh_type: int, dtype: str) -> np.ndarray | None:
