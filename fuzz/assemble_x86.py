@@ -4,7 +4,7 @@ symbols (an `ObjectImage`), as GNU as would for ELF x86-64.
 References to symbols that are local to the object are rewritten against the section symbol
 with the symbol's offset folded into the addend — the form assemblers emit for static
 functions and data — so the linker sees section-relative relocations with nonzero addends.
-GOT-relative references keep the symbol: the slot belongs to the symbol, not its section.
+References to a symbol's GOT slot keep the symbol: the slot belongs to the symbol.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ DATA_RELOC = {8: "R_X86_64_64", 4: "R_X86_64_32", 2: "R_X86_64_16", 1: "R_X86_64
 PC_DATA_RELOC = {8: "R_X86_64_PC64", 4: "R_X86_64_PC32", 2: "R_X86_64_PC16",
                  1: "R_X86_64_PC8"}
 PACK = {1: "<B", 2: "<H", 4: "<I", 8: "<Q"}
+# Relocations that name a GOT slot: the slot belongs to the symbol, so they keep it.
+SLOT_RELOCS = frozenset({"R_X86_64_GOTPCREL", "R_X86_64_GOTPCRELX", "R_X86_64_REX_GOTPCRELX",
+                         "R_X86_64_GOT32"})
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def assemble(obj: AsmObject) -> ObjectImage:
     relocs: dict[str, list[Relocation]] = {name: [] for name, *_ in laid}
     for sec_name, r in pending:
         target = local.get(r.symbol)
-        if target is not None and target.section is not None and "GOT" not in r.type:
+        if target is not None and target.section is not None and r.type not in SLOT_RELOCS:
             r = Relocation(r.offset, r.type, target.section, r.addend + target.value, True)
         elif r.symbol not in defined:
             defined.add(r.symbol)

@@ -7,7 +7,7 @@ two real assemblers.
 
 from __future__ import annotations
 
-from .encode_x86 import Insn, assembly
+from .encode_x86 import GOT_SYMBOL, Insn, assembly
 from .lower_x86 import AsmObject
 from .model import Binding, Const, Ref, SectionKind, SelfRel
 
@@ -43,7 +43,7 @@ def _undefined(obj: AsmObject) -> list[str]:
         for item in sec.items:
             walk(item.code)
             used |= {f.target for f in item.fields if isinstance(f, Ref)}
-    return sorted(used - defined)
+    return sorted(used - defined - {GOT_SYMBOL})
 
 
 def write_asm(obj: AsmObject) -> str:

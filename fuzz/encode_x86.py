@@ -4,13 +4,15 @@ machine encoding (and relocation sites) and its GNU-as (AT&T) spelling.
 Both spellings come from the same `Insn`, so assembling the text with GNU as or llvm-mc and
 encoding it here must give programs that behave the same; that comparison keeps this encoder
 honest.  Register use: rbx holds a function's accumulator, rax the value of a step, rdi..r9
-the arguments of a call.
+the arguments of a call, r11 the GOT base (never an argument register).
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+
+GOT_SYMBOL = "_GLOBAL_OFFSET_TABLE_"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ FIXED: dict[str, tuple[bytes, str]] = {
     "imul_rbx_31": (b"\x48\x6b\xdb\x1f", "imulq $31, %rbx, %rbx"),
     "add_rbx_rax": (b"\x48\x01\xc3", "addq %rax, %rbx"),
     "call_rax": (b"\xff\xd0", "call *%rax"),
+    "add_rax_r11": (b"\x4c\x01\xd8", "addq %r11, %rax"),
     "and_rsp_16": (b"\x48\x83\xe4\xf0", "andq $-16, %rsp"),
     "mov_edi_eax": (b"\x89\xc7", "movl %eax, %edi"),
     "and_edi_255": (b"\x81\xe7\xff\x00\x00\x00", "andl $255, %edi"),
@@ -106,9 +109,15 @@ def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
             fixups += [Fixup(at + f.offset, f.type, f.name, f.addend) for f in fs]
             at += len(c)
         return head + code, fixups
+    if op == "lea_r11_got_base":  # r11 = _GLOBAL_OFFSET_TABLE_ (R_X86_64_GOTPC32)
+        return _field(b"\x4c\x8d\x1d", "R_X86_64_GOTPC32", Sym(GOT_SYMBOL), True)
     assert sym is not None, op
     if op == "call":
         return _field(b"\xe8", insn.reloc, sym, True)
+    if op == "movabs_rax_gotoff":  # rax = sym - GOT base (R_X86_64_GOTOFF64)
+        return b"\x48\xb8" + bytes(8), [Fixup(2, "R_X86_64_GOTOFF64", sym.name, sym.addend)]
+    if op == "mov_rax_got_r11":  # rax = [r11 + slot offset] (R_X86_64_GOT32)
+        return _field(b"\x49\x8b\x83", "R_X86_64_GOT32", sym, False)
     if op == "call_got":
         return _field(b"\xff\x15", "R_X86_64_GOTPCRELX", sym, True)
     if op == "mov_rax_got":
@@ -145,6 +154,8 @@ def assembly(insn: Insn, label: str = "1") -> list[str]:
     if op == "skip_if_even":
         inner = [line for i in insn.body for line in assembly(i)]
         return ["testb $1, %bl", f"jz {label}f", *inner, f"{label}:"]
+    if op == "lea_r11_got_base":
+        return [f"leaq {GOT_SYMBOL}(%rip), %r11"]
     assert sym is not None, op
     if op == "call":
         if insn.reloc == "R_X86_64_PLT32":
@@ -153,6 +164,10 @@ def assembly(insn: Insn, label: str = "1") -> list[str]:
         # same section, even a weak sym that another object overrides
         return [".byte 0xe8", f".reloc ., R_X86_64_PC32, {Sym(sym.name, sym.addend - 4).text()}",
                 ".long 0"]
+    if op == "movabs_rax_gotoff":
+        return [f"movabsq ${sym.text()}@GOTOFF, %rax"]
+    if op == "mov_rax_got_r11":
+        return [f"movq {sym.text()}@GOT(%r11), %rax"]
     if op == "call_got":
         return [f"call *{sym.text()}@GOTPCREL(%rip)"]
     if op == "mov_rax_got":

@@ -101,8 +101,19 @@ def _load(name: str, offset: int, width: int, via: AddrVia) -> list[Insn]:
         return [Insn("load_abs", Sym(name, offset), width=width)]
     if via is AddrVia.ABS_U32:
         return [Insn("mov_eax_sym", Sym(name, offset)), Insn("load_rax", width=width)]
+    if via is AddrVia.GOT_BASE:
+        return [*_got_base_address(name, offset), Insn("load_rax", width=width)]
+    if via is AddrVia.GOT_OFFSET:
+        return [Insn("lea_r11_got_base"), Insn("mov_rax_got_r11", Sym(name)),
+                Insn("load_rax", imm=offset, width=width)]
     got = Insn("mov_rax_got", Sym(name), reloc="R_X86_64_REX_GOTPCRELX")
     return [got, Insn("load_rax", imm=offset, width=width)]
+
+
+def _got_base_address(name: str, offset: int) -> list[Insn]:
+    """rax = the address of name+offset, as GOT base + (name+offset - GOT base)."""
+    return [Insn("lea_r11_got_base"), Insn("movabs_rax_gotoff", Sym(name, offset)),
+            Insn("add_rax_r11")]
 
 
 def _store(name: str, offset: int, via: AddrVia) -> list[Insn]:
@@ -113,6 +124,11 @@ def _store(name: str, offset: int, via: AddrVia) -> list[Insn]:
         return [Insn("store_abs", Sym(name, offset))]
     if via is AddrVia.ABS_U32:
         return [Insn("mov_eax_sym", Sym(name, offset)), Insn("store_rax")]
+    if via is AddrVia.GOT_BASE:
+        return [*_got_base_address(name, offset), Insn("store_rax")]
+    if via is AddrVia.GOT_OFFSET:
+        return [Insn("lea_r11_got_base"), Insn("mov_rax_got_r11", Sym(name)),
+                Insn("store_rax", imm=offset)]
     got = Insn("mov_rax_got", Sym(name), reloc="R_X86_64_REX_GOTPCRELX")
     return [got, Insn("store_rax", imm=offset)]
 

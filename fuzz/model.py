@@ -48,6 +48,8 @@ class AddrVia(Enum):
     ABS_S32 = "abs_s32"  # absolute sign-extended 32-bit displacement
     ABS_U32 = "abs_u32"  # absolute zero-extended 32-bit immediate, then through a register
     GOT = "got"  # address from the symbol's GOT slot, then through a register
+    GOT_BASE = "got_base"  # GOT base (pc-relative) plus the symbol's offset from it
+    GOT_OFFSET = "got_offset"  # the GOT slot found at its offset from the GOT base
 
 
 class ErrorKind(Enum):

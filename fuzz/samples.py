@@ -44,6 +44,11 @@ _MAIN_STEPS = (
     Load("lh_v3", 4, AddrVia.ABS_S32),
     Load("lh_v3", 5, AddrVia.GOT),
     Load("lh_v3", 6, AddrVia.ABS_U32),
+    Load("lh_v3", 0, AddrVia.GOT_BASE),
+    Store("lh_w2", 0, AddrVia.GOT_OFFSET),
+    Load("lh_w2", 0, AddrVia.GOT_BASE),
+    Load("lt1_d1", 3, AddrVia.GOT_OFFSET),
+    CallTable("lh_v0", 0, AddrVia.GOT_BASE),
 )
 
 SAMPLE = Program((

@@ -31,6 +31,9 @@ SAMPLES: list[Insn] = [
     Insn("mov_eax_sym", Sym("d", 3)),
     Insn("store_rip", Sym("d", 8)),
     Insn("store_abs", Sym("d", 16)),
+    Insn("lea_r11_got_base"),
+    Insn("movabs_rax_gotoff", Sym("d", 8)),
+    Insn("mov_rax_got_r11", Sym("d")),
     Insn("skip_if_even", body=(Insn("mov_rdi_rbx"), Insn("call", Sym("f"),
                                                         reloc="R_X86_64_PLT32"))),
 ]
@@ -66,7 +69,8 @@ def _assemble(insn: Insn, tmp: Path) -> tuple[bytes, list[tuple[str, str, int]]]
     return code, relocs
 
 
-TYPE_NUMBERS = {"R_X86_64_GOTPCREL": 9, "R_X86_64_PC32": 2, "R_X86_64_PLT32": 4, "R_X86_64_32": 10, "R_X86_64_32S": 11,
+TYPE_NUMBERS = {"R_X86_64_GOT32": 3, "R_X86_64_GOTOFF64": 25, "R_X86_64_GOTPC32": 26,
+                "R_X86_64_GOTPCREL": 9, "R_X86_64_PC32": 2, "R_X86_64_PLT32": 4, "R_X86_64_32": 10, "R_X86_64_32S": 11,
                 "R_X86_64_GOTPCRELX": 41, "R_X86_64_REX_GOTPCRELX": 42}
 
 
@@ -76,8 +80,9 @@ def test_encoding_matches_gnu_as(insn: Insn, tmp_path: Path) -> None:
     theirs, relocs = _assemble(insn, tmp_path)
     assert _disassemble(ours) == _disassemble(theirs)
     assert [(TYPE_NUMBERS[f.type], f.name, f.addend) for f in fixups] == relocs
-    for f in fixups:  # every site is a 4-byte hole inside the instruction
-        assert 0 < f.offset <= len(ours) - 4 and ours[f.offset:f.offset + 4] == bytes(4)
+    for f in fixups:  # every site is a 4- (or movabs's 8-) byte hole ending the instruction
+        width = 8 if f.type == "R_X86_64_GOTOFF64" else 4
+        assert 0 < f.offset == len(ours) - width and ours[f.offset:] == bytes(width)
 
 
 def test_strict_got_load_uses_the_non_relaxable_relocation() -> None:
