@@ -62,15 +62,14 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
             real.append(lib)
             queue.append(lib)
     scope = Scope(machine, process, members)
+    relro = image.first(elfimage.PT_GNU_RELRO)
+    if relro is not None:
+        exe.relro = (relro.vaddr + bias, relro.memsz)
     for obj in [*reversed(real), exe]:  # a library's data is final before a COPY reads it
         linker = DynamicLinker(machine, process, obj, scope)
         linker.relocate(lazy)
         if obj.relro is not None:
             linker.protect_relro(*obj.relro)
-    relro = image.first(elfimage.PT_GNU_RELRO)
-    if relro is not None:
-        DynamicLinker(machine, process, exe, scope).protect_relro(relro.vaddr + bias,
-                                                                 relro.memsz)
     process.library_finis = [lib.dyn for lib in real]
     if not any(lib.dyn.get(dt.DT_INIT) or lib.dyn.get(dt.DT_INIT_ARRAYSZ) for lib in real):
         return entry

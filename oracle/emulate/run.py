@@ -40,6 +40,8 @@ def run(
     or a list of "NAME=value" strings (default: empty).  bind is "lazy" (through the PLT
     and the resolver) or "now" (every JUMP_SLOT bound before entry; also what a binary
     linked with -z now gets).  Guest misbehaviour never raises: it is in `faults`.
+    stdout and stderr hold what the program wrote out; what was still in a stdio buffer
+    when it faulted or called _exit is lost, as it is natively.
     library_path: directories searched (after the executable's own) for the real files of
     libtrace* libraries, so that two of them split the symbols as their files do; when a
     file is not found the library provides every name.
