@@ -131,6 +131,7 @@ class Machine:
         self._stack: list[_Continuation] = []
         self._stop: BaseException | None = None
         self._current = "<program>"
+        self._call_site = 0
         self._blocks = 0
         self._block_sizes: dict[tuple[int, int], int] = {}
         self._deadline = 0.0
@@ -171,6 +172,7 @@ class Machine:
         ctx = CallContext(self, library, export.name)
         self.trace.append(TraceEntry(library, export.name, ctx.args(export.arity)))
         entry_sp = self.abi.sp(self.uc)
+        self._call_site = self.abi.read_word(self.mem, entry_sp)
         outcome = export.impl(ctx)
         if isinstance(outcome, GeneratorType):
             self._resume(_Continuation(outcome, entry_sp, library, export.name), 0, first=True)
@@ -235,8 +237,12 @@ class Machine:
         except RunStop as stop:
             return None, [stop.fault]
         except GuestFault as err:
-            return None, [Fault("library", err.address, self.symbol_at(err.address),
-                                f"in {self._current}: {err.message}")]
+            # Like a CPU fault: the address is where the program was (the call site), the
+            # message names the bad address.
+            site = self._call_site
+            return None, [Fault("library", site, self.symbol_at(site),
+                                f"in {self._current} called from {site:#x}: {err.message} "
+                                f"at {err.address:#x}")]
         except RecursionError as err:
             return None, [Fault("library", 0, None, f"in {self._current}: {err}")]
         except Exception as err:  # noqa: BLE001 - a library bug must not escape as a crash

@@ -117,6 +117,17 @@ def test_memory_faults(build: Builder, arch: str, mode: str, kind: str) -> None:
         assert fault.symbol == "message"
 
 
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_bad_pointer_handed_to_libc_names_the_call_site(build: Builder, arch: str) -> None:
+    path = build("faults.c", arch)
+    result = run(path, [str(path), "s"])
+    assert result.exit_code is None
+    assert [f.kind for f in result.faults] == ["library"]
+    fault = result.faults[0]
+    assert fault.symbol is not None and fault.symbol.startswith("main")
+    assert "strlen" in fault.message and "0x10" in fault.message
+
+
 def test_abort_exits_134_with_a_fault(build: Builder) -> None:
     path = build("faults.c")
     result = run(path, [str(path), "a"])

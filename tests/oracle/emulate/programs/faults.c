@@ -1,6 +1,9 @@
 /* Misbehaviour chosen by argv[1]: each must become a reported fault, never a crash. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+static const char *volatile bad_pointer = (const char *)16;
 
 static const char message[] = "read-only";
 
@@ -12,6 +15,7 @@ int main(int argc, char **argv) {
     case 'x': return ((int (*)(void))(void *)message)();         /* execute .rodata */
     case 'a': puts("aborting"); fflush(stdout); abort();
     case 'j': return ((int (*)(void))(void *)0x1234)();          /* jump to nowhere */
+    case 's': return (int)strlen(bad_pointer);                   /* bad pointer to libc */
     }
     return 0;
 }
