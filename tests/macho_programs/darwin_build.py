@@ -103,10 +103,14 @@ class DarwinObjects:
                     raise ValueError(f"unknown linker {linker!r}")
         return output
 
+    def classic_inputs(self) -> tuple[Path, ...]:
+        """The objects a classic link puts before the program's own: `start`."""
+        return (self.directory / "classic_start.o",)
+
     def _link_linkharness(self, output: Path, classic: bool = False) -> None:
         groups = {"-Wl,--start-group": "--start-group", "-Wl,--end-group": "--end-group"}
         tail = [groups.get(a, a) for a in self.link_args if a != "-lm"]
-        start = [str(self.directory / "classic_start.o")] if classic else []
+        start = [str(p) for p in self.classic_inputs()] if classic else []
         inputs = [*start, *map(str, self.objects), *tail, "-lSystem"]
         link(inputs, output, target="macho-x86_64", macho_classic=classic,
              entry="start" if classic else None)

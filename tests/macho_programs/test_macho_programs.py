@@ -14,7 +14,9 @@ from darwin_programs import CLASSIC_EXCLUDED, DARWIN_PROGRAMS, EXCLUDED, darwin_
 from program_spec import ProgramSpec
 
 from linker import LinkError
+from oracle.check import check
 from oracle.emulate import run
+from oracle.macho_relocs import check_macho_fields
 
 PROGRAMS = darwin_programs()
 # -O2 runs both binding modes; -O0 (kept to one mode, for time) the lazy one.  A classic file
@@ -73,3 +75,29 @@ def test_at_least_thirty_programs() -> None:
     assert sorted(p.name for p in PROGRAMS) == sorted(DARWIN_PROGRAMS)  # none went missing
     assert set(CLASSIC_EXCLUDED) | set(DRIVER_PROGRAMS) <= {p.name for p in PROGRAMS}
     assert not set(EXCLUDED) & {p.name for p in PROGRAMS}
+
+
+# The oracle's two static judges on the same real programs (-O2): the structural checker, and
+# the relocation-field oracle (which reads MH_OBJECT inputs only: programs without archives).
+JUDGED = [(spec, linker) for spec in PROGRAMS for linker in LINKERS if _runs(spec, linker)]
+
+
+def _judged(specs_linkers: list[tuple[ProgramSpec, str]]) -> list[object]:
+    return [pytest.param(s, k, id=f"{s.name}-{k}") for s, k in specs_linkers]
+
+
+@pytest.mark.parametrize(("spec", "linker"), _judged(JUDGED))
+def test_structure(spec: ProgramSpec, linker: str, darwin_build_root: Path) -> None:
+    exe = build_objects(spec, darwin_build_root).link(linker)
+    assert [str(v) for v in check(exe)] == []
+
+
+@pytest.mark.parametrize(("spec", "linker"), _judged([j for j in JUDGED if not j[0].archives]))
+def test_relocation_fields(spec: ProgramSpec, linker: str, darwin_build_root: Path) -> None:
+    built = build_objects(spec, darwin_build_root)
+    exe = built.link(linker)
+    inputs = [*built.classic_inputs(), *built.objects] if linker == "linkharness-classic" \
+        else list(built.objects)
+    report = check_macho_fields(exe, inputs)
+    assert report.mismatches == (), str(report)
+    assert report.checked > 0
