@@ -24,7 +24,7 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.child_runner import runner_path
-from bench.linkers import LINKHARNESS, Linker, select
+from bench.linkers import LINKHARNESS, Linker, project_commit, select
 from bench.many_objects import ManyObjectsParams
 from bench.many_workloads import many_workloads
 from bench.measure import Measurement, measure
@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
                 "load_average_at_start": load_at_start}
     described = {linker.name: {"command": list(linker.command), "threads": linker.threads,
                                "version": version(linker)} for linker in linkers}
+    if LINKHARNESS in described:
+        described[LINKHARNESS]["commit"] = project_commit()
     record = to_json(workloads, results, args.baseline, settings, described)
     json_path = args.json or args.cache / "link_speed.json"
     write_json(json_path, record)

@@ -9,6 +9,7 @@ argument the workloads use.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,17 @@ def project_python() -> str:
     """The venv's interpreter (where `linker` is installed), else the current one."""
     venv = PROJECT_DIR / ".venv" / "bin" / "python"
     return str(venv) if venv.exists() else sys.executable
+
+
+def project_commit() -> str:
+    """The checkout's commit (with "+dirty" when linker/ has uncommitted changes)."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(PROJECT_DIR), *args], capture_output=True,
+                              text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    return commit + ("+dirty" if git("status", "--porcelain", "--", "linker") else "")
 
 
 def all_linkers() -> list[Linker]:

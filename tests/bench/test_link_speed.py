@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from elftools.elf.sections import SymbolTableSection
 
 from bench import link_speed
 from bench.child_runner import runner_path
-from bench.linkers import Linker, select
+from bench.linkers import Linker, project_commit, select
 from bench.many_objects import EXIT_OK, ManyObjectsParams, generate
 from bench.many_workloads import many_workloads
 from bench.measure import Measurement, measure, verify
@@ -152,3 +153,9 @@ def test_a_failing_linker_is_reported_and_the_others_still_measured(
 def test_unknown_linker_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown linker"):
         select(["ld.bfd", "nosuch"])
+    assert [linker.name for linker in select(None)] == [
+        "linkharness", "ld.bfd", "gold", "lld", "mold"]
+
+
+def test_linkharness_results_name_the_commit_they_measured() -> None:
+    assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?", project_commit())
