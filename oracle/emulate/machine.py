@@ -87,7 +87,7 @@ class RunStop(Exception):
         self.fault = fault
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Continuation:
     """A library function suspended in a guest call: its generator and the stack pointer
     it was entered with (the caller's return address is at that address)."""

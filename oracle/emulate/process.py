@@ -34,8 +34,10 @@ class DataObject:
     size: int
 
 
-@dataclass
+@dataclass(frozen=True)
 class AtExit:
+    """A handler registered with atexit or __cxa_atexit (dso: its DSO handle)."""
+
     function: int
     args: tuple[int, ...]
     dso: int = 0
