@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from oracle.emulate.macho.image import MachOError
 from oracle.macho_relocs_inputs import (
     BRANCH,
     GOT,
@@ -32,6 +33,7 @@ from oracle.macho_relocs_inputs import (
     UNSIGNED,
     MachOObject,
     MachOReloc,
+    ObjectError,
     Target,
     read_object,
 )
@@ -195,14 +197,19 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
 
 
 def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> FieldReport:
-    """Every relocation of every MH_OBJECT input, recomputed from `output` and compared."""
-    out = Output(output)
+    """Every relocation of every MH_OBJECT input, recomputed from `output` and compared.
+    ValueError (naming the file) when the output or an input cannot be read."""
+    try:
+        out = Output(output)
+        objects = [read_object(path) for path in inputs]
+    except (MachOError, ObjectError, OSError) as err:
+        # a judge must not die on the thing it judges: say which file and why
+        raise ValueError(f"cannot read {output} or its inputs as Mach-O: {err}") from err
     mismatches: list[FieldMismatch] = []
     confirmed: list[ConfirmedSite] = []
     skipped: dict[str, int] = {}
     cursor: dict[str, int] = {}  # output section name -> end of the last input placed in it
-    for path in inputs:
-        obj = read_object(path)
+    for obj in objects:
         place = Placement(out, obj, cursor)
         for r in obj.relocs:
             sect = obj.sections[r.section]

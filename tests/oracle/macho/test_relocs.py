@@ -225,3 +225,12 @@ def test_wrong_bind_addend_is_reported(linked: dict[str, tuple[Path, list[Path]]
     bad.write_bytes(bytes(data))
     [mismatch] = check_macho_fields(bad, objects).mismatches
     assert mismatch.kind == "unresolved" and "_environ+8" in mismatch.detail
+
+
+def test_unreadable_output_is_a_value_error(linked: dict[str, tuple[Path, list[Path]]],
+                                            tmp_path: Path) -> None:
+    exe, objects = linked["asm-lh"]
+    bad = tmp_path / "truncated"
+    bad.write_bytes(exe.read_bytes()[:200])
+    with pytest.raises(ValueError, match="as Mach-O"):
+        check_macho_fields(bad, objects)
