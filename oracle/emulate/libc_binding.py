@@ -9,7 +9,6 @@ and returns its integer result.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 from oracle.emulate import (
@@ -43,16 +42,17 @@ def errno_address(ctx: CallContext) -> int:
 
 def _process_table(ctx: CallContext) -> dict[str, LibFunction]:
     """The helper's table bound to this process's heap, streams and errno, built on the
-    first call of any of its functions.  (errno is passed when the table accepts it.)"""
+    first call of any of its functions (the table also owns the process's rand state)."""
     process = ctx.process
     if process.libc_table is None:
-        extra: dict[str, Callable[[int], None]] = {}
-        if "errno" in inspect.signature(table.library).parameters:
-            where = errno_address(ctx)
-            extra["errno"] = lambda value: ctx.mem.write(where, (value & 0xFFFFFFFF).to_bytes(
-                4, "little"))
+        where = errno_address(ctx)
+        mem = ctx.mem
+
+        def set_errno(value: int) -> None:
+            mem.write(where, (value & 0xFFFFFFFF).to_bytes(4, "little"))
+
         process.libc_table = table.library(ctx.word, heap=heap_of(ctx),
-                                           streams=ProcessStreams(process), **extra)
+                                           streams=ProcessStreams(process), errno=set_errno)
     return process.libc_table
 
 
