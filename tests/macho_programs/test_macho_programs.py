@@ -1,8 +1,10 @@
 """The integration programs built for Darwin x86-64 by clang-14 (-O2, and -O0 for other code
-shapes: every global through the GOT, no folding) against the project's headers, linked by linkharness (modern, and classic where the program qualifies) and by ld64.lld-14
-(with the shipped libSystem.tbd), and run under the emulated dyld, binding lazily and at
-load: each must print exactly what its native ELF build prints (tests/programs) and exit
-with the same status."""
+shapes: every global through the GOT, no folding) against the project's headers, linked by
+linkharness (modern, and classic where the program qualifies) and by ld64.lld-14 (with the
+shipped libSystem.tbd), and run under the emulated dyld, binding lazily and at load: each
+must print exactly what its native ELF build prints (tests/programs) and exit with the same
+status.  The same links also go through the structural checker and the relocation-field
+oracle."""
 
 from __future__ import annotations
 
