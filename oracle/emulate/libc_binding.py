@@ -123,6 +123,7 @@ def libc_exports(word: int) -> dict[str, Export]:
         *environment.EXPORTS,
         *ctype_tables.EXPORTS,
         *streams.EXPORTS,
+        *streams.INPUT_EXPORTS,
         *scanf.EXPORTS,
         *sorting.EXPORTS,
         Export("_IO_putc", 2, lambda ctx: stdio.fputc(ctx.mem, ProcessStreams(ctx.process),

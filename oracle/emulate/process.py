@@ -56,6 +56,7 @@ class Process:
     buffering: dict[int, int] = field(default_factory=lambda: {1: FULL, 2: UNBUFFERED})
     signal_handlers: dict[int, tuple[int, int]] = field(default_factory=dict)
     stdin_pos: int = 0
+    stdin_buffer: bytearray = field(default_factory=bytearray)
     atexit: list[AtExit] = field(default_factory=list)
     objects: dict[str, DataObject] = field(default_factory=dict)
     streams: dict[int, int] = field(default_factory=dict)  # FILE* -> file descriptor
@@ -144,6 +145,27 @@ class Process:
             self.heap = Heap(self.machine.mem, self.heap_base, self.memory_cap,
                              align=16 if word == 8 else 8)
         return self.heap
+
+    def stdio_read(self, size: int, *, line: bool = False) -> bytes:
+        """Read through stdin's FILE: like glibc on a pipe, the buffer is refilled with up
+        to BUFSIZ bytes of the raw input at a time (which read(0) then no longer sees).
+        With `line`, stop after the first newline."""
+        out = bytearray()
+        while len(out) < size:
+            if not self.stdin_buffer:
+                self.stdin_buffer += self.read_stdin(BUFSIZ)
+                if not self.stdin_buffer:
+                    break
+            want = size - len(out)
+            if line:
+                newline = self.stdin_buffer.find(b"\n", 0, want)
+                if newline >= 0:
+                    want = newline + 1
+            out += self.stdin_buffer[:want]
+            del self.stdin_buffer[:want]
+            if line and out.endswith(b"\n"):
+                break
+        return bytes(out)
 
     def read_stdin(self, size: int) -> bytes:
         data = self.stdin[self.stdin_pos : self.stdin_pos + size]

@@ -99,3 +99,86 @@ EXPORTS = (
     Export("setbuf", 2, setbuf),
     Export("setlinebuf", 1, setlinebuf),
 )
+
+
+# -- input: stdin is the bytes given to run(), read through a FILE buffer as glibc does --
+
+EOF_VALUE = -1
+
+
+def _is_stdin(ctx: CallContext, stream: int) -> bool:
+    return _fd(ctx, stream) == 0
+
+
+def fgetc(ctx: CallContext) -> int:
+    if not _is_stdin(ctx, ctx.arg(0)):
+        return EOF_VALUE
+    data = ctx.process.stdio_read(1)
+    return data[0] if data else EOF_VALUE
+
+
+def getchar(ctx: CallContext) -> int:
+    data = ctx.process.stdio_read(1)
+    return data[0] if data else EOF_VALUE
+
+
+def ungetc(ctx: CallContext) -> int:
+    """Push a byte back into stdin's buffer."""
+    c, stream = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1)
+    if c == 0xFFFFFFFF or not _is_stdin(ctx, stream):
+        return EOF_VALUE
+    ctx.process.stdin_buffer[0:0] = bytes([c & 0xFF])
+    return c & 0xFF
+
+
+def fgets(ctx: CallContext) -> int:
+    """Up to size-1 bytes, through the first newline, NUL-terminated; NULL at end of file."""
+    buf, size, stream = ctx.arg(0), ctx.signed(1), ctx.arg(2)
+    if size <= 0 or not _is_stdin(ctx, stream):
+        return 0
+    line = ctx.process.stdio_read(size - 1, line=True)
+    if not line:
+        return 0
+    ctx.mem.write(buf, line + b"\0")
+    return buf
+
+
+def fread(ctx: CallContext) -> int:
+    ptr, size, count, stream = ctx.args(4)
+    if size == 0 or not _is_stdin(ctx, stream):
+        return 0
+    data = ctx.process.stdio_read(size * count)
+    whole = len(data) // size
+    ctx.mem.write(ptr, data[: whole * size])
+    return whole
+
+
+def read(ctx: CallContext) -> int:
+    fd, buf, count = ctx.args(3)
+    if fd != 0:
+        return -1
+    data = ctx.process.read_stdin(count)
+    ctx.mem.write(buf, data)
+    return len(data)
+
+
+def fileno(ctx: CallContext) -> int:
+    return _fd(ctx, ctx.arg(0))
+
+
+def isatty(ctx: CallContext) -> int:
+    return 0  # stdin, stdout and stderr are pipes here
+
+
+INPUT_EXPORTS = (
+    Export("fgetc", 1, fgetc),
+    Export("getc", 1, fgetc),
+    Export("_IO_getc", 1, fgetc),
+    Export("getchar", 0, getchar),
+    Export("ungetc", 2, ungetc),
+    Export("fgets", 3, fgets),
+    Export("fread", 4, fread),
+    Export("read", 3, read),
+    Export("fileno", 1, fileno),
+    Export("isatty", 1, isatty),
+)

@@ -70,3 +70,13 @@ def test_stack_protector_canary_through_the_thread_pointer(build: Builder, nativ
                                                            arch: str) -> None:
     path = build("hello.c", arch, "gnu", ("-fstack-protector-all",))
     compare(native, path, ["x"], "lazy")
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_reading_stdin_matches_native(build: Builder, arch: str) -> None:
+    path = build("input.c", arch)
+    data = b"hello world\nshort\nthird line is long\nABCDEFGH the rest\n"
+    expected = subprocess.run([str(path)], input=data, capture_output=True, check=False)
+    got = run(path, stdin=data)
+    assert got.faults == []
+    assert (got.stdout, got.exit_code) == (expected.stdout, expected.returncode)
