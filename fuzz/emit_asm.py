@@ -48,6 +48,8 @@ def _undefined(obj: AsmObject) -> list[str]:
 
 def write_asm(obj: AsmObject) -> str:
     lines = [f'.file "{obj.name}.s"', *(f".globl {name}" for name in _undefined(obj))]
+    local = frozenset(i.name for s in obj.sections for i in s.items
+                      if i.binding is Binding.LOCAL)
     for sec in obj.sections:
         lines += [_section_line(sec.name, sec.kind, sec.group), f".balign {sec.align}"]
         for item in sec.items:
@@ -58,7 +60,8 @@ def write_asm(obj: AsmObject) -> str:
             kind = "@function" if item.is_function else "@object"
             lines += [f".type {item.name}, {kind}", f".balign {item.align}", f"{item.name}:"]
             for insn in item.code:  # local label "1": IfOdd bodies never nest
-                lines += [x if x.endswith(":") else "    " + x for x in assembly(insn, "1")]
+                lines += [x if x.endswith(":") else "    " + x
+                          for x in assembly(insn, "1", local)]
             for f in item.fields:
                 if isinstance(f, Const):
                     mask = (1 << (8 * f.width)) - 1

@@ -135,11 +135,13 @@ def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
     raise ValueError(f"unknown instruction {op}")
 
 
-def assembly(insn: Insn, label: str = "1") -> list[str]:
+def assembly(insn: Insn, label: str = "1", local: frozenset[str] = frozenset()) -> list[str]:
     """GNU-as lines for `insn` (also accepted by llvm-mc).  Forms whose relocation an
     assembler would not choose by itself (a PC32 call, a non-relaxable GOTPCREL load) are
     spelled with .byte/.reloc/.long; the text must then declare undefined symbols .globl,
-    or llvm-mc 14 drops a symbol named only by .reloc."""
+    or llvm-mc 14 drops a symbol named only by .reloc.  llvm-mc also rewrites a .reloc
+    against a `local` symbol to its section plus an offset, which is wrong for a GOT slot:
+    a strict GOT load of a local symbol is spelled as the relaxable one."""
     op, sym = insn.op, insn.sym
     if op in FIXED:
         return [FIXED[op][1]]
@@ -152,7 +154,7 @@ def assembly(insn: Insn, label: str = "1") -> list[str]:
     if op == "store_rax":
         return [f"movl %ebx, {insn.imm}(%rax)"]
     if op == "skip_if_even":
-        inner = [line for i in insn.body for line in assembly(i)]
+        inner = [line for i in insn.body for line in assembly(i, label, local)]
         return ["testb $1, %bl", f"jz {label}f", *inner, f"{label}:"]
     if op == "lea_r11_got_base":
         return [f"leaq {GOT_SYMBOL}(%rip), %r11"]
@@ -171,7 +173,7 @@ def assembly(insn: Insn, label: str = "1") -> list[str]:
     if op == "call_got":
         return [f"call *{sym.text()}@GOTPCREL(%rip)"]
     if op == "mov_rax_got":
-        if insn.reloc == "R_X86_64_REX_GOTPCRELX":
+        if insn.reloc == "R_X86_64_REX_GOTPCRELX" or sym.name in local:
             return [f"movq {sym.text()}@GOTPCREL(%rip), %rax"]
         return [".byte 0x48, 0x8b, 0x05", f".reloc ., R_X86_64_GOTPCREL, {sym.name}-4", ".long 0"]
     if op == "load_rip":
