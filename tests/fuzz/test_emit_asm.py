@@ -64,3 +64,32 @@ def test_a_direct_call_to_a_weak_function_keeps_its_relocation(assembler: str,
     targets = {(r["r_info_type"], symtab.get_symbol(r["r_info_sym"]).name)
                for r in rela.iter_relocations()}
     assert (2, "lh_f1") in targets  # R_X86_64_PC32 against the weak symbol
+
+
+@pytest.mark.parametrize("assembler", ["as", "llvm-mc"])
+def test_a_got_load_of_a_static_function_names_the_symbol(assembler: str,
+                                                          tmp_path: Path) -> None:
+    """A GOT slot belongs to a symbol: the relocation must not become section+offset."""
+    from fuzz.model import (
+        Binding,
+        Call,
+        CallVia,
+        Function,
+        ObjectModel,
+        Program,
+        Section,
+        SectionKind,
+    )
+
+    text = (Section(".text", SectionKind.TEXT, 16),)
+    program = Program((ObjectModel("o0", text, functions=(
+        Function("lh_main", Binding.GLOBAL, ".text", 1, 0,
+                 (Call("lh_s0", CallVia.GOT_LOAD_STRICT),)),
+        Function("lh_s0", Binding.LOCAL, ".text", 1, 0, ()))),), (1,))
+    (obj,) = write_objects(program, tmp_path, assembler)
+    elf = ELFFile(io.BytesIO(obj.read_bytes()))
+    rela: Any = elf.get_section_by_name(".rela.text")
+    symtab: Any = elf.get_section_by_name(".symtab")
+    got = [symtab.get_symbol(r["r_info_sym"]).name for r in rela.iter_relocations()
+           if r["r_info_type"] in (9, 41, 42)]
+    assert got == ["lh_s0"]
