@@ -19,8 +19,10 @@ from elftools.elf.elffile import ELFFile
 from . import tables
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
-_SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE"},
-               "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32", 42: "IRELATIVE"}}
+_SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE",
+                          18: "TPOFF"},
+               "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32", 42: "IRELATIVE",
+                        14: "TPOFF", 37: "TPOFF"}}
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class OutSymbol:
 @dataclass(frozen=True)
 class DynReloc:
     offset: int
-    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE" or "other"
+    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE", "TPOFF" or "other"
     symbol: str
     addend: int | None  # None for REL
 
@@ -74,6 +76,7 @@ class OutputImage:
     locals: dict[str, list[OutSymbol]] = field(default_factory=lambda: defaultdict(list))
     dynrelocs: list[DynReloc] = field(default_factory=list)
     pltgot: int | None = None
+    tls: tuple[int, int, int] | None = None  # PT_TLS (vaddr, memsz, align)
     _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
     _by_offset: dict[int, list[DynReloc]] | None = field(default=None, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
@@ -81,7 +84,13 @@ class OutputImage:
     _sorted: list[OutSection] = field(default_factory=list, repr=False)
     _got_words: dict[int, list[int]] | None = field(default=None, repr=False)
 
-    def section_at(self, addr: int, n: int = 1) -> OutSection | None:
+    def section_at(self, addr: int, n: int = 1, tls: bool = False) -> OutSection | None:
+        """The section holding [addr, addr + n); .tbss only when `tls` is asked for."""
+        if tls:
+            found = next((s for s in self.sections if s.tls_nobits and s.contains(addr, n)),
+                         None)
+            if found is not None:
+                return found
         if self._starts is None:  # sections by address; .tbss overlaps and is left out
             self._sorted = sorted((s for s in self.sections if s.size and not s.tls_nobits),
                                   key=lambda s: s.addr)
@@ -123,6 +132,16 @@ class OutputImage:
             if sec is not None:
                 found.append(sec.addr)
         return list(dict.fromkeys(found))
+
+    @property
+    def thread_pointer(self) -> int | None:
+        """TP as x86 (TLS variant II) sees it: the TLS block ends there, so a variable's
+        offset from TP is its address minus this.  None without a PT_TLS segment."""
+        if self.tls is None:
+            return None
+        vaddr, memsz, align = self.tls
+        align = max(align, 1)
+        return vaddr + (memsz + align - 1) // align * align
 
     @property
     def got_base(self) -> int | None:
@@ -205,6 +224,9 @@ def read_image(path: str) -> OutputImage:
             sections.append(OutSection(sec.name, sec["sh_addr"], sec["sh_size"],
                                        sec["sh_flags"], nobits, b"" if nobits else sec.data()))
         image = OutputImage(path, machine, 8 if machine == "x86_64" else 4, sections)
+        for seg in elf.iter_segments():
+            if seg["p_type"] == "PT_TLS":
+                image.tls = (seg["p_vaddr"], seg["p_memsz"], seg["p_align"])
         _read_symbols(elf, image)
         _read_dynamic(elf, image)
         return image
@@ -231,7 +253,10 @@ def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
                 continue
             if sym.type == "STT_SECTION" or not sym.name:
                 continue
-            rec = OutSymbol(base_name(sym.name), sym.value, sym.size, sym.type, sym.bind,
+            value = sym.value
+            if sym.type == "STT_TLS" and sym.shndx != "SHN_UNDEF" and image.tls is not None:
+                value += image.tls[0]  # an executable's TLS symbols hold PT_TLS offsets
+            rec = OutSymbol(base_name(sym.name), value, sym.size, sym.type, sym.bind,
                             sym.shndx != "SHN_UNDEF")
             if sym.bind == "STB_LOCAL":
                 if table_name == ".symtab":

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from elftools.elf.constants import SH_FLAGS
 
 from .image import OutputImage
 from .inputs import InputObject, InputSection
@@ -67,7 +68,7 @@ def output_names_for(name: str) -> tuple[str, ...]:
 def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int) -> bool:
     if sec.align > 1 and addr % sec.align:
         return False
-    out = image.section_at(addr, max(sec.size, 1))
+    out = image.section_at(addr, max(sec.size, 1), tls=bool(sec.flags & SH_FLAGS.SHF_TLS))
     if out is None:
         return False
     if sec.nobits:

@@ -13,6 +13,7 @@ from .inputs import InputObject, InputReloc, InputSection
 from .linked import Linked
 from .relax import relaxed
 from .targets import Target
+from .tls import tls_relaxed, tls_slots
 from .types import Formula, Range, RelocType
 
 
@@ -21,6 +22,7 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     image = linked.image
     a, w, rng = rel.addend, info.width, info.range
     got = linked.got
+    tp = image.thread_pointer
     out: list[Expectation] = []
 
     def add(terms: list[tuple[str, str, int]], opcodes: tuple[tuple[int, bytes], ...] = ()) -> None:
@@ -30,7 +32,8 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     original: tuple[tuple[int, bytes], ...] = ()
     if info.relaxable:
         # the unrelaxed form keeps the instruction's bytes as the compiler wrote them
-        lo = max(rel.offset - (3 if info.name.endswith("REX_GOTPCRELX") else 2), 0)
+        lo = max(rel.offset - (3 if info.name.endswith(("REX_GOTPCRELX", "GOTTPOFF")) else 2),
+                 0)
         original = ((p - (rel.offset - lo), sec.data[lo:rel.offset]),)
     f = info.formula
     if f is Formula.ABS:
@@ -74,6 +77,9 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
         add([("+", "GOT", got), ("+", "A", a), ("-", "P", p)])
     elif f is Formula.SIZE:
         add([("+", "Z", target.z), ("+", "A", a)])
+    elif f in _TLS and tp is not None:
+        out.extend(_tls(linked, obj, sec, rel, info, p, target, tp, original))
+        return out
     if target.piece is not None and f in (Formula.ABS, Formula.PC, Formula.REL_GOT):
         out.extend(_any_copy(linked, info, rel, p, target))
     if info.relaxable and not target.imported:
@@ -81,6 +87,43 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
         rex = info.name.endswith("REX_GOTPCRELX")
         for s in target.s:
             out.extend(relaxed(obj.machine, before, p, s, a, got, rex))
+    return out
+
+
+_TLS = (Formula.TP_OFF, Formula.TP_NEG, Formula.TLS_GOT_PC, Formula.TLS_GOT_ABS,
+        Formula.TLS_GOT_OFF)
+
+
+def _tls(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
+         info: RelocType, p: int, target: Target, tp: int,
+         original: tuple[tuple[int, bytes], ...]) -> list[Expectation]:
+    a, f, out = rel.addend, info.formula, []
+    candidates = target.s
+    if 0 in candidates:  # an undefined weak TLS symbol: lld and gold use TP offset 0
+        candidates += (tp - a - 4 if obj.machine == "x86_64" and f is Formula.TLS_GOT_PC
+                       else tp - a,)
+    for s in candidates:
+        if f is Formula.TP_OFF:
+            terms = [("+", "S", s), ("+", "A", a), ("-", "TP", tp)]
+        elif f is Formula.TP_NEG:
+            terms = [("+", "TP", tp), ("-", "S", s), ("-", "A", a)]
+        else:
+            continue
+        value, text = formula(terms)
+        out.append(Expectation(value, text, p, info.width, info.range))
+    if f in (Formula.TP_OFF, Formula.TP_NEG):
+        return out
+    offsets = tuple(s - tp for s in candidates)
+    for g in tls_slots(linked.image, target.name, offsets):
+        terms = {Formula.TLS_GOT_PC: [("+", "G", g), ("+", "A", a), ("-", "P", p)],
+                 Formula.TLS_GOT_ABS: [("+", "G", g), ("+", "A", a)],
+                 Formula.TLS_GOT_OFF: [("+", "G", g), ("+", "A", a),
+                                       ("-", "GOT", linked.got or 0)]}[f]
+        value, text = formula(terms)
+        out.append(Expectation(value, text, p, info.width, info.range, original))
+    before = sec.data[max(rel.offset - 3, 0):rel.offset].rjust(3, b"\0")
+    for s in candidates:
+        out.extend(tls_relaxed(obj.machine, before, p, s, a, tp))
     return out
 
 

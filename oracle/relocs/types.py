@@ -7,6 +7,8 @@ Formula kinds (S symbol, A addend, P field address, G GOT slot, L PLT entry, GOT
 Z symbol size):
     ABS S+A   PC S+A-P   PLT_PC L+A-P   GOT_PC G+A-P   GOT_OFF G+A-GOT   PLT_OFF L+A-GOT
     REL_GOT S+A-GOT   GOT_BASE_PC GOT+A-P   SIZE Z+A
+TLS (TP = the end of the PT_TLS block, rounded up to its alignment, as in variant II):
+    TP_OFF S+A-TP   TP_NEG TP-S-A   TLS_GOT_* G+A-P, G+A, G+A-GOT with G holding S-TP
 (The psABI writes the large-model GOT64 and GOTPCREL64 with G as an offset into the GOT;
 with G an address, as here, they are G+A-GOT and G+A-P.)
 """
@@ -27,6 +29,11 @@ class Formula(Enum):
     REL_GOT = "S + A - GOT"
     GOT_BASE_PC = "GOT + A - P"
     SIZE = "Z + A"
+    TP_OFF = "S + A - TP"       # local exec: offset from the thread pointer
+    TP_NEG = "TP - S - A"       # R_386_TLS_LE_32: the same, negated
+    TLS_GOT_PC = "G(tp) + A - P"  # initial exec: the slot G holds S - TP
+    TLS_GOT_ABS = "G(tp) + A"
+    TLS_GOT_OFF = "G(tp) + A - GOT"
 
 
 class Range(Enum):
@@ -68,6 +75,9 @@ _X86_64: dict[int, RelocType] = {
     31: RelocType("R_X86_64_PLTOFF64", Formula.PLT_OFF, 8, Range.ANY),
     32: RelocType("R_X86_64_SIZE32", Formula.SIZE, 4, Range.UNSIGNED),
     33: RelocType("R_X86_64_SIZE64", Formula.SIZE, 8, Range.ANY),
+    18: RelocType("R_X86_64_TPOFF64", Formula.TP_OFF, 8, Range.ANY),
+    22: RelocType("R_X86_64_GOTTPOFF", Formula.TLS_GOT_PC, 4, Range.SIGNED, relaxable=True),
+    23: RelocType("R_X86_64_TPOFF32", Formula.TP_OFF, 4, Range.SIGNED),
     41: RelocType("R_X86_64_GOTPCRELX", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
     42: RelocType("R_X86_64_REX_GOTPCRELX", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
 }
@@ -84,24 +94,28 @@ _I386: dict[int, RelocType] = {
     22: RelocType("R_386_8", Formula.ABS, 1, Range.EITHER),
     23: RelocType("R_386_PC8", Formula.PC, 1, Range.SIGNED),
     43: RelocType("R_386_GOT32X", Formula.GOT_OFF, 4, Range.ANY, relaxable=True),
+    15: RelocType("R_386_TLS_IE", Formula.TLS_GOT_ABS, 4, Range.ANY, relaxable=True),
+    16: RelocType("R_386_TLS_GOTIE", Formula.TLS_GOT_OFF, 4, Range.ANY, relaxable=True),
+    17: RelocType("R_386_TLS_LE", Formula.TP_OFF, 4, Range.ANY),
+    34: RelocType("R_386_TLS_LE_32", Formula.TP_NEG, 4, Range.ANY),
 }
 
-# Types we recognise by name but do not check (TLS sequences, which linkers rewrite into
-# other instruction sequences); a use of one is reported as "unsupported", never a crash.
-_X86_64_OTHER = {16: "R_X86_64_DTPMOD64", 17: "R_X86_64_DTPOFF64", 18: "R_X86_64_TPOFF64",
+# Types we recognise by name but do not check (general- and local-dynamic TLS sequences,
+# which linkers rewrite into other instruction sequences, descriptors, the large-model
+# PLT GOT): a use of one is reported as "unsupported", never a crash.
+_X86_64_OTHER = {16: "R_X86_64_DTPMOD64", 17: "R_X86_64_DTPOFF64",
                  19: "R_X86_64_TLSGD", 20: "R_X86_64_TLSLD", 21: "R_X86_64_DTPOFF32",
-                 22: "R_X86_64_GOTTPOFF", 23: "R_X86_64_TPOFF32", 30: "R_X86_64_GOTPLT64",
+                 30: "R_X86_64_GOTPLT64",
                  34: "R_X86_64_GOTPC32_TLSDESC", 35: "R_X86_64_TLSDESC_CALL",
                  36: "R_X86_64_TLSDESC"}
-_I386_OTHER = {14: "R_386_TLS_TPOFF", 15: "R_386_TLS_IE", 16: "R_386_TLS_GOTIE",
-               17: "R_386_TLS_LE", 18: "R_386_TLS_GD", 19: "R_386_TLS_LDM",
-               32: "R_386_TLS_LDO_32", 33: "R_386_TLS_IE_32", 34: "R_386_TLS_LE_32",
+_I386_OTHER = {14: "R_386_TLS_TPOFF", 18: "R_386_TLS_GD", 19: "R_386_TLS_LDM",
+               32: "R_386_TLS_LDO_32", 33: "R_386_TLS_IE_32",
                39: "R_386_TLS_GOTDESC", 40: "R_386_TLS_DESC_CALL"}
 
 # Types whose instruction sequences linkers rewrite wholesale: the bytes around their
 # sites are not compared when locating a section by content.
-TLS_TYPES = {"x86_64": frozenset({19, 20, 21, 22, 23, 34, 35}),
-             "i386": frozenset({14, 15, 16, 17, 18, 19, 32, 33, 34, 39, 40})}
+TLS_TYPES = {"x86_64": frozenset({19, 20, 21, 34, 35}),
+             "i386": frozenset({18, 19, 32, 33, 39, 40})}
 
 _TABLES = {"x86_64": _X86_64, "i386": _I386}
 _OTHER = {"x86_64": _X86_64_OTHER, "i386": _I386_OTHER}

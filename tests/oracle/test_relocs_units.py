@@ -56,20 +56,47 @@ def _patch(path: str, address: int, xor: int) -> None:
     Path(path).write_bytes(data)
 
 
-def test_tls_types_are_reported_unsupported_not_crashed(tmp_path: Path) -> None:
-    objects = [_assemble(tmp_path, "start", START), _assemble(tmp_path, "tls", """
+TLS_S = """
         .text
         .globl get
-get:    movq %fs:tv@tpoff, %rax
+get:    movq %fs:tv@tpoff, %rax          # R_X86_64_TPOFF32 (local exec)
+        movq tv2@gottpoff(%rip), %rcx    # R_X86_64_GOTTPOFF (initial exec: relaxed)
+        addq tv2@gottpoff(%rip), %rdx
         leaq get(%rip), %rcx
         ret
+        .data
+        .long tv@dtpoff                  # R_X86_64_DTPOFF32: not checked
         .section .tbss, "awT", @nobits
 tv:     .zero 8
-""")]
-    report = check_fields_report(_link(tmp_path, objects), objects)
+        .section .tdata, "awT", @progbits
+tv2:    .quad 5
+"""
+
+
+@pytest.mark.parametrize("linker", ["bfd", "lld", "mold"])
+def test_tls_exec_models_are_checked_and_the_rest_unsupported(linker: str,
+                                                              tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START), _assemble(tmp_path, "tls", TLS_S)]
+    output = str(tmp_path / "out")
+    result = link_reference(linker, objects, output)
+    assert result.ok, result.stderr
+    report = check_fields_report(output, objects)
     assert [(m.kind, m.type_name) for m in report.mismatches] == [
-        ("unsupported", "R_X86_64_TPOFF32")]
-    assert [s.type_name for s in report.confirmed] == ["R_X86_64_PC32"]
+        ("unsupported", "R_X86_64_DTPOFF32")]
+    kinds = sorted((s.type_name, s.rule) for s in report.confirmed)
+    assert [t for t, _ in kinds] == ["R_X86_64_GOTTPOFF", "R_X86_64_GOTTPOFF", "R_X86_64_PC32",
+                                     "R_X86_64_TPOFF32"]
+    # a linker may rewrite the loads into immediates or keep a GOT slot holding S - TP
+    rules = {rule for t, rule in kinds if t == "R_X86_64_GOTTPOFF"}
+    assert rules <= {"mov -> mov $imm", "add -> add $imm", "add -> lea", ""}
+    if linker == "bfd":
+        assert "mov -> mov $imm" in rules and any(r.startswith("add -> ") for r in rules)
+    tpoff = next(s for s in report.confirmed if s.type_name == "R_X86_64_TPOFF32")
+    assert "- TP" in tpoff.formula
+    _patch(output, tpoff.field, 0x08)
+    found = check_fields(output, objects)
+    assert [(m.kind, m.type_name) for m in found if m.kind != "unsupported"] == [
+        ("value", "R_X86_64_TPOFF32")]
 
 
 def test_comdat_losers_are_skipped_and_counted(tmp_path: Path) -> None:
