@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from oracle.emulate.process import Process
 
 SLOT = 8  # bytes between two intercepted addresses in the library region
+TCG_BUFFER = 8 << 20
 _ACCESS = {
     UC_MEM_READ_UNMAPPED: ("unmapped-read", "read of unmapped memory"),
     UC_MEM_WRITE_UNMAPPED: ("unmapped-write", "write to unmapped memory"),
@@ -117,6 +118,9 @@ class Machine:
         self.abi = abi
         self.limits = limits
         self.uc = Uc(UC_ARCH_X86, abi.mode)
+        # The default 1 GiB translation buffer makes every instance slow to set up and
+        # tear down; programs under test translate far less (a full buffer is flushed).
+        self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER)  # type: ignore[attr-defined]
         self.mem = UcMemory(self.uc)
         self.process: Process | None = None
         self.trace: list[TraceEntry] = []
