@@ -84,11 +84,18 @@ def link(
         sym = symtab.intern(name)
         sym.referenced = sym.strong_ref = True
         sym.referrers.append("-u")
+    entry_name = entry or DEFAULT_ENTRY
+    # GNU ld lets the entry symbol pull an archive member, but a missing entry is only a
+    # warning: reference it for the load, and forget the reference if nothing defined it.
+    entry_sym = symtab.intern(entry_name)
+    fresh_entry = not entry_sym.referenced
+    entry_sym.referenced = entry_sym.strong_ref = True
     loader.load([os.fspath(i) for i in inputs])
+    if fresh_entry and entry_sym.undefined:
+        entry_sym.referenced = entry_sym.strong_ref = False
     dynamic = any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
     symtab.check_undefined()
-    entry_name = entry or DEFAULT_ENTRY
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
@@ -122,17 +129,21 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 library_paths: Sequence[str], syslibroot: str, classic: bool,
                 imports: Sequence[str], platform_version: tuple[int, int],
                 undefined: Sequence[str]) -> LinkResult:
-    from .macho.link import MachoOptions, link_macho
+    from .macho.link import LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
     from .resolve import SymbolTable
 
     symtab = SymbolTable()
-    for name in undefined:
+    # ld64 treats the entry point as an undefined reference (it can come from an archive).
+    entry_names = [entry] if entry else ([] if classic else ["_main"])
+    for name in [*undefined, *entry_names]:
         sym = symtab.intern(name)
         sym.referenced = sym.strong_ref = True
-        sym.referrers.append("-u")
+        sym.referrers.append("-u" if name in undefined else "-e (entry point)")
     MachoLoader(symtab, list(library_paths), syslibroot).load(
         [os.fspath(i) for i in inputs], list(imports))
+    for name in LINKER_DEFINED:
+        symtab.define_linker_symbol(name)
     symtab.check_undefined()
     opts = MachoOptions(entry=entry or ("start" if classic and "start" in symtab.by_name
                                         else "_main"),

@@ -49,6 +49,8 @@ INDIRECT_SYMBOL_LOCAL = 0x80000000
 N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
 N_WEAK_REF, N_WEAK_DEF, REFERENCED_DYNAMICALLY = 0x40, 0x80, 0x10
 MH_EXECUTE_HEADER = "__mh_execute_header"
+DSO_HANDLE = "___dso_handle"
+LINKER_DEFINED = (MH_EXECUTE_HEADER, DSO_HANDLE)
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,11 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic)
     layout = assign_addresses(segments, base=BASE, page=PAGE,
                               header_size=HEADER_SIZE + cmds_size)
-    defined = {MH_EXECUTE_HEADER: BASE}
+    # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
+    # __cxa_atexit to name the image) at the same place.
+    defined = {MH_EXECUTE_HEADER: BASE, DSO_HANDLE: BASE}
     symtab.define_linker_symbol(MH_EXECUTE_HEADER)
+    symtab.define_linker_symbol(DSO_HANDLE)
     syms = symbol_addresses(symtab, layout, synthetic.common, scan, defined)
     image = bytearray(layout.end_of_file_data)
     for out in outs:
