@@ -16,6 +16,9 @@ from oracle.emulate.result import Fault
 from oracle.emulate.scope import LoadedObject, LoadFault, Scope
 
 R_NONE, R_ABS, R_PC32, R_COPY, R_GLOB_DAT, R_JUMP_SLOT, R_RELATIVE = 0, 1, 2, 5, 6, 7, 8
+# thread-local relocation types per word size
+_TLS = {8: {16: "DTPMOD", 17: "DTPOFF", 18: "TPOFF"},
+        4: {35: "DTPMOD", 36: "DTPOFF", 14: "TPOFF", 37: "TPOFF32"}}
 _NAMES = {8: {1: "R_X86_64_64", 2: "R_X86_64_PC32", 5: "R_X86_64_COPY", 6: "R_X86_64_GLOB_DAT",
               7: "R_X86_64_JUMP_SLOT", 8: "R_X86_64_RELATIVE"},
           4: {1: "R_386_32", 2: "R_386_PC32", 5: "R_386_COPY", 6: "R_386_GLOB_DAT",
@@ -91,6 +94,10 @@ class DynamicLinker:
         if rtype == R_RELATIVE:
             self._store(at, self.dyn.bias + addend)
             return
+        tls = _TLS[self.word].get(rtype)
+        if tls is not None:
+            self._apply_tls(tls, reloc, addend)
+            return
         if rtype not in (R_ABS, R_GLOB_DAT, R_COPY, R_PC32, R_JUMP_SLOT):
             raise LoadFault(Fault("bad-relocation", at, None,
                                   f"unsupported dynamic relocation {self._name(rtype)}"))
@@ -105,6 +112,18 @@ class DynamicLinker:
             self._store(at, value + addend)
         else:
             self._store(at, value + addend - at)
+
+    def _apply_tls(self, kind: str, reloc: Reloc, addend: int) -> None:
+        """Thread-local relocations against the static TLS blocks (thread.StaticTls)."""
+        module, offset, value = self.scope.resolve_tls(self.obj, self.dyn.symbol(reloc.sym))
+        if kind == "DTPMOD":
+            self._store(reloc.offset, module)
+        elif kind == "DTPOFF":
+            self._store(reloc.offset, value + addend)
+        elif kind == "TPOFF":  # tp-relative, negative: x86-64 TPOFF64, i386 TLS_TPOFF
+            self._store(reloc.offset, value + addend - offset)
+        else:  # i386 TLS_TPOFF32: the same offset, negated
+            self._store(reloc.offset, addend + offset - value)
 
     def _copy(self, sym: DynSym, at: int) -> None:
         source, size, emulated = self.scope.copy_source(self.obj, sym)

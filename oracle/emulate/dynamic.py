@@ -42,6 +42,7 @@ class DynSym:
     bind: int
     type: int
     shndx: int
+    raw: int = 0  # st_value as in the file (for TLS symbols: the offset in the block)
 
     @property
     def defined(self) -> bool:
@@ -109,7 +110,7 @@ class Dynamic:
             name, value, size, info, _, shndx = struct.unpack(
                 "<IIIBBH", self.mem.read(self._symtab + 16 * index, 16))
         sym = DynSym(index, self.string(name), value + (self.bias if shndx else 0), size,
-                     info >> 4, info & 0xF, shndx)
+                     info >> 4, info & 0xF, shndx, value)
         self._syms[index] = sym
         return sym
 

@@ -79,7 +79,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
                                      layout.stack_size, inv.argv, inv.env,
                                      inv.path.encode())
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
-        set_up_thread(machine, image, bias, layout.tls)
+        process.tls = set_up_thread(machine, image, bias, layout.tls)
         create_standard_streams(process)
         start = link_program(machine, process, image, data, bias, path=inv.path,
                              lazy=inv.lazy, dirs=inv.library_dirs, env=inv.env,

@@ -20,6 +20,7 @@ from oracle.emulate import (
     sorting,
     startup,
     streams,
+    tls,
 )
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libc import stdio, table
@@ -124,6 +125,7 @@ def libc_exports(word: int) -> dict[str, Export]:
         *ctype_tables.EXPORTS,
         *streams.EXPORTS,
         *streams.INPUT_EXPORTS,
+        *tls.EXPORTS,
         *scanf.EXPORTS,
         *sorting.EXPORTS,
         Export("_IO_putc", 2, lambda ctx: stdio.fputc(ctx.mem, ProcessStreams(ctx.process),

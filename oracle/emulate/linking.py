@@ -38,6 +38,8 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
     process.program = dyn
     exe = LoadedObject("<executable>", path, dyn, 0, 0, is_executable=True)
     exe.data = data
+    if process.tls is not None and 1 in process.tls.offsets:  # module 1: the executable's
+        exe.tls_module, exe.tls_offset = 1, process.tls.offsets[1]
     members: list[Member] = [exe]
     real: list[LoadedObject] = []
     queue = [exe]
@@ -57,7 +59,7 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
                 raise LoadFault(Fault("load", 0, None, f"{soname}: no emulated library and "
                                       "no file of that name in the library path"))
             lib = load_library(machine, found, libraries_base + LIBRARY_STRIDE * len(real),
-                               soname)
+                               soname, process.tls)
             members.append(lib)
             real.append(lib)
             queue.append(lib)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from oracle.emulate.libc.heap import Heap
     from oracle.emulate.libc.table import LibFunction
     from oracle.emulate.machine import Machine
+    from oracle.emulate.thread import StaticTls
 
 BUFSIZ = 4096  # glibc's buffer for a pipe: stdout is flushed when this much is pending
 FULL, LINE, UNBUFFERED = 0, 1, 2  # setvbuf's _IOFBF, _IOLBF, _IONBF
@@ -61,6 +62,7 @@ class Process:
     objects: dict[str, DataObject] = field(default_factory=dict)
     streams: dict[int, int] = field(default_factory=dict)  # FILE* -> file descriptor
     program: Dynamic | None = None
+    tls: StaticTls | None = None
     library_finis: list[Dynamic] = field(default_factory=list)  # real libraries, fini order
     argc: int = 0
     argv: int = 0

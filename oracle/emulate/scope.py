@@ -48,6 +48,8 @@ class LoadedObject:
     defined: dict[str, list[Definition]] = field(default_factory=dict)  # by name
     canonical: dict[str, int] = field(default_factory=dict)  # undefined, nonzero value
     relro: tuple[int, int] | None = None  # (address, size) sealed after relocation
+    tls_module: int = 0  # its static TLS block, when it has PT_TLS
+    tls_offset: int = 0  # how far below the thread pointer that block starts
 
     data: bytes = field(default=b"", repr=False)  # the file, indexed on first need
     _indexed: bool = field(default=False, repr=False)
@@ -193,6 +195,25 @@ class Scope:
         if key not in self._functions:
             self._functions[key] = self.machine.add_export(member.soname, export)
         return self._functions[key]
+
+    def resolve_tls(self, requester: LoadedObject, sym: DynSym) -> tuple[int, int, int]:
+        """(module id, block offset below tp, offset in the block) of a TLS symbol; the
+        requester's own module for a relocation without a symbol (local dynamic)."""
+        if sym.index == 0:
+            return requester.tls_module, requester.tls_offset, 0
+        for member in self._order(requester, sym):
+            if not isinstance(member, LoadedObject):
+                continue
+            if member is requester and sym.defined:
+                return member.tls_module, member.tls_offset, sym.raw
+            member.index_symbols()
+            index = member.definition(sym.name, self._wanted_version(requester, sym))
+            if index is not None:
+                return member.tls_module, member.tls_offset, member.dyn.symbol(index).raw
+        if sym.bind == dt.STB_WEAK:
+            return 0, 0, 0
+        raise LoadFault(Fault("unresolved", 0, sym.name,
+                              f"undefined thread-local symbol {sym.name}"))
 
     def copy_source(self, requester: LoadedObject, sym: DynSym) -> tuple[int, int, object]:
         """(address, size, owner) of the definition a COPY relocation copies: the first one

@@ -19,6 +19,7 @@ from oracle.emulate.machine import Machine
 from oracle.emulate.memory import page_down
 from oracle.emulate.scope import LoadedObject
 from oracle.emulate.symbols import AddressSpaceSymbols, Symbolizer
+from oracle.emulate.thread import PT_TLS, StaticTls
 
 DT_RPATH, DT_RUNPATH = 15, 29
 LIBRARY_STRIDE = 0x1000000  # 16 MiB between the bases of successive libraries
@@ -45,8 +46,10 @@ def find_library(soname: str, dirs: list[Path]) -> Path | None:
     return next((d / soname for d in dirs if (d / soname).is_file()), None)
 
 
-def load_library(machine: Machine, path: Path, base: int, soname: str) -> LoadedObject:
-    """Map the library at `base` and read its _DYNAMIC (relocation comes later)."""
+def load_library(machine: Machine, path: Path, base: int, soname: str,
+                 tls: StaticTls | None) -> LoadedObject:
+    """Map the library at `base`, read its _DYNAMIC (relocation comes later) and give its
+    PT_TLS a block in the static TLS area."""
     data = path.read_bytes()
     image = elfimage.parse(data)
     if image.elfclass != 8 * machine.abi.word:
@@ -63,6 +66,11 @@ def load_library(machine: Machine, path: Path, base: int, soname: str) -> Loaded
     obj = LoadedObject(soname, str(path), dyn, base, end, is_executable=False,
                        relro=None if relro is None else (relro.vaddr + bias, relro.memsz))
     obj.data = data
+    segment = image.first(PT_TLS)
+    if segment is not None and segment.memsz and tls is not None:
+        obj.tls_module, obj.tls_offset = tls.add(
+            machine, data[segment.offset : segment.offset + segment.filesz], segment.memsz,
+            segment.align)
     if isinstance(machine.symbolizer, AddressSpaceSymbols):
         machine.symbolizer.add_library(base, end, soname, Symbolizer(data, bias))
     return obj

@@ -13,6 +13,7 @@ loading %gs alone would leave Unicorn with a 16-bit stack segment.
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass, field
 
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
 from unicorn import x86_const as x
@@ -30,16 +31,45 @@ GDT_ENTRIES = 9  # 0 null, 1 code, 2 data, 3 our TCB, 6-8 set_thread_area's (as 
 TLS_ENTRIES = range(6, 9)
 
 
-def set_up_thread(machine: Machine, image: ElfImage, bias: int, base: int) -> None:
+@dataclass
+class StaticTls:
+    """The static TLS area below the thread pointer: each module's block and where it is
+    (offset below tp).  Module 1 is the executable's when it has PT_TLS; shared libraries
+    loaded at start-up get the next ids, their blocks further down, as in glibc."""
+
+    tp: int
+    used: int = 0
+    offsets: dict[int, int] = field(default_factory=dict)  # module id -> offset below tp
+    next_module: int = 1
+
+    def add(self, machine: Machine, image: bytes, memsz: int, align: int) -> tuple[int, int]:
+        """Place a block (its .tdata image, then zeros up to memsz): (module id, offset)."""
+        align = max(align, 1)
+        offset = (self.used + memsz + align - 1) // align * align
+        if offset > TCB_OFFSET or len(image) > memsz:
+            raise LoadError(f"TLS block of {memsz} bytes does not fit the static TLS area")
+        machine.mem.write(self.tp - offset, image + bytes(memsz - len(image)))
+        module = self.next_module
+        self.offsets[module] = offset
+        self.next_module += 1
+        self.used = offset
+        return module, offset
+
+
+def set_up_thread(machine: Machine, image: ElfImage, bias: int, base: int) -> StaticTls:
     machine.mem.map(base, REGION, UC_PROT_READ | UC_PROT_WRITE)
     tcb = base + TCB_OFFSET
     word = machine.abi.word
     machine.mem.write(tcb, machine.abi.pack(tcb))
     machine.mem.write(tcb + 5 * word, CANARY[:word])
-    _copy_tls_image(machine, image, tcb)
+    tls = StaticTls(tcb)
+    segment = image.first(PT_TLS)
+    if segment is not None and segment.memsz:
+        tls.add(machine, image.data[segment.offset : segment.offset + segment.filesz],
+                segment.memsz, segment.align)
     if word == 8:
         machine.uc.reg_write(x.UC_X86_REG_FS_BASE, tcb)
-        return
+        return tls
 
     gdt_at = tcb + GDT_OFFSET
     gdt = bytes(8) + descriptor(0, 0x9A) + descriptor(0, 0x92) + descriptor(tcb, 0x92)
@@ -48,6 +78,7 @@ def set_up_thread(machine: Machine, image: ElfImage, bias: int, base: int) -> No
     for reg, index in ((x.UC_X86_REG_CS, 1), (x.UC_X86_REG_SS, 2), (x.UC_X86_REG_DS, 2),
                        (x.UC_X86_REG_ES, 2), (x.UC_X86_REG_FS, 2), (x.UC_X86_REG_GS, 3)):
         machine.uc.reg_write(reg, index << 3)
+    return tls
 
 
 def descriptor(seg_base: int, access: int) -> bytes:
@@ -58,16 +89,3 @@ def descriptor(seg_base: int, access: int) -> bytes:
 
 def gdt_address(machine: Machine) -> int:
     return int(machine.uc.reg_read(x.UC_X86_REG_GDTR)[1])
-
-
-def _copy_tls_image(machine: Machine, image: ElfImage, tcb: int) -> None:
-    tls = image.first(PT_TLS)
-    if tls is None or tls.memsz == 0:
-        return
-    align = max(tls.align, 1)
-    size = (tls.memsz + align - 1) // align * align
-    if size > TCB_OFFSET or tls.filesz > tls.memsz:
-        raise LoadError(f"PT_TLS of {tls.memsz} bytes (aligned {size}) does not fit")
-    start = tcb - size
-    machine.mem.write(start, image.data[tls.offset : tls.offset + tls.filesz])
-    machine.mem.write(start + tls.filesz, bytes(tls.memsz - tls.filesz))

@@ -74,3 +74,21 @@ def test_faults_in_a_library_name_it(linked: Path) -> None:
     assert [f.kind for f in result.faults] == ["unmapped-read"]
     assert result.faults[0].symbol is not None
     assert result.faults[0].symbol.startswith("libdemo.so:crash")
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+@pytest.mark.parametrize("pie", ["-no-pie", "-pie"])
+def test_thread_locals_of_libraries_and_executable(tmp_path: Path, native: Native, arch: str,
+                                                   pie: str) -> None:
+    m32 = ["-m32"] if arch == "i386" else []
+    subprocess.run(["gcc", *m32, "-O1", "-shared", "-fPIC", "-Wl,-soname,libtls.so", "-o",
+                    str(tmp_path / "libtls.so"), str(PROGRAMS / "libtls.c")], check=True)
+    exe = tmp_path / "main"
+    subprocess.run(["gcc", *m32, "-O1", pie, "-fpie" if pie == "-pie" else "-fno-pie",
+                    "-o", str(exe), str(PROGRAMS / "use_tls.c"), "-L", str(tmp_path),
+                    "-ltls"], check=True)
+    expected = native(exe, ld_path=str(tmp_path))
+    for bind in ("lazy", "now"):
+        result = run(exe, bind=bind)
+        assert result.faults == []
+        assert (result.stdout, result.exit_code) == (expected.stdout, expected.returncode)
