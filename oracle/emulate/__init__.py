@@ -11,7 +11,8 @@ initialisers), scope (global symbol lookup, versions), binder (one object's relo
 lazy resolver), sharedobj (real .so files), dynamic (reading _DYNAMIC), machine (Unicorn,
 dispatch, guest calls, faults), abi (calling conventions), calls (how library functions
 are written), libraries (soname registry), libc_binding / startup / sorting / streams /
-environment / signals / jumps / ctype_tables / scanf (the emulated libc), libm, libtrace
+environment / signals / jumps / ctype_tables / scanf / tls (the emulated libc and the
+ld.so entry points), libm, libtrace
 (the recorder convention), syscalls, process (per-run state), symbols (naming addresses),
 result (RunResult, TraceEntry, Fault), cli (`linkharness run`).
 """
