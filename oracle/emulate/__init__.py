@@ -12,9 +12,9 @@ lazy resolver), sharedobj (real .so files), dynamic (reading _DYNAMIC), machine 
 dispatch, guest calls, faults), abi (calling conventions), calls (how library functions
 are written), libraries (soname registry), libc_binding / startup / sorting / streams /
 environment / signals / jumps / ctype_tables / scanf / tls (the emulated libc and the
-ld.so entry points), libm, libtrace
-(the recorder convention), syscalls, process (per-run state), symbols (naming addresses),
-result (RunResult, TraceEntry, Fault), cli (`linkharness run`).
+ld.so entry points), libm, libtrace (the recorder convention), syscalls, process (per-run
+state), symbols (naming addresses), result (RunResult, TraceEntry, Fault), cli
+(`linkharness run`).
 """
 
 from __future__ import annotations
