@@ -3,7 +3,7 @@
 Objects are added whole; `.tbd` stubs add their exports (every library linked becomes an
 LC_LOAD_DYLIB, as with ld64 without -dead_strip_dylibs); archives contribute the members
 that define a currently undefined symbol, rescanned until nothing changes (ld64 treats all
-archives as one group).  `-lNAME` searches the -L directories, then SYSROOT/usr/lib, for
+archives as one group), weak references included.  `-lNAME` searches the -L directories, then SYSROOT/usr/lib, for
 libNAME.tbd then libNAME.a; `-lSystem` falls back to the embedded stub.
 """
 
@@ -103,7 +103,8 @@ class MachoLoader:
         added = False
         for name, members in archive.index.items():
             sym = self.symtab.by_name.get(name)
-            if sym is None or not sym.strong_ref or not sym.undefined or members[0] in loaded:
+            # Unlike GNU ld, ld64 lets a weak reference pull a member too.
+            if sym is None or not sym.referenced or not sym.undefined or members[0] in loaded:
                 continue
             n = members[0]
             loaded.add(n)
