@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from elftools.common.exceptions import ELFError
 
@@ -49,7 +50,7 @@ def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     def mismatch(kind: str, **more: object) -> FieldMismatch:
         return FieldMismatch(kind, obj.path, sec.name, rel.offset,
                              type_name(obj.machine, rel.type), name, address=p,
-                             disassembly=context(image, p, base), **more)  # type: ignore[arg-type]
+                             **more)  # type: ignore[arg-type]
 
     info = lookup(obj.machine, rel.type)
     if info is None:
@@ -146,7 +147,11 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
         linked.got = bases[0]
     report = _check_all(linked)
     skipped.update(report.skipped)
-    return FieldReport(report.mismatches, report.confirmed,
+    # disassembly only for what is reported (not for placements or GOT bases tried)
+    mismatches = tuple(
+        replace(m, disassembly=context(image, m.address, m.address - m.offset))
+        if m.address is not None else m for m in report.mismatches)
+    return FieldReport(mismatches, report.confirmed,
                        {k: v for k, v in skipped.items() if v}, report.got_base)
 
 

@@ -10,7 +10,7 @@ checker then accepts the one on which every field agrees.
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -80,44 +80,48 @@ def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int
     return not bool((differs & (np.frombuffer(mask, np.uint8) == 0)).any())
 
 
-def _content_pattern(sec: InputSection, mask: bytearray) -> re.Pattern[bytes]:
-    parts = []
-    run: list[int] = []
-    for byte, masked in zip(sec.data, mask):
-        if masked:
-            if run:
-                parts.append(re.escape(bytes(run)))
-                run = []
-            parts.append(b".")
-        else:
-            run.append(byte)
-    if run:
-        parts.append(re.escape(bytes(run)))
-    return re.compile(b"".join(parts), re.DOTALL)
+def _longest_fixed_run(mask: bytearray) -> tuple[int, int]:
+    """(offset, length) of the longest stretch of bytes no relocation may change."""
+    best = (0, 0)
+    at = 0
+    for masked, group in itertools.groupby(mask):
+        length = len(list(group))
+        if not masked and length > best[1]:
+            best = (at, length)
+        at += length
+    return best
 
 
 def _content_candidates(image: OutputImage, sec: InputSection, mask: bytearray) -> list[int]:
+    """Addresses where the section's bytes (relocated fields aside) appear, same-named
+    output sections first: the longest fixed run is searched, each hit then confirmed."""
     if sec.nobits or not sec.size:
         return []
-    pattern = _content_pattern(sec, mask)
+    run_at, run_len = _longest_fixed_run(mask)
+    needle = sec.data[run_at:run_at + run_len]
     names = output_names_for(sec.name)
     preferred = [s for s in image.sections if s.name in names and not s.nobits]
     others = [s for s in image.sections if s.name not in names and not s.nobits]
     found: list[int] = []
+    step = max(sec.align, 1)
     for group in (preferred, others):
         for out in group:
-            start = 0
-            while len(found) < MAX_CANDIDATES:
-                m = pattern.search(out.data, start)
-                if m is None:
-                    break
-                addr = out.addr + m.start()
-                if not sec.align or addr % sec.align == 0:
+            if not needle:  # every byte relocated: any aligned slot of a same-named section
+                if group is preferred:
+                    for o in range(-out.addr % step, out.size - sec.size + 1, step):
+                        if len(found) >= MAX_CANDIDATES:
+                            break
+                        found.append(out.addr + o)  # nothing to compare: all are alike
+                continue
+            hit = out.data.find(needle)
+            while hit >= 0 and len(found) < MAX_CANDIDATES:
+                addr = out.addr + hit - run_at
+                if matches_at(image, sec, mask, addr):
                     found.append(addr)
-                start = m.start() + 1
+                hit = out.data.find(needle, hit + 1)
         if found:
             break
-    return found
+    return found[:MAX_CANDIDATES]
 
 
 def _symbol_candidates(image: OutputImage, obj: InputObject, sec: InputSection,
