@@ -93,6 +93,7 @@ def link(
     loader.load([os.fspath(i) for i in inputs])
     if fresh_entry and entry_sym.undefined:
         entry_sym.referenced = entry_sym.strong_ref = False
+    symtab.bind_versioned_references()
     dynamic = any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
     symtab.check_undefined()

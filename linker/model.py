@@ -174,6 +174,9 @@ class DynamicLibrary:
     # Names the library leaves undefined: an executable defining one must export it
     # (a plugin calling back into its host), as GNU ld does.
     undefined: frozenset[str] = frozenset()
+    # "name@VERSION" -> symbol, for every versioned export, hidden (non-default) versions
+    # included: what an object's `.symver`-pinned reference (memcpy@GLIBC_2.2.5) binds to.
+    versioned: dict[str, DynamicSymbol] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

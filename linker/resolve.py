@@ -226,6 +226,19 @@ class SymbolTable:
                 sym.dso, sym.dynsym = lib, dsym
                 sym.type, sym.size = dsym.type, dsym.size
 
+    def bind_versioned_references(self) -> None:
+        """References an object pinned to a version (`.symver f, f@VER`, seen here as the
+        undefined name "f@VER") bind to that version of a library's export."""
+        for sym in self.symbols:
+            if "@" not in sym.name or not sym.undefined:
+                continue
+            for lib in self.libraries:
+                dsym = lib.versioned.get(sym.name.replace("@@", "@"))
+                if dsym is not None:
+                    sym.dso, sym.dynsym = lib, dsym
+                    sym.type, sym.size = dsym.type, dsym.size
+                    break
+
     def define_linker_symbol(self, name: str) -> GlobalSymbol | None:
         """Provide `name` (PROVIDE semantics): only if referenced and defined nowhere else."""
         sym = self.by_name.get(name)

@@ -71,6 +71,12 @@ class DynSym:
     name_offset: int = 0
     version: int = 1  # .gnu.version index: 1 = global
 
+    @property
+    def name(self) -> str:
+        """The name ld.so looks up: `memcpy` for a reference pinned as memcpy@GLIBC_2.2.5."""
+        dsym = self.sym.dynsym
+        return dsym.name if dsym is not None and self.sym.file is None else self.sym.name
+
 
 @dataclass
 class DynReloc:
@@ -138,7 +144,7 @@ class DynamicTables:
         return bytes(out)
 
     def names(self) -> list[bytes]:
-        return [b""] + [d.sym.name.encode("utf-8", "surrogateescape") for d in self.syms]
+        return [b""] + [d.name.encode("utf-8", "surrogateescape") for d in self.syms]
 
     def render_hash(self) -> bytes:
         return build_sysv_hash(self.names())
@@ -201,12 +207,12 @@ def plan_dynamic(
     hashed = exports + [s for s in imports if s.id in canonical]
     exported = {s.id for s in exports}
     nbucket = gnu_bucket_count(len(hashed))
-    names = [s.name.encode("utf-8", "surrogateescape") for s in hashed]
+    names = [DynSym(s, False).name.encode("utf-8", "surrogateescape") for s in hashed]
     ordered = [hashed[i] for i in gnu_bucket_order(names, nbucket)]
     defined = [DynSym(s, s.id in exported) for s in ordered]
     syms = undefined + defined
     for d in syms:
-        d.name_offset = dynstr.add(d.sym.name)
+        d.name_offset = dynstr.add(d.name)
     verneed: dict[str, dict[str, int]] = {}
     next_index = 2
     for d in syms:

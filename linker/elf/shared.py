@@ -52,14 +52,16 @@ def read_shared(data: memoryview, path: str) -> DynamicLibrary:
     strings = Strings(bytes(hdr.section_bytes(strtab_index)))
     versions = _version_names(hdr, strings)
     versym = _section_array(hdr, SHT_GNU_VERSYM, "<u2")
-    symbols = _exports(hdr, dynsym, strings, versions, versym)
+    symbols, versioned = _exports(hdr, dynsym, strings, versions, versym)
     soname = _soname(hdr, strings) or os.path.basename(path)
     return DynamicLibrary(path=path, soname=soname, symbols=symbols,
-                          undefined=_undefined(hdr, dynsym, strings))
+                          undefined=_undefined(hdr, dynsym, strings), versioned=versioned)
 
 
 def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, str],
-             versym: np.ndarray | None) -> dict[str, DynamicSymbol]:
+             versym: np.ndarray | None
+             ) -> tuple[dict[str, DynamicSymbol], dict[str, DynamicSymbol]]:
+    """(default exports by name, every versioned export by "name@VERSION")."""
     dtype = SYM64 if hdr.is64 else SYM32
     raw = np.frombuffer(hdr.section_bytes(index)[: int(hdr.shdrs[index]["size"])
                         // dtype.itemsize * dtype.itemsize], dtype)
@@ -68,9 +70,11 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     exported = (raw["shndx"] != 0) & ((bind == 1) | (bind == STB_WEAK) | (bind == STB_GNU_UNIQUE))
     visibility = raw["other"] & 3
     exported &= (visibility == 0) | (visibility == 3)  # DEFAULT or PROTECTED are exported
+    hidden = np.zeros(len(raw), dtype=bool)
     if versym is not None and len(versym) >= len(raw):
-        exported &= (versym[: len(raw)] & VERSYM_HIDDEN) == 0
+        hidden = (versym[: len(raw)] & VERSYM_HIDDEN) != 0
     out: dict[str, DynamicSymbol] = {}
+    versioned: dict[str, DynamicSymbol] = {}
     section_align = np.maximum(hdr.shdrs["addralign"].astype(np.int64), 1) if len(hdr.shdrs) \
         else np.ones(1, np.int64)
     for n in np.nonzero(exported)[0].tolist():
@@ -85,10 +89,14 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
         align = int(section_align[shndx]) if shndx < len(section_align) else 1
         if value:
             align = min(align, value & -value)  # the address's own alignment limits it
-        out[name] = DynamicSymbol(
+        dsym = DynamicSymbol(
             name=name, type=_TYPES.get(int(stype[n]), SymType.NOTYPE), size=int(raw["size"][n]),
             weak=int(bind[n]) == STB_WEAK, version=version, value=value, align=align)
-    return out
+        if version is not None:
+            versioned[f"{name}@{version}"] = dsym
+        if not hidden[n]:
+            out[name] = dsym
+    return out, versioned
 
 
 def _undefined(hdr: ElfHeaders, index: int, strings: Strings) -> frozenset[str]:
