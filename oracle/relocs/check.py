@@ -176,19 +176,36 @@ def _linked_members(linked: Linked, members: set[int],
                     skipped: Counter[str]) -> list[InputObject]:
     """Drop the archive members the linker did not pull in.
 
-    A member was linked when one of its sections is found through its own symbols and
-    confirmed by the bytes; an unused member's symbols are absent, or name another copy.
+    A member was linked when one of its global symbols names, in the output, the place
+    where that symbol's section is found, confirmed by bytes no relocation changes.  COMDAT
+    sections (every member may carry the same i386 PC thunk) and locals (another file may
+    have a `static const` of the same name and bytes) prove nothing.
     """
     kept = []
     for obj in linked.objects:
-        if id(obj) in members and not any(
-                sec.alloc and sec.size and not sec.merge and is_evidence(obj, sec)
-                and linked.placement(obj, index).how == "symbol"
-                for index, sec in obj.sections.items()):
+        if id(obj) in members and not _pulled(linked, obj):
             skipped["in archive members not linked"] += len(obj.relocs)
             continue
         kept.append(obj)
     return kept
+
+
+def _pulled(linked: Linked, obj: InputObject) -> bool:
+    grouped = {index for _, group in obj.comdat for index in group}
+    for sym in obj.symbols:
+        if sym.bind == "STB_LOCAL" or not sym.defined_in_section or sym.shndx in grouped:
+            continue
+        assert isinstance(sym.shndx, int)
+        sec = obj.sections[sym.shndx]
+        if not sec.alloc or not sec.size or sec.merge or not is_evidence(obj, sec):
+            continue
+        placement = linked.placement(obj, sym.shndx)
+        out = linked.image.globals.get(sym.name)
+        values = [out.value] if out is not None and out.defined else [
+            s.value for s in linked.image.locals.get(sym.name, []) if s.defined]
+        if placement.how == "symbol" and placement.candidates[0] + sym.value in values:
+            return True
+    return False
 
 
 _GOT_RELATIVE = (Formula.GOT_OFF, Formula.PLT_OFF, Formula.REL_GOT, Formula.GOT_BASE_PC)

@@ -17,6 +17,8 @@ from .placement import MAX_CANDIDATES, Placement, matches_at, place_section, rel
 from .plt import plt_entries
 from .types import Formula, Range, lookup
 
+_SOLVABLE = (Formula.ABS, Formula.PC, Formula.REL_GOT)
+
 
 class Linked:
     """The output plus everything learned about where the inputs went (cached per section)."""
@@ -71,18 +73,19 @@ class Linked:
         for rel in self._references[id(obj)].get(index, []):
             info = lookup(obj.machine, rel.type)
             source = self._basic(obj, rel.section)
-            if info is None or info.formula not in (Formula.ABS, Formula.PC) or \
-                    info.width < 4 or source.how not in ("symbol", "map") or \
-                    len(source.candidates) != 1:
+            if info is None or info.formula not in _SOLVABLE or info.width < 4 or \
+                    source.how not in ("symbol", "map") or len(source.candidates) != 1:
                 continue
             p = source.candidates[0] + rel.offset
             field = self.image.read(p, info.width)
             if field is None:
                 continue
             s = int.from_bytes(field, "little", signed=info.range is Range.SIGNED) - rel.addend
-            if info.formula is Formula.PC:
-                s += p
-            votes[(s - obj.symbols[rel.symbol].value) & word_mask] += 1
+            # S + A - GOT (i386 PIC code): every GOT base is tried, the bytes decide
+            offsets = {Formula.ABS: [0], Formula.PC: [p],
+                       Formula.REL_GOT: self.image.got_base_candidates()}[info.formula]
+            for offset in offsets:
+                votes[(s + offset - obj.symbols[rel.symbol].value) & word_mask] += 1
         sec = obj.sections[index]
         mask = relocated_mask(obj, sec)
         return [b for b, _ in votes.most_common() if matches_at(self.image, sec, mask, b)]

@@ -146,9 +146,13 @@ def _output_values(image: OutputImage, obj: InputObject, name: str, bind: str,
             return [sym.value]
         # hidden globals become locals in the output
         return [s.value for s in image.locals.get(name, [])]
-    groups = [g for f, g in image.file_groups if f == obj.file_name]
-    if obj.file_name is not None and file_ordinal < len(groups) and name in groups[file_ordinal]:
-        return [s.value for s in groups[file_ordinal][name]]
+    if obj.file_name is not None and image.file_groups:
+        # the output keeps STT_FILE groups: only this file's locals can be this file's
+        groups = [g for f, g in image.file_groups if f == obj.file_name]
+        if file_ordinal < len(groups):
+            return [s.value for s in groups[file_ordinal].get(name, [])]
+        if groups:
+            return []
     return [s.value for s in image.locals.get(name, [])]
 
 

@@ -99,9 +99,11 @@ def _tls(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
          original: tuple[tuple[int, bytes], ...]) -> list[Expectation]:
     a, f, out = rel.addend, info.formula, []
     candidates = target.s
-    if 0 in candidates:  # an undefined weak TLS symbol: lld and gold use TP offset 0
+    if 0 in candidates and linked.image.tls is not None:
+        # an undefined weak TLS symbol: lld (and gold on x86-64) use TP offset 0, gold on
+        # i386 the start of the TLS block
         candidates += (tp - a - 4 if obj.machine == "x86_64" and f is Formula.TLS_GOT_PC
-                       else tp - a,)
+                       else tp - a, linked.image.tls[0])
     for s in candidates:
         if f is Formula.TP_OFF:
             terms = [("+", "S", s), ("+", "A", a), ("-", "TP", tp)]
