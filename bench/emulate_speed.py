@@ -1,0 +1,191 @@
+"""Emulator speed: oracle.run's runs per second, load + bind + run, on one core.
+
+    .venv/bin/python bench/emulate_speed.py                  # hello x200, loop x5
+    .venv/bin/python bench/emulate_speed.py --runs 500 --json emulate.json
+    .venv/bin/python bench/emulate_speed.py --profile        # pyinstrument on hello (lazy)
+
+Programs (gcc -O1 -no-pie, GNU ld, against the real libc's names): hello world with printf,
+linked lazily (run with bind="lazy") and with -z now (bind="now"); and a 10-million-
+instruction `dec; jnz` loop. Every run is a whole oracle.run() call in this process (read
+the file, map, relocate, bind, run, collect the trace) and is checked: exit 0, the expected
+output, no fault. A fast wrong run is not a result. One warm-up run each, then N timed
+runs; the table gives the median, the fastest, runs/s from the median and, for the loop,
+instructions per second. The issue's aim: 1,000 runs/s of hello on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import unicorn
+
+from bench.emulate_programs import Program, build
+from bench.linkers import project_commit
+from bench.object_cache import DEFAULT_CACHE
+from bench.profiling import flat_by_own_time
+
+BENCHMARK = "emulator speed: oracle.run runs/s (hello world, 10M-instruction loop)"
+AIM_RUNS_PER_S = 1000
+TOP_FUNCTIONS = 25
+
+
+@dataclass(frozen=True)
+class Timing:
+    """N timed runs of one program: seconds each, and the instructions of the last."""
+
+    program: str
+    bind: str
+    wall_s: tuple[float, ...]
+    instructions: int
+    loop_instructions: int
+
+    @property
+    def median_s(self) -> float:
+        return statistics.median(self.wall_s)
+
+    @property
+    def runs_per_s(self) -> float:
+        return 1.0 / self.median_s
+
+    @property
+    def instructions_per_s(self) -> float:
+        return self.instructions / self.median_s
+
+    def to_json(self) -> dict[str, object]:
+        return {"program": self.program, "bind": self.bind, "runs": len(self.wall_s),
+                "median_s": self.median_s, "min_s": min(self.wall_s),
+                "max_s": max(self.wall_s), "runs_per_s": self.runs_per_s,
+                "instructions": self.instructions, "loop_instructions": self.loop_instructions,
+                "instructions_per_s": self.instructions_per_s, "wall_s": list(self.wall_s)}
+
+
+class WrongRun(Exception):
+    """A run that did not do what the program does natively."""
+
+
+def run_checked(program: Program) -> int:
+    """One oracle.run() of `program`; its instruction count, or WrongRun."""
+    from oracle import run
+
+    result = run(program.path, [program.path.name], bind=program.bind)
+    if result.faults or result.exit_code != 0 or result.stdout != program.stdout:
+        what = "; ".join(f.describe() for f in result.faults) or (
+            f"exit {result.exit_code}, stdout {result.stdout!r}")
+        raise WrongRun(f"{program.name}: {what}")
+    return int(result.instructions)
+
+
+def time_program(program: Program, runs: int, warmup: int = 1) -> Timing:
+    """`warmup` untimed runs, then `runs` timed ones (perf_counter around oracle.run)."""
+    for _ in range(warmup):
+        run_checked(program)
+    times = []
+    instructions = 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        instructions = run_checked(program)
+        times.append(time.perf_counter() - start)
+    return Timing(program.name, program.bind, tuple(times), instructions,
+                  program.loop_instructions)
+
+
+def table(timings: list[Timing]) -> str:
+    """The report: one row per program."""
+    head = (f"{'program':<24} {'bind':<5} {'runs':>5} {'median ms':>10} {'min ms':>8} "
+            f"{'runs/s':>8} {'instructions':>13} {'Minstr/s':>9}")
+    rows = [head, "-" * len(head)]
+    for t in timings:
+        rows.append(f"{t.program:<24} {t.bind:<5} {len(t.wall_s):>5} {1e3 * t.median_s:>10.2f} "
+                    f"{1e3 * min(t.wall_s):>8.2f} {t.runs_per_s:>8.1f} {t.instructions:>13,} "
+                    f"{t.instructions_per_s / 1e6:>9.2f}")
+    hello = [t for t in timings if t.loop_instructions == 0]
+    if hello:
+        best = max(t.runs_per_s for t in hello)
+        rows.append(f"aim: {AIM_RUNS_PER_S} runs/s of hello on one core; best here "
+                    f"{best:.0f} runs/s ({best / AIM_RUNS_PER_S:.2f}x the aim)")
+    return "\n".join(rows)
+
+
+def record(timings: list[Timing]) -> dict[str, object]:
+    """The JSON record: figures plus what they were measured on."""
+    return {"benchmark": "emulate_speed", "commit": project_commit(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "python": platform.python_version(), "unicorn": unicorn.__version__,
+            "cpus": os.cpu_count(), "load_average": list(os.getloadavg()),
+            "aim_runs_per_s": AIM_RUNS_PER_S, "programs": [t.to_json() for t in timings]}
+
+
+def profile(program: Program, runs: int, out_dir: Path) -> str:
+    """`runs` runs of `program` under pyinstrument; the call tree and a flat list by own
+    time go to `out_dir`, and the head of the flat list is returned."""
+    from pyinstrument import Profiler
+    from pyinstrument.renderers import PstatsRenderer
+
+    run_checked(program)  # imports and first-run caches are not what we are after
+    profiler = Profiler(interval=0.0005)
+    profiler.start()
+    for _ in range(runs):
+        run_checked(program)
+    session = profiler.stop()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tree, stats, flat = (out_dir / "emulate-profile.txt", out_dir / "emulate-profile.pstats",
+                         out_dir / "emulate-profile-flat.txt")
+    tree.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    stats.write_bytes(PstatsRenderer().render(session).encode("latin-1"))
+    flat.write_text("\n".join(flat_by_own_time(stats, 10_000)) + "\n")
+    per_run = 1e3 * session.duration / runs
+    title = f"profile of {runs} runs of {program.name} ({session.duration:.2f} s, {per_run:.2f} ms/run)"
+    return "\n".join([title, f"call tree: {tree}",
+                      f"flat:      {flat} (top {TOP_FUNCTIONS} by own time)",
+                      *flat_by_own_time(stats, TOP_FUNCTIONS)])
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--runs", type=int, default=200, help="timed runs of each hello (median)")
+    p.add_argument("--loop-runs", type=int, default=5, help="timed runs of the loop (median)")
+    p.add_argument("--loop-instructions", type=int, default=10_000_000)
+    p.add_argument("--warmup", type=int, default=1, help="untimed runs of each program first")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="built programs go here")
+    p.add_argument("--json", type=Path, default=None, help="write the figures here")
+    p.add_argument("--profile", action="store_true",
+                   help="profile --runs runs of hello (lazy) instead of timing")
+    # `make bench` hands every benchmark the same arguments: ignore the others' options.
+    args, _ = p.parse_known_args(argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    out_dir = args.cache / "emulate_speed"
+    programs = build(out_dir, args.loop_instructions)
+    try:
+        if args.profile:
+            print(profile(programs[0], args.runs, out_dir), flush=True)
+            return 0
+        timings = [time_program(p, args.loop_runs if p.loop_instructions else args.runs,
+                                args.warmup) for p in programs]
+    except WrongRun as err:
+        print(f"WRONG: {err}", file=sys.stderr)
+        return 1
+    print(table(timings), flush=True)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record(timings), indent=2) + "\n")
+        print(f"json: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
