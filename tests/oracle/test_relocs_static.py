@@ -92,3 +92,23 @@ def test_linkharness_dynamic_link_agrees(m32: bool, pic: bool,
     report = check_fields_report(str(output), [obj])
     assert report.mismatches == (), str(report)
     assert run_native(str(output)).stdout == b"constructed! 1 3\n"
+
+
+@pytest.mark.parametrize("m32,linker", [(False, "bfd"), (True, "mold")],
+                         ids=["x64-bfd", "i386-mold"])
+def test_static_glibc_members_are_checked_too(m32: bool, linker: str,
+                                              objects: dict[tuple[bool, bool], str],
+                                              tmp_path: Path) -> None:
+    """libc.a among the inputs: thousands of fields of the members the linker pulled in
+    (TLS initial-exec rewrites, IFUNCs, PIC thunks in COMDAT groups) all agree."""
+    obj = objects[(m32, False)]
+    output = str(tmp_path / "prog")
+    result = link_with_gcc(linker, [obj], output, m32=m32, static=True)
+    assert result.ok, result.stderr
+    libc = _gcc_file("libc.a", m32)
+    report = check_fields_report(output, [obj, libc])
+    assert report.mismatches == (), "\n".join(str(m) for m in report.mismatches[:5])
+    assert report.checked > 5000
+    assert report.skipped["in archive members not linked"] > 10000
+    rules = {s.rule for s in report.confirmed}
+    assert rules - {"", "dynamic"}  # rewritten GOT or TLS loads were recognised
