@@ -38,3 +38,7 @@ def main(argv: list[str]) -> int:
                   f"{site.symbol}: {site.formula}{rule}")
     print(report)
     return 1 if report.mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
