@@ -38,13 +38,15 @@ class Output:
         self.local_got: dict[int, int] = {}  # value -> slot, for INDIRECT_SYMBOL_LOCAL
         indirect = self.img.indirect_symbols()
         for sect in self.img.sections():
+            # entries past the indirect table name nothing (and a corrupt size is huge)
+            room = max(0, len(indirect) - sect.reserved1)
             if sect.type == mi.S_SYMBOL_STUBS and sect.reserved2:
-                for i in range(sect.size // sect.reserved2):
+                for i in range(min(sect.size // sect.reserved2, room)):
                     name = self._indirect_name(indirect, symbols, sect.reserved1 + i)
                     if name:
                         self.stubs.setdefault(name, sect.addr + i * sect.reserved2)
             elif sect.type == mi.S_NON_LAZY_SYMBOL_POINTERS:
-                for i in range(sect.size // POINTER):
+                for i in range(min(sect.size // POINTER, room)):
                     slot = sect.addr + POINTER * i
                     name = self._indirect_name(indirect, symbols, sect.reserved1 + i)
                     if name:

@@ -14,12 +14,14 @@ oracle.emulate.macho.image, the emulated dyld's bounds-checked reading.
 from __future__ import annotations
 
 import importlib
+import itertools
 
 from oracle.check.macho.registry import MACHO_RULES, MachOFile, MachORule
 from oracle.check.violation import Violation
 from oracle.emulate.macho.image import MachOError
 
 PARSE = "MACHO-PARSE"
+MAX_FINDINGS = 50  # per rule: a corrupt repeat count must not print a million lines
 INTERNAL = "CHECK-INTERNAL"
 TOPICS = ("header", "crossread", "segments", "entry", "symtab", "linkedit", "dylibs", "dyldinfo", "stubs")
 
@@ -35,7 +37,11 @@ def check_macho(data: bytes) -> list[Violation]:
     found: list[Violation] = []
     for r in MACHO_RULES:
         try:
-            found.extend(Violation(r.id, where, what) for where, what in r.func(f))
+            findings = list(itertools.islice(r.func(f), MAX_FINDINGS + 1))
+            found.extend(Violation(r.id, where, what) for where, what in findings[:MAX_FINDINGS])
+            if len(findings) > MAX_FINDINGS:
+                found.append(Violation(r.id, "...", f"more than {MAX_FINDINGS} findings; the "
+                                                    "rest are not listed"))
         except MachOError as err:
             found.append(Violation(PARSE, err.where, err.what))
         except Exception as err:  # noqa: BLE001  (a rule's bug must not hide other findings)

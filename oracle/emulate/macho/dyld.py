@@ -70,7 +70,8 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
     except GuestFault as err:
         return ended(Fault("load", err.address, machine.symbol_at(err.address),
                            f"while loading: {err.message}"))
-    except (UcError, struct.error, ValueError, UnicodeError, IndexError) as err:
+    except (UcError, struct.error, ValueError, UnicodeError, IndexError, OverflowError,
+            MemoryError) as err:
         return ended(Fault("load", 0, None, f"malformed executable: {err!r}"))
     exit_code, faults = machine.run(pc)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
@@ -134,6 +135,9 @@ def _initializers(mem: UcMemory, img: MachOImage) -> tuple[int, ...]:
     out: list[int] = []
     for sect in img.sections():
         if sect.type == S_MOD_INIT_FUNC_POINTERS:
+            seg = img.segment_at(sect.addr, max(sect.size, 1))
+            if seg is None or not seg.initprot & 7:
+                raise MachOError(sect.name, "initializer pointers outside a mapped segment")
             raw = mem.read(sect.addr, sect.size - sect.size % 8)
             out += [v for (v,) in struct.iter_unpack("<Q", raw)]
     return tuple(out)

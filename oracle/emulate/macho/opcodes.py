@@ -17,7 +17,7 @@ BIND_TYPE_POINTER = 1
 BIND_SYMBOL_FLAGS_WEAK_IMPORT = 0x1
 POINTER_SIZE = 8
 MASK64 = (1 << 64) - 1
-MAX_RECORDS = 1 << 20  # more pointers than any program under test: a corrupt repeat count
+MAX_RECORDS = 1 << 18  # more pointers than any program under test: a corrupt repeat count
 
 
 class OpcodeError(Exception):

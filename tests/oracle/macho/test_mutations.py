@@ -348,3 +348,20 @@ def test_huge_stub_section_is_reported_not_walked(macho) -> None:
     bad = mutated(macho("hello.c", "lh"), "hugestubs", mutation)
     found = rules(bad)
     assert {"MACHO-STUB-JMP", "MACHO-INDIRECT-SECT", "MACHO-SECT-IN-SEG"} <= found
+
+
+def test_findings_are_capped_per_rule(macho) -> None:
+    """A repeat count of 100000 rebases past __DATA: one rule, at most 51 lines."""
+
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        assert img.dyld_info is not None
+        off, size = img.dyld_info.rebase
+        stream = bytes([0x11, 0x22, 0x00, 0x60, 0xA0, 0x8D, 0x06, 0x00])  # 100000 times
+        assert size >= len(stream)
+        data[off : off + len(stream)] = stream
+
+    bad = mutated(macho("hello.c", "lh"), "manyrebases", mutation)
+    found = check_macho(bad.read_bytes())
+    assert {v.rule for v in found} == {"MACHO-REBASE"}
+    assert len(found) == 51 and found[-1].where == "..."
+    assert "outside __DATA" in faulted(run(bad), "bad-relocation")
