@@ -142,7 +142,7 @@ def profile(program: Program, runs: int, out_dir: Path) -> str:
     tree, stats, flat = (out_dir / "emulate-profile.txt", out_dir / "emulate-profile.pstats",
                          out_dir / "emulate-profile-flat.txt")
     tree.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
-    stats.write_bytes(PstatsRenderer().render(session).encode("latin-1"))
+    stats.write_bytes(PstatsRenderer().render(session).encode("utf-8", "surrogateescape"))
     flat.write_text("\n".join(flat_by_own_time(stats, 10_000)) + "\n")
     per_run = 1e3 * session.duration / runs
     title = f"profile of {runs} runs of {program.name} ({session.duration:.2f} s, {per_run:.2f} ms/run)"

@@ -1,0 +1,82 @@
+"""One fuzz example through property (a) or property (b), stage by stage, on a StageClock.
+
+Only the fuzz package's public functions are used (pipeline, judge, semantics), the same
+ones the properties call, so the costs measured are the properties' own. A stage that finds
+problems does not stop the example: the next stages still run and are timed, as the
+property would have run them had the check passed; the problems are counted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.stage_clock import StageClock
+from fuzz import judge
+from fuzz.model import Program
+from fuzz.pipeline import (
+    REFERENCE_LINKERS,
+    LinkOptions,
+    libraries,
+    link_linkharness,
+    link_with,
+    write_objects,
+)
+from fuzz.semantics import outcome
+from linker import LinkError
+
+MODEL, WRITE = "model (semantics.outcome)", "writing objects"
+
+
+def property_a(program: Program, options: LinkOptions, work: Path, lib_dir: Path,
+               clock: StageClock) -> list[str]:
+    """linkharness link + oracle.check + relocation fields + emulation lazy and now."""
+    with clock.stage(MODEL):
+        expected = outcome(program)
+    with clock.stage(WRITE):
+        objs = write_objects(program, work / "objects")
+    libs = libraries(program, lib_dir)
+    exe = work / "linkharness.out"
+    with clock.stage("linking (linkharness)"):
+        try:
+            link_linkharness(objs, libs, exe, options)
+        except LinkError as err:
+            return [f"linkharness: {err}"]
+    with clock.stage("oracle.check"):
+        problems = judge.structure(exe)
+    with clock.stage("relocation-field oracle"):
+        problems += judge.fields(exe, objs)
+    with clock.stage("emulating (lazy + now)"):
+        problems += judge.emulated(exe, expected, lib_dir, "lazy")
+        problems += judge.emulated(exe, expected, lib_dir, "now")
+    return problems
+
+
+def property_b(program: Program, options: LinkOptions, work: Path, lib_dir: Path,
+               clock: StageClock) -> list[str]:
+    """Every reference linker + emulation of each, linkharness + native runs lazy and now."""
+    with clock.stage(MODEL):
+        expected = outcome(program)
+    with clock.stage(WRITE):
+        objs = write_objects(program, work / "objects")
+    libs = libraries(program, lib_dir)
+    problems: list[str] = []
+    for linker in REFERENCE_LINKERS:
+        exe = work / f"{linker}.out"
+        with clock.stage(f"linking ({'+'.join(REFERENCE_LINKERS)})"):
+            linked = link_with(linker, objs, libs, exe)
+        if not linked.ok:
+            problems.append(f"{linker} rejected the model: {linked.stderr}")
+            continue
+        with clock.stage(f"emulating {len(REFERENCE_LINKERS)} outputs (lazy)"):
+            problems += [f"{linker}: {p}" for p in judge.emulated(exe, expected, lib_dir,
+                                                                   "lazy")]
+    exe = work / "linkharness.out"
+    with clock.stage("linking (linkharness)"):
+        try:
+            link_linkharness(objs, libs, exe, options)
+        except LinkError as err:
+            return [*problems, f"linkharness: {err}"]
+    with clock.stage("native runs (lazy + LD_BIND_NOW)"):
+        problems += judge.native(exe, expected, lib_dir)
+        problems += judge.native(exe, expected, lib_dir, bind_now=True)
+    return problems

@@ -1,0 +1,196 @@
+"""Fuzz throughput: examples per second of property (a) and property (b), on one core.
+
+    .venv/bin/python bench/fuzz_throughput.py                 # 30 examples, seed 0
+    .venv/bin/python bench/fuzz_throughput.py --examples 100 --json fuzz.json
+
+A fixed, seeded set of examples is drawn first with the properties' own strategy
+(fuzz.strategies.programs() with fuzz.pipeline.link_options, Hypothesis seeded, no
+database, generate phase only): that time over the examples is the generation cost, which
+both properties pay. Then every example goes through property (a) (linkharness link,
+oracle.check, the relocation-field oracle, oracle.run lazy and now) and property (b) (GNU
+ld, gold, lld and mold, each output emulated; the linkharness output run natively, lazily
+and with LD_BIND_NOW), each stage timed with perf_counter (bench/fuzz_stages.py). Beside
+them, in the same run, the issue's baseline: a shell pipeline of GNU as + GNU ld + a native
+run of a trivial case (bench/shell_baseline.py), and each property's ratio to it. The
+property (a) share of examples that the fuzz test also assembles with GNU as and llvm-mc
+is not included: it is (a) again on other objects. Everything runs in this one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make the `bench` package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fuzz_stages import property_a, property_b
+from bench.linkers import project_commit
+from bench.shell_baseline import Baseline, measure_baseline
+from bench.stage_clock import StageClock, StageCost
+
+BENCHMARK = "fuzz throughput: examples/s of property (a) and (b), cost per stage"
+AIM_A_PER_S = 100
+GENERATION = "generation (Hypothesis draw)"
+OTHER = "other (directories, cleanup)"
+
+from fuzz.model import Program
+from fuzz.pipeline import LinkOptions
+
+Example = tuple[Program, LinkOptions]
+Property = Callable[[Program, LinkOptions, Path, Path, StageClock], list[str]]
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """One property over the examples: per-stage seconds (generation included)."""
+
+    name: str
+    examples: int
+    stages: tuple[StageCost, ...]
+    problems: tuple[str, ...]  # what the checks found (linker or oracle findings)
+
+    @property
+    def total_s(self) -> float:
+        return sum(s.seconds for s in self.stages)
+
+    @property
+    def examples_per_s(self) -> float:
+        return self.examples / self.total_s
+
+    def to_json(self) -> dict[str, object]:
+        return {"property": self.name, "examples": self.examples, "total_s": self.total_s,
+                "examples_per_s": self.examples_per_s,
+                "ms_per_example": 1e3 * self.total_s / self.examples,
+                "stages": [{"stage": s.stage, "seconds": s.seconds, "calls": s.calls,
+                            "ms_per_example": 1e3 * s.seconds / self.examples}
+                           for s in self.stages],
+                "problems": list(self.problems)}
+
+
+def draw_examples(count: int, seed: int) -> tuple[list[Example], float]:
+    """`count` examples from the properties' strategy, and the seconds drawing them took."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+
+    from fuzz.pipeline import link_options
+    from fuzz.strategies import programs
+
+    drawn: list[Example] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
+        len(p.objects)))))
+    def collect(case: Example) -> None:
+        drawn.append(case)
+
+    start = time.perf_counter()
+    collect()
+    return drawn[:count], time.perf_counter() - start
+
+
+def measure_property(name: str, prop: Property, examples: list[Example], generation_s: float,
+                     lib_dir: Path, scratch: Path) -> Throughput:
+    """Every example through `prop`, each in a fresh directory removed afterwards, after
+    one untimed warm-up run of the first."""
+    warm = scratch / f"{name}-warm-up"  # first-use imports and caches are not per example
+    warm.mkdir(parents=True)
+    prop(*examples[0], warm, lib_dir, StageClock())
+    shutil.rmtree(warm)
+    clock = StageClock()
+    clock.add(GENERATION, generation_s, len(examples))
+    problems: list[str] = []
+    start = time.perf_counter()
+    for i, (program, options) in enumerate(examples):
+        work = scratch / f"{name}-{i}"
+        work.mkdir(parents=True)
+        problems += [f"example {i}: {p}" for p in prop(program, options, work, lib_dir, clock)]
+        shutil.rmtree(work)
+    staged = sum(s.seconds for s in clock.costs()) - generation_s
+    clock.add(OTHER, max(0.0, time.perf_counter() - start - staged), len(examples))
+    return Throughput(name, len(examples), clock.costs(), tuple(problems))
+
+
+def table(results: list[Throughput], baseline: Baseline) -> str:
+    """Per property: examples/s, ratio to the baseline, and the cost of every stage."""
+    lines = [(f"baseline (shell: as + ld + native run, trivial case, checks only the exit "
+             f"status): {1e3 * baseline.median_s:.2f} ms/case, {baseline.cases_per_s:.0f} "
+             f"cases/s (median of {len(baseline.wall_s)})")]
+    for r in results:
+        ms = 1e3 * r.total_s / r.examples
+        lines += ["", (f"{r.name}: {r.examples} examples, {ms:.1f} ms/example, "
+                      f"{r.examples_per_s:.1f} examples/s per core, "
+                      f"{r.examples_per_s / baseline.cases_per_s:.3f}x the baseline's rate, "
+                      f"{len(r.problems)} problems found"),
+                  f"  {'stage':<40} {'ms/example':>10} {'share':>6}"]
+        for s in r.stages:
+            lines.append(f"  {s.stage:<40} {1e3 * s.seconds / r.examples:>10.2f} "
+                         f"{100 * s.seconds / r.total_s:>5.1f}%")
+    lines.append(f"\naim: {AIM_A_PER_S} examples/s for property (a) with every check")
+    return "\n".join(lines)
+
+
+def record(results: list[Throughput], baseline: Baseline, seed: int) -> dict[str, object]:
+    return {"benchmark": "fuzz_throughput", "commit": project_commit(),
+            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "python": platform.python_version(), "cpus": os.cpu_count(),
+            "load_average": list(os.getloadavg()), "seed": seed, "aim_a_per_s": AIM_A_PER_S,
+            "baseline": baseline.to_json(),
+            "properties": [{**r.to_json(),
+                            "ratio_to_baseline": r.examples_per_s / baseline.cases_per_s}
+                           for r in results]}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--examples", type=int, default=30, help="examples drawn (both properties)")
+    p.add_argument("--seed", type=int, default=0, help="Hypothesis seed of the draw")
+    p.add_argument("--baseline-cases", type=int, default=50, help="runs of the shell baseline")
+    p.add_argument("--properties", default="a,b", help="comma-separated subset of a,b")
+    p.add_argument("--json", type=Path, default=None, help="write the figures here")
+    # `make bench` hands every benchmark the same arguments: ignore the others' options.
+    args, _ = p.parse_known_args(argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from fuzz.libtrace import build_libraries
+
+    wanted = {n.strip() for n in args.properties.split(",")}
+    chosen = [(n, f) for n, f in (("property (a)", property_a), ("property (b)", property_b))
+              if n[-2] in wanted]
+    with tempfile.TemporaryDirectory(prefix="fuzz-throughput-") as tmp:
+        scratch = Path(tmp)
+        baseline = measure_baseline(scratch / "baseline", args.baseline_cases)
+        lib_dir = scratch / "libtrace"
+        build_libraries(lib_dir)
+        draw_examples(2, args.seed + 1)  # warm-up: Hypothesis's own first-use costs
+        examples, generation_s = draw_examples(args.examples, args.seed)
+        results = [measure_property(name, prop, examples, generation_s, lib_dir, scratch)
+                   for name, prop in chosen]
+    print(table(results, baseline), flush=True)
+    for r in results:
+        for problem in r.problems[:5]:
+            print(f"{r.name} finding: {problem.splitlines()[0][:200]}")
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(record(results, baseline, args.seed), indent=2) + "\n")
+        print(f"json: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The fuzz-throughput benchmark at a tiny size: seeded draw, stages, baseline, table, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import fuzz_throughput
+from bench.shell_baseline import measure_baseline
+from bench.stage_clock import StageClock
+
+
+def test_the_draw_is_seeded_and_sized() -> None:
+    first, seconds = fuzz_throughput.draw_examples(3, seed=7)
+    again, _ = fuzz_throughput.draw_examples(3, seed=7)
+    assert len(first) == 3
+    assert seconds > 0
+    assert first == again
+
+
+def test_stage_clock_adds_up_per_stage_in_first_seen_order() -> None:
+    clock = StageClock()
+    clock.add("b", 1.0)
+    clock.add("a", 0.5)
+    clock.add("b", 2.0, calls=2)
+    assert [(c.stage, c.seconds, c.calls) for c in clock.costs()] == [("b", 3.0, 3),
+                                                                      ("a", 0.5, 1)]
+
+
+def test_baseline_runs_the_shell_pipeline(tmp_path: Path) -> None:
+    baseline = measure_baseline(tmp_path, 2)
+    assert len(baseline.wall_s) == 2
+    assert baseline.cases_per_s == pytest.approx(1 / baseline.median_s)
+    assert (tmp_path / "case").is_file()
+
+
+def test_main_reports_both_properties_with_every_stage(tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    out = tmp_path / "fuzz.json"
+    status = fuzz_throughput.main(["--examples", "2", "--baseline-cases", "2", "--json",
+                                   str(out), "--runs", "ignored"])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "property (a): 2 examples" in text
+    assert "property (b): 2 examples" in text
+    record = json.loads(out.read_text())
+    assert record["benchmark"] == "fuzz_throughput"
+    assert record["baseline"]["cases"] == 2
+    a, b = record["properties"]
+    assert (a["property"], b["property"]) == ("property (a)", "property (b)")
+    stages_a = [s["stage"] for s in a["stages"]]
+    assert stages_a == ["generation (Hypothesis draw)", "model (semantics.outcome)",
+                        "writing objects", "linking (linkharness)", "oracle.check",
+                        "relocation-field oracle", "emulating (lazy + now)",
+                        "other (directories, cleanup)"]
+    stages_b = {s["stage"] for s in b["stages"]}
+    assert {"linking (bfd+gold+lld+mold)", "emulating 4 outputs (lazy)",
+            "native runs (lazy + LD_BIND_NOW)", "linking (linkharness)"} <= stages_b
+    for prop in (a, b):
+        assert prop["examples"] == 2
+        assert prop["problems"] == []  # the linkers are right on these two examples
+        assert prop["total_s"] == pytest.approx(sum(s["seconds"] for s in prop["stages"]))
+        assert prop["examples_per_s"] == pytest.approx(2 / prop["total_s"])
+        assert prop["ratio_to_baseline"] == pytest.approx(
+            prop["examples_per_s"] / record["baseline"]["cases_per_s"])
+        assert all(s["seconds"] >= 0 for s in prop["stages"])
+    emulated_calls = {s["stage"]: s["calls"] for s in b["stages"]}
+    assert emulated_calls["linking (bfd+gold+lld+mold)"] == 2 * 4
