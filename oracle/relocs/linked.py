@@ -32,6 +32,7 @@ class Linked:
         self.plt = plt_entries(image)
         self.discarded = _comdat_losers(objects)
         self.ordinals = _file_ordinals(objects)
+        self.lost = _lost_weak_definitions(objects)
         self._placements: dict[tuple[int, int], Placement] = {}
         self._basics: dict[tuple[int, int], Placement] = {}
         self._references: dict[int, dict[int, list[InputReloc]]] = {}
@@ -55,7 +56,8 @@ class Linked:
         if key not in self._basics:
             hint = self.hints.get((os.path.abspath(obj.path), index))
             self._basics[key] = place_section(
-                self.image, obj, obj.sections[index], self.ordinals[id(obj)], hint)
+                self.image, obj, obj.sections[index], self.ordinals[id(obj)], hint,
+                self.lost.get(id(obj), frozenset()))
         return self._basics[key]
 
     def _referenced_bases(self, obj: InputObject, index: int) -> list[int]:
@@ -106,6 +108,28 @@ def _comdat_losers(objects: list[InputObject]) -> set[tuple[int, int]]:
                 losers.update((id(obj), m) for m in members)
             seen.add(signature)
     return losers
+
+
+def _lost_weak_definitions(objects: list[InputObject]) -> dict[int, frozenset[int]]:
+    """Per object, the symbol indices of weak definitions that do not win: a strong
+    definition elsewhere, or an earlier weak one, provides the name in the output."""
+    strong: set[str] = set()
+    first_weak: dict[str, int] = {}
+    for obj in objects:
+        for sym in obj.symbols:
+            if not sym.defined_in_section or sym.bind == "STB_LOCAL":
+                continue
+            if sym.bind == "STB_WEAK":
+                first_weak.setdefault(sym.name, id(obj))
+            else:
+                strong.add(sym.name)
+    lost: dict[int, set[int]] = defaultdict(set)
+    for obj in objects:
+        for sym in obj.symbols:
+            if sym.bind == "STB_WEAK" and sym.defined_in_section and (
+                    sym.name in strong or first_weak.get(sym.name) != id(obj)):
+                lost[id(obj)].add(sym.index)
+    return {k: frozenset(v) for k, v in lost.items()}
 
 
 def _file_ordinals(objects: list[InputObject]) -> dict[int, int]:

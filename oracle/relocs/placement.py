@@ -11,7 +11,7 @@ checker then accepts the one on which every field agrees.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,11 +125,11 @@ def _content_candidates(image: OutputImage, sec: InputSection, mask: bytearray) 
 
 
 def _symbol_candidates(image: OutputImage, obj: InputObject, sec: InputSection,
-                       file_ordinal: int) -> list[int]:
+                       file_ordinal: int, lost: Container[int]) -> list[int]:
     votes: dict[int, int] = {}
     for sym in obj.symbols_by_section.get(sec.index, ()):
-        if sym.type in ("STT_SECTION", "STT_FILE"):
-            continue
+        if sym.type in ("STT_SECTION", "STT_FILE") or sym.index in lost:
+            continue  # a weak definition that lost names the winner's address, not ours
         if not sym.name or sym.name.startswith(".L"):
             continue
         for value in _output_values(image, obj, sym.name, sym.bind, file_ordinal):
@@ -157,12 +157,18 @@ def _output_values(image: OutputImage, obj: InputObject, name: str, bind: str,
 
 
 def place_section(image: OutputImage, obj: InputObject, sec: InputSection, file_ordinal: int,
-                  hint: int | None) -> Placement:
+                  hint: int | None, lost: Container[int] = ()) -> Placement:
+    """Where `sec` went; `lost` are indices of the object's symbols that do not name it
+    in the output (weak definitions another object overrode)."""
     mask = relocated_mask(obj, sec)
-    for how, candidates in (("symbol", _symbol_candidates(image, obj, sec, file_ordinal)),
-                            ("map", [hint] if hint is not None else [])):
-        confirmed = tuple(a for a in candidates if matches_at(image, sec, mask, a))
-        if confirmed:
-            return Placement(confirmed[:MAX_CANDIDATES], how)
+    by_symbol = _symbol_candidates(image, obj, sec, file_ordinal, lost)
+    confirmed = [a for a in by_symbol if matches_at(image, sec, mask, a)]
+    # a confirmed map hint stays a candidate too: the checker keeps the placement on
+    # which the fields agree, so a wrong symbol anchor cannot hide the right one
+    if hint is not None and hint not in confirmed and matches_at(image, sec, mask, hint):
+        confirmed.append(hint)
+    if confirmed:
+        return Placement(tuple(confirmed[:MAX_CANDIDATES]), "symbol" if by_symbol and
+                         confirmed[0] in by_symbol else "map")
     found = _content_candidates(image, sec, mask)
     return Placement(tuple(found), "content" if found else "")

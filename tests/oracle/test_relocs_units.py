@@ -405,3 +405,39 @@ unused_data: .quad unused
     _patch(output, site.field, 0x01)
     (m,) = check_fields(output, [start, archive])
     assert m.file.endswith("lib.a(used.o)") and m.offset == site.offset
+
+
+@pytest.mark.parametrize("linker", ["bfd", "lld", "mold"])
+def test_a_losing_weak_definition_is_not_anchored_at_the_winner(linker: str,
+                                                                tmp_path: Path) -> None:
+    """Same bytes but for the call field: the output's `f4` is o1's, so o0's weak section
+    must be found elsewhere (by its bytes), and its call checked there."""
+    o0 = _assemble(tmp_path, "o0", """
+        .text
+        .globl _start
+_start: call f4
+        mov $60, %eax
+        xor %edi, %edi
+        syscall
+        .globl f5
+f5:     ret
+        .section .text.hot, "ax"
+        .weak f4
+f4:     call f5
+        ret
+""")
+    o1 = _assemble(tmp_path, "o1", """
+        .text
+        .globl f4
+f4:     call f6
+        ret
+        .section .text.f6, "ax"
+        .globl f6
+f6:     ret
+""")
+    output = str(tmp_path / "out")
+    result = link_reference(linker, [o0, o1], output)
+    assert result.ok, result.stderr
+    report = check_fields_report(output, [o0, o1])
+    assert report.mismatches == (), str(report)
+    assert any(s.section == ".text.hot" for s in report.confirmed)
