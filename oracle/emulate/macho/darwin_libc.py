@@ -1,6 +1,6 @@
 """libSystem functions and data that glibc does not have under the same name: the
 _FORTIFY_SOURCE `__*_chk` entry points clang emits for Darwin, `bzero`, `read`, the
-`__tolower`/`__toupper` helpers, and the ctype table that Darwin's <ctype.h> macros read.
+`__tolower`/`__toupper` helpers, `__assert_rtn` (assert), and the ctype table that Darwin's <ctype.h> macros read.
 
 Darwin's isdigit(c) and friends read `_DefaultRuneLocale.__runetype[c]` inline for c < 128
 and call `__maskrune(c, mask)` otherwise, so the "C" locale's table must exist as data:
@@ -96,6 +96,17 @@ def _read(ctx: CallContext) -> int:
     return len(data)
 
 
+def _assert_rtn(ctx: CallContext) -> LibResult:
+    """Darwin's assert(): __assert_rtn(func, file, line, expr) reports and aborts."""
+    func, file, line, expr = ctx.args(4)
+    text = (b"Assertion failed: (" + ctx.mem.read_cstr(expr) + b"), function "
+            + ctx.mem.read_cstr(func) + b", file " + ctx.mem.read_cstr(file) + b", line "
+            + str(line & 0xFFFFFFFF).encode() + b".\n")
+    ctx.process.flush()
+    ctx.process.write_fd(2, text)
+    return abort(ctx)
+
+
 def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
     """The Darwin-only functions, built over the emulated glibc's `glibc(name)`."""
 
@@ -115,6 +126,7 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
         Export("__maskrune", 2, _maskrune),
         Export("bzero", 2, _bzero(need("memset"))),
         Export("read", 3, _read),
+        Export("__assert_rtn", 4, _assert_rtn),
     ]
     return {row.name: row for row in rows}
 

@@ -106,6 +106,13 @@ __attribute__((constructor)) static void second(void) { printf("ctor %d\n", ++or
 __attribute__((destructor)) static void last(void) { puts("dtor"); }
 int main(void) { puts("main"); return order; }
 """,
+    # Darwin's assert() calls __assert_rtn (exported by a libSystem sub-library here)
+    "assert.c": r"""
+int puts(const char *);
+void __assert_rtn(const char *, const char *, int, const char *) __attribute__((noreturn));
+#define assert(e) ((e) ? (void)0 : __assert_rtn(__func__, "as.c", __LINE__, #e))
+int main(int argc, char **argv) { puts("start"); assert(argc == 2); return 0; }
+""",
     # no libSystem at all: Darwin system calls write and exit
     "syscalls.s": r"""
 .text
@@ -137,6 +144,20 @@ exports:
 ...
 """
 
+LIBC_EXTRA_TBD = """--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos ]
+install-name:    '/usr/lib/system/libsystem_c.dylib'
+current-version: 1
+compatibility-version: 1
+exports:
+  - targets:         [ x86_64-macos ]
+    symbols:         [ ___assert_rtn ]
+...
+"""
+EXTRA_TBDS = {"libtrace.c": ("libtrace1.tbd", LIBTRACE_TBD),
+              "assert.c": ("libc_extra.tbd", LIBC_EXTRA_TBD)}
+
 # flavour: "lh" (linkharness, modern), "classic" (linkharness --macho-classic), "lld"
 Builder = Callable[[str, str], Path]
 
@@ -145,8 +166,8 @@ Builder = Callable[[str, str], Path]
 def macho(tmp_path_factory: pytest.TempPathFactory) -> Builder:
     """macho(source, flavour) -> path of the linked executable (built once)."""
     out = tmp_path_factory.mktemp("macho")
-    tbd = out / "libtrace1.tbd"
-    tbd.write_text(LIBTRACE_TBD)
+    for name, text in EXTRA_TBDS.values():
+        (out / name).write_text(text)
     cache: dict[tuple[str, str], Path] = {}
 
     def obj(source: str) -> Path:
@@ -169,7 +190,7 @@ def macho(tmp_path_factory: pytest.TempPathFactory) -> Builder:
             o = obj(source)
             exe = out / f"{Path(source).stem}.{flavour}"
             libs = [] if source.endswith(".s") else ["-lSystem"]
-            extra = [str(tbd)] if source == "libtrace.c" else []
+            extra = [str(out / EXTRA_TBDS[source][0])] if source in EXTRA_TBDS else []
             if flavour == "lld":
                 tbds = [] if source.endswith(".s") else [str(LIBSYSTEM_TBD)]
                 subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos",

@@ -75,6 +75,17 @@ def test_initializers_and_destructor(macho, bind: str) -> None:
 
 
 @pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_assert_rtn_aborts(macho, flavour: str) -> None:
+    exe = macho("assert.c", flavour)
+    result = run(exe)
+    assert (result.exit_code, result.stdout) == (134, b"start\n")
+    assert result.stderr == b"Assertion failed: (argc == 2), function main, file as.c, line 5.\n"
+    [fault] = result.faults
+    assert fault.kind == "abort" and fault.symbol is not None and fault.symbol.startswith("_main")
+    assert run(exe, [str(exe), "x"]).exit_code == 0
+
+
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
 def test_syscalls_without_libsystem(macho, flavour: str) -> None:
     result = run(macho("syscalls.s", flavour))
     assert (result.stdout, result.exit_code, result.faults) == (b"hello\n", 42, [])
