@@ -83,8 +83,11 @@ class LibSystem:
             obj = process.object(("NXArgc",), process.argc.to_bytes(word, "little"))
         elif name == "NXArgv":
             obj = process.object(("NXArgv",), process.argv.to_bytes(word, "little"))
-        elif name == "__progname":
-            obj = process.object(("__progname",), process.argv.to_bytes(word, "little"))
+        elif name == "__progname":  # the basename of argv[0], as crt1 sets it
+            mem = process.machine.mem
+            arg0 = int.from_bytes(mem.read(process.argv, word), "little")
+            base = arg0 + mem.read_cstr(arg0).rfind(b"/") + 1 if arg0 else 0
+            obj = process.object(("__progname",), base.to_bytes(word, "little"))
         else:
             return Resolved(address=process.object_address(DARWIN_DATA[name]))
         return Resolved(address=obj.address)

@@ -113,6 +113,14 @@ void __assert_rtn(const char *, const char *, int, const char *) __attribute__((
 #define assert(e) ((e) ? (void)0 : __assert_rtn(__func__, "as.c", __LINE__, #e))
 int main(int argc, char **argv) { puts("start"); assert(argc == 2); return 0; }
 """,
+    # crt1's variables, read without argc/argv
+    "progvars.c": r"""
+int printf(const char *, ...);
+extern const char *__progname;
+extern int NXArgc;
+extern char **NXArgv;
+int main(void) { printf("%s %d %s\n", __progname, NXArgc, NXArgv[1]); return 0; }
+""",
     # no libSystem at all: Darwin system calls write and exit
     "syscalls.s": r"""
 .text
@@ -152,11 +160,12 @@ current-version: 1
 compatibility-version: 1
 exports:
   - targets:         [ x86_64-macos ]
-    symbols:         [ ___assert_rtn ]
+    symbols:         [ ___assert_rtn, _NXArgc, _NXArgv, ___progname ]
 ...
 """
 EXTRA_TBDS = {"libtrace.c": ("libtrace1.tbd", LIBTRACE_TBD),
-              "assert.c": ("libc_extra.tbd", LIBC_EXTRA_TBD)}
+              "assert.c": ("libc_extra.tbd", LIBC_EXTRA_TBD),
+              "progvars.c": ("libc_extra.tbd", LIBC_EXTRA_TBD)}
 
 # flavour: "lh" (linkharness, modern), "classic" (linkharness --macho-classic), "lld"
 Builder = Callable[[str, str], Path]

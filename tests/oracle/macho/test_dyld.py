@@ -86,6 +86,13 @@ def test_assert_rtn_aborts(macho, flavour: str) -> None:
 
 
 @pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_program_variables(macho, flavour: str) -> None:
+    exe = macho("progvars.c", flavour)
+    result = run(exe, [str(exe), "one"])
+    assert (result.stdout, result.exit_code) == (f"{exe.name} 2 one\n".encode(), 0)
+
+
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
 def test_syscalls_without_libsystem(macho, flavour: str) -> None:
     result = run(macho("syscalls.s", flavour))
     assert (result.stdout, result.exit_code, result.faults) == (b"hello\n", 42, [])
