@@ -28,6 +28,7 @@ SYSCALL_CLASS_UNIX = 0x2000000
 # Darwin BSD system call number -> the Linux one whose handler does the same thing
 DARWIN_TO_LINUX = {1: 60, 3: 0, 4: 1, 20: 39}
 ENOSYS = 78  # Darwin's
+CARRY = 0x1
 
 
 def build_stack(mem: UcMemory, stack_top: int, stack_size: int, argv: list[bytes],
@@ -56,13 +57,19 @@ def build_stack(mem: UcMemory, stack_top: int, stack_size: int, argv: list[bytes
 
 def darwin_syscalls(process: Process) -> None:
     """`syscall` with rax = 0x2000000 | number: exit, read, write and getpid, served by
-    the Linux handlers; anything else fails with ENOSYS."""
+    the Linux handlers; anything else fails with ENOSYS.  Darwin reports a failure with
+    the carry flag set and the positive errno in rax (Linux returns -errno)."""
     linux = make_syscall_handler(process)
+    uc = process.machine.uc
 
     def handle(number: int, args: tuple[int, ...]) -> int:
         if number & ~0xFFFFFF != SYSCALL_CLASS_UNIX or number & 0xFFFFFF not in DARWIN_TO_LINUX:
-            return -ENOSYS
-        return linux(DARWIN_TO_LINUX[number & 0xFFFFFF], args)
+            result = -ENOSYS
+        else:
+            result = linux(DARWIN_TO_LINUX[number & 0xFFFFFF], args)
+        flags = int(uc.reg_read(x.UC_X86_REG_EFLAGS))
+        uc.reg_write(x.UC_X86_REG_EFLAGS, flags | CARRY if result < 0 else flags & ~CARRY)
+        return -result if result < 0 else result
 
     process.machine.syscall = handle
 

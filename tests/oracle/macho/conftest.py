@@ -121,7 +121,7 @@ extern int NXArgc;
 extern char **NXArgv;
 int main(void) { printf("%s %d %s\n", __progname, NXArgc, NXArgv[1]); return 0; }
 """,
-    # no libSystem at all: Darwin system calls write and exit
+    # no libSystem at all: Darwin system calls write and exit; errors set the carry flag
     "syscalls.s": r"""
 .text
 .globl _main
@@ -131,8 +131,17 @@ _main:
     leaq msg(%rip), %rsi
     movl $6, %edx
     syscall
+    jc failed
+    movl $0x2000004, %eax     # write to a closed descriptor: carry set, rax = EBADF (9)
+    movl $7, %edi
+    syscall
+    jnc failed
+    leal 33(%rax), %edi       # exit(42)
     movl $0x2000001, %eax
-    movl $42, %edi
+    syscall
+failed:
+    movl $0x2000001, %eax
+    movl $1, %edi
     syscall
     hlt
 .section __TEXT,__cstring
