@@ -19,7 +19,7 @@ from .kinds import NEEDS_GOT, Howto, RelocKind, compute, formula
 from .layout import Layout
 from .model import ABS, COMMON, UNDEF, ObjectFile
 from .resolve import SymbolTable
-from .scan import ScanResult
+from .scan import TLS_GOT, ScanResult
 from .synth import Synthetic
 
 
@@ -61,6 +61,11 @@ def symbol_addresses(
     for key, offset in synthetic.got_slot_offset.items():
         if isinstance(key, int):
             got[key] = got_base + offset
+    if synthetic.iplt is not None:
+        iplt_base = layout.address_of(synthetic.iplt)
+        for gid, offset in synthetic.iplt_entry_offset.items():
+            # An IFUNC's address, everywhere, is its .iplt entry.
+            address[gid] = plt[gid] = iplt_base + offset
     return SymbolAddresses(address, got, plt, size)
 
 
@@ -116,6 +121,7 @@ def apply_relocations(
     scan: ScanResult,
     synthetic: Synthetic,
     got_base: int,
+    tp: int = 0,
 ) -> None:
     """Gather every placed relocation of every object into flat arrays, then compute and
     write them all at once.  Per section we only append array views; symbol lookups go
@@ -178,9 +184,11 @@ def apply_relocations(
     Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
     kind = np.array(howtos.kind, dtype=np.int64)[flat["howto"]]
     local_got = ~is_global & np.isin(kind, _GOT_KINDS)
-    if local_got.any():
+    tls_got = kind == RelocKind.TLS_GOT_PC
+    if local_got.any() or tls_got.any():
         numbers = np.repeat(np.array([o[0] for o in sec_origin], dtype=np.int64), lengths)
-        G = _local_got(G, local_got, numbers, flat["local"], synthetic, layout)
+        G = _local_got(G, local_got & ~tls_got, numbers, flat["local"], synthetic, layout)
+        G = _tls_got(G, tls_got, gid, numbers, flat["local"], synthetic, layout)
     T = np.zeros(row_count, dtype=np.int64)
     sub = flat["sub"]
     has = sub >= 0
@@ -196,10 +204,24 @@ def apply_relocations(
         "lo": np.array(howtos.lo, dtype=np.int64)[flat["howto"]],
         "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]],
     }
-    _write_all(image, columns, symtab, got_base, (sec_len, sec_origin))
+    _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp)
 
 
 _GOT_KINDS = np.array(sorted(int(k) for k in NEEDS_GOT), dtype=np.int64)
+
+
+def _tls_got(G: np.ndarray, rows: np.ndarray, gid: np.ndarray, numbers: np.ndarray,
+             local: np.ndarray, synthetic: Synthetic, layout: Layout) -> np.ndarray:
+    """Initial-exec TLS: the GOT slot holding the symbol's offset from the thread pointer."""
+    if synthetic.got is None or not rows.any():
+        return G
+    got_addr = layout.address_of(synthetic.got)
+    G = G.copy()
+    for r in np.nonzero(rows)[0].tolist():
+        g = int(gid[r])
+        key = (TLS_GOT, g if g >= 0 else (int(numbers[r]), int(local[r])))
+        G[r] = got_addr + synthetic.got_slot_offset[key]
+    return G
 
 
 def _local_got(G: np.ndarray, rows: np.ndarray, numbers: np.ndarray, local: np.ndarray,
@@ -220,14 +242,14 @@ Origin = tuple[list[int], list[tuple[int, int]]]  # rows per section, (object, s
 
 
 def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
-               got_base: int, origin: Origin) -> None:
+               got_base: int, origin: Origin, tp: int = 0) -> None:
     values = np.zeros(len(f["pos"]), dtype=np.int64)
     with np.errstate(over="ignore"):
         for kind in np.unique(f["kind"]).tolist():
             m = f["kind"] == kind
             values[m] = compute(RelocKind(kind), S=f["S"][m], A=f["A"][m], P=f["P"][m],
                                 G=f["G"][m], L=f["L"][m], GOT=got_base, T=f["T"][m],
-                                Z=f["Z"][m])
+                                Z=f["Z"][m], TP=tp)
     # Unsigned 64-bit bounds do not fit int64; those are NONE-overflow fields (never checked).
     bad = (values < f["lo"]) | (values > f["hi"])
     bad &= f["width"] < 8

@@ -10,6 +10,8 @@ The letters are those of DESIGN.md:
     S  symbol address             A  addend                 P  address of the field
     G  address of the GOT slot    L  PLT entry / stub (= S when defined in the output)
     GOT  GOT base (_GLOBAL_OFFSET_TABLE_)                    T  subtrahend symbol address
+    TP   thread pointer: the end of the executable's TLS block (x86 variant II)
+    GT   address of the GOT slot holding the symbol's offset from TP
 
 `compute` works element-wise on numpy arrays, so one call computes every relocation of a
 link that shares a kind.
@@ -36,14 +38,17 @@ class RelocKind(enum.IntEnum):
     GOT_BASE_PC = 7  # GOT + A - P
     SUB = 8  # S - T + A
     SIZE = 9  # Z + A (symbol size)
+    TLS_TPOFF = 10  # S + A - TP: offset from the thread pointer (local exec)
+    TLS_GOT_PC = 11  # GT + A - P: a GOT slot holding S - TP (initial exec)
 
 
 # Kinds that make the symbol need a GOT slot, or a PLT entry when it is imported.
-NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF})
+NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF, RelocKind.TLS_GOT_PC})
 NEEDS_PLT = frozenset({RelocKind.PLT_PC})
 # Kinds that refer to the GOT base, so `_GLOBAL_OFFSET_TABLE_` must exist.
 USES_GOT_BASE = frozenset({RelocKind.GOT_OFF, RelocKind.REL_GOT, RelocKind.GOT_BASE_PC})
-PC_RELATIVE = frozenset({RelocKind.PC, RelocKind.PLT_PC, RelocKind.GOT_PC, RelocKind.GOT_BASE_PC})
+PC_RELATIVE = frozenset({RelocKind.PC, RelocKind.PLT_PC, RelocKind.GOT_PC, RelocKind.GOT_BASE_PC,
+                         RelocKind.TLS_GOT_PC})
 
 
 class Overflow(enum.IntEnum):
@@ -92,6 +97,8 @@ _FORMULAS = {
     RelocKind.GOT_BASE_PC: "GOT + A - P",
     RelocKind.SUB: "S - T + A",
     RelocKind.SIZE: "Z + A",
+    RelocKind.TLS_TPOFF: "S + A - TP",
+    RelocKind.TLS_GOT_PC: "GT + A - P",
 }
 
 
@@ -106,11 +113,12 @@ def compute(
     GOT: int,
     T: np.ndarray,
     Z: np.ndarray,
+    TP: int = 0,
 ) -> np.ndarray:
     """Value of every relocation of one kind, as signed 64-bit integers (wrapping).
 
     Arrays are int64 and aligned element-wise; unused letters may be any array of the
-    right length.  Python ints beyond 64 bits never arise: addresses fit in 63 bits.
+    right length.  For TLS_GOT_PC, the caller passes the TLS GOT slot as G.  Python ints beyond 64 bits never arise: addresses fit in 63 bits.
     """
     if kind is RelocKind.ABS:
         return S + A
@@ -130,4 +138,8 @@ def compute(
         return S - T + A
     if kind is RelocKind.SIZE:
         return Z + A
+    if kind is RelocKind.TLS_TPOFF:
+        return S + A - TP
+    if kind is RelocKind.TLS_GOT_PC:
+        return G + A - P
     return np.zeros_like(A)

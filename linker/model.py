@@ -35,6 +35,7 @@ class SymType(enum.IntEnum):
     SECTION = 3
     FILE = 4
     TLS = 6
+    IFUNC = 10  # STT_GNU_IFUNC: the address is a resolver's result, bound through .iplt
 
 
 class Visibility(enum.IntEnum):

@@ -52,6 +52,10 @@ class ScanResult:
     copies: list[int] = field(default_factory=list)  # imports copied into the executable
     dynamic_words: list[DynamicWordSite] = field(default_factory=list)
     uses_got_base: bool = False
+    # Defined STT_GNU_IFUNC symbols: each gets an .iplt entry (its canonical address) whose
+    # slot an IRELATIVE relocation fills with what the resolver returns.
+    iplt: list[int] = field(default_factory=list)
+    iplt_index: dict[int, int] = field(default_factory=dict)
 
     def want_got(self, key: GotKey) -> None:
         if key not in self.got_index:
@@ -63,6 +67,11 @@ class ScanResult:
             self.plt_index[gid] = len(self.plt)
             self.plt.append(gid)
 
+    def want_iplt(self, gid: int) -> None:
+        if gid not in self.iplt_index:
+            self.iplt_index[gid] = len(self.iplt)
+            self.iplt.append(gid)
+
     def want_copy(self, gid: int) -> None:
         if gid not in self.copies:
             self.copies.append(gid)
@@ -73,9 +82,14 @@ def kind_array(howtos: tuple[Howto, ...] | list[Howto]) -> np.ndarray:
     return np.array([h.kind for h in howtos], dtype=np.uint8)
 
 
+TLS_GOT = "tls"  # GOT keys ("tls", gid or (object, index)): slots holding S - TP
+
+
 def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
     result = ScanResult()
     imported = np.array([s.imported for s in symtab.symbols], dtype=bool)
+    ifunc = np.array([s.type == SymType.IFUNC and s.file is not None for s in symtab.symbols],
+                     dtype=bool)
     # Lookup tables by kind number: one fancy-index per section instead of np.isin.
     needs_got = np.zeros(len(RelocKind), dtype=bool)
     needs_got[[int(k) for k in NEEDS_GOT]] = True
@@ -97,9 +111,23 @@ def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
             got_rows = np.nonzero(needs_got[kinds])[0]
             for r in got_rows.tolist():
                 gid = int(targets[r])
-                result.want_got(gid if gid >= 0 else (number, int(rows["symbol"][r])))
-            is_import = np.zeros(len(rows), dtype=bool)
+                key: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
+                if kinds[r] == RelocKind.TLS_GOT_PC:
+                    if gid >= 0 and imported[gid]:
+                        raise LinkError("initial-exec TLS access to a shared library's "
+                                        "variable needs R_X86_64_TPOFF64, not supported yet",
+                                        file=obj.path, section=sec.name,
+                                        offset=int(rows["offset"][r]),
+                                        symbol=symtab.symbols[gid].name)
+                    key = (TLS_GOT, key)
+                result.want_got(key)
             known = targets >= 0
+            if ifunc.any():
+                hits = np.zeros(len(rows), dtype=bool)
+                hits[known] = ifunc[targets[known]]
+                for r in np.nonzero(hits)[0].tolist():
+                    result.want_iplt(int(targets[r]))
+            is_import = np.zeros(len(rows), dtype=bool)
             is_import[known] = imported[targets[known]]
             for r in np.nonzero(is_import)[0].tolist():
                 _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)

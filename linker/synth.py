@@ -11,11 +11,13 @@ in command-line order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .arch import PLT_TEMPLATES, PltField
+from .errors import LinkError
 from .kinds import Howto, Overflow, RelocKind
 from .model import (
     ABS,
@@ -33,7 +35,7 @@ from .model import (
 )
 from .resolve import GlobalSymbol
 from .resolve import SymbolTable as Globals
-from .scan import ScanResult
+from .scan import TLS_GOT, ScanResult
 from .targets import ArchTraits
 
 SYNTHETIC_PATH = "<linker>"
@@ -42,7 +44,9 @@ SYNTHETIC_PATH = "<linker>"
 WORD64 = Howto("<word64>", RelocKind.ABS, 8, Overflow.NONE)
 WORD32 = Howto("<word32>", RelocKind.ABS, 4, Overflow.NONE)
 PCREL32 = Howto("<pcrel32>", RelocKind.PC, 4, Overflow.SIGNED)
-SYNTH_HOWTOS = (WORD64, WORD32, PCREL32)
+TPOFF64 = Howto("<tpoff64>", RelocKind.TLS_TPOFF, 8, Overflow.NONE)
+SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64)
+HOWTO_TPOFF64 = 3
 HOWTO_WORD = {8: 0, 4: 1}  # index into SYNTH_HOWTOS of the pointer-sized absolute word
 HOWTO_PCREL32 = 2
 _WORD, _PCREL = HOWTO_WORD, HOWTO_PCREL32
@@ -61,6 +65,8 @@ class Synthetic:
     got_slot_offset: dict[object, int]  # GOT key -> offset in .got
     jump_slot_offset: dict[int, int]  # gid -> offset of its slot in .got.plt
     copy_offset: dict[int, int]  # gid -> offset in the COPY area
+    iplt: InputSection | None = None
+    iplt_entry_offset: dict[int, int] = field(default_factory=dict)  # IFUNC gid -> .iplt offset
 
 
 class SyntheticBuilder:
@@ -229,22 +235,66 @@ def build_synthetic(
         got = b.add_section(".got", rw, len(scan.got) * word, word, bytes(len(scan.got) * word))
         for i, key in enumerate(scan.got):
             got_slot[key] = i * word
-            if isinstance(key, int):
-                sym = globals_.symbols[key]
+            howto, target = howto_word, key
+            if isinstance(key, tuple) and key[0] == TLS_GOT:
+                howto, target = HOWTO_TPOFF64, key[1]  # initial exec: the slot holds S - TP
+            if isinstance(target, int):
+                sym = globals_.symbols[target]
                 if sym.imported:
                     continue  # GLOB_DAT: ld.so fills it (a COPY'd object is defined by now)
-                b.reloc(got, i * word, howto_word, b.symbol_for_global(sym), 0)
+                b.reloc(got, i * word, howto, b.symbol_for_global(sym), 0)
             else:
-                assert isinstance(key, tuple)
-                local = b.symbol_for_local(globals_.objects[key[0]], key[1])
-                b.reloc(got, i * word, howto_word, local, 0)
+                assert isinstance(target, tuple)
+                local = b.symbol_for_local(globals_.objects[target[0]], target[1])
+                b.reloc(got, i * word, howto, local, 0)
 
+    iplt, iplt_entry = _build_iplt(b, arch, globals_, scan, dynamic)
     place_commons(b, globals_)
 
     obj, gids = b.finish()
     globals_.objects.append(obj)
     globals_.gids.append(gids)
-    return Synthetic(obj, plt, got_plt, got, copy_bss, plt_entry, got_slot, jump_slot, copy_offset)
+    return Synthetic(obj, plt, got_plt, got, copy_bss, plt_entry, got_slot, jump_slot, copy_offset,
+                     iplt, iplt_entry)
+
+
+IPLT_ENTRY = bytes.fromhex(
+    "ff2500000000"  # jmp   *slot(%rip)          ; the slot holds the resolver's choice
+    "660f1f440000"  # nopw  0(%rax,%rax)         ; pad to 16
+    "0f1f4000"      # nopl  0(%rax)
+)
+R_X86_64_IRELATIVE = 37
+RELA_SIZE = 24
+
+
+def _build_iplt(b: SyntheticBuilder, arch: ArchTraits, globals_: Globals, scan: ScanResult,
+                dynamic: bool) -> tuple[InputSection | None, dict[int, int]]:
+    """Static IFUNC support: an .iplt entry per IFUNC symbol (its canonical address), a
+    .got.iplt slot, and an IRELATIVE relocation in .rela.iplt, which the C library's start-up
+    applies between __rela_iplt_start and __rela_iplt_end.  Like the PLT, all of it is
+    written by ordinary relocations of the synthetic object."""
+    if not scan.iplt:
+        return None, {}
+    first = globals_.symbols[scan.iplt[0]]
+    if dynamic or arch.name != "x86_64":
+        raise LinkError("STT_GNU_IFUNC symbols are supported in static x86-64 links only",
+                        file=first.file.path if first.file else None, symbol=first.name)
+    n = len(scan.iplt)
+    slots = b.add_section(".got.iplt", SectionFlags.WRITE, n * 8, 8, bytes(n * 8))
+    iplt = b.add_section(".iplt", SectionFlags.EXEC, n * len(IPLT_ENTRY), 16, IPLT_ENTRY * n)
+    rela = b.add_section(".rela.iplt", SectionFlags.NONE, n * RELA_SIZE, 8, struct.pack(
+        f"<{3 * n}Q", *[v for _ in range(n) for v in (0, R_X86_64_IRELATIVE, 0)]))
+    slot_sym = b.symbol_for_section(slots)
+    entries = {}
+    for k, gid in enumerate(scan.iplt):
+        sym = globals_.symbols[gid]
+        assert sym.file is not None
+        entries[gid] = k * len(IPLT_ENTRY)
+        b.reloc(iplt, entries[gid] + 2, HOWTO_PCREL32, slot_sym, k * 8 - 4)
+        b.reloc(rela, k * RELA_SIZE, HOWTO_WORD[8], slot_sym, k * 8)  # r_offset
+        resolver = b.symbol_for_local(sym.file, sym.index)  # the IFUNC's own code
+        b.reloc(rela, k * RELA_SIZE + 16, HOWTO_WORD[8], resolver, 0)  # r_addend
+    return iplt, entries
 
 
 def place_commons(b: SyntheticBuilder, globals_: Globals, name: str = ".bss.common") -> None:

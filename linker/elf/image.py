@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..apply import SymbolAddresses
-from ..errors import LinkError
 from ..layout import Layout, OutputSection, Segment
 from ..model import InputSection, SectionFlags, SectionRole
 from ..resolve import GlobalSymbol, SymbolTable
@@ -116,15 +115,12 @@ def collect_output_sections(symtab: SymbolTable) -> dict[str, OutputSection]:
                 continue
             if sec.role is SectionRole.MARKER or sec.name in DROPPED:
                 continue
-            if SectionFlags.TLS in sec.flags:
-                raise LinkError("thread-local sections are not supported yet (TLS)",
-                                file=obj.path, section=sec.name)
             name = policy.output_name(sec)
             out = outs.get(name)
             if out is None:
                 out = outs[name] = OutputSection(name, SectionFlags.ALLOC, nobits=True)
                 out.meta["type"] = _ROLE_TYPE.get(sec.role, SHT_PROGBITS)
-            out.flags |= sec.flags & (SectionFlags.WRITE | SectionFlags.EXEC)
+            out.flags |= sec.flags & (SectionFlags.WRITE | SectionFlags.EXEC | SectionFlags.TLS)
             out.nobits = out.nobits and sec.role is SectionRole.ZEROFILL
             out.inputs.append(sec)
     for name, out in outs.items():
@@ -239,7 +235,9 @@ def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
         groups[policy.segment_of(out.flags)].append(out)
     segments = []
     for n, group in enumerate(groups):
-        group.sort(key=lambda o: (o.nobits, policy.order_key(o.name, n, first_seen[o.name])))
+        # Zero-fill goes last, except .tbss: the TLS block (.tdata, .tbss) must be contiguous.
+        group.sort(key=lambda o: (o.nobits and SectionFlags.TLS not in o.flags,
+                                  policy.order_key(o.name, n, first_seen[o.name])))
         if group or n == 0:
             flags = SectionFlags.ALLOC | (SectionFlags.EXEC if n == 1 else SectionFlags.NONE) | (
                 SectionFlags.WRITE if n == 2 else SectionFlags.NONE)

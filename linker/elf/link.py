@@ -19,6 +19,7 @@ from ..targets import ArchTraits
 from . import sections as policy
 from .dynamic import DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, render_eh_frame_hdr
+from .headers import SHT_RELA
 from .image import (
     ElfImage,
     ImageOptions,
@@ -29,7 +30,7 @@ from .image import (
     make_segments,
     plan_relocations,
 )
-from .write import count_program_headers, serialize
+from .write import count_program_headers, serialize, tls_block
 
 # Symbols the linker provides when a program refers to them and defines them nowhere.
 LINKER_SYMBOLS = (
@@ -37,6 +38,7 @@ LINKER_SYMBOLS = (
     "etext", "__etext", "_edata", "edata", "__bss_start", "_end", "end",
     "__init_array_start", "__init_array_end", "__fini_array_start", "__fini_array_end",
     "__preinit_array_start", "__preinit_array_end", "__dso_handle",
+    "__rela_iplt_start", "__rela_iplt_end",
 )
 
 
@@ -78,10 +80,13 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         outs[".dynamic"].size = len(entries) * 2 * arch.word
     if opts.eh_frame_hdr and ".eh_frame" in outs:
         add_eh_frame_hdr(outs)
+    if ".rela.iplt" in outs:
+        outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
     has_notes = any(o.meta.get("type") == 7 for o in outs.values())
+    has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
     phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
-                                  ".eh_frame_hdr" in outs)
+                                  ".eh_frame_hdr" in outs, has_tls)
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
     layout = assign_addresses(segments, base=arch.image_base, page=arch.page_size,
@@ -107,7 +112,9 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
             assert len(data) == out.size, (out.name, len(data), out.size)
             image[out.file_offset:out.file_offset + len(data)] = data
     got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
-    apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base)
+    tls = tls_block(ordered)
+    apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base,
+                      tls.thread_pointer if tls else 0)
     if ".eh_frame_hdr" in named:
         render_eh_frame_hdr(image, named[".eh_frame_hdr"], named[".eh_frame"], arch.word)
     return ElfLinkResult(image, elf, scan, synthetic)
@@ -176,6 +183,11 @@ def _linker_symbol_values(named: dict[str, OutputSection], segments: list[Segmen
         start = out.addr if out else rw.addr
         v[f"__{name}_start"] = start
         v[f"__{name}_end"] = start + (out.size if out else 0)
+    # Static IFUNC relocations, which the C library applies itself at start-up.
+    iplt = named.get(".rela.iplt")
+    ro_end = segments[0].addr + segments[0].memsz
+    v["__rela_iplt_start"] = iplt.addr if iplt else ro_end
+    v["__rela_iplt_end"] = iplt.end if iplt else ro_end
     for name, out in named.items():
         if policy.is_identifier(name):
             v[f"__start_{name}"] = out.addr

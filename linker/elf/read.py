@@ -23,6 +23,7 @@ from ..model import (
     COMMON,
     RELOC_DTYPE,
     UNDEF,
+    Binding,
     ComdatGroup,
     InputSection,
     ObjectFile,
@@ -58,6 +59,7 @@ from .headers import (
 from .reloc_table import NativeRelocs
 from .relocs_i386 import TABLE as I386_RELOCS
 from .relocs_x86_64 import TABLE as X86_64_RELOCS
+from .tls_relax import RELAXABLE, relax_tls
 
 ET_REL = 1
 GRP_COMDAT = 1
@@ -199,11 +201,8 @@ def _symbols(hdr: ElfHeaders, index: int, nsections: int) -> SymbolTable:
         n = int(np.nonzero(bind > 2)[0][0])
         raise hdr.error(f"symbol {n} has unknown binding {int(bind[n])}", index,
                         offset=n * dtype.itemsize, symbol=names[n] or None)
-    stype = (info & 0xF).astype(np.uint8)
-    if (stype == STT_GNU_IFUNC).any():
-        n = int(np.nonzero(stype == STT_GNU_IFUNC)[0][0])
-        raise hdr.error("STT_GNU_IFUNC symbols are not supported", index,
-                        offset=n * dtype.itemsize, symbol=names[n])
+    stype = (info & 0xF).astype(np.uint8)  # STT_GNU_IFUNC stays 10: SymType.IFUNC
+    stype[(stype > 6) & (stype != STT_GNU_IFUNC)] = 0  # OS/processor-specific: no type
     stype[stype == STT_COMMON] = 1  # STT_COMMON is an object awaiting allocation
     return SymbolTable(names=names, value=raw["value"].astype(np.uint64),
                        size=raw["size"].astype(np.uint64), section=section, binding=bind,
@@ -306,6 +305,17 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
         sym, rtype = (info >> np.uint64(8)).astype(np.int64), (info & np.uint64(0xFF))
     rtype = rtype.astype(np.int64)
     offset = raw["offset"].astype(np.int64)
+    rela_addend = raw["addend"].astype(np.int64) if is_rela else None
+    if hdr.arch == "x86_64" and rela_addend is not None and sec.data is not None \
+            and np.isin(rtype, RELAXABLE).any():
+        data, offset, rtype, sym, rela_addend = relax_tls(
+            sec.data, offset, rtype, sym, rela_addend, hdr.path, sec.name)
+        sec.data = data
+        # Relaxed code no longer calls __tls_get_addr: its symbol must not demand a definition.
+        names = obj.symbols.names
+        for i in np.nonzero(obj.symbols.section == UNDEF)[0].tolist():
+            if names[i] == "__tls_get_addr":
+                obj.symbols.binding[i] = Binding.WEAK
 
     def fail(mask: np.ndarray, why: str) -> None:
         n = int(np.nonzero(mask)[0][0])
@@ -336,8 +346,8 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
     rows["offset"] = offset
     rows["howto"] = rtype
     rows["symbol"] = sym
-    if is_rela:
-        rows["addend"] = raw["addend"]
+    if rela_addend is not None:
+        rows["addend"] = rela_addend
     else:
         assert sec.data is not None
         rows["addend"] = implicit_addends(sec.data, offset, widths)

@@ -31,7 +31,7 @@ SUPPORTED = {
     43: Howto("R_386_GOT32X", K.GOT_OFF, 4, O.NONE),
 }
 
-_TLS = "thread-local storage relocations are not supported yet (TLS comes later)"
+_TLS = "i386 thread-local storage relocations are not supported yet"
 _DYNAMIC = "a dynamic relocation type, not valid in a relocatable object"
 
 REFUSED = {

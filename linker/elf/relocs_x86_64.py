@@ -10,7 +10,11 @@ GOTPCRELX and REX_GOTPCRELX are the "relaxable" GOTPCREL: the assembler promises
 instruction can be rewritten to avoid the GOT load.  Relaxation is an optimisation, never
 required, so we keep the GOT slot and compute G + A - P like plain GOTPCREL.
 
-TLS types are refused with a clear message: thread-local storage comes later.  Types that
+Thread-local storage: the executable's own TLS is reached with the local-exec TPOFF forms
+(S + A - TP, TP being the end of the TLS block) and the initial-exec GOTTPOFF form (a GOT
+slot holding that offset, filled at link time).  The general- and local-dynamic forms
+(TLSGD, TLSLD, TLSDESC) need code relaxation and are refused, as are DTPOFF outside debug
+info.  Types that
 only appear in linked outputs (COPY, GLOB_DAT, ...) are refused in a relocatable object.
 """
 
@@ -44,9 +48,14 @@ SUPPORTED = {
     33: Howto("R_X86_64_SIZE64", K.SIZE, 8, O.NONE),
     41: Howto("R_X86_64_GOTPCRELX", K.GOT_PC, 4, O.SIGNED),
     42: Howto("R_X86_64_REX_GOTPCRELX", K.GOT_PC, 4, O.SIGNED),
+    18: Howto("R_X86_64_TPOFF64", K.TLS_TPOFF, 8, O.NONE),
+    22: Howto("R_X86_64_GOTTPOFF", K.TLS_GOT_PC, 4, O.SIGNED),
+    23: Howto("R_X86_64_TPOFF32", K.TLS_TPOFF, 4, O.SIGNED),
 }
 
-_TLS = "thread-local storage relocations are not supported yet (TLS comes later)"
+_TLS = "a dynamic TLS relocation, not valid in a relocatable object"
+_TLS_DESC = ("TLS descriptors (-mtls-dialect=gnu2) are not supported yet; use the default "
+             "dialect")
 _DYNAMIC = "a dynamic relocation type, not valid in a relocatable object"
 
 REFUSED = {
@@ -55,18 +64,15 @@ REFUSED = {
     7: ("R_X86_64_JUMP_SLOT", _DYNAMIC),
     8: ("R_X86_64_RELATIVE", _DYNAMIC),
     16: ("R_X86_64_DTPMOD64", _TLS),
-    17: ("R_X86_64_DTPOFF64", _TLS),
-    18: ("R_X86_64_TPOFF64", _TLS),
-    19: ("R_X86_64_TLSGD", _TLS),
-    20: ("R_X86_64_TLSLD", _TLS),
-    21: ("R_X86_64_DTPOFF32", _TLS),
-    22: ("R_X86_64_GOTTPOFF", _TLS),
-    23: ("R_X86_64_TPOFF32", _TLS),
+    17: ("R_X86_64_DTPOFF64", "a DTPOFF outside a relaxed local-dynamic sequence"),
+    19: ("R_X86_64_TLSGD", "general-dynamic TLS is relaxed only for x86-64 RELA objects"),
+    20: ("R_X86_64_TLSLD", "local-dynamic TLS is relaxed only for x86-64 RELA objects"),
+    21: ("R_X86_64_DTPOFF32", "a DTPOFF outside a relaxed local-dynamic sequence"),
     30: ("R_X86_64_GOTPLT64", "PLT-offset relocations (large code model) are not supported"),
     31: ("R_X86_64_PLTOFF64", "PLT-offset relocations (large code model) are not supported"),
-    34: ("R_X86_64_GOTPC32_TLSDESC", _TLS),
-    35: ("R_X86_64_TLSDESC_CALL", _TLS),
-    36: ("R_X86_64_TLSDESC", _TLS),
+    34: ("R_X86_64_GOTPC32_TLSDESC", _TLS_DESC),
+    35: ("R_X86_64_TLSDESC_CALL", _TLS_DESC),
+    36: ("R_X86_64_TLSDESC", _TLS_DESC),
     37: ("R_X86_64_IRELATIVE", _DYNAMIC),
     38: ("R_X86_64_RELATIVE64", _DYNAMIC),
 }

@@ -38,13 +38,13 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
 READ_ONLY_ORDER = (
     ".interp", ".note.gnu.property", ".note.gnu.build-id", ".note.ABI-tag", ".hash",
     ".gnu.hash", ".dynsym", ".dynstr", ".gnu.version", ".gnu.version_r", ".rela.dyn",
-    ".rel.dyn", ".rela.plt", ".rel.plt", ".rodata", ".eh_frame_hdr", ".eh_frame",
+    ".rel.dyn", ".rela.plt", ".rel.plt", ".rela.iplt", ".rodata", ".eh_frame_hdr", ".eh_frame",
     ".gcc_except_table",
 )
-EXEC_ORDER = (".init", ".plt", ".text", ".fini")
+EXEC_ORDER = (".init", ".plt", ".iplt", ".text", ".fini")
 WRITE_ORDER = (
-    ".preinit_array", ".init_array", ".fini_array", ".ctors", ".dtors", ".data.rel.ro",
-    ".dynamic", ".got", ".got.plt", ".data", ".bss",
+    ".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array", ".ctors", ".dtors", ".data.rel.ro",
+    ".dynamic", ".got", ".got.plt", ".got.iplt", ".data", ".bss",
 )
 
 _PRIORITY = re.compile(r"\.(\d+)$")

@@ -16,10 +16,10 @@ from .dynamic import STB, STT, StringTable
 from .image import SHT_STRTAB, ElfImage
 
 SHT_SYMTAB = 2
-PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR = 1, 2, 3, 4, 6
+PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS = 1, 2, 3, 4, 6, 7
 PT_GNU_EH_FRAME, PT_GNU_STACK = 0x6474E550, 0x6474E551
 PF_X, PF_W, PF_R = 1, 2, 4
-SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
+SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 1, 2, 4, 0x400
 SHN_ABS = 0xFFF1
 ET_EXEC = 2
 
@@ -64,6 +64,10 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
         first, last = notes[0], notes[-1]
         phdrs.append(Phdr(PT_NOTE, PF_R, first.file_offset, first.addr,
                           last.end - first.addr, last.end - first.addr, first.align))
+    tls = tls_block(img.sections)
+    if tls is not None:
+        phdrs.append(Phdr(PT_TLS, PF_R, tls.file_offset, tls.addr, tls.filesz, tls.memsz,
+                          tls.align))
     hdr = img.named.get(".eh_frame_hdr")
     if hdr is not None:
         phdrs.append(Phdr(PT_GNU_EH_FRAME, PF_R, hdr.file_offset, hdr.addr, hdr.size, hdr.size,
@@ -74,8 +78,35 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
 
 
 def count_program_headers(dynamic: bool, nsegments: int, has_notes: bool,
-                          has_eh_frame_hdr: bool = False) -> int:
-    return (3 if dynamic else 0) + nsegments + int(has_notes) + int(has_eh_frame_hdr) + 1
+                          has_eh_frame_hdr: bool = False, has_tls: bool = False) -> int:
+    return ((3 if dynamic else 0) + nsegments + int(has_notes) + int(has_eh_frame_hdr)
+            + int(has_tls) + 1)
+
+
+@dataclass(frozen=True)
+class TlsBlock:
+    """The executable's TLS initialisation image (.tdata) and zero-fill (.tbss)."""
+
+    addr: int
+    file_offset: int
+    filesz: int
+    memsz: int
+    align: int
+
+    @property
+    def thread_pointer(self) -> int:
+        """x86 TLS variant II: the block ends at the thread pointer, rounded to its alignment."""
+        return self.addr + ((self.memsz + self.align - 1) & -self.align)
+
+
+def tls_block(sections: list[OutputSection]) -> TlsBlock | None:
+    tls = [o for o in sections if SectionFlags.TLS in o.flags]
+    if not tls:
+        return None
+    first, last = tls[0], tls[-1]
+    filesz = sum(o.size for o in tls if not o.nobits)
+    return TlsBlock(first.addr, first.file_offset, filesz, last.end - first.addr,
+                    max(o.align for o in tls))
 
 
 def pack_phdrs(phdrs: list[Phdr], word: int) -> bytes:
@@ -170,6 +201,8 @@ def shdr_flags(out: OutputSection) -> int:
         f |= SHF_WRITE
     if SectionFlags.EXEC in out.flags:
         f |= SHF_EXECINSTR
+    if SectionFlags.TLS in out.flags:
+        f |= SHF_TLS
     return f
 
 

@@ -92,13 +92,14 @@ def assemble(directory: Path, name: str, text: str, arch: Arch = X86_64) -> Path
     return output
 
 
-def compile_c(directory: Path, name: str, text: str, arch: Arch = X86_64) -> Path:
-    """Compile C `text` into the object directory/name (non-PIC, -O1)."""
+def compile_c(directory: Path, name: str, text: str, arch: Arch = X86_64,
+              flags: tuple[str, ...] = ("-fno-pie",)) -> Path:
+    """Compile C `text` into the object directory/name (non-PIC unless `flags` say, -O1)."""
     source = directory / (Path(name).stem + ".c")
     source.write_text(text)
     output = directory / name
     machine = ["-m32"] if arch is I386 else []
-    subprocess.run(["gcc", *machine, "-c", "-O1", "-fno-pie", "-o", str(output), str(source)],
+    subprocess.run(["gcc", *machine, "-c", "-O1", *flags, "-o", str(output), str(source)],
                    check=True)
     source.unlink()
     return output

@@ -209,12 +209,23 @@ def test_unknown_relocation_type(assemble) -> None:
         read_object(bad, str(path))
 
 
-def test_tls_relocation_is_refused(compile_c) -> None:
-    path = compile_c("__thread int x; int f(void) { return x; }", "tls", "-fno-pie")
-    with pytest.raises(LinkError, match=r"R_X86_64_TPOFF32: thread-local storage.*not "
-                                        r"supported") as e:
+def test_tls_descriptors_are_refused(compile_c) -> None:
+    path = compile_c("__thread int x; int f(void) { return x; }", "tlsdesc", "-fPIC",
+                     "-mtls-dialect=gnu2")
+    with pytest.raises(LinkError, match=r"R_X86_64_GOTPC32_TLSDESC: TLS descriptors") as e:
         read_object(memoryview(path.read_bytes()), str(path))
     assert "section .text+0x" in str(e.value) and "symbol x" in str(e.value)
+
+
+def test_dynamic_tls_is_relaxed_to_local_exec(compile_c) -> None:
+    """-fPIC's general- and local-dynamic sequences become %fs-relative loads (TPOFF32)."""
+    path = compile_c("__thread int g; static __thread int l;\n"
+                     "int f(void) { return g + l; }", "tlsgd", "-fPIC", "-O2")
+    obj = read_object(memoryview(path.read_bytes()), str(path))
+    text = next(s for s in obj.sections if s is not None and s.name == ".text")
+    names = {obj.howtos[h].name for h in text.relocs.rows["howto"]}
+    assert names == {"R_X86_64_TPOFF32"}
+    assert bytes.fromhex("64488b042500000000") in bytes(text.data)  # mov %fs:0,%rax
 
 
 def test_not_relocatable(tmp_path: Path) -> None:

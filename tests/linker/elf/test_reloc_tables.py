@@ -27,6 +27,7 @@ REQUIRED_X64 = {
     "R_X86_64_PLT32": RelocKind.PLT_PC, "R_X86_64_GOTPCREL": RelocKind.GOT_PC,
     "R_X86_64_GOTPCRELX": RelocKind.GOT_PC, "R_X86_64_REX_GOTPCRELX": RelocKind.GOT_PC,
     "R_X86_64_GOTPC32": RelocKind.GOT_BASE_PC, "R_X86_64_GOTOFF64": RelocKind.REL_GOT,
+    "R_X86_64_TPOFF32": RelocKind.TLS_TPOFF, "R_X86_64_GOTTPOFF": RelocKind.TLS_GOT_PC,
 }
 
 
@@ -76,6 +77,6 @@ def test_overflow_rules() -> None:
 
 
 def test_refusals_explain_themselves() -> None:
-    assert "thread-local" in X64_TABLE.refusal(23)
+    assert "TLS descriptors" in X64_TABLE.refusal(36)
     assert X64_TABLE.refusal(7).startswith("R_X86_64_JUMP_SLOT: a dynamic relocation")
     assert "unknown relocation type 250" in X64_TABLE.refusal(250)
