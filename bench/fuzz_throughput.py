@@ -36,7 +36,7 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 from bench.fuzz_stages import property_a, property_b
 from bench.linkers import project_commit
 from bench.shell_baseline import Baseline, measure_baseline
-from bench.stage_clock import StageClock, StageCost
+from bench.stage_clock import StageClock, StageCost, cpu_now
 
 BENCHMARK = "fuzz throughput: examples/s of property (a) and (b), cost per stage"
 AIM_A_PER_S = 100
@@ -64,21 +64,35 @@ class Throughput:
         return sum(s.seconds for s in self.stages)
 
     @property
+    def total_cpu_s(self) -> float:
+        return sum(s.cpu_seconds for s in self.stages)
+
+    @property
     def examples_per_s(self) -> float:
         return self.examples / self.total_s
 
+    @property
+    def examples_per_cpu_s(self) -> float:
+        """Examples per second of CPU time (this process and its children)."""
+        return self.examples / self.total_cpu_s
+
     def to_json(self) -> dict[str, object]:
         return {"property": self.name, "examples": self.examples, "total_s": self.total_s,
-                "examples_per_s": self.examples_per_s,
+                "total_cpu_s": self.total_cpu_s, "examples_per_s": self.examples_per_s,
+                "examples_per_cpu_s": self.examples_per_cpu_s,
                 "ms_per_example": 1e3 * self.total_s / self.examples,
-                "stages": [{"stage": s.stage, "seconds": s.seconds, "calls": s.calls,
-                            "ms_per_example": 1e3 * s.seconds / self.examples}
+                "cpu_ms_per_example": 1e3 * self.total_cpu_s / self.examples,
+                "stages": [{"stage": s.stage, "seconds": s.seconds,
+                            "cpu_seconds": s.cpu_seconds, "calls": s.calls,
+                            "ms_per_example": 1e3 * s.seconds / self.examples,
+                            "cpu_ms_per_example": 1e3 * s.cpu_seconds / self.examples}
                            for s in self.stages],
                 "problems": list(self.problems)}
 
 
-def draw_examples(count: int, seed: int) -> tuple[list[Example], float]:
-    """`count` examples from the properties' strategy, and the seconds drawing them took."""
+def draw_examples(count: int, seed: int) -> tuple[list[Example], float, float]:
+    """`count` examples from the properties' strategy, and the wall and CPU seconds
+    drawing them took."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
     from hypothesis import strategies as st
@@ -96,13 +110,14 @@ def draw_examples(count: int, seed: int) -> tuple[list[Example], float]:
     def collect(case: Example) -> None:
         drawn.append(case)
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_now()
     collect()
-    return drawn[:count], time.perf_counter() - start
+    return drawn[:count], time.perf_counter() - start, cpu_now() - cpu
 
 
-def measure_property(name: str, prop: Property, examples: list[Example], generation_s: float,
-                     lib_dir: Path, scratch: Path) -> Throughput:
+def measure_property(name: str, prop: Property, examples: list[Example],
+                     generation: tuple[float, float], lib_dir: Path, scratch: Path
+                     ) -> Throughput:
     """Every example through `prop`, each in a fresh directory removed afterwards, after
     one untimed warm-up run of the first."""
     warm = scratch / f"{name}-warm-up"  # first-use imports and caches are not per example
@@ -110,33 +125,40 @@ def measure_property(name: str, prop: Property, examples: list[Example], generat
     prop(*examples[0], warm, lib_dir, StageClock())
     shutil.rmtree(warm)
     clock = StageClock()
-    clock.add(GENERATION, generation_s, len(examples))
+    clock.add(GENERATION, *generation, calls=len(examples))
     problems: list[str] = []
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_now()
     for i, (program, options) in enumerate(examples):
         work = scratch / f"{name}-{i}"
         work.mkdir(parents=True)
         problems += [f"example {i}: {p}" for p in prop(program, options, work, lib_dir, clock)]
         shutil.rmtree(work)
-    staged = sum(s.seconds for s in clock.costs()) - generation_s
-    clock.add(OTHER, max(0.0, time.perf_counter() - start - staged), len(examples))
+    staged = sum(s.seconds for s in clock.costs()) - generation[0]
+    staged_cpu = sum(s.cpu_seconds for s in clock.costs()) - generation[1]
+    clock.add(OTHER, max(0.0, time.perf_counter() - start - staged),
+              max(0.0, cpu_now() - cpu - staged_cpu), calls=len(examples))
     return Throughput(name, len(examples), clock.costs(), tuple(problems))
 
 
 def table(results: list[Throughput], baseline: Baseline) -> str:
     """Per property: examples/s, ratio to the baseline, and the cost of every stage."""
     lines = [(f"baseline (shell: as + ld + native run, trivial case, checks only the exit "
-             f"status): {1e3 * baseline.median_s:.2f} ms/case, {baseline.cases_per_s:.0f} "
-             f"cases/s (median of {len(baseline.wall_s)})")]
+              f"status): {1e3 * baseline.median_s:.2f} ms/case, {baseline.cases_per_s:.0f} "
+              f"cases/s, {baseline.cases_per_cpu_s:.0f} per CPU-second "
+              f"(median of {len(baseline.wall_s)})")]
     for r in results:
         ms = 1e3 * r.total_s / r.examples
-        lines += ["", (f"{r.name}: {r.examples} examples, {ms:.1f} ms/example, "
-                      f"{r.examples_per_s:.1f} examples/s per core, "
-                      f"{r.examples_per_s / baseline.cases_per_s:.3f}x the baseline's rate, "
+        cpu_ms = 1e3 * r.total_cpu_s / r.examples
+        lines += ["", (f"{r.name}: {r.examples} examples, {ms:.1f} ms/example "
+                      f"({cpu_ms:.1f} ms CPU), {r.examples_per_s:.1f} examples/s per core "
+                      f"({r.examples_per_cpu_s:.1f} per CPU-second), "
+                      f"{r.examples_per_s / baseline.cases_per_s:.3f}x the baseline's rate "
+                      f"({r.examples_per_cpu_s / baseline.cases_per_cpu_s:.3f}x by CPU), "
                       f"{len(r.problems)} problems found"),
-                  f"  {'stage':<40} {'ms/example':>10} {'share':>6}"]
+                  f"  {'stage':<40} {'ms/example':>10} {'CPU ms':>8} {'share':>6}"]
         for s in r.stages:
             lines.append(f"  {s.stage:<40} {1e3 * s.seconds / r.examples:>10.2f} "
+                         f"{1e3 * s.cpu_seconds / r.examples:>8.2f} "
                          f"{100 * s.seconds / r.total_s:>5.1f}%")
     lines.append(f"\naim: {AIM_A_PER_S} examples/s for property (a) with every check")
     return "\n".join(lines)
@@ -149,7 +171,9 @@ def record(results: list[Throughput], baseline: Baseline, seed: int) -> dict[str
             "load_average": list(os.getloadavg()), "seed": seed, "aim_a_per_s": AIM_A_PER_S,
             "baseline": baseline.to_json(),
             "properties": [{**r.to_json(),
-                            "ratio_to_baseline": r.examples_per_s / baseline.cases_per_s}
+                            "ratio_to_baseline": r.examples_per_s / baseline.cases_per_s,
+                            "cpu_ratio_to_baseline": (r.examples_per_cpu_s
+                                                      / baseline.cases_per_cpu_s)}
                            for r in results]}
 
 
@@ -178,8 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         lib_dir = scratch / "libtrace"
         build_libraries(lib_dir)
         draw_examples(2, args.seed + 1)  # warm-up: Hypothesis's own first-use costs
-        examples, generation_s = draw_examples(args.examples, args.seed)
-        results = [measure_property(name, prop, examples, generation_s, lib_dir, scratch)
+        examples, *generation = draw_examples(args.examples, args.seed)
+        results = [measure_property(name, prop, examples, (generation[0], generation[1]),
+                                    lib_dir, scratch)
                    for name, prop in chosen]
     print(table(results, baseline), flush=True)
     for r in results:

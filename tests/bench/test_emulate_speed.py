@@ -48,7 +48,7 @@ def test_main_prints_a_table_and_writes_sane_json(cache: Path,
                                  "--json", str(out), "--linkers", "ignored"])
     assert status == 0
     text = capsys.readouterr().out
-    for name in ("hello (lazy)", "hello (-z now)", f"loop {LOOP:,} instr", "runs/s", "aim:"):
+    for name in ("hello (lazy)", "hello (-z now)", f"loop {LOOP:,} instr", "runs/CPU-s", "aim:"):
         assert name in text
     record = json.loads(out.read_text())
     assert record["benchmark"] == "emulate_speed"
@@ -59,7 +59,8 @@ def test_main_prints_a_table_and_writes_sane_json(cache: Path,
     for row in rows:
         assert 0 < row["min_s"] <= row["median_s"] <= row["max_s"]
         assert row["runs_per_s"] == pytest.approx(1 / row["median_s"])
-        assert len(row["wall_s"]) == row["runs"]
+        assert row["runs_per_cpu_s"] == pytest.approx(1 / row["median_cpu_s"])
+        assert len(row["wall_s"]) == len(row["cpu_s"]) == row["runs"]
     assert rows[2]["loop_instructions"] == LOOP
     assert rows[2]["instructions"] >= LOOP
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,26 +15,37 @@ from bench.stage_clock import StageClock
 
 
 def test_the_draw_is_seeded_and_sized() -> None:
-    first, seconds = fuzz_throughput.draw_examples(3, seed=7)
-    again, _ = fuzz_throughput.draw_examples(3, seed=7)
+    first, seconds, cpu_seconds = fuzz_throughput.draw_examples(3, seed=7)
+    again, _, _ = fuzz_throughput.draw_examples(3, seed=7)
     assert len(first) == 3
     assert seconds > 0
+    assert cpu_seconds > 0
     assert first == again
 
 
 def test_stage_clock_adds_up_per_stage_in_first_seen_order() -> None:
     clock = StageClock()
-    clock.add("b", 1.0)
-    clock.add("a", 0.5)
-    clock.add("b", 2.0, calls=2)
-    assert [(c.stage, c.seconds, c.calls) for c in clock.costs()] == [("b", 3.0, 3),
-                                                                      ("a", 0.5, 1)]
+    clock.add("b", 1.0, 0.25)
+    clock.add("a", 0.5, 0.5)
+    clock.add("b", 2.0, 1.0, calls=2)
+    assert [(c.stage, c.seconds, c.cpu_seconds, c.calls) for c in clock.costs()] == [
+        ("b", 3.0, 1.25, 3), ("a", 0.5, 0.5, 1)]
+
+
+def test_a_timed_stage_counts_the_cpu_of_finished_children() -> None:
+    clock = StageClock()
+    with clock.stage("child"):
+        subprocess.run([sys.executable, "-c", "sum(range(10_000_000))"], check=True)
+    (cost,) = clock.costs()
+    assert cost.calls == 1
+    assert cost.cpu_seconds > 0.05  # the child sums 10 million ints: far more than this
 
 
 def test_baseline_runs_the_shell_pipeline(tmp_path: Path) -> None:
     baseline = measure_baseline(tmp_path, 2)
-    assert len(baseline.wall_s) == 2
+    assert len(baseline.wall_s) == len(baseline.cpu_s) == 2
     assert baseline.cases_per_s == pytest.approx(1 / baseline.median_s)
+    assert all(cpu > 0 for cpu in baseline.cpu_s)  # the children's CPU time is counted
     assert (tmp_path / "case").is_file()
 
 
@@ -64,6 +77,8 @@ def test_main_reports_both_properties_with_every_stage(tmp_path: Path,
         assert prop["problems"] == []  # the linkers are right on these two examples
         assert prop["total_s"] == pytest.approx(sum(s["seconds"] for s in prop["stages"]))
         assert prop["examples_per_s"] == pytest.approx(2 / prop["total_s"])
+        assert prop["total_cpu_s"] == pytest.approx(sum(s["cpu_seconds"]
+                                                        for s in prop["stages"]))
         assert prop["ratio_to_baseline"] == pytest.approx(
             prop["examples_per_s"] / record["baseline"]["cases_per_s"])
         assert all(s["seconds"] >= 0 for s in prop["stages"])
