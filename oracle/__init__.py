@@ -6,6 +6,7 @@ capstone and runs with Unicorn, so it judges any linker's output on equal terms.
 Public names (imported on first use, so that `oracle.check` does not pay for Unicorn):
     check, Violation               structural checker         (oracle.check)
     run, RunResult, TraceEntry, Fault   emulated ld.so and dyld   (oracle.emulate)
+    check_fields, FieldMismatch         relocation-field oracle   (oracle.relocs)
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ _EXPORTS = {
     "RunResult": "oracle.emulate",
     "TraceEntry": "oracle.emulate",
     "Fault": "oracle.emulate",
+    "check_fields": "oracle.relocs",
+    "FieldMismatch": "oracle.relocs",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -5,8 +5,18 @@ import pytest
 
 from linker.errors import LinkError
 from linker.model import (
-    COMMON, UNDEF, Binding, ComdatGroup, DynamicLibrary, DynamicSymbol, InputSection,
-    ObjectFile, SectionFlags, SectionRole, SymbolTable, SymType,
+    COMMON,
+    UNDEF,
+    Binding,
+    ComdatGroup,
+    DynamicLibrary,
+    DynamicSymbol,
+    InputSection,
+    ObjectFile,
+    SectionFlags,
+    SectionRole,
+    SymbolTable,
+    SymType,
 )
 from linker.resolve import SymbolTable as Globals
 

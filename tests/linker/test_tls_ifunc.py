@@ -53,7 +53,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _build(source: Path, out: Path, flags: list[str], *link: str) -> None:
     built = subprocess.run(["gcc", *flags, "-no-pie", *link, str(source), "-o", str(out)],
-                           capture_output=True, text=True)
+                           check=False, capture_output=True, text=True)
     assert built.returncode == 0, built.stderr
 
 
@@ -63,8 +63,8 @@ def test_tls_program_matches_gnu_ld(source: Path, tmp_path: Path, variant: str) 
     ours, theirs = tmp_path / "ours", tmp_path / "theirs"
     _build(source, ours, flags, f"-B{shim_dir()}")
     _build(source, theirs, flags, "-fuse-ld=bfd")
-    a = subprocess.run([str(ours)], capture_output=True, timeout=30)
-    b = subprocess.run([str(theirs)], capture_output=True, timeout=30)
+    a = subprocess.run([str(ours)], check=False, capture_output=True, timeout=30)
+    b = subprocess.run([str(theirs)], check=False, capture_output=True, timeout=30)
     assert (a.returncode, a.stdout) == (b.returncode, b.stdout)
     assert a.returncode == 9 and b" 14 12 tls buffer z 9 1 No such file or directory\n" in a.stdout
     with open(ours, "rb") as f:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from linker.errors import LinkError
 from linker.elf.read import read_object
+from linker.errors import LinkError
 from linker.kinds import RelocKind
 from linker.model import ABS, COMMON, UNDEF, Binding, SectionRole
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from linker.macho.dyldinfo import (BindEntry, export_trie, lazy_bind_opcodes, rebase_opcodes,
-                                   sleb128, uleb128)
+from linker.macho.dyldinfo import (
+    BindEntry,
+    export_trie,
+    lazy_bind_opcodes,
+    rebase_opcodes,
+    sleb128,
+    uleb128,
+)
 
 
 def _uleb(data: bytes, pos: int) -> tuple[int, int]:
