@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import LinkError
+from .errors import LinkError, run_reporting_errors
 from .targets import EMULATION_TO_TARGET
 
 VERSION = "linkharness ld 0.1 (GNU ld command line, elf64-x86-64)"
@@ -217,29 +216,23 @@ def main(argv: list[str] | None = None) -> int:
         return ld64_main(_split_equals(args))
     try:
         cmd = parse(args)
-        if cmd.print_version:
-            print(VERSION)
-            if not cmd.inputs:
-                return 0
-        for text in cmd.warnings:
-            print(f"linkharness: warning: {text}", file=sys.stderr)
+    except LinkError as e:
+        print(f"linkharness: error: {e}", file=sys.stderr)
+        return 1
+    if cmd.print_version:
+        print(VERSION)
+        if not cmd.inputs:
+            return 0
+    for text in cmd.warnings:
+        print(f"linkharness: warning: {text}", file=sys.stderr)
+
+    def action() -> None:
         if not cmd.inputs:
             raise LinkError("no input files")
         from .api import link
         link(cmd.inputs, cmd.output, undefined=cmd.undefined, **cmd.options)
-    except LinkError as e:
-        print(f"linkharness: error: {e}", file=sys.stderr)
-        return 1
-    except MemoryError:
-        print("linkharness: error: out of memory", file=sys.stderr)
-        return 1
-    except Exception as e:  # noqa: BLE001 -- a linker bug: one line, the trace on request
-        if os.environ.get("LINKHARNESS_TRACEBACK"):
-            traceback.print_exc()
-        print(f"linkharness: internal error: {type(e).__name__}: {e} "
-              "(set LINKHARNESS_TRACEBACK=1 for the trace)", file=sys.stderr)
-        return 1
-    return 0
+
+    return run_reporting_errors(action)
 
 
 def _split_equals(args: list[str]) -> list[str]:

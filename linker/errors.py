@@ -8,6 +8,11 @@ they are known) and the rule that was broken, e.g.
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
 
 class LinkError(Exception):
     """A link that cannot be done; `str()` is the one-line message the CLI prints."""
@@ -42,3 +47,23 @@ class LinkError(Exception):
         if self.symbol:
             where.append(f"symbol {self.symbol}")
         return ": ".join([*where, self.rule])
+
+
+def run_reporting_errors(action: Callable[[], None]) -> int:
+    """Run a command-line action: a LinkError is one `error:` line and exit 1; any other
+    exception is a linker bug, reported in one line (the trace with LINKHARNESS_TRACEBACK=1)."""
+    try:
+        action()
+    except LinkError as e:
+        print(f"linkharness: error: {e}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("linkharness: error: out of memory", file=sys.stderr)
+        return 1
+    except Exception as e:  # noqa: BLE001 -- a linker bug: one line, the trace on request
+        if os.environ.get("LINKHARNESS_TRACEBACK"):
+            traceback.print_exc()
+        print(f"linkharness: internal error: {type(e).__name__}: {e} "
+              "(set LINKHARNESS_TRACEBACK=1 for the trace)", file=sys.stderr)
+        return 1
+    return 0

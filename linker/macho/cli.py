@@ -11,12 +11,11 @@ unknown options are an error, as in ld64.
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import LinkError
+from ..errors import LinkError, run_reporting_errors
 
 _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate",
                   "-search_paths_first", "-headerpad_max_install_names", "-dead_strip",
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if args else 1
-    try:
+    def action() -> None:
         cmd = parse_ld64(args)
         for text in dict.fromkeys(cmd.warnings):
             print(f"linkharness: warning: {text}", file=sys.stderr)
@@ -124,14 +123,5 @@ def main(argv: list[str] | None = None) -> int:
             raise LinkError("no input files")
         from ..api import link
         link(cmd.inputs, cmd.output, **cmd.options)
-    except LinkError as e:
-        print(f"linkharness: error: {e}", file=sys.stderr)
-        return 1
-    except Exception as e:  # noqa: BLE001 -- a linker bug: one line, the trace on request
-        if os.environ.get("LINKHARNESS_TRACEBACK"):
-            import traceback
-            traceback.print_exc()
-        print(f"linkharness: internal error: {type(e).__name__}: {e} "
-              "(set LINKHARNESS_TRACEBACK=1 for the trace)", file=sys.stderr)
-        return 1
-    return 0
+
+    return run_reporting_errors(action)
