@@ -31,13 +31,12 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 import unicorn
 
 from bench.emulate_programs import Program, build
+from bench.inprocess_profile import profile_call
 from bench.linkers import project_commit
 from bench.object_cache import DEFAULT_CACHE
-from bench.profiling import flat_by_own_time
 
 BENCHMARK = "emulator speed: oracle.run runs/s (hello world, 10M-instruction loop)"
 AIM_RUNS_PER_S = 1000
-TOP_FUNCTIONS = 25
 
 
 @dataclass(frozen=True)
@@ -144,28 +143,16 @@ def record(timings: list[Timing]) -> dict[str, object]:
 
 
 def profile(program: Program, runs: int, out_dir: Path) -> str:
-    """`runs` runs of `program` under pyinstrument; the call tree and a flat list by own
-    time go to `out_dir`, and the head of the flat list is returned."""
-    from pyinstrument import Profiler
-    from pyinstrument.renderers import PstatsRenderer
+    """`runs` runs of `program` under pyinstrument (bench/inprocess_profile.py), after one
+    unprofiled run: imports and first-run caches are not what we are after."""
+    run_checked(program)
 
-    run_checked(program)  # imports and first-run caches are not what we are after
-    profiler = Profiler(interval=0.0005)
-    profiler.start()
-    for _ in range(runs):
-        run_checked(program)
-    session = profiler.stop()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tree, stats, flat = (out_dir / "emulate-profile.txt", out_dir / "emulate-profile.pstats",
-                         out_dir / "emulate-profile-flat.txt")
-    tree.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
-    stats.write_bytes(PstatsRenderer().render(session).encode("utf-8", "surrogateescape"))
-    flat.write_text("\n".join(flat_by_own_time(stats, 10_000)) + "\n")
-    per_run = 1e3 * session.duration / runs
-    title = f"profile of {runs} runs of {program.name} ({session.duration:.2f} s, {per_run:.2f} ms/run)"
-    return "\n".join([title, f"call tree: {tree}",
-                      f"flat:      {flat} (top {TOP_FUNCTIONS} by own time)",
-                      *flat_by_own_time(stats, TOP_FUNCTIONS)])
+    def work() -> None:
+        for _ in range(runs):
+            run_checked(program)
+
+    return profile_call(work, out_dir, "emulate-profile", f"profile of {runs} runs of "
+                        f"{program.name}")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

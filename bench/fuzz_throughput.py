@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/fuzz_throughput.py                 # 30 examples, seed 0
     .venv/bin/python bench/fuzz_throughput.py --examples 100 --json fuzz.json
+    .venv/bin/python bench/fuzz_throughput.py --profile       # pyinstrument on property (a)
 
 A fixed, seeded set of examples is drawn first with the properties' own strategy
 (fuzz.strategies.programs() with fuzz.pipeline.link_options, Hypothesis seeded, no
@@ -34,7 +35,9 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fuzz_stages import property_a, property_b
+from bench.inprocess_profile import profile_call
 from bench.linkers import project_commit
+from bench.object_cache import DEFAULT_CACHE
 from bench.shell_baseline import Baseline, measure_baseline
 from bench.stage_clock import StageClock, StageCost, cpu_now
 
@@ -140,6 +143,16 @@ def measure_property(name: str, prop: Property, examples: list[Example],
     return Throughput(name, len(examples), clock.costs(), tuple(problems))
 
 
+def profile_property_a(examples: list[Example], lib_dir: Path, scratch: Path,
+                       out_dir: Path) -> str:
+    """Property (a) over the examples under pyinstrument, after a warm-up example."""
+    def work() -> None:
+        measure_property("profiled (a)", property_a, examples, (0.0, 0.0), lib_dir, scratch)
+
+    return profile_call(work, out_dir, "fuzz-profile-a",
+                        f"profile of property (a) on {len(examples)} examples")
+
+
 def table(results: list[Throughput], baseline: Baseline) -> str:
     """Per property: examples/s, ratio to the baseline, and the cost of every stage."""
     lines = [(f"baseline (shell: as + ld + native run, trivial case, checks only the exit "
@@ -184,6 +197,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--baseline-cases", type=int, default=50, help="runs of the shell baseline")
     p.add_argument("--properties", default="a,b", help="comma-separated subset of a,b")
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
+    p.add_argument("--profile", action="store_true",
+                   help="profile property (a) over the examples instead of timing both")
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="profiles go here")
     # `make bench` hands every benchmark the same arguments: ignore the others' options.
     args, _ = p.parse_known_args(argv)
     return args
@@ -203,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         build_libraries(lib_dir)
         draw_examples(2, args.seed + 1)  # warm-up: Hypothesis's own first-use costs
         examples, *generation = draw_examples(args.examples, args.seed)
+        if args.profile:
+            print(profile_property_a(examples, lib_dir, scratch, args.cache / "fuzz_throughput"))
+            return 0
         results = [measure_property(name, prop, examples, (generation[0], generation[1]),
                                     lib_dir, scratch)
                    for name, prop in chosen]
