@@ -16,6 +16,8 @@ not loaded, and neither are their relocation sections.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..model import (
@@ -306,11 +308,14 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
     rtype = rtype.astype(np.int64)
     offset = raw["offset"].astype(np.int64)
     rela_addend = raw["addend"].astype(np.int64) if is_rela else None
+    lut = _lookup_tables(table)
+    clipped = np.minimum(rtype, _LUT_SIZE - 1)  # beyond the table: unknown, refused below
     if hdr.arch == "x86_64" and rela_addend is not None and sec.data is not None \
-            and np.isin(rtype, RELAXABLE).any():
+            and lut.relaxable[clipped].any():
         data, offset, rtype, sym, rela_addend = relax_tls(
             sec.data, offset, rtype, sym, rela_addend, hdr.path, sec.name)
         sec.data = data
+        clipped = np.minimum(rtype, _LUT_SIZE - 1)
         # Relaxed code no longer calls __tls_get_addr: its symbol must not demand a definition.
         names = obj.symbols.names
         for i in np.nonzero(obj.symbols.section == UNDEF)[0].tolist():
@@ -324,9 +329,7 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
                         sec.index, offset=int(offset[n]),
                         symbol=_symbol_name(obj, int(sym[n])))
 
-    known = rtype < len(table.howtos)
-    supported = np.zeros(len(raw), dtype=bool)
-    supported[known] = table.supported[rtype[known]]
+    supported = lut.supported[clipped]
     if not supported.all():
         n = int(np.nonzero(~supported)[0][0])
         raise hdr.error(table.refusal(int(rtype[n])), sec.index, offset=int(offset[n]),
@@ -334,7 +337,7 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
     if (sym >= len(obj.symbols)).any():
         fail(sym >= len(obj.symbols), f"relocation {{n}} refers to symbol {{sym}}, but "
              f"{hdr.names[index]} has only {len(obj.symbols)} symbols")
-    widths = np.array([h.width for h in table.howtos], dtype=np.int64)[rtype]
+    widths = lut.width[clipped]
     if ((offset < 0) | (offset + widths > sec.size)).any():
         fail((offset < 0) | (offset + widths > sec.size),
              f"relocation {{n}} at {{off:#x}} runs past the end of the section "
@@ -353,6 +356,35 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
         rows["addend"] = implicit_addends(sec.data, offset, widths)
     keep = rtype != 0  # R_*_NONE writes nothing
     return rows[keep] if not keep.all() else rows
+
+
+_LUT_SIZE = 256
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    supported: np.ndarray  # bool per native type (< _LUT_SIZE)
+    width: np.ndarray  # field width per native type
+    relaxable: np.ndarray  # TLS forms rewritten before judging (x86-64)
+
+
+_LOOKUPS: dict[int, _Lookup] = {}
+
+
+def _lookup_tables(table: NativeRelocs) -> _Lookup:
+    """Per-arch arrays indexed by native type, built once: each relocation section then
+    costs a few fancy-indexes instead of list comprehensions."""
+    lut = _LOOKUPS.get(id(table))
+    if lut is None:
+        supported = np.zeros(_LUT_SIZE, dtype=bool)
+        supported[:len(table.supported)] = table.supported
+        width = np.zeros(_LUT_SIZE, dtype=np.int64)
+        width[:len(table.howtos)] = [h.width for h in table.howtos]
+        relaxable = np.zeros(_LUT_SIZE, dtype=bool)
+        if table.arch == "x86_64":
+            relaxable[list(RELAXABLE)] = True
+        lut = _LOOKUPS[id(table)] = _Lookup(supported, width, relaxable)
+    return lut
 
 
 def implicit_addends(data: bytes | memoryview, offset: np.ndarray, widths: np.ndarray) -> np.ndarray:
