@@ -84,3 +84,14 @@ def test_main_reports_both_properties_with_every_stage(tmp_path: Path,
         assert all(s["seconds"] >= 0 for s in prop["stages"])
     emulated_calls = {s["stage"]: s["calls"] for s in b["stages"]}
     assert emulated_calls["linking (bfd+gold+lld+mold)"] == 2 * 4
+
+
+def test_profile_writes_property_a_flat_list(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    status = fuzz_throughput.main(["--profile", "--examples", "1", "--baseline-cases", "1",
+                                   "--cache", str(tmp_path)])
+    assert status == 0
+    assert "profile of property (a) on 1 examples" in capsys.readouterr().out
+    flat = (tmp_path / "fuzz_throughput" / "fuzz-profile-a-flat.txt").read_text()
+    assert flat.startswith("   own s")
+    assert "fuzz_stages.py" in flat  # property_a is on every sampled stack
