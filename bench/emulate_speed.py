@@ -71,13 +71,18 @@ class Timing:
     def instructions_per_s(self) -> float:
         return self.instructions / self.median_s
 
+    @property
+    def instructions_per_cpu_s(self) -> float:
+        return self.instructions / self.median_cpu_s
+
     def to_json(self) -> dict[str, object]:
         return {"program": self.program, "bind": self.bind, "runs": len(self.wall_s),
                 "median_s": self.median_s, "min_s": min(self.wall_s),
                 "max_s": max(self.wall_s), "runs_per_s": self.runs_per_s,
                 "median_cpu_s": self.median_cpu_s, "runs_per_cpu_s": self.runs_per_cpu_s,
                 "instructions": self.instructions, "loop_instructions": self.loop_instructions,
-                "instructions_per_s": self.instructions_per_s, "wall_s": list(self.wall_s),
+                "instructions_per_s": self.instructions_per_s,
+                "instructions_per_cpu_s": self.instructions_per_cpu_s, "wall_s": list(self.wall_s),
                 "cpu_s": list(self.cpu_s)}
 
 
@@ -116,13 +121,13 @@ def table(timings: list[Timing]) -> str:
     """The report: one row per program."""
     head = (f"{'program':<22} {'bind':<4} {'runs':>4} {'median ms':>9} {'min ms':>7} "
             f"{'CPU ms':>7} {'runs/s':>7} {'runs/CPU-s':>10} {'instructions':>12} "
-            f"{'Minstr/s':>8}")
+            f"{'Minstr/s':>8} {'Minstr/CPU-s':>12}")
     rows = [head, "-" * len(head)]
     for t in timings:
         rows.append(f"{t.program:<22} {t.bind:<4} {len(t.wall_s):>4} {1e3 * t.median_s:>9.2f} "
                     f"{1e3 * min(t.wall_s):>7.2f} {1e3 * t.median_cpu_s:>7.2f} "
                     f"{t.runs_per_s:>7.1f} {t.runs_per_cpu_s:>10.1f} {t.instructions:>12,} "
-                    f"{t.instructions_per_s / 1e6:>8.2f}")
+                    f"{t.instructions_per_s / 1e6:>8.2f} {t.instructions_per_cpu_s / 1e6:>12.2f}")
     hello = [t for t in timings if t.loop_instructions == 0]
     if hello:
         best = max(t.runs_per_s for t in hello)

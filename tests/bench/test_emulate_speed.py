@@ -60,6 +60,8 @@ def test_main_prints_a_table_and_writes_sane_json(cache: Path,
         assert 0 < row["min_s"] <= row["median_s"] <= row["max_s"]
         assert row["runs_per_s"] == pytest.approx(1 / row["median_s"])
         assert row["runs_per_cpu_s"] == pytest.approx(1 / row["median_cpu_s"])
+        assert row["instructions_per_cpu_s"] == pytest.approx(row["instructions"]
+                                                              / row["median_cpu_s"])
         assert len(row["wall_s"]) == len(row["cpu_s"]) == row["runs"]
     assert rows[2]["loop_instructions"] == LOOP
     assert rows[2]["instructions"] >= LOOP
