@@ -1,8 +1,8 @@
 """`make bench`: every benchmark in bench/, one after the other.
 
 A benchmark is a module of this directory with a `BENCHMARK` title and a
-`main(argv) -> int`; arguments given here are passed to each. The exit status is the
-worst of theirs.
+`main(argv) -> int`; arguments given here are passed to each (one that refuses them is
+counted as failed and the others still run). The exit status is the worst of theirs.
 """
 
 from __future__ import annotations
@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     worst = 0
     for name, title, run in benchmarks():
         print(f"== {name}: {title}", flush=True)
-        worst = max(worst, run(list(args)))
+        try:
+            status = run(list(args))
+        except SystemExit as stop:  # argparse refusing an option meant for another one
+            status = stop.code if isinstance(stop.code, int) else 2
+        print(f"== {name}: exit {status}", flush=True)
+        worst = max(worst, status)
     return worst
 
 

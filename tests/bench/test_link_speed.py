@@ -11,7 +11,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
-from bench import link_speed
+from bench import link_speed, run
 from bench.child_runner import runner_path
 from bench.linkers import Linker, project_commit, select
 from bench.many_objects import EXIT_OK, ManyObjectsParams, generate
@@ -155,6 +155,12 @@ def test_unknown_linker_names_are_refused() -> None:
         select(["ld.bfd", "nosuch"])
     assert [linker.name for linker in select(None)] == [
         "linkharness", "ld.bfd", "gold", "lld", "mold"]
+
+
+def test_make_bench_finds_the_link_speed_benchmark() -> None:
+    found = {name: (title, main) for name, title, main in run.benchmarks()}
+    assert found["link_speed"] == (link_speed.BENCHMARK, link_speed.main)
+    assert "run" not in found and "measure" not in found  # helpers are not benchmarks
 
 
 def test_linkharness_results_name_the_commit_they_measured() -> None:
