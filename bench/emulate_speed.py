@@ -9,8 +9,10 @@ linked lazily (run with bind="lazy") and with -z now (bind="now"); and a 10-mill
 instruction `dec; jnz` loop. Every run is a whole oracle.run() call in this process (read
 the file, map, relocate, bind, run, collect the trace) and is checked: exit 0, the expected
 output, no fault. A fast wrong run is not a result. One warm-up run each, then N timed
-runs; the table gives the median, the fastest, runs/s from the median and, for the loop,
-instructions per second. The issue's aim: 1,000 runs/s of hello on one core.
+runs; the table gives the median wall time, the fastest, the median CPU time of this
+process, runs/s from each median and, for the loop, instructions per second. The machine
+is shared (2 cores): when it is busy, wall time grows and CPU time is the steadier figure.
+The issue's aim: 1,000 runs/s of hello on one core.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ database, generate phase only): that time over the examples is the generation co
 both properties pay. Then every example goes through property (a) (linkharness link,
 oracle.check, the relocation-field oracle, oracle.run lazy and now) and property (b) (GNU
 ld, gold, lld and mold, each output emulated; the linkharness output run natively, lazily
-and with LD_BIND_NOW), each stage timed with perf_counter (bench/fuzz_stages.py). Beside
+and with LD_BIND_NOW), each stage timed in wall time and in CPU time, this process's plus
+its children's: linkers, assemblers, native runs (bench/fuzz_stages.py). Beside
 them, in the same run, the issue's baseline: a shell pipeline of GNU as + GNU ld + a native
 run of a trivial case (bench/shell_baseline.py), and each property's ratio to it. The
 property (a) share of examples that the fuzz test also assembles with GNU as and llvm-mc
