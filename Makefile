@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check linker oracle fuzz tests bench
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy linker oracle fuzz
+	$(VENV)/bin/mypy linker oracle fuzz bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
