@@ -44,6 +44,9 @@ __all__ = ["check_macho_fields"]
 # Input sections linkers rebuild (unwind info) or drop (debug info): fields not compared.
 REWRITTEN = ("__LD,__compact_unwind", "__TEXT,__eh_frame")
 S_ATTR_DEBUG = 0x02000000
+N_WEAK_REF, N_WEAK_DEF = 0x40, 0x80
+# symbols the static linker defines for every executable: the Mach-O header's address
+SYNTHESIZED = ("___dso_handle", "__mh_execute_header")
 MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF, 8: (1 << 64) - 1}
 
 
@@ -79,8 +82,13 @@ class _Site:
         if t.index >= len(self.obj.symbols):
             raise _Unresolved("unresolved", f"symbol index {t.index} out of range")
         sym = self.obj.symbols[t.index]
-        if sym.type & 1 and sym.name in self.out.external:  # N_EXT: the definition that won
-            return self.out.external[sym.name]
+        if sym.type & 1:  # N_EXT: the definition that won, wherever it came from
+            if sym.name in self.out.external:
+                return self.out.external[sym.name]
+            if sym.name in SYNTHESIZED:
+                return self.out.img.header_address()
+            if len(self.out.defined.get(sym.name, [])) == 1:  # made private (N_PEXT) by the link
+                return self.out.defined[sym.name][0]
         if sym.defined_in_section:
             found = self.place.address(sym.sect - 1, sym.value - self.obj.sections[sym.sect - 1].addr)
             if found:
@@ -91,6 +99,10 @@ class _Site:
         if sym.defined_in_section:
             raise _Unresolved("unplaced", f"{sym.name}'s section is not in the output")
         return None
+
+    def weak_ref(self, t: Target) -> bool:
+        return t.index < len(self.obj.symbols) and bool(self.obj.symbols[t.index].desc
+                                                        & N_WEAK_REF)
 
     def moved(self, t: Target, obj_addr: int) -> list[int]:
         """Output addresses of `obj_addr`, an address inside section ordinal t.index."""
@@ -135,14 +147,18 @@ def _expected(site: _Site) -> Allowed:
         s = site.symbol_address(r.target)
         name = site.name(r.target)
         if r.type == BRANCH:
-            target = s if s is not None else out.stubs.get(name)
-            if target is None:
+            # a definition may still be called through its stub (ld64.lld does so for weak
+            # definitions, which dyld may override)
+            targets = [t for t in (s, out.stubs.get(name)) if t is not None]
+            if not targets:
                 raise _Unresolved("unresolved", f"import {name} has no stub")
-            return [(target + inplace - end, "L + A - (P + 4)", None)]
+            return [(t + inplace - end, "L + A - (P + 4)", None) for t in targets]
         if r.type in (GOT_LOAD, GOT):
             slots = list(out.got.get(name, []))
-            if s is not None and s in out.local_got:
-                slots.append(out.local_got[s])
+            if s is not None:
+                slots += out.local_got.get(s, [])
+            elif site.weak_ref(r.target):
+                slots += out.local_got.get(0, [])  # an absent weak import resolved to 0
             values: Allowed = [(g + inplace - end, "G + A - (P + 4)", None) for g in slots]
             if r.type == GOT_LOAD and s is not None:
                 values.append((s + inplace - end, "S + A - (P + 4) (movq -> leaq)", b"\x8d"))
@@ -196,6 +212,22 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
                          detail=f"{len(allowed)} acceptable value(s)")
 
 
+def _coalesced_away(out: Output, obj: MachOObject, place: Placement, r: MachOReloc) -> bool:
+    """True when the field lies in the atom of a weak definition whose name the output
+    gives to another definition: the linker dropped that copy, and its fields with it."""
+    sect = obj.sections[r.section]
+    site = sect.addr + r.offset
+    atoms = [s for s in obj.symbols if s.defined_in_section and s.sect == r.section + 1
+             and s.value <= site and s.name and not s.name.startswith(("l", "L"))]
+    if not atoms:
+        return False
+    owner = max(atoms, key=lambda s: s.value)
+    if not owner.desc & N_WEAK_DEF or owner.name not in out.external:
+        return False
+    placed = place.address(r.section, owner.value - sect.addr)
+    return out.external[owner.name] not in placed
+
+
 def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> FieldReport:
     """Every relocation of every MH_OBJECT input, recomputed from `output` and compared.
     ValueError (naming the file) when the output or an input cannot be read."""
@@ -218,6 +250,10 @@ def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> Fiel
                 continue
             if r.type == TLV or r.type == SUBTRACTOR:
                 skipped[r.type_name] = skipped.get(r.type_name, 0) + 1
+                continue
+            if _coalesced_away(out, obj, place, r):
+                skipped["in a weak definition that lost"] = (
+                    skipped.get("in a weak definition that lost", 0) + 1)
                 continue
             try:
                 site = _Site(out, obj, place, r)

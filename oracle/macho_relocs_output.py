@@ -10,6 +10,7 @@ its own, by finding the same NUL-terminated bytes in the output's __cstring.
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from oracle.macho_relocs_inputs import MachOObject
 
 S_CSTRING_LITERALS = 2
 POINTER = 8
+N_WEAK_DEF = 0x80
 
 
 class Output:
@@ -35,7 +37,7 @@ class Output:
                     self.external[sym.name] = sym.value
         self.stubs: dict[str, int] = {}
         self.got: dict[str, list[int]] = {}
-        self.local_got: dict[int, int] = {}  # value -> slot, for INDIRECT_SYMBOL_LOCAL
+        self.local_got: dict[int, list[int]] = {}  # value -> INDIRECT_SYMBOL_LOCAL slots
         indirect = self.img.indirect_symbols()
         for sect in self.img.sections():
             # entries past the indirect table name nothing (and a corrupt size is huge)
@@ -52,7 +54,7 @@ class Output:
                     if name:
                         self.got.setdefault(name, []).append(slot)
                     else:
-                        self.local_got[self.read_int(slot, POINTER)] = slot
+                        self.local_got.setdefault(self.read_int(slot, POINTER), []).append(slot)
         self.binds: dict[int, tuple[str, int]] = {}
         info = self.img.dyld_info
         if info is not None:
@@ -111,24 +113,54 @@ class Placement:
         for sym in obj.symbols:
             if not sym.defined_in_section or not sym.name or sym.name.startswith(("l", "L")):
                 continue
+            if sym.desc & N_WEAK_DEF:
+                continue  # its name may belong to another object's definition that won
             index = sym.sect - 1
             if not 0 <= index < len(obj.sections):
                 continue
             delta = sym.value - obj.sections[index].addr
             for addr in out.defined.get(sym.name, []):
                 votes.setdefault(index, Counter())[addr - delta] += 1
-        for index, counter in votes.items():
-            self.bases[index] = counter.most_common(1)[0][0]
         self._strings = out.cstrings()
+        self._atoms: dict[int, list[mi.Symbol]] = {}  # section -> named symbols by value
+        for sym in sorted(obj.symbols, key=lambda sym: sym.value):
+            if sym.defined_in_section and sym.name and not sym.name.startswith(("l", "L")):
+                self._atoms.setdefault(sym.sect - 1, []).append(sym)
         for index, sect in enumerate(obj.sections):
             if sect.type == S_CSTRING_LITERALS:
                 continue
-            if index not in self.bases:
-                found = self._by_content(index, cursor)
-                if found is None:
-                    continue
-                self.bases[index] = found
-            cursor[sect.name] = max(cursor.get(sect.name, 0), self.bases[index] + sect.size)
+            found = (self._by_votes(index, votes[index], cursor) if index in votes
+                     else self._by_content(index, cursor))
+            if found is None:
+                continue
+            self.bases[index] = found
+            cursor[sect.name] = max(cursor.get(sect.name, 0), found + sect.size)
+
+    def _by_votes(self, index: int, counter: Counter[int], cursor: dict[str, int]) -> int:
+        """The base most symbols agree on; a tie (static symbols of the same name in
+        several objects) goes to a base whose bytes match, then to the first one at or
+        after where the previous object's section of that name ended."""
+        best = max(counter.values())
+        tied = sorted(base for base, count in counter.items() if count == best)
+        if len(tied) > 1:
+            tied = [b for b in tied if self._matches(index, b)] or tied
+            after = [b for b in tied if b >= cursor.get(self.obj.sections[index].name, 0)]
+            tied = after or tied
+        return tied[0]
+
+    def _matches(self, index: int, base: int) -> bool:
+        sect = self.obj.sections[index]
+        if sect.zerofill:
+            return True
+        got = self.out.read(base, sect.size)
+        if got is None:
+            return False
+        got_b, want = bytearray(got), bytearray(self.obj.data[index])
+        for r in self.obj.relocs:
+            if r.section == index:
+                got_b[r.offset : r.offset + r.width] = want[r.offset : r.offset + r.width] = (
+                    bytes(r.width))
+        return got_b == want
 
     def _by_content(self, index: int, cursor: dict[str, int]) -> int | None:
         sect = self.obj.sections[index]
@@ -160,9 +192,26 @@ class Placement:
         hits = [a for a in range(home.addr, last + 1, align) if matches(a)]
         return hits[0] if len(hits) == 1 else None
 
+    def _atom(self, section: int, offset: int) -> int | None:
+        """The output address of `offset` through the atom holding it: linkers may drop or
+        move atoms (MH_SUBSECTIONS_VIA_SYMBOLS), so a symbol whose name the output holds
+        once places the bytes after it until the next symbol."""
+        site = self.obj.sections[section].addr + offset
+        atoms = self._atoms.get(section, [])
+        at = bisect.bisect_right(atoms, site, key=lambda sym: sym.value) - 1
+        owner = atoms[at] if at >= 0 else None
+        if owner is None or owner.desc & N_WEAK_DEF:
+            return None
+        found = self.out.defined.get(owner.name, [])
+        return found[0] + site - owner.value if len(found) == 1 else None
+
     def address(self, section: int, offset: int) -> list[int]:
         """Output addresses of byte `offset` of input section `section` (several when a
         merged string has equal copies; empty when the section cannot be placed)."""
+        if 0 <= section < len(self.obj.sections):
+            through_atom = self._atom(section, offset)
+            if through_atom is not None:
+                return [through_atom]
         if section in self.bases:
             return [self.bases[section] + offset]
         if not 0 <= section < len(self.obj.sections):

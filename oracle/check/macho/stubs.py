@@ -83,14 +83,20 @@ def stub_jumps(f: MachOFile) -> Iterator[Finding]:
 
 
 @rule("MACHO-STUB-HELPER", TOPIC,
-      "each lazy pointer starts at a helper entry pushing the lazy-bind offset that binds "
-      "that pointer, then reaching the helper that jumps to dyld_stub_binder", LD64)
+      "each lazily bound pointer starts at a helper entry pushing the lazy-bind offset that "
+      "binds that pointer, then reaching the helper that jumps to dyld_stub_binder", LD64)
 def stub_helpers(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     info = img.dyld_info
     if info is None:
         return
     lazy = img.bytes_at(*info.lazy_bind, "lazy bind opcodes")
+    try:
+        lazily_bound = {img.segments[b.segment].vmaddr + b.offset
+                        for b in decode_binds(lazy, "lazy_bind", lazy=True)
+                        if b.segment < len(img.segments)}
+    except OpcodeError:
+        lazily_bound = None  # MACHO-LAZY-BIND reports it; judge every pointer
     for sect in img.sections():
         if sect.type != mi.S_LAZY_SYMBOL_POINTERS or sect.offset + sect.size > len(img.data):
             continue  # (MACHO-SECT-IN-SEG and MACHO-SEG-FILE report a section past the file)
@@ -103,6 +109,9 @@ def stub_helpers(f: MachOFile) -> Iterator[Finding]:
             (helper,) = struct.unpack("<Q", raw)
             code = _code(img, helper, 10)
             if code is None or code[0] != 0x68 or code[5] != 0xE9:
+                if lazily_bound is not None and slot not in lazily_bound:
+                    continue  # bound at load or used as is (lld: a weak definition's own
+                    # address, with a weak bind): no helper is ever reached through it
                 yield where, f"initial value {helper:#x} is not a push imm32; jmp helper entry"
                 continue
             (offset,), (rel,) = struct.unpack_from("<I", code, 1), struct.unpack_from("<i", code, 6)
