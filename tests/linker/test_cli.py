@@ -1,0 +1,306 @@
+"""linker/cli.py: GNU ld's command line as gcc speaks it, and the `gcc -B` shim."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from linker import cli
+from linker.errors import LinkError
+
+
+def test_lfoo_and_l_space_foo_and_long_library_are_the_same_input() -> None:
+    cmd = cli.parse(["-lc", "-l", "m", "--library=z", "--library", "dl"])
+    assert cmd.inputs == ["-lc", "-lm", "-lz", "-ldl"]
+
+
+def test_library_paths_in_every_spelling_keep_their_order() -> None:
+    cmd = cli.parse(["-L/a", "-L", "/b", "--library-path=/c", "--library-path", "/d"])
+    assert cmd.options["library_paths"] == ["/a", "/b", "/c", "/d"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["-Map", "out.map"], ["-Map=out.map"], ["--Map=out.map"], ["--map", "out.map"],
+    ["--map=out.map"], ["-map", "out.map"],
+])
+def test_map_aliases(argv: list[str]) -> None:
+    assert cli.parse(argv).options["map_file"] == "out.map"
+
+
+@pytest.mark.parametrize("argv", [
+    ["-o", "x"], ["-ox"], ["--output=x"], ["--output", "x"],
+])
+def test_output_spellings(argv: list[str]) -> None:
+    assert cli.parse(argv).output == "x"
+
+
+def test_output_defaults_to_a_out() -> None:
+    assert cli.parse(["a.o"]).output == "a.out"
+
+
+@pytest.mark.parametrize("argv", [["-e", "go"], ["-ego"], ["--entry=go"], ["--entry", "go"]])
+def test_entry_spellings(argv: list[str]) -> None:
+    assert cli.parse(argv).options["entry"] == "go"
+
+
+@pytest.mark.parametrize("argv", [
+    ["-dynamic-linker", "/ld.so"], ["--dynamic-linker", "/ld.so"], ["--dynamic-linker=/ld.so"],
+    ["-I", "/ld.so"], ["-I/ld.so"],
+])
+def test_dynamic_linker_spellings(argv: list[str]) -> None:
+    assert cli.parse(argv).options["dynamic_linker"] == "/ld.so"
+
+
+def test_double_dash_accepted_for_a_single_dash_option() -> None:
+    # GNU ld takes --opt and -opt alike: --nostdlib is the ignored -nostdlib.
+    cmd = cli.parse(["--nostdlib", "a.o"])
+    assert cmd.warnings == ["ignoring -nostdlib"]
+    assert cmd.inputs == ["a.o"]
+
+
+def test_export_dynamic_spellings() -> None:
+    for spelling in ("-E", "-export-dynamic", "--export-dynamic"):
+        assert cli.parse([spelling]).options == {"export_dynamic": True}
+
+
+@pytest.mark.xfail(strict=True, reason="cli._split only maps --opt to -opt, not -opt to --opt: "
+                   "GNU ld accepts -gc-sections / -as-needed / -no-undefined with one dash")
+def test_single_dash_accepted_for_a_double_dash_option() -> None:
+    cmd = cli.parse(["-gc-sections", "-as-needed", "a.o"])
+    assert "-as-needed" not in cmd.inputs and "--as-needed" in cmd.inputs
+
+
+@pytest.mark.parametrize(("z", "key", "value"), [
+    ("now", "bind_now", True), ("lazy", "bind_now", False),
+    ("execstack", "exec_stack", True), ("noexecstack", "exec_stack", False),
+])
+def test_z_keywords_that_change_the_output(z: str, key: str, value: bool) -> None:
+    assert cli.parse(["-z", z]).options == {key: value}
+    assert cli.parse([f"-z{z}"]).options == {key: value}
+
+
+def test_later_z_wins() -> None:
+    assert cli.parse(["-z", "now", "-z", "lazy"]).options["bind_now"] is False
+
+
+def test_z_ignored_and_unknown_keywords_warn_without_changing_options() -> None:
+    cmd = cli.parse(["-z", "relro", "-z", "max-page-size=0x1000", "-z", "frobnicate"])
+    assert cmd.options == {}
+    assert cmd.warnings == ["ignoring -z relro", "ignoring -z max-page-size=0x1000",
+                            "ignoring -z frobnicate (unknown -z keyword)"]
+
+
+@pytest.mark.parametrize("style", ["sysv", "gnu", "both"])
+def test_hash_style_accepted(style: str) -> None:
+    assert cli.parse([f"--hash-style={style}"]).options["hash_style"] == style
+    assert cli.parse(["-hash-style", style]).options["hash_style"] == style
+
+
+def test_hash_style_rejected() -> None:
+    with pytest.raises(LinkError, match="--hash-style must be sysv, gnu or both, not 'md5'"):
+        cli.parse(["--hash-style=md5"])
+
+
+@pytest.mark.parametrize(("argv", "target"), [
+    (["-m", "elf_x86_64"], "elf64-x86-64"), (["-melf_i386"], "elf32-i386"),
+    (["-m", "elf_i386"], "elf32-i386"),
+])
+def test_emulation_selects_target(argv: list[str], target: str) -> None:
+    assert cli.parse(argv).options["target"] == target
+
+
+def test_unknown_emulation_lists_supported() -> None:
+    with pytest.raises(LinkError) as e:
+        cli.parse(["-m", "elf_aarch64"])
+    assert "elf_aarch64" in str(e.value) and "elf_x86_64" in str(e.value)
+    assert "elf_i386" in str(e.value)
+
+
+def test_positional_options_keep_their_place_among_inputs() -> None:
+    argv = ["crt1.o", "--as-needed", "-lgcc_s", "--no-as-needed", "-(", "a.a", "b.a", "-)",
+            "--start-group", "-lc", "--end-group", "-Bstatic", "-lfoo", "-Bdynamic",
+            "--whole-archive", "w.a", "--no-whole-archive", "--push-state", "--pop-state",
+            "-static", "-dn", "-non_shared", "-dy", "-call_shared", "-"]
+    assert cli.parse(argv).inputs == [
+        "crt1.o", "--as-needed", "-lgcc_s", "--no-as-needed", "-(", "a.a", "b.a", "-)",
+        "--start-group", "-lc", "--end-group", "-Bstatic", "-lfoo", "-Bdynamic",
+        "--whole-archive", "w.a", "--no-whole-archive", "--push-state", "--pop-state",
+        "-static", "-dn", "-non_shared", "-dy", "-call_shared", "-"]
+
+
+def test_static_spellings_are_the_positional_static() -> None:
+    assert cli.parse(["--static", "a.o"]).inputs == ["-static", "a.o"]
+
+
+def test_ignored_options_warn_exactly_once_each() -> None:
+    argv = ["--gc-sections", "--gc-sections", "-plugin", "/x/liblto.so",
+            "-plugin-opt=/x/lto-wrapper", "-plugin-opt=-fresolution=y", "--plugin-opt", "z",
+            "--build-id", "--build-id=sha1", "-O1", "-O", "2", "a.o", "--eh-frame-hdr"]
+    cmd = cli.parse(argv)
+    assert cmd.warnings == [
+        "ignoring --gc-sections (unused sections are kept)",
+        "ignoring -plugin (LTO plugins are not supported (objects must be real code))",
+        "ignoring -plugin-opt (LTO plugins are not supported)",
+        "ignoring --build-id (no .note.gnu.build-id is written)",
+        "ignoring -O (no link-time optimisation)",
+    ]
+    # the values of ignored options are not mistaken for inputs
+    assert cmd.inputs == ["a.o"]
+    assert cmd.options == {"eh_frame_hdr": True}
+
+
+def test_soname_warns_for_an_executable() -> None:
+    for argv in (["-soname", "libx.so.1"], ["-h", "libx.so.1"], ["--soname=libx.so.1"]):
+        cmd = cli.parse(argv)
+        assert cmd.warnings == ["ignoring -soname (executables have no DT_SONAME)"]
+        assert cmd.inputs == []
+
+
+def test_rpath_accumulates_colon_separated() -> None:
+    cmd = cli.parse(["-rpath", "/a", "-R", "/b", "--rpath=/c"])
+    assert cmd.options["runpath"] == "/a:/b:/c"
+
+
+def test_undefined_spellings() -> None:
+    assert cli.parse(["-u", "a", "-ub", "--undefined=c"]).undefined == ["a", "b", "c"]
+
+
+def test_flags() -> None:
+    cmd = cli.parse(["-s", "--no-pie", "-no-pie", "--no-dynamic-linker", "--sysroot=/r"])
+    assert cmd.options == {"strip": True, "sysroot": "/r"}
+
+
+@pytest.mark.parametrize("spelling", ["-pie", "--pie"])
+def test_pie_refused_with_advice(spelling: str) -> None:
+    with pytest.raises(LinkError, match="position-independent executables are not supported.*"
+                       "-no-pie"):
+        cli.parse([spelling, "a.o"])
+
+
+@pytest.mark.parametrize("spelling", ["-shared", "--shared", "-Bshareable"])
+def test_shared_refused(spelling: str) -> None:
+    with pytest.raises(LinkError, match="shared libraries cannot be written"):
+        cli.parse([spelling, "a.o"])
+
+
+@pytest.mark.parametrize("argv", [["-T", "x.ld"], ["--script=x.ld"], ["-Tx.ld"],
+                                  ["--version-script", "v.map"]])
+def test_linker_scripts_refused(argv: list[str]) -> None:
+    with pytest.raises(LinkError, match="linker scripts are not supported"):
+        cli.parse(argv)
+
+
+def test_unknown_option_is_an_error() -> None:
+    with pytest.raises(LinkError, match="^unrecognised option --frobnicate$"):
+        cli.parse(["a.o", "--frobnicate"])
+
+
+def test_missing_value_is_an_error() -> None:
+    with pytest.raises(LinkError, match="option -o needs a value"):
+        cli.parse(["a.o", "-o"])
+
+
+def test_version_flags() -> None:
+    for spelling in ("-v", "--version", "-V"):
+        assert cli.parse([spelling]).print_version
+
+
+def test_main_version_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    out = capsys.readouterr()
+    assert out.out == cli.VERSION + "\n" and out.err == ""
+
+
+def test_main_help_prints_the_docstring(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--help"]) == 0
+    assert "GNU ld's command line" in capsys.readouterr().out
+
+
+def test_main_parse_error_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--frobnicate", "a.o"]) == 1
+    out = capsys.readouterr()
+    assert out.out == ""
+    assert out.err == "linkharness: error: unrecognised option --frobnicate\n"
+
+
+def test_main_prints_warnings_then_the_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--gc-sections", "--gc-sections", "-z", "relro"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "linkharness: warning: ignoring --gc-sections (unused sections are kept)",
+        "linkharness: warning: ignoring -z relro",
+        "linkharness: error: no input files",
+    ]
+
+
+def test_main_missing_input_file_is_one_error_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([str(tmp_path / "missing.o"), "-o", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("linkharness: error: ")
+    assert "missing.o" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_main_routes_ld64_spelling_to_the_macho_parser(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # -arch is not a GNU ld option: the ld64 parser must see it (and reject -arch i386).
+    assert cli.main(["-arch", "i386", "a.o"]) == 1
+    assert "-arch i386 is not supported" in capsys.readouterr().err
+
+
+def test_main_routes_target_macho_to_the_macho_parser(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--target=macho-x86_64", "-lSystem", "-bogus_flag"]) == 1
+    assert "(ld64 spelling)" in capsys.readouterr().err
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path
+
+
+def test_shim_dir_holds_an_executable_ld_running_this_python(cache: Path) -> None:
+    directory = cli.shim_dir()
+    assert directory.startswith(str(cache / "linkharness"))
+    ld = Path(directory) / "ld"
+    assert os.access(ld, os.X_OK)
+    text = ld.read_text()
+    assert text.startswith("#!/bin/sh\n")
+    assert f'exec "{sys.executable}" -m linker "$@"' in text
+
+
+def test_shim_dir_is_idempotent(cache: Path) -> None:
+    first = cli.shim_dir()
+    ld = Path(first) / "ld"
+    os.utime(ld, (1_000_000, 1_000_000))
+    assert cli.shim_dir() == first
+    assert ld.stat().st_mtime == 1_000_000  # not rewritten when already right
+    assert os.listdir(first) == ["ld"]  # no temporary left behind
+
+
+def test_shim_is_rewritten_when_stale(cache: Path) -> None:
+    ld = Path(cli.shim_dir()) / "ld"
+    ld.write_text("#!/bin/sh\nexit 3\n")
+    cli.shim_dir()
+    assert "-m linker " in ld.read_text()
+
+
+def test_ld64_shim_runs_the_macho_module(cache: Path) -> None:
+    path = cli.ld64_shim()
+    assert path == cli.ld64_shim()
+    assert os.path.basename(path) == "ld64"
+    assert os.path.dirname(path) == cli.shim_dir()
+    assert f'exec "{sys.executable}" -m linker.macho "$@"' in Path(path).read_text()
+
+
+def test_shim_runs(cache: Path) -> None:
+    ld = Path(cli.shim_dir()) / "ld"
+    root = Path(cli.__file__).resolve().parent.parent
+    done = subprocess.run([str(ld), "--version"], capture_output=True, text=True, cwd=root,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.strip() == cli.VERSION
