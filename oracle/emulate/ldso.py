@@ -5,6 +5,7 @@ PT_DYNAMIC) start at e_entry with only system calls to talk to.
 
 from __future__ import annotations
 
+import functools
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,10 +104,17 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
 
 def defined_names(path: Path) -> frozenset[str]:
     """The dynamic symbols a real shared library defines (to split names between several
-    libtrace libraries as their real files do)."""
+    libtrace libraries as their real files do).  Cached per file version: a fuzz session
+    runs thousands of programs against the same few libraries."""
+    st = path.stat()
+    return _defined_names(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=64)
+def _defined_names(path: str, size: int, mtime_ns: int, inode: int) -> frozenset[str]:
     from elftools.elf.elffile import ELFFile
 
-    with path.open("rb") as handle:
+    with open(path, "rb") as handle:
         section = ELFFile(handle).get_section_by_name(".dynsym")
         if section is None:
             return frozenset()
