@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from linker import link
+from oracle.check import check
 from oracle.emulate import run
 from oracle.emulate.macho.image import parse
 from oracle.macho_relocs import check_macho_fields
@@ -114,12 +115,33 @@ int b_fn(int v) { return helper(v) + 1; }
 """
 
 
+# a weak definition that loses to b.o's strong one, an inline-like weak function in both
+# objects (one copy is dropped, so the atoms after it move), and same-named statics
+PROGRAM_C = r"""
+int printf(const char *, ...);
+int d_value(void);
+__attribute__((weak)) int hook(void) { return 1; }
+__attribute__((weak)) int shared(void) { static int n; return ++n; }
+static int count = 5;
+int c_value(void) { return count + hook() + shared(); }
+int main(void) { printf("%d %d\n", c_value(), d_value()); return 0; }
+"""
+
+PROGRAM_D = r"""
+int hook(void) { return 2; }
+__attribute__((weak)) int shared(void) { static int n; return ++n; }
+static int count = 7;
+int d_value(void) { return count + hook() + shared(); }
+"""
+
+
 @pytest.fixture(scope="module")
 def linked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, list[Path]]]:
     out = tmp_path_factory.mktemp("macho-relocs")
     built: dict[str, tuple[Path, list[Path]]] = {}
     for program, sources in (("asm", (("first.s", FIRST), ("second.s", SECOND))),
-                             ("c", (("a.c", PROGRAM_A), ("b.c", PROGRAM_B)))):
+                             ("c", (("a.c", PROGRAM_A), ("b.c", PROGRAM_B))),
+                             ("weak", (("c.c", PROGRAM_C), ("d.c", PROGRAM_D)))):
         objects = []
         for name, text in sources:
             src = out / name
@@ -187,6 +209,21 @@ def test_weak_common_and_multi_object_c(linked: dict[str, tuple[Path, list[Path]
     assert report.checked >= 12
     result = run(exe)
     assert (result.stdout, result.exit_code) == (b"10 20 2 7 one 44 8 3.25\n", 0)
+
+
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_weak_definitions_that_lose(linked: dict[str, tuple[Path, list[Path]]],
+                                    flavour: str) -> None:
+    """Fields in the dropped copy of `shared` and in the losing `hook` are skipped, the
+    atoms after them are found where they moved, and both `count`s are told apart."""
+    exe, objects = linked[f"weak-{flavour}"]
+    report = check_macho_fields(exe, objects)
+    assert report.mismatches == ()
+    assert report.checked >= 8
+    assert report.skipped.get("in a weak definition that lost") == 2
+    assert check(exe) == []
+    result = run(exe)
+    assert (result.stdout, result.exit_code) == (b"8 11\n", 0)
 
 
 @pytest.mark.parametrize("flavour", ["lh", "lld"])
