@@ -16,7 +16,7 @@ from oracle.emulate import run
 
 BUILDS = [("hello.c", "lh"), ("hello.c", "lld"), ("classic.c", "classic"),
           ("libtrace.c", "lh"), ("libtrace.c", "lld"), ("null.c", "lh"),
-          ("kitchen.c", "lh"), ("kitchen.c", "lld"), ("ctors.c", "lld"),
+          ("kitchen.c", "lh"), ("kitchen.c", "lld"), ("ctors.c", "lh"), ("ctors.c", "lld"),
           ("syscalls.s", "lh"), ("syscalls.s", "lld")]
 
 

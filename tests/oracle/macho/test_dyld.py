@@ -64,9 +64,9 @@ def test_data_binds_rebases_and_callbacks(macho, flavour: str, bind: str) -> Non
 
 
 @pytest.mark.parametrize("bind", MODES)
-def test_initializers_and_destructor(macho, bind: str) -> None:
-    # ld64.lld only: linkharness does not define ___dso_handle yet (reported to the lead)
-    exe = macho("ctors.c", "lld")
+@pytest.mark.parametrize("flavour", ["lh", "lld"])
+def test_initializers_and_destructor(macho, flavour: str, bind: str) -> None:
+    exe = macho("ctors.c", flavour)
     result = run(exe, [str(exe), "x"], bind=bind)
     assert result.faults == []
     assert result.stdout == b"ctor 1 argc=2 x\nctor 2\nmain\ndtor\n"
