@@ -20,7 +20,7 @@ from ..errors import LinkError, run_reporting_errors
 _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate",
                   "-search_paths_first", "-headerpad_max_install_names", "-dead_strip",
                   "-no_dead_strip_inits_and_terms", "-adhoc_codesign", "-no_adhoc_codesign",
-                  "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load"}
+                  "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load", "-w"}
 _IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-headerpad", "-object_path_lto",
                        "-rpath", "-install_name", "-current_version", "-compatibility_version",
                        "-stack_size", "-sdk_version", "-source_version"}

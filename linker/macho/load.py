@@ -47,7 +47,9 @@ class MachoLoader:
             else:
                 self.path(item)
         for lib in imports_as_libraries(imports):
-            self._add_library(lib)
+            # Never deduplicated: `--import _f@/usr/lib/libSystem.B.dylib` adds to a library
+            # already linked (the writer merges libraries by install name).
+            self.symtab.add_library(lib)
         progress = True
         while progress:
             progress = any([self._pull(a, loaded) for a, loaded in self.archives])  # noqa: C419 -- pull from every archive each round
