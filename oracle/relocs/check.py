@@ -123,7 +123,13 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     fields count from, and any choice works as long as the whole output agrees on it.  The
     oracle tries each candidate on the GOT-relative fields and keeps the one under which
     the fewest disagree (the first, on a tie), then checks everything against it.
+
+    A Mach-O output (and MH_OBJECT inputs) goes to `oracle.macho_relocs`, which produces the
+    same report records.
     """
+    if _is_macho(output):
+        from oracle.macho_relocs import check_macho_fields
+        return check_macho_fields(output, inputs)
     skipped: Counter[str] = Counter()
     try:
         image = read_image(output)
@@ -241,6 +247,14 @@ def _check_all(linked: Linked, only: tuple[Formula, ...] | None = None) -> Field
                 else:
                     confirmed.append(verdict)
     return FieldReport(tuple(mismatches), tuple(confirmed), dict(skipped), linked.got)
+
+
+def _is_macho(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
+    except OSError:
+        return False
 
 
 def check_fields(output: str, inputs: Sequence[str], *,
