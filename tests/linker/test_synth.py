@@ -99,7 +99,7 @@ def relocs(s: Synthetic, sec: InputSection | None) -> list[tuple[int, str, str, 
 def scan_of(t: Globals, **lists: list[object]) -> ScanResult:
     res = ScanResult()
     for key in lists.get("got", []):
-        res.want_got(key)  # type: ignore[arg-type]
+        res.want_got(key)
     for name in lists.get("plt", []):
         res.want_plt(t.by_name[str(name)].id)
     for name in lists.get("copies", []):
