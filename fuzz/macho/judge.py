@@ -1,0 +1,68 @@
+"""The checks applied to a linked Mach-O program, each returning its problems as one-line
+strings (empty: right): oracle.check, the Mach-O relocation-field oracle, and the emulated
+dyld (lazy or eager binding) against the model's trace and exit status.  The model names
+libraries by ELF soname (libtraceN.so); the emulated dyld by install name."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from oracle.check import check
+from oracle.emulate import run
+from oracle.macho_relocs import check_macho_fields
+
+from ..model import Program
+from ..semantics import Outcome
+from .tbd import install_name
+
+Trace = tuple[tuple[str, str, tuple[int, ...]], ...]
+
+
+def expected_trace(expected: Outcome) -> Trace:
+    """The model's trace with Mach-O library names."""
+    return tuple((install_name(int(t.library.removeprefix("libtrace").removesuffix(".so"))),
+                  t.symbol, t.args) for t in expected.trace)
+
+
+def structure(output: Path) -> list[str]:
+    return [f"oracle.check: {v}" for v in check(output)]
+
+
+def fields(output: Path, objects: Sequence[Path], absolutes: frozenset[str] = frozenset()
+           ) -> list[str]:
+    """Field-oracle mismatches.  `absolutes` (Darwin names of N_ABS symbols): the oracle
+    does not resolve UNSIGNED fields against absolute symbols yet (it looks for a bind and
+    reports "unresolved"); those fields are judged by the emulated run instead."""
+    report = check_macho_fields(output, objects)
+    return [f"relocation field: {m}" for m in report.mismatches
+            if not (m.kind == "unresolved" and m.symbol in absolutes)]
+
+
+def emulated_trace(output: Path, bind: str) -> tuple[Trace, int | None, list[str]]:
+    """(trace, exit status, faults) of `output` under the emulated dyld."""
+    result = run(output, bind=bind)
+    trace = tuple((t.library, t.symbol, tuple(t.args)) for t in result.trace)
+    return trace, result.exit_code, [f.describe() for f in result.faults]
+
+
+def emulated(output: Path, expected: Outcome, bind: str) -> list[str]:
+    trace, status, faults = emulated_trace(output, bind)
+    problems = [f"emulated ({bind}): {f}" for f in faults]
+    want = expected_trace(expected)
+    if trace != want:
+        problems.append(f"emulated ({bind}): trace {trace} != model {want}")
+    if status != expected.status:
+        problems.append(f"emulated ({bind}): exit {status} != model {expected.status}")
+    return problems
+
+
+def absolute_names(program: Program) -> frozenset[str]:
+    return frozenset("_" + a.name for o in program.objects for a in o.absolutes)
+
+
+def everything(output: Path, objects: Sequence[Path], program: Program, expected: Outcome
+               ) -> list[str]:
+    return [*structure(output), *fields(output, objects, absolute_names(program)),
+            *emulated(output, expected, "lazy"),
+            *emulated(output, expected, "now")]

@@ -1,0 +1,77 @@
+"""From a Mach-O subset model to linked Mach-O executables: our objects (the drawn
+`variant` decides the assembler's free choices), the libtrace stubs, and the links
+(linkharness modern or classic through `linker.link`; ld64.lld-14 as the reference).
+Every executable's entry is `_start`, which calls `_lh_main` and exits through the Darwin
+exit system call, so no libSystem function is needed (libSystem.tbd is still given: it
+provides dyld_stub_binder for lazy binding)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+from linker import link
+
+from ..libtrace import fnv1a64
+from ..model import Program, Store, walk_steps
+from .assemble import Choices, assemble
+from .emit_macho import write_macho
+from .lower import START, MachoLowerer
+
+LIBSYSTEM_TBD = Path(__file__).parents[2] / "linker" / "macho" / "data" / "libSystem.tbd"
+ENTRY = "_" + START
+LLD = ["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9", "11.0"]
+
+
+def _pick(variant: int, *key: object) -> int:
+    """A drawn decision about `key`, fixed by the example's `variant`."""
+    return fnv1a64(repr((variant, key)).encode()) & 0xFFFF
+
+
+def choices(variant: int, owner: int) -> Choices:
+    return Choices(
+        non_extern=lambda name: _pick(variant, owner, "ne", name) % 2 == 0,
+        private_extern=lambda name: name != START and _pick(variant, "pext", name) % 4 == 0,
+        weak_ref=lambda name: _pick(variant, owner, "wr", name) % 4 == 0,
+    )
+
+
+def store_forms(program: Program, variant: int) -> dict[tuple[str, int], int]:
+    """For every stored-to field: 0 (plain SIGNED store) or n (SIGNED_n zeroing first)."""
+    forms: dict[tuple[str, int], int] = {}
+    for obj in program.objects:
+        for fn in obj.functions:
+            for step in walk_steps(fn.steps):
+                if isinstance(step, Store):
+                    key = (step.item, step.index)
+                    forms[key] = (0, 1, 2, 4)[_pick(variant, "store", key) % 4]
+    return forms
+
+
+def write_objects(program: Program, directory: Path, variant: int) -> list[Path]:
+    """The program's MH_OBJECT files in `directory` (o0.o ...)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lowerer = MachoLowerer(program, store_forms(program, variant))
+    paths = []
+    for i in range(len(program.objects)):
+        obj = lowerer.object(i)
+        path = directory / f"{obj.name}.o"
+        path.write_bytes(write_macho(assemble(obj, choices(variant, i))))
+        paths.append(path)
+    return paths
+
+
+def link_linkharness(objects: Sequence[Path], stubs: Sequence[Path], output: Path,
+                     classic: bool = False) -> None:
+    """Link with linkharness (raises LinkError)."""
+    link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
+         target="macho-x86_64", entry=ENTRY, macho_classic=classic)
+
+
+def link_lld(objects: Sequence[Path], stubs: Sequence[Path], output: Path) -> str:
+    """Link with ld64.lld-14; returns its diagnostics ('' when it succeeded)."""
+    result = subprocess.run([*LLD, "-e", ENTRY, "-o", str(output), *map(str, objects),
+                             *map(str, stubs), str(LIBSYSTEM_TBD)],
+                            check=False, capture_output=True, text=True)
+    return "" if result.returncode == 0 else result.stderr or f"exit {result.returncode}"
