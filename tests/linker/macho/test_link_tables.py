@@ -194,10 +194,6 @@ def test_read_only_absolute_pointer_refused(macho_asm: Callable[[str, str], Path
         link([o, "-lSystem"], tmp_path / "x", target="macho-x86_64")
 
 
-@pytest.mark.xfail(strict=True, reason="linker/macho/tbd.py types every .tbd export as FUNC, so "
-                   "a RIP-relative data load of an import (movq ___stdoutp(%rip)) gets a "
-                   "canonical stub and silently loads the stub's code bytes; ld64.lld "
-                   "refuses this link")
 def test_imported_data_by_rip_relative_address_refused(macho_asm: Callable[[str, str], Path],
                                                    tmp_path: Path) -> None:
     o = macho_asm(".globl _main\n.text\n_main: movq ___stdoutp(%rip), %rax\nret\n",

@@ -1,0 +1,191 @@
+"""linker/macho/load.py: ld64's input semantics (archives as one group, weak references pull,
+-l search order, .tbd stubs, refusals), on tiny llvm-mc objects."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from linker import link
+from linker.errors import LinkError
+from linker.macho.load import MachoLoader
+from linker.macho.tbd import LIBSYSTEM
+from linker.resolve import SymbolTable
+
+Asm = Callable[[str, str], Path]
+
+
+def _defines(name: str, *refs: str, weak_refs: tuple[str, ...] = ()) -> str:
+    weak = "".join(f".weak_reference {r}\n" for r in weak_refs)
+    body = "".join(f"    callq {r}\n" for r in (*refs, *weak_refs))
+    return f"{weak}.globl {name}\n.text\n{name}:\n{body}    retq\n"
+
+
+TBD = """--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos ]
+install-name:    '/opt/lib/libfoo.dylib'
+exports:
+  - targets:         [ x86_64-macos ]
+    symbols:         [ _foo ]
+...
+"""
+
+
+@dataclass(frozen=True)
+class Files:
+    root: Path
+    main: Path  # _main calls _a; weakly references _w
+    liba: Path  # a.o: _a (calls _b); b.o: _b; w.o: _w; unused.o: _unused
+    libdir: Path  # libfoo.tbd and libfoo.a
+    foo_caller: Path  # _main calls _foo
+
+
+@pytest.fixture(scope="module")
+def files(macho_asm: Asm, tmp_path_factory: pytest.TempPathFactory) -> Files:
+    d = tmp_path_factory.mktemp("macho-load")
+    main = macho_asm(_defines("_main", "_a", weak_refs=("_w",)), "ld_main")
+    members = [macho_asm(_defines("_a", "_b"), "ld_a"), macho_asm(_defines("_b"), "ld_b"),
+               macho_asm(_defines("_w"), "ld_w"), macho_asm(_defines("_unused"), "ld_unused")]
+    liba = d / "liba.a"
+    subprocess.run(["llvm-ar-14", "rc", str(liba), *map(str, members)], check=True)
+    libdir = d / "lib"
+    libdir.mkdir()
+    (libdir / "libfoo.tbd").write_text(TBD)
+    subprocess.run(["llvm-ar-14", "rc", str(libdir / "libfoo.a"),
+                    str(macho_asm(_defines("_foo"), "ld_foo_static"))], check=True)
+    foo_caller = macho_asm(_defines("_main", "_foo"), "ld_foo_caller")
+    return Files(d, main, liba, libdir, foo_caller)
+
+
+def load(items: list[str | Path], paths: list[Path] | None = None, syslibroot: str = "",
+         imports: list[str] | None = None) -> SymbolTable:
+    t = SymbolTable()
+    MachoLoader(t, [str(p) for p in paths or []], syslibroot).load(
+        [str(i) for i in items], imports or [])
+    return t
+
+
+def loaded(t: SymbolTable) -> list[str]:
+    return [Path(o.path).name for o in t.objects]
+
+
+def test_archive_members_pulled_weak_references_included(files: Files) -> None:
+    t = load([files.main, files.liba])
+    assert sorted(loaded(t)) == ["ld_main.o", "liba.a(ld_a.o)", "liba.a(ld_b.o)",
+                                 "liba.a(ld_w.o)"]
+    assert "_unused" not in t.by_name or t.by_name["_unused"].file is None
+
+
+def test_archive_before_the_reference_still_contributes(files: Files) -> None:
+    # ld64 treats all archives as one group, rescanned after every input
+    t = load([files.liba, files.main])
+    assert sorted(loaded(t)) == ["ld_main.o", "liba.a(ld_a.o)", "liba.a(ld_b.o)",
+                                 "liba.a(ld_w.o)"]
+
+
+def test_l_prefers_tbd_then_archive(files: Files) -> None:
+    t = load([files.foo_caller, "-lfoo"], [files.libdir])
+    assert [lib.soname for lib in t.libraries] == ["/opt/lib/libfoo.dylib"]
+    assert t.by_name["_foo"].imported
+    (files.root / "only_a").mkdir(exist_ok=True)
+    (files.root / "only_a" / "libfoo.a").write_bytes((files.libdir / "libfoo.a").read_bytes())
+    t = load([files.foo_caller, "-lfoo"], [files.root / "only_a"])
+    assert not t.libraries and loaded(t) == ["ld_foo_caller.o", "libfoo.a(ld_foo_static.o)"]
+
+
+def test_syslibroot_searched_after_library_paths(files: Files) -> None:
+    root = files.root / "sdk"
+    (root / "usr/lib").mkdir(parents=True, exist_ok=True)
+    (root / "usr/lib/libbar.tbd").write_text(TBD.replace("libfoo", "libbar"))
+    t = load(["-lbar"], [], syslibroot=str(root))
+    assert [lib.soname for lib in t.libraries] == ["/opt/lib/libbar.dylib"]
+
+
+def test_lsystem_falls_back_to_the_embedded_stub(files: Files) -> None:
+    t = load(["-lSystem", "-lSystem"])
+    assert [lib.soname for lib in t.libraries] == [LIBSYSTEM]  # once
+    assert "dyld_stub_binder" in t.libraries[0].symbols
+
+
+def test_missing_library(files: Files) -> None:
+    with pytest.raises(LinkError, match=r"cannot find -lnope \(no libnope.tbd or libnope.a "
+                                        r"in 1 directories\)"):
+        load(["-lnope"], [files.libdir])
+
+
+def test_same_stub_twice_is_one_library(files: Files) -> None:
+    stub = files.libdir / "libfoo.tbd"
+    t = load([stub, stub, "-lfoo"], [files.libdir])
+    assert len(t.libraries) == 1
+
+
+def test_positional_elf_options_are_ignored(files: Files) -> None:
+    t = load(["--as-needed", files.main, "--start-group", files.liba, "--end-group"])
+    assert "ld_main.o" in loaded(t)
+
+
+def test_imports_add_libraries(files: Files) -> None:
+    t = load([files.foo_caller], imports=["_foo@/opt/x.dylib"])
+    assert t.by_name["_foo"].imported and t.libraries[0].soname == "/opt/x.dylib"
+
+
+def test_fat_file_refused(files: Files) -> None:
+    fat = files.root / "libfat.dylib"
+    fat.write_bytes(struct.pack(">II", 0xCAFEBABE, 1) + bytes(24))
+    with pytest.raises(LinkError, match=r"libfat.dylib: offset 0x0: binary dylibs and fat "
+                                        r"files are not supported"):
+        load([fat])
+
+
+def test_binary_dylib_refused(files: Files) -> None:
+    # a thin 64-bit dylib has an object's magic: its filetype (MH_DYLIB) tells them apart
+    dylib = files.root / "libz.dylib"
+    dylib.write_bytes(struct.pack("<IiiIIIII", 0xFEEDFACF, 0x01000007, 3, 6, 0, 0, 0, 0))
+    with pytest.raises(LinkError, match=r"libz.dylib: offset 0x0: binary dylibs and fat "
+                                        r"files are not supported"):
+        load([dylib])
+
+
+def test_unknown_format(files: Files) -> None:
+    junk = files.root / "junk"
+    junk.write_bytes(b"hello")
+    with pytest.raises(LinkError, match=r"junk: offset 0x0: file format not recognized"):
+        load([junk])
+
+
+REEXPORTING_TBD = """--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos ]
+install-name:    '/usr/lib/libSystem.B.dylib'
+reexported-libraries:
+  - targets:         [ x86_64-macos ]
+    libraries:       [ '/usr/lib/system/libsystem_c.dylib' ]
+exports:
+  - targets:         [ x86_64-macos ]
+    symbols:         [ dyld_stub_binder ]
+--- !tapi-tbd
+tbd-version:     4
+targets:         [ x86_64-macos ]
+install-name:    '/usr/lib/system/libsystem_c.dylib'
+exports:
+  - targets:         [ x86_64-macos ]
+    symbols:         [ _puts ]
+...
+"""
+
+
+def test_symbols_of_reexported_libraries_resolve(macho_asm: Asm, tmp_path: Path) -> None:
+    stub = tmp_path / "libSystem.tbd"
+    stub.write_text(REEXPORTING_TBD)
+    obj = macho_asm(".globl _main\n.text\n_main: pushq %rax\ncallq _puts\npopq %rax\nretq\n",
+                    "reexport_caller")
+    # a real SDK libSystem.tbd puts _printf in its libsystem_c document: ld64.lld binds it
+    # through the umbrella's install name
+    result = link([obj, stub], tmp_path / "out", target="macho-x86_64")
+    assert result.needed == ("/usr/lib/libSystem.B.dylib",)
