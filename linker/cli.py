@@ -104,6 +104,8 @@ def _split(argv: list[str]) -> list[tuple[str, str | None]]:
         name = ALIASES.get(name, name)
         if name.startswith("--") and not _known(name) and _known(name[1:]):
             name = name[1:]  # GNU ld takes --opt and -opt alike
+        elif not name.startswith("--") and not _known(name) and _known("-" + name):
+            name = "-" + name  # ... both ways: -gc-sections, -as-needed
         if not eq and not _known(name) and arg[:2] in _SHORT_WITH_VALUE:
             name, value, eq = ALIASES.get(arg[:2], arg[:2]), arg[2:], "="  # -lfoo, -L/dir
         if name in TAKES_VALUE and not eq:

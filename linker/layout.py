@@ -76,7 +76,10 @@ def assign_addresses(
     sec_addr: dict[int, int] = {}
     sec_off: dict[int, int] = {}
     for n, seg in enumerate(segments):
-        offset = (offset + page - 1) & -page
+        # A section aligned past the page size (aligned(8192) data) needs its segment to
+        # start on that boundary: alignments inside a segment are relative to its start.
+        seg_align = max([page, *(o.align for o in seg.sections)]) if n else page
+        offset = (offset + seg_align - 1) & -seg_align
         seg.file_offset = offset
         seg.addr = base + offset
         cursor = header_size if n == 0 else 0  # relative to the segment start

@@ -115,6 +115,12 @@ def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOption
         raise LinkError("Mach-O has no COPY relocations: imported data must be reached "
                         "through the GOT (compile with the default -fPIC semantics)",
                         file=sym.referrers[0] if sym.referrers else None, symbol=sym.name)
+    for gid in sorted(scan.canonical):
+        sym = symtab.symbols[gid]
+        raise LinkError("a direct (pc-relative or absolute) reference to a symbol imported from "
+                        "a dylib: Mach-O reaches imports through stubs (calls) or the GOT "
+                        "(sym@GOTPCREL), as ld64 requires",
+                        file=sym.referrers[0] if sym.referrers else None, symbol=sym.name)
     if opts.classic and scan.dynamic_words:
         site = scan.dynamic_words[0]
         raise LinkError("a pointer to an imported symbol in data needs dyld bind information,"

@@ -84,8 +84,13 @@ class MachoLoader:
             self.archives.append((archive, loaded))
             self._pull(archive, loaded)
         elif data.lstrip()[:3] == b"---" or path.endswith(".tbd"):
-            for lib in read_tbd(data.decode("utf-8", "replace"), path)[:1]:
-                self._add_library(lib)
+            umbrella, *reexported = read_tbd(data.decode("utf-8", "replace"), path)
+            # Symbols of the libraries a stub re-exports (libSystem's libsystem_c, ...) are
+            # bound through the umbrella's install name, as ld64 does.
+            for lib in reexported:
+                umbrella.symbols.update({k: v for k, v in lib.symbols.items()
+                                         if k not in umbrella.symbols})
+            self._add_library(umbrella)
         elif data[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
             raise LinkError("binary dylibs and fat files are not supported; link against a "
                             ".tbd stub instead", file=path, offset=0)

@@ -70,7 +70,8 @@ _NLIST = np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"), ("desc", "<u
 
 
 def is_macho_object(data: bytes | memoryview) -> bool:
-    return len(data) >= 4 and struct.unpack_from("<I", data, 0)[0] == MH_MAGIC_64
+    return len(data) >= 16 and struct.unpack_from("<I", data, 0)[0] == MH_MAGIC_64 \
+        and struct.unpack_from("<I", data, 12)[0] == MH_OBJECT
 
 
 class _Reader:
