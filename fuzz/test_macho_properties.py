@@ -1,6 +1,7 @@
 """Mach-O properties: drawn models in the Mach-O subset, written by our MH_OBJECT writer.
 
-- linkharness, modern (LC_MAIN) and, when the model has no pointers to imports in data,
+- linkharness, modern (LC_MAIN; for a quarter of the examples also from llvm-mc-14's objects
+  assembled from the same lowering as text) and, when the model has no pointers to imports in data,
   classic (LC_UNIXTHREAD): oracle.check finds nothing, the Mach-O field oracle no mismatch,
   and the emulated dyld (lazy and now) gives the model's trace and exit status;
 - differential: ld64.lld-14 links the same objects, and its output passes the same checks;
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import event, example, given
+from hypothesis import strategies as st
 
 from fuzz import pipeline as elf_pipeline
 from fuzz.macho import judge, pipeline
@@ -37,20 +39,24 @@ def test_linkharness_macho_modern_and_classic(
     repeat_property: Callable[[Callable[[], None]], None],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    @example(case=SAMPLE_CASE)
-    @given(case=macho_cases())
-    def prop(case: MachoCase) -> None:
+    @example(case=SAMPLE_CASE, also_asm=0)
+    @given(case=macho_cases(), also_asm=st.integers(0, 3))
+    def prop(case: MachoCase, also_asm: int) -> None:
         expected = outcome(case.program)
         work = tmp_path_factory.mktemp("macho")
         objs, stubs = _objects(case, work)
-        modes = [False, True] if case.classic_ok else [False]
+        builds = [("modern", objs, False)]
+        if case.classic_ok:
+            builds.append(("classic", objs, True))
+        if also_asm == 0:  # a quarter of the examples: llvm-mc's objects from our text
+            asm = pipeline.write_asm_objects(case.program, work / "asm", case.variant)
+            builds.append(("modern, llvm-mc objects", asm, False))
         event(f"macho: classic linked too: {case.classic_ok}")
-        for classic in modes:
-            exe = work / ("classic.out" if classic else "modern.out")
-            pipeline.link_linkharness(objs, stubs, exe, classic=classic)
-            problems = judge.everything(exe, objs, case.program, expected)
-            assert not problems, f"linkharness {'classic' if classic else 'modern'}:\n" + \
-                "\n".join(problems)
+        for how, inputs, classic in builds:
+            exe = work / f"{len(how)}.out"
+            pipeline.link_linkharness(inputs, stubs, exe, classic=classic)
+            problems = judge.everything(exe, inputs, case.program, expected)
+            assert not problems, f"linkharness {how}:\n" + "\n".join(problems)
 
     repeat_property(prop)
 

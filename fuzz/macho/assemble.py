@@ -63,6 +63,19 @@ def _place(sec: AsmSection, used: set[str]) -> tuple[str, str]:
     return segment, name
 
 
+def _file_order(sections: tuple[AsmSection, ...]) -> list[AsmSection]:
+    """Zerofill sections last, as Mach-O objects have them."""
+    return [s for s in sections if s.kind is not SectionKind.BSS] + [
+        s for s in sections if s.kind is SectionKind.BSS]
+
+
+def section_names(sections: tuple[AsmSection, ...]) -> list[tuple[str, str]]:
+    """(segment, section) of every section, in the given order (unique names)."""
+    used: set[str] = set()
+    placed = {id(s): _place(s, used) for s in _file_order(sections)}
+    return [placed[id(s)] for s in sections]
+
+
 @dataclass
 class _Laid:
     segment: str
@@ -110,15 +123,13 @@ def _lay(sec: AsmSection, segment: str, name: str) -> tuple[_Laid, list[tuple[st
 
 
 def assemble(obj: AsmObject, choices: Choices) -> MachoImage:
-    used: set[str] = set()
     laids: list[_Laid] = []
     where: dict[str, tuple[_Laid, int]] = {}
     binding: dict[str, Binding] = {}
     functions: set[str] = set()
-    order = [s for s in obj.sections if s.kind is not SectionKind.BSS] + [
-        s for s in obj.sections if s.kind is SectionKind.BSS]
-    for sec in order:
-        segment, name = _place(sec, used)
+    placed = dict(zip((id(s) for s in obj.sections), section_names(obj.sections)))
+    for sec in _file_order(obj.sections):
+        segment, name = placed[id(sec)]
         laid, items = _lay(sec, segment, name)
         laids.append(laid)
         for item_name, off in items:

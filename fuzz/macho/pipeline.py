@@ -16,11 +16,13 @@ from linker import link
 from ..libtrace import fnv1a64
 from ..model import Program, Store, walk_steps
 from .assemble import Choices, assemble
+from .emit_asm import write_asm
 from .emit_macho import write_macho
 from .lower import START, MachoLowerer
 
 LIBSYSTEM_TBD = Path(__file__).parents[2] / "linker" / "macho" / "data" / "libSystem.tbd"
 ENTRY = "_" + START
+LLVM_MC = ["llvm-mc-14", "-triple=x86_64-apple-macosx10.9", "-filetype=obj"]
 LLD = ["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9", "11.0"]
 
 
@@ -58,6 +60,21 @@ def write_objects(program: Program, directory: Path, variant: int) -> list[Path]
         obj = lowerer.object(i)
         path = directory / f"{obj.name}.o"
         path.write_bytes(write_macho(assemble(obj, choices(variant, i))))
+        paths.append(path)
+    return paths
+
+
+def write_asm_objects(program: Program, directory: Path, variant: int) -> list[Path]:
+    """The same objects as `write_objects`, from assembly text through llvm-mc-14."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lowerer = MachoLowerer(program, store_forms(program, variant))
+    paths = []
+    for i in range(len(program.objects)):
+        obj = lowerer.object(i)
+        src = directory / f"{obj.name}.s"
+        src.write_text(write_asm(obj, choices(variant, i)))
+        path = directory / f"{obj.name}.o"
+        subprocess.run([*LLVM_MC, str(src), "-o", str(path)], check=True, capture_output=True)
         paths.append(path)
     return paths
 
