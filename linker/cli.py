@@ -208,7 +208,7 @@ def _z_option(cmd: Command, value: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] in ("-h", "--help"):
-        print(__doc__)
+        print(USAGE)
         return 0
     if any(a in ("-arch", "-platform_version", "-macosx_version_min") for a in args) or any(
             a.startswith("--target=macho") or (a == "--target" and n + 1 < len(args)
@@ -235,6 +235,26 @@ def main(argv: list[str] | None = None) -> int:
         link(cmd.inputs, cmd.output, undefined=cmd.undefined, **cmd.options)
 
     return run_reporting_errors(action)
+
+
+USAGE = """usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
+
+inputs, in order: objects, archives, shared objects, linker scripts, -lNAME
+  -o FILE                  output (a.out)
+  -e SYMBOL                entry point (_start; _main for Mach-O)
+  -L DIR, -lNAME           library search path, library (libNAME.so before libNAME.a)
+  -static, -Bstatic/-Bdynamic, --as-needed/--no-as-needed, --whole-archive,
+  --start-group ... --end-group, --push-state/--pop-state
+  -dynamic-linker PATH     PT_INTERP (the target's ld.so by default)
+  -z now|lazy|execstack|noexecstack
+  --hash-style sysv|gnu|both, --eh-frame-hdr, -rpath DIR, -E, -s, -u SYMBOL
+  -m elf_x86_64|elf_i386   or --target elf64-x86-64|elf32-i386|macho-x86_64
+  --map FILE               JSON link map: input sections, symbols, GOT slots, PLT entries
+Mach-O (--target macho-x86_64 or -arch x86_64): -platform_version macos MIN SDK,
+  -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
+Other options gcc passes (-plugin, --build-id, -z relro, ...) are ignored with one warning.
+Errors are one line; exit status 1; no output file is left behind.
+Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""
 
 
 def _split_equals(args: list[str]) -> list[str]:
