@@ -8,6 +8,7 @@ when it runs, so `linkharness link` never loads Unicorn.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # subcommand -> (module, function, one-line help)
@@ -39,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"linkharness: unknown command {args[0]!r}\n{usage()}", file=sys.stderr)
         return 2
     module, func, _ = entry
-    result = getattr(importlib.import_module(module), func)(args[1:])
+    try:
+        result = getattr(importlib.import_module(module), func)(args[1:])
+    except BrokenPipeError:  # `linkharness ... | head`: the reader left; not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return int(result or 0)
 
 
