@@ -75,6 +75,17 @@ class Output:
             return None
         return symbols[entry].name
 
+    def section_name_at(self, addr: int) -> str | None:
+        """The name of the output section holding `addr` (or ending there), if any."""
+        sections = list(self.img.sections())
+        for sect in sections:
+            if sect.addr <= addr < sect.addr + sect.size:
+                return str(sect.name)
+        for sect in sections:
+            if addr == sect.addr + sect.size:
+                return str(sect.name)
+        return None
+
     def read(self, addr: int, size: int) -> bytes | None:
         for seg in self.img.segments:
             if seg.vmsize and seg.contains(addr, size):
@@ -120,6 +131,10 @@ class Placement:
                 continue
             delta = sym.value - obj.sections[index].addr
             for addr in out.defined.get(sym.name, []):
+                # static symbols of one name in several objects: only a definition in an
+                # output section of the input section's name can be this one
+                if out.section_name_at(addr) not in (None, obj.sections[index].name):
+                    continue
                 votes.setdefault(index, Counter())[addr - delta] += 1
         self._strings = out.cstrings()
         self._atoms: dict[int, list[mi.Symbol]] = {}  # section -> named symbols by value
