@@ -187,8 +187,8 @@ def apply_relocations(
     tls_got = kind == RelocKind.TLS_GOT_PC
     if local_got.any() or tls_got.any():
         numbers = np.repeat(np.array([o[0] for o in sec_origin], dtype=np.int64), lengths)
-        G = _local_got(G, local_got & ~tls_got, numbers, flat["local"], synthetic, layout)
-        G = _tls_got(G, tls_got, gid, numbers, flat["local"], synthetic, layout)
+        G = _slots_by_key(G, local_got & ~tls_got, tls_got, gid, numbers, flat["local"],
+                          synthetic, layout)
     T = np.zeros(row_count, dtype=np.int64)
     sub = flat["sub"]
     has = sub >= 0
@@ -210,29 +210,22 @@ def apply_relocations(
 _GOT_KINDS = np.array(sorted(int(k) for k in NEEDS_GOT), dtype=np.int64)
 
 
-def _tls_got(G: np.ndarray, rows: np.ndarray, gid: np.ndarray, numbers: np.ndarray,
-             local: np.ndarray, synthetic: Synthetic, layout: Layout) -> np.ndarray:
-    """Initial-exec TLS: the GOT slot holding the symbol's offset from the thread pointer."""
-    if synthetic.got is None or not rows.any():
-        return G
-    got_addr = layout.address_of(synthetic.got)
-    G = G.copy()
-    for r in np.nonzero(rows)[0].tolist():
-        g = int(gid[r])
-        key = (TLS_GOT, g if g >= 0 else (int(numbers[r]), int(local[r])))
-        G[r] = got_addr + synthetic.got_slot_offset[key]
-    return G
-
-
-def _local_got(G: np.ndarray, rows: np.ndarray, numbers: np.ndarray, local: np.ndarray,
-               synthetic: Synthetic, layout: Layout) -> np.ndarray:
-    """GOT slots of local symbols, keyed by (object number, symbol index): rare, so a loop."""
+def _slots_by_key(G: np.ndarray, local_got: np.ndarray, tls_got: np.ndarray, gid: np.ndarray,
+                  numbers: np.ndarray, local: np.ndarray, synthetic: Synthetic,
+                  layout: Layout) -> np.ndarray:
+    """GOT slots not indexed by global id: a local symbol's, keyed (object number, symbol
+    index), and a TLS slot holding S - TP, keyed ("tls", that key or the global id).  Both
+    are rare, so a loop over just those rows."""
     if synthetic.got is None:
         return G
     got_addr = layout.address_of(synthetic.got)
     G = G.copy()
-    for r in np.nonzero(rows)[0].tolist():
-        slot = synthetic.got_slot_offset.get((int(numbers[r]), int(local[r])))
+    for r in np.nonzero(local_got | tls_got)[0].tolist():
+        g = int(gid[r])
+        key: object = g if g >= 0 else (int(numbers[r]), int(local[r]))
+        if tls_got[r]:
+            key = (TLS_GOT, key)
+        slot = synthetic.got_slot_offset.get(key)
         if slot is not None:
             G[r] = got_addr + slot
     return G

@@ -49,7 +49,6 @@ SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64)
 HOWTO_TPOFF64 = 3
 HOWTO_WORD = {8: 0, 4: 1}  # index into SYNTH_HOWTOS of the pointer-sized absolute word
 HOWTO_PCREL32 = 2
-_WORD, _PCREL = HOWTO_WORD, HOWTO_PCREL32
 
 
 @dataclass
@@ -171,7 +170,7 @@ def build_synthetic(
 ) -> Synthetic:
     b = SyntheticBuilder(arch, globals_)
     word = arch.word
-    howto_word = _WORD[word]
+    howto_word = HOWTO_WORD[word]
     rw = SectionFlags.WRITE
 
     got_plt = plt = None
@@ -191,8 +190,8 @@ def build_synthetic(
         targets = {"got.plt": b.symbol_for_section(got_plt), "plt": b.symbol_for_section(plt)}
 
         def field(f: PltField, at: int) -> None:
-            b.reloc(plt, at + f.offset, _PCREL if f.pc_relative else _WORD[4], targets[f.target],
-                    f.addend)
+            b.reloc(plt, at + f.offset, HOWTO_PCREL32 if f.pc_relative else HOWTO_WORD[4],
+                    targets[f.target], f.addend)
 
         for f in template.plt0_fields:
             field(f, 0)

@@ -16,7 +16,7 @@ from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..errors import LinkError
 from ..kinds import RelocKind
 from ..layout import Layout, OutputSection, Segment, assign_addresses
-from ..model import ABS, UNDEF, Binding, InputSection, ObjectFile, SectionFlags, Visibility
+from ..model import ABS, UNDEF, Binding, InputSection, SectionFlags, Visibility
 from ..model import SymbolTable as ObjTable
 from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
@@ -309,7 +309,7 @@ def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult,
             rows = sec.relocs.rows
             for r in np.nonzero(kinds[rows["howto"]])[0].tolist():
                 offset, symbol = int(rows["offset"][r]), int(rows["symbol"][r])
-                if (id(sec), offset) in bound or not _moves(symtab, obj, t, gids, symbol):
+                if (id(sec), offset) in bound or not _moves(symtab, t, gids, symbol):
                     continue
                 if SectionFlags.WRITE not in sec.flags:
                     raise LinkError("an absolute pointer in a read-only section cannot be "
@@ -320,8 +320,8 @@ def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult,
     return sites
 
 
-def _moves(symtab: SymbolTable, obj: ObjectFile, t: ObjTable, gids: np.ndarray,
-           symbol: int) -> bool:
+def _moves(symtab: SymbolTable, t: ObjTable, gids: np.ndarray, symbol: int) -> bool:
+    """Whether the symbol's address moves with the image (so a pointer to it is rebased)."""
     gid = int(gids[symbol])
     if gid >= 0:
         sym = symtab.symbols[gid]

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..elf.archive import AR_MAGIC, member_path, read_archive
 from ..errors import LinkError
-from ..model import UNDEF, Archive, Binding
+from ..model import UNDEF, Archive, Binding, DynamicLibrary
 from ..resolve import SymbolTable
 from .read import is_macho_object, read_macho_object
 from .tbd import default_libsystem, imports_as_libraries, read_tbd
@@ -98,9 +98,7 @@ class MachoLoader:
             raise LinkError("file format not recognized (not a Mach-O object, archive or "
                             ".tbd stub)", file=path, offset=0)
 
-    def _add_library(self, lib: object) -> None:
-        from ..model import DynamicLibrary
-        assert isinstance(lib, DynamicLibrary)
+    def _add_library(self, lib: DynamicLibrary) -> None:
         if lib.soname in self._libs:
             return
         self._libs.add(lib.soname)
