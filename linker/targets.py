@@ -19,6 +19,7 @@ class DynamicRelocs:
     glob_dat: int
     jump_slot: int
     relative: int
+    irelative: int  # R_X86_64_IRELATIVE / R_386_IRELATIVE: the slot gets resolver()
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,8 @@ X86_64 = ArchTraits(
     plt0_size=16,
     plt_entry_size=16,
     got_plt_reserved=3,
-    dyn=DynamicRelocs(none=0, abs_word=1, copy=5, glob_dat=6, jump_slot=7, relative=8),
+    dyn=DynamicRelocs(none=0, abs_word=1, copy=5, glob_dat=6, jump_slot=7, relative=8,
+                      irelative=37),
     elf_machine=62,  # EM_X86_64
     elf_class=2,
     emulations=("elf_x86_64",),
@@ -63,7 +65,8 @@ I386 = ArchTraits(
     plt0_size=16,
     plt_entry_size=16,
     got_plt_reserved=3,
-    dyn=DynamicRelocs(none=0, abs_word=1, copy=5, glob_dat=6, jump_slot=7, relative=8),
+    dyn=DynamicRelocs(none=0, abs_word=1, copy=5, glob_dat=6, jump_slot=7, relative=8,
+                      irelative=42),
     elf_machine=3,  # EM_386
     elf_class=1,
     emulations=("elf_i386",),
