@@ -54,7 +54,7 @@ FIXED: dict[str, tuple[bytes, str]] = {
     "pop_rbx": (b"\x5b", "popq %rbx"),
     "ret": (b"\xc3", "ret"),
     "mov_rax_rbx": (b"\x48\x89\xd8", "movq %rbx, %rax"),
-    "mov_rdi_rbx": (b"\x48\x89\xdf", "movq %rbx, %rdi"),
+    "mov_edi_ebx": (b"\x89\xdf", "movl %ebx, %edi"),  # acc's low half, zero-extended
     "imul_rbx_31": (b"\x48\x6b\xdb\x1f", "imulq $31, %rbx, %rbx"),
     "add_rbx_rax": (b"\x48\x01\xc3", "addq %rax, %rbx"),
     "call_rax": (b"\xff\xd0", "call *%rax"),

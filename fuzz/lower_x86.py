@@ -88,7 +88,7 @@ def _args(target: str, consts: tuple[int, ...]) -> list[Insn]:
     """Argument set-up for a call to `target`: acc first, then the step's constants."""
     imp = libtrace.IMPORTS.get(target)
     arity = libtrace.arity_of(target) if imp is not None and imp.is_function else 0
-    out = [Insn("mov_rdi_rbx")] if arity else []
+    out = [Insn("mov_edi_ebx")] if arity else []
     out += [Insn("mov_arg_imm", imm=consts[i - 1], reg=i) for i in range(1, arity)]
     return out
 

@@ -11,8 +11,11 @@ target.  `fuzz.semantics` computes what the program must do; emitters turn it in
 The semantics of a function, for every emitter: an accumulator starts at the function's seed;
 every value-producing step (call or load) gives v and sets acc = acc * 31 + v (mod 2**64); a
 store writes the low 32 bits of acc; `IfOdd(step)` runs its step only when acc is odd; the
-function returns acc.  Calls pass acc as the first argument and the step's constants as the
-next ones (only as many as the callee's arity; functions of the model take none).
+function returns acc.  Calls pass the low 32 bits of acc as the first argument and the step's
+constants (32-bit) as the next ones (only as many as the callee's arity; functions of the
+model take none): one machine word each on every target, so that x86-64 and i386 programs
+of one model make the same calls.  acc itself is 64-bit everywhere (i386 keeps it in two
+registers).
 The entry point calls `Program.main` and exits with its result & 0xff.
 """
 

@@ -31,6 +31,7 @@ from .model import (
 )
 
 MASK64 = (1 << 64) - 1
+ARG_MASK = 0xFFFFFFFF  # what a call passes of acc (see fuzz.model)
 MAX_CALLS = 400  # a guard: the strategies never draw programs this busy
 
 
@@ -135,7 +136,8 @@ class Interpreter:
         if self.calls > MAX_CALLS:
             raise TooBusy
         if isinstance(d, libtrace.Import):
-            args = (acc, *consts)[: libtrace.arity_of(d.name)]
+            # the low 32 bits of acc: a machine word on every target (i386 passes words)
+            args = (acc & ARG_MASK, *consts)[: libtrace.arity_of(d.name)]
             self.trace.append(TraceEntry(d.soname, d.name, args))
             return libtrace.function_result(d.name, args)
         if not isinstance(d, Function):

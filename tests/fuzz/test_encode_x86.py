@@ -34,7 +34,7 @@ SAMPLES: list[Insn] = [
     Insn("lea_r11_got_base"),
     Insn("movabs_rax_gotoff", Sym("d", 8)),
     Insn("mov_rax_got_r11", Sym("d")),
-    Insn("skip_if_even", body=(Insn("mov_rdi_rbx"), Insn("call", Sym("f"),
+    Insn("skip_if_even", body=(Insn("mov_edi_ebx"), Insn("call", Sym("f"),
                                                         reloc="R_X86_64_PLT32"))),
 ]
 

@@ -69,8 +69,9 @@ def test_imports_tables_stores_and_conditions() -> None:
     acc = mix(acc, data_word("lt1_d1", 2))
     trace = [TraceEntry("libtrace2.so", "lt2_f2_a2", (3, 0x11))]
     if acc & 1:
-        trace.append(TraceEntry("libtrace1.so", "lt1_f1_a1", (acc,)))
-        acc = mix(acc, function_result("lt1_f1_a1", (acc,)))
+        low = acc & 0xFFFFFFFF  # calls pass acc's low 32 bits
+        trace.append(TraceEntry("libtrace1.so", "lt1_f1_a1", (low,)))
+        acc = mix(acc, function_result("lt1_f1_a1", (low,)))
     acc = mix(acc, 77)
     got = outcome(program)
     assert got.trace == tuple(trace)
