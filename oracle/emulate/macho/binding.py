@@ -5,21 +5,26 @@ pointers on first call through `dyld_stub_binder`.
 dyld_stub_binder is an intercepted address, bound wherever the file binds that name
 (the modern __got slot __stub_helper jumps through).  On entry the helper has pushed the
 lazy-bind offset and then the address of the image's private word (`lea dyld_private,
-%r11; push %r11`), so [rsp] is that address, [rsp+8] the offset and [rsp+16] the return
-address of the original call.  The binder checks the private word lies in a writable
-segment, interprets the lazy-bind opcodes from the offset up to their DONE, writes the
-slot, pops both words and continues at the target, so the call returns to its caller.
-Any inconsistency is a Fault, never a silent success.
+%r11; push %r11`; on i386 `pushl $dyld_private`), so [sp] is that address, [sp+w] the
+offset and [sp+2w] the return address of the original call (w the word size).  The binder
+checks the private word lies in a writable segment, interprets the lazy-bind opcodes from
+the offset up to their DONE, checks that the entry binds the very pointer the caller's stub
+jumped through (when the call site is a direct `call stub`), writes the slot, pops both
+words and continues at the target, so the call returns to its caller.  Any inconsistency
+is a Fault, never a silent success.
+
+i386: Darwin's ABI keeps esp 16-byte aligned at every call (libSystem's SSE code relies on
+it), so every libSystem function checks on entry that esp + 4 is a multiple of 16; a
+misaligned call is a "misaligned-stack" fault naming the call site.
 """
 
 from __future__ import annotations
 
-from unicorn import x86_const as x
-
+from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import MachOImage, Segment, Symbol
-from oracle.emulate.macho.libraries import STUB_BINDER, Dylib
+from oracle.emulate.macho.libraries import STUB_BINDER, Dylib, LibSystem
 from oracle.emulate.macho.opcodes import (
     BIND_TYPE_POINTER,
     REBASE_TYPE_POINTER,
@@ -31,7 +36,6 @@ from oracle.emulate.macho.opcodes import (
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
 
-WORD = 8
 N_WEAK_REF = 0x40
 ORDINAL_SELF, ORDINAL_EXECUTABLE, ORDINAL_FLAT = 0, -1, -2
 
@@ -52,6 +56,7 @@ class Binder:
         self.img = img
         self.dylibs = dylibs
         self.mem = machine.mem
+        self.word = img.word
         self.stub_binder = machine.add_handler(self._bind_lazily, f"<{STUB_BINDER}>")
         self._symbols = img.symbols()
         self._own = {s.name: s.value for s in self._symbols
@@ -86,7 +91,10 @@ class Binder:
             assert found.export is not None
             key = (lib.install_name, symbol)
             if key not in self._functions:
-                self._functions[key] = self.machine.add_export(lib.install_name, found.export)
+                export = found.export
+                if self.word == 4 and isinstance(lib, LibSystem):
+                    export = aligned_call(export, lib.install_name)
+                self._functions[key] = self.machine.add_export(lib.install_name, export)
             return self._functions[key]
         if weak:
             return 0
@@ -118,7 +126,7 @@ class Binder:
                                   f"{what}: segment index {segment} does not exist"))
         seg: Segment = self.img.segments[segment]
         addr = seg.vmaddr + offset
-        if not seg.contains(addr, WORD):
+        if not seg.contains(addr, self.word):
             raise DyldFault(Fault("bad-relocation", addr, None,
                                   f"{what}: offset {offset:#x} is outside {seg.name}"))
         if not seg.writable:
@@ -127,7 +135,7 @@ class Binder:
         return addr
 
     def _store(self, addr: int, value: int) -> None:
-        self.mem.write_initial(addr, (value & ((1 << 64) - 1)).to_bytes(WORD, "little"))
+        self.mem.write_initial(addr, self.machine.abi.pack(value))
 
     def _apply_bind(self, b: Bind, stream: str) -> int:
         what = f"{stream} of {b.symbol} (opcode at +{b.opcode_offset:#x})"
@@ -148,7 +156,8 @@ class Binder:
             if info is None:
                 self._bind_indirect()
                 return
-            rebases = decode_rebases(self.img.bytes_at(*info.rebase, "rebase opcodes"))
+            rebases = decode_rebases(self.img.bytes_at(*info.rebase, "rebase opcodes"),
+                                     pointer_size=self.word)
             for r in rebases:
                 addr = self._field(r.segment, r.offset, f"rebase (opcode at +{r.opcode_offset:#x})")
                 if r.type != REBASE_TYPE_POINTER:
@@ -156,14 +165,17 @@ class Binder:
                                           f"rebase type {r.type} is not REBASE_TYPE_POINTER"))
                 # The slide is 0 (the image loads at its link address): the pointer keeps
                 # its value, but every rebase is decoded and its place checked.
-                self._store(addr, int.from_bytes(self.mem.read(addr, WORD), "little"))
-            for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes")):
+                self._store(addr, int.from_bytes(self.mem.read(addr, self.word), "little"))
+            for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes"),
+                                  pointer_size=self.word):
                 self._apply_bind(b, "bind")
             if info.weak_bind[1]:
                 decode_binds(self.img.bytes_at(*info.weak_bind, "weak bind opcodes"),
-                             "weak bind")  # validated; no dylib here overrides a definition
+                             "weak bind", pointer_size=self.word)  # validated; no dylib
+                # here overrides a definition
             if not lazy and self._lazy:
-                for b in decode_binds(self._lazy, "lazy bind", lazy=True):
+                for b in decode_binds(self._lazy, "lazy bind", lazy=True,
+                                      pointer_size=self.word):
                     self._apply_bind(b, "lazy bind")
         except OpcodeError as err:
             raise DyldFault(Fault("bad-relocation", 0, None, str(err))) from None
@@ -178,8 +190,8 @@ class Binder:
         for sect in self.img.sections():
             if sect.type not in (mi.S_NON_LAZY_SYMBOL_POINTERS, mi.S_LAZY_SYMBOL_POINTERS):
                 continue
-            for i in range(sect.size // WORD):
-                slot = sect.addr + WORD * i
+            for i in range(sect.size // self.word):
+                slot = sect.addr + self.word * i
                 k = sect.reserved1 + i
                 if k >= len(indirect):
                     raise DyldFault(Fault("bad-relocation", slot, None,
@@ -207,27 +219,75 @@ class Binder:
     # -- lazily --
 
     def _bind_lazily(self) -> None:
-        machine, uc = self.machine, self.machine.uc
-        sp = int(uc.reg_read(x.UC_X86_REG_RSP))
-        private, offset, caller = (machine.abi.read_word(self.mem, sp + WORD * k)
+        machine, uc, abi = self.machine, self.machine.uc, self.machine.abi
+        sp = abi.sp(uc)
+        private, offset, caller = (abi.read_word(self.mem, sp + self.word * k)
                                    for k in range(3))
 
         def bad(message: str) -> RunStop:
             return RunStop(Fault("bad-resolver", caller, machine.symbol_at(caller),
                                  f"dyld_stub_binder: {message}"))
 
-        seg = self.img.segment_at(private, WORD)
+        seg = self.img.segment_at(private, self.word)
         if seg is None or not seg.writable:
             raise bad(f"the image's private word {private:#x} on the stack is not in a "
                       "writable segment")
         if not self._lazy:
             raise bad("the image has no lazy-bind opcodes")
         try:
-            binds = decode_binds(self._lazy, "lazy bind", lazy=True, start=offset, single=True)
+            binds = decode_binds(self._lazy, "lazy bind", lazy=True, start=offset, single=True,
+                                 pointer_size=self.word)
+            called_through = self._stub_slot_of_call(caller)
+            bound = {self.img.segments[b.segment].vmaddr + b.offset for b in binds
+                     if 0 <= b.segment < len(self.img.segments)}
+            if called_through is not None and called_through not in bound:
+                raise bad(f"lazy-bind offset {offset:#x} binds "
+                          f"{', '.join(f'{a:#x}' for a in sorted(bound))}, but the call at "
+                          f"{caller:#x} went through the stub of lazy pointer "
+                          f"{called_through:#x}")
             targets = [self._apply_bind(b, "lazy bind") for b in binds]
         except OpcodeError as err:
             raise bad(f"lazy-bind offset {offset:#x}: {err}") from None
         except DyldFault as err:
             raise bad(err.fault.message) from None
-        uc.reg_write(x.UC_X86_REG_RSP, sp + 2 * WORD)
-        uc.reg_write(x.UC_X86_REG_RIP, targets[0])
+        uc.reg_write(abi.sp_reg, sp + 2 * self.word)
+        uc.reg_write(abi.pc_reg, targets[0])
+
+    def _stub_slot_of_call(self, caller: int) -> int | None:
+        """The lazy pointer whose stub the call returning to `caller` called, when the call
+        is a direct `call rel32` to a `jmp *slot` stub (abs32 on i386, rip-relative on
+        x86-64) and the slot lies in an S_LAZY_SYMBOL_POINTERS section; else None."""
+        try:
+            call = self.mem.read(caller - 5, 5)
+            if call[0] != 0xE8:
+                return None
+            stub = (caller + int.from_bytes(call[1:], "little", signed=True)) & self.machine.abi.mask
+            jump = self.mem.read(stub, 6)
+        except Exception:  # noqa: BLE001 - unreadable bytes: not a direct call to a stub
+            return None
+        if jump[:2] != b"\xff\x25":
+            return None
+        operand = int.from_bytes(jump[2:], "little", signed=self.word == 8)
+        slot = operand if self.word == 4 else stub + 6 + operand
+        for sect in self.img.sections():
+            if sect.type == mi.S_LAZY_SYMBOL_POINTERS and sect.addr <= slot < sect.addr + sect.size:
+                return slot
+        return None
+
+
+def aligned_call(export: Export, install_name: str) -> Export:
+    """`export` behind the Darwin i386 ABI's check: esp + 4 (esp before the call pushed the
+    return address) is a multiple of 16 on entry to every libSystem function."""
+
+    def impl(ctx: CallContext) -> LibResult:
+        machine = ctx.machine
+        sp = machine.abi.sp(machine.uc)
+        if (sp + 4) % 16:
+            site = machine.abi.read_word(ctx.mem, sp)
+            raise RunStop(Fault("misaligned-stack", site, machine.symbol_at(site),
+                                f"call to {export.name} in {install_name} from {site:#x} "
+                                f"with esp {sp + 4:#x} before the call, not 16-byte aligned "
+                                "(the Darwin i386 ABI requires it at every call)"))
+        return export.impl(ctx)
+
+    return Export(export.name, export.arity, impl)

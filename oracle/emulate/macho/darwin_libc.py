@@ -5,15 +5,14 @@ _FORTIFY_SOURCE `__*_chk` entry points clang emits for Darwin, `bzero`, `read`, 
 Darwin's isdigit(c) and friends read `_DefaultRuneLocale.__runetype[c]` inline for c < 128
 and call `__maskrune(c, mask)` otherwise, so the "C" locale's table must exist as data:
 _RuneLocale is magic[8], encoding[32], two function pointers, invalid_rune (int), then
-__runetype[256] (uint32 at offset 60), __maplower[256] and __mapupper[256] (int32).
+__runetype[256] (uint32 at offset 60; 52 on i386, whose pointers are 4 bytes),
+__maplower[256] and __mapupper[256] (int32).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-
-from unicorn import x86_const as x
 
 from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.guest import GuestFault
@@ -57,9 +56,9 @@ def _runetype(c: int) -> int:
     return bits
 
 
-def rune_locale() -> bytes:
+def rune_locale(word: int = 8) -> bytes:
     """The "C" locale's _RuneLocale: magic "RuneMagA", encoding "NONE" and the tables."""
-    head = b"RuneMagA" + b"NONE".ljust(32, b"\0") + bytes(8 + 8 + 4)
+    head = b"RuneMagA" + b"NONE".ljust(32, b"\0") + bytes(2 * word + 4)
     runetype = struct.pack("<256I", *(_runetype(c) for c in range(256)))
     lower = struct.pack("<256i", *(ord(chr(c).lower()) if c < 128 else c for c in range(256)))
     upper = struct.pack("<256i", *(ord(chr(c).upper()) if c < 128 else c for c in range(256)))
@@ -131,11 +130,21 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
     return {row.name: row for row in rows}
 
 
+class _FixedArgs(CallContext):
+    """A call's context whose integer arguments are given, not read from the registers or
+    the stack (one function served by another with its arguments rearranged)."""
+
+    def __init__(self, ctx: CallContext, args: tuple[int, ...]) -> None:
+        super().__init__(ctx.machine, ctx.library, ctx.symbol)
+        self._fixed = args
+
+    def arg(self, index: int) -> int:
+        return self._fixed[index]
+
+
 def _bzero(memset: Export) -> Callable[[CallContext], LibResult]:
     def impl(ctx: CallContext) -> LibResult:
-        # memset(p, 0, n) reads its arguments from rdi, rsi, rdx: move n and clear c.
-        ctx.machine.uc.reg_write(x.UC_X86_REG_RDX, ctx.arg(1))
-        ctx.machine.uc.reg_write(x.UC_X86_REG_RSI, 0)
-        return memset.impl(ctx)
+        # bzero(p, n) is memset(p, 0, n)
+        return memset.impl(_FixedArgs(ctx, (ctx.arg(0), 0, ctx.arg(1))))
 
     return impl

@@ -1,10 +1,11 @@
-"""The emulated dyld: load a 64-bit Mach-O executable as xnu and dyld would, bind it to
-the emulated dylibs, and run it on the ELF emulator's machine.
+"""The emulated dyld: load a Mach-O executable (x86-64, or i386 on the 32-bit machine with
+cdecl libSystem) as xnu and dyld would, bind it to the emulated dylibs, and run it on the
+ELF emulator's machine.
 
 Segments are mapped at their link addresses (slide 0) with their initprot; a segment
 with no access (__PAGEZERO) stays unmapped, so a null dereference faults.  Then the
 binder rebases, binds and (with bind="now" or MH_BIND_AT_LOAD) binds lazy pointers too,
-and the program starts at LC_MAIN's main or LC_UNIXTHREAD's rip.
+and the program starts at LC_MAIN's main or LC_UNIXTHREAD's rip (eip).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from collections.abc import Callable
 
 from unicorn import UcError
 
-from oracle.emulate.abi import X86_64
+from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.guest import GuestFault
-from oracle.emulate.layout import LAYOUT_64
+from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
 from oracle.emulate.ldso import Invocation
 from oracle.emulate.machine import Machine
 from oracle.emulate.macho import image as mi
@@ -35,9 +36,16 @@ S_MOD_INIT_FUNC_POINTERS = 9
 MAX_MAPPED = 1 << 30  # more than this is a corrupt size, not a program under test
 
 
+def _is_i386(data: bytes) -> bool:
+    """An MH_MAGIC (32-bit) file: run on the i386 machine (the parse judges the rest)."""
+    return data[:4] == mi.MH_MAGIC.to_bytes(4, "little")
+
+
 def run_macho(data: bytes, inv: Invocation) -> RunResult:
-    layout = LAYOUT_64
-    machine = Machine(X86_64, inv.limits, layout.lib_code, layout.lib_code_size)
+    i386 = _is_i386(data)
+    layout = LAYOUT_32 if i386 else LAYOUT_64
+    machine = Machine(I386 if i386 else X86_64, inv.limits, layout.lib_code,
+                      layout.lib_code_size)
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
                       inv.limits.memory_cap, inv.stdin)
     machine.process = process
@@ -54,7 +62,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         brk = _map_segments(machine.mem, img)
         process.brk_start = process.brk = process.brk_mapped = brk
         sp, argv, envp, apple = build_stack(machine.mem, layout.stack_top, layout.stack_size,
-                                            inv.argv, inv.env, inv.path.encode())
+                                            inv.argv, inv.env, inv.path.encode(), img.word)
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
         create_standard_streams(process)
         dylibs = _dylibs(img)
@@ -79,8 +87,11 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
 
 
 def _check_runnable(img: MachOImage) -> None:
-    if img.cputype != mi.CPU_TYPE_X86_64:
+    if img.is64 and img.cputype != mi.CPU_TYPE_X86_64:
         raise MachOError("header", f"cputype {img.cputype:#x} is not CPU_TYPE_X86_64")
+    if not img.is64 and img.cputype != mi.CPU_TYPE_I386:
+        raise MachOError("header", f"cputype {img.cputype:#x} of a 32-bit file is not "
+                                   "CPU_TYPE_I386")
     if img.filetype != mi.MH_EXECUTE:
         raise MachOError("header", f"filetype {img.filetype} is not MH_EXECUTE")
     if any(lc.cmd == mi.LC_DYLD_CHAINED_FIXUPS for lc in img.commands):
@@ -122,7 +133,7 @@ def _map_segments(mem: UcMemory, img: MachOImage) -> int:
 def _dylibs(img: MachOImage) -> list[Dylib]:
     out = []
     for lib in img.dylibs:
-        emulated = dylib_for(lib.install_name)
+        emulated = dylib_for(lib.install_name, img.word)
         if emulated is None:
             raise DyldFault(Fault("load", 0, None, f"{lib.install_name}: no emulated dylib "
                                                    "for this install name"))
@@ -138,8 +149,8 @@ def _initializers(mem: UcMemory, img: MachOImage) -> tuple[int, ...]:
             seg = img.segment_at(sect.addr, max(sect.size, 1))
             if seg is None or not seg.initprot & 7:
                 raise MachOError(sect.name, "initializer pointers outside a mapped segment")
-            raw = mem.read(sect.addr, sect.size - sect.size % 8)
-            out += [v for (v,) in struct.iter_unpack("<Q", raw)]
+            raw = mem.read(sect.addr, sect.size - sect.size % img.word)
+            out += [v for (v,) in struct.iter_unpack("<Q" if img.is64 else "<I", raw)]
     return tuple(out)
 
 
@@ -148,7 +159,8 @@ def _entry(img: MachOImage) -> int:
         return img.header_address() + img.main_entryoff
     if img.thread_rip is not None:
         return img.thread_rip
-    raise MachOError("entry", "neither LC_MAIN nor an x86_THREAD_STATE64 LC_UNIXTHREAD")
+    raise MachOError("entry", "neither LC_MAIN nor an LC_UNIXTHREAD with an x86_THREAD_STATE64 "
+                              "(x86_THREAD_STATE32 for i386) state")
 
 
 def _symbolizer(img: MachOImage) -> Callable[[int], str | None]:

@@ -1,6 +1,11 @@
-"""A bounds-checked reading of a 64-bit Mach-O executable: the header, the load commands
-that dyld and the kernel look at, the segments with their sections, the symbol table and
-the indirect symbol table.
+"""A bounds-checked reading of a Mach-O file, 64-bit (x86-64) or 32-bit (i386): the header,
+the load commands that dyld and the kernel look at, the segments with their sections, the
+symbol table and the indirect symbol table.
+
+The two widths differ only in sizes (mach_header 28 vs 32 bytes, LC_SEGMENT's 56-byte
+command and 68-byte sections vs LC_SEGMENT_64's 72 and 80, the 12- vs 16-byte nlist) and in
+the thread state (x86_THREAD_STATE32 holds eip as its 11th word); `MachOImage.word` is the
+pointer size every reader of pointers (rebase, bind, symbol pointers) must use.
 
 Every read goes through `MachOImage.bytes_at`, which raises `MachOError` (naming the
 place) instead of reading past the end of the file; both the emulated dyld and the
@@ -12,13 +17,13 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-MH_MAGIC_64 = 0xFEEDFACF
+MH_MAGIC_64, MH_MAGIC = 0xFEEDFACF, 0xFEEDFACE
 MH_EXECUTE = 2
-CPU_TYPE_X86_64 = 0x01000007
+CPU_TYPE_X86_64, CPU_TYPE_I386 = 0x01000007, 7
 MH_BIND_AT_LOAD, MH_TWOLEVEL, MH_PIE = 0x8, 0x80, 0x200000
-HEADER_SIZE = 32
+HEADER_SIZE, HEADER_SIZE_32 = 32, 28
 
-LC_SEGMENT_64, LC_SYMTAB, LC_UNIXTHREAD, LC_DYSYMTAB = 0x19, 0x2, 0x5, 0xB
+LC_SEGMENT, LC_SEGMENT_64, LC_SYMTAB, LC_UNIXTHREAD, LC_DYSYMTAB = 0x1, 0x19, 0x2, 0x5, 0xB
 LC_LOAD_DYLIB, LC_LOAD_DYLINKER, LC_LAZY_LOAD_DYLIB = 0xC, 0xE, 0x20
 LC_LOAD_WEAK_DYLIB, LC_REEXPORT_DYLIB, LC_LOAD_UPWARD_DYLIB = 0x80000018, 0x8000001F, 0x80000023
 LC_DYLD_INFO, LC_DYLD_INFO_ONLY, LC_MAIN = 0x22, 0x80000022, 0x80000028
@@ -35,11 +40,16 @@ INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
 N_STAB, N_TYPE, N_EXT, N_UNDF, N_SECT = 0xE0, 0x0E, 0x01, 0x0, 0xE
 SELF_LIBRARY_ORDINAL, DYNAMIC_LOOKUP_ORDINAL, EXECUTABLE_ORDINAL = 0, 0xFE, 0xFF
 X86_THREAD_STATE64, X86_THREAD_STATE64_COUNT, THREAD_RIP_INDEX = 4, 42, 16
+# i386 (mach/i386/thread_status.h): eax ebx ecx edx edi esi ebp esp ss eflags eip cs ds es fs gs
+X86_THREAD_STATE32, X86_THREAD_STATE32_COUNT, THREAD_EIP_INDEX = 1, 16, 10
 NLIST_64 = struct.Struct("<IBBHQ")
+NLIST_32 = struct.Struct("<IBBHI")
+SEGMENT_COMMAND_SIZE = {LC_SEGMENT_64: 72, LC_SEGMENT: 56}
+SECTION_SIZE = {LC_SEGMENT_64: 80, LC_SEGMENT: 68}
 
 
 class MachOError(Exception):
-    """The file cannot be read as a 64-bit Mach-O executable: `where` names the place."""
+    """The file cannot be read as a Mach-O file: `where` names the place."""
 
     def __init__(self, where: str, what: str) -> None:
         super().__init__(f"{where}: {what}")
@@ -84,7 +94,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Segment:
-    index: int  # ordinal among LC_SEGMENT_64 commands (what bind/rebase opcodes name)
+    index: int  # ordinal among LC_SEGMENT(_64) commands (what bind/rebase opcodes name)
     command: int  # load command index
     name: str
     vmaddr: int
@@ -158,8 +168,22 @@ class MachOImage:
     dysymtab: tuple[int, ...] | None = None  # the 18 words of dysymtab_command after cmdsize
     dyld_info: DyldInfo | None = None
     main_entryoff: int | None = None
-    thread_rip: int | None = None
+    thread_rip: int | None = None  # the thread state's pc: rip, or eip of an i386 file
     dylinker: str | None = None
+    is64: bool = True
+
+    @property
+    def word(self) -> int:
+        """The pointer size: 8 for MH_MAGIC_64, 4 for MH_MAGIC."""
+        return 8 if self.is64 else 4
+
+    @property
+    def header_size(self) -> int:
+        return HEADER_SIZE if self.is64 else HEADER_SIZE_32
+
+    @property
+    def segment_command(self) -> int:
+        return LC_SEGMENT_64 if self.is64 else LC_SEGMENT
 
     # -- bounded access --
 
@@ -194,10 +218,11 @@ class MachOImage:
         if self.symtab is None:
             return []
         symoff, nsyms, stroff, strsize = self.symtab
-        raw = self.bytes_at(symoff, nsyms * NLIST_64.size, "LC_SYMTAB symbols")
+        nlist = NLIST_64 if self.is64 else NLIST_32
+        raw = self.bytes_at(symoff, nsyms * nlist.size, "LC_SYMTAB symbols")
         strings = self.bytes_at(stroff, strsize, "LC_SYMTAB strings")
         out = []
-        for index, (strx, ntype, sect, desc, value) in enumerate(NLIST_64.iter_unpack(raw)):
+        for index, (strx, ntype, sect, desc, value) in enumerate(nlist.iter_unpack(raw)):
             if strx >= max(strsize, 1) and strx:
                 raise MachOError(f"symbol {index}", f"n_strx {strx} past the string table")
             end = strings.find(b"\0", strx)
@@ -220,17 +245,21 @@ def _cstr(raw: bytes) -> str:
 def parse(data: bytes) -> MachOImage:
     """Read the header and the load commands; MachOError if the file is not readable."""
     img = MachOImage(data)
-    if len(data) < HEADER_SIZE:
+    if len(data) < HEADER_SIZE_32:
+        raise MachOError("header", f"file of {len(data)} bytes is shorter than mach_header")
+    magic, cputype, _, filetype, ncmds, sizeofcmds, flags = img.unpack("<IiiIIII", 0, "header")
+    if magic not in (MH_MAGIC_64, MH_MAGIC):
+        raise MachOError("header", f"magic {magic:#x} is neither MH_MAGIC_64 nor MH_MAGIC "
+                                   "(only little-endian Mach-O is read)")
+    img.is64 = magic == MH_MAGIC_64
+    if len(data) < img.header_size:
         raise MachOError("header", f"file of {len(data)} bytes is shorter than mach_header_64")
-    magic, cputype, _, filetype, ncmds, sizeofcmds, flags, _ = img.unpack("<IiiIIIII", 0, "header")
-    if magic != MH_MAGIC_64:
-        raise MachOError("header", f"magic {magic:#x} is not MH_MAGIC_64 (only 64-bit "
-                                   "little-endian Mach-O is read)")
     img.cputype, img.filetype, img.ncmds, img.sizeofcmds, img.flags = (
         cputype, filetype, ncmds, sizeofcmds, flags)
-    if HEADER_SIZE + sizeofcmds > len(data):
+    if img.header_size + sizeofcmds > len(data):
         raise MachOError("header", f"sizeofcmds {sizeofcmds:#x} runs past the end of the file")
-    offset, end = HEADER_SIZE, HEADER_SIZE + sizeofcmds
+    offset = img.header_size
+    end = offset + sizeofcmds
     for index in range(ncmds):
         where = f"load command {index}"
         if offset + 8 > end:
@@ -252,14 +281,16 @@ def _read_command(img: MachOImage, lc: LoadCommand) -> None:
         if lc.size < size:
             raise MachOError(where, f"cmdsize {lc.size} is smaller than the command ({size})")
 
-    if lc.cmd == LC_SEGMENT_64:
-        need(72)
+    if lc.cmd == img.segment_command:
+        head, each = SEGMENT_COMMAND_SIZE[lc.cmd], SECTION_SIZE[lc.cmd]
+        need(head)
         name, vmaddr, vmsize, fileoff, filesize, maxprot, initprot, nsects, flags = (
-            struct.unpack_from("<16sQQQQiiII", body, 8))
-        need(72 + 80 * nsects)
+            struct.unpack_from("<16sQQQQiiII" if img.is64 else "<16sIIIIiiII", body, 8))
+        need(head + each * nsects)
         sections = []
         for k in range(nsects):
-            fields = struct.unpack_from("<16s16sQQIIIIIIII", body, 72 + 80 * k)
+            fields = struct.unpack_from("<16s16sQQIIIIIIII" if img.is64 else "<16s16sIIIIIIIII",
+                                        body, head + each * k)
             sections.append(Section(_cstr(fields[0]), _cstr(fields[1]), *fields[2:11]))
         img.segments.append(Segment(len(img.segments), lc.index, _cstr(name), vmaddr, vmsize,
                                     fileoff, filesize, maxprot, initprot, flags,
@@ -293,15 +324,19 @@ def _read_command(img: MachOImage, lc: LoadCommand) -> None:
 
 
 def _read_thread(img: MachOImage, body: bytes, where: str) -> None:
-    """LC_UNIXTHREAD: a list of (flavor, count, state); x86_THREAD_STATE64 holds rip."""
+    """LC_UNIXTHREAD: a list of (flavor, count, state); x86_THREAD_STATE64 holds rip, and
+    x86_THREAD_STATE32 (the only flavour an i386 file's entry is read from) eip."""
     cursor = 8
     while cursor + 8 <= len(body):
         flavor, count = struct.unpack_from("<II", body, cursor)
         cursor += 8
         if cursor + 4 * count > len(body):
             raise MachOError(where, f"thread state of {count} words runs past the command")
-        if flavor == X86_THREAD_STATE64 and count == X86_THREAD_STATE64_COUNT:
+        if img.is64 and flavor == X86_THREAD_STATE64 and count == X86_THREAD_STATE64_COUNT:
             (img.thread_rip,) = struct.unpack_from("<Q", body, cursor + 8 * THREAD_RIP_INDEX)
+        elif not img.is64 and flavor == X86_THREAD_STATE32 \
+                and count == X86_THREAD_STATE32_COUNT:
+            (img.thread_rip,) = struct.unpack_from("<I", body, cursor + 4 * THREAD_EIP_INDEX)
         cursor += 4 * count
         if flavor == 0 and count == 0:
             break

@@ -57,9 +57,10 @@ def _errno_address(ctx: CallContext) -> int:
 class LibSystem:
     """libSystem.B.dylib over the emulated libc."""
 
-    def __init__(self, install_name: str) -> None:
+    def __init__(self, install_name: str, word: int = 8) -> None:
         self.install_name = install_name
-        self._libc = Libc(install_name, 8)
+        self.word = word  # 4: i386, whose pointers and longs are 32-bit
+        self._libc = Libc(install_name, word)
         self._darwin = darwin_exports(self._libc.function)
 
     def resolve(self, symbol: str, process: Process) -> Resolved | None:
@@ -69,7 +70,7 @@ class LibSystem:
         if name == STACK_GUARD:
             return Resolved(address=process.object((STACK_GUARD,), GUARD_VALUE).address)
         if name == RUNE_LOCALE:
-            return Resolved(address=process.object((RUNE_LOCALE,), rune_locale()).address)
+            return Resolved(address=process.object((RUNE_LOCALE,), rune_locale(self.word)).address)
         if name in self._darwin:
             return Resolved(export=self._darwin[name])
         if name == "__error":
@@ -78,7 +79,7 @@ class LibSystem:
         return Resolved(export=export) if export is not None else None
 
     def _data(self, name: str, process: Process) -> Resolved:
-        word = 8
+        word = self.word
         if name == "NXArgc":
             obj = process.object(("NXArgc",), process.argc.to_bytes(word, "little"))
         elif name == "NXArgv":
@@ -115,10 +116,11 @@ class LibtraceDylib:
 Dylib = LibSystem | LibtraceDylib
 
 
-def dylib_for(install_name: str) -> Dylib | None:
-    """The emulated dylib for an LC_LOAD_DYLIB install name, or None if there is none."""
+def dylib_for(install_name: str, word: int = 8) -> Dylib | None:
+    """The emulated dylib for an LC_LOAD_DYLIB install name, or None if there is none
+    (word: the executable's pointer size, 4 for i386)."""
     if install_name.startswith(LIBSYSTEM_PREFIXES):
-        return LibSystem(install_name)
+        return LibSystem(install_name, word)
     if libtrace.is_libtrace(install_name.rsplit("/", 1)[-1]):
         return LibtraceDylib(install_name)
     return None

@@ -102,7 +102,10 @@ class _Reader:
         return text
 
 
-def decode_rebases(data: bytes, stream: str = "rebase") -> list[Rebase]:
+def decode_rebases(data: bytes, stream: str = "rebase", *,
+                   pointer_size: int = POINTER_SIZE) -> list[Rebase]:
+    """Rebase records of a stream; `pointer_size` (4 for i386) is the step between
+    consecutive pointers and the unit of ADD_ADDR_IMM_SCALED."""
     out: list[Rebase] = []
     r = _Reader(data, stream)
     rtype, segment, offset = 0, -1, 0
@@ -115,7 +118,7 @@ def decode_rebases(data: bytes, stream: str = "rebase") -> list[Rebase]:
             raise r.fail(f"repeat count {count} makes more than {MAX_RECORDS} rebases")
         for _ in range(count):
             out.append(Rebase(r.op_at, segment, offset, rtype))
-            offset = (offset + POINTER_SIZE + skip) & MASK64
+            offset = (offset + pointer_size + skip) & MASK64
 
     while r.pos < len(data):
         r.op_at = r.pos
@@ -130,7 +133,7 @@ def decode_rebases(data: bytes, stream: str = "rebase") -> list[Rebase]:
         elif op == 0x30:  # ADD_ADDR_ULEB
             offset = (offset + r.uleb()) & MASK64
         elif op == 0x40:  # ADD_ADDR_IMM_SCALED
-            offset += imm * POINTER_SIZE
+            offset += imm * pointer_size
         elif op == 0x50:  # DO_REBASE_IMM_TIMES
             emit(imm, 0)
         elif op == 0x60:  # DO_REBASE_ULEB_TIMES
@@ -146,10 +149,12 @@ def decode_rebases(data: bytes, stream: str = "rebase") -> list[Rebase]:
 
 
 def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
-                 start: int = 0, single: bool = False) -> list[Bind]:
+                 start: int = 0, single: bool = False,
+                 pointer_size: int = POINTER_SIZE) -> list[Bind]:
     """Bind records of a stream.  lazy: DONE separates entries rather than ending the
     stream (each lazy entry starts from a clean state).  single: stop at the first DONE
-    after `start` (what dyld_stub_binder does with the offset the stub helper pushed)."""
+    after `start` (what dyld_stub_binder does with the offset the stub helper pushed).
+    pointer_size: 4 for i386 (the step after each bind, the unit of IMM_SCALED)."""
     out: list[Bind] = []
     r = _Reader(data, stream)
     r.pos = start
@@ -167,7 +172,7 @@ def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
             raise r.fail("bind before SET_SYMBOL_TRAILING_FLAGS")
         out.append(Bind(r.op_at, state.segment, state.offset, state.ordinal, state.symbol,
                         state.flags, state.type, state.addend))
-        state.offset = (state.offset + POINTER_SIZE + skip) & MASK64
+        state.offset = (state.offset + pointer_size + skip) & MASK64
 
     while r.pos < len(data):
         r.op_at = r.pos
@@ -198,7 +203,7 @@ def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
         elif op == 0xA0:  # DO_BIND_ADD_ADDR_ULEB
             emit(r.uleb())
         elif op == 0xB0:  # DO_BIND_ADD_ADDR_IMM_SCALED
-            emit(imm * POINTER_SIZE)
+            emit(imm * pointer_size)
         elif op == 0xC0 and not lazy:  # DO_BIND_ULEB_TIMES_SKIPPING_ULEB
             count, skip = r.uleb(), r.uleb()
             if len(out) + count > MAX_RECORDS:

@@ -7,6 +7,10 @@ with `executable_path=`.  With LC_MAIN, dyld calls main(argc, argv, envp, apple)
 stack and passes its result to exit(), after running the image's initializers (the
 S_MOD_INIT_FUNC_POINTERS sections) with the same four arguments.  Here one intercepted
 "dyld start" function does all of that with guest calls; its work is not in the trace.
+
+i386 is the same with 4-byte words; its system calls are `int $0x80` with the number in
+eax (no class prefix) and the arguments on the stack above a return address, as libSystem's
+stubs (`call` to a `movl $n, %eax; int $0x80; ret`) leave them.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ CARRY = 0x1
 
 
 def build_stack(mem: UcMemory, stack_top: int, stack_size: int, argv: list[bytes],
-                envp: list[bytes], exec_path: bytes) -> tuple[int, int, int, int]:
+                envp: list[bytes], exec_path: bytes, word: int = 8
+                ) -> tuple[int, int, int, int]:
     """Map the stack and lay out the start; returns (sp, argv, envp, apple) addresses."""
     mem.map(stack_top - stack_size, stack_size, UC_PROT_READ | UC_PROT_WRITE)
     cursor = stack_top - 16
@@ -47,11 +52,11 @@ def build_stack(mem: UcMemory, stack_top: int, stack_size: int, argv: list[bytes
     env_at = [put(item) for item in reversed(envp)][::-1]
     arg_at = [put(item) for item in reversed(argv)][::-1]
     words = [len(argv), *arg_at, 0, *env_at, 0, *apple, 0]
-    sp = (cursor - 8 * len(words)) & ~15
-    mem.write(sp, b"".join(w.to_bytes(8, "little") for w in words))
-    argv_at = sp + 8
-    envp_at = argv_at + 8 * (len(argv) + 1)
-    apple_at = envp_at + 8 * (len(envp) + 1)
+    sp = (cursor - word * len(words)) & ~15
+    mem.write(sp, b"".join(w.to_bytes(word, "little") for w in words))
+    argv_at = sp + word
+    envp_at = argv_at + word * (len(argv) + 1)
+    apple_at = envp_at + word * (len(envp) + 1)
     return sp, argv_at, envp_at, apple_at
 
 
@@ -60,9 +65,15 @@ def darwin_syscalls(process: Process) -> None:
     the Linux handlers; anything else fails with ENOSYS.  Darwin reports a failure with
     the carry flag set and the positive errno in rax (Linux returns -errno)."""
     linux = make_syscall_handler(process)
-    uc = process.machine.uc
+    machine = process.machine
+    uc = machine.uc
+    i386 = machine.abi.word == 4
 
     def handle(number: int, args: tuple[int, ...]) -> int:
+        if i386:  # int $0x80: no class prefix, the arguments above the stub's return address
+            sp = machine.abi.sp(uc)
+            args = tuple(machine.abi.read_word(machine.mem, sp + 4 * (k + 1)) for k in range(6))
+            number |= SYSCALL_CLASS_UNIX
         if number & ~0xFFFFFF != SYSCALL_CLASS_UNIX or number & 0xFFFFFF not in DARWIN_TO_LINUX:
             result = -ENOSYS
         else:
@@ -113,7 +124,8 @@ def enter(machine: Machine, start: Start, library: str) -> int:
     """Set up the stack for dyld's start; returns the pc to run from."""
     gate = machine.add_export(library, Export("<dyld start>", 0, _dyld_start(start)))
     # the gate "returns" to the thread's pc, popping it off and leaving sp at argc
-    sp = start.sp - 8
-    machine.mem.write(sp, (0 if start.lc_main else start.entry).to_bytes(8, "little"))
-    machine.uc.reg_write(x.UC_X86_REG_RSP, sp)
+    word = machine.abi.word
+    sp = start.sp - word
+    machine.mem.write(sp, machine.abi.pack(0 if start.lc_main else start.entry))
+    machine.uc.reg_write(machine.abi.sp_reg, sp)
     return gate

@@ -98,8 +98,9 @@ def test_helper_pushes_wrong_lazy_bind_offset(macho, flavour: str) -> None:
 
 
 def test_helper_pushes_another_pointers_offset(macho) -> None:
-    """The helper entries of fprintf and printf swap offsets: calling printf binds and
-    jumps to fprintf, which is handed a format string as its FILE*."""
+    """The helper entries of fprintf and printf swap offsets: calling printf would bind and
+    jump to fprintf; dyld_stub_binder sees the pushed offset binds another pointer than the
+    one the caller's stub jumped through."""
 
     def mutation(data: bytearray, img: MachOImage) -> None:
         sect, _ = section(img, "__la_symbol_ptr")
@@ -111,7 +112,8 @@ def test_helper_pushes_another_pointers_offset(macho) -> None:
     assert [t.symbol for t in run(good).trace][2] == "printf"
     bad = mutated(good, "swapoff", mutation)
     assert rules(bad) == {"MACHO-STUB-HELPER"}
-    assert "not a FILE*" in faulted(run(bad, bind="lazy"), "library")
+    message = faulted(run(bad, bind="lazy"), "bad-resolver")
+    assert "went through the stub of lazy pointer" in message
     assert run(bad, bind="now").exit_code == 7
 
 
