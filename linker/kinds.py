@@ -40,10 +40,12 @@ class RelocKind(enum.IntEnum):
     SIZE = 9  # Z + A (symbol size)
     TLS_TPOFF = 10  # S + A - TP: offset from the thread pointer (local exec)
     TLS_GOT_PC = 11  # GT + A - P: a GOT slot holding S - TP (initial exec)
+    GOT_ABS = 12  # G + A: the GOT slot's own address (i386 `foo@GOT` with no base register)
 
 
 # Kinds that make the symbol need a GOT slot, or a PLT entry when it is imported.
-NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF, RelocKind.TLS_GOT_PC})
+NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF, RelocKind.GOT_ABS,
+                       RelocKind.TLS_GOT_PC})
 NEEDS_PLT = frozenset({RelocKind.PLT_PC})
 # Kinds that refer to the GOT base, so `_GLOBAL_OFFSET_TABLE_` must exist.
 USES_GOT_BASE = frozenset({RelocKind.GOT_OFF, RelocKind.REL_GOT, RelocKind.GOT_BASE_PC})
@@ -68,6 +70,12 @@ class Howto:
     kind: RelocKind
     width: int  # bytes written: 1, 2, 4 or 8 (0 for NONE)
     overflow: Overflow
+    # The form this relocation takes instead when the ModRM byte just before its field
+    # names no base register (mod 00, r/m 101: a bare disp32).  The i386 psABI gives
+    # R_386_GOT32/GOT32X two meanings told apart only by the instruction: `foo@GOT(%ebx)`
+    # is the slot's offset from the GOT base, `foo@GOT` (non-PIC -fno-plt code) the slot's
+    # address.  scan.py picks the form from the bytes; None: the table's form is final.
+    no_base: Howto | None = None
 
     def bounds(self) -> tuple[int, int]:
         """Inclusive range of values that fit the field."""
@@ -99,6 +107,7 @@ _FORMULAS = {
     RelocKind.SIZE: "Z + A",
     RelocKind.TLS_TPOFF: "S + A - TP",
     RelocKind.TLS_GOT_PC: "GT + A - P",
+    RelocKind.GOT_ABS: "G + A",
 }
 
 
@@ -142,4 +151,6 @@ def compute(
         return S + A - TP
     if kind is RelocKind.TLS_GOT_PC:
         return G + A - P
+    if kind is RelocKind.GOT_ABS:
+        return G + A
     return np.zeros_like(A)

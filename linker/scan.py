@@ -8,7 +8,7 @@ executable, is this table (rows: the relocation's kind; columns: what the import
     kind                       | function import            | data import
     ---------------------------+----------------------------+---------------------------
     PLT_PC                     | PLT entry                  | PLT entry
-    GOT_PC, GOT_OFF            | GOT slot + GLOB_DAT        | GOT slot + GLOB_DAT
+    GOT_PC, GOT_OFF, GOT_ABS   | GOT slot + GLOB_DAT        | GOT slot + GLOB_DAT
     ABS word-sized, in writable| dynamic word relocation    | dynamic word relocation
     other ABS, PC              | canonical PLT entry        | COPY into .bss
     SIZE                       | (link-time size)           | (link-time size)
@@ -82,10 +82,56 @@ def kind_array(howtos: tuple[Howto, ...] | list[Howto]) -> np.ndarray:
     return np.array([h.kind for h in howtos], dtype=np.uint8)
 
 
+def no_base_array(howtos: list[Howto]) -> np.ndarray | None:
+    """howto index -> index of its `no_base` form (-1: none), or None if no howto has one."""
+    if not any(h.no_base is not None for h in howtos):
+        return None
+    return np.array([howtos.index(h.no_base) if h.no_base is not None else -1
+                     for h in howtos], dtype=np.int64)
+
+
+# ModRM with mod = 00 and r/m = 101: a bare 32-bit displacement, no base register (on i386;
+# x86-64 reads the same bits as %rip-relative, but no x86-64 howto has a `no_base` form).
+_MODRM_MOD_RM = 0xC7
+_MODRM_DISP32 = 0x05
+
+
+def pick_instruction_forms(symtab: SymbolTable) -> None:
+    """Settle, before anything reads a kind, the relocations whose kind depends on the
+    instruction they patch (howtos with a `no_base` form)."""
+    tables: dict[int, np.ndarray | None] = {}
+    for obj in symtab.objects:
+        if id(obj.howtos) not in tables:
+            tables[id(obj.howtos)] = no_base_array(list(obj.howtos))
+        no_base_of = tables[id(obj.howtos)]
+        if no_base_of is None:
+            continue
+        for sec in obj.sections:
+            if sec is not None and len(sec.relocs):
+                pick_no_base_forms(sec, no_base_of)
+
+
+def pick_no_base_forms(sec: InputSection, no_base_of: np.ndarray) -> None:
+    """Switch each relocation whose instruction addresses memory with no base register to
+    its howto's `no_base` form, reading the ModRM byte just before the field (as the i386
+    psABI prescribes for R_386_GOT32/GOT32X).  A field at offset 0 has no instruction byte
+    before it and keeps the table's form.  Idempotent: a `no_base` form has none itself."""
+    rows = sec.relocs.rows
+    choice = no_base_of[rows["howto"]]
+    candidates = np.nonzero((choice >= 0) & (rows["offset"] >= 1))[0]
+    if not len(candidates) or sec.data is None:
+        return
+    code = np.frombuffer(sec.data, dtype=np.uint8)
+    modrm = code[rows["offset"][candidates] - 1]
+    hits = candidates[(modrm & _MODRM_MOD_RM) == _MODRM_DISP32]
+    rows["howto"][hits] = choice[hits]
+
+
 TLS_GOT = "tls"  # GOT keys ("tls", gid or (object, index)): slots holding S - TP
 
 
 def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
+    pick_instruction_forms(symtab)
     result = ScanResult()
     imported = np.array([s.imported for s in symtab.symbols], dtype=bool)
     ifunc = np.array([s.type == SymType.IFUNC and s.file is not None for s in symtab.symbols],

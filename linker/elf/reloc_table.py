@@ -20,7 +20,10 @@ _PLACEHOLDER = Howto("(unsupported)", RelocKind.NONE, 0, Overflow.NONE)
 @dataclass(frozen=True, slots=True)
 class NativeRelocs:
     arch: str
-    howtos: tuple[Howto, ...]  # dense: index = native type; unsupported types hold a placeholder
+    # dense: index = native type; unsupported types hold a placeholder.  Past the native
+    # range come the alternative forms of `Howto.no_base`, which scan.py switches a row to;
+    # `supported` stops at the native range, so no file can name one directly.
+    howtos: tuple[Howto, ...]
     supported: np.ndarray  # bool per native type
     refusals: Mapping[int, str]  # native type -> why it is refused (TLS, dynamic-only, ...)
     names: Mapping[int, str]  # every known native type -> its name
@@ -42,6 +45,7 @@ def build_table(
     for number, howto in supported.items():
         howtos[number] = howto
         mask[number] = True
+    howtos += [h.no_base for h in supported.values() if h.no_base is not None]
     names = {n: h.name for n, h in supported.items()}
     names.update({n: name for n, (name, _) in refused.items()})
     return NativeRelocs(arch, tuple(howtos), mask, {n: why for n, (_, why) in refused.items()},

@@ -2,10 +2,15 @@
 
 i386 objects use REL: the addend is the field's own content, read by the reader before
 the field is overwritten.  32-bit address arithmetic wraps, so the 4-byte forms have no
-overflow check (as in GNU ld); the 8- and 16-bit forms must fit.  R_386_GOT32 and GOT32X
-are offsets from the GOT base (`_GLOBAL_OFFSET_TABLE_`) to the slot, R_386_GOTOFF an
-offset from the GOT base to the symbol, and R_386_GOTPC the distance from the field to
-the GOT base (the `addl $_GLOBAL_OFFSET_TABLE_, %ebx` idiom).
+overflow check (as in GNU ld); the 8- and 16-bit forms must fit.  R_386_GOTOFF is an
+offset from the GOT base (`_GLOBAL_OFFSET_TABLE_`) to the symbol, and R_386_GOTPC the
+distance from the field to the GOT base (the `addl $_GLOBAL_OFFSET_TABLE_, %ebx` idiom).
+
+R_386_GOT32 and GOT32X have two values, and the psABI tells them apart by the instruction:
+with a base register in the ModRM byte before the field (`foo@GOT(%ebx)`, PIC code) the
+slot's offset from the GOT base, G + A - GOT; with none (mod 00, r/m 101: `call *foo@GOT`,
+`mov foo@GOT, %eax` in non-PIC `-fno-plt` code) the slot's own address, G + A.  The table
+gives the first; `no_base` the second, which scan.py picks from the bytes.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ SUPPORTED = {
     0: Howto("R_386_NONE", K.NONE, 0, O.NONE),
     1: Howto("R_386_32", K.ABS, 4, O.NONE),
     2: Howto("R_386_PC32", K.PC, 4, O.NONE),
-    3: Howto("R_386_GOT32", K.GOT_OFF, 4, O.NONE),
+    3: Howto("R_386_GOT32", K.GOT_OFF, 4, O.NONE,
+             no_base=Howto("R_386_GOT32", K.GOT_ABS, 4, O.NONE)),
     4: Howto("R_386_PLT32", K.PLT_PC, 4, O.NONE),
     9: Howto("R_386_GOTOFF", K.REL_GOT, 4, O.NONE),
     10: Howto("R_386_GOTPC", K.GOT_BASE_PC, 4, O.NONE),
@@ -28,7 +34,8 @@ SUPPORTED = {
     22: Howto("R_386_8", K.ABS, 1, O.EITHER),
     23: Howto("R_386_PC8", K.PC, 1, O.SIGNED),
     38: Howto("R_386_SIZE32", K.SIZE, 4, O.NONE),
-    43: Howto("R_386_GOT32X", K.GOT_OFF, 4, O.NONE),
+    43: Howto("R_386_GOT32X", K.GOT_OFF, 4, O.NONE,
+              no_base=Howto("R_386_GOT32X", K.GOT_ABS, 4, O.NONE)),
 }
 
 _TLS = "i386 thread-local storage relocations are not supported yet"
