@@ -63,9 +63,10 @@ def symbol_addresses(
             got[key] = got_base + offset
     if synthetic.iplt is not None:
         iplt_base = layout.address_of(synthetic.iplt)
-        for gid, offset in synthetic.iplt_entry_offset.items():
-            # An IFUNC's address, everywhere, is its .iplt entry.
-            address[gid] = plt[gid] = iplt_base + offset
+        for key, offset in synthetic.iplt_entry_offset.items():
+            if isinstance(key, int):
+                # An IFUNC's address, everywhere, is its .iplt entry.
+                address[key] = plt[key] = iplt_base + offset
     return SymbolAddresses(address, got, plt, size)
 
 
@@ -141,7 +142,8 @@ def apply_relocations(
                   and len(sec.relocs) and id(sec) in layout.section_address]
         if placed:
             gid_parts.append(gids)
-            local_parts.append(local_addresses(obj, layout))
+            local_parts.append(_local_ifunc_entries(local_addresses(obj, layout), number,
+                                                    synthetic, layout))
             size_parts.append(obj.symbols.size.astype(np.int64))
         for sec in placed:
             rows = sec.relocs.rows
@@ -205,6 +207,18 @@ def apply_relocations(
         "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]],
     }
     _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp)
+
+
+def _local_ifunc_entries(addresses: np.ndarray, number: int, synthetic: Synthetic,
+                         layout: Layout) -> np.ndarray:
+    """A local IFUNC's address is its .iplt entry too: its own value is the resolver."""
+    if synthetic.iplt is None:
+        return addresses
+    base = layout.address_of(synthetic.iplt)
+    for key, offset in synthetic.iplt_entry_offset.items():
+        if isinstance(key, tuple) and key[0] == number:
+            addresses[key[1]] = base + offset
+    return addresses
 
 
 _GOT_KINDS = np.array(sorted(int(k) for k in NEEDS_GOT), dtype=np.int64)

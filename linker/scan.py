@@ -52,10 +52,12 @@ class ScanResult:
     copies: list[int] = field(default_factory=list)  # imports copied into the executable
     dynamic_words: list[DynamicWordSite] = field(default_factory=list)
     uses_got_base: bool = False
-    # Defined STT_GNU_IFUNC symbols: each gets an .iplt entry (its canonical address) whose
-    # slot an IRELATIVE relocation fills with what the resolver returns.
-    iplt: list[int] = field(default_factory=list)
-    iplt_index: dict[int, int] = field(default_factory=dict)
+    # Defined STT_GNU_IFUNC symbols, global (by id) or local ((object number, index), as GOT
+    # keys): each gets an .iplt entry (its canonical address) whose slot an IRELATIVE
+    # relocation fills with what the resolver returns.  The resolver itself is never the
+    # target of a reference.
+    iplt: list[GotKey] = field(default_factory=list)
+    iplt_index: dict[GotKey, int] = field(default_factory=dict)
 
     def want_got(self, key: GotKey) -> None:
         if key not in self.got_index:
@@ -67,10 +69,10 @@ class ScanResult:
             self.plt_index[gid] = len(self.plt)
             self.plt.append(gid)
 
-    def want_iplt(self, gid: int) -> None:
-        if gid not in self.iplt_index:
-            self.iplt_index[gid] = len(self.iplt)
-            self.iplt.append(gid)
+    def want_iplt(self, key: GotKey) -> None:
+        if key not in self.iplt_index:
+            self.iplt_index[key] = len(self.iplt)
+            self.iplt.append(key)
 
     def want_copy(self, gid: int) -> None:
         if gid not in self.copies:
@@ -146,6 +148,10 @@ def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
         kinds_of = kind_tables.get(id(obj.howtos))
         if kinds_of is None:
             kinds_of = kind_tables[id(obj.howtos)] = kind_array(list(obj.howtos))
+        # A local IFUNC (`static int f(void) __attribute__((ifunc(...)))`) is bound like a
+        # global one: the symbol's own value is only its resolver.
+        local_ifunc = (gids < 0) & (obj.symbols.type == SymType.IFUNC) & (
+            obj.symbols.section >= 0)
         for sec in obj.sections:
             if sec is None or not len(sec.relocs):
                 continue
@@ -173,6 +179,9 @@ def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
                 hits[known] = ifunc[targets[known]]
                 for r in np.nonzero(hits)[0].tolist():
                     result.want_iplt(int(targets[r]))
+            if local_ifunc.any():
+                for index in rows["symbol"][local_ifunc[rows["symbol"]]].tolist():
+                    result.want_iplt((number, int(index)))
             is_import = np.zeros(len(rows), dtype=bool)
             is_import[known] = imported[targets[known]]
             for r in np.nonzero(is_import)[0].tolist():

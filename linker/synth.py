@@ -46,6 +46,7 @@ WORD32 = Howto("<word32>", RelocKind.ABS, 4, Overflow.NONE)
 PCREL32 = Howto("<pcrel32>", RelocKind.PC, 4, Overflow.SIGNED)
 TPOFF64 = Howto("<tpoff64>", RelocKind.TLS_TPOFF, 8, Overflow.NONE)
 SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64)
+RELA_SIZE = 24  # an Elf64_Rela of the static .rela.iplt
 HOWTO_TPOFF64 = 3
 HOWTO_WORD = {8: 0, 4: 1}  # index into SYNTH_HOWTOS of the pointer-sized absolute word
 HOWTO_PCREL32 = 2
@@ -65,7 +66,9 @@ class Synthetic:
     jump_slot_offset: dict[int, int]  # gid -> offset of its slot in .got.plt
     copy_offset: dict[int, int]  # gid -> offset in the COPY area
     iplt: InputSection | None = None
-    iplt_entry_offset: dict[int, int] = field(default_factory=dict)  # IFUNC gid -> .iplt offset
+    # IFUNC key (global id, or (object number, index) of a local) -> offset in .iplt
+    iplt_entry_offset: dict[object, int] = field(default_factory=dict)
+    ifunc: IfuncSlots | None = None
 
 
 class SyntheticBuilder:
@@ -247,53 +250,105 @@ def build_synthetic(
                 local = b.symbol_for_local(globals_.objects[target[0]], target[1])
                 b.reloc(got, i * word, howto, local, 0)
 
-    iplt, iplt_entry = _build_iplt(b, arch, globals_, scan, dynamic)
+    iplt, iplt_entry, ifunc_slots = _build_iplt(b, arch, globals_, scan, dynamic)
+    if got is not None and iplt is not None:
+        # A GOT slot of an IFUNC holds its canonical address, the .iplt entry (the static
+        # value of the symbol; the executable is not relocated), never the resolver.
+        iplt_sym = b.symbol_for_section(iplt)
+        for key, offset in got_slot.items():
+            if key in iplt_entry:
+                b.relocs[got.index] = [r for r in b.relocs.get(got.index, [])
+                                       if r[0] != offset]
+                b.reloc(got, offset, howto_word, iplt_sym, iplt_entry[key])
     place_commons(b, globals_)
 
     obj, gids = b.finish()
     globals_.objects.append(obj)
     globals_.gids.append(gids)
     return Synthetic(obj, plt, got_plt, got, copy_bss, plt_entry, got_slot, jump_slot, copy_offset,
-                     iplt, iplt_entry)
+                     iplt, iplt_entry, ifunc_slots)
 
 
-IPLT_ENTRY = bytes.fromhex(
+IPLT_ENTRY_X86_64 = bytes.fromhex(
     "ff2500000000"  # jmp   *slot(%rip)          ; the slot holds the resolver's choice
     "660f1f440000"  # nopw  0(%rax,%rax)         ; pad to 16
     "0f1f4000"      # nopl  0(%rax)
 )
-R_X86_64_IRELATIVE = 37
-RELA_SIZE = 24
+IPLT_ENTRY_I386 = bytes.fromhex(
+    "ff2500000000"  # jmp   *slot                ; absolute: the executable is not PIC
+    "660f1f440000"  # nopw  0(%eax,%eax)         ; pad to 16
+    "0f1f4000"      # nopl  0(%eax)
+)
+IPLT_ENTRY_SIZE = 16
+
+
+@dataclass(frozen=True)
+class IfuncSlots:
+    """Where the IFUNC machinery lives in the synthetic object: .got.iplt holds one slot per
+    IFUNC (in `scan.iplt` order), first filled with the resolver's address (i386's REL reads
+    it as the addend); `resolvers[k]` is the synthetic symbol of the k-th resolver."""
+
+    slots: InputSection
+    resolvers: list[int]
 
 
 def _build_iplt(b: SyntheticBuilder, arch: ArchTraits, globals_: Globals, scan: ScanResult,
-                dynamic: bool) -> tuple[InputSection | None, dict[int, int]]:
-    """Static IFUNC support: an .iplt entry per IFUNC symbol (its canonical address), a
-    .got.iplt slot, and an IRELATIVE relocation in .rela.iplt, which the C library's start-up
-    applies between __rela_iplt_start and __rela_iplt_end.  Like the PLT, all of it is
-    written by ordinary relocations of the synthetic object."""
+                dynamic: bool) -> tuple[InputSection | None, dict[object, int],
+                                        IfuncSlots | None]:
+    """IFUNC support: an .iplt entry per IFUNC symbol (its canonical address, what every
+    reference and GOT slot gets), a .got.iplt slot the entry jumps through, and an
+    IRELATIVE relocation that fills the slot with what the resolver returns.  Static links
+    put the relocations in .rela.iplt, which the C library's start-up applies between
+    __rela_iplt_start and __rela_iplt_end; dynamic links put them in .rela.plt after the
+    JUMP_SLOTs (GNU ld's place), which ld.so applies at load time, lazy binding or not.
+    Like the PLT, all of it is written by ordinary relocations of the synthetic object."""
     if not scan.iplt:
-        return None, {}
-    first = globals_.symbols[scan.iplt[0]]
-    if dynamic or arch.name != "x86_64":
-        raise LinkError("STT_GNU_IFUNC symbols are supported in static x86-64 links only",
-                        file=first.file.path if first.file else None, symbol=first.name)
+        return None, {}, None
+    if arch.name != "x86_64" and not dynamic:
+        first = _ifunc_symbol_name(globals_, scan.iplt[0])
+        raise LinkError("STT_GNU_IFUNC in a static i386 link is not supported (no "
+                        ".rel.iplt / __rel_iplt_start)", file=first[0], symbol=first[1])
+    word = arch.word
     n = len(scan.iplt)
-    slots = b.add_section(".got.iplt", SectionFlags.WRITE, n * 8, 8, bytes(n * 8))
-    iplt = b.add_section(".iplt", SectionFlags.EXEC, n * len(IPLT_ENTRY), 16, IPLT_ENTRY * n)
-    rela = b.add_section(".rela.iplt", SectionFlags.NONE, n * RELA_SIZE, 8, struct.pack(
-        f"<{3 * n}Q", *[v for _ in range(n) for v in (0, R_X86_64_IRELATIVE, 0)]))
+    entry_bytes = IPLT_ENTRY_X86_64 if arch.word == 8 else IPLT_ENTRY_I386
+    slots = b.add_section(".got.iplt", SectionFlags.WRITE, n * word, word, bytes(n * word))
+    iplt = b.add_section(".iplt", SectionFlags.EXEC, n * IPLT_ENTRY_SIZE, 16, entry_bytes * n)
     slot_sym = b.symbol_for_section(slots)
-    entries = {}
-    for k, gid in enumerate(scan.iplt):
-        sym = globals_.symbols[gid]
+    rela = None
+    if not dynamic:
+        rela = b.add_section(".rela.iplt", SectionFlags.NONE, n * RELA_SIZE, 8, struct.pack(
+            f"<{3 * n}Q", *[v for _ in range(n) for v in (0, arch.dyn.irelative, 0)]))
+    entries: dict[object, int] = {}
+    resolvers = []
+    for k, key in enumerate(scan.iplt):
+        path_index = _ifunc_definition(globals_, key)
+        entries[key] = k * IPLT_ENTRY_SIZE
+        if word == 8:
+            b.reloc(iplt, entries[key] + 2, HOWTO_PCREL32, slot_sym, k * word - 4)
+        else:
+            b.reloc(iplt, entries[key] + 2, HOWTO_WORD[4], slot_sym, k * word)
+        resolver = b.symbol_for_local(*path_index)  # the IFUNC's own value: its resolver
+        resolvers.append(resolver)
+        b.reloc(slots, k * word, HOWTO_WORD[word], resolver, 0)
+        if rela is not None:
+            b.reloc(rela, k * RELA_SIZE, HOWTO_WORD[8], slot_sym, k * word)  # r_offset
+            b.reloc(rela, k * RELA_SIZE + 16, HOWTO_WORD[8], resolver, 0)  # r_addend
+    return iplt, entries, IfuncSlots(slots, resolvers)
+
+
+def _ifunc_definition(globals_: Globals, key: object) -> tuple[ObjectFile, int]:
+    """(defining object, symbol index) of an IFUNC key: a global id or (object, index)."""
+    if isinstance(key, int):
+        sym = globals_.symbols[key]
         assert sym.file is not None
-        entries[gid] = k * len(IPLT_ENTRY)
-        b.reloc(iplt, entries[gid] + 2, HOWTO_PCREL32, slot_sym, k * 8 - 4)
-        b.reloc(rela, k * RELA_SIZE, HOWTO_WORD[8], slot_sym, k * 8)  # r_offset
-        resolver = b.symbol_for_local(sym.file, sym.index)  # the IFUNC's own code
-        b.reloc(rela, k * RELA_SIZE + 16, HOWTO_WORD[8], resolver, 0)  # r_addend
-    return iplt, entries
+        return sym.file, sym.index
+    assert isinstance(key, tuple)
+    return globals_.objects[key[0]], key[1]
+
+
+def _ifunc_symbol_name(globals_: Globals, key: object) -> tuple[str, str]:
+    obj, index = _ifunc_definition(globals_, key)
+    return obj.path, obj.symbols.names[index]
 
 
 def place_commons(b: SyntheticBuilder, globals_: Globals, name: str = ".bss.common") -> None:

@@ -39,7 +39,7 @@ DF_1_NOW = 0x1
 
 STB = {Binding.LOCAL: 0, Binding.GLOBAL: 1, Binding.WEAK: 2}
 STT = {SymType.NOTYPE: 0, SymType.OBJECT: 1, SymType.FUNC: 2, SymType.SECTION: 3,
-       SymType.FILE: 4, SymType.TLS: 6}
+       SymType.FILE: 4, SymType.TLS: 6, SymType.IFUNC: 10}
 
 
 class StringTable:
@@ -84,6 +84,10 @@ class DynReloc:
     type: int
     dynsym: int  # index into .dynsym (0 = none)
     addend: int = 0
+    addend_at: Callable[[], int] | None = None  # an address known after layout (IRELATIVE)
+
+    def final_addend(self) -> int:
+        return self.addend_at() if self.addend_at is not None else self.addend
 
 
 @dataclass
@@ -134,8 +138,10 @@ class DynamicTables:
         out = bytearray(self.sym_size)
         for d in self.syms:
             value, shndx = value_of(d)
+            # An exported IFUNC is its canonical .iplt entry: a plain function to ld.so.
+            stype = SymType.FUNC if d.sym.type == SymType.IFUNC else d.sym.type
             info = (STB[d.sym.binding if d.defined else _ref_binding(d.sym)] << 4) | STT.get(
-                d.sym.type, 0)
+                stype, 0)
             size = d.sym.size
             if self.arch.word == 8:
                 out += struct.pack("<IBBHQQ", d.name_offset, info, 0, shndx, value, size)
@@ -171,14 +177,14 @@ class DynamicTables:
     def render_relocs(self, relocs: list[DynReloc]) -> bytes:
         out = bytearray()
         for r in relocs:
-            where = r.where()
+            where, addend = r.where(), r.final_addend()
             if self.arch.word == 8:
                 info = (r.dynsym << 32) | r.type
-                out += struct.pack("<QQq", where, info, r.addend) if self.arch.is_rela else \
+                out += struct.pack("<QQq", where, info, addend) if self.arch.is_rela else \
                     struct.pack("<QQ", where, info)
             else:
                 info = (r.dynsym << 8) | r.type
-                out += struct.pack("<IIi", where, info, r.addend) if self.arch.is_rela else \
+                out += struct.pack("<IIi", where, info, addend) if self.arch.is_rela else \
                     struct.pack("<II", where, info)
         return bytes(out)
 

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection, Segment
-from ..model import InputSection, SectionFlags, SectionRole
+from ..model import InputSection, ObjectFile, SectionFlags, SectionRole
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic
@@ -101,6 +101,7 @@ class ElfImage:
     phdr_count: int
     options: ImageOptions
     named: dict[str, OutputSection] = field(default_factory=dict)
+    gnu_osabi: bool = False  # an input has STT_GNU_IFUNC symbols: EI_OSABI = ELFOSABI_GNU
 
     def section_index(self, out: OutputSection) -> int:
         return self.sections.index(out) + 1  # 0 is SHN_UNDEF
@@ -273,6 +274,23 @@ def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
                 tables.rela_plt.append(DynReloc(
                     _at(layout, synthetic.got_plt, synthetic.jump_slot_offset[gid]),
                     dyn.jump_slot, tables.index[gid]))
+    if synthetic.ifunc is not None:
+        # IFUNC slots after the JUMP_SLOTs (lazy binding indexes only those): ld.so calls
+        # the resolver at load time and stores its result.  RELA carries the resolver as the
+        # addend; REL reads it from the slot, where the synthetic object wrote it.
+        obj = synthetic.obj
+        for k, resolver in enumerate(synthetic.ifunc.resolvers):
+            tables.rela_plt.append(DynReloc(
+                _at(layout, synthetic.ifunc.slots, k * arch.word), dyn.irelative, 0,
+                addend_at=_local_symbol_at(layout, obj, resolver) if arch.is_rela else None))
+
+
+def _local_symbol_at(layout: Addresses, obj: ObjectFile, index: int) -> Callable[[], int]:
+    """The address of a symbol of the synthetic object (a section-relative local)."""
+    shndx, value = int(obj.symbols.section[index]), int(obj.symbols.value[index])
+    sec = obj.sections[shndx]
+    assert sec is not None
+    return lambda: layout.address_of(sec) + value
 
 
 def _at(layout: Addresses, sec: InputSection, offset: int) -> Callable[[], int]:

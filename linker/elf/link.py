@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..layout import Layout, OutputSection, Segment, assign_addresses
-from ..model import InputSection, SectionFlags
+from ..model import InputSection, SectionFlags, SymType
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..synth import Synthetic, build_synthetic
@@ -98,6 +98,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     syms = symbol_addresses(symtab, layout, synthetic, scan, defined)
     elf = ElfImage(arch, ordered, segments, layout, syms, tables, 0, phnum, opts, named)
     elf.entry = _entry_address(symtab, syms, named, opts.entry)
+    elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(layout.end_of_file_data)
     _copy_inputs(image, ordered)
     if tables is not None:

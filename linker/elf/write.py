@@ -117,9 +117,14 @@ def pack_phdrs(phdrs: list[Phdr], word: int) -> bytes:
                                 p.memsz, p.flags, p.align) for p in phdrs)
 
 
+ELFOSABI_GNU = 3
+
+
 def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int) -> bytes:
     a = img.arch
-    ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, 0]) + bytes(8)
+    # ELFOSABI_GNU marks STT_GNU_IFUNC symbols as such (GNU ld sets it when it sees one).
+    osabi = ELFOSABI_GNU if img.gnu_osabi else 0
+    ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, osabi]) + bytes(8)
     if a.word == 8:
         return ident + struct.pack("<HHIQQQIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry,
                                    phoff, shoff, 0, 64, 56, img.phdr_count, 64, shnum,
@@ -170,8 +175,13 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
             binding = STB[sym.binding]
         else:
             ndx, binding = 0, STB[Binding.GLOBAL if sym.strong_ref else Binding.WEAK]
+        value = int(img.syms.address[sym.id])
+        if sym.type == SymType.IFUNC and sym.section is not None:
+            # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references
+            # got its .iplt entry instead.
+            value = img.layout.address_of(sym.section) + sym.value
         rows.append((strtab.add(sym.name), (binding << 4) | STT.get(sym.type, 0),
-                     int(sym.visibility), ndx, int(img.syms.address[sym.id]), int(sym.size)))
+                     int(sym.visibility), ndx, value, int(sym.size)))
     if word == 8:
         arr = np.array(rows, dtype=np.uint64)
         dt = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),

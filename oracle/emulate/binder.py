@@ -16,6 +16,7 @@ from oracle.emulate.result import Fault
 from oracle.emulate.scope import LoadedObject, LoadFault, Scope
 
 R_NONE, R_ABS, R_PC32, R_COPY, R_GLOB_DAT, R_JUMP_SLOT, R_RELATIVE = 0, 1, 2, 5, 6, 7, 8
+R_IRELATIVE = {8: 37, 4: 42}  # the slot gets what the resolver at (bias + addend) returns
 # thread-local relocation types per word size
 _TLS = {8: {16: "DTPMOD", 17: "DTPOFF", 18: "TPOFF"},
         4: {35: "DTPMOD", 36: "DTPOFF", 14: "TPOFF", 37: "TPOFF32"}}
@@ -40,6 +41,9 @@ class DynamicLinker:
         self.token = process.alloc_data(64)  # the "link map": data, never executable
         self.resolver = machine.add_handler(self._resolve_lazy,
                                             f"<_dl_runtime_resolve for {obj.name}>")
+        # (slot, resolver) of every IRELATIVE: the resolvers are guest code, called once
+        # relocation is over and before any initialiser (linking.py), lazy binding or not.
+        self.irelative: list[tuple[int, int]] = []
 
     # -- field access --
 
@@ -58,10 +62,18 @@ class DynamicLinker:
     # -- relocation --
 
     def relocate(self, lazy: bool) -> None:
+        irelative = R_IRELATIVE[self.word]
         for reloc in self.dyn.data_relocs():
-            self._apply(reloc)
-        plt = self.dyn.plt_relocs()
-        for reloc in plt:
+            if reloc.type == irelative:
+                self._defer_irelative(reloc)
+            else:
+                self._apply(reloc)
+        plt = []
+        for reloc in self.dyn.plt_relocs():
+            if reloc.type == irelative:
+                self._defer_irelative(reloc)
+                continue
+            plt.append(reloc)
             if reloc.type != R_JUMP_SLOT:
                 raise LoadFault(Fault("bad-relocation", reloc.offset, None,
                                       f"{self._name(reloc.type)} in DT_JMPREL"))
@@ -78,6 +90,10 @@ class DynamicLinker:
         else:
             for reloc in plt:
                 self._bind_slot(reloc)
+
+    def _defer_irelative(self, reloc: Reloc) -> None:
+        addend = reloc.addend if reloc.addend is not None else self._read(reloc.offset)
+        self.irelative.append((reloc.offset, self.dyn.bias + addend))
 
     def _bind_slot(self, reloc: Reloc) -> int:
         target = self.address_of(self.dyn.symbol(reloc.sym), True)

@@ -67,26 +67,34 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
     relro = image.first(elfimage.PT_GNU_RELRO)
     if relro is not None:
         exe.relro = (relro.vaddr + bias, relro.memsz)
+    irelative: list[tuple[int, int]] = []
     for obj in [*reversed(real), exe]:  # a library's data is final before a COPY reads it
         linker = DynamicLinker(machine, process, obj, scope)
         linker.relocate(lazy)
+        irelative += linker.irelative
         if obj.relro is not None:
             linker.protect_relro(*obj.relro)
     process.library_finis = [lib.dyn for lib in real]
-    if not any(lib.dyn.get(dt.DT_INIT) or lib.dyn.get(dt.DT_INIT_ARRAYSZ) for lib in real):
+    if not irelative and not any(lib.dyn.get(dt.DT_INIT) or lib.dyn.get(dt.DT_INIT_ARRAYSZ)
+                                 for lib in real):
         return entry
-    return _initialiser(machine, process, real, entry)
+    return _initialiser(machine, process, real, entry, irelative)
 
 
 def _initialiser(machine: Machine, process: Process, libs: list[LoadedObject],
-                 entry: int) -> int:
-    """An intercepted address that runs each library's DT_INIT and DT_INIT_ARRAY
-    (dependencies first) with (argc, argv, envp), then enters the program with the stack
-    exactly as the kernel left it."""
+                 entry: int, irelative: list[tuple[int, int]]) -> int:
+    """An intercepted address that applies the IRELATIVE relocations (calls each IFUNC
+    resolver and stores its result in the slot, as ld.so does while relocating), runs each
+    library's DT_INIT and DT_INIT_ARRAY (dependencies first) with (argc, argv, envp), then
+    enters the program with the stack exactly as the kernel left it."""
     abi = machine.abi
 
     def steps(start_sp: int) -> Generator[GuestCall, int, _Jumped]:
         args = (process.argc, process.argv, process.envp)
+        for slot, resolver in irelative:
+            chosen = yield GuestCall(resolver, ())
+            # the slot may lie in RELRO, sealed already: write as ld.so's relocation does
+            machine.mem.write_initial(slot, abi.pack(chosen))
         for lib in reversed(libs):
             if lib.dyn.get(dt.DT_INIT):
                 yield GuestCall(lib.dyn.get(dt.DT_INIT), args)

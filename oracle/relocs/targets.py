@@ -121,7 +121,11 @@ def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
     out = image.globals.get(sym.name) if named else None
     ifunc = _ifunc_symbol(image, sym.name) if named else None
     if ifunc is not None:
-        return _ifunc(image, sym.name, ifunc.value, ifunc.size, plt)
+        return _ifunc(image, sym.name, (ifunc.value,), ifunc.size, plt)
+    if sym.type in _IFUNC and s:
+        # a local IFUNC (or one the output lists under another type): its own value is
+        # only the resolver, so it too is reached through an IRELATIVE slot
+        return _ifunc(image, sym.name, s, sym.size, plt)
     dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32")) if named else []
     static_slots = [] if imported or not s else _static_got_slots(image, s)
     g = tuple(dict.fromkeys(dyn_slots + static_slots))
@@ -143,17 +147,17 @@ def _ifunc_symbol(image: OutputImage, name: str) -> OutSymbol | None:
     return next((c for c in candidates if c.defined and c.type in _IFUNC), None)
 
 
-def _ifunc(image: OutputImage, name: str, resolver: int, size: int,
+def _ifunc(image: OutputImage, name: str, resolvers: tuple[int, ...], size: int,
            plt: dict[int, list[int]]) -> Target:
     """An IFUNC defined in the output (static links): reached through an IRELATIVE slot.
 
     Calls go through the PLT entry of that slot, GOT loads read the slot, and the address
     of the function is that PLT entry (the canonical address), never the resolver's.
     """
-    slots = image.ifunc_slots((resolver,))
+    slots = image.ifunc_slots(resolvers)
     entries = tuple(e for slot in slots for e in plt.get(slot, []))
     # a GOT word may also hold the canonical address (the PLT entry) statically
     slots += [s for s in _static_got_slots(image, entries) if s not in slots]
     problem = "" if entries else f"no IRELATIVE slot and PLT entry for the IFUNC {name}"
     return Target(name, entries, False, tuple(slots), entries, size, problem,
-                  resolver=resolver)
+                  resolver=resolvers[0])

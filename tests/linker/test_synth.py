@@ -25,8 +25,7 @@ from linker.model import (
 from linker.resolve import SymbolTable as Globals
 from linker.scan import TLS_GOT, ScanResult
 from linker.synth import (
-    IPLT_ENTRY,
-    R_X86_64_IRELATIVE,
+    IPLT_ENTRY_X86_64,
     SYNTH_HOWTOS,
     Synthetic,
     build_synthetic,
@@ -239,16 +238,28 @@ def test_static_ifunc_iplt_entry_slot_and_irelative() -> None:
     pick = t.by_name["pick"].id
     s = build_synthetic(X86_64, t, scan_of(t, iplt=["pick"]), dynamic=False)
     assert s.iplt is not None and s.iplt_entry_offset == {pick: 0}
-    assert bytes(s.iplt.data or b"") == IPLT_ENTRY
+    assert bytes(s.iplt.data or b"") == IPLT_ENTRY_X86_64
     assert relocs(s, s.iplt) == [(2, "<pcrel32>", "[.got.iplt]", -4)]
     rela = next(sec for sec in s.obj.sections if sec is not None and sec.name == ".rela.iplt")
-    assert struct.unpack("<3Q", bytes(rela.data or b"")) == (0, R_X86_64_IRELATIVE, 0)
+    assert struct.unpack("<3Q", bytes(rela.data or b"")) == (0, X86_64.dyn.irelative, 0)
     assert relocs(s, rela) == [(0, "<word64>", "[.got.iplt]", 0),
                                (16, "<word64>", "local:pick", 0)]
 
 
-def test_ifunc_refused_in_a_dynamic_link() -> None:
+def test_dynamic_ifunc_slot_holds_the_resolver_and_no_rela_iplt() -> None:
+    """In a dynamic link ld.so applies the IRELATIVE (written in .rela.plt by the ELF
+    planner); the slot starts as the resolver's address, which i386's REL reads."""
     t = globals_with([("pick", G, 1, 0, 0)], types=[SymType.NOTYPE, SymType.IFUNC])
-    with pytest.raises(LinkError, match="a.o: symbol pick: STT_GNU_IFUNC symbols are supported "
-                       "in static x86-64 links only"):
-        build_synthetic(X86_64, t, scan_of(t, iplt=["pick"]), dynamic=True)
+    pick = t.by_name["pick"].id
+    s = build_synthetic(X86_64, t, scan_of(t, iplt=["pick"]), dynamic=True)
+    assert s.iplt is not None and s.iplt_entry_offset == {pick: 0} and s.ifunc is not None
+    assert not any(sec is not None and sec.name == ".rela.iplt" for sec in s.obj.sections)
+    assert relocs(s, s.ifunc.slots) == [(0, "<word64>", "local:pick", 0)]
+    assert len(s.ifunc.resolvers) == 1
+
+
+def test_ifunc_refused_in_a_static_i386_link() -> None:
+    t = globals_with([("pick", G, 1, 0, 0)], lib=False, types=[SymType.NOTYPE, SymType.IFUNC])
+    with pytest.raises(LinkError, match="a.o: symbol pick: STT_GNU_IFUNC in a static i386 "
+                       "link is not supported"):
+        build_synthetic(I386, t, scan_of(t, iplt=["pick"]), dynamic=False)
