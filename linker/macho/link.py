@@ -22,6 +22,7 @@ from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
+from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
 from .dyldinfo import (
     EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION,
     BindEntry,
@@ -81,7 +82,10 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     symtab.define_linker_symbol(MH_EXECUTE_HEADER)
     symtab.define_linker_symbol(DSO_HANDLE)
     syms = symbol_addresses(symtab, layout, synthetic.common, scan, defined)
-    image = bytearray(layout.end_of_file_data)
+    # The file holds the segments' file data only: zero-fill (__bss, __common, last in
+    # __DATA) takes addresses but no file bytes, as ld64 lays it out.
+    file_end = max(seg.file_offset + seg.filesz for seg in segments)
+    image = bytearray(file_end)
     for out in outs:
         for sec, off in zip(out.inputs, out.offsets):
             if sec.data is not None and sec.size:
@@ -94,19 +98,34 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     linkedit = LinkeditPlan()
     symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit)
     headers = _section_headers(outs, synthetic, scan, index_of, linkedit)
-    if not opts.classic:
+    # Classic __nl_symbol_ptr slots marked INDIRECT_SYMBOL_LOCAL are slid by dyld itself.
+    slid_by_dyld = synthetic.common.got if opts.classic else None
+    slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld)
+    pie = True
+    if opts.classic:
+        # A classic MH_PIE image needs a local relocation for every pointer into it (dyld's
+        # classic rebase walks only those, and the INDIRECT_SYMBOL_LOCAL slots); an image
+        # that is not MH_PIE is never slid and needs none.  We write MH_PIE with local
+        # relocations unless a pointer sits in a read-only segment (i386 code with
+        # absolute addresses), which dyld could not slide without text relocations.
+        pie = read_only is None
+        _classic_relocations(symtab, scan, layout, plans, index_of, outs, image,
+                             slid if pie else [], arch, linkedit)
+    else:
+        if read_only is not None:
+            raise read_only
         data_plan = plans[-1] if len(plans) > 1 else None
-        linkedit.rebase = rebase_opcodes(_rebase_sites(symtab, layout, scan, plans))
+        linkedit.rebase = rebase_opcodes([_data_offset(data_plan, a) for a in slid])
         linkedit.bind = bind_opcodes(_binds(symtab, scan, synthetic, layout, data_plan, ordinal))
         lazy = _lazy_binds(symtab, scan, synthetic, layout, data_plan, ordinal)
         linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
         _patch_helper_pushes(image, synthetic, layout, scan, starts)
         linkedit.exports = export_trie(symbols)
     entry = _entry(symtab, syms, opts.entry)
-    linkedit_offset = (layout.end_of_file_data + PAGE - 1) & -PAGE
+    linkedit_offset = (file_end + PAGE - 1) & -PAGE
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
-                     opts.classic, opts.min_os, opts.sdk)
+                     opts.classic, opts.min_os, opts.sdk, pie)
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
@@ -121,12 +140,6 @@ def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOption
                         "a dylib: Mach-O reaches imports through stubs (calls) or the GOT "
                         "(sym@GOTPCREL), as ld64 requires",
                         file=sym.referrers[0] if sym.referrers else None, symbol=sym.name)
-    if opts.classic and scan.dynamic_words:
-        site = scan.dynamic_words[0]
-        raise LinkError("a pointer to an imported symbol in data needs dyld bind information,"
-                        " which --macho-classic does not write", file=site.section.file.path,
-                        section=site.section.name, offset=site.offset,
-                        symbol=symtab.symbols[site.gid].name)
 
 
 def _collect(symtab: SymbolTable) -> list[OutputSection]:
@@ -293,18 +306,19 @@ def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: La
         image[at:at + 4] = struct.pack("<I", start)
 
 
-def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult,
-                  plans: list[SegmentPlan]) -> list[tuple[int, int]]:
-    """Every absolute pointer to something inside the image moves with the slide (MH_PIE)."""
-    data = plans[-1] if len(plans) > 1 else None
+def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: int,
+                  skip: InputSection | None) -> tuple[list[int], LinkError | None]:
+    """The address of every absolute pointer to something inside the image (what moves
+    with the slide), and the refusal for the first one in a read-only section, if any."""
     bound = {(id(s.section), s.offset) for s in scan.dynamic_words}
     sites = []
+    read_only: LinkError | None = None
     for obj, gids in zip(symtab.objects, symtab.gids):
-        kinds = np.array([h.kind == RelocKind.ABS and h.width == 8 for h in obj.howtos])
+        kinds = np.array([h.kind == RelocKind.ABS and h.width == word for h in obj.howtos])
         t = obj.symbols
         for sec in obj.sections:
             if sec is None or sec.file is not obj or not len(sec.relocs) \
-                    or id(sec) not in layout.section_address:
+                    or id(sec) not in layout.section_address or sec is skip:
                 continue
             rows = sec.relocs.rows
             for r in np.nonzero(kinds[rows["howto"]])[0].tolist():
@@ -312,12 +326,48 @@ def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult,
                 if (id(sec), offset) in bound or not _moves(symtab, t, gids, symbol):
                     continue
                 if SectionFlags.WRITE not in sec.flags:
-                    raise LinkError("an absolute pointer in a read-only section cannot be "
-                                    "rebased in a PIE (put it in __DATA,__const)",
-                                    file=obj.path, section=sec.name, offset=offset,
-                                    symbol=t.names[symbol] or None)
-                sites.append(_data_offset(data, layout.address_of(sec) + offset))
-    return sites
+                    read_only = read_only or LinkError(
+                        "an absolute pointer in a read-only section cannot be rebased in a "
+                        "PIE (put it in __DATA,__const)", file=obj.path, section=sec.name,
+                        offset=offset, symbol=t.names[symbol] or None)
+                    continue
+                sites.append(layout.address_of(sec) + offset)
+    return sites, read_only
+
+
+def _classic_relocations(symtab: SymbolTable, scan: ScanResult, layout: Layout,
+                         plans: list[SegmentPlan], index_of: dict[int, int],
+                         outs: list[OutputSection], image: bytearray, slid: list[int],
+                         arch: ArchTraits, linkedit: LinkeditPlan) -> None:
+    """LC_DYSYMTAB's external relocations (pointers to imports, their addend left in the
+    word: apply_relocations wrote A there) and local relocations (pointers that slide)."""
+    spans = [SegmentSpan(0, False)]  # __PAGEZERO
+    spans += [SegmentSpan(p.vmaddr, bool(p.prot & VM_PROT_W)) for p in plans]
+    base = relocation_base(arch.name, spans)
+    external = [DyldReloc(layout.address_of(s.section) + s.offset, index_of[s.gid])
+                for s in scan.dynamic_words]
+    local = [DyldReloc(a, _section_ordinal_at(outs, _read_word(image, layout, a, arch.word)))
+             for a in slid]
+    linkedit.external_relocs = encode(external, extern=True, arch=arch.name, word=arch.word,
+                                      base=base)
+    linkedit.local_relocs = encode(local, extern=False, arch=arch.name, word=arch.word,
+                                   base=base)
+    linkedit.nextrel, linkedit.nlocrel = len(external), len(local)
+
+
+def _read_word(image: bytearray, layout: Layout, addr: int, word: int) -> int:
+    seg = next(s for s in layout.segments if s.addr <= addr < s.addr + s.memsz)
+    at = seg.file_offset + addr - seg.addr
+    return int.from_bytes(image[at:at + word], "little")
+
+
+def _section_ordinal_at(outs: list[OutputSection], addr: int) -> int:
+    """The 1-based ordinal of the output section a pointer points into (its end counts:
+    a one-past-the-end pointer), else 1 (r_symbolnum must not be R_ABS, 0)."""
+    for n, out in enumerate(outs, start=1):
+        if out.addr <= addr <= out.addr + out.size:
+            return n
+    return 1
 
 
 def _moves(symtab: SymbolTable, t: ObjTable, gids: np.ndarray, symbol: int) -> bool:

@@ -66,6 +66,11 @@ class LinkeditPlan:
     nextdef: int = 0
     iundef: int = 0
     nundef: int = 0
+    # classic mode's LC_DYSYMTAB relocations (relocation_info entries, see classic_relocs)
+    local_relocs: bytes = b""
+    nlocrel: int = 0
+    external_relocs: bytes = b""
+    nextrel: int = 0
 
 
 def _dylib_cmd_size(name: str) -> int:
@@ -106,8 +111,10 @@ def _segment(seg: SegmentPlan, headers: list[SectionHeader]) -> bytes:
 
 def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, SectionHeader],
               linkedit: LinkeditPlan, linkedit_offset: int, dylibs: list[str], entry: int,
-              classic: bool, min_os: int, sdk: int) -> bytes:
-    """Append __LINKEDIT to `image` and write the header and load commands in front."""
+              classic: bool, min_os: int, sdk: int, pie: bool = True) -> bytes:
+    """Append __LINKEDIT to `image` and write the header and load commands in front.
+    Link-edit data in ld64's order: local relocations, dyld info, symbols, external
+    relocations, indirect symbols, strings."""
     le = bytearray()
 
     def put(blob: bytes) -> tuple[int, int]:
@@ -118,11 +125,13 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
         le.extend(bytes(-len(le) % 8))
         return start, len(blob)
 
+    locrel = put(linkedit.local_relocs)
     rebase = put(linkedit.rebase)
     bind = put(linkedit.bind)
     lazy = put(linkedit.lazy_bind)
     export = put(linkedit.exports)
     symoff, _ = put(linkedit.symbols)
+    extrel = put(linkedit.external_relocs)
     indoff, _ = put(linkedit.indirect)
     stroff, strsize = put(linkedit.strings)
     text = segments[0]
@@ -142,7 +151,8 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     cmds.append(struct.pack("<II18I", LC_DYSYMTAB, 80, linkedit.ilocal, linkedit.nlocal,
                             linkedit.iextdef, linkedit.nextdef, linkedit.iundef, linkedit.nundef,
                             0, 0, 0, 0, 0, 0, indoff if linkedit.nindirect else 0,
-                            linkedit.nindirect, 0, 0, 0, 0))
+                            linkedit.nindirect, extrel[0], linkedit.nextrel, locrel[0],
+                            linkedit.nlocrel))
     dyld = DYLD.encode() + b"\0"
     size = (12 + len(dyld) + 7) & ~7
     cmds.append(struct.pack("<III", LC_LOAD_DYLINKER, size, 12) + dyld.ljust(size - 12, b"\0"))
@@ -162,7 +172,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
         cmds.append(struct.pack("<IIIIII", LC_LOAD_DYLIB, size, 24, 2, 0x10000, 0x10000)
                     + raw.ljust(size - 24, b"\0"))
     body = b"".join(cmds)
-    flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | (0 if classic else MH_PIE)
+    flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | (MH_PIE if pie else 0)
     header = struct.pack("<IIIIIIII", MH_MAGIC_64, CPU_TYPE_X86_64, CPU_SUBTYPE_X86_64_ALL_LIB64,
                          MH_EXECUTE, len(cmds), len(body), flags, 0)
     assert HEADER_SIZE + len(body) <= segments[0].sections[0].file_offset \
