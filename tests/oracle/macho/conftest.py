@@ -6,12 +6,18 @@ session."""
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from linker import link
+
+# --import-mode=importlib puts no test directory on sys.path: the hand-built i386 image
+# (macho_i386_image) beside this file is imported by plain name.
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 LIBSYSTEM_TBD = Path(__file__).parents[3] / "linker" / "macho" / "data" / "libSystem.tbd"
 TRIPLE = "x86_64-apple-macosx10.9"
