@@ -365,7 +365,10 @@ def _section_ordinal_at(outs: list[OutputSection], addr: int) -> int:
     """The 1-based ordinal of the output section a pointer points into (its end counts:
     a one-past-the-end pointer), else 1 (r_symbolnum must not be R_ABS, 0)."""
     for n, out in enumerate(outs, start=1):
-        if out.addr <= addr <= out.addr + out.size:
+        if out.addr <= addr < out.addr + out.size:
+            return n
+    for n, out in enumerate(outs, start=1):
+        if addr == out.addr + out.size:
             return n
     return 1
 
