@@ -1,9 +1,13 @@
 """Layout: output sections -> segments -> addresses and file offsets.
 
 Format-neutral.  The format decides which output sections exist and which segment each
-goes to (linker/elf/sections.py); this module only does arithmetic: every segment starts on
-a page boundary in memory *and* in the file, so p_offset ≡ p_vaddr (mod page) holds
-trivially, and zero-fill sections come last in their segment.
+goes to (linker/elf/sections.py); this module only does arithmetic.  Every segment starts
+on its alignment (the page, or its most aligned section if that is more) in memory *and* in
+the file, so p_offset ≡ p_vaddr (mod p_align) holds trivially.  Memory and file advance
+separately: zero-fill sections (last in their segment) take addresses but no file bytes, so
+the next segment's file data follows the previous one's file data, not its zero-fill.  TLS
+zero-fill (.tbss) takes neither: its addresses only describe the TLS template, and the
+sections after it reuse them, as GNU ld and lld lay it out.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Segment:
     file_offset: int = 0
     filesz: int = 0
     memsz: int = 0
+    align: int = 0  # p_align: a power of two that divides both addr and file_offset
 
 
 @dataclass
@@ -69,35 +74,61 @@ def assign_addresses(
 ) -> Layout:
     """Give every section of every segment an address and a file offset.
 
-    The first segment begins at file offset 0 and holds the file's headers (`header_size`
-    bytes) before its first section, as the ELF header and program headers are mapped.
+    The first segment begins at file offset 0 and address `base` and holds the file's headers
+    (`header_size` bytes) before its first section, as the ELF header and program headers
+    are mapped.  Each later segment starts on its alignment both past the previous segment's
+    memory (so no two segments share a page) and past the previous segment's *file* data:
+    zero-fill is never given file space.
     """
-    offset = 0
+    offset = 0  # next free file offset
+    mem = base  # next free address
     sec_addr: dict[int, int] = {}
     sec_off: dict[int, int] = {}
     for n, seg in enumerate(segments):
-        # A section aligned past the page size (aligned(8192) data) needs its segment to
-        # start on that boundary: alignments inside a segment are relative to its start.
-        seg_align = max([page, *(o.align for o in seg.sections)]) if n else page
-        offset = (offset + seg_align - 1) & -seg_align
-        seg.file_offset = offset
-        seg.addr = base + offset
+        want = segment_alignment(seg, page)
+        if n == 0:
+            seg.align = _largest_dividing_power(base, want) if base else want
+            seg.file_offset, seg.addr = 0, base
+        else:
+            seg.align = want
+            seg.file_offset = _align_up(offset, want)
+            seg.addr = _align_up(mem, want)
         cursor = header_size if n == 0 else 0  # relative to the segment start
-        file_end = cursor
+        file_end = mem_end = cursor
         for out in seg.sections:
-            cursor = (cursor + out.align - 1) & -out.align
-            out.addr = seg.addr + cursor
-            out.file_offset = seg.file_offset + cursor
-            cursor += out.size
-            if not out.nobits:
-                file_end = cursor
+            # Aligned as an address: the segment's start may be less aligned than a section
+            # in the first segment, whose start is the image base.
+            start = _align_up(seg.addr + cursor, out.align) - seg.addr
+            out.addr = seg.addr + start
+            out.file_offset = seg.file_offset + start
             for sec, off in zip(out.inputs, out.offsets):
                 sec_addr[id(sec)] = out.addr + off
                 sec_off[id(sec)] = -1 if out.nobits else out.file_offset + off
+            if out.nobits and SectionFlags.TLS in out.flags:
+                continue  # .tbss: no memory of its own; what follows overlaps it
+            cursor = start + out.size
+            mem_end = cursor
+            if not out.nobits:
+                file_end = cursor
         seg.filesz = file_end
-        seg.memsz = cursor
+        seg.memsz = mem_end
         offset = seg.file_offset + seg.filesz
-        # The next segment must not share this one's last page in memory.
-        base_next = (seg.addr + seg.memsz + page - 1) & -page
-        offset = max(offset, base_next - base)
+        mem = seg.addr + seg.memsz
     return Layout(segments, offset, sec_addr, sec_off)
+
+
+def segment_alignment(seg: Segment, page: int) -> int:
+    """Where a segment may start: a page, or its most aligned section's boundary if that is
+    more.  A section aligned past the page size (aligned(8192) data) needs it: p_offset ≡
+    p_vaddr must hold modulo that alignment, and a loader that places the image (PIE) keeps
+    only p_align."""
+    return max([page, *(o.align for o in seg.sections)])
+
+
+def _align_up(value: int, align: int) -> int:
+    return (value + align - 1) & -align
+
+
+def _largest_dividing_power(value: int, cap: int) -> int:
+    """The largest power of two that divides `value`, at most `cap`."""
+    return min(value & -value, cap)

@@ -142,7 +142,9 @@ class DynamicTables:
             stype = SymType.FUNC if d.sym.type == SymType.IFUNC else d.sym.type
             info = (STB[d.sym.binding if d.defined else _ref_binding(d.sym)] << 4) | STT.get(
                 stype, 0)
-            size = d.sym.size
+            # An import's size is the library's business: GNU ld and lld write 0 for every
+            # undefined entry (a COPY-relocated object is defined here and keeps its size).
+            size = d.sym.size if d.defined else 0
             if self.arch.word == 8:
                 out += struct.pack("<IBBHQQ", d.name_offset, info, 0, shndx, value, size)
             else:

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection, Segment
-from ..model import InputSection, ObjectFile, SectionFlags, SectionRole
+from ..model import InputSection, ObjectFile, SectionFlags, SectionRole, SymType
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic
@@ -298,14 +298,18 @@ def _at(layout: Addresses, sec: InputSection, offset: int) -> Callable[[], int]:
 
 
 def dynsym_value(image_syms: SymbolAddresses, index_of: dict[int, int],
-                 canonical: set[int]) -> Callable[[DynSym], tuple[int, int]]:
+                 canonical: set[int], tls_base: int = 0) -> Callable[[DynSym], tuple[int, int]]:
     """(st_value, st_shndx) of a .dynsym entry; `index_of` maps id(input section) to the
-    output section index."""
+    output section index, `tls_base` is the TLS template's address (a TLS symbol's value is
+    its offset in the template)."""
     def value_of(d: DynSym) -> tuple[int, int]:
         i = d.sym.id
         if d.defined:
             out_index = index_of.get(id(d.sym.section), 0) if d.sym.section else 0xFFF1
-            return int(image_syms.address[i]), out_index
+            value = int(image_syms.address[i])
+            if d.sym.type == SymType.TLS and d.sym.section is not None:
+                value -= tls_base
+            return value, out_index
         if i in canonical:
             return int(image_syms.plt[i]), 0  # the PLT entry is the function's address
         return 0, 0

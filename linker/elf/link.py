@@ -101,10 +101,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(layout.end_of_file_data)
     _copy_inputs(image, ordered)
+    tls = tls_block(ordered)
     if tables is not None:
         out_index = {id(sec): n + 1 for n, o in enumerate(ordered) for sec in o.inputs}
         named[".dynsym"].render = lambda: tables.render_dynsym(
-            dynsym_value(syms, out_index, scan.canonical))
+            dynsym_value(syms, out_index, scan.canonical, tls.addr if tls else 0))
         named[".dynstr"].render = tables.dynstr.bytes
         named[".dynamic"].render = lambda: _render_dynamic(entries, syms, arch.word)
     for out in ordered:
@@ -113,7 +114,6 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
             assert len(data) == out.size, (out.name, len(data), out.size)
             image[out.file_offset:out.file_offset + len(data)] = data
     got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
-    tls = tls_block(ordered)
     apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base,
                       tls.thread_pointer if tls else 0)
     if ".eh_frame_hdr" in named:

@@ -53,8 +53,10 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
         phdrs.append(Phdr(PT_INTERP, PF_R, interp.file_offset, interp.addr, interp.size,
                           interp.size, 1))
     for seg in img.segments:
+        # p_align is the segment's own alignment (at least a page): a loader placing the
+        # image (PIE, or the emulator) must keep sections aligned past a page aligned too.
         phdrs.append(Phdr(PT_LOAD, _seg_flags(seg), seg.file_offset, seg.addr, seg.filesz,
-                          seg.memsz, page))
+                          seg.memsz, max(seg.align, page)))
     if img.options.dynamic:
         dyn = img.named[".dynamic"]
         phdrs.append(Phdr(PT_DYNAMIC, PF_R | PF_W, dyn.file_offset, dyn.addr, dyn.size,
@@ -141,6 +143,9 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
     word = img.arch.word
     rows: list[tuple[int, int, int, int, int, int]] = [(0, 0, 0, 0, 0, 0)]
     from ..apply import local_addresses
+    # A TLS symbol's st_value is its offset in the TLS template (gABI), not an address.
+    tls = tls_block(img.sections)
+    tls_base = tls.addr if tls is not None else 0
     for obj in symtab.objects:
         if obj.path == SYNTHETIC_PATH:
             continue
@@ -162,8 +167,9 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
             if shndx >= 0 and sec is None:
                 continue  # defined in a discarded section
             ndx = out_index.get(id(sec), 0) if sec is not None else SHN_ABS
+            value = int(addrs[i]) - (tls_base if typ == SymType.TLS and sec is not None else 0)
             rows.append((strtab.add(name), STT.get(SymType(typ), 0), int(t.visibility[i]), ndx,
-                         int(addrs[i]), int(t.size[i])))
+                         value, int(t.size[i])))
     first_global = len(rows)
     for sym in symtab.symbols:
         if not (sym.defined or sym.referenced):
@@ -180,8 +186,10 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
             # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references
             # got its .iplt entry instead.
             value = img.layout.address_of(sym.section) + sym.value
+        if sym.defined and sym.type == SymType.TLS and not sym.linker_defined:
+            value -= tls_base
         rows.append((strtab.add(sym.name), (binding << 4) | STT.get(sym.type, 0),
-                     int(sym.visibility), ndx, value, int(sym.size)))
+                     int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0))
     if word == 8:
         arr = np.array(rows, dtype=np.uint64)
         dt = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
