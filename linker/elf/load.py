@@ -121,7 +121,7 @@ class Loader:
         if data[:4] == ELF_MAGIC:
             etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0
             if etype == ET_DYN:
-                self.shared(data, path, needed)
+                self.shared(data, path, needed, from_search)
                 return
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
@@ -138,12 +138,16 @@ class Loader:
                             file=obj.path)
         self.symtab.add_object(obj)
 
-    def shared(self, data: bytes, path: str, as_needed: bool) -> None:
+    def shared(self, data: bytes, path: str, as_needed: bool, from_search: bool = False) -> None:
         real = os.path.realpath(path)
         if real in self._seen_libs:
             return
         self._seen_libs.add(real)
-        lib = read_shared(memoryview(data), path)
+        # Without a DT_SONAME, DT_NEEDED is the name as GNU ld was given it: the file name
+        # of a library found by -l, else the path as written (ld.so opens a name holding a
+        # slash as a path, so the base name alone would not be found).
+        lib = read_shared(memoryview(data), path,
+                          needed_name=os.path.basename(path) if from_search else path)
         self.symtab.add_library(replace(lib, as_needed=as_needed))
 
     def archive(self, archive: Archive) -> None:

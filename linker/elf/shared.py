@@ -37,7 +37,9 @@ _TYPES = {0: SymType.NOTYPE, 1: SymType.OBJECT, 2: SymType.FUNC, 5: SymType.OBJE
           6: SymType.TLS, 10: SymType.FUNC}
 
 
-def read_shared(data: memoryview, path: str) -> DynamicLibrary:
+def read_shared(data: memoryview, path: str, needed_name: str | None = None) -> DynamicLibrary:
+    """A shared library's exports; `needed_name` is its DT_NEEDED entry when it has no
+    DT_SONAME (default: the file name)."""
     hdr = read_headers(data, path)
     if hdr.e_type != ET_DYN:
         raise hdr.error(f"not a shared object (e_type {hdr.e_type})", offset=16)
@@ -53,7 +55,7 @@ def read_shared(data: memoryview, path: str) -> DynamicLibrary:
     versions = _version_names(hdr, strings)
     versym = _section_array(hdr, SHT_GNU_VERSYM, "<u2")
     symbols, versioned = _exports(hdr, dynsym, strings, versions, versym)
-    soname = _soname(hdr, strings) or os.path.basename(path)
+    soname = _soname(hdr, strings) or needed_name or os.path.basename(path)
     return DynamicLibrary(path=path, soname=soname, symbols=symbols,
                           undefined=_undefined(hdr, dynsym, strings), versioned=versioned)
 
