@@ -25,7 +25,7 @@ from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
 from .placement import is_evidence
 from .rules import expectations
 from .targets import resolve
-from .types import Formula, is_none, lookup, type_name
+from .types import Formula, at_site, is_none, lookup, type_name
 
 # Input sections linkers rebuild rather than copy: their fields are not compared.
 _REWRITTEN = (".eh_frame", ".note.gnu.property", ".sframe")
@@ -55,6 +55,7 @@ def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     info = lookup(obj.machine, rel.type)
     if info is None:
         return mismatch("unsupported", detail="the field oracle cannot check this type")
+    info = at_site(info, sec.data, rel.offset)
     if sym is None:
         return mismatch("unresolved", detail=f"symbol index {rel.symbol} out of range")
     target = resolve(image, obj, sym, rel.addend, linked.place, linked.plt)
@@ -228,7 +229,8 @@ def _check_all(linked: Linked, only: tuple[Formula, ...] | None = None) -> Field
         for rel in obj.relocs:
             sec = obj.sections[rel.section]
             if only is not None and ((info := lookup(obj.machine, rel.type)) is None
-                                     or info.formula not in only):
+                                     or at_site(info, sec.data, rel.offset).formula
+                                     not in only):
                 continue
             if is_none(rel.type):
                 skipped["R_*_NONE"] += 1

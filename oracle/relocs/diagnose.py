@@ -17,7 +17,7 @@ def missing(info: RelocType, target: Target) -> str:
     values = ", ".join(f"{s:#x}" for s in target.s) or "?"
     if info.formula in (Formula.PLT_PC, Formula.PLT_OFF):
         return f"no PLT entry jumps through a slot of {target.name}, and it is not defined"
-    if info.formula in (Formula.GOT_PC, Formula.GOT_OFF):
+    if info.formula in (Formula.GOT_PC, Formula.GOT_OFF, Formula.GOT_ABS):
         how = "imported, and no GLOB_DAT names it" if target.imported else \
             f"no .got word holds S = {values} and no GLOB_DAT names it"
         return f"no GOT slot for {target.name}: {how}"
@@ -26,11 +26,14 @@ def missing(info: RelocType, target: Target) -> str:
 
 def pointee(linked: Linked, info: RelocType, addend: int, p: int, actual: bytes) -> str:
     """For a GOT load: which word the field actually points at, and what that word holds."""
-    if info.formula not in (Formula.GOT_PC, Formula.GOT_OFF) or len(actual) != info.width:
+    if info.formula not in (Formula.GOT_PC, Formula.GOT_OFF, Formula.GOT_ABS) \
+            or len(actual) != info.width:
         return ""
     value = int.from_bytes(actual, "little", signed=True)
     if info.formula is Formula.GOT_PC:
         slot = value + p - addend
+    elif info.formula is Formula.GOT_ABS:
+        slot = (value - addend) & ((1 << (8 * info.width)) - 1)
     elif linked.got is not None:
         slot = value + linked.got - addend
     else:

@@ -10,6 +10,7 @@ x86-64 R_X86_64_(REX_)GOTPCRELX, field at P with the ModRM byte at P-1 and the o
 i386 R_386_GOT32X, field at P with ModRM at P-1, opcode at P-2:
     mov  foo@GOT(%reg), %reg2      -> lea foo@GOTOFF(%reg), %reg2      (8b -> 8d; S + A - GOT)
     mov  foo@GOT(%reg), %reg2      -> mov $foo, %reg2 (non-PIC output; c7 /0; S + A)
+    mov  foo@GOT, %reg2 (no base)  -> mov $foo, %reg2 (GNU ld) | lea foo, %reg2 (gold; S + A)
     call/jmp *foo@GOT(%reg)        -> as for x86-64, relative to the field's end
     test/binop                     -> test/binop $foo                  (S + A)
 GNU ld also rewrites the older R_X86_64_GOTPCREL and R_386_GOT32 `mov` forms, so those
@@ -73,6 +74,9 @@ def relaxed(machine: str, before: bytes, site: int, s: int, a: int, got: int | N
             value, text = formula([("+", "S", s), ("+", "A", a), ("-", "GOT", got)])
             out.append(Expectation(value, text, site, 4, Range.ANY, (at(-2, 0x8D, modrm),),
                                    "mov -> lea @GOTOFF"))
+        elif no_base:  # gold: with no base register the lea's displacement is S + A itself
+            out.append(Expectation(imm_value, imm_text, site, 4, Range.ANY,
+                                   (at(-2, 0x8D, modrm),), "mov -> lea (no base)"))
         imm(0xC7, _mod_reg_to_rm(modrm), "mov -> mov $imm")
     elif op == 0xFF and (modrm & 0x38) == 0x10:  # call *mem
         pcrel("call -> addr32 call", at(-2, 0x67, 0xE8))

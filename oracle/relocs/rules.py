@@ -64,6 +64,9 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     elif f is Formula.GOT_PC:
         for slot_addr in target.g:
             add([("+", "G", slot_addr), ("+", "A", a), ("-", "P", p)], original)
+    elif f is Formula.GOT_ABS:
+        for slot_addr in target.g:
+            add([("+", "G", slot_addr), ("+", "A", a)], original)
     elif f is Formula.GOT_OFF and got is not None:
         for slot_addr in target.g:
             add([("+", "G", slot_addr), ("+", "A", a), ("-", "GOT", got)], original)

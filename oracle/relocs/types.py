@@ -6,16 +6,22 @@ do not come from `linker/`, so that a wrong entry in the linker cannot hide itse
 Formula kinds (S symbol, A addend, P field address, G GOT slot, L PLT entry, GOT GOT base,
 Z symbol size):
     ABS S+A   PC S+A-P   PLT_PC L+A-P   GOT_PC G+A-P   GOT_OFF G+A-GOT   PLT_OFF L+A-GOT
-    REL_GOT S+A-GOT   GOT_BASE_PC GOT+A-P   SIZE Z+A
+    GOT_ABS G+A   REL_GOT S+A-GOT   GOT_BASE_PC GOT+A-P   SIZE Z+A
 TLS (TP = the end of the PT_TLS block, rounded up to its alignment, as in variant II):
     TP_OFF S+A-TP   TP_NEG TP-S-A   TLS_GOT_* G+A-P, G+A, G+A-GOT with G holding S-TP
 (The psABI writes the large-model GOT64 and GOTPCREL64 with G as an offset into the GOT;
 with G an address, as here, they are G+A-GOT and G+A-P.)
+
+R_386_GOT32 and R_386_GOT32X mean one of two things, and the i386 psABI (section "Relocation
+Types", note to R_386_GOT32X) says which by the instruction: when the ModRM byte before the
+field names a base register (`foo@GOT(%ebx)`), G + A - GOT; when it names none (mod 00,
+r/m 101: `call *foo@GOT`, `mov foo@GOT, %eax`, non-PIC `-fno-plt` code), G + A.  `at_site`
+reads that byte from the input section.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -25,6 +31,7 @@ class Formula(Enum):
     PLT_PC = "L + A - P"
     GOT_PC = "G + A - P"
     GOT_OFF = "G + A - GOT"
+    GOT_ABS = "G + A"           # the GOT slot's own address
     PLT_OFF = "L + A - GOT"
     REL_GOT = "S + A - GOT"
     GOT_BASE_PC = "GOT + A - P"
@@ -52,6 +59,8 @@ class RelocType:
     width: int  # bytes
     range: Range
     relaxable: bool = False  # the linker may rewrite the instruction (GOTPCRELX and friends)
+    # the formula when the ModRM byte before the field names no base register (see above)
+    no_base: Formula | None = None
 
 
 _X86_64: dict[int, RelocType] = {
@@ -85,7 +94,8 @@ _X86_64: dict[int, RelocType] = {
 _I386: dict[int, RelocType] = {
     1: RelocType("R_386_32", Formula.ABS, 4, Range.ANY),
     2: RelocType("R_386_PC32", Formula.PC, 4, Range.ANY),
-    3: RelocType("R_386_GOT32", Formula.GOT_OFF, 4, Range.ANY, relaxable=True),
+    3: RelocType("R_386_GOT32", Formula.GOT_OFF, 4, Range.ANY, relaxable=True,
+                 no_base=Formula.GOT_ABS),
     4: RelocType("R_386_PLT32", Formula.PLT_PC, 4, Range.ANY),
     9: RelocType("R_386_GOTOFF", Formula.REL_GOT, 4, Range.ANY),
     10: RelocType("R_386_GOTPC", Formula.GOT_BASE_PC, 4, Range.ANY),
@@ -93,7 +103,8 @@ _I386: dict[int, RelocType] = {
     21: RelocType("R_386_PC16", Formula.PC, 2, Range.SIGNED),
     22: RelocType("R_386_8", Formula.ABS, 1, Range.EITHER),
     23: RelocType("R_386_PC8", Formula.PC, 1, Range.SIGNED),
-    43: RelocType("R_386_GOT32X", Formula.GOT_OFF, 4, Range.ANY, relaxable=True),
+    43: RelocType("R_386_GOT32X", Formula.GOT_OFF, 4, Range.ANY, relaxable=True,
+                  no_base=Formula.GOT_ABS),
     15: RelocType("R_386_TLS_IE", Formula.TLS_GOT_ABS, 4, Range.ANY, relaxable=True),
     16: RelocType("R_386_TLS_GOTIE", Formula.TLS_GOT_OFF, 4, Range.ANY, relaxable=True),
     17: RelocType("R_386_TLS_LE", Formula.TP_OFF, 4, Range.ANY),
@@ -124,6 +135,21 @@ _OTHER = {"x86_64": _X86_64_OTHER, "i386": _I386_OTHER}
 def lookup(machine: str, number: int) -> RelocType | None:
     """The type's description, or None when the oracle cannot check it."""
     return _TABLES[machine].get(number)
+
+
+# ModRM: mod (bits 7-6) 00 with r/m (bits 2-0) 101 is a bare disp32 in 32-bit addressing.
+_MOD_RM_MASK, _DISP32_ONLY = 0xC7, 0x05
+
+
+def at_site(info: RelocType, section: bytes, offset: int) -> RelocType:
+    """The type as it applies at `offset` of `section` (input bytes): a type whose meaning
+    depends on the instruction gets its no-base formula when the ModRM byte at offset - 1
+    names no base register.  A field at offset 0 has no instruction byte before it."""
+    if info.no_base is None or offset < 1 or offset > len(section):
+        return info
+    if section[offset - 1] & _MOD_RM_MASK != _DISP32_ONLY:
+        return info
+    return replace(info, formula=info.no_base, no_base=None)
 
 
 def type_name(machine: str, number: int) -> str:
