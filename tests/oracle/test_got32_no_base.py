@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from linker import link
 from oracle.reference import link_reference
@@ -108,12 +109,15 @@ def test_mold_is_judged_by_what_it_does(program: Path) -> None:
 def _got_base(path: Path) -> int:
     with open(path, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
+        assert isinstance(symtab, SymbolTableSection)
         return int(symtab.get_symbol_by_name("_GLOBAL_OFFSET_TABLE_")[0]["st_value"])
 
 
 def _text_offset(path: Path) -> int:
     with open(path, "rb") as f:
-        return int(ELFFile(f).get_section_by_name(".text")["sh_offset"])
+        text = ELFFile(f).get_section_by_name(".text")
+        assert text is not None
+        return int(text["sh_offset"])
 
 
 def test_the_got_relative_value_is_reported_at_each_no_base_field(program: Path) -> None:
