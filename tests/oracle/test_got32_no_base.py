@@ -110,7 +110,9 @@ def _got_base(path: Path) -> int:
     with open(path, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
         assert isinstance(symtab, SymbolTableSection)
-        return int(symtab.get_symbol_by_name("_GLOBAL_OFFSET_TABLE_")[0]["st_value"])
+        found = symtab.get_symbol_by_name("_GLOBAL_OFFSET_TABLE_")
+        assert found
+        return int(found[0]["st_value"])
 
 
 def _text_offset(path: Path) -> int:
