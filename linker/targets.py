@@ -23,6 +23,28 @@ class DynamicRelocs:
 
 
 @dataclass(frozen=True, slots=True)
+class MachoTraits:
+    """What a Mach-O MH_EXECUTE of this arch looks like where the word size shows."""
+
+    cputype: int
+    cpusubtype: int
+    magic: int  # MH_MAGIC (32-bit) or MH_MAGIC_64
+    header_size: int  # mach_header: 28, mach_header_64: 32 (a reserved word)
+    segment_cmd: int  # LC_SEGMENT or LC_SEGMENT_64
+    segment_size: int  # the segment command without its sections: 56 or 72
+    section_size: int  # section: 68, section_64: 80
+    nlist: str  # struct format of one symbol: 12 or 16 bytes
+    base: int  # where __TEXT (and the header) is mapped; __PAGEZERO covers below
+    thread_flavor: int  # LC_UNIXTHREAD: x86_THREAD_STATE32 (1) or x86_THREAD_STATE64 (4)
+    thread_count: int  # its size in 32-bit words: 16 or 42
+    thread_pc: int  # index of eip / rip among the state's registers
+    got_section: str  # where non-lazy pointers go in modern output: __got or __nl_symbol_ptr
+    # Minimum macOS version from which the modern output's entry is LC_MAIN (dyld calls
+    # main); below it, LC_UNIXTHREAD enters a crt1-style `start`.
+    lc_main_min_os: int
+
+
+@dataclass(frozen=True, slots=True)
 class ArchTraits:
     name: str
     word: int  # pointer size in bytes
@@ -37,6 +59,7 @@ class ArchTraits:
     elf_class: int  # 2 = ELFCLASS64, 1 = ELFCLASS32
     emulations: tuple[str, ...]  # GNU ld -m names
     dynamic_linker: str
+    macho: MachoTraits | None = None
 
 
 X86_64 = ArchTraits(
@@ -54,6 +77,13 @@ X86_64 = ArchTraits(
     elf_class=2,
     emulations=("elf_x86_64",),
     dynamic_linker="/lib64/ld-linux-x86-64.so.2",
+    macho=MachoTraits(
+        cputype=0x01000007, cpusubtype=0x80000003,  # CPU_SUBTYPE_X86_64_ALL | LIB64
+        magic=0xFEEDFACF, header_size=32, segment_cmd=0x19, segment_size=72, section_size=80,
+        nlist="<IBBHQ", base=0x100000000, thread_flavor=4, thread_count=42, thread_pc=16,
+        got_section="__DATA,__got",
+        lc_main_min_os=0,  # always LC_MAIN in modern mode (every x86-64 test targets 10.9+)
+    ),
 )
 
 I386 = ArchTraits(
@@ -71,6 +101,13 @@ I386 = ArchTraits(
     elf_class=1,
     emulations=("elf_i386",),
     dynamic_linker="/lib/ld-linux.so.2",
+    macho=MachoTraits(
+        cputype=7, cpusubtype=3,  # CPU_TYPE_I386, CPU_SUBTYPE_I386_ALL
+        magic=0xFEEDFACE, header_size=28, segment_cmd=0x1, segment_size=56, section_size=68,
+        nlist="<IBBHI", base=0x1000, thread_flavor=1, thread_count=16, thread_pc=10,
+        got_section="__DATA,__nl_symbol_ptr",  # ld64's name for i386 non-lazy pointers
+        lc_main_min_os=0x000A0800,  # LC_MAIN is 10.8's
+    ),
 )
 
 
@@ -85,6 +122,9 @@ TARGETS: dict[str, Target] = {
     "elf64-x86-64": Target("elf64-x86-64", X86_64, "elf"),
     "elf32-i386": Target("elf32-i386", I386, "elf"),
     "macho-x86_64": Target("macho-x86_64", X86_64, "macho"),
+    "macho-i386": Target("macho-i386", I386, "macho"),
 }
+# ld64's -arch spelling -> target
+MACHO_ARCH_TO_TARGET = {"x86_64": "macho-x86_64", "i386": "macho-i386"}
 
 EMULATION_TO_TARGET = {"elf_x86_64": "elf64-x86-64", "elf_i386": "elf32-i386"}

@@ -1,12 +1,14 @@
-"""ld64's command-line spelling, for `linkharness link --target macho-x86_64` and the shim
-that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld --ld-path=PATH`).
+"""ld64's command-line spelling, for `linkharness link --target macho-x86_64|macho-i386` and
+the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
+--ld-path=PATH`, or `--target=i386-apple-macosx10.6`).
 
-    -arch x86_64 -platform_version macos MIN SDK | -macosx_version_min MIN
+    -arch x86_64|i386 -platform_version macos MIN SDK | -macosx_version_min MIN
     -o OUT -e SYMBOL -L DIR -lNAME -syslibroot DIR -dylib_file INSTALL:FILE
     --import SYM@INSTALL_NAME  --macho-classic  (ours)
 
 Options clang passes that change nothing for us are accepted with one warning line each;
-unknown options are an error, as in ld64.
+unknown options are an error, as in ld64.  `-lcrt1.10.6.o` (what clang passes below 10.8)
+names crt1's `start`; with no SDK to find it in, the linker supplies its own `start`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LinkError, run_reporting_errors
+from ..targets import MACHO_ARCH_TO_TARGET
 
 _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate",
                   "-search_paths_first", "-headerpad_max_install_names", "-dead_strip",
@@ -62,8 +65,10 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
             cmd.output = value()[0]
         elif arg == "-arch":
             arch = value()[0]
-            if arch != "x86_64":
-                raise LinkError(f"-arch {arch} is not supported (macho-x86_64 only)")
+            if arch not in MACHO_ARCH_TO_TARGET:
+                raise LinkError(f"-arch {arch} is not supported (one of "
+                                f"{', '.join(MACHO_ARCH_TO_TARGET)})")
+            o["target"] = MACHO_ARCH_TO_TARGET[arch]
         elif arg == "-platform_version":
             platform, minimum, sdk = value(3)
             if platform not in ("macos", "1"):

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..elf.archive import AR_MAGIC, member_path, read_archive
 from ..errors import LinkError
-from ..model import UNDEF, Archive, Binding, DynamicLibrary
+from ..model import UNDEF, Archive, Binding, DynamicLibrary, ObjectFile
 from ..resolve import SymbolTable
 from .read import is_macho_object, read_macho_object
 from .tbd import default_libsystem, imports_as_libraries, read_tbd
@@ -35,6 +35,7 @@ class MachoLoader:
     symtab: SymbolTable
     library_paths: list[str]
     syslibroot: str = ""
+    arch: str = "x86_64"
     archives: list[tuple[Archive, set[int]]] = field(default_factory=list)
     _libs: set[str] = field(default_factory=set)
 
@@ -58,6 +59,14 @@ class MachoLoader:
         dirs = list(self.library_paths)
         if self.syslibroot:
             dirs.append(os.path.join(self.syslibroot, "usr/lib"))
+        if name.endswith(".o"):  # ld64: -lcrt1.10.6.o names the file crt1.10.6.o itself
+            for d in dirs:
+                if os.path.isfile(os.path.join(d, name)):
+                    self.path(os.path.join(d, name))
+                    return
+            if name.startswith("crt1"):
+                return  # no SDK: the link supplies its own `start` (crt.py)
+            raise LinkError(f"cannot find -l{name} in {len(dirs)} directories")
         for d in dirs:
             for cand in (f"lib{name}.tbd", f"lib{name}.a"):
                 path = os.path.join(d, cand)
@@ -65,7 +74,7 @@ class MachoLoader:
                     self.path(path)
                     return
         if name == "System":
-            self._add_library(default_libsystem())
+            self._add_library(default_libsystem(self.arch))
             return
         raise LinkError(f"cannot find -l{name} (no lib{name}.tbd or lib{name}.a in "
                         f"{len(dirs)} directories)")
@@ -77,14 +86,14 @@ class MachoLoader:
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
         if is_macho_object(data):
-            self.symtab.add_object(read_macho_object(memoryview(data), path))
+            self._add_object(read_macho_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC:
             archive = read_archive(memoryview(data), path, macho_defined_names)
             loaded: set[int] = set()
             self.archives.append((archive, loaded))
             self._pull(archive, loaded)
         elif data.lstrip()[:3] == b"---" or path.endswith(".tbd"):
-            umbrella, *reexported = read_tbd(data.decode("utf-8", "replace"), path)
+            umbrella, *reexported = read_tbd(data.decode("utf-8", "replace"), path, self.arch)
             # Symbols of the libraries a stub re-exports (libSystem's libsystem_c, ...) are
             # bound through the umbrella's install name, as ld64 does.
             for lib in reexported:
@@ -97,6 +106,12 @@ class MachoLoader:
         else:
             raise LinkError("file format not recognized (not a Mach-O object, archive or "
                             ".tbd stub)", file=path, offset=0)
+
+    def _add_object(self, obj: ObjectFile) -> None:
+        if obj.arch != self.arch:
+            raise LinkError(f"{obj.arch} object in a link for {self.arch} (-arch)",
+                            file=obj.path, offset=4)
+        self.symtab.add_object(obj)
 
     def _add_library(self, lib: DynamicLibrary) -> None:
         if lib.soname in self._libs:
@@ -114,6 +129,6 @@ class MachoLoader:
             n = members[0]
             loaded.add(n)
             member = archive.members[n]
-            self.symtab.add_object(read_macho_object(member.data, member_path(archive, member)))
+            self._add_object(read_macho_object(member.data, member_path(archive, member)))
             added = True
         return added

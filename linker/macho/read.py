@@ -1,6 +1,12 @@
-"""Mach-O relocatable objects (MH_OBJECT, CPU_TYPE_X86_64) -> ObjectFile.
+"""Mach-O relocatable objects (MH_OBJECT, CPU_TYPE_X86_64 or CPU_TYPE_I386) -> ObjectFile.
 
-Sections come from the one LC_SEGMENT_64 of an object; their ordinals (1-based, in load
+The two differ in word size (mach_header 32 or 28 bytes, LC_SEGMENT_64 or LC_SEGMENT, 80- or
+68-byte section headers, 16- or 12-byte nlist: `_LAYOUTS`) and in their relocations: the
+x86-64 ones are read here, the i386 "generic" ones (scattered entries, SECTDIFF pairs) and
+the sections the i386 assembler makes indirect (`__IMPORT,__pointers`, `__jump_table`) in
+read_generic.py.
+
+Sections come from the one LC_SEGMENT(_64) of an object; their ordinals (1-based, in load
 command order) are the native indices, so `ObjectFile.sections[0]` is unused.  Symbol
 values in an object are addresses in the object's own address space; the model wants
 section offsets, so the section's `addr` is subtracted.  Each section also gets a
@@ -38,11 +44,12 @@ from ..model import (
     SymType,
     Visibility,
 )
+from . import read_generic, relocs_i386
 from . import relocs_x86_64 as R
 
-MH_MAGIC_64, MH_OBJECT = 0xFEEDFACF, 1
-CPU_TYPE_X86_64 = 0x01000007
-LC_SEGMENT_64, LC_SYMTAB = 0x19, 0x2
+MH_MAGIC, MH_MAGIC_64, MH_OBJECT = 0xFEEDFACE, 0xFEEDFACF, 1
+CPU_TYPE_X86_64, CPU_TYPE_I386 = 0x01000007, 7
+LC_SEGMENT, LC_SEGMENT_64, LC_SYMTAB, LC_DYSYMTAB = 0x1, 0x19, 0x2, 0xB
 SECTION_TYPE = 0xFF
 S_ZEROFILL, S_CSTRING_LITERALS, S_MOD_INIT_FUNC_POINTERS, S_MOD_TERM_FUNC_POINTERS = 1, 2, 9, 10
 S_GB_ZEROFILL, S_THREAD_LOCAL_REGULAR = 0xC, 0x11
@@ -52,7 +59,6 @@ N_UNDF, N_ABS, N_SECT, N_INDR = 0x0, 0x2, 0xE, 0xA
 N_WEAK_REF, N_WEAK_DEF = 0x40, 0x80
 DROPPED = {("__LD", "__compact_unwind"), ("__TEXT", "__eh_frame")}
 
-_SECTION = struct.Struct("<16s16sQQIIIIIIII")
 
 
 class SectionHeader(NamedTuple):
@@ -65,12 +71,37 @@ class SectionHeader(NamedTuple):
     reloff: int
     nreloc: int
     flags: int
-_NLIST = np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"), ("desc", "<u2"),
-                   ("value", "<u8")])
+    reserved1: int  # first index into the indirect symbol table (pointer and stub sections)
+    reserved2: int  # stub size (S_SYMBOL_STUBS)
+
+
+class _Layout(NamedTuple):
+    """Where the word size shows in an MH_OBJECT."""
+
+    arch: str
+    cputype: int
+    header_size: int
+    segment_cmd: int
+    segment_nsects_at: int  # offset of nsects in the segment command
+    segment_size: int  # the command without its sections
+    section: struct.Struct
+    nlist: np.dtype
+
+
+_LAYOUTS = {
+    MH_MAGIC_64: _Layout("x86_64", CPU_TYPE_X86_64, 32, LC_SEGMENT_64, 64, 72,
+                         struct.Struct("<16s16sQQIIIIIIII"),
+                         np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"),
+                                   ("desc", "<u2"), ("value", "<u8")])),
+    MH_MAGIC: _Layout("i386", CPU_TYPE_I386, 28, LC_SEGMENT, 48, 56,
+                      struct.Struct("<16s16sIIIIIIIII"),
+                      np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"),
+                                ("desc", "<u2"), ("value", "<u4")])),
+}
 
 
 def is_macho_object(data: bytes | memoryview) -> bool:
-    return len(data) >= 16 and struct.unpack_from("<I", data, 0)[0] == MH_MAGIC_64 \
+    return len(data) >= 16 and struct.unpack_from("<I", data, 0)[0] in _LAYOUTS \
         and struct.unpack_from("<I", data, 12)[0] == MH_OBJECT
 
 
@@ -85,50 +116,74 @@ class _Reader:
 
 def read_macho_object(data: memoryview, path: str) -> ObjectFile:
     r = _Reader(data, path)
-    if len(data) < 32:
+    if len(data) < 28:
         raise r.fail("truncated Mach-O header", offset=0)
-    magic, cputype, _sub, filetype, ncmds, sizeofcmds, _flags, _ = struct.unpack_from(
-        "<IiiIIIII", data, 0)
-    if magic != MH_MAGIC_64:
-        raise r.fail(f"not a 64-bit little-endian Mach-O file (magic {magic:#x})", offset=0)
-    if cputype != CPU_TYPE_X86_64:
-        raise r.fail(f"Mach-O cputype {cputype:#x} is not CPU_TYPE_X86_64", offset=4)
+    magic = struct.unpack_from("<I", data, 0)[0]
+    lay = _LAYOUTS.get(magic)
+    if lay is None:
+        raise r.fail(f"not a little-endian Mach-O file (magic {magic:#x})", offset=0)
+    if len(data) < lay.header_size:
+        raise r.fail("truncated Mach-O header", offset=0)
+    _, cputype, _sub, filetype, ncmds, sizeofcmds = struct.unpack_from("<IiiIII", data, 0)
+    if cputype != lay.cputype:
+        cpu = "CPU_TYPE_X86_64" if lay.cputype == CPU_TYPE_X86_64 else "CPU_TYPE_I386"
+        raise r.fail(f"Mach-O cputype {cputype:#x} is not {cpu} (the header's word size)",
+                     offset=4)
     if filetype != MH_OBJECT:
         raise r.fail(f"Mach-O filetype {filetype} is not MH_OBJECT", offset=12)
-    if 32 + sizeofcmds > len(data):
-        raise r.fail("load commands run past end of file", offset=32)
-    obj = ObjectFile(path=path, arch="x86_64", sections=[None], symbols=_empty(),
-                     howtos=R.HOWTO_LIST)
+    start = lay.header_size
+    if start + sizeofcmds > len(data):
+        raise r.fail("load commands run past end of file", offset=start)
+    howtos = relocs_i386.HOWTO_LIST if lay.arch == "i386" else R.HOWTO_LIST
+    obj = ObjectFile(path=path, arch=lay.arch, sections=[None], symbols=_empty(),
+                     howtos=howtos)
     headers: list[SectionHeader] = []
     symtab: tuple[int, int, int, int] | None = None
-    pos = 32
+    indirect_table: tuple[int, int] = (0, 0)
+    pos = start
     for _ in range(ncmds):
-        if pos + 8 > 32 + sizeofcmds:
+        if pos + 8 > start + sizeofcmds:
             raise r.fail("load command runs past sizeofcmds", offset=pos)
         cmd, cmdsize = struct.unpack_from("<II", data, pos)
-        if cmdsize < 8 or cmdsize % 8 or pos + cmdsize > 32 + sizeofcmds:
+        if cmdsize < 8 or cmdsize % 4 or pos + cmdsize > start + sizeofcmds:
             raise r.fail(f"load command {cmd:#x} has bad cmdsize {cmdsize}", offset=pos)
-        if cmd == LC_SEGMENT_64:
-            nsects = struct.unpack_from("<I", data, pos + 64)[0]
-            if 72 + nsects * _SECTION.size > cmdsize:
+        if cmd == lay.segment_cmd:
+            nsects = struct.unpack_from("<I", data, pos + lay.segment_nsects_at)[0]
+            if lay.segment_size + nsects * lay.section.size > cmdsize:
                 raise r.fail("segment's sections exceed its cmdsize", offset=pos)
             for n in range(nsects):
-                f = _SECTION.unpack_from(data, pos + 72 + n * _SECTION.size)
+                f = lay.section.unpack_from(data, pos + lay.segment_size + n * lay.section.size)
                 sect, seg = (x.rstrip(b"\0").decode("ascii", "replace") for x in f[:2])
-                headers.append(SectionHeader(seg, sect, *f[2:9]))
+                headers.append(SectionHeader(seg, sect, *f[2:11]))
         elif cmd == LC_SYMTAB:
             symtab = struct.unpack_from("<IIII", data, pos + 8)
+        elif cmd == LC_DYSYMTAB and cmdsize >= 64:
+            indirect_table = struct.unpack_from("<II", data, pos + 56)
         pos += cmdsize
     for h in headers:
         obj.sections.append(_section(r, obj, len(obj.sections), h.segname, h.sectname, h.addr,
                                      h.size, h.offset, h.align, h.flags))
-    names, raw = _symbols(r, symtab)
+    names, raw = _symbols(r, symtab, lay.nlist)
     obj.symbols = _symbol_table(r, obj, names, raw, headers)
     for n, h in enumerate(headers, start=1):
         target = obj.sections[n]
-        if target is not None and h.nreloc:
+        if target is None or not h.nreloc:
+            continue
+        if lay.arch == "i386":
+            target.relocs = read_generic.relocations(r.fail, data, obj, target, headers, h.reloff,
+                                                     h.nreloc, len(raw))
+        else:
             target.relocs = _relocations(r, obj, target, headers, h.reloff, h.nreloc, len(raw))
+    read_generic.indirect_sections(r.fail, obj, headers, _indirect_symbols(r, indirect_table),
+                                   len(raw), lay.arch)
     return obj
+
+
+def _indirect_symbols(r: _Reader, table: tuple[int, int]) -> list[int]:
+    offset, count = table
+    if offset + 4 * count > len(r.data):
+        raise r.fail("indirect symbol table runs past end of file", offset=offset)
+    return list(struct.unpack_from(f"<{count}I", r.data, offset)) if count else []
 
 
 def _empty() -> SymbolTable:
@@ -165,20 +220,21 @@ def _section(r: _Reader, obj: ObjectFile, ordinal: int, seg: str, sect: str, add
                         data=None if zerofill else r.data[offset:offset + size])
 
 
-def _symbols(r: _Reader, symtab: tuple[int, int, int, int] | None) -> tuple[list[str], np.ndarray]:
+def _symbols(r: _Reader, symtab: tuple[int, int, int, int] | None,
+             nlist: np.dtype) -> tuple[list[str], np.ndarray]:
     if symtab is None:
-        return [], np.zeros(0, _NLIST)
+        return [], np.zeros(0, nlist)
     symoff, nsyms, stroff, strsize = symtab
-    if symoff + nsyms * _NLIST.itemsize > len(r.data) or stroff + strsize > len(r.data):
+    if symoff + nsyms * nlist.itemsize > len(r.data) or stroff + strsize > len(r.data):
         raise r.fail("symbol or string table runs past end of file", offset=symoff)
-    raw = np.frombuffer(r.data, _NLIST, nsyms, symoff)
+    raw = np.frombuffer(r.data, nlist, nsyms, symoff)
     strings = bytes(r.data[stroff:stroff + strsize])
     names = []
     for n, strx in enumerate(raw["strx"].tolist()):
         end = strings.find(b"\0", strx)
         if strx >= len(strings) or end < 0:
             raise r.fail(f"symbol {n} name offset {strx:#x} outside the string table",
-                         offset=symoff + n * _NLIST.itemsize)
+                         offset=symoff + n * nlist.itemsize)
         names.append(strings[strx:end].decode("utf-8", "surrogateescape"))
     return names, raw
 

@@ -78,9 +78,9 @@ def _covers(block: dict[str, Any], arch: str) -> bool:
     return any(str(t).split("-")[0] == arch for t in targets)
 
 
-def default_libsystem() -> DynamicLibrary:
+def default_libsystem(arch: str = "x86_64") -> DynamicLibrary:
     text = resources.files(__package__).joinpath("data/libSystem.tbd").read_text()
-    return read_tbd(text, "<embedded libSystem.tbd>")[0]
+    return read_tbd(text, "<embedded libSystem.tbd>", arch)[0]
 
 
 def import_library(spec: str) -> tuple[str, str]:

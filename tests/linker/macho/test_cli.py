@@ -133,4 +133,4 @@ def test_main_without_arguments_prints_usage_and_fails(
 def test_main_parse_error_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["-arch", "arm64", "a.o"]) == 1
     err = capsys.readouterr().err
-    assert err == "linkharness: error: -arch arm64 is not supported (macho-x86_64 only)\n"
+    assert err == "linkharness: error: -arch arm64 is not supported (one of x86_64, i386)\n"
