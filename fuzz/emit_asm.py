@@ -7,6 +7,8 @@ two real assemblers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .encode_x86 import GOT_SYMBOL, Insn, assembly
 from .lower_x86 import AsmObject
 from .model import Binding, Const, Ref, SectionKind, SelfRel
@@ -46,7 +48,13 @@ def _undefined(obj: AsmObject) -> list[str]:
     return sorted(used - defined - {GOT_SYMBOL})
 
 
-def write_asm(obj: AsmObject) -> str:
+Spelling = Callable[[Insn, str, frozenset[str]], list[str]]
+
+
+def write_asm(obj: AsmObject, spell: Spelling = assembly,
+              hidden: frozenset[str] = frozenset()) -> str:
+    """The object as text; `spell` gives an instruction's lines (fuzz.encode_x86's or
+    fuzz.encode_i386's), `hidden` names global symbols of hidden visibility."""
     lines = [f'.file "{obj.name}.s"', *(f".globl {name}" for name in _undefined(obj))]
     local = frozenset(i.name for s in obj.sections for i in s.items
                       if i.binding is Binding.LOCAL)
@@ -55,13 +63,15 @@ def write_asm(obj: AsmObject) -> str:
         for item in sec.items:
             if item.binding is Binding.GLOBAL:
                 lines.append(f".globl {item.name}")
+                if item.name in hidden:
+                    lines.append(f".hidden {item.name}")
             elif item.binding is Binding.WEAK:
                 lines.append(f".weak {item.name}")
             kind = "@function" if item.is_function else "@object"
             lines += [f".type {item.name}, {kind}", f".balign {item.align}", f"{item.name}:"]
             for insn in item.code:  # local label "1": IfOdd bodies never nest
                 lines += [x if x.endswith(":") else "    " + x
-                          for x in assembly(insn, "1", local)]
+                          for x in spell(insn, "1", local)]
             for f in item.fields:
                 if isinstance(f, Const):
                     mask = (1 << (8 * f.width)) - 1
