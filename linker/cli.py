@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import LinkError, run_reporting_errors
+from .gnu_options import GNU_LONG_OPTIONS
 from .targets import EMULATION_TO_TARGET
 
 VERSION = "linkharness ld 0.1 (GNU ld command line, elf64-x86-64)"
@@ -87,6 +88,15 @@ def _known(name: str) -> bool:
     return name in TAKES_VALUE or name in POSITIONAL or name in IGNORED or name in FLAGS
 
 
+def _gnu_long_option(name: str) -> bool:
+    """Is `name` (one or two dashes) a long option of GNU ld?  A one-dash word starting
+    with `o` is `-o` and its value (`-omagic` writes a file named magic), as in GNU ld."""
+    word = name.lstrip("-")
+    if len(word) < 2 or (not name.startswith("--") and word.startswith("o")):
+        return False
+    return word in GNU_LONG_OPTIONS
+
+
 def _split(argv: list[str]) -> list[tuple[str, str | None]]:
     """(canonical option, value) pairs; inputs come back as ("", path)."""
     out: list[tuple[str, str | None]] = []
@@ -106,6 +116,11 @@ def _split(argv: list[str]) -> list[tuple[str, str | None]]:
             name = name[1:]  # GNU ld takes --opt and -opt alike
         elif not name.startswith("--") and not _known(name) and _known("-" + name):
             name = "-" + name  # ... both ways: -gc-sections, -as-needed
+        if not _known(name) and _gnu_long_option(name):
+            # GNU ld reads a one-dash word as its long option (-emit-relocs is
+            # --emit-relocs), never as a short option with a value (-e mit-relocs).
+            raise LinkError(f"unrecognised option {name} (GNU ld's --{name.lstrip('-')}, "
+                            "which linkharness does not implement)")
         if not eq and not _known(name) and arg[:2] in _SHORT_WITH_VALUE:
             name, value, eq = ALIASES.get(arg[:2], arg[:2]), arg[2:], "="  # -lfoo, -L/dir
         if name in TAKES_VALUE and not eq:

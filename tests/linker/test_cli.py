@@ -200,6 +200,22 @@ def test_unknown_option_is_an_error() -> None:
         cli.parse(["a.o", "--frobnicate"])
 
 
+@pytest.mark.parametrize("spelling", ["-emit-relocs", "--emit-relocs", "-init", "-Bsymbolic",
+                                      "-allow-multiple-definition"])
+def test_one_dash_long_option_of_gnu_ld_is_refused_by_name(spelling: str) -> None:
+    """GNU ld reads -emit-relocs as --emit-relocs (getopt_long_only); it must not be taken
+    for -e with the value mit-relocs (an entry symbol), nor -init for -I nit."""
+    with pytest.raises(LinkError, match=f"^unrecognised option {spelling} "):
+        cli.parse(["a.o", spelling, "sym"])
+
+
+def test_one_dash_words_that_are_not_long_options_stay_short_options() -> None:
+    cmd = cli.parse(["-omagic", "-lstdc++", "-lgcc_s", "-esym", "-L/d", "a.o"])
+    assert cmd.output == "magic" and cmd.options["entry"] == "sym"
+    assert cmd.inputs == ["-lstdc++", "-lgcc_s", "a.o"]
+    assert cmd.options["library_paths"] == ["/d"]
+
+
 def test_missing_value_is_an_error() -> None:
     with pytest.raises(LinkError, match="option -o needs a value"):
         cli.parse(["a.o", "-o"])
