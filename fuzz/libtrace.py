@@ -113,16 +113,18 @@ static void record(const char *soname, const char *name, const uint64_t *args, i
 _PARAMS = ("a", "b", "c", "d", "e", "f")
 
 
-def c_source(library: int) -> str:
-    """The C source of libtrace<library>.so."""
+def c_source(library: int, m32: bool = False) -> str:
+    """The C source of libtrace<library>.so.  Its parameters are machine words (i386:
+    32-bit stack cells, as the emulator reads them), hashed as 64-bit values."""
     soname = f"libtrace{library}.so"
+    word = "uint32_t" if m32 else "uint64_t"
     lines = [_C_PRELUDE]
     for imp in catalogue():
         if imp.library != library:
             continue
         if imp.is_function:
             d = arity_of(imp.name)
-            params = ", ".join(f"uint64_t {p}" for p in _PARAMS[:d]) or "void"
+            params = ", ".join(f"{word} {p}" for p in _PARAMS[:d]) or "void"
             arr = ", ".join(_PARAMS[:d]) or "0"
             lines.append(
                 f"uint64_t {imp.name}({params}) {{\n"
@@ -136,17 +138,18 @@ def c_source(library: int) -> str:
     return "\n".join(lines)
 
 
-def build_libraries(directory: Path) -> dict[int, Path]:
-    """Compile every libtraceN.so into `directory`; returns N -> path."""
+def build_libraries(directory: Path, m32: bool = False) -> dict[int, Path]:
+    """Compile every libtraceN.so into `directory` (i386 ones with `m32`; keep them in a
+    directory of their own: the sonames are the same); returns N -> path."""
     directory.mkdir(parents=True, exist_ok=True)
     out: dict[int, Path] = {}
     for lib in range(1, LIBRARY_COUNT + 1):
         src = directory / f"libtrace{lib}.c"
-        src.write_text(c_source(lib))
+        src.write_text(c_source(lib, m32))
         so = directory / f"libtrace{lib}.so"
         subprocess.run(
-            ["gcc", "-O1", "-shared", "-fPIC", f"-Wl,-soname,libtrace{lib}.so", "-o", str(so),
-             str(src)],
+            ["gcc", *(["-m32"] if m32 else []), "-O1", "-shared", "-fPIC",
+             f"-Wl,-soname,libtrace{lib}.so", "-o", str(so), str(src)],
             check=True, capture_output=True,
         )
         out[lib] = so
