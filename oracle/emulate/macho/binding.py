@@ -23,6 +23,7 @@ from __future__ import annotations
 from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.macho import image as mi
+from oracle.emulate.macho import relocations
 from oracle.emulate.macho.image import MachOImage, Segment, Symbol
 from oracle.emulate.macho.libraries import STUB_BINDER, Dylib, LibSystem
 from oracle.emulate.macho.opcodes import (
@@ -154,6 +155,7 @@ class Binder:
         info = self.img.dyld_info
         try:
             if info is None:
+                self._apply_classic_relocations()
                 self._bind_indirect()
                 return
             rebases = decode_rebases(self.img.bytes_at(*info.rebase, "rebase opcodes"),
@@ -181,6 +183,23 @@ class Binder:
             raise DyldFault(Fault("bad-relocation", 0, None, str(err))) from None
         except mi.MachOError as err:
             raise DyldFault(Fault("load", 0, None, str(err))) from None
+
+    def _apply_classic_relocations(self) -> None:
+        """Classic files: LC_DYSYMTAB's local relocations (slide 0) and external
+        relocations (the symbol found as an indirect pointer's would be, plus the addend
+        the pointer holds)."""
+        twolevel = bool(self.img.flags & mi.MH_TWOLEVEL)
+
+        def read_word(addr: int) -> int:
+            return int.from_bytes(self.mem.read(addr, self.word), "little")
+
+        def resolve(sym: Symbol, place: int) -> int:
+            return self._classic_target(sym, place, twolevel)
+
+        try:
+            relocations.apply(self.img, read_word, self._store, resolve)
+        except relocations.RelocationError as err:
+            raise DyldFault(Fault("bad-relocation", err.address, None, err.message)) from None
 
     def _bind_indirect(self) -> None:
         """Classic files: every S_NON_LAZY/S_LAZY_SYMBOL_POINTERS slot is bound at load
