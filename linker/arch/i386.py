@@ -1,4 +1,5 @@
-"""i386 PLT template for executables (i386 psABI, "Procedure Linkage Table", absolute form).
+"""i386 PLT template for executables (i386 psABI, "Procedure Linkage Table", absolute form),
+and the Mach-O i386 stubs (below).
 
 i386 has no pc-relative data addressing, so a non-PIC executable's PLT names the GOT by
 absolute address; a PIC object's calls still land here and work, because this form never
@@ -8,7 +9,7 @@ reads %ebx.  The lazy push carries the *byte offset* of the entry's relocation i
 
 from __future__ import annotations
 
-from .plt import PltField, PltTemplate
+from .plt import MachoStubTemplate, PltField, PltTemplate
 
 PLT0 = bytes.fromhex(
     "ff3500000000"  # push  GOT+4                ; GOT[1]: link map
@@ -37,3 +38,30 @@ def pltn_fields(slot_offset: int, entry_offset: int) -> tuple[PltField, ...]:
 
 TEMPLATE = PltTemplate(PLT0, PLT0_FIELDS, PLTN, pltn_fields, push_offset=6, push_imm_offset=7,
                        push_value=lambda n: n * REL_SIZE)
+
+
+# -- Mach-O i386 (what ld64 writes for -arch i386; no pc-relative data addressing, so every
+# operand is an absolute address, like the ELF PLT above) ---------------------------------
+#
+#   stub        jmp *slot                    ff 25 abs32         6 bytes (reserved2 = 6)
+#   helper hdr  push $__dyld_private         68 abs32            the image's cache word
+#               jmp  *dyld_stub_binder_ptr   ff 25 abs32         its __nl_symbol_ptr slot
+#               nop                                              12 bytes
+#   entry       push $lazy_bind_offset       68 imm32            10 bytes per import
+#               jmp  helper hdr              e9 rel32
+#
+# dyld_stub_binder (libdyld's i386 dyld_stub_binder.s) therefore finds, at entry, the cache
+# address at (%esp), the lazy-bind offset at 4(%esp) and the stub caller's return address
+# at 8(%esp): it binds the slot, pops its two words and jumps to the target, so the callee
+# sees the caller's own frame.  The stack was 16-byte aligned at the caller's `call` (the
+# Darwin i386 ABI) and is left so at the target's entry.
+MACHO_STUBS = MachoStubTemplate(
+    stub=bytes.fromhex("ff2500000000"),
+    stub_field=PltField(offset=2, target="slot", addend=0, pc_relative=False),
+    helper_header=bytes.fromhex("6800000000" "ff2500000000" "90"),
+    header_fields=(PltField(offset=1, target="dyld_private", addend=0, pc_relative=False),
+                   PltField(offset=7, target="binder", addend=0, pc_relative=False)),
+    helper_entry=bytes.fromhex("6800000000" "e900000000"),
+    entry_push_imm=1,
+    entry_fields=(PltField(offset=6, target="header", addend=-4),),
+)

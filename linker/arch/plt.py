@@ -30,3 +30,21 @@ class PltTemplate:
     push_offset: int  # where an unbound slot points, within the entry
     push_imm_offset: int  # the 4-byte immediate of the push
     push_value: Callable[[int], int]  # relocation number -> what the push carries
+
+
+@dataclass(frozen=True, slots=True)
+class MachoStubTemplate:
+    """A Mach-O arch's stubs and lazy-binding helper, as bytes plus fields.
+
+    Field targets: "slot" (the stub's pointer: + its offset in the pointer section),
+    "dyld_private" (the image's cache word), "binder" (the pointer to dyld_stub_binder),
+    "header" (the start of the helper).  Each field is 4 bytes, pc-relative or absolute.
+    """
+
+    stub: bytes  # one stub: jmp *slot
+    stub_field: PltField
+    helper_header: bytes  # shared: pass dyld_private to dyld_stub_binder and jump there
+    header_fields: tuple[PltField, ...]
+    helper_entry: bytes  # per import: push its lazy-bind offset, jmp header
+    entry_push_imm: int  # the push's immediate (patched after layout)
+    entry_fields: tuple[PltField, ...]

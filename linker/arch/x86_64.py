@@ -10,7 +10,7 @@ The lazy PLT of an executable is rip-relative throughout:
 
 from __future__ import annotations
 
-from .plt import PltField, PltTemplate
+from .plt import MachoStubTemplate, PltField, PltTemplate
 
 # PLT0: 16 bytes
 PLT0 = bytes.fromhex(
@@ -42,3 +42,20 @@ def pltn_fields(slot_offset: int, entry_offset: int) -> tuple[PltField, ...]:
 
 TEMPLATE = PltTemplate(PLT0, PLT0_FIELDS, PLTN, pltn_fields, push_offset=6, push_imm_offset=7,
                        push_value=lambda n: n)
+
+
+# -- Mach-O x86-64 (ld64's and ld64.lld's __stubs / __stub_helper) -------------------------
+#
+#   stub        jmp *slot(%rip)                          6 bytes
+#   helper hdr  lea dyld_private(%rip), %r11; push %r11; jmp *binder@GOT(%rip); nop   16
+#   entry       push $lazy_bind_offset; jmp helper hdr                               10
+MACHO_STUBS = MachoStubTemplate(
+    stub=bytes.fromhex("ff2500000000"),
+    stub_field=PltField(offset=2, target="slot", addend=-4),
+    helper_header=bytes.fromhex("4c8d1d00000000" "4153" "ff2500000000" "90"),
+    header_fields=(PltField(offset=3, target="dyld_private", addend=-4),
+                   PltField(offset=11, target="binder", addend=-4)),
+    helper_entry=bytes.fromhex("6800000000" "e900000000"),
+    entry_push_imm=1,
+    entry_fields=(PltField(offset=6, target="header", addend=-4),),
+)

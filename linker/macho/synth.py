@@ -1,13 +1,14 @@
 """Mach-O synthetic sections: stubs, stub helper, lazy and non-lazy pointers.
 
-Modern (what ld64 and ld64.lld write):
+Modern (what ld64 and ld64.lld write), with the arch's byte templates (linker/arch:
+`MACHO_STUB_TEMPLATES`; x86-64 addresses everything rip-relative, i386 absolutely):
 
-    __TEXT,__stubs         jmp *la_ptr[n](%rip)                      6 bytes per import
-    __TEXT,__stub_helper   lea dyld_private(%rip),%r11; push %r11;    16-byte header
-                           jmp *binder@GOT(%rip); nop
+    __TEXT,__stubs         jmp *la_ptr[n]                            6 bytes per import
+    __TEXT,__stub_helper   pass dyld_private to dyld_stub_binder     header
                            push $lazy_bind_offset; jmp header        10 bytes per import
     __DATA,__la_symbol_ptr initially -> its helper entry; dyld_stub_binder rebinds it
-    __DATA,__got           non-lazy pointers, bound at load (imports) or rebased (locals)
+    __DATA,__got           non-lazy pointers, bound at load (imports) or rebased (locals);
+                           i386 calls it __nl_symbol_ptr, as ld64 does
 
 Classic (the seed's way, `--macho-classic`): `__TEXT,__symbol_stub1` (jmp through
 `__DATA,__nl_symbol_ptr`), with every pointer bound at load through the indirect symbol
@@ -15,13 +16,14 @@ table; no stub helper, no dyld info.
 
 As on ELF, the sections are an ordinary synthetic object whose relocations the one
 relocation pass applies; only the lazy-bind offsets are patched after layout (they depend
-on where the __la_symbol_ptr slots landed).
+on where the __la_symbol_ptr slots landed).  Slots are a word wide (arch.word).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..arch import MACHO_STUB_TEMPLATES, MachoStubTemplate, PltField
 from ..errors import LinkError
 from ..model import InputSection, SectionFlags
 from ..resolve import SymbolTable
@@ -29,19 +31,12 @@ from ..scan import ScanResult
 from ..synth import HOWTO_PCREL32, HOWTO_WORD, Synthetic, SyntheticBuilder, place_commons
 from ..targets import ArchTraits
 
-STUB = bytes.fromhex("ff2500000000")  # jmp *slot(%rip)
+# The x86-64 template's bytes under their old names (tests and the field oracle's checks).
+STUB = MACHO_STUB_TEMPLATES["x86_64"].stub
 STUB_SIZE = len(STUB)
-HELPER_HEADER = bytes.fromhex(
-    "4c8d1d00000000"  # lea   dyld_private(%rip), %r11
-    "4153"            # push  %r11
-    "ff2500000000"    # jmp   *dyld_stub_binder@GOT(%rip)
-    "90"              # nop
-)
-HELPER_ENTRY = bytes.fromhex(
-    "6800000000"      # push  $lazy_bind_offset   (patched after layout)
-    "e900000000"      # jmp   helper header
-)
-HELPER_PUSH_IMM = 1
+HELPER_HEADER = MACHO_STUB_TEMPLATES["x86_64"].helper_header
+HELPER_ENTRY = MACHO_STUB_TEMPLATES["x86_64"].helper_entry
+HELPER_PUSH_IMM = MACHO_STUB_TEMPLATES["x86_64"].entry_push_imm
 BINDER = "dyld_stub_binder"
 
 
@@ -57,7 +52,9 @@ class MachoSynthetic:
 def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanResult,
                           classic: bool) -> MachoSynthetic:
     b = SyntheticBuilder(arch, globals_)
-    word, rw, text = HOWTO_WORD[8], SectionFlags.WRITE, SectionFlags.EXEC
+    t = MACHO_STUB_TEMPLATES[arch.name]
+    w = arch.word
+    word, rw, text = HOWTO_WORD[w], SectionFlags.WRITE, SectionFlags.EXEC
     binder_gid = None
     if scan.plt and not classic:
         binder = globals_.by_name.get(BINDER)
@@ -68,62 +65,73 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
         binder.referenced = binder.strong_ref = True
         scan.want_got(binder.id)
 
+    def field(sec: InputSection, at: int, f: PltField, symbol: int, extra: int = 0) -> None:
+        howto = HOWTO_PCREL32 if f.pc_relative else HOWTO_WORD[4]
+        b.reloc(sec, at + f.offset, howto, symbol, f.addend + extra)
+
     stubs = la_ptr = helper = dyld_private = None
     plt_entry: dict[int, int] = {}
     slot_of: dict[int, int] = {}
     helper_of: dict[int, int] = {}
     n_stubs = len(scan.plt)
+    stub_size = len(t.stub)
     if classic:
         # Stubs jump through __nl_symbol_ptr slots 0..n-1; GOT loads use the slots after.
         slots = n_stubs + len(scan.got)
         if slots:
-            la_ptr = b.add_section("__DATA,__nl_symbol_ptr", rw, slots * 8, 8, bytes(slots * 8))
+            la_ptr = b.add_section("__DATA,__nl_symbol_ptr", rw, slots * w, w, bytes(slots * w))
     elif n_stubs:
-        la_ptr = b.add_section("__DATA,__la_symbol_ptr", rw, n_stubs * 8, 8, bytes(n_stubs * 8))
+        la_ptr = b.add_section("__DATA,__la_symbol_ptr", rw, n_stubs * w, w, bytes(n_stubs * w))
     if n_stubs:
         name = "__TEXT,__symbol_stub1" if classic else "__TEXT,__stubs"
-        stubs = b.add_section(name, text, n_stubs * STUB_SIZE, 2, STUB * n_stubs)
+        stubs = b.add_section(name, text, n_stubs * stub_size, 2, t.stub * n_stubs)
         assert la_ptr is not None
         la_sym = b.symbol_for_section(la_ptr)
         if not classic:
-            size = len(HELPER_HEADER) + len(HELPER_ENTRY) * n_stubs
+            size = len(t.helper_header) + len(t.helper_entry) * n_stubs
             helper = b.add_section("__TEXT,__stub_helper", text, size, 4,
-                                   HELPER_HEADER + HELPER_ENTRY * n_stubs)
-            dyld_private = b.add_section("__DATA,__data", rw, 8, 8, bytes(8))
+                                   t.helper_header + t.helper_entry * n_stubs)
+            dyld_private = b.add_section("__DATA,__data", rw, w, w, bytes(w))
             helper_sym = b.symbol_for_section(helper)
-            b.reloc(helper, 3, HOWTO_PCREL32, b.symbol_for_section(dyld_private), -4)
+            targets = {"dyld_private": b.symbol_for_section(dyld_private)}
+            for f in t.header_fields:
+                if f.target in targets:
+                    field(helper, 0, f, targets[f.target])
         for n, gid in enumerate(scan.plt):
-            plt_entry[gid], slot_of[gid] = n * STUB_SIZE, n * 8
-            b.reloc(stubs, n * STUB_SIZE + 2, HOWTO_PCREL32, la_sym, n * 8 - 4)
+            plt_entry[gid], slot_of[gid] = n * stub_size, n * w
+            field(stubs, n * stub_size, t.stub_field, la_sym, n * w)
             if helper is not None:
-                entry = len(HELPER_HEADER) + n * len(HELPER_ENTRY)
+                entry = len(t.helper_header) + n * len(t.helper_entry)
                 helper_of[gid] = entry
-                b.reloc(helper, entry + 6, HOWTO_PCREL32, helper_sym, -4)  # jmp header
-                b.reloc(la_ptr, n * 8, word, helper_sym, entry)
+                for f in t.entry_fields:
+                    field(helper, entry, f, helper_sym)  # jmp header
+                b.reloc(la_ptr, n * w, word, helper_sym, entry)
 
     got = None
     got_slot: dict[object, int] = {}
     if scan.got:
         if classic:
-            got, base = la_ptr, n_stubs * 8
+            got, base = la_ptr, n_stubs * w
         else:
-            got, base = b.add_section("__DATA,__got", rw, len(scan.got) * 8, 8,
-                                      bytes(len(scan.got) * 8)), 0
+            got, base = b.add_section(arch.macho.got_section if arch.macho else "__DATA,__got",
+                                      rw, len(scan.got) * w, w, bytes(len(scan.got) * w)), 0
         assert got is not None
         for i, key in enumerate(scan.got):
-            got_slot[key] = base + i * 8
+            got_slot[key] = base + i * w
             if isinstance(key, int):
                 sym = globals_.symbols[key]
                 if not sym.imported:
-                    b.reloc(got, base + i * 8, word, b.symbol_for_global(sym), 0)
+                    b.reloc(got, base + i * w, word, b.symbol_for_global(sym), 0)
             else:
                 assert isinstance(key, tuple)
                 local = b.symbol_for_local(globals_.objects[key[0]], key[1])
-                b.reloc(got, base + i * 8, word, local, 0)
+                b.reloc(got, base + i * w, word, local, 0)
     if helper is not None and binder_gid is not None:
-        binder_slot = got_slot[binder_gid]
         assert got is not None
-        b.reloc(helper, 11, HOWTO_PCREL32, b.symbol_for_section(got), binder_slot - 4)
+        got_sym = b.symbol_for_section(got)
+        for f in t.header_fields:
+            if f.target == "binder":
+                field(helper, 0, f, got_sym, got_slot[binder_gid])
 
     place_commons(b, globals_, "__DATA,__common")
     obj, gids = b.finish()
@@ -131,3 +139,7 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
     globals_.gids.append(gids)
     common = Synthetic(obj, stubs, la_ptr, got, None, plt_entry, got_slot, slot_of, {})
     return MachoSynthetic(common, helper_of, helper, dyld_private, binder_gid)
+
+
+__all__ = ["BINDER", "HELPER_ENTRY", "HELPER_HEADER", "HELPER_PUSH_IMM", "STUB",
+           "MachoStubTemplate", "MachoSynthetic", "build_macho_synthetic"]
