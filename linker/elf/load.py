@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..errors import LinkError
-from ..model import Archive, ObjectFile
+from ..model import COMMON, UNDEF, Archive, Binding, ObjectFile, SymType
 from ..resolve import SymbolTable
 from .archive import member_path, read_archive
 from .read import read_object
@@ -46,6 +46,7 @@ class Loader:
     _stack: list[InputState] = field(default_factory=list)
     _group: list[tuple[Archive, set[int]]] | None = None
     _seen_libs: set[str] = field(default_factory=set)
+    _data_definitions: dict[tuple[int, int, str], bool] = field(default_factory=dict)
 
     # -- the command line -------------------------------------------------------------------
     def load(self, items: list[str]) -> None:
@@ -169,14 +170,40 @@ class Loader:
             progress = False
             for name, members in archive.index.items():
                 sym = by_name.get(name)
-                if sym is None or not sym.strong_ref or not sym.undefined:
+                if sym is None:
                     continue
-                n = members[0]
+                if sym.common and sym.file is not None:
+                    # GNU ld pulls a member for a COMMON symbol only when the member
+                    # defines it for real: a global, initialised, non-function definition
+                    # (a member with one more COMMON copy stays out).
+                    found = [m for m in members if m not in loaded
+                             and self._defines_data(archive, m, name)]
+                    if not found:
+                        continue
+                    n = found[0]
+                elif not sym.strong_ref or not sym.undefined:
+                    continue
+                else:
+                    n = members[0]
                 if n in loaded:
                     continue
                 self._load_member(archive, n, loaded)
                 progress = added = True
         return added
+
+    def _defines_data(self, archive: Archive, n: int, name: str) -> bool:
+        """Does member `n` define `name` as GNU ld's is_global_data_symbol_definition
+        asks: STB_GLOBAL, not STT_FUNC, in a section (not undefined, not COMMON)?"""
+        key = (id(archive), n, name)
+        known = self._data_definitions.get(key)
+        if known is None:
+            member = archive.members[n]
+            t = read_object(member.data, member_path(archive, member)).symbols
+            known = any(t.names[i] == name and t.binding[i] == Binding.GLOBAL
+                        and t.type[i] != SymType.FUNC and t.section[i] not in (UNDEF, COMMON)
+                        for i in range(len(t.names)))
+            self._data_definitions[key] = known
+        return known
 
     def _load_member(self, archive: Archive, n: int, loaded: set[int]) -> None:
         loaded.add(n)
