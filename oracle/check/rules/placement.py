@@ -62,3 +62,17 @@ def permissions(img: ElfImage) -> Iterator[Finding]:
             yield sec.name, f"SHF_EXECINSTR section in {load.name}, which lacks PF_X"
         if not load.flags & (c.PF_R | c.PF_X):
             yield sec.name, f"allocated section in {load.name}, which is not readable"
+
+
+@rule("ELF-SEC-ALIGN", TOPIC,
+      "an allocated section's sh_addralign is 0 or a power of two and its sh_addr is a "
+      "multiple of it (an aligned(N) object is only aligned if its section is)", GABI)
+def address_alignment(img: ElfImage) -> Iterator[Finding]:
+    for sec in img.sections:
+        align = sec.addralign
+        if not sec.flags & c.SHF_ALLOC or align <= 1:
+            continue
+        if align & (align - 1):
+            yield sec.name, f"sh_addralign {align:#x} is not a power of two"
+        elif sec.addr % align:
+            yield sec.name, f"sh_addr {sec.addr:#x} is not a multiple of sh_addralign {align:#x}"

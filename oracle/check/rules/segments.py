@@ -51,6 +51,21 @@ def load_align(img: ElfImage) -> Iterator[Finding]:
                 break
 
 
+@rule("ELF-SEG-SECALIGN", TOPIC,
+      "a PT_LOAD's p_align is a multiple of the sh_addralign of every section it maps: a "
+      "loader that chooses the address (a PIE) aligns the image only to the largest p_align, "
+      "so a segment aligned to less moves an aligned(8192) object off its boundary",
+      f"{BINFMT}, {DL_LOAD}")
+def load_align_covers_sections(img: ElfImage) -> Iterator[Finding]:
+    for sec in img.mapped_sections:
+        if sec.addralign <= 1 or not _is_pow2(sec.addralign):
+            continue  # ELF-SEC-ALIGN judges the field itself
+        load = img.load_at(sec.addr, sec.size)
+        if load is not None and _is_pow2(load.align) and load.align % sec.addralign:
+            yield sec.name, (f"sh_addralign {sec.addralign:#x} exceeds {load.name}'s p_align "
+                            f"{load.align:#x}")
+
+
 @rule("ELF-SEG-SIZE", TOPIC, "p_filesz <= p_memsz", GABI)
 def seg_sizes(img: ElfImage) -> Iterator[Finding]:
     for seg in img.segments:
@@ -195,3 +210,69 @@ def tls(img: ElfImage) -> Iterator[Finding]:
         if not (seg.vaddr <= sec.addr and sec.addr + sec.size <= seg.vaddr + seg.memsz):
             yield sec.name, (f"[{sec.addr:#x}, +{sec.size:#x}) is outside {seg.name} "
                             f"[{seg.vaddr:#x}, +{seg.memsz:#x})")
+
+
+def _file_extents(img: ElfImage) -> list[tuple[int, int, int]]:
+    """(start, end, alignment) of everything the headers say the file holds: the header
+    tables, every segment's file image and every section with contents, clipped to the
+    file (other rules judge what runs past it)."""
+    h, size = img.header, len(img.data)
+    out = [(0, h.ehsize, 1)]
+    if h.phnum:
+        out.append((h.phoff, h.phoff + h.phnum * h.phentsize, img.word))
+    if h.shoff and h.shnum:
+        out.append((h.shoff, h.shoff + h.shnum * h.shentsize, img.word))
+    out += [(s.offset, s.offset + s.filesz, s.align if s.type == c.PT_LOAD else 1)
+            for s in img.segments if s.filesz]
+    out += [(s.offset, s.offset + s.size, s.addralign) for s in img.sections if s.file_size]
+    return [(min(a, size), min(b, size), max(al, 1)) for a, b, al in out]
+
+
+def _unneeded_zero_runs(img: ElfImage) -> Iterator[tuple[int, int]]:
+    """Stretches [a, b) of zero bytes that nothing in the file needs, longer than a page and
+    than the alignment of what follows (which could have started that much earlier)."""
+    extents = _file_extents(img)
+    align_at: dict[int, int] = {}
+    for start, _, align in extents:
+        align_at[start] = max(align_at.get(start, 1), align)
+    covered = 0
+    gaps = []
+    for start, end, _ in sorted(extents):
+        if start > covered:
+            gaps.append((covered, start, align_at[start]))
+        covered = max(covered, end)
+    gaps.append((covered, len(img.data), 1))
+    for a, b, align in gaps:
+        if b - a > PAGE and b - a >= align and img.data.count(0, a, b) == b - a:
+            yield a, b
+
+
+def _zero_tails(img: ElfImage) -> Iterator[tuple[Segment, int]]:
+    """PT_LOADs whose file image runs more than a page of zeros past the last byte that any
+    section with contents (or a header table) it holds needs: zero-fill written as file
+    bytes.  Files without section headers are not judged."""
+    if not img.sections:
+        return
+    extents = _file_extents(img)
+    for seg in img.loads:
+        start, end = seg.offset, min(seg.offset + seg.filesz, len(img.data))
+        if end - start <= PAGE:
+            continue
+        last = max([b for a, b, _ in extents if start <= a < end and b <= end
+                    and (a, b) != (start, end)], default=start)
+        if end - last > PAGE and img.data.count(0, last, end) == end - last:
+            yield seg, end - last
+
+
+@rule("ELF-ZERO-FILL", TOPIC,
+      "zero-fill takes no file space (SHT_NOBITS occupies none; p_memsz past p_filesz is "
+      "zeroed by the loader): no run of more than a page of zeros lies outside everything the "
+      "headers describe (beyond what the next item's alignment needs), nor at the end of a "
+      "PT_LOAD's file image past its last section with contents", GABI)
+def zero_fill_in_file(img: ElfImage) -> Iterator[Finding]:
+    for a, b in _unneeded_zero_runs(img):
+        yield f"file[{a:#x}, {b:#x})", (f"{b - a:#x} zero bytes that no segment, section or "
+                                        "header table needs")
+    for seg, tail in _zero_tails(img):
+        yield seg.name, (f"the last {tail:#x} bytes of p_filesz {seg.filesz:#x} are zeros no "
+                         "section with contents needs (zero-fill written to the file)")

@@ -322,6 +322,36 @@ def init_array_entry(m: Mutable) -> None:
     m.put(m.word, m.sec(".init_array")["sh_offset"], m.sec(".rodata")["sh_addr"])
 
 
+def text_overaligned(m: Mutable) -> None:
+    """.text claims an alignment its address does not have."""
+    m.put(m.word, m.shdr_offset(".text") + (48 if m.is64 else 32), 1 << 24)
+
+
+def text_load_underaligned(m: Mutable) -> None:
+    """The PT_LOAD holding .text claims p_align 4 (still congruent), below .text's 16."""
+    text = m.sec(".text")
+    index = next(i for i, s in enumerate(m.elf.iter_segments()) if s["p_type"] == "PT_LOAD"
+                 and s["p_vaddr"] <= text["sh_addr"] < s["p_vaddr"] + s["p_memsz"])
+    m.put(m.word, m.phdr_offset(index) + (48 if m.is64 else 28), 4)
+
+
+def trailing_zeros(m: Mutable) -> None:
+    """Two pages of zeros appended: nothing in the file describes them."""
+    m.data += bytes(0x2000)
+
+
+def zero_fill_in_filesz(m: Mutable) -> None:
+    """Two pages of zeros appended and the last PT_LOAD's file image stretched over them (and
+    over what lies between), as a writer that writes zero-fill out would leave it."""
+    m.data += bytes(0x2000)
+    index = max(m.load_indices(), key=lambda i: m.elf.get_segment(i)["p_vaddr"])
+    seg = m.elf.get_segment(index)
+    filesz = len(m.data) - int(seg["p_offset"])
+    filesz_at, memsz_at = (32, 40) if m.is64 else (16, 20)
+    m.put(m.word, m.phdr_offset(index) + filesz_at, filesz)
+    m.put(m.word, m.phdr_offset(index) + memsz_at, max(filesz, int(seg["p_memsz"])))
+
+
 def _dynsym_value_offset(m: Mutable, pick: Callable[[Any], bool]) -> int:
     sec = m.sec(".dynsym")
     index = next(i for i, s in enumerate(sec.iter_symbols()) if i and pick(s))
@@ -389,6 +419,11 @@ CASES: list[tuple[str, Mutation, list[str]]] = [
     ("ELF-GOT-RELRO", relro_over_slots, ["x64-bfd-lazy", "x64-lld-lazy", "x64-mold-lazy",
                                          "x32-bfd-lazy", "x32-gold-lazy", "x32-lld-lazy"]),
     ("ELF-DYN-INIT", init_array_entry, SOME),
+    ("ELF-SEC-ALIGN", text_overaligned, SOME),
+    ("ELF-SEG-SECALIGN", text_load_underaligned, SOME + ["x64-gold-now", "x32-bfd-pie"]),
+    ("ELF-ZERO-FILL", trailing_zeros, SOME + ["x64-static", "x32-gold-lazy"]),
+    ("ELF-ZERO-FILL", zero_fill_in_filesz, SOME + ["x64-static", "x32-gold-lazy",
+                                                   "x64-mold-pie"]),
 ]
 
 CANONICAL = [("x64-bfd-lazy", "imports"), ("x64-gold-now", "imports"),
