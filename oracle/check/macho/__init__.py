@@ -1,5 +1,6 @@
 """The Mach-O structural checker: what xnu's loader, dyld (its dyld3 validation) and ld64
-require of a 64-bit x86-64 executable, each a named rule as in the ELF checker.
+require of an x86-64 or i386 executable, each a named rule as in the ELF checker (the
+magic decides the widths: header, LC_SEGMENT(_64), nlist, pointers, stub encoding).
 
     check_macho(data) -> list[Violation]       empty when every rule holds
     MACHO_RULES                                the registry (id, topic, rationale, source)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 
-from macholib.mach_o import LC_REGISTRY, LC_SEGMENT_64
+from macholib.mach_o import LC_REGISTRY, LC_SEGMENT, LC_SEGMENT_64
 from macholib.MachO import MachO
 
 from oracle.check.macho.registry import DYLD_LOAD_COMMANDS, Finding, MachOFile, rule
@@ -53,7 +53,7 @@ def second_reader(f: MachOFile) -> Iterator[Finding]:
         if (lc.cmd, lc.cmdsize) != (mine.cmd, mine.size):
             yield f"load command {mine.index}", "macholib reads another command or size"
             continue
-        if lc.cmd != LC_SEGMENT_64:
+        if lc.cmd not in (LC_SEGMENT, LC_SEGMENT_64):
             continue
         seg = next(segments)
         theirs = (_name(cmd.segname), cmd.vmaddr, cmd.vmsize, cmd.fileoff, cmd.filesize,

@@ -19,7 +19,6 @@ from oracle.emulate.macho.opcodes import (
 )
 
 TOPIC = "dyld-info"
-POINTER = 8
 EXPORT_REEXPORT, EXPORT_STUB_AND_RESOLVER, EXPORT_KIND_ABSOLUTE = 0x8, 0x10, 0x2
 
 
@@ -29,7 +28,7 @@ def _place(img: MachOImage, segment: int, offset: int) -> tuple[int, str | None]
         return 0, f"segment index {segment} does not exist"
     seg = img.segments[segment]
     addr = seg.vmaddr + offset
-    if not seg.contains(addr, POINTER):
+    if not seg.contains(addr, img.word):
         return addr, f"offset {offset:#x} is outside {seg.name}"
     if not seg.writable:
         return addr, f"{addr:#x} is in {seg.name}, which is not writable"
@@ -60,7 +59,7 @@ def rebases(f: MachOFile) -> Iterator[Finding]:
     if img.dyld_info is None:
         return
     try:
-        records = decode_rebases(stream(img, "rebase"))
+        records = decode_rebases(stream(img, "rebase"), pointer_size=img.word)
     except OpcodeError as err:
         yield f"rebase+{err.offset:#x}", err.what
         return
@@ -81,7 +80,7 @@ def binds(f: MachOFile) -> Iterator[Finding]:
         return
     for which in ("bind", "weak_bind"):
         try:
-            records = decode_binds(stream(img, which), which)
+            records = decode_binds(stream(img, which), which, pointer_size=img.word)
         except OpcodeError as err:
             yield f"{which}+{err.offset:#x}", err.what
             continue
@@ -98,7 +97,8 @@ def lazy_binds(f: MachOFile) -> Iterator[Finding]:
     if img.dyld_info is None:
         return
     try:
-        records = decode_binds(stream(img, "lazy_bind"), "lazy_bind", lazy=True)
+        records = decode_binds(stream(img, "lazy_bind"), "lazy_bind", lazy=True,
+                               pointer_size=img.word)
     except OpcodeError as err:
         yield f"lazy_bind+{err.offset:#x}", err.what
         return

@@ -11,7 +11,9 @@ TOPIC = "entry"
 
 
 @rule("MACHO-ENTRY", TOPIC,
-      "one entry command, whose address lies in __TEXT,__text of an executable segment",
+      "one entry command, whose address (LC_MAIN's entryoff, or the pc of the thread state "
+      "of the file's width: rip of x86_THREAD_STATE64, eip of x86_THREAD_STATE32) lies in "
+      "__TEXT,__text of an executable segment",
       DYLD_ENTRY)
 def entry(f: MachOFile) -> Iterator[Finding]:
     img = f.img
@@ -24,9 +26,10 @@ def entry(f: MachOFile) -> Iterator[Finding]:
     if img.main_entryoff is not None:
         addr, what = img.header_address() + img.main_entryoff, "LC_MAIN entryoff"
     elif img.thread_rip is not None:
-        addr, what = img.thread_rip, "LC_UNIXTHREAD rip"
+        addr, what = img.thread_rip, "LC_UNIXTHREAD " + ("rip" if img.is64 else "eip")
     else:
-        yield "LC_UNIXTHREAD", "no x86_THREAD_STATE64 state"
+        state = "x86_THREAD_STATE64" if img.is64 else "x86_THREAD_STATE32"
+        yield "LC_UNIXTHREAD", f"no {state} state"
         return
     seg = img.segment_at(addr)
     if seg is None or not seg.initprot & mi.VM_PROT_EXECUTE:

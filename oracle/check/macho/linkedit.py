@@ -28,7 +28,8 @@ def linkedit_pieces(img: MachOImage) -> list[tuple[str, int, int]]:
             pieces.append((name, off, size))
     if img.symtab is not None:
         symoff, nsyms, stroff, strsize = img.symtab
-        pieces += [("symbol table", symoff, 16 * nsyms), ("string table", stroff, strsize)]
+        nlist = 16 if img.is64 else 12
+        pieces += [("symbol table", symoff, nlist * nsyms), ("string table", stroff, strsize)]
     if img.dysymtab is not None:
         pieces.append(("indirect symbol table", img.dysymtab[12], 4 * img.dysymtab[13]))
         pieces.append(("external relocations", img.dysymtab[14], 8 * img.dysymtab[15]))

@@ -27,6 +27,7 @@ DYLD_ARCH = "dyld3 MachOFile::validMachOForArchAndPlatform"
 DYLD_BIND = "dyld3 MachOAnalyzer::forEachBind/forEachRebase"
 DYLD_TRIE = "dyld3 MachOLoaded::trieWalk"
 KERNEL = "xnu mach_loader"
+KERNEL_PAGEZERO = "xnu mach_loader load_segment (enforce_hard_pagezero: 64-bit only)"
 LD64 = "ld64 (stubs, indirect symbol table)"
 
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from oracle.check.macho.registry import DYLD_SEGMENTS, KERNEL, Finding, MachOFile, rule
+from oracle.check.macho.registry import (
+    DYLD_SEGMENTS,
+    KERNEL,
+    KERNEL_PAGEZERO,
+    Finding,
+    MachOFile,
+    rule,
+)
 from oracle.emulate.macho import image as mi
 
 TOPIC = "segments"
@@ -75,15 +82,18 @@ def sect_in_seg(f: MachOFile) -> Iterator[Finding]:
 
 
 @rule("MACHO-PAGEZERO", TOPIC,
-      "an executable starts with __PAGEZERO: vmaddr 0, at least a page, no access, no file",
-      KERNEL)
+      "a 64-bit executable starts with __PAGEZERO: vmaddr 0, at least a page, no access, no "
+      "file; an i386 one need not have it (the kernel demands a hard page zero of 64-bit "
+      "processes only), but one it has must have that shape",
+      KERNEL_PAGEZERO)
 def pagezero(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     if img.filetype != mi.MH_EXECUTE:
         return
     zero = img.segment_named("__PAGEZERO")
     if zero is None:
-        yield "__PAGEZERO", "missing (a null dereference would not fault)"
+        if img.is64:
+            yield "__PAGEZERO", "missing (a null dereference would not fault)"
         return
     if zero.vmaddr != 0 or zero.vmsize < PAGE:
         yield "__PAGEZERO", (f"[{zero.vmaddr:#x}, {zero.vmaddr + zero.vmsize:#x}) does not "

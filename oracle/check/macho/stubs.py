@@ -1,6 +1,10 @@
-"""Stub rules, decoded with capstone: each stub is `jmp *slot(%rip)` through the pointer
-whose indirect symbol is the stub's own, and each lazy pointer starts at a __stub_helper
-entry that pushes the lazy-bind offset of that very pointer and reaches dyld_stub_binder.
+"""Stub rules, decoded with capstone: each stub is `jmp *slot(%rip)` (x86-64) or `jmp *slot`
+with an absolute 32-bit operand (i386, `ff 25 abs32`, both __stubs and the classic
+__symbol_stub1) through the pointer whose indirect symbol is the stub's own, and each lazy
+pointer starts at a __stub_helper entry that pushes the lazy-bind offset of that very
+pointer and reaches dyld_stub_binder through the common helper (x86-64: `lea
+dyld_private(%rip), %r11; push %r11; jmp *binder(%rip)`; i386: `pushl $dyld_private; jmp
+*binder`).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from oracle.emulate.macho.image import MachOImage, Section
 from oracle.emulate.macho.opcodes import OpcodeError, decode_binds
 
 TOPIC = "stubs"
-POINTER = 8
 _CS = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64)
+_CS32 = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_32)
 POINTER_SECTIONS = (mi.S_LAZY_SYMBOL_POINTERS, mi.S_NON_LAZY_SYMBOL_POINTERS)
 
 
@@ -39,21 +43,35 @@ def rip_jump(code: bytes, addr: int) -> int | None:
     return int(insn.address + insn.size + disp)
 
 
+def abs_jump(code: bytes, addr: int) -> int | None:
+    """The slot of i386 `jmp dword ptr [abs32]` at the start of `code`, else None."""
+    insn = next(_CS32.disasm(code, addr, 1), None)
+    if insn is None or insn.mnemonic != "jmp" or bytes(insn.bytes[:2]) != b"\xff\x25":
+        return None
+    (slot,) = struct.unpack_from("<I", bytes(insn.bytes), 2)
+    return int(slot)
+
+
+def stub_jump(img: MachOImage, code: bytes, addr: int) -> int | None:
+    """The slot a stub of this file's width jumps through."""
+    return rip_jump(code, addr) if img.is64 else abs_jump(code, addr)
+
+
 def _slot_entry(img: MachOImage, indirect: list[int], slot: int
                 ) -> tuple[Section, int] | None:
     """(pointer section, indirect symbol entry) of the pointer at `slot`."""
     for sect in img.sections():
         if sect.type in POINTER_SECTIONS and sect.addr <= slot < sect.addr + sect.size:
-            if (slot - sect.addr) % POINTER:
+            if (slot - sect.addr) % img.word:
                 return None
-            k = sect.reserved1 + (slot - sect.addr) // POINTER
+            k = sect.reserved1 + (slot - sect.addr) // img.word
             return (sect, indirect[k]) if k < len(indirect) else None
     return None
 
 
 @rule("MACHO-STUB-JMP", TOPIC,
-      "each stub decodes to jmp *slot(%rip), at the pointer the indirect table names for "
-      "the stub's symbol", LD64)
+      "each stub decodes to jmp *slot(%rip) (i386: jmp *abs32), at the pointer the indirect "
+      "table names for the stub's symbol", LD64)
 def stub_jumps(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     indirect = img.indirect_symbols()
@@ -67,9 +85,10 @@ def stub_jumps(f: MachOFile) -> Iterator[Finding]:
             addr = sect.addr + i * sect.reserved2
             where = f"{sect.name}[{i}] at {addr:#x}"
             code = _code(img, addr, sect.reserved2)
-            slot = rip_jump(code, addr) if code else None
+            slot = stub_jump(img, code, addr) if code else None
             if slot is None:
-                yield where, "does not decode to jmp *disp(%rip)"
+                form = "jmp *disp(%rip)" if img.is64 else "jmp *abs32 (ff 25)"
+                yield where, f"does not decode to {form}"
                 continue
             found = _slot_entry(img, indirect, slot)
             if found is None:
@@ -93,20 +112,21 @@ def stub_helpers(f: MachOFile) -> Iterator[Finding]:
     lazy = img.bytes_at(*info.lazy_bind, "lazy bind opcodes")
     try:
         lazily_bound = {img.segments[b.segment].vmaddr + b.offset
-                        for b in decode_binds(lazy, "lazy_bind", lazy=True)
+                        for b in decode_binds(lazy, "lazy_bind", lazy=True,
+                                              pointer_size=img.word)
                         if b.segment < len(img.segments)}
     except OpcodeError:
         lazily_bound = None  # MACHO-LAZY-BIND reports it; judge every pointer
     for sect in img.sections():
         if sect.type != mi.S_LAZY_SYMBOL_POINTERS or sect.offset + sect.size > len(img.data):
             continue  # (MACHO-SECT-IN-SEG and MACHO-SEG-FILE report a section past the file)
-        for i in range(sect.size // POINTER):
-            slot = sect.addr + POINTER * i
+        for i in range(sect.size // img.word):
+            slot = sect.addr + img.word * i
             where = f"{sect.name}[{i}] at {slot:#x}"
-            raw = _code(img, slot, POINTER)
+            raw = _code(img, slot, img.word)
             if raw is None:
                 continue
-            (helper,) = struct.unpack("<Q", raw)
+            helper = int.from_bytes(raw, "little")
             code = _code(img, helper, 10)
             if code is None or code[0] != 0x68 or code[5] != 0xE9:
                 if lazily_bound is not None and slot not in lazily_bound:
@@ -116,7 +136,8 @@ def stub_helpers(f: MachOFile) -> Iterator[Finding]:
                 continue
             (offset,), (rel,) = struct.unpack_from("<I", code, 1), struct.unpack_from("<i", code, 6)
             try:
-                binds = decode_binds(lazy, "lazy_bind", lazy=True, start=offset, single=True)
+                binds = decode_binds(lazy, "lazy_bind", lazy=True, start=offset, single=True,
+                                     pointer_size=img.word)
             except OpcodeError as err:
                 yield where, f"helper at {helper:#x} pushes lazy-bind offset {offset:#x}: {err}"
                 continue
@@ -132,6 +153,8 @@ def stub_helpers(f: MachOFile) -> Iterator[Finding]:
 
 def _common_helper(img: MachOImage, addr: int) -> str | None:
     """The shared helper: lea dyld_private(%rip), %r11; push %r11; jmp *binder(%rip)."""
+    if not img.is64:
+        return _common_helper_i386(img, addr)
     code = _code(img, addr, 16)
     if code is None:
         return f"helper entry jumps to {addr:#x}, outside the file's sections"
@@ -141,12 +164,33 @@ def _common_helper(img: MachOImage, addr: int) -> str | None:
         return f"the common helper at {addr:#x} is not lea ...,%r11; push %r11; jmp"
     (disp,) = struct.unpack_from("<i", bytes(insns[0].bytes), 3)
     private = insns[0].address + insns[0].size + disp
-    seg = img.segment_at(private, POINTER)
+    seg = img.segment_at(private, img.word)
     if seg is None or not seg.writable:
         return f"the common helper's dyld_private {private:#x} is not in a writable segment"
     slot = rip_jump(bytes(insns[2].bytes), insns[2].address)
     if slot is None:
         return f"the common helper at {addr:#x} does not end in jmp *disp(%rip)"
+    return _binder_slot_problem(img, slot)
+
+
+def _common_helper_i386(img: MachOImage, addr: int) -> str | None:
+    """i386's shared helper: pushl $dyld_private; jmp *binder (abs32); (nop)."""
+    code = _code(img, addr, 11)
+    if code is None:
+        return f"helper entry jumps to {addr:#x}, outside the file's sections"
+    if code[0] != 0x68:
+        return f"the common helper at {addr:#x} is not pushl $dyld_private; jmp *binder"
+    (private,) = struct.unpack_from("<I", code, 1)
+    seg = img.segment_at(private, img.word)
+    if seg is None or not seg.writable:
+        return f"the common helper's dyld_private {private:#x} is not in a writable segment"
+    slot = abs_jump(code[5:], addr + 5)
+    if slot is None:
+        return f"the common helper at {addr:#x} does not continue with jmp *abs32"
+    return _binder_slot_problem(img, slot)
+
+
+def _binder_slot_problem(img: MachOImage, slot: int) -> str | None:
     bound = _bound_names(img)
     if bound is not None and bound.get(slot) != "dyld_stub_binder":
         return f"the common helper jumps through {slot:#x}, which is not bound to dyld_stub_binder"
@@ -160,7 +204,7 @@ def _bound_names(img: MachOImage) -> dict[int, str] | None:
     if info is None:
         return {}
     try:
-        binds = decode_binds(img.bytes_at(*info.bind, "bind opcodes"))
+        binds = decode_binds(img.bytes_at(*info.bind, "bind opcodes"), pointer_size=img.word)
     except OpcodeError:
         return None
     return {img.segments[b.segment].vmaddr + b.offset: b.symbol for b in binds

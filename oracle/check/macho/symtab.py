@@ -9,7 +9,6 @@ from oracle.check.macho.registry import DYLD_LINKEDIT, LD64, Finding, MachOFile,
 from oracle.emulate.macho import image as mi
 
 TOPIC = "symbols"
-POINTER = 8
 INDIRECT_SECTIONS = (mi.S_SYMBOL_STUBS, mi.S_LAZY_SYMBOL_POINTERS, mi.S_NON_LAZY_SYMBOL_POINTERS)
 
 
@@ -68,7 +67,7 @@ def indirect_sections(f: MachOFile) -> Iterator[Finding]:
     for sect in img.sections():
         if sect.type not in INDIRECT_SECTIONS:
             continue
-        size = sect.reserved2 if sect.type == mi.S_SYMBOL_STUBS else POINTER
+        size = sect.reserved2 if sect.type == mi.S_SYMBOL_STUBS else img.word
         if size == 0:
             yield sect.name, "S_SYMBOL_STUBS with reserved2 (stub size) 0"
             continue

@@ -140,7 +140,7 @@ def build_i386(options: Options = Options()) -> bytes:
     for name, sect, value in extdefs:
         nlist += struct.pack("<IBBHI", len(strings), N_SECT | N_EXT, sect, 0, value)
         strings += name.encode() + b"\0"
-    index = {}
+    index: dict[str, int] = {}
     for name in undefs:
         index[name] = len(extdefs) + len(index)
         nlist += struct.pack("<IBBHI", len(strings), N_UNDF | N_EXT, 0, 1 << 8, 0)
