@@ -46,6 +46,14 @@ def libtrace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def libtrace_dir_i386(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The i386 libtrace1..3.so (gcc -m32), in a directory of their own."""
+    directory = tmp_path_factory.mktemp("libtrace_i386")
+    build_libraries(directory, m32=True)
+    return directory
+
+
+@pytest.fixture(scope="session")
 def libtrace_paths(libtrace_dir: Path) -> dict[int, Path]:
     return {n: libtrace_dir / f"libtrace{n}.so" for n in (1, 2, 3)}
 

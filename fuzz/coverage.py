@@ -10,9 +10,11 @@ from collections import Counter
 
 from hypothesis import event
 
+from .assemble_i386 import assemble_i386
 from .assemble_x86 import assemble
+from .lower_i386 import I386Choices, lower_i386
 from .lower_x86 import lower
-from .model import Call, CallTable, IfOdd, Load, Program, Store, walk_steps
+from .model import AddrVia, Call, CallTable, CallVia, IfOdd, Load, Program, Store, walk_steps
 
 
 def describe(program: Program) -> set[str]:
@@ -54,11 +56,28 @@ def describe(program: Program) -> set[str]:
     return labels
 
 
+def describe_i386(program: Program, no_base_objects: frozenset[int]) -> set[str]:
+    """The i386 labels: relocation types of our ELF32 objects, and the no-base GOT forms."""
+    labels = {"i386"}
+    for image in map(assemble_i386, lower_i386(program, I386Choices(no_base_objects))):
+        for sec in image.sections:
+            labels |= {f"i386:reloc:{r.type}{':section' if r.section_symbol else ''}"
+                       for r in sec.relocs}
+    uses_got = any(isinstance(s, Call) and s.via is CallVia.GOT_INDIRECT
+                   or isinstance(s, Load | Store | CallTable) and s.via is AddrVia.GOT
+                   for i in no_base_objects for f in program.objects[i].functions
+                   for s in walk_steps(f.steps))
+    if uses_got:
+        labels.add("i386:got32x:no_base")
+    return labels
+
+
 SESSION: Counter[str] = Counter()
 
 
-def record(program: Program) -> None:
-    labels = describe(program)
+def record(program: Program, extra: set[str] | frozenset[str] = frozenset()) -> None:
+    """Count `program`'s labels (plus `extra`, e.g. describe_i386's) in the session tally."""
+    labels = describe(program) | extra
     SESSION.update(labels)
     SESSION["examples"] += 1
     for label in sorted(labels):
