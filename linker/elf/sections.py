@@ -54,6 +54,10 @@ def output_name(sec: InputSection) -> str:
     name = sec.name
     if sec.file.path == "<linker>" and sec.name == ".dynbss":
         return ".bss"
+    if sec.role is SectionRole.INIT_ARRAY and name.startswith(".ctors"):
+        return ".init_array"  # folded by ctors.py, reversed
+    if sec.role is SectionRole.FINI_ARRAY and name.startswith(".dtors"):
+        return ".fini_array"
     for prefix, out in _NAME_RULES:
         if name.startswith(prefix) or name == prefix[:-1]:
             return out
@@ -65,10 +69,15 @@ def output_name(sec: InputSection) -> str:
 def init_priority(sec: InputSection) -> int:
     """Sort key for .init_array/.fini_array inputs: numbered ones by priority, plain last.
 
-    GNU ld's SORT_BY_INIT_PRIORITY: `.init_array.00100` runs before `.init_array`.
+    GNU ld's SORT_BY_INIT_PRIORITY: `.init_array.00100` runs before `.init_array`;
+    `.ctors.NNNNN` (a priority counted down) sorts as 65535 - NNNNN.
     """
     m = _PRIORITY.search(sec.name)
-    return int(m.group(1)) if m else 1 << 20
+    if m is None:
+        return 1 << 20
+    if sec.name.startswith((".ctors.", ".dtors.")):
+        return 65535 - int(m.group(1))  # GNU ld: .ctors.N runs where .init_array.(65535-N) does
+    return int(m.group(1))
 
 
 def segment_of(flags: SectionFlags) -> int:
