@@ -110,3 +110,37 @@ def test_alignment_larger_than_a_page_is_honoured() -> None:
     assign_addresses(segs, base=BASE, page=PAGE, header_size=0x40)
     assert big.addr % 0x2000 == 0
     assert (big.addr - big.file_offset) % PAGE == 0
+
+
+def test_zero_fill_gets_no_file_offsets() -> None:
+    # 16 MB of .bss in the first segment: the next segment's memory starts past it, but its
+    # file data follows the first segment's file data (issue 19: zero-fill was written out)
+    bss = out(".bss", W, piece(16 << 20, 32, zerofill=True), nobits=True)
+    first = Segment(W, [out(".data", W, piece(0x10, 8)), bss])
+    second = Segment(R, [out(".rodata", R, piece(0x10, 8))])
+    layout = assign_addresses([first, second], base=BASE, page=PAGE, header_size=0x40)
+    assert second.addr >= bss.addr + (16 << 20)
+    assert second.file_offset == PAGE  # the page after the first segment's 0x50 file bytes
+    assert layout.end_of_file_data == PAGE + 0x10
+    for seg in (first, second):
+        assert (seg.addr - seg.file_offset) % seg.align == 0
+
+
+def test_tbss_takes_no_memory_in_its_segment() -> None:
+    tls = SectionFlags.TLS
+    tdata = out(".tdata", W | tls, piece(4, 4))
+    tbss = out(".tbss", W | tls, piece(0x5000, 16, zerofill=True), nobits=True)
+    data = out(".data", W, piece(8, 8))
+    seg = Segment(W, [tdata, tbss, data])
+    assign_addresses([seg], base=BASE, page=PAGE, header_size=0)
+    assert tbss.addr == BASE + 0x10 and tbss.size == 0x5000
+    assert data.addr == BASE + 8  # reuses .tbss's addresses, as GNU ld and lld
+    assert seg.filesz == seg.memsz == 0x10
+
+
+def test_segment_alignment_is_its_most_aligned_section() -> None:
+    big = out(".data", W, piece(0x10, 0x10000))
+    segs = [Segment(X, [out(".text", X, piece(0x10, 16))]), Segment(W, [big])]
+    assign_addresses(segs, base=BASE, page=PAGE, header_size=0x40)
+    assert segs[0].align == PAGE and segs[1].align == 0x10000
+    assert segs[1].file_offset % 0x10000 == 0 == big.addr % 0x10000
