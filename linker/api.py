@@ -135,18 +135,23 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
     from .resolve import SymbolTable
 
     symtab = SymbolTable()
+    assert arch.macho is not None
+    # LC_UNIXTHREAD enters a crt1-style `start` (classic, or before LC_MAIN's macOS 10.8).
+    unixthread = classic or platform_version[0] < arch.macho.lc_main_min_os
     # ld64 treats the entry point as an undefined reference (it can come from an archive).
-    entry_names = [entry] if entry else ([] if classic else ["_main"])
+    entry_names = [entry] if entry else ([] if unixthread else ["_main"])
     for name in [*undefined, *entry_names]:
         sym = symtab.intern(name)
         sym.referenced = sym.strong_ref = True
         sym.referrers.append("-u" if name in undefined else "-e (entry point)")
-    MachoLoader(symtab, list(library_paths), syslibroot).load(
-        [os.fspath(i) for i in inputs], list(imports))
+    loader = MachoLoader(symtab, list(library_paths), syslibroot, arch.name)
+    loader.load([os.fspath(i) for i in inputs], list(imports))
+    if unixthread and not entry:
+        loader.add_builtin_start()  # none for x86-64: enter at start if defined, else _main
     for name in LINKER_DEFINED:
         symtab.define_linker_symbol(name)
     symtab.check_undefined()
-    opts = MachoOptions(entry=entry or ("start" if classic and "start" in symtab.by_name
+    opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1])
     data = link_macho(symtab, arch, opts)

@@ -42,6 +42,10 @@ class MachoTraits:
     # Minimum macOS version from which the modern output's entry is LC_MAIN (dyld calls
     # main); below it, LC_UNIXTHREAD enters a crt1-style `start`.
     lc_main_min_os: int
+    # Whether absolute pointers in __TEXT are normal: i386 has no pc-relative data
+    # addressing, so its code holds addresses (`movl $_f, %eax`), and such an image is
+    # written without MH_PIE (never slid), as ld64 does; x86-64 modern output refuses them.
+    text_pointers: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +87,7 @@ X86_64 = ArchTraits(
         nlist="<IBBHQ", base=0x100000000, thread_flavor=4, thread_count=42, thread_pc=16,
         got_section="__DATA,__got",
         lc_main_min_os=0,  # always LC_MAIN in modern mode (every x86-64 test targets 10.9+)
+        text_pointers=False,
     ),
 )
 
@@ -107,6 +112,7 @@ I386 = ArchTraits(
         nlist="<IBBHI", base=0x1000, thread_flavor=1, thread_count=16, thread_pc=10,
         got_section="__DATA,__nl_symbol_ptr",  # ld64's name for i386 non-lazy pointers
         lc_main_min_os=0x000A0800,  # LC_MAIN is 10.8's
+        text_pointers=True,
     ),
 )
 

@@ -33,7 +33,6 @@ from .dyldinfo import (
 )
 from .synth import HELPER_PUSH_IMM, MachoSynthetic, build_macho_synthetic
 from .write import (
-    HEADER_SIZE,
     VM_PROT_R,
     VM_PROT_W,
     VM_PROT_X,
@@ -44,7 +43,7 @@ from .write import (
     serialize,
 )
 
-BASE = 0x100000000
+BASE = 0x100000000  # x86-64's; each arch's is MachoTraits.base
 PAGE = 0x1000
 INDIRECT_SYMBOL_LOCAL = 0x80000000
 N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
@@ -63,6 +62,10 @@ class MachoOptions:
 
 
 def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> bytes:
+    macho = arch.macho
+    assert macho is not None, f"{arch.name} has no Mach-O traits"
+    base = macho.base
+    unixthread = opts.classic or opts.min_os < macho.lc_main_min_os
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
@@ -73,12 +76,13 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
                    [o for o in outs if o.name.startswith("__DATA,")])
     segments = [s for s in (text, data) if s.sections or s is text]
     dylibs = list(dict.fromkeys(lib.soname for lib in symtab.libraries))
-    _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic)
-    layout = assign_addresses(segments, base=BASE, page=PAGE,
-                              header_size=HEADER_SIZE + cmds_size)
+    _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic,
+                                      macho, unixthread)
+    layout = assign_addresses(segments, base=base, page=PAGE,
+                              header_size=macho.header_size + cmds_size)
     # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
     # __cxa_atexit to name the image) at the same place.
-    defined = {MH_EXECUTE_HEADER: BASE, DSO_HANDLE: BASE}
+    defined = {MH_EXECUTE_HEADER: base, DSO_HANDLE: base}
     symtab.define_linker_symbol(MH_EXECUTE_HEADER)
     symtab.define_linker_symbol(DSO_HANDLE)
     syms = symbol_addresses(symtab, layout, synthetic.common, scan, defined)
@@ -96,7 +100,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     plans = _segment_plans(segments)
     ordinal = {name: n + 1 for n, name in enumerate(dylibs)}
     linkedit = LinkeditPlan()
-    symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit)
+    symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist)
     headers = _section_headers(outs, synthetic, scan, index_of, linkedit)
     # Classic __nl_symbol_ptr slots marked INDIRECT_SYMBOL_LOCAL are slid by dyld itself.
     slid_by_dyld = synthetic.common.got if opts.classic else None
@@ -112,8 +116,9 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
         _classic_relocations(symtab, scan, layout, plans, index_of, outs, image,
                              slid if pie else [], arch, linkedit)
     else:
-        if read_only is not None:
+        if read_only is not None and not macho.text_pointers:
             raise read_only
+        pie = read_only is None  # i386 code with absolute addresses: never slid
         data_plan = plans[-1] if len(plans) > 1 else None
         linkedit.rebase = rebase_opcodes([_data_offset(data_plan, a) for a in slid])
         linkedit.bind = bind_opcodes(_binds(symtab, scan, synthetic, layout, data_plan, ordinal))
@@ -125,7 +130,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     linkedit_offset = (file_end + PAGE - 1) & -PAGE
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
-                     opts.classic, opts.min_os, opts.sdk, pie)
+                     opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread)
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
@@ -177,9 +182,9 @@ def _segment_plans(segments: list[Segment]) -> list[SegmentPlan]:
 
 
 def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSection],
-                  ordinal: dict[str, int], plan: LinkeditPlan
-                  ) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
-    """nlist_64 entries: hidden (local), exported (sorted), imported (sorted).
+                  ordinal: dict[str, int], plan: LinkeditPlan, base: int = BASE,
+                  nlist: str = "<IBBHQ") -> tuple[list[tuple[str, int, int]], dict[int, int]]:
+    """nlist(_64) entries: hidden (local), exported (sorted), imported (sorted).
     Returns the export list and gid -> symbol index."""
     ordinal_of_section = {}
     for n, out in enumerate(outs, start=1):
@@ -189,7 +194,7 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
     for sym in symtab.symbols:
         if sym.linker_defined and sym.name == MH_EXECUTE_HEADER or (
                 sym.name == MH_EXECUTE_HEADER and sym.file is None and sym.dso is None):
-            extdef.append((sym.name, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, BASE, sym.id))
+            extdef.append((sym.name, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, base, sym.id))
         elif sym.file is not None and sym.section is not None:
             sect = ordinal_of_section.get(id(sym.section), 0)
             desc = N_WEAK_DEF if sym.binding == Binding.WEAK else 0
@@ -202,14 +207,14 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
             desc = (ordinal[sym.dso.soname] << 8) | (0 if sym.strong_ref else N_WEAK_REF)
             undef.append((sym.name, N_UNDF | N_EXT, 0, desc, 0, sym.id))
     if not any(e[0] == MH_EXECUTE_HEADER for e in extdef):
-        extdef.append((MH_EXECUTE_HEADER, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, BASE, -1))
+        extdef.append((MH_EXECUTE_HEADER, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, base, -1))
     extdef.sort()
     undef.sort()
     strings = bytearray(b" \0")
     rows = []
     index_of: dict[int, int] = {}
     for n, (name, ntype, sect, desc, value, gid) in enumerate(local + extdef + undef):
-        rows.append(struct.pack("<IBBHQ", len(strings), ntype, sect, desc, value))
+        rows.append(struct.pack(nlist, len(strings), ntype, sect, desc, value))
         strings += name.encode() + b"\0"
         if gid >= 0:
             index_of[gid] = n
@@ -217,7 +222,7 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
     plan.ilocal, plan.nlocal = 0, len(local)
     plan.iextdef, plan.nextdef = len(local), len(extdef)
     plan.iundef, plan.nundef = len(local) + len(extdef), len(undef)
-    exports = [(e[0], e[4] - BASE, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
+    exports = [(e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
                 else 0) for e in extdef]
     return exports, index_of
 

@@ -18,6 +18,7 @@ from ..elf.archive import AR_MAGIC, member_path, read_archive
 from ..errors import LinkError
 from ..model import UNDEF, Archive, Binding, DynamicLibrary, ObjectFile
 from ..resolve import SymbolTable
+from .crt import START, start_object
 from .read import is_macho_object, read_macho_object
 from .tbd import default_libsystem, imports_as_libraries, read_tbd
 
@@ -106,6 +107,20 @@ class MachoLoader:
         else:
             raise LinkError("file format not recognized (not a Mach-O object, archive or "
                             ".tbd stub)", file=path, offset=0)
+
+    def add_builtin_start(self) -> bool:
+        """Add the linker's own `start` (crt.py) unless the inputs define one; pull what it
+        references (_main from an archive).  False when the arch has none."""
+        sym = self.symtab.by_name.get(START)
+        if sym is not None and sym.defined:
+            return True
+        obj = start_object(self.arch)
+        if obj is None:
+            return False
+        self._add_object(obj)
+        while any([self._pull(a, loaded) for a, loaded in self.archives]):  # noqa: C419
+            pass
+        return True
 
     def _add_object(self, obj: ObjectFile) -> None:
         if obj.arch != self.arch:

@@ -15,6 +15,7 @@ import struct
 from dataclasses import dataclass, field
 
 from ..layout import OutputSection
+from ..targets import X86_64, MachoTraits
 
 MH_MAGIC_64, MH_EXECUTE = 0xFEEDFACF, 2
 CPU_TYPE_X86_64, CPU_SUBTYPE_X86_64_ALL_LIB64 = 0x01000007, 0x80000003
@@ -28,6 +29,8 @@ X86_THREAD_STATE64, X86_THREAD_STATE64_COUNT = 4, 42
 DYLD = "/usr/lib/dyld"
 HEADER_SIZE = 32
 SEGMENT_SIZE, SECTION_SIZE = 72, 80
+assert X86_64.macho is not None
+_X86_64: MachoTraits = X86_64.macho  # the default, for callers that predate i386
 
 
 @dataclass
@@ -77,15 +80,21 @@ def _dylib_cmd_size(name: str) -> int:
     return (24 + len(name) + 1 + 7) & ~7
 
 
-def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool) -> tuple[int, int]:
-    """(number of commands, their total size), knowing only counts: needed before layout."""
-    sizes = [SEGMENT_SIZE]  # __PAGEZERO
-    sizes += [SEGMENT_SIZE + n * SECTION_SIZE for n in nsections]
-    sizes.append(SEGMENT_SIZE)  # __LINKEDIT
+def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool,
+                       macho: MachoTraits | None = None,
+                       unixthread: bool | None = None) -> tuple[int, int]:
+    """(number of commands, their total size), knowing only counts: needed before layout.
+    `unixthread` (default: classic) chooses LC_UNIXTHREAD over LC_MAIN."""
+    m = macho or _X86_64
+    seg, sect = m.segment_size, m.section_size
+    sizes = [seg]  # __PAGEZERO
+    sizes += [seg + n * sect for n in nsections]
+    sizes.append(seg)  # __LINKEDIT
     if not classic:
         sizes.append(48)  # LC_DYLD_INFO_ONLY
     sizes += [24, 80, (12 + len(DYLD) + 1 + 7) & ~7, 24, 24]  # symtab dysymtab dylinker uuid bv
-    sizes.append(16 + 4 * X86_THREAD_STATE64_COUNT if classic else 24)
+    thread = classic if unixthread is None else unixthread
+    sizes.append(16 + 4 * m.thread_count if thread else 24)
     sizes += [_dylib_cmd_size(d) for d in dylibs]
     return len(sizes), sum(sizes)
 
@@ -94,27 +103,32 @@ def _name16(name: str) -> bytes:
     return name.encode()[:16].ljust(16, b"\0")
 
 
-def _segment(seg: SegmentPlan, headers: list[SectionHeader]) -> bytes:
-    out = bytearray(struct.pack("<II16sQQQQiiII", LC_SEGMENT_64,
-                                SEGMENT_SIZE + SECTION_SIZE * len(headers), _name16(seg.name),
-                                seg.vmaddr, seg.vmsize, seg.fileoff, seg.filesize, seg.prot,
-                                seg.prot, len(headers), 0))
+def _segment(seg: SegmentPlan, headers: list[SectionHeader], m: MachoTraits) -> bytes:
+    wide = m.segment_cmd == LC_SEGMENT_64  # 64-bit addresses and sizes, section reserved3
+    out = bytearray(struct.pack("<II16sQQQQiiII" if wide else "<II16sIIIIiiII", m.segment_cmd,
+                                m.segment_size + m.section_size * len(headers),
+                                _name16(seg.name), seg.vmaddr, seg.vmsize, seg.fileoff,
+                                seg.filesize, seg.prot, seg.prot, len(headers), 0))
     for h in headers:
         segname, _, sectname = h.out.name.partition(",")
         align = max(0, h.out.align.bit_length() - 1)
         offset = 0 if h.out.nobits else h.out.file_offset
-        out += struct.pack("<16s16sQQIIIIIIII", _name16(sectname), _name16(segname),
-                           h.out.addr, h.out.size, offset, align, 0, 0, h.flags, h.reserved1,
-                           h.reserved2, 0)
+        fields = [_name16(sectname), _name16(segname), h.out.addr, h.out.size, offset, align,
+                  0, 0, h.flags, h.reserved1, h.reserved2]
+        out += struct.pack("<16s16sQQIIIIIIII", *fields, 0) if wide else \
+            struct.pack("<16s16sIIIIIIIII", *fields)
     return bytes(out)
 
 
 def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, SectionHeader],
               linkedit: LinkeditPlan, linkedit_offset: int, dylibs: list[str], entry: int,
-              classic: bool, min_os: int, sdk: int, pie: bool = True) -> bytes:
+              classic: bool, min_os: int, sdk: int, pie: bool = True,
+              macho: MachoTraits | None = None, unixthread: bool | None = None) -> bytes:
     """Append __LINKEDIT to `image` and write the header and load commands in front.
     Link-edit data in ld64's order: local relocations, dyld info, symbols, external
     relocations, indirect symbols, strings."""
+    m = macho or _X86_64
+    thread = classic if unixthread is None else unixthread
     le = bytearray()
 
     def put(blob: bytes) -> tuple[int, int]:
@@ -139,10 +153,10 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     link_seg = SegmentPlan("__LINKEDIT", segments[-1].vmaddr + segments[-1].vmsize,
                            (len(le) + page - 1) & -page, linkedit_offset, len(le), VM_PROT_R)
 
-    cmds = [_segment(SegmentPlan("__PAGEZERO", 0, text.vmaddr, 0, 0, 0), [])]
+    cmds = [_segment(SegmentPlan("__PAGEZERO", 0, text.vmaddr, 0, 0, 0), [], m)]
     for seg in segments:
-        cmds.append(_segment(seg, [headers[o.name] for o in seg.sections]))
-    cmds.append(_segment(link_seg, []))
+        cmds.append(_segment(seg, [headers[o.name] for o in seg.sections], m))
+    cmds.append(_segment(link_seg, [], m))
     if not classic:
         cmds.append(struct.pack("<II10I", LC_DYLD_INFO_ONLY, 48, *rebase, *bind, 0, 0, *lazy,
                                 *export))
@@ -159,11 +173,15 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     uuid_at = sum(len(c) for c in cmds)
     cmds.append(struct.pack("<II16s", LC_UUID, 24, bytes(16)))
     cmds.append(struct.pack("<IIIIII", LC_BUILD_VERSION, 24, PLATFORM_MACOS, min_os, sdk, 0))
-    if classic:
-        regs = [0] * 21
-        regs[16] = entry  # rip
-        cmds.append(struct.pack("<IIII21Q", LC_UNIXTHREAD, 16 + 4 * X86_THREAD_STATE64_COUNT,
-                                X86_THREAD_STATE64, X86_THREAD_STATE64_COUNT, *regs))
+    if thread:
+        # x86_thread_state64 (21 quadwords, rip the 17th) or i386_thread_state (16 words:
+        # eax ebx ecx edx edi esi ebp esp ss eflags eip cs ds es fs gs).
+        wide = m.thread_count == X86_THREAD_STATE64_COUNT
+        regs = [0] * (m.thread_count // 2 if wide else m.thread_count)
+        regs[m.thread_pc] = entry
+        cmds.append(struct.pack(f"<IIII{len(regs)}{'Q' if wide else 'I'}", LC_UNIXTHREAD,
+                                16 + 4 * m.thread_count, m.thread_flavor, m.thread_count,
+                                *regs))
     else:
         cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, 0))
     for name in dylibs:
@@ -173,16 +191,16 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
                     + raw.ljust(size - 24, b"\0"))
     body = b"".join(cmds)
     flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | (MH_PIE if pie else 0)
-    header = struct.pack("<IIIIIIII", MH_MAGIC_64, CPU_TYPE_X86_64, CPU_SUBTYPE_X86_64_ALL_LIB64,
-                         MH_EXECUTE, len(cmds), len(body), flags, 0)
-    assert HEADER_SIZE + len(body) <= segments[0].sections[0].file_offset \
+    header = struct.pack("<IIIIIII", m.magic, m.cputype, m.cpusubtype, MH_EXECUTE, len(cmds),
+                         len(body), flags) + bytes(m.header_size - 28)  # 64-bit: reserved
+    assert m.header_size + len(body) <= segments[0].sections[0].file_offset \
         if segments[0].sections else True, "load commands overlap the first section"
     out = bytearray(image)
-    out[:HEADER_SIZE + len(body)] = header + body
+    out[:m.header_size + len(body)] = header + body
     out[linkedit_offset:] = b""
     out.extend(bytes(linkedit_offset - len(out)))
     out.extend(le)
     uuid = hashlib.md5(bytes(out)).digest()
-    pos = HEADER_SIZE + uuid_at + 8
+    pos = m.header_size + uuid_at + 8
     out[pos:pos + 16] = uuid
     return bytes(out)

@@ -28,7 +28,25 @@ def test_arch_facts() -> None:
 
 def test_formats() -> None:
     assert {n: t.format for n, t in TARGETS.items()} == {
-        "elf64-x86-64": "elf", "elf32-i386": "elf", "macho-x86_64": "macho"}
+        "elf64-x86-64": "elf", "elf32-i386": "elf", "macho-x86_64": "macho",
+        "macho-i386": "macho"}
+
+
+def test_macho_traits_agree_with_the_word_size() -> None:
+    """<mach-o/loader.h>: mach_header 28/32 bytes, segment_command 56/72, section 68/80,
+    nlist 12/16; thread states x86_THREAD_STATE32 (1, 16 words, eip the 11th) and
+    x86_THREAD_STATE64 (4, 42 words, rip the 17th quadword)."""
+    import struct
+    for arch in (X86_64, I386):
+        m = arch.macho
+        assert m is not None
+        wide = arch.word == 8
+        assert (m.header_size, m.segment_size, m.section_size) == (
+            (32, 72, 80) if wide else (28, 56, 68))
+        assert struct.calcsize(m.nlist) == (16 if wide else 12)
+        assert (m.thread_flavor, m.thread_count, m.thread_pc) == (
+            (4, 42, 16) if wide else (1, 16, 10))
+        assert m.base % arch.page_size == 0
 
 
 def test_unknown_target_lists_the_supported() -> None:
