@@ -7,7 +7,9 @@ magic decides the widths: header, LC_SEGMENT(_64), nlist, pointers, stub encodin
 
 Modules: registry (rules, MachOFile), header (raw header and load commands), crossread
 (macholib as a second reader), segments, entry, symtab, linkedit, dylibs (dylinker,
-library ordinals), dyldinfo (rebase, bind and lazy-bind opcodes, export trie), stubs
+library ordinals), ordinals (SELF for imports, none in weak binds), dyldinfo (rebase, bind
+and lazy-bind opcodes, export trie), relocations (classic LC_DYSYMTAB relocations),
+filespace (bytes outside every segment), stubs
 (capstone decoding of __stubs and __stub_helper).  The file is read through
 oracle.emulate.macho.image, the emulated dyld's bounds-checked reading.
 """
@@ -24,7 +26,8 @@ from oracle.emulate.macho.image import MachOError
 PARSE = "MACHO-PARSE"
 MAX_FINDINGS = 50  # per rule: a corrupt repeat count must not print a million lines
 INTERNAL = "CHECK-INTERNAL"
-TOPICS = ("header", "crossread", "segments", "entry", "symtab", "linkedit", "dylibs", "dyldinfo", "stubs")
+TOPICS = ("header", "crossread", "segments", "filespace", "entry", "symtab", "linkedit",
+          "dylibs", "ordinals", "dyldinfo", "relocations", "stubs")
 
 for _topic in TOPICS:  # registers every rule, in the order a loader meets the structures
     importlib.import_module(f"oracle.check.macho.{_topic}")

@@ -172,9 +172,9 @@ class Binder:
                                   pointer_size=self.word):
                 self._apply_bind(b, "bind")
             if info.weak_bind[1]:
+                # validated; no dylib here overrides a definition
                 decode_binds(self.img.bytes_at(*info.weak_bind, "weak bind opcodes"),
-                             "weak bind", pointer_size=self.word)  # validated; no dylib
-                # here overrides a definition
+                             "weak bind", pointer_size=self.word, weak=True)
             if not lazy and self._lazy:
                 for b in decode_binds(self._lazy, "lazy bind", lazy=True,
                                       pointer_size=self.word):

@@ -150,11 +150,14 @@ def decode_rebases(data: bytes, stream: str = "rebase", *,
 
 def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
                  start: int = 0, single: bool = False,
-                 pointer_size: int = POINTER_SIZE) -> list[Bind]:
+                 pointer_size: int = POINTER_SIZE, weak: bool = False) -> list[Bind]:
     """Bind records of a stream.  lazy: DONE separates entries rather than ending the
     stream (each lazy entry starts from a clean state).  single: stop at the first DONE
     after `start` (what dyld_stub_binder does with the offset the stub helper pushed).
-    pointer_size: 4 for i386 (the step after each bind, the unit of IMM_SCALED)."""
+    pointer_size: 4 for i386 (the step after each bind, the unit of IMM_SCALED).
+    weak: the weak-bind stream, which names no library (it coalesces by name across every
+    image): the SET_DYLIB_* opcodes are refused there, as dyld's weak-bind iterator
+    ("bad weak bind opcode") and llvm-objdump do."""
     out: list[Bind] = []
     r = _Reader(data, stream)
     r.pos = start
@@ -182,6 +185,9 @@ def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
             if single or not lazy:
                 break
             state = _BindState()
+        elif weak and op in (0x10, 0x20, 0x30):
+            raise r.fail(f"SET_DYLIB_* opcode {byte:#04x} in the weak-bind stream (which "
+                         "binds by name, from no particular library)")
         elif op == 0x10:  # SET_DYLIB_ORDINAL_IMM
             state.ordinal = imm
         elif op == 0x20:  # SET_DYLIB_ORDINAL_ULEB

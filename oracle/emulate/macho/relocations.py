@@ -31,7 +31,6 @@ from oracle.emulate.macho.image import MachOImage, Symbol
 
 R_SCATTERED = 0x80000000
 POINTER_RELOC = 0  # X86_64_RELOC_UNSIGNED and GENERIC_RELOC_VANILLA
-CPU_ARCH_ABI64 = 0x01000000
 ENTRY = struct.Struct("<iI")
 MAX_ENTRIES = 1 << 18  # more than any program under test: a corrupt count
 
@@ -51,10 +50,6 @@ class RelocationEntry:
     @property
     def where(self) -> str:
         return f"{self.table} relocation {self.index}"
-
-
-def pointer_size(img: MachOImage) -> int:
-    return 8 if img.cputype & CPU_ARCH_ABI64 else 4
 
 
 def relocation_base(img: MachOImage) -> int:
@@ -92,7 +87,7 @@ def entries(img: MachOImage, table: str) -> list[RelocationEntry]:
 
 def dyld_problem(img: MachOImage, e: RelocationEntry) -> str | None:
     """Why dyld would refuse this entry, or None."""
-    word = pointer_size(img)
+    word = img.word
     if e.r_address & R_SCATTERED and img.cputype != mi.CPU_TYPE_X86_64:  # the sign bit
         return "a scattered relocation (not read here)"
     if 1 << e.length != word:
@@ -122,7 +117,7 @@ def apply(img: MachOImage, read_word: Callable[[int], int], store: Callable[[int
     """Apply the local relocations (add the slide) and then the external ones (add the
     symbol's address), in dyld's order: rebase, then bind.  `resolve(symbol, place)` is the
     address of an undefined symbol (raising as dyld would when it is not found)."""
-    word = pointer_size(img)
+    word = img.word
     symbols = img.symbols()
     for table in ("local", "external"):
         for e in entries(img, table):
