@@ -31,6 +31,7 @@ from .image import (
     make_segments,
     plan_relocations,
 )
+from .merge import merge_sections
 from .write import count_program_headers, serialize, tls_block
 
 # Symbols the linker provides when a program refers to them and defines them nowhere.
@@ -68,6 +69,7 @@ def provide_linker_symbols(symtab: SymbolTable, dynamic: bool) -> None:
 def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
              export_dynamic: bool = False) -> ElfLinkResult:
     fold_ctors_into_init_arrays(symtab.objects, arch.word)
+    merge_sections(symtab)
     scan = scan_relocations(symtab, arch.word)
     synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic)
     outs = collect_output_sections(symtab)
