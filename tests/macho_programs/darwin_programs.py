@@ -58,10 +58,10 @@ LD64_FLAGS: dict[str, tuple[str, ...]] = {
     "weak_undefined": ("-U", "_optional_hook", "-U", "_optional_table", "-U", "_optional_name"),
 }
 
-# name -> why --macho-classic cannot link it: classic files have no dyld bind information, so
-# only stubs and non-lazy pointers (through the indirect symbol table) can reach an import,
-# never a pointer stored in data.
-CLASSIC_EXCLUDED: dict[str, str] = {
+# name -> the pointers to imports it stores in data.  --macho-classic writes those as
+# LC_DYSYMTAB external relocations (the file has no dyld bind information), and the pointers
+# into the image beside them as local relocations; these programs prove that path.
+CLASSIC_IMPORT_POINTERS: dict[str, str] = {
     "fnptr_data_table": "pointers to libSystem functions in a data table",
     "fnptr_equality": "a pointer to puts in data",
     "fnptr_rodata_table": "pointers to libSystem functions in a const table",
