@@ -67,6 +67,9 @@ class SectionRole(enum.Enum):
     NOTE = "note"
     # Not loaded but significant to the link (e.g. .note.GNU-stack); never placed.
     MARKER = "marker"
+    # Mach-O S_NON_LAZY_SYMBOL_POINTERS an object made itself (i386 `__IMPORT,__pointers`):
+    # word slots, each an absolute relocation against the symbol it points to.
+    NON_LAZY_POINTERS = "non_lazy_pointers"
 
 
 RELOC_DTYPE = np.dtype([("offset", "<i8"), ("howto", "<u2"), ("symbol", "<i4"), ("addend", "<i8")])

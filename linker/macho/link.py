@@ -16,7 +16,7 @@ from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..errors import LinkError
 from ..kinds import RelocKind
 from ..layout import Layout, OutputSection, Segment, assign_addresses
-from ..model import ABS, UNDEF, Binding, InputSection, SectionFlags, Visibility
+from ..model import ABS, UNDEF, Binding, InputSection, SectionFlags, SectionRole, Visibility
 from ..model import SymbolTable as ObjTable
 from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
@@ -101,9 +101,10 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     ordinal = {name: n + 1 for n, name in enumerate(dylibs)}
     linkedit = LinkeditPlan()
     symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist)
-    headers = _section_headers(outs, synthetic, scan, index_of, linkedit)
-    # Classic __nl_symbol_ptr slots marked INDIRECT_SYMBOL_LOCAL are slid by dyld itself.
-    slid_by_dyld = synthetic.common.got if opts.classic else None
+    headers = _section_headers(outs, synthetic, scan, index_of, linkedit, symtab, arch.word)
+    # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are bound
+    # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
+    slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld)
     pie = True
     if opts.classic:
@@ -228,8 +229,11 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
 
 
 def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan: ScanResult,
-                     index_of: dict[int, int], plan: LinkeditPlan) -> dict[str, SectionHeader]:
-    """Section types, and the indirect symbol table that stub and pointer sections index."""
+                     index_of: dict[int, int], plan: LinkeditPlan,
+                     symtab: SymbolTable | None = None, word: int = 8
+                     ) -> dict[str, SectionHeader]:
+    """Section types, and the indirect symbol table that stub and pointer sections index
+    (ours, and the non-lazy pointer sections of i386 objects: `_object_pointer_entries`)."""
     indirect: list[int] = []
     common = synthetic.common
     shared = common.got is not None and common.got is common.got_plt  # classic __nl_symbol_ptr
@@ -255,10 +259,31 @@ def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan:
                 indirect += stub_imports + (got_entries if shared else [])
             else:
                 indirect += got_entries
+        elif out.inputs and out.inputs[0].role is SectionRole.NON_LAZY_POINTERS:
+            assert symtab is not None
+            h.reserved1 = len(indirect)
+            indirect += _object_pointer_entries(out, symtab, index_of, word)
         headers[out.name] = h
     plan.indirect = struct.pack(f"<{len(indirect)}I", *indirect)
     plan.nindirect = len(indirect)
     return headers
+
+
+def _object_pointer_entries(out: OutputSection, symtab: SymbolTable,
+                            index_of: dict[int, int], word: int) -> list[int]:
+    """One indirect entry per word of an output `__pointers`: the symbol its slot's
+    relocation names (INDIRECT_SYMBOL_LOCAL when that is not a global in our symbol table,
+    or the slot was a local one in the object)."""
+    gids_of = {id(obj): gids for obj, gids in zip(symtab.objects, symtab.gids)}
+    entries = [INDIRECT_SYMBOL_LOCAL] * (out.size // word)
+    for sec, offset in zip(out.inputs, out.offsets):
+        rows = sec.relocs.rows
+        gids = gids_of[id(sec.file)]
+        for at, symbol in zip(rows["offset"].tolist(), rows["symbol"].tolist()):
+            gid = int(gids[symbol])
+            if gid >= 0 and (offset + at) % word == 0:
+                entries[(offset + at) // word] = index_of.get(gid, INDIRECT_SYMBOL_LOCAL)
+    return entries
 
 
 def _data_offset(plan: SegmentPlan | None, addr: int) -> tuple[int, int]:
@@ -312,7 +337,7 @@ def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: La
 
 
 def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: int,
-                  skip: InputSection | None) -> tuple[list[int], LinkError | None]:
+                  skip: tuple[InputSection, ...]) -> tuple[list[int], LinkError | None]:
     """The address of every absolute pointer to something inside the image (what moves
     with the slide), and the refusal for the first one in a read-only section, if any."""
     bound = {(id(s.section), s.offset) for s in scan.dynamic_words}
@@ -323,7 +348,7 @@ def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: i
         t = obj.symbols
         for sec in obj.sections:
             if sec is None or sec.file is not obj or not len(sec.relocs) \
-                    or id(sec) not in layout.section_address or sec is skip:
+                    or id(sec) not in layout.section_address or sec in skip:
                 continue
             rows = sec.relocs.rows
             for r in np.nonzero(kinds[rows["howto"]])[0].tolist():
@@ -340,6 +365,16 @@ def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: i
     return sites, read_only
 
 
+def _indirect_pointer_sections(symtab: SymbolTable, synthetic: MachoSynthetic
+                               ) -> tuple[InputSection, ...]:
+    """Sections whose slots the classic indirect symbol table binds (or dyld slides)."""
+    found = [sec for obj in symtab.objects for sec in obj.sections
+             if sec is not None and sec.file is obj
+             and sec.role is SectionRole.NON_LAZY_POINTERS]
+    got = synthetic.common.got
+    return tuple(([got] if got is not None else []) + found)
+
+
 def _classic_relocations(symtab: SymbolTable, scan: ScanResult, layout: Layout,
                          plans: list[SegmentPlan], index_of: dict[int, int],
                          outs: list[OutputSection], image: bytearray, slid: list[int],
@@ -350,7 +385,7 @@ def _classic_relocations(symtab: SymbolTable, scan: ScanResult, layout: Layout,
     spans += [SegmentSpan(p.vmaddr, bool(p.prot & VM_PROT_W)) for p in plans]
     base = relocation_base(arch.name, spans)
     external = [DyldReloc(layout.address_of(s.section) + s.offset, index_of[s.gid])
-                for s in scan.dynamic_words]
+                for s in scan.dynamic_words if s.section.role is not SectionRole.NON_LAZY_POINTERS]
     local = [DyldReloc(a, _section_ordinal_at(outs, _read_word(image, layout, a, arch.word)))
              for a in slid]
     linkedit.external_relocs = encode(external, extern=True, arch=arch.name, word=arch.word,

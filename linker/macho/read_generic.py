@@ -40,7 +40,15 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import LinkError
-from ..model import RELOC_DTYPE, Binding, InputSection, ObjectFile, RelocTable, SectionFlags
+from ..model import (
+    RELOC_DTYPE,
+    Binding,
+    InputSection,
+    ObjectFile,
+    RelocTable,
+    SectionFlags,
+    SectionRole,
+)
 from . import relocs_i386 as G
 
 Fail = Callable[..., LinkError]
@@ -225,6 +233,7 @@ def _pointers(fail: Fail, obj: ObjectFile, sec: InputSection, names: list[int], 
         if symbol is not None:
             named[n * word] = symbol
     sec.flags |= SectionFlags.WRITE
+    sec.role = SectionRole.NON_LAZY_POINTERS
     _replace_rows(sec, {off: (off, howto, sym, 0) for off, sym in named.items()})
 
 

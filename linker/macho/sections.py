@@ -8,7 +8,7 @@ from ..model import InputSection, SectionFlags, SectionRole
 
 TEXT_ORDER = ("__text", "__stubs", "__symbol_stub1", "__stub_helper", "__const", "__cstring",
               "__literal4", "__literal8", "__literal16")
-DATA_ORDER = ("__got", "__nl_symbol_ptr", "__la_symbol_ptr", "__mod_init_func",
+DATA_ORDER = ("__got", "__nl_symbol_ptr", "__pointers", "__la_symbol_ptr", "__mod_init_func",
               "__mod_term_func", "__const", "__data")
 ZEROFILL_ORDER = ("__bss", "__common")
 
@@ -48,6 +48,8 @@ def section_type(out: OutputSection, role: SectionRole | None) -> int:
     sectname = out.name.partition(",")[2]
     if out.nobits:
         return S_ZEROFILL
+    if role is SectionRole.NON_LAZY_POINTERS:
+        return S_NON_LAZY_SYMBOL_POINTERS
     if sectname in _TYPE_BY_NAME:
         return _TYPE_BY_NAME[sectname]
     if role is SectionRole.INIT_ARRAY:
