@@ -1,5 +1,6 @@
-"""The relocation-field oracle for Mach-O x86-64: recompute every relocated field of every
-MH_OBJECT input from the linked executable alone, and compare.
+"""The relocation-field oracle for Mach-O x86-64 (and, through oracle.macho_relocs_i386, i386):
+recompute every relocated field of every MH_OBJECT input from the linked executable alone,
+and compare.
 
     check_macho_fields(output, inputs) -> FieldReport     (oracle.relocs' records)
 
@@ -22,7 +23,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import MachOError
+from oracle.macho_relocs_i386 import judge_generic
 from oracle.macho_relocs_inputs import (
     BRANCH,
     GOT,
@@ -38,82 +41,15 @@ from oracle.macho_relocs_inputs import (
     read_object,
 )
 from oracle.macho_relocs_output import Output, Placement
+from oracle.macho_relocs_site import MASKS, N_WEAK_DEF
+from oracle.macho_relocs_site import Site as _Site
+from oracle.macho_relocs_site import Unresolved as _Unresolved
 from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch, FieldReport
 
 __all__ = ["check_macho_fields"]
 # Input sections linkers rebuild (unwind info) or drop (debug info): fields not compared.
 REWRITTEN = ("__LD,__compact_unwind", "__TEXT,__eh_frame")
 S_ATTR_DEBUG = 0x02000000
-N_WEAK_REF, N_WEAK_DEF = 0x40, 0x80
-# symbols the static linker defines for every executable: the Mach-O header's address
-SYNTHESIZED = ("___dso_handle", "__mh_execute_header")
-MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF, 8: (1 << 64) - 1}
-
-
-class _Unresolved(Exception):
-    """The field cannot be recomputed (a symbol, slot or section the output lacks)."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
-
-
-class _Site:
-    """One relocation being judged: where it is, and how to name and resolve its parts."""
-
-    def __init__(self, out: Output, obj: MachOObject, place: Placement, r: MachOReloc) -> None:
-        self.out, self.obj, self.place, self.r = out, obj, place, r
-        sect = obj.sections[r.section]
-        self.section_name = sect.name
-        self.obj_p = sect.addr + r.offset
-        where = place.address(r.section, r.offset)
-        if not where:
-            raise _Unresolved("unplaced", f"{sect.name} of {obj.path} is not in the output")
-        self.p = where[0]
-
-    def name(self, t: Target) -> str:
-        if t.extern:
-            return self.obj.symbols[t.index].name if t.index < len(self.obj.symbols) else "?"
-        return f"section#{t.index}"
-
-    def symbol_address(self, t: Target) -> int | None:
-        """S of an extern target, None for an import (no definition anywhere)."""
-        if t.index >= len(self.obj.symbols):
-            raise _Unresolved("unresolved", f"symbol index {t.index} out of range")
-        sym = self.obj.symbols[t.index]
-        if sym.type & 1:  # N_EXT: the definition that won, wherever it came from
-            if sym.name in self.out.external:
-                return self.out.external[sym.name]
-            if sym.name in SYNTHESIZED:
-                return self.out.img.header_address()
-            if len(self.out.defined.get(sym.name, [])) == 1:  # made private (N_PEXT) by the link
-                return self.out.defined[sym.name][0]
-        if sym.defined_in_section:
-            found = self.place.address(sym.sect - 1, sym.value - self.obj.sections[sym.sect - 1].addr)
-            if found:
-                return found[0]
-        addresses = self.out.defined.get(sym.name, [])
-        if len(addresses) == 1 or (addresses and sym.type & 1):
-            return addresses[0]
-        if sym.defined_in_section:
-            raise _Unresolved("unplaced", f"{sym.name}'s section is not in the output")
-        return None
-
-    def weak_ref(self, t: Target) -> bool:
-        return t.index < len(self.obj.symbols) and bool(self.obj.symbols[t.index].desc
-                                                        & N_WEAK_REF)
-
-    def moved(self, t: Target, obj_addr: int) -> list[int]:
-        """Output addresses of `obj_addr`, an address inside section ordinal t.index."""
-        index = t.index - 1
-        if not 0 <= index < len(self.obj.sections):
-            raise _Unresolved("unresolved", f"section ordinal {t.index} out of range")
-        found = self.place.address(index, obj_addr - self.obj.sections[index].addr)
-        if not found:
-            raise _Unresolved("unplaced", f"{self.obj.sections[index].name} of {self.obj.path}"
-                                          " is not in the output")
-        return found
 
 
 Allowed = list[tuple[int, str, bytes | None]]
@@ -248,8 +184,13 @@ def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> Fiel
             if sect.name in REWRITTEN or sect.flags & S_ATTR_DEBUG:
                 skipped[sect.name] = skipped.get(sect.name, 0) + 1
                 continue
-            if r.type == TLV or r.type == SUBTRACTOR:
+            if r.type == TLV or r.type == SUBTRACTOR:  # (i386: 5 is GENERIC_RELOC_TLV)
                 skipped[r.type_name] = skipped.get(r.type_name, 0) + 1
+                continue
+            if sect.type == mi.S_NON_LAZY_SYMBOL_POINTERS:
+                # an object's own pointer (i386 `L_x$non_lazy_ptr` of a local definition)
+                # is merged into the output's slot: judged where code reads it, not here
+                skipped["object symbol pointer"] = skipped.get("object symbol pointer", 0) + 1
                 continue
             if _coalesced_away(out, obj, place, r):
                 skipped["in a weak definition that lost"] = (
@@ -257,7 +198,7 @@ def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> Fiel
                 continue
             try:
                 site = _Site(out, obj, place, r)
-                verdict = _judge(site)
+                verdict = judge_generic(site) if r.generic else _judge(site)
             except _Unresolved as err:
                 if err.kind == "unsupported":
                     skipped[r.type_name] = skipped.get(r.type_name, 0) + 1

@@ -17,10 +17,10 @@ from pathlib import Path
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.macho.opcodes import OpcodeError, decode_binds
+from oracle.emulate.macho.relocations import entries as dysymtab_relocations
 from oracle.macho_relocs_inputs import MachOObject
 
 S_CSTRING_LITERALS = 2
-POINTER = 8
 N_WEAK_DEF = 0x80
 
 
@@ -39,6 +39,7 @@ class Output:
         self.got: dict[str, list[int]] = {}
         self.local_got: dict[int, list[int]] = {}  # value -> INDIRECT_SYMBOL_LOCAL slots
         indirect = self.img.indirect_symbols()
+        word = self.img.word
         for sect in self.img.sections():
             # entries past the indirect table name nothing (and a corrupt size is huge)
             room = max(0, len(indirect) - sect.reserved1)
@@ -48,23 +49,33 @@ class Output:
                     if name:
                         self.stubs.setdefault(name, sect.addr + i * sect.reserved2)
             elif sect.type == mi.S_NON_LAZY_SYMBOL_POINTERS:
-                for i in range(min(sect.size // POINTER, room)):
-                    slot = sect.addr + POINTER * i
+                for i in range(min(sect.size // word, room)):
+                    slot = sect.addr + word * i
                     name = self._indirect_name(indirect, symbols, sect.reserved1 + i)
                     if name:
                         self.got.setdefault(name, []).append(slot)
                     else:
-                        self.local_got.setdefault(self.read_int(slot, POINTER), []).append(slot)
+                        self.local_got.setdefault(self.read_int(slot, word), []).append(slot)
         self.binds: dict[int, tuple[str, int]] = {}
         info = self.img.dyld_info
         if info is not None:
             try:
-                for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes")):
+                for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes"),
+                                      pointer_size=word):
                     if b.segment < len(self.img.segments):
                         self.binds[self.img.segments[b.segment].vmaddr + b.offset] = (
                             b.symbol, b.addend)
             except OpcodeError:
                 pass  # the structural checker reports it; fields bound there stay unchecked
+        # classic files: what LC_DYSYMTAB's external relocations make dyld write (address ->
+        # symbol; the addend is what the pointer holds)
+        self.extrel: dict[int, str] = {}
+        try:
+            for e in dysymtab_relocations(self.img, "external"):
+                if e.extern and e.symbolnum < len(symbols):
+                    self.extrel[e.address] = symbols[e.symbolnum].name
+        except mi.MachOError:
+            pass  # the checker's MACHO-EXTREL reports it
 
     @staticmethod
     def _indirect_name(indirect: list[int], symbols: list[mi.Symbol], k: int) -> str | None:
@@ -179,7 +190,11 @@ class Placement:
 
     def _by_content(self, index: int, cursor: dict[str, int]) -> int | None:
         sect = self.obj.sections[index]
-        home = next((s for s in self.out.img.sections() if s.name == sect.name), None)
+        homes = self.out.img.sections()
+        # an input section may land in another segment's section of its name (i386's
+        # __IMPORT,__pointers in __DATA,__pointers)
+        home = next((s for s in homes if s.name == sect.name), None) or next(
+            (s for s in homes if s.sectname == sect.sectname), None)
         if home is None:
             return None
         align = 1 << min(sect.align, 12)

@@ -1,0 +1,118 @@
+"""The relocation-field oracle for Mach-O i386 inputs (GENERIC_RELOC_*): what each field of
+an i386 MH_OBJECT must hold in the linked executable, from the format alone.
+
+With P the field's output address, W its width, F the bytes the assembler left there (read
+signed for differences and pc-relative forms), p the field's address in the object, and
+moved(a) the output address of object address a (its section moved to where it landed; an
+address in the object's own non-lazy pointer section moved to the output's slot for the
+same symbol):
+
+  VANILLA extern             S + F; pc-relative: L + (F + p + W) - (P + W), where L is S or
+                             the stub of an import (the assembler stores the addend minus the
+                             end of the field in object space: `calll _printf` at p holds
+                             -(p + 4)); an import in an absolute field is a bind of S + F
+  VANILLA non-extern         moved(F); pc-relative: moved(F + p + W) - (P + W)
+  VANILLA scattered          r_value names the target: moved(r_value) + (F - r_value);
+                             pc-relative with F + p + W in place of F
+  SECTDIFF, LOCAL_SECTDIFF   with A the entry's r_value and B its PAIR's:
+                             moved(A) - moved(B) + (F - (A - B)); the minuend of a PIC load
+                             through `L_x$non_lazy_ptr - L0$pb` is the output's pointer slot
+  PB_LA_PTR, TLV             not checked (skipped, as the linker refuses them)
+
+Facts established with llvm-mc-14 -triple i386-apple-macosx10.6 and clang-14 -target
+i386-apple-macosx10.6 (tests/oracle/macho/test_i386_relocs.py); no linker code is used.
+"""
+
+from __future__ import annotations
+
+from oracle.macho_relocs_inputs import LOCAL_SECTDIFF, SECTDIFF, VANILLA, MachOReloc
+from oracle.macho_relocs_site import MASKS, Site, Unresolved
+from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch
+
+Allowed = list[tuple[int, str]]
+
+
+def _field(site: Site, signed: bool) -> int:
+    return site.obj.inplace(site.r, signed=signed)
+
+
+def _expected(site: Site) -> Allowed:
+    """(value, formula) pairs the field may hold."""
+    r = site.r
+    width = r.width
+    end = site.p + width
+    if r.type in (SECTDIFF, LOCAL_SECTDIFF):
+        a, b = r.value, r.pair_value
+        assert a is not None and b is not None  # the reader pairs every SECTDIFF
+        offset = _field(site, True) - (a - b)
+        return [(ma - mb + offset, "moved(A) - moved(B) + (F - (A - B))")
+                for ma in site.moved_address(a) for mb in site.moved_address(b)]
+    if r.type != VANILLA:
+        raise Unresolved("unsupported", f"type {r.type_name} is not checked")
+    if r.scattered:
+        assert r.value is not None
+        target = _field(site, True) + site.obj_p + width if r.pcrel else _field(site, False)
+        offset = target - r.value
+        if r.pcrel:
+            return [(m + offset - end, "moved(r_value) + off - (P + W)")
+                    for m in site.moved_address(r.value)]
+        return [(m + offset, "moved(r_value) + off") for m in site.moved_address(r.value)]
+    if not r.target.extern:
+        if r.pcrel:
+            obj_target = _field(site, True) + site.obj_p + width
+            return [(m - end, "moved(F + p + W) - (P + W)")
+                    for m in site.moved(r.target, obj_target)]
+        return [(m, "moved(F)") for m in site.moved(r.target, _field(site, False))]
+    s = site.symbol_address(r.target)
+    name = site.name(r.target)
+    if not r.pcrel:
+        if s is None:
+            return []  # an import: judged through its bind
+        return [(s + _field(site, True), "S + F")]
+    addend = _field(site, True) + site.obj_p + width
+    # a definition may still be reached through a stub (a weak definition dyld may override)
+    targets = [t for t in (s, site.out.stubs.get(name)) if t is not None]
+    if not targets:
+        raise Unresolved("unresolved", f"import {name} has no stub")
+    return [(t + addend - end, "L + (F + p + W) - (P + W)") for t in targets]
+
+
+def judge_generic(site: Site) -> FieldMismatch | ConfirmedSite | None:
+    """The verdict on one i386 field; None for an import whose classic file binds only
+    symbol pointers (nothing to compare)."""
+    r, out = site.r, site.out
+    name = site.name(r.target) if not r.scattered else f"{r.value:#x}"
+    actual = out.read(site.p, r.width) or b""
+    if r.type == VANILLA and not r.scattered and r.target.extern and not r.pcrel \
+            and site.symbol_address(r.target) is None:
+        return _judge_import(site, name)
+    allowed = _expected(site)
+    mask = MASKS[r.width]
+    for value, formula in allowed:
+        if actual == (value & mask).to_bytes(r.width, "little"):
+            return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
+                                 site.p, r.width, site.p, formula, "")
+    value, formula = allowed[0]
+    return FieldMismatch("value", site.obj.path, site.section_name, r.offset, r.type_name,
+                         name, formula=formula,
+                         expected=(value & mask).to_bytes(r.width, "little"), actual=actual,
+                         address=site.p, detail=f"{len(allowed)} acceptable value(s)")
+
+
+def _judge_import(site: Site, name: str) -> FieldMismatch | ConfirmedSite | None:
+    """An absolute field naming an import: dyld writes it, from a bind (modern) or an
+    external relocation (classic), of S + F."""
+    r, out = site.r, site.out
+    addend = _field(site, True)
+    bound = out.binds.get(site.p)
+    if bound == (name, addend):
+        return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
+                             site.p, r.width, site.p, "bind S + F", "dynamic")
+    if not out.img.dyld_info:
+        return None
+    return FieldMismatch("unresolved", site.obj.path, site.section_name, r.offset,
+                         r.type_name, name, address=site.p,
+                         detail=f"no bind of {name}+{addend} at {site.p:#x} (found {bound})")
+
+
+__all__ = ["MachOReloc", "judge_generic"]

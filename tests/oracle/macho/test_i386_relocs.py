@@ -1,0 +1,216 @@
+"""The Mach-O i386 relocation-field oracle: what llvm-mc-14 and clang-14 put in an i386
+MH_OBJECT (the experiments that establish the oracle's facts), and the oracle on files
+linked by linkharness --target macho-i386 in both modes, where every field is judged and
+every corrupted field is reported."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from linker import link
+from oracle.check.macho import check_macho
+from oracle.emulate import run
+from oracle.emulate.macho import image as mi
+from oracle.macho_relocs import check_macho_fields
+from oracle.macho_relocs_inputs import LOCAL_SECTDIFF, SECTDIFF, VANILLA, MachOReloc, read_object
+
+TRIPLE = "i386-apple-macosx10.6"
+INCLUDE = Path(__file__).parents[2] / "macho_include"
+
+# Every addressing form llvm-mc emits for i386 Mach-O (the offsets in the comments are the
+# field's place, which the tests below rely on).
+FORMS = r"""
+    .text
+    .globl _main
+_main:
+    calll _printf          # +0x01 pcrel extern: the field holds -(0x01 + 4)
+    calll _helper          # same section: resolved by the assembler, no entry
+    calll _other           # +0x0b pcrel non-extern (section 2)
+    movl _var, %eax        # +0x10 non-extern, a defined global: section 3 relative
+    movl _var+4, %eax      # +0x15 scattered VANILLA, r_value = _var
+    movl _ext+8, %eax      # +0x1a extern with addend 8 in the field
+    movl L_local+12, %eax  # +0x1f scattered VANILLA, r_value = L_local
+    calll L0$pb
+L0$pb:
+    popl %eax
+    leal _var-L0$pb(%eax), %ecx                # +0x2b SECTDIFF
+    leal L_local-L0$pb(%eax), %ecx             # +0x31 LOCAL_SECTDIFF
+    movl L_ext$non_lazy_ptr-L0$pb(%eax), %ecx  # +0x37 LOCAL_SECTDIFF into __pointers
+    calll _other+1                              # +0x3c scattered pcrel
+    xorl %eax, %eax
+    retl
+_helper:
+    retl
+    .section __TEXT,__other,regular,pure_instructions
+_other:
+    retl
+    nop
+    .data
+    .globl _var
+_var:
+    .long 1
+    .long 2
+L_local:
+    .long _ext
+    .long _ext+4
+    .long _var
+    .long _var+4
+    .long L_local
+    .long L_local+8
+    .short _var
+    .long L_local - _main
+    .long _var + 100
+    .section __IMPORT,__pointers,non_lazy_symbol_pointers
+L_ext$non_lazy_ptr:
+    .indirect_symbol _ext
+    .long 0
+"""
+EXT = """
+    .data
+    .globl _ext
+_ext:
+    .long 11, 22, 33
+"""
+HELLO = r"""
+#include <stdio.h>
+#include <stdlib.h>
+static int counter = 3;
+int *pointer = &counter;
+const char *names[] = {"alpha", "beta"};
+static void bye(void) { puts("bye"); }
+int main(int argc, char **argv) {
+    atexit(bye);
+    printf("hello %d %s\n", *pointer, names[argc & 1]);
+    fprintf(__stdoutp, "%s\n", argv[argc - 1]);
+    return 7;
+}
+"""
+MODES = {"modern": False, "classic": True}
+
+
+def _assemble(directory: Path, name: str, text: str) -> Path:
+    src, obj = directory / f"{name}.s", directory / f"{name}.o"
+    src.write_text(text)
+    subprocess.run(["llvm-mc-14", f"-triple={TRIPLE}", "-filetype=obj", str(src), "-o",
+                    str(obj)], check=True, capture_output=True)
+    return obj
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("i386relocs")
+    files = {"forms": _assemble(out, "forms", FORMS), "ext": _assemble(out, "ext", EXT)}
+    (out / "hello.c").write_text(HELLO)
+    files["hello"] = out / "hello.o"
+    subprocess.run(["clang-14", f"--target={TRIPLE}", "-nostdlibinc", "-isystem", str(INCLUDE),
+                    "-O1", "-w", "-c", str(out / "hello.c"), "-o", str(files["hello"])],
+                   check=True, capture_output=True)
+    for mode, classic in MODES.items():
+        files[f"forms.{mode}"] = out / f"forms.{mode}"
+        link([str(files["forms"]), str(files["ext"]), "-lSystem"], files[f"forms.{mode}"],
+             target="macho-i386", macho_classic=classic)
+        files[f"hello.{mode}"] = out / f"hello.{mode}"
+        link([str(files["hello"]), "-lSystem"], files[f"hello.{mode}"], target="macho-i386",
+             macho_classic=classic)
+    return files
+
+
+def _at(relocs: list[MachOReloc], section: int, offset: int) -> MachOReloc:
+    return next(r for r in relocs if (r.section, r.offset) == (section, offset))
+
+
+# -- the facts, from the assembler --
+
+def test_llvm_mc_forms(built: dict[str, Path]) -> None:
+    obj = read_object(built["forms"])
+    assert obj.word == 4 and all(r.generic for r in obj.relocs)
+    text, other, data = 0, 1, 2
+    call = _at(obj.relocs, text, 0x01)
+    assert (call.type, call.pcrel, call.target.extern, call.scattered) == (VANILLA, True, True,
+                                                                           False)
+    assert obj.inplace(call) == -(0x01 + 4)  # the addend minus the end of the field
+    assert obj.symbols[call.target.index].name == "_printf"
+    local_call = _at(obj.relocs, text, 0x0b)
+    assert (local_call.target.extern, local_call.target.index) == (False, other + 1)
+    var = _at(obj.relocs, text, 0x10)
+    assert (var.target.extern, var.target.index, var.scattered) == (False, data + 1, False)
+    assert obj.inplace(var) == obj.sections[data].addr  # _var's object address
+    plus4 = _at(obj.relocs, text, 0x15)
+    assert plus4.scattered and plus4.value == obj.sections[data].addr
+    assert obj.inplace(plus4) == plus4.value + 4
+    ext8 = _at(obj.relocs, text, 0x1a)
+    assert ext8.target.extern and obj.inplace(ext8) == 8
+    diff = _at(obj.relocs, text, 0x2b)
+    assert (diff.type, diff.scattered) == (SECTDIFF, True)
+    assert diff.value == obj.sections[data].addr and diff.pair_value == 0x28  # L0$pb
+    assert obj.inplace(diff) == diff.value - diff.pair_value
+    assert _at(obj.relocs, text, 0x31).type == LOCAL_SECTDIFF
+    pointer = _at(obj.relocs, text, 0x37)
+    pointers = next(s for s in obj.sections if s.sectname == "__pointers")
+    assert pointer.type == LOCAL_SECTDIFF and pointer.value == pointers.addr
+    assert obj.symbols[obj.indirect[pointers.reserved1]].name == "_ext"
+    pc_scattered = _at(obj.relocs, text, 0x3c)
+    assert pc_scattered.scattered and pc_scattered.pcrel
+    assert pc_scattered.value == obj.sections[other].addr
+    # the pc-relative field holds target - (field end) in object space, target = _other + 1
+    assert obj.inplace(pc_scattered) == obj.sections[other].addr + 1 - (0x3c + 4)
+    assert {r.width for r in obj.relocs} == {2, 4}
+
+
+def test_clang_pic_code_uses_sectdiff_pairs(built: dict[str, Path]) -> None:
+    """clang's i386 Darwin code reaches data as `leal L_x-L0$pb(%esi)` and imported data
+    through `L_x$non_lazy_ptr`; calls are pc-relative extern VANILLA."""
+    obj = read_object(built["hello"])
+    text = [r for r in obj.relocs if obj.sections[r.section].sectname == "__text"]
+    kinds = {(r.type, r.pcrel, r.target.extern if not r.scattered else None) for r in text}
+    assert (VANILLA, True, True) in kinds
+    assert {SECTDIFF, LOCAL_SECTDIFF} & {r.type for r in text}
+    called = {obj.symbols[r.target.index].name for r in text if r.pcrel and r.target.extern}
+    assert {"_atexit", "_printf", "_fprintf"} <= called
+
+
+# -- the oracle on linked files --
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("program", ["forms", "hello"])
+def test_every_field_confirmed(built: dict[str, Path], program: str, mode: str) -> None:
+    inputs = [built["forms"], built["ext"]] if program == "forms" else [built["hello"]]
+    exe = built[f"{program}.{mode}"]
+    assert check_macho(exe.read_bytes()) == []
+    report = check_macho_fields(exe, inputs)
+    assert report.mismatches == (), str(report)
+    total = sum(len(read_object(p).relocs) for p in inputs)
+    skipped = sum(report.skipped.values())
+    assert report.checked + skipped == total and report.checked >= (19 if program == "forms"
+                                                                    else 12)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_corrupted_field_is_reported(built: dict[str, Path], mode: str,
+                                           tmp_path: Path) -> None:
+    exe = built[f"forms.{mode}"]
+    inputs = [built["forms"], built["ext"]]
+    good = exe.read_bytes()
+    img = mi.parse(good)
+    for site in check_macho_fields(exe, inputs).confirmed:
+        seg = img.segment_at(site.field)
+        assert seg is not None
+        at = seg.fileoff + site.field - seg.vmaddr
+        bad = bytearray(good)
+        bad[at] ^= 0x10
+        path = tmp_path / "bad"
+        path.write_bytes(bytes(bad))
+        report = check_macho_fields(path, inputs)
+        assert any(m.address == site.field for m in report.mismatches), (site, str(report))
+
+
+@pytest.mark.parametrize("bind", ["lazy", "now"])
+@pytest.mark.parametrize("mode", MODES)
+def test_hello_runs(built: dict[str, Path], mode: str, bind: str) -> None:
+    exe = built[f"hello.{mode}"]
+    result = run(exe, [str(exe), "x"], bind=bind)
+    assert result.faults == []
+    assert (result.stdout, result.exit_code) == (b"hello 3 alpha\nx\nbye\n", 7)
