@@ -48,6 +48,7 @@ def link(
     sysroot: str = "",
     undefined: Sequence[str] = (),
     eh_frame_hdr: bool = False,
+    relro: bool = False,
     macho_classic: bool = False,
     imports: Sequence[str] = (),
     syslibroot: str = "",
@@ -109,6 +110,7 @@ def link(
         runpath=runpath,
         entry=entry_name,
         eh_frame_hdr=eh_frame_hdr,
+        relro=relro,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     data = write_elf(result, symtab, strip)

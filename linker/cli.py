@@ -58,7 +58,7 @@ IGNORED = {
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-y": "", "-a": "",
     "--compress-debug-sections": "", "-Y": "",
 }
-Z_IGNORED = {"relro", "norelro", "separate-code", "noseparate-code", "text", "notext",
+Z_IGNORED = {"separate-code", "noseparate-code", "text", "notext",
              "defs", "nodefs", "combreloc", "nocombreloc", "ibt", "shstk", "ibtplt",
              "cet-report", "lam-report", "max-page-size", "common-page-size", "origin",
              "noexecheap", "execheap", "nodelete", "nodlopen"}
@@ -214,6 +214,8 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["exec_stack"] = True
     elif value == "noexecstack":
         cmd.options["exec_stack"] = False
+    elif value in ("relro", "norelro"):
+        cmd.options["relro"] = value == "relro"
     elif key in Z_IGNORED:
         cmd.warn(f"-z {value}", "")
     else:

@@ -58,6 +58,7 @@ from .dynamic import (
     DynReloc,
     DynSym,
 )
+from .relro import RelroRegion
 
 SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_DYNAMIC = 1, 8, 7, 6
 SHT_HASH, SHT_DYNSYM, SHT_STRTAB, SHT_RELA, SHT_REL = 5, 11, 3, 4, 9
@@ -87,6 +88,7 @@ class ImageOptions:
     runpath: str | None
     entry: str
     eh_frame_hdr: bool = False  # write .eh_frame_hdr and PT_GNU_EH_FRAME
+    relro: bool = False  # -z relro: PT_GNU_RELRO over .got, .dynamic, the init arrays ...
 
 
 @dataclass
@@ -102,6 +104,7 @@ class ElfImage:
     options: ImageOptions
     named: dict[str, OutputSection] = field(default_factory=dict)
     gnu_osabi: bool = False  # an input has STT_GNU_IFUNC symbols: EI_OSABI = ELFOSABI_GNU
+    relro: RelroRegion | None = None  # PT_GNU_RELRO (-z relro)
 
     def section_index(self, out: OutputSection) -> int:
         return self.sections.index(out) + 1  # 0 is SHN_UNDEF

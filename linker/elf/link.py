@@ -32,6 +32,7 @@ from .image import (
     plan_relocations,
 )
 from .merge import merge_sections
+from .relro import relro_region, reserve_relro
 from .write import count_program_headers, serialize, tls_block
 
 # Symbols the linker provides when a program refers to them and defines them nowhere.
@@ -87,10 +88,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
+    relro = reserve_relro(segments, arch.page_size) if opts.relro else []
     has_notes = any(o.meta.get("type") == 7 for o in outs.values())
     has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
     phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
-                                  ".eh_frame_hdr" in outs, has_tls)
+                                  ".eh_frame_hdr" in outs, has_tls, bool(relro))
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
     layout = assign_addresses(segments, base=arch.image_base, page=arch.page_size,
@@ -102,6 +104,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     syms = symbol_addresses(symtab, layout, synthetic, scan, defined)
     elf = ElfImage(arch, ordered, segments, layout, syms, tables, 0, phnum, opts, named)
     elf.entry = _entry_address(symtab, syms, named, opts.entry)
+    elf.relro = relro_region(relro, segments, arch.page_size)
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(layout.end_of_file_data)
     _copy_inputs(image, ordered)

@@ -17,7 +17,7 @@ from .image import SHT_STRTAB, ElfImage
 
 SHT_SYMTAB = 2
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS = 1, 2, 3, 4, 6, 7
-PT_GNU_EH_FRAME, PT_GNU_STACK = 0x6474E550, 0x6474E551
+PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO = 0x6474E550, 0x6474E551, 0x6474E552
 PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 1, 2, 4, 0x400
 SHN_ABS = 0xFFF1
@@ -76,13 +76,17 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
                           4))
     phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if img.options.exec_stack else 0),
                       0, 0, 0, 0, 16))
+    if img.relro is not None:
+        r = img.relro
+        phdrs.append(Phdr(PT_GNU_RELRO, PF_R, r.file_offset, r.addr, r.size, r.size, 1))
     return phdrs
 
 
 def count_program_headers(dynamic: bool, nsegments: int, has_notes: bool,
-                          has_eh_frame_hdr: bool = False, has_tls: bool = False) -> int:
+                          has_eh_frame_hdr: bool = False, has_tls: bool = False,
+                          has_relro: bool = False) -> int:
     return ((3 if dynamic else 0) + nsegments + int(has_notes) + int(has_eh_frame_hdr)
-            + int(has_tls) + 1)
+            + int(has_tls) + 1 + int(has_relro))
 
 
 @dataclass(frozen=True)
