@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
 
 from . import tables
 
@@ -63,6 +64,7 @@ class DynReloc:
     kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE", "TPOFF" or "other"
     symbol: str
     addend: int | None  # None for REL
+    version: str = ""  # the needed version the symbol is bound to (.gnu.version_r), if any
 
 
 @dataclass
@@ -148,12 +150,15 @@ class OutputImage:
         candidates = self.got_base_candidates()
         return candidates[0] if candidates else None
 
-    def slots_of(self, symbol: str, kinds: tuple[str, ...]) -> list[int]:
+    def slots_of(self, symbol: str, kinds: tuple[str, ...], version: str = "") -> list[int]:
+        """Slots of `symbol` (of `version` only, when one is asked for: a reference pinned
+        with `.symver name, name@V` must reach V, not the default version)."""
         if self._by_symbol is None:
             self._by_symbol = defaultdict(list)
             for r in self.dynrelocs:
                 self._by_symbol[r.symbol].append(r)
-        return [r.offset for r in self._by_symbol.get(symbol, []) if r.kind in kinds]
+        return [r.offset for r in self._by_symbol.get(symbol, [])
+                if r.kind in kinds and (not version or r.version == version)]
 
     def function_start(self, addr: int) -> int | None:
         """The greatest FUNC symbol value <= addr: an instruction boundary to decode from."""
@@ -284,10 +289,35 @@ def _read_dynamic(elf: ELFFile, image: OutputImage) -> None:
         if kind not in ("SHT_REL", "SHT_RELA") or not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
             continue
         names: list[str] = []
+        versions: list[str] = []
         if sec["sh_link"]:
             names = [base_name(s.name)
                      for s in tables.symbols(*_table(elf, sec["sh_link"]), is64)]
+            versions = _needed_versions(elf, sec["sh_link"], len(names))
         for rel in tables.relocations(sec.data(), is64, kind == "SHT_RELA"):
-            name = names[rel.symbol] if 0 < rel.symbol < len(names) else ""
-            image.dynrelocs.append(DynReloc(rel.offset, kinds.get(rel.type, "other"), name,
-                                            rel.addend))
+            known = 0 < rel.symbol < len(names)
+            image.dynrelocs.append(DynReloc(rel.offset, kinds.get(rel.type, "other"),
+                                            names[rel.symbol] if known else "", rel.addend,
+                                            versions[rel.symbol] if known else ""))
+
+
+def _needed_versions(elf: ELFFile, dynsym: int, count: int) -> list[str]:
+    """Per dynamic symbol, the name of the needed version it is bound to ("" for none):
+    .gnu.version holds an index per symbol (hidden bit masked), .gnu.version_r names the
+    indices (vna_other) of each needed library's versions."""
+    out = [""] * count
+    versym = next((s for s in elf.iter_sections() if s["sh_type"] == "SHT_GNU_versym"
+                   and s["sh_link"] == dynsym), None)
+    if versym is None:
+        return out
+    names: dict[int, str] = {}
+    for sec in elf.iter_sections():
+        if isinstance(sec, GNUVerNeedSection):
+            for _, auxiliaries in sec.iter_versions():
+                for aux in auxiliaries:
+                    names[aux["vna_other"]] = aux.name
+    data = versym.data()
+    for i in range(min(count, len(data) // 2)):
+        index = int.from_bytes(data[2 * i:2 * i + 2], "little") & 0x7FFF
+        out[i] = names.get(index, "")
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Literal, TypeVar
 
 from elftools.elf.constants import SH_FLAGS
@@ -34,6 +34,7 @@ class InputSection:
     align: int
     entsize: int
     data: bytes  # empty for SHT_NOBITS
+    relocated: bool = False  # some relocation patches this section
 
     @property
     def alloc(self) -> bool:
@@ -45,7 +46,11 @@ class InputSection:
 
     @property
     def merge(self) -> bool:
-        return bool(self.flags & SH_FLAGS.SHF_MERGE)
+        """Linkers deduplicate this section's pieces.  Not when relocations patch it: GNU
+        ld's merge code refuses such sections, and gold, lld and mold keep them whole as
+        well (gcc -O2 -fno-pie puts `.LCn: .quad .LCm` pointer constants in .rodata.cst8,
+        whose pieces all read as zeros before relocation)."""
+        return bool(self.flags & SH_FLAGS.SHF_MERGE) and not self.relocated
 
     @property
     def strings(self) -> bool:
@@ -155,6 +160,8 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
                                  r.addend if r.addend is not None else
                                  implicit_addend(target, r.offset, machine, r.type))
                       for r in entries)
+    for index in {r.section for r in relocs}:
+        sections[index] = replace(sections[index], relocated=True)
     file_name = next((s.name for s in symbols if s.type == "STT_FILE"), None)
     return InputObject(path, machine, sections, symbols, tuple(relocs), tuple(comdat),
                        file_name, non_alloc, _group(relocs, lambda r: r.section),

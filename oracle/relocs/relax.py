@@ -6,6 +6,7 @@ x86-64 R_X86_64_(REX_)GOTPCRELX, field at P with the ModRM byte at P-1 and the o
     call *foo@GOTPCREL(%rip)       -> addr32 call foo / nop; call foo (67 e8 | 90 e8; S + A - P)
                                    -> call foo; nop                    (e8 at P-2; S - (P + 3))
     jmp  *foo@GOTPCREL(%rip)       -> jmp foo; nop                     (e9 at P-2; S - (P + 3))
+                                   -> nop; jmp foo  (mold)             (90 e9; S + A - P)
     test/binop foo@GOTPCREL(%rip), %reg -> test/binop $foo, %reg       (f7 /0 | 81 /n; S)
 i386 R_386_GOT32X, field at P with ModRM at P-1, opcode at P-2:
     mov  foo@GOT(%reg), %reg2      -> lea foo@GOTOFF(%reg), %reg2      (8b -> 8d; S + A - GOT)
@@ -84,6 +85,7 @@ def relaxed(machine: str, before: bytes, site: int, s: int, a: int, got: int | N
         branch_then_nop(0xE8, "call -> call; nop")
     elif op == 0xFF and (modrm & 0x38) == 0x20:  # jmp *mem
         branch_then_nop(0xE9, "jmp -> jmp; nop")
+        pcrel("jmp -> nop; jmp", at(-2, 0x90, 0xE9))  # mold
     elif op == 0x85:
         imm(0xF7, _mod_reg_to_rm(modrm), "test -> test $imm")
     elif op in _BINOPS:

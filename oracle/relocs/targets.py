@@ -10,7 +10,7 @@ L is a PLT entry jumping through the symbol's slot, or S itself for a defined sy
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .image import OutputImage, OutSymbol
 from .inputs import InputObject, InputSymbol
@@ -116,6 +116,14 @@ def _own_values(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: 
 
 def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
             place: Placer, plt: dict[int, list[int]]) -> Target:
+    # `.symver f_old, f@V1` leaves an undefined `f@V1` (or `f@@V` for a default) in the
+    # object; the output names it `f` and records the version in .gnu.version
+    version = ""
+    if "@" in sym.name and sym.bind != "STB_LOCAL":
+        name, _, version = sym.name.partition("@")
+        if version.startswith("@") or sym.defined_in_section:
+            version = ""  # a default version: any binding of the name is that one
+        sym = replace(sym, name=name)
     s, imported, problem = _symbol_values(image, obj, sym, addend, place)
     named = sym.type != "STT_SECTION" and sym.bind != "STB_LOCAL" and bool(sym.name)
     out = image.globals.get(sym.name) if named else None
@@ -126,12 +134,12 @@ def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
         # a local IFUNC (or one the output lists under another type): its own value is
         # only the resolver, so it too is reached through an IRELATIVE slot
         return _ifunc(image, sym.name, s, sym.size, plt)
-    dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32")) if named else []
+    dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32"), version) if named else []
     static_slots = [] if imported or not s else _static_got_slots(image, s)
     g = tuple(dict.fromkeys(dyn_slots + static_slots))
     entries: list[int] = []
     if named:
-        for slot in image.slots_of(sym.name, ("JUMP_SLOT", "GLOB_DAT")):
+        for slot in image.slots_of(sym.name, ("JUMP_SLOT", "GLOB_DAT"), version):
             entries.extend(plt.get(slot, []))
     if not imported:
         entries = list(s) + entries
