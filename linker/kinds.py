@@ -41,14 +41,16 @@ class RelocKind(enum.IntEnum):
     TLS_TPOFF = 10  # S + A - TP: offset from the thread pointer (local exec)
     TLS_GOT_PC = 11  # GT + A - P: a GOT slot holding S - TP (initial exec)
     GOT_ABS = 12  # G + A: the GOT slot's own address (i386 `foo@GOT` with no base register)
+    PLT_OFF = 13  # L + A - GOT: the large code model's call through a PLT entry
 
 
 # Kinds that make the symbol need a GOT slot, or a PLT entry when it is imported.
 NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF, RelocKind.GOT_ABS,
                        RelocKind.TLS_GOT_PC})
-NEEDS_PLT = frozenset({RelocKind.PLT_PC})
+NEEDS_PLT = frozenset({RelocKind.PLT_PC, RelocKind.PLT_OFF})
 # Kinds that refer to the GOT base, so `_GLOBAL_OFFSET_TABLE_` must exist.
-USES_GOT_BASE = frozenset({RelocKind.GOT_OFF, RelocKind.REL_GOT, RelocKind.GOT_BASE_PC})
+USES_GOT_BASE = frozenset({RelocKind.GOT_OFF, RelocKind.REL_GOT, RelocKind.GOT_BASE_PC,
+                           RelocKind.PLT_OFF})
 PC_RELATIVE = frozenset({RelocKind.PC, RelocKind.PLT_PC, RelocKind.GOT_PC, RelocKind.GOT_BASE_PC,
                          RelocKind.TLS_GOT_PC})
 
@@ -108,6 +110,7 @@ _FORMULAS = {
     RelocKind.TLS_TPOFF: "S + A - TP",
     RelocKind.TLS_GOT_PC: "GT + A - P",
     RelocKind.GOT_ABS: "G + A",
+    RelocKind.PLT_OFF: "L + A - GOT",
 }
 
 
@@ -151,6 +154,8 @@ def compute(
         return S + A - TP
     if kind is RelocKind.TLS_GOT_PC:
         return G + A - P
+    if kind is RelocKind.PLT_OFF:
+        return L + A - GOT
     if kind is RelocKind.GOT_ABS:
         return G + A
     return np.zeros_like(A)

@@ -7,7 +7,7 @@ executable, is this table (rows: the relocation's kind; columns: what the import
 
     kind                       | function import            | data import
     ---------------------------+----------------------------+---------------------------
-    PLT_PC                     | PLT entry                  | PLT entry
+    PLT_PC, PLT_OFF            | PLT entry                  | PLT entry
     GOT_PC, GOT_OFF, GOT_ABS   | GOT slot + GLOB_DAT        | GOT slot + GLOB_DAT
     ABS word-sized, in writable| dynamic word relocation    | dynamic word relocation
     other ABS, PC              | canonical PLT entry        | COPY into .bss
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import LinkError
-from .kinds import NEEDS_GOT, USES_GOT_BASE, Howto, RelocKind
+from .kinds import NEEDS_GOT, NEEDS_PLT, USES_GOT_BASE, Howto, RelocKind
 from .model import InputSection, ObjectFile, SectionFlags, SymType
 from .resolve import SymbolTable
 
@@ -202,7 +202,7 @@ def _scan_import(
     kind = howto.kind
     sym = symtab.symbols[gid]
     is_func = sym.type == SymType.FUNC
-    if kind == RelocKind.PLT_PC:
+    if kind in NEEDS_PLT:
         result.want_plt(gid)
     elif kind in NEEDS_GOT or kind == RelocKind.SIZE or kind == RelocKind.NONE:
         pass  # GOT slot already wanted; sizes are known at link time

@@ -16,7 +16,7 @@ import struct
 
 from ..errors import LinkError
 from ..layout import OutputSection
-from ..model import SectionFlags
+from ..model import ObjectFile, SectionFlags, SectionRole
 from .headers import SHT_PROGBITS
 
 DW_EH_PE_absptr, DW_EH_PE_udata2, DW_EH_PE_udata4, DW_EH_PE_udata8 = 0x00, 0x02, 0x03, 0x04
@@ -146,3 +146,18 @@ def render_eh_frame_hdr(image: bytearray, hdr: OutputSection, frame: OutputSecti
     data = build_eh_frame_hdr(frame_bytes, frame.addr, hdr.addr, word, "<output>")
     data = data[:hdr.size].ljust(hdr.size, b"\0")
     image[hdr.file_offset:hdr.file_offset + hdr.size] = data
+
+
+def pack_eh_frame_inputs(objects: list[ObjectFile]) -> None:
+    """Concatenate .eh_frame inputs without gaps.  Unwinders that walk .eh_frame from
+    crtbegin's __EH_FRAME_BEGIN__ (a static executable registers it with
+    __register_frame_info; there is no PT_GNU_EH_FRAME unless --eh-frame-hdr) stop at the
+    first zero word, which alignment padding between two inputs would be: crt1.o's 0x5c
+    bytes followed by an 8-aligned input put a terminator right at __EH_FRAME_BEGIN__, and
+    every C++ throw aborted.  Records are 4-byte multiples, so 4-byte alignment packs them
+    (GNU ld instead widens the previous record over the padding)."""
+    for obj in objects:
+        for sec in obj.sections:
+            if (sec is not None and sec.file is obj and sec.role is SectionRole.EH_FRAME
+                    and sec.size % 4 == 0):
+                sec.align = min(sec.align, 4)

@@ -19,7 +19,7 @@ from ..targets import ArchTraits
 from . import sections as policy
 from .ctors import fold_ctors_into_init_arrays
 from .dynamic import DynamicTables, plan_dynamic
-from .eh_frame import add_eh_frame_hdr, render_eh_frame_hdr
+from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
 from .headers import SHT_RELA
 from .image import (
     ElfImage,
@@ -70,6 +70,7 @@ def provide_linker_symbols(symtab: SymbolTable, dynamic: bool) -> None:
 def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
              export_dynamic: bool = False) -> ElfLinkResult:
     fold_ctors_into_init_arrays(symtab.objects, arch.word)
+    pack_eh_frame_inputs(symtab.objects)
     merge_sections(symtab)
     scan = scan_relocations(symtab, arch.word)
     synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic)
