@@ -28,7 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--trace", action="store_true",
                         help="also print each library call to stderr: trace: LIB SYMBOL ARGS")
-    parser.add_argument("--max-instructions", type=int, default=DEFAULT_LIMITS.max_instructions)
+    parser.add_argument("--max-instructions", type=int, default=DEFAULT_LIMITS.max_instructions,
+                        help="instruction budget (counting slows guest code about tenfold; "
+                             "default: none, only --timeout bounds the run)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_LIMITS.timeout)
     parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
     parser.add_argument("-L", dest="library_path", action="append", default=[],

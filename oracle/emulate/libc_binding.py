@@ -9,7 +9,9 @@ and returns its integer result.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any, cast
 
 from oracle.emulate import (
     ctype_tables,
@@ -26,7 +28,9 @@ from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libc import stdio, table
 from oracle.emulate.libc.flatmem import FlatMemory
 from oracle.emulate.libc.heap import Heap
+from oracle.emulate.libc.rand import GlibcRand
 from oracle.emulate.libc.table import LibFunction
+from oracle.emulate.process import Process
 from oracle.emulate.streams import ProcessStreams
 
 LIBC_SONAMES = ("libc.so.6", "ld-linux-x86-64.so.2", "ld-linux.so.2", "libc.so")
@@ -38,30 +42,88 @@ def heap_of(ctx: CallContext) -> Heap:
 
 def errno_address(ctx: CallContext) -> int:
     """errno lives in library data (one thread): __errno_location returns this."""
-    return ctx.process.object(("errno",), bytes(4)).address
+    return _errno_of(ctx.process)
 
 
-def _process_table(ctx: CallContext) -> dict[str, LibFunction]:
-    """The helper's table bound to this process's heap, streams and errno, built on the
-    first call of any of its functions (the table also owns the process's rand state)."""
-    process = ctx.process
-    if process.libc_table is None:
-        where = errno_address(ctx)
-        mem = ctx.mem
+def _errno_of(process: Process) -> int:
+    return process.object(("errno",), bytes(4)).address
 
-        def set_errno(value: int) -> None:
-            mem.write(where, (value & 0xFFFFFFFF).to_bytes(4, "little"))
 
-        process.libc_table = table.library(ctx.word, heap=heap_of(ctx),
-                                           streams=ProcessStreams(process), errno=set_errno)
-    return process.libc_table
+class _Serving(threading.local):
+    """The process whose library call the shared table is serving (per thread: runs in
+    one thread are sequential, and a call inside a call serves the same process)."""
+
+    process: Process | None = None
+
+
+_SERVING = _Serving()
+
+
+def _serving() -> Process:
+    process = _SERVING.process
+    if process is None:
+        raise RuntimeError("a shared libc table row was called outside a library call")
+    return process
+
+
+class _CurrentHeap:
+    """The serving process's heap (mapped on first use), for the shared table's rows."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_serving().ensure_heap(), name)
+
+
+class _CurrentStreams:
+    """stdio.Streams of the serving process."""
+
+    @property
+    def stdout(self) -> int:
+        return ProcessStreams(_serving()).stdout
+
+    def write(self, stream: int, data: bytes) -> None:
+        ProcessStreams(_serving()).write(stream, data)
+
+
+class _CurrentRand:
+    """rand()'s state of the serving process, seeded on first use."""
+
+    def next(self) -> int:
+        return _serving().rand().next()
+
+    def seed(self, seed: int) -> None:
+        _serving().rand().seed(seed)
+
+
+def _set_errno(value: int) -> None:
+    process = _serving()
+    process.machine.mem.write(_errno_of(process), (value & 0xFFFFFFFF).to_bytes(4, "little"))
+
+
+_SHARED: dict[int, dict[str, LibFunction]] = {}
+
+
+def _shared_table(word: int) -> dict[str, LibFunction]:
+    """The helper's table for this ABI, built once per process (it was once per run, a
+    quarter of a small run's time): its heap, streams, errno and rand state are those of
+    whichever process is being served."""
+    shared = _SHARED.get(word)
+    if shared is None:
+        shared = _SHARED[word] = table.library(
+            word, heap=cast(Heap, _CurrentHeap()), streams=_CurrentStreams(),
+            errno=_set_errno, rng=cast(GlibcRand, _CurrentRand()))
+    return shared
 
 
 def _from_table(row: LibFunction) -> Export:
     def impl(ctx: CallContext) -> int:
-        bound = _process_table(ctx)[row.name]
+        bound = _shared_table(ctx.word)[row.name]
         args = ctx.args(bound.arity)
-        return bound.call(ctx.mem, args, ctx.varargs(bound.arity) if bound.variadic else None)
+        varargs = ctx.varargs(bound.arity) if bound.variadic else None
+        outer, _SERVING.process = _SERVING.process, ctx.process
+        try:
+            return bound.call(ctx.mem, args, varargs)
+        finally:
+            _SERVING.process = outer
 
     return Export(row.name, row.arity, impl)
 

@@ -1,14 +1,24 @@
-"""The emulated CPU: one Unicorn instance, the library region where calls are intercepted,
-the loop that alternates guest execution with Python library functions, and the
-translation of every way a run can go wrong into a Fault.
+"""The emulated CPU: one Unicorn instance (reused across runs, see cpu.py), the library
+region where calls are intercepted, the loop that alternates guest execution with Python
+library functions, and the translation of every way a run can go wrong into a Fault.
 
 Library functions, the lazy resolver and the return gate of guest calls all live at
-addresses in one executable "library" region.  A code hook on the whole region runs the
-Python handler of an address before any instruction there executes (so the region's
-bytes never matter, and it is left zero); the handler sets the registers and the next
-pc, and a jump to an address without a handler is a fault.  Instructions are
-counted per translated block (a block hook, not a per-instruction hook), which also
-enforces the instruction budget and the wall-time limit.
+addresses in one executable "library" region, a trampoline page range.  A code hook
+limited to that range runs the Python handler of an address before any instruction there
+executes; the handler sets the registers and the next pc, and a jump to an address
+without a handler is a fault.  The region's bytes are never executed (cpu.py fills it).
+
+Nothing else runs Python while guest code runs: guest code executes at the JIT's speed.
+A run is bounded by its wall time (the watchdog thread in cpu.py stops the CPU) and,
+when the caller gives an instruction budget, by Unicorn's own instruction count
+(emu_start(count=...)), in slices that double in size.  Counting makes Unicorn call a C
+helper before every instruction (about ten times slower than bare on a tight loop), so
+it is only on when asked for; without a budget `instructions` is not known (None).
+
+When a counted slice is cut short by the program's end (or a fault found by a hook),
+the CPU is sent to a two-instruction "sink" loop at the end of the library region that
+counts its own iterations in ecx until the slice's count runs out: the slice's count
+less the sink's instructions is what the program executed, exactly.
 """
 
 from __future__ import annotations
@@ -19,28 +29,20 @@ from dataclasses import dataclass
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
-import capstone
 from unicorn import (
-    UC_ARCH_X86,
-    UC_HOOK_BLOCK,
-    UC_HOOK_CODE,
-    UC_HOOK_INSN,
-    UC_HOOK_INTR,
-    UC_HOOK_MEM_INVALID,
     UC_MEM_FETCH_PROT,
     UC_MEM_FETCH_UNMAPPED,
     UC_MEM_READ_PROT,
     UC_MEM_READ_UNMAPPED,
     UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED,
-    UC_PROT_EXEC,
-    UC_PROT_READ,
     Uc,
     UcError,
 )
 from unicorn import unicorn_const as uconst
 from unicorn import x86_const as x
 
+from oracle.emulate import cpu as cpus
 from oracle.emulate.abi import Abi
 from oracle.emulate.calls import JUMPED, CallContext, Export, GuestCall, ProgramExit
 from oracle.emulate.guest import GuestFault
@@ -51,7 +53,8 @@ if TYPE_CHECKING:
     from oracle.emulate.process import Process
 
 SLOT = 8  # bytes between two intercepted addresses in the library region
-TCG_BUFFER = 8 << 20
+TCG_BUFFER = cpus.TCG_BUFFER
+FIRST_SLICE = 4096  # instructions of the first counted slice; each next one doubles
 _ACCESS = {
     UC_MEM_READ_UNMAPPED: ("unmapped-read", "read of unmapped memory"),
     UC_MEM_WRITE_UNMAPPED: ("unmapped-write", "write to unmapped memory"),
@@ -73,9 +76,11 @@ SyscallHandler = Callable[[int, tuple[int, ...]], int]
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds of one run; every one of them ends the run with a fault when exceeded."""
+    """Bounds of one run; every one of them ends the run with a fault when exceeded.
+    max_instructions None: no instruction budget (and no counting: guest code at full
+    speed); the wall time still bounds the run."""
 
-    max_instructions: int = 50_000_000
+    max_instructions: int | None = None
     timeout: float = 20.0
     memory_cap: int = 64 << 20
 
@@ -99,36 +104,25 @@ class _Continuation:
     symbol: str
 
 
-_DISASSEMBLERS: dict[int, capstone.Cs] = {}
-_COUNTS: dict[tuple[int, bytes], int] = {}  # instructions per block's bytes, across runs
-
-
-def _disassembler(word: int) -> capstone.Cs:
-    """One capstone instance per mode for the whole process (it costs more than a run)."""
-    if word not in _DISASSEMBLERS:
-        mode = capstone.CS_MODE_64 if word == 8 else capstone.CS_MODE_32
-        _DISASSEMBLERS[word] = capstone.Cs(capstone.CS_ARCH_X86, mode)
-    return _DISASSEMBLERS[word]
-
-
 class Machine:
     """One CPU and address space, with the library region at `lib_base`."""
 
     def __init__(self, abi: Abi, limits: Limits, lib_base: int, lib_size: int) -> None:
         self.abi = abi
         self.limits = limits
-        self.uc = Uc(UC_ARCH_X86, abi.mode)
-        # The default 1 GiB translation buffer makes every instance slow to set up and
-        # tear down; programs under test translate far less (a full buffer is flushed).
-        self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER)  # type: ignore[attr-defined]
-        self.mem = UcMemory(self.uc)
-        self.process: Process | None = None
-        self.trace: list[TraceEntry] = []
-        self.instructions = 0
-        self.symbolizer: Callable[[int], str | None] = lambda addr: None
-        self.syscall: SyscallHandler = lambda nr, args: -38
         self.lib_base = lib_base
         self.lib_end = lib_base + lib_size
+        self._cpu = cpus.acquire(abi.mode, lib_base, lib_size, self)
+        self._sink = self._cpu.sink  # the last page: the counting sink, not hooked
+        self.uc = self._cpu.uc
+        self.mem = UcMemory(self.uc)
+        self.mem.readonly.append((lib_base, self.lib_end))  # mapped by the CPU, for good
+        self.process: Process | None = None
+        self.trace: list[TraceEntry] = []
+        self.counting = limits.max_instructions is not None
+        self.instructions: int | None = 0 if self.counting else None
+        self.symbolizer: Callable[[int], str | None] = lambda addr: None
+        self.syscall: SyscallHandler = lambda nr, args: -38
         self._handlers: dict[int, Handler] = {}
         self._names: dict[int, str] = {}
         self._next_slot = lib_base
@@ -136,21 +130,18 @@ class Machine:
         self._stop: BaseException | None = None
         self._current = "<program>"
         self._call_site = 0
-        self._blocks = 0
-        self._block_sizes: dict[tuple[int, int], int] = {}
         self._deadline = 0.0
+        self._alarm: cpus.Alarm | None = None
         self._last_access: tuple[int, int] | None = None
-        self._disasm = _disassembler(abi.word)
-        self.mem.map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
+        self._overcount = 0
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
-        self._install_hooks()
 
     # -- the library region --
 
     def add_handler(self, handler: Handler, name: str) -> int:
         """A fresh intercepted address that runs `handler` when the guest reaches it."""
         addr = self._next_slot
-        if addr >= self.lib_end:
+        if addr >= self._sink:
             raise RunStop(Fault("load", addr, None, "library region full"))
         self._next_slot += SLOT
         self._handlers[addr] = handler
@@ -227,12 +218,19 @@ class Machine:
     def run(self, entry: int) -> tuple[int | None, list[Fault]]:
         """Run from `entry` until the program exits or faults: (exit status, faults)."""
         self._deadline = time.monotonic() + self.limits.timeout
+        self._alarm = cpus.WATCHDOG.arm(self.uc, self._deadline)
+        try:
+            return self._run(entry)
+        finally:
+            cpus.WATCHDOG.disarm(self._alarm)
+
+    def _run(self, entry: int) -> tuple[int | None, list[Fault]]:
         self.uc.reg_write(self.abi.pc_reg, entry)
         self._current = "<program>"
         try:
             while True:
                 pc = self.abi.pc(self.uc)
-                if self.lib_base <= pc < self.lib_end:
+                if self.lib_base <= pc < self._sink:
                     self._dispatch(pc)
                     continue
                 self._emulate(pc)
@@ -262,18 +260,64 @@ class Machine:
         handler()
 
     def _emulate(self, pc: int) -> None:
+        """One emu_start: until a hook stops the CPU (exit, fault), the watchdog does, or
+        (counting) the slice's instructions are done."""
         self._stop = None
         self._last_access = None
-        if time.monotonic() > self._deadline:
+        if self._timed_out():
             raise RunStop(self._timeout_fault(pc))
+        count = self._slice(pc)
         try:
-            self.uc.emu_start(pc, self.abi.mask)
+            self.uc.emu_start(pc, self.abi.mask, count=count)
         except UcError as err:
             raise RunStop(self._cpu_fault(err)) from None
-        if self._stop is not None:
-            raise self._stop
         now = self.abi.pc(self.uc)
-        raise RunStop(Fault("cpu", now, self.symbol_at(now), "the CPU halted (hlt)"))
+        if self._stop is not None:
+            if count and self.instructions is not None and self._sink <= now < self.lib_end:
+                self.instructions += count - self._sink_instructions(now) - self._overcount
+            raise self._stop
+        if self._alarm is not None and self._alarm.fired:
+            raise RunStop(self._timeout_fault(now))
+        if not count:
+            raise RunStop(Fault("cpu", now, self.symbol_at(now), "the CPU halted (hlt)"))
+        # The slice ran out (a hlt is not told apart from that when counting: see the
+        # module's notes); the loop goes on with the next slice.
+        assert self.instructions is not None
+        self.instructions += count
+
+    def _slice(self, pc: int) -> int:
+        """Instructions the next emu_start may run: 0 (unbounded) without a budget; else
+        twice what ran so far, at least FIRST_SLICE, and never past budget + 1 (running
+        more than the budget is the fault)."""
+        budget = self.limits.max_instructions
+        if budget is None or self.instructions is None:
+            return 0
+        left = budget + 1 - self.instructions
+        if left <= 0:
+            raise RunStop(Fault("budget", pc, self.symbol_at(pc),
+                                f"instruction budget of {budget} exhausted"))
+        return min(left, max(FIRST_SLICE, self.instructions))
+
+    def _sink_instructions(self, pc: int) -> int:
+        """Instructions the sink ran: ecx iterations of two, less the jmp not reached."""
+        iterations = int(self.uc.reg_read(x.UC_X86_REG_ECX))
+        return 2 * iterations - (1 if pc != self._sink else 0)
+
+    def _halt(self, uc: Uc, *, overcount: int = 0) -> None:
+        """Stop the guest from a hook: at once, or (counting) by sending it to the sink so
+        that the slice's count tells how many instructions the program ran.  `overcount`:
+        instructions Unicorn counts twice on this path (measured: one for a `syscall`
+        whose hook moves pc; none for int 0x80 or the library code hook)."""
+        self._overcount = overcount
+        if self.counting:
+            uc.reg_write(x.UC_X86_REG_ECX, 0)
+            uc.reg_write(self.abi.pc_reg, self._sink)
+        else:
+            uc.emu_stop()
+
+    def _timed_out(self) -> bool:
+        return (self._alarm is not None and self._alarm.fired) or \
+            time.monotonic() > self._deadline
 
     def _timeout_fault(self, pc: int) -> Fault:
         return Fault("timeout", pc, self.symbol_at(pc),
@@ -293,33 +337,21 @@ class Machine:
             return Fault("invalid-instruction", pc, self.symbol_at(pc), "invalid instruction")
         return Fault("cpu", pc, self.symbol_at(pc), f"CPU exception: {err}")
 
-    # -- hooks (they never raise: they record why they stopped the CPU) --
-
-    def _install_hooks(self) -> None:
-        self._hooks = [
-            self.uc.hook_add(UC_HOOK_CODE, self._on_library_code, begin=self.lib_base,
-                             end=self.lib_end - 1),
-            self.uc.hook_add(UC_HOOK_BLOCK, self._on_block),
-            self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_access),
-            self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt),
-        ]
-        if self.abi.word == 8:
-            self._hooks.append(self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, None, 1, 0,
-                                                x.UC_X86_INS_SYSCALL))
+    # -- hooks (called by the CPU's; they never raise: they record why they stopped it) --
 
     def close(self) -> None:
-        """Drop the hooks, handlers, suspended calls and the process: the references that
-        tie a finished run together, so the garbage collector frees it in one go."""
-        for hook in self._hooks:
-            self.uc.hook_del(hook)
-        self._hooks = []
-
+        """Give the CPU back (reset: this run's memory is unmapped now) and drop the
+        handlers, suspended calls and the process: the references that tie a finished run
+        together, so the garbage collector frees it in one go."""
+        if self._cpu.owner is self:
+            cpus.release(self._cpu)
         self._handlers.clear()
         self._stack.clear()
         self._stop = None  # its traceback holds frames that hold this machine
+        self._alarm = None
         self.process = None
 
-    def _on_library_code(self, uc: Uc, address: int, size: int, _: Any) -> None:
+    def on_library_code(self, uc: Uc, address: int) -> None:
         # Library functions run right here, inside the hook: they set the registers and
         # the next pc, and the CPU goes on without leaving emu_start.  Anything that ends
         # the run is kept for the loop to raise.
@@ -327,38 +359,9 @@ class Machine:
             self._dispatch(address)
         except BaseException as err:  # noqa: BLE001 - re-raised by _emulate
             self._stop = err
-            uc.emu_stop()
+            self._halt(uc)
 
-    def _on_block(self, uc: Uc, address: int, size: int, _: Any) -> None:
-        if self.lib_base <= address < self.lib_end:
-            return
-        key = (address, size)
-        count = self._block_sizes.get(key)
-        if count is None:
-            try:
-                code = bytes(uc.mem_read(address, size))
-            except UcError:
-                code = b""
-            count = _COUNTS.get((self.abi.word, code))
-            if count is None:
-                count = sum(1 for _ in self._disasm.disasm_lite(code, address)) or 1
-                if len(_COUNTS) < 1 << 16:
-                    _COUNTS[(self.abi.word, code)] = count
-            self._block_sizes[key] = count
-        self.instructions += count
-        if self.instructions > self.limits.max_instructions:
-            self._stop = RunStop(Fault("budget", address, self.symbol_at(address),
-                                       f"instruction budget of {self.limits.max_instructions} "
-                                       "exhausted"))
-            uc.emu_stop()
-            return
-        self._blocks += 1
-        if self._blocks & 1023 == 0 and time.monotonic() > self._deadline:
-            self._stop = RunStop(self._timeout_fault(address))
-            uc.emu_stop()
-
-    def _on_bad_access(self, uc: Uc, access: int, address: int, size: int, value: int,
-                       _: Any) -> bool:
+    def on_bad_access(self, uc: Uc, access: int, address: int) -> bool:
         if self.mem.lazy and access in (UC_MEM_READ_UNMAPPED, UC_MEM_WRITE_UNMAPPED,
                                         UC_MEM_FETCH_UNMAPPED):
             try:
@@ -369,7 +372,7 @@ class Machine:
         self._last_access = (access, address)
         return False
 
-    def _on_interrupt(self, uc: Uc, intno: int, _: Any) -> None:
+    def on_interrupt(self, uc: Uc, intno: int) -> None:
         pc = self.abi.pc(uc)
         if intno == 0x80 and self.abi.word == 4:
             self._do_syscall(uc)
@@ -379,12 +382,12 @@ class Machine:
         kind = "invalid-instruction" if intno == 6 else "cpu"
         self._stop = RunStop(Fault(kind, pc, self.symbol_at(pc),
                                    names.get(intno, f"interrupt {intno:#x}")))
-        uc.emu_stop()
+        self._halt(uc)
 
-    def _on_syscall(self, uc: Uc, _: Any) -> None:
-        self._do_syscall(uc)
+    def on_syscall(self, uc: Uc) -> None:
+        self._do_syscall(uc, overcount=1)
 
-    def _do_syscall(self, uc: Uc) -> None:
+    def _do_syscall(self, uc: Uc, overcount: int = 0) -> None:
         nr_reg, arg_regs = _SYSCALL_REGS[self.abi.word]
         try:
             result = self.syscall(int(uc.reg_read(nr_reg)),
@@ -392,13 +395,13 @@ class Machine:
             uc.reg_write(nr_reg, result & self.abi.mask)
         except (ProgramExit, RunStop) as stop:
             self._stop = stop
-            uc.emu_stop()
+            self._halt(uc, overcount=overcount)
         except GuestFault as err:
             pc = self.abi.pc(uc)
             self._stop = RunStop(Fault("library", err.address, self.symbol_at(err.address),
                                        f"in the system call at {pc:#x}: {err.message}"))
-            uc.emu_stop()
+            self._halt(uc, overcount=overcount)
         except Exception as err:  # noqa: BLE001 - never let a hook raise into Unicorn
             self._stop = RunStop(Fault("library", self.abi.pc(uc), None,
                                        f"emulator error in a system call: {err!r}"))
-            uc.emu_stop()
+            self._halt(uc, overcount=overcount)

@@ -17,7 +17,7 @@ from oracle.emulate.guest import GuestFault
 if TYPE_CHECKING:
     from oracle.emulate.dynamic import Dynamic
     from oracle.emulate.libc.heap import Heap
-    from oracle.emulate.libc.table import LibFunction
+    from oracle.emulate.libc.rand import GlibcRand
     from oracle.emulate.machine import Machine
     from oracle.emulate.thread import StaticTls
 
@@ -73,7 +73,7 @@ class Process:
     allocated: int = 0
     _data_next: int = 0
     heap: Heap | None = None
-    libc_table: dict[str, LibFunction] | None = None
+    _rand: GlibcRand | None = None
 
     def __post_init__(self) -> None:
         self._data_next = self.data_base
@@ -147,6 +147,14 @@ class Process:
             self.heap = Heap(self.machine.mem, self.heap_base, self.memory_cap,
                              align=16 if word == 8 else 8)
         return self.heap
+
+    def rand(self) -> GlibcRand:
+        """rand()'s generator, seeded with 1 when first used (as glibc's)."""
+        if self._rand is None:
+            from oracle.emulate.libc.rand import GlibcRand
+
+            self._rand = GlibcRand()
+        return self._rand
 
     def stdio_read(self, size: int, *, line: bool = False) -> bytes:
         """Read through stdin's FILE: like glibc on a pipe, the buffer is refilled with up

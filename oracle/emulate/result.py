@@ -62,14 +62,16 @@ class Fault:
 @dataclass(frozen=True)
 class RunResult:
     """The outcome of one emulated run.  exit_code is None when the run ended in a fault
-    before the program exited."""
+    before the program exited.  instructions: executed instructions when the run had an
+    instruction budget (exact when it exited or ran out of budget; through the last
+    completed slice when it faulted), None otherwise: counting is what costs speed."""
 
     exit_code: int | None
     stdout: bytes
     stderr: bytes
     trace: list[TraceEntry] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
-    instructions: int = 0
+    instructions: int | None = None  # counted only in runs with an instruction budget
 
     def to_json(self) -> dict[str, Any]:
         return {

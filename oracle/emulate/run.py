@@ -28,7 +28,7 @@ def run(
     env: Mapping[str, str] | Sequence[str | bytes] | None = None,
     *,
     bind: str = "lazy",
-    max_instructions: int = DEFAULT_LIMITS.max_instructions,
+    max_instructions: int | None = DEFAULT_LIMITS.max_instructions,
     timeout: float = DEFAULT_LIMITS.timeout,
     memory_cap: int = DEFAULT_LIMITS.memory_cap,
     stdin: bytes = b"",
@@ -40,6 +40,9 @@ def run(
     or a list of "NAME=value" strings (default: empty).  bind is "lazy" (through the PLT
     and the resolver) or "now" (every JUMP_SLOT bound before entry; also what a binary
     linked with -z now gets).  Guest misbehaviour never raises: it is in `faults`.
+    The run is bounded by `timeout` seconds of wall time and, when `max_instructions` is
+    given, by that many instructions; only then are instructions counted (counting slows
+    guest code about tenfold) and the result's `instructions` a number, not None.
     stdout and stderr hold what the program wrote out; what was still in a stdio buffer
     when it faulted or called _exit is lost, as it is natively.
     library_path: directories searched (after the executable's own) for the real files of

@@ -10,7 +10,8 @@ pure subset.  The core binds each entry as, roughly:
 and stores the result in rax (eax on i386, plus edx when `result_size` is 8: strtoll &co).
 Rows marked `sets_errno` (strto*, ato*, malloc & co) set errno only in a table built with
 an `errno` sink, so a core that models errno builds them per process, like the heap rows.
-rand and srand share a generator that belongs to the table: build one table per process.
+rand and srand share a generator: the table's own, or the one passed as `rng` (a core that
+builds one table for many processes passes a generator that follows the process served).
 Mach-O's libSystem names are the same with a leading underscore.
 """
 
@@ -179,13 +180,15 @@ def library(
     heap: Heap | None = None,
     streams: stdio.Streams | None = None,
     errno: ErrnoSink | None = None,
+    rng: GlibcRand | None = None,
 ) -> dict[str, LibFunction]:
     """The functions available for this word size and these supplied needs, by C name.
-    With `errno`, the rows marked `sets_errno` report ERANGE, EINVAL and ENOMEM through it."""
+    With `errno`, the rows marked `sets_errno` report ERANGE, EINVAL and ENOMEM through it.
+    rand and srand use `rng` (default: a generator of this table's own)."""
     if word not in (4, 8):
         raise ValueError(f"word size must be 4 (i386) or 8 (x86-64), not {word}")
     rows = _pure(word, errno)
     rows += _heap(word, heap, errno) if heap is not None else []
     rows += _streams(word, streams) if streams is not None else []
-    rows += _random(word, GlibcRand())  # each table owns its generator: one per process
+    rows += _random(word, rng if rng is not None else GlibcRand())
     return {row.name: row for row in rows}

@@ -34,7 +34,15 @@ def test_json(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:
     assert set(doc) == {"exit_code", "stdout", "stderr", "trace", "faults", "instructions"}
     assert doc["exit_code"] == 5 and doc["stdout"].startswith("hello, world\n")
     assert [t["symbol"] for t in doc["trace"]][:2] == ["__libc_start_main", "puts"]
-    assert doc["instructions"] > 0 and doc["faults"] == []
+    assert doc["instructions"] is None and doc["faults"] == []  # no budget: not counted
+
+
+def test_json_counts_instructions_under_a_budget(build: Builder,
+                                                 capfd: pytest.CaptureFixture[str]) -> None:
+    status = main(["--json", "--max-instructions", "100000", str(build("hello.c"))])
+    doc = json.loads(capfd.readouterr().out)
+    assert status == 5 and doc["faults"] == []
+    assert 0 < doc["instructions"] < 100_000
 
 
 def test_fault_line_and_status(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,213 @@
+"""Unicorn CPUs reused across runs, and the watchdog that ends a run past its wall time.
+
+Creating a Unicorn instance (and its first emu_start, which sets up the JIT) costs more
+than a whole small run, so each process keeps one CPU per (mode, library region) and
+resets it between runs: every region unmapped, the registers restored to their state at
+creation, the translated blocks dropped.  The hooks are installed once, with the CPU, and
+forward to whichever Machine currently owns it:
+
+  - one code hook limited to the library trampoline region (the only Python callback on
+    guest code, and only when the guest jumps there);
+  - the invalid-memory hook (lazy mappings, fault reports), the interrupt hook (int 0x80,
+    CPU exceptions) and, on x86-64, the `syscall` instruction hook.
+
+Time is bounded without a hook too: Unicorn's own emu_start(timeout=...) starts and joins
+a thread per call (about a millisecond, as much as a whole small run), so one watchdog
+thread per process polls the armed deadlines and calls emu_stop on a CPU whose run is
+past its deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any, Protocol
+
+from unicorn import (
+    UC_ARCH_X86,
+    UC_HOOK_CODE,
+    UC_HOOK_INSN,
+    UC_HOOK_INTR,
+    UC_HOOK_MEM_INVALID,
+    UC_MODE_64,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    Uc,
+)
+from unicorn import x86_const as x
+
+# The default translation buffer is 1 GiB of reserved memory per instance; programs under
+# test translate far less (a full buffer is flushed, not fatal).
+TCG_BUFFER = 8 << 20
+PAGE = 0x1000
+TRAMPOLINE_FILL = 0xF4  # hlt
+# inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
+SINK_CODE = b"\xff\xc1\xeb\xfc"
+WATCHDOG_POLL_S = 0.02  # how late past its deadline a run may be stopped
+WATCHDOG_IDLE_S = 1.0  # the thread sleeps on a condition after this long with nothing armed
+
+
+class CpuOwner(Protocol):
+    """What a CPU's hooks call: the Machine that currently runs on it."""
+
+    def on_library_code(self, uc: Uc, address: int) -> None: ...
+
+    def on_bad_access(self, uc: Uc, access: int, address: int) -> bool: ...
+
+    def on_interrupt(self, uc: Uc, intno: int) -> None: ...
+
+    def on_syscall(self, uc: Uc) -> None: ...
+
+
+class Cpu:
+    """One Unicorn instance with its hooks and its library region; `owner` receives the
+    hooks while a run holds it.
+
+    The library region [lib_base, lib_base + lib_size) stays mapped for the CPU's life (its
+    bytes never change): all but its last page is the hooked trampoline range, filled with
+    `hlt`, which ends a translated block at once (zero bytes would make every library
+    entry a block of hundreds of hooked `add [rax], al`, and translating those was most of
+    a small run's time); the last page holds the counting sink (see machine.py)."""
+
+    def __init__(self, mode: int, lib_base: int, lib_size: int) -> None:
+        self.mode = mode
+        self.lib_base = lib_base
+        self.lib_end = lib_base + lib_size
+        self.sink = self.lib_end - PAGE
+        self.uc = Uc(UC_ARCH_X86, mode)
+        self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER)  # type: ignore[attr-defined]
+        self.owner: CpuOwner | None = None
+        self._initial = self.uc.context_save()
+        self.uc.mem_map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
+        self.uc.mem_write(lib_base, bytes([TRAMPOLINE_FILL]) * (self.sink - lib_base))
+        self.uc.mem_write(self.sink, SINK_CODE)
+        self.uc.hook_add(UC_HOOK_CODE, self._on_code, begin=lib_base, end=self.sink - 1)
+        self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_access)
+        self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
+        if mode == UC_MODE_64:  # `syscall`; i386 programs use int 0x80 (the interrupt hook)
+            self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, None, 1, 0, x.UC_X86_INS_SYSCALL)
+
+    def reset(self) -> None:
+        """Back to the state of a new instance: only the library region mapped, initial
+        registers, no translated code (a block translated for the last run's bytes must
+        not run)."""
+        for begin, end, _ in list(self.uc.mem_regions()):
+            if begin != self.lib_base:
+                self.uc.mem_unmap(begin, end - begin + 1)
+        self.uc.context_restore(self._initial)
+        self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
+
+    # The hooks never raise into Unicorn: the owner records why it stopped the CPU.
+
+    def _on_code(self, uc: Uc, address: int, size: int, _: Any) -> None:
+        if self.owner is not None:
+            self.owner.on_library_code(uc, address)
+
+    def _on_bad_access(self, uc: Uc, access: int, address: int, size: int, value: int,
+                       _: Any) -> bool:
+        return self.owner.on_bad_access(uc, access, address) if self.owner else False
+
+    def _on_interrupt(self, uc: Uc, intno: int, _: Any) -> None:
+        if self.owner is not None:
+            self.owner.on_interrupt(uc, intno)
+
+    def _on_syscall(self, uc: Uc, _: Any) -> None:
+        if self.owner is not None:
+            self.owner.on_syscall(uc)
+
+
+_IDLE: dict[tuple[int, int, int], list[Cpu]] = {}  # (mode, lib_base, lib_size) -> idle
+_POOL_PID = os.getpid()
+
+
+def acquire(mode: int, lib_base: int, lib_size: int, owner: CpuOwner) -> Cpu:
+    """A reset CPU for `owner`: an idle one of this process if there is one, else a new one
+    (a run inside a run, or threads, get their own)."""
+    global _POOL_PID
+    if os.getpid() != _POOL_PID:  # a forked child must not share its parent's instances
+        _IDLE.clear()
+        _POOL_PID = os.getpid()
+    idle = _IDLE.setdefault((mode, lib_base, lib_size), [])
+    try:
+        cpu = idle.pop()
+    except IndexError:
+        cpu = Cpu(mode, lib_base, lib_size)
+    cpu.owner = owner
+    return cpu
+
+
+def release(cpu: Cpu) -> None:
+    """Give `cpu` back to the pool, reset so that the next run starts clean (and so that
+    this run's memory is freed now, not when the next run begins)."""
+    cpu.owner = None
+    cpu.reset()
+    idle = _IDLE.setdefault((cpu.mode, cpu.lib_base, cpu.lib_end - cpu.lib_base), [])
+    if not idle:  # one idle CPU per kind is all a sequential process needs
+        idle.append(cpu)
+
+
+class Alarm:
+    """An armed deadline: `fired` is set when the watchdog stopped the CPU for it."""
+
+    __slots__ = ("deadline", "fired", "uc")
+
+    def __init__(self, uc: Uc, deadline: float) -> None:
+        self.uc = uc
+        self.deadline = deadline
+        self.fired = False
+
+
+class Watchdog:
+    """One daemon thread that stops CPUs whose runs are past their deadlines.  Arming and
+    disarming are a lock and a set operation; the thread only wakes on a condition when
+    it has been idle (nothing armed for WATCHDOG_IDLE_S)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._armed: set[Alarm] = set()
+        self._sleeping = False
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def arm(self, uc: Uc, deadline: float) -> Alarm:
+        alarm = Alarm(uc, deadline)
+        with self._lock:
+            self._ensure_thread()
+            self._armed.add(alarm)
+            if self._sleeping:
+                self._lock.notify()
+        return alarm
+
+    def disarm(self, alarm: Alarm) -> None:
+        with self._lock:
+            self._armed.discard(alarm)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._thread = threading.Thread(target=self._watch, name="emulator-watchdog",
+                                            daemon=True)
+            self._thread.start()
+
+    def _watch(self) -> None:
+        idle_since = time.monotonic()
+        while True:
+            time.sleep(WATCHDOG_POLL_S)
+            with self._lock:
+                now = time.monotonic()
+                for alarm in self._armed:
+                    if now > alarm.deadline:
+                        alarm.fired = True
+                        alarm.uc.emu_stop()  # safe from another thread (as Unicorn's timer)
+                if self._armed:
+                    idle_since = now
+                elif now - idle_since > WATCHDOG_IDLE_S:
+                    self._sleeping = True
+                    while not self._armed:
+                        self._lock.wait()
+                    self._sleeping = False
+                    idle_since = time.monotonic()
+
+
+WATCHDOG = Watchdog()
