@@ -116,6 +116,8 @@ class Site:
                 raise Unresolved("unresolved", f"indirect entry {at} names symbol {entry}")
             name = self.obj.symbols[entry].name
             s = self.symbol_address(Target(True, entry))
+            if s is None and self.weak_ref(Target(True, entry)):
+                s = 0  # an absent weak import: the linker may resolve it to 0 itself
             values = [] if s is None else [s]
         slots = [] if entry & mi.INDIRECT_SYMBOL_LOCAL else list(self.out.got.get(name, []))
         slots += [slot for v in values for slot in self.out.local_got.get(v, [])]
