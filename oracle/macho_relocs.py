@@ -8,7 +8,8 @@ Values, with S the target's address, A the in-place addend, P the field's addres
 L the stub of an import (S for a definition), G its GOT slot, T the subtrahend:
   UNSIGNED        S + A; a non-extern field holds an address in the object's own space,
                   which is moved to where its section landed; an import is a bind at P
-                  (symbol, addend A) instead
+                  (symbol, addend A) instead, or in a classic file an external relocation
+                  at P naming the symbol, with A in the word
   SIGNED[_N]      S + A - (P + 4) for extern (the assembler folded N into A); non-extern:
                   the field holds target - (P + 4 + N) in object space, recomputed
   BRANCH          L + A - (P + 4)
@@ -129,7 +130,19 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
             return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
                                  site.p, r.width, site.p, "bind S + A", "dynamic")
         if not out.img.dyld_info:
-            return None  # classic files bind only symbol pointers: nothing to compare
+            # classic: an LC_DYSYMTAB external relocation of the symbol, the addend in the
+            # word (dyld adds the symbol's address to what the pointer holds)
+            held = int.from_bytes(actual, "little", signed=True) if actual else None
+            named = out.extrel.get(site.p)
+            if named == name and held == addend:
+                return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name,
+                                     name, site.p, r.width, site.p, "external relocation S + A",
+                                     "dynamic")
+            return FieldMismatch("unresolved", site.obj.path, site.section_name, r.offset,
+                                 r.type_name, name, address=site.p,
+                                 detail=f"no external relocation of {name} with addend "
+                                        f"{addend} at {site.p:#x} (found {named}, the word "
+                                        f"holds {held})")
         return FieldMismatch("unresolved", site.obj.path, site.section_name, r.offset,
                              r.type_name, name, address=site.p,
                              detail=f"no bind of {name}+{addend} at {site.p:#x} (found {bound})")

@@ -24,6 +24,7 @@ from oracle.emulate import RunResult, run
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho import relocations as rel
 from oracle.emulate.macho.image import MachOImage
+from oracle.macho_relocs import check_macho_fields
 
 ROOT = Path(__file__).parents[3]
 LIBSYSTEM_TBD = ROOT / "linker" / "macho" / "data" / "libSystem.tbd"
@@ -343,3 +344,25 @@ def test_zero_fill_written_into_the_file(builds: dict[str, Path]) -> None:
         bad = mutated(builds[flavour], "zerofill", mutation)
         assert rules(bad) == {"MACHO-FILE-SPACE"}, flavour
         assert run(bad).stdout == EXPECTED  # harmless to run, but not what ld64 writes
+
+
+# -- the field oracle --
+
+def test_field_oracle_confirms_external_relocations(builds: dict[str, Path]) -> None:
+    obj = builds["classic"].parent / "prog.o"
+    report = check_macho_fields(builds["classic"], [obj])
+    assert report.mismatches == ()
+    confirmed = {s.symbol for s in report.confirmed if s.formula == "external relocation S + A"}
+    assert confirmed == {"_fprintf", "_lt1_d1", "_lt1_f2_a2"}
+
+    def mutation(data: bytearray, img: MachOImage) -> None:  # &lt1_d1[1] loses its addend
+        symbols = img.symbols()
+        [e] = [e for e in rel.entries(img, "external") if symbols[e.symbolnum].name == "_lt1_d1"]
+        seg = img.segment_at(e.address)
+        assert seg is not None
+        at = seg.fileoff + e.address - seg.vmaddr
+        data[at:at + 8] = bytes(8)
+
+    bad = mutated(builds["classic"], "noaddend", mutation)
+    [mismatch] = check_macho_fields(bad, [obj]).mismatches
+    assert mismatch.symbol == "_lt1_d1" and "addend 4" in mismatch.detail
