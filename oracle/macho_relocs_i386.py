@@ -78,8 +78,7 @@ def _expected(site: Site) -> Allowed:
 
 
 def judge_generic(site: Site) -> FieldMismatch | ConfirmedSite | None:
-    """The verdict on one i386 field; None for an import whose classic file binds only
-    symbol pointers (nothing to compare)."""
+    """The verdict on one i386 field."""
     r, out = site.r, site.out
     name = site.name(r.target) if not r.scattered else f"{r.value:#x}"
     actual = out.read(site.p, r.width) or b""
@@ -99,7 +98,7 @@ def judge_generic(site: Site) -> FieldMismatch | ConfirmedSite | None:
                          address=site.p, detail=f"{len(allowed)} acceptable value(s)")
 
 
-def _judge_import(site: Site, name: str) -> FieldMismatch | ConfirmedSite | None:
+def _judge_import(site: Site, name: str) -> FieldMismatch | ConfirmedSite:
     """An absolute field naming an import: dyld writes it, from a bind (modern) or an
     external relocation (classic), of S + F."""
     r, out = site.r, site.out
@@ -109,7 +108,17 @@ def _judge_import(site: Site, name: str) -> FieldMismatch | ConfirmedSite | None
         return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
                              site.p, r.width, site.p, "bind S + F", "dynamic")
     if not out.img.dyld_info:
-        return None
+        # classic: an LC_DYSYMTAB external relocation of the symbol, F in the word
+        named = out.extrel.get(site.p)
+        held = out.read(site.p, r.width)
+        if named == name and held == (addend & MASKS[r.width]).to_bytes(r.width, "little"):
+            return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
+                                 site.p, r.width, site.p, "external relocation S + F",
+                                 "dynamic")
+        return FieldMismatch("unresolved", site.obj.path, site.section_name, r.offset,
+                             r.type_name, name, address=site.p,
+                             detail=f"no external relocation of {name} with {addend} in the "
+                                    f"word at {site.p:#x} (found {named})")
     return FieldMismatch("unresolved", site.obj.path, site.section_name, r.offset,
                          r.type_name, name, address=site.p,
                          detail=f"no bind of {name}+{addend} at {site.p:#x} (found {bound})")
