@@ -1,6 +1,8 @@
 """Hypothesis strategies for Mach-O examples: fuzz.strategies' programs mapped into the
 Mach-O subset (fuzz.macho.subset), each with a `variant` that fixes the assembler's free
-choices (extern or not, N_PEXT, N_WEAK_REF, the store forms)."""
+choices (extern or not, N_PEXT, N_WEAK_REF, the store forms).  Modern and classic mode draw
+from the same cases: data pointers to imports, with addends, included (classic mode once
+filtered them out, when it could not write external relocations)."""
 
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ class MachoCase:
     variant: int
 
     @property
-    def classic_ok(self) -> bool:
-        """Classic mode (LC_UNIXTHREAD, the seed's stubs) takes no pointers to imports in
-        data."""
-        return not has_import_pointers(self.program)
+    def import_pointers(self) -> bool:
+        """Whether data holds pointers to imports (with their addends): binds in modern
+        mode, LC_DYSYMTAB external relocations in classic mode.  Both modes link every
+        case; this only labels the draw."""
+        return has_import_pointers(self.program)
 
 
 VARIANTS = st.integers(0, 2**32 - 1)
@@ -30,8 +33,3 @@ VARIANTS = st.integers(0, 2**32 - 1)
 
 def macho_cases() -> st.SearchStrategy[MachoCase]:
     return st.builds(MachoCase, programs().map(macho_subset), VARIANTS)
-
-
-def classic_cases() -> st.SearchStrategy[MachoCase]:
-    """Cases classic mode can link: import pointers in data dropped by filtering."""
-    return macho_cases().filter(lambda c: c.classic_ok)

@@ -1,0 +1,205 @@
+"""The Mach-O harness's own power: seed bugs into the Mach-O linker, one at a time, and require
+the Mach-O fuzz judges to catch every one.
+
+The pipeline is the Mach-O properties' (fuzz/macho/pipeline.py): our MH_OBJECT writer, then
+linkharness in modern (dyld info) and classic (LC_DYSYMTAB relocations) mode, each output
+judged by `fuzz.macho.judge.everything` (oracle.check, the field oracle, the slide check,
+the emulated dyld lazy and now against the model).  The inputs are the Mach-O every-flavour
+sample first (pointers to imports with addends, a pointer to local data, three pages of
+__bss), so a kill does not hinge on what Hypothesis draws, then a few drawn cases.  A mutant
+is killed by the first output that exposes it; the kill table is printed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import Phase, given, settings
+
+from fuzz.macho import judge, pipeline
+from fuzz.macho.samples import MACHO_SAMPLE
+from fuzz.macho.strategies import MachoCase, macho_cases
+from fuzz.macho.tbd import write_tbds
+from fuzz.model import Ref
+from fuzz.semantics import outcome
+from linker import LinkError
+from linker.macho import link as macho_link
+from linker.macho.classic_relocs import DyldReloc
+from linker.macho.dyldinfo import BindEntry
+from linker.model import SectionFlags
+
+DRAWN_EXAMPLES = 6
+
+Mutant = Callable[[pytest.MonkeyPatch], None]
+MUTANTS: dict[str, Mutant] = {}
+
+
+def mutant(name: str) -> Callable[[Mutant], Mutant]:
+    def register(fn: Mutant) -> Mutant:
+        MUTANTS[name] = fn
+        return fn
+    return register
+
+
+def _edit_relocations(mp: pytest.MonkeyPatch, extern: bool,
+                      edit: Callable[[list[DyldReloc]], list[DyldReloc]]) -> None:
+    original = macho_link.encode
+
+    def encode(entries: list[DyldReloc], **kw: Any) -> bytes:
+        return original(edit(list(entries)) if kw["extern"] == extern else entries, **kw)
+    mp.setattr(macho_link, "encode", encode)
+
+
+@mutant("an external relocation names the wrong symbol (classic)")
+def _extrel_symbol(mp: pytest.MonkeyPatch) -> None:
+    def rotate(entries: list[DyldReloc]) -> list[DyldReloc]:
+        names = [e.symbolnum for e in entries]
+        return [DyldReloc(e.address, n) for e, n in zip(entries, names[1:] + names[:1])]
+    _edit_relocations(mp, True, rotate)
+
+
+@mutant("a local relocation is missing (classic)")
+def _locrel_missing(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link._classic_relocations
+
+    def relocations(symtab, scan, layout, plans, index_of, outs, image, slid, *rest) -> None:
+        original(symtab, scan, layout, plans, index_of, outs, image, slid[:-1], *rest)
+    mp.setattr(macho_link, "_classic_relocations", relocations)
+
+
+@mutant("an external relocation loses its addend (classic)")
+def _extrel_addend(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link._classic_relocations
+
+    def relocations(symtab, scan, layout, plans, index_of, outs, image, *rest) -> None:
+        original(symtab, scan, layout, plans, index_of, outs, image, *rest)
+        for site in scan.dynamic_words:  # the word dyld adds the symbol to: 0, not A
+            seg = next(s for s in layout.segments if s.addr <= layout.address_of(site.section)
+                       < s.addr + s.memsz)
+            at = seg.file_offset + layout.address_of(site.section) + site.offset - seg.addr
+            image[at:at + 8] = bytes(8)
+    mp.setattr(macho_link, "_classic_relocations", relocations)
+
+
+@mutant("a bind opcode loses its addend (modern)")
+def _bind_addend(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.bind_opcodes
+    mp.setattr(macho_link, "bind_opcodes", lambda entries: original(
+        [dataclasses.replace(e, addend=0) for e in entries]))
+
+
+@mutant("a bind names library ordinal 0, SELF (modern)")
+def _bind_self(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.bind_opcodes
+
+    def bind_opcodes(entries: list[BindEntry]) -> bytes:
+        return original([dataclasses.replace(e, ordinal=0) if e.name.startswith("_lt")
+                         else e for e in entries])
+    mp.setattr(macho_link, "bind_opcodes", bind_opcodes)
+
+
+@mutant("a rebase of a pointer to local data is missing (modern)")
+def _rebase_data(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link._moves
+
+    def moves(symtab, t, gids, symbol) -> bool:
+        gid = int(gids[symbol])
+        if gid >= 0:
+            sec = symtab.symbols[gid].section
+            if sec is not None and SectionFlags.EXEC not in sec.flags:
+                return False  # "data does not move"
+        return bool(original(symtab, t, gids, symbol))
+    mp.setattr(macho_link, "_moves", moves)
+
+
+@mutant("zero-fill written into the file")
+def _zero_fill(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.serialize
+
+    def serialize(image, plans, headers, linkedit, linkedit_offset, *rest) -> bytes:
+        # the next file offset rounded past the last segment's memory, zero-fill included
+        last = plans[-1]
+        past_memory = (last.fileoff + last.vmsize + 0xFFF) & -0x1000
+        return original(image, plans, headers, linkedit, max(linkedit_offset, past_memory),
+                        *rest)
+    mp.setattr(macho_link, "serialize", serialize)
+
+
+def _drawn(count: int) -> list[MachoCase]:
+    drawn: list[MachoCase] = []
+
+    @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
+              deadline=None)
+    @given(macho_cases())
+    def collect(case: MachoCase) -> None:
+        drawn.append(case)
+
+    collect()
+    return drawn
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    root: Path
+    cases: list[tuple[MachoCase, list[Path], list[Path]]]  # case, objects, tbd stubs
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("power-macho")
+    cases = []
+    for n, case in enumerate([MachoCase(MACHO_SAMPLE, 0), *_drawn(DRAWN_EXAMPLES)]):
+        objs = pipeline.write_objects(case.program, root / f"c{n}", case.variant)
+        cases.append((case, objs, write_tbds(root / f"s{n}", case.program.libraries)))
+    return Built(root, cases)
+
+
+def _exposed(built: Built) -> str | None:
+    """What exposes the current linker, or None when every check passes."""
+    for n, (case, objs, stubs) in enumerate(built.cases):
+        expected = outcome(case.program)
+        for classic in (False, True):
+            mode = "classic" if classic else "modern"
+            exe = built.root / f"out{n}-{mode}"
+            try:
+                pipeline.link_linkharness(objs, stubs, exe, classic=classic)
+            except LinkError as e:
+                return f"case {n} {mode} refused: {e}"
+            problems = judge.everything(exe, objs, case.program, expected)
+            if problems:
+                return f"case {n} {mode}: {problems[0]}"
+    return None
+
+
+def test_unmutated_linker_passes(built: Built) -> None:
+    assert _exposed(built) is None
+
+
+def test_seeded_bugs_are_caught(built: Built) -> None:
+    results: dict[str, str | None] = {}
+    for name, seed in MUTANTS.items():
+        with pytest.MonkeyPatch.context() as mp:
+            seed(mp)
+            try:
+                results[name] = _exposed(built)
+            except Exception as err:  # noqa: BLE001 - a mutant that crashes a judge is caught
+                results[name] = f"crashed the pipeline: {type(err).__name__}: {err}"
+    killed = [n for n, how in results.items() if how]
+    print(f"\nMach-O harness power: {len(killed)}/{len(MUTANTS)} seeded bugs caught")
+    for name, how in results.items():
+        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:110]}" if how else ""))
+    assert len(killed) == len(MUTANTS), results
+
+
+def test_the_sample_carries_what_the_mutants_touch() -> None:
+    """Pointers to imports with an addend, a pointer to local data, more than a page of
+    zero-fill: without them some mutants could pass unseen."""
+    fields = [(f.target, f.addend) for o in MACHO_SAMPLE.objects for d in o.data
+              for f in d.fields if isinstance(f, Ref)]
+    assert {("lt1_d1", 4), ("lh_v3", 8), ("lt1_f0_a0", 0)} <= set(fields)
+    bss = [d for o in MACHO_SAMPLE.objects for d in o.data if d.section == ".bss"]
+    assert max(d.size for d in bss) > 0x1000
