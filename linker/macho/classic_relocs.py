@@ -28,9 +28,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from . import relocs_x86_64
+from . import relocs_i386, relocs_x86_64
 
-GENERIC_RELOC_VANILLA = 0  # <mach-o/reloc.h>: the plain pointer of i386 (and generic) files
+GENERIC_RELOC_VANILLA = relocs_i386.VANILLA  # the plain pointer of i386 (generic) files
 POINTER_RELOC = {"x86_64": relocs_x86_64.UNSIGNED, "i386": GENERIC_RELOC_VANILLA}
 # Arches whose r_address counts from the first writable segment (see the module note).
 BASE_IS_FIRST_WRITABLE = frozenset({"x86_64"})

@@ -31,7 +31,7 @@ from .dyldinfo import (
     lazy_bind_opcodes,
     rebase_opcodes,
 )
-from .synth import HELPER_PUSH_IMM, MachoSynthetic, build_macho_synthetic
+from .synth import MachoSynthetic, build_macho_synthetic
 from .write import (
     VM_PROT_R,
     VM_PROT_W,
@@ -332,7 +332,7 @@ def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: La
         return
     base = layout.section_file_offset[id(helper)]
     for gid, start in zip(scan.plt, starts):
-        at = base + synthetic.stub_helper_offset[gid] + HELPER_PUSH_IMM
+        at = base + synthetic.stub_helper_offset[gid] + synthetic.helper_push_imm
         image[at:at + 4] = struct.pack("<I", start)
 
 

@@ -47,6 +47,7 @@ class MachoSynthetic:
     stub_helper: InputSection | None
     dyld_private: InputSection | None
     binder_gid: int | None
+    helper_push_imm: int = 1  # where, in a helper entry, the lazy-bind offset goes
 
 
 def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanResult,
@@ -138,7 +139,8 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
     globals_.objects.append(obj)
     globals_.gids.append(gids)
     common = Synthetic(obj, stubs, la_ptr, got, None, plt_entry, got_slot, slot_of, {})
-    return MachoSynthetic(common, helper_of, helper, dyld_private, binder_gid)
+    return MachoSynthetic(common, helper_of, helper, dyld_private, binder_gid,
+                          t.entry_push_imm)
 
 
 __all__ = ["BINDER", "HELPER_ENTRY", "HELPER_HEADER", "HELPER_PUSH_IMM", "STUB",
