@@ -3,6 +3,10 @@
 scan (shared with ELF) -> stubs and pointers (synth.py) -> two segments laid out by the
 neutral layout -> relocations applied by the neutral pass -> dyld information, symbol
 table and indirect symbol table -> bytes (write.py).
+
+Word-size neutral: the arch's record (ArchTraits.word, MachoTraits) gives the base
+address, header and nlist layout; i386 images whose code holds absolute addresses (every
+stub does) are written without MH_PIE, since dyld could not slide them.
 """
 
 from __future__ import annotations

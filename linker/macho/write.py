@@ -6,6 +6,13 @@ what goes where; this writes it, in the order ld64 and ld64.lld use:
     __PAGEZERO, __TEXT, __DATA, __LINKEDIT, LC_DYLD_INFO_ONLY (modern), LC_SYMTAB,
     LC_DYSYMTAB, LC_LOAD_DYLINKER, LC_UUID, LC_BUILD_VERSION, LC_MAIN or LC_UNIXTHREAD,
     LC_LOAD_DYLIB per library.
+
+Where the word size shows (mach_header 28 or 32 bytes, LC_SEGMENT or LC_SEGMENT_64 with
+68- or 80-byte sections, the thread state of LC_UNIXTHREAD) the arch's MachoTraits
+(linker/targets.py) says which; the x86-64 record is the default.  LC_UNIXTHREAD is
+written for classic outputs and for modern ones whose minimum macOS predates LC_MAIN.
+LC_BUILD_VERSION is written even for 10.6-era minimums (ld64 would write
+LC_VERSION_MIN_MACOSX there); dyld of that era ignores a command it does not know.
 """
 
 from __future__ import annotations
