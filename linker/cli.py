@@ -265,9 +265,9 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME
   -dynamic-linker PATH     PT_INTERP (the target's ld.so by default)
   -z now|lazy|execstack|noexecstack
   --hash-style sysv|gnu|both, --eh-frame-hdr, -rpath DIR, -E, -s, -u SYMBOL
-  -m elf_x86_64|elf_i386   or --target elf64-x86-64|elf32-i386|macho-x86_64
+  -m elf_x86_64|elf_i386   or --target elf64-x86-64|elf32-i386|macho-x86_64|macho-i386
   --map FILE               JSON link map: input sections, symbols, GOT slots, PLT entries
-Mach-O (--target macho-x86_64 or -arch x86_64): -platform_version macos MIN SDK,
+Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
   -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
 Other options gcc passes (-plugin, --build-id, -z relro, ...) are ignored with one warning.
 Errors are one line; exit status 1; no output file is left behind.
