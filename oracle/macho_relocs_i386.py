@@ -16,7 +16,9 @@ same symbol):
                              pc-relative with F + p + W in place of F
   SECTDIFF, LOCAL_SECTDIFF   with A the entry's r_value and B its PAIR's:
                              moved(A) - moved(B) + (F - (A - B)); the minuend of a PIC load
-                             through `L_x$non_lazy_ptr - L0$pb` is the output's pointer slot
+                             through `L_x$non_lazy_ptr - L0$pb` is the output's pointer slot;
+                             a wrong difference is reported with the address it reaches and
+                             whether that stays inside the minuend's output section
   PB_LA_PTR, TLV             not checked (skipped, as the linker refuses them)
 
 Facts established with llvm-mc-14 -triple i386-apple-macosx10.6 and clang-14 -target
@@ -92,10 +94,29 @@ def judge_generic(site: Site) -> FieldMismatch | ConfirmedSite | None:
             return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
                                  site.p, r.width, site.p, formula, "")
     value, formula = allowed[0]
+    detail = f"{len(allowed)} acceptable value(s)"
+    if r.type in (SECTDIFF, LOCAL_SECTDIFF) and actual:
+        detail += "; " + _difference_reach(site, int.from_bytes(actual, "little", signed=True))
     return FieldMismatch("value", site.obj.path, site.section_name, r.offset, r.type_name,
                          name, formula=formula,
                          expected=(value & mask).to_bytes(r.width, "little"), actual=actual,
-                         address=site.p, detail=f"{len(allowed)} acceptable value(s)")
+                         address=site.p, detail=detail)
+
+
+def _difference_reach(site: Site, held: int) -> str:
+    """Where a wrong difference leads: the minuend the field implies (held + moved(B) -
+    offset), and whether it stays inside the output section of the real minuend, which is
+    what PIC code `leal L_x-L0$pb(%ebx)` relies on."""
+    r, out = site.r, site.out
+    assert r.value is not None and r.pair_value is not None
+    offset = site.obj.inplace(r) - (r.value - r.pair_value)
+    base = site.moved_address(r.pair_value)[0]
+    reached = base + held - offset
+    want = site.moved_address(r.value)[0]
+    here, there = out.section_name_at(reached), out.section_name_at(want)
+    inside = "inside" if here == there else "outside"
+    return (f"the field reaches {reached:#x} ({here or 'no section'}), {inside} the minuend's "
+            f"section {there} (minuend {want:#x})")
 
 
 def _judge_import(site: Site, name: str) -> FieldMismatch | ConfirmedSite:

@@ -214,3 +214,23 @@ def test_hello_runs(built: dict[str, Path], mode: str, bind: str) -> None:
     result = run(exe, [str(exe), "x"], bind=bind)
     assert result.faults == []
     assert (result.stdout, result.exit_code) == (b"hello 3 alpha\nx\nbye\n", 7)
+
+
+def test_a_wrong_difference_says_where_it_leads(built: dict[str, Path], tmp_path: Path) -> None:
+    """A SECTDIFF field moved by 0x1000 reaches past __DATA,__data: the mismatch says the
+    reached address leaves the minuend's section."""
+    exe = built["forms.modern"]
+    inputs = [built["forms"], built["ext"]]
+    report = check_macho_fields(exe, inputs)
+    site = next(c for c in report.confirmed if c.type_name.startswith("GENERIC_RELOC_SECTDIFF"))
+    img = mi.parse(exe.read_bytes())
+    seg = img.segment_at(site.field)
+    assert seg is not None
+    bad = bytearray(exe.read_bytes())
+    at = seg.fileoff + site.field - seg.vmaddr
+    value = int.from_bytes(bad[at : at + 4], "little") + 0x1000
+    bad[at : at + 4] = value.to_bytes(4, "little")
+    path = tmp_path / "bad"
+    path.write_bytes(bytes(bad))
+    [mismatch] = check_macho_fields(path, inputs).mismatches
+    assert mismatch.kind == "value" and "outside the minuend's section" in mismatch.detail
