@@ -152,7 +152,7 @@ class Lowerer386:
         arity = libtrace.arity_of(target)
         pad = -4 * arity % 16
         code = [Insn("sub_esp", imm=pad)] if pad else []
-        code += [Insn("push_imm", imm=c) for c in reversed(consts[:arity - 1])]
+        code += [Insn("push_imm", imm=c) for c in reversed(consts[:max(arity - 1, 0)])]
         code += [Insn("push_esi")] if arity else []
         code += call
         code += [Insn("add_esp", imm=pad + 4 * arity)] if pad + 4 * arity else []
