@@ -19,6 +19,8 @@ past its deadline.
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import threading
 import time
@@ -34,13 +36,19 @@ from unicorn import (
     UC_PROT_EXEC,
     UC_PROT_READ,
     Uc,
+    UcError,
 )
 from unicorn import x86_const as x
+from unicorn.unicorn_const import UC_ERR_OK
+from unicorn.unicorn_py3.arch.intel import UcIntel
+from unicorn.unicorn_py3.unicorn import uclib
 
 # The default translation buffer is 1 GiB of reserved memory per instance; programs under
 # test translate far less (a full buffer is flushed, not fatal).
 TCG_BUFFER = 8 << 20
 PAGE = 0x1000
+SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
+KEEP_MIN = 64 << 10  # regions this large are kept mapped across runs (Cpu.map)
 TRAMPOLINE_FILL = 0xF4  # hlt
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
@@ -77,7 +85,10 @@ class Cpu:
         self.sink = self.lib_end - PAGE
         self.uc = Uc(UC_ARCH_X86, mode)
         self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER)  # type: ignore[attr-defined]
+        _fast_accessors(self.uc)
         self.owner: CpuOwner | None = None
+        self._kept: dict[tuple[int, int, int], mmap.mmap] = {}  # (addr, size, prot) -> host
+        self._unclaimed: set[tuple[int, int, int]] = set()
         self._initial = self.uc.context_save()
         self.uc.mem_map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
         self.uc.mem_write(lib_base, bytes([TRAMPOLINE_FILL]) * (self.sink - lib_base))
@@ -89,14 +100,55 @@ class Cpu:
             self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, None, 1, 0, x.UC_X86_INS_SYSCALL)
 
     def reset(self) -> None:
-        """Back to the state of a new instance: only the library region mapped, initial
-        registers, no translated code (a block translated for the last run's bytes must
-        not run)."""
-        for begin, end, _ in list(self.uc.mem_regions()):
-            if begin != self.lib_base:
-                self.uc.mem_unmap(begin, end - begin + 1)
+        """Back to the state of a new instance as a run sees it: initial registers, no
+        translated code (a block translated for the last run's bytes must not run), and
+        nothing mapped but the library region and the kept regions, zeroed, which the
+        next run either claims by mapping them again or loses when it starts."""
+        regions = {(begin, end - begin + 1, prot) for begin, end, prot in self.uc.mem_regions()}
+        for begin, size, prot in regions:
+            if begin != self.lib_base and (begin, size, prot) not in self._kept:
+                self.uc.mem_unmap(begin, size)
+        for key in list(self._kept):
+            if key in regions:
+                self._kept[key].madvise(mmap.MADV_DONTNEED)  # zero pages again, lazily
+            else:  # split or reprotected by the run: its pieces are unmapped above
+                self._kept.pop(key).close()
+        self._unclaimed = set(self._kept)
         self.uc.context_restore(self._initial)
         self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
+
+    def map(self, addr: int, size: int, prot: int) -> None:
+        """mem_map for a run.  Unmapping a large region costs Unicorn a TLB flush per
+        page (about 130 us for an 8 MiB stack, each run), so regions of KEEP_MIN bytes or
+        more are mapped over host memory of our own and kept across runs: a run mapping
+        the same (address, size, protection) as the last gets it back zeroed for free."""
+        key = (addr, size, prot)
+        if key in self._unclaimed:
+            self._unclaimed.discard(key)
+            return
+        for other in [k for k in self._unclaimed if k[0] < addr + size and addr < k[0] + k[1]]:
+            self._drop(other)
+        if size < KEEP_MIN:
+            self.uc.mem_map(addr, size, prot)
+            return
+        buffer = mmap.mmap(-1, size)
+        host = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+        try:
+            self.uc.mem_map_ptr(addr, size, prot, host)
+        except Exception:
+            buffer.close()
+            raise
+        self._kept[key] = buffer
+
+    def drop_unclaimed(self) -> None:
+        """Unmap the kept regions this run did not map: its address space is its own."""
+        for key in list(self._unclaimed):
+            self._drop(key)
+
+    def _drop(self, key: tuple[int, int, int]) -> None:
+        self._unclaimed.discard(key)
+        self.uc.mem_unmap(key[0], key[1])
+        self._kept.pop(key).close()
 
     # The hooks never raise into Unicorn: the owner records why it stopped the CPU.
 
@@ -115,6 +167,57 @@ class Cpu:
     def _on_syscall(self, uc: Uc, _: Any) -> None:
         if self.owner is not None:
             self.owner.on_syscall(uc)
+
+
+def _fast_accessors(uc: Uc) -> None:
+    """Give `uc` a reg_read/reg_write for integer registers that costs a ctypes call
+    (0.5 us) instead of the binding's 5 us, which picks the register's ctypes class from
+    a table and allocates a buffer each time; a small run makes some 80 such accesses.
+    Other registers (x87, xmm, descriptor tables, MSRs) keep the binding's path.  Small
+    mem_reads go through one reused buffer (the binding allocates one per read)."""
+    special: set[int] = set()
+    for name in dir(UcIntel):
+        if name.startswith("REG_RANGE_"):
+            special.update(getattr(UcIntel, name))
+    integer = frozenset(set(range(1, x.UC_X86_REG_ENDING)) - special)
+    native, handle = uclib, uc._uch  # the binding's own handle
+    buffer = ctypes.c_uint64()
+    ref = ctypes.byref(buffer)
+    slow_read, slow_write = uc.reg_read, uc.reg_write
+
+    def reg_read(reg_id: int, aux: Any = None) -> Any:
+        if reg_id not in integer or aux is not None:
+            return slow_read(reg_id, aux)
+        buffer.value = 0  # a 32- or 16-bit register fills only the low bytes
+        status = native.uc_reg_read(handle, reg_id, ref)
+        if status != UC_ERR_OK:
+            raise UcError(status)
+        return buffer.value
+
+    def reg_write(reg_id: int, value: Any) -> None:
+        if reg_id not in integer or not isinstance(value, int):
+            slow_write(reg_id, value)
+            return
+        buffer.value = value & 0xFFFFFFFFFFFFFFFF
+        status = native.uc_reg_write(handle, reg_id, ref)
+        if status != UC_ERR_OK:
+            raise UcError(status)
+
+    scratch = ctypes.create_string_buffer(SCRATCH)
+    scratch_at = ctypes.addressof(scratch)
+    slow_mem_read = uc.mem_read
+
+    def mem_read(address: int, size: int) -> bytearray:
+        if not 0 < size <= SCRATCH:
+            return slow_mem_read(address, size)
+        status = native.uc_mem_read(handle, address, scratch, size)
+        if status != UC_ERR_OK:
+            raise UcError(status)
+        return bytearray(ctypes.string_at(scratch_at, size))
+
+    uc.reg_read = reg_read  # type: ignore[method-assign]
+    uc.reg_write = reg_write  # type: ignore[method-assign]
+    uc.mem_read = mem_read  # type: ignore[method-assign]
 
 
 _IDLE: dict[tuple[int, int, int], list[Cpu]] = {}  # (mode, lib_base, lib_size) -> idle

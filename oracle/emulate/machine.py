@@ -115,7 +115,7 @@ class Machine:
         self._cpu = cpus.acquire(abi.mode, lib_base, lib_size, self)
         self._sink = self._cpu.sink  # the last page: the counting sink, not hooked
         self.uc = self._cpu.uc
-        self.mem = UcMemory(self.uc)
+        self.mem = UcMemory(self.uc, self._cpu.map)
         self.mem.readonly.append((lib_base, self.lib_end))  # mapped by the CPU, for good
         self.process: Process | None = None
         self.trace: list[TraceEntry] = []
@@ -225,6 +225,7 @@ class Machine:
             cpus.WATCHDOG.disarm(self._alarm)
 
     def _run(self, entry: int) -> tuple[int | None, list[Fault]]:
+        self._cpu.drop_unclaimed()
         self.uc.reg_write(self.abi.pc_reg, entry)
         self._current = "<program>"
         try:

@@ -6,6 +6,8 @@ GuestFault, the one exception they are written against.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
 
 from oracle.emulate.guest import GuestFault
@@ -40,8 +42,9 @@ class UcMemory:
     for mapping, as the kernel's copy_to_user would not (a write through a pointer to
     read-only data faults): writes are checked against the recorded permissions."""
 
-    def __init__(self, uc: Uc) -> None:
+    def __init__(self, uc: Uc, mapper: Callable[[int, int, int], None] | None = None) -> None:
         self.uc = uc
+        self._mapper = mapper if mapper is not None else uc.mem_map  # cpu.Cpu.map keeps
         self.readonly: list[tuple[int, int]] = []  # [start, end) ranges without PROT_WRITE
         self.lazy: list[tuple[int, int, int]] = []  # (start, size, prot) mapped on first touch
 
@@ -119,7 +122,7 @@ class UcMemory:
             self.map(run_start, run_end - run_start, run_prot)
 
     def map(self, addr: int, size: int, prot: int) -> None:
-        self.uc.mem_map(addr, size, prot)
+        self._mapper(addr, size, prot)
         if not prot & UC_PROT_WRITE:
             self.readonly.append((addr, addr + size))
 
