@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from macho_i386_sources import EXT, FORMS, HELLO
 
 from linker import link
 from oracle.check.macho import check_macho
@@ -20,74 +21,6 @@ from oracle.macho_relocs_inputs import LOCAL_SECTDIFF, SECTDIFF, VANILLA, MachOR
 TRIPLE = "i386-apple-macosx10.6"
 INCLUDE = Path(__file__).parents[2] / "macho_include"
 
-# Every addressing form llvm-mc emits for i386 Mach-O (the offsets in the comments are the
-# field's place, which the tests below rely on).
-FORMS = r"""
-    .text
-    .globl _main
-_main:
-    calll _printf          # +0x01 pcrel extern: the field holds -(0x01 + 4)
-    calll _helper          # same section: resolved by the assembler, no entry
-    calll _other           # +0x0b pcrel non-extern (section 2)
-    movl _var, %eax        # +0x10 non-extern, a defined global: section 3 relative
-    movl _var+4, %eax      # +0x15 scattered VANILLA, r_value = _var
-    movl _ext+8, %eax      # +0x1a extern with addend 8 in the field
-    movl L_local+12, %eax  # +0x1f scattered VANILLA, r_value = L_local
-    calll L0$pb
-L0$pb:
-    popl %eax
-    leal _var-L0$pb(%eax), %ecx                # +0x2b SECTDIFF
-    leal L_local-L0$pb(%eax), %ecx             # +0x31 LOCAL_SECTDIFF
-    movl L_ext$non_lazy_ptr-L0$pb(%eax), %ecx  # +0x37 LOCAL_SECTDIFF into __pointers
-    calll _other+1                              # +0x3c scattered pcrel
-    xorl %eax, %eax
-    retl
-_helper:
-    retl
-    .section __TEXT,__other,regular,pure_instructions
-_other:
-    retl
-    nop
-    .data
-    .globl _var
-_var:
-    .long 1
-    .long 2
-L_local:
-    .long _ext
-    .long _ext+4
-    .long _var
-    .long _var+4
-    .long L_local
-    .long L_local+8
-    .short _var
-    .long L_local - _main
-    .long _var + 100
-    .section __IMPORT,__pointers,non_lazy_symbol_pointers
-L_ext$non_lazy_ptr:
-    .indirect_symbol _ext
-    .long 0
-"""
-EXT = """
-    .data
-    .globl _ext
-_ext:
-    .long 11, 22, 33
-"""
-HELLO = r"""
-#include <stdio.h>
-#include <stdlib.h>
-static int counter = 3;
-int *pointer = &counter;
-const char *names[] = {"alpha", "beta"};
-static void bye(void) { puts("bye"); }
-int main(int argc, char **argv) {
-    atexit(bye);
-    printf("hello %d %s\n", *pointer, names[argc & 1]);
-    fprintf(__stdoutp, "%s\n", argv[argc - 1]);
-    return 7;
-}
-"""
 MODES = {"modern": False, "classic": True}
 
 
