@@ -114,3 +114,15 @@ def lc_align(f: MachOFile) -> Iterator[Finding]:
     for index, _, cmd, size in _raw_commands(f.data):
         if size % unit:
             yield f"load command {index} ({cmd:#x})", f"cmdsize {size} is not a multiple of {unit}"
+
+
+@rule("MACHO-SEGMENT-WIDTH", TOPIC,
+      "segment commands match the file's width: LC_SEGMENT in a 32-bit (MH_MAGIC) file, "
+      "LC_SEGMENT_64 in a 64-bit one (a mismatched one is a segment no loader maps)",
+      DYLD_LOAD_COMMANDS)
+def segment_width(f: MachOFile) -> Iterator[Finding]:
+    wrong = mi.LC_SEGMENT_64 if is_32_bit(f.data) else mi.LC_SEGMENT
+    name = "LC_SEGMENT_64 in a 32-bit" if wrong == mi.LC_SEGMENT_64 else "LC_SEGMENT in a 64-bit"
+    for index, _, cmd, _ in _raw_commands(f.data):
+        if cmd == wrong:
+            yield f"load command {index}", f"{name} file"

@@ -161,3 +161,12 @@ def test_random_corruption_never_crashes(tmp_path: Path, classic: bool) -> None:
         path.write_bytes(bytes(bad))
         result = run(path, max_instructions=200_000)
         assert result.exit_code is not None or result.faults
+
+
+def test_a_64_bit_segment_command_in_a_32_bit_file() -> None:
+    def widen(data: bytearray, img: MachOImage) -> None:
+        seg = img.segment_named("__LINKEDIT")
+        assert seg is not None
+        struct.pack_into("<I", data, img.commands[seg.command].offset, mi.LC_SEGMENT_64)
+
+    assert "MACHO-SEGMENT-WIDTH" in rules(mutated(widen))
