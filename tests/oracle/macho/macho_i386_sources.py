@@ -72,3 +72,23 @@ int main(int argc, char **argv) {
     return 7;
 }
 """
+# A one-byte LOCAL_SECTDIFF (`_g - .`, which llvm-mc leaves to the linker because _g starts
+# another atom), a pc-relative jump to another section, and scattered data references.
+FORMS_MORE = r"""
+    .text
+_f:
+    calll _other2+1        # +0x01 scattered pcrel
+    jmp _g                 # same atom chain: resolved by the assembler
+    .byte 0xeb
+    .byte _g - .           # +0x08 LOCAL_SECTDIFF, one byte
+_g: retl
+    jmp L_far              # +0x0b pcrel non-extern (section 2)
+    .section __TEXT,__other,regular,pure_instructions
+_other2:
+    retl
+    nop
+L_far: retl
+    .data
+    .long L_far
+    .long _other2+1
+"""

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from macho_i386_sources import EXT, FORMS, HELLO
+from macho_i386_sources import EXT, FORMS, FORMS_MORE, HELLO
 
 from linker import link
 from oracle.check.macho import check_macho
@@ -35,7 +35,8 @@ def _assemble(directory: Path, name: str, text: str) -> Path:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("i386relocs")
-    files = {"forms": _assemble(out, "forms", FORMS), "ext": _assemble(out, "ext", EXT)}
+    files = {"forms": _assemble(out, "forms", FORMS), "ext": _assemble(out, "ext", EXT),
+             "more": _assemble(out, "more", FORMS_MORE)}
     (out / "hello.c").write_text(HELLO)
     files["hello"] = out / "hello.o"
     subprocess.run(["clang-14", f"--target={TRIPLE}", "-nostdlibinc", "-isystem", str(INCLUDE),
@@ -43,7 +44,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                    check=True, capture_output=True)
     for mode, classic in MODES.items():
         files[f"forms.{mode}"] = out / f"forms.{mode}"
-        link([str(files["forms"]), str(files["ext"]), "-lSystem"], files[f"forms.{mode}"],
+        link([str(files["forms"]), str(files["ext"]), str(files["more"]), "-lSystem"],
+             files[f"forms.{mode}"],
              target="macho-i386", macho_classic=classic)
         files[f"hello.{mode}"] = out / f"hello.{mode}"
         link([str(files["hello"]), "-lSystem"], files[f"hello.{mode}"], target="macho-i386",
@@ -91,6 +93,12 @@ def test_llvm_mc_forms(built: dict[str, Path]) -> None:
     # the pc-relative field holds target - (field end) in object space, target = _other + 1
     assert obj.inplace(pc_scattered) == obj.sections[other].addr + 1 - (0x3c + 4)
     assert {r.width for r in obj.relocs} == {2, 4}
+    more = read_object(built["more"])
+    byte = _at(more.relocs, 0, 0x08)
+    assert (byte.type, byte.width, byte.scattered) == (LOCAL_SECTDIFF, 1, True)
+    assert more.inplace(byte) == byte.value - byte.pair_value  # _g - . = 1
+    jump = _at(more.relocs, 0, 0x0b)
+    assert (jump.pcrel, jump.target.extern, jump.target.index) == (True, False, 2)
 
 
 def test_clang_pic_code_uses_sectdiff_pairs(built: dict[str, Path]) -> None:
@@ -110,7 +118,8 @@ def test_clang_pic_code_uses_sectdiff_pairs(built: dict[str, Path]) -> None:
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("program", ["forms", "hello"])
 def test_every_field_confirmed(built: dict[str, Path], program: str, mode: str) -> None:
-    inputs = [built["forms"], built["ext"]] if program == "forms" else [built["hello"]]
+    inputs = [built["forms"], built["ext"], built["more"]] if program == "forms" \
+        else [built["hello"]]
     exe = built[f"{program}.{mode}"]
     assert check_macho(exe.read_bytes()) == []
     report = check_macho_fields(exe, inputs)
@@ -125,7 +134,7 @@ def test_every_field_confirmed(built: dict[str, Path], program: str, mode: str) 
 def test_every_corrupted_field_is_reported(built: dict[str, Path], mode: str,
                                            tmp_path: Path) -> None:
     exe = built[f"forms.{mode}"]
-    inputs = [built["forms"], built["ext"]]
+    inputs = [built["forms"], built["ext"], built["more"]]
     good = exe.read_bytes()
     img = mi.parse(good)
     for site in check_macho_fields(exe, inputs).confirmed:
@@ -153,7 +162,7 @@ def test_a_wrong_difference_says_where_it_leads(built: dict[str, Path], tmp_path
     """A SECTDIFF field moved by 0x1000 reaches past __DATA,__data: the mismatch says the
     reached address leaves the minuend's section."""
     exe = built["forms.modern"]
-    inputs = [built["forms"], built["ext"]]
+    inputs = [built["forms"], built["ext"], built["more"]]
     report = check_macho_fields(exe, inputs)
     site = next(c for c in report.confirmed if c.type_name.startswith("GENERIC_RELOC_SECTDIFF"))
     img = mi.parse(exe.read_bytes())
