@@ -79,6 +79,7 @@ class _Layout(NamedTuple):
     """Where the word size shows in an MH_OBJECT."""
 
     arch: str
+    word: int
     cputype: int
     header_size: int
     segment_cmd: int
@@ -89,11 +90,11 @@ class _Layout(NamedTuple):
 
 
 _LAYOUTS = {
-    MH_MAGIC_64: _Layout("x86_64", CPU_TYPE_X86_64, 32, LC_SEGMENT_64, 64, 72,
+    MH_MAGIC_64: _Layout("x86_64", 8, CPU_TYPE_X86_64, 32, LC_SEGMENT_64, 64, 72,
                          struct.Struct("<16s16sQQIIIIIIII"),
                          np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"),
                                    ("desc", "<u2"), ("value", "<u8")])),
-    MH_MAGIC: _Layout("i386", CPU_TYPE_I386, 28, LC_SEGMENT, 48, 56,
+    MH_MAGIC: _Layout("i386", 4, CPU_TYPE_I386, 28, LC_SEGMENT, 48, 56,
                       struct.Struct("<16s16sIIIIIIIII"),
                       np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"),
                                 ("desc", "<u2"), ("value", "<u4")])),
@@ -165,17 +166,18 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
                                      h.size, h.offset, h.align, h.flags))
     names, raw = _symbols(r, symtab, lay.nlist)
     obj.symbols = _symbol_table(r, obj, names, raw, headers)
+    places = read_generic.Places(obj, headers, len(raw)) if lay.arch == "i386" else None
     for n, h in enumerate(headers, start=1):
         target = obj.sections[n]
         if target is None or not h.nreloc:
             continue
-        if lay.arch == "i386":
+        if places is not None:
             target.relocs = read_generic.relocations(r.fail, data, obj, target, headers, h.reloff,
-                                                     h.nreloc, len(raw))
+                                                     h.nreloc, len(raw), places)
         else:
             target.relocs = _relocations(r, obj, target, headers, h.reloff, h.nreloc, len(raw))
     read_generic.indirect_sections(r.fail, obj, headers, _indirect_symbols(r, indirect_table),
-                                   len(raw), lay.arch)
+                                   len(raw), lay.word)
     return obj
 
 

@@ -35,7 +35,8 @@ the output's stub.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -51,6 +52,9 @@ from ..model import (
 )
 from . import relocs_i386 as G
 
+if TYPE_CHECKING:  # read.py imports this module: the header type only for the checker
+    from .read import SectionHeader
+
 Fail = Callable[..., LinkError]
 SCATTERED = 0x80000000
 INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
@@ -61,10 +65,10 @@ JUMP = b"\xe9\0\0\0\0"  # jmp rel32: a __jump_table entry, rewritten
 _FIELD = {1: "<b", 2: "<h", 4: "<i"}
 
 
-class _Places:
+class Places:
     """Object addresses -> (symbol, its object address), for one object."""
 
-    def __init__(self, obj: ObjectFile, headers: list, nsyms: int) -> None:
+    def __init__(self, obj: ObjectFile, headers: Sequence[SectionHeader], nsyms: int) -> None:
         self.obj, self.headers, self.nsyms = obj, headers, nsyms
         t = obj.symbols
         self.external: dict[tuple[int, int], int] = {}
@@ -103,12 +107,13 @@ class _Places:
 
 
 def relocations(fail: Fail, file: memoryview, obj: ObjectFile, sec: InputSection,
-                headers: list, reloff: int, nreloc: int, nsyms: int) -> RelocTable:
+                headers: Sequence[SectionHeader], reloff: int, nreloc: int, nsyms: int,
+                places: Places | None = None) -> RelocTable:
     data = sec.data
     if reloff + nreloc * 8 > len(file):
         raise fail("relocation entries run past end of file", section=sec.name, offset=reloff)
     raw_bytes = bytes(file[reloff:reloff + nreloc * 8])
-    places = _Places(obj, headers, nsyms)
+    places = places or Places(obj, headers, nsyms)
     sec_addr = headers[sec.index - 1].addr
     rows: list[tuple[int, int, int, int]] = []
     subtrahends: list[int] = []
@@ -184,11 +189,10 @@ def relocations(fail: Fail, file: memoryview, obj: ObjectFile, sec: InputSection
     return RelocTable(table, sub if (sub >= 0).any() else None)
 
 
-def indirect_sections(fail: Fail, obj: ObjectFile, headers: list, indirect: list[int],
-                      nsyms: int, arch: str) -> None:
+def indirect_sections(fail: Fail, obj: ObjectFile, headers: Sequence[SectionHeader],
+                      indirect: list[int], nsyms: int, word: int) -> None:
     """Give pointer slots and jump-table entries the relocations their indirect symbols
     imply (see the module's essay)."""
-    word = 4 if arch == "i386" else 8
     for ordinal, h in enumerate(headers, start=1):
         sec = obj.sections[ordinal]
         kind = h.flags & SECTION_TYPE
@@ -276,4 +280,4 @@ def _replace_rows(sec: InputSection, new: dict[int, tuple[int, int, int, int]],
     sec.relocs = RelocTable(table[order], sub[order] if (sub >= 0).any() else None)
 
 
-__all__ = ["indirect_sections", "relocations"]
+__all__ = ["Places", "indirect_sections", "relocations"]
