@@ -96,6 +96,7 @@ def test_llvm_mc_forms(built: dict[str, Path]) -> None:
     more = read_object(built["more"])
     byte = _at(more.relocs, 0, 0x08)
     assert (byte.type, byte.width, byte.scattered) == (LOCAL_SECTDIFF, 1, True)
+    assert byte.value is not None and byte.pair_value is not None
     assert more.inplace(byte) == byte.value - byte.pair_value  # _g - . = 1
     jump = _at(more.relocs, 0, 0x0b)
     assert (jump.pcrel, jump.target.extern, jump.target.index) == (True, False, 2)
