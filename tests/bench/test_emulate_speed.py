@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench import emulate_speed
-from bench.emulate_programs import Program, build
+from bench.emulate_programs import Program, bare_loop_seconds, build
 
 LOOP = 20_000
 
@@ -24,20 +24,28 @@ def programs(cache: Path) -> list[Program]:
     return build(cache / "emulate_speed", LOOP)
 
 
-def test_every_program_runs_right_and_the_loop_counts_its_instructions(
+def test_every_program_runs_right_and_the_budgeted_loop_counts_its_instructions(
         programs: list[Program]) -> None:
     counts = {p.name: emulate_speed.run_checked(p) for p in programs}
-    hello, now, loop = programs
-    assert (hello.bind, now.bind, loop.bind) == ("lazy", "now", "lazy")
-    assert loop.loop_instructions == LOOP
-    assert LOOP <= counts[loop.name] < LOOP + 1000
-    assert 0 < counts[hello.name] < 1000
+    *hellos, loop, counted = programs
+    assert [h.bind for h in hellos] == ["lazy", "now", "lazy", "lazy"]
+    assert all(counts[h.name] is None for h in hellos)  # no budget: not counted
+    assert loop.loop_instructions == LOOP and counts[loop.name] is None
+    assert counted.max_instructions is not None
+    count = counts[counted.name]
+    assert count is not None and counted.loop_instructions <= count < counted.loop_instructions + 1000
+
+
+def test_the_bare_loop_runs_to_its_end() -> None:
+    wall, cpu = bare_loop_seconds(LOOP)
+    assert wall > 0 and cpu >= 0
 
 
 def test_a_wrong_run_is_reported_not_timed(programs: list[Program]) -> None:
-    wrong = dataclasses.replace(programs[0], stdout=b"something else\n")
-    with pytest.raises(emulate_speed.WrongRun, match="hello"):
-        emulate_speed.time_program(wrong, runs=1, warmup=0)
+    for program in (programs[0], programs[3]):  # ELF and Mach-O
+        wrong = dataclasses.replace(program, stdout=b"something else\n")
+        with pytest.raises(emulate_speed.WrongRun, match="hello"):
+            emulate_speed.time_program(wrong, runs=1, warmup=0)
 
 
 def test_main_prints_a_table_and_writes_sane_json(cache: Path,
@@ -48,23 +56,25 @@ def test_main_prints_a_table_and_writes_sane_json(cache: Path,
                                  "--json", str(out), "--linkers", "ignored"])
     assert status == 0
     text = capsys.readouterr().out
-    for name in ("hello (lazy)", "hello (-z now)", f"loop {LOOP:,} instr", "runs/CPU-s", "aim:"):
+    for name in ("bare Unicorn loop", "hello ELF x86-64", "hello ELF i386",
+                 "hello Mach-O x86-64", f"loop {LOOP:,} instr", "runs/CPU-s", "of bare",
+                 "runs/s of each hello"):
         assert name in text
     record = json.loads(out.read_text())
     assert record["benchmark"] == "emulate_speed"
-    assert record["aim_runs_per_s"] == 1000
+    assert record["aim_runs_per_s"] == 1000 and record["aim_fraction_of_bare"] == 0.5
     rows = record["programs"]
-    assert [r["runs"] for r in rows] == [3, 3, 1]
-    assert [r["bind"] for r in rows] == ["lazy", "now", "lazy"]
+    assert [r["runs"] for r in rows] == [1, 3, 3, 3, 3, 1, 1]
+    assert [r["bind"] for r in rows] == ["-", "lazy", "now", "lazy", "lazy", "lazy", "lazy"]
     for row in rows:
         assert 0 < row["min_s"] <= row["median_s"] <= row["max_s"]
         assert row["runs_per_s"] == pytest.approx(1 / row["median_s"])
         assert row["runs_per_cpu_s"] == pytest.approx(1 / row["median_cpu_s"])
-        assert row["instructions_per_cpu_s"] == pytest.approx(row["instructions"]
+        assert row["instructions_per_cpu_s"] == pytest.approx(row["loop_instructions"]
                                                               / row["median_cpu_s"])
         assert len(row["wall_s"]) == len(row["cpu_s"]) == row["runs"]
-    assert rows[2]["loop_instructions"] == LOOP
-    assert rows[2]["instructions"] >= LOOP
+    assert rows[0]["instructions"] == rows[5]["loop_instructions"] == LOOP
+    assert rows[5]["instructions"] is None and rows[6]["instructions"] >= rows[6]["loop_instructions"]
 
 
 def test_profile_writes_the_call_tree_and_a_flat_list(cache: Path,
@@ -74,7 +84,7 @@ def test_profile_writes_the_call_tree_and_a_flat_list(cache: Path,
                                  "--cache", str(cache)])
     assert status == 0
     text = capsys.readouterr().out
-    assert "profile of 3 runs of hello (lazy)" in text
+    assert "profile of 3 runs of hello ELF x86-64" in text
     flat = (cache / "emulate_speed" / "emulate-profile-flat.txt").read_text()
     assert flat.startswith("   own s")
     assert "run.py" in flat  # oracle/emulate/run.py:run is on every sampled stack
