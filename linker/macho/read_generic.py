@@ -201,6 +201,9 @@ def indirect_sections(fail: Fail, obj: ObjectFile, headers: Sequence[SectionHead
             continue
         if kind in (S_LAZY_SYMBOL_POINTERS, S_LAZY_DYLIB_SYMBOL_POINTERS):
             raise fail("lazy symbol pointers in an object are not supported", section=sec.name)
+        if word != 4:  # x86-64 objects reach imports through GOT relocations instead
+            raise fail("indirect (pointer or stub) sections in an x86-64 object are not "
+                       "supported", section=sec.name)
         entry = word if kind == S_NON_LAZY_SYMBOL_POINTERS else h.reserved2
         if entry <= 0 or h.size % entry:
             raise fail(f"indirect section size {h.size:#x} is not a multiple of its "
@@ -228,9 +231,7 @@ def _named(fail: Fail, sec: InputSection, index: int, nsyms: int, at: int) -> in
 
 def _pointers(fail: Fail, obj: ObjectFile, sec: InputSection, names: list[int], nsyms: int,
               word: int) -> None:
-    howto = G.HOWTO_INDEX[(G.VANILLA, 0, 2)] if word == 4 else None
-    if howto is None:
-        raise fail("S_NON_LAZY_SYMBOL_POINTERS in an x86-64 object", section=sec.name)
+    howto = G.HOWTO_INDEX[(G.VANILLA, 0, 2)]
     named = {}
     for n, index in enumerate(names):
         symbol = _named(fail, sec, index, nsyms, n * word)

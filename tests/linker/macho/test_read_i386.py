@@ -313,3 +313,22 @@ _a: .long _b - _a
         pos += size
     with pytest.raises(LinkError, match="not followed by a scattered GENERIC_RELOC_PAIR"):
         read_macho_object(memoryview(bytes(data)), "nopair.o")
+
+
+def test_indirect_sections_refused_where_unsupported(macho32_asm: Callable[[str, str], Path],
+                                                     macho_asm: Callable[[str, str], Path]
+                                                     ) -> None:
+    lazy = macho32_asm("""
+        .section __DATA,__la_symbol_ptr,lazy_symbol_pointers
+        .indirect_symbol _puts
+        .long 0
+    """, "lazy32")
+    with pytest.raises(LinkError, match="lazy symbol pointers in an object"):
+        _read(lazy)
+    pointers64 = macho_asm("""
+        .section __DATA,__nl_symbol_ptr,non_lazy_symbol_pointers
+        .indirect_symbol _puts
+        .quad 0
+    """, "nl64")
+    with pytest.raises(LinkError, match="indirect .* sections in an x86-64 object"):
+        _read(pointers64)
