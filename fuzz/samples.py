@@ -64,11 +64,18 @@ SAMPLE = Program((
                                (Ref(8, "lh_s1"), Ref(8, "lt1_f0_a0"))),
                       DataItem("lh_w1", Binding.LOCAL, ".rodata", 8, (Ref(8, "lh_s1"),)),
                       DataItem("lh_w2", Binding.LOCAL, ".bss", 4, (Const(4, 0), Const(4, 0))),
-                      DataItem("lh_v4", Binding.GLOBAL, None, 8, (Const(4, 0),)))),
+                      # COMMON, 8 KB: zero-fill more than a page, which must take no file
+                      # space (a linker writing it out is caught by ELF-ZERO-FILL)
+                      DataItem("lh_v4", Binding.GLOBAL, None, 8, (Const(4, 0),) * 2048))),
     ObjectModel("o1", (Section(".text.lh_f2", SectionKind.TEXT, 64),
-                       Section("lh_data", SectionKind.DATA, 4096)),
+                       # aligned past the page: its segment must start on 8192 too
+                       Section("lh_data", SectionKind.DATA, 8192)),
+                # o1 is odd: its GOT_INDIRECT calls are `jmp *f@GOTPCREL(%rip)` (fuzz.lower_x86)
                 functions=(Function("lh_f2", Binding.GLOBAL, ".text.lh_f2", 1, 11,
-                                    (Call("lt3_f6_a6", CallVia.PLT, (1, 2, 3, 4, 5)),)),),
+                                    (Call("lt3_f6_a6", CallVia.PLT, (1, 2, 3, 4, 5)),
+                                     Call("lt1_f1_a1", CallVia.GOT_INDIRECT),
+                                     Call("lh_f3", CallVia.GOT_INDIRECT))),
+                           Function("lh_f3", Binding.GLOBAL, ".text.lh_f2", 1, 13, ())),
                 data=(DataItem("lh_v3", Binding.GLOBAL, "lh_data", 4,
                                (Const(4, 0x1234), Ref(1, "lh_k0", 3), Ref(2, "lh_k0", 100),
                                 SelfRel(1, 5), SelfRel(2, -3), SelfRel(8, 20),
