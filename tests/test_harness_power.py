@@ -30,6 +30,7 @@ from fuzz.semantics import outcome
 from fuzz.strategies import error_programs, programs
 from linker import LinkError
 from linker import apply as apply_module
+from linker import layout as layout_module
 from linker.arch import PLT_TEMPLATES
 from linker.elf import hashes, read
 from linker.elf import link as elf_link
@@ -194,6 +195,25 @@ def _common_size(mp: pytest.MonkeyPatch) -> None:
 def _sysv_hash(mp: pytest.MonkeyPatch) -> None:
     original = hashes.sysv_hash
     mp.setattr(hashes, "sysv_hash", lambda name: original(name) + 1)
+
+
+@mutant("zero-fill is written to the file")
+def _zero_fill_written(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.assign_addresses
+
+    def assign(segments, **kw: Any):
+        layout = original(segments, **kw)
+        for seg in segments:
+            seg.filesz = seg.memsz  # .bss bytes become (zero) file bytes
+        last = segments[-1]
+        layout.end_of_file_data = max(layout.end_of_file_data, last.file_offset + last.memsz)
+        return layout
+    mp.setattr(elf_link, "assign_addresses", assign)
+
+
+@mutant("a segment starts on a page but not on its alignment")
+def _segment_on_page(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(layout_module, "segment_alignment", lambda seg, page: page)
 
 
 def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
