@@ -49,7 +49,7 @@ from .write import (
 
 BASE = 0x100000000  # x86-64's; each arch's is MachoTraits.base
 PAGE = 0x1000
-INDIRECT_SYMBOL_LOCAL = 0x80000000
+INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
 N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
 N_WEAK_REF, N_WEAK_DEF, REFERENCED_DYNAMICALLY = 0x40, 0x80, 0x10
 MH_EXECUTE_HEADER = "__mh_execute_header"
@@ -246,8 +246,7 @@ def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan:
         if sec is not None:
             role[id(sec)] = name  # in classic mode "lazy" overrides "got": one section
     stub_imports = [index_of[g] for g in scan.plt]
-    got_entries = [index_of.get(key, INDIRECT_SYMBOL_LOCAL) if isinstance(key, int)
-                   else INDIRECT_SYMBOL_LOCAL for key in scan.got]
+    got_entries = [_got_indirect_entry(key, index_of, symtab) for key in scan.got]
     headers: dict[str, SectionHeader] = {}
     for out in outs:
         h = SectionHeader(out, policy.section_type(out, out.inputs[0].role if out.inputs
@@ -271,6 +270,25 @@ def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan:
     plan.indirect = struct.pack(f"<{len(indirect)}I", *indirect)
     plan.nindirect = len(indirect)
     return headers
+
+
+def _got_indirect_entry(key: object, index_of: dict[int, int], symtab: SymbolTable | None
+                        ) -> int:
+    """The indirect entry of a GOT slot: the symbol's index (dyld binds the slot to it),
+    INDIRECT_SYMBOL_LOCAL (an address in the image, which dyld slides), or
+    INDIRECT_SYMBOL_ABS (a value that does not move: an absolute symbol, or an undefined
+    weak one resolved to 0, which a slide would turn into a wild pointer)."""
+    if isinstance(key, int) and key in index_of:
+        return index_of[key]
+    if symtab is None:
+        return INDIRECT_SYMBOL_LOCAL
+    if isinstance(key, int):
+        moves = _global_moves(symtab, key)
+    else:
+        assert isinstance(key, tuple)
+        number, index = key
+        moves = _moves(symtab, symtab.objects[number].symbols, symtab.gids[number], index)
+    return INDIRECT_SYMBOL_LOCAL if moves else INDIRECT_SYMBOL_ABS
 
 
 def _object_pointer_entries(out: OutputSection, symtab: SymbolTable,
@@ -421,10 +439,14 @@ def _moves(symtab: SymbolTable, t: ObjTable, gids: np.ndarray, symbol: int) -> b
     """Whether the symbol's address moves with the image (so a pointer to it is rebased)."""
     gid = int(gids[symbol])
     if gid >= 0:
-        sym = symtab.symbols[gid]
-        return sym.defined and not sym.absolute and not sym.imported or sym.linker_defined
+        return _global_moves(symtab, gid)
     section = int(t.section[symbol])
     return section not in (UNDEF, ABS) and section >= 0
+
+
+def _global_moves(symtab: SymbolTable, gid: int) -> bool:
+    sym = symtab.symbols[gid]
+    return bool(sym.defined and not sym.absolute and not sym.imported or sym.linker_defined)
 
 
 def _entry(symtab: SymbolTable, syms: SymbolAddresses, name: str) -> int:
