@@ -34,6 +34,7 @@ from oracle.emulate.macho.opcodes import (
     decode_binds,
     decode_rebases,
 )
+from oracle.emulate.macho.slide import slide_of
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
 
@@ -58,6 +59,7 @@ class Binder:
         self.dylibs = dylibs
         self.mem = machine.mem
         self.word = img.word
+        self.slide = slide_of(img)  # what rebases and local relocations add
         self.stub_binder = machine.add_handler(self._bind_lazily, f"<{STUB_BINDER}>")
         self._symbols = img.symbols()
         self._own = {s.name: s.value for s in self._symbols
@@ -165,9 +167,9 @@ class Binder:
                 if r.type != REBASE_TYPE_POINTER:
                     raise DyldFault(Fault("bad-relocation", addr, None,
                                           f"rebase type {r.type} is not REBASE_TYPE_POINTER"))
-                # The slide is 0 (the image loads at its link address): the pointer keeps
-                # its value, but every rebase is decoded and its place checked.
-                self._store(addr, int.from_bytes(self.mem.read(addr, self.word), "little"))
+                # the pointer moves with the image (slide 0 when it is not MH_PIE)
+                self._store(addr, int.from_bytes(self.mem.read(addr, self.word), "little")
+                            + self.slide)
             for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes"),
                                   pointer_size=self.word):
                 self._apply_bind(b, "bind")
@@ -197,7 +199,7 @@ class Binder:
             return self._classic_target(sym, place, twolevel)
 
         try:
-            relocations.apply(self.img, read_word, self._store, resolve)
+            relocations.apply(self.img, read_word, self._store, resolve, self.slide)
         except relocations.RelocationError as err:
             raise DyldFault(Fault("bad-relocation", err.address, None, err.message)) from None
 
@@ -217,8 +219,12 @@ class Binder:
                                           f"{sect.name}: reserved1 {sect.reserved1} + {i} is "
                                           f"past the indirect symbol table ({len(indirect)})"))
                 entry = indirect[k]
-                if entry & (mi.INDIRECT_SYMBOL_LOCAL | mi.INDIRECT_SYMBOL_ABS):
-                    continue  # already holds the address (slide 0)
+                if entry & mi.INDIRECT_SYMBOL_ABS:
+                    continue  # an absolute address: it stays
+                if entry & mi.INDIRECT_SYMBOL_LOCAL:  # a local address: dyld slides it
+                    old = int.from_bytes(self.mem.read(slot, self.word), "little")
+                    self._store(slot, old + self.slide)
+                    continue
                 if entry >= len(self._symbols):
                     raise DyldFault(Fault("bad-relocation", slot, None,
                                           f"indirect symbol {k} names symbol {entry}, past "

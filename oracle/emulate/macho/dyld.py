@@ -2,7 +2,8 @@
 cdecl libSystem) as xnu and dyld would, bind it to the emulated dylibs, and run it on the
 ELF emulator's machine.
 
-Segments are mapped at their link addresses (slide 0) with their initprot; a segment
+Segments are mapped with their initprot at their link addresses, plus the slide for an
+MH_PIE executable (oracle.emulate.macho.slide); a segment
 with no access (__PAGEZERO) stays unmapped, so a null dereference faults.  Then the
 binder rebases, binds and (with bind="now" or MH_BIND_AT_LOAD) binds lazy pointers too,
 and the program starts at LC_MAIN's main or LC_UNIXTHREAD's rip (eip).
@@ -25,6 +26,7 @@ from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.binding import Binder, DyldFault
 from oracle.emulate.macho.image import MachOError, MachOImage
 from oracle.emulate.macho.libraries import Dylib, dylib_for
+from oracle.emulate.macho.slide import load_address
 from oracle.emulate.macho.start import Start, build_stack, darwin_syscalls, enter
 from oracle.emulate.memory import PAGE, UcMemory, page_up
 from oracle.emulate.process import Process
@@ -56,7 +58,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
                          [fault], machine.instructions)
 
     try:
-        img = mi.parse(data)
+        img = load_address(mi.parse(data))  # slid when MH_PIE, as the kernel loads it
         machine.symbolizer = _symbolizer(img)
         _check_runnable(img)
         brk = _map_segments(machine.mem, img)

@@ -366,3 +366,32 @@ def test_field_oracle_confirms_external_relocations(builds: dict[str, Path]) -> 
     bad = mutated(builds["classic"], "noaddend", mutation)
     [mismatch] = check_macho_fields(bad, [obj]).mismatches
     assert mismatch.symbol == "_lt1_d1" and "addend 4" in mismatch.detail
+
+
+# -- the slide: what a missing rebase or local relocation does on a Mac --
+
+def test_missing_local_relocation_faults_when_slid(builds: dict[str, Path]) -> None:
+    """nlocrel 0: lp keeps its link-time value, which points nowhere once the MH_PIE image
+    is slid; the checker cannot know (only the inputs say lp is a pointer)."""
+
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        lc = next(c.offset for c in img.commands if c.cmd == mi.LC_DYSYMTAB)
+        struct.pack_into("<I", data, lc + 8 + 4 * 17, 0)  # nlocrel
+
+    bad = mutated(builds["classic"], "nolocrel", mutation)
+    assert rules(bad) == set()
+    assert "unmapped" in faulted(run(bad), "unmapped-read")
+
+
+@pytest.mark.parametrize("flavour", ["modern", "lld"])
+def test_missing_rebase_faults_when_slid(builds: dict[str, Path], flavour: str) -> None:
+    """The rebase opcodes emptied (a lone DONE): every pointer into the image keeps its
+    link-time value."""
+
+    def mutation(data: bytearray, img: MachOImage) -> None:
+        assert img.dyld_info is not None
+        off, size = img.dyld_info.rebase
+        data[off:off + size] = bytes(size)
+
+    bad = mutated(builds[flavour], "norebase", mutation)
+    assert run(bad).exit_code is None

@@ -182,6 +182,8 @@ def test_pagezero_mapped(macho) -> None:
         data[lc + 32 : lc + 40] = struct.pack("<Q", 0x1000)  # vmsize: one page
         put32(data, lc + 56, 3)  # maxprot rw-
         put32(data, lc + 60, 3)  # initprot rw-
+        # not MH_PIE, so the kernel maps it where it says, page 0 (a PIE would be slid)
+        put32(data, 24, img.flags & ~mi.MH_PIE)
 
     bad = mutated(macho("null.c", "lh"), "pagezero-rw", mutation)
     assert rules(bad) == {"MACHO-PAGEZERO"}
