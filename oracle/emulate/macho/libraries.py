@@ -38,8 +38,10 @@ _FUNCTION = re.compile(r"_a[0-6]$")
 
 
 def c_name(symbol: str) -> str:
-    """The C name of a Darwin symbol: one leading underscore removed."""
-    return symbol.removeprefix("_")
+    """The C name of a Darwin symbol: one leading underscore removed, and a variant suffix
+    (`$UNIX2003`, `$DARWIN_EXTSN`, `$NOCANCEL`, `$INODE64`: what the SDK's headers make
+    i386 code call, the same function for the emulation) dropped."""
+    return symbol.removeprefix("_").split("$", 1)[0]
 
 
 @dataclass(frozen=True)

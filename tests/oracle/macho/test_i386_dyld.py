@@ -13,6 +13,7 @@ from macho_i386_image import CODE, LA_PTR, MSG_POINTER, Options, build_i386
 
 from oracle.emulate import RunResult, run
 from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.libraries import LibSystem
 from oracle.emulate.macho.opcodes import decode_binds, decode_rebases
 
 LIBSYSTEM = "/usr/lib/libSystem.B.dylib"
@@ -101,3 +102,13 @@ def test_unixthread_without_an_i386_state_has_no_entry(tmp_path: Path) -> None:
     exe.write_bytes(bytes(data))
     [fault] = run(exe).faults
     assert fault.kind == "load" and "x86_THREAD_STATE32" in fault.message
+
+
+def test_unix2003_variants_are_the_plain_functions() -> None:
+    """The SDK's i386 headers rename some calls (`_fputs$UNIX2003`); libSystem serves each
+    variant with the function of the plain name."""
+    lib = LibSystem(LIBSYSTEM, 4)
+    for variant in ("_fputs$UNIX2003", "_fwrite$UNIX2003", "_puts$DARWIN_EXTSN"):
+        plain = variant.split("$")[0]
+        found, want = lib.resolve(variant, None), lib.resolve(plain, None)  # type: ignore[arg-type]
+        assert found is not None and want is not None and found.export == want.export
