@@ -24,6 +24,7 @@ import mmap
 import os
 import threading
 import time
+import weakref
 from typing import Any, Protocol
 
 from unicorn import (
@@ -86,7 +87,10 @@ class Cpu:
         self.uc = Uc(UC_ARCH_X86, mode)
         self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER)  # type: ignore[attr-defined]
         _fast_accessors(self.uc)
-        self.owner: CpuOwner | None = None
+        # Weak: a Machine dropped without closing must stay collectable (its finalizer
+        # then returns this CPU to the pool).
+        self._owner: weakref.ref[CpuOwner] | None = None
+        self.lease = 0  # counts acquisitions: a release names the lease it ends
         self._kept: dict[tuple[int, int, int], mmap.mmap] = {}  # (addr, size, prot) -> host
         self._unclaimed: set[tuple[int, int, int]] = set()
         self._initial = self.uc.context_save()
@@ -150,23 +154,35 @@ class Cpu:
         self.uc.mem_unmap(key[0], key[1])
         self._kept.pop(key).close()
 
+    @property
+    def owner(self) -> CpuOwner | None:
+        return self._owner() if self._owner is not None else None
+
+    @owner.setter
+    def owner(self, owner: CpuOwner | None) -> None:
+        self._owner = weakref.ref(owner) if owner is not None else None
+
     # The hooks never raise into Unicorn: the owner records why it stopped the CPU.
 
     def _on_code(self, uc: Uc, address: int, size: int, _: Any) -> None:
-        if self.owner is not None:
-            self.owner.on_library_code(uc, address)
+        owner = self.owner
+        if owner is not None:
+            owner.on_library_code(uc, address)
 
     def _on_bad_access(self, uc: Uc, access: int, address: int, size: int, value: int,
                        _: Any) -> bool:
-        return self.owner.on_bad_access(uc, access, address) if self.owner else False
+        owner = self.owner
+        return owner.on_bad_access(uc, access, address) if owner is not None else False
 
     def _on_interrupt(self, uc: Uc, intno: int, _: Any) -> None:
-        if self.owner is not None:
-            self.owner.on_interrupt(uc, intno)
+        owner = self.owner
+        if owner is not None:
+            owner.on_interrupt(uc, intno)
 
     def _on_syscall(self, uc: Uc, _: Any) -> None:
-        if self.owner is not None:
-            self.owner.on_syscall(uc)
+        owner = self.owner
+        if owner is not None:
+            owner.on_syscall(uc)
 
 
 def _fast_accessors(uc: Uc) -> None:
@@ -237,12 +253,16 @@ def acquire(mode: int, lib_base: int, lib_size: int, owner: CpuOwner) -> Cpu:
     except IndexError:
         cpu = Cpu(mode, lib_base, lib_size)
     cpu.owner = owner
+    cpu.lease += 1
     return cpu
 
 
-def release(cpu: Cpu) -> None:
-    """Give `cpu` back to the pool, reset so that the next run starts clean (and so that
-    this run's memory is freed now, not when the next run begins)."""
+def release(cpu: Cpu, lease: int) -> None:
+    """End `lease` of `cpu` (if it is still the current one): back to the pool, reset so
+    that the next run starts clean and this run's memory is freed now, not when the next
+    run begins."""
+    if cpu.lease != lease or cpu._owner is None:  # a dead owner still holds its lease
+        return
     cpu.owner = None
     cpu.reset()
     idle = _IDLE.setdefault((cpu.mode, cpu.lib_base, cpu.lib_end - cpu.lib_base), [])

@@ -24,6 +24,7 @@ less the sink's instructions is what the program executed, exactly.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from types import GeneratorType
@@ -113,6 +114,10 @@ class Machine:
         self.lib_base = lib_base
         self.lib_end = lib_base + lib_size
         self._cpu = cpus.acquire(abi.mode, lib_base, lib_size, self)
+        # The CPU goes back to the pool when the run ends, on close(), or, for a machine
+        # dropped without either (a load that failed), when it is garbage collected:
+        # never a new Unicorn instance per run because a caller forgot to close.
+        self._release = weakref.finalize(self, cpus.release, self._cpu, self._cpu.lease)
         self._sink = self._cpu.sink  # the last page: the counting sink, not hooked
         self.uc = self._cpu.uc
         self.mem = UcMemory(self.uc, self._cpu.map)
@@ -223,6 +228,7 @@ class Machine:
             return self._run(entry)
         finally:
             cpus.WATCHDOG.disarm(self._alarm)
+            self._release()  # nothing reads guest memory after the run
 
     def _run(self, entry: int) -> tuple[int | None, list[Fault]]:
         self._cpu.drop_unclaimed()
@@ -344,8 +350,7 @@ class Machine:
         """Give the CPU back (reset: this run's memory is unmapped now) and drop the
         handlers, suspended calls and the process: the references that tie a finished run
         together, so the garbage collector frees it in one go."""
-        if self._cpu.owner is self:
-            cpus.release(self._cpu)
+        self._release()
         self._handlers.clear()
         self._stack.clear()
         self._stop = None  # its traceback holds frames that hold this machine
