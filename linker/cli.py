@@ -269,7 +269,9 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME
   --map FILE               JSON link map: input sections, symbols, GOT slots, PLT entries
 Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
   -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
-Other options gcc passes (-plugin, --build-id, -z relro, ...) are ignored with one warning.
+  -z relro|norelro         PT_GNU_RELRO (off by default)
+Other options gcc passes (-plugin, --build-id, ...) are ignored with one warning; GNU ld
+options linkharness lacks are refused by name, in either spelling (-emit-relocs).
 Errors are one line; exit status 1; no output file is left behind.
 Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""
 
