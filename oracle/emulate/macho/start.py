@@ -26,11 +26,11 @@ from oracle.emulate.machine import Machine
 from oracle.emulate.memory import UcMemory
 from oracle.emulate.process import Process
 from oracle.emulate.startup import run_exit
-from oracle.emulate.syscalls import make_syscall_handler
+from oracle.emulate.syscalls import NUMBERS, make_syscall_handler
 
 SYSCALL_CLASS_UNIX = 0x2000000
-# Darwin BSD system call number -> the Linux one whose handler does the same thing
-DARWIN_TO_LINUX = {1: 60, 3: 0, 4: 1, 20: 39}
+# Darwin BSD system call number -> the name of the Linux handler that does the same thing
+DARWIN_CALLS = {1: "exit", 3: "read", 4: "write", 20: "getpid"}
 ENOSYS = 78  # Darwin's
 CARRY = 0x1
 
@@ -68,16 +68,17 @@ def darwin_syscalls(process: Process) -> None:
     machine = process.machine
     uc = machine.uc
     i386 = machine.abi.word == 4
+    linux_numbers = NUMBERS[machine.abi.word]  # the Linux handler numbers by its own arch
 
     def handle(number: int, args: tuple[int, ...]) -> int:
         if i386:  # int $0x80: no class prefix, the arguments above the stub's return address
             sp = machine.abi.sp(uc)
             args = tuple(machine.abi.read_word(machine.mem, sp + 4 * (k + 1)) for k in range(6))
             number |= SYSCALL_CLASS_UNIX
-        if number & ~0xFFFFFF != SYSCALL_CLASS_UNIX or number & 0xFFFFFF not in DARWIN_TO_LINUX:
+        if number & ~0xFFFFFF != SYSCALL_CLASS_UNIX or number & 0xFFFFFF not in DARWIN_CALLS:
             result = -ENOSYS
         else:
-            result = linux(DARWIN_TO_LINUX[number & 0xFFFFFF], args)
+            result = linux(linux_numbers[DARWIN_CALLS[number & 0xFFFFFF]], args)
         flags = int(uc.reg_read(x.UC_X86_REG_EFLAGS))
         uc.reg_write(x.UC_X86_REG_EFLAGS, flags | CARRY if result < 0 else flags & ~CARRY)
         return -result if result < 0 else result

@@ -92,3 +92,38 @@ L_far: retl
     .long L_far
     .long _other2+1
 """
+# No libSystem: Darwin i386 system calls (`int $0x80`, the number in eax, the arguments on
+# the stack above a stub's return address); a failure sets the carry flag, errno in eax.
+SYSCALLS = r"""
+.text
+.globl _main
+_main:
+    calll L0
+L0: popl %ecx
+    subl $12, %esp
+    pushl $6
+    leal msg-L0(%ecx), %eax
+    pushl %eax
+    pushl $1
+    movl $4, %eax          # write(1, msg, 6)
+    calll Lsys
+    jc Lfailed
+    movl $4, %eax          # write to a closed descriptor: carry set, eax = EBADF (9)
+    movl $7, (%esp)
+    calll Lsys
+    jnc Lfailed
+    addl $33, %eax
+    movl %eax, (%esp)
+    movl $1, %eax          # exit(42)
+    calll Lsys
+Lfailed:
+    movl $1, (%esp)
+    movl $1, %eax
+    calll Lsys
+    hlt
+Lsys:
+    int $0x80
+    retl
+.section __TEXT,__cstring
+msg: .asciz "hello\n"
+"""

@@ -6,11 +6,14 @@ the Darwin i386 ABI's 16-byte stack alignment at every libSystem call."""
 from __future__ import annotations
 
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
 from macho_i386_image import CODE, LA_PTR, MSG_POINTER, Options, build_i386
+from macho_i386_sources import SYSCALLS
 
+from linker import link
 from oracle.emulate import RunResult, run
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.libraries import LibSystem
@@ -112,3 +115,17 @@ def test_unix2003_variants_are_the_plain_functions() -> None:
         plain = variant.split("$")[0]
         found, want = lib.resolve(variant, None), lib.resolve(plain, None)  # type: ignore[arg-type]
         assert found is not None and want is not None and found.export == want.export
+
+
+@pytest.mark.parametrize("classic", [False, True])
+def test_darwin_i386_system_calls(tmp_path: Path, classic: bool) -> None:
+    """write and exit through `int $0x80` with stack arguments; a failing write sets the
+    carry flag and leaves EBADF in eax (the program exits 42 only if all of that holds)."""
+    src, obj, exe = tmp_path / "sys.s", tmp_path / "sys.o", tmp_path / "sys.exe"
+    src.write_text(SYSCALLS)
+    subprocess.run(["llvm-mc-14", "-triple=i386-apple-macosx10.6", "-filetype=obj", str(src),
+                    "-o", str(obj)], check=True, capture_output=True)
+    link([str(obj)], exe, target="macho-i386", macho_classic=classic,
+         entry="_main" if classic else None)
+    result = run(exe)
+    assert (result.faults, result.stdout, result.exit_code) == ([], b"hello\n", 42)
