@@ -147,8 +147,9 @@ def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOption
     for gid in sorted(scan.canonical):
         sym = symtab.symbols[gid]
         raise LinkError("a direct (pc-relative or absolute) reference to a symbol imported from "
-                        "a dylib: Mach-O reaches imports through stubs (calls) or the GOT "
-                        "(sym@GOTPCREL), as ld64 requires",
+                        "a dylib: Mach-O reaches imports through stubs (calls) or non-lazy "
+                        "pointers (x86-64 sym@GOTPCREL, i386 __IMPORT,__pointers: not -fno-pic "
+                        "or -static code), as ld64 requires",
                         file=sym.referrers[0] if sym.referrers else None, symbol=sym.name)
 
 

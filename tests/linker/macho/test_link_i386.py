@@ -305,3 +305,15 @@ def test_object_of_the_other_arch_is_refused(macho32_cc: Callable[..., Path],
     obj32 = macho32_cc("int main(void) { return 0; }", "main32")
     with pytest.raises(LinkError, match=r"i386 object in a link for x86_64"):
         link([obj32, "-lSystem"], tmp_path / "y", target="macho-x86_64")
+
+
+def test_fno_pic_data_import_is_refused_in_one_line(macho32_cc: Callable[..., Path],
+                                                    tmp_path: Path) -> None:
+    """-fno-pic i386 code loads `___stdoutp` by absolute address from __TEXT: that needs a
+    text relocation, which ld64 refuses as well."""
+    obj = macho32_cc("#include <stdio.h>\nint main(void) { fputs(\"x\", stdout); return 0; }",
+                     "nopic", "-fno-pic")
+    with pytest.raises(LinkError, match="direct .* reference to a symbol imported") as info:
+        link([obj, "-lSystem"], tmp_path / "x", target="macho-i386")
+    assert "___stdoutp" in str(info.value) and "\n" not in str(info.value)
+    assert not (tmp_path / "x").exists()
