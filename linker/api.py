@@ -132,12 +132,14 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 library_paths: Sequence[str], syslibroot: str, classic: bool,
                 imports: Sequence[str], platform_version: tuple[int, int],
                 undefined: Sequence[str]) -> LinkResult:
-    from .macho.link import LINKER_DEFINED, MachoOptions, link_macho
+    from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
     from .resolve import SymbolTable
 
     symtab = SymbolTable()
     assert arch.macho is not None
+    # dyld learnt LC_DYLD_INFO in 10.6: for an older minimum, ld64 writes the classic form.
+    classic = classic or platform_version[0] < DYLD_INFO_MIN_OS
     # LC_UNIXTHREAD enters a crt1-style `start` (classic, or before LC_MAIN's macOS 10.8).
     unixthread = classic or platform_version[0] < arch.macho.lc_main_min_os
     # ld64 treats the entry point as an undefined reference (it can come from an archive).

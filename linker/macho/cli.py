@@ -9,6 +9,7 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
 Options clang passes that change nothing for us are accepted with one warning line each;
 unknown options are an error, as in ld64.  `-lcrt1.10.6.o` (what clang passes below 10.8)
 names crt1's `start`; with no SDK to find it in, the linker supplies its own `start`.
+A minimum below 10.6 (no LC_DYLD_INFO in its dyld) links in the classic form, as ld64 does.
 """
 
 from __future__ import annotations

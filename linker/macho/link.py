@@ -48,6 +48,7 @@ from .write import (
 )
 
 BASE = 0x100000000  # x86-64's; each arch's is MachoTraits.base
+DYLD_INFO_MIN_OS = 0x000A0600  # LC_DYLD_INFO(_ONLY) is 10.6's: older targets get classic
 PAGE = 0x1000
 INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
 N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10

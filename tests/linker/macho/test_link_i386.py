@@ -247,7 +247,7 @@ int main(void) { printf("hello, i386\n"); return 0; }
 """
 
 
-@pytest.mark.parametrize("version", ["10.6", "10.9"])
+@pytest.mark.parametrize("version", ["10.5", "10.6", "10.9"])
 def test_clang_drives_the_link_through_the_ld64_shim(macho32_cc: Callable[..., Path],
                                                      tmp_path: Path, version: str) -> None:
     """clang-14 -target i386-apple-macosx10.6 passes -arch i386 -macosx_version_min 10.6.0
@@ -258,6 +258,10 @@ def test_clang_drives_the_link_through_the_ld64_shim(macho32_cc: Callable[..., P
                     f"--ld-path={ld64_shim()}", str(obj), "-o", str(out)], check=True,
                    capture_output=True)
     assert run(out).stdout == b"hello, i386\n"
+    kinds = [c[0] for c in parse(out).commands]
+    # 10.5's dyld knows no LC_DYLD_INFO (ld64 writes the classic form), 10.8's knows LC_MAIN.
+    assert (LC_DYLD_INFO_ONLY in kinds) == (version != "10.5")
+    assert (LC_MAIN in kinds) == (version == "10.9")
 
 
 def test_archives_tbd_and_import(macho32_cc: Callable[..., Path], tmp_path: Path) -> None:
