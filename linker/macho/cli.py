@@ -24,7 +24,7 @@ from ..targets import MACHO_ARCH_TO_TARGET
 _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate",
                   "-search_paths_first", "-headerpad_max_install_names", "-dead_strip",
                   "-no_dead_strip_inits_and_terms", "-adhoc_codesign", "-no_adhoc_codesign",
-                  "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load", "-w"}
+                  "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load", "-w", "-no_pie"}
 _IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-headerpad", "-object_path_lto",
                        "-rpath", "-install_name", "-current_version", "-compatibility_version",
                        "-stack_size", "-sdk_version", "-source_version"}
