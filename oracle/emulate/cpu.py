@@ -135,7 +135,7 @@ class Cpu:
         if size < KEEP_MIN:
             self.uc.mem_map(addr, size, prot)
             return
-        buffer = mmap.mmap(-1, size)
+        buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)  # private: MADV_DONTNEED zeroes it
         host = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
         try:
             self.uc.mem_map_ptr(addr, size, prot, host)
