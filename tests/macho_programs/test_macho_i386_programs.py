@@ -20,6 +20,7 @@ import pytest
 from darwin_build_i386 import LINKERS, build_i386_objects
 from darwin_programs import DARWIN_PROGRAMS, darwin_programs
 from program_build import VARIANTS, build_objects
+from program_build import _exclusive as exclusive
 from program_spec import ProgramSpec
 
 from oracle.check import check
@@ -45,10 +46,11 @@ def _native_i386(spec: ProgramSpec, root: Path) -> tuple[str, int]:
         return spec.stdout, spec.exit
     built = build_objects(spec, VARIANTS["m32"], root / "native-m32")
     record = built.directory / "native.json"
-    if not record.exists():
-        result = built.run(built.link("gnu-ld", ""))
-        record.write_text(json.dumps({"stdout": result.stdout, "exit": result.exit}))
-    data = json.loads(record.read_text())
+    with exclusive(built.directory):  # one xdist worker links and runs, the others read
+        if not record.exists():
+            result = built.run(built.link("gnu-ld", ""))
+            record.write_text(json.dumps({"stdout": result.stdout, "exit": result.exit}))
+        data = json.loads(record.read_text())
     return str(data["stdout"]), int(data["exit"])
 
 
