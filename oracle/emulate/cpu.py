@@ -49,7 +49,6 @@ from unicorn.unicorn_py3.unicorn import uclib
 TCG_BUFFER = 8 << 20
 PAGE = 0x1000
 SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
-KEEP_MIN = 64 << 10  # regions this large are kept mapped across runs (Cpu.map)
 TRAMPOLINE_FILL = 0xF4  # hlt
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
@@ -67,6 +66,16 @@ class CpuOwner(Protocol):
     def on_interrupt(self, uc: Uc, intno: int) -> None: ...
 
     def on_syscall(self, uc: Uc) -> None: ...
+
+
+class _Region:
+    """A mapped region's host memory and its current protection."""
+
+    __slots__ = ("host", "prot")
+
+    def __init__(self, host: mmap.mmap, prot: int) -> None:
+        self.host = host
+        self.prot = prot
 
 
 class Cpu:
@@ -91,8 +100,8 @@ class Cpu:
         # then returns this CPU to the pool).
         self._owner: weakref.ref[CpuOwner] | None = None
         self.lease = 0  # counts acquisitions: a release names the lease it ends
-        self._kept: dict[tuple[int, int, int], mmap.mmap] = {}  # (addr, size, prot) -> host
-        self._unclaimed: set[tuple[int, int, int]] = set()
+        self._kept: dict[tuple[int, int], _Region] = {}  # (addr, size) -> its memory
+        self._unclaimed: set[tuple[int, int]] = set()
         self._initial = self.uc.context_save()
         self.uc.mem_map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
         self.uc.mem_write(lib_base, bytes([TRAMPOLINE_FILL]) * (self.sink - lib_base))
@@ -108,51 +117,63 @@ class Cpu:
         translated code (a block translated for the last run's bytes must not run), and
         nothing mapped but the library region and the kept regions, zeroed, which the
         next run either claims by mapping them again or loses when it starts."""
-        regions = {(begin, end - begin + 1, prot) for begin, end, prot in self.uc.mem_regions()}
-        for begin, size, prot in regions:
-            if begin != self.lib_base and (begin, size, prot) not in self._kept:
+        regions = {(begin, end - begin + 1): prot for begin, end, prot in self.uc.mem_regions()}
+        for (begin, size), prot in regions.items():
+            region = self._kept.get((begin, size))
+            if region is not None:
+                region.prot = prot
+            elif begin != self.lib_base:  # a piece of a kept region the run split
                 self.uc.mem_unmap(begin, size)
         for key in list(self._kept):
             if key in regions:
-                self._kept[key].madvise(mmap.MADV_DONTNEED)  # zero pages again, lazily
-            else:  # split or reprotected by the run: its pieces are unmapped above
-                self._kept.pop(key).close()
+                self._kept[key].host.madvise(mmap.MADV_DONTNEED)  # zero again, lazily
+            else:  # split by the run: its pieces are unmapped above
+                self._kept.pop(key).host.close()
         self._unclaimed = set(self._kept)
         self.uc.context_restore(self._initial)
         self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
 
     def map(self, addr: int, size: int, prot: int) -> None:
-        """mem_map for a run.  Unmapping a large region costs Unicorn a TLB flush per
-        page (about 130 us for an 8 MiB stack, each run), so regions of KEEP_MIN bytes or
-        more are mapped over host memory of our own and kept across runs: a run mapping
-        the same (address, size, protection) as the last gets it back zeroed for free."""
-        key = (addr, size, prot)
-        if key in self._unclaimed:
+        """mem_map for a run.  Mapping and unmapping cost Unicorn 20-60 us a region (an
+        unmap flushes the TLB page by page: 130 us for an 8 MiB stack), against a
+        handful of microseconds for the whole small run's guest code; so every region
+        is mapped over host memory of our own and kept across runs, and a run mapping
+        the same address and size as the last gets it back zeroed (reprotected if need
+        be) for free: the stack, the libraries' data, TLS, the heap, and the executable's
+        pages when consecutive programs are laid out alike."""
+        key = (addr, size)
+        region = self._kept.get(key)
+        if key in self._unclaimed and region is not None:
             self._unclaimed.discard(key)
+            if region.prot != prot:
+                self.uc.mem_protect(addr, size, prot)
+                region.prot = prot
             return
         for other in [k for k in self._unclaimed if k[0] < addr + size and addr < k[0] + k[1]]:
             self._drop(other)
-        if size < KEEP_MIN:
-            self.uc.mem_map(addr, size, prot)
-            return
-        buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)  # private: MADV_DONTNEED zeroes it
-        host = ctypes.addressof(ctypes.c_char.from_buffer(buffer))
+        host = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)  # private: MADV_DONTNEED zeroes it
+        pointer = ctypes.addressof(ctypes.c_char.from_buffer(host))
         try:
-            self.uc.mem_map_ptr(addr, size, prot, host)
+            self.uc.mem_map_ptr(addr, size, prot, pointer)
         except Exception:
-            buffer.close()
+            host.close()
             raise
-        self._kept[key] = buffer
+        self._kept[key] = _Region(host, prot)
+
+    def claimable(self, addr: int, size: int) -> bool:
+        """Whether mapping (addr, size) now would claim a kept region: free, unlike a
+        fresh map later (the heap, mapped on first touch, claims last run's this way)."""
+        return (addr, size) in self._unclaimed
 
     def drop_unclaimed(self) -> None:
         """Unmap the kept regions this run did not map: its address space is its own."""
         for key in list(self._unclaimed):
             self._drop(key)
 
-    def _drop(self, key: tuple[int, int, int]) -> None:
+    def _drop(self, key: tuple[int, int]) -> None:
         self._unclaimed.discard(key)
-        self.uc.mem_unmap(key[0], key[1])
-        self._kept.pop(key).close()
+        self.uc.mem_unmap(*key)
+        self._kept.pop(key).host.close()
 
     @property
     def owner(self) -> CpuOwner | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
 
 from oracle.emulate.abi import Abi
-from oracle.emulate.elfimage import ElfImage
+from oracle.emulate.elfimage import PT_GNU_RELRO, ElfImage
 from oracle.emulate.memory import PAGE, UcMemory, page_down, page_up, prot_from_flags
 
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
@@ -37,8 +37,11 @@ def map_image(mem: UcMemory, image: ElfImage, bias: int) -> int:
         start, end = page_down(seg.vaddr + bias), page_up(seg.vaddr + bias + seg.memsz)
         for page in range(start, end, PAGE):
             perms[page] = prot_from_flags(seg.flags)
+    relro = image.first(PT_GNU_RELRO)
+    breaks = frozenset() if relro is None else frozenset(
+        {page_down(relro.vaddr + bias), page_down(relro.vaddr + bias + relro.memsz)})
     try:
-        mem.map_pages(perms)
+        mem.map_pages(perms, breaks)
     except Exception as err:
         raise LoadError(f"cannot map segments: {err}") from err
     for seg in loads:

@@ -231,6 +231,7 @@ class Machine:
             self._release()  # nothing reads guest memory after the run
 
     def _run(self, entry: int) -> tuple[int | None, list[Fault]]:
+        self.mem.map_free_lazies(self._cpu.claimable)
         self._cpu.drop_unclaimed()
         self.uc.reg_write(self.abi.pc_reg, entry)
         self._current = "<program>"

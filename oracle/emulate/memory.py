@@ -53,6 +53,12 @@ class UcMemory:
         code): the heap, which most programs under test never use."""
         self.lazy.append((addr, size, prot))
 
+    def map_free_lazies(self, free: Callable[[int, int], bool]) -> None:
+        """Map now the lazy regions that `free(start, size)` says cost nothing to map."""
+        for start, size, prot in [r for r in self.lazy if free(r[0], r[1])]:
+            self.lazy.remove((start, size, prot))
+            self.map(start, size, prot)
+
     def materialize(self, addr: int) -> bool:
         """Map the lazy region containing `addr`, if any; True if one was mapped."""
         for region in self.lazy:
@@ -107,12 +113,14 @@ class UcMemory:
     def _too_long(addr: int, limit: int) -> None:
         raise GuestFault(addr, f"string longer than {limit} bytes")
 
-    def map_pages(self, perms: dict[int, int]) -> None:
-        """Map pages {page address: Unicorn prot}, merging runs of equal protection."""
+    def map_pages(self, perms: dict[int, int], breaks: frozenset[int] = frozenset()) -> None:
+        """Map pages {page address: Unicorn prot}, merging runs of equal protection; a
+        region starts at each page of `breaks` too (where protections will change later:
+        reprotecting a whole region is cheaper for Unicorn than splitting one)."""
         run_start = run_end = run_prot = -1
         for page in sorted(perms):
             prot = perms[page]
-            if page == run_end and prot == run_prot:
+            if page == run_end and prot == run_prot and page not in breaks:
                 run_end += PAGE
                 continue
             if run_start >= 0:

@@ -1,0 +1,118 @@
+"""One Unicorn CPU serves run after run: a run must see a fresh machine all the same (memory
+zeroed, regions it did not map absent, no code translated for an earlier run's bytes), and
+the bounds that replaced the per-block hook (watchdog, counted slices) must hold."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE
+
+from oracle.emulate import cpu as cpus
+from oracle.emulate.abi import I386, X86_64, Abi
+from oracle.emulate.calls import ProgramExit
+from oracle.emulate.guest import GuestFault
+from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
+from oracle.emulate.machine import Limits, Machine
+
+CODE, DATA = 0x10000000, 0x10100000
+RW, RX = UC_PROT_READ | UC_PROT_WRITE, UC_PROT_READ | UC_PROT_EXEC
+# movzbl DATA, %edi; syscall (the test's exit: status = the byte at DATA)
+EXIT_WITH_DATA_BYTE = bytes.fromhex("0fb63c25") + DATA.to_bytes(4, "little") + b"\x0f\x05"
+SPIN = b"\xeb\xfe"  # jmp .
+DEFAULT = Limits()
+
+
+def machine(limits: Limits = DEFAULT, abi: Abi = X86_64) -> Machine:
+    layout = LAYOUT_64 if abi is X86_64 else LAYOUT_32
+    m = Machine(abi, limits, layout.lib_code, layout.lib_code_size)
+
+    def exit_with(nr: int, args: tuple[int, ...]) -> int:
+        raise ProgramExit(args[0])
+
+    m.syscall = exit_with
+    return m
+
+
+def load(m: Machine, code: bytes, data: bytes = b"") -> None:
+    m.mem.map(CODE, 0x1000, RX)
+    m.mem.write_initial(CODE, code)
+    m.mem.map(DATA, 0x1000, RW)
+    m.mem.write(DATA, data)
+
+
+def test_the_next_run_gets_the_same_cpu_with_memory_zeroed() -> None:
+    first = machine()
+    load(first, EXIT_WITH_DATA_BYTE, b"\x2a")
+    assert first.run(CODE) == (42, [])
+    uc = first.uc
+    second = machine()
+    assert second.uc is uc  # reused, not a new instance
+    load(second, EXIT_WITH_DATA_BYTE)  # same regions, nothing written to the data
+    assert second.run(CODE) == (0, [])
+
+
+def test_code_translated_for_an_earlier_run_does_not_run_again() -> None:
+    first = machine()
+    load(first, EXIT_WITH_DATA_BYTE, b"\x07")
+    assert first.run(CODE) == (7, [])
+    second = machine()
+    # mov $9, %edi; syscall, at the same address as the first program's code
+    load(second, bytes.fromhex("bf09000000") + b"\x0f\x05")
+    assert second.run(CODE) == (9, [])
+
+
+def test_a_region_the_run_does_not_map_is_gone() -> None:
+    first = machine()
+    load(first, EXIT_WITH_DATA_BYTE, b"\x01")
+    first.mem.map(0x20000000, 0x10000, RW)
+    first.mem.write(0x20000000, b"secret")
+    assert first.run(CODE) == (1, [])
+    second = machine()
+    load(second, EXIT_WITH_DATA_BYTE)
+    exit_code, faults = second.run(CODE)
+    assert exit_code == 0 and faults == []
+    with pytest.raises(GuestFault):
+        second.mem.read(0x20000000, 6)
+
+
+def test_a_dropped_machine_gives_its_cpu_back() -> None:
+    dropped = machine()
+    uc = dropped.uc
+    del dropped
+    gc.collect()
+    assert machine().uc is uc
+
+
+def test_the_watchdog_ends_a_spinning_run() -> None:
+    m = machine(Limits(timeout=0.2))
+    load(m, SPIN)
+    exit_code, faults = m.run(CODE)
+    assert exit_code is None and [f.kind for f in faults] == ["timeout"]
+    assert faults[0].address == CODE
+
+
+@pytest.mark.parametrize("abi", [X86_64, I386])
+def test_a_budget_ends_a_spinning_run_exactly(abi: Abi) -> None:
+    m = machine(Limits(max_instructions=100_000), abi)
+    load(m, SPIN)
+    exit_code, faults = m.run(CODE)
+    assert exit_code is None and [f.kind for f in faults] == ["budget"]
+    assert m.instructions == 100_001  # one past the budget is what exhausts it
+
+
+def test_without_a_budget_nothing_is_counted() -> None:
+    m = machine()
+    load(m, EXIT_WITH_DATA_BYTE)
+    assert m.run(CODE) == (0, [])
+    assert m.instructions is None
+
+
+def test_one_idle_cpu_per_kind_however_many_runs() -> None:
+    for _ in range(20):
+        m = machine()
+        load(m, EXIT_WITH_DATA_BYTE)
+        m.run(CODE)
+    kind = (X86_64.mode, LAYOUT_64.lib_code, LAYOUT_64.lib_code_size)
+    assert len(cpus._IDLE[kind]) == 1
