@@ -17,6 +17,8 @@ import pytest
 
 from linker import LinkError, link
 from linker.cli import ld64_shim
+from oracle.check import check
+from oracle.emulate import run
 from oracle.emulate.macho import image as macho_image
 
 TBD = Path(__file__).parents[3] / "linker/macho/data/libSystem.tbd"
@@ -164,7 +166,10 @@ def test_zero_fill_takes_no_file_space(macho_cc, tmp_path: Path) -> None:
     obj = macho_cc("""
         static char big[16 << 20]; char common_big[1 << 20];
         int puts(const char *); void exit(int); int main(void);
-        int main(void) { big[5] = 1; common_big[7] = 2; puts("big"); return big[5] - 1; }
+        int main(void) {
+            big[5] = 1; common_big[7] = 2; puts("big");
+            return big[5] - 1 + big[(16 << 20) - 1] + common_big[(1 << 20) - 1];
+        }
         void start(void) { exit(main()); }
     """, "bigbss", "-O0", "-fcommon")
     for classic in (False, True):
@@ -178,6 +183,10 @@ def test_zero_fill_takes_no_file_space(macho_cc, tmp_path: Path) -> None:
         zerofill = [s for s in data.sections if s.zerofill]
         assert {s.sectname for s in zerofill} == {"__bss", "__common"}
         assert all(s.offset == 0 for s in zerofill)
+        assert check(out) == []
+        for bind in ("lazy", "now"):  # the zero-fill is there, zeroed, at run time
+            result = run(out, bind=bind)
+            assert (result.faults, result.stdout, result.exit_code) == ([], b"big\n", 0)
 
 
 def test_undefined_and_import_option(macho_cc, tmp_path: Path) -> None:
