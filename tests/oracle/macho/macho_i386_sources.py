@@ -127,3 +127,29 @@ Lsys:
 .section __TEXT,__cstring
 msg: .asciz "hello\n"
 """
+# Imports from a libtrace dylib: recorders called directly and through a bound function
+# pointer, and a data import with an addend (&lt1_d1[1]).
+LIBTRACE = r"""
+int printf(const char *, ...);
+long lt1_f2_a2(long, long);
+long lt1_f0_a0(void);
+extern unsigned lt1_d1[4];
+unsigned *second = &lt1_d1[1];
+long (*recorder)(long, long) = lt1_f2_a2;
+int main(void) {
+    long r = recorder(5, 7);
+    printf("%ld %ld %u\n", r, lt1_f0_a0(), *second);
+    return 0;
+}
+"""
+LIBTRACE_TBD = """--- !tapi-tbd
+tbd-version:     4
+targets:         [ i386-macos ]
+install-name:    '/usr/lib/libtrace1.dylib'
+current-version: 1
+compatibility-version: 1
+exports:
+  - targets:         [ i386-macos ]
+    symbols:         [ _lt1_f2_a2, _lt1_f0_a0, _lt1_d1 ]
+...
+"""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from macho_i386_image import CODE, LA_PTR, MSG_POINTER, Options, build_i386
-from macho_i386_sources import SYSCALLS
+from macho_i386_sources import LIBTRACE, LIBTRACE_TBD, SYSCALLS
 
 from linker import link
 from oracle.emulate import RunResult, run
@@ -129,3 +129,24 @@ def test_darwin_i386_system_calls(tmp_path: Path, classic: bool) -> None:
          entry="_main" if classic else None)
     result = run(exe)
     assert (result.faults, result.stdout, result.exit_code) == ([], b"hello\n", 42)
+
+
+@pytest.mark.parametrize("classic", [False, True])
+def test_libtrace_imports(tmp_path: Path, classic: bool) -> None:
+    """Recorders return the same hashes as on x86-64 (they fit in 31 bits), a pointer to a
+    recorder bound in data is called, and a data import with an addend reads word 1."""
+    (tmp_path / "lt.c").write_text(LIBTRACE)
+    (tmp_path / "libtrace1.tbd").write_text(LIBTRACE_TBD)
+    subprocess.run(["clang-14", "-target", "i386-apple-macosx10.6", "-O1", "-w", "-c",
+                    str(tmp_path / "lt.c"), "-o", str(tmp_path / "lt.o")], check=True,
+                   capture_output=True)
+    exe = tmp_path / "lt.exe"
+    link([str(tmp_path / "lt.o"), str(tmp_path / "libtrace1.tbd"), "-lSystem"], exe,
+         target="macho-i386", macho_classic=classic)
+    for bind in MODES:
+        result = run(exe, bind=bind)
+        assert result.faults == [] and result.exit_code == 0
+        assert result.stdout == b"1915301887 1639991641 3594306059\n"
+        recorders = [(t.symbol, t.args) for t in result.trace
+                     if t.library == "/usr/lib/libtrace1.dylib"]
+        assert recorders == [("lt1_f2_a2", (5, 7)), ("lt1_f0_a0", ())]
