@@ -21,6 +21,8 @@ import pytest
 from linker import LinkError, link
 from linker.cli import ld64_shim
 from linker.macho.crt import START, start_object
+from linker.macho.write import load_commands_size
+from linker.targets import I386
 from oracle import run
 from oracle.check import check
 
@@ -152,6 +154,21 @@ def test_header_and_segments(outputs: dict[str, Path], mode: str) -> None:
     # i386 stubs hold absolute addresses in __TEXT: the image is never slid.
     assert not flags & MH_PIE
     assert (LC_DYLD_INFO_ONLY in [c[0] for c in img.commands]) == (mode != "classic")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_load_commands_size_predicts_the_bytes_written(outputs: dict[str, Path],
+                                                       mode: str) -> None:
+    """The size layout reserves for the load commands before it knows addresses is exactly
+    what the writer then writes (68-byte sections, the 80-byte i386 LC_UNIXTHREAD)."""
+    img = parse(outputs[mode])
+    nsects = [sum(1 for s in img.sections.values() if s.segname == seg)
+              for seg in ("__TEXT", "__DATA")]
+    dylibs = ["/usr/lib/libSystem.B.dylib"]
+    unixthread = LC_UNIXTHREAD in [c[0] for c in img.commands]
+    assert I386.macho is not None
+    assert load_commands_size(nsects, dylibs, mode == "classic", I386.macho, unixthread) == (
+        img.header[4], img.header[5])
 
 
 def _thread_eip(img: Image) -> int | None:
