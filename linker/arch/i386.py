@@ -5,6 +5,31 @@ i386 has no pc-relative data addressing, so a non-PIC executable's PLT names the
 absolute address; a PIC object's calls still land here and work, because this form never
 reads %ebx.  The lazy push carries the *byte offset* of the entry's relocation in
 `.rel.plt` (n * sizeof(Elf32_Rel) = 8n), which is what `_dl_runtime_resolve` expects on i386.
+
+Mach-O i386 (the Darwin i386 ABI and what ld64 writes for `-arch i386`; ld64.lld never
+supported it).  The facts the templates below and linker/macho rely on, gathered from
+dyld's and libdyld's sources (ImageLoaderMachOCompressed, dyld_stub_binder.s for i386),
+ld64's stub pass and by assembling with llvm-mc-14 -triple i386-apple-macosx10.6:
+
+* No pc-relative data addressing: PIC code finds its data with a pic base (`calll L0;
+  L0: popl %eax`) and SECTDIFF pairs; stubs and the stub helper hold absolute addresses.
+  So an image with stubs has pointers in __TEXT and cannot slide: it is not MH_PIE
+  (ld64 defaults to no PIE below 10.7 for i386 as well).
+* Imported data is reached through the object's own `__IMPORT,__pointers` slots (the
+  assembler names each by an indirect symbol); ld64 calls the output's non-lazy pointers
+  `__nl_symbol_ptr` (not `__got`), and so do we.
+* Lazy binding: the stub jumps through its `__la_symbol_ptr` slot, which first points at
+  the slot's helper entry; that pushes the entry's offset in the lazy-bind opcodes and
+  jumps to the common helper, which pushes the address of the image's `__dyld_private`
+  word (dyld caches the ImageLoader there) and jumps through the non-lazy pointer to
+  `dyld_stub_binder`.  The binder thus finds the cache at (%esp), the offset at 4(%esp),
+  the caller's return address at 8(%esp); it binds the slot, drops its two words and
+  jumps to the target with the caller's frame intact.
+* Stack: 16-byte aligned at every call (libSystem's SSE code assumes it); crt1's `start`
+  realigns the kernel's stack before calling main (see linker/macho/crt.py).
+* LC_UNIXTHREAD carries x86_THREAD_STATE32 (flavor 1, 16 words, eip the 11th); LC_MAIN
+  needs 10.8's dyld; LC_DYLD_INFO needs 10.6's.  __PAGEZERO is 4 KiB and __TEXT starts at
+  0x1000.
 """
 
 from __future__ import annotations
