@@ -13,8 +13,9 @@ ld64's stub pass and by assembling with llvm-mc-14 -triple i386-apple-macosx10.6
 
 * No pc-relative data addressing: PIC code finds its data with a pic base (`calll L0;
   L0: popl %eax`) and SECTDIFF pairs; stubs and the stub helper hold absolute addresses.
-  So an image with stubs has pointers in __TEXT and cannot slide: it is not MH_PIE
-  (ld64 defaults to no PIE below 10.7 for i386 as well).
+  So an image with stubs has pointers in __TEXT; dyld could slide it only through text
+  rebases (REBASE_TYPE_TEXT_ABSOLUTE32, what ld64 writes for an i386 PIE), which we do not
+  write: such an image is not MH_PIE (ld64's default below 10.7 for i386 too).
 * Imported data is reached through the object's own `__IMPORT,__pointers` slots (the
   assembler names each by an indirect symbol); ld64 calls the output's non-lazy pointers
   `__nl_symbol_ptr` (not `__got`), and so do we.
