@@ -6,7 +6,7 @@ table and indirect symbol table -> bytes (write.py).
 
 Word-size neutral: the arch's record (ArchTraits.word, MachoTraits) gives the base
 address, header and nlist layout; i386 images whose code holds absolute addresses (every
-stub does) are written without MH_PIE, since dyld could not slide them.
+stub does) are written without MH_PIE: we write no text rebases.
 """
 
 from __future__ import annotations
