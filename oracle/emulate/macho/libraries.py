@@ -1,5 +1,5 @@
-"""The dylibs the emulated dyld binds to: libSystem (the ELF oracle's libc under Darwin's
-names) and libtrace* recorders, chosen by install name.
+"""The dylibs the emulated dyld binds to: libSystem (the ELF oracle's libc and libm under
+Darwin's names) and libtrace* recorders, chosen by install name.
 
 Darwin's C symbols carry a leading underscore: `_printf` is C's printf, `_exit` is exit,
 `__exit` is _exit.  So the underscore is stripped once and the rest looked up in the
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from oracle.emulate import libtrace
 from oracle.emulate.calls import CallContext, Export
-from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc
+from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc, Libm
 from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
 from oracle.emulate.process import Process
 
@@ -63,6 +63,7 @@ class LibSystem:
         self.install_name = install_name
         self.word = word  # 4: i386, whose pointers and longs are 32-bit
         self._libc = Libc(install_name, word)
+        self._libm = Libm(install_name)  # libSystem holds libm (libsystem_m)
         self._darwin = darwin_exports(self._libc.function)
 
     def resolve(self, symbol: str, process: Process) -> Resolved | None:
@@ -77,7 +78,7 @@ class LibSystem:
             return Resolved(export=self._darwin[name])
         if name == "__error":
             return Resolved(export=Export("__error", 0, _errno_address))
-        export = self._libc.function(name)
+        export = self._libc.function(name) or self._libm.function(name)
         return Resolved(export=export) if export is not None else None
 
     def _data(self, name: str, process: Process) -> Resolved:

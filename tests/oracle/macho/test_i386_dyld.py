@@ -150,3 +150,28 @@ def test_libtrace_imports(tmp_path: Path, classic: bool) -> None:
         recorders = [(t.symbol, t.args) for t in result.trace
                      if t.library == "/usr/lib/libtrace1.dylib"]
         assert recorders == [("lt1_f2_a2", (5, 7)), ("lt1_f0_a0", ())]
+
+
+MATH_FUNCTIONS = ("sqrt", "sin", "cos", "exp", "log", "fabs", "floor", "ceil", "pow", "atan2",
+                  "fmod", "hypot", "lround")
+
+
+@pytest.mark.parametrize("target", ["macho-i386", "macho-x86_64"])
+def test_libsystem_serves_libm(tmp_path: Path, target: str) -> None:
+    """tests/programs/math_libm (the doubles on the stack and in st(0) on i386, in xmm
+    registers on x86-64) prints what its native gcc -m32 build prints.  libSystem.tbd does
+    not list the math functions yet, so the link imports them by name."""
+    source = Path(__file__).parents[2] / "programs" / "math_libm.c"
+    triple = "i386-apple-macosx10.6" if target == "macho-i386" else "x86_64-apple-macosx10.9"
+    obj, exe, native = tmp_path / "m.o", tmp_path / "m.exe", tmp_path / "native"
+    subprocess.run(["clang-14", "-target", triple, "-nostdlibinc", "-isystem",
+                    str(Path(__file__).parents[2] / "macho_include"), "-O2", "-w", "-c",
+                    str(source), "-o", str(obj)], check=True, capture_output=True)
+    link([str(obj), "-lSystem"], exe, target=target,
+         imports=[f"_{f}@/usr/lib/libSystem.B.dylib" for f in MATH_FUNCTIONS])
+    subprocess.run(["gcc", "-m32", "-O2", str(source), "-o", str(native), "-lm"], check=True,
+                   capture_output=True)
+    expected = subprocess.run([str(native), "x"], capture_output=True, check=True).stdout
+    for bind in MODES:
+        result = run(exe, [str(exe), "x"], bind=bind)
+        assert (result.faults, result.exit_code, result.stdout) == ([], 0, expected)
