@@ -77,6 +77,8 @@ class Site:
             raise Unresolved("unresolved", f"section ordinal {t.index} out of range")
         if self.obj.sections[index].type == mi.S_NON_LAZY_SYMBOL_POINTERS:
             return self._slot(index, obj_addr)
+        if self.obj.sections[index].type == mi.S_SYMBOL_STUBS:
+            return self._stub(index, obj_addr)
         found = self.place.address(index, obj_addr - self.obj.sections[index].addr)
         if not found:
             raise Unresolved("unplaced", f"{self.obj.sections[index].name} of {self.obj.path}"
@@ -139,3 +141,35 @@ class Site:
                               and self.out.read_int(addr, word) == 0)):
             return True
         return self.out.read_int(addr, word) in values
+
+    def _stub(self, index: int, obj_addr: int) -> list[int]:
+        """An entry of the object's own stub section (i386's `__IMPORT,__jump_table`, five
+        `hlt` bytes named by the indirect table): a call to it may reach the output's stub
+        for that symbol, its definition, or a kept copy of the entry that jumps to one of
+        those (`jmp rel32`)."""
+        sect = self.obj.sections[index]
+        size = sect.reserved2
+        if not size:
+            raise Unresolved("unresolved", f"{sect.name}: stub size (reserved2) is 0")
+        k, within = divmod(obj_addr - sect.addr, size)
+        at = sect.reserved1 + k
+        if within or at >= len(self.obj.indirect):
+            raise Unresolved("unsupported", f"{sect.name}+{obj_addr - sect.addr:#x} is not "
+                                            "the start of an entry the indirect table names")
+        entry = self.obj.indirect[at]
+        if entry & (mi.INDIRECT_SYMBOL_LOCAL | mi.INDIRECT_SYMBOL_ABS) \
+                or entry >= len(self.obj.symbols):
+            raise Unresolved("unsupported", f"{sect.name} entry {k} names no symbol")
+        name = self.obj.symbols[entry].name
+        s = self.symbol_address(Target(True, entry))
+        targets = [t for t in (self.out.stubs.get(name), s) if t is not None]
+        copies = [o for o in self.out.img.sections() if o.sectname == sect.sectname]
+        for copy in copies:
+            for addr in range(copy.addr, copy.addr + copy.size - 4, size):
+                code = self.out.read(addr, 5)
+                if code and code[0] == 0xE9 and (
+                        addr + 5 + int.from_bytes(code[1:], "little", signed=True)) in targets:
+                    targets.append(addr)
+        if not targets:
+            raise Unresolved("unresolved", f"{name} has no stub or definition in the output")
+        return targets

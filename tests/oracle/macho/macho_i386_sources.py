@@ -153,3 +153,23 @@ exports:
     symbols:         [ _lt1_f2_a2, _lt1_f0_a0, _lt1_d1 ]
 ...
 """
+# A call through the object's own `__IMPORT,__jump_table` entry (S_SYMBOL_STUBS, five hlt
+# bytes, the indirect table names _puts), as old i386 compilers wrote them.
+JUMP_TABLE = r"""
+.text
+.globl _main
+_main:
+    subl $12, %esp
+    leal msg, %eax
+    movl %eax, (%esp)
+    calll L_puts$stub
+    xorl %eax, %eax
+    addl $12, %esp
+    retl
+.section __IMPORT,__jump_table,symbol_stubs,self_modifying_code+pure_instructions,5
+L_puts$stub:
+    .indirect_symbol _puts
+    hlt ; hlt ; hlt ; hlt ; hlt
+.section __TEXT,__cstring
+msg: .asciz "jump table"
+"""

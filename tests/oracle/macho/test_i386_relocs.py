@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from macho_i386_sources import EXT, FORMS, FORMS_MORE, HELLO
+from macho_i386_sources import EXT, FORMS, FORMS_MORE, HELLO, JUMP_TABLE
 
 from linker import link
 from oracle.check.macho import check_macho
@@ -177,3 +177,26 @@ def test_a_wrong_difference_says_where_it_leads(built: dict[str, Path], tmp_path
     path.write_bytes(bytes(bad))
     [mismatch] = check_macho_fields(path, inputs).mismatches
     assert mismatch.kind == "value" and "outside the minuend's section" in mismatch.detail
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_call_through_an_object_jump_table(tmp_path: Path, mode: str) -> None:
+    """The call into the object's __jump_table entry is judged against what the output
+    makes of it (here a kept entry that jumps to the stub); an entry jumping elsewhere is
+    reported at the call."""
+    obj = _assemble(tmp_path, "jt", JUMP_TABLE)
+    exe = tmp_path / "jt.exe"
+    link([str(obj), "-lSystem"], exe, target="macho-i386", macho_classic=MODES[mode])
+    result = run(exe)
+    assert (result.faults, result.stdout) == ([], b"jump table\n")
+    report = check_macho_fields(exe, [obj])
+    assert report.mismatches == () and report.checked == 2, str(report)
+    img = mi.parse(exe.read_bytes())
+    table = next((s for s in img.sections() if s.sectname == "__jump_table"), None)
+    if table is None:
+        return  # the linker sent the call to the stub itself: nothing more to corrupt
+    bad = bytearray(exe.read_bytes())
+    bad[table.offset + 1] ^= 0x40  # the kept entry's jmp now lands elsewhere
+    (tmp_path / "bad").write_bytes(bytes(bad))
+    [mismatch] = check_macho_fields(tmp_path / "bad", [obj]).mismatches
+    assert mismatch.kind == "value" and mismatch.offset == 0xD
