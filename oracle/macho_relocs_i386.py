@@ -45,14 +45,16 @@ def _expected(site: Site) -> Allowed:
     end = site.p + width
     if r.type in (SECTDIFF, LOCAL_SECTDIFF):
         a, b = r.value, r.pair_value
-        assert a is not None and b is not None  # the reader pairs every SECTDIFF
+        if a is None or b is None:  # the reader pairs every SECTDIFF
+            raise Unresolved("unresolved", f"{r.type_name} without its pair")
         offset = _field(site, True) - (a - b)
         return [(ma - mb + offset, "moved(A) - moved(B) + (F - (A - B))")
                 for ma in site.moved_address(a) for mb in site.moved_address(b)]
     if r.type != VANILLA:
         raise Unresolved("unsupported", f"type {r.type_name} is not checked")
     if r.scattered:
-        assert r.value is not None
+        if r.value is None:
+            raise Unresolved("unresolved", f"{r.type_name} without r_value")
         target = _field(site, True) + site.obj_p + width if r.pcrel else _field(site, False)
         offset = target - r.value
         if r.pcrel:
@@ -108,7 +110,8 @@ def _difference_reach(site: Site, held: int) -> str:
     offset), and whether it stays inside the output section of the real minuend, which is
     what PIC code `leal L_x-L0$pb(%ebx)` relies on."""
     r, out = site.r, site.out
-    assert r.value is not None and r.pair_value is not None
+    if r.value is None or r.pair_value is None:
+        return "no pair to say where it leads"
     offset = site.obj.inplace(r) - (r.value - r.pair_value)
     base = site.moved_address(r.pair_value)[0]
     reached = base + held - offset

@@ -154,8 +154,9 @@ def _generic_relocs(path: str | Path, img: mi.MachOImage, index: int,
                                   True, second, pair))
             continue
         rtype = second >> 28
-        if rtype == PAIR:
-            raise ObjectError(f"{path}: {sect.name}+{first:#x}: a PAIR with nothing before it")
+        if rtype in (PAIR, SECTDIFF, LOCAL_SECTDIFF):
+            raise ObjectError(f"{path}: {sect.name}+{first:#x}: a plain (not scattered) "
+                              f"{GENERIC_NAMES[rtype]}")
         out.append(MachOReloc(index, first, rtype, bool(second >> 24 & 1),
                               1 << (second >> 25 & 3), Target(bool(second >> 27 & 1),
                                                               second & 0xFFFFFF),

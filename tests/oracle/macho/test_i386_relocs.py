@@ -5,6 +5,7 @@ every corrupted field is reported."""
 
 from __future__ import annotations
 
+import random
 import subprocess
 from pathlib import Path
 
@@ -200,3 +201,23 @@ def test_call_through_an_object_jump_table(tmp_path: Path, mode: str) -> None:
     (tmp_path / "bad").write_bytes(bytes(bad))
     [mismatch] = check_macho_fields(tmp_path / "bad", [obj]).mismatches
     assert mismatch.kind == "value" and mismatch.offset == 0xD
+
+
+def test_corrupted_inputs_and_outputs_never_crash_the_oracle(built: dict[str, Path],
+                                                             tmp_path: Path) -> None:
+    """Random bytes flipped in an i386 object or in the executable: the oracle reports
+    (mismatches, or one ValueError naming the unreadable file), never another exception."""
+    rng = random.Random("i386 fields")
+    inputs = [built["forms"], built["ext"], built["more"]]
+    for trial in range(40):
+        victim = rng.choice([*inputs, built["forms.modern"]])
+        bad = bytearray(victim.read_bytes())
+        for _ in range(rng.randint(1, 6)):
+            bad[rng.randrange(len(bad))] = rng.randrange(256)
+        path = tmp_path / f"bad{trial}{victim.suffix}"
+        path.write_bytes(bytes(bad))
+        exe = path if victim == built["forms.modern"] else built["forms.modern"]
+        try:
+            check_macho_fields(exe, [path if p == victim else p for p in inputs])
+        except ValueError:
+            pass
