@@ -308,11 +308,28 @@ def aligned_call(export: Export, install_name: str) -> Export:
         machine = ctx.machine
         sp = machine.abi.sp(machine.uc)
         if (sp + 4) % 16:
-            site = machine.abi.read_word(ctx.mem, sp)
+            site = _call_instruction(ctx, machine.abi.read_word(ctx.mem, sp))
             raise RunStop(Fault("misaligned-stack", site, machine.symbol_at(site),
-                                f"call to {export.name} in {install_name} from {site:#x} "
+                                f"call to {export.name} in {install_name} at {site:#x} "
                                 f"with esp {sp + 4:#x} before the call, not 16-byte aligned "
                                 "(the Darwin i386 ABI requires it at every call)"))
         return export.impl(ctx)
 
     return Export(export.name, export.arity, impl)
+
+
+def _call_instruction(ctx: CallContext, ret: int) -> int:
+    """The address of the call that returns to `ret`: `call rel32` (e8, 5 bytes), `call
+    *abs32` (ff 15, 6 bytes) or `call *%reg` (ff d0-d7, 2 bytes); `ret` itself when the
+    bytes before it are none of those (a tail call reached through a jump)."""
+    try:
+        before = ctx.mem.read(ret - 6, 6)
+    except Exception:  # noqa: BLE001 - unreadable: name the return address
+        return ret
+    if before[1] == 0xE8:
+        return ret - 5
+    if before[:2] == b"\xff\x15":
+        return ret - 6
+    if before[4] == 0xFF and 0xD0 <= before[5] <= 0xD7:
+        return ret - 2
+    return ret
