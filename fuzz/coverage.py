@@ -14,7 +14,18 @@ from .assemble_i386 import assemble_i386
 from .assemble_x86 import assemble
 from .lower_i386 import I386Choices, lower_i386
 from .lower_x86 import lower
-from .model import AddrVia, Call, CallTable, CallVia, IfOdd, Load, Program, Store, walk_steps
+from .model import (
+    AddrVia,
+    Call,
+    CallTable,
+    CallVia,
+    IfOdd,
+    Load,
+    Program,
+    Ref,
+    Store,
+    walk_steps,
+)
 
 
 def describe(program: Program) -> set[str]:
@@ -66,9 +77,15 @@ def describe_i386(program: Program, no_base_objects: frozenset[int]) -> set[str]
     uses_got = any(isinstance(s, Call) and s.via is CallVia.GOT_INDIRECT
                    or isinstance(s, Load | Store | CallTable) and s.via is AddrVia.GOT
                    for i in no_base_objects for f in program.objects[i].functions
+                   if not any(sec.group for sec in program.objects[i].sections
+                              if sec.name == f.section)  # COMDAT code stays based
                    for s in walk_steps(f.steps))
     if uses_got:
         labels.add("i386:got32x:no_base")
+    absolute = {a.name: a.value for o in program.objects for a in o.absolutes}
+    if any(isinstance(f, Ref) and f.width == 2 and absolute.get(f.target, 0) + f.addend > 0x7FFF
+           for o in program.objects for d in o.data for f in d.fields):
+        labels.add("i386:reloc:R_386_16:above_signed_limit")
     return labels
 
 

@@ -64,7 +64,8 @@ THUNKS = (PC_THUNK_BX, PC_THUNK_AX)
 class I386Choices:
     """Lowering choices that do not change what a program does: the objects whose
     `AddrVia.GOT` and `CallVia.GOT_INDIRECT` references use no base register (the
-    absolute `f@GOT` form, G + A, valid in a non-PIC executable)."""
+    absolute `f@GOT` form, G + A, valid in a non-PIC executable).  COMDAT functions keep
+    the based form everywhere: their copies must be identical in every object."""
 
     no_base_objects: frozenset[int] = frozenset()
 
@@ -158,10 +159,9 @@ class Lowerer386:
         code += [Insn("add_esp", imm=pad + 4 * arity)] if pad + 4 * arity else []
         return [*code, Insn("xor_edx_edx"), *MIX]
 
-    def step(self, owner: int, step: Step) -> list[Insn]:
-        based = owner not in self.choices.no_base_objects
+    def step(self, owner: int, step: Step, based: bool) -> list[Insn]:
         if isinstance(step, IfOdd):
-            return [Insn("skip_if_even", body=tuple(self.step(owner, step.step)))]
+            return [Insn("skip_if_even", body=tuple(self.step(owner, step.step, based)))]
         if isinstance(step, Call):
             sym = Sym(step.target)
             call = {
@@ -188,12 +188,13 @@ class Lowerer386:
         offset, _ = self.field_at(owner, step.item, step.index)
         return _store(step.item, offset, step.via, based)
 
-    def function(self, owner: int, fn: Function) -> Item:
+    def function(self, owner: int, fn: Function, comdat: bool) -> Item:
+        based = comdat or owner not in self.choices.no_base_objects
         code = [Insn("push_ebx"), Insn("push_esi"), Insn("push_edi"),
                 Insn("call", Sym(PC_THUNK_BX), reloc="R_386_PC32"), Insn("add_ebx_got_base"),
                 Insn("mov_esi_imm", imm=fn.seed), Insn("xor_edi_edi")]
         for s in fn.steps:
-            code += self.step(owner, s)
+            code += self.step(owner, s, based)
         code += [Insn("mov_eax_esi"), Insn("mov_edx_edi"), Insn("pop_edi"), Insn("pop_esi"),
                  Insn("pop_ebx"), Insn("ret")]
         return Item(fn.name, fn.binding, fn.align, code=tuple(code), is_function=True)
@@ -208,7 +209,8 @@ class Lowerer386:
         obj: ObjectModel = self.program.objects[owner]
         sections = [self.start()] if owner == 0 else []
         for sec in obj.sections:
-            items = [self.function(owner, f) for f in obj.functions if f.section == sec.name]
+            items = [self.function(owner, f, sec.group is not None) for f in obj.functions
+                     if f.section == sec.name]
             items += [Item(d.name, d.binding, d.align, fields=_word_fields(d.fields))
                       for d in obj.data if d.section == sec.name]
             sections.append(AsmSection(sec.name, sec.kind, sec.align, sec.group,

@@ -19,7 +19,6 @@ it reads the implicit addend of `R_386_PC8`/`R_386_PC16` zero-extended (a negati
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +29,17 @@ from hypothesis import strategies as st
 from fuzz import judge
 from fuzz.assemble_i386 import assemble_i386
 from fuzz.coverage import describe_i386, record
-from fuzz.lower_i386 import I386Choices, lower_i386
+from fuzz.lower_i386 import lower_i386
 from fuzz.model import Program
-from fuzz.pipeline import (
-    REFERENCE_LINKERS,
-    LinkOptions,
-    libraries,
-    link_linkharness,
-    link_options,
-    write_objects,
-)
+from fuzz.pipeline import REFERENCE_LINKERS, libraries, link_linkharness, write_objects
 from fuzz.pipeline_i386 import (
     NO_CHOICES,
     link_linkharness_i386,
     link_with_i386,
     write_objects_i386,
 )
-from fuzz.samples_i386 import SAMPLE_I386, SAMPLE_I386_CHOICES
 from fuzz.semantics import outcome
-from fuzz.strategies import programs
+from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
 from oracle.emulate import run
 
 # ci-profile example counts (the fuzz profile keeps its own)
@@ -60,24 +51,6 @@ def _budget(prop: str) -> Callable[[Any], Any]:
     if current is not None and current.derandomize:
         return settings(current, max_examples=CI_EXAMPLES[prop])
     return settings(current)
-
-
-@dataclass(frozen=True)
-class I386Case:
-    program: Program
-    choices: I386Choices
-    options: LinkOptions
-
-
-@st.composite
-def i386_cases(draw: st.DrawFn) -> I386Case:
-    program = draw(programs())
-    n = len(program.objects)
-    no_base = frozenset(draw(st.sets(st.integers(0, n - 1))))
-    return I386Case(program, I386Choices(no_base), draw(link_options(n)))
-
-
-SAMPLE_CASE = I386Case(SAMPLE_I386, SAMPLE_I386_CHOICES, LinkOptions())
 
 
 def _record(case: I386Case) -> None:
