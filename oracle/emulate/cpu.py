@@ -102,6 +102,9 @@ class Cpu:
         self.lease = 0  # counts acquisitions: a release names the lease it ends
         self._kept: dict[tuple[int, int], _Region] = {}  # (addr, size) -> its memory
         self._unclaimed: set[tuple[int, int]] = set()
+        self._code_translated: tuple[tuple[int, int, int], ...] | None = None
+        self._counting = False
+        self._ran = False
         self._initial = self.uc.context_save()
         self.uc.mem_map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
         self.uc.mem_write(lib_base, bytes([TRAMPOLINE_FILL]) * (self.sink - lib_base))
@@ -113,11 +116,14 @@ class Cpu:
             self.uc.hook_add(UC_HOOK_INSN, self._on_syscall, None, 1, 0, x.UC_X86_INS_SYSCALL)
 
     def reset(self) -> None:
-        """Back to the state of a new instance as a run sees it: initial registers, no
-        translated code (a block translated for the last run's bytes must not run), and
+        """Back to the state of a new instance as a run sees it: initial registers and
         nothing mapped but the library region and the kept regions, zeroed, which the
-        next run either claims by mapping them again or loses when it starts."""
+        next run either claims by mapping them again or loses when it starts.  Translated
+        code is kept, with a note of the code it came from (see start)."""
         regions = {(begin, end - begin + 1): prot for begin, end, prot in self.uc.mem_regions()}
+        if self._ran:  # else the translations are still those of the last run that ran
+            self._code_translated = self._code(regions)
+            self._ran = False
         for (begin, size), prot in regions.items():
             region = self._kept.get((begin, size))
             if region is not None:
@@ -131,7 +137,6 @@ class Cpu:
                 self._kept.pop(key).host.close()
         self._unclaimed = set(self._kept)
         self.uc.context_restore(self._initial)
-        self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
 
     def map(self, addr: int, size: int, prot: int) -> None:
         """mem_map for a run.  Mapping and unmapping cost Unicorn 20-60 us a region (an
@@ -159,6 +164,27 @@ class Cpu:
             host.close()
             raise
         self._kept[key] = _Region(host, prot)
+
+    def start(self, counting: bool) -> None:
+        """A run begins on this CPU: drop the translated code unless it was translated
+        from exactly the code the run has mapped now, the same way (translation is most of
+        what a small run's guest code costs, and the benchmark and a corpus replay run the
+        same executable again and again).  Unicorn does not drop a block when the bytes it
+        came from change by mem_write, so this is what keeps a block translated for one
+        program from running in the next.  The code is compared with what was mapped when
+        the last run ended, so code the last run changed (and retranslated) counts."""
+        regions = {(begin, end - begin + 1): prot for begin, end, prot in self.uc.mem_regions()}
+        code = (counting, self._code(regions))
+        if code != (self._counting, self._code_translated):
+            self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
+        self._counting = counting
+        self._ran = True
+
+    def _code(self, regions: dict[tuple[int, int], int]) -> tuple[tuple[int, int, int], ...]:
+        """The executable regions but the library's, with a hash of their bytes."""
+        return tuple((begin, size, hash(bytes(self.uc.mem_read(begin, size))))
+                     for (begin, size), prot in sorted(regions.items())
+                     if prot & UC_PROT_EXEC and begin != self.lib_base)
 
     def claimable(self, addr: int, size: int) -> bool:
         """Whether mapping (addr, size) now would claim a kept region: free, unlike a

@@ -233,6 +233,7 @@ class Machine:
     def _run(self, entry: int) -> tuple[int | None, list[Fault]]:
         self.mem.map_free_lazies(self._cpu.claimable)
         self._cpu.drop_unclaimed()
+        self._cpu.start(self.counting)
         self.uc.reg_write(self.abi.pc_reg, entry)
         self._current = "<program>"
         try:

@@ -116,3 +116,23 @@ def test_one_idle_cpu_per_kind_however_many_runs() -> None:
         m.run(CODE)
     kind = (X86_64.mode, LAYOUT_64.lib_code, LAYOUT_64.lib_code_size)
     assert len(cpus._IDLE[kind]) == 1
+
+
+def test_code_loaded_by_a_run_that_never_ran_does_not_vouch_for_translations() -> None:
+    first = machine()
+    load(first, EXIT_WITH_DATA_BYTE, b"\x05")
+    assert first.run(CODE) == (5, [])  # translated: the first program's code
+    other = bytes.fromhex("bf0b000000") + b"\x0f\x05"  # mov $11, %edi; syscall
+    failed_load = machine()
+    load(failed_load, other)
+    failed_load.close()  # as a loader does when loading fails: nothing ran
+    second = machine()
+    load(second, other)
+    assert second.run(CODE) == (11, [])
+
+
+def test_the_same_program_again_reuses_its_translations_and_still_runs_right() -> None:
+    for status in (3, 3, 4):
+        m = machine()
+        load(m, EXIT_WITH_DATA_BYTE, bytes([status]))
+        assert m.run(CODE) == (status, [])
