@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.guest import GuestFault
+from oracle.emulate.macho.libsystem_extra import FixedArgs, extra_exports
 from oracle.emulate.startup import abort
 
 RUNETYPE_OFFSET = 60
@@ -126,25 +127,14 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
         Export("bzero", 2, _bzero(need("memset"))),
         Export("read", 3, _read),
         Export("__assert_rtn", 4, _assert_rtn),
+        *extra_exports(glibc),
     ]
     return {row.name: row for row in rows}
-
-
-class _FixedArgs(CallContext):
-    """A call's context whose integer arguments are given, not read from the registers or
-    the stack (one function served by another with its arguments rearranged)."""
-
-    def __init__(self, ctx: CallContext, args: tuple[int, ...]) -> None:
-        super().__init__(ctx.machine, ctx.library, ctx.symbol)
-        self._fixed = args
-
-    def arg(self, index: int) -> int:
-        return self._fixed[index]
 
 
 def _bzero(memset: Export) -> Callable[[CallContext], LibResult]:
     def impl(ctx: CallContext) -> LibResult:
         # bzero(p, n) is memset(p, 0, n)
-        return memset.impl(_FixedArgs(ctx, (ctx.arg(0), 0, ctx.arg(1))))
+        return memset.impl(FixedArgs(ctx, (ctx.arg(0), 0, ctx.arg(1))))
 
     return impl

@@ -173,3 +173,35 @@ L_puts$stub:
 .section __TEXT,__cstring
 msg: .asciz "jump table"
 """
+# libSystem functions the shared emulated libc lacks (oracle/emulate/macho/libsystem_extra.py)
+LIBC_EXTRAS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+double strtod(const char *, char **);
+double atof(const char *);
+char *strtok(char *, const char *);
+char *strerror(int);
+void perror(const char *);
+long long llabs(long long);
+int main(int argc, char **argv) {
+    const char *inputs[] = {"  3.25xyz", "-1e3", "0x1.8p3", "inf", "nan", ".5e-2", "1e999", "abc", "+7."};
+    for (int i = 0; i < 9; i++) {
+        char *end;
+        errno = 0;
+        double v = strtod(inputs[i], &end);
+        printf("%-10s -> %g rest=\"%s\" erange=%d\n", inputs[i], v, end, errno == ERANGE);
+    }
+    printf("atof %.3f\n", atof("2.5e1"));
+    char line[] = "alpha, beta;;gamma ,delta";
+    for (char *t = strtok(line, ",; "); t; t = strtok(NULL, ",; "))
+        printf("token [%s]\n", t);
+    printf("%s | %s | %s\n", strerror(ENOENT), strerror(EINVAL), strerror(ERANGE));
+    errno = EDOM;
+    perror("perror says");
+    printf("llabs %lld %lld\n", llabs(-1234567890123LL * argc), llabs(42LL));
+    return 0;
+}
+"""
+LIBC_EXTRAS_IMPORTS = ("strtod", "atof", "strtok", "strerror", "perror", "llabs")

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 from macho_i386_image import CODE, LA_PTR, MSG_POINTER, Options, build_i386
-from macho_i386_sources import LIBTRACE, LIBTRACE_TBD, SYSCALLS
+from macho_i386_sources import (
+    LIBC_EXTRAS,
+    LIBC_EXTRAS_IMPORTS,
+    LIBTRACE,
+    LIBTRACE_TBD,
+    SYSCALLS,
+)
 
 from linker import link
 from oracle.emulate import RunResult, run
@@ -177,3 +183,24 @@ def test_libsystem_serves_libm(tmp_path: Path, target: str) -> None:
     for bind in MODES:
         result = run(exe, [str(exe), "x"], bind=bind)
         assert (result.faults, result.exit_code, result.stdout) == ([], 0, expected)
+
+
+@pytest.mark.parametrize("target", ["macho-i386", "macho-x86_64"])
+def test_libsystem_extras_match_a_native_build(tmp_path: Path, target: str) -> None:
+    """strtod (decimal, hex, inf, nan, overflow with ERANGE, no number), atof, strtok,
+    strerror, perror and llabs print what the native gcc -m32 build prints."""
+    source = tmp_path / "extra.c"
+    source.write_text(LIBC_EXTRAS)
+    triple = "i386-apple-macosx10.6" if target == "macho-i386" else "x86_64-apple-macosx10.9"
+    obj, exe, native = tmp_path / "e.o", tmp_path / "e.exe", tmp_path / "native"
+    subprocess.run(["clang-14", "-target", triple, "-nostdlibinc", "-isystem",
+                    str(Path(__file__).parents[2] / "macho_include"), "-O2", "-w", "-c",
+                    str(source), "-o", str(obj)], check=True, capture_output=True)
+    link([str(obj), "-lSystem"], exe, target=target,
+         imports=[f"_{f}@/usr/lib/libSystem.B.dylib" for f in LIBC_EXTRAS_IMPORTS])
+    subprocess.run(["gcc", "-m32", "-O2", "-w", str(source), "-o", str(native)], check=True,
+                   capture_output=True)
+    expected = subprocess.run([str(native)], capture_output=True, check=True)
+    result = run(exe, [str(exe)])
+    assert (result.faults, result.exit_code) == ([], 0)
+    assert (result.stdout, result.stderr) == (expected.stdout, expected.stderr)
