@@ -1,5 +1,6 @@
 """libSystem functions the shared emulated libc does not have yet, which real C programs
-call: strtod and atof, strtok, strerror and perror, llabs.
+call: strtod and atof, strtok, strerror and perror, llabs; and the signal functions whose
+Darwin structures or numbers differ from glibc's (sigaction, raise).
 
 Their behaviour is glibc's, as for the rest of the emulated libSystem (a Mach-O build must
 print what the program's native ELF build prints): glibc's strerror texts, strtod's C
@@ -123,7 +124,7 @@ def extra_exports(glibc: Callable[[str], Export | None]) -> list[Export]:
     strtok_r = glibc("strtok_r")
     if strtok_r is not None:
         rows.append(Export("strtok", 2, _strtok(strtok_r)))
-    return rows
+    return rows + signal_exports(glibc)
 
 
 def _strtok(strtok_r: Export) -> Callable[[CallContext], LibResult]:
@@ -132,3 +133,48 @@ def _strtok(strtok_r: Export) -> Callable[[CallContext], LibResult]:
         return strtok_r.impl(FixedArgs(ctx, (ctx.arg(0), ctx.arg(1), state.address)))
 
     return impl
+
+
+# Darwin's signals (sys/signal.h): struct sigaction is the handler (a word), sa_mask (32
+# bits) and sa_flags; SA_SIGINFO is 0x40; the signals ignored by default are SIGURG,
+# SIGCHLD, SIGIO, SIGWINCH and SIGINFO.  The process keeps glibc's flags (the shared raise
+# reads them), so the flags are translated on the way in and out.
+DARWIN_SA_SIGINFO, LINUX_SA_SIGINFO = 0x40, 0x4
+DARWIN_IGNORED_BY_DEFAULT = frozenset({16, 20, 23, 28, 29})
+
+
+def _darwin_sigaction(ctx: CallContext) -> LibResult:
+    sig, act, oldact = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1), ctx.arg(2)
+    word = ctx.word
+    handlers = ctx.process.signal_handlers
+    old_handler, old_flags = handlers.get(sig, (0, 0))
+    if act:
+        handler = int.from_bytes(ctx.mem.read(act, word), "little")
+        flags = int.from_bytes(ctx.mem.read(act + word + 4, 4), "little")
+        handlers[sig] = (handler, LINUX_SA_SIGINFO if flags & DARWIN_SA_SIGINFO else 0)
+    if oldact:
+        flags = DARWIN_SA_SIGINFO if old_flags & LINUX_SA_SIGINFO else 0
+        ctx.mem.write(oldact, old_handler.to_bytes(word, "little") + bytes(4)
+                      + flags.to_bytes(4, "little"))
+    return 0
+
+
+def _darwin_raise(shared: Export) -> Callable[[CallContext], LibResult]:
+    def impl(ctx: CallContext) -> LibResult:
+        sig = ctx.arg(0) & 0xFFFFFFFF
+        handler = ctx.process.signal_handlers.get(sig, (0, 0))[0]
+        if handler == 0 and sig in DARWIN_IGNORED_BY_DEFAULT:
+            return 0
+        return shared.impl(ctx)
+
+    return impl
+
+
+def signal_exports(glibc: Callable[[str], Export | None]) -> list[Export]:
+    """sigaction with Darwin's struct, raise with Darwin's default-ignored signals (signal
+    itself is the shared one: its arguments mean the same)."""
+    rows = [Export("sigaction", 3, _darwin_sigaction)]
+    shared = glibc("raise")
+    if shared is not None:
+        rows.append(Export("raise", 1, _darwin_raise(shared)))
+    return rows

@@ -162,45 +162,50 @@ def test_libtrace_imports(tmp_path: Path, classic: bool) -> None:
 
 MATH_FUNCTIONS = ("sqrt", "sin", "cos", "exp", "log", "fabs", "floor", "ceil", "pow", "atan2",
                   "fmod", "hypot", "lround")
+PROGRAMS = Path(__file__).parents[2] / "programs"
+TARGETS = {"macho-i386": "i386-apple-macosx10.6", "macho-x86_64": "x86_64-apple-macosx10.9"}
 
 
-@pytest.mark.parametrize("target", ["macho-i386", "macho-x86_64"])
-def test_libsystem_serves_libm(tmp_path: Path, target: str) -> None:
-    """tests/programs/math_libm (the doubles on the stack and in st(0) on i386, in xmm
-    registers on x86-64) prints what its native gcc -m32 build prints.  libSystem.tbd does
-    not list the math functions yet, so the link imports them by name."""
-    source = Path(__file__).parents[2] / "programs" / "math_libm.c"
-    triple = "i386-apple-macosx10.6" if target == "macho-i386" else "x86_64-apple-macosx10.9"
-    obj, exe, native = tmp_path / "m.o", tmp_path / "m.exe", tmp_path / "native"
-    subprocess.run(["clang-14", "-target", triple, "-nostdlibinc", "-isystem",
+def _matches_native(tmp_path: Path, target: str, source: Path, imports: tuple[str, ...],
+                    args: tuple[str, ...] = ()) -> None:
+    """`source` built for `target` (its `imports` from libSystem by name: libSystem.tbd
+    does not list them yet) prints, lazily and at load, what its native gcc -m32 build
+    prints, and exits the same way."""
+    obj, exe, native = tmp_path / "p.o", tmp_path / "p.exe", tmp_path / "native"
+    subprocess.run(["clang-14", "-target", TARGETS[target], "-nostdlibinc", "-isystem",
                     str(Path(__file__).parents[2] / "macho_include"), "-O2", "-w", "-c",
                     str(source), "-o", str(obj)], check=True, capture_output=True)
     link([str(obj), "-lSystem"], exe, target=target,
-         imports=[f"_{f}@/usr/lib/libSystem.B.dylib" for f in MATH_FUNCTIONS])
-    subprocess.run(["gcc", "-m32", "-O2", str(source), "-o", str(native), "-lm"], check=True,
-                   capture_output=True)
-    expected = subprocess.run([str(native), "x"], capture_output=True, check=True).stdout
+         imports=[f"_{f}@/usr/lib/libSystem.B.dylib" for f in imports])
+    subprocess.run(["gcc", "-m32", "-O2", "-w", str(source), "-o", str(native), "-lm"],
+                   check=True, capture_output=True)
+    expected = subprocess.run([str(native), *args], capture_output=True, check=False)
     for bind in MODES:
-        result = run(exe, [str(exe), "x"], bind=bind)
-        assert (result.faults, result.exit_code, result.stdout) == ([], 0, expected)
+        result = run(exe, [str(exe), *args], bind=bind)
+        assert result.faults == []
+        assert (result.exit_code, result.stdout, result.stderr) == (
+            expected.returncode, expected.stdout, expected.stderr)
 
 
-@pytest.mark.parametrize("target", ["macho-i386", "macho-x86_64"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_libsystem_serves_libm(tmp_path: Path, target: str) -> None:
+    """tests/programs/math_libm: doubles on the stack and in st(0) on i386, in xmm
+    registers on x86-64."""
+    _matches_native(tmp_path, target, PROGRAMS / "math_libm.c", MATH_FUNCTIONS, ("x",))
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_libsystem_extras_match_a_native_build(tmp_path: Path, target: str) -> None:
     """strtod (decimal, hex, inf, nan, overflow with ERANGE, no number), atof, strtok,
-    strerror, perror and llabs print what the native gcc -m32 build prints."""
+    strerror, perror and llabs."""
     source = tmp_path / "extra.c"
     source.write_text(LIBC_EXTRAS)
-    triple = "i386-apple-macosx10.6" if target == "macho-i386" else "x86_64-apple-macosx10.9"
-    obj, exe, native = tmp_path / "e.o", tmp_path / "e.exe", tmp_path / "native"
-    subprocess.run(["clang-14", "-target", triple, "-nostdlibinc", "-isystem",
-                    str(Path(__file__).parents[2] / "macho_include"), "-O2", "-w", "-c",
-                    str(source), "-o", str(obj)], check=True, capture_output=True)
-    link([str(obj), "-lSystem"], exe, target=target,
-         imports=[f"_{f}@/usr/lib/libSystem.B.dylib" for f in LIBC_EXTRAS_IMPORTS])
-    subprocess.run(["gcc", "-m32", "-O2", "-w", str(source), "-o", str(native)], check=True,
-                   capture_output=True)
-    expected = subprocess.run([str(native)], capture_output=True, check=True)
-    result = run(exe, [str(exe)])
-    assert (result.faults, result.exit_code) == ([], 0)
-    assert (result.stdout, result.stderr) == (expected.stdout, expected.stderr)
+    _matches_native(tmp_path, target, source, LIBC_EXTRAS_IMPORTS)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_darwin_signals(tmp_path: Path, target: str) -> None:
+    """tests/programs/signal_handler: signal, raise, and sigaction with Darwin's struct
+    (sa_flags after a 32-bit mask) and SA_SIGINFO 0x40."""
+    _matches_native(tmp_path, target, PROGRAMS / "signal_handler.c",
+                    ("signal", "raise", "sigaction"))
