@@ -185,6 +185,13 @@ def _segment_plans(segments: list[Segment]) -> list[SegmentPlan]:
         plans.append(SegmentPlan(name, seg.addr, (seg.memsz + PAGE - 1) & -PAGE,
                                  seg.file_offset, (seg.filesz + PAGE - 1) & -PAGE, prot,
                                  seg.sections))
+    # A segment aligned past the page (16 KB-aligned data) starts past a gap, in memory and
+    # in the file alike.  A segment without zero-fill covers the gap after it, as ld64.lld
+    # writes it, so that no file byte lies outside every segment (MACHO-FILE-SPACE).
+    for seg, plan, after in zip(segments, plans, plans[1:]):
+        gap_file, gap_memory = after.fileoff - plan.fileoff, after.vmaddr - plan.vmaddr
+        if seg.filesz == seg.memsz and gap_file == gap_memory >= plan.filesize:
+            plan.filesize = plan.vmsize = gap_file
     return plans
 
 

@@ -197,3 +197,21 @@ def test_undefined_and_import_option(macho_cc, tmp_path: Path) -> None:
     link([obj, "-lSystem"], out, target="macho-x86_64", imports=["_mystery@/opt/libm.dylib"])
     assert "/opt/libm.dylib" in _objdump("--private-headers", out)
     assert ("__DATA", "__la_symbol_ptr", "_mystery") in _binds(out)
+
+
+def test_page_plus_alignment_leaves_no_unmapped_file_bytes(macho_cc, tmp_path: Path) -> None:
+    """16 KB-aligned data starts __DATA past a gap in memory and in the file; __TEXT covers
+    the gap (as ld64.lld's does), so every file byte belongs to a segment."""
+    obj = macho_cc("""
+        int puts(const char *);
+        _Alignas(16384) int aligned_data[4] = {1, 2, 3, 4};
+        int main(void) { puts("al"); return ((long)aligned_data & 0x3fff) != 0; }
+    """, "aligned16k", "-O1")
+    out = tmp_path / "aligned"
+    link([obj, "-lSystem"], out, target="macho-x86_64")
+    img = macho_image.parse(out.read_bytes())
+    text, data = img.segment_named("__TEXT"), img.segment_named("__DATA")
+    assert text is not None and data is not None and data.vmaddr % 16384 == 0
+    assert text.fileoff + text.filesize == data.fileoff
+    assert check(out) == []
+    assert (run(out).stdout, run(out).exit_code) == (b"al\n", 0)
