@@ -13,6 +13,8 @@ import sys
 import traceback
 from collections.abc import Callable
 
+_ESCAPE_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
+
 
 class LinkError(Exception):
     """A link that cannot be done; `str()` is the one-line message the CLI prints."""
@@ -46,7 +48,8 @@ class LinkError(Exception):
             where.append(f"offset {self.offset:#x}")
         if self.symbol:
             where.append(f"symbol {self.symbol}")
-        return ": ".join([*where, self.rule])
+        # Names come from the input: a control character in one must not break the line.
+        return ": ".join([*where, self.rule]).translate(_ESCAPE_CONTROLS)
 
 
 def run_reporting_errors(action: Callable[[], None]) -> int:

@@ -81,7 +81,7 @@ def _bind_entry(entry: BindEntry, out: bytearray) -> None:
         out += uleb128(entry.ordinal)
     flags = BIND_SYMBOL_FLAGS_WEAK_IMPORT if entry.weak_import else 0
     out.append(BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM | flags)
-    out += entry.name.encode() + b"\0"
+    out += entry.name.encode("utf-8", "surrogateescape") + b"\0"
 
 
 def bind_opcodes(entries: list[BindEntry]) -> bytes:
@@ -200,5 +200,5 @@ def _encode(node: _Node) -> bytes:
         out += uleb128(len(info)) + info
     out.append(len(node.edges))
     for edge, child in node.edges.items():
-        out += edge.encode() + b"\0" + uleb128(child.offset)
+        out += edge.encode("utf-8", "surrogateescape") + b"\0" + uleb128(child.offset)
     return bytes(out)

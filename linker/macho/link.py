@@ -229,7 +229,7 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
     index_of: dict[int, int] = {}
     for n, (name, ntype, sect, desc, value, gid) in enumerate(local + extdef + undef):
         rows.append(struct.pack(nlist, len(strings), ntype, sect, desc, value))
-        strings += name.encode() + b"\0"
+        strings += name.encode("utf-8", "surrogateescape") + b"\0"
         if gid >= 0:
             index_of[gid] = n
     plan.symbols, plan.nsyms, plan.strings = b"".join(rows), len(rows), bytes(strings)

@@ -264,6 +264,13 @@ def _symbol_table(r: _Reader, obj: ObjectFile, names: list[str], raw: np.ndarray
     in_sect = (kind == N_SECT) & ~stab
     section[in_sect] = sect[in_sect]
     addrs = np.array([0] + [h[2] for h in headers], dtype=np.uint64)
+    ends = np.array([0] + [h[2] + h[3] for h in headers], dtype=np.uint64)
+    outside = in_sect & ((value < addrs[np.where(in_sect, sect, 0)])
+                         | (value > ends[np.where(in_sect, sect, 0)]))
+    if outside.any():
+        n = int(np.nonzero(outside)[0][0])
+        raise r.fail(f"symbol {n} value {int(value[n]):#x} lies outside its section "
+                     f"{int(sect[n])}", symbol=names[n])
     value[in_sect] = value[in_sect] - addrs[sect[in_sect]]
     section[(kind == N_ABS) & ~stab] = ABS
     common = (kind == N_UNDF) & ext & (raw["value"] != 0) & ~stab

@@ -338,3 +338,26 @@ def test_fno_pic_data_import_is_refused_in_one_line(macho32_cc: Callable[..., Pa
         link([obj, "-lSystem"], tmp_path / "x", target="macho-i386")
     assert "___stdoutp" in str(info.value) and "\n" not in str(info.value)
     assert not (tmp_path / "x").exists()
+
+
+def test_corrupt_objects_fail_in_one_line(macho32_cc: Callable[..., Path],
+                                          tmp_path: Path) -> None:
+    """Mutated i386 objects (a few random bytes each, fixed seed) either link or fail with
+    one LinkError line; never another exception, never a partial output.  (This found:
+    symbol values outside their section, and control characters in names.)"""
+    import random
+    good = macho32_cc(HELLO, "hello_mut").read_bytes()
+    rnd = random.Random(9)
+    bad = tmp_path / "mut.o"
+    for _ in range(60):
+        data = bytearray(good)
+        for _ in range(rnd.randint(1, 4)):
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+        bad.write_bytes(bytes(data))
+        out = tmp_path / "mut"
+        try:
+            link([bad, "-lSystem"], out, target="macho-i386")
+        except LinkError as e:
+            assert "\n" not in str(e) and not out.exists()
+        else:
+            out.unlink()
