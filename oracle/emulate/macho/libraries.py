@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from oracle.emulate import libtrace
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc, Libm
+from oracle.emulate.macho.compiler_rt import compiler_rt_exports
 from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
 from oracle.emulate.process import Process
 
@@ -65,6 +66,8 @@ class LibSystem:
         self._libc = Libc(install_name, word)
         self._libm = Libm(install_name)  # libSystem holds libm (libsystem_m)
         self._darwin = darwin_exports(self._libc.function)
+        if word == 4:  # i386 code calls libSystem's compiler runtime for 64-bit division
+            self._darwin.update(compiler_rt_exports())
 
     def resolve(self, symbol: str, process: Process) -> Resolved | None:
         name = c_name(symbol)

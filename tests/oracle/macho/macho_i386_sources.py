@@ -205,3 +205,70 @@ int main(int argc, char **argv) {
 }
 """
 LIBC_EXTRAS_IMPORTS = ("strtod", "atof", "strtok", "strerror", "perror", "llabs")
+# Structures by value, qsort, recursion, double and long long varargs, 64-bit division
+# (___divdi3 & co from the compiler runtime), snprintf formats, setjmp/longjmp.
+KITCHEN = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <ctype.h>
+#include <setjmp.h>
+struct point { int x, y; double w; };
+static struct point pts[] = {{3, 4, 1.5}, {-1, 7, 2.25}, {10, -2, -0.5}};
+typedef long long ll;
+static int cmp(const void *a, const void *b) {
+    const struct point *p = a, *q = b;
+    return (p->x * p->x + p->y * p->y) - (q->x * q->x + q->y * q->y);
+}
+static ll fib(int n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }
+static double avg(int n, ...) {
+    va_list ap; va_start(ap, n); double s = 0;
+    for (int i = 0; i < n; i++) s += va_arg(ap, double);
+    va_end(ap); return s / n;
+}
+static ll sum_ll(int n, ...) {
+    va_list ap; va_start(ap, n); ll s = 0;
+    for (int i = 0; i < n; i++) s += va_arg(ap, ll);
+    va_end(ap); return s;
+}
+static struct point mid(struct point a, struct point b) {
+    struct point m = {(a.x + b.x) / 2, (a.y + b.y) / 2, (a.w + b.w) / 2};
+    return m;
+}
+static jmp_buf env;
+static void deep(int n) { if (n == 0) longjmp(env, 42); deep(n - 1); }
+int main(int argc, char **argv) {
+    qsort(pts, 3, sizeof pts[0], cmp);
+    for (int i = 0; i < 3; i++) printf("pt %d %d %.3f\n", pts[i].x, pts[i].y, pts[i].w);
+    printf("fib %lld\n", fib(30));
+    printf("avg %.4f\n", avg(4, 1.0, 2.5, 3.25, -0.75));
+    printf("sum %lld\n", sum_ll(3, 1LL << 40, -5LL, 123456789012LL));
+    struct point m = mid(pts[0], pts[2]);
+    printf("mid %d %d %g\n", m.x, m.y, m.w);
+    ll big = 0x123456789abcdefLL * argc;
+    printf("%llx %llu %lld %016llX\n", big, (unsigned long long)big * 3, -big / 7, big ^ 0xffff);
+    unsigned long long u = 18446744073709551615ULL;
+    printf("u %llu %llu\n", u / 10, u % 1000);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%-6s|%6.2f|%+d|%05x|%c|%%", "ab", 3.14159, 7, 255, 'Z');
+    puts(buf);
+    char *dup = malloc(strlen(buf) + 1); strcpy(dup, buf);
+    for (char *c = dup; *c; c++) *c = toupper((unsigned char)*c);
+    printf("%s %d\n", dup, (int)strlen(dup));
+    free(dup);
+    int r = setjmp(env);
+    if (r == 0) deep(10); else printf("jumped %d\n", r);
+    double d = 1.0; for (int i = 0; i < 10; i++) d = d * 1.5 + 0.25;
+    printf("d %.10e %g %f\n", d, d / 3, (float)d);
+    long l = -123456789L; printf("long %ld %lu\n", l, (unsigned long)l);
+    return (int)(fib(10) % 7);
+}
+"""
+DIVISION_HELPERS = ("__divdi3", "__moddi3", "__udivdi3", "__umoddi3")
+DIVIDE_BY_ZERO = r"""
+int main(int argc, char **argv) {
+    long long a = 1000000000000LL * argc, b = argc - 1;
+    return (int)(a / b);
+}
+"""

@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from macho_i386_image import CODE, LA_PTR, MSG_POINTER, Options, build_i386
 from macho_i386_sources import (
+    DIVIDE_BY_ZERO,
+    DIVISION_HELPERS,
+    KITCHEN,
     LIBC_EXTRAS,
     LIBC_EXTRAS_IMPORTS,
     LIBTRACE,
@@ -209,3 +212,23 @@ def test_darwin_signals(tmp_path: Path, target: str) -> None:
     (sa_flags after a 32-bit mask) and SA_SIGINFO 0x40."""
     _matches_native(tmp_path, target, PROGRAMS / "signal_handler.c",
                     ("signal", "raise", "sigaction"))
+
+
+def test_i386_kitchen_sink_matches_a_native_build(tmp_path: Path) -> None:
+    """Structures by value, varargs of doubles and long longs, 64-bit division through the
+    compiler runtime's ___divdi3 & co, snprintf formats, setjmp/longjmp."""
+    source = tmp_path / "kitchen.c"
+    source.write_text(KITCHEN)
+    _matches_native(tmp_path, "macho-i386", source, DIVISION_HELPERS)
+
+
+def test_i386_division_by_zero_is_a_divide_error(tmp_path: Path) -> None:
+    source, obj, exe = tmp_path / "div.c", tmp_path / "div.o", tmp_path / "div.exe"
+    source.write_text(DIVIDE_BY_ZERO)
+    subprocess.run(["clang-14", "-target", TARGETS["macho-i386"], "-O2", "-c", str(source),
+                    "-o", str(obj)], check=True, capture_output=True)
+    link([str(obj), "-lSystem"], exe, target="macho-i386",
+         imports=[f"_{f}@/usr/lib/libSystem.B.dylib" for f in DIVISION_HELPERS])
+    [fault] = run(exe, [str(exe)]).faults
+    assert fault.kind == "cpu" and "divide error: __divdi3" in fault.message
+    assert fault.symbol is not None and fault.symbol.startswith("_main")
