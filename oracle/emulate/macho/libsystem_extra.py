@@ -1,5 +1,6 @@
 """libSystem functions the shared emulated libc does not have yet, which real C programs
-call: strtod and atof, strtok, strerror and perror, llabs; and the signal functions whose
+call: strtod and atof, strtok, strerror and perror, llabs, memset_pattern4/8/16 (which
+clang itself emits on Darwin); and the signal functions whose
 Darwin structures or numbers differ from glibc's (sigaction, raise).
 
 Their behaviour is glibc's, as for the rest of the emulated libSystem (a Mach-O build must
@@ -116,11 +117,27 @@ def _llabs(ctx: CallContext) -> LibResult:
     return abs(value) & ((1 << 64) - 1)
 
 
+def _memset_pattern(size: int) -> Callable[[CallContext], LibResult]:
+    """memset_patternN(b, pattern, len): `len` bytes of the N-byte pattern repeated (the
+    last copy cut short).  clang calls memset_pattern16 on Darwin for loops that fill an
+    array with one non-byte value."""
+
+    def impl(ctx: CallContext) -> LibResult:
+        dest, pattern, length = ctx.arg(0), ctx.arg(1), ctx.arg(2)
+        if length:
+            unit = ctx.mem.read(pattern, size)
+            ctx.mem.write(dest, (unit * (length // size + 1))[:length])
+        return None
+
+    return impl
+
+
 def extra_exports(glibc: Callable[[str], Export | None]) -> list[Export]:
     """The functions of this module; strtok is strtok_r with libSystem's own state."""
     rows = [Export("strtod", 2, _strtod), Export("atof", 1, _atof),
             Export("strerror", 1, _strerror), Export("perror", 1, _perror),
-            Export("llabs", 1, _llabs)]
+            Export("llabs", 1, _llabs),
+            *(Export(f"memset_pattern{n}", 3, _memset_pattern(n)) for n in (4, 8, 16))]
     strtok_r = glibc("strtok_r")
     if strtok_r is not None:
         rows.append(Export("strtok", 2, _strtok(strtok_r)))

@@ -272,3 +272,21 @@ int main(int argc, char **argv) {
     return (int)(a / b);
 }
 """
+# Loops filling arrays with one non-byte value: clang on Darwin calls memset_pattern16
+PATTERN_FILL = r"""
+#include <stdio.h>
+double a[37]; int b[29]; long long c[13]; short d[11];
+int main(int argc, char **argv) {
+    for (int i = 0; i < 37; i++) a[i] = 1.5 * argc;
+    for (int i = 0; i < 29; i++) b[i] = 0x01020304;
+    for (int i = 0; i < 13; i++) c[i] = 7;
+    for (int i = 0; i < 11; i++) d[i] = 0x0a0b;
+    double s = 0; long long t = 0;
+    for (int i = 0; i < 37; i++) s += a[i];
+    for (int i = 0; i < 29; i++) t += b[i];
+    for (int i = 0; i < 13; i++) t += c[i];
+    for (int i = 0; i < 11; i++) t += d[i];
+    printf("%g %lld\n", s, t);
+    return 0;
+}
+"""

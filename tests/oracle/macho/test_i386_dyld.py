@@ -19,6 +19,7 @@ from macho_i386_sources import (
     LIBC_EXTRAS_IMPORTS,
     LIBTRACE,
     LIBTRACE_TBD,
+    PATTERN_FILL,
     SYSCALLS,
 )
 
@@ -232,3 +233,10 @@ def test_i386_division_by_zero_is_a_divide_error(tmp_path: Path) -> None:
     [fault] = run(exe, [str(exe)]).faults
     assert fault.kind == "cpu" and "divide error: __divdi3" in fault.message
     assert fault.symbol is not None and fault.symbol.startswith("_main")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_memset_pattern16_from_clang(tmp_path: Path, target: str) -> None:
+    source = tmp_path / "pattern.c"
+    source.write_text(PATTERN_FILL)
+    _matches_native(tmp_path, target, source, ("memset_pattern16",))
