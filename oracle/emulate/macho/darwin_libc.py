@@ -125,6 +125,7 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
         Export("__toupper", 1, need("toupper").impl),
         Export("__maskrune", 2, _maskrune),
         Export("bzero", 2, _bzero(need("memset"))),
+        Export("__bzero", 2, _bzero(need("memset"))),  # what clang -O2 calls for memset(p, 0, n)
         Export("read", 3, _read),
         Export("__assert_rtn", 4, _assert_rtn),
         *extra_exports(glibc),

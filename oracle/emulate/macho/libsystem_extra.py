@@ -1,6 +1,6 @@
 """libSystem functions the shared emulated libc does not have yet, which real C programs
-call: strtod and atof, strtok, strerror and perror, llabs, memset_pattern4/8/16 (which
-clang itself emits on Darwin); and the signal functions whose
+call: strtod and atof, strtok, strerror and perror, llabs, memset_pattern4/8/16 and
+x86-64's __sincos_stret (which clang itself emits on Darwin); and the signal functions whose
 Darwin structures or numbers differ from glibc's (sigaction, raise).
 
 Their behaviour is glibc's, as for the rest of the emulated libSystem (a Mach-O build must
@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from collections.abc import Callable
 
+from unicorn.x86_const import UC_X86_REG_XMM1
+
 from oracle.emulate.calls import CallContext, Export, LibResult
+from oracle.emulate.machine import RunStop
+from oracle.emulate.result import Fault
 
 SPACES = b" \t\n\v\f\r"
 ERANGE = 34
@@ -132,12 +137,26 @@ def _memset_pattern(size: int) -> Callable[[CallContext], LibResult]:
     return impl
 
 
+def _sincos_stret(ctx: CallContext) -> LibResult:
+    """x86-64 `__sincos_stret(x)`: {sin x, cos x} in xmm0 and xmm1 (clang pairs sin and cos
+    of one value into this call for macOS 10.9 and later)."""
+    abi, uc = ctx.machine.abi, ctx.machine.uc
+    if abi.word != 8:
+        site = ctx.abi_return_address()
+        raise RunStop(Fault("unimplemented", site, ctx.machine.symbol_at(site),
+                            "__sincos_stret is served for x86-64 only"))
+    x = abi.float_arg(uc, ctx.mem, 0)
+    uc.reg_write(UC_X86_REG_XMM1, struct.unpack("<Q", struct.pack("<d", math.cos(x)))[0])
+    return math.sin(x)
+
+
 def extra_exports(glibc: Callable[[str], Export | None]) -> list[Export]:
     """The functions of this module; strtok is strtok_r with libSystem's own state."""
     rows = [Export("strtod", 2, _strtod), Export("atof", 1, _atof),
             Export("strerror", 1, _strerror), Export("perror", 1, _perror),
             Export("llabs", 1, _llabs),
-            *(Export(f"memset_pattern{n}", 3, _memset_pattern(n)) for n in (4, 8, 16))]
+            *(Export(f"memset_pattern{n}", 3, _memset_pattern(n)) for n in (4, 8, 16)),
+            Export("__sincos_stret", 0, _sincos_stret)]
     strtok_r = glibc("strtok_r")
     if strtok_r is not None:
         rows.append(Export("strtok", 2, _strtok(strtok_r)))

@@ -290,3 +290,19 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
+# memset(p, 0, n) becomes ___bzero at -O2; sin and cos of one value become x86-64's
+# ___sincos_stret (macOS 10.9 and later)
+ZERO_AND_SINCOS = r"""
+#include <stdio.h>
+#include <string.h>
+#include <math.h>
+char buf[300];
+int main(int argc, char **argv) {
+    memset(buf, 'x', sizeof buf);
+    memset(buf + 10, 0, 100 * argc);
+    int zeros = 0; for (int i = 0; i < 300; i++) zeros += buf[i] == 0;
+    double x = 0.5 * argc;
+    printf("zeros %d sincos %.6f %.6f\n", zeros, sin(x), cos(x));
+    return 0;
+}
+"""

@@ -21,6 +21,7 @@ from macho_i386_sources import (
     LIBTRACE_TBD,
     PATTERN_FILL,
     SYSCALLS,
+    ZERO_AND_SINCOS,
 )
 
 from linker import link
@@ -240,3 +241,10 @@ def test_memset_pattern16_from_clang(tmp_path: Path, target: str) -> None:
     source = tmp_path / "pattern.c"
     source.write_text(PATTERN_FILL)
     _matches_native(tmp_path, target, source, ("memset_pattern16",))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_bzero_and_sincos_from_clang(tmp_path: Path, target: str) -> None:
+    source = tmp_path / "zero.c"
+    source.write_text(ZERO_AND_SINCOS)
+    _matches_native(tmp_path, target, source, ("__bzero", "__sincos_stret", "sin", "cos"))
