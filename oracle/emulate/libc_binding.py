@@ -16,6 +16,7 @@ from typing import Any, cast
 from oracle.emulate import (
     ctype_tables,
     environment,
+    filestdio,
     jumps,
     scanf,
     signals,
@@ -187,6 +188,7 @@ def libc_exports(word: int) -> dict[str, Export]:
         *ctype_tables.EXPORTS,
         *streams.EXPORTS,
         *streams.INPUT_EXPORTS,
+        *filestdio.EXPORTS,
         *tls.EXPORTS,
         *scanf.EXPORTS,
         *sorting.EXPORTS,

@@ -79,11 +79,13 @@ SyscallHandler = Callable[[int, tuple[int, ...]], int]
 class Limits:
     """Bounds of one run; every one of them ends the run with a fault when exceeded.
     max_instructions None: no instruction budget (and no counting: guest code at full
-    speed); the wall time still bounds the run."""
+    speed); the wall time still bounds the run.  files_from: the host directory whose
+    files the run's in-memory file system starts with (None: empty; see files.py)."""
 
     max_instructions: int | None = None
     timeout: float = 20.0
     memory_cap: int = 64 << 20
+    files_from: str | None = None
 
 
 class RunStop(Exception):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
 
+from oracle.emulate.files import MemoryFiles, OpenFile
 from oracle.emulate.guest import GuestFault
 
 if TYPE_CHECKING:
@@ -74,10 +75,16 @@ class Process:
     _data_next: int = 0
     heap: Heap | None = None
     _rand: GlibcRand | None = None
+    files: MemoryFiles = field(default_factory=MemoryFiles)  # this run's file system
+    open_files: dict[int, OpenFile] = field(default_factory=dict)  # descriptor -> file
+    free_files: list[int] = field(default_factory=list)  # FILE structures fclose freed
+    stdin_eof: bool = False
 
     def __post_init__(self) -> None:
         self._data_next = self.data_base
         self.machine.mem.map(self.data_base, self.data_size, UC_PROT_READ | UC_PROT_WRITE)
+        if self.machine.limits.files_from is not None:
+            self.files = MemoryFiles.seeded(self.machine.limits.files_from)
 
     # -- library data --
 
@@ -110,6 +117,10 @@ class Process:
 
     def write_fd(self, fd: int, data: bytes) -> int:
         """write(2): unbuffered; stdout's pending stdio buffer goes first only if flushed."""
+        opened = self.open_files.get(fd)
+        if opened is not None:
+            written = opened.write(data)
+            return written if written >= 0 else -9
         if fd not in self.out:
             return -9  # EBADF
         self.out[fd] += data
@@ -117,7 +128,12 @@ class Process:
 
     def stdio_write(self, fd: int, data: bytes) -> None:
         """Output through a FILE: stdout is fully buffered (as on a pipe), stderr is not,
-        unless setvbuf said otherwise."""
+        unless setvbuf said otherwise; a file's FILE writes through (its buffer is not
+        observable: nothing else sees the in-memory file until the run ends)."""
+        opened = self.open_files.get(fd)
+        if opened is not None:
+            opened.write(data)
+            return
         mode = self.buffering.get(fd, FULL)
         pending = self.pending.setdefault(fd, bytearray())
         pending += data
@@ -175,7 +191,16 @@ class Process:
             del self.stdin_buffer[:want]
             if line and out.endswith(b"\n"):
                 break
+        if len(out) < size and not (line and out.endswith(b"\n")):
+            self.stdin_eof = True
         return bytes(out)
+
+    def stream_read(self, fd: int, size: int, *, line: bool = False) -> bytes:
+        """Read through the FILE of descriptor `fd`: stdin's buffer or an open file."""
+        if fd == 0:
+            return self.stdio_read(size, line=line)
+        opened = self.open_files.get(fd)
+        return opened.read(size, line=line) if opened is not None else b""
 
     def read_stdin(self, size: int) -> bytes:
         data = self.stdin[self.stdin_pos : self.stdin_pos + size]

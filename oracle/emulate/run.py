@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from oracle.emulate.elfimage import ImageError
+from oracle.emulate.files import MemoryFiles, SeedError
 from oracle.emulate.ldso import Invocation, defined_names, run_elf
 from oracle.emulate.libtrace import is_libtrace
 from oracle.emulate.machine import Limits
@@ -33,6 +34,7 @@ def run(
     memory_cap: int = DEFAULT_LIMITS.memory_cap,
     stdin: bytes = b"",
     library_path: Sequence[str | os.PathLike[str]] = (),
+    files_from: str | os.PathLike[str] | None = None,
 ) -> RunResult:
     """Run the executable at `path` and return what it did.
 
@@ -45,6 +47,9 @@ def run(
     guest code about tenfold) and the result's `instructions` a number, not None.
     stdout and stderr hold what the program wrote out; what was still in a stdio buffer
     when it faulted or called _exit is lost, as it is natively.
+    files_from: a host directory whose regular files the run's in-memory file system
+    starts with, as /NAME (default: empty); the guest's fopen & co. work on that copy,
+    which is dropped with the run: no host file is ever written.
     library_path: directories searched (after the executable's own) for the real files of
     libtrace* libraries, so that two of them split the symbols as their files do; when a
     file is not found the library provides every name.
@@ -53,6 +58,11 @@ def run(
         raise ValueError(f"bind must be 'lazy' or 'now', not {bind!r}")
     exe = Path(path)
     data = exe.read_bytes()
+    if files_from is not None:
+        try:
+            MemoryFiles.seeded(os.fspath(files_from))  # refused here, not halfway through a load
+        except (SeedError, OSError) as err:
+            return _refused(f"files_from: {err}")
     args = [_b(a) for a in argv] if argv is not None else [os.fsencode(exe)]
     if env is None:
         env_list: list[bytes] = []
@@ -67,7 +77,8 @@ def run(
         # LD_BIND_NOW in the guest's environment binds eagerly, as it does for glibc.
         lazy=bind == "lazy" and not any(e.startswith(b"LD_BIND_NOW=") and len(e) > 12
                                         for e in env_list),
-        limits=Limits(max_instructions, timeout, memory_cap),
+        limits=Limits(max_instructions, timeout, memory_cap,
+                      None if files_from is None else os.fspath(files_from)),
         stdin=stdin,
         library_names=_LibraryFiles([exe.parent, *map(Path, library_path)]),
         library_dirs=[*map(Path, library_path), exe.parent],

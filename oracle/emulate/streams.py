@@ -11,7 +11,7 @@ from oracle.emulate.guest import GuestFault
 from oracle.emulate.process import FULL, LINE, UNBUFFERED, Process
 
 FILE_SIZE = {8: 216, 4: 148}  # sizeof(FILE) in glibc, so copies and pointers look real
-_IO_MAGIC = 0xFBAD0000
+IO_MAGIC = 0xFBAD0000
 
 
 def create_standard_streams(process: Process) -> None:
@@ -20,7 +20,7 @@ def create_standard_streams(process: Process) -> None:
     for fd, name in enumerate(("stdin", "stdout", "stderr")):
         size = FILE_SIZE[word]
         file_addr = process.alloc_data(size)
-        flags = _IO_MAGIC | (0x8 if fd == 0 else 0x4)  # _IO_NO_WRITES / _IO_NO_READS
+        flags = IO_MAGIC | (0x8 if fd == 0 else 0x4)  # _IO_NO_WRITES / _IO_NO_READS
         process.machine.mem.write(file_addr, flags.to_bytes(4, "little") + bytes(size - 4))
         process.streams[file_addr] = fd
         process.object((name,), file_addr.to_bytes(word, "little"))
@@ -106,14 +106,17 @@ EXPORTS = (
 EOF_VALUE = -1
 
 
-def _is_stdin(ctx: CallContext, stream: int) -> bool:
-    return _fd(ctx, stream) == 0
+def _readable(ctx: CallContext, stream: int) -> int | None:
+    """The descriptor to read `stream` through (stdin or an open file), or None."""
+    fd = _fd(ctx, stream)
+    return fd if fd == 0 or fd in ctx.process.open_files else None
 
 
 def fgetc(ctx: CallContext) -> int:
-    if not _is_stdin(ctx, ctx.arg(0)):
+    fd = _readable(ctx, ctx.arg(0))
+    if fd is None:
         return EOF_VALUE
-    data = ctx.process.stdio_read(1)
+    data = ctx.process.stream_read(fd, 1)
     return data[0] if data else EOF_VALUE
 
 
@@ -123,20 +126,28 @@ def getchar(ctx: CallContext) -> int:
 
 
 def ungetc(ctx: CallContext) -> int:
-    """Push a byte back into stdin's buffer."""
+    """Push a byte back into the stream's buffer (clears end of file, as glibc)."""
     c, stream = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1)
-    if c == 0xFFFFFFFF or not _is_stdin(ctx, stream):
+    fd = _readable(ctx, stream)
+    if c == 0xFFFFFFFF or fd is None:
         return EOF_VALUE
-    ctx.process.stdin_buffer[0:0] = bytes([c & 0xFF])
+    opened = ctx.process.open_files.get(fd)
+    if opened is not None:
+        opened.pushed_back.append(c & 0xFF)
+        opened.eof = False
+    else:
+        ctx.process.stdin_buffer[0:0] = bytes([c & 0xFF])
+        ctx.process.stdin_eof = False
     return c & 0xFF
 
 
 def fgets(ctx: CallContext) -> int:
     """Up to size-1 bytes, through the first newline, NUL-terminated; NULL at end of file."""
     buf, size, stream = ctx.arg(0), ctx.signed(1), ctx.arg(2)
-    if size <= 0 or not _is_stdin(ctx, stream):
+    fd = _readable(ctx, stream)
+    if size <= 0 or fd is None:
         return 0
-    line = ctx.process.stdio_read(size - 1, line=True)
+    line = ctx.process.stream_read(fd, size - 1, line=True)
     if not line:
         return 0
     ctx.mem.write(buf, line + b"\0")
@@ -145,9 +156,10 @@ def fgets(ctx: CallContext) -> int:
 
 def fread(ctx: CallContext) -> int:
     ptr, size, count, stream = ctx.args(4)
-    if size == 0 or not _is_stdin(ctx, stream):
+    fd = _readable(ctx, stream)
+    if size == 0 or fd is None:
         return 0
-    data = ctx.process.stdio_read(size * count)
+    data = ctx.process.stream_read(fd, size * count)
     whole = len(data) // size
     ctx.mem.write(ptr, data[: whole * size])
     return whole
@@ -155,6 +167,11 @@ def fread(ctx: CallContext) -> int:
 
 def read(ctx: CallContext) -> int:
     fd, buf, count = ctx.args(3)
+    opened = ctx.process.open_files.get(fd)
+    if opened is not None:
+        data = opened.read(count)
+        ctx.mem.write(buf, data)
+        return len(data)
     if fd != 0:
         return -1
     data = ctx.process.read_stdin(count)

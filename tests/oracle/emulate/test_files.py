@@ -1,0 +1,64 @@
+"""stdio on files over the run's in-memory file system: the family behaves as natively,
+the file system starts from the directory named (or empty), and nothing a guest does with
+files reaches the host's."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oracle.emulate.run import run
+
+Builder = Callable[..., Path]
+
+SEED = b"seeded first line\nsecond\n"
+
+
+def scratch(tmp_path: Path, name: str) -> Path:
+    directory = tmp_path / name
+    directory.mkdir()
+    (directory / "seed.txt").write_bytes(SEED)
+    return directory
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_the_stdio_file_family_matches_a_native_run(build: Builder, tmp_path: Path,
+                                                    arch: str) -> None:
+    path = build("files.c", arch)
+    native = subprocess.run([str(path)], cwd=scratch(tmp_path, "native"), capture_output=True,
+                            timeout=30, check=False)
+    assert native.returncode == 0, native.stderr
+    result = run(path, [str(path)], files_from=scratch(tmp_path, "seed"))
+    assert result.faults == []
+    assert (result.exit_code, result.stdout) == (0, native.stdout)
+    assert b"seed: seeded first line" in result.stdout
+
+
+def test_without_a_seed_the_file_system_starts_empty(build: Builder) -> None:
+    result = run(build("files.c"))
+    assert result.exit_code == 0 and result.faults == []
+    assert b"no seed\n" in result.stdout and b"read: line one\n" in result.stdout
+
+
+def test_a_guest_cannot_touch_host_files(build: Builder, tmp_path: Path) -> None:
+    seed = scratch(tmp_path, "seed")
+    before = {p: p.read_bytes() for p in seed.rglob("*")}
+    host_target = tmp_path / "written-by-guest.txt"  # an absolute host path for the guest
+    path = build("files.c")
+    result = run(path, [str(path), str(host_target)], files_from=seed)
+    assert result.exit_code == 0 and result.faults == []
+    assert b"read: line one\n" in result.stdout  # the guest did write and read it back
+    assert not host_target.exists()
+    assert {p: p.read_bytes() for p in seed.rglob("*")} == before  # renames/removes: none
+    # a second run starts from the seed again, not from what the first left
+    again = run(path, [str(path), str(host_target)], files_from=seed)
+    assert again.stdout == result.stdout
+
+
+def test_a_missing_seed_directory_is_a_load_fault(build: Builder, tmp_path: Path) -> None:
+    result = run(build("hello.c"), files_from=tmp_path / "absent")
+    assert result.exit_code is None and [f.kind for f in result.faults] == ["load"]
+    assert "files_from" in result.faults[0].message
