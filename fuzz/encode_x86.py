@@ -74,6 +74,12 @@ ARG_MOV = {1: (b"\xbe", "%esi"), 2: (b"\xba", "%edx"), 3: (b"\xb9", "%ecx"),
            4: (b"\x41\xb8", "%r8d"), 5: (b"\x41\xb9", "%r9d")}
 
 
+# `jmp *f@GOTPCREL(%rip)`, the -fno-plt tail call, reached by a call to a local trampoline so
+# that f returns to the caller: call +2 (over the short jmp); jmp +6 (over the trampoline);
+# then the trampoline's ff 25 and its field.
+GOT_JUMP_PREFIX = b"\xe8\x02\x00\x00\x00\xeb\x06\xff\x25"
+
+
 def _dest(width: int) -> str:
     return "%rax" if width == 8 else "%eax"
 
@@ -120,6 +126,8 @@ def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
         return _field(b"\x49\x8b\x83", "R_X86_64_GOT32", sym, False)
     if op == "call_got":
         return _field(b"\xff\x15", "R_X86_64_GOTPCRELX", sym, True)
+    if op == "call_got_jump":  # call 1f; jmp 2f; 1: jmp *f@GOTPCREL(%rip); 2:
+        return _field(GOT_JUMP_PREFIX, "R_X86_64_GOTPCRELX", sym, True)
     if op == "mov_rax_got":
         return _field(b"\x48\x8b\x05", insn.reloc, sym, True)
     if op == "load_rip":
@@ -172,6 +180,8 @@ def assembly(insn: Insn, label: str = "1", local: frozenset[str] = frozenset()) 
         return [f"movq {sym.text()}@GOT(%r11), %rax"]
     if op == "call_got":
         return [f"call *{sym.text()}@GOTPCREL(%rip)"]
+    if op == "call_got_jump":
+        return ["call 8f", "jmp 9f", f"8: jmp *{sym.text()}@GOTPCREL(%rip)", "9:"]
     if op == "mov_rax_got":
         if insn.reloc == "R_X86_64_REX_GOTPCRELX" or sym.name in local:
             return [f"movq {sym.text()}@GOTPCREL(%rip), %rax"]

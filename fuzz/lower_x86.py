@@ -134,7 +134,13 @@ def _store(name: str, offset: int, via: AddrVia) -> list[Insn]:
 
 
 class Lowerer:
+    # GOT_INDIRECT calls in functions of even seed are made as `jmp *f@GOTPCREL(%rip)`, the
+    # -fno-plt tail call, from a local trampoline: the same call in another relaxable form.
+    # Chosen by the function, not the object, so that COMDAT copies stay byte-identical.
+    GOT_JUMPS = True
+
     def __init__(self, program: Program) -> None:
+        self.jumps = False  # GOT_JUMPS applies to the function being lowered
         self.program = program
         self.resolver = Resolver(program)
 
@@ -151,6 +157,8 @@ class Lowerer:
         if isinstance(step, Call):
             calls = [_with_sym(i, Sym(step.target)) if i.op != "call_rax" else i
                      for i in _CALL_INSNS[step.via]]
+            if step.via is CallVia.GOT_INDIRECT and self.GOT_JUMPS and self.jumps:
+                calls = [Insn("call_got_jump", Sym(step.target))]
             return [*_args(step.target, step.args), *calls, *MIX]
         if isinstance(step, CallTable):
             table = self.resolver.resolve(owner, step.table)
@@ -169,6 +177,7 @@ class Lowerer:
         return _store(step.item, offset, step.via)
 
     def function(self, owner: int, fn: Function) -> Item:
+        self.jumps = fn.seed % 2 == 0
         code = [Insn("push_rbx"), Insn("mov_ebx_imm", imm=fn.seed)]
         for s in fn.steps:
             code += self.step(owner, s)

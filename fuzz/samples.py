@@ -70,12 +70,16 @@ SAMPLE = Program((
     ObjectModel("o1", (Section(".text.lh_f2", SectionKind.TEXT, 64),
                        # aligned past the page: its segment must start on 8192 too
                        Section("lh_data", SectionKind.DATA, 8192)),
-                # o1 is odd: its GOT_INDIRECT calls are `jmp *f@GOTPCREL(%rip)` (fuzz.lower_x86)
+                # GOT_INDIRECT calls, to an import and to a definition: `call *f@GOTPCREL`
+                # from lh_f2 (odd seed), `jmp *f@GOTPCREL` from lh_f3 (even: fuzz.lower_x86)
                 functions=(Function("lh_f2", Binding.GLOBAL, ".text.lh_f2", 1, 11,
                                     (Call("lt3_f6_a6", CallVia.PLT, (1, 2, 3, 4, 5)),
                                      Call("lt1_f1_a1", CallVia.GOT_INDIRECT),
                                      Call("lh_f3", CallVia.GOT_INDIRECT))),
-                           Function("lh_f3", Binding.GLOBAL, ".text.lh_f2", 1, 13, ())),
+                           Function("lh_f3", Binding.GLOBAL, ".text.lh_f2", 1, 12,
+                                    (Call("lt2_f1_a1", CallVia.GOT_INDIRECT),
+                                     Call("lh_f4", CallVia.GOT_INDIRECT))),
+                           Function("lh_f4", Binding.GLOBAL, ".text.lh_f2", 1, 13, ())),
                 data=(DataItem("lh_v3", Binding.GLOBAL, "lh_data", 4,
                                (Const(4, 0x1234), Ref(1, "lh_k0", 3), Ref(2, "lh_k0", 100),
                                 SelfRel(1, 5), SelfRel(2, -3), SelfRel(8, 20),

@@ -88,6 +88,8 @@ class MachoLowerer(Lowerer):
     """fuzz.lower_x86's lowering with Darwin's entry and the stores with immediates.
     `store_form(item, index)` says how a pc-relative store is spelled: 0 plain, else n."""
 
+    GOT_JUMPS = False  # the Mach-O encoder knows `call *f@GOTPCREL(%rip)` only
+
     def __init__(self, program: Program, store_form: dict[tuple[str, int], int]) -> None:
         super().__init__(program)
         self.store_form = store_form

@@ -24,6 +24,7 @@ SAMPLES: list[Insn] = [
     Insn("call", Sym("f", 0), reloc="R_X86_64_PLT32"),
     Insn("call", Sym("f", 8), reloc="R_X86_64_PC32"),
     Insn("call_got", Sym("f")),
+    Insn("call_got_jump", Sym("f")),
     Insn("mov_rax_got", Sym("g"), reloc="R_X86_64_REX_GOTPCRELX"),
     Insn("mov_rax_got", Sym("g"), reloc="R_X86_64_GOTPCREL"),
     *(Insn("load_rip", Sym("d", 4), width=w) for w in (1, 2, 4, 8)),
