@@ -1,12 +1,16 @@
 """`linkharness run BINARY [--bind lazy|now] [--json] [--trace] [--max-instructions N]
-[--timeout S] [--memory-cap BYTES] [-L DIR] [-- ARGS...]`
+[--timeout S] [--memory-cap BYTES] [--files DIR] [-L DIR] [-- ARGS...]`,
+`linkharness run --list-libc`
 
 Runs BINARY under the emulated loader.  The program's stdout and stderr go to ours and
 its exit status becomes ours.  A fault prints one line per fault to stderr
 ("linkharness run: fault: KIND at ADDRESS <SYMBOL>: what") and the status is 125
 (134 for abort, as a shell reports SIGABRT).  With --json, one JSON object
 {exit_code, stdout, stderr, trace, faults, instructions} is printed instead, and the
-status is the same.
+status is the same.  --files DIR starts the run's in-memory file system with a copy of
+DIR's files (the guest's fopen & co. never touch the host's).  --list-libc prints every
+function and data object the emulated libraries implement, one "LIBRARY NAME" a line; a
+call to anything else is an "unimplemented" fault naming it.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import argparse
 import json
 import sys
 
+from oracle.emulate.implemented import implemented
 from oracle.emulate.run import DEFAULT_LIMITS, run
 
 FAULT_STATUS = 125
@@ -23,7 +28,9 @@ FAULT_STATUS = 125
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linkharness run",
                                      description="run an executable under the emulated ld.so")
-    parser.add_argument("binary")
+    parser.add_argument("binary", nargs="?")
+    parser.add_argument("--list-libc", action="store_true",
+                        help="list what the emulated libraries implement, and exit")
     parser.add_argument("--bind", choices=("lazy", "now"), default="lazy")
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--trace", action="store_true",
@@ -33,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                              "default: none, only --timeout bounds the run)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_LIMITS.timeout)
     parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
+    parser.add_argument("--files", dest="files_from", default=None, metavar="DIR",
+                        help="seed the run's in-memory file system with DIR's files")
     parser.add_argument("-L", dest="library_path", action="append", default=[],
                         help="where real libtrace*.so files are (to split their names)")
     return parser
@@ -44,7 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in words:  # everything after the first -- belongs to the program
         cut = words.index("--")
         words, program_args = words[:cut], words[cut + 1 :]
-    args = _parser().parse_args(words)
+    parser = _parser()
+    args = parser.parse_args(words)
+    if args.list_libc:
+        for library, name in implemented():
+            print(f"{library} {name}")
+        return 0
+    if args.binary is None:
+        parser.error("the following arguments are required: binary")
     result = run(
         args.binary,
         [args.binary, *program_args],
@@ -53,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         memory_cap=args.memory_cap,
         library_path=args.library_path,
+        files_from=args.files_from,
     )
     if args.json:
         print(json.dumps(result.to_json()))

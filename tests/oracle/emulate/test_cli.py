@@ -59,3 +59,28 @@ def test_trace_lines(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:
     assert status == 5
     assert err[0].startswith("trace: libc.so.6 __libc_start_main 0x")
     assert err[1].startswith("trace: libc.so.6 puts 0x")
+
+
+def test_list_libc_names_what_is_implemented(capfd: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list-libc"]) == 0
+    rows = [line.split(" ", 1) for line in capfd.readouterr().out.splitlines()]
+    names = {(library, name) for library, name in rows}
+    for expected in [("libc.so.6", "printf"), ("libc.so.6", "fopen"), ("libc.so.6", "tmpfile"),
+                     ("libc.so.6", "stdin (data)"), ("libm.so.6", "sqrt"),
+                     ("libSystem.B.dylib", "__stdoutp (data)")]:
+        assert expected in names
+    assert ("libc.so.6", "clock") not in names  # unimpl.c's import: a fault, not listed
+
+
+def test_files_option_seeds_the_file_system(build: Builder, tmp_path: Path,
+                                            capfd: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "seed.txt").write_bytes(b"from the seed\n")
+    status = main(["--files", str(tmp_path), str(build("files.c"))])
+    out = capfd.readouterr().out
+    assert status == 0 and "seed: from the seed\n" in out
+
+
+def test_a_binary_is_required_without_list_libc(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([])
+    assert stop.value.code == 2 and "binary" in capfd.readouterr().err
