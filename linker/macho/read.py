@@ -89,6 +89,9 @@ class _Layout(NamedTuple):
     nlist: np.dtype
 
 
+MAX_ADDRESS = 1 << 48  # x86-64's canonical user addresses: past that, a header is corrupt
+MAX_COMMON = 1 << 40
+
 _LAYOUTS = {
     MH_MAGIC_64: _Layout("x86_64", 8, CPU_TYPE_X86_64, 32, LC_SEGMENT_64, 64, 72,
                          struct.Struct("<16s16sQQIIIIIIII"),
@@ -162,6 +165,9 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
             indirect_table = struct.unpack_from("<II", data, pos + 56)
         pos += cmdsize
     for h in headers:
+        if h.addr + h.size >= MAX_ADDRESS:
+            raise r.fail(f"section {h.segname},{h.sectname} spans {h.addr:#x}+{h.size:#x}, "
+                         "past any address space", offset=start)
         obj.sections.append(_section(r, obj, len(obj.sections), h.segname, h.sectname, h.addr,
                                      h.size, h.offset, h.align, h.flags))
     names, raw = _symbols(r, symtab, lay.nlist)
@@ -276,6 +282,9 @@ def _symbol_table(r: _Reader, obj: ObjectFile, names: list[str], raw: np.ndarray
     common = (kind == N_UNDF) & ext & (raw["value"] != 0) & ~stab
     section[common] = COMMON
     size[common] = raw["value"][common]
+    if (size > MAX_COMMON).any():
+        n = int(np.nonzero(size > MAX_COMMON)[0][0])
+        raise r.fail(f"COMMON symbol of {int(size[n]):#x} bytes is too large", symbol=names[n])
     value[common] = (1 << ((raw["desc"][common].astype(np.uint64) >> np.uint64(8)) & np.uint64(0xF)))
     # A symbol in a dropped section (e.g. __eh_frame's) is as good as absent.
     for ordinal, sec in enumerate(obj.sections):
@@ -369,6 +378,10 @@ def _relocations(r: _Reader, obj: ObjectFile, sec: InputSection, headers: list[S
     return RelocTable(table, sub if (sub >= 0).any() else None)
 
 
+def _signed64(value: int) -> int:
+    return ((value + (1 << 63)) % (1 << 64)) - (1 << 63)
+
+
 def _symbol_index(r: _Reader, sec: InputSection, symnum: int, nsyms: int, address: int) -> int:
     if symnum >= nsyms:
         raise r.fail(f"relocation refers to symbol {symnum}, but there are only {nsyms}",
@@ -400,7 +413,7 @@ def _non_extern(r: _Reader, obj: ObjectFile, sec: InputSection, headers: list[Se
     if obj.sections[chosen] is None:
         raise r.fail(f"relocation targets the dropped section {headers[chosen - 1][1]}",
                      section=sec.name, offset=address)
-    offset = target - tstart
+    offset = _signed64(target - tstart)  # a 64-bit field may hold any value: wrap as ld64
     symbol = nsyms + chosen - 1
     if pcrel:
         return symbol, offset - 4 - R.TRAILING.get(rtype, 0)
