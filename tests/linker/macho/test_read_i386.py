@@ -332,3 +332,30 @@ def test_indirect_sections_refused_where_unsupported(macho32_asm: Callable[[str,
     """, "nl64")
     with pytest.raises(LinkError, match="indirect .* sections in an x86-64 object"):
         _read(pointers64)
+
+
+def test_symbol_outside_its_section_and_control_characters(
+        macho32_asm: Callable[[str, str], Path]) -> None:
+    path = macho32_asm("""
+        .text
+        .globl _f
+_f: ret
+    """, "outside")
+    data = bytearray(path.read_bytes())
+    ncmds = struct.unpack_from("<I", data, 16)[0]
+    pos = 28
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from("<II", data, pos)
+        if cmd == 0x2:  # LC_SYMTAB: _f is the only symbol
+            symoff, _, stroff, _ = struct.unpack_from("<4I", data, pos + 8)
+            strx = struct.unpack_from("<I", data, symoff)[0]
+        pos += size
+    moved = bytearray(data)
+    struct.pack_into("<I", moved, symoff + 8, 0x1000)
+    with pytest.raises(LinkError, match="value 0x1000 lies outside its section"):
+        read_macho_object(memoryview(bytes(moved)), "outside.o")
+    renamed = bytearray(moved)
+    renamed[stroff + strx + 1] = ord("\n")  # "_f" -> "_\n"
+    with pytest.raises(LinkError) as info:
+        read_macho_object(memoryview(bytes(renamed)), "outside.o")
+    assert "\n" not in str(info.value) and "symbol _\\x0a" in str(info.value)
