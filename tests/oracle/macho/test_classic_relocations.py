@@ -307,7 +307,7 @@ def test_library_ordinal_in_the_weak_bind_stream(builds: dict[str, Path]) -> Non
     """ld64.lld's weak bind of _weak_value: its SET_TYPE_IMM becomes SET_DYLIB_ORDINAL_IMM 1
     (the type stays POINTER, so only the ordinal is wrong)."""
     good = builds["weak-lld"]
-    assert run(good).exit_code == 0
+    assert check_macho(good.read_bytes()) == [] and run(good).exit_code == 0
 
     def mutation(data: bytearray, img: MachOImage) -> None:
         assert img.dyld_info is not None
