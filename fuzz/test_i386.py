@@ -6,7 +6,9 @@ REL writer, or, for a quarter of the examples, assembled from the same text by `
 - bfd, gold, lld and mold (`-m elf_i386`) outputs emulated = model; linkharness's output
   also run natively (lazy and LD_BIND_NOW) against the -m32 libtrace libraries;
 - cross-format: the same model as elf64 and as elf32, both linked by linkharness, runs with
-  the same trace and status (and both are the model's).
+  the same trace and status (and both are the model's);
+- error models (undefined, duplicate, a narrow field just past its edge): every linker
+  refuses, linkharness names the culprit and the object and leaves no output.
 The every-flavour i386 sample (fuzz.samples_i386) is an explicit example of each.
 
 mold 1.10.1 gets two allowances, both its own bugs (the other three linkers and the model
@@ -30,7 +32,7 @@ from fuzz import judge
 from fuzz.assemble_i386 import assemble_i386
 from fuzz.coverage import describe_i386, record
 from fuzz.lower_i386 import lower_i386
-from fuzz.model import Program
+from fuzz.model import ErrorKind, Program
 from fuzz.pipeline import REFERENCE_LINKERS, libraries, link_linkharness, write_objects
 from fuzz.pipeline_i386 import (
     NO_CHOICES,
@@ -38,12 +40,21 @@ from fuzz.pipeline_i386 import (
     link_with_i386,
     write_objects_i386,
 )
+from fuzz.samples_i386 import SAMPLE_I386
 from fuzz.semantics import outcome
-from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
+from fuzz.strategies import NARROW_UNCHECKED_BY
+from fuzz.strategies_i386 import (
+    SAMPLE_CASE,
+    I386Case,
+    i386_cases,
+    i386_error_programs,
+    narrow_overflow,
+)
+from linker import LinkError
 from oracle.emulate import run
 
 # ci-profile example counts (the fuzz profile keeps its own)
-CI_EXAMPLES = {"linkharness": 25, "differential": 10, "cross_format": 10}
+CI_EXAMPLES = {"linkharness": 25, "differential": 10, "cross_format": 10, "errors": 10}
 
 
 def _budget(prop: str) -> Callable[[Any], Any]:
@@ -151,5 +162,42 @@ def test_elf64_and_elf32_builds_of_one_model_behave_alike(
         assert run64 == run32, f"elf64 {run64} != elf32 {run32}"
         want = tuple((t.library, t.symbol, t.args) for t in expected.trace)
         assert run32 == (want, expected.status, ()), f"both {run32} != model"
+
+    repeat_property(prop)
+
+
+def test_every_linker_refuses_an_i386_error_model(
+    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir_i386: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Undefined, duplicate, and a narrow field just past its edge: linkharness raises a
+    LinkError naming the culprit and the object at fault, leaves no output, and bfd, lld and
+    mold refuse too (gold does not check 8/16-bit fields: NARROW_UNCHECKED_BY; mold reads the
+    PC8 overflow's -128 as +128)."""
+    @_budget("errors")
+    @example(program=narrow_overflow(SAMPLE_I386, 1, "r8"))
+    @example(program=narrow_overflow(SAMPLE_I386, 2, "r16"))
+    @example(program=narrow_overflow(SAMPLE_I386, 0, "pc8"))
+    @given(program=i386_error_programs())
+    def prop(program: Program) -> None:
+        assert program.culprit is not None and program.error is not None
+        record(program, {"i386", f"i386:error:{program.error.value}:{program.culprit}"})
+        work = tmp_path_factory.mktemp("i386err")
+        objs = write_objects_i386(program, work)
+        libs = libraries(program, libtrace_dir_i386)
+        for linker in REFERENCE_LINKERS:
+            if linker in NARROW_UNCHECKED_BY and program.error is ErrorKind.OVERFLOW:
+                continue
+            if linker == "mold" and mold_misreads(program):  # -128 read as +128: fits
+                continue
+            linked = link_with_i386(linker, objs, libs, work / f"{linker}.out")
+            assert not linked.ok, f"generator bug: {linker} accepts a {program.error} model"
+        exe = work / "linkharness.out"
+        with pytest.raises(LinkError) as caught:
+            link_linkharness_i386(objs, libs, exe)
+        message = str(caught.value)
+        assert program.culprit in message, message
+        assert f"{program.culprit_object}.o" in message, message
+        assert not exe.exists(), "a failed link left an output behind"
 
     repeat_property(prop)
