@@ -62,3 +62,41 @@ def test_a_missing_seed_directory_is_a_load_fault(build: Builder, tmp_path: Path
     result = run(build("hello.c"), files_from=tmp_path / "absent")
     assert result.exit_code is None and [f.kind for f in result.faults] == ["load"]
     assert "files_from" in result.faults[0].message
+
+
+DARWIN_FILES_C = r"""
+typedef struct FILE FILE;
+FILE *fopen(const char *, const char *);
+int fclose(FILE *);
+unsigned long fwrite(const void *, unsigned long, unsigned long, FILE *);
+char *fgets(char *, int, FILE *);
+int feof(FILE *);
+int printf(const char *, ...);
+int main(void) {
+    char buf[32];
+    FILE *f = fopen("/out.txt", "w");
+    fwrite("darwin line\n", 1, 12, f);
+    fclose(f);
+    f = fopen("out.txt", "r");  /* relative: from / */
+    printf("read: %s", fgets(buf, sizeof buf, f));
+    printf("at end %d\n", fgets(buf, sizeof buf, f) == 0 && feof(f));
+    fclose(f);
+    f = fopen("seed.txt", "r");
+    printf("seed: %s", f ? fgets(buf, sizeof buf, f) : "none\n");
+    return 0;
+}
+"""
+
+
+def test_mach_o_programs_get_the_same_files(tmp_path: Path) -> None:
+    source, obj, exe = tmp_path / "files.c", tmp_path / "files.o", tmp_path / "files"
+    source.write_text(DARWIN_FILES_C)
+    tbd = Path(__file__).parents[3] / "linker" / "macho" / "data" / "libSystem.tbd"
+    subprocess.run(["clang-14", "--target=x86_64-apple-macosx10.9", "-O1", "-w", "-c",
+                    str(source), "-o", str(obj)], check=True, capture_output=True)
+    subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9",
+                    "11.0", "-o", str(exe), str(obj), str(tbd)], check=True,
+                   capture_output=True)
+    result = run(exe, files_from=scratch(tmp_path, "seed"))
+    assert result.faults == [] and result.exit_code == 0
+    assert result.stdout == b"read: darwin line\nat end 1\nseed: seeded first line\n"
