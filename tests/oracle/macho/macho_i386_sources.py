@@ -204,7 +204,6 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
-LIBC_EXTRAS_IMPORTS = ("strtod", "atof", "strtok", "strerror", "perror", "llabs")
 # Structures by value, qsort, recursion, double and long long varargs, 64-bit division
 # (___divdi3 & co from the compiler runtime), snprintf formats, setjmp/longjmp.
 KITCHEN = r"""
@@ -265,7 +264,6 @@ int main(int argc, char **argv) {
     return (int)(fib(10) % 7);
 }
 """
-DIVISION_HELPERS = ("__divdi3", "__moddi3", "__udivdi3", "__umoddi3")
 DIVIDE_BY_ZERO = r"""
 int main(int argc, char **argv) {
     long long a = 1000000000000LL * argc, b = argc - 1;
