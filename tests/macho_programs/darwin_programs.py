@@ -18,9 +18,9 @@ DARWIN_PROGRAMS = (
     "atexit_order", "big_bss", "common_symbols", "ctor_dtor", "cxx_inline_comdat",
     "data_pointers", "exit_status", "fnptr_data_table", "fnptr_equality", "fnptr_rodata_table",
     "func_data_sections", "hello_printf", "hidden_visibility", "malloc_free", "many_functions",
-    "multi_file", "pic_noplt", "qsort_bsearch", "recursion", "setjmp_longjmp", "static_locals",
-    "stdio_streams", "string_ops", "strtol_args", "switch_table", "varargs", "weak_override",
-    "weak_undefined",
+    "math_libm", "multi_file", "pic_noplt", "qsort_bsearch", "recursion", "setjmp_longjmp",
+    "signal_handler", "static_locals", "stdio_streams", "string_ops", "strtol_args",
+    "switch_table", "varargs", "weak_override", "weak_undefined",
 )
 
 # name -> why the program is not built for Darwin
@@ -41,13 +41,6 @@ EXCLUDED: dict[str, str] = {
     "shared_weak": "needs a shared library built from C",
     "mixed_pic_copy": "needs a shared library built from C (COPY relocations are ELF-only)",
     "copy_alignment": "needs a shared library built from C (COPY relocations are ELF-only)",
-    # the two below build with tests/macho_include (math.h, signal.h) and are waiting for the
-    # emulator and libSystem.tbd
-    "math_libm": "the emulated libSystem resolves no libm function (oracle/emulate/libm.py "
-                 "serves ELF only), and libSystem.tbd exports none",
-    "signal_handler": "the emulated sigaction reads glibc's struct sigaction and SA_SIGINFO, "
-                      "not Darwin's (sa_flags at offset 12, SA_SIGINFO 0x40): prints "
-                      "siginfo 0; libSystem.tbd lacks signal, raise, sigaction",
 }
 
 # name -> extra ld64.lld arguments.  ld64 refuses an undefined symbol even when every
