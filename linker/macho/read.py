@@ -29,6 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import LinkError
+from ..kinds import Howto
 from ..model import (
     ABS,
     COMMON,
@@ -87,6 +88,8 @@ class _Layout(NamedTuple):
     segment_size: int  # the command without its sections
     section: struct.Struct
     nlist: np.dtype
+    howtos: tuple[Howto, ...]  # the arch's relocation table (relocs_*.py)
+    generic_relocs: bool  # i386's "generic" relocations (read_generic.py), else x86-64's
 
 
 MAX_ADDRESS = 1 << 48  # x86-64's canonical user addresses: past that, a header is corrupt
@@ -96,11 +99,13 @@ _LAYOUTS = {
     MH_MAGIC_64: _Layout("x86_64", 8, CPU_TYPE_X86_64, 32, LC_SEGMENT_64, 64, 72,
                          struct.Struct("<16s16sQQIIIIIIII"),
                          np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"),
-                                   ("desc", "<u2"), ("value", "<u8")])),
+                                   ("desc", "<u2"), ("value", "<u8")]),
+                         R.HOWTO_LIST, False),
     MH_MAGIC: _Layout("i386", 4, CPU_TYPE_I386, 28, LC_SEGMENT, 48, 56,
                       struct.Struct("<16s16sIIIIIIIII"),
                       np.dtype([("strx", "<u4"), ("type", "u1"), ("sect", "u1"),
-                                ("desc", "<u2"), ("value", "<u4")])),
+                                ("desc", "<u2"), ("value", "<u4")]),
+                      relocs_i386.HOWTO_LIST, True),
 }
 
 
@@ -138,9 +143,8 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
     start = lay.header_size
     if start + sizeofcmds > len(data):
         raise r.fail("load commands run past end of file", offset=start)
-    howtos = relocs_i386.HOWTO_LIST if lay.arch == "i386" else R.HOWTO_LIST
     obj = ObjectFile(path=path, arch=lay.arch, sections=[None], symbols=_empty(),
-                     howtos=howtos)
+                     howtos=lay.howtos)
     headers: list[SectionHeader] = []
     symtab: tuple[int, int, int, int] | None = None
     indirect_table: tuple[int, int] = (0, 0)
@@ -172,7 +176,7 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
                                      h.size, h.offset, h.align, h.flags))
     names, raw = _symbols(r, symtab, lay.nlist)
     obj.symbols = _symbol_table(r, obj, names, raw, headers)
-    places = read_generic.Places(obj, headers, len(raw)) if lay.arch == "i386" else None
+    places = read_generic.Places(obj, headers, len(raw)) if lay.generic_relocs else None
     for n, h in enumerate(headers, start=1):
         target = obj.sections[n]
         if target is None or not h.nreloc:
