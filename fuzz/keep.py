@@ -30,7 +30,9 @@ def keep_dir() -> Path | None:
 
 
 def save_case(dest: Path, name: str, program: Program, objects: Sequence[Path],
-              libraries: Sequence[str], caught: str, bind_now: bool = False) -> Path:
+              libraries: Sequence[str], caught: str, bind_now: bool = False,
+              target: str = "elf64-x86-64", asm_text: str | None = None) -> Path:
+    """`asm_text`: the objects as text (default: the x86-64 lowering's)."""
     files = {p.name: p.read_bytes() for p in [*objects, *map(Path, libraries)]}
     expect: dict[str, Any]
     if program.error is not None:
@@ -41,15 +43,18 @@ def save_case(dest: Path, name: str, program: Program, objects: Sequence[Path],
         expect = {"exit_code": result.status, "stdout": "", "link_error": None,
                   "trace": [{"library": t.library, "symbol": t.symbol, "args": list(t.args)}
                             for t in result.trace]}
-    asm = "\n".join(f"# ---- {obj.name}.o\n{write_asm(obj)}" for obj in lower(program))
+    asm = asm_text if asm_text is not None else "\n".join(
+        f"# ---- {obj.name}.o\n{write_asm(obj)}" for obj in lower(program))
     return add_case(dest, files, {"entry": "_start", "libs": [], "bind_now": bind_now}, expect,
                     origin=f"fuzz: shrunk example of fuzz/{name}", caught=caught[:400],
-                    asm_text=asm, case_id=f"fuzz-{name}", overwrite=True)
+                    asm_text=asm, case_id=f"fuzz-{name}", overwrite=True, target=target)
 
 
 @contextmanager
 def kept_on_failure(name: str, program: Program, objects: Sequence[Path],
-                    libraries: Sequence[str], bind_now: bool = False) -> Iterator[None]:
+                    libraries: Sequence[str], bind_now: bool = False,
+                    target: str = "elf64-x86-64", asm_text: str | None = None
+                    ) -> Iterator[None]:
     """Run the body; if it fails and FUZZ_KEEP is set, save the example, then re-raise."""
     try:
         yield
@@ -57,5 +62,5 @@ def kept_on_failure(name: str, program: Program, objects: Sequence[Path],
         dest = keep_dir()
         if dest is not None:
             save_case(dest, name, program, objects, libraries, str(failure).splitlines()[0]
-                      if str(failure) else type(failure).__name__, bind_now)
+                      if str(failure) else type(failure).__name__, bind_now, target, asm_text)
         raise
