@@ -190,6 +190,13 @@ class GuestVarArgs:
             return float(struct.unpack("<d", raw.to_bytes(8, "little"))[0])
         return float(struct.unpack("<d", self._take_stack(8))[0])
 
+    def next_long_double(self) -> bytes:
+        """Always on the stack: x86-64 in a 16-byte aligned 16-byte slot, i386 in 12."""
+        if self._sysv64:
+            self._overflow = (self._overflow + 15) & ~15
+            return self._take_stack(16)[:10]
+        return self._take_stack(12)[:10]
+
 
 X86_64 = Abi("x86-64", UC_MODE_64, 8, x.UC_X86_REG_RIP, x.UC_X86_REG_RSP, x.UC_X86_REG_RAX)
 I386 = Abi("i386", UC_MODE_32, 4, x.UC_X86_REG_EIP, x.UC_X86_REG_ESP, x.UC_X86_REG_EAX)

@@ -34,6 +34,10 @@ class VarArgs(Protocol):
 
     def next_double(self) -> float: ...
 
+    def next_long_double(self) -> bytes:
+        """The next `long double` argument: its 10 bytes of x87 extended format."""
+        ...
+
 
 class GuestFault(Exception):
     """A library function touched memory it may not (or was handed a bad pointer)."""

@@ -11,12 +11,14 @@ import struct
 
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.guest import GuestMemory, VarArgs
+from oracle.emulate.libc import longdouble
 
 SPACES = b" \t\n\v\f\r"
 _SPEC = re.compile(rb"%(\*?)(\d*)(hh|h|ll|l|L|j|z|t|q)?([diouxXcsnpaeEfgG%]|\[\^?\]?[^]]*\])")
 _INT = {b"d": (10, True), b"i": (0, True), b"u": (10, False), b"o": (8, False),
         b"x": (16, False), b"X": (16, False), b"p": (16, False)}
-_FLOAT = re.compile(rb"[+-]?(inf(inity)?|nan|(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)", re.IGNORECASE)
+_FLOAT = re.compile(rb"[+-]?(inf(inity)?|nan|0x([\da-f]+\.?[\da-f]*|\.[\da-f]+)(p[+-]?\d+)?"
+                    rb"|(\d+\.?\d*|\.\d+)(e[+-]?\d+)?)", re.IGNORECASE)
 
 
 def _int_size(length: bytes | None, word: int) -> int:
@@ -127,14 +129,25 @@ def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) ->
                 return assigned
             at = found.end()
             if not suppress:
-                number = float(found.group(0))
-                raw = struct.pack("<d", number) if length in (b"l", b"L") else struct.pack(
-                    "<f", number)
+                number = _float(found.group(0))
+                if length == b"L":  # the text rounded once, to the x87 format
+                    raw = longdouble.parse(found.group(0))
+                else:
+                    raw = struct.pack("<d" if length == b"l" else "<f", number)
                 mem.write(args.next_int(word), raw)
         converted_any = True
         if not suppress:
             assigned += 1
     return assigned
+
+
+def _float(text: bytes) -> float:
+    """strtod of a matched number: decimal, hexadecimal (0x1.8p3), inf or nan."""
+    body = text.lstrip(b"+-")
+    if body[:2].lower() == b"0x":
+        magnitude = float.fromhex(body.decode("ascii"))
+        return -magnitude if text.startswith(b"-") else magnitude
+    return float(text)
 
 
 def sscanf(ctx: CallContext) -> int:

@@ -74,3 +74,10 @@ class PackedArgs:
     def next_double(self) -> float:
         value: float = struct.unpack("<d", self._take(8))[0]
         return value
+
+    def next_long_double(self) -> bytes:
+        """12 bytes on a 4-byte slot (i386), a 16-byte aligned 16 otherwise."""
+        if self.slot >= 8:
+            self.position = (self.position + 15) & ~15
+            return self._take(16)[:10]
+        return self._take(12)[:10]

@@ -2,15 +2,16 @@
 
 `format_printf` walks the format, fetching each argument with the size the ABI gives it: the
 length modifier decides (none, hh, h: an `int`, 4 bytes; l, z, t: the ABI word; ll, q, j and
-L on integers: 8 bytes).  Floating conversions fetch a double; `long double` (L on e/f/g/a)
-has no place in the `VarArgs` protocol and is refused with a FormatError, as are positional
-arguments, `%m`, and wide characters outside ASCII.  Unknown conversions are copied verbatim,
+L on integers: 8 bytes).  Floating conversions fetch a double, or with L a `long double`
+(x87 80-bit, see longdouble.py).  Positional arguments, `%m` and wide characters outside
+ASCII are refused with a FormatError.  Unknown conversions are copied verbatim,
 as glibc does.
 """
 
 from __future__ import annotations
 
 from oracle.emulate.guest import GuestMemory, VarArgs
+from oracle.emulate.libc import longdouble
 from oracle.emulate.libc.abi import c_int, mask, signed
 from oracle.emulate.libc.fmtfloat import render_float
 from oracle.emulate.libc.fmtint import pad, render_integer, render_pointer, render_string
@@ -79,7 +80,7 @@ def _convert(
         return render_integer(value, conv, flags, width, precision)
     if conv and conv in "eEfFgGaA":
         if length == "L":
-            raise FormatError(where, "long double printf conversions are not supported")
+            return longdouble.render(args.next_long_double(), conv, flags, width, precision)
         return render_float(args.next_double(), conv, flags, width, precision)
     if conv == "c":
         code = args.next_int(4)

@@ -38,6 +38,14 @@ class StackArgs:
         value: float = struct.unpack("<d", self.take(8))[0]
         return value
 
+    def next_long_double(self) -> bytes:
+        """x86-64's overflow area (8-byte cells): a 16-byte aligned 16-byte slot; i386's
+        argument area (4-byte cells): 12 bytes."""
+        if self.slot == 8:
+            self.addr = (self.addr + 15) & ~15
+            return self.take(16)[:10]
+        return self.take(12)[:10]
+
 
 class SysVVaList:
     """An x86-64 va_list: register save area first, then the overflow area."""
@@ -61,6 +69,9 @@ class SysVVaList:
             self.fp += 16
             return value
         return self.overflow.next_double()
+
+    def next_long_double(self) -> bytes:
+        return self.overflow.next_long_double()  # never in registers
 
 
 def va_list_args(mem: GuestMemory, va_list: int, word: int) -> VarArgs:

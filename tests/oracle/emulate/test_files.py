@@ -100,3 +100,4 @@ def test_mach_o_programs_get_the_same_files(tmp_path: Path) -> None:
     result = run(exe, files_from=scratch(tmp_path, "seed"))
     assert result.faults == [] and result.exit_code == 0
     assert result.stdout == b"read: darwin line\nat end 1\nseed: seeded first line\n"
+

@@ -49,7 +49,7 @@ def test_string_with_precision_reads_no_further_than_needed() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "reason"),
-    [(b"%Lf", "long double"), (b"%1$d", "positional"), (b"%m", "errno"), (b"%lc", "ASCII")],
+    [(b"%1$d", "positional"), (b"%m", "errno"), (b"%lc", "ASCII")],
 )
 def test_unsupported_conversions_are_refused_clearly(fmt: bytes, reason: str) -> None:
     with pytest.raises(FormatError, match=reason):
@@ -58,11 +58,11 @@ def test_unsupported_conversions_are_refused_clearly(fmt: bytes, reason: str) ->
 
 def test_render_printf_reports_the_guest_address_of_the_refused_conversion() -> None:
     mem = FlatMemory(BASE, 64)
-    mem.write(BASE, b"ok %d then %Lf\0")
+    mem.write(BASE, b"ok %d then %1$d\0")
     with pytest.raises(GuestFault) as caught:
         render_printf(mem, BASE, words(1), 8)
     assert caught.value.address == BASE + 11
-    assert "long double" in caught.value.message
+    assert "positional" in caught.value.message
 
 
 def test_runaway_width_is_refused_not_allocated() -> None:
