@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
+import numpy as np
+
 from oracle.check import consts as c
 from oracle.check.image import ElfImage, Segment
 from oracle.check.registry import BINFMT, DL_LOAD, GABI, Finding, rule
@@ -254,12 +256,16 @@ def _zero_tails(img: ElfImage) -> Iterator[tuple[Segment, int]]:
     if not img.sections:
         return
     extents = _file_extents(img)
+    # vectorised: a hostile file may pair thousands of segments with thousands of sections
+    starts = np.array([a for a, _, _ in extents], dtype=np.int64)
+    ends = np.array([b for _, b, _ in extents], dtype=np.int64)
     for seg in img.loads:
         start, end = seg.offset, min(seg.offset + seg.filesz, len(img.data))
         if end - start <= PAGE:
             continue
-        last = max([b for a, b, _ in extents if start <= a < end and b <= end
-                    and (a, b) != (start, end)], default=start)
+        inside = ((starts >= start) & (starts < end) & (ends <= end)
+                  & ~((starts == start) & (ends == end)))
+        last = int(ends[inside].max()) if inside.any() else start
         if end - last > PAGE and img.data.count(0, last, end) == end - last:
             yield seg, end - last
 
