@@ -43,6 +43,12 @@ def write_objects_i386(program: Program, directory: Path, use_as: bool = False,
     return paths
 
 
+def asm_text_i386(program: Program, choices: I386Choices = NO_CHOICES) -> str:
+    """Every object as `as --32` text, one after the other (a corpus case's case.s)."""
+    return "\n".join(f"# ---- {obj.name}.o\n{write_asm(obj, assembly, frozenset(THUNKS))}"
+                     for obj in lower_i386(program, choices))
+
+
 def link_linkharness_i386(objects: Sequence[Path], libs: Sequence[str], output: Path,
                           options: LinkOptions = DEFAULT_OPTIONS) -> None:
     """Link with linkharness for elf32-i386 (raises LinkError)."""

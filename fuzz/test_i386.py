@@ -9,7 +9,8 @@ REL writer, or, for a quarter of the examples, assembled from the same text by `
   the same trace and status (and both are the model's);
 - error models (undefined, duplicate, a narrow field just past its edge): every linker
   refuses, linkharness names the culprit and the object and leaves no output.
-The every-flavour i386 sample (fuzz.samples_i386) is an explicit example of each.
+The every-flavour i386 sample (fuzz.samples_i386) is an explicit example of each.  With
+FUZZ_KEEP set, a failing linkharness example is saved as an `elf32-i386` corpus case.
 
 mold 1.10.1 gets two allowances, both its own bugs (the other three linkers and the model
 agree): it computes a no-base `R_386_GOT32X` (`call *f@GOT`) as G + A - GOT instead of the
@@ -31,11 +32,14 @@ from hypothesis import strategies as st
 from fuzz import judge
 from fuzz.assemble_i386 import assemble_i386
 from fuzz.coverage import describe_i386, record
+from fuzz.keep import kept_on_failure
 from fuzz.lower_i386 import lower_i386
 from fuzz.model import ErrorKind, Program
 from fuzz.pipeline import REFERENCE_LINKERS, libraries, link_linkharness, write_objects
 from fuzz.pipeline_i386 import (
     NO_CHOICES,
+    TARGET,
+    asm_text_i386,
     link_linkharness_i386,
     link_with_i386,
     write_objects_i386,
@@ -91,10 +95,13 @@ def test_linkharness_i386_output_is_right_by_every_check(
         for use_as in (False, True) if also_as == 0 else (False,):
             objs = write_objects_i386(case.program, work / str(use_as), use_as, case.choices)
             exe = work / f"{use_as}.out"
-            link_linkharness_i386(objs, libs, exe, case.options)
-            problems = judge.everything(exe, objs, expected, libtrace_dir_i386)
-            assert not problems, f"objects from {'as --32' if use_as else 'our writer'}:\n" + \
-                "\n".join(problems)
+            with kept_on_failure("i386", case.program, case.options.ordered(objs), libs,
+                                 case.options.bind_now, TARGET,
+                                 asm_text_i386(case.program, case.choices)):
+                link_linkharness_i386(objs, libs, exe, case.options)
+                problems = judge.everything(exe, objs, expected, libtrace_dir_i386)
+                assert not problems, "objects from " + \
+                    f"{'as --32' if use_as else 'our writer'}:\n" + "\n".join(problems)
 
     repeat_property(prop)
 
@@ -125,10 +132,13 @@ def test_i386_reference_linkers_and_native_run_agree_with_the_model(
                                                                    libtrace_dir_i386, "lazy")]
         assert not problems, "oracle or generator bug:\n" + "\n".join(problems)
         exe = work / "linkharness.out"
-        link_linkharness_i386(objs, libs, exe, case.options)
-        problems = [*judge.native(exe, expected, libtrace_dir_i386),
-                    *judge.native(exe, expected, libtrace_dir_i386, bind_now=True)]
-        assert not problems, "linkharness: " + "\n".join(problems)
+        with kept_on_failure("i386-differential", case.program, case.options.ordered(objs),
+                             libs, case.options.bind_now, TARGET,
+                             asm_text_i386(case.program, case.choices)):
+            link_linkharness_i386(objs, libs, exe, case.options)
+            problems = [*judge.native(exe, expected, libtrace_dir_i386),
+                        *judge.native(exe, expected, libtrace_dir_i386, bind_now=True)]
+            assert not problems, "linkharness: " + "\n".join(problems)
 
     repeat_property(prop)
 
@@ -193,11 +203,13 @@ def test_every_linker_refuses_an_i386_error_model(
             linked = link_with_i386(linker, objs, libs, work / f"{linker}.out")
             assert not linked.ok, f"generator bug: {linker} accepts a {program.error} model"
         exe = work / "linkharness.out"
-        with pytest.raises(LinkError) as caught:
-            link_linkharness_i386(objs, libs, exe)
-        message = str(caught.value)
-        assert program.culprit in message, message
-        assert f"{program.culprit_object}.o" in message, message
-        assert not exe.exists(), "a failed link left an output behind"
+        with kept_on_failure("i386-errors", program, objs, libs, False, TARGET,
+                             asm_text_i386(program)):
+            with pytest.raises(LinkError) as caught:
+                link_linkharness_i386(objs, libs, exe)
+            message = str(caught.value)
+            assert program.culprit in message, message
+            assert f"{program.culprit_object}.o" in message, message
+            assert not exe.exists(), "a failed link left an output behind"
 
     repeat_property(prop)
