@@ -88,14 +88,16 @@ def _address(name: str, offset: int, via: AddrVia, based: bool) -> tuple[list[In
     return [_got(name, based)], offset
 
 
-def _load(name: str, offset: int, width: int, via: AddrVia, based: bool) -> list[Insn]:
-    """edx:eax = the `width` bytes at name+offset, zero-extended."""
+def _load(name: str, offset: int, width: int, via: AddrVia, based: bool,
+          value: bool = True) -> list[Insn]:
+    """edx:eax = the `width` bytes at name+offset, zero-extended (eax only, when the load is
+    not a `value` but a pointer to call)."""
     if via is AddrVia.ABS_S32:  # an absolute displacement in the load itself
         code = [Insn("load_abs", Sym(name, offset), width=width)]
     else:
         code, disp = _address(name, offset, via, based)
         code.append(Insn("load_eax", imm=disp, width=width))
-    return code if width == 8 else [*code, Insn("xor_edx_edx")]
+    return [*code, Insn("xor_edx_edx")] if value and width < 8 else code
 
 
 def _store(name: str, offset: int, via: AddrVia, based: bool) -> list[Insn]:
@@ -179,7 +181,7 @@ class Lowerer386:
             entry = table.definition.fields[step.index]
             assert isinstance(entry, Ref)
             offset = table.definition.offset_of(step.index)  # the low word: the address
-            load = _load(step.table, offset, 4, step.via, based)[:-1]  # no edx clearing
+            load = _load(step.table, offset, 4, step.via, based, value=False)
             return self.call_with_args(entry.target, step.args, [*load, Insn("call_eax")])
         if isinstance(step, Load):
             offset, width = self.field_at(owner, step.item, step.index)
