@@ -15,6 +15,7 @@ Flag sets: every variant the integration suite builds each program in (-O0, -O2,
 objects, -fPIC, clang, -static, -z now, -mcmodel=large, -m32, -m32 -fPIC), plus `-fno-plt`
 for x86-64 and for -m32 non-PIC code, which the integration suite does not build.  All
 outputs are non-PIE ET_EXEC: the oracle does not judge ET_DYN, and linkharness writes none.
+linkharness itself links the -fno-plt builds too (test_linkharness_links_no_plt_code).
 
 By default a representative subset of programs runs (REPRESENTATIVE: the x86-64 and i386
 relocation zoos, function pointers in data in every flag set including -static and
@@ -164,3 +165,22 @@ def test_a_pinned_version_reaches_only_its_own_plt_entry(build_root: Path) -> No
     mutant.write_bytes(bytes(data))
     found = check_fields_report(str(mutant), _inputs(built)).mismatches
     assert [(m.symbol, m.offset) for m in found] == [("describe@VER_1", pinned.offset)]
+
+
+NO_PLT_CASES = [pytest.param(spec, variant, id=f"{spec.name}-{variant}")
+                for spec in _programs() for variant in _variants(spec) if variant in NO_PLT]
+
+
+@pytest.mark.parametrize(("spec", "variant"), NO_PLT_CASES)
+def test_linkharness_links_no_plt_code(spec: ProgramSpec, variant: str,
+                                       build_root: Path) -> None:
+    """The integration suite builds no -fno-plt code: linkharness's own link of it (i386
+    `call *f@GOT` with no base register, x86-64 `call *f@GOTPCREL(%rip)`) runs right and
+    every field agrees."""
+    from linker import shim_dir
+
+    built = build_objects(spec, ALL_VARIANTS[variant], build_root)
+    output = built.link("linkharness", shim_dir())
+    run = built.run(output)
+    assert (run.stdout, run.exit) == (spec.stdout, spec.exit), run.stderr[-500:]
+    assert not check_fields_report(str(output), _inputs(built)).mismatches
