@@ -23,6 +23,7 @@ from oracle.emulate import (
     sorting,
     startup,
     streams,
+    streamscan,
     tls,
 )
 from oracle.emulate.calls import CallContext, Export
@@ -189,6 +190,7 @@ def libc_exports(word: int) -> dict[str, Export]:
         *streams.EXPORTS,
         *streams.INPUT_EXPORTS,
         *filestdio.EXPORTS,
+        *streamscan.EXPORTS,
         *tls.EXPORTS,
         *scanf.EXPORTS,
         *sorting.EXPORTS,
@@ -201,4 +203,21 @@ def libc_exports(word: int) -> dict[str, Export]:
         Export("write", 3, _write),
         Export("__errno_location", 0, _errno_location),
     ]
-    return {export.name: export for export in exports}
+    table = {export.name: export for export in exports}
+    for export in _shared_with_libsystem(table.get):
+        table.setdefault(export.name, export)
+    return table
+
+
+SHARED_WITH_LIBSYSTEM = frozenset({"strtod", "atof", "strtok", "strerror", "perror", "llabs"})
+
+
+def _shared_with_libsystem(glibc: Callable[[str], Export | None]) -> list[Export]:
+    """strtod, atof, strtok, strerror, perror and llabs: written for the emulated libSystem
+    with glibc's behaviour (oracle.emulate.macho.libsystem_extra), and as much libc.so.6's.
+    Imported here, at first use: the macho package imports this module's users."""
+    try:
+        from oracle.emulate.macho.libsystem_extra import extra_exports
+    except ImportError:
+        return []
+    return [row for row in extra_exports(glibc) if row.name in SHARED_WITH_LIBSYSTEM]

@@ -53,6 +53,14 @@ def _charset(spec: bytes) -> tuple[bool, bytes]:
 
 
 def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) -> int:
+    """sscanf(text, fmt, ...): the number of assignments, or -1 (EOF) when the input ended
+    before the first conversion."""
+    return scan_counted(mem, text, fmt, args, word)[0]
+
+
+def scan_counted(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int
+                 ) -> tuple[int, int]:
+    """sscanf's result, and how many bytes of `text` it consumed (for the streams)."""
     at = 0  # position in text
     pos = 0  # position in fmt
     assigned = 0
@@ -66,14 +74,14 @@ def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) ->
             continue
         if ch != ord("%"):
             if at >= len(text):
-                return assigned if converted_any else -1
+                return (assigned if converted_any else -1), at
             if text[at] != ch:
-                return assigned
+                return assigned, at
             at, pos = at + 1, pos + 1
             continue
         match = _SPEC.match(fmt, pos)
         if match is None:
-            return assigned
+            return assigned, at
         pos = match.end()
         suppress, width_text, length, conv = match.groups()
         width = int(width_text) if width_text else 0
@@ -81,7 +89,7 @@ def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) ->
             if at < len(text) and text[at] == ord("%"):
                 at += 1
                 continue
-            return assigned
+            return assigned, at
         if conv == b"n":
             if not suppress:
                 mem.write(args.next_int(word), (at & 0xFFFFFFFF).to_bytes(4, "little"))
@@ -90,12 +98,12 @@ def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) ->
             while at < len(text) and text[at] in SPACES:
                 at += 1
         if at >= len(text):
-            return assigned if converted_any else -1
+            return (assigned if converted_any else -1), at
         if conv in _INT:
             base, _ = _INT[conv]
             parsed = _scan_int(text, at, width, base)
             if parsed is None:
-                return assigned
+                return assigned, at
             value, at = parsed
             size = word if conv == b"p" else _int_size(length, word)
             if not suppress:
@@ -118,7 +126,7 @@ def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) ->
                     end += 1
                 data = text[at:end]
             if not data:
-                return assigned
+                return assigned, at
             at += len(data)
             if not suppress:
                 mem.write(args.next_int(word), data + (b"" if conv == b"c" else b"\0"))
@@ -126,7 +134,7 @@ def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) ->
             limit = len(text) if width == 0 else min(len(text), at + width)
             found = _FLOAT.match(text, at, limit)
             if found is None:
-                return assigned
+                return assigned, at
             at = found.end()
             if not suppress:
                 number = _float(found.group(0))
@@ -138,7 +146,7 @@ def scan(mem: GuestMemory, text: bytes, fmt: bytes, args: VarArgs, word: int) ->
         converted_any = True
         if not suppress:
             assigned += 1
-    return assigned
+    return assigned, at
 
 
 def _float(text: bytes) -> float:
