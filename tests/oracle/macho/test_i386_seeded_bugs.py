@@ -102,9 +102,9 @@ def _helper_jump(mp: pytest.MonkeyPatch) -> None:
 
 @mutant("start leaves the stack 4 bytes off 16 at its calls")
 def _start_alignment(mp: pytest.MonkeyPatch) -> None:
-    code, calls, howtos = crt.STARTS["i386"]
+    code, *rest = crt.STARTS["i386"]  # (code, call fields, ...): the code comes first
     assert code[7:10] == bytes.fromhex("83ec10")  # subl $16, %esp
-    mp.setitem(crt.STARTS, "i386", (code[:9] + b"\x0c" + code[10:], calls, howtos))
+    mp.setitem(crt.STARTS, "i386", (code[:9] + b"\x0c" + code[10:], *rest))
 
 
 @pytest.fixture(scope="module")
