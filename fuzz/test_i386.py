@@ -3,8 +3,9 @@ REL writer, or, for a quarter of the examples, assembled from the same text by `
 
 - linkharness (`target="elf32-i386"`): no oracle.check violation, no relocation-field
   mismatch, emulated lazy and now = model, whatever the input order, -z now, hash style;
-- bfd, gold, lld and mold (`-m elf_i386`) outputs emulated = model; linkharness's output
-  also run natively (lazy and LD_BIND_NOW) against the -m32 libtrace libraries;
+- bfd, gold, lld and mold (`-m elf_i386`) outputs emulated = model and clean by the field
+  oracle (its i386 facts held against the references); linkharness's output also run
+  natively (lazy and LD_BIND_NOW) against the -m32 libtrace libraries;
 - cross-format: the same model as elf64 and as elf32, both linked by linkharness, runs with
   the same trace and status (and both are the model's);
 - error models (undefined, duplicate, a narrow field just past its edge): every linker
@@ -126,10 +127,14 @@ def test_i386_reference_linkers_and_native_run_agree_with_the_model(
                 event("i386: mold skipped (negative PC8/PC16 implicit addend)")
                 continue
             exe = work / f"{linker}.out"
-            linked = link_with_i386(linker, based if linker == "mold" else objs, libs, exe)
+            inputs = based if linker == "mold" else objs
+            linked = link_with_i386(linker, inputs, libs, exe)
             assert linked.ok, f"generator bug: {linker} rejects a valid model: {linked.stderr}"
-            problems += [f"{linker}: {p}" for p in judge.emulated(exe, expected,
-                                                                   libtrace_dir_i386, "lazy")]
+            # the field oracle's i386 facts (GOT32X forms, REL addends, ranges), held against
+            # the references' outputs: a fact both the oracle and linkharness got wrong shows
+            problems += [f"{linker}: {p}" for p in [
+                *judge.emulated(exe, expected, libtrace_dir_i386, "lazy"),
+                *judge.fields(exe, inputs)]]
         assert not problems, "oracle or generator bug:\n" + "\n".join(problems)
         exe = work / "linkharness.out"
         with kept_on_failure("i386-differential", case.program, case.options.ordered(objs),
