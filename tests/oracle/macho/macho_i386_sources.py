@@ -304,3 +304,17 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
+# Reading stdin: scanf (ints, a double, a word), then getchar to the end
+READ_STDIN = r"""
+#include <stdio.h>
+int main(void) {
+    int n, total = 0; double d; char word[32];
+    if (scanf("%d", &n) != 1) return 1;
+    for (int i = 0; i < n; i++) { int v; scanf("%d", &v); total += v; }
+    scanf("%lf %31s", &d, word);
+    printf("n=%d total=%d d=%.3f word=%s\n", n, total, d, word);
+    int c, rest = 0; while ((c = getchar()) != EOF) rest += c != '\n';
+    printf("rest %d\n", rest);
+    return 0;
+}
+"""

@@ -18,6 +18,7 @@ from macho_i386_sources import (
     LIBTRACE,
     LIBTRACE_TBD,
     PATTERN_FILL,
+    READ_STDIN,
     SYSCALLS,
     ZERO_AND_SINCOS,
 )
@@ -168,7 +169,7 @@ TARGETS = {"macho-i386": "i386-apple-macosx10.6", "macho-x86_64": "x86_64-apple-
 
 
 def _matches_native(tmp_path: Path, target: str, source: Path,
-                    args: tuple[str, ...] = ()) -> None:
+                    args: tuple[str, ...] = (), stdin: bytes = b"") -> None:
     """`source` built for `target` and linked against the shipped libSystem.tbd prints,
     lazily and at load, what its native gcc -m32 build prints, and exits the same way."""
     obj, exe, native = tmp_path / "p.o", tmp_path / "p.exe", tmp_path / "native"
@@ -178,9 +179,10 @@ def _matches_native(tmp_path: Path, target: str, source: Path,
     link([str(obj), "-lSystem"], exe, target=target)
     subprocess.run(["gcc", "-m32", "-O2", "-w", str(source), "-o", str(native), "-lm"],
                    check=True, capture_output=True)
-    expected = subprocess.run([str(native), *args], capture_output=True, check=False)
+    expected = subprocess.run([str(native), *args], capture_output=True, check=False,
+                              input=stdin)
     for bind in MODES:
-        result = run(exe, [str(exe), *args], bind=bind)
+        result = run(exe, [str(exe), *args], bind=bind, stdin=stdin)
         assert result.faults == []
         assert (result.exit_code, result.stdout, result.stderr) == (
             expected.returncode, expected.stdout, expected.stderr)
@@ -240,3 +242,10 @@ def test_bzero_and_sincos_from_clang(tmp_path: Path, target: str) -> None:
     source = tmp_path / "zero.c"
     source.write_text(ZERO_AND_SINCOS)
     _matches_native(tmp_path, target, source)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_scanf_from_stdin(tmp_path: Path, target: str) -> None:
+    source = tmp_path / "read.c"
+    source.write_text(READ_STDIN)
+    _matches_native(tmp_path, target, source, stdin=b"3\n10 20 30\n2.5 hello\ntail chars\n")
