@@ -3,8 +3,8 @@
 - linkharness, modern (LC_MAIN; for a quarter of the examples also from llvm-mc-14's objects
   assembled from the same lowering as text) and classic (LC_UNIXTHREAD; pointers to imports
   in data as LC_DYSYMTAB external relocations, pointers into the image as local ones):
-  oracle.check finds nothing, the Mach-O field oracle no mismatch, every pointer into a PIE
-  is slid, and the emulated dyld (lazy and now) gives the model's trace and exit status;
+  oracle.check finds nothing, the Mach-O field oracle no mismatch (every pointer into a PIE
+  slid included), and the emulated dyld (lazy and now) gives the model's trace and exit status;
 - differential: ld64.lld-14 links the same objects, and its output passes the same checks;
 - cross-format: the same model written as ELF objects and linked by linkharness runs with the
   same trace (library names aside) and status as the Mach-O executable.

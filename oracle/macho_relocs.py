@@ -9,7 +9,9 @@ L the stub of an import (S for a definition), G its GOT slot, T the subtrahend:
   UNSIGNED        S + A; a non-extern field holds an address in the object's own space,
                   which is moved to where its section landed; an import is a bind at P
                   (symbol, addend A) instead, or in a classic file an external relocation
-                  at P naming the symbol, with A in the word
+                  at P naming the symbol, with A in the word.  In an MH_PIE image a
+                  pointer-sized S + A must also be slid (rebased, or a classic local
+                  relocation): else the mismatch is "unslid"
   SIGNED[_N]      S + A - (P + 4) for extern (the assembler folded N into A); non-extern:
                   the field holds target - (P + 4 + N) in object space, recomputed
   BRANCH          L + A - (P + 4)
@@ -152,6 +154,14 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
         if opcode is not None and out.read(site.p - 2, 1) != opcode:
             continue
         if actual == (value & mask).to_bytes(r.width, "little"):
+            if r.type == UNSIGNED and r.subtrahend is None and r.width == out.img.word \
+                    and out.slid is not None and site.p not in out.slid:
+                return FieldMismatch(
+                    "unslid", site.obj.path, site.section_name, r.offset, r.type_name, name,
+                    formula=formula, address=site.p,
+                    detail="holds an address in the MH_PIE image, but nothing slides it (no "
+                           "rebase, no local relocation): loaded at a slide it keeps its "
+                           "link-time value")
             return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
                                  site.p, r.width, site.p, formula, "relaxed" if opcode else "")
     value, formula, _ = allowed[0]

@@ -1,6 +1,6 @@
 """The relocation-field oracle's view of a linked Mach-O executable: defined symbols, the
 stub and GOT slot of each import (through the indirect symbol table), the binds dyld will
-make, and where each input section landed.
+make, the pointers it slides, and where each input section landed.
 
 Placement: an input section is found through its named symbols (the output's symbol
 table gives their addresses; the base most of them agree on wins).  A C-string section
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import MachOImage
-from oracle.emulate.macho.opcodes import OpcodeError, decode_binds
+from oracle.emulate.macho.opcodes import OpcodeError, decode_binds, decode_rebases
 from oracle.emulate.macho.relocations import entries as dysymtab_relocations
 from oracle.macho_relocs_inputs import MachOObject
 
@@ -76,6 +76,33 @@ class Output:
                     self.extrel[e.address] = symbols[e.symbolnum].name
         except mi.MachOError:
             pass  # the checker's MACHO-EXTREL reports it
+        self.slid = self._slid()
+
+    def _slid(self) -> set[int] | None:
+        """The pointers dyld moves with the slide, in an MH_PIE executable (None: the image
+        is never slid, or its rebase opcodes do not decode, so nothing is judged): rebased
+        ones (dyld info), else the local relocations and INDIRECT_SYMBOL_LOCAL non-lazy
+        pointers (classic)."""
+        img = self.img
+        if img.filetype != mi.MH_EXECUTE or not img.flags & mi.MH_PIE:
+            return None
+        try:
+            if img.dyld_info is not None:
+                raw = img.bytes_at(*img.dyld_info.rebase, "rebase opcodes")
+                return {img.segments[r.segment].vmaddr + r.offset
+                        for r in decode_rebases(raw, pointer_size=img.word)
+                        if r.segment < len(img.segments)}
+            slid = {e.address for e in dysymtab_relocations(img, "local")}
+        except (OpcodeError, mi.MachOError):
+            return None  # the checker says why
+        indirect = img.indirect_symbols()
+        for sect in img.sections():
+            if sect.type == mi.S_NON_LAZY_SYMBOL_POINTERS:
+                for i in range(min(sect.size // img.word, max(0, len(indirect) - sect.reserved1))):
+                    if indirect[sect.reserved1 + i] & mi.INDIRECT_SYMBOL_LOCAL \
+                            and not indirect[sect.reserved1 + i] & mi.INDIRECT_SYMBOL_ABS:
+                        slid.add(sect.addr + img.word * i)
+        return slid
 
     @staticmethod
     def _indirect_name(indirect: list[int], symbols: list[mi.Symbol], k: int) -> str | None:

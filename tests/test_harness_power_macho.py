@@ -3,8 +3,8 @@ the Mach-O fuzz judges to catch every one.
 
 The pipeline is the Mach-O properties' (fuzz/macho/pipeline.py): our MH_OBJECT writer, then
 linkharness in modern (dyld info) and classic (LC_DYSYMTAB relocations) mode, each output
-judged by `fuzz.macho.judge.everything` (oracle.check, the field oracle, the slide check,
-the emulated dyld lazy and now against the model).  The inputs are the Mach-O every-flavour
+judged by `fuzz.macho.judge.everything` (oracle.check, the field oracle with its slide
+requirement, the emulated dyld lazy and now, MH_PIE slid, against the model).  The inputs are the Mach-O every-flavour
 sample first (pointers to imports with addends, a pointer to local data, three pages of
 __bss), so a kill does not hinge on what Hypothesis draws, then a few drawn cases.  A mutant
 is killed by the first output that exposes it; the kill table is printed.

@@ -1,7 +1,8 @@
 """The checks applied to a linked Mach-O program, each returning its problems as one-line
-strings (empty: right): oracle.check, the Mach-O relocation-field oracle, the slide (every
-pointer into a PIE image is rebased or locally relocated), and the emulated dyld (lazy or
-eager binding) against the model's trace and exit status.  The model names
+strings (empty: right): oracle.check, the Mach-O relocation-field oracle (which also
+requires every pointer into an MH_PIE image to be slid: rebased, or locally relocated), and
+the emulated dyld (lazy or eager binding, MH_PIE images slid) against the model's trace and
+exit status.  The model names
 libraries by ELF soname (libtraceN.so); the emulated dyld by install name."""
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ from pathlib import Path
 
 from oracle.check import check
 from oracle.emulate import run
-from oracle.emulate.macho import image as mi
-from oracle.emulate.macho import relocations
-from oracle.emulate.macho.opcodes import decode_rebases
 from oracle.macho_relocs import check_macho_fields
 from oracle.macho_relocs_inputs import read_object
-from oracle.relocs.mismatch import FieldMismatch, FieldReport
+from oracle.relocs.mismatch import FieldMismatch
 
 from ..model import Program
 from ..semantics import Outcome
@@ -40,12 +38,12 @@ def structure(output: Path) -> list[str]:
     return [f"oracle.check: {v}" for v in check(output)]
 
 
-def fields(output: Path, objects: Sequence[Path], absolutes: frozenset[str] = frozenset(),
-           report: FieldReport | None = None) -> list[str]:
+def fields(output: Path, objects: Sequence[Path], absolutes: frozenset[str] = frozenset()
+           ) -> list[str]:
     """Field-oracle mismatches.  `absolutes` (Darwin names of N_ABS symbols): the oracle
     does not resolve UNSIGNED fields against absolute symbols yet (it looks for a bind and
     reports "unresolved"); those fields are judged by the emulated run instead."""
-    report = report or check_macho_fields(output, objects)
+    report = check_macho_fields(output, objects)
     return [f"relocation field: {m}" for m in report.mismatches
             if not (m.kind == "unresolved" and m.symbol in absolutes)
             and not _nonextern_pair(m)
@@ -73,34 +71,6 @@ def _nonextern_pair(m: FieldMismatch) -> bool:
     return m.type_name == "X86_64_RELOC_UNSIGNED+SUBTRACTOR" and m.symbol.startswith("section#")
 
 
-def slid(output: Path, report: FieldReport) -> list[str]:
-    """In an MH_PIE image, every pointer-sized absolute field that holds an address inside
-    the image (the oracle confirmed it as S + A against a definition) must move with the
-    slide: a rebase (dyld info) or a local relocation (classic LC_DYSYMTAB).  The emulated
-    dyld loads at slide 0, so a pointer left out runs; this is where it is caught."""
-    img = mi.parse(output.read_bytes())
-    if not img.flags & mi.MH_PIE:
-        return []
-    problems = []
-    moved = _slid_addresses(img)
-    for site in report.confirmed:
-        if site.type_name.startswith("X86_64_RELOC_UNSIGNED") and site.width == img.word \
-                and site.formula.startswith("S + A") and site.field not in moved:
-            problems.append(f"slide: {site.file} {site.section}+{site.offset:#x} "
-                            f"({site.symbol}) at {site.field:#x} holds an address in the image "
-                            "but is neither rebased nor locally relocated")
-    return problems
-
-
-def _slid_addresses(img: mi.MachOImage) -> set[int]:
-    if img.dyld_info is None:
-        return {e.address for e in relocations.entries(img, "local")}
-    raw = img.bytes_at(*img.dyld_info.rebase, "rebase opcodes")
-    return {img.segments[r.segment].vmaddr + r.offset
-            for r in decode_rebases(raw, pointer_size=img.word)
-            if r.segment < len(img.segments)}
-
-
 def emulated_trace(output: Path, bind: str) -> tuple[Trace, int | None, list[str]]:
     """(trace, exit status, faults) of `output` under the emulated dyld."""
     result = run(output, bind=bind)
@@ -125,7 +95,6 @@ def absolute_names(program: Program) -> frozenset[str]:
 
 def everything(output: Path, objects: Sequence[Path], program: Program, expected: Outcome
                ) -> list[str]:
-    report = check_macho_fields(output, objects)
-    return [*structure(output), *fields(output, objects, absolute_names(program), report),
-            *slid(output, report), *emulated(output, expected, "lazy"),
+    return [*structure(output), *fields(output, objects, absolute_names(program)),
+            *emulated(output, expected, "lazy"),
             *emulated(output, expected, "now")]

@@ -12,7 +12,8 @@ class FieldMismatch:
     kind: "value" (wrong bytes), "overflow" (the value does not fit; a real linker fails),
     "relaxation" (the instruction was rewritten but not into a legal relaxed form),
     "unsupported" (a type the oracle cannot check), "unplaced" (the input section cannot
-    be found in the output), "unresolved" (the symbol has no address, slot or PLT entry).
+    be found in the output), "unresolved" (the symbol has no address, slot or PLT entry),
+    "unslid" (Mach-O: a right pointer into an MH_PIE image that nothing slides).
     """
 
     kind: str

@@ -381,6 +381,10 @@ def test_missing_local_relocation_faults_when_slid(builds: dict[str, Path]) -> N
     bad = mutated(builds["classic"], "nolocrel", mutation)
     assert rules(bad) == set()
     assert "unmapped" in faulted(run(bad), "unmapped-read")
+    # the field oracle knows lp is a pointer into the image: nothing slides it
+    [unslid] = check_macho_fields(bad, [builds["classic"].parent / "prog.o"]).mismatches
+    assert unslid.kind == "unslid" and unslid.address == next(
+        s.value for s in mi.parse(bad.read_bytes()).symbols() if s.name == "_lp")
 
 
 @pytest.mark.parametrize("flavour", ["modern", "lld"])
@@ -395,3 +399,5 @@ def test_missing_rebase_faults_when_slid(builds: dict[str, Path], flavour: str) 
 
     bad = mutated(builds[flavour], "norebase", mutation)
     assert run(bad).exit_code is None
+    report = check_macho_fields(bad, [builds["classic"].parent / "prog.o"])
+    assert {m.kind for m in report.mismatches} == {"unslid"}
