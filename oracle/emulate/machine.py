@@ -18,7 +18,11 @@ it is only on when asked for; without a budget `instructions` is not known (None
 When a counted slice is cut short by the program's end (or a fault found by a hook),
 the CPU is sent to a two-instruction "sink" loop at the end of the library region that
 counts its own iterations in ecx until the slice's count runs out: the slice's count
-less the sink's instructions is what the program executed, exactly.
+less the sink's instructions is what the program executed, exactly.  Counted, a library
+call is one instruction (its trampoline); a fault that stops the CPU mid-slice leaves the
+count at the last completed slice; and a `hlt` cannot be told from the end of a slice
+(Unicorn reports neither), so a counted run goes on past one until something else ends
+it, where an uncounted run faults at once ("the CPU halted").
 """
 
 from __future__ import annotations
