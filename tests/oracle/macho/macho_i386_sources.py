@@ -318,3 +318,31 @@ int main(void) {
     return 0;
 }
 """
+# libm extras, a tmpfile written, measured, rewound, re-read and sought, and _Exit
+MISC = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+#include <unistd.h>
+double cbrt(double); double log2(double); double fmax(double, double); double fmin(double, double);
+double copysign(double, double); double tanh(double); double expm1(double); long lrint(double);
+FILE *tmpfile(void); int fseek(FILE *, long, int); long ftell(FILE *); void rewind(FILE *);
+int isatty(int);
+int main(int argc, char **argv) {
+    double x = 2.0 * argc;
+    printf("%.6f %.6f %.6f %.6f %.6f %.6f %.6f %ld\n", cbrt(x * 4), log2(x * 8), fmax(x, 3.0),
+           fmin(x, 3.0), copysign(x, -1.0), tanh(x / 4), expm1(x / 10), lrint(x * 2.6));
+    FILE *f = tmpfile();
+    fprintf(f, "hello %d\n", 42);
+    long at = ftell(f);
+    rewind(f);
+    char buf[32];
+    fgets(buf, sizeof buf, f);
+    fseek(f, 6, SEEK_SET);
+    int c = fgetc(f);
+    printf("at=%ld line=%s char=%c\n", at, buf, c);
+    fclose(f);
+    fflush(stdout);
+    _Exit(3);
+}
+"""

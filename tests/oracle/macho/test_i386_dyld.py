@@ -17,6 +17,7 @@ from macho_i386_sources import (
     LIBC_EXTRAS,
     LIBTRACE,
     LIBTRACE_TBD,
+    MISC,
     PATTERN_FILL,
     READ_STDIN,
     SYSCALLS,
@@ -249,3 +250,10 @@ def test_scanf_from_stdin(tmp_path: Path, target: str) -> None:
     source = tmp_path / "read.c"
     source.write_text(READ_STDIN)
     _matches_native(tmp_path, target, source, stdin=b"3\n10 20 30\n2.5 hello\ntail chars\n")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_math_extras_and_a_tmpfile(tmp_path: Path, target: str) -> None:
+    source = tmp_path / "misc.c"
+    source.write_text(MISC)
+    _matches_native(tmp_path, target, source)
