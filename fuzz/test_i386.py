@@ -4,8 +4,9 @@ REL writer, or, for a quarter of the examples, assembled from the same text by `
 - linkharness (`target="elf32-i386"`): no oracle.check violation, no relocation-field
   mismatch, emulated lazy and now = model, whatever the input order, -z now, hash style;
 - bfd, gold, lld and mold (`-m elf_i386`) outputs emulated = model and clean by the field
-  oracle (its i386 facts held against the references); linkharness's output also run
-  natively (lazy and LD_BIND_NOW) against the -m32 libtrace libraries;
+  oracle (its i386 facts held against the references), GNU ld's also run natively (the
+  generator and the model against the machine); linkharness's output also run natively
+  (lazy and LD_BIND_NOW) against the -m32 libtrace libraries;
 - cross-format: the same model as elf64 and as elf32, both linked by linkharness, runs with
   the same trace and status (and both are the model's);
 - error models (undefined, duplicate, a narrow field just past its edge): every linker
@@ -135,6 +136,9 @@ def test_i386_reference_linkers_and_native_run_agree_with_the_model(
             problems += [f"{linker}: {p}" for p in [
                 *judge.emulated(exe, expected, libtrace_dir_i386, "lazy"),
                 *judge.fields(exe, inputs)]]
+        # the generator itself, on the machine: GNU ld's output run natively
+        problems += [f"bfd: {p}" for p in judge.native(work / "bfd.out", expected,
+                                                        libtrace_dir_i386)]
         assert not problems, "oracle or generator bug:\n" + "\n".join(problems)
         exe = work / "linkharness.out"
         with kept_on_failure("i386-differential", case.program, case.options.ordered(objs),
