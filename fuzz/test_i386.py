@@ -60,7 +60,7 @@ from linker import LinkError
 from oracle.emulate import run
 
 # ci-profile example counts (the fuzz profile keeps its own)
-CI_EXAMPLES = {"linkharness": 25, "differential": 10, "cross_format": 10, "errors": 10}
+CI_EXAMPLES = {"linkharness": 40, "differential": 20, "cross_format": 20, "errors": 20}
 
 
 def _budget(prop: str) -> Callable[[Any], Any]:
