@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from oracle.emulate import (
     ctype_tables,
+    divide,
     environment,
     filestdio,
     jumps,
@@ -190,6 +191,7 @@ def libc_exports(word: int) -> dict[str, Export]:
         *streams.EXPORTS,
         *streams.INPUT_EXPORTS,
         *filestdio.EXPORTS,
+        *divide.EXPORTS,
         *streamscan.EXPORTS,
         *tls.EXPORTS,
         *scanf.EXPORTS,
