@@ -23,10 +23,13 @@ int atexit(void (*)(void));
 int atoi(const char *);
 long atol(const char *);
 long long atoll(const char *);
+double atof(const char *);
+double strtod(const char *__restrict, char **__restrict);
 long strtol(const char *__restrict, char **__restrict, int);
 long long strtoll(const char *__restrict, char **__restrict, int);
 unsigned long strtoul(const char *__restrict, char **__restrict, int);
 unsigned long long strtoull(const char *__restrict, char **__restrict, int);
+long long llabs(long long);
 
 void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
 void *bsearch(const void *, const void *, size_t, size_t, int (*)(const void *, const void *));

@@ -28,6 +28,8 @@ size_t strspn(const char *, const char *);
 size_t strcspn(const char *, const char *);
 char *strpbrk(const char *, const char *);
 char *strtok_r(char *__restrict, const char *__restrict, char **__restrict);
+char *strtok(char *__restrict, const char *__restrict);
+char *strerror(int);
 char *strdup(const char *);
 char *strndup(const char *, size_t);
 

@@ -13,6 +13,8 @@ __BEGIN_DECLS
 ssize_t write(int, const void *, size_t);
 ssize_t read(int, void *, size_t);
 void _exit(int) __attribute__((noreturn));
+int isatty(int);
+int unlink(const char *);
 
 __END_DECLS
 

@@ -346,3 +346,25 @@ int main(int argc, char **argv) {
     _Exit(3);
 }
 """
+# The project's Darwin headers declare what the emulated libSystem serves (compiled with
+# -Werror=implicit-function-declaration); assert() fails through __assert_rtn
+HEADERS = r"""
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char text[] = "3.5,1e2;-0.25";
+    double sum = 0;
+    for (char *t = strtok(text, ",;"); t; t = strtok(NULL, ",;"))
+        sum += strtod(t, NULL) + atof("0");
+    printf("sum %.3f cbrt %.3f llabs %lld err %s\n", sum, cbrt(27.0 * argc), llabs(-5LL),
+           strerror(2));
+    assert(argc >= 1);
+    fflush(stdout);
+    assert(argc == 5);
+    return 0;
+}
+"""

@@ -13,6 +13,7 @@ import pytest
 from macho_i386_image import CODE, LA_PTR, MSG_POINTER, Options, build_i386
 from macho_i386_sources import (
     DIVIDE_BY_ZERO,
+    HEADERS,
     KITCHEN,
     LIBC_EXTRAS,
     LIBTRACE,
@@ -257,3 +258,28 @@ def test_math_extras_and_a_tmpfile(tmp_path: Path, target: str) -> None:
     source = tmp_path / "misc.c"
     source.write_text(MISC)
     _matches_native(tmp_path, target, source)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_headers_declare_and_assert_aborts(tmp_path: Path, target: str) -> None:
+    """tests/macho_include declares strtok, strtod, atof, cbrt, llabs, strerror (no implicit
+    declarations), and a failed assert() aborts through __assert_rtn with Darwin's message;
+    stdout and the status are the native build's (whose assert message is glibc's)."""
+    source, obj, exe = tmp_path / "hdr.c", tmp_path / "hdr.o", tmp_path / "hdr.exe"
+    source.write_text(HEADERS)
+    subprocess.run(["clang-14", "-target", TARGETS[target], "-nostdlibinc", "-isystem",
+                    str(Path(__file__).parents[2] / "macho_include"), "-O2",
+                    "-Werror=implicit-function-declaration", "-c", str(source), "-o", str(obj)],
+                   check=True, capture_output=True)
+    link([str(obj), "-lSystem"], exe, target=target)
+    native = tmp_path / "native"
+    subprocess.run(["gcc", "-m32", "-O2", "-w", str(source), "-o", str(native), "-lm"],
+                   check=True, capture_output=True)
+    expected = subprocess.run([str(native)], capture_output=True, check=False)
+    result = run(exe, [str(exe)])
+    assert (result.exit_code, result.stdout) == (134, expected.stdout)
+    assert expected.returncode == -6  # SIGABRT
+    line = HEADERS.splitlines().index("    assert(argc == 5);") + 1
+    assert result.stderr == (f"Assertion failed: (argc == 5), function main, file {source}, "
+                             f"line {line}.\n").encode()
+    assert [f.kind for f in result.faults] == ["abort"]
