@@ -144,7 +144,7 @@ class DynamicTables:
                 stype, 0)
             # An import's size is the library's business: GNU ld and lld write 0 for every
             # undefined entry (a COPY-relocated object is defined here and keeps its size).
-            size = d.sym.size if d.defined else 0
+            size = d.sym.size if d.defined and d.sym.type != SymType.IFUNC else 0
             if self.arch.word == 8:
                 out += struct.pack("<IBBHQQ", d.name_offset, info, 0, shndx, value, size)
             else:

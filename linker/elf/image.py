@@ -301,14 +301,17 @@ def _at(layout: Addresses, sec: InputSection, offset: int) -> Callable[[], int]:
 
 
 def dynsym_value(image_syms: SymbolAddresses, index_of: dict[int, int],
-                 canonical: set[int], tls_base: int = 0) -> Callable[[DynSym], tuple[int, int]]:
+                 canonical: set[int], tls_base: int = 0,
+                 iplt: InputSection | None = None) -> Callable[[DynSym], tuple[int, int]]:
     """(st_value, st_shndx) of a .dynsym entry; `index_of` maps id(input section) to the
     output section index, `tls_base` is the TLS template's address (a TLS symbol's value is
-    its offset in the template)."""
+    its offset in the template); an exported IFUNC is its entry in `iplt` (GNU ld: its PLT
+    entry, in .plt)."""
     def value_of(d: DynSym) -> tuple[int, int]:
         i = d.sym.id
         if d.defined:
-            out_index = index_of.get(id(d.sym.section), 0) if d.sym.section else 0xFFF1
+            section = iplt if d.sym.type == SymType.IFUNC and iplt is not None else d.sym.section
+            out_index = index_of.get(id(section), 0) if section else 0xFFF1
             value = int(image_syms.address[i])
             if d.sym.type == SymType.TLS and d.sym.section is not None:
                 value -= tls_base

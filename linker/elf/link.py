@@ -113,7 +113,8 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if tables is not None:
         out_index = {id(sec): n + 1 for n, o in enumerate(ordered) for sec in o.inputs}
         named[".dynsym"].render = lambda: tables.render_dynsym(
-            dynsym_value(syms, out_index, scan.canonical, tls.addr if tls else 0))
+            dynsym_value(syms, out_index, scan.canonical, tls.addr if tls else 0,
+                         synthetic.iplt))
         named[".dynstr"].render = tables.dynstr.bytes
         named[".dynamic"].render = lambda: _render_dynamic(entries, syms, arch.word)
     for out in ordered:

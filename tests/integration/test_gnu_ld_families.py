@@ -57,6 +57,9 @@ FAMILIES: dict[str, Family] = {
     "ifunc-dynamic-fPIC": Family(("ifunc.c",), IFUNC_OUT, ("-O1", "-fPIC")),
     "ifunc-dynamic-m32": Family(("ifunc.c",), IFUNC_OUT, ("-m32", "-O2", "-fno-pie")),
     "ifunc-static": Family(("ifunc.c",), IFUNC_OUT, ("-O2", "-fno-pie"), ldflags=("-static",)),
+    # exported: .dynsym holds the canonical .iplt entry as a plain function
+    "ifunc-export-dynamic-znow": Family(("ifunc.c",), IFUNC_OUT, ("-O2", "-fno-pie"),
+                                        ldflags=("-Wl,-E", "-Wl,-z,now")),
     "merge-strings": Family(("merge_main.c", "merge_other.c"), MERGE_OUT),
     "merge-strings-fPIC": Family(("merge_main.c", "merge_other.c"), MERGE_OUT, ("-O1", "-fPIC")),
     "merge-strings-m32": Family(("merge_main.c", "merge_other.c"), MERGE_OUT, ("-m32", "-O2")),
