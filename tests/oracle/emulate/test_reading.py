@@ -37,3 +37,15 @@ def test_common_libc_calls_match_a_native_run(build: Builder, arch: str) -> None
     assert result.faults == []
     assert (result.exit_code, result.stdout, result.stderr) == (native.returncode,
                                                                 native.stdout, native.stderr)
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_a_small_text_tool_matches_a_native_run(build: Builder, arch: str) -> None:
+    path = build("text_tool.c", arch)
+    text = b"the quick brown fox\njumps over\n  the lazy dog\n"
+    native = subprocess.run([str(path)], input=text, capture_output=True, timeout=30,
+                            check=False)
+    result = run(path, stdin=text)
+    assert result.faults == []
+    assert (result.exit_code, result.stdout, result.stderr) == (native.returncode,
+                                                                native.stdout, native.stderr)
