@@ -89,7 +89,7 @@ def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     candidates = [e for e in allowed if bool(e.rule) == rewritten]
     notes = [pointee(linked, info, rel.addend, p, actual)] if not rewritten else []
     if not candidates:
-        notes.insert(0, target.problem or missing(info, target))
+        notes.insert(0, target.problem or missing(info, target, image.relocatable))
         return mismatch("relaxation" if rewritten else "unresolved", actual=actual,
                         detail="; ".join(n for n in notes if n))
     # of several acceptable values, report the one nearest the actual bytes: the entry or

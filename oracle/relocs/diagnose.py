@@ -13,8 +13,11 @@ def distance(exp: Expectation, actual: bytes) -> int:
     return sum(a != b for a, b in zip(want, actual)) + abs(len(want) - len(actual))
 
 
-def missing(info: RelocType, target: Target) -> str:
+def missing(info: RelocType, target: Target, relocatable: bool = False) -> str:
     values = ", ".join(f"{s:#x}" for s in target.s) or "?"
+    if info.formula is Formula.ABS and relocatable:
+        return (f"an address ({target.name} = {values}) in a PIE needs a dynamic relocation "
+                "at the field (RELATIVE or symbolic), and there is none")
     if info.formula in (Formula.PLT_PC, Formula.PLT_OFF):
         return f"no PLT entry jumps through a slot of {target.name}, and it is not defined"
     if info.formula in (Formula.GOT_PC, Formula.GOT_OFF, Formula.GOT_ABS):

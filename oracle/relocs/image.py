@@ -21,9 +21,9 @@ from . import tables
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
 _SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE",
-                          18: "TPOFF"},
+                          18: "TPOFF", 8: "RELATIVE"},
                "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32", 42: "IRELATIVE",
-                        14: "TPOFF", 37: "TPOFF"}}
+                        14: "TPOFF", 37: "TPOFF", 8: "RELATIVE"}}
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class OutSymbol:
 @dataclass(frozen=True)
 class DynReloc:
     offset: int
-    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE", "TPOFF" or "other"
+    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE", "TPOFF", "RELATIVE", "other"
     symbol: str
     addend: int | None  # None for REL
     version: str = ""  # the needed version the symbol is bound to (.gnu.version_r), if any
@@ -77,6 +77,7 @@ class OutputImage:
     file_groups: list[tuple[str, dict[str, list[OutSymbol]]]] = field(default_factory=list)
     locals: dict[str, list[OutSymbol]] = field(default_factory=lambda: defaultdict(list))
     dynrelocs: list[DynReloc] = field(default_factory=list)
+    relocatable: bool = False  # ET_DYN (a PIE): loaded at a base chosen at run time
     pltgot: int | None = None
     tls: tuple[int, int, int] | None = None  # PT_TLS (vaddr, memsz, align)
     _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
@@ -85,6 +86,7 @@ class OutputImage:
     _functions: list[int] | None = field(default=None, repr=False)
     _sorted: list[OutSection] = field(default_factory=list, repr=False)
     _got_words: dict[int, list[int]] | None = field(default=None, repr=False)
+    _relative_got: dict[int, list[int]] | None = field(default=None, repr=False)
 
     def section_at(self, addr: int, n: int = 1, tls: bool = False) -> OutSection | None:
         """The section holding [addr, addr + n); .tbss only when `tls` is asked for."""
@@ -191,6 +193,20 @@ class OutputImage:
             self._got_words = words
         return self._got_words
 
+    def relative_got_words(self) -> dict[int, list[int]]:
+        """Value -> `.got*` words a RELATIVE relocation with that addend fills (a PIE's GOT
+        slots of its own symbols: lld leaves the word 0 and puts the value in the RELA
+        addend).  REL slots hold their value in the word: got_words finds them."""
+        if self._relative_got is None:
+            found: dict[int, list[int]] = defaultdict(list)
+            for r in self.dynrelocs:
+                if r.kind == "RELATIVE" and r.addend is not None:
+                    sec = self.section_at(r.offset, self.word)
+                    if sec is not None and sec.name.startswith(".got"):
+                        found[r.addend].append(r.offset)
+            self._relative_got = found
+        return self._relative_got
+
     def ifunc_slots(self, resolvers: tuple[int, ...]) -> list[int]:
         """Slots an IRELATIVE relocation fills by calling one of `resolvers`.
 
@@ -228,7 +244,8 @@ def read_image(path: str) -> OutputImage:
             nobits = sec["sh_type"] == "SHT_NOBITS"
             sections.append(OutSection(sec.name, sec["sh_addr"], sec["sh_size"],
                                        sec["sh_flags"], nobits, b"" if nobits else sec.data()))
-        image = OutputImage(path, machine, 8 if machine == "x86_64" else 4, sections)
+        image = OutputImage(path, machine, 8 if machine == "x86_64" else 4, sections,
+                            relocatable=elf["e_type"] == "ET_DYN")
         for seg in elf.iter_segments():
             if seg["p_type"] == "PT_TLS":
                 image.tls = (seg["p_vaddr"], seg["p_memsz"], seg["p_align"])

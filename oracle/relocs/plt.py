@@ -18,6 +18,7 @@ from capstone import x86_const
 from .image import OutputImage
 
 _PASS_THROUGH = {"endbr64", "endbr32", "nop"}
+_PLT_SLOT_KINDS = ("JUMP_SLOT", "GLOB_DAT", "IRELATIVE")  # what fills a slot a PLT entry reads
 _REG_IMM = re.compile(r"^[a-z0-9]+, (0x[0-9a-f]+|[0-9]+)$")
 
 
@@ -44,6 +45,21 @@ def indirect_jump_slot(insn: capstone.CsInsn, got_base: int | None) -> int | Non
     return None
 
 
+def _slot_under_some_base(insn: capstone.CsInsn, image: OutputImage,
+                          bases: list[int]) -> int | None:
+    """The slot of an indirect jump; for `jmp *n(%ebx)` (i386 PIC PLT) under the GOT base
+    whose slot a JUMP_SLOT, GLOB_DAT or IRELATIVE fills: GNU ld, gold and lld point %ebx at
+    .got.plt, mold at .got."""
+    first = indirect_jump_slot(insn, bases[0] if bases else None)
+    if first is None or len(bases) < 2 or insn.operands[0].mem.base != x86_const.X86_REG_EBX:
+        return first
+    for base in bases:
+        slot = indirect_jump_slot(insn, base)
+        if slot is not None and any(r.kind in _PLT_SLOT_KINDS for r in image.dynamic_at(slot)):
+            return slot
+    return first
+
+
 def _passes_through(insn: capstone.CsInsn) -> bool:
     if insn.mnemonic in _PASS_THROUGH:
         return True
@@ -55,7 +71,7 @@ def plt_entries(image: OutputImage) -> dict[int, list[int]]:
     """GOT slot address -> every address in a PLT section that jumps through that slot."""
     md = _disassembler(image.machine)
     result: dict[int, list[int]] = defaultdict(list)
-    got_base = image.got_base
+    bases = image.got_base_candidates()
     for sec in image.sections:
         if not sec.executable or "plt" not in sec.name or sec.nobits:
             continue
@@ -68,7 +84,7 @@ def plt_entries(image: OutputImage) -> dict[int, list[int]]:
                 offset += 1
                 continue
             insn = insns[0]
-            slot = indirect_jump_slot(insn, got_base)
+            slot = _slot_under_some_base(insn, image, bases)
             if slot is not None:
                 result[slot].extend(pending)
                 result[slot].append(insn.address)

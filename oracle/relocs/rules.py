@@ -36,14 +36,21 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
                  0)
         original = ((p - (rel.offset - lo), sec.data[lo:rel.offset]),)
     f = info.formula
+    # In a PIE (loaded anywhere) an address in a word holds only with a dynamic relocation
+    # at the field; a symbol's own value (SHN_ABS) or an undefined weak's 0 needs none.
+    sym = obj.symbols[rel.symbol]
+    relocated_only = image.relocatable and f is Formula.ABS and w == image.word \
+        and sym.shndx != "SHN_ABS"
     if f is Formula.ABS:
         for s in target.s:
-            if not (target.imported and s == 0):
+            if not (target.imported and s == 0) and not (relocated_only and s):
                 add([("+", "S", s), ("+", "A", a)])
-        if target.imported:  # GNU ld (i386) stores an import's PLT entry without making
-            for entry in target.l:  # it canonical; the pointer still reaches the function
-                add([("+", "L", entry), ("+", "A", a)])
+        if target.imported and not relocated_only:  # GNU ld (i386) stores an import's PLT
+            for entry in target.l:  # entry without making it canonical; the pointer still
+                add([("+", "L", entry), ("+", "A", a)])  # reaches the function
         for slot in image.dynamic_at(p):
+            if slot.kind == "RELATIVE":
+                out.extend(_relative(linked, slot.addend, a, p, w, rng, target))
             if slot.symbol == target.name and slot.kind in ("64", "32"):
                 value = None if slot.addend is not None else a
                 out.append(Expectation(value, f"dynamic relocation at {p:#x} for {target.name}"
@@ -83,7 +90,8 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     elif f in _TLS and tp is not None:
         out.extend(_tls(linked, obj, sec, rel, info, p, target, tp, original))
         return out
-    if target.piece is not None and f in (Formula.ABS, Formula.PC, Formula.REL_GOT):
+    if target.piece is not None and f in (Formula.ABS, Formula.PC, Formula.REL_GOT) \
+            and not relocated_only:
         out.extend(_any_copy(linked, info, rel, p, target))
     if info.relaxable and not target.imported:
         before = sec.data[max(rel.offset - 3, 0):rel.offset].rjust(3, b"\0")
@@ -130,6 +138,35 @@ def _tls(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
     for s in candidates:
         out.extend(tls_relaxed(obj.machine, before, p, s, a, tp))
     return out
+
+
+def _relative(linked: Linked, addend: int | None, a: int, p: int, w: int, rng: Range,
+              target: Target) -> list[Expectation]:
+    """A RELATIVE relocation at the field: ld.so writes load base + the link-time S + A,
+    which is the RELA addend (the field may hold anything: lld leaves 0) or, for REL, the
+    field's own content."""
+    if addend is None:
+        word = linked.image.read(p, w)
+        if word is None:
+            return []
+        value = int.from_bytes(word, "little")
+        if not _relative_to(linked, value - a, target):
+            return []
+        return [Expectation(value, f"RELATIVE at {p:#x}: field = S + A = {value:#x}", p, w,
+                            rng, rule="dynamic")]
+    if not _relative_to(linked, addend - a, target):
+        return []
+    return [Expectation(None, f"RELATIVE at {p:#x}, addend {addend:#x} = S + A", p, w, rng,
+                        rule="dynamic")]
+
+
+def _relative_to(linked: Linked, s: int, target: Target) -> bool:
+    """`s` is a value S may take: one of the candidates, or any copy of a merged piece."""
+    if s in target.s:
+        return True
+    piece = target.piece
+    return piece is not None and \
+        linked.image.read(s + piece.delta, len(piece.data)) == piece.data
 
 
 def _any_copy(linked: Linked, info: RelocType, rel: InputReloc, p: int,

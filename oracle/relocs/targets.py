@@ -42,8 +42,18 @@ class Target:
 
 
 def _static_got_slots(image: OutputImage, values: tuple[int, ...]) -> list[int]:
-    words = image.got_words()
-    return [slot for value in dict.fromkeys(values) for slot in words.get(value, [])]
+    """GOT words that hold one of `values` at link time, or get it from a RELATIVE.  In a
+    PIE a word holding an address is only right with a RELATIVE relocation on it."""
+    words, relative = image.got_words(), image.relative_got_words()
+
+    def relocated(slot: int, value: int) -> bool:
+        return not image.relocatable or not value or any(
+            r.kind == "RELATIVE" for r in image.dynamic_at(slot))
+
+    return list(dict.fromkeys(
+        slot for value in dict.fromkeys(values)
+        for slot in [*(w for w in words.get(value, []) if relocated(w, value)),
+                     *relative.get(value, [])]))
 
 
 def merge_piece(obj: InputObject, sym: InputSymbol, addend: int) -> MergePiece | None:

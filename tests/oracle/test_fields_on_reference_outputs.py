@@ -13,9 +13,10 @@ must agree:
 
 Flag sets: every variant the integration suite builds each program in (-O0, -O2, -fPIE
 objects, -fPIC, clang, -static, -z now, -mcmodel=large, -m32, -m32 -fPIC), plus `-fno-plt`
-for x86-64 and for -m32 non-PIC code, which the integration suite does not build.  All
-outputs are non-PIE ET_EXEC: the oracle does not judge ET_DYN, and linkharness writes none.
-linkharness itself links the -fno-plt builds too (test_linkharness_links_no_plt_code).
+for x86-64 and for -m32 non-PIC code, which the integration suite does not build.  Outputs
+are non-PIE ET_EXEC; the position-independent builds (-fPIE, -fPIC, -m32 -fPIC) are also
+linked as PIEs (ET_DYN).  linkharness itself links the -fno-plt builds too
+(test_linkharness_links_no_plt_code).
 
 By default a representative subset of programs runs (REPRESENTATIVE: the x86-64 and i386
 relocation zoos, function pointers in data in every flag set including -static and
@@ -29,13 +30,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from oracle.reference import LINKERS, link_with_gcc
+from oracle.reference import LINKERS, _gcc_shim_dir, link_with_gcc
 from oracle.relocs import check_fields_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
@@ -90,6 +92,13 @@ CASES = [pytest.param(spec, variant, linker, id=f"{spec.name}-{variant}-{linker}
          for spec in _programs() for variant in _variants(spec) for linker in LINKERS]
 
 
+# PIE links (ET_DYN) of the position-independent flag sets; -static is not among them.
+PIE_VARIANTS = ("gcc-O2-fPIE", "gcc-fPIC", "m32-fPIC")
+PIE_CASES = [pytest.param(spec, variant, linker, id=f"{spec.name}-{variant}-pie-{linker}")
+             for spec in _programs() for variant in _variants(spec) if variant in PIE_VARIANTS
+             for linker in LINKERS]
+
+
 @pytest.fixture(scope="module")
 def build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("reference-fields")
@@ -104,6 +113,18 @@ def _link(built: BuiltObjects, linker: str) -> Path:
                            bind_now="-Wl,-z,now" in variant.ldflags,
                            m32="-m32" in variant.machine)
     assert result.ok, f"{' '.join(result.command)}:\n{result.stderr[-3000:]}"
+    return output
+
+
+def _link_pie(built: BuiltObjects, linker: str) -> Path:
+    """The same objects (position-independent code only) as a PIE, an ET_DYN."""
+    output = built.directory / f"prog.pie-{linker}"
+    driver = "g++" if built.spec.is_cxx else "gcc"
+    argv = [driver, *built.variant.machine, "-pie", f"-B{_gcc_shim_dir()}/", f"-fuse-ld={linker}",
+            *built.variant.ldflags, "-o", str(output), *map(str, built.objects),
+            *built.link_args]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, f"{' '.join(argv)}:\n{proc.stderr[-3000:]}"
     return output
 
 
@@ -128,7 +149,18 @@ def test_the_matrix_covers_every_flag_set() -> None:
 def test_oracle_agrees_with_the_native_run(spec: ProgramSpec, variant: str, linker: str,
                                           build_root: Path) -> None:
     built = build_objects(spec, ALL_VARIANTS[variant], build_root)
-    output = _link(built, linker)
+    _judge(spec, variant, linker, built, _link(built, linker))
+
+
+@pytest.mark.parametrize(("spec", "variant", "linker"), PIE_CASES)
+def test_oracle_agrees_with_the_native_run_of_a_pie(spec: ProgramSpec, variant: str,
+                                                   linker: str, build_root: Path) -> None:
+    built = build_objects(spec, ALL_VARIANTS[variant], build_root)
+    _judge(spec, variant, linker, built, _link_pie(built, linker))
+
+
+def _judge(spec: ProgramSpec, variant: str, linker: str, built: BuiltObjects,
+           output: Path) -> None:
     run = built.run(output)
     runs_right = (run.stdout, run.exit) == (spec.stdout, spec.exit)
     report = check_fields_report(str(output), _inputs(built))
