@@ -1,5 +1,6 @@
 """The `.tbd` stubs (tapi v4) of the libtrace dylibs: install name /usr/lib/libtraceN.dylib,
-exporting every catalogue symbol of library N with Darwin's leading underscore.  The
+exporting every catalogue symbol of library N with Darwin's leading underscore, for
+both x86_64-macos and i386-macos.  The
 emulated dyld recognises any install name whose basename starts with libtrace."""
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ def tbd_text(library: int) -> str:
     return (
         "--- !tapi-tbd\n"
         "tbd-version:     4\n"
-        "targets:         [ x86_64-macos ]\n"
+        "targets:         [ x86_64-macos, i386-macos ]\n"
         f"install-name:    '{install_name(library)}'\n"
         "current-version: 1\n"
         "compatibility-version: 1\n"
         "exports:\n"
-        "  - targets:         [ x86_64-macos ]\n"
+        "  - targets:         [ x86_64-macos, i386-macos ]\n"
         f"    symbols:         [ {', '.join(names)} ]\n"
         "...\n"
     )
