@@ -44,7 +44,7 @@ from oracle.macho_relocs_inputs import (
     read_object,
 )
 from oracle.macho_relocs_output import Output, Placement
-from oracle.macho_relocs_site import MASKS, N_WEAK_DEF
+from oracle.macho_relocs_site import MASKS, N_ABS, N_WEAK_DEF
 from oracle.macho_relocs_site import Site as _Site
 from oracle.macho_relocs_site import Unresolved as _Unresolved
 from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch, FieldReport
@@ -155,7 +155,8 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
             continue
         if actual == (value & mask).to_bytes(r.width, "little"):
             if r.type == UNSIGNED and r.subtrahend is None and r.width == out.img.word \
-                    and out.slid is not None and site.p not in out.slid:
+                    and out.slid is not None and site.p not in out.slid \
+                    and not site.is_absolute(r.target):  # a value, which no slide moves
                 return FieldMismatch(
                     "unslid", site.obj.path, site.section_name, r.offset, r.type_name, name,
                     formula=formula, address=site.p,
@@ -196,6 +197,12 @@ def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> Fiel
     except (MachOError, ObjectError, OSError) as err:
         # a judge must not die on the thing it judges: say which file and why
         raise ValueError(f"cannot read {output} or its inputs as Mach-O: {err}") from err
+    # an external absolute symbol (N_ABS) has the value its defining input gives it, moved by
+    # nothing; linkers may leave it out of the output's symbol table
+    for obj in objects:
+        for sym in obj.symbols:
+            if sym.type & 0x0F == N_ABS | 1 and sym.name not in out.external:
+                out.absolute.setdefault(sym.name, int(sym.value))
     mismatches: list[FieldMismatch] = []
     confirmed: list[ConfirmedSite] = []
     skipped: dict[str, int] = {}

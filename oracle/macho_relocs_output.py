@@ -21,6 +21,7 @@ from oracle.emulate.macho.relocations import entries as dysymtab_relocations
 from oracle.macho_relocs_inputs import MachOObject
 
 S_CSTRING_LITERALS = 2
+N_ABS = 0x2
 N_WEAK_DEF = 0x80
 
 
@@ -30,7 +31,10 @@ class Output:
         symbols = self.img.symbols()
         self.defined: dict[str, list[int]] = {}
         self.external: dict[str, int] = {}  # the winning definition of each global name
+        self.absolute: dict[str, int] = {}  # N_ABS definitions: a value, not an address
         for sym in symbols:
+            if sym.type & mi.N_TYPE == N_ABS and not sym.type & mi.N_STAB and sym.name:
+                self.absolute[sym.name] = sym.value
             if sym.defined_in_section and sym.name:
                 self.defined.setdefault(sym.name, []).append(sym.value)
                 if sym.type & mi.N_EXT:

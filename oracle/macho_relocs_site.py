@@ -10,7 +10,7 @@ from oracle.emulate.macho import image as mi
 from oracle.macho_relocs_inputs import MachOObject, MachOReloc, Target
 from oracle.macho_relocs_output import Output, Placement
 
-N_WEAK_REF, N_WEAK_DEF = 0x40, 0x80
+N_WEAK_REF, N_WEAK_DEF, N_ABS = 0x40, 0x80, 0x2
 # symbols the static linker defines for every executable: the Mach-O header's address
 SYNTHESIZED = ("___dso_handle", "__mh_execute_header")
 MASKS = {1: 0xFF, 2: 0xFFFF, 4: 0xFFFFFFFF, 8: (1 << 64) - 1}
@@ -48,6 +48,10 @@ class Site:
         if t.index >= len(self.obj.symbols):
             raise Unresolved("unresolved", f"symbol index {t.index} out of range")
         sym = self.obj.symbols[t.index]
+        if sym.type & mi.N_TYPE == N_ABS and not sym.type & mi.N_STAB:
+            return int(sym.value)  # an absolute symbol of this object: its value is S
+        if sym.type & 1 and sym.name in self.out.absolute:  # another object's, kept absolute
+            return self.out.absolute[sym.name]
         if sym.type & 1:  # N_EXT: the definition that won, wherever it came from
             if sym.name in self.out.external:
                 return self.out.external[sym.name]
@@ -65,6 +69,14 @@ class Site:
         if sym.defined_in_section:
             raise Unresolved("unplaced", f"{sym.name}'s section is not in the output")
         return None
+
+    def is_absolute(self, t: Target) -> bool:
+        """Whether an extern target is an absolute symbol (N_ABS): S is a value."""
+        if not t.extern or t.index >= len(self.obj.symbols):
+            return False
+        sym = self.obj.symbols[t.index]
+        return sym.type & mi.N_TYPE == N_ABS or (bool(sym.type & 1)
+                                                  and sym.name in self.out.absolute)
 
     def weak_ref(self, t: Target) -> bool:
         return t.index < len(self.obj.symbols) and bool(self.obj.symbols[t.index].desc

@@ -368,3 +368,37 @@ int main(int argc, char **argv) {
     return 0;
 }
 """
+# An absolute symbol (N_ABS, `_K = 0x1234`) defined in one object and used in another:
+# its value is S, which no section move or slide changes (linkers may drop it from the
+# output's symbol table)
+ABS_DEF = """
+    .globl _K
+    _K = 0x1234
+    .data
+    .globl _anchor
+_anchor: .long 1
+"""
+ABS_USE = {
+    "i386": """
+    .text
+    .globl _main
+_main:
+    movl $_K+4, %eax
+    xorl %eax, %eax
+    retl
+    .data
+    .long _K
+    .long _K+8
+""",
+    "x86_64": """
+    .text
+    .globl _main
+_main:
+    movl $_K+4, %eax
+    xorl %eax, %eax
+    retq
+    .data
+    .quad _K
+    .quad _K+8
+""",
+}

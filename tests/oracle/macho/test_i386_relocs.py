@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from macho_i386_sources import EXT, FORMS, FORMS_MORE, HELLO, JUMP_TABLE
+from macho_i386_sources import ABS_DEF, ABS_USE, EXT, FORMS, FORMS_MORE, HELLO, JUMP_TABLE
 
 from linker import link
 from oracle.check.macho import check_macho
@@ -221,3 +221,32 @@ def test_corrupted_inputs_and_outputs_never_crash_the_oracle(built: dict[str, Pa
             check_macho_fields(exe, [path if p == victim else p for p in inputs])
         except ValueError:
             pass
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("arch", ["i386", "x86_64"])
+def test_absolute_symbol_from_another_object(tmp_path: Path, arch: str, mode: str) -> None:
+    """`_K = 0x1234` in one object, `_K`, `_K+8` and `$_K+4` in another: S is the value
+    (no bind, no slide), whether or not the output keeps _K in its symbol table; a wrong
+    value is reported."""
+    triple = TRIPLE if arch == "i386" else "x86_64-apple-macosx10.9"
+    objs = []
+    for name, text in (("use", ABS_USE[arch]), ("def", ABS_DEF)):
+        (tmp_path / f"{name}.s").write_text(text)
+        objs.append(tmp_path / f"{name}.o")
+        subprocess.run(["llvm-mc-14", f"-triple={triple}", "-filetype=obj",
+                        str(tmp_path / f"{name}.s"), "-o", str(objs[-1])], check=True,
+                       capture_output=True)
+    exe = tmp_path / "abs.exe"
+    link([*map(str, objs), "-lSystem"], exe, target=f"macho-{arch}", macho_classic=MODES[mode])
+    report = check_macho_fields(exe, objs)
+    assert report.mismatches == () and report.checked == 3, str(report)
+    site = next(c for c in report.confirmed if c.section == "__DATA,__data" and c.offset == 0)
+    img = mi.parse(exe.read_bytes())
+    seg = img.segment_at(site.field)
+    assert seg is not None
+    bad = bytearray(exe.read_bytes())
+    bad[seg.fileoff + site.field - seg.vmaddr] ^= 1
+    (tmp_path / "bad").write_bytes(bytes(bad))
+    [mismatch] = check_macho_fields(tmp_path / "bad", objs).mismatches
+    assert mismatch.kind == "value" and mismatch.symbol == "_K"
