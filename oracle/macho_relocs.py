@@ -67,9 +67,10 @@ def _expected(site: _Site) -> Allowed:
         t_out = _defined(site, r.subtrahend)
         if r.target.extern:
             return [(_defined(site, r.target) - t_out + inplace, "S - T + A", None)]
-        # a non-extern minuend is folded into the field in object space: S_obj - T_obj
-        t_obj = site.obj.symbols[r.subtrahend.index].value
-        return [(m - t_out, "S - T (moved)", None) for m in site.moved(r.target, inplace + t_obj)]
+        # a non-extern minuend: the field holds its address in object space plus the addend
+        # (llvm-mc: `.quad L_x + 4 - _t` holds L_x + 4), which moves with its section
+        unsigned = site.obj.inplace(r, signed=False)
+        return [(m - t_out, "moved(S + A) - T", None) for m in site.moved(r.target, unsigned)]
     if r.type == UNSIGNED:
         if not r.target.extern:
             return [(t, "S + A (moved)", None)
