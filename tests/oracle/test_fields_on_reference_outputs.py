@@ -101,7 +101,14 @@ PIE_CASES = [pytest.param(spec, variant, linker, id=f"{spec.name}-{variant}-pie-
 
 @pytest.fixture(scope="module")
 def build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("reference-fields")
+    """The integration suite's build directory (tests/integration/conftest.py): shared by
+    the xdist workers of a session and with that suite, which compiles the same programs
+    (build_objects locks each program's directory)."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    path = root / "lh-programs"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def _link(built: BuiltObjects, linker: str) -> Path:
