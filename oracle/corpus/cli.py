@@ -5,7 +5,10 @@
     linkharness corpus list [DIR]
 
 `replay` exits 1 when any case fails (so `git bisect run linkharness corpus replay` finds
-the commit that broke one), 2 on a usage error, 0 otherwise.
+the commit that broke one), 2 on a usage error, 0 otherwise.  A case that fails as its
+`known` entry for the linker's installed version records is KNOWN, one that passes
+although so recorded is FIXED, and a linker that cannot link a case's target is N/A:
+none of them is a failure.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from typing import Any
 from .judges import JUDGES
 from .model import BIND_MODES, TARGETS, CaseFormatError
 from .progress import Progress
-from .replay import ERROR, CaseResult, replay_case
+from .replay import (
+    ERROR,
+    FAIL,
+    FIXED,
+    KNOWN,
+    NOT_APPLICABLE,
+    PASS,
+    CaseResult,
+    replay_case,
+    result_to_json,
+)
 from .store import default_corpus_dir, find_cases, load_case
 from .table import format_table
 from .toolchain import LINKERS
@@ -52,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="run under this judge only (repeatable; default: all available)")
     rep.add_argument("--jobs", "-j", type=int, default=1, help="cases replayed in parallel")
     rep.add_argument("--keep", metavar="DIR", help="keep the linked executables in DIR")
+    rep.add_argument("--json", metavar="FILE",
+                     help="also write the results as JSON (what `linkharness report` reads)")
     add = sub.add_parser("add", help="add a case from objects and an expectation")
     add.add_argument("objects", nargs="+", help="input files, in link order")
     add.add_argument("--dest", help="corpus directory (default: corpus/)")
@@ -71,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--bind", choices=BIND_MODES, action="append", help="run-time bind modes")
     add.add_argument("--source", metavar="FILE", action="append", default=[],
                      help="a .s/.c file the objects came from, kept beside them (repeatable)")
+    add.add_argument("--known", action="append", default=[], metavar="LINKER=REASON",
+                     help="a known disagreement: REASON starts with the linker's version "
+                          "(repeatable)")
     add.add_argument("--verify", choices=LINKERS, metavar="LINKER",
                      help="replay the new case with LINKER and remove it if it fails")
     lst = sub.add_parser("list", help="list the cases")
@@ -100,18 +118,32 @@ def _replay(args: argparse.Namespace) -> int:
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for res in pool.map(_replay_one, *zip(*jobs)):
                 results.append(res)
-                progress.advance(res.case_id, res.passed)
+                progress.advance(res.case_id, not res.is_failure)
     else:
         for job in jobs:
             res = _replay_one(*job)
             results.append(res)
-            progress.advance(res.case_id, res.passed)
+            progress.advance(res.case_id, not res.is_failure)
     progress.close()
     rows = [[r.case_id, r.status.upper(), f"{r.seconds:.2f}s", r.summary()] for r in results]
     print(format_table(["case", "result", "time", "detail"], rows))
-    failed = sum(not r.passed for r in results)
-    print(f"\n{len(results) - failed} passed, {failed} failed ({args.linker})")
+    failed = sum(r.is_failure for r in results)
+    version = next((r.version for r in results if r.version), None)
+    print(f"\n{_tally(results)} ({args.linker} {version or 'version unknown'})")
+    if args.json:
+        Path(args.json).write_text(json.dumps([result_to_json(r) for r in results], indent=1)
+                                   + "\n", encoding="utf-8")
     return 1 if failed else 0
+
+
+def _tally(results: Sequence[CaseResult]) -> str:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    words = {PASS: "passed", FAIL: "failed", ERROR: "errors", KNOWN: "known", FIXED: "fixed",
+             NOT_APPLICABLE: "n/a"}
+    shown = [PASS, FAIL] + [s for s in (KNOWN, FIXED, ERROR, NOT_APPLICABLE) if counts.get(s)]
+    return ", ".join(f"{counts.get(s, 0)} {words[s]}" for s in shown)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -126,10 +158,11 @@ def _add(args: argparse.Namespace) -> int:
                  "bind_now": args.bind_now}
     sources = {Path(f).name: Path(f).read_text(encoding="utf-8") for f in args.source}
     dest = Path(args.dest) if args.dest else default_corpus_dir()
+    known = dict(item.split("=", 1) for item in args.known if "=" in item)
     try:
         path = add_case(dest, args.objects, link_args, expect, args.origin, args.caught,
                         case_id=args.case_id, bind=args.bind or BIND_MODES, sources=sources,
-                        target=args.target)
+                        target=args.target, known=known)
     except (CaseFormatError, FileExistsError, OSError) as e:
         print(f"linkharness corpus add: {e}", file=sys.stderr)
         return 1

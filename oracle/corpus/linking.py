@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Case
-from .toolchain import LINKERS, library_dirs, link_items, reference_command
+from .toolchain import LINKERS, library_dirs, link_items, links_target, reference_command
 
 LINK_TIMEOUT = 60.0
 
@@ -25,6 +25,7 @@ class LinkOutcome:
     output: Path | None
     error: str | None = None
     crashed: bool = False
+    unsupported: bool = False  # the linker does not link this target at all
 
 
 def link_case(case: Case, linker: str, output: Path) -> LinkOutcome:
@@ -32,8 +33,8 @@ def link_case(case: Case, linker: str, output: Path) -> LinkOutcome:
         raise ValueError(f"unknown linker {linker!r} (choose from {', '.join(LINKERS)})")
     if linker == "linkharness":
         return _link_linkharness(case, output)
-    if not case.target.startswith("elf"):
-        return LinkOutcome(None, f"{linker} does not link {case.target}", crashed=True)
+    if not links_target(linker, case.target):
+        return LinkOutcome(None, f"{linker} does not link {case.target}", unsupported=True)
     return _link_reference(linker, case, output)
 
 

@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .known import KnownFormatError, reason_version
+
 CASE_FILE = "case.json"
 TARGETS = ("elf64-x86-64", "elf32-i386", "macho-x86_64", "macho-i386")
 BIND_MODES = ("lazy", "now")
+# Every linker a case can be replayed with (oracle.corpus.toolchain runs them), and so the
+# names a case's `known` disagreements may use.
+LINKER_NAMES = ("linkharness", "bfd", "gold", "lld", "mold", "ld64.lld")
 # The program interpreter each target's executables name when none is given.
 DEFAULT_INTERPRETERS = {
     "elf64-x86-64": "/lib64/ld-linux-x86-64.so.2",
@@ -110,6 +115,8 @@ class Case:
     caught: str
     bind: tuple[str, ...] = BIND_MODES
     sources: tuple[str, ...] = field(default=())
+    # linker name -> "VERSION why it differs" (oracle.corpus.known): a recorded disagreement
+    known: Mapping[str, str] = field(default_factory=dict)
 
     def input_paths(self) -> list[Path]:
         return [self.directory / name for name in self.inputs]
@@ -127,6 +134,8 @@ class Case:
         }
         if self.sources:
             data["sources"] = list(self.sources)
+        if self.known:
+            data["known"] = dict(sorted(self.known.items()))
         return data
 
 
@@ -242,7 +251,7 @@ def parse_bind(value: Any, where: str) -> tuple[str, ...]:
 
 
 CASE_KEYS = {"id", "target", "inputs", "link_args", "expect", "origin", "caught", "bind",
-             "sources"}
+             "sources", "known"}
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -251,6 +260,25 @@ def check_case_id(case_id: str) -> str:
     if not _CASE_ID.match(case_id):
         raise CaseFormatError(f"case id {case_id!r}: use letters, digits, '.', '_', '-' only")
     return case_id
+
+
+def parse_known(value: Any, where: str) -> dict[str, str]:
+    """`known`: linker name -> one line starting with the version it was confirmed on."""
+    if not isinstance(value, Mapping):
+        raise CaseFormatError(f"{where}: 'known' must be an object (linker -> reason)")
+    out: dict[str, str] = {}
+    for name, reason in value.items():
+        if name not in LINKER_NAMES:
+            raise CaseFormatError(f"{where}: known: unknown linker {name!r} "
+                                  f"(choose from {', '.join(LINKER_NAMES)})")
+        if not isinstance(reason, str) or "\n" in reason:
+            raise CaseFormatError(f"{where}: known[{name!r}] must be one line of text")
+        try:
+            reason_version(reason)
+        except KnownFormatError as e:
+            raise CaseFormatError(f"{where}: known[{name!r}]: {e}") from None
+        out[name] = reason
+    return out
 
 
 def parse_case(data: Any, directory: Path) -> Case:
@@ -276,6 +304,7 @@ def parse_case(data: Any, directory: Path) -> Case:
         caught=_take(data, "caught", str, where),
         bind=parse_bind(data.get("bind", list(BIND_MODES)), where),
         sources=_strings(data.get("sources", []), "sources", where),
+        known=parse_known(data.get("known", {}), where),
     )
 
 

@@ -28,6 +28,7 @@ from .model import (
     parse_bind,
     parse_case,
     parse_expect,
+    parse_known,
     parse_link_args,
 )
 
@@ -84,6 +85,7 @@ def add_case(
     bind: Sequence[str] = BIND_MODES,
     overwrite: bool = False,
     sources: Mapping[str, str] | None = None,
+    known: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a new case under the corpus directory `dest_dir` and return its directory.
 
@@ -93,10 +95,12 @@ def add_case(
     names the same case (and is refused unless `overwrite`).  The case is written to a
     temporary directory and renamed into place: a half-written case never exists.
     `asm_text` is stored as case.s; `sources` (file name -> text) are stored beside it.
+    `known`: linker -> "VERSION why it differs" (see oracle.corpus.known).
     """
     largs = parse_link_args(link_args)
     exp = parse_expect(expect)
     modes = parse_bind(list(bind), "bind")
+    known_map = parse_known(dict(known or {}), "add_case")
     items = normalize_objects(objects)
     if not items:
         raise CaseFormatError("add_case: a case needs at least one input object")
@@ -116,7 +120,7 @@ def add_case(
     case = Case(
         id=cid, directory=final, target=target, inputs=tuple(names), link_args=largs,
         expect=exp, origin=origin, caught=caught, bind=modes,
-        sources=tuple(texts),
+        sources=tuple(texts), known=known_map,
     )
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{cid}-", dir=root))

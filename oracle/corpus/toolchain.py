@@ -12,7 +12,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from .model import Case
+from .known import installed_version
+from .model import LINKER_NAMES, Case
 
 SYSTEM_LIB_DIRS = {"elf64-x86-64": "/usr/lib/x86_64-linux-gnu", "elf32-i386": "/usr/lib32"}
 
@@ -22,8 +23,34 @@ REFERENCE_LINKERS = {
     "gold": "ld.gold",
     "lld": "ld.lld-14",
     "mold": "mold",
+    "ld64.lld": "ld64.lld-14",
 }
-LINKERS = ("linkharness", *REFERENCE_LINKERS)
+LINKERS = LINKER_NAMES
+# What each linker can link (linkharness: every target).  ld64.lld-14 refuses -arch i386.
+_REFERENCE_TARGETS = {"ld64.lld": ("macho-x86_64",)}
+_ELF_TARGETS = ("elf64-x86-64", "elf32-i386")
+# ld64.lld's command line for a Mach-O case: the minimum OS and SDK linkharness assumes.
+_LD64_ARCH = {"macho-x86_64": "x86_64"}
+
+
+def links_target(linker: str, target: str) -> bool:
+    """Whether `linker` can link `target` at all (a case it cannot is 'n/a', not a fail)."""
+    if linker == "linkharness":
+        return True
+    return target in _REFERENCE_TARGETS.get(linker, _ELF_TARGETS)
+
+
+def linker_version(linker: str) -> str | None:
+    """The installed version of `linker`, as its `--version` prints it (linkharness: the
+    package's version), which known disagreements are matched against."""
+    if linker == "linkharness":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("linkharness")
+        except PackageNotFoundError:
+            return None
+    return installed_version(REFERENCE_LINKERS[linker])
 
 
 @functools.cache
@@ -78,6 +105,12 @@ def reference_command(linker: str, case: Case, output: Path) -> list[str]:
     """The GNU-ld-style command that links `case` with a reference linker."""
     exe = REFERENCE_LINKERS[linker]
     args = case.link_args
+    if linker == "ld64.lld":
+        cmd = [exe, "-arch", _LD64_ARCH[case.target], "-platform_version", "macos", "10.9",
+               "11.0", "-o", str(output)]
+        if args.entry is not None:
+            cmd += ["-e", args.entry]
+        return cmd + ["-L", str(case.directory)] + link_items(case)
     cmd = [exe, "-o", str(output)]
     if may_be_dynamic(case):
         # Only then: lld and mold write PT_INTERP whenever they are given one, and ld.so

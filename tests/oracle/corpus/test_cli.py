@@ -33,7 +33,7 @@ def test_add_list_and_replay(objects: dict[str, Path], tmp_path: Path,
     assert "good" in listing and "exit 42" in listing and "link error" in listing
     assert cli.main(["replay", str(corpus), "--judge", "native"]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"good\s+PASS", out) and "2 passed, 0 failed (linkharness)" in out
+    assert re.search(r"good\s+PASS", out) and "2 passed, 0 failed (linkharness " in out
 
 
 def test_replay_exits_1_on_a_regression(objects: dict[str, Path], tmp_path: Path,
@@ -46,7 +46,7 @@ def test_replay_exits_1_on_a_regression(objects: dict[str, Path], tmp_path: Path
     assert cli.main(["replay", str(corpus), "--judge", "native", "--jobs", "2",
                      "--linker", "gold"]) == 1
     out = capsys.readouterr().out
-    assert "exit code 42, expected 7" in out and "1 passed, 1 failed (gold)" in out
+    assert "exit code 42, expected 7" in out and "1 passed, 1 failed (gold " in out
 
 
 def test_add_verify_refuses_a_wrong_expectation(objects: dict[str, Path], tmp_path: Path,

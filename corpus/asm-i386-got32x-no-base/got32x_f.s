@@ -1,0 +1,6 @@
+        .text
+        .globl  f
+        .type   f, @function
+f:
+        movl    $42, %eax
+        ret
