@@ -3,6 +3,9 @@
 Profiles: `ci` (the default) is deterministic and small; `fuzz` draws fresh examples and
 keeps re-running each property until its share of FUZZ_SECONDS (environment, default 600) is
 used up: `make fuzz` runs `pytest fuzz --hypothesis-profile=fuzz`.
+
+`--subject NAME` (`--subject-cmd 'PATH {args}'`) judges another linker in linkharness's seat
+(fuzz/subject.py); properties whose format it cannot link are deselected.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
+from fuzz import subject
 from fuzz.coverage import SESSION
 from fuzz.libtrace import build_libraries
 
@@ -33,7 +37,34 @@ _SESSION_START = time.monotonic()
 _PENDING = {"tests": 0}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("linkharness fuzz")
+    group.addoption("--subject", choices=subject.SUBJECTS, default=None,
+                    help="the linker judged in linkharness's seat (fuzz/subject.py)")
+    group.addoption("--subject-cmd", default=None, metavar="'PATH {args}'",
+                    help="with --subject cmd: a linker taking GNU ld's arguments at {args}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    chosen = config.getoption("--subject", None)
+    if chosen:
+        subject.choose(chosen, config.getoption("--subject-cmd", None))
+
+
+def _subject_links(item: pytest.Item) -> bool:
+    """Whether the chosen subject can link what `item` links (ELF or Mach-O x86-64)."""
+    module = item.path.name
+    if subject.name() == "ld64.lld":
+        return module == "test_macho_properties.py" and "elf" not in item.name
+    return subject.name() == "linkharness" or not module.startswith("test_macho")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if subject.active():
+        dropped = [i for i in items if not _subject_links(i)]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [i for i in items if _subject_links(i)]
     _PENDING["tests"] = sum("repeat_property" in getattr(i, "fixturenames", ()) for i in items)
 
 

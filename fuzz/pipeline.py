@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from linker import link
 from oracle.reference import ReferenceResult, link_reference
 
+from . import subject
 from .assemble_x86 import assemble
 from .emit_asm import write_asm
 from .emit_elf import write_elf
@@ -65,7 +66,11 @@ class LinkOptions:
 
 def link_linkharness(objects: Sequence[Path], libs: Sequence[str], output: Path,
                      options: LinkOptions = LinkOptions()) -> None:
-    """Link with linkharness (raises LinkError)."""
+    """Link with linkharness, or the chosen subject (fuzz/subject.py; raises LinkError)."""
+    if subject.active():
+        return subject.link_elf(options.ordered(objects), libs, output, m32=False,
+                                entry="_start", dynamic_linker=DYNAMIC_LINKER,
+                                bind_now=options.bind_now)
     link([*map(str, options.ordered(objects)), *libs], output, entry="_start", dynamic_linker=DYNAMIC_LINKER,
          bind_now=options.bind_now, hash_style=options.hash_style)
 

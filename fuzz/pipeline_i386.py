@@ -11,6 +11,7 @@ from pathlib import Path
 from linker import link
 from oracle.reference import ReferenceResult, link_reference
 
+from . import subject
 from .assemble_i386 import assemble_i386
 from .emit_asm import write_asm
 from .emit_elf32 import write_elf32
@@ -51,7 +52,12 @@ def asm_text_i386(program: Program, choices: I386Choices = NO_CHOICES) -> str:
 
 def link_linkharness_i386(objects: Sequence[Path], libs: Sequence[str], output: Path,
                           options: LinkOptions = DEFAULT_OPTIONS) -> None:
-    """Link with linkharness for elf32-i386 (raises LinkError)."""
+    """Link with linkharness for elf32-i386, or the chosen subject (fuzz/subject.py;
+    raises LinkError)."""
+    if subject.active():
+        return subject.link_elf(options.ordered(objects), libs, output, m32=True,
+                                entry="_start", dynamic_linker=DYNAMIC_LINKER_I386,
+                                bind_now=options.bind_now)
     link([*map(str, options.ordered(objects)), *libs], output, target=TARGET, entry="_start",
          dynamic_linker=DYNAMIC_LINKER_I386, bind_now=options.bind_now,
          hash_style=options.hash_style)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from linker import link
 
+from .. import subject
 from ..libtrace import fnv1a64
 from ..model import Program, Store, walk_steps
 from .assemble import Choices, assemble
@@ -81,7 +82,9 @@ def write_asm_objects(program: Program, directory: Path, variant: int) -> list[P
 
 def link_linkharness(objects: Sequence[Path], stubs: Sequence[Path], output: Path,
                      classic: bool = False) -> None:
-    """Link with linkharness (raises LinkError)."""
+    """Link with linkharness, or the chosen subject (fuzz/subject.py; raises LinkError)."""
+    if subject.active():
+        return subject.link_macho([*objects, *stubs, LIBSYSTEM_TBD], output, entry=ENTRY)
     link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
          target="macho-x86_64", entry=ENTRY, macho_classic=classic)
 
