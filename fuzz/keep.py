@@ -50,6 +50,14 @@ def save_case(dest: Path, name: str, program: Program, objects: Sequence[Path],
                     asm_text=asm, case_id=f"fuzz-{name}", overwrite=True, target=target)
 
 
+def first_problem(failure: BaseException) -> str:
+    """The failure's first line that names a problem (not a heading such as 'objects from
+    our writer:'), which a corpus case keeps as what it caught."""
+    lines = [line.strip() for line in str(failure).splitlines() if line.strip()]
+    named = [line for line in lines if not line.endswith(":")]
+    return (named or lines or [type(failure).__name__])[0]
+
+
 @contextmanager
 def kept_on_failure(name: str, program: Program, objects: Sequence[Path],
                     libraries: Sequence[str], bind_now: bool = False,
@@ -61,6 +69,6 @@ def kept_on_failure(name: str, program: Program, objects: Sequence[Path],
     except Exception as failure:
         dest = keep_dir()
         if dest is not None:
-            save_case(dest, name, program, objects, libraries, str(failure).splitlines()[0]
-                      if str(failure) else type(failure).__name__, bind_now, target, asm_text)
+            save_case(dest, name, program, objects, libraries, first_problem(failure),
+                      bind_now, target, asm_text)
         raise
