@@ -49,6 +49,7 @@ def link(
     undefined: Sequence[str] = (),
     eh_frame_hdr: bool = False,
     relro: bool = False,
+    pie: bool = False,
     macho_classic: bool = False,
     imports: Sequence[str] = (),
     syslibroot: str = "",
@@ -77,6 +78,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if pie and not arch.is_rela:
+        raise LinkError("-pie is supported for elf64-x86-64 only (elf32-i386 needs the PIC "
+                        "PLT); link with -no-pie")
     symtab = SymbolTable()
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     if static:
@@ -95,7 +99,8 @@ def link(
     if fresh_entry and entry_sym.undefined:
         entry_sym.referenced = entry_sym.strong_ref = False
     symtab.bind_versioned_references()
-    dynamic = any(s.imported and s.referenced for s in symtab.symbols)
+    # A PIE is always dynamic: ld.so must at least rebase it.
+    dynamic = pie or any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
     symtab.check_undefined()
     if exec_stack is None:
@@ -111,6 +116,7 @@ def link(
         entry=entry_name,
         eh_frame_hdr=eh_frame_hdr,
         relro=relro,
+        pie=pie,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     data = write_elf(result, symtab, strip)

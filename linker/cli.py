@@ -39,6 +39,7 @@ ALIASES = {
     "--script": "-T", "-rpath-link": "--rpath-link", "-h": "-soname", "--soname": "-soname",
     "-static": "-static", "--static": "-static", "-export-dynamic": "--export-dynamic",
     "-E": "--export-dynamic", "--strip-all": "-s", "-pie": "--pie", "-no-pie": "--no-pie",
+    "--pic-executable": "--pie", "-pic-executable": "--pie",
     "-shared": "--shared", "-Bshareable": "--shared", "--no-pie": "--no-pie",
     "-sysroot": "--sysroot", "-target": "--target",
 }
@@ -182,11 +183,12 @@ def parse(argv: list[str]) -> Command:
             o["strip"] = True
         elif name == "--eh-frame-hdr":
             o["eh_frame_hdr"] = True
-        elif name in ("--no-pie", "--no-dynamic-linker"):
+        elif name == "--no-pie":
+            o["pie"] = False
+        elif name == "--no-dynamic-linker":
             pass
         elif name == "--pie":
-            raise LinkError("position-independent executables are not supported yet; "
-                            "link with -no-pie")
+            o["pie"] = True
         elif name == "--shared":
             raise LinkError("shared libraries cannot be written yet; linkharness links "
                             "executables")

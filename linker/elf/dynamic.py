@@ -103,6 +103,7 @@ class DynamicTables:
     rela_plt: list[DynReloc] = field(default_factory=list)
     index: dict[int, int] = field(default_factory=dict)  # gid -> .dynsym index
     runpath: str | None = None
+    relative_count: int = 0  # RELATIVE relocations leading rela_dyn (a PIE's; DT_RELACOUNT)
 
     # -- sizes ------------------------------------------------------------------------------
     @property

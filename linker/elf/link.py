@@ -32,6 +32,7 @@ from .image import (
     plan_relocations,
 )
 from .merge import merge_sections
+from .pie import plan_relative
 from .relro import relro_region, reserve_relro
 from .write import count_program_headers, serialize, tls_block
 
@@ -72,7 +73,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     fold_ctors_into_init_arrays(symtab.objects, arch.word)
     pack_eh_frame_inputs(symtab.objects)
     merge_sections(symtab)
-    scan = scan_relocations(symtab, arch.word)
+    scan = scan_relocations(symtab, arch.word, pie=opts.pie)
     synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic)
     outs = collect_output_sections(symtab)
     tables: DynamicTables | None = None
@@ -80,6 +81,8 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if opts.dynamic:
         tables = _plan_tables(symtab, arch, opts, export_dynamic, scan.canonical)
         plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
+        if opts.pie:
+            plan_relative(tables, arch, deferred, synthetic, scan, symtab)
         add_dynamic_sections(outs, tables, opts)
         entries = dynamic_entries(outs, tables, opts, _defined(symtab, "_init"),
                                   _defined(symtab, "_fini"))
@@ -96,12 +99,13 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                                   ".eh_frame_hdr" in outs, has_tls, bool(relro))
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
-    layout = assign_addresses(segments, base=arch.image_base, page=arch.page_size,
+    base = 0 if opts.pie else arch.image_base  # a PIE is linked at 0, as GNU ld does
+    layout = assign_addresses(segments, base=base, page=arch.page_size,
                               header_size=ehdr + phnum * phent)
     deferred.layout = layout
     ordered = [o for seg in segments for o in seg.sections]
     named = {o.name: o for o in ordered}
-    defined = _linker_symbol_values(named, segments, arch)
+    defined = _linker_symbol_values(named, segments, base)
     syms = symbol_addresses(symtab, layout, synthetic, scan, defined)
     elf = ElfImage(arch, ordered, segments, layout, syms, tables, 0, phnum, opts, named)
     elf.entry = _entry_address(symtab, syms, named, opts.entry)
@@ -109,6 +113,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(layout.end_of_file_data)
     _copy_inputs(image, ordered)
+    deferred.image = image
     tls = tls_block(ordered)
     if tables is not None:
         out_index = {id(sec): n + 1 for n, o in enumerate(ordered) for sec in o.inputs}
@@ -125,6 +130,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
     apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base,
                       tls.thread_pointer if tls else 0)
+    if tables is not None and tables.relative_count:
+        # RELA addends of RELATIVE relocations are the fields' link-time values.
+        rel_dyn = named[".rela.dyn" if arch.is_rela else ".rel.dyn"]
+        assert rel_dyn.render is not None
+        image[rel_dyn.file_offset:rel_dyn.file_offset + rel_dyn.size] = rel_dyn.render()
     if ".eh_frame_hdr" in named:
         render_eh_frame_hdr(image, named[".eh_frame_hdr"], named[".eh_frame"], arch.word)
     return ElfLinkResult(image, elf, scan, synthetic)
@@ -139,10 +149,17 @@ class DeferredLayout:
 
     def __init__(self) -> None:
         self.layout: Layout | None = None
+        self.image: bytearray | None = None
 
     def address_of(self, sec: InputSection) -> int:
         assert self.layout is not None, "address asked before layout"
         return self.layout.address_of(sec)
+
+    def read_word(self, sec: InputSection, offset: int, width: int) -> int:
+        """The field's value as the relocation pass left it (a RELATIVE's addend)."""
+        assert self.layout is not None and self.image is not None
+        at = self.layout.section_file_offset[id(sec)] + offset
+        return int.from_bytes(self.image[at:at + width], "little")
 
 
 def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
@@ -172,8 +189,8 @@ def _defined(symtab: SymbolTable, name: str) -> GlobalSymbol | None:
 
 
 def _linker_symbol_values(named: dict[str, OutputSection], segments: list[Segment],
-                          arch: ArchTraits) -> dict[str, int]:
-    v: dict[str, int] = {"__ehdr_start": arch.image_base, "__executable_start": arch.image_base}
+                          base: int) -> dict[str, int]:
+    v: dict[str, int] = {"__ehdr_start": base, "__executable_start": base}
     got = named.get(".got.plt") or named.get(".got")
     if got is not None:
         v["_GLOBAL_OFFSET_TABLE_"] = got.addr

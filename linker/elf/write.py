@@ -21,7 +21,7 @@ PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO = 0x6474E550, 0x6474E551, 0x6474E552
 PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 1, 2, 4, 0x400
 SHN_ABS = 0xFFF1
-ET_EXEC = 2
+ET_EXEC, ET_DYN = 2, 3
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _seg_flags(seg: Segment) -> int:
 
 def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[Phdr]:
     page = img.arch.page_size
-    base = img.arch.image_base
+    base = img.segments[0].addr  # the image base: arch.image_base, or 0 for a PIE
     ph_size = 56 if img.arch.word == 8 else 32
     table = img.phdr_count * ph_size
     phdrs: list[Phdr] = []
@@ -131,11 +131,12 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
     # ELFOSABI_GNU marks STT_GNU_IFUNC symbols as such (GNU ld sets it when it sees one).
     osabi = ELFOSABI_GNU if img.gnu_osabi else 0
     ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, osabi]) + bytes(8)
+    e_type = ET_DYN if img.options.pie else ET_EXEC
     if a.word == 8:
-        return ident + struct.pack("<HHIQQQIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry,
+        return ident + struct.pack("<HHIQQQIHHHHHH", e_type, a.elf_machine, 1, img.entry,
                                    phoff, shoff, 0, 64, 56, img.phdr_count, 64, shnum,
                                    shstrndx)
-    return ident + struct.pack("<HHIIIIIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry, phoff,
+    return ident + struct.pack("<HHIIIIIHHHHHH", e_type, a.elf_machine, 1, img.entry, phoff,
                                shoff, 0, 52, 32, img.phdr_count, 40, shnum, shstrndx)
 
 

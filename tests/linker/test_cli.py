@@ -173,14 +173,14 @@ def test_undefined_spellings() -> None:
 
 def test_flags() -> None:
     cmd = cli.parse(["-s", "--no-pie", "-no-pie", "--no-dynamic-linker", "--sysroot=/r"])
-    assert cmd.options == {"strip": True, "sysroot": "/r"}
+    assert cmd.options == {"strip": True, "sysroot": "/r", "pie": False}
 
 
-@pytest.mark.parametrize("spelling", ["-pie", "--pie"])
-def test_pie_refused_with_advice(spelling: str) -> None:
-    with pytest.raises(LinkError, match="position-independent executables are not supported.*"
-                       "-no-pie"):
-        cli.parse([spelling, "a.o"])
+@pytest.mark.parametrize("spelling", ["-pie", "--pie", "--pic-executable"])
+def test_pie_spellings(spelling: str) -> None:
+    assert cli.parse([spelling, "a.o"]).options == {"pie": True}
+    # The last of -pie / -no-pie wins, as in GNU ld (gcc -no-pie after a default -pie).
+    assert cli.parse([spelling, "-no-pie", "a.o"]).options == {"pie": False}
 
 
 @pytest.mark.parametrize("spelling", ["-shared", "--shared", "-Bshareable"])
