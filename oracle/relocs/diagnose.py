@@ -15,6 +15,10 @@ def distance(exp: Expectation, actual: bytes) -> int:
 
 def missing(info: RelocType, target: Target, relocatable: bool = False) -> str:
     values = ", ".join(f"{s:#x}" for s in target.s) or "?"
+    if info.formula is Formula.GOT_ABS and relocatable:
+        return (f"the address of {target.name}'s GOT slot (G + A: no base register) in a "
+                "PIE needs a RELATIVE relocation at the field, and there is none (GNU ld, "
+                "gold and lld refuse such a link)")
     if info.formula is Formula.ABS and relocatable:
         return (f"an address ({target.name} = {values}) in a PIE needs a dynamic relocation "
                 "at the field (RELATIVE or symbolic), and there is none")

@@ -72,8 +72,11 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
         for slot_addr in target.g:
             add([("+", "G", slot_addr), ("+", "A", a), ("-", "P", p)], original)
     elif f is Formula.GOT_ABS:
-        for slot_addr in target.g:
-            add([("+", "G", slot_addr), ("+", "A", a)], original)
+        # the slot's absolute address: in a PIE only with a (text) RELATIVE relocation on
+        # the field; GNU ld, gold and lld refuse to link it there at all
+        if not image.relocatable or any(r.kind == "RELATIVE" for r in image.dynamic_at(p)):
+            for slot_addr in target.g:
+                add([("+", "G", slot_addr), ("+", "A", a)], original)
     elif f is Formula.GOT_OFF and got is not None:
         for slot_addr in target.g:
             add([("+", "G", slot_addr), ("+", "A", a), ("-", "GOT", got)], original)

@@ -158,3 +158,28 @@ def test_issue_program_runs_and_its_fields_agree(tmp_path: Path) -> None:
     report = check_fields_report(str(tmp_path / "g"), [str(tmp_path / "g.o")])
     assert not report.mismatches
     assert sum(s.formula.startswith("G + A =") for s in report.confirmed) == 2
+
+
+def test_a_no_base_field_in_a_pie_needs_a_relative_relocation(tmp_path: Path) -> None:
+    """GNU ld, gold and lld refuse `call *f@GOT` (no base) in a PIE; mold 1.10.1 links it,
+    with a TEXTREL but no relocation on the field, and the program crashes.  The oracle
+    must say so whenever the output does not run."""
+    from oracle.reference import _gcc_shim_dir
+
+    (tmp_path / "g.c").write_text(ISSUE_PROGRAM)
+    subprocess.run(["gcc", "-m32", "-O1", "-fno-pie", "-fno-plt", "-c", "g.c"], cwd=tmp_path,
+                   check=True, capture_output=True)
+    refused = subprocess.run(["gcc", "-m32", "-pie", "-fuse-ld=bfd", "g.o", "-o", "bfd"],
+                             cwd=tmp_path, capture_output=True, check=False)
+    assert refused.returncode != 0
+    made = subprocess.run(["gcc", "-m32", "-pie", f"-B{_gcc_shim_dir()}/", "-fuse-ld=mold",
+                           "g.o", "-o", "mold"], cwd=tmp_path, capture_output=True, check=False)
+    if made.returncode != 0:  # a mold that refuses it too
+        return
+    run = subprocess.run([str(tmp_path / "mold")], capture_output=True, text=True, timeout=30,
+                         check=False)
+    mismatches = check_fields(str(tmp_path / "mold"), [str(tmp_path / "g.o")])
+    if (run.returncode, run.stdout) == (0, "abs 5\ndone\n"):
+        assert not mismatches
+    else:
+        assert mismatches and all(m.type_name == "R_386_GOT32X" for m in mismatches)
