@@ -37,6 +37,7 @@ from .encode_i386 import encode
 PACK = {1: "<B", 2: "<H", 4: "<I"}
 POINTERS = ("__IMPORT", "__pointers")
 SLOT = 4
+NOP = b"\x90"  # code is padded with nops, as assemblers do
 # the form of a reference to a non-weak definition of this object, of a SelfRel datum
 REF_FORMS = ("extern", "plain", "scattered")
 CALL_FORMS = ("extern", "plain", "resolved")
@@ -62,9 +63,12 @@ def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
 
 
-def _file_order(sections: tuple[AsmSection, ...]) -> list[AsmSection]:
-    return [s for s in sections if s.kind is not SectionKind.BSS] + [
-        s for s in sections if s.kind is SectionKind.BSS]
+def _zerofill(laid: _Laid) -> bool:
+    return laid.sec is not None and laid.sec.kind is SectionKind.BSS
+
+
+def _address_order(laids: list[_Laid]) -> list[_Laid]:
+    return [la for la in laids if not _zerofill(la)] + [la for la in laids if _zerofill(la)]
 
 
 @dataclass
@@ -100,7 +104,7 @@ def _lay(sec: AsmSection, segment: str, name: str) -> tuple[_Laid, list[tuple[st
     for item in sec.items:
         laid.align = max(laid.align, item.align)
         start = _align(len(laid.data), item.align)
-        laid.data += bytes(start - len(laid.data))
+        laid.data += (NOP if sec.kind is SectionKind.TEXT else b"\0") * (start - len(laid.data))
         items.append((item.name, start))
         pic_base = 0
         for insn in item.code:
@@ -144,7 +148,7 @@ class _Object:
         self.where: dict[str, tuple[_Laid, int]] = {}
         self.binding: dict[str, Binding] = {}
         placed = dict(zip((id(s) for s in obj.sections), section_names(obj.sections)))
-        for sec in _file_order(obj.sections):
+        for sec in obj.sections:  # ordinals in the order of the text, as llvm-mc numbers
             laid, items = _lay(sec, *placed[id(sec)])
             self.laids.append(laid)
             for item_name, off in items:
@@ -153,14 +157,12 @@ class _Object:
                 self.binding[item.name] = item.binding
         pointers = _pointer_section(obj, self.laids)
         self.slots: dict[str, int] = {}
-        if pointers is not None:
-            bss = [la for la in self.laids if la.sec is not None
-                   and la.sec.kind is SectionKind.BSS]
-            self.laids.insert(len(self.laids) - len(bss), pointers)
+        if pointers is not None:  # made after the text's sections: the last ordinal
+            self.laids.append(pointers)
             self.slots = {p.name: p.offset for p in pointers.pending}
             self.pointers = pointers
         addr = 0
-        for laid in self.laids:
+        for laid in _address_order(self.laids):  # zero-fill sections at the end
             laid.addr = addr = _align(addr, laid.align)
             addr += len(laid.data)
 
