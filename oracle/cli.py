@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "fields": ("oracle.relocs.cli", "main", "recompute every input relocation's field in an output"),
     "run": ("oracle.emulate.cli", "main", "run an executable under the emulated ld.so / dyld"),
     "corpus": ("oracle.corpus.cli", "main", "add to or replay the regression corpus"),
+    "hunt": ("oracle.hunt.cli", "main", "fuzz another linker in the subject's seat, triage finds"),
+    "report": ("oracle.report.cli", "main", "an HTML report of a corpus replay or a hunt"),
 }
 
 

@@ -94,7 +94,9 @@ def replay_case(
     else:
         Path(workdir).mkdir(parents=True, exist_ok=True)
         res = _replay(case, linker, Path(workdir), bind, judges, start)
-    return with_known(res, case) if honour_known else res
+    if honour_known:
+        return with_known(res, case)
+    return replace(res, version=linker_version(res.linker))
 
 
 def with_known(res: CaseResult, case: Case) -> CaseResult:

@@ -1,0 +1,51 @@
+"""`linkharness hunt`: judge another linker with the fuzz properties for a while.
+
+    linkharness hunt --subject NAME [--seconds N] [--subject-cmd 'PATH {args}']
+                     [--dest DIR] [--property PYTEST_ID ...]
+
+Each shrunk failure becomes a corpus case under DIR (default: hunt-cases/) with a
+triage.json; the campaign record beside them feeds `linkharness report`.  Exit status: 0
+when nothing was found, 1 when cases were written, 2 when the hunt could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+SUBJECT_NAMES = ("linkharness", "bfd", "gold", "lld", "mold", "ld64.lld", "cmd")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="linkharness hunt",
+                                     description="fuzz another linker in the subject's seat")
+    parser.add_argument("--subject", required=True, choices=SUBJECT_NAMES)
+    parser.add_argument("--subject-cmd", metavar="'PATH {args}'",
+                        help="with --subject cmd: the linker command; {args} is GNU ld's "
+                             "command line")
+    parser.add_argument("--seconds", type=float, default=60.0,
+                        help="the fuzz budget shared by the properties (default 60)")
+    parser.add_argument("--dest", default="hunt-cases",
+                        help="where found cases and the campaign record go")
+    parser.add_argument("--property", action="append", default=[], metavar="PYTEST_ID",
+                        help="a property to run (repeatable; default: every property that "
+                             "links with the subject's formats)")
+    args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.subject == "cmd" and not args.subject_cmd:
+        parser.error("--subject cmd needs --subject-cmd")
+    from .campaign import run_hunt
+
+    campaign = run_hunt(args.subject, args.seconds, Path(args.dest),
+                        subject_cmd=args.subject_cmd, properties=args.property)
+    print(f"{args.subject} {campaign.subject_version or ''}: {campaign.examples} examples in "
+          f"{campaign.elapsed:g}s, {len(campaign.cases)} case(s) found")
+    for case_id in campaign.cases:
+        print(f"  {Path(args.dest) / case_id}")
+    lost = [] if campaign.cases else campaign.failures
+    if campaign.pytest_exit not in (0, 1) or lost:
+        print(f"the properties did not run cleanly (pytest exit {campaign.pytest_exit}; "
+              f"failed: {', '.join(campaign.failures) or 'none'})", file=sys.stderr)
+        return 2
+    return 1 if campaign.cases else 0

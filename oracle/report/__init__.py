@@ -1,0 +1,1 @@
+"""HTML reports of corpus replays and hunts (`linkharness report`)."""
