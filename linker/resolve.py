@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import LinkError
+from .errors import LinkError, current, warn
 from .model import (
     COMMON,
     UNDEF,
@@ -112,6 +112,7 @@ class SymbolTable:
     gids: list[np.ndarray] = field(default_factory=list)  # aligned with `objects`
     libraries: list[DynamicLibrary] = field(default_factory=list)
     comdats: dict[str, ObjectFile] = field(default_factory=dict)
+    warn_common: bool = False  # GNU ld's --warn-common: a COMMON meeting another symbol
 
     def intern(self, name: str) -> GlobalSymbol:
         sym = self.by_name.get(name)
@@ -171,8 +172,14 @@ class SymbolTable:
         t = obj.symbols
         size, align = int(t.size[i]), max(1, int(t.value[i]))
         if sym.file is not None and not sym.common and sym.binding != Binding.WEAK:
+            if self.warn_common:
+                warn(f"common is overridden by the definition in {sym.file.path}",
+                     file=obj.path, symbol=sym.name)
             return  # a real definition beats a common one
         if sym.common:
+            if self.warn_common and sym.file is not None:
+                warn(f"multiple common (also in {sym.file.path})", file=obj.path,
+                     symbol=sym.name)
             if size > sym.size:
                 sym.file, sym.index = obj, i
             sym.size = max(sym.size, size)
@@ -188,15 +195,19 @@ class SymbolTable:
             if weak:
                 return  # a weak definition never replaces an earlier one
             if sym.binding != Binding.WEAK:
-                raise LinkError(
+                current().error(LinkError(
                     f"duplicate definition (first defined in {sym.file.path})",
                     file=obj.path,
                     section=_section_name(obj, i),
                     offset=int(obj.symbols.value[i]),
                     symbol=sym.name,
-                )
+                ))
+                return  # reported; the first definition stays, so the link goes on
         elif sym.common and weak:
             return  # a common symbol beats a weak definition
+        elif sym.common and self.warn_common and sym.file is not None:
+            warn(f"definition overrides the common in {sym.file.path}", file=obj.path,
+                 symbol=sym.name)
         shndx = int(obj.symbols.section[i])
         self._define(sym, obj, i, obj.sections[shndx] if shndx >= 0 else None)
         sym.binding = Binding.WEAK if weak else Binding.GLOBAL
@@ -256,18 +267,15 @@ class SymbolTable:
         return {s.name for s in self.symbols if s.strong_ref and s.undefined}
 
     def check_undefined(self) -> None:
-        missing = [s for s in self.symbols if s.strong_ref and s.undefined]
-        if not missing:
-            return
-        first = missing[0]
-        more = f" (and {len(missing) - 1} more undefined: " + ", ".join(
-            s.name for s in missing[1:6]
-        ) + ("..." if len(missing) > 6 else "") + ")" if len(missing) > 1 else ""
-        raise LinkError(
-            f"undefined symbol, referenced by {', '.join(first.referrers)}{more}",
-            file=first.referrers[0] if first.referrers else None,
-            symbol=first.name,
-        )
+        """Report each strongly undefined symbol, one error each (the link's collector
+        stops at its error limit)."""
+        diagnostics = current()
+        for sym in self.symbols:
+            if sym.strong_ref and sym.undefined:
+                diagnostics.error(LinkError(
+                    f"undefined symbol, referenced by {', '.join(sym.referrers)}",
+                    file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))
+        diagnostics.check()
 
 
 def _section_name(obj: ObjectFile, i: int) -> str | None:

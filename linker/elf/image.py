@@ -91,6 +91,7 @@ class ImageOptions:
     eh_frame_hdr: bool = False  # write .eh_frame_hdr and PT_GNU_EH_FRAME
     relro: bool = False  # -z relro: PT_GNU_RELRO over .got, .dynamic, the init arrays ...
     pie: bool = False  # -pie: ET_DYN linked at 0, rebased by RELATIVE relocations
+    build_id: str | None = None  # --build-id style (sha1, md5, uuid, 0xHEX): the note
 
 
 @dataclass

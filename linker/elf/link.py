@@ -6,10 +6,10 @@ resolve addresses -> render tables -> apply relocations -> serialise.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
+from ..errors import warn
 from ..layout import Layout, OutputSection, Segment, assign_addresses
 from ..model import InputSection, SectionFlags, SymType
 from ..resolve import GlobalSymbol, SymbolTable
@@ -17,6 +17,7 @@ from ..scan import ScanResult, scan_relocations
 from ..synth import Synthetic, build_synthetic
 from ..targets import ArchTraits
 from . import sections as policy
+from .build_id import NOTE_NAME, fill_build_id, note_section
 from .ctors import fold_ctors_into_init_arrays
 from .dynamic import DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
@@ -89,6 +90,8 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         outs[".dynamic"].size = len(entries) * 2 * arch.word
     if opts.eh_frame_hdr and ".eh_frame" in outs:
         add_eh_frame_hdr(outs)
+    if opts.build_id is not None:
+        outs[NOTE_NAME] = note_section(opts.build_id)
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
@@ -141,7 +144,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
 
 
 def write_elf(result: ElfLinkResult, symtab: SymbolTable, strip: bool) -> bytearray:
-    return serialize(result.elf, result.image, symtab, strip)
+    image = serialize(result.elf, result.image, symtab, strip)
+    style = result.elf.options.build_id
+    if style is not None:  # last: a hash covers the finished file
+        fill_build_id(image, result.elf.named[NOTE_NAME], style)
+    return image
 
 
 class DeferredLayout:
@@ -233,8 +240,7 @@ def _entry_address(symtab: SymbolTable, syms: SymbolAddresses,
         pass
     text = named.get(".text")
     fallback = text.addr if text else 0
-    print(f"linkharness: warning: cannot find entry symbol {entry}; defaulting to {fallback:#x}",
-          file=sys.stderr)
+    warn(f"cannot find entry symbol {entry}; defaulting to {fallback:#x}")
     return fallback
 
 

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..errors import LinkError
-from ..model import COMMON, UNDEF, Archive, Binding, ObjectFile, SymType
+from ..model import COMMON, UNDEF, Archive, Binding, ObjectFile, SectionFlags, SymType
 from ..resolve import SymbolTable
 from .archive import member_path, read_archive
 from .read import read_object
@@ -23,6 +23,11 @@ from .shared import read_shared
 
 ELF_MAGIC = b"\x7fELF"
 AR_MAGIC = b"!<arch>\n"
+LLVM_BITCODE_MAGIC = b"BC\xc0\xde"
+# gcc passes -plugin on every link; without the plugin (which linkharness does not run) an
+# LTO-only input would link as an empty object and fail later with undefined symbols.
+_LTO_HINT = ("{what} (an -flto object): linkharness does not run the LTO plugin; build "
+             "without -flto, or with -ffat-lto-objects")
 THIN_MAGIC = b"!<thin>\n"
 ET_REL, ET_DYN = 1, 3
 
@@ -127,6 +132,8 @@ class Loader:
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
             self.archive(read_archive(memoryview(data), path))
+        elif data[:4] == LLVM_BITCODE_MAGIC:
+            raise LinkError(_LTO_HINT.format(what="LLVM bitcode"), file=path, offset=0)
         elif looks_like_script(data):
             self.script(data.decode("utf-8", "replace"), path, needed)
         else:
@@ -136,6 +143,9 @@ class Loader:
     def object(self, obj: ObjectFile) -> None:
         if obj.arch != self.arch:
             raise LinkError(f"object is {obj.arch}, but the link is for {self.arch}",
+                            file=obj.path)
+        if _is_slim_lto(obj):
+            raise LinkError(_LTO_HINT.format(what="GCC LTO bytecode without code"),
                             file=obj.path)
         self.symtab.add_object(obj)
 
@@ -251,3 +261,14 @@ class Loader:
                 self.path(cand, as_needed=as_needed)
                 return
         raise LinkError(f"cannot find {name} named by the linker script", file=script_path)
+
+
+def _is_slim_lto(obj: ObjectFile) -> bool:
+    """A GCC -flto object holding only bytecode: it defines the marker __gnu_lto_slim
+    (gcc >= 10), or the older __gnu_lto_v1 and no code at all."""
+    names = obj.symbols.names
+    if "__gnu_lto_slim" in names:
+        return True
+    return "__gnu_lto_v1" in names and not any(
+        sec is not None and SectionFlags.EXEC in sec.flags and sec.size
+        for sec in obj.sections)

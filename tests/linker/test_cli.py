@@ -58,7 +58,7 @@ def test_dynamic_linker_spellings(argv: list[str]) -> None:
 def test_double_dash_accepted_for_a_single_dash_option() -> None:
     # GNU ld takes --opt and -opt alike: --nostdlib is the ignored -nostdlib.
     cmd = cli.parse(["--nostdlib", "a.o"])
-    assert cmd.warnings == ["ignoring -nostdlib"]
+    assert cmd.ignored == ["-nostdlib"] and cmd.warnings == []
     assert cmd.inputs == ["a.o"]
 
 
@@ -71,8 +71,8 @@ def test_single_dash_accepted_for_a_double_dash_option() -> None:
     # GNU ld: long options take one dash or two (-gc-sections, -as-needed, -no-undefined)
     cmd = cli.parse(["-gc-sections", "-as-needed", "a.o", "-no-undefined"])
     assert cmd.inputs == ["--as-needed", "a.o"]
-    assert cmd.warnings == ["ignoring --gc-sections (unused sections are kept)",
-                            "ignoring --no-undefined"]
+    assert cmd.ignored == ["--gc-sections (unused sections are kept)", "--no-undefined"]
+    assert cmd.warnings == []
 
 
 @pytest.mark.parametrize(("z", "key", "value"), [
@@ -89,11 +89,11 @@ def test_later_z_wins() -> None:
     assert cli.parse(["-z", "now", "-z", "lazy"]).options["bind_now"] is False
 
 
-def test_z_ignored_and_unknown_keywords_warn_without_changing_options() -> None:
+def test_z_ignored_keywords_are_silent_and_unknown_ones_warn() -> None:
     cmd = cli.parse(["-z", "separate-code", "-z", "max-page-size=0x1000", "-z", "frobnicate"])
     assert cmd.options == {}
-    assert cmd.warnings == ["ignoring -z separate-code", "ignoring -z max-page-size=0x1000",
-                            "ignoring -z frobnicate (unknown -z keyword)"]
+    assert cmd.ignored == ["-z separate-code", "-z max-page-size=0x1000"]
+    assert cmd.warnings == ["ignoring -z frobnicate (unknown -z keyword)"]
 
 
 @pytest.mark.parametrize("style", ["sysv", "gnu", "both"])
@@ -138,21 +138,39 @@ def test_static_spellings_are_the_positional_static() -> None:
     assert cli.parse(["--static", "a.o"]).inputs == ["-static", "a.o"]
 
 
-def test_ignored_options_warn_exactly_once_each() -> None:
+def test_options_gcc_passes_are_accepted_silently_and_listed_once_each() -> None:
     argv = ["--gc-sections", "--gc-sections", "-plugin", "/x/liblto.so",
             "-plugin-opt=/x/lto-wrapper", "-plugin-opt=-fresolution=y", "--plugin-opt", "z",
-            "--build-id", "--build-id=sha1", "-O1", "-O", "2", "a.o", "--eh-frame-hdr"]
+            "--build-id", "-O1", "-O", "2", "a.o", "--eh-frame-hdr"]
     cmd = cli.parse(argv)
-    assert cmd.warnings == [
-        "ignoring --gc-sections (unused sections are kept)",
-        "ignoring -plugin (LTO plugins are not supported (objects must be real code))",
-        "ignoring -plugin-opt (LTO plugins are not supported)",
-        "ignoring --build-id (no .note.gnu.build-id is written)",
-        "ignoring -O (no link-time optimisation)",
+    assert cmd.warnings == []
+    assert cmd.ignored == [
+        "--gc-sections (unused sections are kept)",
+        "-plugin (no LTO plugin is run (an -flto input is refused))",
+        "-plugin-opt (no LTO plugin is run)",
+        "-O (no link-time optimisation)",
     ]
     # the values of ignored options are not mistaken for inputs
     assert cmd.inputs == ["a.o"]
-    assert cmd.options == {"eh_frame_hdr": True}
+    assert cmd.options == {"eh_frame_hdr": True, "build_id": "sha1"}
+
+
+@pytest.mark.parametrize(("argv", "style"), [
+    (["--build-id"], "sha1"), (["--build-id=md5"], "md5"), (["-build-id=uuid"], "uuid"),
+    (["--build-id=0xcafe"], "0xcafe"), (["--build-id=none"], "none"),
+])
+def test_build_id_styles(argv: list[str], style: str) -> None:
+    assert cli.parse(argv).options == {"build_id": style}
+
+
+def test_diagnostic_options() -> None:
+    cmd = cli.parse(["--error-limit=3", "--fatal-warnings", "--warn-common", "--verbose"])
+    assert cmd.options == {"error_limit": 3, "fatal_warnings": True, "warn_common": True}
+    assert cmd.verbose
+    assert cli.parse(["--fatal-warnings", "--no-fatal-warnings"]).options == {
+        "fatal_warnings": False}
+    with pytest.raises(LinkError, match="--error-limit wants a number"):
+        cli.parse(["--error-limit=many"])
 
 
 def test_soname_warns_for_an_executable() -> None:
@@ -249,12 +267,28 @@ def test_main_parse_error_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[s
 
 
 def test_main_prints_warnings_then_the_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["--gc-sections", "--gc-sections", "-z", "separate-code"]) == 1
+    assert cli.main(["--gc-sections", "--gc-sections", "-z", "frob", "-z", "separate-code"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "linkharness: warning: ignoring --gc-sections (unused sections are kept)",
-        "linkharness: warning: ignoring -z separate-code",
+        "linkharness: warning: ignoring -z frob (unknown -z keyword)",
         "linkharness: error: no input files",
     ]
+
+
+def test_fatal_warnings_fails_on_a_command_line_warning(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--fatal-warnings", "-z", "frob", "a.o"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "linkharness: error: ignoring -z frob (unknown -z keyword)"]
+
+
+def test_verbose_lists_what_was_ignored(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--verbose", "--gc-sections", "-plugin", "p.so"]) == 1
+    out = capsys.readouterr()
+    assert out.out.splitlines()[1:] == [
+        "linkharness: ignored option: --gc-sections (unused sections are kept)",
+        ("linkharness: ignored option: -plugin (no LTO plugin is run (an -flto input is "
+         "refused))")]
+    assert out.err == "linkharness: error: no input files\n"
 
 
 def test_main_missing_input_file_is_one_error_line(
