@@ -92,8 +92,9 @@ def assemble(obj: AsmObject) -> ObjectImage:
                                                          item.name, f.addend)))
                     data += bytes(f.width)
                 else:
-                    pending.append((sec.name, Relocation(len(data), DATA_RELOC[f.width],
-                                                         f.target, f.addend)))
+                    kind = "R_X86_64_32S" if f.signed else DATA_RELOC[f.width]
+                    pending.append((sec.name, Relocation(len(data), kind, f.target,
+                                                         f.addend)))
                     data += bytes(f.width)
             symbols.append(SymbolImage(item.name, item.binding, item.is_function, sec.name,
                                        start, len(data) - start))
@@ -111,7 +112,8 @@ def assemble(obj: AsmObject) -> ObjectImage:
             r = Relocation(r.offset, r.type, target.section, r.addend + target.value, True)
         elif r.symbol not in defined:
             defined.add(r.symbol)
-            symbols.append(SymbolImage(r.symbol, Binding.GLOBAL, False, None, 0, 0, "undef"))
+            binding = Binding.WEAK if r.symbol in obj.weak_refs else Binding.GLOBAL
+            symbols.append(SymbolImage(r.symbol, binding, False, None, 0, 0, "undef"))
         relocs[sec_name].append(r)
     sections = tuple(
         SectionImage(name, kind, align, b"" if kind is SectionKind.BSS else bytes(data), size,

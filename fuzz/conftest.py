@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings
 
 from fuzz import subject
 from fuzz.coverage import SESSION
+from fuzz.inventory import render
 from fuzz.libtrace import build_libraries
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
@@ -121,3 +122,5 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
     for label, count in sorted(SESSION.items()):
         if label != "examples":
             terminalreporter.write_line(f"  {label:<44} {count:>7}  {100 * count / examples:5.1f}%")
+    terminalreporter.section("feature inventory (fuzz/inventory.py): examples drawing each row")
+    render(SESSION, terminalreporter.write_line)

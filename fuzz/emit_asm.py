@@ -55,7 +55,9 @@ def write_asm(obj: AsmObject, spell: Spelling = assembly,
               hidden: frozenset[str] = frozenset()) -> str:
     """The object as text; `spell` gives an instruction's lines (fuzz.encode_x86's or
     fuzz.encode_i386's), `hidden` names global symbols of hidden visibility."""
-    lines = [f'.file "{obj.name}.s"', *(f".globl {name}" for name in _undefined(obj))]
+    lines = [f'.file "{obj.name}.s"', *(
+        f".weak {name}" if name in obj.weak_refs else f".globl {name}"
+        for name in _undefined(obj))]
     local = frozenset(i.name for s in obj.sections for i in s.items
                       if i.binding is Binding.LOCAL)
     for sec in obj.sections:
@@ -78,6 +80,8 @@ def write_asm(obj: AsmObject, spell: Spelling = assembly,
                     lines.append(f"{DIRECTIVE[f.width]} {f.value & mask:#x}")
                 elif isinstance(f, SelfRel):
                     lines.append(f"{DIRECTIVE[f.width]} {item.name}{f.addend:+d}-.")
+                elif f.signed:  # no directive spells R_X86_64_32S
+                    lines += [f".reloc ., R_X86_64_32S, {f.target}{f.addend:+d}", ".long 0"]
                 else:
                     addend = f"{f.addend:+d}" if f.addend else ""
                     lines.append(f"{DIRECTIVE[f.width]} {f.target}{addend}")

@@ -64,6 +64,9 @@ FIXED: dict[str, tuple[bytes, str]] = {
     "and_edi_255": (b"\x81\xe7\xff\x00\x00\x00", "andl $255, %edi"),
     "mov_eax_231": (b"\xb8\xe7\x00\x00\x00", "movl $231, %eax"),
     "syscall": (b"\x0f\x05", "syscall"),
+    # rax = (rax != 0): C's `if (&f)` on a weak reference
+    "nonnull_rax": (b"\x48\x85\xc0\x0f\x95\xc0\x0f\xb6\xc0",
+                    "testq %rax, %rax; setne %al; movzbl %al, %eax"),
 }
 
 # Loads into eax/rax: opcode bytes and mnemonic per access width (1 and 2 zero-extend).
@@ -100,6 +103,8 @@ def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
         return b"\xbb" + struct.pack("<I", insn.imm), []
     if op == "mov_arg_imm":
         return ARG_MOV[insn.reg][0] + struct.pack("<I", insn.imm), []
+    if op == "and_rax_imm":
+        return b"\x48\x25" + struct.pack("<i", insn.imm), []
     if op == "load_rax":
         return LOAD_OPCODE[insn.width] + b"\x80" + struct.pack("<i", insn.imm), []
     if op == "store_rax":
@@ -136,6 +141,10 @@ def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
         return _field(LOAD_OPCODE[insn.width] + b"\x04\x25", "R_X86_64_32S", sym, False)
     if op == "mov_eax_sym":
         return _field(b"\xb8", "R_X86_64_32", sym, False)
+    if op == "lea_rax_rip":
+        return _field(b"\x48\x8d\x05", "R_X86_64_PC32", sym, True)
+    if op == "mov_rax_sym_s32":  # movq $sym, %rax: a sign-extended imm32
+        return _field(b"\x48\xc7\xc0", "R_X86_64_32S", sym, False)
     if op == "store_rip":
         return _field(b"\x89\x1d", "R_X86_64_PC32", sym, True)
     if op == "store_abs":
@@ -157,6 +166,8 @@ def assembly(insn: Insn, label: str = "1", local: frozenset[str] = frozenset()) 
         return [f"movl ${insn.imm:#x}, %ebx"]
     if op == "mov_arg_imm":
         return [f"movl ${insn.imm:#x}, {ARG_MOV[insn.reg][1]}"]
+    if op == "and_rax_imm":
+        return [f"andq ${insn.imm:#x}, %rax"]
     if op == "load_rax":
         return [f"{LOAD_MNEMONIC[insn.width]} {insn.imm}(%rax), {_dest(insn.width)}"]
     if op == "store_rax":
@@ -192,6 +203,10 @@ def assembly(insn: Insn, label: str = "1", local: frozenset[str] = frozenset()) 
         return [f"{LOAD_MNEMONIC[insn.width]} {sym.text()}, {_dest(insn.width)}"]
     if op == "mov_eax_sym":
         return [f"movl ${sym.text()}, %eax"]
+    if op == "lea_rax_rip":
+        return [f"leaq {sym.text()}(%rip), %rax"]
+    if op == "mov_rax_sym_s32":
+        return [f"movq ${sym.text()}, %rax"]
     if op == "store_rip":
         return [f"movl %ebx, {sym.text()}(%rip)"]
     if op == "store_abs":

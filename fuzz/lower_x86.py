@@ -14,6 +14,8 @@ from . import libtrace
 from .encode_x86 import Insn, Sym
 from .model import (
     AbsSymbol,
+    AddrMask,
+    AddrNonNull,
     AddrVia,
     Binding,
     Call,
@@ -68,6 +70,7 @@ class AsmObject:
     sections: tuple[AsmSection, ...]
     absolutes: tuple[AbsSymbol, ...]
     commons: tuple[DataItem, ...]
+    weak_refs: tuple[str, ...] = ()  # undefined names referenced weakly (STB_WEAK)
 
 
 _CALL_INSNS = {
@@ -114,6 +117,21 @@ def _got_base_address(name: str, offset: int) -> list[Insn]:
     """rax = the address of name+offset, as GOT base + (name+offset - GOT base)."""
     return [Insn("lea_r11_got_base"), Insn("movabs_rax_gotoff", Sym(name, offset)),
             Insn("add_rax_r11")]
+
+
+def _address(name: str, via: AddrVia) -> list[Insn]:
+    """rax = the address of `name` (0 for an undefined weak symbol), made as `via` says."""
+    if via is AddrVia.PC_REL:
+        return [Insn("lea_rax_rip", Sym(name))]
+    if via is AddrVia.ABS_S32:
+        return [Insn("mov_rax_sym_s32", Sym(name))]
+    if via is AddrVia.ABS_U32:
+        return [Insn("mov_eax_sym", Sym(name))]
+    if via is AddrVia.GOT_BASE:
+        return _got_base_address(name, 0)
+    if via is AddrVia.GOT_OFFSET:
+        return [Insn("lea_r11_got_base"), Insn("mov_rax_got_r11", Sym(name))]
+    return [Insn("mov_rax_got", Sym(name), reloc="R_X86_64_REX_GOTPCRELX")]
 
 
 def _store(name: str, offset: int, via: AddrVia) -> list[Insn]:
@@ -169,6 +187,11 @@ class Lowerer:
             return [*_args(entry.target, step.args),
                     *_load(step.table, offset, entry.width, step.via), Insn("call_rax"),
                     *MIX]
+        if isinstance(step, AddrMask):
+            return [*_address(step.target, step.via), Insn("and_rax_imm", imm=step.mask),
+                    *MIX]
+        if isinstance(step, AddrNonNull):
+            return [*_address(step.target, step.via), Insn("nonnull_rax"), *MIX]
         if isinstance(step, Load):
             offset, width = self.field_at(owner, step.item, step.index)
             return [*_load(step.item, offset, width, step.via), *MIX]
@@ -203,7 +226,7 @@ class Lowerer:
         if owner == 0:
             sections.insert(0, self.start())
         commons = tuple(d for d in obj.data if d.section is None)
-        return AsmObject(obj.name, tuple(sections), obj.absolutes, commons)
+        return AsmObject(obj.name, tuple(sections), obj.absolutes, commons, obj.weak_refs)
 
 
 def lower(program: Program) -> list[AsmObject]:

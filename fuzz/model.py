@@ -77,6 +77,7 @@ class Ref:
     width: int
     target: str
     addend: int = 0
+    signed: bool = False  # a 4-byte field read sign-extended (R_X86_64_32S; x86-64 ELF only)
 
 
 @dataclass(frozen=True)
@@ -156,11 +157,31 @@ class Store:
 
 
 @dataclass(frozen=True)
+class AddrMask:
+    """v = (the address of `target`) & `mask`: the generators ask only for bits the model
+    knows (an alignment's low bits, which must be 0; any bits of an undefined weak symbol,
+    whose address is 0)."""
+
+    target: str
+    via: AddrVia
+    mask: int
+
+
+@dataclass(frozen=True)
+class AddrNonNull:
+    """v = 1 when the address of `target` is not 0, else 0 (C's `if (&f)` on a weak
+    reference: 0 exactly when nothing linked defines it)."""
+
+    target: str
+    via: AddrVia
+
+
+@dataclass(frozen=True)
 class IfOdd:
-    step: Call | CallTable | Load | Store
+    step: Call | CallTable | Load | Store | AddrMask | AddrNonNull
 
 
-Step = Call | CallTable | Load | Store | IfOdd
+Step = Call | CallTable | Load | Store | AddrMask | AddrNonNull | IfOdd
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,9 @@ class ObjectModel:
     functions: tuple[Function, ...] = ()
     data: tuple[DataItem, ...] = ()
     absolutes: tuple[AbsSymbol, ...] = ()
+    # names this object references weakly (STB_WEAK undefined): they pull no archive member
+    # and, defined nowhere, have the address 0
+    weak_refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,8 +214,14 @@ class Program:
     error: ErrorKind | None = None
     culprit: str | None = None  # the symbol an error model is about
     culprit_object: str | None = None  # the object whose reference/definition is wrong
+    # objects (indices) that go into archives, one tuple per archive, linked after the plain
+    # objects in this order; `grouped`: the archives sit in one --start-group/--end-group.
+    # Which members a link pulls is the model's to say (fuzz.semantics.linked_objects).
+    archives: tuple[tuple[int, ...], ...] = ()
+    grouped: bool = False
 
 
-def walk_steps(steps: tuple[Step, ...]) -> list[Call | CallTable | Load | Store]:
+def walk_steps(steps: tuple[Step, ...]
+               ) -> list[Call | CallTable | Load | Store | AddrMask | AddrNonNull]:
     """The steps with IfOdd wrappers removed."""
     return [s.step if isinstance(s, IfOdd) else s for s in steps]

@@ -5,6 +5,13 @@ Symbol resolution follows the static-linking rules every linker agrees on: a ref
 object i first sees i's local symbols, then the strong global definition, then a weak one
 (only one weak definition is ever drawn when there is no strong one), then the largest of
 the COMMON symbols of that name, then an import from a libtrace library.  COMDAT copies are identical, so any copy will do.
+
+Archives (`Program.archives`): the plain objects are linked, then each archive in turn is
+scanned again and again until it adds nothing (all the archives together when `grouped`);
+a member is pulled when it defines a name that a linked object references strongly and no
+linked object defines, or when it initialises (a real definition of) a data name that is
+COMMON in the link — GNU ld's rule, which linkharness follows.  A weak reference pulls
+nothing; a weakly referenced name that nothing linked defines has the address 0.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from dataclasses import dataclass
 from . import libtrace
 from .model import (
     AbsSymbol,
+    AddrMask,
+    AddrNonNull,
     Binding,
     Call,
     CallTable,
@@ -23,11 +32,13 @@ from .model import (
     Function,
     IfOdd,
     Load,
+    ObjectModel,
     Program,
     Ref,
     SelfRel,
     Step,
     Store,
+    walk_steps,
 )
 
 MASK64 = (1 << 64) - 1
@@ -60,21 +71,80 @@ class TooBusy(Exception):
     """The program makes more than MAX_CALLS calls."""
 
 
+def references(obj: ObjectModel) -> set[str]:
+    """Every name `obj` references (steps, and pointer fields of its data)."""
+    names: set[str] = set()
+    for fn in obj.functions:
+        for s in walk_steps(fn.steps):
+            names.add(s.target if isinstance(s, Call | AddrMask | AddrNonNull)
+                      else s.table if isinstance(s, CallTable) else s.item)
+    names |= {f.target for d in obj.data for f in d.fields if isinstance(f, Ref)}
+    return names
+
+
+def definitions(obj: ObjectModel) -> set[str]:
+    """The global names `obj` defines (COMMON included)."""
+    defs: list[Function | DataItem] = [*obj.functions, *obj.data]
+    return {d.name for d in defs if d.binding is not Binding.LOCAL} | {
+        a.name for a in obj.absolutes}
+
+
+def _strong_references(obj: ObjectModel) -> set[str]:
+    defs: list[Function | DataItem] = [*obj.functions, *obj.data]
+    local = {d.name for d in defs if d.binding is Binding.LOCAL}
+    return references(obj) - set(obj.weak_refs) - local - definitions(obj)
+
+
+def linked_objects(program: Program) -> frozenset[int]:
+    """The objects a link of `program` takes: every plain object, and the archive members
+    the rules in this module's docstring pull (in their order)."""
+    members = {i for archive in program.archives for i in archive}
+    linked = [i for i in range(len(program.objects)) if i not in members]
+    objs = program.objects
+
+    def wanted(m: int) -> bool:
+        defined = set().union(*(definitions(objs[i]) for i in linked))
+        needed = set().union(*(_strong_references(objs[i]) for i in linked)) - defined
+        commons = {d.name for i in linked for d in objs[i].data if d.section is None}
+        initialised = {d.name for d in objs[m].data
+                       if d.section is not None and d.binding is not Binding.LOCAL}
+        return bool(definitions(objs[m]) & needed or initialised & commons)
+
+    scans = [tuple(i for a in program.archives for i in a)] if program.grouped else list(
+        program.archives)
+    for archive in scans:
+        pulled = True
+        while pulled:
+            pulled = False
+            for m in archive:
+                if m not in linked and wanted(m):
+                    linked.append(m)
+                    pulled = True
+    return frozenset(linked)
+
+
 class Resolver:
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, only: frozenset[int] | None = None) -> None:
+        """`only`: the objects the link takes (None: all of them, as a lowering sees)."""
         self.program = program
         self.locals: list[dict[str, Function | DataItem | AbsSymbol]] = []
+        self.common_align: dict[str, int] = {}
         strong: dict[str, Resolved] = {}
         weak: dict[str, Resolved] = {}
         for i, obj in enumerate(program.objects):
             local: dict[str, Function | DataItem | AbsSymbol] = {}
+            if only is not None and i not in only:
+                self.locals.append(local)
+                continue
             defs: list[Function | DataItem | AbsSymbol] = [*obj.functions, *obj.data]
             for d in defs + list(obj.absolutes):
                 binding = Binding.GLOBAL if isinstance(d, AbsSymbol) else d.binding
                 if binding is Binding.LOCAL:
                     local[d.name] = d
                 elif isinstance(d, DataItem) and d.section is None:
-                    # COMMON symbols of one name merge into the largest of them
+                    # COMMON symbols of one name merge into the largest of them, aligned
+                    # as the most aligned of them
+                    self.common_align[d.name] = max(self.common_align.get(d.name, 1), d.align)
                     seen = weak.get(d.name)
                     if seen is None or (isinstance(seen.definition, DataItem)
                                         and seen.definition.size < d.size):
@@ -87,6 +157,13 @@ class Resolver:
         self.globals = {**weak, **strong}
 
     def resolve(self, owner: int, name: str) -> Resolved:
+        found = self.find(owner, name)
+        if found is None:
+            raise KeyError(f"{name} is not defined anywhere")
+        return found
+
+    def find(self, owner: int, name: str) -> Resolved | None:
+        """The definition `owner`'s reference to `name` binds to, None when there is none."""
         local = self.locals[owner].get(name)
         if local is not None:
             return Resolved(owner, local)
@@ -94,14 +171,25 @@ class Resolver:
         if found is not None:
             return found
         imp = libtrace.IMPORTS.get(name)
-        if imp is None:
-            raise KeyError(f"{name} is not defined anywhere")
-        return Resolved(-1, imp)
+        return None if imp is None else Resolved(-1, imp)
+
+    def alignment(self, owner: int, name: str) -> int:
+        """What the link guarantees of the address of `name` (0: nothing defines it, so
+        the address is 0 and every bit is known)."""
+        found = self.find(owner, name)
+        if found is None:
+            return 0
+        d = found.definition
+        if isinstance(d, DataItem) and d.section is None:
+            return self.common_align[d.name]
+        if isinstance(d, DataItem | Function):
+            return d.align
+        return 1  # imports (the library's alignment is not the model's) and absolutes
 
 
 class Interpreter:
     def __init__(self, program: Program) -> None:
-        self.resolver = Resolver(program)
+        self.resolver = Resolver(program, linked_objects(program) if program.archives else None)
         self.trace: list[TraceEntry] = []
         self.memory: dict[tuple[int, str], list[int]] = {}
         self.calls = 0
@@ -156,7 +244,13 @@ class Interpreter:
         if isinstance(step, Store):
             self.words(self.resolver.resolve(owner, step.item))[step.index] = acc & 0xFFFFFFFF
             return acc
-        if isinstance(step, Call):
+        if isinstance(step, AddrNonNull):
+            v = int(self.resolver.find(owner, step.target) is not None)
+        elif isinstance(step, AddrMask):
+            known = self.resolver.alignment(owner, step.target)
+            assert known == 0 or step.mask < known, f"{step.target}: bits the model cannot know"
+            v = 0
+        elif isinstance(step, Call):
             v = self.call(self.resolver.resolve(owner, step.target), acc, step.args)
         elif isinstance(step, CallTable):
             table = self.resolver.resolve(owner, step.table)

@@ -200,7 +200,8 @@ def test_every_linker_refuses_an_i386_error_model(
     @given(program=i386_error_programs())
     def prop(program: Program) -> None:
         assert program.culprit is not None and program.error is not None
-        record(program, {"i386", f"i386:error:{program.error.value}:{program.culprit}"})
+        record(program, {"i386", f"i386:error:{program.error.value}",
+                         f"i386:error:{program.error.value}:{program.culprit}"})
         work = tmp_path_factory.mktemp("i386err")
         objs = write_objects_i386(program, work)
         libs = libraries(program, libtrace_dir_i386)

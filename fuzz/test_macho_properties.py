@@ -20,7 +20,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from fuzz import pipeline as elf_pipeline
-from fuzz.coverage import record
+from fuzz.coverage import describe_macho, record
 from fuzz.macho import judge, pipeline
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.strategies import MachoCase, macho_cases
@@ -43,7 +43,7 @@ def test_linkharness_macho_modern_and_classic(
     @example(case=SAMPLE_CASE, also_asm=0)
     @given(case=macho_cases(), also_asm=st.integers(0, 3))
     def prop(case: MachoCase, also_asm: int) -> None:
-        record(case.program)
+        record(case.program, describe_macho(case.program, case.variant))
         expected = outcome(case.program)
         work = tmp_path_factory.mktemp("macho")
         objs, stubs = _objects(case, work)

@@ -1,0 +1,274 @@
+"""The fuzzers' contract: every feature README.md says the linker has, per target, with the
+coverage labels (fuzz.coverage) that show a generated example exercised it.
+
+A row with labels is *reached*: tests/fuzz/test_inventory.py draws examples of every target
+deterministically (plus the hand-made samples) and fails when a row's labels do not all
+appear.  A row without labels is a *hole*: a claimed feature no generator draws yet; its
+`hole` says what is missing, and the test fails when a hole appears that is not in
+KNOWN_HOLES (a new feature comes with its generator) or when a known hole has been filled
+but is still listed.  `make fuzz` prints the table with the campaign's counts
+(fuzz/conftest.py's terminal summary).
+
+Adding a linker feature: add its row here, a generator that draws it (and a label in
+fuzz.coverage that says so), and a seeded bug in the harness-power tests that the fuzzers
+catch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+ELF64 = "elf64-x86-64"
+I386 = "elf32-i386"
+MACHO64 = "macho-x86_64"
+MACHO32 = "macho-i386"
+TARGETS = (ELF64, I386, MACHO64, MACHO32)
+
+
+@dataclass(frozen=True)
+class Row:
+    target: str
+    family: str
+    feature: str
+    labels: tuple[str, ...] = ()  # all must be drawn; () = a hole
+    hole: str = ""  # what no generator draws yet
+    known_bug: str = ""  # a confirmed linker bug the row's generator is kept away from
+
+    @property
+    def key(self) -> str:
+        return f"{self.target}: {self.feature}"
+
+
+def _r(target: str, family: str, feature: str, *labels: str) -> Row:
+    return Row(target, family, feature, labels)
+
+
+def _hole(target: str, family: str, feature: str, why: str) -> Row:
+    return Row(target, family, feature, (), why)
+
+
+_X64_RELOCS = ("PC32", "PLT32", "GOTPCREL", "GOTPCRELX", "REX_GOTPCRELX", "GOT32", "GOTPC32",
+               "GOTOFF64", "64", "32", "32S", "16", "8", "PC8", "PC16", "PC64")
+_X64_SECTION_FORMS = ("PC32", "64", "32", "32S", "GOTOFF64")
+_X64_EDGES = ("8", "16", "32", "32S", "PC8", "PC16", "PC32")
+_I386_RELOCS = ("PC32", "PLT32", "GOT32", "GOT32X", "GOTPC", "GOTOFF", "32", "16", "8",
+                "PC16", "PC8")
+_MACHO_RELOCS = ("BRANCH:4:extern", "GOT_LOAD:4:extern", "GOT:4:extern", "SIGNED:4:extern",
+                 "SIGNED:4:section", "SUBTRACTOR:4:extern", "SUBTRACTOR:8:extern",
+                 "UNSIGNED:8:extern", "UNSIGNED:4:extern")
+
+
+def _elf64_rows() -> list[Row]:
+    t = ELF64
+    rows = [_r(t, "relocations", f"R_X86_64_{r} against a symbol", f"reloc:R_X86_64_{r}")
+            for r in _X64_RELOCS]
+    rows += [_r(t, "relocations", f"R_X86_64_{r} against a section symbol (static target)",
+                f"reloc:R_X86_64_{r}:section") for r in _X64_SECTION_FORMS]
+    for r in _X64_EDGES:
+        rows += [_r(t, "range edges", f"R_X86_64_{r}: largest and smallest values that fit",
+                    f"edge:R_X86_64_{r}:max", f"edge:R_X86_64_{r}:min"),
+                 _r(t, "range edges", f"R_X86_64_{r}: first values past the range (overflow "
+                    "error)", f"edge:R_X86_64_{r}:past_max", f"edge:R_X86_64_{r}:past_min")]
+    rows += [
+        Row(t, "range edges", "absolute symbol whose own value is negative (>= 2**63)", (),
+            known_bug="linkharness crashes (OverflowError: Python int too large to convert "
+            "to C long) on `.set neg, -0x8000` + `.short neg`; GNU ld links it (0x8000)"),
+        _r(t, "errors", "undefined symbol (named, no output)", "error:undefined"),
+        _r(t, "errors", "duplicate strong definition", "error:duplicate"),
+        _r(t, "errors", "relocation overflow", "error:overflow"),
+        _r(t, "symbol resolution", "static functions of one name in two objects",
+           "function:local:same_name_in_two_objects"),
+        _r(t, "symbol resolution", "weak function definition", "function:weak"),
+        _r(t, "symbol resolution", "weak definition overridden by a strong one",
+           "symbol:weak_overridden_by_strong"),
+        _r(t, "symbol resolution", "weak data definition", "data:weak:section"),
+        _r(t, "symbol resolution", "absolute symbols", "symbol:absolute"),
+        _r(t, "symbol resolution", "undefined weak = 0, `if (&f)` (pc-relative, absolute, GOT)",
+           "weak_undefined:nonnull:pc_rel", "weak_undefined:nonnull:abs_u32",
+           "weak_undefined:nonnull:abs_s32", "weak_undefined:nonnull:got"),
+        _r(t, "symbol resolution", "undefined weak: every address bit 0 (GOT-base forms)",
+           "weak_undefined:bits:got_base", "weak_undefined:bits:got_offset"),
+        _hole(t, "symbol resolution", "hidden symbols", "no generator draws STV_HIDDEN"),
+        _hole(t, "symbol resolution", "weak definition against COMMON",
+              "weak data never shares a name with a COMMON"),
+        _r(t, "COMMON", "COMMON merged across objects", "data:common:merged"),
+        _r(t, "COMMON", "COMMON declarations of different sizes (largest wins)",
+           "common:sizes_differ"),
+        _r(t, "COMMON", "COMMON declarations of different alignments (strictest wins)",
+           "common:alignments_differ", "common:align:64", "address:alignment_observed"),
+        _r(t, "COMMON", "COMMON overridden by a sized definition",
+           "data:common:overridden_by_definition"),
+        _r(t, "archives", "member pulled by a strong reference",
+           "archive:member_pulled_by_strong_reference"),
+        _r(t, "archives", "member not pulled by a weak reference",
+           "archive:member_not_pulled_by_weak_reference"),
+        _r(t, "archives", "a pulled member pulls another", "archive:member_pulls_member"),
+        _r(t, "archives", "--start-group/--end-group over two archives", "archive:group"),
+        _r(t, "archives", "member pulled to initialise a COMMON (GNU ld's rule)",
+           "archive:member_pulled_to_initialise_a_common"),
+        _hole(t, "archives", "thin and index-less archives", "pipeline_reach writes `ar rcs`"),
+        _r(t, "COMDAT", "COMDAT groups (one copy kept)", "section:text:comdat"),
+        _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
+           "import:function:plt"),
+        _r(t, "dynamic linking", "calls to imports through the GOT (relaxable and strict)",
+           "import:function:got_indirect", "import:function:got_load",
+           "import:function:got_load_strict"),
+        _r(t, "dynamic linking", "pointers to imports in data (R_X86_64_64 dynamic)",
+           "import:function:pointer_in_data"),
+        _r(t, "dynamic linking", "imported data through the GOT (GLOB_DAT)", "import:data:got"),
+        _r(t, "COPY", "imported data reached directly (COPY)", "import:data:copy"),
+        _hole(t, "COPY", "COPY of imported data with aliases (one copy)",
+              "libtrace exports no aliases"),
+        _hole(t, "COPY", "COPY keeps the library's alignment", "libtrace data is 4-aligned"),
+        _hole(t, "canonical PLT", "address of an import taken absolutely = the library's view",
+              "libtrace returns no function addresses"),
+        _r(t, "layout", "section alignment past a page", "align:4096"),
+        _r(t, "layout", "zero-fill of more than a page takes no file space",
+           "zero_fill:more_than_a_page"),
+    ]
+    for what in ("TLS local exec", "TLS initial exec", "TLS general dynamic relaxed",
+                 "TLS local dynamic relaxed"):
+        rows.append(_hole(t, "TLS", what, "the model has no thread-local variables"))
+    rows += [
+        _hole(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "no IFUNC in the model"),
+        _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
+        _hole(t, "init_array", ".init_array/.ctors ordering by priority", "no constructors"),
+        _hole(t, "merge", "SHF_MERGE strings and constants", "no mergeable sections"),
+        _hole(t, "layout", "__start_/__stop_ symbols", "no such references"),
+        _hole(t, "layout", ".eh_frame and --eh-frame-hdr", "no unwind tables"),
+        _hole(t, "layout", "-z relro", "the properties never pass -z relro"),
+        _hole(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs are objects and archives"),
+    ]
+    return rows
+
+
+def _i386_rows() -> list[Row]:
+    t = I386
+    rows = [_r(t, "relocations", f"R_386_{r}", f"i386:reloc:R_386_{r}") for r in _I386_RELOCS]
+    rows += [_r(t, "relocations", f"R_386_{r} against a section symbol",
+                f"i386:reloc:R_386_{r}:section") for r in ("32", "PC32", "GOTOFF")]
+    rows += [
+        _r(t, "relocations", "no-base GOT32X (non-PIC -fno-plt)", "i386:got32x:no_base"),
+        _r(t, "range edges", "R_386_16 above the signed limit (unsigned reading)",
+           "i386:reloc:R_386_16:above_signed_limit"),
+        _r(t, "errors", "undefined, duplicate, narrow overflow", "i386:error:undefined",
+           "i386:error:duplicate", "i386:error:overflow"),
+        _hole(t, "archives", "archives on i386", "reach programs are x86-64 only"),
+        _hole(t, "symbol resolution", "undefined weak on i386", "reach programs are x86-64 only"),
+        _hole(t, "canonical PLT", "pointer equality on i386", "not drawn"),
+        _hole(t, "IFUNC", "IRELATIVE in dynamic i386 links", "no IFUNC in the model"),
+    ]
+    return rows
+
+
+def _macho64_rows() -> list[Row]:
+    t = MACHO64
+    rows = [_r(t, "relocations", f"X86_64_RELOC_{r.replace(':', ' ', 1).replace(':', ' bytes, ')}",
+               f"macho:reloc:{r}") for r in _MACHO_RELOCS]
+    rows += [
+        _r(t, "relocations", "SIGNED_1/2/4 (stores with immediates)",
+           "macho:reloc:SIGNED_1", "macho:reloc:SIGNED_2", "macho:reloc:SIGNED_4"),
+        _r(t, "binds and rebases", "pointer to imported data with an addend (bind / external "
+           "relocation)", "macho:pointer:import:with_addend"),
+        _r(t, "binds and rebases", "pointer into the image with an addend (rebase / local "
+           "relocation)", "macho:pointer:image:with_addend"),
+        _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho:weak_ref"),
+        _r(t, "symbol resolution", "private externs (N_PEXT)", "macho:private_extern"),
+        _r(t, "COMMON", "__common", "macho:common"),
+        _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
+        _hole(t, "errors", "Mach-O error models", "not drawn"),
+        _hole(t, "archives", "Mach-O archives", "not drawn"),
+    ]
+    return rows
+
+
+def _macho32_rows() -> list[Row]:
+    t = MACHO32
+    why = "fuzz/macho i386 is being added (another session)"
+    return [_hole(t, "relocations", "GENERIC_RELOC_VANILLA, scattered, SECTDIFF pairs", why),
+            _hole(t, "dynamic linking", "__jump_table / __pointers, stubs both modes", why)]
+
+
+ROWS: tuple[Row, ...] = (*_elf64_rows(), *_i386_rows(), *_macho64_rows(), *_macho32_rows())
+
+# The holes as of this table: a new one fails tests/fuzz/test_inventory.py.
+KNOWN_HOLES = frozenset(r.key for r in ROWS if not r.labels)
+
+
+def _draw(strategy: st.SearchStrategy[object], count: int) -> list[object]:
+    drawn: list[object] = []
+
+    @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
+              deadline=None)
+    @given(strategy)
+    def collect(x: object) -> None:
+        drawn.append(x)
+
+    collect()
+    return drawn
+
+
+def reached_labels(target: str, count: int) -> set[str]:
+    """The labels of `target`'s hand-made samples and of `count` deterministic draws of each
+    of its strategies."""
+    from .coverage import describe, describe_i386, describe_macho
+    from .model import Program
+    labels: set[str] = set()
+    if target == ELF64:
+        from .samples import SAMPLE
+        from .samples_reach import REACH_SAMPLE, edge_error_samples
+        from .strategies import error_programs, programs
+        from .strategies_reach import edge_error_programs, reach_programs
+        examples: list[object] = [SAMPLE, REACH_SAMPLE, *edge_error_samples()]
+        for strategy in (programs(), reach_programs(), error_programs(), edge_error_programs()):
+            examples += _draw(strategy, count)
+        for p in examples:
+            assert isinstance(p, Program)
+            labels |= describe(p)
+    elif target == I386:
+        from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
+        for case in [SAMPLE_CASE, *_draw(i386_cases(), count)]:
+            assert isinstance(case, I386Case)
+            labels |= describe_i386(case.program, case.choices.no_base_objects)
+        for p in _draw(i386_error_programs(), count):
+            assert isinstance(p, Program)
+            labels |= describe_i386(p, frozenset())
+    elif target == MACHO64:
+        from .macho.samples import MACHO_SAMPLE
+        from .macho.strategies import MachoCase, macho_cases
+        # the sample under variants 0..3: every store form (SIGNED_1/2/4) without luck
+        for variant in range(4):
+            labels |= describe_macho(MACHO_SAMPLE, variant)
+        for mcase in _draw(macho_cases(), count):
+            assert isinstance(mcase, MachoCase)
+            labels |= describe_macho(mcase.program, mcase.variant)
+    return labels
+
+
+def unreached(rows: Iterable[Row], labels: set[str]) -> list[Row]:
+    """Rows (not holes) some of whose labels are missing from `labels`."""
+    return [r for r in rows if r.labels and not set(r.labels) <= labels]
+
+
+def render(counts: Counter[str] | dict[str, int], write: Callable[[str], None]) -> None:
+    """The table, one line per row: how many examples drew each row (the smallest count of
+    its labels), HOLE or KNOWN BUG for the rows no generator draws."""
+    examples = counts.get("examples", 0)
+    write(f"{'target':<13} {'family':<18} {'feature':<70} {'drawn':>7}")
+    for row in ROWS:
+        if row.known_bug:
+            drawn = "BUG"
+        elif not row.labels:
+            drawn = "HOLE"
+        else:
+            drawn = str(min(counts.get(label, 0) for label in row.labels))
+        write(f"{row.target:<13} {row.family:<18} {row.feature[:70]:<70} {drawn:>7}")
+    holes = sum(not r.labels for r in ROWS)
+    missed = [r for r in ROWS if r.labels and min(counts.get(x, 0) for x in r.labels) == 0]
+    write(f"{len(ROWS)} rows over {examples} examples: {len(ROWS) - holes} reachable "
+          f"({len(missed)} not drawn this run), {holes} holes")

@@ -1,0 +1,72 @@
+"""The feature inventory (fuzz/inventory.py) is the fuzzers' contract: every row that names
+labels is drawn by the deterministic samples plus a few deterministic draws of its target's
+strategies; the holes are exactly the known ones; and the linker bug a row documents is
+still there (an xfail that turns into a failure when it is fixed, so the row gets updated)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fuzz.inventory import KNOWN_HOLES, ROWS, TARGETS, reached_labels, render, unreached
+from linker import LinkError, link
+
+DRAWS = 30
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_row_of_a_target_is_drawn(target: str) -> None:
+    rows = [r for r in ROWS if r.target == target]
+    labels = reached_labels(target, DRAWS)
+    missing = [f"{r.feature}: {sorted(set(r.labels) - labels)}" for r in unreached(rows, labels)]
+    assert not missing, "rows no generator drew:\n" + "\n".join(missing)
+
+
+def test_holes_are_the_known_ones() -> None:
+    holes = {r.key for r in ROWS if not r.labels}
+    assert holes == KNOWN_HOLES
+    assert all(r.hole or r.known_bug for r in ROWS if not r.labels)
+
+
+def test_a_new_hole_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above is not vacuous: a row without a generator is a row not drawn."""
+    from fuzz import inventory
+    fake = inventory.Row("elf64-x86-64", "x", "a feature nothing draws", ("label:nobody",))
+    assert unreached([fake], reached_labels("elf32-i386", 1)) == [fake]
+
+
+def test_render_prints_every_row() -> None:
+    lines: list[str] = []
+    render({"examples": 3, "reloc:R_X86_64_PC32": 3}, lines.append)
+    assert len(lines) == len(ROWS) + 2
+    assert any("R_X86_64_PC32 against a symbol" in line and line.endswith(" 3")
+               for line in lines)
+    assert any(line.endswith("HOLE") for line in lines)
+
+
+NEGATIVE_ABSOLUTE = """\
+.globl _start
+.text
+_start: mov $60, %eax; xor %edi, %edi; syscall
+.data
+.short lh_neg
+"""
+
+
+@pytest.mark.xfail(strict=True, raises=(LinkError, OverflowError, AssertionError),
+                   reason="linker bug: an absolute symbol >= 2**63 (`.set lh_neg, -0x8000`) "
+                   "crashes linkharness with OverflowError; GNU ld links it (field 00 80)")
+def test_negative_absolute_symbol_links(tmp_path: Path) -> None:
+    (tmp_path / "a.s").write_text(NEGATIVE_ABSOLUTE)
+    (tmp_path / "b.s").write_text(".globl lh_neg\n.set lh_neg, -0x8000\n")
+    for name in ("a", "b"):
+        subprocess.run(["as", "--64", "-o", str(tmp_path / f"{name}.o"),
+                        str(tmp_path / f"{name}.s")], check=True)
+    out = tmp_path / "out"
+    link([str(tmp_path / "a.o"), str(tmp_path / "b.o")], out, entry="_start")
+    ref = tmp_path / "ref"
+    subprocess.run(["ld.bfd", "-o", str(ref), str(tmp_path / "a.o"), str(tmp_path / "b.o")],
+                   check=True)
+    assert out.exists()
