@@ -132,11 +132,22 @@ def _finding(t: Mapping[str, Any]) -> str:
         (f"<p><b>agree with the model</b>: {pre(', '.join(t['agree_with_model']) or 'none')}"
         f"; <b>disagree</b>: {pre(', '.join(t['disagree_with_model']) or 'none')}</p>"),
         _table(["linker", "result", "version", "detail"], rows),
+        _checks(t.get("checks", {})),
         f"<p><b>relocation flavours</b>: {pre(flavours or 'none')}</p>",
         f"<p><b>symbol kinds</b>: {pre(kinds or 'none')}</p>",
         f"<h4>disassembly ({pre(t['subject'])})</h4><pre>{pre(t['disassembly'])}</pre>",
         f"<h4>reproduce</h4><pre>{pre(chr(10).join(t['reproduce']))}</pre></section>",
     ])
+
+
+def _checks(checks: Mapping[str, Sequence[str]]) -> str:
+    """The checker's and field oracle's findings on each linker's output of the case."""
+    if not checks:
+        return ""
+    rows = [[html.escape(name), html.escape("; ".join(found) or "none")]
+            for name, found in checks.items()]
+    return "<h4>checker and field oracle on each output</h4>" + _table(
+        ["linker", "problems"], rows)
 
 
 _STYLE = """
