@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 from oracle.check import consts as c
 from oracle.check.image import ElfImage
-from oracle.check.registry import DL_MACHINE, DL_RUNTIME, PSABI_I386, PSABI_X86_64, Finding, rule
+from oracle.check.registry import (
+    DL_MACHINE,
+    DL_RELOC,
+    DL_RUNTIME,
+    PSABI_I386,
+    PSABI_X86_64,
+    Finding,
+    rule,
+)
 from oracle.check.relocations import dynamic_relocs
 from oracle.check.tables import dyn_value, dynsym
 
@@ -106,3 +114,44 @@ def copy_relocs(img: ElfImage) -> Iterator[Finding]:
             if load is None or not load.flags & c.PF_W:
                 yield dr.where, (f"COPY of {sym.name!r} ({sym.size} bytes at {r.offset:#x}) is "
                                 "not inside a writable PT_LOAD")
+
+
+DT_RELACOUNT, DT_RELCOUNT = 0x6FFFFFF9, 0x6FFFFFFA
+R_RELATIVE = 8  # R_X86_64_RELATIVE and R_386_RELATIVE share the number
+
+
+@rule("ELF-REL-RELATIVE-COUNT", TOPIC,
+      "DT_RELACOUNT/DT_RELCOUNT counts the RELATIVE relocations, which lead the DT_RELA/DT_REL "
+      "range: ld.so applies the first count entries as RELATIVE without reading their type, "
+      "so a count past them corrupts the fields of the others, and a RELATIVE after them "
+      "means the table is not sorted as the count promises",
+      f"{DL_MACHINE} (elf_dynamic_do_Rel's nrelative), {DL_RELOC}")
+def relative_count(img: ElfImage) -> Iterator[Finding]:
+    for tag, name in ((DT_RELACOUNT, "DT_RELACOUNT"), (DT_RELCOUNT, "DT_RELCOUNT")):
+        count = dyn_value(img, tag)
+        if count is None:
+            continue
+        # The DT_RELA (DT_REL) range, in table order; an image has one of the two.
+        types = [dr.reloc.type for dr in dynamic_relocs(img) if not dr.in_jmprel]
+        if count > len(types):
+            yield name, f"{name} {count} is past the {len(types)} relocations of the table"
+            continue
+        for n, rtype in enumerate(types[:count]):
+            if rtype != R_RELATIVE:
+                yield name, (f"{name} {count}, but entry {n} has type {rtype}, not RELATIVE")
+                break
+        late = sum(1 for rtype in types[count:] if rtype == R_RELATIVE)
+        if late:
+            yield name, (f"{name} {count} leaves out {late} RELATIVE relocation(s) later in "
+                         "the table")
+
+
+@rule("ELF-REL-NO-TEXTREL", TOPIC,
+      "no DT_TEXTREL (or DF_TEXTREL): a text relocation makes ld.so write code pages, which "
+      "hardened systems refuse; a linker emits one only when asked (-z notext), and the "
+      "harness never asks", DL_RELOC)
+def no_textrel(img: ElfImage) -> Iterator[Finding]:
+    if dyn_value(img, c.DT_TEXTREL) is not None:
+        yield "DT_TEXTREL", "the output carries DT_TEXTREL"
+    if (dyn_value(img, c.DT_FLAGS) or 0) & DF_TEXTREL:
+        yield "DT_FLAGS", "the output sets DF_TEXTREL"
