@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from fuzz import pipeline as elf64
 from fuzz import pipeline_i386 as elf32
 from fuzz.coverage import record
-from fuzz.macho import judge
+from fuzz.macho import judge, judge_i386
 from fuzz.macho import pipeline as macho64
 from fuzz.macho import pipeline_i386 as macho32
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -67,11 +67,13 @@ def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False) -> list[s
         builds += [(f"{mode}, llvm-mc objects", llvm, mode)
                     for mode in ("modern-10.9", "classic")]
     problems = []
+    exit_call = macho32.exits_through_libsystem(case.variant)
     for k, (how, inputs, mode) in enumerate(builds):
         exe = work / f"{k}.out"
         macho32.link_linkharness(inputs, stubs, exe, mode)
         problems += [f"linkharness {how}: {p}"
-                     for p in judge.everything(exe, inputs, case.program, expected)]
+                     for p in judge_i386.everything(exe, inputs, case.program, expected,
+                                                    exit_call)]
     return problems
 
 
@@ -100,8 +102,14 @@ def _elf_run(exe: Path, lib_dir: Path) -> tuple[Trace, int | None, tuple[str, ..
     return trace, result.exit_code, tuple(f.describe() for f in result.faults)
 
 
-def _macho_run(exe: Path) -> tuple[Trace, int | None, tuple[str, ...]]:
+def _macho_run(exe: Path, exit_call: bool = False
+               ) -> tuple[Trace, int | None, tuple[str, ...]]:
+    """The run's trace, status and faults; with `exit_call`, the trace's last entry must be
+    the entry's call of libSystem's exit with the status, and is dropped."""
     trace, status, faults = judge.emulated_trace(exe, "lazy")
+    if exit_call:
+        assert trace[-1:] == ((judge_i386.LIBSYSTEM, "exit", (status,)),), trace[-1:]
+        trace = trace[:-1]
     return trace, status, tuple(faults)
 
 
@@ -132,7 +140,8 @@ def test_one_model_behaves_alike_on_all_four_targets(
         runs["macho64"] = _macho_run(work / "m64")
         objs = macho32.write_objects(program, work / "macho32", case.variant)
         macho32.link_linkharness(objs, stubs, work / "m32")
-        runs["macho32"] = _macho_run(work / "m32")
+        runs["macho32"] = _macho_run(work / "m32",
+                                     macho32.exits_through_libsystem(case.variant))
         expected = outcome(program)
         want = (judge.expected_trace(expected), expected.status, ())
         differ = {target: r for target, r in runs.items() if r != want}

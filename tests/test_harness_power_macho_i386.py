@@ -3,7 +3,7 @@ time, and require the fuzz pipeline to catch every one.
 
 The pipeline is the Mach-O i386 properties' (fuzz/macho/pipeline_i386.py): our MH_OBJECT
 i386 writer, then linkharness in its three shapes (modern 10.6 with LC_UNIXTHREAD, modern
-10.9 with LC_MAIN, classic), each output judged by `fuzz.macho.judge.everything`
+10.9 with LC_MAIN, classic), each output judged by `fuzz.macho.judge_i386.everything`
 (oracle.check, the field oracle, the emulated i386 dyld lazy and now, against the model).
 The inputs are the Mach-O i386 every-flavour sample in its three assembler variants first
 (every GENERIC form: plain, scattered and extern VANILLA, pc-relative VANILLA of 1, 2 and 4
@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from hypothesis import Phase, given, settings
 
-from fuzz.macho import judge
+from fuzz.macho import judge_i386
 from fuzz.macho import pipeline_i386 as pipeline
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
 from fuzz.macho.strategies_i386 import MachoI386Case, macho_i386_cases
@@ -180,7 +180,8 @@ def _exposed(built: Built) -> str | None:
                 pipeline.link_linkharness(objs, stubs, exe, mode)
             except LinkError as e:
                 return f"case {n} {mode} refused: {e}"
-            problems = judge.everything(exe, objs, case.program, expected)
+            problems = judge_i386.everything(exe, objs, case.program, expected,
+                                             pipeline.exits_through_libsystem(case.variant))
             if problems:
                 return f"case {n} {mode}: {problems[0]}"
     return None

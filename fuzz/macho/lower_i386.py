@@ -19,7 +19,9 @@ pointer; and a non-lazy pointer is made only for external symbols (clang never m
 for a static), so GOT references and GOT calls to a static of the object become the
 pc-relative / direct forms.  None of this changes what the program does.  The entry
 `start` exits through `int $0x80` with eax = 1 (SYS_exit) and the status on the stack
-above a dummy return address, as libSystem's syscall stubs leave it.
+above a dummy return address, as libSystem's syscall stubs leave it, or (a drawn choice) by
+calling libSystem's `_exit` through a stub with esp 16-aligned, which the emulated
+libSystem checks.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ..model import (
     IfOdd,
     Load,
     ObjectModel,
+    Program,
     Ref,
     SectionKind,
     Step,
@@ -48,6 +51,7 @@ from ..model import (
 )
 
 START = "start"
+LIBSYSTEM_EXIT = "exit"  # C name of libSystem's exit(3)
 START_SECTION = ".text"  # the entry must lie in __TEXT,__text (oracle.check)
 _PC_REL_VIAS = (AddrVia.PC_REL, AddrVia.GOT_BASE)
 _SLOT_VIAS = (AddrVia.GOT, AddrVia.GOT_OFFSET)
@@ -133,10 +137,21 @@ class MachoLowerer386(Lowerer386):
                  Insn("pop_ebx"), Insn("ret")]
         return Item(fn.name, fn.binding, fn.align, code=tuple(code), is_function=True)
 
+    def __init__(self, program: Program, exit_call: bool = False) -> None:
+        super().__init__(program)
+        self.exit_call = exit_call
+
     def start(self) -> AsmSection:
+        """`start`: realign the stack, call main, exit with its low byte: through the system
+        call, or (`exit_call`) by calling libSystem's `_exit` through a stub, esp 16-aligned
+        at the call as the emulated libSystem checks (12 bytes of padding and the status)."""
+        leave: tuple[Insn, ...]
+        if self.exit_call:
+            leave = (Insn("sub_esp", imm=12), Insn("push_eax"), Insn("call", Sym(LIBSYSTEM_EXIT)))
+        else:
+            leave = (Insn("push_eax"), Insn("push_eax"), Insn("mov_eax_1"), Insn("int_80"))
         code = (Insn("and_esp_16"), Insn("call", Sym(self.program.main)),
-                Insn("movzbl_eax_al"), Insn("push_eax"), Insn("push_eax"),
-                Insn("mov_eax_1"), Insn("int_80"))
+                Insn("movzbl_eax_al"), *leave)
         item = Item(START, Binding.GLOBAL, 16, code=code, is_function=True)
         return AsmSection(START_SECTION, SectionKind.TEXT, 16, None, (item,))
 

@@ -49,13 +49,22 @@ def choices(variant: int, owner: int) -> Choices32:
     )
 
 
+def exits_through_libsystem(variant: int) -> bool:
+    """Half the variants exit by calling libSystem's _exit (a stub, the alignment check)."""
+    return _pick(variant, "exit") % 2 == 1
+
+
+def lowerer(program: Program, variant: int) -> MachoLowerer386:
+    return MachoLowerer386(program, exit_call=exits_through_libsystem(variant))
+
+
 def write_objects(program: Program, directory: Path, variant: int) -> list[Path]:
     """The program's i386 MH_OBJECT files in `directory` (o0.o ...), written by us."""
     directory.mkdir(parents=True, exist_ok=True)
-    lowerer = MachoLowerer386(program)
+    lower = lowerer(program, variant)
     paths = []
     for i in range(len(program.objects)):
-        obj = lowerer.object(i)
+        obj = lower.object(i)
         path = directory / f"{obj.name}.o"
         path.write_bytes(write_macho_i386(assemble_i386(obj, choices(variant, i))))
         paths.append(path)
@@ -63,7 +72,7 @@ def write_objects(program: Program, directory: Path, variant: int) -> list[Path]
 
 
 def asm_text(program: Program, variant: int, owner: int) -> str:
-    return write_asm_i386(MachoLowerer386(program).object(owner), choices(variant, owner))
+    return write_asm_i386(lowerer(program, variant).object(owner), choices(variant, owner))
 
 
 def write_asm_objects(program: Program, directory: Path, variant: int) -> list[Path]:
