@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, settings
 
 from fuzz import subject
 from fuzz.coverage import SESSION
+from fuzz.database import example_database
 from fuzz.inventory import render
 from fuzz.libtrace import build_libraries
 
@@ -27,8 +28,11 @@ _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter
             HealthCheck.function_scoped_fixture]
 settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True, database=None)
+# The campaign's database: Redis when LINKHARNESS_FUZZ_DB=redis://HOST:PORT (several
+# machines, one campaign), else the local .hypothesis/examples directory (fuzz/database.py).
 settings.register_profile("fuzz", max_examples=25, deadline=None,
-                          suppress_health_check=_SLOW_OK, print_blob=True)
+                          suppress_health_check=_SLOW_OK, print_blob=True,
+                          database=example_database())
 # `--hypothesis-profile` is applied before this conftest is imported; only replace
 # Hypothesis's own default.
 if getattr(settings, "_current_profile", "default") == "default":
