@@ -1,0 +1,66 @@
+"""One hostile case: a mutated input put through every entry point that reads it.
+
+A link target's mutation replaces one input of a valid link: linker.link must keep its
+rules, and when it succeeds the output goes to oracle.check and oracle.check_fields (with
+the mutated inputs: the field oracle reads them too).  An executable target's mutation goes
+to oracle.check, oracle.check_fields (against the valid inputs) and oracle.run.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .mutate import Picker, choose, mutate
+from .rules import check_rules, fields_rules, link_rules, run_rules, write_case
+from .seeds import ExeTarget, LinkTarget, Targets
+
+
+def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets
+                      ) -> tuple[int, bytes, list[str]]:
+    """Which input (index into target.inputs), its mutated bytes, the mutations made."""
+    k = pick.integer(0, len(target.mutable) - 1)
+    data, done = mutate(pick, target.seeds[k], others.all_seeds())
+    return target.mutable[k], data, done
+
+
+def link_case(target: LinkTarget, index: int, data: bytes, work: Path) -> list[str]:
+    """The rules broken by linking `target` with input `index` replaced by `data`."""
+    original = target.inputs[index]
+    mutated = write_case(work / "in", original.name, data)
+    inputs = [mutated if i == index else p for i, p in enumerate(target.inputs)]
+    names = [p.name for p in inputs]
+    try:
+        output, broken = link_rules(inputs, target.options, work / "out", names)
+        if output is not None:
+            objects = [p for p in inputs if p.suffix == ".o"]
+            broken += check_rules(output)
+            broken += fields_rules(output, objects)
+        return broken
+    finally:
+        shutil.rmtree(work / "out", ignore_errors=True)
+        shutil.rmtree(work / "in", ignore_errors=True)
+
+
+def exe_case(target: ExeTarget, data: bytes, work: Path, bind: str) -> list[str]:
+    """The rules broken by the oracle's entry points on a mutated executable."""
+    exe = write_case(work / "exe", target.exe.name, data)
+    try:
+        return [*check_rules(exe), *fields_rules(exe, target.objects),
+                *run_rules(exe, target.library_path, bind)]
+    finally:
+        shutil.rmtree(work / "exe", ignore_errors=True)
+
+
+def any_case(pick: Picker, name: str, targets: Targets, work: Path
+             ) -> tuple[str, bytes, list[str], list[str]]:
+    """Draw and run one case of target `name`: (file name, bytes, mutations, rules broken)."""
+    if name in targets.links:
+        link_target = targets.links[name]
+        index, data, done = mutated_link_case(pick, link_target, targets)
+        return link_target.inputs[index].name, data, done, link_case(link_target, index,
+                                                                       data, work)
+    exe_target = targets.exes[name]
+    data, done = mutate(pick, exe_target.seed, targets.all_seeds())
+    bind = choose(pick, ["lazy", "now"])
+    return exe_target.exe.name, data, done, exe_case(exe_target, data, work, bind)
