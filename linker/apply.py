@@ -252,7 +252,8 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
                got_base: int, origin: Origin, tp: int = 0) -> None:
     values = np.zeros(len(f["pos"]), dtype=np.int64)
     with np.errstate(over="ignore"):
-        for kind in np.unique(f["kind"]).tolist():
+        # not np.unique: its first call imports numpy.ma, a noticeable share of a small link
+        for kind in np.flatnonzero(np.bincount(f["kind"])).tolist():
             m = f["kind"] == kind
             values[m] = compute(RelocKind(kind), S=f["S"][m], A=f["A"][m], P=f["P"][m],
                                 G=f["G"][m], L=f["L"][m], GOT=got_base, T=f["T"][m],

@@ -8,7 +8,6 @@ options (-l, --as-needed, --start-group, -Bstatic, ...) keep their place among t
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -334,11 +333,27 @@ def ld64_shim() -> str:
 
 
 def _shim(name: str, module: str) -> str:
+    """Write (once) a shell script that runs `python -m module`, started for speed: a
+    compiler driver runs it once per link, and Python's start-up is most of a small link.
+    It skips `site` (-S) and puts this package's and the interpreter's library directories
+    on PYTHONPATH itself, and it keeps compiled bytecode in the cache directory even where
+    PYTHONDONTWRITEBYTECODE is set (else every link compiles the linker's source again)."""
+    import hashlib
+    import sysconfig
+
     exe = sys.executable
-    tag = hashlib.sha256(exe.encode()).hexdigest()[:12]
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tag = hashlib.sha256(f"{exe}\0{package_root}".encode()).hexdigest()[:12]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = os.path.join(base, "linkharness", f"shim-{tag}")
-    script = f'#!/bin/sh\nexec "{exe}" -m {module} "$@"\n'
+    paths = dict.fromkeys([package_root, sysconfig.get_path("purelib"),
+                           sysconfig.get_path("platlib")])
+    search = ":".join(_sh_quote(p) for p in paths)
+    script = ("#!/bin/sh\n"
+              "unset PYTHONDONTWRITEBYTECODE\n"
+              f"export PYTHONPYCACHEPREFIX={_sh_quote(directory + '-pycache')}\n"
+              f'export PYTHONPATH={search}"${{PYTHONPATH:+:$PYTHONPATH}}"\n'
+              f'exec {_sh_quote(exe)} -S -m {module} "$@"\n')
     path = os.path.join(directory, name)
     try:
         with open(path) as f:
@@ -353,6 +368,10 @@ def _shim(name: str, module: str) -> str:
     os.chmod(tmp, 0o755)
     os.replace(tmp, path)
     return path
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def print_shim_dir(argv: list[str]) -> int:

@@ -326,7 +326,9 @@ def test_shim_dir_holds_an_executable_ld_running_this_python(cache: Path) -> Non
     assert os.access(ld, os.X_OK)
     text = ld.read_text()
     assert text.startswith("#!/bin/sh\n")
-    assert f'exec "{sys.executable}" -m linker "$@"' in text
+    assert f"exec '{sys.executable}' -S -m linker \"$@\"" in text
+    # bytecode is cached beside the shim directory (gcc -B searches that one)
+    assert f"PYTHONPYCACHEPREFIX='{directory}-pycache'" in text
 
 
 def test_shim_dir_is_idempotent(cache: Path) -> None:
@@ -350,7 +352,7 @@ def test_ld64_shim_runs_the_macho_module(cache: Path) -> None:
     assert path == cli.ld64_shim()
     assert os.path.basename(path) == "ld64"
     assert os.path.dirname(path) == cli.shim_dir()
-    assert f'exec "{sys.executable}" -m linker.macho "$@"' in Path(path).read_text()
+    assert f"exec '{sys.executable}' -S -m linker.macho \"$@\"" in Path(path).read_text()
 
 
 def test_shim_runs(cache: Path) -> None:
