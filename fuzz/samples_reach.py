@@ -10,8 +10,10 @@ seeded bugs in these families are caught whatever Hypothesis draws.
   then loads of every word of every COMMON (a COMMON given too little room shows in a
   neighbour); every relocation field at both edges of its range (`lh_edge`);
 - o2: COMMON lh_c0 (3 words, 16-aligned) and lh_c1 (1 word);
-- archive 0: o3 (lh_a0, calls lh_a1), o5 (initialises lh_c3), o7 (lh_a2); archive 1: o4
-  (lh_a1, calls lh_a2 back in archive 0: only a group finds it) and o6 (the decoy lh_u0).
+- archive 0: o3 (lh_a0, calls lh_a1), o5 (initialises lh_c3), o7 (lh_a2, calls lh_a3), o9
+  (lh_a4); archive 1: o4 (lh_a1, calls lh_a2 back in archive 0: only a group finds it), o6
+  (the decoy lh_u0) and o8 (lh_a3, calls lh_a4: a second round of the group's rescan).
+`ARCHIVE_SAMPLE` is one archive without a group whose second member pulls its first.
 """
 
 from __future__ import annotations
@@ -99,8 +101,25 @@ REACH_SAMPLE = Program((
     ObjectModel("o6", (TEXT,), functions=(
         Function("lh_u0", Binding.GLOBAL, ".text", 16, 6, ()),)),
     ObjectModel("o7", (TEXT,), functions=(
-        Function("lh_a2", Binding.GLOBAL, ".text", 16, 7, (Call("lt3_f1_a1", CallVia.PLT),)),)),
-), (1, 2, 3), archives=((3, 5, 7), (4, 6)), grouped=True)
+        Function("lh_a2", Binding.GLOBAL, ".text", 16, 7,
+                 (Call("lt3_f1_a1", CallVia.PLT), Call("lh_a3", CallVia.PLT))),)),
+    ObjectModel("o8", (TEXT,), functions=(
+        Function("lh_a3", Binding.GLOBAL, ".text", 16, 8, (Call("lh_a4", CallVia.DIRECT),)),)),
+    ObjectModel("o9", (TEXT,), functions=(
+        Function("lh_a4", Binding.GLOBAL, ".text", 16, 9, (Call("lt1_f1_a1", CallVia.PLT),)),)),
+), (1, 2, 3), archives=((3, 5, 7, 9), (4, 6, 8)), grouped=True)
+
+# One archive, no group: lh_b0 (pulled by main) needs lh_b1 from a member before it in the
+# same archive, which only a second scan of that archive finds.
+ARCHIVE_SAMPLE = Program((
+    ObjectModel("o0", (TEXT,), functions=(
+        Function("lh_main", Binding.GLOBAL, ".text", 16, 2, (Call("lh_b0", CallVia.PLT),)),)),
+    ObjectModel("o1", (TEXT,), functions=(
+        Function("lh_b1", Binding.GLOBAL, ".text", 16, 11, (Call("lt2_f1_a1", CallVia.PLT),)),)),
+    ObjectModel("o2", (TEXT,), functions=(
+        Function("lh_b0", Binding.GLOBAL, ".text", 16, 10,
+                 (Call("lh_b1", CallVia.GOT_LOAD),)),)),
+), (1, 2), archives=((1, 2),))
 
 
 def edge_error_samples() -> list[Program]:

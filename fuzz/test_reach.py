@@ -33,7 +33,7 @@ from fuzz.pipeline_reach import (
     linked_object_files,
     write_inputs,
 )
-from fuzz.samples_reach import REACH_SAMPLE, edge_error_samples
+from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies_reach import edge_error_programs, reach_programs
 from linker import LinkError
@@ -52,6 +52,7 @@ def test_linkharness_reaches_archives_weak_common_and_edges(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     @example(program=REACH_SAMPLE, bind_now=False)
+    @example(program=ARCHIVE_SAMPLE, bind_now=True)
     @given(program=reach_programs(), bind_now=st.booleans())
     def prop(program: Program, bind_now: bool) -> None:
         record(program)
@@ -73,6 +74,7 @@ def test_references_agree_with_the_reach_model(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     @example(program=REACH_SAMPLE)
+    @example(program=ARCHIVE_SAMPLE)
     @given(program=reach_programs())
     def prop(program: Program) -> None:
         record(program)

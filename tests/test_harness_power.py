@@ -1,12 +1,15 @@
 """The harness's own power: seed bugs into the linker, one at a time, and require the fuzz
 properties (with every check they apply) to catch them.
 
-Each mutant is a monkeypatch of a linker internal that a plausible bug would touch.  The
-same drawn programs (ci budget: a handful, deterministic) are linked by each mutant and
-judged by `fuzz.judge.everything` (structure, relocation fields, emulated run lazy and
-eager); the error models are judged by property (c)'s rule that the link must fail.  A
-mutant is killed by the first program that exposes it.  The issue asks for at least 11
-kills; the count is printed.
+Each mutant is a monkeypatch of a linker internal that a plausible bug would touch, filed
+under a family of the feature inventory (fuzz/inventory.py).  The same programs (the
+hand-made samples first: fuzz.samples.SAMPLE, fuzz.samples_reach's REACH_SAMPLE and
+ARCHIVE_SAMPLE and one overflow past every field edge; then a deterministic handful of
+drawn ones, plain and "reach") are linked by each mutant and judged by
+`fuzz.judge.everything` (structure, relocation fields, emulated run lazy and eager); the
+error models are judged by property (c)'s rule that the link must fail.  A mutant is killed
+by the first program that exposes it.  At least 90% must be killed; the per-family table
+and every mutant's fate are printed (`-s`).
 """
 
 from __future__ import annotations
@@ -24,16 +27,20 @@ from hypothesis.strategies import SearchStrategy
 from fuzz import judge
 from fuzz.libtrace import build_libraries
 from fuzz.model import Program
-from fuzz.pipeline import libraries, link_linkharness, write_objects
+from fuzz.pipeline import libraries
+from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
 from fuzz.samples import SAMPLE
+from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies import error_programs, programs
+from fuzz.strategies_reach import edge_error_programs, reach_programs
 from linker import LinkError
 from linker import apply as apply_module
 from linker import layout as layout_module
 from linker.arch import PLT_TEMPLATES
 from linker.elf import hashes, read
 from linker.elf import link as elf_link
+from linker.elf.load import Loader
 from linker.kinds import Howto, Overflow, RelocKind
 from linker.layout import OutputSection
 from linker.model import Binding
@@ -41,16 +48,22 @@ from linker.resolve import SymbolTable
 from linker.synth import SyntheticBuilder
 
 VALID_EXAMPLES = 40
+REACH_EXAMPLES = 12
 ERROR_EXAMPLES = 30
-REQUIRED_KILLS = 11
+EDGE_ERROR_EXAMPLES = 10
+REQUIRED_SHARE = 0.9  # of the seeded bugs, caught
+
+# What each seeded bug belongs to (the issue's families): printed as a per-family table.
+FAMILY: dict[str, str] = {}
 
 Mutant = Callable[[pytest.MonkeyPatch], None]
 MUTANTS: dict[str, Mutant] = {}
 
 
-def mutant(name: str) -> Callable[[Mutant], Mutant]:
+def mutant(name: str, family: str = "dynamic tables and layout") -> Callable[[Mutant], Mutant]:
     def register(fn: Mutant) -> Mutant:
         MUTANTS[name] = fn
+        FAMILY[name] = family
         return fn
     return register
 
@@ -59,7 +72,7 @@ def _template(mp: pytest.MonkeyPatch, **changes: Any) -> None:
     mp.setitem(PLT_TEMPLATES, "x86_64", dataclasses.replace(PLT_TEMPLATES["x86_64"], **changes))
 
 
-@mutant("PC32 addend off by one")
+@mutant("PC32 addend off by one", "relocations")
 def _pc32_addend(mp: pytest.MonkeyPatch) -> None:
     original = read._reloc_rows
 
@@ -113,7 +126,7 @@ def _dynamic_relocs(mp: pytest.MonkeyPatch, edit: Callable[[Any, Any], None]) ->
     mp.setattr(elf_link, "plan_relocations", plan)
 
 
-@mutant("a COPY relocation is missing")
+@mutant("a COPY relocation is missing", "COPY and canonical PLT")
 def _copy_missing(mp: pytest.MonkeyPatch) -> None:
     def edit(tables, arch) -> None:
         tables.rela_dyn[:] = [r for r in tables.rela_dyn if r.type != arch.dyn.copy]
@@ -147,7 +160,7 @@ def _alignment(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(OutputSection, "add", add)
 
 
-@mutant("a weak definition is preferred over a strong one")
+@mutant("a weak definition is preferred over a strong one", "symbol resolution")
 def _weak_wins(mp: pytest.MonkeyPatch) -> None:
     original = SymbolTable._add_definition
 
@@ -162,7 +175,7 @@ def _weak_wins(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(SymbolTable, "_add_definition", add)
 
 
-@mutant("R_X86_64_32S is checked as unsigned")
+@mutant("R_X86_64_32S is checked as unsigned", "range checks")
 def _32s_unsigned(mp: pytest.MonkeyPatch) -> None:
     table = read.RELOC_TABLES["x86_64"]
     howtos = list(table.howtos)
@@ -170,7 +183,7 @@ def _32s_unsigned(mp: pytest.MonkeyPatch) -> None:
     mp.setitem(read.RELOC_TABLES, "x86_64", dataclasses.replace(table, howtos=tuple(howtos)))
 
 
-@mutant("GOTPCREL points one slot past the symbol's")
+@mutant("GOTPCREL points one slot past the symbol's", "relocations")
 def _got_pc(mp: pytest.MonkeyPatch) -> None:
     original = apply_module.compute
 
@@ -181,7 +194,7 @@ def _got_pc(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(apply_module, "compute", compute)
 
 
-@mutant("COMMON keeps the first size instead of the largest")
+@mutant("COMMON keeps the first size instead of the largest", "COMMON")
 def _common_size(mp: pytest.MonkeyPatch) -> None:
     original = SymbolTable._add_common
 
@@ -216,6 +229,130 @@ def _segment_on_page(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(layout_module, "segment_alignment", lambda seg, page: page)
 
 
+def _howto(mp: pytest.MonkeyPatch, index: int, overflow: Overflow) -> None:
+    table = read.RELOC_TABLES["x86_64"]
+    howtos = list(table.howtos)
+    howtos[index] = dataclasses.replace(howtos[index], overflow=overflow)
+    mp.setitem(read.RELOC_TABLES, "x86_64", dataclasses.replace(table, howtos=tuple(howtos)))
+
+
+@mutant("R_X86_64_32 is checked as signed (32S's rule)", "range checks")
+def _32_signed(mp: pytest.MonkeyPatch) -> None:
+    _howto(mp, 10, Overflow.SIGNED)  # R_X86_64_32: 0x80000000..0xffffffff refused
+
+
+@mutant("R_X86_64_8/16 are checked as unsigned (negative values refused)", "range checks")
+def _narrow_unsigned(mp: pytest.MonkeyPatch) -> None:
+    _howto(mp, 12, Overflow.UNSIGNED)  # R_X86_64_16
+    _howto(mp, 14, Overflow.UNSIGNED)  # R_X86_64_8
+
+
+@mutant("R_X86_64_PC8/PC16 are not range-checked", "range checks")
+def _pc_narrow_unchecked(mp: pytest.MonkeyPatch) -> None:
+    _howto(mp, 13, Overflow.NONE)  # R_X86_64_PC16
+    _howto(mp, 15, Overflow.NONE)  # R_X86_64_PC8
+
+
+@mutant("a signed range's lower bound is off by one (-2**(w-1)+1)", "range checks")
+def _signed_low_off_by_one(mp: pytest.MonkeyPatch) -> None:
+    original = Howto.bounds
+
+    def bounds(self: Howto) -> tuple[int, int]:
+        low, high = original(self)
+        return (low + 1, high) if self.overflow is Overflow.SIGNED else (low, high)
+    mp.setattr(Howto, "bounds", bounds)
+
+
+@mutant("an unsigned range's upper bound is off by one (2**w, not 2**w-1)", "range checks")
+def _unsigned_high_off_by_one(mp: pytest.MonkeyPatch) -> None:
+    original = Howto.bounds
+
+    def bounds(self: Howto) -> tuple[int, int]:
+        low, high = original(self)
+        return (low, high + 1) if self.overflow is Overflow.UNSIGNED else (low, high)
+    mp.setattr(Howto, "bounds", bounds)
+
+
+@mutant("merged COMMON takes the first declaration's alignment", "COMMON")
+def _common_align(mp: pytest.MonkeyPatch) -> None:
+    original = SymbolTable._add_common
+
+    def add(self: SymbolTable, sym, obj, i) -> None:
+        kept = sym.common_align if sym.common else None
+        original(self, sym, obj, i)
+        if kept is not None and sym.common:
+            sym.common_align = kept
+    mp.setattr(SymbolTable, "_add_common", add)
+
+
+@mutant("a weak reference pulls an archive member", "archives and weak references")
+def _weak_pulls(mp: pytest.MonkeyPatch) -> None:
+    original = Loader._pull
+
+    def pull(self: Loader, archive, loaded) -> bool:
+        weak = [s for s in self.symtab.symbols if s.referenced and not s.strong_ref]
+        for s in weak:
+            s.strong_ref = True  # the pull asks "referenced?" instead of "strongly?"
+        try:
+            return original(self, archive, loaded)
+        finally:
+            for s in weak:
+                s.strong_ref = False
+    mp.setattr(Loader, "_pull", pull)
+
+
+@mutant("an archive is scanned once (a member needed by a later member is missed)",
+        "archives and weak references")
+def _archive_single_pass(mp: pytest.MonkeyPatch) -> None:
+    def pull(self: Loader, archive, loaded) -> bool:
+        added = False
+        for name, members in archive.index.items():
+            sym = self.symtab.by_name.get(name)
+            if sym is None:
+                continue
+            if sym.common and sym.file is not None:
+                found = [m for m in members if m not in loaded
+                         and self._defines_data(archive, m, name)]
+                if not found:
+                    continue
+                n = found[0]
+            elif not sym.strong_ref or not sym.undefined:
+                continue
+            else:
+                n = members[0]
+            if n not in loaded:
+                self._load_member(archive, n, loaded)
+                added = True
+        return added
+    mp.setattr(Loader, "_pull", pull)
+
+
+@mutant("a group is rescanned only once", "archives and weak references")
+def _group_once(mp: pytest.MonkeyPatch) -> None:
+    def rescan(self: Loader, group) -> None:
+        for archive, loaded in group:
+            self._pull(archive, loaded)
+    mp.setattr(Loader, "_rescan", rescan)
+
+
+@mutant("an archive member initialising a COMMON is not pulled", "archives and weak references")
+def _common_member(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(Loader, "_defines_data", lambda self, archive, n, name: False)
+
+
+@mutant("an undefined weak symbol is the image base, not 0", "archives and weak references")
+def _weak_undefined_base(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.symbol_addresses
+
+    def addresses(symtab: SymbolTable, *rest: Any):
+        out = original(symtab, *rest)
+        for sym in symtab.symbols:
+            if sym.undefined and not sym.linker_defined:
+                out.address[sym.id] = 0x400000
+        return out
+    mp.setattr(elf_link, "symbol_addresses", addresses)
+
+
 def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
     drawn: list[Program] = []
 
@@ -230,11 +367,26 @@ def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Case:
+    program: Program
+    objects: list[Path]  # every object written (archive members too)
+    inputs: list[str]  # the link's inputs: objects, archives, group markers
+
+
+@dataclasses.dataclass(frozen=True)
 class Cases:
     root: Path
     lib_dir: Path
-    valid: list[tuple[Program, list[Path]]]
-    errors: list[tuple[Program, list[Path]]]
+    valid: list[Case]
+    errors: list[Case]
+
+
+def _cases(programs_: list[Program], root: Path, prefix: str) -> list[Case]:
+    out = []
+    for n, p in enumerate(programs_):
+        objects, inputs = write_inputs(p, root / f"{prefix}{n}")
+        out.append(Case(p, objects, inputs))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -245,30 +397,34 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     build_libraries(lib_dir)
     # The fuzzers' hand-made sample (every flavour at once) first, so that what is caught does
     # not hinge on which programs a Hypothesis version happens to draw; then drawn ones.
-    drawn = [SAMPLE, *_collect(programs(), VALID_EXAMPLES)]
-    valid = [(p, write_objects(p, root / f"v{n}")) for n, p in enumerate(drawn)]
-    errors = [(p, write_objects(p, root / f"e{n}")) for n, p in
-              enumerate(_collect(error_programs(), ERROR_EXAMPLES))]
-    return Cases(root, lib_dir, valid, errors)
+    # The reach sample (archives, undefined weak, COMMON alignments, every field edge) and
+    # one overflow past every edge come first for the same reason.
+    drawn = [SAMPLE, REACH_SAMPLE, ARCHIVE_SAMPLE, *_collect(programs(), VALID_EXAMPLES),
+             *_collect(reach_programs(), REACH_EXAMPLES)]
+    errors = [*edge_error_samples(), *_collect(error_programs(), ERROR_EXAMPLES),
+              *_collect(edge_error_programs(), EDGE_ERROR_EXAMPLES)]
+    return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"))
 
 
 def _exposed(cases: Cases) -> str | None:
     """What exposes the current linker, or None when every check passes."""
-    for n, (program, objs) in enumerate(cases.valid):
+    for n, case in enumerate(cases.valid):
         exe = cases.root / f"out{n}"
         try:
-            link_linkharness(objs, libraries(program, cases.lib_dir), exe)
+            link_linkharness(case.inputs, libraries(case.program, cases.lib_dir), exe)
         except LinkError as e:
             return f"valid program {n} refused: {e}"
-        problems = judge.everything(exe, objs, outcome(program), cases.lib_dir)
+        problems = judge.everything(exe, linked_object_files(case.program, case.objects),
+                                    outcome(case.program), cases.lib_dir)
         if problems:
             return f"program {n}: {problems[0]}"
-    for n, (program, objs) in enumerate(cases.errors):
+    for n, case in enumerate(cases.errors):
         try:
-            link_linkharness(objs, libraries(program, cases.lib_dir), cases.root / "err")
+            link_linkharness(case.inputs, libraries(case.program, cases.lib_dir),
+                             cases.root / "err")
         except LinkError:
             continue
-        return f"error model {n} ({program.error}) accepted"
+        return f"error model {n} ({case.program.error}, {case.program.culprit}) accepted"
     return None
 
 
@@ -277,7 +433,7 @@ def test_unmutated_linker_passes(cases: Cases) -> None:
 
 
 def test_seeded_bugs_are_caught(cases: Cases) -> None:
-    assert len(MUTANTS) >= 12
+    assert len(MUTANTS) >= 25
     results: dict[str, str | None] = {}
     for name, seed in MUTANTS.items():
         with pytest.MonkeyPatch.context() as mp:
@@ -285,6 +441,9 @@ def test_seeded_bugs_are_caught(cases: Cases) -> None:
             results[name] = _exposed(cases)
     killed = [n for n, how in results.items() if how]
     print(f"\nharness power: {len(killed)}/{len(MUTANTS)} seeded bugs caught")
+    for family in dict.fromkeys(FAMILY.values()):
+        names = [n for n in MUTANTS if FAMILY[n] == family]
+        print(f"  {family:<32} {sum(bool(results[n]) for n in names)} of {len(names)}")
     for name, how in results.items():
         print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:100]}" if how else ""))
-    assert len(killed) >= REQUIRED_KILLS, results
+    assert len(killed) >= REQUIRED_SHARE * len(MUTANTS), results
