@@ -3,8 +3,9 @@
 Objects are added whole; `.tbd` stubs add their exports (every library linked becomes an
 LC_LOAD_DYLIB, as with ld64 without -dead_strip_dylibs); archives contribute the members
 that define a currently undefined symbol, rescanned until nothing changes (ld64 treats all
-archives as one group), weak references included.  `-lNAME` searches the -L directories, then SYSROOT/usr/lib, for
-libNAME.tbd then libNAME.a; `-lSystem` falls back to the embedded stub.
+archives as one group), weak references included.  `-lNAME` searches the -L directories,
+then SYSROOT/usr/lib, for libNAME.tbd then libNAME.a; `-lSystem` falls back to the
+embedded stub.  A universal (fat) object or archive gives the slice `-arch` names (fat.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..errors import LinkError
 from ..model import UNDEF, Archive, Binding, DynamicLibrary, ObjectFile
 from ..resolve import SymbolTable
 from .crt import START, start_object
+from .fat import fat_slice, is_fat
 from .read import is_macho_object, read_macho_object
 from .tbd import default_libsystem, imports_as_libraries, read_tbd
 
@@ -86,6 +88,10 @@ class MachoLoader:
                 data = f.read()
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
+        if is_fat(data):
+            # ld64 takes the -arch slice of a universal object or archive; the slice is
+            # then read as the thin file it is.
+            data = fat_slice(data, path, self.arch)
         if is_macho_object(data):
             self._add_object(read_macho_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC:
@@ -101,9 +107,9 @@ class MachoLoader:
                 umbrella.symbols.update({k: v for k, v in lib.symbols.items()
                                          if k not in umbrella.symbols})
             self._add_library(umbrella)
-        elif data[:4] in (b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe"):
-            raise LinkError("binary dylibs and fat files are not supported; link against a "
-                            ".tbd stub instead", file=path, offset=0)
+        elif data[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe"):
+            raise LinkError("binary dylibs are not supported; link against a .tbd stub "
+                            "instead", file=path, offset=0)
         else:
             raise LinkError("file format not recognized (not a Mach-O object, archive or "
                             ".tbd stub)", file=path, offset=0)

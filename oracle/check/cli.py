@@ -2,6 +2,8 @@
 
     --list-rules   print the rule table (id, topic, source, rationale) and exit 0
     --json         print the violations as one JSON array of {file, rule, where, what}
+    --arch ARCH    in a universal Mach-O file, check only that slice (default: every
+                   x86_64 and i386 slice; violations name their slice)
 """
 
 from __future__ import annotations
@@ -22,14 +24,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("binaries", nargs="*", metavar="BINARY")
     p.add_argument("--list-rules", action="store_true", help="print the rule table")
     p.add_argument("--json", action="store_true", help="print violations as JSON")
+    p.add_argument("--arch", help="in a universal (fat) Mach-O file, check only this slice "
+                                  "(default: every x86_64 and i386 slice)")
     return p
 
 
 def _macho_rules() -> list[Any]:
     # Imported on demand: the Mach-O checker pulls in the emulated dyld's reader.
-    from oracle.check.macho import MACHO_RULES
+    from oracle.check.macho import FAT_RULES, MACHO_RULES
 
-    return list(MACHO_RULES)
+    return [*MACHO_RULES, *FAT_RULES]
 
 
 def rule_table() -> list[str]:
@@ -38,11 +42,34 @@ def rule_table() -> list[str]:
     return [f"{r.id:<{width}}  [{r.source}] {r.rationale}" for r in rules]
 
 
-def rules_run_on(path: str) -> int:
-    """How many rules `check` applies to the file: the ELF or the Mach-O registry."""
-    with Path(path).open("rb") as f:
-        magic = f.read(4)
-    return len(_macho_rules()) if magic in c.MACHO_MAGICS else len(RULES)
+def rules_run_on(path: str, arch: str | None = None) -> int:
+    """How many rules `check` applies to the file: the ELF or the Mach-O registry, the
+    fat rules plus the Mach-O ones per slice checked for a universal file."""
+    data = Path(path).read_bytes()
+    if data[:4] not in c.MACHO_MAGICS:
+        return len(RULES)
+    from oracle.check.macho import FAT_RULES, MACHO_RULES
+    from oracle.emulate.macho import fat
+
+    if not fat.is_fat(data):
+        return len(MACHO_RULES)
+    try:
+        slices = fat.read_fat(data)
+    except fat.FatError:
+        slices = []
+    checked = [s for s in slices if (s.arch == arch if arch else s.arch in fat.READABLE_ARCHS)]
+    return len(FAT_RULES) + len(MACHO_RULES) * len(checked)
+
+
+def _check(path: str, arch: str | None) -> list[Violation]:
+    if arch is None:
+        return check(path)
+    from oracle.check.macho import check_macho
+
+    data = Path(path).read_bytes()
+    if data[:4] not in c.MACHO_MAGICS:
+        return [Violation("ARCH", path, "--arch applies to Mach-O files only")]
+    return check_macho(data, arch)
 
 
 def main(argv: list[str]) -> int:
@@ -56,7 +83,7 @@ def main(argv: list[str]) -> int:
     results: list[tuple[str, Violation]] = []
     for path in args.binaries:
         try:
-            results.extend((path, v) for v in check(path))
+            results.extend((path, v) for v in _check(path, args.arch))
         except OSError as err:
             results.append((path, Violation("IO", path, err.strerror or str(err))))
     if args.json:
@@ -67,5 +94,5 @@ def main(argv: list[str]) -> int:
         for path, v in results:
             print(f"{path}: {v}" if many else str(v))
         if not results:
-            print(f"ok: {sum(rules_run_on(p) for p in args.binaries)} rules checked")
+            print(f"ok: {sum(rules_run_on(p, args.arch) for p in args.binaries)} rules checked")
     return 1 if results else 0

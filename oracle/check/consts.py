@@ -11,6 +11,7 @@ MACHO_MAGICS = (
     b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe",  # MH_MAGIC (32-bit), both byte orders
     b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",  # MH_MAGIC_64
     b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca",  # FAT_MAGIC
+    b"\xca\xfe\xba\xbf",  # FAT_MAGIC_64
 )
 
 ELFCLASS32, ELFCLASS64 = 1, 2

@@ -1,5 +1,5 @@
 """`linkharness run BINARY [--bind lazy|now] [--json] [--trace] [--max-instructions N]
-[--timeout S] [--memory-cap BYTES] [--files DIR] [-L DIR] [-- ARGS...]`,
+[--timeout S] [--memory-cap BYTES] [--files DIR] [-L DIR] [--arch ARCH] [-- ARGS...]`,
 `linkharness run --list-libc`
 
 Runs BINARY under the emulated loader.  The program's stdout and stderr go to ours and
@@ -10,7 +10,8 @@ its exit status becomes ours.  A fault prints one line per fault to stderr
 status is the same.  --files DIR starts the run's in-memory file system with a copy of
 DIR's files (the guest's fopen & co. never touch the host's).  --list-libc prints every
 function and data object the emulated libraries implement, one "LIBRARY NAME" a line; a
-call to anything else is an "unimplemented" fault naming it.
+call to anything else is an "unimplemented" fault naming it.  A universal (fat) Mach-O
+binary runs its --arch slice (default x86_64, else i386).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 
 from oracle.emulate.implemented import implemented
+from oracle.emulate.macho.fat import FatError, thin_path
 from oracle.emulate.run import DEFAULT_LIMITS, run
 
 FAULT_STATUS = 125
@@ -42,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
     parser.add_argument("--files", dest="files_from", default=None, metavar="DIR",
                         help="seed the run's in-memory file system with DIR's files")
+    parser.add_argument("--arch", default=None,
+                        help="the slice of a universal (fat) binary to run (default: "
+                             "x86_64, else i386)")
     parser.add_argument("-L", dest="library_path", action="append", default=[],
                         help="where real libtrace*.so files are (to split their names)")
     return parser
@@ -61,8 +67,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.binary is None:
         parser.error("the following arguments are required: binary")
+    with tempfile.TemporaryDirectory(prefix="lh-run-") as scratch:
+        try:
+            binary = thin_path(args.binary, args.arch, scratch)
+        except (FatError, OSError) as err:
+            print(f"linkharness run: {args.binary}: {err}", file=sys.stderr)
+            return 2
+        return _run_and_report(args, binary, program_args)
+
+
+def _run_and_report(args: argparse.Namespace, binary: str, program_args: list[str]) -> int:
     result = run(
-        args.binary,
+        binary,
         [args.binary, *program_args],
         bind=args.bind,
         max_instructions=args.max_instructions,

@@ -1,5 +1,6 @@
 """`linkharness fields OUTPUT INPUT...`: the relocation-field oracle on the command line.
 
+Universal (fat) Mach-O files among them are judged by their --arch slice.
 Prints one block per mismatch and a summary line; exits 0 when every field agrees, 1 when
 some do not, 2 on bad usage or an unreadable file.
 """
@@ -8,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+
+from oracle.emulate.macho.fat import FatError, thin_path
 
 from .check import check_fields_report
 
@@ -19,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("output", help="the linked executable")
     parser.add_argument("inputs", nargs="+", help="the relocatable objects it was linked from")
     parser.add_argument("--map", dest="link_map", help="a linkharness --map file (a hint)")
+    parser.add_argument("--arch", default=None,
+                        help="the slice of universal (fat) Mach-O output and inputs to judge "
+                             "(default: x86_64, else i386)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list every confirmed field with its formula")
     return parser
@@ -27,8 +34,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
-        report = check_fields_report(args.output, args.inputs, link_map=args.link_map)
-    except ValueError as err:
+        with tempfile.TemporaryDirectory(prefix="lh-fields-") as scratch:
+            output = thin_path(args.output, args.arch, scratch)
+            inputs = [thin_path(p, args.arch, scratch) for p in args.inputs]
+            report = check_fields_report(output, inputs, link_map=args.link_map)
+    except (ValueError, FatError, OSError) as err:
         print(f"linkharness fields: {err}", file=sys.stderr)
         return 2
     if args.verbose:

@@ -10,7 +10,8 @@ Modules: registry (rules, MachOFile), header (raw header and load commands), cro
 library ordinals), ordinals (SELF for imports, none in weak binds), dyldinfo (rebase, bind
 and lazy-bind opcodes, export trie), relocations (classic LC_DYSYMTAB relocations),
 filespace (bytes outside every segment), stubs
-(capstone decoding of __stubs and __stub_helper).  The file is read through
+(capstone decoding of __stubs and __stub_helper), fat (the universal header's rules;
+each readable slice is checked as a thin file).  The file is read through
 oracle.emulate.macho.image, the emulated dyld's bounds-checked reading.
 """
 
@@ -21,6 +22,7 @@ import itertools
 
 from oracle.check.macho.registry import MACHO_RULES, MachOFile, MachORule
 from oracle.check.violation import Violation
+from oracle.emulate.macho.fat import is_fat
 from oracle.emulate.macho.image import MachOError
 
 PARSE = "MACHO-PARSE"
@@ -32,14 +34,23 @@ TOPICS = ("header", "crossread", "segments", "filespace", "entry", "symtab", "li
 for _topic in TOPICS:  # registers every rule, in the order a loader meets the structures
     importlib.import_module(f"oracle.check.macho.{_topic}")
 
-__all__ = ["MACHO_RULES", "MachORule", "check_macho"]
+from oracle.check.macho.fat import FAT_RULES, check_fat  # after the rules it runs
+
+__all__ = ["FAT_RULES", "MACHO_RULES", "MachORule", "check_macho"]
 
 
-def check_macho(data: bytes) -> list[Violation]:
-    """Every Mach-O rule violation in `data`; never raises for bad contents."""
-    f = MachOFile(data)
+def check_macho(data: bytes, arch: str | None = None) -> list[Violation]:
+    """Every Mach-O rule violation in `data`; never raises for bad contents.  A universal
+    (fat) file gets the fat header's rules and each readable slice is checked (only the
+    slice `arch` names, when given); a slice's violations say `slice ARCH:`."""
+    if is_fat(data):
+        return check_fat(data, arch, check_macho)
+    return run_rules(MachOFile(data), MACHO_RULES)
+
+
+def run_rules(f: MachOFile, rules: list[MachORule]) -> list[Violation]:
     found: list[Violation] = []
-    for r in MACHO_RULES:
+    for r in rules:
         try:
             findings = list(itertools.islice(r.func(f), MAX_FINDINGS + 1))
             found.extend(Violation(r.id, where, what) for where, what in findings[:MAX_FINDINGS])

@@ -135,11 +135,21 @@ def test_imports_add_libraries(files: Files) -> None:
     assert t.by_name["_foo"].imported and t.libraries[0].soname == "/opt/x.dylib"
 
 
-def test_fat_file_refused(files: Files) -> None:
+def test_fat_file_without_the_arch_slice_refused(files: Files) -> None:
     fat = files.root / "libfat.dylib"
     fat.write_bytes(struct.pack(">II", 0xCAFEBABE, 1) + bytes(24))
-    with pytest.raises(LinkError, match=r"libfat.dylib: offset 0x0: binary dylibs and fat "
-                                        r"files are not supported"):
+    with pytest.raises(LinkError, match=r"libfat.dylib: offset 0x0: universal file has no "
+                                        r"x86_64 slice \(slices: cputype 0x0\)"):
+        load([fat])
+
+
+def test_fat_binary_dylib_refused(files: Files) -> None:
+    fat = files.root / "libfatdy.dylib"
+    dylib = struct.pack("<7I", 0xFEEDFACF, 0x01000007, 3, 6, 0, 0, 0) + bytes(4)
+    fat.write_bytes(struct.pack(">II5I", 0xCAFEBABE, 1, 0x01000007, 3, 0x1000, len(dylib), 12)
+                    + bytes(0x1000 - 28) + dylib)
+    with pytest.raises(LinkError, match=r"libfatdy.dylib: offset 0x0: binary dylibs are not "
+                                        r"supported"):
         load([fat])
 
 
@@ -147,8 +157,8 @@ def test_binary_dylib_refused(files: Files) -> None:
     # a thin 64-bit dylib has an object's magic: its filetype (MH_DYLIB) tells them apart
     dylib = files.root / "libz.dylib"
     dylib.write_bytes(struct.pack("<IiiIIIII", 0xFEEDFACF, 0x01000007, 3, 6, 0, 0, 0, 0))
-    with pytest.raises(LinkError, match=r"libz.dylib: offset 0x0: binary dylibs and fat "
-                                        r"files are not supported"):
+    with pytest.raises(LinkError, match=r"libz.dylib: offset 0x0: binary dylibs are not "
+                                        r"supported"):
         load([dylib])
 
 
