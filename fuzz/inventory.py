@@ -188,10 +188,39 @@ def _macho64_rows() -> list[Row]:
 
 
 def _macho32_rows() -> list[Row]:
+    """fuzz/macho/coverage_i386.py's labels (our MH_OBJECT i386 files)."""
     t = MACHO32
-    why = "fuzz/macho i386 is being added (another session)"
-    return [_hole(t, "relocations", "GENERIC_RELOC_VANILLA, scattered, SECTDIFF pairs", why),
-            _hole(t, "dynamic linking", "__jump_table / __pointers, stubs both modes", why)]
+    rel = "macho-i386:reloc:"
+    rows = [_r(t, "relocations", f"GENERIC_RELOC_VANILLA absolute {w} bytes, extern",
+               f"{rel}VANILLA:{w}:extern") for w in (1, 2, 4)]
+    rows += [_r(t, "relocations", f"GENERIC_RELOC_VANILLA absolute 4 bytes, {form}",
+                f"{rel}VANILLA:4:{form}") for form in ("section", "scattered")]
+    rows += [_r(t, "relocations", f"GENERIC_RELOC_VANILLA pc-relative {w} bytes, section",
+                f"{rel}VANILLA:pcrel:{w}:section") for w in (1, 2, 4)]
+    rows += [_r(t, "relocations", f"GENERIC_RELOC_{k} + PAIR, {w} bytes", f"{rel}{k}:{w}:pair")
+             for k in ("SECTDIFF", "LOCAL_SECTDIFF") for w in (1, 2, 4)]
+    rows += [
+        _r(t, "relocations", "GENERIC_RELOC_VANILLA pc-relative extern (calll _f)",
+           f"{rel}VANILLA:pcrel:4:extern"),
+        _r(t, "dynamic linking", "an object's __IMPORT,__pointers (indirect symbols)",
+           "macho-i386:pointers"),
+        _r(t, "dynamic linking", "calls to imports through stubs (both modes)",
+           "macho-i386:call:import"),
+        _r(t, "dynamic linking", "a call into libSystem (exit; esp 16-aligned)",
+           "macho-i386:exit:libsystem"),
+        _r(t, "binds and rebases", "pointer to imported data with an addend",
+           "macho-i386:pointer:import:with_addend"),
+        _r(t, "binds and rebases", "pointer into the image with an addend",
+           "macho-i386:pointer:image:with_addend"),
+        _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho-i386:weak_ref"),
+        _r(t, "symbol resolution", "private externs (N_PEXT)", "macho-i386:private_extern"),
+        _r(t, "COMMON", "__common", "macho-i386:common"),
+        _hole(t, "dynamic linking", "an object's __jump_table (S_SYMBOL_STUBS)",
+              "llvm-mc and clang never write one; not drawn"),
+        _hole(t, "errors", "Mach-O i386 error models", "not drawn"),
+        _hole(t, "archives", "Mach-O i386 archives", "not drawn"),
+    ]
+    return rows
 
 
 ROWS: tuple[Row, ...] = (*_elf64_rows(), *_i386_rows(), *_macho64_rows(), *_macho32_rows())
@@ -247,6 +276,15 @@ def reached_labels(target: str, count: int) -> set[str]:
         for mcase in _draw(macho_cases(), count):
             assert isinstance(mcase, MachoCase)
             labels |= describe_macho(mcase.program, mcase.variant)
+    elif target == MACHO32:
+        from .macho.coverage_i386 import describe_macho_i386
+        from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
+        from .macho.strategies_i386 import MachoI386Case, macho_i386_cases
+        for variant in SAMPLE_VARIANTS:
+            labels |= describe_macho_i386(MACHO_I386_SAMPLE, variant)
+        for icase in _draw(macho_i386_cases(), count):
+            assert isinstance(icase, MachoI386Case)
+            labels |= describe_macho_i386(icase.program, icase.variant)
     return labels
 
 
