@@ -9,15 +9,15 @@ relocation unless one overflows (then we build the error message).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import LinkError, current
+from .errors import LinkError
 from .kinds import NEEDS_GOT, Howto, RelocKind, compute, formula
 from .layout import Layout
-from .model import ABS, COMMON, UNDEF, ObjectFile
+from .model import ABS, COMMON, UNDEF, ObjectFile, SectionFlags
 from .resolve import SymbolTable
 from .scan import TLS_GOT, ScanResult
 from .synth import Synthetic
@@ -123,17 +123,26 @@ def apply_relocations(
     synthetic: Synthetic,
     got_base: int,
     tp: int = 0,
+    tls_start: int = 0,
+    tombstone: Callable[[str], int] | None = None,
 ) -> None:
     """Gather every placed relocation of every object into flat arrays, then compute and
     write them all at once.  Per section we only append array views; symbol lookups go
-    through one flat table of all objects' symbols (`sym_base[object] + index`)."""
+    through one flat table of all objects' symbols (`sym_base[object] + index`).
+
+    Non-allocated sections (debug information) are relocated in the same pass: their
+    fields are addresses (S + A), offsets into other non-allocated sections (whose inputs
+    are placed at their offset in the output section, address 0) and TLS offsets (S + A -
+    TLS).  A reference from one of them to a local symbol of a discarded section (a
+    duplicate COMDAT member, a section not loaded) gets `tombstone(section name)`, never
+    the addend alone: that would be some unrelated low address."""
     howtos = _HowtoTable()
     bound_sites = {(id(site.section), site.offset) for site in scan.dynamic_words}
     bound_sections = {key[0] for key in bound_sites}
-    gid_parts, local_parts, size_parts = [], [], []
+    gid_parts, local_parts, size_parts, dead_parts = [], [], [], []
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("offset", "howto", "symbol",
                                                            "local", "addend", "sub")}
-    sec_base, sec_pos, sec_len, sec_origin = [], [], [], []
+    sec_base, sec_pos, sec_len, sec_origin, sec_tomb = [], [], [], [], []
     bound_rows: list[np.ndarray] = []
     sym_base = row_count = 0
     for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
@@ -145,6 +154,7 @@ def apply_relocations(
             local_parts.append(_local_ifunc_entries(local_addresses(obj, layout), number,
                                                     synthetic, layout))
             size_parts.append(obj.symbols.size.astype(np.int64))
+            dead_parts.append(_in_discarded_section(obj, layout))
         for sec in placed:
             rows = sec.relocs.rows
             parts["offset"].append(rows["offset"])
@@ -164,6 +174,9 @@ def apply_relocations(
             sec_pos.append(layout.section_file_offset[id(sec)])
             sec_len.append(len(rows))
             sec_origin.append((number, sec.index))
+            non_alloc = SectionFlags.ALLOC not in sec.flags
+            sec_tomb.append(tombstone(sec.name) if non_alloc and tombstone is not None
+                            else -1)
             row_count += len(rows)
         if placed:
             sym_base += len(gids)
@@ -200,13 +213,25 @@ def apply_relocations(
         T = np.where(has, np.where(sg >= 0, syms.address[np.maximum(sg, 0)], all_local[sidx]), 0)
     if bound_rows:
         S[np.concatenate(bound_rows)] = 0
+    tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
+    dead = np.concatenate(dead_parts)[flat["symbol"]] & ~is_global
+    tomb = np.where(dead, tomb, -1)
     columns = {
         "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
         "kind": kind, "width": np.array(howtos.width, dtype=np.int64)[flat["howto"]],
         "lo": np.array(howtos.lo, dtype=np.int64)[flat["howto"]],
-        "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]],
+        "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]], "tomb": tomb,
     }
-    _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp)
+    _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp, tls_start)
+
+
+def _in_discarded_section(obj: ObjectFile, layout: Layout) -> np.ndarray:
+    """Per symbol of `obj`: defined in a section that is not in the output."""
+    placed = layout.section_address
+    gone = np.array([sec is None or id(sec) not in placed for sec in obj.sections]
+                    + [False] * 3)
+    shndx = obj.symbols.section.astype(np.int64)
+    return np.asarray(gone[np.where(shndx < 0, len(obj.sections), shndx)], dtype=bool)
 
 
 def _local_ifunc_entries(addresses: np.ndarray, number: int, synthetic: Synthetic,
@@ -249,22 +274,22 @@ Origin = tuple[list[int], list[tuple[int, int]]]  # rows per section, (object, s
 
 
 def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
-               got_base: int, origin: Origin, tp: int = 0) -> None:
+               got_base: int, origin: Origin, tp: int = 0, tls_start: int = 0) -> None:
     values = np.zeros(len(f["pos"]), dtype=np.int64)
     with np.errstate(over="ignore"):
-        # not np.unique: its first call imports numpy.ma, a noticeable share of a small link
-        for kind in np.flatnonzero(np.bincount(f["kind"])).tolist():
+        for kind in np.unique(f["kind"]).tolist():
             m = f["kind"] == kind
             values[m] = compute(RelocKind(kind), S=f["S"][m], A=f["A"][m], P=f["P"][m],
                                 G=f["G"][m], L=f["L"][m], GOT=got_base, T=f["T"][m],
-                                Z=f["Z"][m], TP=tp)
+                                Z=f["Z"][m], TP=tp, TLS=tls_start)
+    tombstoned = f["tomb"] >= 0
+    values[tombstoned] = f["tomb"][tombstoned]
     # Unsigned 64-bit bounds do not fit int64; those are NONE-overflow fields (never checked).
     bad = (values < f["lo"]) | (values > f["hi"])
     bad &= f["width"] < 8
-    if bad.any():  # each overflow is an error of its own, up to the link's error limit
-        diagnostics = current()
-        for r in np.nonzero(bad)[0][:diagnostics.room].tolist():
-            diagnostics.error(_overflow_error(f, r, int(values[r]), symtab, got_base, origin))
+    if bad.any():
+        r = int(np.nonzero(bad)[0][0])
+        raise _overflow_error(f, r, int(values[r]), symtab, got_base, origin)
     buf = np.frombuffer(image, dtype=np.uint8)
     for width in (1, 2, 4, 8):
         m = f["width"] == width

@@ -11,6 +11,7 @@ The letters are those of DESIGN.md:
     G  address of the GOT slot    L  PLT entry / stub (= S when defined in the output)
     GOT  GOT base (_GLOBAL_OFFSET_TABLE_)                    T  subtrahend symbol address
     TP   thread pointer: the end of the executable's TLS block (x86 variant II)
+    TLS  start of the executable's TLS block (the module's DTV base, for DTPOFF)
     GT   address of the GOT slot holding the symbol's offset from TP
 
 `compute` works element-wise on numpy arrays, so one call computes every relocation of a
@@ -42,6 +43,9 @@ class RelocKind(enum.IntEnum):
     TLS_GOT_PC = 11  # GT + A - P: a GOT slot holding S - TP (initial exec)
     GOT_ABS = 12  # G + A: the GOT slot's own address (i386 `foo@GOT` with no base register)
     PLT_OFF = 13  # L + A - GOT: the large code model's call through a PLT entry
+    # S + A - TLS: offset in the module's TLS block (its start, PT_TLS p_vaddr); only in
+    # debug information (DW_OP_const*; DW_OP_form_tls_address), where no code is relaxed.
+    TLS_DTPOFF = 14
 
 
 # Kinds that make the symbol need a GOT slot, or a PLT entry when it is imported.
@@ -111,6 +115,7 @@ _FORMULAS = {
     RelocKind.TLS_GOT_PC: "GT + A - P",
     RelocKind.GOT_ABS: "G + A",
     RelocKind.PLT_OFF: "L + A - GOT",
+    RelocKind.TLS_DTPOFF: "S + A - TLS",
 }
 
 
@@ -126,6 +131,7 @@ def compute(
     T: np.ndarray,
     Z: np.ndarray,
     TP: int = 0,
+    TLS: int = 0,
 ) -> np.ndarray:
     """Value of every relocation of one kind, as signed 64-bit integers (wrapping).
 
@@ -158,4 +164,6 @@ def compute(
         return L + A - GOT
     if kind is RelocKind.GOT_ABS:
         return G + A
+    if kind is RelocKind.TLS_DTPOFF:
+        return S + A - TLS
     return np.zeros_like(A)

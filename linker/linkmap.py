@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from .model import SectionFlags
+
 if TYPE_CHECKING:
     from .elf.link import ElfLinkResult
     from .resolve import SymbolTable
@@ -17,8 +19,11 @@ if TYPE_CHECKING:
 
 def build_link_map(result: ElfLinkResult, symtab: SymbolTable) -> dict[str, Any]:
     elf = result.elf
+    # The loaded image only: debug information has no addresses (its inputs' "addresses"
+    # are offsets in their output section, which would alias a PIE's low addresses).
+    loaded = [o for o in elf.sections if SectionFlags.ALLOC in o.flags]
     sections = []
-    for out in elf.sections:
+    for out in loaded:
         for sec, off in zip(out.inputs, out.offsets):
             sections.append({
                 "file": sec.file.path, "section": sec.name, "index": sec.index,
@@ -45,7 +50,7 @@ def build_link_map(result: ElfLinkResult, symtab: SymbolTable) -> dict[str, Any]
         "target": f"elf{elf.arch.word * 8}-{elf.arch.name.replace('_', '-')}",
         "entry": elf.entry,
         "output_sections": [{"name": o.name, "address": o.addr, "size": o.size,
-                             "file_offset": o.file_offset} for o in elf.sections],
+                             "file_offset": o.file_offset} for o in loaded],
         "sections": sections,
         "symbols": symbols,
     }

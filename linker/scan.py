@@ -15,22 +15,6 @@ executable, is this table (rows: the relocation's kind; columns: what the import
 
 A symbol defined in the output needs a GOT slot for GOT kinds (filled at link time), and
 nothing else: an executable is not preemptible.
-
-A position-independent executable (`-pie`) is loaded at a base chosen at run time, so every
-word that holds an address inside the image needs ld.so to add that base: the PIE column
-(symbols defined in the output; imports are decided as above, except that an absolute
-reference to one outside a writable word would be a text relocation):
-
-    kind                       | executable (-no-pie)       | PIE, defined symbol
-    ---------------------------+----------------------------+---------------------------
-    ABS word-sized, writable   | link-time value            | link-time value + RELATIVE
-    ABS in read-only, narrower | link-time value            | error: recompile with -fPIE
-    GOT_PC, GOT_OFF            | slot filled at link time   | slot + RELATIVE
-    GOT_ABS (i386 foo@GOT)     | slot's address             | error: recompile with -fPIE
-    PC, PLT_*, TLS, SIZE, SUB  | link-time value            | link-time value
-
-An absolute symbol (SHN_ABS) and an undefined weak one (0) do not move with the image and
-need no RELATIVE.  Only allocated sections are scanned: debug information is never loaded.
 """
 
 from __future__ import annotations
@@ -58,15 +42,6 @@ class DynamicWordSite:
     addend: int
 
 
-@dataclass(frozen=True, slots=True)
-class RelativeSite:
-    """A word in writable data, in a PIE, that ld.so must rebase: its link-time value (the
-    field as apply.py writes it) plus the load base."""
-
-    section: InputSection
-    offset: int
-
-
 @dataclass
 class ScanResult:
     got: list[GotKey] = field(default_factory=list)  # in slot order
@@ -76,8 +51,6 @@ class ScanResult:
     canonical: set[int] = field(default_factory=set)  # imports whose address is their PLT entry
     copies: list[int] = field(default_factory=list)  # imports copied into the executable
     dynamic_words: list[DynamicWordSite] = field(default_factory=list)
-    relative_words: list[RelativeSite] = field(default_factory=list)  # PIE only
-    pie: bool = False
     uses_got_base: bool = False
     # Defined STT_GNU_IFUNC symbols, global (by id) or local ((object number, index), as GOT
     # keys): each gets an .iplt entry (its canonical address) whose slot an IRELATIVE
@@ -159,9 +132,9 @@ def pick_no_base_forms(sec: InputSection, no_base_of: np.ndarray) -> None:
 TLS_GOT = "tls"  # GOT keys ("tls", gid or (object, index)): slots holding S - TP
 
 
-def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> ScanResult:
+def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
     pick_instruction_forms(symtab)
-    result = ScanResult(pie=pie)
+    result = ScanResult()
     imported = np.array([s.imported for s in symtab.symbols], dtype=bool)
     ifunc = np.array([s.type == SymType.IFUNC and s.file is not None for s in symtab.symbols],
                      dtype=bool)
@@ -170,8 +143,6 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> Sc
     needs_got[[int(k) for k in NEEDS_GOT]] = True
     uses_base = np.zeros(len(RelocKind), dtype=bool)
     uses_base[[int(k) for k in USES_GOT_BASE]] = True
-    absolute_kind = np.zeros(len(RelocKind), dtype=bool)
-    absolute_kind[int(RelocKind.ABS)] = True
     kind_tables: dict[int, np.ndarray] = {}
     for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
         kinds_of = kind_tables.get(id(obj.howtos))
@@ -182,7 +153,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> Sc
         local_ifunc = (gids < 0) & (obj.symbols.type == SymType.IFUNC) & (
             obj.symbols.section >= 0)
         for sec in obj.sections:
-            if sec is None or not len(sec.relocs):
+            # Debug information refers to symbols but needs no GOT, PLT or COPY for them.
+            if sec is None or not len(sec.relocs) or SectionFlags.ALLOC not in sec.flags:
                 continue
             rows = sec.relocs.rows
             kinds = kinds_of[rows["howto"]]
@@ -215,50 +187,7 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> Sc
             is_import[known] = imported[targets[known]]
             for r in np.nonzero(is_import)[0].tolist():
                 _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
-            if pie and SectionFlags.ALLOC in sec.flags:
-                absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
-                                      | (kinds == RelocKind.GOT_ABS))[0]
-                for r in absolute.tolist():
-                    _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
-                                       word)
     return result
-
-
-def moves_with_image(symtab: SymbolTable, obj: ObjectFile | None, gid: int, index: int) -> bool:
-    """Is the symbol's address inside the image, so that a PIE's load base moves it?  Not
-    for an absolute symbol, an undefined (weak) one or an import (ld.so's business)."""
-    if gid >= 0:
-        sym = symtab.symbols[gid]
-        if sym.linker_defined:
-            return True
-        return sym.file is not None and (sym.common or not sym.absolute)
-    assert obj is not None
-    return index > 0 and int(obj.symbols.section[index]) >= 0
-
-
-def _scan_pie_absolute(
-    result: ScanResult,
-    obj: ObjectFile,
-    sec: InputSection,
-    row: np.void,
-    gid: int,
-    symtab: SymbolTable,
-    word: int,
-) -> None:
-    """The PIE column for an absolute reference to a symbol defined in the output."""
-    index = int(row["symbol"])
-    howto = obj.howtos[int(row["howto"])]
-    # A GOT slot's own address (i386 `foo@GOT`, no base register) moves whatever foo is.
-    if howto.kind != RelocKind.GOT_ABS and not moves_with_image(symtab, obj, gid, index):
-        return
-    if howto.kind == RelocKind.ABS and howto.width == word and SectionFlags.WRITE in sec.flags:
-        result.relative_words.append(RelativeSite(sec, int(row["offset"])))
-        return
-    name = symtab.symbols[gid].name if gid >= 0 else (obj.symbols.names[index] or sec.name)
-    where = "a read-only section" if howto.width == word else "a position-independent executable"
-    raise LinkError(f"{howto.name} against a local or defined symbol cannot be used in {where} "
-                    "(it would need a text relocation); recompile with -fPIE",
-                    file=obj.path, section=sec.name, offset=int(row["offset"]), symbol=name)
 
 
 def _scan_import(
@@ -282,12 +211,6 @@ def _scan_import(
         result.dynamic_words.append(
             DynamicWordSite(sec, int(row["offset"]), gid, int(row["addend"]))
         )
-    elif result.pie and kind == RelocKind.ABS:
-        raise LinkError(f"{howto.name} against a symbol imported from "
-                        f"{sym.dso.soname if sym.dso else '?'} cannot be used in a "
-                        "position-independent executable (it would need a text relocation); "
-                        "recompile with -fPIE", file=obj.path, section=sec.name,
-                        offset=int(row["offset"]), symbol=sym.name)
     elif kind in (RelocKind.ABS, RelocKind.PC):
         if is_func:
             result.want_plt(gid)

@@ -8,10 +8,13 @@ entry.  What is kept:
 
 - allocated PROGBITS/NOBITS/NOTE/*_ARRAY sections (and .eh_frame, whatever its type);
 - COMDAT groups (SHT_GROUP with GRP_COMDAT), so that resolution can drop duplicates;
-- `.note.GNU-stack`, as the object's executable-stack request.
+- `.note.GNU-stack`, as the object's executable-stack request;
+- non-allocated PROGBITS sections (DWARF `.debug_*`, `.comment`, `.gnu_debuglink`; see
+  sections.keeps_non_alloc), decompressed when SHF_COMPRESSED (`gcc -gz`), with their
+  relocations: only absolute, pc-relative, size and DTPOFF forms (debug information's).
 
-Non-allocated sections (debug info, .comment, .llvm_addrsig) and SHF_EXCLUDE sections are
-not loaded, and neither are their relocation sections.
+SHF_EXCLUDE sections and other non-allocated types (.llvm_addrsig, notes) are not loaded,
+and neither are their relocation sections.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..kinds import RelocKind
 from ..model import (
     ABS,
     COMMON,
@@ -34,6 +38,8 @@ from ..model import (
     SectionRole,
     SymbolTable,
 )
+from . import sections as policy
+from .compressed import SHF_COMPRESSED, decompress_section
 from .headers import (
     SHF_ALLOC,
     SHF_EXCLUDE,
@@ -127,8 +133,12 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
             out.append(None)
             continue
         is_eh = name == ".eh_frame" or sh_type == SHT_X86_64_UNWIND
-        if (sh_type not in _LOADED_TYPES or not sh_flags & SHF_ALLOC
-                or sh_flags & SHF_EXCLUDE) and not (is_eh and sh_flags & SHF_ALLOC):
+        if not sh_flags & SHF_ALLOC:
+            if sh_type != SHT_PROGBITS or sh_flags & SHF_EXCLUDE \
+                    or not policy.keeps_non_alloc(name):
+                out.append(None)
+                continue
+        elif (sh_type not in _LOADED_TYPES or sh_flags & SHF_EXCLUDE) and not is_eh:
             out.append(None)
             continue
         flags = SectionFlags.NONE
@@ -136,7 +146,10 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
             if sh_flags & bit:
                 flags |= flag
         role = SectionRole.EH_FRAME if is_eh else _role_by_name(name, sh_type)
-        data = None if sh_type == SHT_NOBITS else hdr.section_bytes(i)
+        data: bytes | memoryview | None = None if sh_type == SHT_NOBITS \
+            else hdr.section_bytes(i)
+        if sh_flags & SHF_COMPRESSED and data is not None:
+            data, size, align = decompress_section(hdr, i, data)
         out.append(InputSection(file=obj, index=i, name=name, flags=flags, role=role,
                                 align=max(1, int(align)), size=int(size), data=data,
                                 entsize=int(entsize)))
@@ -311,7 +324,7 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
     lut = _lookup_tables(table)
     clipped = np.minimum(rtype, _LUT_SIZE - 1)  # beyond the table: unknown, refused below
     if hdr.arch == "x86_64" and rela_addend is not None and sec.data is not None \
-            and lut.relaxable[clipped].any():
+            and SectionFlags.ALLOC in sec.flags and lut.relaxable[clipped].any():
         data, offset, rtype, sym, rela_addend = relax_tls(
             sec.data, offset, rtype, sym, rela_addend, hdr.path, sec.name)
         sec.data = data
@@ -330,6 +343,12 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
                         symbol=_symbol_name(obj, int(sym[n])))
 
     supported = lut.supported[clipped]
+    allowed = lut.non_alloc if SectionFlags.ALLOC not in sec.flags else lut.alloc
+    if supported.all() and not allowed[clipped].all():
+        fail(~allowed[clipped], "relocation {n}: type {type} is not valid in "
+             + ("a non-allocated section (debug information holds addresses and offsets "
+                "only)" if SectionFlags.ALLOC not in sec.flags else
+                "an allocated section (DTPOFF belongs to debug information)"))
     if not supported.all():
         n = int(np.nonzero(~supported)[0][0])
         raise hdr.error(table.refusal(int(rtype[n])), sec.index, offset=int(offset[n]),
@@ -366,9 +385,15 @@ class _Lookup:
     supported: np.ndarray  # bool per native type (< _LUT_SIZE)
     width: np.ndarray  # field width per native type
     relaxable: np.ndarray  # TLS forms rewritten before judging (x86-64)
+    non_alloc: np.ndarray  # valid in a non-allocated (debug) section
+    alloc: np.ndarray  # valid in an allocated section (all but DTPOFF)
 
 
 _LOOKUPS: dict[int, _Lookup] = {}
+# What debug information and other non-allocated sections may hold: addresses, offsets,
+# sizes and TLS block offsets.  Nothing that needs a GOT slot or a PLT entry.
+_NON_ALLOC_KINDS = (RelocKind.NONE, RelocKind.ABS, RelocKind.PC, RelocKind.SIZE,
+                    RelocKind.TLS_DTPOFF)
 
 
 def _lookup_tables(table: NativeRelocs) -> _Lookup:
@@ -383,7 +408,11 @@ def _lookup_tables(table: NativeRelocs) -> _Lookup:
         relaxable = np.zeros(_LUT_SIZE, dtype=bool)
         if table.arch == "x86_64":
             relaxable[list(RELAXABLE)] = True
-        lut = _LOOKUPS[id(table)] = _Lookup(supported, width, relaxable)
+        kinds = np.zeros(_LUT_SIZE, dtype=np.int64)
+        kinds[:len(table.howtos)] = [int(h.kind) for h in table.howtos]
+        non_alloc = np.isin(kinds, [int(k) for k in _NON_ALLOC_KINDS])
+        alloc = kinds != int(RelocKind.TLS_DTPOFF)
+        lut = _LOOKUPS[id(table)] = _Lookup(supported, width, relaxable, non_alloc, alloc)
     return lut
 
 

@@ -36,6 +36,8 @@ SUPPORTED = {
     38: Howto("R_386_SIZE32", K.SIZE, 4, O.NONE),
     43: Howto("R_386_GOT32X", K.GOT_OFF, 4, O.NONE,
               no_base=Howto("R_386_GOT32X", K.GOT_ABS, 4, O.NONE)),
+    # x@dtpoff in debug information (the reader refuses it in allocated sections).
+    32: Howto("R_386_TLS_LDO_32", K.TLS_DTPOFF, 4, O.NONE),
 }
 
 _TLS = "i386 thread-local storage relocations are not supported yet"
@@ -61,7 +63,6 @@ REFUSED = {
     29: ("R_386_TLS_LDM_PUSH", _TLS),
     30: ("R_386_TLS_LDM_CALL", _TLS),
     31: ("R_386_TLS_LDM_POP", _TLS),
-    32: ("R_386_TLS_LDO_32", _TLS),
     33: ("R_386_TLS_IE_32", _TLS),
     34: ("R_386_TLS_LE_32", _TLS),
     35: ("R_386_TLS_DTPMOD32", _TLS),

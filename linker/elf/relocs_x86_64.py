@@ -13,8 +13,8 @@ required, so we keep the GOT slot and compute G + A - P like plain GOTPCREL.
 Thread-local storage: the executable's own TLS is reached with the local-exec TPOFF forms
 (S + A - TP, TP being the end of the TLS block) and the initial-exec GOTTPOFF form (a GOT
 slot holding that offset, filled at link time).  The general- and local-dynamic forms
-(TLSGD, TLSLD, TLSDESC) need code relaxation and are refused, as are DTPOFF outside debug
-info.  Types that
+(TLSGD, TLSLD, TLSDESC) need code relaxation; DTPOFF is kept only in debug information
+(non-allocated sections), where it is the variable's offset in the TLS block.  Types that
 only appear in linked outputs (COPY, GLOB_DAT, ...) are refused in a relocatable object.
 """
 
@@ -52,6 +52,10 @@ SUPPORTED = {
     18: Howto("R_X86_64_TPOFF64", K.TLS_TPOFF, 8, O.NONE),
     22: Howto("R_X86_64_GOTTPOFF", K.TLS_GOT_PC, 4, O.SIGNED),
     23: Howto("R_X86_64_TPOFF32", K.TLS_TPOFF, 4, O.SIGNED),
+    # Debug information only (DW_OP_const8u x@dtpoff): in code, the reader relaxes them to
+    # TPOFF with their local-dynamic sequence before judging the type.
+    17: Howto("R_X86_64_DTPOFF64", K.TLS_DTPOFF, 8, O.NONE),
+    21: Howto("R_X86_64_DTPOFF32", K.TLS_DTPOFF, 4, O.SIGNED),
 }
 
 _TLS = "a dynamic TLS relocation, not valid in a relocatable object"
@@ -65,10 +69,8 @@ REFUSED = {
     7: ("R_X86_64_JUMP_SLOT", _DYNAMIC),
     8: ("R_X86_64_RELATIVE", _DYNAMIC),
     16: ("R_X86_64_DTPMOD64", _TLS),
-    17: ("R_X86_64_DTPOFF64", "a DTPOFF outside a relaxed local-dynamic sequence"),
     19: ("R_X86_64_TLSGD", "general-dynamic TLS is relaxed only for x86-64 RELA objects"),
     20: ("R_X86_64_TLSLD", "local-dynamic TLS is relaxed only for x86-64 RELA objects"),
-    21: ("R_X86_64_DTPOFF32", "a DTPOFF outside a relaxed local-dynamic sequence"),
     30: ("R_X86_64_GOTPLT64", "PLT-offset relocations (large code model) are not supported"),
     34: ("R_X86_64_GOTPC32_TLSDESC", _TLS_DESC),
     35: ("R_X86_64_TLSDESC_CALL", _TLS_DESC),

@@ -99,3 +99,29 @@ def order_key(name: str, seg: int, first_seen: int) -> tuple[int, int]:
 def is_identifier(name: str) -> bool:
     """GNU ld defines __start_NAME/__stop_NAME for sections named like C identifiers."""
     return name.isidentifier() and name.isascii()
+
+
+# Non-allocated sections that are not copied to the output: GNU ld reads .gnu.warning.SYM
+# as a message for whoever references SYM, and .stab needs stabs' own per-object string
+# table rewriting (gcc has not emitted stabs by default for decades); LTO bytecode is
+# for a plugin we do not run.
+_NON_ALLOC_DROPPED = (".gnu.warning", ".stab", ".gnu.lto_", ".gnu.debuglto_", ".llvm")
+
+
+def keeps_non_alloc(name: str) -> bool:
+    """Is a non-allocated PROGBITS input section copied to the output (DWARF, .comment,
+    .gnu_debuglink, ...)?"""
+    return not name.startswith(_NON_ALLOC_DROPPED)
+
+
+def is_debug(name: str) -> bool:
+    """What -S/--strip-debug drops and --compress-debug-sections compresses (GNU ld's
+    debugging sections: DWARF's .debug_* and the compressed .zdebug_*)."""
+    return name.startswith((".debug", ".zdebug", ".gnu.linkonce.wi."))
+
+
+def is_range_list(name: str) -> bool:
+    """DWARF ≤ 4 range and location lists end at a (0, 0) pair: a discarded function's
+    entry there gets the tombstone 1, not 0, so it does not end the list early (lld and
+    GNU ld agree)."""
+    return name in (".debug_ranges", ".debug_loc")

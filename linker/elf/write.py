@@ -20,8 +20,9 @@ PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS = 1, 2, 3, 4, 6, 7
 PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO = 0x6474E550, 0x6474E551, 0x6474E552
 PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 1, 2, 4, 0x400
+SHF_MERGE, SHF_STRINGS, SHF_COMPRESSED = 0x10, 0x20, 0x800
 SHN_ABS = 0xFFF1
-ET_EXEC, ET_DYN = 2, 3
+ET_EXEC = 2
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ def _seg_flags(seg: Segment) -> int:
 
 def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[Phdr]:
     page = img.arch.page_size
-    base = img.segments[0].addr  # the image base: arch.image_base, or 0 for a PIE
+    base = img.arch.image_base
     ph_size = 56 if img.arch.word == 8 else 32
     table = img.phdr_count * ph_size
     phdrs: list[Phdr] = []
@@ -131,12 +132,11 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
     # ELFOSABI_GNU marks STT_GNU_IFUNC symbols as such (GNU ld sets it when it sees one).
     osabi = ELFOSABI_GNU if img.gnu_osabi else 0
     ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, osabi]) + bytes(8)
-    e_type = ET_DYN if img.options.pie else ET_EXEC
     if a.word == 8:
-        return ident + struct.pack("<HHIQQQIHHHHHH", e_type, a.elf_machine, 1, img.entry,
+        return ident + struct.pack("<HHIQQQIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry,
                                    phoff, shoff, 0, 64, 56, img.phdr_count, 64, shnum,
                                    shstrndx)
-    return ident + struct.pack("<HHIIIIIHHHHHH", e_type, a.elf_machine, 1, img.entry, phoff,
+    return ident + struct.pack("<HHIIIIIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry, phoff,
                                shoff, 0, 52, 32, img.phdr_count, 40, shnum, shstrndx)
 
 
@@ -219,6 +219,10 @@ def section_header(word: int, name: int, sh_type: int, flags: int, addr: int, of
 
 
 def shdr_flags(out: OutputSection) -> int:
+    if SectionFlags.ALLOC not in out.flags:  # debug information, .comment: kept as merged
+        return ((SHF_MERGE if SectionFlags.MERGE in out.flags else 0)
+                | (SHF_STRINGS if SectionFlags.STRINGS in out.flags else 0)
+                | (SHF_COMPRESSED if out.meta.get("compressed") else 0))
     f = SHF_ALLOC
     if SectionFlags.WRITE in out.flags:
         f |= SHF_WRITE

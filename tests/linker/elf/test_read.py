@@ -12,7 +12,7 @@ from elftools.elf.elffile import ELFFile
 from linker.elf.read import read_object
 from linker.errors import LinkError
 from linker.kinds import RelocKind
-from linker.model import ABS, COMMON, UNDEF, Binding, SectionRole
+from linker.model import ABS, COMMON, UNDEF, Binding, SectionFlags, SectionRole
 
 SOURCE = """
     .text
@@ -139,10 +139,55 @@ def test_eh_frame_and_init_array_roles(compile_c) -> None:
     assert roles[".eh_frame"] is SectionRole.EH_FRAME
 
 
-def test_non_alloc_sections_are_not_loaded(compile_c) -> None:
+def test_debug_sections_are_loaded_with_their_relocations(compile_c) -> None:
     obj = _read(compile_c("int x = 3;", "dbg", "-g"))
-    loaded = {s.name for s in obj.sections if s is not None}
-    assert not any(n.startswith(".debug") or n == ".comment" for n in loaded)
+    loaded = {s.name: s for s in obj.sections if s is not None}
+    assert {".debug_info", ".debug_abbrev", ".debug_str", ".comment"} <= set(loaded)
+    info = loaded[".debug_info"]
+    assert SectionFlags.ALLOC not in info.flags and len(info.relocs) > 0
+    assert SectionFlags.MERGE in loaded[".debug_str"].flags
+    # The group, symbol and string tables and the address-significance table are not.
+    assert not {".symtab", ".strtab", ".llvm_addrsig", ".note.GNU-stack"} & set(loaded)
+
+
+# Big enough that GNU as compresses it (it keeps a section whose compression saves nothing).
+_MANY_FUNCTIONS = "int x = 3;\n" + "".join(
+    f"struct s{i} {{ int a{i}, b{i}; }}; int f{i}(struct s{i} *p) {{ return p->a{i} + x; }}\n"
+    for i in range(40))
+
+
+def _is_compressed(path: Path, name: str) -> bool:
+    return bool(_shdr(path, name)[1]["sh_flags"] & 0x800)
+
+
+def test_compressed_debug_sections_read_as_their_contents(compile_c) -> None:
+    plain = _read(compile_c(_MANY_FUNCTIONS, "plain", "-g"))
+    packed_path = compile_c(_MANY_FUNCTIONS, "packed", "-g", "-gz")
+    assert _is_compressed(packed_path, ".debug_info")
+    packed = _read(packed_path)
+    for name in (".debug_info", ".debug_line", ".debug_abbrev"):
+        a = next(s for s in plain.sections if s is not None and s.name == name)
+        b = next(s for s in packed.sections if s is not None and s.name == name)
+        assert bytes(b.data or b"") == bytes(a.data or b"") and b.size == a.size
+        assert len(b.relocs) == len(a.relocs)
+
+
+def test_corrupt_compressed_section_is_one_error(compile_c) -> None:
+    path = compile_c(_MANY_FUNCTIONS, "corrupt", "-g", "-gz")
+    assert _is_compressed(path, ".debug_info")
+    index, hdr = _shdr(path, ".debug_info")
+    data = bytearray(path.read_bytes())
+    body = hdr["sh_offset"] + 24
+    data[body:body + 8] = b"\xff" * 8  # the zlib stream's header
+    with pytest.raises(LinkError, match=r"\.debug_info.*do not decompress"):
+        read_object(memoryview(bytes(data)), str(path))
+
+
+def test_dtpoff_in_debug_info_is_kept(compile_c) -> None:
+    obj = _read(compile_c("__thread int t; int f(void) { return t; }", "tlsdbg", "-g"))
+    info = next(s for s in obj.sections if s is not None and s.name == ".debug_info")
+    names = {obj.howtos[int(h)].name for h in info.relocs.rows["howto"]}
+    assert "R_X86_64_DTPOFF32" in names or "R_X86_64_DTPOFF64" in names
 
 
 # -- refusals: one LinkError naming file, section and offset ------------------------------
