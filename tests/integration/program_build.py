@@ -90,13 +90,15 @@ class BuiltObjects:
     objects: tuple[Path, ...]
     link_args: tuple[str, ...]
 
-    def link(self, linker: str, shim: str) -> Path:
-        """Link with `linker` ("gnu-ld" or "linkharness"); return the executable's path."""
-        output = self.directory / f"prog.{linker}"
+    def link(self, linker: str, shim: str, pie: bool = False) -> Path:
+        """Link with `linker` ("gnu-ld" or "linkharness"); return the executable's path.
+        `pie`: a position-independent executable (gcc's default -pie) instead of -no-pie."""
+        output = self.directory / f"prog.{linker}{'.pie' if pie else ''}"
         select = ["-fuse-ld=bfd"] if linker == "gnu-ld" else [f"-B{shim}"]
         # gcc's driver links every variant (clang's objects too): one set of crt files and libs.
         driver = "g++" if self.spec.is_cxx else "gcc"
-        argv = [driver, *self.variant.machine, "-no-pie", *select, *self.variant.ldflags,
+        argv = [driver, *self.variant.machine, "-pie" if pie else "-no-pie", *select,
+                *self.variant.ldflags,
                 "-o", str(output),
                 *map(str, self.objects), *self.link_args]
         _run_tool(argv, self.directory)
