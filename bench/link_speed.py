@@ -7,7 +7,9 @@
 
 Workloads: many-static and many-dynamic (workload A: ~2000 generated objects, ~200,000
 relocations, no crt; the dynamic one imports from libc.so.6) and zlib-archive (workload B:
-a C program against libz.a). Linkers take turns: 1 warm-up round, then N timed rounds of
+a C program against libz.a) and hello (workload C: hello world against libc.so, where
+start-up is the cost). linkharness runs through its gcc shim (`linkharness ld-shim`), as
+`gcc -B` runs it. Linkers take turns: 1 warm-up round, then N timed rounds of
 one link each; every output is run natively and must exit with the expected status, or the
 table says WRONG.
 """
@@ -24,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.child_runner import runner_path
+from bench.hello_program import hello_workload
 from bench.linkers import LINKHARNESS, Linker, project_commit, select
 from bench.many_objects import ManyObjectsParams
 from bench.many_workloads import many_workloads
@@ -35,7 +38,7 @@ from bench.workload import Workload
 from bench.zlib_program import zlib_workload
 
 BENCHMARK = "link speed: linkharness vs GNU ld, gold, lld, mold"
-WORKLOADS = ("many-static", "many-dynamic", "zlib-archive")
+WORKLOADS = ("many-static", "many-dynamic", "zlib-archive", "hello")
 
 
 def _names(text: str) -> list[str]:
@@ -80,6 +83,8 @@ def build_workloads(args: argparse.Namespace) -> list[Workload]:
         chosen += many_workloads(args.cache, params, args.jobs)
     if "zlib-archive" in args.workloads:
         chosen.append(zlib_workload(args.cache))
+    if "hello" in args.workloads:
+        chosen.append(hello_workload(args.cache))
     return [w for w in chosen if w.name in args.workloads]
 
 

@@ -1,7 +1,8 @@
 """The linkers compared: each is a command prefix that takes GNU ld's arguments.
 
-linkharness runs as `python -m linker` from the project's venv (the interpreter running
-this benchmark when it is the venv's, else .venv/bin/python next to bench/). The reference
+linkharness runs through its gcc shim, as `gcc -B"$(linkharness ld-shim)"` runs it, made
+with the project's venv (the interpreter running this benchmark when it is the venv's, else
+.venv/bin/python next to bench/). The reference
 linkers are the Debian 12 binaries; gold, lld and mold accept ld.bfd's spelling for every
 argument the workloads use.
 """
@@ -36,6 +37,15 @@ def project_python() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
+def linkharness_shim() -> str:
+    """The `ld` that `gcc -B"$(linkharness ld-shim)"` runs (written on first use): the
+    linker as a compiler driver starts it, which is what a small link's time is mostly."""
+    done = subprocess.run([project_python(), "-c",
+                           "from linker.cli import shim_dir; print(shim_dir())"],
+                          capture_output=True, text=True, check=True, cwd=PROJECT_DIR)
+    return str(Path(done.stdout.strip()) / "ld")
+
+
 def project_commit() -> str:
     """The checkout's commit (with "+dirty" when linker/ has uncommitted changes)."""
     def git(*args: str) -> str:
@@ -50,7 +60,7 @@ def project_commit() -> str:
 def all_linkers() -> list[Linker]:
     """linkharness first (the baseline), then GNU ld, gold, lld and mold."""
     return [
-        Linker(LINKHARNESS, (project_python(), "-m", "linker"), "1"),
+        Linker(LINKHARNESS, (linkharness_shim(),), "1"),
         Linker("ld.bfd", ("ld.bfd",), "1"),
         Linker("gold", ("ld.gold",), "1"),  # gold threads only with --threads
         Linker("lld", ("ld.lld-14",), "all"),
