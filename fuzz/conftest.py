@@ -48,12 +48,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the linker judged in linkharness's seat (fuzz/subject.py)")
     group.addoption("--subject-cmd", default=None, metavar="'PATH {args}'",
                     help="with --subject cmd: a linker taking GNU ld's arguments at {args}")
+    group.addoption("--subject-allow", action="append", default=[], metavar="RULE",
+                    help="a checker rule the subject may break (repeatable)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     chosen = config.getoption("--subject", None)
     if chosen:
-        subject.choose(chosen, config.getoption("--subject-cmd", None))
+        subject.choose(chosen, config.getoption("--subject-cmd", None),
+                       config.getoption("--subject-allow", []))
 
 
 def _subject_links(item: pytest.Item) -> bool:

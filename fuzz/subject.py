@@ -25,6 +25,10 @@ from oracle.reference import link_reference
 
 SUBJECT_ENV = "LINKHARNESS_SUBJECT"
 SUBJECT_CMD_ENV = "LINKHARNESS_SUBJECT_CMD"
+# Checker rules the hunt is told to let pass for the subject (comma-separated rule ids),
+# so that a known structural habit of a linker (gold's zero-fill) does not stop every
+# property at its first example and hide what else there is to find.
+SUBJECT_ALLOW_ENV = "LINKHARNESS_SUBJECT_ALLOW"
 SUBJECTS = ("linkharness", "bfd", "gold", "lld", "mold", "ld64.lld", "cmd")
 ELF_SUBJECTS = ("linkharness", "bfd", "gold", "lld", "mold", "cmd")
 MACHO_SUBJECTS = ("linkharness", "ld64.lld")
@@ -50,7 +54,14 @@ def links_macho() -> bool:
     return name() in MACHO_SUBJECTS
 
 
-def choose(subject: str, command: str | None = None) -> None:
+def allowed_rules() -> frozenset[str]:
+    """The checker rules allowed to the subject (never to linkharness itself)."""
+    if not active():
+        return frozenset()
+    return frozenset(r for r in os.environ.get(SUBJECT_ALLOW_ENV, "").split(",") if r)
+
+
+def choose(subject: str, command: str | None = None, allow: Sequence[str] = ()) -> None:
     """Set the subject for this process and its children (the conftest's --subject)."""
     if subject not in SUBJECTS:
         raise ValueError(f"unknown subject {subject!r} (choose from {', '.join(SUBJECTS)})")
@@ -59,6 +70,8 @@ def choose(subject: str, command: str | None = None) -> None:
     os.environ[SUBJECT_ENV] = subject
     if command:
         os.environ[SUBJECT_CMD_ENV] = command
+    if allow:
+        os.environ[SUBJECT_ALLOW_ENV] = ",".join(allow)
 
 
 def gnu_ld_args(objects: Sequence[str], libs: Sequence[str], output: Path, *, m32: bool,

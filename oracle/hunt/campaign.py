@@ -52,6 +52,7 @@ class Campaign:
     coverage: dict[str, int] = field(default_factory=dict)
     cases: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)  # failed tests that kept no case
+    allowed: list[str] = field(default_factory=list)  # checker rules the subject may break
     elapsed: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -63,23 +64,25 @@ def default_properties(subject: str) -> list[str]:
 
 
 def run_hunt(subject: str, seconds: float, dest: Path, *, subject_cmd: str | None = None,
-             properties: Sequence[str] = (), log: Any = sys.stderr) -> Campaign:
+             properties: Sequence[str] = (), allow: Sequence[str] = (),
+             log: Any = sys.stderr) -> Campaign:
     """Hunt for `seconds` (the fuzz profile's FUZZ_SECONDS budget), keep and triage what
     fails, and write the campaign record under `dest`."""
     from fuzz import subject as seat  # the fuzz package names the subjects
 
-    seat.choose(subject, subject_cmd)
+    seat.choose(subject, subject_cmd, allow)
     version = seat.version()
     props = list(properties) or default_properties(subject)
     campaign = Campaign(subject, version, seconds, props,
-                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), allowed=list(allow))
     dest.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hunt-") as staging:
         env = {**os.environ, "FUZZ_KEEP": staging, "FUZZ_SECONDS": f"{seconds:g}"}
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p",
                    "no:cacheprovider", "--hypothesis-profile=fuzz", f"--subject={subject}",
-                   *([f"--subject-cmd={subject_cmd}"] if subject_cmd else []), *props]
+                   *([f"--subject-cmd={subject_cmd}"] if subject_cmd else []),
+                   *(f"--subject-allow={rule}" for rule in allow), *props]
         print(f"hunting with {subject} {version or ''} for {seconds:g}s: "
               f"{' '.join(props)}", file=log)
         try:

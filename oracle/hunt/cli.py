@@ -1,7 +1,7 @@
 """`linkharness hunt`: judge another linker with the fuzz properties for a while.
 
     linkharness hunt --subject NAME [--seconds N] [--subject-cmd 'PATH {args}']
-                     [--dest DIR] [--property PYTEST_ID ...]
+                     [--dest DIR] [--property PYTEST_ID ...] [--allow RULE ...]
 
 Each shrunk failure becomes a corpus case under DIR (default: hunt-cases/) with a
 triage.json; the campaign record beside them feeds `linkharness report`.  Exit status: 0
@@ -32,13 +32,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--property", action="append", default=[], metavar="PYTEST_ID",
                         help="a property to run (repeatable; default: every property that "
                              "links with the subject's formats)")
+    parser.add_argument("--allow", action="append", default=[], metavar="RULE",
+                        help="a checker rule (e.g. ELF-ZERO-FILL) the subject may break, so "
+                             "the hunt looks past it (repeatable)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.subject == "cmd" and not args.subject_cmd:
         parser.error("--subject cmd needs --subject-cmd")
     from .campaign import run_hunt
 
     campaign = run_hunt(args.subject, args.seconds, Path(args.dest),
-                        subject_cmd=args.subject_cmd, properties=args.property)
+                        subject_cmd=args.subject_cmd, properties=args.property,
+                        allow=args.allow)
     print(f"{args.subject} {campaign.subject_version or ''}: {campaign.examples} examples in "
           f"{campaign.elapsed:g}s, {len(campaign.cases)} case(s) found")
     for case_id in campaign.cases:
