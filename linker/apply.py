@@ -50,10 +50,10 @@ def symbol_addresses(
         if sym.linker_defined:
             address[i] = linker_defined.get(sym.name, 0)
         elif sym.file is not None:
-            if sym.section is not None:
-                address[i] = layout.section_address.get(id(sym.section), 0) + sym.value
-            else:
-                address[i] = sym.value
+            base = (layout.section_address.get(id(sym.section), 0)
+                    if sym.section is not None else 0)
+            address[i] = _representable_address(base + sym.value, sym.value, sym.file,
+                                                sym.name)
         if i in synthetic.plt_entry_offset:
             plt[i] = plt_base + synthetic.plt_entry_offset[i]
             if i in scan.canonical:
@@ -68,6 +68,18 @@ def symbol_addresses(
                 # An IFUNC's address, everywhere, is its .iplt entry.
                 address[key] = plt[key] = iplt_base + offset
     return SymbolAddresses(address, got, plt, size)
+
+
+def _representable_address(address: int, value: int, file: ObjectFile, name: str) -> int:
+    """`address` as the int64 the arrays hold (64-bit addresses past 2**63 wrap, as the
+    arithmetic is modulo 2**64), or a LinkError when a symbol's value (from a hostile or
+    broken input) puts it outside the target's address space."""
+    bits = 32 if file.arch == "i386" else 64
+    if not 0 <= address < 1 << bits:
+        raise LinkError(f"symbol address {address:#x} (section address + value {value:#x}) "
+                        f"is outside the {bits}-bit address space", file=file.path,
+                        symbol=name)
+    return address - (1 << 64) if address >= 1 << 63 else address
 
 
 def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
