@@ -7,7 +7,11 @@
   slid included), and the emulated dyld (lazy and now) gives the model's trace and exit status;
 - differential: ld64.lld-14 links the same objects, and its output passes the same checks;
 - cross-format: the same model written as ELF objects and linked by linkharness runs with the
-  same trace (library names aside) and status as the Mach-O executable.
+  same trace (library names aside) and status as the Mach-O executable;
+- four targets: one model (the x86-64 Mach-O subset, mapped again into the i386 one) as
+  elf64-x86-64, elf32-i386, macho-x86_64 and macho-i386 objects, all linked by linkharness
+  and emulated, gives the same trace (library names aside) and status everywhere, the
+  model's (the Mach-O i386 properties themselves: fuzz/test_macho_i386.py).
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from fuzz import pipeline as elf_pipeline
 from fuzz.coverage import describe_macho, record
-from fuzz.macho import judge, pipeline
+from fuzz.macho import judge, judge_i386, pipeline
+from fuzz.macho import pipeline_i386 as macho32
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.strategies import MachoCase, macho_cases
+from fuzz.macho.strategies_i386 import MachoI386Case, four_target_cases, four_target_program
 from fuzz.macho.tbd import write_tbds
+from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
+from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from oracle.emulate import run
 
@@ -103,5 +111,76 @@ def test_elf_and_macho_builds_behave_alike(
                           for t in result.trace)
         assert elf_trace == macho_trace
         assert result.exit_code == macho_status
+
+    repeat_property(prop)
+
+
+# the four-target property: one model as elf64, elf32, macho64 and macho32
+
+Trace = judge.Trace
+FOUR_TARGET_CI_EXAMPLES = 6  # each example links and runs four programs
+
+
+def _ci() -> bool:
+    return settings.default is not None and settings.default.derandomize
+
+
+def _same(f: Callable[..., None]) -> Callable[..., None]:
+    return f
+
+
+def _elf_run(exe: Path, lib_dir: Path) -> tuple[Trace, int | None, tuple[str, ...]]:
+    result = run(exe, bind="lazy", library_path=[lib_dir])
+    trace = tuple((judge.macho_library(t.library), t.symbol, tuple(t.args))
+                  for t in result.trace)
+    return trace, result.exit_code, tuple(f.describe() for f in result.faults)
+
+
+def _macho_run(exe: Path, exit_call: bool = False
+               ) -> tuple[Trace, int | None, tuple[str, ...]]:
+    """The run's trace, status and faults; with `exit_call`, the trace's last entry must be
+    the entry's call of libSystem's exit with the status, and is dropped."""
+    trace, status, faults = judge.emulated_trace(exe, "lazy")
+    if exit_call:
+        assert trace[-1:] == ((judge_i386.LIBSYSTEM, "exit", (status,)),), trace[-1:]
+        trace = trace[:-1]
+    return trace, status, tuple(faults)
+
+
+def test_one_model_behaves_alike_on_all_four_targets(
+    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
+    libtrace_dir_i386: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """elf64-x86-64, elf32-i386, macho-x86_64 and macho-i386 builds of one model (in the
+    x86-64 Mach-O subset, the narrower, then the i386 one), all linked by linkharness."""
+    @settings(settings.default, max_examples=FOUR_TARGET_CI_EXAMPLES) if _ci() else _same
+    @example(case=MachoI386Case(four_target_program(SAMPLE), 1))
+    @given(case=four_target_cases())
+    def prop(case: MachoI386Case) -> None:
+        record(case.program, {"four-targets"})
+        program = case.program
+        work = tmp_path_factory.mktemp("four")
+        runs: dict[str, tuple[Trace, int | None, tuple[str, ...]]] = {}
+        objs = elf_pipeline.write_objects(program, work / "elf64")
+        elf_pipeline.link_linkharness(objs, elf_pipeline.libraries(program, libtrace_dir),
+                                      work / "e64")
+        runs["elf64"] = _elf_run(work / "e64", libtrace_dir)
+        objs = write_objects_i386(program, work / "elf32")
+        link_linkharness_i386(objs, elf_pipeline.libraries(program, libtrace_dir_i386),
+                              work / "e32")
+        runs["elf32"] = _elf_run(work / "e32", libtrace_dir_i386)
+        stubs = write_tbds(work / "stubs", program.libraries)
+        objs = pipeline.write_objects(program, work / "macho64", case.variant)
+        pipeline.link_linkharness(objs, stubs, work / "m64")
+        runs["macho64"] = _macho_run(work / "m64")
+        objs = macho32.write_objects(program, work / "macho32", case.variant)
+        macho32.link_linkharness(objs, stubs, work / "m32")
+        runs["macho32"] = _macho_run(work / "m32",
+                                     macho32.exits_through_libsystem(case.variant))
+        expected = outcome(program)
+        want = (judge.expected_trace(expected), expected.status, ())
+        differ = {target: r for target, r in runs.items() if r != want}
+        assert not differ, f"model {want}, but:\n" + "\n".join(
+            f"{target}: {r}" for target, r in differ.items())
 
     repeat_property(prop)
