@@ -11,6 +11,7 @@ from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.macho.opcodes import (
     BIND_TYPE_POINTER,
     REBASE_TYPE_POINTER,
+    REBASE_TYPE_TEXT_ABSOLUTE32,
     Bind,
     OpcodeError,
     decode_binds,
@@ -22,15 +23,17 @@ TOPIC = "dyld-info"
 EXPORT_REEXPORT, EXPORT_STUB_AND_RESOLVER, EXPORT_KIND_ABSOLUTE = 0x8, 0x10, 0x2
 
 
-def _place(img: MachOImage, segment: int, offset: int) -> tuple[int, str | None]:
-    """(address, problem) of a pointer written at segment+offset."""
+def _place(img: MachOImage, segment: int, offset: int,
+           text_allowed: bool = False) -> tuple[int, str | None]:
+    """(address, problem) of a pointer written at segment+offset (`text_allowed`: an i386
+    text rebase, which dyld applies by making the segment writable for the moment)."""
     if not 0 <= segment < len(img.segments):
         return 0, f"segment index {segment} does not exist"
     seg = img.segments[segment]
     addr = seg.vmaddr + offset
     if not seg.contains(addr, img.word):
         return addr, f"offset {offset:#x} is outside {seg.name}"
-    if not seg.writable:
+    if not seg.writable and not text_allowed:
         return addr, f"{addr:#x} is in {seg.name}, which is not writable"
     return addr, None
 
@@ -53,7 +56,10 @@ def stream(img: MachOImage, which: str) -> bytes:
 
 
 @rule("MACHO-REBASE", TOPIC,
-      "rebase opcodes decode, and each rebases a pointer inside a writable segment", DYLD_BIND)
+      "rebase opcodes decode, and each rebases a pointer inside a writable segment; in an "
+      "i386 file REBASE_TYPE_TEXT_ABSOLUTE32 may rebase __TEXT (ld64 -read_only_relocs "
+      "suppress; dyld makes the segment writable while it rebases, as in Apple's own i386 "
+      "bundles)", DYLD_BIND)
 def rebases(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     if img.dyld_info is None:
@@ -64,10 +70,11 @@ def rebases(f: MachOFile) -> Iterator[Finding]:
         yield f"rebase+{err.offset:#x}", err.what
         return
     for r in records:
-        _, problem = _place(img, r.segment, r.offset)
+        text = not img.is64 and r.type == REBASE_TYPE_TEXT_ABSOLUTE32
+        _, problem = _place(img, r.segment, r.offset, text_allowed=text)
         if problem:
             yield f"rebase+{r.opcode_offset:#x}", problem
-        if r.type != REBASE_TYPE_POINTER:
+        if r.type != REBASE_TYPE_POINTER and not text:
             yield f"rebase+{r.opcode_offset:#x}", f"type {r.type} is not REBASE_TYPE_POINTER"
 
 

@@ -1,4 +1,6 @@
-"""The entry point: exactly one of LC_MAIN and LC_UNIXTHREAD, pointing into __text."""
+"""The entry point of an executable: exactly one of LC_MAIN and LC_UNIXTHREAD, pointing into
+__text.  A dylib or bundle has none (dyld runs its initializers instead), so the rule
+applies to MH_EXECUTE only."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ TOPIC = "entry"
 @rule("MACHO-ENTRY", TOPIC,
       "one entry command, whose address (LC_MAIN's entryoff, or the pc of the thread state "
       "of the file's width: rip of x86_THREAD_STATE64, eip of x86_THREAD_STATE32) lies in "
-      "__TEXT,__text of an executable segment",
+      "__TEXT,__text of an executable segment (MH_EXECUTE only)",
       DYLD_ENTRY)
 def entry(f: MachOFile) -> Iterator[Finding]:
     img = f.img
+    if img.filetype != mi.MH_EXECUTE:
+        return
     mains = [lc for lc in img.commands if lc.cmd == mi.LC_MAIN]
     threads = [lc for lc in img.commands if lc.cmd == mi.LC_UNIXTHREAD]
     if len(mains) + len(threads) != 1:

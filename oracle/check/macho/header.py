@@ -50,7 +50,8 @@ def _raw_commands(data: bytes) -> Iterator[tuple[int, int, int, int]]:
 
 
 @rule("MACHO-HEADER", TOPIC,
-      "the header names MH_EXECUTE and a CPU its magic fits (MH_MAGIC_64 x86-64, MH_MAGIC "
+      "the header names a linked image (MH_EXECUTE, MH_DYLIB or MH_BUNDLE: the executable-only "
+      "rules skip the other two) and a CPU its magic fits (MH_MAGIC_64 x86-64, MH_MAGIC "
       "i386), and sizeofcmds fits in the file", DYLD_ARCH)
 def header(f: MachOFile) -> Iterator[Finding]:
     data = f.data
@@ -65,8 +66,8 @@ def header(f: MachOFile) -> Iterator[Finding]:
         yield "cputype", f"{cputype:#x} is not CPU_TYPE_X86_64 (a 64-bit file)"
     elif magic == mi.MH_MAGIC and cputype != mi.CPU_TYPE_I386:
         yield "cputype", f"{cputype:#x} is not CPU_TYPE_I386 (a 32-bit file)"
-    if filetype != mi.MH_EXECUTE:
-        yield "filetype", f"{filetype} is not MH_EXECUTE"
+    if filetype not in mi.LINKED_FILETYPES:
+        yield "filetype", f"{filetype} is not MH_EXECUTE, MH_DYLIB or MH_BUNDLE"
     if size + sizeofcmds > len(data):
         yield "sizeofcmds", f"{sizeofcmds:#x} runs past the end of the file"
 

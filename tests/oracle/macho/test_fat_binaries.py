@@ -79,7 +79,7 @@ def test_every_slice_is_checked_and_clean(built: dict[str, Path]) -> None:
 def test_a_slice_violation_names_its_slice(built: dict[str, Path]) -> None:
     data = bytearray(built["fat"].read_bytes())
     i386 = next(r for r in records(bytes(data)) if r[0] == 7)
-    struct.pack_into("<I", data, i386[2] + 12, 6)  # the i386 slice's filetype: MH_DYLINKER
+    struct.pack_into("<I", data, i386[2] + 12, 7)  # the i386 slice's filetype: MH_DYLINKER
     found = check_macho(bytes(data))
     assert [v.rule for v in found] == ["MACHO-HEADER"]
     assert found[0].where == "slice i386: filetype"
