@@ -19,7 +19,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .cases import any_case
+from .cases import any_case, run_kept
 from .mutate import RandomPicker
 from .seeds import build_targets
 
@@ -67,6 +67,21 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int) -
     return figures
 
 
+def replay(cases: list[Path]) -> int:
+    """Run kept cases again (directories holding recipe.txt and the mutated file)."""
+    failures = 0
+    with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
+        targets = build_targets(Path(tmp) / "seeds")
+        for case in cases:
+            recipe = dict(line.split(": ", 1) for line in
+                          (case / "recipe.txt").read_text().splitlines()[:2])
+            broken = run_kept(targets, recipe["target"], case / recipe["file"],
+                              Path(tmp) / "case")
+            failures += bool(broken)
+            print(f"{case.name}: {broken or 'ok'}", flush=True)
+    return 1 if failures else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="per target")
@@ -74,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, default=ROOT / "tests" / "hostile" / "found")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument("--replay", type=Path, nargs="+", help="kept case directories")
     args = parser.parse_args(argv)
+    if args.replay:
+        return replay(args.replay)
     figures = campaign(args.target, args.seconds, args.keep, args.seed)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")

@@ -64,3 +64,14 @@ def any_case(pick: Picker, name: str, targets: Targets, work: Path
     data, done = mutate(pick, exe_target.seed, targets.all_seeds())
     bind = choose(pick, ["lazy", "now"])
     return exe_target.exe.name, data, done, exe_case(exe_target, data, work, bind)
+
+
+def run_kept(targets: Targets, name: str, mutated: Path, work: Path) -> list[str]:
+    """The rules broken by a kept case: `mutated` replaces the input of its name."""
+    data = mutated.read_bytes()
+    if name in targets.exes:
+        return exe_case(targets.exes[name], data, work, "lazy") + exe_case(
+            targets.exes[name], data, work, "now")
+    target = targets.links[name]
+    index = [p.name for p in target.inputs].index(mutated.name)
+    return link_case(target, index, data, work)

@@ -89,6 +89,9 @@ def link_rules(inputs: Sequence[Path], options: dict[str, Any], out_dir: Path,
     failed) and the rules broken."""
     out_dir.mkdir(parents=True, exist_ok=True)
     output, map_file = out_dir / "a.out", out_dir / "a.map.json"
+    # Besides the inputs, an error may name the output (its layout) or the command line
+    # (`-e (entry point)`: the entry symbol no input defines).
+    names = [*names, output.name, "(entry point)"]
     broken: list[str] = []
     peak, start = _peak_rss(), time.monotonic()
     failed = False

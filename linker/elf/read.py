@@ -19,6 +19,7 @@ and neither are their relocation sections.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,10 @@ GRP_COMDAT = 1
 SHN_UNDEF, SHN_LORESERVE, SHN_ABS, SHN_COMMON, SHN_XINDEX = 0, 0xFF00, 0xFFF1, 0xFFF2, 0xFFFF
 SHN_X86_64_LCOMMON = 0xFF02
 STB_GNU_UNIQUE = 10
+# Sanity limits on values from the file that decide how much the link lays out: a larger
+# alignment or size is a corrupt (or hostile) input, refused before anything is allocated.
+MAX_ALIGNMENT = 1 << 24
+MAX_ZERO_FILL = 1 << 32  # a NOBITS section or COMMON symbol
 STT_COMMON, STT_GNU_IFUNC = 5, 10
 
 RELOC_TABLES: dict[str, NativeRelocs] = {"x86_64": X86_64_RELOCS, "i386": I386_RELOCS}
@@ -150,10 +155,20 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
             else hdr.section_bytes(i)
         if sh_flags & SHF_COMPRESSED and data is not None:
             data, size, align = decompress_section(hdr, i, data)
+        _check_alignment(hdr, i, int(align))
+        if sh_type == SHT_NOBITS and size > MAX_ZERO_FILL:
+            raise hdr.error(f"zero-fill size {size:#x} exceeds the limit {MAX_ZERO_FILL:#x}", i)
         out.append(InputSection(file=obj, index=i, name=name, flags=flags, role=role,
                                 align=max(1, int(align)), size=int(size), data=data,
                                 entsize=int(entsize)))
     return out
+
+
+def _check_alignment(hdr: ElfHeaders, index: int, align: int) -> None:
+    if align > 1 and align & (align - 1):
+        raise hdr.error(f"sh_addralign {align:#x} is not a power of two", index)
+    if align > MAX_ALIGNMENT:
+        raise hdr.error(f"sh_addralign {align:#x} exceeds the limit {MAX_ALIGNMENT:#x}", index)
 
 
 def _role_by_name(name: str, sh_type: int) -> SectionRole:
@@ -216,6 +231,7 @@ def _symbols(hdr: ElfHeaders, index: int, nsections: int) -> SymbolTable:
         n = int(np.nonzero(bind > 2)[0][0])
         raise hdr.error(f"symbol {n} has unknown binding {int(bind[n])}", index,
                         offset=n * dtype.itemsize, symbol=names[n] or None)
+    _check_commons(hdr, index, names, raw, section, dtype.itemsize)
     stype = (info & 0xF).astype(np.uint8)  # STT_GNU_IFUNC stays 10: SymType.IFUNC
     stype[(stype > 6) & (stype != STT_GNU_IFUNC)] = 0  # OS/processor-specific: no type
     stype[stype == STT_COMMON] = 1  # STT_COMMON is an object awaiting allocation
@@ -224,25 +240,44 @@ def _symbols(hdr: ElfHeaders, index: int, nsections: int) -> SymbolTable:
                        type=stype, visibility=(raw["other"] & 3).astype(np.uint8))
 
 
+def _check_commons(hdr: ElfHeaders, index: int, names: list[str], raw: np.ndarray,
+                   section: np.ndarray, entsize: int) -> None:
+    """A COMMON symbol's value is its alignment, its size what it allocates: both bounded."""
+    common = np.nonzero(section == COMMON)[0].tolist()
+    for n in common:
+        align, size = int(raw["value"][n]), int(raw["size"][n])
+        if (align & (align - 1)) or align > MAX_ALIGNMENT or size > MAX_ZERO_FILL:
+            raise hdr.error(f"COMMON symbol {n}: alignment {align:#x} (a power of two up to "
+                            f"{MAX_ALIGNMENT:#x}) or size {size:#x} (up to {MAX_ZERO_FILL:#x}) "
+                            "out of range", index, offset=n * entsize, symbol=names[n] or None)
+
+
 def _names(hdr: ElfHeaders, table: bytes, offsets: np.ndarray, index: int, link: int,
            entsize: int) -> list[str]:
-    """Symbol names in bulk: split the string table once and map each string's start offset
-    to its text; the rare name that starts inside another string (a merged suffix) falls
-    back to a search."""
-    pieces = table.split(b"\0")
-    starts = np.cumsum([0] + [len(p) + 1 for p in pieces[:-1]]).tolist()
-    by_offset = dict(zip(starts, (p.decode("utf-8", "surrogateescape") for p in pieces)))
-    strings = Strings(table)
-    names = []
-    for n, off in enumerate(offsets.tolist()):
-        name = by_offset.get(off)
-        if name is None:
-            name = strings.get(off)
-            if name is None:
-                raise hdr.error(f"symbol {n} name offset {off:#x} outside {hdr.names[link]}",
-                                index, offset=n * entsize)
-        names.append(name)
-    return names
+    """Symbol names in bulk: decode the string table once, split it, and map each string's
+    start offset to its text; the rare name that starts inside another string (a merged
+    suffix) falls back to a search.  A table that is all ASCII (the usual case) is decoded
+    as one str, whose character offsets are its byte offsets."""
+    if table.isascii():
+        pieces: list[str] = table.decode("ascii").split("\0")
+        lengths = [len(p) + 1 for p in pieces]
+    else:  # offsets count bytes: measure the undecoded pieces
+        raw = table.split(b"\0")
+        pieces = [p.decode("utf-8", "surrogateescape") for p in raw]
+        lengths = [len(p) + 1 for p in raw]
+    by_offset = dict(zip(itertools.accumulate(lengths[:-1], initial=0), pieces))
+    wanted = offsets.tolist()
+    names = list(map(by_offset.get, wanted))
+    if None in names:
+        strings = Strings(table)
+        for n, off in enumerate(wanted):
+            if names[n] is None:
+                name = strings.get(off)
+                if name is None:
+                    raise hdr.error(f"symbol {n} name offset {off:#x} outside "
+                                    f"{hdr.names[link]}", index, offset=n * entsize)
+                names[n] = name
+    return names  # type: ignore[return-value]  # no None left
 
 
 def _extended_indices(hdr: ElfHeaders, symtab: int, count: int) -> np.ndarray:

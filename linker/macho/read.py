@@ -169,7 +169,7 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
             indirect_table = struct.unpack_from("<II", data, pos + 56)
         pos += cmdsize
     for h in headers:
-        if h.addr + h.size >= MAX_ADDRESS:
+        if h.addr + h.size >= (MAX_ADDRESS if lay.word == 8 else 1 << 32):
             raise r.fail(f"section {h.segname},{h.sectname} spans {h.addr:#x}+{h.size:#x}, "
                          "past any address space", offset=start)
         obj.sections.append(_section(r, obj, len(obj.sections), h.segname, h.sectname, h.addr,
