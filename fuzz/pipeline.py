@@ -59,6 +59,7 @@ class LinkOptions:
     order: tuple[int, ...] = ()  # a permutation of the objects; () keeps their order
     bind_now: bool = False
     hash_style: str = "both"
+    pie: bool = False  # a position-independent executable (only for fuzz.pie.pie_legal models)
 
     def ordered(self, objects: Sequence[Path]) -> list[Path]:
         return [objects[i] for i in self.order] if self.order else list(objects)
@@ -72,12 +73,15 @@ def link_linkharness(objects: Sequence[Path], libs: Sequence[str], output: Path,
                                 entry="_start", dynamic_linker=DYNAMIC_LINKER,
                                 bind_now=options.bind_now)
     link([*map(str, options.ordered(objects)), *libs], output, entry="_start", dynamic_linker=DYNAMIC_LINKER,
-         bind_now=options.bind_now, hash_style=options.hash_style)
+         bind_now=options.bind_now, hash_style=options.hash_style, pie=options.pie)
 
 
-def link_options(n_objects: int) -> st.SearchStrategy[LinkOptions]:
+def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[LinkOptions]:
+    """Input order, -z now, hash style and, when the model is PIE-legal (`pie_ok`), -pie for
+    about a third of the examples."""
+    pie = st.integers(0, 2).map(lambda n: n == 0) if pie_ok else st.just(False)
     return st.builds(LinkOptions, st.permutations(range(n_objects)).map(tuple), st.booleans(),
-                     st.sampled_from(("both", "sysv", "gnu")))
+                     st.sampled_from(("both", "sysv", "gnu")), pie)
 
 
 def link_with(linker: str, objects: Sequence[Path], libs: Sequence[str],

@@ -1,6 +1,7 @@
 """Property (a): linkharness links every drawn program; the output passes oracle.check, the
 relocation-field oracle, and runs under the emulator (lazy and eager binding) with exactly
-the model's trace and exit status, whatever the input order, -z now and hash style.  For a share of the examples the same model is also
+the model's trace and exit status, whatever the input order, -z now, hash style and -pie
+(for about a third of the models that fuzz/pie.py makes PIE-legal).  For a share of the examples the same model is also
 assembled by GNU as and llvm-mc, and linkharness's outputs from those objects must pass the
 same checks.  A failure here is a linker bug (or an oracle bug)."""
 
@@ -17,6 +18,7 @@ from fuzz import judge
 from fuzz.coverage import record
 from fuzz.keep import kept_on_failure
 from fuzz.model import Program
+from fuzz.pie import pie_form, pie_legal
 from fuzz.pipeline import LinkOptions, libraries, link_linkharness, link_options, write_objects
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
@@ -29,10 +31,12 @@ def test_linkharness_output_is_right_by_every_check(
 ) -> None:
     @example(case=(SAMPLE, LinkOptions()), also_asm=0)
     @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
-        len(p.objects)))), also_asm=st.integers(0, 3))
+        len(p.objects), pie_ok=pie_legal(pie_form(p))))), also_asm=st.integers(0, 3))
     def prop(case: tuple[Program, LinkOptions], also_asm: int) -> None:
         program, options = case
-        record(program)
+        if options.pie:
+            program = pie_form(program)  # absolute addressing made pc-relative
+        record(program, {"link:pie"} if options.pie else set())
         expected = outcome(program)
         work = tmp_path_factory.mktemp("lh")
         for asm in [None, "as", "llvm-mc"] if also_asm == 0 else [None]:
