@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -115,6 +116,18 @@ def test_strip_debug_and_strip_all(tmp_path: Path, linkharness_shim: str) -> Non
     assert _run(tmp_path / "all") == "48\n"
 
 
+def _section(elf: ELFFile, name: str) -> Any:
+    sec = elf.get_section_by_name(name)
+    assert sec is not None, name
+    return sec
+
+
+def _symbol_value(elf: ELFFile, name: str) -> int:
+    found = _section(elf, ".symtab").get_symbol_by_name(name)
+    assert found, name
+    return int(found[0]["st_value"])
+
+
 def _section_names(path: Path) -> set[str]:
     with open(path, "rb") as f:
         return {s.name for s in ELFFile(f).iter_sections()}
@@ -124,8 +137,8 @@ def test_merged_strings_and_identification(tmp_path: Path, linkharness_shim: str
     _, ours = _build(tmp_path, linkharness_shim, "gcc", ("-g",))
     with open(ours, "rb") as f:
         elf = ELFFile(f)
-        strings = elf.get_section_by_name(".debug_str").data().split(b"\0")[:-1]
-        comment = elf.get_section_by_name(".comment").data().split(b"\0")[:-1]
+        strings = _section(elf, ".debug_str").data().split(b"\0")[:-1]
+        comment = _section(elf, ".comment").data().split(b"\0")[:-1]
         non_alloc = [s for s in elf.iter_sections() if s.name.startswith(".debug")]
         last_load = max(p["p_offset"] + p["p_filesz"] for p in elf.iter_segments()
                         if p["p_type"] == "PT_LOAD")
@@ -194,14 +207,13 @@ def _die_name(die: object) -> str:
 
 def _symbol(path: Path, name: str) -> int:
     with open(path, "rb") as f:
-        syms = ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name(name)
-        return int(syms[0]["st_value"])
+        return _symbol_value(ELFFile(f), name)
 
 
 def _range_entries(path: Path) -> list[tuple[int, int]]:
     """The range lists' (begin, end) pairs below the image: tombstones and terminators."""
     with open(path, "rb") as f:
-        data = ELFFile(f).get_section_by_name(".debug_ranges").data()
+        data = _section(ELFFile(f), ".debug_ranges").data()
     words = [int.from_bytes(data[i:i + 8], "little") for i in range(0, len(data), 8)]
     pairs = list(zip(words[::2], words[1::2]))
     return [p for p in pairs if p[0] < 0x1000]
@@ -225,8 +237,7 @@ def test_thread_local_location_is_its_offset_in_the_tls_block(
         _run("gcc", *flags, "-no-pie", *extra, "t.o", "m.o", "-o", exe, cwd=tmp_path)
         with open(tmp_path / exe, "rb") as f:
             elf = ELFFile(f)
-            tls_value = int(elf.get_section_by_name(".symtab")
-                            .get_symbol_by_name("counter")[0]["st_value"])
+            tls_value = _symbol_value(elf, "counter")
             dwarf = elf.get_dwarf_info()
             loc = next(bytes(die.attributes["DW_AT_location"].value)
                        for cu in dwarf.iter_CUs() for die in cu.iter_DIEs()
