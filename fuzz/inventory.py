@@ -122,11 +122,12 @@ def _elf64_rows() -> list[Row]:
            "import:function:pointer_in_data"),
         _r(t, "dynamic linking", "imported data through the GOT (GLOB_DAT)", "import:data:got"),
         _r(t, "COPY", "imported data reached directly (COPY)", "import:data:copy"),
-        _hole(t, "COPY", "COPY of imported data with aliases (one copy)",
-              "libtrace exports no aliases"),
-        _hole(t, "COPY", "COPY keeps the library's alignment", "libtrace data is 4-aligned"),
-        _hole(t, "canonical PLT", "address of an import taken absolutely = the library's view",
-              "libtrace returns no function addresses"),
+        _r(t, "COPY", "COPY of imported data with a (weak) alias: one copy for both names",
+           "copy:alias"),
+        _r(t, "COPY", "COPY keeps the library's alignment (64)", "copy:alignment"),
+        _r(t, "canonical PLT", "an import's address taken (movl $f, movq $f, lea f(%rip), "
+           ".quad f, GOT) = the library's view of it", "canonical:abs_u32", "canonical:abs_s32",
+           "canonical:pc_rel", "canonical:data_64", "canonical:got"),
         _r(t, "layout", "section alignment past a page", "align:4096"),
         _r(t, "layout", "zero-fill of more than a page takes no file space",
            "zero_fill:more_than_a_page"),
@@ -259,6 +260,12 @@ def reached_labels(target: str, count: int) -> set[str]:
         for p in examples:
             assert isinstance(p, Program)
             labels |= describe(p)
+        from .copy_canonical import SAMPLES as COPY_SAMPLES
+        from .copy_canonical import CopyCase, cases
+        from .copy_canonical import describe as describe_copy
+        for case in [*COPY_SAMPLES, *_draw(cases(), count)]:
+            assert isinstance(case, CopyCase)
+            labels |= describe_copy(case)
     elif target == I386:
         from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
         for case in [SAMPLE_CASE, *_draw(i386_cases(), count)]:

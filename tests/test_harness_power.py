@@ -25,6 +25,9 @@ from hypothesis import Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 
 from fuzz import judge
+from fuzz.copy_canonical import SAMPLES as COPY_SAMPLES
+from fuzz.copy_canonical import build_library as build_libreach
+from fuzz.copy_canonical import write_program as write_copy_program
 from fuzz.libtrace import build_libraries
 from fuzz.model import Program
 from fuzz.pipeline import libraries
@@ -34,9 +37,10 @@ from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies import error_programs, programs
 from fuzz.strategies_reach import edge_error_programs, reach_programs
-from linker import LinkError
+from linker import LinkError, link
 from linker import apply as apply_module
 from linker import layout as layout_module
+from linker import synth as synth_module
 from linker.arch import PLT_TEMPLATES
 from linker.elf import hashes, read
 from linker.elf import link as elf_link
@@ -46,6 +50,7 @@ from linker.layout import OutputSection
 from linker.model import Binding
 from linker.resolve import SymbolTable
 from linker.synth import SyntheticBuilder
+from oracle.native import run_native
 
 VALID_EXAMPLES = 40
 REACH_EXAMPLES = 12
@@ -353,6 +358,25 @@ def _weak_undefined_base(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(elf_link, "symbol_addresses", addresses)
 
 
+@mutant("a COPY alias gets its own copy", "COPY and canonical PLT")
+def _copy_alias(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(synth_module, "_aliases", lambda globals_, sym: [])
+
+
+@mutant("a COPY ignores the library's alignment", "COPY and canonical PLT")
+def _copy_alignment(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(synth_module, "_copy_alignment", lambda sym: 4)
+
+
+@mutant("a canonical PLT entry is not the import's .dynsym value", "COPY and canonical PLT")
+def _canonical_not_exported(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.dynsym_value
+
+    def value(image_syms: Any, index_of: Any, canonical: Any, *rest: Any) -> Any:
+        return original(image_syms, index_of, set(), *rest)
+    mp.setattr(elf_link, "dynsym_value", value)
+
+
 def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
     drawn: list[Program] = []
 
@@ -379,6 +403,8 @@ class Cases:
     lib_dir: Path
     valid: list[Case]
     errors: list[Case]
+    copies: list[Path]  # fuzz.copy_canonical's samples, run natively against libreach
+    libreach: Path
 
 
 def _cases(programs_: list[Program], root: Path, prefix: str) -> list[Case]:
@@ -403,7 +429,9 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
              *_collect(reach_programs(), REACH_EXAMPLES)]
     errors = [*edge_error_samples(), *_collect(error_programs(), ERROR_EXAMPLES),
               *_collect(edge_error_programs(), EDGE_ERROR_EXAMPLES)]
-    return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"))
+    copies = [write_copy_program(c, root / f"c{n}") for n, c in enumerate(COPY_SAMPLES)]
+    return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"), copies,
+                 build_libreach(lib_dir))
 
 
 def _exposed(cases: Cases) -> str | None:
@@ -418,6 +446,14 @@ def _exposed(cases: Cases) -> str | None:
                                     outcome(case.program), cases.lib_dir)
         if problems:
             return f"program {n}: {problems[0]}"
+    for n, obj in enumerate(cases.copies):
+        exe = cases.root / f"copy{n}"
+        link([str(obj), str(cases.libreach)], exe, entry="_start",
+             dynamic_linker=judge.DYNAMIC_LINKER)
+        problems = [*judge.structure(exe), *judge.fields(exe, [obj])]
+        status = run_native(str(exe), env={"LD_LIBRARY_PATH": str(cases.lib_dir)}).exit_code
+        if problems or status:
+            return f"COPY/canonical sample {n}: exit mask {status:#x} {problems[:1]}"
     for n, case in enumerate(cases.errors):
         try:
             link_linkharness(case.inputs, libraries(case.program, cases.lib_dir),
