@@ -97,6 +97,7 @@ class Diagnostics:
 
     error_limit: int = DEFAULT_ERROR_LIMIT
     fatal_warnings: bool = False
+    announce_limit: bool = True  # say "too many errors" when the limit stops the link
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
 
@@ -125,7 +126,7 @@ class Diagnostics:
 
     def _failure(self, *, limit_reached: bool) -> LinkError:
         errors = list(self.errors)
-        if limit_reached:
+        if limit_reached and self.announce_limit:
             errors.append(Diagnostic("too many errors emitted, stopping now "
                                      "(use --error-limit=0 to see all errors)"))
         return LinkError.of(errors, self.warnings)
@@ -147,7 +148,7 @@ def collecting(diagnostics: Diagnostics) -> Iterator[Diagnostics]:
 
 def current() -> Diagnostics:
     """The link's collector; outside a link, a fresh one that raises at the first error."""
-    return _CURRENT.get() or Diagnostics(error_limit=1)
+    return _CURRENT.get() or Diagnostics(error_limit=1, announce_limit=False)
 
 
 def warn(rule: str, *, file: str | None = None, section: str | None = None,

@@ -132,19 +132,27 @@ class SymbolTable:
         names = table.names
         loaded = [sec is not None for sec in obj.sections]
         by_name, intern = self.by_name, self.intern
+        path = obj.path
         ids: list[int] = []
-        # One pass over plain Python ints: this loop runs once per global of every object.
+        append = ids.append
+        # One pass over plain Python ints: this loop runs once per global of every object,
+        # so the common case, a reference, is handled inline (_add_reference's rules).
         for i, shndx, bind, vis in zip(rows.tolist(), table.section[rows].tolist(),
                                        table.binding[rows].tolist(),
                                        table.visibility[rows].tolist()):
             name = names[i]
             sym = by_name.get(name) or intern(name)
-            ids.append(sym.id)
+            append(sym.id)
             if vis and (sym.visibility == 0 or vis < sym.visibility):
                 sym.visibility = Visibility(vis)  # the most constraining visibility wins
             weak = bind == _WEAK
             if shndx == UNDEF or (shndx >= 0 and not loaded[shndx]):
-                self._add_reference(sym, obj, weak)
+                sym.referenced = True
+                if not weak:
+                    sym.strong_ref = True
+                referrers = sym.referrers
+                if len(referrers) < _MAX_REFERRERS and path not in referrers:
+                    referrers.append(path)
             elif shndx == COMMON:
                 self._add_common(sym, obj, i)
             else:

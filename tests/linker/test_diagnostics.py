@@ -127,3 +127,10 @@ def test_llvm_bitcode_is_refused_with_advice(tmp_path: Path) -> None:
     bitcode.write_bytes(b"BC\xc0\xde" + bytes(60))
     with pytest.raises(LinkError, match=r"LLVM bitcode .*build without -flto"):
         link([bitcode], tmp_path / "out")
+
+
+def test_outside_a_link_the_first_error_is_raised_alone() -> None:
+    from linker.errors import current
+    with pytest.raises(LinkError) as e:
+        current().error(Diagnostic("first", file="a.o"))
+    assert str(e.value) == "a.o: first" and len(e.value.diagnostics) == 1
