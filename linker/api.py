@@ -8,12 +8,22 @@ the output's directory and renamed over the target, so a failing link leaves not
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import ParamSpec
 
-from .errors import LinkError
+from .errors import (
+    DEFAULT_ERROR_LIMIT,
+    Diagnostic,
+    Diagnostics,
+    LinkError,
+    collecting,
+    current,
+)
 from .linkmap import build_link_map, write_link_map
 from .targets import TARGETS, ArchTraits
 
@@ -26,9 +36,27 @@ class LinkResult:
     entry: int
     dynamic: bool
     needed: tuple[str, ...]
-    warnings: tuple[str, ...] = field(default_factory=tuple)
+    warnings: tuple[Diagnostic, ...] = field(default_factory=tuple)  # str(w): its line
 
 
+P = ParamSpec("P")
+
+
+def _collecting_diagnostics(func: Callable[P, LinkResult]) -> Callable[P, LinkResult]:
+    """Run a link with its own collector of errors and warnings (sized by the link's
+    `error_limit` and `fatal_warnings` arguments); its warnings go into the result."""
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> LinkResult:
+        limit = kwargs.get("error_limit", DEFAULT_ERROR_LIMIT)
+        diagnostics = Diagnostics(error_limit=int(limit),  # type: ignore[call-overload]
+                                  fatal_warnings=bool(kwargs.get("fatal_warnings")))
+        with collecting(diagnostics):
+            result = func(*args, **kwargs)
+        return dataclasses.replace(result, warnings=tuple(diagnostics.warnings))
+    return wrapper
+
+
+@_collecting_diagnostics
 def link(
     inputs: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
@@ -51,10 +79,15 @@ def link(
     undefined: Sequence[str] = (),
     eh_frame_hdr: bool = False,
     relro: bool = False,
+    pie: bool = False,
     macho_classic: bool = False,
     imports: Sequence[str] = (),
     syslibroot: str = "",
     platform_version: tuple[int, int] = (0x000A0900, 0x000B0000),
+    build_id: str | None = None,
+    error_limit: int = DEFAULT_ERROR_LIMIT,
+    fatal_warnings: bool = False,
+    warn_common: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -66,20 +99,31 @@ def link(
     For `target="macho-x86_64"`, inputs are Mach-O objects, archives and .tbd stubs;
     `macho_classic` writes the seed's stub/indirect-table form, `imports` adds
     `SYM@INSTALL_NAME` imports without a stub file.
+
+    `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
+    Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
+    `diagnostics` are records; warnings come back in `LinkResult.warnings`, or fail the
+    link under `fatal_warnings`.  `warn_common`: warn when a COMMON symbol meets a
+    definition or another COMMON (GNU ld's --warn-common).
     """
+    diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
     if spec is None:
         raise LinkError(f"unknown target {target!r} (supported: {', '.join(TARGETS)})")
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
                            macho_classic, imports, platform_version, undefined)
+    from .elf.build_id import normalise_style
     from .elf.image import ImageOptions
     from .elf.link import link_elf, provide_linker_symbols, write_elf
     from .elf.load import Loader
     from .resolve import SymbolTable
 
     arch = spec.arch
-    symtab = SymbolTable()
+    if pie and not arch.is_rela:
+        raise LinkError("-pie is supported for elf64-x86-64 only (elf32-i386 needs the PIC "
+                        "PLT); link with -no-pie")
+    symtab = SymbolTable(warn_common=warn_common)
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     if static:
         loader.item("-Bstatic")
@@ -97,9 +141,11 @@ def link(
     if fresh_entry and entry_sym.undefined:
         entry_sym.referenced = entry_sym.strong_ref = False
     symtab.bind_versioned_references()
-    dynamic = any(s.imported and s.referenced for s in symtab.symbols)
+    # A PIE is always dynamic: ld.so must at least rebase it.
+    dynamic = pie or any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
     symtab.check_undefined()
+    diagnostics.check()  # undefined symbols: nothing more can be laid out
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
@@ -113,10 +159,13 @@ def link(
         entry=entry_name,
         eh_frame_hdr=eh_frame_hdr,
         relro=relro,
+        pie=pie,
         strip_debug=strip or strip_debug,  # GNU ld's -s drops debugging sections too
         compress_debug=compress_debug_sections,
+        build_id=normalise_style(build_id) if build_id is not None else None,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
+    diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
     data = write_elf(result, symtab, strip)
     out_path = os.fspath(output)
     _write_atomically(out_path, data, executable=True)
@@ -136,6 +185,7 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 library_paths: Sequence[str], syslibroot: str, classic: bool,
                 imports: Sequence[str], platform_version: tuple[int, int],
                 undefined: Sequence[str]) -> LinkResult:
+    diagnostics = current()
     from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
     from .resolve import SymbolTable
@@ -159,10 +209,12 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
     for name in LINKER_DEFINED:
         symtab.define_linker_symbol(name)
     symtab.check_undefined()
+    diagnostics.check()
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1])
     data = link_macho(symtab, arch, opts)
+    diagnostics.check()
     out_path = os.fspath(output)
     _write_atomically(out_path, data, executable=True)
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),

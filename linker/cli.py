@@ -1,13 +1,13 @@
 """`linkharness link`: GNU ld's command line, as gcc's driver speaks it.
 
-Every option gcc passes is either honoured or ignored with one warning line; positional
+Every option gcc passes is honoured or, when it cannot change the output, accepted without
+a word (`--verbose` lists those); a genuinely unknown option is an error.  Positional
 options (-l, --as-needed, --start-group, -Bstatic, ...) keep their place among the inputs.
 `shim_dir()` makes a directory holding an `ld` that runs this, for `gcc -B`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -30,6 +30,7 @@ TAKES_VALUE = {
     "-o", "-e", "-L", "-l", "-m", "-z", "--dynamic-linker", "--rpath", "--map", "-plugin",
     "-plugin-opt", "--sysroot", "--hash-style", "--target", "-u", "-T", "--rpath-link",
     "--version-script", "-y", "-soname", "-O", "--build-id", "-a", "-Y", "-f", "-F",
+    "--error-limit",
     "--compress-debug-sections",
 }
 ALIASES = {
@@ -40,20 +41,21 @@ ALIASES = {
     "--script": "-T", "-rpath-link": "--rpath-link", "-h": "-soname", "--soname": "-soname",
     "-static": "-static", "--static": "-static", "-export-dynamic": "--export-dynamic",
     "-E": "--export-dynamic", "--strip-all": "-s", "-pie": "--pie", "-no-pie": "--no-pie",
+    "--pic-executable": "--pie", "-pic-executable": "--pie",
     "-shared": "--shared", "-Bshareable": "--shared", "--no-pie": "--no-pie",
     "-sysroot": "--sysroot", "-target": "--target", "--strip-debug": "-S",
 }
-# Accepted and ignored, with the reason given in the warning.
+# Accepted without a word: they cannot change what linkharness writes (the reason is what
+# --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
+# which the loader refuses with a hint.
 IGNORED = {
-    "--build-id": "no .note.gnu.build-id is written",
-    "-plugin": "LTO plugins are not supported (objects must be real code)",
-    "-plugin-opt": "LTO plugins are not supported",
+    "-plugin": "no LTO plugin is run (an -flto input is refused)",
+    "-plugin-opt": "no LTO plugin is run",
     "--gc-sections": "unused sections are kept", "--no-gc-sections": "",
     "-O": "no link-time optimisation", "--sort-common": "", "-X": "", "--discard-locals": "",
     "-x": "", "--discard-all": "", "--no-undefined": "",
     "--enable-new-dtags": "", "--disable-new-dtags": "", "--rpath-link": "",
-    "--warn-common": "", "--fatal-warnings": "", "--no-fatal-warnings": "",
-    "-nostdlib": "", "--verbose": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
+    "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
     "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-y": "", "-a": "",
     "-Y": "",
@@ -70,17 +72,25 @@ class Command:
     output: str = "a.out"
     options: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # accepted, no effect: --verbose lists
     undefined: list[str] = field(default_factory=list)
     print_version: bool = False
+    verbose: bool = False
 
     def warn(self, option: str, reason: str) -> None:
         text = f"ignoring {option}" + (f" ({reason})" if reason else "")
         if text not in self.warnings:
             self.warnings.append(text)
 
+    def ignore(self, option: str, reason: str) -> None:
+        text = option + (f" ({reason})" if reason else "")
+        if text not in self.ignored:
+            self.ignored.append(text)
+
 
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
-         "--no-dynamic-linker"}
+         "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
+         "--warn-common"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R")
 
 
@@ -186,11 +196,12 @@ def parse(argv: list[str]) -> Command:
             o["compress_debug_sections"] = _compression(str(value))
         elif name == "--eh-frame-hdr":
             o["eh_frame_hdr"] = True
-        elif name in ("--no-pie", "--no-dynamic-linker"):
+        elif name == "--no-pie":
+            o["pie"] = False
+        elif name == "--no-dynamic-linker":
             pass
         elif name == "--pie":
-            raise LinkError("position-independent executables are not supported yet; "
-                            "link with -no-pie")
+            o["pie"] = True
         elif name == "--shared":
             raise LinkError("shared libraries cannot be written yet; linkharness links "
                             "executables")
@@ -199,8 +210,21 @@ def parse(argv: list[str]) -> Command:
                             "scripts such as libc.so)")
         elif name in ("-v", "--version", "-V"):
             cmd.print_version = True
+        elif name == "--build-id":
+            o["build_id"] = value if value is not None else "sha1"
+        elif name == "--error-limit":
+            try:
+                o["error_limit"] = int(str(value), 0)
+            except ValueError:
+                raise LinkError(f"--error-limit wants a number, not {value!r}") from None
+        elif name in ("--fatal-warnings", "--no-fatal-warnings"):
+            o["fatal_warnings"] = name == "--fatal-warnings"
+        elif name == "--warn-common":
+            o["warn_common"] = True
+        elif name == "--verbose":
+            cmd.verbose = True
         elif name in IGNORED or name.startswith("-plugin"):
-            cmd.warn(name, IGNORED.get(name, ""))
+            cmd.ignore(name, IGNORED.get(name, ""))
         elif name == "-soname":
             cmd.warn(name, "executables have no DT_SONAME")
         else:
@@ -229,7 +253,7 @@ def _z_option(cmd: Command, value: str) -> None:
     elif value in ("relro", "norelro"):
         cmd.options["relro"] = value == "relro"
     elif key in Z_IGNORED:
-        cmd.warn(f"-z {value}", "")
+        cmd.ignore(f"-z {value}", "")
     else:
         cmd.warn(f"-z {value}", "unknown -z keyword")
 
@@ -254,14 +278,23 @@ def main(argv: list[str] | None = None) -> int:
         print(VERSION)
         if not cmd.inputs:
             return 0
+    if cmd.verbose:
+        print(VERSION)
+        for text in cmd.ignored:
+            print(f"linkharness: ignored option: {text}")
+    severity = "error" if cmd.options.get("fatal_warnings") else "warning"
     for text in cmd.warnings:
-        print(f"linkharness: warning: {text}", file=sys.stderr)
+        print(f"linkharness: {severity}: {text}", file=sys.stderr)
+    if cmd.warnings and severity == "error":
+        return 1
 
     def action() -> None:
         if not cmd.inputs:
             raise LinkError("no input files")
         from .api import link
-        link(cmd.inputs, cmd.output, undefined=cmd.undefined, **cmd.options)
+        from .errors import print_diagnostics
+        result = link(cmd.inputs, cmd.output, undefined=cmd.undefined, **cmd.options)
+        print_diagnostics(result.warnings)
 
     return run_reporting_errors(action)
 
@@ -283,9 +316,12 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME
 Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
   -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
   -z relro|norelro         PT_GNU_RELRO (off by default)
-Other options gcc passes (-plugin, --build-id, ...) are ignored with one warning; GNU ld
+  --build-id[=sha1|md5|uuid|0xHEX|none]   .note.gnu.build-id (bare: sha1)
+  --error-limit N          stop after N errors (20; 0: all), each one line
+  --fatal-warnings, --warn-common, --verbose (lists the options accepted without effect)
+Other options gcc passes (-plugin, --gc-sections, ...) are accepted silently; GNU ld
 options linkharness lacks are refused by name, in either spelling (-emit-relocs).
-Errors are one line; exit status 1; no output file is left behind.
+Errors are one line each; exit status 1; no output file is left behind.
 Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""
 
 
@@ -310,11 +346,27 @@ def ld64_shim() -> str:
 
 
 def _shim(name: str, module: str) -> str:
+    """Write (once) a shell script that runs `python -m module`, started for speed: a
+    compiler driver runs it once per link, and Python's start-up is most of a small link.
+    It skips `site` (-S) and puts this package's and the interpreter's library directories
+    on PYTHONPATH itself, and it keeps compiled bytecode in the cache directory even where
+    PYTHONDONTWRITEBYTECODE is set (else every link compiles the linker's source again)."""
+    import hashlib
+    import sysconfig
+
     exe = sys.executable
-    tag = hashlib.sha256(exe.encode()).hexdigest()[:12]
+    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    tag = hashlib.sha256(f"{exe}\0{package_root}".encode()).hexdigest()[:12]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = os.path.join(base, "linkharness", f"shim-{tag}")
-    script = f'#!/bin/sh\nexec "{exe}" -m {module} "$@"\n'
+    paths = dict.fromkeys([package_root, sysconfig.get_path("purelib"),
+                           sysconfig.get_path("platlib")])
+    search = ":".join(_sh_quote(p) for p in paths)
+    script = ("#!/bin/sh\n"
+              "unset PYTHONDONTWRITEBYTECODE\n"
+              f"export PYTHONPYCACHEPREFIX={_sh_quote(directory + '-pycache')}\n"
+              f'export PYTHONPATH={search}"${{PYTHONPATH:+:$PYTHONPATH}}"\n'
+              f'exec {_sh_quote(exe)} -S -m {module} "$@"\n')
     path = os.path.join(directory, name)
     try:
         with open(path) as f:
@@ -329,6 +381,10 @@ def _shim(name: str, module: str) -> str:
     os.chmod(tmp, 0o755)
     os.replace(tmp, path)
     return path
+
+
+def _sh_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def print_shim_dir(argv: list[str]) -> int:

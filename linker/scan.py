@@ -15,6 +15,23 @@ executable, is this table (rows: the relocation's kind; columns: what the import
 
 A symbol defined in the output needs a GOT slot for GOT kinds (filled at link time), and
 nothing else: an executable is not preemptible.
+
+A position-independent executable (`-pie`) is loaded at a base chosen at run time, so every
+word that holds an address inside the image needs ld.so to add that base: the PIE column
+(symbols defined in the output; imports are decided as above, except that an absolute
+reference to one outside a writable word would be a text relocation):
+
+    kind                       | executable (-no-pie)       | PIE, defined symbol
+    ---------------------------+----------------------------+---------------------------
+    ABS word-sized, writable   | link-time value            | link-time value + RELATIVE
+    ABS in read-only, narrower | link-time value            | error: recompile with -fPIE
+    GOT_PC, GOT_OFF            | slot filled at link time   | slot + RELATIVE
+    GOT_ABS (i386 foo@GOT)     | slot's address             | error: recompile with -fPIE
+    PC, PLT_*, TLS, SIZE, SUB  | link-time value            | link-time value
+    PC to an undefined weak    | 0 - P + A                  | error: recompile with -fPIE
+
+An absolute symbol (SHN_ABS) and an undefined weak one (0) do not move with the image and
+need no RELATIVE.  Only allocated sections are scanned: debug information is never loaded.
 """
 
 from __future__ import annotations
@@ -42,6 +59,15 @@ class DynamicWordSite:
     addend: int
 
 
+@dataclass(frozen=True, slots=True)
+class RelativeSite:
+    """A word in writable data, in a PIE, that ld.so must rebase: its link-time value (the
+    field as apply.py writes it) plus the load base."""
+
+    section: InputSection
+    offset: int
+
+
 @dataclass
 class ScanResult:
     got: list[GotKey] = field(default_factory=list)  # in slot order
@@ -51,6 +77,8 @@ class ScanResult:
     canonical: set[int] = field(default_factory=set)  # imports whose address is their PLT entry
     copies: list[int] = field(default_factory=list)  # imports copied into the executable
     dynamic_words: list[DynamicWordSite] = field(default_factory=list)
+    relative_words: list[RelativeSite] = field(default_factory=list)  # PIE only
+    pie: bool = False
     uses_got_base: bool = False
     # Defined STT_GNU_IFUNC symbols, global (by id) or local ((object number, index), as GOT
     # keys): each gets an .iplt entry (its canonical address) whose slot an IRELATIVE
@@ -132,9 +160,9 @@ def pick_no_base_forms(sec: InputSection, no_base_of: np.ndarray) -> None:
 TLS_GOT = "tls"  # GOT keys ("tls", gid or (object, index)): slots holding S - TP
 
 
-def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
+def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> ScanResult:
     pick_instruction_forms(symtab)
-    result = ScanResult()
+    result = ScanResult(pie=pie)
     imported = np.array([s.imported for s in symtab.symbols], dtype=bool)
     ifunc = np.array([s.type == SymType.IFUNC and s.file is not None for s in symtab.symbols],
                      dtype=bool)
@@ -143,6 +171,9 @@ def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
     needs_got[[int(k) for k in NEEDS_GOT]] = True
     uses_base = np.zeros(len(RelocKind), dtype=bool)
     uses_base[[int(k) for k in USES_GOT_BASE]] = True
+    undefined = np.array([s.undefined for s in symtab.symbols], dtype=bool)
+    absolute_kind = np.zeros(len(RelocKind), dtype=bool)
+    absolute_kind[int(RelocKind.ABS)] = True
     kind_tables: dict[int, np.ndarray] = {}
     for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
         kinds_of = kind_tables.get(id(obj.howtos))
@@ -187,7 +218,68 @@ def scan_relocations(symtab: SymbolTable, word: int) -> ScanResult:
             is_import[known] = imported[targets[known]]
             for r in np.nonzero(is_import)[0].tolist():
                 _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
+            if pie and SectionFlags.ALLOC in sec.flags:
+                absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
+                                      | (kinds == RelocKind.GOT_ABS))[0]
+                for r in absolute.tolist():
+                    _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
+                                       word)
+                _refuse_pc_to_undefined(obj, sec, kinds, targets, undefined, symtab)
     return result
+
+
+def _refuse_pc_to_undefined(obj: ObjectFile, sec: InputSection, kinds: np.ndarray,
+                            targets: np.ndarray, undefined: np.ndarray,
+                            symtab: SymbolTable) -> None:
+    """In a PIE, `lea w(%rip)` of an undefined weak w cannot give 0 (the code moves, 0 does
+    not): GNU ld, lld and mold refuse it, and so do we.  A call through the PLT may stay."""
+    hits = (kinds == RelocKind.PC) & (targets >= 0)
+    hits[hits] = undefined[targets[hits]]
+    if hits.any():
+        r = int(np.nonzero(hits)[0][0])
+        row = sec.relocs.rows[r]
+        howto = obj.howtos[int(row["howto"])]
+        raise LinkError(f"{howto.name} against an undefined symbol cannot be used in a "
+                        "position-independent executable (its address 0 does not move with "
+                        "the code); recompile with -fPIE", file=obj.path, section=sec.name,
+                        offset=int(row["offset"]), symbol=symtab.symbols[int(targets[r])].name)
+
+
+def moves_with_image(symtab: SymbolTable, obj: ObjectFile | None, gid: int, index: int) -> bool:
+    """Is the symbol's address inside the image, so that a PIE's load base moves it?  Not
+    for an absolute symbol, an undefined (weak) one or an import (ld.so's business)."""
+    if gid >= 0:
+        sym = symtab.symbols[gid]
+        if sym.linker_defined:
+            return True
+        return sym.file is not None and (sym.common or not sym.absolute)
+    assert obj is not None
+    return index > 0 and int(obj.symbols.section[index]) >= 0
+
+
+def _scan_pie_absolute(
+    result: ScanResult,
+    obj: ObjectFile,
+    sec: InputSection,
+    row: np.void,
+    gid: int,
+    symtab: SymbolTable,
+    word: int,
+) -> None:
+    """The PIE column for an absolute reference to a symbol defined in the output."""
+    index = int(row["symbol"])
+    howto = obj.howtos[int(row["howto"])]
+    # A GOT slot's own address (i386 `foo@GOT`, no base register) moves whatever foo is.
+    if howto.kind != RelocKind.GOT_ABS and not moves_with_image(symtab, obj, gid, index):
+        return
+    if howto.kind == RelocKind.ABS and howto.width == word and SectionFlags.WRITE in sec.flags:
+        result.relative_words.append(RelativeSite(sec, int(row["offset"])))
+        return
+    name = symtab.symbols[gid].name if gid >= 0 else (obj.symbols.names[index] or sec.name)
+    where = "a read-only section" if howto.width == word else "a position-independent executable"
+    raise LinkError(f"{howto.name} against a local or defined symbol cannot be used in {where} "
+                    "(it would need a text relocation); recompile with -fPIE",
+                    file=obj.path, section=sec.name, offset=int(row["offset"]), symbol=name)
 
 
 def _scan_import(
@@ -211,6 +303,12 @@ def _scan_import(
         result.dynamic_words.append(
             DynamicWordSite(sec, int(row["offset"]), gid, int(row["addend"]))
         )
+    elif result.pie and kind == RelocKind.ABS:
+        raise LinkError(f"{howto.name} against a symbol imported from "
+                        f"{sym.dso.soname if sym.dso else '?'} cannot be used in a "
+                        "position-independent executable (it would need a text relocation); "
+                        "recompile with -fPIE", file=obj.path, section=sec.name,
+                        offset=int(row["offset"]), symbol=sym.name)
     elif kind in (RelocKind.ABS, RelocKind.PC):
         if is_func:
             result.want_plt(gid)

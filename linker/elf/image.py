@@ -58,6 +58,7 @@ from .dynamic import (
     DynReloc,
     DynSym,
 )
+from .pie import DF_1_PIE, DT_RELACOUNT, DT_RELCOUNT, sort_relative
 from .relro import RelroRegion
 
 SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_DYNAMIC = 1, 8, 7, 6
@@ -89,6 +90,8 @@ class ImageOptions:
     entry: str
     eh_frame_hdr: bool = False  # write .eh_frame_hdr and PT_GNU_EH_FRAME
     relro: bool = False  # -z relro: PT_GNU_RELRO over .got, .dynamic, the init arrays ...
+    pie: bool = False  # -pie: ET_DYN linked at 0, rebased by RELATIVE relocations
+    build_id: str | None = None  # --build-id style (sha1, md5, uuid, 0xHEX): the note
     strip_debug: bool = False  # -S (and -s): no .debug_* in the output
     compress_debug: str = "none"  # --compress-debug-sections: none, zlib or zstd
 
@@ -178,7 +181,8 @@ def add_dynamic_sections(
     if tables.rela_dyn:
         out = _format_section(rel_name + ".dyn", ro, len(tables.rela_dyn) * tables.rel_size,
                               word, rel_type, tables.rel_size)
-        out.render = lambda: tables.render_relocs(tables.rela_dyn)
+        out.render = lambda: tables.render_relocs(
+            sort_relative(tables.rela_dyn, tables.relative_count))
         outs[out.name] = out
     if tables.rela_plt:
         out = _format_section(rel_name + ".plt", ro, len(tables.rela_plt) * tables.rel_size,
@@ -225,8 +229,14 @@ def dynamic_entries(
             e += [(DT_RELA, out), (DT_RELASZ, out.size), (DT_RELAENT, tables.rel_size)]
         else:
             e += [(DT_REL, out), (DT_RELSZ, out.size), (DT_RELENT, tables.rel_size)]
+        if tables.relative_count:
+            count_tag = DT_RELACOUNT if tables.arch.is_rela else DT_RELCOUNT
+            e.append((count_tag, tables.relative_count))
     if opts.bind_now:
-        e += [(DT_FLAGS, DF_BIND_NOW), (DT_FLAGS_1, DF_1_NOW)]
+        e.append((DT_FLAGS, DF_BIND_NOW))
+    flags_1 = (DF_1_NOW if opts.bind_now else 0) | (DF_1_PIE if opts.pie else 0)
+    if flags_1:
+        e.append((DT_FLAGS_1, flags_1))
     if tables.verneed:
         e += [(DT_VERNEED, outs[".gnu.version_r"]), (DT_VERNEEDNUM, len(tables.verneed)),
               (DT_VERSYM, outs[".gnu.version"])]

@@ -6,10 +6,10 @@ resolve addresses -> render tables -> apply relocations -> serialise.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
+from ..errors import warn
 from ..layout import Layout, OutputSection, Segment, assign_addresses
 from ..model import InputSection, SectionFlags, SymType
 from ..resolve import GlobalSymbol, SymbolTable
@@ -17,6 +17,7 @@ from ..scan import ScanResult, scan_relocations
 from ..synth import Synthetic, build_synthetic
 from ..targets import ArchTraits
 from . import sections as policy
+from .build_id import NOTE_NAME, fill_build_id, note_section
 from .ctors import fold_ctors_into_init_arrays
 from .dynamic import DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
@@ -39,6 +40,7 @@ from .nonalloc import (
     strip_debug_inputs,
     tombstone,
 )
+from .pie import plan_relative
 from .relro import relro_region, reserve_relro
 from .write import count_program_headers, serialize, tls_block
 
@@ -81,7 +83,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     fold_ctors_into_init_arrays(symtab.objects, arch.word)
     pack_eh_frame_inputs(symtab.objects)
     merge_sections(symtab)
-    scan = scan_relocations(symtab, arch.word)
+    scan = scan_relocations(symtab, arch.word, pie=opts.pie)
     synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic)
     outs = collect_output_sections(symtab)
     non_alloc = list(collect_non_alloc(symtab).values())
@@ -90,12 +92,16 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if opts.dynamic:
         tables = _plan_tables(symtab, arch, opts, export_dynamic, scan.canonical)
         plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
+        if opts.pie:
+            plan_relative(tables, arch, deferred, synthetic, scan, symtab)
         add_dynamic_sections(outs, tables, opts)
         entries = dynamic_entries(outs, tables, opts, _defined(symtab, "_init"),
                                   _defined(symtab, "_fini"))
         outs[".dynamic"].size = len(entries) * 2 * arch.word
     if opts.eh_frame_hdr and ".eh_frame" in outs:
         add_eh_frame_hdr(outs)
+    if opts.build_id is not None:
+        outs[NOTE_NAME] = note_section(opts.build_id)
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
@@ -106,12 +112,13 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                                   ".eh_frame_hdr" in outs, has_tls, bool(relro))
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
-    layout = assign_addresses(segments, base=arch.image_base, page=arch.page_size,
+    base = 0 if opts.pie else arch.image_base  # a PIE is linked at 0, as GNU ld does
+    layout = assign_addresses(segments, base=base, page=arch.page_size,
                               header_size=ehdr + phnum * phent)
     deferred.layout = layout
     ordered = [o for seg in segments for o in seg.sections]
     named = {o.name: o for o in ordered}
-    defined = _linker_symbol_values(named, segments, arch)
+    defined = _linker_symbol_values(named, segments, base)
     # After the segments: debug information and the rest, at address 0.
     file_end = place_non_alloc(non_alloc, layout, layout.end_of_file_data)
     syms = symbol_addresses(symtab, layout, synthetic, scan, defined)
@@ -122,6 +129,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(file_end)
     _copy_inputs(image, ordered + non_alloc)
+    deferred.image = image
     tls = tls_block(ordered)
     if tables is not None:
         out_index = {id(sec): n + 1 for n, o in enumerate(ordered) for sec in o.inputs}
@@ -138,6 +146,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
     apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base,
                       tls.thread_pointer if tls else 0, tls.addr if tls else 0, tombstone)
+    if tables is not None and tables.relative_count:
+        # RELA addends of RELATIVE relocations are the fields' link-time values.
+        rel_dyn = named[".rela.dyn" if arch.is_rela else ".rel.dyn"]
+        assert rel_dyn.render is not None
+        image[rel_dyn.file_offset:rel_dyn.file_offset + rel_dyn.size] = rel_dyn.render()
     if ".eh_frame_hdr" in named:
         render_eh_frame_hdr(image, named[".eh_frame_hdr"], named[".eh_frame"], arch.word)
     if opts.compress_debug != "none":
@@ -147,7 +160,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
 
 
 def write_elf(result: ElfLinkResult, symtab: SymbolTable, strip: bool) -> bytearray:
-    return serialize(result.elf, result.image, symtab, strip)
+    image = serialize(result.elf, result.image, symtab, strip)
+    style = result.elf.options.build_id
+    if style is not None:  # last: a hash covers the finished file
+        fill_build_id(image, result.elf.named[NOTE_NAME], style)
+    return image
 
 
 class DeferredLayout:
@@ -155,10 +172,17 @@ class DeferredLayout:
 
     def __init__(self) -> None:
         self.layout: Layout | None = None
+        self.image: bytearray | None = None
 
     def address_of(self, sec: InputSection) -> int:
         assert self.layout is not None, "address asked before layout"
         return self.layout.address_of(sec)
+
+    def read_word(self, sec: InputSection, offset: int, width: int) -> int:
+        """The field's value as the relocation pass left it (a RELATIVE's addend)."""
+        assert self.layout is not None and self.image is not None
+        at = self.layout.section_file_offset[id(sec)] + offset
+        return int.from_bytes(self.image[at:at + width], "little")
 
 
 def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
@@ -188,8 +212,8 @@ def _defined(symtab: SymbolTable, name: str) -> GlobalSymbol | None:
 
 
 def _linker_symbol_values(named: dict[str, OutputSection], segments: list[Segment],
-                          arch: ArchTraits) -> dict[str, int]:
-    v: dict[str, int] = {"__ehdr_start": arch.image_base, "__executable_start": arch.image_base}
+                          base: int) -> dict[str, int]:
+    v: dict[str, int] = {"__ehdr_start": base, "__executable_start": base}
     got = named.get(".got.plt") or named.get(".got")
     if got is not None:
         v["_GLOBAL_OFFSET_TABLE_"] = got.addr
@@ -232,8 +256,7 @@ def _entry_address(symtab: SymbolTable, syms: SymbolAddresses,
         pass
     text = named.get(".text")
     fallback = text.addr if text else 0
-    print(f"linkharness: warning: cannot find entry symbol {entry}; defaulting to {fallback:#x}",
-          file=sys.stderr)
+    warn(f"cannot find entry symbol {entry}; defaulting to {fallback:#x}")
     return fallback
 
 

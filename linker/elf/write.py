@@ -22,7 +22,7 @@ PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 1, 2, 4, 0x400
 SHF_MERGE, SHF_STRINGS, SHF_COMPRESSED = 0x10, 0x20, 0x800
 SHN_ABS = 0xFFF1
-ET_EXEC = 2
+ET_EXEC, ET_DYN = 2, 3
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def _seg_flags(seg: Segment) -> int:
 
 def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[Phdr]:
     page = img.arch.page_size
-    base = img.arch.image_base
+    base = img.segments[0].addr  # the image base: arch.image_base, or 0 for a PIE
     ph_size = 56 if img.arch.word == 8 else 32
     table = img.phdr_count * ph_size
     phdrs: list[Phdr] = []
@@ -132,11 +132,12 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
     # ELFOSABI_GNU marks STT_GNU_IFUNC symbols as such (GNU ld sets it when it sees one).
     osabi = ELFOSABI_GNU if img.gnu_osabi else 0
     ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, osabi]) + bytes(8)
+    e_type = ET_DYN if img.options.pie else ET_EXEC
     if a.word == 8:
-        return ident + struct.pack("<HHIQQQIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry,
+        return ident + struct.pack("<HHIQQQIHHHHHH", e_type, a.elf_machine, 1, img.entry,
                                    phoff, shoff, 0, 64, 56, img.phdr_count, 64, shnum,
                                    shstrndx)
-    return ident + struct.pack("<HHIIIIIHHHHHH", ET_EXEC, a.elf_machine, 1, img.entry, phoff,
+    return ident + struct.pack("<HHIIIIIHHHHHH", e_type, a.elf_machine, 1, img.entry, phoff,
                                shoff, 0, 52, 32, img.phdr_count, 40, shnum, shstrndx)
 
 

@@ -159,3 +159,30 @@ def test_pie_refused_on_i386_in_one_line(tmp_path: Path) -> None:
     assert _sh("gcc", "-m32", "-c", src, "-o", obj).returncode == 0
     with pytest.raises(LinkError, match="-pie .*elf64-x86-64 only"):
         link([obj], tmp_path / "m", target="elf32-i386", entry="main", pie=True)
+
+
+WEAK_LEA = """
+.globl _start
+.weak maybe
+.text
+_start:
+  leaq maybe(%rip), %rax       # R_X86_64_PC32 to an undefined weak symbol
+  call maybe_too@PLT           # a call through the PLT may stay (GNU ld, lld, mold agree)
+  movl $60, %eax
+  syscall
+.weak maybe_too
+"""
+
+
+def test_pc_relative_address_of_an_undefined_weak_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "w.s"
+    src.write_text(WEAK_LEA)
+    obj = tmp_path / "w.o"
+    assert _sh("as", "--64", src, "-o", obj).returncode == 0
+    with pytest.raises(LinkError, match=r"w\.o: section \.text\+0x3: symbol maybe: "
+                       "R_X86_64_PC32 .*recompile with -fPIE"):
+        link([obj], tmp_path / "w", pie=True)
+    link([obj], tmp_path / "w-exec")  # fine in a fixed-address executable: maybe is 0
+    src.write_text(WEAK_LEA.replace("  leaq maybe(%rip), %rax", ""))
+    assert _sh("as", "--64", src, "-o", obj).returncode == 0
+    link([obj], tmp_path / "w", pie=True)
