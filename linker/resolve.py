@@ -120,6 +120,12 @@ class SymbolTable:
             sym = GlobalSymbol(len(self.symbols), name)
             self.symbols.append(sym)
             self.by_name[name] = sym
+            for lib in self.libraries:  # a name first seen after the libraries that export it
+                dsym = lib.symbols.get(name)
+                if dsym is not None:
+                    sym.dso, sym.dynsym = lib, dsym
+                    sym.type, sym.size = dsym.type, dsym.size
+                    break
         return sym
 
     # -- objects ---------------------------------------------------------------------------
@@ -235,11 +241,19 @@ class SymbolTable:
 
     # -- shared libraries and linker-defined symbols ------------------------------------------
 
-    def add_library(self, lib: DynamicLibrary) -> None:
+    def add_library(self, lib: DynamicLibrary, every_name: bool = True) -> None:
+        """Bind the names `lib` exports that nothing defines yet.  With `every_name` False
+        (ELF), a global symbol is made only for the names seen so far and for data objects
+        (a COPY relocation moves a library object's aliases too: synth.py finds them by
+        name); any other name first seen later binds in `intern`.  libc exports some 3,000
+        names, most of which a program never mentions."""
         self.libraries.append(lib)
+        by_name = self.by_name
         for name, dsym in lib.symbols.items():
-            sym = self.by_name.get(name)
+            sym = by_name.get(name)
             if sym is None:
+                if not every_name and dsym.type == SymType.FUNC:
+                    continue
                 sym = self.intern(name)
             if sym.file is None and sym.dso is None and not sym.linker_defined:
                 sym.dso, sym.dynsym = lib, dsym

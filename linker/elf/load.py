@@ -159,7 +159,7 @@ class Loader:
         # slash as a path, so the base name alone would not be found).
         lib = read_shared(memoryview(data), path,
                           needed_name=os.path.basename(path) if from_search else path)
-        self.symtab.add_library(replace(lib, as_needed=as_needed))
+        self.symtab.add_library(replace(lib, as_needed=as_needed), every_name=False)
 
     def archive(self, archive: Archive) -> None:
         loaded: set[int] = set()

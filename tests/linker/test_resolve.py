@@ -105,3 +105,24 @@ def test_undefined_symbol_lists_its_referrers() -> None:
         t.check_undefined()
     assert "missing" in str(e.value) and "a.o, b.o" in str(e.value)
     assert "weakref" not in str(e.value)
+
+
+def test_an_elf_library_makes_symbols_only_for_names_in_use_and_data() -> None:
+    """add_library(every_name=False): a function nobody named yet gets no global symbol
+    until an object names it; the first library exporting it still wins; data objects
+    (possible COPY aliases) are made at once."""
+    t = Globals()
+    t.intern("early").referenced = True
+    first = DynamicLibrary("liba.so", "liba.so", {
+        "early": DynamicSymbol("early", SymType.FUNC, 0),
+        "late": DynamicSymbol("late", SymType.FUNC, 0),
+        "data": DynamicSymbol("data", SymType.OBJECT, 8)})
+    second = DynamicLibrary("libb.so", "libb.so", {"late": DynamicSymbol("late", SymType.FUNC, 0)})
+    t.add_library(first, every_name=False)
+    t.add_library(second, every_name=False)
+    assert t.by_name["early"].dso is first and t.by_name["data"].dso is first
+    assert "late" not in t.by_name
+    assert t.intern("late").dso is first  # named later: bound to the first exporter
+    eager = Globals()
+    eager.add_library(second)
+    assert eager.by_name["late"].dso is second  # Mach-O's default: every name at once
