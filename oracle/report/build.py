@@ -74,7 +74,10 @@ def _cells(data: ReportData) -> tuple[list[str], list[str], dict[tuple[str, str]
     """The matrix: (flavours, linkers, worst result per cell), from replays and triages."""
     outcomes = [(r["case"], r["linker"], r["status"]) for r in data.results]
     for t in data.triages:
-        outcomes += [(t["case"], name, row["status"]) for name, row in t["linkers"].items()]
+        # a run that passes but breaks a checker or field rule still disagrees
+        checks = t.get("checks", {})
+        outcomes += [(t["case"], name, "fail" if checks.get(name) else row["status"])
+                     for name, row in t["linkers"].items()]
     cells: dict[tuple[str, str], str] = {}
     for case, linker, status in outcomes:
         for flavour in data.flavours.get(case, {}):
