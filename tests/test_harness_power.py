@@ -483,3 +483,126 @@ def test_seeded_bugs_are_caught(cases: Cases) -> None:
     for name, how in results.items():
         print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:100]}" if how else ""))
     assert len(killed) >= REQUIRED_SHARE * len(MUTANTS), results
+
+
+# -- position-independent executables ---------------------------------------------------------
+# Seeded bugs in the PIE paths, judged on PIE links of drawn programs made PIE-legal
+# (fuzz/pie.py); every one must be caught.
+
+PIE_EXAMPLES = 8
+PIE_MUTANTS: dict[str, Mutant] = {}
+
+
+def pie_mutant(name: str) -> Callable[[Mutant], Mutant]:
+    def register(fn: Mutant) -> Mutant:
+        PIE_MUTANTS[name] = fn
+        return fn
+    return register
+
+
+def _plan_relative(mp: pytest.MonkeyPatch, edit: Callable[[Any, Any], None]) -> None:
+    original = elf_link.plan_relative
+
+    def plan(tables: Any, arch: Any, *rest: Any) -> None:
+        original(tables, arch, *rest)
+        edit(tables, arch)
+    mp.setattr(elf_link, "plan_relative", plan)
+
+
+@pie_mutant("a RELATIVE relocation is missing")
+def _relative_missing(mp: pytest.MonkeyPatch) -> None:
+    def edit(tables: Any, arch: Any) -> None:
+        if tables.relative_count:
+            del tables.rela_dyn[0]
+            tables.relative_count -= 1
+    _plan_relative(mp, edit)
+
+
+@pie_mutant("a RELATIVE against a preemptible symbol")
+def _relative_preemptible(mp: pytest.MonkeyPatch) -> None:
+    """An import's GOT slot taken for a local one: rebased (to base + 0), never bound."""
+    def edit(tables: Any, arch: Any) -> None:
+        imports = [r for r in tables.rela_dyn if r.type == arch.dyn.glob_dat]
+        for r in imports:
+            r.type, r.dynsym, r.addend, r.addend_at = arch.dyn.relative, 0, 0, None
+        rest = [r for r in tables.rela_dyn if r.type != arch.dyn.glob_dat and r not in imports]
+        tables.rela_dyn[:] = imports + rest
+        tables.relative_count += len(imports)
+    _plan_relative(mp, edit)
+
+
+@pie_mutant("GOT load of an import relaxed to lea")
+def _import_got_relaxed(mp: pytest.MonkeyPatch) -> None:
+    """Every `mov foo@GOTPCREL(%rip), %reg` (R_X86_64_REX_GOTPCRELX) made `lea foo(%rip)`,
+    as bfd, lld and mold do for a symbol defined in the output, but for imports too."""
+    from linker import scan as scan_module
+    original = scan_module.pick_instruction_forms
+
+    def pick(symtab: SymbolTable) -> None:
+        original(symtab)
+        for obj in symtab.objects:
+            names = [h.name for h in obj.howtos]
+            if "R_X86_64_REX_GOTPCRELX" not in names:
+                continue
+            relaxable, pc32 = names.index("R_X86_64_REX_GOTPCRELX"), names.index("R_X86_64_PC32")
+            for sec in obj.sections:
+                if sec is None or sec.data is None or not len(sec.relocs):
+                    continue
+                rows = sec.relocs.rows
+                data = bytearray(sec.data)
+                for n in np.nonzero(rows["howto"] == relaxable)[0].tolist():
+                    at = int(rows["offset"][n])
+                    if at >= 2 and data[at - 2] == 0x8B:  # mov -> lea
+                        data[at - 2] = 0x8D
+                        rows["howto"][n] = pc32
+                sec.data = bytes(data)
+    mp.setattr(scan_module, "pick_instruction_forms", pick)
+
+
+@dataclasses.dataclass(frozen=True)
+class PieCases:
+    root: Path
+    lib_dir: Path
+    programs: list[tuple[Program, list[Path]]]
+
+
+@pytest.fixture(scope="module")
+def pie_cases(tmp_path_factory: pytest.TempPathFactory) -> PieCases:
+    from fuzz.pie import pie_form, pie_legal
+    from fuzz.pipeline import write_objects
+    root = tmp_path_factory.mktemp("power-pie")
+    lib_dir = root / "lib"
+    lib_dir.mkdir()
+    build_libraries(lib_dir)
+    drawn = _collect(programs().map(pie_form).filter(pie_legal), PIE_EXAMPLES)
+    return PieCases(root, lib_dir, [(p, write_objects(p, root / f"p{n}"))
+                                    for n, p in enumerate(drawn)])
+
+
+def _pie_exposed(cases: PieCases) -> str | None:
+    for n, (program, objects) in enumerate(cases.programs):
+        exe = cases.root / f"pie{n}"
+        try:
+            link([*map(str, objects), *libraries(program, cases.lib_dir)], exe,
+                 entry="_start", dynamic_linker=judge.DYNAMIC_LINKER, pie=True)
+        except LinkError as e:
+            return f"PIE program {n} refused: {e}"
+        problems = judge.everything(exe, objects, outcome(program), cases.lib_dir)
+        if problems:
+            return f"PIE program {n}: {problems[0]}"
+    return None
+
+
+def test_unmutated_linker_passes_on_pies(pie_cases: PieCases) -> None:
+    assert _pie_exposed(pie_cases) is None
+
+
+def test_seeded_pie_bugs_are_caught(pie_cases: PieCases) -> None:
+    results: dict[str, str | None] = {}
+    for name, seed in PIE_MUTANTS.items():
+        with pytest.MonkeyPatch.context() as mp:
+            seed(mp)
+            results[name] = _pie_exposed(pie_cases)
+    for name, how in results.items():
+        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:100]}" if how else ""))
+    assert all(results.values()), results
