@@ -133,6 +133,8 @@ class Machine:
         self.counting = limits.max_instructions is not None
         self.instructions: int | None = 0 if self.counting else None
         self.symbolizer: Callable[[int], str | None] = lambda addr: None
+        # what the emulated process lacks at a bad address (the Mach-O process sets it)
+        self.explain_access: Callable[[int], str | None] = lambda addr: None
         self.syscall: SyscallHandler = lambda nr, args: -38
         self._handlers: dict[int, Handler] = {}
         self._names: dict[int, str] = {}
@@ -347,7 +349,9 @@ class Machine:
                 return Fault(kind, addr, self.symbol_at(addr), f"{what} at {addr:#x}")
             where = self.symbol_at(pc)
             by = f"{pc:#x}" + (f" <{where}>" if where else "")
-            return Fault(kind, pc, where, f"{what} at {addr:#x} by the instruction at {by}")
+            missing = self.explain_access(addr)
+            return Fault(kind, pc, where, f"{what} at {addr:#x} by the instruction at {by}"
+                         + (f": {missing}" if missing else ""))
         if err.errno == uconst.UC_ERR_INSN_INVALID:
             return Fault("invalid-instruction", pc, self.symbol_at(pc), "invalid instruction")
         return Fault("cpu", pc, self.symbol_at(pc), f"CPU exception: {err}")

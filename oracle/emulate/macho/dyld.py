@@ -6,7 +6,9 @@ Segments are mapped with their initprot at their link addresses, plus the slide 
 MH_PIE executable (oracle.emulate.macho.slide); a segment
 with no access (__PAGEZERO) stays unmapped, so a null dereference faults.  Then the
 binder rebases, binds and (with bind="now" or MH_BIND_AT_LOAD) binds lazy pointers too,
-and the program starts at LC_MAIN's main or LC_UNIXTHREAD's rip (eip).
+and the program starts at LC_MAIN's main or LC_UNIXTHREAD's rip (eip).  The process has
+the thread-specific data area at the gs base and the commpage (darwin_process); an access
+outside everything emulated is reported with what is missing there.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import bisect
 import struct
 from collections.abc import Callable
+from dataclasses import replace
 
 from unicorn import UcError
 
@@ -22,6 +25,7 @@ from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
 from oracle.emulate.ldso import Invocation
 from oracle.emulate.machine import Machine
+from oracle.emulate.macho import darwin_process
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.binding import Binder, DyldFault
 from oracle.emulate.macho.image import MachOError, MachOImage
@@ -36,6 +40,11 @@ from oracle.emulate.streams import create_standard_streams
 MAX_DISTANCE = 0x10000  # farther than this from any symbol: no name
 S_MOD_INIT_FUNC_POINTERS = 9
 MAX_MAPPED = 1 << 30  # more than this is a corrupt size, not a program under test
+# The stack below the commpage (0x7fffffe00000), where macOS puts it; the ELF layout's
+# top of the address space would cover the commpage.  i386's commpage (0xffff0000) is
+# above its stack already.
+MACHO_LAYOUT_64 = replace(LAYOUT_64, stack_top=0x7FF7C0000000)
+MACHO_LAYOUT_32 = LAYOUT_32
 
 
 def _is_i386(data: bytes) -> bool:
@@ -45,7 +54,7 @@ def _is_i386(data: bytes) -> bool:
 
 def run_macho(data: bytes, inv: Invocation) -> RunResult:
     i386 = _is_i386(data)
-    layout = LAYOUT_32 if i386 else LAYOUT_64
+    layout = MACHO_LAYOUT_32 if i386 else MACHO_LAYOUT_64
     machine = Machine(I386 if i386 else X86_64, inv.limits, layout.lib_code,
                       layout.lib_code_size)
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
@@ -63,6 +72,9 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         _check_runnable(img)
         brk = _map_segments(machine.mem, img)
         process.brk_start = process.brk = process.brk_mapped = brk
+        areas = darwin_process.set_up(machine, process, layout.tls)
+        machine.explain_access = darwin_process.explainer(areas, _pagezero_end(img),
+                                                          machine.symbolizer)
         sp, argv, envp, apple = build_stack(machine.mem, layout.stack_top, layout.stack_size,
                                             inv.argv, inv.env, inv.path.encode(), img.word)
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
@@ -86,6 +98,11 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
     exit_code, faults = machine.run(pc)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
                      faults, machine.instructions)
+
+
+def _pagezero_end(img: MachOImage) -> int:
+    zero = img.segment_named("__PAGEZERO")
+    return zero.vmaddr + zero.vmsize if zero is not None else 0
 
 
 def _check_runnable(img: MachOImage) -> None:
