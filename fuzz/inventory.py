@@ -132,9 +132,14 @@ def _elf64_rows() -> list[Row]:
         _r(t, "layout", "zero-fill of more than a page takes no file space",
            "zero_fill:more_than_a_page"),
     ]
-    for what in ("TLS local exec", "TLS initial exec", "TLS general dynamic relaxed",
-                 "TLS local dynamic relaxed"):
-        rows.append(_hole(t, "TLS", what, "the model has no thread-local variables"))
+    rows += [
+        _r(t, "TLS", "TLS local exec (%fs:v@tpoff and v@tpoff(%rax)), .tdata and .tbss",
+           "tls:le", "tls:le_base", "tls:tdata", "tls:tbss"),
+        _r(t, "TLS", "TLS initial exec (v@gottpoff), from another object", "tls:ie",
+           "tls:other_object"),
+    ]
+    for what in ("TLS general dynamic relaxed", "TLS local dynamic relaxed"):
+        rows.append(_hole(t, "TLS", what, "fuzz/tls.py draws local and initial exec only"))
     rows += [
         _hole(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "no IFUNC in the model"),
         _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
@@ -266,6 +271,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for case in [*COPY_SAMPLES, *_draw(cases(), count)]:
             assert isinstance(case, CopyCase)
             labels |= describe_copy(case)
+        from . import tls
+        for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
+            assert isinstance(tcase, tls.TlsCase)
+            labels |= tls.describe(tcase)
     elif target == I386:
         from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
         for case in [SAMPLE_CASE, *_draw(i386_cases(), count)]:

@@ -37,6 +37,8 @@ from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies import error_programs, programs
 from fuzz.strategies_reach import edge_error_programs, reach_programs
+from fuzz.tls import SAMPLE as TLS_SAMPLE
+from fuzz.tls import write_objects as write_tls_objects
 from linker import LinkError, link
 from linker import apply as apply_module
 from linker import layout as layout_module
@@ -377,6 +379,28 @@ def _canonical_not_exported(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(elf_link, "dynsym_value", value)
 
 
+@mutant("local exec offsets from the TLS block's start (variant I), not its end", "TLS")
+def _tls_variant_one(mp: pytest.MonkeyPatch) -> None:
+    original = apply_module.compute
+
+    def compute(kind: RelocKind, **letters: Any) -> np.ndarray:
+        if kind is RelocKind.TLS_TPOFF:
+            letters["TP"] = letters.get("TLS", 0)
+        return original(kind, **letters)
+    mp.setattr(apply_module, "compute", compute)
+
+
+@mutant("an initial exec load names the next GOT slot", "TLS")
+def _tls_ie_slot(mp: pytest.MonkeyPatch) -> None:
+    original = apply_module.compute
+
+    def compute(kind: RelocKind, **letters: Any) -> np.ndarray:
+        if kind is RelocKind.TLS_GOT_PC:
+            letters["G"] = letters["G"] + 8
+        return original(kind, **letters)
+    mp.setattr(apply_module, "compute", compute)
+
+
 def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
     drawn: list[Program] = []
 
@@ -405,6 +429,7 @@ class Cases:
     errors: list[Case]
     copies: list[Path]  # fuzz.copy_canonical's samples, run natively against libreach
     libreach: Path
+    tls: list[Path]  # fuzz.tls's sample, run natively (exit 0) against libtrace1.so
 
 
 def _cases(programs_: list[Program], root: Path, prefix: str) -> list[Case]:
@@ -431,7 +456,7 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
               *_collect(edge_error_programs(), EDGE_ERROR_EXAMPLES)]
     copies = [write_copy_program(c, root / f"c{n}") for n, c in enumerate(COPY_SAMPLES)]
     return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"), copies,
-                 build_libreach(lib_dir))
+                 build_libreach(lib_dir), write_tls_objects(TLS_SAMPLE, root / "tls"))
 
 
 def _exposed(cases: Cases) -> str | None:
@@ -454,6 +479,13 @@ def _exposed(cases: Cases) -> str | None:
         status = run_native(str(exe), env={"LD_LIBRARY_PATH": str(cases.lib_dir)}).exit_code
         if problems or status:
             return f"COPY/canonical sample {n}: exit mask {status:#x} {problems[:1]}"
+    exe = cases.root / "tls.out"
+    link([*map(str, cases.tls), str(cases.lib_dir / "libtrace1.so")], exe, entry="_start",
+         dynamic_linker=judge.DYNAMIC_LINKER)
+    problems = [*judge.structure(exe), *judge.fields(exe, cases.tls)]
+    status = run_native(str(exe), env={"LD_LIBRARY_PATH": str(cases.lib_dir)}).exit_code
+    if problems or status:
+        return f"TLS sample: exit mask {status:#x} {problems[:1]}"
     for n, case in enumerate(cases.errors):
         try:
             link_linkharness(case.inputs, libraries(case.program, cases.lib_dir),

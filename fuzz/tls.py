@@ -1,0 +1,167 @@
+"""Thread-local variables (x86-64 ELF, local exec and initial exec): self-checking programs.
+
+A case defines one to three TLS variables across two objects, each initialised
+(`.tdata`) or zero (`.tbss`), of 1..4 words and alignment 4..64, and reaches them in drawn
+forms:
+
+- `le`: `movl %fs:v@tpoff+off, %eax` (R_X86_64_TPOFF32),
+- `le_base`: `movq %fs:0, %rax; movl v@tpoff+off(%rax), %eax` (TPOFF32 as a displacement),
+- `ie`: `movq v@gottpoff(%rip), %rax; movl %fs:off(%rax), %eax` (R_X86_64_GOTTPOFF, which
+  an executable's linker may relax to local exec or keep as a GOT slot of v - tp).
+
+The program loads every word it knows (the initial value, or 0), stores a new value through
+one form and loads it back through another, and tests each variable's alignment; its exit
+status is the mask of the checks that failed (1: a load, 2: a store read back through
+another form, 4: an alignment); the model says 0.  The mask is also passed to libtrace1's
+`lt1_f1_a1`, so it is in the trace, and that import keeps the executable dynamic (linkharness
+links a program that imports nothing statically, and without libc nothing but ld.so sets up
+the thread pointer and the static TLS block).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+FORMS = ("le", "le_base", "ie")
+TRACE_FUNCTION = "lt1_f1_a1"
+
+
+@dataclass(frozen=True)
+class TlsVar:
+    name: str
+    owner: int  # object 0 or 1
+    words: tuple[int, ...]  # initial values; all 0: .tbss
+    align: int
+
+    @property
+    def zero(self) -> bool:
+        return not any(self.words)
+
+
+@dataclass(frozen=True)
+class TlsAccess:
+    var: int
+    word: int
+    load_form: str
+    store_form: str
+    from_object: int
+
+
+@dataclass(frozen=True)
+class TlsCase:
+    variables: tuple[TlsVar, ...]
+    accesses: tuple[TlsAccess, ...]
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> TlsCase:
+    variables = []
+    for k in range(draw(st.integers(1, 3))):
+        n = draw(st.integers(1, 4))
+        words = tuple(draw(st.integers(1, 0xFFFFFFFF)) for _ in range(n)) if draw(
+            st.booleans()) else (0,) * n
+        variables.append(TlsVar(f"lh_t{k}", draw(st.integers(0, 1)), words,
+                                draw(st.sampled_from((4, 8, 16, 64)))))
+    accesses = tuple(
+        TlsAccess(v, draw(st.integers(0, len(variables[v].words) - 1)),
+                  draw(st.sampled_from(FORMS)), draw(st.sampled_from(FORMS)),
+                  draw(st.integers(0, 1)))
+        for v in draw(st.lists(st.integers(0, len(variables) - 1), min_size=1, max_size=5)))
+    return TlsCase(tuple(variables), accesses)
+
+
+SAMPLE = TlsCase(
+    (TlsVar("lh_t0", 0, (0x11111111, 0x22222222), 8),
+     TlsVar("lh_t1", 1, (0, 0, 0), 64),
+     TlsVar("lh_t2", 1, (0x33333333,), 16)),
+    (TlsAccess(0, 1, "le", "ie", 1), TlsAccess(1, 2, "ie", "le_base", 0),
+     TlsAccess(2, 0, "le_base", "le", 0), TlsAccess(0, 0, "ie", "ie", 0)),
+)
+
+
+def describe(case: TlsCase) -> set[str]:
+    labels = {f"tls:{a.load_form}" for a in case.accesses}
+    labels |= {f"tls:{a.store_form}" for a in case.accesses}
+    labels |= {"tls:tbss" if v.zero else "tls:tdata" for v in case.variables}
+    if any(a.from_object != case.variables[a.var].owner for a in case.accesses):
+        labels.add("tls:other_object")
+    return labels
+
+
+def _load(name: str, offset: int, form: str) -> list[str]:
+    if form == "le":
+        return [f"movl %fs:{name}@tpoff+{offset}, %eax"]
+    if form == "le_base":
+        return ["movq %fs:0, %rax", f"movl {name}@tpoff+{offset}(%rax), %eax"]
+    return [f"movq {name}@gottpoff(%rip), %rax", f"movl %fs:{offset}(%rax), %eax"]
+
+
+def _store(name: str, offset: int, form: str) -> list[str]:
+    if form == "le":
+        return [f"movl %ebx, %fs:{name}@tpoff+{offset}"]
+    if form == "le_base":
+        return ["movq %fs:0, %rax", f"movl %ebx, {name}@tpoff+{offset}(%rax)"]
+    return [f"movq {name}@gottpoff(%rip), %rax", f"movl %ebx, %fs:{offset}(%rax)"]
+
+
+def _check(bit: int, label: int) -> list[str]:
+    return [f"je {label}f", f"orl ${bit}, %r12d", f"{label}:"]
+
+
+def object_texts(case: TlsCase) -> list[str]:
+    """The assembly of objects 0 (with _start) and 1 (with lh_tls1, which _start calls)."""
+    bodies: list[list[str]] = [[], []]
+    current = {i: list(v.words) for i, v in enumerate(case.variables)}
+    # _start calls lh_tls1 (object 1's accesses) first: expected values follow that order
+    ordered = sorted(enumerate(case.accesses), key=lambda na: na[1].from_object != 1)
+    for n, a in ordered:
+        v = case.variables[a.var]
+        off = 4 * a.word
+        body = bodies[a.from_object]
+        body += [*_load(v.name, off, a.load_form), f"cmpl ${current[a.var][a.word]:#x}, %eax",
+                 *_check(1, 1)]
+        value = (0x9E3779B9 * (n + 1)) & 0xFFFFFFFF
+        current[a.var][a.word] = value
+        body += [f"movl ${value:#x}, %ebx", *_store(v.name, off, a.store_form),
+                 *_load(v.name, off, a.load_form), "cmpl %ebx, %eax", *_check(2, 2)]
+    for v in case.variables:
+        bodies[0] += ["movq %fs:0, %rax", f"leaq {v.name}@tpoff(%rax), %rax",
+                      f"testq ${v.align - 1}, %rax", "jz 3f", "orl $4, %r12d", "3:"]
+    texts = []
+    for owner in (0, 1):
+        lines = [".text"]
+        if owner == 0:
+            lines += [".globl _start", "_start:", "andq $-16, %rsp", "xorl %r12d, %r12d",
+                      "call lh_tls1", *bodies[0], "movl %r12d, %edi", "call lt1_f1_a1@PLT",
+                      "movl %r12d, %edi", "movl $231, %eax", "syscall"]
+        else:
+            lines += [".globl lh_tls1", "lh_tls1:", *bodies[1], "ret"]
+        for v in case.variables:
+            if v.owner != owner:
+                continue  # a reference: the assembler types it STT_TLS from @tpoff/@gottpoff
+            lines.append(f".globl {v.name}")
+            section = '.tbss,"awT",@nobits' if v.zero else '.tdata,"awT",@progbits'
+            lines += [f".section {section}", f".balign {v.align}",
+                      f".type {v.name}, @tls_object", f".size {v.name}, {4 * len(v.words)}",
+                      f"{v.name}:"]
+            lines += [f".zero {4 * len(v.words)}"] if v.zero else [
+                f".long {w:#x}" for w in v.words]
+        lines += ['.section .note.GNU-stack,"",@progbits', ""]
+        texts.append("\n".join(lines))
+    return texts
+
+
+def write_objects(case: TlsCase, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n, text in enumerate(object_texts(case)):
+        src, obj = directory / f"t{n}.s", directory / f"t{n}.o"
+        src.write_text(text)
+        subprocess.run(["as", "--64", "-o", str(obj), str(src)], check=True,
+                       capture_output=True)
+        out.append(obj)
+    return out
