@@ -74,7 +74,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
                          [fault], machine.instructions)
 
     try:
-        brk = map_image(machine.mem, image, bias)
+        brk = map_image(machine.mem, image, bias, inv.limits.memory_cap)
         process.brk_start = process.brk = process.brk_mapped = brk
         sp, argv, envp = build_stack(machine.mem, abi, image, bias, layout.stack_top,
                                      layout.stack_size, inv.argv, inv.env,

@@ -21,12 +21,18 @@ class LoadError(Exception):
     """The segments cannot be mapped (overlap with the emulator's regions, bad sizes)."""
 
 
-def map_image(mem: UcMemory, image: ElfImage, bias: int) -> int:
-    """Map the PT_LOAD segments at bias; returns the page-aligned end (the initial brk)."""
+def map_image(mem: UcMemory, image: ElfImage, bias: int, memory_cap: int) -> int:
+    """Map the PT_LOAD segments at bias; returns the page-aligned end (the initial brk).
+
+    The image counts against the run's `memory_cap`: segments that would need more are
+    refused before a page is mapped (a hostile p_memsz would otherwise have the page loop
+    below, and zeroing the bss, take as long and as much memory as it likes)."""
     perms: dict[int, int] = {}
     loads = image.loads()
     if not loads:
         raise LoadError("no PT_LOAD segment")
+    address_limit = 1 << image.elfclass
+    needed = 0
     for seg in loads:
         if seg.filesz > seg.memsz:
             raise LoadError(f"segment at {seg.vaddr:#x}: p_filesz > p_memsz")
@@ -34,6 +40,14 @@ def map_image(mem: UcMemory, image: ElfImage, bias: int) -> int:
             raise LoadError(f"segment at {seg.vaddr:#x} extends past the end of the file")
         if (seg.offset - seg.vaddr) % PAGE:
             raise LoadError(f"segment at {seg.vaddr:#x}: p_offset and p_vaddr differ mod page")
+        if seg.vaddr + bias + seg.memsz > address_limit:
+            raise LoadError(f"segment at {seg.vaddr:#x} of {seg.memsz:#x} bytes runs past the "
+                            f"{image.elfclass}-bit address space")
+        needed += page_up(seg.vaddr + bias + seg.memsz) - page_down(seg.vaddr + bias)
+        if needed > memory_cap:
+            raise LoadError(f"segments need {needed:#x} bytes or more, past the run's memory "
+                            f"cap of {memory_cap:#x}")
+    for seg in loads:
         start, end = page_down(seg.vaddr + bias), page_up(seg.vaddr + bias + seg.memsz)
         for page in range(start, end, PAGE):
             perms[page] = prot_from_flags(seg.flags)

@@ -57,7 +57,7 @@ def load_library(machine: Machine, path: Path, base: int, soname: str,
     if image.e_type != elfimage.ET_DYN:
         raise LoadError(f"{path}: not a shared object")
     bias = base - page_down(min(s.vaddr for s in image.loads()))
-    end = map_image(machine.mem, image, bias)
+    end = map_image(machine.mem, image, bias, machine.limits.memory_cap)
     dyn_seg = image.first(elfimage.PT_DYNAMIC)
     if dyn_seg is None:
         raise LoadError(f"{path}: no PT_DYNAMIC")

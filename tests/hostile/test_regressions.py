@@ -12,15 +12,10 @@ from pathlib import Path
 import pytest
 
 from fuzz.hostile.cases import run_kept
-from fuzz.hostile.seeds import Targets, build_targets
+from fuzz.hostile.seeds import Targets
 from linker import LinkError, link
 
 CASES = sorted(p for p in (Path(__file__).parent / "cases").iterdir() if p.is_dir())
-
-
-@pytest.fixture(scope="module")
-def targets(tmp_path_factory: pytest.TempPathFactory) -> Targets:
-    return build_targets(tmp_path_factory.mktemp("hostile-seeds"))
 
 
 def _recipe(case: Path) -> dict[str, str]:
