@@ -77,26 +77,35 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
         hidden = (versym[: len(raw)] & VERSYM_HIDDEN) != 0
     out: dict[str, DynamicSymbol] = {}
     versioned: dict[str, DynamicSymbol] = {}
-    section_align = np.maximum(hdr.shdrs["addralign"].astype(np.int64), 1) if len(hdr.shdrs) \
-        else np.ones(1, np.int64)
-    for n in np.nonzero(exported)[0].tolist():
-        name = strings.get(int(raw["name"][n]))
+    section_align = np.maximum(hdr.shdrs["addralign"].astype(np.int64), 1).tolist() \
+        if len(hdr.shdrs) else [1]
+    rows = np.nonzero(exported)[0]
+    # Whole columns as Python lists once: a libc has thousands of exports, and indexing
+    # numpy arrays one scalar at a time was most of a small link's time here.
+    versions_of: list[int | None] = [None] * len(rows)
+    if versym is not None and len(versym):  # a short .gnu.version covers its first symbols
+        covered = rows < len(versym)
+        indices = np.where(covered, versym[np.minimum(rows, len(versym) - 1)] & 0x7FFF, -1)
+        versions_of = [v if v >= 0 else None for v in indices.tolist()]
+    get_name, get_version = strings.get, versions.get
+    for n, name_off, stype_n, size, bind_n, value, shndx, hidden_n, ver in zip(
+            rows.tolist(), raw["name"][rows].tolist(), stype[rows].tolist(),
+            raw["size"][rows].tolist(), bind[rows].tolist(), raw["value"][rows].tolist(),
+            raw["shndx"][rows].tolist(), hidden[rows].tolist(), versions_of):
+        name = get_name(name_off)
         if name is None:
             raise hdr.error(f"dynamic symbol {n} name outside .dynstr", index,
                             offset=n * dtype.itemsize)
-        version = None
-        if versym is not None and n < len(versym):
-            version = versions.get(int(versym[n]) & 0x7FFF)
-        value, shndx = int(raw["value"][n]), int(raw["shndx"][n])
-        align = int(section_align[shndx]) if shndx < len(section_align) else 1
+        version = get_version(ver) if ver is not None else None
+        align = section_align[shndx] if shndx < len(section_align) else 1
         if value:
             align = min(align, value & -value)  # the address's own alignment limits it
-        dsym = DynamicSymbol(
-            name=name, type=_TYPES.get(int(stype[n]), SymType.NOTYPE), size=int(raw["size"][n]),
-            weak=int(bind[n]) == STB_WEAK, version=version, value=value, align=align)
+        dsym = DynamicSymbol(name=name, type=_TYPES.get(stype_n, SymType.NOTYPE), size=size,
+                             weak=bind_n == STB_WEAK, version=version, value=value,
+                             align=align)
         if version is not None:
             versioned[f"{name}@{version}"] = dsym
-        if not hidden[n]:
+        if not hidden_n:
             out[name] = dsym
     return out, versioned
 
