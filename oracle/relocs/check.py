@@ -15,6 +15,7 @@ from dataclasses import replace
 from elftools.common.exceptions import ELFError
 
 from .archive import is_archive, read_archive
+from .debug import check_debug_fields
 from .diagnose import distance, missing, pointee
 from .disasm import context
 from .expect import Expectation, encode, fits
@@ -167,11 +168,13 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
         linked.got = bases[0]
     report = _check_all(linked)
     skipped.update(report.skipped)
+    debug = check_debug_fields(output, linked, {id(o): o.debug_relocs for o in linked.objects})
+    skipped.update(debug.skipped)
     # disassembly only for what is reported (not for placements or GOT bases tried)
     mismatches = tuple(
         replace(m, disassembly=context(image, m.address, m.address - m.offset))
         if m.address is not None else m for m in report.mismatches)
-    return FieldReport(mismatches, report.confirmed,
+    return FieldReport(mismatches + debug.mismatches, report.confirmed + debug.confirmed,
                        {k: v for k, v in skipped.items() if v}, report.got_base)
 
 
@@ -237,7 +240,8 @@ def _check_all(linked: Linked, only: tuple[Formula, ...] | None = None) -> Field
     mismatches: list[FieldMismatch] = []
     confirmed: list[ConfirmedSite] = []
     for obj in linked.objects:
-        skipped["in non-alloc sections"] += obj.non_alloc_relocs
+        skipped["in non-alloc sections"] += obj.non_alloc_relocs - sum(
+            len(r) for r in obj.debug_relocs.values())  # relocation sections of nothing
         by_section: dict[int, list[InputReloc]] = {}
         for rel in obj.relocs:
             sec = obj.sections[rel.section]

@@ -94,9 +94,11 @@ class InputObject:
     relocs: tuple[InputReloc, ...]
     comdat: tuple[tuple[str, tuple[int, ...]], ...]  # (signature, member section indices)
     file_name: str | None      # the first STT_FILE symbol's name
-    non_alloc_relocs: int      # relocations against debug/comment sections: not checked
+    non_alloc_relocs: int      # relocations in debug/comment sections (judged by debug.py)
     relocs_by_section: dict[int, tuple[InputReloc, ...]] = field(default_factory=dict)
     symbols_by_section: dict[int, tuple[InputSymbol, ...]] = field(default_factory=dict)
+    # The relocations of non-allocated sections, by section index.
+    debug_relocs: dict[int, tuple[InputReloc, ...]] = field(default_factory=dict)
 
 
 def is_relocatable(path: str) -> bool:
@@ -141,6 +143,7 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
     is64 = elf.elfclass == 64
     symbols = _read_symbols(headers, raw, sections, is64)
     relocs: list[InputReloc] = []
+    debug: list[InputReloc] = []
     non_alloc = 0
     comdat: list[tuple[str, tuple[int, ...]]] = []
     for i, sec in enumerate(headers):
@@ -153,19 +156,21 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
             continue
         target = sections.get(sec["sh_info"])
         entries = list(tables.relocations(raw[i], is64, kind == "SHT_RELA"))
-        if target is None or not target.alloc:
+        if target is None:
             non_alloc += len(entries)
             continue
-        relocs.extend(InputReloc(target.index, r.offset, r.type, r.symbol,
+        (relocs if target.alloc else debug).extend(InputReloc(target.index, r.offset, r.type, r.symbol,
                                  r.addend if r.addend is not None else
                                  implicit_addend(target, r.offset, machine, r.type))
                       for r in entries)
-    for index in {r.section for r in relocs}:
+    non_alloc += len(debug)
+    for index in {r.section for r in relocs} | {r.section for r in debug}:
         sections[index] = replace(sections[index], relocated=True)
     file_name = next((s.name for s in symbols if s.type == "STT_FILE"), None)
     return InputObject(path, machine, sections, symbols, tuple(relocs), tuple(comdat),
                        file_name, non_alloc, _group(relocs, lambda r: r.section),
-                       _group(symbols, lambda s: s.shndx))
+                       _group(symbols, lambda s: s.shndx),
+                       _group(debug, lambda r: r.section))
 
 
 def _group(items: Iterable[_T], key: Callable[[_T], object]) -> dict[int, tuple[_T, ...]]:

@@ -1,0 +1,248 @@
+"""Fields of non-allocated sections (DWARF, mostly): recomputed from the output alone.
+
+Debug sections have no addresses.  Every linker concatenates each one's inputs in link
+order (aligned), and a field is then one of:
+
+* an address, S + A, of code or data (DW_AT_low_pc, DW_OP_addr, a line-table
+  DW_LNE_set_address, an arange): S is where the symbol's section went in the image;
+* an offset into another debug section (a unit's abbreviation offset, DW_FORM_strp,
+  DW_AT_stmt_list): S is where the target input section went *within its output
+  section*; for a merged string section (.debug_str, .debug_line_str) the offset must
+  name the same string the input named, wherever the merge put it;
+* a TLS block offset (R_X86_64_DTPOFF32/64, R_386_TLS_LDO_32): S + A - the PT_TLS address.
+
+A field referring to a discarded COMDAT copy holds a tombstone (0, 1, all ones, all ones
+but one: lld, mold, linkharness) or an address in the image's code (GNU ld and gold point
+it at the kept copy).  Inputs are placed by their bytes, relocated fields masked, starting
+where the previous input of the same output section ended.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+
+from .inputs import InputObject, InputReloc, InputSection
+from .linked import Linked
+from .mismatch import ConfirmedSite, FieldMismatch
+from .types import lookup, type_name
+
+SHF_COMPRESSED = 0x800
+_DTPOFF = ("R_X86_64_DTPOFF32", "R_X86_64_DTPOFF64", "R_386_TLS_LDO_32")
+_DTPOFF_WIDTH = {"R_X86_64_DTPOFF32": 4, "R_X86_64_DTPOFF64": 8, "R_386_TLS_LDO_32": 4}
+
+
+@dataclass(frozen=True)
+class DebugReport:
+    mismatches: tuple[FieldMismatch, ...]
+    confirmed: tuple[ConfirmedSite, ...]
+    skipped: dict[str, int]
+
+
+def read_non_alloc(path: str) -> dict[str, bytes]:
+    """The output's non-allocated sections by name, decompressed (pyelftools undoes
+    SHF_COMPRESSED)."""
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        return {s.name: s.data() for s in elf.iter_sections()
+                if not s["sh_flags"] & SH_FLAGS.SHF_ALLOC
+                and s["sh_type"] == "SHT_PROGBITS"}
+
+
+def _masked(sec: InputSection, relocs: tuple[InputReloc, ...], machine: str) -> bytes:
+    data = bytearray(sec.data)
+    for rel in relocs:
+        width = _width(machine, rel.type)
+        data[rel.offset:rel.offset + width] = bytes(width)
+    return bytes(data)
+
+
+def _width(machine: str, number: int) -> int:
+    info = lookup(machine, number)
+    if info is not None:
+        return info.width
+    return _DTPOFF_WIDTH.get(type_name(machine, number), 4)
+
+
+def _matches(out: bytes, at: int, masked: bytes, holes: list[tuple[int, int]]) -> bool:
+    if at < 0 or at + len(masked) > len(out):
+        return False
+    window = bytearray(out[at:at + len(masked)])
+    for start, width in holes:
+        window[start:start + width] = bytes(width)
+    return bytes(window) == masked
+
+
+def _place_inputs(outputs: dict[str, bytes], linked: Linked,
+                  debug: dict[int, dict[int, tuple[InputReloc, ...]]]
+                  ) -> dict[tuple[int, int], int]:
+    """(id(object), section index) -> offset in its output section, for every
+    non-allocated, unmerged input found where its bytes say."""
+    cursor: dict[str, int] = {}
+    placed: dict[tuple[int, int], int] = {}
+    for obj in linked.objects:
+        for sec in obj.sections.values():
+            if sec.alloc or sec.name not in outputs or _is_merged(sec) or not sec.data \
+                    or (id(obj), sec.index) in linked.discarded:
+                continue
+            out = outputs[sec.name]
+            relocs = debug.get(id(obj), {}).get(sec.index, ())
+            holes = [(r.offset, _width(obj.machine, r.type)) for r in relocs]
+            masked = _masked(sec, relocs, obj.machine)
+            # A compressed input's sh_addralign is its Elf_Chdr's; its data's is unknown.
+            align = 1 if sec.flags & SHF_COMPRESSED else max(sec.align, 1)
+            at: int | None = (cursor.get(sec.name, 0) + align - 1) & -align
+            if at is None or not _matches(out, at, masked, holes):
+                at = _search(out, masked, holes, align)
+            if at is not None:
+                placed[(id(obj), sec.index)] = at
+                cursor[sec.name] = at + len(sec.data)
+    return placed
+
+
+def _search(out: bytes, masked: bytes, holes: list[tuple[int, int]], align: int) -> int | None:
+    start = 0
+    while True:
+        at = out.find(masked[:min(len(masked), 8)], start) if not holes or holes[0][0] >= 8 \
+            else start
+        if at < 0 or at + len(masked) > len(out):
+            return None
+        if at % align == 0 and _matches(out, at, masked, holes):
+            return at
+        start = at + 1
+        if start > len(out) - len(masked):
+            return None
+
+
+def _is_merged(sec: InputSection) -> bool:
+    return bool(sec.flags & SH_FLAGS.SHF_MERGE) and not sec.relocated
+
+
+def _string_at(data: bytes, offset: int) -> bytes | None:
+    end = data.find(b"\0", offset)
+    return data[offset:end + 1] if 0 <= offset <= end else None
+
+
+def check_debug_fields(output: str, linked: Linked,
+                       debug: dict[int, dict[int, tuple[InputReloc, ...]]]) -> DebugReport:
+    """Judge every relocation of every non-allocated input section in `debug`
+    (id(object) -> section index -> its relocations)."""
+    outputs = read_non_alloc(output)
+    placed = _place_inputs(outputs, linked, debug)
+    skipped: Counter[str] = Counter()
+    mismatches: list[FieldMismatch] = []
+    confirmed: list[ConfirmedSite] = []
+    image = linked.image
+    ones = (1 << (8 * image.word)) - 1
+    tombstones = {0, 1, ones, ones - 1}
+    for obj in linked.objects:
+        for index, relocs in debug.get(id(obj), {}).items():
+            sec = obj.sections[index]
+            if (id(obj), index) in linked.discarded:
+                skipped["in discarded COMDAT sections"] += len(relocs)
+                continue
+            base = placed.get((id(obj), index))
+            if base is None:
+                skipped["in non-alloc sections not found in the output"] += len(relocs)
+                continue
+            out = outputs[sec.name]
+            for rel in relocs:
+                verdict = _judge(linked, obj, sec, rel, out, base, outputs, placed,
+                                 tombstones)
+                if verdict is None:
+                    skipped["in non-alloc sections, not computable"] += 1
+                elif isinstance(verdict, FieldMismatch):
+                    mismatches.append(verdict)
+                else:
+                    confirmed.append(verdict)
+    return DebugReport(tuple(mismatches), tuple(confirmed), dict(skipped))
+
+
+def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc, out: bytes,
+           base: int, outputs: dict[str, bytes], placed: dict[tuple[int, int], int],
+           tombstones: set[int]) -> FieldMismatch | ConfirmedSite | None:
+    name_of_type = type_name(obj.machine, rel.type)
+    info = lookup(obj.machine, rel.type)
+    width = _width(obj.machine, rel.type)
+    dtpoff = name_of_type in _DTPOFF
+    if not dtpoff and (info is None or info.formula.name not in ("ABS",)):
+        return None
+    field_at = base + rel.offset
+    raw = out[field_at:field_at + width]
+    actual = int.from_bytes(raw, "little")
+    mask = (1 << (8 * width)) - 1
+    if rel.symbol >= len(obj.symbols):
+        return None
+    sym = obj.symbols[rel.symbol]
+    formula = "S + A - TLS" if dtpoff else "S + A"
+    allowed: list[int] = []
+    detail = ""
+    image = linked.image
+    if isinstance(sym.shndx, int) and sym.shndx and sym.bind == "STB_LOCAL":
+        target = obj.sections.get(sym.shndx)
+        if target is None:
+            return None
+        if not target.alloc:
+            if _is_merged(target):
+                want = _string_at(target.data, sym.value + rel.addend)
+                got = _string_at(outputs.get(target.name, b""), actual)
+                if want is None:
+                    return None
+                if got == want:
+                    return ConfirmedSite(obj.path, sec.name, rel.offset, name_of_type,
+                                         sym.name, field_at, width, field_at,
+                                         "string at S + A", "merged")
+                return FieldMismatch("value", obj.path, sec.name, rel.offset, name_of_type,
+                                     sym.name, formula="string at S + A", actual=raw,
+                                     address=None, detail=(
+                                         f"names {got!r} in {target.name}, the input "
+                                         f"named {want!r}"))
+            where = placed.get((id(obj), sym.shndx))
+            if where is None:
+                return None
+            allowed = [where + sym.value + rel.addend]
+            formula = "S + A (offset in the output section)"
+        elif (id(obj), sym.shndx) in linked.discarded:
+            if actual in tombstones or (not dtpoff and any(
+                    s.executable and s.contains(actual) for s in image.sections)):
+                return ConfirmedSite(obj.path, sec.name, rel.offset, name_of_type, sym.name,
+                                     field_at, width, field_at, formula, "tombstone")
+            detail = "the target is a discarded COMDAT copy: want a tombstone or the kept copy"
+        elif _is_merged(target):
+            return None
+        else:
+            candidates = linked.place(obj, sym.shndx)
+            if not candidates:
+                return None
+            allowed = [c + sym.value + rel.addend for c in candidates]
+    elif sym.shndx == "SHN_ABS":
+        allowed = [sym.value + rel.addend]
+    else:
+        g = image.globals.get(sym.name)
+        if g is None:  # mold turns an executable's globals into locals
+            found = [s for s in image.locals.get(sym.name, []) if s.defined]
+            g = found[0] if len(found) == 1 else None
+        if g is None or not g.defined:
+            if sym.bind == "STB_WEAK":
+                allowed = [rel.addend, 0]
+            else:
+                return None
+        else:
+            allowed = [g.value + rel.addend]
+            if image.tls is not None and dtpoff and g.type == "STT_TLS" and \
+                    g.value < image.tls[0]:
+                allowed = [g.value + image.tls[0] + rel.addend]  # st_value is an offset
+    if dtpoff:
+        if image.tls is None:
+            return None
+        allowed = [a - image.tls[0] for a in allowed]
+    if any((a & mask) == actual for a in allowed):
+        return ConfirmedSite(obj.path, sec.name, rel.offset, name_of_type, sym.name,
+                             field_at, width, field_at, formula, "")
+    expected = (allowed[0] & mask).to_bytes(width, "little") if allowed else b""
+    return FieldMismatch("value", obj.path, sec.name, rel.offset, name_of_type, sym.name,
+                         formula=formula, expected=expected, actual=raw, address=None,
+                         detail=detail or f"at {sec.name}+{field_at:#x} of the output")
