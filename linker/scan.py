@@ -310,6 +310,12 @@ def _scan_import(
                         "recompile with -fPIE", file=obj.path, section=sec.name,
                         offset=int(row["offset"]), symbol=sym.name)
     elif kind in (RelocKind.ABS, RelocKind.PC):
+        if is_func and result.pie and word == 4:
+            raise LinkError(f"{howto.name} to a function imported from "
+                            f"{sym.dso.soname if sym.dso else '?'} would need a canonical PLT "
+                            "entry, which an i386 PIE's PLT cannot be (it reads %ebx); "
+                            "recompile with -fPIE", file=obj.path, section=sec.name,
+                            offset=int(row["offset"]), symbol=sym.name)
         if is_func:
             result.want_plt(gid)
             result.canonical.add(gid)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .arch import PLT_TEMPLATES, PltField
+from .arch import PIC_PLT_TEMPLATES, PLT_TEMPLATES, PltField, PltTemplate
 from .errors import LinkError
 from .kinds import Howto, Overflow, RelocKind
 from .model import (
@@ -45,11 +45,13 @@ WORD64 = Howto("<word64>", RelocKind.ABS, 8, Overflow.NONE)
 WORD32 = Howto("<word32>", RelocKind.ABS, 4, Overflow.NONE)
 PCREL32 = Howto("<pcrel32>", RelocKind.PC, 4, Overflow.SIGNED)
 TPOFF64 = Howto("<tpoff64>", RelocKind.TLS_TPOFF, 8, Overflow.NONE)
-SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64)
+GOTOFF32 = Howto("<gotoff32>", RelocKind.REL_GOT, 4, Overflow.NONE)
+SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64, GOTOFF32)
 RELA_SIZE = 24  # an Elf64_Rela of the static .rela.iplt
 HOWTO_TPOFF64 = 3
 HOWTO_WORD = {8: 0, 4: 1}  # index into SYNTH_HOWTOS of the pointer-sized absolute word
 HOWTO_PCREL32 = 2
+HOWTO_GOTOFF32 = 4
 
 
 @dataclass
@@ -169,7 +171,7 @@ def _empty_symbols() -> SymbolTable:
 
 
 def build_synthetic(
-    arch: ArchTraits, globals_: Globals, scan: ScanResult, *, dynamic: bool
+    arch: ArchTraits, globals_: Globals, scan: ScanResult, *, dynamic: bool, pie: bool = False
 ) -> Synthetic:
     b = SyntheticBuilder(arch, globals_)
     word = arch.word
@@ -188,13 +190,15 @@ def build_synthetic(
     if scan.plt:
         assert got_plt is not None
         size = arch.plt0_size + arch.plt_entry_size * len(scan.plt)
-        plt = b.add_section(".plt", SectionFlags.EXEC, size, 16, _plt_bytes(arch, len(scan.plt)))
-        template = PLT_TEMPLATES[arch.name]
+        plt = b.add_section(".plt", SectionFlags.EXEC, size, 16,
+                            _plt_bytes(_plt_template(arch, pie), len(scan.plt)))
+        template = _plt_template(arch, pie)
         targets = {"got.plt": b.symbol_for_section(got_plt), "plt": b.symbol_for_section(plt)}
 
         def field(f: PltField, at: int) -> None:
-            b.reloc(plt, at + f.offset, HOWTO_PCREL32 if f.pc_relative else HOWTO_WORD[4],
-                    targets[f.target], f.addend)
+            howto = HOWTO_PCREL32 if f.pc_relative else (
+                HOWTO_GOTOFF32 if f.got_relative else HOWTO_WORD[4])
+            b.reloc(plt, at + f.offset, howto, targets[f.target], f.addend)
 
         for f in template.plt0_fields:
             field(f, 0)
@@ -250,6 +254,11 @@ def build_synthetic(
                 local = b.symbol_for_local(globals_.objects[target[0]], target[1])
                 b.reloc(got, i * word, howto, local, 0)
 
+    if pie and arch.word == 4 and scan.iplt:
+        first = _ifunc_symbol_name(globals_, scan.iplt[0])
+        raise LinkError("STT_GNU_IFUNC in an i386 position-independent executable is not "
+                        "supported (its .iplt entries address their slots absolutely)",
+                        file=first[0], symbol=first[1])
     iplt, iplt_entry, ifunc_slots = _build_iplt(b, arch, globals_, scan, dynamic)
     if got is not None and iplt is not None:
         # A GOT slot of an IFUNC holds its canonical address, the .iplt entry (the static
@@ -401,8 +410,13 @@ def _redefine(sym: GlobalSymbol, obj: ObjectFile, sec: InputSection, offset: int
         sym.type = SymType.OBJECT
 
 
-def _plt_bytes(arch: ArchTraits, count: int) -> bytes:
-    template = PLT_TEMPLATES[arch.name]
+def _plt_template(arch: ArchTraits, pie: bool) -> PltTemplate:
+    """The PLT form: a PIE's must not hold addresses (i386's PIC form reads %ebx)."""
+    return PIC_PLT_TEMPLATES.get(arch.name, PLT_TEMPLATES[arch.name]) if pie \
+        else PLT_TEMPLATES[arch.name]
+
+
+def _plt_bytes(template: PltTemplate, count: int) -> bytes:
     out = bytearray(template.plt0)
     at = template.push_imm_offset
     for n in range(count):

@@ -66,6 +66,33 @@ TEMPLATE = PltTemplate(PLT0, PLT0_FIELDS, PLTN, pltn_fields, push_offset=6, push
                        push_value=lambda n: n * REL_SIZE)
 
 
+# The PIC form, for position-independent executables (i386 psABI, "Position-Independent
+# Procedure Linkage Table"): the caller has loaded %ebx with the GOT base (.got.plt's start,
+# _GLOBAL_OFFSET_TABLE_), so every GOT access is n(%ebx) and the PLT holds no address.
+PIC_PLT0 = bytes.fromhex(
+    "ffb304000000"  # push  4(%ebx)              ; GOT[1]: link map
+    "ffa308000000"  # jmp   *8(%ebx)             ; GOT[2]: resolver
+    "00000000"      # padding to 16
+)
+PIC_PLTN = bytes.fromhex(
+    "ffa300000000"  # jmp   *slot-GOT(%ebx)      ; bound: straight to the target
+    "6800000000"    # push  $8n                  ; lazy: byte offset in .rel.plt
+    "e900000000"    # jmp   PLT0
+)
+
+
+def pic_pltn_fields(slot_offset: int, entry_offset: int) -> tuple[PltField, ...]:
+    return (
+        PltField(offset=2, target="got.plt", addend=slot_offset, pc_relative=False,
+                 got_relative=True),
+        PltField(offset=12, target="plt", addend=-4),
+    )
+
+
+PIC_TEMPLATE = PltTemplate(PIC_PLT0, (), PIC_PLTN, pic_pltn_fields, push_offset=6,
+                           push_imm_offset=7, push_value=lambda n: n * REL_SIZE)
+
+
 # -- Mach-O i386 (what ld64 writes for -arch i386; no pc-relative data addressing, so every
 # operand is an absolute address, like the ELF PLT above) ---------------------------------
 #

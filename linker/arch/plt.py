@@ -19,6 +19,9 @@ class PltField:
     target: str  # "got.plt" (+ addend) or "plt" (start of PLT0)
     addend: int  # added to the target's address (pc-relative fields include their -4)
     pc_relative: bool = True
+    # The field holds target + addend - GOT (the GOT base, .got.plt's start): i386 PIC PLT
+    # entries address their slot as n(%ebx).
+    got_relative: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,7 +84,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     pack_eh_frame_inputs(symtab.objects)
     merge_sections(symtab)
     scan = scan_relocations(symtab, arch.word, pie=opts.pie)
-    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic)
+    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=opts.pie)
     outs = collect_output_sections(symtab)
     non_alloc = list(collect_non_alloc(symtab).values())
     tables: DynamicTables | None = None

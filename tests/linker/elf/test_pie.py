@@ -1,4 +1,4 @@
-"""Position-independent executables (`-pie`, gcc's default) on elf64-x86-64.
+"""Position-independent executables (`-pie`, gcc's default) on elf64-x86-64 and elf32-i386.
 
 Linked through the gcc shim with no -no-pie (the way a Debian user links), run natively and
 under the emulator (which loads an ET_DYN at a base far from its link address 0), checked
@@ -152,15 +152,6 @@ def test_absolute_32_bit_address_in_a_pie_is_refused(tmp_path: Path) -> None:
     assert not out.exists()
 
 
-def test_pie_refused_on_i386_in_one_line(tmp_path: Path) -> None:
-    src = tmp_path / "m.c"
-    src.write_text("int main(void) { return 0; }\n")
-    obj = tmp_path / "m.o"
-    assert _sh("gcc", "-m32", "-c", src, "-o", obj).returncode == 0
-    with pytest.raises(LinkError, match="-pie .*elf64-x86-64 only"):
-        link([obj], tmp_path / "m", target="elf32-i386", entry="main", pie=True)
-
-
 WEAK_LEA = """
 .globl _start
 .weak maybe
@@ -186,3 +177,58 @@ def test_pc_relative_address_of_an_undefined_weak_is_refused(tmp_path: Path) -> 
     src.write_text(WEAK_LEA.replace("  leaq maybe(%rip), %rax", ""))
     assert _sh("as", "--64", src, "-o", obj).returncode == 0
     link([obj], tmp_path / "w", pie=True)
+
+
+I386_PROGRAM = r"""
+#include <stdio.h>
+static const char *names[] = {"zero", "one", "two"};   /* .data.rel.ro: R_386_RELATIVE */
+static int table[3] = {7, 8, 9};
+int *pointers[] = {&table[0], &table[2]};
+static int twice(int x) { return 2 * x; }
+int (*ops[])(int) = {twice};
+int main(int argc, char **argv) {
+    (void)argv;
+    puts(names[argc]);                       /* a call through the PIC PLT: jmp *n(%ebx) */
+    printf("%d %d %d\n", *pointers[0], *pointers[1], ops[0](argc));
+    return 0;
+}
+"""
+I386_EXPECTED = "one\n7 9 2\n"
+
+
+def test_i386_pie_with_the_pic_plt(tmp_path: Path) -> None:
+    src = tmp_path / "p32.c"
+    src.write_text(I386_PROGRAM)
+    obj = tmp_path / "p32.o"
+    assert _sh("gcc", "-m32", "-O1", "-fPIE", "-c", src, "-o", obj).returncode == 0
+    exe = tmp_path / "p32"
+    done = _sh("gcc", "-m32", "-B", shim_dir(), obj, "-o", exe)
+    assert done.returncode == 0, done.stderr
+    done = _sh(exe)
+    assert (done.returncode, done.stdout) == (0, I386_EXPECTED)
+    assert run(exe).stdout.decode() == I386_EXPECTED
+    assert check(str(exe)) == []
+    assert check_fields(str(exe), [str(obj)]) == []
+    with exe.open("rb") as f:
+        elf = ELFFile(f)
+        assert elf["e_type"] == "ET_DYN"
+        plt = elf.get_section_by_name(".plt")
+        assert plt is not None
+        code = plt.data()
+        assert code[:12] == bytes.fromhex("ffb304000000ffa308000000")  # push 4(%ebx); jmp *8(%ebx)
+        assert code[16:18] == bytes.fromhex("ffa3")  # jmp *slot-GOT(%ebx)
+        rel = elf.get_section_by_name(".rel.dyn")
+        assert isinstance(rel, RelocationSection)
+        dyn = next(s for s in elf.iter_sections() if isinstance(s, DynamicSection))
+        count = next(t.entry.d_val for t in dyn.iter_tags() if t.entry.d_tag == "DT_RELCOUNT")
+        types = [r["r_info_type"] for r in rel.iter_relocations()]
+        assert count >= 5 and types[:count] == [8] * count  # R_386_RELATIVE first, counted
+
+
+def test_i386_pie_refuses_absolute_code(tmp_path: Path) -> None:
+    src = tmp_path / "abs32.c"
+    src.write_text(ABSOLUTE)
+    obj = tmp_path / "abs32.o"
+    assert _sh("gcc", "-m32", "-O1", "-fno-pic", "-c", src, "-o", obj).returncode == 0
+    with pytest.raises(LinkError, match="R_386_32 .*recompile with -fPIE"):
+        link([obj], tmp_path / "abs32", target="elf32-i386", entry="main", pie=True)
