@@ -229,6 +229,11 @@ def parse(argv: list[str]) -> Command:
             cmd.warn(name, "executables have no DT_SONAME")
         else:
             raise LinkError(f"unrecognised option {name}")
+    if o.get("pie") and "--no-dynamic-linker" in argv:
+        # gcc -static-pie: an ET_DYN with no PT_INTERP that relocates itself (rcrt1.o's
+        # _dl_relocate_static_pie); we write PIEs for ld.so only.
+        raise LinkError("-static-pie (a self-relocating PIE without an interpreter) is not "
+                        "supported; link with -static or with -pie")
     return cmd
 
 

@@ -201,6 +201,13 @@ def test_pie_spellings(spelling: str) -> None:
     assert cli.parse([spelling, "-no-pie", "a.o"]).options == {"pie": False}
 
 
+def test_static_pie_refused() -> None:
+    """gcc -static-pie passes -static -pie --no-dynamic-linker: a PIE that must relocate
+    itself, which linkharness does not write (it would crash at start)."""
+    with pytest.raises(LinkError, match="-static-pie .*not supported"):
+        cli.parse(["-static", "-pie", "--no-dynamic-linker", "-z", "text", "a.o"])
+
+
 @pytest.mark.parametrize("spelling", ["-shared", "--shared", "-Bshareable"])
 def test_shared_refused(spelling: str) -> None:
     with pytest.raises(LinkError, match="shared libraries cannot be written"):
