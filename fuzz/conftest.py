@@ -128,6 +128,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter,
     terminalreporter.section(f"fuzz coverage: {examples} examples")
     for label, count in sorted(SESSION.items()):
         if label != "examples":
-            terminalreporter.write_line(f"  {label:<44} {count:>7}  {100 * count / examples:5.1f}%")
+            terminalreporter.write_line(f"  {label:<44} {count:>7}  {100 * count / max(examples, 1):5.1f}%")
     terminalreporter.section("feature inventory (fuzz/inventory.py): examples drawing each row")
     render(SESSION, terminalreporter.write_line)

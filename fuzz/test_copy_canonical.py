@@ -46,6 +46,7 @@ def run_status(exe: Path, lib_dir: Path, bind_now: bool) -> int:
 def record_case(case: CopyCase) -> None:
     labels = describe(case)
     SESSION.update(labels)
+    SESSION["examples"] += 1
     for label in sorted(labels):
         event(label)
 

@@ -42,6 +42,7 @@ def test_tls_local_and_initial_exec(
     def prop(case: TlsCase) -> None:
         labels = describe(case)
         SESSION.update(labels)
+        SESSION["examples"] += 1
         for label in sorted(labels):
             event(label)
         work = tmp_path_factory.mktemp("tls")
