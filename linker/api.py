@@ -84,6 +84,7 @@ def link(
     imports: Sequence[str] = (),
     syslibroot: str = "",
     platform_version: tuple[int, int] = (0x000A0900, 0x000B0000),
+    fixup_chains: bool | None = None,
     build_id: str | None = None,
     error_limit: int = DEFAULT_ERROR_LIMIT,
     fatal_warnings: bool = False,
@@ -98,7 +99,8 @@ def link(
 
     For `target="macho-x86_64"`, inputs are Mach-O objects, archives and .tbd stubs;
     `macho_classic` writes the seed's stub/indirect-table form, `imports` adds
-    `SYM@INSTALL_NAME` imports without a stub file.
+    `SYM@INSTALL_NAME` imports without a stub file; `fixup_chains` True/False writes
+    chained fixups or dyld-info opcodes (None: ld64's default for the deployment target).
 
     `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
@@ -112,7 +114,7 @@ def link(
         raise LinkError(f"unknown target {target!r} (supported: {', '.join(TARGETS)})")
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
-                           macho_classic, imports, platform_version, undefined)
+                           macho_classic, imports, platform_version, undefined, fixup_chains)
     from .elf.build_id import normalise_style
     from .elf.image import ImageOptions
     from .elf.link import link_elf, provide_linker_symbols, write_elf
@@ -120,6 +122,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if pie and not arch.is_rela:
+        raise LinkError("-pie is supported for elf64-x86-64 only (elf32-i386 needs the PIC "
+                        "PLT); link with -no-pie")
     symtab = SymbolTable(warn_common=warn_common)
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     if static:
@@ -181,7 +186,7 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 output: str | os.PathLike[str], entry: str | None,
                 library_paths: Sequence[str], syslibroot: str, classic: bool,
                 imports: Sequence[str], platform_version: tuple[int, int],
-                undefined: Sequence[str]) -> LinkResult:
+                undefined: Sequence[str], fixup_chains: bool | None = None) -> LinkResult:
     diagnostics = current()
     from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
@@ -209,7 +214,8 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
     diagnostics.check()
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
-                        classic=classic, min_os=platform_version[0], sdk=platform_version[1])
+                        classic=classic, min_os=platform_version[0], sdk=platform_version[1],
+                        fixup_chains=fixup_chains)
     data = link_macho(symtab, arch, opts)
     diagnostics.check()
     out_path = os.fspath(output)

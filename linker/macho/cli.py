@@ -3,6 +3,7 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
 --ld-path=PATH`, or `--target=i386-apple-macosx10.6`).
 
     -arch x86_64|i386 -platform_version macos MIN SDK | -macosx_version_min MIN
+    -fixup_chains | -no_fixup_chains (default: chained fixups from macOS 12, x86_64)
     -o OUT -e SYMBOL -L DIR -lNAME -syslibroot DIR -dylib_file INSTALL:FILE
     --import SYM@INSTALL_NAME  --macho-classic  (ours)
 
@@ -97,6 +98,10 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
             o.setdefault("imports", []).append(value()[0])
         elif arg == "--macho-classic":
             o["macho_classic"] = True
+        elif arg == "-fixup_chains":
+            o["fixup_chains"] = True
+        elif arg == "-no_fixup_chains":
+            o["fixup_chains"] = False
         elif arg == "--target":
             target = value()[0]
             if not target.startswith("macho-"):

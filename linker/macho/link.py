@@ -26,6 +26,8 @@ from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
+from .chained import ChainSegment
+from .chained import encode as chained_encode
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
 from .dyldinfo import (
     EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION,
@@ -50,6 +52,7 @@ from .write import (
 BASE = 0x100000000  # x86-64's; each arch's is MachoTraits.base
 DYLD_INFO_MIN_OS = 0x000A0600  # LC_DYLD_INFO(_ONLY) is 10.6's: older targets get classic
 PAGE = 0x1000
+CHAINED_FIXUPS_MIN_OS = 0x000C0000  # macOS 12: ld64's default switches to chained fixups
 INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
 N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
 N_WEAK_REF, N_WEAK_DEF, REFERENCED_DYNAMICALLY = 0x40, 0x80, 0x10
@@ -64,6 +67,19 @@ class MachoOptions:
     classic: bool = False
     min_os: int = 0x000A0900  # 10.9
     sdk: int = 0x000B0000
+    fixup_chains: bool | None = None  # None: ld64's default for the deployment target
+
+
+def chained_fixups_wanted(opts: MachoOptions, word: int) -> bool:
+    """LC_DYLD_CHAINED_FIXUPS rather than dyld-info opcodes: asked for, or (neither
+    -fixup_chains nor -no_fixup_chains) the deployment target is macOS 12 or later, from
+    which Apple's linker writes chained fixups by default (Xcode 13 release notes); only
+    for x86_64 (the 64-bit pointer formats) and never in classic mode."""
+    if opts.classic or word != 8:
+        return False
+    if opts.fixup_chains is not None:
+        return opts.fixup_chains
+    return opts.min_os >= CHAINED_FIXUPS_MIN_OS
 
 
 def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> bytes:
@@ -71,6 +87,10 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     assert macho is not None, f"{arch.name} has no Mach-O traits"
     base = macho.base
     unixthread = opts.classic or opts.min_os < macho.lc_main_min_os
+    chained = chained_fixups_wanted(opts, arch.word)
+    if opts.fixup_chains and not chained:
+        raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
+                        f"images only (not {arch.name}{' --macho-classic' if opts.classic else ''})")
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
@@ -82,7 +102,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     segments = [s for s in (text, data) if s.sections or s is text]
     dylibs = list(dict.fromkeys(lib.soname for lib in symtab.libraries))
     _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic,
-                                      macho, unixthread)
+                                      macho, unixthread, chained)
     layout = assign_addresses(segments, base=base, page=PAGE,
                               header_size=macho.header_size + cmds_size)
     # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
@@ -126,12 +146,25 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
             raise read_only
         pie = read_only is None  # i386 code with absolute addresses: never slid
         data_plan = plans[-1] if len(plans) > 1 else None
-        linkedit.rebase = rebase_opcodes([_data_offset(data_plan, a) for a in slid])
-        linkedit.bind = bind_opcodes(_binds(symtab, scan, synthetic, layout, data_plan, ordinal))
+        binds = _binds(symtab, scan, synthetic, layout, data_plan, ordinal)
         lazy = _lazy_binds(symtab, scan, synthetic, layout, data_plan, ordinal)
-        linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
-        _patch_helper_pushes(image, synthetic, layout, scan, starts)
         linkedit.exports = export_trie(symbols)
+        if chained:
+            assert data_plan is not None or not (binds or lazy or slid)
+            at = data_plan.vmaddr if data_plan is not None else 0
+            spans = [ChainSegment(0, base, 0)] + [ChainSegment(p.vmaddr, p.vmsize, p.fileoff)
+                                                  for p in plans]
+            # A lazy pointer's rebase (of its initial __stub_helper target) gives way to
+            # its bind: with chained fixups every lazy pointer is bound at load.
+            lazy_slots = {at + b.offset for b in lazy}
+            linkedit.chained_fixups = chained_encode(
+                image, spans, base, [a for a in slid if a not in lazy_slots],
+                [(at + b.offset, b) for b in binds + lazy])
+        else:
+            linkedit.rebase = rebase_opcodes([_data_offset(data_plan, a) for a in slid])
+            linkedit.bind = bind_opcodes(binds)
+            linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
+            _patch_helper_pushes(image, synthetic, layout, scan, starts)
     entry = _entry(symtab, syms, opts.entry)
     linkedit_offset = (file_end + PAGE - 1) & -PAGE
     image.extend(bytes(linkedit_offset - len(image)))

@@ -30,6 +30,7 @@ MH_NOUNDEFS, MH_DYLDLINK, MH_TWOLEVEL, MH_PIE = 0x1, 0x4, 0x80, 0x200000
 LC_SEGMENT_64, LC_SYMTAB, LC_DYSYMTAB, LC_UNIXTHREAD = 0x19, 0x2, 0xB, 0x5
 LC_LOAD_DYLIB, LC_LOAD_DYLINKER, LC_UUID, LC_BUILD_VERSION = 0xC, 0xE, 0x1B, 0x32
 LC_DYLD_INFO_ONLY, LC_MAIN = 0x80000022, 0x80000028
+LC_DYLD_EXPORTS_TRIE, LC_DYLD_CHAINED_FIXUPS = 0x80000033, 0x80000034
 VM_PROT_R, VM_PROT_W, VM_PROT_X = 1, 2, 4
 PLATFORM_MACOS = 1
 X86_THREAD_STATE64, X86_THREAD_STATE64_COUNT = 4, 42
@@ -65,6 +66,7 @@ class LinkeditPlan:
     bind: bytes = b""
     lazy_bind: bytes = b""
     exports: bytes = b""
+    chained_fixups: bytes = b""  # LC_DYLD_CHAINED_FIXUPS' payload; replaces the opcodes
     symbols: bytes = b""  # nlist_64 entries
     nsyms: int = 0
     indirect: bytes = b""
@@ -89,7 +91,8 @@ def _dylib_cmd_size(name: str) -> int:
 
 def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool,
                        macho: MachoTraits | None = None,
-                       unixthread: bool | None = None) -> tuple[int, int]:
+                       unixthread: bool | None = None, chained: bool = False
+                       ) -> tuple[int, int]:
     """(number of commands, their total size), knowing only counts: needed before layout.
     `unixthread` (default: classic) chooses LC_UNIXTHREAD over LC_MAIN."""
     m = macho or _X86_64
@@ -97,7 +100,9 @@ def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool,
     sizes = [seg]  # __PAGEZERO
     sizes += [seg + n * sect for n in nsections]
     sizes.append(seg)  # __LINKEDIT
-    if not classic:
+    if chained:
+        sizes += [16, 16]  # LC_DYLD_CHAINED_FIXUPS, LC_DYLD_EXPORTS_TRIE
+    elif not classic:
         sizes.append(48)  # LC_DYLD_INFO_ONLY
     sizes += [24, 80, (12 + len(DYLD) + 1 + 7) & ~7, 24, 24]  # symtab dysymtab dylinker uuid bv
     thread = classic if unixthread is None else unixthread
@@ -150,6 +155,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     rebase = put(linkedit.rebase)
     bind = put(linkedit.bind)
     lazy = put(linkedit.lazy_bind)
+    chained = put(linkedit.chained_fixups)
     export = put(linkedit.exports)
     symoff, _ = put(linkedit.symbols)
     extrel = put(linkedit.external_relocs)
@@ -164,7 +170,10 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     for seg in segments:
         cmds.append(_segment(seg, [headers[o.name] for o in seg.sections], m))
     cmds.append(_segment(link_seg, [], m))
-    if not classic:
+    if linkedit.chained_fixups:
+        cmds.append(struct.pack("<IIII", LC_DYLD_CHAINED_FIXUPS, 16, *chained))
+        cmds.append(struct.pack("<IIII", LC_DYLD_EXPORTS_TRIE, 16, *export))
+    elif not classic:
         cmds.append(struct.pack("<II10I", LC_DYLD_INFO_ONLY, 48, *rebase, *bind, 0, 0, *lazy,
                                 *export))
     cmds.append(struct.pack("<IIIIII", LC_SYMTAB, 24, symoff if linkedit.nsyms else 0,

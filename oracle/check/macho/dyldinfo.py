@@ -121,12 +121,16 @@ def lazy_binds(f: MachOFile) -> Iterator[Finding]:
 
 @rule("MACHO-EXPORT-TRIE", TOPIC,
       "the export trie's nodes lie in the trie, without cycles, each terminal's size exact "
-      "and each exported address inside a segment", DYLD_TRIE)
+      "and each exported address inside a segment (LC_DYLD_INFO's trie, or "
+      "LC_DYLD_EXPORTS_TRIE's beside chained fixups)", DYLD_TRIE)
 def export_trie(f: MachOFile) -> Iterator[Finding]:
     img = f.img
-    if img.dyld_info is None or not img.dyld_info.export[1]:
+    if img.dyld_info is not None and img.dyld_info.export[1]:
+        trie = stream(img, "export")
+    elif img.exports_trie is not None and img.exports_trie[1]:
+        trie = img.bytes_at(*img.exports_trie, "LC_DYLD_EXPORTS_TRIE data")
+    else:
         return
-    trie = stream(img, "export")
     base = img.header_address()
     seen: set[int] = set()
     pending: list[tuple[int, str]] = [(0, "")]

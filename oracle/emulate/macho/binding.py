@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.machine import Machine, RunStop
+from oracle.emulate.macho import chained, relocations
 from oracle.emulate.macho import image as mi
-from oracle.emulate.macho import relocations
 from oracle.emulate.macho.image import MachOImage, Segment, Symbol
 from oracle.emulate.macho.libraries import STUB_BINDER, Dylib, LibSystem
 from oracle.emulate.macho.opcodes import (
@@ -155,6 +155,9 @@ class Binder:
 
     def bind_at_load(self, lazy: bool) -> None:
         info = self.img.dyld_info
+        if self.img.chained_fixups is not None:
+            self._apply_chained_fixups()
+            return
         try:
             if info is None:
                 self._apply_classic_relocations()
@@ -185,6 +188,33 @@ class Binder:
             raise DyldFault(Fault("bad-relocation", 0, None, str(err))) from None
         except mi.MachOError as err:
             raise DyldFault(Fault("load", 0, None, str(err))) from None
+
+    def _apply_chained_fixups(self) -> None:
+        """LC_DYLD_CHAINED_FIXUPS: every pointer of every chain, rebased (plus the slide)
+        or bound (the import's target plus its addend and the pointer's), all at load:
+        chained fixups have no lazy binding."""
+        try:
+            fixups = chained.read_fixups(self.img)
+        except chained.ChainError as err:
+            raise DyldFault(Fault("bad-relocation", 0, None, str(err))) from None
+        except mi.MachOError as err:
+            raise DyldFault(Fault("load", 0, None, str(err))) from None
+        targets: dict[int, int] = {}
+        for f in fixups.fixups:
+            seg = self.img.segment_at(f.address, self.word)
+            if seg is None or not seg.writable:
+                raise DyldFault(Fault("bad-relocation", f.address, None,
+                                      f"chained fixup at {f.address:#x} is not in a writable "
+                                      "segment"))
+            if not f.bind:
+                self._store(f.address, f.value + self.slide)
+                continue
+            imp = fixups.imports[f.value]
+            if f.value not in targets:
+                ordinal = {0xFD - 0x100: ORDINAL_FLAT}.get(imp.ordinal, imp.ordinal)
+                targets[f.value] = self.address_of(ordinal, imp.name, imp.weak, f.address)
+            target = targets[f.value]
+            self._store(f.address, target + imp.addend + f.addend if target else 0)
 
     def _apply_classic_relocations(self) -> None:
         """Classic files: LC_DYSYMTAB's local relocations (slide 0) and external

@@ -113,8 +113,6 @@ def _check_runnable(img: MachOImage) -> None:
                                    "CPU_TYPE_I386")
     if img.filetype != mi.MH_EXECUTE:
         raise MachOError("header", f"filetype {img.filetype} is not MH_EXECUTE")
-    if any(lc.cmd == mi.LC_DYLD_CHAINED_FIXUPS for lc in img.commands):
-        raise MachOError("LC_DYLD_CHAINED_FIXUPS", "chained fixups are not supported")
 
 
 def _map_segments(mem: UcMemory, img: MachOImage) -> int:

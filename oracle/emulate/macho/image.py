@@ -169,6 +169,8 @@ class MachOImage:
     symtab: tuple[int, int, int, int] | None = None  # symoff, nsyms, stroff, strsize
     dysymtab: tuple[int, ...] | None = None  # the 18 words of dysymtab_command after cmdsize
     dyld_info: DyldInfo | None = None
+    chained_fixups: tuple[int, int] | None = None  # LC_DYLD_CHAINED_FIXUPS dataoff, datasize
+    exports_trie: tuple[int, int] | None = None  # LC_DYLD_EXPORTS_TRIE dataoff, datasize
     main_entryoff: int | None = None
     thread_rip: int | None = None  # the thread state's pc: rip, or eip of an i386 file
     dylinker: str | None = None
@@ -318,6 +320,13 @@ def _read_command(img: MachOImage, lc: LoadCommand) -> None:
         w = struct.unpack_from("<10I", body, 8)
         img.dyld_info = DyldInfo(lc.cmd, (w[0], w[1]), (w[2], w[3]), (w[4], w[5]),
                                  (w[6], w[7]), (w[8], w[9]))
+    elif lc.cmd in (LC_DYLD_CHAINED_FIXUPS, LC_DYLD_EXPORTS_TRIE):
+        need(16)
+        blob = struct.unpack_from("<II", body, 8)
+        if lc.cmd == LC_DYLD_CHAINED_FIXUPS:
+            img.chained_fixups = blob
+        else:
+            img.exports_trie = blob
     elif lc.cmd == LC_MAIN:
         need(24)
         (img.main_entryoff,) = struct.unpack_from("<Q", body, 8)
