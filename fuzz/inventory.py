@@ -221,8 +221,8 @@ def _macho32_rows() -> list[Row]:
         _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho-i386:weak_ref"),
         _r(t, "symbol resolution", "private externs (N_PEXT)", "macho-i386:private_extern"),
         _r(t, "COMMON", "__common", "macho-i386:common"),
-        _hole(t, "dynamic linking", "an object's __jump_table (S_SYMBOL_STUBS)",
-              "llvm-mc and clang never write one; not drawn"),
+        _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",
+           "macho-i386:jump_table"),
         _hole(t, "errors", "Mach-O i386 error models", "not drawn"),
         _hole(t, "archives", "Mach-O i386 archives", "not drawn"),
     ]

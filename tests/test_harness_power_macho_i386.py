@@ -120,6 +120,15 @@ def _pointer_slot(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(read_generic, "_pointers", pointers)
 
 
+@mutant("an object's __jump_table entry jumps to the next entry's symbol")
+def _jump_table_entry(mp: pytest.MonkeyPatch) -> None:
+    original = read_generic._jump_table
+
+    def jump_table(fail: Any, obj: Any, sec: Any, names: list[int], *rest: Any) -> None:
+        original(fail, obj, sec, names[1:] + names[:1], *rest)
+    mp.setattr(read_generic, "_jump_table", jump_table)
+
+
 @mutant("an i386 stub jumps through the next lazy pointer")
 def _stub_next_slot(mp: pytest.MonkeyPatch) -> None:
     t = MACHO_STUB_TEMPLATES["i386"]

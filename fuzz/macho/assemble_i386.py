@@ -17,7 +17,9 @@ be resolved here with no entry (llvm-mc's way); a pc-relative datum relative to 
 (`SelfRel`) is resolved here, a pc-relative non-extern VANILLA of its width, or a difference
 pair (the item minus the field).  Weak definitions, imports, COMMONs and absolute symbols are
 always extern (a weak definition may lose to another object's).  References through a
-non-lazy pointer get a slot in `__IMPORT,__pointers`, named by the indirect symbol table.
+non-lazy pointer get a slot in `__IMPORT,__pointers`, named by the indirect symbol table;
+calls the choices send through a jump table reach a 5-byte `__IMPORT,__jump_table` entry
+(S_SYMBOL_STUBS, `hlt` bytes, named by the indirect table), as old assemblers wrote them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from .encode_i386 import encode
 
 PACK = {1: "<B", 2: "<H", 4: "<I"}
 POINTERS = ("__IMPORT", "__pointers")
+JUMP_TABLE = ("__IMPORT", "__jump_table")
+JUMP_ENTRY = b"\xf4" * 5  # hlt x5: an old assembler's jump-table entry, rewritten by dyld
 SLOT = 4
 NOP = b"\x90"  # code is padded with nops, as assemblers do
 # the form of a reference to a non-weak definition of this object, of a SelfRel datum
@@ -52,6 +56,9 @@ class Choices32:
     form: Callable[[str, str], int]
     private_extern: Callable[[str], bool]
     weak_ref: Callable[[str], bool]
+    # calls to this symbol (not defined here) go through a `__jump_table` entry, as old
+    # assemblers (Apple gcc -mdynamic-no-pic) made them
+    jump_table: Callable[[str], bool] = lambda name: False
 
 
 LLVM_MC_LIKE = Choices32(  # what llvm-mc does (the writer test compares with it)
@@ -129,21 +136,29 @@ def _lay(sec: AsmSection, segment: str, name: str) -> tuple[_Laid, list[tuple[st
     return laid, items
 
 
-def _pointer_section(obj: AsmObject, laids: list[_Laid]) -> _Laid | None:
+def _indirect_section(laids: list[_Laid], kind: str, wanted: Callable[[str], bool]
+                      ) -> _Laid | None:
+    """The object's non-lazy pointer section (one slot per name reached by an NLP fixup)
+    or jump table (one entry per name `wanted` for its BRANCH fixups)."""
     names: list[str] = []
     for laid in laids:
-        names += [p.name for p in laid.pending if p.kind == "NLP" and p.name not in names]
+        names += [p.name for p in laid.pending
+                  if p.kind == kind and wanted(p.name) and p.name not in names]
     if not names:
         return None
-    laid = _Laid(*POINTERS, None, bytearray(SLOT * len(names)), SLOT)
-    laid.pending = [_Pending(SLOT * k, "SLOT", n, 0) for k, n in enumerate(names)]
+    if kind == "NLP":
+        laid = _Laid(*POINTERS, None, bytearray(SLOT * len(names)), SLOT)
+        laid.pending = [_Pending(SLOT * k, "SLOT", n, 0) for k, n in enumerate(names)]
+    else:
+        laid = _Laid(*JUMP_TABLE, None, bytearray(JUMP_ENTRY * len(names)), 1)
+        laid.pending = [_Pending(len(JUMP_ENTRY) * k, "STUB", n, 0) for k, n in enumerate(names)]
     return laid
 
 
 class _Object:
     """The laid-out object: addresses and the facts the relocation choices need."""
 
-    def __init__(self, obj: AsmObject) -> None:
+    def __init__(self, obj: AsmObject, jump_table: Callable[[str], bool]) -> None:
         self.laids: list[_Laid] = []
         self.where: dict[str, tuple[_Laid, int]] = {}
         self.binding: dict[str, Binding] = {}
@@ -155,12 +170,16 @@ class _Object:
                 self.where[item_name] = (laid, off)
             for item in sec.items:
                 self.binding[item.name] = item.binding
-        pointers = _pointer_section(obj, self.laids)
-        self.slots: dict[str, int] = {}
-        if pointers is not None:  # made after the text's sections: the last ordinal
-            self.laids.append(pointers)
-            self.slots = {p.name: p.offset for p in pointers.pending}
-            self.pointers = pointers
+        # made after the text's sections: the last ordinals
+        self.slots: dict[str, tuple[_Laid, int]] = {}
+        self.stubs: dict[str, tuple[_Laid, int]] = {}
+        for kind, table, wanted in (
+                ("NLP", self.slots, lambda name: True),
+                ("BRANCH", self.stubs, lambda name: name not in self.where and jump_table(name))):
+            section = _indirect_section(self.laids, kind, wanted)
+            if section is not None:
+                self.laids.append(section)
+                table.update((p.name, (section, p.offset)) for p in section.pending)
         addr = 0
         for laid in _address_order(self.laids):  # zero-fill sections at the end
             laid.addr = addr = _align(addr, laid.align)
@@ -185,7 +204,14 @@ def _relocate(o: _Object, laid: _Laid, p: _Pending, choices: Choices32,
     key = f"{laid.key}+{p.offset:#x}"
     field_value: int
     reloc: GenericReloc | None
-    if p.kind == "BRANCH":
+    if p.kind == "BRANCH" and p.name in o.stubs:  # to the jump-table entry, non-extern
+        stub, offset = o.stubs[p.name]
+        field_value = stub.addr + offset - (at + 4)
+        reloc = GenericReloc(p.offset, "VANILLA", 4, True, section=stub.key)
+    elif p.kind == "STUB":  # the indirect symbol table names the entry: no relocation
+        referenced.add(p.name)
+        return None
+    elif p.kind == "BRANCH":
         form = CALL_FORMS[choices.form("call", key)] if o.own_strong(p.name) else "extern"
         if form == "resolved" and o.where[p.name][0] is not laid:
             form = "plain"
@@ -215,7 +241,8 @@ def _relocate(o: _Object, laid: _Laid, p: _Pending, choices: Choices32,
     elif p.kind in ("PICREL", "NLP"):
         base = laid.addr + p.pic_base
         if p.kind == "NLP":
-            minuend, kind = o.pointers.addr + o.slots[p.name], "LOCAL_SECTDIFF"
+            slots, offset = o.slots[p.name]
+            minuend, kind = slots.addr + offset, "LOCAL_SECTDIFF"
         else:
             minuend = o.address(p.name)
             kind = "SECTDIFF" if o.external(p.name) else "LOCAL_SECTDIFF"
@@ -246,7 +273,7 @@ def _relocate(o: _Object, laid: _Laid, p: _Pending, choices: Choices32,
 
 
 def assemble_i386(obj: AsmObject, choices: Choices32) -> MachoImage32:
-    o = _Object(obj)
+    o = _Object(obj, choices.jump_table)
     referenced: set[str] = set()
     sections: list[Section32] = []
     for laid in o.laids:
@@ -258,7 +285,7 @@ def assemble_i386(obj: AsmObject, choices: Choices32) -> MachoImage32:
         sections.append(Section32(
             laid.segment, laid.name, laid.align, laid.addr,
             b"" if zerofill else bytes(laid.data), len(laid.data), code, zerofill,
-            tuple(relocs), indirect))
+            tuple(relocs), indirect, len(JUMP_ENTRY) if laid.name == JUMP_TABLE[1] else 0))
     symbols: list[MachoSymbol] = []
     for name, (laid, off) in o.where.items():
         b = o.binding.get(name, Binding.LOCAL)

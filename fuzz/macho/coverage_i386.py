@@ -1,6 +1,6 @@
 """Coverage labels of a Mach-O i386 case (fuzz/coverage.py's convention: strings counted by
 `record` and matched by fuzz/inventory.py's rows): the GENERIC relocation entries of our
-MH_OBJECT i386 files by type, length and form, the non-lazy pointer slots, calls to imports
+MH_OBJECT i386 files by type, length and form, the non-lazy pointer slots and jump tables, calls to imports
 (stubs), the entry's exit through libSystem, pointers in data with addends, and the symbol
 kinds the writer drew."""
 
@@ -32,7 +32,8 @@ def describe_macho_i386(program: Program, variant: int) -> set[str]:
                 labels.add(f"macho-i386:reloc:{r.type}{pc}:{r.length}:{_form(r)}")
                 if r.pcrel and r.symbol[1:] in libtrace.IMPORTS:
                     labels.add("macho-i386:call:import")
-            labels |= {"macho-i386:pointers"} if sec.indirect else set()
+            if sec.indirect:
+                labels.add("macho-i386:jump_table" if sec.stub_size else "macho-i386:pointers")
         labels |= {"macho-i386:weak_ref" for s in image.symbols if s.weak_ref}
         labels |= {"macho-i386:private_extern" for s in image.symbols if s.private_extern}
         labels |= {"macho-i386:common" for s in image.symbols if s.kind == "common"}

@@ -3,9 +3,12 @@
 ours.  llvm-mc makes its own choices (non-extern or scattered entries against this object's
 non-weak definitions, calls within a section and pc-relative data to its own section
 resolved), so the objects differ in form, never in meaning.  Non-lazy pointers are clang's
-`L_x$non_lazy_ptr` slots in `__IMPORT,__pointers` with `.indirect_symbol`."""
+`L_x$non_lazy_ptr` slots in `__IMPORT,__pointers` with `.indirect_symbol`; jump-table entries
+are old Apple gcc's `L_f$stub` in `__IMPORT,__jump_table` (five `hlt`s each)."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from .. import libtrace
 from ..encode_x86 import Insn
@@ -13,7 +16,7 @@ from ..lower_x86 import AsmObject, AsmSection
 from ..model import Binding, Const, Ref, SectionKind, SelfRel
 from .assemble import cname, section_names
 from .assemble_i386 import Choices32
-from .encode_i386 import assembly, slot_label
+from .encode_i386 import assembly, slot_label, stub_label
 
 _DIRECTIVE = {1: ".byte", 2: ".short", 4: ".long"}
 
@@ -33,8 +36,27 @@ def _walk(code: tuple[Insn, ...]) -> list[Insn]:
     return [j for i in code for j in ([i, *_walk(i.body)] if i.body else [i])]
 
 
+def _via_stubs(code: tuple[Insn, ...], stubbed: set[str]) -> tuple[Insn, ...]:
+    """`code` with the calls to `stubbed` names made through their jump-table entries."""
+    return tuple(
+        replace(i, op="call_stub") if i.op == "call" and i.sym is not None
+        and i.sym.name in stubbed else
+        replace(i, body=_via_stubs(i.body, stubbed)) if i.body else i for i in code)
+
+
+def _stubbed(obj: AsmObject, choices: Choices32) -> list[str]:
+    """Names called through the object's jump table, in order of first call."""
+    defined = {it.name for s in obj.sections for it in s.items}
+    names: list[str] = []
+    for insn in (i for s in obj.sections for it in s.items for i in _walk(it.code)):
+        if insn.op == "call" and insn.sym is not None and insn.sym.name not in defined \
+                and choices.jump_table(insn.sym.name) and insn.sym.name not in names:
+            names.append(insn.sym.name)
+    return names
+
+
 def _section(sec: AsmSection, segment: str, name: str, choices: Choices32,
-             labels: list[int]) -> list[str]:
+             labels: list[int], stubbed: set[str]) -> list[str]:
     if sec.kind is SectionKind.BSS:
         out = []
         for item in sec.items:
@@ -49,7 +71,7 @@ def _section(sec: AsmSection, segment: str, name: str, choices: Choices32,
         out += _binding(label, item.binding, choices)
         out += [f".p2align {item.align.bit_length() - 1}", f"{label}:"]
         pic_base = f'"L{item.name}$pb"'
-        for insn in item.code:
+        for insn in _via_stubs(item.code, stubbed):
             out += assembly(insn, pic_base, labels)
         for k, f in enumerate(item.fields):
             if isinstance(f, Const):
@@ -67,8 +89,9 @@ def write_asm_i386(obj: AsmObject, choices: Choices32) -> str:
     """The object as llvm-mc input."""
     lines: list[str] = []
     labels = [0]
+    stubbed = _stubbed(obj, choices)
     for sec, (segment, name) in zip(obj.sections, section_names(obj.sections)):
-        lines += _section(sec, segment, name, choices, labels)
+        lines += _section(sec, segment, name, choices, labels, set(stubbed))
     code = [i for s in obj.sections for it in s.items for i in _walk(it.code)]
     slots: list[str] = []
     for insn in code:
@@ -79,6 +102,12 @@ def write_asm_i386(obj: AsmObject, choices: Choices32) -> str:
         lines += [".section __IMPORT,__pointers,non_lazy_symbol_pointers", ".p2align 2"]
         for name in slots:
             lines += [f"{slot_label(name)}:", f".indirect_symbol {cname(name)}", ".long 0"]
+    if stubbed:
+        lines.append(".section __IMPORT,__jump_table,symbol_stubs,"
+                     "self_modifying_code+pure_instructions,5")
+        for name in stubbed:
+            lines += [f"{stub_label(name)}:", f".indirect_symbol {cname(name)}", "hlt", "hlt",
+                      "hlt", "hlt", "hlt"]
     for a in obj.absolutes:
         lines += [f".globl {cname(a.name)}", f"{cname(a.name)} = {a.value}"]
     for c in obj.commons:

@@ -4,7 +4,7 @@ The 32-bit layout: a 28-byte mach_header, one LC_SEGMENT (56 bytes + 68 per sect
 holding every section, LC_VERSION_MIN_MACOSX (as llvm-mc writes for a macosx10.6 triple),
 LC_SYMTAB and LC_DYSYMTAB; then section contents, relocation entries (4-byte aligned), the
 indirect symbol table (one entry per slot of a non-lazy pointer section, from its reserved1
-on), 12-byte nlist symbols (locals, external definitions, undefined and common symbols,
+on; a `__jump_table` the same per 5-byte entry), 12-byte nlist symbols (locals, external definitions, undefined and common symbols,
 each group sorted by name) and the string table.
 
 Relocation entries are the GENERIC ones (<mach-o/reloc.h>): a plain entry is (r_address,
@@ -44,6 +44,8 @@ LC_DYSYMTAB = 0xB
 LC_VERSION_MIN_MACOSX = 0x24
 MACOSX_10_6 = 0x000A0600
 S_NON_LAZY_SYMBOL_POINTERS = 0x6
+S_SYMBOL_STUBS = 0x8
+S_ATTR_SELF_MODIFYING_CODE = 0x04000000
 R_SCATTERED = 0x80000000
 GENERIC_TYPES = {"VANILLA": 0, "PAIR": 1, "SECTDIFF": 2, "LOCAL_SECTDIFF": 4}
 LENGTH = {1: 0, 2: 1, 4: 2}
@@ -78,7 +80,8 @@ class Section32:
     code: bool
     zerofill: bool
     relocs: tuple[GenericReloc, ...]
-    indirect: tuple[str, ...] = ()  # a non-lazy pointer section: the symbol of each slot
+    indirect: tuple[str, ...] = ()  # an indirect section: the symbol of each slot or entry
+    stub_size: int = 0  # a jump table (S_SYMBOL_STUBS): bytes per entry
 
 
 @dataclass(frozen=True)
@@ -190,13 +193,17 @@ def write_macho_i386(image: MachoImage32) -> bytes:
                        0)
     for s, off, rel, first in zip(secs, offsets, reloc_at, first_slot):
         flags = S_ZEROFILL if s.zerofill else 0
-        if s.indirect:
+        if s.stub_size:
+            flags = (S_SYMBOL_STUBS | S_ATTR_SELF_MODIFYING_CODE | S_ATTR_PURE_INSTRUCTIONS
+                     | S_ATTR_SOME_INSTRUCTIONS)
+        elif s.indirect:
             flags = S_NON_LAZY_SYMBOL_POINTERS
         if s.code:
             flags |= S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS
         out += _name16(s.name) + _name16(s.segment)
         out += struct.pack("<IIIIIIIII", s.addr, s.size, off, s.align.bit_length() - 1, rel,
-                           sum(map(_entries, s.relocs)), flags, first if s.indirect else 0, 0)
+                           sum(map(_entries, s.relocs)), flags, first if s.indirect else 0,
+                           s.stub_size)
     out += struct.pack("<IIII", LC_VERSION_MIN_MACOSX, 16, MACOSX_10_6, 0)
     out += struct.pack("<IIIIII", LC_SYMTAB, 24, symoff, len(symbols), stroff, len(strtab))
     out += struct.pack("<II18I", LC_DYSYMTAB, 80, 0, n_local, n_local, n_ext,

@@ -92,6 +92,11 @@ def symbol_text(name: str, addend: int) -> str:
     return f"{name}{addend:+d}" if addend else name
 
 
+def stub_label(name: str) -> str:
+    """The label of `name`'s jump-table entry (old Apple gcc's spelling)."""
+    return f'"L_{name}$stub"'
+
+
 def slot_label(name: str) -> str:
     """The label of `name`'s non-lazy pointer (clang's spelling)."""
     return f'"L_{name}$non_lazy_ptr"'
@@ -117,6 +122,8 @@ def assembly(insn: Insn, pic_base: str, labels: list[int]) -> list[str]:
     slot = slot_label(sym.name)
     if op == "call":
         return [f"calll {target}"]
+    if op == "call_stub":  # only in text: our assembler pass decides this itself
+        return [f"calll {stub_label(sym.name)}"]
     if op == "lea_eax_picrel":
         return [f"leal {target}-{pic_base}(%ebx), %eax"]
     if op == "mov_eax_nlp":

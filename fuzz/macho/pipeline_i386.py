@@ -46,6 +46,7 @@ def choices(variant: int, owner: int) -> Choices32:
         form=lambda kind, key: _pick(variant, owner, kind, key) % _COUNT[kind],
         private_extern=lambda name: name != START and _pick(variant, "pext", name) % 4 == 0,
         weak_ref=lambda name: _pick(variant, owner, "wr", name) % 4 == 0,
+        jump_table=lambda name: _pick(variant, owner, "jt", name) % 3 == 0,
     )
 
 

@@ -10,7 +10,9 @@ object's address space; a non-extern call holds target - (P + 4); an absolute fi
 target + addend (non-extern, scattered) or the bare addend (extern); a difference holds
 minuend + addend - pic base with the minuend's *symbol* address as r_value; weak
 definitions are always reached by extern entries; a non-lazy pointer slot is zero, with no
-entry, named by the indirect symbol table."""
+entry, named by the indirect symbol table; a call through a jump table is a non-extern
+pc-relative entry to its 5-byte entry (S_SYMBOL_STUBS, reserved2 5, `hlt`s), which the
+indirect table names."""
 
 from __future__ import annotations
 
@@ -87,13 +89,15 @@ SCATTERED = AsmObject("scattered", (
 ), (), ())
 
 
-def _llvm_like(ref_form: str) -> Choices32:
+def _llvm_like(ref_form: str, stubs: frozenset[str] = frozenset()) -> Choices32:
     forms = {"ref": REF_FORMS.index(ref_form), "call": 2, "self": 0}
     return Choices32(form=lambda kind, key: forms[kind], private_extern=lambda n: False,
-                     weak_ref=lambda n: False)
+                     weak_ref=lambda n: False, jump_table=lambda n: n in stubs)
 
 
-CASES = {"plain": (PLAIN, _llvm_like("plain")), "scattered": (SCATTERED, _llvm_like("scattered"))}
+CASES = {"plain": (PLAIN, _llvm_like("plain")), "scattered": (SCATTERED, _llvm_like("scattered")),
+         # `calll _g` through old Apple gcc's `L_g$stub` in __IMPORT,__jump_table
+         "jump table": (PLAIN, _llvm_like("plain", frozenset({"g"})))}
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
