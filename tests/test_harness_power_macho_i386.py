@@ -218,14 +218,14 @@ def test_seeded_bugs_are_caught(built: Built) -> None:
 
 def test_the_sample_carries_what_the_mutants_touch(built: Built) -> None:
     """Scattered VANILLA, SECTDIFF pairs, pc-relative VANILLA entries, non-lazy pointer
-    slots and calls to imports (stubs) in the sample's objects: without them some mutants
+    slots, jump tables and calls to imports (stubs) in the sample's objects: without them some mutants
     could pass unseen."""
     kinds: set[str] = set()
     for _, objs, _ in built.cases[:len(SAMPLE_VARIANTS)]:
         for path in objs:
             kinds |= _relocation_kinds(path.read_bytes())
     assert {"scattered VANILLA", "SECTDIFF", "LOCAL_SECTDIFF", "pcrel VANILLA",
-            "indirect"} <= kinds, kinds
+            "indirect", "jump table"} <= kinds, kinds
 
 
 def _relocation_kinds(data: bytes) -> set[str]:
@@ -237,7 +237,9 @@ def _relocation_kinds(data: bytes) -> set[str]:
         if cmd == 0x1:  # LC_SEGMENT: 68-byte sections after 56 bytes
             nsects, = struct.unpack_from("<I", data, at + 48)
             for s in range(nsects):
-                reloff, nreloc = struct.unpack_from("<II", data, at + 56 + 68 * s + 48)
+                reloff, nreloc, flags = struct.unpack_from("<III", data, at + 56 + 68 * s + 48)
+                if flags & 0xFF == 0x8:  # S_SYMBOL_STUBS
+                    kinds.add("jump table")
                 for w0, w1 in (struct.unpack_from("<II", data, reloff + 8 * k)
                                for k in range(nreloc)):
                     kind = (w0 >> 24) & 0xF if w0 & SCATTERED else w1 >> 28

@@ -12,7 +12,7 @@ subset.
 With the variants `SAMPLE_VARIANTS` (assembler choices that together use every form:
 extern, plain non-extern and scattered VANILLA, pc-relative VANILLA of 1, 2 and 4 bytes,
 calls resolved in the section, SECTDIFF and LOCAL_SECTDIFF pairs of 1, 2 and 4 bytes,
-non-lazy pointer slots, private externs, weak references) it is every Mach-O i386
+non-lazy pointer slots, jump-table entries, private externs, weak references) it is every Mach-O i386
 property's fixed example and the input of tests/test_harness_power_macho_i386.py."""
 
 from __future__ import annotations
