@@ -12,8 +12,13 @@ descriptor zeroed.  The exact byte stream differs, so the rule recomputes each k
   (none for SHT_NOBITS, empty ones, .symtab/.strtab/.shstrtab; the whole build-id section
   zeroed, as it was when bfd hashed it).
 
-A 16-byte descriptor shaped like an RFC 4122 version-4 UUID (`--build-id=uuid` of lld and
-mold) is taken as one and not recomputed.  A uuid or 0xHEX descriptor of 16/20 bytes that
+The build id survives what is done to a file after the link (strip, objcopy
+--add-gnu-debuglink: a distribution's binaries), its bytes do not: the hash is recomputed only
+for a file that looks as its linker wrote it, with a .symtab and without .gnu_debuglink,
+.gnu_debugaltlink or .gnu_debugdata (so an output linked with -s is only checked for form).
+
+A 16-byte descriptor shaped like an RFC 4122 version-4 UUID (`--build-id=uuid` of mold) is
+taken as one and not recomputed.  A uuid or 0xHEX descriptor of 16/20 bytes that
 happens not to look like that is reported: the rule cannot tell it from a wrong hash.
 """
 
@@ -32,6 +37,7 @@ NOTE_SECTION = ".note.gnu.build-id"
 NT_GNU_BUILD_ID = 3
 _HASHES: dict[int, Callable[[bytes], hashlib._Hash]] = {20: hashlib.sha1, 16: hashlib.md5}
 _UNHASHED_BY_BFD = (".symtab", ".strtab", ".shstrtab")
+_ADDED_AFTER_LINK = frozenset({".gnu_debuglink", ".gnu_debugaltlink", ".gnu_debugdata"})
 
 
 @rule("ELF-BUILD-ID", TOPIC,
@@ -68,13 +74,18 @@ def build_id(img: ElfImage) -> Iterator[Finding]:
         if img.load_at(sec.addr, sec.size) is None:
             yield where, f"{sec.addr:#x} is in no PT_LOAD"
     desc = bytes(data[desc_at:desc_at + descsz])
-    if descsz not in _HASHES or _looks_like_uuid(desc):
+    if descsz not in _HASHES or _looks_like_uuid(desc) or _changed_after_link(img):
         return
     start = sec.offset + desc_at
     zeroed = img.data[:start] + bytes(descsz) + img.data[start + descsz:]
     if desc not in _recomputations(img, zeroed, sec, descsz):
         yield where, (f"descriptor {desc.hex()} is no {'sha1' if descsz == 20 else 'md5'} "
                       "of the output as gold/linkharness, lld, mold or GNU ld hash it")
+
+
+def _changed_after_link(img: ElfImage) -> bool:
+    names = {sec.name for sec in img.sections}
+    return ".symtab" not in names or bool(names & _ADDED_AFTER_LINK)
 
 
 def _looks_like_uuid(desc: bytes) -> bool:
