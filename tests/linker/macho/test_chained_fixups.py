@@ -198,3 +198,37 @@ def _mutate(data: bytes, rule: str) -> bytes:
 def test_each_chain_rule_fires_on_its_mutation(outputs: dict[str, Path], rule: str) -> None:
     found = {v.rule for v in check_macho(_mutate(outputs["chained"].read_bytes(), rule))}
     assert rule in found, found
+
+
+def test_the_dyld_reads_the_addend64_import_format(outputs: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    """The imports rewritten as DYLD_CHAINED_IMPORT_ADDEND64 (16-bit ordinal, 64-bit
+    addend) in a payload appended to the file: the program behaves the same."""
+    data = bytearray(outputs["chained"].read_bytes())
+    at, header = _payload(bytes(data))
+    _, starts_off, imports_off, symbols_off, count, fmt, _ = header
+    assert fmt == ch.DYLD_CHAINED_IMPORT
+    img = mi.parse(bytes(data))
+    assert img.chained_fixups is not None
+    payload = bytes(data[at:at + img.chained_fixups[1]])
+    names = payload[symbols_off:]
+    table = b""
+    for n in range(count):
+        (word,) = struct.unpack_from("<I", payload, imports_off + 4 * n)
+        ordinal, weak, name_off = word & 0xFF, word >> 8 & 1, word >> 9
+        table += struct.pack("<QQ", ordinal | weak << 16 | name_off << 32, 0)
+    new_imports = (imports_off + 7) & ~7
+    rebuilt = bytearray(payload[:new_imports]) + table + names
+    struct.pack_into("<7I", rebuilt, 0, 0, starts_off, new_imports, new_imports + len(table),
+                     count, ch.DYLD_CHAINED_IMPORT_ADDEND64, 0)
+    where = len(data)
+    data += rebuilt
+    lc = next(c for c in img.commands if c.cmd == mi.LC_DYLD_CHAINED_FIXUPS)
+    struct.pack_into("<II", data, lc.offset + 8, where, len(rebuilt))
+    out = tmp_path / "addend64"
+    out.write_bytes(bytes(data))
+    fixups = ch.read_fixups(mi.parse(bytes(data)))
+    assert [i.name for i in fixups.imports] == [
+        i.name for i in ch.read_fixups(img).imports]
+    result = run(str(out), ["p"], bind="now")
+    assert (result.stdout, result.exit_code, result.faults) == (EXPECTED, 7, [])

@@ -4,7 +4,9 @@ into .cache/apple-binaries and reused.  Every rule must accept them.
 
 The set spans what macOS developers ship: a universal2 C++ executable (ninja) and its thin
 x86_64 slice, Python extensions that are MH_BUNDLE (C: markupsafe; Cython C++: msgpack),
-a Rust extension linked as MH_DYLIB (orjson), a thin x86_64 C dylib (glfw's libglfw), and
+a Rust extension linked as MH_DYLIB (orjson), a thin x86_64 C dylib (glfw's libglfw), two
+thin bundles for macOS 14 from Xcode 15's linker (numpy, 7 MB wheel; they keep dyld-info
+opcodes: extensions link with -undefined dynamic_lookup, which rules chained fixups out), and
 an old i386+x86_64 "intel" bundle (markupsafe 1.1.1 for CPython 2.7) whose i386 slice
 rebases its __TEXT (REBASE_TYPE_TEXT_ABSOLUTE32).  The network reaches PyPI wherever the
 tests run; without it the fixture fails saying so (it does not skip).
@@ -66,6 +68,11 @@ WHEELS = (
           "macosx_10_6_intel.whl",
           "57d00367f8dc31b898a47ab22849bab9f87dff4b4c7a56d16d9a7158cda96c19",
           ("glfw/libglfw.3.dylib",)),
+    Wheel("numpy==2.1.3", "macosx_14_0_x86_64", ("--python-version", "3.11"),
+          "numpy-2.1.3-cp311-cp311-macosx_14_0_x86_64.whl",
+          "973faafebaae4c0aaa1a1ca1ce02434554d67e628b8d805e61f874b84e136b09",
+          ("numpy/_core/_umath_tests.cpython-311-darwin.so",
+           "numpy/linalg/lapack_lite.cpython-311-darwin.so")),
     Wheel("markupsafe==1.1.1", "macosx_10_6_intel",
           ("--python-version", "2.7", "--implementation", "cp", "--abi", "cp27m"),
           "MarkupSafe-1.1.1-cp27-cp27m-macosx_10_6_intel.whl",
