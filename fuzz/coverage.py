@@ -109,6 +109,10 @@ def _resolution_labels(program: Program) -> set[str]:
         for d in objs[i].data:
             if d.section is None:
                 commons.setdefault(d.name, []).append(d)
+    weak_data = {d.name for i in linked for d in objs[i].data
+                 if d.section is not None and d.binding is Binding.WEAK}
+    if weak_data & set(commons):
+        labels.add("symbol:common_beats_weak_definition")
     for decls in commons.values():
         if len({d.size for d in decls}) > 1:
             labels.add("common:sizes_differ")

@@ -9,7 +9,8 @@ seeded bugs in these families are caught whatever Hypothesis draws.
   64-aligned: the largest and strictest) and lh_c1; a store to the last word of each COMMON,
   then loads of every word of every COMMON (a COMMON given too little room shows in a
   neighbour); every relocation field at both edges of its range (`lh_edge`);
-- o2: COMMON lh_c0 (3 words, 16-aligned) and lh_c1 (1 word);
+- o2: COMMON lh_c0 (3 words, 16-aligned) and lh_c1 (1 word); a weak definition of lh_wc,
+  which o0's COMMON lh_wc beats (its load reads 0);
 - archive 0: o3 (lh_a0, calls lh_a1), o5 (initialises lh_c3), o7 (lh_a2, calls lh_a3), o9
   (lh_a4); archive 1: o4 (lh_a1, calls lh_a2 back in archive 0: only a group finds it), o6
   (the decoy lh_u0) and o8 (lh_a3, calls lh_a4: a second round of the group's rescan).
@@ -74,6 +75,7 @@ _REACH_STEPS: tuple[Step, ...] = (
     Call("lh_a0", CallVia.PLT),
     Store("lh_c0", 5, AddrVia.PC_REL),
     Store("lh_c1", 1, AddrVia.ABS_S32),
+    Load("lh_wc", 0, AddrVia.GOT),  # the COMMON in o0 beats o2's weak definition: 0
     *(Load(name, k, AddrVia.PC_REL) for name, words in _COMMON_WORDS.items()
       for k in range(words)),
     *(Load(_EDGES.name, k, (AddrVia.PC_REL, AddrVia.ABS_S32, AddrVia.GOT)[k % 3])
@@ -84,12 +86,14 @@ REACH_SAMPLE = Program((
     ObjectModel("o0", (TEXT,), functions=(
         Function("lh_main", Binding.GLOBAL, ".text", 16, 5,
                  (Call(REACH_FUNCTION, CallVia.DIRECT), Call("lt1_f1_a1", CallVia.PLT))),),
-        data=(_common("lh_c0", 1, 4), _common("lh_c3", 1, 4))),
+        data=(_common("lh_c0", 1, 4), _common("lh_c3", 1, 4), _common("lh_wc", 1, 4))),
     ObjectModel("o1", (TEXT, EDGE_SECTION), functions=(
         Function(REACH_FUNCTION, Binding.GLOBAL, ".text", 16, 9, _REACH_STEPS),),
         data=(_EDGES, _common("lh_c0", 6, 64), _common("lh_c1", 2, 8)),
         absolutes=_EDGE_ABSOLUTES, weak_refs=("lh_u0", "lh_u1")),
-    ObjectModel("o2", (DATA,), data=(_common("lh_c0", 3, 16), _common("lh_c1", 1, 4))),
+    ObjectModel("o2", (DATA,), data=(
+        _common("lh_c0", 3, 16), _common("lh_c1", 1, 4),
+        DataItem("lh_wc", Binding.WEAK, ".data", 4, (Const(4, 0x7777),)))),
     ObjectModel("o3", (TEXT,), functions=(
         Function("lh_a0", Binding.GLOBAL, ".text", 16, 3,
                  (Call("lh_a1", CallVia.GOT_INDIRECT),)),)),

@@ -2,9 +2,9 @@
 its exit status, computed by interpreting the model (nothing is run).
 
 Symbol resolution follows the static-linking rules every linker agrees on: a reference from
-object i first sees i's local symbols, then the strong global definition, then a weak one
-(only one weak definition is ever drawn when there is no strong one), then the largest of
-the COMMON symbols of that name, then an import from a libtrace library.  COMDAT copies are identical, so any copy will do.
+object i first sees i's local symbols, then the strong global definition, then the largest
+of the COMMON symbols of that name, then a weak definition (only one weak definition is
+ever drawn when there is no strong one), then an import from a libtrace library.  COMDAT copies are identical, so any copy will do.
 
 Archives (`Program.archives`): the plain objects are linked, then each archive in turn is
 scanned again and again until it adds nothing (all the archives together when `grouped`);
@@ -106,8 +106,8 @@ def linked_objects(program: Program) -> frozenset[int]:
         defined = set().union(*(definitions(objs[i]) for i in linked))
         needed = set().union(*(_strong_references(objs[i]) for i in linked)) - defined
         commons = {d.name for i in linked for d in objs[i].data if d.section is None}
-        initialised = {d.name for d in objs[m].data
-                       if d.section is not None and d.binding is not Binding.LOCAL}
+        initialised = {d.name for d in objs[m].data  # STB_GLOBAL only, as GNU ld asks
+                       if d.section is not None and d.binding is Binding.GLOBAL}
         return bool(definitions(objs[m]) & needed or initialised & commons)
 
     scans = [tuple(i for a in program.archives for i in a)] if program.grouped else list(
@@ -131,6 +131,7 @@ class Resolver:
         self.common_align: dict[str, int] = {}
         strong: dict[str, Resolved] = {}
         weak: dict[str, Resolved] = {}
+        common: dict[str, Resolved] = {}
         for i, obj in enumerate(program.objects):
             local: dict[str, Function | DataItem | AbsSymbol] = {}
             if only is not None and i not in only:
@@ -145,16 +146,18 @@ class Resolver:
                     # COMMON symbols of one name merge into the largest of them, aligned
                     # as the most aligned of them
                     self.common_align[d.name] = max(self.common_align.get(d.name, 1), d.align)
-                    seen = weak.get(d.name)
+                    seen = common.get(d.name)
                     if seen is None or (isinstance(seen.definition, DataItem)
                                         and seen.definition.size < d.size):
-                        weak[d.name] = Resolved(i, d)
+                        common[d.name] = Resolved(i, d)
                 elif binding is Binding.WEAK:
                     weak.setdefault(d.name, Resolved(i, d))
                 else:
                     strong.setdefault(d.name, Resolved(i, d))
             self.locals.append(local)
-        self.globals = {**weak, **strong}
+        # a COMMON beats a weak definition (GNU ld, gold, lld and linkharness agree; mold
+        # 1.10.1 keeps the weak one), a strong definition beats both
+        self.globals = {**weak, **common, **strong}
 
     def resolve(self, owner: int, name: str) -> Resolved:
         found = self.find(owner, name)

@@ -52,6 +52,7 @@ from .strategies import programs
 REACH_FUNCTION = "lh_reach"
 EDGE_ITEM = "lh_edge"
 CALL_VIA = st.sampled_from(CallVia)
+WEAK_SECTION = Section(".data.lh_wc", SectionKind.DATA, 4)
 ADDR_VIA = st.sampled_from(AddrVia)
 
 # (relocation, field width, signed 32S?, pc-relative?) -> the inclusive range that fits, as
@@ -145,6 +146,15 @@ def reach_programs(draw: st.DrawFn) -> Program:
         steps += [AddrNonNull(name, draw(ADDR_VIA)), AddrMask(name, draw(ADDR_VIA), 0x7FFFFFFF)]
     decls, common_steps = _commons(draw, n + 1)
     steps += common_steps
+    # a weak data definition and a COMMON of the same name: the COMMON wins (value 0)
+    weak_vs_common: list[tuple[int, DataItem]] = []
+    if draw(st.booleans()):
+        weak_owner, common_owner = draw(st.permutations(range(n + 1)))[:2]
+        weak_vs_common = [
+            (weak_owner, DataItem("lh_wc", Binding.WEAK, WEAK_SECTION.name, 4,
+                                  (Const(4, draw(st.integers(1, 0xFFFFFFFF))),))),
+            (common_owner, DataItem("lh_wc", Binding.GLOBAL, None, 4, (Const(4, 0),)))]
+        steps.append(Load("lh_wc", 0, draw(ADDR_VIA)))
     edges, absolutes = edge_item(draw(_edges()))
     steps += [Load(EDGE_ITEM, i, draw(ADDR_VIA)) for i in range(len(edges.fields))]
     objects = [*base.objects]
@@ -174,9 +184,13 @@ def reach_programs(draw: st.DrawFn) -> Program:
         objects[reach] = reach_obj
     else:
         objects.append(reach_obj)
-    for o, d in decls:
-        if o < n:
-            objects[o] = replace(objects[o], data=(*objects[o].data, d))
+    for o, d in [*decls, *weak_vs_common]:
+        obj = objects[o] if o < n else objects[reach]
+        if d.section is not None and WEAK_SECTION not in obj.sections:
+            obj = replace(obj, sections=(*obj.sections, WEAK_SECTION))
+        if o < n or d.name == "lh_wc":
+            obj = replace(obj, data=(*obj.data, d))
+        objects[o if o < n else reach] = obj
     objects = _call_reach_first(objects, base.main)
     # base objects other than main's may go into the archives too (those referenced
     # strongly are pulled; a member no one needs is dropped, with its COMMON sizes)

@@ -201,6 +201,25 @@ def _got_pc(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(apply_module, "compute", compute)
 
 
+@mutant("a weak definition beats a COMMON", "COMMON")
+def _weak_beats_common(mp: pytest.MonkeyPatch) -> None:
+    add_common, add_definition = SymbolTable._add_common, SymbolTable._add_definition
+
+    def common(self: SymbolTable, sym, obj, i) -> None:
+        if not (sym.file is not None and not sym.common and sym.binding == Binding.WEAK):
+            add_common(self, sym, obj, i)
+
+    def definition(self: SymbolTable, sym, obj, i, weak) -> None:
+        if weak and sym.common and sym.file is not None:
+            shndx = int(obj.symbols.section[i])
+            self._define(sym, obj, i, obj.sections[shndx] if shndx >= 0 else None)
+            sym.binding = Binding.WEAK
+            return
+        add_definition(self, sym, obj, i, weak)
+    mp.setattr(SymbolTable, "_add_common", common)
+    mp.setattr(SymbolTable, "_add_definition", definition)
+
+
 @mutant("COMMON keeps the first size instead of the largest", "COMMON")
 def _common_size(mp: pytest.MonkeyPatch) -> None:
     original = SymbolTable._add_common
