@@ -52,13 +52,23 @@ def rules_run_on(path: str, arch: str | None = None) -> int:
     from oracle.emulate.macho import fat
 
     if not fat.is_fat(data):
-        return len(MACHO_RULES)
+        return 0 if fat.foreign_thin_arch(data) else len(MACHO_RULES)
     try:
         slices = fat.read_fat(data)
     except fat.FatError:
         slices = []
     checked = [s for s in slices if (s.arch == arch if arch else s.arch in fat.READABLE_ARCHS)]
     return len(FAT_RULES) + len(MACHO_RULES) * len(checked)
+
+
+def _foreign(path: str) -> str | None:
+    from oracle.emulate.macho import fat
+
+    try:
+        with Path(path).open("rb") as f:
+            return fat.foreign_thin_arch(f.read(12))
+    except OSError:
+        return None
 
 
 def _check(path: str, arch: str | None) -> list[Violation]:
@@ -95,4 +105,9 @@ def main(argv: list[str]) -> int:
             print(f"{path}: {v}" if many else str(v))
         if not results:
             print(f"ok: {sum(rules_run_on(p, args.arch) for p in args.binaries)} rules checked")
+            for path in args.binaries:
+                foreign = _foreign(path)
+                if foreign:
+                    print(f"{path}: {foreign} is not judged (the Mach-O rules are for x86_64 "
+                          "and i386)")
     return 1 if results else 0

@@ -22,7 +22,7 @@ import itertools
 
 from oracle.check.macho.registry import MACHO_RULES, MachOFile, MachORule
 from oracle.check.violation import Violation
-from oracle.emulate.macho.fat import is_fat
+from oracle.emulate.macho.fat import foreign_thin_arch, is_fat
 from oracle.emulate.macho.image import MachOError
 
 PARSE = "MACHO-PARSE"
@@ -45,6 +45,8 @@ def check_macho(data: bytes, arch: str | None = None) -> list[Violation]:
     slice `arch` names, when given); a slice's violations say `slice ARCH:`."""
     if is_fat(data):
         return check_fat(data, arch, check_macho)
+    if foreign_thin_arch(data) is not None:
+        return []  # an arm64 (or other non-x86) file: the rules are for x86 (rules_run_on: 0)
     return run_rules(MachOFile(data), MACHO_RULES)
 
 

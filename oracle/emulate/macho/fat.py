@@ -60,6 +60,17 @@ def arch_name(cputype: int, cpusubtype: int) -> str:
     return _CPU_NAMES.get(cputype, f"cputype {cputype:#x}")
 
 
+def foreign_thin_arch(data: bytes) -> str | None:
+    """The CPU of a thin little-endian Mach-O file that is not x86 (arm64, arm64e, ...):
+    the oracle does not judge those; None for x86 files and for anything else."""
+    if len(data) < 12 or struct.unpack_from("<I", data)[0] not in (0xFEEDFACE, 0xFEEDFACF):
+        return None
+    cputype, cpusubtype = struct.unpack_from("<ii", data, 4)
+    if cputype & 0xFFFFFFFF in (7, 0x01000007) or cputype not in _CPU_NAMES:
+        return None
+    return arch_name(cputype, cpusubtype)
+
+
 def is_fat(data: bytes) -> bool:
     if len(data) < 8 or bytes(data[:4]) not in FAT_MAGIC_BYTES:
         return False

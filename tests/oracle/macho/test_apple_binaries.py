@@ -165,3 +165,19 @@ def test_an_executable_needs_its_entry_a_bundle_does_not(apple_files: dict[str, 
     thin = bytearray(fat.select_slice(bytes(data), "x86_64")[0])
     struct.pack_into("<I", thin, 12, mi.MH_EXECUTE)  # a bundle that claims to be a program
     assert {"MACHO-ENTRY", "MACHO-DYLINKER"} <= {v.rule for v in check_macho(bytes(thin))}
+
+
+def test_an_arm64_slice_is_not_judged_nor_rejected(apple_files: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    lipo = shutil.which("llvm-lipo-14")
+    assert lipo, "llvm-lipo-14 comes with llvm-14, a reference tool"
+    arm64 = tmp_path / "ninja-arm64"
+    subprocess.run([lipo, apple_files["ninja==1.11.1.1:ninja"], "-thin", "arm64", "-output",
+                    arm64], check=True)
+    assert check(arm64) == []
+    done = subprocess.run([sys.executable, "-m", "oracle.cli", "check", str(arm64)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0
+    assert done.stdout.splitlines() == [
+        "ok: 0 rules checked",
+        f"{arm64}: arm64 is not judged (the Mach-O rules are for x86_64 and i386)"]
