@@ -46,6 +46,10 @@ def symbol_addresses(
     plt_base = layout.address_of(synthetic.plt) if synthetic.plt is not None else 0
     for sym in symtab.symbols:
         i = sym.id
+        if not 0 <= sym.size < 1 << 63:
+            raise LinkError(f"symbol size {sym.size:#x} is past any address space",
+                            file=sym.file.path if sym.file is not None else None,
+                            symbol=sym.name)
         size[i] = sym.size
         if sym.linker_defined:
             address[i] = linker_defined.get(sym.name, 0)
@@ -71,15 +75,16 @@ def symbol_addresses(
 
 
 def _representable_address(address: int, value: int, file: ObjectFile, name: str) -> int:
-    """`address` as the int64 the arrays hold (64-bit addresses past 2**63 wrap, as the
-    arithmetic is modulo 2**64), or a LinkError when a symbol's value (from a hostile or
-    broken input) puts it outside the target's address space."""
-    bits = 32 if file.arch == "i386" else 64
+    """`address`, or a LinkError when a symbol's value (from a hostile or broken input)
+    puts it outside the target's address space."""
+    # x86-64: below 2**63, which the int64 arrays and the output's fields all hold (user
+    # space ends at 2**47 anyway)
+    bits = 32 if file.arch == "i386" else 63
     if not 0 <= address < 1 << bits:
         raise LinkError(f"symbol address {address:#x} (section address + value {value:#x}) "
                         f"is outside the {bits}-bit address space", file=file.path,
                         symbol=name)
-    return address - (1 << 64) if address >= 1 << 63 else address
+    return address
 
 
 def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
@@ -100,6 +105,15 @@ def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     addr[is_abs] = value[is_abs]
     # Symbols in a discarded section (COMDAT duplicate, dropped section) resolve to 0.
     addr[~special & discarded[idx]] = 0
+    # A hostile value wraps the int64 sum negative (or, i386, past 32 bits): refuse it here,
+    # as symbol_addresses does, before the symbol table writer meets it.
+    outside = addr < 0
+    if obj.arch == "i386":
+        outside |= addr >= 1 << 32
+    if outside.any():
+        n = int(np.nonzero(outside)[0][0])
+        raise LinkError(f"symbol address (section address + value {int(t.value[n]):#x}) is "
+                        "outside the address space", file=obj.path, symbol=t.names[n] or None)
     return addr
 
 
