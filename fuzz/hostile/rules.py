@@ -42,6 +42,8 @@ def _peak_rss() -> int:
 
 
 def _crash(what: str, err: BaseException) -> str:
+    if os.environ.get("HOSTILE_TRACEBACK"):
+        traceback.print_exception(err)
     frames = traceback.extract_tb(err.__traceback__)
     where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
     first = str(err).splitlines()[0] if str(err) else ""

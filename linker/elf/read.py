@@ -392,8 +392,11 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
         fail(sym >= len(obj.symbols), f"relocation {{n}} refers to symbol {{sym}}, but "
              f"{hdr.names[index]} has only {len(obj.symbols)} symbols")
     widths = lut.width[clipped]
-    if ((offset < 0) | (offset + widths > sec.size)).any():
-        fail((offset < 0) | (offset + widths > sec.size),
+    # offset > size - width, not offset + width > size: a hostile r_offset near 2**63 would
+    # wrap the sum negative and pass
+    past_end = (offset < 0) | (offset > sec.size - widths)
+    if past_end.any():
+        fail(past_end,
              f"relocation {{n}} at {{off:#x}} runs past the end of the section "
              f"({sec.size:#x} bytes)")
     if sec.data is None and len(raw):

@@ -54,6 +54,12 @@ LC_SEGMENT, LC_SEGMENT_64, LC_SYMTAB, LC_DYSYMTAB = 0x1, 0x19, 0x2, 0xB
 SECTION_TYPE = 0xFF
 S_ZEROFILL, S_CSTRING_LITERALS, S_MOD_INIT_FUNC_POINTERS, S_MOD_TERM_FUNC_POINTERS = 1, 2, 9, 10
 S_GB_ZEROFILL, S_THREAD_LOCAL_REGULAR = 0xC, 0x11
+S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x12, 0x13
+TLV_KINDS = (S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES)
+# __thread_ptrs (a TLV of another image) and C++ thread_local's dynamic initialisers
+TLV_REFUSED = {0x14: "S_THREAD_LOCAL_VARIABLE_POINTERS (thread-local variables of a dylib)",
+               0x15: "S_THREAD_LOCAL_INIT_FUNCTION_POINTERS (dynamically initialised "
+                     "thread_local)"}
 S_ATTR_PURE_INSTRUCTIONS, S_ATTR_SOME_INSTRUCTIONS, S_ATTR_DEBUG = 0x80000000, 0x400, 0x02000000
 N_STAB, N_PEXT, N_TYPE, N_EXT = 0xE0, 0x10, 0x0E, 0x01
 N_UNDF, N_ABS, N_SECT, N_INDR = 0x0, 0x2, 0xE, 0xA
@@ -94,6 +100,7 @@ class _Layout(NamedTuple):
 
 MAX_ADDRESS = 1 << 48  # x86-64's canonical user addresses: past that, a header is corrupt
 MAX_COMMON = 1 << 40
+MAX_COMMON_32 = 1 << 28  # i386: a quarter of the address space, so a few still fit
 
 _LAYOUTS = {
     MH_MAGIC_64: _Layout("x86_64", 8, CPU_TYPE_X86_64, 32, LC_SEGMENT_64, 64, 72,
@@ -210,9 +217,11 @@ def _section(r: _Reader, obj: ObjectFile, ordinal: int, seg: str, sect: str, add
     kind = flags & SECTION_TYPE
     if (seg, sect) in DROPPED or flags & S_ATTR_DEBUG or seg == "__DWARF":
         return None
-    if S_THREAD_LOCAL_REGULAR <= kind <= 0x15:
-        raise r.fail("thread-local variables (TLV) are not supported", section=name)
-    zerofill = kind in (S_ZEROFILL, S_GB_ZEROFILL)
+    if kind in TLV_REFUSED:
+        raise r.fail(f"{TLV_REFUSED[kind]} is not supported", section=name)
+    if kind in TLV_KINDS and obj.arch != "x86_64":
+        raise r.fail("thread-local variables (TLV) are supported on x86_64 only", section=name)
+    zerofill = kind in (S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL)
     if not zerofill and offset + size > len(r.data):
         raise r.fail(f"section data ({size:#x} bytes at {offset:#x}) runs past end of file",
                      section=name, offset=offset)
@@ -286,8 +295,9 @@ def _symbol_table(r: _Reader, obj: ObjectFile, names: list[str], raw: np.ndarray
     common = (kind == N_UNDF) & ext & (raw["value"] != 0) & ~stab
     section[common] = COMMON
     size[common] = raw["value"][common]
-    if (size > MAX_COMMON).any():
-        n = int(np.nonzero(size > MAX_COMMON)[0][0])
+    too_large = size > (MAX_COMMON_32 if obj.arch == "i386" else MAX_COMMON)
+    if too_large.any():
+        n = int(np.nonzero(too_large)[0][0])
         raise r.fail(f"COMMON symbol of {int(size[n]):#x} bytes is too large", symbol=names[n])
     value[common] = (1 << ((raw["desc"][common].astype(np.uint64) >> np.uint64(8)) & np.uint64(0xF)))
     # A symbol in a dropped section (e.g. __eh_frame's) is as good as absent.
@@ -340,9 +350,6 @@ def _relocations(r: _Reader, obj: ObjectFile, sec: InputSection, headers: list[S
         symnum, pcrel = info & 0xFFFFFF, (info >> 24) & 1
         length, extern, rtype = (info >> 25) & 3, (info >> 27) & 1, info >> 28
         width = 1 << length
-        if rtype == R.TLV:
-            raise r.fail("X86_64_RELOC_TLV: thread-local variables are not supported",
-                         section=sec.name, offset=address)
         key = (rtype, pcrel, length)
         if key not in R.HOWTO_INDEX:
             raise r.fail(f"unsupported relocation {R.describe(rtype, pcrel, length)}",
