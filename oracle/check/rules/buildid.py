@@ -1,5 +1,6 @@
-"""Build-id rule: a `.note.gnu.build-id` (NT_GNU_BUILD_ID) note is well formed, mapped and
-found by PT_NOTE, and a 16- or 20-byte (md5/sha1) descriptor is the hash its linker defines.
+"""Build-id rules: a `.note.gnu.build-id` (NT_GNU_BUILD_ID) note is well formed, mapped and
+found by PT_NOTE (ELF-BUILD-ID), and a 16- or 20-byte (md5/sha1) descriptor is the hash its
+linker defines (ELF-BUILD-ID-HASH: a test that patches a linked file's bytes trips it too).
 
 The linkers agree on what the descriptor is only in spirit: a hash of the output with the
 descriptor zeroed.  The exact byte stream differs, so the rule recomputes each known one:
@@ -42,8 +43,7 @@ _ADDED_AFTER_LINK = frozenset({".gnu_debuglink", ".gnu_debugaltlink", ".gnu_debu
 
 @rule("ELF-BUILD-ID", TOPIC,
       ".note.gnu.build-id holds one NT_GNU_BUILD_ID note owned by GNU, inside a PT_NOTE and a "
-      "PT_LOAD; an md5/sha1-sized descriptor equals a recomputation of the output's hash",
-      GABI)
+      "PT_LOAD", GABI)
 def build_id(img: ElfImage) -> Iterator[Finding]:
     sec = img.section(NOTE_SECTION)
     if sec is None:
@@ -73,14 +73,30 @@ def build_id(img: ElfImage) -> Iterator[Finding]:
             yield where, f"[{sec.offset:#x}, +{sec.size:#x}) is in no PT_NOTE"
         if img.load_at(sec.addr, sec.size) is None:
             yield where, f"{sec.addr:#x} is in no PT_LOAD"
+
+
+@rule("ELF-BUILD-ID-HASH", TOPIC,
+      "an md5/sha1-sized NT_GNU_BUILD_ID descriptor equals a recomputation of the output's "
+      "hash (any byte changed after the linker hashed the file shows here too)", GABI)
+def build_id_hash(img: ElfImage) -> Iterator[Finding]:
+    sec = img.section(NOTE_SECTION)
+    if sec is None or sec.type != c.SHT_NOTE or sec.size < 12 \
+            or sec.offset + sec.size > len(img.data):
+        return  # ELF-BUILD-ID reports the form
+    data = img.data[sec.offset:sec.offset + sec.size]
+    namesz, descsz, ntype = struct.unpack_from(img.endian + "III", data, 0)
+    desc_at = 12 + ((namesz + 3) & -4)
+    if ntype != NT_GNU_BUILD_ID or desc_at + descsz > sec.size:
+        return
     desc = bytes(data[desc_at:desc_at + descsz])
     if descsz not in _HASHES or _looks_like_uuid(desc) or _changed_after_link(img):
         return
     start = sec.offset + desc_at
     zeroed = img.data[:start] + bytes(descsz) + img.data[start + descsz:]
     if desc not in _recomputations(img, zeroed, sec, descsz):
-        yield where, (f"descriptor {desc.hex()} is no {'sha1' if descsz == 20 else 'md5'} "
-                      "of the output as gold/linkharness, lld, mold or GNU ld hash it")
+        yield NOTE_SECTION, (f"descriptor {desc.hex()} is no "
+                             f"{'sha1' if descsz == 20 else 'md5'} of the output as "
+                             "gold/linkharness, lld, mold or GNU ld hash it")
 
 
 def _changed_after_link(img: ElfImage) -> bool:

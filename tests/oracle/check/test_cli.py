@@ -26,7 +26,9 @@ def test_violations_print_one_line_each_and_exit_1(
     bad.write_bytes(bytes(data))
     assert main([str(bad)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["ELF-ENTRY e_entry: 0x0 is not inside any PT_LOAD"]
+    # the patch also stales GNU ld's build id (ELF-BUILD-ID-HASH)
+    assert [x for x in lines if not x.startswith("ELF-BUILD-ID-HASH")] == [
+        "ELF-ENTRY e_entry: 0x0 is not inside any PT_LOAD"]
 
 
 def test_several_files_are_prefixed_with_their_path(

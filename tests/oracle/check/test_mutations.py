@@ -484,7 +484,8 @@ def test_lazy_contents_do_not_matter_with_bind_now(built: Any, variant: str) -> 
     # dead, so a "wrong" lazy target is not a violation.
     m = Mutable(built.bytes(f"{variant}/imports"))
     lazy_slot(m)
-    assert [str(v) for v in check(bytes(m.data))] == []
+    # (the patched bytes no longer match the build id GNU ld hashed: ELF-BUILD-ID-HASH)
+    assert [str(v) for v in check(bytes(m.data)) if v.rule != "ELF-BUILD-ID-HASH"] == []
 
 
 def plt0_push(m: Mutable) -> None:
