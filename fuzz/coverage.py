@@ -27,6 +27,7 @@ from .model import (
     DataItem,
     IfOdd,
     Load,
+    LoadThrough,
     Program,
     Ref,
     SelfRel,
@@ -57,6 +58,8 @@ def describe(program: Program) -> set[str]:
                     labels.add(f"load:{s.via.value}")
                 elif isinstance(s, Store):
                     labels.add(f"store:{s.via.value}")
+                elif isinstance(s, LoadThrough):
+                    labels.add("load_through:pointer_with_addend")
     commons = [d.name for o in program.objects for d in o.data if d.section is None]
     defined = {d.name for o in program.objects for d in o.data if d.section is not None}
     if len(commons) != len(set(commons)):

@@ -121,6 +121,8 @@ def _elf64_rows() -> list[Row]:
         _r(t, "dynamic linking", "pointers to imports in data (R_X86_64_64 dynamic)",
            "import:function:pointer_in_data"),
         _r(t, "dynamic linking", "imported data through the GOT (GLOB_DAT)", "import:data:got"),
+        _r(t, "dynamic linking", "pointers with addends to imported data, read through "
+           "(dynamic R_X86_64_64 with its addend)", "load_through:pointer_with_addend"),
         _r(t, "COPY", "imported data reached directly (COPY)", "import:data:copy"),
         _r(t, "COPY", "COPY of imported data with a (weak) alias: one copy for both names",
            "copy:alias"),

@@ -26,6 +26,7 @@ from .model import (
     Function,
     IfOdd,
     Load,
+    LoadThrough,
     ObjectModel,
     Program,
     Ref,
@@ -187,6 +188,11 @@ class Lowerer:
             return [*_args(entry.target, step.args),
                     *_load(step.table, offset, entry.width, step.via), Insn("call_rax"),
                     *MIX]
+        if isinstance(step, LoadThrough):
+            table = self.resolver.resolve(owner, step.table)
+            assert isinstance(table.definition, DataItem)
+            offset = table.definition.offset_of(step.index)
+            return [*_load(step.table, offset, 8, step.via), Insn("load_rax", width=4), *MIX]
         if isinstance(step, AddrMask):
             return [*_address(step.target, step.via), Insn("and_rax_imm", imm=step.mask),
                     *MIX]

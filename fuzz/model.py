@@ -177,11 +177,21 @@ class AddrNonNull:
 
 
 @dataclass(frozen=True)
+class LoadThrough:
+    """Load the pointer in field `index` of data item `table` (an 8-byte `Ref` to data, the
+    addend a multiple of 4), then the word it points at: v = that word (x86-64 ELF only)."""
+
+    table: str
+    index: int
+    via: AddrVia
+
+
+@dataclass(frozen=True)
 class IfOdd:
-    step: Call | CallTable | Load | Store | AddrMask | AddrNonNull
+    step: Call | CallTable | Load | Store | AddrMask | AddrNonNull | LoadThrough
 
 
-Step = Call | CallTable | Load | Store | AddrMask | AddrNonNull | IfOdd
+Step = Call | CallTable | Load | Store | AddrMask | AddrNonNull | LoadThrough | IfOdd
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,6 @@ class Program:
 
 
 def walk_steps(steps: tuple[Step, ...]
-               ) -> list[Call | CallTable | Load | Store | AddrMask | AddrNonNull]:
+               ) -> list[Call | CallTable | Load | Store | AddrMask | AddrNonNull | LoadThrough]:
     """The steps with IfOdd wrappers removed."""
     return [s.step if isinstance(s, IfOdd) else s for s in steps]

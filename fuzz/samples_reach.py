@@ -8,7 +8,8 @@ seeded bugs in these families are caught whatever Hypothesis draws.
   lh_u1 (defined nowhere), observed through every addressing form; COMMON lh_c0 (6 words,
   64-aligned: the largest and strictest) and lh_c1; a store to the last word of each COMMON,
   then loads of every word of every COMMON (a COMMON given too little room shows in a
-  neighbour); every relocation field at both edges of its range (`lh_edge`);
+  neighbour); every relocation field at both edges of its range (`lh_edge`); pointers with
+  addends to imported data and to a COMMON (`lh_ptr`), read through;
 - o2: COMMON lh_c0 (3 words, 16-aligned) and lh_c1 (1 word); a weak definition of lh_wc,
   which o0's COMMON lh_wc beats (its load reads 0);
 - archive 0: o3 (lh_a0, calls lh_a1), o5 (initialises lh_c3), o7 (lh_a2, calls lh_a3), o9
@@ -33,8 +34,10 @@ from .model import (
     ErrorKind,
     Function,
     Load,
+    LoadThrough,
     ObjectModel,
     Program,
+    Ref,
     Section,
     SectionKind,
     Step,
@@ -76,6 +79,10 @@ _REACH_STEPS: tuple[Step, ...] = (
     Store("lh_c0", 5, AddrVia.PC_REL),
     Store("lh_c1", 1, AddrVia.ABS_S32),
     Load("lh_wc", 0, AddrVia.GOT),  # the COMMON in o0 beats o2's weak definition: 0
+    # pointers with addends to imported data (dynamic R_X86_64_64) and to a COMMON
+    LoadThrough("lh_ptr", 0, AddrVia.PC_REL),
+    LoadThrough("lh_ptr", 1, AddrVia.GOT),
+    LoadThrough("lh_ptr", 2, AddrVia.ABS_S32),
     *(Load(name, k, AddrVia.PC_REL) for name, words in _COMMON_WORDS.items()
       for k in range(words)),
     *(Load(_EDGES.name, k, (AddrVia.PC_REL, AddrVia.ABS_S32, AddrVia.GOT)[k % 3])
@@ -87,9 +94,11 @@ REACH_SAMPLE = Program((
         Function("lh_main", Binding.GLOBAL, ".text", 16, 5,
                  (Call(REACH_FUNCTION, CallVia.DIRECT), Call("lt1_f1_a1", CallVia.PLT))),),
         data=(_common("lh_c0", 1, 4), _common("lh_c3", 1, 4), _common("lh_wc", 1, 4))),
-    ObjectModel("o1", (TEXT, EDGE_SECTION), functions=(
+    ObjectModel("o1", (TEXT, EDGE_SECTION, DATA), functions=(
         Function(REACH_FUNCTION, Binding.GLOBAL, ".text", 16, 9, _REACH_STEPS),),
-        data=(_EDGES, _common("lh_c0", 6, 64), _common("lh_c1", 2, 8)),
+        data=(_EDGES, _common("lh_c0", 6, 64), _common("lh_c1", 2, 8),
+              DataItem("lh_ptr", Binding.LOCAL, ".data", 8,
+                       (Ref(8, "lt1_d1", 8), Ref(8, "lt2_d0", 4), Ref(8, "lh_c1", 4)))),
         absolutes=_EDGE_ABSOLUTES, weak_refs=("lh_u0", "lh_u1")),
     ObjectModel("o2", (DATA,), data=(
         _common("lh_c0", 3, 16), _common("lh_c1", 1, 4),

@@ -32,6 +32,7 @@ from .model import (
     Function,
     IfOdd,
     Load,
+    LoadThrough,
     ObjectModel,
     Program,
     Ref,
@@ -77,7 +78,7 @@ def references(obj: ObjectModel) -> set[str]:
     for fn in obj.functions:
         for s in walk_steps(fn.steps):
             names.add(s.target if isinstance(s, Call | AddrMask | AddrNonNull)
-                      else s.table if isinstance(s, CallTable) else s.item)
+                      else s.table if isinstance(s, CallTable | LoadThrough) else s.item)
     names |= {f.target for d in obj.data for f in d.fields if isinstance(f, Ref)}
     return names
 
@@ -247,7 +248,14 @@ class Interpreter:
         if isinstance(step, Store):
             self.words(self.resolver.resolve(owner, step.item))[step.index] = acc & 0xFFFFFFFF
             return acc
-        if isinstance(step, AddrNonNull):
+        if isinstance(step, LoadThrough):
+            table = self.resolver.resolve(owner, step.table)
+            assert isinstance(table.definition, DataItem)
+            pointer = table.definition.fields[step.index]
+            assert isinstance(pointer, Ref) and pointer.addend % 4 == 0
+            target = self.resolver.resolve(table.owner, pointer.target)
+            v = self.words(target)[pointer.addend // 4]
+        elif isinstance(step, AddrNonNull):
             v = int(self.resolver.find(owner, step.target) is not None)
         elif isinstance(step, AddrMask):
             known = self.resolver.alignment(owner, step.target)

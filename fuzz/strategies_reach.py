@@ -23,6 +23,7 @@ from dataclasses import replace
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from . import libtrace
 from .model import (
     AbsSymbol,
     AddrMask,
@@ -37,6 +38,7 @@ from .model import (
     Field,
     Function,
     Load,
+    LoadThrough,
     ObjectModel,
     Program,
     Ref,
@@ -155,6 +157,15 @@ def reach_programs(draw: st.DrawFn) -> Program:
                                   (Const(4, draw(st.integers(1, 0xFFFFFFFF))),))),
             (common_owner, DataItem("lh_wc", Binding.GLOBAL, None, 4, (Const(4, 0),)))]
         steps.append(Load("lh_wc", 0, draw(ADDR_VIA)))
+    # pointers with addends to imported data (dynamic R_X86_64_64, or the COPY) and to the
+    # COMMONs, read through
+    targets = [(i.name, i.size // 4) for i in libtrace.catalogue()
+               if not i.is_function and i.library in base.libraries]
+    targets += [(d.name, min(len(d.fields), *(len(e.fields) for _, e in decls if e.name == d.name)))
+                for _, d in decls]
+    pointers = tuple(Ref(8, name, 4 * draw(st.integers(0, words - 1)))
+                     for name, words in draw(st.lists(st.sampled_from(targets), max_size=3)))
+    steps += [LoadThrough("lh_ptr", k, draw(ADDR_VIA)) for k in range(len(pointers))]
     edges, absolutes = edge_item(draw(_edges()))
     steps += [Load(EDGE_ITEM, i, draw(ADDR_VIA)) for i in range(len(edges.fields))]
     objects = [*base.objects]
@@ -177,8 +188,9 @@ def reach_programs(draw: st.DrawFn) -> Program:
                         draw(st.integers(0, 0xFFFFFFFF)), tuple(steps))
     reach_obj = ObjectModel(
         f"o{reach}", (Section(".text", SectionKind.TEXT, 16),
-                      Section(".data.lh_edge", SectionKind.DATA, 1)),
-        functions=(reach_fn,), data=(edges, *[d for o, d in decls if o == reach]),
+                      Section(".data.lh_edge", SectionKind.DATA, 1), WEAK_SECTION),
+        functions=(reach_fn,), data=(edges, *[d for o, d in decls if o == reach], *(
+            [DataItem("lh_ptr", Binding.LOCAL, ".data.lh_wc", 8, pointers)] if pointers else [])),
         absolutes=absolutes, weak_refs=tuple(weak))
     if members:
         objects[reach] = reach_obj
@@ -186,7 +198,7 @@ def reach_programs(draw: st.DrawFn) -> Program:
         objects.append(reach_obj)
     for o, d in [*decls, *weak_vs_common]:
         obj = objects[o] if o < n else objects[reach]
-        if d.section is not None and WEAK_SECTION not in obj.sections:
+        if d.section is not None and WEAK_SECTION not in obj.sections:  # a base object
             obj = replace(obj, sections=(*obj.sections, WEAK_SECTION))
         if o < n or d.name == "lh_wc":
             obj = replace(obj, data=(*obj.data, d))
