@@ -96,6 +96,9 @@ def parse(data: bytes) -> ElfImage:
             raise ImageError(f"not an executable (e_type {e_type})")
         if phentsize != size:
             raise ImageError(f"e_phentsize {phentsize}, expected {size}")
+        if phoff + phnum * size > len(data):  # before unpack_from meets a huge offset
+            raise ImageError(f"program headers ({phnum} at {phoff:#x}) run past the end "
+                             "of the file")
         segments = []
         for i in range(phnum):
             fields = struct.unpack_from(fmt, data, phoff + i * size)
