@@ -4,7 +4,7 @@
 
 TARGET is a name of fuzz.hostile.seeds (elf64-object, archive, shared-object, macho64-object,
 tbd, elf64-exe ... : the readers through linker.link, the emulator's loaders and the
-checker through the executables).  The loaded code is instrumented, the target's seeds
+checker through the executables).  linker/ and oracle/ are instrumented, the target's seeds
 start the corpus, and every input that breaks a rule of fuzz.hostile.rules is written to
 CASES_DIR (default tests/hostile/cases/) as a regression case: the mutated file and
 recipe.txt, which tests/hostile/test_regressions.py replays.  Fuzzing goes on after a find
@@ -18,21 +18,38 @@ import hashlib
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import atheris
 
-from .cases import exe_case, link_case
-from .seeds import build_targets
+if TYPE_CHECKING:
+    from .seeds import Targets
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_KEPT = 20
+
+
+def _warm_up(targets: Targets) -> None:
+    """Link every seed link and run every executable once (importing what they use)."""
+    from .cases import exe_case, link_case
+    with tempfile.TemporaryDirectory() as tmp:
+        for target in targets.links.values():
+            link_case(target, target.mutable[0], target.seeds[0].data, Path(tmp))
+        for exe in targets.exes.values():
+            exe_case(exe, exe.seed.data, Path(tmp), "lazy")
 
 
 def main(argv: list[str]) -> None:
     name, seconds = argv[1], int(float(argv[2]))
     cases_dir = Path(argv[3]) if len(argv) > 3 else ROOT / "tests" / "hostile" / "cases"
     work = Path(tempfile.mkdtemp(prefix=f"atheris-{name}-"))
-    targets = build_targets(work / "seeds")
+    # Instrument linker/ and oracle/ as they are imported: the campaign's modules, then one
+    # run of the seed (linker/ imports most of its modules lazily, on first use).
+    with atheris.instrument_imports(include=["linker", "oracle"]):
+        from .cases import exe_case, link_case
+        from .seeds import build_targets
+        targets = build_targets(work / "seeds")
+        _warm_up(targets)
     corpus = work / "corpus"
     corpus.mkdir()
     if name in targets.links:
@@ -51,10 +68,6 @@ def main(argv: list[str]) -> None:
         def broken_by(data: bytes) -> list[str]:
             return exe_case(exe_target, data, work / "case", "lazy")
     (corpus / "seed").write_bytes(seed_data)
-    # linker/ imports its modules lazily: one run of the seed loads them all, then
-    # everything loaded is instrumented (instrument_imports would miss the lazy ones).
-    broken_by(seed_data)
-    atheris.instrument_all()
     kept = [0]
 
     def test_one(data: bytes) -> None:
