@@ -225,7 +225,9 @@ def _macho32_rows() -> list[Row]:
         _r(t, "COMMON", "__common", "macho-i386:common"),
         _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",
            "macho-i386:jump_table"),
-        _hole(t, "errors", "Mach-O i386 error models", "not drawn"),
+        _r(t, "errors", "undefined, duplicate, narrow VANILLA overflow",
+           "macho-i386:error:undefined", "macho-i386:error:duplicate",
+           "macho-i386:error:overflow"),
         _hole(t, "archives", "Mach-O i386 archives", "not drawn"),
     ]
     return rows
@@ -297,10 +299,15 @@ def reached_labels(target: str, count: int) -> set[str]:
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
-        from .macho.strategies_i386 import MachoI386Case, macho_i386_cases
+        from .macho.strategies_i386 import (
+            MachoI386Case,
+            macho_i386_cases,
+            macho_i386_error_programs,
+        )
         for variant in SAMPLE_VARIANTS:
             labels |= describe_macho_i386(MACHO_I386_SAMPLE, variant)
-        for icase in _draw(macho_i386_cases(), count):
+        for icase in [*_draw(macho_i386_cases(), count),
+                      *_draw(macho_i386_error_programs(), count)]:
             assert isinstance(icase, MachoI386Case)
             labels |= describe_macho_i386(icase.program, icase.variant)
     return labels

@@ -9,6 +9,10 @@ linkharness `target="macho-i386"` in its three shapes (modern, minimum OS 10.6: 
   exit status.  There is no reference linker for Mach-O i386 (ld64.lld-14 refuses
   -arch i386); the oracle and the next property are the judges.
 
+Error models (undefined, duplicate, a 1- or 2-byte VANILLA field just past its edge): every
+mode refuses in one line naming the culprit (or, for an overflowing non-extern entry, the
+section it names) and the object, and leaves no output.
+
 The four-target property (one model as elf64, elf32, macho64 and macho32) is with the other
 cross-format properties in fuzz/test_macho_properties.py.  The every-flavour sample
 (fuzz.macho.samples_i386) in three assembler variants is an explicit example.  The ci budget
@@ -30,11 +34,20 @@ from fuzz.macho import judge_i386
 from fuzz.macho import pipeline_i386 as macho32
 from fuzz.macho.coverage_i386 import describe_macho_i386
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
-from fuzz.macho.strategies_i386 import MachoI386Case, macho_i386_cases
+from fuzz.macho.strategies_i386 import (
+    MachoI386Case,
+    macho_i386_cases,
+    macho_i386_error_programs,
+)
+from fuzz.macho.subset_i386 import macho_i386_subset
 from fuzz.macho.tbd import write_tbds
+from fuzz.model import ErrorKind
+from fuzz.samples_i386 import SAMPLE_I386
 from fuzz.semantics import outcome
+from fuzz.strategies_i386 import narrow_overflow
+from linker import LinkError
 
-CI_EXAMPLES = {"linkharness": 12}
+CI_EXAMPLES = {"linkharness": 12, "errors": 8}
 SAMPLE_CASES = [MachoI386Case(MACHO_I386_SAMPLE, v) for v in SAMPLE_VARIANTS]
 
 
@@ -80,5 +93,40 @@ def test_linkharness_macho_i386_every_mode(
         event(f"macho-i386: llvm-mc objects too: {also_asm == 0}")
         problems = link_and_judge(case, tmp_path_factory.mktemp("macho32"), also_asm == 0)
         assert not problems, "\n".join(problems)
+
+    repeat_property(prop)
+
+
+def test_linkharness_refuses_a_macho_i386_error_model(
+    repeat_property: Callable[[Callable[[], None]], None],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Undefined, duplicate, and a narrow VANILLA field just past its edge: linkharness
+    raises a LinkError naming the culprit and the object at fault and leaves no output, in
+    every mode."""
+    @_budget("errors")
+    @example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 1, "r8")), 0))
+    @example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 2, "r16")), 1))
+    @given(case=macho_i386_error_programs())
+    def prop(case: MachoI386Case) -> None:
+        program = case.program
+        assert program.culprit is not None and program.error is not None
+        record(program, describe_macho_i386(program, case.variant))
+        work = tmp_path_factory.mktemp("macho32err")
+        objs = macho32.write_objects(program, work / "objs", case.variant)
+        stubs = write_tbds(work / "stubs", program.libraries)
+        for mode in macho32.MODES:
+            exe = work / f"{mode}.out"
+            with pytest.raises(LinkError) as caught:
+                macho32.link_linkharness(objs, stubs, exe, mode)
+            message = str(caught.value)
+            # an overflowing field against a non-extern (section) entry names its section:
+            # the object holds no symbol for it (llvm-mc writes those too)
+            named = program.culprit in message or (
+                program.error is ErrorKind.OVERFLOW and "symbol <section " in message)
+            assert named, f"{mode}: {message}"
+            assert f"{program.culprit_object}.o" in message, f"{mode}: {message}"
+            assert "\n" not in message.strip(), f"{mode}: not one line: {message}"
+            assert not exe.exists(), f"{mode}: output left behind"
 
     repeat_property(prop)

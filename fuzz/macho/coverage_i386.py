@@ -37,6 +37,8 @@ def describe_macho_i386(program: Program, variant: int) -> set[str]:
         labels |= {"macho-i386:weak_ref" for s in image.symbols if s.weak_ref}
         labels |= {"macho-i386:private_extern" for s in image.symbols if s.private_extern}
         labels |= {"macho-i386:common" for s in image.symbols if s.kind == "common"}
+    if program.error is not None:
+        labels.add(f"macho-i386:error:{program.error.value}")
     if exits_through_libsystem(variant):
         labels.add("macho-i386:exit:libsystem")
     for obj in program.objects:

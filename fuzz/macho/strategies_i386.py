@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from ..model import Program
-from ..strategies import programs
+from ..model import ErrorKind, Program
+from ..strategies import error_programs, programs
+from ..strategies_i386 import narrow_overflow
 from .strategies import VARIANTS, with_pointer_table
 from .subset import macho_subset
 from .subset_i386 import macho_i386_subset
@@ -36,3 +37,21 @@ def four_target_program(program: Program) -> Program:
 
 def four_target_cases() -> st.SearchStrategy[MachoI386Case]:
     return st.builds(MachoI386Case, programs().map(four_target_program), VARIANTS)
+
+
+MACHO_NARROW_OVERFLOWS = ("r8", "r16")  # a negative PC8 is not expressible: see below
+
+
+@st.composite
+def macho_i386_error_programs(draw: st.DrawFn) -> MachoI386Case:
+    """fuzz.strategies.error_programs in the Mach-O i386 subset: undefined and duplicate
+    symbols as drawn; an overflow is fuzz.strategies_i386.narrow_overflow's, a function's
+    address in a 1-byte VANILLA field or 0x10000 in a 2-byte one (the pc-relative byte
+    just past its edge has no Mach-O form: the object's own field would already be
+    truncated, where ELF's REL field is resolved by the linker)."""
+    program = draw(error_programs())
+    if program.error is ErrorKind.OVERFLOW:
+        base = draw(programs())
+        owner = draw(st.integers(0, len(base.objects) - 1))
+        program = narrow_overflow(base, owner, draw(st.sampled_from(MACHO_NARROW_OVERFLOWS)))
+    return MachoI386Case(macho_i386_subset(program), draw(VARIANTS))
