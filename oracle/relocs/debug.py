@@ -13,8 +13,8 @@ order (aligned), and a field is then one of:
 
 A field referring to a discarded COMDAT copy holds a tombstone (0, 1, all ones, all ones
 but one: lld, mold, linkharness) or an address in the image's code (GNU ld and gold point
-it at the kept copy).  Inputs are placed by their bytes, relocated fields masked, starting
-where the previous input of the same output section ended.
+it at the kept copy).  Inputs are placed by their bytes, relocated fields masked; where
+several inputs look alike, by the place under which their fields hold.
 """
 
 from __future__ import annotations
@@ -78,43 +78,60 @@ def _matches(out: bytes, at: int, masked: bytes, holes: list[tuple[int, int]]) -
 
 def _place_inputs(outputs: dict[str, bytes], linked: Linked,
                   debug: dict[int, dict[int, tuple[InputReloc, ...]]]
-                  ) -> dict[tuple[int, int], int]:
-    """(id(object), section index) -> offset in its output section, for every
-    non-allocated, unmerged input found where its bytes say."""
-    cursor: dict[str, int] = {}
-    placed: dict[tuple[int, int], int] = {}
+                  ) -> dict[tuple[int, int], list[int]]:
+    """(id(object), section index) -> the offsets in its output section where its bytes
+    (relocated fields masked) are found, for every non-allocated, unmerged input.  Several
+    when inputs look alike: the fields then decide (check_debug_fields)."""
+    placed: dict[tuple[int, int], list[int]] = {}
     for obj in linked.objects:
         for sec in obj.sections.values():
             if sec.alloc or sec.name not in outputs or _is_merged(sec) or not sec.data \
                     or (id(obj), sec.index) in linked.discarded:
                 continue
-            out = outputs[sec.name]
             relocs = debug.get(id(obj), {}).get(sec.index, ())
             holes = [(r.offset, _width(obj.machine, r.type)) for r in relocs]
-            masked = _masked(sec, relocs, obj.machine)
             # A compressed input's sh_addralign is its Elf_Chdr's; its data's is unknown.
             align = 1 if sec.flags & SHF_COMPRESSED else max(sec.align, 1)
-            at: int | None = (cursor.get(sec.name, 0) + align - 1) & -align
-            if at is None or not _matches(out, at, masked, holes):
-                at = _search(out, masked, holes, align)
-            if at is not None:
-                placed[(id(obj), sec.index)] = at
-                cursor[sec.name] = at + len(sec.data)
+            found = _search_all(outputs[sec.name], _masked(sec, relocs, obj.machine), holes,
+                                align)
+            if found:
+                placed[(id(obj), sec.index)] = found
     return placed
 
 
-def _search(out: bytes, masked: bytes, holes: list[tuple[int, int]], align: int) -> int | None:
-    start = 0
-    while True:
-        at = out.find(masked[:min(len(masked), 8)], start) if not holes or holes[0][0] >= 8 \
-            else start
-        if at < 0 or at + len(masked) > len(out):
-            return None
-        if at % align == 0 and _matches(out, at, masked, holes):
-            return at
-        start = at + 1
-        if start > len(out) - len(masked):
-            return None
+MAX_CANDIDATES = 16
+
+
+def _search_all(out: bytes, masked: bytes, holes: list[tuple[int, int]],
+                align: int) -> list[int]:
+    """Every aligned offset where `masked` matches, found through its first stretch of
+    bytes no relocation touches (or by trying each aligned offset when there is none)."""
+    covered = bytearray(len(masked))
+    for start, width in holes:
+        covered[start:start + width] = b"\1" * width
+    anchor, anchor_at = b"", 0
+    for i in range(len(masked)):  # the first hole-free stretch, at most 16 bytes
+        if not covered[i]:
+            j = i
+            while j < len(masked) and not covered[j] and j - i < 16:
+                j += 1
+            anchor, anchor_at = masked[i:j], i
+            break
+    found: list[int] = []
+    if anchor:
+        pos = out.find(anchor)
+        while pos >= 0 and len(found) < MAX_CANDIDATES:
+            at = pos - anchor_at
+            if at >= 0 and at % align == 0 and _matches(out, at, masked, holes):
+                found.append(at)
+            pos = out.find(anchor, pos + 1)
+        return found
+    for at in range(0, len(out) - len(masked) + 1, align):
+        if _matches(out, at, masked, holes):
+            found.append(at)
+            if len(found) >= MAX_CANDIDATES:
+                break
+    return found
 
 
 def _is_merged(sec: InputSection) -> bool:
@@ -133,36 +150,56 @@ def check_debug_fields(output: str, linked: Linked,
     outputs = read_non_alloc(output)
     placed = _place_inputs(outputs, linked, debug)
     skipped: Counter[str] = Counter()
-    mismatches: list[FieldMismatch] = []
-    confirmed: list[ConfirmedSite] = []
     image = linked.image
     ones = (1 << (8 * image.word)) - 1
     tombstones = {0, 1, ones, ones - 1}
-    for obj in linked.objects:
-        for index, relocs in debug.get(id(obj), {}).items():
-            sec = obj.sections[index]
-            if (id(obj), index) in linked.discarded:
-                skipped["in discarded COMDAT sections"] += len(relocs)
-                continue
-            base = placed.get((id(obj), index))
-            if base is None:
-                skipped["in non-alloc sections not found in the output"] += len(relocs)
-                continue
-            out = outputs[sec.name]
-            for rel in relocs:
-                verdict = _judge(linked, obj, sec, rel, out, base, outputs, placed,
-                                 tombstones)
-                if verdict is None:
-                    skipped["in non-alloc sections, not computable"] += 1
-                elif isinstance(verdict, FieldMismatch):
-                    mismatches.append(verdict)
-                else:
-                    confirmed.append(verdict)
+    sections = [(obj, index, relocs) for obj in linked.objects
+                for index, relocs in debug.get(id(obj), {}).items()]
+    # Where each relocated input is: of its candidate places, those under which the most
+    # fields hold.  A reference into an input without relocations may name any of its
+    # places: they are byte for byte the same.
+    chosen = dict(placed)
+    claimed: set[tuple[str, int]] = set()
+    for obj, index, relocs in sections:
+        key = (id(obj), index)
+        sec = obj.sections[index]
+        if key not in placed or key in linked.discarded:
+            continue
+        scores = {base: sum(isinstance(_judge(linked, obj, sec, rel, outputs[sec.name], base,
+                                              outputs, placed, tombstones), FieldMismatch)
+                            for rel in relocs) for base in placed[key]}
+        best = min(scores.values())
+        # Places under which every field holds equally are the same bytes computed the same
+        # way: a reference may name any of them.  The first unclaimed one is judged.
+        tied = sorted((b for b, n in scores.items() if n == best),
+                      key=lambda b: (sec.name, b) in claimed)
+        chosen[key] = tied
+        claimed.add((sec.name, tied[0]))
+    mismatches: list[FieldMismatch] = []
+    confirmed: list[ConfirmedSite] = []
+    for obj, index, relocs in sections:
+        sec = obj.sections[index]
+        if (id(obj), index) in linked.discarded:
+            skipped["in discarded COMDAT sections"] += len(relocs)
+            continue
+        bases = chosen.get((id(obj), index))
+        if not bases:
+            skipped["in non-alloc sections not found in the output"] += len(relocs)
+            continue
+        for rel in relocs:
+            verdict = _judge(linked, obj, sec, rel, outputs[sec.name], bases[0], outputs,
+                             chosen, tombstones)
+            if verdict is None:
+                skipped["in non-alloc sections, not computable"] += 1
+            elif isinstance(verdict, FieldMismatch):
+                mismatches.append(verdict)
+            else:
+                confirmed.append(verdict)
     return DebugReport(tuple(mismatches), tuple(confirmed), dict(skipped))
 
 
 def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc, out: bytes,
-           base: int, outputs: dict[str, bytes], placed: dict[tuple[int, int], int],
+           base: int, outputs: dict[str, bytes], placed: dict[tuple[int, int], list[int]],
            tombstones: set[int]) -> FieldMismatch | ConfirmedSite | None:
     name_of_type = type_name(obj.machine, rel.type)
     info = lookup(obj.machine, rel.type)
@@ -200,10 +237,10 @@ def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
                                      address=None, detail=(
                                          f"names {got!r} in {target.name}, the input "
                                          f"named {want!r}"))
-            where = placed.get((id(obj), sym.shndx))
-            if where is None:
+            places = placed.get((id(obj), sym.shndx))
+            if not places:
                 return None
-            allowed = [where + sym.value + rel.addend]
+            allowed = [w + sym.value + rel.addend for w in places]
             formula = "S + A (offset in the output section)"
         elif (id(obj), sym.shndx) in linked.discarded:
             if actual in tombstones or (not dtpoff and any(
