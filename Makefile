@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 FUZZ_SECONDS ?= 600
 JOBS   ?= auto
 
-.PHONY: test fuzz deps bench lint typecheck clean
+.PHONY: test fuzz fuzz-hostile deps bench lint typecheck clean
 
 $(STAMP): pyproject.toml .ci/system-deps
 	bash .ci/system-deps
@@ -24,6 +24,22 @@ test: $(STAMP)
 fuzz: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m pytest -q fuzz -p no:cacheprovider \
 		--hypothesis-profile=fuzz --hypothesis-show-statistics
+
+# Coverage-guided hostile-input campaign (atheris): each target (a reader through
+# linker.link, or an executable through the checker, field oracle and emulator's loaders)
+# for its share of FUZZ_SECONDS; a rule-breaking input is written to tests/hostile/cases/.
+HOSTILE_TARGETS ?= elf64-object elf32-object archive shared-object script macho64-object \
+	macho32-object tbd elf64-exe elf32-exe macho64-exe macho32-exe
+fuzz-hostile: $(STAMP)
+	@per=$$(( $(FUZZ_SECONDS) / $(words $(HOSTILE_TARGETS)) )); [ $$per -ge 5 ] || per=5; \
+	mkdir -p build/hostile; finds=0; for t in $(HOSTILE_TARGETS); do \
+		$(PY) -m fuzz.hostile.atheris_main $$t $$per > build/hostile/$$t.log 2>&1; \
+		runs=$$(grep -o 'number_of_executed_units: *[0-9]*' build/hostile/$$t.log | grep -o '[0-9]*$$'); \
+		rate=$$(grep -o 'average_exec_per_sec: *[0-9]*' build/hostile/$$t.log | grep -o '[0-9]*$$'); \
+		found=$$(grep -c '^HOSTILE FIND' build/hostile/$$t.log); finds=$$((finds + found)); \
+		echo "$$t: $${runs:-?} inputs, $${rate:-?}/s, $$found broke a rule (log: build/hostile/$$t.log)"; \
+		grep '^HOSTILE FIND' build/hostile/$$t.log | cut -c1-300; \
+	done; [ $$finds -eq 0 ]
 
 bench: $(STAMP)
 	$(PY) bench/run.py
