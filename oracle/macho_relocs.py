@@ -53,6 +53,7 @@ __all__ = ["check_macho_fields"]
 # Input sections linkers rebuild (unwind info) or drop (debug info): fields not compared.
 REWRITTEN = ("__LD,__compact_unwind", "__TEXT,__eh_frame")
 S_ATTR_DEBUG = 0x02000000
+S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
 
 
 Allowed = list[tuple[int, str, bytes | None]]
@@ -71,6 +72,13 @@ def _expected(site: _Site) -> Allowed:
         # (llvm-mc: `.quad L_x + 4 - _t` holds L_x + 4), which moves with its section
         unsigned = site.obj.inplace(r, signed=False)
         return [(m - t_out, "moved(S + A) - T", None) for m in site.moved(r.target, unsigned)]
+    if r.type == UNSIGNED and _tlv_offset_word(site):
+        # a thread-local descriptor's third word: the variable's offset in the template
+        start = _tlv_template_start(site)
+        return [(t - start, "S - TLV template start", None)
+                for t in site.moved(r.target, site.obj.inplace(r, signed=False))] \
+            if not r.target.extern else [(_defined(site, r.target) + inplace - start,
+                                          "S + A - TLV template start", None)]
     if r.type == UNSIGNED:
         if not r.target.extern:
             return [(t, "S + A (moved)", None)
@@ -79,8 +87,8 @@ def _expected(site: _Site) -> Allowed:
         if s is None:
             return []  # an import: judged through its bind
         return [(s + inplace, "S + A", None)]
-    if r.type in TRAILING:
-        n = TRAILING[r.type]
+    if r.type in TRAILING or (r.type == TLV and not r.generic):
+        n = TRAILING.get(r.type, 0)
         if not r.target.extern:
             targets = site.moved(r.target, site.obj_p + 4 + n + inplace)
             return [(t - (end + n), "S - (P + 4 + N)", None) for t in targets]
@@ -93,14 +101,15 @@ def _expected(site: _Site) -> Allowed:
             if not targets:
                 raise _Unresolved("unresolved", f"import {name} has no stub")
             return [(t + inplace - end, "L + A - (P + 4)", None) for t in targets]
-        if r.type in (GOT_LOAD, GOT):
+        if r.type in (GOT_LOAD, GOT, TLV):
+            # TLV: the descriptor's address, loaded from a slot (or leaq'd, relaxed)
             slots = list(out.got.get(name, []))
             if s is not None:
                 slots += out.local_got.get(s, [])
             elif site.weak_ref(r.target):
                 slots += out.local_got.get(0, [])  # an absent weak import resolved to 0
             values: Allowed = [(g + inplace - end, "G + A - (P + 4)", None) for g in slots]
-            if r.type == GOT_LOAD and s is not None:
+            if r.type in (GOT_LOAD, TLV) and s is not None:
                 values.append((s + inplace - end, "S + A - (P + 4) (movq -> leaq)", b"\x8d"))
             if not values:
                 raise _Unresolved("unresolved", f"{name} has no GOT slot")
@@ -109,6 +118,21 @@ def _expected(site: _Site) -> Allowed:
             raise _Unresolved("unresolved", f"pc-relative reference to import {name}")
         return [(s + inplace - end, "S + A - (P + 4)", None)]
     raise _Unresolved("unsupported", f"type {r.type_name} is not checked")
+
+
+def _tlv_offset_word(site: _Site) -> bool:
+    sect = site.obj.sections[site.r.section]
+    return sect.type == S_THREAD_LOCAL_VARIABLES and site.r.offset % 24 == 16 \
+        and site.r.width == 8
+
+
+def _tlv_template_start(site: _Site) -> int:
+    starts = [s.addr for s in site.out.img.sections()
+              if s.type in (S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL)]
+    if not starts:
+        raise _Unresolved("unresolved", "a thread-local descriptor, but the output has no "
+                                        "__thread_data or __thread_bss")
+    return min(starts)
 
 
 def _defined(site: _Site, t: Target) -> int:
@@ -157,6 +181,7 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
         if actual == (value & mask).to_bytes(r.width, "little"):
             if r.type == UNSIGNED and r.subtrahend is None and r.width == out.img.word \
                     and out.slid is not None and site.p not in out.slid \
+                    and not _tlv_offset_word(site) \
                     and not site.is_absolute(r.target):  # a value, which no slide moves
                 return FieldMismatch(
                     "unslid", site.obj.path, site.section_name, r.offset, r.type_name, name,
@@ -215,7 +240,7 @@ def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> Fiel
             if sect.name in REWRITTEN or sect.flags & S_ATTR_DEBUG:
                 skipped[sect.name] = skipped.get(sect.name, 0) + 1
                 continue
-            if r.type == TLV or r.type == SUBTRACTOR:  # (i386: 5 is GENERIC_RELOC_TLV)
+            if (r.type == TLV and r.generic) or r.type == SUBTRACTOR:  # i386: GENERIC_RELOC_TLV
                 skipped[r.type_name] = skipped.get(r.type_name, 0) + 1
                 continue
             if sect.type == mi.S_NON_LAZY_SYMBOL_POINTERS:

@@ -14,6 +14,7 @@ import bisect
 from collections import Counter
 from pathlib import Path
 
+from oracle.emulate.macho import chained
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.macho.opcodes import OpcodeError, decode_binds, decode_rebases
@@ -28,6 +29,8 @@ N_WEAK_DEF = 0x80
 class Output:
     def __init__(self, path: str | Path) -> None:
         self.img: MachOImage = mi.parse(Path(path).read_bytes())
+        # chained fixups: the pointers hold chain entries; judge the values dyld writes
+        chained_binds, self._chained_slid = self._resolve_chains()
         symbols = self.img.symbols()
         self.defined: dict[str, list[int]] = {}
         self.external: dict[str, int] = {}  # the winning definition of each global name
@@ -60,7 +63,7 @@ class Output:
                         self.got.setdefault(name, []).append(slot)
                     else:
                         self.local_got.setdefault(self.read_int(slot, word), []).append(slot)
-        self.binds: dict[int, tuple[str, int]] = {}
+        self.binds: dict[int, tuple[str, int]] = dict(chained_binds)
         info = self.img.dyld_info
         if info is not None:
             try:
@@ -90,6 +93,8 @@ class Output:
         img = self.img
         if img.filetype != mi.MH_EXECUTE or not img.flags & mi.MH_PIE:
             return None
+        if img.chained_fixups is not None:
+            return self._chained_slid
         try:
             if img.dyld_info is not None:
                 raw = img.bytes_at(*img.dyld_info.rebase, "rebase opcodes")
@@ -107,6 +112,36 @@ class Output:
                             and not indirect[sect.reserved1 + i] & mi.INDIRECT_SYMBOL_ABS:
                         slid.add(sect.addr + img.word * i)
         return slid
+
+    def _resolve_chains(self) -> tuple[dict[int, tuple[str, int]], set[int] | None]:
+        """With LC_DYLD_CHAINED_FIXUPS, re-read the image with every rebased pointer holding
+        its unslid target and every bound one 0 (as the opcodes' form leaves them); returns
+        the binds (address -> symbol, addend) and the rebased addresses (None: the chains
+        do not decode, which the checker reports)."""
+        img = self.img
+        if img.chained_fixups is None:
+            return {}, set()
+        try:
+            fixups = chained.read_fixups(img)
+        except (chained.ChainError, mi.MachOError):
+            return {}, None
+        data = bytearray(img.data)
+        binds: dict[int, tuple[str, int]] = {}
+        slid: set[int] = set()
+        for f in fixups.fixups:
+            seg = img.segment_at(f.address, 8)
+            if seg is None:
+                continue
+            at = seg.fileoff + f.address - seg.vmaddr
+            if f.bind:
+                imp = fixups.imports[f.value]
+                binds[f.address] = (imp.name, imp.addend + f.addend)
+                data[at:at + 8] = bytes(8)
+            else:
+                slid.add(f.address)
+                data[at:at + 8] = f.value.to_bytes(8, "little")
+        self.img = mi.parse(bytes(data))
+        return binds, slid
 
     @staticmethod
     def _indirect_name(indirect: list[int], symbols: list[mi.Symbol], k: int) -> str | None:

@@ -9,8 +9,8 @@ field holds the target's displacement in the object's own address space, which t
 turns back into "section + offset" (see read.py).
 
 SUBTRACTOR (always followed by UNSIGNED) makes a pair whose value is minuend - subtrahend
-+ addend: our SUB kind, with the subtrahend kept beside the row.  TLV (thread-local) is
-refused.
++ addend: our SUB kind, with the subtrahend kept beside the row.  TLV (a thread-local
+variable's descriptor address) is loaded through a pointer slot, like GOT_LOAD.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ NAMES = {UNSIGNED: "X86_64_RELOC_UNSIGNED", SIGNED: "X86_64_RELOC_SIGNED",
          SIGNED_4: "X86_64_RELOC_SIGNED_4", TLV: "X86_64_RELOC_TLV"}
 
 # Immediate bytes that follow the field (the N of SIGNED_N).
-TRAILING = {SIGNED: 0, SIGNED_1: 1, SIGNED_2: 2, SIGNED_4: 4, BRANCH: 0, GOT_LOAD: 0, GOT: 0}
+TRAILING = {SIGNED: 0, SIGNED_1: 1, SIGNED_2: 2, SIGNED_4: 4, BRANCH: 0, GOT_LOAD: 0, GOT: 0,
+            TLV: 0}
 
 K, O = RelocKind, Overflow
 
@@ -42,6 +43,10 @@ HOWTOS: dict[tuple[int, int, int], Howto] = {
     (BRANCH, 1, 2): Howto("X86_64_RELOC_BRANCH", K.PLT_PC, 4, O.SIGNED),
     (GOT_LOAD, 1, 2): Howto("X86_64_RELOC_GOT_LOAD", K.GOT_PC, 4, O.SIGNED),
     (GOT, 1, 2): Howto("X86_64_RELOC_GOT", K.GOT_PC, 4, O.SIGNED),
+    # `movq _v@TLVP(%rip), %rdi`: loads the address of _v's descriptor (in __thread_vars)
+    # from a pointer slot, as ld64 does for a TLV of another image (__thread_ptrs); ld64
+    # relaxes a local one to `leaq` of the descriptor, we keep the load (both correct).
+    (TLV, 1, 2): Howto("X86_64_RELOC_TLV", K.GOT_PC, 4, O.SIGNED),
     (SUBTRACTOR, 0, 3): Howto("X86_64_RELOC_SUBTRACTOR", K.SUB, 8, O.NONE),
     (SUBTRACTOR, 0, 2): Howto("X86_64_RELOC_SUBTRACTOR(32)", K.SUB, 4, O.SIGNED),
 }

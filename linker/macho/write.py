@@ -135,7 +135,8 @@ def _segment(seg: SegmentPlan, headers: list[SectionHeader], m: MachoTraits) -> 
 def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, SectionHeader],
               linkedit: LinkeditPlan, linkedit_offset: int, dylibs: list[str], entry: int,
               classic: bool, min_os: int, sdk: int, pie: bool = True,
-              macho: MachoTraits | None = None, unixthread: bool | None = None) -> bytes:
+              macho: MachoTraits | None = None, unixthread: bool | None = None,
+              extra_flags: int = 0) -> bytes:
     """Append __LINKEDIT to `image` and write the header and load commands in front.
     Link-edit data in ld64's order: local relocations, dyld info, symbols, external
     relocations, indirect symbols, strings."""
@@ -206,7 +207,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
         cmds.append(struct.pack("<IIIIII", LC_LOAD_DYLIB, size, 24, 2, 0x10000, 0x10000)
                     + raw.ljust(size - 24, b"\0"))
     body = b"".join(cmds)
-    flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | (MH_PIE if pie else 0)
+    flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | (MH_PIE if pie else 0) | extra_flags
     header = struct.pack("<IIIIIII", m.magic, m.cputype, m.cpusubtype, MH_EXECUTE, len(cmds),
                          len(body), flags) + bytes(m.header_size - 28)  # 64-bit: reserved
     assert m.header_size + len(body) <= segments[0].sections[0].file_offset \

@@ -25,7 +25,7 @@ from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
 from oracle.emulate.ldso import Invocation
 from oracle.emulate.machine import Machine
-from oracle.emulate.macho import darwin_process
+from oracle.emulate.macho import darwin_process, tlv
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.binding import Binder, DyldFault
 from oracle.emulate.macho.image import MachOError, MachOImage
@@ -82,6 +82,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         dylibs = _dylibs(img)
         binder = Binder(machine, process, img, dylibs)
         binder.bind_at_load(inv.lazy and not img.flags & mi.MH_BIND_AT_LOAD)
+        tlv.set_up(machine, process, img, areas)
         start = Start(sp, len(inv.argv), argv, envp, apple, _initializers(machine.mem, img),
                       _entry(img), img.main_entryoff is not None)
         pc = enter(machine, start, "/usr/lib/dyld")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from oracle.emulate import libtrace
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc, Libm
+from oracle.emulate.macho import tlv
 from oracle.emulate.macho.compiler_rt import compiler_rt_exports
 from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
 from oracle.emulate.process import Process
@@ -81,6 +82,8 @@ class LibSystem:
             return Resolved(export=self._darwin[name])
         if name == "__error":
             return Resolved(export=Export("__error", 0, _errno_address))
+        if name == "_tlv_bootstrap" and self.word == 8:
+            return Resolved(export=tlv.bootstrap_export())
         export = self._libc.function(name) or self._libm.function(name)
         return Resolved(export=export) if export is not None else None
 

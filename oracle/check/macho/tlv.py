@@ -1,0 +1,75 @@
+"""Thread-local variable rules: MH_HAS_TLV_DESCRIPTORS says whether the image has
+S_THREAD_LOCAL_VARIABLES descriptors (dyld sets them up only when it is set), and each
+descriptor {thunk, key, offset} has its thunk bound to `__tlv_bootstrap` (by a bind
+opcode or a chained bind), a zero key (dyld fills it) and an offset inside the template
+(S_THREAD_LOCAL_REGULAR then S_THREAD_LOCAL_ZEROFILL)."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+
+from oracle.check.macho.registry import Finding, MachOFile, rule
+from oracle.emulate.macho import chained
+from oracle.emulate.macho.image import MachOImage
+from oracle.emulate.macho.opcodes import OpcodeError, decode_binds
+
+TOPIC = "tlv"
+DYLD_TLV = "dyld threadLocalVariables.c / ld64 (thread-local variables)"
+MH_HAS_TLV_DESCRIPTORS = 0x800000
+S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
+DESCRIPTOR = 24
+BOOTSTRAP = "__tlv_bootstrap"
+
+
+def _bound(img: MachOImage) -> dict[int, str] | None:
+    """Address -> symbol of every non-lazy bind, from opcodes or chains (None: they do not
+    decode; other rules say so)."""
+    try:
+        if img.chained_fixups is not None:
+            fixups = chained.read_fixups(img)
+            return {f.address: fixups.imports[f.value].name for f in fixups.fixups if f.bind}
+        if img.dyld_info is None:
+            return {}
+        return {img.segments[b.segment].vmaddr + b.offset: b.symbol
+                for b in decode_binds(img.bytes_at(*img.dyld_info.bind, "bind opcodes"),
+                                      pointer_size=img.word)
+                if b.segment < len(img.segments)}
+    except (chained.ChainError, OpcodeError):
+        return None
+
+
+@rule("MACHO-TLV", TOPIC,
+      "MH_HAS_TLV_DESCRIPTORS is set exactly when S_THREAD_LOCAL_VARIABLES descriptors exist; "
+      "each descriptor's thunk is bound to __tlv_bootstrap, its key is 0 and its offset lies "
+      "in the thread-local template", DYLD_TLV)
+def tlv(f: MachOFile) -> Iterator[Finding]:
+    img = f.img
+    sections = img.sections()
+    descriptors = [s for s in sections if s.type == S_THREAD_LOCAL_VARIABLES and s.size]
+    flagged = bool(img.flags & MH_HAS_TLV_DESCRIPTORS)
+    if flagged != bool(descriptors):
+        yield "header flags", (f"MH_HAS_TLV_DESCRIPTORS is {'set' if flagged else 'clear'} "
+                               f"but the image has {len(descriptors)} descriptor sections")
+    if not descriptors or img.word != 8:
+        return
+    template = [s for s in sections
+                if s.type in (S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL)]
+    size = (max(s.addr + s.size for s in template) - min(s.addr for s in template)
+            if template else 0)
+    bound = _bound(img)
+    for sect in descriptors:
+        if sect.size % DESCRIPTOR:
+            yield sect.name, f"size {sect.size:#x} is not a multiple of {DESCRIPTOR}"
+        raw = img.bytes_at(sect.offset, sect.size - sect.size % DESCRIPTOR, sect.name)
+        for k in range(sect.size // DESCRIPTOR):
+            at = sect.addr + DESCRIPTOR * k
+            where = f"{sect.name}[{k}] at {at:#x}"
+            _, key, offset = struct.unpack_from("<QQQ", raw, DESCRIPTOR * k)
+            if bound is not None and bound.get(at) != BOOTSTRAP:
+                yield where, f"the thunk is bound to {bound.get(at)}, not {BOOTSTRAP}"
+            if key:
+                yield where, f"key {key:#x} is not 0 (dyld assigns it)"
+            if offset >= size:
+                yield where, (f"offset {offset:#x} is outside the {size:#x}-byte thread-local "
+                              "template")

@@ -1,0 +1,134 @@
+"""Thread-local variables on Mach-O x86-64: clang's `_Thread_local` (__thread_vars
+descriptors, __thread_data, __thread_bss, X86_64_RELOC_TLV loads) linked by linkharness
+with and without chained fixups; the emulated dyld points the thunks at tlv_get_addr and
+gives the thread its copy of the template.  The programs print and exit as the same
+source does natively on Linux; the checker and the field oracle accept the output and
+catch a descriptor pointing at the wrong variable."""
+
+from __future__ import annotations
+
+import struct
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from linker import LinkError, link
+from oracle import run
+from oracle.check import check
+from oracle.check.macho import check_macho
+from oracle.emulate.macho import image as mi
+from oracle.relocs.check import check_fields_report
+
+INCLUDE = Path(__file__).resolve().parents[2] / "macho_include"
+PROGRAM = r"""
+#include <stdio.h>
+_Thread_local int counter = 5;
+_Thread_local long big[4] = {10, 20, 30, 40};
+_Thread_local int zeroed;
+static _Thread_local char tag[8] = "tls";
+int bump(int by) { counter += by; return counter; }
+int main(int argc, char **argv) {
+    zeroed += argc;
+    big[2] += bump(2);
+    printf("%d %ld %ld %d %s\n", counter, big[0], big[2], zeroed, tag);
+    tag[0] = 'T';
+    int *p = &counter;
+    *p += 100;
+    printf("%d %s %s\n", bump(1), tag, (void *)0 == (void *)&zeroed ? "null" : "ok");
+    return counter & 0x7f;
+}
+"""
+FLAVOURS = {"opcodes": False, "chained": True}
+
+
+@pytest.fixture(scope="module")
+def native(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int]:
+    root = tmp_path_factory.mktemp("tlv-native")
+    (root / "t.c").write_text(PROGRAM)
+    subprocess.run(["gcc", "-w", "-o", str(root / "t"), str(root / "t.c")], check=True)
+    done = subprocess.run([str(root / "t")], capture_output=True, check=False)
+    return done.stdout, done.returncode
+
+
+@pytest.fixture(scope="module")
+def obj(macho_cc: Callable[..., Path]) -> Path:
+    return macho_cc(PROGRAM, "tlv", "-nostdlibinc", "-isystem", str(INCLUDE), "-O1")
+
+
+@pytest.fixture(scope="module")
+def outputs(obj: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("tlv")
+    out = {}
+    for name, chains in FLAVOURS.items():
+        out[name] = root / name
+        link([obj, "-lSystem"], out[name], target="macho-x86_64", fixup_chains=chains)
+    return out
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_runs_as_natively(outputs: dict[str, Path], native: tuple[bytes, int],
+                          flavour: str) -> None:
+    assert native[0].startswith(b"7 10 37 1 tls\n108 Tls")
+    for bind in ("lazy", "now"):
+        result = run(str(outputs[flavour]), bind=bind)
+        assert (result.stdout, result.exit_code, result.faults) == (*native, [])
+        assert all("tlv" not in e.symbol for e in result.trace)  # dyld's, not the program's
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+def test_structure_flag_and_fields(outputs: dict[str, Path], obj: Path, flavour: str) -> None:
+    path = outputs[flavour]
+    img = mi.parse(path.read_bytes())
+    assert img.flags & 0x800000  # MH_HAS_TLV_DESCRIPTORS
+    types = {s.sectname: s.type for s in img.sections()}
+    assert (types["__thread_vars"], types["__thread_data"], types["__thread_bss"]) == (
+        0x13, 0x11, 0x12)
+    assert check(path) == []
+    report = check_fields_report(str(path), [str(obj)])
+    assert not report.mismatches, str(report)
+    assert any(c.type_name == "X86_64_RELOC_TLV" for c in report.confirmed)
+
+
+def _descriptor_offsets(data: bytes) -> list[tuple[int, int]]:
+    """(file offset of the offset word, its value) of each descriptor."""
+    img = mi.parse(data)
+    sect = next(s for s in img.sections() if s.type == 0x13)
+    return [(sect.offset + 24 * k + 16, struct.unpack_from("<Q", data, sect.offset + 24 * k
+                                                              + 16)[0])
+            for k in range(sect.size // 24)]
+
+
+def test_a_descriptor_pointing_elsewhere_is_caught(outputs: dict[str, Path], obj: Path,
+                                                   native: tuple[bytes, int],
+                                                   tmp_path: Path) -> None:
+    data = bytearray(outputs["opcodes"].read_bytes())
+    offsets = _descriptor_offsets(bytes(data))
+    (at, _), (_, second) = offsets[0], offsets[1]
+    struct.pack_into("<Q", data, at, second)  # the first variable aliases the second
+    bad = tmp_path / "bad"
+    bad.write_bytes(bytes(data))
+    result = run(str(bad))
+    assert (result.stdout, result.exit_code) != native
+    report = check_fields_report(str(bad), [str(obj)])
+    assert report.mismatches, "the field oracle must see the wrong template offset"
+    struct.pack_into("<Q", data, at, 0x10000)  # outside the template
+    assert "MACHO-TLV" in {v.rule for v in check_macho(bytes(data))}
+
+
+def test_the_flag_is_checked(outputs: dict[str, Path]) -> None:
+    data = bytearray(outputs["opcodes"].read_bytes())
+    flags = struct.unpack_from("<I", data, 24)[0]
+    struct.pack_into("<I", data, 24, flags & ~0x800000)
+    assert "MACHO-TLV" in {v.rule for v in check_macho(bytes(data))}
+
+
+def test_i386_thread_locals_are_refused_in_one_line(macho32_asm: Callable[[str, str], Path],
+                                                    tmp_path: Path) -> None:
+    # (clang-14 has no i386 TLV for Darwin; the section is what the reader refuses)
+    o = macho32_asm(".section __DATA,__thread_data,thread_local_regular\n"
+                    "_v$tlv$init: .long 1\n.text\n.globl _main\n_main: ret\n", "tlv32")
+    with pytest.raises(LinkError) as err:
+        link([o, "-lSystem"], tmp_path / "p", target="macho-i386")
+    assert "\n" not in str(err.value) and "x86_64 only" in str(err.value)
