@@ -80,8 +80,8 @@ def edge_field(reloc: str, value: int, offset: int, symbol_value: int
     absolute symbol of `symbol_value` (small, non-negative) plus the addend that makes
     `value` (negative values come from negative addends), or, pc-relative, the distance
     to its own item (`SelfRel`: value = addend - offset).  An absolute symbol whose value
-    is itself negative (at or above 2**63) crashes linkharness: see fuzz/inventory.py's
-    KNOWN_LINKER_BUGS."""
+    is itself negative (at or above 2**63) is refused by linkharness, not by GNU ld: see
+    the `known_bug` row of fuzz/inventory.py."""
     width, signed, pc, _, _ = EDGES[reloc]
     if pc:
         return SelfRel(width, value + offset), None
