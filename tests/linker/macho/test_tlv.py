@@ -132,3 +132,17 @@ def test_i386_thread_locals_are_refused_in_one_line(macho32_asm: Callable[[str, 
     with pytest.raises(LinkError) as err:
         link([o, "-lSystem"], tmp_path / "p", target="macho-i386")
     assert "\n" not in str(err.value) and "x86_64 only" in str(err.value)
+
+
+def test_ld64_lld_output_is_judged_alike(obj: Path, native: tuple[bytes, int],
+                                         tmp_path: Path) -> None:
+    """The reference linker's TLV output (it relaxes the local loads to leaq) under the same
+    dyld, checker and field oracle."""
+    tbd = Path(__file__).resolve().parents[3] / "linker" / "macho" / "data" / "libSystem.tbd"
+    out = tmp_path / "lld"
+    subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9",
+                    "11.0", "-o", str(out), str(obj), str(tbd)], check=True)
+    result = run(str(out))
+    assert (result.stdout, result.exit_code, result.faults) == (*native, [])
+    assert check(out) == []
+    assert not check_fields_report(str(out), [str(obj)]).mismatches
