@@ -15,10 +15,12 @@ tests run; without it the fixture fails saying so (it does not skip).
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,14 +87,19 @@ def _fetch(wheel: Wheel) -> Path:
     """The wheel in the cache, downloaded by pip when absent; its sha256 is checked."""
     path = CACHE / "wheels" / wheel.filename
     if not path.exists():
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-             "--platform", wheel.platform, *wheel.python, wheel.requirement,
-             "-d", str(CACHE / "wheels")], capture_output=True, text=True, timeout=300,
-            check=False)
-        if done.returncode or not path.exists():
-            pytest.fail(f"cannot download {wheel.requirement} ({wheel.platform}) from PyPI "
-                        f"into {CACHE}: {done.stderr.strip()[-400:]}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # into a private directory, then renamed: xdist workers may fetch the same wheel
+        with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
+                 "--only-binary=:all:", "--platform", wheel.platform, *wheel.python,
+                 wheel.requirement, "-d", scratch], capture_output=True, text=True,
+                timeout=300, check=False)
+            fetched = Path(scratch) / wheel.filename
+            if done.returncode or not fetched.exists():
+                pytest.fail(f"cannot download {wheel.requirement} ({wheel.platform}) from "
+                            f"PyPI into {CACHE}: {done.stderr.strip()[-400:]}")
+            os.replace(fetched, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert digest == wheel.sha256, f"{path.name}: sha256 {digest}, pinned {wheel.sha256}"
     return path
@@ -109,16 +116,18 @@ def apple_files() -> dict[str, Path]:
             if not out.exists():
                 with zipfile.ZipFile(_fetch(wheel)) as zf:
                     out.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = out.with_suffix(".part")
+                    tmp = out.with_suffix(f".part{os.getpid()}")
                     tmp.write_bytes(zf.read(member))
-                    tmp.rename(out)
+                    os.replace(tmp, out)
             files[name] = out
     ninja = files["ninja==1.11.1.1:ninja"]
     thin = CACHE / "files" / "ninja-x86_64-thin"
     if not thin.exists():
         lipo = shutil.which("llvm-lipo-14")
         assert lipo, "llvm-lipo-14 comes with llvm-14, a reference tool"
-        subprocess.run([lipo, ninja, "-thin", "x86_64", "-output", thin], check=True)
+        part = thin.with_suffix(f".part{os.getpid()}")
+        subprocess.run([lipo, ninja, "-thin", "x86_64", "-output", part], check=True)
+        os.replace(part, thin)
     files["ninja (thin x86_64)"] = thin
     return files
 
