@@ -8,6 +8,7 @@ apart two `static int helper` from two objects.
 from __future__ import annotations
 
 import bisect
+import os
 import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -238,6 +239,12 @@ def read_image(path: str) -> OutputImage:
         if machine is None:
             raise ValueError(f"{path}: unsupported machine {elf['e_machine']}")
         sections = []
+        file_size = os.fstat(f.fileno()).st_size
+        for sec in elf.iter_sections():
+            if sec["sh_type"] != "SHT_NOBITS" and sec["sh_offset"] + sec["sh_size"] > file_size:
+                # checked before pyelftools reads (and allocates) sh_size bytes
+                raise ValueError(f"{path}: section {sec.name} ({sec['sh_size']:#x} bytes at "
+                                 f"{sec['sh_offset']:#x}) runs past the end of the file")
         for sec in elf.iter_sections():
             if not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
                 continue

@@ -74,7 +74,7 @@ def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int
     if sec.nobits:
         return True
     got = image.read(addr, sec.size)
-    if got is None:
+    if got is None or len(got) != sec.size:  # a truncated output section cannot match
         return False
     differs = np.frombuffer(got, np.uint8) != np.frombuffer(sec.data, np.uint8)
     return not bool((differs & (np.frombuffer(mask, np.uint8) == 0)).any())
