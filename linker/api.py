@@ -25,7 +25,9 @@ from .errors import (
     current,
 )
 from .linkmap import build_link_map, write_link_map
+from .resolve import parse_defsym_expression
 from .targets import TARGETS, ArchTraits
+from .trace import print_traces
 
 DEFAULT_ENTRY = "_start"
 
@@ -89,6 +91,10 @@ def link(
     error_limit: int = DEFAULT_ERROR_LIMIT,
     fatal_warnings: bool = False,
     warn_common: bool = False,
+    wrap: Sequence[str] = (),
+    defsym: Sequence[tuple[str, str]] = (),
+    trace_symbols: Sequence[str] = (),
+    trace: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -106,7 +112,10 @@ def link(
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
     `diagnostics` are records; warnings come back in `LinkResult.warnings`, or fail the
     link under `fatal_warnings`.  `warn_common`: warn when a COMMON symbol meets a
-    definition or another COMMON (GNU ld's --warn-common).
+    definition or another COMMON (GNU ld's --warn-common).  `wrap`: --wrap=SYM names;
+    `defsym`: --defsym (NAME, EXPR) pairs; `trace_symbols` (-y) and `trace` (-t) print,
+    as GNU ld does, where the named symbols are defined and referenced and which files
+    the link reads.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -126,6 +135,7 @@ def link(
         raise LinkError("-pie is supported for elf64-x86-64 only (elf32-i386 needs the PIC "
                         "PLT); link with -no-pie")
     symtab = SymbolTable(warn_common=warn_common)
+    symtab.wrap(list(wrap))
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     if static:
         loader.item("-Bstatic")
@@ -139,9 +149,18 @@ def link(
     entry_sym = symtab.intern(entry_name)
     fresh_entry = not entry_sym.referenced
     entry_sym.referenced = entry_sym.strong_ref = True
+    for name, expr in defsym:  # an alias's target may come from an archive
+        aliased = parse_defsym_expression(name, expr)[0]
+        if aliased is not None:
+            sym = symtab.intern(aliased)
+            sym.referenced = sym.strong_ref = True
+            sym.referrers.append("--defsym")
     loader.load([os.fspath(i) for i in inputs])
     if fresh_entry and entry_sym.undefined:
         entry_sym.referenced = entry_sym.strong_ref = False
+    symtab.define_symbols(list(defsym))
+    if trace or trace_symbols:
+        print_traces(symtab, trace, trace_symbols)
     symtab.bind_versioned_references()
     # A PIE is always dynamic: ld.so must at least rebase it.
     dynamic = pie or any(s.imported and s.referenced for s in symtab.symbols)

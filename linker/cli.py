@@ -31,7 +31,7 @@ TAKES_VALUE = {
     "-plugin-opt", "--sysroot", "--hash-style", "--target", "-u", "-T", "--rpath-link",
     "--version-script", "-y", "-soname", "-O", "--build-id", "-a", "-Y", "-f", "-F",
     "--error-limit",
-    "--compress-debug-sections",
+    "--compress-debug-sections", "--wrap", "--defsym",
 }
 ALIASES = {
     "--output": "-o", "--entry": "-e", "--library-path": "-L", "--library": "-l",
@@ -44,6 +44,7 @@ ALIASES = {
     "--pic-executable": "--pie", "-pic-executable": "--pie",
     "-shared": "--shared", "-Bshareable": "--shared", "--no-pie": "--no-pie",
     "-sysroot": "--sysroot", "-target": "--target", "--strip-debug": "-S",
+    "--trace-symbol": "-y", "--trace": "-t",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -57,7 +58,7 @@ IGNORED = {
     "--enable-new-dtags": "", "--disable-new-dtags": "", "--rpath-link": "",
     "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
     "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
-    "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-y": "", "-a": "",
+    "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-a": "",
     "-Y": "",
 }
 Z_IGNORED = {"separate-code", "noseparate-code", "text", "notext",
@@ -90,7 +91,7 @@ class Command:
 
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
-         "--warn-common"}
+         "--warn-common", "-t"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R")
 
 
@@ -221,6 +222,17 @@ def parse(argv: list[str]) -> Command:
             o["fatal_warnings"] = name == "--fatal-warnings"
         elif name == "--warn-common":
             o["warn_common"] = True
+        elif name == "--wrap":
+            o.setdefault("wrap", []).append(str(value))
+        elif name == "--defsym":
+            sym, eq, expr = str(value).partition("=")
+            if not eq or not sym:
+                raise LinkError(f"--defsym {value}: want SYMBOL=EXPRESSION")
+            o.setdefault("defsym", []).append((sym.strip(), expr))
+        elif name == "-y":
+            o.setdefault("trace_symbols", []).append(str(value))
+        elif name == "-t":
+            o["trace"] = True
         elif name == "--verbose":
             cmd.verbose = True
         elif name in IGNORED or name.startswith("-plugin"):

@@ -33,6 +33,7 @@ from .model import (
     SymType,
     Visibility,
 )
+from .model import SymbolTable as SymbolTableArrays
 
 
 class GlobalSymbol:
@@ -113,6 +114,14 @@ class SymbolTable:
     libraries: list[DynamicLibrary] = field(default_factory=list)
     comdats: dict[str, ObjectFile] = field(default_factory=dict)
     warn_common: bool = False  # GNU ld's --warn-common: a COMMON meeting another symbol
+    # --wrap=SYM: an undefined reference to SYM binds to __wrap_SYM, one to __real_SYM binds
+    # to SYM (only references: a definition of SYM keeps its name).
+    wrapped: dict[str, str] = field(default_factory=dict)
+
+    def wrap(self, names: list[str]) -> None:
+        for name in names:
+            self.wrapped[name] = f"__wrap_{name}"
+            self.wrapped[f"__real_{name}"] = name
 
     def intern(self, name: str) -> GlobalSymbol:
         sym = self.by_name.get(name)
@@ -138,6 +147,7 @@ class SymbolTable:
         names = table.names
         loaded = [sec is not None for sec in obj.sections]
         by_name, intern = self.by_name, self.intern
+        wrapped = self.wrapped
         path = obj.path
         ids: list[int] = []
         append = ids.append
@@ -147,6 +157,8 @@ class SymbolTable:
                                        table.binding[rows].tolist(),
                                        table.visibility[rows].tolist()):
             name = names[i]
+            if wrapped and shndx == UNDEF:
+                name = wrapped.get(name, name)
             sym = by_name.get(name) or intern(name)
             append(sym.id)
             if vis and (sym.visibility == 0 or vis < sym.visibility):
@@ -282,6 +294,30 @@ class SymbolTable:
         sym.dynsym = None
         return sym
 
+    def define_symbols(self, definitions: list[tuple[str, str]]) -> None:
+        """--defsym NAME=EXPR, after loading: EXPR is a number (an absolute symbol) or a
+        symbol an object defines, optionally plus or minus a number (NAME is then an alias
+        in the same section, as GNU ld makes it).  The definition replaces any other."""
+        for name, expr in definitions:
+            target, offset = parse_defsym_expression(name, expr)
+            sym = self.intern(name)
+            if target is None:
+                sym.file = ObjectFile("--defsym", "", [None], _no_symbols(), ())
+                sym.index, sym.section, sym.value, sym.absolute = 0, None, offset, True
+                sym.type, sym.size = SymType.NOTYPE, 0
+            else:
+                base = self.by_name.get(target)
+                if base is None or base.file is None or base.common:
+                    raise LinkError(f"--defsym {name}={expr}: {target} is not defined by an "
+                                    "object (a COMMON, a library's or the linker's symbol "
+                                    "cannot be aliased by linkharness)")
+                sym.file, sym.index, sym.section = base.file, base.index, base.section
+                sym.value, sym.absolute = base.value + offset, base.absolute
+                sym.type, sym.size = base.type, 0  # GNU ld gives the alias no size
+            sym.common, sym.linker_defined = False, False
+            sym.dso, sym.dynsym = None, None
+            sym.binding = Binding.GLOBAL
+
     # -- queries ------------------------------------------------------------------------------
 
     def strongly_undefined(self) -> set[str]:
@@ -298,6 +334,50 @@ class SymbolTable:
                     f"undefined symbol, referenced by {', '.join(sym.referrers)}",
                     file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))
         diagnostics.check()
+
+
+def parse_defsym_expression(name: str, expr: str) -> tuple[str | None, int]:
+    """(symbol or None, number) for a --defsym expression: `0x10`, `sym`, `sym+4`, `sym-0x8`
+    (what builds pass; GNU ld's full expression language is refused)."""
+    expr = expr.strip()
+    try:
+        return None, _number(expr)
+    except ValueError:
+        pass
+    for sign in ("+", "-"):
+        head, op, tail = expr.partition(sign)
+        if op and head.strip() and tail.strip():
+            try:
+                value = _number(tail.strip())
+            except ValueError:
+                break
+            return _identifier(name, head.strip(), expr), value if sign == "+" else -value
+    return _identifier(name, expr, expr), 0
+
+
+def _number(text: str) -> int:
+    """GNU ld's numbers: C prefixes, and K/M suffixes."""
+    scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:].lower(), 1)
+    if scale != 1:
+        text = text[:-1]
+    if text.lower().startswith("0x"):
+        return int(text, 16) * scale
+    if len(text) > 1 and text.startswith("0"):
+        return int(text, 8) * scale
+    return int(text, 10) * scale
+
+
+def _identifier(name: str, text: str, expr: str) -> str:
+    if not text or not all(c.isalnum() or c in "_.$@" for c in text) or text[0].isdigit():
+        raise LinkError(f"--defsym {name}={expr}: only NUMBER, SYMBOL and SYMBOL+/-NUMBER "
+                        "expressions are supported")
+    return text
+
+
+def _no_symbols() -> SymbolTableArrays:
+    z = np.zeros(0, dtype=np.uint64)
+    return SymbolTableArrays([], z, z, z.astype(np.int32), z.astype(np.uint8),
+                             z.astype(np.uint8), z.astype(np.uint8))
 
 
 def _section_name(obj: ObjectFile, i: int) -> str | None:

@@ -1,0 +1,113 @@
+"""GNU ld options a build passes, linked by GNU ld and by linkharness through `gcc -B`, run
+natively and compared (program output, readelf): --wrap, --defsym, -y, -t, -x, the dtags,
+-z keywords."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from linker import cli
+
+pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("readelf") is None,
+                                reason="needs gcc and readelf")
+
+WRAP_DEFSYM = r"""
+#include <stdio.h>
+#include <stdlib.h>
+void *__real_malloc(size_t);
+int wrapped;
+void *__wrap_malloc(size_t n) { wrapped++; return __real_malloc(n); }
+extern char alias_sym[], abs_sym[];
+char base_sym[16] = "0123456789abcdef";
+int main(void) {
+    char *p = malloc(10);
+    free(p);
+    printf("%d %c %lx\n", wrapped, alias_sym[0], (unsigned long)abs_sym);
+    return 0;
+}
+"""
+
+
+def _object(tmp: Path, source: str, name: str = "m") -> Path:
+    c = tmp / f"{name}.c"
+    c.write_text(source)
+    obj = tmp / f"{name}.o"
+    subprocess.run(["gcc", "-c", "-O0", "-fno-pie", str(c), "-o", str(obj)], check=True)
+    return obj
+
+
+def _link(tmp: Path, objects: list[Path], flags: list[str], out: str, *, ours: bool
+          ) -> subprocess.CompletedProcess[str]:
+    driver = ["gcc", "-no-pie"] + ([f"-B{cli.shim_dir()}"] if ours else [])
+    return subprocess.run(driver + [str(o) for o in objects] + flags + ["-o", str(tmp / out)],
+                          capture_output=True, text=True, check=False)
+
+
+def _run(path: Path) -> str:
+    return subprocess.run([str(path)], capture_output=True, text=True, check=True).stdout
+
+
+def _symbols(path: Path) -> dict[str, tuple[str, str]]:
+    """name -> (type, binding) of .symtab."""
+    text = subprocess.run(["readelf", "-sW", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[0].endswith(":") and f[0][:-1].isdigit():
+            out[f[7]] = (f[3], f[4])
+    return out
+
+
+def _dynamic(path: Path) -> str:
+    return subprocess.run(["readelf", "-dW", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_wrap_and_defsym_run_as_with_gnu_ld(tmp_path: Path) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    flags = ["-Wl,--wrap=malloc,--defsym=alias_sym=base_sym+3,--defsym,abs_sym=0x1234"]
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], flags, f"out{ours}", ours=ours)
+        assert done.returncode == 0, done.stderr
+        assert _run(tmp_path / f"out{ours}") == "1 3 1234\n"
+
+
+def test_without_wrap_the_wrapper_is_not_called(tmp_path: Path) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM.replace("__real_malloc(n)", "calloc(1, n)"))
+    done = _link(tmp_path, [obj], ["-Wl,--defsym=alias_sym=base_sym,--defsym=abs_sym=1"],
+                 "out", ours=True)
+    assert done.returncode == 0, done.stderr
+    assert _run(tmp_path / "out") == "0 0 1\n"
+
+
+def test_defsym_alias_of_an_undefined_symbol_is_refused(tmp_path: Path) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    done = _link(tmp_path, [obj], ["-Wl,--defsym=alias_sym=nowhere+1,--defsym=abs_sym=1"],
+                 "out", ours=True)
+    assert done.returncode == 1
+    assert "nowhere" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_trace_and_trace_symbol_name_what_gnu_ld_names(tmp_path: Path) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    flags = ["-Wl,--wrap=malloc,--defsym=alias_sym=base_sym,--defsym=abs_sym=1",
+             "-Wl,-t,-y,malloc,--trace-symbol=puts"]
+
+    def lines(ours: bool) -> set[str]:
+        done = _link(tmp_path, [obj], flags, "out", ours=ours)
+        assert done.returncode == 0, done.stderr
+        text = (done.stdout + done.stderr).replace(f"{tmp_path}/", "")
+        return {line.split(": ", 1)[1] if ": " in line else Path(line).name
+                for line in text.splitlines()}
+
+    ours, gnu = lines(True), lines(False)
+    for expected in ("m.o", "crt1.o", "libc.so.6", "m.o: reference to malloc",
+                     "/lib/x86_64-linux-gnu/libc.so.6: definition of malloc"):
+        assert expected in gnu, (expected, gnu)
+        assert expected in ours, (expected, ours)
