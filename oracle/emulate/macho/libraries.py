@@ -26,6 +26,7 @@ from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc, Libm
 from oracle.emulate.macho import tlv
 from oracle.emulate.macho.compiler_rt import compiler_rt_exports
 from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
+from oracle.emulate.macho.pthreads import pthread_exports
 from oracle.emulate.process import Process
 
 LIBSYSTEM_PREFIXES = ("/usr/lib/libSystem", "/usr/lib/system/")
@@ -67,6 +68,7 @@ class LibSystem:
         self._libc = Libc(install_name, word)
         self._libm = Libm(install_name)  # libSystem holds libm (libsystem_m)
         self._darwin = darwin_exports(self._libc.function)
+        self._threads = pthread_exports() if word == 8 else {}
         if word == 4:  # i386 code calls libSystem's compiler runtime for 64-bit division
             self._darwin.update(compiler_rt_exports())
 
@@ -82,6 +84,8 @@ class LibSystem:
             return Resolved(export=self._darwin[name])
         if name == "__error":
             return Resolved(export=Export("__error", 0, _errno_address))
+        if name in self._threads:
+            return Resolved(export=self._threads[name])
         if name == "_tlv_bootstrap" and self.word == 8:
             return Resolved(export=tlv.bootstrap_export())
         export = self._libc.function(name) or self._libm.function(name)

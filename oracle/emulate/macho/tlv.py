@@ -6,7 +6,7 @@ The code calls `(*desc->thunk)(desc)` with the descriptor in rdi; tlv_get_addr r
 rax the calling thread's copy of the variable: on a thread's first call the block is
 allocated, the template's initial image (the S_THREAD_LOCAL_REGULAR bytes) copied in and
 the rest (S_THREAD_LOCAL_ZEROFILL) zeroed, and its address kept in the thread's TSD slot
-for the key.  Only the main thread exists here.
+for the key (the TSD of the thread running: pthreads.py switches it).
 
 A thunk still bound to `__tlv_bootstrap` when called is a fault: dyld never leaves one.
 """
@@ -14,6 +14,8 @@ A thunk still bound to `__tlv_bootstrap` when called is a fault: dyld never leav
 from __future__ import annotations
 
 import struct
+
+from unicorn import x86_const as x
 
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.guest import GuestFault
@@ -62,7 +64,7 @@ def set_up(machine: Machine, process: Process, img: MachOImage,
             raise GuestFault(desc, f"tlv_get_addr: descriptor {desc:#x} has key {key} and "
                                    f"offset {offset:#x} (the image's key is {TLV_KEY}, its "
                                    f"template {size:#x} bytes)")
-        slot = areas.tsd_slot(key)
+        slot = int(ctx.machine.uc.reg_read(x.UC_X86_REG_GS_BASE)) + 8 * key  # this thread's
         block = int.from_bytes(ctx.mem.read(slot, 8), "little")
         if not block:
             block = process.alloc_data(max(size, 1), 16)

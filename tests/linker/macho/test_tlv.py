@@ -146,3 +146,52 @@ def test_ld64_lld_output_is_judged_alike(obj: Path, native: tuple[bytes, int],
     assert (result.stdout, result.exit_code, result.faults) == (*native, [])
     assert check(out) == []
     assert not check_fields_report(str(out), [str(obj)]).mismatches
+
+
+THREADS = r"""
+#include <stdio.h>
+#include <pthread.h>
+_Thread_local int counter = 100;
+_Thread_local char name[16] = "main";
+static pthread_key_t key;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int total;
+static void *work(void *arg) {
+    long id = (long)arg;
+    counter += (int)id;
+    name[0] = (char)('0' + id);
+    pthread_setspecific(key, arg);
+    pthread_mutex_lock(&lock);
+    total += counter;
+    pthread_mutex_unlock(&lock);
+    return (void *)(long)(counter * 2 + (pthread_getspecific(key) == arg));
+}
+int main(void) {
+    pthread_t t[3];
+    pthread_key_create(&key, 0);
+    for (long i = 0; i < 3; i++) pthread_create(&t[i], 0, work, (void *)(i + 1));
+    long sum = 0;
+    for (int i = 0; i < 3; i++) { void *r; pthread_join(t[i], &r); sum += (long)r; }
+    printf("main counter=%d name=%s total=%d sum=%ld self=%d\n", counter, name, total, sum,
+           pthread_equal(pthread_self(), pthread_self()));
+    return total % 256;
+}
+"""
+
+
+@pytest.mark.parametrize("chains", [False, True])
+def test_each_thread_has_its_own_copy(macho_cc: Callable[..., Path], tmp_path: Path,
+                                      chains: bool) -> None:
+    """pthread_create runs the thread (its own TSD, so its own thread-local variables and
+    pthread_getspecific values); the output is the native one."""
+    (tmp_path / "th.c").write_text(THREADS)
+    subprocess.run(["gcc", "-w", "-pthread", "-o", str(tmp_path / "native"),
+                    str(tmp_path / "th.c")], check=True)
+    native = subprocess.run([str(tmp_path / "native")], capture_output=True, check=False)
+    o = macho_cc(THREADS, f"threads{int(chains)}", "-nostdlibinc", "-isystem", str(INCLUDE))
+    out = tmp_path / "th"
+    link([o, "-lSystem"], out, target="macho-x86_64", fixup_chains=chains)
+    result = run(str(out))
+    assert native.stdout.startswith(b"main counter=100 name=main total=306")
+    assert (result.stdout, result.exit_code, result.faults) == (
+        native.stdout, native.returncode, [])

@@ -1,0 +1,127 @@
+"""libSystem's pthreads, run one thread at a time: pthread_create runs the start routine
+to completion at once, on the caller's stack but as another thread (its own TSD area at
+the gs base, so its thread-local variables and pthread_getspecific values are its own),
+and pthread_join hands back what it returned.  Programs that join before reading what
+their threads wrote, or whose threads only print in creation order, behave as natively;
+one that waits for a thread still to come (a condition variable, a spin on a flag) cannot
+run here, and mutexes never block (no two threads ever run at once).
+
+x86-64 only: the gs base is switched through its register (i386's needs a GDT entry per
+thread).
+"""
+
+from __future__ import annotations
+
+from unicorn import x86_const as x
+
+from oracle.emulate.calls import CallContext, Export, GuestCall, LibResult
+from oracle.emulate.guest import GuestFault
+from oracle.emulate.macho.darwin_process import (
+    MACH_THREAD_PORT,
+    TSD_ERRNO,
+    TSD_FIRST_KEY,
+    TSD_MACH_THREAD_SELF,
+    TSD_SELF,
+    TSD_SLOTS,
+)
+
+THREAD_STRUCT = 0x100  # the struct _pthread fields before tsd[] (not read by programs)
+FIRST_USER_KEY = TSD_FIRST_KEY + 1  # TSD_FIRST_KEY is dyld's thread-local-variable key
+
+
+def _gs(ctx: CallContext) -> int:
+    return int(ctx.machine.uc.reg_read(x.UC_X86_REG_GS_BASE))
+
+
+def _slot(ctx: CallContext, key: int) -> int:
+    if not 0 <= key < TSD_SLOTS:
+        raise GuestFault(key, f"pthread key {key} is not one of the {TSD_SLOTS} TSD slots")
+    return _gs(ctx) + 8 * key
+
+
+def _read(ctx: CallContext, addr: int) -> int:
+    return int.from_bytes(ctx.mem.read(addr, 8), "little")
+
+
+def _write(ctx: CallContext, addr: int, value: int) -> None:
+    ctx.mem.write(addr, (value & (1 << 64) - 1).to_bytes(8, "little"))
+
+
+class Threads:
+    """The process's threads: results by pthread_t, and the next key."""
+
+    def __init__(self) -> None:
+        self.results: dict[int, int] = {}
+        self.next_key = FIRST_USER_KEY
+
+    def create(self, ctx: CallContext) -> LibResult:
+        tid_out, _attr, start, arg = ctx.args(4)
+        process = ctx.process
+        area = process.alloc_data(THREAD_STRUCT + 8 * TSD_SLOTS, 16)
+        tsd = area + THREAD_STRUCT
+        caller_gs = _gs(ctx)
+        errno = _read(ctx, caller_gs + 8 * TSD_ERRNO)
+        for slot, value in ((TSD_SELF, area), (TSD_ERRNO, errno),
+                            (TSD_MACH_THREAD_SELF, MACH_THREAD_PORT + len(self.results) + 1)):
+            _write(ctx, tsd + 8 * slot, value)
+        if tid_out:
+            _write(ctx, tid_out, area)
+        uc = ctx.machine.uc
+        uc.reg_write(x.UC_X86_REG_GS_BASE, tsd)
+        try:
+            result = yield GuestCall(start, (arg,))
+        finally:
+            uc.reg_write(x.UC_X86_REG_GS_BASE, caller_gs)
+        self.results[area] = result
+        return 0
+
+    def join(self, ctx: CallContext) -> int:
+        tid, out = ctx.args(2)
+        if tid not in self.results:
+            return 3  # ESRCH: no such thread (or already joined)
+        result = self.results.pop(tid)
+        if out:
+            _write(ctx, out, result)
+        return 0
+
+    def key_create(self, ctx: CallContext) -> int:
+        out, _destructor = ctx.args(2)
+        if self.next_key >= TSD_SLOTS:
+            return 35  # EAGAIN
+        ctx.mem.write(out, self.next_key.to_bytes(8, "little"))
+        self.next_key += 1
+        return 0
+
+
+def pthread_exports() -> dict[str, Export]:
+    """A fresh set per process (the thread table is the process's)."""
+    threads = Threads()
+
+    def self_(ctx: CallContext) -> int:
+        return _read(ctx, _slot(ctx, TSD_SELF))
+
+    def getspecific(ctx: CallContext) -> int:
+        return _read(ctx, _slot(ctx, ctx.arg(0)))
+
+    def setspecific(ctx: CallContext) -> int:
+        key, value = ctx.args(2)
+        _write(ctx, _slot(ctx, key), value)
+        return 0
+
+    def equal(ctx: CallContext) -> int:
+        a, b = ctx.args(2)
+        return int(a == b)
+
+    def zero(ctx: CallContext) -> int:
+        return 0
+
+    exports = [Export("pthread_create", 4, threads.create), Export("pthread_join", 2, threads.join),
+               Export("pthread_self", 0, self_), Export("pthread_equal", 2, equal),
+               Export("pthread_key_create", 2, threads.key_create),
+               Export("pthread_getspecific", 1, getspecific),
+               Export("pthread_setspecific", 2, setspecific)]
+    for name, arity in (("pthread_mutex_init", 2), ("pthread_mutex_lock", 1),
+                        ("pthread_mutex_unlock", 1), ("pthread_mutex_destroy", 1),
+                        ("pthread_detach", 1), ("pthread_key_delete", 1)):
+        exports.append(Export(name, arity, zero))
+    return {e.name: e for e in exports}
