@@ -75,10 +75,6 @@ def _elf64_rows() -> list[Row]:
                  _r(t, "range edges", f"R_X86_64_{r}: first values past the range (overflow "
                     "error)", f"edge:R_X86_64_{r}:past_max", f"edge:R_X86_64_{r}:past_min")]
     rows += [
-        Row(t, "range edges", "absolute symbol whose own value is negative (>= 2**63)", (),
-            known_bug="linkharness refuses `.set neg, -0x8000` + `.short neg` ('symbol "
-            "address 0xffffffffffff8000 ... is outside the 63-bit address space'; it crashed "
-            "with OverflowError before bec32c1); GNU ld and lld link it (field 00 80)"),
         _r(t, "errors", "undefined symbol (named, no output)", "error:undefined"),
         _r(t, "errors", "duplicate strong definition", "error:duplicate"),
         _r(t, "errors", "relocation overflow", "error:overflow"),

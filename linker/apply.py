@@ -53,6 +53,8 @@ def symbol_addresses(
         size[i] = sym.size
         if sym.linker_defined:
             address[i] = linker_defined.get(sym.name, 0)
+        elif sym.file is not None and sym.section is None and sym.absolute:
+            address[i] = absolute_word(sym.value)
         elif sym.file is not None:
             base = (layout.section_address.get(id(sym.section), 0)
                     if sym.section is not None else 0)
@@ -72,6 +74,17 @@ def symbol_addresses(
                 # An IFUNC's address, everywhere, is its .iplt entry.
                 address[key] = plt[key] = iplt_base + offset
     return SymbolAddresses(address, got, plt, size)
+
+
+def absolute_word(value: int) -> int:
+    """An absolute (SHN_ABS) symbol's value as the int64 the address arrays hold.
+
+    Its st_value is a 64-bit word, not an address in the image: `.set x, -0x8000` gives
+    0xffffffffffff8000, which GNU ld and lld link (S + A is computed modulo 2**64, so a
+    16-bit field gets `00 80`).  Read as two's complement, every such word fits; the
+    writers mask it back to unsigned."""
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >> 63 else value
 
 
 def _representable_address(address: int, value: int, file: ObjectFile, name: str) -> int:
@@ -107,7 +120,10 @@ def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     addr[~special & discarded[idx]] = 0
     # A hostile value wraps the int64 sum negative (or, i386, past 32 bits): refuse it here,
     # as symbol_addresses does, before the symbol table writer meets it.
-    outside = addr < 0
+    # An absolute value is a 64-bit word (see absolute_word): any value links.  A
+    # section-relative one past 2**63 is refused even where the wrapped sum looks fine.
+    relative = ~special
+    outside = ((addr < 0) | (relative & (value < 0))) & ~is_abs
     if obj.arch == "i386":
         outside |= addr >= 1 << 32
     if outside.any():

@@ -327,7 +327,8 @@ def dynsym_value(image_syms: SymbolAddresses, index_of: dict[int, int],
             value = int(image_syms.address[i])
             if d.sym.type == SymType.TLS and d.sym.section is not None:
                 value -= tls_base
-            return value, out_index
+            # an absolute symbol's address may be negative (apply.absolute_word)
+            return value & ((1 << 64) - 1), out_index
         if i in canonical:
             return int(image_syms.plt[i]), 0  # the PLT entry is the function's address
         return 0, 0

@@ -196,6 +196,9 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
             value -= tls_base
         rows.append((strtab.add(sym.name), (binding << 4) | STT.get(sym.type, 0),
                      int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0))
+    # An absolute symbol's address may be negative (apply.absolute_word): its st_value is
+    # the same 64-bit word, unsigned.
+    rows = [(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows]
     if word == 8:
         arr = np.array(rows, dtype=np.uint64)
         dt = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),

@@ -18,7 +18,7 @@ from .archive import is_archive, read_archive
 from .debug import check_debug_fields
 from .diagnose import distance, missing, pointee
 from .disasm import context
-from .expect import Expectation, encode, fits
+from .expect import Expectation, encode, fits, hexs, wrap
 from .image import OutputImage, read_image
 from .inputs import InputObject, InputReloc, InputSection, is_relocatable, read_object
 from .linked import Linked, read_hints
@@ -77,10 +77,11 @@ def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     allowed = expectations(linked, obj, sec, rel, info, p, target)
     for exp in allowed:
         if _holds(image, exp):
-            if exp.value is not None and not fits(exp.value, exp.width, exp.range):
+            value = wrap(exp.value, image.word) if exp.value is not None else None
+            if value is not None and not fits(value, exp.width, exp.range):
                 return mismatch("overflow", formula=exp.formula, actual=actual,
-                                expected=encode(exp.value, exp.width),
-                                detail=f"{exp.value:#x} does not fit a {exp.range.value} "
+                                expected=encode(value, exp.width),
+                                detail=f"{hexs(value)} does not fit a {exp.range.value} "
                                        f"{8 * exp.width}-bit field")
             return ConfirmedSite(obj.path, sec.name, rel.offset, info.name, name, p, exp.width,
                                  exp.field, exp.formula, exp.rule)

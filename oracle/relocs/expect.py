@@ -42,6 +42,17 @@ def formula(terms: Sequence[tuple[str, str, int]]) -> tuple[int, str]:
     return value, f"{' '.join(names)} = {' '.join(numbers)} = {hexs(value)}"
 
 
+def wrap(value: int, word: int) -> int:
+    """`value` as the psABI's arithmetic leaves it: modulo 2**(8 * word), read as signed.
+
+    S + A is a sum of address-sized words, so an absolute symbol at 0xffffffffffff8000 (as
+    `.set x, -0x8000` gives) is -0x8000, which a 16-bit field holds; an arbitrary-precision
+    sum would call it an overflow where GNU ld and lld write `00 80`."""
+    bits = 8 * word
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
+
+
 def fits(value: int, width: int, rule: Range) -> bool:
     bits = 8 * width
     if rule is Range.ANY:
