@@ -95,6 +95,15 @@ def link(
     defsym: Sequence[tuple[str, str]] = (),
     trace_symbols: Sequence[str] = (),
     trace: bool = False,
+    new_dtags: bool = True,
+    audit: str | None = None,
+    depaudit: str | None = None,
+    origin: bool = False,
+    nodefaultlib: bool = False,
+    stack_size: int = 0,
+    discard_all: bool = False,
+    init: str = "_init",
+    fini: str = "_fini",
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -115,7 +124,10 @@ def link(
     definition or another COMMON (GNU ld's --warn-common).  `wrap`: --wrap=SYM names;
     `defsym`: --defsym (NAME, EXPR) pairs; `trace_symbols` (-y) and `trace` (-t) print,
     as GNU ld does, where the named symbols are defined and referenced and which files
-    the link reads.
+    the link reads.  `new_dtags` False writes DT_RPATH and DT_BIND_NOW (GNU ld's
+    --disable-new-dtags); `audit`/`depaudit`: DT_AUDIT/DT_DEPAUDIT; `origin` and
+    `nodefaultlib`: -z origin, -z nodefaultlib; `stack_size`: PT_GNU_STACK's p_memsz;
+    `discard_all`: -x; `init`/`fini`: the symbols DT_INIT and DT_FINI name.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -184,6 +196,9 @@ def link(
         strip_debug=strip or strip_debug,  # GNU ld's -s drops debugging sections too
         compress_debug=compress_debug_sections,
         build_id=normalise_style(build_id) if build_id is not None else None,
+        new_dtags=new_dtags, audit=audit, depaudit=depaudit, origin=origin,
+        nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
+        init=init, fini=fini,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

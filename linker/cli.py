@@ -31,7 +31,8 @@ TAKES_VALUE = {
     "-plugin-opt", "--sysroot", "--hash-style", "--target", "-u", "-T", "--rpath-link",
     "--version-script", "-y", "-soname", "-O", "--build-id", "-a", "-Y", "-f", "-F",
     "--error-limit",
-    "--compress-debug-sections", "--wrap", "--defsym",
+    "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init",
+    "-fini",
 }
 ALIASES = {
     "--output": "-o", "--entry": "-e", "--library-path": "-L", "--library": "-l",
@@ -44,7 +45,8 @@ ALIASES = {
     "--pic-executable": "--pie", "-pic-executable": "--pie",
     "-shared": "--shared", "-Bshareable": "--shared", "--no-pie": "--no-pie",
     "-sysroot": "--sysroot", "-target": "--target", "--strip-debug": "-S",
-    "--trace-symbol": "-y", "--trace": "-t",
+    "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
+    "--init": "-init", "--fini": "-fini",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -53,9 +55,9 @@ IGNORED = {
     "-plugin": "no LTO plugin is run (an -flto input is refused)",
     "-plugin-opt": "no LTO plugin is run",
     "--gc-sections": "unused sections are kept", "--no-gc-sections": "",
-    "-O": "no link-time optimisation", "--sort-common": "", "-X": "", "--discard-locals": "",
-    "-x": "", "--discard-all": "", "--no-undefined": "",
-    "--enable-new-dtags": "", "--disable-new-dtags": "", "--rpath-link": "",
+    "-O": "no link-time optimisation", "--sort-common": "",
+    "-X": ".L locals are always dropped", "--discard-locals": ".L locals are always dropped",
+    "--no-undefined": "", "--rpath-link": "",
     "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
     "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-a": "",
@@ -63,7 +65,7 @@ IGNORED = {
 }
 Z_IGNORED = {"separate-code", "noseparate-code", "text", "notext",
              "defs", "nodefs", "combreloc", "nocombreloc", "ibt", "shstk", "ibtplt",
-             "cet-report", "lam-report", "max-page-size", "common-page-size", "origin",
+             "cet-report", "lam-report", "max-page-size", "common-page-size",
              "noexecheap", "execheap", "nodelete", "nodlopen"}
 
 
@@ -91,8 +93,9 @@ class Command:
 
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
-         "--warn-common", "-t"}
-_SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R")
+         "--warn-common", "-t", "-x", "--enable-new-dtags", "--disable-new-dtags"}
+_SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
+                     "-P")
 
 
 def _known(name: str) -> bool:
@@ -233,6 +236,15 @@ def parse(argv: list[str]) -> Command:
             o.setdefault("trace_symbols", []).append(str(value))
         elif name == "-t":
             o["trace"] = True
+        elif name == "-x":
+            o["discard_all"] = True
+        elif name in ("--enable-new-dtags", "--disable-new-dtags"):
+            o["new_dtags"] = name == "--enable-new-dtags"
+        elif name in ("--audit", "--depaudit"):
+            key = name[2:]
+            o[key] = f"{o[key]}:{value}" if key in o else value
+        elif name in ("-init", "-fini"):
+            o[name[1:]] = value
         elif name == "--verbose":
             cmd.verbose = True
         elif name in IGNORED or name.startswith("-plugin"):
@@ -269,10 +281,22 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["exec_stack"] = False
     elif value in ("relro", "norelro"):
         cmd.options["relro"] = value == "relro"
+    elif value in ("origin", "nodefaultlib"):
+        cmd.options[value] = True
+    elif key == "stack-size":
+        cmd.options["stack_size"] = _z_number(value)
     elif key in Z_IGNORED:
         cmd.ignore(f"-z {value}", "")
     else:
         cmd.warn(f"-z {value}", "unknown -z keyword")
+
+
+def _z_number(value: str) -> int:
+    key, _, text = value.partition("=")
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise LinkError(f"-z {value}: {key} wants a number") from None
 
 
 def main(argv: list[str] | None = None) -> int:

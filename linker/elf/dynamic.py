@@ -36,6 +36,9 @@ DT_GNU_HASH, DT_VERSYM, DT_FLAGS_1, DT_VERNEED, DT_VERNEEDNUM = (
     0x6FFFFEF5, 0x6FFFFFF0, 0x6FFFFFFB, 0x6FFFFFFE, 0x6FFFFFFF)
 DF_BIND_NOW = 0x8
 DF_1_NOW = 0x1
+# Old-style tags (--disable-new-dtags), audit libraries, and the -z origin/nodefaultlib flags.
+DT_RPATH, DT_BIND_NOW, DT_AUDIT, DT_DEPAUDIT = 15, 24, 0x6FFFFEFC, 0x6FFFFEFB
+DF_ORIGIN, DF_1_ORIGIN, DF_1_NODEFLIB = 0x1, 0x80, 0x800
 
 STB = {Binding.LOCAL: 0, Binding.GLOBAL: 1, Binding.WEAK: 2}
 STT = {SymType.NOTYPE: 0, SymType.OBJECT: 1, SymType.FUNC: 2, SymType.SECTION: 3,

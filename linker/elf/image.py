@@ -19,9 +19,15 @@ from ..synth import Synthetic
 from ..targets import ArchTraits
 from . import sections as policy
 from .dynamic import (
+    DF_1_NODEFLIB,
     DF_1_NOW,
+    DF_1_ORIGIN,
     DF_BIND_NOW,
+    DF_ORIGIN,
+    DT_AUDIT,
+    DT_BIND_NOW,
     DT_DEBUG,
+    DT_DEPAUDIT,
     DT_FINI,
     DT_FINI_ARRAY,
     DT_FINI_ARRAYSZ,
@@ -46,6 +52,7 @@ from .dynamic import (
     DT_RELASZ,
     DT_RELENT,
     DT_RELSZ,
+    DT_RPATH,
     DT_RUNPATH,
     DT_STRSZ,
     DT_STRTAB,
@@ -94,6 +101,15 @@ class ImageOptions:
     build_id: str | None = None  # --build-id style (sha1, md5, uuid, 0xHEX): the note
     strip_debug: bool = False  # -S (and -s): no .debug_* in the output
     compress_debug: str = "none"  # --compress-debug-sections: none, zlib or zstd
+    new_dtags: bool = True  # --enable-new-dtags: DT_RUNPATH, DT_FLAGS (else DT_RPATH, ...)
+    audit: str | None = None  # --audit: DT_AUDIT
+    depaudit: str | None = None  # --depaudit: DT_DEPAUDIT
+    origin: bool = False  # -z origin: DF_ORIGIN, DF_1_ORIGIN
+    nodefaultlib: bool = False  # -z nodefaultlib: DF_1_NODEFLIB
+    stack_size: int = 0  # -z stack-size: PT_GNU_STACK's p_memsz
+    discard_all: bool = False  # -x: no local symbols in .symtab
+    init: str = "_init"  # -init: DT_INIT's symbol
+    fini: str = "_fini"  # -fini: DT_FINI's symbol
 
 
 @dataclass
@@ -200,7 +216,11 @@ def dynamic_entries(
     """The .dynamic entries; values are output sections or symbols resolved after layout."""
     e: list[tuple[int, object]] = [(DT_NEEDED, tables.dynstr.add(n)) for n in tables.needed]
     if tables.runpath:
-        e.append((DT_RUNPATH, tables.dynstr.add(tables.runpath)))
+        e.append((DT_RUNPATH if opts.new_dtags else DT_RPATH,
+                  tables.dynstr.add(tables.runpath)))
+    for tag, library in ((DT_AUDIT, opts.audit), (DT_DEPAUDIT, opts.depaudit)):
+        if library:
+            e.append((tag, tables.dynstr.add(library)))
     if init is not None:
         e.append((DT_INIT, init))
     if fini is not None:
@@ -232,9 +252,15 @@ def dynamic_entries(
         if tables.relative_count:
             count_tag = DT_RELACOUNT if tables.arch.is_rela else DT_RELCOUNT
             e.append((count_tag, tables.relative_count))
-    if opts.bind_now:
-        e.append((DT_FLAGS, DF_BIND_NOW))
-    flags_1 = (DF_1_NOW if opts.bind_now else 0) | (DF_1_PIE if opts.pie else 0)
+    # GNU ld: DT_FLAGS with new dtags, DT_BIND_NOW without (and no DT_FLAGS then).
+    flags = (DF_BIND_NOW if opts.bind_now else 0) | (DF_ORIGIN if opts.origin else 0)
+    if flags and opts.new_dtags:
+        e.append((DT_FLAGS, flags))
+    elif opts.bind_now:
+        e.append((DT_BIND_NOW, 0))
+    flags_1 = ((DF_1_NOW if opts.bind_now else 0) | (DF_1_PIE if opts.pie else 0)
+               | (DF_1_ORIGIN if opts.origin else 0)
+               | (DF_1_NODEFLIB if opts.nodefaultlib else 0))
     if flags_1:
         e.append((DT_FLAGS_1, flags_1))
     if tables.verneed:

@@ -95,8 +95,8 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         if opts.pie:
             plan_relative(tables, arch, deferred, synthetic, scan, symtab)
         add_dynamic_sections(outs, tables, opts)
-        entries = dynamic_entries(outs, tables, opts, _defined(symtab, "_init"),
-                                  _defined(symtab, "_fini"))
+        entries = dynamic_entries(outs, tables, opts, _defined(symtab, opts.init),
+                                  _defined(symtab, opts.fini))
         outs[".dynamic"].size = len(entries) * 2 * arch.word
     if opts.eh_frame_hdr and ".eh_frame" in outs:
         add_eh_frame_hdr(outs)
@@ -203,6 +203,9 @@ def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if opts.runpath:
         tables.runpath = opts.runpath
         tables.dynstr.add(opts.runpath)
+    for library in (opts.audit, opts.depaudit):  # DT_AUDIT, DT_DEPAUDIT: sized with .dynstr
+        if library:
+            tables.dynstr.add(library)
     return tables
 
 

@@ -76,7 +76,7 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
         phdrs.append(Phdr(PT_GNU_EH_FRAME, PF_R, hdr.file_offset, hdr.addr, hdr.size, hdr.size,
                           4))
     phdrs.append(Phdr(PT_GNU_STACK, PF_R | PF_W | (PF_X if img.options.exec_stack else 0),
-                      0, 0, 0, 0, 16))
+                      0, 0, 0, img.options.stack_size, 16))
     if img.relro is not None:
         r = img.relro
         phdrs.append(Phdr(PT_GNU_RELRO, PF_R, r.file_offset, r.addr, r.size, r.size, 1))
@@ -153,7 +153,7 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
     tls = tls_block(img.sections)
     tls_base = tls.addr if tls is not None else 0
     for obj in symtab.objects:
-        if obj.path == SYNTHETIC_PATH:
+        if obj.path == SYNTHETIC_PATH or img.options.discard_all:  # -x: no locals at all
             continue
         t = obj.symbols
         local = np.nonzero((t.binding == Binding.LOCAL) & (t.type != SymType.SECTION))[0]

@@ -226,13 +226,31 @@ def test_unknown_option_is_an_error() -> None:
         cli.parse(["a.o", "--frobnicate"])
 
 
-@pytest.mark.parametrize("spelling", ["-emit-relocs", "--emit-relocs", "-init", "-Bsymbolic",
-                                      "-allow-multiple-definition"])
+@pytest.mark.parametrize("spelling", ["-emit-relocs", "--emit-relocs", "-unique", "-Bsymbolic",
+                                      "-Ttext-segment"])
 def test_one_dash_long_option_of_gnu_ld_is_refused_by_name(spelling: str) -> None:
     """GNU ld reads -emit-relocs as --emit-relocs (getopt_long_only); it must not be taken
     for -e with the value mit-relocs (an entry symbol), nor -init for -I nit."""
     with pytest.raises(LinkError, match=f"^unrecognised option {spelling} "):
         cli.parse(["a.o", spelling, "sym"])
+
+
+@pytest.mark.parametrize(("argv", "options"), [
+    (["-init", "go", "-fini=stop"], {"init": "go", "fini": "stop"}),
+    (["--init=go"], {"init": "go"}),
+    (["--wrap=malloc", "-wrap", "free"], {"wrap": ["malloc", "free"]}),
+    (["--defsym=a=b+4", "-defsym", "c = 0x10"], {"defsym": [("a", "b+4"), ("c", " 0x10")]}),
+    (["-y", "f", "--trace-symbol=g", "-yh", "-t"], {"trace_symbols": ["f", "g", "h"],
+                                                    "trace": True}),
+    (["-x"], {"discard_all": True}), (["--discard-all"], {"discard_all": True}),
+    (["--disable-new-dtags"], {"new_dtags": False}),
+    (["--disable-new-dtags", "--enable-new-dtags"], {"new_dtags": True}),
+    (["--audit", "a.so", "--audit=b.so", "-Pc.so"], {"audit": "a.so:b.so", "depaudit": "c.so"}),
+    (["-z", "origin", "-z", "nodefaultlib", "-z", "stack-size=0x1000"],
+     {"origin": True, "nodefaultlib": True, "stack_size": 0x1000}),
+])
+def test_gnu_options_honoured(argv: list[str], options: dict[str, object]) -> None:
+    assert cli.parse(argv).options == options
 
 
 def test_one_dash_words_that_are_not_long_options_stay_short_options() -> None:

@@ -111,3 +111,65 @@ def test_trace_and_trace_symbol_name_what_gnu_ld_names(tmp_path: Path) -> None:
                      "/lib/x86_64-linux-gnu/libc.so.6: definition of malloc"):
         assert expected in gnu, (expected, gnu)
         assert expected in ours, (expected, ours)
+
+
+def _tags(path: Path) -> list[str]:
+    """The .dynamic entries that options decide: (tag, value) lines, addresses left out."""
+    keep = ("RPATH", "RUNPATH", "AUDIT", "DEPAUDIT", "FLAGS", "FLAGS_1", "BIND_NOW", "INIT",
+            "FINI")
+    out = []
+    for line in _dynamic(path).splitlines():
+        f = line.split(None, 2)
+        if len(f) == 3 and f[1].strip("()") in keep:
+            tag = f[1].strip("()")
+            out.append(tag if tag in ("INIT", "FINI") else f"{tag} {f[2].strip()}")
+    return out
+
+
+BASE_FLAGS = "--wrap=malloc,--defsym=alias_sym=base_sym,--defsym=abs_sym=1"
+
+
+@pytest.mark.parametrize("flags", [
+    "--disable-new-dtags,-rpath,/x,-z,now,-z,origin,-z,nodefaultlib",
+    "--enable-new-dtags,-rpath,/x,-rpath=/y,-z,now,-z,origin",
+    "--audit=libA.so,--audit,libC.so,--depaudit=libB.so,-init=main,-fini=main",
+    "-z,nodefaultlib,--disable-new-dtags,--enable-new-dtags,-rpath,/x",
+])
+def test_dynamic_tags_are_gnu_lds(tmp_path: Path, flags: str) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    tags = []
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], [f"-Wl,{BASE_FLAGS},{flags}"], f"out{ours}", ours=ours)
+        assert done.returncode == 0, done.stderr
+        tags.append(_tags(tmp_path / f"out{ours}"))
+    assert sorted(tags[1]) == sorted(tags[0])
+    assert tags[0]  # each case sets some tag
+
+
+def _stack(path: Path) -> list[str]:
+    text = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    return [line.split()[5:7] for line in text.splitlines() if "GNU_STACK" in line][0]
+
+
+def test_stack_size_sets_gnu_stack_memsz(tmp_path: Path) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], [f"-Wl,{BASE_FLAGS},-z,stack-size=0x200000"],
+                     f"out{ours}", ours=ours)
+        assert done.returncode == 0, done.stderr
+        assert _stack(tmp_path / f"out{ours}") == ["0x200000", "RW"]
+
+
+def test_discard_all_drops_the_objects_locals(tmp_path: Path) -> None:
+    source = WRAP_DEFSYM + "static int hidden_counter;\nint *use(void) { return &hidden_counter; }\n"
+    obj = _object(tmp_path, source)
+    for flags, kept in ((f"-Wl,{BASE_FLAGS}", True), (f"-Wl,{BASE_FLAGS},-x", False),
+                        (f"-Wl,{BASE_FLAGS},--discard-all", False)):
+        for ours in (False, True):
+            done = _link(tmp_path, [obj], [flags], "out", ours=ours)
+            assert done.returncode == 0, done.stderr
+            symbols = _symbols(tmp_path / "out")
+            assert ("hidden_counter" in symbols) is kept, (flags, ours)
+            assert (any(t == "FILE" for t, _ in symbols.values())) is kept, (flags, ours)
+            assert _run(tmp_path / "out") == "1 0 1\n"
