@@ -253,11 +253,15 @@ def _text_fields(data: bytes) -> Layout:
 
 
 def layout_of(data: bytes) -> Layout:
-    """The fields of a valid seed, by its magic."""
-    if data.startswith(b"\x7fELF") and len(data) >= 52:
-        return _elf_fields(data)
-    if len(data) >= 28 and _u(data, "<I", 0) in (0xFEEDFACF, 0xFEEDFACE):
-        return _macho_fields(data)
-    if data.startswith((b"!<arch>\n", b"!<thin>\n")):
-        return _ar_fields(data)
+    """The fields of a seed, by its magic.  A mutated input (stacked mutations re-read
+    it) may not parse: then it has no fields, only line boundaries."""
+    try:
+        if data.startswith(b"\x7fELF") and len(data) >= 64:
+            return _elf_fields(data)
+        if len(data) >= 32 and _u(data, "<I", 0) in (0xFEEDFACF, 0xFEEDFACE):
+            return _macho_fields(data)
+        if data.startswith((b"!<arch>\n", b"!<thin>\n")):
+            return _ar_fields(data)
+    except (struct.error, ValueError, IndexError, OverflowError):
+        pass
     return _text_fields(data)
