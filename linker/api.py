@@ -143,9 +143,6 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
-    if pie and not arch.is_rela:
-        raise LinkError("-pie is supported for elf64-x86-64 only (elf32-i386 needs the PIC "
-                        "PLT); link with -no-pie")
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
