@@ -104,6 +104,8 @@ def link(
     discard_all: bool = False,
     init: str = "_init",
     fini: str = "_fini",
+    text_map: str | os.PathLike[str] | None = None,
+    print_map: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -128,6 +130,8 @@ def link(
     --disable-new-dtags); `audit`/`depaudit`: DT_AUDIT/DT_DEPAUDIT; `origin` and
     `nodefaultlib`: -z origin, -z nodefaultlib; `stack_size`: PT_GNU_STACK's p_memsz;
     `discard_all`: -x; `init`/`fini`: the symbols DT_INIT and DT_FINI name.
+    `text_map` (-Map) writes GNU ld's text map there, `print_map` (-M) to stdout;
+    `map_file` is linkharness's JSON map.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -204,6 +208,14 @@ def link(
     _write_atomically(out_path, data, executable=True)
     if map_file is not None:
         write_link_map(os.fspath(map_file), build_link_map(result, symtab))
+    if text_map is not None or print_map:
+        from .textmap import render_text_map
+        text = render_text_map(result, symtab, out_path, defsym)
+        if text_map is not None:
+            with open(text_map, "w") as f:
+                f.write(text)
+        if print_map:
+            print(text, end="")
     tables = result.elf.dynamic
     return LinkResult(
         output=out_path,

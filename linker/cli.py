@@ -31,13 +31,14 @@ TAKES_VALUE = {
     "-plugin-opt", "--sysroot", "--hash-style", "--target", "-u", "-T", "--rpath-link",
     "--version-script", "-y", "-soname", "-O", "--build-id", "-a", "-Y", "-f", "-F",
     "--error-limit",
-    "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init",
+    "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
     "-fini",
 }
 ALIASES = {
     "--output": "-o", "--entry": "-e", "--library-path": "-L", "--library": "-l",
     "-dynamic-linker": "--dynamic-linker", "-I": "--dynamic-linker", "-rpath": "--rpath",
-    "-R": "--rpath", "-Map": "--map", "--Map": "--map", "-map": "--map", "--plugin": "-plugin",
+    "-R": "--rpath", "--Map": "-Map", "-map": "--map", "--json-map": "--map",
+    "--plugin": "-plugin",
     "--plugin-opt": "-plugin-opt", "-hash-style": "--hash-style", "--undefined": "-u",
     "--script": "-T", "-rpath-link": "--rpath-link", "-h": "-soname", "--soname": "-soname",
     "-static": "-static", "--static": "-static", "-export-dynamic": "--export-dynamic",
@@ -46,7 +47,7 @@ ALIASES = {
     "-shared": "--shared", "-Bshareable": "--shared", "--no-pie": "--no-pie",
     "-sysroot": "--sysroot", "-target": "--target", "--strip-debug": "-S",
     "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
-    "--init": "-init", "--fini": "-fini",
+    "--init": "-init", "--fini": "-fini", "--print-map": "-M",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -93,7 +94,7 @@ class Command:
 
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
-         "--warn-common", "-t", "-x", "--enable-new-dtags", "--disable-new-dtags"}
+         "--warn-common", "-t", "-x", "-M", "--enable-new-dtags", "--disable-new-dtags"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -130,6 +131,9 @@ def _split(argv: list[str]) -> list[tuple[str, str | None]]:
             name = name[1:]  # GNU ld takes --opt and -opt alike
         elif not name.startswith("--") and not _known(name) and _known("-" + name):
             name = "-" + name  # ... both ways: -gc-sections, -as-needed
+        elif (not name.startswith(("--", "-o")) and not _known(name)
+              and "-" + name in ALIASES):
+            name = ALIASES["-" + name]  # -print-map, -trace-symbol
         if not _known(name) and _gnu_long_option(name):
             # GNU ld reads a one-dash word as its long option (-emit-relocs is
             # --emit-relocs), never as a short option with a value (-e mit-relocs).
@@ -179,7 +183,11 @@ def parse(argv: list[str]) -> Command:
         elif name == "--rpath":
             o["runpath"] = value if "runpath" not in o else f"{o['runpath']}:{value}"
         elif name == "--map":
-            o["map_file"] = value
+            o["map_file"] = value  # linkharness's JSON map
+        elif name == "-Map":
+            o["text_map"] = value  # GNU ld's text map
+        elif name == "-M":
+            o["print_map"] = True
         elif name == "--sysroot":
             o["sysroot"] = value
         elif name == "--hash-style":

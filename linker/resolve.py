@@ -117,6 +117,10 @@ class SymbolTable:
     # --wrap=SYM: an undefined reference to SYM binds to __wrap_SYM, one to __real_SYM binds
     # to SYM (only references: a definition of SYM keeps its name).
     wrapped: dict[str, str] = field(default_factory=dict)
+    # For the text map: (member, referring file, symbol) per archive member loaded, and
+    # (file, section name, size) per input section a COMDAT group discarded.
+    archive_pulls: list[tuple[str, str, str]] = field(default_factory=list)
+    discarded: list[tuple[str, str, int]] = field(default_factory=list)
 
     def wrap(self, names: list[str]) -> None:
         for name in names:
@@ -183,6 +187,9 @@ class SymbolTable:
         for group in obj.groups:
             if group.signature in self.comdats:
                 for index in group.sections:
+                    sec = obj.sections[index]
+                    if sec is not None:
+                        self.discarded.append((obj.path, sec.name, sec.size))
                     obj.sections[index] = None
             else:
                 self.comdats[group.signature] = obj

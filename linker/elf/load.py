@@ -165,6 +165,8 @@ class Loader:
         loaded: set[int] = set()
         if self.state.whole_archive:
             for n in range(len(archive.members)):
+                self.symtab.archive_pulls.append(
+                    (member_path(archive, archive.members[n]), "--whole-archive", ""))
                 self._load_member(archive, n, loaded)
         else:
             self._pull(archive, loaded)
@@ -197,6 +199,9 @@ class Loader:
                     n = members[0]
                 if n in loaded:
                     continue
+                self.symtab.archive_pulls.append(  # for the text map: what pulled it
+                    (member_path(archive, archive.members[n]),
+                     sym.referrers[0] if sym.referrers else "", name))
                 self._load_member(archive, n, loaded)
                 progress = added = True
         return added

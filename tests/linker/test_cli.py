@@ -24,11 +24,20 @@ def test_library_paths_in_every_spelling_keep_their_order() -> None:
 
 
 @pytest.mark.parametrize("argv", [
-    ["-Map", "out.map"], ["-Map=out.map"], ["--Map=out.map"], ["--map", "out.map"],
-    ["--map=out.map"], ["-map", "out.map"],
+    ["--map", "out.map"], ["--map=out.map"], ["-map", "out.map"], ["--json-map=out.map"],
 ])
-def test_map_aliases(argv: list[str]) -> None:
-    assert cli.parse(argv).options["map_file"] == "out.map"
+def test_json_map_spellings(argv: list[str]) -> None:
+    assert cli.parse(argv).options == {"map_file": "out.map"}
+
+
+@pytest.mark.parametrize("argv", [["-Map", "out.map"], ["-Map=out.map"], ["--Map=out.map"]])
+def test_gnu_text_map_spellings(argv: list[str]) -> None:
+    assert cli.parse(argv).options == {"text_map": "out.map"}
+
+
+@pytest.mark.parametrize("argv", [["-M"], ["--print-map"], ["-print-map"]])
+def test_print_map_spellings(argv: list[str]) -> None:
+    assert cli.parse(argv).options == {"print_map": True}
 
 
 @pytest.mark.parametrize("argv", [
