@@ -61,11 +61,6 @@ class Choices32:
     jump_table: Callable[[str], bool] = lambda name: False
 
 
-LLVM_MC_LIKE = Choices32(  # what llvm-mc does (the writer test compares with it)
-    form=lambda kind, key: {"ref": 1, "call": 2, "self": 0}[kind],
-    private_extern=lambda name: False, weak_ref=lambda name: False)
-
-
 def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
 

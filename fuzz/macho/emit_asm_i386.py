@@ -1,8 +1,10 @@
 """The same lowered object (fuzz.macho.lower_i386) as Darwin i386 assembly text for
 `llvm-mc-14 -triple i386-apple-macosx10.6`: linked and run, llvm-mc's object must behave as
 ours.  llvm-mc makes its own choices (non-extern or scattered entries against this object's
-non-weak definitions, calls within a section and pc-relative data to its own section
-resolved), so the objects differ in form, never in meaning.  Non-lazy pointers are clang's
+non-weak definitions, pc-relative data to its own item resolved), so the objects differ in
+form, never in meaning.  The text says `.subsections_via_symbols`, as clang's does: without
+it llvm-mc-14 resolves `calll _w` to a weak definition in the caller's section with no
+relocation, so the call could not reach another object's winning definition.  Non-lazy pointers are clang's
 `L_x$non_lazy_ptr` slots in `__IMPORT,__pointers` with `.indirect_symbol`; jump-table entries
 are old Apple gcc's `L_f$stub` in `__IMPORT,__jump_table` (five `hlt`s each)."""
 
@@ -112,6 +114,9 @@ def write_asm_i386(obj: AsmObject, choices: Choices32) -> str:
         lines += [f".globl {cname(a.name)}", f"{cname(a.name)} = {a.value}"]
     for c in obj.commons:
         lines.append(f".comm {cname(c.name)},{c.size},{c.align.bit_length() - 1}")
+    # as clang writes it: without it llvm-mc resolves a call to a weak definition in the
+    # caller's section itself, binding it to this object's copy whatever the link decides
+    lines.append(".subsections_via_symbols")
     referenced = {i.sym.name for i in code if i.sym is not None}
     lines += [f".weak_reference {cname(n)}" for n in sorted(referenced)
               if n in libtrace.IMPORTS and choices.weak_ref(n)]

@@ -2,8 +2,9 @@
 `llvm-mc-14 -triple i386-apple-macosx10.6` on the same code and data, written by our own
 text emitter: identical section contents, relocation entries (plain, scattered, SECTDIFF /
 LOCAL_SECTDIFF + PAIR), indirect symbol table and symbols, when our assembler makes
-llvm-mc's choices (non-extern for a reference to a non-weak definition at its start,
-scattered with an offset, calls within a section resolved, pc-relative data resolved).
+llvm-mc's choices (with `.subsections_via_symbols`, as clang writes: non-extern for a
+reference to a non-weak definition at its start, scattered with an offset, pc-relative data
+within its item resolved).
 
 The facts these comparisons pin: a pc-relative extern `calll _g` field holds -(P + 4) in the
 object's address space; a non-extern call holds target - (P + 4); an absolute field holds
@@ -23,7 +24,7 @@ import pytest
 
 from fuzz.encode_x86 import Insn, Sym
 from fuzz.lower_x86 import AsmObject, AsmSection, Item
-from fuzz.macho.assemble_i386 import REF_FORMS, Choices32, assemble_i386
+from fuzz.macho.assemble_i386 import CALL_FORMS, REF_FORMS, Choices32, assemble_i386
 from fuzz.macho.emit_asm_i386 import write_asm_i386
 from fuzz.macho.emit_macho_i386 import write_macho_i386
 from fuzz.model import Binding, Const, Ref, SectionKind, SelfRel
@@ -46,7 +47,7 @@ PLAIN = AsmObject("plain", (
     _text(".text", (
         _fn("f", Binding.GLOBAL,
             Insn("call", Sym("g")),  # undefined: extern, -(P + 4)
-            Insn("call", Sym("h")),  # same section: resolved
+            Insn("call", Sym("h")),  # same section, another atom: non-extern
             Insn("call", Sym("k")),  # another section: non-extern pc-relative
             Insn("lea_eax_picrel", Sym("x")),  # SECTDIFF
             Insn("lea_eax_picrel", Sym("y", 4)),  # LOCAL_SECTDIFF, r_value y
@@ -90,7 +91,7 @@ SCATTERED = AsmObject("scattered", (
 
 
 def _llvm_like(ref_form: str, stubs: frozenset[str] = frozenset()) -> Choices32:
-    forms = {"ref": REF_FORMS.index(ref_form), "call": 2, "self": 0}
+    forms = {"ref": REF_FORMS.index(ref_form), "call": CALL_FORMS.index("plain"), "self": 0}
     return Choices32(form=lambda kind, key: forms[kind], private_extern=lambda n: False,
                      weak_ref=lambda n: False, jump_table=lambda n: n in stubs)
 
