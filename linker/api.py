@@ -12,9 +12,9 @@ import dataclasses
 import functools
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 from .errors import (
     DEFAULT_ERROR_LIMIT,
@@ -87,6 +87,7 @@ def link(
     syslibroot: str = "",
     platform_version: tuple[int, int] = (0x000A0900, 0x000B0000),
     fixup_chains: bool | None = None,
+    macho_options: Mapping[str, Any] | None = None,
     build_id: str | None = None,
     error_limit: int = DEFAULT_ERROR_LIMIT,
     fatal_warnings: bool = False,
@@ -104,8 +105,6 @@ def link(
     discard_all: bool = False,
     init: str = "_init",
     fini: str = "_fini",
-    text_map: str | os.PathLike[str] | None = None,
-    print_map: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -118,6 +117,8 @@ def link(
     `macho_classic` writes the seed's stub/indirect-table form, `imports` adds
     `SYM@INSTALL_NAME` imports without a stub file; `fixup_chains` True/False writes
     chained fixups or dyld-info opcodes (None: ld64's default for the deployment target).
+    `macho_options` holds the rest of ld64's options (MachoOptions' fields: pie,
+    pagezero_size, headerpad, stack_size, exported); `strip` and `map_file` apply too.
 
     `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
@@ -130,8 +131,6 @@ def link(
     --disable-new-dtags); `audit`/`depaudit`: DT_AUDIT/DT_DEPAUDIT; `origin` and
     `nodefaultlib`: -z origin, -z nodefaultlib; `stack_size`: PT_GNU_STACK's p_memsz;
     `discard_all`: -x; `init`/`fini`: the symbols DT_INIT and DT_FINI name.
-    `text_map` (-Map) writes GNU ld's text map there, `print_map` (-M) to stdout;
-    `map_file` is linkharness's JSON map.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -139,7 +138,8 @@ def link(
         raise LinkError(f"unknown target {target!r} (supported: {', '.join(TARGETS)})")
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
-                           macho_classic, imports, platform_version, undefined, fixup_chains)
+                           macho_classic, imports, platform_version, undefined, fixup_chains,
+                           dict(macho_options or {}, strip=strip), map_file)
     from .elf.build_id import normalise_style
     from .elf.image import ImageOptions
     from .elf.link import link_elf, provide_linker_symbols, write_elf
@@ -147,6 +147,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if pie and not arch.is_rela:
+        raise LinkError("-pie is supported for elf64-x86-64 only (elf32-i386 needs the PIC "
+                        "PLT); link with -no-pie")
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
@@ -208,14 +211,6 @@ def link(
     _write_atomically(out_path, data, executable=True)
     if map_file is not None:
         write_link_map(os.fspath(map_file), build_link_map(result, symtab))
-    if text_map is not None or print_map:
-        from .textmap import render_text_map
-        text = render_text_map(result, symtab, out_path, defsym)
-        if text_map is not None:
-            with open(text_map, "w") as f:
-                f.write(text)
-        if print_map:
-            print(text, end="")
     tables = result.elf.dynamic
     return LinkResult(
         output=out_path,
@@ -229,7 +224,9 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 output: str | os.PathLike[str], entry: str | None,
                 library_paths: Sequence[str], syslibroot: str, classic: bool,
                 imports: Sequence[str], platform_version: tuple[int, int],
-                undefined: Sequence[str], fixup_chains: bool | None = None) -> LinkResult:
+                undefined: Sequence[str], fixup_chains: bool | None = None,
+                more: Mapping[str, Any] | None = None,
+                map_file: str | os.PathLike[str] | None = None) -> LinkResult:
     diagnostics = current()
     from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
@@ -258,11 +255,14 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1],
-                        fixup_chains=fixup_chains)
-    data = link_macho(symtab, arch, opts)
+                        fixup_chains=fixup_chains, **(more or {}))
+    link_map: dict[str, object] | None = {} if map_file is not None else None
+    data = link_macho(symtab, arch, opts, link_map)
     diagnostics.check()
     out_path = os.fspath(output)
     _write_atomically(out_path, data, executable=True)
+    if map_file is not None and link_map is not None:
+        write_link_map(os.fspath(map_file), link_map)
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
                       needed=tuple(lib.soname for lib in symtab.libraries))
 

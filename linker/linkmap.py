@@ -13,8 +13,12 @@ from typing import TYPE_CHECKING, Any
 from .model import SectionFlags
 
 if TYPE_CHECKING:
+    from .apply import SymbolAddresses
     from .elf.link import ElfLinkResult
+    from .layout import OutputSection
     from .resolve import SymbolTable
+
+WORD = (1 << 64) - 1  # an absolute symbol's address may be negative (apply.absolute_word)
 
 
 def build_link_map(result: ElfLinkResult, symtab: SymbolTable) -> dict[str, Any]:
@@ -22,19 +26,51 @@ def build_link_map(result: ElfLinkResult, symtab: SymbolTable) -> dict[str, Any]
     # The loaded image only: debug information has no addresses (its inputs' "addresses"
     # are offsets in their output section, which would alias a PIE's low addresses).
     loaded = [o for o in elf.sections if SectionFlags.ALLOC in o.flags]
+    return {
+        "target": f"elf{elf.arch.word * 8}-{elf.arch.name.replace('_', '-')}",
+        "entry": elf.entry,
+        "output_sections": _output_sections(loaded),
+        "sections": _input_sections(loaded),
+        "symbols": _symbols(elf.syms, symtab),
+    }
+
+
+def build_macho_link_map(arch: str, outs: list[OutputSection], syms: SymbolAddresses,
+                         symtab: SymbolTable, entry: int) -> dict[str, Any]:
+    """The same map for a Mach-O executable: sections are named `__SEG,__sect`, "plt" is
+    an import's stub and "got" a symbol's non-lazy pointer (__got) slot."""
+    return {
+        "target": f"macho-{arch}",
+        "entry": entry,
+        "output_sections": _output_sections(outs),
+        "sections": _input_sections(outs),
+        "symbols": _symbols(syms, symtab),
+    }
+
+
+def _output_sections(outs: list[OutputSection]) -> list[dict[str, Any]]:
+    return [{"name": o.name, "address": o.addr, "size": o.size, "file_offset": o.file_offset}
+            for o in outs]
+
+
+def _input_sections(outs: list[OutputSection]) -> list[dict[str, Any]]:
     sections = []
-    for out in loaded:
+    for out in outs:
         for sec, off in zip(out.inputs, out.offsets):
             sections.append({
                 "file": sec.file.path, "section": sec.name, "index": sec.index,
                 "output_section": out.name, "address": out.addr + off, "size": sec.size,
             })
+    return sections
+
+
+def _symbols(syms: SymbolAddresses, symtab: SymbolTable) -> list[dict[str, Any]]:
     symbols = []
     for sym in symtab.symbols:
         if not (sym.defined or sym.referenced):
             continue
         i = sym.id
-        got, plt = int(elf.syms.got[i]), int(elf.syms.plt[i])
+        got, plt = int(syms.got[i]), int(syms.plt[i])
         if sym.linker_defined:
             origin = {"kind": "linker"}
         elif sym.dso is not None:
@@ -44,16 +80,9 @@ def build_link_map(result: ElfLinkResult, symtab: SymbolTable) -> dict[str, Any]
             origin = {"kind": "defined", "file": sym.file.path}
         else:
             origin = {"kind": "undefined-weak"}
-        symbols.append({"name": sym.name, "address": int(elf.syms.address[i]),
+        symbols.append({"name": sym.name, "address": int(syms.address[i]) & WORD,
                         "size": sym.size, "got": got or None, "plt": plt or None, **origin})
-    return {
-        "target": f"elf{elf.arch.word * 8}-{elf.arch.name.replace('_', '-')}",
-        "entry": elf.entry,
-        "output_sections": [{"name": o.name, "address": o.addr, "size": o.size,
-                             "file_offset": o.file_offset} for o in loaded],
-        "sections": sections,
-        "symbols": symbols,
-    }
+    return symbols
 
 
 def write_link_map(path: str, data: dict[str, Any]) -> None:

@@ -4,8 +4,16 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
 
     -arch x86_64|i386 -platform_version macos MIN SDK | -macosx_version_min MIN
     -fixup_chains | -no_fixup_chains (default: chained fixups from macOS 12, x86_64)
-    -o OUT -e SYMBOL -L DIR -lNAME -syslibroot DIR -dylib_file INSTALL:FILE
-    --import SYM@INSTALL_NAME  --macho-classic  (ours)
+    -o OUT -e SYMBOL -u SYMBOL -L DIR -lNAME -syslibroot DIR -dylib_file INSTALL:FILE
+    -no_pie (no MH_PIE)  -pagezero_size HEX (__TEXT's address)  -headerpad HEX
+    -stack_size HEX (LC_MAIN's stacksize)  -exported_symbols_list FILE  -exported_symbol SYM
+    -S (no debug information: we write none)  -dead_strip (accepted, not applied)
+    --import SYM@INSTALL_NAME  --macho-classic  --map FILE (JSON link map)
+    -s | --strip | --strip-all (only imports in the symbol table)  --verbose  (ours)
+
+-dead_strip removes nothing here: the output is the one without it, which runs the same
+(dead-stripping only makes it smaller); --verbose says so.  -sectcreate and ld64's text
+-map are refused in one line.
 
 Options clang passes that change nothing for us are accepted with one warning line each;
 unknown options are an error, as in ld64.  `-lcrt1.10.6.o` (what clang passes below 10.8)
@@ -23,12 +31,18 @@ from ..errors import LinkError, run_reporting_errors
 from ..targets import MACHO_ARCH_TO_TARGET
 
 _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate",
-                  "-search_paths_first", "-headerpad_max_install_names", "-dead_strip",
+                  "-search_paths_first", "-headerpad_max_install_names",
                   "-no_dead_strip_inits_and_terms", "-adhoc_codesign", "-no_adhoc_codesign",
-                  "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load", "-w", "-no_pie"}
-_IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-headerpad", "-object_path_lto",
+                  "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load", "-w"}
+_IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-object_path_lto",
                        "-rpath", "-install_name", "-current_version", "-compatibility_version",
-                       "-stack_size", "-sdk_version", "-source_version"}
+                       "-sdk_version", "-source_version"}
+# Accepted, changing nothing, said only under --verbose: what they would change is size.
+_NOT_APPLIED = {"-dead_strip": "-dead_strip: nothing is stripped (the output is the same "
+                "without it; dead-stripping only makes it smaller)"}
+_REFUSED = {"-sectcreate": "-sectcreate is not supported (no section is created from a file)",
+            "-map": "-map (ld64's text map) is not written; --map FILE writes the JSON map"}
+PAGE = 0x1000
 
 
 @dataclass
@@ -37,6 +51,8 @@ class Ld64Command:
     output: str = "a.out"
     options: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # printed under --verbose
+    verbose: bool = False
 
 
 def parse_version(text: str) -> int:
@@ -47,9 +63,31 @@ def parse_version(text: str) -> int:
     return (parts[0] << 16) | (parts[1] << 8) | parts[2]
 
 
+def parse_hex(option: str, text: str, page_multiple: bool = False) -> int:
+    """ld64 reads these sizes in hex, with or without 0x."""
+    try:
+        number = int(text, 16)
+    except ValueError:
+        raise LinkError(f"{option} {text}: not a hexadecimal number") from None
+    if number < 0 or (page_multiple and number % PAGE):
+        raise LinkError(f"{option} {text}: must be a multiple of the page size (0x1000)")
+    return number
+
+
+def read_symbol_list(path: str) -> list[str]:
+    """An -exported_symbols_list file: one name (or glob) a line, # comments."""
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise LinkError(f"-exported_symbols_list: cannot read: {e.strerror}", file=path) from None
+    return [name for line in lines if (name := line.split("#", 1)[0].strip())]
+
+
 def parse_ld64(argv: list[str]) -> Ld64Command:
     cmd = Ld64Command()
     o = cmd.options
+    macho = o.setdefault("macho_options", {})
     o["target"] = "macho-x86_64"
     i = 0
 
@@ -109,6 +147,34 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
             o["target"] = target
         elif arg == "-u":
             o.setdefault("undefined", []).append(value()[0])
+        elif arg == "-no_pie":
+            macho["pie"] = False
+        elif arg == "-pagezero_size":
+            size = parse_hex(arg, value()[0], page_multiple=True)
+            if not size:
+                raise LinkError("-pagezero_size 0: an image without __PAGEZERO is not written")
+            macho["pagezero_size"] = size
+        elif arg == "-headerpad":
+            macho["headerpad"] = parse_hex(arg, value()[0])
+        elif arg == "-stack_size":
+            macho["stack_size"] = parse_hex(arg, value()[0], page_multiple=True)
+        elif arg == "-exported_symbols_list":
+            exported = macho.setdefault("exported", [])
+            exported += read_symbol_list(value()[0])
+        elif arg == "-exported_symbol":
+            macho.setdefault("exported", []).append(value()[0])
+        elif arg == "--map":
+            o["map_file"] = value()[0]
+        elif arg in ("-s", "--strip", "--strip-all"):
+            o["strip"] = True
+        elif arg == "-S":
+            pass  # no debug information (STABS, DWARF) in the output: we never write any
+        elif arg == "--verbose":
+            cmd.verbose = True
+        elif arg in _NOT_APPLIED:
+            cmd.notes.append(_NOT_APPLIED[arg])
+        elif arg in _REFUSED:
+            raise LinkError(_REFUSED[arg])
         elif arg in _IGNORED_FLAGS:
             cmd.warnings.append(f"ignoring {arg}")
         elif arg in _IGNORED_WITH_VALUE:
@@ -118,6 +184,10 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
         else:
             cmd.inputs.append(arg)
         i += 1
+    if "exported" in macho:
+        macho["exported"] = tuple(macho["exported"])
+    if not macho:
+        del o["macho_options"]
     return cmd
 
 
@@ -130,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         cmd = parse_ld64(args)
         for text in dict.fromkeys(cmd.warnings):
             print(f"linkharness: warning: {text}", file=sys.stderr)
+        for text in dict.fromkeys(cmd.notes if cmd.verbose else []):
+            print(f"linkharness: note: {text}", file=sys.stderr)
         if not cmd.inputs:
             raise LinkError("no input files")
         from ..api import link

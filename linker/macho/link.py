@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 import numpy as np
 
@@ -70,6 +71,12 @@ class MachoOptions:
     min_os: int = 0x000A0900  # 10.9
     sdk: int = 0x000B0000
     fixup_chains: bool | None = None  # None: ld64's default for the deployment target
+    pie: bool = True  # -no_pie: no MH_PIE (dyld does not slide the image)
+    pagezero_size: int | None = None  # -pagezero_size: __TEXT's address (default: arch's)
+    headerpad: int = 0  # -headerpad: free bytes after the load commands
+    stack_size: int = 0  # -stack_size: LC_MAIN's stacksize (0: the default 8 MiB)
+    exported: tuple[str, ...] | None = None  # -exported_symbols_list patterns (None: all)
+    strip: bool = False  # --strip: only the undefined symbols stay in the symbol table
 
 
 def chained_fixups_wanted(opts: MachoOptions, word: int) -> bool:
@@ -84,12 +91,18 @@ def chained_fixups_wanted(opts: MachoOptions, word: int) -> bool:
     return opts.min_os >= CHAINED_FIXUPS_MIN_OS
 
 
-def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> bytes:
+def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
+               link_map: dict[str, object] | None = None) -> bytes:
+    """The executable's bytes; `link_map`, when given, is filled with the --map data."""
     macho = arch.macho
     assert macho is not None, f"{arch.name} has no Mach-O traits"
-    base = macho.base
+    base = macho.base if opts.pagezero_size is None else opts.pagezero_size
     unixthread = opts.classic or opts.min_os < macho.lc_main_min_os
     chained = chained_fixups_wanted(opts, arch.word)
+    if opts.stack_size and unixthread:
+        # ld64 would add a __UNIXSTACK segment for an LC_UNIXTHREAD image; we do not
+        raise LinkError("-stack_size is written in LC_MAIN only (macOS 10.8 or later, not "
+                        "classic)")
     if opts.fixup_chains and not chained:
         raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
                         f"images only (not {arch.name}{' --macho-classic' if opts.classic else ''})")
@@ -106,7 +119,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic,
                                       macho, unixthread, chained)
     layout = assign_addresses(segments, base=base, page=PAGE,
-                              header_size=macho.header_size + cmds_size)
+                              header_size=macho.header_size + cmds_size + opts.headerpad)
     # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
     # __cxa_atexit to name the image) at the same place.
     defined = {MH_EXECUTE_HEADER: base, DSO_HANDLE: base}
@@ -127,7 +140,8 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     plans = _segment_plans(segments)
     ordinal = {name: n + 1 for n, name in enumerate(dylibs)}
     linkedit = LinkeditPlan()
-    symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist)
+    symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist,
+                                      opts.exported, opts.strip)
     headers = _section_headers(outs, synthetic, scan, index_of, linkedit, symtab, arch.word)
     # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are bound
     # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
@@ -135,20 +149,20 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld)
     tlv_offsets = _tlv_descriptor_offsets(image, outs, layout)
     slid = [a for a in slid if a not in tlv_offsets]
-    pie = True
+    pie = opts.pie
     if opts.classic:
         # A classic MH_PIE image needs a local relocation for every pointer into it (dyld's
         # classic rebase walks only those, and the INDIRECT_SYMBOL_LOCAL slots); an image
         # that is not MH_PIE is never slid and needs none.  We write MH_PIE with local
         # relocations unless a pointer sits in a read-only segment (i386 code with
         # absolute addresses), which dyld could not slide without text relocations.
-        pie = read_only is None
+        pie = pie and read_only is None
         _classic_relocations(symtab, scan, layout, plans, index_of, outs, image,
                              slid if pie else [], arch, linkedit)
     else:
         if read_only is not None and not macho.text_pointers:
             raise read_only
-        pie = read_only is None  # i386 code with absolute addresses: never slid
+        pie = pie and read_only is None  # i386 code with absolute addresses: never slid
         data_plan = plans[-1] if len(plans) > 1 else None
         binds = _binds(symtab, scan, synthetic, layout, data_plan, ordinal)
         lazy = _lazy_binds(symtab, scan, synthetic, layout, data_plan, ordinal)
@@ -170,11 +184,14 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions) -> byt
             linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
             _patch_helper_pushes(image, synthetic, layout, scan, starts)
     entry = _entry(symtab, syms, opts.entry)
+    if link_map is not None:
+        from ..linkmap import build_macho_link_map
+        link_map.update(build_macho_link_map(arch.name, outs, syms, symtab, entry))
     linkedit_offset = (file_end + PAGE - 1) & -PAGE
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
                      opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     MH_HAS_TLV_DESCRIPTORS if _has_tlv(outs) else 0)
+                     MH_HAS_TLV_DESCRIPTORS if _has_tlv(outs) else 0, opts.stack_size)
 
 
 def _has_tlv(outs: list[OutputSection]) -> bool:
@@ -266,9 +283,14 @@ def _segment_plans(segments: list[Segment]) -> list[SegmentPlan]:
 
 def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSection],
                   ordinal: dict[str, int], plan: LinkeditPlan, base: int = BASE,
-                  nlist: str = "<IBBHQ") -> tuple[list[tuple[str, int, int]], dict[int, int]]:
+                  nlist: str = "<IBBHQ", exported: tuple[str, ...] | None = None,
+                  strip: bool = False
+                  ) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
     """nlist(_64) entries: hidden (local), exported (sorted), imported (sorted).
-    Returns the export list and gid -> symbol index."""
+    Returns the export list and gid -> symbol index.  A symbol no `exported` pattern
+    matches is hidden (ld64's -exported_symbols_list); `strip` keeps in the table only
+    the imports and __mh_execute_header (the indirect table names a stripped definition's
+    slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie)."""
     ordinal_of_section = {}
     for n, out in enumerate(outs, start=1):
         for sec in out.inputs:
@@ -282,7 +304,7 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
             sect = ordinal_of_section.get(id(sym.section), 0)
             desc = N_WEAK_DEF if sym.binding == Binding.WEAK else 0
             entry = (sym.name, N_SECT | N_EXT, sect, desc, int(syms.address[sym.id]), sym.id)
-            if sym.visibility != Visibility.DEFAULT:
+            if sym.visibility != Visibility.DEFAULT or not _listed(sym.name, exported):
                 local.append((sym.name, N_SECT | N_PEXT, sect, 0, entry[4], sym.id))
             elif sect:
                 extdef.append(entry)
@@ -293,6 +315,10 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
         extdef.append((MH_EXECUTE_HEADER, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, base, -1))
     extdef.sort()
     undef.sort()
+    exports = [(e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
+                else 0) for e in extdef]
+    if strip:
+        local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER]
     strings = bytearray(b" \0")
     rows = []
     index_of: dict[int, int] = {}
@@ -305,9 +331,12 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
     plan.ilocal, plan.nlocal = 0, len(local)
     plan.iextdef, plan.nextdef = len(local), len(extdef)
     plan.iundef, plan.nundef = len(local) + len(extdef), len(undef)
-    exports = [(e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
-                else 0) for e in extdef]
     return exports, index_of
+
+
+def _listed(name: str, patterns: tuple[str, ...] | None) -> bool:
+    """Whether -exported_symbols_list exports `name` (ld64's lists take * ? [] globs)."""
+    return patterns is None or any(fnmatchcase(name, p) for p in patterns)
 
 
 def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan: ScanResult,

@@ -136,7 +136,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
               linkedit: LinkeditPlan, linkedit_offset: int, dylibs: list[str], entry: int,
               classic: bool, min_os: int, sdk: int, pie: bool = True,
               macho: MachoTraits | None = None, unixthread: bool | None = None,
-              extra_flags: int = 0) -> bytes:
+              extra_flags: int = 0, stack_size: int = 0) -> bytes:
     """Append __LINKEDIT to `image` and write the header and load commands in front.
     Link-edit data in ld64's order: local relocations, dyld info, symbols, external
     relocations, indirect symbols, strings."""
@@ -200,7 +200,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
                                 16 + 4 * m.thread_count, m.thread_flavor, m.thread_count,
                                 *regs))
     else:
-        cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, 0))
+        cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, stack_size))
     for name in dylibs:
         raw = name.encode() + b"\0"
         size = _dylib_cmd_size(name)

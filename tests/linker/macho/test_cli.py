@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from linker.errors import LinkError
@@ -105,8 +107,8 @@ def test_ignored_options_warn_and_swallow_their_value() -> None:
                           "@loader_path", "-dead_strip", "a.o"])
     assert cmd.inputs == ["a.o"]
     assert cmd.warnings == ["ignoring -headerpad_max_install_names",
-                            "ignoring -mllvm -enable-x", "ignoring -rpath @loader_path",
-                            "ignoring -dead_strip"]
+                            "ignoring -mllvm -enable-x", "ignoring -rpath @loader_path"]
+    assert cmd.notes == [cli._NOT_APPLIED["-dead_strip"]]  # said only under --verbose
 
 
 def test_unknown_option_is_an_error() -> None:
@@ -115,12 +117,52 @@ def test_unknown_option_is_an_error() -> None:
 
 
 def test_main_prints_each_warning_once(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(["-dead_strip", "-dead_strip", "-demangle"]) == 1
+    assert cli.main(["-demangle", "-demangle", "-dead_strip"]) == 1
     assert capsys.readouterr().err.splitlines() == [
-        "linkharness: warning: ignoring -dead_strip",
         "linkharness: warning: ignoring -demangle",
         "linkharness: error: no input files",
     ]
+
+
+def test_dead_strip_is_said_not_applied_only_under_verbose(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["-dead_strip", "-dead_strip", "--verbose"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"linkharness: note: {cli._NOT_APPLIED['-dead_strip']}",
+        "linkharness: error: no input files",
+    ]
+
+
+def test_ld64_options_reach_the_link() -> None:
+    cmd = cli.parse_ld64(["-no_pie", "-pagezero_size", "0x2000", "-headerpad", "100",
+                          "-stack_size", "0x100000", "-exported_symbol", "_main",
+                          "--map", "m.json", "-s", "-S", "a.o"])
+    assert cmd.options["macho_options"] == {
+        "pie": False, "pagezero_size": 0x2000, "headerpad": 0x100, "stack_size": 0x100000,
+        "exported": ("_main",)}
+    assert cmd.options["map_file"] == "m.json" and cmd.options["strip"] is True
+    assert not cmd.warnings
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-pagezero_size", "0x1234"], "multiple of the page size"),
+    (["-pagezero_size", "0"], "without __PAGEZERO"),
+    (["-stack_size", "zz"], "not a hexadecimal number"),
+    (["-sectcreate", "__TEXT", "__info_plist", "Info.plist"], "-sectcreate is not supported"),
+    (["-map", "out.map"], "JSON map"),
+    (["-exported_symbols_list", "/nonexistent/list"], "cannot read"),
+])
+def test_bad_or_unsupported_ld64_options_are_one_line_errors(argv: list[str],
+                                                             message: str) -> None:
+    with pytest.raises(LinkError, match=message):
+        cli.parse_ld64(argv)
+
+
+def test_exported_symbols_list_file(tmp_path: Path) -> None:
+    listing = tmp_path / "exports"
+    listing.write_text("# exported\n_main\n  _api_*  # a glob\n\n")
+    cmd = cli.parse_ld64(["-exported_symbols_list", str(listing)])
+    assert cmd.options["macho_options"]["exported"] == ("_main", "_api_*")
 
 
 def test_main_without_arguments_prints_usage_and_fails(
