@@ -11,9 +11,11 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
     --import SYM@INSTALL_NAME  --macho-classic  --map FILE (JSON link map)
     -s | --strip | --strip-all (only imports in the symbol table)  --verbose  (ours)
 
+    -sectcreate SEG SECT FILE (__TEXT or __DATA)
+
 -dead_strip removes nothing here: the output is the one without it, which runs the same
-(dead-stripping only makes it smaller); --verbose says so.  -sectcreate and ld64's text
--map are refused in one line.
+(dead-stripping only makes it smaller); --verbose says so.  ld64's text -map is refused in
+one line.
 
 Options clang passes that change nothing for us are accepted with one warning line each;
 unknown options are an error, as in ld64.  `-lcrt1.10.6.o` (what clang passes below 10.8)
@@ -40,8 +42,7 @@ _IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-object_path_lto",
 # Accepted, changing nothing, said only under --verbose: what they would change is size.
 _NOT_APPLIED = {"-dead_strip": "-dead_strip: nothing is stripped (the output is the same "
                 "without it; dead-stripping only makes it smaller)"}
-_REFUSED = {"-sectcreate": "-sectcreate is not supported (no section is created from a file)",
-            "-map": "-map (ld64's text map) is not written; --map FILE writes the JSON map"}
+_REFUSED = {"-map": "-map (ld64's text map) is not written; --map FILE writes the JSON map"}
 PAGE = 0x1000
 
 
@@ -163,6 +164,15 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
             exported += read_symbol_list(value()[0])
         elif arg == "-exported_symbol":
             macho.setdefault("exported", []).append(value()[0])
+        elif arg == "-sectcreate":
+            segment, sectname, path = value(3)
+            try:
+                with open(path, "rb") as f:
+                    data = f.read()
+            except OSError as e:
+                raise LinkError(f"-sectcreate {segment} {sectname}: cannot read: {e.strerror}",
+                                file=path) from None
+            macho["sectcreate"] = (*macho.get("sectcreate", ()), (segment, sectname, data))
         elif arg == "--map":
             o["map_file"] = value()[0]
         elif arg in ("-s", "--strip", "--strip-all"):

@@ -38,6 +38,7 @@ from .dyldinfo import (
     lazy_bind_opcodes,
     rebase_opcodes,
 )
+from .sectcreate import create_sections
 from .synth import MachoSynthetic, build_macho_synthetic
 from .write import (
     VM_PROT_R,
@@ -77,6 +78,7 @@ class MachoOptions:
     stack_size: int = 0  # -stack_size: LC_MAIN's stacksize (0: the default 8 MiB)
     exported: tuple[str, ...] | None = None  # -exported_symbols_list patterns (None: all)
     strip: bool = False  # --strip: only the undefined symbols stay in the symbol table
+    sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
 
 
 def chained_fixups_wanted(opts: MachoOptions, word: int) -> bool:
@@ -109,6 +111,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
+    create_sections(symtab, synthetic.common.obj, opts.sectcreate)
     outs = _collect(symtab)
     text = Segment(SectionFlags.ALLOC | SectionFlags.EXEC,
                    [o for o in outs if not o.name.startswith("__DATA,")])

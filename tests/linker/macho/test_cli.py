@@ -148,7 +148,7 @@ def test_ld64_options_reach_the_link() -> None:
     (["-pagezero_size", "0x1234"], "multiple of the page size"),
     (["-pagezero_size", "0"], "without __PAGEZERO"),
     (["-stack_size", "zz"], "not a hexadecimal number"),
-    (["-sectcreate", "__TEXT", "__info_plist", "Info.plist"], "-sectcreate is not supported"),
+    (["-sectcreate", "__TEXT", "__info_plist", "/nonexistent/Info.plist"], "cannot read"),
     (["-map", "out.map"], "JSON map"),
     (["-exported_symbols_list", "/nonexistent/list"], "cannot read"),
 ])

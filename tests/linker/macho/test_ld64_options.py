@@ -1,5 +1,6 @@
 """ld64's options that change an output, through `linkharness link --target macho-x86_64`:
--no_pie, -pagezero_size, -headerpad, -stack_size, -exported_symbols_list, --strip, --map.
+-no_pie, -pagezero_size, -headerpad, -stack_size, -exported_symbols_list, -sectcreate,
+--strip, --map.
 Each output is checked, its fields confirmed, and run under the emulated dyld."""
 
 from __future__ import annotations
@@ -153,3 +154,23 @@ def test_map_is_the_json_map(program: Path, tmp_path: Path) -> None:
     header = next(s for s in segment.sections if s.sectname == "__text")
     assert (out_text["address"], out_text["size"]) == (header.addr, header.size)
     assert data["entry"] == nm["_main"]
+
+
+def test_sectcreate_adds_the_file_as_a_section(program: Path, tmp_path: Path) -> None:
+    plist = tmp_path / "Info.plist"
+    plist.write_bytes(b"<plist>linkharness</plist>\n")
+    out = tmp_path / "plist"
+    _ld64(program, out, "-sectcreate", "__TEXT", "__info_plist", str(plist))
+    img = macho_image.parse(out.read_bytes())
+    text = img.segment_named("__TEXT")
+    assert text is not None
+    section = next(s for s in text.sections if s.sectname == "__info_plist")
+    data = out.read_bytes()
+    assert data[section.offset:section.offset + section.size] == plist.read_bytes()
+    _judged(out, program)
+    for segment, sectname, message in (("__LLVM", "__bundle", "only __TEXT and __DATA"),
+                                       ("__TEXT", "__text", "already exists")):
+        with pytest.raises(LinkError, match=message):
+            link([program, "-lSystem"], tmp_path / "bad", target="macho-x86_64",
+                 macho_options={"sectcreate": ((segment, sectname, b"x"),)})
+    assert not (tmp_path / "bad").exists()
