@@ -105,6 +105,12 @@ def link(
     discard_all: bool = False,
     init: str = "_init",
     fini: str = "_fini",
+    text_map: str | os.PathLike[str] | None = None,
+    print_map: bool = False,
+    allow_multiple_definition: bool = False,
+    ignore_undefined: bool = False,
+    separate_code: bool = True,
+    max_page_size: int = 0,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -131,6 +137,11 @@ def link(
     --disable-new-dtags); `audit`/`depaudit`: DT_AUDIT/DT_DEPAUDIT; `origin` and
     `nodefaultlib`: -z origin, -z nodefaultlib; `stack_size`: PT_GNU_STACK's p_memsz;
     `discard_all`: -x; `init`/`fini`: the symbols DT_INIT and DT_FINI name.
+    `text_map` (-Map) writes GNU ld's text map there, `print_map` (-M) to stdout;
+    `map_file` is linkharness's JSON map.  `allow_multiple_definition`: -z muldefs (the
+    first definition wins); `ignore_undefined`: --unresolved-symbols=ignore-all (an
+    object's undefined symbols resolve to 0).  `separate_code` False: -z noseparate-code;
+    `max_page_size`: -z max-page-size (a power of two; 0: the target's page).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -147,11 +158,10 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
-    if pie and not arch.is_rela:
-        raise LinkError("-pie is supported for elf64-x86-64 only (elf32-i386 needs the PIC "
-                        "PLT); link with -no-pie")
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
+    symtab.allow_multiple_definition = allow_multiple_definition
+    symtab.ignore_undefined = ignore_undefined
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     if static:
         loader.item("-Bstatic")
@@ -202,7 +212,7 @@ def link(
         build_id=normalise_style(build_id) if build_id is not None else None,
         new_dtags=new_dtags, audit=audit, depaudit=depaudit, origin=origin,
         nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
-        init=init, fini=fini,
+        init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
@@ -211,6 +221,14 @@ def link(
     _write_atomically(out_path, data, executable=True)
     if map_file is not None:
         write_link_map(os.fspath(map_file), build_link_map(result, symtab))
+    if text_map is not None or print_map:
+        from .textmap import render_text_map
+        text = render_text_map(result, symtab, out_path, defsym)
+        if text_map is not None:
+            with open(text_map, "w") as f:
+                f.write(text)
+        if print_map:
+            print(text, end="")
     tables = result.elf.dynamic
     return LinkResult(
         output=out_path,

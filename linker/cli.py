@@ -32,6 +32,7 @@ TAKES_VALUE = {
     "--version-script", "-y", "-soname", "-O", "--build-id", "-a", "-Y", "-f", "-F",
     "--error-limit",
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
+    "--unresolved-symbols",
     "-fini",
 }
 ALIASES = {
@@ -48,6 +49,7 @@ ALIASES = {
     "-sysroot": "--sysroot", "-target": "--target", "--strip-debug": "-S",
     "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
     "--init": "-init", "--fini": "-fini", "--print-map": "-M",
+    "--allow-multiple-definition": "-allow-multiple-definition",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -58,15 +60,16 @@ IGNORED = {
     "--gc-sections": "unused sections are kept", "--no-gc-sections": "",
     "-O": "no link-time optimisation", "--sort-common": "",
     "-X": ".L locals are always dropped", "--discard-locals": ".L locals are always dropped",
-    "--no-undefined": "", "--rpath-link": "",
+    "--no-undefined": "an executable's undefined symbols are always errors",
+    "--rpath-link": "",
     "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
     "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-a": "",
     "-Y": "",
 }
-Z_IGNORED = {"separate-code", "noseparate-code", "text", "notext",
-             "defs", "nodefs", "combreloc", "nocombreloc", "ibt", "shstk", "ibtplt",
-             "cet-report", "lam-report", "max-page-size", "common-page-size",
+Z_IGNORED = {"text", "notext",
+             "nodefs", "combreloc", "nocombreloc", "ibt", "shstk", "ibtplt",
+             "cet-report", "lam-report", "common-page-size",
              "noexecheap", "execheap", "nodelete", "nodlopen"}
 
 
@@ -94,7 +97,7 @@ class Command:
 
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
-         "--warn-common", "-t", "-x", "-M", "--enable-new-dtags", "--disable-new-dtags"}
+         "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--enable-new-dtags", "--disable-new-dtags"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -253,6 +256,10 @@ def parse(argv: list[str]) -> Command:
             o[key] = f"{o[key]}:{value}" if key in o else value
         elif name in ("-init", "-fini"):
             o[name[1:]] = value
+        elif name == "-allow-multiple-definition":
+            o["allow_multiple_definition"] = True
+        elif name == "--unresolved-symbols":
+            _unresolved_symbols(o, str(value))
         elif name == "--verbose":
             cmd.verbose = True
         elif name in IGNORED or name.startswith("-plugin"):
@@ -291,12 +298,34 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["relro"] = value == "relro"
     elif value in ("origin", "nodefaultlib"):
         cmd.options[value] = True
+    elif value in ("separate-code", "noseparate-code"):
+        cmd.options["separate_code"] = value == "separate-code"
+    elif key == "max-page-size":
+        size = _z_number(value)
+        if size <= 0 or size & (size - 1):
+            raise LinkError(f"-z {value}: the page size must be a power of two")
+        cmd.options["max_page_size"] = size
+    elif value == "muldefs":
+        cmd.options["allow_multiple_definition"] = True
+    elif value in ("undefs", "defs"):
+        # -z defs: an executable's undefined symbols are errors anyway (the default)
+        cmd.options["ignore_undefined"] = value == "undefs"
     elif key == "stack-size":
         cmd.options["stack_size"] = _z_number(value)
     elif key in Z_IGNORED:
         cmd.ignore(f"-z {value}", "")
     else:
         cmd.warn(f"-z {value}", "unknown -z keyword")
+
+
+def _unresolved_symbols(options: dict[str, Any], value: str) -> None:
+    """GNU ld's --unresolved-symbols: for an executable only the objects' undefined
+    symbols are checked, so ignore-in-shared-libs is the same as report-all."""
+    if value not in ("ignore-all", "report-all", "ignore-in-object-files",
+                     "ignore-in-shared-libs"):
+        raise LinkError(f"--unresolved-symbols={value}: want ignore-all, report-all, "
+                        "ignore-in-object-files or ignore-in-shared-libs")
+    options["ignore_undefined"] = value in ("ignore-all", "ignore-in-object-files")
 
 
 def _z_number(value: str) -> int:

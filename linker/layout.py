@@ -117,6 +117,13 @@ def assign_addresses(
     return Layout(segments, offset, sec_addr, sec_off)
 
 
+def merge_read_only_into_code(read_only: Segment, code: Segment) -> Segment:
+    """GNU ld's -z noseparate-code: the headers, read-only data and code in one R+X
+    segment (separate-code, the default, keeps non-code out of executable pages)."""
+    assert SectionFlags.EXEC in code.flags and SectionFlags.EXEC not in read_only.flags
+    return Segment(code.flags, read_only.sections + code.sections)
+
+
 def segment_alignment(seg: Segment, page: int) -> int:
     """Where a segment may start: a page, or its most aligned section's boundary if that is
     more.  A section aligned past the page size (aligned(8192) data) needs it: p_offset ≡

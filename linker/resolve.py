@@ -121,6 +121,11 @@ class SymbolTable:
     # (file, section name, size) per input section a COMDAT group discarded.
     archive_pulls: list[tuple[str, str, str]] = field(default_factory=list)
     discarded: list[tuple[str, str, int]] = field(default_factory=list)
+    # -z muldefs: a second strong definition is dropped (the first wins), not an error.
+    allow_multiple_definition: bool = False
+    # --unresolved-symbols=ignore-all|ignore-in-object-files, -z undefs: an object's
+    # undefined reference is not an error; it resolves to 0, as GNU ld resolves it.
+    ignore_undefined: bool = False
 
     def wrap(self, names: list[str]) -> None:
         for name in names:
@@ -228,14 +233,15 @@ class SymbolTable:
             if weak:
                 return  # a weak definition never replaces an earlier one
             if sym.binding != Binding.WEAK:
-                current().error(LinkError(
-                    f"duplicate definition (first defined in {sym.file.path})",
-                    file=obj.path,
-                    section=_section_name(obj, i),
-                    offset=int(obj.symbols.value[i]),
-                    symbol=sym.name,
-                ))
-                return  # reported; the first definition stays, so the link goes on
+                if not self.allow_multiple_definition:
+                    current().error(LinkError(
+                        f"duplicate definition (first defined in {sym.file.path})",
+                        file=obj.path,
+                        section=_section_name(obj, i),
+                        offset=int(obj.symbols.value[i]),
+                        symbol=sym.name,
+                    ))
+                return  # the first definition stays (reported, unless -z muldefs)
         elif sym.common and weak:
             return  # a common symbol beats a weak definition
         elif sym.common and self.warn_common and sym.file is not None:
@@ -336,7 +342,7 @@ class SymbolTable:
         stops at its error limit)."""
         diagnostics = current()
         for sym in self.symbols:
-            if sym.strong_ref and sym.undefined:
+            if sym.strong_ref and sym.undefined and not self.ignore_undefined:
                 diagnostics.error(LinkError(
                     f"undefined symbol, referenced by {', '.join(sym.referrers)}",
                     file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))

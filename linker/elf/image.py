@@ -110,6 +110,8 @@ class ImageOptions:
     discard_all: bool = False  # -x: no local symbols in .symtab
     init: str = "_init"  # -init: DT_INIT's symbol
     fini: str = "_fini"  # -fini: DT_FINI's symbol
+    separate_code: bool = True  # -z noseparate-code: headers, read-only data and code share
+    max_page_size: int = 0  # -z max-page-size: segment alignment (0: the target's page)
 
 
 @dataclass

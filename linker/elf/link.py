@@ -10,7 +10,13 @@ from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..errors import warn
-from ..layout import Layout, OutputSection, Segment, assign_addresses
+from ..layout import (
+    Layout,
+    OutputSection,
+    Segment,
+    assign_addresses,
+    merge_read_only_into_code,
+)
 from ..model import InputSection, SectionFlags, SymType
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult, scan_relocations
@@ -105,7 +111,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
-    relro = reserve_relro(segments, arch.page_size) if opts.relro else []
+    if not opts.separate_code and len(segments) > 1 and SectionFlags.EXEC in segments[1].flags:
+        # -z noseparate-code: one R+X segment before the data
+        segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
+    page = opts.max_page_size or arch.page_size
+    relro = reserve_relro(segments, page) if opts.relro else []
     has_notes = any(o.meta.get("type") == 7 for o in outs.values())
     has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
     phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
@@ -113,7 +123,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
     base = 0 if opts.pie else arch.image_base  # a PIE is linked at 0, as GNU ld does
-    layout = assign_addresses(segments, base=base, page=arch.page_size,
+    layout = assign_addresses(segments, base=base, page=page,
                               header_size=ehdr + phnum * phent)
     deferred.layout = layout
     ordered = [o for seg in segments for o in seg.sections]
@@ -125,7 +135,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     elf = ElfImage(arch, ordered + non_alloc, segments, layout, syms, tables, 0, phnum, opts,
                    named)
     elf.entry = _entry_address(symtab, syms, named, opts.entry)
-    elf.relro = relro_region(relro, segments, arch.page_size)
+    elf.relro = relro_region(relro, segments, page)
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(file_end)
     _copy_inputs(image, ordered + non_alloc)

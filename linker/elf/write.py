@@ -42,7 +42,7 @@ def _seg_flags(seg: Segment) -> int:
 
 
 def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[Phdr]:
-    page = img.arch.page_size
+    page = img.options.max_page_size or img.arch.page_size
     base = img.segments[0].addr  # the image base: arch.image_base, or 0 for a PIE
     ph_size = 56 if img.arch.word == 8 else 32
     table = img.phdr_count * ph_size

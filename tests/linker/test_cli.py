@@ -80,7 +80,8 @@ def test_single_dash_accepted_for_a_double_dash_option() -> None:
     # GNU ld: long options take one dash or two (-gc-sections, -as-needed, -no-undefined)
     cmd = cli.parse(["-gc-sections", "-as-needed", "a.o", "-no-undefined"])
     assert cmd.inputs == ["--as-needed", "a.o"]
-    assert cmd.ignored == ["--gc-sections (unused sections are kept)", "--no-undefined"]
+    assert cmd.ignored == ["--gc-sections (unused sections are kept)",
+                           "--no-undefined (an executable's undefined symbols are always errors)"]
     assert cmd.warnings == []
 
 
@@ -99,10 +100,30 @@ def test_later_z_wins() -> None:
 
 
 def test_z_ignored_keywords_are_silent_and_unknown_ones_warn() -> None:
-    cmd = cli.parse(["-z", "separate-code", "-z", "max-page-size=0x1000", "-z", "frobnicate"])
+    cmd = cli.parse(["-z", "common-page-size=0x1000", "-z", "text", "-z", "frobnicate"])
     assert cmd.options == {}
-    assert cmd.ignored == ["-z separate-code", "-z max-page-size=0x1000"]
+    assert cmd.ignored == ["-z common-page-size=0x1000", "-z text"]
     assert cmd.warnings == ["ignoring -z frobnicate (unknown -z keyword)"]
+
+
+@pytest.mark.parametrize(("argv", "options"), [
+    (["-z", "separate-code"], {"separate_code": True}),
+    (["-z", "noseparate-code"], {"separate_code": False}),
+    (["-z", "max-page-size=0x200000"], {"max_page_size": 0x200000}),
+    (["-z", "muldefs"], {"allow_multiple_definition": True}),
+    (["-z", "undefs"], {"ignore_undefined": True}), (["-z", "defs"], {"ignore_undefined": False}),
+    (["--unresolved-symbols=ignore-in-object-files"], {"ignore_undefined": True}),
+    (["--unresolved-symbols", "report-all"], {"ignore_undefined": False}),
+])
+def test_layout_and_resolution_options(argv: list[str], options: dict[str, object]) -> None:
+    assert cli.parse(argv).options == options
+
+
+@pytest.mark.parametrize("argv", [["-z", "max-page-size=3000"], ["-z", "max-page-size=big"],
+                                  ["--unresolved-symbols=sometimes"]])
+def test_bad_option_values_are_one_line_errors(argv: list[str]) -> None:
+    with pytest.raises(LinkError, match=argv[-1].split("=")[0]):
+        cli.parse(argv)
 
 
 @pytest.mark.parametrize("style", ["sysv", "gnu", "both"])

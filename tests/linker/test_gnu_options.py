@@ -149,7 +149,7 @@ def test_dynamic_tags_are_gnu_lds(tmp_path: Path, flags: str) -> None:
 def _stack(path: Path) -> list[str]:
     text = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
                           check=True).stdout
-    return [line.split()[5:7] for line in text.splitlines() if "GNU_STACK" in line][0]
+    return next(line.split()[5:7] for line in text.splitlines() if "GNU_STACK" in line)
 
 
 def test_stack_size_sets_gnu_stack_memsz(tmp_path: Path) -> None:
@@ -173,3 +173,84 @@ def test_discard_all_drops_the_objects_locals(tmp_path: Path) -> None:
             assert ("hidden_counter" in symbols) is kept, (flags, ours)
             assert (any(t == "FILE" for t, _ in symbols.values())) is kept, (flags, ours)
             assert _run(tmp_path / "out") == "1 0 1\n"
+
+
+@pytest.mark.parametrize("flag", ["-Wl,-z,muldefs", "-Wl,--allow-multiple-definition",
+                                  "-Wl,-allow-multiple-definition"])
+def test_multiple_definitions_allowed_first_wins(tmp_path: Path, flag: str) -> None:
+    one = _object(tmp_path, "int dup(void) { return 1; }\n", "d1")
+    two = _object(tmp_path, "int dup(void) { return 2; }\nint main(void) { return dup(); }\n",
+                  "d2")
+    for order, expected in (([one, two], 1), ([two, one], 2)):
+        for ours in (False, True):
+            done = _link(tmp_path, order, [flag], "out", ours=ours)
+            assert done.returncode == 0, done.stderr
+            assert subprocess.run([str(tmp_path / "out")], check=False).returncode == expected
+    assert _link(tmp_path, [one, two], [], "out", ours=True).returncode == 1
+
+
+@pytest.mark.parametrize(("flag", "links"), [
+    ("--unresolved-symbols=ignore-all", True), ("--unresolved-symbols=report-all", False),
+    ("--unresolved-symbols=ignore-in-object-files", True),
+    ("--unresolved-symbols=ignore-in-shared-libs", False), ("-z,undefs", True),
+    ("-z,defs", False), ("--no-undefined", False),
+])
+def test_unresolved_symbols_as_gnu_ld(tmp_path: Path, flag: str, links: bool) -> None:
+    obj = _object(tmp_path, "extern int nope(void);\nint main(void) { return 0; }\n"
+                            "int f(void) { return nope(); }\n", "un")
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], [f"-Wl,{flag}"], "out", ours=ours)
+        assert (done.returncode == 0) is links, (ours, done.stderr)
+        if links:
+            assert subprocess.run([str(tmp_path / "out")], check=False).returncode == 0
+        else:
+            assert "nope" in done.stderr
+
+
+def _loads(path: Path) -> list[tuple[str, int, int, int]]:
+    """(flags, p_offset, p_vaddr, p_align) of each PT_LOAD."""
+    text = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    out = []
+    for line in text.splitlines():
+        f = line.split()
+        if f and f[0] == "LOAD":
+            out.append((" ".join(f[7:-1]), int(f[1], 16), int(f[2], 16), int(f[-1], 16)))
+    return out
+
+
+def _code_segment_sections(path: Path) -> list[str]:
+    """The sections mapped to the executable PT_LOAD (readelf's mapping rows follow the
+    program headers' order)."""
+    text = subprocess.run(["readelf", "-lW", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    head, mapping = text.split("Segment Sections...")
+    rows = [line.split() for line in head.split("Program Headers:")[1].splitlines()[2:]]
+    headers = [f for f in rows if f and f[0] != "[Requesting"]
+    code = next(n for n, f in enumerate(headers) if f[0] == "LOAD" and "E" in f[7:-1])
+    return mapping.splitlines()[1 + code].split()[1:]
+
+
+@pytest.mark.parametrize("z", ["separate-code", "noseparate-code"])
+def test_separate_code_as_gnu_ld(tmp_path: Path, z: str) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], [f"-Wl,{BASE_FLAGS},-z,{z}"], "out", ours=ours)
+        assert done.returncode == 0, done.stderr
+        code = _code_segment_sections(tmp_path / "out")
+        assert ".text" in code
+        # separate-code: executable pages hold code only; noseparate-code: .rodata too
+        assert (".rodata" in code) is (z == "noseparate-code"), (ours, code)
+        assert _run(tmp_path / "out") == "1 0 1\n"
+
+
+def test_max_page_size_aligns_segments_as_gnu_ld(tmp_path: Path) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], [f"-Wl,{BASE_FLAGS},-z,max-page-size=0x200000"], "out",
+                     ours=ours)
+        assert done.returncode == 0, done.stderr
+        loads = _loads(tmp_path / "out")
+        assert {align for *_, align in loads} == {0x200000}
+        assert all(off % align == vaddr % align for _, off, vaddr, align in loads)
+        assert _run(tmp_path / "out") == "1 0 1\n"
