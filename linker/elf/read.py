@@ -79,6 +79,7 @@ STB_GNU_UNIQUE = 10
 # alignment or size is a corrupt (or hostile) input, refused before anything is allocated.
 MAX_ALIGNMENT = 1 << 24
 MAX_ZERO_FILL = 1 << 32  # a NOBITS section or COMMON symbol
+MAX_ZERO_FILL_32 = 1 << 28  # i386: a small part of the 4 GiB address space, so several fit
 STT_COMMON, STT_GNU_IFUNC = 5, 10
 
 RELOC_TABLES: dict[str, NativeRelocs] = {"x86_64": X86_64_RELOCS, "i386": I386_RELOCS}
@@ -156,8 +157,10 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
         if sh_flags & SHF_COMPRESSED and data is not None:
             data, size, align = decompress_section(hdr, i, data)
         _check_alignment(hdr, i, int(align))
-        if sh_type == SHT_NOBITS and size > MAX_ZERO_FILL:
-            raise hdr.error(f"zero-fill size {size:#x} exceeds the limit {MAX_ZERO_FILL:#x}", i)
+        zero_fill_limit = MAX_ZERO_FILL if hdr.is64 else MAX_ZERO_FILL_32
+        if sh_type == SHT_NOBITS and size > zero_fill_limit:
+            raise hdr.error(f"zero-fill size {size:#x} exceeds the limit {zero_fill_limit:#x}",
+                            i)
         out.append(InputSection(file=obj, index=i, name=name, flags=flags, role=role,
                                 align=max(1, int(align)), size=int(size), data=data,
                                 entsize=int(entsize)))
@@ -246,9 +249,10 @@ def _check_commons(hdr: ElfHeaders, index: int, names: list[str], raw: np.ndarra
     common = np.nonzero(section == COMMON)[0].tolist()
     for n in common:
         align, size = int(raw["value"][n]), int(raw["size"][n])
-        if (align & (align - 1)) or align > MAX_ALIGNMENT or size > MAX_ZERO_FILL:
+        limit = MAX_ZERO_FILL if hdr.is64 else MAX_ZERO_FILL_32
+        if (align & (align - 1)) or align > MAX_ALIGNMENT or size > limit:
             raise hdr.error(f"COMMON symbol {n}: alignment {align:#x} (a power of two up to "
-                            f"{MAX_ALIGNMENT:#x}) or size {size:#x} (up to {MAX_ZERO_FILL:#x}) "
+                            f"{MAX_ALIGNMENT:#x}) or size {size:#x} (up to {limit:#x}) "
                             "out of range", index, offset=n * entsize, symbol=names[n] or None)
 
 
