@@ -111,6 +111,8 @@ def link(
     ignore_undefined: bool = False,
     separate_code: bool = True,
     max_page_size: int = 0,
+    sort_common: str | None = None,
+    image_base: int | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -142,6 +144,8 @@ def link(
     first definition wins); `ignore_undefined`: --unresolved-symbols=ignore-all (an
     object's undefined symbols resolve to 0).  `separate_code` False: -z noseparate-code;
     `max_page_size`: -z max-page-size (a power of two; 0: the target's page).
+    `sort_common`: --sort-common's order (ascending or descending alignment);
+    `image_base`: -Ttext-segment (the first segment's address).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -162,6 +166,7 @@ def link(
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
     symtab.ignore_undefined = ignore_undefined
+    symtab.sort_common = sort_common
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     if static:
         loader.item("-Bstatic")
@@ -213,6 +218,7 @@ def link(
         new_dtags=new_dtags, audit=audit, depaudit=depaudit, origin=origin,
         nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
+        image_base=image_base,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

@@ -32,9 +32,11 @@ TAKES_VALUE = {
     "--version-script", "-y", "-soname", "-O", "--build-id", "-a", "-Y", "-f", "-F",
     "--error-limit",
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
-    "--unresolved-symbols",
+    "--unresolved-symbols", "-Ttext-segment", "--sort-section",
     "-fini",
 }
+# Flags that may carry a value after '=' (--sort-common=ascending).
+OPTIONAL_VALUE = {"--sort-common"}
 ALIASES = {
     "--output": "-o", "--entry": "-e", "--library-path": "-L", "--library": "-l",
     "-dynamic-linker": "--dynamic-linker", "-I": "--dynamic-linker", "-rpath": "--rpath",
@@ -58,7 +60,7 @@ IGNORED = {
     "-plugin": "no LTO plugin is run (an -flto input is refused)",
     "-plugin-opt": "no LTO plugin is run",
     "--gc-sections": "unused sections are kept", "--no-gc-sections": "",
-    "-O": "no link-time optimisation", "--sort-common": "",
+    "-O": "no link-time optimisation",
     "-X": ".L locals are always dropped", "--discard-locals": ".L locals are always dropped",
     "--no-undefined": "an executable's undefined symbols are always errors",
     "--rpath-link": "",
@@ -97,7 +99,7 @@ class Command:
 
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
-         "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--enable-new-dtags", "--disable-new-dtags"}
+         "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common", "--enable-new-dtags", "--disable-new-dtags"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -152,7 +154,8 @@ def _split(argv: list[str]) -> list[tuple[str, str | None]]:
                 raise LinkError(f"option {arg} needs a value")
             value = argv[i]
             i += 1
-        out.append((name, value if name in TAKES_VALUE else None))
+        out.append((name, value if name in TAKES_VALUE or (eq and name in OPTIONAL_VALUE)
+                    else None))
     return out
 
 
@@ -258,6 +261,16 @@ def parse(argv: list[str]) -> Command:
             o[name[1:]] = value
         elif name == "-allow-multiple-definition":
             o["allow_multiple_definition"] = True
+        elif name == "--sort-common":
+            order = value if value is not None else "descending"
+            if order not in ("ascending", "descending"):
+                raise LinkError(f"--sort-common={value}: want ascending or descending")
+            o["sort_common"] = order
+        elif name == "-Ttext-segment":
+            o["image_base"] = _address(name, str(value))
+        elif name == "--sort-section":
+            raise LinkError(f"--sort-section={value} is not supported (input sections keep "
+                            "command-line order)")
         elif name == "--unresolved-symbols":
             _unresolved_symbols(o, str(value))
         elif name == "--verbose":
@@ -326,6 +339,16 @@ def _unresolved_symbols(options: dict[str, Any], value: str) -> None:
         raise LinkError(f"--unresolved-symbols={value}: want ignore-all, report-all, "
                         "ignore-in-object-files or ignore-in-shared-libs")
     options["ignore_undefined"] = value in ("ignore-all", "ignore-in-object-files")
+
+
+def _address(option: str, text: str) -> int:
+    try:
+        address = int(text, 16) if not text.lower().startswith("0x") else int(text, 0)
+    except ValueError:
+        raise LinkError(f"{option} {text}: want a hexadecimal address") from None
+    if address % 0x1000:
+        raise LinkError(f"{option} {text}: the address must be page-aligned (0x1000)")
+    return address
 
 
 def _z_number(value: str) -> int:

@@ -126,6 +126,8 @@ class SymbolTable:
     # --unresolved-symbols=ignore-all|ignore-in-object-files, -z undefs: an object's
     # undefined reference is not an error; it resolves to 0, as GNU ld resolves it.
     ignore_undefined: bool = False
+    # --sort-common[=ascending|descending]: COMMON symbols placed by alignment (stable).
+    sort_common: str | None = None
 
     def wrap(self, names: list[str]) -> None:
         for name in names:

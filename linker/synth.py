@@ -364,6 +364,9 @@ def place_commons(b: SyntheticBuilder, globals_: Globals, name: str = ".bss.comm
     """Allocate every COMMON symbol that won resolution in one zero-fill section."""
     rw = SectionFlags.WRITE
     commons = [s for s in globals_.symbols if s.common and s.file is not None]
+    if globals_.sort_common is not None:  # --sort-common: by alignment, largest first
+        commons.sort(key=lambda s: s.common_align,
+                     reverse=globals_.sort_common == "descending")
     if commons:
         placed = _pack(commons, [s.common_align for s in commons])
         common_bss = b.add_section(name, rw, placed.size, placed.align, None)

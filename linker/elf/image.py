@@ -112,6 +112,7 @@ class ImageOptions:
     fini: str = "_fini"  # -fini: DT_FINI's symbol
     separate_code: bool = True  # -z noseparate-code: headers, read-only data and code share
     max_page_size: int = 0  # -z max-page-size: segment alignment (0: the target's page)
+    image_base: int | None = None  # -Ttext-segment: the first segment's address
 
 
 @dataclass

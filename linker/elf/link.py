@@ -123,6 +123,8 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
     base = 0 if opts.pie else arch.image_base  # a PIE is linked at 0, as GNU ld does
+    if opts.image_base is not None:  # -Ttext-segment
+        base = opts.image_base
     layout = assign_addresses(segments, base=base, page=page,
                               header_size=ehdr + phnum * phent)
     deferred.layout = layout

@@ -254,3 +254,45 @@ def test_max_page_size_aligns_segments_as_gnu_ld(tmp_path: Path) -> None:
         assert {align for *_, align in loads} == {0x200000}
         assert all(off % align == vaddr % align for _, off, vaddr, align in loads)
         assert _run(tmp_path / "out") == "1 0 1\n"
+
+
+COMMONS = ("char c1; double d1; char c2[3]; long double ld1; int i1; short s1;\n"
+           "int main(void) { return 0; }\n")
+
+
+def _common_alignments(path: Path) -> list[int]:
+    """The alignments of the COMMON symbols, in address order."""
+    align = {"c1": 1, "c2": 1, "s1": 2, "i1": 4, "d1": 8, "ld1": 16}
+    text = subprocess.run(["nm", "-n", str(path)], capture_output=True, text=True,
+                          check=True).stdout
+    return [align[f[2]] for f in (line.split() for line in text.splitlines())
+            if len(f) == 3 and f[2] in align]
+
+
+@pytest.mark.parametrize(("flag", "descending"), [
+    ("--sort-common", True), ("--sort-common=descending", True),
+    ("--sort-common=ascending", False),
+])
+def test_sort_common_orders_commons_by_alignment_as_gnu_ld(tmp_path: Path, flag: str,
+                                                            descending: bool) -> None:
+    c = tmp_path / "cm.c"
+    c.write_text(COMMONS)
+    obj = tmp_path / "cm.o"
+    subprocess.run(["gcc", "-fcommon", "-c", str(c), "-o", str(obj)], check=True)
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], [f"-Wl,{flag}"], "out", ours=ours)
+        assert done.returncode == 0, done.stderr
+        order = _common_alignments(tmp_path / "out")
+        assert order == sorted(order, reverse=descending), (ours, order)
+    done = _link(tmp_path, [obj], [], "out", ours=True)  # without: the objects' order
+    assert _common_alignments(tmp_path / "out") == [1, 8, 1, 16, 4, 2]
+
+
+def test_text_segment_sets_the_image_base_as_gnu_ld(tmp_path: Path) -> None:
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], [f"-Wl,{BASE_FLAGS},-Ttext-segment=0x10000000"], "out",
+                     ours=ours)
+        assert done.returncode == 0, done.stderr
+        assert _loads(tmp_path / "out")[0][2] == 0x10000000
+        assert _run(tmp_path / "out") == "1 0 1\n"
