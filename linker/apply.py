@@ -54,7 +54,7 @@ def symbol_addresses(
         if sym.linker_defined:
             address[i] = linker_defined.get(sym.name, 0)
         elif sym.file is not None and sym.section is None and sym.absolute:
-            address[i] = absolute_word(sym.value)
+            address[i] = absolute_word(sym.value, 32 if sym.file.arch == "i386" else 64)
         elif sym.file is not None:
             base = (layout.section_address.get(id(sym.section), 0)
                     if sym.section is not None else 0)
@@ -76,15 +76,15 @@ def symbol_addresses(
     return SymbolAddresses(address, got, plt, size)
 
 
-def absolute_word(value: int) -> int:
+def absolute_word(value: int, bits: int = 64) -> int:
     """An absolute (SHN_ABS) symbol's value as the int64 the address arrays hold.
 
-    Its st_value is a 64-bit word, not an address in the image: `.set x, -0x8000` gives
-    0xffffffffffff8000, which GNU ld and lld link (S + A is computed modulo 2**64, so a
-    16-bit field gets `00 80`).  Read as two's complement, every such word fits; the
-    writers mask it back to unsigned."""
-    value &= (1 << 64) - 1
-    return value - (1 << 64) if value >> 63 else value
+    Its st_value is a word (64 or, i386, 32 bits), not an address in the image:
+    `.set x, -0x8000` gives 0xffffffffffff8000 (0xffff8000), which GNU ld and lld link
+    (S + A is computed modulo the word, so a 16-bit field gets `00 80`).  Read as two's
+    complement, every such word fits; the writers mask it back to unsigned."""
+    value &= (1 << bits) - 1
+    return value - (1 << bits) if value >> (bits - 1) else value
 
 
 def _representable_address(address: int, value: int, file: ObjectFile, name: str) -> int:
@@ -116,6 +116,8 @@ def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     addr[(shndx == UNDEF) | (shndx == COMMON)] = 0
     is_abs = shndx == ABS
     addr[is_abs] = value[is_abs]
+    if obj.arch == "i386":  # a 32-bit word, two's complement as on x86-64 (absolute_word)
+        addr[is_abs] = (addr[is_abs] + (1 << 31)) % (1 << 32) - (1 << 31)
     # Symbols in a discarded section (COMDAT duplicate, dropped section) resolve to 0.
     addr[~special & discarded[idx]] = 0
     # A hostile value wraps the int64 sum negative (or, i386, past 32 bits): refuse it here,

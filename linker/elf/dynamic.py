@@ -142,6 +142,7 @@ class DynamicTables:
         out = bytearray(self.sym_size)
         for d in self.syms:
             value, shndx = value_of(d)
+            value &= (1 << (8 * self.arch.word)) - 1  # an absolute symbol's may be negative
             # An exported IFUNC is its canonical .iplt entry: a plain function to ld.so.
             stype = SymType.FUNC if d.sym.type == SymType.IFUNC else d.sym.type
             info = (STB[d.sym.binding if d.defined else _ref_binding(d.sym)] << 4) | STT.get(

@@ -99,3 +99,23 @@ def test_a_section_relative_value_past_2_63_is_still_refused(tmp_path: Path) -> 
     with pytest.raises(LinkError, match="address space"):
         link(objects, tmp_path / "ours", entry="_start")
     assert not (tmp_path / "ours").exists()
+
+
+def test_i386_absolute_word_is_32_bits(tmp_path: Path) -> None:
+    """i386: `.set x, -0x8000` is 0xffff8000; `.short x` holds 00 80 under GNU ld and ours."""
+    objects = []
+    for name, text in (("def", DEFINE), ("use", FITS.replace(".quad", ".long"))):
+        (tmp_path / f"{name}.s").write_text(text)
+        obj = tmp_path / f"{name}.o"
+        subprocess.run(["as", "--32", "-o", str(obj), str(tmp_path / f"{name}.s")], check=True)
+        objects.append(str(obj))
+    ref, ours = str(tmp_path / "ref"), tmp_path / "ours"
+    assert link_reference("bfd", objects, ref, m32=True).ok
+    link(objects, ours, target="elf32-i386", entry="_start")
+    for out in (ref, str(ours)):
+        report = check_fields_report(out, objects)
+        assert not report.mismatches and len(report.confirmed) == 2
+    from elftools.elf.elffile import ELFFile
+    with open(ours, "rb") as f:
+        sec = ELFFile(f).get_section_by_name(".data")
+        assert sec is not None and sec.data() == b"\x00\x80\x00\x80\xff\xff"
