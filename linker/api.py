@@ -113,6 +113,8 @@ def link(
     max_page_size: int = 0,
     sort_common: str | None = None,
     image_base: int | None = None,
+    more_flags_1: int = 0,
+    flags_1_tag: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -145,7 +147,8 @@ def link(
     object's undefined symbols resolve to 0).  `separate_code` False: -z noseparate-code;
     `max_page_size`: -z max-page-size (a power of two; 0: the target's page).
     `sort_common`: --sort-common's order (ascending or descending alignment);
-    `image_base`: -Ttext-segment (the first segment's address).
+    `image_base`: -Ttext-segment (the first segment's address).  `more_flags_1`: DT_FLAGS_1
+    bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -218,7 +221,7 @@ def link(
         new_dtags=new_dtags, audit=audit, depaudit=depaudit, origin=origin,
         nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
-        image_base=image_base,
+        image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

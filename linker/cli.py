@@ -17,7 +17,9 @@ from .errors import LinkError, run_reporting_errors
 from .gnu_options import GNU_LONG_OPTIONS
 from .targets import EMULATION_TO_TARGET
 
-VERSION = "linkharness ld 0.1 (GNU ld command line, elf64-x86-64)"
+# `ld -v`/`--version`: libtool takes a linker whose -v says "GNU" for GNU ld (and then
+# passes GNU's spellings, which are the ones this parser reads); we do not claim to be it.
+VERSION = "linkharness 0.1 (compatible with GNU ld)"
 
 # Positional options: they stay in the input list, in order.
 POSITIONAL = {
@@ -33,7 +35,7 @@ TAKES_VALUE = {
     "--error-limit",
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
     "--unresolved-symbols", "-Ttext-segment", "--sort-section",
-    "-fini",
+    "-fini", "--exclude-libs",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
 OPTIONAL_VALUE = {"--sort-common"}
@@ -67,12 +69,17 @@ IGNORED = {
     "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
     "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-a": "",
-    "-Y": "",
+    "-Y": "", "--exclude-libs": "it hides archive symbols in shared output only",
 }
-Z_IGNORED = {"text", "notext",
-             "nodefs", "combreloc", "nocombreloc", "ibt", "shstk", "ibtplt",
-             "cet-report", "lam-report", "common-page-size",
-             "noexecheap", "execheap", "nodelete", "nodlopen"}
+Z_IGNORED = {"text", "notext", "nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
+             "common-page-size", "noexecheap", "execheap", "isa-level-report"}
+# -z keywords setting DT_FLAGS_1 bits (DF_1_*); None: GNU ld writes the tag but, in an
+# executable, not the bit.
+Z_FLAGS_1 = {"interpose": 0x400, "nodump": 0x1000, "loadfltr": 0x10, "global": 0x2,
+             "nodelete": None, "nodlopen": None, "initfirst": None}
+# -z keywords asking for a .note.gnu.property linkharness does not write.
+Z_PROPERTIES = {"ibt", "shstk", "ibtplt", "x86-64-baseline", "x86-64-v2", "x86-64-v3",
+                "x86-64-v4", "lam-u48", "lam-u57"}
 
 
 @dataclass
@@ -159,7 +166,28 @@ def _split(argv: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
+def expand_response_files(argv: list[str], depth: int = 0) -> list[str]:
+    """GNU ld's `@FILE`: the file's words (shell-like quoting) in place of the argument,
+    nested files too; an `@FILE` that cannot be read stays as it is, as in GNU ld."""
+    import shlex
+    out: list[str] = []
+    for arg in argv:
+        if arg.startswith("@") and len(arg) > 1 and os.path.isfile(arg[1:]):
+            if depth > 32:
+                raise LinkError(f"{arg}: response files nested too deeply")
+            with open(arg[1:]) as f:
+                try:
+                    words = shlex.split(f.read())
+                except ValueError as e:
+                    raise LinkError(f"{arg}: {e}") from None
+            out += expand_response_files(words, depth + 1)
+        else:
+            out.append(arg)
+    return out
+
+
 def parse(argv: list[str]) -> Command:
+    argv = expand_response_files(argv)
     cmd = Command()
     o = cmd.options
     for name, value in _split(argv):
@@ -318,6 +346,14 @@ def _z_option(cmd: Command, value: str) -> None:
         if size <= 0 or size & (size - 1):
             raise LinkError(f"-z {value}: the page size must be a power of two")
         cmd.options["max_page_size"] = size
+    elif value in Z_FLAGS_1:
+        bit = Z_FLAGS_1[value]
+        cmd.options["flags_1_tag"] = True
+        if bit is not None:
+            cmd.options["more_flags_1"] = cmd.options.get("more_flags_1", 0) | bit
+    elif value in Z_PROPERTIES:
+        raise LinkError(f"-z {value} is not supported (the .note.gnu.property it sets is not "
+                        "written)")
     elif value == "muldefs":
         cmd.options["allow_multiple_definition"] = True
     elif value in ("undefs", "defs"):
@@ -361,7 +397,7 @@ def _z_number(value: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("-h", "--help"):
+    if any(a in ("--help", "-help") for a in args):  # -h is GNU ld's -soname
         print(USAGE)
         return 0
     if any(a in ("-arch", "-platform_version", "-macosx_version_min") for a in args) or any(
@@ -402,26 +438,43 @@ def main(argv: list[str] | None = None) -> int:
 
 USAGE = """usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
 
-inputs, in order: objects, archives, shared objects, linker scripts, -lNAME
+inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FILE (more args)
   -o FILE                  output (a.out)
   -e SYMBOL                entry point (_start; _main for Mach-O)
   -L DIR, -lNAME           library search path, library (libNAME.so before libNAME.a)
   -static, -Bstatic/-Bdynamic, --as-needed/--no-as-needed, --whole-archive,
   --start-group ... --end-group, --push-state/--pop-state
   -dynamic-linker PATH     PT_INTERP (the target's ld.so by default)
-  -z now|lazy|execstack|noexecstack
+  -pie, -no-pie            position-independent executable (ET_DYN) or not
+  -z now|lazy|execstack|noexecstack|relro|norelro|origin|nodefaultlib|muldefs|defs|undefs
+  -z separate-code|noseparate-code, -z max-page-size=N, -z stack-size=N
+  -z interpose|nodump|loadfltr|global|nodelete|nodlopen|initfirst   (DT_FLAGS_1)
   --hash-style sysv|gnu|both, --eh-frame-hdr, -rpath DIR, -E, -u SYMBOL
+  --enable-new-dtags (DT_RUNPATH, default), --disable-new-dtags (DT_RPATH)
+  --audit LIB, --depaudit LIB (-P)   DT_AUDIT, DT_DEPAUDIT
+  -init SYMBOL, -fini SYMBOL          DT_INIT, DT_FINI (_init, _fini)
+  --wrap=SYMBOL            references to SYMBOL go to __wrap_SYMBOL, __real_SYMBOL to SYMBOL
+  --defsym=SYMBOL=EXPR     EXPR: NUMBER, SYMBOL, SYMBOL+NUMBER, SYMBOL-NUMBER
+  -y SYMBOL, --trace-symbol=SYMBOL, -t/--trace    where SYMBOL is defined/used; files read
+  -Map FILE, -M/--print-map   GNU ld's text link map (to FILE, to stdout)
+  --map FILE, --json-map FILE linkharness's JSON link map (sections, symbols, GOT, PLT)
+  -x/--discard-all         no local symbols; -X/--discard-locals (.L locals: always dropped)
+  --sort-common[=ascending|descending], -Ttext-segment ADDR (image base)
+  --allow-multiple-definition, --unresolved-symbols=ignore-all|report-all|
+      ignore-in-object-files|ignore-in-shared-libs, --no-undefined
   -S/--strip-debug, -s/--strip-all (symbols and debug), --compress-debug-sections=none|zlib
   -m elf_x86_64|elf_i386   or --target elf64-x86-64|elf32-i386|macho-x86_64|macho-i386
-  --map FILE               JSON link map: input sections, symbols, GOT slots, PLT entries
-Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
-  -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
-  -z relro|norelro         PT_GNU_RELRO (off by default)
   --build-id[=sha1|md5|uuid|0xHEX|none]   .note.gnu.build-id (bare: sha1)
   --error-limit N          stop after N errors (20; 0: all), each one line
   --fatal-warnings, --warn-common, --verbose (lists the options accepted without effect)
-Other options gcc passes (-plugin, --gc-sections, ...) are accepted silently; GNU ld
-options linkharness lacks are refused by name, in either spelling (-emit-relocs).
+  -v, --version            "linkharness VERSION (compatible with GNU ld)"
+Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
+  -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
+Accepted without effect (they cannot change an executable): -plugin, -plugin-opt, -O,
+  --gc-sections (unused sections are kept), --exclude-libs, --rpath-link, -nostdlib, ...
+Refused in one line, by name: -shared, -r, -T/--version-script scripts, --section-start,
+  -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs, --dynamic-list, -Bsymbolic,
+  -z ibt/shstk/x86-64-v* (no .note.gnu.property), and every other GNU ld option.
 Errors are one line each; exit status 1; no output file is left behind.
 Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""
 

@@ -113,6 +113,11 @@ class ImageOptions:
     separate_code: bool = True  # -z noseparate-code: headers, read-only data and code share
     max_page_size: int = 0  # -z max-page-size: segment alignment (0: the target's page)
     image_base: int | None = None  # -Ttext-segment: the first segment's address
+    # More DT_FLAGS_1 bits (-z interpose, nodump, loadfltr, global), and whether the tag is
+    # written even when 0 (-z nodelete, nodlopen, initfirst: GNU ld keeps the tag and drops
+    # the bit, which means nothing in an executable).
+    more_flags_1: int = 0
+    flags_1_tag: bool = False
 
 
 @dataclass
@@ -263,8 +268,8 @@ def dynamic_entries(
         e.append((DT_BIND_NOW, 0))
     flags_1 = ((DF_1_NOW if opts.bind_now else 0) | (DF_1_PIE if opts.pie else 0)
                | (DF_1_ORIGIN if opts.origin else 0)
-               | (DF_1_NODEFLIB if opts.nodefaultlib else 0))
-    if flags_1:
+               | (DF_1_NODEFLIB if opts.nodefaultlib else 0) | opts.more_flags_1)
+    if flags_1 or opts.flags_1_tag:
         e.append((DT_FLAGS_1, flags_1))
     if tables.verneed:
         e += [(DT_VERNEED, outs[".gnu.version_r"]), (DT_VERNEEDNUM, len(tables.verneed)),

@@ -128,7 +128,8 @@ def test_layout_and_resolution_options(argv: list[str], options: dict[str, objec
                                   ["--unresolved-symbols=sometimes"], ["--sort-common=size"],
                                   ["-Ttext-segment=0x10000800"], ["--sort-section=name"],
                                   ["-Ttext=0x1000"], ["-Tdata", "0x1000"], ["-Tbss=0"],
-                                  ["--section-start=.foo=0x1000"], ["-unique"]])
+                                  ["--section-start=.foo=0x1000"], ["-unique"],
+                                  ["-z", "ibt"], ["-z", "shstk"], ["-z", "x86-64-v2"]])
 def test_bad_option_values_are_one_line_errors(argv: list[str]) -> None:
     with pytest.raises(LinkError, match=re.escape(argv[0].split("=")[0])):
         cli.parse(argv)
@@ -424,3 +425,33 @@ def test_shim_runs(cache: Path) -> None:
     done = subprocess.run([str(ld), "--version"], capture_output=True, text=True, cwd=root,
                           check=False)
     assert done.returncode == 0 and done.stdout.strip() == cli.VERSION
+
+
+def test_response_files_expand_in_place_nested_and_quoted(tmp_path: Path) -> None:
+    inner = tmp_path / "inner.rsp"
+    inner.write_text("-lm 'b c.o'\n")
+    outer = tmp_path / "outer.rsp"
+    outer.write_text(f'-o "my out" a.o @{inner}\n--wrap=malloc\n')
+    cmd = cli.parse(["-lc", f"@{outer}", "z.o", "@missing.rsp"])
+    assert cmd.inputs == ["-lc", "a.o", "-lm", "b c.o", "z.o", "@missing.rsp"]
+    assert cmd.output == "my out" and cmd.options == {"wrap": ["malloc"]}
+
+
+def test_version_names_linkharness_and_gnu_ld_compatibility(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # libtool: `$LD -v 2>&1 | grep 'GNU\\|with BFD'` decides whether GNU ld's spellings work.
+    for flag in ("-v", "--version", "-V"):
+        assert cli.main([flag]) == 0
+        first = capsys.readouterr().out.splitlines()[0]
+        assert first.startswith("linkharness ") and "GNU" in first
+        assert not first.startswith("GNU ld")
+
+
+def test_help_anywhere_and_h_is_soname(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["a.o", "--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--wrap=SYMBOL", "--defsym=SYMBOL=EXPR", "-Map FILE", "--print-map",
+                   "--disable-new-dtags", "--build-id", "--sort-common", "Refused"):
+        assert option in out, option
+    assert cli.parse(["-h", "libx.so.1"]).warnings == [
+        "ignoring -soname (executables have no DT_SONAME)"]

@@ -134,6 +134,7 @@ BASE_FLAGS = "--wrap=malloc,--defsym=alias_sym=base_sym,--defsym=abs_sym=1"
     "--enable-new-dtags,-rpath,/x,-rpath=/y,-z,now,-z,origin",
     "--audit=libA.so,--audit,libC.so,--depaudit=libB.so,-init=main,-fini=main",
     "-z,nodefaultlib,--disable-new-dtags,--enable-new-dtags,-rpath,/x",
+    "-z,interpose,-z,nodump,-z,loadfltr,-z,global", "-z,nodelete,-z,nodlopen,-z,initfirst",
 ])
 def test_dynamic_tags_are_gnu_lds(tmp_path: Path, flags: str) -> None:
     obj = _object(tmp_path, WRAP_DEFSYM)
