@@ -22,9 +22,13 @@ from .lower_x86 import lower
 from .model import Program
 
 DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
+# Both assemblers also describe the source in DWARF 5 (line table, unit, aranges, range
+# lists, strings): debug sections whose relocations point at every text section, COMDAT
+# copies included, so that debug relocations, merged strings and tombstones are fuzzed.
 ASSEMBLERS = {
-    "as": ["as", "--64", "-o"],
-    "llvm-mc": ["llvm-mc-14", "-filetype=obj", "-triple=x86_64-linux-gnu", "-o"],
+    "as": ["as", "--64", "--gdwarf-5", "-o"],
+    "llvm-mc": ["llvm-mc-14", "-filetype=obj", "-triple=x86_64-linux-gnu", "-g",
+                "-dwarf-version=5", "-o"],
 }
 REFERENCE_LINKERS = ("bfd", "gold", "lld", "mold")
 

@@ -36,7 +36,8 @@ def write_objects_i386(program: Program, directory: Path, use_as: bool = False,
         if use_as:
             src = directory / f"{obj.name}.s"
             src.write_text(write_asm(obj, assembly, frozenset(THUNKS)))
-            subprocess.run(["as", "--32", "-o", str(path), str(src)], check=True,
+            # --gdwarf-5: debug sections too, with R_386_32 relocations (see pipeline.py)
+            subprocess.run(["as", "--32", "--gdwarf-5", "-o", str(path), str(src)], check=True,
                            capture_output=True)
         else:
             path.write_bytes(write_elf32(assemble_i386(obj), frozenset(THUNKS)))

@@ -30,7 +30,7 @@ from fuzz.copy_canonical import build_library as build_libreach
 from fuzz.copy_canonical import write_program as write_copy_program
 from fuzz.libtrace import build_libraries
 from fuzz.model import Program
-from fuzz.pipeline import libraries
+from fuzz.pipeline import libraries, write_objects
 from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
 from fuzz.samples import SAMPLE
 from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
@@ -420,6 +420,21 @@ def _tls_ie_slot(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(apply_module, "compute", compute)
 
 
+@mutant("a debug relocation misses its target's place in its output section", "debug information")
+def _debug_placement(mp: pytest.MonkeyPatch) -> None:
+    """Every non-allocated input taken to sit at the start of its output section: a second
+    object's unit then names the first one's abbreviations, lines and strings."""
+    original = elf_link.place_non_alloc
+
+    def place(outs: list[OutputSection], layout: Any, start: int) -> int:
+        end = original(outs, layout, start)
+        for out in outs:
+            for sec in out.inputs:
+                layout.section_address[id(sec)] = 0
+        return end
+    mp.setattr(elf_link, "place_non_alloc", place)
+
+
 def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
     drawn: list[Program] = []
 
@@ -449,6 +464,7 @@ class Cases:
     copies: list[Path]  # fuzz.copy_canonical's samples, run natively against libreach
     libreach: Path
     tls: list[Path]  # fuzz.tls's sample, run natively (exit 0) against libtrace1.so
+    debug: list[Path]  # the sample through GNU as --gdwarf-5: objects with debug sections
 
 
 def _cases(programs_: list[Program], root: Path, prefix: str) -> list[Case]:
@@ -475,7 +491,8 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
               *_collect(edge_error_programs(), EDGE_ERROR_EXAMPLES)]
     copies = [write_copy_program(c, root / f"c{n}") for n, c in enumerate(COPY_SAMPLES)]
     return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"), copies,
-                 build_libreach(lib_dir), write_tls_objects(TLS_SAMPLE, root / "tls"))
+                 build_libreach(lib_dir), write_tls_objects(TLS_SAMPLE, root / "tls"),
+                 write_objects(SAMPLE, root / "debug", "as"))
 
 
 def _exposed(cases: Cases) -> str | None:
@@ -505,6 +522,11 @@ def _exposed(cases: Cases) -> str | None:
     status = run_native(str(exe), env={"LD_LIBRARY_PATH": str(cases.lib_dir)}).exit_code
     if problems or status:
         return f"TLS sample: exit mask {status:#x} {problems[:1]}"
+    exe = cases.root / "debug.out"
+    link_linkharness([str(o) for o in cases.debug], libraries(SAMPLE, cases.lib_dir), exe)
+    problems = [*judge.structure(exe), *judge.fields(exe, cases.debug)]
+    if problems:
+        return f"sample with debug information: {problems[0]}"
     for n, case in enumerate(cases.errors):
         try:
             link_linkharness(case.inputs, libraries(case.program, cases.lib_dir),
