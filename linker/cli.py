@@ -68,8 +68,9 @@ IGNORED = {
     "--rpath-link": "",
     "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
     "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
-    "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "", "-a": "",
-    "-Y": "", "--exclude-libs": "it hides archive symbols in shared output only",
+    "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
+    "--print-gc-sections": "no section is collected",
+    "--exclude-libs": "it hides archive symbols in shared output only",
 }
 Z_IGNORED = {"text", "notext", "nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
              "common-page-size", "noexecheap", "execheap", "isa-level-report"}
@@ -287,6 +288,13 @@ def parse(argv: list[str]) -> Command:
             o[key] = f"{o[key]}:{value}" if key in o else value
         elif name in ("-init", "-fini"):
             o[name[1:]] = value
+        elif name == "-a":  # HP-UX spelling of -Bstatic / -Bdynamic, positional too
+            if value not in ("archive", "shared", "default"):
+                raise LinkError(f"-a {value}: want archive, shared or default")
+            cmd.inputs.append("-Bstatic" if value == "archive" else "-Bdynamic")
+        elif name == "-Y":  # Solaris: more default library directories, searched last
+            dirs = str(value).removeprefix("P,")
+            o.setdefault("default_library_paths", []).extend(dirs.split(":"))
         elif name == "-allow-multiple-definition":
             o["allow_multiple_definition"] = True
         elif name == "--sort-common":
@@ -309,6 +317,8 @@ def parse(argv: list[str]) -> Command:
             cmd.warn(name, "executables have no DT_SONAME")
         else:
             raise LinkError(f"unrecognised option {name}")
+    if "default_library_paths" in o:
+        o.setdefault("library_paths", []).extend(o.pop("default_library_paths"))
     if o.get("pie") and "--no-dynamic-linker" in argv:
         # gcc -static-pie: an ET_DYN with no PT_INTERP that relocates itself (rcrt1.o's
         # _dl_relocate_static_pie); we write PIEs for ld.so only.

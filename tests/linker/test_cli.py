@@ -455,3 +455,11 @@ def test_help_anywhere_and_h_is_soname(capsys: pytest.CaptureFixture[str]) -> No
         assert option in out, option
     assert cli.parse(["-h", "libx.so.1"]).warnings == [
         "ignoring -soname (executables have no DT_SONAME)"]
+
+
+def test_hp_ux_and_solaris_spellings_are_honoured() -> None:
+    cmd = cli.parse(["-a", "archive", "-lz", "-a", "default", "-lm", "-Y", "P,/a:/b", "-L/c"])
+    assert cmd.inputs == ["-Bstatic", "-lz", "-Bdynamic", "-lm"]
+    assert cmd.options == {"library_paths": ["/c", "/a", "/b"]}  # -Y dirs: searched last
+    with pytest.raises(LinkError, match="-a sometimes"):
+        cli.parse(["-a", "sometimes"])
