@@ -115,6 +115,8 @@ def link(
     image_base: int | None = None,
     more_flags_1: int = 0,
     flags_1_tag: bool = False,
+    dynamic_list: Sequence[str] = (),
+    dynamic_list_data: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -149,6 +151,8 @@ def link(
     `sort_common`: --sort-common's order (ascending or descending alignment);
     `image_base`: -Ttext-segment (the first segment's address).  `more_flags_1`: DT_FLAGS_1
     bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does).
+    `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
+    `dynamic_list_data`: every data object is exported too.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -222,6 +226,7 @@ def link(
         nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
+        dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

@@ -35,7 +35,7 @@ TAKES_VALUE = {
     "--error-limit",
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
     "--unresolved-symbols", "-Ttext-segment", "--sort-section",
-    "-fini", "--exclude-libs",
+    "-fini", "--exclude-libs", "--dynamic-list",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
 OPTIONAL_VALUE = {"--sort-common"}
@@ -107,7 +107,8 @@ class Command:
 
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
-         "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common", "--enable-new-dtags", "--disable-new-dtags"}
+         "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
+         "--dynamic-list-data", "--enable-new-dtags", "--disable-new-dtags"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -288,6 +289,11 @@ def parse(argv: list[str]) -> Command:
             o[key] = f"{o[key]}:{value}" if key in o else value
         elif name in ("-init", "-fini"):
             o[name[1:]] = value
+        elif name == "--dynamic-list":
+            from .dynamic_list import read_dynamic_list
+            o.setdefault("dynamic_list", []).extend(read_dynamic_list(str(value)))
+        elif name == "--dynamic-list-data":
+            o["dynamic_list_data"] = True
         elif name == "-a":  # HP-UX spelling of -Bstatic / -Bdynamic, positional too
             if value not in ("archive", "shared", "default"):
                 raise LinkError(f"-a {value}: want archive, shared or default")
@@ -470,6 +476,7 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
   --map FILE, --json-map FILE linkharness's JSON link map (sections, symbols, GOT, PLT)
   -x/--discard-all         no local symbols; -X/--discard-locals (.L locals: always dropped)
   --sort-common[=ascending|descending], -Ttext-segment ADDR (image base)
+  --dynamic-list FILE, --dynamic-list-data    more exports to .dynsym
   --allow-multiple-definition, --unresolved-symbols=ignore-all|report-all|
       ignore-in-object-files|ignore-in-shared-libs, --no-undefined
   -S/--strip-debug, -s/--strip-all (symbols and debug), --compress-debug-sections=none|zlib
@@ -483,7 +490,7 @@ Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_versio
 Accepted without effect (they cannot change an executable): -plugin, -plugin-opt, -O,
   --gc-sections (unused sections are kept), --exclude-libs, --rpath-link, -nostdlib, ...
 Refused in one line, by name: -shared, -r, -T/--version-script scripts, --section-start,
-  -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs, --dynamic-list, -Bsymbolic,
+  -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs, -Bsymbolic,
   -z ibt/shstk/x86-64-v* (no .note.gnu.property), and every other GNU ld option.
 Errors are one line each; exit status 1; no output file is left behind.
 Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""

@@ -118,6 +118,9 @@ class ImageOptions:
     # the bit, which means nothing in an executable).
     more_flags_1: int = 0
     flags_1_tag: bool = False
+    # --dynamic-list names and globs, --dynamic-list-data: more exports to .dynsym
+    dynamic_list: tuple[str, ...] = ()
+    dynamic_list_data: bool = False
 
 
 @dataclass

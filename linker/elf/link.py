@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
+from ..dynamic_list import matches
 from ..errors import warn
 from ..layout import (
     Layout,
@@ -207,7 +208,9 @@ def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                                    for lib in symtab.libraries))
     exports += [s for s in symtab.symbols if s.file is not None and s.dso is None
                 and s.visibility == 0 and not s.linker_defined
-                and (export_dynamic or s.name in wanted_by_libs)]
+                and (export_dynamic or s.name in wanted_by_libs
+                     or (opts.dynamic_list_data and s.type == SymType.OBJECT)
+                     or (bool(opts.dynamic_list) and matches(opts.dynamic_list, s.name)))]
     used = {id(s.dso) for s in imports + exports if s.dso is not None}
     needed = [lib.soname for lib in symtab.libraries if not lib.as_needed or id(lib) in used]
     needed = list(dict.fromkeys(needed))

@@ -297,3 +297,43 @@ def test_text_segment_sets_the_image_base_as_gnu_ld(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert _loads(tmp_path / "out")[0][2] == 0x10000000
         assert _run(tmp_path / "out") == "1 0 1\n"
+
+
+DLSYM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+int exported_fn(void) { return 42; }
+int other_fn(void) { return 1; }
+int data_obj = 7;
+int main(void) {
+    printf("%d %d %d\n", dlsym(RTLD_DEFAULT, "exported_fn") != 0,
+           dlsym(RTLD_DEFAULT, "other_fn") != 0, dlsym(RTLD_DEFAULT, "data_obj") != 0);
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ("", "0 0 0\n"), ("--dynamic-list=LIST", "1 0 0\n"), ("--dynamic-list-data", "0 0 1\n"),
+    ("--dynamic-list,LIST,--dynamic-list-data", "1 0 1\n"),
+])
+def test_dynamic_list_exports_as_gnu_ld(tmp_path: Path, flags: str, expected: str) -> None:
+    obj = _object(tmp_path, DLSYM, "dl")
+    listing = tmp_path / "dl.list"
+    listing.write_text("{\n  exported_fn; /* a comment */\n  nothing*;\n};\n")
+    extra = [f"-Wl,{flags.replace('LIST', str(listing))}"] if flags else []
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], ["-ldl", *extra], "out", ours=ours)
+        assert done.returncode == 0, done.stderr
+        assert _run(tmp_path / "out") == expected, (ours, flags)
+
+
+def test_dynamic_list_cpp_patterns_refused_in_one_line(tmp_path: Path) -> None:
+    listing = tmp_path / "cpp.list"
+    listing.write_text('{ extern "C++" { "ns::f()"; }; };\n')
+    obj = _object(tmp_path, DLSYM, "dl")
+    done = _link(tmp_path, [obj], ["-ldl", f"-Wl,--dynamic-list={listing}"], "out", ours=True)
+    assert done.returncode == 1
+    assert [line for line in done.stderr.splitlines() if "linkharness" in line] == [
+        f'linkharness: error: {listing}: --dynamic-list extern "C++" patterns are not supported']
