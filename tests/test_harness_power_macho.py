@@ -24,10 +24,24 @@ from fuzz.macho import judge, pipeline
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.strategies import MachoCase, macho_cases
 from fuzz.macho.tbd import write_tbds
-from fuzz.model import Ref
+from fuzz.model import (
+    AddrVia,
+    Binding,
+    DataItem,
+    Function,
+    Load,
+    ObjectModel,
+    Program,
+    Ref,
+    Section,
+    SectionKind,
+    SelfRel,
+)
 from fuzz.semantics import outcome
 from linker import LinkError
 from linker.macho import link as macho_link
+from linker.macho import read as macho_read
+from linker.macho import relocs_x86_64 as macho_relocs
 from linker.macho.classic_relocs import DyldReloc
 from linker.macho.dyldinfo import BindEntry
 from linker.model import SectionFlags
@@ -129,6 +143,36 @@ def _zero_fill(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(macho_link, "serialize", serialize)
 
 
+@mutant("a non-extern relocation's target found by address, not by its section (reader)")
+def _non_extern_by_address(mp: pytest.MonkeyPatch) -> None:
+    """The reader's old mistake: a field holding `section address - 10` (a SUBTRACTOR pair's
+    minuend with a negative constant) taken as a place in the section before."""
+    original = macho_read._non_extern
+
+    def non_extern(r, obj, sec, headers, ordinal, rtype, pcrel, address, inplace, nsyms):
+        target = headers[sec.index - 1].addr + address + 4 \
+            + macho_relocs.TRAILING.get(rtype, 0) + inplace if pcrel else inplace
+        named = headers[ordinal - 1]
+        if not named.addr <= target <= named.addr + named.size:
+            ordinal = next((n for n, h in enumerate(headers, 1)
+                            if h.addr <= target < h.addr + h.size), ordinal)
+        return original(r, obj, sec, headers, ordinal, rtype, pcrel, address, inplace, nsyms)
+    mp.setattr(macho_read, "_non_extern", non_extern)
+
+
+# The fuzzers' shrunk find: a static datum first in __data holding SelfRel(4, -10), which our
+# writer (variant 1) emits as SUBTRACTOR + non-extern UNSIGNED against __data whose field,
+# __data's address - 10, lies in __text.
+NONEXTERN_PAIR = MachoCase(Program(
+    objects=(ObjectModel("o0", (Section(".text", SectionKind.TEXT, 16),
+                                Section(".data", SectionKind.DATA, 8)),
+                         functions=(Function("lh_main", Binding.GLOBAL, ".text", 16, 1,
+                                             (Load("lh_w1", 0, AddrVia.PC_REL),)),),
+                         data=(DataItem("lh_w1", Binding.LOCAL, ".data", 4,
+                                        (SelfRel(4, -10),)),)),),
+    libraries=()), 1)
+
+
 def _drawn(count: int) -> list[MachoCase]:
     drawn: list[MachoCase] = []
 
@@ -152,7 +196,8 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("power-macho")
     cases = []
-    for n, case in enumerate([MachoCase(MACHO_SAMPLE, 0), *_drawn(DRAWN_EXAMPLES)]):
+    for n, case in enumerate([MachoCase(MACHO_SAMPLE, 0), NONEXTERN_PAIR,
+                                  *_drawn(DRAWN_EXAMPLES)]):
         objs = pipeline.write_objects(case.program, root / f"c{n}", case.variant)
         cases.append((case, objs, write_tbds(root / f"s{n}", case.program.libraries)))
     return Built(root, cases)

@@ -404,7 +404,14 @@ def _non_extern(r: _Reader, obj: ObjectFile, sec: InputSection, headers: list[Se
                 ordinal: int,
                 rtype: int, pcrel: int, address: int, inplace: int,
                 nsyms: int) -> tuple[int, int]:
-    """Recover the target address the field encodes; re-express it as section + offset."""
+    """Recover the target address the field encodes; re-express it as section + offset.
+
+    The field holds an object address (the target's plus the constant), but the target is
+    the section r_symbolnum names, never the one that address happens to fall in: with a
+    constant the address may lie in a neighbouring section (`Lx - 10` at a section's start,
+    and SUBTRACTOR pairs' minuends, whose field holds minuend + constant with the subtrahend
+    left to the linker).  ld64 (findTargetFromAddressAndSectionNum) and ld64.lld take the
+    named section and an out-of-range offset; so do we."""
     if not 1 <= ordinal <= len(headers):
         raise r.fail(f"relocation names section {ordinal}, outside 1..{len(headers)}",
                      section=sec.name, offset=address)
@@ -413,19 +420,12 @@ def _non_extern(r: _Reader, obj: ObjectFile, sec: InputSection, headers: list[Se
         target = headers[sec.index - 1][2] + address + 4 + trailing + inplace
     else:
         target = inplace
-    chosen = ordinal
-    start, size = headers[ordinal - 1][2], headers[ordinal - 1][3]
-    if not start <= target <= start + size:
-        for n, h in enumerate(headers, start=1):
-            if h[2] <= target < h[2] + h[3]:
-                chosen = n
-                break
-    tstart = headers[chosen - 1][2]
-    if obj.sections[chosen] is None:
-        raise r.fail(f"relocation targets the dropped section {headers[chosen - 1][1]}",
+    if obj.sections[ordinal] is None:
+        raise r.fail(f"relocation targets the dropped section {headers[ordinal - 1][1]}",
                      section=sec.name, offset=address)
-    offset = _signed64(target - tstart)  # a 64-bit field may hold any value: wrap as ld64
-    symbol = nsyms + chosen - 1
+    # a 64-bit field may hold any value: wrap as ld64
+    offset = _signed64(target - headers[ordinal - 1][2])
+    symbol = nsyms + ordinal - 1
     if pcrel:
         return symbol, offset - 4 - R.TRAILING.get(rtype, 0)
     return symbol, offset
