@@ -25,7 +25,7 @@ from .errors import (
     current,
 )
 from .linkmap import build_link_map, write_link_map
-from .resolve import parse_defsym_expression
+from .resolve import GlobalSymbol, SymbolTable, parse_defsym_expression
 from .targets import TARGETS, ArchTraits
 from .trace import print_traces
 
@@ -117,6 +117,8 @@ def link(
     flags_1_tag: bool = False,
     dynamic_list: Sequence[str] = (),
     dynamic_list_data: bool = False,
+    gc_sections: bool = False,
+    print_gc_sections: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -152,7 +154,8 @@ def link(
     `image_base`: -Ttext-segment (the first segment's address).  `more_flags_1`: DT_FLAGS_1
     bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does).
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
-    `dynamic_list_data`: every data object is exported too.
+    `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
+    sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -205,6 +208,9 @@ def link(
     provide_linker_symbols(symtab, dynamic)
     symtab.check_undefined()
     diagnostics.check()  # undefined symbols: nothing more can be laid out
+    if gc_sections:
+        _collect_garbage(symtab, [entry_name, *undefined, init, fini], export_dynamic,
+                         tuple(dynamic_list), dynamic_list_data, print_gc_sections)
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
@@ -250,6 +256,30 @@ def link(
         dynamic=dynamic,
         needed=tuple(tables.needed) if tables else (),
     )
+
+
+def _collect_garbage(symtab: SymbolTable, roots: list[str], export_dynamic: bool,
+                     dynamic_list: tuple[str, ...], dynamic_list_data: bool,
+                     print_removed: bool) -> None:
+    """--gc-sections, with the exports _plan_tables will make as roots."""
+    import sys
+
+    from .dynamic_list import matches
+    from .gc import collect_garbage
+    from .model import SymType
+    wanted_by_libs = set().union(*(lib.undefined | lib.symbols.keys()
+                                   for lib in symtab.libraries))
+
+    def exported(sym: GlobalSymbol) -> bool:
+        return sym.visibility == 0 and (
+            export_dynamic or sym.name in wanted_by_libs
+            or (dynamic_list_data and sym.type == SymType.OBJECT)
+            or (bool(dynamic_list) and matches(dynamic_list, sym.name)))
+
+    for path, name in collect_garbage(symtab, roots, exported):
+        if print_removed:
+            print(f"linkharness: removing unused section '{name}' in file '{path}'",
+                  file=sys.stderr)
 
 
 def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],

@@ -61,7 +61,6 @@ ALIASES = {
 IGNORED = {
     "-plugin": "no LTO plugin is run (an -flto input is refused)",
     "-plugin-opt": "no LTO plugin is run",
-    "--gc-sections": "unused sections are kept", "--no-gc-sections": "",
     "-O": "no link-time optimisation",
     "-X": ".L locals are always dropped", "--discard-locals": ".L locals are always dropped",
     "--no-undefined": "an executable's undefined symbols are always errors",
@@ -69,7 +68,6 @@ IGNORED = {
     "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
     "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
-    "--print-gc-sections": "no section is collected",
     "--exclude-libs": "it hides archive symbols in shared output only",
 }
 Z_IGNORED = {"text", "notext", "nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
@@ -108,7 +106,8 @@ class Command:
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
          "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
-         "--dynamic-list-data", "--enable-new-dtags", "--disable-new-dtags"}
+         "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
+         "--enable-new-dtags", "--disable-new-dtags"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -292,6 +291,10 @@ def parse(argv: list[str]) -> Command:
         elif name == "--dynamic-list":
             from .dynamic_list import read_dynamic_list
             o.setdefault("dynamic_list", []).extend(read_dynamic_list(str(value)))
+        elif name in ("--gc-sections", "--print-gc-sections"):
+            o[name[2:].replace("-", "_")] = True
+        elif name == "--no-gc-sections":
+            o["gc_sections"] = False
         elif name == "--dynamic-list-data":
             o["dynamic_list_data"] = True
         elif name == "-a":  # HP-UX spelling of -Bstatic / -Bdynamic, positional too
@@ -477,6 +480,7 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
   -x/--discard-all         no local symbols; -X/--discard-locals (.L locals: always dropped)
   --sort-common[=ascending|descending], -Ttext-segment ADDR (image base)
   --dynamic-list FILE, --dynamic-list-data    more exports to .dynsym
+  --gc-sections, --print-gc-sections          drop (and list) unreferenced sections
   --allow-multiple-definition, --unresolved-symbols=ignore-all|report-all|
       ignore-in-object-files|ignore-in-shared-libs, --no-undefined
   -S/--strip-debug, -s/--strip-all (symbols and debug), --compress-debug-sections=none|zlib
@@ -488,7 +492,7 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
 Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
   -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
 Accepted without effect (they cannot change an executable): -plugin, -plugin-opt, -O,
-  --gc-sections (unused sections are kept), --exclude-libs, --rpath-link, -nostdlib, ...
+  --exclude-libs, --rpath-link, -nostdlib, ...
 Refused in one line, by name: -shared, -r, -T/--version-script scripts, --section-start,
   -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs, -Bsymbolic,
   -z ibt/shstk/x86-64-v* (no .note.gnu.property), and every other GNU ld option.
