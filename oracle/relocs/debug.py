@@ -83,6 +83,7 @@ def _place_inputs(outputs: dict[str, bytes], linked: Linked,
     (relocated fields masked) are found, for every non-allocated, unmerged input.  Several
     when inputs look alike: the fields then decide (check_debug_fields)."""
     placed: dict[tuple[int, int], list[int]] = {}
+    cursor: dict[str, int] = {}  # where the next input of each output section would start
     for obj in linked.objects:
         for sec in obj.sections.values():
             if sec.alloc or sec.name not in outputs or _is_merged(sec) or not sec.data \
@@ -95,11 +96,16 @@ def _place_inputs(outputs: dict[str, bytes], linked: Linked,
             found = _search_all(outputs[sec.name], _masked(sec, relocs, obj.machine), holes,
                                 align)
             if found:
+                # Linkers concatenate in link order: the place after the previous input
+                # first, so that the first place whose fields all hold is usually it.
+                after = cursor.get(sec.name, 0)
+                found.sort(key=lambda at: (at < after, at))
                 placed[(id(obj), sec.index)] = found
+                cursor[sec.name] = found[0] + len(sec.data)
     return placed
 
 
-MAX_CANDIDATES = 16
+MAX_CANDIDATES = 4096
 
 
 def _search_all(out: bytes, masked: bytes, holes: list[tuple[int, int]],
@@ -167,10 +173,13 @@ def check_debug_fields(output: str, linked: Linked,
             sec = obj.sections[index]
             if key not in placed or key in linked.discarded:
                 continue
-            scores = {base: sum(isinstance(_judge(linked, obj, sec, rel, outputs[sec.name],
-                                                  base, outputs, known, tombstones),
-                                           FieldMismatch) for rel in relocs)
-                      for base in placed[key]}
+            scores: dict[int, int] = {}
+            for base in placed[key]:
+                scores[base] = sum(isinstance(_judge(linked, obj, sec, rel, outputs[sec.name],
+                                                     base, outputs, known, tombstones),
+                                              FieldMismatch) for rel in relocs)
+                if not scores[base] and (sec.name, base) not in claimed:
+                    break  # every field holds here: look no further
             best = min(scores.values())
             # Places under which every field holds equally are the same bytes computed the
             # same way: a reference may name any of them.  The first unclaimed one is judged.
