@@ -35,7 +35,8 @@ TAKES_VALUE = {
     "--error-limit",
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
     "--unresolved-symbols", "-Ttext-segment", "--sort-section",
-    "-fini", "--exclude-libs", "--dynamic-list",
+    "-fini", "--exclude-libs", "--dynamic-list", "-Ttext", "-Tdata", "-Tbss", "-Tldata-segment",
+    "-Trodata-segment", "--section-start",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
 OPTIONAL_VALUE = {"--sort-common"}
@@ -313,6 +314,10 @@ def parse(argv: list[str]) -> Command:
             o["sort_common"] = order
         elif name == "-Ttext-segment":
             o["image_base"] = _address(name, str(value))
+        elif name in ("-Ttext", "-Tdata", "-Tbss", "-Trodata-segment", "-Tldata-segment",
+                      "--section-start"):
+            raise LinkError(f"{name} {value} is not supported (linkharness places output "
+                            "sections itself; -Ttext-segment sets the image base)")
         elif name == "--sort-section":
             raise LinkError(f"--sort-section={value} is not supported (input sections keep "
                             "command-line order)")
