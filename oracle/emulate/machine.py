@@ -88,7 +88,9 @@ class Limits:
 
     max_instructions: int | None = None
     timeout: float = 20.0
-    memory_cap: int = 64 << 20
+    # Room for the image (its segments count against the cap) and the heap: a program with
+    # a 64 MiB .bss, which runs natively, must fit.
+    memory_cap: int = 256 << 20
     files_from: str | None = None
 
 
