@@ -86,7 +86,8 @@ class LinkeditPlan:
 
 
 def _dylib_cmd_size(name: str) -> int:
-    return (24 + len(name) + 1 + 7) & ~7
+    # the encoded length: an install name from a .tbd may hold any character
+    return (24 + len(name.encode("utf-8", "surrogateescape")) + 1 + 7) & ~7
 
 
 def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool,
@@ -202,7 +203,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     else:
         cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, stack_size))
     for name in dylibs:
-        raw = name.encode() + b"\0"
+        raw = name.encode("utf-8", "surrogateescape") + b"\0"
         size = _dylib_cmd_size(name)
         cmds.append(struct.pack("<IIIIII", LC_LOAD_DYLIB, size, 24, 2, 0x10000, 0x10000)
                     + raw.ljust(size - 24, b"\0"))
