@@ -13,9 +13,11 @@ from pathlib import Path
 from oracle.check import check
 from oracle.emulate import run
 from oracle.macho_relocs import check_macho_fields
+from oracle.macho_relocs_inputs import read_object
 
 from ..model import Program
 from ..semantics import Outcome
+from .emit_macho import N_EXT, N_WEAK_DEF
 from .tbd import install_name
 
 Trace = tuple[tuple[str, str, tuple[int, ...]], ...]
@@ -36,13 +38,29 @@ def structure(output: Path) -> list[str]:
 
 
 def fields(output: Path, objects: Sequence[Path]) -> list[str]:
-    """Field-oracle mismatches, unfiltered.  (The judge once hid three oracle gaps, each
-    since closed in the oracle: UNSIGNED fields against N_ABS symbols, 37f8dc5; a
-    SUBTRACTOR pair's non-extern minuend, b50b904 -- hiding it hid a linkharness bug;
-    fields of a weak-only section ld64.lld drops whole, 7d21edf's "in a weak definition
-    that lost".)"""
+    """Field-oracle mismatches.  One oracle gap is still worked around (below); two others
+    the judge hid are closed in the oracle and no longer filtered: UNSIGNED fields against
+    N_ABS symbols (37f8dc5) and a SUBTRACTOR pair's non-extern minuend (b50b904), whose
+    filter hid a linkharness bug (the minuend resolved by address instead of by section)."""
     report = check_macho_fields(output, objects)
-    return [f"relocation field: {m}" for m in report.mismatches]
+    return [f"relocation field: {m}" for m in report.mismatches
+            if not (m.kind == "unplaced" and m.section in _weak_only_sections(m.file))]
+
+
+def _weak_only_sections(path: str) -> set[str]:
+    """Sections of an input whose every external definition is weak.  Without
+    MH_SUBSECTIONS_VIA_SYMBOLS a section is one atom, and ld64.lld-14 drops it whole when its
+    weak definitions lose; the oracle reports its fields "unplaced" (reported upstream).
+    Still needed: its "in a weak definition that lost" skip does not cover every such field
+    (fuzz/test_macho_properties.py's lld property, without this filter: an unplaced
+    X86_64_RELOC_BRANCH in a dropped weak-only __text)."""
+    obj = read_object(path)
+    out = set()
+    for ordinal, sec in enumerate(obj.sections, 1):
+        defs = [s for s in obj.symbols if s.sect == ordinal and s.type & N_EXT]
+        if defs and all(s.desc & N_WEAK_DEF for s in defs):
+            out.add(f"{sec.segname},{sec.sectname}")
+    return out
 
 
 def emulated_trace(output: Path, bind: str) -> tuple[Trace, int | None, list[str]]:
