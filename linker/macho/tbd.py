@@ -49,7 +49,9 @@ def read_tbd(text: str, path: str, arch: str = "x86_64") -> list[DynamicLibrary]
         docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        raise LinkError(f"malformed .tbd YAML: {getattr(e, 'problem', e)}", file=path,
+        line = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(e, "problem", None) or e).split())  # one line
+        raise LinkError(f"malformed .tbd YAML{line}: {problem}", file=path,
                         offset=mark.index if mark is not None else None) from None
     libs = []
     for doc in docs:
