@@ -3,7 +3,7 @@
 Every option gcc passes is honoured or, when it cannot change the output, accepted without
 a word (`--verbose` lists those); a genuinely unknown option is an error.  Positional
 options (-l, --as-needed, --start-group, -Bstatic, ...) keep their place among the inputs.
-`shim_dir()` makes a directory holding an `ld` that runs this, for `gcc -B`.
+`shim_dir()` (linker/shim.py) makes a directory holding an `ld` that runs this, for `gcc -B`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import LinkError, run_reporting_errors
-from .gnu_options import GNU_LONG_OPTIONS
+from .gnu_options import GNU_LONG_OPTIONS, USAGE
+from .shim import ld64_shim, print_ld64_shim, print_shim_dir, shim_dir
 from .targets import EMULATION_TO_TARGET
+
+__all__ = ["USAGE", "ld64_shim", "main", "parse", "print_ld64_shim", "print_shim_dir",
+           "shim_dir"]
 
 # `ld -v`/`--version`: libtool takes a linker whose -v says "GNU" for GNU ld (and then
 # passes GNU's spellings, which are the ones this parser reads); we do not claim to be it.
@@ -460,49 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_reporting_errors(action)
 
 
-USAGE = """usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
 
-inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FILE (more args)
-  -o FILE                  output (a.out)
-  -e SYMBOL                entry point (_start; _main for Mach-O)
-  -L DIR, -lNAME           library search path, library (libNAME.so before libNAME.a)
-  -static, -Bstatic/-Bdynamic, --as-needed/--no-as-needed, --whole-archive,
-  --start-group ... --end-group, --push-state/--pop-state
-  -dynamic-linker PATH     PT_INTERP (the target's ld.so by default)
-  -pie, -no-pie            position-independent executable (ET_DYN) or not
-  -z now|lazy|execstack|noexecstack|relro|norelro|origin|nodefaultlib|muldefs|defs|undefs
-  -z separate-code|noseparate-code, -z max-page-size=N, -z stack-size=N
-  -z interpose|nodump|loadfltr|global|nodelete|nodlopen|initfirst   (DT_FLAGS_1)
-  --hash-style sysv|gnu|both, --eh-frame-hdr, -rpath DIR, -E, -u SYMBOL
-  --enable-new-dtags (DT_RUNPATH, default), --disable-new-dtags (DT_RPATH)
-  --audit LIB, --depaudit LIB (-P)   DT_AUDIT, DT_DEPAUDIT
-  -init SYMBOL, -fini SYMBOL          DT_INIT, DT_FINI (_init, _fini)
-  --wrap=SYMBOL            references to SYMBOL go to __wrap_SYMBOL, __real_SYMBOL to SYMBOL
-  --defsym=SYMBOL=EXPR     EXPR: NUMBER, SYMBOL, SYMBOL+NUMBER, SYMBOL-NUMBER
-  -y SYMBOL, --trace-symbol=SYMBOL, -t/--trace    where SYMBOL is defined/used; files read
-  -Map FILE, -M/--print-map   GNU ld's text link map (to FILE, to stdout)
-  --map FILE, --json-map FILE linkharness's JSON link map (sections, symbols, GOT, PLT)
-  -x/--discard-all         no local symbols; -X/--discard-locals (.L locals: always dropped)
-  --sort-common[=ascending|descending], -Ttext-segment ADDR (image base)
-  --dynamic-list FILE, --dynamic-list-data    more exports to .dynsym
-  --gc-sections, --print-gc-sections          drop (and list) unreferenced sections
-  --allow-multiple-definition, --unresolved-symbols=ignore-all|report-all|
-      ignore-in-object-files|ignore-in-shared-libs, --no-undefined
-  -S/--strip-debug, -s/--strip-all (symbols and debug), --compress-debug-sections=none|zlib
-  -m elf_x86_64|elf_i386   or --target elf64-x86-64|elf32-i386|macho-x86_64|macho-i386
-  --build-id[=sha1|md5|uuid|0xHEX|none]   .note.gnu.build-id (bare: sha1)
-  --error-limit N          stop after N errors (20; 0: all), each one line
-  --fatal-warnings, --warn-common, --verbose (lists the options accepted without effect)
-  -v, --version            "linkharness VERSION (compatible with GNU ld)"
-Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
-  -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
-Accepted without effect (they cannot change an executable): -plugin, -plugin-opt, -O,
-  --exclude-libs, --rpath-link, -nostdlib, ...
-Refused in one line, by name: -shared, -r, -T/--version-script scripts, --section-start,
-  -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs, -Bsymbolic,
-  -z ibt/shstk/x86-64-v* (no .note.gnu.property), and every other GNU ld option.
-Errors are one line each; exit status 1; no output file is left behind.
-Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""
 
 
 def _split_equals(args: list[str]) -> list[str]:
@@ -513,65 +475,3 @@ def _split_equals(args: list[str]) -> list[str]:
         else:
             out.append(a)
     return out
-
-
-def shim_dir() -> str:
-    """A directory with an `ld` that links with linkharness, for `gcc -B DIR`."""
-    return os.path.dirname(_shim("ld", "linker"))
-
-
-def ld64_shim() -> str:
-    """An executable for `clang --target=x86_64-apple-macosx... -fuse-ld=lld --ld-path=PATH`."""
-    return _shim("ld64", "linker.macho")
-
-
-def _shim(name: str, module: str) -> str:
-    """Write (once) a shell script that runs `python -m module`, started for speed: a
-    compiler driver runs it once per link, and Python's start-up is most of a small link.
-    It skips `site` (-S) and puts this package's and the interpreter's library directories
-    on PYTHONPATH itself, and it keeps compiled bytecode in the cache directory even where
-    PYTHONDONTWRITEBYTECODE is set (else every link compiles the linker's source again)."""
-    import hashlib
-    import sysconfig
-
-    exe = sys.executable
-    package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    tag = hashlib.sha256(f"{exe}\0{package_root}".encode()).hexdigest()[:12]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(base, "linkharness", f"shim-{tag}")
-    paths = dict.fromkeys([package_root, sysconfig.get_path("purelib"),
-                           sysconfig.get_path("platlib")])
-    search = ":".join(_sh_quote(p) for p in paths)
-    script = ("#!/bin/sh\n"
-              "unset PYTHONDONTWRITEBYTECODE\n"
-              f"export PYTHONPYCACHEPREFIX={_sh_quote(directory + '-pycache')}\n"
-              f'export PYTHONPATH={search}"${{PYTHONPATH:+:$PYTHONPATH}}"\n'
-              f'exec {_sh_quote(exe)} -S -m {module} "$@"\n')
-    path = os.path.join(directory, name)
-    try:
-        with open(path) as f:
-            if f.read() == script:
-                return path
-    except OSError:
-        pass
-    os.makedirs(directory, exist_ok=True)
-    tmp = f"{path}.{os.getpid()}"
-    with open(tmp, "w") as f:
-        f.write(script)
-    os.chmod(tmp, 0o755)
-    os.replace(tmp, path)
-    return path
-
-
-def _sh_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
-def print_shim_dir(argv: list[str]) -> int:
-    print(shim_dir())
-    return 0
-
-
-def print_ld64_shim(argv: list[str]) -> int:
-    print(ld64_shim())
-    return 0

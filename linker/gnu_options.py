@@ -55,3 +55,49 @@ _NAMES = """
     init no-pie nostdlib pie plugin plugin-opt qmagic rpath rpath-link shared soname
 """
 GNU_LONG_OPTIONS = frozenset(_NAMES.split())
+
+# `linkharness link --help`: configure scripts grep it for an option before passing it, so
+# it lists what is honoured, and says what is refused.
+USAGE = """usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
+
+inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FILE (more args)
+  -o FILE                  output (a.out)
+  -e SYMBOL                entry point (_start; _main for Mach-O)
+  -L DIR, -lNAME           library search path, library (libNAME.so before libNAME.a)
+  -static, -Bstatic/-Bdynamic, --as-needed/--no-as-needed, --whole-archive,
+  --start-group ... --end-group, --push-state/--pop-state
+  -dynamic-linker PATH     PT_INTERP (the target's ld.so by default)
+  -pie, -no-pie            position-independent executable (ET_DYN) or not
+  -z now|lazy|execstack|noexecstack|relro|norelro|origin|nodefaultlib|muldefs|defs|undefs
+  -z separate-code|noseparate-code, -z max-page-size=N, -z stack-size=N
+  -z interpose|nodump|loadfltr|global|nodelete|nodlopen|initfirst   (DT_FLAGS_1)
+  --hash-style sysv|gnu|both, --eh-frame-hdr, -rpath DIR, -E, -u SYMBOL
+  --enable-new-dtags (DT_RUNPATH, default), --disable-new-dtags (DT_RPATH)
+  --audit LIB, --depaudit LIB (-P)   DT_AUDIT, DT_DEPAUDIT
+  -init SYMBOL, -fini SYMBOL          DT_INIT, DT_FINI (_init, _fini)
+  --wrap=SYMBOL            references to SYMBOL go to __wrap_SYMBOL, __real_SYMBOL to SYMBOL
+  --defsym=SYMBOL=EXPR     EXPR: NUMBER, SYMBOL, SYMBOL+NUMBER, SYMBOL-NUMBER
+  -y SYMBOL, --trace-symbol=SYMBOL, -t/--trace    where SYMBOL is defined/used; files read
+  -Map FILE, -M/--print-map   GNU ld's text link map (to FILE, to stdout)
+  --map FILE, --json-map FILE linkharness's JSON link map (sections, symbols, GOT, PLT)
+  -x/--discard-all         no local symbols; -X/--discard-locals (.L locals: always dropped)
+  --sort-common[=ascending|descending], -Ttext-segment ADDR (image base)
+  --dynamic-list FILE, --dynamic-list-data    more exports to .dynsym
+  --gc-sections, --print-gc-sections          drop (and list) unreferenced sections
+  --allow-multiple-definition, --unresolved-symbols=ignore-all|report-all|
+      ignore-in-object-files|ignore-in-shared-libs, --no-undefined
+  -S/--strip-debug, -s/--strip-all (symbols and debug), --compress-debug-sections=none|zlib
+  -m elf_x86_64|elf_i386   or --target elf64-x86-64|elf32-i386|macho-x86_64|macho-i386
+  --build-id[=sha1|md5|uuid|0xHEX|none]   .note.gnu.build-id (bare: sha1)
+  --error-limit N          stop after N errors (20; 0: all), each one line
+  --fatal-warnings, --warn-common, --verbose (lists the options accepted without effect)
+  -v, --version            "linkharness VERSION (compatible with GNU ld)"
+Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
+  -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
+Accepted without effect (they cannot change an executable): -plugin, -plugin-opt, -O,
+  --exclude-libs, --rpath-link, -nostdlib, ...
+Refused in one line, by name: -shared, -r, -T/--version-script scripts, --section-start,
+  -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs, -Bsymbolic,
+  -z ibt/shstk/x86-64-v* (no .note.gnu.property), and every other GNU ld option.
+Errors are one line each; exit status 1; no output file is left behind.
+Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""
