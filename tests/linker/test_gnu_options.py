@@ -337,3 +337,16 @@ def test_dynamic_list_cpp_patterns_refused_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert [line for line in done.stderr.splitlines() if "linkharness" in line] == [
         f'linkharness: error: {listing}: --dynamic-list extern "C++" patterns are not supported']
+
+
+def test_wrap_in_a_static_link_wraps_libc_internal_calls_as_gnu_ld(tmp_path: Path) -> None:
+    # libc.a's own undefined references to malloc are wrapped too: the count is libc's.
+    obj = _object(tmp_path, WRAP_DEFSYM)
+    outputs = []
+    for ours in (False, True):
+        done = _link(tmp_path, [obj], ["-static", f"-Wl,{BASE_FLAGS}"], f"out{ours}",
+                     ours=ours)
+        assert done.returncode == 0, done.stderr
+        outputs.append(_run(tmp_path / f"out{ours}"))
+    assert outputs[0] == outputs[1]
+    assert int(outputs[0].split()[0]) >= 1
