@@ -70,8 +70,10 @@ IGNORED = {
     "-X": ".L locals are always dropped", "--discard-locals": ".L locals are always dropped",
     "--no-undefined": "an executable's undefined symbols are always errors",
     "--rpath-link": "",
-    "-nostdlib": "", "--no-warn-mismatch": "", "--copy-dt-needed-entries": "",
-    "--no-copy-dt-needed-entries": "", "--relax": "", "--no-relax": "",
+    "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
+    "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
+    "--relax": "GOT loads are never relaxed (the program runs the same)",
+    "--no-relax": "GOT loads are never relaxed",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
     "--exclude-libs": "it hides archive symbols in shared output only",
 }
