@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, settings
-from hypothesis.strategies import SearchStrategy
 
 from fuzz import judge
 from fuzz.copy_canonical import SAMPLES as COPY_SAMPLES
@@ -32,6 +30,7 @@ from fuzz.libtrace import build_libraries
 from fuzz.model import Program
 from fuzz.pipeline import libraries, write_objects
 from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
+from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.samples import SAMPLE
 from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
@@ -60,19 +59,9 @@ ERROR_EXAMPLES = 30
 EDGE_ERROR_EXAMPLES = 10
 REQUIRED_SHARE = 0.9  # of the seeded bugs, caught
 
-# What each seeded bug belongs to (the families): printed as a per-family table.
-FAMILY: dict[str, str] = {}
-
-Mutant = Callable[[pytest.MonkeyPatch], None]
-MUTANTS: dict[str, Mutant] = {}
-
-
-def mutant(name: str, family: str = "dynamic tables and layout") -> Callable[[Mutant], Mutant]:
-    def register(fn: Mutant) -> Mutant:
-        MUTANTS[name] = fn
-        FAMILY[name] = family
-        return fn
-    return register
+# Each seeded bug is filed under a family of the issue's: printed as a per-family table.
+MUTANTS = Mutants(default_family="dynamic tables and layout")
+mutant = MUTANTS
 
 
 def _template(mp: pytest.MonkeyPatch, **changes: Any) -> None:
@@ -435,19 +424,6 @@ def _debug_placement(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(elf_link, "place_non_alloc", place)
 
 
-def _collect(strategy: SearchStrategy[Program], count: int) -> list[Program]:
-    drawn: list[Program] = []
-
-    @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
-              deadline=None)
-    @given(strategy)
-    def collect(program: Program) -> None:
-        drawn.append(program)
-
-    collect()
-    return drawn
-
-
 @dataclasses.dataclass(frozen=True)
 class Case:
     program: Program
@@ -485,10 +461,10 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     # not hinge on which programs a Hypothesis version happens to draw; then drawn ones.
     # The reach sample (archives, undefined weak, COMMON alignments, every field edge) and
     # one overflow past every edge come first for the same reason.
-    drawn = [SAMPLE, REACH_SAMPLE, ARCHIVE_SAMPLE, *_collect(programs(), VALID_EXAMPLES),
-             *_collect(reach_programs(), REACH_EXAMPLES)]
-    errors = [*edge_error_samples(), *_collect(error_programs(), ERROR_EXAMPLES),
-              *_collect(edge_error_programs(), EDGE_ERROR_EXAMPLES)]
+    drawn = [SAMPLE, REACH_SAMPLE, ARCHIVE_SAMPLE, *collect(programs(), VALID_EXAMPLES),
+             *collect(reach_programs(), REACH_EXAMPLES)]
+    errors = [*edge_error_samples(), *collect(error_programs(), ERROR_EXAMPLES),
+              *collect(edge_error_programs(), EDGE_ERROR_EXAMPLES)]
     copies = [write_copy_program(c, root / f"c{n}") for n, c in enumerate(COPY_SAMPLES)]
     return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"), copies,
                  build_libreach(lib_dir), write_tls_objects(TLS_SAMPLE, root / "tls"),
@@ -543,19 +519,9 @@ def test_unmutated_linker_passes(cases: Cases) -> None:
 
 def test_seeded_bugs_are_caught(cases: Cases) -> None:
     assert len(MUTANTS) >= 25
-    results: dict[str, str | None] = {}
-    for name, seed in MUTANTS.items():
-        with pytest.MonkeyPatch.context() as mp:
-            seed(mp)
-            results[name] = _exposed(cases)
-    killed = [n for n, how in results.items() if how]
-    print(f"\nharness power: {len(killed)}/{len(MUTANTS)} seeded bugs caught")
-    for family in dict.fromkeys(FAMILY.values()):
-        names = [n for n in MUTANTS if FAMILY[n] == family]
-        print(f"  {family:<32} {sum(bool(results[n]) for n in names)} of {len(names)}")
-    for name, how in results.items():
-        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:100]}" if how else ""))
-    assert len(killed) >= REQUIRED_SHARE * len(MUTANTS), results
+    results = seed_each(MUTANTS, lambda: _exposed(cases))
+    killed = print_kill_table("harness power", results, MUTANTS)
+    assert killed >= REQUIRED_SHARE * len(MUTANTS), results
 
 
 # -- position-independent executables ---------------------------------------------------------
@@ -563,14 +529,8 @@ def test_seeded_bugs_are_caught(cases: Cases) -> None:
 # (fuzz/pie.py); every one must be caught.
 
 PIE_EXAMPLES = 8
-PIE_MUTANTS: dict[str, Mutant] = {}
-
-
-def pie_mutant(name: str) -> Callable[[Mutant], Mutant]:
-    def register(fn: Mutant) -> Mutant:
-        PIE_MUTANTS[name] = fn
-        return fn
-    return register
+PIE_MUTANTS = Mutants()
+pie_mutant = PIE_MUTANTS
 
 
 def _plan_relative(mp: pytest.MonkeyPatch, edit: Callable[[Any, Any], None]) -> None:
@@ -647,7 +607,7 @@ def pie_cases(tmp_path_factory: pytest.TempPathFactory) -> PieCases:
     lib_dir = root / "lib"
     lib_dir.mkdir()
     build_libraries(lib_dir)
-    drawn = _collect(programs().map(pie_form).filter(pie_legal), PIE_EXAMPLES)
+    drawn = collect(programs().map(pie_form).filter(pie_legal), PIE_EXAMPLES)
     return PieCases(root, lib_dir, [(p, write_objects(p, root / f"p{n}"))
                                     for n, p in enumerate(drawn)])
 
@@ -671,11 +631,6 @@ def test_unmutated_linker_passes_on_pies(pie_cases: PieCases) -> None:
 
 
 def test_seeded_pie_bugs_are_caught(pie_cases: PieCases) -> None:
-    results: dict[str, str | None] = {}
-    for name, seed in PIE_MUTANTS.items():
-        with pytest.MonkeyPatch.context() as mp:
-            seed(mp)
-            results[name] = _pie_exposed(pie_cases)
-    for name, how in results.items():
-        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:100]}" if how else ""))
+    results = seed_each(PIE_MUTANTS, lambda: _pie_exposed(pie_cases))
+    print_kill_table(None, results)
     assert all(results.values()), results

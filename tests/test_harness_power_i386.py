@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, settings
 
 from fuzz import judge
 from fuzz.libtrace import build_libraries
 from fuzz.pipeline import libraries
 from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
+from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.semantics import outcome
 from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
 from linker import LinkError
@@ -36,15 +36,8 @@ from linker.kinds import Howto, Overflow, RelocKind
 
 DRAWN_EXAMPLES = 12
 
-Mutant = Callable[[pytest.MonkeyPatch], None]
-MUTANTS: dict[str, Mutant] = {}
-
-
-def mutant(name: str) -> Callable[[Mutant], Mutant]:
-    def register(fn: Mutant) -> Mutant:
-        MUTANTS[name] = fn
-        return fn
-    return register
+MUTANTS = Mutants()
+mutant = MUTANTS
 
 
 def _template(mp: pytest.MonkeyPatch, **changes: Any) -> None:
@@ -152,19 +145,6 @@ def _jump_slot(mp: pytest.MonkeyPatch) -> None:
     _dynamic_relocs(mp, edit)
 
 
-def _drawn(count: int) -> list[I386Case]:
-    drawn: list[I386Case] = []
-
-    @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
-              deadline=None)
-    @given(i386_cases())
-    def collect(case: I386Case) -> None:
-        drawn.append(case)
-
-    collect()
-    return drawn
-
-
 @dataclasses.dataclass(frozen=True)
 class Cases:
     root: Path
@@ -177,7 +157,7 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     root = tmp_path_factory.mktemp("power_i386")
     lib_dir = root / "lib"
     build_libraries(lib_dir, m32=True)
-    drawn = [SAMPLE_CASE, *_drawn(DRAWN_EXAMPLES)]
+    drawn = [SAMPLE_CASE, *collect(i386_cases(), DRAWN_EXAMPLES)]
     valid = [(c, write_objects_i386(c.program, root / f"v{n}", choices=c.choices))
              for n, c in enumerate(drawn)]
     return Cases(root, lib_dir, valid)
@@ -203,13 +183,6 @@ def test_unmutated_linker_passes(cases: Cases) -> None:
 
 def test_seeded_i386_bugs_are_caught(cases: Cases) -> None:
     assert len(MUTANTS) >= 6
-    results: dict[str, str | None] = {}
-    for name, seed in MUTANTS.items():
-        with pytest.MonkeyPatch.context() as mp:
-            seed(mp)
-            results[name] = _exposed(cases)
-    killed = [n for n, how in results.items() if how]
-    print(f"\ni386 harness power: {len(killed)}/{len(MUTANTS)} seeded bugs caught")
-    for name, how in results.items():
-        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:100]}" if how else ""))
-    assert len(killed) == len(MUTANTS), results
+    results = seed_each(MUTANTS, lambda: _exposed(cases))
+    killed = print_kill_table("i386 harness power", results, width=100)
+    assert killed == len(MUTANTS), results

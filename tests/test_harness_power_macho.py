@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import Phase, given, settings
 
 from fuzz.macho import judge, pipeline
 from fuzz.macho.samples import MACHO_SAMPLE
@@ -37,6 +36,7 @@ from fuzz.model import (
     SectionKind,
     SelfRel,
 )
+from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.semantics import outcome
 from linker import LinkError
 from linker.macho import link as macho_link
@@ -48,15 +48,8 @@ from linker.model import SectionFlags
 
 DRAWN_EXAMPLES = 6
 
-Mutant = Callable[[pytest.MonkeyPatch], None]
-MUTANTS: dict[str, Mutant] = {}
-
-
-def mutant(name: str) -> Callable[[Mutant], Mutant]:
-    def register(fn: Mutant) -> Mutant:
-        MUTANTS[name] = fn
-        return fn
-    return register
+MUTANTS = Mutants()
+mutant = MUTANTS
 
 
 def _edit_relocations(mp: pytest.MonkeyPatch, extern: bool,
@@ -173,19 +166,6 @@ NONEXTERN_PAIR = MachoCase(Program(
     libraries=()), 1)
 
 
-def _drawn(count: int) -> list[MachoCase]:
-    drawn: list[MachoCase] = []
-
-    @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
-              deadline=None)
-    @given(macho_cases())
-    def collect(case: MachoCase) -> None:
-        drawn.append(case)
-
-    collect()
-    return drawn
-
-
 @dataclasses.dataclass(frozen=True)
 class Built:
     root: Path
@@ -197,7 +177,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("power-macho")
     cases = []
     for n, case in enumerate([MachoCase(MACHO_SAMPLE, 0), NONEXTERN_PAIR,
-                                  *_drawn(DRAWN_EXAMPLES)]):
+                                  *collect(macho_cases(), DRAWN_EXAMPLES)]):
         objs = pipeline.write_objects(case.program, root / f"c{n}", case.variant)
         cases.append((case, objs, write_tbds(root / f"s{n}", case.program.libraries)))
     return Built(root, cases)
@@ -225,19 +205,9 @@ def test_unmutated_linker_passes(built: Built) -> None:
 
 
 def test_seeded_bugs_are_caught(built: Built) -> None:
-    results: dict[str, str | None] = {}
-    for name, seed in MUTANTS.items():
-        with pytest.MonkeyPatch.context() as mp:
-            seed(mp)
-            try:
-                results[name] = _exposed(built)
-            except Exception as err:  # noqa: BLE001 - a mutant that crashes a judge is caught
-                results[name] = f"crashed the pipeline: {type(err).__name__}: {err}"
-    killed = [n for n, how in results.items() if how]
-    print(f"\nMach-O harness power: {len(killed)}/{len(MUTANTS)} seeded bugs caught")
-    for name, how in results.items():
-        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:110]}" if how else ""))
-    assert len(killed) == len(MUTANTS), results
+    results = seed_each(MUTANTS, lambda: _exposed(built), crash_kills=True)
+    killed = print_kill_table("Mach-O harness power", results, width=110)
+    assert killed == len(MUTANTS), results
 
 
 def test_the_sample_carries_what_the_mutants_touch() -> None:

@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, settings
 
 from fuzz.macho import judge_i386
 from fuzz.macho import pipeline_i386 as pipeline
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
 from fuzz.macho.strategies_i386 import MachoI386Case, macho_i386_cases
 from fuzz.macho.tbd import write_tbds
+from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.semantics import outcome
 from linker import LinkError
 from linker.arch import MACHO_STUB_TEMPLATES
@@ -41,15 +40,8 @@ from linker.macho import relocs_i386 as generic
 DRAWN_EXAMPLES = 4
 SCATTERED = 0x80000000
 
-Mutant = Callable[[pytest.MonkeyPatch], None]
-MUTANTS: dict[str, Mutant] = {}
-
-
-def mutant(name: str) -> Callable[[Mutant], Mutant]:
-    def register(fn: Mutant) -> Mutant:
-        MUTANTS[name] = fn
-        return fn
-    return register
+MUTANTS = Mutants()
+mutant = MUTANTS
 
 
 def _entries(file: memoryview, reloff: int, nreloc: int) -> list[tuple[int, int]]:
@@ -149,19 +141,6 @@ def _indirect_off_by_one(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(macho_link, "_section_headers", section_headers)
 
 
-def _drawn(count: int) -> list[MachoI386Case]:
-    drawn: list[MachoI386Case] = []
-
-    @settings(max_examples=count, derandomize=True, phases=[Phase.generate], database=None,
-              deadline=None)
-    @given(macho_i386_cases())
-    def collect(case: MachoI386Case) -> None:
-        drawn.append(case)
-
-    collect()
-    return drawn
-
-
 @dataclasses.dataclass(frozen=True)
 class Built:
     root: Path
@@ -173,7 +152,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("power-macho-i386")
     samples = [MachoI386Case(MACHO_I386_SAMPLE, v) for v in SAMPLE_VARIANTS]
     cases = []
-    for n, case in enumerate([*samples, *_drawn(DRAWN_EXAMPLES)]):
+    for n, case in enumerate([*samples, *collect(macho_i386_cases(), DRAWN_EXAMPLES)]):
         objs = pipeline.write_objects(case.program, root / f"c{n}", case.variant)
         cases.append((case, objs, write_tbds(root / f"s{n}", case.program.libraries)))
     return Built(root, cases)
@@ -201,19 +180,9 @@ def test_unmutated_linker_passes(built: Built) -> None:
 
 
 def test_seeded_bugs_are_caught(built: Built) -> None:
-    results: dict[str, str | None] = {}
-    for name, seed in MUTANTS.items():
-        with pytest.MonkeyPatch.context() as mp:
-            seed(mp)
-            try:
-                results[name] = _exposed(built)
-            except Exception as err:  # noqa: BLE001 - a mutant that crashes a judge is caught
-                results[name] = f"crashed the pipeline: {type(err).__name__}: {err}"
-    killed = [n for n, how in results.items() if how]
-    print(f"\nMach-O i386 harness power: {len(killed)}/{len(MUTANTS)} seeded bugs caught")
-    for name, how in results.items():
-        print(f"  {'KILLED ' if how else 'SURVIVED'} {name}" + (f": {how[:110]}" if how else ""))
-    assert len(killed) == len(MUTANTS), results
+    results = seed_each(MUTANTS, lambda: _exposed(built), crash_kills=True)
+    killed = print_kill_table("Mach-O i386 harness power", results, width=110)
+    assert killed == len(MUTANTS), results
 
 
 def test_the_sample_carries_what_the_mutants_touch(built: Built) -> None:
