@@ -1,4 +1,5 @@
-"""A small ELF64 ET_REL writer for x86-64: an `ObjectImage` in, object file bytes out.
+"""A small ELF ET_REL writer: an `ObjectImage` in, object file bytes out; ELF64 RELA for
+x86-64 here, ELF32 REL for i386 through fuzz.emit_elf32's `ElfClass`.
 
 Section header order, as GNU as writes it: the null section, COMDAT groups (SHT_GROUP, whose
 members follow), each content section followed by its `.rela` section, `.note.GNU-stack`,
@@ -10,9 +11,10 @@ by input it did not write.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from .assemble_x86 import ObjectImage, SymbolImage
+from .assemble_x86 import ObjectImage, Relocation, SymbolImage
 from .model import Binding, SectionKind
 
 RELOC_TYPES = {
@@ -22,11 +24,12 @@ RELOC_TYPES = {
     "R_X86_64_REX_GOTPCRELX": 42, "R_X86_64_PC64": 24, "R_X86_64_GOT32": 3,
     "R_X86_64_GOTOFF64": 25, "R_X86_64_GOTPC32": 26,
 }
-SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOBITS, SHT_GROUP = 1, 2, 3, 4, 8, 17
+SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_NOBITS, SHT_REL, SHT_GROUP = 1, 2, 3, 4, 8, 9, 17
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_INFO_LINK, SHF_GROUP = 1, 2, 4, 0x40, 0x200
 SHN_ABS, SHN_COMMON = 0xFFF1, 0xFFF2
 STB = {Binding.LOCAL: 0, Binding.GLOBAL: 1, Binding.WEAK: 2}
 STT_NOTYPE, STT_OBJECT, STT_FUNC, STT_SECTION = 0, 1, 2, 3
+STV_HIDDEN = 2
 GRP_COMDAT = 1
 KIND_FLAGS = {
     SectionKind.TEXT: SHF_ALLOC | SHF_EXECINSTR,
@@ -63,30 +66,73 @@ class Header:
     entsize: int = 0
 
 
-def _symbol_entry(name: int, info: int, shndx: int, value: int, size: int) -> bytes:
-    return struct.pack("<IBBHQQ", name, info, 0, shndx, value, size)
+@dataclass(frozen=True)
+class ElfClass:
+    """What differs between the objects written here: ELF64 with RELA (x86-64) or ELF32 with
+    REL (i386), whose addends live in the relocated fields instead of the entries."""
+
+    machine: int  # e_machine
+    reloc_types: Mapping[str, int]
+    wide: bool  # ELFCLASS64 (its record layouts) or ELFCLASS32
+    # REL only: the section bytes with each relocation's addend written into its field
+    addends_in_fields: Callable[[bytes, Sequence[Relocation]], bytes] | None = None
+
+    @property
+    def word(self) -> int:
+        return 8 if self.wide else 4
+
+    def symbol(self, name: int, info: int, other: int, shndx: int, value: int,
+               size: int) -> bytes:
+        if self.wide:
+            return struct.pack("<IBBHQQ", name, info, other, shndx, value, size)
+        return struct.pack("<IIIBBH", name, value & 0xFFFFFFFF, size, info, other, shndx)
+
+    def relocation(self, offset: int, symbol: int, type_: str, addend: int) -> bytes:
+        if self.addends_in_fields is None:
+            return struct.pack("<QQq", offset, symbol << 32 | self.reloc_types[type_], addend)
+        return struct.pack("<II", offset, symbol << 8 | self.reloc_types[type_])
+
+    def section_header(self, *fields: int) -> bytes:
+        return struct.pack("<IIQQQQIIQQ" if self.wide else "<IIIIIIIIII", *fields)
+
+    def file_header(self, shoff: int, shnum: int, shstrndx: int) -> bytes:
+        ident = b"\x7fELF" + bytes([2 if self.wide else 1, 1, 1]) + bytes(9)
+        if self.wide:
+            return ident + struct.pack("<HHIQQQIHHHHHH", 1, self.machine, 1, 0, 0, shoff, 0,
+                                       64, 0, 0, 64, shnum, shstrndx)
+        return ident + struct.pack("<HHIIIIIHHHHHH", 1, self.machine, 1, 0, 0, shoff, 0,
+                                   52, 0, 0, 40, shnum, shstrndx)
+
+
+X86_64 = ElfClass(machine=62, reloc_types=RELOC_TYPES, wide=True)
 
 
 def write_elf(image: ObjectImage) -> bytes:
+    return write_object(image, X86_64)
+
+
+def write_object(image: ObjectImage, elf: ElfClass,
+                 hidden: frozenset[str] = frozenset()) -> bytes:
+    """The object file of class `elf`; symbols named in `hidden` get STV_HIDDEN."""
     groups = sorted({s.group for s in image.sections if s.group})
-    # Section indices: null, groups, (content, rela?)*, note, symtab, strtab, shstrtab.
+    # Section indices: null, groups, (content, rel[a]?)*, note, symtab, strtab, shstrtab.
     index: dict[str, int] = {}
-    rela_index: dict[str, int] = {}
+    rel_index: dict[str, int] = {}
     n = 1 + len(groups)
     for sec in image.sections:
         index[sec.name] = n
         n += 1
         if sec.relocs:
-            rela_index[sec.name] = n
+            rel_index[sec.name] = n
             n += 1
     symtab_i, strtab_i, shstrtab_i = n + 1, n + 2, n + 3  # n: .note.GNU-stack
 
     strtab = StringTable()
-    symbols = [_symbol_entry(0, 0, 0, 0, 0)]
+    symbols = [elf.symbol(0, 0, 0, 0, 0, 0)]
     sym_index: dict[str, int] = {}
     for sec in image.sections:  # section symbols (STB_LOCAL, STT_SECTION)
         sym_index["\0sec:" + sec.name] = len(symbols)
-        symbols.append(_symbol_entry(0, STT_SECTION, index[sec.name], 0, 0))
+        symbols.append(elf.symbol(0, STT_SECTION, 0, index[sec.name], 0, 0))
     ordered: list[SymbolImage] = [s for s in image.symbols if s.binding is Binding.LOCAL]
     first_global = len(symbols) + len(ordered)
     ordered += [s for s in image.symbols if s.binding is not Binding.LOCAL]
@@ -97,13 +143,14 @@ def write_elf(image: ObjectImage) -> bytes:
         if s.section is not None:
             shndx = index[s.section]
         sym_index[s.name] = len(symbols)
-        symbols.append(_symbol_entry(strtab.add(s.name), STB[s.binding] << 4 | kind, shndx,
-                                     s.value, s.size))
+        symbols.append(elf.symbol(strtab.add(s.name), STB[s.binding] << 4 | kind,
+                                  STV_HIDDEN if s.name in hidden else 0, shndx, s.value, s.size))
 
+    rela = elf.addends_in_fields is None
     headers: list[Header] = []
     for g in groups:
         members = [i for sec in image.sections if sec.group == g
-                   for i in (index[sec.name], rela_index.get(sec.name)) if i is not None]
+                   for i in (index[sec.name], rel_index.get(sec.name)) if i is not None]
         headers.append(Header(".group", SHT_GROUP, data=struct.pack(
             f"<{1 + len(members)}I", GRP_COMDAT, *members), link=symtab_i,
             info=sym_index[g], align=4, entsize=4))
@@ -112,19 +159,22 @@ def write_elf(image: ObjectImage) -> bytes:
         if sec.kind is SectionKind.BSS:
             headers.append(Header(sec.name, SHT_NOBITS, flags, size=sec.size, align=sec.align))
         else:
-            headers.append(Header(sec.name, SHT_PROGBITS, flags, sec.data, align=sec.align))
+            data = (sec.data if elf.addends_in_fields is None
+                    else elf.addends_in_fields(sec.data, sec.relocs))
+            headers.append(Header(sec.name, SHT_PROGBITS, flags, data, align=sec.align))
         if sec.relocs:
-            rela = b"".join(
-                struct.pack("<QQq", r.offset, sym_index[("\0sec:" if r.section_symbol else "")
-                                                        + r.symbol] << 32 | RELOC_TYPES[r.type],
-                            r.addend)
+            entries = b"".join(
+                elf.relocation(r.offset, sym_index[("\0sec:" if r.section_symbol else "")
+                                                   + r.symbol], r.type, r.addend)
                 for r in sec.relocs)
-            headers.append(Header(".rela" + sec.name, SHT_RELA,
-                                  SHF_INFO_LINK | (SHF_GROUP if sec.group else 0), rela,
-                                  link=symtab_i, info=index[sec.name], align=8, entsize=24))
+            headers.append(Header((".rela" if rela else ".rel") + sec.name,
+                                  SHT_RELA if rela else SHT_REL,
+                                  SHF_INFO_LINK | (SHF_GROUP if sec.group else 0), entries,
+                                  link=symtab_i, info=index[sec.name], align=elf.word,
+                                  entsize=len(entries) // len(sec.relocs)))
     headers.append(Header(".note.GNU-stack", SHT_PROGBITS))
     headers.append(Header(".symtab", SHT_SYMTAB, data=b"".join(symbols), link=strtab_i,
-                          info=first_global, align=8, entsize=24))
+                          info=first_global, align=elf.word, entsize=len(symbols[0])))
     headers.append(Header(".strtab", SHT_STRTAB, data=bytes(strtab.data)))
     shstrtab = StringTable()
     names = [shstrtab.add(h.name) for h in headers]
@@ -132,8 +182,9 @@ def write_elf(image: ObjectImage) -> bytes:
     headers.append(Header(".shstrtab", SHT_STRTAB, data=bytes(shstrtab.data)))
     assert len(headers) + 1 == shstrtab_i + 1
 
-    body = bytearray(64)
-    table = [bytes(64)]
+    file_header_size = len(elf.file_header(0, 0, 0))
+    body = bytearray(file_header_size)
+    table = [bytes(len(elf.section_header(*[0] * 10)))]
     for h, name in zip(headers, names, strict=True):
         if h.type != SHT_NOBITS:
             body += bytes(-len(body) % max(h.align, 1))
@@ -141,12 +192,10 @@ def write_elf(image: ObjectImage) -> bytes:
         if h.type != SHT_NOBITS:
             body += h.data
         size = h.size if h.size is not None else len(h.data)
-        table.append(struct.pack("<IIQQQQIIQQ", name, h.type, h.flags, 0, offset, size, h.link,
-                                 h.info, h.align, h.entsize))
-    body += bytes(-len(body) % 8)
+        table.append(elf.section_header(name, h.type, h.flags, 0, offset, size, h.link,
+                                        h.info, h.align, h.entsize))
+    body += bytes(-len(body) % elf.word)
     shoff = len(body)
     body += b"".join(table)
-    ident = b"\x7fELF\x02\x01\x01" + bytes(9)
-    body[:64] = ident + struct.pack("<HHIQQQIHHHHHH", 1, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64,
-                                    len(table), shstrtab_i)
+    body[:file_header_size] = elf.file_header(shoff, len(table), shstrtab_i)
     return bytes(body)
