@@ -1,8 +1,8 @@
 """A small ELF ET_REL writer: an `ObjectImage` in, object file bytes out; ELF64 RELA for
-x86-64 here, ELF32 REL for i386 through fuzz.emit_elf32's `ElfClass`.
+x86-64 (`X86_64` here), ELF32 REL for i386 (fuzz.emit_elf32's `I386`), one `ElfClass` each.
 
 Section header order, as GNU as writes it: the null section, COMDAT groups (SHT_GROUP, whose
-members follow), each content section followed by its `.rela` section, `.note.GNU-stack`,
+members follow), each content section followed by its `.rela` (`.rel`) section, `.note.GNU-stack`,
 then `.symtab` (null, section symbols, other locals, then globals; sh_info = first global),
 `.strtab` and `.shstrtab`.  Independent of linker/ on purpose: the linker's reader is judged
 by input it did not write.
