@@ -26,6 +26,8 @@ ADDRESS_TAGS = frozenset({
 })
 SHN_UNDEF = 0
 STB_WEAK = 2
+MAX_DYNAMIC_BYTES = 1 << 20  # 65,536 tags: far past any real _DYNAMIC
+MAX_TABLE_BYTES = 64 << 20  # the default memory cap, which the whole image counts against
 STT_OBJECT, STT_FUNC, STT_TLS = 1, 2, 6
 
 
@@ -67,6 +69,9 @@ class Dynamic:
         self.tags: dict[int, int] = {}
         self.needed: list[int] = []
         fmt = "<qQ" if word == 8 else "<iI"
+        if dyn_size > MAX_DYNAMIC_BYTES:  # a hostile p_memsz: not a 4 GiB read buffer
+            raise DynamicError(f"PT_DYNAMIC of {dyn_size:#x} bytes (the limit is "
+                               f"{MAX_DYNAMIC_BYTES:#x})")
         raw = mem.read(dyn_addr, dyn_size)
         for tag, value in struct.iter_unpack(fmt, raw[: len(raw) // (2 * word) * 2 * word]):
             if tag == DT_NULL:
@@ -121,6 +126,9 @@ class Dynamic:
         entsize = (3 if rela else 2) * w
         if size % entsize:
             raise DynamicError(f"relocation table size {size} is not a multiple of {entsize}")
+        if size > MAX_TABLE_BYTES:  # cannot be in an image the memory cap let load
+            raise DynamicError(f"relocation table of {size:#x} bytes (the limit is "
+                               f"{MAX_TABLE_BYTES:#x})")
         raw = self.mem.read(addr, size)
         out = []
         fmt = {(8, True): "<QQq", (8, False): "<QQ", (4, True): "<IIi", (4, False): "<II"}

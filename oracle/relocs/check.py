@@ -8,11 +8,12 @@ FieldMismatch explained by diagnose.py.
 from __future__ import annotations
 
 import struct
+import zlib
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from elftools.common.exceptions import ELFError
+from elftools.common.exceptions import ELFCompressionError, ELFError
 
 from .archive import is_archive, read_archive
 from .debug import check_debug_fields
@@ -150,8 +151,10 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     try:
         image = read_image(output)
         objects, members = _read_inputs([str(p) for p in inputs], skipped)
-    except (ELFError, struct.error, ValueError, OSError) as e:
-        # a judge must not die on the thing it judges: say which file and why
+    except (ELFError, ELFCompressionError, struct.error, ValueError, OSError, AssertionError,
+            zlib.error, OverflowError, MemoryError, IndexError, KeyError) as e:
+        # a judge must not die on the thing it judges: say which file and why (pyelftools
+        # asserts, decompresses and indexes on what a hostile file says)
         raise ValueError(f"cannot read {output} or its inputs as ELF: {e}") from e
     hints = read_hints(link_map)
     if members:
