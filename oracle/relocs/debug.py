@@ -19,9 +19,11 @@ several inputs look alike, by the place under which their fields hold.
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 
+from elftools.common.exceptions import ELFError
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.elffile import ELFFile
 
@@ -47,9 +49,16 @@ def read_non_alloc(path: str) -> dict[str, bytes]:
     SHF_COMPRESSED)."""
     with open(path, "rb") as f:
         elf = ELFFile(f)
-        return {s.name: s.data() for s in elf.iter_sections()
-                if not s["sh_flags"] & SH_FLAGS.SHF_ALLOC
-                and s["sh_type"] == "SHT_PROGBITS"}
+        out = {}
+        for s in elf.iter_sections():
+            if s["sh_flags"] & SH_FLAGS.SHF_ALLOC or s["sh_type"] != "SHT_PROGBITS":
+                continue
+            try:
+                out[s.name] = s.data()
+            except (ELFError, zlib.error, ValueError, OverflowError, MemoryError,
+                    AssertionError):
+                continue  # a corrupt (hostile) compressed section: nothing to judge
+        return out
 
 
 def _masked(sec: InputSection, relocs: tuple[InputReloc, ...], machine: str) -> bytes:
