@@ -62,13 +62,15 @@ def test_the_reader_takes_the_named_section(tmp_path: Path) -> None:
 
 def test_llvm_mc_minuend_before_its_section(macho_asm: Callable[[str, str], Path]) -> None:
     """llvm-mc-14: `.long Lx - _w - 10`, Lx at __other's start, holds Lx's address - 10,
-    which lies in __data: the minuend is still __other, offset -10."""
+    which lies in __data (16 bytes, just before __other): the minuend is still __other,
+    offset -10."""
     obj = macho_asm("""
     .text
     .globl _main
 _main: ret
     .data
 _w: .long Lx - _w - 10
+    .space 12
     .section __DATA,__other
 Lx: .long 0
 """, "nonextern_pair")
