@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import struct
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -35,8 +36,9 @@ class Symbolizer:
                     addr = sym["st_value"] + self._bias
                     if addr not in table or (table[addr][1] == 0 and sym["st_size"]):
                         table[addr] = (sym.name, sym["st_size"])
-        except (ELFError, ValueError, KeyError):
-            pass
+        except (ELFError, ValueError, KeyError, OverflowError, MemoryError, AssertionError,
+                struct.error, UnicodeError):
+            pass  # a hostile symbol table names nothing (pyelftools seeks where it says)
         self._starts = sorted(table)
         self._names = [table[a][0] for a in self._starts]
 
