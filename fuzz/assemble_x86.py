@@ -10,11 +10,12 @@ References to a symbol's GOT slot keep the symbol: the slot belongs to the symbo
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .encode_x86 import encode
+from .encode_x86 import Fixup, Insn, encode
 from .lower_x86 import AsmObject
-from .model import Binding, Const, SectionKind, SelfRel
+from .model import Binding, Const, Ref, SectionKind, SelfRel
 
 DATA_RELOC = {8: "R_X86_64_64", 4: "R_X86_64_32", 2: "R_X86_64_16", 1: "R_X86_64_8"}
 PC_DATA_RELOC = {8: "R_X86_64_PC64", 4: "R_X86_64_PC32", 2: "R_X86_64_PC16",
@@ -67,10 +68,29 @@ def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
 
 
+@dataclass(frozen=True)
+class Isa:
+    """What the assembler pass needs of an instruction set: its encoder and the ELF
+    relocation types of its data fields and GOT slot references."""
+
+    encode: Callable[[Insn], tuple[bytes, list[Fixup]]]
+    data_reloc: Callable[[Ref], str]  # the type of a field holding a symbol's address
+    pc_data_reloc: Mapping[int, str]  # by width: a field holding its distance to a symbol
+    slot_relocs: frozenset[str]  # types naming the symbol's GOT slot: they keep the symbol
+
+
+X86_64 = Isa(encode, lambda f: "R_X86_64_32S" if f.signed else DATA_RELOC[f.width],
+             PC_DATA_RELOC, SLOT_RELOCS)
+
+
 def assemble(obj: AsmObject) -> ObjectImage:
+    return assemble_for(obj, X86_64)
+
+
+def assemble_for(obj: AsmObject, isa: Isa) -> ObjectImage:
     symbols: list[SymbolImage] = []
     pending: list[tuple[str, Relocation]] = []  # (section, reloc against a symbol name)
-    laid: list[tuple[str, SectionKind, int, bytearray, int, str | None]] = []
+    laid: list[tuple[str, SectionKind, int, bytearray, str | None]] = []
     for sec in obj.sections:
         data = bytearray()
         align = sec.align
@@ -78,27 +98,25 @@ def assemble(obj: AsmObject) -> ObjectImage:
             align = max(align, item.align)
             start = _align(len(data), item.align)
             data += bytes(start - len(data))
-            if item.is_function:
-                for insn in item.code:
-                    code, fixups = encode(insn)
-                    pending += [(sec.name, Relocation(len(data) + f.offset, f.type, f.name,
-                                                      f.addend)) for f in fixups]
-                    data += code
+            for insn in item.code:  # a data item has none
+                code, fixups = isa.encode(insn)
+                pending += [(sec.name, Relocation(len(data) + f.offset, f.type, f.name,
+                                                  f.addend)) for f in fixups]
+                data += code
             for f in item.fields:
                 if isinstance(f, Const):
                     data += struct.pack(PACK[f.width], f.value & ((1 << (8 * f.width)) - 1))
-                elif isinstance(f, SelfRel):
-                    pending.append((sec.name, Relocation(len(data), PC_DATA_RELOC[f.width],
-                                                         item.name, f.addend)))
-                    data += bytes(f.width)
+                    continue
+                if isinstance(f, SelfRel):
+                    reloc = Relocation(len(data), isa.pc_data_reloc[f.width], item.name,
+                                       f.addend)
                 else:
-                    kind = "R_X86_64_32S" if f.signed else DATA_RELOC[f.width]
-                    pending.append((sec.name, Relocation(len(data), kind, f.target,
-                                                         f.addend)))
-                    data += bytes(f.width)
+                    reloc = Relocation(len(data), isa.data_reloc(f), f.target, f.addend)
+                pending.append((sec.name, reloc))
+                data += bytes(f.width)
             symbols.append(SymbolImage(item.name, item.binding, item.is_function, sec.name,
                                        start, len(data) - start))
-        laid.append((sec.name, sec.kind, align, data, len(data), sec.group))
+        laid.append((sec.name, sec.kind, align, data, sec.group))
     symbols += [SymbolImage(a.name, Binding.GLOBAL, False, None, a.value, 0, "abs")
                 for a in obj.absolutes]
     symbols += [SymbolImage(c.name, c.binding, False, None, c.align, c.size, "common")
@@ -108,7 +126,8 @@ def assemble(obj: AsmObject) -> ObjectImage:
     relocs: dict[str, list[Relocation]] = {name: [] for name, *_ in laid}
     for sec_name, r in pending:
         target = local.get(r.symbol)
-        if target is not None and target.section is not None and r.type not in SLOT_RELOCS:
+        if target is not None and target.section is not None \
+                and r.type not in isa.slot_relocs:
             r = Relocation(r.offset, r.type, target.section, r.addend + target.value, True)
         elif r.symbol not in defined:
             defined.add(r.symbol)
@@ -116,8 +135,7 @@ def assemble(obj: AsmObject) -> ObjectImage:
             symbols.append(SymbolImage(r.symbol, binding, False, None, 0, 0, "undef"))
         relocs[sec_name].append(r)
     sections = tuple(
-        SectionImage(name, kind, align, b"" if kind is SectionKind.BSS else bytes(data), size,
-                     group, tuple(relocs[name]))
-        for name, kind, align, data, size, group in laid
-    )
+        SectionImage(name, kind, align, b"" if kind is SectionKind.BSS else bytes(data),
+                     len(data), group, tuple(relocs[name]))
+        for name, kind, align, data, group in laid)
     return ObjectImage(obj.name, sections, tuple(symbols))

@@ -6,10 +6,12 @@ objects differ in form, never in meaning."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .. import libtrace
 from ..encode_x86 import FIXED, LOAD_MNEMONIC, Insn
 from ..encode_x86 import assembly as elf_assembly
-from ..lower_x86 import AsmObject, AsmSection
+from ..lower_x86 import AsmObject, AsmSection, Item
 from ..model import Binding, Const, Ref, SectionKind, SelfRel
 from .assemble import Choices, cname, section_names
 from .lower import DARWIN_EXIT
@@ -54,40 +56,44 @@ def _lines(insn: Insn, labels: list[int]) -> list[str]:
     raise ValueError(f"no Darwin spelling for {op}")
 
 
-def _binding(name: str, binding: Binding, choices: Choices) -> list[str]:
+def binding_lines(name: str, binding: Binding, private_extern: Callable[[str], bool]
+                  ) -> list[str]:
+    """The directives giving `name` (a C name, `_` first) its binding."""
     if binding is Binding.LOCAL:
         return []
     out = [f".globl {name}"]
     if binding is Binding.WEAK:
         out.append(f".weak_definition {name}")
-    elif choices.private_extern(name[1:]):
+    elif private_extern(name[1:]):
         out.append(f".private_extern {name}")
     return out
 
 
-def _section(sec: AsmSection, segment: str, name: str, choices: Choices,
-             labels: list[int]) -> list[str]:
+def section_lines(sec: AsmSection, segment: str, name: str,
+                  private_extern: Callable[[str], bool], code: Callable[[Item], list[str]],
+                  self_label: Callable[[str, int], str]) -> list[str]:
+    """The section's text, either word size: zero-fill as `.zerofill` lines, else each item's
+    label, its code (`code` spells it) and its data fields; a field holding its own address
+    minus a symbol's is written against the label `self_label(item name, field number)`."""
     if sec.kind is SectionKind.BSS:
         out = []
         for item in sec.items:
-            size = max(item.data_size, 1)
-            out += _binding(cname(item.name), item.binding, choices)
-            out.append(f".zerofill {segment},{name},{cname(item.name)},{size},"
-                       f"{item.align.bit_length() - 1}")
+            out += binding_lines(cname(item.name), item.binding, private_extern)
+            out.append(f".zerofill {segment},{name},{cname(item.name)},"
+                       f"{max(item.data_size, 1)},{item.align.bit_length() - 1}")
         return out
     attrs = ",regular,pure_instructions" if sec.kind is SectionKind.TEXT else ""
     out = [f".section {segment},{name}{attrs}", f".p2align {sec.align.bit_length() - 1}"]
     for item in sec.items:
         label = cname(item.name)
-        out += _binding(label, item.binding, choices)
+        out += binding_lines(label, item.binding, private_extern)
         out += [f".p2align {item.align.bit_length() - 1}", f"{label}:"]
-        for insn in item.code:
-            out += _lines(insn, labels)
+        out += code(item)
         for k, f in enumerate(item.fields):
             if isinstance(f, Const):
                 out.append(f"{_DIRECTIVE[f.width]} {f.value & ((1 << (8 * f.width)) - 1)}")
             elif isinstance(f, SelfRel):
-                at = f'"{cname(f"lh.self.{item.name}.{k}")}"'
+                at = self_label(item.name, k)
                 out += [f"{at}:", f"{_DIRECTIVE[f.width]} {label}{f.addend:+d} - {at}"]
             else:
                 assert isinstance(f, Ref)
@@ -99,18 +105,27 @@ def write_asm(obj: AsmObject, choices: Choices) -> str:
     """The object as llvm-mc input."""
     lines: list[str] = []
     labels = [0]  # numbering of local jump labels, unique in the object
+
+    def item_code(item: Item) -> list[str]:
+        return [line for insn in item.code for line in _lines(insn, labels)]
+
+    def self_label(item: str, k: int) -> str:
+        return f'"{cname(f"lh.self.{item}.{k}")}"'
+
     for sec, (segment, name) in zip(obj.sections, section_names(obj.sections)):
-        lines += _section(sec, segment, name, choices, labels)
+        lines += section_lines(sec, segment, name, choices.private_extern, item_code,
+                               self_label)
     for a in obj.absolutes:
         lines += [f".globl {cname(a.name)}", f"{cname(a.name)} = {a.value}"]
     for c in obj.commons:
         lines.append(f".comm {cname(c.name)},{c.size},{c.align.bit_length() - 1}")
-    referenced = {i.sym.name for s in obj.sections for it in s.items for i in _walk(it.code)
+    referenced = {i.sym.name for s in obj.sections for it in s.items for i in walk(it.code)
                   if i.sym is not None}
     lines += [f".weak_reference {cname(n)}" for n in sorted(referenced) if n in libtrace.IMPORTS
               and choices.weak_ref(n)]
     return "\n".join(lines) + "\n"
 
 
-def _walk(code: tuple[Insn, ...]) -> list[Insn]:
-    return [j for i in code for j in ([i, *_walk(i.body)] if i.body else [i])]
+def walk(code: tuple[Insn, ...]) -> list[Insn]:
+    """Every instruction of `code`, those in bodies (skip_if_even's) after their owner."""
+    return [j for i in code for j in ([i, *walk(i.body)] if i.body else [i])]

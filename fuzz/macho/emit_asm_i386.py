@@ -14,28 +14,11 @@ from dataclasses import replace
 
 from .. import libtrace
 from ..encode_x86 import Insn
-from ..lower_x86 import AsmObject, AsmSection
-from ..model import Binding, Const, Ref, SectionKind, SelfRel
+from ..lower_x86 import AsmObject, Item
 from .assemble import cname, section_names
 from .assemble_i386 import Choices32
+from .emit_asm import section_lines, walk
 from .encode_i386 import assembly, slot_label, stub_label
-
-_DIRECTIVE = {1: ".byte", 2: ".short", 4: ".long"}
-
-
-def _binding(name: str, binding: Binding, choices: Choices32) -> list[str]:
-    if binding is Binding.LOCAL:
-        return []
-    out = [f".globl {name}"]
-    if binding is Binding.WEAK:
-        out.append(f".weak_definition {name}")
-    elif choices.private_extern(name[1:]):
-        out.append(f".private_extern {name}")
-    return out
-
-
-def _walk(code: tuple[Insn, ...]) -> list[Insn]:
-    return [j for i in code for j in ([i, *_walk(i.body)] if i.body else [i])]
 
 
 def _via_stubs(code: tuple[Insn, ...], stubbed: set[str]) -> tuple[Insn, ...]:
@@ -50,41 +33,11 @@ def _stubbed(obj: AsmObject, choices: Choices32) -> list[str]:
     """Names called through the object's jump table, in order of first call."""
     defined = {it.name for s in obj.sections for it in s.items}
     names: list[str] = []
-    for insn in (i for s in obj.sections for it in s.items for i in _walk(it.code)):
+    for insn in (i for s in obj.sections for it in s.items for i in walk(it.code)):
         if insn.op == "call" and insn.sym is not None and insn.sym.name not in defined \
                 and choices.jump_table(insn.sym.name) and insn.sym.name not in names:
             names.append(insn.sym.name)
     return names
-
-
-def _section(sec: AsmSection, segment: str, name: str, choices: Choices32,
-             labels: list[int], stubbed: set[str]) -> list[str]:
-    if sec.kind is SectionKind.BSS:
-        out = []
-        for item in sec.items:
-            out += _binding(cname(item.name), item.binding, choices)
-            out.append(f".zerofill {segment},{name},{cname(item.name)},"
-                       f"{max(item.data_size, 1)},{item.align.bit_length() - 1}")
-        return out
-    attrs = ",regular,pure_instructions" if sec.kind is SectionKind.TEXT else ""
-    out = [f".section {segment},{name}{attrs}", f".p2align {sec.align.bit_length() - 1}"]
-    for item in sec.items:
-        label = cname(item.name)
-        out += _binding(label, item.binding, choices)
-        out += [f".p2align {item.align.bit_length() - 1}", f"{label}:"]
-        pic_base = f'"L{item.name}$pb"'
-        for insn in _via_stubs(item.code, stubbed):
-            out += assembly(insn, pic_base, labels)
-        for k, f in enumerate(item.fields):
-            if isinstance(f, Const):
-                out.append(f"{_DIRECTIVE[f.width]} {f.value & ((1 << (8 * f.width)) - 1)}")
-            elif isinstance(f, SelfRel):
-                at = f'"L{item.name}.self.{k}"'
-                out += [f"{at}:", f"{_DIRECTIVE[f.width]} {label}{f.addend:+d} - {at}"]
-            else:
-                assert isinstance(f, Ref)
-                out.append(f"{_DIRECTIVE[f.width]} {cname(f.target)}{f.addend:+d}")
-    return out
 
 
 def write_asm_i386(obj: AsmObject, choices: Choices32) -> str:
@@ -92,9 +45,19 @@ def write_asm_i386(obj: AsmObject, choices: Choices32) -> str:
     lines: list[str] = []
     labels = [0]
     stubbed = _stubbed(obj, choices)
+
+    def item_code(item: Item) -> list[str]:
+        pic_base = f'"L{item.name}$pb"'
+        return [line for insn in _via_stubs(item.code, set(stubbed))
+                for line in assembly(insn, pic_base, labels)]
+
+    def self_label(item: str, k: int) -> str:
+        return f'"L{item}.self.{k}"'
+
     for sec, (segment, name) in zip(obj.sections, section_names(obj.sections)):
-        lines += _section(sec, segment, name, choices, labels, set(stubbed))
-    code = [i for s in obj.sections for it in s.items for i in _walk(it.code)]
+        lines += section_lines(sec, segment, name, choices.private_extern, item_code,
+                               self_label)
+    code = [i for s in obj.sections for it in s.items for i in walk(it.code)]
     slots: list[str] = []
     for insn in code:
         if insn.op in ("mov_eax_nlp", "call_nlp") and insn.sym is not None \

@@ -83,17 +83,21 @@ class MachoImage:
     symbols: tuple[MachoSymbol, ...]
 
 
-def _align(n: int, a: int) -> int:
+def align_up(n: int, a: int) -> int:
     return (n + a - 1) // a * a
 
 
-def _name16(s: str) -> bytes:
+def name16(s: str) -> bytes:
+    """A segment or section name as its 16-byte field."""
     raw = s.encode()
     assert len(raw) <= 16, s
     return raw.ljust(16, b"\0")
 
 
-def _ordered(symbols: tuple[MachoSymbol, ...]) -> tuple[list[MachoSymbol], int, int, int]:
+def ordered_symbols(symbols: tuple[MachoSymbol, ...]
+                    ) -> tuple[list[MachoSymbol], int, int, int]:
+    """The symbol table's order (locals, external definitions, undefined and common, the last
+    two groups sorted by name as ld64 expects) and the three groups' sizes."""
     local = [s for s in symbols if not s.external]
     extdef = sorted((s for s in symbols if s.external and s.kind in ("sect", "abs")),
                     key=lambda s: s.name)
@@ -102,7 +106,19 @@ def _ordered(symbols: tuple[MachoSymbol, ...]) -> tuple[list[MachoSymbol], int, 
     return local + extdef + undef, len(local), len(extdef), len(undef)
 
 
-def _nlist(sym: MachoSymbol, strx: int, ordinal: dict[str, int]) -> bytes:
+def string_table(symbols: list[MachoSymbol]) -> tuple[bytearray, list[int]]:
+    """The string table (a space and a NUL first, as ld64 and llvm-mc write it) and each
+    symbol's offset in it."""
+    strtab = bytearray(b" \0")
+    names: list[int] = []
+    for sym in symbols:
+        names.append(len(strtab))
+        strtab += sym.name.encode() + b"\0"
+    return strtab, names
+
+
+def nlist(sym: MachoSymbol, strx: int, ordinal: dict[str, int], wide: bool = True) -> bytes:
+    """The symbol's nlist_64 (`wide`) or 12-byte nlist entry."""
     n_type = N_EXT if sym.external else 0
     if sym.private_extern:
         n_type |= N_PEXT
@@ -118,7 +134,9 @@ def _nlist(sym: MachoSymbol, strx: int, ordinal: dict[str, int]) -> bytes:
         desc |= N_WEAK_DEF
     if sym.weak_ref:
         desc |= N_WEAK_REF
-    return struct.pack("<IBBHQ", strx, n_type, sect, desc, value)
+    if wide:
+        return struct.pack("<IBBHQ", strx, n_type, sect, desc, value)
+    return struct.pack("<IBBHI", strx, n_type, sect, desc, value & 0xFFFFFFFF)
 
 
 def _reloc(r: MachoReloc, ordinal: dict[str, int], index: dict[str, int]) -> bytes:
@@ -133,7 +151,7 @@ def write_macho(image: MachoImage) -> bytes:
     """The bytes of the MH_OBJECT file."""
     secs = image.sections
     ordinal = {f"{s.segment},{s.name}": i + 1 for i, s in enumerate(secs)}
-    symbols, n_local, n_ext, n_undef = _ordered(image.symbols)
+    symbols, n_local, n_ext, n_undef = ordered_symbols(image.symbols)
     index = {s.name: i for i, s in enumerate(symbols)}
     seg_cmd_size = 72 + 80 * len(secs)
     cmds_size = seg_cmd_size + 24 + 80
@@ -143,20 +161,16 @@ def write_macho(image: MachoImage) -> bytes:
         if s.zerofill:
             offsets.append(0)
             continue
-        at = _align(at, s.align)
+        at = align_up(at, s.align)
         offsets.append(at)
         at += len(s.data)
     reloc_at = []
-    at = _align(at, 8)
+    at = align_up(at, 8)
     for s in secs:
         reloc_at.append(at if s.relocs else 0)
         at += 8 * len(s.relocs)
     symoff = at
-    strtab = bytearray(b" \0")
-    names: list[int] = []
-    for sym in symbols:
-        names.append(len(strtab))
-        strtab += sym.name.encode() + b"\0"
+    strtab, names = string_table(symbols)
     stroff = symoff + 16 * len(symbols)
     vmsize = max((s.addr + s.size for s in secs), default=0)
     filesize = max((o + len(s.data) for o, s in zip(offsets, secs) if not s.zerofill),
@@ -169,7 +183,7 @@ def write_macho(image: MachoImage) -> bytes:
         flags = S_ZEROFILL if s.zerofill else 0
         if s.code:
             flags |= S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS
-        out += _name16(s.name) + _name16(s.segment)
+        out += name16(s.name) + name16(s.segment)
         out += struct.pack("<QQIIIIIIII", s.addr, s.size, off, s.align.bit_length() - 1, rel,
                            len(s.relocs), flags, 0, 0, 0)
     out += struct.pack("<IIIIII", LC_SYMTAB, 24, symoff, len(symbols), stroff, len(strtab))
@@ -178,12 +192,12 @@ def write_macho(image: MachoImage) -> bytes:
     for s, off in zip(secs, offsets):
         if not s.zerofill:
             out += bytes(off - len(out)) + s.data
-    out += bytes(_align(len(out), 8) - len(out))
+    out += bytes(align_up(len(out), 8) - len(out))
     for s in secs:
         for r in s.relocs:
             out += _reloc(r, ordinal, index)
     assert len(out) == symoff, (len(out), symoff)
     for sym, strx in zip(symbols, names):
-        out += _nlist(sym, strx, ordinal)
+        out += nlist(sym, strx, ordinal)
     out += strtab
     return bytes(out)

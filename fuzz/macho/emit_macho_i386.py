@@ -22,17 +22,16 @@ from dataclasses import dataclass
 
 from .emit_macho import (
     MH_OBJECT,
-    N_ABS,
-    N_EXT,
-    N_PEXT,
-    N_SECT,
-    N_WEAK_DEF,
-    N_WEAK_REF,
     S_ATTR_PURE_INSTRUCTIONS,
     S_ATTR_SOME_INSTRUCTIONS,
     S_ZEROFILL,
     VM_PROT_ALL,
     MachoSymbol,
+    align_up,
+    name16,
+    nlist,
+    ordered_symbols,
+    string_table,
 )
 
 MH_MAGIC = 0xFEEDFACE
@@ -90,44 +89,6 @@ class MachoImage32:
     symbols: tuple[MachoSymbol, ...]
 
 
-def _align(n: int, a: int) -> int:
-    return (n + a - 1) // a * a
-
-
-def _name16(s: str) -> bytes:
-    raw = s.encode()
-    assert len(raw) <= 16, s
-    return raw.ljust(16, b"\0")
-
-
-def _ordered(symbols: tuple[MachoSymbol, ...]) -> tuple[list[MachoSymbol], int, int, int]:
-    local = [s for s in symbols if not s.external]
-    extdef = sorted((s for s in symbols if s.external and s.kind in ("sect", "abs")),
-                    key=lambda s: s.name)
-    undef = sorted((s for s in symbols if s.external and s.kind in ("undef", "common")),
-                   key=lambda s: s.name)
-    return local + extdef + undef, len(local), len(extdef), len(undef)
-
-
-def _nlist(sym: MachoSymbol, strx: int, ordinal: dict[str, int]) -> bytes:
-    n_type = N_EXT if sym.external else 0
-    if sym.private_extern:
-        n_type |= N_PEXT
-    desc, sect, value = 0, 0, sym.value
-    if sym.kind == "sect":
-        n_type |= N_SECT
-        sect = ordinal[sym.section]
-    elif sym.kind == "abs":
-        n_type |= N_ABS
-    elif sym.kind == "common":
-        desc = (sym.common_align.bit_length() - 1) << 8  # SET_COMM_ALIGN
-    if sym.weak_def:
-        desc |= N_WEAK_DEF
-    if sym.weak_ref:
-        desc |= N_WEAK_REF
-    return struct.pack("<IBBHI", strx, n_type, sect, desc, value & 0xFFFFFFFF)
-
-
 def _scattered(offset: int, r_type: str, length: int, pcrel: bool, value: int) -> bytes:
     assert 0 <= offset < 1 << 24, offset
     word = (R_SCATTERED | int(pcrel) << 30 | LENGTH[length] << 28
@@ -156,7 +117,7 @@ def write_macho_i386(image: MachoImage32) -> bytes:
     """The bytes of the MH_OBJECT file."""
     secs = image.sections
     ordinal = {f"{s.segment},{s.name}": i + 1 for i, s in enumerate(secs)}
-    symbols, n_local, n_ext, n_undef = _ordered(image.symbols)
+    symbols, n_local, n_ext, n_undef = ordered_symbols(image.symbols)
     index = {s.name: i for i, s in enumerate(symbols)}
     seg_cmd_size = 56 + 68 * len(secs)
     cmds_size = seg_cmd_size + 16 + 24 + 80
@@ -166,7 +127,7 @@ def write_macho_i386(image: MachoImage32) -> bytes:
                    default=start)
     at = data_end
     reloc_at = []
-    at = _align(at, 4)
+    at = align_up(at, 4)
     for s in secs:
         reloc_at.append(at if s.relocs else 0)
         at += 8 * sum(map(_entries, s.relocs))
@@ -177,12 +138,8 @@ def write_macho_i386(image: MachoImage32) -> bytes:
         first_slot.append(n_indirect)
         n_indirect += len(s.indirect)
     symoff = indirect_at + 4 * n_indirect
-    strtab = bytearray(b" \0")
-    names: list[int] = []
-    for sym in symbols:
-        names.append(len(strtab))
-        strtab += sym.name.encode() + b"\0"
-    strtab += bytes(_align(len(strtab), 4) - len(strtab))
+    strtab, names = string_table(symbols)
+    strtab += bytes(align_up(len(strtab), 4) - len(strtab))
     stroff = symoff + NLIST_SIZE * len(symbols)
     vmsize = max((s.addr + s.size for s in secs), default=0)
     filesize = data_end - start
@@ -200,7 +157,7 @@ def write_macho_i386(image: MachoImage32) -> bytes:
             flags = S_NON_LAZY_SYMBOL_POINTERS
         if s.code:
             flags |= S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS
-        out += _name16(s.name) + _name16(s.segment)
+        out += name16(s.name) + name16(s.segment)
         out += struct.pack("<IIIIIIIII", s.addr, s.size, off, s.align.bit_length() - 1, rel,
                            sum(map(_entries, s.relocs)), flags, first if s.indirect else 0,
                            s.stub_size)
@@ -212,7 +169,7 @@ def write_macho_i386(image: MachoImage32) -> bytes:
     for s, off in zip(secs, offsets):
         if not s.zerofill:
             out += bytes(off - len(out)) + s.data
-    out += bytes(_align(len(out), 4) - len(out))
+    out += bytes(align_up(len(out), 4) - len(out))
     for s in secs:
         for r in sorted(s.relocs, key=lambda r: -r.offset):
             out += _reloc(r, ordinal, index)
@@ -221,6 +178,6 @@ def write_macho_i386(image: MachoImage32) -> bytes:
         for name in s.indirect:
             out += struct.pack("<I", index[name])
     for sym, strx in zip(symbols, names):
-        out += _nlist(sym, strx, ordinal)
+        out += nlist(sym, strx, ordinal, wide=False)
     out += strtab
     return bytes(out)

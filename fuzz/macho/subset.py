@@ -15,6 +15,7 @@ The mapped program is still a `fuzz.model.Program`: `fuzz.semantics.outcome` pre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from .. import libtrace
@@ -44,15 +45,31 @@ def _via(target: str, via: AddrVia) -> AddrVia:
     return AddrVia.GOT if target in libtrace.IMPORTS else _ADDR_VIA[via]
 
 
-def _step(step: Step) -> Step:
+def macho_subset(program: Program) -> Program:
+    """`program` with every reference made in a way Mach-O x86-64 can express."""
+    return map_program(program, _via, _field)
+
+
+Via = Callable[[str, AddrVia], AddrVia]  # a reference's addressing, by its target
+
+
+def map_program(program: Program, via: Via, field: Callable[[Field], Field] | None = None
+                ) -> Program:
+    """`program` without COMDAT groups (Mach-O has none: a COMDAT function becomes a weak
+    definition in every object that carried a copy), each step's addressing mapped by `via`
+    and, given `field`, each data field by it.  Shared by the x86-64 and i386 subsets."""
+    return replace(program, objects=tuple(_object(o, via, field) for o in program.objects))
+
+
+def _step(step: Step, via: Via) -> Step:
     if isinstance(step, IfOdd):
-        inner = _step(step.step)
+        inner = _step(step.step, via)
         assert not isinstance(inner, IfOdd)
         return IfOdd(inner)
     if isinstance(step, CallTable):
-        return replace(step, via=_via(step.table, step.via))
+        return replace(step, via=via(step.table, step.via))
     if isinstance(step, Load | Store):
-        return replace(step, via=_via(step.item, step.via))
+        return replace(step, via=via(step.item, step.via))
     return step
 
 
@@ -64,25 +81,20 @@ def _field(f: Field) -> Field:
     return f
 
 
-def _function(fn: Function, comdat: set[str]) -> Function:
+def _function(fn: Function, comdat: set[str], via: Via) -> Function:
     binding = Binding.WEAK if fn.section in comdat else fn.binding
-    return replace(fn, binding=binding, steps=tuple(_step(s) for s in fn.steps))
+    return replace(fn, binding=binding, steps=tuple(_step(s, via) for s in fn.steps))
 
 
-def _object(obj: ObjectModel) -> ObjectModel:
+def _object(obj: ObjectModel, via: Via, field: Callable[[Field], Field] | None) -> ObjectModel:
     comdat = {s.name for s in obj.sections if s.group is not None}
-    return replace(
-        obj,
-        sections=tuple(replace(s, group=None) for s in obj.sections),
-        functions=tuple(_function(f, comdat) for f in obj.functions),
-        data=tuple(DataItem(d.name, d.binding, d.section, d.align,
-                            tuple(_field(f) for f in d.fields)) for d in obj.data),
-    )
-
-
-def macho_subset(program: Program) -> Program:
-    """`program` with every reference made in a way Mach-O x86-64 can express."""
-    return replace(program, objects=tuple(_object(o) for o in program.objects))
+    mapped = replace(obj, sections=tuple(replace(s, group=None) for s in obj.sections),
+                     functions=tuple(_function(f, comdat, via) for f in obj.functions))
+    if field is None:
+        return mapped
+    return replace(mapped, data=tuple(DataItem(d.name, d.binding, d.section, d.align,
+                                               tuple(field(f) for f in d.fields))
+                                      for d in obj.data))
 
 
 def has_import_pointers(program: Program) -> bool:

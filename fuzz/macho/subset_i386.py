@@ -17,21 +17,9 @@ still a `fuzz.model.Program`: `fuzz.semantics.outcome` predicts it.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from .. import libtrace
-from ..model import (
-    AddrVia,
-    Binding,
-    CallTable,
-    Function,
-    IfOdd,
-    Load,
-    ObjectModel,
-    Program,
-    Step,
-    Store,
-)
+from ..model import AddrVia, Program
+from .subset import map_program
 
 
 def _via(target: str, via: AddrVia) -> AddrVia:
@@ -40,29 +28,6 @@ def _via(target: str, via: AddrVia) -> AddrVia:
     return AddrVia.PC_REL if via is AddrVia.GOT_BASE else via
 
 
-def _step(step: Step) -> Step:
-    if isinstance(step, IfOdd):
-        inner = _step(step.step)
-        assert not isinstance(inner, IfOdd)
-        return IfOdd(inner)
-    if isinstance(step, CallTable):
-        return replace(step, via=_via(step.table, step.via))
-    if isinstance(step, Load | Store):
-        return replace(step, via=_via(step.item, step.via))
-    return step
-
-
-def _function(fn: Function, comdat: set[str]) -> Function:
-    binding = Binding.WEAK if fn.section in comdat else fn.binding
-    return replace(fn, binding=binding, steps=tuple(_step(s) for s in fn.steps))
-
-
-def _object(obj: ObjectModel) -> ObjectModel:
-    comdat = {s.name for s in obj.sections if s.group is not None}
-    return replace(obj, sections=tuple(replace(s, group=None) for s in obj.sections),
-                   functions=tuple(_function(f, comdat) for f in obj.functions))
-
-
 def macho_i386_subset(program: Program) -> Program:
     """`program` with every reference made in a way Mach-O i386 can express."""
-    return replace(program, objects=tuple(_object(o) for o in program.objects))
+    return map_program(program, _via)
