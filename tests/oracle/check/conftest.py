@@ -6,6 +6,8 @@ per session; every one of them must pass every rule.  The lazy ones export their
 from __future__ import annotations
 
 import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,3 +138,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("ref_key", keys)
     if "dyn_key" in metafunc.fixturenames:
         metafunc.parametrize("dyn_key", [k for k in keys if "static" not in k])
+
+
+@pytest.fixture(scope="session")
+def ld_flags(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], list[str]]:
+    """The gcc driver's flags linking with `linker` (bfd, gold, mold: -fuse-ld; lld and
+    linkharness: -B a directory whose `ld` is ld.lld-14, or linkharness's shim), for the
+    rule tests that link one program with every linker."""
+    lld_dir = tmp_path_factory.mktemp("lld-bin")
+    (lld_dir / "ld").symlink_to("/usr/bin/ld.lld-14")
+
+    def flags(linker: str) -> list[str]:
+        if linker == "linkharness":
+            tool = Path(sys.executable).parent / "linkharness"
+            shim = subprocess.run([str(tool), "ld-shim"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+            return ["-B", shim]
+        if linker == "lld":
+            return ["-B", str(lld_dir)]
+        return [f"-fuse-ld={linker}"]
+    return flags

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,23 +16,9 @@ LINKERS = ("bfd", "gold", "lld", "mold", "linkharness")
 HELLO = '#include <stdio.h>\nint main(void) { puts("hi"); return 0; }\n'
 
 
-def _ld_dir(tmp: Path, linker: str) -> list[str]:
-    if linker == "linkharness":
-        tool = Path(sys.executable).parent / "linkharness"
-        shim = subprocess.run([str(tool), "ld-shim"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        return ["-B", shim]
-    if linker == "lld":
-        d = tmp / "lld-bin"
-        d.mkdir(exist_ok=True)
-        if not (d / "ld").exists():
-            (d / "ld").symlink_to("/usr/bin/ld.lld-14")
-        return ["-B", str(d)]
-    return [f"-fuse-ld={linker}"]
-
-
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, int], Path]:
+def outputs(tmp_path_factory: pytest.TempPathFactory,
+            ld_flags: Callable[[str], list[str]]) -> dict[tuple[str, str, int], Path]:
     tmp = tmp_path_factory.mktemp("build-id")
     src = tmp / "hello.c"
     src.write_text(HELLO)
@@ -43,7 +29,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, in
         for linker in LINKERS:
             for style in ("sha1", "md5") if bits == 64 else ("sha1",):
                 out = tmp / f"{linker}-{style}-{bits}"
-                subprocess.run(["gcc", f"-m{bits}", "-no-pie", *_ld_dir(tmp, linker),
+                subprocess.run(["gcc", f"-m{bits}", "-no-pie", *ld_flags(linker),
                                 f"-Wl,--build-id={style}", str(obj), "-o", str(out)],
                                check=True, capture_output=True)
                 built[(linker, style, bits)] = out

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,23 +29,9 @@ BUILDS = {
 }
 
 
-def _ld_dir(tmp: Path, linker: str) -> list[str]:
-    if linker == "linkharness":
-        tool = Path(sys.executable).parent / "linkharness"
-        shim = subprocess.run([str(tool), "ld-shim"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        return ["-B", shim]
-    if linker == "lld":
-        d = tmp / "lld-bin"
-        d.mkdir(exist_ok=True)
-        if not (d / "ld").exists():
-            (d / "ld").symlink_to("/usr/bin/ld.lld-14")
-        return ["-B", str(d)]
-    return [f"-fuse-ld={linker}"]
-
-
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Path]:
+def outputs(tmp_path_factory: pytest.TempPathFactory,
+            ld_flags: Callable[[str], list[str]]) -> dict[tuple[str, str], Path]:
     tmp = tmp_path_factory.mktemp("dwarf")
     for name, text in (("f.c", F_C), ("m.c", M_C), ("t.h", T_H), ("a.cc", A_CC),
                        ("b.cc", B_CC)):
@@ -63,7 +49,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], P
         m32 = ["-m32"] if "-m32" in flags else []
         for linker in LINKERS:
             out = d / linker
-            subprocess.run([cc, *m32, "-no-pie", *_ld_dir(tmp, linker), *objs, "-o", str(out)],
+            subprocess.run([cc, *m32, "-no-pie", *ld_flags(linker), *objs, "-o", str(out)],
                            check=True, capture_output=True)
             built[(build, linker)] = out
     return built

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import struct
 import subprocess
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,23 +28,9 @@ DT_RELACOUNT, DT_TEXTREL = 0x6FFFFFF9, 22
 RULES = ("ELF-REL-RELATIVE-COUNT", "ELF-REL-NO-TEXTREL")
 
 
-def _ld_dir(tmp: Path, linker: str) -> list[str]:
-    if linker == "linkharness":
-        tool = Path(sys.executable).parent / "linkharness"
-        shim = subprocess.run([str(tool), "ld-shim"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        return ["-B", shim]
-    if linker == "lld":
-        d = tmp / "lld-bin"
-        d.mkdir(exist_ok=True)
-        if not (d / "ld").exists():
-            (d / "ld").symlink_to("/usr/bin/ld.lld-14")
-        return ["-B", str(d)]
-    return [f"-fuse-ld={linker}"]
-
-
 @pytest.fixture(scope="module")
-def pies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def pies(tmp_path_factory: pytest.TempPathFactory,
+            ld_flags: Callable[[str], list[str]]) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("pie-rules")
     src = tmp / "p.c"
     src.write_text(PROGRAM)
@@ -53,7 +39,7 @@ def pies(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     built = {}
     for linker in LINKERS:
         out = tmp / linker
-        subprocess.run(["gcc", "-pie", *_ld_dir(tmp, linker), str(obj), "-o", str(out)],
+        subprocess.run(["gcc", "-pie", *ld_flags(linker), str(obj), "-o", str(out)],
                        check=True, capture_output=True)
         built[linker] = out
     return built
