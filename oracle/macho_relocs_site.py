@@ -177,7 +177,9 @@ class Site:
         targets = [t for t in (self.out.stubs.get(name), s) if t is not None]
         copies = [o for o in self.out.img.sections() if o.sectname == sect.sectname]
         for copy in copies:
-            for addr in range(copy.addr, copy.addr + copy.size - 4, size):
+            # no more bytes than the file holds: a hostile section size would loop for ever
+            span = min(copy.size, len(self.out.img.data))
+            for addr in range(copy.addr, copy.addr + span - 4, size):
                 code = self.out.read(addr, 5)
                 if code and code[0] == 0xE9 and (
                         addr + 5 + int.from_bytes(code[1:], "little", signed=True)) in targets:
