@@ -45,6 +45,8 @@ def _relocations(elf: ELFFile) -> set[tuple[str, int, str, str, int]]:
             continue
         assert rel["sh_type"] == "SHT_REL" and rel["sh_entsize"] == 8
         target = elf.get_section(rel["sh_info"])
+        if target.name.startswith(".debug_"):
+            continue  # `as --gdwarf-5` adds DWARF, which our writer does not write
         data = target.data()
         for r in rel.iter_relocations():
             sym = table.get_symbol(r["r_info_sym"])
