@@ -187,8 +187,10 @@ def check_debug_fields(output: str, linked: Linked,
                 scores[base] = sum(isinstance(_judge(linked, obj, sec, rel, outputs[sec.name],
                                                      base, outputs, known, tombstones),
                                               FieldMismatch) for rel in relocs)
-                if not scores[base] and (sec.name, base) not in claimed:
-                    break  # every field holds here: look no further
+            # Every candidate is scored: where fields hold under several places (they only
+            # name discarded COMDAT copies, whose tombstone or kept copy fits anywhere), the
+            # inputs are indistinguishable and a reference into them may name any of them;
+            # stopping at the first would pin the object order, not the link order.
             best = min(scores.values())
             # Places under which every field holds equally are the same bytes computed the
             # same way: a reference may name any of them.  The first unclaimed one is judged.
