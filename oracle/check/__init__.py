@@ -17,6 +17,8 @@ the module of its topic; it must stay silent on GNU ld, gold, lld and mold outpu
 from __future__ import annotations
 
 import os
+import sys
+import types
 
 from oracle.check import rules as _rules  # noqa: F401  (registers every rule)
 from oracle.check.registry import RULES, Rule
@@ -30,3 +32,15 @@ def check(path_or_bytes: str | os.PathLike[str] | bytes) -> list[Violation]:
     """Every rule violation in an executable: ELF here, Mach-O through oracle.check.macho.
     Never raises for bad contents; an unreadable path raises OSError."""
     return check_bytes(load_bytes(path_or_bytes))
+
+
+class _CallableModule(types.ModuleType):
+    """`oracle.check(path)` is the documented call, but importing this submodule makes the
+    package attribute `oracle.check` this module, not the function: calling the module
+    calls the function, so the call works whichever of the two a caller reaches."""
+
+    def __call__(self, path_or_bytes: str | os.PathLike[str] | bytes) -> list[Violation]:
+        return check(path_or_bytes)
+
+
+sys.modules[__name__].__class__ = _CallableModule
