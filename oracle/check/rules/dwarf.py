@@ -122,10 +122,15 @@ def subprogram_low_pc(img: ElfImage) -> Iterator[Finding]:
     if dwarf is None or isinstance(dwarf, str):
         return
     funcs: dict[str, set[int]] = {}
+    sizes: dict[tuple[str, int], int] = {}
+    named: list[tuple[int, int]] = []
     for sec in img.sections_of_type(c.SHT_SYMTAB):
         for sym in symbols(img, sec):
             if sym.type == STT_FUNC and sym.shndx != c.SHN_UNDEF and sym.name:
                 funcs.setdefault(sym.name, set()).add(sym.value)
+                sizes[(sym.name, sym.value)] = sym.size
+                if sym.size:
+                    named.append((sym.value, sym.value + sym.size))
     code = _code_ranges(img)
     dead = _tombstones(img.word)
     try:
@@ -135,10 +140,22 @@ def subprogram_low_pc(img: ElfImage) -> Iterator[Finding]:
             name = _name(die) or "?"
             where = f".debug_info+{die.offset:#x} ({name})"
             addresses = funcs.get(name)
-            if addresses is not None and low not in addresses:
+            if addresses is not None and low not in addresses and not (
+                    high is not None and _in_code(code, low, high)
+                    and not any(a < high and low < b for a, b in named)):
+                # (A weak copy that lost keeps its code and its DIE, with no symbol of its
+                # own: GNU ld's low_pc names that code, which overlaps no named function.)
                 yield where, (f"DW_AT_low_pc {low:#x}, but the symbol {name} is at "
                               + ", ".join(f"{a:#x}" for a in sorted(addresses)))
-            elif not _in_code(code, low, high if high is not None else low + 1):
+            else:
+                if addresses is not None and high is not None \
+                        and sizes.get((name, low), high - low) != high - low:
+                    # The DIE describes a weak copy that lost to a definition of another
+                    # size: its low_pc names the global symbol (the winner, as every
+                    # linker resolves it), its length is the loser's.  Only low_pc counts.
+                    high = low + 1
+                if _in_code(code, low, high if high is not None else low + 1):
+                    continue
                 yield where, (f"[{low:#x}, {high if high is not None else low:#x}) is not "
                               "inside an executable section")
     except Exception:  # noqa: BLE001  (DWARF-READABLE reports it)

@@ -122,3 +122,18 @@ def test_unreadable_abbreviation_offset(outputs: dict[tuple[str, str], Path]) ->
     struct.pack_into("<I", data, second + 6, 0)
     found = _dwarf_findings(bytes(data))
     assert found, "a second unit read with the first unit's abbreviations went unnoticed"
+
+
+def test_a_weak_copy_that_lost_keeps_its_own_subprogram(tmp_path: Path) -> None:
+    """A weak function overridden by a longer-lived strong one of another size keeps its
+    code and its DIE: GNU ld's low_pc names the loser's unnamed code. Not a violation; a
+    low_pc moved into a named function still is."""
+    (tmp_path / "a.c").write_text(
+        "volatile int sink;\n__attribute__((weak)) int f(int x) { for (int i = 0; i < x; i++)"
+        " { sink += i * 3; sink ^= i; sink -= x; } return sink; }\n"
+        "int main(void) { return f(3) & 0; }\n")
+    (tmp_path / "b.c").write_text("int f(int x) { return x; }\n")
+    for src in ("a.c", "b.c"):
+        subprocess.run(["gcc", "-g", "-O0", "-c", src], cwd=tmp_path, check=True)
+    subprocess.run(["gcc", "-no-pie", "a.o", "b.o", "-o", "ref"], cwd=tmp_path, check=True)
+    assert [v for v in check(str(tmp_path / "ref")) if v.rule.startswith("DWARF")] == []
