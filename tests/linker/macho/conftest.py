@@ -9,66 +9,49 @@ from pathlib import Path
 import pytest
 
 TRIPLE = "x86_64-apple-macosx10.9"
-
-
-@pytest.fixture(scope="session")
-def macho_asm(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
-    root = tmp_path_factory.mktemp("macho-asm")
-
-    def build(source: str, name: str) -> Path:
-        src, obj = root / f"{name}.s", root / f"{name}.o"
-        src.write_text(source)
-        subprocess.run(["llvm-mc-14", f"-triple={TRIPLE}", "-filetype=obj", "-o", str(obj),
-                        str(src)], check=True, capture_output=True)
-        return obj
-
-    return build
-
-
-@pytest.fixture(scope="session")
-def macho_cc(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    root = tmp_path_factory.mktemp("macho-cc")
-
-    def build(source: str, name: str, *flags: str) -> Path:
-        src, obj = root / f"{name}.c", root / f"{name}.o"
-        src.write_text(source)
-        subprocess.run(["clang-14", f"--target={TRIPLE}", "-c", "-w", "-o", str(obj), str(src),
-                        *flags], check=True, capture_output=True)
-        return obj
-
-    return build
-
-
 I386_TRIPLE = "i386-apple-macosx10.6"
 MACHO_INCLUDE = Path(__file__).resolve().parents[2] / "macho_include"
 
 
-@pytest.fixture(scope="session")
-def macho32_asm(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
-    """llvm-mc-14 -triple i386-apple-macosx10.6: an i386 MH_OBJECT from assembly."""
-    root = tmp_path_factory.mktemp("macho32-asm")
-
-    def build(source: str, name: str) -> Path:
-        src, obj = root / f"{name}.s", root / f"{name}.o"
+def _builder(root: Path, suffix: str, command: Callable[[Path, Path], list[str]]
+             ) -> Callable[..., Path]:
+    """`build(source, name, *flags)`: write the source, run the tool on it, give the object."""
+    def build(source: str, name: str, *flags: str) -> Path:
+        src, obj = root / f"{name}{suffix}", root / f"{name}.o"
         src.write_text(source)
-        subprocess.run(["llvm-mc-14", f"-triple={I386_TRIPLE}", "-filetype=obj", "-o", str(obj),
-                        str(src)], check=True, capture_output=True)
+        subprocess.run([*command(src, obj), *flags], check=True, capture_output=True)
         return obj
-
     return build
+
+
+def _assembler(root: Path, triple: str) -> Callable[..., Path]:
+    return _builder(root, ".s", lambda src, obj: [
+        "llvm-mc-14", f"-triple={triple}", "-filetype=obj", "-o", str(obj), str(src)])
+
+
+def _compiler(root: Path, triple: str, *options: str) -> Callable[..., Path]:
+    return _builder(root, ".c", lambda src, obj: [
+        "clang-14", f"--target={triple}", *options, "-c", "-w", "-o", str(obj), str(src)])
+
+
+@pytest.fixture(scope="session")
+def macho_asm(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    return _assembler(tmp_path_factory.mktemp("macho-asm"), TRIPLE)
+
+
+@pytest.fixture(scope="session")
+def macho_cc(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    return _compiler(tmp_path_factory.mktemp("macho-cc"), TRIPLE)
+
+
+@pytest.fixture(scope="session")
+def macho32_asm(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """llvm-mc-14 -triple i386-apple-macosx10.6: an i386 MH_OBJECT from assembly."""
+    return _assembler(tmp_path_factory.mktemp("macho32-asm"), I386_TRIPLE)
 
 
 @pytest.fixture(scope="session")
 def macho32_cc(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """clang-14 -target i386-apple-macosx10.6 with the project's Darwin headers."""
-    root = tmp_path_factory.mktemp("macho32-cc")
-
-    def build(source: str, name: str, *flags: str) -> Path:
-        src, obj = root / f"{name}.c", root / f"{name}.o"
-        src.write_text(source)
-        subprocess.run(["clang-14", f"--target={I386_TRIPLE}", "-nostdlibinc", "-isystem",
-                        str(MACHO_INCLUDE), "-c", "-w", "-o", str(obj), str(src), *flags],
-                       check=True, capture_output=True)
-        return obj
-
-    return build
+    return _compiler(tmp_path_factory.mktemp("macho32-cc"), I386_TRIPLE,
+                     "-nostdlibinc", "-isystem", str(MACHO_INCLUDE))
