@@ -64,10 +64,6 @@ def test_bases_follow_the_seed(tmp_path: Path) -> None:
     assert drawn is not None and _crash_address(exe, drawn)[0] == address
 
 
-def _elf(path: Path) -> ELFFile:
-    return ELFFile(open(path, "rb"))  # noqa: SIM115 - read while the test runs
-
-
 def _drop_relocations(path: Path, section: str, rtypes: set[int]) -> int:
     """Make every relocation of those types in `section` R_*_NONE; returns how many."""
     data = bytearray(path.read_bytes())
