@@ -113,7 +113,7 @@ def test_a_hidden_global_in_dynsym_is_reported(
     data = bytearray(_library(outputs))
     dynsym = _elf(bytes(data)).get_section_by_name(".dynsym")
     assert dynsym is not None
-    index = next(i for i, s in enumerate(dynsym.iter_symbols()) if s.name == "pl_fn")
+    index = next(i for i, s in enumerate(dynsym.iter_symbols()) if s.name == "pl_fn")  # type: ignore[attr-defined]
     data[dynsym["sh_offset"] + 24 * index + 5] = 2  # st_other: STV_HIDDEN
     assert "ELF-PIC-HIDDEN-LOCAL" in _rules(bytes(data))
 
