@@ -22,9 +22,12 @@ from . import tables
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
 _SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE",
-                          18: "TPOFF", 8: "RELATIVE"},
+                          18: "TPOFF", 8: "RELATIVE", 16: "DTPMOD", 17: "DTPOFF", 2: "PC"},
                "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32", 42: "IRELATIVE",
-                        14: "TPOFF", 37: "TPOFF", 8: "RELATIVE"}}
+                        14: "TPOFF", 37: "TPOFF", 8: "RELATIVE", 35: "DTPMOD", 36: "DTPOFF",
+                        2: "PC"}}
+DT_FLAGS, DT_FLAGS_1, DT_SYMBOLIC = 30, 0x6FFFFFFB, 16
+DF_SYMBOLIC, DF_1_PIE = 0x2, 0x08000000
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,8 @@ class OutSymbol:
 @dataclass(frozen=True)
 class DynReloc:
     offset: int
-    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE", "TPOFF", "RELATIVE", "other"
+    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "PC", "IRELATIVE", "TPOFF", "DTPMOD",
+    # "DTPOFF", "RELATIVE", "other"
     symbol: str
     addend: int | None  # None for REL
     version: str = ""  # the needed version the symbol is bound to (.gnu.version_r), if any
@@ -81,6 +85,11 @@ class OutputImage:
     relocatable: bool = False  # ET_DYN (a PIE): loaded at a base chosen at run time
     pltgot: int | None = None
     tls: tuple[int, int, int] | None = None  # PT_TLS (vaddr, memsz, align)
+    # A shared library (ET_DYN, neither PT_INTERP nor DF_1_PIE): its exported symbols of
+    # default visibility can be interposed, unless it was linked -Bsymbolic (DT_SYMBOLIC).
+    shared: bool = False
+    symbolic: bool = False
+    exported_default: set[str] = field(default_factory=set)  # .dynsym, defined, STV_DEFAULT
     _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
     _by_offset: dict[int, list[DynReloc]] | None = field(default=None, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
@@ -114,6 +123,11 @@ class OutputImage:
             return bytes(n)
         off = addr - sec.addr
         return sec.data[off:off + n]
+
+    def preemptible(self, name: str) -> bool:
+        """Whether another object can interpose `name` at run time, so that references to
+        it from this output must go through a dynamic relocation naming it."""
+        return self.shared and not self.symbolic and name in self.exported_default
 
     def section_named(self, name: str) -> OutSection | None:
         return next((s for s in self.sections if s.name == name), None)
@@ -253,11 +267,17 @@ def read_image(path: str) -> OutputImage:
                                        sec["sh_flags"], nobits, b"" if nobits else sec.data()))
         image = OutputImage(path, machine, 8 if machine == "x86_64" else 4, sections,
                             relocatable=elf["e_type"] == "ET_DYN")
+        interp = False
         for seg in elf.iter_segments():
             if seg["p_type"] == "PT_TLS":
                 image.tls = (seg["p_vaddr"], seg["p_memsz"], seg["p_align"])
+            interp = interp or seg["p_type"] == "PT_INTERP"
         _read_symbols(elf, image)
-        _read_dynamic(elf, image)
+        flags = _read_dynamic(elf, image)
+        image.exported_default = _exported_default(elf)
+        image.shared = image.relocatable and not interp \
+            and not flags.get(DT_FLAGS_1, 0) & DF_1_PIE
+        image.symbolic = DT_SYMBOLIC in flags or bool(flags.get(DT_FLAGS, 0) & DF_SYMBOLIC)
         return image
 
 
@@ -301,14 +321,20 @@ def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
                 image.globals[rec.name] = rec
 
 
-def _read_dynamic(elf: ELFFile, image: OutputImage) -> None:
+def _read_dynamic(elf: ELFFile, image: OutputImage) -> dict[int, int]:
+    """Read the dynamic relocations and DT_PLTGOT; returns the flag tags (DT_FLAGS,
+    DT_FLAGS_1, DT_SYMBOLIC) found, by number."""
     kinds = _SLOT_TYPES[image.machine]
     is64 = elf.elfclass == 64
+    flags: dict[int, int] = {}
     for sec in elf.iter_sections():
         if isinstance(sec, DynamicSection):
             for tag in sec.iter_tags():
                 if tag.entry.d_tag == "DT_PLTGOT":
                     image.pltgot = tag.entry.d_val
+                number = _tag_number(tag.entry.d_tag)
+                if number in (DT_FLAGS, DT_FLAGS_1, DT_SYMBOLIC):
+                    flags[number] = tag.entry.d_val
         kind = sec["sh_type"]
         if kind not in ("SHT_REL", "SHT_RELA") or not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
             continue
@@ -323,6 +349,25 @@ def _read_dynamic(elf: ELFFile, image: OutputImage) -> None:
             image.dynrelocs.append(DynReloc(rel.offset, kinds.get(rel.type, "other"),
                                             names[rel.symbol] if known else "", rel.addend,
                                             versions[rel.symbol] if known else ""))
+    return flags
+
+
+def _exported_default(elf: ELFFile) -> set[str]:
+    """The names .dynsym defines with default visibility (global or weak)."""
+    index = elf.get_section_index(".dynsym")
+    if index is None:
+        return set()
+    return {base_name(s.name) for s in tables.symbols(*_table(elf, index), elf.elfclass == 64)
+            if s.shndx != "SHN_UNDEF" and s.visibility == 0 and s.name
+            and s.bind in ("STB_GLOBAL", "STB_WEAK")}
+
+
+_TAG_NUMBERS = {"DT_FLAGS": DT_FLAGS, "DT_FLAGS_1": DT_FLAGS_1, "DT_SYMBOLIC": DT_SYMBOLIC}
+
+
+def _tag_number(tag: int | str) -> int | None:
+    """pyelftools names the tags it knows; the number either way."""
+    return tag if isinstance(tag, int) else _TAG_NUMBERS.get(tag)
 
 
 def _needed_versions(elf: ELFFile, dynsym: int, count: int) -> list[str]:
