@@ -51,7 +51,7 @@ Figures = dict[str, dict[str, float]]
 
 
 def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | str,
-             cases: int | None = None, quiet: bool = False) -> Figures:
+             cases: int | None = None, tag: str = "") -> Figures:
     figures: Figures = {}
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         work = Path(tmp)
@@ -74,18 +74,16 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | 
             elapsed = time.monotonic() - start
             figures[name] = {"tried": tried, "seconds": round(elapsed, 1),
                              "per_second": round(tried / elapsed, 1), "broke_a_rule": failed}
-            if quiet:
-                continue
-            print(f"{name:16} {tried:7d} cases {tried / elapsed:7.1f}/s  broke a rule: {failed}",
+            print(f"{tag}{name:16} {tried:7d} cases {tried / elapsed:7.1f}/s  broke a rule: {failed}",
                   flush=True)
             for kind, count in kinds.most_common(8):
-                print(f"    {count:5d}  {kind}", flush=True)
+                print(f"{tag}    {count:5d}  {kind}", flush=True)
     return figures
 
 
 def _worker(args: tuple[list[str], float, Path, str, int | None]) -> Figures:
     names, seconds, keep, seed, cases = args
-    return campaign(names, seconds, keep, seed, cases, quiet=True)
+    return campaign(names, seconds, keep, seed, cases, tag=f"[worker {seed}] ")
 
 
 def parallel_campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int,
