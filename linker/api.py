@@ -119,6 +119,13 @@ def link(
     dynamic_list_data: bool = False,
     gc_sections: bool = False,
     print_gc_sections: bool = False,
+    shared: bool = False,
+    soname: str | None = None,
+    symbolic: str = "none",
+    no_undefined: bool = False,
+    text_relocations: bool = False,
+    version_scripts: Sequence[str] = (),
+    exclude_libs: Sequence[str] = (),
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -156,6 +163,13 @@ def link(
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
     `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
+
+    `shared`: write a shared object (-shared; linker/elf/dso.py) named `soname`
+    (DT_SONAME); `symbolic`: "all" (-Bsymbolic) or "functions" (-Bsymbolic-functions)
+    binds the object's own references to its own definitions; `no_undefined`: -z defs;
+    `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
+    `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
+    names (or ALL) whose members' symbols are not exported.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -187,9 +201,11 @@ def link(
     entry_name = entry or DEFAULT_ENTRY
     # GNU ld lets the entry symbol pull an archive member, but a missing entry is only a
     # warning: reference it for the load, and forget the reference if nothing defined it.
-    entry_sym = symtab.intern(entry_name)
-    fresh_entry = not entry_sym.referenced
-    entry_sym.referenced = entry_sym.strong_ref = True
+    # A shared object has no entry unless -e names one.
+    entry_sym = symtab.intern(entry_name) if not shared or entry else None
+    fresh_entry = entry_sym is not None and not entry_sym.referenced
+    if entry_sym is not None:
+        entry_sym.referenced = entry_sym.strong_ref = True
     for name, expr in defsym:  # an alias's target may come from an archive
         aliased = parse_defsym_expression(name, expr)[0]
         if aliased is not None:
@@ -197,19 +213,30 @@ def link(
             sym.referenced = sym.strong_ref = True
             sym.referrers.append("--defsym")
     loader.load([os.fspath(i) for i in inputs])
-    if fresh_entry and entry_sym.undefined:
+    if entry_sym is not None and fresh_entry and entry_sym.undefined:
         entry_sym.referenced = entry_sym.strong_ref = False
     symtab.define_symbols(list(defsym))
     if trace or trace_symbols:
         print_traces(symtab, trace, trace_symbols)
     symtab.bind_versioned_references()
     # A PIE is always dynamic: ld.so must at least rebase it.
-    dynamic = pie or any(s.imported and s.referenced for s in symtab.symbols)
+    dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
-    symtab.check_undefined()
+    shared_options = None
+    if shared:
+        from .elf.dso import SharedOptions
+        from .elf.version_script import read_version_scripts
+        shared_options = SharedOptions(
+            soname=soname, symbolic=symbolic, no_undefined=no_undefined,
+            text_relocations=text_relocations,
+            version_script=read_version_scripts(list(version_scripts)),
+            exclude_libs=tuple(exclude_libs), output_name=os.fspath(output))
+    if not shared or no_undefined:  # a shared object may leave symbols to ld.so
+        symtab.check_undefined()
     diagnostics.check()  # undefined symbols: nothing more can be laid out
     if gc_sections:
-        _collect_garbage(symtab, [entry_name, *undefined, init, fini], export_dynamic,
+        _collect_garbage(symtab, [entry_name, *undefined, init, fini],
+                         export_dynamic or shared,
                          tuple(dynamic_list), dynamic_list_data, print_gc_sections)
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
@@ -224,7 +251,7 @@ def link(
         entry=entry_name,
         eh_frame_hdr=eh_frame_hdr,
         relro=relro,
-        pie=pie,
+        pie=pie and not shared,
         strip_debug=strip or strip_debug,  # GNU ld's -s drops debugging sections too
         compress_debug=compress_debug_sections,
         build_id=normalise_style(build_id) if build_id is not None else None,
@@ -233,6 +260,7 @@ def link(
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
+        shared=shared_options,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
