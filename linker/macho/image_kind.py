@@ -15,7 +15,7 @@ from ..model import DynamicLibrary, DynamicSymbol, SymType
 from ..resolve import SymbolTable
 from .dyldinfo import BindEntry
 from .symbols import BIND_SPECIAL_DYLIB_FLAT_LOOKUP
-from .write import ImageKind, SegmentPlan
+from .write import VM_PROT_W, ImageKind, SegmentPlan
 
 # The soname of the pseudo-library that holds what -undefined dynamic_lookup leaves to
 # dyld's flat lookup: bound with ordinal BIND_SPECIAL_DYLIB_FLAT_LOOKUP, no LC_LOAD_DYLIB.
@@ -72,6 +72,11 @@ class SegmentIndex:
             if plan.vmaddr <= addr < plan.vmaddr + plan.vmsize:
                 return self.first + n, addr - plan.vmaddr
         raise AssertionError(f"a bind or rebase at {addr:#x} is in no segment")
+
+    def read_only(self) -> frozenset[int]:
+        """The indexes of the segments that are not writable (__TEXT)."""
+        return frozenset(self.first + n for n, plan in enumerate(self.plans)
+                         if not plan.prot & VM_PROT_W)
 
     def address(self, entry: BindEntry) -> int:
         return self.plans[entry.segment - self.first].vmaddr + entry.offset

@@ -169,7 +169,8 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
                 image, spans, base, slid, [(seg_index.address(b), b) for b in binds],
                 [(seg_index.address(b), b) for b in lazy])
         else:
-            linkedit.rebase = rebase_opcodes([seg_index.locate(a) for a in slid])
+            linkedit.rebase = rebase_opcodes([seg_index.locate(a) for a in slid],
+                                             seg_index.read_only())
             linkedit.bind = bind_opcodes(binds)
             linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
             _patch_helper_pushes(image, synthetic, layout, scan, starts)

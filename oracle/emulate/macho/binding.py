@@ -30,6 +30,7 @@ from oracle.emulate.macho.libraries import STUB_BINDER, Dylib, LibSystem
 from oracle.emulate.macho.opcodes import (
     BIND_TYPE_POINTER,
     REBASE_TYPE_POINTER,
+    REBASE_TYPE_TEXT_ABSOLUTE32,
     Bind,
     OpcodeError,
     decode_binds,
@@ -186,7 +187,8 @@ class Binder:
             for r in rebases:
                 addr = self._field(r.segment, r.offset,
                                    f"rebase (opcode at +{r.opcode_offset:#x})", rebase=True)
-                if r.type != REBASE_TYPE_POINTER:
+                text = self.text_rebases and r.type == REBASE_TYPE_TEXT_ABSOLUTE32
+                if r.type != REBASE_TYPE_POINTER and not text:
                     raise DyldFault(Fault("bad-relocation", addr, None,
                                           f"rebase type {r.type} is not REBASE_TYPE_POINTER"))
                 # the pointer moves with the image (slide 0 when it is not MH_PIE)
