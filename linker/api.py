@@ -132,7 +132,9 @@ def link(
     `SYM@INSTALL_NAME` imports without a stub file; `fixup_chains` True/False writes
     chained fixups or dyld-info opcodes (None: ld64's default for the deployment target).
     `macho_options` holds the rest of ld64's options (MachoOptions' fields: pie,
-    pagezero_size, headerpad, stack_size, exported); `strip` and `map_file` apply too.
+    pagezero_size, headerpad, stack_size, exported; and output_kind "dylib" or "bundle",
+    install_name, current_version, compatibility_version, undefined_dynamic_lookup);
+    `strip` and `map_file` apply too.
 
     `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
@@ -290,16 +292,15 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 more: Mapping[str, Any] | None = None,
                 map_file: str | os.PathLike[str] | None = None) -> LinkResult:
     diagnostics = current()
-    from .macho.image_kind import add_flat_lookup
+    from .macho.image_kind import add_flat_lookup, kind_from_options
     from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
-    from .macho.write import EXECUTABLE
     from .resolve import SymbolTable
 
     symtab = SymbolTable()
     assert arch.macho is not None
     more = dict(more or {})
-    kind = more.pop("kind", EXECUTABLE)  # -dylib / -bundle (linker/macho/image_kind.py)
+    kind = kind_from_options(more, os.fspath(output))  # -dylib / -bundle
     dynamic_lookup = more.pop("undefined_dynamic_lookup", False)
     # dyld learnt LC_DYLD_INFO in 10.6: for an older minimum, ld64 writes the classic form.
     classic = classic or platform_version[0] < DYLD_INFO_MIN_OS

@@ -218,22 +218,15 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
 
 
 def _image_kind(cmd: Ld64Command) -> None:
-    """-dylib/-bundle and the dylib's identity into macho_options' `kind`.  The install
-    name defaults to the output path, as ld64's does."""
+    """-dylib/-bundle and the dylib's identity go to macho_options as they are; the link
+    turns them into the image kind (linker/macho/image_kind.py), refusing misplaced ones."""
     o = cmd.options
-    what = o.pop("output_kind", None)
-    identity = {k: o.pop(k) for k in ("install_name", "current_version",
-                                     "compatibility_version") if k in o}
-    if what is None:
-        if identity:
-            raise LinkError(f"-{next(iter(identity))} is only for -dylib")
-        return
-    if what == "bundle" and identity:
-        raise LinkError(f"-{next(iter(identity))} is only for -dylib, not -bundle")
-    from .write import MH_BUNDLE, MH_DYLIB, ImageKind
-    identity.setdefault("install_name", cmd.output)
-    kind = ImageKind(MH_DYLIB, **identity) if what == "dylib" else ImageKind(MH_BUNDLE)
-    o.setdefault("macho_options", {})["kind"] = kind
+    moved = {k: o.pop(k) for k in ("output_kind", "install_name", "current_version",
+                                   "compatibility_version") if k in o}
+    if moved:
+        o.setdefault("macho_options", {}).update(moved)
+        from .image_kind import kind_from_options
+        kind_from_options(dict(moved), cmd.output)  # refused here, before reading inputs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,17 +9,40 @@ dynamic_lookup` binds through.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import LinkError
 from ..model import DynamicLibrary, DynamicSymbol, SymType
 from ..resolve import SymbolTable
 from .dyldinfo import BindEntry
 from .symbols import BIND_SPECIAL_DYLIB_FLAT_LOOKUP
-from .write import VM_PROT_W, ImageKind, SegmentPlan
+from .write import EXECUTABLE, MH_BUNDLE, MH_DYLIB, VM_PROT_W, ImageKind, SegmentPlan
 
 # The soname of the pseudo-library that holds what -undefined dynamic_lookup leaves to
 # dyld's flat lookup: bound with ordinal BIND_SPECIAL_DYLIB_FLAT_LOOKUP, no LC_LOAD_DYLIB.
 FLAT_LOOKUP = "<flat lookup: -undefined dynamic_lookup>"
+
+
+def kind_from_options(options: dict[str, Any], output: str) -> ImageKind:
+    """Pop the image-kind options from `macho_options` (what `link()` and the ld64 CLI
+    pass): output_kind "dylib" or "bundle" (default: an executable), and for a dylib
+    install_name (default: the output path, as ld64's), current_version and
+    compatibility_version (xxxx.yy.zz packed, as LC_ID_DYLIB stores them)."""
+    what = options.pop("output_kind", None)
+    identity = {k: options.pop(k) for k in ("install_name", "current_version",
+                                            "compatibility_version") if k in options}
+    if what is None:
+        if identity:
+            raise LinkError(f"-{next(iter(identity))} is only for -dylib")
+        return EXECUTABLE
+    if what == "bundle":
+        if identity:
+            raise LinkError(f"-{next(iter(identity))} is only for -dylib, not -bundle")
+        return ImageKind(MH_BUNDLE)
+    if what != "dylib":
+        raise LinkError(f"output_kind {what!r}: one of dylib, bundle")
+    identity.setdefault("install_name", output)
+    return ImageKind(MH_DYLIB, **identity)
 
 
 def image_base(arch_base: int, pagezero_size: int | None, kind: ImageKind) -> int:

@@ -82,17 +82,28 @@ def slid(img: MachOImage, slide: int) -> MachOImage:
     return SlidImage(**fields, slide=slide)
 
 
-def exports(img: MachOImage) -> dict[str, int]:
-    """Name -> address of every export in the image's trie (re-exports and resolvers
-    aside), at the image's loaded header.  MachOError when the trie is malformed."""
+@dataclass(frozen=True)
+class ExportEntry:
+    name: str
+    flags: int
+    address: int  # the loaded address (the header's plus the offset); absolute: the value
+
+    @property
+    def absolute(self) -> bool:
+        return self.flags & EXPORT_KIND_MASK == EXPORT_KIND_ABSOLUTE
+
+
+def export_entries(img: MachOImage) -> list[ExportEntry]:
+    """Every regular or absolute export in the image's trie (re-exports and
+    stub-and-resolver exports aside).  MachOError when the trie is malformed."""
     if img.dyld_info is not None and img.dyld_info.export[1]:
         trie = img.bytes_at(*img.dyld_info.export, "export trie")
     elif img.exports_trie is not None and img.exports_trie[1]:
         trie = img.bytes_at(*img.exports_trie, "LC_DYLD_EXPORTS_TRIE")
     else:
-        return {}
+        return []
     base = img.header_address()
-    out: dict[str, int] = {}
+    out: list[ExportEntry] = []
     pending = [(0, b"")]
     seen: set[int] = set()
     try:
@@ -108,7 +119,8 @@ def exports(img: MachOImage) -> dict[str, int]:
                 if not flags & (EXPORT_REEXPORT | EXPORT_STUB_AND_RESOLVER):
                     offset, _ = read_uleb(trie, pos, "export")
                     absolute = flags & EXPORT_KIND_MASK == EXPORT_KIND_ABSOLUTE
-                    out[prefix.decode("utf-8", "replace")] = offset if absolute else base + offset
+                    out.append(ExportEntry(prefix.decode("utf-8", "replace"), flags,
+                                           offset if absolute else base + offset))
             if children >= len(trie):
                 raise MachOError("export trie", f"node {node:#x} runs past the trie")
             pos = children + 1
@@ -122,6 +134,11 @@ def exports(img: MachOImage) -> dict[str, int]:
     except OpcodeError as err:
         raise MachOError("export trie", str(err)) from None
     return out
+
+
+def exports(img: MachOImage) -> dict[str, int]:
+    """Name -> loaded address of every export (export_entries)."""
+    return {e.name: e.address for e in export_entries(img)}
 
 
 @dataclass

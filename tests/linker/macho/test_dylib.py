@@ -218,7 +218,7 @@ def test_undefined_dynamic_lookup_binds_through_flat_lookup(tmp_path: Path) -> N
     lib = tmp_path / "libplugin.dylib"
     with pytest.raises(LinkError, match="_host_value"):
         link([str(lib_o), LIBSYSTEM], lib, target="macho-x86_64",
-             macho_options={"kind": _dylib_kind(lib)})
+             macho_options={"output_kind": "dylib"})
     _lh("x86_64", "10.15", "-dylib", "-undefined", "dynamic_lookup", str(lib_o), "-o", str(lib))
     img = mi.parse(lib.read_bytes())
     assert not img.flags & 0x1  # MH_NOUNDEFS
@@ -230,11 +230,6 @@ def test_undefined_dynamic_lookup_binds_through_flat_lookup(tmp_path: Path) -> N
         result = run(tmp_path / "host", bind=bind)
         assert not result.faults, [f.describe() for f in result.faults]
         assert result.exit_code == 42
-
-
-def _dylib_kind(path: Path) -> object:
-    from linker.macho.write import MH_DYLIB, ImageKind
-    return ImageKind(MH_DYLIB, install_name=str(path))
 
 
 def test_bundle(tmp_path: Path) -> None:
