@@ -139,7 +139,9 @@ def link(
     `SYM@INSTALL_NAME` imports without a stub file; `fixup_chains` True/False writes
     chained fixups or dyld-info opcodes (None: ld64's default for the deployment target).
     `macho_options` holds the rest of ld64's options (MachoOptions' fields: pie,
-    pagezero_size, headerpad, stack_size, exported); `strip` and `map_file` apply too.
+    pagezero_size, headerpad, stack_size, exported; and output_kind "dylib" or "bundle",
+    install_name, current_version, compatibility_version, undefined_dynamic_lookup);
+    `strip` and `map_file` apply too.
 
     `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
@@ -318,18 +320,23 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 more: Mapping[str, Any] | None = None,
                 map_file: str | os.PathLike[str] | None = None) -> LinkResult:
     diagnostics = current()
+    from .macho.image_kind import add_flat_lookup, kind_from_options
     from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
     from .resolve import SymbolTable
 
     symtab = SymbolTable()
     assert arch.macho is not None
+    more = dict(more or {})
+    kind = kind_from_options(more, os.fspath(output))  # -dylib / -bundle
+    dynamic_lookup = more.pop("undefined_dynamic_lookup", False)
     # dyld learnt LC_DYLD_INFO in 10.6: for an older minimum, ld64 writes the classic form.
     classic = classic or platform_version[0] < DYLD_INFO_MIN_OS
     # LC_UNIXTHREAD enters a crt1-style `start` (classic, or before LC_MAIN's macOS 10.8).
-    unixthread = classic or platform_version[0] < arch.macho.lc_main_min_os
-    # ld64 treats the entry point as an undefined reference (it can come from an archive).
-    entry_names = [entry] if entry else ([] if unixthread else ["_main"])
+    unixthread = kind.executable and (classic or platform_version[0] < arch.macho.lc_main_min_os)
+    # ld64 treats the entry point as an undefined reference (it can come from an archive);
+    # a dylib or bundle has none.
+    entry_names = [entry] if entry else ([] if unixthread or not kind.executable else ["_main"])
     for name in [*undefined, *entry_names]:
         sym = symtab.intern(name)
         sym.referenced = sym.strong_ref = True
@@ -340,12 +347,14 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
         loader.add_builtin_start()  # none for x86-64: enter at start if defined, else _main
     for name in LINKER_DEFINED:
         symtab.define_linker_symbol(name)
+    if dynamic_lookup and add_flat_lookup(symtab):
+        kind = dataclasses.replace(kind, flat_imports=True)
     symtab.check_undefined()
     diagnostics.check()
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1],
-                        fixup_chains=fixup_chains, **(more or {}))
+                        fixup_chains=fixup_chains, kind=kind, **more)
     link_map: dict[str, object] | None = {} if map_file is not None else None
     data = link_macho(symtab, arch, opts, link_map)
     diagnostics.check()
