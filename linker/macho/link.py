@@ -27,6 +27,7 @@ from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
+from . import tlv
 from .chained import ChainSegment
 from .chained import encode as chained_encode
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
@@ -54,8 +55,6 @@ from .write import (
 BASE = 0x100000000  # x86-64's; each arch's is MachoTraits.base
 DYLD_INFO_MIN_OS = 0x000A0600  # LC_DYLD_INFO(_ONLY) is 10.6's: older targets get classic
 PAGE = 0x1000
-MH_HAS_TLV_DESCRIPTORS = 0x800000
-TLV_DESCRIPTOR = 24  # thunk, key, offset
 CHAINED_FIXUPS_MIN_OS = 0x000C0000  # macOS 12: ld64's default switches to chained fixups
 INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
 N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
@@ -150,7 +149,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
     slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld)
-    tlv_offsets = _tlv_descriptor_offsets(image, outs, layout)
+    tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie
     if opts.classic:
@@ -194,38 +193,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
                      opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     MH_HAS_TLV_DESCRIPTORS if _has_tlv(outs) else 0, opts.stack_size)
-
-
-def _has_tlv(outs: list[OutputSection]) -> bool:
-    return any(o.name == "__DATA,__thread_vars" and o.size for o in outs)
-
-
-def _tlv_descriptor_offsets(image: bytearray, outs: list[OutputSection],
-                            layout: Layout) -> set[int]:
-    """Each __thread_vars descriptor is {thunk, key, offset}: the compiler's absolute
-    pointer to the variable's initial value (`_v$tlv$init`) becomes its offset in the
-    thread-local template (__thread_data then __thread_bss), as ld64 writes it, and is
-    not rebased.  Returns the addresses of the rewritten words."""
-    template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
-    descriptors = [o for o in outs if o.name == "__DATA,__thread_vars" and o.size]
-    if not descriptors:
-        return set()
-    if not template:
-        raise LinkError("__thread_vars descriptors without __thread_data or __thread_bss")
-    start = min(o.addr for o in template)
-    rewritten = set()
-    for out in descriptors:
-        for k in range(out.size // TLV_DESCRIPTOR):
-            addr = out.addr + TLV_DESCRIPTOR * k + 16
-            at = out.file_offset + TLV_DESCRIPTOR * k + 16
-            value = int.from_bytes(image[at:at + 8], "little")
-            if not start <= value <= max(o.addr + o.size for o in template):
-                raise LinkError(f"thread-local descriptor at {addr - 16:#x}: its initial value "
-                                f"{value:#x} is not in __thread_data or __thread_bss")
-            image[at:at + 8] = (value - start).to_bytes(8, "little")
-            rewritten.add(addr)
-    return rewritten
+                     tlv.header_flag(outs), opts.stack_size)
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
