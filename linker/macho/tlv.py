@@ -37,17 +37,18 @@ def descriptor_offsets(image: bytearray, outs: list[OutputSection], word: int = 
     descriptors = [o for o in outs if o.name == DESCRIPTORS and o.size]
     if not descriptors:
         return set()
+    size = 3 * word
+    for out in descriptors:
+        if out.size % size:
+            raise LinkError(f"__thread_vars is {out.size:#x} bytes, not a whole number of "
+                            f"{size}-byte descriptors", section=out.name)
     template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
     start = template_start(outs)
     if start is None:
         raise LinkError("__thread_vars descriptors without __thread_data or __thread_bss")
     end = max(o.addr + o.size for o in template)
-    size = 3 * word
     rewritten = set()
     for out in descriptors:
-        if out.size % size:
-            raise LinkError(f"__thread_vars is {out.size:#x} bytes, not a whole number of "
-                            f"{size}-byte descriptors", section=out.name)
         for k in range(out.size // size):
             addr = out.addr + size * k + 2 * word
             at = out.file_offset + size * k + 2 * word
