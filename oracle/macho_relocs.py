@@ -146,7 +146,7 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
         if bound == (name, addend):
             return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
                                  site.p, r.width, site.p, "bind S + A", "dynamic")
-        if not out.img.dyld_info:
+        if not out.img.dyld_info and out.img.chained_fixups is None:
             # classic: an LC_DYSYMTAB external relocation of the symbol, the addend in the
             # word (dyld adds the symbol's address to what the pointer holds)
             held = int.from_bytes(actual, "little", signed=True) if actual else None

@@ -64,8 +64,12 @@ def _expected(site: Site) -> Allowed:
                 for ma in site.moved_address(a) for mb in site.moved_address(b)]
     if r.type == GENERIC_TLV and r.target.extern and r.pcrel:
         lea = site.out.read(site.p - 2, 1) == b"\x8d"  # relaxed: only with lea's opcode
-        return [(v, f) for v, f, opcode in tlv_descriptor_loads(site, _field(site, True), end)
-                if opcode is None or lea]
+        allowed = [(v, f) for v, f, opcode in tlv_descriptor_loads(site, _field(site, True), end)
+                   if opcode is None or lea]
+        if not allowed:
+            raise Unresolved("unresolved", f"{site.name(r.target)} has no pointer slot, and "
+                                           "the instruction is not leal (0x8d)")
+        return allowed
     if r.type != VANILLA:
         raise Unresolved("unsupported", f"type {r.type_name} is not checked")
     if not r.scattered and not r.pcrel and tlv_offset_word(site):
