@@ -82,12 +82,12 @@ def _edit_imports(mp: pytest.MonkeyPatch, edit: Callable[[tuple[int, str, bool, 
 
 @mutant("chained fixups: an import's library ordinal off by one", "chained fixups")
 def _ordinal(mp: pytest.MonkeyPatch) -> None:
-    _edit_imports(mp, lambda k: (k[0] + 1, *k[1:]))  # type: ignore[return-value]
+    _edit_imports(mp, lambda k: (k[0] + 1, *k[1:]))
 
 
 @mutant("chained fixups: a bind loses its addend", "chained fixups")
 def _addend(mp: pytest.MonkeyPatch) -> None:
-    _edit_imports(mp, lambda k: (*k[:3], 0))  # type: ignore[return-value]
+    _edit_imports(mp, lambda k: (*k[:3], 0))
     original = chained._thread_chains
 
     def thread(image: bytearray, segments: list[chained.ChainSegment], header_addr: int,
@@ -209,12 +209,11 @@ def _exposed(built: Built, behaviour_only: bool = False) -> str | None:
     """What exposes the current linker, or None when every check passes (`behaviour_only`:
     the TLV cases judged by their runs against the model alone, not by the rules or the
     field oracle)."""
-    for n, case in enumerate(built.tlv_cases):
-        work = built.root / f"tlv{n}"
+    for n, tlv_case in enumerate(built.tlv_cases):
         try:
-            found = check_case(case, work, behaviour_only)
+            found = check_case(tlv_case, built.root / f"tlv{n}", behaviour_only)
         except LinkError as e:
-            return f"TLV case {n} ({case.arch}) refused: {e}"
+            return f"TLV case {n} ({tlv_case.arch}) refused: {e}"
         if found:
             return f"TLV case {n}: {found[0]}"
     for n, (case, objs, stubs) in enumerate(built.macho_cases):
