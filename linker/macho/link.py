@@ -27,6 +27,7 @@ from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
+from . import tlv
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
 from .dyldinfo import (
@@ -40,7 +41,6 @@ from .image_kind import SegmentIndex, image_base, library_ordinals, refuse_class
 from .sectcreate import create_sections
 from .symbols import MH_EXECUTE_HEADER, symbol_table
 from .synth import MachoSynthetic, build_macho_synthetic
-from .tlv_descriptors import MH_HAS_TLV_DESCRIPTORS, has_tlv, tlv_descriptor_offsets
 from .write import (
     EXECUTABLE,
     VM_PROT_R,
@@ -143,7 +143,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld,
                                     text_rebases=not executable and macho.text_pointers)
-    tlv_offsets = tlv_descriptor_offsets(image, outs, layout)
+    tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie
     if opts.classic:
@@ -182,7 +182,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
                      opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     MH_HAS_TLV_DESCRIPTORS if has_tlv(outs) else 0, opts.stack_size, kind)
+                     tlv.header_flag(outs), opts.stack_size, kind)
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
