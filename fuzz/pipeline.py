@@ -4,6 +4,7 @@ API, the reference linkers through oracle.reference)."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -80,9 +81,11 @@ def link_linkharness(objects: Sequence[Path], libs: Sequence[str], output: Path,
          bind_now=options.bind_now, hash_style=options.hash_style, pie=options.pie)
 
 
+@functools.lru_cache(maxsize=64)
 def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[LinkOptions]:
     """Input order, -z now, hash style and, when the model is PIE-legal (`pie_ok`), -pie for
-    about a third of the examples."""
+    about a third of the examples.  Built once per argument pair: the properties flatmap
+    every drawn program into it, and a fresh strategy is validated on its first draw."""
     pie = st.integers(0, 2).map(lambda n: n == 0) if pie_ok else st.just(False)
     return st.builds(LinkOptions, st.permutations(range(n_objects)).map(tuple), st.booleans(),
                      st.sampled_from(("both", "sysv", "gnu")), pie)
