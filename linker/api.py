@@ -119,6 +119,9 @@ def link(
     dynamic_list_data: bool = False,
     gc_sections: bool = False,
     print_gc_sections: bool = False,
+    relocatable: bool = False,
+    unique: bool = False,
+    z_properties: Mapping[int, int] | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -156,6 +159,9 @@ def link(
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
     `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
+    `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
+    `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
+    .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -172,6 +178,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if relocatable:
+        return _link_relocatable(arch, inputs, output, library_paths, sysroot, unique,
+                                 z_properties or {})
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
@@ -256,6 +265,29 @@ def link(
         dynamic=dynamic,
         needed=tuple(tables.needed) if tables else (),
     )
+
+
+def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
+                      output: str | os.PathLike[str], library_paths: Sequence[str],
+                      sysroot: str, unique: bool, properties: Mapping[int, int]) -> LinkResult:
+    """-r: load and resolve as GNU ld does (archives pulled for what is still undefined,
+    -l finding only static archives), then write one relocatable object."""
+    from .elf.load import Loader
+    from .elf.relocatable import build_relocatable
+    from .elf.relocatable_write import write_relocatable
+    from .resolve import SymbolTable
+    symtab = SymbolTable()
+    loader = Loader(symtab, arch.name, list(library_paths), sysroot)
+    loader.item("-Bstatic")
+    loader.load([os.fspath(i) for i in inputs])
+    if symtab.libraries:
+        raise LinkError("a shared library cannot be an input of a relocatable (-r) link",
+                        file=symtab.libraries[0].path)
+    current().check()  # duplicate definitions
+    data = write_relocatable(build_relocatable(symtab, arch, unique, properties))
+    out_path = os.fspath(output)
+    _write_atomically(out_path, data, executable=False)
+    return LinkResult(output=out_path, entry=0, dynamic=False, needed=())
 
 
 def _collect_garbage(symtab: SymbolTable, roots: list[str], export_dynamic: bool,

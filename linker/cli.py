@@ -59,6 +59,7 @@ ALIASES = {
     "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
     "--init": "-init", "--fini": "-fini", "--print-map": "-M",
     "--allow-multiple-definition": "-allow-multiple-definition",
+    "--relocatable": "-r", "-i": "-r", "--unique": "-unique",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -114,7 +115,7 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
          "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
-         "--enable-new-dtags", "--disable-new-dtags"}
+         "--enable-new-dtags", "--disable-new-dtags", "-r", "-unique"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -327,6 +328,10 @@ def parse(argv: list[str]) -> Command:
         elif name == "--sort-section":
             raise LinkError(f"--sort-section={value} is not supported (input sections keep "
                             "command-line order)")
+        elif name == "-r":
+            o["relocatable"] = True
+        elif name == "-unique":
+            o["unique"] = True
         elif name == "--unresolved-symbols":
             _unresolved_symbols(o, str(value))
         elif name == "--verbose":
@@ -337,6 +342,11 @@ def parse(argv: list[str]) -> Command:
             cmd.warn(name, "executables have no DT_SONAME")
         else:
             raise LinkError(f"unrecognised option {name}")
+    if o.get("unique") and not o.get("relocatable"):
+        raise LinkError("-unique is supported with -r only (an executable's sections are "
+                        "placed by linkharness's own policy)")
+    if o.get("relocatable"):
+        _check_relocatable_options(o)
     if "default_library_paths" in o:
         o.setdefault("library_paths", []).extend(o.pop("default_library_paths"))
     if o.get("pie") and "--no-dynamic-linker" in argv:
@@ -345,6 +355,26 @@ def parse(argv: list[str]) -> Command:
         raise LinkError("-static-pie (a self-relocating PIE without an interpreter) is not "
                         "supported; link with -static or with -pie")
     return cmd
+
+
+# Options that change an executable's output and that -r does not honour.  The others gcc
+# passes with -r (--eh-frame-hdr, -dynamic-linker, --hash-style, --as-needed) only matter
+# to dynamic executables, and a relocatable output has no such part.
+_NOT_WITH_R = {"pie": "-pie", "strip": "-s", "strip_debug": "-S", "gc_sections": "--gc-sections",
+               "build_id": "--build-id", "wrap": "--wrap", "defsym": "--defsym",
+               "text_map": "-Map", "print_map": "-M", "map_file": "--map",
+               "compress_debug_sections": "--compress-debug-sections", "discard_all": "-x",
+               "image_base": "-Ttext-segment", "sort_common": "--sort-common",
+               "allow_multiple_definition": "-z muldefs", "relro": "-z relro",
+               "export_dynamic": "--export-dynamic", "static": "-static"}
+
+
+def _check_relocatable_options(options: dict[str, Any]) -> None:
+    for key, spelling in _NOT_WITH_R.items():
+        value = options.get(key)
+        if value and value != "none" and not (key == "pie" and value is False):
+            raise LinkError(f"{spelling} with -r is not supported (a relocatable output "
+                            "keeps every section, symbol and relocation as it is)")
 
 
 def _compression(value: str) -> str:
