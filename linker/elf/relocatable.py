@@ -41,6 +41,7 @@ from ..model import COMMON, ABS, UNDEF, Binding, InputSection, ObjectFile, Secti
 from ..resolve import SymbolTable
 from ..targets import ArchTraits
 from .eh_frame import pack_eh_frame_inputs
+from .relocatable_eh import drop_dead_fdes
 from .gnu_property import PROPERTY_NOTE, merged_property_note
 from .headers import (
     SHF_ALLOC,
@@ -130,6 +131,7 @@ def build_relocatable(symtab: SymbolTable, arch: ArchTraits, unique: bool = Fals
     """Plan the ET_REL output of the resolved `symtab` (see the module docstring).
     `forced_properties`: property bits -z ibt/shstk/x86-64-vN add to the merged note."""
     pack_eh_frame_inputs(symtab.objects)
+    drop_dead_fdes(symtab.objects)
     sections, placed, kept_groups = _output_sections(symtab, arch, unique,
                                                      forced_properties or {})
     symbols, local_maps, first_global = _symbols(symtab, sections, placed)
