@@ -242,6 +242,7 @@ def link(
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
+        properties=tuple(sorted((z_properties or {}).items())),
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

@@ -84,9 +84,9 @@ Z_IGNORED = {"text", "notext", "nodefs", "combreloc", "nocombreloc", "cet-report
 # executable, not the bit.
 Z_FLAGS_1 = {"interpose": 0x400, "nodump": 0x1000, "loadfltr": 0x10, "global": 0x2,
              "nodelete": None, "nodlopen": None, "initfirst": None}
-# -z keywords asking for a .note.gnu.property linkharness does not write.
-Z_PROPERTIES = {"ibt", "shstk", "ibtplt", "x86-64-baseline", "x86-64-v2", "x86-64-v3",
-                "x86-64-v4", "lam-u48", "lam-u57"}
+# -z keywords asking for a .note.gnu.property bit linkharness does not write: an IBT PLT
+# (ibtplt) and the LAM features.
+Z_PROPERTIES_REFUSED = {"ibtplt", "lam-u48", "lam-u57", "lam-u48-report", "lam-u57-report"}
 
 
 @dataclass
@@ -386,6 +386,7 @@ def _compression(value: str) -> str:
 
 
 def _z_option(cmd: Command, value: str) -> None:
+    from .elf.gnu_property import ISA_LEVELS, X86_FEATURE_1_AND, X86_ISA_1_NEEDED, Z_FEATURES
     key = value.split("=", 1)[0]
     if value == "now":
         cmd.options["bind_now"] = True
@@ -411,9 +412,16 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["flags_1_tag"] = True
         if bit is not None:
             cmd.options["more_flags_1"] = cmd.options.get("more_flags_1", 0) | bit
-    elif value in Z_PROPERTIES:
-        raise LinkError(f"-z {value} is not supported (the .note.gnu.property it sets is not "
-                        "written)")
+    elif value in Z_FEATURES or value in ISA_LEVELS:
+        # -z ibt / shstk: FEATURE_1_AND bits; -z x86-64-vN: an ISA_1_NEEDED bit (forced
+        # into the merged .note.gnu.property whatever the inputs say, as GNU ld does)
+        kind, bit = ((X86_FEATURE_1_AND, Z_FEATURES[value]) if value in Z_FEATURES
+                     else (X86_ISA_1_NEEDED, ISA_LEVELS[value]))
+        forced = cmd.options.setdefault("z_properties", {})
+        forced[kind] = forced.get(kind, 0) | bit
+    elif value in Z_PROPERTIES_REFUSED:
+        raise LinkError(f"-z {value} is not supported (linkharness writes no IBT PLT and "
+                        "no LAM property)")
     elif value == "muldefs":
         cmd.options["allow_multiple_definition"] = True
     elif value in ("undefs", "defs"):

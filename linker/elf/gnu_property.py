@@ -24,9 +24,11 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping, Sequence
 
-from ..model import ObjectFile
+from ..layout import OutputSection
+from ..model import ObjectFile, SectionFlags
 
 PROPERTY_NOTE = ".note.gnu.property"
+SHT_NOTE = 7
 NT_GNU_PROPERTY_TYPE_0 = 5
 X86_FEATURE_1_AND = 0xC0000002
 X86_ISA_1_NEEDED = 0xC0008002
@@ -113,3 +115,11 @@ def merged_property_note(objects: Sequence[ObjectFile], word: int,
         inputs.append(props)
     merged = merge_properties(inputs, forced or {})
     return render_note(merged, word) if merged else None
+
+
+def property_section(note: bytes, word: int) -> OutputSection:
+    """The merged note as a synthetic read-only output section of an executable."""
+    out = OutputSection(PROPERTY_NOTE, SectionFlags.ALLOC, align=word, size=len(note))
+    out.meta.update(type=SHT_NOTE, entsize=0)
+    out.render = lambda: note
+    return out

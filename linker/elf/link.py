@@ -27,6 +27,7 @@ from . import sections as policy
 from .build_id import NOTE_NAME, fill_build_id, note_section
 from .ctors import fold_ctors_into_init_arrays
 from .dynamic import DynamicTables, plan_dynamic
+from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
 from .headers import SHT_RELA
 from .image import (
@@ -49,7 +50,7 @@ from .nonalloc import (
 )
 from .pie import plan_relative
 from .relro import relro_region, reserve_relro
-from .write import count_program_headers, serialize, tls_block
+from .write import count_program_headers, note_runs, serialize, tls_block
 
 # Symbols the linker provides when a program refers to them and defines them nowhere.
 LINKER_SYMBOLS = (
@@ -109,6 +110,9 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         add_eh_frame_hdr(outs)
     if opts.build_id is not None:
         outs[NOTE_NAME] = note_section(opts.build_id)
+    property_note = merged_property_note(symtab.objects, arch.word, dict(opts.properties))
+    if property_note is not None:
+        outs[PROPERTY_NOTE] = property_section(property_note, arch.word)
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
@@ -117,10 +121,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
     page = opts.max_page_size or arch.page_size
     relro = reserve_relro(segments, page) if opts.relro else []
-    has_notes = any(o.meta.get("type") == 7 for o in outs.values())
+    has_notes = note_runs(o for seg in segments for o in seg.sections)
     has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
     phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
-                                  ".eh_frame_hdr" in outs, has_tls, bool(relro))
+                                  ".eh_frame_hdr" in outs, has_tls, bool(relro),
+                                  PROPERTY_NOTE in outs)
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
     base = 0 if opts.pie else arch.image_base  # a PIE is linked at 0, as GNU ld does
