@@ -27,8 +27,8 @@ from . import sections as policy
 from .build_id import NOTE_NAME, fill_build_id, note_section
 from .ctors import fold_ctors_into_init_arrays
 from .dynamic import DynamicTables, plan_dynamic
-from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
+from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
 from .headers import SHT_RELA
 from .image import (
     ElfImage,

@@ -36,12 +36,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import LinkError
-from ..model import COMMON, ABS, UNDEF, Binding, InputSection, ObjectFile, SectionFlags, \
-    SectionRole, SymType
+from ..model import (
+    ABS,
+    Binding,
+    InputSection,
+    ObjectFile,
+    SectionFlags,
+    SectionRole,
+    SymType,
+)
 from ..resolve import SymbolTable
 from ..targets import ArchTraits
 from .eh_frame import pack_eh_frame_inputs
-from .relocatable_eh import drop_dead_fdes
 from .gnu_property import PROPERTY_NOTE, merged_property_note
 from .headers import (
     SHF_ALLOC,
@@ -60,6 +66,7 @@ from .headers import (
     SHT_X86_64_UNWIND,
 )
 from .nonalloc import tombstone
+from .relocatable_eh import drop_dead_fdes
 
 _SH_FLAG = ((SectionFlags.ALLOC, SHF_ALLOC), (SectionFlags.WRITE, SHF_WRITE),
             (SectionFlags.EXEC, SHF_EXECINSTR), (SectionFlags.TLS, SHF_TLS),

@@ -14,8 +14,19 @@ import numpy as np
 
 from ..errors import LinkError
 from .dynamic import StringTable
-from .headers import EM_386, EM_X86_64, SHF_EXECINSTR, SHF_GROUP, SHT_GROUP, SHT_NOBITS, \
-    SHT_PROGBITS, SHT_REL, SHT_RELA, SHT_STRTAB, SHT_SYMTAB
+from .headers import (
+    EM_386,
+    EM_X86_64,
+    SHF_EXECINSTR,
+    SHF_GROUP,
+    SHT_GROUP,
+    SHT_NOBITS,
+    SHT_PROGBITS,
+    SHT_REL,
+    SHT_RELA,
+    SHT_STRTAB,
+    SHT_SYMTAB,
+)
 from .relocatable import RelocatableOutput, RelSection
 
 ET_REL = 1
