@@ -126,6 +126,9 @@ def link(
     text_relocations: bool = False,
     version_scripts: Sequence[str] = (),
     exclude_libs: Sequence[str] = (),
+    relocatable: bool = False,
+    unique: bool = False,
+    z_properties: Mapping[int, int] | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -172,6 +175,10 @@ def link(
     `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
     `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
     names (or ALL) whose members' symbols are not exported.
+
+    `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
+    `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
+    .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -188,6 +195,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if relocatable:
+        return _link_relocatable(arch, inputs, output, library_paths, sysroot, unique,
+                                 z_properties or {})
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
@@ -263,6 +273,7 @@ def link(
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options,
+        properties=tuple(sorted((z_properties or {}).items())),
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
@@ -286,6 +297,29 @@ def link(
         dynamic=dynamic,
         needed=tuple(tables.needed) if tables else (),
     )
+
+
+def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
+                      output: str | os.PathLike[str], library_paths: Sequence[str],
+                      sysroot: str, unique: bool, properties: Mapping[int, int]) -> LinkResult:
+    """-r: load and resolve as GNU ld does (archives pulled for what is still undefined,
+    -l finding only static archives), then write one relocatable object."""
+    from .elf.load import Loader
+    from .elf.relocatable import build_relocatable
+    from .elf.relocatable_write import write_relocatable
+    from .resolve import SymbolTable
+    symtab = SymbolTable()
+    loader = Loader(symtab, arch.name, list(library_paths), sysroot)
+    loader.item("-Bstatic")
+    loader.load([os.fspath(i) for i in inputs])
+    if symtab.libraries:
+        raise LinkError("a shared library cannot be an input of a relocatable (-r) link",
+                        file=symtab.libraries[0].path)
+    current().check()  # duplicate definitions
+    data = write_relocatable(build_relocatable(symtab, arch, unique, properties))
+    out_path = os.fspath(output)
+    _write_atomically(out_path, data, executable=False)
+    return LinkResult(output=out_path, entry=0, dynamic=False, needed=())
 
 
 def _collect_garbage(symtab: SymbolTable, roots: list[str], export_dynamic: bool,
