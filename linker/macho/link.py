@@ -30,6 +30,7 @@ from . import sections as policy
 from .chained import ChainSegment
 from .chained import encode as chained_encode
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
+from .debug_map import StabRow, debug_map
 from .dyldinfo import (
     EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION,
     BindEntry,
@@ -78,6 +79,7 @@ class MachoOptions:
     stack_size: int = 0  # -stack_size: LC_MAIN's stacksize (0: the default 8 MiB)
     exported: tuple[str, ...] | None = None  # -exported_symbols_list patterns (None: all)
     strip: bool = False  # --strip: only the undefined symbols stay in the symbol table
+    strip_debug: bool = False  # -S: no debug map (the stabs naming the objects' DWARF)
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
 
 
@@ -143,8 +145,9 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     plans = _segment_plans(segments)
     ordinal = {name: n + 1 for n, name in enumerate(dylibs)}
     linkedit = LinkeditPlan()
+    stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs, macho.cpusubtype)
     symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist,
-                                      opts.exported, opts.strip)
+                                      opts.exported, opts.strip, stabs)
     headers = _section_headers(outs, synthetic, scan, index_of, linkedit, symtab, arch.word)
     # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are bound
     # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
@@ -287,13 +290,14 @@ def _segment_plans(segments: list[Segment]) -> list[SegmentPlan]:
 def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSection],
                   ordinal: dict[str, int], plan: LinkeditPlan, base: int = BASE,
                   nlist: str = "<IBBHQ", exported: tuple[str, ...] | None = None,
-                  strip: bool = False
+                  strip: bool = False, stabs: list[StabRow] | None = None
                   ) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
     """nlist(_64) entries: hidden (local), exported (sorted), imported (sorted).
     Returns the export list and gid -> symbol index.  A symbol no `exported` pattern
     matches is hidden (ld64's -exported_symbols_list); `strip` keeps in the table only
     the imports and __mh_execute_header (the indirect table names a stripped definition's
-    slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie)."""
+    slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie).
+    `stabs` (the debug map) come first, inside the local range, as ld64 writes them."""
     ordinal_of_section = {}
     for n, out in enumerate(outs, start=1):
         for sec in out.inputs:
@@ -320,14 +324,17 @@ def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputS
     undef.sort()
     exports = [(e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
                 else 0) for e in extdef]
+    local = (stabs or []) + local
     if strip:
         local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER]
     strings = bytearray(b" \0")
     rows = []
     index_of: dict[int, int] = {}
     for n, (name, ntype, sect, desc, value, gid) in enumerate(local + extdef + undef):
-        rows.append(struct.pack(nlist, len(strings), ntype, sect, desc, value))
-        strings += name.encode("utf-8", "surrogateescape") + b"\0"
+        # an unnamed entry (a stab's) names the empty string after the leading " "
+        rows.append(struct.pack(nlist, len(strings) if name else 1, ntype, sect, desc, value))
+        if name:
+            strings += name.encode("utf-8", "surrogateescape") + b"\0"
         if gid >= 0:
             index_of[gid] = n
     plan.symbols, plan.nsyms, plan.strings = b"".join(rows), len(rows), bytes(strings)
