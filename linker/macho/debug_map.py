@@ -5,22 +5,25 @@ in the objects; the executable's symbol table starts with stab entries that say 
 object each address range came from, which dsymutil follows to link a .dSYM.  Per object
 with a compile unit (`ObjectFile.debug_origin`), in link order, ld64 writes:
 
-    N_SO     ""   the unit's directory (with its trailing "/")
-    N_SO     ""   the unit's source file
+    N_SO     ""   n_sect 1, once, before the first unit (today's ld64 writes it)
+    N_SO    dir   the unit's directory (with its trailing "/")
+    N_SO   file   the unit's source file
     N_OSO         the object's absolute path (archive members `lib.a(member.o)`),
                   n_sect the CPU subtype, n_desc 1, n_value the modification time
     per function, in address order:
       N_BNSYM     n_sect its output section, n_value its address
       N_FUN  name n_sect its output section, n_value its address
       N_FUN  ""   n_sect 0, n_value its size (to the next symbol or the section's end)
-      N_ENSYM     n_sect its output section, n_value its size
+      N_ENSYM     n_sect its output section, n_value its address (older ld64: size)
     per variable: N_STSYM (a static) or N_GSYM (an external), n_sect and its address
     N_SO     ""   n_sect 1: the end of the unit
+(ld64 also writes N_SOL entries naming included files between a function's N_FUNs, from
+the line table; dsymutil does not need them, and we write none.)
 
 Departure from ld64: ld64 writes N_GSYM with n_sect 0 and n_value 0 (a debugger looks the
 global up by name); we write its section and address, as ld64.lld does, so that the entry
 can be checked against the symbol (dsymutil accepts both).  Static data, zero-fill or not,
-is N_STSYM (ld64 writes N_LCSYM for zero-fill statics; dsymutil reads the address alike).
+is N_STSYM.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ def debug_map(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
                          key=lambda e: e[1])
         if not entries:
             continue  # ld64 maps a unit only through its symbols
+        if not rows:
+            rows.append(("", N_SO, 1, 0, 0, -1))  # today's ld64 opens the map so
         if origin.directory:
             rows.append((origin.directory, N_SO, 0, 0, 0, -1))
         rows.append((origin.source, N_SO, 0, 0, 0, -1))
@@ -63,7 +68,7 @@ def debug_map(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
                 rows += [("", N_BNSYM, sect, 0, address, -1),
                          (name, N_FUN, sect, 0, address, -1),
                          ("", N_FUN, 0, 0, size, -1),
-                         ("", N_ENSYM, sect, 0, size, -1)]
+                         ("", N_ENSYM, sect, 0, address, -1)]
             else:
                 rows.append((name, N_GSYM if external else N_STSYM, sect, 0, address, -1))
         rows.append(("", N_SO, 1, 0, 0, -1))

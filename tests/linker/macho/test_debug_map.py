@@ -109,23 +109,24 @@ def test_map_layout_as_ld64_writes_it(objects: tuple[str, Path, Path, int],
     arch, main, lib, member_mtime = objects
     stabs = _stabs(_link(arch, [main, lib], tmp_path / "exe"))
     kinds = [s[0] for s in stabs]
-    # two units, each: dir, file, object, 4 entries per function, 1 per variable, end
-    assert kinds == ["N_SO", "N_SO", "N_OSO"] + ["N_BNSYM", "N_FUN", "N_FUN", "N_ENSYM"] * 2 \
-        + ["N_GSYM", "N_STSYM", "N_SO"] \
+    # the opening N_SO, then two units, each: dir, file, object, 4 entries per function,
+    # 1 per variable, end
+    function = ["N_BNSYM", "N_FUN", "N_FUN", "N_ENSYM"]
+    assert kinds == ["N_SO", "N_SO", "N_SO", "N_OSO"] + function * 2 + ["N_GSYM", "N_STSYM", "N_SO"] \
         + ["N_SO", "N_SO", "N_OSO", "N_BNSYM", "N_FUN", "N_FUN", "N_ENSYM", "N_GSYM", "N_SO"]
     directory = str(main.parent.resolve()) + "/"
-    assert [s[4] for s in stabs if s[0] == "N_SO"] == [directory, "a.c", "", directory, "b.c",
-                                                        ""]
+    assert [s[4] for s in stabs if s[0] == "N_SO"] == ["", directory, "a.c", "", directory,
+                                                        "b.c", ""]
     osos = [s for s in stabs if s[0] == "N_OSO"]
     assert [s[4] for s in osos] == [str(main), f"{lib}(b.o)"]
     assert osos[0][3] == int(main.stat().st_mtime) and osos[1][3] == member_mtime
     assert all(s[1] == 3 and s[2] == 1 for s in osos)  # CPU_SUBTYPE_*_ALL, n_desc 1
-    # a function's second N_FUN and its N_ENSYM carry its size; BNSYM its address
+    # a function's second N_FUN carries its size, N_BNSYM and N_ENSYM its address
     for n, (kind, sect, _, value, name) in enumerate(stabs):
         if kind == "N_FUN" and name:
             begin, size, end = stabs[n - 1], stabs[n + 1], stabs[n + 2]
             assert begin[0] == "N_BNSYM" and begin[3] == value and begin[1] == sect
-            assert size[1] == 0 and end[3] == size[3] > 0 and end[1] == sect
+            assert size[1] == 0 and size[3] > 0 and end[3] == value and end[1] == sect
     assert {s[4] for s in stabs if s[0] == "N_GSYM"} == {"_g_data", "_b_global"}
     assert [s[4] for s in stabs if s[0] == "N_STSYM"] == ["_s_data"]
     assert check(str(tmp_path / "exe")) == []
