@@ -187,7 +187,8 @@ def link(
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
                            macho_classic, imports, platform_version, undefined, fixup_chains,
-                           dict(macho_options or {}, strip=strip), map_file)
+                           dict(macho_options or {}, strip=strip,
+                                strip_debug=strip or strip_debug), map_file)
     from .elf.build_id import normalise_style
     from .elf.image import ImageOptions
     from .elf.link import link_elf, provide_linker_symbols, write_elf

@@ -30,6 +30,7 @@ from . import sections as policy
 from . import tlv
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
+from .debug_map import debug_map
 from .dyldinfo import (
     BindEntry,
     bind_opcodes,
@@ -75,6 +76,7 @@ class MachoOptions:
     stack_size: int = 0  # -stack_size: LC_MAIN's stacksize (0: the default 8 MiB)
     exported: tuple[str, ...] | None = None  # -exported_symbols_list patterns (None: all)
     strip: bool = False  # --strip: only the undefined symbols stay in the symbol table
+    strip_debug: bool = False  # -S: no debug map (the stabs naming the objects' DWARF)
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
     kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
 
@@ -135,8 +137,9 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     # executable, and a dylib or bundle has none
     seg_index = SegmentIndex(plans, 1 if executable else 0)
     linkedit = LinkeditPlan()
+    stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs, macho.cpusubtype)
     symbols, index_of = symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist,
-                                     opts.exported, opts.strip, executable)
+                                     opts.exported, opts.strip, executable, stabs)
     headers = _section_headers(outs, synthetic, scan, index_of, linkedit, symtab, arch.word)
     # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are bound
     # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
