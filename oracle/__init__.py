@@ -25,8 +25,16 @@ _EXPORTS = {
     "FieldMismatch": "oracle.relocs",
 }
 
-__all__ = ["FieldMismatch", "Fault", "RunResult", "TraceEntry", "Violation", "check",
-           "check_fields", "run"]
+__all__ = [
+    "Fault",
+    "FieldMismatch",
+    "RunResult",
+    "TraceEntry",
+    "Violation",
+    "check",
+    "check_fields",
+    "run",
+]
 assert sorted(__all__) == sorted(_EXPORTS)
 
 
