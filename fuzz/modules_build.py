@@ -20,7 +20,7 @@ from pathlib import Path
 
 from linker import link
 
-from .modules import DATA, DPTR, FPTR, FUNCTION, TLS, Definition, ModuleProgram, Term
+from .modules import DATA, FPTR, FUNCTION, TLS, Definition, ModuleProgram, Term
 
 REFERENCE_LINKERS = ("bfd", "gold", "lld", "mold")
 _EXECUTABLES = {"bfd": "ld.bfd", "gold": "ld.gold", "lld": "ld.lld-14", "mold": "mold"}
@@ -187,16 +187,10 @@ def _reference(command: list[str], output: Path) -> None:
 def _linkharness(inputs: list[str], output: Path, m32: bool, *, shared: bool,
                  pie: bool = False) -> None:
     """linkharness through `linker.link` (in this process, so that a seeded bug — a
-    monkeypatched internal — is what links).  A shared library needs the `shared` option
-    of linker.link, which the linker grows in issue 14; until then the call is refused
-    with a TypeError, reported as a refusal."""
+    monkeypatched internal — is what links)."""
     target = "elf32-i386" if m32 else "elf64-x86-64"
     if shared:
-        try:
-            link(inputs, output, target=target, shared=True,  # type: ignore[call-arg]
-                 soname=output.name)
-        except TypeError as err:
-            raise LinkFailed(f"linkharness cannot write shared libraries yet: {err}") from err
+        link(inputs, output, target=target, shared=True, soname=output.name)
         return
     link(inputs, output, target=target, entry="_start", dynamic_linker=INTERPRETER[m32],
          pie=pie)

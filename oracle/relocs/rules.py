@@ -103,6 +103,11 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     elif f in _TLS and tp is not None:
         out.extend(_tls(linked, obj, sec, rel, info, p, target, tp, original))
         return out
+    elif f in _TLS_GOT and target.imported:
+        # initial exec of another module's variable from an output with no TLS of its own:
+        # only a slot a dynamic TPOFF naming the variable fills will do
+        out.extend(_tls_import(linked, info, p, target, a, original))
+        return out
     if target.piece is not None and f in (Formula.ABS, Formula.PC, Formula.REL_GOT) \
             and not relocated_only:
         out.extend(_any_copy(linked, info, rel, p, target))
@@ -139,6 +144,22 @@ _CALLS = (Formula.PLT_PC, Formula.PC, Formula.GOT_PC, Formula.GOT_OFF, Formula.G
 _DYNAMIC_TLS = (*tls_dynamic.PAIR_FORMULAS, Formula.DTP_OFF)
 _TLS = (Formula.TP_OFF, Formula.TP_NEG, Formula.TLS_GOT_PC, Formula.TLS_GOT_ABS,
         Formula.TLS_GOT_OFF)
+
+
+_TLS_GOT = (Formula.TLS_GOT_PC, Formula.TLS_GOT_ABS, Formula.TLS_GOT_OFF)
+
+
+def _tls_import(linked: Linked, info: RelocType, p: int, target: Target, a: int,
+                original: tuple[tuple[int, bytes], ...]) -> list[Expectation]:
+    out = []
+    for g in tls_slots(linked.image, target.name, ()):
+        terms = {Formula.TLS_GOT_PC: [("+", "G", g), ("+", "A", a), ("-", "P", p)],
+                 Formula.TLS_GOT_ABS: [("+", "G", g), ("+", "A", a)],
+                 Formula.TLS_GOT_OFF: [("+", "G", g), ("+", "A", a),
+                                       ("-", "GOT", linked.got or 0)]}[info.formula]
+        value, text = formula(terms)
+        out.append(Expectation(value, text, p, info.width, info.range, original))
+    return out
 
 
 def _tls(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
