@@ -126,6 +126,7 @@ def link(
     text_relocations: bool = False,
     version_scripts: Sequence[str] = (),
     exclude_libs: Sequence[str] = (),
+    relax: bool = True,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -169,7 +170,8 @@ def link(
     binds the object's own references to its own definitions; `no_undefined`: -z defs;
     `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
     `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
-    names (or ALL) whose members' symbols are not exported.
+    names (or ALL) whose members' symbols are not exported.  `relax` False (--no-relax)
+    keeps every GOT load instead of rewriting loads of link-time-known addresses.
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -260,7 +262,7 @@ def link(
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
-        shared=shared_options,
+        shared=shared_options, relax=relax,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

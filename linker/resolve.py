@@ -187,6 +187,13 @@ class SymbolTable:
             else:
                 self._add_definition(sym, obj, i, weak)
         gids[rows] = ids
+        # An undefined TLS reference stays STT_TLS in a shared object's .dynsym, or a
+        # linker reading that takes the variable for an ordinary one.
+        for i in rows[(table.section[rows] == UNDEF)
+                      & (table.type[rows] == SymType.TLS)].tolist():
+            sym = self.symbols[int(gids[i])]
+            if sym.file is None and sym.dso is None:
+                sym.type = SymType.TLS
         self.objects.append(obj)
         self.gids.append(gids)
 

@@ -35,7 +35,8 @@ SUPPORTED = {
     23: Howto("R_386_PC8", K.PC, 1, O.SIGNED),
     38: Howto("R_386_SIZE32", K.SIZE, 4, O.NONE),
     43: Howto("R_386_GOT32X", K.GOT_OFF, 4, O.NONE,
-              no_base=Howto("R_386_GOT32X", K.GOT_ABS, 4, O.NONE)),
+              no_base=Howto("R_386_GOT32X", K.GOT_ABS, 4, O.NONE),
+              direct=Howto("R_386_GOT32X", K.REL_GOT, 4, O.NONE)),
     # x@dtpoff in debug information (the reader refuses it in allocated sections).
     32: Howto("R_386_TLS_LDO_32", K.TLS_DTPOFF, 4, O.NONE),
 }

@@ -14,8 +14,9 @@ sequences (Drepper, "ELF Handling For Thread-Local Storage", §5.5) in place:
     e8 [__tls_get_addr@plt] call                                        mov %fs:0,%rax
 
 and every x@dtpoff (an offset from the module's block, which is now at TP) becomes
-x@tpoff.  The reader calls this before it judges relocation types, so the rest of the
-linker only ever sees TPOFF relocations.  A sequence that does not match is refused.
+x@tpoff.  Decided at link time, once the output kind is known (`relax_tls_in_executable`,
+before scan): a shared object keeps the sequences and their GOT pairs.  A sequence that
+does not match is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LinkError
+from ..model import RelocTable, SectionFlags
+from ..resolve import SymbolTable
 
 R_PC32, R_PLT32, R_GOTPCRELX = 2, 4, 41
 R_DTPOFF64, R_TLSGD, R_TLSLD, R_DTPOFF32 = 17, 19, 20, 21
@@ -33,6 +36,30 @@ GD_LEA, GD_CALL = bytes.fromhex("66488d3d"), bytes.fromhex("666648e8")
 LD_LEA, LD_CALL = bytes.fromhex("488d3d"), bytes.fromhex("e8")
 LE_FROM_GD = bytes.fromhex("64488b042500000000" "488d80")  # + the 4-byte tpoff field
 LE_FROM_LD = bytes.fromhex("666666" "64488b042500000000")
+
+
+def relax_tls_in_executable(symtab: SymbolTable) -> None:
+    """Relax every x86-64 general- and local-dynamic sequence (and DTPOFF field) of code
+    linked into an executable, where the TLS block is at a fixed offset from TP."""
+    for obj in symtab.objects:
+        if obj.arch != "x86_64":
+            continue
+        for sec in obj.sections:
+            if (sec is None or sec.data is None or not len(sec.relocs)
+                    or SectionFlags.ALLOC not in sec.flags):
+                continue
+            rows = sec.relocs.rows
+            if not np.isin(rows["howto"], RELAXABLE).any():
+                continue
+            data, offset, rtype, _sym, addend = relax_tls(
+                sec.data, rows["offset"], rows["howto"].astype(np.int64), rows["symbol"],
+                rows["addend"], obj.path, sec.name)
+            new = rows.copy()
+            new["offset"], new["howto"], new["addend"] = offset, rtype, addend
+            sec.data = data
+            keep = rtype != R_NONE
+            sub = sec.relocs.subtrahend
+            sec.relocs = RelocTable(new[keep], sub[keep] if sub is not None else None)
 
 
 def relax_tls(data: bytes | memoryview, offset: np.ndarray, rtype: np.ndarray,
