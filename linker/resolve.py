@@ -292,6 +292,14 @@ class SymbolTable:
             if sym.file is None and sym.dso is None and not sym.linker_defined:
                 sym.dso, sym.dynsym = lib, dsym
                 sym.type, sym.size = dsym.type, dsym.size
+            elif sym.common and sym.dso is None and dsym.type == SymType.OBJECT:
+                if dsym.nobits:  # the library's common: ours absorbs it, at the larger size
+                    sym.size = max(sym.size, dsym.size)
+                else:  # an initialised definition beats a common (GNU ld)
+                    sym.file, sym.section, sym.common = None, None, False
+                    sym.index, sym.absolute, sym.referenced = 0, False, True
+                    sym.dso, sym.dynsym = lib, dsym
+                    sym.type, sym.size = dsym.type, dsym.size
 
     def bind_versioned_references(self) -> None:
         """References an object pinned to a version (`.symver f, f@VER`, seen here as the

@@ -27,7 +27,13 @@ from ..targets import ArchTraits
 from . import sections as policy
 from .build_id import NOTE_NAME, fill_build_id, note_section
 from .ctors import fold_ctors_into_init_arrays
-from .dso import SharedOptions, exported_by_shared, preemptible_ids, version_indices
+from .dso import (
+    SharedOptions,
+    exported_by_shared,
+    preemptible_ids,
+    refuse_preinit_array,
+    version_indices,
+)
 from .dynamic import VER_FLG_BASE, DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
 from .got_relax import relax_got_loads
@@ -96,7 +102,10 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     pack_eh_frame_inputs(symtab.objects)
     merge_sections(symtab)
     shared = opts.shared
-    exported = exported_by_shared(symtab, shared) if shared is not None else []
+    exported = []
+    if shared is not None:
+        refuse_preinit_array(symtab)
+        exported = exported_by_shared(symtab, shared)
     preemptible = preemptible_ids(symtab, shared, exported)
     if shared is None:  # an executable's TLS block is at a fixed offset from TP
         relax_tls_in_executable(symtab)
