@@ -52,18 +52,30 @@ class RelocKind(enum.IntEnum):
     # objects: an executable's code is relaxed to initial or local exec first.
     TLS_GD_PC = 15  # G + A - P
     TLS_LD_PC = 16  # G + A - P
+    # i386 forms: the same slots addressed from the GOT base (PIC, %ebx) or absolutely, and
+    # local exec's negated offset (`subl $x@tpoff, %eax`).
+    TLS_GD_OFF = 17  # GD + A - GOT
+    TLS_LD_OFF = 18  # LD + A - GOT
+    TLS_GOT_OFF = 19  # GT + A - GOT   (x@gotntpoff(%ebx))
+    TLS_GOT_ABS = 20  # GT + A         (x@indntpoff)
+    TLS_NEG_TPOFF = 21  # TP - S - A   (x@tpoff)
 
 
 # Kinds that make the symbol need a GOT slot, or a PLT entry when it is imported.
 NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF, RelocKind.GOT_ABS,
-                       RelocKind.TLS_GOT_PC})
+                       RelocKind.TLS_GOT_PC, RelocKind.TLS_GOT_OFF, RelocKind.TLS_GOT_ABS})
+# Kinds whose GOT slot holds a TLS offset (S - TP), not an address.
+TLS_GOT_KINDS = frozenset({RelocKind.TLS_GOT_PC, RelocKind.TLS_GOT_OFF, RelocKind.TLS_GOT_ABS})
 NEEDS_PLT = frozenset({RelocKind.PLT_PC, RelocKind.PLT_OFF})
 # Kinds that refer to the GOT base, so `_GLOBAL_OFFSET_TABLE_` must exist.
 USES_GOT_BASE = frozenset({RelocKind.GOT_OFF, RelocKind.REL_GOT, RelocKind.GOT_BASE_PC,
-                           RelocKind.PLT_OFF})
+                           RelocKind.PLT_OFF, RelocKind.TLS_GD_OFF, RelocKind.TLS_LD_OFF,
+                           RelocKind.TLS_GOT_OFF})
 PC_RELATIVE = frozenset({RelocKind.PC, RelocKind.PLT_PC, RelocKind.GOT_PC, RelocKind.GOT_BASE_PC,
                          RelocKind.TLS_GOT_PC, RelocKind.TLS_GD_PC, RelocKind.TLS_LD_PC})
-TLS_PAIR = frozenset({RelocKind.TLS_GD_PC, RelocKind.TLS_LD_PC})
+TLS_PAIR = frozenset({RelocKind.TLS_GD_PC, RelocKind.TLS_LD_PC, RelocKind.TLS_GD_OFF,
+                      RelocKind.TLS_LD_OFF})
+TLS_LD_PAIR = frozenset({RelocKind.TLS_LD_PC, RelocKind.TLS_LD_OFF})
 
 
 class Overflow(enum.IntEnum):
@@ -128,6 +140,11 @@ _FORMULAS = {
     RelocKind.TLS_DTPOFF: "S + A - TLS",
     RelocKind.TLS_GD_PC: "GD + A - P",
     RelocKind.TLS_LD_PC: "LD + A - P",
+    RelocKind.TLS_GD_OFF: "GD + A - GOT",
+    RelocKind.TLS_LD_OFF: "LD + A - GOT",
+    RelocKind.TLS_GOT_OFF: "GT + A - GOT",
+    RelocKind.TLS_GOT_ABS: "GT + A",
+    RelocKind.TLS_NEG_TPOFF: "TP - S - A",
 }
 
 
@@ -178,4 +195,10 @@ def compute(
         return G + A
     if kind is RelocKind.TLS_DTPOFF:
         return S + A - TLS
+    if kind in (RelocKind.TLS_GD_OFF, RelocKind.TLS_LD_OFF, RelocKind.TLS_GOT_OFF):
+        return G + A - GOT
+    if kind is RelocKind.TLS_GOT_ABS:
+        return G + A
+    if kind is RelocKind.TLS_NEG_TPOFF:
+        return TP - S - A
     return np.zeros_like(A)

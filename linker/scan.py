@@ -42,7 +42,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import LinkError
-from .kinds import NEEDS_GOT, NEEDS_PLT, TLS_PAIR, USES_GOT_BASE, Howto, RelocKind
+from .kinds import (
+    NEEDS_GOT,
+    NEEDS_PLT,
+    TLS_GOT_KINDS,
+    TLS_LD_PAIR,
+    TLS_PAIR,
+    USES_GOT_BASE,
+    Howto,
+    RelocKind,
+)
 from .model import InputSection, ObjectFile, SectionFlags, SymType
 from .resolve import GlobalSymbol, SymbolTable
 
@@ -235,7 +244,7 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
             for r in got_rows.tolist():
                 gid = int(targets[r])
                 key: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
-                if kinds[r] == RelocKind.TLS_GOT_PC:
+                if int(kinds[r]) in TLS_GOT_KINDS:
                     # in a shared object, or to an import: a TPOFF dynamic relocation
                     result.static_tls |= shared
                     key = (TLS_GOT, key)
@@ -247,7 +256,7 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
                                     offset=int(rows["offset"][r]))
                 gid = int(targets[r])
                 local: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
-                result.want_got_pair((TLS_LD,) if kinds[r] == RelocKind.TLS_LD_PC
+                result.want_got_pair((TLS_LD,) if int(kinds[r]) in TLS_LD_PAIR
                                      else (TLS_GD, local))
             known = targets >= 0
             if ifunc.any():
@@ -264,7 +273,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
                 _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
             if result.pie and SectionFlags.ALLOC in sec.flags:
                 absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
-                                      | (kinds == RelocKind.GOT_ABS))[0]
+                                      | (kinds == RelocKind.GOT_ABS)
+                                      | (kinds == RelocKind.TLS_GOT_ABS))[0]
                 for r in absolute.tolist():
                     _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
                                        word)
@@ -278,7 +288,7 @@ def _refuse_local_exec(obj: ObjectFile, sec: InputSection, kinds: np.ndarray,
                        targets: np.ndarray, symtab: SymbolTable) -> None:
     """A shared object's TLS block sits at an offset from the thread pointer that only
     ld.so knows: local-exec code (x@tpoff) cannot be linked into one."""
-    hits = np.nonzero(kinds == RelocKind.TLS_TPOFF)[0]
+    hits = np.nonzero((kinds == RelocKind.TLS_TPOFF) | (kinds == RelocKind.TLS_NEG_TPOFF))[0]
     if len(hits):
         row = sec.relocs.rows[int(hits[0])]
         gid = int(targets[int(hits[0])])
@@ -331,7 +341,8 @@ def _scan_pie_absolute(
     index = int(row["symbol"])
     howto = obj.howtos[int(row["howto"])]
     # A GOT slot's own address (i386 `foo@GOT`, no base register) moves whatever foo is.
-    if howto.kind != RelocKind.GOT_ABS and not moves_with_image(symtab, obj, gid, index):
+    if howto.kind not in (RelocKind.GOT_ABS, RelocKind.TLS_GOT_ABS) \
+            and not moves_with_image(symtab, obj, gid, index):
         return
     if howto.kind == RelocKind.ABS and howto.width == word and _dynamic_word_ok(result, sec):
         result.relative_words.append(RelativeSite(sec, int(row["offset"])))

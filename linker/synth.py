@@ -48,13 +48,15 @@ WORD32 = Howto("<word32>", RelocKind.ABS, 4, Overflow.NONE)
 PCREL32 = Howto("<pcrel32>", RelocKind.PC, 4, Overflow.SIGNED)
 TPOFF64 = Howto("<tpoff64>", RelocKind.TLS_TPOFF, 8, Overflow.NONE)
 GOTOFF32 = Howto("<gotoff32>", RelocKind.REL_GOT, 4, Overflow.NONE)
-SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64, GOTOFF32, DTPOFF64, DTPOFF32)
+TPOFF32 = Howto("<tpoff32>", RelocKind.TLS_TPOFF, 4, Overflow.NONE)
+SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64, GOTOFF32, DTPOFF64, DTPOFF32, TPOFF32)
 RELA_SIZE = 24  # an Elf64_Rela of the static .rela.iplt
 HOWTO_TPOFF64 = 3
 HOWTO_WORD = {8: 0, 4: 1}  # index into SYNTH_HOWTOS of the pointer-sized absolute word
 HOWTO_PCREL32 = 2
 HOWTO_GOTOFF32 = 4
 HOWTO_DTPOFF = {8: 5, 4: 6}  # the variable's offset in its module's TLS block
+HOWTO_TPOFF = {8: HOWTO_TPOFF64, 4: 7}  # the variable's offset from the thread pointer
 
 
 @dataclass
@@ -296,7 +298,7 @@ def _tls_slot(scan: ScanResult, key: tuple[object, ...], word: int
         target = key[1]
         if isinstance(target, int) and scan.is_preemptible(target):
             return None
-        return (HOWTO_DTPOFF[word] if scan.shared else HOWTO_TPOFF64), target
+        return (HOWTO_DTPOFF[word] if scan.shared else HOWTO_TPOFF[word]), target
     if tag == TLS_SECOND:
         first = key[1]
         assert isinstance(first, tuple)

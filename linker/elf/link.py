@@ -108,7 +108,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         exported = exported_by_shared(symtab, shared)
     preemptible = preemptible_ids(symtab, shared, exported)
     if shared is None:  # an executable's TLS block is at a fixed offset from TP
-        relax_tls_in_executable(symtab)
+        relax_tls_in_executable(symtab, preemptible)
     pick_instruction_forms(symtab)  # before relaxation reads the instructions
     if opts.relax:
         relax_got_loads(symtab, preemptible)

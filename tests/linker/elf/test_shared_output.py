@@ -355,3 +355,72 @@ def test_shared_object_decisions_i386(assemble: Assemble, tmp_path: Path) -> Non
         plt = elf.get_section_by_name(".plt").data()
     assert plt[:2] == b"\xff\xb3"  # PIC PLT0: pushl 4(%ebx)
     assert check(str(out)) == []
+
+
+TLS_LIBRARY_C = r"""
+__thread int tcount = 3;
+static __thread int tlocal = 10;
+extern __thread int ext_tls;
+int tls_bump(int n) { tcount += n; tlocal += n; return tcount + tlocal; }
+int *tls_addr(void) { return &tcount; }
+int read_ext(void) { return ext_tls; }
+"""
+TLS_MAIN_C = r"""
+#include <stdio.h>
+extern __thread int tcount; int tls_bump(int); int *tls_addr(void); int read_ext(void);
+__thread int ext_tls = 42;
+int main(void) {
+    int bumped = tls_bump(1);  /* before reading tcount: argument order is unspecified */
+    printf("%d %d %d %d\n", bumped, tcount, tls_addr() == &tcount, read_ext());
+    return 0;
+}
+"""
+TLS_EXPECTED = "15 4 1 42\n"
+
+
+@pytest.mark.parametrize("machine", ["-m64", "-m32"])
+@pytest.mark.parametrize("model", ["", "-ftls-model=initial-exec", "-fno-plt"])
+def test_tls_across_a_shared_object_runs(tmp_path: Path, machine: str, model: str) -> None:
+    """A library's TLS (general/local dynamic or initial exec) used by an executable that
+    both GNU ld and linkharness link; the same code linked into one executable (relaxed)."""
+    from linker import shim_dir
+    shim = f"-B{shim_dir()}"
+    (tmp_path / "lib.c").write_text(TLS_LIBRARY_C)
+    (tmp_path / "main.c").write_text(TLS_MAIN_C)
+    flags = [machine, "-O2", "-fPIC", *([model] if model else [])]
+
+    def gcc(*args: str) -> None:
+        subprocess.run(["gcc", *flags, *args], cwd=tmp_path, check=True, capture_output=True)
+
+    gcc(shim, "-shared", "lib.c", "-o", "libt.so")
+    for linker in ("-fuse-ld=bfd", shim):
+        gcc(linker, "main.c", "-L.", "-lt", f"-Wl,-rpath,{tmp_path}", "-o", "prog")
+        run = subprocess.run([str(tmp_path / "prog")], capture_output=True, text=True)
+        assert run.stdout == TLS_EXPECTED, (linker, run.stderr)
+    gcc(shim, "lib.c", "main.c", "-o", "whole")  # general dynamic relaxed to local exec
+    run = subprocess.run([str(tmp_path / "whole")], capture_output=True, text=True)
+    assert run.stdout == TLS_EXPECTED
+    assert check(str(tmp_path / "libt.so")) == []
+
+
+def test_i386_tls_relocations_in_a_shared_object(assemble: Assemble, tmp_path: Path) -> None:
+    source = """
+    .text
+    .globl f
+f:  leal   g@tlsgd(,%ebx,1), %eax
+    call   ___tls_get_addr@PLT
+    leal   l@tlsldm(%ebx), %eax
+    call   ___tls_get_addr@PLT
+    movl   l@dtpoff(%eax), %eax
+    movl   g@gotntpoff(%ebx), %eax
+    ret
+    .section .tdata,"awT",@progbits
+    .globl g
+g:  .long 1
+l:  .long 2
+"""
+    out = _shared(assemble, tmp_path, source, "tls32", m32=True)
+    kinds = [(t, s) for t, s, _ in _relocs(out)]
+    assert ("TLS_DTPMOD32", "g") in kinds and ("TLS_DTPOFF32", "g") in kinds
+    assert ("TLS_DTPMOD32", "") in kinds and ("TLS_TPOFF", "g") in kinds
+    assert _dynamic(out)["DT_FLAGS"] & 0x10  # DF_STATIC_TLS
