@@ -424,3 +424,26 @@ l:  .long 2
     assert ("TLS_DTPMOD32", "g") in kinds and ("TLS_DTPOFF32", "g") in kinds
     assert ("TLS_DTPMOD32", "") in kinds and ("TLS_TPOFF", "g") in kinds
     assert _dynamic(out)["DT_FLAGS"] & 0x10  # DF_STATIC_TLS
+
+
+def test_a_common_meets_a_library_definition(tmp_path: Path) -> None:
+    """GNU ld's rule, which the executable must follow to see the library's value: a COMMON
+    loses to a library's initialised definition (imported, COPY or GOT), and absorbs a
+    library's zero-fill one (the executable defines it, at the larger size)."""
+    from linker import shim_dir
+    (tmp_path / "lib.c").write_text("double init = 2.5; int zero[8];\n"
+                                    "int lib_zero_size(void) { return sizeof zero; }\n")
+    (tmp_path / "main.c").write_text(
+        '#include <stdio.h>\ndouble init; int zero[2]; int lib_zero_size(void);\n'
+        'int main(void) { zero[7] = 1; printf("%.1f %d\\n", init, lib_zero_size()); '
+        "return 0; }\n")
+
+    def gcc(*args: str) -> None:
+        subprocess.run(["gcc", "-O1", "-fPIC", "-fcommon", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    gcc(f"-B{shim_dir()}", "-shared", "lib.c", "-o", "libc1.so")
+    for linker in ("-fuse-ld=bfd", f"-B{shim_dir()}"):
+        gcc(linker, "main.c", "-L.", "-lc1", f"-Wl,-rpath,{tmp_path}", "-o", "prog")
+        run = subprocess.run([str(tmp_path / "prog")], capture_output=True, text=True)
+        assert run.stdout == "2.5 32\n", linker
