@@ -36,6 +36,7 @@ from .dso import (
 )
 from .dynamic import VER_FLG_BASE, DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
+from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
 from .got_relax import relax_got_loads
 from .headers import SHT_RELA
 from .image import (
@@ -60,7 +61,7 @@ from .pie import plan_relative
 from .relro import relro_region, reserve_relro
 from .tls_dynamic import plan_tls_relocations
 from .tls_relax import relax_tls_in_executable
-from .write import count_program_headers, serialize, tls_block
+from .write import count_program_headers, note_runs, serialize, tls_block
 
 # Symbols the linker provides when a program refers to them and defines them nowhere.
 LINKER_SYMBOLS = (
@@ -135,6 +136,9 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         add_eh_frame_hdr(outs)
     if opts.build_id is not None:
         outs[NOTE_NAME] = note_section(opts.build_id)
+    property_note = merged_property_note(symtab.objects, arch.word, dict(opts.properties))
+    if property_note is not None:
+        outs[PROPERTY_NOTE] = property_section(property_note, arch.word)
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
@@ -143,11 +147,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
     page = opts.max_page_size or arch.page_size
     relro = reserve_relro(segments, page) if opts.relro else []
-    has_notes = any(o.meta.get("type") == 7 for o in outs.values())
+    has_notes = note_runs(o for seg in segments for o in seg.sections)
     has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
     phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
                                   ".eh_frame_hdr" in outs, has_tls, bool(relro),
-                                  shared=shared is not None)
+                                  PROPERTY_NOTE in outs, shared=shared is not None)
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
     base = 0 if pic else arch.image_base  # a PIE is linked at 0, as GNU ld does
