@@ -6,9 +6,10 @@ link does as long as every name has its definitions in one module, which the spl
 
 - objects that define the same global name (weak copies of a COMDAT function, COMMON
   declarations) stay together; the object with the entry (`start`, object 0) stays in the
-  executable, and so do objects that define or reach absolute symbols (an executable
-  exports no N_ABS symbol a dylib could find) and names that a libtrace library exports
-  too (which of the two a module binds to would depend on the link order);
+  executable; an absolute symbol stays in the module of everything that references it
+  (neither image exports an N_ABS symbol to the other), and names that a libtrace
+  library exports too stay in the executable (which of the two a module would bind to
+  depends on the link order);
 - a reference to the other module goes through the GOT (Load, Store, table calls,
   address tests): a pc-relative reference cannot reach another image.  Calls go through
   stubs, pointers in data become binds with their addends;
@@ -119,13 +120,17 @@ def split(program: Program, wanted: frozenset[int]) -> frozenset[int]:
     shadowing = {n for n in definers if n in libtrace.IMPORTS}
     dylib = {i for i in wanted if 0 < i < len(objs)}
     for i in list(dylib):
-        if objs[i].absolutes or outside_references(objs[i]) & (absolute | shadowing) \
-                or defined_names(objs[i]) & shadowing:
+        if references_of(program, i) & shadowing or defined_names(objs[i]) & shadowing:
             dylib.discard(i)
+    # groups that must stay in one module: the definers of a name, and an absolute
+    # symbol's definer with everything that references it
+    groups = list(definers.values()) + [
+        definers[a] | {i for i in range(len(objs)) if a in references_of(program, i)}
+        for a in absolute]
     changed = True
-    while changed:  # definers of one name together: any left outside pulls the rest out
+    while changed:  # any member left in the executable pulls the rest of its group out
         changed = False
-        for users in definers.values():
+        for users in groups:
             if users & dylib and users - dylib:
                 dylib -= users
                 changed = True
@@ -238,6 +243,15 @@ def has_cross_data(case: DylibCase) -> bool:
                for o in case.program.objects for d in o.data for f in d.fields)
 
 
+def dylib_points_at_absolutes(case: DylibCase) -> bool:
+    """Whether a dylib object's data holds a pointer to an absolute symbol: ld64.lld-14
+    rebases such a pointer in a dylib (the value then moves with the slide, which an
+    absolute symbol does not), so the crosswise property leaves those out of lld's dylibs."""
+    absolute = {a.name for o in case.program.objects for a in o.absolutes}
+    return any(isinstance(f, Ref) and f.target in absolute
+               for i in case.in_dylib for d in case.program.objects[i].data for f in d.fields)
+
+
 def describe(case: DylibCase) -> list[str]:
     """Coverage labels of the split."""
     far = cross_names(case.program, case.in_dylib)
@@ -258,5 +272,13 @@ def describe(case: DylibCase) -> list[str]:
     return out
 
 
-__all__ = ["DylibCase", "VARIANTS", "cases", "describe", "link_dylib", "link_executable",
-           "split", "write_objects"]
+__all__ = [
+    "VARIANTS",
+    "DylibCase",
+    "cases",
+    "describe",
+    "link_dylib",
+    "link_executable",
+    "split",
+    "write_objects",
+]
