@@ -119,6 +119,16 @@ def link(
     dynamic_list_data: bool = False,
     gc_sections: bool = False,
     print_gc_sections: bool = False,
+    shared: bool = False,
+    soname: str | None = None,
+    symbolic: str = "none",
+    no_undefined: bool = False,
+    text_relocations: bool = False,
+    version_scripts: Sequence[str] = (),
+    exclude_libs: Sequence[str] = (),
+    relocatable: bool = False,
+    unique: bool = False,
+    z_properties: Mapping[int, int] | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -158,6 +168,17 @@ def link(
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
     `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
+
+    `shared`: write a shared object (-shared; linker/elf/dso.py) named `soname`
+    (DT_SONAME); `symbolic`: "all" (-Bsymbolic) or "functions" (-Bsymbolic-functions)
+    binds the object's own references to its own definitions; `no_undefined`: -z defs;
+    `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
+    `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
+    names (or ALL) whose members' symbols are not exported.
+
+    `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
+    `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
+    .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -166,7 +187,8 @@ def link(
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
                            macho_classic, imports, platform_version, undefined, fixup_chains,
-                           dict(macho_options or {}, strip=strip), map_file)
+                           dict(macho_options or {}, strip=strip,
+                                strip_debug=strip or strip_debug), map_file)
     from .elf.build_id import normalise_style
     from .elf.image import ImageOptions
     from .elf.link import link_elf, provide_linker_symbols, write_elf
@@ -174,6 +196,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if relocatable:
+        return _link_relocatable(arch, inputs, output, library_paths, sysroot, unique,
+                                 z_properties or {})
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
@@ -189,9 +214,11 @@ def link(
     entry_name = entry or DEFAULT_ENTRY
     # GNU ld lets the entry symbol pull an archive member, but a missing entry is only a
     # warning: reference it for the load, and forget the reference if nothing defined it.
-    entry_sym = symtab.intern(entry_name)
-    fresh_entry = not entry_sym.referenced
-    entry_sym.referenced = entry_sym.strong_ref = True
+    # A shared object has no entry unless -e names one.
+    entry_sym = symtab.intern(entry_name) if not shared or entry else None
+    fresh_entry = entry_sym is not None and not entry_sym.referenced
+    if entry_sym is not None:
+        entry_sym.referenced = entry_sym.strong_ref = True
     for name, expr in defsym:  # an alias's target may come from an archive
         aliased = parse_defsym_expression(name, expr)[0]
         if aliased is not None:
@@ -199,19 +226,30 @@ def link(
             sym.referenced = sym.strong_ref = True
             sym.referrers.append("--defsym")
     loader.load([os.fspath(i) for i in inputs])
-    if fresh_entry and entry_sym.undefined:
+    if entry_sym is not None and fresh_entry and entry_sym.undefined:
         entry_sym.referenced = entry_sym.strong_ref = False
     symtab.define_symbols(list(defsym))
     if trace or trace_symbols:
         print_traces(symtab, trace, trace_symbols)
     symtab.bind_versioned_references()
     # A PIE is always dynamic: ld.so must at least rebase it.
-    dynamic = pie or any(s.imported and s.referenced for s in symtab.symbols)
+    dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
-    symtab.check_undefined()
+    shared_options = None
+    if shared:
+        from .elf.dso import SharedOptions
+        from .elf.version_script import read_version_scripts
+        shared_options = SharedOptions(
+            soname=soname, symbolic=symbolic, no_undefined=no_undefined,
+            text_relocations=text_relocations,
+            version_script=read_version_scripts(list(version_scripts)),
+            exclude_libs=tuple(exclude_libs), output_name=os.fspath(output))
+    if not shared or no_undefined:  # a shared object may leave symbols to ld.so
+        symtab.check_undefined()
     diagnostics.check()  # undefined symbols: nothing more can be laid out
     if gc_sections:
-        _collect_garbage(symtab, [entry_name, *undefined, init, fini], export_dynamic,
+        _collect_garbage(symtab, [entry_name, *undefined, init, fini],
+                         export_dynamic or shared,
                          tuple(dynamic_list), dynamic_list_data, print_gc_sections)
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
@@ -226,7 +264,7 @@ def link(
         entry=entry_name,
         eh_frame_hdr=eh_frame_hdr,
         relro=relro,
-        pie=pie,
+        pie=pie and not shared,
         strip_debug=strip or strip_debug,  # GNU ld's -s drops debugging sections too
         compress_debug=compress_debug_sections,
         build_id=normalise_style(build_id) if build_id is not None else None,
@@ -235,6 +273,8 @@ def link(
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
+        shared=shared_options,
+        properties=tuple(sorted((z_properties or {}).items())),
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
@@ -258,6 +298,29 @@ def link(
         dynamic=dynamic,
         needed=tuple(tables.needed) if tables else (),
     )
+
+
+def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
+                      output: str | os.PathLike[str], library_paths: Sequence[str],
+                      sysroot: str, unique: bool, properties: Mapping[int, int]) -> LinkResult:
+    """-r: load and resolve as GNU ld does (archives pulled for what is still undefined,
+    -l finding only static archives), then write one relocatable object."""
+    from .elf.load import Loader
+    from .elf.relocatable import build_relocatable
+    from .elf.relocatable_write import write_relocatable
+    from .resolve import SymbolTable
+    symtab = SymbolTable()
+    loader = Loader(symtab, arch.name, list(library_paths), sysroot)
+    loader.item("-Bstatic")
+    loader.load([os.fspath(i) for i in inputs])
+    if symtab.libraries:
+        raise LinkError("a shared library cannot be an input of a relocatable (-r) link",
+                        file=symtab.libraries[0].path)
+    current().check()  # duplicate definitions
+    data = write_relocatable(build_relocatable(symtab, arch, unique, properties))
+    out_path = os.fspath(output)
+    _write_atomically(out_path, data, executable=False)
+    return LinkResult(output=out_path, entry=0, dynamic=False, needed=())
 
 
 def _collect_garbage(symtab: SymbolTable, roots: list[str], export_dynamic: bool,

@@ -27,8 +27,10 @@ from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
+from . import tlv
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
+from .debug_map import debug_map
 from .dyldinfo import (
     BindEntry,
     bind_opcodes,
@@ -40,7 +42,6 @@ from .image_kind import SegmentIndex, image_base, library_ordinals, refuse_class
 from .sectcreate import create_sections
 from .symbols import MH_EXECUTE_HEADER, symbol_table
 from .synth import MachoSynthetic, build_macho_synthetic
-from .tlv_descriptors import MH_HAS_TLV_DESCRIPTORS, has_tlv, tlv_descriptor_offsets
 from .write import (
     EXECUTABLE,
     VM_PROT_R,
@@ -75,6 +76,7 @@ class MachoOptions:
     stack_size: int = 0  # -stack_size: LC_MAIN's stacksize (0: the default 8 MiB)
     exported: tuple[str, ...] | None = None  # -exported_symbols_list patterns (None: all)
     strip: bool = False  # --strip: only the undefined symbols stay in the symbol table
+    strip_debug: bool = False  # -S: no debug map (the stabs naming the objects' DWARF)
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
     kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
 
@@ -135,15 +137,16 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     # executable, and a dylib or bundle has none
     seg_index = SegmentIndex(plans, 1 if executable else 0)
     linkedit = LinkeditPlan()
+    stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs, macho.cpusubtype)
     symbols, index_of = symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist,
-                                     opts.exported, opts.strip, executable)
+                                     opts.exported, opts.strip, executable, stabs)
     headers = _section_headers(outs, synthetic, scan, index_of, linkedit, symtab, arch.word)
     # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are bound
     # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
     slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld,
                                     text_rebases=not executable and macho.text_pointers)
-    tlv_offsets = tlv_descriptor_offsets(image, outs, layout)
+    tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie
     if opts.classic:
@@ -182,7 +185,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
                      opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     MH_HAS_TLV_DESCRIPTORS if has_tlv(outs) else 0, opts.stack_size, kind)
+                     tlv.header_flag(outs), opts.stack_size, kind)
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
