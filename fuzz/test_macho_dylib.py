@@ -1,8 +1,8 @@
 """Mach-O property with a dylib: part of each drawn program is linked `-dylib` into
 `liblhsplit.dylib` (fuzz/macho/dylib_split.py), the rest into the executable against it.
 
-- linkharness links both: oracle.check finds nothing in either, the field oracle no
-  mismatch in the executable, and the emulated dyld (lazy and now), which loads the dylib
+- linkharness links both, with dyld-info opcodes or (half of the examples) chained fixups:
+  oracle.check finds nothing in either, the field oracle no mismatch in either, and the emulated dyld (lazy and now), which loads the dylib
   as code at a base that changes from run to run, gives the model's trace and exit status;
 - crosswise with ld64.lld-14: its dylib under linkharness's executable, and linkharness's
   dylib under its executable, give the same.
@@ -100,8 +100,8 @@ def test_program_split_into_a_dylib_behaves_as_the_model_says(
         exe_objs, dylib_objs, stubs = _build(case, work)
         (work / "lib").mkdir()
         dylib, exe = work / "lib" / LIBRARY, work / "lib" / "main"
-        link_dylib(dylib_objs, stubs, dylib)
-        link_executable(exe_objs, dylib, stubs, exe)
+        link_dylib(dylib_objs, stubs, dylib, case.chained)
+        link_executable(exe_objs, dylib, stubs, exe, case.chained)
         problems = judge_split(exe, dylib, exe_objs, dylib_objs, expected)
         assert not problems, "linkharness dylib + executable:\n" + "\n".join(problems)
 
@@ -136,14 +136,14 @@ def test_crosswise_with_ld64_lld(
             (work / "a").mkdir()
             lld_dylib, lh_exe = work / "a" / LIBRARY, work / "a" / "main"
             _lld([*LLD_DYLIB, "-o", str(lld_dylib), *map(str, dylib_objs), *inputs])
-            link_executable(exe_objs, lld_dylib, stubs, lh_exe)
+            link_executable(exe_objs, lld_dylib, stubs, lh_exe, case.chained)
             problems = judge_split(lh_exe, lld_dylib, exe_objs, dylib_objs, expected)
             assert not problems, "ld64.lld dylib + linkharness executable:\n" + "\n".join(
                 problems)
         # linkharness's dylib, ld64.lld's executable
         (work / "b").mkdir()
         lh_dylib, lld_exe = work / "b" / LIBRARY, work / "b" / "main"
-        link_dylib(dylib_objs, stubs, lh_dylib)
+        link_dylib(dylib_objs, stubs, lh_dylib)  # opcodes: lld-14 reads no exports trie command
         _lld(["-e", ENTRY, "-o", str(lld_exe), *map(str, exe_objs), str(lh_dylib), *inputs])
         problems = [*judge.structure(lld_exe), *emulated(lld_exe, lh_dylib.parent, expected)]
         event(f"macho dylib crosswise: {len(case.in_dylib)} objects in the dylib")

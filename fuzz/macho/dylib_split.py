@@ -67,6 +67,12 @@ class DylibCase:
     def module(self, index: int) -> str:
         return "dylib" if index in self.in_dylib else "exe"
 
+    @property
+    def chained(self) -> bool:
+        """Whether linkharness writes both images with chained fixups (-fixup_chains)
+        rather than dyld-info opcodes: half of the examples."""
+        return _pick(self.variant, "chained fixups") % 2 == 1
+
 
 def _step_targets(step: Step) -> list[str]:
     s = step.step if isinstance(step, IfOdd) else step
@@ -220,17 +226,18 @@ def write_objects(case: DylibCase, directory: Path) -> tuple[list[Path], list[Pa
     return exe, dylib
 
 
-def link_dylib(objects: Sequence[Path], stubs: Sequence[Path], output: Path) -> None:
+def link_dylib(objects: Sequence[Path], stubs: Sequence[Path], output: Path,
+               chained: bool = False) -> None:
     link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
-         target="macho-x86_64", macho_options={
+         target="macho-x86_64", fixup_chains=chained, macho_options={
              "output_kind": "dylib", "install_name": INSTALL_NAME,
              "undefined_dynamic_lookup": True})
 
 
 def link_executable(objects: Sequence[Path], library: Path, stubs: Sequence[Path],
-                    output: Path) -> None:
+                    output: Path, chained: bool = False) -> None:
     link([*map(str, objects), str(library), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
-         target="macho-x86_64", entry=ENTRY)
+         target="macho-x86_64", entry=ENTRY, fixup_chains=chained)
 
 
 LLD_DYLIB = ["-dylib", "-install_name", INSTALL_NAME, "-undefined", "dynamic_lookup"]
@@ -257,7 +264,8 @@ def describe(case: DylibCase) -> list[str]:
     far = cross_names(case.program, case.in_dylib)
     steps = [s for o in case.program.objects for fn in o.functions
              for s in walk_steps(fn.steps)]
-    out = [f"dylib objects: {len(case.in_dylib)} of {len(case.program.objects)}"]
+    out = [f"dylib objects: {len(case.in_dylib)} of {len(case.program.objects)}",
+           f"dylib and executable: {'chained fixups' if case.chained else 'dyld-info opcodes'}"]
     if has_cross_data(case):
         out.append("pointer in data to the other module")
     if any(isinstance(s, Call) and s.target in far for s in steps):
