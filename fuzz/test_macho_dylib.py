@@ -35,6 +35,14 @@ from fuzz.macho.dylib_split import (
     split,
     write_objects,
 )
+from fuzz.macho.dylib_split_i386 import (
+    DylibCase386,
+    dylib_cases_i386,
+    link_dylib_i386,
+    link_executable_i386,
+    write_objects_i386,
+)
+from fuzz.macho.judge_i386 import expected_trace as expected_trace_i386
 from fuzz.macho.pipeline import ENTRY, LIBSYSTEM_TBD, LLD
 from fuzz.macho.samples_dylib import DYLIB_SAMPLE, DYLIB_SAMPLE_OBJECTS
 from fuzz.macho.tbd import write_tbds
@@ -42,6 +50,7 @@ from fuzz.semantics import Outcome, outcome
 from oracle.emulate import run
 
 DYLIB_CI_EXAMPLES = 12  # each example links two images and runs the program twice
+I386_CI_EXAMPLES = 8
 
 
 def _sample() -> DylibCase:
@@ -53,10 +62,12 @@ def _sample() -> DylibCase:
 SAMPLE_SPLIT = _sample()
 
 
-def emulated(exe: Path, library_dir: Path, expected: Outcome) -> list[str]:
-    """The judge's emulated check, with the dylib found in `library_dir`."""
+def emulated(exe: Path, library_dir: Path, expected: Outcome, want: judge.Trace | None = None
+             ) -> list[str]:
+    """The judge's emulated check, with the dylib found in `library_dir` (`want`: the
+    trace, when not the model's own)."""
     problems = []
-    want = judge.expected_trace(expected)
+    want = judge.expected_trace(expected) if want is None else want
     for bind in ("lazy", "now"):
         result = run(exe, bind=bind, library_path=[library_dir])
         trace = tuple((t.library, t.symbol, tuple(t.args)) for t in result.trace)
@@ -148,5 +159,35 @@ def test_crosswise_with_ld64_lld(
         problems = [*judge.structure(lld_exe), *emulated(lld_exe, lh_dylib.parent, expected)]
         event(f"macho dylib crosswise: {len(case.in_dylib)} objects in the dylib")
         assert not problems, "linkharness dylib + ld64.lld executable:\n" + "\n".join(problems)
+
+    repeat_property(prop)
+
+
+def test_i386_program_split_into_a_dylib_behaves_as_the_model_says(
+    repeat_property: Callable[[Callable[[], None]], None],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The same for -arch i386 (fuzz/macho/dylib_split_i386.py): the dylib's code holds
+    absolute addresses, so it is rebased in __TEXT; no reference linker (ld64.lld-14 has no
+    i386)."""
+    @settings(settings.default, max_examples=I386_CI_EXAMPLES) \
+        if settings.default is not None and settings.default.derandomize else (lambda f: f)
+    @given(case=dylib_cases_i386())
+    def prop(case: DylibCase386) -> None:
+        expected = outcome(case.program)
+        work = tmp_path_factory.mktemp("split386")
+        exe_objs, dylib_objs = write_objects_i386(case, work / "objs")
+        stubs = write_tbds(work / "stubs", case.program.libraries)
+        (work / "lib").mkdir()
+        dylib, exe = work / "lib" / LIBRARY, work / "lib" / "main"
+        link_dylib_i386(dylib_objs, stubs, dylib)
+        link_executable_i386(exe_objs, dylib, stubs, exe)
+        event(f"macho i386 dylib objects: {len(case.in_dylib)}")
+        problems = [*judge.structure(dylib), *judge.structure(exe),
+                    *judge.fields(exe, exe_objs),
+                    *[f"dylib {p}" for p in judge.fields(dylib, dylib_objs)],
+                    *emulated(exe, dylib.parent, expected,
+                              expected_trace_i386(expected, case.exit_call))]
+        assert not problems, "linkharness i386 dylib + executable:\n" + "\n".join(problems)
 
     repeat_property(prop)

@@ -1,9 +1,9 @@
 """The Mach-O dylib harness's own power: seed bugs into linkharness's `-dylib` paths (and the
 executable's binds to a dylib), one at a time, and require the dylib property's judges
-(fuzz/test_macho_dylib.py: oracle.check on both images, the field oracle on the
-executable, the emulated dyld loading the dylib slid, lazy and now, against the model)
-to catch every one.  Inputs: the every-flavour sample split into a dylib, then a few
-drawn splits (deterministic).  The kill table is printed.
+(fuzz/test_macho_dylib.py: oracle.check on both images, the field oracle on both, the
+emulated dyld loading the dylib slid, lazy and now, against the model) to catch every
+one.  Inputs: the dylib sample split, a few drawn x86_64 splits and a few drawn i386
+splits (deterministic).  The kill table is printed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from fuzz.macho import judge
 from fuzz.macho.dylib_split import (
     LIBRARY,
     DylibCase,
@@ -21,15 +22,24 @@ from fuzz.macho.dylib_split import (
     link_executable,
     write_objects,
 )
+from fuzz.macho.dylib_split_i386 import (
+    DylibCase386,
+    dylib_cases_i386,
+    link_dylib_i386,
+    link_executable_i386,
+    write_objects_i386,
+)
+from fuzz.macho.judge_i386 import expected_trace as expected_trace_i386
 from fuzz.macho.tbd import write_tbds
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.semantics import outcome
-from fuzz.test_macho_dylib import SAMPLE_SPLIT, judge_split
+from fuzz.test_macho_dylib import SAMPLE_SPLIT, emulated, judge_split
 from linker import LinkError
 from linker.macho import link as macho_link
 from linker.macho.dyldinfo import BindEntry
 
 DRAWN_EXAMPLES = 4
+DRAWN_I386 = 4
 MUTANTS = Mutants()
 mutant = MUTANTS
 
@@ -87,10 +97,27 @@ def _lazy_bind_executable(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(macho_link, "lazy_bind_opcodes", lazy_bind_opcodes)
 
 
+@mutant("i386: the dylib's text rebases are missing (its code keeps link-time addresses)")
+def _text_rebases_missing(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.rebase_opcodes
+
+    def rebase_opcodes(sites, text_segments=frozenset()):
+        return original([s for s in sites if s[0] not in text_segments], text_segments)
+    mp.setattr(macho_link, "rebase_opcodes", rebase_opcodes)
+
+
+@mutant("i386: the dylib's text rebases typed REBASE_TYPE_POINTER")
+def _text_rebases_as_pointers(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.rebase_opcodes
+    mp.setattr(macho_link, "rebase_opcodes", lambda sites, text_segments=frozenset():
+               original(sites))
+
+
 @dataclasses.dataclass(frozen=True)
 class Built:
     root: Path
     cases: list[tuple[DylibCase, list[Path], list[Path], list[Path]]]
+    i386: list[tuple[DylibCase386, list[Path], list[Path], list[Path]]]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +128,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
         exe_objs, dylib_objs = write_objects(case, root / f"c{n}")
         out.append((case, exe_objs, dylib_objs,
                     write_tbds(root / f"s{n}", case.program.libraries)))
-    return Built(root, out)
+    i386 = []
+    for n, case386 in enumerate(collect(dylib_cases_i386(), DRAWN_I386)):
+        exe_objs, dylib_objs = write_objects_i386(case386, root / f"i{n}")
+        i386.append((case386, exe_objs, dylib_objs,
+                     write_tbds(root / f"t{n}", case386.program.libraries)))
+    return Built(root, out, i386)
 
 
 def _exposed(built: Built) -> str | None:
@@ -117,6 +149,22 @@ def _exposed(built: Built) -> str | None:
         problems = judge_split(exe, dylib, exe_objs, dylib_objs, outcome(case.program))
         if problems:
             return f"case {n}: {problems[0]}"
+    for n, (case386, exe_objs, dylib_objs, stubs) in enumerate(built.i386):
+        directory = built.root / f"out-i386-{n}"
+        directory.mkdir(exist_ok=True)
+        dylib, exe = directory / LIBRARY, directory / "main"
+        try:
+            link_dylib_i386(dylib_objs, stubs, dylib)
+            link_executable_i386(exe_objs, dylib, stubs, exe)
+        except LinkError as e:
+            return f"i386 case {n} refused: {e}"
+        expected = outcome(case386.program)
+        problems = [*judge.structure(dylib), *judge.structure(exe),
+                    *judge.fields(dylib, dylib_objs), *judge.fields(exe, exe_objs),
+                    *emulated(exe, directory, expected,
+                              expected_trace_i386(expected, case386.exit_call))]
+        if problems:
+            return f"i386 case {n}: {problems[0]}"
     return None
 
 
