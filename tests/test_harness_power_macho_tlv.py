@@ -32,7 +32,7 @@ from fuzz.test_macho_tlv import check_case
 from linker import LinkError
 from linker.kinds import RelocKind
 from linker.layout import OutputSection
-from linker.macho import chained, read, relocs_i386, relocs_x86_64, sections, tlv
+from linker.macho import chained, sections, tlv
 
 DRAWN_TLV = 2  # per arch
 DRAWN_MACHO = 2
@@ -161,25 +161,16 @@ def _flag(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(tlv, "header_flag", lambda outs: 0)
 
 
-def _howto(mp: pytest.MonkeyPatch, magic: int, key: tuple[int, int, int],
-           table: dict[tuple[int, int, int], int], kind: RelocKind) -> None:
-    layout = read._LAYOUTS[magic]
-    howtos = list(layout.howtos)
-    howtos[table[key]] = dataclasses.replace(howtos[table[key]], kind=kind)
-    mp.setitem(read._LAYOUTS, magic, layout._replace(howtos=tuple(howtos)))
-
-
-@mutant("TLV: X86_64_RELOC_TLV resolved to the descriptor, the movq kept (relaxed wrong)",
+@mutant("TLV relaxation: the field made the descriptor's, the opcode left as mov",
         "thread-local variables")
-def _x86_64_relaxed_wrong(mp: pytest.MonkeyPatch) -> None:
-    _howto(mp, read.MH_MAGIC_64, (relocs_x86_64.TLV, 1, 2), relocs_x86_64.HOWTO_INDEX,
-           RelocKind.PC)
+def _relaxed_mov(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tlv, "LEA", tlv.MOV)
 
 
-@mutant("TLV: GENERIC_RELOC_TLV resolved to the descriptor, the movl kept (i386)",
+@mutant("TLV relaxation: mov made lea, the field left at the pointer slot",
         "thread-local variables")
-def _i386_relaxed_wrong(mp: pytest.MonkeyPatch) -> None:
-    _howto(mp, read.MH_MAGIC, (relocs_i386.TLV, 1, 2), relocs_i386.HOWTO_INDEX, RelocKind.PC)
+def _relaxed_slot(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tlv, "RELAXED", dataclasses.replace(tlv.RELAXED, kind=RelocKind.GOT_PC))
 
 
 # --- the cases and the judge ----------------------------------------------------------

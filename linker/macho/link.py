@@ -107,6 +107,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     if opts.fixup_chains and not chained:
         raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
                         f"images only (not {arch.name}{' --macho-classic' if opts.classic else ''})")
+    tlv.relax_descriptor_loads(symtab)
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
