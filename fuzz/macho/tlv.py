@@ -122,6 +122,8 @@ def expected_trace(case: TlvCase) -> tuple[tuple[str, str, tuple[int, ...]], ...
 
 def describe(case: TlvCase) -> set[str]:
     labels = {f"tlv:{case.arch}"}
+    if True in encodings(case):
+        labels.add("fixups:chained")  # linked both ways, judged alike
     labels |= {"tlv:bss" if v.zero else "tlv:data" for v in case.variables}
     if any(b.thread for b in case.blocks):
         labels.add("tlv:thread")
