@@ -136,10 +136,18 @@ def describe(case: TlvCase) -> set[str]:
 
 # --- assembly -----------------------------------------------------------------------
 
+# The thunk clobbers only rax / eax (clang keeps values in other registers across it): a
+# load sets ecx and edx to these before the call and takes them off the word read after it,
+# so a thunk that changes either gives a wrong value in the trace.
+KEPT_ECX, KEPT_EDX = 0x1234567, 0x7654321
+
+
 def _step_x86_64(v: TlvVar, s: TlvStep) -> list[str]:
     lines = [f"movq _{v.name}@TLVP(%rip), %rdi", "callq *(%rdi)"]
     if s.store is None:
-        return [*lines, f"movl {4 * s.word}(%rax), %edi", f"callq _{TRACE_FUNCTION}"]
+        return [f"movl ${KEPT_ECX:#x}, %ecx", f"movl ${KEPT_EDX:#x}, %edx", *lines,
+                f"movl {4 * s.word}(%rax), %edi", "subl %ecx, %edi", "subl %edx, %edi",
+                f"addl ${KEPT_ECX + KEPT_EDX:#x}, %edi", f"callq _{TRACE_FUNCTION}"]
     return [*lines, f"movl ${s.store:#x}, {4 * s.word}(%rax)"]
 
 
@@ -148,7 +156,9 @@ def _step_i386(v: TlvVar, s: TlvStep, pic: str) -> list[str]:
     # takes the descriptor in %eax and returns the variable's address in %eax
     lines = [f"movl _{v.name}@TLVP-{pic}(%ebx), %eax", "calll *(%eax)"]
     if s.store is None:
-        return [*lines, f"movl {4 * s.word}(%eax), %eax", "movl %eax, (%esp)",
+        return [f"movl ${KEPT_ECX:#x}, %ecx", f"movl ${KEPT_EDX:#x}, %edx", *lines,
+                f"movl {4 * s.word}(%eax), %eax", "subl %ecx, %eax", "subl %edx, %eax",
+                f"addl ${KEPT_ECX + KEPT_EDX:#x}, %eax", "movl %eax, (%esp)",
                 f"calll _{TRACE_FUNCTION}"]
     return [*lines, f"movl ${s.store:#x}, {4 * s.word}(%eax)"]
 
