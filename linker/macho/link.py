@@ -147,6 +147,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld,
                                     text_rebases=not executable and macho.text_pointers)
+    tlv.refuse_unsupported(outs, opts.classic, opts.min_os)
     tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie

@@ -30,6 +30,26 @@ def header_flag(outs: list[OutputSection]) -> int:
     return MH_HAS_TLV_DESCRIPTORS if any(o.name == DESCRIPTORS and o.size for o in outs) else 0
 
 
+TLV_MIN_OS = 0x000A0700  # dyld runs thread-local descriptors from macOS 10.7
+
+
+def refuse_unsupported(outs: list[OutputSection], classic: bool, min_os: int) -> None:
+    """Descriptors need a dyld that sets them up (macOS 10.7; ld64 refuses an older
+    deployment target the same way) and are not part of the classic format."""
+    descriptors = next((o for o in outs if o.name == DESCRIPTORS and o.size), None)
+    if descriptors is None:
+        return
+    first = descriptors.inputs[0].file.path if descriptors.inputs else None
+    if classic:
+        raise LinkError("thread-local variables are not written in --macho-classic output "
+                        "(dyld sets up their descriptors from macOS 10.7)", file=first,
+                        section=DESCRIPTORS)
+    if min_os < TLV_MIN_OS:
+        raise LinkError(f"thread-local variables need macOS 10.7 or later (dyld's TLV "
+                        f"support); the target is {min_os >> 16}.{min_os >> 8 & 0xFF}",
+                        file=first, section=DESCRIPTORS)
+
+
 def template_start(outs: list[OutputSection]) -> int | None:
     """Where the thread-local template begins (None: the image has none)."""
     template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
