@@ -136,18 +136,26 @@ def describe(case: TlvCase) -> set[str]:
 
 # --- assembly -----------------------------------------------------------------------
 
-# The thunk clobbers only rax / eax (clang keeps values in other registers across it): a
-# load sets ecx and edx to these before the call and takes them off the word read after it,
-# so a thunk that changes either gives a wrong value in the trace.
+# The thunk clobbers only rax / eax (clang keeps values in other registers across it), and
+# the address it returns is aligned as the variable is (the thread's block is 16-aligned):
+# a load sets ecx and edx to these before the call, and after it adds to the word read
+# what ecx and edx lost and the address's misalignment, all 0 when right, so a thunk that
+# clobbers either register or a misplaced variable gives a wrong value in the trace.
 KEPT_ECX, KEPT_EDX = 0x1234567, 0x7654321
+
+
+def _deviation(align: int, address: str) -> list[str]:
+    """edx := (ecx - KEPT_ECX) + (edx - KEPT_EDX) + (address & (align - 1)); ecx clobbered."""
+    return [f"subl ${KEPT_ECX:#x}, %ecx", f"subl ${KEPT_EDX:#x}, %edx", "addl %ecx, %edx",
+            f"movl {address}, %ecx", f"andl ${align - 1}, %ecx", "addl %ecx, %edx"]
 
 
 def _step_x86_64(v: TlvVar, s: TlvStep) -> list[str]:
     lines = [f"movq _{v.name}@TLVP(%rip), %rdi", "callq *(%rdi)"]
     if s.store is None:
         return [f"movl ${KEPT_ECX:#x}, %ecx", f"movl ${KEPT_EDX:#x}, %edx", *lines,
-                f"movl {4 * s.word}(%rax), %edi", "subl %ecx, %edi", "subl %edx, %edi",
-                f"addl ${KEPT_ECX + KEPT_EDX:#x}, %edi", f"callq _{TRACE_FUNCTION}"]
+                *_deviation(v.align, "%eax"), f"movl {4 * s.word}(%rax), %edi",
+                "addl %edx, %edi", f"callq _{TRACE_FUNCTION}"]
     return [*lines, f"movl ${s.store:#x}, {4 * s.word}(%rax)"]
 
 
@@ -157,9 +165,8 @@ def _step_i386(v: TlvVar, s: TlvStep, pic: str) -> list[str]:
     lines = [f"movl _{v.name}@TLVP-{pic}(%ebx), %eax", "calll *(%eax)"]
     if s.store is None:
         return [f"movl ${KEPT_ECX:#x}, %ecx", f"movl ${KEPT_EDX:#x}, %edx", *lines,
-                f"movl {4 * s.word}(%eax), %eax", "subl %ecx, %eax", "subl %edx, %eax",
-                f"addl ${KEPT_ECX + KEPT_EDX:#x}, %eax", "movl %eax, (%esp)",
-                f"calll _{TRACE_FUNCTION}"]
+                *_deviation(v.align, "%eax"), f"addl {4 * s.word}(%eax), %edx",
+                "movl %edx, (%esp)", f"calll _{TRACE_FUNCTION}"]
     return [*lines, f"movl ${s.store:#x}, {4 * s.word}(%eax)"]
 
 
