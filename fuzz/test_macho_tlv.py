@@ -76,6 +76,7 @@ def _judge(case: macho_tlv.TlvCase, tmp_path_factory: pytest.TempPathFactory) ->
 
 @settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
 @example(case=macho_tlv.sample("x86_64"))
+@example(case=macho_tlv.aligned_bss_find("x86_64"))
 @given(case=macho_tlv.tlv_cases("x86_64"))
 def test_x86_64_thread_locals_read_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,
@@ -85,6 +86,7 @@ def test_x86_64_thread_locals_read_as_the_model_says(
 
 @settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
 @example(case=macho_tlv.sample("i386"))
+@example(case=macho_tlv.aligned_bss_find("i386"))
 @given(case=macho_tlv.tlv_cases("i386"))
 def test_i386_thread_locals_read_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,

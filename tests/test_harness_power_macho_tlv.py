@@ -184,6 +184,12 @@ def _bss_type(mp: pytest.MonkeyPatch) -> None:
     mp.setitem(sections._TLV_TYPES, "__thread_bss", sections.S_ZEROFILL)
 
 
+@mutant("TLV: the template starts at __thread_data's own alignment, not its largest",
+        "thread-local variables")
+def _template_alignment(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tlv, "align_template", lambda outs: None)
+
+
 @mutant("TLV: MH_HAS_TLV_DESCRIPTORS missing", "thread-local variables")
 def _flag(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(tlv, "header_flag", lambda outs: 0)
@@ -214,6 +220,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("power-macho-tlv")
     tlv_cases = [macho_tlv.sample(arch) for arch in ("x86_64", "i386")]
+    tlv_cases += [macho_tlv.aligned_bss_find(arch) for arch in ("x86_64", "i386")]
     for arch in ("x86_64", "i386"):
         tlv_cases += collect(macho_tlv.tlv_cases(arch), DRAWN_TLV)
     cases = []

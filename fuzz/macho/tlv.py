@@ -103,6 +103,14 @@ def sample(arch: str) -> TlvCase:
     return TlvCase(arch, variables, (main, other, again))
 
 
+def aligned_bss_find(arch: str) -> TlvCase:
+    """The fuzzers' shrunk find: a 16-aligned __thread_bss variable after a 4-byte
+    __thread_data one.  linkharness started the template at __thread_data's own alignment,
+    so in each thread's (16-aligned) copy the bss variable sat 8 bytes off its alignment."""
+    return TlvCase(arch, (TlvVar("lh_t0", 0, (0,), 16), TlvVar("lh_t1", 0, (1,), 4)),
+                   (TlvBlock(0, False, (TlvStep(0, 0, None),)),))
+
+
 def expected_trace(case: TlvCase) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
     """What the program must pass to the trace function, in order: the main thread keeps
     one copy of every variable throughout; each new thread starts from the template."""

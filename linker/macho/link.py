@@ -105,6 +105,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
     create_sections(symtab, synthetic.common.obj, opts.sectcreate)
     outs = _collect(symtab)
+    tlv.align_template(outs)
     text = Segment(SectionFlags.ALLOC | SectionFlags.EXEC,
                    [o for o in outs if not o.name.startswith("__DATA,")])
     data = Segment(SectionFlags.ALLOC | SectionFlags.WRITE,

@@ -50,6 +50,17 @@ def refuse_unsupported(outs: list[OutputSection], classic: bool, min_os: int) ->
                         file=first, section=DESCRIPTORS)
 
 
+def align_template(outs: list[OutputSection]) -> None:
+    """Start the template at the largest alignment of its sections.  dyld copies it into a
+    block from malloc (16-byte aligned) and each variable lands at block + its offset in
+    the template, so a variable keeps its alignment only if its offset is a multiple of it
+    (ld64.lld-14 aligns __thread_data so too; found by fuzz/macho/tlv.py's alignment probe,
+    a 16-aligned __thread_bss variable 8 bytes past a 4-aligned __thread_data)."""
+    template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
+    if template:
+        template[0].align = max(o.align for o in template)
+
+
 def template_start(outs: list[OutputSection]) -> int | None:
     """Where the thread-local template begins (None: the image has none)."""
     template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
