@@ -169,18 +169,24 @@ int main(void) {
 """
 
 
-@pytest.mark.parametrize("chains", [False, True])
-def test_each_thread_has_its_own_copy(macho_cc: Callable[..., Path], tmp_path: Path,
-                                      chains: bool) -> None:
+@pytest.mark.parametrize(("target", "chains"), [("macho-x86_64", False),
+                                                ("macho-x86_64", True), ("macho-i386", False)])
+def test_each_thread_has_its_own_copy(macho_cc: Callable[..., Path],
+                                      macho32_tlv_cc: Callable[..., Path], tmp_path: Path,
+                                      target: str, chains: bool) -> None:
     """pthread_create runs the thread (its own TSD, so its own thread-local variables and
-    pthread_getspecific values); the output is the native one."""
+    pthread_getspecific values); the output is the native one (gcc -m64 / -m32)."""
+    i386 = target == "macho-i386"
     (tmp_path / "th.c").write_text(THREADS)
-    subprocess.run(["gcc", "-w", "-pthread", "-o", str(tmp_path / "native"),
-                    str(tmp_path / "th.c")], check=True)
+    subprocess.run(["gcc", "-m32" if i386 else "-m64", "-w", "-pthread", "-o",
+                    str(tmp_path / "native"), str(tmp_path / "th.c")], check=True)
     native = subprocess.run([str(tmp_path / "native")], capture_output=True, check=False)
-    o = macho_cc(THREADS, f"threads{int(chains)}", "-nostdlibinc", "-isystem", str(INCLUDE))
+    if i386:
+        o = macho32_tlv_cc(THREADS, "threads32")
+    else:
+        o = macho_cc(THREADS, f"threads{int(chains)}", "-nostdlibinc", "-isystem", str(INCLUDE))
     out = tmp_path / "th"
-    link([o, "-lSystem"], out, target="macho-x86_64", fixup_chains=chains)
+    link([o, "-lSystem"], out, target=target, fixup_chains=chains)
     result = run(str(out))
     assert native.stdout.startswith(b"main counter=100 name=main total=306")
     assert (result.stdout, result.exit_code, result.faults) == (
