@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 
 from fuzz.coverage import SESSION
 from fuzz.macho import judge
@@ -64,19 +64,31 @@ def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False
     return found
 
 
-@pytest.mark.parametrize("arch", ["x86_64", "i386"])
-def test_thread_locals_read_as_the_model_says(
-    arch: str, repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    @settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
-    @example(case=macho_tlv.sample(arch))
-    @given(case=macho_tlv.tlv_cases(arch))
-    def prop(case: macho_tlv.TlvCase) -> None:
-        labels = macho_tlv.describe(case)
-        SESSION.update(labels)
-        SESSION["examples"] += 1
-        found = check_case(case, tmp_path_factory.mktemp("tlv"))
-        assert not found, "\n".join(found)
+def _judge(case: macho_tlv.TlvCase, tmp_path_factory: pytest.TempPathFactory) -> None:
+    labels = macho_tlv.describe(case)
+    SESSION.update(labels)
+    SESSION["examples"] += 1
+    for label in sorted(labels):
+        event(label)
+    found = check_case(case, tmp_path_factory.mktemp("tlv"))
+    assert not found, "\n".join(found)
 
-    repeat_property(prop)
+
+@settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
+@example(case=macho_tlv.sample("x86_64"))
+@example(case=macho_tlv.aligned_bss_find("x86_64"))
+@given(case=macho_tlv.tlv_cases("x86_64"))
+def test_x86_64_thread_locals_read_as_the_model_says(
+    tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,
+) -> None:
+    _judge(case, tmp_path_factory)
+
+
+@settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
+@example(case=macho_tlv.sample("i386"))
+@example(case=macho_tlv.aligned_bss_find("i386"))
+@given(case=macho_tlv.tlv_cases("i386"))
+def test_i386_thread_locals_read_as_the_model_says(
+    tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,
+) -> None:
+    _judge(case, tmp_path_factory)
