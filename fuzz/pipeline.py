@@ -92,12 +92,15 @@ def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[Link
                      st.sampled_from(("both", "sysv", "gnu")), pie)
 
 
-def linkharness_cases() -> st.SearchStrategy[tuple[Program, LinkOptions]]:
+@st.composite
+def linkharness_cases(draw: st.DrawFn) -> tuple[Program, LinkOptions]:
     """Property (a)'s draw (fuzz/test_linkharness.py, bench/fuzz_throughput.py): a program,
     and how linkharness is to link it (-pie only for models whose PIE form is legal; the
-    property links that form)."""
-    return programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
-        len(p.objects), pie_ok=pie_legal(pie_form(p)))))
+    property links that form).  A composite rather than a flatmap, which would build and
+    validate a new strategy for every example."""
+    program = draw(programs())
+    return program, draw(link_options(len(program.objects),
+                                      pie_ok=pie_legal(pie_form(program))))
 
 
 def link_with(linker: str, objects: Sequence[Path], libs: Sequence[str],
