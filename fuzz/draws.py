@@ -25,10 +25,14 @@ from hypothesis import reject
 from hypothesis import strategies as st
 
 try:
+    from hypothesis.internal.conjecture.data import ConjectureData as _TestCase
     from hypothesis.internal.conjecture.utils import calc_label_from_name
-except ImportError:  # another Hypothesis: any stable 64-bit label will do
+except ImportError:  # another Hypothesis: the strategies, and any stable 64-bit label
+    _TestCase = type(None)  # type: ignore[assignment,misc]
+
     def calc_label_from_name(name: str) -> int:
         return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+_RAW_DRAWS = all(hasattr(_TestCase, a) for a in ("draw_integer", "start_span", "stop_span"))
 
 T = TypeVar("T")
 # st.integers weights the ends of a range wider than this (hypothesis IntegersStrategy).
@@ -51,9 +55,9 @@ def _end_weights(low: int, high: int) -> dict[int, float] | None:
 
 
 def _data(draw: st.DrawFn) -> Any:
+    """The test case behind a composite's `draw`, when this Hypothesis has one to give."""
     data = getattr(draw, "__self__", None)
-    return data if all(hasattr(data, a) for a in ("draw_integer", "start_span",
-                                                   "stop_span")) else None
+    return data if _RAW_DRAWS and isinstance(data, _TestCase) else None
 
 
 @functools.lru_cache(maxsize=1024)
