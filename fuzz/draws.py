@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -92,3 +93,13 @@ def pick(draw: st.DrawFn, choices: Sequence[T]) -> T:
     index = data.draw_integer(0, len(choices) - 1)
     data.stop_span()
     return choices[index]
+
+
+@functools.lru_cache(maxsize=256)
+def selections(items: tuple[T, ...], low: int, high: int) -> tuple[tuple[T, ...], ...]:
+    """Every ordered selection of `low` to `high` distinct items, shortest and earliest
+    first: what st.lists(st.sampled_from(items), min_size=low, max_size=high, unique=True)
+    can draw, for `pick` to choose with one choice instead of one per element and one per
+    "another?" (the first, and simplest, is what that list shrinks to)."""
+    return tuple(chosen for size in range(low, min(high, len(items)) + 1)
+                 for chosen in itertools.permutations(items, size))
