@@ -15,7 +15,10 @@ up (`pytest_pyfunc_call` below).  HypoFuzz ignores max_examples and runs until s
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -23,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, is_hypothesis_test, settings
 
 from fuzz import subject
+from fuzz.campaign import narrow_hypofuzz_tracing, start_tally_flusher
 from fuzz.coverage import SESSION
 from fuzz.database import example_database
 from fuzz.inventory import render
@@ -56,7 +60,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a checker rule the subject may break (repeatable)")
 
 
+def _in_hypofuzz_run() -> bool:
+    try:
+        from hypofuzz.detection import in_hypofuzz_run
+    except ImportError:  # HypoFuzz is a dev extra; plain pytest needs no part of it
+        return False
+    return in_hypofuzz_run()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    start_tally_flusher(SESSION)  # only inside a `make fuzz` campaign's workers
+    if _in_hypofuzz_run():
+        narrow_hypofuzz_tracing()
     chosen = config.getoption("--subject", None)
     if chosen:
         subject.choose(chosen, config.getoption("--subject-cmd", None),
@@ -117,8 +132,52 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+class RecyclingDirs:
+    """The fuzz properties' `tmp_path_factory` (the same `mktemp` and `getbasetemp`).
+
+    pytest's own factory lives on the pytest config, which HypoFuzz has already torn down
+    when it fuzzes (it collects with `pytest --collect-only` and then calls the properties
+    itself); and a campaign draws more examples than a disk holds directories.  So each
+    basename keeps only its latest KEEP directories: every property uses its directory within
+    one example, and a failure's files stay for the messages that name them."""
+
+    KEEP = 16
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._made: dict[str, deque[Path]] = defaultdict(deque)
+
+    def getbasetemp(self) -> Path:
+        return self._base
+
+    def mktemp(self, basename: str, numbered: bool = True) -> Path:
+        if numbered:
+            path = Path(tempfile.mkdtemp(prefix=f"{basename}-", dir=self._base))
+        else:
+            path = self._base / basename
+            path.mkdir()
+        made = self._made[basename]
+        made.append(path)
+        while len(made) > self.KEEP:
+            shutil.rmtree(made.popleft(), ignore_errors=True)
+        return path
+
+
 @pytest.fixture(scope="session")
-def libtrace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tmp_path_factory(request: pytest.FixtureRequest) -> Iterator[RecyclingDirs]:
+    """Under pytest, inside pytest's base temporary directory; under HypoFuzz, which has no
+    pytest session left to ask, a directory of this process's own, removed at the end."""
+    pytests = getattr(request.config, "_tmp_path_factory", None)
+    if pytests is not None:
+        yield RecyclingDirs(pytests.mktemp("fuzz"))
+        return
+    base = Path(tempfile.mkdtemp(prefix="linkharness-fuzz-"))
+    yield RecyclingDirs(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def libtrace_dir(tmp_path_factory: RecyclingDirs) -> Path:
     """The real libtrace1..3.so, built once per session."""
     directory = tmp_path_factory.mktemp("libtrace")
     build_libraries(directory)
@@ -126,7 +185,7 @@ def libtrace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def libtrace_dir_i386(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def libtrace_dir_i386(tmp_path_factory: RecyclingDirs) -> Path:
     """The i386 libtrace1..3.so (gcc -m32), in a directory of their own."""
     directory = tmp_path_factory.mktemp("libtrace_i386")
     build_libraries(directory, m32=True)
