@@ -70,16 +70,39 @@ def free_loopback_port() -> int:
         return int(s.getsockname()[1])
 
 
-def collect(pytest_args: Sequence[str]) -> tuple[dict[str, bytes], dict[str, str]]:
-    """The properties HypoFuzz collects, {nodeid: database key}, and the tests it leaves
-    out, {nodeid: why} (in this process; the settings profile must already be loaded)."""
+@dataclass(frozen=True)
+class Property:
+    nodeid: str  # pytest's, relative to its rootdir
+    spec: str  # the same with an absolute path, for a HypoFuzz run from any directory
+    key: bytes  # its Hypothesis database key (HypoFuzz's reports and failures hang off it)
+
+
+def collect(pytest_args: Sequence[str]) -> tuple[dict[str, Property], dict[str, str]]:
+    """The properties HypoFuzz collects, and the tests it leaves out with why (in this
+    process, which then has the profile that `pytest_args` names loaded)."""
     from hypofuzz.collection import collect_tests
 
     result = collect_tests(list(pytest_args))
-    keys = {t.nodeid: t.database_key for t in result.fuzz_targets}
+    found = {}
+    for target in result.fuzz_targets:
+        item = target.pytest_item
+        spec = target.nodeid if item is None else f"{item.path}::{item.name}"
+        found[target.nodeid] = Property(target.nodeid, spec, target.database_key)
     skipped = {nodeid: str(why.get("status_reason", why))
                for nodeid, why in result.not_collected.items()}
-    return keys, skipped
+    return found, skipped
+
+
+def hypofuzz_compat() -> None:
+    """HypoFuzz 25.11.1 (the newest) carries the explain phase's comments over from the
+    shrinker's result (`shrink_target.slice_comments`), which Hypothesis 6.170 no longer
+    keeps: without this, a worker dies right after shrinking a failure, before saving it
+    shrunk (measured: tests/fuzz/test_campaign.py).  The comments only decorate the report,
+    so a result without them reads as having none."""
+    from hypothesis.internal.conjecture.data import ConjectureResult
+
+    if not hasattr(ConjectureResult, "slice_comments"):
+        ConjectureResult.slice_comments = property(lambda self: {})  # type: ignore[attr-defined]
 
 
 def narrow_hypofuzz_tracing() -> None:
@@ -125,7 +148,15 @@ def _database() -> HypofuzzDatabase:
     return HypofuzzDatabase(db)
 
 
-def tally(keys: dict[str, bytes], since: float) -> list[PropertyTally]:
+def has_failed(prop: Property) -> bool:
+    """Whether the campaign database holds a shrunk failure of `prop` (HypoFuzz then stops
+    fuzzing it)."""
+    from hypofuzz.database import FailureState
+
+    return any(True for _ in _database().failures(state=FailureState.SHRUNK).fetch(prop.key))
+
+
+def tally(props: dict[str, Property], since: float) -> list[PropertyTally]:
     """Each property's examples, seconds and failures, from the reports HypoFuzz saved in
     the campaign database at or after `since` (time.time())."""
     from hypofuzz.database import FailureState
@@ -133,7 +164,8 @@ def tally(keys: dict[str, bytes], since: float) -> list[PropertyTally]:
 
     db = _database()
     out = []
-    for nodeid, key in keys.items():
+    for nodeid, prop in props.items():
+        key = prop.key
         latest: dict[str, tuple[float, int, int]] = {}  # worker -> (seconds, examples, invalid)
         for report in db.reports.fetch(key):
             if report.timestamp < since:
@@ -143,9 +175,10 @@ def tally(keys: dict[str, bytes], since: float) -> list[PropertyTally]:
                     counts[Status.INVALID] + counts[Status.OVERRUN])
             if seen[0] >= latest.get(report.worker_uuid, (-1.0, 0, 0))[0]:
                 latest[report.worker_uuid] = seen
-        failing = {tuple(c) for state in (FailureState.SHRUNK,
-                                                          FailureState.UNSHRUNK)
-                   for c in db.failures(state=state).fetch(key)}
+        # a failure is saved unshrunk first, then moved to shrunk (if the stop came between,
+        # only the unshrunk one is there)
+        failing = ({tuple(c) for c in db.failures(state=FailureState.SHRUNK).fetch(key)}
+                   or {tuple(c) for c in db.failures(state=FailureState.UNSHRUNK).fetch(key)})
         fatal = db.fatal_failures.fetch(key)
         out.append(PropertyTally(nodeid, sum(v[1] for v in latest.values()),
                                  sum(v[2] for v in latest.values()),
@@ -154,13 +187,14 @@ def tally(keys: dict[str, bytes], since: float) -> list[PropertyTally]:
     return out
 
 
-def failure_details(keys: dict[str, bytes]) -> list[tuple[str, str, str]]:
+def failure_details(props: dict[str, Property]) -> list[tuple[str, str, str]]:
     """(nodeid, the failing example, its traceback's last line) for each shrunk failure."""
     from hypofuzz.database import FailureState
 
     db = _database()
     found = []
-    for nodeid, key in keys.items():
+    for nodeid, prop in props.items():
+        key = prop.key
         for choices in db.failures(state=FailureState.SHRUNK).fetch(key):
             seen = db.failure_observations(state=FailureState.SHRUNK).fetch(key, choices)
             if seen is None:
@@ -221,7 +255,9 @@ def read_tallies(directory: Path) -> Counter[str]:
 
 def _start_group(command: Sequence[str], log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     with log.open("a", encoding="utf-8") as out:
-        return subprocess.Popen(list(command), cwd=REPO, env=env, stdout=out,
+        # the campaign's own directory: pytest's rootdir, and so the properties' node ids and
+        # database keys, must be the ones this process collected
+        return subprocess.Popen(list(command), cwd=os.getcwd(), env=env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -244,30 +280,30 @@ def _stop_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def run_round(groups: Sequence[tuple[Sequence[str], int]], options: Sequence[str],
+def run_round(groups: Sequence[tuple[Sequence[Property], int]], options: Sequence[str],
               seconds: float, log: Path, env: dict[str, str]) -> list[int]:
     """One `hypothesis fuzz --no-dashboard` per (properties, workers) group, side by side,
-    for `seconds`; then all are stopped.  Returns the exit statuses of those that ended by
-    themselves before that (none should)."""
+    for `seconds`, or until every property of the round has a failure saved (HypoFuzz fuzzes
+    a failed property no further); then all are stopped.  Returns the exit statuses of the
+    runs that ended by themselves (none should)."""
     procs = [_start_group([sys.executable, "-c", HYPOTHESIS_CLI, "fuzz", "-n", str(workers),
-                           "--no-dashboard", "--", *group, *options], log, env)
+                           "--no-dashboard", "--", *(p.spec for p in group), *options], log, env)
              for group, workers in groups]
+    everything = [p for group, _ in groups for p in group]
     deadline = time.monotonic() + seconds
-    ended = []
     try:
-        for proc in procs:
-            try:
-                ended.append(proc.wait(timeout=max(deadline - time.monotonic(), 0.0)))
-            except subprocess.TimeoutExpired:
-                pass
+        while time.monotonic() < deadline and any(p.poll() is None for p in procs):
+            time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
+            if all(has_failed(p) for p in everything):
+                break
+        return [code for code in (p.poll() for p in procs) if code is not None]
     finally:
         for proc in procs:
             _stop_group(proc)
-    return ended
 
 
-def plan_rounds(nodeids: Sequence[str], workers: int, seconds: float,
-                together: bool) -> list[tuple[list[tuple[list[str], int]], float]]:
+def plan_rounds(nodeids: Sequence[Property], workers: int, seconds: float,
+                together: bool) -> list[tuple[list[tuple[list[Property], int]], float]]:
     """Which HypoFuzz runs each round holds (a run: the properties it fuzzes, one worker
     each), and how long the round lasts.
 
@@ -314,13 +350,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.write_text("", encoding="utf-8")
 
     print("collecting the properties... ", end="", flush=True)
-    keys, _ = collect([*selection, *options])
-    print(f"{len(keys)} collected")
-    if not keys:
+    props, _ = collect([*selection, *options])
+    print(f"{len(props)} collected")
+    if not props:
         return 2
     from hypothesis import settings
 
-    rounds = plan_rounds(list(keys), max(args.workers, 1), args.seconds, args.together)
+    rounds = plan_rounds(list(props.values()), max(args.workers, 1), args.seconds,
+                         args.together)
     port = args.port or free_loopback_port()
     env = {**os.environ, TALLY_ENV: str(tallies), "PYTHONPATH": str(REPO)}
     print(f"database: {settings().database!r}\nHypoFuzz on {args.workers} worker(s) for "
@@ -334,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         for n, (groups, share) in enumerate(rounds, 1):
             print(f"  round {n}/{len(rounds)}, {share:.0f}s: "
-                  f"{', '.join(p for group, _ in groups for p in group)}", flush=True)
+                  f"{', '.join(p.nodeid for group, _ in groups for p in group)}", flush=True)
             ended += run_round(groups, options, share, log, env)
             if ended:
                 tail = log.read_text(encoding="utf-8").strip().splitlines()[-15:]
@@ -345,11 +382,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _stop_group(dashboard)
     time.sleep(0.5)  # the stopped workers' background database writes
 
-    rows = tally(keys, since)
+    rows = tally(props, since)
     print(f"\nper property, summed over the workers (examples/s per worker-second; "
           f"{args.workers} worker(s), {time.time() - since:.0f}s wall):")
     render_table(rows, print)
-    for nodeid, example, last in failure_details(keys):
+    for nodeid, example, last in failure_details(props):
         print(f"\nFAILED {nodeid}\n  {example}\n  {last}\n  replay: pytest '{nodeid}' "
               "--hypothesis-profile=fuzz   (or: linkharness hunt --pull)")
     for r in rows:

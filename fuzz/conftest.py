@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, is_hypothesis_test, settings
 
 from fuzz import subject
-from fuzz.campaign import narrow_hypofuzz_tracing, start_tally_flusher
+from fuzz.campaign import hypofuzz_compat, narrow_hypofuzz_tracing, start_tally_flusher
 from fuzz.coverage import SESSION
 from fuzz.database import example_database
 from fuzz.inventory import render
@@ -71,6 +71,7 @@ def _in_hypofuzz_run() -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     start_tally_flusher(SESSION)  # only inside a `make fuzz` campaign's workers
     if _in_hypofuzz_run():
+        hypofuzz_compat()
         narrow_hypofuzz_tracing()
     chosen = config.getoption("--subject", None)
     if chosen:
@@ -92,6 +93,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [i for i in items if _subject_links(i)]
+    if _fuzzing():
+        for item in items:
+            if _is_property(item):
+                # the database key HypoFuzz gives every property (pytest's plugin does so only
+                # for parametrized ones), so that plain pytest replays what a campaign found
+                inner = item.obj.hypothesis.inner_test  # type: ignore[attr-defined]
+                inner._hypothesis_internal_add_digest = item.nodeid.encode()
     _PENDING["tests"] = sum(_is_property(i) or "repeat_property" in getattr(i, "fixturenames", ())
                             for i in items)
 
