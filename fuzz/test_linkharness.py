@@ -17,16 +17,14 @@ from fuzz import judge
 from fuzz.coverage import record
 from fuzz.keep import kept_on_failure
 from fuzz.model import Program
-from fuzz.pie import pie_form, pie_legal
-from fuzz.pipeline import LinkOptions, libraries, link_linkharness, link_options, write_objects
+from fuzz.pie import pie_form
+from fuzz.pipeline import LinkOptions, libraries, link_linkharness, linkharness_cases, write_objects
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
-from fuzz.strategies import programs
 
 
 @example(case=(SAMPLE, LinkOptions()), also_asm=0)
-@given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
-    len(p.objects), pie_ok=pie_legal(pie_form(p))))), also_asm=st.integers(0, 3))
+@given(case=linkharness_cases(), also_asm=st.integers(0, 3))
 def test_linkharness_output_is_right_by_every_check(
     libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory,
     case: tuple[Program, LinkOptions], also_asm: int,
@@ -47,3 +45,4 @@ def test_linkharness_output_is_right_by_every_check(
             problems = judge.everything(exe, objs, expected, libtrace_dir)
             assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(
                 problems)
+

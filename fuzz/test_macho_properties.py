@@ -1,8 +1,10 @@
 """Mach-O properties: drawn models in the Mach-O subset, written by our MH_OBJECT writer.
 
 - linkharness, modern (LC_MAIN; for a quarter of the examples also from llvm-mc-14's objects
-  assembled from the same lowering as text) and classic (LC_UNIXTHREAD; pointers to imports
-  in data as LC_DYSYMTAB external relocations, pointers into the image as local ones):
+  assembled from the same lowering as text), modern with chained fixups (the same objects:
+  the model must see the same behaviour from either fixup encoding) and classic
+  (LC_UNIXTHREAD; pointers to imports in data as LC_DYSYMTAB external relocations, pointers
+  into the image as local ones):
   oracle.check finds nothing, the Mach-O field oracle no mismatch (every pointer into a PIE
   slid included), and the emulated dyld (lazy and now) gives the model's trace and exit status;
 - differential: ld64.lld-14 links the same objects, and its output passes the same checks;
@@ -53,14 +55,15 @@ def test_linkharness_macho_modern_and_classic(
     expected = outcome(case.program)
     work = tmp_path_factory.mktemp("macho")
     objs, stubs = _objects(case, work)
-    builds = [("modern", objs, False), ("classic", objs, True)]
+    builds = [("modern", objs, False, False), ("modern, chained fixups", objs, False, True),
+              ("classic", objs, True, None)]
     if also_asm == 0:  # a quarter of the examples: llvm-mc's objects from our text
         asm = pipeline.write_asm_objects(case.program, work / "asm", case.variant)
-        builds.append(("modern, llvm-mc objects", asm, False))
+        builds.append(("modern, llvm-mc objects", asm, False, None))
     event(f"macho: pointers to imports in data: {case.import_pointers}")
-    for how, inputs, classic in builds:
-        exe = work / f"{len(how)}.out"
-        pipeline.link_linkharness(inputs, stubs, exe, classic=classic)
+    for n, (how, inputs, classic, chained) in enumerate(builds):
+        exe = work / f"{n}.out"
+        pipeline.link_linkharness(inputs, stubs, exe, classic=classic, chained=chained)
         problems = judge.everything(exe, inputs, case.program, expected)
         assert not problems, f"linkharness {how}:\n" + "\n".join(problems)
 
