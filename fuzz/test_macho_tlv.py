@@ -64,19 +64,23 @@ def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False
     return found
 
 
-@pytest.mark.parametrize("arch", ["x86_64", "i386"])
-def test_thread_locals_read_as_the_model_says(
-    arch: str, repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def _tlv_property(arch: str) -> Callable[..., None]:
+    """The property for one arch, as a module-level test (HypoFuzz collects only those; the
+    strategy and the explicit example depend on the arch, so it cannot be a parameter)."""
+
     @settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
     @example(case=macho_tlv.sample(arch))
     @given(case=macho_tlv.tlv_cases(arch))
-    def prop(case: macho_tlv.TlvCase) -> None:
+    def prop(tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase) -> None:
         labels = macho_tlv.describe(case)
         SESSION.update(labels)
         SESSION["examples"] += 1
         found = check_case(case, tmp_path_factory.mktemp("tlv"))
         assert not found, "\n".join(found)
 
-    repeat_property(prop)
+    prop.__name__ = prop.__qualname__ = f"test_thread_locals_read_as_the_model_says_{arch}"
+    return prop
+
+
+test_thread_locals_read_as_the_model_says_x86_64 = _tlv_property("x86_64")
+test_thread_locals_read_as_the_model_says_i386 = _tlv_property("i386")

@@ -54,6 +54,9 @@ def _properties_in_source() -> tuple[set[str], list[str]]:
 
 
 def test_hypofuzz_collects_every_property_in_fuzz() -> None:
+    """HypoFuzz's collection (`pytest -m hypothesis`, then its own filters) leaves none of
+    the Hypothesis tests in fuzz/ out, and no property hides inside a test, where neither
+    pytest's marker nor HypoFuzz can see it."""
     module_level, nested = _properties_in_source()
     assert not nested, ("@given nested inside a test: HypoFuzz cannot collect it; make it a "
                         f"module-level @given test: {nested}")
@@ -62,11 +65,10 @@ def test_hypofuzz_collects_every_property_in_fuzz() -> None:
                           env={**os.environ, "PYTHONPATH": str(REPO)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["skipped"] == {}, f"Hypothesis tests HypoFuzz will not fuzz: {result}"
     collected = {nodeid.split("[")[0] for nodeid in result["collected"]}
-    assert collected == module_level, (
-        f"not collected by HypoFuzz: {sorted(module_level - collected)} "
-        f"(why: {result['skipped']}); unexpected: {sorted(collected - module_level)}")
-    assert len(module_level) >= 19  # the properties of this session, at least
+    assert module_level <= collected, f"not collected: {sorted(module_level - collected)}"
+    assert len(collected) >= 22  # the properties of this session, at least
 
 
 SEEDED = '''
