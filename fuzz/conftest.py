@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, is_hypothesis_test, settings
+from hypothesis import HealthCheck, Phase, is_hypothesis_test, settings
 
 from fuzz import subject
 from fuzz.campaign import hypofuzz_compat, narrow_hypofuzz_tracing, start_tally_flusher
@@ -41,6 +41,9 @@ settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None
 settings.register_profile("fuzz", max_examples=25, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True,
                           database=example_database())
+# Replays what a campaign's database holds and draws nothing new: `linkharness hunt --pull`
+# runs the properties under it to turn a campaign's failures into corpus cases.
+settings.register_profile("replay", settings.get_profile("fuzz"), phases=[Phase.reuse])
 # `--hypothesis-profile` is applied before this conftest is imported; only replace
 # Hypothesis's own default.
 if getattr(settings, "_current_profile", "default") == "default":
@@ -109,7 +112,7 @@ def _is_property(item: pytest.Item) -> bool:
 
 
 def _fuzzing() -> bool:
-    """Whether the loaded profile draws fresh examples (not ci's derandomized ones)."""
+    """Whether the loaded profile is a campaign's (fuzz, replay), not ci's derandomized one."""
     current = settings.default
     return current is not None and not current.derandomize
 
@@ -126,7 +129,9 @@ def _share_ends() -> float:
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Under the fuzz profile, call a property again and again (each call draws fresh
     examples) until its share of FUZZ_SECONDS is spent; under ci, pytest's own single call."""
-    if not (_fuzzing() and _is_property(pyfuncitem)):
+    current = settings.default
+    drawing = current is not None and Phase.generate in current.phases
+    if not (_fuzzing() and drawing and _is_property(pyfuncitem)):
         return None
     names = pyfuncitem._fixtureinfo.argnames
     args = {name: pyfuncitem.funcargs[name] for name in names}

@@ -72,25 +72,17 @@ def test_hypofuzz_collects_every_property_in_fuzz() -> None:
 
 
 SEEDED = '''
-import os
-from hypothesis import Phase, given, settings, strategies as st
-
-# With REPLAY_ONLY, nothing is generated: a failure can only come from the database.
-PHASES = [Phase.explicit, Phase.reuse] if os.environ.get("REPLAY_ONLY") else list(Phase)
+from hypothesis import given, strategies as st
 
 
-@settings(settings.default, phases=PHASES)
 @given(value=st.integers(0, 10**6))
 def test_seeded_field_fits(value):
     assert value < 1000, f"field value {value} does not fit"
 '''
 
 
-def _campaign(workdir: Path, db: str, *args: str, replay_only: bool = False
-              ) -> subprocess.CompletedProcess[str]:
+def _campaign(workdir: Path, db: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, DB_ENV: db, "PYTHONPATH": str(REPO), "FUZZ_SECONDS": "5"}
-    if replay_only:
-        env["REPLAY_ONLY"] = "1"
     return subprocess.run([sys.executable, *args], cwd=workdir, env=env, capture_output=True,
                           text=True, timeout=240, check=False)
 
@@ -118,13 +110,18 @@ def test_a_short_campaign_finds_a_seeded_failure_and_saves_it(
     if kind == "directory":
         saved = [p.read_bytes() for p in (tmp_path / "db").rglob("*") if p.is_file()]
         assert choices_to_bytes((1000,)) in saved
-    # a separate pytest, generating nothing, replays the failure from the database alone
-    # (from the campaign's directory: the node id is part of the database key)
+    # a separate pytest that generates nothing (the replay profile) replays the failure from
+    # the database alone (from the campaign's directory: the node id is part of the key)...
     replay = _campaign(tmp_path, db, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-                       "no:xdist", "--hypothesis-profile=fuzz", str(props / "test_seeded.py"),
-                       replay_only=True)
+                       "no:xdist", "--hypothesis-profile=replay", str(props / "test_seeded.py"))
     assert replay.returncode == 1, replay.stdout[-3000:]
     assert "field value 1000 does not fit" in replay.stdout
+    # ...and so does `linkharness hunt --pull` (this property keeps no corpus case: it says so)
+    pulled = _campaign(tmp_path, db, "-m", "oracle.cli", "hunt", "--pull", "--dest",
+                       str(tmp_path / "cases"), "--property", str(props / "test_seeded.py"))
+    assert pulled.returncode == 1, pulled.stdout[-3000:] + pulled.stderr[-3000:]
+    assert "replayed a failure that keeps no case: pytest 'props/test_seeded.py::" \
+        "test_seeded_field_fits' --hypothesis-profile=replay" in pulled.stdout
 
 
 def test_rounds_give_every_property_a_worker_and_a_share() -> None:
