@@ -19,6 +19,7 @@ come from the workers' own counters (fuzz/coverage.py), flushed to files while t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -44,6 +45,7 @@ PROPERTIES = "fuzz"
 HYPOTHESIS_CLI = "import hypofuzz.entrypoint; from hypothesis.extra.cli import main; main()"
 # what HypoFuzz's coverage guidance looks at (narrow_hypofuzz_tracing)
 TRACED_PACKAGES = tuple(os.environ.get("LINKHARNESS_FUZZ_TRACE", "linker").split(","))
+STOP_GRACE = 3.0  # seconds between Ctrl-C and SIGKILL for a HypoFuzz run
 MIN_ROUND = 20.0  # seconds: collection and fixtures take a few, HypoFuzz needs the rest
 BASE_PYTEST_ARGS = ("-p", "no:xdist", "-p", "no:cacheprovider", "--hypothesis-profile=fuzz")
 
@@ -261,36 +263,35 @@ def _start_group(command: Sequence[str], log: Path, env: dict[str, str]) -> subp
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT to the process group, as Ctrl-C would; SIGKILL for whatever lingers (HypoFuzz's
-    workers and dashboard may outlive its hub)."""
-    for sig, grace in ((signal.SIGINT, 15.0), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait()
+def _stop_groups(procs: Sequence[subprocess.Popen[bytes]], grace: float = 3.0) -> None:
+    """SIGINT to each process group, as Ctrl-C would, then SIGKILL to whatever is left after
+    `grace` seconds (HypoFuzz's workers and dashboard may outlive its hub; its database
+    writes are already behind by its report interval, a second or two, anyway)."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
+    until = time.monotonic() + grace
+    for proc in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=max(until - time.monotonic(), 0.0))
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def run_round(groups: Sequence[tuple[Sequence[Property], int]], options: Sequence[str],
-              seconds: float, log: Path, env: dict[str, str]) -> list[int]:
+              deadline: float, log: Path, env: dict[str, str]) -> list[int]:
     """One `hypothesis fuzz --no-dashboard` per (properties, workers) group, side by side,
-    for `seconds`, or until every property of the round has a failure saved (HypoFuzz fuzzes
-    a failed property no further); then all are stopped.  Returns the exit statuses of the
-    runs that ended by themselves (none should)."""
+    until `deadline` (time.monotonic()) less the time stopping takes, or until every
+    property of the round has a failure saved (HypoFuzz fuzzes a failed property no
+    further); then all are stopped.  Returns the exit statuses of the runs that ended by
+    themselves (none should)."""
     procs = [_start_group([sys.executable, "-c", HYPOTHESIS_CLI, "fuzz", "-n", str(workers),
                            "--no-dashboard", "--", *(p.spec for p in group), *options], log, env)
              for group, workers in groups]
     everything = [p for group, _ in groups for p in group]
-    deadline = time.monotonic() + seconds
+    deadline -= STOP_GRACE
     try:
         while time.monotonic() < deadline and any(p.poll() is None for p in procs):
             time.sleep(min(1.0, max(deadline - time.monotonic(), 0.0)))
@@ -298,8 +299,7 @@ def run_round(groups: Sequence[tuple[Sequence[Property], int]], options: Sequenc
                 break
         return [code for code in (p.poll() for p in procs) if code is not None]
     finally:
-        for proc in procs:
-            _stop_group(proc)
+        _stop_groups(procs, STOP_GRACE)
 
 
 def plan_rounds(nodeids: Sequence[Property], workers: int, seconds: float,
@@ -366,20 +366,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     dashboard = _start_group([sys.executable, "-c", HYPOTHESIS_CLI, "fuzz", "--dashboard-only",
                               "--host", "127.0.0.1", "--port", str(port), "--", *selection,
                               *options], log, env)
-    since = time.time()
+    since, start = time.time(), time.monotonic()
     ended: list[int] = []
     try:
         for n, (groups, share) in enumerate(rounds, 1):
             print(f"  round {n}/{len(rounds)}, {share:.0f}s: "
                   f"{', '.join(p.nodeid for group, _ in groups for p in group)}", flush=True)
-            ended += run_round(groups, options, share, log, env)
+            ended += run_round(groups, options, start + n * share, log, env)
             if ended:
                 tail = log.read_text(encoding="utf-8").strip().splitlines()[-15:]
                 print(f"HypoFuzz stopped by itself (exit {ended}):\n" + "\n".join(tail),
                       file=sys.stderr)
                 break
     finally:
-        _stop_group(dashboard)
+        _stop_groups([dashboard])
     time.sleep(0.5)  # the stopped workers' background database writes
 
     rows = tally(props, since)
