@@ -26,9 +26,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, is_hypothesis_test, settings
 
 from fuzz import subject
-from fuzz.campaign import hypofuzz_compat, narrow_hypofuzz_tracing, start_tally_flusher
+from fuzz.campaign import start_tally_flusher
 from fuzz.coverage import SESSION
 from fuzz.database import example_database
+from fuzz.hypofuzz_patches import hypofuzz_compat, narrow_hypofuzz_tracing
 from fuzz.inventory import render
 from fuzz.libtrace import build_libraries
 

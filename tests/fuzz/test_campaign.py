@@ -146,3 +146,23 @@ def test_the_table_has_examples_per_second_and_failures() -> None:
     assert lines[1].split() == ["fuzz/test_a.py::test_a", "120", "3", "60.0", "2.0", "0"]
     assert lines[2].split() == ["fuzz/test_b.py::test_b", "10", "0", "20.0", "0.5", "2"]
     assert lines[3].split()[-2:] == ["1.6", "2"]
+
+
+def test_the_narrowed_tracer_follows_only_the_linker(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hypofuzz.coverage import CoverageCollector
+
+    from fuzz.hypofuzz_patches import narrow_hypofuzz_tracing
+    from linker.cli import main
+    from linker.kinds import RelocKind
+
+    monkeypatch.setattr(CoverageCollector, "trace_pre_312", CoverageCollector.trace_pre_312)
+    narrow_hypofuzz_tracing()
+    collector = CoverageCollector()
+    with collector:
+        json.dumps({"a": [1, 2]})  # the standard library: not followed
+        _properties_in_source()  # the tests: not followed
+        list(RelocKind)
+        assert main(["--version"]) == 0  # the linker: followed
+    files = {branch.start.filename for branch in collector.branches}
+    assert files, "nothing in linker/ was traced"
+    assert all(f.startswith(str(REPO / "linker") + os.sep) for f in files), files
