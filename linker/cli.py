@@ -9,6 +9,7 @@ options (-l, --as-needed, --start-group, -Bstatic, ...) keep their place among t
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,16 +70,14 @@ IGNORED = {
     "-plugin-opt": "no LTO plugin is run",
     "-O": "no link-time optimisation",
     "-X": ".L locals are always dropped", "--discard-locals": ".L locals are always dropped",
-    "--no-undefined": "an executable's undefined symbols are always errors",
     "--rpath-link": "",
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
     "--relax": "GOT loads are never relaxed (the program runs the same)",
     "--no-relax": "GOT loads are never relaxed",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
-    "--exclude-libs": "it hides archive symbols in shared output only",
 }
-Z_IGNORED = {"text", "notext", "nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
+Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
              "common-page-size", "noexecheap", "execheap", "isa-level-report"}
 # -z keywords setting DT_FLAGS_1 bits (DF_1_*); None: GNU ld writes the tag but, in an
 # executable, not the bit.
@@ -115,7 +114,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
          "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
-         "--enable-new-dtags", "--disable-new-dtags", "-r", "-unique"}
+         "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
+         "-Bno-symbolic", "--no-undefined", "-r", "-unique"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -258,9 +258,20 @@ def parse(argv: list[str]) -> Command:
         elif name == "--pie":
             o["pie"] = True
         elif name == "--shared":
-            raise LinkError("shared libraries cannot be written yet; linkharness links "
-                            "executables")
-        elif name in ("-T", "--version-script"):
+            o["shared"] = True
+        elif name == "--no-undefined":
+            o["no_undefined"] = True
+        elif name == "-soname":
+            o["soname"] = value
+        elif name in ("-Bsymbolic", "-Bsymbolic-functions", "-Bno-symbolic"):
+            o["symbolic"] = {"-Bsymbolic": "all", "-Bsymbolic-functions": "functions",
+                             "-Bno-symbolic": "none"}[name]
+        elif name == "--version-script":
+            o.setdefault("version_scripts", []).append(str(value))
+        elif name == "--exclude-libs":
+            o.setdefault("exclude_libs", []).extend(
+                n for n in re.split(r"[,:]", str(value)) if n)
+        elif name == "-T":
             raise LinkError(f"{name} linker scripts are not supported (only GROUP/INPUT "
                             "scripts such as libc.so)")
         elif name in ("-v", "--version", "-V"):
@@ -338,8 +349,6 @@ def parse(argv: list[str]) -> Command:
             cmd.verbose = True
         elif name in IGNORED or name.startswith("-plugin"):
             cmd.ignore(name, IGNORED.get(name, ""))
-        elif name == "-soname":
-            cmd.warn(name, "executables have no DT_SONAME")
         else:
             raise LinkError(f"unrecognised option {name}")
     if o.get("unique") and not o.get("relocatable"):
@@ -425,8 +434,12 @@ def _z_option(cmd: Command, value: str) -> None:
     elif value == "muldefs":
         cmd.options["allow_multiple_definition"] = True
     elif value in ("undefs", "defs"):
-        # -z defs: an executable's undefined symbols are errors anyway (the default)
+        # -z defs: a shared object's undefined symbols are errors too (an executable's
+        # always are); -z undefs lets them be undefined everywhere.
         cmd.options["ignore_undefined"] = value == "undefs"
+        cmd.options["no_undefined"] = value == "defs"
+    elif value in ("text", "notext", "textoff"):
+        cmd.options["text_relocations"] = value != "text"
     elif key == "stack-size":
         cmd.options["stack_size"] = _z_number(value)
     elif key in Z_IGNORED:

@@ -49,7 +49,7 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
     ph_size = 56 if img.arch.word == 8 else 32
     table = img.phdr_count * ph_size
     phdrs: list[Phdr] = []
-    if img.options.dynamic:
+    if img.options.dynamic and img.options.shared is None:  # a shared object: neither
         phdrs.append(Phdr(PT_PHDR, PF_R, phdr_offset, base + phdr_offset, table, table,
                           img.arch.word))
         interp = img.named[".interp"]
@@ -109,9 +109,12 @@ def note_runs(sections: Iterable[OutputSection]) -> int:
 
 def count_program_headers(dynamic: bool, nsegments: int, has_notes: int,
                           has_eh_frame_hdr: bool = False, has_tls: bool = False,
-                          has_relro: bool = False, has_property: bool = False) -> int:
-    """`has_notes`: how many PT_NOTE headers (runs of notes of one alignment)."""
-    return ((3 if dynamic else 0) + nsegments + int(has_notes) + int(has_eh_frame_hdr)
+                          has_relro: bool = False, has_property: bool = False,
+                          shared: bool = False) -> int:
+    """`has_notes`: how many PT_NOTE headers (runs of notes of one alignment).  A dynamic
+    executable has PT_PHDR, PT_INTERP and PT_DYNAMIC; a shared object only PT_DYNAMIC."""
+    dynamic_headers = (1 if shared else 3) if dynamic else 0
+    return (dynamic_headers + nsegments + int(has_notes) + int(has_eh_frame_hdr)
             + int(has_tls) + 1 + int(has_relro) + int(has_property))
 
 
@@ -157,7 +160,7 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
     # ELFOSABI_GNU marks STT_GNU_IFUNC symbols as such (GNU ld sets it when it sees one).
     osabi = ELFOSABI_GNU if img.gnu_osabi else 0
     ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, osabi]) + bytes(8)
-    e_type = ET_DYN if img.options.pie else ET_EXEC
+    e_type = ET_DYN if img.options.pie or img.options.shared is not None else ET_EXEC
     if a.word == 8:
         return ident + struct.pack("<HHIQQQIHHHHHH", e_type, a.elf_machine, 1, img.entry,
                                    phoff, shoff, 0, 64, 56, img.phdr_count, 64, shnum,
@@ -296,12 +299,14 @@ def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool)
         if out.name in (".dynsym", ".hash", ".gnu.hash", ".gnu.version", ".rela.dyn",
                         ".rela.plt", ".rel.dyn", ".rel.plt"):
             link = index_by_name.get(".dynsym", 0)
-        if out.name in (".dynsym", ".dynamic", ".gnu.version_r"):
+        if out.name in (".dynsym", ".dynamic", ".gnu.version_r", ".gnu.version_d"):
             link = index_by_name.get(".dynstr", 0)
         if out.name == ".dynsym":
             info = 1  # every symbol after the null one is global
         if out.name == ".gnu.version_r" and img.dynamic is not None:
             info = len(img.dynamic.verneed)
+        if out.name == ".gnu.version_d" and img.dynamic is not None:
+            info = len(img.dynamic.verdef)
         if out.name in (".rela.plt", ".rel.plt"):
             info = index_by_name.get(".got.plt", 0)
         hdrs.append(section_header(word, names[n], t, shdr_flags(out), out.addr,
