@@ -135,8 +135,8 @@ def judge_gc(program: Program, dead: tuple[DeadSection, ...], assembler: str | N
         problems += judge.fields(exe, objects)
     with open(exe, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
-        kept = sorted(s.name for s in symtab.iter_symbols() if s.name.startswith(DEAD_PREFIX)) \
-            if symtab is not None else []
+        kept = sorted(s.name for s in getattr(symtab, "iter_symbols", list)()
+                      if s.name.startswith(DEAD_PREFIX))
     if kept:
         problems.append(f"--gc-sections kept unreferenced sections: symbols {kept}")
     return problems
