@@ -23,15 +23,15 @@ from hypothesis import strategies as st
 
 from fuzz import judge
 from fuzz.coverage import record
-from fuzz.model import Program
 from fuzz.lower_i386 import I386Choices
+from fuzz.model import Program
 from fuzz.pipeline import DYNAMIC_LINKER, libraries, write_objects
 from fuzz.pipeline_i386 import TARGET as TARGET_I386
 from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
-from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
+from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
 from linker import link
 from oracle.reference import link_reference
 
