@@ -130,6 +130,8 @@ def link(
     relocatable: bool = False,
     unique: bool = False,
     z_properties: Mapping[int, int] | None = None,
+    section_starts: Sequence[tuple[str, int]] = (),
+    sort_section: str | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -181,6 +183,8 @@ def link(
     `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
     `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
     .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
+    `section_starts`: (output section, address) of --section-start, -Ttext, -Tdata, -Tbss;
+    `sort_section`: --sort-section's order, "name" or "alignment" (linker/elf/placement.py).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -277,6 +281,7 @@ def link(
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options, relax=relax,
         properties=tuple(sorted((z_properties or {}).items())),
+        section_starts=tuple(section_starts), sort_section=sort_section,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

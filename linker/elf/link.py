@@ -58,6 +58,7 @@ from .nonalloc import (
     tombstone,
 )
 from .pie import plan_relative
+from .placement import sort_inputs, split_at_section_starts
 from .relro import relro_region, reserve_relro
 from .tls_dynamic import plan_tls_relocations
 from .tls_relax import relax_tls_in_executable
@@ -141,10 +142,13 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         outs[PROPERTY_NOTE] = property_section(property_note, arch.word)
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
+    if opts.sort_section is not None:
+        sort_inputs(outs, opts.sort_section)
     segments = make_segments(outs)
     if not opts.separate_code and len(segments) > 1 and SectionFlags.EXEC in segments[1].flags:
         # -z noseparate-code: one R+X segment before the data
         segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
+    segments, fixed = split_at_section_starts(segments, dict(opts.section_starts))
     page = opts.max_page_size or arch.page_size
     relro = reserve_relro(segments, page) if opts.relro else []
     has_notes = note_runs(o for seg in segments for o in seg.sections)
@@ -158,7 +162,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if opts.image_base is not None:  # -Ttext-segment
         base = opts.image_base
     layout = assign_addresses(segments, base=base, page=page,
-                              header_size=ehdr + phnum * phent)
+                              header_size=ehdr + phnum * phent, fixed=fixed)
     deferred.layout = layout
     ordered = [o for seg in segments for o in seg.sections]
     named = {o.name: o for o in ordered}
