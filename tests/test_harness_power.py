@@ -26,8 +26,10 @@ from fuzz import judge
 from fuzz.copy_canonical import SAMPLES as COPY_SAMPLES
 from fuzz.copy_canonical import build_library as build_libreach
 from fuzz.copy_canonical import write_program as write_copy_program
+from fuzz.debug_judge import debug_info
 from fuzz.libtrace import build_libraries
-from fuzz.model import Program
+from fuzz.model import Binding as ModelBinding
+from fuzz.model import Call, CallVia, Function, ObjectModel, Program, Section, SectionKind
 from fuzz.pipeline import libraries, write_objects
 from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
@@ -45,6 +47,7 @@ from linker import synth as synth_module
 from linker.arch import PLT_TEMPLATES
 from linker.elf import hashes, read
 from linker.elf import link as elf_link
+from linker.elf import merge as merge_module
 from linker.elf.load import Loader
 from linker.kinds import Howto, Overflow, RelocKind
 from linker.layout import OutputSection
@@ -424,6 +427,42 @@ def _debug_placement(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(elf_link, "place_non_alloc", place)
 
 
+@mutant("a debug field of the surviving COMDAT copy tombstoned", "debug information")
+def _debug_live_tombstone(mp: pytest.MonkeyPatch) -> None:
+    """Every local symbol of a COMDAT member taken as discarded, the kept copy's too: its
+    code's ranges and line rows get the tombstone instead of its address."""
+    original = apply_module._in_discarded_section
+
+    def dead(obj: Any, layout: Any) -> np.ndarray:
+        mask = original(obj, layout).copy()
+        for index, sec in enumerate(obj.sections):
+            if sec is not None and sec.comdat:
+                mask[:len(obj.symbols)] |= obj.symbols.section == index
+        return mask
+    mp.setattr(apply_module, "_in_discarded_section", dead)
+
+
+@mutant("debug strings not merged", "debug information")
+def _debug_strings_unmerged(mp: pytest.MonkeyPatch) -> None:
+    original = merge_module._cut
+    mp.setattr(merge_module, "_cut", lambda sec: None if sec.name.startswith(".debug_")
+               else original(sec))
+
+
+def _comdat_object(name: str, caller: str) -> ObjectModel:
+    return ObjectModel(name, (Section(".text", SectionKind.TEXT, 16),
+                              Section(".text.lh_f1", SectionKind.TEXT, 16, group="lh_f1")),
+                       functions=(Function(caller, ModelBinding.GLOBAL, ".text", 16, 1,
+                                           (Call("lh_f1", CallVia.DIRECT),)),
+                                  Function("lh_f1", ModelBinding.WEAK, ".text.lh_f1", 16, 2, ())))
+
+
+# Two objects with one COMDAT group, assembled with debug information: the second copy's
+# ranges and line rows must get tombstones, the first's its address.
+COMDAT_DEBUG = Program(objects=(_comdat_object("o0", "lh_main"), _comdat_object("o1", "lh_g")),
+                       libraries=())
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     program: Program
@@ -441,6 +480,7 @@ class Cases:
     libreach: Path
     tls: list[Path]  # fuzz.tls's sample, run natively (exit 0) against libtrace1.so
     debug: list[Path]  # the sample through GNU as --gdwarf-5: objects with debug sections
+    debug_comdat: list[Path]  # COMDAT_DEBUG through GNU as --gdwarf-5
 
 
 def _cases(programs_: list[Program], root: Path, prefix: str) -> list[Case]:
@@ -468,7 +508,8 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     copies = [write_copy_program(c, root / f"c{n}") for n, c in enumerate(COPY_SAMPLES)]
     return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"), copies,
                  build_libreach(lib_dir), write_tls_objects(TLS_SAMPLE, root / "tls"),
-                 write_objects(SAMPLE, root / "debug", "as"))
+                 write_objects(SAMPLE, root / "debug", "as"),
+                 write_objects(COMDAT_DEBUG, root / "debug-comdat", "as"))
 
 
 def _exposed(cases: Cases) -> str | None:
@@ -498,11 +539,13 @@ def _exposed(cases: Cases) -> str | None:
     status = run_native(str(exe), env={"LD_LIBRARY_PATH": str(cases.lib_dir)}).exit_code
     if problems or status:
         return f"TLS sample: exit mask {status:#x} {problems[:1]}"
-    exe = cases.root / "debug.out"
-    link_linkharness([str(o) for o in cases.debug], libraries(SAMPLE, cases.lib_dir), exe)
-    problems = [*judge.structure(exe), *judge.fields(exe, cases.debug)]
-    if problems:
-        return f"sample with debug information: {problems[0]}"
+    for name, program, objects in (("sample", SAMPLE, cases.debug),
+                                   ("COMDAT sample", COMDAT_DEBUG, cases.debug_comdat)):
+        exe = cases.root / f"debug-{len(objects)}.out"
+        link_linkharness([str(o) for o in objects], libraries(program, cases.lib_dir), exe)
+        problems = [*judge.structure(exe), *judge.fields(exe, objects), *debug_info(exe)]
+        if problems:
+            return f"{name} with debug information: {problems[0]}"
     for n, case in enumerate(cases.errors):
         try:
             link_linkharness(case.inputs, libraries(case.program, cases.lib_dir),
