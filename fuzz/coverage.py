@@ -228,8 +228,9 @@ def describe_macho(program: Program, variant: int) -> set[str]:
     lengths and forms (extern or against a section) of our MH_OBJECT files, and pointers in
     data with addends (binds or external relocations; rebases or local relocations)."""
     from .macho.assemble import assemble as assemble_macho
+    from .macho.dwarf import debug_labels
     from .macho.lower import MachoLowerer
-    from .macho.pipeline import choices, store_forms
+    from .macho.pipeline import choices, debug_info_form, store_forms
     labels = {"macho"}
     lowerer = MachoLowerer(program, store_forms(program, variant))
     for i in range(len(program.objects)):
@@ -241,6 +242,7 @@ def describe_macho(program: Program, variant: int) -> set[str]:
         labels |= {"macho:weak_ref" for s in image.symbols if s.weak_ref}
         labels |= {"macho:private_extern" for s in image.symbols if s.private_extern}
         labels |= {"macho:common" for s in image.symbols if s.kind == "common"}
+        labels |= debug_labels("macho", debug_info_form(variant, i))
     for obj in program.objects:
         for d in obj.data:
             for f in d.fields:
