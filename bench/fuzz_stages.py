@@ -8,11 +8,14 @@ property would have run them had the check passed; the problems are counted.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from bench.stage_clock import StageClock
 from fuzz import judge
+from fuzz.coverage import describe
 from fuzz.model import Program
+from fuzz.pie import pie_form
 from fuzz.pipeline import (
     REFERENCE_LINKERS,
     LinkOptions,
@@ -24,13 +27,18 @@ from fuzz.pipeline import (
 from fuzz.semantics import outcome
 from linker import LinkError
 
-MODEL, WRITE = "model (semantics.outcome)", "writing objects"
+MODEL, WRITE = "model (pie form, coverage, outcome)", "writing objects"
 
 
 def property_a(program: Program, options: LinkOptions, work: Path, lib_dir: Path,
                clock: StageClock) -> list[str]:
-    """linkharness link + oracle.check + relocation fields + emulation lazy and now."""
+    """linkharness link + oracle.check + relocation fields + emulation lazy and now, on the
+    PIE form of the model when it is linked -pie, with its coverage labels recorded, as
+    fuzz/test_linkharness.py does."""
     with clock.stage(MODEL):
+        if options.pie:
+            program = pie_form(program)
+        describe(program)  # the labels record() tallies (its event() needs a running test)
         expected = outcome(program)
     with clock.stage(WRITE):
         objs = write_objects(program, work / "objects")
@@ -54,6 +62,7 @@ def property_a(program: Program, options: LinkOptions, work: Path, lib_dir: Path
 def property_b(program: Program, options: LinkOptions, work: Path, lib_dir: Path,
                clock: StageClock) -> list[str]:
     """Every reference linker + emulation of each, linkharness + native runs lazy and now."""
+    options = replace(options, pie=False)  # (b) draws no -pie (fuzz/test_differential.py)
     with clock.stage(MODEL):
         expected = outcome(program)
     with clock.stage(WRITE):

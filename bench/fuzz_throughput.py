@@ -4,9 +4,9 @@
     .venv/bin/python bench/fuzz_throughput.py --examples 100 --json fuzz.json
     .venv/bin/python bench/fuzz_throughput.py --profile       # pyinstrument on property (a)
 
-A fixed, seeded set of examples is drawn first with the properties' own strategy
-(fuzz.strategies.programs() with fuzz.pipeline.link_options, Hypothesis seeded, no
-database, generate phase only): that time over the examples is the generation cost, which
+A fixed, seeded set of examples is drawn first with property (a)'s own strategy
+(fuzz.pipeline.linkharness_cases: fuzz.strategies.programs() with link options, -pie for
+PIE-legal models; Hypothesis seeded, no database, generate phase only): that time over the examples is the generation cost, which
 both properties pay. Then every example goes through property (a) (linkharness link,
 oracle.check, the relocation-field oracle, oracle.run lazy and now) and property (b) (GNU
 ld, gold, lld and mold, each output emulated; the linkharness output run natively, lazily
@@ -95,22 +95,19 @@ class Throughput:
 
 
 def draw_examples(count: int, seed: int) -> tuple[list[Example], float, float]:
-    """`count` examples from the properties' strategy, and the wall and CPU seconds
-    drawing them took."""
+    """`count` examples from property (a)'s own strategy (fuzz.pipeline.linkharness_cases),
+    and the wall and CPU seconds drawing them took."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
-    from hypothesis import strategies as st
 
-    from fuzz.pipeline import link_options
-    from fuzz.strategies import programs
+    from fuzz.pipeline import linkharness_cases
 
     drawn: list[Example] = []
 
     @hypothesis_seed(seed)
     @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
-        len(p.objects)))))
+    @given(case=linkharness_cases())
     def collect(case: Example) -> None:
         drawn.append(case)
 

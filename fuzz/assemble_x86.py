@@ -14,8 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from .encode_x86 import Fixup, Insn, encode
-from .lower_x86 import AsmObject
-from .model import Binding, Const, Ref, SectionKind, SelfRel
+from .lower_x86 import AsmObject, lower
+from .model import Binding, Const, Program, Ref, SectionKind, SelfRel
 
 DATA_RELOC = {8: "R_X86_64_64", 4: "R_X86_64_32", 2: "R_X86_64_16", 1: "R_X86_64_8"}
 PC_DATA_RELOC = {8: "R_X86_64_PC64", 4: "R_X86_64_PC32", 2: "R_X86_64_PC16",
@@ -85,6 +85,21 @@ X86_64 = Isa(encode, lambda f: "R_X86_64_32S" if f.signed else DATA_RELOC[f.widt
 
 def assemble(obj: AsmObject) -> ObjectImage:
     return assemble_for(obj, X86_64)
+
+
+_LAST_PROGRAM: list[tuple[Program, tuple[tuple[AsmObject, ObjectImage], ...]]] = []
+
+
+def lowered_images(program: Program) -> tuple[tuple[AsmObject, ObjectImage], ...]:
+    """The program's objects, lowered and assembled.  The last program's are kept: a
+    property labels its coverage (fuzz/coverage.py) and then writes the same objects
+    (fuzz/pipeline.py), and both need them.  Kept by identity, and the program is held, so
+    that a new program never meets the old one's id."""
+    if _LAST_PROGRAM and _LAST_PROGRAM[0][0] is program:
+        return _LAST_PROGRAM[0][1]
+    built = tuple((obj, assemble(obj)) for obj in lower(program))
+    _LAST_PROGRAM[:] = [(program, built)]
+    return built
 
 
 def assemble_for(obj: AsmObject, isa: Isa) -> ObjectImage:

@@ -1,8 +1,12 @@
 """Hypothesis profiles and shared fixtures of the fuzz properties.
 
-Profiles: `ci` (the default) is deterministic and small; `fuzz` draws fresh examples and
-keeps re-running each property until its share of FUZZ_SECONDS (environment, default 600) is
-used up: `make fuzz` runs `pytest fuzz --hypothesis-profile=fuzz`.
+Every property is a module-level `@given` test whose fixtures are session- or module-scoped,
+so that pytest and HypoFuzz (`make fuzz`, fuzz/campaign.py) collect the same functions.
+
+Profiles: `ci` (the default) is deterministic and small; `fuzz` draws fresh examples and,
+under plain pytest (`pytest fuzz --hypothesis-profile=fuzz`, `linkharness hunt`), keeps
+re-running each property until its share of FUZZ_SECONDS (environment, default 600) is used
+up (`pytest_pyfunc_call` below).  HypoFuzz ignores max_examples and runs until stopped.
 
 `--subject NAME` (`--subject-cmd 'PATH {args}'`) judges another linker in linkharness's seat
 (fuzz/subject.py); properties whose format it cannot link are deselected.
@@ -16,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, is_hypothesis_test, settings
 
 from fuzz import subject
 from fuzz.coverage import SESSION
@@ -73,7 +77,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [i for i in items if _subject_links(i)]
-    _PENDING["tests"] = sum("repeat_property" in getattr(i, "fixturenames", ()) for i in items)
+    _PENDING["tests"] = sum(_is_property(i) or "repeat_property" in getattr(i, "fixturenames", ())
+                            for i in items)
+
+
+def _is_property(item: pytest.Item) -> bool:
+    return isinstance(item, pytest.Function) and is_hypothesis_test(item.obj)
+
+
+def _fuzzing() -> bool:
+    """Whether the loaded profile draws fresh examples (not ci's derandomized ones)."""
+    current = settings.default
+    return current is not None and not current.derandomize
+
+
+def _share_ends() -> float:
+    """When the running test's share of the FUZZ_SECONDS budget ends (monotonic clock): the
+    budget left, split evenly over the properties still to run."""
+    budget = float(os.environ.get("FUZZ_SECONDS", "600"))
+    remaining = budget - (time.monotonic() - _SESSION_START)
+    return time.monotonic() + remaining / max(_PENDING["tests"], 1)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Under the fuzz profile, call a property again and again (each call draws fresh
+    examples) until its share of FUZZ_SECONDS is spent; under ci, pytest's own single call."""
+    if not (_fuzzing() and _is_property(pyfuncitem)):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    args = {name: pyfuncitem.funcargs[name] for name in names}
+    until = _share_ends()
+    try:
+        pyfuncitem.obj(**args)
+        while time.monotonic() < until:
+            pyfuncitem.obj(**args)
+    finally:
+        _PENDING["tests"] = max(_PENDING["tests"] - 1, 1)
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -99,17 +140,16 @@ def libtrace_paths(libtrace_dir: Path) -> dict[int, Path]:
 
 @pytest.fixture
 def repeat_property() -> Iterator[Callable[[Callable[[], None]], None]]:
-    """Run a @given property once (ci), or again and again until this test's share of the
-    FUZZ_SECONDS budget is spent (fuzz profile; each run draws fresh examples)."""
+    """The old shape, kept so that a property written inside a test still runs: run a nested
+    @given property once (ci), or until this test's share of FUZZ_SECONDS is spent (fuzz).
+    HypoFuzz cannot see such a property (tests/fuzz/test_campaign.py fails on one): write
+    new properties as module-level @given tests instead."""
 
     def run(prop: Callable[[], None]) -> None:
         prop()
-        current = settings.default
-        if current is None or current.derandomize:
+        if not _fuzzing():
             return
-        budget = float(os.environ.get("FUZZ_SECONDS", "600"))
-        remaining = budget - (time.monotonic() - _SESSION_START)
-        until = time.monotonic() + remaining / max(_PENDING["tests"], 1)
+        until = _share_ends()
         while time.monotonic() < until:
             prop()
 

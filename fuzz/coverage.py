@@ -12,9 +12,8 @@ from hypothesis import event
 
 from . import libtrace
 from .assemble_i386 import assemble_i386
-from .assemble_x86 import assemble
+from .assemble_x86 import lowered_images
 from .lower_i386 import I386Choices, lower_i386
-from .lower_x86 import lower
 from .model import (
     AbsSymbol,
     AddrMask,
@@ -70,7 +69,7 @@ def describe(program: Program) -> set[str]:
                if f.binding.value == "local"]
     if len(statics) != len(set(statics)):
         labels.add("function:local:same_name_in_two_objects")
-    for image in map(assemble, lower(program)):
+    for _, image in lowered_images(program):
         for sec in image.sections:
             for r in sec.relocs:
                 labels.add(f"reloc:{r.type}{':section' if r.section_symbol else ''}")

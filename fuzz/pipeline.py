@@ -4,6 +4,7 @@ API, the reference linkers through oracle.reference)."""
 
 from __future__ import annotations
 
+import functools
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,11 +16,12 @@ from linker import link
 from oracle.reference import ReferenceResult, link_reference
 
 from . import subject
-from .assemble_x86 import assemble
+from .assemble_x86 import lowered_images
 from .emit_asm import write_asm
 from .emit_elf import write_elf
-from .lower_x86 import lower
 from .model import Program
+from .pie import pie_form, pie_legal
+from .strategies import programs
 
 DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
 # Both assemblers also describe the source in DWARF 5 (line table, unit, aranges, range
@@ -37,10 +39,10 @@ def write_objects(program: Program, directory: Path, assembler: str | None = Non
     """The program's objects in `directory`: ours (assembler None) or an assembler's."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for obj in lower(program):
+    for obj, image in lowered_images(program):
         path = directory / f"{obj.name}.o"
         if assembler is None:
-            path.write_bytes(write_elf(assemble(obj)))
+            path.write_bytes(write_elf(image))
         else:
             src = directory / f"{obj.name}.s"
             src.write_text(write_asm(obj))
@@ -80,12 +82,22 @@ def link_linkharness(objects: Sequence[Path], libs: Sequence[str], output: Path,
          bind_now=options.bind_now, hash_style=options.hash_style, pie=options.pie)
 
 
+@functools.lru_cache(maxsize=64)
 def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[LinkOptions]:
     """Input order, -z now, hash style and, when the model is PIE-legal (`pie_ok`), -pie for
-    about a third of the examples."""
+    about a third of the examples.  Built once per argument pair: the properties flatmap
+    every drawn program into it, and a fresh strategy is validated on its first draw."""
     pie = st.integers(0, 2).map(lambda n: n == 0) if pie_ok else st.just(False)
     return st.builds(LinkOptions, st.permutations(range(n_objects)).map(tuple), st.booleans(),
                      st.sampled_from(("both", "sysv", "gnu")), pie)
+
+
+def linkharness_cases() -> st.SearchStrategy[tuple[Program, LinkOptions]]:
+    """Property (a)'s draw (fuzz/test_linkharness.py, bench/fuzz_throughput.py): a program,
+    and how linkharness is to link it (-pie only for models whose PIE form is legal; the
+    property links that form)."""
+    return programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
+        len(p.objects), pie_ok=pie_legal(pie_form(p)))))
 
 
 def link_with(linker: str, objects: Sequence[Path], libs: Sequence[str],

@@ -10,12 +10,14 @@ identical in every object that carries one).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 
 from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import libtrace
+from .draws import integer, pick
 from .model import (
     AbsSymbol,
     AddrVia,
@@ -52,11 +54,11 @@ FUNCTION_FORMS = ("global", "local", "weak", "weak_overridden", "comdat")
 # An imported object has no fixed offset from the GOT base (GOTOFF64 needs it in the output).
 IMPORT_ADDR_VIA = tuple(v for v in AddrVia if v is not AddrVia.GOT_BASE)
 # Strategies built once (building them inside every draw costs more than drawing).
-CALL_VIA = st.sampled_from(CallVia)
-ADDR_VIA = st.sampled_from(AddrVia)
-IMPORT_VIA = st.sampled_from(IMPORT_ADDR_VIA)
-ARGS = st.tuples(*[st.integers(0, 0xFFFFFFFF)] * 5)
+CALL_VIA = tuple(CallVia)
+ADDR_VIA = tuple(AddrVia)
+IMPORT_VIA = IMPORT_ADDR_VIA
 NARROW_UNCHECKED_BY = frozenset({"gold"})  # linkers that truncate R_X86_64_8/16 silently
+BINDINGS = (Binding.GLOBAL, Binding.LOCAL, Binding.WEAK)
 DATA_FORMS = ("data", "rodata", "bss", "common", "table_data", "table_rodata")
 
 
@@ -89,9 +91,8 @@ class Draft:
     data: list[DataSym] = field(default_factory=list)
     absolutes: list[tuple[int, AbsSymbol]] = field(default_factory=list)
 
-    def imports(self, functions: bool) -> list[libtrace.Import]:
-        return [i for i in libtrace.catalogue()
-                if i.library in self.libraries and i.is_function == functions]
+    def imports(self, functions: bool) -> tuple[libtrace.Import, ...]:
+        return _imports(self.libraries, functions)
 
     def visible_funcs(self, owner: int, rank: int, globals_only: bool) -> list[FuncSym]:
         return [f for f in self.funcs if f.rank > rank
@@ -102,32 +103,38 @@ class Draft:
                 if d.binding is not Binding.LOCAL or (not globals_only and d.owner == owner)]
 
 
+@functools.lru_cache(maxsize=64)
+def _imports(libraries: tuple[int, ...], functions: bool) -> tuple[libtrace.Import, ...]:
+    """The functions (or data) of `libraries`, listed once per set of libraries."""
+    return tuple(i for i in libtrace.catalogue()
+                 if i.library in libraries and i.is_function == functions)
+
+
 def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
     n = d.n_objects
-    d.funcs.append(FuncSym("lh_main", 0, "global", [draw(st.integers(0, n - 1))]))
-    for rank in range(1, draw(st.integers(1, 6)) + 1):
-        form = draw(st.sampled_from(FUNCTION_FORMS))
+    d.funcs.append(FuncSym("lh_main", 0, "global", [integer(draw, 0, n - 1)]))
+    for rank in range(1, integer(draw, 1, 6) + 1):
+        form = pick(draw, FUNCTION_FORMS)
         if form == "weak_overridden" or form == "comdat":
             most = 2 if form == "weak_overridden" else n
             objs = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=most, unique=True))
         else:
-            objs = [draw(st.integers(0, n - 1))]
+            objs = [integer(draw, 0, n - 1)]
         if form == "local":  # static functions of different objects share names
             name = f"lh_s{sum(f.form == 'local' and f.objects == objs for f in d.funcs)}"
         else:
             name = f"lh_f{rank}"
         d.funcs.append(FuncSym(name, rank, form, objs))
-    for i in range(draw(st.integers(0, 2))):
-        d.absolutes.append((draw(st.integers(0, n - 1)),
-                            AbsSymbol(f"lh_k{i}", draw(st.integers(0, 0x7F)))))
-    for i in range(draw(st.integers(1, 5))):
-        form = draw(st.sampled_from(DATA_FORMS))
-        binding = Binding.GLOBAL if form == "common" else draw(
-            st.sampled_from((Binding.GLOBAL, Binding.LOCAL, Binding.WEAK)))
+    for i in range(integer(draw, 0, 2)):
+        d.absolutes.append((integer(draw, 0, n - 1),
+                            AbsSymbol(f"lh_k{i}", integer(draw, 0, 0x7F))))
+    for i in range(integer(draw, 1, 5)):
+        form = pick(draw, DATA_FORMS)
+        binding = Binding.GLOBAL if form == "common" else pick(draw, BINDINGS)
         name = f"lh_v{i}" if binding is not Binding.LOCAL else f"lh_w{i}"
-        owner = draw(st.integers(0, n - 1))
+        owner = integer(draw, 0, n - 1)
         d.data.append(DataSym(name, form, owner, binding,
-                              align=draw(st.sampled_from((1, 4, 8, 16, 64)))))
+                              align=pick(draw, (1, 4, 8, 16, 64))))
         if binding is Binding.GLOBAL and form in ("common", "data", "bss"):
             # the same name as COMMON in other objects: merged, or overridden by the
             # definition (word counts are drawn later, at most the definition's)
@@ -137,7 +144,7 @@ def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
 
 
 def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
-    count = draw(st.integers(1, 4))
+    count = integer(draw, 1, 4)
     if sym.form in ("bss", "common"):
         return tuple(Const(4, 0) for _ in range(count))
     if sym.form.startswith("table"):
@@ -147,7 +154,7 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
         if sym.form == "table_data":
             funcs += [i.name for i in d.imports(True)]
         assume(funcs)
-        entries = [draw(st.sampled_from(funcs)) for _ in range(count)]
+        entries = [pick(draw, funcs) for _ in range(count)]
         # 4-byte entries (R_X86_64_32) only for our own functions, which live below 4 GiB
         # in a non-PIE executable; an import's address is only known at run time.
         return tuple(Ref(8 if e in libtrace.IMPORTS or draw(st.booleans()) else 4, e)
@@ -155,18 +162,18 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
     abs_names = [a for _, a in d.absolutes]
     out: list[Field] = []
     for _ in range(count):
-        choice = draw(st.integers(0, 4 if abs_names else 2))
+        choice = integer(draw, 0, 4 if abs_names else 2)
         if choice == 0:
-            out.append(Const(4, draw(st.integers(0, 0xFFFFFFFF))))
+            out.append(Const(4, integer(draw, 0, 0xFFFFFFFF)))
         elif choice == 1:
-            out.append(Const(8, draw(st.integers(0, 2**64 - 1))))
+            out.append(Const(8, integer(draw, 0, 2**64 - 1)))
         elif choice == 2:  # pc-relative to its own item: R_X86_64_PC8/16/32/64
-            out.append(SelfRel(draw(st.sampled_from((1, 2, 4, 8))), draw(st.integers(-16, 40))))
+            out.append(SelfRel(pick(draw, (1, 2, 4, 8)), integer(draw, -16, 40)))
         else:
-            a = draw(st.sampled_from(abs_names))
-            width = draw(st.sampled_from((1, 2, 4)))
+            a = pick(draw, abs_names)
+            width = pick(draw, (1, 2, 4))
             room = (1 << (8 * width)) - 1 - a.value
-            out.append(Ref(width, a.name, draw(st.integers(0, min(room, 0x7F)))))
+            out.append(Ref(width, a.name, integer(draw, 0, min(room, 0x7F))))
     return tuple(out)
 
 
@@ -186,35 +193,41 @@ def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: b
               any(isinstance(f, Const) and f.width == 4 for f in x.fields)]
     kinds = ["import"] * 3 + ["load_import"] + ["call"] * 2 * bool(funcs) + ["table"] * bool(tables)
     kinds += ["load"] * bool(loads) + ["store"] * bool(stores) + ["store_import"]
-    kind = draw(st.sampled_from(kinds))
+    kind = pick(draw, kinds)
     step: Step
     if kind == "import":
-        target = draw(st.sampled_from(d.imports(True))).name
-        step = Call(target, draw(CALL_VIA), draw(ARGS))
+        target = pick(draw, d.imports(True)).name
+        step = Call(target, pick(draw, CALL_VIA), _args(draw))
     elif kind == "call":
-        step = Call(draw(st.sampled_from(funcs)).name, draw(CALL_VIA))
+        step = Call(pick(draw, funcs).name, pick(draw, CALL_VIA))
     elif kind == "table":
-        t = draw(st.sampled_from(tables))
-        index = draw(st.sampled_from([i for i in range(len(t.fields))
-                                      if _callable_from(d, t, i, rank)]))
-        step = CallTable(t.name, index, draw(ADDR_VIA), draw(ARGS))
+        t = pick(draw, tables)
+        index = pick(draw, [i for i in range(len(t.fields)) if _callable_from(d, t, i, rank)])
+        step = CallTable(t.name, index, pick(draw, ADDR_VIA), _args(draw))
     elif kind == "load_import":
-        imp = draw(st.sampled_from(d.imports(False)))
-        step = Load(imp.name, draw(st.integers(0, imp.size // 4 - 1)),
-                    draw(IMPORT_VIA))
+        imp = pick(draw, d.imports(False))
+        step = Load(imp.name, integer(draw, 0, imp.size // 4 - 1),
+                    pick(draw, IMPORT_VIA))
     elif kind == "store_import":  # into the executable's copy, or the library's own data
-        imp = draw(st.sampled_from(d.imports(False)))
-        step = Store(imp.name, draw(st.integers(0, imp.size // 4 - 1)),
-                     draw(IMPORT_VIA))
+        imp = pick(draw, d.imports(False))
+        step = Store(imp.name, integer(draw, 0, imp.size // 4 - 1),
+                     pick(draw, IMPORT_VIA))
     elif kind == "load":
-        x = draw(st.sampled_from(loads))
-        step = Load(x.name, draw(st.sampled_from(_loadable(d, x))), draw(ADDR_VIA))
+        x = pick(draw, loads)
+        step = Load(x.name, pick(draw, _loadable(d, x)), pick(draw, ADDR_VIA))
     else:
-        x = draw(st.sampled_from(stores))
-        index = draw(st.sampled_from([i for i, f in enumerate(x.fields)
-                                      if isinstance(f, Const) and f.width == 4]))
-        step = Store(x.name, index, draw(ADDR_VIA))
-    return IfOdd(step) if draw(st.integers(0, 3)) == 0 else step
+        x = pick(draw, stores)
+        index = pick(draw, [i for i, f in enumerate(x.fields)
+                            if isinstance(f, Const) and f.width == 4])
+        step = Store(x.name, index, pick(draw, ADDR_VIA))
+    return IfOdd(step) if integer(draw, 0, 3) == 0 else step
+
+
+def _args(draw: st.DrawFn) -> tuple[int, ...]:
+    """Five 32-bit call arguments, cut out of one 160-bit draw (one choice, not five: the
+    arguments only travel to the trace, and shrinking still takes them all to 0)."""
+    packed = integer(draw, 0, (1 << 160) - 1)
+    return tuple((packed >> (32 * i)) & 0xFFFFFFFF for i in range(5))
 
 
 def _callable_from(d: Draft, table: DataSym, index: int, rank: int) -> bool:
@@ -228,22 +241,22 @@ def _callable_from(d: Draft, table: DataSym, index: int, rank: int) -> bool:
 
 def _draw_body(draw: st.DrawFn, d: Draft, owner: int, f: FuncSym, globals_only: bool
                ) -> tuple[int, tuple[Step, ...]]:
-    size = draw(st.integers(1 if f.rank else 2, 4))
+    size = integer(draw, 1 if f.rank else 2, 4)
     steps = tuple(_draw_step(draw, d, owner, f.rank, globals_only) for _ in range(size))
-    return draw(st.integers(0, 0xFFFFFFFF)), steps
+    return integer(draw, 0, 0xFFFFFFFF), steps
 
 
 @st.composite
 def programs(draw: st.DrawFn) -> Program:
     """A valid program: links everywhere, and `semantics.outcome` says what it does."""
-    n = draw(st.integers(2, 4))
+    n = integer(draw, 2, 4)
     libs = tuple(sorted(draw(st.lists(st.integers(1, 3), min_size=2, max_size=3, unique=True))))
     d = Draft(n, libs)
     _draw_symbols(draw, d)
     for sym in d.data:
         sym.fields = _draw_fields(draw, d, sym)
         most = len(sym.fields) if sym.form == "common" else 4
-        sym.commons = tuple((o, draw(st.integers(1, most))) for o, _ in sym.commons)
+        sym.commons = tuple((o, integer(draw, 1, most)) for o, _ in sym.commons)
     functions: list[list[Function]] = [[] for _ in range(n)]
     text_sections: list[dict[str, Section]] = [{} for _ in range(n)]
     for f in d.funcs:
@@ -257,11 +270,11 @@ def programs(draw: st.DrawFn) -> Program:
             if comdat:
                 sec = Section(f".text.{f.name}", SectionKind.TEXT, 16, group=f.name)
             else:
-                name = draw(st.sampled_from(SECTION_NAMES[SectionKind.TEXT]))
+                name = pick(draw, SECTION_NAMES[SectionKind.TEXT])
                 sec = text_sections[owner].setdefault(
-                    name, Section(name, SectionKind.TEXT, draw(st.sampled_from(ALIGNS[:6]))))
+                    name, Section(name, SectionKind.TEXT, pick(draw, ALIGNS[:6])))
             text_sections[owner][sec.name] = sec
-            align = draw(st.sampled_from((1, 16)))
+            align = pick(draw, (1, 16))
             functions[owner].append(Function(f.name, binding, sec.name, align, seed, steps))
     objects = [_object(draw, d, i, functions[i], text_sections[i]) for i in range(n)]
     program = Program(tuple(objects), libs)
@@ -287,9 +300,9 @@ def _object(draw: st.DrawFn, d: Draft, owner: int, functions: list[Function],
             items.append(DataItem(sym.name, Binding.GLOBAL, None, sym.align, sym.fields))
             continue
         kind = kind_of[sym.form]
-        name = draw(st.sampled_from(SECTION_NAMES[kind]))
+        name = pick(draw, SECTION_NAMES[kind])
         if name not in sections:
-            sections[name] = Section(name, kind, draw(st.sampled_from(ALIGNS)))
+            sections[name] = Section(name, kind, pick(draw, ALIGNS))
         elif sections[name].kind is not kind:  # a name already used for another kind
             name = f"{name}.{kind.value}"
             sections.setdefault(name, Section(name, kind, 8))

@@ -9,7 +9,6 @@ linkharness do.  Both readings exist; the model asks for pointer equality.)"""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,28 +50,24 @@ def record_case(case: CopyCase) -> None:
         event(label)
 
 
+@example(case=SAMPLES[0])
+@example(case=SAMPLES[1])
+@example(case=SAMPLES[2])
+@given(case=cases())
 def test_copy_aliases_and_pointer_equality(
-    repeat_property: Callable[[Callable[[], None]], None], libreach: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libreach: Path, tmp_path_factory: pytest.TempPathFactory, case: CopyCase,
 ) -> None:
-    @example(case=SAMPLES[0])
-    @example(case=SAMPLES[1])
-    @example(case=SAMPLES[2])
-    @given(case=cases())
-    def prop(case: CopyCase) -> None:
-        record_case(case)
-        work = tmp_path_factory.mktemp("copy")
-        obj = write_program(case, work)
-        ref = work / "lld.out"
-        linked = link_reference("lld", [str(obj)], str(ref), libs=[str(libreach)])
-        assert linked.ok, linked.stderr
-        assert run_status(ref, libreach.parent, False) == 0, "generator bug: lld's fails"
-        exe = work / "lh.out"
-        link([str(obj), str(libreach)], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
-        problems = [*judge.structure(exe), *judge.fields(exe, [obj])]
-        assert not problems, "\n".join(problems)
-        for bind_now in (False, True):
-            status = run_status(exe, libreach.parent, bind_now)
-            assert status == 0, f"checks failed (mask {status:#x}), bind_now={bind_now}"
-
-    repeat_property(prop)
+    record_case(case)
+    work = tmp_path_factory.mktemp("copy")
+    obj = write_program(case, work)
+    ref = work / "lld.out"
+    linked = link_reference("lld", [str(obj)], str(ref), libs=[str(libreach)])
+    assert linked.ok, linked.stderr
+    assert run_status(ref, libreach.parent, False) == 0, "generator bug: lld's fails"
+    exe = work / "lh.out"
+    link([str(obj), str(libreach)], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
+    problems = [*judge.structure(exe), *judge.fields(exe, [obj])]
+    assert not problems, "\n".join(problems)
+    for bind_now in (False, True):
+        status = run_status(exe, libreach.parent, bind_now)
+        assert status == 0, f"checks failed (mask {status:#x}), bind_now={bind_now}"

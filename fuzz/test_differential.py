@@ -5,7 +5,6 @@ natively against the real libtrace libraries, lazily and with LD_BIND_NOW.  A re
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,34 +29,31 @@ from fuzz.semantics import outcome
 from fuzz.strategies import programs
 
 
+@example(case=(SAMPLE, LinkOptions()))
+@given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
+    len(p.objects)))))
 def test_reference_linkers_and_native_run_agree_with_the_model(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+    case: tuple[Program, LinkOptions],
 ) -> None:
-    @example(case=(SAMPLE, LinkOptions()))
-    @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
-        len(p.objects)))))
-    def prop(case: tuple[Program, LinkOptions]) -> None:
-        program, options = case
-        record(program)
-        expected = outcome(program)
-        work = tmp_path_factory.mktemp("diff")
-        objs = write_objects(program, work)
-        libs = libraries(program, libtrace_dir)
-        problems: list[str] = []
-        for linker in REFERENCE_LINKERS:
-            exe = work / f"{linker}.out"
-            linked = link_with(linker, objs, libs, exe)
-            assert linked.ok, f"generator bug: {linker} rejects a valid model: {linked.stderr}"
-            problems += [f"{linker}: {p}" for p in judge.emulated(exe, expected, libtrace_dir,
-                                                                   "lazy")]
-        assert not problems, "oracle or generator bug:\n" + "\n".join(problems)
-        exe = work / "linkharness.out"
-        with kept_on_failure("differential", program, options.ordered(objs), libs,
-                             options.bind_now):
-            link_linkharness(objs, libs, exe, options)
-            problems = [*judge.native(exe, expected, libtrace_dir),
-                        *judge.native(exe, expected, libtrace_dir, bind_now=True)]
-            assert not problems, "linkharness: " + "\n".join(problems)
-
-    repeat_property(prop)
+    program, options = case
+    record(program)
+    expected = outcome(program)
+    work = tmp_path_factory.mktemp("diff")
+    objs = write_objects(program, work)
+    libs = libraries(program, libtrace_dir)
+    problems: list[str] = []
+    for linker in REFERENCE_LINKERS:
+        exe = work / f"{linker}.out"
+        linked = link_with(linker, objs, libs, exe)
+        assert linked.ok, f"generator bug: {linker} rejects a valid model: {linked.stderr}"
+        problems += [f"{linker}: {p}" for p in judge.emulated(exe, expected, libtrace_dir,
+                                                               "lazy")]
+    assert not problems, "oracle or generator bug:\n" + "\n".join(problems)
+    exe = work / "linkharness.out"
+    with kept_on_failure("differential", program, options.ordered(objs), libs,
+                         options.bind_now):
+        link_linkharness(objs, libs, exe, options)
+        problems = [*judge.native(exe, expected, libtrace_dir),
+                    *judge.native(exe, expected, libtrace_dir, bind_now=True)]
+        assert not problems, "linkharness: " + "\n".join(problems)

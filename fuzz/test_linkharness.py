@@ -7,7 +7,6 @@ same checks.  A failure here is a linker bug (or an oracle bug)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,36 +17,32 @@ from fuzz import judge
 from fuzz.coverage import record
 from fuzz.keep import kept_on_failure
 from fuzz.model import Program
-from fuzz.pie import pie_form, pie_legal
-from fuzz.pipeline import LinkOptions, libraries, link_linkharness, link_options, write_objects
+from fuzz.pie import pie_form
+from fuzz.pipeline import LinkOptions, libraries, link_linkharness, linkharness_cases, write_objects
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
-from fuzz.strategies import programs
 
 
+@example(case=(SAMPLE, LinkOptions()), also_asm=0)
+@given(case=linkharness_cases(), also_asm=st.integers(0, 3))
 def test_linkharness_output_is_right_by_every_check(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+    case: tuple[Program, LinkOptions], also_asm: int,
 ) -> None:
-    @example(case=(SAMPLE, LinkOptions()), also_asm=0)
-    @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
-        len(p.objects), pie_ok=pie_legal(pie_form(p))))), also_asm=st.integers(0, 3))
-    def prop(case: tuple[Program, LinkOptions], also_asm: int) -> None:
-        program, options = case
-        if options.pie:
-            program = pie_form(program)  # absolute addressing made pc-relative
-        record(program, {"link:pie"} if options.pie else set())
-        expected = outcome(program)
-        work = tmp_path_factory.mktemp("lh")
-        for asm in [None, "as", "llvm-mc"] if also_asm == 0 else [None]:
-            objs = write_objects(program, work / str(asm), asm)
-            exe = work / f"{asm}.out"
-            libs = libraries(program, libtrace_dir)
-            with kept_on_failure("linkharness", program, options.ordered(objs), libs,
-                                 options.bind_now):
-                link_linkharness(objs, libs, exe, options)
-                problems = judge.everything(exe, objs, expected, libtrace_dir)
-                assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(
-                    problems)
+    program, options = case
+    if options.pie:
+        program = pie_form(program)  # absolute addressing made pc-relative
+    record(program, {"link:pie"} if options.pie else set())
+    expected = outcome(program)
+    work = tmp_path_factory.mktemp("lh")
+    for asm in [None, "as", "llvm-mc"] if also_asm == 0 else [None]:
+        objs = write_objects(program, work / str(asm), asm)
+        exe = work / f"{asm}.out"
+        libs = libraries(program, libtrace_dir)
+        with kept_on_failure("linkharness", program, options.ordered(objs), libs,
+                             options.bind_now):
+            link_linkharness(objs, libs, exe, options)
+            problems = judge.everything(exe, objs, expected, libtrace_dir)
+            assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(
+                problems)
 
-    repeat_property(prop)

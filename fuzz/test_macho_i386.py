@@ -79,54 +79,46 @@ def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False) -> list[s
     return problems
 
 
+@_budget("linkharness")
+@example(case=SAMPLE_CASES[0], also_asm=0)
+@example(case=SAMPLE_CASES[1], also_asm=1)
+@example(case=SAMPLE_CASES[2], also_asm=1)
+@given(case=macho_i386_cases(), also_asm=st.integers(0, 3))
 def test_linkharness_macho_i386_every_mode(
-    repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, case: MachoI386Case, also_asm: int,
 ) -> None:
-    @_budget("linkharness")
-    @example(case=SAMPLE_CASES[0], also_asm=0)
-    @example(case=SAMPLE_CASES[1], also_asm=1)
-    @example(case=SAMPLE_CASES[2], also_asm=1)
-    @given(case=macho_i386_cases(), also_asm=st.integers(0, 3))
-    def prop(case: MachoI386Case, also_asm: int) -> None:
-        record(case.program, describe_macho_i386(case.program, case.variant))
-        event(f"macho-i386: llvm-mc objects too: {also_asm == 0}")
-        problems = link_and_judge(case, tmp_path_factory.mktemp("macho32"), also_asm == 0)
-        assert not problems, "\n".join(problems)
-
-    repeat_property(prop)
+    record(case.program, describe_macho_i386(case.program, case.variant))
+    event(f"macho-i386: llvm-mc objects too: {also_asm == 0}")
+    problems = link_and_judge(case, tmp_path_factory.mktemp("macho32"), also_asm == 0)
+    assert not problems, "\n".join(problems)
 
 
+@_budget("errors")
+@example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 1, "r8")), 0))
+@example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 2, "r16")), 1))
+@given(case=macho_i386_error_programs())
 def test_linkharness_refuses_a_macho_i386_error_model(
-    repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, case: MachoI386Case,
 ) -> None:
     """Undefined, duplicate, and a narrow VANILLA field just past its edge: linkharness
     raises a LinkError naming the culprit and the object at fault and leaves no output, in
     every mode."""
-    @_budget("errors")
-    @example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 1, "r8")), 0))
-    @example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 2, "r16")), 1))
-    @given(case=macho_i386_error_programs())
-    def prop(case: MachoI386Case) -> None:
-        program = case.program
-        assert program.culprit is not None and program.error is not None
-        record(program, describe_macho_i386(program, case.variant))
-        work = tmp_path_factory.mktemp("macho32err")
-        objs = macho32.write_objects(program, work / "objs", case.variant)
-        stubs = write_tbds(work / "stubs", program.libraries)
-        for mode in macho32.MODES:
-            exe = work / f"{mode}.out"
-            with pytest.raises(LinkError) as caught:
-                macho32.link_linkharness(objs, stubs, exe, mode)
-            message = str(caught.value)
-            # an overflowing field against a non-extern (section) entry names its section:
-            # the object holds no symbol for it (llvm-mc writes those too)
-            named = program.culprit in message or (
-                program.error is ErrorKind.OVERFLOW and "symbol <section " in message)
-            assert named, f"{mode}: {message}"
-            assert f"{program.culprit_object}.o" in message, f"{mode}: {message}"
-            assert "\n" not in message.strip(), f"{mode}: not one line: {message}"
-            assert not exe.exists(), f"{mode}: output left behind"
-
-    repeat_property(prop)
+    program = case.program
+    assert program.culprit is not None and program.error is not None
+    record(program, describe_macho_i386(program, case.variant))
+    work = tmp_path_factory.mktemp("macho32err")
+    objs = macho32.write_objects(program, work / "objs", case.variant)
+    stubs = write_tbds(work / "stubs", program.libraries)
+    for mode in macho32.MODES:
+        exe = work / f"{mode}.out"
+        with pytest.raises(LinkError) as caught:
+            macho32.link_linkharness(objs, stubs, exe, mode)
+        message = str(caught.value)
+        # an overflowing field against a non-extern (section) entry names its section:
+        # the object holds no symbol for it (llvm-mc writes those too)
+        named = program.culprit in message or (
+            program.error is ErrorKind.OVERFLOW and "symbol <section " in message)
+        assert named, f"{mode}: {message}"
+        assert f"{program.culprit_object}.o" in message, f"{mode}: {message}"
+        assert "\n" not in message.strip(), f"{mode}: not one line: {message}"
+        assert not exe.exists(), f"{mode}: output left behind"

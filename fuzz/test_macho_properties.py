@@ -1,8 +1,10 @@
 """Mach-O properties: drawn models in the Mach-O subset, written by our MH_OBJECT writer.
 
 - linkharness, modern (LC_MAIN; for a quarter of the examples also from llvm-mc-14's objects
-  assembled from the same lowering as text) and classic (LC_UNIXTHREAD; pointers to imports
-  in data as LC_DYSYMTAB external relocations, pointers into the image as local ones):
+  assembled from the same lowering as text), modern with chained fixups (the same objects:
+  the model must see the same behaviour from either fixup encoding) and classic
+  (LC_UNIXTHREAD; pointers to imports in data as LC_DYSYMTAB external relocations, pointers
+  into the image as local ones):
   oracle.check finds nothing, the Mach-O field oracle no mismatch (every pointer into a PIE
   slid included), and the emulated dyld (lazy and now) gives the model's trace and exit status;
 - differential: ld64.lld-14 links the same objects, and its output passes the same checks;
@@ -44,75 +46,64 @@ def _objects(case: MachoCase, work: Path) -> tuple[list[Path], list[Path]]:
     return objs, write_tbds(work / "stubs", case.program.libraries)
 
 
+@example(case=SAMPLE_CASE, also_asm=0)
+@given(case=macho_cases(), also_asm=st.integers(0, 3))
 def test_linkharness_macho_modern_and_classic(
-    repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, case: MachoCase, also_asm: int,
 ) -> None:
-    @example(case=SAMPLE_CASE, also_asm=0)
-    @given(case=macho_cases(), also_asm=st.integers(0, 3))
-    def prop(case: MachoCase, also_asm: int) -> None:
-        record(case.program, describe_macho(case.program, case.variant))
-        expected = outcome(case.program)
-        work = tmp_path_factory.mktemp("macho")
-        objs, stubs = _objects(case, work)
-        builds = [("modern", objs, False), ("classic", objs, True)]
-        if also_asm == 0:  # a quarter of the examples: llvm-mc's objects from our text
-            asm = pipeline.write_asm_objects(case.program, work / "asm", case.variant)
-            builds.append(("modern, llvm-mc objects", asm, False))
-        event(f"macho: pointers to imports in data: {case.import_pointers}")
-        for how, inputs, classic in builds:
-            exe = work / f"{len(how)}.out"
-            pipeline.link_linkharness(inputs, stubs, exe, classic=classic)
-            problems = judge.everything(exe, inputs, case.program, expected)
-            assert not problems, f"linkharness {how}:\n" + "\n".join(problems)
-
-    repeat_property(prop)
+    record(case.program, describe_macho(case.program, case.variant))
+    expected = outcome(case.program)
+    work = tmp_path_factory.mktemp("macho")
+    objs, stubs = _objects(case, work)
+    builds = [("modern", objs, False, False), ("modern, chained fixups", objs, False, True),
+              ("classic", objs, True, None)]
+    if also_asm == 0:  # a quarter of the examples: llvm-mc's objects from our text
+        asm = pipeline.write_asm_objects(case.program, work / "asm", case.variant)
+        builds.append(("modern, llvm-mc objects", asm, False, None))
+    event(f"macho: pointers to imports in data: {case.import_pointers}")
+    for n, (how, inputs, classic, chained) in enumerate(builds):
+        exe = work / f"{n}.out"
+        pipeline.link_linkharness(inputs, stubs, exe, classic=classic, chained=chained)
+        problems = judge.everything(exe, inputs, case.program, expected)
+        assert not problems, f"linkharness {how}:\n" + "\n".join(problems)
 
 
+@example(case=SAMPLE_CASE)
+@given(case=macho_cases())
 def test_lld_output_runs_as_the_model_says(
-    repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, case: MachoCase,
 ) -> None:
-    @example(case=SAMPLE_CASE)
-    @given(case=macho_cases())
-    def prop(case: MachoCase) -> None:
-        expected = outcome(case.program)
-        work = tmp_path_factory.mktemp("lld")
-        objs, stubs = _objects(case, work)
-        exe = work / "lld.out"
-        refused = pipeline.link_lld(objs, stubs, exe)
-        assert not refused, f"ld64.lld-14 rejects a valid model (generator bug): {refused}"
-        problems = judge.everything(exe, objs, case.program, expected)
-        assert not problems, "ld64.lld-14 output:\n" + "\n".join(problems)
-
-    repeat_property(prop)
+    expected = outcome(case.program)
+    work = tmp_path_factory.mktemp("lld")
+    objs, stubs = _objects(case, work)
+    exe = work / "lld.out"
+    refused = pipeline.link_lld(objs, stubs, exe)
+    assert not refused, f"ld64.lld-14 rejects a valid model (generator bug): {refused}"
+    problems = judge.everything(exe, objs, case.program, expected)
+    assert not problems, "ld64.lld-14 output:\n" + "\n".join(problems)
 
 
+@example(case=SAMPLE_CASE)
+@given(case=macho_cases())
 def test_elf_and_macho_builds_behave_alike(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, case: MachoCase,
 ) -> None:
-    @example(case=SAMPLE_CASE)
-    @given(case=macho_cases())
-    def prop(case: MachoCase) -> None:
-        work = tmp_path_factory.mktemp("cross")
-        objs, stubs = _objects(case, work)
-        macho_exe = work / "macho.out"
-        pipeline.link_linkharness(objs, stubs, macho_exe)
-        macho_trace, macho_status, faults = judge.emulated_trace(macho_exe, "lazy")
-        assert not faults, faults
-        elf_objs = elf_pipeline.write_objects(case.program, work / "elf")
-        elf_exe = work / "elf.out"
-        elf_pipeline.link_linkharness(elf_objs, elf_pipeline.libraries(
-            case.program, libtrace_dir), elf_exe)
-        result = run(elf_exe, bind="lazy", library_path=[libtrace_dir])
-        assert not result.faults, [f.describe() for f in result.faults]
-        elf_trace = tuple((judge.macho_library(t.library), t.symbol, tuple(t.args))
-                          for t in result.trace)
-        assert elf_trace == macho_trace
-        assert result.exit_code == macho_status
-
-    repeat_property(prop)
+    work = tmp_path_factory.mktemp("cross")
+    objs, stubs = _objects(case, work)
+    macho_exe = work / "macho.out"
+    pipeline.link_linkharness(objs, stubs, macho_exe)
+    macho_trace, macho_status, faults = judge.emulated_trace(macho_exe, "lazy")
+    assert not faults, faults
+    elf_objs = elf_pipeline.write_objects(case.program, work / "elf")
+    elf_exe = work / "elf.out"
+    elf_pipeline.link_linkharness(elf_objs, elf_pipeline.libraries(
+        case.program, libtrace_dir), elf_exe)
+    result = run(elf_exe, bind="lazy", library_path=[libtrace_dir])
+    assert not result.faults, [f.describe() for f in result.faults]
+    elf_trace = tuple((judge.macho_library(t.library), t.symbol, tuple(t.args))
+                      for t in result.trace)
+    assert elf_trace == macho_trace
+    assert result.exit_code == macho_status
 
 
 # the four-target property: one model as elf64, elf32, macho64 and macho32
@@ -147,40 +138,37 @@ def _macho_run(exe: Path, exit_call: bool = False
     return trace, status, tuple(faults)
 
 
+@settings(settings.default, max_examples=FOUR_TARGET_CI_EXAMPLES) if _ci() else _same
+@example(case=MachoI386Case(four_target_program(SAMPLE), 1))
+@given(case=four_target_cases())
 def test_one_model_behaves_alike_on_all_four_targets(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    libtrace_dir_i386: Path, tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, libtrace_dir_i386: Path, tmp_path_factory: pytest.TempPathFactory,
+    case: MachoI386Case,
 ) -> None:
     """elf64-x86-64, elf32-i386, macho-x86_64 and macho-i386 builds of one model (in the
     x86-64 Mach-O subset, the narrower, then the i386 one), all linked by linkharness."""
-    @settings(settings.default, max_examples=FOUR_TARGET_CI_EXAMPLES) if _ci() else _same
-    @example(case=MachoI386Case(four_target_program(SAMPLE), 1))
-    @given(case=four_target_cases())
-    def prop(case: MachoI386Case) -> None:
-        record(case.program, {"four-targets"})
-        program = case.program
-        work = tmp_path_factory.mktemp("four")
-        runs: dict[str, tuple[Trace, int | None, tuple[str, ...]]] = {}
-        objs = elf_pipeline.write_objects(program, work / "elf64")
-        elf_pipeline.link_linkharness(objs, elf_pipeline.libraries(program, libtrace_dir),
-                                      work / "e64")
-        runs["elf64"] = _elf_run(work / "e64", libtrace_dir)
-        objs = write_objects_i386(program, work / "elf32")
-        link_linkharness_i386(objs, elf_pipeline.libraries(program, libtrace_dir_i386),
-                              work / "e32")
-        runs["elf32"] = _elf_run(work / "e32", libtrace_dir_i386)
-        stubs = write_tbds(work / "stubs", program.libraries)
-        objs = pipeline.write_objects(program, work / "macho64", case.variant)
-        pipeline.link_linkharness(objs, stubs, work / "m64")
-        runs["macho64"] = _macho_run(work / "m64")
-        objs = macho32.write_objects(program, work / "macho32", case.variant)
-        macho32.link_linkharness(objs, stubs, work / "m32")
-        runs["macho32"] = _macho_run(work / "m32",
-                                     macho32.exits_through_libsystem(case.variant))
-        expected = outcome(program)
-        want = (judge.expected_trace(expected), expected.status, ())
-        differ = {target: r for target, r in runs.items() if r != want}
-        assert not differ, f"model {want}, but:\n" + "\n".join(
-            f"{target}: {r}" for target, r in differ.items())
-
-    repeat_property(prop)
+    record(case.program, {"four-targets"})
+    program = case.program
+    work = tmp_path_factory.mktemp("four")
+    runs: dict[str, tuple[Trace, int | None, tuple[str, ...]]] = {}
+    objs = elf_pipeline.write_objects(program, work / "elf64")
+    elf_pipeline.link_linkharness(objs, elf_pipeline.libraries(program, libtrace_dir),
+                                  work / "e64")
+    runs["elf64"] = _elf_run(work / "e64", libtrace_dir)
+    objs = write_objects_i386(program, work / "elf32")
+    link_linkharness_i386(objs, elf_pipeline.libraries(program, libtrace_dir_i386),
+                          work / "e32")
+    runs["elf32"] = _elf_run(work / "e32", libtrace_dir_i386)
+    stubs = write_tbds(work / "stubs", program.libraries)
+    objs = pipeline.write_objects(program, work / "macho64", case.variant)
+    pipeline.link_linkharness(objs, stubs, work / "m64")
+    runs["macho64"] = _macho_run(work / "m64")
+    objs = macho32.write_objects(program, work / "macho32", case.variant)
+    macho32.link_linkharness(objs, stubs, work / "m32")
+    runs["macho32"] = _macho_run(work / "m32",
+                                 macho32.exits_through_libsystem(case.variant))
+    expected = outcome(program)
+    want = (judge.expected_trace(expected), expected.status, ())
+    differ = {target: r for target, r in runs.items() if r != want}
+    assert not differ, f"model {want}, but:\n" + "\n".join(
+        f"{target}: {r}" for target, r in differ.items())

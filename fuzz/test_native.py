@@ -6,7 +6,6 @@ This validates the generator itself, independent of linkharness and of the emula
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,24 +21,20 @@ from fuzz.semantics import outcome
 from fuzz.strategies import programs
 
 
+@example(program=SAMPLE, also_asm=0)
+@given(program=programs(), also_asm=st.integers(0, 2))
 def test_generated_programs_behave_as_modelled_under_gnu_ld(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program, also_asm: int,
 ) -> None:
-    @example(program=SAMPLE, also_asm=0)
-    @given(program=programs(), also_asm=st.integers(0, 2))
-    def prop(program: Program, also_asm: int) -> None:
-        record(program)
-        expected = outcome(program)
-        work = tmp_path_factory.mktemp("native")
-        assemblers = [None, "as", "llvm-mc"] if also_asm == 0 else [None]
-        for asm in assemblers:
-            objs = write_objects(program, work / str(asm), asm)
-            exe = work / f"{asm}.out"
-            linked = link_with("bfd", objs, libraries(program, libtrace_dir), exe)
-            assert linked.ok, f"generator bug: GNU ld rejects a valid model: {linked.stderr}"
-            for now in (False, True):
-                problems = judge.native(exe, expected, libtrace_dir, bind_now=now)
-                assert not problems, f"objects from {asm or 'our writer'}: {problems}"
-
-    repeat_property(prop)
+    record(program)
+    expected = outcome(program)
+    work = tmp_path_factory.mktemp("native")
+    assemblers = [None, "as", "llvm-mc"] if also_asm == 0 else [None]
+    for asm in assemblers:
+        objs = write_objects(program, work / str(asm), asm)
+        exe = work / f"{asm}.out"
+        linked = link_with("bfd", objs, libraries(program, libtrace_dir), exe)
+        assert linked.ok, f"generator bug: GNU ld rejects a valid model: {linked.stderr}"
+        for now in (False, True):
+            problems = judge.native(exe, expected, libtrace_dir, bind_now=now)
+            assert not problems, f"objects from {asm or 'our writer'}: {problems}"

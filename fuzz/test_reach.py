@@ -16,7 +16,6 @@ their fields (fuzz.strategies_reach), each run against the model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,79 +46,75 @@ ACCEPTED_PAST_EDGE_BY = {"edge:R_X86_64_8:past_min": "bfd", "edge:R_X86_64_16:pa
                          "edge:R_X86_64_PC16:past_max": "bfd"}
 
 
+@example(program=REACH_SAMPLE, bind_now=False)
+@example(program=ARCHIVE_SAMPLE, bind_now=True)
+@given(program=reach_programs(), bind_now=st.booleans())
 def test_linkharness_reaches_archives_weak_common_and_edges(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program, bind_now: bool,
 ) -> None:
-    @example(program=REACH_SAMPLE, bind_now=False)
-    @example(program=ARCHIVE_SAMPLE, bind_now=True)
-    @given(program=reach_programs(), bind_now=st.booleans())
-    def prop(program: Program, bind_now: bool) -> None:
-        record(program)
-        expected = outcome(program)
-        work = tmp_path_factory.mktemp("reach")
-        objs, inputs = write_inputs(program, work)
-        exe = work / "linkharness.out"
-        libs = libraries(program, libtrace_dir)
-        link_linkharness(inputs, libs, exe, bind_now)
-        problems = judge.everything(exe, linked_object_files(program, objs), expected,
-                                    libtrace_dir)
-        assert not problems, "\n".join(problems)
-
-    repeat_property(prop)
+    record(program)
+    expected = outcome(program)
+    work = tmp_path_factory.mktemp("reach")
+    objs, inputs = write_inputs(program, work)
+    exe = work / "linkharness.out"
+    libs = libraries(program, libtrace_dir)
+    link_linkharness(inputs, libs, exe, bind_now)
+    problems = judge.everything(exe, linked_object_files(program, objs), expected,
+                                libtrace_dir)
+    assert not problems, "\n".join(problems)
 
 
+@example(program=REACH_SAMPLE)
+@example(program=ARCHIVE_SAMPLE)
+@given(program=reach_programs())
 def test_references_agree_with_the_reach_model(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program,
 ) -> None:
-    @example(program=REACH_SAMPLE)
-    @example(program=ARCHIVE_SAMPLE)
-    @given(program=reach_programs())
-    def prop(program: Program) -> None:
-        record(program)
-        expected = outcome(program)
-        work = tmp_path_factory.mktemp("reachref")
-        _, inputs = write_inputs(program, work)
-        for linker in REACH_REFERENCES:
-            exe = work / f"{linker}.out"
-            linked = link_reference_linker(linker, inputs, libraries(program, libtrace_dir),
-                                           exe)
-            assert linked.ok, f"{linker} refuses a valid reach model: {linked.stderr}"
-            problems = judge.emulated(exe, expected, libtrace_dir, "lazy")
-            assert not problems, f"{linker}: " + "\n".join(problems)
-
-    repeat_property(prop)
+    record(program)
+    expected = outcome(program)
+    work = tmp_path_factory.mktemp("reachref")
+    _, inputs = write_inputs(program, work)
+    for linker in REACH_REFERENCES:
+        exe = work / f"{linker}.out"
+        linked = link_reference_linker(linker, inputs, libraries(program, libtrace_dir),
+                                       exe)
+        assert linked.ok, f"{linker} refuses a valid reach model: {linked.stderr}"
+        problems = judge.emulated(exe, expected, libtrace_dir, "lazy")
+        assert not problems, f"{linker}: " + "\n".join(problems)
 
 
+def _refused_past_its_edge(program: Program, libtrace_dir: Path,
+                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    assert program.culprit is not None
+    work = tmp_path_factory.mktemp("edgeerr")
+    _, inputs = write_inputs(program, work)
+    libs = libraries(program, libtrace_dir)
+    lenient = {ACCEPTED_PAST_EDGE_BY.get(label) for label in describe(program)}
+    for linker in REACH_REFERENCES:
+        if linker in lenient:
+            continue
+        linked = link_reference_linker(linker, inputs, libs, work / f"{linker}.out")
+        assert not linked.ok, f"generator bug: {linker} accepts the overflow"
+    exe = work / "linkharness.out"
+    with pytest.raises(LinkError) as caught:
+        link_linkharness(inputs, libs, exe)
+    message = str(caught.value)
+    assert program.culprit in message, message
+    assert f"{program.culprit_object}.o" in message, message
+    assert not exe.exists(), "a failed link left an output behind"
+
+
+def test_every_edge_sample_is_refused(
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Every relocation and side, whatever the property below draws."""
+    for sample in edge_error_samples():
+        _refused_past_its_edge(sample, libtrace_dir, tmp_path_factory)
+
+
+@given(program=edge_error_programs())
 def test_a_field_past_its_edge_is_refused(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program,
 ) -> None:
-    @given(program=edge_error_programs())
-    def prop(program: Program) -> None:
-        record(program)
-        check(program)
-
-    def check(program: Program) -> None:
-        assert program.culprit is not None
-        work = tmp_path_factory.mktemp("edgeerr")
-        _, inputs = write_inputs(program, work)
-        libs = libraries(program, libtrace_dir)
-        lenient = {ACCEPTED_PAST_EDGE_BY.get(label) for label in describe(program)}
-        for linker in REACH_REFERENCES:
-            if linker in lenient:
-                continue
-            linked = link_reference_linker(linker, inputs, libs, work / f"{linker}.out")
-            assert not linked.ok, f"generator bug: {linker} accepts the overflow"
-        exe = work / "linkharness.out"
-        with pytest.raises(LinkError) as caught:
-            link_linkharness(inputs, libs, exe)
-        message = str(caught.value)
-        assert program.culprit in message, message
-        assert f"{program.culprit_object}.o" in message, message
-        assert not exe.exists(), "a failed link left an output behind"
-
-    for sample in edge_error_samples():  # every relocation and side, whatever is drawn
-        check(sample)
-    repeat_property(prop)
+    record(program)
+    _refused_past_its_edge(program, libtrace_dir, tmp_path_factory)

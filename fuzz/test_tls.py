@@ -6,7 +6,6 @@ against the machine)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,34 +30,29 @@ def _status(exe: Path, lib_dir: Path, bind_now: bool) -> int:
     return run_native(str(exe), env=env, timeout=20).exit_code
 
 
+@example(case=SAMPLE)
+@given(case=cases())
 def test_tls_local_and_initial_exec(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, case: TlsCase,
 ) -> None:
     lib = str(libtrace_dir / "libtrace1.so")
-
-    @example(case=SAMPLE)
-    @given(case=cases())
-    def prop(case: TlsCase) -> None:
-        labels = describe(case)
-        SESSION.update(labels)
-        SESSION["examples"] += 1
-        for label in sorted(labels):
-            event(label)
-        work = tmp_path_factory.mktemp("tls")
-        objs = write_objects(case, work)
-        ref = work / "bfd.out"
-        linked = link_reference("bfd", [str(o) for o in objs], str(ref), libs=[lib])
-        assert linked.ok, linked.stderr
-        assert _status(ref, libtrace_dir, False) == 0, "generator bug: GNU ld's output fails"
-        exe = work / "lh.out"
-        link([*map(str, objs), lib], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
-        problems = [*judge.structure(exe), *judge.fields(exe, objs),
-                    *judge.emulated(exe, EXPECTED, libtrace_dir, "lazy"),
-                    *judge.emulated(exe, EXPECTED, libtrace_dir, "now")]
-        assert not problems, "\n".join(problems)
-        for bind_now in (False, True):
-            status = _status(exe, libtrace_dir, bind_now)
-            assert status == 0, f"checks failed (mask {status:#x}), bind_now={bind_now}"
-
-    repeat_property(prop)
+    labels = describe(case)
+    SESSION.update(labels)
+    SESSION["examples"] += 1
+    for label in sorted(labels):
+        event(label)
+    work = tmp_path_factory.mktemp("tls")
+    objs = write_objects(case, work)
+    ref = work / "bfd.out"
+    linked = link_reference("bfd", [str(o) for o in objs], str(ref), libs=[lib])
+    assert linked.ok, linked.stderr
+    assert _status(ref, libtrace_dir, False) == 0, "generator bug: GNU ld's output fails"
+    exe = work / "lh.out"
+    link([*map(str, objs), lib], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
+    problems = [*judge.structure(exe), *judge.fields(exe, objs),
+                *judge.emulated(exe, EXPECTED, libtrace_dir, "lazy"),
+                *judge.emulated(exe, EXPECTED, libtrace_dir, "now")]
+    assert not problems, "\n".join(problems)
+    for bind_now in (False, True):
+        status = _status(exe, libtrace_dir, bind_now)
+        assert status == 0, f"checks failed (mask {status:#x}), bind_now={bind_now}"

@@ -119,6 +119,16 @@ def link(
     dynamic_list_data: bool = False,
     gc_sections: bool = False,
     print_gc_sections: bool = False,
+    shared: bool = False,
+    soname: str | None = None,
+    symbolic: str = "none",
+    no_undefined: bool = False,
+    text_relocations: bool = False,
+    version_scripts: Sequence[str] = (),
+    exclude_libs: Sequence[str] = (),
+    relocatable: bool = False,
+    unique: bool = False,
+    z_properties: Mapping[int, int] | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -132,7 +142,9 @@ def link(
     `SYM@INSTALL_NAME` imports without a stub file; `fixup_chains` True/False writes
     chained fixups or dyld-info opcodes (None: ld64's default for the deployment target).
     `macho_options` holds the rest of ld64's options (MachoOptions' fields: pie,
-    pagezero_size, headerpad, stack_size, exported); `strip` and `map_file` apply too.
+    pagezero_size, headerpad, stack_size, exported; and output_kind "dylib" or "bundle",
+    install_name, current_version, compatibility_version, undefined_dynamic_lookup);
+    `strip` and `map_file` apply too.
 
     `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
@@ -156,6 +168,17 @@ def link(
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
     `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
+
+    `shared`: write a shared object (-shared; linker/elf/dso.py) named `soname`
+    (DT_SONAME); `symbolic`: "all" (-Bsymbolic) or "functions" (-Bsymbolic-functions)
+    binds the object's own references to its own definitions; `no_undefined`: -z defs;
+    `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
+    `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
+    names (or ALL) whose members' symbols are not exported.
+
+    `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
+    `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
+    .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -173,6 +196,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if relocatable:
+        return _link_relocatable(arch, inputs, output, library_paths, sysroot, unique,
+                                 z_properties or {})
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
@@ -188,9 +214,11 @@ def link(
     entry_name = entry or DEFAULT_ENTRY
     # GNU ld lets the entry symbol pull an archive member, but a missing entry is only a
     # warning: reference it for the load, and forget the reference if nothing defined it.
-    entry_sym = symtab.intern(entry_name)
-    fresh_entry = not entry_sym.referenced
-    entry_sym.referenced = entry_sym.strong_ref = True
+    # A shared object has no entry unless -e names one.
+    entry_sym = symtab.intern(entry_name) if not shared or entry else None
+    fresh_entry = entry_sym is not None and not entry_sym.referenced
+    if entry_sym is not None:
+        entry_sym.referenced = entry_sym.strong_ref = True
     for name, expr in defsym:  # an alias's target may come from an archive
         aliased = parse_defsym_expression(name, expr)[0]
         if aliased is not None:
@@ -198,19 +226,30 @@ def link(
             sym.referenced = sym.strong_ref = True
             sym.referrers.append("--defsym")
     loader.load([os.fspath(i) for i in inputs])
-    if fresh_entry and entry_sym.undefined:
+    if entry_sym is not None and fresh_entry and entry_sym.undefined:
         entry_sym.referenced = entry_sym.strong_ref = False
     symtab.define_symbols(list(defsym))
     if trace or trace_symbols:
         print_traces(symtab, trace, trace_symbols)
     symtab.bind_versioned_references()
     # A PIE is always dynamic: ld.so must at least rebase it.
-    dynamic = pie or any(s.imported and s.referenced for s in symtab.symbols)
+    dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
-    symtab.check_undefined()
+    shared_options = None
+    if shared:
+        from .elf.dso import SharedOptions
+        from .elf.version_script import read_version_scripts
+        shared_options = SharedOptions(
+            soname=soname, symbolic=symbolic, no_undefined=no_undefined,
+            text_relocations=text_relocations,
+            version_script=read_version_scripts(list(version_scripts)),
+            exclude_libs=tuple(exclude_libs), output_name=os.fspath(output))
+    if not shared or no_undefined:  # a shared object may leave symbols to ld.so
+        symtab.check_undefined()
     diagnostics.check()  # undefined symbols: nothing more can be laid out
     if gc_sections:
-        _collect_garbage(symtab, [entry_name, *undefined, init, fini], export_dynamic,
+        _collect_garbage(symtab, [entry_name, *undefined, init, fini],
+                         export_dynamic or shared,
                          tuple(dynamic_list), dynamic_list_data, print_gc_sections)
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
@@ -225,7 +264,7 @@ def link(
         entry=entry_name,
         eh_frame_hdr=eh_frame_hdr,
         relro=relro,
-        pie=pie,
+        pie=pie and not shared,
         strip_debug=strip or strip_debug,  # GNU ld's -s drops debugging sections too
         compress_debug=compress_debug_sections,
         build_id=normalise_style(build_id) if build_id is not None else None,
@@ -234,6 +273,8 @@ def link(
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
+        shared=shared_options,
+        properties=tuple(sorted((z_properties or {}).items())),
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
@@ -257,6 +298,29 @@ def link(
         dynamic=dynamic,
         needed=tuple(tables.needed) if tables else (),
     )
+
+
+def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
+                      output: str | os.PathLike[str], library_paths: Sequence[str],
+                      sysroot: str, unique: bool, properties: Mapping[int, int]) -> LinkResult:
+    """-r: load and resolve as GNU ld does (archives pulled for what is still undefined,
+    -l finding only static archives), then write one relocatable object."""
+    from .elf.load import Loader
+    from .elf.relocatable import build_relocatable
+    from .elf.relocatable_write import write_relocatable
+    from .resolve import SymbolTable
+    symtab = SymbolTable()
+    loader = Loader(symtab, arch.name, list(library_paths), sysroot)
+    loader.item("-Bstatic")
+    loader.load([os.fspath(i) for i in inputs])
+    if symtab.libraries:
+        raise LinkError("a shared library cannot be an input of a relocatable (-r) link",
+                        file=symtab.libraries[0].path)
+    current().check()  # duplicate definitions
+    data = write_relocatable(build_relocatable(symtab, arch, unique, properties))
+    out_path = os.fspath(output)
+    _write_atomically(out_path, data, executable=False)
+    return LinkResult(output=out_path, entry=0, dynamic=False, needed=())
 
 
 def _collect_garbage(symtab: SymbolTable, roots: list[str], export_dynamic: bool,
@@ -291,18 +355,23 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 more: Mapping[str, Any] | None = None,
                 map_file: str | os.PathLike[str] | None = None) -> LinkResult:
     diagnostics = current()
+    from .macho.image_kind import add_flat_lookup, kind_from_options
     from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
     from .macho.load import MachoLoader
     from .resolve import SymbolTable
 
     symtab = SymbolTable()
     assert arch.macho is not None
+    more = dict(more or {})
+    kind = kind_from_options(more, os.fspath(output))  # -dylib / -bundle
+    dynamic_lookup = more.pop("undefined_dynamic_lookup", False)
     # dyld learnt LC_DYLD_INFO in 10.6: for an older minimum, ld64 writes the classic form.
     classic = classic or platform_version[0] < DYLD_INFO_MIN_OS
     # LC_UNIXTHREAD enters a crt1-style `start` (classic, or before LC_MAIN's macOS 10.8).
-    unixthread = classic or platform_version[0] < arch.macho.lc_main_min_os
-    # ld64 treats the entry point as an undefined reference (it can come from an archive).
-    entry_names = [entry] if entry else ([] if unixthread else ["_main"])
+    unixthread = kind.executable and (classic or platform_version[0] < arch.macho.lc_main_min_os)
+    # ld64 treats the entry point as an undefined reference (it can come from an archive);
+    # a dylib or bundle has none.
+    entry_names = [entry] if entry else ([] if unixthread or not kind.executable else ["_main"])
     for name in [*undefined, *entry_names]:
         sym = symtab.intern(name)
         sym.referenced = sym.strong_ref = True
@@ -313,12 +382,14 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
         loader.add_builtin_start()  # none for x86-64: enter at start if defined, else _main
     for name in LINKER_DEFINED:
         symtab.define_linker_symbol(name)
+    if dynamic_lookup and add_flat_lookup(symtab):
+        kind = dataclasses.replace(kind, flat_imports=True)
     symtab.check_undefined()
     diagnostics.check()
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1],
-                        fixup_chains=fixup_chains, **(more or {}))
+                        fixup_chains=fixup_chains, kind=kind, **more)
     link_map: dict[str, object] | None = {} if map_file is not None else None
     data = link_macho(symtab, arch, opts, link_map)
     diagnostics.check()

@@ -9,6 +9,7 @@ options (-l, --as-needed, --start-group, -Bstatic, ...) keep their place among t
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +60,7 @@ ALIASES = {
     "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
     "--init": "-init", "--fini": "-fini", "--print-map": "-M",
     "--allow-multiple-definition": "-allow-multiple-definition",
+    "--relocatable": "-r", "-i": "-r", "--unique": "-unique",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -68,24 +70,22 @@ IGNORED = {
     "-plugin-opt": "no LTO plugin is run",
     "-O": "no link-time optimisation",
     "-X": ".L locals are always dropped", "--discard-locals": ".L locals are always dropped",
-    "--no-undefined": "an executable's undefined symbols are always errors",
     "--rpath-link": "",
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
     "--relax": "GOT loads are never relaxed (the program runs the same)",
     "--no-relax": "GOT loads are never relaxed",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
-    "--exclude-libs": "it hides archive symbols in shared output only",
 }
-Z_IGNORED = {"text", "notext", "nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
+Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
              "common-page-size", "noexecheap", "execheap", "isa-level-report"}
 # -z keywords setting DT_FLAGS_1 bits (DF_1_*); None: GNU ld writes the tag but, in an
 # executable, not the bit.
 Z_FLAGS_1 = {"interpose": 0x400, "nodump": 0x1000, "loadfltr": 0x10, "global": 0x2,
              "nodelete": None, "nodlopen": None, "initfirst": None}
-# -z keywords asking for a .note.gnu.property linkharness does not write.
-Z_PROPERTIES = {"ibt", "shstk", "ibtplt", "x86-64-baseline", "x86-64-v2", "x86-64-v3",
-                "x86-64-v4", "lam-u48", "lam-u57"}
+# -z keywords asking for a .note.gnu.property bit linkharness does not write: an IBT PLT
+# (ibtplt) and the LAM features.
+Z_PROPERTIES_REFUSED = {"ibtplt", "lam-u48", "lam-u57", "lam-u48-report", "lam-u57-report"}
 
 
 @dataclass
@@ -114,7 +114,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
          "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
-         "--enable-new-dtags", "--disable-new-dtags"}
+         "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
+         "-Bno-symbolic", "--no-undefined", "-r", "-unique"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -257,9 +258,20 @@ def parse(argv: list[str]) -> Command:
         elif name == "--pie":
             o["pie"] = True
         elif name == "--shared":
-            raise LinkError("shared libraries cannot be written yet; linkharness links "
-                            "executables")
-        elif name in ("-T", "--version-script"):
+            o["shared"] = True
+        elif name == "--no-undefined":
+            o["no_undefined"] = True
+        elif name == "-soname":
+            o["soname"] = value
+        elif name in ("-Bsymbolic", "-Bsymbolic-functions", "-Bno-symbolic"):
+            o["symbolic"] = {"-Bsymbolic": "all", "-Bsymbolic-functions": "functions",
+                             "-Bno-symbolic": "none"}[name]
+        elif name == "--version-script":
+            o.setdefault("version_scripts", []).append(str(value))
+        elif name == "--exclude-libs":
+            o.setdefault("exclude_libs", []).extend(
+                n for n in re.split(r"[,:]", str(value)) if n)
+        elif name == "-T":
             raise LinkError(f"{name} linker scripts are not supported (only GROUP/INPUT "
                             "scripts such as libc.so)")
         elif name in ("-v", "--version", "-V"):
@@ -327,16 +339,23 @@ def parse(argv: list[str]) -> Command:
         elif name == "--sort-section":
             raise LinkError(f"--sort-section={value} is not supported (input sections keep "
                             "command-line order)")
+        elif name == "-r":
+            o["relocatable"] = True
+        elif name == "-unique":
+            o["unique"] = True
         elif name == "--unresolved-symbols":
             _unresolved_symbols(o, str(value))
         elif name == "--verbose":
             cmd.verbose = True
         elif name in IGNORED or name.startswith("-plugin"):
             cmd.ignore(name, IGNORED.get(name, ""))
-        elif name == "-soname":
-            cmd.warn(name, "executables have no DT_SONAME")
         else:
             raise LinkError(f"unrecognised option {name}")
+    if o.get("unique") and not o.get("relocatable"):
+        raise LinkError("-unique is supported with -r only (an executable's sections are "
+                        "placed by linkharness's own policy)")
+    if o.get("relocatable"):
+        _check_relocatable_options(o)
     if "default_library_paths" in o:
         o.setdefault("library_paths", []).extend(o.pop("default_library_paths"))
     if o.get("pie") and "--no-dynamic-linker" in argv:
@@ -345,6 +364,26 @@ def parse(argv: list[str]) -> Command:
         raise LinkError("-static-pie (a self-relocating PIE without an interpreter) is not "
                         "supported; link with -static or with -pie")
     return cmd
+
+
+# Options that change an executable's output and that -r does not honour.  The others gcc
+# passes with -r (--eh-frame-hdr, -dynamic-linker, --hash-style, --as-needed) only matter
+# to dynamic executables, and a relocatable output has no such part.
+_NOT_WITH_R = {"pie": "-pie", "strip": "-s", "strip_debug": "-S", "gc_sections": "--gc-sections",
+               "build_id": "--build-id", "wrap": "--wrap", "defsym": "--defsym",
+               "text_map": "-Map", "print_map": "-M", "map_file": "--map",
+               "compress_debug_sections": "--compress-debug-sections", "discard_all": "-x",
+               "image_base": "-Ttext-segment", "sort_common": "--sort-common",
+               "allow_multiple_definition": "-z muldefs", "relro": "-z relro",
+               "export_dynamic": "--export-dynamic", "static": "-static"}
+
+
+def _check_relocatable_options(options: dict[str, Any]) -> None:
+    for key, spelling in _NOT_WITH_R.items():
+        value = options.get(key)
+        if value and value != "none" and not (key == "pie" and value is False):
+            raise LinkError(f"{spelling} with -r is not supported (a relocatable output "
+                            "keeps every section, symbol and relocation as it is)")
 
 
 def _compression(value: str) -> str:
@@ -356,6 +395,7 @@ def _compression(value: str) -> str:
 
 
 def _z_option(cmd: Command, value: str) -> None:
+    from .elf.gnu_property import ISA_LEVELS, X86_FEATURE_1_AND, X86_ISA_1_NEEDED, Z_FEATURES
     key = value.split("=", 1)[0]
     if value == "now":
         cmd.options["bind_now"] = True
@@ -381,14 +421,25 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["flags_1_tag"] = True
         if bit is not None:
             cmd.options["more_flags_1"] = cmd.options.get("more_flags_1", 0) | bit
-    elif value in Z_PROPERTIES:
-        raise LinkError(f"-z {value} is not supported (the .note.gnu.property it sets is not "
-                        "written)")
+    elif value in Z_FEATURES or value in ISA_LEVELS:
+        # -z ibt / shstk: FEATURE_1_AND bits; -z x86-64-vN: an ISA_1_NEEDED bit (forced
+        # into the merged .note.gnu.property whatever the inputs say, as GNU ld does)
+        kind, bit = ((X86_FEATURE_1_AND, Z_FEATURES[value]) if value in Z_FEATURES
+                     else (X86_ISA_1_NEEDED, ISA_LEVELS[value]))
+        forced = cmd.options.setdefault("z_properties", {})
+        forced[kind] = forced.get(kind, 0) | bit
+    elif value in Z_PROPERTIES_REFUSED:
+        raise LinkError(f"-z {value} is not supported (linkharness writes no IBT PLT and "
+                        "no LAM property)")
     elif value == "muldefs":
         cmd.options["allow_multiple_definition"] = True
     elif value in ("undefs", "defs"):
-        # -z defs: an executable's undefined symbols are errors anyway (the default)
+        # -z defs: a shared object's undefined symbols are errors too (an executable's
+        # always are); -z undefs lets them be undefined everywhere.
         cmd.options["ignore_undefined"] = value == "undefs"
+        cmd.options["no_undefined"] = value == "defs"
+    elif value in ("text", "notext", "textoff"):
+        cmd.options["text_relocations"] = value != "text"
     elif key == "stack-size":
         cmd.options["stack_size"] = _z_number(value)
     elif key in Z_IGNORED:

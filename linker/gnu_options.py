@@ -68,6 +68,9 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
   --start-group ... --end-group, --push-state/--pop-state
   -dynamic-linker PATH     PT_INTERP (the target's ld.so by default)
   -pie, -no-pie            position-independent executable (ET_DYN) or not
+  -shared, -soname NAME    shared object (ET_DYN, DT_SONAME); -Bsymbolic, -Bsymbolic-functions
+  --version-script FILE    exports and version nodes; --exclude-libs LIB,...|ALL
+  -z defs (--no-undefined), -z text|notext (DT_TEXTREL with a warning)
   -z now|lazy|execstack|noexecstack|relro|norelro|origin|nodefaultlib|muldefs|defs|undefs
   -z separate-code|noseparate-code, -z max-page-size=N, -z stack-size=N
   -z interpose|nodump|loadfltr|global|nodelete|nodlopen|initfirst   (DT_FLAGS_1)
@@ -95,9 +98,9 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
 Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_version macos MIN SDK,
   -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
 Accepted without effect (they cannot change an executable): -plugin, -plugin-opt, -O,
-  --exclude-libs, --rpath-link, -nostdlib, ...
-Refused in one line, by name: -shared, -r, -T/--version-script scripts, --section-start,
-  -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs, -Bsymbolic,
+  --rpath-link, -nostdlib, ...
+Refused in one line, by name: -r, -T scripts, --section-start,
+  -Ttext/-Tdata/-Tbss, --sort-section, -unique, --emit-relocs,
   -z ibt/shstk/x86-64-v* (no .note.gnu.property), and every other GNU ld option.
 Errors are one line each; exit status 1; no output file is left behind.
 Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""

@@ -44,7 +44,7 @@ import numpy as np
 from .errors import LinkError
 from .kinds import NEEDS_GOT, NEEDS_PLT, USES_GOT_BASE, Howto, RelocKind
 from .model import InputSection, ObjectFile, SectionFlags, SymType
-from .resolve import SymbolTable
+from .resolve import GlobalSymbol, SymbolTable
 
 GotKey = Hashable  # a global id (int), or (object number, symbol index) for a local
 
@@ -78,7 +78,14 @@ class ScanResult:
     copies: list[int] = field(default_factory=list)  # imports copied into the executable
     dynamic_words: list[DynamicWordSite] = field(default_factory=list)
     relative_words: list[RelativeSite] = field(default_factory=list)  # PIE only
-    pie: bool = False
+    pie: bool = False  # position-independent output: a PIE or a shared object
+    shared: bool = False
+    # -z notext: a word in a read-only section may get a dynamic relocation (DT_TEXTREL)
+    text_relocations_allowed: bool = False
+    text_relocations: bool = False  # ... and one did
+    # Per global id: references must go through ld.so (imports; in a shared object also
+    # its undefined symbols and default-visibility exports).  None: only imports.
+    preemptible: np.ndarray | None = None
     uses_got_base: bool = False
     # Defined STT_GNU_IFUNC symbols, global (by id) or local ((object number, index), as GOT
     # keys): each gets an .iplt entry (its canonical address) whose slot an IRELATIVE
@@ -86,6 +93,11 @@ class ScanResult:
     # target of a reference.
     iplt: list[GotKey] = field(default_factory=list)
     iplt_index: dict[GotKey, int] = field(default_factory=dict)
+
+    def is_preemptible(self, key: object) -> bool:
+        """Is this GOT key's symbol bound by ld.so (GLOB_DAT, not a link-time value)?"""
+        return isinstance(key, int) and self.preemptible is not None \
+            and bool(self.preemptible[key])
 
     def want_got(self, key: GotKey) -> None:
         if key not in self.got_index:
@@ -160,10 +172,19 @@ def pick_no_base_forms(sec: InputSection, no_base_of: np.ndarray) -> None:
 TLS_GOT = "tls"  # GOT keys ("tls", gid or (object, index)): slots holding S - TP
 
 
-def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> ScanResult:
+def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
+                     preemptible: np.ndarray | None = None, shared: bool = False,
+                     text_relocations: bool = False) -> ScanResult:
+    """Flag what every allocated relocation needs.  `preemptible` (per global id) says
+    which symbols ld.so binds; by default the imports.  `shared`: a shared object (its
+    preemptible symbols get no COPY and no canonical PLT entry); `text_relocations`:
+    -z notext."""
     pick_instruction_forms(symtab)
-    result = ScanResult(pie=pie)
-    imported = np.array([s.imported for s in symtab.symbols], dtype=bool)
+    if preemptible is None:
+        preemptible = np.array([s.imported for s in symtab.symbols], dtype=bool)
+    result = ScanResult(pie=pie or shared, shared=shared,
+                        text_relocations_allowed=text_relocations, preemptible=preemptible)
+    imported = preemptible
     ifunc = np.array([s.type == SymType.IFUNC and s.file is not None for s in symtab.symbols],
                      dtype=bool)
     # Lookup tables by kind number: one fancy-index per section instead of np.isin.
@@ -197,6 +218,13 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> Sc
                 gid = int(targets[r])
                 key: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
                 if kinds[r] == RelocKind.TLS_GOT_PC:
+                    if shared:
+                        raise LinkError("initial-exec TLS in a shared object needs "
+                                        "R_X86_64_TPOFF64 dynamic relocations, not supported "
+                                        "yet; compile with the default TLS model",
+                                        file=obj.path, section=sec.name,
+                                        offset=int(rows["offset"][r]),
+                                        symbol=symtab.symbols[gid].name if gid >= 0 else None)
                     if gid >= 0 and imported[gid]:
                         raise LinkError("initial-exec TLS access to a shared library's "
                                         "variable needs R_X86_64_TPOFF64, not supported yet",
@@ -218,14 +246,31 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False) -> Sc
             is_import[known] = imported[targets[known]]
             for r in np.nonzero(is_import)[0].tolist():
                 _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
-            if pie and SectionFlags.ALLOC in sec.flags:
+            if result.pie and SectionFlags.ALLOC in sec.flags:
                 absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
                                       | (kinds == RelocKind.GOT_ABS))[0]
                 for r in absolute.tolist():
                     _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
                                        word)
                 _refuse_pc_to_undefined(obj, sec, kinds, targets, undefined, symtab)
+            if shared:
+                _refuse_local_exec(obj, sec, kinds, targets, symtab)
     return result
+
+
+def _refuse_local_exec(obj: ObjectFile, sec: InputSection, kinds: np.ndarray,
+                       targets: np.ndarray, symtab: SymbolTable) -> None:
+    """A shared object's TLS block sits at an offset from the thread pointer that only
+    ld.so knows: local-exec code (x@tpoff) cannot be linked into one."""
+    hits = np.nonzero(kinds == RelocKind.TLS_TPOFF)[0]
+    if len(hits):
+        row = sec.relocs.rows[int(hits[0])]
+        gid = int(targets[int(hits[0])])
+        raise LinkError(f"{obj.howtos[int(row['howto'])].name} (local-exec TLS) cannot be "
+                        "used when making a shared object; recompile with -fPIC",
+                        file=obj.path, section=sec.name, offset=int(row["offset"]),
+                        symbol=symtab.symbols[gid].name if gid >= 0
+                        else obj.symbols.names[int(row["symbol"])] or None)
 
 
 def _refuse_pc_to_undefined(obj: ObjectFile, sec: InputSection, kinds: np.ndarray,
@@ -272,14 +317,30 @@ def _scan_pie_absolute(
     # A GOT slot's own address (i386 `foo@GOT`, no base register) moves whatever foo is.
     if howto.kind != RelocKind.GOT_ABS and not moves_with_image(symtab, obj, gid, index):
         return
-    if howto.kind == RelocKind.ABS and howto.width == word and SectionFlags.WRITE in sec.flags:
+    if howto.kind == RelocKind.ABS and howto.width == word and _dynamic_word_ok(result, sec):
         result.relative_words.append(RelativeSite(sec, int(row["offset"])))
         return
     name = symtab.symbols[gid].name if gid >= 0 else (obj.symbols.names[index] or sec.name)
-    where = "a read-only section" if howto.width == word else "a position-independent executable"
+    output = "a shared object" if result.shared else "a position-independent executable"
+    where = "a read-only section" if howto.width == word else output
     raise LinkError(f"{howto.name} against a local or defined symbol cannot be used in {where} "
-                    "(it would need a text relocation); recompile with -fPIE",
+                    f"(it would need a text relocation); recompile with {_pic_flag(result)}",
                     file=obj.path, section=sec.name, offset=int(row["offset"]), symbol=name)
+
+
+def _pic_flag(result: ScanResult) -> str:
+    return "-fPIC" if result.shared else "-fPIE"
+
+
+def _dynamic_word_ok(result: ScanResult, sec: InputSection) -> bool:
+    """May ld.so write this word?  In writable data always; in a read-only section only
+    under -z notext (a text relocation: ld.so makes the segment writable meanwhile)."""
+    if SectionFlags.WRITE in sec.flags:
+        return True
+    if result.text_relocations_allowed:
+        result.text_relocations = True
+        return True
+    return False
 
 
 def _scan_import(
@@ -295,6 +356,9 @@ def _scan_import(
     kind = howto.kind
     sym = symtab.symbols[gid]
     is_func = sym.type == SymType.FUNC
+    if result.shared:
+        _scan_preemptible_in_shared(result, obj, sec, row, sym, howto, word)
+        return
     if kind in NEEDS_PLT:
         result.want_plt(gid)
     elif kind in NEEDS_GOT or kind == RelocKind.SIZE or kind == RelocKind.NONE:
@@ -329,3 +393,36 @@ def _scan_import(
             offset=int(row["offset"]),
             symbol=sym.name,
         )
+
+
+def _scan_preemptible_in_shared(result: ScanResult, obj: ObjectFile, sec: InputSection,
+                                row: np.void, sym: GlobalSymbol, howto: Howto,
+                                word: int) -> None:
+    """A shared object's reference to a symbol ld.so binds (an import, an undefined
+    symbol or a preemptible definition):
+
+        kind                        | shared object
+        ----------------------------+------------------------------------------------
+        PLT_PC, PLT_OFF             | PLT entry (JUMP_SLOT)
+        GOT_PC, GOT_OFF             | GOT slot + GLOB_DAT
+        ABS word-sized, writable    | symbolic dynamic relocation (R_X86_64_64, R_386_32)
+        ABS word-sized, read-only   | error (-z notext: the same, and DT_TEXTREL)
+        other ABS, PC, GOTOFF, ...  | error: recompile with -fPIC
+        SIZE, NONE                  | link-time value
+
+    No COPY and no canonical PLT entry: those belong to executables."""
+    kind = howto.kind
+    if kind in NEEDS_PLT:
+        result.want_plt(sym.id)
+    elif kind in NEEDS_GOT or kind in (RelocKind.SIZE, RelocKind.NONE):
+        pass
+    elif kind == RelocKind.ABS and howto.width == word and _dynamic_word_ok(result, sec):
+        result.dynamic_words.append(
+            DynamicWordSite(sec, int(row["offset"]), sym.id, int(row["addend"])))
+    else:
+        what = "a preemptible symbol" if sym.defined else "an undefined symbol"
+        raise LinkError(f"{howto.name} against {what} cannot be used when making a shared "
+                        "object (ld.so may bind it elsewhere"
+                        + (", and the section is read-only" if kind == RelocKind.ABS else "")
+                        + "); recompile with -fPIC", file=obj.path, section=sec.name,
+                        offset=int(row["offset"]), symbol=sym.name)

@@ -246,7 +246,7 @@ def build_synthetic(
                 howto, target = HOWTO_TPOFF64, key[1]  # initial exec: the slot holds S - TP
             if isinstance(target, int):
                 sym = globals_.symbols[target]
-                if sym.imported:
+                if sym.imported or scan.is_preemptible(target):
                     continue  # GLOB_DAT: ld.so fills it (a COPY'd object is defined by now)
                 b.reloc(got, i * word, howto, b.symbol_for_global(sym), 0)
             else:

@@ -44,7 +44,13 @@ from oracle.macho_relocs_inputs import (
     read_object,
 )
 from oracle.macho_relocs_output import Output, Placement
-from oracle.macho_relocs_site import MASKS, N_ABS, N_WEAK_DEF
+from oracle.macho_relocs_site import (
+    MASKS,
+    N_ABS,
+    N_WEAK_DEF,
+    tlv_offset_word,
+    tlv_template_start,
+)
 from oracle.macho_relocs_site import Site as _Site
 from oracle.macho_relocs_site import Unresolved as _Unresolved
 from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch, FieldReport
@@ -53,7 +59,6 @@ __all__ = ["check_macho_fields"]
 # Input sections linkers rebuild (unwind info) or drop (debug info): fields not compared.
 REWRITTEN = ("__LD,__compact_unwind", "__TEXT,__eh_frame")
 S_ATTR_DEBUG = 0x02000000
-S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
 
 
 Allowed = list[tuple[int, str, bytes | None]]
@@ -72,9 +77,9 @@ def _expected(site: _Site) -> Allowed:
         # (llvm-mc: `.quad L_x + 4 - _t` holds L_x + 4), which moves with its section
         unsigned = site.obj.inplace(r, signed=False)
         return [(m - t_out, "moved(S + A) - T", None) for m in site.moved(r.target, unsigned)]
-    if r.type == UNSIGNED and _tlv_offset_word(site):
+    if r.type == UNSIGNED and tlv_offset_word(site):
         # a thread-local descriptor's third word: the variable's offset in the template
-        start = _tlv_template_start(site)
+        start = tlv_template_start(site)
         return [(t - start, "S - TLV template start", None)
                 for t in site.moved(r.target, site.obj.inplace(r, signed=False))] \
             if not r.target.extern else [(_defined(site, r.target) + inplace - start,
@@ -120,21 +125,6 @@ def _expected(site: _Site) -> Allowed:
     raise _Unresolved("unsupported", f"type {r.type_name} is not checked")
 
 
-def _tlv_offset_word(site: _Site) -> bool:
-    sect = site.obj.sections[site.r.section]
-    return sect.type == S_THREAD_LOCAL_VARIABLES and site.r.offset % 24 == 16 \
-        and site.r.width == 8
-
-
-def _tlv_template_start(site: _Site) -> int:
-    starts = [s.addr for s in site.out.img.sections()
-              if s.type in (S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL)]
-    if not starts:
-        raise _Unresolved("unresolved", "a thread-local descriptor, but the output has no "
-                                        "__thread_data or __thread_bss")
-    return min(starts)
-
-
 def _defined(site: _Site, t: Target) -> int:
     """The address of one side of a SUBTRACTOR pair, which must be a definition."""
     if not t.extern:
@@ -156,7 +146,7 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
         if bound == (name, addend):
             return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
                                  site.p, r.width, site.p, "bind S + A", "dynamic")
-        if not out.img.dyld_info:
+        if not out.img.dyld_info and out.img.chained_fixups is None:
             # classic: an LC_DYSYMTAB external relocation of the symbol, the addend in the
             # word (dyld adds the symbol's address to what the pointer holds)
             held = int.from_bytes(actual, "little", signed=True) if actual else None
@@ -181,7 +171,7 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
         if actual == (value & mask).to_bytes(r.width, "little"):
             if r.type == UNSIGNED and r.subtrahend is None and r.width == out.img.word \
                     and out.slid is not None and site.p not in out.slid \
-                    and not _tlv_offset_word(site) \
+                    and not tlv_offset_word(site) \
                     and not site.is_absolute(r.target):  # a value, which no slide moves
                 return FieldMismatch(
                     "unslid", site.obj.path, site.section_name, r.offset, r.type_name, name,
@@ -240,7 +230,7 @@ def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> Fiel
             if sect.name in REWRITTEN or sect.flags & S_ATTR_DEBUG:
                 skipped[sect.name] = skipped.get(sect.name, 0) + 1
                 continue
-            if (r.type == TLV and r.generic) or r.type == SUBTRACTOR:  # i386: GENERIC_RELOC_TLV
+            if r.type == SUBTRACTOR and not r.generic:  # judged with its UNSIGNED
                 skipped[r.type_name] = skipped.get(r.type_name, 0) + 1
                 continue
             if sect.type == mi.S_NON_LAZY_SYMBOL_POINTERS:

@@ -19,7 +19,12 @@ same symbol):
                              through `L_x$non_lazy_ptr - L0$pb` is the output's pointer slot;
                              a wrong difference is reported with the address it reaches and
                              whether that stays inside the minuend's output section
-  PB_LA_PTR, TLV             not checked (skipped, as the linker refuses them)
+  TLV                        extern, pc-relative: the descriptor's address loaded from a
+                             pointer slot G, G + F - (P + W) (F holds p + W - pic base), or
+                             relaxed to `leal`, S + F - (P + W) with opcode 0x8d
+  a descriptor's third word  (VANILLA, offset 8 in S_THREAD_LOCAL_VARIABLES) the variable's
+                             offset in the template: moved(F) - the template's start
+  PB_LA_PTR                  not checked (skipped, as the linker refuses it)
 
 Facts established with llvm-mc-14 -triple i386-apple-macosx10.6 and clang-14 -target
 i386-apple-macosx10.6 (tests/oracle/macho/test_i386_relocs.py); no linker code is used.
@@ -27,8 +32,15 @@ i386-apple-macosx10.6 (tests/oracle/macho/test_i386_relocs.py); no linker code i
 
 from __future__ import annotations
 
-from oracle.macho_relocs_inputs import LOCAL_SECTDIFF, SECTDIFF, VANILLA, MachOReloc
-from oracle.macho_relocs_site import MASKS, Site, Unresolved
+from oracle.macho_relocs_inputs import GENERIC_TLV, LOCAL_SECTDIFF, SECTDIFF, VANILLA, MachOReloc
+from oracle.macho_relocs_site import (
+    MASKS,
+    Site,
+    Unresolved,
+    tlv_descriptor_loads,
+    tlv_offset_word,
+    tlv_template_start,
+)
 from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch
 
 Allowed = list[tuple[int, str]]
@@ -50,8 +62,25 @@ def _expected(site: Site) -> Allowed:
         offset = _field(site, True) - (a - b)
         return [(ma - mb + offset, "moved(A) - moved(B) + (F - (A - B))")
                 for ma in site.moved_address(a) for mb in site.moved_address(b)]
+    if r.type == GENERIC_TLV and r.target.extern and r.pcrel:
+        lea = site.out.read(site.p - 2, 1) == b"\x8d"  # relaxed: only with lea's opcode
+        allowed = [(v, f) for v, f, opcode in tlv_descriptor_loads(site, _field(site, True), end)
+                   if opcode is None or lea]
+        if not allowed:
+            raise Unresolved("unresolved", f"{site.name(r.target)} has no pointer slot, and "
+                                           "the instruction is not leal (0x8d)")
+        return allowed
     if r.type != VANILLA:
         raise Unresolved("unsupported", f"type {r.type_name} is not checked")
+    if not r.scattered and not r.pcrel and tlv_offset_word(site):
+        start = tlv_template_start(site)
+        if r.target.extern:
+            s = site.symbol_address(r.target)
+            if s is None:
+                raise Unresolved("unresolved", "a descriptor's offset names an import")
+            return [(s + _field(site, True) - start, "S + F - TLV template start")]
+        return [(m - start, "moved(F) - TLV template start")
+                for m in site.moved(r.target, _field(site, False))]
     if r.scattered:
         if r.value is None:
             raise Unresolved("unresolved", f"{r.type_name} without r_value")

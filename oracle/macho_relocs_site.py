@@ -187,3 +187,44 @@ class Site:
         if not targets:
             raise Unresolved("unresolved", f"{name} has no stub or definition in the output")
         return targets
+
+
+S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
+
+
+def tlv_offset_word(site: Site) -> bool:
+    """Whether the field is a thread-local descriptor's third word (of three words: 24
+    bytes on x86-64, 12 on i386), which holds the variable's offset in the template."""
+    sect = site.obj.sections[site.r.section]
+    word = site.r.width
+    return sect.type == S_THREAD_LOCAL_VARIABLES and word == site.out.img.word \
+        and site.r.offset % (3 * word) == 2 * word
+
+
+def tlv_template_start(site: Site) -> int:
+    starts = [s.addr for s in site.out.img.sections()
+              if s.type in (S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL)]
+    if not starts:
+        raise Unresolved("unresolved", "a thread-local descriptor, but the output has no "
+                                       "__thread_data or __thread_bss")
+    return min(starts)
+
+
+def tlv_descriptor_loads(site: Site, field: int, end: int) -> list[tuple[int, str, bytes | None]]:
+    """What a TLV reference (X86_64_RELOC_TLV, GENERIC_RELOC_TLV) may hold, `field` being
+    its addend and `end` the address its value counts from: the descriptor's address loaded
+    from a pointer slot, or (relaxed, as ld64 does for a descriptor in the image) computed by
+    lea, whose opcode 0x8d must then stand before the ModRM byte."""
+    r, out = site.r, site.out
+    name = site.name(r.target)
+    s = site.symbol_address(r.target)
+    slots = list(out.got.get(name, []))
+    if s is not None:
+        slots += out.local_got.get(s, [])
+    values: list[tuple[int, str, bytes | None]] = [
+        (g + field - end, "G + A - end", None) for g in slots]
+    if s is not None:
+        values.append((s + field - end, "S + A - end (mov -> lea)", b"\x8d"))
+    if not values:
+        raise Unresolved("unresolved", f"{name} has no pointer slot")
+    return values

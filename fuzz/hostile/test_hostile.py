@@ -8,7 +8,6 @@ and `make fuzz-hostile` adds the coverage-guided campaign (atheris_main.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,15 +35,11 @@ def _examples() -> int:
 
 
 @pytest.mark.parametrize("name", [*LINK_TARGETS, *EXE_TARGETS])
+@settings(max_examples=_examples())
+@given(data=st.data())
 def test_mutated_input_keeps_the_rules(
-    name: str, hostile_targets: Targets, tmp_path: Path,
-    repeat_property: Callable[[Callable[[], None]], None],
+    name: str, hostile_targets: Targets, tmp_path: Path, data: st.DataObject,
 ) -> None:
-    @settings(max_examples=_examples())
-    @given(data=st.data())
-    def prop(data: st.DataObject) -> None:
-        file_name, _, done, broken = any_case(DrawPicker(data.draw), name, hostile_targets,
-                                              tmp_path / "case")
-        assert not broken, f"{name}: {file_name} after {done}: {broken}"
-
-    repeat_property(prop)
+    file_name, _, done, broken = any_case(DrawPicker(data.draw), name, hostile_targets,
+                                          tmp_path / "case")
+    assert not broken, f"{name}: {file_name} after {done}: {broken}"

@@ -94,12 +94,14 @@ def write_asm_objects(program: Program, directory: Path, variant: int) -> list[P
 
 
 def link_linkharness(objects: Sequence[Path], stubs: Sequence[Path], output: Path,
-                     classic: bool = False) -> None:
-    """Link with linkharness, or the chosen subject (fuzz/subject.py; raises LinkError)."""
+                     classic: bool = False, chained: bool | None = None) -> None:
+    """Link with linkharness, or the chosen subject (fuzz/subject.py; raises LinkError).
+    `chained`: -fixup_chains (True) or -no_fixup_chains (False); None, the default for
+    the deployment target (10.9: opcodes)."""
     if subject.active():
         return subject.link_macho([*objects, *stubs, LIBSYSTEM_TBD], output, entry=ENTRY)
     link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
-         target="macho-x86_64", entry=ENTRY, macho_classic=classic)
+         target="macho-x86_64", entry=ENTRY, macho_classic=classic, fixup_chains=chained)
 
 
 def link_lld(objects: Sequence[Path], stubs: Sequence[Path], output: Path) -> str:

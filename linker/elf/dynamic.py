@@ -34,6 +34,10 @@ DT_INIT_ARRAY, DT_FINI_ARRAY, DT_INIT_ARRAYSZ, DT_FINI_ARRAYSZ = 25, 26, 27, 28
 DT_RUNPATH, DT_FLAGS, DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ = 29, 30, 32, 33
 DT_GNU_HASH, DT_VERSYM, DT_FLAGS_1, DT_VERNEED, DT_VERNEEDNUM = (
     0x6FFFFEF5, 0x6FFFFFF0, 0x6FFFFFFB, 0x6FFFFFFE, 0x6FFFFFFF)
+DT_SONAME, DT_SYMBOLIC, DT_TEXTREL = 14, 16, 22
+DT_VERDEF, DT_VERDEFNUM = 0x6FFFFFFC, 0x6FFFFFFD
+DF_SYMBOLIC, DF_TEXTREL, DF_STATIC_TLS = 0x2, 0x4, 0x10
+VER_FLG_BASE = 1
 DF_BIND_NOW = 0x8
 DF_1_NOW = 0x1
 # Old-style tags (--disable-new-dtags), audit libraries, and the -z origin/nodefaultlib flags.
@@ -107,6 +111,12 @@ class DynamicTables:
     index: dict[int, int] = field(default_factory=dict)  # gid -> .dynsym index
     runpath: str | None = None
     relative_count: int = 0  # RELATIVE relocations leading rela_dyn (a PIE's; DT_RELACOUNT)
+    # .gnu.version_d (a shared object with a version script): (name, flags, parents) per
+    # index 1, 2, ... (index 1 is the base entry, named after the object)
+    verdef: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    symbolic: bool = False  # -Bsymbolic: DT_SYMBOLIC, DF_SYMBOLIC
+    text_relocations: bool = False  # -z notext used: DT_TEXTREL, DF_TEXTREL
+    static_tls: bool = False  # initial-exec TLS in a shared object: DF_STATIC_TLS
 
     # -- sizes ------------------------------------------------------------------------------
     @property
@@ -131,7 +141,22 @@ class DynamicTables:
         return gnu_hash_size(hashed, self.gnu_nbucket, self.arch.word)
 
     def versym_size(self) -> int:
-        return 2 * (len(self.syms) + 1) if self.verneed else 0
+        return 2 * (len(self.syms) + 1) if self.verneed or self.verdef else 0
+
+    def verdef_size(self) -> int:
+        return sum(20 + 8 * (1 + len(parents)) for _, _, parents in self.verdef)
+
+    def render_verdef(self) -> bytes:
+        out = bytearray()
+        for n, (name, flags, parents) in enumerate(self.verdef):
+            names = [name, *parents]
+            size = 20 + 8 * len(names)
+            last = n + 1 == len(self.verdef)
+            out += struct.pack("<HHHHIII", 1, flags, n + 1, len(names),
+                               sysv_hash(name.encode()), 20, 0 if last else size)
+            for k, aux in enumerate(names):
+                out += struct.pack("<II", self.dynstr.add(aux), 0 if k + 1 == len(names) else 8)
+        return bytes(out)
 
     def verneed_size(self) -> int:
         return sum(16 + 16 * len(v) for _, v in self.verneed)
@@ -150,10 +175,12 @@ class DynamicTables:
             # An import's size is the library's business: GNU ld and lld write 0 for every
             # undefined entry (a COPY-relocated object is defined here and keeps its size).
             size = d.sym.size if d.defined and d.sym.type != SymType.IFUNC else 0
+            # A protected export keeps STV_PROTECTED: ld.so must not copy-relocate it.
+            other = int(d.sym.visibility) if d.defined and d.sym.visibility == 3 else 0
             if self.arch.word == 8:
-                out += struct.pack("<IBBHQQ", d.name_offset, info, 0, shndx, value, size)
+                out += struct.pack("<IBBHQQ", d.name_offset, info, other, shndx, value, size)
             else:
-                out += struct.pack("<IIIBBH", d.name_offset, value, size, info, 0, shndx)
+                out += struct.pack("<IIIBBH", d.name_offset, value, size, info, other, shndx)
         return bytes(out)
 
     def names(self) -> list[bytes]:
@@ -206,6 +233,8 @@ def plan_dynamic(
     imports: list[GlobalSymbol],
     exports: list[GlobalSymbol],
     canonical: frozenset[int] | set[int] = frozenset(),
+    verdef: list[tuple[str, int, list[str]]] | None = None,
+    export_versions: dict[int, int] | None = None,
 ) -> DynamicTables:
     """Order .dynsym and intern every string, so that every size is final.
 
@@ -227,8 +256,12 @@ def plan_dynamic(
     for d in syms:
         d.name_offset = dynstr.add(d.name)
     verneed: dict[str, dict[str, int]] = {}
-    next_index = 2
+    # Version indices are shared: the object's own definitions (.gnu.version_d) first.
+    next_index = 1 + len(verdef) if verdef else 2
     for d in syms:
+        if export_versions and d.defined and d.sym.id in export_versions:
+            d.version = export_versions[d.sym.id]
+            continue
         version = d.sym.dynsym.version if d.sym.dynsym else None
         if version and d.sym.dso is not None:
             per_lib = verneed.setdefault(d.sym.dso.soname, {})
@@ -245,6 +278,10 @@ def plan_dynamic(
         dynstr=dynstr,
         verneed=[(lib, list(v.items())) for lib, v in verneed.items()],
     )
+    tables.verdef = list(verdef or [])
+    for name, _, parents in tables.verdef:
+        for text in (name, *parents):
+            dynstr.add(text)
     for soname, versions in tables.verneed:
         dynstr.add(soname)
         for version, _ in versions:

@@ -18,12 +18,16 @@ from ..scan import ScanResult
 from ..synth import Synthetic
 from ..targets import ArchTraits
 from . import sections as policy
+from .dso import SharedOptions
 from .dynamic import (
     DF_1_NODEFLIB,
     DF_1_NOW,
     DF_1_ORIGIN,
     DF_BIND_NOW,
     DF_ORIGIN,
+    DF_STATIC_TLS,
+    DF_SYMBOLIC,
+    DF_TEXTREL,
     DT_AUDIT,
     DT_BIND_NOW,
     DT_DEBUG,
@@ -54,10 +58,15 @@ from .dynamic import (
     DT_RELSZ,
     DT_RPATH,
     DT_RUNPATH,
+    DT_SONAME,
     DT_STRSZ,
     DT_STRTAB,
+    DT_SYMBOLIC,
     DT_SYMENT,
     DT_SYMTAB,
+    DT_TEXTREL,
+    DT_VERDEF,
+    DT_VERDEFNUM,
     DT_VERNEED,
     DT_VERNEEDNUM,
     DT_VERSYM,
@@ -72,10 +81,11 @@ SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_DYNAMIC = 1, 8, 7, 6
 SHT_HASH, SHT_DYNSYM, SHT_STRTAB, SHT_RELA, SHT_REL = 5, 11, 3, 4, 9
 SHT_INIT_ARRAY, SHT_FINI_ARRAY, SHT_PREINIT_ARRAY = 14, 15, 16
 SHT_GNU_HASH, SHT_GNU_VERSYM, SHT_GNU_VERNEED = 0x6FFFFFF6, 0x6FFFFFFF, 0x6FFFFFFE
+SHT_GNU_VERDEF = 0x6FFFFFFD
 SHT_X86_64_UNWIND = 0x70000001
 
-# Inputs that are not concatenated: GNU property notes must be merged (an AND of feature
-# bits) into one PT_GNU_PROPERTY; we claim no property, so we drop them.
+# Inputs that are not concatenated: GNU property notes are merged into one note
+# (elf/gnu_property.py), which link.py adds with its PT_GNU_PROPERTY.
 DROPPED = frozenset({".note.gnu.property"})
 
 _ROLE_TYPE = {
@@ -121,6 +131,9 @@ class ImageOptions:
     # --dynamic-list names and globs, --dynamic-list-data: more exports to .dynsym
     dynamic_list: tuple[str, ...] = ()
     dynamic_list_data: bool = False
+    shared: SharedOptions | None = None  # -shared: a shared object, not an executable
+    # .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN: (pr_type, bits) pairs
+    properties: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
@@ -183,9 +196,10 @@ def add_dynamic_sections(
 ) -> None:
     word = tables.arch.word
     ro = SectionFlags.NONE
-    interp = opts.dynamic_linker.encode() + b"\0"
-    outs[".interp"] = _format_section(".interp", ro, len(interp), 1, SHT_PROGBITS)
-    outs[".interp"].render = lambda: interp
+    if opts.shared is None:  # a shared object has no interpreter
+        interp = opts.dynamic_linker.encode() + b"\0"
+        outs[".interp"] = _format_section(".interp", ro, len(interp), 1, SHT_PROGBITS)
+        outs[".interp"].render = lambda: interp
     outs[".dynsym"] = _format_section(".dynsym", ro, tables.dynsym_size(), word, SHT_DYNSYM,
                                       tables.sym_size)
     outs[".dynstr"] = _format_section(".dynstr", ro, len(tables.dynstr), 1, SHT_STRTAB)
@@ -196,10 +210,15 @@ def add_dynamic_sections(
         outs[".gnu.hash"] = _format_section(".gnu.hash", ro, tables.gnu_hash_size(), word,
                                             SHT_GNU_HASH)
         outs[".gnu.hash"].render = tables.render_gnu_hash
-    if tables.verneed:
+    if tables.verneed or tables.verdef:
         outs[".gnu.version"] = _format_section(".gnu.version", ro, tables.versym_size(), 2,
                                                SHT_GNU_VERSYM, 2)
         outs[".gnu.version"].render = tables.render_versym
+    if tables.verdef:
+        outs[".gnu.version_d"] = _format_section(".gnu.version_d", ro, tables.verdef_size(),
+                                                 word, SHT_GNU_VERDEF)
+        outs[".gnu.version_d"].render = tables.render_verdef
+    if tables.verneed:
         outs[".gnu.version_r"] = _format_section(".gnu.version_r", ro, tables.verneed_size(),
                                                  word, SHT_GNU_VERNEED)
         outs[".gnu.version_r"].render = tables.render_verneed
@@ -226,6 +245,9 @@ def dynamic_entries(
 ) -> list[tuple[int, object]]:
     """The .dynamic entries; values are output sections or symbols resolved after layout."""
     e: list[tuple[int, object]] = [(DT_NEEDED, tables.dynstr.add(n)) for n in tables.needed]
+    shared = opts.shared
+    if shared is not None and shared.soname:
+        e.append((DT_SONAME, tables.dynstr.add(shared.soname)))
     if tables.runpath:
         e.append((DT_RUNPATH if opts.new_dtags else DT_RPATH,
                   tables.dynstr.add(tables.runpath)))
@@ -246,7 +268,13 @@ def dynamic_entries(
     if ".gnu.hash" in outs:
         e.append((DT_GNU_HASH, outs[".gnu.hash"]))
     e += [(DT_STRTAB, outs[".dynstr"]), (DT_SYMTAB, outs[".dynsym"]),
-          (DT_STRSZ, len(tables.dynstr)), (DT_SYMENT, tables.sym_size), (DT_DEBUG, 0)]
+          (DT_STRSZ, len(tables.dynstr)), (DT_SYMENT, tables.sym_size)]
+    if shared is None:
+        e.append((DT_DEBUG, 0))  # the debugger's rendezvous: executables only
+    if tables.symbolic:
+        e.append((DT_SYMBOLIC, 0))
+    if tables.text_relocations:
+        e.append((DT_TEXTREL, 0))
     rel = ".rela" if tables.arch.is_rela else ".rel"
     if ".got.plt" in outs:
         e.append((DT_PLTGOT, outs[".got.plt"]))
@@ -264,7 +292,10 @@ def dynamic_entries(
             count_tag = DT_RELACOUNT if tables.arch.is_rela else DT_RELCOUNT
             e.append((count_tag, tables.relative_count))
     # GNU ld: DT_FLAGS with new dtags, DT_BIND_NOW without (and no DT_FLAGS then).
-    flags = (DF_BIND_NOW if opts.bind_now else 0) | (DF_ORIGIN if opts.origin else 0)
+    flags = ((DF_BIND_NOW if opts.bind_now else 0) | (DF_ORIGIN if opts.origin else 0)
+             | (DF_SYMBOLIC if tables.symbolic else 0)
+             | (DF_TEXTREL if tables.text_relocations else 0)
+             | (DF_STATIC_TLS if tables.static_tls else 0))
     if flags and opts.new_dtags:
         e.append((DT_FLAGS, flags))
     elif opts.bind_now:
@@ -274,9 +305,12 @@ def dynamic_entries(
                | (DF_1_NODEFLIB if opts.nodefaultlib else 0) | opts.more_flags_1)
     if flags_1 or opts.flags_1_tag:
         e.append((DT_FLAGS_1, flags_1))
+    if tables.verdef:
+        e += [(DT_VERDEF, outs[".gnu.version_d"]), (DT_VERDEFNUM, len(tables.verdef))]
     if tables.verneed:
-        e += [(DT_VERNEED, outs[".gnu.version_r"]), (DT_VERNEEDNUM, len(tables.verneed)),
-              (DT_VERSYM, outs[".gnu.version"])]
+        e += [(DT_VERNEED, outs[".gnu.version_r"]), (DT_VERNEEDNUM, len(tables.verneed))]
+    if tables.verneed or tables.verdef:
+        e.append((DT_VERSYM, outs[".gnu.version"]))
     e.append((DT_NULL, 0))
     return e
 
@@ -308,7 +342,7 @@ def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
     dyn = arch.dyn
     got = synthetic.got
     for key, offset in synthetic.got_slot_offset.items():
-        if isinstance(key, int) and symtab.symbols[key].imported:
+        if isinstance(key, int) and (symtab.symbols[key].imported or scan.is_preemptible(key)):
             assert got is not None
             tables.rela_dyn.append(DynReloc(_at(layout, got, offset), dyn.glob_dat,
                                             tables.index[key]))
@@ -322,7 +356,8 @@ def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
                                         site.addend if arch.is_rela else 0))
     if synthetic.got_plt is not None:
         for gid in scan.plt:
-            if symtab.symbols[gid].imported or gid in synthetic.copy_offset:
+            if (symtab.symbols[gid].imported or gid in synthetic.copy_offset
+                    or scan.is_preemptible(gid)):
                 tables.rela_plt.append(DynReloc(
                     _at(layout, synthetic.got_plt, synthetic.jump_slot_offset[gid]),
                     dyn.jump_slot, tables.index[gid]))

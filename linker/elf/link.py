@@ -6,6 +6,7 @@ resolve addresses -> render tables -> apply relocations -> serialise.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
@@ -26,8 +27,10 @@ from ..targets import ArchTraits
 from . import sections as policy
 from .build_id import NOTE_NAME, fill_build_id, note_section
 from .ctors import fold_ctors_into_init_arrays
-from .dynamic import DynamicTables, plan_dynamic
+from .dso import SharedOptions, exported_by_shared, preemptible_ids, version_indices
+from .dynamic import VER_FLG_BASE, DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
+from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
 from .headers import SHT_RELA
 from .image import (
     ElfImage,
@@ -49,7 +52,7 @@ from .nonalloc import (
 )
 from .pie import plan_relative
 from .relro import relro_region, reserve_relro
-from .write import count_program_headers, serialize, tls_block
+from .write import count_program_headers, note_runs, serialize, tls_block
 
 # Symbols the linker provides when a program refers to them and defines them nowhere.
 LINKER_SYMBOLS = (
@@ -90,16 +93,22 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     fold_ctors_into_init_arrays(symtab.objects, arch.word)
     pack_eh_frame_inputs(symtab.objects)
     merge_sections(symtab)
-    scan = scan_relocations(symtab, arch.word, pie=opts.pie)
-    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=opts.pie)
+    shared = opts.shared
+    exported = exported_by_shared(symtab, shared) if shared is not None else []
+    scan = scan_relocations(symtab, arch.word, pie=opts.pie,
+                            preemptible=preemptible_ids(symtab, shared, exported),
+                            shared=shared is not None,
+                            text_relocations=shared is not None and shared.text_relocations)
+    pic = scan.pie  # a PIE or a shared object: linked at 0, rebased by ld.so
+    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=pic)
     outs = collect_output_sections(symtab)
     non_alloc = list(collect_non_alloc(symtab).values())
     tables: DynamicTables | None = None
     deferred = DeferredLayout()
     if opts.dynamic:
-        tables = _plan_tables(symtab, arch, opts, export_dynamic, scan.canonical)
+        tables = _plan_tables(symtab, arch, opts, export_dynamic, scan, exported)
         plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
-        if opts.pie:
+        if pic:
             plan_relative(tables, arch, deferred, synthetic, scan, symtab)
         add_dynamic_sections(outs, tables, opts)
         entries = dynamic_entries(outs, tables, opts, _defined(symtab, opts.init),
@@ -109,6 +118,9 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         add_eh_frame_hdr(outs)
     if opts.build_id is not None:
         outs[NOTE_NAME] = note_section(opts.build_id)
+    property_note = merged_property_note(symtab.objects, arch.word, dict(opts.properties))
+    if property_note is not None:
+        outs[PROPERTY_NOTE] = property_section(property_note, arch.word)
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
     segments = make_segments(outs)
@@ -117,13 +129,14 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
     page = opts.max_page_size or arch.page_size
     relro = reserve_relro(segments, page) if opts.relro else []
-    has_notes = any(o.meta.get("type") == 7 for o in outs.values())
+    has_notes = note_runs(o for seg in segments for o in seg.sections)
     has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
     phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
-                                  ".eh_frame_hdr" in outs, has_tls, bool(relro))
+                                  ".eh_frame_hdr" in outs, has_tls, bool(relro),
+                                  PROPERTY_NOTE in outs, shared=shared is not None)
     ehdr = 64 if arch.word == 8 else 52
     phent = 56 if arch.word == 8 else 32
-    base = 0 if opts.pie else arch.image_base  # a PIE is linked at 0, as GNU ld does
+    base = 0 if pic else arch.image_base  # a PIE is linked at 0, as GNU ld does
     if opts.image_base is not None:  # -Ttext-segment
         base = opts.image_base
     layout = assign_addresses(segments, base=base, page=page,
@@ -137,7 +150,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     syms = symbol_addresses(symtab, layout, synthetic, scan, defined)
     elf = ElfImage(arch, ordered + non_alloc, segments, layout, syms, tables, 0, phnum, opts,
                    named)
-    elf.entry = _entry_address(symtab, syms, named, opts.entry)
+    elf.entry = _entry_address(symtab, syms, named, opts.entry, shared is not None)
     elf.relro = relro_region(relro, segments, page)
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(file_end)
@@ -199,7 +212,11 @@ class DeferredLayout:
 
 
 def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
-                 export_dynamic: bool, canonical: set[int]) -> DynamicTables:
+                 export_dynamic: bool, scan: ScanResult,
+                 shared_exports: list[GlobalSymbol]) -> DynamicTables:
+    if opts.shared is not None:
+        return _plan_shared_tables(symtab, arch, opts, opts.shared, scan, shared_exports)
+    canonical = scan.canonical
     imports = [s for s in symtab.symbols if s.imported and s.referenced]
     exports = [s for s in symtab.symbols if s.file is not None and s.dso is not None]
     # What a linked library refers to, or defines itself (then the executable's definition
@@ -221,6 +238,38 @@ def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     for library in (opts.audit, opts.depaudit):  # DT_AUDIT, DT_DEPAUDIT: sized with .dynstr
         if library:
             tables.dynstr.add(library)
+    return tables
+
+
+def _plan_shared_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
+                        shared: SharedOptions, scan: ScanResult,
+                        exports: list[GlobalSymbol]) -> DynamicTables:
+    """A shared object's .dynsym: its undefined references (imports, and symbols nothing
+    defines, which ld.so looks up in the program) and every export, versioned by the
+    version script when it names versions."""
+    imports = [s for s in symtab.symbols
+               if s.file is None and not s.linker_defined and s.referenced]
+    used = {id(s.dso) for s in imports if s.dso is not None}
+    needed = list(dict.fromkeys(lib.soname for lib in symtab.libraries
+                                if not lib.as_needed or id(lib) in used))
+    verdef: list[tuple[str, int, list[str]]] = []
+    script = shared.version_script
+    if script is not None and script.versions:
+        base = shared.soname or os.path.basename(shared.output_name)
+        verdef = [(base, VER_FLG_BASE, [])] + [(n.name, 0, list(n.parents))
+                                              for n in script.versions]
+    tables = plan_dynamic(arch, needed, imports, exports, set(), verdef,
+                          version_indices(shared, exports))
+    tables.symbolic = shared.symbolic == "all"
+    tables.text_relocations = scan.text_relocations
+    if shared.text_relocations and scan.text_relocations:
+        warn(f"creating DT_TEXTREL in a shared object ({shared.output_name}): a read-only "
+             "section holds addresses; compile with -fPIC to avoid it")
+    for text in (shared.soname, opts.runpath, opts.audit, opts.depaudit):
+        if text:
+            tables.dynstr.add(text)
+    if opts.runpath:
+        tables.runpath = opts.runpath
     return tables
 
 
@@ -264,7 +313,7 @@ def _linker_symbol_values(named: dict[str, OutputSection], segments: list[Segmen
 
 
 def _entry_address(symtab: SymbolTable, syms: SymbolAddresses,
-                   named: dict[str, OutputSection], entry: str) -> int:
+                   named: dict[str, OutputSection], entry: str, shared: bool = False) -> int:
     sym = symtab.by_name.get(entry)
     if sym is not None and sym.defined:
         return int(syms.address[sym.id])
@@ -272,6 +321,8 @@ def _entry_address(symtab: SymbolTable, syms: SymbolAddresses,
         return int(entry, 0)
     except ValueError:
         pass
+    if shared:
+        return 0  # a shared object needs no entry point (GNU ld writes 0)
     text = named.get(".text")
     fallback = text.addr if text else 0
     warn(f"cannot find entry symbol {entry}; defaulting to {fallback:#x}")

@@ -47,7 +47,8 @@ def plan_relative(tables: DynamicTables, arch: ArchTraits, fields: FieldReader,
     sites: list[tuple[InputSection, int]] = [(s.section, s.offset) for s in scan.relative_words]
     if synthetic.got is not None:
         for key, offset in synthetic.got_slot_offset.items():
-            if _slot_moves(key, symtab):
+            # a preemptible symbol's slot is ld.so's (GLOB_DAT), not a rebased constant
+            if _slot_moves(key, symtab) and not scan.is_preemptible(key):
                 sites.append((synthetic.got, offset))
     relocs = [DynReloc(_at(fields, sec, offset), arch.dyn.relative, 0,
                        addend_at=_value_at(fields, sec, offset, arch.word)

@@ -43,8 +43,8 @@ class ChainSegment:
 def encode(image: bytearray, segments: list[ChainSegment], header_addr: int,
            rebases: list[int], binds: list[tuple[int, BindEntry]]) -> bytes:
     """Rewrite every fixed pointer of `image` as a chain entry and return the
-    LC_DYLD_CHAINED_FIXUPS payload.  `segments` are all of the image's segments in load
-    command order (__PAGEZERO first, __LINKEDIT last); `rebases` and `binds` give
+    LC_DYLD_CHAINED_FIXUPS payload.  `segments` are the image's segments in load
+    command order, __LINKEDIT excepted; `rebases` and `binds` give
     addresses (and, for binds, what is bound there)."""
     use_addend = any(not 0 <= b.addend < 256 for _, b in binds)
     imports: dict[tuple[int, str, bool, int], int] = {}
@@ -66,7 +66,7 @@ def encode(image: bytearray, segments: list[ChainSegment], header_addr: int,
     if len(imports) >= 1 << 24:
         raise LinkError(f"{len(imports)} imports: more than DYLD_CHAINED_PTR_64 can name")
     starts = _thread_chains(image, segments, header_addr, fixups)
-    return _payload(starts, imports, use_addend)
+    return _payload(starts, imports, use_addend, len(segments) + 1)
 
 
 def _locate(segments: list[ChainSegment], addr: int) -> tuple[int, ChainSegment]:
@@ -112,9 +112,9 @@ def _thread_chains(image: bytearray, segments: list[ChainSegment], header_addr: 
 
 
 def _payload(starts: dict[int, bytes], imports: dict[tuple[int, str, bool, int], int],
-             use_addend: bool) -> bytes:
-    nsegs = 1 + max(starts, default=0)
-    nsegs = max(nsegs, 4)  # every segment has a slot: __PAGEZERO, __TEXT, __DATA, __LINKEDIT
+             use_addend: bool, segment_count: int) -> bytes:
+    # every segment has a slot (__PAGEZERO, __TEXT, __DATA, __LINKEDIT: the last is ours)
+    nsegs = max(1 + max(starts, default=0), segment_count)
     image_starts = bytearray(4 + 4 * nsegs)
     struct.pack_into("<I", image_starts, 0, nsegs)
     body = bytearray()
@@ -134,7 +134,7 @@ def _payload(starts: dict[int, bytes], imports: dict[tuple[int, str, bool, int],
         names += name.encode() + b"\0"
         if offset >= 1 << 23:
             raise LinkError("imported symbol names exceed DYLD_CHAINED_IMPORT's 23 bits")
-        word = (ordinal & 0xFF) | (int(weak) << 8) | (offset << 9)
+        word = (ordinal & 0xFF) | (int(weak) << 8) | (offset << 9)  # -2 (flat): 0xfe
         table += struct.pack("<I", word) + (struct.pack("<i", addend) if use_addend else b"")
     starts_offset = (HEADER.size + 7) & ~7
     imports_offset = starts_offset + len(starts_blob)
@@ -146,3 +146,29 @@ def _payload(starts: dict[int, bytes], imports: dict[tuple[int, str, bool, int],
     out += bytes(starts_offset - len(out)) + starts_blob
     out += bytes(imports_offset - len(out)) + table + names
     return bytes(out + bytes(-len(out) % 8))
+
+
+CHAINED_FIXUPS_MIN_OS = 0x000C0000  # macOS 12: ld64's default switches to chained fixups
+
+
+def chained_fixups_wanted(classic: bool, word: int, asked: bool | None, min_os: int) -> bool:
+    """LC_DYLD_CHAINED_FIXUPS rather than dyld-info opcodes: asked for (`-fixup_chains`),
+    or (neither -fixup_chains nor -no_fixup_chains) the deployment target is macOS 12 or
+    later, from which Apple's linker writes chained fixups by default (Xcode 13 release
+    notes); only for x86_64 (the 64-bit pointer formats) and never in classic mode."""
+    if classic or word != 8:
+        return False
+    if asked is not None:
+        return asked
+    return min_os >= CHAINED_FIXUPS_MIN_OS
+
+
+def image_fixups(image: bytearray, segments: list[ChainSegment], header_addr: int,
+                 rebases: list[int], binds: list[tuple[int, BindEntry]],
+                 lazy: list[tuple[int, BindEntry]]) -> bytes:
+    """The payload for a linked image: a lazy pointer's rebase (of its initial
+    __stub_helper target) gives way to its bind, since with chained fixups every lazy
+    pointer is bound at load.  `segments` as for `encode`."""
+    lazy_slots = {addr for addr, _ in lazy}
+    return encode(image, segments, header_addr, [a for a in rebases if a not in lazy_slots],
+                  binds + lazy)

@@ -12,6 +12,8 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
     -s | --strip | --strip-all (only imports in the symbol table)  --verbose  (ours)
 
     -sectcreate SEG SECT FILE (__TEXT or __DATA)
+    -dylib | -bundle (MH_DYLIB, MH_BUNDLE)  -install_name NAME (-dylib_install_name)
+    -current_version V  -compatibility_version V  -undefined dynamic_lookup|error
 
 -dead_strip removes nothing here: the output is the one without it, which runs the same
 (dead-stripping only makes it smaller); --verbose says so.  ld64's text -map is refused in
@@ -37,8 +39,7 @@ _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate"
                   "-no_dead_strip_inits_and_terms", "-adhoc_codesign", "-no_adhoc_codesign",
                   "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load", "-w"}
 _IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-object_path_lto",
-                       "-rpath", "-install_name", "-current_version", "-compatibility_version",
-                       "-sdk_version", "-source_version"}
+                       "-rpath", "-sdk_version", "-source_version"}
 # Accepted, changing nothing, said only under --verbose: what they would change is size.
 _NOT_APPLIED = {"-dead_strip": "-dead_strip: nothing is stripped (the output is the same "
                 "without it; dead-stripping only makes it smaller)"}
@@ -173,6 +174,20 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
                 raise LinkError(f"-sectcreate {segment} {sectname}: cannot read: {e.strerror}",
                                 file=path) from None
             macho["sectcreate"] = (*macho.get("sectcreate", ()), (segment, sectname, data))
+        elif arg in ("-dylib", "-bundle"):
+            o["output_kind"] = arg[1:]
+        elif arg in ("-install_name", "-dylib_install_name"):
+            o["install_name"] = value()[0]
+        elif arg in ("-current_version", "-compatibility_version", "-dylib_current_version",
+                     "-dylib_compatibility_version"):
+            key = "current_version" if "current" in arg else "compatibility_version"
+            o[key] = parse_version(value()[0])
+        elif arg == "-undefined":
+            treatment = value()[0]
+            if treatment not in ("dynamic_lookup", "error"):
+                raise LinkError(f"-undefined {treatment}: only dynamic_lookup and error are "
+                                "supported")
+            macho["undefined_dynamic_lookup"] = treatment == "dynamic_lookup"
         elif arg == "--map":
             o["map_file"] = value()[0]
         elif arg in ("-s", "--strip", "--strip-all"):
@@ -196,9 +211,22 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
         i += 1
     if "exported" in macho:
         macho["exported"] = tuple(macho["exported"])
+    _image_kind(cmd)
     if not macho:
         del o["macho_options"]
     return cmd
+
+
+def _image_kind(cmd: Ld64Command) -> None:
+    """-dylib/-bundle and the dylib's identity go to macho_options as they are; the link
+    turns them into the image kind (linker/macho/image_kind.py), refusing misplaced ones."""
+    o = cmd.options
+    moved = {k: o.pop(k) for k in ("output_kind", "install_name", "current_version",
+                                   "compatibility_version") if k in o}
+    if moved:
+        o.setdefault("macho_options", {}).update(moved)
+        from .image_kind import kind_from_options
+        kind_from_options(dict(moved), cmd.output)  # refused here, before reading inputs
 
 
 def main(argv: list[str] | None = None) -> int:

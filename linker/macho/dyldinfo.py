@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REBASE_TYPE_POINTER = 1
+REBASE_TYPE_POINTER, REBASE_TYPE_TEXT_ABSOLUTE32 = 1, 2
 REBASE_OPCODE_SET_TYPE_IMM = 0x10
 REBASE_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB = 0x20
 REBASE_OPCODE_DO_REBASE_IMM_TIMES = 0x50
@@ -19,6 +19,7 @@ BIND_TYPE_POINTER = 1
 BIND_OPCODE_DONE = 0x00
 BIND_OPCODE_SET_DYLIB_ORDINAL_IMM = 0x10
 BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB = 0x20
+BIND_OPCODE_SET_DYLIB_SPECIAL_IMM = 0x30
 BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM = 0x40
 BIND_OPCODE_SET_TYPE_IMM = 0x50
 BIND_OPCODE_SET_ADDEND_SLEB = 0x60
@@ -54,18 +55,25 @@ def sleb128(value: int) -> bytes:
 class BindEntry:
     segment: int  # index of the segment in load-command order
     offset: int  # within the segment
-    ordinal: int  # library ordinal (1-based LC_LOAD_DYLIB order)
+    ordinal: int  # library ordinal (1-based LC_LOAD_DYLIB order; -2 flat lookup)
     name: str
     addend: int = 0
     weak_import: bool = False
 
 
-def rebase_opcodes(sites: list[tuple[int, int]]) -> bytes:
-    """Rebase every pointer at (segment index, offset)."""
+def rebase_opcodes(sites: list[tuple[int, int]], text_segments: frozenset[int] = frozenset()
+                   ) -> bytes:
+    """Rebase every pointer at (segment index, offset); those in `text_segments` (an i386
+    dylib's __TEXT) as REBASE_TYPE_TEXT_ABSOLUTE32, the type dyld rebases code with."""
     if not sites:
         return b""
-    out = bytearray([REBASE_OPCODE_SET_TYPE_IMM | REBASE_TYPE_POINTER])
+    out = bytearray()
+    kind = None
     for segment, offset in sorted(sites):
+        wanted = REBASE_TYPE_TEXT_ABSOLUTE32 if segment in text_segments else REBASE_TYPE_POINTER
+        if wanted != kind:
+            out.append(REBASE_OPCODE_SET_TYPE_IMM | wanted)
+            kind = wanted
         out.append(REBASE_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB | segment)
         out += uleb128(offset)
         out.append(REBASE_OPCODE_DO_REBASE_IMM_TIMES | 1)
@@ -74,7 +82,9 @@ def rebase_opcodes(sites: list[tuple[int, int]]) -> bytes:
 
 
 def _bind_entry(entry: BindEntry, out: bytearray) -> None:
-    if entry.ordinal <= 15:
+    if entry.ordinal <= 0:  # self (0), main executable (-1), flat lookup (-2)
+        out.append(BIND_OPCODE_SET_DYLIB_SPECIAL_IMM | (entry.ordinal & 0xF))
+    elif entry.ordinal <= 15:
         out.append(BIND_OPCODE_SET_DYLIB_ORDINAL_IMM | entry.ordinal)
     else:
         out.append(BIND_OPCODE_SET_DYLIB_ORDINAL_ULEB)

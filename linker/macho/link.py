@@ -1,4 +1,5 @@
-"""The Mach-O back half: from a resolved symbol table to an MH_EXECUTE.
+"""The Mach-O back half: from a resolved symbol table to an MH_EXECUTE, MH_DYLIB or
+MH_BUNDLE (what differs between them: image_kind.py).
 
 scan (shared with ELF) -> stubs and pointers (synth.py) -> two segments laid out by the
 neutral layout -> relocations applied by the neutral pass -> dyld information, symbol
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 import numpy as np
 
@@ -21,30 +21,33 @@ from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..errors import LinkError
 from ..kinds import RelocKind
 from ..layout import Layout, OutputSection, Segment, assign_addresses
-from ..model import ABS, UNDEF, Binding, InputSection, SectionFlags, SectionRole, Visibility
+from ..model import ABS, UNDEF, InputSection, SectionFlags, SectionRole
 from ..model import SymbolTable as ObjTable
 from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
-from .chained import ChainSegment
-from .chained import encode as chained_encode
+from . import tlv
+from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
-from .debug_map import StabRow, debug_map
+from .debug_map import debug_map
 from .dyldinfo import (
-    EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION,
     BindEntry,
     bind_opcodes,
     export_trie,
     lazy_bind_opcodes,
     rebase_opcodes,
 )
+from .image_kind import SegmentIndex, image_base, library_ordinals, refuse_classic_library
 from .sectcreate import create_sections
+from .symbols import MH_EXECUTE_HEADER, symbol_table
 from .synth import MachoSynthetic, build_macho_synthetic
 from .write import (
+    EXECUTABLE,
     VM_PROT_R,
     VM_PROT_W,
     VM_PROT_X,
+    ImageKind,
     LinkeditPlan,
     SectionHeader,
     SegmentPlan,
@@ -55,13 +58,7 @@ from .write import (
 BASE = 0x100000000  # x86-64's; each arch's is MachoTraits.base
 DYLD_INFO_MIN_OS = 0x000A0600  # LC_DYLD_INFO(_ONLY) is 10.6's: older targets get classic
 PAGE = 0x1000
-MH_HAS_TLV_DESCRIPTORS = 0x800000
-TLV_DESCRIPTOR = 24  # thunk, key, offset
-CHAINED_FIXUPS_MIN_OS = 0x000C0000  # macOS 12: ld64's default switches to chained fixups
 INDIRECT_SYMBOL_LOCAL, INDIRECT_SYMBOL_ABS = 0x80000000, 0x40000000
-N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
-N_WEAK_REF, N_WEAK_DEF, REFERENCED_DYNAMICALLY = 0x40, 0x80, 0x10
-MH_EXECUTE_HEADER = "__mh_execute_header"
 DSO_HANDLE = "___dso_handle"
 LINKER_DEFINED = (MH_EXECUTE_HEADER, DSO_HANDLE)
 
@@ -81,28 +78,19 @@ class MachoOptions:
     strip: bool = False  # --strip: only the undefined symbols stay in the symbol table
     strip_debug: bool = False  # -S: no debug map (the stabs naming the objects' DWARF)
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
-
-
-def chained_fixups_wanted(opts: MachoOptions, word: int) -> bool:
-    """LC_DYLD_CHAINED_FIXUPS rather than dyld-info opcodes: asked for, or (neither
-    -fixup_chains nor -no_fixup_chains) the deployment target is macOS 12 or later, from
-    which Apple's linker writes chained fixups by default (Xcode 13 release notes); only
-    for x86_64 (the 64-bit pointer formats) and never in classic mode."""
-    if opts.classic or word != 8:
-        return False
-    if opts.fixup_chains is not None:
-        return opts.fixup_chains
-    return opts.min_os >= CHAINED_FIXUPS_MIN_OS
+    kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
 
 
 def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
                link_map: dict[str, object] | None = None) -> bytes:
-    """The executable's bytes; `link_map`, when given, is filled with the --map data."""
+    """The image's bytes; `link_map`, when given, is filled with the --map data."""
     macho = arch.macho
     assert macho is not None, f"{arch.name} has no Mach-O traits"
-    base = macho.base if opts.pagezero_size is None else opts.pagezero_size
-    unixthread = opts.classic or opts.min_os < macho.lc_main_min_os
-    chained = chained_fixups_wanted(opts, arch.word)
+    kind = opts.kind
+    executable = kind.executable
+    base = image_base(macho.base, opts.pagezero_size, kind)
+    unixthread = executable and (opts.classic or opts.min_os < macho.lc_main_min_os)
+    chained = chained_fixups_wanted(opts.classic, arch.word, opts.fixup_chains, opts.min_os)
     if opts.stack_size and unixthread:
         # ld64 would add a __UNIXSTACK segment for an LC_UNIXTHREAD image; we do not
         raise LinkError("-stack_size is written in LC_MAIN only (macOS 10.8 or later, not "
@@ -110,6 +98,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     if opts.fixup_chains and not chained:
         raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
                         f"images only (not {arch.name}{' --macho-classic' if opts.classic else ''})")
+    refuse_classic_library(opts.classic, kind)
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
@@ -120,9 +109,10 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     data = Segment(SectionFlags.ALLOC | SectionFlags.WRITE,
                    [o for o in outs if o.name.startswith("__DATA,")])
     segments = [s for s in (text, data) if s.sections or s is text]
-    dylibs = list(dict.fromkeys(lib.soname for lib in symtab.libraries))
+    ordinal = library_ordinals(symtab)
+    dylibs = [name for name, n in ordinal.items() if n > 0]
     _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic,
-                                      macho, unixthread, chained)
+                                      macho, unixthread, chained, kind)
     layout = assign_addresses(segments, base=base, page=PAGE,
                               header_size=macho.header_size + cmds_size + opts.headerpad)
     # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
@@ -143,17 +133,20 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     apply_relocations(image, symtab, layout, syms, scan, synthetic.common, 0)
 
     plans = _segment_plans(segments)
-    ordinal = {name: n + 1 for n, name in enumerate(dylibs)}
+    # bind and rebase opcodes name segments by load-command index: __PAGEZERO is 0 in an
+    # executable, and a dylib or bundle has none
+    seg_index = SegmentIndex(plans, 1 if executable else 0)
     linkedit = LinkeditPlan()
     stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs, macho.cpusubtype)
-    symbols, index_of = _symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist,
-                                      opts.exported, opts.strip, stabs)
+    symbols, index_of = symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist,
+                                     opts.exported, opts.strip, executable, stabs)
     headers = _section_headers(outs, synthetic, scan, index_of, linkedit, symtab, arch.word)
     # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are bound
     # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
     slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
-    slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld)
-    tlv_offsets = _tlv_descriptor_offsets(image, outs, layout)
+    slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld,
+                                    text_rebases=not executable and macho.text_pointers)
+    tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie
     if opts.classic:
@@ -169,27 +162,22 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
         if read_only is not None and not macho.text_pointers:
             raise read_only
         pie = pie and read_only is None  # i386 code with absolute addresses: never slid
-        data_plan = plans[-1] if len(plans) > 1 else None
-        binds = _binds(symtab, scan, synthetic, layout, data_plan, ordinal)
-        lazy = _lazy_binds(symtab, scan, synthetic, layout, data_plan, ordinal)
+        binds = _binds(symtab, scan, synthetic, layout, seg_index, ordinal)
+        lazy = _lazy_binds(symtab, scan, synthetic, layout, seg_index, ordinal)
         linkedit.exports = export_trie(symbols)
         if chained:
-            assert data_plan is not None or not (binds or lazy or slid)
-            at = data_plan.vmaddr if data_plan is not None else 0
-            spans = [ChainSegment(0, base, 0)] + [ChainSegment(p.vmaddr, p.vmsize, p.fileoff)
-                                                  for p in plans]
-            # A lazy pointer's rebase (of its initial __stub_helper target) gives way to
-            # its bind: with chained fixups every lazy pointer is bound at load.
-            lazy_slots = {at + b.offset for b in lazy}
-            linkedit.chained_fixups = chained_encode(
-                image, spans, base, [a for a in slid if a not in lazy_slots],
-                [(at + b.offset, b) for b in binds + lazy])
+            spans = ([ChainSegment(0, base, 0)] if executable else []) + [
+                ChainSegment(p.vmaddr, p.vmsize, p.fileoff) for p in plans]
+            linkedit.chained_fixups = image_fixups(
+                image, spans, base, slid, [(seg_index.address(b), b) for b in binds],
+                [(seg_index.address(b), b) for b in lazy])
         else:
-            linkedit.rebase = rebase_opcodes([_data_offset(data_plan, a) for a in slid])
+            linkedit.rebase = rebase_opcodes([seg_index.locate(a) for a in slid],
+                                             seg_index.read_only())
             linkedit.bind = bind_opcodes(binds)
             linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
             _patch_helper_pushes(image, synthetic, layout, scan, starts)
-    entry = _entry(symtab, syms, opts.entry)
+    entry = _entry(symtab, syms, opts.entry) if executable else 0
     if link_map is not None:
         from ..linkmap import build_macho_link_map
         link_map.update(build_macho_link_map(arch.name, outs, syms, symtab, entry))
@@ -197,38 +185,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
                      opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     MH_HAS_TLV_DESCRIPTORS if _has_tlv(outs) else 0, opts.stack_size)
-
-
-def _has_tlv(outs: list[OutputSection]) -> bool:
-    return any(o.name == "__DATA,__thread_vars" and o.size for o in outs)
-
-
-def _tlv_descriptor_offsets(image: bytearray, outs: list[OutputSection],
-                            layout: Layout) -> set[int]:
-    """Each __thread_vars descriptor is {thunk, key, offset}: the compiler's absolute
-    pointer to the variable's initial value (`_v$tlv$init`) becomes its offset in the
-    thread-local template (__thread_data then __thread_bss), as ld64 writes it, and is
-    not rebased.  Returns the addresses of the rewritten words."""
-    template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
-    descriptors = [o for o in outs if o.name == "__DATA,__thread_vars" and o.size]
-    if not descriptors:
-        return set()
-    if not template:
-        raise LinkError("__thread_vars descriptors without __thread_data or __thread_bss")
-    start = min(o.addr for o in template)
-    rewritten = set()
-    for out in descriptors:
-        for k in range(out.size // TLV_DESCRIPTOR):
-            addr = out.addr + TLV_DESCRIPTOR * k + 16
-            at = out.file_offset + TLV_DESCRIPTOR * k + 16
-            value = int.from_bytes(image[at:at + 8], "little")
-            if not start <= value <= max(o.addr + o.size for o in template):
-                raise LinkError(f"thread-local descriptor at {addr - 16:#x}: its initial value "
-                                f"{value:#x} is not in __thread_data or __thread_bss")
-            image[at:at + 8] = (value - start).to_bytes(8, "little")
-            rewritten.add(addr)
-    return rewritten
+                     tlv.header_flag(outs), opts.stack_size, kind)
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
@@ -285,68 +242,6 @@ def _segment_plans(segments: list[Segment]) -> list[SegmentPlan]:
         if seg.filesz == seg.memsz and gap_file == gap_memory >= plan.filesize:
             plan.filesize = plan.vmsize = gap_file
     return plans
-
-
-def _symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSection],
-                  ordinal: dict[str, int], plan: LinkeditPlan, base: int = BASE,
-                  nlist: str = "<IBBHQ", exported: tuple[str, ...] | None = None,
-                  strip: bool = False, stabs: list[StabRow] | None = None
-                  ) -> tuple[list[tuple[str, int, int]], dict[int, int]]:
-    """nlist(_64) entries: hidden (local), exported (sorted), imported (sorted).
-    Returns the export list and gid -> symbol index.  A symbol no `exported` pattern
-    matches is hidden (ld64's -exported_symbols_list); `strip` keeps in the table only
-    the imports and __mh_execute_header (the indirect table names a stripped definition's
-    slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie).
-    `stabs` (the debug map) come first, inside the local range, as ld64 writes them."""
-    ordinal_of_section = {}
-    for n, out in enumerate(outs, start=1):
-        for sec in out.inputs:
-            ordinal_of_section[id(sec)] = n
-    local, extdef, undef = [], [], []
-    for sym in symtab.symbols:
-        if sym.linker_defined and sym.name == MH_EXECUTE_HEADER or (
-                sym.name == MH_EXECUTE_HEADER and sym.file is None and sym.dso is None):
-            extdef.append((sym.name, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, base, sym.id))
-        elif sym.file is not None and sym.section is not None:
-            sect = ordinal_of_section.get(id(sym.section), 0)
-            desc = N_WEAK_DEF if sym.binding == Binding.WEAK else 0
-            entry = (sym.name, N_SECT | N_EXT, sect, desc, int(syms.address[sym.id]), sym.id)
-            if sym.visibility != Visibility.DEFAULT or not _listed(sym.name, exported):
-                local.append((sym.name, N_SECT | N_PEXT, sect, 0, entry[4], sym.id))
-            elif sect:
-                extdef.append(entry)
-        elif sym.imported and sym.referenced and sym.dso is not None:
-            desc = (ordinal[sym.dso.soname] << 8) | (0 if sym.strong_ref else N_WEAK_REF)
-            undef.append((sym.name, N_UNDF | N_EXT, 0, desc, 0, sym.id))
-    if not any(e[0] == MH_EXECUTE_HEADER for e in extdef):
-        extdef.append((MH_EXECUTE_HEADER, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, base, -1))
-    extdef.sort()
-    undef.sort()
-    exports = [(e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
-                else 0) for e in extdef]
-    local = (stabs or []) + local
-    if strip:
-        local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER]
-    strings = bytearray(b" \0")
-    rows = []
-    index_of: dict[int, int] = {}
-    for n, (name, ntype, sect, desc, value, gid) in enumerate(local + extdef + undef):
-        # an unnamed entry (a stab's) names the empty string after the leading " "
-        rows.append(struct.pack(nlist, len(strings) if name else 1, ntype, sect, desc, value))
-        if name:
-            strings += name.encode("utf-8", "surrogateescape") + b"\0"
-        if gid >= 0:
-            index_of[gid] = n
-    plan.symbols, plan.nsyms, plan.strings = b"".join(rows), len(rows), bytes(strings)
-    plan.ilocal, plan.nlocal = 0, len(local)
-    plan.iextdef, plan.nextdef = len(local), len(extdef)
-    plan.iundef, plan.nundef = len(local) + len(extdef), len(undef)
-    return exports, index_of
-
-
-def _listed(name: str, patterns: tuple[str, ...] | None) -> bool:
-    """Whether -exported_symbols_list exports `name` (ld64's lists take * ? [] globs)."""
-    return patterns is None or any(fnmatchcase(name, p) for p in patterns)
 
 
 def _section_headers(outs: list[OutputSection], synthetic: MachoSynthetic, scan: ScanResult,
@@ -425,41 +320,35 @@ def _object_pointer_entries(out: OutputSection, symtab: SymbolTable,
     return entries
 
 
-def _data_offset(plan: SegmentPlan | None, addr: int) -> tuple[int, int]:
-    assert plan is not None, "a bind or rebase outside __DATA"
-    return 2, addr - plan.vmaddr  # segment index: __PAGEZERO 0, __TEXT 1, __DATA 2
-
-
 def _binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic, layout: Layout,
-           data: SegmentPlan | None, ordinal: dict[str, int]) -> list[BindEntry]:
+           data: SegmentIndex, ordinal: dict[str, int]) -> list[BindEntry]:
     out = []
     got = synthetic.common.got
     for key, offset in synthetic.common.got_slot_offset.items():
         if isinstance(key, int) and symtab.symbols[key].imported:
             sym = symtab.symbols[key]
             assert got is not None and sym.dso is not None
-            seg, off = _data_offset(data, layout.address_of(got) + offset)
+            seg, off = data.locate(layout.address_of(got) + offset)
             out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name,
                                  weak_import=not sym.strong_ref))
     for site in scan.dynamic_words:
         sym = symtab.symbols[site.gid]
         assert sym.dso is not None
-        seg, off = _data_offset(data, layout.address_of(site.section) + site.offset)
+        seg, off = data.locate(layout.address_of(site.section) + site.offset)
         out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name, site.addend,
                              weak_import=not sym.strong_ref))
     return sorted(out, key=lambda e: (e.segment, e.offset))
 
 
 def _lazy_binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic,
-                layout: Layout, data: SegmentPlan | None,
+                layout: Layout, data: SegmentIndex,
                 ordinal: dict[str, int]) -> list[BindEntry]:
     la = synthetic.common.got_plt
     out = []
     for gid in scan.plt:
         sym = symtab.symbols[gid]
         assert la is not None and sym.dso is not None
-        seg, off = _data_offset(data, layout.address_of(la)
-                                + synthetic.common.jump_slot_offset[gid])
+        seg, off = data.locate(layout.address_of(la) + synthetic.common.jump_slot_offset[gid])
         out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name))
     return out
 
@@ -476,9 +365,12 @@ def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: La
 
 
 def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: int,
-                  skip: tuple[InputSection, ...]) -> tuple[list[int], LinkError | None]:
+                  skip: tuple[InputSection, ...], text_rebases: bool = False
+                  ) -> tuple[list[int], LinkError | None]:
     """The address of every absolute pointer to something inside the image (what moves
-    with the slide), and the refusal for the first one in a read-only section, if any."""
+    with the slide), and the refusal for the first one in a read-only section, if any.
+    `text_rebases`: those in read-only sections are rebased too (an i386 dylib, which dyld
+    slides whatever its code holds: dyld makes __TEXT writable for its text rebases)."""
     bound = {(id(s.section), s.offset) for s in scan.dynamic_words}
     sites = []
     read_only: LinkError | None = None
@@ -494,7 +386,7 @@ def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: i
                 offset, symbol = int(rows["offset"][r]), int(rows["symbol"][r])
                 if (id(sec), offset) in bound or not _moves(symtab, t, gids, symbol):
                     continue
-                if SectionFlags.WRITE not in sec.flags:
+                if SectionFlags.WRITE not in sec.flags and not text_rebases:
                     read_only = read_only or LinkError(
                         "an absolute pointer in a read-only section cannot be rebased in a "
                         "PIE (put it in __DATA,__const)", file=obj.path, section=sec.name,

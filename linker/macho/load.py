@@ -4,7 +4,8 @@ Objects are added whole; `.tbd` stubs add their exports (every library linked be
 LC_LOAD_DYLIB, as with ld64 without -dead_strip_dylibs); archives contribute the members
 that define a currently undefined symbol, rescanned until nothing changes (ld64 treats all
 archives as one group), weak references included.  `-lNAME` searches the -L directories,
-then SYSROOT/usr/lib, for libNAME.tbd then libNAME.a; `-lSystem` falls back to the
+then SYSROOT/usr/lib, for libNAME.tbd, libNAME.dylib (a linked dylib: dylib_input.py),
+then libNAME.a; `-lSystem` falls back to the
 embedded stub.  A universal (fat) object or archive gives the slice `-arch` names (fat.py).
 """
 
@@ -20,6 +21,7 @@ from ..errors import LinkError
 from ..model import UNDEF, Archive, Binding, DynamicLibrary, ObjectFile
 from ..resolve import SymbolTable
 from .crt import START, start_object
+from .dylib_input import is_macho_dylib, read_dylib
 from .fat import fat_slice, is_fat
 from .read import is_macho_object, read_macho_object
 from .tbd import default_libsystem, imports_as_libraries, read_tbd
@@ -72,7 +74,7 @@ class MachoLoader:
                 return  # no SDK: the link supplies its own `start` (crt.py)
             raise LinkError(f"cannot find -l{name} in {len(dirs)} directories")
         for d in dirs:
-            for cand in (f"lib{name}.tbd", f"lib{name}.a"):
+            for cand in (f"lib{name}.tbd", f"lib{name}.dylib", f"lib{name}.a"):
                 path = os.path.join(d, cand)
                 if os.path.isfile(path):
                     self.path(path)
@@ -111,9 +113,11 @@ class MachoLoader:
                 umbrella.symbols.update({k: v for k, v in lib.symbols.items()
                                          if k not in umbrella.symbols})
             self._add_library(umbrella)
+        elif is_macho_dylib(data):
+            self._add_library(read_dylib(data, path, self.arch))
         elif data[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe"):
-            raise LinkError("binary dylibs are not supported; link against a .tbd stub "
-                            "instead", file=path, offset=0)
+            raise LinkError("a linked Mach-O file that is not a dylib (an executable or "
+                            "bundle) is not a link input", file=path, offset=12)
         else:
             raise LinkError("file format not recognized (not a Mach-O object, archive or "
                             ".tbd stub)", file=path, offset=0)

@@ -242,8 +242,6 @@ def _section(r: _Reader, obj: ObjectFile, ordinal: int, seg: str, sect: str, add
         return None
     if kind in TLV_REFUSED:
         raise r.fail(f"{TLV_REFUSED[kind]} is not supported", section=name)
-    if kind in TLV_KINDS and obj.arch != "x86_64":
-        raise r.fail("thread-local variables (TLV) are supported on x86_64 only", section=name)
     zerofill = kind in (S_ZEROFILL, S_GB_ZEROFILL, S_THREAD_LOCAL_ZEROFILL)
     if not zerofill and offset + size > len(r.data):
         raise r.fail(f"section data ({size:#x} bytes at {offset:#x}) runs past end of file",

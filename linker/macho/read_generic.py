@@ -131,11 +131,12 @@ def relocations(fail: Fail, file: memoryview, obj: ObjectFile, sec: InputSection
             symnum, pcrel = word1 & 0xFFFFFF, (word1 >> 24) & 1
             length, extern, rtype = (word1 >> 25) & 3, (word1 >> 27) & 1, word1 >> 28
         scattered = bool(word0 & SCATTERED)
-        if rtype in (G.PB_LA_PTR, G.TLV):
-            what = "prebound lazy pointers" if rtype == G.PB_LA_PTR else \
-                "thread-local variables (TLV)"
-            raise fail(f"{G.NAMES[rtype]}: {what} are not supported", section=sec.name,
-                       offset=address)
+        if rtype == G.PB_LA_PTR:
+            raise fail(f"{G.NAMES[rtype]}: prebound lazy pointers are not supported",
+                       section=sec.name, offset=address)
+        if rtype == G.TLV and not (extern and pcrel and length == 2):
+            raise fail(f"{G.NAMES[rtype]} must be extern, pc-relative and 4 bytes (a "
+                       "descriptor load)", section=sec.name, offset=address)
         if rtype == G.PAIR:
             raise fail("GENERIC_RELOC_PAIR without a SECTDIFF before it", section=sec.name,
                        offset=address)
@@ -170,7 +171,8 @@ def relocations(fail: Fail, file: memoryview, obj: ObjectFile, sec: InputSection
                            f"{nsyms}", section=sec.name, offset=address)
             symbol = symnum
             # pc-relative: field = addend - (P_obj + width); L + A - P wants A = addend - width.
-            addend = field + p_obj if pcrel else field
+            # TLV's field holds the addend alone (relocs_i386.py).
+            addend = field - width if rtype == G.TLV else field + p_obj if pcrel else field
         else:
             target = field + p_obj + width if pcrel else field
             if scattered:

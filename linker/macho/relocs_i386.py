@@ -17,7 +17,14 @@ i386-apple-macosx10.6; tests/linker/macho/test_read_i386.py keeps the experiment
   address, the PAIR's r_value the subtrahend's, and the field holds minuend - subtrahend +
   addend.  Our SUB kind (S - T + A).  LOCAL_SECTDIFF differs only in that the minuend is
   not a global symbol (ld64 uses it for pic-base-relative references to static data).
-* PB_LA_PTR (prebound lazy pointers) and TLV are refused.
+* TLV (extern, pc-relative, 4 bytes): clang's `movl _v@TLVP-L$pb(%ebx), %eax`, which loads
+  the address of _v's descriptor (in __thread_vars) pic-base-relative.  Unlike VANILLA the
+  assembler does not fold the field's object address in: the field holds (P_obj + 4) -
+  pic base (llvm-mc-14 and clang-14 -target i386-apple-macosx10.7), so the value is
+  slot + field - (P + 4), our GOT_PC kind (the slot holds the descriptor's address) with
+  A = field - 4.  As on x86-64, ld64 relaxes a local one to `leal` of the descriptor; we
+  keep the load (both correct).
+* PB_LA_PTR (prebound lazy pointers) is refused.
 
 Pc-relative VANILLA maps to PLT_PC: on i386 Darwin a call to an import is a plain
 `calll _f` with an extern VANILLA entry, which must reach the stub (L = S when defined).
@@ -51,6 +58,7 @@ HOWTOS: dict[tuple[int, int, int], Howto] = {
     (LOCAL_SECTDIFF, 0, 0): Howto("GENERIC_RELOC_LOCAL_SECTDIFF(8)", K.SUB, 1, O.EITHER),
     (LOCAL_SECTDIFF, 0, 1): Howto("GENERIC_RELOC_LOCAL_SECTDIFF(16)", K.SUB, 2, O.EITHER),
     (LOCAL_SECTDIFF, 0, 2): Howto("GENERIC_RELOC_LOCAL_SECTDIFF", K.SUB, 4, O.NONE),
+    (TLV, 1, 2): Howto("GENERIC_RELOC_TLV", K.GOT_PC, 4, O.NONE),
 }
 HOWTO_LIST: tuple[Howto, ...] = tuple(HOWTOS.values())
 HOWTO_INDEX: dict[tuple[int, int, int], int] = {key: n for n, key in enumerate(HOWTOS)}

@@ -1,4 +1,5 @@
-"""Mach-O MH_EXECUTE serialisation: the header, load commands and __LINKEDIT.
+"""Mach-O serialisation (MH_EXECUTE, MH_DYLIB, MH_BUNDLE): the header, load commands
+and __LINKEDIT.
 
 Only this module knows the byte layout of load commands.  The link (link.py) decides
 what goes where; this writes it, in the order ld64 and ld64.lld use:
@@ -11,6 +12,8 @@ Where the word size shows (mach_header 28 or 32 bytes, LC_SEGMENT or LC_SEGMENT_
 68- or 80-byte sections, the thread state of LC_UNIXTHREAD) the arch's MachoTraits
 (linker/targets.py) says which; the x86-64 record is the default.  LC_UNIXTHREAD is
 written for classic outputs and for modern ones whose minimum macOS predates LC_MAIN.
+A dylib or bundle has no __PAGEZERO, no LC_LOAD_DYLINKER and no entry command; a dylib
+has LC_ID_DYLIB (its install name and versions) after LC_DYSYMTAB, where ld64 puts it.
 LC_BUILD_VERSION is written even for 10.6-era minimums (ld64 would write
 LC_VERSION_MIN_MACOSX there); dyld of that era ignores a command it does not know.
 """
@@ -24,7 +27,8 @@ from dataclasses import dataclass, field
 from ..layout import OutputSection
 from ..targets import X86_64, MachoTraits
 
-MH_MAGIC_64, MH_EXECUTE = 0xFEEDFACF, 2
+MH_MAGIC_64, MH_EXECUTE, MH_DYLIB, MH_BUNDLE = 0xFEEDFACF, 2, 6, 8
+LC_ID_DYLIB = 0xD
 CPU_TYPE_X86_64, CPU_SUBTYPE_X86_64_ALL_LIB64 = 0x01000007, 0x80000003
 MH_NOUNDEFS, MH_DYLDLINK, MH_TWOLEVEL, MH_PIE = 0x1, 0x4, 0x80, 0x200000
 LC_SEGMENT_64, LC_SYMTAB, LC_DYSYMTAB, LC_UNIXTHREAD = 0x19, 0x2, 0xB, 0x5
@@ -39,6 +43,25 @@ HEADER_SIZE = 32
 SEGMENT_SIZE, SECTION_SIZE = 72, 80
 assert X86_64.macho is not None
 _X86_64: MachoTraits = X86_64.macho  # the default, for callers that predate i386
+
+
+@dataclass(frozen=True)
+class ImageKind:
+    """What the output is: its mach_header filetype and, for a dylib, its identity
+    (LC_ID_DYLIB: install name, current and compatibility versions as xxxx.yy.zz)."""
+
+    filetype: int = MH_EXECUTE
+    install_name: str = ""
+    current_version: int = 0x10000
+    compatibility_version: int = 0x10000
+    flat_imports: bool = False  # -undefined dynamic_lookup left some: no MH_NOUNDEFS
+
+    @property
+    def executable(self) -> bool:
+        return self.filetype == MH_EXECUTE
+
+
+EXECUTABLE = ImageKind()
 
 
 @dataclass
@@ -90,24 +113,37 @@ def _dylib_cmd_size(name: str) -> int:
     return (24 + len(name.encode("utf-8", "surrogateescape")) + 1 + 7) & ~7
 
 
+def _dylib_command(cmd: int, name: str, current: int, compatibility: int) -> bytes:
+    """LC_LOAD_DYLIB or LC_ID_DYLIB: dylib_command (name offset, timestamp 2 as ld64
+    writes it, the versions) and the name padded to 8 bytes."""
+    raw = name.encode("utf-8", "surrogateescape") + b"\0"
+    size = _dylib_cmd_size(name)
+    return struct.pack("<IIIIII", cmd, size, 24, 2, current, compatibility) \
+        + raw.ljust(size - 24, b"\0")
+
+
 def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool,
                        macho: MachoTraits | None = None,
-                       unixthread: bool | None = None, chained: bool = False
-                       ) -> tuple[int, int]:
+                       unixthread: bool | None = None, chained: bool = False,
+                       kind: ImageKind = EXECUTABLE) -> tuple[int, int]:
     """(number of commands, their total size), knowing only counts: needed before layout.
     `unixthread` (default: classic) chooses LC_UNIXTHREAD over LC_MAIN."""
     m = macho or _X86_64
     seg, sect = m.segment_size, m.section_size
-    sizes = [seg]  # __PAGEZERO
+    sizes = [seg] if kind.executable else []  # __PAGEZERO
     sizes += [seg + n * sect for n in nsections]
     sizes.append(seg)  # __LINKEDIT
     if chained:
         sizes += [16, 16]  # LC_DYLD_CHAINED_FIXUPS, LC_DYLD_EXPORTS_TRIE
     elif not classic:
         sizes.append(48)  # LC_DYLD_INFO_ONLY
-    sizes += [24, 80, (12 + len(DYLD) + 1 + 7) & ~7, 24, 24]  # symtab dysymtab dylinker uuid bv
-    thread = classic if unixthread is None else unixthread
-    sizes.append(16 + 4 * m.thread_count if thread else 24)
+    sizes += [24, 80, 24, 24]  # symtab dysymtab uuid build_version
+    if kind.filetype == MH_DYLIB:
+        sizes.append(_dylib_cmd_size(kind.install_name))
+    if kind.executable:
+        sizes.append((12 + len(DYLD) + 1 + 7) & ~7)
+        thread = classic if unixthread is None else unixthread
+        sizes.append(16 + 4 * m.thread_count if thread else 24)
     sizes += [_dylib_cmd_size(d) for d in dylibs]
     return len(sizes), sum(sizes)
 
@@ -137,7 +173,8 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
               linkedit: LinkeditPlan, linkedit_offset: int, dylibs: list[str], entry: int,
               classic: bool, min_os: int, sdk: int, pie: bool = True,
               macho: MachoTraits | None = None, unixthread: bool | None = None,
-              extra_flags: int = 0, stack_size: int = 0) -> bytes:
+              extra_flags: int = 0, stack_size: int = 0, kind: ImageKind = EXECUTABLE
+              ) -> bytes:
     """Append __LINKEDIT to `image` and write the header and load commands in front.
     Link-edit data in ld64's order: local relocations, dyld info, symbols, external
     relocations, indirect symbols, strings."""
@@ -168,7 +205,8 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     link_seg = SegmentPlan("__LINKEDIT", segments[-1].vmaddr + segments[-1].vmsize,
                            (len(le) + page - 1) & -page, linkedit_offset, len(le), VM_PROT_R)
 
-    cmds = [_segment(SegmentPlan("__PAGEZERO", 0, text.vmaddr, 0, 0, 0), [], m)]
+    cmds = [_segment(SegmentPlan("__PAGEZERO", 0, text.vmaddr, 0, 0, 0), [], m)] \
+        if kind.executable else []
     for seg in segments:
         cmds.append(_segment(seg, [headers[o.name] for o in seg.sections], m))
     cmds.append(_segment(link_seg, [], m))
@@ -185,13 +223,20 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
                             0, 0, 0, 0, 0, 0, indoff if linkedit.nindirect else 0,
                             linkedit.nindirect, extrel[0], linkedit.nextrel, locrel[0],
                             linkedit.nlocrel))
-    dyld = DYLD.encode() + b"\0"
-    size = (12 + len(dyld) + 7) & ~7
-    cmds.append(struct.pack("<III", LC_LOAD_DYLINKER, size, 12) + dyld.ljust(size - 12, b"\0"))
+    if kind.filetype == MH_DYLIB:
+        cmds.append(_dylib_command(LC_ID_DYLIB, kind.install_name, kind.current_version,
+                                   kind.compatibility_version))
+    if kind.executable:
+        dyld = DYLD.encode() + b"\0"
+        size = (12 + len(dyld) + 7) & ~7
+        cmds.append(struct.pack("<III", LC_LOAD_DYLINKER, size, 12)
+                    + dyld.ljust(size - 12, b"\0"))
     uuid_at = sum(len(c) for c in cmds)
     cmds.append(struct.pack("<II16s", LC_UUID, 24, bytes(16)))
     cmds.append(struct.pack("<IIIIII", LC_BUILD_VERSION, 24, PLATFORM_MACOS, min_os, sdk, 0))
-    if thread:
+    if not kind.executable:
+        pass  # a dylib or bundle has no entry point
+    elif thread:
         # x86_thread_state64 (21 quadwords, rip the 17th) or i386_thread_state (16 words:
         # eax ebx ecx edx edi esi ebp esp ss eflags eip cs ds es fs gs).
         wide = m.thread_count == X86_THREAD_STATE64_COUNT
@@ -203,13 +248,13 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     else:
         cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, stack_size))
     for name in dylibs:
-        raw = name.encode("utf-8", "surrogateescape") + b"\0"
-        size = _dylib_cmd_size(name)
-        cmds.append(struct.pack("<IIIIII", LC_LOAD_DYLIB, size, 24, 2, 0x10000, 0x10000)
-                    + raw.ljust(size - 24, b"\0"))
+        cmds.append(_dylib_command(LC_LOAD_DYLIB, name, 0x10000, 0x10000))
     body = b"".join(cmds)
-    flags = MH_NOUNDEFS | MH_DYLDLINK | MH_TWOLEVEL | (MH_PIE if pie else 0) | extra_flags
-    header = struct.pack("<IIIIIII", m.magic, m.cputype, m.cpusubtype, MH_EXECUTE, len(cmds),
+    # MH_PIE is an executable's (dyld slides every dylib and bundle); MH_NOUNDEFS says
+    # nothing is left to flat lookup.
+    flags = (0 if kind.flat_imports else MH_NOUNDEFS) | MH_DYLDLINK | MH_TWOLEVEL \
+        | (MH_PIE if pie and kind.executable else 0) | extra_flags
+    header = struct.pack("<IIIIIII", m.magic, m.cputype, m.cpusubtype, kind.filetype, len(cmds),
                          len(body), flags) + bytes(m.header_size - 28)  # 64-bit: reserved
     assert m.header_size + len(body) <= segments[0].sections[0].file_offset \
         if segments[0].sections else True, "load commands overlap the first section"

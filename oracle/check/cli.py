@@ -1,4 +1,5 @@
-"""`linkharness check BINARY [BINARY...]`: print one line per violation, exit 1 if any.
+"""`linkharness check BINARY [BINARY...]`: print one line per violation, exit 1 if any
+(warnings, the findings of rules about what a link may ask for, are printed and pass).
 
     --list-rules   print the rule table (id, topic, source, rationale) and exit 0
     --json         print the violations as one JSON array of {file, rule, where, what}
@@ -97,17 +98,17 @@ def main(argv: list[str]) -> int:
         except OSError as err:
             results.append((path, Violation("IO", path, err.strerror or str(err))))
     if args.json:
-        print(json.dumps([{"file": f, "rule": v.rule, "where": v.where, "what": v.what}
-                          for f, v in results], indent=1))
+        print(json.dumps([{"file": f, "rule": v.rule, "where": v.where, "what": v.what,
+                           "severity": v.severity} for f, v in results], indent=1))
     else:
         many = len(args.binaries) > 1
         for path, v in results:
             print(f"{path}: {v}" if many else str(v))
-        if not results:
+        if not any(v.severity == "error" for _, v in results):
             print(f"ok: {sum(rules_run_on(p, args.arch) for p in args.binaries)} rules checked")
             for path in args.binaries:
                 foreign = _foreign(path)
                 if foreign:
                     print(f"{path}: {foreign} is not judged (the Mach-O rules are for x86_64 "
                           "and i386)")
-    return 1 if results else 0
+    return 1 if any(v.severity == "error" for _, v in results) else 0

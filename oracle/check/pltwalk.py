@@ -10,6 +10,7 @@ through GOT[2], then reads off what that path handed the resolver.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import capstone
@@ -43,8 +44,14 @@ class LazyPath:
 
 def _disassembler(img: ElfImage, skipdata: bool) -> capstone.Cs:
     """Linear sweeps skip undecodable bytes (padding); the lazy-path walk must not."""
-    cs = capstone.Cs(capstone.CS_ARCH_X86,
-                     capstone.CS_MODE_64 if img.is64 else capstone.CS_MODE_32)
+    return _open_disassembler(img.is64, skipdata)
+
+
+@functools.cache
+def _open_disassembler(is64: bool, skipdata: bool) -> capstone.Cs:
+    """One capstone handle per mode for the process: opening one costs more than the
+    small walks the rules make with it."""
+    cs = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64 if is64 else capstone.CS_MODE_32)
     cs.detail = True
     cs.skipdata = skipdata
     return cs

@@ -35,18 +35,20 @@ class Rule:
     rationale: str
     source: str
     func: RuleFunc
+    severity: str = "error"  # or "warning": legal when the link asked for it
 
 
 RULES: list[Rule] = []
 
 
-def rule(rule_id: str, topic: str, rationale: str, source: str) -> Callable[[RuleFunc], RuleFunc]:
+def rule(rule_id: str, topic: str, rationale: str, source: str, *, severity: str = "error"
+         ) -> Callable[[RuleFunc], RuleFunc]:
     """Register the decorated function as rule `rule_id`."""
 
     def register(func: RuleFunc) -> RuleFunc:
         if any(r.id == rule_id for r in RULES):
             raise ValueError(f"rule {rule_id} registered twice")
-        RULES.append(Rule(rule_id, topic, rationale, source, func))
+        RULES.append(Rule(rule_id, topic, rationale, source, func, severity))
         return func
 
     return register

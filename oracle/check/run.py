@@ -30,7 +30,8 @@ def run_rules(img: ElfImage, rules: list[Rule]) -> list[Violation]:
     found: list[Violation] = []
     for r in rules:
         try:
-            found.extend(Violation(r.id, where, what) for where, what in r.func(img))
+            found.extend(Violation(r.id, where, what, r.severity)
+                         for where, what in r.func(img))
         except Malformed as err:
             found.append(Violation(PARSE, err.where, err.what))
         except Exception as err:  # noqa: BLE001  (a rule's bug must not hide other findings)

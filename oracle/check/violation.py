@@ -13,6 +13,10 @@ class Violation:
     rule: str
     where: str
     what: str
+    # "warning": legal but only when the link asked for it (a text relocation under
+    # -z notext, a library without -soname); the CLI prints it and still exits 0.
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.rule} {self.where}: {self.what}"
+        text = f"{self.rule} {self.where}: {self.what}"
+        return text if self.severity == "error" else f"{self.severity}: {text}"

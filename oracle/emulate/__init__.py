@@ -1,8 +1,8 @@
 """The emulated dynamic loader: runs ELF executables (x86-64 and i386) under Unicorn with
 an emulated ld.so and a high-level emulated libc, bounded and fault-reporting.
 
-    run(path, argv=None, env=None, *, bind="lazy"|"now", ...) -> RunResult
-    RunResult(exit_code, stdout, stderr, trace, faults, instructions)
+    run(path, argv=None, env=None, *, bind="lazy"|"now", seed=None, ...) -> RunResult
+    RunResult(exit_code, stdout, stderr, trace, faults, instructions, seed)
     TraceEntry(library, symbol, args)      Fault(kind, address, symbol, message)
 
 Modules: run (entry, format dispatch), ldso (one ELF run), loader (kernel-style mapping

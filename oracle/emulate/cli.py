@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--arch", default=None,
                         help="the slice of a universal (fat) binary to run (default: "
                              "x86_64, else i386)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="draw the load bases of a PIE and its shared libraries from "
+                             "this seed (default: a fresh one, printed with any fault)")
     parser.add_argument("-L", dest="library_path", action="append", default=[],
                         help="where real libtrace*.so files are (to split their names)")
     return parser
@@ -86,6 +89,7 @@ def _run_and_report(args: argparse.Namespace, binary: str, program_args: list[st
         memory_cap=args.memory_cap,
         library_path=args.library_path,
         files_from=args.files_from,
+        seed=args.seed,
     )
     if args.json:
         print(json.dumps(result.to_json()))
@@ -100,6 +104,8 @@ def _run_and_report(args: argparse.Namespace, binary: str, program_args: list[st
                       file=sys.stderr)
         for fault in result.faults:
             print(f"linkharness run: {fault.describe()}", file=sys.stderr)
+        if result.faults and result.seed is not None:
+            print(f"linkharness run: load bases from --seed {result.seed}", file=sys.stderr)
         sys.stderr.flush()
     if result.exit_code is not None:
         return result.exit_code

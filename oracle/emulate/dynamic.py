@@ -29,6 +29,7 @@ STB_WEAK = 2
 MAX_DYNAMIC_BYTES = 1 << 20  # 65,536 tags: far past any real _DYNAMIC
 MAX_TABLE_BYTES = 64 << 20  # the default memory cap, which the whole image counts against
 STT_OBJECT, STT_FUNC, STT_TLS = 1, 2, 6
+STV_DEFAULT, STV_INTERNAL, STV_HIDDEN, STV_PROTECTED = 0, 1, 2, 3
 
 
 class DynamicError(Exception):
@@ -45,6 +46,13 @@ class DynSym:
     type: int
     shndx: int
     raw: int = 0  # st_value as in the file (for TLS symbols: the offset in the block)
+    visibility: int = STV_DEFAULT  # st_other & 3
+
+    @property
+    def protected(self) -> bool:
+        """Defined here and STV_PROTECTED: every reference of this object binds to this
+        definition, whatever precedes the object in the scope."""
+        return self.defined and self.visibility == STV_PROTECTED
 
     @property
     def defined(self) -> bool:
@@ -109,13 +117,13 @@ class Dynamic:
         if self._symtab is None:
             raise DynamicError("relocation names a symbol but there is no DT_SYMTAB")
         if self.word == 8:
-            name, info, _, shndx, value, size = struct.unpack(
+            name, info, other, shndx, value, size = struct.unpack(
                 "<IBBHQQ", self.mem.read(self._symtab + 24 * index, 24))
         else:
-            name, value, size, info, _, shndx = struct.unpack(
+            name, value, size, info, other, shndx = struct.unpack(
                 "<IIIBBH", self.mem.read(self._symtab + 16 * index, 16))
         sym = DynSym(index, self.string(name), value + (self.bias if shndx else 0), size,
-                     info >> 4, info & 0xF, shndx, value)
+                     info >> 4, info & 0xF, shndx, value, other & 3)
         self._syms[index] = sym
         return sym
 

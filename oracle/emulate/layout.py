@@ -1,11 +1,13 @@
 """Where things go in the guest address space, per architecture: the load base of
-position-independent executables, the emulated libraries' code and data, the heap,
+position-independent executables (moved by a seeded random number of pages per run, as
+ASLR moves it, so that a pointer left unrebased points nowhere), the emulated libraries' code and data, the heap,
 the thread pointer block and the stack.  Chosen like Linux's defaults so that addresses
 in traces and faults look familiar, and far from where non-PIE executables load.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 
@@ -48,3 +50,35 @@ LAYOUT_32 = AddressLayout(
     stack_top=0xFF000000,
     stack_size=8 << 20,
 )
+
+
+PAGE = 0x1000
+# How far each base may move, in pages, as Linux's ASLR moves them (mmap_rnd_bits is 28 on
+# x86-64 and 8 on i386; the i386 figures here are wider, to make a missed rebase likelier
+# to show, and narrower for libraries, which share a 240 MiB window).
+_PIE_SPREAD = {8: 1 << 28, 4: 1 << 16}
+_LIBRARY_SPREAD = {8: 1 << 24, 4: 1 << 10}
+LIBRARY_STRIDE = {8: 1 << 30, 4: 1 << 24}  # between successive libraries' slots
+_LIBRARY_JITTER = {8: 1 << 17, 4: 1 << 8}  # pages a library moves inside its slot
+
+
+@dataclass(frozen=True)
+class Bases:
+    """Where this run loads a position-independent executable and each real shared
+    library: drawn from a seed, so that a run is reproducible and two runs differ."""
+
+    seed: int
+    pie: int
+    libraries: int
+    word: int
+
+    def library(self, n: int) -> int:
+        """The base of the n-th real shared library loaded (0 first)."""
+        jitter = random.Random(self.seed * 1000003 + n).randrange(_LIBRARY_JITTER[self.word])
+        return self.libraries + n * LIBRARY_STRIDE[self.word] + jitter * PAGE
+
+
+def draw_bases(layout: AddressLayout, word: int, seed: int) -> Bases:
+    rng = random.Random(seed)
+    return Bases(seed, layout.pie_base + rng.randrange(_PIE_SPREAD[word]) * PAGE,
+                 layout.libraries + rng.randrange(_LIBRARY_SPREAD[word]) * PAGE, word)

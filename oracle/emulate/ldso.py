@@ -17,7 +17,7 @@ from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.dynamic import DynamicError
 from oracle.emulate.elfimage import ElfImage, ImageError
 from oracle.emulate.guest import GuestFault
-from oracle.emulate.layout import LAYOUT_32, LAYOUT_64
+from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, draw_bases
 from oracle.emulate.linking import link_program
 from oracle.emulate.loader import LoadError, build_stack, map_image
 from oracle.emulate.machine import Limits, Machine
@@ -42,6 +42,7 @@ class Invocation:
     stdin: bytes
     library_names: dict[str, frozenset[str]]  # soname -> names its real file defines
     library_dirs: list[Path]  # where real shared libraries are looked for first
+    seed: int = 0  # draws the load bases of the PIE and of the real shared libraries
 
 
 def run_elf(data: bytes, inv: Invocation) -> RunResult:
@@ -62,7 +63,8 @@ def _library_region(word: int) -> tuple[int, int]:
 def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> RunResult:
     abi = machine.abi
     layout = LAYOUT_64 if abi.word == 8 else LAYOUT_32
-    bias = layout.pie_base if image.e_type == elfimage.ET_DYN else 0
+    bases = draw_bases(layout, abi.word, inv.seed)
+    bias = bases.pie if image.e_type == elfimage.ET_DYN else 0
     machine.symbolizer = AddressSpaceSymbols(Symbolizer(data, bias))
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
                       inv.limits.memory_cap, inv.stdin)
@@ -71,7 +73,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
 
     def ended(fault: Fault) -> RunResult:
         return RunResult(None, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
-                         [fault], machine.instructions)
+                         [fault], machine.instructions, inv.seed)
 
     try:
         brk = map_image(machine.mem, image, bias, inv.limits.memory_cap)
@@ -85,7 +87,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
         start = link_program(machine, process, image, data, bias, path=inv.path,
                              lazy=inv.lazy, dirs=inv.library_dirs, env=inv.env,
                              library_names=inv.library_names,
-                             libraries_base=layout.libraries)
+                             library_base=bases.library)
     except LoadFault as err:
         return ended(err.fault)
     except (LoadError, DynamicError, ImageError, OSError) as err:
@@ -99,7 +101,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
     machine.uc.reg_write(abi.sp_reg, sp)
     exit_code, faults = machine.run(start)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
-                     faults, machine.instructions)
+                     faults, machine.instructions, inv.seed)
 
 
 def defined_names(path: Path) -> frozenset[str]:

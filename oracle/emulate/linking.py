@@ -6,7 +6,7 @@ RELRO, and run the libraries' initialisers before the executable's entry point.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 from unicorn import x86_const as x
@@ -22,14 +22,16 @@ from oracle.emulate.machine import Machine
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
 from oracle.emulate.scope import LoadedObject, LoadFault, Member, Scope
-from oracle.emulate.sharedobj import LIBRARY_STRIDE, find_library, load_library, search_dirs
+from oracle.emulate.sharedobj import find_library, load_library, search_dirs
 
 
 def link_program(machine: Machine, process: Process, image: ElfImage, data: bytes, bias: int,
                  *, path: str, lazy: bool, dirs: list[Path], env: list[bytes],
-                 library_names: dict[str, frozenset[str]], libraries_base: int) -> int:
+                 library_names: dict[str, frozenset[str]],
+                 library_base: Callable[[int], int]) -> int:
     """Bind the executable; returns where to start (its entry, or the initialiser runner
-    of its real libraries, which then jumps to the entry)."""
+    of its real libraries, which then jumps to the entry).  `library_base(n)`: where the
+    n-th real library loads."""
     entry = image.entry + bias
     dyn_seg = image.first(elfimage.PT_DYNAMIC)
     if dyn_seg is None:
@@ -58,7 +60,7 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
             if found is None:
                 raise LoadFault(Fault("load", 0, None, f"{soname}: no emulated library and "
                                       "no file of that name in the library path"))
-            lib = load_library(machine, found, libraries_base + LIBRARY_STRIDE * len(real),
+            lib = load_library(machine, found, library_base(len(real)),
                                soname, process.tls)
             members.append(lib)
             real.append(lib)

@@ -72,6 +72,7 @@ class RunResult:
     trace: list[TraceEntry] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     instructions: int | None = None  # counted only in runs with an instruction budget
+    seed: int | None = None  # drew the load bases (run(..., seed=) repeats the run exactly)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,4 +82,5 @@ class RunResult:
             "trace": [t.to_json() for t in self.trace],
             "faults": [f.to_json() for f in self.faults],
             "instructions": self.instructions,
+            "seed": self.seed,
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import secrets
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -35,6 +36,7 @@ def run(
     stdin: bytes = b"",
     library_path: Sequence[str | os.PathLike[str]] = (),
     files_from: str | os.PathLike[str] | None = None,
+    seed: int | None = None,
 ) -> RunResult:
     """Run the executable at `path` and return what it did.
 
@@ -53,6 +55,9 @@ def run(
     library_path: directories searched (after the executable's own) for the real files of
     libtrace* libraries, so that two of them split the symbols as their files do; when a
     file is not found the library provides every name.
+    seed: draws where a position-independent executable and each real shared library load
+    (pages moved as ASLR moves them); None draws a fresh one per run.  The result's `seed`
+    is the one used, so `run(..., seed=result.seed)` repeats a run exactly.
     """
     if bind not in ("lazy", "now"):
         raise ValueError(f"bind must be 'lazy' or 'now', not {bind!r}")
@@ -82,6 +87,7 @@ def run(
         stdin=stdin,
         library_names=_LibraryFiles([exe.parent, *map(Path, library_path)]),
         library_dirs=[*map(Path, library_path), exe.parent],
+        seed=secrets.randbits(32) if seed is None else seed,
     )
     if data[:4] in MACHO_MAGICS:
         return _run_macho(data, inv)

@@ -7,7 +7,8 @@ a COPY every object uses the executable's copy); an undefined executable symbol 
 nonzero value (a canonical PLT entry) satisfies every reference but its own JUMP_SLOT; a
 version need naming a library makes that library be tried first after the executable;
 weak references to nothing are 0; calls to functions nobody implements get a stub that
-faults naming the function.
+faults naming the function.  A protected symbol binds its own object's references to its
+own definition; a hidden one left global in .dynsym defines nothing for anyone else.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ class LoadedObject:
         for index, sym in enumerate(symbols):
             if not sym.name or sym["st_info"]["bind"] == "STB_LOCAL":
                 continue
+            if sym["st_other"]["visibility"] in ("STV_HIDDEN", "STV_INTERNAL"):
+                continue  # the gABI: not visible outside its object, so never a definition
             if sym["st_shndx"] != "SHN_UNDEF":
                 version, hidden = versions[index] if index < len(versions) else (None, False)
                 obj.defined.setdefault(sym.name, []).append(Definition(index, version, hidden))
@@ -147,6 +150,8 @@ class Scope:
 
     def resolve(self, requester: LoadedObject, sym: DynSym, for_plt: bool) -> int:
         """S for a relocation of `requester` against `sym` (a JUMP_SLOT when for_plt)."""
+        if sym.protected:
+            return sym.value  # its own definition: nothing interposes a protected symbol
         for member in self._order(requester, sym):
             found = self._lookup(member, requester, sym, for_plt)
             if found is not None:
@@ -201,6 +206,8 @@ class Scope:
         requester's own module for a relocation without a symbol (local dynamic)."""
         if sym.index == 0:
             return requester.tls_module, requester.tls_offset, 0
+        if sym.protected:
+            return requester.tls_module, requester.tls_offset, sym.raw
         for member in self._order(requester, sym):
             if not isinstance(member, LoadedObject):
                 continue

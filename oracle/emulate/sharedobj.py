@@ -22,7 +22,6 @@ from oracle.emulate.symbols import AddressSpaceSymbols, Symbolizer
 from oracle.emulate.thread import PT_TLS, StaticTls
 
 DT_RPATH, DT_RUNPATH = 15, 29
-LIBRARY_STRIDE = 0x1000000  # 16 MiB between the bases of successive libraries
 
 
 def search_dirs(needing: LoadedObject, given: list[Path], env: list[bytes]) -> list[Path]:

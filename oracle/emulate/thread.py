@@ -27,6 +27,12 @@ REGION = 0x10000  # TLS blocks up to 60 KiB below the TCB, the GDT above it
 TCB_OFFSET = 0xF000
 CANARY = bytes.fromhex("00c0ffee0ddba11d")
 GDT_OFFSET = 0x800
+# The dynamic thread vector (glibc's dtv_t array), between the TCB and the GDT: tcb[1]
+# points at entry 0, whose first word is the generation; entry m (two
+# words, as glibc's union of a pointer and its to_free) holds module m's block address.
+# Its length is in entry -1, as glibc keeps it.  __tls_get_addr (tls.py) reads only this.
+DTV_OFFSET = 0x400
+DTV_ENTRIES = (GDT_OFFSET - DTV_OFFSET) // 16 - 1
 GDT_ENTRIES = 9  # 0 null, 1 code, 2 data, 3 our TCB, 6-8 set_thread_area's (as Linux)
 TLS_ENTRIES = range(6, 9)
 
@@ -38,6 +44,7 @@ class StaticTls:
     loaded at start-up get the next ids, their blocks further down, as in glibc."""
 
     tp: int
+    dtv: int  # entry 0 of the dynamic thread vector (tcb[1] points here)
     used: int = 0
     offsets: dict[int, int] = field(default_factory=dict)  # module id -> offset below tp
     next_module: int = 1
@@ -50,6 +57,11 @@ class StaticTls:
             raise LoadError(f"TLS block of {memsz} bytes does not fit the static TLS area")
         machine.mem.write(self.tp - offset, image + bytes(memsz - len(image)))
         module = self.next_module
+        if module >= DTV_ENTRIES:
+            raise LoadError(f"more than {DTV_ENTRIES - 1} modules with thread-local storage")
+        word = machine.abi.word
+        machine.mem.write(self.dtv + 2 * word * module, machine.abi.pack(self.tp - offset))
+        machine.mem.write(self.dtv - 2 * word, machine.abi.pack(module))  # the length
         self.offsets[module] = offset
         self.next_module += 1
         self.used = offset
@@ -62,7 +74,10 @@ def set_up_thread(machine: Machine, image: ElfImage, bias: int, base: int) -> St
     word = machine.abi.word
     machine.mem.write(tcb, machine.abi.pack(tcb))
     machine.mem.write(tcb + 5 * word, CANARY[:word])
-    tls = StaticTls(tcb)
+    dtv = tcb + DTV_OFFSET + 2 * word  # entry -1 (the length) comes first
+    machine.mem.write(tcb + word, machine.abi.pack(dtv))
+    machine.mem.write(dtv, machine.abi.pack(1))  # generation 1, as ld.so starts
+    tls = StaticTls(tcb, dtv)
     segment = image.first(PT_TLS)
     if segment is not None and segment.memsz:
         tls.add(machine, image.data[segment.offset : segment.offset + segment.filesz],

@@ -11,7 +11,7 @@ included), the oracle works out where the patched section landed, what the symbo
 address, GOT slot and PLT entry are in the output, and which bytes the field must
 therefore hold, allowing the instruction rewrites GNU ld, gold, lld and mold perform
 (GOTPCRELX/GOT32X relaxation, TLS initial-exec to local-exec).  It reads inputs and output
-with pyelftools and decodes with capstone; nothing comes from the linker under test.
+with its own ELF reader (elf_file.py) and decodes with capstone; nothing comes from the linker under test.
 
 Module map: inputs/tables/archive (what went in), image/plt (what came out), placement/
 merge/linked (where input sections went), targets (S, G, L, Z), types/rules/relax/tls

@@ -13,14 +13,13 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from elftools.common.exceptions import ELFCompressionError, ELFError
-
 from .archive import is_archive, read_archive
 from .debug import check_debug_fields
 from .diagnose import distance, missing, pointee
 from .disasm import context
+from .elf_file import read_elf
 from .expect import Expectation, encode, fits, hexs, wrap
-from .image import OutputImage, read_image
+from .image import OutputImage, image_of
 from .inputs import InputObject, InputReloc, InputSection, is_relocatable, read_object
 from .linked import Linked, read_hints
 from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
@@ -149,12 +148,13 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
         return check_macho_fields(output, inputs)
     skipped: Counter[str] = Counter()
     try:
-        image = read_image(output)
+        elf = read_elf(output)  # read once: the image and the debug sections come from it
+        image = image_of(elf)
         objects, members = _read_inputs([str(p) for p in inputs], skipped)
-    except (ELFError, ELFCompressionError, struct.error, ValueError, OSError, AssertionError,
-            zlib.error, OverflowError, MemoryError, IndexError, KeyError) as e:
-        # a judge must not die on the thing it judges: say which file and why (pyelftools
-        # asserts, decompresses and indexes on what a hostile file says)
+    except (struct.error, ValueError, OSError, AssertionError, zlib.error, OverflowError,
+            MemoryError, IndexError, KeyError) as e:
+        # a judge must not die on the thing it judges: say which file and why (headers
+        # and compressed sections say what a hostile file wants them to say)
         raise ValueError(f"cannot read {output} or its inputs as ELF: {e}") from e
     hints = read_hints(link_map)
     if members:
@@ -172,7 +172,7 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
         linked.got = bases[0]
     report = _check_all(linked)
     skipped.update(report.skipped)
-    debug = check_debug_fields(output, linked, {id(o): o.debug_relocs for o in linked.objects})
+    debug = check_debug_fields(elf, linked, {id(o): o.debug_relocs for o in linked.objects})
     skipped.update(debug.skipped)
     # disassembly only for what is reported (not for placements or GOT bases tried)
     mismatches = tuple(

@@ -23,10 +23,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.elffile import ELFFile
-
+from .elf_file import SHF_ALLOC, SHF_MERGE, SHT_PROGBITS, ElfFile, read_elf
 from .inputs import InputObject, InputReloc, InputSection
 from .linked import Linked
 from .mismatch import ConfirmedSite, FieldMismatch
@@ -44,21 +41,18 @@ class DebugReport:
     skipped: dict[str, int]
 
 
-def read_non_alloc(path: str) -> dict[str, bytes]:
-    """The output's non-allocated sections by name, decompressed (pyelftools undoes
-    SHF_COMPRESSED)."""
-    with open(path, "rb") as f:
-        elf = ELFFile(f)
-        out = {}
-        for s in elf.iter_sections():
-            if s["sh_flags"] & SH_FLAGS.SHF_ALLOC or s["sh_type"] != "SHT_PROGBITS":
-                continue
-            try:
-                out[s.name] = s.data()
-            except (ELFError, zlib.error, ValueError, OverflowError, MemoryError,
-                    AssertionError):
-                continue  # a corrupt (hostile) compressed section: nothing to judge
-        return out
+def read_non_alloc(output: str | ElfFile) -> dict[str, bytes]:
+    """The output's non-allocated sections by name, decompressed (SHF_COMPRESSED undone)."""
+    elf = read_elf(output) if isinstance(output, str) else output
+    out = {}
+    for s in elf.sections:
+        if s.flags & SHF_ALLOC or s.type != SHT_PROGBITS:
+            continue
+        try:
+            out[s.name] = elf.contents(s)
+        except (zlib.error, ValueError, OverflowError, MemoryError):
+            continue  # a corrupt (hostile) compressed section: nothing to judge
+    return out
 
 
 def _masked(sec: InputSection, relocs: tuple[InputReloc, ...], machine: str) -> bytes:
@@ -150,7 +144,7 @@ def _search_all(out: bytes, masked: bytes, holes: list[tuple[int, int]],
 
 
 def _is_merged(sec: InputSection) -> bool:
-    return bool(sec.flags & SH_FLAGS.SHF_MERGE) and not sec.relocated
+    return bool(sec.flags & SHF_MERGE) and not sec.relocated
 
 
 def _string_at(data: bytes, offset: int) -> bytes | None:
@@ -158,7 +152,7 @@ def _string_at(data: bytes, offset: int) -> bytes | None:
     return data[offset:end + 1] if 0 <= offset <= end else None
 
 
-def check_debug_fields(output: str, linked: Linked,
+def check_debug_fields(output: str | ElfFile, linked: Linked,
                        debug: dict[int, dict[int, tuple[InputReloc, ...]]]) -> DebugReport:
     """Judge every relocation of every non-allocated input section in `debug`
     (id(object) -> section index -> its relocations)."""

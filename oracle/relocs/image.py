@@ -1,6 +1,6 @@
 """The linked output as the oracle reads it: memory by address, symbols, dynamic relocations.
 
-Everything here comes from the output file alone (pyelftools).  Local symbols are grouped
+Everything here comes from the output file alone (read by elf_file.py).  Local symbols are grouped
 by the STT_FILE symbol that precedes them, which is how GNU ld, gold, lld and mold keep
 apart two `static int helper` from two objects.
 """
@@ -8,17 +8,29 @@ apart two `static int helper` from two objects.
 from __future__ import annotations
 
 import bisect
-import os
 import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerNeedSection
-
 from . import tables
+from .elf_file import (
+    ET_DYN,
+    PT_TLS,
+    SHF_ALLOC,
+    SHF_EXECINSTR,
+    SHF_TLS,
+    SHT_DYNAMIC,
+    SHT_DYNSYM,
+    SHT_GNU_VERNEED,
+    SHT_GNU_VERSYM,
+    SHT_REL,
+    SHT_RELA,
+    SHT_SYMTAB,
+    ElfFile,
+    read_elf,
+)
+
+DT_PLTGOT = 3
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
 _SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE",
@@ -38,12 +50,12 @@ class OutSection:
 
     @property
     def executable(self) -> bool:
-        return bool(self.flags & SH_FLAGS.SHF_EXECINSTR)
+        return bool(self.flags & SHF_EXECINSTR)
 
     @property
     def tls_nobits(self) -> bool:
         """.tbss: its addresses are a TLS template's, overlapping the sections after it."""
-        return self.nobits and bool(self.flags & SH_FLAGS.SHF_TLS)
+        return self.nobits and bool(self.flags & SHF_TLS)
 
     def contains(self, addr: int, n: int = 1) -> bool:
         return self.addr <= addr and addr + n <= self.addr + self.size
@@ -233,49 +245,44 @@ def base_name(name: str) -> str:
 
 
 def read_image(path: str) -> OutputImage:
-    with open(path, "rb") as f:
-        elf = ELFFile(f)
-        machine = {"EM_X86_64": "x86_64", "EM_386": "i386"}.get(elf["e_machine"])
-        if machine is None:
-            raise ValueError(f"{path}: unsupported machine {elf['e_machine']}")
-        sections = []
-        file_size = os.fstat(f.fileno()).st_size
-        for sec in elf.iter_sections():
-            if sec["sh_type"] != "SHT_NOBITS" and sec["sh_offset"] + sec["sh_size"] > file_size:
-                # checked before pyelftools reads (and allocates) sh_size bytes
-                raise ValueError(f"{path}: section {sec.name} ({sec['sh_size']:#x} bytes at "
-                                 f"{sec['sh_offset']:#x}) runs past the end of the file")
-        for sec in elf.iter_sections():
-            if not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
-                continue
-            nobits = sec["sh_type"] == "SHT_NOBITS"
-            sections.append(OutSection(sec.name, sec["sh_addr"], sec["sh_size"],
-                                       sec["sh_flags"], nobits, b"" if nobits else sec.data()))
-        image = OutputImage(path, machine, 8 if machine == "x86_64" else 4, sections,
-                            relocatable=elf["e_type"] == "ET_DYN")
-        for seg in elf.iter_segments():
-            if seg["p_type"] == "PT_TLS":
-                image.tls = (seg["p_vaddr"], seg["p_memsz"], seg["p_align"])
-        _read_symbols(elf, image)
-        _read_dynamic(elf, image)
-        return image
+    return image_of(read_elf(path))
 
 
-def _table(elf: ELFFile, index: int) -> tuple[bytes, bytes]:
+def image_of(elf: ElfFile) -> OutputImage:
+    """The linked output `elf` as the oracle reads it."""
+    machine = elf.machine
+    if machine is None:
+        raise ValueError(f"{elf.path}: unsupported machine {elf.e_machine}")
+    for sec in elf.sections:
+        if not sec.nobits and sec.offset + sec.size > len(elf.data):
+            raise ValueError(f"{elf.path}: section {sec.name} ({sec.size:#x} bytes at "
+                             f"{sec.offset:#x}) runs past the end of the file")
+    sections = [OutSection(sec.name, sec.addr, sec.size, sec.flags, sec.nobits,
+                           elf.contents(sec))
+                for sec in elf.sections if sec.flags & SHF_ALLOC]
+    image = OutputImage(elf.path, machine, 8 if machine == "x86_64" else 4, sections,
+                        relocatable=elf.type == ET_DYN)
+    for seg in elf.segments:
+        if seg.type == PT_TLS:
+            image.tls = (seg.vaddr, seg.memsz, seg.align)
+    _read_symbols(elf, image)
+    _read_dynamic(elf, image)
+    return image
+
+
+def _table(elf: ElfFile, index: int) -> tuple[bytes, bytes]:
     """(the symbol table's bytes, its string table's bytes)."""
-    sec = elf.get_section(index)
-    return sec.data(), elf.get_section(sec["sh_link"]).data()
+    sec = elf.section(index)
+    return elf.contents(sec), elf.contents(elf.section(sec.link))
 
 
-def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
-    is64 = elf.elfclass == 64
+def _read_symbols(elf: ElfFile, image: OutputImage) -> None:
     for table_name in (".symtab", ".dynsym"):
-        index = elf.get_section_index(table_name)
-        if index is None or elf.get_section(index)["sh_type"] not in ("SHT_SYMTAB",
-                                                                       "SHT_DYNSYM"):
+        table = elf.section_named(table_name)
+        if table is None or table.type not in (SHT_SYMTAB, SHT_DYNSYM):
             continue
         group: dict[str, list[OutSymbol]] | None = None
-        for sym in tables.symbols(*_table(elf, index), is64):
+        for sym in tables.symbols(*_table(elf, table.index), elf.is64):
             if sym.type == "STT_FILE":
                 group = defaultdict(list)
                 image.file_groups.append((sym.name, group))
@@ -301,46 +308,43 @@ def _read_symbols(elf: ELFFile, image: OutputImage) -> None:
                 image.globals[rec.name] = rec
 
 
-def _read_dynamic(elf: ELFFile, image: OutputImage) -> None:
+def _read_dynamic(elf: ElfFile, image: OutputImage) -> None:
     kinds = _SLOT_TYPES[image.machine]
-    is64 = elf.elfclass == 64
-    for sec in elf.iter_sections():
-        if isinstance(sec, DynamicSection):
-            for tag in sec.iter_tags():
-                if tag.entry.d_tag == "DT_PLTGOT":
-                    image.pltgot = tag.entry.d_val
-        kind = sec["sh_type"]
-        if kind not in ("SHT_REL", "SHT_RELA") or not sec["sh_flags"] & SH_FLAGS.SHF_ALLOC:
+    for sec in elf.sections:
+        if sec.type == SHT_DYNAMIC:
+            for tag, value in tables.dynamic_tags(elf.contents(sec), elf.is64):
+                if tag == DT_PLTGOT:
+                    image.pltgot = value
+        if sec.type not in (SHT_REL, SHT_RELA) or not sec.flags & SHF_ALLOC:
             continue
         names: list[str] = []
         versions: list[str] = []
-        if sec["sh_link"]:
+        if sec.link:
             names = [base_name(s.name)
-                     for s in tables.symbols(*_table(elf, sec["sh_link"]), is64)]
-            versions = _needed_versions(elf, sec["sh_link"], len(names))
-        for rel in tables.relocations(sec.data(), is64, kind == "SHT_RELA"):
+                     for s in tables.symbols(*_table(elf, sec.link), elf.is64)]
+            versions = _needed_versions(elf, sec.link, len(names))
+        for rel in tables.relocations(elf.contents(sec), elf.is64, sec.type == SHT_RELA):
             known = 0 < rel.symbol < len(names)
             image.dynrelocs.append(DynReloc(rel.offset, kinds.get(rel.type, "other"),
                                             names[rel.symbol] if known else "", rel.addend,
                                             versions[rel.symbol] if known else ""))
 
 
-def _needed_versions(elf: ELFFile, dynsym: int, count: int) -> list[str]:
+def _needed_versions(elf: ElfFile, dynsym: int, count: int) -> list[str]:
     """Per dynamic symbol, the name of the needed version it is bound to ("" for none):
     .gnu.version holds an index per symbol (hidden bit masked), .gnu.version_r names the
     indices (vna_other) of each needed library's versions."""
     out = [""] * count
-    versym = next((s for s in elf.iter_sections() if s["sh_type"] == "SHT_GNU_versym"
-                   and s["sh_link"] == dynsym), None)
+    versym = next((s for s in elf.sections if s.type == SHT_GNU_VERSYM and s.link == dynsym),
+                  None)
     if versym is None:
         return out
     names: dict[int, str] = {}
-    for sec in elf.iter_sections():
-        if isinstance(sec, GNUVerNeedSection):
-            for _, auxiliaries in sec.iter_versions():
-                for aux in auxiliaries:
-                    names[aux["vna_other"]] = aux.name
-    data = versym.data()
+    for sec in elf.sections:
+        if sec.type == SHT_GNU_VERNEED:
+            strtab = elf.contents(elf.section(sec.link))
+            names.update(tables.needed_versions(elf.contents(sec), sec.info, strtab))
+    data = elf.contents(versym)
     for i in range(min(count, len(data) // 2)):
         index = int.from_bytes(data[2 * i:2 * i + 2], "little") & 0x7FFF
         out[i] = names.get(index, "")

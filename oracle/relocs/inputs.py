@@ -1,6 +1,6 @@
 """Relocatable inputs as the oracle sees them: sections, symbols and relocations.
 
-Parsed with pyelftools (headers, section contents) and tables.py (symbols, relocations,
+Parsed with elf_file.py (headers, section contents) and tables.py (symbols, relocations,
 in bulk), independently of the linker's readers.  For i386 (REL) the
 implicit addend is read out of the section bytes at the field, sign-extended to the
 field's width, exactly as the psABI defines it.
@@ -14,11 +14,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO, Literal, TypeVar
 
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import Section
-
 from . import tables, types
+from .elf_file import (
+    SHF_ALLOC,
+    SHF_EXECINSTR,
+    SHF_MERGE,
+    SHF_STRINGS,
+    SHT_GROUP,
+    SHT_REL,
+    SHT_RELA,
+    SHT_SYMTAB,
+    ElfFile,
+    Shdr,
+)
 
 GRP_COMDAT = 1
 _T = TypeVar("_T")
@@ -38,7 +46,7 @@ class InputSection:
 
     @property
     def alloc(self) -> bool:
-        return bool(self.flags & SH_FLAGS.SHF_ALLOC)
+        return bool(self.flags & SHF_ALLOC)
 
     @property
     def nobits(self) -> bool:
@@ -50,15 +58,15 @@ class InputSection:
         ld's merge code refuses such sections, and gold, lld and mold keep them whole as
         well (gcc -O2 -fno-pie puts `.LCn: .quad .LCm` pointer constants in .rodata.cst8,
         whose pieces all read as zeros before relocation)."""
-        return bool(self.flags & SH_FLAGS.SHF_MERGE) and not self.relocated
+        return bool(self.flags & SHF_MERGE) and not self.relocated
 
     @property
     def strings(self) -> bool:
-        return bool(self.flags & SH_FLAGS.SHF_STRINGS)
+        return bool(self.flags & SHF_STRINGS)
 
     @property
     def executable(self) -> bool:
-        return bool(self.flags & SH_FLAGS.SHF_EXECINSTR)
+        return bool(self.flags & SHF_EXECINSTR)
 
 
 @dataclass(frozen=True)
@@ -127,42 +135,40 @@ def _read_object(_key: str, _mtime: int, _size: int, path: str) -> InputObject:
 
 def parse_object(stream: BinaryIO, path: str) -> InputObject:
     """An ET_REL object from `stream`; `path` names it in reports (`lib.a(m.o)` for members)."""
-    elf = ELFFile(stream)
-    machine = {"EM_X86_64": "x86_64", "EM_386": "i386"}.get(elf["e_machine"])
+    elf = ElfFile(stream.read(), path)
+    machine = elf.machine
     if machine is None:
-        raise ValueError(f"{path}: unsupported machine {elf['e_machine']}")
-    headers = [elf.get_section(i) for i in range(elf.num_sections())]
+        raise ValueError(f"{path}: unsupported machine {elf.e_machine}")
+    headers = elf.sections
     sections: dict[int, InputSection] = {}
     raw: dict[int, bytes] = {}
-    for i, sec in enumerate(headers):
-        nobits = sec["sh_type"] == "SHT_NOBITS"
-        raw[i] = b"" if nobits else sec.data()
-        sections[i] = InputSection(
-            i, sec.name, sec["sh_type"], sec["sh_flags"], sec["sh_size"],
-            sec["sh_addralign"], sec["sh_entsize"], raw[i])
-    is64 = elf.elfclass == 64
-    symbols = _read_symbols(headers, raw, sections, is64)
+    for sec in headers:
+        raw[sec.index] = elf.contents(sec)
+        sections[sec.index] = InputSection(
+            sec.index, sec.name, sec.type_name, sec.flags, sec.size, sec.addralign,
+            sec.entsize, raw[sec.index])
+    symbols = _read_symbols(headers, raw, sections, elf.is64)
     relocs: list[InputReloc] = []
     debug: list[InputReloc] = []
     non_alloc = 0
     comdat: list[tuple[str, tuple[int, ...]]] = []
-    for i, sec in enumerate(headers):
-        kind = sec["sh_type"]
-        if kind == "SHT_GROUP":
-            words = _group_words(raw[i], elf.little_endian)
-            if words and words[0] & GRP_COMDAT and sec["sh_info"] < len(symbols):
-                comdat.append((symbols[sec["sh_info"]].name, tuple(words[1:])))
-        if kind not in ("SHT_REL", "SHT_RELA"):
+    for sec in headers:
+        if sec.type == SHT_GROUP:
+            words = _group_words(raw[sec.index], True)
+            if words and words[0] & GRP_COMDAT and sec.info < len(symbols):
+                comdat.append((symbols[sec.info].name, tuple(words[1:])))
+        if sec.type not in (SHT_REL, SHT_RELA):
             continue
-        target = sections.get(sec["sh_info"])
-        entries = list(tables.relocations(raw[i], is64, kind == "SHT_RELA"))
+        target = sections.get(sec.info)
+        entries = list(tables.relocations(raw[sec.index], elf.is64, sec.type == SHT_RELA))
         if target is None:
             non_alloc += len(entries)
             continue
-        (relocs if target.alloc else debug).extend(InputReloc(target.index, r.offset, r.type, r.symbol,
-                                 r.addend if r.addend is not None else
-                                 implicit_addend(target, r.offset, machine, r.type))
-                      for r in entries)
+        (relocs if target.alloc else debug).extend(
+            InputReloc(target.index, r.offset, r.type, r.symbol,
+                       r.addend if r.addend is not None else
+                       implicit_addend(target, r.offset, machine, r.type))
+            for r in entries)
     non_alloc += len(debug)
     for index in {r.section for r in relocs} | {r.section for r in debug}:
         sections[index] = replace(sections[index], relocated=True)
@@ -182,12 +188,12 @@ def _group(items: Iterable[_T], key: Callable[[_T], object]) -> dict[int, tuple[
     return {k: tuple(v) for k, v in groups.items()}
 
 
-def _read_symbols(headers: list[Section], raw: dict[int, bytes],
+def _read_symbols(headers: list[Shdr], raw: dict[int, bytes],
                   sections: dict[int, InputSection], is64: bool) -> tuple[InputSymbol, ...]:
-    symtab = next((i for i, s in enumerate(headers) if s["sh_type"] == "SHT_SYMTAB"), None)
+    symtab = next((s.index for s in headers if s.type == SHT_SYMTAB), None)
     if symtab is None:
         return ()
-    strtab = raw.get(headers[symtab]["sh_link"], b"")
+    strtab = raw.get(headers[symtab].link, b"")
     out = []
     for i, sym in enumerate(tables.symbols(raw[symtab], strtab, is64)):
         name = sym.name

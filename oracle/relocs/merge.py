@@ -7,8 +7,7 @@ copy of that piece in the output is a correct target, tail-merged strings includ
 
 from __future__ import annotations
 
-from elftools.elf.constants import SH_FLAGS
-
+from .elf_file import SHF_MERGE
 from .image import OutputImage
 from .inputs import InputSection
 from .placement import output_names_for
@@ -40,8 +39,8 @@ def piece_copies(image: OutputImage, sec: InputSection, piece: bytes, align: int
     found: list[int] = []
     # same-named output sections first, then merged-string sections (mold's .rodata.str)
     ranks = (lambda o: o.name in names,
-             lambda o: bool(o.flags & SH_FLAGS.SHF_MERGE) and o.name not in names,
-             lambda o: not o.flags & SH_FLAGS.SHF_MERGE and o.name not in names)
+             lambda o: bool(o.flags & SHF_MERGE) and o.name not in names,
+             lambda o: not o.flags & SHF_MERGE and o.name not in names)
     for rank in ranks:
         for out in image.sections:
             if out.nobits or not rank(out):

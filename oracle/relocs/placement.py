@@ -15,8 +15,8 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from elftools.elf.constants import SH_FLAGS
 
+from .elf_file import SHF_TLS
 from .image import OutputImage
 from .inputs import InputObject, InputSection
 from .types import TLS_TYPES, lookup
@@ -68,7 +68,7 @@ def output_names_for(name: str) -> tuple[str, ...]:
 def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int) -> bool:
     if sec.align > 1 and addr % sec.align:
         return False
-    out = image.section_at(addr, max(sec.size, 1), tls=bool(sec.flags & SH_FLAGS.SHF_TLS))
+    out = image.section_at(addr, max(sec.size, 1), tls=bool(sec.flags & SHF_TLS))
     if out is None:
         return False
     if sec.nobits:

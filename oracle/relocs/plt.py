@@ -9,6 +9,7 @@ entry sizes.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 
@@ -22,7 +23,10 @@ _PLT_SLOT_KINDS = ("JUMP_SLOT", "GLOB_DAT", "IRELATIVE")  # what fills a slot a 
 _REG_IMM = re.compile(r"^[a-z0-9]+, (0x[0-9a-f]+|[0-9]+)$")
 
 
+@functools.cache
 def _disassembler(machine: str) -> capstone.Cs:
+    """One capstone handle per machine for the process (opening one costs more than
+    decoding a small PLT)."""
     mode = capstone.CS_MODE_64 if machine == "x86_64" else capstone.CS_MODE_32
     md = capstone.Cs(capstone.CS_ARCH_X86, mode)
     md.detail = True
@@ -78,22 +82,21 @@ def plt_entries(image: OutputImage) -> dict[int, list[int]]:
         pending: list[int] = []  # starts of a pass-through run leading to the next jump
         offset = 0
         while offset < len(sec.data):
-            insns = list(md.disasm(sec.data[offset:], sec.addr + offset, 1))
-            if not insns:
+            # a linear sweep up to the first byte capstone cannot decode, which is skipped
+            for insn in md.disasm(sec.data[offset:], sec.addr + offset):
+                slot = _slot_under_some_base(insn, image, bases)
+                if slot is not None:
+                    result[slot].extend(pending)
+                    result[slot].append(insn.address)
+                    pending.clear()
+                elif _passes_through(insn):
+                    # padding that follows the previous entry's jump does not start an entry
+                    if pending or not insn.mnemonic.startswith("nop"):
+                        pending.append(insn.address)
+                else:
+                    pending.clear()
+                offset += insn.size
+            if offset < len(sec.data):
                 pending.clear()
                 offset += 1
-                continue
-            insn = insns[0]
-            slot = _slot_under_some_base(insn, image, bases)
-            if slot is not None:
-                result[slot].extend(pending)
-                result[slot].append(insn.address)
-                pending.clear()
-            elif _passes_through(insn):
-                # padding that follows the previous entry's jump does not start an entry
-                if pending or not insn.mnemonic.startswith("nop"):
-                    pending.append(insn.address)
-            else:
-                pending.clear()
-            offset += insn.size
     return {slot: sorted(addrs) for slot, addrs in result.items()}

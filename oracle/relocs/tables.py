@@ -1,7 +1,7 @@
 """Symbol and relocation tables read in bulk (struct.iter_unpack), not entry by entry.
 
 pyelftools parses each entry through `construct`, which is far too slow for objects with
-thousands of sections and symbols; these readers take the raw table bytes pyelftools
+thousands of sections and symbols; these readers take the raw table bytes elf_file.py
 located and decode them in one pass, naming types and bindings the way pyelftools does.
 """
 
@@ -63,3 +63,43 @@ def relocations(data: bytes, is64: bool, rela: bool) -> Iterator[RawReloc]:
         offset, info = entry[0], entry[1]
         sym, kind = (info >> 32, info & 0xFFFFFFFF) if is64 else (info >> 8, info & 0xFF)
         yield RawReloc(offset, kind, sym, entry[2] if rela else None)
+
+
+def dynamic_tags(data: bytes, is64: bool) -> list[tuple[int, int]]:
+    """(d_tag, d_val) pairs of a dynamic section, up to its DT_NULL."""
+    fmt = "<qQ" if is64 else "<iI"
+    size = struct.calcsize(fmt)
+    out = []
+    for tag, value in struct.iter_unpack(fmt, data[:len(data) - len(data) % size]):
+        if tag == 0:
+            break
+        out.append((tag, value))
+    return out
+
+
+_VERNEED = struct.Struct("<HHIII")  # vn_version, vn_cnt, vn_file, vn_aux, vn_next
+_VERNAUX = struct.Struct("<IHHII")  # vna_hash, vna_flags, vna_other, vna_name, vna_next
+
+
+def needed_versions(data: bytes, count: int, strtab: bytes) -> dict[int, str]:
+    """vna_other -> version name, over the `count` (sh_info) entries of .gnu.version_r.
+    Each walk is bounded by the counts the section gives, so a hostile chain cannot loop."""
+    names: dict[int, str] = {}
+    at = 0
+    for _ in range(count):
+        if at < 0 or at + _VERNEED.size > len(data):
+            break
+        _, aux_count, _, aux, following = _VERNEED.unpack_from(data, at)
+        pos = at + aux
+        for _ in range(aux_count):
+            if pos < 0 or pos + _VERNAUX.size > len(data):
+                break
+            _, _, other, name, next_aux = _VERNAUX.unpack_from(data, pos)
+            names[other] = _name(strtab, name)
+            if not next_aux:
+                break
+            pos += next_aux
+        if not following:
+            break
+        at += following
+    return names

@@ -2,7 +2,8 @@
 S_THREAD_LOCAL_VARIABLES descriptors (dyld sets them up only when it is set), and each
 descriptor {thunk, key, offset} has its thunk bound to `__tlv_bootstrap` (by a bind
 opcode or a chained bind), a zero key (dyld fills it) and an offset inside the template
-(S_THREAD_LOCAL_REGULAR then S_THREAD_LOCAL_ZEROFILL)."""
+(S_THREAD_LOCAL_REGULAR then S_THREAD_LOCAL_ZEROFILL).  A descriptor is three words: 24
+bytes on x86-64, 12 on i386."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ TOPIC = "tlv"
 DYLD_TLV = "dyld threadLocalVariables.c / ld64 (thread-local variables)"
 MH_HAS_TLV_DESCRIPTORS = 0x800000
 S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
-DESCRIPTOR = 24
 BOOTSTRAP = "__tlv_bootstrap"
 
 
@@ -51,21 +51,24 @@ def tlv(f: MachOFile) -> Iterator[Finding]:
     if flagged != bool(descriptors):
         yield "header flags", (f"MH_HAS_TLV_DESCRIPTORS is {'set' if flagged else 'clear'} "
                                f"but the image has {len(descriptors)} descriptor sections")
-    if not descriptors or img.word != 8:
+    if not descriptors:
         return
+    word = img.word
+    size_of = 3 * word
     template = [s for s in sections
                 if s.type in (S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL)]
     size = (max(s.addr + s.size for s in template) - min(s.addr for s in template)
             if template else 0)
+    fields = "<QQQ" if word == 8 else "<III"
     bound = _bound(img)
     for sect in descriptors:
-        if sect.size % DESCRIPTOR:
-            yield sect.name, f"size {sect.size:#x} is not a multiple of {DESCRIPTOR}"
-        raw = img.bytes_at(sect.offset, sect.size - sect.size % DESCRIPTOR, sect.name)
-        for k in range(sect.size // DESCRIPTOR):
-            at = sect.addr + DESCRIPTOR * k
+        if sect.size % size_of:
+            yield sect.name, f"size {sect.size:#x} is not a multiple of {size_of}"
+        raw = img.bytes_at(sect.offset, sect.size - sect.size % size_of, sect.name)
+        for k in range(sect.size // size_of):
+            at = sect.addr + size_of * k
             where = f"{sect.name}[{k}] at {at:#x}"
-            _, key, offset = struct.unpack_from("<QQQ", raw, DESCRIPTOR * k)
+            _, key, offset = struct.unpack_from(fields, raw, size_of * k)
             if bound is not None and bound.get(at) != BOOTSTRAP:
                 yield where, f"the thunk is bound to {bound.get(at)}, not {BOOTSTRAP}"
             if key:

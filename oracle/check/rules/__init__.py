@@ -4,7 +4,7 @@
 import importlib
 
 TOPICS = ("header", "segments", "placement", "entry", "dynamic", "init", "hashes", "relocs",
-          "gotplt", "symbols", "versions", "ifunc", "ehframe", "buildid", "dwarf")
+          "pic", "gotplt", "symbols", "versions", "ifunc", "ehframe", "buildid", "dwarf")
 
 for _topic in TOPICS:
     importlib.import_module(f"oracle.check.rules.{_topic}")

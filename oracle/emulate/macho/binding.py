@@ -24,11 +24,13 @@ from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.macho import chained, relocations
 from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.dylib_images import ImageDylib
 from oracle.emulate.macho.image import MachOImage, Segment, Symbol
 from oracle.emulate.macho.libraries import STUB_BINDER, Dylib, LibSystem
 from oracle.emulate.macho.opcodes import (
     BIND_TYPE_POINTER,
     REBASE_TYPE_POINTER,
+    REBASE_TYPE_TEXT_ABSOLUTE32,
     Bind,
     OpcodeError,
     decode_binds,
@@ -40,6 +42,7 @@ from oracle.emulate.result import Fault
 
 N_WEAK_REF = 0x40
 ORDINAL_SELF, ORDINAL_EXECUTABLE, ORDINAL_FLAT = 0, -1, -2
+Library = Dylib | ImageDylib  # emulated (libSystem, libtrace) or a real dylib's image
 
 
 class DyldFault(Exception):
@@ -52,11 +55,20 @@ class DyldFault(Exception):
 
 class Binder:
     def __init__(self, machine: Machine, process: Process, img: MachOImage,
-                 dylibs: list[Dylib]) -> None:
+                 dylibs: list[Library], *, executable: ImageDylib | None = None,
+                 flat: list[Library] | None = None, text_rebases: bool = False) -> None:
+        """`dylibs` by library ordinal; `executable` what EXECUTABLE_ORDINAL names (a
+        dylib's or bundle's main executable); `flat` where flat lookup searches (the
+        executable, then every image in load order; default `dylibs`); `text_rebases`:
+        rebases may write a read-only segment (an i386 dylib's code holds addresses, and
+        dyld made __TEXT writable for them on i386)."""
         self.machine = machine
         self.process = process
         self.img = img
         self.dylibs = dylibs
+        self.executable = executable
+        self.flat = dylibs if flat is None else flat
+        self.text_rebases = text_rebases
         self.mem = machine.mem
         self.word = img.word
         self.slide = slide_of(img)  # what rebases and local relocations add
@@ -73,12 +85,14 @@ class Binder:
     def address_of(self, ordinal: int, symbol: str, weak: bool, site: int) -> int:
         if symbol == STUB_BINDER:
             return self.stub_binder
+        candidates: list[Library] = []
         if ordinal in (ORDINAL_SELF, ORDINAL_EXECUTABLE):
-            if symbol in self._own:
+            if ordinal == ORDINAL_EXECUTABLE and self.executable is not None:
+                candidates = [self.executable]
+            elif symbol in self._own:
                 return self._own[symbol]
-            candidates: list[Dylib] = []
         elif ordinal == ORDINAL_FLAT:
-            candidates = list(self.dylibs)
+            candidates = list(self.flat)
         elif 1 <= ordinal <= len(self.dylibs):
             candidates = [self.dylibs[ordinal - 1]]
         else:
@@ -101,8 +115,13 @@ class Binder:
             return self._functions[key]
         if weak:
             return 0
-        if candidates:
+        if candidates and not isinstance(candidates[0], ImageDylib):
             return self._unimplemented(symbol, candidates[0].install_name)
+        if candidates:  # a real image does not export it: dyld stops the launch
+            names = ", ".join(c.install_name for c in candidates)
+            raise DyldFault(Fault("unresolved", site, symbol,
+                                  f"{symbol}: symbol not found (ordinal {ordinal}: "
+                                  f"expected in {names})"))
         raise DyldFault(Fault("unresolved", site, symbol,
                               f"{symbol}: not defined by the executable (ordinal {ordinal})"))
 
@@ -122,7 +141,7 @@ class Binder:
 
     # -- fields --
 
-    def _field(self, segment: int, offset: int, what: str) -> int:
+    def _field(self, segment: int, offset: int, what: str, rebase: bool = False) -> int:
         """The address of a pointer a rebase or bind writes, checked to be writable."""
         if not 0 <= segment < len(self.img.segments):
             raise DyldFault(Fault("bad-relocation", 0, None,
@@ -132,7 +151,7 @@ class Binder:
         if not seg.contains(addr, self.word):
             raise DyldFault(Fault("bad-relocation", addr, None,
                                   f"{what}: offset {offset:#x} is outside {seg.name}"))
-        if not seg.writable:
+        if not seg.writable and not (rebase and self.text_rebases):
             raise DyldFault(Fault("bad-relocation", addr, None,
                                   f"{what}: {addr:#x} is in {seg.name}, which is not writable"))
         return addr
@@ -166,8 +185,10 @@ class Binder:
             rebases = decode_rebases(self.img.bytes_at(*info.rebase, "rebase opcodes"),
                                      pointer_size=self.word)
             for r in rebases:
-                addr = self._field(r.segment, r.offset, f"rebase (opcode at +{r.opcode_offset:#x})")
-                if r.type != REBASE_TYPE_POINTER:
+                addr = self._field(r.segment, r.offset,
+                                   f"rebase (opcode at +{r.opcode_offset:#x})", rebase=True)
+                text = self.text_rebases and r.type == REBASE_TYPE_TEXT_ABSOLUTE32
+                if r.type != REBASE_TYPE_POINTER and not text:
                     raise DyldFault(Fault("bad-relocation", addr, None,
                                           f"rebase type {r.type} is not REBASE_TYPE_POINTER"))
                 # the pointer moves with the image (slide 0 when it is not MH_PIE)

@@ -86,7 +86,7 @@ class LibSystem:
             return Resolved(export=Export("__error", 0, _errno_address))
         if name in self._threads:
             return Resolved(export=self._threads[name])
-        if name == "_tlv_bootstrap" and self.word == 8:
+        if name == "_tlv_bootstrap":
             return Resolved(export=tlv.bootstrap_export())
         export = self._libc.function(name) or self._libm.function(name)
         return Resolved(export=export) if export is not None else None

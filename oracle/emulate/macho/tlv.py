@@ -1,12 +1,15 @@
 """Thread-local variables as dyld runs them (dyld's threadLocalVariables.c, in behaviour):
-each S_THREAD_LOCAL_VARIABLES section holds 24-byte descriptors {thunk, key, offset}; the
-linker binds every thunk to libSystem's `__tlv_bootstrap`, and dyld, before any code runs,
-points each thunk at `tlv_get_addr` and sets the key to one pthread key for the image.
-The code calls `(*desc->thunk)(desc)` with the descriptor in rdi; tlv_get_addr returns in
-rax the calling thread's copy of the variable: on a thread's first call the block is
-allocated, the template's initial image (the S_THREAD_LOCAL_REGULAR bytes) copied in and
-the rest (S_THREAD_LOCAL_ZEROFILL) zeroed, and its address kept in the thread's TSD slot
-for the key (the TSD of the thread running: pthreads.py switches it).
+each S_THREAD_LOCAL_VARIABLES section holds descriptors {thunk, key, offset} of three
+words (24 bytes on x86-64, 12 on i386); the linker binds every thunk to libSystem's
+`__tlv_bootstrap`, and dyld, before any code runs and only for an image whose header has
+MH_HAS_TLV_DESCRIPTORS, points each thunk at `tlv_get_addr` and sets the key to one
+pthread key for the image.  The code calls `(*desc->thunk)(desc)` with the descriptor in
+rdi (x86-64) or eax (i386: tlv_get_addr's own convention, which preserves every register
+but eax); tlv_get_addr returns in rax / eax the calling thread's copy of the variable: on
+a thread's first call the block is allocated, the template's initial image (the
+S_THREAD_LOCAL_REGULAR bytes) copied in and the rest (S_THREAD_LOCAL_ZEROFILL) zeroed, and
+its address kept in the thread's TSD slot for the key (the TSD of the thread running:
+pthreads.py switches it; i386 runs one thread).
 
 A thunk still bound to `__tlv_bootstrap` when called is a fault: dyld never leaves one.
 """
@@ -26,7 +29,7 @@ from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.process import Process
 
 S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
-DESCRIPTOR = 24
+MH_HAS_TLV_DESCRIPTORS = 0x800000
 TLV_KEY = TSD_FIRST_KEY  # the image's key: the first pthread_key_create would give
 
 
@@ -40,11 +43,13 @@ def bootstrap_export() -> Export:
 
 def set_up(machine: Machine, process: Process, img: MachOImage,
            areas: DarwinProcessAreas) -> None:
-    """Point every descriptor at tlv_get_addr with the image's key."""
+    """Point every descriptor at tlv_get_addr with the image's key (left to
+    `__tlv_bootstrap`, whose call faults, when the header does not flag descriptors)."""
     sections = img.sections()
     descriptors = [s for s in sections if s.type == S_THREAD_LOCAL_VARIABLES]
-    if not descriptors:
+    if not descriptors or not img.flags & MH_HAS_TLV_DESCRIPTORS:
         return
+    word = img.word
     template = [s for s in sections if s.type in (S_THREAD_LOCAL_REGULAR,
                                                   S_THREAD_LOCAL_ZEROFILL)]
     if not template:
@@ -56,25 +61,35 @@ def set_up(machine: Machine, process: Process, img: MachOImage,
     image_end = max((s.addr + s.size for s in initial), default=start)
     init = machine.mem.read(start, image_end - start) if image_end > start else b""
 
+    fields = "<QQ" if word == 8 else "<II"
+
     def tlv_get_addr(ctx: CallContext) -> int:
         ctx.machine.trace.pop()  # dyld's machinery, not a call the program made
-        (desc,) = ctx.args(1)
-        key, offset = struct.unpack("<QQ", ctx.mem.read(desc + 8, 16))
+        uc = ctx.machine.uc
+        desc = ctx.arg(0) if word == 8 else int(uc.reg_read(x.UC_X86_REG_EAX))
+        key, offset = struct.unpack(fields, ctx.mem.read(desc + word, 2 * word))
         if key != TLV_KEY or offset >= max(size, 1):
             raise GuestFault(desc, f"tlv_get_addr: descriptor {desc:#x} has key {key} and "
                                    f"offset {offset:#x} (the image's key is {TLV_KEY}, its "
                                    f"template {size:#x} bytes)")
-        slot = int(ctx.machine.uc.reg_read(x.UC_X86_REG_GS_BASE)) + 8 * key  # this thread's
-        block = int.from_bytes(ctx.mem.read(slot, 8), "little")
+        # this thread's slot: x86-64's gs base moves with the thread (pthreads.py); i386
+        # runs the main thread only
+        tsd = int(uc.reg_read(x.UC_X86_REG_GS_BASE)) if word == 8 else areas.tsd
+        slot = tsd + word * key
+        block = int.from_bytes(ctx.mem.read(slot, word), "little")
         if not block:
             block = process.alloc_data(max(size, 1), 16)
             ctx.mem.write(block, init + bytes(size - len(init)))
-            ctx.mem.write(slot, block.to_bytes(8, "little"))
+            ctx.mem.write(slot, block.to_bytes(word, "little"))
+        if word == 4:
+            # i386's tlv_get_addr preserves edx, which the cdecl return of a 64-bit value
+            # (edx:eax) would overwrite: hand edx back as the high half
+            return block + offset | int(uc.reg_read(x.UC_X86_REG_EDX)) << 32
         return block + offset
 
     getter = machine.add_export("/usr/lib/system/libdyld.dylib",
                                 Export("tlv_get_addr", 1, tlv_get_addr))
     for sect in descriptors:
-        for k in range(sect.size // DESCRIPTOR):
-            at = sect.addr + DESCRIPTOR * k
-            machine.mem.write_initial(at, struct.pack("<QQ", getter, TLV_KEY))
+        for k in range(sect.size // (3 * word)):
+            at = sect.addr + 3 * word * k
+            machine.mem.write_initial(at, struct.pack(fields, getter, TLV_KEY))

@@ -175,7 +175,7 @@ def test_compressed_debug_sections_read_as_their_contents(compile_c) -> None:
 def test_corrupt_compressed_section_is_one_error(compile_c) -> None:
     path = compile_c(_MANY_FUNCTIONS, "corrupt", "-g", "-gz")
     assert _is_compressed(path, ".debug_info")
-    index, hdr = _shdr(path, ".debug_info")
+    _, hdr = _shdr(path, ".debug_info")
     data = bytearray(path.read_bytes())
     body = hdr["sh_offset"] + 24
     data[body:body + 8] = b"\xff" * 8  # the zlib stream's header

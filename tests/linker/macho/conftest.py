@@ -55,3 +55,10 @@ def macho32_cc(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     """clang-14 -target i386-apple-macosx10.6 with the project's Darwin headers."""
     return _compiler(tmp_path_factory.mktemp("macho32-cc"), I386_TRIPLE,
                      "-nostdlibinc", "-isystem", str(MACHO_INCLUDE))
+
+
+@pytest.fixture(scope="session")
+def macho32_tlv_cc(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """clang-14 -target i386-apple-macosx10.7 (the first target with `_Thread_local`)."""
+    return _compiler(tmp_path_factory.mktemp("macho32-tlv-cc"), "i386-apple-macosx10.7",
+                     "-nostdlibinc", "-isystem", str(MACHO_INCLUDE))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import LinkError, link
+from linker import link
 from oracle import run
 from oracle.check import check
 from oracle.check.macho import check_macho
@@ -122,16 +122,6 @@ def test_the_flag_is_checked(outputs: dict[str, Path]) -> None:
     flags = struct.unpack_from("<I", data, 24)[0]
     struct.pack_into("<I", data, 24, flags & ~0x800000)
     assert "MACHO-TLV" in {v.rule for v in check_macho(bytes(data))}
-
-
-def test_i386_thread_locals_are_refused_in_one_line(macho32_asm: Callable[[str, str], Path],
-                                                    tmp_path: Path) -> None:
-    # (clang-14 has no i386 TLV for Darwin; the section is what the reader refuses)
-    o = macho32_asm(".section __DATA,__thread_data,thread_local_regular\n"
-                    "_v$tlv$init: .long 1\n.text\n.globl _main\n_main: ret\n", "tlv32")
-    with pytest.raises(LinkError) as err:
-        link([o, "-lSystem"], tmp_path / "p", target="macho-i386")
-    assert "\n" not in str(err.value) and "x86_64 only" in str(err.value)
 
 
 def test_ld64_lld_output_is_judged_alike(obj: Path, native: tuple[bytes, int],

@@ -61,7 +61,8 @@ def test_json_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["--json", str(junk)]) == 1
     records = json.loads(capsys.readouterr().out)
     assert records == [{"file": str(junk), "rule": "ELF-PARSE", "where": "magic",
-                        "what": "neither ELF nor Mach-O (starts empty)"}]
+                        "what": "neither ELF nor Mach-O (starts empty)",
+                        "severity": "error"}]
 
 
 def test_no_arguments_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,242 @@
+"""Thread-local variables on Mach-O (x86-64 and i386): drawn programs, their model, their
+assembly and their links.
+
+A case defines one to three `_Thread_local`-style variables across two objects, each
+initialised (`__thread_data`) or zero (`__thread_bss`, `.tbss`), of 1..4 words and
+alignment 4..16, and runs blocks of steps.  A step reads or writes one word of one variable
+the way clang compiles it: the address of the variable's descriptor in __thread_vars
+(`_v@TLVP`: X86_64_RELOC_TLV / GENERIC_RELOC_TLV), a call through its thunk (descriptor
+in %rdi / %eax, the thread's copy of the variable back in %rax / %eax), then a plain load
+or store.  Every load passes the word read to libtrace1's `lt1_f1_a1`, so each value read
+is in the trace.  A block runs on the main thread, or (x86-64: the emulated pthreads switch
+the gs base only there) on a new thread made with pthread_create and joined at once,
+which must see its own copy: the initial image and zeros, not what the main thread wrote.
+
+The model (`expected_trace`) interprets the case; the executable is linked twice, with
+dyld-info opcodes and with chained fixups (x86-64; i386 has no chained fixups), and each
+must give the model's trace.  The objects come from our assembly text through llvm-mc-14.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from linker import link
+
+from .pipeline import LIBSYSTEM_TBD
+from .tbd import install_name
+
+TRACE_LIBRARY = 1
+TRACE_FUNCTION = "lt1_f1_a1"
+LLVM_MC = {"x86_64": "-triple=x86_64-apple-macosx10.9", "i386": "-triple=i386-apple-macosx10.7"}
+
+
+@dataclass(frozen=True)
+class TlvVar:
+    name: str  # C name; the symbol is `_` + name
+    owner: int  # the object (0 or 1) that defines it
+    words: tuple[int, ...]  # initial 32-bit words; all 0: __thread_bss
+    align: int
+
+    @property
+    def zero(self) -> bool:
+        return not any(self.words)
+
+
+@dataclass(frozen=True)
+class TlvStep:
+    var: int
+    word: int
+    store: int | None  # the value written; None: a load, whose value goes to the trace
+
+
+@dataclass(frozen=True)
+class TlvBlock:
+    owner: int  # the object whose function runs the steps
+    thread: bool  # on a new thread (pthread_create, joined at once)
+    steps: tuple[TlvStep, ...]
+
+
+@dataclass(frozen=True)
+class TlvCase:
+    arch: str  # "x86_64" or "i386"
+    variables: tuple[TlvVar, ...]
+    blocks: tuple[TlvBlock, ...]
+
+
+@st.composite
+def tlv_cases(draw: st.DrawFn, arch: str = "x86_64") -> TlvCase:
+    variables = []
+    for k in range(draw(st.integers(1, 3))):
+        n = draw(st.integers(1, 4))
+        zero = draw(st.booleans())
+        words = (0,) * n if zero else tuple(draw(st.integers(1, 0xFFFFFFFF)) for _ in range(n))
+        variables.append(TlvVar(f"lh_t{k}", draw(st.integers(0, 1)), words,
+                                draw(st.sampled_from((4, 8, 16)))))
+    step = st.integers(0, len(variables) - 1).flatmap(lambda v: st.builds(
+        TlvStep, st.just(v), st.integers(0, len(variables[v].words) - 1),
+        st.none() | st.integers(0, 0xFFFFFFFF)))
+    threads = st.booleans() if arch == "x86_64" else st.just(False)
+    blocks = draw(st.lists(st.builds(TlvBlock, st.integers(0, 1), threads,
+                                     st.lists(step, min_size=1, max_size=5).map(tuple)),
+                           min_size=1, max_size=4))
+    return TlvCase(arch, tuple(variables), tuple(blocks))
+
+
+def sample(arch: str) -> TlvCase:
+    """Every flavour in one case: data and bss variables defined in both objects, reached
+    from both, stores read back, and (x86-64) a thread that sees its own fresh copy."""
+    variables = (TlvVar("lh_t0", 0, (0x11111111, 0x22222222), 8),
+                 TlvVar("lh_t1", 1, (0, 0, 0), 16),
+                 TlvVar("lh_t2", 1, (0x33333333,), 4))
+    main = TlvBlock(0, False, (TlvStep(0, 1, None), TlvStep(1, 2, 0xDEADBEEF),
+                               TlvStep(2, 0, None), TlvStep(1, 2, None), TlvStep(0, 0, 7)))
+    other = TlvBlock(1, arch == "x86_64", (TlvStep(1, 2, None), TlvStep(0, 0, None),
+                                           TlvStep(2, 0, 0x44), TlvStep(2, 0, None)))
+    again = TlvBlock(1, False, (TlvStep(0, 0, None), TlvStep(2, 0, None),
+                                TlvStep(1, 1, None), TlvStep(1, 2, None)))
+    return TlvCase(arch, variables, (main, other, again))
+
+
+def expected_trace(case: TlvCase) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
+    """What the program must pass to the trace function, in order: the main thread keeps
+    one copy of every variable throughout; each new thread starts from the template."""
+    initial = [list(v.words) for v in case.variables]
+    main = [list(w) for w in initial]
+    trace = []
+    for block in case.blocks:
+        copy = [list(w) for w in initial] if block.thread else main
+        for s in block.steps:
+            if s.store is None:
+                trace.append((install_name(TRACE_LIBRARY), TRACE_FUNCTION,
+                              (copy[s.var][s.word],)))
+            else:
+                copy[s.var][s.word] = s.store
+    return tuple(trace)
+
+
+def describe(case: TlvCase) -> set[str]:
+    labels = {f"tlv:{case.arch}"}
+    labels |= {"tlv:bss" if v.zero else "tlv:data" for v in case.variables}
+    if any(b.thread for b in case.blocks):
+        labels.add("tlv:thread")
+    if any(b.owner != case.variables[s.var].owner for b in case.blocks for s in b.steps):
+        labels.add("tlv:other_object")
+    if any(s.store is not None for b in case.blocks for s in b.steps):
+        labels.add("tlv:store")
+    return labels
+
+
+# --- assembly -----------------------------------------------------------------------
+
+def _step_x86_64(v: TlvVar, s: TlvStep) -> list[str]:
+    lines = [f"movq _{v.name}@TLVP(%rip), %rdi", "callq *(%rdi)"]
+    if s.store is None:
+        return [*lines, f"movl {4 * s.word}(%rax), %edi", f"callq _{TRACE_FUNCTION}"]
+    return [*lines, f"movl ${s.store:#x}, {4 * s.word}(%rax)"]
+
+
+def _step_i386(v: TlvVar, s: TlvStep, pic: str) -> list[str]:
+    # clang's form: the descriptor's address pc-relative to the pic base in %ebx; the thunk
+    # takes the descriptor in %eax and returns the variable's address in %eax
+    lines = [f"movl _{v.name}@TLVP-{pic}(%ebx), %eax", "calll *(%eax)"]
+    if s.store is None:
+        return [*lines, f"movl {4 * s.word}(%eax), %eax", "movl %eax, (%esp)",
+                f"calll _{TRACE_FUNCTION}"]
+    return [*lines, f"movl ${s.store:#x}, {4 * s.word}(%eax)"]
+
+
+def _block(case: TlvCase, n: int, block: TlvBlock) -> list[str]:
+    name = f"_lh_tlv_block{n}"
+    head = [".p2align 4", f".globl {name}", f"{name}:"]
+    if case.arch == "x86_64":
+        body = [line for s in block.steps
+                for line in _step_x86_64(case.variables[s.var], s)]
+        return [*head, "pushq %rbx", *body, "xorl %eax, %eax", "popq %rbx", "retq"]
+    pic = f"L{n}$pb"
+    body = [line for s in block.steps for line in _step_i386(case.variables[s.var], s, pic)]
+    return [*head, "pushl %ebp", "movl %esp, %ebp", "pushl %ebx", "subl $20, %esp",
+            f"calll {pic}", f"{pic}:", "popl %ebx", *body, "xorl %eax, %eax",
+            "addl $20, %esp", "popl %ebx", "popl %ebp", "retl"]
+
+
+def _start(case: TlvCase) -> list[str]:
+    lines = [".p2align 4", ".globl _start", "_start:"]
+    if case.arch == "i386":
+        lines += ["andl $-16, %esp"]
+        lines += [f"calll _lh_tlv_block{n}" for n in range(len(case.blocks))]
+        return [*lines, "pushl $0", "pushl $0", "movl $1, %eax", "int $0x80"]
+    lines += ["andq $-16, %rsp", "subq $16, %rsp"]  # (%rsp): the pthread_t
+    for n, block in enumerate(case.blocks):
+        if block.thread:
+            lines += ["movq %rsp, %rdi", "xorl %esi, %esi",
+                      f"leaq _lh_tlv_block{n}(%rip), %rdx", "xorl %ecx, %ecx",
+                      "callq _pthread_create", "movq (%rsp), %rdi", "xorl %esi, %esi",
+                      "callq _pthread_join"]
+        else:
+            lines.append(f"callq _lh_tlv_block{n}")
+    return [*lines, "movl $0x2000001, %eax", "xorl %edi, %edi", "syscall"]
+
+
+def _variable(v: TlvVar, word: int) -> list[str]:
+    init = f"_{v.name}$tlv$init"
+    size = 4 * len(v.words)
+    log2 = v.align.bit_length() - 1
+    if v.zero:
+        lines = [f".tbss {init}, {size}, {log2}"]
+    else:
+        lines = [".section __DATA,__thread_data,thread_local_regular", f".p2align {log2}",
+                 f"{init}:", *(f".long {w:#x}" for w in v.words)]
+    directive = ".quad" if word == 8 else ".long"
+    return [*lines, ".section __DATA,__thread_vars,thread_local_variables",
+            f".p2align {word.bit_length() - 1}", f".globl _{v.name}", f"_{v.name}:",
+            f"{directive} __tlv_bootstrap", f"{directive} 0", f"{directive} {init}"]
+
+
+def object_texts(case: TlvCase) -> list[str]:
+    """The assembly of objects 0 (with `_start`) and 1."""
+    word = 8 if case.arch == "x86_64" else 4
+    texts = []
+    for owner in (0, 1):
+        lines = [".section __TEXT,__text,regular,pure_instructions"]
+        if owner == 0:
+            lines += _start(case)
+        for n, block in enumerate(case.blocks):
+            if block.owner == owner:
+                lines += _block(case, n, block)
+        for v in case.variables:
+            if v.owner == owner:
+                lines += _variable(v, word)
+        texts.append("\n".join([*lines, ".subsections_via_symbols", ""]))
+    return texts
+
+
+def write_objects(case: TlvCase, directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n, text in enumerate(object_texts(case)):
+        src, obj = directory / f"t{n}.s", directory / f"t{n}.o"
+        src.write_text(text)
+        subprocess.run(["llvm-mc-14", LLVM_MC[case.arch], "-filetype=obj", "-o", str(obj),
+                        str(src)], check=True, capture_output=True)
+        out.append(obj)
+    return out
+
+
+def encodings(case: TlvCase) -> tuple[bool, ...]:
+    """The fixup encodings each case is linked with: dyld-info opcodes (False) and, on
+    x86-64, chained fixups (True)."""
+    return (False, True) if case.arch == "x86_64" else (False,)
+
+
+def link_case(objects: Sequence[Path], stubs: Sequence[Path], output: Path, arch: str,
+              chained: bool) -> None:
+    """Link with linkharness (raises LinkError), entry `_start`; i386 as macOS 10.9 (LC_MAIN
+    and dyld info)."""
+    link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
+         target=f"macho-{arch}", entry="_start", fixup_chains=chained)

@@ -1,0 +1,92 @@
+"""Property (r): `-r` round trips.  A contiguous run of a drawn program's objects is first
+combined by `linkharness link -r` into one object (put where the run was, so that no
+"first definition wins" rule sees another order), then the final link is made from that
+object and the rest; the executable must behave exactly as the model says the direct link
+does (the model is the judge), under the emulator lazy and eager, pass oracle.check, and
+every relocated field must be what the *original* objects' relocations ask for (the field
+oracle reads the objects before -r, so a relocation that -r moved to the wrong place or
+rewrote against the wrong symbol or offset shows up as a field, not only as a behaviour).
+For a share of the examples the objects come from GNU as with DWARF 5 (debug relocations,
+merged strings and COMDAT copies through -r), and the final link is also made by GNU ld.
+
+The draw is bounded (`max_examples` below, derandomized under the ci profile), so a newly
+drawn case cannot turn CI red by chance."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from fuzz import judge
+from fuzz.coverage import record
+from fuzz.model import Program
+from fuzz.pipeline import DYNAMIC_LINKER, libraries, write_objects
+from fuzz.samples import SAMPLE
+from fuzz.semantics import outcome
+from fuzz.strategies import programs
+from linker import link
+from oracle.reference import link_reference
+
+Split = tuple[int, int]  # the run of objects [start, stop) combined by -r
+
+
+def splits(count: int) -> st.SearchStrategy[Split]:
+    return st.integers(0, count - 1).flatmap(
+        lambda start: st.tuples(st.just(start), st.integers(start + 1, count)))
+
+
+def round_trip_inputs(objects: Sequence[Path], run: Split, work: Path) -> list[Path]:
+    """The final link's inputs: the run replaced, in place, by its -r combination."""
+    start, stop = run
+    combined = work / "combined.o"
+    link([str(o) for o in objects[start:stop]], combined, relocatable=True)
+    return [*objects[:start], combined, *objects[stop:]]
+
+
+def judge_round_trip(program: Program, run: Split, assembler: str | None, by_gnu_ld: bool,
+                     work: Path, libtrace_dir: Path) -> list[str]:
+    """Every check's problems for one example (empty: right)."""
+    expected = outcome(program)
+    objects = write_objects(program, work / "objects", assembler)
+    inputs = round_trip_inputs(objects, run, work)
+    libs = libraries(program, libtrace_dir)
+    exe = work / "round-trip.out"
+    link([*map(str, inputs), *libs], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
+    problems = judge.everything(exe, objects, expected, libtrace_dir)
+    if by_gnu_ld:
+        gnu = work / "round-trip-gnu.out"
+        result = link_reference("bfd", [str(i) for i in inputs], str(gnu), libs=libs)
+        if not result.ok:
+            return [*problems, f"GNU ld refused the -r output: {result.stderr.strip()}"]
+        problems += [f"GNU ld: {p}" for p in judge.emulated(gnu, expected, libtrace_dir,
+                                                             "lazy")]
+    return problems
+
+
+MAX_EXAMPLES = 10
+
+
+def test_relocatable_round_trip_behaves_as_the_direct_link(
+    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    @example(case=(SAMPLE, (0, len(SAMPLE.objects))), flavour=0)
+    @example(case=(SAMPLE, (1, len(SAMPLE.objects))), flavour=1)
+    @settings(max_examples=MAX_EXAMPLES)
+    @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), splits(len(p.objects)))),
+           flavour=st.integers(0, 3))
+    def prop(case: tuple[Program, Split], flavour: int) -> None:
+        program, run = case
+        assembler = "as" if flavour == 1 else None
+        record(program, {"link:relocatable", f"link:relocatable-{run[1] - run[0]}-objects"})
+        problems = judge_round_trip(program, run, assembler, by_gnu_ld=flavour <= 1,
+                                    work=tmp_path_factory.mktemp("r"),
+                                    libtrace_dir=libtrace_dir)
+        assert not problems, f"-r of objects {run} ({assembler or 'our writer'}):\n" \
+            + "\n".join(problems)
+
+    repeat_property(prop)

@@ -1,0 +1,201 @@
+"""GNU ld version scripts (`--version-script`): which symbols a shared object exports, and
+under which version node.
+
+    VERS_1 { global: foo; bar_*; local: *; };
+    VERS_2 { global: baz; } VERS_1;      # VERS_2 depends on (inherits from) VERS_1
+    { global: api_*; local: *; };        # an anonymous node: no versions, only scoping
+
+A name matches a node's pattern list in GNU ld's order of precedence: an exact name (or a
+quoted string, never a glob) first, then a glob other than a bare `*`, then `*`; within one
+rank, the first node in the script wins and `global` beats `local`.  A symbol no pattern
+matches keeps its default (exported, base version).  `extern "C"` blocks hold plain names;
+`extern "C++"` needs demangling and is refused.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+
+from ..errors import LinkError
+
+
+@dataclass
+class VersionNode:
+    name: str  # "" for the anonymous node
+    globals_: list[str] = field(default_factory=list)
+    locals_: list[str] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
+    exact: set[str] = field(default_factory=set)  # quoted patterns: never globs
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a version script says about one symbol."""
+
+    local: bool
+    version: str | None  # node name, None for the anonymous node or no match
+
+
+@dataclass
+class VersionScript:
+    nodes: list[VersionNode]
+    path: str = "<version script>"
+
+    @property
+    def versions(self) -> list[VersionNode]:
+        """The named nodes, in script order (their .gnu.version_d indices follow it)."""
+        return [n for n in self.nodes if n.name]
+
+    def scope(self, name: str) -> Scope | None:
+        """The node and list (`global`/`local`) naming `name`, or None when none does."""
+        for rank in (_exact, _glob, _star):
+            for node in self.nodes:
+                for local, patterns in ((False, node.globals_), (True, node.locals_)):
+                    if any(rank(p, name, node) for p in patterns):
+                        return Scope(local, node.name or None)
+        return None
+
+
+def _exact(pattern: str, name: str, node: VersionNode) -> bool:
+    return pattern == name and (pattern in node.exact or not _is_glob(pattern))
+
+
+def _glob(pattern: str, name: str, node: VersionNode) -> bool:
+    return (pattern != "*" and pattern not in node.exact and _is_glob(pattern)
+            and fnmatch.fnmatchcase(name, pattern))
+
+
+def _star(pattern: str, name: str, node: VersionNode) -> bool:
+    return pattern == "*" and pattern not in node.exact
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+_TOKEN = re.compile(r'\s+|#[^\n]*|/\*.*?\*/|"(?:[^"\\]|\\.)*"|[{};:]|[^\s{};:"]+', re.DOTALL)
+
+
+def _tokens(text: str, path: str) -> list[str]:
+    out, pos = [], 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            raise LinkError(f"{path}: version script: unexpected character {text[pos]!r} "
+                            f"at offset {pos}")
+        tok = m.group(0)
+        pos = m.end()
+        if tok.strip() and not tok.startswith(("#", "/*")):
+            out.append(tok)
+    return out
+
+
+def parse_version_script(text: str, path: str = "<version script>") -> VersionScript:
+    toks = _tokens(text, path)
+    nodes: list[VersionNode] = []
+    i = 0
+    wrapped = False
+
+    def expect(tok: str) -> None:
+        nonlocal i
+        if i >= len(toks) or toks[i] != tok:
+            found = toks[i] if i < len(toks) else "end of file"
+            raise LinkError(f"{path}: version script: expected {tok!r}, found {found!r}")
+        i += 1
+
+    while i < len(toks):
+        if toks[i] == "VERSION":  # a linker script's VERSION { ... } wrapper
+            i += 1
+            expect("{")
+            wrapped = True
+            continue
+        if toks[i] == "}":
+            if not wrapped:
+                raise LinkError(f"{path}: version script: unbalanced '}}'")
+            wrapped = False
+            i += 1
+            continue
+        name = ""
+        if toks[i] != "{":
+            name = toks[i]
+            i += 1
+        node = VersionNode(name)
+        expect("{")
+        i = _node_body(toks, i, node, path)
+        expect("}")
+        while i < len(toks) and toks[i] != ";":
+            node.parents.append(toks[i])
+            i += 1
+        expect(";")
+        nodes.append(node)
+    if any(not n.name for n in nodes) and len(nodes) > 1:
+        raise LinkError(f"{path}: version script: an anonymous version node must be the "
+                        "only one")
+    names = [n.name for n in nodes if n.name]
+    for node in nodes:
+        for parent in node.parents:
+            if parent not in names:
+                raise LinkError(f"{path}: version script: node {node.name} depends on "
+                                f"undefined version {parent}")
+    if len(set(names)) != len(names):
+        raise LinkError(f"{path}: version script: a version node is defined twice")
+    return VersionScript(nodes, path)
+
+
+def _node_body(toks: list[str], i: int, node: VersionNode, path: str) -> int:
+    local = False
+    while i < len(toks) and toks[i] != "}":
+        tok = toks[i]
+        if tok in ("global", "local") and i + 1 < len(toks) and toks[i + 1] == ":":
+            local = tok == "local"
+            i += 2
+            continue
+        if tok == "extern":
+            lang = toks[i + 1].strip('"') if i + 1 < len(toks) else ""
+            if lang != "C":
+                raise LinkError(f"{path}: version script: extern \"{lang}\" patterns are not "
+                                "supported (only extern \"C\")")
+            i += 2
+            if i >= len(toks) or toks[i] != "{":
+                raise LinkError(f"{path}: version script: expected '{{' after extern")
+            i = _node_body(toks, i + 1, node, path)
+            if i >= len(toks) or toks[i] != "}":
+                raise LinkError(f"{path}: version script: unterminated extern block")
+            i += 1
+            if i < len(toks) and toks[i] == ";":
+                i += 1
+            continue
+        if tok in ("{", ":"):
+            raise LinkError(f"{path}: version script: unexpected {tok!r} in node "
+                            f"{node.name or '(anonymous)'}")
+        pattern = tok
+        if tok.startswith('"'):
+            pattern = tok[1:-1]
+            node.exact.add(pattern)
+        (node.locals_ if local else node.globals_).append(pattern)
+        i += 1
+        if i < len(toks) and toks[i] == ";":
+            i += 1
+        elif i < len(toks) and toks[i] != "}":
+            raise LinkError(f"{path}: version script: expected ';' after {tok}")
+    return i
+
+
+def read_version_scripts(paths: list[str]) -> VersionScript | None:
+    """All --version-script files, as one script (GNU ld concatenates them)."""
+    if not paths:
+        return None
+    nodes: list[VersionNode] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="surrogateescape") as f:
+                text = f.read()
+        except OSError as e:
+            raise LinkError(f"cannot read version script {path}: {e.strerror}") from None
+        nodes += parse_version_script(text, path).nodes
+    if any(not n.name for n in nodes) and len(nodes) > 1:
+        raise LinkError(f"{paths[0]}: version script: an anonymous version node must be the "
+                        "only one")
+    return VersionScript(nodes, paths[0])

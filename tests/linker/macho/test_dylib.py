@@ -1,0 +1,263 @@
+"""Mach-O dylibs (`-dylib`): a C library built by clang-14 for Darwin, linked by linkharness
+and by ld64.lld-14, and executables linked by each against each library, run under the
+emulated dyld (which loads the real dylib, slid), print what the same C program prints
+natively on Linux.  Also the dylib's structure (LC_ID_DYLIB, export trie, rebases, binds),
+-exported_symbols_list, -undefined dynamic_lookup, -bundle and chained fixups."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from linker import LinkError, link
+from linker.macho.cli import main as ld64_main
+from oracle.check import check
+from oracle.emulate import run
+from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.dylib_images import exports
+
+from .conftest import MACHO_INCLUDE
+
+LIBSYSTEM = str(Path(__file__).resolve().parents[3] / "linker" / "macho" / "data"
+                / "libSystem.tbd")
+X86_64 = ("x86_64", "x86_64-apple-macosx10.15", "10.15")
+I386 = ("i386", "i386-apple-macosx10.9", "10.9")
+
+LIB_C = r"""
+#include <stdio.h>
+int counter = 5;
+static int hidden_state = 3;
+int *ptrs[] = { &counter, &hidden_state };
+int (*fn_table[2])(int, int);
+__attribute__((visibility("hidden"))) int helper(int x) { return x * 2; }
+int lib_add(int a, int b) { printf("lib_add %d %d\n", a, b); return a + b + helper(*ptrs[1]); }
+int lib_get(void) { return counter + *ptrs[0]; }
+const char *lib_name(void) { return "mylib"; }
+static int mul(int a, int b) { return a * b; }
+int (*const ops[])(int, int) = { lib_add, mul };
+__attribute__((constructor)) static void init(void) {
+    fn_table[0] = lib_add; fn_table[1] = mul; puts("lib init");
+}
+"""
+MAIN_C = r"""
+#include <stdio.h>
+extern int counter;
+extern int (*fn_table[2])(int, int);
+extern int (*const ops[])(int, int);
+int lib_add(int, int);
+int lib_get(void);
+const char *lib_name(void);
+int main(void) {
+    counter += 1;
+    printf("%d %d %s\n", lib_add(2, 3), lib_get(), lib_name());
+    printf("%d %d %d\n", fn_table[1](6, 7), ops[1](2, 5), ops[0] == lib_add);
+    return 3;
+}
+"""
+EXPORTS = {"_counter", "_ptrs", "_fn_table", "_lib_add", "_lib_get", "_lib_name", "_ops"}
+
+
+def _cc(work: Path, source: str, name: str, triple: str) -> Path:
+    src, obj = work / f"{name}.c", work / f"{name}.o"
+    src.write_text(source)
+    subprocess.run(["clang-14", f"--target={triple}", "-nostdlibinc", "-isystem",
+                    str(MACHO_INCLUDE), "-c", "-w", "-o", str(obj), str(src)], check=True)
+    return obj
+
+
+def _lh(arch: str, version: str, *args: str) -> None:
+    assert ld64_main(["-arch", arch, "-platform_version", "macos", version, "11.0",
+                      *args, LIBSYSTEM]) == 0
+
+
+def _lld(version: str, *args: str) -> None:
+    subprocess.run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", version,
+                    "11.0", *args, LIBSYSTEM], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def native(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int]:
+    """What the program prints and returns natively: library and main in one gcc link."""
+    work = tmp_path_factory.mktemp("native")
+    (work / "lib.c").write_text(LIB_C)
+    (work / "main.c").write_text(MAIN_C)
+    subprocess.run(["gcc", "-w", "-o", str(work / "prog"), str(work / "lib.c"),
+                    str(work / "main.c")], check=True)
+    done = subprocess.run([str(work / "prog")], capture_output=True, check=False)
+    return done.stdout, done.returncode
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Libraries (each alone in its directory) and executables, keyed by who linked what."""
+    work = tmp_path_factory.mktemp("dylib")
+    out: dict[str, Path] = {}
+    for arch, triple, version in (X86_64, I386):
+        lib_o, main_o = _cc(work, LIB_C, f"lib-{arch}", triple), _cc(work, MAIN_C,
+                                                                       f"main-{arch}", triple)
+        linkers = ("lh", "lld") if arch == "x86_64" else ("lh",)
+        for who in linkers:
+            directory = work / f"{who}-{arch}"
+            directory.mkdir()
+            lib = directory / f"libmy{who}.dylib"
+            common = ["-dylib", "-install_name", f"@rpath/{lib.name}", "-current_version",
+                      "1.2.3", "-compatibility_version", "1.0", str(lib_o), "-o", str(lib)]
+            if who == "lh":
+                _lh(arch, version, *common)
+            else:
+                _lld(version, *common)
+            out[f"lib-{who}-{arch}"] = lib
+        for lib_who in linkers:
+            lib = out[f"lib-{lib_who}-{arch}"]
+            for exe_who in linkers:
+                exe = lib.parent / f"main-{exe_who}"
+                if exe_who == "lh":
+                    _lh(arch, version, str(main_o), str(lib), "-o", str(exe))
+                else:
+                    _lld(version, str(main_o), str(lib), "-o", str(exe))
+                out[f"exe-{exe_who}-{lib_who}-{arch}"] = exe
+    # chained fixups on both sides (x86_64)
+    directory = work / "chained"
+    directory.mkdir()
+    lib_o, main_o = work / "lib-x86_64.o", work / "main-x86_64.o"
+    lib = directory / "libmychained.dylib"
+    _lh("x86_64", "10.15", "-fixup_chains", "-dylib", "-install_name", f"@rpath/{lib.name}",
+        str(lib_o), "-o", str(lib))
+    _lh("x86_64", "10.15", "-fixup_chains", str(main_o), str(lib), "-o",
+        str(directory / "main"))
+    out["lib-chained"], out["exe-chained"] = lib, directory / "main"
+    return out
+
+
+RUNS = [f"exe-{e}-{lib}-x86_64" for e in ("lh", "lld") for lib in ("lh", "lld")] + [
+    "exe-lh-lh-i386", "exe-chained"]
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_executable_and_dylib_run_as_natively(built: dict[str, Path], name: str,
+                                              native: tuple[bytes, int]) -> None:
+    exe = built[name]
+    for bind in ("lazy", "now"):
+        result = run(exe, bind=bind, library_path=[exe.parent])
+        assert not result.faults, [f.describe() for f in result.faults]
+        assert (result.stdout, result.exit_code) == native, bind
+
+
+@pytest.mark.parametrize("name", sorted({"lib-lh-x86_64", "lib-lh-i386", "lib-lld-x86_64",
+                                          "lib-chained", *RUNS}))
+def test_checker_accepts(built: dict[str, Path], name: str) -> None:
+    assert check(built[name]) == []
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "i386"])
+def test_dylib_identity_and_exports(built: dict[str, Path], arch: str) -> None:
+    img = mi.parse(built[f"lib-lh-{arch}"].read_bytes())
+    assert img.filetype == mi.MH_DYLIB
+    assert not img.flags & mi.MH_PIE
+    assert img.segment_named("__PAGEZERO") is None and img.main_entryoff is None
+    assert img.dylinker is None
+    (lc,) = [c for c in img.commands if c.cmd == mi.LC_ID_DYLIB]
+    _, _, name_at, _, current, compat = img.unpack("<6I", lc.offset, "id")
+    name = img.data[lc.offset + name_at:lc.offset + lc.size].split(b"\0")[0]
+    assert (name, current, compat) == (b"@rpath/libmylh.dylib", 0x10203, 0x10000)
+    table = exports(img)
+    assert set(table) == EXPORTS  # the hidden helper and the statics are not exported
+    lld_table = exports(mi.parse(built["lib-lld-x86_64"].read_bytes()))
+    if arch == "x86_64":
+        assert set(lld_table) == EXPORTS
+
+
+def test_executable_binds_each_symbol_to_its_library_ordinal(built: dict[str, Path]) -> None:
+    img = mi.parse(built["exe-lh-lh-x86_64"].read_bytes())
+    ordinals = {d.install_name: d.ordinal for d in img.dylibs}
+    undefined = {s.name: s.library_ordinal for s in img.symbols() if s.undefined}
+    mine = ordinals["@rpath/libmylh.dylib"]
+    assert {n for n, o in undefined.items() if o == mine} == {
+        "_counter", "_fn_table", "_ops", "_lib_add", "_lib_get", "_lib_name"}
+    assert undefined["_printf"] == ordinals["/usr/lib/libSystem.B.dylib"]
+
+
+def test_dylib_base_changes_from_run_to_run(tmp_path: Path) -> None:
+    lib_o = _cc(tmp_path, "int f(void) { return 1; }\n", "f", X86_64[1])
+    main_o = _cc(tmp_path, '#include <stdio.h>\nint f(void);\nint main(void) '
+                 '{ printf("%p\\n", (void *)f); return f(); }\n', "m", X86_64[1])
+    _lh("x86_64", "10.15", "-dylib", str(lib_o), "-o", str(tmp_path / "libf.dylib"))
+    _lh("x86_64", "10.15", str(main_o), str(tmp_path / "libf.dylib"), "-o",
+        str(tmp_path / "m"))
+    seen = set()
+    for _ in range(3):
+        result = run(tmp_path / "m")
+        assert not result.faults and result.exit_code == 1
+        seen.add(result.stdout)
+    assert len(seen) == 3
+
+
+def test_exported_symbols_list_hides_the_rest(built: dict[str, Path], tmp_path: Path) -> None:
+    listing = tmp_path / "exports.txt"
+    listing.write_text("_lib_add\n_lib_g*  # a glob\n")
+    lib = tmp_path / "libsome.dylib"
+    _lh("x86_64", "10.15", "-dylib", "-exported_symbols_list", str(listing),
+        str(built["lib-lh-x86_64"].parent.parent / "lib-x86_64.o"), "-o", str(lib))
+    assert set(exports(mi.parse(lib.read_bytes()))) == {"_lib_add", "_lib_get"}
+    assert check(lib) == []
+    with pytest.raises(LinkError, match="_counter"):
+        link([str(built["lib-lh-x86_64"].parent.parent / "main-x86_64.o"), str(lib),
+              LIBSYSTEM], tmp_path / "exe", target="macho-x86_64")
+
+
+def test_undefined_dynamic_lookup_binds_through_flat_lookup(tmp_path: Path) -> None:
+    """A plugin-style dylib calls back into its host: refused without -undefined
+    dynamic_lookup; with it, bound by flat lookup (ordinal -2, no MH_NOUNDEFS), found in the
+    executable at load."""
+    lib_o = _cc(tmp_path, "int host_value(void);\nint plugin(void) "
+                "{ return host_value() + 1; }\n", "p", X86_64[1])
+    main_o = _cc(tmp_path, "int plugin(void);\nint host_value(void) { return 41; }\n"
+                 "int main(void) { return plugin(); }\n", "h", X86_64[1])
+    lib = tmp_path / "libplugin.dylib"
+    with pytest.raises(LinkError, match="_host_value"):
+        link([str(lib_o), LIBSYSTEM], lib, target="macho-x86_64",
+             macho_options={"output_kind": "dylib"})
+    _lh("x86_64", "10.15", "-dylib", "-undefined", "dynamic_lookup", str(lib_o), "-o", str(lib))
+    img = mi.parse(lib.read_bytes())
+    assert not img.flags & 0x1  # MH_NOUNDEFS
+    (sym,) = [s for s in img.symbols() if s.name == "_host_value"]
+    assert sym.library_ordinal == mi.DYNAMIC_LOOKUP_ORDINAL
+    assert check(lib) == []
+    _lh("x86_64", "10.15", str(main_o), str(lib), "-o", str(tmp_path / "host"))
+    for bind in ("lazy", "now"):
+        result = run(tmp_path / "host", bind=bind)
+        assert not result.faults, [f.describe() for f in result.faults]
+        assert result.exit_code == 42
+
+
+def test_bundle(tmp_path: Path) -> None:
+    obj = _cc(tmp_path, "static int n = 2;\nint *where = &n;\nint entry(void) "
+              "{ return *where; }\n", "b", X86_64[1])
+    bundle = tmp_path / "b.bundle"
+    _lh("x86_64", "10.15", "-bundle", str(obj), "-o", str(bundle))
+    img = mi.parse(bundle.read_bytes())
+    assert img.filetype == mi.MH_BUNDLE
+    assert not [c for c in img.commands if c.cmd == mi.LC_ID_DYLIB]
+    assert set(exports(img)) == {"_where", "_entry"}
+    assert check(bundle) == []
+
+
+def test_dylib_options_are_refused_where_they_mean_nothing(tmp_path: Path) -> None:
+    assert ld64_main(["-install_name", "x", "-o", str(tmp_path / "a"), "a.o"]) == 1
+    assert ld64_main(["-bundle", "-current_version", "1", "-o", str(tmp_path / "a"),
+                      "a.o"]) == 1
+    assert ld64_main(["-undefined", "warning", "-o", str(tmp_path / "a"), "a.o"]) == 1
+
+
+def test_malformed_dylib_input_is_one_line(built: dict[str, Path], tmp_path: Path) -> None:
+    data = bytearray(built["lib-lh-x86_64"].read_bytes())
+    data[20:24] = (0x7FFFFFF0).to_bytes(4, "little")  # sizeofcmds past the end
+    bad = tmp_path / "libbad.dylib"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(LinkError) as err:
+        link([str(built["lib-lh-x86_64"].parent.parent / "main-x86_64.o"), str(bad),
+              LIBSYSTEM], tmp_path / "exe", target="macho-x86_64")
+    assert "\n" not in str(err.value) and "libbad.dylib" in str(err.value)
+    assert not (tmp_path / "exe").exists()

@@ -1,0 +1,263 @@
+"""The Mach-O fuzz judges' power over thread-local variables and chained fixups: seed bugs
+into the linker's TLV path (x86-64 and i386) and its chained-fixup writer, one at a time,
+and require the fuzz pipelines to catch every one.
+
+The pipelines are the properties' own: fuzz/test_macho_tlv.py's (drawn TLV programs through
+llvm-mc, linked with opcodes and chained fixups, judged by oracle.check, the field oracle and
+the emulated dyld against the model's trace) and fuzz/test_macho_properties.py's modern build
+with chained fixups (our MH_OBJECT writer, `fuzz.macho.judge.everything`).  The inputs are
+the samples first (TLV: data and bss variables in both objects, a thread on x86-64; Mach-O:
+pointers to imports with addends, a pointer to local data), so a kill does not hinge on
+what Hypothesis draws, then a few drawn cases.  A mutant is killed by the first output that
+exposes it (a refused valid link, or a judge that cannot read the output, counts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fuzz.macho import judge, pipeline
+from fuzz.macho import tlv as macho_tlv
+from fuzz.macho.samples import MACHO_SAMPLE
+from fuzz.macho.strategies import MachoCase, macho_cases
+from fuzz.macho.tbd import write_tbds
+from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.semantics import outcome
+from fuzz.test_macho_tlv import check_case
+from linker import LinkError
+from linker.kinds import RelocKind
+from linker.layout import OutputSection
+from linker.macho import chained, read, relocs_i386, relocs_x86_64, sections, tlv
+
+DRAWN_TLV = 2  # per arch
+DRAWN_MACHO = 2
+MUTANTS = Mutants()
+mutant = MUTANTS
+BIND = 1 << 63
+
+
+# --- chained fixups -------------------------------------------------------------------
+
+@mutant("chained fixups: `next` counted in 8-byte strides, not 4", "chained fixups")
+def _next_stride(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(chained, "STRIDE", 8)
+
+
+@mutant("chained fixups: a page's start off by one byte", "chained fixups")
+def _page_start(mp: pytest.MonkeyPatch) -> None:
+    original = chained._thread_chains
+
+    def thread(image: bytearray, segments: list[chained.ChainSegment], header_addr: int,
+               fixups: dict[int, int]) -> dict[int, bytes]:
+        records = original(image, segments, header_addr, fixups)
+        for index, record in records.items():
+            body = bytearray(record)
+            # dyld_chained_starts_in_segment: page_count at 20, page_start[] from 22
+            for page in range(struct.unpack_from("<H", body, 20)[0]):
+                start = struct.unpack_from("<H", body, 22 + 2 * page)[0]
+                if start != chained.DYLD_CHAINED_PTR_START_NONE:
+                    struct.pack_into("<H", body, 22 + 2 * page, start + 1)
+                    break
+            records[index] = bytes(body)
+        return records
+    mp.setattr(chained, "_thread_chains", thread)
+
+
+Imports = dict[tuple[int, str, bool, int], int]
+
+
+def _edit_imports(mp: pytest.MonkeyPatch, edit: Callable[[tuple[int, str, bool, int]],
+                                                         tuple[int, str, bool, int]]) -> None:
+    original = chained._payload
+
+    def payload(starts: dict[int, bytes], imports: Imports, use_addend: bool) -> bytes:
+        return original(starts, {edit(k): v for k, v in imports.items()}, use_addend)
+    mp.setattr(chained, "_payload", payload)
+
+
+@mutant("chained fixups: an import's library ordinal off by one", "chained fixups")
+def _ordinal(mp: pytest.MonkeyPatch) -> None:
+    _edit_imports(mp, lambda k: (k[0] + 1, *k[1:]))
+
+
+@mutant("chained fixups: a bind loses its addend", "chained fixups")
+def _addend(mp: pytest.MonkeyPatch) -> None:
+    _edit_imports(mp, lambda k: (*k[:3], 0))
+    original = chained._thread_chains
+
+    def thread(image: bytearray, segments: list[chained.ChainSegment], header_addr: int,
+               fixups: dict[int, int]) -> dict[int, bytes]:
+        bare = {a: w & ~(0xFF << 24) if w & BIND else w for a, w in fixups.items()}
+        return original(image, segments, header_addr, bare)
+    mp.setattr(chained, "_thread_chains", thread)
+
+
+# --- thread-local variables -----------------------------------------------------------
+
+def _third_words(outs: list[OutputSection], word: int) -> list[int]:
+    """File offsets of every descriptor's offset word."""
+    return [o.file_offset + 3 * word * k + 2 * word for o in outs
+            if o.name == tlv.DESCRIPTORS for k in range(o.size // (3 * word))]
+
+
+Offsets = Callable[[bytearray, list[OutputSection], int], set[int]]
+
+
+def _after_offsets(mp: pytest.MonkeyPatch,
+                   edit: Callable[[bytearray, list[OutputSection], int], None]) -> None:
+    original: Offsets = tlv.descriptor_offsets
+
+    def offsets(image: bytearray, outs: list[OutputSection], word: int = 8) -> set[int]:
+        rewritten = original(image, outs, word)
+        edit(image, outs, word)
+        return rewritten
+    mp.setattr(tlv, "descriptor_offsets", offsets)
+
+
+@mutant("TLV: each descriptor's offset names the next variable", "thread-local variables")
+def _rotated(mp: pytest.MonkeyPatch) -> None:
+    def rotate(image: bytearray, outs: list[OutputSection], word: int) -> None:
+        at = _third_words(outs, word)
+        values = [bytes(image[a:a + word]) for a in at]
+        for a, v in zip(at, values[1:] + values[:1]):
+            image[a:a + word] = v
+    _after_offsets(mp, rotate)
+
+
+@mutant("TLV: a __thread_bss variable's offset counted from __thread_bss, not the template",
+        "thread-local variables")
+def _bss_base(mp: pytest.MonkeyPatch) -> None:
+    def from_bss(image: bytearray, outs: list[OutputSection], word: int) -> None:
+        bss = next((o for o in outs if o.name.endswith(",__thread_bss") and o.size), None)
+        start = tlv.template_start(outs)
+        if bss is None or start is None:
+            return
+        for a in _third_words(outs, word):
+            value = int.from_bytes(image[a:a + word], "little")
+            if start + value >= bss.addr:
+                image[a:a + word] = (value - (bss.addr - start)).to_bytes(word, "little")
+    _after_offsets(mp, from_bss)
+
+
+@mutant("TLV: a descriptor's offset word rebased as a pointer", "thread-local variables")
+def _offset_rebased(mp: pytest.MonkeyPatch) -> None:
+    original: Offsets = tlv.descriptor_offsets
+    mp.setattr(tlv, "descriptor_offsets", lambda image, outs, word=8: (
+        original(image, outs, word), set())[1])
+
+
+@mutant("TLV: __thread_bss typed S_ZEROFILL (outside the template)", "thread-local variables")
+def _bss_type(mp: pytest.MonkeyPatch) -> None:
+    mp.setitem(sections._TLV_TYPES, "__thread_bss", sections.S_ZEROFILL)
+
+
+@mutant("TLV: MH_HAS_TLV_DESCRIPTORS missing", "thread-local variables")
+def _flag(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tlv, "header_flag", lambda outs: 0)
+
+
+def _howto(mp: pytest.MonkeyPatch, magic: int, key: tuple[int, int, int],
+           table: dict[tuple[int, int, int], int], kind: RelocKind) -> None:
+    layout = read._LAYOUTS[magic]
+    howtos = list(layout.howtos)
+    howtos[table[key]] = dataclasses.replace(howtos[table[key]], kind=kind)
+    mp.setitem(read._LAYOUTS, magic, layout._replace(howtos=tuple(howtos)))
+
+
+@mutant("TLV: X86_64_RELOC_TLV resolved to the descriptor, the movq kept (relaxed wrong)",
+        "thread-local variables")
+def _x86_64_relaxed_wrong(mp: pytest.MonkeyPatch) -> None:
+    _howto(mp, read.MH_MAGIC_64, (relocs_x86_64.TLV, 1, 2), relocs_x86_64.HOWTO_INDEX,
+           RelocKind.PC)
+
+
+@mutant("TLV: GENERIC_RELOC_TLV resolved to the descriptor, the movl kept (i386)",
+        "thread-local variables")
+def _i386_relaxed_wrong(mp: pytest.MonkeyPatch) -> None:
+    _howto(mp, read.MH_MAGIC, (relocs_i386.TLV, 1, 2), relocs_i386.HOWTO_INDEX, RelocKind.PC)
+
+
+# --- the cases and the judge ----------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    root: Path
+    tlv_cases: list[macho_tlv.TlvCase]
+    macho_cases: list[tuple[MachoCase, list[Path], list[Path]]]  # case, objects, stubs
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("power-macho-tlv")
+    tlv_cases = [macho_tlv.sample(arch) for arch in ("x86_64", "i386")]
+    for arch in ("x86_64", "i386"):
+        tlv_cases += collect(macho_tlv.tlv_cases(arch), DRAWN_TLV)
+    cases = []
+    for n, case in enumerate([MachoCase(MACHO_SAMPLE, 0), *collect(macho_cases(),
+                                                                  DRAWN_MACHO)]):
+        objs = pipeline.write_objects(case.program, root / f"m{n}", case.variant)
+        cases.append((case, objs, write_tbds(root / f"s{n}", case.program.libraries)))
+    return Built(root, tlv_cases, cases)
+
+
+def _exposed(built: Built, behaviour_only: bool = False) -> str | None:
+    """What exposes the current linker, or None when every check passes (`behaviour_only`:
+    the TLV cases judged by their runs against the model alone, not by the rules or the
+    field oracle)."""
+    for n, tlv_case in enumerate(built.tlv_cases):
+        try:
+            found = check_case(tlv_case, built.root / f"tlv{n}", behaviour_only)
+        except LinkError as e:
+            return f"TLV case {n} ({tlv_case.arch}) refused: {e}"
+        if found:
+            return f"TLV case {n}: {found[0]}"
+    for n, (case, objs, stubs) in enumerate(built.macho_cases):
+        exe = built.root / f"chained{n}"
+        try:
+            pipeline.link_linkharness(objs, stubs, exe, chained=True)
+        except LinkError as e:
+            return f"Mach-O case {n} refused with chained fixups: {e}"
+        problems = judge.everything(exe, objs, case.program, outcome(case.program))
+        if problems:
+            return f"Mach-O case {n}, chained fixups: {problems[0]}"
+    return None
+
+
+def test_unmutated_linker_passes(built: Built) -> None:
+    assert _exposed(built) is None
+
+
+def test_seeded_bugs_are_caught(built: Built) -> None:
+    results = seed_each(MUTANTS, lambda: _exposed(built), crash_kills=True)
+    killed = print_kill_table("Mach-O TLV and chained-fixup harness power", results, MUTANTS,
+                              width=110)
+    assert killed == len(MUTANTS), results
+
+
+def test_the_model_alone_sees_the_tlv_bugs(built: Built) -> None:
+    """Every TLV mutant changes what the program does: the emulated runs alone, against the
+    model's trace of thread-local reads, expose each (a wrong value read, or a fault)."""
+    tlv_only = Mutants()
+    for name, seed in MUTANTS.seeds.items():
+        if MUTANTS.family[name] == "thread-local variables":
+            tlv_only(name)(seed)
+    results = seed_each(tlv_only, lambda: _exposed(dataclasses.replace(built, macho_cases=[]),
+                                                   behaviour_only=True), crash_kills=True)
+    killed = print_kill_table("TLV bugs seen by the model alone", results, width=110)
+    assert killed == len(tlv_only), results
+
+
+def test_the_samples_carry_what_the_mutants_touch() -> None:
+    """Both TLV samples hold data and bss variables, at least two descriptors, reads from
+    the other object; x86-64's a thread; the Mach-O sample binds with addends."""
+    for arch in ("x86_64", "i386"):
+        labels = macho_tlv.describe(macho_tlv.sample(arch))
+        assert {"tlv:data", "tlv:bss", "tlv:other_object", "tlv:store"} <= labels
+    assert "tlv:thread" in macho_tlv.describe(macho_tlv.sample("x86_64"))
+    assert any(f.addend for o in MACHO_SAMPLE.objects for d in o.data for f in d.fields
+               if hasattr(f, "addend") and getattr(f, "target", "").startswith("lt"))
