@@ -31,12 +31,14 @@ from fuzz.libtrace import build_libraries
 from fuzz.model import Binding as ModelBinding
 from fuzz.model import Call, CallVia, Function, ObjectModel, Program, Section, SectionKind
 from fuzz.pipeline import libraries, write_objects
+from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
 from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.samples import SAMPLE
 from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies import error_programs, programs
+from fuzz.strategies_i386 import SAMPLE_CASE as I386_SAMPLE_CASE
 from fuzz.strategies_reach import edge_error_programs, reach_programs
 from fuzz.tls import SAMPLE as TLS_SAMPLE
 from fuzz.tls import write_objects as write_tls_objects
@@ -565,6 +567,54 @@ def test_seeded_bugs_are_caught(cases: Cases) -> None:
     results = seed_each(MUTANTS, lambda: _exposed(cases))
     killed = print_kill_table("harness power", results, MUTANTS)
     assert killed >= REQUIRED_SHARE * len(MUTANTS), results
+
+
+# -- debug information on i386 -----------------------------------------------------------------
+# The "debug information" family again, on elf32-i386: the i386 sample and COMDAT_DEBUG
+# through `as --32 --gdwarf-5` (R_386_32 debug relocations), each mutant caught there too.
+
+
+@dataclasses.dataclass(frozen=True)
+class DebugCases:
+    root: Path
+    lib_dir: Path
+    cases: list[tuple[Program, list[Path]]]
+
+
+@pytest.fixture(scope="module")
+def i386_debug(tmp_path_factory: pytest.TempPathFactory) -> DebugCases:
+    root = tmp_path_factory.mktemp("power-debug-i386")
+    lib_dir = root / "lib"
+    build_libraries(lib_dir, m32=True)
+    sample = I386_SAMPLE_CASE
+    return DebugCases(root, lib_dir, [
+        (sample.program, write_objects_i386(sample.program, root / "sample", use_as=True,
+                                            choices=sample.choices)),
+        (COMDAT_DEBUG, write_objects_i386(COMDAT_DEBUG, root / "comdat", use_as=True))])
+
+
+def _exposed_i386_debug(debug: DebugCases) -> str | None:
+    for n, (program, objects) in enumerate(debug.cases):
+        exe = debug.root / f"debug{n}.out"
+        try:
+            link_linkharness_i386(objects, libraries(program, debug.lib_dir), exe)
+        except LinkError as e:
+            return f"i386 debug case {n} refused: {e}"
+        problems = [*judge.structure(exe), *judge.fields(exe, objects), *debug_info(exe)]
+        if problems:
+            return f"i386 debug case {n}: {problems[0]}"
+    return None
+
+
+def test_debug_bugs_are_caught_on_i386(i386_debug: DebugCases) -> None:
+    assert _exposed_i386_debug(i386_debug) is None
+    family = Mutants()
+    for name, seed in MUTANTS.seeds.items():
+        if MUTANTS.family.get(name) == "debug information":
+            family.seeds[name] = seed
+    assert len(family) == 3
+    results = seed_each(family, lambda: _exposed_i386_debug(i386_debug))
+    assert print_kill_table("i386 debug information", results) == len(family), results
 
 
 # -- position-independent executables ---------------------------------------------------------
