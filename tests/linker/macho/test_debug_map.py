@@ -224,3 +224,17 @@ def test_corrupt_debug_info_is_one_line(macho_cc: Callable[..., Path], tmp_path:
     assert "bad.o" in text and "__DWARF,__debug_info" in text and "version 9" in text
     assert "\n" not in text
     assert not (tmp_path / "out").exists()
+
+
+def test_common_variable_reaches_the_dsym(macho_cc: Callable[..., Path], tmp_path: Path) -> None:
+    """A COMMON the linker allocates is listed (N_GSYM, in the first declaring object's
+    unit, as ld64.lld lists it): without it dsymutil drops the variable's DIE."""
+    obj = macho_cc("int shared_counter;\nint main(void) { return shared_counter; }\n",
+                   "common", "-g", "-fcommon")
+    exe = tmp_path / "exe"
+    link([str(obj), "-lSystem"], exe, target="macho-x86_64")
+    gsyms = [s for s in _stabs(exe) if s[0] == "N_GSYM"]
+    assert [s[4] for s in gsyms] == ["_shared_counter"]
+    out = subprocess.run(["llvm-dwarfdump-14", "--name=shared_counter", str(_dsym(exe))],
+                         check=True, capture_output=True, text=True).stdout
+    assert f"DW_OP_addr {gsyms[0][3]:#x}" in out
