@@ -238,3 +238,19 @@ def test_common_variable_reaches_the_dsym(macho_cc: Callable[..., Path], tmp_pat
     out = subprocess.run(["llvm-dwarfdump-14", "--name=shared_counter", str(_dsym(exe))],
                          check=True, capture_output=True, text=True).stdout
     assert f"DW_OP_addr {gsyms[0][3]:#x}" in out
+
+
+def test_clang_g_through_the_shim_makes_a_dsym(tmp_path: Path) -> None:
+    """The user's view: `clang -g a.c b.c` for Darwin through our ld64 shim; clang then runs
+    dsymutil on the output itself (its objects still exist), and the .dSYM has the lines."""
+    from linker.cli import ld64_shim
+    (tmp_path / "a.c").write_text(MAIN)
+    (tmp_path / "b.c").write_text(OTHER)
+    subprocess.run(["clang-14", f"--target={TRIPLE}", "-nostdlibinc", "-isystem",
+                    str(MACHO_INCLUDE), "-fuse-ld=lld", f"--ld-path={ld64_shim()}", "-g",
+                    "a.c", "b.c", "-o", "prog"], check=True, capture_output=True, cwd=tmp_path)
+    dsym = tmp_path / "prog.dSYM"
+    assert dsym.is_dir()
+    functions = _functions(_stabs(tmp_path / "prog"))
+    for name in ("_main", "_other", "_helper"):
+        assert _line_of(dsym, functions[name]) == LINES[name], name
