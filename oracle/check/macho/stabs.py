@@ -23,6 +23,7 @@ program built elsewhere are normally gone).
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -206,6 +207,8 @@ def _object_problem(oso: mi.Symbol, cputype: int) -> str | None:
     if path.endswith(")") and "(" in path and not os.path.exists(path):
         path, _, member = path[:-1].partition("(")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a device or a pipe named by a hostile file is never opened
         with open(path, "rb") as fh:
             head = fh.read(8)
             if member is not None:
