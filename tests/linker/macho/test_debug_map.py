@@ -254,3 +254,20 @@ def test_clang_g_through_the_shim_makes_a_dsym(tmp_path: Path) -> None:
     functions = _functions(_stabs(tmp_path / "prog"))
     for name in ("_main", "_other", "_helper"):
         assert _line_of(dsym, functions[name]) == LINES[name], name
+
+
+def test_universal_objects_in_the_map(macho_cc: Callable[..., Path],
+                                      macho32_cc: Callable[..., Path], tmp_path: Path) -> None:
+    """A universal (fat) object: the N_OSO names the file, dsymutil takes the slice of the
+    image's arch, and the checker accepts it (MACHO-STAB-OSO reads the fat header)."""
+    fat = tmp_path / "fat.o"
+    subprocess.run(["llvm-lipo-14", "-create", str(macho_cc(MAIN, "fat64", "-g")),
+                    str(macho32_cc(MAIN.replace("other(g_data)", "g_data"), "fat32", "-g")),
+                    "-output", str(fat)], check=True)
+    other = macho_cc(OTHER, "fat-other", "-g")
+    exe = tmp_path / "exe"
+    link([str(fat), str(other), "-lSystem"], exe, target="macho-x86_64")
+    assert [s[4] for s in _stabs(exe) if s[0] == "N_OSO"] == [str(fat), str(other)]
+    assert check(str(exe)) == []
+    functions = _functions(_stabs(exe))
+    assert _line_of(_dsym(exe), functions["_helper"])[1] == LINES["_helper"][1]
