@@ -187,10 +187,11 @@ def _reference(command: list[str], output: Path) -> None:
 def _linkharness(inputs: list[str], output: Path, m32: bool, *, shared: bool,
                  pie: bool = False) -> None:
     """linkharness through `linker.link` (in this process, so that a seeded bug — a
-    monkeypatched internal — is what links)."""
+    monkeypatched internal — is what links), with -z relro as the reference linkers have
+    it by default."""
     target = "elf32-i386" if m32 else "elf64-x86-64"
     if shared:
-        link(inputs, output, target=target, shared=True, soname=output.name)
+        link(inputs, output, target=target, shared=True, soname=output.name, relro=True)
         return
     link(inputs, output, target=target, entry="_start", dynamic_linker=INTERPRETER[m32],
-         pie=pie)
+         pie=pie, relro=True)

@@ -42,6 +42,7 @@ KNOWN_REFUSALS = (
     # b7c0b59 keeps GD/LD there (DTPMOD64/DTPOFF64 pairs)
     "(local-exec TLS) cannot be used when making a shared object",
     "R_X86_64_TPOFF32 against an undefined symbol cannot be used when making a shared",
+    "R_X86_64_TPOFF32 against a preemptible symbol cannot be used when making a shared",
     # -fno-plt's GD sequence (call *__tls_get_addr@GOTPCREL(%rip)), which the psABI lists
     # beside the PLT form, refused instead of relaxed in an executable (reported)
     "is not in the psABI's code sequence (lea; call __tls_get_addr@PLT)",

@@ -6,6 +6,7 @@ Its executable and two libraries (libm1 links libm2) meet in every way the model
 - f0 is defined by libm2 and interposed by the executable: libm1 calls the executable's;
 - f1 is protected in libm1 and defined by the executable too: each calls its own;
 - f2 is hidden in libm1 and default in libm2: libm1 calls its own, the rest libm2's;
+- f4 is protected in libm2 and called by the executable: exported, but libm2's own view;
 - d0 (libm1's array) is read and written by the executable (a COPY relocation) and by
   libm1 and libm2 through their GOTs, which must all reach the one copy;
 - d1 is hidden in libm2 and defined by the executable: two arrays, one name;
@@ -32,6 +33,8 @@ _DEFS = (
                body=(Term("call", "f1"), Term("tload", "t0", 1), Term("tstore", "t0", 1))),
     Definition("f2", FUNCTION, 2, 0, seed=0x66,
                body=(Term("tload", "t2", 0), Term("store", "d0", 0), Term("tstore", "t1", 0))),
+    Definition("f4", FUNCTION, 2, 0, "protected", seed=0x88,
+               body=(Term("call", "f0"), Term("call", "f2"))),
     Definition("f3", FUNCTION, 1, 0, seed=0x77,
                body=(Term("call", "f2"), Term("call_ptr", "p0"), Term("load_ptr", "q0"),
                      Term("load", "d0", 0))),
@@ -51,7 +54,7 @@ _MAIN = (
     Term("call", "f3"), Term("call", "f1"), Term("load", "d0", 1), Term("store", "d0", 1),
     Term("call", "f3"), Term("tload", "t0", 0), Term("tstore", "t2", 0), Term("call", "f2"),
     Term("call_ptr", "p1"), Term("load_ptr", "q1"), Term("load_ptr", "q0"),
-    Term("tload", "t2", 0), Term("call", "f0"),
+    Term("tload", "t2", 0), Term("call", "f0"), Term("call", "f4"),
 )
 
 SAMPLE = ModuleProgram(libraries=2, objects=(2, 2, 1), exe_needs=(1, 2), lib_needs=((2,), ()),
