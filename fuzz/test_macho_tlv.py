@@ -3,7 +3,8 @@ each drawn case with dyld-info opcodes and (x86-64) with chained fixups; every o
 oracle.check and the Mach-O field oracle, and under the emulated dyld (lazy and now) passes
 to the trace exactly the values the model says each thread-local read gives, on the main
 thread and on the threads it starts, then exits 0.  The two encodings therefore behave
-alike."""
+alike.  On x86-64 ld64.lld-14's link of the same objects must pass the same judges (the
+generator's check: the model agrees with a reference linker)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hypothesis import event, example, given, settings
 from fuzz.coverage import SESSION
 from fuzz.macho import judge
 from fuzz.macho import tlv as macho_tlv
+from fuzz.macho.pipeline import link_lld
 from fuzz.macho.tbd import write_tbds
 from oracle.emulate import run
 
@@ -50,8 +52,10 @@ def problems(exe: Path, objs: Sequence[Path], case: macho_tlv.TlvCase,
     return found
 
 
-def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False
-               ) -> list[str]:
+def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False,
+               reference: bool = False) -> list[str]:
+    """The problems of linkharness's links of `case` (and, with `reference`, of
+    ld64.lld-14's: the generator's check that the model is right; x86-64 only)."""
     objs = macho_tlv.write_objects(case, work / "objs")
     stubs = write_tbds(work / "stubs", (macho_tlv.TRACE_LIBRARY,))
     found = []
@@ -61,6 +65,11 @@ def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False
         how = "chained fixups" if chained else "dyld-info opcodes"
         found += [f"{case.arch}, {how}: {p}"
                   for p in problems(exe, objs, case, behaviour_only)]
+    if reference and case.arch == "x86_64":
+        exe = work / "lld.out"
+        refused = link_lld(objs, stubs, exe)
+        assert not refused, f"ld64.lld-14 rejects a valid case (generator bug): {refused}"
+        found += [f"ld64.lld-14 (generator check): {p}" for p in problems(exe, objs, case)]
     return found
 
 
@@ -70,7 +79,7 @@ def _judge(case: macho_tlv.TlvCase, tmp_path_factory: pytest.TempPathFactory) ->
     SESSION["examples"] += 1
     for label in sorted(labels):
         event(label)
-    found = check_case(case, tmp_path_factory.mktemp("tlv"))
+    found = check_case(case, tmp_path_factory.mktemp("tlv"), reference=True)
     assert not found, "\n".join(found)
 
 
