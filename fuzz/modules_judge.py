@@ -34,19 +34,6 @@ from .modules_build import (
 )
 
 NOT_YET = ("not supported yet", "are not supported")
-# Refusals of valid input that are known linker defects, each fixed on a branch not yet in
-# main; listed so that the property stays green while the fix lands, and removed then.
-# (A refusal is loud: exit 1 and a message; it is never a silent wrong output.)
-KNOWN_REFUSALS = (
-    # -fPIC general/local-dynamic TLS rewritten to local exec in a shared object: shared-elf
-    # b7c0b59 keeps GD/LD there (DTPMOD64/DTPOFF64 pairs)
-    "(local-exec TLS) cannot be used when making a shared object",
-    "R_X86_64_TPOFF32 against an undefined symbol cannot be used when making a shared",
-    "R_X86_64_TPOFF32 against a preemptible symbol cannot be used when making a shared",
-    # -fno-plt's GD sequence (call *__tls_get_addr@GOTPCREL(%rip)), which the psABI lists
-    # beside the PLT form, refused instead of relaxed in an executable (reported)
-    "is not in the psABI's code sequence (lea; call __tls_get_addr@PLT)",
-)
 
 
 @dataclass(frozen=True)
@@ -88,7 +75,7 @@ def judge_seat(program: ModuleProgram, objects: list[list[Path]], options: Build
         exe = link_seat(program, objects, options, seat, work, libtrace)
     except (LinkFailed, LinkError) as err:
         text = str(err)
-        if isinstance(err, LinkError) and any(n in text for n in (*NOT_YET, *KNOWN_REFUSALS)):
+        if isinstance(err, LinkError) and any(n in text for n in NOT_YET):
             return Verdict((), text)
         return Verdict((f"seat {seat}: link failed: {text}",))
     problems: list[str] = []

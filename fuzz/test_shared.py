@@ -24,15 +24,12 @@ from fuzz.coverage import SESSION
 from fuzz.modules import ModuleProgram, describe, programs
 from fuzz.modules_build import REFERENCE_LINKERS, BuildOptions
 from fuzz.modules_judge import compile_all, judge_seat
-from fuzz.modules_samples import SAMPLE, SAMPLE_NO_TLS, SAMPLE_PIC
+from fuzz.modules_samples import SAMPLE, SAMPLE_PIC
 
 EXAMPLES = 6  # under the ci profile; the fuzz profile draws its own count
 LINKERS = (*REFERENCE_LINKERS, "linkharness")
-# The sample without thread-locals in linkharness's seats: main's linkharness does not yet
-# keep -fPIC TLS sequences in a shared object, nor reach a library's variable by initial
-# exec (both on branch shared-elf; then these seats take the whole SAMPLE).
-SAMPLE_SEATS = ((SAMPLE_NO_TLS, ("linkharness", "lld")), (SAMPLE_NO_TLS, ("lld", "linkharness")),
-                (SAMPLE_NO_TLS, ("linkharness", "linkharness")), (SAMPLE, ("bfd", "bfd")),
+SAMPLE_SEATS = ((SAMPLE, ("linkharness", "lld")), (SAMPLE, ("lld", "linkharness")),
+                (SAMPLE, ("linkharness", "linkharness")), (SAMPLE, ("bfd", "bfd")),
                 (SAMPLE_PIC, ("mold", "gold")))
 
 
