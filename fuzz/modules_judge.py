@@ -36,6 +36,25 @@ from .modules_build import (
 NOT_YET = ("not supported yet", "are not supported")
 
 
+def known_reference_bug(program: ModuleProgram, options: BuildOptions,
+                        seat: tuple[str, str]) -> str:
+    """Why a reference linker in `seat` is known to link `program` wrong ("" if it is not):
+    confirmed bugs the property steps around (and says so in an event) rather than fail on.
+
+    - lld 14, i386 executables: the -fno-plt general-dynamic sequence
+      (`leal x@tlsgd(%ebx), %eax; call *___tls_get_addr@GOT(%ebx)`, 6 + 6 bytes) relaxed to
+      local exec as if it were the 7-byte `leal x@tlsgd(,%ebx,1)` form: the rewrite starts
+      two bytes early and clobbers the instruction before it (a silent wrong output: found
+      by this property, the program faults natively; GNU ld and linkharness are right)."""
+    tls_in_exe = any(t.kind in ("tload", "tstore") for t in program.main) or any(
+        t.kind in ("tload", "tstore") for d in program.definitions if d.module == 0
+        for t in d.body)
+    if seat[1] == "lld" and options.m32 and options.no_plt and program.exe_pic == "pic" \
+            and tls_in_exe:
+        return "lld 14: i386 -fno-plt GD sequence relaxed two bytes early"
+    return ""
+
+
 @dataclass(frozen=True)
 class Verdict:
     problems: tuple[str, ...]
