@@ -22,7 +22,7 @@ from oracle.native import run_native
 
 from . import judge
 from .libtrace import parse_native_trace
-from .modules import ModuleProgram, outcome
+from .modules import ModuleProgram, outcome, resolve
 from .modules_build import (
     REPORT,
     BuildOptions,
@@ -45,14 +45,30 @@ def known_reference_bug(program: ModuleProgram, options: BuildOptions,
       (`leal x@tlsgd(%ebx), %eax; call *___tls_get_addr@GOT(%ebx)`, 6 + 6 bytes) relaxed to
       local exec as if it were the 7-byte `leal x@tlsgd(,%ebx,1)` form: the rewrite starts
       two bytes early and clobbers the instruction before it (a silent wrong output: found
-      by this property, the program faults natively; GNU ld and linkharness are right)."""
+      by this property, the program faults natively; GNU ld and linkharness are right);
+    - lld 14 refuses ("cannot preempt symbol") a non-PIC i386 executable's `call f`
+      (R_386_PC32) to a library's protected function, which GNU ld links as a PLT call."""
     tls_in_exe = any(t.kind in ("tload", "tstore") for t in program.main) or any(
         t.kind in ("tload", "tstore") for d in program.definitions if d.module == 0
         for t in d.body)
     if seat[1] == "lld" and options.m32 and options.no_plt and program.exe_pic == "pic" \
             and tls_in_exe:
         return "lld 14: i386 -fno-plt GD sequence relaxed two bytes early"
+    if seat[1] == "lld" and options.m32 and program.exe_pic == "nopic" \
+            and _calls_protected_import(program):
+        return "lld 14 refuses an i386 R_386_PC32 call to a library's protected function"
     return ""
+
+
+def _calls_protected_import(program: ModuleProgram) -> bool:
+    defs = program.defined()
+    names = {t.name for t in program.main} | {t.name for d in program.definitions
+                                              if d.module == 0 for t in d.body}
+    for name in names:
+        home = resolve(program, 0, name, defs)
+        if home and defs[home, name].visibility == "protected":
+            return True
+    return False
 
 
 @dataclass(frozen=True)
