@@ -226,9 +226,10 @@ def describe_macho(program: Program, variant: int) -> set[str]:
     """The Mach-O x86-64 labels of a case (already in the Mach-O subset): relocation types,
     lengths and forms (extern or against a section) of our MH_OBJECT files, and pointers in
     data with addends (binds or external relocations; rebases or local relocations)."""
-    from .macho.pipeline import object_images
+    from .macho.dwarf import debug_labels
+    from .macho.pipeline import debug_info_form, object_images
     labels = {"macho"}
-    for _, image in object_images(program, variant):
+    for i, (_, image) in enumerate(object_images(program, variant)):
         for sec in image.sections:
             labels |= {f"macho:reloc:{r.type}:{r.length}:{'section' if r.section else 'extern'}"
                        for r in sec.relocs}
@@ -236,6 +237,7 @@ def describe_macho(program: Program, variant: int) -> set[str]:
         labels |= {"macho:weak_ref" for s in image.symbols if s.weak_ref}
         labels |= {"macho:private_extern" for s in image.symbols if s.private_extern}
         labels |= {"macho:common" for s in image.symbols if s.kind == "common"}
+        labels |= debug_labels("macho", debug_info_form(variant, i))
     for obj in program.objects:
         for d in obj.data:
             for f in d.fields:

@@ -126,6 +126,12 @@ def link(
     text_relocations: bool = False,
     version_scripts: Sequence[str] = (),
     exclude_libs: Sequence[str] = (),
+    relax: bool = True,
+    relocatable: bool = False,
+    unique: bool = False,
+    z_properties: Mapping[int, int] | None = None,
+    section_starts: Sequence[tuple[str, int]] = (),
+    sort_section: str | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -171,7 +177,14 @@ def link(
     binds the object's own references to its own definitions; `no_undefined`: -z defs;
     `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
     `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
-    names (or ALL) whose members' symbols are not exported.
+    names (or ALL) whose members' symbols are not exported.  `relax` False (--no-relax)
+    keeps every GOT load instead of rewriting loads of link-time-known addresses.
+
+    `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
+    `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
+    .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
+    `section_starts`: (output section, address) of --section-start, -Ttext, -Tdata, -Tbss;
+    `sort_section`: --sort-section's order, "name" or "alignment" (linker/elf/placement.py).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -180,7 +193,8 @@ def link(
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
                            macho_classic, imports, platform_version, undefined, fixup_chains,
-                           dict(macho_options or {}, strip=strip), map_file)
+                           dict(macho_options or {}, strip=strip,
+                                strip_debug=strip or strip_debug), map_file)
     from .elf.build_id import normalise_style
     from .elf.image import ImageOptions
     from .elf.link import link_elf, provide_linker_symbols, write_elf
@@ -188,6 +202,9 @@ def link(
     from .resolve import SymbolTable
 
     arch = spec.arch
+    if relocatable:
+        return _link_relocatable(arch, inputs, output, library_paths, sysroot, unique,
+                                 z_properties or {})
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
@@ -262,7 +279,9 @@ def link(
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
-        shared=shared_options,
+        shared=shared_options, relax=relax,
+        properties=tuple(sorted((z_properties or {}).items())),
+        section_starts=tuple(section_starts), sort_section=sort_section,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
@@ -286,6 +305,29 @@ def link(
         dynamic=dynamic,
         needed=tuple(tables.needed) if tables else (),
     )
+
+
+def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
+                      output: str | os.PathLike[str], library_paths: Sequence[str],
+                      sysroot: str, unique: bool, properties: Mapping[int, int]) -> LinkResult:
+    """-r: load and resolve as GNU ld does (archives pulled for what is still undefined,
+    -l finding only static archives), then write one relocatable object."""
+    from .elf.load import Loader
+    from .elf.relocatable import build_relocatable
+    from .elf.relocatable_write import write_relocatable
+    from .resolve import SymbolTable
+    symtab = SymbolTable()
+    loader = Loader(symtab, arch.name, list(library_paths), sysroot)
+    loader.item("-Bstatic")
+    loader.load([os.fspath(i) for i in inputs])
+    if symtab.libraries:
+        raise LinkError("a shared library cannot be an input of a relocatable (-r) link",
+                        file=symtab.libraries[0].path)
+    current().check()  # duplicate definitions
+    data = write_relocatable(build_relocatable(symtab, arch, unique, properties))
+    out_path = os.fspath(output)
+    _write_atomically(out_path, data, executable=False)
+    return LinkResult(output=out_path, entry=0, dynamic=False, needed=())
 
 
 def _collect_garbage(symtab: SymbolTable, roots: list[str], export_dynamic: bool,

@@ -60,6 +60,7 @@ ALIASES = {
     "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
     "--init": "-init", "--fini": "-fini", "--print-map": "-M",
     "--allow-multiple-definition": "-allow-multiple-definition",
+    "--relocatable": "-r", "-i": "-r", "--unique": "-unique",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -72,8 +73,6 @@ IGNORED = {
     "--rpath-link": "",
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
-    "--relax": "GOT loads are never relaxed (the program runs the same)",
-    "--no-relax": "GOT loads are never relaxed",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
 }
 Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
@@ -82,9 +81,9 @@ Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
 # executable, not the bit.
 Z_FLAGS_1 = {"interpose": 0x400, "nodump": 0x1000, "loadfltr": 0x10, "global": 0x2,
              "nodelete": None, "nodlopen": None, "initfirst": None}
-# -z keywords asking for a .note.gnu.property linkharness does not write.
-Z_PROPERTIES = {"ibt", "shstk", "ibtplt", "x86-64-baseline", "x86-64-v2", "x86-64-v3",
-                "x86-64-v4", "lam-u48", "lam-u57"}
+# -z keywords asking for a .note.gnu.property bit linkharness does not write: an IBT PLT
+# (ibtplt) and the LAM features.
+Z_PROPERTIES_REFUSED = {"ibtplt", "lam-u48", "lam-u57", "lam-u48-report", "lam-u57-report"}
 
 
 @dataclass
@@ -114,7 +113,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
-         "-Bno-symbolic", "--no-undefined"}
+         "-Bno-symbolic", "--no-undefined", "-r", "-unique",
+         "--relax", "--no-relax"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -258,6 +258,8 @@ def parse(argv: list[str]) -> Command:
             o["pie"] = True
         elif name == "--shared":
             o["shared"] = True
+        elif name in ("--relax", "--no-relax"):
+            o["relax"] = name == "--relax"
         elif name == "--no-undefined":
             o["no_undefined"] = True
         elif name == "-soname":
@@ -331,13 +333,20 @@ def parse(argv: list[str]) -> Command:
             o["sort_common"] = order
         elif name == "-Ttext-segment":
             o["image_base"] = _address(name, str(value))
-        elif name in ("-Ttext", "-Tdata", "-Tbss", "-Trodata-segment", "-Tldata-segment",
-                      "--section-start"):
-            raise LinkError(f"{name} {value} is not supported (linkharness places output "
-                            "sections itself; -Ttext-segment sets the image base)")
+        elif name in ("-Ttext", "-Tdata", "-Tbss", "--section-start"):
+            from .elf.placement import parse_section_start
+            o.setdefault("section_starts", []).append(parse_section_start(name, str(value)))
+        elif name in ("-Trodata-segment", "-Tldata-segment"):
+            raise LinkError(f"{name} {value} is not supported (-Ttext-segment sets the image "
+                            "base; --section-start places one section)")
         elif name == "--sort-section":
-            raise LinkError(f"--sort-section={value} is not supported (input sections keep "
-                            "command-line order)")
+            if value not in ("name", "alignment"):
+                raise LinkError(f"--sort-section={value}: want name or alignment")
+            o["sort_section"] = value
+        elif name == "-r":
+            o["relocatable"] = True
+        elif name == "-unique":
+            o["unique"] = True
         elif name == "--unresolved-symbols":
             _unresolved_symbols(o, str(value))
         elif name == "--verbose":
@@ -346,6 +355,11 @@ def parse(argv: list[str]) -> Command:
             cmd.ignore(name, IGNORED.get(name, ""))
         else:
             raise LinkError(f"unrecognised option {name}")
+    if o.get("unique") and not o.get("relocatable"):
+        raise LinkError("-unique is supported with -r only (an executable's sections are "
+                        "placed by linkharness's own policy)")
+    if o.get("relocatable"):
+        _check_relocatable_options(o)
     if "default_library_paths" in o:
         o.setdefault("library_paths", []).extend(o.pop("default_library_paths"))
     if o.get("pie") and "--no-dynamic-linker" in argv:
@@ -354,6 +368,27 @@ def parse(argv: list[str]) -> Command:
         raise LinkError("-static-pie (a self-relocating PIE without an interpreter) is not "
                         "supported; link with -static or with -pie")
     return cmd
+
+
+# Options that change an executable's output and that -r does not honour.  The others gcc
+# passes with -r (--eh-frame-hdr, -dynamic-linker, --hash-style, --as-needed) only matter
+# to dynamic executables, and a relocatable output has no such part.
+_NOT_WITH_R = {"pie": "-pie", "strip": "-s", "strip_debug": "-S", "gc_sections": "--gc-sections",
+               "build_id": "--build-id", "wrap": "--wrap", "defsym": "--defsym",
+               "text_map": "-Map", "print_map": "-M", "map_file": "--map",
+               "compress_debug_sections": "--compress-debug-sections", "discard_all": "-x",
+               "image_base": "-Ttext-segment", "sort_common": "--sort-common",
+               "allow_multiple_definition": "-z muldefs", "relro": "-z relro",
+               "export_dynamic": "--export-dynamic", "static": "-static",
+               "section_starts": "--section-start", "sort_section": "--sort-section"}
+
+
+def _check_relocatable_options(options: dict[str, Any]) -> None:
+    for key, spelling in _NOT_WITH_R.items():
+        value = options.get(key)
+        if value and value != "none" and not (key == "pie" and value is False):
+            raise LinkError(f"{spelling} with -r is not supported (a relocatable output "
+                            "keeps every section, symbol and relocation as it is)")
 
 
 def _compression(value: str) -> str:
@@ -365,6 +400,7 @@ def _compression(value: str) -> str:
 
 
 def _z_option(cmd: Command, value: str) -> None:
+    from .elf.gnu_property import ISA_LEVELS, X86_FEATURE_1_AND, X86_ISA_1_NEEDED, Z_FEATURES
     key = value.split("=", 1)[0]
     if value == "now":
         cmd.options["bind_now"] = True
@@ -390,9 +426,16 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["flags_1_tag"] = True
         if bit is not None:
             cmd.options["more_flags_1"] = cmd.options.get("more_flags_1", 0) | bit
-    elif value in Z_PROPERTIES:
-        raise LinkError(f"-z {value} is not supported (the .note.gnu.property it sets is not "
-                        "written)")
+    elif value in Z_FEATURES or value in ISA_LEVELS:
+        # -z ibt / shstk: FEATURE_1_AND bits; -z x86-64-vN: an ISA_1_NEEDED bit (forced
+        # into the merged .note.gnu.property whatever the inputs say, as GNU ld does)
+        kind, bit = ((X86_FEATURE_1_AND, Z_FEATURES[value]) if value in Z_FEATURES
+                     else (X86_ISA_1_NEEDED, ISA_LEVELS[value]))
+        forced = cmd.options.setdefault("z_properties", {})
+        forced[kind] = forced.get(kind, 0) | bit
+    elif value in Z_PROPERTIES_REFUSED:
+        raise LinkError(f"-z {value} is not supported (linkharness writes no IBT PLT and "
+                        "no LAM property)")
     elif value == "muldefs":
         cmd.options["allow_multiple_definition"] = True
     elif value in ("undefs", "defs"):

@@ -139,6 +139,19 @@ class ComdatGroup:
     sections: tuple[int, ...]  # indices into ObjectFile.sections
 
 
+@dataclass(slots=True)
+class DebugOrigin:
+    """Where a Mach-O object's debug information stays.  ld64 leaves the DWARF in the
+    objects and writes a debug map (stabs) that names them: the compile unit's directory
+    and source file (from its DW_TAG_compile_unit), the object's absolute path (an archive
+    member's as `lib.a(member.o)`) and its modification time, which dsymutil compares."""
+
+    directory: str  # with a trailing "/"
+    source: str
+    path: str = ""
+    mtime: int = 0
+
+
 @dataclass(eq=False, slots=True)
 class ObjectFile:
     path: str  # for messages; archive members read "libz.a(inflate.o)"
@@ -150,6 +163,8 @@ class ObjectFile:
     # .note.GNU-stack: False = present without SHF_EXECINSTR; True = executable stack
     # requested; None = absent (the object says nothing).
     exec_stack: bool | None = None
+    # Mach-O objects with a DWARF compile unit: what the output's debug map says of them.
+    debug_origin: DebugOrigin | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +182,10 @@ class DynamicSymbol:
     # Alignment the object has in the library (its section's, limited by its address): a
     # COPY must keep it, since code may use aligned vector loads on it.  0 = unknown.
     align: int = 0
+    # In a zero-fill section (.bss): GNU ld reads such an object as the library's common
+    # symbol, which an executable's own common of the same name absorbs; an initialised
+    # one (.data) is a real definition, which beats the executable's common.
+    nobits: bool = False
 
 
 @dataclass(frozen=True, slots=True)

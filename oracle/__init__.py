@@ -25,7 +25,17 @@ _EXPORTS = {
     "FieldMismatch": "oracle.relocs",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Fault",
+    "FieldMismatch",
+    "RunResult",
+    "TraceEntry",
+    "Violation",
+    "check",
+    "check_fields",
+    "run",
+]
+assert sorted(__all__) == sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

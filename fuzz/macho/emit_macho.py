@@ -23,6 +23,7 @@ LC_DYSYMTAB = 0xB
 S_ZEROFILL = 0x1
 S_ATTR_PURE_INSTRUCTIONS = 0x80000000
 S_ATTR_SOME_INSTRUCTIONS = 0x00000400
+S_ATTR_DEBUG = 0x02000000
 VM_PROT_ALL = 7
 N_EXT = 0x01
 N_ABS = 0x02
@@ -183,6 +184,8 @@ def write_macho(image: MachoImage) -> bytes:
         flags = S_ZEROFILL if s.zerofill else 0
         if s.code:
             flags |= S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS
+        if s.segment == "__DWARF":
+            flags |= S_ATTR_DEBUG  # fuzz/macho/dwarf.py's sections
         out += name16(s.name) + name16(s.segment)
         out += struct.pack("<QQIIIIIIII", s.addr, s.size, off, s.align.bit_length() - 1, rel,
                            len(s.relocs), flags, 0, 0, 0)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from .emit_macho import (
     MH_OBJECT,
+    S_ATTR_DEBUG,
     S_ATTR_PURE_INSTRUCTIONS,
     S_ATTR_SOME_INSTRUCTIONS,
     S_ZEROFILL,
@@ -157,6 +158,8 @@ def write_macho_i386(image: MachoImage32) -> bytes:
             flags = S_NON_LAZY_SYMBOL_POINTERS
         if s.code:
             flags |= S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS
+        if s.segment == "__DWARF":
+            flags |= S_ATTR_DEBUG  # fuzz/macho/dwarf.py's sections
         out += name16(s.name) + name16(s.segment)
         out += struct.pack("<IIIIIIIII", s.addr, s.size, off, s.align.bit_length() - 1, rel,
                            sum(map(_entries, s.relocs)), flags, first if s.indirect else 0,

@@ -35,5 +35,6 @@ def emulated(output: Path, expected: Outcome, bind: str, exit_call: bool) -> lis
 def everything(output: Path, objects: Sequence[Path], program: Program, expected: Outcome,
                exit_call: bool) -> list[str]:
     return [*judge.structure(output), *judge.fields(output, objects),
+            *judge.debug_map(output, objects),
             *emulated(output, expected, "lazy", exit_call),
             *emulated(output, expected, "now", exit_call)]

@@ -17,13 +17,15 @@ from .. import subject
 from ..libtrace import fnv1a64
 from ..model import Program, Store, walk_steps
 from .assemble import Choices, MachoImage, assemble
+from .dwarf import DebugForm, debug_form, with_debug_info
 from .emit_asm import write_asm
 from .emit_macho import write_macho
 from .lower import START, MachoLowerer
 
 LIBSYSTEM_TBD = Path(__file__).parents[2] / "linker" / "macho" / "data" / "libSystem.tbd"
 ENTRY = "_" + START
-LLVM_MC = ["llvm-mc-14", "-triple=x86_64-apple-macosx10.9", "-filetype=obj"]
+# -g: llvm-mc describes the assembly in DWARF (for the objects whose code is in __text)
+LLVM_MC = ["llvm-mc-14", "-triple=x86_64-apple-macosx10.9", "-filetype=obj", "-g"]
 LLD = ["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9", "11.0"]
 
 
@@ -52,6 +54,13 @@ def store_forms(program: Program, variant: int) -> dict[tuple[str, int], int]:
     return forms
 
 
+def debug_info_form(variant: int, owner: int) -> DebugForm | None:
+    """The DWARF our writer gives object `owner` (fuzz/macho/dwarf.py), or None for the
+    quarter of the objects drawn without any (no unit in the debug map)."""
+    pick = _pick(variant, owner, "dwarf")
+    return None if pick % 4 == 3 else debug_form(pick // 4)
+
+
 _LAST: list[tuple[Program, int, tuple[tuple[str, MachoImage], ...]]] = []
 
 
@@ -74,8 +83,11 @@ def write_objects(program: Program, directory: Path, variant: int) -> list[Path]
     """The program's MH_OBJECT files in `directory` (o0.o ...)."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, image in object_images(program, variant):
+    for i, (name, image) in enumerate(object_images(program, variant)):
         path = directory / f"{name}.o"
+        form = debug_info_form(variant, i)
+        if form is not None:
+            image = with_debug_info(image, str(directory.resolve()), f"{name}.s", form)
         path.write_bytes(write_macho(image))
         paths.append(path)
     return paths

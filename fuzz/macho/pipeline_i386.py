@@ -21,14 +21,15 @@ from linker import link
 from ..libtrace import fnv1a64
 from ..model import Program
 from .assemble_i386 import CALL_FORMS, REF_FORMS, SELF_FORMS, Choices32, assemble_i386
+from .dwarf import with_debug_info_i386
 from .emit_asm_i386 import write_asm_i386
 from .emit_macho_i386 import write_macho_i386
 from .lower_i386 import START, MachoLowerer386
-from .pipeline import LIBSYSTEM_TBD
+from .pipeline import LIBSYSTEM_TBD, debug_info_form
 
 ENTRY = "_" + START
 TARGET = "macho-i386"
-LLVM_MC = ["llvm-mc-14", "-triple=i386-apple-macosx10.6", "-filetype=obj"]
+LLVM_MC = ["llvm-mc-14", "-triple=i386-apple-macosx10.6", "-filetype=obj", "-g"]
 MODES: dict[str, tuple[bool, tuple[int, int]]] = {  # name -> (classic, platform_version)
     "modern-10.6": (False, (0x000A0600, 0x000A0600)),
     "modern-10.9": (False, (0x000A0900, 0x000B0000)),
@@ -67,7 +68,12 @@ def write_objects(program: Program, directory: Path, variant: int) -> list[Path]
     for i in range(len(program.objects)):
         obj = lower.object(i)
         path = directory / f"{obj.name}.o"
-        path.write_bytes(write_macho_i386(assemble_i386(obj, choices(variant, i))))
+        image = assemble_i386(obj, choices(variant, i))
+        form = debug_info_form(variant, i)
+        if form is not None:  # the DWARF our writer gives it (fuzz/macho/dwarf.py)
+            image = with_debug_info_i386(image, str(directory.resolve()), f"{obj.name}.s",
+                                         form)
+        path.write_bytes(write_macho_i386(image))
         paths.append(path)
     return paths
 

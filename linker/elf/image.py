@@ -84,8 +84,8 @@ SHT_GNU_HASH, SHT_GNU_VERSYM, SHT_GNU_VERNEED = 0x6FFFFFF6, 0x6FFFFFFF, 0x6FFFFF
 SHT_GNU_VERDEF = 0x6FFFFFFD
 SHT_X86_64_UNWIND = 0x70000001
 
-# Inputs that are not concatenated: GNU property notes must be merged (an AND of feature
-# bits) into one PT_GNU_PROPERTY; we claim no property, so we drop them.
+# Inputs that are not concatenated: GNU property notes are merged into one note
+# (elf/gnu_property.py), which link.py adds with its PT_GNU_PROPERTY.
 DROPPED = frozenset({".note.gnu.property"})
 
 _ROLE_TYPE = {
@@ -132,6 +132,12 @@ class ImageOptions:
     dynamic_list: tuple[str, ...] = ()
     dynamic_list_data: bool = False
     shared: SharedOptions | None = None  # -shared: a shared object, not an executable
+    relax: bool = True  # --no-relax: keep every GOT load (elf/got_relax.py)
+    # .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN: (pr_type, bits) pairs
+    properties: tuple[tuple[int, int], ...] = ()
+    # --section-start / -Ttext / -Tdata / -Tbss: (output section, address) pairs
+    section_starts: tuple[tuple[str, int], ...] = ()
+    sort_section: str | None = None  # --sort-section=name|alignment
 
 
 @dataclass

@@ -4,6 +4,7 @@ headers.  The only code that knows the ELF file layout of an executable."""
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,7 @@ from .image import SHT_STRTAB, ElfImage
 SHT_SYMTAB = 2
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS = 1, 2, 3, 4, 6, 7
 PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO = 0x6474E550, 0x6474E551, 0x6474E552
+PT_GNU_PROPERTY = 0x6474E553
 PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 1, 2, 4, 0x400
 SHF_MERGE, SHF_STRINGS, SHF_COMPRESSED = 0x10, 0x20, 0x800
@@ -62,11 +64,14 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
         dyn = img.named[".dynamic"]
         phdrs.append(Phdr(PT_DYNAMIC, PF_R | PF_W, dyn.file_offset, dyn.addr, dyn.size,
                           dyn.size, img.arch.word))
-    notes = [o for o in img.sections if o.meta.get("type") == 7]
-    if notes:
-        first, last = notes[0], notes[-1]
+    for run in _note_runs(img.sections):  # one PT_NOTE per alignment, as GNU ld writes
+        first, last = run[0], run[-1]
         phdrs.append(Phdr(PT_NOTE, PF_R, first.file_offset, first.addr,
                           last.end - first.addr, last.end - first.addr, first.align))
+    prop = img.named.get(".note.gnu.property")
+    if prop is not None:  # the merged x86 feature/ISA note, found by ld.so through this
+        phdrs.append(Phdr(PT_GNU_PROPERTY, PF_R, prop.file_offset, prop.addr, prop.size,
+                          prop.size, prop.align))
     tls = tls_block(img.sections)
     if tls is not None:
         phdrs.append(Phdr(PT_TLS, PF_R, tls.file_offset, tls.addr, tls.filesz, tls.memsz,
@@ -83,13 +88,34 @@ def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[P
     return phdrs
 
 
-def count_program_headers(dynamic: bool, nsegments: int, has_notes: bool,
+def _note_runs(sections: list[OutputSection]) -> list[list[OutputSection]]:
+    """Adjacent note sections of one alignment: a PT_NOTE's p_align is the alignment a
+    reader steps between its notes by, so 8-aligned property notes get their own."""
+    runs: list[list[OutputSection]] = []
+    previous: OutputSection | None = None
+    for out in sections:
+        if out.meta.get("type") == 7:
+            if runs and previous is runs[-1][-1] and out.align == previous.align:
+                runs[-1].append(out)
+            else:
+                runs.append([out])
+        previous = out
+    return runs
+
+
+def note_runs(sections: Iterable[OutputSection]) -> int:
+    return len(_note_runs(list(sections)))
+
+
+def count_program_headers(dynamic: bool, nsegments: int, has_notes: int,
                           has_eh_frame_hdr: bool = False, has_tls: bool = False,
-                          has_relro: bool = False, shared: bool = False) -> int:
-    # PT_PHDR, PT_INTERP and PT_DYNAMIC; a shared object has only PT_DYNAMIC
+                          has_relro: bool = False, has_property: bool = False,
+                          shared: bool = False) -> int:
+    """`has_notes`: how many PT_NOTE headers (runs of notes of one alignment).  A dynamic
+    executable has PT_PHDR, PT_INTERP and PT_DYNAMIC; a shared object only PT_DYNAMIC."""
     dynamic_headers = (1 if shared else 3) if dynamic else 0
     return (dynamic_headers + nsegments + int(has_notes) + int(has_eh_frame_hdr)
-            + int(has_tls) + 1 + int(has_relro))
+            + int(has_tls) + 1 + int(has_relro) + int(has_property))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
     -o OUT -e SYMBOL -u SYMBOL -L DIR -lNAME -syslibroot DIR -dylib_file INSTALL:FILE
     -no_pie (no MH_PIE)  -pagezero_size HEX (__TEXT's address)  -headerpad HEX
     -stack_size HEX (LC_MAIN's stacksize)  -exported_symbols_list FILE  -exported_symbol SYM
-    -S (no debug information: we write none)  -dead_strip (accepted, not applied)
+    -S (no debug map)  -dead_strip (accepted, not applied)
     --import SYM@INSTALL_NAME  --macho-classic  --map FILE (JSON link map)
     -s | --strip | --strip-all (only imports in the symbol table)  --verbose  (ours)
 
@@ -193,7 +193,7 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
         elif arg in ("-s", "--strip", "--strip-all"):
             o["strip"] = True
         elif arg == "-S":
-            pass  # no debug information (STABS, DWARF) in the output: we never write any
+            o["strip_debug"] = True  # no debug map (stabs) in the output
         elif arg == "--verbose":
             cmd.verbose = True
         elif arg in _NOT_APPLIED:
@@ -221,8 +221,8 @@ def _image_kind(cmd: Ld64Command) -> None:
     """-dylib/-bundle and the dylib's identity go to macho_options as they are; the link
     turns them into the image kind (linker/macho/image_kind.py), refusing misplaced ones."""
     o = cmd.options
-    moved = {k: o.pop(k) for k in ("output_kind", "install_name", "current_version",
-                                   "compatibility_version") if k in o}
+    keys = ("output_kind", "install_name", "current_version", "compatibility_version")
+    moved: dict[str, Any] = {k: o.pop(k) for k in keys if k in o}
     if moved:
         o.setdefault("macho_options", {}).update(moved)
         from .image_kind import kind_from_options

@@ -30,7 +30,7 @@ from .tbd import default_libsystem, imports_as_libraries, read_tbd
 def macho_defined_names(data: memoryview, path: str) -> list[str]:
     if not is_macho_object(data):
         return []
-    t = read_macho_object(data, path).symbols
+    t = read_macho_object(data, path, debug=False).symbols
     defined = (t.binding != Binding.LOCAL) & (t.section != UNDEF)
     return [t.names[i] for i in np.nonzero(defined)[0].tolist()]
 
@@ -43,6 +43,7 @@ class MachoLoader:
     arch: str = "x86_64"
     archives: list[tuple[Archive, set[int]]] = field(default_factory=list)
     _libs: set[str] = field(default_factory=set)
+    _archive_bytes: dict[int, bytes] = field(default_factory=dict)  # id(archive): its file
 
     def load(self, items: list[str], imports: list[str]) -> None:
         for item in items:
@@ -95,9 +96,12 @@ class MachoLoader:
             # then read as the thin file it is.
             data = fat_slice(data, path, self.arch)
         if is_macho_object(data):
-            self._add_object(read_macho_object(memoryview(data), path))
+            obj = read_macho_object(memoryview(data), path)
+            _place_origin(obj, os.path.abspath(path), int(os.stat(path).st_mtime))
+            self._add_object(obj)
         elif data[:8] == AR_MAGIC:
             archive = read_archive(memoryview(data), path, macho_defined_names)
+            self._archive_bytes[id(archive)] = data
             loaded: set[int] = set()
             self.archives.append((archive, loaded))
             self._pull(archive, loaded)
@@ -154,6 +158,23 @@ class MachoLoader:
             n = members[0]
             loaded.add(n)
             member = archive.members[n]
-            self._add_object(read_macho_object(member.data, member_path(archive, member)))
+            obj = read_macho_object(member.data, member_path(archive, member))
+            header = self._archive_bytes[id(archive)][member.offset:member.offset + 60]
+            _place_origin(obj, f"{os.path.abspath(archive.path)}({member.name})",
+                          _member_mtime(header))
+            self._add_object(obj)
             added = True
         return added
+
+
+def _place_origin(obj: ObjectFile, path: str, mtime: int) -> None:
+    """Where the debug map will send dsymutil for this object's DWARF (its N_OSO)."""
+    if obj.debug_origin is not None:
+        obj.debug_origin.path, obj.debug_origin.mtime = path, mtime
+
+
+def _member_mtime(header: bytes) -> int:
+    """An archive member's modification time: the header's decimal date field (0 when
+    blank or unreadable, as deterministic archives write it)."""
+    text = header[16:28].decode("ascii", "replace").strip()
+    return int(text) if text.isdigit() else 0

@@ -17,7 +17,9 @@ Dropped, by design:
 - `__LD,__compact_unwind` and `__TEXT,__eh_frame`: we write no `__unwind_info`, and an
   `__eh_frame` without it would be half an unwinding story; programs run, but C++
   exceptions and backtraces through our Mach-O outputs are not supported.
-- S_ATTR_DEBUG sections (DWARF) and N_STAB symbols.
+- S_ATTR_DEBUG sections (DWARF) and N_STAB symbols: as ld64 does, the DWARF stays in the
+  object, and the output's debug map (debug_map.py) names the object; only the compile
+  unit's directory and file are read here (`ObjectFile.debug_origin`).
 MH_SUBSECTIONS_VIA_SYMBOLS is accepted and ignored (no dead stripping).
 """
 
@@ -36,6 +38,7 @@ from ..model import (
     RELOC_DTYPE,
     UNDEF,
     Binding,
+    DebugOrigin,
     InputSection,
     ObjectFile,
     RelocTable,
@@ -47,6 +50,7 @@ from ..model import (
 )
 from . import read_generic, relocs_i386
 from . import relocs_x86_64 as R
+from .dwarf_unit import ABBREV, INFO, LINE_STR, STR, STR_OFFSETS, compile_unit_source
 
 MH_MAGIC, MH_MAGIC_64, MH_OBJECT = 0xFEEDFACE, 0xFEEDFACF, 1
 CPU_TYPE_X86_64, CPU_TYPE_I386 = 0x01000007, 7
@@ -65,6 +69,7 @@ N_STAB, N_PEXT, N_TYPE, N_EXT = 0xE0, 0x10, 0x0E, 0x01
 N_UNDF, N_ABS, N_SECT, N_INDR = 0x0, 0x2, 0xE, 0xA
 N_WEAK_REF, N_WEAK_DEF = 0x40, 0x80
 DROPPED = {("__LD", "__compact_unwind"), ("__TEXT", "__eh_frame")}
+DEBUG_MAP_SECTIONS = (INFO, ABBREV, STR, LINE_STR, STR_OFFSETS)  # read for the debug map
 
 
 
@@ -130,7 +135,9 @@ class _Reader:
         return LinkError(rule, file=self.path, section=section, offset=offset, symbol=symbol)
 
 
-def read_macho_object(data: memoryview, path: str) -> ObjectFile:
+def read_macho_object(data: memoryview, path: str, debug: bool = True) -> ObjectFile:
+    """`debug`: read the compile unit's source for the debug map (an archive's index,
+    which only wants the names a member defines, does not)."""
     r = _Reader(data, path)
     if len(data) < 28:
         raise r.fail("truncated Mach-O header", offset=0)
@@ -181,6 +188,7 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
                          "past any address space", offset=start)
         obj.sections.append(_section(r, obj, len(obj.sections), h.segname, h.sectname, h.addr,
                                      h.size, h.offset, h.align, h.flags))
+    obj.debug_origin = _debug_origin(r, headers) if debug else None
     names, raw = _symbols(r, symtab, lay.nlist)
     obj.symbols = _symbol_table(r, obj, names, raw, headers)
     places = read_generic.Places(obj, headers, len(raw)) if lay.generic_relocs else None
@@ -196,6 +204,21 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
     read_generic.indirect_sections(r.fail, obj, headers, _indirect_symbols(r, indirect_table),
                                    len(raw), lay.word)
     return obj
+
+
+def _debug_origin(r: _Reader, headers: list[SectionHeader]) -> DebugOrigin | None:
+    """The compile unit's directory and file, for the output's debug map (the DWARF itself
+    is not loaded: it stays in the object, where dsymutil reads it)."""
+    dwarf = {}
+    for h in headers:
+        if h.segname == "__DWARF" and h.sectname in DEBUG_MAP_SECTIONS:
+            if h.offset + h.size > len(r.data):
+                raise r.fail(f"section data ({h.size:#x} bytes at {h.offset:#x}) runs past "
+                             "end of file", section=f"__DWARF,{h.sectname}", offset=h.offset)
+            dwarf[h.sectname] = bytes(r.data[h.offset:h.offset + h.size])
+    source = compile_unit_source(
+        dwarf, lambda rule, section, offset: r.fail(rule, section=section, offset=offset))
+    return DebugOrigin(*source) if source is not None else None
 
 
 def _indirect_symbols(r: _Reader, table: tuple[int, int]) -> list[int]:

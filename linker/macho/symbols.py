@@ -17,6 +17,7 @@ from ..apply import SymbolAddresses
 from ..layout import OutputSection
 from ..model import Binding, Visibility
 from ..resolve import SymbolTable
+from .debug_map import StabRow
 from .dyldinfo import EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION
 from .write import LinkeditPlan
 
@@ -36,14 +37,16 @@ def n_desc_ordinal(ordinal: int) -> int:
 def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSection],
                  ordinal: dict[str, int], plan: LinkeditPlan, base: int,
                  nlist: str = "<IBBHQ", exported: tuple[str, ...] | None = None,
-                 strip: bool = False, executable: bool = True
+                 strip: bool = False, executable: bool = True,
+                 stabs: list[StabRow] | None = None
                  ) -> tuple[list[Export], dict[int, int]]:
     """nlist(_64) entries: hidden (local), exported (sorted), imported (sorted).
     Returns the export list and gid -> symbol index.  A symbol no `exported` pattern
     matches is hidden (ld64's -exported_symbols_list); `strip` keeps in the table only
     the imports and __mh_execute_header (the indirect table names a stripped definition's
     slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie).
-    `executable` False (a dylib or bundle): no __mh_execute_header."""
+    `executable` False (a dylib or bundle): no __mh_execute_header.  `stabs` (the debug
+    map) come first, inside the local range, as ld64 writes them."""
     ordinal_of_section = {}
     for n, out in enumerate(outs, start=1):
         for sec in out.inputs:
@@ -73,14 +76,17 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
     undef.sort()
     exports = [(e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
                 else 0) for e in extdef]
+    local = (stabs or []) + local
     if strip:
         local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER]
     strings = bytearray(b" \0")
     rows = []
     index_of: dict[int, int] = {}
     for n, (name, ntype, sect, desc, value, gid) in enumerate(local + extdef + undef):
-        rows.append(struct.pack(nlist, len(strings), ntype, sect, desc, value))
-        strings += name.encode("utf-8", "surrogateescape") + b"\0"
+        # an unnamed entry (a stab's) names the empty string after the leading " "
+        rows.append(struct.pack(nlist, len(strings) if name else 1, ntype, sect, desc, value))
+        if name:
+            strings += name.encode("utf-8", "surrogateescape") + b"\0"
         if gid >= 0:
             index_of[gid] = n
     plan.symbols, plan.nsyms, plan.strings = b"".join(rows), len(rows), bytes(strings)

@@ -9,7 +9,7 @@ Modules: registry (rules, MachOFile), header (raw header and load commands), cro
 (macholib as a second reader), segments, entry, symtab, linkedit, dylibs (dylinker,
 library ordinals), exports (LC_ID_DYLIB's name, each export in a section and at its symbol), ordinals (SELF for imports, none in weak binds), dyldinfo (rebase, bind
 and lazy-bind opcodes, export trie), chains (LC_DYLD_CHAINED_FIXUPS), tlv (thread-local descriptors), relocations (classic LC_DYSYMTAB relocations),
-filespace (bytes outside every segment), stubs
+filespace (bytes outside every segment), stabs (the debug map), stubs
 (capstone decoding of __stubs and __stub_helper), fat (the universal header's rules;
 each readable slice is checked as a thin file).  The file is read through
 oracle.emulate.macho.image, the emulated dyld's bounds-checked reading.
@@ -29,7 +29,8 @@ PARSE = "MACHO-PARSE"
 MAX_FINDINGS = 50  # per rule: a corrupt repeat count must not print a million lines
 INTERNAL = "CHECK-INTERNAL"
 TOPICS = ("header", "crossread", "segments", "filespace", "entry", "symtab", "linkedit",
-          "dylibs", "exports", "ordinals", "dyldinfo", "chains", "tlv", "relocations", "stubs")
+          "dylibs", "exports", "ordinals", "dyldinfo", "chains", "tlv", "relocations", "stubs",
+          "stabs")
 
 for _topic in TOPICS:  # registers every rule, in the order a loader meets the structures
     importlib.import_module(f"oracle.check.macho.{_topic}")

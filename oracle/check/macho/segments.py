@@ -27,14 +27,28 @@ def seg_align(f: MachOFile) -> Iterator[Finding]:
             yield seg.name, f"fileoff {seg.fileoff:#x} is not page-aligned"
 
 
+def file_only(seg: mi.Segment) -> bool:
+    """A segment of file bytes that is never mapped: vmsize 0 (Go's linker puts compressed
+    DWARF in such a `__DWARF` segment; lldb reads it from the file).  macOS's dyld and the
+    kernel skip it, where they refuse any other segment whose filesize exceeds its vmsize;
+    its sections then lie outside every vm range, and that is no violation."""
+    return seg.vmsize == 0 and seg.filesize > 0
+
+
 @rule("MACHO-SEG-FILE", TOPIC,
-      "a segment's file bytes lie inside the file and filesize <= vmsize", DYLD_SEGMENTS)
+      "a segment's file bytes lie inside the file and filesize <= vmsize, except in a "
+      "file-only segment (vmsize 0, which dyld does not map), whose initprot must be 0",
+      DYLD_SEGMENTS)
 def seg_file(f: MachOFile) -> Iterator[Finding]:
     for seg in f.img.segments:
         if seg.fileoff + seg.filesize > len(f.data):
             yield seg.name, (f"file range [{seg.fileoff:#x}, {seg.fileoff + seg.filesize:#x}) "
                              f"runs past the end of the file ({len(f.data):#x})")
-        if seg.filesize > seg.vmsize:
+        if file_only(seg):
+            if seg.initprot:  # today's dyld maps a vmsize-0 segment only with no access
+                yield seg.name, (f"vmsize 0 with {seg.filesize:#x} file bytes, but initprot "
+                                 f"{seg.initprot:#x}: a file-only segment has no access")
+        elif seg.filesize > seg.vmsize:
             yield seg.name, f"filesize {seg.filesize:#x} > vmsize {seg.vmsize:#x}"
 
 
@@ -60,7 +74,8 @@ def seg_prot(f: MachOFile) -> Iterator[Finding]:
 
 
 @rule("MACHO-SECT-IN-SEG", TOPIC,
-      "each section lies inside its segment, in memory and (unless zerofill) in the file",
+      "each section lies inside its segment, in memory and (unless zerofill) in the file; "
+      "a file-only segment's (vmsize 0) in the file only",
       DYLD_SEGMENTS)
 def sect_in_seg(f: MachOFile) -> Iterator[Finding]:
     for seg in f.img.segments:
@@ -68,7 +83,7 @@ def sect_in_seg(f: MachOFile) -> Iterator[Finding]:
             where = sect.name
             if sect.segname != seg.name:
                 yield where, f"listed in segment {seg.name}"
-            if not seg.contains(sect.addr, sect.size) and sect.size:
+            if not seg.contains(sect.addr, sect.size) and sect.size and not file_only(seg):
                 yield where, (f"[{sect.addr:#x}, {sect.addr + sect.size:#x}) is outside "
                               f"{seg.name}'s vm range")
             if sect.zerofill or not sect.size:
@@ -77,7 +92,7 @@ def sect_in_seg(f: MachOFile) -> Iterator[Finding]:
             if not (seg.fileoff <= sect.offset and sect.offset + sect.size <= end):
                 yield where, (f"file range [{sect.offset:#x}, {sect.offset + sect.size:#x}) "
                               f"is outside {seg.name}'s")
-            elif sect.offset - seg.fileoff != sect.addr - seg.vmaddr:
+            elif sect.offset - seg.fileoff != sect.addr - seg.vmaddr and not file_only(seg):
                 yield where, "file offset and address disagree about the place in the segment"
 
 

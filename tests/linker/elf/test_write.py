@@ -70,7 +70,8 @@ def test_dynamic_program_header_order_and_count(built: dict[str, Path]) -> None:
     assert types[-1] == "PT_GNU_STACK"
     assert {"PT_DYNAMIC", "PT_TLS", "PT_NOTE", "PT_GNU_EH_FRAME"} <= set(types)
     assert header["e_phnum"] == len(segs) == count_program_headers(
-        True, len(loads), True, True, True)
+        True, len(loads), types.count("PT_NOTE"), True, True,
+        has_property="PT_GNU_PROPERTY" in types)
     phdr = segs[0]
     assert phdr["p_offset"] == header["e_phoff"] == 64
     assert phdr["p_filesz"] == header["e_phnum"] * header["e_phentsize"]
