@@ -12,7 +12,6 @@ refusals, not problems; every other refusal is a problem.
 from __future__ import annotations
 
 import os
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,7 +123,7 @@ def judge_seat(program: ModuleProgram, objects: list[list[Path]], options: Build
     problems += [f"main ({exe_linker}): {p}" for p in judge.fields(exe, objects[0])]
     want = expected_trace(program)
     _, status = outcome(program)
-    seed = zlib.crc32(exe.read_bytes())  # reproducible per output, different per program
+    seed = judge.load_seed(exe)  # reproducible per output, different per program
     for bind in ("lazy", "now"):
         result = run(exe, bind=bind, library_path=[work, libtrace], seed=seed + len(bind))
         problems += [f"emulated ({bind}, seed {result.seed}): {f.describe()}"
