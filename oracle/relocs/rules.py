@@ -99,7 +99,9 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     elif f is Formula.SIZE:
         add([("+", "Z", target.z), ("+", "A", a)])
     elif f in _DYNAMIC_TLS:
-        return tls_dynamic.expectations(linked, info, a, p, target)
+        intact = f not in tls_dynamic.PAIR_FORMULAS or tls_dynamic.lead_in_intact(
+            linked.image, obj, sec, rel, p)
+        return tls_dynamic.expectations(linked, info, a, p, target, intact)
     elif f in _TLS and tp is not None:
         out.extend(_tls(linked, obj, sec, rel, info, p, target, tp, original))
         return out
