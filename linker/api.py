@@ -179,7 +179,8 @@ def link(
     names (or ALL) whose members' symbols are not exported.
 
     `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
-    `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
+    `unique` (-unique) keeping each input section a section of its own; in an executable,
+    `unique` keeps each orphan input section (a name GNU ld's script does not place) apart.  `z_properties`:
     .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
     `section_starts`: (output section, address) of --section-start, -Ttext, -Tdata, -Tbss;
     `sort_section`: --sort-section's order, "name" or "alignment" (linker/elf/placement.py).
@@ -279,7 +280,7 @@ def link(
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options,
         properties=tuple(sorted((z_properties or {}).items())),
-        section_starts=tuple(section_starts), sort_section=sort_section,
+        section_starts=tuple(section_starts), sort_section=sort_section, unique=unique,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

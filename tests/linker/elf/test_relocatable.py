@@ -187,8 +187,8 @@ def _cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
-@pytest.mark.parametrize("args", [["-r", "-pie"], ["-r", "--gc-sections"], ["-unique"],
-                                  ["-r", "-s"]])
+@pytest.mark.parametrize("args", [["-r", "-pie"], ["-r", "--gc-sections"],
+                                  ["-r", "--unique=.text"], ["-r", "-s"]])
 def test_options_r_does_not_honour_are_refused_in_one_line(
         args: list[str], assemble: Callable[..., Path], tmp_path: Path) -> None:
     a = assemble(A_S, "refuse")
