@@ -14,7 +14,7 @@ drawn case cannot turn CI red by chance."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -79,50 +79,42 @@ def judge_round_trip(program: Program, run: Split, assembler: str | None, by_gnu
 MAX_EXAMPLES = 10
 
 
+@example(case=(SAMPLE, (0, len(SAMPLE.objects))), flavour=0)
+@example(case=(SAMPLE, (1, len(SAMPLE.objects))), flavour=1)
+@settings(max_examples=MAX_EXAMPLES)
+@given(case=programs().flatmap(lambda p: st.tuples(st.just(p), splits(len(p.objects)))),
+       flavour=st.integers(0, 3))
 def test_relocatable_round_trip_behaves_as_the_direct_link(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, case: tuple[Program, Split],
+    flavour: int,
 ) -> None:
-    @example(case=(SAMPLE, (0, len(SAMPLE.objects))), flavour=0)
-    @example(case=(SAMPLE, (1, len(SAMPLE.objects))), flavour=1)
-    @settings(max_examples=MAX_EXAMPLES)
-    @given(case=programs().flatmap(lambda p: st.tuples(st.just(p), splits(len(p.objects)))),
-           flavour=st.integers(0, 3))
-    def prop(case: tuple[Program, Split], flavour: int) -> None:
-        program, run = case
-        assembler = "as" if flavour == 1 else None
-        record(program, {"link:relocatable", *describe_split(run)})
-        problems = judge_round_trip(program, run, assembler, by_gnu_ld=flavour <= 1,
-                                    work=tmp_path_factory.mktemp("r"),
-                                    libtrace_dir=libtrace_dir)
-        assert not problems, f"-r of objects {run} ({assembler or 'our writer'}):\n" \
-            + "\n".join(problems)
-
-    repeat_property(prop)
+    program, run = case
+    assembler = "as" if flavour == 1 else None
+    record(program, {"link:relocatable", *describe_split(run)})
+    problems = judge_round_trip(program, run, assembler, by_gnu_ld=flavour <= 1,
+                                work=tmp_path_factory.mktemp("r"),
+                                libtrace_dir=libtrace_dir)
+    assert not problems, f"-r of objects {run} ({assembler or 'our writer'}):\n" \
+        + "\n".join(problems)
 
 
+@example(case=(SAMPLE_CASE, (0, len(SAMPLE_CASE.program.objects))), flavour=0)
+@example(case=(SAMPLE_CASE, (0, len(SAMPLE_CASE.program.objects))), flavour=1)
+@settings(max_examples=MAX_EXAMPLES)
+@given(case=i386_cases().flatmap(lambda c: st.tuples(st.just(c), splits(
+    len(c.program.objects)))), flavour=st.integers(0, 3))
 def test_relocatable_round_trip_i386(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir_i386: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir_i386: Path, tmp_path_factory: pytest.TempPathFactory,
+    case: tuple[I386Case, Split], flavour: int,
 ) -> None:
     """The same on elf32-i386: REL relocations, whose addends -r writes back into the
     fields, and the get_pc_thunk COMDAT copies of each object."""
-    sample = (SAMPLE_CASE, (0, len(SAMPLE_CASE.program.objects)))
-
-    @example(case=sample, flavour=0)
-    @example(case=sample, flavour=1)
-    @settings(max_examples=MAX_EXAMPLES)
-    @given(case=i386_cases().flatmap(lambda c: st.tuples(st.just(c), splits(
-        len(c.program.objects)))), flavour=st.integers(0, 3))
-    def prop(case: tuple[I386Case, Split], flavour: int) -> None:
-        drawn, run = case
-        assembler = "as" if flavour == 1 else None
-        record(drawn.program, {"link:relocatable", *describe_split(run)})
-        problems = judge_round_trip(drawn.program, run, assembler, by_gnu_ld=flavour <= 1,
-                                    work=tmp_path_factory.mktemp("r32"),
-                                    libtrace_dir=libtrace_dir_i386,
-                                    i386_choices=drawn.choices)
-        assert not problems, f"i386 -r of objects {run} ({assembler or 'our writer'}):\n" \
-            + "\n".join(problems)
-
-    repeat_property(prop)
+    drawn, run = case
+    assembler = "as" if flavour == 1 else None
+    record(drawn.program, {"link:relocatable", *describe_split(run)})
+    problems = judge_round_trip(drawn.program, run, assembler, by_gnu_ld=flavour <= 1,
+                                work=tmp_path_factory.mktemp("r32"),
+                                libtrace_dir=libtrace_dir_i386,
+                                i386_choices=drawn.choices)
+    assert not problems, f"i386 -r of objects {run} ({assembler or 'our writer'}):\n" \
+        + "\n".join(problems)

@@ -73,8 +73,6 @@ IGNORED = {
     "--rpath-link": "",
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
-    "--relax": "GOT loads are never relaxed (the program runs the same)",
-    "--no-relax": "GOT loads are never relaxed",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
 }
 Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
@@ -115,7 +113,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
-         "-Bno-symbolic", "--no-undefined", "-r", "-unique"}
+         "-Bno-symbolic", "--no-undefined", "-r", "-unique",
+         "--relax", "--no-relax"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -259,6 +258,8 @@ def parse(argv: list[str]) -> Command:
             o["pie"] = True
         elif name == "--shared":
             o["shared"] = True
+        elif name in ("--relax", "--no-relax"):
+            o["relax"] = name == "--relax"
         elif name == "--no-undefined":
             o["no_undefined"] = True
         elif name == "-soname":
