@@ -205,7 +205,7 @@ def link(
     arch = spec.arch
     if relocatable:
         return _link_relocatable(arch, inputs, output, library_paths, sysroot, unique,
-                                 z_properties or {})
+                                 z_properties or {}, undefined)
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
@@ -310,9 +310,11 @@ def link(
 
 def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                       output: str | os.PathLike[str], library_paths: Sequence[str],
-                      sysroot: str, unique: bool, properties: Mapping[int, int]) -> LinkResult:
+                      sysroot: str, unique: bool, properties: Mapping[int, int],
+                      undefined: Sequence[str] = ()) -> LinkResult:
     """-r: load and resolve as GNU ld does (archives pulled for what is still undefined,
-    -l finding only static archives), then write one relocatable object."""
+    `-u` names included, -l finding only static archives), then write one relocatable
+    object."""
     from .elf.load import Loader
     from .elf.relocatable import build_relocatable
     from .elf.relocatable_write import write_relocatable
@@ -320,6 +322,9 @@ def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]]
     symtab = SymbolTable()
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     loader.item("-Bstatic")
+    for name in undefined:  # -u: an undefined reference of the output, pulling members
+        sym = symtab.intern(name)
+        sym.referenced = sym.strong_ref = True
     loader.load([os.fspath(i) for i in inputs])
     if symtab.libraries:
         raise LinkError("a shared library cannot be an input of a relocatable (-r) link",

@@ -203,3 +203,22 @@ def test_shared_library_input_is_refused(assemble: Callable[..., Path], tmp_path
     with pytest.raises(LinkError, match="shared library cannot be an input"):
         link([a, "/lib/x86_64-linux-gnu/libc.so.6"], tmp_path / "x.o", relocatable=True)
     assert not (tmp_path / "x.o").exists()
+
+
+def test_archive_members_pulled_for_undefined_and_u_names(
+        assemble: Callable[..., Path], tmp_path: Path) -> None:
+    """As GNU ld's -r: a member is pulled for a symbol still undefined (here b_func's call
+    of a_func, and -u of a_data's member), the rest of the archive stays out."""
+    a = assemble(A_S, "ar_a")
+    b = assemble(B_S.format(word="quad"), "ar_b")
+    lonely = assemble("    .data\n    .globl lonely\nlonely: .quad 1\n", "ar_lonely")
+    archive = tmp_path / "liba.a"
+    subprocess.run(["ar", "rcs", str(archive), str(a), str(lonely)], check=True)
+    out = tmp_path / "pulled.o"
+    link([b, archive], out, relocatable=True)
+    symtab = _elf(out).get_section_by_name(".symtab")
+    assert symtab.get_symbol_by_name("a_func")[0]["st_shndx"] != "SHN_UNDEF"
+    assert symtab.get_symbol_by_name("lonely") is None
+    link([b, archive], out, relocatable=True, undefined=["lonely"])
+    lonely_sym = _elf(out).get_section_by_name(".symtab").get_symbol_by_name("lonely")
+    assert lonely_sym is not None and lonely_sym[0]["st_shndx"] != "SHN_UNDEF"
