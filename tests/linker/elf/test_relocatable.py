@@ -222,3 +222,24 @@ def test_archive_members_pulled_for_undefined_and_u_names(
     link([b, archive], out, relocatable=True, undefined=["lonely"])
     lonely_sym = _elf(out).get_section_by_name(".symtab").get_symbol_by_name("lonely")
     assert lonely_sym is not None and lonely_sym[0]["st_shndx"] != "SHN_UNDEF"
+
+
+HOSTILE = sorted(p for p in (Path(__file__).parents[2] / "hostile" / "cases").iterdir()
+                 if p.is_dir() and p.name.startswith(("elf64-object", "elf32-object")))
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c.name for c in HOSTILE])
+def test_hostile_objects_are_linked_or_refused_in_one_line(case: Path, tmp_path: Path) -> None:
+    """The hostile campaigns' regression objects (tests/hostile/cases) through -r: a link,
+    or a LinkError of one line per diagnostic and no output; never another exception."""
+    recipe = dict(line.split(": ", 1) for line in
+                  (case / "recipe.txt").read_text().splitlines()[:2])
+    target = "elf32-i386" if case.name.startswith("elf32") else "elf64-x86-64"
+    out = tmp_path / "r.o"
+    try:
+        link([case / recipe["file"]], out, relocatable=True, target=target)
+    except LinkError as e:
+        assert len(str(e).splitlines()) == len(e.diagnostics)
+        assert not out.exists()
+    else:
+        assert _elf(out)["e_type"] == "ET_REL"
