@@ -392,7 +392,7 @@ def test_tls_across_a_shared_object_runs(tmp_path: Path, machine: str, model: st
     def gcc(*args: str) -> None:
         subprocess.run(["gcc", *flags, *args], cwd=tmp_path, check=True, capture_output=True)
 
-    gcc(shim, "-shared", "lib.c", "-o", "libt.so")
+    gcc(shim, "-shared", "-Wl,-soname,libt.so", "lib.c", "-o", "libt.so")
     for linker in ("-fuse-ld=bfd", shim):
         gcc(linker, "main.c", "-L.", "-lt", f"-Wl,-rpath,{tmp_path}", "-o", "prog")
         run = subprocess.run([str(tmp_path / "prog")], capture_output=True, text=True)
