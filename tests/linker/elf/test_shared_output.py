@@ -103,7 +103,7 @@ def _shared(assemble: Assemble, tmp_path: Path, source: str, name: str = "lib", 
 
 
 def test_shared_object_decisions_x86_64(assemble: Assemble, tmp_path: Path) -> None:
-    out = _shared(assemble, tmp_path, LIBRARY, soname="libdecide.so.1")
+    out = _shared(assemble, tmp_path, LIBRARY, soname="libdecide.so.1", runpath="/opt/lh")
     relocs = _relocs(out)
     kinds = {(t, s) for t, s, _ in relocs}
     assert ("JUMP_SLOT", "api") in kinds
@@ -118,6 +118,7 @@ def test_shared_object_decisions_x86_64(assemble: Assemble, tmp_path: Path) -> N
     assert types[:count] == ["RELATIVE"] * count and "RELATIVE" not in types[count:]
     dyn = _dynamic(out)
     assert dyn["DT_SONAME"] == "libdecide.so.1" and "DT_DEBUG" not in dyn
+    assert "DT_RUNPATH" in dyn and "DT_FLAGS_1" not in dyn  # no DF_1_PIE
     e_type, segments = _header(out)
     assert e_type == "ET_DYN" and "PT_INTERP" not in segments and "PT_PHDR" not in segments
     assert "PT_DYNAMIC" in segments
