@@ -90,7 +90,8 @@ def _elf64_rows() -> list[Row]:
            "weak_undefined:nonnull:abs_s32", "weak_undefined:nonnull:got"),
         _r(t, "symbol resolution", "undefined weak: every address bit 0 (GOT-base forms)",
            "weak_undefined:bits:got_base", "weak_undefined:bits:got_offset"),
-        _hole(t, "symbol resolution", "hidden symbols", "no generator draws STV_HIDDEN"),
+        _r(t, "symbol resolution", "hidden symbols (one name, one definition per module)",
+           "modules:func-hidden", "modules:data-hidden", "modules:tls-hidden"),
         _r(t, "symbol resolution", "a COMMON beats a weak definition",
            "symbol:common_beats_weak_definition"),
         _r(t, "COMMON", "COMMON merged across objects", "data:common:merged"),
@@ -142,8 +143,29 @@ def _elf64_rows() -> list[Row]:
         _r(t, "TLS", "TLS initial exec (v@gottpoff), from another object", "tls:ie",
            "tls:other_object"),
     ]
-    for what in ("TLS general dynamic relaxed", "TLS local dynamic relaxed"):
-        rows.append(_hole(t, "TLS", what, "fuzz/tls.py draws local and initial exec only"))
+    rows += [
+        _r(t, "TLS", "TLS general dynamic relaxed (-fPIC executable code)",
+           "modules:tls-gd-in-exe"),
+        _r(t, "TLS", "TLS local dynamic relaxed (-fPIC executable code, hidden variables)",
+           "modules:tls-ld-in-exe"),
+    ]
+    rows += [  # fuzz/modules.py: an executable and shared libraries, linked in any seat
+        _r(t, "shared output", "default, hidden and protected functions; interposition",
+           "modules:func-default", "modules:func-protected", "modules:interposed",
+           "modules:func-lib-to-exe", "modules:func-exe-to-lib"),
+        _r(t, "shared output", "data across modules: COPY in the executable, GOT in libraries",
+           "modules:data-exe-to-lib", "modules:data-lib-to-lib"),
+        _r(t, "shared output", "TLS in every module: GD/LD in libraries, IE from the "
+           "executable, GD against the executable's", "modules:tls-default",
+           "modules:tls-exe-to-lib", "modules:tls-lib-to-exe"),
+        _r(t, "shared output", "pointers in .data and RELRO (RELATIVE and symbolic)",
+           "modules:fptr-relro", "modules:fptr-data", "modules:dptr-relro",
+           "modules:dptr-data"),
+        _r(t, "shared output", "a DT_NEEDED chain (breadth-first lookup)",
+           "modules:needed-chain"),
+        _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
+           "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
+    ]
     rows += [
         _hole(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "no IFUNC in the model"),
         _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
@@ -151,7 +173,7 @@ def _elf64_rows() -> list[Row]:
         _hole(t, "merge", "SHF_MERGE strings and constants", "no mergeable sections"),
         _hole(t, "layout", "__start_/__stop_ symbols", "no such references"),
         _hole(t, "layout", ".eh_frame and --eh-frame-hdr", "no unwind tables"),
-        _hole(t, "layout", "-z relro", "the properties never pass -z relro"),
+        _r(t, "layout", "-z relro", "modules:relro"),
         _hole(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs are objects and archives"),
     ]
     return rows
@@ -310,6 +332,12 @@ def reached_labels(target: str, count: int) -> set[str]:
         from .roundtrip import draw_labels
         labels |= draw_labels([len(p.objects) for p in examples if isinstance(p, Program)],
                               count)
+        from . import modules
+        from .modules_samples import SAMPLE as MODULES_SAMPLE
+        from .modules_samples import SAMPLE_PIC
+        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, *_draw(modules.programs(), count)]:
+            assert isinstance(mprogram, modules.ModuleProgram)
+            labels |= modules.describe(mprogram)
     elif target == I386:
         from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
         i386_drawn = [SAMPLE_CASE, *_draw(i386_cases(), count)]
