@@ -7,6 +7,7 @@ natively on Linux.  Also the dylib's structure (LC_ID_DYLIB, export trie, rebase
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -299,3 +300,43 @@ def test_ld64_lld_rebases_a_pointer_to_an_absolute_symbol_we_do_not(
 
     assert rebases(ours) == []
     assert len(rebases(theirs)) == 1
+
+
+@pytest.mark.parametrize(("arch", "triple", "version"), [X86_64, I386])
+def test_thread_local_variables_in_a_dylib(tmp_path: Path, arch: str, triple: str,
+                                           version: str) -> None:
+    """The dylib's own descriptors get their own key from the emulated dyld; the program
+    prints what its native build prints (7: two increments of 5)."""
+    lib_o = _cc(tmp_path, "_Thread_local int tv = 5;\nint bump(void) { return ++tv; }\n",
+                "tl", triple)
+    main_o = _cc(tmp_path, '#include <stdio.h>\nint bump(void);\nint main(void) '
+                 '{ bump(); printf("%d\\n", bump()); return 0; }\n', "tlm", triple)
+    lib = tmp_path / "libtl.dylib"
+    _lh(arch, version, "-dylib", str(lib_o), "-o", str(lib))
+    _lh(arch, version, str(main_o), str(lib), "-o", str(tmp_path / "tlm"))
+    assert check(lib) == [] and check(tmp_path / "tlm") == []
+    result = run(tmp_path / "tlm")
+    assert not result.faults, [f.describe() for f in result.faults]
+    assert (result.stdout, result.exit_code) == (b"7\n", 0)
+
+
+def test_linkharness_run_finds_the_dylib_with_L(built: dict[str, Path], tmp_path: Path,
+                                               native: tuple[bytes, int]) -> None:
+    """`linkharness run -L DIR`: the dylib is found by its install name's basename there
+    (the executable is copied away from it first)."""
+    exe = tmp_path / "main"
+    exe.write_bytes(built["exe-lh-lh-x86_64"].read_bytes())
+    done = subprocess.run([sys.executable, "-m", "oracle.cli", "run", "-L",
+                           str(built["lib-lh-x86_64"].parent), str(exe)],
+                          capture_output=True, check=False)
+    assert (done.stdout, done.returncode) == native, done.stderr
+    alone = subprocess.run([sys.executable, "-m", "oracle.cli", "run", str(exe)],
+                           capture_output=True, text=True, check=False)
+    assert alone.returncode != 0 and "@rpath/libmylh.dylib" in alone.stderr
+
+
+def test_classic_dylib_is_refused(built: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(LinkError, match="-dylib and -bundle are written with dyld info only"):
+        link([str(built["lib-lh-x86_64"].parent.parent / "lib-x86_64.o"), LIBSYSTEM],
+             tmp_path / "libc.dylib", target="macho-x86_64", macho_classic=True,
+             macho_options={"output_kind": "dylib"})
