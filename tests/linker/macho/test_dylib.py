@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from linker import LinkError, link
+from linker.cli import ld64_shim
 from linker.macho.cli import main as ld64_main
 from oracle.check import check
 from oracle.emulate import run
@@ -340,3 +341,25 @@ def test_classic_dylib_is_refused(built: dict[str, Path], tmp_path: Path) -> Non
         link([str(built["lib-lh-x86_64"].parent.parent / "lib-x86_64.o"), LIBSYSTEM],
              tmp_path / "libc.dylib", target="macho-x86_64", macho_classic=True,
              macho_options={"output_kind": "dylib"})
+
+
+def test_clang_dynamiclib_and_bundle_through_the_ld64_shim(built: dict[str, Path],
+                                                          tmp_path: Path,
+                                                          native: tuple[bytes, int]) -> None:
+    """`clang -dynamiclib -install_name ... -current_version ...` and `clang -bundle
+    -undefined dynamic_lookup` with `--ld-path=$(linkharness ld64-shim)`."""
+    objs = built["lib-lh-x86_64"].parent.parent
+    clang = ["clang-14", f"--target={X86_64[1]}", "-fuse-ld=lld", f"--ld-path={ld64_shim()}"]
+    lib = tmp_path / "libmylh.dylib"
+    subprocess.run([*clang, "-dynamiclib", "-install_name", "@rpath/libmylh.dylib",
+                    "-current_version", "3.1", str(objs / "lib-x86_64.o"), "-o", str(lib)],
+                   check=True, capture_output=True)
+    subprocess.run([*clang, "-bundle", "-undefined", "dynamic_lookup",
+                    str(objs / "lib-x86_64.o"), "-o", str(tmp_path / "b.bundle")],
+                   check=True, capture_output=True)
+    subprocess.run([*clang, str(objs / "main-x86_64.o"), str(lib), "-o",
+                    str(tmp_path / "main")], check=True, capture_output=True)
+    assert mi.parse(lib.read_bytes()).filetype == mi.MH_DYLIB
+    assert mi.parse((tmp_path / "b.bundle").read_bytes()).filetype == mi.MH_BUNDLE
+    result = run(tmp_path / "main")
+    assert (result.stdout, result.exit_code) == native
