@@ -99,11 +99,13 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
         raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
                         f"images only (not {arch.name}{' --macho-classic' if opts.classic else ''})")
     refuse_classic_library(opts.classic, kind)
+    tlv.relax_descriptor_loads(symtab)
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
     create_sections(symtab, synthetic.common.obj, opts.sectcreate)
     outs = _collect(symtab)
+    tlv.align_template(outs)
     text = Segment(SectionFlags.ALLOC | SectionFlags.EXEC,
                    [o for o in outs if not o.name.startswith("__DATA,")])
     data = Segment(SectionFlags.ALLOC | SectionFlags.WRITE,
@@ -147,6 +149,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld,
                                     text_rebases=not executable and macho.text_pointers,
                                     library=not executable)
+    tlv.refuse_unsupported(outs, opts.classic, opts.min_os)
     tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie
