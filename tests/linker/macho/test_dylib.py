@@ -363,3 +363,43 @@ def test_clang_dynamiclib_and_bundle_through_the_ld64_shim(built: dict[str, Path
     assert mi.parse((tmp_path / "b.bundle").read_bytes()).filetype == mi.MH_BUNDLE
     result = run(tmp_path / "main")
     assert (result.stdout, result.exit_code) == native
+
+
+CXX_LIB = r"""
+#include <stdio.h>
+struct Noisy { int v; Noisy(int x) : v(x) { printf("ctor %d\n", v); }
+               ~Noisy() { printf("dtor %d\n", v); } };
+static Noisy a(1);
+Noisy b(2);
+extern "C" int cxx_value() { static Noisy c(3); return a.v + b.v + c.v; }
+"""
+CXX_MAIN = ('#include <stdio.h>\nint cxx_value(void);\n'
+            'int main(void) { printf("value %d\\n", cxx_value()); return 0; }\n')
+
+
+def test_cxx_static_objects_in_a_dylib(tmp_path: Path) -> None:
+    """The dylib's initialisers run before main, its destructors (registered with
+    __cxa_atexit under the dylib's ___dso_handle) at exit, in the order g++'s native build
+    prints them."""
+    (tmp_path / "lib.cpp").write_text(CXX_LIB)
+    (tmp_path / "main.c").write_text(CXX_MAIN)
+    flags = ["-fno-exceptions", "-fno-threadsafe-statics", "-w", "-c"]
+    subprocess.run(["clang++-14", f"--target={X86_64[1]}", "-nostdlibinc", "-isystem",
+                    str(MACHO_INCLUDE), *flags, str(tmp_path / "lib.cpp"), "-o",
+                    str(tmp_path / "lib.o")], check=True)
+    main_o = _cc(tmp_path, CXX_MAIN, "main", X86_64[1])
+    lib = tmp_path / "libcxx.dylib"
+    _lh("x86_64", "10.15", "-dylib", str(tmp_path / "lib.o"), "-o", str(lib))
+    _lh("x86_64", "10.15", str(main_o), str(lib), "-o", str(tmp_path / "main"))
+    native = tmp_path / "native"
+    subprocess.run(["g++", *flags, str(tmp_path / "lib.cpp"), "-o", str(tmp_path / "n1.o")],
+                   check=True)
+    subprocess.run(["gcc", "-w", "-c", str(tmp_path / "main.c"), "-o", str(tmp_path / "n2.o")],
+                   check=True)
+    subprocess.run(["g++", str(tmp_path / "n1.o"), str(tmp_path / "n2.o"), "-o", str(native)],
+                   check=True)
+    want = subprocess.run([str(native)], capture_output=True, check=True).stdout
+    assert check(lib) == []
+    result = run(tmp_path / "main")
+    assert not result.faults, [f.describe() for f in result.faults]
+    assert result.stdout == want and b"dtor 1" in want
