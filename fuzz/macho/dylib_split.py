@@ -6,10 +6,9 @@ link does as long as every name has its definitions in one module, which the spl
 
 - objects that define the same global name (weak copies of a COMDAT function, COMMON
   declarations) stay together; the object with the entry (`start`, object 0) stays in the
-  executable; an absolute symbol stays in the module of everything that references it
-  (neither image exports an N_ABS symbol to the other), and names that a libtrace
-  library exports too stay in the executable (which of the two a module would bind to
-  depends on the link order);
+  executable, and names that a libtrace library exports too stay in the executable (which
+  of the two a module would bind to depends on the link order); absolute symbols cross
+  (exported with EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE, bound without the slide);
 - a reference to the other module goes through the GOT (Load, Store, table calls,
   address tests): a pc-relative reference cannot reach another image.  Calls go through
   stubs, pointers in data become binds with their addends;
@@ -122,17 +121,12 @@ def split(program: Program, wanted: frozenset[int]) -> frozenset[int]:
     for i, obj in enumerate(objs):
         for name in defined_names(obj):
             definers.setdefault(name, set()).add(i)
-    absolute = {a.name for o in objs for a in o.absolutes}
     shadowing = {n for n in definers if n in libtrace.IMPORTS}
     dylib = {i for i in wanted if 0 < i < len(objs)}
     for i in list(dylib):
         if references_of(program, i) & shadowing or defined_names(objs[i]) & shadowing:
             dylib.discard(i)
-    # groups that must stay in one module: the definers of a name, and an absolute
-    # symbol's definer with everything that references it
-    groups = list(definers.values()) + [
-        definers[a] | {i for i in range(len(objs)) if a in references_of(program, i)}
-        for a in absolute]
+    groups = list(definers.values())  # the definers of a name stay in one module
     changed = True
     while changed:  # any member left in the executable pulls the rest of its group out
         changed = False

@@ -19,7 +19,7 @@ from linker.macho.cli import main as ld64_main
 from oracle.check import check
 from oracle.emulate import run
 from oracle.emulate.macho import image as mi
-from oracle.emulate.macho.dylib_images import exports
+from oracle.emulate.macho.dylib_images import export_entries, exports
 
 from .conftest import MACHO_INCLUDE
 
@@ -403,3 +403,23 @@ def test_cxx_static_objects_in_a_dylib(tmp_path: Path) -> None:
     result = run(tmp_path / "main")
     assert not result.faults, [f.describe() for f in result.faults]
     assert result.stdout == want and b"dtor 1" in want
+
+
+def test_absolute_symbols_are_exported_as_absolute(tmp_path: Path,
+                                                   macho_asm: Callable[..., Path]) -> None:
+    """An N_ABS definition is exported with EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE (as ld64.lld
+    does): an executable bound to it gets its value, not the value plus the dylib's base."""
+    define = macho_asm(".globl _k\n_k = 0x50\n", "absdef2")
+    use = macho_asm(".data\n.globl _p\n_p: .quad _k+3\n", "absuse2")
+    lib = tmp_path / "libabs.dylib"
+    link([str(define), str(use)], lib, target="macho-x86_64",
+         macho_options={"output_kind": "dylib"})
+    img = mi.parse(lib.read_bytes())
+    (k,) = [e for e in export_entries(img) if e.name == "_k"]
+    assert k.absolute and k.address == 0x50
+    main_o = _cc(tmp_path, "#include <stdio.h>\nextern char k[];\nextern char *p;\n"
+                 'int main(void) { printf("%lx %lx\\n", (unsigned long)k, (unsigned long)p); '
+                 "return 0; }\n", "absmain", X86_64[1])
+    _lh("x86_64", "10.15", str(main_o), str(lib), "-o", str(tmp_path / "main"))
+    assert check(lib) == [] and check(tmp_path / "main") == []
+    assert run(tmp_path / "main").stdout == b"50 53\n"
