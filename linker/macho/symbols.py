@@ -53,6 +53,7 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
         for sec in out.inputs:
             ordinal_of_section[id(sec)] = n
     local, extdef, undef = [], [], []
+    value_mask = (1 << 8 * struct.calcsize("<" + nlist[-1])) - 1
     for sym in symtab.symbols:
         if sym.name == MH_EXECUTE_HEADER and (sym.linker_defined or sym.file is None
                                               and sym.dso is None):
@@ -70,7 +71,7 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
         elif sym.file is not None and sym.absolute:
             # N_ABS, exported with EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE: its value, not an
             # offset from the header (an importer's bind must not add the image's slide)
-            value = int(syms.address[sym.id])
+            value = int(syms.address[sym.id]) & value_mask  # a negative one wraps, as in n_value
             if sym.visibility != Visibility.DEFAULT or not listed(sym.name, exported):
                 local.append((sym.name, N_ABS | N_PEXT, 0, 0, value, sym.id))
             else:
