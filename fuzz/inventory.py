@@ -233,6 +233,12 @@ def _macho64_rows() -> list[Row]:
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
+        _r(t, "dylibs", "part of the program in a dylib (-dylib), opcodes or chained fixups",
+           "macho-dylib:split", "macho-dylib:opcodes", "macho-dylib:chained"),
+        _r(t, "dylibs", "calls, GOT references and pointers in data to the other image",
+           "macho-dylib:call", "macho-dylib:got", "macho-dylib:bind-in-data"),
+        _r(t, "dylibs", "a dylib reaching the executable (-undefined dynamic_lookup)",
+           "macho-dylib:flat-lookup"),
         *_debug_map_rows(t, "macho"),
         _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
         _hole(t, "errors", "Mach-O error models", "not drawn"),
@@ -269,6 +275,9 @@ def _macho32_rows() -> list[Row]:
         _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho-i386:weak_ref"),
         _r(t, "symbol resolution", "private externs (N_PEXT)", "macho-i386:private_extern"),
         _r(t, "COMMON", "__common", "macho-i386:common"),
+        _r(t, "dylibs", "part of the program in a dylib whose code holds its own addresses "
+           "(text rebases), reaching the executable by flat lookup", "macho-i386-dylib:split",
+           "macho-i386-dylib:text-rebase", "macho-i386-dylib:flat-lookup"),
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
@@ -360,6 +369,10 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(mcase, MachoCase)
             labels |= describe_macho(mcase.program, mcase.variant)
         labels |= _tlv_labels("x86_64", count)
+        from .macho import dylib_split
+        for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
+            assert isinstance(dcase, dylib_split.DylibCase)
+            labels |= dylib_split.describe(dcase)
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -375,6 +388,10 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(icase, MachoI386Case)
             labels |= describe_macho_i386(icase.program, icase.variant)
         labels |= _tlv_labels("i386", count)
+        from .macho import dylib_split_i386
+        for d386 in _draw(dylib_split_i386.dylib_cases_i386(), count):
+            assert isinstance(d386, dylib_split_i386.DylibCase386)
+            labels |= dylib_split_i386.describe_i386(d386)
     return labels
 
 

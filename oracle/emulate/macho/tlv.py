@@ -43,9 +43,11 @@ def bootstrap_export() -> Export:
 
 
 def set_up(machine: Machine, process: Process, img: MachOImage,
-           areas: DarwinProcessAreas) -> None:
+           areas: DarwinProcessAreas, key: int = TLV_KEY) -> None:
     """Point every descriptor at tlv_get_addr with the image's key (left to
-    `__tlv_bootstrap`, whose call faults, when the header does not flag descriptors)."""
+    `__tlv_bootstrap`, whose call faults, when the header does not flag descriptors).
+    Each image gets its own key (a dylib's: the executable's plus its load index)."""
+    image_key = key
     sections = img.sections()
     descriptors = [s for s in sections if s.type == S_THREAD_LOCAL_VARIABLES]
     if not descriptors or not img.flags & MH_HAS_TLV_DESCRIPTORS:
@@ -69,9 +71,9 @@ def set_up(machine: Machine, process: Process, img: MachOImage,
         uc = ctx.machine.uc
         desc = ctx.arg(0) if word == 8 else int(uc.reg_read(x.UC_X86_REG_EAX))
         key, offset = struct.unpack(fields, ctx.mem.read(desc + word, 2 * word))
-        if key != TLV_KEY or offset >= max(size, 1):
+        if key != image_key or offset >= max(size, 1):
             raise GuestFault(desc, f"tlv_get_addr: descriptor {desc:#x} has key {key} and "
-                                   f"offset {offset:#x} (the image's key is {TLV_KEY}, its "
+                                   f"offset {offset:#x} (the image's key is {image_key}, its "
                                    f"template {size:#x} bytes)")
         slot = gs_base(uc, ctx.mem, word) + word * key  # this thread's (pthreads.py)
         block = int.from_bytes(ctx.mem.read(slot, word), "little")
@@ -90,4 +92,4 @@ def set_up(machine: Machine, process: Process, img: MachOImage,
     for sect in descriptors:
         for k in range(sect.size // (3 * word)):
             at = sect.addr + 3 * word * k
-            machine.mem.write_initial(at, struct.pack(fields, getter, TLV_KEY))
+            machine.mem.write_initial(at, struct.pack(fields, getter, image_key))
