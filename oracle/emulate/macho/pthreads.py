@@ -22,6 +22,7 @@ from oracle.emulate.calls import CallContext, Export, GuestCall, LibResult
 from oracle.emulate.guest import GuestFault, GuestMemory
 from oracle.emulate.macho.darwin_process import (
     MACH_THREAD_PORT,
+    TLV_IMAGE_KEYS,
     TSD_ERRNO,
     TSD_FIRST_KEY,
     TSD_MACH_THREAD_SELF,
@@ -31,7 +32,7 @@ from oracle.emulate.macho.darwin_process import (
 from oracle.emulate.thread import descriptor
 
 THREAD_STRUCT = 0x100  # the struct _pthread fields before tsd[] (not read by programs)
-FIRST_USER_KEY = TSD_FIRST_KEY + 1  # TSD_FIRST_KEY is dyld's thread-local-variable key
+FIRST_USER_KEY = TSD_FIRST_KEY + TLV_IMAGE_KEYS  # after dyld's thread-local-variable keys
 
 
 GS_ENTRY = 3  # i386: the GDT entry of the gs selector (darwin_process.set_up)
