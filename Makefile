@@ -5,9 +5,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 FUZZ_SECONDS ?= 600
+FUZZ_WORKERS ?= $(shell nproc)
+FUZZ_PORT ?= 0
 JOBS   ?= auto
 
-.PHONY: test fuzz fuzz-hostile deps bench lint typecheck clean
+.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean
 
 $(STAMP): pyproject.toml .ci/system-deps
 	bash .ci/system-deps
@@ -21,7 +23,17 @@ deps: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) -q tests fuzz
 
+# A HypoFuzz campaign over every property in fuzz/ on every core (fuzz/campaign.py), its
+# dashboard on 127.0.0.1 while it runs, then a table per property: examples, examples/s,
+# failures.  LINKHARNESS_FUZZ_DB=redis://HOST:PORT shares the campaign between machines;
+# FUZZ_ARGS='-- fuzz/test_i386.py' narrows it; FUZZ_ARGS=--together for runs of hours.
 fuzz: $(STAMP)
+	$(PY) -m fuzz.campaign --seconds $(FUZZ_SECONDS) --workers $(FUZZ_WORKERS) \
+		--port $(FUZZ_PORT) $(FUZZ_ARGS)
+
+# The same properties under plain pytest's fuzz profile, one process (what `linkharness
+# hunt` runs): each property repeats for its share of FUZZ_SECONDS.
+fuzz-pytest: $(STAMP)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(PY) -m pytest -q fuzz -p no:cacheprovider \
 		--hypothesis-profile=fuzz --hypothesis-show-statistics
 

@@ -15,16 +15,21 @@ up (`pytest_pyfunc_call` below).  HypoFuzz ignores max_examples and runs until s
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, is_hypothesis_test, settings
+from hypothesis import HealthCheck, Phase, is_hypothesis_test, settings
 
 from fuzz import subject
+from fuzz.campaign import start_tally_flusher
 from fuzz.coverage import SESSION
 from fuzz.database import example_database
+from fuzz.hypofuzz_patches import hypofuzz_compat, narrow_hypofuzz_tracing
 from fuzz.inventory import render
 from fuzz.libtrace import build_libraries
 
@@ -37,6 +42,9 @@ settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None
 settings.register_profile("fuzz", max_examples=25, deadline=None,
                           suppress_health_check=_SLOW_OK, print_blob=True,
                           database=example_database())
+# Replays what a campaign's database holds and draws nothing new: `linkharness hunt --pull`
+# runs the properties under it to turn a campaign's failures into corpus cases.
+settings.register_profile("replay", settings.get_profile("fuzz"), phases=[Phase.reuse])
 # `--hypothesis-profile` is applied before this conftest is imported; only replace
 # Hypothesis's own default.
 if getattr(settings, "_current_profile", "default") == "default":
@@ -56,7 +64,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="a checker rule the subject may break (repeatable)")
 
 
+def _in_hypofuzz_run() -> bool:
+    try:
+        from hypofuzz.detection import in_hypofuzz_run
+    except ImportError:  # HypoFuzz is a dev extra; plain pytest needs no part of it
+        return False
+    return in_hypofuzz_run()
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    start_tally_flusher(SESSION)  # only inside a `make fuzz` campaign's workers
+    if _in_hypofuzz_run():
+        hypofuzz_compat()
+        narrow_hypofuzz_tracing()
     chosen = config.getoption("--subject", None)
     if chosen:
         subject.choose(chosen, config.getoption("--subject-cmd", None),
@@ -77,6 +97,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = [i for i in items if _subject_links(i)]
+    if _fuzzing():
+        for item in items:
+            if _is_property(item):
+                # the database key HypoFuzz gives every property (pytest's plugin does so only
+                # for parametrized ones), so that plain pytest replays what a campaign found
+                inner = item.obj.hypothesis.inner_test  # type: ignore[attr-defined]
+                inner._hypothesis_internal_add_digest = item.nodeid.encode()
     _PENDING["tests"] = sum(_is_property(i) or "repeat_property" in getattr(i, "fixturenames", ())
                             for i in items)
 
@@ -86,7 +113,7 @@ def _is_property(item: pytest.Item) -> bool:
 
 
 def _fuzzing() -> bool:
-    """Whether the loaded profile draws fresh examples (not ci's derandomized ones)."""
+    """Whether the loaded profile is a campaign's (fuzz, replay), not ci's derandomized one."""
     current = settings.default
     return current is not None and not current.derandomize
 
@@ -103,7 +130,9 @@ def _share_ends() -> float:
 def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     """Under the fuzz profile, call a property again and again (each call draws fresh
     examples) until its share of FUZZ_SECONDS is spent; under ci, pytest's own single call."""
-    if not (_fuzzing() and _is_property(pyfuncitem)):
+    current = settings.default
+    drawing = current is not None and Phase.generate in current.phases
+    if not (_fuzzing() and drawing and _is_property(pyfuncitem)):
         return None
     names = pyfuncitem._fixtureinfo.argnames
     args = {name: pyfuncitem.funcargs[name] for name in names}
@@ -117,8 +146,52 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     return True
 
 
+class RecyclingDirs:
+    """The fuzz properties' `tmp_path_factory` (the same `mktemp` and `getbasetemp`).
+
+    pytest's own factory lives on the pytest config, which HypoFuzz has already torn down
+    when it fuzzes (it collects with `pytest --collect-only` and then calls the properties
+    itself); and a campaign draws more examples than a disk holds directories.  So each
+    basename keeps only its latest KEEP directories: every property uses its directory within
+    one example, and a failure's files stay for the messages that name them."""
+
+    KEEP = 16
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._made: dict[str, deque[Path]] = defaultdict(deque)
+
+    def getbasetemp(self) -> Path:
+        return self._base
+
+    def mktemp(self, basename: str, numbered: bool = True) -> Path:
+        if numbered:
+            path = Path(tempfile.mkdtemp(prefix=f"{basename}-", dir=self._base))
+        else:
+            path = self._base / basename
+            path.mkdir()
+        made = self._made[basename]
+        made.append(path)
+        while len(made) > self.KEEP:
+            shutil.rmtree(made.popleft(), ignore_errors=True)
+        return path
+
+
 @pytest.fixture(scope="session")
-def libtrace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def tmp_path_factory(request: pytest.FixtureRequest) -> Iterator[RecyclingDirs]:
+    """Under pytest, inside pytest's base temporary directory; under HypoFuzz, which has no
+    pytest session left to ask, a directory of this process's own, removed at the end."""
+    pytests = getattr(request.config, "_tmp_path_factory", None)
+    if pytests is not None:
+        yield RecyclingDirs(pytests.mktemp("fuzz"))
+        return
+    base = Path(tempfile.mkdtemp(prefix="linkharness-fuzz-"))
+    yield RecyclingDirs(base)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def libtrace_dir(tmp_path_factory: RecyclingDirs) -> Path:
     """The real libtrace1..3.so, built once per session."""
     directory = tmp_path_factory.mktemp("libtrace")
     build_libraries(directory)
@@ -126,7 +199,7 @@ def libtrace_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def libtrace_dir_i386(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def libtrace_dir_i386(tmp_path_factory: RecyclingDirs) -> Path:
     """The i386 libtrace1..3.so (gcc -m32), in a directory of their own."""
     directory = tmp_path_factory.mktemp("libtrace_i386")
     build_libraries(directory, m32=True)

@@ -171,6 +171,19 @@ def _i386_rows() -> list[Row]:
     return rows
 
 
+def _debug_map_rows(t: str, prefix: str) -> list[Row]:
+    """The debug map (stabs naming each object's DWARF unit), judged by MACHO-STAB-* and
+    fuzz/macho/judge.py's debug_map, from fuzz/macho/dwarf.py's units."""
+    return [
+        _r(t, "debug information", "debug map from DWARF 2, 4 and 5 units",
+           f"{prefix}:dwarf:v2", f"{prefix}:dwarf:v4", f"{prefix}:dwarf:v5"),
+        _r(t, "debug information", "unit names inline and in __debug_str",
+           f"{prefix}:dwarf:inline", f"{prefix}:dwarf:strp"),
+        _r(t, "debug information", "objects without debug information (no unit)",
+           f"{prefix}:dwarf:none"),
+    ]
+
+
 def _macho64_rows() -> list[Row]:
     t = MACHO64
     rows = [_r(t, "relocations", f"X86_64_RELOC_{r.replace(':', ' ', 1).replace(':', ' bytes, ')}",
@@ -195,6 +208,7 @@ def _macho64_rows() -> list[Row]:
               "(tests/linker/macho/test_tlv_cxx.py)"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
+        *_debug_map_rows(t, "macho"),
         _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
         _hole(t, "errors", "Mach-O error models", "not drawn"),
         _hole(t, "archives", "Mach-O archives", "not drawn"),
@@ -233,6 +247,7 @@ def _macho32_rows() -> list[Row]:
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
+        *_debug_map_rows(t, "macho-i386"),
         _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",
            "macho-i386:jump_table"),
         _r(t, "errors", "undefined, duplicate, narrow VANILLA overflow",

@@ -8,8 +8,6 @@ and `make fuzz-hostile` adds the coverage-guided campaign (atheris_main.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,8 +36,9 @@ def _examples() -> int:
 @settings(max_examples=_examples())
 @given(data=st.data())
 def test_mutated_input_keeps_the_rules(
-    name: str, hostile_targets: Targets, tmp_path: Path, data: st.DataObject,
+    name: str, hostile_targets: Targets, tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
 ) -> None:
     file_name, _, done, broken = any_case(DrawPicker(data.draw), name, hostile_targets,
-                                          tmp_path / "case")
+                                          tmp_path_factory.mktemp("hostile") / "case")
     assert not broken, f"{name}: {file_name} after {done}: {broken}"

@@ -65,28 +65,33 @@ def default_properties(subject: str) -> list[str]:
 
 def run_hunt(subject: str, seconds: float, dest: Path, *, subject_cmd: str | None = None,
              properties: Sequence[str] = (), allow: Sequence[str] = (),
-             log: Any = sys.stderr) -> Campaign:
+             log: Any = sys.stderr, pull: bool = False) -> Campaign:
     """Hunt for `seconds` (the fuzz profile's FUZZ_SECONDS budget), keep and triage what
-    fails, and write the campaign record under `dest`."""
+    fails, and write the campaign record under `dest`.  With `pull`, draw nothing: replay
+    the failures the campaign database holds (`make fuzz`'s, any machine's when it is Redis;
+    the replay profile) and keep and triage those, from every property by default."""
     from fuzz import subject as seat  # the fuzz package names the subjects
 
     seat.choose(subject, subject_cmd, allow)
     version = seat.version()
-    props = list(properties) or default_properties(subject)
+    props = list(properties) or (["fuzz"] if pull else default_properties(subject))
     campaign = Campaign(subject, version, seconds, props,
                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), allowed=list(allow))
     dest.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="hunt-") as staging:
         env = {**os.environ, "FUZZ_KEEP": staging, "FUZZ_SECONDS": f"{seconds:g}"}
+        profile = "replay" if pull else "fuzz"
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "-p",
-                   "no:cacheprovider", "--hypothesis-profile=fuzz", f"--subject={subject}",
+                   "no:cacheprovider", f"--hypothesis-profile={profile}", f"--subject={subject}",
                    *([f"--subject-cmd={subject_cmd}"] if subject_cmd else []),
                    *(f"--subject-allow={rule}" for rule in allow), *props]
-        print(f"hunting with {subject} {version or ''} for {seconds:g}s: "
-              f"{' '.join(props)}", file=log)
+        print(f"replaying the campaign database's failures ({subject}): " if pull else
+              f"hunting with {subject} {version or ''} for {seconds:g}s: ", end="", file=log)
+        print(" ".join(props), file=log)
         try:
-            proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+            # the campaign's directory: the node ids in the database keys are relative to it
+            proc = subprocess.run(command, cwd=REPO if not pull else os.getcwd(), env=env, capture_output=True, text=True,
                                   timeout=3 * seconds + 600, check=False)
             output, campaign.pytest_exit = proc.stdout, proc.returncode
         except subprocess.TimeoutExpired as e:

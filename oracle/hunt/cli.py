@@ -2,9 +2,13 @@
 
     linkharness hunt --subject NAME [--seconds N] [--subject-cmd 'PATH {args}']
                      [--dest DIR] [--property PYTEST_ID ...] [--allow RULE ...]
+    linkharness hunt --pull [--subject NAME] [--dest DIR] [--property PYTEST_ID ...]
 
 Each shrunk failure becomes a corpus case under DIR (default: hunt-cases/) with a
-triage.json; the campaign record beside them feeds `linkharness report`.  Exit status: 0
+triage.json; the campaign record beside them feeds `linkharness report`.  `--pull` draws
+nothing: it replays the failures a `make fuzz` campaign saved in its database
+(LINKHARNESS_FUZZ_DB, shared by every machine of the campaign, or .hypothesis/examples) and
+keeps those the same way; run it from the directory the campaign ran in.  Exit status: 0
 when nothing was found, 1 when cases were written, 2 when the hunt could not run.
 """
 
@@ -21,7 +25,10 @@ SUBJECT_NAMES = ("linkharness", "bfd", "gold", "lld", "mold", "ld64.lld", "cmd")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="linkharness hunt",
                                      description="fuzz another linker in the subject's seat")
-    parser.add_argument("--subject", required=True, choices=SUBJECT_NAMES)
+    parser.add_argument("--subject", choices=SUBJECT_NAMES,
+                        help="required unless --pull (then default: linkharness)")
+    parser.add_argument("--pull", action="store_true",
+                        help="replay the campaign database's failures into corpus cases")
     parser.add_argument("--subject-cmd", metavar="'PATH {args}'",
                         help="with --subject cmd: the linker command; {args} is GNU ld's "
                              "command line")
@@ -36,17 +43,27 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a checker rule (e.g. ELF-ZERO-FILL) the subject may break, so "
                              "the hunt looks past it (repeatable)")
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    if args.subject is None:
+        if not args.pull:
+            parser.error("--subject is required (unless --pull)")
+        args.subject = "linkharness"
     if args.subject == "cmd" and not args.subject_cmd:
         parser.error("--subject cmd needs --subject-cmd")
     from .campaign import run_hunt
 
     campaign = run_hunt(args.subject, args.seconds, Path(args.dest),
                         subject_cmd=args.subject_cmd, properties=args.property,
-                        allow=args.allow)
+                        allow=args.allow, pull=args.pull)
     print(f"{args.subject} {campaign.subject_version or ''}: {campaign.examples} examples in "
           f"{campaign.elapsed:g}s, {len(campaign.cases)} case(s) found")
     for case_id in campaign.cases:
         print(f"  {Path(args.dest) / case_id}")
+    if args.pull and campaign.pytest_exit in (0, 1):
+        # properties that keep no case (fuzz/keep.py) still fail on what they replayed
+        for nodeid in campaign.failures:
+            print(f"  replayed a failure that keeps no case: pytest '{nodeid}' "
+                  "--hypothesis-profile=replay")
+        return 1 if campaign.cases or campaign.failures else 0
     lost = [] if campaign.cases else campaign.failures
     if campaign.pytest_exit not in (0, 1) or lost:
         print(f"the properties did not run cleanly (pytest exit {campaign.pytest_exit}; "
