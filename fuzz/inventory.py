@@ -110,6 +110,11 @@ def _elf64_rows() -> list[Row]:
            "archive:member_pulled_to_initialise_a_common"),
         _hole(t, "archives", "thin and index-less archives", "pipeline_reach writes `ar rcs`"),
         _r(t, "COMDAT", "COMDAT groups (one copy kept)", "section:text:comdat"),
+        _r(t, "relocatable output", "-r of a run of objects (one or several), then the final "
+           "link", "relocatable:run", "relocatable:run_of_several"),
+        _r(t, "garbage collection", "--gc-sections: unreferenced code, data and read-only "
+           "data, referring to each other and to live code", "gc:dead:text", "gc:dead:data",
+           "gc:dead:rodata", "gc:dead_refers_to_live", "gc:dead_refers_to_dead"),
         _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
            "import:function:plt"),
         _r(t, "dynamic linking", "calls to imports through the GOT (relaxable and strict)",
@@ -159,6 +164,8 @@ def _i386_rows() -> list[Row]:
                 f"i386:reloc:R_386_{r}:section") for r in ("32", "PC32", "GOTOFF")]
     rows += [
         _r(t, "relocations", "no-base GOT32X (non-PIC -fno-plt)", "i386:got32x:no_base"),
+        _r(t, "relocatable output", "-r of a run of objects (REL addends written back), then "
+           "the final link", "relocatable:run", "relocatable:run_of_several"),
         _r(t, "range edges", "R_386_16 above the signed limit (unsigned reading)",
            "i386:reloc:R_386_16:above_signed_limit"),
         _r(t, "errors", "undefined, duplicate, narrow overflow", "i386:error:undefined",
@@ -304,11 +311,18 @@ def reached_labels(target: str, count: int) -> set[str]:
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
             labels |= tls.describe(tcase)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(p.objects) for p in examples if isinstance(p, Program)],
+                              count)
     elif target == I386:
         from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
-        for case in [SAMPLE_CASE, *_draw(i386_cases(), count)]:
+        i386_drawn = [SAMPLE_CASE, *_draw(i386_cases(), count)]
+        for case in i386_drawn:
             assert isinstance(case, I386Case)
             labels |= describe_i386(case.program, case.choices.no_base_objects)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(c.program.objects) for c in i386_drawn
+                               if isinstance(c, I386Case)], count, i386=True)
         for p in _draw(i386_error_programs(), count):
             assert isinstance(p, Program)
             labels |= describe_i386(p, frozenset())
