@@ -231,6 +231,10 @@ def _macho64_rows() -> list[Row]:
            "from either object (X86_64_RELOC_TLV, relaxed to leaq)", "tlv:x86_64", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
+        _hole(t, "TLV", "a dylib's thread-local variables", "fuzz/macho/tlv.py links "
+              "executables only (tests/linker/macho/test_tlv_programs.py has one)"),
+        _hole(t, "TLV", "C++ thread_local destructors (__tlv_atexit)", "not drawn "
+              "(tests/linker/macho/test_tlv_cxx.py)"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
         _r(t, "dylibs", "part of the program in a dylib (-dylib), opcodes or chained fixups",
