@@ -1,8 +1,12 @@
-"""Fuzz throughput: examples per second of property (a) and property (b), on one core.
+"""Fuzz throughput: examples per second of the fuzz properties, on one core.
 
-    .venv/bin/python bench/fuzz_throughput.py                 # 30 examples, seed 0
-    .venv/bin/python bench/fuzz_throughput.py --examples 100 --json fuzz.json
+    .venv/bin/python bench/fuzz_throughput.py                 # (a) and (b), 30 examples, seed 0
+    .venv/bin/python bench/fuzz_throughput.py --examples 100 --properties a,b,i386,macho \
+        --json fuzz.json
     .venv/bin/python bench/fuzz_throughput.py --profile       # pyinstrument on property (a)
+
+Properties: (a) and (b) (bench/fuzz_stages.py), the i386 and Mach-O linkharness properties
+(bench/fuzz_stages_more.py); each draws its examples from its own property's strategy.
 
 A fixed, seeded set of examples is drawn first with property (a)'s own strategy
 (fuzz.pipeline.linkharness_cases: fuzz.strategies.programs() with link options, -pie for
@@ -36,22 +40,70 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.fuzz_stages import property_a, property_b
+from bench.fuzz_stages_more import property_i386, property_macho
 from bench.inprocess_profile import profile_call
 from bench.linkers import project_commit
 from bench.object_cache import DEFAULT_CACHE
 from bench.shell_baseline import Baseline, measure_baseline
 from bench.stage_clock import StageClock, StageCost, cpu_now
 
-BENCHMARK = "fuzz throughput: examples/s of property (a) and (b), cost per stage"
+BENCHMARK = "fuzz throughput: examples/s of the fuzz properties, cost per stage"
 AIM_A_PER_S = 100
 GENERATION = "generation (Hypothesis draw)"
 OTHER = "other (directories, cleanup)"
+
+from typing import Any
+
+from hypothesis import strategies as st
 
 from fuzz.model import Program
 from fuzz.pipeline import LinkOptions
 
 Example = tuple[Program, LinkOptions]
-Property = Callable[[Program, LinkOptions, Path, Path, StageClock], list[str]]
+# (drawn case, work directory, libtrace directory, clock) -> problems found
+Property = Callable[[Any, Path, Path, StageClock], list[str]]
+
+
+def _a(case: Example, work: Path, lib_dir: Path, clock: StageClock) -> list[str]:
+    return property_a(*case, work, lib_dir, clock)
+
+
+def _b(case: Example, work: Path, lib_dir: Path, clock: StageClock) -> list[str]:
+    return property_b(*case, work, lib_dir, clock)
+
+
+def _linkharness_cases() -> st.SearchStrategy[Any]:
+    from fuzz.pipeline import linkharness_cases
+    return linkharness_cases()
+
+
+def _i386_cases() -> st.SearchStrategy[Any]:
+    from fuzz.strategies_i386 import i386_cases
+    return i386_cases()
+
+
+def _macho_cases() -> st.SearchStrategy[Any]:
+    from fuzz.macho.strategies import macho_cases
+    return macho_cases()
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A property: its name, the strategy its test draws from, the libtrace build it runs
+    against (-m32 for i386; Mach-O uses .tbd stubs and needs none)."""
+
+    key: str
+    name: str
+    strategy: Callable[[], st.SearchStrategy[Any]]
+    run: Property
+    m32: bool = False
+
+
+PROPERTIES = (Spec("a", "property (a)", _linkharness_cases, _a),
+              Spec("b", "property (b)", _linkharness_cases, _b),
+              Spec("i386", "i386 linkharness property", _i386_cases, property_i386, m32=True),
+              Spec("macho", "Mach-O linkharness property (3 links)", _macho_cases,
+                   property_macho))
 
 
 @dataclass(frozen=True)
@@ -94,21 +146,20 @@ class Throughput:
                 "problems": list(self.problems)}
 
 
-def draw_examples(count: int, seed: int) -> tuple[list[Example], float, float]:
-    """`count` examples from property (a)'s own strategy (fuzz.pipeline.linkharness_cases),
+def draw_examples(strategy: st.SearchStrategy[Any], count: int, seed: int
+                  ) -> tuple[list[Any], float, float]:
+    """`count` examples of a property's strategy (seeded, no database, generation only),
     and the wall and CPU seconds drawing them took."""
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from fuzz.pipeline import linkharness_cases
-
-    drawn: list[Example] = []
+    drawn: list[Any] = []
 
     @hypothesis_seed(seed)
     @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(case=linkharness_cases())
-    def collect(case: Example) -> None:
+    @given(case=strategy)
+    def collect(case: Any) -> None:
         drawn.append(case)
 
     start, cpu = time.perf_counter(), cpu_now()
@@ -116,23 +167,23 @@ def draw_examples(count: int, seed: int) -> tuple[list[Example], float, float]:
     return drawn[:count], time.perf_counter() - start, cpu_now() - cpu
 
 
-def measure_property(name: str, prop: Property, examples: list[Example],
+def measure_property(name: str, prop: Property, examples: list[Any],
                      generation: tuple[float, float], lib_dir: Path, scratch: Path
                      ) -> Throughput:
     """Every example through `prop`, each in a fresh directory removed afterwards, after
     one untimed warm-up run of the first."""
     warm = scratch / f"{name}-warm-up"  # first-use imports and caches are not per example
     warm.mkdir(parents=True)
-    prop(*examples[0], warm, lib_dir, StageClock())
+    prop(examples[0], warm, lib_dir, StageClock())
     shutil.rmtree(warm)
     clock = StageClock()
     clock.add(GENERATION, *generation, calls=len(examples))
     problems: list[str] = []
     start, cpu = time.perf_counter(), cpu_now()
-    for i, (program, options) in enumerate(examples):
+    for i, case in enumerate(examples):
         work = scratch / f"{name}-{i}"
         work.mkdir(parents=True)
-        problems += [f"example {i}: {p}" for p in prop(program, options, work, lib_dir, clock)]
+        problems += [f"example {i}: {p}" for p in prop(case, work, lib_dir, clock)]
         shutil.rmtree(work)
     staged = sum(s.seconds for s in clock.costs()) - generation[0]
     staged_cpu = sum(s.cpu_seconds for s in clock.costs()) - generation[1]
@@ -141,11 +192,11 @@ def measure_property(name: str, prop: Property, examples: list[Example],
     return Throughput(name, len(examples), clock.costs(), tuple(problems))
 
 
-def profile_property_a(examples: list[Example], lib_dir: Path, scratch: Path,
+def profile_property_a(examples: list[Any], lib_dir: Path, scratch: Path,
                        out_dir: Path) -> str:
     """Property (a) over the examples under pyinstrument, after a warm-up example."""
     def work() -> None:
-        measure_property("profiled (a)", property_a, examples, (0.0, 0.0), lib_dir, scratch)
+        measure_property("profiled (a)", _a, examples, (0.0, 0.0), lib_dir, scratch)
 
     return profile_call(work, out_dir, "fuzz-profile-a",
                         f"profile of property (a) on {len(examples)} examples")
@@ -193,7 +244,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--examples", type=int, default=30, help="examples drawn (both properties)")
     p.add_argument("--seed", type=int, default=0, help="Hypothesis seed of the draw")
     p.add_argument("--baseline-cases", type=int, default=50, help="runs of the shell baseline")
-    p.add_argument("--properties", default="a,b", help="comma-separated subset of a,b")
+    p.add_argument("--properties", default="a,b",
+                   help="comma-separated subset of " + ",".join(s.key for s in PROPERTIES))
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
     p.add_argument("--profile", action="store_true",
                    help="profile property (a) over the examples instead of timing both")
@@ -208,21 +260,29 @@ def main(argv: list[str] | None = None) -> int:
     from fuzz.libtrace import build_libraries
 
     wanted = {n.strip() for n in args.properties.split(",")}
-    chosen = [(n, f) for n, f in (("property (a)", property_a), ("property (b)", property_b))
-              if n[-2] in wanted]
+    chosen = [spec for spec in PROPERTIES if spec.key in wanted or args.profile and
+              spec.key == "a"]
+    results = []
     with tempfile.TemporaryDirectory(prefix="fuzz-throughput-") as tmp:
         scratch = Path(tmp)
         baseline = measure_baseline(scratch / "baseline", args.baseline_cases)
-        lib_dir = scratch / "libtrace"
-        build_libraries(lib_dir)
-        draw_examples(2, args.seed + 1)  # warm-up: Hypothesis's own first-use costs
-        examples, *generation = draw_examples(args.examples, args.seed)
-        if args.profile:
-            print(profile_property_a(examples, lib_dir, scratch, args.cache / "fuzz_throughput"))
-            return 0
-        results = [measure_property(name, prop, examples, (generation[0], generation[1]),
-                                    lib_dir, scratch)
-                   for name, prop in chosen]
+        lib_dirs = {False: scratch / "libtrace", True: scratch / "libtrace-m32"}
+        for m32, directory in lib_dirs.items():
+            if any(spec.m32 == m32 for spec in chosen):
+                build_libraries(directory, m32=m32)
+        drawn: dict[Callable[[], st.SearchStrategy[Any]], tuple[list[Any], float, float]] = {}
+        for spec in chosen:
+            if spec.strategy not in drawn:  # (a) and (b) share one draw, as their tests do
+                draw_examples(spec.strategy(), 2, args.seed + 1)  # Hypothesis's first use
+                drawn[spec.strategy] = draw_examples(spec.strategy(), args.examples, args.seed)
+            examples, *generation = drawn[spec.strategy]
+            if args.profile:
+                print(profile_property_a(examples, lib_dirs[False], scratch,
+                                         args.cache / "fuzz_throughput"))
+                return 0
+            results.append(measure_property(spec.name, spec.run, examples,
+                                            (generation[0], generation[1]),
+                                            lib_dirs[spec.m32], scratch))
     print(table(results, baseline), flush=True)
     for r in results:
         for problem in r.problems[:5]:

@@ -29,7 +29,7 @@ from bench.child_runner import runner_path
 from bench.hello_program import hello_workload
 from bench.linkers import LINKHARNESS, Linker, project_commit, select
 from bench.many_objects import ManyObjectsParams
-from bench.many_workloads import many_workloads
+from bench.many_workloads import many_debug_workload, many_workloads
 from bench.measure import Measurement, measure
 from bench.object_cache import DEFAULT_CACHE
 from bench.profiling import profile_link
@@ -38,7 +38,7 @@ from bench.workload import Workload
 from bench.zlib_program import zlib_workload
 
 BENCHMARK = "link speed: linkharness vs GNU ld, gold, lld, mold"
-WORKLOADS = ("many-static", "many-dynamic", "zlib-archive", "hello")
+WORKLOADS = ("many-static", "many-dynamic", "many-static-g", "zlib-archive", "hello")
 
 
 def _names(text: str) -> list[str]:
@@ -81,6 +81,10 @@ def build_workloads(args: argparse.Namespace) -> list[Workload]:
         params = ManyObjectsParams(objects=args.objects,
                                    relocs_per_object=args.relocs_per_object, seed=args.seed)
         chosen += many_workloads(args.cache, params, args.jobs)
+    if "many-static-g" in args.workloads:
+        params = ManyObjectsParams(objects=args.objects,
+                                   relocs_per_object=args.relocs_per_object, seed=args.seed)
+        chosen.append(many_debug_workload(args.cache, params, args.jobs))
     if "zlib-archive" in args.workloads:
         chosen.append(zlib_workload(args.cache))
     if "hello" in args.workloads:

@@ -72,3 +72,23 @@ def many_workloads(root: Path, params: ManyObjectsParams, jobs: int | None = Non
         relocs=m["relocs"] + m["import_relocs"],
     )
     return [static, dynamic]
+
+
+def many_debug_workload(root: Path, params: ManyObjectsParams, jobs: int | None = None
+                        ) -> Workload:
+    """Workload A's static link with every object assembled with DWARF 5 (`as --gdwarf-5`):
+    debug sections are most of a `-g` build's input bytes and relocations."""
+    key = {"workload": "many-objects", **dataclasses.asdict(params),
+           "import_edges": IMPORT_EDGES_PER_OBJECT}
+    cached = cached_inputs(root, "many-g", key, GENERATORS, lambda: _make(params), jobs,
+                           debug=True)
+    objects: list[str] = cached.manifest["objects"]
+    return Workload(
+        name="many-static-g",
+        description=f"{len(objects)} objects with DWARF 5, no libc, -static",
+        directory=cached.directory,
+        args=("-e", "_start", "-static", "start.o", *objects),
+        expected_status=EXIT_OK,
+        objects=len(objects) + 1,
+        relocs=cached.manifest["relocs"],
+    )

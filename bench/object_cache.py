@@ -52,15 +52,17 @@ def cache_key(params: dict[str, Any], generators: Iterable[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def compile_command(source: Path) -> list[str]:
-    """How one generated source becomes `<stem>.o` next to it."""
+def compile_command(source: Path, debug: bool = False) -> list[str]:
+    """How one generated source becomes `<stem>.o` next to it (`debug`: with DWARF 5, as
+    `-g` builds carry it: unit, line table, aranges, strings)."""
     out = str(source.with_suffix(".o"))
     if source.suffix == ".s":
-        return ["as", "--64", "-o", out, str(source)]
+        return ["as", "--64", *(["--gdwarf-5"] if debug else []), "-o", out, str(source)]
     return ["gcc", "-c", "-O2", "-fno-pie", "-o", out, str(source)]
 
 
-def _compile_all(directory: Path, sources: list[Source], jobs: int) -> None:
+def _compile_all(directory: Path, sources: list[Source], jobs: int, debug: bool = False
+                 ) -> None:
     paths = []
     for source in sources:
         path = directory / source.name
@@ -68,7 +70,7 @@ def _compile_all(directory: Path, sources: list[Source], jobs: int) -> None:
         paths.append(path)
 
     def one(path: Path) -> None:
-        done = subprocess.run(compile_command(path), capture_output=True, text=True,
+        done = subprocess.run(compile_command(path, debug), capture_output=True, text=True,
                               check=False)
         if done.returncode != 0:
             raise RuntimeError(f"{path.name}: {done.stderr.strip()}")
@@ -85,12 +87,15 @@ def cached_inputs(
     generators: Iterable[Path],
     make: Callable[[], tuple[list[Source], dict[str, Any]]],
     jobs: int | None = None,
+    debug: bool = False,
 ) -> CachedInputs:
     """The objects for `name` with `params`: from the cache, or made, compiled and stored.
 
     `make` returns the sources and a JSON-able manifest (what the objects are for: expected
     exit status, relocation count, ...); the manifest is returned with the directory.
     """
+    if debug:
+        params = {**params, "debug": True}
     directory = root / f"{name}-{cache_key(params, generators)}"
     manifest_path = directory / MANIFEST
     if manifest_path.is_file():
@@ -100,7 +105,7 @@ def cached_inputs(
     manifest = {"params": params, **manifest}
     building = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=root))
     try:
-        _compile_all(building, sources, jobs or os.cpu_count() or 1)
+        _compile_all(building, sources, jobs or os.cpu_count() or 1, debug)
         (building / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         building.rename(directory)
     except BaseException:

@@ -11,9 +11,9 @@ from collections import Counter
 from hypothesis import event
 
 from . import libtrace
-from .assemble_i386 import assemble_i386
+from .assemble_i386 import lowered_images_i386
 from .assemble_x86 import lowered_images
-from .lower_i386 import I386Choices, lower_i386
+from .lower_i386 import I386Choices
 from .model import (
     AbsSymbol,
     AddrMask,
@@ -189,7 +189,7 @@ def _field_value(resolver: Resolver, owner: int, f: object, offset: int) -> tupl
 def describe_i386(program: Program, no_base_objects: frozenset[int]) -> set[str]:
     """The i386 labels: relocation types of our ELF32 objects, and the no-base GOT forms."""
     labels = {"i386"}
-    for image in map(assemble_i386, lower_i386(program, I386Choices(no_base_objects))):
+    for _, image in lowered_images_i386(program, I386Choices(no_base_objects)):
         for sec in image.sections:
             labels |= {f"i386:reloc:{r.type}{':section' if r.section_symbol else ''}"
                        for r in sec.relocs}
@@ -226,13 +226,10 @@ def describe_macho(program: Program, variant: int) -> set[str]:
     """The Mach-O x86-64 labels of a case (already in the Mach-O subset): relocation types,
     lengths and forms (extern or against a section) of our MH_OBJECT files, and pointers in
     data with addends (binds or external relocations; rebases or local relocations)."""
-    from .macho.assemble import assemble as assemble_macho
-    from .macho.lower import MachoLowerer
-    from .macho.pipeline import choices, store_forms
+    from .macho.dwarf import debug_labels
+    from .macho.pipeline import debug_info_form, object_images
     labels = {"macho"}
-    lowerer = MachoLowerer(program, store_forms(program, variant))
-    for i in range(len(program.objects)):
-        image = assemble_macho(lowerer.object(i), choices(variant, i))
+    for i, (_, image) in enumerate(object_images(program, variant)):
         for sec in image.sections:
             labels |= {f"macho:reloc:{r.type}:{r.length}:{'section' if r.section else 'extern'}"
                        for r in sec.relocs}
@@ -240,6 +237,7 @@ def describe_macho(program: Program, variant: int) -> set[str]:
         labels |= {"macho:weak_ref" for s in image.symbols if s.weak_ref}
         labels |= {"macho:private_extern" for s in image.symbols if s.private_extern}
         labels |= {"macho:common" for s in image.symbols if s.kind == "common"}
+        labels |= debug_labels("macho", debug_info_form(variant, i))
     for obj in program.objects:
         for d in obj.data:
             for f in d.fields:

@@ -171,6 +171,19 @@ def _i386_rows() -> list[Row]:
     return rows
 
 
+def _debug_map_rows(t: str, prefix: str) -> list[Row]:
+    """The debug map (stabs naming each object's DWARF unit), judged by MACHO-STAB-* and
+    fuzz/macho/judge.py's debug_map, from fuzz/macho/dwarf.py's units."""
+    return [
+        _r(t, "debug information", "debug map from DWARF 2, 4 and 5 units",
+           f"{prefix}:dwarf:v2", f"{prefix}:dwarf:v4", f"{prefix}:dwarf:v5"),
+        _r(t, "debug information", "unit names inline and in __debug_str",
+           f"{prefix}:dwarf:inline", f"{prefix}:dwarf:strp"),
+        _r(t, "debug information", "objects without debug information (no unit)",
+           f"{prefix}:dwarf:none"),
+    ]
+
+
 def _macho64_rows() -> list[Row]:
     t = MACHO64
     rows = [_r(t, "relocations", f"X86_64_RELOC_{r.replace(':', ' ', 1).replace(':', ' bytes, ')}",
@@ -185,6 +198,13 @@ def _macho64_rows() -> list[Row]:
         _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho:weak_ref"),
         _r(t, "symbol resolution", "private externs (N_PEXT)", "macho:private_extern"),
         _r(t, "COMMON", "__common", "macho:common"),
+        _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
+           "from either object (X86_64_RELOC_TLV, relaxed to leaq)", "tlv:x86_64", "tlv:data",
+           "tlv:bss", "tlv:other_object", "tlv:store"),
+        _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
+        _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
+           "fixups:chained"),
+        *_debug_map_rows(t, "macho"),
         _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
         _hole(t, "errors", "Mach-O error models", "not drawn"),
         _hole(t, "archives", "Mach-O archives", "not drawn"),
@@ -220,6 +240,10 @@ def _macho32_rows() -> list[Row]:
         _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho-i386:weak_ref"),
         _r(t, "symbol resolution", "private externs (N_PEXT)", "macho-i386:private_extern"),
         _r(t, "COMMON", "__common", "macho-i386:common"),
+        _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
+           "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
+           "tlv:bss", "tlv:other_object", "tlv:store"),
+        *_debug_map_rows(t, "macho-i386"),
         _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",
            "macho-i386:jump_table"),
         _r(t, "errors", "undefined, duplicate, narrow VANILLA overflow",
@@ -293,6 +317,7 @@ def reached_labels(target: str, count: int) -> set[str]:
         for mcase in _draw(macho_cases(), count):
             assert isinstance(mcase, MachoCase)
             labels |= describe_macho(mcase.program, mcase.variant)
+        labels |= _tlv_labels("x86_64", count)
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -307,6 +332,17 @@ def reached_labels(target: str, count: int) -> set[str]:
                       *_draw(macho_i386_error_programs(), count)]:
             assert isinstance(icase, MachoI386Case)
             labels |= describe_macho_i386(icase.program, icase.variant)
+        labels |= _tlv_labels("i386", count)
+    return labels
+
+
+def _tlv_labels(arch: str, count: int) -> set[str]:
+    """fuzz/macho/tlv.py's labels: its sample and `count` draws for `arch`."""
+    from .macho import tlv
+    labels: set[str] = set()
+    for case in [tlv.sample(arch), *_draw(tlv.tlv_cases(arch), count)]:
+        assert isinstance(case, tlv.TlvCase)
+        labels |= tlv.describe(case)
     return labels
 
 

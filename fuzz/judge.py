@@ -15,6 +15,7 @@ from oracle.native import run_native
 from oracle.relocs import check_fields
 
 from . import subject
+from .debug_judge import debug_info
 from .libtrace import parse_native_trace
 from .semantics import Outcome
 
@@ -61,7 +62,9 @@ def native(output: Path, expected: Outcome, lib_dir: Path, bind_now: bool = Fals
 
 def everything(output: Path, objects: Sequence[Path], expected: Outcome,
                lib_dir: Path) -> list[str]:
-    """Property (a)'s checks: structure, relocation fields, emulation lazy and eager."""
+    """Property (a)'s checks: structure, relocation fields, the linker's debug-information
+    claims (merged strings, every function described), emulation lazy and eager."""
     return [*structure(output), *fields(output, objects),
+            *([] if subject.active() else debug_info(output)),
             *emulated(output, expected, lib_dir, "lazy"),
             *emulated(output, expected, lib_dir, "now")]

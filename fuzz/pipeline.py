@@ -17,6 +17,7 @@ from oracle.reference import ReferenceResult, link_reference
 
 from . import subject
 from .assemble_x86 import lowered_images
+from .draws import integer, pick, selections
 from .emit_asm import write_asm
 from .emit_elf import write_elf
 from .model import Program
@@ -82,22 +83,38 @@ def link_linkharness(objects: Sequence[Path], libs: Sequence[str], output: Path,
          bind_now=options.bind_now, hash_style=options.hash_style, pie=options.pie)
 
 
+HASH_STYLES = ("both", "sysv", "gnu")
+# Input orders as one choice among all of them, up to this many objects (5! = 120 orders).
+ORDERS_PICKED_UP_TO = 5
+
+
 @functools.lru_cache(maxsize=64)
 def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[LinkOptions]:
     """Input order, -z now, hash style and, when the model is PIE-legal (`pie_ok`), -pie for
-    about a third of the examples.  Built once per argument pair: the properties flatmap
-    every drawn program into it, and a fresh strategy is validated on its first draw."""
-    pie = st.integers(0, 2).map(lambda n: n == 0) if pie_ok else st.just(False)
-    return st.builds(LinkOptions, st.permutations(range(n_objects)).map(tuple), st.booleans(),
-                     st.sampled_from(("both", "sysv", "gnu")), pie)
+    about a third of the examples.  Built once per argument pair: the properties draw it
+    for every program, and a fresh strategy is validated on its first draw."""
+    return _link_options(n_objects, pie_ok)
 
 
-def linkharness_cases() -> st.SearchStrategy[tuple[Program, LinkOptions]]:
+@st.composite
+def _link_options(draw: st.DrawFn, n_objects: int, pie_ok: bool) -> LinkOptions:
+    if n_objects <= ORDERS_PICKED_UP_TO:  # one choice (identity first), not one per object
+        order = pick(draw, selections(tuple(range(n_objects)), n_objects, n_objects))
+    else:
+        order = tuple(draw(st.permutations(range(n_objects))))
+    return LinkOptions(order, pick(draw, (False, True)), pick(draw, HASH_STYLES),
+                       pie_ok and integer(draw, 0, 2) == 0)
+
+
+@st.composite
+def linkharness_cases(draw: st.DrawFn) -> tuple[Program, LinkOptions]:
     """Property (a)'s draw (fuzz/test_linkharness.py, bench/fuzz_throughput.py): a program,
     and how linkharness is to link it (-pie only for models whose PIE form is legal; the
-    property links that form)."""
-    return programs().flatmap(lambda p: st.tuples(st.just(p), link_options(
-        len(p.objects), pie_ok=pie_legal(pie_form(p)))))
+    property links that form).  A composite rather than a flatmap, which would build and
+    validate a new strategy for every example."""
+    program = draw(programs())
+    return program, draw(link_options(len(program.objects),
+                                      pie_ok=pie_legal(pie_form(program))))
 
 
 def link_with(linker: str, objects: Sequence[Path], libs: Sequence[str],

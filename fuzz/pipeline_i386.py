@@ -12,7 +12,7 @@ from linker import link
 from oracle.reference import ReferenceResult, link_reference
 
 from . import subject
-from .assemble_i386 import assemble_i386
+from .assemble_i386 import lowered_images_i386
 from .emit_asm import write_asm
 from .emit_elf32 import write_elf32
 from .encode_i386 import assembly
@@ -31,7 +31,7 @@ def write_objects_i386(program: Program, directory: Path, use_as: bool = False,
     """The program's i386 objects in `directory`: ours, or GNU as's from the same text."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for obj in lower_i386(program, choices):
+    for obj, image in lowered_images_i386(program, choices):
         path = directory / f"{obj.name}.o"
         if use_as:
             src = directory / f"{obj.name}.s"
@@ -40,7 +40,7 @@ def write_objects_i386(program: Program, directory: Path, use_as: bool = False,
             subprocess.run(["as", "--32", "--gdwarf-5", "-o", str(path), str(src)], check=True,
                            capture_output=True)
         else:
-            path.write_bytes(write_elf32(assemble_i386(obj), frozenset(THUNKS)))
+            path.write_bytes(write_elf32(image, frozenset(THUNKS)))
         paths.append(path)
     return paths
 

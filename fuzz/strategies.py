@@ -17,7 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import libtrace
-from .draws import integer, pick
+from .draws import integer, pick, selections
 from .model import (
     AbsSymbol,
     AddrVia,
@@ -58,6 +58,8 @@ CALL_VIA = tuple(CallVia)
 ADDR_VIA = tuple(AddrVia)
 IMPORT_VIA = IMPORT_ADDR_VIA
 NARROW_UNCHECKED_BY = frozenset({"gold"})  # linkers that truncate R_X86_64_8/16 silently
+# the libtrace libraries a program links against: two or three of them, in order
+LIBRARY_SETS = ((1, 2), (1, 3), (2, 3), (1, 2, 3))
 BINDINGS = (Binding.GLOBAL, Binding.LOCAL, Binding.WEAK)
 DATA_FORMS = ("data", "rodata", "bss", "common", "table_data", "table_rodata")
 
@@ -117,7 +119,7 @@ def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
         form = pick(draw, FUNCTION_FORMS)
         if form == "weak_overridden" or form == "comdat":
             most = 2 if form == "weak_overridden" else n
-            objs = draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=most, unique=True))
+            objs = list(pick(draw, selections(tuple(range(n)), 2, most)))
         else:
             objs = [integer(draw, 0, n - 1)]
         if form == "local":  # static functions of different objects share names
@@ -138,8 +140,7 @@ def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
         if binding is Binding.GLOBAL and form in ("common", "data", "bss"):
             # the same name as COMMON in other objects: merged, or overridden by the
             # definition (word counts are drawn later, at most the definition's)
-            others = draw(st.lists(st.sampled_from([o for o in range(n) if o != owner]),
-                                   max_size=2, unique=True))
+            others = pick(draw, selections(tuple(o for o in range(n) if o != owner), 0, 2))
             d.data[-1].commons = tuple((o, 0) for o in others)
 
 
@@ -250,7 +251,7 @@ def _draw_body(draw: st.DrawFn, d: Draft, owner: int, f: FuncSym, globals_only: 
 def programs(draw: st.DrawFn) -> Program:
     """A valid program: links everywhere, and `semantics.outcome` says what it does."""
     n = integer(draw, 2, 4)
-    libs = tuple(sorted(draw(st.lists(st.integers(1, 3), min_size=2, max_size=3, unique=True))))
+    libs = pick(draw, LIBRARY_SETS)
     d = Draft(n, libs)
     _draw_symbols(draw, d)
     for sym in d.data:

@@ -3,7 +3,8 @@ each drawn case with dyld-info opcodes and (x86-64) with chained fixups; every o
 oracle.check and the Mach-O field oracle, and under the emulated dyld (lazy and now) passes
 to the trace exactly the values the model says each thread-local read gives, on the main
 thread and on the threads it starts, then exits 0.  The two encodings therefore behave
-alike."""
+alike.  On x86-64 ld64.lld-14's link of the same objects must pass the same judges (the
+generator's check: the model agrees with a reference linker)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 
 from fuzz.coverage import SESSION
 from fuzz.macho import judge
 from fuzz.macho import tlv as macho_tlv
+from fuzz.macho.pipeline import link_lld
 from fuzz.macho.tbd import write_tbds
 from oracle.emulate import run
 
@@ -50,8 +52,10 @@ def problems(exe: Path, objs: Sequence[Path], case: macho_tlv.TlvCase,
     return found
 
 
-def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False
-               ) -> list[str]:
+def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False,
+               reference: bool = False) -> list[str]:
+    """The problems of linkharness's links of `case` (and, with `reference`, of
+    ld64.lld-14's: the generator's check that the model is right; x86-64 only)."""
     objs = macho_tlv.write_objects(case, work / "objs")
     stubs = write_tbds(work / "stubs", (macho_tlv.TRACE_LIBRARY,))
     found = []
@@ -61,26 +65,39 @@ def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False
         how = "chained fixups" if chained else "dyld-info opcodes"
         found += [f"{case.arch}, {how}: {p}"
                   for p in problems(exe, objs, case, behaviour_only)]
+    if reference and case.arch == "x86_64":
+        exe = work / "lld.out"
+        refused = link_lld(objs, stubs, exe)
+        assert not refused, f"ld64.lld-14 rejects a valid case (generator bug): {refused}"
+        found += [f"ld64.lld-14 (generator check): {p}" for p in problems(exe, objs, case)]
     return found
 
 
-def _tlv_property(arch: str) -> Callable[..., None]:
-    """The property for one arch, as a module-level test (HypoFuzz collects only those; the
-    strategy and the explicit example depend on the arch, so it cannot be a parameter)."""
-
-    @settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
-    @example(case=macho_tlv.sample(arch))
-    @given(case=macho_tlv.tlv_cases(arch))
-    def prop(tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase) -> None:
-        labels = macho_tlv.describe(case)
-        SESSION.update(labels)
-        SESSION["examples"] += 1
-        found = check_case(case, tmp_path_factory.mktemp("tlv"))
-        assert not found, "\n".join(found)
-
-    prop.__name__ = prop.__qualname__ = f"test_thread_locals_read_as_the_model_says_{arch}"
-    return prop
+def _judge(case: macho_tlv.TlvCase, tmp_path_factory: pytest.TempPathFactory) -> None:
+    labels = macho_tlv.describe(case)
+    SESSION.update(labels)
+    SESSION["examples"] += 1
+    for label in sorted(labels):
+        event(label)
+    found = check_case(case, tmp_path_factory.mktemp("tlv"), reference=True)
+    assert not found, "\n".join(found)
 
 
-test_thread_locals_read_as_the_model_says_x86_64 = _tlv_property("x86_64")
-test_thread_locals_read_as_the_model_says_i386 = _tlv_property("i386")
+@settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
+@example(case=macho_tlv.sample("x86_64"))
+@example(case=macho_tlv.aligned_bss_find("x86_64"))
+@given(case=macho_tlv.tlv_cases("x86_64"))
+def test_x86_64_thread_locals_read_as_the_model_says(
+    tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,
+) -> None:
+    _judge(case, tmp_path_factory)
+
+
+@settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
+@example(case=macho_tlv.sample("i386"))
+@example(case=macho_tlv.aligned_bss_find("i386"))
+@given(case=macho_tlv.tlv_cases("i386"))
+def test_i386_thread_locals_read_as_the_model_says(
+    tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,
+) -> None:
+    _judge(case, tmp_path_factory)

@@ -23,11 +23,15 @@ from hypothesis import strategies as st
 
 from fuzz import judge
 from fuzz.coverage import record
+from fuzz.lower_i386 import I386Choices
 from fuzz.model import Program
 from fuzz.pipeline import DYNAMIC_LINKER, libraries, write_objects
+from fuzz.pipeline_i386 import TARGET as TARGET_I386
+from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
+from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
 from linker import link
 from oracle.reference import link_reference
 
@@ -39,27 +43,38 @@ def splits(count: int) -> st.SearchStrategy[Split]:
         lambda start: st.tuples(st.just(start), st.integers(start + 1, count)))
 
 
-def round_trip_inputs(objects: Sequence[Path], run: Split, work: Path) -> list[Path]:
+def round_trip_inputs(objects: Sequence[Path], run: Split, work: Path,
+                      target: str = "elf64-x86-64") -> list[Path]:
     """The final link's inputs: the run replaced, in place, by its -r combination."""
     start, stop = run
     combined = work / "combined.o"
-    link([str(o) for o in objects[start:stop]], combined, relocatable=True)
+    link([str(o) for o in objects[start:stop]], combined, relocatable=True, target=target)
     return [*objects[:start], combined, *objects[stop:]]
 
 
 def judge_round_trip(program: Program, run: Split, assembler: str | None, by_gnu_ld: bool,
-                     work: Path, libtrace_dir: Path) -> list[str]:
-    """Every check's problems for one example (empty: right)."""
+                     work: Path, libtrace_dir: Path,
+                     i386_choices: I386Choices | None = None) -> list[str]:
+    """Every check's problems for one example (empty: right); i386 when `i386_choices`."""
     expected = outcome(program)
-    objects = write_objects(program, work / "objects", assembler)
-    inputs = round_trip_inputs(objects, run, work)
+    m32 = i386_choices is not None
+    if i386_choices is not None:
+        objects = write_objects_i386(program, work / "objects", assembler == "as",
+                                     i386_choices)
+    else:
+        objects = write_objects(program, work / "objects", assembler)
+    inputs = round_trip_inputs(objects, run, work, TARGET_I386 if m32 else "elf64-x86-64")
     libs = libraries(program, libtrace_dir)
     exe = work / "round-trip.out"
-    link([*map(str, inputs), *libs], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
+    if m32:
+        link_linkharness_i386(inputs, libs, exe)
+    else:
+        link([*map(str, inputs), *libs], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
     problems = judge.everything(exe, objects, expected, libtrace_dir)
     if by_gnu_ld:
         gnu = work / "round-trip-gnu.out"
-        result = link_reference("bfd", [str(i) for i in inputs], str(gnu), libs=libs)
+        result = link_reference("bfd", [str(i) for i in inputs], str(gnu), libs=libs,
+                                m32=m32)
         if not result.ok:
             return [*problems, f"GNU ld refused the -r output: {result.stderr.strip()}"]
         problems += [f"GNU ld: {p}" for p in judge.emulated(gnu, expected, libtrace_dir,
@@ -86,4 +101,26 @@ def test_relocatable_round_trip_behaves_as_the_direct_link(
                                 work=tmp_path_factory.mktemp("r"),
                                 libtrace_dir=libtrace_dir)
     assert not problems, f"-r of objects {run} ({assembler or 'our writer'}):\n" \
+        + "\n".join(problems)
+
+
+@example(case=(SAMPLE_CASE, (0, len(SAMPLE_CASE.program.objects))), flavour=0)
+@example(case=(SAMPLE_CASE, (0, len(SAMPLE_CASE.program.objects))), flavour=1)
+@settings(max_examples=MAX_EXAMPLES)
+@given(case=i386_cases().flatmap(lambda c: st.tuples(st.just(c), splits(
+    len(c.program.objects)))), flavour=st.integers(0, 3))
+def test_relocatable_round_trip_i386(
+    libtrace_dir_i386: Path, tmp_path_factory: pytest.TempPathFactory,
+    case: tuple[I386Case, Split], flavour: int,
+) -> None:
+    """The same on elf32-i386: REL relocations, whose addends -r writes back into the
+    fields, and the get_pc_thunk COMDAT copies of each object."""
+    drawn, run = case
+    assembler = "as" if flavour == 1 else None
+    record(drawn.program, {"link:relocatable", "link:relocatable:i386"})
+    problems = judge_round_trip(drawn.program, run, assembler, by_gnu_ld=flavour <= 1,
+                                work=tmp_path_factory.mktemp("r32"),
+                                libtrace_dir=libtrace_dir_i386,
+                                i386_choices=drawn.choices)
+    assert not problems, f"i386 -r of objects {run} ({assembler or 'our writer'}):\n" \
         + "\n".join(problems)

@@ -126,9 +126,12 @@ def link(
     text_relocations: bool = False,
     version_scripts: Sequence[str] = (),
     exclude_libs: Sequence[str] = (),
+    relax: bool = True,
     relocatable: bool = False,
     unique: bool = False,
     z_properties: Mapping[int, int] | None = None,
+    section_starts: Sequence[tuple[str, int]] = (),
+    sort_section: str | None = None,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -174,11 +177,14 @@ def link(
     binds the object's own references to its own definitions; `no_undefined`: -z defs;
     `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
     `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
-    names (or ALL) whose members' symbols are not exported.
+    names (or ALL) whose members' symbols are not exported.  `relax` False (--no-relax)
+    keeps every GOT load instead of rewriting loads of link-time-known addresses.
 
     `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
     `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
     .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
+    `section_starts`: (output section, address) of --section-start, -Ttext, -Tdata, -Tbss;
+    `sort_section`: --sort-section's order, "name" or "alignment" (linker/elf/placement.py).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
@@ -273,8 +279,9 @@ def link(
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
-        shared=shared_options,
+        shared=shared_options, relax=relax,
         properties=tuple(sorted((z_properties or {}).items())),
+        section_starts=tuple(section_starts), sort_section=sort_section,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import LinkError, current
-from .kinds import NEEDS_GOT, Howto, RelocKind, compute, formula
+from .kinds import (
+    NEEDS_GOT,
+    TLS_GOT_KINDS,
+    TLS_LD_PAIR,
+    TLS_PAIR,
+    Howto,
+    RelocKind,
+    compute,
+    formula,
+)
 from .layout import Layout
 from .model import ABS, COMMON, UNDEF, ObjectFile, SectionFlags
 from .resolve import SymbolTable
-from .scan import TLS_GOT, ScanResult
+from .scan import TLS_GD, TLS_GOT, TLS_LD, ScanResult
 from .synth import Synthetic
 
 
@@ -243,11 +252,12 @@ def apply_relocations(
     Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
     kind = np.array(howtos.kind, dtype=np.int64)[flat["howto"]]
     local_got = ~is_global & np.isin(kind, _GOT_KINDS)
-    tls_got = kind == RelocKind.TLS_GOT_PC
-    if local_got.any() or tls_got.any():
+    tls_got = np.isin(kind, _TLS_GOT_KINDS)
+    tls_pair = np.isin(kind, _TLS_PAIR_KINDS)
+    if local_got.any() or tls_got.any() or tls_pair.any():
         numbers = np.repeat(np.array([o[0] for o in sec_origin], dtype=np.int64), lengths)
-        G = _slots_by_key(G, local_got & ~tls_got, tls_got, gid, numbers, flat["local"],
-                          synthetic, layout)
+        G = _slots_by_key(G, local_got & ~tls_got, tls_got | tls_pair, gid, numbers,
+                          flat["local"], synthetic, layout, kind)
     T = np.zeros(row_count, dtype=np.int64)
     sub = flat["sub"]
     has = sub >= 0
@@ -291,14 +301,19 @@ def _local_ifunc_entries(addresses: np.ndarray, number: int, synthetic: Syntheti
 
 
 _GOT_KINDS = np.array(sorted(int(k) for k in NEEDS_GOT), dtype=np.int64)
+_TLS_GOT_KINDS = np.array(sorted(int(k) for k in TLS_GOT_KINDS), dtype=np.int64)
+_TLS_PAIR_KINDS = np.array(sorted(int(k) for k in TLS_PAIR), dtype=np.int64)
+_TLS_PAIR_SET = frozenset(int(k) for k in TLS_PAIR)
+_TLS_LD_PAIR = frozenset(int(k) for k in TLS_LD_PAIR)
 
 
 def _slots_by_key(G: np.ndarray, local_got: np.ndarray, tls_got: np.ndarray, gid: np.ndarray,
                   numbers: np.ndarray, local: np.ndarray, synthetic: Synthetic,
-                  layout: Layout) -> np.ndarray:
+                  layout: Layout, kind: np.ndarray) -> np.ndarray:
     """GOT slots not indexed by global id: a local symbol's, keyed (object number, symbol
-    index), and a TLS slot holding S - TP, keyed ("tls", that key or the global id).  Both
-    are rare, so a loop over just those rows."""
+    index), a TLS slot holding S - TP, keyed ("tls", that key or the global id), and a
+    shared object's TLS pairs (scan.TLS_GD, TLS_LD).  All are rare, so a loop over just
+    those rows."""
     if synthetic.got is None:
         return G
     got_addr = layout.address_of(synthetic.got)
@@ -306,7 +321,11 @@ def _slots_by_key(G: np.ndarray, local_got: np.ndarray, tls_got: np.ndarray, gid
     for r in np.nonzero(local_got | tls_got)[0].tolist():
         g = int(gid[r])
         key: object = g if g >= 0 else (int(numbers[r]), int(local[r]))
-        if tls_got[r]:
+        if int(kind[r]) in _TLS_LD_PAIR:
+            key = (TLS_LD,)
+        elif int(kind[r]) in _TLS_PAIR_SET:
+            key = (TLS_GD, key)
+        elif tls_got[r]:
             key = (TLS_GOT, key)
         slot = synthetic.got_slot_offset.get(key)
         if slot is not None:

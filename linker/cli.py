@@ -73,8 +73,6 @@ IGNORED = {
     "--rpath-link": "",
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
-    "--relax": "GOT loads are never relaxed (the program runs the same)",
-    "--no-relax": "GOT loads are never relaxed",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
 }
 Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
@@ -115,7 +113,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--warn-common", "-t", "-x", "-M", "-allow-multiple-definition", "--sort-common",
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
-         "-Bno-symbolic", "--no-undefined", "-r", "-unique"}
+         "-Bno-symbolic", "--no-undefined", "-r", "-unique",
+         "--relax", "--no-relax"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -259,6 +258,8 @@ def parse(argv: list[str]) -> Command:
             o["pie"] = True
         elif name == "--shared":
             o["shared"] = True
+        elif name in ("--relax", "--no-relax"):
+            o["relax"] = name == "--relax"
         elif name == "--no-undefined":
             o["no_undefined"] = True
         elif name == "-soname":
@@ -332,13 +333,16 @@ def parse(argv: list[str]) -> Command:
             o["sort_common"] = order
         elif name == "-Ttext-segment":
             o["image_base"] = _address(name, str(value))
-        elif name in ("-Ttext", "-Tdata", "-Tbss", "-Trodata-segment", "-Tldata-segment",
-                      "--section-start"):
-            raise LinkError(f"{name} {value} is not supported (linkharness places output "
-                            "sections itself; -Ttext-segment sets the image base)")
+        elif name in ("-Ttext", "-Tdata", "-Tbss", "--section-start"):
+            from .elf.placement import parse_section_start
+            o.setdefault("section_starts", []).append(parse_section_start(name, str(value)))
+        elif name in ("-Trodata-segment", "-Tldata-segment"):
+            raise LinkError(f"{name} {value} is not supported (-Ttext-segment sets the image "
+                            "base; --section-start places one section)")
         elif name == "--sort-section":
-            raise LinkError(f"--sort-section={value} is not supported (input sections keep "
-                            "command-line order)")
+            if value not in ("name", "alignment"):
+                raise LinkError(f"--sort-section={value}: want name or alignment")
+            o["sort_section"] = value
         elif name == "-r":
             o["relocatable"] = True
         elif name == "-unique":
@@ -375,7 +379,8 @@ _NOT_WITH_R = {"pie": "-pie", "strip": "-s", "strip_debug": "-S", "gc_sections":
                "compress_debug_sections": "--compress-debug-sections", "discard_all": "-x",
                "image_base": "-Ttext-segment", "sort_common": "--sort-common",
                "allow_multiple_definition": "-z muldefs", "relro": "-z relro",
-               "export_dynamic": "--export-dynamic", "static": "-static"}
+               "export_dynamic": "--export-dynamic", "static": "-static",
+               "section_starts": "--section-start", "sort_section": "--sort-section"}
 
 
 def _check_relocatable_options(options: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ The letters are those of DESIGN.md:
     TP   thread pointer: the end of the executable's TLS block (x86 variant II)
     TLS  start of the executable's TLS block (the module's DTV base, for DTPOFF)
     GT   address of the GOT slot holding the symbol's offset from TP
+    GD   address of the GOT pair (module id, offset) of a TLS symbol; LD the module's pair
 
 `compute` works element-wise on numpy arrays, so one call computes every relocation of a
 link that shares a kind.
@@ -46,17 +47,35 @@ class RelocKind(enum.IntEnum):
     # S + A - TLS: offset in the module's TLS block (its start, PT_TLS p_vaddr); only in
     # debug information (DW_OP_const*; DW_OP_form_tls_address), where no code is relaxed.
     TLS_DTPOFF = 14
+    # General dynamic: a GOT pair (module id, offset) that __tls_get_addr reads, G being the
+    # pair's first slot; local dynamic: the module's own pair (offset 0).  Only in shared
+    # objects: an executable's code is relaxed to initial or local exec first.
+    TLS_GD_PC = 15  # G + A - P
+    TLS_LD_PC = 16  # G + A - P
+    # i386 forms: the same slots addressed from the GOT base (PIC, %ebx) or absolutely, and
+    # local exec's negated offset (`subl $x@tpoff, %eax`).
+    TLS_GD_OFF = 17  # GD + A - GOT
+    TLS_LD_OFF = 18  # LD + A - GOT
+    TLS_GOT_OFF = 19  # GT + A - GOT   (x@gotntpoff(%ebx))
+    TLS_GOT_ABS = 20  # GT + A         (x@indntpoff)
+    TLS_NEG_TPOFF = 21  # TP - S - A   (x@tpoff)
 
 
 # Kinds that make the symbol need a GOT slot, or a PLT entry when it is imported.
 NEEDS_GOT = frozenset({RelocKind.GOT_PC, RelocKind.GOT_OFF, RelocKind.GOT_ABS,
-                       RelocKind.TLS_GOT_PC})
+                       RelocKind.TLS_GOT_PC, RelocKind.TLS_GOT_OFF, RelocKind.TLS_GOT_ABS})
+# Kinds whose GOT slot holds a TLS offset (S - TP), not an address.
+TLS_GOT_KINDS = frozenset({RelocKind.TLS_GOT_PC, RelocKind.TLS_GOT_OFF, RelocKind.TLS_GOT_ABS})
 NEEDS_PLT = frozenset({RelocKind.PLT_PC, RelocKind.PLT_OFF})
 # Kinds that refer to the GOT base, so `_GLOBAL_OFFSET_TABLE_` must exist.
 USES_GOT_BASE = frozenset({RelocKind.GOT_OFF, RelocKind.REL_GOT, RelocKind.GOT_BASE_PC,
-                           RelocKind.PLT_OFF})
+                           RelocKind.PLT_OFF, RelocKind.TLS_GD_OFF, RelocKind.TLS_LD_OFF,
+                           RelocKind.TLS_GOT_OFF})
 PC_RELATIVE = frozenset({RelocKind.PC, RelocKind.PLT_PC, RelocKind.GOT_PC, RelocKind.GOT_BASE_PC,
-                         RelocKind.TLS_GOT_PC})
+                         RelocKind.TLS_GOT_PC, RelocKind.TLS_GD_PC, RelocKind.TLS_LD_PC})
+TLS_PAIR = frozenset({RelocKind.TLS_GD_PC, RelocKind.TLS_LD_PC, RelocKind.TLS_GD_OFF,
+                      RelocKind.TLS_LD_OFF})
+TLS_LD_PAIR = frozenset({RelocKind.TLS_LD_PC, RelocKind.TLS_LD_OFF})
 
 
 class Overflow(enum.IntEnum):
@@ -82,6 +101,9 @@ class Howto:
     # is the slot's offset from the GOT base, `foo@GOT` (non-PIC -fno-plt code) the slot's
     # address.  scan.py picks the form from the bytes; None: the table's form is final.
     no_base: Howto | None = None
+    # The form a relaxable GOT load (R_X86_64_GOTPCRELX, R_386_GOT32X) takes when the
+    # instruction is rewritten to use the symbol's address directly (elf/got_relax.py).
+    direct: Howto | None = None
 
     def bounds(self) -> tuple[int, int]:
         """Inclusive range of values that fit the field."""
@@ -116,6 +138,13 @@ _FORMULAS = {
     RelocKind.GOT_ABS: "G + A",
     RelocKind.PLT_OFF: "L + A - GOT",
     RelocKind.TLS_DTPOFF: "S + A - TLS",
+    RelocKind.TLS_GD_PC: "GD + A - P",
+    RelocKind.TLS_LD_PC: "LD + A - P",
+    RelocKind.TLS_GD_OFF: "GD + A - GOT",
+    RelocKind.TLS_LD_OFF: "LD + A - GOT",
+    RelocKind.TLS_GOT_OFF: "GT + A - GOT",
+    RelocKind.TLS_GOT_ABS: "GT + A",
+    RelocKind.TLS_NEG_TPOFF: "TP - S - A",
 }
 
 
@@ -158,7 +187,7 @@ def compute(
         return Z + A
     if kind is RelocKind.TLS_TPOFF:
         return S + A - TP
-    if kind is RelocKind.TLS_GOT_PC:
+    if kind in (RelocKind.TLS_GOT_PC, RelocKind.TLS_GD_PC, RelocKind.TLS_LD_PC):
         return G + A - P
     if kind is RelocKind.PLT_OFF:
         return L + A - GOT
@@ -166,4 +195,10 @@ def compute(
         return G + A
     if kind is RelocKind.TLS_DTPOFF:
         return S + A - TLS
+    if kind in (RelocKind.TLS_GD_OFF, RelocKind.TLS_LD_OFF, RelocKind.TLS_GOT_OFF):
+        return G + A - GOT
+    if kind is RelocKind.TLS_GOT_ABS:
+        return G + A
+    if kind is RelocKind.TLS_NEG_TPOFF:
+        return TP - S - A
     return np.zeros_like(A)

@@ -12,9 +12,10 @@ sections after it reuse them, as GNU ld and lld lay it out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from .errors import LinkError
 from .model import InputSection, SectionFlags
 
 
@@ -70,7 +71,8 @@ class Layout:
 
 
 def assign_addresses(
-    segments: list[Segment], *, base: int, page: int, header_size: int
+    segments: list[Segment], *, base: int, page: int, header_size: int,
+    fixed: Mapping[int, int] | None = None,
 ) -> Layout:
     """Give every section of every segment an address and a file offset.
 
@@ -78,7 +80,8 @@ def assign_addresses(
     (`header_size` bytes) before its first section, as the ELF header and program headers
     are mapped.  Each later segment starts on its alignment both past the previous segment's
     memory (so no two segments share a page) and past the previous segment's *file* data:
-    zero-fill is never given file space.
+    zero-fill is never given file space.  `fixed` (id(segment) -> address) pins a later
+    segment's start (--section-start, linker/elf/placement.py).
     """
     offset = 0  # next free file offset
     mem = base  # next free address
@@ -89,6 +92,11 @@ def assign_addresses(
         if n == 0:
             seg.align = _largest_dividing_power(base, want) if base else want
             seg.file_offset, seg.addr = 0, base
+        elif fixed and id(seg) in fixed:
+            seg.addr = fixed[id(seg)]
+            seg.align = page
+            seg.file_offset = _fixed_file_offset(seg.addr, seg.sections[0].name, mem, offset,
+                                                page, segments[n - 1], seg.flags)
         else:
             seg.align = want
             seg.file_offset = _align_up(offset, want)
@@ -115,6 +123,24 @@ def assign_addresses(
         offset = seg.file_offset + seg.filesz
         mem = seg.addr + seg.memsz
     return Layout(segments, offset, sec_addr, sec_off)
+
+
+def _fixed_file_offset(address: int, name: str, mem: int, offset: int, page: int,
+                      previous: Segment, flags: object) -> int:
+    """The file offset of a segment that must start at `address`, after a `previous`
+    segment ending at `mem` in memory and `offset` in the file."""
+    if address < mem:
+        raise LinkError(f"--section-start {name}={address:#x} is below {mem:#x}, where the "
+                        "sections placed before it end (linkharness only moves sections "
+                        "forward)")
+    if address // page != (mem - 1) // page:
+        return offset + (address - offset) % page  # a page of its own
+    # The page of the previous segment's end: the loader maps that page twice, so both
+    # mappings must show the same file bytes with the same permissions.
+    if previous.flags != flags or previous.memsz != previous.filesz:
+        raise LinkError(f"--section-start {name}={address:#x} shares a page with the "
+                        "end of a segment of other permissions or with zero-fill")
+    return offset + (address - mem)
 
 
 def merge_read_only_into_code(read_only: Segment, code: Segment) -> Segment:

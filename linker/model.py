@@ -182,6 +182,10 @@ class DynamicSymbol:
     # Alignment the object has in the library (its section's, limited by its address): a
     # COPY must keep it, since code may use aligned vector loads on it.  0 = unknown.
     align: int = 0
+    # In a zero-fill section (.bss): GNU ld reads such an object as the library's common
+    # symbol, which an executable's own common of the same name absorbs; an initialised
+    # one (.data) is a real definition, which beats the executable's common.
+    nobits: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,6 +187,13 @@ class SymbolTable:
             else:
                 self._add_definition(sym, obj, i, weak)
         gids[rows] = ids
+        # An undefined TLS reference stays STT_TLS in a shared object's .dynsym, or a
+        # linker reading that takes the variable for an ordinary one.
+        for i in rows[(table.section[rows] == UNDEF)
+                      & (table.type[rows] == SymType.TLS)].tolist():
+            sym = self.symbols[int(gids[i])]
+            if sym.file is None and sym.dso is None:
+                sym.type = SymType.TLS
         self.objects.append(obj)
         self.gids.append(gids)
 
@@ -285,6 +292,14 @@ class SymbolTable:
             if sym.file is None and sym.dso is None and not sym.linker_defined:
                 sym.dso, sym.dynsym = lib, dsym
                 sym.type, sym.size = dsym.type, dsym.size
+            elif sym.common and sym.dso is None and dsym.type == SymType.OBJECT:
+                if dsym.nobits:  # the library's common: ours absorbs it, at the larger size
+                    sym.size = max(sym.size, dsym.size)
+                else:  # an initialised definition beats a common (GNU ld)
+                    sym.file, sym.section, sym.common = None, None, False
+                    sym.index, sym.absolute, sym.referenced = 0, False, True
+                    sym.dso, sym.dynsym = lib, dsym
+                    sym.type, sym.size = dsym.type, dsym.size
 
     def bind_versioned_references(self) -> None:
         """References an object pinned to a version (`.symver f, f@VER`, seen here as the

@@ -42,7 +42,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import LinkError
-from .kinds import NEEDS_GOT, NEEDS_PLT, USES_GOT_BASE, Howto, RelocKind
+from .kinds import (
+    NEEDS_GOT,
+    NEEDS_PLT,
+    TLS_GOT_KINDS,
+    TLS_LD_PAIR,
+    TLS_PAIR,
+    USES_GOT_BASE,
+    Howto,
+    RelocKind,
+)
 from .model import InputSection, ObjectFile, SectionFlags, SymType
 from .resolve import GlobalSymbol, SymbolTable
 
@@ -86,6 +95,7 @@ class ScanResult:
     # Per global id: references must go through ld.so (imports; in a shared object also
     # its undefined symbols and default-visibility exports).  None: only imports.
     preemptible: np.ndarray | None = None
+    static_tls: bool = False  # initial-exec TLS in a shared object: DF_STATIC_TLS
     uses_got_base: bool = False
     # Defined STT_GNU_IFUNC symbols, global (by id) or local ((object number, index), as GOT
     # keys): each gets an .iplt entry (its canonical address) whose slot an IRELATIVE
@@ -98,6 +108,13 @@ class ScanResult:
         """Is this GOT key's symbol bound by ld.so (GLOB_DAT, not a link-time value)?"""
         return isinstance(key, int) and self.preemptible is not None \
             and bool(self.preemptible[key])
+
+    def want_got_pair(self, key: GotKey) -> None:
+        """Two consecutive slots (a TLS module id and offset), keyed `key` and
+        (TLS_SECOND, key)."""
+        if key not in self.got_index:
+            self.want_got(key)
+            self.want_got((TLS_SECOND, key))
 
     def want_got(self, key: GotKey) -> None:
         if key not in self.got_index:
@@ -170,6 +187,14 @@ def pick_no_base_forms(sec: InputSection, no_base_of: np.ndarray) -> None:
 
 
 TLS_GOT = "tls"  # GOT keys ("tls", gid or (object, index)): slots holding S - TP
+# A shared object's TLS GOT pairs: ("tlsgd", gid or (object, index)) for a variable,
+# ("tlsld",) for the module; the pair's second slot is keyed (TLS_SECOND, first key).
+TLS_GD, TLS_LD, TLS_SECOND = "tlsgd", "tlsld", "tls2"
+TLS_KEYS = frozenset({TLS_GOT, TLS_GD, TLS_LD, TLS_SECOND})
+
+
+def is_tls_key(key: object) -> bool:
+    return isinstance(key, tuple) and bool(key) and key[0] in TLS_KEYS
 
 
 def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
@@ -190,6 +215,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     # Lookup tables by kind number: one fancy-index per section instead of np.isin.
     needs_got = np.zeros(len(RelocKind), dtype=bool)
     needs_got[[int(k) for k in NEEDS_GOT]] = True
+    tls_pair = np.zeros(len(RelocKind), dtype=bool)
+    tls_pair[[int(k) for k in TLS_PAIR]] = True
     uses_base = np.zeros(len(RelocKind), dtype=bool)
     uses_base[[int(k) for k in USES_GOT_BASE]] = True
     undefined = np.array([s.undefined for s in symtab.symbols], dtype=bool)
@@ -217,22 +244,20 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
             for r in got_rows.tolist():
                 gid = int(targets[r])
                 key: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
-                if kinds[r] == RelocKind.TLS_GOT_PC:
-                    if shared:
-                        raise LinkError("initial-exec TLS in a shared object needs "
-                                        "R_X86_64_TPOFF64 dynamic relocations, not supported "
-                                        "yet; compile with the default TLS model",
-                                        file=obj.path, section=sec.name,
-                                        offset=int(rows["offset"][r]),
-                                        symbol=symtab.symbols[gid].name if gid >= 0 else None)
-                    if gid >= 0 and imported[gid]:
-                        raise LinkError("initial-exec TLS access to a shared library's "
-                                        "variable needs R_X86_64_TPOFF64, not supported yet",
-                                        file=obj.path, section=sec.name,
-                                        offset=int(rows["offset"][r]),
-                                        symbol=symtab.symbols[gid].name)
+                if int(kinds[r]) in TLS_GOT_KINDS:
+                    # in a shared object, or to an import: a TPOFF dynamic relocation
+                    result.static_tls |= shared
                     key = (TLS_GOT, key)
                 result.want_got(key)
+            for r in np.nonzero(tls_pair[kinds])[0].tolist():
+                if not shared:
+                    raise LinkError("general- or local-dynamic TLS left unrelaxed in an "
+                                    "executable", file=obj.path, section=sec.name,
+                                    offset=int(rows["offset"][r]))
+                gid = int(targets[r])
+                local: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
+                result.want_got_pair((TLS_LD,) if int(kinds[r]) in TLS_LD_PAIR
+                                     else (TLS_GD, local))
             known = targets >= 0
             if ifunc.any():
                 hits = np.zeros(len(rows), dtype=bool)
@@ -248,7 +273,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
                 _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
             if result.pie and SectionFlags.ALLOC in sec.flags:
                 absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
-                                      | (kinds == RelocKind.GOT_ABS))[0]
+                                      | (kinds == RelocKind.GOT_ABS)
+                                      | (kinds == RelocKind.TLS_GOT_ABS))[0]
                 for r in absolute.tolist():
                     _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
                                        word)
@@ -262,7 +288,7 @@ def _refuse_local_exec(obj: ObjectFile, sec: InputSection, kinds: np.ndarray,
                        targets: np.ndarray, symtab: SymbolTable) -> None:
     """A shared object's TLS block sits at an offset from the thread pointer that only
     ld.so knows: local-exec code (x@tpoff) cannot be linked into one."""
-    hits = np.nonzero(kinds == RelocKind.TLS_TPOFF)[0]
+    hits = np.nonzero((kinds == RelocKind.TLS_TPOFF) | (kinds == RelocKind.TLS_NEG_TPOFF))[0]
     if len(hits):
         row = sec.relocs.rows[int(hits[0])]
         gid = int(targets[int(hits[0])])
@@ -315,7 +341,8 @@ def _scan_pie_absolute(
     index = int(row["symbol"])
     howto = obj.howtos[int(row["howto"])]
     # A GOT slot's own address (i386 `foo@GOT`, no base register) moves whatever foo is.
-    if howto.kind != RelocKind.GOT_ABS and not moves_with_image(symtab, obj, gid, index):
+    if howto.kind not in (RelocKind.GOT_ABS, RelocKind.TLS_GOT_ABS) \
+            and not moves_with_image(symtab, obj, gid, index):
         return
     if howto.kind == RelocKind.ABS and howto.width == word and _dynamic_word_ok(result, sec):
         result.relative_words.append(RelativeSite(sec, int(row["offset"])))
@@ -414,8 +441,8 @@ def _scan_preemptible_in_shared(result: ScanResult, obj: ObjectFile, sec: InputS
     kind = howto.kind
     if kind in NEEDS_PLT:
         result.want_plt(sym.id)
-    elif kind in NEEDS_GOT or kind in (RelocKind.SIZE, RelocKind.NONE):
-        pass
+    elif kind in NEEDS_GOT or kind in TLS_PAIR or kind in (RelocKind.SIZE, RelocKind.NONE):
+        pass  # the slot (pair) is wanted already; ld.so fills it
     elif kind == RelocKind.ABS and howto.width == word and _dynamic_word_ok(result, sec):
         result.dynamic_words.append(
             DynamicWordSite(sec, int(row["offset"]), sym.id, int(row["addend"])))

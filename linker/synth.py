@@ -35,23 +35,28 @@ from .model import (
 )
 from .resolve import GlobalSymbol
 from .resolve import SymbolTable as Globals
-from .scan import TLS_GOT, ScanResult
+from .scan import TLS_GD, TLS_GOT, TLS_SECOND, ScanResult, is_tls_key
 from .targets import ArchTraits
 
 SYNTHETIC_PATH = "<linker>"
 
 # Neutral howtos for the synthetic relocations (no native numbers: they never leave the linker).
 WORD64 = Howto("<word64>", RelocKind.ABS, 8, Overflow.NONE)
+DTPOFF64 = Howto("<dtpoff64>", RelocKind.TLS_DTPOFF, 8, Overflow.NONE)
+DTPOFF32 = Howto("<dtpoff32>", RelocKind.TLS_DTPOFF, 4, Overflow.NONE)
 WORD32 = Howto("<word32>", RelocKind.ABS, 4, Overflow.NONE)
 PCREL32 = Howto("<pcrel32>", RelocKind.PC, 4, Overflow.SIGNED)
 TPOFF64 = Howto("<tpoff64>", RelocKind.TLS_TPOFF, 8, Overflow.NONE)
 GOTOFF32 = Howto("<gotoff32>", RelocKind.REL_GOT, 4, Overflow.NONE)
-SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64, GOTOFF32)
+TPOFF32 = Howto("<tpoff32>", RelocKind.TLS_TPOFF, 4, Overflow.NONE)
+SYNTH_HOWTOS = (WORD64, WORD32, PCREL32, TPOFF64, GOTOFF32, DTPOFF64, DTPOFF32, TPOFF32)
 RELA_SIZE = 24  # an Elf64_Rela of the static .rela.iplt
 HOWTO_TPOFF64 = 3
 HOWTO_WORD = {8: 0, 4: 1}  # index into SYNTH_HOWTOS of the pointer-sized absolute word
 HOWTO_PCREL32 = 2
 HOWTO_GOTOFF32 = 4
+HOWTO_DTPOFF = {8: 5, 4: 6}  # the variable's offset in its module's TLS block
+HOWTO_TPOFF = {8: HOWTO_TPOFF64, 4: 7}  # the variable's offset from the thread pointer
 
 
 @dataclass
@@ -242,8 +247,11 @@ def build_synthetic(
         for i, key in enumerate(scan.got):
             got_slot[key] = i * word
             howto, target = howto_word, key
-            if isinstance(key, tuple) and key[0] == TLS_GOT:
-                howto, target = HOWTO_TPOFF64, key[1]  # initial exec: the slot holds S - TP
+            if isinstance(key, tuple) and is_tls_key(key):
+                tls = _tls_slot(scan, key, word)
+                if tls is None:
+                    continue  # ld.so's alone (a module id, a preemptible symbol's offset)
+                howto, target = tls
             if isinstance(target, int):
                 sym = globals_.symbols[target]
                 if sym.imported or scan.is_preemptible(target):
@@ -276,6 +284,28 @@ def build_synthetic(
     globals_.gids.append(gids)
     return Synthetic(obj, plt, got_plt, got, copy_bss, plt_entry, got_slot, jump_slot, copy_offset,
                      iplt, iplt_entry, ifunc_slots)
+
+
+def _tls_slot(scan: ScanResult, key: tuple[object, ...], word: int
+              ) -> tuple[int, object] | None:
+    """(howto, target) of what the linker writes into a TLS GOT slot, or None when the
+    slot is left to ld.so.  Initial exec: in an executable S - TP; in a shared object the
+    variable's offset in its block (the TPOFF relocation's addend, read back from the
+    slot).  A general-dynamic pair's second slot: that offset too, unless the variable is
+    preemptible (a DTPOFF relocation).  Module ids and the local-dynamic pair: ld.so's."""
+    tag = key[0]
+    if tag == TLS_GOT:
+        target = key[1]
+        if isinstance(target, int) and scan.is_preemptible(target):
+            return None
+        return (HOWTO_DTPOFF[word] if scan.shared else HOWTO_TPOFF[word]), target
+    if tag == TLS_SECOND:
+        first = key[1]
+        assert isinstance(first, tuple)
+        if first[0] != TLS_GD or scan.is_preemptible(first[1]):
+            return None
+        return HOWTO_DTPOFF[word], first[1]
+    return None
 
 
 IPLT_ENTRY_X86_64 = bytes.fromhex(

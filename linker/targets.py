@@ -20,6 +20,11 @@ class DynamicRelocs:
     jump_slot: int
     relative: int
     irelative: int  # R_X86_64_IRELATIVE / R_386_IRELATIVE: the slot gets resolver()
+    # TLS in a shared object: the module id and offset of a variable (general and local
+    # dynamic GOT pairs), and its offset from the thread pointer (initial exec).
+    dtpmod: int = 0
+    dtpoff: int = 0
+    tpoff: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +81,7 @@ X86_64 = ArchTraits(
     plt_entry_size=16,
     got_plt_reserved=3,
     dyn=DynamicRelocs(none=0, abs_word=1, copy=5, glob_dat=6, jump_slot=7, relative=8,
-                      irelative=37),
+                      irelative=37, dtpmod=16, dtpoff=17, tpoff=18),
     elf_machine=62,  # EM_X86_64
     elf_class=2,
     emulations=("elf_x86_64",),
@@ -101,7 +106,7 @@ I386 = ArchTraits(
     plt_entry_size=16,
     got_plt_reserved=3,
     dyn=DynamicRelocs(none=0, abs_word=1, copy=5, glob_dat=6, jump_slot=7, relative=8,
-                      irelative=42),
+                      irelative=42, dtpmod=35, dtpoff=36, tpoff=14),
     elf_machine=3,  # EM_386
     elf_class=1,
     emulations=("elf_i386",),

@@ -26,15 +26,19 @@ from fuzz import judge
 from fuzz.copy_canonical import SAMPLES as COPY_SAMPLES
 from fuzz.copy_canonical import build_library as build_libreach
 from fuzz.copy_canonical import write_program as write_copy_program
+from fuzz.debug_judge import debug_info
 from fuzz.libtrace import build_libraries
-from fuzz.model import Program
+from fuzz.model import Binding as ModelBinding
+from fuzz.model import Call, CallVia, Function, ObjectModel, Program, Section, SectionKind
 from fuzz.pipeline import libraries, write_objects
+from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
 from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.samples import SAMPLE
 from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies import error_programs, programs
+from fuzz.strategies_i386 import SAMPLE_CASE as I386_SAMPLE_CASE
 from fuzz.strategies_reach import edge_error_programs, reach_programs
 from fuzz.tls import SAMPLE as TLS_SAMPLE
 from fuzz.tls import write_objects as write_tls_objects
@@ -45,6 +49,7 @@ from linker import synth as synth_module
 from linker.arch import PLT_TEMPLATES
 from linker.elf import hashes, read
 from linker.elf import link as elf_link
+from linker.elf import merge as merge_module
 from linker.elf.load import Loader
 from linker.kinds import Howto, Overflow, RelocKind
 from linker.layout import OutputSection
@@ -424,6 +429,42 @@ def _debug_placement(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(elf_link, "place_non_alloc", place)
 
 
+@mutant("a debug field of the surviving COMDAT copy tombstoned", "debug information")
+def _debug_live_tombstone(mp: pytest.MonkeyPatch) -> None:
+    """Every local symbol of a COMDAT member taken as discarded, the kept copy's too: its
+    code's ranges and line rows get the tombstone instead of its address."""
+    original = apply_module._in_discarded_section
+
+    def dead(obj: Any, layout: Any) -> np.ndarray:
+        mask = original(obj, layout).copy()
+        for index, sec in enumerate(obj.sections):
+            if sec is not None and sec.comdat:
+                mask[:len(obj.symbols)] |= obj.symbols.section == index
+        return mask
+    mp.setattr(apply_module, "_in_discarded_section", dead)
+
+
+@mutant("debug strings not merged", "debug information")
+def _debug_strings_unmerged(mp: pytest.MonkeyPatch) -> None:
+    original = merge_module._cut
+    mp.setattr(merge_module, "_cut", lambda sec: None if sec.name.startswith(".debug_")
+               else original(sec))
+
+
+def _comdat_object(name: str, caller: str) -> ObjectModel:
+    return ObjectModel(name, (Section(".text", SectionKind.TEXT, 16),
+                              Section(".text.lh_f1", SectionKind.TEXT, 16, group="lh_f1")),
+                       functions=(Function(caller, ModelBinding.GLOBAL, ".text", 16, 1,
+                                           (Call("lh_f1", CallVia.DIRECT),)),
+                                  Function("lh_f1", ModelBinding.WEAK, ".text.lh_f1", 16, 2, ())))
+
+
+# Two objects with one COMDAT group, assembled with debug information: the second copy's
+# ranges and line rows must get tombstones, the first's its address.
+COMDAT_DEBUG = Program(objects=(_comdat_object("o0", "lh_main"), _comdat_object("o1", "lh_g")),
+                       libraries=())
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     program: Program
@@ -441,6 +482,7 @@ class Cases:
     libreach: Path
     tls: list[Path]  # fuzz.tls's sample, run natively (exit 0) against libtrace1.so
     debug: list[Path]  # the sample through GNU as --gdwarf-5: objects with debug sections
+    debug_comdat: list[Path]  # COMDAT_DEBUG through GNU as --gdwarf-5
 
 
 def _cases(programs_: list[Program], root: Path, prefix: str) -> list[Case]:
@@ -468,7 +510,8 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     copies = [write_copy_program(c, root / f"c{n}") for n, c in enumerate(COPY_SAMPLES)]
     return Cases(root, lib_dir, _cases(drawn, root, "v"), _cases(errors, root, "e"), copies,
                  build_libreach(lib_dir), write_tls_objects(TLS_SAMPLE, root / "tls"),
-                 write_objects(SAMPLE, root / "debug", "as"))
+                 write_objects(SAMPLE, root / "debug", "as"),
+                 write_objects(COMDAT_DEBUG, root / "debug-comdat", "as"))
 
 
 def _exposed(cases: Cases) -> str | None:
@@ -498,11 +541,13 @@ def _exposed(cases: Cases) -> str | None:
     status = run_native(str(exe), env={"LD_LIBRARY_PATH": str(cases.lib_dir)}).exit_code
     if problems or status:
         return f"TLS sample: exit mask {status:#x} {problems[:1]}"
-    exe = cases.root / "debug.out"
-    link_linkharness([str(o) for o in cases.debug], libraries(SAMPLE, cases.lib_dir), exe)
-    problems = [*judge.structure(exe), *judge.fields(exe, cases.debug)]
-    if problems:
-        return f"sample with debug information: {problems[0]}"
+    for name, program, objects in (("sample", SAMPLE, cases.debug),
+                                   ("COMDAT sample", COMDAT_DEBUG, cases.debug_comdat)):
+        exe = cases.root / f"debug-{len(objects)}.out"
+        link_linkharness([str(o) for o in objects], libraries(program, cases.lib_dir), exe)
+        problems = [*judge.structure(exe), *judge.fields(exe, objects), *debug_info(exe)]
+        if problems:
+            return f"{name} with debug information: {problems[0]}"
     for n, case in enumerate(cases.errors):
         try:
             link_linkharness(case.inputs, libraries(case.program, cases.lib_dir),
@@ -522,6 +567,54 @@ def test_seeded_bugs_are_caught(cases: Cases) -> None:
     results = seed_each(MUTANTS, lambda: _exposed(cases))
     killed = print_kill_table("harness power", results, MUTANTS)
     assert killed >= REQUIRED_SHARE * len(MUTANTS), results
+
+
+# -- debug information on i386 -----------------------------------------------------------------
+# The "debug information" family again, on elf32-i386: the i386 sample and COMDAT_DEBUG
+# through `as --32 --gdwarf-5` (R_386_32 debug relocations), each mutant caught there too.
+
+
+@dataclasses.dataclass(frozen=True)
+class DebugCases:
+    root: Path
+    lib_dir: Path
+    cases: list[tuple[Program, list[Path]]]
+
+
+@pytest.fixture(scope="module")
+def i386_debug(tmp_path_factory: pytest.TempPathFactory) -> DebugCases:
+    root = tmp_path_factory.mktemp("power-debug-i386")
+    lib_dir = root / "lib"
+    build_libraries(lib_dir, m32=True)
+    sample = I386_SAMPLE_CASE
+    return DebugCases(root, lib_dir, [
+        (sample.program, write_objects_i386(sample.program, root / "sample", use_as=True,
+                                            choices=sample.choices)),
+        (COMDAT_DEBUG, write_objects_i386(COMDAT_DEBUG, root / "comdat", use_as=True))])
+
+
+def _exposed_i386_debug(debug: DebugCases) -> str | None:
+    for n, (program, objects) in enumerate(debug.cases):
+        exe = debug.root / f"debug{n}.out"
+        try:
+            link_linkharness_i386(objects, libraries(program, debug.lib_dir), exe)
+        except LinkError as e:
+            return f"i386 debug case {n} refused: {e}"
+        problems = [*judge.structure(exe), *judge.fields(exe, objects), *debug_info(exe)]
+        if problems:
+            return f"i386 debug case {n}: {problems[0]}"
+    return None
+
+
+def test_debug_bugs_are_caught_on_i386(i386_debug: DebugCases) -> None:
+    assert _exposed_i386_debug(i386_debug) is None
+    family = Mutants()
+    for name, seed in MUTANTS.seeds.items():
+        if MUTANTS.family.get(name) == "debug information":
+            family.seeds[name] = seed
+    assert len(family) == 3
+    results = seed_each(family, lambda: _exposed_i386_debug(i386_debug))
+    assert print_kill_table("i386 debug information", results) == len(family), results
 
 
 # -- position-independent executables ---------------------------------------------------------

@@ -74,6 +74,22 @@ def _no_static_functions(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(stabs, "_defined_here", defined_here)
 
 
+@mutant("a static function's N_FUN at its input section's start (its offset dropped)")
+def _static_offset_dropped(mp: pytest.MonkeyPatch) -> None:
+    original = stabs._defined_here
+
+    def defined_here(symtab, syms, layout, obj, gids, ordinal, claimed):
+        t = obj.symbols
+        offset = {name: int(value) for name, value, binding
+                  in zip(t.names, t.value.tolist(), t.binding.tolist()) if binding == 0}
+        for name, address, sect, size, code, external in original(
+                symtab, syms, layout, obj, gids, ordinal, claimed):
+            if code and not external and name in offset:
+                address -= offset[name]
+            yield name, address, sect, size, code, external
+    mp.setattr(stabs, "_defined_here", defined_here)
+
+
 @mutant("the N_OSO names the object by its path as given, not its absolute path")
 def _relative_oso(mp: pytest.MonkeyPatch) -> None:
     import os

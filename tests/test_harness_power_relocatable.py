@@ -19,10 +19,12 @@ import numpy as np
 import pytest
 
 from fuzz.libtrace import build_libraries
+from fuzz.lower_i386 import I386Choices
 from fuzz.model import Program
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.samples import SAMPLE
 from fuzz.strategies import programs
+from fuzz.strategies_i386 import SAMPLE_CASE, i386_cases
 from fuzz.test_relocatable import Split, judge_round_trip
 from linker import LinkError
 from linker.elf import relocatable
@@ -96,34 +98,48 @@ def _groups_lost(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(relocatable, "build_relocatable", build)  # api.py imports it at each link
 
 
+@MUTANTS("i386: the rewritten addend of a REL relocation not written back into its field")
+def _rel_addend_not_written(mp: pytest.MonkeyPatch) -> None:
+    original = relocatable._contents
+    mp.setattr(relocatable, "_contents", lambda out, rela: original(out, True))
+
+
 @dataclass
 class Cases:
     root: Path
     lib_dir: Path
-    cases: list[tuple[Program, Split, int]]
+    lib_dir_i386: Path
+    cases: list[tuple[Program, Split, int, I386Choices | None]]
 
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     root = tmp_path_factory.mktemp("power_r")
-    lib_dir = root / "lib"
+    lib_dir, lib_dir_i386 = root / "lib", root / "lib32"
     build_libraries(lib_dir)
+    build_libraries(lib_dir_i386, m32=True)
     n = len(SAMPLE.objects)
     # Programs of three objects or more, all of them combined (the most sections merged)
     # or all but the first, from our writer and from GNU as.
     drawn = collect(programs().filter(lambda p: len(p.objects) >= 3), DRAWN_EXAMPLES)
-    combined = [(p, (start, len(p.objects)), flavour) for p in drawn
+    combined = [(p, (start, len(p.objects)), flavour, None) for p in drawn
                 for start, flavour in ((0, 1), (1, 0))]
-    return Cases(root, lib_dir, [(SAMPLE, (0, n), 0), (SAMPLE, (1, n), 1), *combined])
+    i386 = collect(i386_cases().filter(lambda c: len(c.program.objects) >= 3), DRAWN_EXAMPLES)
+    combined += [(c.program, (0, len(c.program.objects)), flavour, c.choices)
+                 for c in [SAMPLE_CASE, *i386] for flavour in (0, 1)]
+    return Cases(root, lib_dir, lib_dir_i386,
+                 [(SAMPLE, (0, n), 0, None), (SAMPLE, (1, n), 1, None), *combined])
 
 
 def _exposed(cases: Cases) -> str | None:
-    for n, (program, run, flavour) in enumerate(cases.cases):
+    for n, (program, run, flavour, choices) in enumerate(cases.cases):
         work = cases.root / f"case{n}"
         work.mkdir(exist_ok=True)
         try:
             problems = judge_round_trip(program, run, "as" if flavour == 1 else None,
-                                        flavour <= 1, work, cases.lib_dir)
+                                        flavour <= 1, work,
+                                        cases.lib_dir if choices is None else cases.lib_dir_i386,
+                                        i386_choices=choices)
         except LinkError as e:
             return f"case {n}: valid link refused: {e}"
         if problems:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from .. import libtrace
 from ..model import Program, Ref
 from .assemble_i386 import assemble_i386
+from .dwarf import debug_labels
 from .emit_macho_i386 import GenericReloc
+from .pipeline import debug_info_form
 from .pipeline_i386 import choices, exits_through_libsystem, lowerer
 
 
@@ -37,6 +39,7 @@ def describe_macho_i386(program: Program, variant: int) -> set[str]:
         labels |= {"macho-i386:weak_ref" for s in image.symbols if s.weak_ref}
         labels |= {"macho-i386:private_extern" for s in image.symbols if s.private_extern}
         labels |= {"macho-i386:common" for s in image.symbols if s.kind == "common"}
+        labels |= debug_labels("macho-i386", debug_info_form(variant, i))
     if program.error is not None:
         labels.add(f"macho-i386:error:{program.error.value}")
     if exits_through_libsystem(variant):

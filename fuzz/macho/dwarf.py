@@ -50,6 +50,15 @@ def debug_form(pick: int) -> DebugForm:
     return DebugForm((2, 4, 5)[pick % 3], pick // 3 % 2 == 1)
 
 
+def debug_labels(prefix: str, form: DebugForm | None) -> set[str]:
+    """Coverage labels (fuzz/inventory.py) of one object's DWARF: its version and string
+    form, or that it has none."""
+    if form is None:
+        return {f"{prefix}:dwarf:none"}
+    return {f"{prefix}:dwarf:v{form.version}",
+            f"{prefix}:dwarf:{'strp' if form.strp else 'inline'}"}
+
+
 def _uleb(n: int) -> bytes:
     out = bytearray()
     while True:

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from oracle.check import check
-from oracle.check.macho.stabs import N_FUN, N_GSYM, N_STSYM, debug_map_units
+from oracle.check.macho.stabs import N_FUN, N_GSYM, N_STSYM, Unit, debug_map_units
 from oracle.emulate import run
 from oracle.emulate.macho import image as mi
 from oracle.macho_relocs import check_macho_fields
 from oracle.macho_relocs_inputs import read_object
+from oracle.macho_relocs_output import Output, Placement
 
 from ..model import Program
 from ..semantics import Outcome
@@ -134,6 +135,7 @@ def debug_map(output: Path, objects: Sequence[Path]) -> list[str]:
                         f"{required} (and perhaps {sorted(allowed - set(required))})")
         return problems
     by_path = {name: unit for name, unit in mapped}
+    problems += _stab_addresses(output, objects, by_path)
     for path, stem, code, data, weak in (e[:5] for e in expected):
         unit = by_path.get(path)
         if unit is None:
@@ -146,6 +148,34 @@ def debug_map(output: Path, objects: Sequence[Path]) -> list[str]:
             problems.append(f"debug map: unit of {path} lists functions {sorted(functions)} "
                             f"and data {sorted(variables)}; the object defines "
                             f"{sorted(code)} and {sorted(data)} (weak: {sorted(weak)})")
+    return problems
+
+
+def _stab_addresses(output: Path, objects: Sequence[Path], units: dict[str | None, Unit]
+                    ) -> list[str]:
+    """Each N_FUN/N_STSYM/N_GSYM of a unit at the address its object's symbol landed at,
+    found without the output's symbol table (which lists no static symbol): each input
+    section placed by the field oracle's Placement (its external symbols, else its bytes)."""
+    out = Output(output)
+    cursor: dict[str, int] = {}
+    problems = []
+    for path in objects:
+        obj = read_object(path)
+        place = Placement(out, obj, cursor)  # in input order: the cursor follows the link
+        unit = units.get(str(path.resolve()))
+        if unit is None:
+            continue
+        where: dict[str, int] = {}
+        for sym in obj.symbols:
+            index = sym.sect - 1
+            if sym.defined_in_section and not sym.desc & N_WEAK_DEF and index in place.bases:
+                where[sym.name] = place.bases[index] + sym.value - obj.sections[index].addr
+        for entry in unit.entries:
+            if entry.type in (N_FUN, N_STSYM, N_GSYM) and entry.name in where \
+                    and not (entry.type == N_GSYM and entry.value == 0) \
+                    and entry.value != where[entry.name]:
+                problems.append(f"debug map: {entry.name} of {path} at {entry.value:#x}, its "
+                                f"section places it at {where[entry.name]:#x}")
     return problems
 
 

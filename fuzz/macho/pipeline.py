@@ -16,7 +16,7 @@ from linker import link
 from .. import subject
 from ..libtrace import fnv1a64
 from ..model import Program, Store, walk_steps
-from .assemble import Choices, assemble
+from .assemble import Choices, MachoImage, assemble
 from .dwarf import DebugForm, debug_form, with_debug_info
 from .emit_asm import write_asm
 from .emit_macho import write_macho
@@ -61,18 +61,33 @@ def debug_info_form(variant: int, owner: int) -> DebugForm | None:
     return None if pick % 4 == 3 else debug_form(pick // 4)
 
 
+_LAST: list[tuple[Program, int, tuple[tuple[str, MachoImage], ...]]] = []
+
+
+def object_images(program: Program, variant: int) -> tuple[tuple[str, MachoImage], ...]:
+    """(object name, assembled MH_OBJECT image) of every object.  The last program's are
+    kept (by identity, the program held): the coverage labels (fuzz/coverage.py) and the
+    object writer both need them."""
+    if _LAST and _LAST[0][0] is program and _LAST[0][1] == variant:
+        return _LAST[0][2]
+    lowerer = MachoLowerer(program, store_forms(program, variant))
+    built = []
+    for i in range(len(program.objects)):
+        obj = lowerer.object(i)
+        built.append((obj.name, assemble(obj, choices(variant, i))))
+    _LAST[:] = [(program, variant, tuple(built))]
+    return _LAST[0][2]
+
+
 def write_objects(program: Program, directory: Path, variant: int) -> list[Path]:
     """The program's MH_OBJECT files in `directory` (o0.o ...)."""
     directory.mkdir(parents=True, exist_ok=True)
-    lowerer = MachoLowerer(program, store_forms(program, variant))
     paths = []
-    for i in range(len(program.objects)):
-        obj = lowerer.object(i)
-        path = directory / f"{obj.name}.o"
-        image = assemble(obj, choices(variant, i))
+    for i, (name, image) in enumerate(object_images(program, variant)):
+        path = directory / f"{name}.o"
         form = debug_info_form(variant, i)
         if form is not None:
-            image = with_debug_info(image, str(directory.resolve()), f"{obj.name}.s", form)
+            image = with_debug_info(image, str(directory.resolve()), f"{name}.s", form)
         path.write_bytes(write_macho(image))
         paths.append(path)
     return paths

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model import SymType, Visibility
+from ..errors import LinkError
+from ..model import SectionRole, SymType, Visibility
 from ..resolve import GlobalSymbol, SymbolTable
 from .version_script import VersionScript
 
@@ -40,6 +41,15 @@ class SharedOptions:
     exclude_libs: tuple[str, ...] = ()  # --exclude-libs: archive names, or ALL
     # what .gnu.version_d's base entry is named after: the soname, else the output's name
     output_name: str = ""
+
+
+def refuse_preinit_array(symtab: SymbolTable) -> None:
+    """ld.so runs only the executable's DT_PREINIT_ARRAY (GNU ld refuses one in a DSO)."""
+    for obj in symtab.objects:
+        for sec in obj.sections:
+            if sec is not None and sec.role == SectionRole.PREINIT_ARRAY and sec.size:
+                raise LinkError(".preinit_array is not allowed in a shared object (ld.so "
+                                "runs only the executable's)", file=obj.path, section=sec.name)
 
 
 def exported_by_shared(symtab: SymbolTable, opts: SharedOptions) -> list[GlobalSymbol]:
@@ -82,8 +92,10 @@ def preemptible_ids(symtab: SymbolTable, opts: SharedOptions | None,
         if sym.file is None and not sym.linker_defined:
             flags[sym.id] = sym.referenced or sym.dso is not None
     for sym in exported:
-        if sym.visibility != Visibility.DEFAULT or sym.absolute and sym.section is None:
+        if sym.visibility != Visibility.DEFAULT:
             continue
+        if sym.absolute and sym.section is None and not sym.common:
+            continue  # an absolute value: the same whichever module defines it
         if opts.symbolic == "all":
             continue
         if opts.symbolic == "functions" and sym.type in (SymType.FUNC, SymType.IFUNC):

@@ -132,8 +132,12 @@ class ImageOptions:
     dynamic_list: tuple[str, ...] = ()
     dynamic_list_data: bool = False
     shared: SharedOptions | None = None  # -shared: a shared object, not an executable
+    relax: bool = True  # --no-relax: keep every GOT load (elf/got_relax.py)
     # .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN: (pr_type, bits) pairs
     properties: tuple[tuple[int, int], ...] = ()
+    # --section-start / -Ttext / -Tdata / -Tbss: (output section, address) pairs
+    section_starts: tuple[tuple[str, int], ...] = ()
+    sort_section: str | None = None  # --sort-section=name|alignment
 
 
 @dataclass

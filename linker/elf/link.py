@@ -21,16 +21,23 @@ from ..layout import (
 )
 from ..model import InputSection, SectionFlags, SymType
 from ..resolve import GlobalSymbol, SymbolTable
-from ..scan import ScanResult, scan_relocations
+from ..scan import ScanResult, pick_instruction_forms, scan_relocations
 from ..synth import Synthetic, build_synthetic
 from ..targets import ArchTraits
 from . import sections as policy
 from .build_id import NOTE_NAME, fill_build_id, note_section
 from .ctors import fold_ctors_into_init_arrays
-from .dso import SharedOptions, exported_by_shared, preemptible_ids, version_indices
+from .dso import (
+    SharedOptions,
+    exported_by_shared,
+    preemptible_ids,
+    refuse_preinit_array,
+    version_indices,
+)
 from .dynamic import VER_FLG_BASE, DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
 from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
+from .got_relax import relax_got_loads
 from .headers import SHT_RELA
 from .image import (
     ElfImage,
@@ -51,7 +58,10 @@ from .nonalloc import (
     tombstone,
 )
 from .pie import plan_relative
+from .placement import sort_inputs, split_at_section_starts
 from .relro import relro_region, reserve_relro
+from .tls_dynamic import plan_tls_relocations
+from .tls_relax import relax_tls_in_executable
 from .write import count_program_headers, note_runs, serialize, tls_block
 
 # Symbols the linker provides when a program refers to them and defines them nowhere.
@@ -94,9 +104,17 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     pack_eh_frame_inputs(symtab.objects)
     merge_sections(symtab)
     shared = opts.shared
-    exported = exported_by_shared(symtab, shared) if shared is not None else []
-    scan = scan_relocations(symtab, arch.word, pie=opts.pie,
-                            preemptible=preemptible_ids(symtab, shared, exported),
+    exported = []
+    if shared is not None:
+        refuse_preinit_array(symtab)
+        exported = exported_by_shared(symtab, shared)
+    preemptible = preemptible_ids(symtab, shared, exported)
+    if shared is None:  # an executable's TLS block is at a fixed offset from TP
+        relax_tls_in_executable(symtab, preemptible)
+    pick_instruction_forms(symtab)  # before relaxation reads the instructions
+    if opts.relax:
+        relax_got_loads(symtab, preemptible)
+    scan = scan_relocations(symtab, arch.word, pie=opts.pie, preemptible=preemptible,
                             shared=shared is not None,
                             text_relocations=shared is not None and shared.text_relocations)
     pic = scan.pie  # a PIE or a shared object: linked at 0, rebased by ld.so
@@ -108,6 +126,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if opts.dynamic:
         tables = _plan_tables(symtab, arch, opts, export_dynamic, scan, exported)
         plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
+        plan_tls_relocations(tables, arch, deferred, synthetic, scan)
         if pic:
             plan_relative(tables, arch, deferred, synthetic, scan, symtab)
         add_dynamic_sections(outs, tables, opts)
@@ -123,10 +142,13 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         outs[PROPERTY_NOTE] = property_section(property_note, arch.word)
     if ".rela.iplt" in outs:
         outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
+    if opts.sort_section is not None:
+        sort_inputs(outs, opts.sort_section)
     segments = make_segments(outs)
     if not opts.separate_code and len(segments) > 1 and SectionFlags.EXEC in segments[1].flags:
         # -z noseparate-code: one R+X segment before the data
         segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
+    segments, fixed = split_at_section_starts(segments, dict(opts.section_starts))
     page = opts.max_page_size or arch.page_size
     relro = reserve_relro(segments, page) if opts.relro else []
     has_notes = note_runs(o for seg in segments for o in seg.sections)
@@ -140,7 +162,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     if opts.image_base is not None:  # -Ttext-segment
         base = opts.image_base
     layout = assign_addresses(segments, base=base, page=page,
-                              header_size=ehdr + phnum * phent)
+                              header_size=ehdr + phnum * phent, fixed=fixed)
     deferred.layout = layout
     ordered = [o for seg in segments for o in seg.sections]
     named = {o.name: o for o in ordered}
@@ -172,9 +194,11 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
     apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base,
                       tls.thread_pointer if tls else 0, tls.addr if tls else 0, tombstone)
-    if tables is not None and tables.relative_count:
-        # RELA addends of RELATIVE relocations are the fields' link-time values.
-        rel_dyn = named[".rela.dyn" if arch.is_rela else ".rel.dyn"]
+    rel_dyn_name = ".rela.dyn" if arch.is_rela else ".rel.dyn"
+    if tables is not None and rel_dyn_name in named:
+        # RELA addends of RELATIVE (and own-TLS TPOFF) relocations are the fields'
+        # link-time values.
+        rel_dyn = named[rel_dyn_name]
         assert rel_dyn.render is not None
         image[rel_dyn.file_offset:rel_dyn.file_offset + rel_dyn.size] = rel_dyn.render()
     if ".eh_frame_hdr" in named:

@@ -10,11 +10,21 @@ a file that is neither ELF nor an archive is read as a linker script (GROUP, INP
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field, replace
 
 from ..errors import LinkError
-from ..model import COMMON, UNDEF, Archive, Binding, ObjectFile, SectionFlags, SymType
+from ..model import (
+    COMMON,
+    UNDEF,
+    Archive,
+    Binding,
+    DynamicLibrary,
+    ObjectFile,
+    SectionFlags,
+    SymType,
+)
 from ..resolve import SymbolTable
 from .archive import member_path, read_archive
 from .read import read_object
@@ -39,6 +49,15 @@ class InputState:
     as_needed: bool = False
     static: bool = False
     whole_archive: bool = False
+
+
+@functools.lru_cache(maxsize=16)
+def _read_shared_once(data: bytes, path: str, needed_name: str) -> DynamicLibrary:
+    """A shared library's exports, decoded once per (contents, path, DT_NEEDED name): a
+    fuzz campaign links the same few libraries thousands of times in one process.  Keyed
+    by the bytes themselves, so a rewritten library is decoded afresh; the records are
+    never changed after reading (the loader takes a copy with its own as_needed)."""
+    return read_shared(memoryview(data), path, needed_name=needed_name)
 
 
 @dataclass
@@ -157,8 +176,8 @@ class Loader:
         # Without a DT_SONAME, DT_NEEDED is the name as GNU ld was given it: the file name
         # of a library found by -l, else the path as written (ld.so opens a name holding a
         # slash as a path, so the base name alone would not be found).
-        lib = read_shared(memoryview(data), path,
-                          needed_name=os.path.basename(path) if from_search else path)
+        lib = _read_shared_once(data, path,
+                                os.path.basename(path) if from_search else path)
         self.symtab.add_library(replace(lib, as_needed=as_needed), every_name=False)
 
     def archive(self, archive: Archive) -> None:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from ..model import InputSection
 from ..resolve import SymbolTable
-from ..scan import TLS_GOT, ScanResult, moves_with_image
+from ..scan import ScanResult, is_tls_key, moves_with_image
 from ..synth import Synthetic
 from ..targets import ArchTraits
 from .dynamic import DynamicTables, DynReloc
@@ -59,8 +59,8 @@ def plan_relative(tables: DynamicTables, arch: ArchTraits, fields: FieldReader,
 
 
 def _slot_moves(key: object, symtab: SymbolTable) -> bool:
-    if isinstance(key, tuple) and key and key[0] == TLS_GOT:
-        return False  # holds S - TP, an offset
+    if is_tls_key(key):
+        return False  # offsets and module ids, never addresses
     if isinstance(key, int):
         return moves_with_image(symtab, None, key, 0)
     assert isinstance(key, tuple)

@@ -68,7 +68,7 @@ from .headers import (
 from .reloc_table import NativeRelocs
 from .relocs_i386 import TABLE as I386_RELOCS
 from .relocs_x86_64 import TABLE as X86_64_RELOCS
-from .tls_relax import RELAXABLE, relax_tls
+from .tls_relax import I386_RELAXABLE, RELAXABLE, TLS_GET_ADDR
 
 ET_REL = 1
 GRP_COMDAT = 1
@@ -362,16 +362,13 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
     rela_addend = raw["addend"].astype(np.int64) if is_rela else None
     lut = _lookup_tables(table)
     clipped = np.minimum(rtype, _LUT_SIZE - 1)  # beyond the table: unknown, refused below
-    if hdr.arch == "x86_64" and rela_addend is not None and sec.data is not None \
-            and SectionFlags.ALLOC in sec.flags and lut.relaxable[clipped].any():
-        data, offset, rtype, sym, rela_addend = relax_tls(
-            sec.data, offset, rtype, sym, rela_addend, hdr.path, sec.name)
-        sec.data = data
-        clipped = np.minimum(rtype, _LUT_SIZE - 1)
-        # Relaxed code no longer calls __tls_get_addr: its symbol must not demand a definition.
+    if SectionFlags.ALLOC in sec.flags and lut.relaxable[clipped].any():
+        # General- and local-dynamic code calls __tls_get_addr, which an executable's
+        # relaxed code (tls_relax.py, decided at link time) no longer does: its reference
+        # must not demand a definition.  A shared object binds it weakly (ld.so has it).
         names = obj.symbols.names
         for i in np.nonzero(obj.symbols.section == UNDEF)[0].tolist():
-            if names[i] == "__tls_get_addr":
+            if names[i] in TLS_GET_ADDR:
                 obj.symbols.binding[i] = Binding.WEAK
 
     def fail(mask: np.ndarray, why: str) -> None:
@@ -448,12 +445,11 @@ def _lookup_tables(table: NativeRelocs) -> _Lookup:
         width = np.zeros(_LUT_SIZE, dtype=np.int64)
         width[:len(table.howtos)] = [h.width for h in table.howtos]
         relaxable = np.zeros(_LUT_SIZE, dtype=bool)
-        if table.arch == "x86_64":
-            relaxable[list(RELAXABLE)] = True
+        relaxable[list(RELAXABLE if table.arch == "x86_64" else I386_RELAXABLE)] = True
         kinds = np.zeros(_LUT_SIZE, dtype=np.int64)
         kinds[:len(table.howtos)] = [int(h.kind) for h in table.howtos]
         non_alloc = np.isin(kinds, [int(k) for k in _NON_ALLOC_KINDS])
-        alloc = kinds != int(RelocKind.TLS_DTPOFF)
+        alloc = np.ones(_LUT_SIZE, dtype=bool)  # code may hold x@dtpoff (local dynamic)
         lut = _LOOKUPS[id(table)] = _Lookup(supported, width, relaxable, non_alloc, alloc)
     return lut
 

@@ -21,7 +21,7 @@ _PLACEHOLDER = Howto("(unsupported)", RelocKind.NONE, 0, Overflow.NONE)
 class NativeRelocs:
     arch: str
     # dense: index = native type; unsupported types hold a placeholder.  Past the native
-    # range come the alternative forms of `Howto.no_base`, which scan.py switches a row to;
+    # range come the alternative forms of `Howto.no_base` and `Howto.direct`, which scan.py switches a row to;
     # `supported` stops at the native range, so no file can name one directly.
     howtos: tuple[Howto, ...]
     supported: np.ndarray  # bool per native type
@@ -46,6 +46,7 @@ def build_table(
         howtos[number] = howto
         mask[number] = True
     howtos += [h.no_base for h in supported.values() if h.no_base is not None]
+    howtos += [h.direct for h in supported.values() if h.direct is not None]
     names = {n: h.name for n, h in supported.items()}
     names.update({n: name for n, (name, _) in refused.items()})
     return NativeRelocs(arch, tuple(howtos), mask, {n: why for n, (_, why) in refused.items()},

@@ -141,8 +141,9 @@ def build_relocatable(symtab: SymbolTable, arch: ArchTraits, unique: bool = Fals
     drop_dead_fdes(symtab.objects)
     sections, placed, kept_groups = _output_sections(symtab, arch, unique,
                                                      forced_properties or {})
-    symbols, local_maps, first_global = _symbols(symtab, sections, placed)
-    groups = _groups(symtab, kept_groups, symbols, local_maps, placed)
+    symbols, local_maps, first_global, signatures = _symbols(symtab, sections, placed,
+                                                             kept_groups)
+    groups = _groups(symtab, kept_groups, symbols, local_maps, signatures)
     for obj, (new_index, delta) in zip(symtab.objects, local_maps):
         for sec in obj.sections:
             if sec is not None and sec.file is obj and id(sec) in placed and len(sec.relocs):
@@ -158,10 +159,12 @@ def build_relocatable(symtab: SymbolTable, arch: ArchTraits, unique: bool = Fals
 # -- sections ---------------------------------------------------------------------------------
 
 Placement = dict[int, tuple[RelSection, int]]  # id(input section) -> (output, offset)
+KeptGroups = list[tuple[ObjectFile, str, list[RelSection]]]  # object, signature, members
 
 
 def _output_sections(symtab: SymbolTable, arch: ArchTraits, unique: bool,
-                     forced: Mapping[int, int]) -> tuple[list[RelSection], Placement, list[tuple[ObjectFile, str, list[RelSection]]]]:
+                     forced: Mapping[int, int]
+                     ) -> tuple[list[RelSection], Placement, KeptGroups]:
     sections: list[RelSection] = []
     by_key: dict[tuple[str, int], RelSection] = {}
     placed: Placement = {}
@@ -227,8 +230,9 @@ def _contents(out: RelSection, rela: bool) -> bytes:
 LocalMap = tuple[np.ndarray, np.ndarray]  # per input symbol: output index (-1: dropped), delta
 
 
-def _symbols(symtab: SymbolTable, sections: list[RelSection], placed: Placement
-             ) -> tuple[list[RelSymbol], list[LocalMap], int]:
+def _symbols(symtab: SymbolTable, sections: list[RelSection], placed: Placement,
+             kept_groups: KeptGroups
+             ) -> tuple[list[RelSymbol], list[LocalMap], int, dict[tuple[int, str], int]]:
     symbols = [RelSymbol("", 0, 0, 0, 0, SHN_UNDEF)]
     for out in sections:
         out.symbol = len(symbols)
@@ -262,6 +266,19 @@ def _symbols(symtab: SymbolTable, sections: list[RelSection], placed: Placement
                                          int(table.size[i]), _info(STB_LOCAL, table, i),
                                          int(table.visibility[i]), where[0]))
         maps.append((new_index, delta))
+    # A group's signature may be a local of the .group section itself (g++'s D5 comdat
+    # names), which no output section holds: it becomes a local of the group's first member.
+    signatures: dict[tuple[int, str], int] = {}
+    number = {id(obj): n for n, obj in enumerate(symtab.objects)}
+    for obj, signature, members in kept_groups:
+        if not members or signature in symtab.by_name:
+            continue
+        names, new_index = obj.symbols.names, maps[number[id(obj)]][0]
+        found = next((i for i in range(1, len(names)) if names[i] == signature
+                      and new_index[i] >= 0), None)
+        if found is None:
+            signatures[(id(obj), signature)] = len(symbols)
+            symbols.append(RelSymbol(signature, 0, 0, STB_LOCAL << 4, 0, members[0]))
     first_global = len(symbols)
     global_index = np.full(len(symtab.symbols), -1, dtype=np.int64)
     for sym in symtab.symbols:
@@ -272,7 +289,7 @@ def _symbols(symtab: SymbolTable, sections: list[RelSection], placed: Placement
     for (new_index, _), gids in zip(maps, symtab.gids):
         is_global = gids >= 0
         new_index[is_global] = global_index[gids[is_global]]
-    return symbols, maps, first_global
+    return symbols, maps, first_global, signatures
 
 
 def _info(binding: int, table: object, i: int) -> int:
@@ -300,8 +317,8 @@ def _global(sym: object, placed: Placement) -> RelSymbol:
 
 # -- COMDAT groups ----------------------------------------------------------------------------
 
-def _groups(symtab: SymbolTable, kept: list[tuple[ObjectFile, str, list[RelSection]]],
-            symbols: list[RelSymbol], maps: list[LocalMap], placed: Placement
+def _groups(symtab: SymbolTable, kept: KeptGroups, symbols: list[RelSymbol],
+            maps: list[LocalMap], signatures: dict[tuple[int, str], int]
             ) -> list[tuple[str, int, list[RelSection]]]:
     """Each kept group with the output symbol naming its signature: the global of that
     name, or the object's local (a section symbol: its output section's)."""
@@ -311,7 +328,7 @@ def _groups(symtab: SymbolTable, kept: list[tuple[ObjectFile, str, list[RelSecti
     for obj, signature, members in kept:
         if not members:
             continue
-        index = globals_.get(signature, -1)
+        index = globals_.get(signature, signatures.get((id(obj), signature), -1))
         if index < 0:
             new_index = maps[number[id(obj)]][0]
             names = obj.symbols.names

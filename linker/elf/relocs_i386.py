@@ -35,12 +35,22 @@ SUPPORTED = {
     23: Howto("R_386_PC8", K.PC, 1, O.SIGNED),
     38: Howto("R_386_SIZE32", K.SIZE, 4, O.NONE),
     43: Howto("R_386_GOT32X", K.GOT_OFF, 4, O.NONE,
-              no_base=Howto("R_386_GOT32X", K.GOT_ABS, 4, O.NONE)),
-    # x@dtpoff in debug information (the reader refuses it in allocated sections).
+              no_base=Howto("R_386_GOT32X", K.GOT_ABS, 4, O.NONE),
+              direct=Howto("R_386_GOT32X", K.REL_GOT, 4, O.NONE)),
+    # Thread-local storage (GNU's i386 TLS ABI).  General and local dynamic are kept in a
+    # shared object and relaxed to local exec in an executable (tls_relax.py), where
+    # x@dtpoff becomes an offset from TP.
     32: Howto("R_386_TLS_LDO_32", K.TLS_DTPOFF, 4, O.NONE),
+    18: Howto("R_386_TLS_GD", K.TLS_GD_OFF, 4, O.NONE),
+    19: Howto("R_386_TLS_LDM", K.TLS_LD_OFF, 4, O.NONE),
+    15: Howto("R_386_TLS_IE", K.TLS_GOT_ABS, 4, O.NONE),  # x@indntpoff
+    16: Howto("R_386_TLS_GOTIE", K.TLS_GOT_OFF, 4, O.NONE),  # x@gotntpoff(%reg)
+    17: Howto("R_386_TLS_LE", K.TLS_TPOFF, 4, O.NONE),  # x@ntpoff
+    34: Howto("R_386_TLS_LE_32", K.TLS_NEG_TPOFF, 4, O.NONE),  # x@tpoff
 }
 
-_TLS = "i386 thread-local storage relocations are not supported yet"
+_TLS = "this i386 thread-local storage form is not supported"
+_GOTTPOFF = "x@gottpoff (a positive offset in the GOT) is not supported; x@gotntpoff is"
 _DYNAMIC = "a dynamic relocation type, not valid in a relocatable object"
 
 REFUSED = {
@@ -49,12 +59,7 @@ REFUSED = {
     7: ("R_386_JMP_SLOT", _DYNAMIC),
     8: ("R_386_RELATIVE", _DYNAMIC),
     11: ("R_386_32PLT", "R_386_32PLT is not supported"),
-    14: ("R_386_TLS_TPOFF", _TLS),
-    15: ("R_386_TLS_IE", _TLS),
-    16: ("R_386_TLS_GOTIE", _TLS),
-    17: ("R_386_TLS_LE", _TLS),
-    18: ("R_386_TLS_GD", _TLS),
-    19: ("R_386_TLS_LDM", _TLS),
+    14: ("R_386_TLS_TPOFF", _DYNAMIC),
     24: ("R_386_TLS_GD_32", _TLS),
     25: ("R_386_TLS_GD_PUSH", _TLS),
     26: ("R_386_TLS_GD_CALL", _TLS),
@@ -63,14 +68,13 @@ REFUSED = {
     29: ("R_386_TLS_LDM_PUSH", _TLS),
     30: ("R_386_TLS_LDM_CALL", _TLS),
     31: ("R_386_TLS_LDM_POP", _TLS),
-    33: ("R_386_TLS_IE_32", _TLS),
-    34: ("R_386_TLS_LE_32", _TLS),
-    35: ("R_386_TLS_DTPMOD32", _TLS),
-    36: ("R_386_TLS_DTPOFF32", _TLS),
-    37: ("R_386_TLS_TPOFF32", _TLS),
-    39: ("R_386_TLS_GOTDESC", _TLS),
-    40: ("R_386_TLS_DESC_CALL", _TLS),
-    41: ("R_386_TLS_DESC", _TLS),
+    33: ("R_386_TLS_IE_32", _GOTTPOFF),
+    35: ("R_386_TLS_DTPMOD32", _DYNAMIC),
+    36: ("R_386_TLS_DTPOFF32", _DYNAMIC),
+    37: ("R_386_TLS_TPOFF32", _DYNAMIC),
+    39: ("R_386_TLS_GOTDESC", "TLS descriptors (-mtls-dialect=gnu2) are not supported"),
+    40: ("R_386_TLS_DESC_CALL", "TLS descriptors (-mtls-dialect=gnu2) are not supported"),
+    41: ("R_386_TLS_DESC", "TLS descriptors (-mtls-dialect=gnu2) are not supported"),
     42: ("R_386_IRELATIVE", _DYNAMIC),
 }
 

@@ -7,14 +7,15 @@ unsigned; 32S, PC32 and the GOT forms are sign-extended and must fit signed.  Th
 16-bit absolute forms are accepted when the value fits either reading, as GNU ld does.
 
 GOTPCRELX and REX_GOTPCRELX are the "relaxable" GOTPCREL: the assembler promises the
-instruction can be rewritten to avoid the GOT load.  Relaxation is an optimisation, never
-required, so we keep the GOT slot and compute G + A - P like plain GOTPCREL.
+instruction can be rewritten to avoid the GOT load.  Their `direct` form (S + A - P) is
+what got_relax.py switches a row to when it rewrites the instruction at scan time.
 
 Thread-local storage: the executable's own TLS is reached with the local-exec TPOFF forms
 (S + A - TP, TP being the end of the TLS block) and the initial-exec GOTTPOFF form (a GOT
 slot holding that offset, filled at link time).  The general- and local-dynamic forms
-(TLSGD, TLSLD, TLSDESC) need code relaxation; DTPOFF is kept only in debug information
-(non-allocated sections), where it is the variable's offset in the TLS block.  Types that
+(TLSGD, TLSLD) stay in a shared object (a GOT pair for __tls_get_addr) and are relaxed,
+with the DTPOFF offsets that go with them, to local exec in an executable; TLSDESC is
+refused.  In debug information DTPOFF is the variable's offset in the TLS block.  Types that
 only appear in linked outputs (COPY, GLOB_DAT, ...) are refused in a relocatable object.
 """
 
@@ -47,8 +48,10 @@ SUPPORTED = {
     31: Howto("R_X86_64_PLTOFF64", K.PLT_OFF, 8, O.NONE),
     32: Howto("R_X86_64_SIZE32", K.SIZE, 4, O.UNSIGNED),
     33: Howto("R_X86_64_SIZE64", K.SIZE, 8, O.NONE),
-    41: Howto("R_X86_64_GOTPCRELX", K.GOT_PC, 4, O.SIGNED),
-    42: Howto("R_X86_64_REX_GOTPCRELX", K.GOT_PC, 4, O.SIGNED),
+    41: Howto("R_X86_64_GOTPCRELX", K.GOT_PC, 4, O.SIGNED,
+              direct=Howto("R_X86_64_GOTPCRELX", K.PC, 4, O.SIGNED)),
+    42: Howto("R_X86_64_REX_GOTPCRELX", K.GOT_PC, 4, O.SIGNED,
+              direct=Howto("R_X86_64_REX_GOTPCRELX", K.PC, 4, O.SIGNED)),
     18: Howto("R_X86_64_TPOFF64", K.TLS_TPOFF, 8, O.NONE),
     22: Howto("R_X86_64_GOTTPOFF", K.TLS_GOT_PC, 4, O.SIGNED),
     23: Howto("R_X86_64_TPOFF32", K.TLS_TPOFF, 4, O.SIGNED),
@@ -56,6 +59,10 @@ SUPPORTED = {
     # TPOFF with their local-dynamic sequence before judging the type.
     17: Howto("R_X86_64_DTPOFF64", K.TLS_DTPOFF, 8, O.NONE),
     21: Howto("R_X86_64_DTPOFF32", K.TLS_DTPOFF, 4, O.SIGNED),
+    # General and local dynamic (`lea x@tlsgd(%rip), %rdi; call __tls_get_addr@PLT`): kept
+    # in a shared object, relaxed to local exec in an executable (tls_relax.py, at link time)
+    19: Howto("R_X86_64_TLSGD", K.TLS_GD_PC, 4, O.SIGNED),
+    20: Howto("R_X86_64_TLSLD", K.TLS_LD_PC, 4, O.SIGNED),
 }
 
 _TLS = "a dynamic TLS relocation, not valid in a relocatable object"
@@ -69,8 +76,6 @@ REFUSED = {
     7: ("R_X86_64_JUMP_SLOT", _DYNAMIC),
     8: ("R_X86_64_RELATIVE", _DYNAMIC),
     16: ("R_X86_64_DTPMOD64", _TLS),
-    19: ("R_X86_64_TLSGD", "general-dynamic TLS is relaxed only for x86-64 RELA objects"),
-    20: ("R_X86_64_TLSLD", "local-dynamic TLS is relaxed only for x86-64 RELA objects"),
     30: ("R_X86_64_GOTPLT64", "PLT-offset relocations (large code model) are not supported"),
     34: ("R_X86_64_GOTPC32_TLSDESC", _TLS_DESC),
     35: ("R_X86_64_TLSDESC_CALL", _TLS_DESC),

@@ -22,6 +22,7 @@ from .headers import (
     SHT_DYNSYM,
     SHT_GNU_VERDEF,
     SHT_GNU_VERSYM,
+    SHT_NOBITS,
     ElfHeaders,
     Strings,
     read_headers,
@@ -79,6 +80,7 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     versioned: dict[str, DynamicSymbol] = {}
     section_align = np.maximum(hdr.shdrs["addralign"].astype(np.int64), 1).tolist() \
         if len(hdr.shdrs) else [1]
+    section_nobits = (hdr.shdrs["type"] == SHT_NOBITS).tolist() if len(hdr.shdrs) else [False]
     rows = np.nonzero(exported)[0]
     # Whole columns as Python lists once: a libc has thousands of exports, and indexing
     # numpy arrays one scalar at a time was most of a small link's time here.
@@ -102,7 +104,8 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
             align = min(align, value & -value)  # the address's own alignment limits it
         dsym = DynamicSymbol(name=name, type=_TYPES.get(stype_n, SymType.NOTYPE), size=size,
                              weak=bind_n == STB_WEAK, version=version, value=value,
-                             align=align)
+                             align=align,
+                             nobits=shndx < len(section_nobits) and section_nobits[shndx])
         if version is not None:
             versioned[f"{name}@{version}"] = dsym
         if not hidden_n:

@@ -221,8 +221,8 @@ def _image_kind(cmd: Ld64Command) -> None:
     """-dylib/-bundle and the dylib's identity go to macho_options as they are; the link
     turns them into the image kind (linker/macho/image_kind.py), refusing misplaced ones."""
     o = cmd.options
-    moved = {k: o.pop(k) for k in ("output_kind", "install_name", "current_version",
-                                   "compatibility_version") if k in o}
+    keys = ("output_kind", "install_name", "current_version", "compatibility_version")
+    moved: dict[str, Any] = {k: o.pop(k) for k in keys if k in o}
     if moved:
         o.setdefault("macho_options", {}).update(moved)
         from .image_kind import kind_from_options

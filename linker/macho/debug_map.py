@@ -16,6 +16,7 @@ with a compile unit (`ObjectFile.debug_origin`), in link order, ld64 writes:
       N_FUN  ""   n_sect 0, n_value its size (to the next symbol or the section's end)
       N_ENSYM     n_sect its output section, n_value its address (older ld64: size)
     per variable: N_STSYM (a static) or N_GSYM (an external), n_sect and its address
+      (a COMMON the linker allocated: under the first object declaring it)
     N_SO     ""   n_sect 1: the end of the unit
 (ld64 also writes N_SOL entries naming included files between a function's N_FUNs, from
 the line table; dsymutil does not need them, and we write none.)
@@ -34,8 +35,9 @@ import numpy as np
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection
-from ..model import Binding, InputSection, ObjectFile, SectionFlags, SymType
+from ..model import COMMON, Binding, InputSection, ObjectFile, SectionFlags, SymType
 from ..resolve import SymbolTable
+from ..synth import SYNTHETIC_PATH
 
 N_GSYM, N_FUN, N_STSYM, N_BNSYM = 0x20, 0x24, 0x26, 0x2E
 N_ENSYM, N_SO, N_OSO = 0x4E, 0x64, 0x66
@@ -49,11 +51,12 @@ def debug_map(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
     """The stab rows for every object with a compile unit, in link order."""
     ordinal = {id(sec): n for n, out in enumerate(outs, start=1) for sec in out.inputs}
     rows: list[StabRow] = []
+    claimed: set[int] = set()  # COMMON symbols already listed
     for obj, gids in zip(symtab.objects, symtab.gids):
         origin = obj.debug_origin
         if origin is None or not origin.path:
             continue
-        entries = sorted(_defined_here(symtab, syms, layout, obj, gids, ordinal),
+        entries = sorted(_defined_here(symtab, syms, layout, obj, gids, ordinal, claimed),
                          key=lambda e: e[1])
         if not entries:
             continue  # ld64 maps a unit only through its symbols
@@ -76,11 +79,12 @@ def debug_map(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
 
 
 def _defined_here(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
-                  obj: ObjectFile, gids: np.ndarray, ordinal: dict[int, int]
-                  ) -> Iterator[tuple[str, int, int, int, bool, bool]]:
+                  obj: ObjectFile, gids: np.ndarray, ordinal: dict[int, int],
+                  claimed: set[int]) -> Iterator[tuple[str, int, int, int, bool, bool]]:
     """(name, address, output section ordinal, size, is code, is external) of each named
     symbol this object defines in a placed section and that won its name."""
     t = obj.symbols
+    yield from _commons(symtab, syms, obj, gids, ordinal, claimed)
     named = (t.section >= 1) & (t.type != SymType.SECTION)
     sizes = _sizes(obj, t.section, t.value, named)
     for i in np.nonzero(named)[0].tolist():
@@ -100,6 +104,25 @@ def _defined_here(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
             address = layout.address_of(sec) + int(t.value[i])
         yield (name, address, ordinal[id(sec)], int(sizes[i]),
                SectionFlags.EXEC in sec.flags, int(t.binding[i]) != Binding.LOCAL)
+
+
+def _commons(symtab: SymbolTable, syms: SymbolAddresses, obj: ObjectFile, gids: np.ndarray,
+             ordinal: dict[int, int], claimed: set[int]
+             ) -> Iterator[tuple[str, int, int, int, bool, bool]]:
+    """N_GSYM entries for the COMMON symbols the linker allocated (no object defined them),
+    in the unit of the first object declaring each (ld64.lld lists them so; dsymutil keeps
+    a variable's DIE only when the map names it).  `claimed`: gids already listed."""
+    t = obj.symbols
+    for i in np.nonzero(t.section == COMMON)[0].tolist():
+        gid = int(gids[i])
+        if gid < 0 or gid in claimed:
+            continue
+        sym = symtab.symbols[gid]
+        if sym.file is not None and sym.file.path == SYNTHETIC_PATH \
+                and sym.section is not None and id(sym.section) in ordinal:
+            claimed.add(gid)
+            yield (t.names[i], int(syms.address[gid]), ordinal[id(sym.section)], 0, False,
+                   True)
 
 
 def _sizes(obj: ObjectFile, section: np.ndarray, value: np.ndarray, named: np.ndarray

@@ -99,11 +99,13 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
         raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
                         f"images only (not {arch.name}{' --macho-classic' if opts.classic else ''})")
     refuse_classic_library(opts.classic, kind)
+    tlv.relax_descriptor_loads(symtab)
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
     create_sections(symtab, synthetic.common.obj, opts.sectcreate)
     outs = _collect(symtab)
+    tlv.align_template(outs)
     text = Segment(SectionFlags.ALLOC | SectionFlags.EXEC,
                    [o for o in outs if not o.name.startswith("__DATA,")])
     data = Segment(SectionFlags.ALLOC | SectionFlags.WRITE,
@@ -145,7 +147,9 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
     slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
     slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld,
-                                    text_rebases=not executable and macho.text_pointers)
+                                    text_rebases=not executable and macho.text_pointers,
+                                    library=not executable)
+    tlv.refuse_unsupported(outs, opts.classic, opts.min_os)
     tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie
@@ -365,17 +369,20 @@ def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: La
 
 
 def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: int,
-                  skip: tuple[InputSection, ...], text_rebases: bool = False
-                  ) -> tuple[list[int], LinkError | None]:
+                  skip: tuple[InputSection, ...], text_rebases: bool = False,
+                  library: bool = False) -> tuple[list[int], LinkError | None]:
     """The address of every absolute pointer to something inside the image (what moves
     with the slide), and the refusal for the first one in a read-only section, if any.
     `text_rebases`: those in read-only sections are rebased too (an i386 dylib, which dyld
-    slides whatever its code holds: dyld makes __TEXT writable for its text rebases)."""
+    slides whatever its code holds: dyld makes __TEXT writable for its text rebases).
+    `library` (a dylib or bundle, always slid): an absolute address narrower than a
+    pointer, which no rebase can fix, is refused."""
     bound = {(id(s.section), s.offset) for s in scan.dynamic_words}
     sites = []
     read_only: LinkError | None = None
     for obj, gids in zip(symtab.objects, symtab.gids):
-        kinds = np.array([h.kind == RelocKind.ABS and h.width == word for h in obj.howtos])
+        kinds = np.array([h.kind == RelocKind.ABS and (h.width == word or library)
+                          for h in obj.howtos])
         t = obj.symbols
         for sec in obj.sections:
             if sec is None or sec.file is not obj or not len(sec.relocs) \
@@ -386,6 +393,12 @@ def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: i
                 offset, symbol = int(rows["offset"][r]), int(rows["symbol"][r])
                 if (id(sec), offset) in bound or not _moves(symtab, t, gids, symbol):
                     continue
+                width = obj.howtos[int(rows["howto"][r])].width
+                if width != word:
+                    raise LinkError(f"a {width}-byte absolute address of a symbol in a dylib "
+                                    f"or bundle: dyld slides the image and can rebase only "
+                                    f"{word}-byte pointers", file=obj.path, section=sec.name,
+                                    offset=offset, symbol=t.names[symbol] or None)
                 if SectionFlags.WRITE not in sec.flags and not text_rebases:
                     read_only = read_only or LinkError(
                         "an absolute pointer in a read-only section cannot be rebased in a "

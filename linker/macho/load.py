@@ -30,7 +30,7 @@ from .tbd import default_libsystem, imports_as_libraries, read_tbd
 def macho_defined_names(data: memoryview, path: str) -> list[str]:
     if not is_macho_object(data):
         return []
-    t = read_macho_object(data, path).symbols
+    t = read_macho_object(data, path, debug=False).symbols
     defined = (t.binding != Binding.LOCAL) & (t.section != UNDEF)
     return [t.names[i] for i in np.nonzero(defined)[0].tolist()]
 

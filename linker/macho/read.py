@@ -135,7 +135,9 @@ class _Reader:
         return LinkError(rule, file=self.path, section=section, offset=offset, symbol=symbol)
 
 
-def read_macho_object(data: memoryview, path: str) -> ObjectFile:
+def read_macho_object(data: memoryview, path: str, debug: bool = True) -> ObjectFile:
+    """`debug`: read the compile unit's source for the debug map (an archive's index,
+    which only wants the names a member defines, does not)."""
     r = _Reader(data, path)
     if len(data) < 28:
         raise r.fail("truncated Mach-O header", offset=0)
@@ -186,7 +188,7 @@ def read_macho_object(data: memoryview, path: str) -> ObjectFile:
                          "past any address space", offset=start)
         obj.sections.append(_section(r, obj, len(obj.sections), h.segname, h.sectname, h.addr,
                                      h.size, h.offset, h.align, h.flags))
-    obj.debug_origin = _debug_origin(r, headers)
+    obj.debug_origin = _debug_origin(r, headers) if debug else None
     names, raw = _symbols(r, symtab, lay.nlist)
     obj.symbols = _symbol_table(r, obj, names, raw, headers)
     places = read_generic.Places(obj, headers, len(raw)) if lay.generic_relocs else None

@@ -22,8 +22,8 @@ i386-apple-macosx10.6; tests/linker/macho/test_read_i386.py keeps the experiment
   assembler does not fold the field's object address in: the field holds (P_obj + 4) -
   pic base (llvm-mc-14 and clang-14 -target i386-apple-macosx10.7), so the value is
   slot + field - (P + 4), our GOT_PC kind (the slot holds the descriptor's address) with
-  A = field - 4.  As on x86-64, ld64 relaxes a local one to `leal` of the descriptor; we
-  keep the load (both correct).
+  A = field - 4.  As on x86-64, a descriptor in the image is reached by `leal` instead
+  (tlv.relax_descriptor_loads).
 * PB_LA_PTR (prebound lazy pointers) is refused.
 
 Pc-relative VANILLA maps to PLT_PC: on i386 Darwin a call to an import is a plain

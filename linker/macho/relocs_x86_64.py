@@ -44,8 +44,8 @@ HOWTOS: dict[tuple[int, int, int], Howto] = {
     (GOT_LOAD, 1, 2): Howto("X86_64_RELOC_GOT_LOAD", K.GOT_PC, 4, O.SIGNED),
     (GOT, 1, 2): Howto("X86_64_RELOC_GOT", K.GOT_PC, 4, O.SIGNED),
     # `movq _v@TLVP(%rip), %rdi`: loads the address of _v's descriptor (in __thread_vars)
-    # from a pointer slot, as ld64 does for a TLV of another image (__thread_ptrs); ld64
-    # relaxes a local one to `leaq` of the descriptor, we keep the load (both correct).
+    # from a pointer slot; a descriptor in the image is reached by `leaq` instead, as ld64
+    # relaxes it (tlv.relax_descriptor_loads, before scan).
     (TLV, 1, 2): Howto("X86_64_RELOC_TLV", K.GOT_PC, 4, O.SIGNED),
     (SUBTRACTOR, 0, 3): Howto("X86_64_RELOC_SUBTRACTOR", K.SUB, 8, O.NONE),
     (SUBTRACTOR, 0, 2): Howto("X86_64_RELOC_SUBTRACTOR(32)", K.SUB, 4, O.SIGNED),

@@ -13,6 +13,7 @@ SDK.
 
 from __future__ import annotations
 
+import functools
 import os
 from importlib import resources
 from typing import Any
@@ -42,11 +43,20 @@ def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
 _Loader.add_multi_constructor("!", _tagged)
 
 
+@functools.lru_cache(maxsize=64)
+def _documents(text: str) -> tuple[Any, ...]:
+    """The stub's YAML documents, parsed once per text: PyYAML's pure-Python parser takes
+    some 10 ms for libSystem's stub, and every Mach-O link reads it and the same small
+    stubs again.  The documents are only read, never changed (read_tbd builds fresh
+    libraries from them); a text that fails to parse raises, and is not cached."""
+    return tuple(d for d in yaml.load_all(text, Loader=_Loader) if d is not None)
+
+
 def read_tbd(text: str, path: str, arch: str = "x86_64") -> list[DynamicLibrary]:
     """Every document of the stub that covers `arch`, as libraries (the first is the
     stub's own install name; the rest are what it re-exports, e.g. libsystem_c)."""
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
+        docs = _documents(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""

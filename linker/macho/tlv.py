@@ -7,13 +7,18 @@ compiler writes the offset as an absolute pointer to the variable's initial valu
 offset in the thread-local template (__thread_data, then __thread_bss right after it: one
 range, sections.ZEROFILL_ORDER) and does not rebase it, as ld64 writes it.  The thunk is
 bound to libSystem's `__tlv_bootstrap` like any import; dyld sets the key and repoints the
-thunk at `tlv_get_addr`, and only for an image flagged MH_HAS_TLV_DESCRIPTORS.
+thunk at `tlv_get_addr`, and only for an image flagged MH_HAS_TLV_DESCRIPTORS.  The code's
+loads of a descriptor's address are relaxed to lea as ld64 does (`relax_descriptor_loads`).
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..errors import LinkError
+from ..kinds import Howto, Overflow, RelocKind
 from ..layout import OutputSection
+from ..resolve import SymbolTable
 from . import sections as policy
 
 MH_HAS_TLV_DESCRIPTORS = 0x800000
@@ -23,6 +28,37 @@ DESCRIPTORS = "__DATA,__thread_vars"
 def header_flag(outs: list[OutputSection]) -> int:
     """MH_HAS_TLV_DESCRIPTORS when the image has descriptors, else 0."""
     return MH_HAS_TLV_DESCRIPTORS if any(o.name == DESCRIPTORS and o.size for o in outs) else 0
+
+
+TLV_MIN_OS = 0x000A0700  # dyld runs thread-local descriptors from macOS 10.7
+
+
+def refuse_unsupported(outs: list[OutputSection], classic: bool, min_os: int) -> None:
+    """Descriptors need a dyld that sets them up (macOS 10.7; ld64 refuses an older
+    deployment target the same way) and are not part of the classic format."""
+    descriptors = next((o for o in outs if o.name == DESCRIPTORS and o.size), None)
+    if descriptors is None:
+        return
+    first = descriptors.inputs[0].file.path if descriptors.inputs else None
+    if classic:
+        raise LinkError("thread-local variables are not written in --macho-classic output "
+                        "(dyld sets up their descriptors from macOS 10.7)", file=first,
+                        section=DESCRIPTORS)
+    if min_os < TLV_MIN_OS:
+        raise LinkError(f"thread-local variables need macOS 10.7 or later (dyld's TLV "
+                        f"support); the target is {min_os >> 16}.{min_os >> 8 & 0xFF}",
+                        file=first, section=DESCRIPTORS)
+
+
+def align_template(outs: list[OutputSection]) -> None:
+    """Start the template at the largest alignment of its sections.  dyld copies it into a
+    block from malloc (16-byte aligned) and each variable lands at block + its offset in
+    the template, so a variable keeps its alignment only if its offset is a multiple of it
+    (ld64.lld-14 aligns __thread_data so too; found by fuzz/macho/tlv.py's alignment probe,
+    a 16-aligned __thread_bss variable 8 bytes past a 4-aligned __thread_data)."""
+    template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
+    if template:
+        template[0].align = max(o.align for o in template)
 
 
 def template_start(outs: list[OutputSection]) -> int | None:
@@ -59,3 +95,46 @@ def descriptor_offsets(image: bytearray, outs: list[OutputSection], word: int = 
             image[at:at + word] = (value - start).to_bytes(word, "little")
             rewritten.add(addr)
     return rewritten
+
+
+# ld64's relaxation of a descriptor load whose descriptor is in the image: the instruction
+# `movq _v@TLVP(%rip), %rdi` (x86-64) or `movl _v@TLVP-L$pb(%ebx), %eax` (i386) loads the
+# descriptor's address from a pointer slot; with the descriptor defined here, the opcode
+# becomes lea (0x8b -> 0x8d, the ModRM byte unchanged) and the field the descriptor's own
+# pc-relative offset, so no slot is made.  The addend means the same in both forms.
+MOV, LEA = 0x8B, 0x8D
+TLV_LOADS = ("X86_64_RELOC_TLV", "GENERIC_RELOC_TLV")
+RELAXED = Howto("TLV descriptor load relaxed to lea", RelocKind.PC, 4, Overflow.SIGNED)
+
+
+def relax_descriptor_loads(symtab: SymbolTable) -> None:
+    """Rewrite every TLV load of a descriptor defined in the image as lea of it (before
+    scan, which then makes no pointer slot for it).  A load whose opcode is not mov, or of
+    a descriptor from elsewhere, keeps its slot."""
+    for obj, gids in zip(symtab.objects, symtab.gids):
+        loads = [n for n, h in enumerate(obj.howtos) if h.name in TLV_LOADS]
+        if not loads:
+            continue
+        relaxed = len(obj.howtos)
+        added = False
+        for sec in obj.sections:
+            if sec is None or sec.file is not obj or sec.data is None or not len(sec.relocs):
+                continue
+            rows = sec.relocs.rows
+            picked = np.nonzero(np.isin(rows["howto"], loads))[0].tolist()
+            if not picked:
+                continue
+            data = bytearray(sec.data)
+            for r in picked:
+                at, symbol = int(rows["offset"][r]), int(rows["symbol"][r])
+                gid = int(gids[symbol])
+                here = gid < 0 or (symtab.symbols[gid].defined
+                                   and not symtab.symbols[gid].imported)
+                if not here or at < 2 or data[at - 2] != MOV:
+                    continue
+                data[at - 2] = LEA
+                rows["howto"][r] = relaxed
+                added = True
+            sec.data = bytes(data)
+        if added:
+            obj.howtos = (*obj.howtos, RELAXED)

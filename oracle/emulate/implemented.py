@@ -31,5 +31,5 @@ def _darwin_names() -> set[str]:
     for word in (8, 4):
         system = LibSystem("/usr/lib/libSystem.B.dylib", word)
         names |= set(system._darwin)  # a read-only look at its table of Darwin-only names
-        names |= set(system._threads)  # pthreads (x86-64)
+        names |= set(system._threads)  # pthreads
     return names | {f"{name} (data)" for name in DARWIN_DATA}

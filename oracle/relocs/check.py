@@ -161,16 +161,18 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
         objects = _linked_members(Linked(image, objects, hints), members, skipped)
     linked = Linked(image, objects, hints)
     bases: list[int | None] = [*image.got_base_candidates()] or [None]
-    if len(bases) > 1:
-        # judge the GOT-relative fields alone under each base; keep the first best
+    got_relative = _work(linked, _GOT_RELATIVE)[1]
+    if len(bases) > 1 and got_relative:
+        # judge the GOT-relative fields alone under each base; keep the first best (with
+        # none, every base scores 0 and the first is kept without trying them)
         scores = []
         for got in bases:
             linked.got = got
-            scores.append(len(_check_all(linked, _GOT_RELATIVE).mismatches))
+            scores.append(len(_check_all(linked, ({}, got_relative)).mismatches))
         linked.got = bases[scores.index(min(scores))]
     else:
         linked.got = bases[0]
-    report = _check_all(linked)
+    report = _check_all(linked, _work(linked))
     skipped.update(report.skipped)
     debug = check_debug_fields(elf, linked, {id(o): o.debug_relocs for o in linked.objects})
     skipped.update(debug.skipped)
@@ -238,11 +240,15 @@ def _pulled(linked: Linked, obj: InputObject) -> bool:
 _GOT_RELATIVE = (Formula.GOT_OFF, Formula.PLT_OFF, Formula.REL_GOT, Formula.GOT_BASE_PC)
 
 
-def _check_all(linked: Linked, only: tuple[Formula, ...] | None = None) -> FieldReport:
-    """Check every relocation (or only those whose formula is in `only`)."""
+_Work = list[tuple[InputObject, int, list[InputReloc]]]  # (object, section, its relocations)
+
+
+def _work(linked: Linked, only: tuple[Formula, ...] | None = None
+          ) -> tuple[dict[str, int], _Work]:
+    """The relocations to check, by section (only those whose formula is in `only`), and
+    what is skipped and why."""
     skipped: Counter[str] = Counter()
-    mismatches: list[FieldMismatch] = []
-    confirmed: list[ConfirmedSite] = []
+    work: _Work = []
     for obj in linked.objects:
         skipped["in non-alloc sections"] += obj.non_alloc_relocs - sum(
             len(r) for r in obj.debug_relocs.values())  # relocation sections of nothing
@@ -263,12 +269,21 @@ def _check_all(linked: Linked, only: tuple[Formula, ...] | None = None) -> Field
                 skipped["in merge sections"] += 1
             else:
                 by_section.setdefault(sec.index, []).append(rel)
-        for index, relocs in by_section.items():
-            for verdict in _check_section(linked, obj, obj.sections[index], relocs, skipped):
-                if isinstance(verdict, FieldMismatch):
-                    mismatches.append(verdict)
-                else:
-                    confirmed.append(verdict)
+        work += [(obj, index, relocs) for index, relocs in by_section.items()]
+    return dict(skipped), work
+
+
+def _check_all(linked: Linked, todo: tuple[dict[str, int], _Work]) -> FieldReport:
+    """Check every relocation of `todo` (from _work) under the linked.got chosen."""
+    skipped: Counter[str] = Counter(todo[0])
+    mismatches: list[FieldMismatch] = []
+    confirmed: list[ConfirmedSite] = []
+    for obj, index, relocs in todo[1]:
+        for verdict in _check_section(linked, obj, obj.sections[index], relocs, skipped):
+            if isinstance(verdict, FieldMismatch):
+                mismatches.append(verdict)
+            else:
+                confirmed.append(verdict)
     return FieldReport(tuple(mismatches), tuple(confirmed), dict(skipped), linked.got)
 
 

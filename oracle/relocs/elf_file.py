@@ -57,7 +57,8 @@ class Shdr:
 
     @property
     def type_name(self) -> str:
-        return TYPE_NAMES.get(self.type, f"SHT_{self.type:#x}")
+        name = TYPE_NAMES.get(self.type)
+        return name if name is not None else f"SHT_{self.type:#x}"
 
     @property
     def alloc(self) -> bool:
@@ -95,9 +96,12 @@ class ElfFile:
         self.sections = self._section_headers(shoff, shnum, shentsize, shstrndx)
         self.segments = self._program_headers(phoff, phnum, phentsize)
 
-    def _bytes(self, offset: int, size: int, what: str) -> bytes:
+    def _bytes(self, offset: int, size: int, what: str | Shdr) -> bytes:
+        """`size` bytes at `offset`; `what` (a section, or words) names them if they run past
+        the end of the file."""
         if offset < 0 or size < 0 or offset + size > len(self.data):
-            raise ValueError(f"{self.path}: {what} ({size:#x} bytes at {offset:#x}) runs past "
+            named = f"section {what.name}" if isinstance(what, Shdr) else what
+            raise ValueError(f"{self.path}: {named} ({size:#x} bytes at {offset:#x}) runs past "
                              f"the end of the file ({len(self.data):#x} bytes)")
         return self.data[offset:offset + size]
 
@@ -146,7 +150,7 @@ class ElfFile:
         """The section's bytes (none for SHT_NOBITS), decompressed when SHF_COMPRESSED."""
         if sec.type in (SHT_NULL, SHT_NOBITS):
             return b""
-        raw = self._bytes(sec.offset, sec.size, f"section {sec.name}")
+        raw = self._bytes(sec.offset, sec.size, sec)
         if not sec.flags & SHF_COMPRESSED:
             return raw
         header = _CHDR[self.is64]

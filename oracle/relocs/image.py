@@ -34,9 +34,13 @@ DT_PLTGOT = 3
 
 # Dynamic relocation numbers, per machine: the ones whose slot stands for a symbol.
 _SLOT_TYPES = {"x86_64": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "64", 37: "IRELATIVE",
-                          18: "TPOFF", 8: "RELATIVE"},
+                          18: "TPOFF", 8: "RELATIVE", 16: "DTPMOD", 17: "DTPOFF", 2: "PC"},
                "i386": {6: "GLOB_DAT", 7: "JUMP_SLOT", 1: "32", 42: "IRELATIVE",
-                        14: "TPOFF", 37: "TPOFF", 8: "RELATIVE"}}
+                        14: "TPOFF", 37: "TPOFF", 8: "RELATIVE", 35: "DTPMOD", 36: "DTPOFF",
+                        2: "PC"}}
+PT_INTERP = 3
+DT_FLAGS, DT_FLAGS_1, DT_SYMBOLIC = 30, 0x6FFFFFFB, 16
+DF_SYMBOLIC, DF_1_PIE = 0x2, 0x08000000
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,8 @@ class OutSymbol:
 @dataclass(frozen=True)
 class DynReloc:
     offset: int
-    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "IRELATIVE", "TPOFF", "RELATIVE", "other"
+    kind: str  # "GLOB_DAT", "JUMP_SLOT", "64"/"32", "PC", "IRELATIVE", "TPOFF", "DTPMOD",
+    # "DTPOFF", "RELATIVE", "other"
     symbol: str
     addend: int | None  # None for REL
     version: str = ""  # the needed version the symbol is bound to (.gnu.version_r), if any
@@ -93,6 +98,11 @@ class OutputImage:
     relocatable: bool = False  # ET_DYN (a PIE): loaded at a base chosen at run time
     pltgot: int | None = None
     tls: tuple[int, int, int] | None = None  # PT_TLS (vaddr, memsz, align)
+    # A shared library (ET_DYN, neither PT_INTERP nor DF_1_PIE): its exported symbols of
+    # default visibility can be interposed, unless it was linked -Bsymbolic (DT_SYMBOLIC).
+    shared: bool = False
+    symbolic: bool = False
+    exported_default: set[str] = field(default_factory=set)  # .dynsym, defined, STV_DEFAULT
     _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
     _by_offset: dict[int, list[DynReloc]] | None = field(default=None, repr=False)
     _starts: list[int] | None = field(default=None, repr=False)
@@ -126,6 +136,11 @@ class OutputImage:
             return bytes(n)
         off = addr - sec.addr
         return sec.data[off:off + n]
+
+    def preemptible(self, name: str) -> bool:
+        """Whether another object can interpose `name` at run time, so that references to
+        it from this output must go through a dynamic relocation naming it."""
+        return self.shared and not self.symbolic and name in self.exported_default
 
     def section_named(self, name: str) -> OutSection | None:
         return next((s for s in self.sections if s.name == name), None)
@@ -262,11 +277,16 @@ def image_of(elf: ElfFile) -> OutputImage:
                 for sec in elf.sections if sec.flags & SHF_ALLOC]
     image = OutputImage(elf.path, machine, 8 if machine == "x86_64" else 4, sections,
                         relocatable=elf.type == ET_DYN)
+    interp = False
     for seg in elf.segments:
         if seg.type == PT_TLS:
             image.tls = (seg.vaddr, seg.memsz, seg.align)
+        interp = interp or seg.type == PT_INTERP
     _read_symbols(elf, image)
-    _read_dynamic(elf, image)
+    flags = _read_dynamic(elf, image)
+    image.exported_default = _exported_default(elf)
+    image.shared = image.relocatable and not interp and not flags.get(DT_FLAGS_1, 0) & DF_1_PIE
+    image.symbolic = DT_SYMBOLIC in flags or bool(flags.get(DT_FLAGS, 0) & DF_SYMBOLIC)
     return image
 
 
@@ -308,13 +328,18 @@ def _read_symbols(elf: ElfFile, image: OutputImage) -> None:
                 image.globals[rec.name] = rec
 
 
-def _read_dynamic(elf: ElfFile, image: OutputImage) -> None:
+def _read_dynamic(elf: ElfFile, image: OutputImage) -> dict[int, int]:
+    """Read the dynamic relocations and DT_PLTGOT; returns the flag tags (DT_FLAGS,
+    DT_FLAGS_1, DT_SYMBOLIC) found, by number."""
     kinds = _SLOT_TYPES[image.machine]
+    flags: dict[int, int] = {}
     for sec in elf.sections:
         if sec.type == SHT_DYNAMIC:
             for tag, value in tables.dynamic_tags(elf.contents(sec), elf.is64):
                 if tag == DT_PLTGOT:
                     image.pltgot = value
+                if tag in (DT_FLAGS, DT_FLAGS_1, DT_SYMBOLIC):
+                    flags[tag] = value
         if sec.type not in (SHT_REL, SHT_RELA) or not sec.flags & SHF_ALLOC:
             continue
         names: list[str] = []
@@ -328,6 +353,17 @@ def _read_dynamic(elf: ElfFile, image: OutputImage) -> None:
             image.dynrelocs.append(DynReloc(rel.offset, kinds.get(rel.type, "other"),
                                             names[rel.symbol] if known else "", rel.addend,
                                             versions[rel.symbol] if known else ""))
+    return flags
+
+
+def _exported_default(elf: ElfFile) -> set[str]:
+    """The names .dynsym defines with default visibility (global or weak)."""
+    table = elf.section_named(".dynsym")
+    if table is None or table.type != SHT_DYNSYM:
+        return set()
+    return {base_name(s.name) for s in tables.symbols(*_table(elf, table.index), elf.is64)
+            if s.shndx != "SHN_UNDEF" and s.visibility == 0 and s.name
+            and s.bind in ("STB_GLOBAL", "STB_WEAK")}
 
 
 def _needed_versions(elf: ElfFile, dynsym: int, count: int) -> list[str]:

@@ -8,7 +8,9 @@ of a merged string, and the instruction relaxations of relax.py.
 
 from __future__ import annotations
 
+from . import tls_dynamic
 from .expect import Expectation, formula
+from .image import OutputImage
 from .inputs import InputObject, InputReloc, InputSection
 from .linked import Linked
 from .relax import relaxed
@@ -41,6 +43,15 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     sym = obj.symbols[rel.symbol]
     relocated_only = image.relocatable and f is Formula.ABS and w == image.word \
         and sym.shndx != "SHN_ABS"
+    if target.name in TLS_GET_ADDR and not image.shared and f in _CALLS:
+        # the call ending a GD/LD sequence, which an executable's linker rewrites with the
+        # sequence (to initial or local exec; lld and mold leave no __tls_get_addr at all)
+        out.append(Expectation(None, f"the {target.name} call of a rewritten GD/LD sequence",
+                               p, w, rng, rule="relaxed"))
+    if target.preemptible and f in (Formula.ABS, Formula.PC):
+        # a field the loader must fill from the symbol's run-time definition: judged from
+        # the dynamic relocation alone (the bytes under it are the loader's to write)
+        return _symbolic_only(image, target, a, p, w, rng, f)
     if f is Formula.ABS:
         for s in target.s:
             if not (target.imported and s == 0) and not (relocated_only and s):
@@ -51,10 +62,7 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
         for slot in image.dynamic_at(p):
             if slot.kind == "RELATIVE":
                 out.extend(_relative(linked, slot.addend, a, p, w, rng, target))
-            if slot.symbol == target.name and slot.kind in ("64", "32"):
-                value = None if slot.addend is not None else a
-                out.append(Expectation(value, f"dynamic relocation at {p:#x} for {target.name}"
-                                       f" (A = {a:#x})", p, w, rng, rule="dynamic"))
+        out.extend(_symbolic_only(image, target, a, p, w, rng, f))
         if target.resolver is not None and a == 0 and p in image.ifunc_slots((target.resolver,)):
             # mold: a pointer to an IFUNC in data is itself filled by IRELATIVE at startup
             out.append(Expectation(None, f"IRELATIVE at {p:#x} calls the resolver "
@@ -90,13 +98,20 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
         add([("+", "GOT", got), ("+", "A", a), ("-", "P", p)])
     elif f is Formula.SIZE:
         add([("+", "Z", target.z), ("+", "A", a)])
+    elif f in _DYNAMIC_TLS:
+        return tls_dynamic.expectations(linked, info, a, p, target)
     elif f in _TLS and tp is not None:
         out.extend(_tls(linked, obj, sec, rel, info, p, target, tp, original))
+        return out
+    elif f in _TLS_GOT and target.imported:
+        # initial exec of another module's variable from an output with no TLS of its own:
+        # only a slot a dynamic TPOFF naming the variable fills will do
+        out.extend(_tls_import(linked, info, p, target, a, original))
         return out
     if target.piece is not None and f in (Formula.ABS, Formula.PC, Formula.REL_GOT) \
             and not relocated_only:
         out.extend(_any_copy(linked, info, rel, p, target))
-    if info.relaxable and not target.imported:
+    if info.relaxable and not target.imported and not target.preemptible:
         before = sec.data[max(rel.offset - 3, 0):rel.offset].rjust(3, b"\0")
         rex = info.name.endswith("REX_GOTPCRELX")
         for s in target.s:
@@ -104,8 +119,47 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     return out
 
 
+def _symbolic_only(image: OutputImage, target: Target, a: int, p: int, w: int, rng: Range,
+                   f: Formula) -> list[Expectation]:
+    """The field is right when a symbolic dynamic relocation at it names the symbol with
+    the input's addend (RELA: in the relocation, the field's bytes are the loader's to
+    write; REL: in the field)."""
+    kinds = ("64", "32") if f is Formula.ABS else ("PC",)
+    out = []
+    for slot in image.dynamic_at(p):
+        if slot.symbol != target.name or slot.kind not in kinds:
+            continue
+        if slot.addend is not None and slot.addend != a:
+            continue  # names the symbol, but ld.so would add another addend
+        value = None if slot.addend is not None else a
+        if f is Formula.PC and slot.addend is None:
+            value = a  # R_386_PC32 (REL): ld.so computes S + field - P
+        out.append(Expectation(value, f"dynamic {'R_*_' + slot.kind} at {p:#x} for "
+                               f"{target.name} (A = {a:#x})", p, w, rng, rule="dynamic"))
+    return out
+
+
+TLS_GET_ADDR = ("__tls_get_addr", "___tls_get_addr")
+_CALLS = (Formula.PLT_PC, Formula.PC, Formula.GOT_PC, Formula.GOT_OFF, Formula.GOT_ABS)
+_DYNAMIC_TLS = (*tls_dynamic.PAIR_FORMULAS, Formula.DTP_OFF)
 _TLS = (Formula.TP_OFF, Formula.TP_NEG, Formula.TLS_GOT_PC, Formula.TLS_GOT_ABS,
         Formula.TLS_GOT_OFF)
+
+
+_TLS_GOT = (Formula.TLS_GOT_PC, Formula.TLS_GOT_ABS, Formula.TLS_GOT_OFF)
+
+
+def _tls_import(linked: Linked, info: RelocType, p: int, target: Target, a: int,
+                original: tuple[tuple[int, bytes], ...]) -> list[Expectation]:
+    out = []
+    for g in tls_slots(linked.image, target.name, ()):
+        terms = {Formula.TLS_GOT_PC: [("+", "G", g), ("+", "A", a), ("-", "P", p)],
+                 Formula.TLS_GOT_ABS: [("+", "G", g), ("+", "A", a)],
+                 Formula.TLS_GOT_OFF: [("+", "G", g), ("+", "A", a),
+                                       ("-", "GOT", linked.got or 0)]}[info.formula]
+        value, text = formula(terms)
+        out.append(Expectation(value, text, p, info.width, info.range, original))
+    return out
 
 
 def _tls(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,

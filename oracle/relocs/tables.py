@@ -25,6 +25,7 @@ class RawSymbol:
     type: str
     bind: str
     shndx: int | str
+    visibility: int = 0  # st_other & 3: STV_DEFAULT 0, INTERNAL 1, HIDDEN 2, PROTECTED 3
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,13 @@ def symbols(data: bytes, strtab: bytes, is64: bool) -> Iterator[RawSymbol]:
     usable = data[:len(data) - len(data) % size]
     for entry in struct.iter_unpack("<IBBHQQ" if is64 else "<IIIBBH", usable):
         if is64:
-            name, info, _, shndx, value, sym_size = entry
+            name, info, other, shndx, value, sym_size = entry
         else:
-            name, value, sym_size, info, _, shndx = entry
+            name, value, sym_size, info, other, shndx = entry
         yield RawSymbol(_name(strtab, name), value, sym_size,
                         _TYPES.get(info & 0xF, f"STT_{info & 0xF}"),
                         _BINDS.get(info >> 4, f"STB_{info >> 4}"),
-                        _SPECIAL.get(shndx, shndx))
+                        _SPECIAL.get(shndx, shndx), other & 3)
 
 
 def relocations(data: bytes, is64: bool, rela: bool) -> Iterator[RawReloc]:

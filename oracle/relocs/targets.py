@@ -5,6 +5,8 @@ overriding are honoured), else from where the defining input section landed.  G 
 slot: one the dynamic relocations bind to the symbol (GLOB_DAT, or a word-sized absolute
 relocation) or, when the linker resolved the symbol itself, a `.got*` word that holds S.
 L is a PLT entry jumping through the symbol's slot, or S itself for a defined symbol.
+In a shared library a symbol exported with default visibility is preemptible: its G is
+only a slot a dynamic relocation binds to it, and its L only a PLT entry.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class Target:
     problem: str = ""        # why S is unknown, when s is empty
     piece: MergePiece | None = None  # set when any copy of a merged piece is a valid S
     resolver: int | None = None      # for an IFUNC: its resolver (what IRELATIVE calls)
+    # defined in a shared library output and exported with default visibility: another
+    # object may interpose it, so only a dynamic relocation naming it may reach it (no
+    # RELATIVE, no statically filled GOT slot, no direct call, no relaxation)
+    preemptible: bool = False
 
 
 def _static_got_slots(image: OutputImage, values: tuple[int, ...]) -> list[int]:
@@ -144,18 +150,19 @@ def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
         # a local IFUNC (or one the output lists under another type): its own value is
         # only the resolver, so it too is reached through an IRELATIVE slot
         return _ifunc(image, sym.name, s, sym.size, plt)
+    preemptible = named and not imported and image.preemptible(sym.name)
     dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32"), version) if named else []
-    static_slots = [] if imported or not s else _static_got_slots(image, s)
+    static_slots = [] if imported or preemptible or not s else _static_got_slots(image, s)
     g = tuple(dict.fromkeys(dyn_slots + static_slots))
     entries: list[int] = []
     if named:
         for slot in image.slots_of(sym.name, ("JUMP_SLOT", "GLOB_DAT"), version):
             entries.extend(plt.get(slot, []))
-    if not imported:
+    if not imported and not preemptible:
         entries = list(s) + entries
     z = out.size if out is not None and out.size else sym.size
     return Target(sym.name, s, imported, g, tuple(dict.fromkeys(entries)), z, problem,
-                  merge_piece(obj, sym, addend))
+                  merge_piece(obj, sym, addend), preemptible=preemptible)
 
 
 def _ifunc_symbol(image: OutputImage, name: str) -> OutSymbol | None:

@@ -41,6 +41,14 @@ class Formula(Enum):
     TLS_GOT_PC = "G(tp) + A - P"  # initial exec: the slot G holds S - TP
     TLS_GOT_ABS = "G(tp) + A"
     TLS_GOT_OFF = "G(tp) + A - GOT"
+    # general and local dynamic: G is the first of two GOT words (a tls_index: module id,
+    # offset in its block) that DTPMOD/DTPOFF relocations fill; DTP_OFF is a variable's
+    # offset in its module's block, S + A - the start of PT_TLS
+    TLS_GD_PC = "G(gd) + A - P"
+    TLS_GD_OFF = "G(gd) + A - GOT"
+    TLS_LD_PC = "G(ld) + A - P"
+    TLS_LD_OFF = "G(ld) + A - GOT"
+    DTP_OFF = "S + A - TLS"
 
 
 class Range(Enum):
@@ -87,6 +95,10 @@ _X86_64: dict[int, RelocType] = {
     18: RelocType("R_X86_64_TPOFF64", Formula.TP_OFF, 8, Range.ANY),
     22: RelocType("R_X86_64_GOTTPOFF", Formula.TLS_GOT_PC, 4, Range.SIGNED, relaxable=True),
     23: RelocType("R_X86_64_TPOFF32", Formula.TP_OFF, 4, Range.SIGNED),
+    19: RelocType("R_X86_64_TLSGD", Formula.TLS_GD_PC, 4, Range.SIGNED),
+    20: RelocType("R_X86_64_TLSLD", Formula.TLS_LD_PC, 4, Range.SIGNED),
+    21: RelocType("R_X86_64_DTPOFF32", Formula.DTP_OFF, 4, Range.SIGNED),
+    17: RelocType("R_X86_64_DTPOFF64", Formula.DTP_OFF, 8, Range.ANY),
     41: RelocType("R_X86_64_GOTPCRELX", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
     42: RelocType("R_X86_64_REX_GOTPCRELX", Formula.GOT_PC, 4, Range.SIGNED, relaxable=True),
 }
@@ -109,18 +121,16 @@ _I386: dict[int, RelocType] = {
     16: RelocType("R_386_TLS_GOTIE", Formula.TLS_GOT_OFF, 4, Range.ANY, relaxable=True),
     17: RelocType("R_386_TLS_LE", Formula.TP_OFF, 4, Range.ANY),
     34: RelocType("R_386_TLS_LE_32", Formula.TP_NEG, 4, Range.ANY),
+    18: RelocType("R_386_TLS_GD", Formula.TLS_GD_OFF, 4, Range.ANY),
+    19: RelocType("R_386_TLS_LDM", Formula.TLS_LD_OFF, 4, Range.ANY),
+    32: RelocType("R_386_TLS_LDO_32", Formula.DTP_OFF, 4, Range.ANY),
 }
 
-# Types we recognise by name but do not check (general- and local-dynamic TLS sequences,
-# which linkers rewrite into other instruction sequences, descriptors, the large-model
-# PLT GOT): a use of one is reported as "unsupported", never a crash.
-_X86_64_OTHER = {16: "R_X86_64_DTPMOD64", 17: "R_X86_64_DTPOFF64",
-                 19: "R_X86_64_TLSGD", 20: "R_X86_64_TLSLD", 21: "R_X86_64_DTPOFF32",
-                 30: "R_X86_64_GOTPLT64",
+# Types we recognise by name but do not check (TLS descriptors, the large-model PLT GOT): a use of one is reported as "unsupported", never a crash.
+_X86_64_OTHER = {16: "R_X86_64_DTPMOD64", 30: "R_X86_64_GOTPLT64",
                  34: "R_X86_64_GOTPC32_TLSDESC", 35: "R_X86_64_TLSDESC_CALL",
                  36: "R_X86_64_TLSDESC"}
-_I386_OTHER = {14: "R_386_TLS_TPOFF", 18: "R_386_TLS_GD", 19: "R_386_TLS_LDM",
-               32: "R_386_TLS_LDO_32", 33: "R_386_TLS_IE_32",
+_I386_OTHER = {14: "R_386_TLS_TPOFF", 33: "R_386_TLS_IE_32",
                39: "R_386_TLS_GOTDESC", 40: "R_386_TLS_DESC_CALL"}
 
 # Types whose instruction sequences linkers rewrite wholesale: the bytes around their

@@ -15,8 +15,9 @@ from bench.stage_clock import StageClock
 
 
 def test_the_draw_is_seeded_and_sized() -> None:
-    first, seconds, cpu_seconds = fuzz_throughput.draw_examples(3, seed=7)
-    again, _, _ = fuzz_throughput.draw_examples(3, seed=7)
+    cases = fuzz_throughput.PROPERTIES[0].strategy  # property (a)'s own strategy
+    first, seconds, cpu_seconds = fuzz_throughput.draw_examples(cases(), 3, seed=7)
+    again, _, _ = fuzz_throughput.draw_examples(cases(), 3, seed=7)
     assert len(first) == 3
     assert seconds > 0
     assert cpu_seconds > 0
@@ -65,7 +66,7 @@ def test_main_reports_both_properties_with_every_stage(tmp_path: Path,
     a, b = record["properties"]
     assert (a["property"], b["property"]) == ("property (a)", "property (b)")
     stages_a = [s["stage"] for s in a["stages"]]
-    assert stages_a == ["generation (Hypothesis draw)", "model (semantics.outcome)",
+    assert stages_a == ["generation (Hypothesis draw)", "model (pie form, coverage, outcome)",
                         "writing objects", "linking (linkharness)", "oracle.check",
                         "relocation-field oracle", "emulating (lazy + now)",
                         "other (directories, cleanup)"]
@@ -95,3 +96,19 @@ def test_profile_writes_property_a_flat_list(tmp_path: Path,
     flat = (tmp_path / "fuzz_throughput" / "fuzz-profile-a-flat.txt").read_text()
     assert flat.startswith("   own s")
     assert "fuzz_stages.py" in flat  # property_a is on every sampled stack
+
+
+def test_the_i386_and_macho_properties_are_measured_from_their_own_draws(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "more.json"
+    status = fuzz_throughput.main(["--examples", "1", "--baseline-cases", "1",
+                                   "--properties", "i386,macho", "--json", str(out)])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "i386 linkharness property: 1 examples" in text
+    assert "Mach-O linkharness property (3 links): 1 examples" in text
+    i386, macho = json.loads(out.read_text())["properties"]
+    assert i386["problems"] == [] and macho["problems"] == []
+    calls = {s["stage"]: s["calls"] for s in macho["stages"]}
+    assert calls["linking (linkharness x3)"] == 3
+    assert calls["emulating (lazy + now)"] == 3  # lazy and now per output, one stage each

@@ -10,6 +10,7 @@ so that the real crt files, libc and libgcc arrive the way they do for any C pro
 from __future__ import annotations
 
 import fcntl
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
 )}
 DEFAULT_VARIANTS = ("gcc-O0", "gcc-O2", "gcc-O2-fPIE", "gcc-fPIC", "clang-O2")
 LINKERS = ("gnu-ld", "linkharness")
+
+
+_MAIN = re.compile(r"^\s*(?:int|void)\s+main\s*\(", re.MULTILINE)
 
 
 class BuildError(Exception):
@@ -102,6 +106,43 @@ class BuiltObjects:
                 "-o", str(output),
                 *map(str, self.objects), *self.link_args]
         _run_tool(argv, self.directory)
+        return output
+
+    def split_for_library(self) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+        """(objects of the executable, objects of the shared library): the translation
+        unit defining `main` stays in the executable, every other one (the helpers) moves
+        into the library; a one-file program moves whole, its `main` included (crt1's
+        reference to it then binds to the library)."""
+        if len(self.objects) == 1:
+            return (), self.objects
+        mains = tuple(o for o, s in zip(self.objects, self.spec.sources)
+                      if _MAIN.search((self.spec.directory / s).read_text(errors="replace")))
+        return mains, tuple(o for o in self.objects if o not in mains)
+
+    def link_shared_library(self, shim: str) -> Path:
+        """The helpers' shared library, made by linkharness (once per variant; another
+        worker reuses it)."""
+        output = self.directory / "libhelpers.lh.so"
+        with _exclusive(self.directory / "lib.lock.d"):
+            if not output.exists():
+                driver = "g++" if self.spec.is_cxx else "gcc"
+                _, library = self.split_for_library()
+                tmp = output.with_suffix(".tmp.so")
+                _run_tool([driver, *self.variant.machine, "-shared", f"-B{shim}",
+                           "-Wl,-soname,libhelpers.lh.so", "-o", str(tmp),
+                           *map(str, library), *self.link_args], self.directory)
+                tmp.rename(output)
+        return output
+
+    def link_with_library(self, linker: str, shim: str, library: Path) -> Path:
+        """The executable (a PIE, gcc's default) of `main`'s object linked with `library`."""
+        output = self.directory / f"prog.{linker}.with-lib"
+        select = ["-fuse-ld=bfd"] if linker == "gnu-ld" else [f"-B{shim}"]
+        driver = "g++" if self.spec.is_cxx else "gcc"
+        executable, _ = self.split_for_library()
+        _run_tool([driver, *self.variant.machine, "-pie", *select, "-o", str(output),
+                   *map(str, executable), str(library), f"-Wl,-rpath,{self.directory}",
+                   *self.link_args], self.directory)
         return output
 
     def run(self, executable: Path) -> RunResult:

@@ -161,3 +161,55 @@ def test_debug_information_survives_r(flags: tuple[str, ...], tmp_path: Path,
         assert any(re.fullmatch(r"#1 +main \(\) at m\.c:4", ln) for ln in lines), (name, out)
         assert "No errors." in _ok("llvm-dwarfdump-14", "--verify", name, cwd=tmp_path)
     assert "No errors." in _ok("llvm-dwarfdump-14", "--verify", "fm.o", cwd=tmp_path)
+
+
+HEADER_HPP = r"""#include <stdexcept>
+#include <string>
+#include <vector>
+inline int shared_inline(int x) {
+    if (x > 100) throw std::runtime_error("big " + std::to_string(x));
+    return x * 2;
+}
+template <typename T> T sum(const std::vector<T>& v) {
+    T s{};
+    for (auto& e : v) s += shared_inline(e);
+    return s;
+}
+"""
+CPP_A = '#include "h.hpp"\nint from_a(int n) { std::vector<int> v(n, 7); return sum(v); }\n'
+CPP_B = r"""#include "h.hpp"
+#include <cstdio>
+int from_b(int n) {
+    std::vector<int> v(n, 200);
+    try { return sum(v); }
+    catch (const std::exception& e) { std::printf("caught %s\n", e.what()); return -1; }
+}
+"""
+CPP_M = r"""#include <cstdio>
+#include <stdexcept>
+int from_a(int); int from_b(int);
+int main() {
+    std::printf("%d %d\n", from_a(3), from_b(2));
+    try { from_a(1); throw std::logic_error("x"); } catch (std::logic_error&) { std::puts("logic"); }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("flags", [("-O0",), ("-O2", "-g")], ids=["O0", "O2-g"])
+def test_cxx_comdat_and_exceptions_through_r(flags: tuple[str, ...], tmp_path: Path,
+                                             linkharness_shim: str) -> None:
+    """C++: both files carry the same inline functions and template instances (COMDAT
+    groups, some named by a local of the .group section), their FDEs and LSDAs; after -r
+    one copy is left, and exceptions thrown through it are still caught."""
+    for name, text in (("h.hpp", HEADER_HPP), ("a.cpp", CPP_A), ("b.cpp", CPP_B),
+                       ("m.cpp", CPP_M)):
+        (tmp_path / name).write_text(text)
+    _ok("g++", *flags, "-c", "a.cpp", "b.cpp", "m.cpp", cwd=tmp_path)
+    _ok("g++", "a.o", "b.o", "m.o", "-o", "direct", cwd=tmp_path)
+    want = _ok(str(tmp_path / "direct"), cwd=tmp_path)
+    assert want == "caught big 200\n42 -1\nlogic\n"
+    _link_r(tmp_path, ["a.o", "b.o"], "ab.o", False)
+    for name, extra in (("by-gnu-ld", ()), ("by-linkharness", (f"-B{linkharness_shim}",))):
+        _ok("g++", *extra, "ab.o", "m.o", "-o", name, cwd=tmp_path)
+        assert _ok(str(tmp_path / name), cwd=tmp_path) == want, name

@@ -120,6 +120,14 @@ def test_z_ignored_keywords_are_silent_and_unknown_ones_warn() -> None:
     (["-sort-common=ascending"], {"sort_common": "ascending"}),
     (["-Ttext-segment=0x10000000"], {"image_base": 0x10000000}),
     (["-Ttext-segment", "20000000"], {"image_base": 0x20000000}),
+    (["-Ttext=0x500000", "-Tbss", "900000"], {"section_starts": [(".text", 0x500000),
+                                                                 (".bss", 0x900000)]}),
+    (["--section-start=.rodata=0x600000"], {"section_starts": [(".rodata", 0x600000)]}),
+    (["--sort-section=alignment"], {"sort_section": "alignment"}),
+    (["-z", "ibt", "-z", "shstk"], {"z_properties": {0xC0000002: 3}}),
+    (["-z", "x86-64-v2"], {"z_properties": {0xC0008002: 2}}),
+    (["-r", "-unique"], {"relocatable": True, "unique": True}),
+    (["--relocatable"], {"relocatable": True}),
 ])
 def test_layout_and_resolution_options(argv: list[str], options: dict[str, object]) -> None:
     assert cli.parse(argv).options == options
@@ -127,10 +135,10 @@ def test_layout_and_resolution_options(argv: list[str], options: dict[str, objec
 
 @pytest.mark.parametrize("argv", [["-z", "max-page-size=3000"], ["-z", "max-page-size=big"],
                                   ["--unresolved-symbols=sometimes"], ["--sort-common=size"],
-                                  ["-Ttext-segment=0x10000800"], ["--sort-section=name"],
-                                  ["-Ttext=0x1000"], ["-Tdata", "0x1000"], ["-Tbss=0"],
-                                  ["--section-start=.foo=0x1000"], ["-unique"],
-                                  ["-z", "ibt"], ["-z", "shstk"], ["-z", "x86-64-v2"]])
+                                  ["-Ttext-segment=0x10000800"], ["--sort-section=size"],
+                                  ["-Ttext=zz"], ["--section-start=.foo"], ["-unique"],
+                                  ["-Trodata-segment=0x1000"], ["-z", "ibtplt"],
+                                  ["-r", "-pie"], ["-r", "--gc-sections"]])
 def test_bad_option_values_are_one_line_errors(argv: list[str]) -> None:
     with pytest.raises(LinkError, match=re.escape(argv[0].split("=")[0])):
         cli.parse(argv)
@@ -276,7 +284,7 @@ def test_unknown_option_is_an_error() -> None:
         cli.parse(["a.o", "--frobnicate"])
 
 
-@pytest.mark.parametrize("spelling", ["-emit-relocs", "--emit-relocs", "-unique"])
+@pytest.mark.parametrize("spelling", ["-emit-relocs", "--emit-relocs", "-traditional-format"])
 def test_one_dash_long_option_of_gnu_ld_is_refused_by_name(spelling: str) -> None:
     """GNU ld reads -emit-relocs as --emit-relocs (getopt_long_only); it must not be taken
     for -e with the value mit-relocs (an entry symbol), nor -init for -I nit."""

@@ -1,14 +1,19 @@
 /* POSIX threads as libSystem declares them (Darwin's opaque struct sizes: an 8-byte
  * signature then the body).  The emulated libSystem runs each thread to completion when
- * it is created (x86-64 only): see oracle/emulate/macho/pthreads.py. */
+ * it is created: see oracle/emulate/macho/pthreads.py. */
 #ifndef LH_DARWIN_PTHREAD_H
 #define LH_DARWIN_PTHREAD_H
 
 #include "_types.h"
 
 typedef struct _opaque_pthread_t *pthread_t;
+#ifdef __LP64__
 typedef struct { long __sig; char __opaque[56]; } pthread_attr_t;
 typedef struct { long __sig; char __opaque[56]; } pthread_mutex_t;
+#else
+typedef struct { long __sig; char __opaque[36]; } pthread_attr_t;
+typedef struct { long __sig; char __opaque[40]; } pthread_mutex_t;
+#endif
 typedef struct { long __sig; char __opaque[8]; } pthread_mutexattr_t;
 typedef unsigned long pthread_key_t;
 

@@ -23,6 +23,7 @@ program built elsewhere are normally gone).
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ N_ENSYM, N_SO, N_OSO = 0x4E, 0x64, 0x66
 SYMBOL_STABS = (N_GSYM, N_FUN, N_STSYM, N_LCSYM, N_BNSYM, N_ENSYM)
 S_ATTR_INSTRUCTIONS = 0x80000400  # S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS
 MH_OBJECT, AR_MAGIC = 1, b"!<arch>\n"
+FAT_MAGICS = (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")  # FAT_MAGIC, FAT_MAGIC_64
 
 
 @dataclass
@@ -185,8 +187,9 @@ def stab_data(f: MachOFile) -> Iterator[Finding]:
 
 @rule("MACHO-STAB-OSO", TOPIC,
       "each N_OSO names an object by absolute path (an archive member as lib.a(m.o)); when "
-      "that file is on this machine, it is an MH_OBJECT of the image's CPU (or an archive "
-      "holding the member) and n_value is its modification time (0: not recorded)",
+      "that file is on this machine, it is an MH_OBJECT of the image's CPU (or a universal "
+      "file holding one, or an archive holding the member) and n_value is its modification "
+      "time (0: not recorded; lldb will not load an object whose time differs)",
       DSYMUTIL)
 def stab_objects(f: MachOFile) -> Iterator[Finding]:
     img = f.img
@@ -206,25 +209,43 @@ def _object_problem(oso: mi.Symbol, cputype: int) -> str | None:
     if path.endswith(")") and "(" in path and not os.path.exists(path):
         path, _, member = path[:-1].partition("(")
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None  # a device or a pipe named by a hostile file is never opened
         with open(path, "rb") as fh:
             head = fh.read(8)
-            if member is not None:
+            universal = head[:4] in FAT_MAGICS
+            if universal and member is not None:
+                return None  # a universal archive's members are not looked into
+            if universal:  # a universal object: dsymutil takes the image's slice
+                if not _fat_has(fh, head, cputype):
+                    return "a universal file without the image's CPU type"
+            elif member is not None:
                 if head != AR_MAGIC:
                     return f"{path} is not an archive"
                 found = _member_header(fh, member)
                 if found is None:
                     return f"{path} has no member {member}"
                 mtime, head = found
-            else:
+            if member is None:
                 mtime = int(os.fstat(fh.fileno()).st_mtime)
     except OSError:
         return None  # not on this machine: dsymutil warns, and so may a human; we cannot judge
-    if len(head) < 8 or struct.unpack_from("<I", head)[0] not in (0xFEEDFACE, 0xFEEDFACF) \
-            or struct.unpack_from("<i", head, 4)[0] != cputype:
+    if not universal and (len(head) < 8 or struct.unpack_from("<I", head)[0] not in
+                          (0xFEEDFACE, 0xFEEDFACF)
+                          or struct.unpack_from("<i", head, 4)[0] != cputype):
         return "does not name a Mach-O object of the image's CPU type"
     if oso.value and oso.value != mtime:
         return f"n_value {oso.value} is not the object's modification time {mtime}"
     return None
+
+
+def _fat_has(fh: BinaryIO, head: bytes, cputype: int) -> bool:
+    """Whether a universal file's header lists `cputype` (fat_arch or fat_arch_64)."""
+    count = min(struct.unpack_from(">I", head, 4)[0], 64)
+    size = 32 if head[:4] == FAT_MAGICS[1] else 20
+    table = fh.read(count * size)
+    return any(struct.unpack_from(">i", table, k * size)[0] == cputype
+               for k in range(len(table) // size))
 
 
 def _member_header(fh: BinaryIO, member: str) -> tuple[int, bytes] | None:

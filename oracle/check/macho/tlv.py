@@ -20,6 +20,7 @@ DYLD_TLV = "dyld threadLocalVariables.c / ld64 (thread-local variables)"
 MH_HAS_TLV_DESCRIPTORS = 0x800000
 S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
 BOOTSTRAP = "__tlv_bootstrap"
+MALLOC_ALIGN = 16  # what dyld's template copy is aligned to
 
 
 def _bound(img: MachOImage) -> dict[int, str] | None:
@@ -76,3 +77,23 @@ def tlv(f: MachOFile) -> Iterator[Finding]:
             if offset >= size:
                 yield where, (f"offset {offset:#x} is outside the {size:#x}-byte thread-local "
                               "template")
+
+
+@rule("MACHO-TLV-TEMPLATE-ALIGN", TOPIC,
+      "the thread-local template starts at an address aligned as its most aligned section "
+      "(up to 16): dyld copies the template into a block from malloc, 16-byte aligned, and "
+      "each variable lands at block + its offset in the template, so a variable keeps its "
+      "alignment in every thread only when its offset is a multiple of it (ld64.lld aligns "
+      "__thread_data so)", DYLD_TLV)
+def tlv_template_align(f: MachOFile) -> Iterator[Finding]:
+    template = [s for s in f.img.sections()
+                if s.type in (S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL) and s.size]
+    if not template:
+        return
+    first = min(template, key=lambda s: s.addr)
+    want = min(MALLOC_ALIGN, max(1 << s.align for s in template))
+    if first.addr % want:
+        most = max(template, key=lambda s: s.align)
+        yield first.name, (f"the template starts at {first.addr:#x}, not a multiple of "
+                           f"{want}: {most.name}'s alignment (2^{most.align}) is lost in "
+                           f"each thread's copy")

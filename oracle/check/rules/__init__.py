@@ -4,7 +4,8 @@
 import importlib
 
 TOPICS = ("header", "segments", "placement", "entry", "dynamic", "init", "hashes", "relocs",
-          "pic", "gotplt", "symbols", "versions", "ifunc", "ehframe", "buildid", "dwarf")
+          "pic", "gotplt", "symbols", "versions", "ifunc", "ehframe", "buildid", "property",
+          "dwarf")
 
 for _topic in TOPICS:
     importlib.import_module(f"oracle.check.rules.{_topic}")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from oracle.check import consts as c
 from oracle.check.image import ElfImage
 from oracle.check.registry import BINFMT, Finding, rule
+from oracle.check.rules.pic import is_shared_library
 
 TOPIC = "entry"
 
@@ -18,6 +19,8 @@ def entry(img: ElfImage) -> Iterator[Finding]:
     addr = img.header.entry
     if addr == 0 and img.header.type == c.ET_DYN:
         return  # gABI: zero means no entry point (a shared library)
+    if is_shared_library(img):
+        return  # ld.so never jumps to a library's e_entry (mold leaves a stale one there)
     load = img.load_at(addr)
     if load is None:
         yield "e_entry", f"{addr:#x} is not inside any PT_LOAD"

@@ -12,6 +12,7 @@ from oracle.check.registry import DL_LOOKUP, GABI, Finding, rule
 from oracle.check.tables import dyn_value, dynsym
 
 TOPIC = "hashes"
+STB_LOCAL = 0
 
 
 def sysv_hash(name: bytes) -> int:
@@ -70,8 +71,9 @@ def sysv(img: ElfImage) -> Iterator[Finding]:
             owner[i] = b
             i = chains[i]
     for sym in syms[1:]:
-        if not sym.name:
-            continue
+        if not sym.name or sym.bind == STB_LOCAL:
+            continue  # ld.so never looks a local up (gold lists local TLS symbols it names
+            # in dynamic relocations, and hashes them nowhere)
         want = sysv_hash(sym.name.encode("latin-1")) % nbucket
         if owner.get(sym.index) != want:
             yield f".dynsym[{sym.index}]", f"{sym.name!r} is not on the chain of bucket {want}"

@@ -68,7 +68,7 @@ class LibSystem:
         self._libc = Libc(install_name, word)
         self._libm = Libm(install_name)  # libSystem holds libm (libsystem_m)
         self._darwin = darwin_exports(self._libc.function)
-        self._threads = pthread_exports() if word == 8 else {}
+        self._threads = pthread_exports()
         if word == 4:  # i386 code calls libSystem's compiler runtime for 64-bit division
             self._darwin.update(compiler_rt_exports())
 

@@ -6,16 +6,20 @@ their threads wrote, or whose threads only print in creation order, behave as na
 one that waits for a thread still to come (a condition variable, a spin on a flag) cannot
 run here, and mutexes never block (no two threads ever run at once).
 
-x86-64 only: the gs base is switched through its register (i386's needs a GDT entry per
-thread).
+The gs base is switched through its register on x86-64; on i386 through the base of the
+GDT entry the gs selector names (darwin_process.set_up's), rewritten and the selector
+reloaded.
 """
 
 from __future__ import annotations
 
+import struct
+
+from unicorn import Uc
 from unicorn import x86_const as x
 
 from oracle.emulate.calls import CallContext, Export, GuestCall, LibResult
-from oracle.emulate.guest import GuestFault
+from oracle.emulate.guest import GuestFault, GuestMemory
 from oracle.emulate.macho.darwin_process import (
     MACH_THREAD_PORT,
     TSD_ERRNO,
@@ -24,27 +28,50 @@ from oracle.emulate.macho.darwin_process import (
     TSD_SELF,
     TSD_SLOTS,
 )
+from oracle.emulate.thread import descriptor
 
 THREAD_STRUCT = 0x100  # the struct _pthread fields before tsd[] (not read by programs)
 FIRST_USER_KEY = TSD_FIRST_KEY + 1  # TSD_FIRST_KEY is dyld's thread-local-variable key
 
 
+GS_ENTRY = 3  # i386: the GDT entry of the gs selector (darwin_process.set_up)
+DATA_ACCESS = 0x92  # present, ring 3 data, writable
+
+
+def gs_base(uc: Uc, mem: GuestMemory, word: int) -> int:
+    """The running thread's TSD: the gs base."""
+    if word == 8:
+        return int(uc.reg_read(x.UC_X86_REG_GS_BASE))
+    gdt = int(uc.reg_read(x.UC_X86_REG_GDTR)[1])
+    _, low, mid, _, _, high = struct.unpack("<HHBBBB", mem.read(gdt + 8 * GS_ENTRY, 8))
+    return low | mid << 16 | high << 24
+
+
+def set_gs_base(uc: Uc, mem: GuestMemory, word: int, base: int) -> None:
+    if word == 8:
+        uc.reg_write(x.UC_X86_REG_GS_BASE, base)
+        return
+    gdt = int(uc.reg_read(x.UC_X86_REG_GDTR)[1])
+    mem.write(gdt + 8 * GS_ENTRY, descriptor(base, DATA_ACCESS))
+    uc.reg_write(x.UC_X86_REG_GS, GS_ENTRY << 3)  # reload: the hidden base is cached
+
+
 def _gs(ctx: CallContext) -> int:
-    return int(ctx.machine.uc.reg_read(x.UC_X86_REG_GS_BASE))
+    return gs_base(ctx.machine.uc, ctx.mem, ctx.word)
 
 
 def _slot(ctx: CallContext, key: int) -> int:
     if not 0 <= key < TSD_SLOTS:
         raise GuestFault(key, f"pthread key {key} is not one of the {TSD_SLOTS} TSD slots")
-    return _gs(ctx) + 8 * key
+    return _gs(ctx) + ctx.word * key
 
 
 def _read(ctx: CallContext, addr: int) -> int:
-    return int.from_bytes(ctx.mem.read(addr, 8), "little")
+    return int.from_bytes(ctx.mem.read(addr, ctx.word), "little")
 
 
 def _write(ctx: CallContext, addr: int, value: int) -> None:
-    ctx.mem.write(addr, (value & (1 << 64) - 1).to_bytes(8, "little"))
+    ctx.mem.write(addr, (value & (1 << 8 * ctx.word) - 1).to_bytes(ctx.word, "little"))
 
 
 class Threads:
@@ -57,21 +84,21 @@ class Threads:
     def create(self, ctx: CallContext) -> LibResult:
         tid_out, _attr, start, arg = ctx.args(4)
         process = ctx.process
-        area = process.alloc_data(THREAD_STRUCT + 8 * TSD_SLOTS, 16)
+        area = process.alloc_data(THREAD_STRUCT + ctx.word * TSD_SLOTS, 16)
         tsd = area + THREAD_STRUCT
         caller_gs = _gs(ctx)
-        errno = _read(ctx, caller_gs + 8 * TSD_ERRNO)
+        errno = _read(ctx, caller_gs + ctx.word * TSD_ERRNO)
         for slot, value in ((TSD_SELF, area), (TSD_ERRNO, errno),
                             (TSD_MACH_THREAD_SELF, MACH_THREAD_PORT + len(self.results) + 1)):
-            _write(ctx, tsd + 8 * slot, value)
+            _write(ctx, tsd + ctx.word * slot, value)
         if tid_out:
             _write(ctx, tid_out, area)
-        uc = ctx.machine.uc
-        uc.reg_write(x.UC_X86_REG_GS_BASE, tsd)
+        uc, mem, word = ctx.machine.uc, ctx.mem, ctx.word
+        set_gs_base(uc, mem, word, tsd)
         try:
             result = yield GuestCall(start, (arg,))
         finally:
-            uc.reg_write(x.UC_X86_REG_GS_BASE, caller_gs)
+            set_gs_base(uc, mem, word, caller_gs)
         self.results[area] = result
         return 0
 
@@ -88,7 +115,7 @@ class Threads:
         out, _destructor = ctx.args(2)
         if self.next_key >= TSD_SLOTS:
             return 35  # EAGAIN
-        ctx.mem.write(out, self.next_key.to_bytes(8, "little"))
+        _write(ctx, out, self.next_key)
         self.next_key += 1
         return 0
 

@@ -9,7 +9,7 @@ but eax); tlv_get_addr returns in rax / eax the calling thread's copy of the var
 a thread's first call the block is allocated, the template's initial image (the
 S_THREAD_LOCAL_REGULAR bytes) copied in and the rest (S_THREAD_LOCAL_ZEROFILL) zeroed, and
 its address kept in the thread's TSD slot for the key (the TSD of the thread running:
-pthreads.py switches it; i386 runs one thread).
+pthreads.py switches it).
 
 A thunk still bound to `__tlv_bootstrap` when called is a fault: dyld never leaves one.
 """
@@ -26,6 +26,7 @@ from oracle.emulate.machine import Machine
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.darwin_process import TSD_FIRST_KEY, DarwinProcessAreas
 from oracle.emulate.macho.image import MachOImage
+from oracle.emulate.macho.pthreads import gs_base
 from oracle.emulate.process import Process
 
 S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
@@ -72,10 +73,7 @@ def set_up(machine: Machine, process: Process, img: MachOImage,
             raise GuestFault(desc, f"tlv_get_addr: descriptor {desc:#x} has key {key} and "
                                    f"offset {offset:#x} (the image's key is {TLV_KEY}, its "
                                    f"template {size:#x} bytes)")
-        # this thread's slot: x86-64's gs base moves with the thread (pthreads.py); i386
-        # runs the main thread only
-        tsd = int(uc.reg_read(x.UC_X86_REG_GS_BASE)) if word == 8 else areas.tsd
-        slot = tsd + word * key
+        slot = gs_base(uc, ctx.mem, word) + word * key  # this thread's (pthreads.py)
         block = int.from_bytes(ctx.mem.read(slot, word), "little")
         if not block:
             block = process.alloc_data(max(size, 1), 16)

@@ -51,6 +51,27 @@ def test_local_dynamic_becomes_local_exec() -> None:
     assert rows == [(5, t.R_NONE, 2, -4), (10, t.R_NONE, 7, -4)]
 
 
+def test_no_plt_sequences_are_relaxed() -> None:
+    """-fno-plt calls __tls_get_addr through its GOT slot (ff 15): the same 16 bytes for
+    general dynamic, one more (a nop) for local dynamic."""
+    code, rows = relax(bytes.fromhex("66488d3d00000000 6648ff15 00000000"),
+                       [(4, t.R_TLSGD, 3, -4), (12, t.R_GOTPCRELX, 7, -4)])
+    assert code == LE_GD and rows[0] == (12, t.R_TPOFF32, 3, 0)
+    code, rows = relax(bytes.fromhex("488d3d00000000 ff15 00000000"),
+                       [(3, t.R_TLSLD, 2, -4), (9, t.R_GOTPCRELX, 7, -4)])
+    assert code == LE_LD + NOP and rows[0][1] == rows[1][1] == t.R_NONE
+
+
+def test_general_dynamic_of_an_imported_variable_becomes_initial_exec() -> None:
+    offset = np.array([4, 12], dtype=np.int64)
+    code, o, ty, _s, a = t.relax_tls(GD, offset, np.array([t.R_TLSGD, t.R_PLT32]),
+                                     np.array([3, 7]), np.array([-4, -4]), "x.o", ".text",
+                                     np.array([True, False]))
+    assert code == bytes.fromhex("64488b042500000000 480305 00000000")  # add x@gottpoff
+    assert (o.tolist(), ty.tolist(), a.tolist()) == ([12, 12], [t.R_GOTTPOFF, t.R_NONE],
+                                                     [-4, -4])
+
+
 def test_dtpoff_becomes_tpoff() -> None:
     code, rows = relax(bytes(16), [(0, t.R_DTPOFF32, 1, 8), (8, t.R_DTPOFF64, 2, 0)])
     assert code == bytes(16)
@@ -66,9 +87,9 @@ def test_other_relocations_untouched() -> None:
 @pytest.mark.parametrize(("data", "rows"), [
     # wrong lea prefix (no data16)
     (NOP + GD[1:] + NOP, [(4, t.R_TLSGD, 3, -4), (12, t.R_PLT32, 7, -4)]),
-    # call through the GOT (-fno-plt): ff 15, not the psABI sequence
+    # call through the GOT (-fno-plt) whose relocation is a PC32
     (bytes.fromhex("66488d3d00000000 6648ff15 00000000"),
-     [(4, t.R_TLSGD, 3, -4), (12, t.R_GOTPCRELX, 7, -4)]),
+     [(4, t.R_TLSGD, 3, -4), (12, t.R_PC32, 7, -4)]),
     # the call has no relocation
     (GD, [(4, t.R_TLSGD, 3, -4)]),
     # the call's relocation has the wrong type

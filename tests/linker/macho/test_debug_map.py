@@ -224,3 +224,50 @@ def test_corrupt_debug_info_is_one_line(macho_cc: Callable[..., Path], tmp_path:
     assert "bad.o" in text and "__DWARF,__debug_info" in text and "version 9" in text
     assert "\n" not in text
     assert not (tmp_path / "out").exists()
+
+
+def test_common_variable_reaches_the_dsym(macho_cc: Callable[..., Path], tmp_path: Path) -> None:
+    """A COMMON the linker allocates is listed (N_GSYM, in the first declaring object's
+    unit, as ld64.lld lists it): without it dsymutil drops the variable's DIE."""
+    obj = macho_cc("int shared_counter;\nint main(void) { return shared_counter; }\n",
+                   "common", "-g", "-fcommon")
+    exe = tmp_path / "exe"
+    link([str(obj), "-lSystem"], exe, target="macho-x86_64")
+    gsyms = [s for s in _stabs(exe) if s[0] == "N_GSYM"]
+    assert [s[4] for s in gsyms] == ["_shared_counter"]
+    out = subprocess.run(["llvm-dwarfdump-14", "--name=shared_counter", str(_dsym(exe))],
+                         check=True, capture_output=True, text=True).stdout
+    assert f"DW_OP_addr {gsyms[0][3]:#x}" in out
+
+
+def test_clang_g_through_the_shim_makes_a_dsym(tmp_path: Path) -> None:
+    """The user's view: `clang -g a.c b.c` for Darwin through our ld64 shim; clang then runs
+    dsymutil on the output itself (its objects still exist), and the .dSYM has the lines."""
+    from linker.cli import ld64_shim
+    (tmp_path / "a.c").write_text(MAIN)
+    (tmp_path / "b.c").write_text(OTHER)
+    subprocess.run(["clang-14", f"--target={TRIPLE}", "-nostdlibinc", "-isystem",
+                    str(MACHO_INCLUDE), "-fuse-ld=lld", f"--ld-path={ld64_shim()}", "-g",
+                    "a.c", "b.c", "-o", "prog"], check=True, capture_output=True, cwd=tmp_path)
+    dsym = tmp_path / "prog.dSYM"
+    assert dsym.is_dir()
+    functions = _functions(_stabs(tmp_path / "prog"))
+    for name in ("_main", "_other", "_helper"):
+        assert _line_of(dsym, functions[name]) == LINES[name], name
+
+
+def test_universal_objects_in_the_map(macho_cc: Callable[..., Path],
+                                      macho32_cc: Callable[..., Path], tmp_path: Path) -> None:
+    """A universal (fat) object: the N_OSO names the file, dsymutil takes the slice of the
+    image's arch, and the checker accepts it (MACHO-STAB-OSO reads the fat header)."""
+    fat = tmp_path / "fat.o"
+    subprocess.run(["llvm-lipo-14", "-create", str(macho_cc(MAIN, "fat64", "-g")),
+                    str(macho32_cc(MAIN.replace("other(g_data)", "g_data"), "fat32", "-g")),
+                    "-output", str(fat)], check=True)
+    other = macho_cc(OTHER, "fat-other", "-g")
+    exe = tmp_path / "exe"
+    link([str(fat), str(other), "-lSystem"], exe, target="macho-x86_64")
+    assert [s[4] for s in _stabs(exe) if s[0] == "N_OSO"] == [str(fat), str(other)]
+    assert check(str(exe)) == []
+    functions = _functions(_stabs(exe))
+    assert _line_of(_dsym(exe), functions["_helper"])[1] == LINES["_helper"][1]

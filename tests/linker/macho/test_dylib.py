@@ -7,6 +7,7 @@ natively on Linux.  Also the dylib's structure (LC_ID_DYLIB, export trie, rebase
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -261,3 +262,40 @@ def test_malformed_dylib_input_is_one_line(built: dict[str, Path], tmp_path: Pat
               LIBSYSTEM], tmp_path / "exe", target="macho-x86_64")
     assert "\n" not in str(err.value) and "libbad.dylib" in str(err.value)
     assert not (tmp_path / "exe").exists()
+
+
+def test_narrow_absolute_address_in_a_dylib_is_refused(tmp_path: Path,
+                                                       macho_asm: Callable[..., Path]) -> None:
+    """dyld slides every dylib and rebases only pointer-sized words: a 4-byte absolute
+    address of the dylib's own data would keep its link-time value."""
+    obj = macho_asm(".data\n.globl _x\n_x: .long 1\n.globl _p\n_p: .long _x\n", "narrow")
+    out = tmp_path / "libnarrow.dylib"
+    with pytest.raises(LinkError, match=r"__DATA,__data\+0x4: symbol _x: a 4-byte absolute "
+                                        r"address of a symbol in a dylib or bundle"):
+        link([str(obj)], out, target="macho-x86_64", macho_options={"output_kind": "dylib"})
+    assert not out.exists()
+    # the same object in an executable: the address overflows 4 bytes above __PAGEZERO
+    with pytest.raises(LinkError):
+        link([str(obj)], tmp_path / "exe", target="macho-x86_64", entry="_x")
+
+
+def test_ld64_lld_rebases_a_pointer_to_an_absolute_symbol_we_do_not(
+        tmp_path: Path, macho_asm: Callable[..., Path]) -> None:
+    """Why the crosswise fuzz property keeps such pointers out of lld's dylibs: ld64.lld-14
+    writes a rebase for a pointer to an N_ABS symbol, which must not move with the slide."""
+    # the absolute symbol in another object, so that the pointer keeps its relocation
+    # (llvm-mc resolves `_k+3` itself when _k is defined in the same file)
+    define = macho_asm(".globl _k\n_k = 0x50\n", "absdef")
+    use = macho_asm(".data\n.globl _p\n_p: .quad _k+3\n", "absuse")
+    ours, theirs = tmp_path / "libours.dylib", tmp_path / "libtheirs.dylib"
+    link([str(define), str(use)], ours, target="macho-x86_64",
+         macho_options={"output_kind": "dylib"})
+    _lld("10.9", "-dylib", str(define), str(use), "-o", str(theirs))
+
+    def rebases(path: Path) -> list[str]:
+        done = subprocess.run(["llvm-objdump-14", "--macho", "--rebase", str(path)],
+                              capture_output=True, text=True, check=True)
+        return [line for line in done.stdout.splitlines() if "pointer" in line]
+
+    assert rebases(ours) == []
+    assert len(rebases(theirs)) == 1

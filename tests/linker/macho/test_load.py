@@ -143,23 +143,25 @@ def test_fat_file_without_the_arch_slice_refused(files: Files) -> None:
         load([fat])
 
 
-def test_fat_binary_dylib_refused(files: Files) -> None:
+def test_fat_binary_dylib_read_from_its_slice(files: Files) -> None:
+    """A universal dylib gives its -arch slice, read as the dylib it is (dylib_input.py):
+    this one has no LC_ID_DYLIB, which is refused by name."""
     fat = files.root / "libfatdy.dylib"
     dylib = struct.pack("<7I", 0xFEEDFACF, 0x01000007, 3, 6, 0, 0, 0) + bytes(4)
     fat.write_bytes(struct.pack(">II5I", 0xCAFEBABE, 1, 0x01000007, 3, 0x1000, len(dylib), 12)
                     + bytes(0x1000 - 28) + dylib)
-    with pytest.raises(LinkError, match=r"libfatdy.dylib: offset 0x0: binary dylibs are not "
-                                        r"supported"):
+    with pytest.raises(LinkError, match=r"libfatdy.dylib: offset 0x10: an MH_DYLIB without "
+                                        r"LC_ID_DYLIB"):
         load([fat])
 
 
-def test_binary_dylib_refused(files: Files) -> None:
-    # a thin 64-bit dylib has an object's magic: its filetype (MH_DYLIB) tells them apart
-    dylib = files.root / "libz.dylib"
-    dylib.write_bytes(struct.pack("<IiiIIIII", 0xFEEDFACF, 0x01000007, 3, 6, 0, 0, 0, 0))
-    with pytest.raises(LinkError, match=r"libz.dylib: offset 0x0: binary dylibs are not "
-                                        r"supported"):
-        load([dylib])
+def test_linked_executable_is_not_an_input(files: Files) -> None:
+    # a thin 64-bit image has an object's magic: its filetype tells them apart
+    exe = files.root / "a.out"
+    exe.write_bytes(struct.pack("<IiiIIIII", 0xFEEDFACF, 0x01000007, 3, 2, 0, 0, 0, 0))
+    with pytest.raises(LinkError, match=r"a.out: offset 0xc: a linked Mach-O file that is "
+                                        r"not a dylib"):
+        load([exe])
 
 
 def test_unknown_format(files: Files) -> None:

@@ -169,19 +169,78 @@ int main(void) {
 """
 
 
-@pytest.mark.parametrize("chains", [False, True])
-def test_each_thread_has_its_own_copy(macho_cc: Callable[..., Path], tmp_path: Path,
-                                      chains: bool) -> None:
+@pytest.mark.parametrize(("target", "chains"), [("macho-x86_64", False),
+                                                ("macho-x86_64", True), ("macho-i386", False)])
+def test_each_thread_has_its_own_copy(macho_cc: Callable[..., Path],
+                                      macho32_tlv_cc: Callable[..., Path], tmp_path: Path,
+                                      target: str, chains: bool) -> None:
     """pthread_create runs the thread (its own TSD, so its own thread-local variables and
-    pthread_getspecific values); the output is the native one."""
+    pthread_getspecific values); the output is the native one (gcc -m64 / -m32)."""
+    i386 = target == "macho-i386"
     (tmp_path / "th.c").write_text(THREADS)
-    subprocess.run(["gcc", "-w", "-pthread", "-o", str(tmp_path / "native"),
-                    str(tmp_path / "th.c")], check=True)
+    subprocess.run(["gcc", "-m32" if i386 else "-m64", "-w", "-pthread", "-o",
+                    str(tmp_path / "native"), str(tmp_path / "th.c")], check=True)
     native = subprocess.run([str(tmp_path / "native")], capture_output=True, check=False)
-    o = macho_cc(THREADS, f"threads{int(chains)}", "-nostdlibinc", "-isystem", str(INCLUDE))
+    if i386:
+        o = macho32_tlv_cc(THREADS, "threads32")
+    else:
+        o = macho_cc(THREADS, f"threads{int(chains)}", "-nostdlibinc", "-isystem", str(INCLUDE))
     out = tmp_path / "th"
-    link([o, "-lSystem"], out, target="macho-x86_64", fixup_chains=chains)
+    link([o, "-lSystem"], out, target=target, fixup_chains=chains)
     result = run(str(out))
     assert native.stdout.startswith(b"main counter=100 name=main total=306")
     assert (result.stdout, result.exit_code, result.faults) == (
         native.stdout, native.returncode, [])
+
+
+ALIGNED_BSS = """
+    .section __DATA,__thread_data,thread_local_regular
+    .p2align 2
+_small$tlv$init: .long 1
+    .section __DATA,__thread_vars,thread_local_variables
+    .globl _small
+_small: .quad __tlv_bootstrap
+    .quad 0
+    .quad _small$tlv$init
+.tbss _wide$tlv$init, 16, 4
+    .globl _wide
+_wide: .quad __tlv_bootstrap
+    .quad 0
+    .quad _wide$tlv$init
+    .data
+    .p2align 3
+_pad: .quad PAD
+    .text
+    .globl _main
+_main:
+    pushq %rbp
+    movq _wide@TLVP(%rip), %rdi
+    callq *(%rdi)
+    andl $15, %eax
+    popq %rbp
+    retq
+"""
+
+
+def test_the_template_keeps_its_largest_alignment(macho_asm: Callable[..., Path],
+                                                  tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 16-aligned __thread_bss variable after a 4-byte __thread_data one: the template
+    starts 16-aligned, so the variable is 16-aligned in the thread's copy (main returns its
+    address mod 16).  Without that, whether it breaks depends on where __thread_data falls:
+    where it starts 8 past 16, MACHO-TLV-TEMPLATE-ALIGN reports it and main returns 8."""
+    from linker.macho import tlv
+    seen = set()
+    for pad in (0, 1):  # 8 bytes of __data or 16: __thread_data's own start 8 or 0 mod 16
+        o = macho_asm(ALIGNED_BSS.replace(".quad PAD", ".quad 0\n" * (1 + pad)),
+                      f"aligned_bss{pad}")
+        good, bad = tmp_path / f"good{pad}", tmp_path / f"bad{pad}"
+        link([o, "-lSystem"], good, target="macho-x86_64")
+        assert check(good) == []
+        assert run(str(good)).exit_code == 0
+        with monkeypatch.context() as mp:
+            mp.setattr(tlv, "align_template", lambda outs: None)
+            link([o, "-lSystem"], bad, target="macho-x86_64")
+        rules = {v.rule for v in check(bad)}
+        seen.add((run(str(bad)).exit_code, "MACHO-TLV-TEMPLATE-ALIGN" in rules))
+    assert seen == {(0, False), (8, True)}

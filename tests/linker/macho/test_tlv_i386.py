@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import link
+from linker import LinkError, link
 from oracle import run
 from oracle.check import check
 from oracle.emulate.macho import image as mi
@@ -133,3 +133,19 @@ def _write(data: bytearray, like: Path, name: str) -> Path:
     path = like.parent / f"{like.name}-{name}"
     path.write_bytes(bytes(data))
     return path
+
+
+@pytest.mark.parametrize(("options", "why"), [
+    ({"macho_classic": True}, "not written in --macho-classic"),
+    ({"platform_version": (0x000A0600, 0x000A0600)}, "need macOS 10.7 or later"),
+])
+def test_targets_without_tlv_support_are_refused(obj: Path, tmp_path: Path,
+                                                 options: dict[str, object], why: str) -> None:
+    """dyld sets descriptors up from 10.7 (ld64 refuses older deployment targets too); the
+    classic format predates them.  One line naming the object and __thread_vars, no file."""
+    out = tmp_path / "old"
+    with pytest.raises(LinkError) as err:
+        link([obj, "-lSystem"], out, target="macho-i386", **options)  # type: ignore[arg-type]
+    message = str(err.value)
+    assert why in message and "tlv32.o" in message and "__thread_vars" in message
+    assert "\n" not in message and not out.exists()

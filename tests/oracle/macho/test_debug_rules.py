@@ -193,3 +193,20 @@ def test_file_only_dwarf_segment_still_judged(debug_exe: tuple[str, Path, Path])
     offset_at = name_at + (48 if wide else 40)
     struct.pack_into("<I", data, offset_at, dwarf.fileoff + dwarf.filesize)
     assert "MACHO-SECT-IN-SEG" in _ids(bytes(data))
+
+
+def test_an_oso_naming_a_pipe_is_not_opened(debug_exe: tuple[str, Path, Path]) -> None:
+    """A hostile file's N_OSO may name a FIFO or a device: the rule must not block on it
+    (it judges regular files only)."""
+    import signal
+    _, obj, exe = debug_exe
+    fifo = obj.with_name("p.o")  # the same length as m.o's path
+    if not fifo.exists():
+        os.mkfifo(fifo)
+    data = exe.read_bytes().replace(str(obj).encode() + b"\0", str(fifo).encode() + b"\0")
+    assert str(fifo).encode() in data
+    signal.alarm(20)  # a blocked open() fails the test instead of hanging the suite
+    try:
+        assert "MACHO-STAB-OSO" not in _ids(data)
+    finally:
+        signal.alarm(0)

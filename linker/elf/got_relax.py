@@ -1,0 +1,112 @@
+"""GOT-load relaxation: a load of a symbol's address from its GOT slot becomes the address
+itself when the symbol is known at link time, as GNU ld, lld and mold do.
+
+The assembler marks the relaxable loads (R_X86_64_GOTPCRELX, R_X86_64_REX_GOTPCRELX,
+R_386_GOT32X); the arch tables give each such howto its `direct` form.  Decided at scan
+time, once the symbol is resolved: only for a symbol defined in the output, not
+preemptible, not absolute (an absolute address is not at a fixed distance from the code)
+and not an IFUNC (its address is its PLT entry).  The rewrites (field at P, ModRM at P-1,
+opcode at P-2):
+
+    x86-64, ModRM = rip-relative (mod 00, r/m 101)
+      8b   mov  foo@GOTPCREL(%rip), %reg   -> 8d  lea foo(%rip), %reg       field unchanged
+      ff15 call *foo@GOTPCREL(%rip)        -> 67 e8  addr32 call foo         field unchanged
+      ff25 jmp  *foo@GOTPCREL(%rip)        -> e9 .. 90  jmp foo; nop         field at P-1
+    i386, ModRM with a base register (mod 10)
+      8b   mov  foo@GOT(%reg), %reg2       -> 8d  lea foo@GOTOFF(%reg), %reg2
+
+Any other instruction keeps its GOT slot: relaxation is an optimisation, never required.
+The slot a relaxed load no longer needs is not allocated (scan runs after this).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kinds import Howto
+from ..model import InputSection, ObjectFile, SectionFlags, SymType
+from ..resolve import GlobalSymbol, SymbolTable
+
+_MOV, _LEA, _INDIRECT = 0x8B, 0x8D, 0xFF
+_CALL_MODRM, _JMP_MODRM = 0x15, 0x25  # ff /2 and ff /4 with a rip-relative operand
+_ADDR32, _CALL_REL32, _JMP_REL32, _NOP = 0x67, 0xE8, 0xE9, 0x90
+_MOD_RM_MASK, _RIP_RELATIVE, _MOD_MASK, _MOD_DISP32 = 0xC7, 0x05, 0xC0, 0x80
+
+
+def direct_array(howtos: list[Howto]) -> np.ndarray | None:
+    """howto index -> index of its `direct` form (-1: none), or None when none has one."""
+    if not any(h.direct is not None for h in howtos):
+        return None
+    return np.array([howtos.index(h.direct) if h.direct is not None else -1
+                     for h in howtos], dtype=np.int64)
+
+
+def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
+    """Rewrite every relaxable GOT load of a link-time-known symbol; returns how many."""
+    known = np.array([_link_time_address(s) for s in symtab.symbols], dtype=bool)
+    known &= ~preemptible[:len(known)]
+    tables: dict[int, np.ndarray | None] = {}
+    count = 0
+    for obj, gids in zip(symtab.objects, symtab.gids):
+        if id(obj.howtos) not in tables:
+            tables[id(obj.howtos)] = direct_array(list(obj.howtos))
+        direct_of = tables[id(obj.howtos)]
+        if direct_of is None:
+            continue
+        local_known = (obj.symbols.section >= 0) & (obj.symbols.type != SymType.IFUNC)
+        for sec in obj.sections:
+            if (sec is None or not len(sec.relocs) or sec.data is None
+                    or SectionFlags.ALLOC not in sec.flags):
+                continue
+            count += _relax_section(obj, sec, direct_of, gids, known, local_known)
+    return count
+
+
+def _link_time_address(sym: GlobalSymbol) -> bool:
+    """Defined in the output at a place in the image (not absolute, not an IFUNC)."""
+    if sym.linker_defined:
+        return True
+    if sym.file is None or sym.type == SymType.IFUNC:
+        return False
+    return sym.common or sym.section is not None
+
+
+def _relax_section(obj: ObjectFile, sec: InputSection, direct_of: np.ndarray,
+                   gids: np.ndarray, known: np.ndarray, local_known: np.ndarray) -> int:
+    rows = sec.relocs.rows
+    choice = direct_of[rows["howto"]]
+    candidates = np.nonzero((choice >= 0) & (rows["offset"] >= 2))[0]
+    if not len(candidates):
+        return 0
+    gid = gids[rows["symbol"][candidates]]
+    target_known = np.where(gid >= 0, known[np.maximum(gid, 0)],
+                            local_known[rows["symbol"][candidates]])
+    candidates = candidates[target_known]
+    if not len(candidates):
+        return 0
+    code = bytearray(sec.data)  # type: ignore[arg-type]
+    is64 = obj.arch == "x86_64"
+    done = 0
+    for r in candidates.tolist():
+        at = int(rows["offset"][r])
+        opcode, modrm = code[at - 2], code[at - 1]
+        if is64 and (modrm & _MOD_RM_MASK) != _RIP_RELATIVE:
+            continue
+        if not is64 and (modrm & _MOD_MASK) != _MOD_DISP32:
+            continue
+        if opcode == _MOV:
+            code[at - 2] = _LEA
+        elif is64 and opcode == _INDIRECT and modrm == _CALL_MODRM:
+            code[at - 2:at] = bytes([_ADDR32, _CALL_REL32])
+        elif is64 and opcode == _INDIRECT and modrm == _JMP_MODRM and at + 4 <= len(code):
+            code[at - 2] = _JMP_REL32
+            code[at - 1:at + 3] = code[at:at + 4]
+            code[at + 3] = _NOP
+            rows["offset"][r] = at - 1  # the rel32 now starts one byte earlier
+        else:
+            continue
+        rows["howto"][r] = choice[r]
+        done += 1
+    if done:
+        sec.data = bytes(code)
+    return done
