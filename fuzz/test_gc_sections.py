@@ -17,7 +17,6 @@ import contextlib
 import io
 import re
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -147,20 +146,17 @@ DEAD_SAMPLE: tuple[DeadSection, ...] = (("text", True, 1), ("data", False, 0),
                                         ("rodata", True, 0))
 
 
+@example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=0)
+@example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=1)
+@settings(max_examples=MAX_EXAMPLES)
+@given(program=programs(), dead=dead_sections(), flavour=st.integers(0, 3))
 def test_gc_sections_removes_exactly_the_unreachable(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program,
+    dead: tuple[DeadSection, ...], flavour: int,
 ) -> None:
-    @example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=0)
-    @example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=1)
-    @settings(max_examples=MAX_EXAMPLES)
-    @given(program=programs(), dead=dead_sections(), flavour=st.integers(0, 3))
-    def prop(program: Program, dead: tuple[DeadSection, ...], flavour: int) -> None:
-        assembler = "as" if flavour == 1 else None
-        record(program, {"link:gc-sections"} | {f"gc:dead:{kind}" for kind, _, _ in dead})
-        problems = judge_gc(program, dead, assembler, tmp_path_factory.mktemp("gc"),
-                            libtrace_dir)
-        assert not problems, f"--gc-sections ({assembler or 'our writer'}):\n" + "\n".join(
-            problems)
-
-    repeat_property(prop)
+    assembler = "as" if flavour == 1 else None
+    record(program, {"link:gc-sections"} | {f"gc:dead:{kind}" for kind, _, _ in dead})
+    problems = judge_gc(program, dead, assembler, tmp_path_factory.mktemp("gc"),
+                        libtrace_dir)
+    assert not problems, f"--gc-sections ({assembler or 'our writer'}):\n" + "\n".join(
+        problems)
