@@ -192,6 +192,13 @@ def tmp_path_factory(request: pytest.FixtureRequest) -> Iterator[RecyclingDirs]:
     shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture
+def tmp_path(tmp_path_factory: RecyclingDirs) -> Path:
+    """pytest's `tmp_path`, from the factory above (pytest's own reads attributes of its own
+    factory class at teardown)."""
+    return tmp_path_factory.mktemp("tmp")
+
+
 @pytest.fixture(scope="session")
 def libtrace_dir(tmp_path_factory: RecyclingDirs) -> Path:
     """The real libtrace1..3.so, built once per session."""

@@ -111,6 +111,11 @@ def _elf64_rows() -> list[Row]:
            "archive:member_pulled_to_initialise_a_common"),
         _hole(t, "archives", "thin and index-less archives", "pipeline_reach writes `ar rcs`"),
         _r(t, "COMDAT", "COMDAT groups (one copy kept)", "section:text:comdat"),
+        _r(t, "relocatable output", "-r of a run of objects (one or several), then the final "
+           "link", "relocatable:run", "relocatable:run_of_several"),
+        _r(t, "garbage collection", "--gc-sections: unreferenced code, data and read-only "
+           "data, referring to each other and to live code", "gc:dead:text", "gc:dead:data",
+           "gc:dead:rodata", "gc:dead_refers_to_live", "gc:dead_refers_to_dead"),
         _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
            "import:function:plt"),
         _r(t, "dynamic linking", "calls to imports through the GOT (relaxable and strict)",
@@ -181,6 +186,8 @@ def _i386_rows() -> list[Row]:
                 f"i386:reloc:R_386_{r}:section") for r in ("32", "PC32", "GOTOFF")]
     rows += [
         _r(t, "relocations", "no-base GOT32X (non-PIC -fno-plt)", "i386:got32x:no_base"),
+        _r(t, "relocatable output", "-r of a run of objects (REL addends written back), then "
+           "the final link", "relocatable:run", "relocatable:run_of_several"),
         _r(t, "range edges", "R_386_16 above the signed limit (unsigned reading)",
            "i386:reloc:R_386_16:above_signed_limit"),
         _r(t, "errors", "undefined, duplicate, narrow overflow", "i386:error:undefined",
@@ -224,8 +231,18 @@ def _macho64_rows() -> list[Row]:
            "from either object (X86_64_RELOC_TLV, relaxed to leaq)", "tlv:x86_64", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
+        _hole(t, "TLV", "a dylib's thread-local variables", "fuzz/macho/tlv.py links "
+              "executables only (tests/linker/macho/test_tlv_programs.py has one)"),
+        _hole(t, "TLV", "C++ thread_local destructors (__tlv_atexit)", "not drawn "
+              "(tests/linker/macho/test_tlv_cxx.py)"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
+        _r(t, "dylibs", "part of the program in a dylib (-dylib), opcodes or chained fixups",
+           "macho-dylib:split", "macho-dylib:opcodes", "macho-dylib:chained"),
+        _r(t, "dylibs", "calls, GOT references and pointers in data to the other image",
+           "macho-dylib:call", "macho-dylib:got", "macho-dylib:bind-in-data"),
+        _r(t, "dylibs", "a dylib reaching the executable (-undefined dynamic_lookup)",
+           "macho-dylib:flat-lookup"),
         *_debug_map_rows(t, "macho"),
         _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
         _hole(t, "errors", "Mach-O error models", "not drawn"),
@@ -262,6 +279,9 @@ def _macho32_rows() -> list[Row]:
         _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho-i386:weak_ref"),
         _r(t, "symbol resolution", "private externs (N_PEXT)", "macho-i386:private_extern"),
         _r(t, "COMMON", "__common", "macho-i386:common"),
+        _r(t, "dylibs", "part of the program in a dylib whose code holds its own addresses "
+           "(text rebases), reaching the executable by flat lookup", "macho-i386-dylib:split",
+           "macho-i386-dylib:text-rebase", "macho-i386-dylib:flat-lookup"),
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
@@ -322,6 +342,9 @@ def reached_labels(target: str, count: int) -> set[str]:
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
             labels |= tls.describe(tcase)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(p.objects) for p in examples if isinstance(p, Program)],
+                              count)
         from . import modules
         from .modules_samples import SAMPLE as MODULES_SAMPLE
         from .modules_samples import SAMPLE_PIC
@@ -330,9 +353,13 @@ def reached_labels(target: str, count: int) -> set[str]:
             labels |= modules.describe(mprogram)
     elif target == I386:
         from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
-        for case in [SAMPLE_CASE, *_draw(i386_cases(), count)]:
+        i386_drawn = [SAMPLE_CASE, *_draw(i386_cases(), count)]
+        for case in i386_drawn:
             assert isinstance(case, I386Case)
             labels |= describe_i386(case.program, case.choices.no_base_objects)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(c.program.objects) for c in i386_drawn
+                               if isinstance(c, I386Case)], count, i386=True)
         for p in _draw(i386_error_programs(), count):
             assert isinstance(p, Program)
             labels |= describe_i386(p, frozenset())
@@ -346,6 +373,10 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(mcase, MachoCase)
             labels |= describe_macho(mcase.program, mcase.variant)
         labels |= _tlv_labels("x86_64", count)
+        from .macho import dylib_split
+        for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
+            assert isinstance(dcase, dylib_split.DylibCase)
+            labels |= dylib_split.describe(dcase)
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -361,6 +392,10 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(icase, MachoI386Case)
             labels |= describe_macho_i386(icase.program, icase.variant)
         labels |= _tlv_labels("i386", count)
+        from .macho import dylib_split_i386
+        for d386 in _draw(dylib_split_i386.dylib_cases_i386(), count):
+            assert isinstance(d386, dylib_split_i386.DylibCase386)
+            labels |= dylib_split_i386.describe_i386(d386)
     return labels
 
 

@@ -13,7 +13,6 @@ Examples are bounded (EXAMPLES under the ci profile) and drawn derandomized ther
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,31 +60,30 @@ def judge_program(program: ModuleProgram, options: BuildOptions, seat: tuple[str
     return list(verdict.problems)
 
 
-def test_shared_libraries_in_every_seat(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    libtrace_dir_i386: Path, tmp_path_factory: pytest.TempPathFactory,
-) -> None:
+def _examples() -> int:
     current = settings.default
-    count = EXAMPLES if current is None or current.derandomize else current.max_examples
+    return EXAMPLES if current is None or current.derandomize else current.max_examples
 
-    @settings(max_examples=count)
-    @example(program=SAMPLE_SEATS[0][0], options=BuildOptions(), seat=SAMPLE_SEATS[0][1])
-    @example(program=SAMPLE_SEATS[1][0], options=BuildOptions(), seat=SAMPLE_SEATS[1][1])
-    @example(program=SAMPLE_SEATS[2][0], options=BuildOptions(), seat=SAMPLE_SEATS[2][1])
-    @example(program=SAMPLE_SEATS[3][0], options=BuildOptions(), seat=SAMPLE_SEATS[3][1])
-    @example(program=SAMPLE_SEATS[4][0], options=BuildOptions(), seat=SAMPLE_SEATS[4][1])
-    @given(program=st.booleans().flatmap(lambda tls: programs(tls=tls)),
-           options=build_options(), seat=seats())
-    def prop(program: ModuleProgram, options: BuildOptions, seat: tuple[str, str]) -> None:
-        labels = describe(program) | {f"modules:seat-{seat[0]}-{seat[1]}",
-                                      "modules:i386" if options.m32 else "modules:x86-64"}
-        SESSION.update(labels)
-        SESSION["examples"] += 1
-        for label in sorted(labels):
-            event(label)
-        libtrace = libtrace_dir_i386 if options.m32 else libtrace_dir
-        problems = judge_program(program, options, seat, tmp_path_factory.mktemp("mod"),
-                                 libtrace)
-        assert not problems, "\n".join(problems)
 
-    repeat_property(prop)
+@settings(max_examples=_examples())
+@example(program=SAMPLE_SEATS[0][0], options=BuildOptions(), seat=SAMPLE_SEATS[0][1])
+@example(program=SAMPLE_SEATS[1][0], options=BuildOptions(), seat=SAMPLE_SEATS[1][1])
+@example(program=SAMPLE_SEATS[2][0], options=BuildOptions(), seat=SAMPLE_SEATS[2][1])
+@example(program=SAMPLE_SEATS[3][0], options=BuildOptions(), seat=SAMPLE_SEATS[3][1])
+@example(program=SAMPLE_SEATS[4][0], options=BuildOptions(), seat=SAMPLE_SEATS[4][1])
+@given(program=st.booleans().flatmap(lambda tls: programs(tls=tls)),
+       options=build_options(), seat=seats())
+def test_shared_libraries_in_every_seat(
+    libtrace_dir: Path, libtrace_dir_i386: Path, tmp_path_factory: pytest.TempPathFactory,
+    program: ModuleProgram, options: BuildOptions, seat: tuple[str, str],
+) -> None:
+    labels = describe(program) | {f"modules:seat-{seat[0]}-{seat[1]}",
+                                  "modules:i386" if options.m32 else "modules:x86-64"}
+    SESSION.update(labels)
+    SESSION["examples"] += 1
+    for label in sorted(labels):
+        event(label)
+    libtrace = libtrace_dir_i386 if options.m32 else libtrace_dir
+    problems = judge_program(program, options, seat, tmp_path_factory.mktemp("mod"),
+                             libtrace)
+    assert not problems, "\n".join(problems)
