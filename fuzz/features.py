@@ -76,6 +76,7 @@ class MergeString:
     owner: int
     text: str
     named: bool  # a global name (referenced by name) or a local label (section + addend)
+    middle: int = 0  # > 0: a second label this far into the string (a symbol inside a piece)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,7 @@ class MergeUse:
     offset: int  # within the string, 0..len
     form: str
     from_object: int
+    from_middle: bool = False  # reached from the string's middle label (offset >= middle)
 
 
 @dataclass(frozen=True)
@@ -146,13 +148,17 @@ def feature_cases(draw: st.DrawFn) -> FeatureCase:
                                   max_size=4))))
         for _ in range(draw(st.integers(0, 2))))
     inits = _draw_inits(draw, n, packaging)
-    strings = tuple(MergeString(draw(obj), draw(st.sampled_from(MERGE_POOL)), draw(st.booleans()))
-                    for _ in range(draw(st.integers(0, 5))))
+    strings = []
+    for _ in range(draw(st.integers(0, 5))):
+        text = draw(st.sampled_from(MERGE_POOL))
+        strings.append(MergeString(draw(obj), text, draw(st.booleans()),
+                                   draw(st.integers(0, len(text) - 1)) if len(text) > 1 else 0))
     uses: list[MergeUse] = []
     for _ in range(draw(st.integers(0, 5)) if strings else 0):
         k = draw(st.integers(0, len(strings) - 1))
-        uses.append(MergeUse(k, draw(st.integers(0, len(strings[k].text))),
-                             draw(st.sampled_from(MERGE_FORMS)), draw(obj)))
+        offset = draw(st.integers(0, len(strings[k].text)))
+        uses.append(MergeUse(k, offset, draw(st.sampled_from(MERGE_FORMS)), draw(obj),
+                             0 < strings[k].middle <= offset and draw(st.booleans())))
     constants = tuple((draw(obj), draw(st.sampled_from((0, 1, 0x1122334455667788, 2**64 - 1))),
                        draw(obj)) for _ in range(draw(st.integers(0, 3))))
     pieces = tuple((draw(obj), tuple(_word(draw) for _ in range(draw(st.integers(1, 3)))))
@@ -162,7 +168,7 @@ def feature_cases(draw: st.DrawFn) -> FeatureCase:
                tuple(draw(st.lists(st.tuples(obj, st.sampled_from(
                    HIDDEN_FORMS if fn else ("direct", "got"))), min_size=1, max_size=3))))
         for _ in range(draw(st.integers(0, 2))))
-    return FeatureCase(n, dynamic, ifuncs, inits, strings, tuple(uses), constants, pieces,
+    return FeatureCase(n, dynamic, ifuncs, inits, tuple(strings), tuple(uses), constants, pieces,
                        hidden, dynamic and draw(st.booleans()), packaging,
                        dynamic and draw(st.booleans()), dynamic and draw(st.booleans()))
 
@@ -202,13 +208,14 @@ SAMPLES = (
         inits=(InitSection(0, "init_array", None, (1, 2)), InitSection(1, "ctors", None, (3, 4)),
                InitSection(2, "init_array", 500, (5, 6)), InitSection(1, "ctors", 300, (7, 8)),
                InitSection(0, "init_array", 200, (9,)), InitSection(2, "init_array", None, (10,))),
-        strings=(MergeString(0, "linkharness", False), MergeString(1, "harness", True),
-                 MergeString(2, "linkharness", True), MergeString(1, "ink", False),
+        strings=(MergeString(0, "linkharness", False, 4), MergeString(1, "harness", True),
+                 MergeString(2, "linkharness", True, 4), MergeString(1, "ink", False),
                  MergeString(2, "", False)),
         string_uses=(MergeUse(0, 4, "pc_rel", 0), MergeUse(1, 0, "abs32", 2),
                      MergeUse(2, 11, "data64", 1), MergeUse(3, 1, "pc_rel", 1),
                      MergeUse(2, 3, "pc_rel", 0), MergeUse(4, 0, "abs32", 0),
-                     MergeUse(0, 7, "data64", 0)),
+                     MergeUse(0, 7, "data64", 0), MergeUse(0, 6, "abs32", 0, True),
+                     MergeUse(2, 4, "pc_rel", 1, True), MergeUse(2, 8, "data64", 0, True)),
         constants=((1, 0x1122334455667788, 0), (2, 0x1122334455667788, 1), (0, 1, 2)),
         set_pieces=((0, (5, 6)), (1, (7,)), (2, (8, 9, 10))),
         hidden=(Hidden(1, True, 0x4242, ((0, "plt"), (0, "got"), (2, "direct"))),
@@ -234,6 +241,8 @@ SAMPLES = (
     FeatureCase(3, True, inits=(InitSection(2, "ctors", 4000, (1, 2)),),
                 strings=(MergeString(2, "ness", True),),
                 string_uses=(MergeUse(0, 2, "pc_rel", 1),), packaging="archive", shadow=True),
+    # only the chain crosses objects: only rescanning the script's GROUP finds object 1
+    FeatureCase(3, False, set_pieces=((1, (1,)), (2, (2,))), packaging="script_group"),
     FeatureCase(2, False, inits=(InitSection(1, "ctors", None, (1, 2)),
                                  InitSection(0, "init_array", None, (3,))),
                 constants=((1, 2**64 - 1, 0),), packaging="script_input"),
@@ -263,6 +272,8 @@ def describe(case: FeatureCase) -> set[str]:
             labels.add("merge:string:named")
         if any(u.offset for u in case.string_uses):
             labels.add("merge:string:inner_offset")
+        if any(u.from_middle for u in case.string_uses):
+            labels.add("merge:string:symbol_inside_a_piece")
     if case.constants:
         labels.add("merge:constant")
     if len(case.set_pieces) > 1:

@@ -99,19 +99,26 @@ def _inits(case: FeatureCase, objs: list[_Object]) -> None:
 
 
 def _merge(case: FeatureCase, objs: list[_Object]) -> None:
-    def name(k: int) -> str:
-        return f"lh_mstr{k}" if case.strings[k].named else f".Lmstr{k}"
+    def name(k: int, middle: bool = False) -> str:
+        stem = "mmid" if middle else "mstr"
+        return f"lh_{stem}{k}" if case.strings[k].named else f".L{stem}{k}"
 
     for k, s in enumerate(case.strings):
         o = objs[s.owner]
         o.data += ['.section .rodata.str1.1,"aMS",@progbits,1']
         if s.named:
             o.data += [f".globl {name(k)}", f".type {name(k)}, @object"]
-        o.data += [f"{name(k)}:", f'.asciz "{s.text}"', ".data"]
+        o.data.append(f"{name(k)}:")
+        if s.middle:  # one string, with a second label inside it
+            if s.named:
+                o.data.append(f".globl {name(k, True)}")
+            o.data += [f'.ascii "{s.text[:s.middle]}"', f"{name(k, True)}:"]
+        o.data += [f'.asciz "{s.text[s.middle:]}"', ".data"]
     for u in case.string_uses:
         s = case.strings[u.string]
         o = objs[u.from_object if s.named else s.owner]  # a local label is its object's
-        target = f"{name(u.string)}+{u.offset}"
+        target = (f"{name(u.string, True)}+{u.offset - s.middle}" if u.from_middle
+                  else f"{name(u.string)}+{u.offset}")
         if u.form == "pc_rel":
             o.code.append(f"leaq {target}(%rip), %rdi")
         elif u.form == "abs32":

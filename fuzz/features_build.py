@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from linker import link
 from oracle.native import run_native
@@ -31,9 +32,13 @@ class Inputs:
 
 
 def _ar(flags: str, archive: Path, members: list[Path]) -> str:
+    """`ar` run in the archive's directory: a thin archive names its members relative to
+    itself, as it does when a build makes it (the linker must not read them from its own
+    working directory)."""
     archive.unlink(missing_ok=True)
-    subprocess.run(["ar", flags, str(archive), *map(str, members)], check=True,
-                   capture_output=True)
+    subprocess.run(["ar", flags, archive.name, *(os.path.relpath(m, archive.parent)
+                                                  for m in members)],
+                   check=True, capture_output=True, cwd=archive.parent)
     return str(archive)
 
 
@@ -104,7 +109,7 @@ def exported_hidden(case: FeatureCase, exe: Path) -> list[str]:
         elf = ELFFile(f)
         for table in (".dynsym", ".symtab"):
             section = elf.get_section_by_name(table)
-            if section is None:
+            if not isinstance(section, SymbolTableSection):
                 continue
             for sym in section.iter_symbols():
                 if sym.name not in names or sym["st_shndx"] == "SHN_UNDEF":

@@ -90,7 +90,11 @@ def _elf64_rows() -> list[Row]:
            "weak_undefined:nonnull:abs_s32", "weak_undefined:nonnull:got"),
         _r(t, "symbol resolution", "undefined weak: every address bit 0 (GOT-base forms)",
            "weak_undefined:bits:got_base", "weak_undefined:bits:got_offset"),
-        _hole(t, "symbol resolution", "hidden symbols", "no generator draws STV_HIDDEN"),
+        _r(t, "symbol resolution", "hidden symbols (GOT, PLT, direct; local in .symtab, not "
+           "exported with --export-dynamic)", "hidden:function", "hidden:data", "hidden:got",
+           "hidden:plt", "hidden:direct", "hidden:export_dynamic"),
+        _r(t, "symbol resolution", "a hidden definition of a name a library exports binds "
+           "locally", "hidden:shadows_library_export"),
         _r(t, "symbol resolution", "a COMMON beats a weak definition",
            "symbol:common_beats_weak_definition"),
         _r(t, "COMMON", "COMMON merged across objects", "data:common:merged"),
@@ -108,7 +112,7 @@ def _elf64_rows() -> list[Row]:
         _r(t, "archives", "--start-group/--end-group over two archives", "archive:group"),
         _r(t, "archives", "member pulled to initialise a COMMON (GNU ld's rule)",
            "archive:member_pulled_to_initialise_a_common"),
-        _hole(t, "archives", "thin and index-less archives", "pipeline_reach writes `ar rcs`"),
+        _r(t, "archives", "thin and index-less archives", "inputs:thin", "inputs:no_index"),
         _r(t, "COMDAT", "COMDAT groups (one copy kept)", "section:text:comdat"),
         _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
            "import:function:plt"),
@@ -139,15 +143,25 @@ def _elf64_rows() -> list[Row]:
     ]
     for what in ("TLS general dynamic relaxed", "TLS local dynamic relaxed"):
         rows.append(_hole(t, "TLS", what, "fuzz/tls.py draws local and initial exec only"))
-    rows += [
-        _hole(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "no IFUNC in the model"),
+    rows += [  # fuzz/features.py's self-checking programs
+        _r(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "ifunc:static",
+           "ifunc:dynamic"),
+        _r(t, "IFUNC", "IFUNC called (PLT32, GOT) and its address taken (lea, GOT, .quad): "
+           "one address", "ifunc:call", "ifunc:got_call", "ifunc:lea", "ifunc:got_load",
+           "ifunc:data"),
         _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
-        _hole(t, "init_array", ".init_array/.ctors ordering by priority", "no constructors"),
-        _hole(t, "merge", "SHF_MERGE strings and constants", "no mergeable sections"),
-        _hole(t, "layout", "__start_/__stop_ symbols", "no such references"),
+        _r(t, "init_array", ".init_array/.ctors ordering by priority, then input order",
+           "init:init_array:numbered", "init:init_array:unnumbered", "init:ctors:numbered",
+           "init:ctors:unnumbered", "init:priority_order"),
+        _r(t, "merge", "SHF_MERGE strings (duplicates, shared tails, inner offsets; by label "
+           "and by name) and constants", "merge:string:pc_rel", "merge:string:abs32",
+           "merge:string:data64", "merge:string:duplicate", "merge:string:tail",
+           "merge:string:named", "merge:string:inner_offset", "merge:constant"),
+        _r(t, "layout", "__start_/__stop_ symbols", "start_stop:several_objects"),
         _hole(t, "layout", ".eh_frame and --eh-frame-hdr", "no unwind tables"),
-        _hole(t, "layout", "-z relro", "the properties never pass -z relro"),
-        _hole(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs are objects and archives"),
+        _r(t, "layout", "-z relro (read-only after ld.so)", "relro"),
+        _r(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs:script_input",
+           "inputs:script_group"),
     ]
     return rows
 
@@ -296,6 +310,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for case in [*COPY_SAMPLES, *_draw(cases(), count)]:
             assert isinstance(case, CopyCase)
             labels |= describe_copy(case)
+        from . import features
+        for fcase in [*features.SAMPLES, *_draw(features.feature_cases(), count)]:
+            assert isinstance(fcase, features.FeatureCase)
+            labels |= features.describe(fcase)
         from . import tls
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
