@@ -141,8 +141,8 @@ def _elf64_rows() -> list[Row]:
         _r(t, "TLS", "TLS initial exec (v@gottpoff), from another object", "tls:ie",
            "tls:other_object"),
     ]
-    for what in ("TLS general dynamic relaxed", "TLS local dynamic relaxed"):
-        rows.append(_hole(t, "TLS", what, "fuzz/tls.py draws local and initial exec only"))
+    rows += [_r(t, "TLS", "TLS general dynamic relaxed (v@tlsgd + __tls_get_addr)", "tls:gd"),
+             _r(t, "TLS", "TLS local dynamic relaxed (v@tlsld, v@dtpoff)", "tls:ld")]
     rows += [  # fuzz/features.py's self-checking programs
         _r(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "ifunc:static",
            "ifunc:dynamic"),
@@ -177,10 +177,17 @@ def _i386_rows() -> list[Row]:
            "i386:reloc:R_386_16:above_signed_limit"),
         _r(t, "errors", "undefined, duplicate, narrow overflow", "i386:error:undefined",
            "i386:error:duplicate", "i386:error:overflow"),
-        _hole(t, "archives", "archives on i386", "reach programs are x86-64 only"),
-        _hole(t, "symbol resolution", "undefined weak on i386", "reach programs are x86-64 only"),
-        _hole(t, "canonical PLT", "pointer equality on i386", "not drawn"),
-        _hole(t, "IFUNC", "IRELATIVE in dynamic i386 links", "no IFUNC in the model"),
+        # fuzz/features_i386.py's self-checking programs
+        _r(t, "archives", "archives on i386 (plain, thin, a script's GROUP; a weak reference "
+           "pulls nothing)", "i386:archive:member_pulled", "i386:inputs:thin",
+           "i386:inputs:script_group", "i386:archive:weak_reference_does_not_pull"),
+        _r(t, "symbol resolution", "undefined weak on i386 (absolute, .long, GOT)",
+           "i386:weak_undefined:abs", "i386:weak_undefined:data", "i386:weak_undefined:got"),
+        _r(t, "canonical PLT", "pointer equality on i386 (movl $f, .long f, GOT)",
+           "i386:canonical:abs", "i386:canonical:data", "i386:canonical:got"),
+        _r(t, "IFUNC", "IRELATIVE in dynamic i386 links (called, address taken three ways)",
+           "i386:ifunc:dynamic", "i386:ifunc:call", "i386:ifunc:abs", "i386:ifunc:data",
+           "i386:ifunc:got"),
     ]
     return rows
 
@@ -326,6 +333,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for p in _draw(i386_error_programs(), count):
             assert isinstance(p, Program)
             labels |= describe_i386(p, frozenset())
+        from . import features_i386
+        for fcase in [*features_i386.SAMPLES, *_draw(features_i386.i386_feature_cases(), count)]:
+            assert isinstance(fcase, features_i386.I386FeatureCase)
+            labels |= features_i386.describe(fcase)
     elif target == MACHO64:
         from .macho.samples import MACHO_SAMPLE
         from .macho.strategies import MachoCase, macho_cases

@@ -239,3 +239,111 @@ def test_seeded_feature_bugs_are_caught(built: tuple[Path, list[Built]]) -> None
     results = seed_each(MUTANTS, lambda: _exposed(*built))
     killed = print_kill_table("harness power, features", results, MUTANTS)
     assert killed == len(MUTANTS), results
+
+
+# -- i386 (fuzz/features_i386.py): archives, undefined weak, canonical PLT, IFUNC ----------------
+
+I386_MUTANTS = Mutants()
+i386_mutant = I386_MUTANTS
+
+
+@i386_mutant("a weak reference pulls an archive member", "archives and weak references")
+def _weak_pulls(mp: pytest.MonkeyPatch) -> None:
+    original = Loader._pull
+
+    def pull(self: Loader, archive: Any, loaded: Any) -> bool:
+        weak = [s for s in self.symtab.symbols if s.referenced and not s.strong_ref]
+        for s in weak:
+            s.strong_ref = True  # the pull asks "referenced?" instead of "strongly?"
+        try:
+            return bool(original(self, archive, loaded))
+        finally:
+            for s in weak:
+                s.strong_ref = False
+    mp.setattr(Loader, "_pull", pull)
+
+
+@i386_mutant("an undefined weak symbol is the image base, not 0", "archives and weak references")
+def _weak_undefined_base(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.symbol_addresses
+
+    def addresses(symtab: Any, *rest: Any) -> Any:
+        out = original(symtab, *rest)
+        for sym in symtab.symbols:
+            if sym.undefined and not sym.linker_defined:
+                out.address[sym.id] = 0x8048000
+        return out
+    mp.setattr(elf_link, "symbol_addresses", addresses)
+
+
+@i386_mutant("a canonical PLT entry is not the import's .dynsym value", "canonical PLT")
+def _canonical_not_exported(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.dynsym_value
+
+    def value(image_syms: Any, index_of: Any, canonical: Any, *rest: Any) -> Any:
+        return original(image_syms, index_of, set(), *rest)
+    mp.setattr(elf_link, "dynsym_value", value)
+
+
+@i386_mutant("an .iplt entry jumps through the next slot", "IFUNC")
+def _iplt_next_slot_i386(mp: pytest.MonkeyPatch) -> None:
+    _synthetic_reloc(mp, ".iplt", 2, 16, 4)
+
+
+I386_MUTANTS("a thin archive's member read from the working directory",
+             "archives and weak references")(_thin_cwd)
+I386_MUTANTS("a script's GROUP is scanned once", "archives and weak references")(_group_once)
+
+
+@dataclasses.dataclass(frozen=True)
+class Built32:
+    objects: list[Path]
+    inputs: list[str]
+    out: Path
+
+
+@pytest.fixture(scope="module")
+def built_i386(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], list[Built32]]:
+    from fuzz.features_i386 import SAMPLES as I386_SAMPLES
+    from fuzz.features_i386 import build_libreach32, i386_feature_cases
+    from fuzz.features_i386 import write_inputs as write_i386_inputs
+    root = tmp_path_factory.mktemp("power-features32")
+    lib_dir = root / "lib"
+    build_libraries(lib_dir, m32=True)
+    libs = [str(lib_dir / "libtrace1.so"), str(build_libreach32(root / "reach"))]
+    cases = [*I386_SAMPLES, *collect(i386_feature_cases(), DRAWN)]
+    built = []
+    for n, case in enumerate(cases):
+        objects, inputs = write_i386_inputs(case, root / f"f{n}")
+        built.append(Built32(objects, inputs, root / f"f{n}.out"))
+    return libs, built
+
+
+def _exposed_i386(libs: list[str], cases: list[Built32]) -> str | None:
+    from fuzz.features_i386 import link_i386
+    from fuzz.features_i386 import run_status as run_status_i386
+    for n, b in enumerate(cases):
+        try:
+            link_i386(b.inputs, libs, b.out)
+        except LinkError as e:
+            return f"case {n} refused: {e}"
+        problems = [*judge.structure(b.out), *judge.fields(b.out, b.objects)]
+        if problems:
+            return f"case {n}: {problems[0]}"
+        for bind_now in (False, True):
+            status = run_status_i386(b.out, libs, bind_now)
+            if status:
+                return f"case {n}: check {status - 1} failed (bind_now={bind_now})"
+    return None
+
+
+def test_unmutated_linker_passes_on_i386(built_i386: tuple[list[str], list[Built32]]) -> None:
+    assert _exposed_i386(*built_i386) is None
+
+
+def test_seeded_i386_feature_bugs_are_caught(
+    built_i386: tuple[list[str], list[Built32]],
+) -> None:
+    results = seed_each(I386_MUTANTS, lambda: _exposed_i386(*built_i386))
+    killed = print_kill_table("harness power, i386 features", results, I386_MUTANTS)
+    assert killed == len(I386_MUTANTS), results
