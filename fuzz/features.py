@@ -26,6 +26,10 @@ check expects is computed here from the case.
   (`ar rcsT`), an archive without an index (`ar rcS`), a GNU ld script `INPUT(...)`, or one
   archive per object in a script's `GROUP(...)` where each member needs the one before it
   (only rescanning the group finds them): a chain of calls through every object (bit 1024);
+- .eh_frame from `.cfi_*` functions in every object, and --eh-frame-hdr: the program finds
+  PT_GNU_EH_FRAME through `__ehdr_start`'s program headers, checks the header's encodings,
+  the FDE count and the table's order, and finds each function's FDE by binary-search key
+  (datarel) and its pc_begin (pcrel) pointing back at the function (bits 4096, 8192);
 - -z relro in a dynamic link: `.data.rel.ro` and `_DYNAMIC` are read-only once ld.so has
   run (the kernel refuses to write a clock_gettime result there: -EFAULT) (bit 2048).
 """
@@ -46,7 +50,8 @@ SHADOWED = "lt1_f0_a0"  # a libtrace1.so export that a hidden definition shadows
 
 BITS = {"ifunc_value": 1, "ifunc_address": 2, "init_order": 4, "init_count": 8,
         "merge_string": 16, "merge_constant": 32, "set_size": 64, "set_sum": 128,
-        "hidden_value": 256, "hidden_shadow": 512, "chain": 1024, "relro": 2048}
+        "hidden_value": 256, "hidden_shadow": 512, "chain": 1024, "relro": 2048,
+        "eh_frame_hdr": 4096, "eh_frame_fde": 8192}
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,8 @@ class FeatureCase:
     packaging: str = "objects"
     relro: bool = False  # dynamic only
     export_dynamic: bool = False
+    unwind: tuple[int, ...] = ()  # the owner of each function with CFI (`lh_cfik`)
+    eh_frame_hdr: bool = False  # --eh-frame-hdr: the program finds each FDE through it
 
     def init_order(self) -> tuple[int, ...]:
         """The constructors' run order: prioritized sections by priority (a .ctors section's
@@ -170,7 +177,8 @@ def feature_cases(draw: st.DrawFn) -> FeatureCase:
         for _ in range(draw(st.integers(0, 2))))
     return FeatureCase(n, dynamic, ifuncs, inits, tuple(strings), tuple(uses), constants, pieces,
                        hidden, dynamic and draw(st.booleans()), packaging,
-                       dynamic and draw(st.booleans()), dynamic and draw(st.booleans()))
+                       dynamic and draw(st.booleans()), dynamic and draw(st.booleans()),
+                       tuple(draw(st.lists(obj, max_size=3))), draw(st.booleans()))
 
 
 def _draw_inits(draw: st.DrawFn, n: int, packaging: str) -> tuple[InitSection, ...]:
@@ -231,13 +239,15 @@ SAMPLES = (
         string_uses=(MergeUse(0, 1, "abs32", 0), MergeUse(1, 0, "data64", 2)),
         set_pieces=((1, (3,)), (2, (4,))),
         hidden=(Hidden(2, True, 0x77, ((0, "got"), (1, "plt"))),),
-        shadow=True, packaging="script_group", relro=True, export_dynamic=True),
+        shadow=True, packaging="script_group", relro=True, export_dynamic=True,
+        unwind=(2, 0, 1, 2), eh_frame_hdr=True),
     FeatureCase(2, True, ifuncs=(Ifunc(1, 99, ((0, "call"), (0, "lea"))),),
                 inits=(InitSection(1, "init_array", 150, (1,)),),
                 hidden=(Hidden(1, False, 5, ((0, "direct"),)),), packaging="thin",
                 relro=True),
     FeatureCase(2, False, ifuncs=(Ifunc(1, 7, ((0, "data"), (0, "got_call"))),),
-                set_pieces=((1, (1, 2)),), packaging="no_index"),
+                set_pieces=((1, (1, 2)),), packaging="no_index", unwind=(1, 0),
+                eh_frame_hdr=True),
     FeatureCase(3, True, inits=(InitSection(2, "ctors", 4000, (1, 2)),),
                 strings=(MergeString(2, "ness", True),),
                 string_uses=(MergeUse(0, 2, "pc_rel", 1),), packaging="archive", shadow=True),
@@ -285,6 +295,10 @@ def describe(case: FeatureCase) -> set[str]:
         labels.add("hidden:shadows_library_export")
     if case.relro:
         labels.add("relro")
+    if case.unwind:
+        labels.add("eh_frame:fdes" if len(case.unwind) > 1 else "eh_frame:fde")
+        if case.eh_frame_hdr:
+            labels.add("eh_frame_hdr")
     if case.export_dynamic and (case.hidden or case.shadow):
         labels.add("hidden:export_dynamic")
     return labels

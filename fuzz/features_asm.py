@@ -184,6 +184,49 @@ def _hidden(case: FeatureCase, objs: list[_Object]) -> None:
         o.fail_unless([f"cmpl ${SHADOW_VALUE:#x}, %eax"], "je", "hidden_shadow")
 
 
+PT_GNU_EH_FRAME = 0x6474E550
+# version 1, eh_frame_ptr pcrel|sdata4, fde_count udata4, table datarel|sdata4 (LSB)
+EH_FRAME_HDR_ENCODINGS = 0x3B031B01
+ELF64_PHDR_SIZE = 56
+
+
+def _unwind(case: FeatureCase, objs: list[_Object]) -> None:
+    for k, owner in enumerate(case.unwind):
+        objs[owner].text += [f".globl lh_cfi{k}", f".type lh_cfi{k}, @function", f"lh_cfi{k}:",
+                             ".cfi_startproc", "pushq %rbp", ".cfi_def_cfa_offset 16",
+                             "popq %rbp", ".cfi_def_cfa_offset 8", "ret", ".cfi_endproc"]
+    if not (case.unwind and case.eh_frame_hdr):
+        return
+    o = objs[0]
+    # rdi = PT_GNU_EH_FRAME's p_vaddr (an ET_EXEC: the address), found in our own headers
+    o.code += ["leaq __ehdr_start(%rip), %rsi", "movq 32(%rsi), %rax", "addq %rsi, %rax",
+               "movzwl 56(%rsi), %ecx", "xorl %edi, %edi", ".Lph_loop:", "testl %ecx, %ecx",
+               "jz .Lph_done", f"cmpl ${PT_GNU_EH_FRAME:#x}, (%rax)", "jne .Lph_next",
+               "movq 16(%rax), %rdi", "jmp .Lph_done", ".Lph_next:",
+               f"addq ${ELF64_PHDR_SIZE}, %rax", "decl %ecx", "jmp .Lph_loop", ".Lph_done:"]
+    o.fail_unless(["testq %rdi, %rdi"], "jnz", "eh_frame_hdr")
+    o.code += ["testq %rdi, %rdi", "jz .Leh_done"]
+    o.fail_unless([f"cmpl ${EH_FRAME_HDR_ENCODINGS:#x}, (%rdi)"], "je", "eh_frame_hdr")
+    o.fail_unless([f"cmpl ${len(case.unwind)}, 8(%rdi)"], "je", "eh_frame_hdr")
+    o.code += ["movl 8(%rdi), %ecx", "leaq 12(%rdi), %rsi", ".Lsort_loop:", "cmpl $1, %ecx",
+               "jbe .Lsort_done"]
+    o.fail_unless(["movl 8(%rsi), %eax", "cmpl (%rsi), %eax"], "jg", "eh_frame_hdr")
+    o.code += ["addq $8, %rsi", "decl %ecx", "jmp .Lsort_loop", ".Lsort_done:"]
+    for k in range(len(case.unwind)):
+        found, missing, done = o.unique(".Lfound"), o.unique(".Lmissing"), o.unique(".Ldone")
+        loop = o.unique(".Lfind")
+        o.code += [f"leaq lh_cfi{k}(%rip), %r8", "movq %r8, %rdx", "subq %rdi, %rdx",
+                   "leaq 12(%rdi), %rsi", "movl 8(%rdi), %ecx", f"{loop}:", "testl %ecx, %ecx",
+                   f"jz {missing}", "cmpl %edx, (%rsi)", f"je {found}", "addq $8, %rsi",
+                   "decl %ecx", f"jmp {loop}", f"{missing}:",
+                   f"orl ${BITS['eh_frame_fde']}, lh_mask(%rip)", f"jmp {done}", f"{found}:",
+                   "movslq 4(%rsi), %rax", "addq %rdi, %rax",  # the FDE
+                   "movslq 8(%rax), %rcx", "leaq 8(%rax,%rcx), %rcx"]  # its pc_begin
+        o.fail_unless(["cmpq %r8, %rcx"], "je", "eh_frame_fde")
+        o.code.append(f"{done}:")
+    o.code.append(".Leh_done:")
+
+
 def _relro_checks(o: _Object) -> None:
     """lh_ro and _DYNAMIC read-only after ld.so: the kernel's write of a timespec faults."""
     o.data += ['.section .data.rel.ro,"aw",@progbits', ".balign 16", "lh_ro:",
@@ -215,6 +258,7 @@ def object_texts(case: FeatureCase) -> list[str]:
     _merge(case, objs)
     _start_stop(case, objs)
     _hidden(case, objs)
+    _unwind(case, objs)
     last = case.objects - 1
     first.fail_unless([f"call lh_obj{last}", f"cmpl ${last * (last + 1) // 2}, %eax"], "je",
                       "chain")

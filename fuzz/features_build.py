@@ -80,7 +80,7 @@ def libraries(case: FeatureCase, lib_dir: Path) -> list[str]:
 def link_linkharness(case: FeatureCase, inputs: Inputs, lib_dir: Path, output: Path) -> None:
     link([*inputs.linkharness, *libraries(case, lib_dir)], output, entry="_start",
          dynamic_linker=DYNAMIC_LINKER if case.dynamic else None, relro=case.relro,
-         export_dynamic=case.export_dynamic)
+         export_dynamic=case.export_dynamic, eh_frame_hdr=case.eh_frame_hdr)
 
 
 def link_gnu_ld(case: FeatureCase, inputs: Inputs, lib_dir: Path, output: Path
@@ -88,6 +88,8 @@ def link_gnu_ld(case: FeatureCase, inputs: Inputs, lib_dir: Path, output: Path
     extra = ["-z", "relro" if case.relro else "norelro"]
     if case.export_dynamic:
         extra.append("--export-dynamic")
+    if case.eh_frame_hdr:  # and no FDE of GNU ld's own for its PLT: the count is the model's
+        extra += ["--eh-frame-hdr", "--no-ld-generated-unwind-info"]
     return link_reference("bfd", inputs.reference, str(output),
                           libs=libraries(case, lib_dir), extra=extra)
 

@@ -29,6 +29,7 @@ from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from linker import LinkError
 from linker.elf import archive as archive_module
 from linker.elf import ctors as ctors_module
+from linker.elf import eh_frame as eh_frame_module
 from linker.elf import link as elf_link
 from linker.elf import merge as merge_module
 from linker.elf import relro as relro_module
@@ -195,6 +196,26 @@ def _no_index_empty(mp: pytest.MonkeyPatch) -> None:
         "archives and scripts")
 def _group_once(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(Loader, "_rescan", lambda self, group: None)
+
+
+@mutant("the .eh_frame_hdr table is left in .eh_frame's order, not sorted", ".eh_frame")
+def _eh_hdr_unsorted(mp: pytest.MonkeyPatch) -> None:
+    original = eh_frame_module.build_eh_frame_hdr
+
+    def build(frame: Any, frame_addr: int, hdr_addr: int, word: int, where: str) -> bytes:
+        out = original(frame, frame_addr, hdr_addr, word, where)
+        head, table = out[:12], out[12:]
+        pairs = [table[i:i + 8] for i in range(0, len(table), 8)]
+        return head + b"".join(reversed(pairs))
+    mp.setattr(eh_frame_module, "build_eh_frame_hdr", build)
+
+
+@mutant("the .eh_frame_hdr table is relative to .eh_frame, not to the header", ".eh_frame")
+def _eh_hdr_base(mp: pytest.MonkeyPatch) -> None:
+    original = eh_frame_module.build_eh_frame_hdr
+    mp.setattr(eh_frame_module, "build_eh_frame_hdr",
+               lambda frame, frame_addr, hdr_addr, word, where:
+               original(frame, frame_addr, frame_addr, word, where))
 
 
 @dataclasses.dataclass(frozen=True)
