@@ -31,8 +31,7 @@ from fuzz.macho.dylib_split import (
     dylib_points_at_absolutes,
     link_dylib,
     link_executable,
-    reach_across,
-    split,
+    sample,
     write_objects,
 )
 from fuzz.macho.dylib_split_i386 import (
@@ -44,7 +43,6 @@ from fuzz.macho.dylib_split_i386 import (
 )
 from fuzz.macho.judge_i386 import expected_trace as expected_trace_i386
 from fuzz.macho.pipeline import ENTRY, LIBSYSTEM_TBD, LLD
-from fuzz.macho.samples_dylib import DYLIB_SAMPLE, DYLIB_SAMPLE_OBJECTS
 from fuzz.macho.tbd import write_tbds
 from fuzz.semantics import Outcome, outcome
 from oracle.emulate import run
@@ -53,13 +51,7 @@ DYLIB_CI_EXAMPLES = 12  # each example links two images and runs the program twi
 I386_CI_EXAMPLES = 8
 
 
-def _sample() -> DylibCase:
-    in_dylib = split(DYLIB_SAMPLE, DYLIB_SAMPLE_OBJECTS)
-    assert in_dylib == DYLIB_SAMPLE_OBJECTS, in_dylib
-    return DylibCase(reach_across(DYLIB_SAMPLE, in_dylib), 0, in_dylib)
-
-
-SAMPLE_SPLIT = _sample()
+SAMPLE_SPLIT = sample()
 
 
 def emulated(exe: Path, library_dir: Path, expected: Outcome, want: judge.Trace | None = None

@@ -44,7 +44,7 @@ TAKES_VALUE = {
     "-Trodata-segment", "--section-start",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
-OPTIONAL_VALUE = {"--sort-common"}
+OPTIONAL_VALUE = {"--sort-common", "-unique"}
 ALIASES = {
     "--output": "-o", "--entry": "-e", "--library-path": "-L", "--library": "-l",
     "-dynamic-linker": "--dynamic-linker", "-I": "--dynamic-linker", "-rpath": "--rpath",
@@ -346,6 +346,9 @@ def parse(argv: list[str]) -> Command:
         elif name == "-r":
             o["relocatable"] = True
         elif name == "-unique":
+            if value is not None:
+                raise LinkError(f"-unique={value}: a section pattern is not supported (bare "
+                                "-unique splits every orphan section)")
             o["unique"] = True
         elif name == "--unresolved-symbols":
             _unresolved_symbols(o, str(value))
@@ -355,9 +358,6 @@ def parse(argv: list[str]) -> Command:
             cmd.ignore(name, IGNORED.get(name, ""))
         else:
             raise LinkError(f"unrecognised option {name}")
-    if o.get("unique") and not o.get("relocatable"):
-        raise LinkError("-unique is supported with -r only (an executable's sections are "
-                        "placed by linkharness's own policy)")
     if o.get("relocatable"):
         _check_relocatable_options(o)
     if "default_library_paths" in o:

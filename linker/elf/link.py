@@ -119,7 +119,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                             text_relocations=shared is not None and shared.text_relocations)
     pic = scan.pie  # a PIE or a shared object: linked at 0, rebased by ld.so
     synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=pic)
-    outs = collect_output_sections(symtab)
+    outs = collect_output_sections(symtab, opts.unique)
     non_alloc = list(collect_non_alloc(symtab).values())
     tables: DynamicTables | None = None
     deferred = DeferredLayout()

@@ -66,6 +66,15 @@ def output_name(sec: InputSection) -> str:
     return name
 
 
+_PLACED = frozenset({out for _, out in _NAME_RULES} | set(READ_ONLY_ORDER) | set(EXEC_ORDER)
+                    | set(WRITE_ORDER))
+
+
+def is_orphan(name: str) -> bool:
+    """An output section GNU ld's default script does not name (`-unique` splits them)."""
+    return name not in _PLACED
+
+
 def init_priority(sec: InputSection) -> int:
     """Sort key for .init_array/.fini_array inputs: numbered ones by priority, plain last.
 

@@ -127,6 +127,7 @@ def test_z_ignored_keywords_are_silent_and_unknown_ones_warn() -> None:
     (["-z", "ibt", "-z", "shstk"], {"z_properties": {0xC0000002: 3}}),
     (["-z", "x86-64-v2"], {"z_properties": {0xC0008002: 2}}),
     (["-r", "-unique"], {"relocatable": True, "unique": True}),
+    (["-unique"], {"unique": True}),
     (["--relocatable"], {"relocatable": True}),
 ])
 def test_layout_and_resolution_options(argv: list[str], options: dict[str, object]) -> None:
@@ -136,7 +137,7 @@ def test_layout_and_resolution_options(argv: list[str], options: dict[str, objec
 @pytest.mark.parametrize("argv", [["-z", "max-page-size=3000"], ["-z", "max-page-size=big"],
                                   ["--unresolved-symbols=sometimes"], ["--sort-common=size"],
                                   ["-Ttext-segment=0x10000800"], ["--sort-section=size"],
-                                  ["-Ttext=zz"], ["--section-start=.foo"], ["-unique"],
+                                  ["-Ttext=zz"], ["--section-start=.foo"], ["-unique=.foo"],
                                   ["-Trodata-segment=0x1000"], ["-z", "ibtplt"],
                                   ["-r", "-pie"], ["-r", "--gc-sections"]])
 def test_bad_option_values_are_one_line_errors(argv: list[str]) -> None:
