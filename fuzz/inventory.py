@@ -92,6 +92,11 @@ def _elf64_rows() -> list[Row]:
            "weak_undefined:bits:got_base", "weak_undefined:bits:got_offset"),
         _r(t, "symbol resolution", "hidden symbols (one name, one definition per module)",
            "modules:func-hidden", "modules:data-hidden", "modules:tls-hidden"),
+        _r(t, "symbol resolution", "hidden symbols (GOT, PLT, direct; local in .symtab, not "
+           "exported with --export-dynamic)", "hidden:function", "hidden:data", "hidden:got",
+           "hidden:plt", "hidden:direct", "hidden:export_dynamic"),
+        _r(t, "symbol resolution", "a hidden definition of a name a library exports binds "
+           "locally", "hidden:shadows_library_export"),
         _r(t, "symbol resolution", "a COMMON beats a weak definition",
            "symbol:common_beats_weak_definition"),
         _r(t, "COMMON", "COMMON merged across objects", "data:common:merged"),
@@ -109,7 +114,7 @@ def _elf64_rows() -> list[Row]:
         _r(t, "archives", "--start-group/--end-group over two archives", "archive:group"),
         _r(t, "archives", "member pulled to initialise a COMMON (GNU ld's rule)",
            "archive:member_pulled_to_initialise_a_common"),
-        _hole(t, "archives", "thin and index-less archives", "pipeline_reach writes `ar rcs`"),
+        _r(t, "archives", "thin and index-less archives", "inputs:thin", "inputs:no_index"),
         _r(t, "COMDAT", "COMDAT groups (one copy kept)", "section:text:comdat"),
         _r(t, "relocatable output", "-r of a run of objects (one or several), then the final "
            "link", "relocatable:run", "relocatable:run_of_several"),
@@ -166,15 +171,29 @@ def _elf64_rows() -> list[Row]:
         _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
            "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
     ]
-    rows += [
-        _hole(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "no IFUNC in the model"),
+    rows += [_r(t, "layout", "-z relro in PIEs and shared objects", "modules:relro")]
+    rows += [_r(t, "TLS", "TLS general dynamic relaxed (v@tlsgd + __tls_get_addr)", "tls:gd"),
+             _r(t, "TLS", "TLS local dynamic relaxed (v@tlsld, v@dtpoff)", "tls:ld")]
+    rows += [  # fuzz/features.py's self-checking programs
+        _r(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "ifunc:static",
+           "ifunc:dynamic"),
+        _r(t, "IFUNC", "IFUNC called (PLT32, GOT) and its address taken (lea, GOT, .quad): "
+           "one address", "ifunc:call", "ifunc:got_call", "ifunc:lea", "ifunc:got_load",
+           "ifunc:data"),
         _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
-        _hole(t, "init_array", ".init_array/.ctors ordering by priority", "no constructors"),
-        _hole(t, "merge", "SHF_MERGE strings and constants", "no mergeable sections"),
-        _hole(t, "layout", "__start_/__stop_ symbols", "no such references"),
-        _hole(t, "layout", ".eh_frame and --eh-frame-hdr", "no unwind tables"),
-        _r(t, "layout", "-z relro", "modules:relro"),
-        _hole(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs are objects and archives"),
+        _r(t, "init_array", ".init_array/.ctors ordering by priority, then input order",
+           "init:init_array:numbered", "init:init_array:unnumbered", "init:ctors:numbered",
+           "init:ctors:unnumbered", "init:priority_order"),
+        _r(t, "merge", "SHF_MERGE strings (duplicates, shared tails, inner offsets; by label "
+           "and by name) and constants", "merge:string:pc_rel", "merge:string:abs32",
+           "merge:string:data64", "merge:string:duplicate", "merge:string:tail",
+           "merge:string:named", "merge:string:inner_offset", "merge:constant"),
+        _r(t, "layout", "__start_/__stop_ symbols", "start_stop:several_objects"),
+        _r(t, "layout", ".eh_frame and --eh-frame-hdr (every FDE found by the program)",
+           "eh_frame:fdes", "eh_frame_hdr"),
+        _r(t, "layout", "-z relro (read-only after ld.so)", "relro"),
+        _r(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs:script_input",
+           "inputs:script_group"),
     ]
     return rows
 
@@ -192,10 +211,17 @@ def _i386_rows() -> list[Row]:
            "i386:reloc:R_386_16:above_signed_limit"),
         _r(t, "errors", "undefined, duplicate, narrow overflow", "i386:error:undefined",
            "i386:error:duplicate", "i386:error:overflow"),
-        _hole(t, "archives", "archives on i386", "reach programs are x86-64 only"),
-        _hole(t, "symbol resolution", "undefined weak on i386", "reach programs are x86-64 only"),
-        _hole(t, "canonical PLT", "pointer equality on i386", "not drawn"),
-        _hole(t, "IFUNC", "IRELATIVE in dynamic i386 links", "no IFUNC in the model"),
+        # fuzz/features_i386.py's self-checking programs
+        _r(t, "archives", "archives on i386 (plain, thin, a script's GROUP; a weak reference "
+           "pulls nothing)", "i386:archive:member_pulled", "i386:inputs:thin",
+           "i386:inputs:script_group", "i386:archive:weak_reference_does_not_pull"),
+        _r(t, "symbol resolution", "undefined weak on i386 (absolute, .long, GOT)",
+           "i386:weak_undefined:abs", "i386:weak_undefined:data", "i386:weak_undefined:got"),
+        _r(t, "canonical PLT", "pointer equality on i386 (movl $f, .long f, GOT)",
+           "i386:canonical:abs", "i386:canonical:data", "i386:canonical:got"),
+        _r(t, "IFUNC", "IRELATIVE in dynamic i386 links (called, address taken three ways)",
+           "i386:ifunc:dynamic", "i386:ifunc:call", "i386:ifunc:abs", "i386:ifunc:data",
+           "i386:ifunc:got"),
     ]
     return rows
 
@@ -338,6 +364,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for case in [*COPY_SAMPLES, *_draw(cases(), count)]:
             assert isinstance(case, CopyCase)
             labels |= describe_copy(case)
+        from . import features
+        for fcase in [*features.SAMPLES, *_draw(features.feature_cases(), count)]:
+            assert isinstance(fcase, features.FeatureCase)
+            labels |= features.describe(fcase)
         from . import tls
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
@@ -363,6 +393,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for p in _draw(i386_error_programs(), count):
             assert isinstance(p, Program)
             labels |= describe_i386(p, frozenset())
+        from . import features_i386
+        for fcase in [*features_i386.SAMPLES, *_draw(features_i386.i386_feature_cases(), count)]:
+            assert isinstance(fcase, features_i386.I386FeatureCase)
+            labels |= features_i386.describe(fcase)
     elif target == MACHO64:
         from .macho.samples import MACHO_SAMPLE
         from .macho.strategies import MachoCase, macho_cases

@@ -132,6 +132,8 @@ def link(
     z_properties: Mapping[int, int] | None = None,
     section_starts: Sequence[tuple[str, int]] = (),
     sort_section: str | None = None,
+    ibt_plt: bool = False,
+    emit_relocs: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -283,6 +285,7 @@ def link(
         shared=shared_options, relax=relax,
         properties=tuple(sorted((z_properties or {}).items())),
         section_starts=tuple(section_starts), sort_section=sort_section, unique=unique,
+        ibt_plt=ibt_plt, emit_relocs=emit_relocs,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings

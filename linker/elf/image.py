@@ -139,6 +139,8 @@ class ImageOptions:
     section_starts: tuple[tuple[str, int], ...] = ()
     sort_section: str | None = None  # --sort-section=name|alignment
     unique: bool = False  # -unique: each orphan input section an output section of its own
+    ibt_plt: bool = False  # -z ibtplt: the IBT PLT (.plt + .plt.sec) whatever the inputs say
+    emit_relocs: bool = False  # --emit-relocs / -q: keep the inputs' relocations (emit_relocs.py)
 
 
 @dataclass

@@ -41,7 +41,7 @@ READ_ONLY_ORDER = (
     ".rel.dyn", ".rela.plt", ".rel.plt", ".rela.iplt", ".rodata", ".eh_frame_hdr", ".eh_frame",
     ".gcc_except_table",
 )
-EXEC_ORDER = (".init", ".plt", ".iplt", ".text", ".fini")
+EXEC_ORDER = (".init", ".plt", ".plt.sec", ".iplt", ".text", ".fini")
 WRITE_ORDER = (
     ".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array", ".ctors", ".dtors", ".data.rel.ro",
     ".dynamic", ".got", ".got.plt", ".got.iplt", ".data", ".bss",
