@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..model import InputSection, ObjectFile, SymType
-from ..resolve import SymbolTable
+from ..resolve import GlobalSymbol, SymbolTable
 from ..synth import SYNTHETIC_PATH
 from .image import ElfImage
 
@@ -45,6 +45,23 @@ class SymtabIndex:
     section: dict[int, int] = field(default_factory=dict)  # output section index -> row
     local: dict[tuple[int, int], int] = field(default_factory=dict)  # (id(obj), index) -> row
     global_: dict[int, int] = field(default_factory=dict)  # global id -> row
+    # (id(obj), index) of the locals emitted relocations name: .symtab keeps them even
+    # when it would not (`.LC0` in a string section, which the assembler leaves named)
+    wanted: set[tuple[int, int]] = field(default_factory=set)
+
+    @staticmethod
+    def for_relocations(symtab: SymbolTable) -> SymtabIndex:
+        index = SymtabIndex()
+        for obj, gids in zip(symtab.objects, symtab.gids):
+            if obj.path == SYNTHETIC_PATH:
+                continue
+            for sec in obj.sections:
+                if sec is None or sec.file is not obj or not len(sec.relocs):
+                    continue
+                named = np.unique(sec.relocs.rows["symbol"])
+                named = named[(named < len(gids))]
+                index.wanted.update((id(obj), int(s)) for s in named[gids[named] < 0])
+        return index
 
 
 @dataclass(frozen=True)
@@ -71,7 +88,7 @@ def relocation_sections(img: ElfImage, symtab: SymbolTable, index: SymtabIndex
                     id(sec) not in out_index:
                 continue
             rows_by_out.setdefault(out_index[id(sec)] - 1, []).append(
-                _rows(img, obj, sec, gids, index, out_index))
+                _rows(img, obj, sec, gids, index, out_index, symtab.symbols))
     out: list[RelocationSection] = []
     prefix = ".rela" if rela else ".rel"
     for n, chunks in sorted(rows_by_out.items()):
@@ -106,7 +123,8 @@ EMITTED = np.dtype([("offset", "<i8"), ("type", "<i8"), ("symbol", "<i8"), ("add
 
 
 def _rows(img: ElfImage, obj: ObjectFile, sec: InputSection, gids: np.ndarray,
-          index: SymtabIndex, out_index: dict[int, int]) -> np.ndarray:
+          index: SymtabIndex, out_index: dict[int, int],
+          globals_: list[GlobalSymbol]) -> np.ndarray:
     """One input section's relocations as emitted entries."""
     rows = sec.relocs.rows
     table = np.zeros(len(rows), dtype=EMITTED)
@@ -124,7 +142,14 @@ def _rows(img: ElfImage, obj: ObjectFile, sec: InputSection, gids: np.ndarray,
         if s == 0:
             continue
         if gid >= 0:
-            targets[pick] = index.global_.get(gid, 0)
+            # a global defined in a collected section has no .symtab entry: discarded
+            row = index.global_.get(gid)
+            defined_in = globals_[gid].section
+            if row is None or (defined_in is not None and id(defined_in) not in out_index
+                               and defined_in.file.path != SYNTHETIC_PATH):
+                discarded |= pick
+            else:
+                targets[pick] = row
             continue
         row = index.local.get((id(obj), s))
         is_section = int(obj.symbols.type[s]) == SymType.SECTION

@@ -202,7 +202,8 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
             if typ == SymType.FILE:
                 rows.append((strtab.add(name), (0 << 4) | 4, 0, SHN_ABS, 0, 0))
                 continue
-            if not name or name.startswith(".L"):
+            if not name or (name.startswith(".L") and (
+                    index is None or (id(obj), i) not in index.wanted)):
                 continue
             shndx = int(t.section[i])
             sec = obj.sections[shndx] if shndx >= 0 else None
@@ -285,7 +286,7 @@ def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool)
     # name, type, data, link, info, align, entsize, flags
     extra: list[tuple[str, int, bytes, int, int, int, int, int]] = []
     if not strip:
-        index = SymtabIndex() if img.options.emit_relocs else None
+        index = SymtabIndex.for_relocations(symtab) if img.options.emit_relocs else None
         sym_bytes, str_bytes, first_global = build_symtab(img, symtab, out_index, index)
         nsec = len(img.sections)
         extra.append((".symtab", SHT_SYMTAB, sym_bytes, nsec + 2, first_global, word,
