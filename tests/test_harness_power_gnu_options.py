@@ -124,7 +124,7 @@ _for_relocations = emit_relocs.SymtabIndex.for_relocations
 
 
 def _shifted_index(symtab: Any) -> Any:
-    class Shifted(dict):  # type: ignore[type-arg]
+    class Shifted(dict[Any, Any]):
         def get(self, key: Any, default: Any = None) -> Any:
             row = super().get(key)
             return default if row is None else row + 1
