@@ -26,7 +26,7 @@ from fuzz.strategies_i386 import SAMPLE_CASE
 from linker import LinkError
 from linker.arch import ibt
 from linker.arch.plt import PltField
-from linker.elf import emit_relocs
+from linker.elf import emit_relocs, write
 
 MUTANTS = Mutants()
 
@@ -117,20 +117,12 @@ def _relaxed_type_kept(mp: pytest.MonkeyPatch) -> None:
 
 @MUTANTS("--emit-relocs: a global named by the .symtab entry after its own")
 def _next_symbol(mp: pytest.MonkeyPatch) -> None:
-    mp.setattr(emit_relocs.SymtabIndex, "for_relocations", staticmethod(_shifted_index))
+    original = write.relocation_sections
 
-
-_for_relocations = emit_relocs.SymtabIndex.for_relocations
-
-
-def _shifted_index(symtab: Any) -> Any:
-    class Shifted(dict[Any, Any]):
-        def get(self, key: Any, default: Any = None) -> Any:
-            row = super().get(key)
-            return default if row is None else row + 1
-    index = _for_relocations(symtab)
-    index.global_ = Shifted()
-    return index
+    def sections(img: Any, symtab: Any, index: Any) -> Any:
+        index.global_ = {gid: row + 1 for gid, row in index.global_.items()}
+        return original(img, symtab, index)
+    mp.setattr(write, "relocation_sections", sections)
 
 
 @dataclass
