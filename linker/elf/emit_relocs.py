@@ -15,6 +15,8 @@ section.  Each input relocation becomes one entry (facts from GNU ld's behaviour
   output section, the addend moved by where its input landed (RELA);
 * on i386 (REL) the field holds the final value, as it does without the option, so the
   entry carries no addend;
+* TLS sequences relaxed to local exec keep the inputs' relocations (R_X86_64_TLSGD and
+  the call's PLT32 to __tls_get_addr, at their places), as GNU ld emits them;
 * a relocation against a section the link discarded (a dropped COMDAT copy, a collected
   section) is written as type 0 against symbol 0 with addend 0, at its offset.
 
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..model import InputSection, ObjectFile, SymType
+from ..model import InputSection, ObjectFile, RelocTable, SymType
 from ..resolve import GlobalSymbol, SymbolTable
 from ..synth import SYNTHETIC_PATH
 from .image import ElfImage
@@ -73,6 +75,41 @@ class RelocationSection:
     entsize: int
 
 
+def input_relocations(symtab: SymbolTable) -> dict[int, RelocTable]:
+    """Every input section's relocation table as it is now, by id(section)."""
+    return {id(sec): sec.relocs for obj in symtab.objects for sec in obj.sections
+            if sec is not None and sec.file is obj and len(sec.relocs)}
+
+
+def tls_sequences_as_read(symtab: SymbolTable, before: dict[int, RelocTable]
+                          ) -> dict[int, RelocTable]:
+    """The tables TLS relaxation replaced (the others are the same objects), as read, with
+    the GOT-load relaxation's new types carried over by offset."""
+    out: dict[int, RelocTable] = {}
+    for obj in symtab.objects:
+        for sec in obj.sections:
+            if sec is None or id(sec) not in before or before[id(sec)] is sec.relocs:
+                continue
+            original = before[id(sec)]
+            rows = original.rows.copy()
+            now = sec.relocs.rows
+            position = {int(off): n for n, off in enumerate(rows["offset"].tolist())}
+            changed = now["howto"] >= _native_count(obj.arch)  # a form the table adds
+            for off, howto in zip(now["offset"][changed].tolist(),
+                                  now["howto"][changed].tolist()):
+                # a relaxed `jmp *x@GOTPCREL` moved its field one byte back
+                n = position.get(int(off), position.get(int(off) + 1))
+                if n is not None:
+                    rows["howto"][n] = howto
+            out[id(sec)] = RelocTable(rows, original.subtrahend)
+    return out
+
+
+def _native_count(arch: str) -> int:
+    from .read import RELOC_TABLES
+    return len(RELOC_TABLES[arch].supported)
+
+
 def relocation_sections(img: ElfImage, symtab: SymbolTable, index: SymtabIndex
                         ) -> list[RelocationSection]:
     """The `.rela.*`/`.rel.*` sections of every output section, in output order."""
@@ -84,8 +121,8 @@ def relocation_sections(img: ElfImage, symtab: SymbolTable, index: SymtabIndex
         if obj.path == SYNTHETIC_PATH:
             continue
         for sec in obj.sections:
-            if sec is None or sec.file is not obj or not len(sec.relocs) or \
-                    id(sec) not in out_index:
+            if sec is None or sec.file is not obj or id(sec) not in out_index or \
+                    not len(img.emit_tables.get(id(sec), sec.relocs)):
                 continue
             rows_by_out.setdefault(out_index[id(sec)] - 1, []).append(
                 _rows(img, obj, sec, gids, index, out_index, symtab.symbols))
@@ -126,7 +163,7 @@ def _rows(img: ElfImage, obj: ObjectFile, sec: InputSection, gids: np.ndarray,
           index: SymtabIndex, out_index: dict[int, int],
           globals_: list[GlobalSymbol]) -> np.ndarray:
     """One input section's relocations as emitted entries."""
-    rows = sec.relocs.rows
+    rows = img.emit_tables.get(id(sec), sec.relocs).rows
     table = np.zeros(len(rows), dtype=EMITTED)
     table["offset"] = rows["offset"] + img.layout.address_of(sec)
     table["type"] = native_types(obj.arch)[rows["howto"]]

@@ -25,6 +25,7 @@ SHN_ABS = 0xFFF1
 # x86-64 types: (width, pc-relative) of those whose field is S + A (- P)
 _PLAIN = {1: (8, False), 10: (4, False), 11: (4, False), 2: (4, True), 4: (4, True)}
 _PLT32 = 4
+_TLS_HELPERS = ("__tls_get_addr", "___tls_get_addr")
 _GOT_LOADS = {9, 41, 42}  # GOTPCREL, GOTPCRELX, REX_GOTPCRELX: S is the symbol's GOT slot
 
 
@@ -77,8 +78,9 @@ def field(img: ElfImage) -> Iterator[Finding]:
             if r.sym == 0 or r.sym >= len(syms) or r.addend is None:
                 continue
             sym = syms[r.sym]
-            if sym.shndx == c.SHN_UNDEF or sym.type in (STT_TLS, STT_GNU_IFUNC):
-                continue
+            if sym.shndx == c.SHN_UNDEF or sym.type in (STT_TLS, STT_GNU_IFUNC) \
+                    or sym.name in _TLS_HELPERS:
+                continue  # (a TLS sequence relaxed to local exec no longer calls it)
             if r.type not in _PLAIN and r.type not in _GOT_LOADS:
                 continue
             width = 8 if r.type == 1 else 4
