@@ -97,10 +97,11 @@ def tls_sequences_as_read(symtab: SymbolTable, before: dict[int, RelocTable]
             changed = now["howto"] >= _native_count(obj.arch)  # a form the table adds
             for off, howto in zip(now["offset"][changed].tolist(),
                                   now["howto"][changed].tolist()):
-                # a relaxed `jmp *x@GOTPCREL` moved its field one byte back
+                # (a relaxed `jmp *x@GOTPCREL` moved its field one byte back, and its entry
+                # with it, as in the sections TLS relaxation left alone)
                 n = position.get(int(off), position.get(int(off) + 1))
                 if n is not None:
-                    rows["howto"][n] = howto
+                    rows["howto"][n], rows["offset"][n] = howto, off
             out[id(sec)] = RelocTable(rows, original.subtrahend)
     return out
 
