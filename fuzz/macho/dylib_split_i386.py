@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from linker import link
 
-from ..model import Program, Ref
+from ..model import AddrVia, Call, Program, Ref, walk_steps
 from .assemble_i386 import CALL_FORMS, REF_FORMS, SELF_FORMS, Choices32, assemble_i386
-from .dylib_split import INSTALL_NAME, cross_names, reach_across, split
+from .dylib_split import INSTALL_NAME, cross_names, outside_references, reach_across, split
 from .emit_macho_i386 import write_macho_i386
 from .lower_i386 import START, MachoLowerer386
 from .pipeline import LIBSYSTEM_TBD
@@ -115,3 +115,22 @@ def link_executable_i386(objects: Sequence[Path], library: Path, stubs: Sequence
                          output: Path) -> None:
     link([*map(str, objects), str(library), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
          target=TARGET, entry=ENTRY, platform_version=VERSION)
+
+
+def describe_i386(case: DylibCase386) -> set[str]:
+    """Coverage labels (fuzz/inventory.py): a dylib whose code holds its own addresses
+    (absolute addressing, or a stub's `jmp *abs32` for a call leaving the dylib: both
+    text rebases), and one that reaches the executable by flat lookup."""
+    out = {"macho-i386-dylib:split"}
+    absolute = (AddrVia.ABS_S32, AddrVia.ABS_U32)
+    far = cross_names(case.program, case.in_dylib)
+    for i in case.in_dylib:
+        obj = case.program.objects[i]
+        outside = outside_references(obj)
+        steps = [s for fn in obj.functions for s in walk_steps(fn.steps)]
+        if any(getattr(s, "via", None) in absolute for s in steps) or any(
+                isinstance(s, Call) and s.target in outside for s in steps):
+            out.add("macho-i386-dylib:text-rebase")
+        if outside & far:
+            out.add("macho-i386-dylib:flat-lookup")
+    return out

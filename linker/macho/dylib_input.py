@@ -31,6 +31,16 @@ def is_macho_dylib(data: bytes) -> bool:
 
 
 def read_dylib(data: bytes, path: str, arch: str) -> DynamicLibrary:
+    """The dylib as a library to link against; one LinkError for a malformed file."""
+    try:
+        return _read_dylib(data, path, arch)
+    except struct.error as err:
+        raise LinkError(f"truncated MH_DYLIB ({err})", file=path, offset=len(data)) from None
+
+
+def _read_dylib(data: bytes, path: str, arch: str) -> DynamicLibrary:
+    if len(data) < 28:
+        raise LinkError("an MH_DYLIB shorter than its mach_header", file=path, offset=0)
     magic, cputype, _, _, ncmds, sizeofcmds, _ = struct.unpack_from("<IiiIIII", data)
     if cputype != CPU_TYPES.get(arch):
         raise LinkError(f"dylib for cputype {cputype:#x} in a link for {arch} (-arch)",

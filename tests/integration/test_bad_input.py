@@ -117,8 +117,8 @@ def wrong_machine(d: Path, arch: Arch) -> Case:
 
 
 def tls_relocation(d: Path, arch: Arch) -> Case:
-    """TLS the linker refuses: descriptors (gnu2), on both arches (the ordinary forms are
-    linked, relaxed in executables)."""
+    """TLS the linker refuses: descriptors (gnu2), on both arches (the other TLS models are
+    linked)."""
     _start(d, arch)
     flags = ("-fPIC", "-mtls-dialect=gnu2")
     compile_c(d, "tls.o", "__thread int x = 1;\nint f(void) { return x; }\n", arch, flags)
