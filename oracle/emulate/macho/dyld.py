@@ -167,6 +167,8 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
         out: list[Library] = []
         for lib in img.dylibs:
             name = lib.install_name
+            if name in loaded:
+                _check_compatible(loaded[name].img, lib)
             if name in emulated or name in loaded:
                 out.append(emulated.get(name) or loaded[name])
                 continue
@@ -181,6 +183,7 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
                                       "install name, and no file of its name in the library "
                                       "directories or beside the executable"))
             image = _dylib_image(path.read_bytes(), name, main)
+            _check_compatible(image, lib)
             image = slid(image, slides.place(image))
             _map_segments(machine.mem, image)
             loaded[name] = ImageDylib(name, image, exports(image))
@@ -208,6 +211,21 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
 
     machine.symbolizer = symbol
     return binders
+
+
+def _check_compatible(image: MachOImage, wanted: mi.Dylib) -> None:
+    """dyld's check: the dylib's compatibility version is at least the one the image that
+    loads it was linked against ("Incompatible library version")."""
+    have = image.dylib_id.compatibility_version if image.dylib_id is not None else 0
+    if have < wanted.compatibility_version:
+        raise DyldFault(Fault("load", 0, None, (
+            f"{wanted.install_name}: incompatible library version: compatibility version "
+            f"{_version(wanted.compatibility_version)} is required, the file found provides "
+            f"{_version(have)}")))
+
+
+def _version(packed: int) -> str:
+    return f"{packed >> 16}.{packed >> 8 & 0xFF}.{packed & 0xFF}"
 
 
 def _dylib_image(data: bytes, install_name: str, main: MachOImage) -> MachOImage:
