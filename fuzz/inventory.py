@@ -90,7 +90,13 @@ def _elf64_rows() -> list[Row]:
            "weak_undefined:nonnull:abs_s32", "weak_undefined:nonnull:got"),
         _r(t, "symbol resolution", "undefined weak: every address bit 0 (GOT-base forms)",
            "weak_undefined:bits:got_base", "weak_undefined:bits:got_offset"),
-        _hole(t, "symbol resolution", "hidden symbols", "no generator draws STV_HIDDEN"),
+        _r(t, "symbol resolution", "hidden symbols (one name, one definition per module)",
+           "modules:func-hidden", "modules:data-hidden", "modules:tls-hidden"),
+        _r(t, "symbol resolution", "hidden symbols (GOT, PLT, direct; local in .symtab, not "
+           "exported with --export-dynamic)", "hidden:function", "hidden:data", "hidden:got",
+           "hidden:plt", "hidden:direct", "hidden:export_dynamic"),
+        _r(t, "symbol resolution", "a hidden definition of a name a library exports binds "
+           "locally", "hidden:shadows_library_export"),
         _r(t, "symbol resolution", "a COMMON beats a weak definition",
            "symbol:common_beats_weak_definition"),
         _r(t, "COMMON", "COMMON merged across objects", "data:common:merged"),
@@ -108,8 +114,13 @@ def _elf64_rows() -> list[Row]:
         _r(t, "archives", "--start-group/--end-group over two archives", "archive:group"),
         _r(t, "archives", "member pulled to initialise a COMMON (GNU ld's rule)",
            "archive:member_pulled_to_initialise_a_common"),
-        _hole(t, "archives", "thin and index-less archives", "pipeline_reach writes `ar rcs`"),
+        _r(t, "archives", "thin and index-less archives", "inputs:thin", "inputs:no_index"),
         _r(t, "COMDAT", "COMDAT groups (one copy kept)", "section:text:comdat"),
+        _r(t, "relocatable output", "-r of a run of objects (one or several), then the final "
+           "link", "relocatable:run", "relocatable:run_of_several"),
+        _r(t, "garbage collection", "--gc-sections: unreferenced code, data and read-only "
+           "data, referring to each other and to live code", "gc:dead:text", "gc:dead:data",
+           "gc:dead:rodata", "gc:dead_refers_to_live", "gc:dead_refers_to_dead"),
         _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
            "import:function:plt"),
         _r(t, "dynamic linking", "calls to imports through the GOT (relaxable and strict)",
@@ -137,17 +148,52 @@ def _elf64_rows() -> list[Row]:
         _r(t, "TLS", "TLS initial exec (v@gottpoff), from another object", "tls:ie",
            "tls:other_object"),
     ]
-    for what in ("TLS general dynamic relaxed", "TLS local dynamic relaxed"):
-        rows.append(_hole(t, "TLS", what, "fuzz/tls.py draws local and initial exec only"))
     rows += [
-        _hole(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "no IFUNC in the model"),
+        _r(t, "TLS", "TLS general dynamic relaxed (-fPIC executable code)",
+           "modules:tls-gd-in-exe"),
+        _r(t, "TLS", "TLS local dynamic relaxed (-fPIC executable code, hidden variables)",
+           "modules:tls-ld-in-exe"),
+    ]
+    rows += [  # fuzz/modules.py: an executable and shared libraries, linked in any seat
+        _r(t, "shared output", "default, hidden and protected functions; interposition",
+           "modules:func-default", "modules:func-protected", "modules:interposed",
+           "modules:func-lib-to-exe", "modules:func-exe-to-lib"),
+        _r(t, "shared output", "data across modules: COPY in the executable, GOT in libraries",
+           "modules:data-exe-to-lib", "modules:data-lib-to-lib"),
+        _r(t, "shared output", "TLS in every module: GD/LD in libraries, IE from the "
+           "executable, GD against the executable's", "modules:tls-default",
+           "modules:tls-exe-to-lib", "modules:tls-lib-to-exe"),
+        _r(t, "shared output", "pointers in .data and RELRO (RELATIVE and symbolic)",
+           "modules:fptr-relro", "modules:fptr-data", "modules:dptr-relro",
+           "modules:dptr-data"),
+        _r(t, "shared output", "a DT_NEEDED chain (breadth-first lookup)",
+           "modules:needed-chain"),
+        _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
+           "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
+    ]
+    rows += [_r(t, "layout", "-z relro in PIEs and shared objects", "modules:relro")]
+    rows += [_r(t, "TLS", "TLS general dynamic relaxed (v@tlsgd + __tls_get_addr)", "tls:gd"),
+             _r(t, "TLS", "TLS local dynamic relaxed (v@tlsld, v@dtpoff)", "tls:ld")]
+    rows += [  # fuzz/features.py's self-checking programs
+        _r(t, "IFUNC", "STT_GNU_IFUNC in static and dynamic links", "ifunc:static",
+           "ifunc:dynamic"),
+        _r(t, "IFUNC", "IFUNC called (PLT32, GOT) and its address taken (lea, GOT, .quad): "
+           "one address", "ifunc:call", "ifunc:got_call", "ifunc:lea", "ifunc:got_load",
+           "ifunc:data"),
         _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
-        _hole(t, "init_array", ".init_array/.ctors ordering by priority", "no constructors"),
-        _hole(t, "merge", "SHF_MERGE strings and constants", "no mergeable sections"),
-        _hole(t, "layout", "__start_/__stop_ symbols", "no such references"),
-        _hole(t, "layout", ".eh_frame and --eh-frame-hdr", "no unwind tables"),
-        _hole(t, "layout", "-z relro", "the properties never pass -z relro"),
-        _hole(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs are objects and archives"),
+        _r(t, "init_array", ".init_array/.ctors ordering by priority, then input order",
+           "init:init_array:numbered", "init:init_array:unnumbered", "init:ctors:numbered",
+           "init:ctors:unnumbered", "init:priority_order"),
+        _r(t, "merge", "SHF_MERGE strings (duplicates, shared tails, inner offsets; by label "
+           "and by name) and constants", "merge:string:pc_rel", "merge:string:abs32",
+           "merge:string:data64", "merge:string:duplicate", "merge:string:tail",
+           "merge:string:named", "merge:string:inner_offset", "merge:constant"),
+        _r(t, "layout", "__start_/__stop_ symbols", "start_stop:several_objects"),
+        _r(t, "layout", ".eh_frame and --eh-frame-hdr (every FDE found by the program)",
+           "eh_frame:fdes", "eh_frame_hdr"),
+        _r(t, "layout", "-z relro (read-only after ld.so)", "relro"),
+        _r(t, "inputs", "GNU ld scripts (GROUP/INPUT)", "inputs:script_input",
+           "inputs:script_group"),
     ]
     return rows
 
@@ -159,14 +205,23 @@ def _i386_rows() -> list[Row]:
                 f"i386:reloc:R_386_{r}:section") for r in ("32", "PC32", "GOTOFF")]
     rows += [
         _r(t, "relocations", "no-base GOT32X (non-PIC -fno-plt)", "i386:got32x:no_base"),
+        _r(t, "relocatable output", "-r of a run of objects (REL addends written back), then "
+           "the final link", "relocatable:run", "relocatable:run_of_several"),
         _r(t, "range edges", "R_386_16 above the signed limit (unsigned reading)",
            "i386:reloc:R_386_16:above_signed_limit"),
         _r(t, "errors", "undefined, duplicate, narrow overflow", "i386:error:undefined",
            "i386:error:duplicate", "i386:error:overflow"),
-        _hole(t, "archives", "archives on i386", "reach programs are x86-64 only"),
-        _hole(t, "symbol resolution", "undefined weak on i386", "reach programs are x86-64 only"),
-        _hole(t, "canonical PLT", "pointer equality on i386", "not drawn"),
-        _hole(t, "IFUNC", "IRELATIVE in dynamic i386 links", "no IFUNC in the model"),
+        # fuzz/features_i386.py's self-checking programs
+        _r(t, "archives", "archives on i386 (plain, thin, a script's GROUP; a weak reference "
+           "pulls nothing)", "i386:archive:member_pulled", "i386:inputs:thin",
+           "i386:inputs:script_group", "i386:archive:weak_reference_does_not_pull"),
+        _r(t, "symbol resolution", "undefined weak on i386 (absolute, .long, GOT)",
+           "i386:weak_undefined:abs", "i386:weak_undefined:data", "i386:weak_undefined:got"),
+        _r(t, "canonical PLT", "pointer equality on i386 (movl $f, .long f, GOT)",
+           "i386:canonical:abs", "i386:canonical:data", "i386:canonical:got"),
+        _r(t, "IFUNC", "IRELATIVE in dynamic i386 links (called, address taken three ways)",
+           "i386:ifunc:dynamic", "i386:ifunc:call", "i386:ifunc:abs", "i386:ifunc:data",
+           "i386:ifunc:got"),
     ]
     return rows
 
@@ -202,6 +257,10 @@ def _macho64_rows() -> list[Row]:
            "from either object (X86_64_RELOC_TLV, relaxed to leaq)", "tlv:x86_64", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
+        _hole(t, "TLV", "a dylib's thread-local variables", "fuzz/macho/tlv.py links "
+              "executables only (tests/linker/macho/test_tlv_programs.py has one)"),
+        _hole(t, "TLV", "C++ thread_local destructors (__tlv_atexit)", "not drawn "
+              "(tests/linker/macho/test_tlv_cxx.py)"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
         _r(t, "dylibs", "part of the program in a dylib (-dylib), opcodes or chained fixups",
@@ -305,18 +364,39 @@ def reached_labels(target: str, count: int) -> set[str]:
         for case in [*COPY_SAMPLES, *_draw(cases(), count)]:
             assert isinstance(case, CopyCase)
             labels |= describe_copy(case)
+        from . import features
+        for fcase in [*features.SAMPLES, *_draw(features.feature_cases(), count)]:
+            assert isinstance(fcase, features.FeatureCase)
+            labels |= features.describe(fcase)
         from . import tls
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
             labels |= tls.describe(tcase)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(p.objects) for p in examples if isinstance(p, Program)],
+                              count)
+        from . import modules
+        from .modules_samples import SAMPLE as MODULES_SAMPLE
+        from .modules_samples import SAMPLE_PIC
+        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, *_draw(modules.programs(), count)]:
+            assert isinstance(mprogram, modules.ModuleProgram)
+            labels |= modules.describe(mprogram)
     elif target == I386:
         from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
-        for case in [SAMPLE_CASE, *_draw(i386_cases(), count)]:
+        i386_drawn = [SAMPLE_CASE, *_draw(i386_cases(), count)]
+        for case in i386_drawn:
             assert isinstance(case, I386Case)
             labels |= describe_i386(case.program, case.choices.no_base_objects)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(c.program.objects) for c in i386_drawn
+                               if isinstance(c, I386Case)], count, i386=True)
         for p in _draw(i386_error_programs(), count):
             assert isinstance(p, Program)
             labels |= describe_i386(p, frozenset())
+        from . import features_i386
+        for fcase in [*features_i386.SAMPLES, *_draw(features_i386.i386_feature_cases(), count)]:
+            assert isinstance(fcase, features_i386.I386FeatureCase)
+            labels |= features_i386.describe(fcase)
     elif target == MACHO64:
         from .macho.samples import MACHO_SAMPLE
         from .macho.strategies import MachoCase, macho_cases

@@ -7,7 +7,13 @@ forms:
 - `le`: `movl %fs:v@tpoff+off, %eax` (R_X86_64_TPOFF32),
 - `le_base`: `movq %fs:0, %rax; movl v@tpoff+off(%rax), %eax` (TPOFF32 as a displacement),
 - `ie`: `movq v@gottpoff(%rip), %rax; movl %fs:off(%rax), %eax` (R_X86_64_GOTTPOFF, which
-  an executable's linker may relax to local exec or keep as a GOT slot of v - tp).
+  an executable's linker may relax to local exec or keep as a GOT slot of v - tp);
+- `gd`: the psABI's general dynamic sequence (`data16 leaq v@tlsgd(%rip), %rdi; data16
+  data16 rex64 call __tls_get_addr@PLT`, R_X86_64_TLSGD + PLT32), then `off(%rax)`;
+- `ld`: local dynamic (`leaq v@tlsld(%rip), %rdi; call __tls_get_addr@PLT`, R_X86_64_TLSLD),
+  then `v@dtpoff+off(%rax)` (R_X86_64_DTPOFF32).  An executable's linker relaxes both to
+  local exec; ld.so's `__tls_get_addr` (the links name ld-linux-x86-64.so.2) answers them
+  if it does not.
 
 The program loads every word it knows (the initial value, or 0), stores a new value through
 one form and loads it back through another, and tests each variable's alignment; its exit
@@ -26,7 +32,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-FORMS = ("le", "le_base", "ie")
+FORMS = ("le", "le_base", "ie", "gd", "ld")
 TRACE_FUNCTION = "lt1_f1_a1"
 
 
@@ -79,7 +85,8 @@ SAMPLE = TlsCase(
      TlsVar("lh_t1", 1, (0, 0, 0), 64),
      TlsVar("lh_t2", 1, (0x33333333,), 16)),
     (TlsAccess(0, 1, "le", "ie", 1), TlsAccess(1, 2, "ie", "le_base", 0),
-     TlsAccess(2, 0, "le_base", "le", 0), TlsAccess(0, 0, "ie", "ie", 0)),
+     TlsAccess(2, 0, "le_base", "le", 0), TlsAccess(0, 0, "ie", "ie", 0),
+     TlsAccess(1, 1, "gd", "ld", 1), TlsAccess(2, 0, "ld", "gd", 0)),
 )
 
 
@@ -92,7 +99,24 @@ def describe(case: TlsCase) -> set[str]:
     return labels
 
 
+TLS_GET_ADDR_LIBRARY = "/lib64/ld-linux-x86-64.so.2"
+
+
+def _dynamic_address(name: str, form: str) -> list[str]:
+    """rax = the address of v's TLS block (gd) or of the module's block (ld)."""
+    if form == "gd":
+        return [".byte 0x66", f"leaq {name}@tlsgd(%rip), %rdi", ".value 0x6666", "rex64",
+                "call __tls_get_addr@PLT"]
+    return [f"leaq {name}@tlsld(%rip), %rdi", "call __tls_get_addr@PLT"]
+
+
+def _dynamic_place(name: str, offset: int, form: str) -> str:
+    return f"{offset}(%rax)" if form == "gd" else f"{name}@dtpoff+{offset}(%rax)"
+
+
 def _load(name: str, offset: int, form: str) -> list[str]:
+    if form in ("gd", "ld"):
+        return [*_dynamic_address(name, form), f"movl {_dynamic_place(name, offset, form)}, %eax"]
     if form == "le":
         return [f"movl %fs:{name}@tpoff+{offset}, %eax"]
     if form == "le_base":
@@ -101,6 +125,8 @@ def _load(name: str, offset: int, form: str) -> list[str]:
 
 
 def _store(name: str, offset: int, form: str) -> list[str]:
+    if form in ("gd", "ld"):
+        return [*_dynamic_address(name, form), f"movl %ebx, {_dynamic_place(name, offset, form)}"]
     if form == "le":
         return [f"movl %ebx, %fs:{name}@tpoff+{offset}"]
     if form == "le_base":
@@ -139,7 +165,9 @@ def object_texts(case: TlsCase) -> list[str]:
                       "call lh_tls1", *bodies[0], "movl %r12d, %edi", "call lt1_f1_a1@PLT",
                       "movl %r12d, %edi", "movl $231, %eax", "syscall"]
         else:
-            lines += [".globl lh_tls1", "lh_tls1:", *bodies[1], "ret"]
+            # 16-aligned for a __tls_get_addr call left unrelaxed
+            lines += [".globl lh_tls1", "lh_tls1:", "subq $8, %rsp", *bodies[1],
+                      "addq $8, %rsp", "ret"]
         for v in case.variables:
             if v.owner != owner:
                 continue  # a reference: the assembler types it STT_TLS from @tpoff/@gottpoff

@@ -41,13 +41,14 @@ from fuzz.strategies import error_programs, programs
 from fuzz.strategies_i386 import SAMPLE_CASE as I386_SAMPLE_CASE
 from fuzz.strategies_reach import edge_error_programs, reach_programs
 from fuzz.tls import SAMPLE as TLS_SAMPLE
+from fuzz.tls import TLS_GET_ADDR_LIBRARY
 from fuzz.tls import write_objects as write_tls_objects
 from linker import LinkError, link
 from linker import apply as apply_module
 from linker import layout as layout_module
 from linker import synth as synth_module
 from linker.arch import PLT_TEMPLATES
-from linker.elf import hashes, read
+from linker.elf import hashes, read, tls_relax
 from linker.elf import link as elf_link
 from linker.elf import merge as merge_module
 from linker.elf.load import Loader
@@ -414,6 +415,16 @@ def _tls_ie_slot(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(apply_module, "compute", compute)
 
 
+@mutant("general dynamic relaxed to local exec leaves the address in %rcx", "TLS")
+def _tls_gd_register(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tls_relax, "LE_FROM_GD", tls_relax.LE_FROM_GD[:-1] + b"\x88")
+
+
+@mutant("R_X86_64_DTPOFF32 not turned into a TP offset when local dynamic is relaxed", "TLS")
+def _tls_dtpoff_kept(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tls_relax, "RELAXABLE", (tls_relax.R_TLSGD, tls_relax.R_TLSLD))
+
+
 @mutant("a debug relocation misses its target's place in its output section", "debug information")
 def _debug_placement(mp: pytest.MonkeyPatch) -> None:
     """Every non-allocated input taken to sit at the start of its output section: a second
@@ -535,8 +546,8 @@ def _exposed(cases: Cases) -> str | None:
         if problems or status:
             return f"COPY/canonical sample {n}: exit mask {status:#x} {problems[:1]}"
     exe = cases.root / "tls.out"
-    link([*map(str, cases.tls), str(cases.lib_dir / "libtrace1.so")], exe, entry="_start",
-         dynamic_linker=judge.DYNAMIC_LINKER)
+    link([*map(str, cases.tls), str(cases.lib_dir / "libtrace1.so"), TLS_GET_ADDR_LIBRARY],
+         exe, entry="_start", dynamic_linker=judge.DYNAMIC_LINKER)
     problems = [*judge.structure(exe), *judge.fields(exe, cases.tls)]
     status = run_native(str(exe), env={"LD_LIBRARY_PATH": str(cases.lib_dir)}).exit_code
     if problems or status:

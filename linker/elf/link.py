@@ -36,7 +36,12 @@ from .dso import (
 )
 from .dynamic import VER_FLG_BASE, DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
-from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
+from .gnu_property import (
+    PROPERTY_NOTE,
+    merged_property_note,
+    property_section,
+    wants_ibt_plt,
+)
 from .got_relax import relax_got_loads
 from .headers import SHT_RELA
 from .image import (
@@ -118,8 +123,10 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                             shared=shared is not None,
                             text_relocations=shared is not None and shared.text_relocations)
     pic = scan.pie  # a PIE or a shared object: linked at 0, rebased by ld.so
-    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=pic)
-    outs = collect_output_sections(symtab)
+    ibt_plt = opts.ibt_plt or wants_ibt_plt(symtab.objects, arch.word, dict(opts.properties))
+    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=pic,
+                                ibt_plt=ibt_plt)
+    outs = collect_output_sections(symtab, opts.unique)
     non_alloc = list(collect_non_alloc(symtab).values())
     tables: DynamicTables | None = None
     deferred = DeferredLayout()

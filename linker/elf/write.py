@@ -16,6 +16,8 @@ from ..synth import SYNTHETIC_PATH
 from .dynamic import STB, STT, StringTable
 from .image import SHT_STRTAB, ElfImage
 
+STV_INTERNAL, STV_HIDDEN = 1, 2  # st_other visibilities (gABI)
+
 SHT_SYMTAB = 2
 PT_LOAD, PT_DYNAMIC, PT_INTERP, PT_NOTE, PT_PHDR, PT_TLS = 1, 2, 3, 4, 6, 7
 PT_GNU_EH_FRAME, PT_GNU_STACK, PT_GNU_RELRO = 0x6474E550, 0x6474E551, 0x6474E552
@@ -204,7 +206,9 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
             value = int(addrs[i]) - (tls_base if typ == SymType.TLS and sec is not None else 0)
             rows.append((strtab.add(name), STT.get(SymType(typ), 0), int(t.visibility[i]), ndx,
                          value, int(t.size[i])))
-    first_global = len(rows)
+    # gABI: a hidden or internal symbol of an input becomes STB_LOCAL in the output (as GNU
+    # ld, gold and lld write it), so it goes with the locals, before first_global.
+    globals_: list[tuple[int, int, int, int, int, int]] = []
     for sym in symtab.symbols:
         if not (sym.defined or sym.referenced):
             continue
@@ -222,8 +226,12 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
             value = img.layout.address_of(sym.section) + sym.value
         if sym.defined and sym.type == SymType.TLS and not sym.linker_defined:
             value -= tls_base
-        rows.append((strtab.add(sym.name), (binding << 4) | STT.get(sym.type, 0),
-                     int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0))
+        local_now = sym.defined and int(sym.visibility) in (STV_INTERNAL, STV_HIDDEN)
+        (rows if local_now else globals_).append(
+            (strtab.add(sym.name), ((0 if local_now else binding) << 4) | STT.get(sym.type, 0),
+             int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0))
+    first_global = len(rows)
+    rows += globals_
     # An absolute symbol's address may be negative (apply.absolute_word): its st_value is
     # the same 64-bit word, unsigned.
     rows = [(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows]

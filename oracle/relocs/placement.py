@@ -35,8 +35,10 @@ class Placement:
 
 
 def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
-    """1 for every byte of `sec` the linker may legitimately change."""
-    mask = bytearray(sec.size)
+    """1 for every byte of `sec` the linker may legitimately change.  A SHT_NOBITS section
+    has no bytes to compare (and its size may be anything: a hostile 1 GiB .bss once cost a
+    1 GiB mask here), so its mask is empty."""
+    mask = bytearray(0 if sec.nobits else sec.size)
     tls = TLS_TYPES[obj.machine]
     for rel in obj.relocs_by_section.get(sec.index, ()):
         info = lookup(obj.machine, rel.type)
@@ -46,8 +48,9 @@ def relocated_mask(obj: InputObject, sec: InputSection) -> bytearray:
             lo, hi = rel.offset - 3, rel.offset + 5  # opcode rewrites, a trailing nop
         elif rel.type in tls:
             lo, hi = rel.offset - 12, rel.offset + 16  # TLS sequences are rewritten
-        for i in range(max(lo, 0), min(hi, sec.size)):
-            mask[i] = 1
+        lo, hi = max(lo, 0), min(hi, len(mask))
+        if lo < hi:
+            mask[lo:hi] = b"\x01" * (hi - lo)
     return mask
 
 

@@ -83,9 +83,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         binders = _load_dylibs(machine, process, img, inv, layout)
         for binder in binders:  # the dylibs deepest first, the executable last
             binder.bind_at_load(inv.lazy and not binder.img.flags & mi.MH_BIND_AT_LOAD)
-        for n, binder in enumerate(binders):  # the executable (last) keeps the first key
-            tlv.set_up(machine, process, binder.img, areas,
-                       tlv.TLV_KEY + (len(binders) - 1 - n))
+        tlv.set_up_images(machine, process, [img, *(b.img for b in binders if b.img is not img)])
         initializers = tuple(i for b in binders for i in _initializers(machine.mem, b.img))
         start = Start(sp, len(inv.argv), argv, envp, apple, initializers,
                       _entry(img), img.main_entryoff is not None)
