@@ -65,7 +65,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
 
     def ended(fault: Fault) -> RunResult:
         return RunResult(None, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
-                         [fault], machine.instructions)
+                         [fault], machine.instructions, inv.seed)
 
     try:
         img = load_address(mi.parse(data))  # slid when MH_PIE, as the kernel loads it
@@ -100,7 +100,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         return ended(Fault("load", 0, None, f"malformed executable: {err!r}"))
     exit_code, faults = machine.run(pc)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
-                     faults, machine.instructions)
+                     faults, machine.instructions, inv.seed)
 
 
 def _pagezero_end(img: MachOImage) -> int:
@@ -155,7 +155,7 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
     """Every dylib the executable needs, breadth first: emulated (libSystem, libtrace*) or
     a real file, mapped slid (dylib_images).  Returns a binder per real image, in the
     order dyld binds and initialises them: the dylibs deepest first, the executable last."""
-    slides = Slides(layout.libraries, main.word)
+    slides = Slides(layout.libraries, main.word, inv.seed)
     executable = ImageDylib("<main executable>", main, exports(main))
     emulated: dict[str, Library] = {}
     loaded: dict[str, ImageDylib] = {}

@@ -194,6 +194,8 @@ def test_dylib_base_changes_from_run_to_run(tmp_path: Path) -> None:
         result = run(tmp_path / "m")
         assert not result.faults and result.exit_code == 1
         seen.add(result.stdout)
+        # the run's seed repeats it exactly
+        assert run(tmp_path / "m", seed=result.seed).stdout == result.stdout
     assert len(seen) == 3
 
 
