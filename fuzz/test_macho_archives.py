@@ -1,0 +1,129 @@
+"""Mach-O static archives (fuzz.macho.archive): a drawn program with some objects, a chain of
+two members and a decoy member in one BSD archive (`__.SYMDEF SORTED`), linked after the
+plain objects.
+
+- x86_64: linkharness modern and classic, and ld64.lld-14 (which reads the archive's own
+  table, so it also judges our archive writer);
+- i386: linkharness in its three modes.
+
+Every output passes oracle.check and the field oracle (on the objects the model says the
+link takes), runs as the model of those objects says under the emulated dyld (lazy and
+now), and holds no symbol that only a member left in the archive defines.  The ci budget
+is a few examples; the sample (fuzz's hand-made program with every member drawn) always
+runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from fuzz.coverage import record
+from fuzz.macho import judge, judge_i386
+from fuzz.macho import pipeline as macho64
+from fuzz.macho import pipeline_i386 as macho32
+from fuzz.macho.archive import (
+    ArchiveCase,
+    archive_inputs,
+    describe_archive,
+    every_member,
+    left_symbols,
+    linked_program,
+    taken_paths,
+    with_archive,
+)
+from fuzz.macho.samples import MACHO_SAMPLE
+from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE
+from fuzz.macho.strategies import macho_cases
+from fuzz.macho.strategies_i386 import macho_i386_cases
+from fuzz.macho.tbd import write_tbds
+from fuzz.semantics import outcome
+from oracle.emulate.macho import image as mi
+
+CI_EXAMPLES = 4
+
+
+def _budget() -> Callable[[Any], Any]:
+    current = settings.default
+    if current is not None and current.derandomize:
+        return settings(current, max_examples=CI_EXAMPLES)
+    return settings(current)
+
+
+def x86_64_archive_cases() -> st.SearchStrategy[ArchiveCase]:
+    return macho_cases().flatmap(
+        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
+
+
+def i386_archive_cases() -> st.SearchStrategy[ArchiveCase]:
+    return macho_i386_cases().flatmap(
+        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
+
+
+def sample_case(program: Any) -> ArchiveCase:
+    """The sample with every archivable object archived (variant 0)."""
+    return ArchiveCase(every_member(program), 0)
+
+
+def absent(output: Path, case: ArchiveCase) -> list[str]:
+    """Symbols of members the model leaves in the archive must not reach the output."""
+    names = {s.name for s in mi.parse(output.read_bytes()).symbols()}
+    leaked = sorted(names & left_symbols(case))
+    return [f"archive: symbols of a member that should stay out: {leaked}"] if leaked else []
+
+
+def _inputs(case: ArchiveCase, work: Path, write: Callable[..., list[Path]]
+            ) -> tuple[list[Path], list[Path], list[Path]]:
+    objs = write(case.program, work / "objs", case.variant)
+    plain, archive = archive_inputs(case, objs, work)
+    return [*plain, archive], taken_paths(case, objs), write_tbds(work / "stubs",
+                                                                  case.program.libraries)
+
+
+@_budget()
+@example(case=sample_case(MACHO_SAMPLE))
+@given(case=x86_64_archive_cases())
+def test_macho_archive_members_pulled_as_the_model_says(
+    tmp_path_factory: pytest.TempPathFactory, case: ArchiveCase,
+) -> None:
+    record(case.program, describe_archive(case, "macho"))
+    linked = linked_program(case.program)
+    expected = outcome(linked)
+    work = tmp_path_factory.mktemp("macho-ar")
+    inputs, taken, stubs = _inputs(case, work, macho64.write_objects)
+    for classic in (False, True):
+        exe = work / f"lh-{classic}.out"
+        macho64.link_linkharness(inputs, stubs, exe, classic=classic)
+        problems = [*judge.structure(exe), *judge.fields(exe, taken), *absent(exe, case),
+                    *judge.emulated(exe, expected, "lazy"), *judge.emulated(exe, expected, "now")]
+        assert not problems, f"linkharness classic={classic}:\n" + "\n".join(problems)
+    exe = work / "lld.out"
+    refused = macho64.link_lld(inputs, stubs, exe)
+    assert not refused, f"ld64.lld refused: {refused}"
+    problems = [*judge.structure(exe), *absent(exe, case), *judge.emulated(exe, expected, "now")]
+    assert not problems, "ld64.lld:\n" + "\n".join(problems)
+
+
+@_budget()
+@example(case=sample_case(MACHO_I386_SAMPLE))
+@given(case=i386_archive_cases())
+def test_macho_i386_archive_members_pulled_as_the_model_says(
+    tmp_path_factory: pytest.TempPathFactory, case: ArchiveCase,
+) -> None:
+    record(case.program, describe_archive(case, "macho-i386"))
+    expected = outcome(linked_program(case.program))
+    work = tmp_path_factory.mktemp("macho32-ar")
+    inputs, taken, stubs = _inputs(case, work, macho32.write_objects)
+    exit_call = macho32.exits_through_libsystem(case.variant)
+    for mode in macho32.MODES:
+        exe = work / f"{mode}.out"
+        macho32.link_linkharness(inputs, stubs, exe, mode)
+        problems = [*judge.structure(exe), *judge.fields(exe, taken), *absent(exe, case),
+                    *judge_i386.emulated(exe, expected, "lazy", exit_call),
+                    *judge_i386.emulated(exe, expected, "now", exit_call)]
+        assert not problems, f"linkharness {mode}:\n" + "\n".join(problems)
+
