@@ -20,7 +20,6 @@ from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 from fuzz.coverage import record
 from fuzz.macho import judge, judge_i386
@@ -30,16 +29,15 @@ from fuzz.macho.archive import (
     ArchiveCase,
     archive_inputs,
     describe_archive,
-    every_member,
+    i386_archive_cases,
     left_symbols,
     linked_program,
+    sample_case,
     taken_paths,
-    with_archive,
+    x86_64_archive_cases,
 )
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE
-from fuzz.macho.strategies import macho_cases
-from fuzz.macho.strategies_i386 import macho_i386_cases
 from fuzz.macho.tbd import write_tbds
 from fuzz.semantics import outcome
 from oracle.emulate.macho import image as mi
@@ -52,21 +50,6 @@ def _budget() -> Callable[[Any], Any]:
     if current is not None and current.derandomize:
         return settings(current, max_examples=CI_EXAMPLES)
     return settings(current)
-
-
-def x86_64_archive_cases() -> st.SearchStrategy[ArchiveCase]:
-    return macho_cases().flatmap(
-        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
-
-
-def i386_archive_cases() -> st.SearchStrategy[ArchiveCase]:
-    return macho_i386_cases().flatmap(
-        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
-
-
-def sample_case(program: Any) -> ArchiveCase:
-    """The sample with every archivable object archived (variant 0)."""
-    return ArchiveCase(every_member(program), 0)
 
 
 def absent(output: Path, case: ArchiveCase) -> list[str]:

@@ -24,15 +24,12 @@ from hypothesis import example, given, settings
 from fuzz.coverage import describe_macho, record
 from fuzz.macho import judge, pipeline
 from fuzz.macho.edges import (
+    EDGE_SAMPLE,
+    ERROR_SAMPLES,
     describe_edges,
-    duplicate_model,
     edge_cases,
     macho_error_cases,
-    subtractor_overflow,
-    undefined_model,
-    with_subtractor_edges,
 )
-from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.strategies import MachoCase
 from fuzz.macho.tbd import write_tbds
 from fuzz.model import ErrorKind
@@ -40,12 +37,6 @@ from fuzz.semantics import outcome
 from linker import LinkError
 
 CI_EXAMPLES = {"edges": 4, "errors": 6}
-EDGE_SAMPLE = MachoCase(with_subtractor_edges(MACHO_SAMPLE, 1), 1)
-ERROR_SAMPLES = [MachoCase(subtractor_overflow(MACHO_SAMPLE, 2), 0),
-                 MachoCase(undefined_model(MACHO_SAMPLE, 1), 1),
-                 MachoCase(duplicate_model(MACHO_SAMPLE, 2), 2)]
-
-
 def _budget(prop: str) -> Callable[[Any], Any]:
     current = settings.default
     if current is not None and current.derandomize:

@@ -31,6 +31,8 @@ from hypothesis import strategies as st
 from .. import libtrace
 from ..model import Binding, Call, CallVia, Function, ObjectModel, Program, Section, SectionKind
 from ..semantics import definitions, references
+from .strategies import macho_cases
+from .strategies_i386 import macho_i386_cases
 
 CHAIN_A, CHAIN_B, UNUSED = "lh_ar_a", "lh_ar_b", "lh_ar_unused"
 ARCHIVE_NAME = "liblh.a"
@@ -48,7 +50,8 @@ class ArchiveCase:
 
 
 def _locals(obj: ObjectModel) -> set[str]:
-    return {d.name for d in (*obj.functions, *obj.data) if d.binding is Binding.LOCAL}
+    return {d.name for d in obj.functions if d.binding is Binding.LOCAL} | {
+        d.name for d in obj.data if d.binding is Binding.LOCAL}
 
 
 def macho_linked_objects(program: Program) -> list[int]:
@@ -163,6 +166,21 @@ def with_archive(draw: st.DrawFn, program: Program) -> Program:
         (draw(st.integers(0, 255)), draw(st.integers(0, 255))), call,
         draw(st.sampled_from(strong)) if strong else None,
         tuple(draw(st.permutations(range(len(archived) + 3))))))
+
+
+def x86_64_archive_cases() -> st.SearchStrategy[ArchiveCase]:
+    return macho_cases().flatmap(
+        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
+
+
+def i386_archive_cases() -> st.SearchStrategy[ArchiveCase]:
+    return macho_i386_cases().flatmap(
+        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
+
+
+def sample_case(program: Program) -> ArchiveCase:
+    """The sample with every archivable object archived (variant 0)."""
+    return ArchiveCase(every_member(program), 0)
 
 
 def describe_archive(case: ArchiveCase, prefix: str) -> set[str]:

@@ -42,6 +42,7 @@ from ..model import (
     SelfRel,
 )
 from ..strategies import error_programs, programs
+from .samples import MACHO_SAMPLE
 from .strategies import VARIANTS, MachoCase
 from .subset import macho_subset
 
@@ -156,3 +157,8 @@ class EdgeLabels:
 
 
 describe_edges = EdgeLabels()
+
+EDGE_SAMPLE = MachoCase(with_subtractor_edges(MACHO_SAMPLE, 1), 1)
+ERROR_SAMPLES = [MachoCase(subtractor_overflow(MACHO_SAMPLE, 2), 0),
+                 MachoCase(undefined_model(MACHO_SAMPLE, 1), 1),
+                 MachoCase(duplicate_model(MACHO_SAMPLE, 2), 2)]
