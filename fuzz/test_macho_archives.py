@@ -74,16 +74,11 @@ def test_macho_archive_members_pulled_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: ArchiveCase,
 ) -> None:
     record(case.program, describe_archive(case, "macho"))
-    linked = linked_program(case.program)
-    expected = outcome(linked)
     work = tmp_path_factory.mktemp("macho-ar")
-    inputs, taken, stubs = _inputs(case, work, macho64.write_objects)
-    for classic in (False, True):
-        exe = work / f"lh-{classic}.out"
-        macho64.link_linkharness(inputs, stubs, exe, classic=classic)
-        problems = [*judge.structure(exe), *judge.fields(exe, taken), *absent(exe, case),
-                    *judge.emulated(exe, expected, "lazy"), *judge.emulated(exe, expected, "now")]
-        assert not problems, f"linkharness classic={classic}:\n" + "\n".join(problems)
+    problems = archive_problems(case, work, "x86_64", ("modern", "classic"))
+    assert not problems, "\n".join(problems)
+    inputs, _, stubs = _inputs(case, work / "lld", macho64.write_objects)
+    expected = outcome(linked_program(case.program))
     exe = work / "lld.out"
     refused = macho64.link_lld(inputs, stubs, exe)
     assert not refused, f"ld64.lld refused: {refused}"
@@ -98,15 +93,28 @@ def test_macho_i386_archive_members_pulled_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: ArchiveCase,
 ) -> None:
     record(case.program, describe_archive(case, "macho-i386"))
-    expected = outcome(linked_program(case.program))
-    work = tmp_path_factory.mktemp("macho32-ar")
-    inputs, taken, stubs = _inputs(case, work, macho32.write_objects)
-    exit_call = macho32.exits_through_libsystem(case.variant)
-    for mode in macho32.MODES:
-        exe = work / f"{mode}.out"
-        macho32.link_linkharness(inputs, stubs, exe, mode)
-        problems = [*judge.structure(exe), *judge.fields(exe, taken), *absent(exe, case),
-                    *judge_i386.emulated(exe, expected, "lazy", exit_call),
-                    *judge_i386.emulated(exe, expected, "now", exit_call)]
-        assert not problems, f"linkharness {mode}:\n" + "\n".join(problems)
+    problems = archive_problems(case, tmp_path_factory.mktemp("macho32-ar"), "i386",
+                                tuple(macho32.MODES))
+    assert not problems, "\n".join(problems)
 
+
+def archive_problems(case: ArchiveCase, work: Path, arch: str, modes: tuple[str, ...]
+                     ) -> list[str]:
+    """Every judge's problems with linkharness's links of `case` in `modes` (x86_64:
+    "modern", "classic"; i386: fuzz.macho.pipeline_i386.MODES)."""
+    expected = outcome(linked_program(case.program))
+    write = macho64.write_objects if arch == "x86_64" else macho32.write_objects
+    inputs, taken, stubs = _inputs(case, work, write)
+    exit_call = arch == "i386" and macho32.exits_through_libsystem(case.variant)
+    problems = []
+    for mode in modes:
+        exe = work / f"{mode}.out"
+        if arch == "x86_64":
+            macho64.link_linkharness(inputs, stubs, exe, classic=mode == "classic")
+        else:
+            macho32.link_linkharness(inputs, stubs, exe, mode)
+        problems += [f"linkharness {arch} {mode}: {p}" for p in [
+            *judge.structure(exe), *judge.fields(exe, taken), *absent(exe, case),
+            *judge_i386.emulated(exe, expected, "lazy", exit_call),
+            *judge_i386.emulated(exe, expected, "now", exit_call)]]
+    return problems

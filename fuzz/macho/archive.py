@@ -143,13 +143,14 @@ def _imports(program: Program) -> list[str]:
 
 def every_member(program: Program) -> Program:
     """The sample's form: every archivable object archived, the first import called, the
-    first strong plain function duplicated by the decoy, members in index order."""
+    first strong plain function duplicated by the decoy, members in reverse order (the
+    chain's tail before its head: one pass over the table in member order pulls only the head)."""
     archived = tuple(archivable(program))
     imports, strong = _imports(program), _strong_plain(program, archived)
     return archive_program(program, ArchiveDraw(
         archived, CallVia.DIRECT, (3, 5),
         (imports[0], (1, 2, 3, 4, 5)) if imports else None,
-        strong[0] if strong else None, tuple(range(len(archived) + 3))))
+        strong[0] if strong else None, tuple(reversed(range(len(archived) + 3)))))
 
 
 @st.composite
