@@ -4,8 +4,8 @@ A drawn program (already in the target's Mach-O subset) gets two extra objects a
 its own objects moved into one BSD archive (`ar` with a `__.SYMDEF SORTED` table, written
 here, as cctools' ranlib lays it out and ld64 reads it), linked after the plain objects:
 
-- a chain: `lh_ar_a` (called from the program's main, so a strong reference pulls its member)
-  calls `lh_ar_b`, defined only in another member (a pulled member pulls another), which
+- a chain: `lh_ar_t1` (called from the program's main, so a strong reference pulls its member)
+  calls `lh_ar_t0`, defined only in another member (a pulled member pulls another), which
   calls an import when the program links a library (the call shows in the trace);
 - a decoy member defining a second strong copy of a function some plain object already
   defines, and `lh_ar_unused`, which nothing references: pulling it would be a duplicate
@@ -34,7 +34,8 @@ from ..semantics import definitions, references
 from .strategies import macho_cases
 from .strategies_i386 import macho_i386_cases
 
-CHAIN_A, CHAIN_B, UNUSED = "lh_ar_a", "lh_ar_b", "lh_ar_unused"
+# the chain's head sorts after its tail: a single pass over a sorted table pulls only the head
+CHAIN_A, CHAIN_B, UNUSED = "lh_ar_t1", "lh_ar_t0", "lh_ar_unused"
 ARCHIVE_NAME = "liblh.a"
 SYMDEF = b"__.SYMDEF SORTED"
 
