@@ -239,6 +239,13 @@ def _debug_map_rows(t: str, prefix: str) -> list[Row]:
     ]
 
 
+def _tlv_dylib_rows(t: str, arch: str) -> list[Row]:
+    """fuzz/macho/tlv_dylib.py's labels."""
+    return [_r(t, "TLV", "a dylib's thread-local variables, read by the dylib and by the "
+               "executable (through slots bound to the dylib's descriptors), on threads too",
+               f"tlv:dylib:{arch}", "tlv:dylib:imported", "tlv:dylib:own", "tlv:dylib:thread")]
+
+
 def _archive_rows(t: str, prefix: str) -> list[Row]:
     """fuzz/macho/archive.py's labels: a BSD archive (__.SYMDEF SORTED) after the objects,
     pulled by ld64's rules (all archives one group; weak references pull too)."""
@@ -270,8 +277,7 @@ def _macho64_rows() -> list[Row]:
            "from either object (X86_64_RELOC_TLV, relaxed to leaq)", "tlv:x86_64", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
-        _hole(t, "TLV", "a dylib's thread-local variables", "fuzz/macho/tlv.py links "
-              "executables only (tests/linker/macho/test_tlv_programs.py has one)"),
+        *_tlv_dylib_rows(t, "x86_64"),
         _hole(t, "TLV", "C++ thread_local destructors (__tlv_atexit)", "not drawn "
               "(tests/linker/macho/test_tlv_cxx.py)"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
@@ -329,6 +335,7 @@ def _macho32_rows() -> list[Row]:
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         *_debug_map_rows(t, "macho-i386"),
+        *_tlv_dylib_rows(t, "i386"),
         _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",
            "macho-i386:jump_table"),
         _r(t, "errors", "undefined, duplicate, narrow VANILLA overflow",
@@ -497,6 +504,10 @@ def _tlv_labels(arch: str, count: int) -> set[str]:
     for case in [tlv.sample(arch), *_draw(tlv.tlv_cases(arch), count)]:
         assert isinstance(case, tlv.TlvCase)
         labels |= tlv.describe(case)
+    from .macho import tlv_dylib
+    for dcase in [tlv_dylib.dylib_sample(arch), *_draw(tlv_dylib.dylib_cases(arch), count)]:
+        assert isinstance(dcase, tlv.TlvCase)
+        labels |= tlv_dylib.describe(dcase)
     return labels
 
 
