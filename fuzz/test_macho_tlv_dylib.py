@@ -18,7 +18,13 @@ from fuzz.coverage import SESSION
 from fuzz.macho import judge
 from fuzz.macho import tlv as macho_tlv
 from fuzz.macho.tbd import write_tbds
-from fuzz.macho.tlv_dylib import describe, dylib_cases, dylib_sample, link_pair
+from fuzz.macho.tlv_dylib import (
+    describe,
+    dylib_aligned_bss,
+    dylib_cases,
+    dylib_sample,
+    link_pair,
+)
 from oracle.emulate import run
 
 CI_EXAMPLES = 3
@@ -66,6 +72,7 @@ def _judge(case: macho_tlv.TlvCase, work: Path) -> None:
 
 @_budget()
 @example(case=dylib_sample("x86_64"))
+@example(case=dylib_aligned_bss("x86_64"))
 @given(case=dylib_cases("x86_64"))
 def test_x86_64_dylib_thread_locals_read_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,
@@ -75,6 +82,7 @@ def test_x86_64_dylib_thread_locals_read_as_the_model_says(
 
 @_budget()
 @example(case=dylib_sample("i386"))
+@example(case=dylib_aligned_bss("i386"))
 @given(case=dylib_cases("i386"))
 def test_i386_dylib_thread_locals_read_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: macho_tlv.TlvCase,

@@ -1,5 +1,6 @@
 """Harness power over the Mach-O rows that were holes: static archives (x86_64 and i386),
-SUBTRACTOR pairs at the edges of their range, and the error models.  Each bug is seeded into
+SUBTRACTOR pairs at the edges of their range, the error models and a dylib's thread-local
+variables.  Each bug is seeded into
 the linker alone and the properties' own checks (fuzz/test_macho_archives.py's
 archive_problems, fuzz/test_macho_errors.py's refusal_problems and the Mach-O judges) run on
 the samples those properties always run plus a few deterministic draws; every bug must be
@@ -26,16 +27,20 @@ from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE
 from fuzz.macho.strategies import MachoCase
 from fuzz.macho.tbd import write_tbds
+from fuzz.macho.tlv import TlvCase
+from fuzz.macho.tlv_dylib import dylib_aligned_bss, dylib_cases, dylib_sample
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.semantics import outcome
 from fuzz.test_macho_archives import archive_problems
 from fuzz.test_macho_errors import refusal_problems
+from fuzz.test_macho_tlv_dylib import dylib_problems
 from linker import LinkError
 from linker import resolve as resolve_mod
 from linker.kinds import Overflow
 from linker.macho import load as macho_load
 from linker.macho import read as macho_read
 from linker.macho import relocs_x86_64 as macho_relocs
+from linker.macho import tlv as macho_tlv_linker
 
 DRAWN = 2
 
@@ -112,12 +117,31 @@ def _undefined_unplaced(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(resolve_mod.SymbolTable, "check_undefined", check_undefined)
 
 
+@mutant("TLV in a dylib: an imported descriptor's load relaxed as if defined here")
+def _tlv_import_relaxed(mp: pytest.MonkeyPatch) -> None:
+    original = macho_tlv_linker.relax_descriptor_loads
+
+    def relax(symtab: Any) -> None:
+        with pytest.MonkeyPatch.context() as inner:  # "resolved" taken for "defined here"
+            inner.setattr(resolve_mod.GlobalSymbol, "defined",
+                          property(lambda sym: not sym.undefined))
+            inner.setattr(resolve_mod.GlobalSymbol, "imported", property(lambda sym: False))
+            original(symtab)
+    mp.setattr(macho_tlv_linker, "relax_descriptor_loads", relax)
+
+
+@mutant("TLV in a dylib: the template starts at __thread_data's own alignment")
+def _tlv_template_alignment(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(macho_tlv_linker, "align_template", lambda outs: None)
+
+
 @dataclasses.dataclass(frozen=True)
 class Cases:
     root: Path
     archives: list[tuple[ArchiveCase, str]]
     edges: list[MachoCase]
     errors: list[MachoCase]
+    tlv_dylib: list[TlvCase]
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +151,9 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     archives += [(c, "i386") for c in collect(i386_archive_cases(), DRAWN)]
     return Cases(tmp_path_factory.mktemp("power-macho-holes"), archives,
                  [EDGE_SAMPLE, *collect(edge_cases(), DRAWN)],
-                 [*ERROR_SAMPLES, *collect(macho_error_cases(), DRAWN)])
+                 [*ERROR_SAMPLES, *collect(macho_error_cases(), DRAWN)],
+                 [dylib_sample("x86_64"), dylib_sample("i386"), dylib_aligned_bss("x86_64"),
+                  *collect(dylib_cases("x86_64"), DRAWN)])
 
 
 def _exposed(c: Cases, run: list[int]) -> str | None:
@@ -156,6 +182,13 @@ def _exposed(c: Cases, run: list[int]) -> str | None:
         problems = refusal_problems(err, work / f"x{n}")
         if problems:
             return f"error case {n}: {problems[0]}"
+    for n, tcase in enumerate(c.tlv_dylib):
+        try:
+            problems = dylib_problems(tcase, work / f"t{n}")
+        except LinkError as e:
+            return f"TLV dylib case {n} refused: {e}"
+        if problems:
+            return f"TLV dylib case {n}: {problems[0]}"
     return None
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from linker import link
 
 from .pipeline import LIBSYSTEM_TBD
-from .tlv import TlvCase, sample, tlv_cases
+from .tlv import TlvBlock, TlvCase, TlvStep, TlvVar, sample, tlv_cases
 
 LIBRARY = "liblhtlv.dylib"
 INSTALL_NAME = f"@rpath/{LIBRARY}"
@@ -42,6 +42,14 @@ def dylib_cases(arch: str) -> st.SearchStrategy[TlvCase]:
 
 def dylib_sample(arch: str) -> TlvCase:
     return in_dylib(sample(arch))
+
+
+def dylib_aligned_bss(arch: str) -> TlvCase:
+    """tlv.aligned_bss_find in the dylib: a 16-aligned __thread_bss variable after a 4-byte
+    __thread_data one, read by the dylib and by the executable."""
+    variables = (TlvVar("lh_t0", 1, (0,), 16), TlvVar("lh_t1", 1, (1,), 4))
+    read = (TlvStep(0, 0, None), TlvStep(1, 0, None))
+    return TlvCase(arch, variables, (TlvBlock(1, False, read), TlvBlock(0, False, read)))
 
 
 def describe(case: TlvCase) -> set[str]:
