@@ -253,6 +253,8 @@ def _archive_rows(t: str, prefix: str) -> list[Row]:
         _r(t, "archives", "member pulled by a reference (a drawn object or a chain's head)",
            f"{prefix}:archive:pulled"),
         _r(t, "archives", "a pulled member pulls another", f"{prefix}:archive:member_pulls_member"),
+        _r(t, "archives", "member pulled by a weak reference (N_WEAK_REF: ld64 pulls, GNU ld "
+           "would not)", f"{prefix}:archive:pulled_by_weak_ref"),
         _r(t, "archives", "members left out (their symbols absent; a decoy that would be "
            "a duplicate definition)", f"{prefix}:archive:not_pulled",
            f"{prefix}:archive:decoy_duplicate_left"),
@@ -488,7 +490,7 @@ def _archive_labels(prefix: str, count: int) -> set[str]:
     from .macho.samples import MACHO_SAMPLE
     from .macho.samples_i386 import MACHO_I386_SAMPLE
     i386 = prefix == "macho-i386"
-    cases = [sample_case(MACHO_I386_SAMPLE if i386 else MACHO_SAMPLE),
+    cases = [sample_case(MACHO_I386_SAMPLE if i386 else MACHO_SAMPLE, weak_head=True),
              *_draw(i386_archive_cases() if i386 else x86_64_archive_cases(), count)]
     labels: set[str] = set()
     for case in cases:

@@ -69,6 +69,7 @@ def _inputs(case: ArchiveCase, work: Path, write: Callable[..., list[Path]]
 
 @_budget()
 @example(case=sample_case(MACHO_SAMPLE))
+@example(case=sample_case(MACHO_SAMPLE, weak_head=True))
 @given(case=x86_64_archive_cases())
 def test_macho_archive_members_pulled_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: ArchiveCase,
@@ -87,7 +88,7 @@ def test_macho_archive_members_pulled_as_the_model_says(
 
 
 @_budget()
-@example(case=sample_case(MACHO_I386_SAMPLE))
+@example(case=sample_case(MACHO_I386_SAMPLE, weak_head=True))
 @given(case=i386_archive_cases())
 def test_macho_i386_archive_members_pulled_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: ArchiveCase,

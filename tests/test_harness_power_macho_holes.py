@@ -65,6 +65,22 @@ def _pull_everything(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(macho_load.MachoLoader, "_pull", pull)
 
 
+@mutant("archive: a weak reference pulls no member (GNU ld's rule, not ld64's)")
+def _weak_does_not_pull(mp: pytest.MonkeyPatch) -> None:
+    original = macho_load.MachoLoader._pull
+
+    def pull(self: Any, archive: Any, loaded: set[int]) -> bool:
+        weak = {n: m for n, m in archive.index.items()
+                if (s := self.symtab.by_name.get(n)) is not None and not s.strong_ref}
+        for name in weak:
+            del archive.index[name]
+        try:
+            return bool(original(self, archive, loaded))
+        finally:
+            archive.index.update(weak)
+    mp.setattr(macho_load.MachoLoader, "_pull", pull)
+
+
 @mutant("archive: members pulled only when the archive is read (no rescan)")
 def _pull_once(mp: pytest.MonkeyPatch) -> None:
     original = macho_load.MachoLoader._pull
@@ -146,7 +162,8 @@ class Cases:
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
-    archives = [(sample_case(MACHO_SAMPLE), "x86_64"), (sample_case(MACHO_I386_SAMPLE), "i386")]
+    archives = [(sample_case(MACHO_SAMPLE), "x86_64"), (sample_case(MACHO_I386_SAMPLE), "i386"),
+                (sample_case(MACHO_SAMPLE, weak_head=True), "x86_64")]
     archives += [(c, "x86_64") for c in collect(x86_64_archive_cases(), DRAWN)]
     archives += [(c, "i386") for c in collect(i386_archive_cases(), DRAWN)]
     return Cases(tmp_path_factory.mktemp("power-macho-holes"), archives,

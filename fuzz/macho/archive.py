@@ -31,11 +31,13 @@ from hypothesis import strategies as st
 from .. import libtrace
 from ..model import Binding, Call, CallVia, Function, ObjectModel, Program, Section, SectionKind
 from ..semantics import definitions, references
+from .assemble import WEAK_REF_PREFIX
 from .strategies import macho_cases
 from .strategies_i386 import macho_i386_cases
 
 # the chain's head sorts after its tail: a single pass over a sorted table pulls only the head
 CHAIN_A, CHAIN_B, UNUSED = "lh_ar_t1", "lh_ar_t0", "lh_ar_unused"
+WEAK_HEAD = WEAK_REF_PREFIX + "t1"  # the head, referenced weakly (sorts after the tail too)
 ARCHIVE_NAME = "liblh.a"
 SYMDEF = b"__.SYMDEF SORTED"
 
@@ -101,6 +103,7 @@ class ArchiveDraw:
     import_call: tuple[str, tuple[int, ...]] | None  # lh_ar_b's call, if a library links
     duplicate: str | None  # the decoy's copy of a plain object's strong function
     order: tuple[int, ...]  # a permutation of range(members): the archive's member order
+    weak_head: bool = False  # the main's reference to the chain's head is N_WEAK_REF
 
 
 def archivable(program: Program) -> list[int]:
@@ -110,10 +113,11 @@ def archivable(program: Program) -> list[int]:
 def archive_program(program: Program, d: ArchiveDraw) -> Program:
     """`program` with the chain, the decoy and the objects `d.archived` in one archive."""
     objs = list(program.objects)
+    head = WEAK_HEAD if d.weak_head else CHAIN_A
     main_at = next(n for n, o in enumerate(objs)
                    if any(f.name == program.main for f in o.functions))
     objs[main_at] = replace(objs[main_at], functions=tuple(
-        replace(f, steps=(*f.steps, Call(CHAIN_A, d.via))) if f.name == program.main else f
+        replace(f, steps=(*f.steps, Call(head, d.via))) if f.name == program.main else f
         for f in objs[main_at].functions))
     tail = () if d.import_call is None else (Call(d.import_call[0], d.via, d.import_call[1]),)
     decoy = [Function(UNUSED, Binding.GLOBAL, ".text", 16, 7, ())]
@@ -121,7 +125,7 @@ def archive_program(program: Program, d: ArchiveDraw) -> Program:
         decoy.append(Function(d.duplicate, Binding.GLOBAL, ".text", 16, 9, ()))
     first = len(objs)
     objs += [
-        _text_object("lh_ar0", (Function(CHAIN_A, Binding.GLOBAL, ".text", 16, d.seeds[0],
+        _text_object("lh_ar0", (Function(head, Binding.GLOBAL, ".text", 16, d.seeds[0],
                                          (Call(CHAIN_B, d.via),)),)),
         _text_object("lh_ar1", (Function(CHAIN_B, Binding.GLOBAL, ".text", 16, d.seeds[1],
                                          tail),)),
@@ -142,7 +146,7 @@ def _imports(program: Program) -> list[str]:
                   if i.is_function and i.library in program.libraries)
 
 
-def every_member(program: Program) -> Program:
+def every_member(program: Program, weak_head: bool = False) -> Program:
     """The sample's form: every archivable object archived, the first import called, the
     first strong plain function duplicated by the decoy, members in reverse order (the
     chain's tail before its head: one pass over the table in member order pulls only the head)."""
@@ -151,7 +155,8 @@ def every_member(program: Program) -> Program:
     return archive_program(program, ArchiveDraw(
         archived, CallVia.DIRECT, (3, 5),
         (imports[0], (1, 2, 3, 4, 5)) if imports else None,
-        strong[0] if strong else None, tuple(reversed(range(len(archived) + 3)))))
+        strong[0] if strong else None, tuple(reversed(range(len(archived) + 3))),
+        weak_head=weak_head))
 
 
 @st.composite
@@ -167,7 +172,7 @@ def with_archive(draw: st.DrawFn, program: Program) -> Program:
         archived, draw(st.sampled_from((CallVia.DIRECT, CallVia.PLT))),
         (draw(st.integers(0, 255)), draw(st.integers(0, 255))), call,
         draw(st.sampled_from(strong)) if strong else None,
-        tuple(draw(st.permutations(range(len(archived) + 3))))))
+        tuple(draw(st.permutations(range(len(archived) + 3)))), draw(st.booleans())))
 
 
 def x86_64_archive_cases() -> st.SearchStrategy[ArchiveCase]:
@@ -180,9 +185,9 @@ def i386_archive_cases() -> st.SearchStrategy[ArchiveCase]:
         lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
 
 
-def sample_case(program: Program) -> ArchiveCase:
+def sample_case(program: Program, weak_head: bool = False) -> ArchiveCase:
     """The sample with every archivable object archived (variant 0)."""
-    return ArchiveCase(every_member(program), 0)
+    return ArchiveCase(every_member(program, weak_head), 0)
 
 
 def describe_archive(case: ArchiveCase, prefix: str) -> set[str]:
@@ -200,6 +205,8 @@ def describe_archive(case: ArchiveCase, prefix: str) -> set[str]:
         labels.add(f"{prefix}:archive:not_pulled")
     if any(len(definitions(program.objects[m])) > 1 for m in left):
         labels.add(f"{prefix}:archive:decoy_duplicate_left")
+    if any(WEAK_HEAD in definitions(program.objects[m]) for m in pulled):
+        labels.add(f"{prefix}:archive:pulled_by_weak_ref")
     if len(pulled) > 2:
         labels.add(f"{prefix}:archive:drawn_member_pulled")
     return labels
