@@ -255,6 +255,8 @@ def _archive_rows(t: str, prefix: str) -> list[Row]:
         _r(t, "archives", "a pulled member pulls another", f"{prefix}:archive:member_pulls_member"),
         _r(t, "archives", "member pulled by a weak reference (N_WEAK_REF: ld64 pulls, GNU ld "
            "would not)", f"{prefix}:archive:pulled_by_weak_ref"),
+        _r(t, "archives", "the archive before the objects on the command line (ld64 loads "
+           "every object first)", f"{prefix}:archive:before_objects"),
         _r(t, "archives", "members left out (their symbols absent; a decoy that would be "
            "a duplicate definition)", f"{prefix}:archive:not_pulled",
            f"{prefix}:archive:decoy_duplicate_left"),
