@@ -81,6 +81,17 @@ def _weak_does_not_pull(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(macho_load.MachoLoader, "_pull", pull)
 
 
+@mutant("archive: a member fetched as soon as an object after the archive references it")
+def _eager_fetch(mp: pytest.MonkeyPatch) -> None:
+    original = macho_load.MachoLoader._add_object
+
+    def add_object(self: Any, obj: Any) -> None:
+        original(self, obj)
+        while any([self._pull(a, loaded) for a, loaded in self.archives]):  # noqa: C419
+            pass
+    mp.setattr(macho_load.MachoLoader, "_add_object", add_object)
+
+
 @mutant("archive: members pulled only when the archive is read (no rescan)")
 def _pull_once(mp: pytest.MonkeyPatch) -> None:
     original = macho_load.MachoLoader._pull

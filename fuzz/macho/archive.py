@@ -186,8 +186,9 @@ def i386_archive_cases() -> st.SearchStrategy[ArchiveCase]:
 
 
 def sample_case(program: Program, weak_head: bool = False) -> ArchiveCase:
-    """The sample with every archivable object archived (variant 0)."""
-    return ArchiveCase(every_member(program, weak_head), 0)
+    """The sample with every archivable object archived; with `weak_head`, variant 1 (the
+    archive before the objects), else variant 0 (after them)."""
+    return ArchiveCase(every_member(program, weak_head), int(weak_head))
 
 
 def archive_first(case: ArchiveCase) -> bool:
