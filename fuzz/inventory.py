@@ -228,8 +228,10 @@ def _macho64_rows() -> list[Row]:
            "fixups:chained"),
         *_debug_map_rows(t, "macho"),
         _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
-        _hole(t, "errors", "Mach-O error models", "not drawn"),
-        _hole(t, "archives", "Mach-O archives", "not drawn"),
+        _r(t, "errors", "undefined and duplicate symbols (fuzz/macho/reach.py)",
+           "macho:error:undefined", "macho:error:duplicate"),
+        _r(t, "archives", "Mach-O archives: members pulled and left out (fuzz/macho/reach.py)",
+           "macho:archive:member_pulled", "macho:archive:member_left_out"),
     ]
     return rows
 
@@ -271,7 +273,8 @@ def _macho32_rows() -> list[Row]:
         _r(t, "errors", "undefined, duplicate, narrow VANILLA overflow",
            "macho-i386:error:undefined", "macho-i386:error:duplicate",
            "macho-i386:error:overflow"),
-        _hole(t, "archives", "Mach-O i386 archives", "not drawn"),
+        _r(t, "archives", "Mach-O i386 archives: members pulled and left out",
+           "macho-i386:archive:member_pulled", "macho-i386:archive:member_left_out"),
     ]
     return rows
 
@@ -348,6 +351,13 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(mcase, MachoCase)
             labels |= describe_macho(mcase.program, mcase.variant)
         labels |= _tlv_labels("x86_64", count)
+        from .macho.reach import MachoErrorCase, archived, describe_archive, macho_error_cases
+        for mcase in _draw(macho_cases(), count):
+            assert isinstance(mcase, MachoCase)
+            labels |= describe_archive(archived(mcase.program), "macho")
+        for ecase in _draw(macho_error_cases(), count):
+            assert isinstance(ecase, MachoErrorCase) and ecase.program.error is not None
+            labels.add(f"macho:error:{ecase.program.error.value}")
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -363,6 +373,11 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(icase, MachoI386Case)
             labels |= describe_macho_i386(icase.program, icase.variant)
         labels |= _tlv_labels("i386", count)
+        from .macho.reach import archived as archived_i386
+        from .macho.reach import describe_archive as describe_archive_i386
+        for icase in _draw(macho_i386_cases(), count):
+            assert isinstance(icase, MachoI386Case)
+            labels |= describe_archive_i386(archived_i386(icase.program), "macho-i386")
     return labels
 
 
