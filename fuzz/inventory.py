@@ -149,7 +149,10 @@ def _elf64_rows() -> list[Row]:
         _r(t, "IFUNC", "IFUNC called (PLT32, GOT) and its address taken (lea, GOT, .quad): "
            "one address", "ifunc:call", "ifunc:got_call", "ifunc:lea", "ifunc:got_load",
            "ifunc:data"),
-        _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
+        _r(t, "symbol versions", "versioned references (default, .symver-pinned, two versions "
+           "of one name) to a versioned library (fuzz/versions.py)", "versions:default",
+           "versions:VER_1", "versions:VER_2", "versions:only",
+           "versions:two_versions_of_one_name"),
         _r(t, "init_array", ".init_array/.ctors ordering by priority, then input order",
            "init:init_array:numbered", "init:init_array:unnumbered", "init:ctors:numbered",
            "init:ctors:unnumbered", "init:priority_order"),
@@ -325,6 +328,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for fcase in [*features.SAMPLES, *_draw(features.feature_cases(), count)]:
             assert isinstance(fcase, features.FeatureCase)
             labels |= features.describe(fcase)
+        from . import versions
+        for vcase in [*versions.SAMPLES, *_draw(versions.version_cases(), count)]:
+            assert isinstance(vcase, versions.VersionCase)
+            labels |= versions.describe(vcase)
         from . import tls
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
