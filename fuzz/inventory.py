@@ -230,7 +230,9 @@ def _macho64_rows() -> list[Row]:
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
         *_debug_map_rows(t, "macho"),
-        _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
+        _r(t, "range edges", "SUBTRACTOR(32) pairs near both edges of their range, and past "
+           "them (refused) (fuzz/macho/subtractor.py)", "macho:subtractor:near_max",
+           "macho:subtractor:near_min", "macho:subtractor:past_max", "macho:subtractor:past_min"),
         _r(t, "errors", "undefined and duplicate symbols (fuzz/macho/reach.py)",
            "macho:error:undefined", "macho:error:duplicate"),
         _r(t, "archives", "Mach-O archives: members pulled and left out (fuzz/macho/reach.py)",
@@ -358,6 +360,10 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(mcase, MachoCase)
             labels |= describe_macho(mcase.program, mcase.variant)
         labels |= _tlv_labels("x86_64", count)
+        from .macho import subtractor
+        for scase in [*subtractor.SAMPLES, *_draw(subtractor.subtractor_cases(), count)]:
+            assert isinstance(scase, subtractor.SubtractorCase)
+            labels |= subtractor.describe(scase)
         from .macho.reach import MachoErrorCase, archived, describe_archive, macho_error_cases
         for mcase in _draw(macho_cases(), count):
             assert isinstance(mcase, MachoCase)

@@ -4,19 +4,18 @@
   classic) and, on x86_64, ld64.lld-14 link it, and their outputs pass oracle.check, the
   field oracle over the objects the model says a link takes, and the emulated dyld's run
   gives the model's trace and status (ld64.lld agreeing checks the model's archive rules);
+- SUBTRACTOR pairs near the edges of their 4-byte range (fuzz.macho.subtractor);
 - errors: an undefined or duplicate symbol: linkharness refuses the link in one line naming
   the symbol and the object, and leaves no output, in both modes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import event, example, given, settings
 
-from fuzz.coverage import describe_macho, record
-from fuzz.macho import judge, judge_i386, pipeline
+from fuzz.coverage import SESSION, describe_macho, record
+from fuzz.macho import judge, pipeline, subtractor
 from fuzz.macho import pipeline_i386 as macho32
 from fuzz.macho.coverage_i386 import describe_macho_i386
 from fuzz.macho.reach import (
@@ -24,7 +23,7 @@ from fuzz.macho.reach import (
     MachoErrorCase,
     archived,
     describe_archive,
-    loaded_anyway,
+    judged,
     macho_error_cases,
     package,
 )
@@ -33,25 +32,10 @@ from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE
 from fuzz.macho.strategies import MachoCase, macho_cases
 from fuzz.macho.strategies_i386 import MachoI386Case, macho_i386_cases
 from fuzz.macho.tbd import write_tbds
-from fuzz.model import Program
-from fuzz.semantics import Outcome, outcome
+from fuzz.semantics import outcome
 from linker import LinkError
 
 EXAMPLES = 12  # each example links three times and emulates six runs
-
-
-def _judged(exe: Path, taken: list[Path], program: Program, expected: Outcome,
-            exit_call: bool | None = None) -> list[str]:
-    """judge.everything but the debug map, whose N_OSO names an archive member as
-    `lib.a(o1.o)` where the judge expects the object's own path; and no member the model
-    leaves out may have been loaded."""
-    if exit_call is None:
-        runs = [*judge.emulated(exe, expected, "lazy"), *judge.emulated(exe, expected, "now")]
-    else:
-        runs = [*judge_i386.emulated(exe, expected, "lazy", exit_call),
-                *judge_i386.emulated(exe, expected, "now", exit_call)]
-    return [*judge.structure(exe), *judge.fields(exe, taken), *runs,
-            *loaded_anyway(exe, program)]
 
 
 @settings(max_examples=EXAMPLES)
@@ -69,12 +53,12 @@ def test_macho_archives(tmp_path_factory: pytest.TempPathFactory, case: MachoCas
     lld = work / "lld.out"
     refused = pipeline.link_lld(inputs, stubs, lld)
     assert not refused, f"ld64.lld-14 rejects a valid model (generator bug): {refused}"
-    problems = [f"ld64.lld: {p}" for p in _judged(lld, taken, program, expected)]
+    problems = [f"ld64.lld: {p}" for p in judged(lld, taken, program, expected)]
     for classic in (False, True):
         exe = work / f"lh{int(classic)}.out"
         pipeline.link_linkharness(inputs, stubs, exe, classic=classic)
         problems += [f"linkharness classic={classic}: {p}"
-                     for p in _judged(exe, taken, program, expected)]
+                     for p in judged(exe, taken, program, expected)]
     assert not problems, "\n".join(problems)
 
 
@@ -97,7 +81,7 @@ def test_macho_i386_archives(tmp_path_factory: pytest.TempPathFactory,
         exe = work / f"{mode}.out"
         macho32.link_linkharness(inputs, stubs, exe, mode)
         problems += [f"linkharness {mode}: {p}" for p in
-                     _judged(exe, taken, program, expected, exit_call)]
+                     judged(exe, taken, program, expected, exit_call)]
     assert not problems, "\n".join(problems)
 
 
@@ -120,3 +104,38 @@ def test_macho_error_models_are_refused(tmp_path_factory: pytest.TempPathFactory
         assert f"{program.culprit_object}.o" in message, message
         assert "\n" not in message.strip(), f"not one line: {message}"
         assert not exe.exists(), "output left behind"
+
+
+@example(case=subtractor.SAMPLES[0])
+@example(case=subtractor.SAMPLES[1])
+@example(case=subtractor.SAMPLES[2])
+@given(case=subtractor.subtractor_cases())
+def test_subtractor_pairs_near_their_range(
+    tmp_path_factory: pytest.TempPathFactory, case: subtractor.SubtractorCase,
+) -> None:
+    """fuzz.macho.subtractor: in range, linkharness links, oracle.check and the field oracle
+    find nothing and the program exits 0 under the emulated dyld; past an edge, it refuses in
+    one line naming the symbol and o0.o, leaving nothing; ld64.lld-14 agrees either way."""
+    labels = subtractor.describe(case)
+    SESSION.update(labels)
+    SESSION["examples"] += 1
+    for label in sorted(labels):
+        event(label)
+    work = tmp_path_factory.mktemp("subtractor")
+    objects = subtractor.write_objects(case, work)
+    refused = pipeline.link_lld(objects, [], work / "lld.out")
+    assert bool(refused) == case.overflows, f"generator bug: ld64.lld-14 says {refused!r}"
+    exe = work / "lh.out"
+    if case.overflows:
+        with pytest.raises(LinkError) as caught:
+            pipeline.link_linkharness(objects, [], exe)
+        # one line per field past its edge (each error counted, as lld reports them)
+        first = str(caught.value).strip().splitlines()[0]
+        assert "_lh_a" in first or "_lh_b" in first, first
+        assert "o0.o" in first and "SUBTRACTOR" in first, first
+        assert not exe.exists(), "output left behind"
+        return
+    pipeline.link_linkharness(objects, [], exe)
+    _, status, faults = judge.emulated_trace(exe, "lazy")
+    problems = [*judge.structure(exe), *judge.fields(exe, objects), *faults]
+    assert not problems and status == 0, f"exit {status}: " + "\n".join(problems)

@@ -5,15 +5,15 @@ link that should fail succeeding."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fuzz.macho import pipeline
+from fuzz.macho import judge, pipeline, subtractor
 from fuzz.macho import pipeline_i386 as macho32
-from fuzz.macho.reach import CHAIN_SAMPLE, archived, macho_error_cases, package
+from fuzz.macho.reach import CHAIN_SAMPLE, archived, judged, macho_error_cases, package
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE
 from fuzz.macho.strategies import macho_cases
@@ -22,9 +22,11 @@ from fuzz.macho.tbd import write_tbds
 from fuzz.model import Program
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.semantics import outcome
-from fuzz.test_macho_reach import _judged
 from linker import LinkError
 from linker.elf import archive as archive_module
+from linker.kinds import Overflow
+from linker.macho import read as macho_read
+from linker.macho import relocs_x86_64
 from linker.macho.load import MachoLoader, read_macho_object
 from linker.resolve import SymbolTable
 
@@ -85,6 +87,26 @@ def _all_load(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(MachoLoader, "_pull", pull)
 
 
+def _subtractor32(mp: pytest.MonkeyPatch, overflow: Overflow) -> None:
+    """The reader's x86_64 table with SUBTRACTOR(32)'s range rule replaced."""
+    key = relocs_x86_64.HOWTO_INDEX[(relocs_x86_64.SUBTRACTOR, 0, 2)]
+    layout = macho_read._LAYOUTS[macho_read.MH_MAGIC_64]
+    howtos = list(layout.howtos)
+    howtos[key] = replace(howtos[key], overflow=overflow)
+    mp.setitem(macho_read._LAYOUTS, macho_read.MH_MAGIC_64,
+               layout._replace(howtos=tuple(howtos)))
+
+
+@mutant("SUBTRACTOR(32) is not range-checked", "SUBTRACTOR ranges")
+def _subtractor_unchecked(mp: pytest.MonkeyPatch) -> None:
+    _subtractor32(mp, Overflow.NONE)
+
+
+@mutant("SUBTRACTOR(32) is checked as unsigned", "SUBTRACTOR ranges")
+def _subtractor_unsigned(mp: pytest.MonkeyPatch) -> None:
+    _subtractor32(mp, Overflow.UNSIGNED)
+
+
 @dataclass(frozen=True)
 class Valid:
     program: Program
@@ -99,6 +121,7 @@ class Cases:
     root: Path
     valid: list[Valid]
     errors: list[tuple[list[Path], list[Path]]]  # (objects, stubs)
+    subtractor: list[tuple[bool, list[Path]]]  # (past an edge, objects)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +148,9 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
         work = root / f"e{n}"
         errors.append((pipeline.write_objects(case.program, work / "objs", case.variant),
                        write_tbds(work / "stubs", case.program.libraries)))
-    return Cases(root, valid, errors)
+    pairs = [(c.overflows, subtractor.write_objects(c, root / f"s{n}"))
+             for n, c in enumerate(subtractor.SAMPLES)]
+    return Cases(root, valid, errors, pairs)
 
 
 def _exposed(cases: Cases) -> str | None:
@@ -138,7 +163,7 @@ def _exposed(cases: Cases) -> str | None:
                 macho32.link_linkharness(v.inputs, v.stubs, exe)
         except LinkError as e:
             return f"archived case {n} refused: {e}"
-        problems = _judged(exe, v.taken, v.program, outcome(v.program), v.exit_call)
+        problems = judged(exe, v.taken, v.program, outcome(v.program), v.exit_call)
         if problems:
             return f"archived case {n}: {problems[0]}"
     for n, (objects, stubs) in enumerate(cases.errors):
@@ -147,6 +172,19 @@ def _exposed(cases: Cases) -> str | None:
         except LinkError:
             continue
         return f"error model {n} linked"
+    for n, (past, objects) in enumerate(cases.subtractor):
+        exe = cases.root / "sub.out"
+        try:
+            pipeline.link_linkharness(objects, [], exe)
+        except LinkError as e:
+            if past:
+                continue
+            return f"SUBTRACTOR sample {n} in range refused: {e}"
+        if past:
+            return f"SUBTRACTOR sample {n} past its edge linked"
+        problems = [*judge.structure(exe), *judge.fields(exe, objects)]
+        if problems:
+            return f"SUBTRACTOR sample {n}: {problems[0]}"
     return None
 
 

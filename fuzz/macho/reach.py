@@ -35,8 +35,9 @@ from ..model import (
     Section,
     SectionKind,
 )
-from ..semantics import definitions, linked_objects, references
+from ..semantics import Outcome, definitions, linked_objects, references
 from ..strategies import error_programs
+from . import judge, judge_i386
 from .strategies import VARIANTS
 from .subset import macho_subset
 
@@ -131,6 +132,20 @@ CHAIN_SAMPLE = archived(macho_subset(Program(
     objects=(_chain_object("o0", "lh_main", "lh_f2", 1), _chain_object("o1", "lh_f1", None, 2),
              _chain_object("o2", "lh_f2", "lh_f1", 3)),
     libraries=())))
+
+
+def judged(exe: Path, taken: list[Path], program: Program, expected: Outcome,
+            exit_call: bool | None = None) -> list[str]:
+    """judge.everything but the debug map, whose N_OSO names an archive member as
+    `lib.a(o1.o)` where the judge expects the object's own path; and no member the model
+    leaves out may have been loaded."""
+    if exit_call is None:
+        runs = [*judge.emulated(exe, expected, "lazy"), *judge.emulated(exe, expected, "now")]
+    else:
+        runs = [*judge_i386.emulated(exe, expected, "lazy", exit_call),
+                *judge_i386.emulated(exe, expected, "now", exit_call)]
+    return [*judge.structure(exe), *judge.fields(exe, taken), *runs,
+            *loaded_anyway(exe, program)]
 
 
 @dataclass(frozen=True)
