@@ -65,9 +65,11 @@ def package(program: Program, objects: list[Path], directory: Path) -> tuple[lis
     if members:
         archive = directory / "libreach.a"
         archive.unlink(missing_ok=True)
-        subprocess.run(["llvm-ar-14", "rcs", str(archive),
-                        *(str(objects[i]) for i in sorted(members))],
-                       check=True, capture_output=True)
+        made = subprocess.run(["llvm-ar-14", "rcs", str(archive),
+                               *(str(objects[i]) for i in sorted(members))],
+                              check=False, capture_output=True, text=True)
+        if made.returncode:
+            raise RuntimeError(f"llvm-ar-14 failed: {made.stderr.strip()}")
         inputs.append(archive)
     taken = linked_objects(program)
     return inputs, [o for i, o in enumerate(objects) if i in taken]
