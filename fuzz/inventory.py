@@ -90,6 +90,8 @@ def _elf64_rows() -> list[Row]:
            "weak_undefined:nonnull:abs_s32", "weak_undefined:nonnull:got"),
         _r(t, "symbol resolution", "undefined weak: every address bit 0 (GOT-base forms)",
            "weak_undefined:bits:got_base", "weak_undefined:bits:got_offset"),
+        _r(t, "symbol resolution", "hidden symbols (one name, one definition per module)",
+           "modules:func-hidden", "modules:data-hidden", "modules:tls-hidden"),
         _r(t, "symbol resolution", "hidden symbols (GOT, PLT, direct; local in .symtab, not "
            "exported with --export-dynamic)", "hidden:function", "hidden:data", "hidden:got",
            "hidden:plt", "hidden:direct", "hidden:export_dynamic"),
@@ -114,6 +116,11 @@ def _elf64_rows() -> list[Row]:
            "archive:member_pulled_to_initialise_a_common"),
         _r(t, "archives", "thin and index-less archives", "inputs:thin", "inputs:no_index"),
         _r(t, "COMDAT", "COMDAT groups (one copy kept)", "section:text:comdat"),
+        _r(t, "relocatable output", "-r of a run of objects (one or several), then the final "
+           "link", "relocatable:run", "relocatable:run_of_several"),
+        _r(t, "garbage collection", "--gc-sections: unreferenced code, data and read-only "
+           "data, referring to each other and to live code", "gc:dead:text", "gc:dead:data",
+           "gc:dead:rodata", "gc:dead_refers_to_live", "gc:dead_refers_to_dead"),
         _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
            "import:function:plt"),
         _r(t, "dynamic linking", "calls to imports through the GOT (relaxable and strict)",
@@ -141,6 +148,30 @@ def _elf64_rows() -> list[Row]:
         _r(t, "TLS", "TLS initial exec (v@gottpoff), from another object", "tls:ie",
            "tls:other_object"),
     ]
+    rows += [
+        _r(t, "TLS", "TLS general dynamic relaxed (-fPIC executable code)",
+           "modules:tls-gd-in-exe"),
+        _r(t, "TLS", "TLS local dynamic relaxed (-fPIC executable code, hidden variables)",
+           "modules:tls-ld-in-exe"),
+    ]
+    rows += [  # fuzz/modules.py: an executable and shared libraries, linked in any seat
+        _r(t, "shared output", "default, hidden and protected functions; interposition",
+           "modules:func-default", "modules:func-protected", "modules:interposed",
+           "modules:func-lib-to-exe", "modules:func-exe-to-lib"),
+        _r(t, "shared output", "data across modules: COPY in the executable, GOT in libraries",
+           "modules:data-exe-to-lib", "modules:data-lib-to-lib"),
+        _r(t, "shared output", "TLS in every module: GD/LD in libraries, IE from the "
+           "executable, GD against the executable's", "modules:tls-default",
+           "modules:tls-exe-to-lib", "modules:tls-lib-to-exe"),
+        _r(t, "shared output", "pointers in .data and RELRO (RELATIVE and symbolic)",
+           "modules:fptr-relro", "modules:fptr-data", "modules:dptr-relro",
+           "modules:dptr-data"),
+        _r(t, "shared output", "a DT_NEEDED chain (breadth-first lookup)",
+           "modules:needed-chain"),
+        _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
+           "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
+    ]
+    rows += [_r(t, "layout", "-z relro in PIEs and shared objects", "modules:relro")]
     rows += [_r(t, "TLS", "TLS general dynamic relaxed (v@tlsgd + __tls_get_addr)", "tls:gd"),
              _r(t, "TLS", "TLS local dynamic relaxed (v@tlsld, v@dtpoff)", "tls:ld")]
     rows += [  # fuzz/features.py's self-checking programs
@@ -177,6 +208,8 @@ def _i386_rows() -> list[Row]:
                 f"i386:reloc:R_386_{r}:section") for r in ("32", "PC32", "GOTOFF")]
     rows += [
         _r(t, "relocations", "no-base GOT32X (non-PIC -fno-plt)", "i386:got32x:no_base"),
+        _r(t, "relocatable output", "-r of a run of objects (REL addends written back), then "
+           "the final link", "relocatable:run", "relocatable:run_of_several"),
         _r(t, "range edges", "R_386_16 above the signed limit (unsigned reading)",
            "i386:reloc:R_386_16:above_signed_limit"),
         _r(t, "errors", "undefined, duplicate, narrow overflow", "i386:error:undefined",
@@ -227,8 +260,18 @@ def _macho64_rows() -> list[Row]:
            "from either object (X86_64_RELOC_TLV, relaxed to leaq)", "tlv:x86_64", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
+        _hole(t, "TLV", "a dylib's thread-local variables", "fuzz/macho/tlv.py links "
+              "executables only (tests/linker/macho/test_tlv_programs.py has one)"),
+        _hole(t, "TLV", "C++ thread_local destructors (__tlv_atexit)", "not drawn "
+              "(tests/linker/macho/test_tlv_cxx.py)"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
+        _r(t, "dylibs", "part of the program in a dylib (-dylib), opcodes or chained fixups",
+           "macho-dylib:split", "macho-dylib:opcodes", "macho-dylib:chained"),
+        _r(t, "dylibs", "calls, GOT references and pointers in data to the other image",
+           "macho-dylib:call", "macho-dylib:got", "macho-dylib:bind-in-data"),
+        _r(t, "dylibs", "a dylib reaching the executable (-undefined dynamic_lookup)",
+           "macho-dylib:flat-lookup"),
         *_debug_map_rows(t, "macho"),
         _r(t, "range edges", "SUBTRACTOR(32) pairs near both edges of their range, and past "
            "them (refused) (fuzz/macho/subtractor.py)", "macho:subtractor:near_max",
@@ -269,6 +312,9 @@ def _macho32_rows() -> list[Row]:
         _r(t, "symbol resolution", "weak imports (N_WEAK_REF)", "macho-i386:weak_ref"),
         _r(t, "symbol resolution", "private externs (N_PEXT)", "macho-i386:private_extern"),
         _r(t, "COMMON", "__common", "macho-i386:common"),
+        _r(t, "dylibs", "part of the program in a dylib whose code holds its own addresses "
+           "(text rebases), reaching the executable by flat lookup", "macho-i386-dylib:split",
+           "macho-i386-dylib:text-rebase", "macho-i386-dylib:flat-lookup"),
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
@@ -338,11 +384,24 @@ def reached_labels(target: str, count: int) -> set[str]:
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
             labels |= tls.describe(tcase)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(p.objects) for p in examples if isinstance(p, Program)],
+                              count)
+        from . import modules
+        from .modules_samples import SAMPLE as MODULES_SAMPLE
+        from .modules_samples import SAMPLE_PIC
+        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, *_draw(modules.programs(), count)]:
+            assert isinstance(mprogram, modules.ModuleProgram)
+            labels |= modules.describe(mprogram)
     elif target == I386:
         from .strategies_i386 import SAMPLE_CASE, I386Case, i386_cases, i386_error_programs
-        for case in [SAMPLE_CASE, *_draw(i386_cases(), count)]:
+        i386_drawn = [SAMPLE_CASE, *_draw(i386_cases(), count)]
+        for case in i386_drawn:
             assert isinstance(case, I386Case)
             labels |= describe_i386(case.program, case.choices.no_base_objects)
+        from .roundtrip import draw_labels
+        labels |= draw_labels([len(c.program.objects) for c in i386_drawn
+                               if isinstance(c, I386Case)], count, i386=True)
         for p in _draw(i386_error_programs(), count):
             assert isinstance(p, Program)
             labels |= describe_i386(p, frozenset())
@@ -371,6 +430,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for ecase in _draw(macho_error_cases(), count):
             assert isinstance(ecase, MachoErrorCase) and ecase.program.error is not None
             labels.add(f"macho:error:{ecase.program.error.value}")
+        from .macho import dylib_split
+        for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
+            assert isinstance(dcase, dylib_split.DylibCase)
+            labels |= dylib_split.describe(dcase)
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -391,6 +454,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for icase in _draw(macho_i386_cases(), count):
             assert isinstance(icase, MachoI386Case)
             labels |= describe_archive_i386(archived_i386(icase.program), "macho-i386")
+        from .macho import dylib_split_i386
+        for d386 in _draw(dylib_split_i386.dylib_cases_i386(), count):
+            assert isinstance(d386, dylib_split_i386.DylibCase386)
+            labels |= dylib_split_i386.describe_i386(d386)
     return labels
 
 

@@ -6,6 +6,7 @@ harness-power test, which must see the same checks catch deliberately broken out
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,9 +33,16 @@ def fields(output: Path, objects: Sequence[Path]) -> list[str]:
                                                              [str(o) for o in objects])]
 
 
+def load_seed(output: Path) -> int:
+    """The emulator's load-base seed for `output`: drawn from its bytes, so that a failing
+    example repeats exactly (`linkharness run --seed N`) and two outputs land apart."""
+    return zlib.crc32(output.read_bytes())
+
+
 def emulated(output: Path, expected: Outcome, lib_dir: Path, bind: str) -> list[str]:
-    result = run(output, bind=bind, library_path=[lib_dir])
-    problems = [f"emulated ({bind}): {f.describe()}" for f in result.faults]
+    result = run(output, bind=bind, library_path=[lib_dir], seed=load_seed(output))
+    problems = [f"emulated ({bind}, --seed {result.seed}): {f.describe()}"
+                for f in result.faults]
     trace = tuple((t.library, t.symbol, tuple(t.args)) for t in result.trace)
     want = tuple((t.library, t.symbol, t.args) for t in expected.trace)
     if trace != want:

@@ -313,7 +313,11 @@ def _library_needs(program: ModuleProgram, defs: list[Definition]
 
 def describe(program: ModuleProgram) -> set[str]:
     """Coverage labels (fuzz/inventory.py rows of the modules family)."""
-    labels = {f"modules:{program.libraries}lib", f"modules:exe-{program.exe_pic}"}
+    # every module program is linked by linkharness with -z relro (fuzz.modules_build)
+    labels = {f"modules:{program.libraries}lib", f"modules:exe-{program.exe_pic}",
+              "modules:relro"}
+    if any(program.lib_needs):
+        labels.add("modules:needed-chain")
     defs = program.defined()
     names = {d.name for d in program.definitions}
     for name in names:
@@ -332,4 +336,11 @@ def describe(program: ModuleProgram) -> set[str]:
                 kind = defs[home, name].kind
                 labels.add(f"modules:{kind}-{'exe' if module == 0 else 'lib'}-to-"
                            f"{'exe' if home == 0 else 'lib'}")
+    if program.exe_pic == "pic":  # -fPIC executable code: GD/LD sequences to relax
+        for name in refs[0]:
+            home = resolve(program, 0, name, defs)
+            bound = defs[home, name] if home is not None else None
+            if bound is not None and bound.kind == TLS:
+                labels.add("modules:tls-ld-in-exe" if home == 0 and bound.visibility ==
+                           "hidden" else "modules:tls-gd-in-exe")
     return labels

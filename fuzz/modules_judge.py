@@ -12,7 +12,6 @@ refusals, not problems; every other refusal is a problem.
 from __future__ import annotations
 
 import os
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from oracle.native import run_native
 
 from . import judge
 from .libtrace import parse_native_trace
-from .modules import ModuleProgram, outcome
+from .modules import ModuleProgram, outcome, resolve
 from .modules_build import (
     REPORT,
     BuildOptions,
@@ -34,19 +33,41 @@ from .modules_build import (
 )
 
 NOT_YET = ("not supported yet", "are not supported")
-# Refusals of valid input that are known linker defects, each fixed on a branch not yet in
-# main; listed so that the property stays green while the fix lands, and removed then.
-# (A refusal is loud: exit 1 and a message; it is never a silent wrong output.)
-KNOWN_REFUSALS = (
-    # -fPIC general/local-dynamic TLS rewritten to local exec in a shared object: shared-elf
-    # b7c0b59 keeps GD/LD there (DTPMOD64/DTPOFF64 pairs)
-    "(local-exec TLS) cannot be used when making a shared object",
-    "R_X86_64_TPOFF32 against an undefined symbol cannot be used when making a shared",
-    "R_X86_64_TPOFF32 against a preemptible symbol cannot be used when making a shared",
-    # -fno-plt's GD sequence (call *__tls_get_addr@GOTPCREL(%rip)), which the psABI lists
-    # beside the PLT form, refused instead of relaxed in an executable (reported)
-    "is not in the psABI's code sequence (lea; call __tls_get_addr@PLT)",
-)
+
+
+def known_reference_bug(program: ModuleProgram, options: BuildOptions,
+                        seat: tuple[str, str]) -> str:
+    """Why a reference linker in `seat` is known to link `program` wrong ("" if it is not):
+    confirmed bugs the property steps around (and says so in an event) rather than fail on.
+
+    - lld 14, i386 executables: the -fno-plt general-dynamic sequence
+      (`leal x@tlsgd(%ebx), %eax; call *___tls_get_addr@GOT(%ebx)`, 6 + 6 bytes) relaxed to
+      local exec as if it were the 7-byte `leal x@tlsgd(,%ebx,1)` form: the rewrite starts
+      two bytes early and clobbers the instruction before it (a silent wrong output: found
+      by this property, the program faults natively; GNU ld and linkharness are right);
+    - lld 14 refuses ("cannot preempt symbol") a non-PIC i386 executable's `call f`
+      (R_386_PC32) to a library's protected function, which GNU ld links as a PLT call."""
+    tls_in_exe = any(t.kind in ("tload", "tstore") for t in program.main) or any(
+        t.kind in ("tload", "tstore") for d in program.definitions if d.module == 0
+        for t in d.body)
+    if seat[1] == "lld" and options.m32 and options.no_plt and program.exe_pic == "pic" \
+            and tls_in_exe:
+        return "lld 14: i386 -fno-plt GD sequence relaxed two bytes early"
+    if seat[1] == "lld" and options.m32 and program.exe_pic == "nopic" \
+            and _calls_protected_import(program):
+        return "lld 14 refuses an i386 R_386_PC32 call to a library's protected function"
+    return ""
+
+
+def _calls_protected_import(program: ModuleProgram) -> bool:
+    defs = program.defined()
+    names = {t.name for t in program.main} | {t.name for d in program.definitions
+                                              if d.module == 0 for t in d.body}
+    for name in names:
+        home = resolve(program, 0, name, defs)
+        if home and defs[home, name].visibility == "protected":
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -88,7 +109,7 @@ def judge_seat(program: ModuleProgram, objects: list[list[Path]], options: Build
         exe = link_seat(program, objects, options, seat, work, libtrace)
     except (LinkFailed, LinkError) as err:
         text = str(err)
-        if isinstance(err, LinkError) and any(n in text for n in (*NOT_YET, *KNOWN_REFUSALS)):
+        if isinstance(err, LinkError) and any(n in text for n in NOT_YET):
             return Verdict((), text)
         return Verdict((f"seat {seat}: link failed: {text}",))
     problems: list[str] = []
@@ -102,7 +123,7 @@ def judge_seat(program: ModuleProgram, objects: list[list[Path]], options: Build
     problems += [f"main ({exe_linker}): {p}" for p in judge.fields(exe, objects[0])]
     want = expected_trace(program)
     _, status = outcome(program)
-    seed = zlib.crc32(exe.read_bytes())  # reproducible per output, different per program
+    seed = judge.load_seed(exe)  # reproducible per output, different per program
     for bind in ("lazy", "now"):
         result = run(exe, bind=bind, library_path=[work, libtrace], seed=seed + len(bind))
         problems += [f"emulated ({bind}, seed {result.seed}): {f.describe()}"

@@ -71,3 +71,11 @@ def without_tls(program: ModuleProgram) -> ModuleProgram:
 
 
 SAMPLE_NO_TLS = without_tls(SAMPLE)
+
+
+# The same with -fPIC executable code and a hidden thread-local array of the executable's:
+# the executable's GD and LD sequences, which its linker relaxes.
+SAMPLE_PIC = replace(
+    SAMPLE, exe_pic="pic",
+    definitions=(*SAMPLE.definitions, Definition("t3", TLS, 0, 0, "hidden", words=(0x900,))),
+    main=(*SAMPLE.main, Term("tload", "t3", 0), Term("tstore", "t3", 0), Term("tload", "t0", 1)))

@@ -17,7 +17,6 @@ import contextlib
 import io
 import re
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,7 @@ from fuzz import judge
 from fuzz.coverage import record
 from fuzz.model import Program
 from fuzz.pipeline import DYNAMIC_LINKER, libraries, write_objects
+from fuzz.roundtrip import DeadSection, dead_sections, describe_dead
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
@@ -39,16 +39,6 @@ DEAD_PREFIX = "lh_dead"
 # kind -> (section flags, what a member holds): code calls, data and rodata point
 _KINDS = {"text": ('"ax",@progbits', "code"), "data": ('"aw",@progbits', "pointer"),
           "rodata": ('"a",@progbits', "pointer")}
-
-DeadSection = tuple[str, bool, int]  # kind, refers to lh_main, the dead section it refers to
-
-
-def dead_sections() -> st.SearchStrategy[tuple[DeadSection, ...]]:
-    """1-4 unreferenced sections; each may refer to lh_main and to another dead one."""
-    return st.integers(1, 4).flatmap(lambda n: st.tuples(*[
-        st.tuples(st.sampled_from(sorted(_KINDS)), st.booleans(), st.integers(-1, n - 1))
-        for _ in range(n)]))
-
 
 def dead_object_source(sections: tuple[DeadSection, ...]) -> str:
     lines = []
@@ -147,20 +137,17 @@ DEAD_SAMPLE: tuple[DeadSection, ...] = (("text", True, 1), ("data", False, 0),
                                         ("rodata", True, 0))
 
 
+@example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=0)
+@example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=1)
+@settings(max_examples=MAX_EXAMPLES)
+@given(program=programs(), dead=dead_sections(), flavour=st.integers(0, 3))
 def test_gc_sections_removes_exactly_the_unreachable(
-    repeat_property: Callable[[Callable[[], None]], None], libtrace_dir: Path,
-    tmp_path_factory: pytest.TempPathFactory,
+    libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program,
+    dead: tuple[DeadSection, ...], flavour: int,
 ) -> None:
-    @example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=0)
-    @example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=1)
-    @settings(max_examples=MAX_EXAMPLES)
-    @given(program=programs(), dead=dead_sections(), flavour=st.integers(0, 3))
-    def prop(program: Program, dead: tuple[DeadSection, ...], flavour: int) -> None:
-        assembler = "as" if flavour == 1 else None
-        record(program, {"link:gc-sections"} | {f"gc:dead:{kind}" for kind, _, _ in dead})
-        problems = judge_gc(program, dead, assembler, tmp_path_factory.mktemp("gc"),
-                            libtrace_dir)
-        assert not problems, f"--gc-sections ({assembler or 'our writer'}):\n" + "\n".join(
-            problems)
-
-    repeat_property(prop)
+    assembler = "as" if flavour == 1 else None
+    record(program, {"link:gc-sections"} | describe_dead(dead))
+    problems = judge_gc(program, dead, assembler, tmp_path_factory.mktemp("gc"),
+                        libtrace_dir)
+    assert not problems, f"--gc-sections ({assembler or 'our writer'}):\n" + "\n".join(
+        problems)

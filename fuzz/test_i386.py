@@ -147,7 +147,7 @@ def test_i386_reference_linkers_and_native_run_agree_with_the_model(
 
 def _emulated(exe: Path, lib_dir: Path) -> tuple[tuple[tuple[str, str, tuple[int, ...]], ...],
                                                  int | None, tuple[str, ...]]:
-    result = run(exe, library_path=[lib_dir])
+    result = run(exe, library_path=[lib_dir], seed=judge.load_seed(exe))
     return (tuple((t.library, t.symbol, tuple(t.args)) for t in result.trace),
             result.exit_code, tuple(f.describe() for f in result.faults))
 

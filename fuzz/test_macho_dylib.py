@@ -21,6 +21,7 @@ import pytest
 from hypothesis import event, example, given, settings
 
 from fuzz.coverage import describe_macho, record
+from fuzz.judge import load_seed
 from fuzz.macho import judge
 from fuzz.macho.dylib_split import (
     LIBRARY,
@@ -31,8 +32,7 @@ from fuzz.macho.dylib_split import (
     dylib_points_at_absolutes,
     link_dylib,
     link_executable,
-    reach_across,
-    split,
+    sample,
     write_objects,
 )
 from fuzz.macho.dylib_split_i386 import (
@@ -44,7 +44,6 @@ from fuzz.macho.dylib_split_i386 import (
 )
 from fuzz.macho.judge_i386 import expected_trace as expected_trace_i386
 from fuzz.macho.pipeline import ENTRY, LIBSYSTEM_TBD, LLD
-from fuzz.macho.samples_dylib import DYLIB_SAMPLE, DYLIB_SAMPLE_OBJECTS
 from fuzz.macho.tbd import write_tbds
 from fuzz.semantics import Outcome, outcome
 from oracle.emulate import run
@@ -53,13 +52,7 @@ DYLIB_CI_EXAMPLES = 12  # each example links two images and runs the program twi
 I386_CI_EXAMPLES = 8
 
 
-def _sample() -> DylibCase:
-    in_dylib = split(DYLIB_SAMPLE, DYLIB_SAMPLE_OBJECTS)
-    assert in_dylib == DYLIB_SAMPLE_OBJECTS, in_dylib
-    return DylibCase(reach_across(DYLIB_SAMPLE, in_dylib), 0, in_dylib)
-
-
-SAMPLE_SPLIT = _sample()
+SAMPLE_SPLIT = sample()
 
 
 def emulated(exe: Path, library_dir: Path, expected: Outcome, want: judge.Trace | None = None
@@ -69,9 +62,11 @@ def emulated(exe: Path, library_dir: Path, expected: Outcome, want: judge.Trace 
     problems = []
     want = judge.expected_trace(expected) if want is None else want
     for bind in ("lazy", "now"):
-        result = run(exe, bind=bind, library_path=[library_dir])
+        # the dylib's base drawn from the executable's bytes: a failure repeats exactly
+        result = run(exe, bind=bind, library_path=[library_dir], seed=load_seed(exe))
         trace = tuple((t.library, t.symbol, tuple(t.args)) for t in result.trace)
-        problems += [f"emulated ({bind}): {f.describe()}" for f in result.faults]
+        problems += [f"emulated ({bind}, --seed {result.seed}): {f.describe()}"
+                     for f in result.faults]
         if trace != want:
             problems.append(f"emulated ({bind}): trace {trace} != model {want}")
         if result.exit_code != expected.status:
@@ -97,26 +92,22 @@ def _ci_bounded(prop: Callable[..., None]) -> Callable[..., None]:
     return settings(settings.default, max_examples=DYLIB_CI_EXAMPLES)(prop) if ci else prop
 
 
+@_ci_bounded
+@example(case=SAMPLE_SPLIT)
+@given(case=cases())
 def test_program_split_into_a_dylib_behaves_as_the_model_says(
-    repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, case: DylibCase,
 ) -> None:
-    @_ci_bounded
-    @example(case=SAMPLE_SPLIT)
-    @given(case=cases())
-    def prop(case: DylibCase) -> None:
-        record(case.program, describe_macho(case.program, case.variant) | set(describe(case)))
-        expected = outcome(case.program)
-        work = tmp_path_factory.mktemp("split")
-        exe_objs, dylib_objs, stubs = _build(case, work)
-        (work / "lib").mkdir()
-        dylib, exe = work / "lib" / LIBRARY, work / "lib" / "main"
-        link_dylib(dylib_objs, stubs, dylib, case.chained)
-        link_executable(exe_objs, dylib, stubs, exe, case.chained)
-        problems = judge_split(exe, dylib, exe_objs, dylib_objs, expected)
-        assert not problems, "linkharness dylib + executable:\n" + "\n".join(problems)
-
-    repeat_property(prop)
+    record(case.program, describe_macho(case.program, case.variant) | set(describe(case)))
+    expected = outcome(case.program)
+    work = tmp_path_factory.mktemp("split")
+    exe_objs, dylib_objs, stubs = _build(case, work)
+    (work / "lib").mkdir()
+    dylib, exe = work / "lib" / LIBRARY, work / "lib" / "main"
+    link_dylib(dylib_objs, stubs, dylib, case.chained)
+    link_executable(exe_objs, dylib, stubs, exe, case.chained)
+    problems = judge_split(exe, dylib, exe_objs, dylib_objs, expected)
+    assert not problems, "linkharness dylib + executable:\n" + "\n".join(problems)
 
 
 def _lld(args: list[str]) -> None:
@@ -125,69 +116,61 @@ def _lld(args: list[str]) -> None:
                                  f"{done.stderr}"
 
 
+@settings(settings.default, max_examples=DYLIB_CI_EXAMPLES // 2) \
+    if settings.default is not None and settings.default.derandomize else (lambda f: f)
+@example(case=SAMPLE_SPLIT)
+@given(case=cases())
 def test_crosswise_with_ld64_lld(
-    repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, case: DylibCase,
 ) -> None:
-    @settings(settings.default, max_examples=DYLIB_CI_EXAMPLES // 2) \
-        if settings.default is not None and settings.default.derandomize else (lambda f: f)
-    @example(case=SAMPLE_SPLIT)
-    @given(case=cases())
-    def prop(case: DylibCase) -> None:
-        expected = outcome(case.program)
-        work = tmp_path_factory.mktemp("cross")
-        exe_objs, dylib_objs, stubs = _build(case, work)
-        inputs = [*map(str, stubs), str(LIBSYSTEM_TBD)]
-        # ld64.lld's dylib, linkharness's executable (unless lld would rebase a pointer
-        # to an absolute symbol: see dylib_points_at_absolutes)
-        lld_rebases_absolutes = dylib_points_at_absolutes(case)
-        event(f"macho dylib crosswise: lld dylib skipped (absolute pointers): "
-              f"{lld_rebases_absolutes}")
-        if not lld_rebases_absolutes:
-            (work / "a").mkdir()
-            lld_dylib, lh_exe = work / "a" / LIBRARY, work / "a" / "main"
-            _lld([*LLD_DYLIB, "-o", str(lld_dylib), *map(str, dylib_objs), *inputs])
-            link_executable(exe_objs, lld_dylib, stubs, lh_exe, case.chained)
-            problems = judge_split(lh_exe, lld_dylib, exe_objs, dylib_objs, expected)
-            assert not problems, "ld64.lld dylib + linkharness executable:\n" + "\n".join(
-                problems)
-        # linkharness's dylib, ld64.lld's executable
-        (work / "b").mkdir()
-        lh_dylib, lld_exe = work / "b" / LIBRARY, work / "b" / "main"
-        link_dylib(dylib_objs, stubs, lh_dylib)  # opcodes: lld-14 reads no exports trie command
-        _lld(["-e", ENTRY, "-o", str(lld_exe), *map(str, exe_objs), str(lh_dylib), *inputs])
-        problems = [*judge.structure(lld_exe), *emulated(lld_exe, lh_dylib.parent, expected)]
-        event(f"macho dylib crosswise: {len(case.in_dylib)} objects in the dylib")
-        assert not problems, "linkharness dylib + ld64.lld executable:\n" + "\n".join(problems)
-
-    repeat_property(prop)
+    expected = outcome(case.program)
+    work = tmp_path_factory.mktemp("cross")
+    exe_objs, dylib_objs, stubs = _build(case, work)
+    inputs = [*map(str, stubs), str(LIBSYSTEM_TBD)]
+    # ld64.lld's dylib, linkharness's executable (unless lld would rebase a pointer
+    # to an absolute symbol: see dylib_points_at_absolutes)
+    lld_rebases_absolutes = dylib_points_at_absolutes(case)
+    event(f"macho dylib crosswise: lld dylib skipped (absolute pointers): "
+          f"{lld_rebases_absolutes}")
+    if not lld_rebases_absolutes:
+        (work / "a").mkdir()
+        lld_dylib, lh_exe = work / "a" / LIBRARY, work / "a" / "main"
+        _lld([*LLD_DYLIB, "-o", str(lld_dylib), *map(str, dylib_objs), *inputs])
+        link_executable(exe_objs, lld_dylib, stubs, lh_exe, case.chained)
+        problems = judge_split(lh_exe, lld_dylib, exe_objs, dylib_objs, expected)
+        assert not problems, "ld64.lld dylib + linkharness executable:\n" + "\n".join(
+            problems)
+    # linkharness's dylib, ld64.lld's executable
+    (work / "b").mkdir()
+    lh_dylib, lld_exe = work / "b" / LIBRARY, work / "b" / "main"
+    link_dylib(dylib_objs, stubs, lh_dylib)  # opcodes: lld-14 reads no exports trie command
+    _lld(["-e", ENTRY, "-o", str(lld_exe), *map(str, exe_objs), str(lh_dylib), *inputs])
+    problems = [*judge.structure(lld_exe), *emulated(lld_exe, lh_dylib.parent, expected)]
+    event(f"macho dylib crosswise: {len(case.in_dylib)} objects in the dylib")
+    assert not problems, "linkharness dylib + ld64.lld executable:\n" + "\n".join(problems)
 
 
+@settings(settings.default, max_examples=I386_CI_EXAMPLES) \
+    if settings.default is not None and settings.default.derandomize else (lambda f: f)
+@given(case=dylib_cases_i386())
 def test_i386_program_split_into_a_dylib_behaves_as_the_model_says(
-    repeat_property: Callable[[Callable[[], None]], None],
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, case: DylibCase386,
 ) -> None:
     """The same for -arch i386 (fuzz/macho/dylib_split_i386.py): the dylib's code holds
     absolute addresses, so it is rebased in __TEXT; no reference linker (ld64.lld-14 has no
     i386)."""
-    @settings(settings.default, max_examples=I386_CI_EXAMPLES) \
-        if settings.default is not None and settings.default.derandomize else (lambda f: f)
-    @given(case=dylib_cases_i386())
-    def prop(case: DylibCase386) -> None:
-        expected = outcome(case.program)
-        work = tmp_path_factory.mktemp("split386")
-        exe_objs, dylib_objs = write_objects_i386(case, work / "objs")
-        stubs = write_tbds(work / "stubs", case.program.libraries)
-        (work / "lib").mkdir()
-        dylib, exe = work / "lib" / LIBRARY, work / "lib" / "main"
-        link_dylib_i386(dylib_objs, stubs, dylib)
-        link_executable_i386(exe_objs, dylib, stubs, exe)
-        event(f"macho i386 dylib objects: {len(case.in_dylib)}")
-        problems = [*judge.structure(dylib), *judge.structure(exe),
-                    *judge.fields(exe, exe_objs),
-                    *[f"dylib {p}" for p in judge.fields(dylib, dylib_objs)],
-                    *emulated(exe, dylib.parent, expected,
-                              expected_trace_i386(expected, case.exit_call))]
-        assert not problems, "linkharness i386 dylib + executable:\n" + "\n".join(problems)
-
-    repeat_property(prop)
+    expected = outcome(case.program)
+    work = tmp_path_factory.mktemp("split386")
+    exe_objs, dylib_objs = write_objects_i386(case, work / "objs")
+    stubs = write_tbds(work / "stubs", case.program.libraries)
+    (work / "lib").mkdir()
+    dylib, exe = work / "lib" / LIBRARY, work / "lib" / "main"
+    link_dylib_i386(dylib_objs, stubs, dylib)
+    link_executable_i386(exe_objs, dylib, stubs, exe)
+    event(f"macho i386 dylib objects: {len(case.in_dylib)}")
+    problems = [*judge.structure(dylib), *judge.structure(exe),
+                *judge.fields(exe, exe_objs),
+                *[f"dylib {p}" for p in judge.fields(dylib, dylib_objs)],
+                *emulated(exe, dylib.parent, expected,
+                          expected_trace_i386(expected, case.exit_call))]
+    assert not problems, "linkharness i386 dylib + executable:\n" + "\n".join(problems)

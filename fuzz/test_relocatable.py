@@ -28,19 +28,13 @@ from fuzz.model import Program
 from fuzz.pipeline import DYNAMIC_LINKER, libraries, write_objects
 from fuzz.pipeline_i386 import TARGET as TARGET_I386
 from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
+from fuzz.roundtrip import Split, describe_split, splits
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies import programs
 from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
 from linker import link
 from oracle.reference import link_reference
-
-Split = tuple[int, int]  # the run of objects [start, stop) combined by -r
-
-
-def splits(count: int) -> st.SearchStrategy[Split]:
-    return st.integers(0, count - 1).flatmap(
-        lambda start: st.tuples(st.just(start), st.integers(start + 1, count)))
 
 
 def round_trip_inputs(objects: Sequence[Path], run: Split, work: Path,
@@ -96,7 +90,7 @@ def test_relocatable_round_trip_behaves_as_the_direct_link(
 ) -> None:
     program, run = case
     assembler = "as" if flavour == 1 else None
-    record(program, {"link:relocatable", f"link:relocatable-{run[1] - run[0]}-objects"})
+    record(program, {"link:relocatable", *describe_split(run)})
     problems = judge_round_trip(program, run, assembler, by_gnu_ld=flavour <= 1,
                                 work=tmp_path_factory.mktemp("r"),
                                 libtrace_dir=libtrace_dir)
@@ -117,7 +111,7 @@ def test_relocatable_round_trip_i386(
     fields, and the get_pc_thunk COMDAT copies of each object."""
     drawn, run = case
     assembler = "as" if flavour == 1 else None
-    record(drawn.program, {"link:relocatable", "link:relocatable:i386"})
+    record(drawn.program, {"link:relocatable", *describe_split(run)})
     problems = judge_round_trip(drawn.program, run, assembler, by_gnu_ld=flavour <= 1,
                                 work=tmp_path_factory.mktemp("r32"),
                                 libtrace_dir=libtrace_dir_i386,

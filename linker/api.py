@@ -132,6 +132,8 @@ def link(
     z_properties: Mapping[int, int] | None = None,
     section_starts: Sequence[tuple[str, int]] = (),
     sort_section: str | None = None,
+    ibt_plt: bool = False,
+    emit_relocs: bool = False,
 ) -> LinkResult:
     """Link `inputs` into the executable `output`.
 
@@ -181,15 +183,21 @@ def link(
     keeps every GOT load instead of rewriting loads of link-time-known addresses.
 
     `relocatable` (-r): write one ET_REL object instead (linker/elf/relocatable.py), with
-    `unique` (-unique) keeping each input section a section of its own.  `z_properties`:
+    `unique` (-unique) keeping each input section a section of its own; in an executable,
+    `unique` keeps each orphan input section (a name GNU ld's script does not place) apart.  `z_properties`:
     .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
     `section_starts`: (output section, address) of --section-start, -Ttext, -Tdata, -Tbss;
     `sort_section`: --sort-section's order, "name" or "alignment" (linker/elf/placement.py).
+    `ibt_plt`: -z ibtplt (linker/elf/ibt_plt.py); `emit_relocs`: --emit-relocs / -q
+    (linker/elf/emit_relocs.py).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
     if spec is None:
         raise LinkError(f"unknown target {target!r} (supported: {', '.join(TARGETS)})")
+    if emit_relocs and (strip or spec.format == "macho" or shared):
+        raise LinkError("--emit-relocs is supported for ELF executables without -s (its "
+                        "relocations name .symtab's symbols)")
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
                            macho_classic, imports, platform_version, undefined, fixup_chains,
@@ -204,7 +212,7 @@ def link(
     arch = spec.arch
     if relocatable:
         return _link_relocatable(arch, inputs, output, library_paths, sysroot, unique,
-                                 z_properties or {})
+                                 z_properties or {}, undefined)
     symtab = SymbolTable(warn_common=warn_common)
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
@@ -281,7 +289,8 @@ def link(
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options, relax=relax,
         properties=tuple(sorted((z_properties or {}).items())),
-        section_starts=tuple(section_starts), sort_section=sort_section,
+        section_starts=tuple(section_starts), sort_section=sort_section, unique=unique,
+        ibt_plt=ibt_plt, emit_relocs=emit_relocs,
     )
     result = link_elf(symtab, arch, opts, export_dynamic)
     diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
@@ -309,9 +318,11 @@ def link(
 
 def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                       output: str | os.PathLike[str], library_paths: Sequence[str],
-                      sysroot: str, unique: bool, properties: Mapping[int, int]) -> LinkResult:
+                      sysroot: str, unique: bool, properties: Mapping[int, int],
+                      undefined: Sequence[str] = ()) -> LinkResult:
     """-r: load and resolve as GNU ld does (archives pulled for what is still undefined,
-    -l finding only static archives), then write one relocatable object."""
+    `-u` names included, -l finding only static archives), then write one relocatable
+    object."""
     from .elf.load import Loader
     from .elf.relocatable import build_relocatable
     from .elf.relocatable_write import write_relocatable
@@ -319,6 +330,9 @@ def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]]
     symtab = SymbolTable()
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     loader.item("-Bstatic")
+    for name in undefined:  # -u: an undefined reference of the output, pulling members
+        sym = symtab.intern(name)
+        sym.referenced = sym.strong_ref = True
     loader.load([os.fspath(i) for i in inputs])
     if symtab.libraries:
         raise LinkError("a shared library cannot be an input of a relocatable (-r) link",

@@ -251,9 +251,9 @@ def apply_relocations(
     G = np.where(is_global, syms.got[g], 0)
     Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
     kind = np.array(howtos.kind, dtype=np.int64)[flat["howto"]]
-    local_got = ~is_global & np.isin(kind, _GOT_KINDS)
-    tls_got = np.isin(kind, _TLS_GOT_KINDS)
-    tls_pair = np.isin(kind, _TLS_PAIR_KINDS)
+    local_got = ~is_global & _IS_GOT_KIND[kind]
+    tls_got = _IS_TLS_GOT_KIND[kind]
+    tls_pair = _IS_TLS_PAIR_KIND[kind]
     if local_got.any() or tls_got.any() or tls_pair.any():
         numbers = np.repeat(np.array([o[0] for o in sec_origin], dtype=np.int64), lengths)
         G = _slots_by_key(G, local_got & ~tls_got, tls_got | tls_pair, gid, numbers,
@@ -300,9 +300,19 @@ def _local_ifunc_entries(addresses: np.ndarray, number: int, synthetic: Syntheti
     return addresses
 
 
-_GOT_KINDS = np.array(sorted(int(k) for k in NEEDS_GOT), dtype=np.int64)
-_TLS_GOT_KINDS = np.array(sorted(int(k) for k in TLS_GOT_KINDS), dtype=np.int64)
-_TLS_PAIR_KINDS = np.array(sorted(int(k) for k in TLS_PAIR), dtype=np.int64)
+
+
+def _kind_table(kinds: frozenset[RelocKind]) -> np.ndarray:
+    """kind number -> member of `kinds`: a fancy-index per link instead of np.isin (whose
+    fixed cost dominated on the few relocations of a small link)."""
+    table = np.zeros(len(RelocKind), dtype=bool)
+    table[[int(k) for k in kinds]] = True
+    return table
+
+
+_IS_GOT_KIND = _kind_table(NEEDS_GOT)
+_IS_TLS_GOT_KIND = _kind_table(TLS_GOT_KINDS)
+_IS_TLS_PAIR_KIND = _kind_table(TLS_PAIR)
 _TLS_PAIR_SET = frozenset(int(k) for k in TLS_PAIR)
 _TLS_LD_PAIR = frozenset(int(k) for k in TLS_LD_PAIR)
 

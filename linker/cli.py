@@ -44,7 +44,7 @@ TAKES_VALUE = {
     "-Trodata-segment", "--section-start",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
-OPTIONAL_VALUE = {"--sort-common"}
+OPTIONAL_VALUE = {"--sort-common", "-unique"}
 ALIASES = {
     "--output": "-o", "--entry": "-e", "--library-path": "-L", "--library": "-l",
     "-dynamic-linker": "--dynamic-linker", "-I": "--dynamic-linker", "-rpath": "--rpath",
@@ -60,7 +60,7 @@ ALIASES = {
     "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
     "--init": "-init", "--fini": "-fini", "--print-map": "-M",
     "--allow-multiple-definition": "-allow-multiple-definition",
-    "--relocatable": "-r", "-i": "-r", "--unique": "-unique",
+    "--relocatable": "-r", "-i": "-r", "--unique": "-unique", "--emit-relocs": "-q",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -81,9 +81,8 @@ Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
 # executable, not the bit.
 Z_FLAGS_1 = {"interpose": 0x400, "nodump": 0x1000, "loadfltr": 0x10, "global": 0x2,
              "nodelete": None, "nodlopen": None, "initfirst": None}
-# -z keywords asking for a .note.gnu.property bit linkharness does not write: an IBT PLT
-# (ibtplt) and the LAM features.
-Z_PROPERTIES_REFUSED = {"ibtplt", "lam-u48", "lam-u57", "lam-u48-report", "lam-u57-report"}
+# -z keywords asking for a .note.gnu.property bit linkharness does not write: the LAM features.
+Z_PROPERTIES_REFUSED = {"lam-u48", "lam-u57", "lam-u48-report", "lam-u57-report"}
 
 
 @dataclass
@@ -114,7 +113,7 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
          "-Bno-symbolic", "--no-undefined", "-r", "-unique",
-         "--relax", "--no-relax"}
+         "--relax", "--no-relax", "-q"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -246,6 +245,8 @@ def parse(argv: list[str]) -> Command:
             o["strip"] = True
         elif name == "-S":
             o["strip_debug"] = True
+        elif name == "-q":  # --emit-relocs: linker/elf/emit_relocs.py
+            o["emit_relocs"] = True
         elif name == "--compress-debug-sections":
             o["compress_debug_sections"] = _compression(str(value))
         elif name == "--eh-frame-hdr":
@@ -346,6 +347,9 @@ def parse(argv: list[str]) -> Command:
         elif name == "-r":
             o["relocatable"] = True
         elif name == "-unique":
+            if value is not None:
+                raise LinkError(f"-unique={value}: a section pattern is not supported (bare "
+                                "-unique splits every orphan section)")
             o["unique"] = True
         elif name == "--unresolved-symbols":
             _unresolved_symbols(o, str(value))
@@ -355,9 +359,6 @@ def parse(argv: list[str]) -> Command:
             cmd.ignore(name, IGNORED.get(name, ""))
         else:
             raise LinkError(f"unrecognised option {name}")
-    if o.get("unique") and not o.get("relocatable"):
-        raise LinkError("-unique is supported with -r only (an executable's sections are "
-                        "placed by linkharness's own policy)")
     if o.get("relocatable"):
         _check_relocatable_options(o)
     if "default_library_paths" in o:
@@ -433,9 +434,10 @@ def _z_option(cmd: Command, value: str) -> None:
                      else (X86_ISA_1_NEEDED, ISA_LEVELS[value]))
         forced = cmd.options.setdefault("z_properties", {})
         forced[kind] = forced.get(kind, 0) | bit
+    elif value == "ibtplt":
+        cmd.options["ibt_plt"] = True
     elif value in Z_PROPERTIES_REFUSED:
-        raise LinkError(f"-z {value} is not supported (linkharness writes no IBT PLT and "
-                        "no LAM property)")
+        raise LinkError(f"-z {value} is not supported (linkharness writes no LAM property)")
     elif value == "muldefs":
         cmd.options["allow_multiple_definition"] = True
     elif value in ("undefs", "defs"):

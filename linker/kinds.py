@@ -104,6 +104,9 @@ class Howto:
     # The form a relaxable GOT load (R_X86_64_GOTPCRELX, R_386_GOT32X) takes when the
     # instruction is rewritten to use the symbol's address directly (elf/got_relax.py).
     direct: Howto | None = None
+    # ... and the form a relaxed `call/jmp *GOT` takes when it differs from `direct` (i386:
+    # the mov's form is GOTOFF, a branch's is pc-relative).
+    branch: Howto | None = None
 
     def bounds(self) -> tuple[int, int]:
         """Inclusive range of values that fit the field."""

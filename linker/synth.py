@@ -176,7 +176,8 @@ def _empty_symbols() -> SymbolTable:
 
 
 def build_synthetic(
-    arch: ArchTraits, globals_: Globals, scan: ScanResult, *, dynamic: bool, pie: bool = False
+    arch: ArchTraits, globals_: Globals, scan: ScanResult, *, dynamic: bool, pie: bool = False,
+    ibt_plt: bool = False,
 ) -> Synthetic:
     b = SyntheticBuilder(arch, globals_)
     word = arch.word
@@ -192,7 +193,12 @@ def build_synthetic(
         dyn = globals_.by_name.get("_DYNAMIC")
         if dyn is not None and dynamic:
             b.reloc(got_plt, 0, howto_word, b.symbol_for_global(dyn), 0)
-    if scan.plt:
+    if scan.plt and ibt_plt:
+        # -z ibtplt: .plt (PLT0 + lazy entries) and .plt.sec (the canonical entries)
+        assert got_plt is not None
+        from .elf.ibt_plt import build_ibt_plt  # it builds on this module's builder
+        plt = build_ibt_plt(b, arch, scan.plt, got_plt, pie, plt_entry, jump_slot)
+    elif scan.plt:
         assert got_plt is not None
         size = arch.plt0_size + arch.plt_entry_size * len(scan.plt)
         plt = b.add_section(".plt", SectionFlags.EXEC, size, 16,

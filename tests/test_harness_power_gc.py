@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 from fuzz.libtrace import build_libraries
 from fuzz.model import Program
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.roundtrip import DeadSection, dead_sections
 from fuzz.samples import SAMPLE
 from fuzz.strategies import programs
-from fuzz.test_gc_sections import DEAD_SAMPLE, DeadSection, dead_sections, judge_gc
+from fuzz.test_gc_sections import DEAD_SAMPLE, judge_gc
 from linker import LinkError
 from linker import gc as gc_module
 

@@ -96,6 +96,20 @@ def _across_pages(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(chained, "_thread_chains", thread)
 
 
+@mutant("chained fixups: rebase targets written as offsets from the header "
+        "(DYLD_CHAINED_PTR_64_OFFSET's form) under DYLD_CHAINED_PTR_64", "chained fixups")
+def _rebase_as_offset(mp: pytest.MonkeyPatch) -> None:
+    original = chained._thread_chains
+
+    def thread(image: bytearray, segments: list[chained.ChainSegment], header_addr: int,
+               fixups: dict[int, int]) -> dict[int, bytes]:
+        target = chained.MAX_TARGET
+        moved = {a: w if w & BIND else (w & ~target) | ((w & target) - header_addr)
+                 for a, w in fixups.items()}
+        return original(image, segments, header_addr, moved)
+    mp.setattr(chained, "_thread_chains", thread)
+
+
 Imports = dict[tuple[int, str, bool, int], int]
 
 

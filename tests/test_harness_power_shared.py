@@ -3,10 +3,9 @@ into linkharness's -shared and -pie paths, one at a time, and require the module
 judges (fuzz.modules_judge: checker, field oracle, emulated runs at drawn load bases,
 native runs) to catch each.
 
-The programs: fuzz.modules_samples' SAMPLE without thread-locals (main's linkharness does
-not keep -fPIC TLS in a shared object yet), in two seats — linkharness making the
-libraries for lld's executable, and lld's libraries under linkharness's PIE — then two
-drawn programs with linkharness in both seats.  Objects are compiled once; each mutant
+The programs: fuzz.modules_samples' SAMPLE in two seats — linkharness making the libraries
+for lld's executable, and lld's libraries under linkharness's PIE — then two drawn
+programs with linkharness in both seats.  Objects are compiled once; each mutant
 relinks.  Every mutant must be caught; the table is printed (`-s`).
 """
 
@@ -17,13 +16,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from fuzz.libtrace import build_libraries
 from fuzz.modules import ModuleProgram, programs
 from fuzz.modules_build import BuildOptions
 from fuzz.modules_judge import compile_all, judge_seat
-from fuzz.modules_samples import SAMPLE_NO_TLS
+from fuzz.modules_samples import SAMPLE
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from linker.elf import dso
 from linker.elf import link as elf_link
@@ -143,6 +143,32 @@ def _no_copy(mp: pytest.MonkeyPatch) -> None:
     _wrap(mp, "plan_relocations", drop)
 
 
+@mutant("a preemptible symbol's GOT load relaxed to lea (bound locally)")
+def _relaxed_preemptible(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.relax_got_loads
+
+    def relax(symtab: Any, preemptible: Any) -> Any:
+        imports_only = np.array([s.imported for s in symtab.symbols], dtype=bool)
+        return original(symtab, preemptible[:len(imports_only)] & imports_only)
+    mp.setattr(elf_link, "relax_got_loads", relax)
+
+
+@mutant("a general-dynamic DTPOFF one word past its variable")
+def _dtpoff(mp: pytest.MonkeyPatch) -> None:
+    def shift(_: None, tables: Any, arch: Any, *rest: Any) -> None:
+        tables.rela_dyn[:] = [dataclasses.replace(r, addend=r.addend + arch.word)
+                              if r.type == arch.dyn.dtpoff else r for r in tables.rela_dyn]
+    _wrap(mp, "plan_tls_relocations", shift)
+
+
+@mutant("an executable's TPOFF against a library's variable left out")
+def _no_tpoff(mp: pytest.MonkeyPatch) -> None:
+    def drop(_: None, tables: Any, arch: Any, *rest: Any) -> None:
+        tables.rela_dyn[:] = [r for r in tables.rela_dyn
+                              if not (r.type == arch.dyn.tpoff and r.dynsym)]
+    _wrap(mp, "plan_tls_relocations", drop)
+
+
 SEATS = (("linkharness", "lld"), ("lld", "linkharness"))
 
 
@@ -154,9 +180,9 @@ def prepared(tmp_path_factory: pytest.TempPathFactory
     options = BuildOptions()
     cases = []
     work = tmp_path_factory.mktemp("sample")
-    objects = compile_all(SAMPLE_NO_TLS, options, work)
-    cases += [(SAMPLE_NO_TLS, objects, seat) for seat in SEATS]
-    for n, program in enumerate(collect(programs(tls=False), DRAWN)):
+    objects = compile_all(SAMPLE, options, work)
+    cases += [(SAMPLE, objects, seat) for seat in SEATS]
+    for n, program in enumerate(collect(programs(), DRAWN)):
         objects = compile_all(program, options, tmp_path_factory.mktemp(f"drawn{n}"))
         cases.append((program, objects, ("linkharness", "linkharness")))
     return libtrace, cases

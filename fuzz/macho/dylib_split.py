@@ -6,10 +6,9 @@ link does as long as every name has its definitions in one module, which the spl
 
 - objects that define the same global name (weak copies of a COMDAT function, COMMON
   declarations) stay together; the object with the entry (`start`, object 0) stays in the
-  executable; an absolute symbol stays in the module of everything that references it
-  (neither image exports an N_ABS symbol to the other), and names that a libtrace
-  library exports too stay in the executable (which of the two a module would bind to
-  depends on the link order);
+  executable, and names that a libtrace library exports too stay in the executable (which
+  of the two a module would bind to depends on the link order); absolute symbols cross
+  (exported with EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE, bound without the slide);
 - a reference to the other module goes through the GOT (Load, Store, table calls,
   address tests): a pc-relative reference cannot reach another image.  Calls go through
   stubs, pointers in data become binds with their addends;
@@ -122,17 +121,12 @@ def split(program: Program, wanted: frozenset[int]) -> frozenset[int]:
     for i, obj in enumerate(objs):
         for name in defined_names(obj):
             definers.setdefault(name, set()).add(i)
-    absolute = {a.name for o in objs for a in o.absolutes}
     shadowing = {n for n in definers if n in libtrace.IMPORTS}
     dylib = {i for i in wanted if 0 < i < len(objs)}
     for i in list(dylib):
         if references_of(program, i) & shadowing or defined_names(objs[i]) & shadowing:
             dylib.discard(i)
-    # groups that must stay in one module: the definers of a name, and an absolute
-    # symbol's definer with everything that references it
-    groups = list(definers.values()) + [
-        definers[a] | {i for i in range(len(objs)) if a in references_of(program, i)}
-        for a in absolute]
+    groups = list(definers.values())  # the definers of a name stay in one module
     changed = True
     while changed:  # any member left in the executable pulls the rest of its group out
         changed = False
@@ -200,6 +194,14 @@ def cases() -> st.SearchStrategy[DylibCase]:
     return dylib_cases()
 
 
+def sample() -> DylibCase:
+    """The fixed example: fuzz/macho/samples_dylib.py's program, o1 and o3 in the dylib."""
+    from .samples_dylib import DYLIB_SAMPLE, DYLIB_SAMPLE_OBJECTS
+    in_dylib = split(DYLIB_SAMPLE, DYLIB_SAMPLE_OBJECTS)
+    assert in_dylib == DYLIB_SAMPLE_OBJECTS, in_dylib
+    return DylibCase(reach_across(DYLIB_SAMPLE, in_dylib), 0, in_dylib)
+
+
 def _choices(variant: int, owner: int, offered: set[str]) -> Choices:
     """fuzz.macho.pipeline's choices, without N_PEXT on what the other module needs."""
     return Choices(
@@ -259,24 +261,22 @@ def dylib_points_at_absolutes(case: DylibCase) -> bool:
                for i in case.in_dylib for d in case.program.objects[i].data for f in d.fields)
 
 
-def describe(case: DylibCase) -> list[str]:
-    """Coverage labels of the split."""
+def describe(case: DylibCase) -> set[str]:
+    """Coverage labels of the split (fuzz/inventory.py's macho dylib rows)."""
     far = cross_names(case.program, case.in_dylib)
     steps = [s for o in case.program.objects for fn in o.functions
              for s in walk_steps(fn.steps)]
-    out = [f"dylib objects: {len(case.in_dylib)} of {len(case.program.objects)}",
-           f"dylib and executable: {'chained fixups' if case.chained else 'dyld-info opcodes'}"]
+    out = {"macho-dylib:split",
+           "macho-dylib:chained" if case.chained else "macho-dylib:opcodes"}
     if has_cross_data(case):
-        out.append("pointer in data to the other module")
+        out.add("macho-dylib:bind-in-data")
     if any(isinstance(s, Call) and s.target in far for s in steps):
-        out.append("call to the other module")
+        out.add("macho-dylib:call")
     if any(not isinstance(s, Call) and _step_targets(s) and _step_targets(s)[0] in far
            for s in steps):
-        out.append("GOT reference to the other module")
-    dylib_refs = {n for i in case.in_dylib
-                  for n in outside_references(case.program.objects[i])} & far
-    if dylib_refs:
-        out.append("dylib reaches the executable (flat lookup)")
+        out.add("macho-dylib:got")
+    if {n for i in case.in_dylib for n in outside_references(case.program.objects[i])} & far:
+        out.add("macho-dylib:flat-lookup")
     return out
 
 
@@ -287,6 +287,7 @@ __all__ = [
     "describe",
     "link_dylib",
     "link_executable",
+    "sample",
     "split",
     "write_objects",
 ]

@@ -32,9 +32,11 @@ N_PEXT = 0x10
 N_WEAK_REF = 0x40
 N_WEAK_DEF = 0x80
 RELOC_TYPES = {"UNSIGNED": 0, "SIGNED": 1, "BRANCH": 2, "GOT_LOAD": 3, "GOT": 4,
-               "SUBTRACTOR": 5, "SIGNED_1": 6, "SIGNED_2": 7, "SIGNED_4": 8}
+               "SUBTRACTOR": 5, "SIGNED_1": 6, "SIGNED_2": 7, "SIGNED_4": 8, "TLV": 9}
 PCREL_TYPES = frozenset({"SIGNED", "BRANCH", "GOT_LOAD", "GOT", "SIGNED_1", "SIGNED_2",
-                         "SIGNED_4"})
+                         "SIGNED_4", "TLV"})
+# thread-local sections are typed by name (fuzz/macho/tlv_writer.py's objects)
+TLV_SECTION_TYPES = {"__thread_data": 0x11, "__thread_bss": 0x12, "__thread_vars": 0x13}
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def write_macho(image: MachoImage) -> bytes:
     out += struct.pack("<II16sQQQQiiII", LC_SEGMENT_64, seg_cmd_size, b"\0" * 16, 0, vmsize,
                        32 + cmds_size, filesize, VM_PROT_ALL, VM_PROT_ALL, len(secs), 0)
     for s, off, rel in zip(secs, offsets, reloc_at):
-        flags = S_ZEROFILL if s.zerofill else 0
+        flags = TLV_SECTION_TYPES.get(s.name, S_ZEROFILL if s.zerofill else 0)
         if s.code:
             flags |= S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS
         if s.segment == "__DWARF":

@@ -14,7 +14,8 @@ zeros, not what the main thread wrote.
 
 The model (`expected_trace`) interprets the case; the executable is linked twice, with
 dyld-info opcodes and with chained fixups (x86-64; i386 has no chained fixups), and each
-must give the model's trace.  The objects come from our assembly text through llvm-mc-14.
+must give the model's trace.  The objects come from our assembly text through llvm-mc-14,
+or (x86-64) from fuzz/macho/tlv_writer.py through our own MH_OBJECT writer.
 """
 
 from __future__ import annotations
@@ -250,9 +251,18 @@ def object_texts(case: TlvCase) -> list[str]:
     return texts
 
 
-def write_objects(case: TlvCase, directory: Path) -> list[Path]:
+def write_objects(case: TlvCase, directory: Path, own_writer: bool = False) -> list[Path]:
+    """The case's two objects: assembled by llvm-mc-14 from `object_texts`, or (x86-64,
+    `own_writer`) written by fuzz/macho/tlv_writer.py through our MH_OBJECT writer."""
     directory.mkdir(parents=True, exist_ok=True)
     out = []
+    if own_writer:
+        from .tlv_writer import object_bytes  # it encodes this module's instructions
+        for n in (0, 1):
+            obj = directory / f"t{n}.o"
+            obj.write_bytes(object_bytes(case, n))
+            out.append(obj)
+        return out
     for n, text in enumerate(object_texts(case)):
         src, obj = directory / f"t{n}.s", directory / f"t{n}.o"
         src.write_text(text)

@@ -102,6 +102,18 @@ def render_note(props: Mapping[int, int], word: int) -> bytes:
 def merged_property_note(objects: Sequence[ObjectFile], word: int,
                          forced: Mapping[int, int] | None = None) -> bytes | None:
     """The output's property note for these objects, or None when it would be empty."""
+    merged = merged_properties(objects, word, forced)
+    return render_note(merged, word) if merged else None
+
+
+def wants_ibt_plt(objects: Sequence[ObjectFile], word: int, forced: Mapping[int, int]) -> bool:
+    """GNU ld writes the IBT PLT when the output is marked IBT (-z ibt, or every input)."""
+    merged = merged_properties(objects, word, forced)
+    return bool(merged.get(X86_FEATURE_1_AND, 0) & FEATURE_1_IBT)
+
+
+def merged_properties(objects: Sequence[ObjectFile], word: int,
+                      forced: Mapping[int, int] | None = None) -> dict[int, int]:
     inputs: list[dict[int, int] | None] = []
     for obj in objects:
         notes = [sec for sec in obj.sections if sec is not None and sec.file is obj
@@ -113,8 +125,7 @@ def merged_property_note(objects: Sequence[ObjectFile], word: int,
             if read is not None:
                 props = {**(props or {}), **read}
         inputs.append(props)
-    merged = merge_properties(inputs, forced or {})
-    return render_note(merged, word) if merged else None
+    return merge_properties(inputs, forced or {})
 
 
 def property_section(note: bytes, word: int) -> OutputSection:

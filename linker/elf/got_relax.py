@@ -14,6 +14,8 @@ opcode at P-2):
       ff25 jmp  *foo@GOTPCREL(%rip)        -> e9 .. 90  jmp foo; nop         field at P-1
     i386, ModRM with a base register (mod 10)
       8b   mov  foo@GOT(%reg), %reg2       -> 8d  lea foo@GOTOFF(%reg), %reg2
+      ff9r call *foo@GOT(%reg)             -> 67 e8  addr32 call foo         (`branch` form,
+      ffar jmp  *foo@GOT(%reg)             -> e9 .. 90  jmp foo; nop          addend - 4)
 
 Any other instruction keeps its GOT slot: relaxation is an optimisation, never required.
 The slot a relaxed load no longer needs is not allocated (scan runs after this).
@@ -28,24 +30,29 @@ from ..model import InputSection, ObjectFile, SectionFlags, SymType
 from ..resolve import GlobalSymbol, SymbolTable
 
 _MOV, _LEA, _INDIRECT = 0x8B, 0x8D, 0xFF
-_CALL_MODRM, _JMP_MODRM = 0x15, 0x25  # ff /2 and ff /4 with a rip-relative operand
+_CALL, _JMP, _SIB = 2, 4, 4  # ff /2, ff /4; r/m 100 means a SIB byte follows
 _ADDR32, _CALL_REL32, _JMP_REL32, _NOP = 0x67, 0xE8, 0xE9, 0x90
 _MOD_RM_MASK, _RIP_RELATIVE, _MOD_MASK, _MOD_DISP32 = 0xC7, 0x05, 0xC0, 0x80
 
 
-def direct_array(howtos: list[Howto]) -> np.ndarray | None:
-    """howto index -> index of its `direct` form (-1: none), or None when none has one."""
+def direct_array(howtos: list[Howto]) -> tuple[np.ndarray, np.ndarray] | None:
+    """howto index -> index of its `direct` form and of its branch form (-1: none), or
+    None when no howto has one."""
     if not any(h.direct is not None for h in howtos):
         return None
-    return np.array([howtos.index(h.direct) if h.direct is not None else -1
-                     for h in howtos], dtype=np.int64)
+
+    def index(h: Howto | None) -> int:
+        return howtos.index(h) if h is not None else -1
+
+    return (np.array([index(h.direct) for h in howtos], dtype=np.int64),
+            np.array([index(h.branch or h.direct) for h in howtos], dtype=np.int64))
 
 
 def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
     """Rewrite every relaxable GOT load of a link-time-known symbol; returns how many."""
     known = np.array([_link_time_address(s) for s in symtab.symbols], dtype=bool)
     known &= ~preemptible[:len(known)]
-    tables: dict[int, np.ndarray | None] = {}
+    tables: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
     count = 0
     for obj, gids in zip(symtab.objects, symtab.gids):
         if id(obj.howtos) not in tables:
@@ -71,10 +78,12 @@ def _link_time_address(sym: GlobalSymbol) -> bool:
     return sym.common or sym.section is not None
 
 
-def _relax_section(obj: ObjectFile, sec: InputSection, direct_of: np.ndarray,
+def _relax_section(obj: ObjectFile, sec: InputSection, forms: tuple[np.ndarray, np.ndarray],
                    gids: np.ndarray, known: np.ndarray, local_known: np.ndarray) -> int:
     rows = sec.relocs.rows
+    direct_of, branch_of = forms
     choice = direct_of[rows["howto"]]
+    branch = branch_of[rows["howto"]]
     candidates = np.nonzero((choice >= 0) & (rows["offset"] >= 2))[0]
     if not len(candidates):
         return 0
@@ -92,20 +101,26 @@ def _relax_section(obj: ObjectFile, sec: InputSection, direct_of: np.ndarray,
         opcode, modrm = code[at - 2], code[at - 1]
         if is64 and (modrm & _MOD_RM_MASK) != _RIP_RELATIVE:
             continue
-        if not is64 and (modrm & _MOD_MASK) != _MOD_DISP32:
+        if not is64 and ((modrm & _MOD_MASK) != _MOD_DISP32 or modrm & 7 == _SIB):
             continue
+        # the ModRM's reg field: /2 is call, /4 jmp (x86-64: rip-relative; i386: a base)
+        operation = (modrm >> 3) & 7 if opcode == _INDIRECT else None
         if opcode == _MOV:
             code[at - 2] = _LEA
-        elif is64 and opcode == _INDIRECT and modrm == _CALL_MODRM:
-            code[at - 2:at] = bytes([_ADDR32, _CALL_REL32])
-        elif is64 and opcode == _INDIRECT and modrm == _JMP_MODRM and at + 4 <= len(code):
-            code[at - 2] = _JMP_REL32
-            code[at - 1:at + 3] = code[at:at + 4]
-            code[at + 3] = _NOP
-            rows["offset"][r] = at - 1  # the rel32 now starts one byte earlier
+            rows["howto"][r] = choice[r]
+        elif operation in (_CALL, _JMP) and at + 4 <= len(code):
+            if operation == _CALL:
+                code[at - 2:at] = bytes([_ADDR32, _CALL_REL32])
+            else:
+                code[at - 2] = _JMP_REL32
+                code[at - 1:at + 3] = code[at:at + 4]
+                code[at + 3] = _NOP
+                rows["offset"][r] = at - 1  # the rel32 now starts one byte earlier
+            if not is64:  # G + A - GOT had the field's start as its reference point
+                rows["addend"][r] -= 4
+            rows["howto"][r] = branch[r]
         else:
             continue
-        rows["howto"][r] = choice[r]
         done += 1
     if done:
         sec.data = bytes(code)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection, Segment
-from ..model import InputSection, ObjectFile, SectionFlags, SectionRole, SymType
+from ..model import InputSection, ObjectFile, RelocTable, SectionFlags, SectionRole, SymType
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic
@@ -138,6 +138,9 @@ class ImageOptions:
     # --section-start / -Ttext / -Tdata / -Tbss: (output section, address) pairs
     section_starts: tuple[tuple[str, int], ...] = ()
     sort_section: str | None = None  # --sort-section=name|alignment
+    unique: bool = False  # -unique: each orphan input section an output section of its own
+    ibt_plt: bool = False  # -z ibtplt: the IBT PLT (.plt + .plt.sec) whatever the inputs say
+    emit_relocs: bool = False  # --emit-relocs / -q: keep the inputs' relocations (emit_relocs.py)
 
 
 @dataclass
@@ -154,13 +157,19 @@ class ElfImage:
     named: dict[str, OutputSection] = field(default_factory=dict)
     gnu_osabi: bool = False  # an input has STT_GNU_IFUNC symbols: EI_OSABI = ELFOSABI_GNU
     relro: RelroRegion | None = None  # PT_GNU_RELRO (-z relro)
+    # --emit-relocs: the relocations of the sections TLS relaxation rewrote, as the inputs
+    # had them (GNU ld emits the original sequence), by id(InputSection)
+    emit_tables: dict[int, RelocTable] = field(default_factory=dict)
 
     def section_index(self, out: OutputSection) -> int:
         return self.sections.index(out) + 1  # 0 is SHN_UNDEF
 
 
-def collect_output_sections(symtab: SymbolTable) -> dict[str, OutputSection]:
-    """Group every placed input section under its output section, in input order."""
+def collect_output_sections(symtab: SymbolTable, unique: bool = False
+                            ) -> dict[str, OutputSection]:
+    """Group every placed input section under its output section, in input order.  With
+    `unique` (-unique), an orphan input section (a name GNU ld's default script does not
+    place) is an output section of its own, keyed "NAME\0n"; its name stays NAME."""
     outs: dict[str, OutputSection] = {}
     for obj in symtab.objects:
         for sec in obj.sections:
@@ -169,16 +178,17 @@ def collect_output_sections(symtab: SymbolTable) -> dict[str, OutputSection]:
             if sec.role is SectionRole.MARKER or sec.name in DROPPED:
                 continue
             name = policy.output_name(sec)
-            out = outs.get(name)
+            key = f"{name}\0{len(outs)}" if unique and policy.is_orphan(name) else name
+            out = outs.get(key)
             if out is None:
-                out = outs[name] = OutputSection(name, SectionFlags.ALLOC, nobits=True)
+                out = outs[key] = OutputSection(name, SectionFlags.ALLOC, nobits=True)
                 out.meta["type"] = _ROLE_TYPE.get(sec.role, SHT_PROGBITS)
             out.flags |= sec.flags & (SectionFlags.WRITE | SectionFlags.EXEC | SectionFlags.TLS)
             out.nobits = out.nobits and sec.role is SectionRole.ZEROFILL
             out.inputs.append(sec)
-    for name, out in outs.items():
+    for out in outs.values():
         inputs = out.inputs
-        if name in (".init_array", ".fini_array", ".preinit_array"):
+        if out.name in (".init_array", ".fini_array", ".preinit_array"):
             inputs = sorted(inputs, key=policy.init_priority)
         out.inputs = []
         for sec in inputs:
@@ -320,7 +330,7 @@ def dynamic_entries(
 
 
 def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
-    first_seen = {name: i for i, name in enumerate(outs)}
+    first_seen = {id(out): i for i, out in enumerate(outs.values())}
     groups: list[list[OutputSection]] = [[], [], []]
     for out in outs.values():
         groups[policy.segment_of(out.flags)].append(out)
@@ -328,7 +338,7 @@ def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
     for n, group in enumerate(groups):
         # Zero-fill goes last, except .tbss: the TLS block (.tdata, .tbss) must be contiguous.
         group.sort(key=lambda o: (o.nobits and SectionFlags.TLS not in o.flags,
-                                  policy.order_key(o.name, n, first_seen[o.name])))
+                                  policy.order_key(o.name, n, first_seen[id(o)])))
         if group or n == 0:
             flags = SectionFlags.ALLOC | (SectionFlags.EXEC if n == 1 else SectionFlags.NONE) | (
                 SectionFlags.WRITE if n == 2 else SectionFlags.NONE)

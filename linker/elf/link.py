@@ -36,7 +36,13 @@ from .dso import (
 )
 from .dynamic import VER_FLG_BASE, DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
-from .gnu_property import PROPERTY_NOTE, merged_property_note, property_section
+from .emit_relocs import input_relocations, tls_sequences_as_read
+from .gnu_property import (
+    PROPERTY_NOTE,
+    merged_property_note,
+    property_section,
+    wants_ibt_plt,
+)
 from .got_relax import relax_got_loads
 from .headers import SHT_RELA
 from .image import (
@@ -109,6 +115,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         refuse_preinit_array(symtab)
         exported = exported_by_shared(symtab, shared)
     preemptible = preemptible_ids(symtab, shared, exported)
+    before_tls = input_relocations(symtab) if opts.emit_relocs else {}
     if shared is None:  # an executable's TLS block is at a fixed offset from TP
         relax_tls_in_executable(symtab, preemptible)
     pick_instruction_forms(symtab)  # before relaxation reads the instructions
@@ -118,8 +125,10 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                             shared=shared is not None,
                             text_relocations=shared is not None and shared.text_relocations)
     pic = scan.pie  # a PIE or a shared object: linked at 0, rebased by ld.so
-    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=pic)
-    outs = collect_output_sections(symtab)
+    ibt_plt = opts.ibt_plt or wants_ibt_plt(symtab.objects, arch.word, dict(opts.properties))
+    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=pic,
+                                ibt_plt=ibt_plt)
+    outs = collect_output_sections(symtab, opts.unique)
     non_alloc = list(collect_non_alloc(symtab).values())
     tables: DynamicTables | None = None
     deferred = DeferredLayout()
@@ -174,6 +183,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                    named)
     elf.entry = _entry_address(symtab, syms, named, opts.entry, shared is not None)
     elf.relro = relro_region(relro, segments, page)
+    elf.emit_tables = tls_sequences_as_read(symtab, before_tls) if opts.emit_relocs else {}
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(file_end)
     _copy_inputs(image, ordered + non_alloc)

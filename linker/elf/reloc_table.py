@@ -47,6 +47,7 @@ def build_table(
         mask[number] = True
     howtos += [h.no_base for h in supported.values() if h.no_base is not None]
     howtos += [h.direct for h in supported.values() if h.direct is not None]
+    howtos += [h.branch for h in supported.values() if h.branch is not None]
     names = {n: h.name for n, h in supported.items()}
     names.update({n: name for n, (name, _) in refused.items()})
     return NativeRelocs(arch, tuple(howtos), mask, {n: why for n, (_, why) in refused.items()},

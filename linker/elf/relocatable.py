@@ -45,7 +45,8 @@ from ..model import (
     SectionRole,
     SymType,
 )
-from ..resolve import SymbolTable
+from ..model import SymbolTable as SymbolArrays
+from ..resolve import GlobalSymbol, SymbolTable
 from ..targets import ArchTraits
 from .eh_frame import pack_eh_frame_inputs
 from .gnu_property import PROPERTY_NOTE, merged_property_note
@@ -292,14 +293,11 @@ def _symbols(symtab: SymbolTable, sections: list[RelSection], placed: Placement,
     return symbols, maps, first_global, signatures
 
 
-def _info(binding: int, table: object, i: int) -> int:
-    sym_type = int(table.type[i])  # type: ignore[attr-defined]
-    return binding << 4 | sym_type
+def _info(binding: int, table: SymbolArrays, i: int) -> int:
+    return binding << 4 | int(table.type[i])
 
 
-def _global(sym: object, placed: Placement) -> RelSymbol:
-    from ..resolve import GlobalSymbol
-    assert isinstance(sym, GlobalSymbol)
+def _global(sym: GlobalSymbol, placed: Placement) -> RelSymbol:
     binding = STB_WEAK if sym.binding == Binding.WEAK else STB_GLOBAL
     if sym.file is None:  # undefined: weak only when every reference is
         binding = STB_GLOBAL if sym.strong_ref else STB_WEAK
@@ -311,7 +309,11 @@ def _global(sym: object, placed: Placement) -> RelSymbol:
                          SHN_COMMON)
     if sym.section is None:
         return RelSymbol(sym.name, sym.value, sym.size, info, int(sym.visibility), SHN_ABS)
-    out, offset = placed[id(sym.section)]
+    where = placed.get(id(sym.section))
+    if where is None:
+        raise LinkError(f"-r: defined in section {sym.section.name}, which a relocatable "
+                        "output does not keep", file=sym.section.file.path, symbol=sym.name)
+    out, offset = where
     return RelSymbol(sym.name, sym.value + offset, sym.size, info, int(sym.visibility), out)
 
 

@@ -36,7 +36,8 @@ SUPPORTED = {
     38: Howto("R_386_SIZE32", K.SIZE, 4, O.NONE),
     43: Howto("R_386_GOT32X", K.GOT_OFF, 4, O.NONE,
               no_base=Howto("R_386_GOT32X", K.GOT_ABS, 4, O.NONE),
-              direct=Howto("R_386_GOT32X", K.REL_GOT, 4, O.NONE)),
+              direct=Howto("R_386_GOT32X", K.REL_GOT, 4, O.NONE),
+              branch=Howto("R_386_GOT32X", K.PC, 4, O.NONE)),
     # Thread-local storage (GNU's i386 TLS ABI).  General and local dynamic are kept in a
     # shared object and relaxed to local exec in an executable (tls_relax.py), where
     # x@dtpoff becomes an offset from TP.
@@ -79,3 +80,6 @@ REFUSED = {
 }
 
 TABLE: NativeRelocs = build_table("i386", SUPPORTED, REFUSED)
+# The type --emit-relocs writes for a relaxed GOT32X load (now lea x@GOTOFF(%reg)), as GNU
+# ld rewrites its r_info: R_386_GOTOFF.
+RELAXED_TYPE = 9

@@ -41,7 +41,7 @@ READ_ONLY_ORDER = (
     ".rel.dyn", ".rela.plt", ".rel.plt", ".rela.iplt", ".rodata", ".eh_frame_hdr", ".eh_frame",
     ".gcc_except_table",
 )
-EXEC_ORDER = (".init", ".plt", ".iplt", ".text", ".fini")
+EXEC_ORDER = (".init", ".plt", ".plt.sec", ".iplt", ".text", ".fini")
 WRITE_ORDER = (
     ".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array", ".ctors", ".dtors", ".data.rel.ro",
     ".dynamic", ".got", ".got.plt", ".got.iplt", ".data", ".bss",
@@ -64,6 +64,15 @@ def output_name(sec: InputSection) -> str:
     if sec.role is SectionRole.ZEROFILL and name.startswith(".bss"):
         return ".bss"
     return name
+
+
+_PLACED = frozenset({out for _, out in _NAME_RULES} | set(READ_ONLY_ORDER) | set(EXEC_ORDER)
+                    | set(WRITE_ORDER))
+
+
+def is_orphan(name: str) -> bool:
+    """An output section GNU ld's default script does not name (`-unique` splits them)."""
+    return name not in _PLACED
 
 
 def init_priority(sec: InputSection) -> int:

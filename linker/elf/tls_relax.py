@@ -43,6 +43,11 @@ R386_NONE, R386_PC32, R386_GOT32, R386_PLT32, R386_GOT32X = 0, 2, 3, 4, 43
 R386_TLS_LE, R386_TLS_GD, R386_TLS_LDM, R386_TLS_LDO_32, R386_TLS_LE_32 = 17, 18, 19, 32, 34
 R386_TLS_GOTIE = 16
 I386_RELAXABLE = (R386_TLS_GD, R386_TLS_LDM, R386_TLS_LDO_32)
+# Relaxable or not, by raw type number (howto is 16-bit): one fancy-index per section
+# instead of np.isin, whose fixed cost on a section of a few relocations was most of it.
+_RELAXABLE_TYPE = {False: np.zeros(1 << 16, dtype=bool), True: np.zeros(1 << 16, dtype=bool)}
+_RELAXABLE_TYPE[False][list(RELAXABLE)] = True
+_RELAXABLE_TYPE[True][list(I386_RELAXABLE)] = True
 _GS0 = bytes.fromhex("65a100000000")  # movl %gs:0, %eax
 _NOPS = {5: bytes.fromhex("0f1f440000"), 6: bytes.fromhex("660f1f440000")}
 
@@ -66,7 +71,7 @@ def relax_tls_in_executable(symtab: SymbolTable, preemptible: np.ndarray) -> Non
                     or SectionFlags.ALLOC not in sec.flags):
                 continue
             rows = sec.relocs.rows
-            if not np.isin(rows["howto"], I386_RELAXABLE if i386 else RELAXABLE).any():
+            if not _RELAXABLE_TYPE[i386][rows["howto"]].any():
                 continue
             relax = relax_tls_i386 if i386 else relax_tls
             targets = gids[rows["symbol"]]

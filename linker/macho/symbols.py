@@ -21,7 +21,8 @@ from .debug_map import StabRow
 from .dyldinfo import EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION
 from .write import LinkeditPlan
 
-N_UNDF, N_EXT, N_SECT, N_PEXT = 0x0, 0x1, 0xE, 0x10
+N_UNDF, N_EXT, N_ABS, N_SECT, N_PEXT, N_TYPE = 0x0, 0x1, 0x2, 0xE, 0x10, 0xE
+EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE = 0x2
 N_WEAK_REF, N_WEAK_DEF, REFERENCED_DYNAMICALLY = 0x40, 0x80, 0x10
 MH_EXECUTE_HEADER = "__mh_execute_header"
 DYNAMIC_LOOKUP_ORDINAL = 0xFE  # n_desc's ordinal for -undefined dynamic_lookup imports
@@ -52,6 +53,7 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
         for sec in out.inputs:
             ordinal_of_section[id(sec)] = n
     local, extdef, undef = [], [], []
+    value_mask = (1 << 8 * struct.calcsize("<" + nlist[-1])) - 1
     for sym in symtab.symbols:
         if sym.name == MH_EXECUTE_HEADER and (sym.linker_defined or sym.file is None
                                               and sym.dso is None):
@@ -66,6 +68,14 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
                 local.append((sym.name, N_SECT | N_PEXT, sect, 0, entry[4], sym.id))
             elif sect:
                 extdef.append(entry)
+        elif sym.file is not None and sym.absolute:
+            # N_ABS, exported with EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE: its value, not an
+            # offset from the header (an importer's bind must not add the image's slide)
+            value = int(syms.address[sym.id]) & value_mask  # a negative one wraps, as in n_value
+            if sym.visibility != Visibility.DEFAULT or not listed(sym.name, exported):
+                local.append((sym.name, N_ABS | N_PEXT, 0, 0, value, sym.id))
+            else:
+                extdef.append((sym.name, N_ABS | N_EXT, 0, 0, value, sym.id))
         elif sym.imported and sym.referenced and sym.dso is not None:
             desc = (n_desc_ordinal(ordinal[sym.dso.soname]) << 8) \
                 | (0 if sym.strong_ref else N_WEAK_REF)
@@ -74,8 +84,9 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
         extdef.append((MH_EXECUTE_HEADER, N_SECT | N_EXT, 1, REFERENCED_DYNAMICALLY, base, -1))
     extdef.sort()
     undef.sort()
-    exports = [(e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION if e[3] & N_WEAK_DEF
-                else 0) for e in extdef]
+    exports = [(e[0], e[4], EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) if e[1] & N_TYPE == N_ABS
+               else (e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION
+                     if e[3] & N_WEAK_DEF else 0) for e in extdef]
     local = (stabs or []) + local
     if strip:
         local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER]

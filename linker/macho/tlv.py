@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import LinkError
 from ..kinds import Howto, Overflow, RelocKind
 from ..layout import OutputSection
+from ..model import InputSection, ObjectFile
 from ..resolve import SymbolTable
 from . import sections as policy
 
@@ -107,6 +108,18 @@ TLV_LOADS = ("X86_64_RELOC_TLV", "GENERIC_RELOC_TLV")
 RELAXED = Howto("TLV descriptor load relaxed to lea", RelocKind.PC, 4, Overflow.SIGNED)
 
 
+DESCRIPTOR_SECTION = "__thread_vars"
+
+
+def _defined_in(symtab: SymbolTable, obj: ObjectFile, gid: int, symbol: int
+                ) -> InputSection | None:
+    """The input section defining the symbol (a global's winning definition)."""
+    if gid >= 0:
+        return symtab.symbols[gid].section
+    index = int(obj.symbols.section[symbol])
+    return obj.sections[index] if 0 <= index < len(obj.sections) else None
+
+
 def relax_descriptor_loads(symtab: SymbolTable) -> None:
     """Rewrite every TLV load of a descriptor defined in the image as lea of it (before
     scan, which then makes no pointer slot for it).  A load whose opcode is not mov, or of
@@ -130,6 +143,14 @@ def relax_descriptor_loads(symtab: SymbolTable) -> None:
                 gid = int(gids[symbol])
                 here = gid < 0 or (symtab.symbols[gid].defined
                                    and not symtab.symbols[gid].imported)
+                target = _defined_in(symtab, obj, gid, symbol) if here else None
+                if here and (target is None or not target.name.endswith(DESCRIPTOR_SECTION)):
+                    # ld64 refuses it too ("illegal thread local variable reference to
+                    # regular symbol"): the code would call through whatever is there
+                    raise LinkError("a thread-local variable reference (TLV) to a symbol "
+                                    "that is not a __thread_vars descriptor",
+                                    file=obj.path, section=sec.name, offset=at,
+                                    symbol=obj.symbols.names[symbol] or None)
                 if not here or at < 2 or data[at - 2] != MOV:
                     continue
                 data[at - 2] = LEA

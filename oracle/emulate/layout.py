@@ -82,3 +82,14 @@ def draw_bases(layout: AddressLayout, word: int, seed: int) -> Bases:
     rng = random.Random(seed)
     return Bases(seed, layout.pie_base + rng.randrange(_PIE_SPREAD[word]) * PAGE,
                  layout.libraries + rng.randrange(_LIBRARY_SPREAD[word]) * PAGE, word)
+
+
+MAX_BASE_ALIGN = 1 << 20  # a larger p_align (hostile input) is honoured only up to this
+
+
+def aligned_base(base: int, aligns: list[int]) -> int:
+    """`base` rounded up to the largest PT_LOAD p_align (as Linux's loader for an ET_DYN
+    executable and glibc's for a library do), so that data aligned past a page keeps its
+    alignment wherever the image lands."""
+    align = min(max([PAGE, *(a for a in aligns if a and a & (a - 1) == 0)]), MAX_BASE_ALIGN)
+    return (base + align - 1) // align * align

@@ -17,7 +17,7 @@ from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.dynamic import DynamicError
 from oracle.emulate.elfimage import ElfImage, ImageError
 from oracle.emulate.guest import GuestFault
-from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, draw_bases
+from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, aligned_base, draw_bases
 from oracle.emulate.linking import link_program
 from oracle.emulate.loader import LoadError, build_stack, map_image
 from oracle.emulate.machine import Limits, Machine
@@ -64,7 +64,8 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
     abi = machine.abi
     layout = LAYOUT_64 if abi.word == 8 else LAYOUT_32
     bases = draw_bases(layout, abi.word, inv.seed)
-    bias = bases.pie if image.e_type == elfimage.ET_DYN else 0
+    bias = aligned_base(bases.pie, [s.align for s in image.loads()]) \
+        if image.e_type == elfimage.ET_DYN else 0
     machine.symbolizer = AddressSpaceSymbols(Symbolizer(data, bias))
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
                       inv.limits.memory_cap, inv.stdin)

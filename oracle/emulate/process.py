@@ -7,8 +7,9 @@ One Process per run, created by the loader and reached by library functions thro
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
 
@@ -60,6 +61,9 @@ class Process:
     stdin_pos: int = 0
     stdin_buffer: bytearray = field(default_factory=bytearray)
     atexit: list[AtExit] = field(default_factory=list)
+    # what exit() runs before the atexit handlers: libSystem's _tlv_exit (the calling
+    # thread's thread_local destructors), a generator of guest calls given the CallContext
+    before_exit: list[Callable[[Any], Iterator[Any]]] = field(default_factory=list)
     objects: dict[str, DataObject] = field(default_factory=dict)
     streams: dict[int, int] = field(default_factory=dict)  # FILE* -> file descriptor
     program: Dynamic | None = None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from oracle.emulate import elfimage
 from oracle.emulate.dynamic import Dynamic
+from oracle.emulate.layout import aligned_base
 from oracle.emulate.loader import LoadError, map_image
 from oracle.emulate.machine import Machine
 from oracle.emulate.memory import page_down
@@ -55,6 +56,7 @@ def load_library(machine: Machine, path: Path, base: int, soname: str,
         raise LoadError(f"{path}: wrong ELF class for this executable")
     if image.e_type != elfimage.ET_DYN:
         raise LoadError(f"{path}: not a shared object")
+    base = aligned_base(base, [s.align for s in image.loads()])
     bias = base - page_down(min(s.vaddr for s in image.loads()))
     end = map_image(machine.mem, image, bias, machine.limits.memory_cap)
     dyn_seg = image.first(elfimage.PT_DYNAMIC)

@@ -46,9 +46,12 @@ def libc_start_main(ctx: CallContext) -> Steps:
 
 
 def run_exit(ctx: CallContext, status: int) -> Steps:
-    """exit(status): handlers newest first (ones registered meanwhile run too), then the
+    """exit(status): what the process runs first (Darwin: the thread's thread_local
+    destructors), handlers newest first (ones registered meanwhile run too), then the
     executable's destructors, then stdio is flushed."""
     process = ctx.process
+    for before in process.before_exit:
+        yield from before(ctx)
     while process.atexit:
         entry = process.atexit.pop()
         yield GuestCall(entry.function, entry.args)

@@ -70,7 +70,6 @@ int main(void) { int r = a_main(11); printf("%d %d\n", r, shared_common_b); retu
 
 VARIANTS = {
     "pie": (),
-    "no-pie": ("-fno-pie",),
     "O2-sections": ("-O2", "-ffunction-sections", "-fdata-sections"),
     "m32-pic": ("-m32",),
     "m32-O2-no-pie": ("-m32", "-O2", "-fno-pie"),
@@ -196,7 +195,7 @@ int main() {
 """
 
 
-@pytest.mark.parametrize("flags", [("-O0",), ("-O2", "-g")], ids=["O0", "O2-g"])
+@pytest.mark.parametrize("flags", [("-O2", "-g")], ids=["O2-g"])
 def test_cxx_comdat_and_exceptions_through_r(flags: tuple[str, ...], tmp_path: Path,
                                              linkharness_shim: str) -> None:
     """C++: both files carry the same inline functions and template instances (COMDAT

@@ -127,6 +127,7 @@ def test_z_ignored_keywords_are_silent_and_unknown_ones_warn() -> None:
     (["-z", "ibt", "-z", "shstk"], {"z_properties": {0xC0000002: 3}}),
     (["-z", "x86-64-v2"], {"z_properties": {0xC0008002: 2}}),
     (["-r", "-unique"], {"relocatable": True, "unique": True}),
+    (["-unique"], {"unique": True}),
     (["--relocatable"], {"relocatable": True}),
 ])
 def test_layout_and_resolution_options(argv: list[str], options: dict[str, object]) -> None:
@@ -136,8 +137,8 @@ def test_layout_and_resolution_options(argv: list[str], options: dict[str, objec
 @pytest.mark.parametrize("argv", [["-z", "max-page-size=3000"], ["-z", "max-page-size=big"],
                                   ["--unresolved-symbols=sometimes"], ["--sort-common=size"],
                                   ["-Ttext-segment=0x10000800"], ["--sort-section=size"],
-                                  ["-Ttext=zz"], ["--section-start=.foo"], ["-unique"],
-                                  ["-Trodata-segment=0x1000"], ["-z", "ibtplt"],
+                                  ["-Ttext=zz"], ["--section-start=.foo"], ["-unique=.foo"],
+                                  ["-Trodata-segment=0x1000"], ["-z", "lam-u48"],
                                   ["-r", "-pie"], ["-r", "--gc-sections"]])
 def test_bad_option_values_are_one_line_errors(argv: list[str]) -> None:
     with pytest.raises(LinkError, match=re.escape(argv[0].split("=")[0])):
@@ -284,10 +285,11 @@ def test_unknown_option_is_an_error() -> None:
         cli.parse(["a.o", "--frobnicate"])
 
 
-@pytest.mark.parametrize("spelling", ["-emit-relocs", "--emit-relocs", "-traditional-format"])
+@pytest.mark.parametrize("spelling", ["-traditional-format", "--traditional-format",
+                                      "-warn-constructors"])
 def test_one_dash_long_option_of_gnu_ld_is_refused_by_name(spelling: str) -> None:
-    """GNU ld reads -emit-relocs as --emit-relocs (getopt_long_only); it must not be taken
-    for -e with the value mit-relocs (an entry symbol), nor -init for -I nit."""
+    """GNU ld reads -traditional-format as --traditional-format (getopt_long_only); it must
+    not be taken for -t with a value, nor -warn-constructors for -w."""
     with pytest.raises(LinkError, match=f"^unrecognised option {spelling} "):
         cli.parse(["a.o", spelling, "sym"])
 
@@ -305,6 +307,9 @@ def test_one_dash_long_option_of_gnu_ld_is_refused_by_name(spelling: str) -> Non
     (["--audit", "a.so", "--audit=b.so", "-Pc.so"], {"audit": "a.so:b.so", "depaudit": "c.so"}),
     (["-z", "origin", "-z", "nodefaultlib", "-z", "stack-size=0x1000"],
      {"origin": True, "nodefaultlib": True, "stack_size": 0x1000}),
+    (["-z", "ibtplt"], {"ibt_plt": True}),
+    (["-q"], {"emit_relocs": True}), (["--emit-relocs"], {"emit_relocs": True}),
+    (["-emit-relocs"], {"emit_relocs": True}),
 ])
 def test_gnu_options_honoured(argv: list[str], options: dict[str, object]) -> None:
     assert cli.parse(argv).options == options

@@ -1,7 +1,7 @@
 """The field oracle on shared libraries and on PIEs of -fPIC objects: a field the loader
 fills is judged from its dynamic relocation (type, symbol, addend), a preemptible symbol
 is reached only through one, and general/local-dynamic TLS pairs are checked.  Silent on
-GNU ld, gold, lld and mold on both targets; loud on mutated relocations."""
+GNU ld, gold, lld, mold and linkharness on both targets; loud on mutated relocations."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from linker.shim import shim_dir
 from oracle.reference import _gcc_shim_dir
 from oracle.relocs import check_fields, check_fields_report
 
 SOURCE = Path(__file__).parent / "check" / "programs" / "pic_lib.c"
 MAIN = Path(__file__).parent / "check" / "programs" / "pic_main.c"
-LINKERS = ("bfd", "gold", "lld", "mold")
+LINKERS = ("bfd", "gold", "lld", "mold", "linkharness")
 
 
 def _gcc(*args: str) -> None:
@@ -36,7 +37,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], tup
         _gcc(*m32, "-O1", "-fPIC", "-c", "-o", str(lib_o), str(SOURCE))
         _gcc(*m32, "-O1", "-fPIC", "-c", "-o", str(main_o), str(MAIN))
         for linker in LINKERS:
-            use = [f"-B{_gcc_shim_dir()}/", f"-fuse-ld={linker}"]
+            use = [f"-B{shim_dir()}", "-Wl,-z,relro"] if linker == "linkharness" else [
+                f"-B{_gcc_shim_dir()}/", f"-fuse-ld={linker}"]
             lib = d / f"lib-{linker}-{arch}.so"
             _gcc(*m32, *use, "-shared", "-Wl,-soname,libpic.so", "-o", str(lib), str(lib_o))
             out[linker, arch] = (lib, lib_o)
@@ -104,7 +106,7 @@ def _mutated(lib: Path, tmp: Path, change: str) -> Path:
     return out
 
 
-@pytest.mark.parametrize("linker", ["bfd", "lld", "mold"])
+@pytest.mark.parametrize("linker", ["bfd", "lld", "mold", "linkharness"])
 @pytest.mark.parametrize("change", ["relative", "addend", "dtpoff"])
 def test_mutated_dynamic_relocations_are_mismatches(
         built: dict[tuple[str, str], tuple[Path, Path]], tmp_path: Path, linker: str,

@@ -32,7 +32,8 @@ from oracle.emulate.thread import descriptor
 
 TSD_SLOTS = 768  # _INTERNAL_POSIX_THREAD_KEYS_MAX (256) + _EXTERNAL_POSIX_THREAD_KEYS_MAX (512)
 TSD_SELF, TSD_ERRNO, TSD_MACH_THREAD_SELF = 0, 1, 3
-TSD_FIRST_KEY = 256  # pthread_key_create's first key (dyld's TLV key is one of these)
+TSD_FIRST_KEY = 256  # pthread_key_create's first key (dyld's TLV keys are among these)
+TLV_IMAGE_KEYS = 16  # the first keys: one per image with thread-local variables
 THREAD_AREA = 0x2000  # the pthread struct, tsd[] ending the area (a slot past it faults)
 GDT_OFFSET = 0x400  # i386: the GDT, among the struct _pthread fields before tsd[]
 MACH_THREAD_PORT = 0x103  # a plausible port name; no Mach call is emulated

@@ -14,6 +14,7 @@ reloaded.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
 from unicorn import Uc
 from unicorn import x86_const as x
@@ -22,6 +23,7 @@ from oracle.emulate.calls import CallContext, Export, GuestCall, LibResult
 from oracle.emulate.guest import GuestFault, GuestMemory
 from oracle.emulate.macho.darwin_process import (
     MACH_THREAD_PORT,
+    TLV_IMAGE_KEYS,
     TSD_ERRNO,
     TSD_FIRST_KEY,
     TSD_MACH_THREAD_SELF,
@@ -31,7 +33,7 @@ from oracle.emulate.macho.darwin_process import (
 from oracle.emulate.thread import descriptor
 
 THREAD_STRUCT = 0x100  # the struct _pthread fields before tsd[] (not read by programs)
-FIRST_USER_KEY = TSD_FIRST_KEY + 1  # TSD_FIRST_KEY is dyld's thread-local-variable key
+FIRST_USER_KEY = TSD_FIRST_KEY + TLV_IMAGE_KEYS  # after dyld's thread-local-variable keys
 
 
 GS_ENTRY = 3  # i386: the GDT entry of the gs selector (darwin_process.set_up)
@@ -75,11 +77,31 @@ def _write(ctx: CallContext, addr: int, value: int) -> None:
 
 
 class Threads:
-    """The process's threads: results by pthread_t, and the next key."""
+    """The process's threads: results by pthread_t, the next key, and each thread's
+    thread_local destructors (`__tlv_atexit`), by its TSD."""
 
     def __init__(self) -> None:
         self.results: dict[int, int] = {}
         self.next_key = FIRST_USER_KEY
+        self.finalizers: dict[int, list[tuple[int, int]]] = {}
+
+    def tlv_atexit(self, ctx: CallContext) -> int:
+        """libdyld's `_tlv_atexit(func, obj)`: run func(obj) when this thread ends (its start
+        routine returns, or exit() on the main thread, before the atexit handlers: Libc's
+        exit calls _tlv_exit first), newest first."""
+        func, obj = ctx.args(2)
+        if not self.finalizers:
+            ctx.process.before_exit.append(lambda c: self.finalize(c, _gs(c)))
+        self.finalizers.setdefault(_gs(ctx), []).append((func, obj))
+        return 0
+
+    def finalize(self, ctx: CallContext, tsd: int) -> Iterator[GuestCall]:
+        """The destructors of the thread whose TSD is `tsd`, newest first (ones registered
+        meanwhile too)."""
+        pending = self.finalizers.get(tsd, [])
+        while pending:
+            func, obj = pending.pop()
+            yield GuestCall(func, (obj,))
 
     def create(self, ctx: CallContext) -> LibResult:
         tid_out, _attr, start, arg = ctx.args(4)
@@ -97,6 +119,7 @@ class Threads:
         set_gs_base(uc, mem, word, tsd)
         try:
             result = yield GuestCall(start, (arg,))
+            yield from self.finalize(ctx, tsd)
         finally:
             set_gs_base(uc, mem, word, caller_gs)
         self.results[area] = result
@@ -143,6 +166,7 @@ def pthread_exports() -> dict[str, Export]:
         return 0
 
     exports = [Export("pthread_create", 4, threads.create), Export("pthread_join", 2, threads.join),
+               Export("_tlv_atexit", 2, threads.tlv_atexit),
                Export("pthread_self", 0, self_), Export("pthread_equal", 2, equal),
                Export("pthread_key_create", 2, threads.key_create),
                Export("pthread_getspecific", 1, getspecific),

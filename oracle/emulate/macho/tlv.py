@@ -24,14 +24,14 @@ from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.machine import Machine
 from oracle.emulate.macho import image as mi
-from oracle.emulate.macho.darwin_process import TSD_FIRST_KEY, DarwinProcessAreas
+from oracle.emulate.macho.darwin_process import TLV_IMAGE_KEYS, TSD_FIRST_KEY
 from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.macho.pthreads import gs_base
 from oracle.emulate.process import Process
 
 S_THREAD_LOCAL_REGULAR, S_THREAD_LOCAL_ZEROFILL, S_THREAD_LOCAL_VARIABLES = 0x11, 0x12, 0x13
 MH_HAS_TLV_DESCRIPTORS = 0x800000
-TLV_KEY = TSD_FIRST_KEY  # the image's key: the first pthread_key_create would give
+TLV_KEY = TSD_FIRST_KEY  # the first image's key (the executable's, when it has any)
 
 
 def bootstrap_export() -> Export:
@@ -42,9 +42,19 @@ def bootstrap_export() -> Export:
     return Export("_tlv_bootstrap", 1, never)
 
 
-def set_up(machine: Machine, process: Process, img: MachOImage,
-           areas: DarwinProcessAreas) -> None:
-    """Point every descriptor at tlv_get_addr with the image's key (left to
+def set_up_images(machine: Machine, process: Process, images: list[MachOImage]) -> None:
+    """Each image flagged MH_HAS_TLV_DESCRIPTORS (the executable and the dylibs it loaded)
+    gets its own key, as dyld makes one per image, and its descriptors set up."""
+    flagged = [img for img in images if img.flags & MH_HAS_TLV_DESCRIPTORS]
+    if len(flagged) > TLV_IMAGE_KEYS:
+        raise mi.MachOError("__thread_vars", f"{len(flagged)} images with thread-local "
+                            f"variables: more than the {TLV_IMAGE_KEYS} keys emulated")
+    for key, img in enumerate(flagged, start=TLV_KEY):
+        set_up(machine, process, img, key)
+
+
+def set_up(machine: Machine, process: Process, img: MachOImage, key: int = TLV_KEY) -> None:
+    """Point every descriptor of `img` at tlv_get_addr with `key` (left to
     `__tlv_bootstrap`, whose call faults, when the header does not flag descriptors)."""
     sections = img.sections()
     descriptors = [s for s in sections if s.type == S_THREAD_LOCAL_VARIABLES]
@@ -68,10 +78,10 @@ def set_up(machine: Machine, process: Process, img: MachOImage,
         ctx.machine.trace.pop()  # dyld's machinery, not a call the program made
         uc = ctx.machine.uc
         desc = ctx.arg(0) if word == 8 else int(uc.reg_read(x.UC_X86_REG_EAX))
-        key, offset = struct.unpack(fields, ctx.mem.read(desc + word, 2 * word))
-        if key != TLV_KEY or offset >= max(size, 1):
-            raise GuestFault(desc, f"tlv_get_addr: descriptor {desc:#x} has key {key} and "
-                                   f"offset {offset:#x} (the image's key is {TLV_KEY}, its "
+        held, offset = struct.unpack(fields, ctx.mem.read(desc + word, 2 * word))
+        if held != key or offset >= max(size, 1):
+            raise GuestFault(desc, f"tlv_get_addr: descriptor {desc:#x} has key {held} and "
+                                   f"offset {offset:#x} (the image's key is {key}, its "
                                    f"template {size:#x} bytes)")
         slot = gs_base(uc, ctx.mem, word) + word * key  # this thread's (pthreads.py)
         block = int.from_bytes(ctx.mem.read(slot, word), "little")
@@ -90,4 +100,4 @@ def set_up(machine: Machine, process: Process, img: MachOImage,
     for sect in descriptors:
         for k in range(sect.size // (3 * word)):
             at = sect.addr + 3 * word * k
-            machine.mem.write_initial(at, struct.pack(fields, getter, TLV_KEY))
+            machine.mem.write_initial(at, struct.pack(fields, getter, key))

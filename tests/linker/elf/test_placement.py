@@ -104,3 +104,26 @@ def test_an_address_below_what_precedes_it_is_refused(objects: dict[str, Path],
                           capture_output=True, text=True, check=False)
     assert done.returncode != 0 and "is below" in done.stderr
     assert not (tmp_path / "x").exists()
+
+
+UNIQUE_A = '__attribute__((section("mysec"))) int x1 = 1;\n' \
+    '__attribute__((section(".other"))) int y1 = 2;\nint f1(void) { return x1 + y1; }\n'
+UNIQUE_B = '__attribute__((section("mysec"))) int x2 = 3;\n' \
+    '__attribute__((section(".other"))) int y2 = 4;\nint f1(void);\n' \
+    'int main(void) { return f1() + x2 + y2; }\n'
+
+
+def test_unique_splits_orphan_sections_as_gnu_ld(tmp_path: Path) -> None:
+    for name, text in (("u1.c", UNIQUE_A), ("u2.c", UNIQUE_B)):
+        (tmp_path / name).write_text(text)
+    subprocess.run(["gcc", "-c", "u1.c", "u2.c"], cwd=tmp_path, check=True)
+    names = []
+    for extra in ([], [f"-B{shim_dir()}"]):
+        out = tmp_path / f"u{len(extra)}"
+        subprocess.run(["gcc", *extra, "u1.o", "u2.o", "-o", str(out), "-Wl,-unique"],
+                       cwd=tmp_path, check=True)
+        assert subprocess.run([str(out)], check=False).returncode == 10
+        with open(out, "rb") as f:
+            names.append([s.name for s in ELFFile(f).iter_sections()
+                          if s.name in ("mysec", ".other")])
+    assert names[0] == names[1] == ["mysec", ".other", "mysec", ".other"]

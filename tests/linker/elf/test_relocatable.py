@@ -187,8 +187,8 @@ def _cli(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, check=False)
 
 
-@pytest.mark.parametrize("args", [["-r", "-pie"], ["-r", "--gc-sections"], ["-unique"],
-                                  ["-r", "-s"]])
+@pytest.mark.parametrize("args", [["-r", "-pie"], ["-r", "--gc-sections"],
+                                  ["-r", "--unique=.text"], ["-r", "-s"]])
 def test_options_r_does_not_honour_are_refused_in_one_line(
         args: list[str], assemble: Callable[..., Path], tmp_path: Path) -> None:
     a = assemble(A_S, "refuse")
@@ -203,3 +203,43 @@ def test_shared_library_input_is_refused(assemble: Callable[..., Path], tmp_path
     with pytest.raises(LinkError, match="shared library cannot be an input"):
         link([a, "/lib/x86_64-linux-gnu/libc.so.6"], tmp_path / "x.o", relocatable=True)
     assert not (tmp_path / "x.o").exists()
+
+
+def test_archive_members_pulled_for_undefined_and_u_names(
+        assemble: Callable[..., Path], tmp_path: Path) -> None:
+    """As GNU ld's -r: a member is pulled for a symbol still undefined (here b_func's call
+    of a_func, and -u of a_data's member), the rest of the archive stays out."""
+    a = assemble(A_S, "ar_a")
+    b = assemble(B_S.format(word="quad"), "ar_b")
+    lonely = assemble("    .data\n    .globl lonely\nlonely: .quad 1\n", "ar_lonely")
+    archive = tmp_path / "liba.a"
+    subprocess.run(["ar", "rcs", str(archive), str(a), str(lonely)], check=True)
+    out = tmp_path / "pulled.o"
+    link([b, archive], out, relocatable=True)
+    symtab = _elf(out).get_section_by_name(".symtab")
+    assert symtab.get_symbol_by_name("a_func")[0]["st_shndx"] != "SHN_UNDEF"
+    assert symtab.get_symbol_by_name("lonely") is None
+    link([b, archive], out, relocatable=True, undefined=["lonely"])
+    lonely_sym = _elf(out).get_section_by_name(".symtab").get_symbol_by_name("lonely")
+    assert lonely_sym is not None and lonely_sym[0]["st_shndx"] != "SHN_UNDEF"
+
+
+HOSTILE = sorted(p for p in (Path(__file__).parents[2] / "hostile" / "cases").iterdir()
+                 if p.is_dir() and p.name.startswith(("elf64-object", "elf32-object")))
+
+
+@pytest.mark.parametrize("case", HOSTILE, ids=[c.name for c in HOSTILE])
+def test_hostile_objects_are_linked_or_refused_in_one_line(case: Path, tmp_path: Path) -> None:
+    """The hostile campaigns' regression objects (tests/hostile/cases) through -r: a link,
+    or a LinkError of one line per diagnostic and no output; never another exception."""
+    recipe = dict(line.split(": ", 1) for line in
+                  (case / "recipe.txt").read_text().splitlines()[:2])
+    target = "elf32-i386" if case.name.startswith("elf32") else "elf64-x86-64"
+    out = tmp_path / "r.o"
+    try:
+        link([case / recipe["file"]], out, relocatable=True, target=target)
+    except LinkError as e:
+        assert len(str(e).splitlines()) == len(e.diagnostics)
+        assert not out.exists()
+    else:
+        assert _elf(out)["e_type"] == "ET_REL"

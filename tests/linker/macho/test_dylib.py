@@ -7,17 +7,19 @@ natively on Linux.  Also the dylib's structure (LC_ID_DYLIB, export trie, rebase
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from linker import LinkError, link
+from linker.cli import ld64_shim
 from linker.macho.cli import main as ld64_main
 from oracle.check import check
 from oracle.emulate import run
 from oracle.emulate.macho import image as mi
-from oracle.emulate.macho.dylib_images import exports
+from oracle.emulate.macho.dylib_images import export_entries, exports
 
 from .conftest import MACHO_INCLUDE
 
@@ -192,6 +194,8 @@ def test_dylib_base_changes_from_run_to_run(tmp_path: Path) -> None:
         result = run(tmp_path / "m")
         assert not result.faults and result.exit_code == 1
         seen.add(result.stdout)
+        # the run's seed repeats it exactly
+        assert run(tmp_path / "m", seed=result.seed).stdout == result.stdout
     assert len(seen) == 3
 
 
@@ -299,3 +303,142 @@ def test_ld64_lld_rebases_a_pointer_to_an_absolute_symbol_we_do_not(
 
     assert rebases(ours) == []
     assert len(rebases(theirs)) == 1
+
+
+@pytest.mark.parametrize(("arch", "triple", "version"), [X86_64, I386])
+def test_thread_local_variables_in_a_dylib(tmp_path: Path, arch: str, triple: str,
+                                           version: str) -> None:
+    """The dylib's own descriptors get their own key from the emulated dyld; the program
+    prints what its native build prints (7: two increments of 5)."""
+    lib_o = _cc(tmp_path, "_Thread_local int tv = 5;\nint bump(void) { return ++tv; }\n",
+                "tl", triple)
+    main_o = _cc(tmp_path, '#include <stdio.h>\nint bump(void);\nint main(void) '
+                 '{ bump(); printf("%d\\n", bump()); return 0; }\n', "tlm", triple)
+    lib = tmp_path / "libtl.dylib"
+    _lh(arch, version, "-dylib", str(lib_o), "-o", str(lib))
+    _lh(arch, version, str(main_o), str(lib), "-o", str(tmp_path / "tlm"))
+    assert check(lib) == [] and check(tmp_path / "tlm") == []
+    result = run(tmp_path / "tlm")
+    assert not result.faults, [f.describe() for f in result.faults]
+    assert (result.stdout, result.exit_code) == (b"7\n", 0)
+
+
+def test_linkharness_run_finds_the_dylib_with_L(built: dict[str, Path], tmp_path: Path,
+                                               native: tuple[bytes, int]) -> None:
+    """`linkharness run -L DIR`: the dylib is found by its install name's basename there
+    (the executable is copied away from it first)."""
+    exe = tmp_path / "main"
+    exe.write_bytes(built["exe-lh-lh-x86_64"].read_bytes())
+    done = subprocess.run([sys.executable, "-m", "oracle.cli", "run", "-L",
+                           str(built["lib-lh-x86_64"].parent), str(exe)],
+                          capture_output=True, check=False)
+    assert (done.stdout, done.returncode) == native, done.stderr
+    alone = subprocess.run([sys.executable, "-m", "oracle.cli", "run", str(exe)],
+                           capture_output=True, text=True, check=False)
+    assert alone.returncode != 0 and "@rpath/libmylh.dylib" in alone.stderr
+
+
+def test_classic_dylib_is_refused(built: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(LinkError, match="-dylib and -bundle are written with dyld info only"):
+        link([str(built["lib-lh-x86_64"].parent.parent / "lib-x86_64.o"), LIBSYSTEM],
+             tmp_path / "libc.dylib", target="macho-x86_64", macho_classic=True,
+             macho_options={"output_kind": "dylib"})
+
+
+def test_clang_dynamiclib_and_bundle_through_the_ld64_shim(built: dict[str, Path],
+                                                          tmp_path: Path,
+                                                          native: tuple[bytes, int]) -> None:
+    """`clang -dynamiclib -install_name ... -current_version ...` and `clang -bundle
+    -undefined dynamic_lookup` with `--ld-path=$(linkharness ld64-shim)`."""
+    objs = built["lib-lh-x86_64"].parent.parent
+    clang = ["clang-14", f"--target={X86_64[1]}", "-fuse-ld=lld", f"--ld-path={ld64_shim()}"]
+    lib = tmp_path / "libmylh.dylib"
+    subprocess.run([*clang, "-dynamiclib", "-install_name", "@rpath/libmylh.dylib",
+                    "-current_version", "3.1", str(objs / "lib-x86_64.o"), "-o", str(lib)],
+                   check=True, capture_output=True)
+    subprocess.run([*clang, "-bundle", "-undefined", "dynamic_lookup",
+                    str(objs / "lib-x86_64.o"), "-o", str(tmp_path / "b.bundle")],
+                   check=True, capture_output=True)
+    subprocess.run([*clang, str(objs / "main-x86_64.o"), str(lib), "-o",
+                    str(tmp_path / "main")], check=True, capture_output=True)
+    assert mi.parse(lib.read_bytes()).filetype == mi.MH_DYLIB
+    assert mi.parse((tmp_path / "b.bundle").read_bytes()).filetype == mi.MH_BUNDLE
+    result = run(tmp_path / "main")
+    assert (result.stdout, result.exit_code) == native
+
+
+CXX_LIB = r"""
+#include <stdio.h>
+struct Noisy { int v; Noisy(int x) : v(x) { printf("ctor %d\n", v); }
+               ~Noisy() { printf("dtor %d\n", v); } };
+static Noisy a(1);
+Noisy b(2);
+extern "C" int cxx_value() { static Noisy c(3); return a.v + b.v + c.v; }
+"""
+CXX_MAIN = ('#include <stdio.h>\nint cxx_value(void);\n'
+            'int main(void) { printf("value %d\\n", cxx_value()); return 0; }\n')
+
+
+def test_cxx_static_objects_in_a_dylib(tmp_path: Path) -> None:
+    """The dylib's initialisers run before main, its destructors (registered with
+    __cxa_atexit under the dylib's ___dso_handle) at exit, in the order g++'s native build
+    prints them."""
+    (tmp_path / "lib.cpp").write_text(CXX_LIB)
+    (tmp_path / "main.c").write_text(CXX_MAIN)
+    flags = ["-fno-exceptions", "-fno-threadsafe-statics", "-w", "-c"]
+    subprocess.run(["clang++-14", f"--target={X86_64[1]}", "-nostdlibinc", "-isystem",
+                    str(MACHO_INCLUDE), *flags, str(tmp_path / "lib.cpp"), "-o",
+                    str(tmp_path / "lib.o")], check=True)
+    main_o = _cc(tmp_path, CXX_MAIN, "main", X86_64[1])
+    lib = tmp_path / "libcxx.dylib"
+    _lh("x86_64", "10.15", "-dylib", str(tmp_path / "lib.o"), "-o", str(lib))
+    _lh("x86_64", "10.15", str(main_o), str(lib), "-o", str(tmp_path / "main"))
+    native = tmp_path / "native"
+    subprocess.run(["g++", *flags, str(tmp_path / "lib.cpp"), "-o", str(tmp_path / "n1.o")],
+                   check=True)
+    subprocess.run(["gcc", "-w", "-c", str(tmp_path / "main.c"), "-o", str(tmp_path / "n2.o")],
+                   check=True)
+    subprocess.run(["g++", str(tmp_path / "n1.o"), str(tmp_path / "n2.o"), "-o", str(native)],
+                   check=True)
+    want = subprocess.run([str(native)], capture_output=True, check=True).stdout
+    assert check(lib) == []
+    result = run(tmp_path / "main")
+    assert not result.faults, [f.describe() for f in result.faults]
+    assert result.stdout == want and b"dtor 1" in want
+
+
+def test_absolute_symbols_are_exported_as_absolute(tmp_path: Path,
+                                                   macho_asm: Callable[..., Path]) -> None:
+    """An N_ABS definition is exported with EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE (as ld64.lld
+    does): an executable bound to it gets its value, not the value plus the dylib's base."""
+    define = macho_asm(".globl _k\n_k = 0x50\n", "absdef2")
+    use = macho_asm(".data\n.globl _p\n_p: .quad _k+3\n", "absuse2")
+    lib = tmp_path / "libabs.dylib"
+    link([str(define), str(use)], lib, target="macho-x86_64",
+         macho_options={"output_kind": "dylib"})
+    img = mi.parse(lib.read_bytes())
+    (k,) = [e for e in export_entries(img) if e.name == "_k"]
+    assert k.absolute and k.address == 0x50
+    main_o = _cc(tmp_path, "#include <stdio.h>\nextern char k[];\nextern char *p;\n"
+                 'int main(void) { printf("%lx %lx\\n", (unsigned long)k, (unsigned long)p); '
+                 "return 0; }\n", "absmain", X86_64[1])
+    _lh("x86_64", "10.15", str(main_o), str(lib), "-o", str(tmp_path / "main"))
+    assert check(lib) == [] and check(tmp_path / "main") == []
+    assert run(tmp_path / "main").stdout == b"50 53\n"
+
+
+def test_versions_recorded_and_checked(built: dict[str, Path], tmp_path: Path) -> None:
+    """The executable records the dylib's LC_ID_DYLIB versions in its LC_LOAD_DYLIB, as
+    ld64 does; the emulated dyld refuses a dylib whose compatibility version is older
+    than the recorded one, as dyld does."""
+    exe = built["exe-lh-lh-x86_64"]
+    (lib,) = [d for d in mi.parse(exe.read_bytes()).dylibs if "libmylh" in d.install_name]
+    assert (lib.current_version, lib.compatibility_version) == (0x10203, 0x10000)
+    older = tmp_path / "libmylh.dylib"
+    _lh("x86_64", "10.15", "-dylib", "-install_name", "@rpath/libmylh.dylib",
+        "-compatibility_version", "0.9", str(exe.parent.parent / "lib-x86_64.o"), "-o",
+        str(older))
+    result = run(exe, library_path=[tmp_path])
+    assert [f.kind for f in result.faults] == ["load"]
+    assert "incompatible library version: compatibility version 1.0.0 is required, the " \
+           "file found provides 0.9.0" in result.faults[0].describe()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import link
+from linker import LinkError, link
 from oracle import run
 from oracle.check import check
 from oracle.check.macho import check_macho
@@ -244,3 +244,25 @@ def test_the_template_keeps_its_largest_alignment(macho_asm: Callable[..., Path]
         rules = {v.rule for v in check(bad)}
         seen.add((run(str(bad)).exit_code, "MACHO-TLV-TEMPLATE-ALIGN" in rules))
     assert seen == {(0, False), (8, True)}
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "i386"])
+def test_a_tlv_reference_to_a_regular_symbol_is_refused(
+        arch: str, macho_asm: Callable[..., Path], macho32_asm: Callable[..., Path],
+        tmp_path: Path) -> None:
+    """As ld64 refuses it: the code would call through the words of an ordinary variable.
+    One line naming the object, the section, the offset and the symbol; no output."""
+    if arch == "x86_64":
+        o = macho_asm(".data\n_regular: .long 5\n.text\n.globl _main\n_main:\n"
+                      "movq _regular@TLVP(%rip), %rdi\ncallq *(%rdi)\nretq\n", "tlv_regular")
+    else:
+        o = macho32_asm(".data\n_regular: .long 5\n.text\n.globl _main\n_main:\n"
+                        "calll 0f\n0: popl %ebx\nmovl _regular@TLVP-0b(%ebx), %eax\n"
+                        "calll *(%eax)\nretl\n", "tlv_regular32")
+    out = tmp_path / "bad"
+    with pytest.raises(LinkError) as err:
+        link([o, "-lSystem"], out, target=f"macho-{arch}")
+    message = str(err.value)
+    assert "not a __thread_vars descriptor" in message and "_regular" in message
+    assert "tlv_regular" in message and "__text" in message and "\n" not in message
+    assert not out.exists()

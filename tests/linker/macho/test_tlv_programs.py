@@ -51,6 +51,8 @@ _Thread_local int other_counter = 7;
 int bump_other(int by) { other_counter += by; return other_counter; }
 """
 INCLUDE = str(Path(__file__).resolve().parents[2] / "macho_include")
+LIBSYSTEM = str(Path(__file__).resolve().parents[3] / "linker" / "macho" / "data"
+                / "libSystem.tbd")
 BUILDS = {"x86_64 opcodes": ("macho-x86_64", False), "x86_64 chained": ("macho-x86_64", True),
           "i386": ("macho-i386", False)}
 
@@ -87,3 +89,57 @@ def test_runs_as_natively(build: str, native: dict[str, tuple[bytes, int]],
         assert (result.stdout, result.exit_code, result.faults) == (*want, [])
     assert check(out) == []
     assert not check_fields_report(str(out), [str(o) for o in objs]).mismatches
+
+
+LIB = r"""
+_Thread_local int lib_counter = 100;
+_Thread_local char lib_zero[8];
+int lib_bump(int by) { lib_counter += by; lib_zero[1] += 1; return lib_counter + lib_zero[1]; }
+"""
+USES_LIB = r"""
+#include <stdio.h>
+int lib_bump(int);
+extern _Thread_local int lib_counter;
+_Thread_local int mine = 3;
+int main(void) {
+    mine += lib_bump(5);
+    lib_counter += 1000;
+    int seen = lib_counter, bumped = lib_bump(1);
+    printf("%d %d %d\n", mine, seen, bumped);
+    return mine & 0x7f;
+}
+"""
+DYLIB_BUILDS = {"x86_64": ("10.15", "x86_64-apple-macosx10.15"),
+                "i386": ("10.7", "i386-apple-macosx10.7")}
+
+
+@pytest.mark.parametrize("arch", DYLIB_BUILDS)
+def test_a_dylibs_thread_locals(arch: str, tmp_path: Path) -> None:
+    """A dylib with its own thread-local variables (its own key and template under the
+    emulated dyld), used by an executable that has some too and reaches one of the dylib's
+    (a load through a slot bound to the dylib's descriptor): as natively (one gcc link)."""
+    from linker.macho.cli import main as ld64_main
+    version, triple = DYLIB_BUILDS[arch]
+    (tmp_path / "lib.c").write_text(LIB)
+    (tmp_path / "main.c").write_text(USES_LIB)
+    subprocess.run(["gcc", "-m64" if arch == "x86_64" else "-m32", "-w", "-o",
+                    str(tmp_path / "native"), str(tmp_path / "lib.c"), str(tmp_path / "main.c")],
+                   check=True)
+    done = subprocess.run([str(tmp_path / "native")], capture_output=True, check=False)
+    assert done.stdout == b"109 1105 1108\n"
+    objs = {}
+    for name in ("lib", "main"):
+        objs[name] = tmp_path / f"{name}.o"
+        subprocess.run(["clang-14", f"--target={triple}", "-nostdlibinc", "-isystem", INCLUDE,
+                        "-O1", "-c", "-w", "-o", str(objs[name]), str(tmp_path / f"{name}.c")],
+                       check=True)
+    common = ["-arch", arch, "-platform_version", "macos", version, "11.0", LIBSYSTEM]
+    lib, exe = tmp_path / "libt.dylib", tmp_path / "main"
+    assert ld64_main([*common, "-dylib", "-install_name", "@rpath/libt.dylib",
+                      str(objs["lib"]), "-o", str(lib)]) == 0
+    assert ld64_main([*common, str(objs["main"]), str(lib), "-o", str(exe)]) == 0
+    for bind in ("lazy", "now"):
+        result = run(str(exe), bind=bind)
+        assert (result.stdout, result.exit_code, result.faults) == (
+            done.stdout, done.returncode, [])
+    assert check(exe) == [] and check(lib) == []

@@ -1,6 +1,6 @@
 """The ET_DYN rules (oracle/check/rules/pic.py) and the warning severity: silent on the
-shared libraries and PIEs GNU ld, gold, lld and mold make of one program, on both targets,
-lazy and -z now; each fires on a mutation of a correct file; a text relocation asked for
+shared libraries and PIEs GNU ld, gold, lld, mold and linkharness make of one program, on
+both targets, lazy and -z now; each fires on a mutation of a correct file; a text relocation asked for
 and a library without -soname are warnings, which the CLI prints and passes."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from oracle.check import check
 from oracle.check.cli import main as check_main
 
 PROGRAMS = Path(__file__).parent / "programs"
-LINKERS = ("bfd", "gold", "lld", "mold")
+LINKERS = ("bfd", "gold", "lld", "mold", "linkharness")
 ARCHES = ("x86-64", "i386")
 DT_FLAGS, DF_STATIC_TLS = 30, 0x10
 
@@ -34,7 +34,8 @@ def outputs(tmp_path_factory: pytest.TempPathFactory, ld_flags: Callable[[str], 
         for linker in LINKERS:
             for binding in ("lazy", "now"):
                 d = tmp_path_factory.mktemp(f"pic-{linker}-{arch}-{binding}")
-                now = ["-Wl,-z,now"] if binding == "now" else []
+                # -z relro: GNU ld, lld and mold make it by default, linkharness when asked
+                now = ["-Wl,-z,relro", *(["-Wl,-z,now"] if binding == "now" else [])]
                 lib, exe = d / "libpic.so", d / "main"
                 subprocess.run(["gcc", *m32, "-O1", "-shared", "-fPIC", *ld_flags(linker), *now,
                                 "-Wl,-soname,libpic.so", "-o", str(lib),

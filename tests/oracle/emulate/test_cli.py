@@ -31,7 +31,8 @@ def test_json(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:
     status = main(["--json", str(build("hello.c"))])
     doc = json.loads(capfd.readouterr().out)
     assert status == 5
-    assert set(doc) == {"exit_code", "stdout", "stderr", "trace", "faults", "instructions"}
+    assert set(doc) == {"exit_code", "stdout", "stderr", "trace", "faults", "instructions",
+                        "seed"}
     assert doc["exit_code"] == 5 and doc["stdout"].startswith("hello, world\n")
     assert [t["symbol"] for t in doc["trace"]][:2] == ["__libc_start_main", "puts"]
     assert doc["instructions"] is None and doc["faults"] == []  # no budget: not counted
@@ -49,8 +50,14 @@ def test_fault_line_and_status(build: Builder, capfd: pytest.CaptureFixture[str]
     status = main([str(build("loop.c")), "--max-instructions", "5000"])
     err = capfd.readouterr().err.strip().splitlines()
     assert status == FAULT_STATUS
-    assert len(err) == 1 and err[0].startswith("linkharness run: fault: budget at 0x")
+    assert len(err) == 2 and err[0].startswith("linkharness run: fault: budget at 0x")
     assert "<main" in err[0]
+    # the load bases' seed, so that `--seed N` repeats the faulting run exactly
+    seed = int(err[1].rsplit(" ", 1)[1])
+    assert err[1] == f"linkharness run: load bases from --seed {seed}"
+    assert main([str(build("loop.c")), "--max-instructions", "5000", "--seed", str(seed)]) \
+        == FAULT_STATUS
+    assert capfd.readouterr().err.strip().splitlines() == err
 
 
 def test_trace_lines(build: Builder, capfd: pytest.CaptureFixture[str]) -> None:

@@ -115,3 +115,25 @@ def test_tls_get_addr_reads_the_dtv(tmp_path: Path, native: Native) -> None:
     assert _drop_relocations(tmp_path / "libtls.so", ".rela.dyn", {16}) >= 1
     broken = run(exe, seed=1)
     assert any("not in the DTV" in f.message for f in broken.faults), broken.faults
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_alignment_past_a_page_holds_at_every_base(tmp_path: Path, native: Native,
+                                                   arch: str) -> None:
+    """Linux and glibc load an ET_DYN at a multiple of its largest p_align: data aligned to
+    64 KiB stays aligned, in the executable and in a library, whatever the seed."""
+    m32 = ["-m32"] if arch == "i386" else []
+    lib_src, main_src = tmp_path / "a.c", tmp_path / "m.c"
+    lib_src.write_text("__attribute__((aligned(65536))) int lib_word = 1;\n"
+                       "unsigned long lib_addr(void) { return (unsigned long)&lib_word; }\n")
+    main_src.write_text("#include <stdio.h>\nunsigned long lib_addr(void);\n"
+                        "__attribute__((aligned(65536))) int exe_word = 2;\n"
+                        "int main(void) { printf(\"%lu %lu\\n\", lib_addr() % 65536,\n"
+                        "  (unsigned long)&exe_word % 65536); return 0; }\n")
+    _gcc(*m32, "-shared", "-fPIC", "-Wl,-soname,libal.so", "-o", str(tmp_path / "libal.so"),
+         str(lib_src))
+    exe = tmp_path / "main"
+    _gcc(*m32, "-pie", "-fpie", "-o", str(exe), str(main_src), "-L", str(tmp_path), "-lal")
+    assert native(exe, ld_path=str(tmp_path)).stdout == b"0 0\n"
+    for seed in (1, 2, 3):
+        assert run(exe, seed=seed).stdout == b"0 0\n"
