@@ -180,7 +180,10 @@ def _elf64_rows() -> list[Row]:
         _r(t, "IFUNC", "IFUNC called (PLT32, GOT) and its address taken (lea, GOT, .quad): "
            "one address", "ifunc:call", "ifunc:got_call", "ifunc:lea", "ifunc:got_load",
            "ifunc:data"),
-        _hole(t, "symbol versions", "versioned references and .symver", "libtrace unversioned"),
+        _r(t, "symbol versions", "versioned references (default, .symver-pinned, two versions "
+           "of one name) to a versioned library (fuzz/versions.py)", "versions:default",
+           "versions:VER_1", "versions:VER_2", "versions:only",
+           "versions:two_versions_of_one_name"),
         _r(t, "init_array", ".init_array/.ctors ordering by priority, then input order",
            "init:init_array:numbered", "init:init_array:unnumbered", "init:ctors:numbered",
            "init:ctors:unnumbered", "init:priority_order"),
@@ -300,6 +303,13 @@ def _macho64_rows() -> list[Row]:
         _r(t, "errors", "undefined, duplicate, SUBTRACTOR(32) overflow",
            "macho:error:undefined", "macho:error:duplicate", "macho:error:overflow"),
         *_archive_rows(t, "macho"),
+        _r(t, "range edges", "SUBTRACTOR(32) pairs near both edges of their range, and past "
+           "them (refused) (fuzz/macho/subtractor.py)", "macho:subtractor:near_max",
+           "macho:subtractor:near_min", "macho:subtractor:past_max", "macho:subtractor:past_min"),
+        _r(t, "errors", "undefined and duplicate symbols (fuzz/macho/reach.py)",
+           "macho:error:undefined", "macho:error:duplicate"),
+        _r(t, "archives", "Mach-O archives: members pulled and left out (fuzz/macho/reach.py)",
+           "macho:archive:member_pulled", "macho:archive:member_left_out"),
     ]
     return rows
 
@@ -346,6 +356,8 @@ def _macho32_rows() -> list[Row]:
            "macho-i386:error:undefined", "macho-i386:error:duplicate",
            "macho-i386:error:overflow"),
         *_archive_rows(t, "macho-i386"),
+        _r(t, "archives", "Mach-O i386 archives: members pulled and left out",
+           "macho-i386:archive:member_pulled", "macho-i386:archive:member_left_out"),
     ]
     return rows
 
@@ -396,6 +408,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for fcase in [*features.SAMPLES, *_draw(features.feature_cases(), count)]:
             assert isinstance(fcase, features.FeatureCase)
             labels |= features.describe(fcase)
+        from . import versions
+        for vcase in [*versions.SAMPLES, *_draw(versions.version_cases(), count)]:
+            assert isinstance(vcase, versions.VersionCase)
+            labels |= versions.describe(vcase)
         from . import tls
         for tcase in [tls.SAMPLE, *_draw(tls.cases(), count)]:
             assert isinstance(tcase, tls.TlsCase)
@@ -436,6 +452,17 @@ def reached_labels(target: str, count: int) -> set[str]:
             labels |= describe_macho(mcase.program, mcase.variant)
         labels |= _tlv_labels("x86_64", count)
         labels |= _macho_hole_labels(count)
+        from .macho import subtractor
+        for scase in [*subtractor.SAMPLES, *_draw(subtractor.subtractor_cases(), count)]:
+            assert isinstance(scase, subtractor.SubtractorCase)
+            labels |= subtractor.describe(scase)
+        from .macho.reach import MachoErrorCase, archived, describe_archive, macho_error_cases
+        for mcase in _draw(macho_cases(), count):
+            assert isinstance(mcase, MachoCase)
+            labels |= describe_archive(archived(mcase.program), "macho")
+        for ecase in _draw(macho_error_cases(), count):
+            assert isinstance(ecase, MachoErrorCase) and ecase.program.error is not None
+            labels.add(f"macho:error:{ecase.program.error.value}")
         from .macho import dylib_split
         for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
             assert isinstance(dcase, dylib_split.DylibCase)
@@ -456,6 +483,11 @@ def reached_labels(target: str, count: int) -> set[str]:
             labels |= describe_macho_i386(icase.program, icase.variant)
         labels |= _tlv_labels("i386", count)
         labels |= _archive_labels("macho-i386", count)
+        from .macho.reach import archived as archived_i386
+        from .macho.reach import describe_archive as describe_archive_i386
+        for icase in _draw(macho_i386_cases(), count):
+            assert isinstance(icase, MachoI386Case)
+            labels |= describe_archive_i386(archived_i386(icase.program), "macho-i386")
         from .macho import dylib_split_i386
         for d386 in _draw(dylib_split_i386.dylib_cases_i386(), count):
             assert isinstance(d386, dylib_split_i386.DylibCase386)

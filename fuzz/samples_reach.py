@@ -135,6 +135,17 @@ ARCHIVE_SAMPLE = Program((
 ), (1, 2), archives=((1, 2),))
 
 
+# A weak definition (o0) and a strong one (o1) of lh_w, each calling its own import: the
+# trace says which one the call from main reached (the strong one).
+WEAK_SAMPLE = Program((
+    ObjectModel("o0", (TEXT,), functions=(
+        Function("lh_main", Binding.GLOBAL, ".text", 16, 2, (Call("lh_w", CallVia.DIRECT),)),
+        Function("lh_w", Binding.WEAK, ".text", 16, 12, (Call("lt1_f1_a1", CallVia.PLT),)))),
+    ObjectModel("o1", (TEXT,), functions=(
+        Function("lh_w", Binding.GLOBAL, ".text", 16, 13, (Call("lt2_f1_a1", CallVia.PLT),)),)),
+), (1, 2))
+
+
 def edge_error_samples() -> list[Program]:
     """SAMPLE plus one field just past an edge, for every relocation and side (the error
     property's fixed examples: each overflow is tried whatever Hypothesis draws)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from hypothesis import event, example, given
 
-from fuzz import judge
+from fuzz import judge, versions
 from fuzz.coverage import SESSION
 from fuzz.features import SAMPLES, FeatureCase, describe, feature_cases
 from fuzz.features_build import (
@@ -26,6 +26,9 @@ from fuzz.features_build import (
     run_status,
     write_inputs,
 )
+from fuzz.pipeline import DYNAMIC_LINKER
+from linker import link
+from oracle.reference import link_reference
 
 
 def _record(case: FeatureCase) -> None:
@@ -65,3 +68,37 @@ def test_features_check_themselves(
         status = run_status(exe, libtrace_dir, bind_now)
         assert status == 0, f"check {status - 1} failed (fuzz.features.BITS), " \
                             f"bind_now={bind_now}"
+
+
+@pytest.fixture(scope="module")
+def libver(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return versions.build_library(tmp_path_factory.mktemp("libver"))
+
+
+@example(case=versions.SAMPLES[0])
+@example(case=versions.SAMPLES[1])
+@given(case=versions.version_cases())
+def test_versioned_references_bind_to_their_version(
+    libver: Path, tmp_path_factory: pytest.TempPathFactory, case: versions.VersionCase,
+) -> None:
+    """fuzz.versions: GNU ld's output exits 0 (the generator checked); linkharness's passes
+    oracle.check and the field oracle and exits 0 lazily and with LD_BIND_NOW."""
+    labels = versions.describe(case)
+    SESSION.update(labels)
+    SESSION["examples"] += 1
+    for label in sorted(labels):
+        event(label)
+    work = tmp_path_factory.mktemp("versions")
+    objects = versions.write_objects(case, work)
+    ref = work / "bfd.out"
+    linked = link_reference("bfd", [str(o) for o in objects], str(ref), libs=[str(libver)])
+    assert linked.ok, linked.stderr
+    assert run_status(ref, libver.parent, False) == 0, "generator bug: GNU ld's output fails"
+    exe = work / "lh.out"
+    link([*map(str, objects), str(libver)], exe, entry="_start", dynamic_linker=DYNAMIC_LINKER)
+    problems = [*judge.structure(exe), *judge.fields(exe, objects)]
+    assert not problems, "\n".join(problems)
+    for bind_now in (False, True):
+        status = run_status(exe, libver.parent, bind_now)
+        assert status == 0, f"call {status - 1} returned another version's value " \
+                            f"(bind_now={bind_now})"

@@ -32,7 +32,7 @@ from fuzz.pipeline_reach import (
     linked_object_files,
     write_inputs,
 )
-from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
+from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, WEAK_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies_reach import edge_error_programs, reach_programs
 from linker import LinkError
@@ -48,6 +48,7 @@ ACCEPTED_PAST_EDGE_BY = {"edge:R_X86_64_8:past_min": "bfd", "edge:R_X86_64_16:pa
 
 @example(program=REACH_SAMPLE, bind_now=False)
 @example(program=ARCHIVE_SAMPLE, bind_now=True)
+@example(program=WEAK_SAMPLE, bind_now=False)
 @given(program=reach_programs(), bind_now=st.booleans())
 def test_linkharness_reaches_archives_weak_common_and_edges(
     libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program, bind_now: bool,
@@ -66,6 +67,7 @@ def test_linkharness_reaches_archives_weak_common_and_edges(
 
 @example(program=REACH_SAMPLE)
 @example(program=ARCHIVE_SAMPLE)
+@example(program=WEAK_SAMPLE)
 @given(program=reach_programs())
 def test_references_agree_with_the_reach_model(
     libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, program: Program,

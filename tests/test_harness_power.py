@@ -35,7 +35,7 @@ from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
 from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.samples import SAMPLE
-from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, edge_error_samples
+from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, WEAK_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
 from fuzz.strategies import error_programs, programs
 from fuzz.strategies_i386 import SAMPLE_CASE as I386_SAMPLE_CASE
@@ -514,7 +514,8 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     # not hinge on which programs a Hypothesis version happens to draw; then drawn ones.
     # The reach sample (archives, undefined weak, COMMON alignments, every field edge) and
     # one overflow past every edge come first for the same reason.
-    drawn = [SAMPLE, REACH_SAMPLE, ARCHIVE_SAMPLE, *collect(programs(), VALID_EXAMPLES),
+    drawn = [SAMPLE, REACH_SAMPLE, ARCHIVE_SAMPLE, WEAK_SAMPLE,
+             *collect(programs(), VALID_EXAMPLES),
              *collect(reach_programs(), REACH_EXAMPLES)]
     errors = [*edge_error_samples(), *collect(error_programs(), ERROR_EXAMPLES),
               *collect(edge_error_programs(), EDGE_ERROR_EXAMPLES)]

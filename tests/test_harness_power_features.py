@@ -8,13 +8,14 @@ drawn cases.  A link the seeded linker refuses counts as caught (every case is v
 from __future__ import annotations
 
 import dataclasses
+import struct
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from fuzz import judge
+from fuzz import judge, versions
 from fuzz.features import SAMPLES, FeatureCase, feature_cases
 from fuzz.features_build import (
     Inputs,
@@ -26,15 +27,18 @@ from fuzz.features_build import (
 )
 from fuzz.libtrace import build_libraries
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
-from linker import LinkError
+from linker import LinkError, link
 from linker.elf import archive as archive_module
 from linker.elf import ctors as ctors_module
+from linker.elf import dynamic as dynamic_module
 from linker.elf import eh_frame as eh_frame_module
+from linker.elf import hashes
 from linker.elf import link as elf_link
 from linker.elf import merge as merge_module
 from linker.elf import relro as relro_module
 from linker.elf import sections as sections_module
 from linker.elf import write as write_module
+from linker.elf.dynamic import DynamicTables
 from linker.elf.load import Loader
 from linker.model import SymType
 from linker.synth import SyntheticBuilder
@@ -218,6 +222,22 @@ def _eh_hdr_base(mp: pytest.MonkeyPatch) -> None:
                original(frame, frame_addr, frame_addr, word, where))
 
 
+@mutant("every import's .gnu.version entry is 1 (unversioned)", "symbol versions")
+def _versym_global(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(DynamicTables, "render_versym",
+               lambda self: struct.pack(f"<{len(self.syms) + 1}H", 0, *(1 for _ in self.syms)))
+
+
+@mutant("a version's vna_hash is its GNU hash, not its ELF hash", "symbol versions")
+def _verneed_hash(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(dynamic_module, "sysv_hash", hashes.gnu_hash)
+
+
+def _version_objects(lib_dir: Path) -> list[list[Path]]:
+    """fuzz.versions' samples, written by the fixture next to libver.so."""
+    return [sorted((lib_dir / f"versions{n}").glob("*.o")) for n in range(len(versions.SAMPLES))]
+
+
 @dataclasses.dataclass(frozen=True)
 class Built:
     case: FeatureCase
@@ -230,12 +250,22 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Built]]:
     root = tmp_path_factory.mktemp("power-features")
     lib_dir = root / "lib"
     build_libraries(lib_dir)
+    versions.build_library(lib_dir)
+    for n, sample in enumerate(versions.SAMPLES):
+        versions.write_objects(sample, lib_dir / f"versions{n}")
     cases = [*SAMPLES, *collect(feature_cases(), DRAWN)]
     return lib_dir, [Built(c, write_inputs(c, root / f"f{n}"), root / f"f{n}.out")
                      for n, c in enumerate(cases)]
 
 
 def _exposed(lib_dir: Path, cases: list[Built]) -> str | None:
+    for n, objects in enumerate(_version_objects(lib_dir)):
+        out = lib_dir / f"versions{n}.out"
+        link([*map(str, objects), str(lib_dir / "libver.so")], out, entry="_start",
+             dynamic_linker=judge.DYNAMIC_LINKER)
+        status = run_status(out, lib_dir, False)
+        if status:
+            return f"versions sample {n}: call {status - 1} bound to another version"
     for n, b in enumerate(cases):
         try:
             link_linkharness(b.case, b.inputs, lib_dir, b.out)

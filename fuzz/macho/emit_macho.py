@@ -178,6 +178,10 @@ def write_macho(image: MachoImage) -> bytes:
     vmsize = max((s.addr + s.size for s in secs), default=0)
     filesize = max((o + len(s.data) for o, s in zip(offsets, secs) if not s.zerofill),
                    default=32 + cmds_size) - (32 + cmds_size)
+    # The file's padding to a large alignment can exceed the addresses' (they start at 0,
+    # the file after the load commands); llvm-ar refuses filesize > vmsize (found archiving
+    # these objects: fuzz/macho/reach.py).
+    vmsize = max(vmsize, filesize)
     out = bytearray(struct.pack("<IiiIIIII", MH_MAGIC_64, CPU_TYPE_X86_64,
                                 CPU_SUBTYPE_X86_64_ALL, MH_OBJECT, 3, cmds_size, 0, 0))
     out += struct.pack("<II16sQQQQiiII", LC_SEGMENT_64, seg_cmd_size, b"\0" * 16, 0, vmsize,

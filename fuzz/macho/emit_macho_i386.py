@@ -144,6 +144,7 @@ def write_macho_i386(image: MachoImage32) -> bytes:
     stroff = symoff + NLIST_SIZE * len(symbols)
     vmsize = max((s.addr + s.size for s in secs), default=0)
     filesize = data_end - start
+    vmsize = max(vmsize, filesize)  # as emit_macho.py: llvm-ar refuses filesize > vmsize
     out = bytearray(struct.pack("<IiiIIII", MH_MAGIC, CPU_TYPE_I386, CPU_SUBTYPE_I386_ALL,
                                 MH_OBJECT, 4, cmds_size, 0))
     out += struct.pack("<II16sIIIIiiII", LC_SEGMENT, seg_cmd_size, b"\0" * 16, 0, vmsize,
