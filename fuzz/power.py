@@ -1,6 +1,7 @@
 """The scaffolding the harness-power tests share (tests/test_harness_power*.py): a registry of
 seeded linker bugs, a deterministic draw of Hypothesis examples, the loop that seeds each bug
-and asks the test's judge what exposes it, and the printed kill table.
+and asks the test's judge what exposes it, the walk over valid cases that finds the first
+exposure, and the printed kill table.
 
 The mutants themselves monkeypatch linker internals, so they stay in the tests: fuzz/ never
 imports the linker's internals, and nothing here needs them.
@@ -8,12 +9,14 @@ imports the linker's internals, and nothing here needs them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis.strategies import SearchStrategy
+
+from linker import LinkError
 
 T = TypeVar("T")
 
@@ -76,6 +79,20 @@ def seed_each(mutants: Mutants, exposed: Exposed, *, crash_kills: bool = False
             except Exception as err:  # noqa: BLE001 - a mutant that crashes a judge is caught
                 results[name] = f"crashed the pipeline: {type(err).__name__}: {err}"
     return results
+
+
+def first_exposure(judged_cases: Iterable[tuple[str, Callable[[], list[str]]]]) -> str | None:
+    """Walk (label, link-and-judge) pairs of valid cases in order: the first case whose link
+    the linker refuses (every case is valid, so a refusal exposes it) or whose judges find a
+    problem, as "<label> refused: ..." or "<label>: <first problem>"; None when all pass."""
+    for label, judged in judged_cases:
+        try:
+            problems = judged()
+        except LinkError as e:
+            return f"{label} refused: {e}"
+        if problems:
+            return f"{label}: {problems[0]}"
+    return None
 
 
 def print_kill_table(title: str | None, results: dict[str, str | None],
