@@ -10,15 +10,19 @@ imports the linker's internals, and nothing here needs them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
 
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 
+from fuzz.libtrace import build_libraries
 from linker import LinkError
 
 T = TypeVar("T")
+Case = TypeVar("Case")
 
 Mutant = Callable[[pytest.MonkeyPatch], None]
 Exposed = Callable[[], "str | None"]  # what exposes the linker as patched now, or None
@@ -44,6 +48,25 @@ class Mutants:
 
     def __len__(self) -> int:
         return len(self.seeds)
+
+
+@dataclass(frozen=True)
+class WrittenCases(Generic[Case]):
+    """A harness-power test's valid cases on disk: each case with its object files, under
+    `root`, linking against the libtrace libraries in `lib_dir`."""
+
+    root: Path
+    lib_dir: Path
+    cases: list[tuple[Case, list[Path]]]
+
+
+def case_directories(tmp_path_factory: pytest.TempPathFactory, name: str, *,
+                     m32: bool = False) -> tuple[Path, Path]:
+    """A fresh directory for a test's cases and, in its lib/, the libtrace libraries (i386
+    ones with `m32`) the cases link against: (root, lib_dir)."""
+    root = tmp_path_factory.mktemp(name)
+    build_libraries(root / "lib", m32=m32)
+    return root, root / "lib"
 
 
 def collect(strategy: SearchStrategy[T], count: int) -> list[T]:
