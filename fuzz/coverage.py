@@ -215,7 +215,12 @@ SESSION: Counter[str] = Counter()
 
 def record(program: Program, extra: set[str] | frozenset[str] = frozenset()) -> None:
     """Count `program`'s labels (plus `extra`, e.g. describe_i386's) in the session tally."""
-    labels = describe(program) | extra
+    record_labels(describe(program) | extra)
+
+
+def record_labels(labels: set[str]) -> None:
+    """Count one example and its labels in the session tally, and show each label to
+    Hypothesis as an event (for the families whose cases are not a `Program`)."""
     SESSION.update(labels)
     SESSION["examples"] += 1
     for label in sorted(labels):

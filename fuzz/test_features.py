@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given
+from hypothesis import example, given
 
 from fuzz import judge
-from fuzz.coverage import SESSION
+from fuzz.coverage import record_labels
 from fuzz.features import SAMPLES, FeatureCase, describe, feature_cases
 from fuzz.features_build import (
     exported_hidden,
@@ -29,11 +29,7 @@ from fuzz.features_build import (
 
 
 def _record(case: FeatureCase) -> None:
-    labels = describe(case)
-    SESSION.update(labels)
-    SESSION["examples"] += 1
-    for label in sorted(labels):
-        event(label)
+    record_labels(describe(case))
 
 
 def _with_samples(test: Callable[..., None]) -> Callable[..., None]:
