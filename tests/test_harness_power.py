@@ -67,6 +67,7 @@ from linker.model import Binding
 from linker.resolve import SymbolTable
 from linker.synth import SyntheticBuilder
 from oracle.native import run_native
+from tests.shared_mutants import canonical_not_exported
 
 VALID_EXAMPLES = 40
 REACH_EXAMPLES = 12
@@ -393,13 +394,8 @@ def _copy_alignment(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(synth_module, "_copy_alignment", lambda sym: 4)
 
 
-@mutant("a canonical PLT entry is not the import's .dynsym value", "COPY and canonical PLT")
-def _canonical_not_exported(mp: pytest.MonkeyPatch) -> None:
-    original = elf_link.dynsym_value
-
-    def value(image_syms: Any, index_of: Any, canonical: Any, *rest: Any) -> Any:
-        return original(image_syms, index_of, set(), *rest)
-    mp.setattr(elf_link, "dynsym_value", value)
+mutant("a canonical PLT entry is not the import's .dynsym value",
+       "COPY and canonical PLT")(canonical_not_exported)
 
 
 @mutant("local exec offsets from the TLS block's start (variant I), not its end", "TLS")

@@ -45,6 +45,7 @@ from linker.elf import write as write_module
 from linker.elf.load import Loader
 from linker.model import SymType
 from linker.synth import SyntheticBuilder
+from tests.shared_mutants import canonical_not_exported
 
 DRAWN = 6
 MUTANTS = Mutants()
@@ -311,13 +312,8 @@ def _weak_undefined_base(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(elf_link, "symbol_addresses", addresses)
 
 
-@i386_mutant("a canonical PLT entry is not the import's .dynsym value", "canonical PLT")
-def _canonical_not_exported(mp: pytest.MonkeyPatch) -> None:
-    original = elf_link.dynsym_value
-
-    def value(image_syms: Any, index_of: Any, canonical: Any, *rest: Any) -> Any:
-        return original(image_syms, index_of, set(), *rest)
-    mp.setattr(elf_link, "dynsym_value", value)
+i386_mutant("a canonical PLT entry is not the import's .dynsym value",
+            "canonical PLT")(canonical_not_exported)
 
 
 @i386_mutant("an .iplt entry jumps through the next slot", "IFUNC")
