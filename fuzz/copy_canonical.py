@@ -23,6 +23,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
+from .gnu_as import gnu_assemble
+
 LIB_SOURCE = r"""
 #include <stdint.h>
 int lr_data[4] __attribute__((aligned(64))) = {0x11, 0x22, 0x33, 0x44};
@@ -128,8 +130,4 @@ def build_library(directory: Path) -> Path:
 
 def write_program(case: CopyCase, directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    src = directory / "copy.s"
-    src.write_text(program_text(case))
-    obj = directory / "copy.o"
-    subprocess.run(["as", "--64", "-o", str(obj), str(src)], check=True, capture_output=True)
-    return obj
+    return gnu_assemble(program_text(case), directory / "copy.s")

@@ -221,7 +221,12 @@ def record(program: Program, extra: set[str] | frozenset[str] = frozenset(),
            x86_64_relocs: bool = True) -> None:
     """Count `program`'s labels (plus `extra`, e.g. describe_i386's) in the session tally;
     `x86_64_relocs` as for describe."""
-    labels = describe(program, x86_64_relocs) | extra
+    record_labels(describe(program, x86_64_relocs) | extra)
+
+
+def record_labels(labels: set[str]) -> None:
+    """Count one example and its labels in the session tally, and show each label to
+    Hypothesis as an event (for the families whose cases are not a `Program`)."""
     SESSION.update(labels)
     SESSION["examples"] += 1
     for label in sorted(labels):

@@ -19,6 +19,7 @@ from oracle.reference import ReferenceResult, link_reference
 
 from .features import FeatureCase
 from .features_asm import object_texts
+from .gnu_as import gnu_assemble
 from .pipeline import DYNAMIC_LINKER
 
 TRACE_LIBRARY = "libtrace1.so"
@@ -44,13 +45,8 @@ def _ar(flags: str, archive: Path, members: list[Path]) -> str:
 
 def write_inputs(case: FeatureCase, directory: Path) -> Inputs:
     directory.mkdir(parents=True, exist_ok=True)
-    objects = []
-    for n, text in enumerate(object_texts(case)):
-        src, obj = directory / f"o{n}.s", directory / f"o{n}.o"
-        src.write_text(text)
-        subprocess.run(["as", "--64", "-o", str(obj), str(src)], check=True,
-                       capture_output=True)
-        objects.append(obj)
+    objects = [gnu_assemble(text, directory / f"o{n}.s")
+               for n, text in enumerate(object_texts(case))]
     head, rest = [str(objects[0])], objects[1:]
     packaged: list[str]
     reference: list[str] | None = None

@@ -34,6 +34,7 @@ from linker import link
 from oracle.native import run_native
 
 from .copy_canonical import LIB_SOURCE
+from .gnu_as import gnu_assemble
 from .pipeline_i386 import DYNAMIC_LINKER_I386
 
 PACKAGINGS = ("objects", "archive", "thin", "script_group")
@@ -193,13 +194,6 @@ lh_weak0: ret
 """
 
 
-def _assemble(text: str, src: Path) -> Path:
-    src.write_text(text)
-    obj = src.with_suffix(".o")
-    subprocess.run(["as", "--32", "-o", str(obj), str(src)], check=True, capture_output=True)
-    return obj
-
-
 def _ar(flags: str, archive: Path, members: list[Path]) -> str:
     archive.unlink(missing_ok=True)
     subprocess.run(["ar", flags, archive.name,
@@ -211,11 +205,12 @@ def _ar(flags: str, archive: Path, members: list[Path]) -> str:
 def write_inputs(case: I386FeatureCase, directory: Path) -> tuple[list[Path], list[str]]:
     """(the objects a correct link takes, the link's inputs as the case packages them)."""
     directory.mkdir(parents=True, exist_ok=True)
-    objects = [_assemble(t, directory / f"o{n}.s") for n, t in enumerate(object_texts(case))]
+    objects = [gnu_assemble(t, directory / f"o{n}.s", m32=True)
+               for n, t in enumerate(object_texts(case))]
     rest = objects[1:]
     if case.packaging == "objects":
         return objects, [str(o) for o in objects]
-    decoy = _assemble(DECOY, directory / "decoy.s")
+    decoy = gnu_assemble(DECOY, directory / "decoy.s", m32=True)
     if case.packaging in ("archive", "thin"):
         flags = "rcs" if case.packaging == "archive" else "rcsT"
         return objects, [str(objects[0]), _ar(flags, directory / "libfeat.a", [*rest, decoy])]

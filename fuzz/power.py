@@ -1,6 +1,7 @@
 """The scaffolding the harness-power tests share (tests/test_harness_power*.py): a registry of
 seeded linker bugs, a deterministic draw of Hypothesis examples, the loop that seeds each bug
-and asks the test's judge what exposes it, and the printed kill table.
+and asks the test's judge what exposes it, the walk over valid cases that finds the first
+exposure, and the printed kill table.
 
 The mutants themselves monkeypatch linker internals, so they stay in the tests: fuzz/ never
 imports the linker's internals, and nothing here needs them.
@@ -8,14 +9,20 @@ imports the linker's internals, and nothing here needs them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Generic, TypeVar
 
 import pytest
 from hypothesis import Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 
+from fuzz.libtrace import build_libraries
+from linker import LinkError
+
 T = TypeVar("T")
+Case = TypeVar("Case")
 
 Mutant = Callable[[pytest.MonkeyPatch], None]
 Exposed = Callable[[], "str | None"]  # what exposes the linker as patched now, or None
@@ -41,6 +48,25 @@ class Mutants:
 
     def __len__(self) -> int:
         return len(self.seeds)
+
+
+@dataclass(frozen=True)
+class WrittenCases(Generic[Case]):
+    """A harness-power test's valid cases on disk: each case with its object files, under
+    `root`, linking against the libtrace libraries in `lib_dir`."""
+
+    root: Path
+    lib_dir: Path
+    cases: list[tuple[Case, list[Path]]]
+
+
+def case_directories(tmp_path_factory: pytest.TempPathFactory, name: str, *,
+                     m32: bool = False) -> tuple[Path, Path]:
+    """A fresh directory for a test's cases and, in its lib/, the libtrace libraries (i386
+    ones with `m32`) the cases link against: (root, lib_dir)."""
+    root = tmp_path_factory.mktemp(name)
+    build_libraries(root / "lib", m32=m32)
+    return root, root / "lib"
 
 
 def collect(strategy: SearchStrategy[T], count: int) -> list[T]:
@@ -76,6 +102,20 @@ def seed_each(mutants: Mutants, exposed: Exposed, *, crash_kills: bool = False
             except Exception as err:  # noqa: BLE001 - a mutant that crashes a judge is caught
                 results[name] = f"crashed the pipeline: {type(err).__name__}: {err}"
     return results
+
+
+def first_exposure(judged_cases: Iterable[tuple[str, Callable[[], list[str]]]]) -> str | None:
+    """Walk (label, link-and-judge) pairs of valid cases in order: the first case whose link
+    the linker refuses (every case is valid, so a refusal exposes it) or whose judges find a
+    problem, as "<label> refused: ..." or "<label>: <first problem>"; None when all pass."""
+    for label, judged in judged_cases:
+        try:
+            problems = judged()
+        except LinkError as e:
+            return f"{label} refused: {e}"
+        if problems:
+            return f"{label}: {problems[0]}"
+    return None
 
 
 def print_kill_table(title: str | None, results: dict[str, str | None],

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given
+from hypothesis import example, given
 
 from fuzz import judge
 from fuzz.copy_canonical import (
@@ -23,7 +23,7 @@ from fuzz.copy_canonical import (
     describe,
     write_program,
 )
-from fuzz.coverage import SESSION
+from fuzz.coverage import record_labels
 from fuzz.pipeline import DYNAMIC_LINKER
 from linker import link
 from oracle.native import run_native
@@ -43,11 +43,7 @@ def run_status(exe: Path, lib_dir: Path, bind_now: bool) -> int:
 
 
 def record_case(case: CopyCase) -> None:
-    labels = describe(case)
-    SESSION.update(labels)
-    SESSION["examples"] += 1
-    for label in sorted(labels):
-        event(label)
+    record_labels(describe(case))
 
 
 @example(case=SAMPLES[0])

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given
+from hypothesis import example, given
 
 from fuzz import judge, versions
-from fuzz.coverage import SESSION
+from fuzz.coverage import record_labels
 from fuzz.features import SAMPLES, FeatureCase, describe, feature_cases
 from fuzz.features_build import (
     exported_hidden,
@@ -32,11 +32,7 @@ from oracle.reference import link_reference
 
 
 def _record(case: FeatureCase) -> None:
-    labels = describe(case)
-    SESSION.update(labels)
-    SESSION["examples"] += 1
-    for label in sorted(labels):
-        event(label)
+    record_labels(describe(case))
 
 
 def _with_samples(test: Callable[..., None]) -> Callable[..., None]:
@@ -83,11 +79,7 @@ def test_versioned_references_bind_to_their_version(
 ) -> None:
     """fuzz.versions: GNU ld's output exits 0 (the generator checked); linkharness's passes
     oracle.check and the field oracle and exits 0 lazily and with LD_BIND_NOW."""
-    labels = versions.describe(case)
-    SESSION.update(labels)
-    SESSION["examples"] += 1
-    for label in sorted(labels):
-        event(label)
+    record_labels(versions.describe(case))
     work = tmp_path_factory.mktemp("versions")
     objects = versions.write_objects(case, work)
     ref = work / "bfd.out"

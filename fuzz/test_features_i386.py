@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given
+from hypothesis import example, given
 
 from fuzz import judge
-from fuzz.coverage import SESSION
+from fuzz.coverage import record_labels
 from fuzz.features_i386 import (
     SAMPLES,
     I386FeatureCase,
@@ -44,11 +44,7 @@ def test_i386_archives_weak_canonical_ifunc(
     libtrace_dir_i386: Path, libreach32: Path, tmp_path_factory: pytest.TempPathFactory,
     case: I386FeatureCase,
 ) -> None:
-    labels = describe(case)
-    SESSION.update(labels)
-    SESSION["examples"] += 1
-    for label in sorted(labels):
-        event(label)
+    record_labels(describe(case))
     work = tmp_path_factory.mktemp("features32")
     objects, inputs = write_inputs(case, work)
     libs = libraries(libtrace_dir_i386, libreach32)

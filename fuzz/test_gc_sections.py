@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +25,7 @@ from hypothesis import strategies as st
 
 from fuzz import judge
 from fuzz.coverage import record
+from fuzz.gnu_as import gnu_assemble
 from fuzz.model import Program
 from fuzz.pipeline import DYNAMIC_LINKER, libraries, write_objects
 from fuzz.roundtrip import DeadSection, dead_sections, describe_dead
@@ -57,12 +57,7 @@ def dead_object_source(sections: tuple[DeadSection, ...]) -> str:
 
 
 def write_dead_object(sections: tuple[DeadSection, ...], directory: Path) -> Path:
-    source = directory / "dead.s"
-    source.write_text(dead_object_source(sections))
-    obj = directory / "dead.o"
-    subprocess.run(["as", "--64", "-o", str(obj), str(source)], check=True,
-                   capture_output=True)
-    return obj
+    return gnu_assemble(dead_object_source(sections), directory / "dead.s")
 
 
 _DEBUG = (".debug_", ".zdebug_")

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fuzz.coverage import SESSION
+from fuzz.coverage import record_labels
 from fuzz.macho import judge
 from fuzz.macho import tlv as macho_tlv
 from fuzz.macho.pipeline import link_lld
@@ -77,11 +77,7 @@ def check_case(case: macho_tlv.TlvCase, work: Path, behaviour_only: bool = False
 
 def _judge(case: macho_tlv.TlvCase, tmp_path_factory: pytest.TempPathFactory,
            own_writer: bool = False) -> None:
-    labels = macho_tlv.describe(case) | ({"tlv:own_writer"} if own_writer else set())
-    SESSION.update(labels)
-    SESSION["examples"] += 1
-    for label in sorted(labels):
-        event(label)
+    record_labels(macho_tlv.describe(case) | ({"tlv:own_writer"} if own_writer else set()))
     found = check_case(case, tmp_path_factory.mktemp("tlv"), reference=True,
                        own_writer=own_writer)
     assert not found, "\n".join(found)

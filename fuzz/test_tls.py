@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 
 import pytest
-from hypothesis import event, example, given
+from hypothesis import example, given
 
 from fuzz import judge
-from fuzz.coverage import SESSION
+from fuzz.coverage import record_labels
 from fuzz.pipeline import DYNAMIC_LINKER
 from fuzz.semantics import Outcome, TraceEntry
 from fuzz.tls import (
@@ -45,11 +45,7 @@ def test_tls_local_and_initial_exec(
     libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory, case: TlsCase,
 ) -> None:
     lib = str(libtrace_dir / "libtrace1.so")
-    labels = describe(case)
-    SESSION.update(labels)
-    SESSION["examples"] += 1
-    for label in sorted(labels):
-        event(label)
+    record_labels(describe(case))
     work = tmp_path_factory.mktemp("tls")
     objs = write_objects(case, work)
     ref = work / "bfd.out"

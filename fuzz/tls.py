@@ -26,11 +26,12 @@ the thread pointer and the static TLS block).
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from hypothesis import strategies as st
+
+from .gnu_as import gnu_assemble
 
 FORMS = ("le", "le_base", "ie", "gd", "ld")
 TRACE_FUNCTION = "lt1_f1_a1"
@@ -185,11 +186,5 @@ def object_texts(case: TlsCase) -> list[str]:
 
 def write_objects(case: TlsCase, directory: Path) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    out = []
-    for n, text in enumerate(object_texts(case)):
-        src, obj = directory / f"t{n}.s", directory / f"t{n}.o"
-        src.write_text(text)
-        subprocess.run(["as", "--64", "-o", str(obj), str(src)], check=True,
-                       capture_output=True)
-        out.append(obj)
-    return out
+    return [gnu_assemble(text, directory / f"t{n}.s")
+            for n, text in enumerate(object_texts(case))]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .arch import PIC_PLT_TEMPLATES, PLT_TEMPLATES, PltField, PltTemplate
+from .arch.plt import lazy_plt_bytes, pick_plt_form
 from .errors import LinkError
 from .kinds import Howto, Overflow, RelocKind
 from .model import (
@@ -450,19 +451,12 @@ def _redefine(sym: GlobalSymbol, obj: ObjectFile, sec: InputSection, offset: int
 
 
 def _plt_template(arch: ArchTraits, pie: bool) -> PltTemplate:
-    """The PLT form: a PIE's must not hold addresses (i386's PIC form reads %ebx)."""
-    return PIC_PLT_TEMPLATES.get(arch.name, PLT_TEMPLATES[arch.name]) if pie \
-        else PLT_TEMPLATES[arch.name]
+    return pick_plt_form(PLT_TEMPLATES, PIC_PLT_TEMPLATES, arch.name, pie)
 
 
 def _plt_bytes(template: PltTemplate, count: int) -> bytes:
-    out = bytearray(template.plt0)
-    at = template.push_imm_offset
-    for n in range(count):
-        entry = bytearray(template.entry)
-        entry[at:at + 4] = template.push_value(n).to_bytes(4, "little")
-        out += entry
-    return bytes(out)
+    return lazy_plt_bytes(template.plt0, template.entry, template.push_imm_offset,
+                          template.push_value, count)
 
 
 def _copy_alignment(sym: GlobalSymbol) -> int:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,15 @@ from fuzz.model import Call, CallVia, Function, ObjectModel, Program, Section, S
 from fuzz.pipeline import libraries, write_objects
 from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
 from fuzz.pipeline_reach import link_linkharness, linked_object_files, write_inputs
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import (
+    Mutants,
+    WrittenCases,
+    case_directories,
+    collect,
+    first_exposure,
+    print_kill_table,
+    seed_each,
+)
 from fuzz.samples import SAMPLE
 from fuzz.samples_reach import ARCHIVE_SAMPLE, REACH_SAMPLE, WEAK_SAMPLE, edge_error_samples
 from fuzz.semantics import outcome
@@ -58,6 +67,7 @@ from linker.model import Binding
 from linker.resolve import SymbolTable
 from linker.synth import SyntheticBuilder
 from oracle.native import run_native
+from tests.shared_mutants import canonical_not_exported
 
 VALID_EXAMPLES = 40
 REACH_EXAMPLES = 12
@@ -384,13 +394,8 @@ def _copy_alignment(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(synth_module, "_copy_alignment", lambda sym: 4)
 
 
-@mutant("a canonical PLT entry is not the import's .dynsym value", "COPY and canonical PLT")
-def _canonical_not_exported(mp: pytest.MonkeyPatch) -> None:
-    original = elf_link.dynsym_value
-
-    def value(image_syms: Any, index_of: Any, canonical: Any, *rest: Any) -> Any:
-        return original(image_syms, index_of, set(), *rest)
-    mp.setattr(elf_link, "dynsym_value", value)
+mutant("a canonical PLT entry is not the import's .dynsym value",
+       "COPY and canonical PLT")(canonical_not_exported)
 
 
 @mutant("local exec offsets from the TLS block's start (variant I), not its end", "TLS")
@@ -586,39 +591,29 @@ def test_seeded_bugs_are_caught(cases: Cases) -> None:
 # through `as --32 --gdwarf-5` (R_386_32 debug relocations), each mutant caught there too.
 
 
-@dataclasses.dataclass(frozen=True)
-class DebugCases:
-    root: Path
-    lib_dir: Path
-    cases: list[tuple[Program, list[Path]]]
-
-
 @pytest.fixture(scope="module")
-def i386_debug(tmp_path_factory: pytest.TempPathFactory) -> DebugCases:
-    root = tmp_path_factory.mktemp("power-debug-i386")
-    lib_dir = root / "lib"
-    build_libraries(lib_dir, m32=True)
+def i386_debug(tmp_path_factory: pytest.TempPathFactory) -> WrittenCases[Program]:
+    root, lib_dir = case_directories(tmp_path_factory, "power-debug-i386", m32=True)
     sample = I386_SAMPLE_CASE
-    return DebugCases(root, lib_dir, [
+    return WrittenCases(root, lib_dir, [
         (sample.program, write_objects_i386(sample.program, root / "sample", use_as=True,
                                             choices=sample.choices)),
         (COMDAT_DEBUG, write_objects_i386(COMDAT_DEBUG, root / "comdat", use_as=True))])
 
 
-def _exposed_i386_debug(debug: DebugCases) -> str | None:
-    for n, (program, objects) in enumerate(debug.cases):
-        exe = debug.root / f"debug{n}.out"
-        try:
-            link_linkharness_i386(objects, libraries(program, debug.lib_dir), exe)
-        except LinkError as e:
-            return f"i386 debug case {n} refused: {e}"
-        problems = [*judge.structure(exe), *judge.fields(exe, objects), *debug_info(exe)]
-        if problems:
-            return f"i386 debug case {n}: {problems[0]}"
-    return None
+def _judged_i386_debug(debug: WrittenCases[Program], n: int) -> list[str]:
+    program, objects = debug.cases[n]
+    exe = debug.root / f"debug{n}.out"
+    link_linkharness_i386(objects, libraries(program, debug.lib_dir), exe)
+    return [*judge.structure(exe), *judge.fields(exe, objects), *debug_info(exe)]
 
 
-def test_debug_bugs_are_caught_on_i386(i386_debug: DebugCases) -> None:
+def _exposed_i386_debug(debug: WrittenCases[Program]) -> str | None:
+    return first_exposure((f"i386 debug case {n}", partial(_judged_i386_debug, debug, n))
+                          for n in range(len(debug.cases)))
+
+
+def test_debug_bugs_are_caught_on_i386(i386_debug: WrittenCases[Program]) -> None:
     assert _exposed_i386_debug(i386_debug) is None
     family = Mutants()
     for name, seed in MUTANTS.seeds.items():
@@ -697,38 +692,30 @@ def _import_got_relaxed(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(scan_module, "pick_instruction_forms", pick)
 
 
-@dataclasses.dataclass(frozen=True)
-class PieCases:
-    root: Path
-    lib_dir: Path
-    programs: list[tuple[Program, list[Path]]]
+PieCases = WrittenCases[Program]
 
 
 @pytest.fixture(scope="module")
 def pie_cases(tmp_path_factory: pytest.TempPathFactory) -> PieCases:
     from fuzz.pie import pie_form, pie_legal
     from fuzz.pipeline import write_objects
-    root = tmp_path_factory.mktemp("power-pie")
-    lib_dir = root / "lib"
-    lib_dir.mkdir()
-    build_libraries(lib_dir)
+    root, lib_dir = case_directories(tmp_path_factory, "power-pie")
     drawn = collect(programs().map(pie_form).filter(pie_legal), PIE_EXAMPLES)
     return PieCases(root, lib_dir, [(p, write_objects(p, root / f"p{n}"))
                                     for n, p in enumerate(drawn)])
 
 
+def _pie_judged(cases: PieCases, n: int) -> list[str]:
+    program, objects = cases.cases[n]
+    exe = cases.root / f"pie{n}"
+    link([*map(str, objects), *libraries(program, cases.lib_dir)], exe,
+         entry="_start", dynamic_linker=judge.DYNAMIC_LINKER, pie=True)
+    return judge.everything(exe, objects, outcome(program), cases.lib_dir)
+
+
 def _pie_exposed(cases: PieCases) -> str | None:
-    for n, (program, objects) in enumerate(cases.programs):
-        exe = cases.root / f"pie{n}"
-        try:
-            link([*map(str, objects), *libraries(program, cases.lib_dir)], exe,
-                 entry="_start", dynamic_linker=judge.DYNAMIC_LINKER, pie=True)
-        except LinkError as e:
-            return f"PIE program {n} refused: {e}"
-        problems = judge.everything(exe, objects, outcome(program), cases.lib_dir)
-        if problems:
-            return f"PIE program {n}: {problems[0]}"
-    return None
+    return first_exposure((f"PIE program {n}", partial(_pie_judged, cases, n))
+                          for n in range(len(cases.cases)))
 
 
 def test_unmutated_linker_passes_on_pies(pie_cases: PieCases) -> None:

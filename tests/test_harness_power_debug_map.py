@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -25,9 +26,8 @@ from fuzz.macho.strategies import macho_cases
 from fuzz.macho.strategies_i386 import macho_i386_cases
 from fuzz.macho.tbd import write_tbds
 from fuzz.model import Binding, Program
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.semantics import outcome
-from linker import LinkError
 from linker.macho import debug_map as stabs
 from linker.macho import link as macho_link
 
@@ -106,12 +106,22 @@ class Target:
     judged: Callable[[Program, int, list[Path], list[Path], Path], list[str]]
 
 
+def _cases(root: Path, prefix: str, sample: Program, drawn: list[tuple[Program, int]],
+           write_objects: Callable[[Program, Path, int], list[Path]]
+           ) -> list[tuple[Program, int, list[Path], list[Path]]]:
+    """The sample (variant 0) and the drawn cases, each with its objects and its libraries'
+    .tbd stubs written under `root` (directories named from `prefix`)."""
+    cases = []
+    for n, (program, variant) in enumerate([(sample, 0), *drawn]):
+        objs = write_objects(program, root / f"{prefix}{n}", variant)
+        cases.append((program, variant, objs,
+                      write_tbds(root / f"{prefix}s{n}", program.libraries)))
+    return cases
+
+
 def _x86_64(root: Path) -> Target:
     drawn = [(c.program, c.variant) for c in collect(macho_cases(), DRAWN_EXAMPLES)]
-    cases = []
-    for n, (program, variant) in enumerate([(MACHO_SAMPLE, 0), *drawn]):
-        objs = pipeline.write_objects(program, root / f"x{n}", variant)
-        cases.append((program, variant, objs, write_tbds(root / f"xs{n}", program.libraries)))
+    cases = _cases(root, "x", MACHO_SAMPLE, drawn, pipeline.write_objects)
 
     def judged(program: Program, variant: int, objs: list[Path], stubs: list[Path],
                exe: Path) -> list[str]:
@@ -122,10 +132,7 @@ def _x86_64(root: Path) -> Target:
 
 def _i386(root: Path) -> Target:
     drawn = [(c.program, c.variant) for c in collect(macho_i386_cases(), DRAWN_EXAMPLES)]
-    cases = []
-    for n, (program, variant) in enumerate([(MACHO_I386_SAMPLE, 0), *drawn]):
-        objs = pipeline_i386.write_objects(program, root / f"i{n}", variant)
-        cases.append((program, variant, objs, write_tbds(root / f"is{n}", program.libraries)))
+    cases = _cases(root, "i", MACHO_I386_SAMPLE, drawn, pipeline_i386.write_objects)
 
     def judged(program: Program, variant: int, objs: list[Path], stubs: list[Path],
                exe: Path) -> list[str]:
@@ -142,14 +149,8 @@ def target(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 
 
 def _exposed(target: Target, root: Path) -> str | None:
-    for n, (program, variant, objs, stubs) in enumerate(target.cases):
-        try:
-            problems = target.judged(program, variant, objs, stubs, root / f"out{n}")
-        except LinkError as e:
-            return f"case {n} refused: {e}"
-        if problems:
-            return f"case {n}: {problems[0]}"
-    return None
+    return first_exposure((f"case {n}", partial(target.judged, *case, root / f"out{n}"))
+                          for n, case in enumerate(target.cases))
 
 
 def test_unmutated_linker_passes(target: Target, tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +27,14 @@ from fuzz.features_build import (
     run_status,
     write_inputs,
 )
-from fuzz.libtrace import build_libraries
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import (
+    Mutants,
+    case_directories,
+    collect,
+    first_exposure,
+    print_kill_table,
+    seed_each,
+)
 from linker import LinkError, link
 from linker.elf import archive as archive_module
 from linker.elf import ctors as ctors_module
@@ -42,6 +50,7 @@ from linker.elf.dynamic import DynamicTables
 from linker.elf.load import Loader
 from linker.model import SymType
 from linker.synth import SyntheticBuilder
+from tests.shared_mutants import canonical_not_exported
 
 DRAWN = 6
 MUTANTS = Mutants()
@@ -247,9 +256,7 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Built]]:
-    root = tmp_path_factory.mktemp("power-features")
-    lib_dir = root / "lib"
-    build_libraries(lib_dir)
+    root, lib_dir = case_directories(tmp_path_factory, "power-features")
     versions.build_library(lib_dir)
     for n, sample in enumerate(versions.SAMPLES):
         versions.write_objects(sample, lib_dir / f"versions{n}")
@@ -258,28 +265,40 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Built]]:
                      for n, c in enumerate(cases)]
 
 
+def _problems_else_failed_runs(problems: list[str], run_status: Callable[[bool], int]
+                               ) -> list[str]:
+    """The judges' problems; where there are none, the program's first failed check when
+    run natively (lazily bound, then with LD_BIND_NOW; `run_status` gives 1 + its index)."""
+    if problems:
+        return problems
+    for bind_now in (False, True):
+        status = run_status(bind_now)
+        if status:
+            return [f"check {status - 1} failed (bind_now={bind_now})"]
+    return []
+
+
+def _judged(lib_dir: Path, b: Built) -> list[str]:
+    link_linkharness(b.case, b.inputs, lib_dir, b.out)
+    return _problems_else_failed_runs(
+        [*judge.structure(b.out), *field_problems(b.out, b.inputs.objects),
+         *exported_hidden(b.case, b.out)],
+        partial(run_status, b.out, lib_dir))
+
+
 def _exposed(lib_dir: Path, cases: list[Built]) -> str | None:
     for n, objects in enumerate(_version_objects(lib_dir)):
         out = lib_dir / f"versions{n}.out"
-        link([*map(str, objects), str(lib_dir / "libver.so")], out, entry="_start",
-             dynamic_linker=judge.DYNAMIC_LINKER)
+        try:
+            link([*map(str, objects), str(lib_dir / "libver.so")], out, entry="_start",
+                 dynamic_linker=judge.DYNAMIC_LINKER)
+        except LinkError as e:
+            return f"versions sample {n} refused: {e}"
         status = run_status(out, lib_dir, False)
         if status:
             return f"versions sample {n}: call {status - 1} bound to another version"
-    for n, b in enumerate(cases):
-        try:
-            link_linkharness(b.case, b.inputs, lib_dir, b.out)
-        except LinkError as e:
-            return f"case {n} refused: {e}"
-        problems = [*judge.structure(b.out), *field_problems(b.out, b.inputs.objects),
-                    *exported_hidden(b.case, b.out)]
-        if problems:
-            return f"case {n}: {problems[0]}"
-        for bind_now in (False, True):
-            status = run_status(b.out, lib_dir, bind_now)
-            if status:
-                return f"case {n}: check {status - 1} failed (bind_now={bind_now})"
-    return None
+    return first_exposure((f"case {n}", partial(_judged, lib_dir, b))
+                          for n, b in enumerate(cases))
 
 
 def test_unmutated_linker_passes(built: tuple[Path, list[Built]]) -> None:
@@ -327,13 +346,8 @@ def _weak_undefined_base(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(elf_link, "symbol_addresses", addresses)
 
 
-@i386_mutant("a canonical PLT entry is not the import's .dynsym value", "canonical PLT")
-def _canonical_not_exported(mp: pytest.MonkeyPatch) -> None:
-    original = elf_link.dynsym_value
-
-    def value(image_syms: Any, index_of: Any, canonical: Any, *rest: Any) -> Any:
-        return original(image_syms, index_of, set(), *rest)
-    mp.setattr(elf_link, "dynsym_value", value)
+i386_mutant("a canonical PLT entry is not the import's .dynsym value",
+            "canonical PLT")(canonical_not_exported)
 
 
 @i386_mutant("an .iplt entry jumps through the next slot", "IFUNC")
@@ -358,9 +372,7 @@ def built_i386(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], lis
     from fuzz.features_i386 import SAMPLES as I386_SAMPLES
     from fuzz.features_i386 import build_libreach32, i386_feature_cases
     from fuzz.features_i386 import write_inputs as write_i386_inputs
-    root = tmp_path_factory.mktemp("power-features32")
-    lib_dir = root / "lib"
-    build_libraries(lib_dir, m32=True)
+    root, lib_dir = case_directories(tmp_path_factory, "power-features32", m32=True)
     libs = [str(lib_dir / "libtrace1.so"), str(build_libreach32(root / "reach"))]
     cases = [*I386_SAMPLES, *collect(i386_feature_cases(), DRAWN)]
     built = []
@@ -370,22 +382,18 @@ def built_i386(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], lis
     return libs, built
 
 
-def _exposed_i386(libs: list[str], cases: list[Built32]) -> str | None:
+def _judged_i386(libs: list[str], b: Built32) -> list[str]:
     from fuzz.features_i386 import link_i386
     from fuzz.features_i386 import run_status as run_status_i386
-    for n, b in enumerate(cases):
-        try:
-            link_i386(b.inputs, libs, b.out)
-        except LinkError as e:
-            return f"case {n} refused: {e}"
-        problems = [*judge.structure(b.out), *judge.fields(b.out, b.objects)]
-        if problems:
-            return f"case {n}: {problems[0]}"
-        for bind_now in (False, True):
-            status = run_status_i386(b.out, libs, bind_now)
-            if status:
-                return f"case {n}: check {status - 1} failed (bind_now={bind_now})"
-    return None
+    link_i386(b.inputs, libs, b.out)
+    return _problems_else_failed_runs(
+        [*judge.structure(b.out), *judge.fields(b.out, b.objects)],
+        partial(run_status_i386, b.out, libs))
+
+
+def _exposed_i386(libs: list[str], cases: list[Built32]) -> str | None:
+    return first_exposure((f"case {n}", partial(_judged_i386, libs, b))
+                          for n, b in enumerate(cases))
 
 
 def test_unmutated_linker_passes_on_i386(built_i386: tuple[list[str], list[Built32]]) -> None:

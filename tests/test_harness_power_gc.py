@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,11 @@ from hypothesis import strategies as st
 
 from fuzz.libtrace import build_libraries
 from fuzz.model import Program
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.roundtrip import DeadSection, dead_sections
 from fuzz.samples import SAMPLE
 from fuzz.strategies import programs
 from fuzz.test_gc_sections import DEAD_SAMPLE, judge_gc
-from linker import LinkError
 from linker import gc as gc_module
 
 DRAWN_EXAMPLES = 3
@@ -97,18 +97,16 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     return Cases(root, lib_dir, [(SAMPLE, DEAD_SAMPLE, 0), (SAMPLE, DEAD_SAMPLE, 1), *drawn])
 
 
+def _judged(cases: Cases, n: int) -> list[str]:
+    program, dead, flavour = cases.cases[n]
+    work = cases.root / f"case{n}"
+    work.mkdir(exist_ok=True)
+    return judge_gc(program, dead, "as" if flavour == 1 else None, work, cases.lib_dir)
+
+
 def _exposed(cases: Cases) -> str | None:
-    for n, (program, dead, flavour) in enumerate(cases.cases):
-        work = cases.root / f"case{n}"
-        work.mkdir(exist_ok=True)
-        try:
-            problems = judge_gc(program, dead, "as" if flavour == 1 else None, work,
-                                cases.lib_dir)
-        except LinkError as e:
-            return f"case {n}: valid link refused: {e}"
-        if problems:
-            return f"case {n}: {problems[0]}"
-    return None
+    return first_exposure((f"case {n}", partial(_judged, cases, n))
+                          for n in range(len(cases.cases)))
 
 
 def test_unmutated_linker_passes(cases: Cases) -> None:

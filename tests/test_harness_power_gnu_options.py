@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +18,13 @@ import pytest
 
 from fuzz import judge
 from fuzz.libtrace import build_libraries
+from fuzz.model import Program
 from fuzz.pipeline import LinkOptions, libraries, link_linkharness, write_objects
 from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
-from fuzz.power import Mutants, print_kill_table, seed_each
+from fuzz.power import Mutants, first_exposure, print_kill_table, seed_each
 from fuzz.samples import SAMPLE
 from fuzz.semantics import outcome
 from fuzz.strategies_i386 import SAMPLE_CASE
-from linker import LinkError
 from linker.arch import ibt
 from linker.arch.plt import PltField
 from linker.elf import emit_relocs, write
@@ -144,25 +145,23 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
 def _exposed(cases: Cases) -> str | None:
     """What exposes the linker as patched now: the x86-64 and the i386 samples, each linked with -z ibtplt and judged as property (a) judges."""
     runs = [("x86_64", SAMPLE), ("i386", SAMPLE_CASE.program)]
-    for name, program in runs:
-        work = cases.root / name
-        i386 = name == "i386"
-        lib_dir = cases.lib_dir_i386 if i386 else cases.lib_dir
-        options = LinkOptions(ibt_plt=True, emit_relocs=True)
-        exe = work / "out"
-        try:
-            if i386:
-                objs = write_objects_i386(program, work, choices=SAMPLE_CASE.choices)
-                link_linkharness_i386(objs, libraries(program, lib_dir), exe, options)
-            else:
-                objs = write_objects(program, work)
-                link_linkharness(objs, libraries(program, lib_dir), exe, options)
-        except LinkError as e:
-            return f"{name}: valid link refused: {e}"
-        problems = judge.everything(exe, objs, outcome(program), lib_dir)
-        if problems:
-            return f"{name}: {problems[0]}"
-    return None
+    return first_exposure((name, partial(_judged, cases, name, program))
+                          for name, program in runs)
+
+
+def _judged(cases: Cases, name: str, program: Program) -> list[str]:
+    work = cases.root / name
+    i386 = name == "i386"
+    lib_dir = cases.lib_dir_i386 if i386 else cases.lib_dir
+    options = LinkOptions(ibt_plt=True, emit_relocs=True)
+    exe = work / "out"
+    if i386:
+        objs = write_objects_i386(program, work, choices=SAMPLE_CASE.choices)
+        link_linkharness_i386(objs, libraries(program, lib_dir), exe, options)
+    else:
+        objs = write_objects(program, work)
+        link_linkharness(objs, libraries(program, lib_dir), exe, options)
+    return judge.everything(exe, objs, outcome(program), lib_dir)
 
 
 def test_unmutated_linker_passes(cases: Cases) -> None:

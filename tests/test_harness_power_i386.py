@@ -13,20 +13,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pytest
 
 from fuzz import judge
-from fuzz.libtrace import build_libraries
 from fuzz.pipeline import libraries
 from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import (
+    Mutants,
+    WrittenCases,
+    case_directories,
+    collect,
+    first_exposure,
+    print_kill_table,
+    seed_each,
+)
 from fuzz.semantics import outcome
 from fuzz.strategies_i386 import SAMPLE_CASE, I386Case, i386_cases
-from linker import LinkError
 from linker import apply as apply_module
 from linker.arch import PLT_TEMPLATES
 from linker.elf import link as elf_link
@@ -145,36 +151,29 @@ def _jump_slot(mp: pytest.MonkeyPatch) -> None:
     _dynamic_relocs(mp, edit)
 
 
-@dataclasses.dataclass(frozen=True)
-class Cases:
-    root: Path
-    lib_dir: Path
-    valid: list[tuple[I386Case, list[Path]]]
+Cases = WrittenCases[I386Case]
 
 
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
-    root = tmp_path_factory.mktemp("power_i386")
-    lib_dir = root / "lib"
-    build_libraries(lib_dir, m32=True)
+    root, lib_dir = case_directories(tmp_path_factory, "power_i386", m32=True)
     drawn = [SAMPLE_CASE, *collect(i386_cases(), DRAWN_EXAMPLES)]
     valid = [(c, write_objects_i386(c.program, root / f"v{n}", choices=c.choices))
              for n, c in enumerate(drawn)]
     return Cases(root, lib_dir, valid)
 
 
+def _judged(cases: Cases, n: int) -> list[str]:
+    case, objs = cases.cases[n]
+    exe = cases.root / f"out{n}"
+    link_linkharness_i386(objs, libraries(case.program, cases.lib_dir), exe)
+    return judge.everything(exe, objs, outcome(case.program), cases.lib_dir)
+
+
 def _exposed(cases: Cases) -> str | None:
     """What exposes the current linker, or None when every check passes."""
-    for n, (case, objs) in enumerate(cases.valid):
-        exe = cases.root / f"out{n}"
-        try:
-            link_linkharness_i386(objs, libraries(case.program, cases.lib_dir), exe)
-        except LinkError as e:
-            return f"valid program {n} refused: {e}"
-        problems = judge.everything(exe, objs, outcome(case.program), cases.lib_dir)
-        if problems:
-            return f"program {n}: {problems[0]}"
-    return None
+    return first_exposure((f"program {n}", partial(_judged, cases, n))
+                          for n in range(len(cases.cases)))
 
 
 def test_unmutated_linker_passes(cases: Cases) -> None:

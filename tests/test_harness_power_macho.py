@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,8 @@ from fuzz.model import (
     SectionKind,
     SelfRel,
 )
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.semantics import outcome
-from linker import LinkError
 from linker.macho import link as macho_link
 from linker.macho import read as macho_read
 from linker.macho import relocs_x86_64 as macho_relocs
@@ -185,19 +185,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 def _exposed(built: Built) -> str | None:
     """What exposes the current linker, or None when every check passes."""
-    for n, (case, objs, stubs) in enumerate(built.cases):
-        expected = outcome(case.program)
-        for classic in (False, True):
-            mode = "classic" if classic else "modern"
-            exe = built.root / f"out{n}-{mode}"
-            try:
-                pipeline.link_linkharness(objs, stubs, exe, classic=classic)
-            except LinkError as e:
-                return f"case {n} {mode} refused: {e}"
-            problems = judge.everything(exe, objs, case.program, expected)
-            if problems:
-                return f"case {n} {mode}: {problems[0]}"
-    return None
+    return first_exposure((f"case {n} {mode}", partial(_judged, built, n, mode))
+                          for n in range(len(built.cases)) for mode in ("modern", "classic"))
+
+
+def _judged(built: Built, n: int, mode: str) -> list[str]:
+    case, objs, stubs = built.cases[n]
+    exe = built.root / f"out{n}-{mode}"
+    pipeline.link_linkharness(objs, stubs, exe, classic=mode == "classic")
+    return judge.everything(exe, objs, case.program, outcome(case.program))
 
 
 def test_unmutated_linker_passes(built: Built) -> None:

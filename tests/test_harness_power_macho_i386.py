@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,8 @@ from fuzz.macho import pipeline_i386 as pipeline
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
 from fuzz.macho.strategies_i386 import MachoI386Case, macho_i386_cases
 from fuzz.macho.tbd import write_tbds
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.semantics import outcome
-from linker import LinkError
 from linker.arch import MACHO_STUB_TEMPLATES
 from linker.macho import link as macho_link
 from linker.macho import read_generic
@@ -160,19 +160,16 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 def _exposed(built: Built) -> str | None:
     """What exposes the current linker, or None when every check passes."""
-    for n, (case, objs, stubs) in enumerate(built.cases):
-        expected = outcome(case.program)
-        for mode in pipeline.MODES:
-            exe = built.root / f"out{n}-{mode}"
-            try:
-                pipeline.link_linkharness(objs, stubs, exe, mode)
-            except LinkError as e:
-                return f"case {n} {mode} refused: {e}"
-            problems = judge_i386.everything(exe, objs, case.program, expected,
-                                             pipeline.exits_through_libsystem(case.variant))
-            if problems:
-                return f"case {n} {mode}: {problems[0]}"
-    return None
+    return first_exposure((f"case {n} {mode}", partial(_judged, built, n, mode))
+                          for n in range(len(built.cases)) for mode in pipeline.MODES)
+
+
+def _judged(built: Built, n: int, mode: str) -> list[str]:
+    case, objs, stubs = built.cases[n]
+    exe = built.root / f"out{n}-{mode}"
+    pipeline.link_linkharness(objs, stubs, exe, mode)
+    return judge_i386.everything(exe, objs, case.program, outcome(case.program),
+                                 pipeline.exits_through_libsystem(case.variant))
 
 
 def test_unmutated_linker_passes(built: Built) -> None:

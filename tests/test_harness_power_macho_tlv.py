@@ -19,6 +19,7 @@ import dataclasses
 import itertools
 import struct
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,9 @@ from fuzz.macho import tlv as macho_tlv
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.strategies import MachoCase, macho_cases
 from fuzz.macho.tbd import write_tbds
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.semantics import outcome
 from fuzz.test_macho_tlv import check_case
-from linker import LinkError
 from linker.kinds import RelocKind
 from linker.layout import OutputSection
 from linker.macho import chained, sections, tlv
@@ -249,23 +249,19 @@ def _exposed(built: Built, behaviour_only: bool = False) -> str | None:
     """What exposes the current linker, or None when every check passes (`behaviour_only`:
     the TLV cases judged by their runs against the model alone, not by the rules or the
     field oracle)."""
-    for n, tlv_case in enumerate(built.tlv_cases):
-        try:
-            found = check_case(tlv_case, built.root / f"tlv{n}", behaviour_only)
-        except LinkError as e:
-            return f"TLV case {n} ({tlv_case.arch}) refused: {e}"
-        if found:
-            return f"TLV case {n}: {found[0]}"
-    for n, (case, objs, stubs) in enumerate(built.macho_cases):
-        exe = built.root / f"chained{n}"
-        try:
-            pipeline.link_linkharness(objs, stubs, exe, chained=True)
-        except LinkError as e:
-            return f"Mach-O case {n} refused with chained fixups: {e}"
-        problems = judge.everything(exe, objs, case.program, outcome(case.program))
-        if problems:
-            return f"Mach-O case {n}, chained fixups: {problems[0]}"
-    return None
+    tlv = ((f"TLV case {n} ({c.arch})", partial(check_case, c, built.root / f"tlv{n}",
+                                                 behaviour_only))
+           for n, c in enumerate(built.tlv_cases))
+    chained = ((f"Mach-O case {n}, chained fixups", partial(_judged_chained, built, n))
+               for n in range(len(built.macho_cases)))
+    return first_exposure(itertools.chain(tlv, chained))
+
+
+def _judged_chained(built: Built, n: int) -> list[str]:
+    case, objs, stubs = built.macho_cases[n]
+    exe = built.root / f"chained{n}"
+    pipeline.link_linkharness(objs, stubs, exe, chained=True)
+    return judge.everything(exe, objs, case.program, outcome(case.program))
 
 
 def test_unmutated_linker_passes(built: Built) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,12 @@ import pytest
 from fuzz.libtrace import build_libraries
 from fuzz.lower_i386 import I386Choices
 from fuzz.model import Program
-from fuzz.power import Mutants, collect, print_kill_table, seed_each
+from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.roundtrip import Split
 from fuzz.samples import SAMPLE
 from fuzz.strategies import programs
 from fuzz.strategies_i386 import SAMPLE_CASE, i386_cases
 from fuzz.test_relocatable import judge_round_trip
-from linker import LinkError
 from linker.elf import relocatable
 
 DRAWN_EXAMPLES = 3
@@ -138,20 +138,18 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     return Cases(root, lib_dir, lib_dir_i386, [*samples, *combined[-2:], *combined[:-2]])
 
 
+def _judged(cases: Cases, n: int) -> list[str]:
+    program, run, flavour, choices = cases.cases[n]
+    work = cases.root / f"case{n}"
+    work.mkdir(exist_ok=True)
+    return judge_round_trip(program, run, "as" if flavour == 1 else None, flavour <= 1, work,
+                            cases.lib_dir if choices is None else cases.lib_dir_i386,
+                            i386_choices=choices)
+
+
 def _exposed(cases: Cases) -> str | None:
-    for n, (program, run, flavour, choices) in enumerate(cases.cases):
-        work = cases.root / f"case{n}"
-        work.mkdir(exist_ok=True)
-        try:
-            problems = judge_round_trip(program, run, "as" if flavour == 1 else None,
-                                        flavour <= 1, work,
-                                        cases.lib_dir if choices is None else cases.lib_dir_i386,
-                                        i386_choices=choices)
-        except LinkError as e:
-            return f"case {n}: valid link refused: {e}"
-        if problems:
-            return f"case {n}: {problems[0]}"
-    return None
+    return first_exposure((f"case {n}", partial(_judged, cases, n))
+                          for n in range(len(cases.cases)))
 
 
 def test_unmutated_linker_passes(cases: Cases) -> None:

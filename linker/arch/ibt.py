@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import i386, x86_64
-from .plt import PltField
+from .plt import PltField, lazy_plt_bytes, pick_plt_form
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,16 +106,10 @@ IBT_PIC_PLT_TEMPLATES: dict[str, IbtPltTemplate] = {"i386": I386_PIC}
 
 
 def ibt_template(arch: str, pic: bool) -> IbtPltTemplate:
-    return IBT_PIC_PLT_TEMPLATES.get(arch, IBT_PLT_TEMPLATES[arch]) if pic \
-        else IBT_PLT_TEMPLATES[arch]
+    return pick_plt_form(IBT_PLT_TEMPLATES, IBT_PIC_PLT_TEMPLATES, arch, pic)
 
 
 def lazy_bytes(template: IbtPltTemplate, count: int) -> bytes:
     """.plt: PLT0 then one lazy entry per import, each pushing its relocation number."""
-    out = bytearray(template.plt0)
-    at = template.push_imm_offset
-    for n in range(count):
-        entry = bytearray(template.lazy_entry)
-        entry[at:at + 4] = template.push_value(n).to_bytes(4, "little")
-        out += entry
-    return bytes(out)
+    return lazy_plt_bytes(template.plt0, template.lazy_entry, template.push_imm_offset,
+                          template.push_value, count)

@@ -7,8 +7,11 @@ along with user code and nothing here computes a displacement.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+Template = TypeVar("Template")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +54,22 @@ class MachoStubTemplate:
     helper_entry: bytes  # per import: push its lazy-bind offset, jmp header
     entry_push_imm: int  # the push's immediate (patched after layout)
     entry_fields: tuple[PltField, ...]
+
+
+def pick_plt_form(plain: Mapping[str, Template], pic_forms: Mapping[str, Template], arch: str,
+                  pic: bool) -> Template:
+    """The arch's PIC PLT form where the output needs one and the arch has one (i386's
+    entries read %ebx), else its plain form: a PIE's PLT must not hold addresses."""
+    return pic_forms.get(arch, plain[arch]) if pic else plain[arch]
+
+
+def lazy_plt_bytes(plt0: bytes, entry: bytes, push_imm_offset: int,
+                   push_value: Callable[[int], int], count: int) -> bytes:
+    """PLT0 then one lazy entry per import, each pushing what its relocation number maps
+    to (the fields are left zero: relocations fill them)."""
+    out = bytearray(plt0)
+    for n in range(count):
+        lazy = bytearray(entry)
+        lazy[push_imm_offset:push_imm_offset + 4] = push_value(n).to_bytes(4, "little")
+        out += lazy
+    return bytes(out)

@@ -16,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 
 from oracle.check import consts as c
+from oracle.elf_records import SectionHeader
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -124,19 +125,8 @@ class Segment:
         return self.vaddr <= vaddr and vaddr + max(size, 1) <= self.vaddr + self.filesz
 
 
-@dataclass(frozen=True)
-class Section:
-    index: int
-    name: str
-    type: int
-    flags: int
-    addr: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    addralign: int
-    entsize: int
+class Section(SectionHeader):
+    """A section header with the checker's views of it."""
 
     @property
     def file_size(self) -> int:

@@ -14,6 +14,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from oracle.elf_records import SectionHeader
+
 SHN_LORESERVE, SHN_XINDEX = 0xFF00, 0xFFFF
 SHT_NULL, SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA = 0, 1, 2, 3, 4
 SHT_DYNAMIC, SHT_NOBITS, SHT_REL, SHT_DYNSYM, SHT_GROUP = 6, 8, 9, 11, 17
@@ -41,19 +43,8 @@ _PHDR = {True: "<IIQQQQQQ", False: "<IIIIIIII"}
 _CHDR = {True: struct.Struct("<IIQQ"), False: struct.Struct("<III")}
 
 
-@dataclass(frozen=True)
-class Shdr:
-    index: int
-    name: str
-    type: int
-    flags: int
-    addr: int
-    offset: int
-    size: int
-    link: int
-    info: int
-    addralign: int
-    entsize: int
+class Shdr(SectionHeader):
+    """A section header with the field oracle's views of it."""
 
     @property
     def type_name(self) -> str:

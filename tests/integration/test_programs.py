@@ -18,9 +18,8 @@ from pathlib import Path
 
 import pytest
 from program_build import DEFAULT_VARIANTS, LINKERS, VARIANTS, build_objects
+from program_run import assert_runs_as_recorded
 from program_spec import ProgramSpec, load_programs
-
-from oracle.emulate import run as emulate
 
 PROGRAMS = load_programs(DEFAULT_VARIANTS)
 CASES = [
@@ -78,12 +77,4 @@ def test_pie_program(spec: ProgramSpec, linker: str, objects: str, shared_build_
                      linkharness_shim: str) -> None:
     built = build_objects(spec, VARIANTS[objects], shared_build_root)
     executable = built.link(linker, linkharness_shim, pie=True)
-    result = built.run(executable)
-    context = f"exit status {result.exit}, stderr: {result.stderr[-2000:]!r}"
-    assert (result.stdout, result.exit) == (spec.stdout, spec.exit), context
-    if linker != "linkharness" or spec.is_cxx:
-        return  # the emulator serves libc, libm and libgcc_s, not libstdc++
-    emulated = emulate(executable, [str(executable), *spec.args],
-                       {"LC_ALL": "C", **dict(spec.env)}, library_path=[built.directory])
-    assert emulated.stdout.decode("utf-8", "replace") == spec.stdout, emulated.faults
-    assert emulated.exit_code == spec.exit, emulated.faults
+    assert_runs_as_recorded(spec, built, executable, emulated_too=linker == "linkharness")

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import pytest
 from program_build import DEFAULT_VARIANTS, LINKERS, VARIANTS, build_objects
+from program_run import assert_runs_as_recorded
 from program_spec import ProgramSpec, load_programs
-
-from oracle.emulate import run as emulate
 
 PROGRAMS = load_programs(DEFAULT_VARIANTS)
 PIC_OBJECTS = {"x86-64": "gcc-fPIC", "i386": "m32-fPIC"}
@@ -64,12 +63,4 @@ def test_program_with_a_linkharness_library(spec: ProgramSpec, linker: str, obje
     built = build_objects(spec, VARIANTS[objects], shared_build_root)
     library = built.link_shared_library(linkharness_shim)
     executable = built.link_with_library(linker, linkharness_shim, library)
-    result = built.run(executable)
-    context = f"exit status {result.exit}, stderr: {result.stderr[-2000:]!r}"
-    assert (result.stdout, result.exit) == (spec.stdout, spec.exit), context
-    if linker != "linkharness" or spec.is_cxx:
-        return  # the emulator serves libc, libm and libgcc_s, not libstdc++
-    emulated = emulate(executable, [str(executable), *spec.args],
-                       {"LC_ALL": "C", **dict(spec.env)}, library_path=[built.directory])
-    assert emulated.stdout.decode("utf-8", "replace") == spec.stdout, emulated.faults
-    assert emulated.exit_code == spec.exit, emulated.faults
+    assert_runs_as_recorded(spec, built, executable, emulated_too=linker == "linkharness")

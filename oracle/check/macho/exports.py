@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from oracle.check.macho.registry import DYLD_LOAD_COMMANDS, DYLD_TRIE, Finding, MachOFile, rule
 from oracle.emulate.macho import image as mi
-from oracle.emulate.macho.dylib_images import export_entries
+from oracle.emulate.macho.dylib_images import ExportEntry, export_entries
 
 TOPIC = "exports"
 LD64_EXPORTS = "ld64 (export trie built from the external definitions of the symbol table)"
@@ -48,15 +48,12 @@ def dylib_id_name(f: MachOFile) -> Iterator[Finding]:
 def export_place(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     try:
-        entries = export_entries(img)
         header = img.header_address()
     except mi.MachOError:
-        return  # MACHO-EXPORT-TRIE reports a malformed trie
+        return
     sections = [(s.addr, s.addr + s.size) for s in img.sections()]
-    for e in entries:
-        if e.absolute or e.address == header:
-            continue
-        if not any(lo <= e.address <= hi for lo, hi in sections):
+    for e in _regular_exports(img):
+        if e.address != header and not any(lo <= e.address <= hi for lo, hi in sections):
             yield f"export {e.name}", f"address {e.address:#x} is in no section"
 
 
@@ -67,7 +64,6 @@ def export_place(f: MachOFile) -> Iterator[Finding]:
 def export_symtab(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     try:
-        entries = export_entries(img)
         symbols = img.symbols()
     except mi.MachOError:
         return
@@ -75,9 +71,18 @@ def export_symtab(f: MachOFile) -> Iterator[Finding]:
     for s in symbols:
         if s.defined_in_section and s.type & mi.N_EXT:
             defined.setdefault(s.name, set()).add(s.value)
-    for e in entries:
+    for e in _regular_exports(img):
         values = defined.get(e.name)
-        if e.absolute or values is None or e.address in values:
+        if values is None or e.address in values:
             continue
         yield f"export {e.name}", (f"address {e.address:#x}, but the symbol table defines it "
                                    f"at {', '.join(f'{v:#x}' for v in sorted(values))}")
+
+
+def _regular_exports(img: mi.MachOImage) -> list[ExportEntry]:
+    """The trie's exports that name an address in the image (absolute ones name a value);
+    none where the trie is malformed, which MACHO-EXPORT-TRIE reports."""
+    try:
+        return [e for e in export_entries(img) if not e.absolute]
+    except mi.MachOError:
+        return []

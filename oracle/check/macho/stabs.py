@@ -89,6 +89,18 @@ def _defined_by_name(img: mi.MachOImage) -> dict[str, int | None]:
     return out
 
 
+def _size_stab(entries: list[mi.Symbol], k: int) -> mi.Symbol | None:
+    """The unnamed N_FUN right after the named N_FUN entries[k]: it holds the function's
+    size.  None where the next entry is anything else."""
+    after = entries[k + 1] if k + 1 < len(entries) else None
+    return after if after is not None and after.type == N_FUN and not after.name else None
+
+
+def _named_section(sections: list[mi.Section], sym: mi.Symbol) -> mi.Section | None:
+    """The section a stab's n_sect (1-based) names; None where it names none."""
+    return sections[sym.sect - 1] if 1 <= sym.sect <= len(sections) else None
+
+
 @rule("MACHO-STAB-UNIT", TOPIC,
       "each debug-map unit names its source (N_SO), then exactly one object (N_OSO) before "
       "its symbols, and is closed by an N_SO with no name: dsymutil drops a symbol stab "
@@ -114,8 +126,8 @@ def _function_groups(where: str, entries: list[mi.Symbol]) -> Iterator[Finding]:
     for k, sym in enumerate(entries):
         if sym.type != N_FUN or not sym.name:
             continue
-        after = entries[k + 1] if k + 1 < len(entries) else None
-        if after is None or after.type != N_FUN or after.name:
+        after = _size_stab(entries, k)
+        if after is None:
             yield f"{where}: N_FUN {sym.name}", "not followed by the N_FUN holding its size"
             continue
         before = entries[k - 1] if k else None
@@ -141,14 +153,14 @@ def stab_functions(f: MachOFile) -> Iterator[Finding]:
             if sym.type != N_FUN or not sym.name:
                 continue
             where = f"symbol {sym.index} N_FUN {sym.name}"
-            if not 1 <= sym.sect <= len(sections):
+            sect = _named_section(sections, sym)
+            if sect is None:
                 yield where, f"n_sect {sym.sect} names no section (there are {len(sections)})"
                 continue
-            sect = sections[sym.sect - 1]
             if not sect.flags & S_ATTR_INSTRUCTIONS:
                 yield where, f"{sect.name} holds no instructions"
-            size = unit.entries[k + 1].value if k + 1 < len(unit.entries) and \
-                unit.entries[k + 1].type == N_FUN and not unit.entries[k + 1].name else 0
+            size_stab = _size_stab(unit.entries, k)
+            size = 0 if size_stab is None else size_stab.value
             if not (sect.addr <= sym.value and sym.value + size <= sect.addr + sect.size):
                 yield where, (f"[{sym.value:#x}, +{size:#x}) is not inside {sect.name} "
                               f"[{sect.addr:#x}, {sect.addr + sect.size:#x})")
@@ -177,10 +189,10 @@ def stab_data(f: MachOFile) -> Iterator[Finding]:
                 elif sym.name not in defined:
                     yield where, "names no symbol the table defines"
             elif sym.type in (N_STSYM, N_LCSYM):
-                if not 1 <= sym.sect <= len(sections):
+                sect = _named_section(sections, sym)
+                if sect is None:
                     yield where, f"n_sect {sym.sect} names no section"
                     continue
-                sect = sections[sym.sect - 1]
                 if not sect.addr <= sym.value < sect.addr + max(sect.size, 1):
                     yield where, f"value {sym.value:#x} is outside {sect.name}"
 

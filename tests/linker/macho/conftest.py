@@ -62,3 +62,19 @@ def macho32_tlv_cc(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Pa
     """clang-14 -target i386-apple-macosx10.7 (the first target with `_Thread_local`)."""
     return _compiler(tmp_path_factory.mktemp("macho32-tlv-cc"), "i386-apple-macosx10.7",
                      "-nostdlibinc", "-isystem", str(MACHO_INCLUDE))
+
+
+@pytest.fixture(scope="session")
+def run_natively(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[bytes, int]]:
+    """`run_natively(source, name, *gcc_flags)`: build the C source for Linux with gcc and
+    run it; its (stdout, exit status) is what the Mach-O link must reproduce under the
+    emulated dyld."""
+    root = tmp_path_factory.mktemp("macho-native")
+
+    def build_and_run(source: str, name: str, *flags: str) -> tuple[bytes, int]:
+        src, exe = root / f"{name}.c", root / name
+        src.write_text(source)
+        subprocess.run(["gcc", *flags, "-w", "-o", str(exe), str(src)], check=True)
+        done = subprocess.run([str(exe)], capture_output=True, check=False)
+        return done.stdout, done.returncode
+    return build_and_run

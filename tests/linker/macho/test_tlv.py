@@ -20,36 +20,16 @@ from oracle.check import check
 from oracle.check.macho import check_macho
 from oracle.emulate.macho import image as mi
 from oracle.relocs.check import check_fields_report
+from tests.linker.macho.tlv_counter_program import counter_program
 
 INCLUDE = Path(__file__).resolve().parents[2] / "macho_include"
-PROGRAM = r"""
-#include <stdio.h>
-_Thread_local int counter = 5;
-_Thread_local long big[4] = {10, 20, 30, 40};
-_Thread_local int zeroed;
-static _Thread_local char tag[8] = "tls";
-int bump(int by) { counter += by; return counter; }
-int main(int argc, char **argv) {
-    zeroed += argc;
-    big[2] += bump(2);
-    printf("%d %ld %ld %d %s\n", counter, big[0], big[2], zeroed, tag);
-    tag[0] = 'T';
-    int *p = &counter;
-    *p += 100;
-    printf("%d %s %s\n", bump(1), tag, (void *)0 == (void *)&zeroed ? "null" : "ok");
-    return counter & 0x7f;
-}
-"""
+PROGRAM = counter_program("long")
 FLAVOURS = {"opcodes": False, "chained": True}
 
 
 @pytest.fixture(scope="module")
-def native(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int]:
-    root = tmp_path_factory.mktemp("tlv-native")
-    (root / "t.c").write_text(PROGRAM)
-    subprocess.run(["gcc", "-w", "-o", str(root / "t"), str(root / "t.c")], check=True)
-    done = subprocess.run([str(root / "t")], capture_output=True, check=False)
-    return done.stdout, done.returncode
+def native(run_natively: Callable[..., tuple[bytes, int]]) -> tuple[bytes, int]:
+    return run_natively(PROGRAM, "tlv")
 
 
 @pytest.fixture(scope="module")
@@ -172,15 +152,14 @@ int main(void) {
 @pytest.mark.parametrize(("target", "chains"), [("macho-x86_64", False),
                                                 ("macho-x86_64", True), ("macho-i386", False)])
 def test_each_thread_has_its_own_copy(macho_cc: Callable[..., Path],
-                                      macho32_tlv_cc: Callable[..., Path], tmp_path: Path,
-                                      target: str, chains: bool) -> None:
+                                      macho32_tlv_cc: Callable[..., Path],
+                                      run_natively: Callable[..., tuple[bytes, int]],
+                                      tmp_path: Path, target: str, chains: bool) -> None:
     """pthread_create runs the thread (its own TSD, so its own thread-local variables and
     pthread_getspecific values); the output is the native one (gcc -m64 / -m32)."""
     i386 = target == "macho-i386"
-    (tmp_path / "th.c").write_text(THREADS)
-    subprocess.run(["gcc", "-m32" if i386 else "-m64", "-w", "-pthread", "-o",
-                    str(tmp_path / "native"), str(tmp_path / "th.c")], check=True)
-    native = subprocess.run([str(tmp_path / "native")], capture_output=True, check=False)
+    bits = "-m32" if i386 else "-m64"
+    native = run_natively(THREADS, f"threads{bits}", bits, "-pthread")
     if i386:
         o = macho32_tlv_cc(THREADS, "threads32")
     else:
@@ -188,9 +167,8 @@ def test_each_thread_has_its_own_copy(macho_cc: Callable[..., Path],
     out = tmp_path / "th"
     link([o, "-lSystem"], out, target=target, fixup_chains=chains)
     result = run(str(out))
-    assert native.stdout.startswith(b"main counter=100 name=main total=306")
-    assert (result.stdout, result.exit_code, result.faults) == (
-        native.stdout, native.returncode, [])
+    assert native[0].startswith(b"main counter=100 name=main total=306")
+    assert (result.stdout, result.exit_code, result.faults) == (*native, [])
 
 
 ALIGNED_BSS = """

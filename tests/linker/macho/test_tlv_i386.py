@@ -21,35 +21,15 @@ from oracle import run
 from oracle.check import check
 from oracle.emulate.macho import image as mi
 from oracle.relocs.check import check_fields_report
+from tests.linker.macho.tlv_counter_program import counter_program
 
-PROGRAM = r"""
-#include <stdio.h>
-_Thread_local int counter = 5;
-_Thread_local long long big[4] = {10, 20, 30, 40};
-_Thread_local int zeroed;
-static _Thread_local char tag[8] = "tls";
-int bump(int by) { counter += by; return counter; }
-int main(int argc, char **argv) {
-    zeroed += argc;
-    big[2] += bump(2);
-    printf("%d %lld %lld %d %s\n", counter, big[0], big[2], zeroed, tag);
-    tag[0] = 'T';
-    int *p = &counter;
-    *p += 100;
-    printf("%d %s %s\n", bump(1), tag, (void *)0 == (void *)&zeroed ? "null" : "ok");
-    return counter & 0x7f;
-}
-"""
+PROGRAM = counter_program("long long")
 VERSIONS = {"10.7": (0x000A0700, 0x000A0700), "10.9": (0x000A0900, 0x000B0000)}
 
 
 @pytest.fixture(scope="module")
-def native(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, int]:
-    root = tmp_path_factory.mktemp("tlv32-native")
-    (root / "t.c").write_text(PROGRAM)
-    subprocess.run(["gcc", "-m32", "-w", "-o", str(root / "t"), str(root / "t.c")], check=True)
-    done = subprocess.run([str(root / "t")], capture_output=True, check=False)
-    return done.stdout, done.returncode
+def native(run_natively: Callable[..., tuple[bytes, int]]) -> tuple[bytes, int]:
+    return run_natively(PROGRAM, "tlv32", "-m32")
 
 
 @pytest.fixture(scope="module")
