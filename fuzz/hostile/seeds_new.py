@@ -78,11 +78,11 @@ def _macho_dwarf_objects(directory: Path, i386: bool) -> list[Path]:
         lower = macho_pipeline_i386.lowerer(MACHO_I386_SAMPLE, 0)
         for i in range(len(MACHO_I386_SAMPLE.objects)):
             obj = lower.object(i)
-            image = macho_pipeline_i386.assemble_i386(obj, macho_pipeline_i386.choices(0, i))
-            image = with_debug_info_i386(image, str(directory.resolve()), f"{obj.name}.s",
-                                         debug_form(i))
+            image32 = macho_pipeline_i386.assemble_i386(obj, macho_pipeline_i386.choices(0, i))
+            image32 = with_debug_info_i386(image32, str(directory.resolve()), f"{obj.name}.s",
+                                           debug_form(i))
             paths.append(directory / f"{obj.name}.o")
-            paths[-1].write_bytes(write_macho_i386(image))
+            paths[-1].write_bytes(write_macho_i386(image32))
         return paths
     for i, (name, image) in enumerate(macho_pipeline.object_images(MACHO_SAMPLE, 0)):
         image = with_debug_info(image, str(directory.resolve()), f"{name}.s", debug_form(i))
