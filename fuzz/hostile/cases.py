@@ -25,16 +25,23 @@ def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets
     return target.mutable[k], data, done
 
 
+def link_arguments(target: LinkTarget, inputs: list[Path]
+                   ) -> tuple[list[Path], dict[str, object]]:
+    """linker.link's file operands and options for `inputs` (the target's, one replaced):
+    an input the target passes through an option (a version script) goes there."""
+    options = dict(target.options)
+    for i, option in target.as_option.items():
+        options[option] = [*options.get(option, []), inputs[i]]
+    return [p for i, p in enumerate(inputs) if i not in target.as_option], options
+
+
 def link_case(target: LinkTarget, index: int, data: bytes, work: Path) -> list[str]:
     """The rules broken by linking `target` with input `index` replaced by `data`."""
     original = target.inputs[index]
     mutated = write_case(work / "in", original.name, data)
     inputs = [mutated if i == index else p for i, p in enumerate(target.inputs)]
     names = [p.name for p in inputs]
-    options = dict(target.options)
-    for i, option in target.as_option.items():  # a version script: an option's file
-        options[option] = [*options.get(option, []), inputs[i]]
-    operands = [p for i, p in enumerate(inputs) if i not in target.as_option]
+    operands, options = link_arguments(target, inputs)
     try:
         output, broken = link_rules(operands, options, work / "out", names)
         if output is not None:
