@@ -115,7 +115,7 @@ class Site:
         sect, word = self.obj.sections[index], self.obj.word
         k, within = divmod(obj_addr - sect.addr, word)
         at = sect.reserved1 + k
-        if at >= len(self.obj.indirect):
+        if not 0 <= at < len(self.obj.indirect):  # an address before the section: k < 0
             raise Unresolved("unresolved", f"{sect.name} entry {k} is past the object's "
                                            f"indirect symbol table")
         entry = self.obj.indirect[at]
@@ -165,7 +165,7 @@ class Site:
             raise Unresolved("unresolved", f"{sect.name}: stub size (reserved2) is 0")
         k, within = divmod(obj_addr - sect.addr, size)
         at = sect.reserved1 + k
-        if within or at >= len(self.obj.indirect):
+        if within or not 0 <= at < len(self.obj.indirect):
             raise Unresolved("unsupported", f"{sect.name}+{obj_addr - sect.addr:#x} is not "
                                             "the start of an entry the indirect table names")
         entry = self.obj.indirect[at]
