@@ -28,7 +28,7 @@ NEW_TARGETS = ("macho64-dylib-input", "macho32-dylib-input", "relocatable", "ver
                "elf64-so", "elf32-so", "elf64-pie", "elf32-pie", "macho64-dylib",
                "macho32-dylib")
 CI_EXAMPLES = 12
-CI_EXAMPLES_NEW = 6
+CI_EXAMPLES_NEW = 10
 
 
 @pytest.fixture(scope="session")
