@@ -37,8 +37,12 @@ from .semantics import Resolver, linked_objects, references
 from .strategies_reach import EDGES
 
 
-def describe(program: Program) -> set[str]:
-    """The coverage labels of a program (a set: each is recorded once per example)."""
+def describe(program: Program, x86_64_relocs: bool = True) -> set[str]:
+    """The coverage labels of a program (a set: each is recorded once per example).
+    `x86_64_relocs`: label the relocations of its x86-64 ELF objects, which lowers and
+    assembles them; the i386 and Mach-O properties never build those objects, so they pass
+    False (their own describe_* labels their objects' relocations) and skip that work (about
+    1 ms an example) and the counts of objects no link saw."""
     labels: set[str] = set()
     for obj in program.objects:
         labels |= {f"section:{s.kind.value}{':comdat' if s.group else ''}" for s in obj.sections}
@@ -69,7 +73,7 @@ def describe(program: Program) -> set[str]:
                if f.binding.value == "local"]
     if len(statics) != len(set(statics)):
         labels.add("function:local:same_name_in_two_objects")
-    for _, image in lowered_images(program):
+    for _, image in lowered_images(program) if x86_64_relocs else ():
         for sec in image.sections:
             for r in sec.relocs:
                 labels.add(f"reloc:{r.type}{':section' if r.section_symbol else ''}")
@@ -213,9 +217,11 @@ def describe_i386(program: Program, no_base_objects: frozenset[int]) -> set[str]
 SESSION: Counter[str] = Counter()
 
 
-def record(program: Program, extra: set[str] | frozenset[str] = frozenset()) -> None:
-    """Count `program`'s labels (plus `extra`, e.g. describe_i386's) in the session tally."""
-    labels = describe(program) | extra
+def record(program: Program, extra: set[str] | frozenset[str] = frozenset(),
+           x86_64_relocs: bool = True) -> None:
+    """Count `program`'s labels (plus `extra`, e.g. describe_i386's) in the session tally;
+    `x86_64_relocs` as for describe."""
+    labels = describe(program, x86_64_relocs) | extra
     SESSION.update(labels)
     SESSION["examples"] += 1
     for label in sorted(labels):

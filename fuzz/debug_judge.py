@@ -50,7 +50,9 @@ def described_code(output: Path) -> list[str]:
         elf = ELFFile(fh)
         if elf.get_section_by_name(".debug_aranges") is None:
             return []
-        aranges = elf.get_dwarf_info().get_aranges()
+        # An executable's DWARF is already relocated: the .rel(a).debug_* sections that
+        # --emit-relocs keeps must not be applied again (a REL field would be added twice).
+        aranges = elf.get_dwarf_info(relocate_dwarf_sections=False).get_aranges()
         if aranges is None:
             return []
         ranges = [(e.begin_addr, e.begin_addr + e.length) for e in aranges.entries

@@ -239,6 +239,30 @@ def _debug_map_rows(t: str, prefix: str) -> list[Row]:
     ]
 
 
+def _tlv_dylib_rows(t: str, arch: str) -> list[Row]:
+    """fuzz/macho/tlv_dylib.py's labels."""
+    return [_r(t, "TLV", "a dylib's thread-local variables, read by the dylib and by the "
+               "executable (through slots bound to the dylib's descriptors), on threads too",
+               f"tlv:dylib:{arch}", "tlv:dylib:imported", "tlv:dylib:own", "tlv:dylib:thread")]
+
+
+def _archive_rows(t: str, prefix: str) -> list[Row]:
+    """fuzz/macho/archive.py's labels: a BSD archive (__.SYMDEF SORTED) after the objects,
+    pulled by ld64's rules (all archives one group; weak references pull too)."""
+    return [
+        _r(t, "archives", "member pulled by a reference (a drawn object or a chain's head)",
+           f"{prefix}:archive:pulled"),
+        _r(t, "archives", "a pulled member pulls another", f"{prefix}:archive:member_pulls_member"),
+        _r(t, "archives", "member pulled by a weak reference (N_WEAK_REF: ld64 pulls, GNU ld "
+           "would not)", f"{prefix}:archive:pulled_by_weak_ref"),
+        _r(t, "archives", "the archive before the objects on the command line (ld64 loads "
+           "every object first)", f"{prefix}:archive:before_objects"),
+        _r(t, "archives", "members left out (their symbols absent; a decoy that would be "
+           "a duplicate definition)", f"{prefix}:archive:not_pulled",
+           f"{prefix}:archive:decoy_duplicate_left"),
+    ]
+
+
 def _macho64_rows() -> list[Row]:
     t = MACHO64
     rows = [_r(t, "relocations", f"X86_64_RELOC_{r.replace(':', ' ', 1).replace(':', ' bytes, ')}",
@@ -257,8 +281,7 @@ def _macho64_rows() -> list[Row]:
            "from either object (X86_64_RELOC_TLV, relaxed to leaq)", "tlv:x86_64", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
-        _hole(t, "TLV", "a dylib's thread-local variables", "fuzz/macho/tlv.py links "
-              "executables only (tests/linker/macho/test_tlv_programs.py has one)"),
+        *_tlv_dylib_rows(t, "x86_64"),
         _hole(t, "TLV", "C++ thread_local destructors (__tlv_atexit)", "not drawn "
               "(tests/linker/macho/test_tlv_cxx.py)"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
@@ -270,9 +293,13 @@ def _macho64_rows() -> list[Row]:
         _r(t, "dylibs", "a dylib reaching the executable (-undefined dynamic_lookup)",
            "macho-dylib:flat-lookup"),
         *_debug_map_rows(t, "macho"),
-        _hole(t, "relocations", "SUBTRACTOR pairs near their range", "differences stay small"),
-        _hole(t, "errors", "Mach-O error models", "not drawn"),
-        _hole(t, "archives", "Mach-O archives", "not drawn"),
+        _r(t, "relocations", "SUBTRACTOR pairs at the edges of their range (32-bit: "
+           "0x7fffffff and -2**31 link; -2**31-1 is an overflow error; 64-bit: -2**63)",
+           "macho:subtractor:edge:32:max", "macho:subtractor:edge:32:min",
+           "macho:subtractor:edge:64:min", "macho:subtractor:edge:32:past_min"),
+        _r(t, "errors", "undefined, duplicate, SUBTRACTOR(32) overflow",
+           "macho:error:undefined", "macho:error:duplicate", "macho:error:overflow"),
+        *_archive_rows(t, "macho"),
     ]
     return rows
 
@@ -312,12 +339,13 @@ def _macho32_rows() -> list[Row]:
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
         *_debug_map_rows(t, "macho-i386"),
+        *_tlv_dylib_rows(t, "i386"),
         _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",
            "macho-i386:jump_table"),
         _r(t, "errors", "undefined, duplicate, narrow VANILLA overflow",
            "macho-i386:error:undefined", "macho-i386:error:duplicate",
            "macho-i386:error:overflow"),
-        _hole(t, "archives", "Mach-O i386 archives", "not drawn"),
+        *_archive_rows(t, "macho-i386"),
     ]
     return rows
 
@@ -407,6 +435,7 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(mcase, MachoCase)
             labels |= describe_macho(mcase.program, mcase.variant)
         labels |= _tlv_labels("x86_64", count)
+        labels |= _macho_hole_labels(count)
         from .macho import dylib_split
         for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
             assert isinstance(dcase, dylib_split.DylibCase)
@@ -426,10 +455,49 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(icase, MachoI386Case)
             labels |= describe_macho_i386(icase.program, icase.variant)
         labels |= _tlv_labels("i386", count)
+        labels |= _archive_labels("macho-i386", count)
         from .macho import dylib_split_i386
         for d386 in _draw(dylib_split_i386.dylib_cases_i386(), count):
             assert isinstance(d386, dylib_split_i386.DylibCase386)
             labels |= dylib_split_i386.describe_i386(d386)
+    return labels
+
+
+def _macho_hole_labels(count: int) -> set[str]:
+    """fuzz/macho/edges.py's and the x86_64 archive labels: samples and `count` draws."""
+    from .macho.edges import (
+        EDGE_SAMPLE,
+        ERROR_SAMPLES,
+        describe_edges,
+        edge_cases,
+        macho_error_cases,
+    )
+    from .macho.strategies import MachoCase
+    labels: set[str] = set()
+    for case in [EDGE_SAMPLE, *ERROR_SAMPLES, *_draw(edge_cases(), count),
+                 *_draw(macho_error_cases(), count)]:
+        assert isinstance(case, MachoCase)
+        labels |= describe_edges(case.program)
+    return labels | _archive_labels("macho", count)
+
+
+def _archive_labels(prefix: str, count: int) -> set[str]:
+    from .macho.archive import (
+        ArchiveCase,
+        describe_archive,
+        i386_archive_cases,
+        sample_case,
+        x86_64_archive_cases,
+    )
+    from .macho.samples import MACHO_SAMPLE
+    from .macho.samples_i386 import MACHO_I386_SAMPLE
+    i386 = prefix == "macho-i386"
+    cases = [sample_case(MACHO_I386_SAMPLE if i386 else MACHO_SAMPLE, weak_head=True),
+             *_draw(i386_archive_cases() if i386 else x86_64_archive_cases(), count)]
+    labels: set[str] = set()
+    for case in cases:
+        assert isinstance(case, ArchiveCase)
+        labels |= describe_archive(case, prefix)
     return labels
 
 
@@ -440,6 +508,10 @@ def _tlv_labels(arch: str, count: int) -> set[str]:
     for case in [tlv.sample(arch), *_draw(tlv.tlv_cases(arch), count)]:
         assert isinstance(case, tlv.TlvCase)
         labels |= tlv.describe(case)
+    from .macho import tlv_dylib
+    for dcase in [tlv_dylib.dylib_sample(arch), *_draw(tlv_dylib.dylib_cases(arch), count)]:
+        assert isinstance(dcase, tlv.TlvCase)
+        labels |= tlv_dylib.describe(dcase)
     return labels
 
 

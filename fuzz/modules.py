@@ -217,6 +217,10 @@ def programs(draw: st.DrawFn, tls: bool = True) -> ModuleProgram:
             sofar = ModuleProgram(libraries, objects, exe_needs,
                                   tuple(() for _ in range(libraries)), tuple(defs), ())
             defs.append(_definition(draw, kind, name, module, objects[module], sofar))
+    if not any(d.kind == DATA and d.module == 0 for d in defs):
+        # something main can always reach (a draw may define nothing it may refer to)
+        defs.append(Definition(f"d{counts.get(DATA, 0)}", DATA, 0, 0,
+                               words=(draw(st.integers(0, MASK)),)))
     program = ModuleProgram(libraries, objects, exe_needs, tuple(() for _ in range(libraries)),
                             tuple(defs), ())
     defs = [_with_body(draw, program, d) for d in defs]
@@ -224,8 +228,9 @@ def programs(draw: st.DrawFn, tls: bool = True) -> ModuleProgram:
                             _library_needs(program, defs), tuple(defs), (),
                             draw(st.sampled_from(("pie", "pie", "pic", "nopic"))))
     main = _terms(draw, program, 0, None, 2, 8)
+    assert main, "the executable's own array is always referable"
     return ModuleProgram(program.libraries, objects, exe_needs, program.lib_needs,
-                         program.definitions, main or (Term("load", "d0"),), program.exe_pic)
+                         program.definitions, main, program.exe_pic)
 
 
 def _pointer_targets(program: ModuleProgram, kind: str, module: int) -> list[Definition]:

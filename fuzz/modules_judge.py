@@ -46,13 +46,17 @@ def known_reference_bug(program: ModuleProgram, options: BuildOptions,
       two bytes early and clobbers the instruction before it (a silent wrong output: found
       by this property, the program faults natively; GNU ld and linkharness are right);
     - lld 14 refuses ("cannot preempt symbol") a non-PIC i386 executable's `call f`
-      (R_386_PC32) to a library's protected function, which GNU ld links as a PLT call."""
+      (R_386_PC32) to a library's protected function, which GNU ld links as a PLT call;
+    - mold 1.10 computes i386's no-base GOT32X (non-PIC -fno-plt `call *f@GOT`) as
+      G + A - GOT (issue 19: the program crashes natively)."""
     tls_in_exe = any(t.kind in ("tload", "tstore") for t in program.main) or any(
         t.kind in ("tload", "tstore") for d in program.definitions if d.module == 0
         for t in d.body)
     if seat[1] == "lld" and options.m32 and options.no_plt and program.exe_pic == "pic" \
             and tls_in_exe:
         return "lld 14: i386 -fno-plt GD sequence relaxed two bytes early"
+    if seat[1] == "mold" and options.m32 and options.no_plt and program.exe_pic == "nopic":
+        return "mold 1.10: i386 no-base GOT32X (call *f@GOT) computed as G + A - GOT"
     if seat[1] == "lld" and options.m32 and program.exe_pic == "nopic" \
             and _calls_protected_import(program):
         return "lld 14 refuses an i386 R_386_PC32 call to a library's protected function"

@@ -68,6 +68,7 @@ class LinkOptions:
     hash_style: str = "both"
     pie: bool = False  # a position-independent executable (only for fuzz.pie.pie_legal models)
     ibt_plt: bool = False  # -z ibtplt: the IBT PLT (.plt lazy entries with endbr + .plt.sec)
+    emit_relocs: bool = False  # --emit-relocs: judged by oracle.check's ELF-EMITTED-RELOC-*
 
     def ordered(self, objects: Sequence[Path]) -> list[Path]:
         return [objects[i] for i in self.order] if self.order else list(objects)
@@ -82,7 +83,7 @@ def link_linkharness(objects: Sequence[Path], libs: Sequence[str], output: Path,
                                 bind_now=options.bind_now)
     link([*map(str, options.ordered(objects)), *libs], output, entry="_start", dynamic_linker=DYNAMIC_LINKER,
          bind_now=options.bind_now, hash_style=options.hash_style, pie=options.pie,
-         ibt_plt=options.ibt_plt)
+         ibt_plt=options.ibt_plt, emit_relocs=options.emit_relocs)
 
 
 HASH_STYLES = ("both", "sysv", "gnu")
@@ -92,8 +93,8 @@ ORDERS_PICKED_UP_TO = 5
 
 @functools.lru_cache(maxsize=64)
 def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[LinkOptions]:
-    """Input order, -z now, hash style, -z ibtplt for about a third of the examples and,
-    when the model is PIE-legal (`pie_ok`), -pie for about a third.  Built once per
+    """Input order, -z now, hash style, -z ibtplt and --emit-relocs each for about a third
+    of the examples and, when the model is PIE-legal (`pie_ok`), -pie for about a third.  Built once per
     argument pair: the properties draw it for every program, and a fresh strategy is
     validated on its first draw."""
     return _link_options(n_objects, pie_ok)
@@ -106,7 +107,8 @@ def _link_options(draw: st.DrawFn, n_objects: int, pie_ok: bool) -> LinkOptions:
     else:
         order = tuple(draw(st.permutations(range(n_objects))))
     return LinkOptions(order, pick(draw, (False, True)), pick(draw, HASH_STYLES),
-                       pie_ok and integer(draw, 0, 2) == 0, integer(draw, 0, 2) == 0)
+                       pie_ok and integer(draw, 0, 2) == 0, integer(draw, 0, 2) == 0,
+                       integer(draw, 0, 2) == 0)
 
 
 @st.composite

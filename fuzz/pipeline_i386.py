@@ -61,7 +61,8 @@ def link_linkharness_i386(objects: Sequence[Path], libs: Sequence[str], output: 
                                 bind_now=options.bind_now)
     link([*map(str, options.ordered(objects)), *libs], output, target=TARGET, entry="_start",
          dynamic_linker=DYNAMIC_LINKER_I386, bind_now=options.bind_now,
-         hash_style=options.hash_style, ibt_plt=options.ibt_plt)
+         hash_style=options.hash_style, ibt_plt=options.ibt_plt,
+         emit_relocs=options.emit_relocs)
 
 
 def link_with_i386(linker: str, objects: Sequence[Path], libs: Sequence[str],

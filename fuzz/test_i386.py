@@ -71,7 +71,7 @@ def _budget(prop: str) -> Callable[[Any], Any]:
 
 
 def _record(case: I386Case) -> None:
-    record(case.program, describe_i386(case.program, case.choices.no_base_objects))
+    record(case.program, describe_i386(case.program, case.choices.no_base_objects), x86_64_relocs=False)
 
 
 def mold_misreads(program: Program) -> bool:

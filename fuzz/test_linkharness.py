@@ -24,7 +24,7 @@ from fuzz.semantics import outcome
 
 
 @example(case=(SAMPLE, LinkOptions()), also_asm=0)
-@example(case=(SAMPLE, LinkOptions(ibt_plt=True)), also_asm=1)
+@example(case=(SAMPLE, LinkOptions(ibt_plt=True, emit_relocs=True)), also_asm=1)
 @given(case=linkharness_cases(), also_asm=st.integers(0, 3))
 def test_linkharness_output_is_right_by_every_check(
     libtrace_dir: Path, tmp_path_factory: pytest.TempPathFactory,
@@ -34,7 +34,8 @@ def test_linkharness_output_is_right_by_every_check(
     if options.pie:
         program = pie_form(program)  # absolute addressing made pc-relative
     record(program, {label for label, on in (("link:pie", options.pie),
-                                            ("link:ibtplt", options.ibt_plt)) if on})
+                                            ("link:ibtplt", options.ibt_plt),
+                                            ("link:emit-relocs", options.emit_relocs)) if on})
     expected = outcome(program)
     work = tmp_path_factory.mktemp("lh")
     for asm in [None, "as", "llvm-mc"] if also_asm == 0 else [None]:

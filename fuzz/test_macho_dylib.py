@@ -21,6 +21,7 @@ import pytest
 from hypothesis import event, example, given, settings
 
 from fuzz.coverage import describe_macho, record
+from fuzz.judge import load_seed
 from fuzz.macho import judge
 from fuzz.macho.dylib_split import (
     LIBRARY,
@@ -61,9 +62,11 @@ def emulated(exe: Path, library_dir: Path, expected: Outcome, want: judge.Trace 
     problems = []
     want = judge.expected_trace(expected) if want is None else want
     for bind in ("lazy", "now"):
-        result = run(exe, bind=bind, library_path=[library_dir])
+        # the dylib's base drawn from the executable's bytes: a failure repeats exactly
+        result = run(exe, bind=bind, library_path=[library_dir], seed=load_seed(exe))
         trace = tuple((t.library, t.symbol, tuple(t.args)) for t in result.trace)
-        problems += [f"emulated ({bind}): {f.describe()}" for f in result.faults]
+        problems += [f"emulated ({bind}, --seed {result.seed}): {f.describe()}"
+                     for f in result.faults]
         if trace != want:
             problems.append(f"emulated ({bind}): trace {trace} != model {want}")
         if result.exit_code != expected.status:

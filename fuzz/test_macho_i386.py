@@ -87,7 +87,7 @@ def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False) -> list[s
 def test_linkharness_macho_i386_every_mode(
     tmp_path_factory: pytest.TempPathFactory, case: MachoI386Case, also_asm: int,
 ) -> None:
-    record(case.program, describe_macho_i386(case.program, case.variant))
+    record(case.program, describe_macho_i386(case.program, case.variant), x86_64_relocs=False)
     event(f"macho-i386: llvm-mc objects too: {also_asm == 0}")
     problems = link_and_judge(case, tmp_path_factory.mktemp("macho32"), also_asm == 0)
     assert not problems, "\n".join(problems)
@@ -105,7 +105,7 @@ def test_linkharness_refuses_a_macho_i386_error_model(
     every mode."""
     program = case.program
     assert program.culprit is not None and program.error is not None
-    record(program, describe_macho_i386(program, case.variant))
+    record(program, describe_macho_i386(program, case.variant), x86_64_relocs=False)
     work = tmp_path_factory.mktemp("macho32err")
     objs = macho32.write_objects(program, work / "objs", case.variant)
     stubs = write_tbds(work / "stubs", program.libraries)

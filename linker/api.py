@@ -188,11 +188,16 @@ def link(
     .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN (type -> bits).
     `section_starts`: (output section, address) of --section-start, -Ttext, -Tdata, -Tbss;
     `sort_section`: --sort-section's order, "name" or "alignment" (linker/elf/placement.py).
+    `ibt_plt`: -z ibtplt (linker/elf/ibt_plt.py); `emit_relocs`: --emit-relocs / -q
+    (linker/elf/emit_relocs.py).
     """
     diagnostics = current()  # set up by @_collecting_diagnostics
     spec = TARGETS.get(target)
     if spec is None:
         raise LinkError(f"unknown target {target!r} (supported: {', '.join(TARGETS)})")
+    if emit_relocs and (strip or spec.format == "macho" or shared):
+        raise LinkError("--emit-relocs is supported for ELF executables without -s (its "
+                        "relocations name .symtab's symbols)")
     if spec.format == "macho":
         return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
                            macho_classic, imports, platform_version, undefined, fixup_chains,

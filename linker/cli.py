@@ -60,7 +60,7 @@ ALIASES = {
     "--trace-symbol": "-y", "--trace": "-t", "-P": "--depaudit", "--discard-all": "-x",
     "--init": "-init", "--fini": "-fini", "--print-map": "-M",
     "--allow-multiple-definition": "-allow-multiple-definition",
-    "--relocatable": "-r", "-i": "-r", "--unique": "-unique",
+    "--relocatable": "-r", "-i": "-r", "--unique": "-unique", "--emit-relocs": "-q",
 }
 # Accepted without a word: they cannot change what linkharness writes (the reason is what
 # --verbose prints).  -plugin/-plugin-opt: gcc's LTO plugin, needed only for LTO inputs,
@@ -113,7 +113,7 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
          "-Bno-symbolic", "--no-undefined", "-r", "-unique",
-         "--relax", "--no-relax"}
+         "--relax", "--no-relax", "-q"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -245,6 +245,8 @@ def parse(argv: list[str]) -> Command:
             o["strip"] = True
         elif name == "-S":
             o["strip_debug"] = True
+        elif name == "-q":  # --emit-relocs: linker/elf/emit_relocs.py
+            o["emit_relocs"] = True
         elif name == "--compress-debug-sections":
             o["compress_debug_sections"] = _compression(str(value))
         elif name == "--eh-frame-hdr":

@@ -89,6 +89,8 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
   --sort-section=name|alignment               order of input sections in each output section
   -unique                  each orphan input section an output section of its own
   -z ibt, -z shstk, -z x86-64-baseline|v2|v3|v4   bits of the merged .note.gnu.property
+  -z ibtplt                the IBT PLT (.plt + .plt.sec, endbr entries; also with -z ibt)
+  -q/--emit-relocs         keep the inputs' relocations (.rela.*/.rel.*) in the executable
   -r/--relocatable [-unique]  one relocatable object: sections merged by name (-unique: not),
       COMDAT groups, symbols and relocations kept (elf64-x86-64, elf32-i386)
   --dynamic-list FILE, --dynamic-list-data    more exports to .dynsym
@@ -105,8 +107,8 @@ Mach-O (--target macho-x86_64|macho-i386 or -arch x86_64|i386): -platform_versio
   -lSystem (embedded stub when no SDK), -syslibroot DIR, --import SYM@DYLIB, --macho-classic
 Accepted without effect (they cannot change an executable): -plugin, -plugin-opt, -O,
   --rpath-link, -nostdlib, ...
-Refused in one line, by name: -T scripts, -Trodata-segment, -Tldata-segment, --emit-relocs,
-  -unique=PATTERN, -z ibtplt and the LAM keywords, options -r cannot honour (-pie, -s,
-  --gc-sections, ...), and every other GNU ld option.
+Refused in one line, by name: -T scripts, -Trodata-segment, -Tldata-segment,
+  -unique=PATTERN, the LAM keywords, --emit-relocs with -s or -shared, options -r cannot
+  honour (-pie, -s, --gc-sections, ...), and every other GNU ld option.
 Errors are one line each; exit status 1; no output file is left behind.
 Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""

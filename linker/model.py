@@ -200,6 +200,9 @@ class DynamicLibrary:
     # "name@VERSION" -> symbol, for every versioned export, hidden (non-default) versions
     # included: what an object's `.symver`-pinned reference (memcpy@GLIBC_2.2.5) binds to.
     versioned: dict[str, DynamicSymbol] = field(default_factory=dict)
+    # Mach-O: (current, compatibility) version from a dylib's LC_ID_DYLIB, which an image
+    # linked against it records in its LC_LOAD_DYLIB (1.0.0 when unknown, as for .tbd)
+    macho_versions: tuple[int, int] = (0x10000, 0x10000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,8 +115,8 @@ class Site:
         sect, word = self.obj.sections[index], self.obj.word
         k, within = divmod(obj_addr - sect.addr, word)
         at = sect.reserved1 + k
-        if not 0 <= at < len(self.obj.indirect):  # an address before the section: k < 0
-            raise Unresolved("unresolved", f"{sect.name} entry {k} is past the object's "
+        if not 0 <= at < len(self.obj.indirect):  # k < 0: an address before the section
+            raise Unresolved("unresolved", f"{sect.name} entry {k} is outside the object's "
                                            f"indirect symbol table")
         entry = self.obj.indirect[at]
         if entry & mi.INDIRECT_SYMBOL_ABS:

@@ -28,6 +28,11 @@ _BASE = {SectionKind.TEXT: "__text", SectionKind.DATA: "__data", SectionKind.ROD
 _CANONICAL = {".text", ".data", ".rodata", ".bss"}
 
 
+# a name our writers always reference weakly (N_WEAK_REF), import or not: fuzz/macho/archive.py
+# draws such a reference to an archive member (ld64 lets it pull the member)
+WEAK_REF_PREFIX = "lh_arw_"
+
+
 @dataclass(frozen=True)
 class Choices:
     """Per-object drawn decisions, as predicates over names."""
@@ -199,6 +204,7 @@ def assemble(obj: AsmObject, choices: Choices) -> MachoImage:
                 for c in obj.commons]
     known = set(where) | {a.name for a in obj.absolutes} | {c.name for c in obj.commons}
     symbols += [MachoSymbol(cname(n), "undef", True,
-                            weak_ref=n in libtrace.IMPORTS and choices.weak_ref(n))
+                            weak_ref=n in libtrace.IMPORTS and choices.weak_ref(n)
+                            or n.startswith(WEAK_REF_PREFIX))
                 for n in sorted(referenced - known)]
     return MachoImage(tuple(sections), tuple(symbols))

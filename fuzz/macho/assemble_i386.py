@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from .. import libtrace
 from ..lower_x86 import AsmObject, AsmSection
 from ..model import Binding, Const, SectionKind, SelfRel
-from .assemble import cname, section_names
+from .assemble import WEAK_REF_PREFIX, cname, section_names
 from .emit_macho import MachoSymbol
 from .emit_macho_i386 import GenericReloc, MachoImage32, Section32
 from .encode_i386 import encode
@@ -293,6 +293,7 @@ def assemble_i386(obj: AsmObject, choices: Choices32) -> MachoImage32:
                 for c in obj.commons]
     known = set(o.where) | {a.name for a in obj.absolutes} | {c.name for c in obj.commons}
     symbols += [MachoSymbol(cname(n), "undef", True,
-                            weak_ref=n in libtrace.IMPORTS and choices.weak_ref(n))
+                            weak_ref=n in libtrace.IMPORTS and choices.weak_ref(n)
+                            or n.startswith(WEAK_REF_PREFIX))
                 for n in sorted(referenced - known)]
     return MachoImage32(tuple(sections), tuple(symbols))

@@ -3,8 +3,8 @@ subset, part of its objects linked `-dylib -arch i386` into `liblhsplit.dylib`.
 
 What i386 adds: its code holds absolute addresses (`movl $_x, %eax`, stubs' `jmp *abs32`),
 which a dylib keeps as REBASE_TYPE_TEXT_ABSOLUTE32 rebases of `__TEXT`, and its data may
-hold 1- and 2-byte absolute fields, which no rebase fixes: an object with such a field
-against a symbol of the image stays in the executable (i386 executables are not slid).
+hold 1- and 2-byte absolute fields, which no rebase or bind fixes: an object with such a
+field, and whatever defines its target, stay in the executable (which is not slid).
 A cross-module reference goes through a non-lazy pointer (the model's GOT); the entry
 exits through the system call or libSystem's exit, as the i386 pipeline draws it."""
 
@@ -44,11 +44,11 @@ class DylibCase386:
 
 
 def _narrow_targets(program: Program, index: int) -> set[str]:
-    """What object `index` holds absolute fields narrower than a pointer of, absolute
-    symbols aside (those do not move)."""
-    absolute = {a.name for o in program.objects for a in o.absolutes}
+    """What object `index` holds absolute fields narrower than a pointer of (absolute
+    symbols too: defined in the other image, one would be an import, which a narrow
+    field cannot be bound to)."""
     return {f.target for d in program.objects[index].data for f in d.fields
-            if isinstance(f, Ref) and f.width < 4 and f.target not in absolute}
+            if isinstance(f, Ref) and f.width < 4}
 
 
 def split_i386(program: Program, wanted: frozenset[int]) -> frozenset[int]:
@@ -62,7 +62,8 @@ def split_i386(program: Program, wanted: frozenset[int]) -> frozenset[int]:
 
 def _defined(program: Program, index: int) -> set[str]:
     obj = program.objects[index]
-    return {f.name for f in obj.functions} | {d.name for d in obj.data}
+    return ({f.name for f in obj.functions} | {d.name for d in obj.data}
+            | {a.name for a in obj.absolutes})
 
 
 @st.composite

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection, Segment
-from ..model import InputSection, ObjectFile, SectionFlags, SectionRole, SymType
+from ..model import InputSection, ObjectFile, RelocTable, SectionFlags, SectionRole, SymType
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic
@@ -157,6 +157,9 @@ class ElfImage:
     named: dict[str, OutputSection] = field(default_factory=dict)
     gnu_osabi: bool = False  # an input has STT_GNU_IFUNC symbols: EI_OSABI = ELFOSABI_GNU
     relro: RelroRegion | None = None  # PT_GNU_RELRO (-z relro)
+    # --emit-relocs: the relocations of the sections TLS relaxation rewrote, as the inputs
+    # had them (GNU ld emits the original sequence), by id(InputSection)
+    emit_tables: dict[int, RelocTable] = field(default_factory=dict)
 
     def section_index(self, out: OutputSection) -> int:
         return self.sections.index(out) + 1  # 0 is SHN_UNDEF

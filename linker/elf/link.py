@@ -36,6 +36,7 @@ from .dso import (
 )
 from .dynamic import VER_FLG_BASE, DynamicTables, plan_dynamic
 from .eh_frame import add_eh_frame_hdr, pack_eh_frame_inputs, render_eh_frame_hdr
+from .emit_relocs import input_relocations, tls_sequences_as_read
 from .gnu_property import (
     PROPERTY_NOTE,
     merged_property_note,
@@ -114,6 +115,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
         refuse_preinit_array(symtab)
         exported = exported_by_shared(symtab, shared)
     preemptible = preemptible_ids(symtab, shared, exported)
+    before_tls = input_relocations(symtab) if opts.emit_relocs else {}
     if shared is None:  # an executable's TLS block is at a fixed offset from TP
         relax_tls_in_executable(symtab, preemptible)
     pick_instruction_forms(symtab)  # before relaxation reads the instructions
@@ -181,6 +183,7 @@ def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
                    named)
     elf.entry = _entry_address(symtab, syms, named, opts.entry, shared is not None)
     elf.relro = relro_region(relro, segments, page)
+    elf.emit_tables = tls_sequences_as_read(symtab, before_tls) if opts.emit_relocs else {}
     elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
     image = bytearray(file_end)
     _copy_inputs(image, ordered + non_alloc)

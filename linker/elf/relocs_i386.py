@@ -80,3 +80,6 @@ REFUSED = {
 }
 
 TABLE: NativeRelocs = build_table("i386", SUPPORTED, REFUSED)
+# The type --emit-relocs writes for a relaxed GOT32X load (now lea x@GOTOFF(%reg)), as GNU
+# ld rewrites its r_info: R_386_GOTOFF.
+RELAXED_TYPE = 9

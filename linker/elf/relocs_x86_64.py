@@ -85,3 +85,6 @@ REFUSED = {
 }
 
 TABLE: NativeRelocs = build_table("x86_64", SUPPORTED, REFUSED)
+# The type --emit-relocs writes for a relaxed GOT load (now lea/call/jmp rip-relative), as
+# GNU ld rewrites its r_info: R_X86_64_PC32.
+RELAXED_TYPE = 2

@@ -14,6 +14,7 @@ from ..model import Binding, SectionFlags, SymType
 from ..resolve import SymbolTable
 from ..synth import SYNTHETIC_PATH
 from .dynamic import STB, STT, StringTable
+from .emit_relocs import SHF_INFO_LINK, SymtabIndex, relocation_sections
 from .image import SHT_STRTAB, ElfImage
 
 STV_INTERNAL, STV_HIDDEN = 1, 2  # st_other visibilities (gABI)
@@ -26,6 +27,7 @@ PF_X, PF_W, PF_R = 1, 2, 4
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR, SHF_TLS = 1, 2, 4, 0x400
 SHF_MERGE, SHF_STRINGS, SHF_COMPRESSED = 0x10, 0x20, 0x800
 SHN_ABS = 0xFFF1
+STT_SECTION_LOCAL = 3  # st_info of a section symbol: STB_LOCAL << 4 | STT_SECTION
 ET_EXEC, ET_DYN = 2, 3
 
 
@@ -171,13 +173,19 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
                                shoff, 0, 52, 32, img.phdr_count, 40, shnum, shstrndx)
 
 
-def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
-                 ) -> tuple[bytes, bytes, int]:
+def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
+                 index: SymtabIndex | None = None) -> tuple[bytes, bytes, int]:
     """.symtab and .strtab: per object its STT_FILE and locals, then every global.
-    Returns (symtab bytes, strtab bytes, index of the first global)."""
+    Returns (symtab bytes, strtab bytes, index of the first global).  With `index`
+    (--emit-relocs) a section symbol per output section comes first, and `index` records
+    where each symbol went."""
     strtab = StringTable()
     word = img.arch.word
     rows: list[tuple[int, int, int, int, int, int]] = [(0, 0, 0, 0, 0, 0)]
+    if index is not None:
+        for n, osec in enumerate(img.sections, start=1):
+            index.section[n] = len(rows)
+            rows.append((0, STT_SECTION_LOCAL, 0, n, osec.addr, 0))
     from ..apply import local_addresses
     # A TLS symbol's st_value is its offset in the TLS template (gABI), not an address.
     tls = tls_block(img.sections)
@@ -196,7 +204,8 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
             if typ == SymType.FILE:
                 rows.append((strtab.add(name), (0 << 4) | 4, 0, SHN_ABS, 0, 0))
                 continue
-            if not name or name.startswith(".L"):
+            if not name or (name.startswith(".L") and (
+                    index is None or (id(obj), i) not in index.wanted)):
                 continue
             shndx = int(t.section[i])
             sec = obj.sections[shndx] if shndx >= 0 else None
@@ -204,6 +213,8 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
                 continue  # defined in a discarded section
             ndx = out_index.get(id(sec), 0) if sec is not None else SHN_ABS
             value = int(addrs[i]) - (tls_base if typ == SymType.TLS and sec is not None else 0)
+            if index is not None:
+                index.local[(id(obj), i)] = len(rows)
             rows.append((strtab.add(name), STT.get(SymType(typ), 0), int(t.visibility[i]), ndx,
                          value, int(t.size[i])))
     # gABI: a hidden or internal symbol of an input becomes STB_LOCAL in the output (as GNU
@@ -227,11 +238,16 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int]
         if sym.defined and sym.type == SymType.TLS and not sym.linker_defined:
             value -= tls_base
         local_now = sym.defined and int(sym.visibility) in (STV_INTERNAL, STV_HIDDEN)
-        (rows if local_now else globals_).append(
-            (strtab.add(sym.name), ((0 if local_now else binding) << 4) | STT.get(sym.type, 0),
-             int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0))
+        row = (strtab.add(sym.name), ((0 if local_now else binding) << 4) | STT.get(sym.type, 0),
+               int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0)
+        if index is not None:  # a global's row: counted from first_global, known below
+            index.global_[sym.id] = len(rows) if local_now else -1 - len(globals_)
+        (rows if local_now else globals_).append(row)
     first_global = len(rows)
     rows += globals_
+    if index is not None:
+        index.global_ = {gid: row if row >= 0 else first_global - 1 - row
+                         for gid, row in index.global_.items()}
     # An absolute symbol's address may be negative (apply.absolute_word): its st_value is
     # the same 64-bit word, unsigned.
     rows = [(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows]
@@ -278,14 +294,19 @@ def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool)
     word = img.arch.word
     out_index = {id(sec): n + 1 for n, out in enumerate(img.sections) for sec in out.inputs}
     shstr = StringTable()
-    extra: list[tuple[str, int, bytes, int, int, int, int]] = []  # name,type,data,link,info,align,ent
+    # name, type, data, link, info, align, entsize, flags
+    extra: list[tuple[str, int, bytes, int, int, int, int, int]] = []
     if not strip:
-        sym_bytes, str_bytes, first_global = build_symtab(img, symtab, out_index)
+        index = SymtabIndex.for_relocations(symtab) if img.options.emit_relocs else None
+        sym_bytes, str_bytes, first_global = build_symtab(img, symtab, out_index, index)
         nsec = len(img.sections)
         extra.append((".symtab", SHT_SYMTAB, sym_bytes, nsec + 2, first_global, word,
-                      24 if word == 8 else 16))
-        extra.append((".strtab", SHT_STRTAB, str_bytes, 0, 0, 1, 0))
-    extra.append((".shstrtab", SHT_STRTAB, b"", 0, 0, 1, 0))
+                      24 if word == 8 else 16, 0))
+        extra.append((".strtab", SHT_STRTAB, str_bytes, 0, 0, 1, 0, 0))
+        if index is not None:  # --emit-relocs: after .strtab, linked to .symtab
+            extra += [(r.name, r.sh_type, r.data, nsec + 1, r.target, word, r.entsize,
+                       SHF_INFO_LINK) for r in relocation_sections(img, symtab, index)]
+    extra.append((".shstrtab", SHT_STRTAB, b"", 0, 0, 1, 0, 0))
     names = [shstr.add(o.name) for o in img.sections] + [shstr.add(e[0]) for e in extra]
     shstr_bytes = shstr.bytes()
     offsets = []
@@ -323,8 +344,8 @@ def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool)
     nsec = len(img.sections)
     for k, e in enumerate(extra):
         off, size = offsets[k]
-        hdrs.append(section_header(word, names[nsec + k], e[1], 0, 0, off, size, e[3], e[4],
-                                   e[5], e[6]))
+        hdrs.append(section_header(word, names[nsec + k], e[1], e[7], 0, off, size, e[3],
+                                   e[4], e[5], e[6]))
     image += b"".join(hdrs)
     ehdr_size = 64 if word == 8 else 52
     phdrs = program_headers(img, ehdr_size, ehdr_size)

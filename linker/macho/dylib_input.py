@@ -1,5 +1,6 @@
 """A linked dylib as a link input (`libfoo.dylib` on the command line or found by -lfoo),
-the way ld64 reads one: its install name from LC_ID_DYLIB and what it exports from its
+the way ld64 reads one: its install name and versions from LC_ID_DYLIB (recorded in the
+output's LC_LOAD_DYLIB, whose compatibility version dyld checks) and what it exports from its
 export trie (LC_DYLD_INFO(_ONLY)'s or LC_DYLD_EXPORTS_TRIE), or, for a dylib without
 either, from the external definitions of its symbol table.  Nothing else of the file
 matters to a link against it: the executable binds to names, through the install name.
@@ -50,6 +51,7 @@ def _read_dylib(data: bytes, path: str, arch: str) -> DynamicLibrary:
     if end > len(data):
         raise LinkError("sizeofcmds runs past the end of the file", file=path, offset=20)
     install_name = None
+    versions = (0x10000, 0x10000)
     trie: tuple[int, int] | None = None
     symtab: tuple[int, int, int, int] | None = None
     for _ in range(ncmds):
@@ -70,6 +72,7 @@ def _read_dylib(data: bytes, path: str, arch: str) -> DynamicLibrary:
                 raise LinkError("LC_ID_DYLIB: name offset outside the command", file=path,
                                 offset=offset + 8)
             install_name = body[name_at:].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            versions = struct.unpack_from("<II", body, 16)
         elif cmd in (LC_DYLD_INFO, LC_DYLD_INFO_ONLY) and size >= 48:
             export = struct.unpack_from("<II", body, 40)
             trie = export if export[1] else trie
@@ -84,7 +87,8 @@ def _read_dylib(data: bytes, path: str, arch: str) -> DynamicLibrary:
         symbols = _trie_exports(data, trie, path)
     else:
         symbols = _symtab_exports(data, symtab, magic == MH_MAGIC_64, path)
-    return DynamicLibrary(path=path, soname=install_name, symbols=symbols)
+    return DynamicLibrary(path=path, soname=install_name, symbols=symbols,
+                          macho_versions=(versions[0], versions[1]))
 
 
 def _uleb(data: bytes, at: int, end: int, path: str) -> tuple[int, int]:

@@ -189,7 +189,8 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
                      opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     tlv.header_flag(outs), opts.stack_size, kind)
+                     tlv.header_flag(outs), opts.stack_size, kind,
+                     {lib.soname: lib.macho_versions for lib in symtab.libraries})
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:

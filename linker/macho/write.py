@@ -173,8 +173,8 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
               linkedit: LinkeditPlan, linkedit_offset: int, dylibs: list[str], entry: int,
               classic: bool, min_os: int, sdk: int, pie: bool = True,
               macho: MachoTraits | None = None, unixthread: bool | None = None,
-              extra_flags: int = 0, stack_size: int = 0, kind: ImageKind = EXECUTABLE
-              ) -> bytes:
+              extra_flags: int = 0, stack_size: int = 0, kind: ImageKind = EXECUTABLE,
+              dylib_versions: dict[str, tuple[int, int]] | None = None) -> bytes:
     """Append __LINKEDIT to `image` and write the header and load commands in front.
     Link-edit data in ld64's order: local relocations, dyld info, symbols, external
     relocations, indirect symbols, strings."""
@@ -247,8 +247,9 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
                                 *regs))
     else:
         cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, stack_size))
-    for name in dylibs:
-        cmds.append(_dylib_command(LC_LOAD_DYLIB, name, 0x10000, 0x10000))
+    for name in dylibs:  # versions: the dylib's (ld64 records them), else 1.0.0
+        current, compatibility = (dylib_versions or {}).get(name, (0x10000, 0x10000))
+        cmds.append(_dylib_command(LC_LOAD_DYLIB, name, current, compatibility))
     body = b"".join(cmds)
     # MH_PIE is an executable's (dyld slides every dylib and bundle); MH_NOUNDEFS says
     # nothing is left to flat lookup.

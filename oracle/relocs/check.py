@@ -85,7 +85,10 @@ def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
                                        f"{8 * exp.width}-bit field")
             return ConfirmedSite(obj.path, sec.name, rel.offset, info.name, name, p, exp.width,
                                  exp.field, exp.formula, exp.rule)
-    lo = max(rel.offset - 2, 0)
+    # the instruction bytes before the field: two (opcode, ModRM), or one for i386's moffs
+    # `movl foo@indntpoff, %eax` (a1), whose byte before belongs to another instruction
+    lead = 1 if obj.machine == "i386" and sec.data[rel.offset - 1:rel.offset] == b"\xa1" else 2
+    lo = max(rel.offset - lead, 0)
     rewritten = info.relaxable and image.read(p - (rel.offset - lo), rel.offset - lo) != \
         sec.data[lo:rel.offset]
     candidates = [e for e in allowed if bool(e.rule) == rewritten]

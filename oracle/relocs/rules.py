@@ -34,8 +34,10 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     original: tuple[tuple[int, bytes], ...] = ()
     if info.relaxable:
         # the unrelaxed form keeps the instruction's bytes as the compiler wrote them
-        lo = max(rel.offset - (3 if info.name.endswith(("REX_GOTPCRELX", "GOTTPOFF")) else 2),
-                 0)
+        lead = 3 if info.name.endswith(("REX_GOTPCRELX", "GOTTPOFF")) else 2
+        if obj.machine == "i386" and sec.data[rel.offset - 1:rel.offset] == b"\xa1":
+            lead = 1  # moffs `movl foo@indntpoff, %eax`: the byte before is another's
+        lo = max(rel.offset - lead, 0)
         original = ((p - (rel.offset - lo), sec.data[lo:rel.offset]),)
     f = info.formula
     # In a PIE (loaded anywhere) an address in a word holds only with a dynamic relocation
@@ -99,7 +101,9 @@ def expectations(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     elif f is Formula.SIZE:
         add([("+", "Z", target.z), ("+", "A", a)])
     elif f in _DYNAMIC_TLS:
-        return tls_dynamic.expectations(linked, info, a, p, target)
+        intact = f not in tls_dynamic.PAIR_FORMULAS or tls_dynamic.lead_in_intact(
+            linked.image, obj, sec, rel, p)
+        return tls_dynamic.expectations(linked, info, a, p, target, intact)
     elif f in _TLS and tp is not None:
         out.extend(_tls(linked, obj, sec, rel, info, p, target, tp, original))
         return out

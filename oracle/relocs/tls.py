@@ -56,7 +56,7 @@ def tls_relaxed(machine: str, before: bytes, site: int, s: int, a: int,
             expect("add -> add $imm", (site - 3, bytes((r_to_b, 0x81, 0xC0 | reg))))
             expect("add -> lea", (site - 3, bytes((r_and_b, 0x8D, 0x80 | reg << 3 | reg))))
         return out
-    if op == 0xA1:  # movl foo@indntpoff, %eax (moffs form: opcode right before the field)
+    if modrm == 0xA1:  # movl foo@indntpoff, %eax (moffs form: opcode right before the field)
         expect("mov -> mov $imm", (site - 1, b"\xb8"))
     if op == 0x8B:
         expect("mov -> mov $imm", (site - 2, bytes((0xC7, 0xC0 | reg))))

@@ -189,18 +189,18 @@ def test_library_without_soname_is_needed_by_the_path_given(tmp_path: Path, shim
 
 
 def test_one_dash_long_option_is_refused_not_misread(tmp_path: Path, shim: str) -> None:
-    """`-emit-relocs` is GNU ld's --emit-relocs: linkharness must refuse it by name (one line,
-    exit 1, no output), not link with the entry symbol `mit-relocs`."""
+    """`-traditional-format` is GNU ld's --traditional-format: linkharness must refuse it by
+    name (one line, exit 1, no output), not read it as -t and a value."""
     main = _compile("relro.c", ("-O2",), tmp_path)
-    _run(["gcc", "-no-pie", "-fuse-ld=bfd", "-Wl,-emit-relocs", "-o", "gnu", str(main)],
-         tmp_path)
-    proc = subprocess.run(["gcc", "-no-pie", f"-B{shim}", "-Wl,-emit-relocs", "-o", "lh",
+    _run(["gcc", "-no-pie", "-fuse-ld=bfd", "-Wl,-traditional-format", "-o", "gnu",
+          str(main)], tmp_path)
+    proc = subprocess.run(["gcc", "-no-pie", f"-B{shim}", "-Wl,-traditional-format", "-o", "lh",
                            str(main)], cwd=tmp_path, capture_output=True, text=True,
                           check=False)
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if "linkharness: error" in line]
-    assert errors == [("linkharness: error: unrecognised option -emit-relocs (GNU ld's "
-                       "--emit-relocs, which linkharness does not implement)")]
+    assert errors == [("linkharness: error: unrecognised option -traditional-format (GNU "
+                       "ld's --traditional-format, which linkharness does not implement)")]
     assert not (tmp_path / "lh").exists()
 
 

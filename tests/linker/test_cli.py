@@ -285,10 +285,11 @@ def test_unknown_option_is_an_error() -> None:
         cli.parse(["a.o", "--frobnicate"])
 
 
-@pytest.mark.parametrize("spelling", ["-emit-relocs", "--emit-relocs", "-traditional-format"])
+@pytest.mark.parametrize("spelling", ["-traditional-format", "--traditional-format",
+                                      "-warn-constructors"])
 def test_one_dash_long_option_of_gnu_ld_is_refused_by_name(spelling: str) -> None:
-    """GNU ld reads -emit-relocs as --emit-relocs (getopt_long_only); it must not be taken
-    for -e with the value mit-relocs (an entry symbol), nor -init for -I nit."""
+    """GNU ld reads -traditional-format as --traditional-format (getopt_long_only); it must
+    not be taken for -t with a value, nor -warn-constructors for -w."""
     with pytest.raises(LinkError, match=f"^unrecognised option {spelling} "):
         cli.parse(["a.o", spelling, "sym"])
 
@@ -307,6 +308,8 @@ def test_one_dash_long_option_of_gnu_ld_is_refused_by_name(spelling: str) -> Non
     (["-z", "origin", "-z", "nodefaultlib", "-z", "stack-size=0x1000"],
      {"origin": True, "nodefaultlib": True, "stack_size": 0x1000}),
     (["-z", "ibtplt"], {"ibt_plt": True}),
+    (["-q"], {"emit_relocs": True}), (["--emit-relocs"], {"emit_relocs": True}),
+    (["-emit-relocs"], {"emit_relocs": True}),
 ])
 def test_gnu_options_honoured(argv: list[str], options: dict[str, object]) -> None:
     assert cli.parse(argv).options == options

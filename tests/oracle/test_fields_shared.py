@@ -114,3 +114,23 @@ def test_mutated_dynamic_relocations_are_mismatches(
     lib, obj = built[linker, "x86-64"]
     found = check_fields(str(_mutated(lib, tmp_path, change)), [str(obj)])
     assert found, f"{change} on {linker}'s library went unnoticed"
+
+
+@pytest.mark.parametrize("linker", ["bfd", "lld"])
+def test_a_gd_rewrite_that_starts_early_is_a_mismatch(tmp_path: Path, linker: str) -> None:
+    """lld 14 relaxes i386 -fno-plt general dynamic (`leal x@tlsgd(%ebx), %eax; call
+    *___tls_get_addr@GOT(%ebx)`) to local exec two bytes early, over the instruction before
+    (the modules property found it; the program faults).  GNU ld gets it right."""
+    src = tmp_path / "t.c"
+    src.write_text("__thread int tv = 5;\nint get(int k) { return k * 3 + tv; }\n"
+                   "int main(void) { return get(1) - 8; }\n")
+    obj, exe = tmp_path / "t.o", tmp_path / "t"
+    _gcc("-m32", "-O0", "-fPIC", "-fno-plt", "-c", "-o", str(obj), str(src))
+    _gcc("-m32", "-no-pie", f"-B{_gcc_shim_dir()}/", f"-fuse-ld={linker}", "-o", str(exe),
+         str(obj))
+    found = [m for m in check_fields(str(exe), [str(obj)]) if "TLS_GD" in str(m)]
+    status = subprocess.run([str(exe)], check=False).returncode
+    if linker == "bfd":
+        assert found == [] and status == 0
+    else:
+        assert found and status != 0, "lld 14's early rewrite went unnoticed"

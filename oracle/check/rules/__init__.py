@@ -5,7 +5,7 @@ import importlib
 
 TOPICS = ("header", "segments", "placement", "entry", "dynamic", "init", "hashes", "relocs",
           "pic", "gotplt", "symbols", "versions", "ifunc", "ehframe", "buildid", "property",
-          "dwarf")
+          "dwarf", "emitted")
 
 for _topic in TOPICS:
     importlib.import_module(f"oracle.check.rules.{_topic}")

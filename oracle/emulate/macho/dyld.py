@@ -65,7 +65,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
 
     def ended(fault: Fault) -> RunResult:
         return RunResult(None, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
-                         [fault], machine.instructions)
+                         [fault], machine.instructions, inv.seed)
 
     try:
         img = load_address(mi.parse(data))  # slid when MH_PIE, as the kernel loads it
@@ -100,7 +100,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         return ended(Fault("load", 0, None, f"malformed executable: {err!r}"))
     exit_code, faults = machine.run(pc)
     return RunResult(exit_code, bytes(process.out[1]), bytes(process.out[2]), machine.trace,
-                     faults, machine.instructions)
+                     faults, machine.instructions, inv.seed)
 
 
 def _pagezero_end(img: MachOImage) -> int:
@@ -155,7 +155,7 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
     """Every dylib the executable needs, breadth first: emulated (libSystem, libtrace*) or
     a real file, mapped slid (dylib_images).  Returns a binder per real image, in the
     order dyld binds and initialises them: the dylibs deepest first, the executable last."""
-    slides = Slides(layout.libraries, main.word)
+    slides = Slides(layout.libraries, main.word, inv.seed)
     executable = ImageDylib("<main executable>", main, exports(main))
     emulated: dict[str, Library] = {}
     loaded: dict[str, ImageDylib] = {}
@@ -165,6 +165,8 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
         out: list[Library] = []
         for lib in img.dylibs:
             name = lib.install_name
+            if name in loaded:
+                _check_compatible(loaded[name].img, lib)
             if name in emulated or name in loaded:
                 out.append(emulated.get(name) or loaded[name])
                 continue
@@ -179,6 +181,7 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
                                       "install name, and no file of its name in the library "
                                       "directories or beside the executable"))
             image = _dylib_image(path.read_bytes(), name, main)
+            _check_compatible(image, lib)
             image = slid(image, slides.place(image))
             _map_segments(machine.mem, image)
             loaded[name] = ImageDylib(name, image, exports(image))
@@ -206,6 +209,21 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
 
     machine.symbolizer = symbol
     return binders
+
+
+def _check_compatible(image: MachOImage, wanted: mi.Dylib) -> None:
+    """dyld's check: the dylib's compatibility version is at least the one the image that
+    loads it was linked against ("Incompatible library version")."""
+    have = image.dylib_id.compatibility_version if image.dylib_id is not None else 0
+    if have < wanted.compatibility_version:
+        raise DyldFault(Fault("load", 0, None, (
+            f"{wanted.install_name}: incompatible library version: compatibility version "
+            f"{_version(wanted.compatibility_version)} is required, the file found provides "
+            f"{_version(have)}")))
+
+
+def _version(packed: int) -> str:
+    return f"{packed >> 16}.{packed >> 8 & 0xFF}.{packed & 0xFF}"
 
 
 def _dylib_image(data: bytes, install_name: str, main: MachOImage) -> MachOImage:

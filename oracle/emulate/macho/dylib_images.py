@@ -6,9 +6,9 @@ linker's) named by an LC_LOAD_DYLIB is loaded as code, not emulated.
   own directory; host paths are never opened as such.  libSystem and libtrace* stay
   emulated (libraries.py).
 - Loaded at a base that changes from run to run: dyld slides every dylib (it is linked at
-  0), so a pointer the linker forgot to rebase points at nothing mapped.  The slides come
-  from a generator seeded by LINKHARNESS_DYLD_SEED (default 0) and the run's number in
-  this process, so a run can be repeated; faults name the base.
+  0), so a pointer the linker forgot to rebase points at nothing mapped.  The slides are
+  drawn from the run's seed (`run(..., seed=N)`, `linkharness run --seed N`: a fresh one
+  by default, reported with a fault), so a run can be repeated exactly.
 - Its exports come from its export trie (LC_DYLD_INFO's or LC_DYLD_EXPORTS_TRIE), each at
   the slid image's header plus the trie's offset: that is what another image's bind by
   ordinal resolves to.  The image itself is rebased and bound by its own Binder (its own
@@ -18,8 +18,6 @@ linker's) named by an LC_LOAD_DYLIB is loaded as code, not emulated.
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +33,6 @@ EXPORT_KIND_MASK, EXPORT_KIND_ABSOLUTE = 0x3, 0x2
 EXPORT_REEXPORT, EXPORT_STUB_AND_RESOLVER = 0x8, 0x10
 SLIDE_PAGES = {8: 0x10000, 4: 0x1000}  # how far (in pages) a dylib may move: 256 or 16 MiB
 GAP = 0x100000  # between consecutive dylibs
-SEED_VARIABLE = "LINKHARNESS_DYLD_SEED"
-_runs = itertools.count()
 
 
 def find_dylib(install_name: str, dirs: list[Path]) -> Path | None:
@@ -52,11 +48,10 @@ def find_dylib(install_name: str, dirs: list[Path]) -> Path | None:
 
 class Slides:
     """Where each dylib of one run goes: above `region`, one after the other, each a
-    random number of pages further."""
+    random number of pages further, drawn from the run's seed."""
 
-    def __init__(self, region: int, word: int) -> None:
-        seed = os.environ.get(SEED_VARIABLE, "0")
-        self.rng = random.Random(f"{seed}/{next(_runs)}")
+    def __init__(self, region: int, word: int, seed: int) -> None:
+        self.rng = random.Random(f"macho dylibs/{seed}")
         self.cursor = region
         self.word = word
 

@@ -121,6 +121,8 @@ class Dylib:
     ordinal: int  # 1-based, as bind opcodes and n_desc name it
     cmd: int
     install_name: str
+    current_version: int = 0  # xxxx.yy.zz packed, as dylib_command stores them
+    compatibility_version: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class MachOImage:
     main_entryoff: int | None = None
     thread_rip: int | None = None  # the thread state's pc: rip, or eip of an i386 file
     dylinker: str | None = None
+    dylib_id: Dylib | None = None  # LC_ID_DYLIB (ordinal 0): a dylib's name and versions
     is64: bool = True
 
     @property
@@ -299,7 +302,7 @@ def _read_command(img: MachOImage, lc: LoadCommand) -> None:
         img.segments.append(Segment(len(img.segments), lc.index, _cstr(name), vmaddr, vmsize,
                                     fileoff, filesize, maxprot, initprot, flags,
                                     tuple(sections)))
-    elif lc.cmd in DYLIB_COMMANDS or lc.cmd == LC_LOAD_DYLINKER:
+    elif lc.cmd in DYLIB_COMMANDS or lc.cmd in (LC_LOAD_DYLINKER, LC_ID_DYLIB):
         need(24 if lc.cmd != LC_LOAD_DYLINKER else 12)
         (name_off,) = struct.unpack_from("<I", body, 8)
         if not 8 <= name_off < lc.size:
@@ -307,8 +310,13 @@ def _read_command(img: MachOImage, lc: LoadCommand) -> None:
         name = _cstr(body[name_off:])
         if lc.cmd == LC_LOAD_DYLINKER:
             img.dylinker = name
+            return
+        current, compatibility = struct.unpack_from("<II", body, 16)
+        if lc.cmd == LC_ID_DYLIB:
+            img.dylib_id = Dylib(0, lc.cmd, name, current, compatibility)
         else:
-            img.dylibs.append(Dylib(len(img.dylibs) + 1, lc.cmd, name))
+            img.dylibs.append(Dylib(len(img.dylibs) + 1, lc.cmd, name, current,
+                                    compatibility))
     elif lc.cmd == LC_SYMTAB:
         need(24)
         img.symtab = struct.unpack_from("<IIII", body, 8)

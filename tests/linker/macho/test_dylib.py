@@ -194,6 +194,8 @@ def test_dylib_base_changes_from_run_to_run(tmp_path: Path) -> None:
         result = run(tmp_path / "m")
         assert not result.faults and result.exit_code == 1
         seen.add(result.stdout)
+        # the run's seed repeats it exactly
+        assert run(tmp_path / "m", seed=result.seed).stdout == result.stdout
     assert len(seen) == 3
 
 
@@ -423,3 +425,20 @@ def test_absolute_symbols_are_exported_as_absolute(tmp_path: Path,
     _lh("x86_64", "10.15", str(main_o), str(lib), "-o", str(tmp_path / "main"))
     assert check(lib) == [] and check(tmp_path / "main") == []
     assert run(tmp_path / "main").stdout == b"50 53\n"
+
+
+def test_versions_recorded_and_checked(built: dict[str, Path], tmp_path: Path) -> None:
+    """The executable records the dylib's LC_ID_DYLIB versions in its LC_LOAD_DYLIB, as
+    ld64 does; the emulated dyld refuses a dylib whose compatibility version is older
+    than the recorded one, as dyld does."""
+    exe = built["exe-lh-lh-x86_64"]
+    (lib,) = [d for d in mi.parse(exe.read_bytes()).dylibs if "libmylh" in d.install_name]
+    assert (lib.current_version, lib.compatibility_version) == (0x10203, 0x10000)
+    older = tmp_path / "libmylh.dylib"
+    _lh("x86_64", "10.15", "-dylib", "-install_name", "@rpath/libmylh.dylib",
+        "-compatibility_version", "0.9", str(exe.parent.parent / "lib-x86_64.o"), "-o",
+        str(older))
+    result = run(exe, library_path=[tmp_path])
+    assert [f.kind for f in result.faults] == ["load"]
+    assert "incompatible library version: compatibility version 1.0.0 is required, the " \
+           "file found provides 0.9.0" in result.faults[0].describe()

@@ -1,8 +1,9 @@
-"""The IBT PLT's harness power: seed bugs into the `-z ibtplt` templates, one at a time, and
-require property (a)'s judge (`fuzz.judge.everything`: structure, relocation fields, the
-emulated run lazy and eager) to catch each on the every-flavour samples linked with
-`-z ibtplt` (the draw fuzz/pipeline.py's link options make), x86-64 and i386 (the PIE
-forms are run natively in tests/integration/test_ibt_plt.py).  Every seeded bug must be caught.
+"""The harness power over two GNU ld options the link-option draw makes (fuzz/pipeline.py):
+the IBT PLT (`-z ibtplt`) and `--emit-relocs`.  Seed bugs into their linker code, one at
+a time, and require property (a)'s judge (`fuzz.judge.everything`: structure, including
+the ELF-EMITTED-RELOC rules, relocation fields, the emulated run lazy and eager) to catch
+each on the every-flavour samples linked with both options, x86-64 and i386 (the PIE forms
+are run natively in tests/integration/test_ibt_plt.py).  Every seeded bug must be caught.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fuzz.strategies_i386 import SAMPLE_CASE
 from linker import LinkError
 from linker.arch import ibt
 from linker.arch.plt import PltField
+from linker.elf import emit_relocs, write
 
 MUTANTS = Mutants()
 
@@ -74,6 +76,55 @@ def _i386_prev_slot(mp: pytest.MonkeyPatch) -> None:
         PltField(offset=6, target="got.plt", addend=slot - 4, pc_relative=False),))
 
 
+@MUTANTS("--emit-relocs: r_offset left as the input section's offset (not the address)")
+def _offset_not_moved(mp: pytest.MonkeyPatch) -> None:
+    original = emit_relocs._rows
+
+    def rows(img: Any, obj: Any, sec: Any, *rest: Any) -> Any:
+        table = original(img, obj, sec, *rest)
+        table["offset"] -= img.layout.address_of(sec)
+        return table
+    mp.setattr(emit_relocs, "_rows", rows)
+
+
+@MUTANTS("--emit-relocs: a section symbol's addend not moved by where its input landed")
+def _addend_not_moved(mp: pytest.MonkeyPatch) -> None:
+    original = emit_relocs._rows
+
+    def rows(img: Any, obj: Any, sec: Any, gids: Any, index: Any, *rest: Any) -> Any:
+        table = original(img, obj, sec, gids, index, *rest)
+        sections = set(index.section.values())
+        keep = sec.relocs.rows["addend"]
+        moved = [n for n, s in enumerate(table["symbol"].tolist()) if s in sections]
+        table["addend"][moved] = keep[moved]
+        return table
+    mp.setattr(emit_relocs, "_rows", rows)
+
+
+@MUTANTS("--emit-relocs: a relaxed GOT load keeps its GOTPCRELX type")
+def _relaxed_type_kept(mp: pytest.MonkeyPatch) -> None:
+    from linker.elf.read import RELOC_TABLES
+
+    def native(arch: str) -> Any:
+        import numpy as np
+        table = RELOC_TABLES[arch]
+        names = {h.name: n for n, h in enumerate(table.howtos[:len(table.supported)])
+                 if table.supported[n]}
+        return np.array([n if n < len(table.supported) else names[h.name]
+                         for n, h in enumerate(table.howtos)], dtype=np.int64)
+    mp.setattr(emit_relocs, "native_types", native)
+
+
+@MUTANTS("--emit-relocs: a global named by the .symtab entry after its own")
+def _next_symbol(mp: pytest.MonkeyPatch) -> None:
+    original = write.relocation_sections
+
+    def sections(img: Any, symtab: Any, index: Any) -> Any:
+        index.global_ = {gid: row + 1 for gid, row in index.global_.items()}
+        return original(img, symtab, index)
+    mp.setattr(write, "relocation_sections", sections)
+
+
 @dataclass
 class Cases:
     root: Path
@@ -97,7 +148,7 @@ def _exposed(cases: Cases) -> str | None:
         work = cases.root / name
         i386 = name == "i386"
         lib_dir = cases.lib_dir_i386 if i386 else cases.lib_dir
-        options = LinkOptions(ibt_plt=True)
+        options = LinkOptions(ibt_plt=True, emit_relocs=True)
         exe = work / "out"
         try:
             if i386:
@@ -114,11 +165,11 @@ def _exposed(cases: Cases) -> str | None:
     return None
 
 
-def test_unmutated_ibt_plt_passes(cases: Cases) -> None:
+def test_unmutated_linker_passes(cases: Cases) -> None:
     assert _exposed(cases) is None
 
 
-def test_seeded_ibt_plt_bugs_are_caught(cases: Cases) -> None:
+def test_seeded_ibt_plt_and_emit_relocs_bugs_are_caught(cases: Cases) -> None:
     results = seed_each(MUTANTS, lambda: _exposed(cases))
-    killed = print_kill_table("IBT PLT harness power", results, width=110)
+    killed = print_kill_table("IBT PLT and --emit-relocs harness power", results, width=110)
     assert killed == len(MUTANTS), results
