@@ -92,6 +92,9 @@ class MachOObject:
         return int.from_bytes(raw, "little", signed=signed)
 
 
+ZEROFILL_HELD = 1 << 20
+
+
 def read_object(path: str | Path) -> MachOObject:
     data = Path(path).read_bytes()
     try:
@@ -102,8 +105,10 @@ def read_object(path: str | Path) -> MachOObject:
     if img.filetype != MH_OBJECT or img.cputype != cpu:
         raise ObjectError(f"{path}: not an x86-64 or i386 MH_OBJECT")
     sections = img.sections()
-    contents = [bytes(s.size) if s.zerofill else img.bytes_at(s.offset, s.size, s.name)
-                for s in sections]
+    # A zero-fill section's bytes are never relocated (it has none in the file), so a
+    # bounded run of zeros stands for it: a hostile size (2**60) must not be allocated.
+    contents = [bytes(min(s.size, ZEROFILL_HELD)) if s.zerofill
+                else img.bytes_at(s.offset, s.size, s.name) for s in sections]
     if not img.is64:
         relocs = [r for index, sect in enumerate(sections)
                   for r in _generic_relocs(path, img, index, sect)]

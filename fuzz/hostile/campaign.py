@@ -33,7 +33,10 @@ ROOT = Path(__file__).resolve().parents[2]
 # Every target of fuzz.hostile.seeds, in the order a campaign runs them.
 ALL_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object", "archive",
                "shared-object", "tbd", "script", "elf64-exe", "elf32-exe", "macho64-exe",
-               "macho32-exe")
+               "macho32-exe", "macho64-dylib-input", "macho32-dylib-input", "relocatable",
+               "version-script", "macho64-tlv-object", "macho64-dwarf-object",
+               "macho32-dwarf-object", "elf64-so", "elf32-so", "elf64-pie", "elf32-pie",
+               "macho64-dylib", "macho32-dylib")
 
 
 def keep_case(keep: Path, target: str, n: int, file_name: str, data: bytes, done: list[str],

@@ -9,6 +9,7 @@ to oracle.check, oracle.check_fields (against the valid inputs) and oracle.run.
 from __future__ import annotations
 
 import shutil
+import zlib
 from pathlib import Path
 
 from .mutate import Picker, choose, mutate
@@ -24,16 +25,27 @@ def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets
     return target.mutable[k], data, done
 
 
+def link_arguments(target: LinkTarget, inputs: list[Path]
+                   ) -> tuple[list[Path], dict[str, object]]:
+    """linker.link's file operands and options for `inputs` (the target's, one replaced):
+    an input the target passes through an option (a version script) goes there."""
+    options = dict(target.options)
+    for i, option in target.as_option.items():
+        options[option] = [*options.get(option, []), inputs[i]]
+    return [p for i, p in enumerate(inputs) if i not in target.as_option], options
+
+
 def link_case(target: LinkTarget, index: int, data: bytes, work: Path) -> list[str]:
     """The rules broken by linking `target` with input `index` replaced by `data`."""
     original = target.inputs[index]
     mutated = write_case(work / "in", original.name, data)
     inputs = [mutated if i == index else p for i, p in enumerate(target.inputs)]
     names = [p.name for p in inputs]
+    operands, options = link_arguments(target, inputs)
     try:
-        output, broken = link_rules(inputs, target.options, work / "out", names)
+        output, broken = link_rules(operands, options, work / "out", names)
         if output is not None:
-            objects = [p for p in inputs if p.suffix == ".o"]
+            objects = [p for p in operands if p.suffix == ".o"]
             broken += check_rules(output)
             broken += fields_rules(output, objects)
         return broken
@@ -43,11 +55,18 @@ def link_case(target: LinkTarget, index: int, data: bytes, work: Path) -> list[s
 
 
 def exe_case(target: ExeTarget, data: bytes, work: Path, bind: str) -> list[str]:
-    """The rules broken by the oracle's entry points on a mutated executable."""
+    """The rules broken by the oracle's entry points on a mutated executable (or on a
+    mutated library, which the target's unmutated host executable, copied beside it so
+    that the library is found there first, loads)."""
     exe = write_case(work / "exe", target.exe.name, data)
+    program = exe
+    if target.host is not None:
+        program = work / "exe" / target.host.name
+        shutil.copy(target.host, program)
     try:
         return [*check_rules(exe), *fields_rules(exe, target.objects),
-                *run_rules(exe, target.library_path, bind)]
+                *run_rules(program, [exe.parent, *target.library_path], bind,
+                           seed=zlib.crc32(data))]
     finally:
         shutil.rmtree(work / "exe", ignore_errors=True)
 

@@ -12,6 +12,7 @@ reads only the valid seeds it is given, and stops at anything it does not unders
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 ASCII = "ascii"  # a decimal number in ASCII, space padded (ar member sizes, dates)
@@ -151,6 +152,45 @@ _MACHO_SECTION_PARTS = {
 }
 
 
+S_THREAD_LOCAL_VARIABLES = 0x13
+
+
+def _macho_section_contents(data: bytes, header: int, offset: int, size: int, word: int,
+                            add: Callable[..., None], bounds: set[int]) -> None:
+    """Fields inside the contents the newer readers parse: a `__DWARF` compile unit's
+    header and the first bytes of its DIEs and abbreviations (ULEB codes, forms; the
+    debug map reads the unit's name and directory), and each word of a thread-local
+    variables section (the descriptors: thunk, key, offset into the template)."""
+    end = min(len(data), offset + size)
+    segment = data[header + 16:header + 32].rstrip(b"\0")
+    section = data[header:header + 16].rstrip(b"\0")
+    flags = _u(data, "<I", header + (64 if word == 8 else 56))
+    if segment == b"__DWARF":
+        bounds.update(range(offset, end, 4))
+        if section == b"__debug_info" and offset + 12 <= end:
+            version = _u(data, "<H", offset + 4)
+            add(offset, 4, "dwarf.unit_length", True)
+            add(offset + 4, 2, "dwarf.version")
+            if version >= 5:
+                add(offset + 6, 1, "dwarf.unit_type")
+                add(offset + 7, 1, "dwarf.address_size", True)
+                add(offset + 8, 4, "dwarf.abbrev_offset", True)
+                dies = offset + 12
+            else:
+                add(offset + 6, 4, "dwarf.abbrev_offset", True)
+                add(offset + 10, 1, "dwarf.address_size", True)
+                dies = offset + 11
+            for at in range(dies, min(end, dies + 48)):
+                add(at, 1, f"dwarf.die+{at - dies}", True)
+        elif section in (b"__debug_abbrev", b"__debug_str"):
+            for at in range(offset, min(end, offset + 48)):
+                add(at, 1, f"dwarf.{section.decode()[8:]}+{at - offset}", True)
+    elif flags & 0xFF == S_THREAD_LOCAL_VARIABLES:
+        for at in range(offset, min(end, offset + 16 * 3 * word), word):
+            bounds.add(at)
+            add(at, word, f"tlv+{at - offset}", True)
+
+
 def _macho_fields(data: bytes) -> Layout:
     is64 = _u(data, "<I", 0) == 0xFEEDFACF
     header_size = 32 if is64 else 28
@@ -194,6 +234,8 @@ def _macho_fields(data: bytes) -> Layout:
                 offset, reloff, nreloc = (_u(data, fmt, base + r) for r in
                                           ((48, 56, 60) if seg64 else (40, 48, 52)))
                 bounds.add(offset)
+                sect_bytes = _u(data, "<Q" if seg64 else "<I", base + (40 if seg64 else 36))
+                _macho_section_contents(data, base, offset, sect_bytes, w, add, bounds)
                 for r in range(min(nreloc, 200)):
                     entry = reloff + 8 * r
                     bounds.add(entry)
@@ -219,6 +261,14 @@ def _macho_fields(data: bytes) -> Layout:
         else:  # dyld info, LC_MAIN, linkedit data...: every word may be an offset or size
             for k in range(2, min(size // 4, 12)):
                 add(at + 4 * k, 4, f"lc[{i}].word{k}", True)
+            # the export trie (a dylib input's exports are read from it): its first nodes'
+            # ULEB sizes, child counts, edge strings and offsets, byte by byte
+            trie = {0x80000022: 40, 0x22: 40, 0x80000033: 8}.get(cmd)
+            if trie is not None and at + trie + 8 <= len(data):
+                trie_off, trie_size = struct.unpack_from("<II", data, at + trie)
+                bounds.add(trie_off)
+                for b in range(trie_off, min(len(data), trie_off + min(trie_size, 96))):
+                    add(b, 1, f"trie+{b - trie_off}", True)
         if size < 8:
             break
         at += size

@@ -149,10 +149,13 @@ def fields_rules(output: Path, inputs: Sequence[Path]) -> list[str]:
     return broken
 
 
-def run_rules(path: Path, library_path: Sequence[Path], bind: str = "lazy") -> list[str]:
+def run_rules(path: Path, library_path: Sequence[Path], bind: str = "lazy",
+              seed: int | None = None) -> list[str]:
+    """`seed`: the load bases' (None: drawn per run); the cases pass one taken from the
+    mutated bytes, so that a kept case replays at the same bases."""
     def go() -> object:
         return run(path, bind=bind, timeout=RUN_TIMEOUT, memory_cap=RUN_MEMORY_CAP,
-                          max_instructions=None, library_path=list(library_path))
+                   max_instructions=None, library_path=list(library_path), seed=seed)
     result, broken = _guarded(f"oracle.run(bind={bind})", go, RUN_TIMEOUT + RUN_SLACK,
                               RUN_MEMORY_CAP + MEMORY_SLACK)
     if not broken and result is None:

@@ -10,6 +10,8 @@ Link targets (a link whose one input, `inputs[mutable]`, is replaced by a mutati
 - script: a GNU ld script `GROUP ( libtrace1.so ... )` naming the libraries.
 Executable targets (the linked output, mutated, fed to oracle.check/check_fields/run):
 - elf64-exe, elf32-exe, macho64-exe, macho32-exe.
+The targets of the surfaces added later (dylib inputs, -r, version scripts, Mach-O TLV and
+DWARF objects; `.so`s, PIEs and dylibs run by the emulator) are in fuzz/hostile/seeds_new.py.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from fuzz.samples_i386 import SAMPLE_I386, SAMPLE_I386_CHOICES
 from linker import link
 
 from .mutate import Seed
+from .seeds_new import LIBRARY, build_modules, new_link_targets, version_script_target
 
 LIBSYSTEM_TBD = macho_pipeline.LIBSYSTEM_TBD
 
@@ -46,6 +49,9 @@ class LinkTarget:
     mutable: list[int]
     options: dict[str, Any]
     seeds: list[Seed] = field(default_factory=list)
+    # inputs passed through a list-valued option rather than as a file operand
+    # (index -> option name, e.g. "version_scripts")
+    as_option: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.seeds = [Seed.of(self.inputs[i].name, self.inputs[i].read_bytes())
@@ -54,12 +60,15 @@ class LinkTarget:
 
 @dataclass
 class ExeTarget:
-    """A linked executable (the seed) with the inputs it was linked from."""
+    """A linked executable (the seed) with the inputs it was linked from.  With `host`,
+    `exe` is a shared library or dylib that the unmutated executable `host` loads: the
+    mutation replaces the library (found first on the library path), `host` is run."""
 
     name: str
     exe: Path
     objects: list[Path]
     library_path: list[Path]
+    host: Path | None = None
     seed: Seed = field(init=False)
 
     def __post_init__(self) -> None:
@@ -131,4 +140,18 @@ def build_targets(work: Path) -> Targets:
         link(target.inputs, exe, **target.options)
         objects = [target.inputs[i] for i in target.mutable]
         exes[name] = ExeTarget(name, exe, objects, [] if lib_dir is None else [lib_dir])
+    new_links, dylib_objects = new_link_targets(work / "new", LinkTarget)
+    links.update(new_links)
+    for bits, m32 in (("64", False), ("32", True)):
+        pie, pie_objects, lib, lib_objects = build_modules(work / f"modules{bits}", m32)
+        seat = pie.parent
+        exes[f"elf{bits}-pie"] = ExeTarget(f"elf{bits}-pie", pie, pie_objects, [seat])
+        exes[f"elf{bits}-so"] = ExeTarget(f"elf{bits}-so", lib, lib_objects, [seat], host=pie)
+        if not m32:
+            links["version-script"] = version_script_target(work / "modules64", lib_objects,
+                                                             seat, m32, LinkTarget)
+    for bits in ("64", "32"):
+        lib_dir = work / "new" / f"split{bits}" / "lib"
+        exes[f"macho{bits}-dylib"] = ExeTarget(f"macho{bits}-dylib", lib_dir / LIBRARY,
+                                               dylib_objects[bits], [], host=lib_dir / "main")
     return Targets(links, exes)

@@ -8,6 +8,8 @@ and `make fuzz-hostile` adds the coverage-guided campaign (atheris_main.py)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +21,14 @@ from .seeds import Targets, build_targets
 LINK_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object", "archive",
                 "shared-object", "tbd", "script")
 EXE_TARGETS = ("elf64-exe", "elf32-exe", "macho64-exe", "macho32-exe")
+# The surfaces added later (fuzz/hostile/seeds_new.py): fewer examples each under ci, so
+# the suite's cost grows by a few seconds, not by half.
+NEW_TARGETS = ("macho64-dylib-input", "macho32-dylib-input", "relocatable", "version-script",
+               "macho64-tlv-object", "macho64-dwarf-object", "macho32-dwarf-object",
+               "elf64-so", "elf32-so", "elf64-pie", "elf32-pie", "macho64-dylib",
+               "macho32-dylib")
 CI_EXAMPLES = 12
+CI_EXAMPLES_NEW = 10
 
 
 @pytest.fixture(scope="session")
@@ -27,9 +36,14 @@ def hostile_targets(tmp_path_factory: pytest.TempPathFactory) -> Targets:
     return build_targets(tmp_path_factory.mktemp("hostile-seeds"))
 
 
-def _examples() -> int:
+def _examples(ci: int = CI_EXAMPLES) -> int:
     current = settings.default
-    return CI_EXAMPLES if current is None or current.derandomize else current.max_examples
+    return ci if current is None or current.derandomize else current.max_examples
+
+
+def _keeps_the_rules(name: str, targets: Targets, work: Path, data: st.DataObject) -> None:
+    file_name, _, done, broken = any_case(DrawPicker(data.draw), name, targets, work)
+    assert not broken, f"{name}: {file_name} after {done}: {broken}"
 
 
 @pytest.mark.parametrize("name", [*LINK_TARGETS, *EXE_TARGETS])
@@ -39,6 +53,16 @@ def test_mutated_input_keeps_the_rules(
     name: str, hostile_targets: Targets, tmp_path_factory: pytest.TempPathFactory,
     data: st.DataObject,
 ) -> None:
-    file_name, _, done, broken = any_case(DrawPicker(data.draw), name, hostile_targets,
-                                          tmp_path_factory.mktemp("hostile") / "case")
-    assert not broken, f"{name}: {file_name} after {done}: {broken}"
+    _keeps_the_rules(name, hostile_targets, tmp_path_factory.mktemp("hostile") / "case", data)
+
+
+@pytest.mark.parametrize("name", NEW_TARGETS)
+@settings(max_examples=_examples(CI_EXAMPLES_NEW))
+@given(data=st.data())
+def test_mutated_new_surface_keeps_the_rules(
+    name: str, hostile_targets: Targets, tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    """Dylib inputs, -r, version scripts, Mach-O TLV and DWARF objects; a mutated .so or
+    dylib loaded by an unmutated executable, a mutated PIE."""
+    _keeps_the_rules(name, hostile_targets, tmp_path_factory.mktemp("hostile") / "case", data)

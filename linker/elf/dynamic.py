@@ -153,7 +153,8 @@ class DynamicTables:
             size = 20 + 8 * len(names)
             last = n + 1 == len(self.verdef)
             out += struct.pack("<HHHHIII", 1, flags, n + 1, len(names),
-                               sysv_hash(name.encode()), 20, 0 if last else size)
+                               sysv_hash(name.encode("utf-8", "surrogateescape")), 20,
+                               0 if last else size)
             for k, aux in enumerate(names):
                 out += struct.pack("<II", self.dynstr.add(aux), 0 if k + 1 == len(names) else 8)
         return bytes(out)
@@ -204,7 +205,8 @@ class DynamicTables:
                                0 if last else size)
             for k, (version, index) in enumerate(versions):
                 nxt = 0 if k + 1 == len(versions) else 16
-                out += struct.pack("<IHHII", sysv_hash(version.encode()), 0, index,
+                out += struct.pack("<IHHII",
+                                   sysv_hash(version.encode("utf-8", "surrogateescape")), 0, index,
                                    self.dynstr.add(version), nxt)
         return bytes(out)
 

@@ -63,6 +63,10 @@ def _read_dylib(data: bytes, path: str, arch: str) -> DynamicLibrary:
                             offset=offset)
         body = data[offset:offset + size]
         if cmd == LC_ID_DYLIB and size >= 24:
+            # dyld and ld64 refuse a second identity: which install name would the
+            # executable record?  (A second one naming libSystem took libSystem's place.)
+            if install_name is not None:
+                raise LinkError("more than one LC_ID_DYLIB", file=path, offset=offset)
             (name_at,) = struct.unpack_from("<I", body, 8)
             if not 24 <= name_at < size:
                 raise LinkError("LC_ID_DYLIB: name offset outside the command", file=path,

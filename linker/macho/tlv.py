@@ -75,26 +75,40 @@ def descriptor_offsets(image: bytearray, outs: list[OutputSection], word: int = 
     if not descriptors:
         return set()
     size = 3 * word
+    # Each input's descriptors are checked and named where they come from: a descriptor
+    # section that is not whole descriptors, or placed off a descriptor boundary (an
+    # alignment past a word), would have dyld read padding as one.
     for out in descriptors:
+        for sec, offset in zip(out.inputs, out.offsets, strict=True):
+            if sec.size % size or offset % size:
+                raise LinkError(f"{sec.size:#x} bytes placed at {offset:#x} in the output's "
+                                f"{DESCRIPTORS}: not whole {size}-byte descriptors on a "
+                                f"descriptor boundary (size or alignment)", file=sec.file.path,
+                                section=sec.name)
         if out.size % size:
             raise LinkError(f"__thread_vars is {out.size:#x} bytes, not a whole number of "
                             f"{size}-byte descriptors", section=out.name)
     template = [o for o in outs if o.name.partition(",")[2] in policy.TLV_TEMPLATE and o.size]
     start = template_start(outs)
     if start is None:
-        raise LinkError("__thread_vars descriptors without __thread_data or __thread_bss")
+        first = descriptors[0].inputs[0] if descriptors[0].inputs else None
+        raise LinkError("__thread_vars descriptors without __thread_data or __thread_bss",
+                        file=first.file.path if first else None,
+                        section=first.name if first else None)
     end = max(o.addr + o.size for o in template)
     rewritten = set()
     for out in descriptors:
-        for k in range(out.size // size):
-            addr = out.addr + size * k + 2 * word
-            at = out.file_offset + size * k + 2 * word
-            value = int.from_bytes(image[at:at + word], "little")
-            if not start <= value <= end:
-                raise LinkError(f"thread-local descriptor at {addr - 2 * word:#x}: its initial "
-                                f"value {value:#x} is not in __thread_data or __thread_bss")
-            image[at:at + word] = (value - start).to_bytes(word, "little")
-            rewritten.add(addr)
+        for sec, offset in zip(out.inputs, out.offsets, strict=True):
+            for k in range(sec.size // size):
+                addr = out.addr + offset + size * k + 2 * word
+                at = out.file_offset + offset + size * k + 2 * word
+                value = int.from_bytes(image[at:at + word], "little")
+                if not start <= value <= end:
+                    raise LinkError(f"thread-local descriptor: its initial value {value:#x} "
+                                    f"is not in __thread_data or __thread_bss",
+                                    file=sec.file.path, section=sec.name, offset=size * k)
+                image[at:at + word] = (value - start).to_bytes(word, "little")
+                rewritten.add(addr)
     return rewritten
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzz.hostile.cases import run_kept
+from fuzz.hostile.cases import link_arguments, run_kept
 from fuzz.hostile.seeds import Targets
 from linker import LinkError, link
 
@@ -31,13 +31,14 @@ def test_found_input_keeps_the_rules(case: Path, targets: Targets, tmp_path: Pat
     expect = case / "expect.txt"
     if recipe["target"] in targets.links:
         target = targets.links[recipe["target"]]
-        inputs = [mutated if p.name == mutated.name else p for p in target.inputs]
+        inputs, options = link_arguments(
+            target, [mutated if p.name == mutated.name else p for p in target.inputs])
         if not expect.exists():  # a value that is representable after all: a good link
-            link(inputs, tmp_path / "a.out", **target.options)
+            link(inputs, tmp_path / "a.out", **options)  # type: ignore[arg-type]
             assert (tmp_path / "a.out").is_file()
             return
         with pytest.raises(LinkError) as caught:
-            link(inputs, tmp_path / "a.out", **target.options)
+            link(inputs, tmp_path / "a.out", **options)  # type: ignore[arg-type]
         assert len(str(caught.value).splitlines()) == len(caught.value.diagnostics)
         assert expect.read_text().strip() in str(caught.value)
         assert not (tmp_path / "a.out").exists()
