@@ -246,6 +246,7 @@ def link(
     if trace or trace_symbols:
         print_traces(symtab, trace, trace_symbols)
     symtab.bind_versioned_references()
+    symtab.bind_default_versions()
     # A PIE is always dynamic: ld.so must at least rebase it.
     dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
@@ -257,7 +258,8 @@ def link(
             soname=soname, symbolic=symbolic, no_undefined=no_undefined,
             text_relocations=text_relocations,
             version_script=read_version_scripts(list(version_scripts)),
-            exclude_libs=tuple(exclude_libs), output_name=os.fspath(output))
+            exclude_libs=tuple(exclude_libs), output_name=os.fspath(output),
+            dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data)
     if not shared or no_undefined:  # a shared object may leave symbols to ld.so
         symtab.check_undefined()
     diagnostics.check()  # undefined symbols: nothing more can be laid out

@@ -314,6 +314,23 @@ class SymbolTable:
                     sym.type, sym.size = dsym.type, dsym.size
                     break
 
+    def bind_default_versions(self) -> None:
+        """An object's default-version definition `foo@@VER` (`.symver foo_v2, foo@@VER`)
+        also defines plain `foo` for the link, as GNU ld has it: a reference to `foo` that
+        no object defines binds to it (even over a shared library's `foo`)."""
+        for sym in list(self.symbols):
+            if sym.file is None or "@@" not in sym.name:
+                continue
+            plain = self.by_name.get(sym.name.partition("@")[0])
+            if plain is None or plain.file is not None or plain.linker_defined:
+                continue
+            for gids in self.gids:
+                gids[gids == plain.id] = sym.id
+            sym.referenced |= plain.referenced
+            sym.strong_ref |= plain.strong_ref
+            plain.referenced = plain.strong_ref = False
+            plain.dso, plain.dynsym = None, None
+
     def define_linker_symbol(self, name: str) -> GlobalSymbol | None:
         """Provide `name` (PROVIDE semantics): only if referenced and defined nowhere else."""
         sym = self.by_name.get(name)

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..dynamic_list import matches
 from ..errors import LinkError
 from ..model import SectionRole, SymType, Visibility
 from ..resolve import GlobalSymbol, SymbolTable
 from .version_script import VersionScript
 
 VER_NDX_GLOBAL = 1
+VERSYM_HIDDEN = 0x8000  # .gnu.version: a non-default (`foo@VER`) definition
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,15 @@ class SharedOptions:
     exclude_libs: tuple[str, ...] = ()  # --exclude-libs: archive names, or ALL
     # what .gnu.version_d's base entry is named after: the soname, else the output's name
     output_name: str = ""
+    # --dynamic-list / --dynamic-list-data in -shared: only the listed symbols (or the data
+    # objects) stay preemptible; every other export binds locally, whatever -Bsymbolic says
+    dynamic_list: tuple[str, ...] = ()
+    dynamic_list_data: bool = False
+
+    @property
+    def narrowed(self) -> bool:
+        """Does a dynamic list decide preemptibility (so -Bsymbolic is moot, no DT_SYMBOLIC)?"""
+        return bool(self.dynamic_list) or self.dynamic_list_data
 
 
 def refuse_preinit_array(symtab: SymbolTable) -> None:
@@ -56,18 +67,57 @@ def exported_by_shared(symtab: SymbolTable, opts: SharedOptions) -> list[GlobalS
     """The definitions a shared object puts in .dynsym, in symbol-table order."""
     out = []
     for sym in symtab.symbols:
-        if sym.file is None or sym.linker_defined or "@" in sym.name:
+        if sym.file is None or sym.linker_defined:
             continue
         if sym.visibility not in (Visibility.DEFAULT, Visibility.PROTECTED):
             continue
         if _excluded_archive(sym, opts.exclude_libs):
             continue
         script = opts.version_script
+        if "@" in sym.name:
+            if _versioned_export(sym, script):
+                out.append(sym)
+            continue
         scope = script.scope(sym.name) if script is not None else None
         if scope is not None and scope.local:
             continue
         out.append(sym)
     return out
+
+
+def split_versioned(name: str) -> tuple[str, str, bool]:
+    """`foo@@VER` -> ("foo", "VER", True); `foo@VER` -> ("foo", "VER", False)."""
+    base, _, rest = name.partition("@")
+    default = rest.startswith("@")
+    return base, rest[1:] if default else rest, default
+
+
+def _versioned_export(sym: GlobalSymbol, script: VersionScript | None) -> bool:
+    """A definition named with its version (`.symver foo_v1, foo@VER_1`, or `foo@@VER_2` for
+    the default one).  As GNU ld does, the version must be a node of the version script, and
+    only that node's lists are consulted for the bare name: its `local` list (when its
+    `global` list does not also name it) keeps the definition out of .dynsym."""
+    base, version, _ = split_versioned(sym.name)
+    node = None if script is None else next(
+        (n for n in script.versions if n.name == version), None)
+    if node is None or not base or not version:
+        where = sym.file.path if sym.file is not None else "?"
+        raise LinkError(f"{where}: symbol {sym.name}: version node {version or '(empty)'} "
+                        "not found in the version script (a versioned definition in a "
+                        "shared object needs --version-script defining it)")
+    alone = VersionScript([node], script.path if script is not None else "")
+    scope = alone.scope(base)
+    return scope is None or not scope.local
+
+
+def _listed(sym: GlobalSymbol, opts: SharedOptions) -> bool:
+    """GNU ld's rule, checked against its output: with a dynamic list in -shared, a symbol
+    stays preemptible when the list names it or, under --dynamic-list-data, it is data."""
+    if opts.dynamic_list_data and sym.type == SymType.OBJECT:
+        return True
+    base = sym.name.partition("@")[0]
+    return bool(opts.dynamic_list) and (matches(opts.dynamic_list, sym.name)
+                                        or matches(opts.dynamic_list, base))
 
 
 def _excluded_archive(sym: GlobalSymbol, names: tuple[str, ...]) -> bool:
@@ -96,6 +146,10 @@ def preemptible_ids(symtab: SymbolTable, opts: SharedOptions | None,
             continue
         if sym.absolute and sym.section is None and not sym.common:
             continue  # an absolute value: the same whichever module defines it
+        if opts.narrowed:
+            if _listed(sym, opts):
+                flags[sym.id] = True
+            continue
         if opts.symbolic == "all":
             continue
         if opts.symbolic == "functions" and sym.type in (SymType.FUNC, SymType.IFUNC):
@@ -113,6 +167,10 @@ def version_indices(opts: SharedOptions, exported: list[GlobalSymbol]) -> dict[i
     index = {node.name: n + 2 for n, node in enumerate(script.versions)}
     out = {}
     for sym in exported:
+        if "@" in sym.name:  # checked by _versioned_export: its node exists
+            _, version, default = split_versioned(sym.name)
+            out[sym.id] = index[version] | (0 if default else VERSYM_HIDDEN)
+            continue
         scope = script.scope(sym.name)
         out[sym.id] = index[scope.version] if scope is not None and scope.version \
             else VER_NDX_GLOBAL

@@ -82,7 +82,11 @@ class DynSym:
     def name(self) -> str:
         """The name ld.so looks up: `memcpy` for a reference pinned as memcpy@GLIBC_2.2.5."""
         dsym = self.sym.dynsym
-        return dsym.name if dsym is not None and self.sym.file is None else self.sym.name
+        if dsym is not None and self.sym.file is None:
+            return dsym.name
+        # A shared object's versioned definition `foo@VER`/`foo@@VER` is `foo` to ld.so:
+        # the version lives in .gnu.version.
+        return self.sym.name.partition("@")[0] if self.defined else self.sym.name
 
 
 @dataclass
@@ -251,7 +255,7 @@ def plan_dynamic(
     hashed = exports + [s for s in imports if s.id in canonical]
     exported = {s.id for s in exports}
     nbucket = gnu_bucket_count(len(hashed))
-    names = [DynSym(s, False).name.encode("utf-8", "surrogateescape") for s in hashed]
+    names = [DynSym(s, s.id in exported).name.encode("utf-8", "surrogateescape") for s in hashed]
     ordered = [hashed[i] for i in gnu_bucket_order(names, nbucket)]
     defined = [DynSym(s, s.id in exported) for s in ordered]
     syms = undefined + defined

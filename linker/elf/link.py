@@ -294,7 +294,7 @@ def _plan_shared_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOption
                                               for n in script.versions]
     tables = plan_dynamic(arch, needed, imports, exports, set(), verdef,
                           version_indices(shared, exports))
-    tables.symbolic = shared.symbolic == "all"
+    tables.symbolic = shared.symbolic == "all" and not shared.narrowed
     tables.text_relocations = scan.text_relocations
     if shared.text_relocations and scan.text_relocations:
         warn(f"creating DT_TEXTREL in a shared object ({shared.output_name}): a read-only "
