@@ -71,14 +71,22 @@ def libver(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return versions.build_library(tmp_path_factory.mktemp("libver"))
 
 
+@pytest.fixture(scope="module")
+def libver_lh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return versions.build_library_linkharness(tmp_path_factory.mktemp("libver-lh"))
+
+
 @example(case=versions.SAMPLES[0])
 @example(case=versions.SAMPLES[1])
 @given(case=versions.version_cases())
 def test_versioned_references_bind_to_their_version(
-    libver: Path, tmp_path_factory: pytest.TempPathFactory, case: versions.VersionCase,
+    libver: Path, libver_lh: Path, tmp_path_factory: pytest.TempPathFactory,
+    case: versions.VersionCase,
 ) -> None:
     """fuzz.versions: GNU ld's output exits 0 (the generator checked); linkharness's passes
-    oracle.check and the field oracle and exits 0 lazily and with LD_BIND_NOW."""
+    oracle.check and the field oracle and exits 0 lazily and with LD_BIND_NOW.  Both also
+    exit 0 against libver.so as linkharness links it, and so do GNU ld's and linkharness's
+    executables linked against that library."""
     record_labels(versions.describe(case))
     work = tmp_path_factory.mktemp("versions")
     objects = versions.write_objects(case, work)
@@ -94,3 +102,15 @@ def test_versioned_references_bind_to_their_version(
         status = run_status(exe, libver.parent, bind_now)
         assert status == 0, f"call {status - 1} returned another version's value " \
                             f"(bind_now={bind_now})"
+    exe_lh = work / "lh-lh.out"
+    link([*map(str, objects), str(libver_lh)], exe_lh, entry="_start",
+         dynamic_linker=DYNAMIC_LINKER)
+    # GNU ld reads linkharness's library too (which version is the default, which hidden).
+    ref_lh = work / "bfd-lh.out"
+    linked = link_reference("bfd", [str(o) for o in objects], str(ref_lh),
+                            libs=[str(libver_lh)])
+    assert linked.ok, linked.stderr
+    for out in (ref, exe, exe_lh, ref_lh):
+        status = run_status(out, libver_lh.parent, False)
+        assert status == 0, f"{out.name} against linkharness's libver.so: call " \
+                            f"{status - 1} returned another version's value"

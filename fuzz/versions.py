@@ -7,6 +7,10 @@ objects call them: unversioned (the default, 2), pinned with `.symver` to `@VER_
 `.gnu.version`/`.gnu.version_r` must make ld.so bind each reference to its version; the
 program exits 0 when every call returned what its version returns, else 1 + the number of
 the first call that did not.
+
+The same library is also linked by linkharness (`build_library_linkharness`: its `.symver`
+definitions exported under their versions, as GNU ld exports them), and every executable,
+GNU ld's and linkharness's, must bind the same way against it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hypothesis import strategies as st
+
+from linker import link
 
 LIB_SOURCE = r"""
 int lv_fn_v1(void) { return 1; }
@@ -103,4 +109,18 @@ def build_library(directory: Path) -> Path:
     subprocess.run(["gcc", "-O1", "-fPIC", "-shared", "-Wl,-soname,libver.so",
                     f"-Wl,--version-script={directory / 'libver.map'}", "-o", str(lib),
                     str(directory / "libver.c")], check=True, capture_output=True)
+    return lib
+
+
+def build_library_linkharness(directory: Path) -> Path:
+    """libver.so from the same source and script, linked by linkharness (-shared)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "libver.c").write_text(LIB_SOURCE)
+    (directory / "libver.map").write_text(VERSION_SCRIPT)
+    obj = directory / "libver.o"
+    subprocess.run(["gcc", "-O1", "-fPIC", "-c", "-o", str(obj), str(directory / "libver.c")],
+                   check=True, capture_output=True)
+    lib = directory / "libver.so"
+    link([str(obj)], lib, shared=True, soname="libver.so",
+         version_scripts=[str(directory / "libver.map")])
     return lib

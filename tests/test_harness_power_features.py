@@ -50,6 +50,7 @@ from linker.elf.dynamic import DynamicTables
 from linker.elf.load import Loader
 from linker.model import SymType
 from linker.synth import SyntheticBuilder
+from oracle.reference import link_reference
 from tests.shared_mutants import canonical_not_exported
 
 DRAWN = 6
@@ -242,6 +243,26 @@ def _verneed_hash(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(dynamic_module, "sysv_hash", hashes.gnu_hash)
 
 
+@mutant("a .symver definition gets its neighbour node's version index", "symbol versions")
+def _symver_neighbour_index(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.version_indices
+
+    def indices(opts: Any, exported: list[Any]) -> dict[int, int]:
+        out = original(opts, exported)
+        for sym in exported:
+            if "@" in sym.name:
+                out[sym.id] ^= 1  # VER_1 (2) <-> VER_2 (3), the hidden bit kept
+        return out
+    mp.setattr(elf_link, "version_indices", indices)
+
+
+@mutant("a non-default .symver definition (foo@VER) loses its hidden bit", "symbol versions")
+def _symver_not_hidden(mp: pytest.MonkeyPatch) -> None:
+    original = elf_link.version_indices
+    mp.setattr(elf_link, "version_indices", lambda opts, exported: {
+        gid: index & 0x7FFF for gid, index in original(opts, exported).items()})
+
+
 def _version_objects(lib_dir: Path) -> list[list[Path]]:
     """fuzz.versions' samples, written by the fixture next to libver.so."""
     return [sorted((lib_dir / f"versions{n}").glob("*.o")) for n in range(len(versions.SAMPLES))]
@@ -297,6 +318,27 @@ def _exposed(lib_dir: Path, cases: list[Built]) -> str | None:
         status = run_status(out, lib_dir, False)
         if status:
             return f"versions sample {n}: call {status - 1} bound to another version"
+    # libver.so linked by linkharness (as seeded), and each sample linked against it.
+    lh_dir = lib_dir / "libver-lh"
+    try:
+        lh_lib = versions.build_library_linkharness(lh_dir)
+        for n, objects in enumerate(_version_objects(lib_dir)):
+            out = lh_dir / f"versions{n}.out"
+            link([*map(str, objects), str(lh_lib)], out, entry="_start",
+                 dynamic_linker=judge.DYNAMIC_LINKER)
+            # GNU ld reads the library too: a lost hidden bit makes foo@VER_1 a default.
+            ref = lh_dir / f"versions{n}.bfd.out"
+            linked = link_reference("bfd", [str(o) for o in objects], str(ref),
+                                    libs=[str(lh_lib)])
+            if not linked.ok:
+                return f"GNU ld refused linkharness's libver.so: {linked.stderr}"
+            for exe in (out, ref):
+                status = run_status(exe, lh_dir, False)
+                if status:
+                    return f"versions sample {n} ({exe.name}) against linkharness's " \
+                           f"libver.so: call {status - 1} bound to another version"
+    except LinkError as e:
+        return f"linkharness's libver.so or a sample against it refused: {e}"
     return first_exposure((f"case {n}", partial(_judged, lib_dir, b))
                           for n, b in enumerate(cases))
 

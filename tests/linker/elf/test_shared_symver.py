@@ -50,11 +50,13 @@ def _shim() -> str:
 
 
 def _versions(lib: Path) -> tuple[list[str], list[str]]:
-    """(`name@ver` of each defined FUNC in .dynsym, .gnu.version_d names), as readelf says."""
+    """(`name@ver` of each FUNC or NOTYPE in .dynsym, `UND ` before the undefined ones;
+    .gnu.version_d names), as readelf says."""
     text = subprocess.run(["readelf", "-W", "-V", "--dyn-syms", str(lib)], check=True,
                           capture_output=True, text=True).stdout
-    funcs = sorted(line.split()[7] for line in text.splitlines()
-                   if " FUNC " in line and " UND " not in line)
+    funcs = sorted(("UND " if " UND " in line else "") + line.split()[7]
+                   for line in text.splitlines()
+                   if (" FUNC " in line or " NOTYPE " in line) and len(line.split()) > 7)
     verdefs = [line.split("Name: ")[1] for line in text.splitlines() if "Name: " in line]
     return funcs, verdefs
 
