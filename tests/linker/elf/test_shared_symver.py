@@ -181,3 +181,24 @@ def test_dynamic_list_narrows_preemption(tmp_path: Path, compile_c: CompileC,
                              check=True, capture_output=True, text=True)
         outputs.append(run.stdout.strip())
     assert outputs == [printed, printed]
+
+
+def test_symver_exports_on_i386(tmp_path: Path, compile_c: CompileC) -> None:
+    """elf32-i386: the same exports as GNU ld, and both versions called natively."""
+    obj = compile_c(LIBRARY, "lib32", "-fPIC", "-m32")
+    script = tmp_path / "v.map"
+    script.write_text(SCRIPT)
+    (tmp_path / "gnu").mkdir()
+    (tmp_path / "lh").mkdir()
+    subprocess.run(["ld", "-m", "elf_i386", "-shared", "-soname", "libv.so",
+                    "--version-script", str(script), str(obj), "-o",
+                    str(tmp_path / "gnu" / "libv.so")], check=True)
+    link([str(obj)], str(tmp_path / "lh" / "libv.so"), target="elf32-i386", shared=True,
+         soname="libv.so", version_scripts=[str(script)])
+    assert _versions(tmp_path / "lh" / "libv.so") == _versions(tmp_path / "gnu" / "libv.so")
+    for source, expected in ((MAIN, 212), (PINNED, 1)):
+        main = compile_c(source, f"main32_{expected}", "-m32")
+        exe = tmp_path / f"exe{expected}"
+        subprocess.run(["gcc", "-m32", str(main), f"-L{tmp_path / 'lh'}", "-lv", "-o",
+                        str(exe)], check=True, capture_output=True)
+        assert _run(exe, tmp_path / "lh") == expected
