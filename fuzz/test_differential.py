@@ -52,7 +52,7 @@ def test_reference_linkers_and_native_run_agree_with_the_model(
     assert not problems, "oracle or generator bug:\n" + "\n".join(problems)
     exe = work / "linkharness.out"
     with kept_on_failure("differential", program, options.ordered(objs), libs,
-                         options.bind_now):
+                         options.bind_now, options=options):
         link_linkharness(objs, libs, exe, options)
         problems = [*judge.native(exe, expected, libtrace_dir),
                     *judge.native(exe, expected, libtrace_dir, bind_now=True)]

@@ -98,7 +98,7 @@ def test_linkharness_i386_output_is_right_by_every_check(
         exe = work / f"{use_as}.out"
         with kept_on_failure("i386", case.program, case.options.ordered(objs), libs,
                              case.options.bind_now, TARGET,
-                             asm_text_i386(case.program, case.choices)):
+                             asm_text_i386(case.program, case.choices), case.options):
             link_linkharness_i386(objs, libs, exe, case.options)
             problems = judge.everything(exe, objs, expected, libtrace_dir_i386)
             assert not problems, "objects from " + \
@@ -138,7 +138,7 @@ def test_i386_reference_linkers_and_native_run_agree_with_the_model(
     exe = work / "linkharness.out"
     with kept_on_failure("i386-differential", case.program, case.options.ordered(objs),
                          libs, case.options.bind_now, TARGET,
-                         asm_text_i386(case.program, case.choices)):
+                         asm_text_i386(case.program, case.choices), case.options):
         link_linkharness_i386(objs, libs, exe, case.options)
         problems = [*judge.native(exe, expected, libtrace_dir_i386),
                     *judge.native(exe, expected, libtrace_dir_i386, bind_now=True)]

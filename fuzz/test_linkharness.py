@@ -43,7 +43,7 @@ def test_linkharness_output_is_right_by_every_check(
         exe = work / f"{asm}.out"
         libs = libraries(program, libtrace_dir)
         with kept_on_failure("linkharness", program, options.ordered(objs), libs,
-                             options.bind_now):
+                             options.bind_now, options=options):
             link_linkharness(objs, libs, exe, options)
             problems = judge.everything(exe, objs, expected, libtrace_dir)
             assert not problems, f"objects from {asm or 'our writer'}:\n" + "\n".join(

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .judges import JUDGES
-from .model import BIND_MODES, TARGETS, CaseFormatError
+from .model import BIND_MODES, HASH_STYLES, TARGETS, CaseFormatError
 from .progress import Progress
 from .replay import (
     ERROR,
@@ -83,6 +83,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="link with -lNAME after the objects (repeatable; -lc works)")
     add.add_argument("--crt", action="store_true", help="link with the system crt files")
     add.add_argument("--bind-now", action="store_true", help="link with -z now")
+    add.add_argument("--pie", action="store_true", help="link with -pie")
+    add.add_argument("--hash-style", choices=HASH_STYLES, help="link with --hash-style=")
+    add.add_argument("--ibt-plt", action="store_true", help="link with -z ibtplt")
+    add.add_argument("--emit-relocs", action="store_true", help="link with --emit-relocs")
     add.add_argument("--bind", choices=BIND_MODES, action="append", help="run-time bind modes")
     add.add_argument("--source", metavar="FILE", action="append", default=[],
                      help="a .s/.c file the objects came from, kept beside them (repeatable)")
@@ -155,7 +159,8 @@ def _add(args: argparse.Namespace) -> int:
     if args.expect_trace:
         expect["trace"] = json.loads(Path(args.expect_trace).read_text(encoding="utf-8"))
     link_args = {"entry": args.entry, "libs": [f"-l{n}" for n in args.libs], "crt": args.crt,
-                 "bind_now": args.bind_now}
+                 "bind_now": args.bind_now, "pie": args.pie, "hash_style": args.hash_style,
+                 "ibt_plt": args.ibt_plt, "emit_relocs": args.emit_relocs}
     sources = {Path(f).name: Path(f).read_text(encoding="utf-8") for f in args.source}
     dest = Path(args.dest) if args.dest else default_corpus_dir()
     known = dict(item.split("=", 1) for item in args.known if "=" in item)

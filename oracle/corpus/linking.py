@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import Case
-from .toolchain import LINKERS, library_dirs, link_items, links_target, reference_command
+from .toolchain import (
+    LINKERS,
+    library_dirs,
+    link_items,
+    links_target,
+    reference_command,
+    unsupported_options,
+)
 
 LINK_TIMEOUT = 60.0
 
@@ -35,6 +42,9 @@ def link_case(case: Case, linker: str, output: Path) -> LinkOutcome:
         return _link_linkharness(case, output)
     if not links_target(linker, case.target):
         return LinkOutcome(None, f"{linker} does not link {case.target}", unsupported=True)
+    missing = unsupported_options(linker, case)
+    if missing:
+        return LinkOutcome(None, f"{linker} has no {', '.join(missing)}", unsupported=True)
     return _link_reference(linker, case, output)
 
 
@@ -42,6 +52,8 @@ def _link_linkharness(case: Case, output: Path) -> LinkOutcome:
     from linker import LinkError, link
 
     args = case.link_args
+    # A case without a hash_style links with link()'s default, "both", as it always did.
+    hash_style = args.hash_style or "both"
     try:
         link(
             link_items(case),
@@ -51,6 +63,10 @@ def _link_linkharness(case: Case, output: Path) -> LinkOutcome:
             library_paths=library_dirs(case),
             dynamic_linker=args.interpreter(case.target) or None,
             bind_now=args.bind_now,
+            pie=args.pie,
+            ibt_plt=args.ibt_plt,
+            emit_relocs=args.emit_relocs,
+            hash_style=hash_style,
         )
     except LinkError as e:
         return LinkOutcome(None, str(e))

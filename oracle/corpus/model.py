@@ -19,6 +19,8 @@ from .known import KnownFormatError, reason_version
 CASE_FILE = "case.json"
 TARGETS = ("elf64-x86-64", "elf32-i386", "macho-x86_64", "macho-i386")
 BIND_MODES = ("lazy", "now")
+# --hash-style values a case may ask for (None: each linker's own default).
+HASH_STYLES = ("sysv", "gnu", "both")
 # Every linker a case can be replayed with (oracle.corpus.toolchain runs them), and so the
 # names a case's `known` disagreements may use.
 LINKER_NAMES = ("linkharness", "bfd", "gold", "lld", "mold", "ld64.lld")
@@ -54,6 +56,10 @@ class LinkArgs:
     crt: put the system's crt1.o and crti.o before the inputs and crtn.o after the libs,
     so a case built from C with a `main` needs no committed start files.
     dynamic_linker: None means the target's usual one (DEFAULT_INTERPRETERS).
+    pie, hash_style, ibt_plt, emit_relocs: the output options a fuzz property drew (-pie,
+    --hash-style=, -z ibtplt, --emit-relocs), so a kept failure replays with the option
+    that exposed it.  Optional in case.json; the defaults are what a case without them
+    always meant (hash_style None: no --hash-style flag, each linker's own default).
     """
 
     entry: str | None = "_start"
@@ -61,6 +67,10 @@ class LinkArgs:
     crt: bool = False
     bind_now: bool = False
     dynamic_linker: str | None = None
+    pie: bool = False
+    hash_style: str | None = None
+    ibt_plt: bool = False
+    emit_relocs: bool = False
 
     def interpreter(self, target: str) -> str:
         return self.dynamic_linker or DEFAULT_INTERPRETERS.get(target, "")
@@ -72,7 +82,15 @@ class LinkArgs:
             "crt": self.crt,
             "bind_now": self.bind_now,
             "dynamic_linker": self.dynamic_linker,
+            # Written only when set, so a case saved without them reads back byte-identical.
+            **self.output_options(),
         }
+
+    def output_options(self) -> dict[str, Any]:
+        """The output options that differ from their defaults, by case.json key."""
+        chosen = {"pie": self.pie, "hash_style": self.hash_style, "ibt_plt": self.ibt_plt,
+                  "emit_relocs": self.emit_relocs}
+        return {key: value for key, value in chosen.items() if value}
 
 
 @dataclass(frozen=True)
@@ -179,13 +197,22 @@ def parse_link_args(data: Any, where: str = "link_args") -> LinkArgs:
         return data
     if not isinstance(data, Mapping):
         raise CaseFormatError(f"{where}: must be an object")
-    _no_unknown(data, {"entry", "libs", "crt", "bind_now", "dynamic_linker"}, where)
+    _no_unknown(data, {"entry", "libs", "crt", "bind_now", "dynamic_linker", "pie",
+                       "hash_style", "ibt_plt", "emit_relocs"}, where)
+    hash_style = _take(data, "hash_style", str, where, None, nullable=True)
+    if hash_style is not None and hash_style not in HASH_STYLES:
+        raise CaseFormatError(f"{where}: 'hash_style' must be one of {HASH_STYLES} or null, "
+                              f"not {hash_style!r}")
     return LinkArgs(
         entry=_take(data, "entry", str, where, LinkArgs.entry, nullable=True),
         libs=_strings(data.get("libs", []), "libs", where),
         crt=_take(data, "crt", bool, where, False),
         bind_now=_take(data, "bind_now", bool, where, False),
         dynamic_linker=_take(data, "dynamic_linker", str, where, None, nullable=True),
+        pie=_take(data, "pie", bool, where, False),
+        hash_style=hash_style,
+        ibt_plt=_take(data, "ibt_plt", bool, where, False),
+        emit_relocs=_take(data, "emit_relocs", bool, where, False),
     )
 
 

@@ -101,6 +101,38 @@ def may_be_dynamic(case: Case) -> bool:
     return any(n.startswith("-l") or n.endswith(".so") or ".so." in n for n in names)
 
 
+# The flag each reference linker spells -z ibtplt with: gold has none; lld's closest is
+# -z force-ibt (IBT PLT entries, plus a warning and the IBT property on inputs lacking it).
+_IBT_PLT_FLAGS = {"bfd": ["-z", "ibtplt"], "mold": ["-z", "ibtplt"],
+                  "lld": ["-z", "force-ibt"]}
+# The ELF output options ld64.lld has no counterpart for.
+_ELF_ONLY_OPTIONS = ("hash_style", "ibt_plt", "emit_relocs")
+
+
+def unsupported_options(linker: str, case: Case) -> list[str]:
+    """The output options `case` sets that `linker` cannot honour (its replay is n/a)."""
+    chosen = case.link_args.output_options()
+    if linker == "ld64.lld":
+        return [key for key in _ELF_ONLY_OPTIONS if key in chosen]
+    if "ibt_plt" in chosen and linker not in _IBT_PLT_FLAGS:
+        return ["ibt_plt"]
+    return []
+
+
+def _output_option_flags(linker: str, case: Case) -> list[str]:
+    args = case.link_args
+    flags: list[str] = []
+    if args.pie:
+        flags.append("-pie")
+    if args.hash_style is not None:
+        flags.append(f"--hash-style={args.hash_style}")
+    if args.ibt_plt:
+        flags += _IBT_PLT_FLAGS[linker]
+    if args.emit_relocs:
+        flags.append("--emit-relocs")
+    return flags
+
+
 def reference_command(linker: str, case: Case, output: Path) -> list[str]:
     """The GNU-ld-style command that links `case` with a reference linker."""
     exe = REFERENCE_LINKERS[linker]
@@ -110,11 +142,14 @@ def reference_command(linker: str, case: Case, output: Path) -> list[str]:
                "11.0", "-o", str(output)]
         if args.entry is not None:
             cmd += ["-e", args.entry]
+        if args.pie:
+            cmd.append("-pie")
         return cmd + ["-L", str(case.directory)] + link_items(case)
     cmd = [exe, "-o", str(output)]
-    if may_be_dynamic(case):
+    if may_be_dynamic(case) or args.pie:
         # Only then: lld and mold write PT_INTERP whenever they are given one, and ld.so
-        # cannot start a static executable that has no dynamic section.
+        # cannot start a static executable that has no dynamic section.  A PIE always
+        # needs one (bfd's built-in default is not this system's ld.so).
         cmd += ["-dynamic-linker", args.interpreter(case.target)]
     if case.target == "elf32-i386":
         cmd += ["-m", "elf_i386"]
@@ -122,6 +157,7 @@ def reference_command(linker: str, case: Case, output: Path) -> list[str]:
         cmd += ["-e", args.entry]
     if args.bind_now:
         cmd += ["-z", "now"]
+    cmd += _output_option_flags(linker, case)
     for directory in library_dirs(case):
         cmd += ["-L", directory]
     return cmd + link_items(case)

@@ -83,3 +83,13 @@ def test_progress_bar_and_table() -> None:
     assert silent.getvalue() == ""
     table = format_table(["a", "bb"], [["xyz", "1"]])
     assert table.splitlines() == ["a    bb", "---  --", "xyz  1"]
+
+
+def test_add_records_the_output_options(objects: dict[str, Path], tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    assert _add(corpus, [objects["main"], objects["helper"]], "--id", "opts",
+                "--expect-exit", "42", "--pie", "--hash-style", "gnu", "--ibt-plt",
+                "--emit-relocs", "--verify", "bfd") == 0
+    args = load_case(corpus / "opts").link_args
+    assert (args.pie, args.hash_style, args.ibt_plt, args.emit_relocs) == (True, "gnu", True,
+                                                                          True)
