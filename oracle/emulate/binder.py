@@ -142,6 +142,12 @@ class DynamicLinker:
             self._store(reloc.offset, addend + offset - value)
 
     def _copy(self, sym: DynSym, at: int) -> None:
+        # the executable's copy must fit its own memory before the library's bytes are made:
+        # a hostile st_size (a gigabyte) would otherwise be generated word by word
+        if not self.mem.covers(at, sym.size):
+            raise LoadFault(Fault("bad-relocation", at, sym.name,
+                                  f"COPY of {sym.name}: {sym.size:#x} bytes at {at:#x} run "
+                                  "past the executable's mapped memory"))
         source, size, emulated = self.scope.copy_source(self.obj, sym)
         self.mem.write_initial(at, self.mem.read(source, min(sym.size, size)))
         if isinstance(emulated, DataObject):

@@ -134,6 +134,17 @@ class UcMemory:
         if not prot & UC_PROT_WRITE:
             self.readonly.append((addr, addr + size))
 
+    def covers(self, addr: int, size: int) -> bool:
+        """Whether [addr, addr + size) lies wholly in mapped (or lazily mapped) memory:
+        asked before the loader makes `size` bytes, so a hostile size fails at once."""
+        spans = sorted([(begin, end + 1) for begin, end, _ in self.uc.mem_regions()]
+                       + [(start, start + length) for start, length, _ in self.lazy])
+        reached, end = addr, addr + size
+        for begin, stop in spans:
+            if begin <= reached < stop:
+                reached = stop
+        return reached >= end
+
     def write_initial(self, addr: int, data: bytes) -> None:
         """Write regardless of protection: loading segments, applying relocations (the
         loader's writes, like ld.so's before RELRO is sealed)."""

@@ -77,3 +77,35 @@ def test_huge_segment_is_refused_within_the_budget(name: str, size: int, targets
     assert elapsed < TIMEOUT + SLACK, f"{elapsed:.1f}s"
     assert grown_mib < 128, f"peak resident size grew {grown_mib} MiB"
     assert result.faults, "a segment past the memory cap must not load"
+
+
+def _with_copied_symbol_size(path: Path, size: int) -> bytes:
+    """The executable with the .dynsym st_size of its first COPY-relocated symbol set to
+    `size` (ELF64 or ELF32)."""
+    from elftools.elf.elffile import ELFFile
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        copy = 5  # R_X86_64_COPY and R_386_COPY are both 5
+        relocs = [r for s in elf.iter_sections() if s["sh_type"] in ("SHT_RELA", "SHT_REL")
+                  for r in s.iter_relocations() if r["r_info_type"] == copy]
+        dynsym = elf.get_section_by_name(".dynsym")
+        index = relocs[0]["r_info_sym"]
+        entsize, size_at, fmt = (24, 16, "<Q") if elf.elfclass == 64 else (16, 8, "<I")
+        at = dynsym["sh_offset"] + index * entsize + size_at
+    out = bytearray(path.read_bytes())
+    struct.pack_into(fmt, out, at, size & (0xFFFF_FFFF if fmt == "<I" else 2**64 - 1))
+    return bytes(out)
+
+
+@pytest.mark.parametrize("name", ["elf64-exe", "elf32-exe"])
+def test_huge_copy_relocation_is_refused_within_the_budget(name: str, targets: Targets,
+                                                           tmp_path: Path) -> None:
+    """A COPY whose symbol claims a gigabyte: the emulated ld.so used to make the library's
+    initial bytes word by word before noticing (a hang found by the 2-process campaign)."""
+    target = targets.exes[name]
+    path = tmp_path / name
+    path.write_bytes(_with_copied_symbol_size(target.exe, 0x4000_0000))
+    start = time.monotonic()
+    result = run(path, timeout=TIMEOUT, library_path=target.library_path)
+    assert time.monotonic() - start < TIMEOUT + SLACK
+    assert any("COPY of" in f.message for f in result.faults), result.faults
