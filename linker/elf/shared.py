@@ -118,7 +118,7 @@ def _undefined(hdr: ElfHeaders, index: int, strings: Strings) -> frozenset[str]:
     body = hdr.section_bytes(index)
     raw = np.frombuffer(body[: len(body) // dtype.itemsize * dtype.itemsize], dtype)
     wanted = (raw["shndx"] == 0) & ((raw["info"] >> 4) != 0)  # undefined, not local
-    wanted[0] = False
+    wanted[:1] = False  # entry 0 is the null symbol (an empty table has none)
     names = (strings.get(int(off)) for off in raw["name"][wanted].tolist())
     return frozenset(n for n in names if n)
 
