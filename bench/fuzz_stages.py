@@ -8,6 +8,7 @@ property would have run them had the check passed; the problems are counted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from fuzz.pipeline import (
     link_with,
     write_objects,
 )
-from fuzz.semantics import outcome
+from fuzz.semantics import Outcome, outcome
 from linker import LinkError
 
 MODEL, WRITE = "model (pie form, coverage, outcome)", "writing objects"
@@ -43,10 +44,17 @@ def property_a(program: Program, options: LinkOptions, work: Path, lib_dir: Path
     with clock.stage(WRITE):
         objs = write_objects(program, work / "objects")
     libs = libraries(program, lib_dir)
-    exe = work / "linkharness.out"
+    return linked_and_judged(lambda exe: link_linkharness(objs, libs, exe, options),
+                             work / "linkharness.out", objs, expected, lib_dir, clock)
+
+
+def linked_and_judged(link: Callable[[Path], None], exe: Path, objs: list[Path],
+                      expected: Outcome, lib_dir: Path, clock: StageClock) -> list[str]:
+    """The ELF properties' common tail, each step its own stage: link `exe` with
+    linkharness, then oracle.check, the field oracle and two emulated runs (lazy, now)."""
     with clock.stage("linking (linkharness)"):
         try:
-            link_linkharness(objs, libs, exe, options)
+            link(exe)
         except LinkError as err:
             return [f"linkharness: {err}"]
     with clock.stage("oracle.check"):

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.fuzz_stages import MODEL, WRITE
+from bench.fuzz_stages import MODEL, WRITE, linked_and_judged
 from bench.stage_clock import StageClock
-from fuzz import judge
 from fuzz.coverage import describe, describe_i386, describe_macho
 from fuzz.macho import judge as macho_judge
 from fuzz.macho import pipeline as macho_pipeline
@@ -42,20 +41,8 @@ def property_i386(case: I386Case, work: Path, lib_dir: Path, clock: StageClock) 
     with clock.stage(WRITE):
         objs = write_objects_i386(case.program, work / "objects", False, case.choices)
     libs = libraries(case.program, lib_dir)
-    exe = work / "linkharness.out"
-    with clock.stage("linking (linkharness)"):
-        try:
-            link_linkharness_i386(objs, libs, exe, case.options)
-        except LinkError as err:
-            return [f"linkharness: {err}"]
-    with clock.stage("oracle.check"):
-        problems = judge.structure(exe)
-    with clock.stage("relocation-field oracle"):
-        problems += judge.fields(exe, objs)
-    with clock.stage("emulating (lazy + now)"):
-        problems += judge.emulated(exe, expected, lib_dir, "lazy")
-        problems += judge.emulated(exe, expected, lib_dir, "now")
-    return problems
+    return linked_and_judged(lambda exe: link_linkharness_i386(objs, libs, exe, case.options),
+                             work / "linkharness.out", objs, expected, lib_dir, clock)
 
 
 def property_macho(case: MachoCase, work: Path, _lib_dir: Path,
