@@ -39,7 +39,7 @@ settings.register_profile("ci", max_examples=40, derandomize=True, deadline=None
                           suppress_health_check=_SLOW_OK, print_blob=True, database=None)
 # The campaign's database: Redis when LINKHARNESS_FUZZ_DB=redis://HOST:PORT (several
 # machines, one campaign), else the local .hypothesis/examples directory (fuzz/database.py).
-settings.register_profile("fuzz", max_examples=25, deadline=None,
+settings.register_profile("fuzz", max_examples=25, deadline=None, derandomize=False,
                           suppress_health_check=_SLOW_OK, print_blob=True,
                           database=example_database())
 # Replays what a campaign's database holds and draws nothing new: `linkharness hunt --pull`
