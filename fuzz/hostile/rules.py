@@ -5,8 +5,8 @@ mutated input broke (empty: all kept), as one-line strings.
   message is one line per error (usually one), each naming an input file; no other exception; after a failure no
   output, map or temporary file is left in the output's directory; within LINK_SECONDS;
 - oracle.check: returns its violations, never raises; oracle.check_fields: returns its
-  mismatches, or refuses an unreadable file with its one-line ValueError ("cannot read
-  FILE ... as ELF/Mach-O: why"), nothing else;
+  mismatches (an unreadable file is one, of kind "unreadable", naming the file), never
+  raises;
 - oracle.run(..., timeout=T, memory_cap=M): returns, within T + RUN_SLACK seconds, and the
   process's peak resident size grows by at most M + MEMORY_SLACK.
 Memory is measured with the process's high-water mark (resource.getrusage): cheap, and a
@@ -128,21 +128,19 @@ def check_rules(path: Path) -> list[str]:
     return broken
 
 
-def _fields_or_refusal(output: Path, inputs: Sequence[Path]) -> list[object]:
-    """check_fields' mismatches; its declared refusal of an unreadable file (a one-line
-    ValueError "cannot read OUTPUT or its inputs as ...") counts as an answer."""
-    try:
-        return list(check_fields(str(output), [str(p) for p in inputs]))
-    except ValueError as err:
-        message = str(err)
-        if message.startswith("cannot read ") and str(output) in message \
-                and "\n" not in message:
-            return []
-        raise
+def _fields(output: Path, inputs: Sequence[Path]) -> list[object]:
+    """check_fields' mismatches; an unreadable file is one of them (kind "unreadable"),
+    which must name a file it was given."""
+    found: list[object] = list(check_fields(str(output), [str(p) for p in inputs]))
+    given = {str(output), *map(str, inputs)}
+    for m in found:
+        if getattr(m, "kind", "") == "unreadable" and getattr(m, "file", "") not in given:
+            raise AssertionError(f"an unreadable finding names no file given: {m}")
+    return found
 
 
 def fields_rules(output: Path, inputs: Sequence[Path]) -> list[str]:
-    result, broken = _guarded("oracle.check_fields", lambda: _fields_or_refusal(output, inputs),
+    result, broken = _guarded("oracle.check_fields", lambda: _fields(output, inputs),
                               CHECK_SECONDS, MEMORY_SLACK)
     if not broken and not isinstance(result, list):
         broken.append(f"oracle.check_fields returned {type(result).__name__}, not a list")
