@@ -84,6 +84,7 @@ class Drawn:
     done: list[str]
     index: int = -1
     bind: str = "lazy"
+    number: int = -1  # a campaign's case number (fuzz.hostile.supervise), when it has one
 
 
 def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:

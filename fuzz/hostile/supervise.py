@@ -26,7 +26,7 @@ import resource
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
@@ -44,7 +44,7 @@ def case_picker(seed: str, target: str, n: int) -> RandomPicker:
 
 
 def draw_numbered(targets: Targets, seed: str, target: str, n: int) -> Drawn:
-    return draw_case(case_picker(seed, target, n), target, targets)
+    return replace(draw_case(case_picker(seed, target, n), target, targets), number=n)
 
 
 @dataclass
