@@ -1,7 +1,8 @@
 """The output and the inputs together: what the checker learns once and reuses.
 
 Where each input section went (cached; a section without symbols is also found through
-the fields of its object that point into it), the PLT entries decoded from the output, the
+the fields of its object that point into it, and one made only of pointers, such as a
+`.ctors` list, through the values it holds), the PLT entries decoded from the output, the
 COMDAT groups the linker must have dropped, and the GOT base currently being tried.
 """
 
