@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import TextIO
 
 from .cases import run_kept
-from .seeds import build_targets
-from .supervise import Answer, Supervisor, write_seeds
+from .seeds import Targets, build_targets
+from .supervise import RUN_DRAWN, Answer, Supervisor, write_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every target of fuzz.hostile.seeds, in the order a campaign runs them.
@@ -98,17 +98,19 @@ def _progress(tally: Tally, total: int | None, out: TextIO) -> None:
 def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | str,
              cases: int | None = None, jobs: int = 1, start: int = 0,
              case_seconds: float = CASE_SECONDS, memory_mib: int = MEMORY_MIB,
-             progress_seconds: float = 30.0, out: TextIO = sys.stdout) -> Figures:
+             progress_seconds: float = 30.0, out: TextIO = sys.stdout,
+             targets: Targets | None = None, runner: str = RUN_DRAWN) -> Figures:
     """Run each target's cases start, start+1, ... for `seconds` or until `cases` cases,
-    on `jobs` supervised workers (fuzz.hostile.supervise).  Returns the figures."""
+    on `jobs` supervised workers (fuzz.hostile.supervise).  Returns the figures.
+    `targets`: seeds already built (else built here); `runner`: what runs a case."""
     names = targets_wanted or list(ALL_TARGETS)
     figures: Figures = {}
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         work = Path(tmp)
-        targets = build_targets(work / "seeds")
+        targets = targets or build_targets(work / "seeds")
         seeds_file = write_seeds(targets, work / "seeds.pickle")
         pool = Supervisor(targets, seeds_file, work / "workers", str(seed), jobs, case_seconds,
-                          memory_mib << 20)
+                          memory_mib << 20, runner)
         try:
             for name in names:
                 figures[name] = _one_target(pool, name, seconds, keep, cases, start, jobs,
