@@ -43,7 +43,10 @@ def main(argv: list[str]) -> int:
         print(f"linkharness fields: {err}", file=sys.stderr)
         return 2
     if is_unreadable(report):  # a file the oracle cannot read: no verdict on the fields
-        print(f"linkharness fields: {report.mismatches[0]}".replace("\n ", ""), file=sys.stderr)
+        m = report.mismatches[0]
+        section = f"section {m.section}, " if m.section else ""
+        print(f"linkharness fields: {m.file}: {section}offset {m.offset:#x}: {m.detail}",
+              file=sys.stderr)
         return 2
     if args.verbose:
         for site in report.confirmed:
