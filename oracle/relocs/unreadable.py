@@ -16,8 +16,9 @@ from .mismatch import FieldMismatch, FieldReport
 
 UNREADABLE = "unreadable"
 
-# The readers' messages name a section as "section NAME" and a position as "at 0x...".
-_SECTION = re.compile(r"\bsection (\S+?)[:,)]?(?:\s|$)")
+# The readers' messages name a section as "section NAME" (not "section headers", "section
+# header 0" or "section name table": tables of the file) and a position as "at 0x...".
+_SECTION = re.compile(r"\bsection (?!headers?\b|name table\b)(\S+?)[:,)]?(?:\s|$)")
 _OFFSET = re.compile(r"\bat (0x[0-9a-fA-F]+)")
 
 

@@ -383,6 +383,10 @@ def test_command_line_exit_codes_and_report(tmp_path: Path,
     assert main([output, *objects]) == 1
     assert "value: " in capsys.readouterr().out
     assert main([str(tmp_path / "missing"), *objects]) == 2
+    Path(output).write_bytes(Path(output).read_bytes()[:100])
+    assert main([output, *objects]) == 2  # unreadable: no verdict, one line naming it
+    (line,) = capsys.readouterr().err.splitlines()[-1:]
+    assert line.startswith(f"linkharness fields: {output}: offset 0x") and "runs past" in line
 
 
 @pytest.mark.parametrize("thin", [False, True], ids=["ar", "thin"])
