@@ -22,7 +22,7 @@ import types
 
 from oracle.check import rules as _rules  # noqa: F401  (registers every rule)
 from oracle.check.registry import RULES, Rule
-from oracle.check.run import check_bytes, load_bytes
+from oracle.check.run import PARSE, check_bytes, load_bytes
 from oracle.check.violation import Violation
 
 __all__ = ["RULES", "Rule", "Violation", "check"]
@@ -31,7 +31,13 @@ __all__ = ["RULES", "Rule", "Violation", "check"]
 def check(path_or_bytes: str | os.PathLike[str] | bytes) -> list[Violation]:
     """Every rule violation in an executable: ELF here, Mach-O through oracle.check.macho.
     Never raises for bad contents; an unreadable path raises OSError."""
-    return check_bytes(load_bytes(path_or_bytes))
+    try:
+        data = load_bytes(path_or_bytes)
+    except MemoryError:  # a file of gigabytes: a finding about its size, not a traceback
+        size = (len(path_or_bytes) if isinstance(path_or_bytes, bytes)
+                else os.path.getsize(path_or_bytes))
+        return [Violation(PARSE, "file", f"{size} bytes do not fit in memory")]
+    return check_bytes(data)
 
 
 class _CallableModule(types.ModuleType):

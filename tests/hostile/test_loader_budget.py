@@ -144,10 +144,10 @@ def test_a_file_past_the_memory_cap_is_refused_unread(name: str, targets: Target
                in f.message for f in result.faults), result.faults
 
 
-def test_an_input_too_big_for_memory_is_a_one_line_link_error(tmp_path: Path) -> None:
+def test_an_input_too_big_for_memory_is_a_one_line_error(tmp_path: Path) -> None:
     """Under an address-space limit, a 4 GiB object (a sparse file) cannot be read: a
-    LinkError naming it, no traceback, no output (in a child process, which the limit
-    binds)."""
+    LinkError naming it, no traceback, no output; oracle.check reports it as ELF-PARSE (in
+    a child process, which the limit binds)."""
     import subprocess
     import sys
     for name, head in (("big.o", b"\x7fELF\x02\x01\x01"), ("big-macho.o", b"\xcf\xfa\xed\xfe")):
@@ -157,12 +157,16 @@ def test_an_input_too_big_for_memory_is_a_one_line_link_error(tmp_path: Path) ->
 import resource, sys
 resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
 from linker import LinkError, link
+from oracle.check import check
 try:
     link([{str(tmp_path / name)!r}], {str(tmp_path / "a.out")!r}, target={target!r})
 except LinkError as err:
     print(err)
+print(*check({str(tmp_path / name)!r}))
 """], check=False, capture_output=True, text=True, timeout=120)
-        assert child.stderr == "" and child.stdout.count("\n") == 1, child
-        assert child.stdout.startswith(f"{tmp_path / name}: cannot read input: its "
-                                       f"{4 << 30} bytes do not fit in memory"), child.stdout
+        assert child.stderr == "" and child.stdout.count("\n") == 2, child
+        link_line, check_line = child.stdout.splitlines()
+        assert link_line.startswith(f"{tmp_path / name}: cannot read input: its "
+                                    f"{4 << 30} bytes do not fit in memory"), link_line
+        assert check_line == f"ELF-PARSE file: {4 << 30} bytes do not fit in memory"
         assert not (tmp_path / "a.out").exists()
