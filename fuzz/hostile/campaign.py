@@ -4,9 +4,9 @@
     nice -n 19 .venv/bin/python -m fuzz.hostile.campaign --cases 100000 --jobs 1 --target T
 
 For each target in turn, case n (n = --start, --start + 1, ...) is drawn from its own
-random.Random(f"{seed}:{target}:{n}") and run through fuzz.hostile.cases by one of --jobs
-supervised worker processes (fuzz.hostile.supervise) until --seconds pass or --cases cases
-are done.  A worker silent on a case past --case-seconds is killed and the case kept as a
+random.Random(f"{seed}:{target}:{n}") and, unless an earlier case (from case 0) drew the
+same input, run through fuzz.hostile.cases by one of --jobs supervised worker processes
+(fuzz.hostile.supervise) until --seconds pass or --cases distinct inputs are done.  A worker silent on a case past --case-seconds is killed and the case kept as a
 HANG find; a worker that dies is a CRASH find; each worker runs under an address-space
 limit (--memory-mib).  Every --progress seconds a line gives the count, the rates and the
 finds; at the end, a Markdown table of every target's figures.  A breaking input is
@@ -18,19 +18,22 @@ cases again.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
 from .cases import run_kept
 from .seeds import Targets, build_targets
-from .supervise import RUN_DRAWN, Answer, Supervisor, write_seeds
+from .supervise import RUN_DRAWN, Answer, Supervisor, draw_numbered, write_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every target of fuzz.hostile.seeds, in the order a campaign runs them.
@@ -72,12 +75,45 @@ class Tally:
     crashes: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     last: tuple[float, int] = (0.0, 0)  # (time, tried) at the last progress line
+    duplicates: int = 0  # cases drawn again (the same input): skipped, not counted as tried
+    earlier: int = 0  # distinct inputs of cases before --start (an earlier campaign's)
 
     def figures(self, jobs: int) -> dict[str, float]:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         return {"tried": self.tried, "seconds": round(elapsed, 1), "jobs": jobs,
                 "per_second": round(self.tried / elapsed, 1), "broke_a_rule": self.failed,
-                "hangs": self.hangs, "crashes": self.crashes}
+                "hangs": self.hangs, "crashes": self.crashes,
+                "duplicates_skipped": self.duplicates, "distinct_before_start": self.earlier}
+
+
+def _distinct_numbers(targets: Targets, seed: str, name: str, start: int, tally: Tally
+                      ) -> Iterator[int]:
+    """Case numbers from `start` on whose input no earlier case (from 0) had: a mutation
+    often lands on an input drawn before (a tenth to two fifths of 20,000 cases, by
+    target), and running it again would only inflate the count.  The cases before `start`
+    are drawn, not run, to know their inputs."""
+    seen: set[bytes] = set()
+
+    def new(n: int) -> bool:
+        drawn = draw_numbered(targets, seed, name, n)
+        key = hashlib.blake2b(b"%d\0%s\0%s\0" % (drawn.index, drawn.file_name.encode(),
+                                                     drawn.bind.encode()) + drawn.data,
+                              digest_size=16).digest()
+        if key in seen:
+            return False
+        seen.add(key)
+        return True
+
+    if start:
+        tally.earlier = sum(new(n) for n in range(start))
+        tally.started = time.monotonic()  # the rate is of cases run, not of those drawn
+    n = start
+    while True:
+        if new(n):
+            yield n
+        else:
+            tally.duplicates += 1
+        n += 1
 
 
 def _progress(tally: Tally, total: int | None, out: TextIO) -> None:
@@ -92,7 +128,8 @@ def _progress(tally: Tally, total: int | None, out: TextIO) -> None:
            if total is not None and rate else "")
     print(f"[{elapsed / 60:6.1f} min] {tally.target:20} {tally.tried:,}{of} cases  "
           f"{rate:.1f}/s (lately {recent:.1f}/s)  broke a rule: {tally.failed} "
-          f"(hangs {tally.hangs}, crashes {tally.crashes}){eta}", file=out, flush=True)
+          f"(hangs {tally.hangs}, crashes {tally.crashes}){eta}  "
+          f"[duplicates skipped {tally.duplicates:,}]", file=out, flush=True)
 
 
 def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | str,
@@ -124,7 +161,7 @@ def _one_target(pool: Supervisor, name: str, seconds: float, keep: Path, cases: 
                 start: int, jobs: int, progress_seconds: float, out: TextIO
                 ) -> dict[str, float]:
     tally = Tally(name)
-    numbers = range(start, start + cases) if cases is not None else range(start, 1 << 62)
+    numbers = islice(_distinct_numbers(pool.targets, pool.seed, name, start, tally), cases)
     next_line = [tally.started + progress_seconds]
 
     def answered(answer: Answer) -> None:
@@ -149,6 +186,9 @@ def _one_target(pool: Supervisor, name: str, seconds: float, keep: Path, cases: 
     pool.run(name, numbers, lambda: time.monotonic() - tally.started >= seconds, answered,
              tick)
     _progress(tally, cases, out)
+    if start:
+        print(f"    cases 0-{start - 1} (an earlier campaign's) held {tally.earlier:,} distinct "
+              f"inputs: {tally.earlier + tally.tried:,} distinct in all", file=out, flush=True)
     for kind, count in tally.kinds.most_common(8):
         print(f"    {count:5d}  {kind}", file=out, flush=True)
     return tally.figures(jobs)
@@ -156,11 +196,12 @@ def _one_target(pool: Supervisor, name: str, seconds: float, keep: Path, cases: 
 
 def summary_table(figures: Figures) -> str:
     """The figures as the README's Markdown table."""
-    rows = ["| target | inputs | per second | broke a rule | of which hangs, crashes |",
-            "|---|---|---|---|---|"]
+    rows = ["| target | distinct inputs | per second | broke a rule | of which hangs, crashes "
+            "| drawn again (skipped) |", "|---|---|---|---|---|---|"]
     for name, f in figures.items():
         rows.append(f"| {name} | {int(f['tried']):,} | {f['per_second']:.1f} | "
-                    f"{int(f['broke_a_rule'])} | {int(f['hangs'])}, {int(f['crashes'])} |")
+                    f"{int(f['broke_a_rule'])} | {int(f['hangs'])}, {int(f['crashes'])} | "
+                    f"{int(f.get('duplicates_skipped', 0)):,} |")
     return "\n".join(rows)
 
 

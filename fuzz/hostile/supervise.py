@@ -25,7 +25,7 @@ import random
 import resource
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -153,7 +153,7 @@ class Supervisor:
         drawn = draw_numbered(self.targets, self.seed, target, n)
         return Answer(target, n, [f"{kind}: {why}"], drawn, kind)
 
-    def run(self, target: str, numbers: range, stop: Callable[[], bool],
+    def run(self, target: str, numbers: Iterable[int], stop: Callable[[], bool],
             answered: Callable[[Answer], None], tick: Callable[[], None]) -> None:
         """Run cases `numbers` of `target` (until `stop()` says so), calling `answered` for
         each outcome and `tick` at least every second."""

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import io
 import threading
+from itertools import islice
 from pathlib import Path
 
-from fuzz.hostile.campaign import Figures, campaign, summary_table
+from fuzz.hostile.campaign import Figures, Tally, _distinct_numbers, campaign, summary_table
 from fuzz.hostile.seeds import Targets
 from fuzz.hostile.supervise import draw_numbered
 
@@ -37,7 +38,7 @@ def test_a_hung_or_dead_worker_is_a_find_and_the_campaign_goes_on(
     (figures,) = result
     assert figures["elf64-object"] | {"seconds": 0, "per_second": 0} == {
         "tried": 8, "seconds": 0, "jobs": 1, "per_second": 0, "broke_a_rule": 4, "hangs": 1,
-        "crashes": 1}
+        "crashes": 1, "duplicates_skipped": 0, "distinct_before_start": 0}
     kept = {int(p.name.rsplit("-", 1)[1]): p for p in (tmp_path / "found").iterdir()}
     assert sorted(kept) == [1, 3, 4, 5]
     hung = draw_numbered(targets, "7", "elf64-object", 1)
@@ -54,5 +55,22 @@ def test_a_hung_or_dead_worker_is_a_find_and_the_campaign_goes_on(
 
 def test_summary_table_has_a_row_per_target() -> None:
     table = summary_table({"tbd": {"tried": 100000, "per_second": 41.25, "broke_a_rule": 2,
-                                   "hangs": 1, "crashes": 0}})
-    assert table.splitlines()[2] == "| tbd | 100,000 | 41.2 | 2 | 1, 0 |"
+                                   "hangs": 1, "crashes": 0, "duplicates_skipped": 31000}})
+    assert table.splitlines()[2] == "| tbd | 100,000 | 41.2 | 2 | 1, 0 | 31,000 |"
+
+
+def test_a_case_drawing_an_earlier_input_is_skipped(targets: Targets) -> None:
+    """Text edits of a .tbd often land on the same bytes: those cases are not run or
+    counted; with a start, the cases before it are drawn to know their inputs."""
+    def inputs(numbers: list[int]) -> list[bytes]:
+        return [draw_numbered(targets, "3", "tbd", n).data for n in numbers]
+
+    tally = Tally("tbd")
+    numbers = list(islice(_distinct_numbers(targets, "3", "tbd", 0, tally), 150))
+    assert len(set(inputs(numbers))) == 150 and tally.duplicates > 0
+    assert numbers[-1] + 1 == 150 + tally.duplicates
+    assert set(inputs(list(range(numbers[-1] + 1)))) == set(inputs(numbers))
+    later = Tally("tbd")
+    rest = list(islice(_distinct_numbers(targets, "3", "tbd", 100, later), 20))
+    assert later.earlier == sum(n < 100 for n in numbers)
+    assert rest == [n for n in numbers if n >= 100][:20]
