@@ -196,8 +196,9 @@ def _one_target(pool: Supervisor, name: str, seconds: float, keep: Path, cases: 
 
 def summary_table(figures: Figures) -> str:
     """The figures as the README's Markdown table."""
-    rows = ["| target | distinct inputs | per second | broke a rule | of which hangs, crashes "
-            "| drawn again (skipped) |", "|---|---|---|---|---|---|"]
+    head = ("| target | distinct inputs | per second | broke a rule | of which hangs, crashes "
+            "| drawn again (skipped) |")
+    rows = [head, "|---|---|---|---|---|---|"]
     for name, f in figures.items():
         rows.append(f"| {name} | {int(f['tried']):,} | {f['per_second']:.1f} | "
                     f"{int(f['broke_a_rule'])} | {int(f['hangs'])}, {int(f['crashes'])} | "
