@@ -6,7 +6,9 @@
 For each target in turn, case n (n = --start, --start + 1, ...) is drawn from its own
 random.Random(f"{seed}:{target}:{n}") and, unless an earlier case (from case 0) drew the
 same input, run through fuzz.hostile.cases by one of --jobs supervised worker processes
-(fuzz.hostile.supervise) until --seconds pass or --cases distinct inputs are done.  A worker silent on a case past --case-seconds is killed and the case kept as a
+(fuzz.hostile.supervise) until --seconds pass or --cases distinct inputs are done (with
+--in-all, counting those of the cases before --start).  A worker silent on a case past
+--case-seconds is killed and the case kept as a
 HANG find; a worker that dies is a CRASH find; each worker runs under an address-space
 limit (--memory-mib).  Every --progress seconds a line gives the count, the rates and the
 finds; at the end, a Markdown table of every target's figures.  A breaking input is
@@ -77,6 +79,7 @@ class Tally:
     last: tuple[float, int] = (0.0, 0)  # (time, tried) at the last progress line
     duplicates: int = 0  # cases drawn again (the same input): skipped, not counted as tried
     earlier: int = 0  # distinct inputs of cases before --start (an earlier campaign's)
+    in_all: bool = False  # the count shown includes `earlier`
 
     def figures(self, jobs: int) -> dict[str, float]:
         elapsed = max(time.monotonic() - self.started, 1e-9)
@@ -86,13 +89,15 @@ class Tally:
                 "duplicates_skipped": self.duplicates, "distinct_before_start": self.earlier}
 
 
-def _distinct_numbers(targets: Targets, seed: str, name: str, start: int, tally: Tally
-                      ) -> Iterator[int]:
+def _distinct_numbers(targets: Targets, seed: str, name: str, start: int, tally: Tally,
+                      in_all: int | None = None) -> Iterator[int]:
     """Case numbers from `start` on whose input no earlier case (from 0) had: a mutation
     often lands on an input drawn before (a tenth to two fifths of 20,000 cases, by
     target), and running it again would only inflate the count.  The cases before `start`
-    are drawn, not run, to know their inputs."""
+    are drawn, not run, to know their inputs; `in_all`: stop when the distinct inputs,
+    theirs included, number that many."""
     seen: set[bytes] = set()
+    yielded = 0
 
     def new(n: int) -> bool:
         drawn = draw_numbered(targets, seed, name, n)
@@ -108,8 +113,9 @@ def _distinct_numbers(targets: Targets, seed: str, name: str, start: int, tally:
         tally.earlier = sum(new(n) for n in range(start))
         tally.started = time.monotonic()  # the rate is of cases run, not of those drawn
     n = start
-    while True:
+    while in_all is None or tally.earlier + yielded < in_all:
         if new(n):
+            yielded += 1
             yield n
         else:
             tally.duplicates += 1
@@ -123,10 +129,10 @@ def _progress(tally: Tally, total: int | None, out: TextIO) -> None:
     recent = (tally.tried - before) / (now - since) if since else tally.tried / elapsed
     tally.last = (now, tally.tried)
     rate = tally.tried / elapsed if elapsed else 0.0
+    done = tally.tried + (tally.earlier if tally.in_all else 0)
     of = f"/{total:,}" if total is not None else ""
-    eta = (f"  ETA {(total - tally.tried) / rate / 60:.0f} min"
-           if total is not None and rate else "")
-    print(f"[{elapsed / 60:6.1f} min] {tally.target:20} {tally.tried:,}{of} cases  "
+    eta = (f"  ETA {(total - done) / rate / 60:.0f} min" if total is not None and rate else "")
+    print(f"[{elapsed / 60:6.1f} min] {tally.target:20} {done:,}{of} cases  "
           f"{rate:.1f}/s (lately {recent:.1f}/s)  broke a rule: {tally.failed} "
           f"(hangs {tally.hangs}, crashes {tally.crashes}){eta}  "
           f"[duplicates skipped {tally.duplicates:,}]", file=out, flush=True)
@@ -136,10 +142,12 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | 
              cases: int | None = None, jobs: int = 1, start: int = 0,
              case_seconds: float = CASE_SECONDS, memory_mib: int = MEMORY_MIB,
              progress_seconds: float = 30.0, out: TextIO = sys.stdout,
-             targets: Targets | None = None, runner: str = RUN_DRAWN) -> Figures:
+             targets: Targets | None = None, runner: str = RUN_DRAWN,
+             in_all: bool = False) -> Figures:
     """Run each target's cases start, start+1, ... for `seconds` or until `cases` cases,
     on `jobs` supervised workers (fuzz.hostile.supervise).  Returns the figures.
-    `targets`: seeds already built (else built here); `runner`: what runs a case."""
+    `targets`: seeds already built (else built here); `runner`: what runs a case;
+    `in_all`: `cases` counts the distinct inputs of the cases before `start` too."""
     names = targets_wanted or list(ALL_TARGETS)
     figures: Figures = {}
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
@@ -151,17 +159,19 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | 
         try:
             for name in names:
                 figures[name] = _one_target(pool, name, seconds, keep, cases, start, jobs,
-                                            progress_seconds, out)
+                                            progress_seconds, out, in_all)
         finally:
             pool.close()
     return figures
 
 
 def _one_target(pool: Supervisor, name: str, seconds: float, keep: Path, cases: int | None,
-                start: int, jobs: int, progress_seconds: float, out: TextIO
-                ) -> dict[str, float]:
-    tally = Tally(name)
-    numbers = islice(_distinct_numbers(pool.targets, pool.seed, name, start, tally), cases)
+                start: int, jobs: int, progress_seconds: float, out: TextIO,
+                in_all: bool = False) -> dict[str, float]:
+    tally = Tally(name, in_all=in_all)
+    numbers = (_distinct_numbers(pool.targets, pool.seed, name, start, tally, cases)
+               if in_all else
+               islice(_distinct_numbers(pool.targets, pool.seed, name, start, tally), cases))
     next_line = [tally.started + progress_seconds]
 
     def answered(answer: Answer) -> None:
@@ -231,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0,
                         help="first case number (to go on from an earlier campaign)")
+    parser.add_argument("--in-all", action="store_true",
+                        help="--cases counts the distinct inputs of the cases before --start")
     parser.add_argument("--case-seconds", type=float, default=CASE_SECONDS,
                         help="a worker silent this long on one case is killed: a HANG find")
     parser.add_argument("--memory-mib", type=int, default=MEMORY_MIB,
@@ -245,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     seconds = args.seconds if args.cases is None else float("inf")
     figures = campaign(args.target, seconds, args.keep, args.seed, args.cases, jobs,
-                       args.start, args.case_seconds, args.memory_mib, args.progress)
+                       args.start, args.case_seconds, args.memory_mib, args.progress,
+                       in_all=args.in_all)
     print(summary_table(figures), flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")

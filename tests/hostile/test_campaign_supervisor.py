@@ -74,3 +74,9 @@ def test_a_case_drawing_an_earlier_input_is_skipped(targets: Targets) -> None:
     rest = list(islice(_distinct_numbers(targets, "3", "tbd", 100, later), 20))
     assert later.earlier == sum(n < 100 for n in numbers)
     assert rest == [n for n in numbers if n >= 100][:20]
+
+
+def test_in_all_counts_the_earlier_cases_distinct_inputs(targets: Targets) -> None:
+    tally = Tally("tbd")
+    numbers = list(_distinct_numbers(targets, "3", "tbd", 100, tally, in_all=120))
+    assert tally.earlier + len(numbers) == 120 and len(numbers) == 120 - tally.earlier > 0
