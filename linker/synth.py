@@ -132,6 +132,11 @@ class SyntheticBuilder:
         return self._add_symbol(t.names[index], ABS, int(t.value[index]), Binding.LOCAL,
                                 SymType.NOTYPE, -1)
 
+    def absolute_symbol(self, name: str) -> int:
+        """A local absolute symbol, 0 until its value is set in the finished object's
+        table (a value only layout decides, such as a Mach-O lazy-bind offset)."""
+        return self._add_symbol(name, ABS, 0, Binding.LOCAL, SymType.NOTYPE, -1)
+
     def symbol_for_global(self, sym: GlobalSymbol) -> int:
         if sym.id not in self.gid_symbol:
             self.gid_symbol[sym.id] = self._add_symbol(sym.name, UNDEF, 0, Binding.GLOBAL,

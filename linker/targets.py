@@ -51,6 +51,43 @@ class MachoTraits:
     # addressing, so its code holds addresses (`movl $_f, %eax`), and such an image is
     # written without MH_PIE (never slid), as ld64 does; x86-64 modern output refuses them.
     text_pointers: bool
+    bfd_name: str  # the output format as GNU's text map names it (mach-o-x86-64)
+    # Whether LC_DYLD_CHAINED_FIXUPS has a pointer format for this arch (64-bit only here)
+    chained_fixups: bool
+    # Classic LC_DYSYMTAB relocations: their plain pointer type (X86_64_RELOC_UNSIGNED,
+    # GENERIC_RELOC_VANILLA: both 0), and whether r_address counts from the first writable
+    # segment (x86_64) or from the first segment (i386): dyld's getRelocBase.
+    pointer_reloc: int
+    reloc_base_writable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ElfLayout:
+    """The sizes and struct formats of ELF's word-sized records for one ELF class: what
+    the writers ask instead of testing the word size."""
+
+    header_size: int  # Elf64_Ehdr 64, Elf32_Ehdr 52
+    program_header_size: int  # Elf64_Phdr 56, Elf32_Phdr 32
+    section_header_size: int  # Elf64_Shdr 64, Elf32_Shdr 40
+    symbol_size: int  # Elf64_Sym 24, Elf32_Sym 16
+    rel_size: int  # Elf64_Rel 16, Elf32_Rel 8
+    rela_size: int  # Elf64_Rela 24, Elf32_Rela 12
+    dynamic_format: str  # one Elf_Dyn: d_tag, d_val
+    word_format: str  # one address-sized unsigned word ("Q" or "I", no byte order)
+    # r_info = symbol << info_shift | type (ELF64_R_INFO: 32, ELF32_R_INFO: 8)
+    info_shift: int
+    bfd_name: str  # GNU's name of the output format (elf64-x86-64, elf32-i386)
+
+    def r_info(self, symbol: int, rtype: int) -> int:
+        return symbol << self.info_shift | rtype
+
+
+ELF64 = ElfLayout(header_size=64, program_header_size=56, section_header_size=64,
+                  symbol_size=24, rel_size=16, rela_size=24, dynamic_format="<qQ",
+                  word_format="Q", info_shift=32, bfd_name="elf64-x86-64")
+ELF32 = ElfLayout(header_size=52, program_header_size=32, section_header_size=40,
+                  symbol_size=16, rel_size=8, rela_size=12, dynamic_format="<iI",
+                  word_format="I", info_shift=8, bfd_name="elf32-i386")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +105,13 @@ class ArchTraits:
     elf_class: int  # 2 = ELFCLASS64, 1 = ELFCLASS32
     emulations: tuple[str, ...]  # GNU ld -m names
     dynamic_linker: str
+    elf: ElfLayout
     macho: MachoTraits | None = None
+
+    @property
+    def dynamic_reloc_size(self) -> int:
+        """One .rela.dyn / .rel.dyn entry of this arch (RELA or REL)."""
+        return self.elf.rela_size if self.is_rela else self.elf.rel_size
 
 
 X86_64 = ArchTraits(
@@ -86,13 +129,15 @@ X86_64 = ArchTraits(
     elf_class=2,
     emulations=("elf_x86_64",),
     dynamic_linker="/lib64/ld-linux-x86-64.so.2",
+    elf=ELF64,
     macho=MachoTraits(
         cputype=0x01000007, cpusubtype=0x80000003,  # CPU_SUBTYPE_X86_64_ALL | LIB64
         magic=0xFEEDFACF, header_size=32, segment_cmd=0x19, segment_size=72, section_size=80,
         nlist="<IBBHQ", base=0x100000000, thread_flavor=4, thread_count=42, thread_pc=16,
         got_section="__DATA,__got",
         lc_main_min_os=0,  # always LC_MAIN in modern mode (every x86-64 test targets 10.9+)
-        text_pointers=False,
+        text_pointers=False, bfd_name="mach-o-x86-64", chained_fixups=True,
+        pointer_reloc=0, reloc_base_writable=True,
     ),
 )
 
@@ -111,13 +156,15 @@ I386 = ArchTraits(
     elf_class=1,
     emulations=("elf_i386",),
     dynamic_linker="/lib/ld-linux.so.2",
+    elf=ELF32,
     macho=MachoTraits(
         cputype=7, cpusubtype=3,  # CPU_TYPE_I386, CPU_SUBTYPE_I386_ALL
         magic=0xFEEDFACE, header_size=28, segment_cmd=0x1, segment_size=56, section_size=68,
         nlist="<IBBHI", base=0x1000, thread_flavor=1, thread_count=16, thread_pc=10,
         got_section="__DATA,__nl_symbol_ptr",  # ld64's name for i386 non-lazy pointers
         lc_main_min_os=0x000A0800,  # LC_MAIN is 10.8's
-        text_pointers=True,
+        text_pointers=True, bfd_name="mach-o-i386", chained_fixups=False,
+        pointer_reloc=0, reloc_base_writable=False,
     ),
 )
 
