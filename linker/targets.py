@@ -6,6 +6,7 @@ native numbers of the dynamic relocations it must emit.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 
@@ -63,31 +64,74 @@ class MachoTraits:
 
 @dataclass(frozen=True, slots=True)
 class ElfLayout:
-    """The sizes and struct formats of ELF's word-sized records for one ELF class: what
-    the writers ask instead of testing the word size."""
+    """ELF's word-sized records for one ELF class: their sizes, struct formats and field
+    orders (Elf32_Sym and Elf32_Phdr order their fields differently from the 64-bit
+    ones), so that the writers pack by asking this record instead of testing the word."""
 
-    header_size: int  # Elf64_Ehdr 64, Elf32_Ehdr 52
-    program_header_size: int  # Elf64_Phdr 56, Elf32_Phdr 32
-    section_header_size: int  # Elf64_Shdr 64, Elf32_Shdr 40
-    symbol_size: int  # Elf64_Sym 24, Elf32_Sym 16
-    rel_size: int  # Elf64_Rel 16, Elf32_Rel 8
-    rela_size: int  # Elf64_Rela 24, Elf32_Rela 12
+    header_format: str  # Elf_Ehdr after e_ident: e_type ... e_shstrndx
+    header_size: int
+    program_header_format: str
+    program_header_fields: tuple[str, ...]  # Phdr's fields in file order
+    program_header_size: int
+    section_header_format: str  # Shdr: the same field order in both classes
+    section_header_size: int
+    symbol_format: str
+    symbol_fields: tuple[str, ...]  # Sym's fields in file order
+    symbol_size: int
+    rel_format: str  # r_offset, r_info
+    rela_format: str  # r_offset, r_info, r_addend
     dynamic_format: str  # one Elf_Dyn: d_tag, d_val
-    word_format: str  # one address-sized unsigned word ("Q" or "I", no byte order)
+    word_format: str  # one unsigned address-sized word ("Q" or "I", no byte order)
     # r_info = symbol << info_shift | type (ELF64_R_INFO: 32, ELF32_R_INFO: 8)
     info_shift: int
-    bfd_name: str  # GNU's name of the output format (elf64-x86-64, elf32-i386)
+
+    @property
+    def rel_size(self) -> int:
+        return struct.calcsize(self.rel_format)
+
+    @property
+    def rela_size(self) -> int:
+        return struct.calcsize(self.rela_format)
+
+    @property
+    def dynamic_size(self) -> int:
+        return struct.calcsize(self.dynamic_format)
 
     def r_info(self, symbol: int, rtype: int) -> int:
         return symbol << self.info_shift | rtype
 
+    def pack_symbol(self, **fields: int) -> bytes:
+        """One symbol from name, info, other, shndx, value, size."""
+        return struct.pack(self.symbol_format, *(fields[f] for f in self.symbol_fields))
 
-ELF64 = ElfLayout(header_size=64, program_header_size=56, section_header_size=64,
-                  symbol_size=24, rel_size=16, rela_size=24, dynamic_format="<qQ",
-                  word_format="Q", info_shift=32, bfd_name="elf64-x86-64")
-ELF32 = ElfLayout(header_size=52, program_header_size=32, section_header_size=40,
-                  symbol_size=16, rel_size=8, rela_size=12, dynamic_format="<iI",
-                  word_format="I", info_shift=8, bfd_name="elf32-i386")
+    def pack_program_header(self, **fields: int) -> bytes:
+        """One Phdr from type, flags, offset, vaddr, paddr, filesz, memsz, align."""
+        return struct.pack(self.program_header_format,
+                           *(fields[f] for f in self.program_header_fields))
+
+
+ELF64 = ElfLayout(
+    header_format="<HHIQQQIHHHHHH", header_size=64,
+    program_header_format="<IIQQQQQQ", program_header_size=56,
+    program_header_fields=("type", "flags", "offset", "vaddr", "paddr", "filesz", "memsz",
+                           "align"),
+    section_header_format="<IIQQQQIIQQ", section_header_size=64,
+    symbol_format="<IBBHQQ", symbol_size=24,
+    symbol_fields=("name", "info", "other", "shndx", "value", "size"),
+    rel_format="<QQ", rela_format="<QQq", dynamic_format="<qQ", word_format="Q",
+    info_shift=32,
+)
+ELF32 = ElfLayout(
+    header_format="<HHIIIIIHHHHHH", header_size=52,
+    program_header_format="<IIIIIIII", program_header_size=32,
+    program_header_fields=("type", "offset", "vaddr", "paddr", "filesz", "memsz", "flags",
+                           "align"),
+    section_header_format="<IIIIIIIIII", section_header_size=40,
+    symbol_format="<IIIBBH", symbol_size=16,
+    symbol_fields=("name", "value", "size", "info", "other", "shndx"),
+    rel_format="<II", rela_format="<IIi", dynamic_format="<iI", word_format="I",
+    info_shift=8,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,12 +150,28 @@ class ArchTraits:
     emulations: tuple[str, ...]  # GNU ld -m names
     dynamic_linker: str
     elf: ElfLayout
+    elf_bfd_name: str  # GNU's name of the ELF output format (elf64-x86-64, elf32-i386)
+    # Addresses the linker's int64 arrays and the output's fields can hold: x86-64's stop
+    # below 2**63, i386's at 2**32.
+    address_bits: int
+    # .eh_frame's section type in an ELF object (x86-64's psABI: SHT_X86_64_UNWIND)
+    eh_frame_type: int
+    # i386's PIC PLT entries and .iplt entries are not position-independent the way
+    # x86-64's are: a PIC PLT entry reads the GOT base from %ebx (so it cannot be a
+    # function's canonical address in a PIE), and an .iplt entry jumps through its slot
+    # absolutely (so it cannot be in a PIE at all), nor is there a static .rel.iplt.
+    plt_reads_got_register: bool = False
+    iplt_slot_absolute: bool = False
     macho: MachoTraits | None = None
 
     @property
     def dynamic_reloc_size(self) -> int:
         """One .rela.dyn / .rel.dyn entry of this arch (RELA or REL)."""
         return self.elf.rela_size if self.is_rela else self.elf.rel_size
+
+    @property
+    def word_bits(self) -> int:
+        return 8 * self.word
 
 
 X86_64 = ArchTraits(
@@ -130,6 +190,9 @@ X86_64 = ArchTraits(
     emulations=("elf_x86_64",),
     dynamic_linker="/lib64/ld-linux-x86-64.so.2",
     elf=ELF64,
+    elf_bfd_name="elf64-x86-64",
+    address_bits=63,
+    eh_frame_type=0x70000001,  # SHT_X86_64_UNWIND
     macho=MachoTraits(
         cputype=0x01000007, cpusubtype=0x80000003,  # CPU_SUBTYPE_X86_64_ALL | LIB64
         magic=0xFEEDFACF, header_size=32, segment_cmd=0x19, segment_size=72, section_size=80,
@@ -157,6 +220,11 @@ I386 = ArchTraits(
     emulations=("elf_i386",),
     dynamic_linker="/lib/ld-linux.so.2",
     elf=ELF32,
+    elf_bfd_name="elf32-i386",
+    address_bits=32,
+    eh_frame_type=1,  # SHT_PROGBITS
+    plt_reads_got_register=True,
+    iplt_slot_absolute=True,
     macho=MachoTraits(
         cputype=7, cpusubtype=3,  # CPU_TYPE_I386, CPU_SUBTYPE_I386_ALL
         magic=0xFEEDFACE, header_size=28, segment_cmd=0x1, segment_size=56, section_size=68,
@@ -186,3 +254,5 @@ TARGETS: dict[str, Target] = {
 MACHO_ARCH_TO_TARGET = {"x86_64": "macho-x86_64", "i386": "macho-i386"}
 
 EMULATION_TO_TARGET = {"elf_x86_64": "elf64-x86-64", "elf_i386": "elf32-i386"}
+# ObjectFile.arch (a reader's name for the machine) -> its record
+ARCHES: dict[str, ArchTraits] = {a.name: a for a in (X86_64, I386)}

@@ -166,7 +166,7 @@ class ElfParts:
             add_dynamic_sections(outs, tables, opts)
             self.entries = dynamic_entries(outs, tables, opts, _defined(symtab, opts.init),
                                            _defined(symtab, opts.fini))
-            outs[".dynamic"].size = len(self.entries) * struct.calcsize(arch.elf.dynamic_format)
+            outs[".dynamic"].size = len(self.entries) * arch.elf.dynamic_size
         if opts.eh_frame_hdr and ".eh_frame" in outs:
             add_eh_frame_hdr(outs)
         if opts.build_id is not None:
@@ -267,7 +267,7 @@ class ElfParts:
         if style is not None:  # last: a hash covers the finished file
             fill_build_id(data, named[NOTE_NAME], style)
         tables = elf.dynamic
-        return LinkedImage(data, self.target, arch.elf.bfd_name, arch.word, elf.sections,
+        return LinkedImage(data, self.target, arch.elf_bfd_name, arch.word, elf.sections,
                            elf.syms, elf.entry, tuple(tables.needed) if tables else ())
 
 
