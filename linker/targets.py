@@ -84,6 +84,9 @@ class ElfLayout:
     word_format: str  # one unsigned address-sized word ("Q" or "I", no byte order)
     # r_info = symbol << info_shift | type (ELF64_R_INFO: 32, ELF32_R_INFO: 8)
     info_shift: int
+    # Elf_Chdr of a compressed section: Elf64_Chdr has a reserved word after ch_type
+    compression_header_format: str
+    compression_header_fields: tuple[str, ...]
 
     @property
     def rel_size(self) -> int:
@@ -104,6 +107,11 @@ class ElfLayout:
         """One symbol from name, info, other, shndx, value, size."""
         return struct.pack(self.symbol_format, *(fields[f] for f in self.symbol_fields))
 
+    def pack_compression_header(self, **fields: int) -> bytes:
+        """One Elf_Chdr from type, reserved, size, addralign."""
+        return struct.pack(self.compression_header_format,
+                           *(fields[f] for f in self.compression_header_fields))
+
     def pack_program_header(self, **fields: int) -> bytes:
         """One Phdr from type, flags, offset, vaddr, paddr, filesz, memsz, align."""
         return struct.pack(self.program_header_format,
@@ -119,7 +127,8 @@ ELF64 = ElfLayout(
     symbol_format="<IBBHQQ", symbol_size=24,
     symbol_fields=("name", "info", "other", "shndx", "value", "size"),
     rel_format="<QQ", rela_format="<QQq", dynamic_format="<qQ", word_format="Q",
-    info_shift=32,
+    info_shift=32, compression_header_format="<IIQQ",
+    compression_header_fields=("type", "reserved", "size", "addralign"),
 )
 ELF32 = ElfLayout(
     header_format="<HHIIIIIHHHHHH", header_size=52,
@@ -130,8 +139,17 @@ ELF32 = ElfLayout(
     symbol_format="<IIIBBH", symbol_size=16,
     symbol_fields=("name", "value", "size", "info", "other", "shndx"),
     rel_format="<II", rela_format="<IIi", dynamic_format="<iI", word_format="I",
-    info_shift=8,
+    info_shift=8, compression_header_format="<III",
+    compression_header_fields=("type", "size", "addralign"),
 )
+
+
+_WORD_CODES = {4: "I", 8: "Q"}
+
+
+def word_format(word: int) -> str:
+    """The struct code of an unsigned word of `word` bytes (4: "I", 8: "Q")."""
+    return _WORD_CODES[word]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +180,9 @@ class ArchTraits:
     # absolutely (so it cannot be in a PIE at all), nor is there a static .rel.iplt.
     plt_reads_got_register: bool = False
     iplt_slot_absolute: bool = False
+    # How code reaches a GOT slot: rip-relative (x86-64), or from a base register holding
+    # the GOT's address, G + A - GOT (i386), which GOT-load relaxation must tell apart
+    got_pc_relative: bool = True
     macho: MachoTraits | None = None
 
     @property
@@ -225,6 +246,7 @@ I386 = ArchTraits(
     eh_frame_type=1,  # SHT_PROGBITS
     plt_reads_got_register=True,
     iplt_slot_absolute=True,
+    got_pc_relative=False,
     macho=MachoTraits(
         cputype=7, cpusubtype=3,  # CPU_TYPE_I386, CPU_SUBTYPE_I386_ALL
         magic=0xFEEDFACE, header_size=28, segment_cmd=0x1, segment_size=56, section_size=68,
@@ -256,3 +278,9 @@ MACHO_ARCH_TO_TARGET = {"x86_64": "macho-x86_64", "i386": "macho-i386"}
 EMULATION_TO_TARGET = {"elf_x86_64": "elf64-x86-64", "elf_i386": "elf32-i386"}
 # ObjectFile.arch (a reader's name for the machine) -> its record
 ARCHES: dict[str, ArchTraits] = {a.name: a for a in (X86_64, I386)}
+
+
+def arch_of(name: str) -> ArchTraits:
+    """An object's arch record; an object without a machine (--defsym's, arch "") gets
+    the widest, whose words and addresses hold any other's."""
+    return ARCHES.get(name, X86_64)

@@ -28,6 +28,7 @@ import numpy as np
 from ..kinds import Howto
 from ..model import InputSection, ObjectFile, SectionFlags, SymType
 from ..resolve import GlobalSymbol, SymbolTable
+from ..targets import arch_of
 
 _MOV, _LEA, _INDIRECT = 0x8B, 0x8D, 0xFF
 _CALL, _JMP, _SIB = 2, 4, 4  # ff /2, ff /4; r/m 100 means a SIB byte follows
@@ -94,14 +95,14 @@ def _relax_section(obj: ObjectFile, sec: InputSection, forms: tuple[np.ndarray, 
     if not len(candidates):
         return 0
     code = bytearray(sec.data)  # type: ignore[arg-type]
-    is64 = obj.arch == "x86_64"
+    pc_relative = arch_of(obj.arch).got_pc_relative
     done = 0
     for r in candidates.tolist():
         at = int(rows["offset"][r])
         opcode, modrm = code[at - 2], code[at - 1]
-        if is64 and (modrm & _MOD_RM_MASK) != _RIP_RELATIVE:
+        if pc_relative and (modrm & _MOD_RM_MASK) != _RIP_RELATIVE:
             continue
-        if not is64 and ((modrm & _MOD_MASK) != _MOD_DISP32 or modrm & 7 == _SIB):
+        if not pc_relative and ((modrm & _MOD_MASK) != _MOD_DISP32 or modrm & 7 == _SIB):
             continue
         # the ModRM's reg field: /2 is call, /4 jmp (x86-64: rip-relative; i386: a base)
         operation = (modrm >> 3) & 7 if opcode == _INDIRECT else None
@@ -116,7 +117,7 @@ def _relax_section(obj: ObjectFile, sec: InputSection, forms: tuple[np.ndarray, 
                 code[at - 1:at + 3] = code[at:at + 4]
                 code[at + 3] = _NOP
                 rows["offset"][r] = at - 1  # the rel32 now starts one byte earlier
-            if not is64:  # G + A - GOT had the field's start as its reference point
+            if not pc_relative:  # G + A - GOT had the field's start as its reference point
                 rows["addend"][r] -= 4
             rows["howto"][r] = branch[r]
         else:

@@ -135,7 +135,8 @@ class ElfParts:
         self.scan_result = scan_relocations(
             self.symtab, self.arch.word, pie=opts.pie, preemptible=self.preemptible,
             shared=shared is not None,
-            text_relocations=shared is not None and shared.text_relocations)
+            text_relocations=shared is not None and shared.text_relocations,
+            plt_reads_got_register=self.arch.plt_reads_got_register)
         return self.scan_result
 
     def synthesize(self, scan: ScanResult) -> Synthetic:
@@ -259,7 +260,7 @@ class ElfParts:
         if ".eh_frame_hdr" in named:
             render_eh_frame_hdr(image, named[".eh_frame_hdr"], named[".eh_frame"], arch.word)
         if opts.compress_debug != "none":
-            compress_debug(image, self.non_alloc, elf.layout.end_of_file_data, arch.word,
+            compress_debug(image, self.non_alloc, elf.layout.end_of_file_data, arch,
                            opts.compress_debug)
         current().check()  # relocation overflows, and warnings under --fatal-warnings
         data = serialize(elf, image, self.symtab, self.strip)
