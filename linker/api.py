@@ -151,7 +151,9 @@ def link(
     `macho_options` holds the rest of ld64's options (MachoOptions' fields: pie,
     pagezero_size, headerpad, stack_size, exported; and output_kind "dylib" or "bundle",
     install_name, current_version, compatibility_version, undefined_dynamic_lookup);
-    `strip` and `map_file` apply too.
+    `strip` (only imports and __mh_execute_header stay in the symbol table; exports stay
+    in the trie), `strip_debug` (-S: no debug map), `discard_all` (-x: no local symbols),
+    `map_file`, `text_map` and `print_map` apply too.
 
     `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
