@@ -13,7 +13,6 @@ import functools
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
 from .errors import (
@@ -25,6 +24,7 @@ from .errors import (
     current,
 )
 from .linkmap import build_link_map, write_link_map
+from .records import dataclass, field
 from .resolve import GlobalSymbol, SymbolTable, parse_defsym_expression
 from .targets import TARGETS, ArchTraits
 from .trace import print_traces

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import LinkError, run_reporting_errors
 from .gnu_options import GNU_LONG_OPTIONS, USAGE
+from .records import dataclass, field
 from .shim import ld64_shim, print_ld64_shim, print_shim_dir, shim_dir
 from .targets import EMULATION_TO_TARGET
 

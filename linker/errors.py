@@ -20,7 +20,8 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+
+from .records import dataclass, field
 
 _ESCAPE_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
 DEFAULT_ERROR_LIMIT = 20  # lld's --error-limit default

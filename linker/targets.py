@@ -6,7 +6,7 @@ native numbers of the dynamic relocations it must emit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from .records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ resolve addresses -> render tables -> apply relocations -> serialise.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
 from ..dynamic_list import matches
@@ -20,6 +19,7 @@ from ..layout import (
     merge_read_only_into_code,
 )
 from ..model import InputSection, SectionFlags, SymType
+from ..records import dataclass
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult, pick_instruction_forms, scan_relocations
 from ..synth import Synthetic, build_synthetic

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from ..errors import LinkError
 from ..model import (
@@ -25,6 +25,7 @@ from ..model import (
     SectionFlags,
     SymType,
 )
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from .archive import member_path, read_archive
 from .read import read_object

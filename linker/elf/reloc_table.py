@@ -8,11 +8,11 @@ native type directly (the tuple is dense), so a relocation row stores its own r_
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..kinds import Howto, Overflow, RelocKind
+from ..records import dataclass
 
 _PLACEHOLDER = Howto("(unsupported)", RelocKind.NONE, 0, Overflow.NONE)
 

@@ -26,8 +26,8 @@ Word-size neutral on purpose: i386 classic links use the same entries with lengt
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+from ..records import dataclass
 from . import relocs_i386, relocs_x86_64
 
 GENERIC_RELOC_VANILLA = relocs_i386.VANILLA  # the plain pointer of i386 (generic) files

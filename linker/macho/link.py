@@ -13,7 +13,6 @@ stub does) are written without MH_PIE: we write no text rebases.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from ..kinds import RelocKind
 from ..layout import Layout, OutputSection, Segment, assign_addresses
 from ..model import ABS, UNDEF, InputSection, SectionFlags, SectionRole
 from ..model import SymbolTable as ObjTable
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits

@@ -21,11 +21,10 @@ on where the __la_symbol_ptr slots landed).  Slots are a word wide (arch.word).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..arch import MACHO_STUB_TEMPLATES, MachoStubTemplate, PltField
 from ..errors import LinkError
 from ..model import InputSection, SectionFlags
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..scan import ScanResult
 from ..synth import HOWTO_PCREL32, HOWTO_WORD, Synthetic, SyntheticBuilder, place_commons
