@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec
 
@@ -23,7 +22,6 @@ from .errors import (
     collecting,
     current,
 )
-from .linkmap import build_link_map, write_link_map
 from .records import dataclass, field
 from .resolve import GlobalSymbol, SymbolTable, parse_defsym_expression
 from .targets import TARGETS, ArchTraits
@@ -300,6 +298,7 @@ def link(
     out_path = os.fspath(output)
     _write_atomically(out_path, data, executable=True)
     if map_file is not None:
+        from .linkmap import build_link_map, write_link_map
         write_link_map(os.fspath(map_file), build_link_map(result, symtab))
     if text_map is not None or print_map:
         from .textmap import render_text_map
@@ -419,6 +418,7 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
     out_path = os.fspath(output)
     _write_atomically(out_path, data, executable=True)
     if map_file is not None and link_map is not None:
+        from .linkmap import write_link_map
         write_link_map(os.fspath(map_file), link_map)
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
                       needed=tuple(lib.soname for lib in symtab.libraries))
@@ -426,7 +426,7 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
 
 def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -> None:
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".linkharness-", dir=directory)
+    fd, tmp = _create_beside(directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -441,3 +441,14 @@ def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -
         except OSError:
             pass
         raise
+
+
+def _create_beside(directory: str) -> tuple[int, str]:
+    """A new private file in `directory`, as tempfile.mkstemp makes one (O_EXCL, mode
+    0600) without importing tempfile, whose imports cost a small link a few ms."""
+    while True:
+        tmp = os.path.join(directory, f".linkharness-{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
+        except FileExistsError:
+            continue

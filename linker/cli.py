@@ -176,10 +176,10 @@ def _split(argv: list[str]) -> list[tuple[str, str | None]]:
 def expand_response_files(argv: list[str], depth: int = 0) -> list[str]:
     """GNU ld's `@FILE`: the file's words (shell-like quoting) in place of the argument,
     nested files too; an `@FILE` that cannot be read stays as it is, as in GNU ld."""
-    import shlex
     out: list[str] = []
     for arg in argv:
         if arg.startswith("@") and len(arg) > 1 and os.path.isfile(arg[1:]):
+            import shlex
             if depth > 32:
                 raise LinkError(f"{arg}: response files nested too deeply")
             with open(arg[1:]) as f:
