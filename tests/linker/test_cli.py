@@ -1,4 +1,5 @@
-"""linker/cli.py: GNU ld's command line as gcc speaks it, and the `gcc -B` shim."""
+"""linker/cli.py, gnu_argv.py, gnu_command.py: GNU ld's command line as gcc speaks it, and the
+`gcc -B` shim."""
 
 from __future__ import annotations
 
