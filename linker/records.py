@@ -20,9 +20,15 @@ checkers see the decorator as a dataclass transform.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import dataclasses
+import marshal
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import FrozenInstanceError, field
+from types import CodeType
 from typing import Any, TypeVar, dataclass_transform, overload
 
 __all__ = ["dataclass", "field"]
@@ -189,13 +195,78 @@ def _install_compiled_methods(record: type) -> None:
         f"    return hash(({own}{trailing}))",
     ])
     # Source made here from field names only, as the standard decorator does.
-    exec(compile(source, f"<record {record.__qualname__}>", "exec"), namespace)  # noqa: S102
+    exec(_compiled(source, f"<record {record.__qualname__}>"), namespace)  # noqa: S102
     for method in ("__init__", "__eq__", "__hash__"):
         current = vars(record).get(method)
         if callable(current):  # eq=False / unhashable classes keep object's (or None)
             compiled = namespace[method]
             compiled.__qualname__ = f"{record.__qualname__}.{method}"
             type.__setattr__(record, method, compiled)
+
+
+# -- compiled methods kept between processes ------------------------------------------------
+# Compiling a record's methods costs ~85 us, and a hello link compiles ~40 of them: like
+# Python's own .pyc files, the code objects are kept on disk (marshal, keyed by their exact
+# source and file label, so a changed record simply misses) in the bytecode cache
+# directory: sys.pycache_prefix when set (the gcc shim sets it), else __pycache__ beside
+# this file.  Written at exit when something new was compiled, unless bytecode writing is
+# off; a cache that cannot be read or written only costs the compile.
+_codes: dict[str, CodeType] | None = None
+_CODES_KEPT = 1000  # the linker defines ~75 records
+_codes_changed = False
+
+
+def _codes_path() -> str:
+    name = f"records.{sys.implementation.cache_tag}-{sys.hexversion:x}.codes"
+    if sys.pycache_prefix:
+        return os.path.join(sys.pycache_prefix, "linkharness", name)
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__", name)
+
+
+def _compiled(source: str, label: str) -> CodeType:
+    global _codes, _codes_changed
+    if _codes is None:
+        _codes = _read_codes(_codes_path())
+    key = f"{label}\n{source}"
+    code = _codes.get(key)
+    if code is None:
+        code = compile(source, label, "exec")
+        _codes[key] = code
+        if not _codes_changed and not sys.dont_write_bytecode:
+            _codes_changed = True
+            atexit.register(_write_codes, _codes_path())
+    return code
+
+
+def _read_codes(path: str) -> dict[str, CodeType]:
+    try:
+        with open(path, "rb") as f:
+            codes = marshal.loads(f.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}
+    if not isinstance(codes, dict) or not all(
+            isinstance(k, str) and isinstance(v, CodeType) for k, v in codes.items()):
+        return {}
+    return codes
+
+
+def _write_codes(path: str) -> None:
+    """Merge what this process compiled into the file (another link may have added to it
+    meanwhile), written whole and renamed into place."""
+    if _codes is None:
+        return
+    codes = {**_read_codes(path), **_codes}
+    if len(codes) > _CODES_KEPT:  # records edited over time leave stale entries behind
+        codes = dict(_codes)
+    tmp = f"{path}.{os.getpid()}"
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(marshal.dumps(codes))
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
 
 
 def _repr(self: Any) -> str:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import pathlib
 import pickle
 
 import pytest
 
+from linker import records
 from linker.records import dataclass, field
 
 
@@ -103,3 +105,38 @@ def test_what_records_do_not_support_is_refused_at_definition() -> None:
         @dataclass
         class Child(Mutable):
             b: int = 0
+
+
+def test_compiled_methods_are_kept_for_the_next_process(
+        tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A second process finds the methods compiled by the first in the cache file and
+    compiles nothing; an unreadable cache file only costs the compile."""
+    path = tmp_path / "records.codes"
+    monkeypatch.setattr(records, "_codes_path", lambda: str(path))
+    monkeypatch.setattr(records, "_codes", None)
+    monkeypatch.setattr(records, "_codes_changed", False)
+    monkeypatch.setattr(records.atexit, "register", lambda *args: None)
+
+    def define() -> type:
+        @dataclass(frozen=True, slots=True)
+        class Cached:
+            number: int
+            extra: list[int] = field(default_factory=list)
+        return Cached
+
+    assert define()(1).number == 1
+    records._write_codes(str(path))  # what the exit handler does
+    assert path.exists()
+    compiled: list[str] = []
+    real_compile = compile
+
+    def counting_compile(source: str, label: str, mode: str) -> object:
+        compiled.append(label)
+        return real_compile(source, label, mode)
+    monkeypatch.setattr(records, "compile", counting_compile, raising=False)
+    monkeypatch.setattr(records, "_codes", None)  # as in a new process: read the file
+    again = define()
+    assert again(2, [3]) == again(2, [3]) and compiled == []
+    path.write_bytes(b"not marshal data")
+    monkeypatch.setattr(records, "_codes", None)
+    assert define()(4).number == 4 and [c.rpartition(".")[2] for c in compiled] == ["Cached>"]
