@@ -31,7 +31,7 @@ from dataclasses import FrozenInstanceError, field
 from types import CodeType
 from typing import Any, TypeVar, dataclass_transform, overload
 
-__all__ = ["dataclass", "field"]
+__all__ = ["dataclass", "field", "save_compiled"]
 
 _T = TypeVar("_T", bound=type)
 _MISSING = dataclasses.MISSING
@@ -236,6 +236,16 @@ def _compiled(source: str, label: str) -> CodeType:
             _codes_changed = True
             atexit.register(_write_codes, _codes_path())
     return code
+
+
+def save_compiled() -> None:
+    """Write what this process compiled now, for a process about to leave by `os._exit`
+    (which runs no exit handlers)."""
+    global _codes_changed
+    if _codes_changed:
+        atexit.unregister(_write_codes)
+        _write_codes(_codes_path())
+        _codes_changed = False
 
 
 def _read_codes(path: str) -> dict[str, CodeType]:
