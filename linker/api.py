@@ -12,9 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, ParamSpec
 
 from .errors import (
@@ -25,8 +23,8 @@ from .errors import (
     collecting,
     current,
 )
-from .linkmap import build_link_map, write_link_map
 from .pipeline import LinkedImage, run_back_half
+from .records import dataclass, field
 from .resolve import GlobalSymbol, SymbolTable, parse_defsym_expression
 from .targets import TARGETS, ArchTraits
 from .trace import print_traces
@@ -321,6 +319,7 @@ class _Maps:
 
     def write(self, linked: LinkedImage, symtab: SymbolTable, out_path: str) -> None:
         if self.json_file is not None:
+            from .linkmap import build_link_map, write_link_map
             write_link_map(os.fspath(self.json_file), build_link_map(linked, symtab))
         if self.text_file is not None or self.print_text:
             from .textmap import render_text_map
@@ -437,7 +436,7 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
 
 def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -> None:
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".linkharness-", dir=directory)
+    fd, tmp = _create_beside(directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -452,3 +451,14 @@ def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -
         except OSError:
             pass
         raise
+
+
+def _create_beside(directory: str) -> tuple[int, str]:
+    """A new private file in `directory`, as tempfile.mkstemp makes one (O_EXCL, mode
+    0600) without importing tempfile, whose imports cost a small link a few ms."""
+    while True:
+        tmp = os.path.join(directory, f".linkharness-{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
+        except FileExistsError:
+            continue

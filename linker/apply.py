@@ -10,7 +10,6 @@ relocation unless one overflows (then we build the error message).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from .kinds import (
 )
 from .layout import Layout
 from .model import ABS, COMMON, UNDEF, ObjectFile, SectionFlags
+from .records import dataclass, field
 from .resolve import SymbolTable
 from .scan import TLS_GD, TLS_GOT, TLS_LD, ScanResult
 from .synth import Synthetic

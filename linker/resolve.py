@@ -17,8 +17,6 @@ global ids (-1 for locals), which the relocation pass uses to gather addresses i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from .errors import LinkError, current, warn
@@ -34,6 +32,7 @@ from .model import (
     Visibility,
 )
 from .model import SymbolTable as SymbolTableArrays
+from .records import dataclass, field
 
 
 class GlobalSymbol:

@@ -37,7 +37,6 @@ need no RELATIVE.  Only allocated sections are scanned: debug information is nev
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,6 +52,7 @@ from .kinds import (
     RelocKind,
 )
 from .model import InputSection, ObjectFile, SectionFlags, SymType
+from .records import dataclass, field
 from .resolve import GlobalSymbol, SymbolTable
 
 GotKey = Hashable  # a global id (int), or (object number, symbol index) for a local

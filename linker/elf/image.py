@@ -7,12 +7,12 @@ when `plan_image` returns.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection, Segment
 from ..model import InputSection, ObjectFile, RelocTable, SectionFlags, SectionRole, SymType
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from ..errors import LinkError
 from ..model import (
@@ -25,6 +25,7 @@ from ..model import (
     SectionFlags,
     SymType,
 )
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from .archive import member_path, read_archive
 from .read import read_object
@@ -71,6 +72,9 @@ class Loader:
     _group: list[tuple[Archive, set[int]]] | None = None
     _seen_libs: set[str] = field(default_factory=set)
     _data_definitions: dict[tuple[int, int, str], bool] = field(default_factory=dict)
+    # Archives read so far, by the path they were named by: gcc's link line names libgcc.a
+    # four times (-lgcc twice, and libgcc_s.so's GROUP twice), each a 3 MB read and parse.
+    _archives: dict[str, Archive] = field(default_factory=dict)
 
     # -- the command line -------------------------------------------------------------------
     def load(self, items: list[str]) -> None:
@@ -137,6 +141,10 @@ class Loader:
                         f"{'...' if len(self.library_paths) > 4 else ''})")
 
     def path(self, path: str, from_search: bool = False, as_needed: bool | None = None) -> None:
+        seen = self._archives.get(path)
+        if seen is not None:
+            self.archive(seen)
+            return
         try:
             with open(path, "rb") as f:
                 data = f.read()
@@ -150,7 +158,8 @@ class Loader:
                 return
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
-            self.archive(read_archive(memoryview(data), path))
+            self._archives[path] = read_archive(memoryview(data), path)
+            self.archive(self._archives[path])
         elif data[:4] == LLVM_BITCODE_MAGIC:
             raise LinkError(_LTO_HINT.format(what="LLVM bitcode"), file=path, offset=0)
         elif looks_like_script(data):

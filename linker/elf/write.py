@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..layout import OutputSection, Segment
 from ..model import Binding, SectionFlags, SymType
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..synth import SYNTHETIC_PATH
 from ..targets import ElfLayout

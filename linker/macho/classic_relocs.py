@@ -26,7 +26,8 @@ Word-size neutral on purpose: i386 classic links use the same entries with lengt
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+from ..records import dataclass
 
 RELOCATION_INFO_SIZE = 8
 
