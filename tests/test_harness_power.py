@@ -86,13 +86,13 @@ def _template(mp: pytest.MonkeyPatch, **changes: Any) -> None:
 
 @mutant("PC32 addend off by one", "relocations")
 def _pc32_addend(mp: pytest.MonkeyPatch) -> None:
-    original = read._reloc_rows
+    original = read.relocation_rows  # what both readers, one by one and in bulk, build
 
     def rows(*args: Any) -> np.ndarray:
         out = original(*args).copy()
         out["addend"][out["howto"] == 2] += 1  # R_X86_64_PC32
         return out
-    mp.setattr(read, "_reloc_rows", rows)
+    mp.setattr(read, "relocation_rows", rows)
 
 
 @mutant("PLT0 pushes the wrong GOT slot")

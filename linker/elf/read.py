@@ -425,16 +425,22 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
     if sec.data is None and len(raw):
         fail(np.ones(len(raw), dtype=bool), "relocation in a section with no file data (NOBITS)")
 
-    rows = np.zeros(len(raw), dtype=RELOC_DTYPE)
+    if rela_addend is None:
+        assert sec.data is not None
+        rela_addend = implicit_addends(sec.data, offset, widths)
+    return relocation_rows(offset, rtype, sym, rela_addend)
+
+
+def relocation_rows(offset: np.ndarray, rtype: np.ndarray, sym: np.ndarray,
+                    addend: np.ndarray) -> np.ndarray:
+    """The neutral table of checked native relocations (both readers, one section or a
+    whole batch); R_*_NONE rows dropped, as they write nothing."""
+    rows = np.zeros(len(offset), dtype=RELOC_DTYPE)
     rows["offset"] = offset
     rows["howto"] = rtype
     rows["symbol"] = sym
-    if rela_addend is not None:
-        rows["addend"] = rela_addend
-    else:
-        assert sec.data is not None
-        rows["addend"] = implicit_addends(sec.data, offset, widths)
-    keep = rtype != 0  # R_*_NONE writes nothing
+    rows["addend"] = addend
+    keep = rtype != 0
     return rows[keep] if not keep.all() else rows
 
 

@@ -23,7 +23,6 @@ from ..errors import LinkError
 from ..model import (
     ABS,
     COMMON,
-    RELOC_DTYPE,
     UNDEF,
     Binding,
     InputSection,
@@ -32,6 +31,7 @@ from ..model import (
     SectionFlags,
     SymbolTable,
 )
+from . import read
 from .headers import SHT_REL, SHT_RELA, SHT_SYMTAB, read_headers
 from .read import (
     _EMPTY_SYMBOLS,
@@ -241,15 +241,8 @@ def _relocations(files: list[_File]) -> None:
     if relaxing.any():
         for n in np.unique(table_of[relaxing]).tolist():
             _weak_tls_get_addr(targets[n][0].obj)
-    rows = np.zeros(len(raw), dtype=RELOC_DTYPE)
-    rows["offset"] = offset
-    rows["howto"] = rtype
-    rows["symbol"] = sym
-    rows["addend"] = raw["addend"]
-    keep = rtype != 0  # R_*_NONE writes nothing
-    if not keep.all():
-        rows, table_of = rows[keep], table_of[keep]
-    kept = np.bincount(table_of, minlength=len(raws))
+    rows = read.relocation_rows(offset, rtype, sym, raw["addend"])
+    kept = np.bincount(table_of[rtype != 0], minlength=len(raws))
     for (_f, sec), (start, end) in zip(targets, _bounds(kept)):
         piece = rows[start:end]
         sec.relocs = RelocTable(np.concatenate([sec.relocs.rows, piece])
