@@ -23,10 +23,13 @@ The slot a relaxed load no longer needs is not allocated (scan runs after this).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..kinds import Howto
-from ..model import InputSection, ObjectFile, SectionFlags, SymType
+from ..model import InputSection, ObjectFile, SymType
+from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
 
 _MOV, _LEA, _INDIRECT = 0x8B, 0x8D, 0xFF
@@ -52,21 +55,30 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
     """Rewrite every relaxable GOT load of a link-time-known symbol; returns how many."""
     known = np.array([_link_time_address(s) for s in symtab.symbols], dtype=bool)
     known &= ~preemptible[:len(known)]
+    # Which sections hold a candidate, asked of every row of the link at once.
+    view = allocated_relocations(symtab, with_data=True)
+    direct = view.by_howto(_direct_index)
+    local_known = (joined_symbol_column(symtab.objects, "section") >= 0) \
+        & (joined_symbol_column(symtab.objects, "type") != SymType.IFUNC)
+    target_known = np.where(view.gid >= 0, known[np.maximum(view.gid, 0)],
+                            local_known[view.local])
+    wanted = (direct >= 0) & (view.rows["offset"] >= 2) & target_known
     tables: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
     count = 0
-    for obj, gids in zip(symtab.objects, symtab.gids):
+    for number, sec in view.sections_where(wanted):
+        obj, gids = symtab.objects[number], symtab.gids[number]
         if id(obj.howtos) not in tables:
             tables[id(obj.howtos)] = direct_array(list(obj.howtos))
         direct_of = tables[id(obj.howtos)]
-        if direct_of is None:
-            continue
-        local_known = (obj.symbols.section >= 0) & (obj.symbols.type != SymType.IFUNC)
-        for sec in obj.sections:
-            if (sec is None or not len(sec.relocs) or sec.data is None
-                    or SectionFlags.ALLOC not in sec.flags):
-                continue
-            count += _relax_section(obj, sec, direct_of, gids, known, local_known)
+        assert direct_of is not None  # a candidate row has a direct form
+        object_known = (obj.symbols.section >= 0) & (obj.symbols.type != SymType.IFUNC)
+        count += _relax_section(obj, sec, direct_of, gids, known, object_known)
     return count
+
+
+def _direct_index(howtos: Sequence[Howto]) -> np.ndarray:
+    forms = direct_array(list(howtos))
+    return forms[0] if forms is not None else np.full(len(howtos), -1, dtype=np.int64)
 
 
 def _link_time_address(sym: GlobalSymbol) -> bool:
