@@ -226,26 +226,38 @@ class SymbolTable:
         """References in bulk: each referenced symbol flagged once, and its first few
         referring files in command-line order (for messages)."""
         symbols = self.symbols
-        for g in np.unique(gid).tolist():
+        flagged = np.zeros(len(symbols), dtype=bool)
+        flagged[gid] = True
+        for g in np.flatnonzero(flagged).tolist():
             symbols[g].referenced = True
-        for g in np.unique(gid[~weak]).tolist():
+        flagged[:] = False
+        flagged[gid[~weak]] = True
+        for g in np.flatnonzero(flagged).tolist():
             symbols[g].strong_ref = True
-        # Each symbol's distinct referring paths, in order of the first object referring
-        # from each; only the first few per symbol go through the Python loop (twice the
-        # limit: a path already listed by an earlier batch is skipped there).
-        path_ids = {path: n for n, path in enumerate(dict.fromkeys(o.path for o in objs))}
-        path_of = np.array([path_ids[o.path] for o in objs], dtype=np.int64)
-        _keys, first = np.unique(gid * len(path_ids) + path_of[owner], return_index=True)
-        g_first, o_first = gid[first], owner[first]
-        order = np.lexsort((o_first, g_first))
-        g_first, o_first = g_first[order], o_first[order]
-        rank = np.arange(len(g_first)) - np.searchsorted(g_first, g_first)
-        keep = rank < 2 * _MAX_REFERRERS
-        for g, o in zip(g_first[keep].tolist(), o_first[keep].tolist()):
+        # Each symbol's first referring files in command-line order: the references sorted
+        # by symbol (stably, so in object order within one), and only the first few of each
+        # symbol through the Python loop, which skips a path already listed.  A symbol
+        # whose list that leaves short (the same path given twice) walks all of its own.
+        order = np.argsort(gid, kind="stable")
+        by_symbol, by_object = gid[order], owner[order]
+        rank = np.arange(len(by_symbol)) - np.searchsorted(by_symbol, by_symbol)
+        head = rank < _MAX_REFERRERS
+        short: set[int] = set()
+        for g, o, last in zip(by_symbol[head].tolist(), by_object[head].tolist(),
+                              (rank[head] == _MAX_REFERRERS - 1).tolist()):
             referrers = symbols[g].referrers
             path = objs[o].path
             if len(referrers) < _MAX_REFERRERS and path not in referrers:
                 referrers.append(path)
+            if last and len(referrers) < _MAX_REFERRERS:
+                short.add(g)
+        for g in short:
+            referrers = symbols[g].referrers
+            for o in by_object[by_symbol == g][_MAX_REFERRERS:].tolist():
+                if len(referrers) >= _MAX_REFERRERS:
+                    break
+                if objs[o].path not in referrers:
+                    referrers.append(objs[o].path)
 
     def _discard_duplicate_comdats(self, obj: ObjectFile) -> None:
         for group in obj.groups:

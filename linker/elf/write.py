@@ -240,26 +240,29 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
     # gABI: a hidden or internal symbol of an input becomes STB_LOCAL in the output (as GNU
     # ld, gold and lld write it), so it goes with the locals, before first_global.
     globals_: list[tuple[int, int, int, int, int, int]] = []
+    addresses = img.syms.address.tolist()  # plain ints: one step per symbol below
     for sym in symtab.symbols:
-        if not (sym.defined or sym.referenced):
+        defined = sym.file is not None or sym.linker_defined
+        if not (defined or sym.referenced):
             continue
-        if sym.defined:
+        if defined:
             ndx = out_index.get(id(sym.section), 0) if sym.section is not None else SHN_ABS
             if sym.linker_defined:
                 ndx = SHN_ABS
             binding = STB[sym.binding]
         else:
             ndx, binding = 0, STB[Binding.GLOBAL if sym.strong_ref else Binding.WEAK]
-        value = int(img.syms.address[sym.id])
+        value = addresses[sym.id]
         if sym.type == SymType.IFUNC and sym.section is not None:
             # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references
             # got its .iplt entry instead.
             value = img.layout.address_of(sym.section) + sym.value
-        if sym.defined and sym.type == SymType.TLS and not sym.linker_defined:
+        if defined and sym.type == SymType.TLS and not sym.linker_defined:
             value -= tls_base
-        local_now = sym.defined and int(sym.visibility) in (STV_INTERNAL, STV_HIDDEN)
+        visibility = int(sym.visibility)
+        local_now = defined and visibility in (STV_INTERNAL, STV_HIDDEN)
         row = (strtab.add(sym.name), ((0 if local_now else binding) << 4) | STT.get(sym.type, 0),
-               int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0)
+               visibility, ndx, value, int(sym.size) if defined else 0)
         if index is not None:  # a global's row: counted from first_global, known below
             index.global_[sym.id] = len(rows) if local_now else -1 - len(globals_)
         (rows if local_now else globals_).append(row)
