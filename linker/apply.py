@@ -26,7 +26,7 @@ from .kinds import (
     formula,
 )
 from .layout import Layout
-from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, ObjectFile, SectionFlags
+from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, ObjectFile, is_allocated
 from .resolve import SymbolTable
 from .scan import TLS_GD, TLS_GOT, TLS_LD, ScanResult
 from .synth import Synthetic
@@ -270,9 +270,8 @@ def apply_relocations(
             sec_origin.append((number, sec.index))
             sec_sym_base.append(sym_start[number])
             sec_hbase.append(hbase)
-            non_alloc = SectionFlags.ALLOC not in sec.flags
-            sec_tomb.append(tombstone(sec.name) if non_alloc and tombstone is not None
-                            else -1)
+            sec_tomb.append(tombstone(sec.name) if tombstone is not None
+                            and not is_allocated(sec.flags) else -1)
             row_count += len(rows)
     if not row_count:
         return

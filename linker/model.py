@@ -55,6 +55,19 @@ class SectionFlags(enum.IntFlag):
     STRINGS = 32
 
 
+_ALLOCATED: dict[SectionFlags, bool] = {}
+
+
+def is_allocated(flags: SectionFlags) -> bool:
+    """`SectionFlags.ALLOC in flags`, remembered per distinct flags value (a few dozen at
+    most): IntFlag's `in` costs a microsecond, which loops over every input section of a
+    large link pay many times."""
+    known = _ALLOCATED.get(flags)
+    if known is None:
+        known = _ALLOCATED[flags] = SectionFlags.ALLOC in flags
+    return known
+
+
 class SectionRole(enum.Enum):
     """What the output needs to know about an input section beyond its flags."""
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kinds import Howto
-from .model import RELOC_DTYPE, InputSection, ObjectFile, SectionFlags
+from .model import RELOC_DTYPE, InputSection, ObjectFile, is_allocated
 from .resolve import SymbolTable
 
 
@@ -62,12 +62,12 @@ def allocated_relocations(symtab: SymbolTable, *, with_data: bool = False) -> Re
             howto_sets.append(obj.howtos)
             next_base += len(obj.howtos)
         for sec in obj.sections:
-            if sec is None or not len(sec.relocs) or SectionFlags.ALLOC not in sec.flags \
+            if sec is None or not len(sec.relocs.rows) or not is_allocated(sec.flags) \
                     or (with_data and sec.data is None):
                 continue
             sections.append((number, sec))
             tables.append(_contiguous(sec.relocs.rows).data)
-            lengths.append(len(sec.relocs))
+            lengths.append(len(sec.relocs.rows))
             sym_base.append(start)
             bases.append(base_of[key])
         start += len(obj.symbols)

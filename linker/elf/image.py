@@ -12,7 +12,15 @@ from typing import Protocol
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection, Segment
-from ..model import InputSection, ObjectFile, RelocTable, SectionFlags, SectionRole, SymType
+from ..model import (
+    InputSection,
+    ObjectFile,
+    RelocTable,
+    SectionFlags,
+    SectionRole,
+    SymType,
+    is_allocated,
+)
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic
@@ -165,9 +173,6 @@ class ElfImage:
         return self.sections.index(out) + 1  # 0 is SHN_UNDEF
 
 
-_ALLOC = int(SectionFlags.ALLOC)
-
-
 def collect_output_sections(symtab: SymbolTable, unique: bool = False
                             ) -> dict[str, OutputSection]:
     """Group every placed input section under its output section, in input order.  With
@@ -181,7 +186,7 @@ def collect_output_sections(symtab: SymbolTable, unique: bool = False
     for obj in symtab.objects:
         linker_made = obj.path == "<linker>"
         for sec in obj.sections:
-            if sec is None or sec.file is not obj or not sec.flags & _ALLOC:
+            if sec is None or sec.file is not obj or not is_allocated(sec.flags):
                 continue
             if sec.role is SectionRole.MARKER or sec.name in DROPPED:
                 continue
