@@ -9,10 +9,12 @@ the output's directory and renamed over the target, so a failing link leaves not
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import gc
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec
 
 from .errors import (
@@ -44,6 +46,21 @@ class LinkResult:
 P = ParamSpec("P")
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for one link.  A large link makes millions of objects
+    that live until its end; each full collection walks all of them again, which cost a
+    link of 20,000 objects more than a third of its time.  What cycles the link leaves
+    are collected after it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _collecting_diagnostics(func: Callable[P, LinkResult]) -> Callable[P, LinkResult]:
     """Run a link with its own collector of errors and warnings (sized by the link's
     `error_limit` and `fatal_warnings` arguments); its warnings go into the result."""
@@ -52,7 +69,7 @@ def _collecting_diagnostics(func: Callable[P, LinkResult]) -> Callable[P, LinkRe
         limit = kwargs.get("error_limit", DEFAULT_ERROR_LIMIT)
         diagnostics = Diagnostics(error_limit=int(limit),  # type: ignore[call-overload]
                                   fatal_warnings=bool(kwargs.get("fatal_warnings")))
-        with collecting(diagnostics):
+        with collecting(diagnostics), collector_paused():
             result = func(*args, **kwargs)
         return dataclasses.replace(result, warnings=tuple(diagnostics.warnings))
     return wrapper
