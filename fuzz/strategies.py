@@ -17,7 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import libtrace
-from .draws import integer, pick, selections
+from .draws import byte_choices, integer, pick, selections
 from .model import (
     AbsSymbol,
     AddrVia,
@@ -158,7 +158,7 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
         entries = [pick(draw, funcs) for _ in range(count)]
         # 4-byte entries (R_X86_64_32) only for our own functions, which live below 4 GiB
         # in a non-PIE executable; an import's address is only known at run time.
-        return tuple(Ref(8 if e in libtrace.IMPORTS or draw(st.booleans()) else 4, e)
+        return tuple(Ref(8 if e in libtrace.IMPORTS or pick(draw, (False, True)) else 4, e)
                      for e in entries)
     abs_names = [a for _, a in d.absolutes]
     out: list[Field] = []
@@ -249,7 +249,10 @@ def _draw_body(draw: st.DrawFn, d: Draft, owner: int, f: FuncSym, globals_only: 
 
 @st.composite
 def programs(draw: st.DrawFn) -> Program:
-    """A valid program: links everywhere, and `semantics.outcome` says what it does."""
+    """A valid program: links everywhere, and `semantics.outcome` says what it does.
+    Its choices are read from byte blocks (draws.ByteChoices: two or three engine choices
+    per model instead of about 160)."""
+    draw = byte_choices(draw)
     n = integer(draw, 2, 4)
     libs = pick(draw, LIBRARY_SETS)
     d = Draft(n, libs)
