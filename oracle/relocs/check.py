@@ -167,11 +167,14 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     got_relative = _work(linked, _GOT_RELATIVE)[1]
     if len(bases) > 1 and got_relative:
         # judge the GOT-relative fields alone under each base; keep the first best (with
-        # none, every base scores 0 and the first is kept without trying them)
+        # none, every base scores 0 and the first is kept without trying them).  A base
+        # under which every one of them holds is that first best: the others are not tried.
         scores = []
         for got in bases:
             linked.got = got
             scores.append(len(_check_all(linked, ({}, got_relative)).mismatches))
+            if not scores[-1]:
+                break
         linked.got = bases[scores.index(min(scores))]
     else:
         linked.got = bases[0]
