@@ -100,13 +100,6 @@ def reached_labels(target: str, count: int) -> set[str]:
         for scase in [*subtractor.SAMPLES, *_draw(subtractor.subtractor_cases(), count)]:
             assert isinstance(scase, subtractor.SubtractorCase)
             labels |= subtractor.describe(scase)
-        from .macho.reach import MachoErrorCase, archived, describe_archive, macho_error_cases
-        for mcase in _draw(macho_cases(), count):
-            assert isinstance(mcase, MachoCase)
-            labels |= describe_archive(archived(mcase.program), "macho")
-        for ecase in _draw(macho_error_cases(), count):
-            assert isinstance(ecase, MachoErrorCase) and ecase.program.error is not None
-            labels.add(f"macho:error:{ecase.program.error.value}")
         from .macho import dylib_split
         for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
             assert isinstance(dcase, dylib_split.DylibCase)
@@ -127,11 +120,10 @@ def reached_labels(target: str, count: int) -> set[str]:
             labels |= describe_macho_i386(icase.program, icase.variant)
         labels |= _tlv_labels("i386", count)
         labels |= _archive_labels("macho-i386", count)
-        from .macho.reach import archived as archived_i386
-        from .macho.reach import describe_archive as describe_archive_i386
-        for icase in _draw(macho_i386_cases(), count):
-            assert isinstance(icase, MachoI386Case)
-            labels |= describe_archive_i386(archived_i386(icase.program), "macho-i386")
+        from .macho import sectdiff
+        for sdcase in [*sectdiff.SAMPLES, *_draw(sectdiff.sectdiff_cases(), count)]:
+            assert isinstance(sdcase, sectdiff.SectdiffCase)
+            labels |= sectdiff.describe(sdcase)
         from .macho import dylib_split_i386
         for d386 in _draw(dylib_split_i386.dylib_cases_i386(), count):
             assert isinstance(d386, dylib_split_i386.DylibCase386)
@@ -140,20 +132,16 @@ def reached_labels(target: str, count: int) -> set[str]:
 
 
 def _macho_hole_labels(count: int) -> set[str]:
-    """fuzz/macho/edges.py's and the x86_64 archive labels: samples and `count` draws."""
-    from .macho.edges import (
-        EDGE_SAMPLE,
-        ERROR_SAMPLES,
-        describe_edges,
-        edge_cases,
-        macho_error_cases,
-    )
+    """fuzz/macho/subtractor.py's in-program edges, fuzz/macho/errors.py's models and the
+    x86_64 archive labels: samples and `count` draws."""
+    from .macho.errors import ERROR_SAMPLES, describe_errors, macho_error_cases
     from .macho.strategies import MachoCase
+    from .macho.subtractor import EDGE_SAMPLE, edge_cases
     labels: set[str] = set()
     for case in [EDGE_SAMPLE, *ERROR_SAMPLES, *_draw(edge_cases(), count),
                  *_draw(macho_error_cases(), count)]:
         assert isinstance(case, MachoCase)
-        labels |= describe_edges(case.program)
+        labels |= describe_errors(case.program)
     return labels | _archive_labels("macho", count)
 
 
@@ -168,7 +156,8 @@ def _archive_labels(prefix: str, count: int) -> set[str]:
     from .macho.samples import MACHO_SAMPLE
     from .macho.samples_i386 import MACHO_I386_SAMPLE
     i386 = prefix == "macho-i386"
-    cases = [sample_case(MACHO_I386_SAMPLE if i386 else MACHO_SAMPLE, weak_head=True),
+    sample = MACHO_I386_SAMPLE if i386 else MACHO_SAMPLE
+    cases = [sample_case(sample, weak_head=True), sample_case(sample, llvm_ar=True),
              *_draw(i386_archive_cases() if i386 else x86_64_archive_cases(), count)]
     labels: set[str] = set()
     for case in cases:
@@ -188,5 +177,10 @@ def _tlv_labels(arch: str, count: int) -> set[str]:
     for dcase in [tlv_dylib.dylib_sample(arch), *_draw(tlv_dylib.dylib_cases(arch), count)]:
         assert isinstance(dcase, tlv.TlvCase)
         labels |= tlv_dylib.describe(dcase)
+    if arch == "x86_64":
+        from .macho import tlv_cxx
+        for ccase in [*tlv_cxx.SAMPLES, *_draw(tlv_cxx.cxx_tlv_cases(), count)]:
+            assert isinstance(ccase, tlv_cxx.CxxTlvCase)
+            labels |= tlv_cxx.describe(ccase)
     return labels
 

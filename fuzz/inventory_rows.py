@@ -247,6 +247,9 @@ def _archive_rows(t: str, prefix: str) -> list[Row]:
         _r(t, "archives", "members left out (their symbols absent; a decoy that would be "
            "a duplicate definition)", f"{prefix}:archive:not_pulled",
            f"{prefix}:archive:decoy_duplicate_left"),
+        _r(t, "archives", "an archive written by llvm-ar-14 (unsorted `__.SYMDEF`, its own "
+           "padding) as well as by ours (`__.SYMDEF SORTED`, cctools' layout)",
+           f"{prefix}:archive:llvm_ar"),
     ]
 
 
@@ -269,8 +272,12 @@ def _macho64_rows() -> list[Row]:
            "tlv:bss", "tlv:other_object", "tlv:store"),
         _r(t, "TLV", "a thread's own copy of the thread-local variables", "tlv:thread"),
         *_tlv_dylib_rows(t, "x86_64"),
-        _hole(t, "TLV", "C++ thread_local destructors (__tlv_atexit)", "not drawn "
-              "(tests/linker/macho/test_tlv_cxx.py)"),
+        _r(t, "TLV", "C++ thread_local objects with destructors (clang++: per-unit "
+           "___tls_init and ___tls_guard, __tlv_atexit, ___dso_handle), built per thread, "
+           "destroyed newest first at thread end and at exit before statics "
+           "(fuzz/macho/tlv_cxx.py)", "tlv:cxx:destructors", "tlv:cxx:thread",
+           "tlv:cxx:main_thread_at_exit", "tlv:cxx:other_unit", "tlv:cxx:two_guards",
+           "tlv:cxx:before_static"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
         _r(t, "dylibs", "part of the program in a dylib (-dylib), opcodes or chained fixups",
@@ -287,13 +294,14 @@ def _macho64_rows() -> list[Row]:
         _r(t, "errors", "undefined, duplicate, SUBTRACTOR(32) overflow",
            "macho:error:undefined", "macho:error:duplicate", "macho:error:overflow"),
         *_archive_rows(t, "macho"),
-        _r(t, "range edges", "SUBTRACTOR(32) pairs near both edges of their range, and past "
-           "them (refused) (fuzz/macho/subtractor.py)", "macho:subtractor:near_max",
-           "macho:subtractor:near_min", "macho:subtractor:past_max", "macho:subtractor:past_min"),
-        _r(t, "errors", "undefined and duplicate symbols (fuzz/macho/reach.py)",
-           "macho:error:undefined", "macho:error:duplicate"),
-        _r(t, "archives", "Mach-O archives: members pulled and left out (fuzz/macho/reach.py)",
-           "macho:archive:member_pulled", "macho:archive:member_left_out"),
+        _r(t, "range edges", "SUBTRACTOR(32) pairs of two symbols near both edges of their "
+           "range, and past them (refused) (fuzz/macho/subtractor.py)",
+           "macho:subtractor:near_max", "macho:subtractor:near_min",
+           "macho:subtractor:past_max", "macho:subtractor:past_min"),
+        _r(t, "range edges", "SUBTRACTOR(32) pairs exactly at both edges (2**31 - 1, -2**31 "
+           "link) and the first values past them (2**31, -2**31 - 1 refused), placed by a "
+           "probe link", "macho:subtractor:at_max", "macho:subtractor:at_min",
+           "macho:subtractor:first_past_max", "macho:subtractor:first_past_min"),
     ]
     return rows
 
@@ -340,8 +348,12 @@ def _macho32_rows() -> list[Row]:
            "macho-i386:error:undefined", "macho-i386:error:duplicate",
            "macho-i386:error:overflow"),
         *_archive_rows(t, "macho-i386"),
-        _r(t, "archives", "Mach-O i386 archives: members pulled and left out",
-           "macho-i386:archive:member_pulled", "macho-i386:archive:member_left_out"),
+        *(_r(t, "range edges", f"GENERIC_RELOC_(LOCAL_)SECTDIFF {w} byte(s) exactly at both "
+             f"edges ({2**(8 * w) - 1} and {-2**(8 * w - 1)} link) and the first values past "
+             f"them (refused) (fuzz/macho/sectdiff.py)",
+             *(f"macho-i386:sectdiff:{w}:{e}" for e in ("at_max", "at_min", "first_past_max",
+                                                         "first_past_min")),
+             "macho-i386:sectdiff:local", "macho-i386:sectdiff:extern") for w in (1, 2)),
     ]
     return rows
 

@@ -53,7 +53,7 @@ def relocation_base(arch: str, segments: list[SegmentSpan]) -> int:
     """What r_address counts from.  `segments` in load-command order, __PAGEZERO first."""
     if arch in BASE_IS_FIRST_WRITABLE:
         # An image without a writable segment has nothing to relocate: any base will do
-        # (found by fuzz/test_macho_reach.py's CHAIN_SAMPLE, code only, which crashed here).
+        # (found by a code-only archive sample, now fuzz/macho/archive.py's CODE_ONLY).
         return next((s.vmaddr for s in segments if s.writable), segments[0].vmaddr)
     return segments[0].vmaddr
 
