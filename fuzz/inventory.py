@@ -22,11 +22,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from .inventory_draws import reached_labels
+from .inventory_draws import LabelTally, all_label_counts, label_counts, reached_labels
 from .inventory_rows import ELF64, I386, KNOWN_HOLES, MACHO32, MACHO64, ROWS, TARGETS, Row
 
-__all__ = ["ELF64", "I386", "KNOWN_HOLES", "MACHO32", "MACHO64", "ROWS", "TARGETS", "Row",
-           "reached_labels", "render", "unreached"]
+__all__ = ["ELF64", "I386", "KNOWN_HOLES", "MACHO32", "MACHO64", "ROWS", "TARGETS",
+           "LabelTally", "Row", "all_label_counts", "label_counts", "reached_labels", "render",
+           "unreached"]
 
 
 def unreached(rows: Iterable[Row], labels: set[str]) -> list[Row]:

@@ -6,6 +6,10 @@ examples to say anything (fuzz/campaign.py)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
+from typing import Self
+
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -25,12 +29,40 @@ def _draw(strategy: st.SearchStrategy[object], count: int) -> list[object]:
     return drawn
 
 
+class LabelTally(Counter[str]):
+    """How many examples drew each label.  `tally |= labels` adds one example's labels (a
+    set: one more in "examples" too), or another tally's counts."""
+
+    def __ior__(self, other: Iterable[str]) -> Self:  # type: ignore[override,misc]
+        if isinstance(other, Counter):
+            self.update(other)
+        else:
+            self.update(set(other))
+            self["examples"] += 1
+        return self
+
+
 def reached_labels(target: str, count: int) -> set[str]:
     """The labels of `target`'s hand-made samples and of `count` deterministic draws of each
     of its strategies."""
+    return set(label_counts(target, count)) - {"examples"}
+
+
+def all_label_counts(count: int) -> LabelTally:
+    """label_counts summed over every target (what `make fuzz` prints the inventory from)."""
+    from .inventory_rows import TARGETS
+    total = LabelTally()
+    for target in TARGETS:
+        total |= label_counts(target, count)
+    return total
+
+
+def label_counts(target: str, count: int) -> LabelTally:
+    """How many of `target`'s hand-made samples and `count` deterministic draws of each of
+    its strategies drew each label (a few families tally theirs in bulk, once)."""
     from .coverage import describe, describe_i386, describe_macho
     from .model import Program
-    labels: set[str] = set()
+    labels = LabelTally()
     if target == ELF64:
         from .samples import SAMPLE
         from .samples_reach import REACH_SAMPLE, edge_error_samples
@@ -125,27 +157,29 @@ def reached_labels(target: str, count: int) -> set[str]:
             assert isinstance(sdcase, sectdiff.SectdiffCase)
             labels |= sectdiff.describe(sdcase)
         from .macho import dylib_split_i386
-        for d386 in _draw(dylib_split_i386.dylib_cases_i386(), count):
+        for d386 in [dylib_split_i386.dylib_sample_i386(),
+                     *_draw(dylib_split_i386.dylib_cases_i386(), count)]:
             assert isinstance(d386, dylib_split_i386.DylibCase386)
             labels |= dylib_split_i386.describe_i386(d386)
     return labels
 
 
-def _macho_hole_labels(count: int) -> set[str]:
+def _macho_hole_labels(count: int) -> LabelTally:
     """fuzz/macho/subtractor.py's in-program edges, fuzz/macho/errors.py's models and the
     x86_64 archive labels: samples and `count` draws."""
     from .macho.errors import ERROR_SAMPLES, describe_errors, macho_error_cases
     from .macho.strategies import MachoCase
     from .macho.subtractor import EDGE_SAMPLE, edge_cases
-    labels: set[str] = set()
+    labels = LabelTally()
     for case in [EDGE_SAMPLE, *ERROR_SAMPLES, *_draw(edge_cases(), count),
                  *_draw(macho_error_cases(), count)]:
         assert isinstance(case, MachoCase)
         labels |= describe_errors(case.program)
-    return labels | _archive_labels("macho", count)
+    labels |= _archive_labels("macho", count)
+    return labels
 
 
-def _archive_labels(prefix: str, count: int) -> set[str]:
+def _archive_labels(prefix: str, count: int) -> LabelTally:
     from .macho.archive import (
         ArchiveCase,
         describe_archive,
@@ -159,17 +193,17 @@ def _archive_labels(prefix: str, count: int) -> set[str]:
     sample = MACHO_I386_SAMPLE if i386 else MACHO_SAMPLE
     cases = [sample_case(sample, weak_head=True), sample_case(sample, llvm_ar=True),
              *_draw(i386_archive_cases() if i386 else x86_64_archive_cases(), count)]
-    labels: set[str] = set()
+    labels = LabelTally()
     for case in cases:
         assert isinstance(case, ArchiveCase)
         labels |= describe_archive(case, prefix)
     return labels
 
 
-def _tlv_labels(arch: str, count: int) -> set[str]:
+def _tlv_labels(arch: str, count: int) -> LabelTally:
     """fuzz/macho/tlv.py's labels: its sample and `count` draws for `arch`."""
     from .macho import tlv
-    labels: set[str] = set()
+    labels = LabelTally()
     for case in [tlv.sample(arch), *_draw(tlv.tlv_cases(arch), count)]:
         assert isinstance(case, tlv.TlvCase)
         labels |= tlv.describe(case)
