@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -132,11 +133,16 @@ class _LibraryFiles(dict[str, frozenset[str]]):
             return default
         if soname not in self:
             for directory in self._dirs:
-                candidate = directory / soname
-                if candidate.is_file():
-                    try:
-                        self[soname] = defined_names(candidate)
-                    except Exception:  # noqa: BLE001, S112 - unreadable: provide every name
-                        continue
-                    break
+                candidate = os.path.join(directory, soname)
+                try:  # one stat per candidate: it also names the version defined_names caches
+                    st = os.stat(candidate)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                try:
+                    self[soname] = defined_names(candidate, st)
+                except Exception:  # noqa: BLE001, S112 - unreadable: provide every name
+                    continue
+                break
         return super().get(soname, default)

@@ -25,7 +25,6 @@ from .linked import Linked, read_hints
 from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
 from .placement import is_evidence, placed_offset
 from .rules import expectations
-from .targets import resolve
 from .types import Formula, at_site, is_none, lookup, type_name
 from .unreadable import unreadable
 
@@ -44,6 +43,19 @@ def _holds(image: OutputImage, exp: Expectation) -> bool:
 
 def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
                  base: int) -> FieldMismatch | ConfirmedSite:
+    """The verdict on one field with its section at `base`, under the GOT base being
+    tried.  Kept per (relocation, base, GOT base): the final pass meets again the
+    GOT-relative fields the GOT base was chosen by, and nothing else a verdict reads
+    changes during a check."""
+    key = (id(obj), id(rel), base, linked.got)
+    found = linked.verdicts.get(key)
+    if found is None:
+        found = linked.verdicts[key] = _judge_reloc(linked, obj, sec, rel, base)
+    return found
+
+
+def _judge_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
+                 base: int) -> FieldMismatch | ConfirmedSite:
     image = linked.image
     p = base + placed_offset(image, sec, rel.offset, base)
     sym = obj.symbols[rel.symbol] if rel.symbol < len(obj.symbols) else None
@@ -60,7 +72,7 @@ def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     info = at_site(info, sec.data, rel.offset)
     if sym is None:
         return mismatch("unresolved", detail=f"symbol index {rel.symbol} out of range")
-    target = resolve(image, obj, sym, rel.addend, linked.place, linked.plt)
+    target = linked.target(obj, sym, rel.addend)
     actual = image.read(p, info.width) or b""
     allowed = expectations(linked, obj, sec, rel, info, p, target)
     for exp in allowed:
@@ -158,11 +170,14 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     got_relative = _work(linked, _GOT_RELATIVE)[1]
     if len(bases) > 1 and got_relative:
         # judge the GOT-relative fields alone under each base; keep the first best (with
-        # none, every base scores 0 and the first is kept without trying them)
+        # none, every base scores 0 and the first is kept without trying them).  A base
+        # under which every one of them holds is that first best: the others are not tried.
         scores = []
         for got in bases:
             linked.got = got
             scores.append(len(_check_all(linked, ({}, got_relative)).mismatches))
+            if not scores[-1]:
+                break
         linked.got = bases[scores.index(min(scores))]
     else:
         linked.got = bases[0]
