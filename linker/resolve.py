@@ -104,6 +104,7 @@ class GlobalSymbol:
 _MAX_REFERRERS = 4
 _WEAK = int(Binding.WEAK)
 _ID = operator.attrgetter("id")
+_SYMTYPE = {int(t): t for t in SymType}
 
 
 @dataclass
@@ -175,8 +176,8 @@ class SymbolTable:
         local = rows - first_row[owner]
         shndx = section[rows].astype(np.int64)
         # a global in a section that is not loaded (a discarded COMDAT copy) is a reference
-        loaded = np.concatenate([[sec is not None for sec in obj.sections] for obj in objs]
-                                + [[False]]).astype(bool)
+        loaded = np.array([sec is not None for obj in objs for sec in obj.sections] + [False],
+                          dtype=bool)
         section_base = np.cumsum([0, *(len(obj.sections) for obj in objs)])[owner]
         in_loaded = np.zeros(len(rows), dtype=bool)
         placed = shndx >= 0
@@ -311,7 +312,7 @@ class SymbolTable:
         elif sym.common and self.warn_common and sym.file is not None:
             warn(f"definition overrides the common in {sym.file.path}", file=obj.path,
                  symbol=sym.name)
-        shndx = int(obj.symbols.section[i])
+        shndx = obj.symbols.section.item(i)
         self._define(sym, obj, i, obj.sections[shndx] if shndx >= 0 else None)
         sym.binding = Binding.WEAK if weak else Binding.GLOBAL
 
@@ -320,9 +321,9 @@ class SymbolTable:
     ) -> None:
         t = obj.symbols
         sym.file, sym.index, sym.section = obj, i, section
-        sym.value = int(t.value[i])
-        sym.size = int(t.size[i])
-        sym.type = SymType(int(t.type[i]))
+        sym.value = t.value.item(i)  # .item: a Python int without a numpy scalar between
+        sym.size = t.size.item(i)
+        sym.type = _SYMTYPE.get(t.type.item(i)) or SymType(t.type.item(i))
         sym.absolute = section is None
         sym.common = False
         sym.dso = None
