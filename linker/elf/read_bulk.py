@@ -185,10 +185,6 @@ def _names(offsets: np.ndarray, tables: list[bytes], file_of: np.ndarray) -> lis
     if not joined.isascii():
         raise _NotBulk
     pieces = joined.decode("ascii").split("\0")
-    # One str object per distinct name: the same name in a thousand objects' tables then
-    # costs one string, and every dict lookup of it later finds it by identity.
-    canonical: dict[str, str] = {}
-    pieces = list(map(canonical.setdefault, pieces, pieces))
     ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1)
     starts = np.concatenate([[0], ends[:-1]])
     bases = np.concatenate([[0], np.cumsum(lengths)[:-1]])
