@@ -361,12 +361,10 @@ def _local_ifunc_entries(addresses: np.ndarray, sym_start: list[int], synthetic:
 
 
 def _joined(tables: list[np.ndarray]) -> np.ndarray:
-    """Relocation tables concatenated: one join of their bytes (concatenating structured
-    arrays costs some 10 µs per array, which thousands of sections add up)."""
-    try:
-        return np.frombuffer(b"".join([t.data for t in tables]), dtype=RELOC_DTYPE)
-    except (BufferError, TypeError, ValueError):  # a table that is not one contiguous block
-        return np.concatenate([np.ascontiguousarray(t) for t in tables])
+    """Relocation tables concatenated through one join of their bytes: concatenating
+    structured arrays costs some 10 µs per array (and a structured array's `.data` 3 µs),
+    which thousands of sections add up."""
+    return np.frombuffer(b"".join([t.tobytes() for t in tables]), dtype=RELOC_DTYPE)
 
 
 def _kind_table(kinds: frozenset[RelocKind]) -> np.ndarray:
