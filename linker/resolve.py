@@ -200,14 +200,28 @@ class SymbolTable:
         weak = binding[rows] == _WEAK
         self._add_references(objs, gid[is_ref], owner[is_ref], weak[is_ref])
         defining = np.nonzero(~is_ref)[0]
-        for g, o, i, sh, w in zip(gid[defining].tolist(), owner[defining].tolist(),
-                                  local[defining].tolist(), shndx[defining].tolist(),
-                                  weak[defining].tolist()):
-            obj = objs[o]
+        rows_defining = rows[defining]
+        values = np.concatenate([t.value for t in tables])[rows_defining].tolist()
+        sizes = np.concatenate([t.size for t in tables])[rows_defining].tolist()
+        kinds = np.concatenate([t.type for t in tables])[rows_defining].tolist()
+        for g, o, i, sh, w, value, size, kind in zip(
+                gid[defining].tolist(), owner[defining].tolist(), local[defining].tolist(),
+                shndx[defining].tolist(), weak[defining].tolist(), values, sizes, kinds):
+            obj, sym = objs[o], symbols[g]
             if sh == COMMON:
-                self._add_common(symbols[g], obj, i)
+                self._add_common(sym, obj, i)
+            elif sym.file is None and not sym.linker_defined:
+                # The first definition of a name (most of them in a large link): what
+                # _add_definition and _define do for it, without two calls per symbol.
+                sym.file, sym.index = obj, i
+                sym.section = home = obj.sections[sh] if sh >= 0 else None
+                sym.value, sym.size = value, size
+                sym.type = _SYMTYPE.get(kind) or SymType(kind)
+                sym.absolute, sym.common = home is None, False
+                sym.dso = sym.dynsym = None
+                sym.binding = Binding.WEAK if w else Binding.GLOBAL
             else:
-                self._add_definition(symbols[g], obj, i, w)
+                self._add_definition(sym, obj, i, w)
         # An undefined TLS reference stays STT_TLS in a shared object's .dynsym, or a
         # linker reading that takes the variable for an ordinary one.
         types = np.concatenate([t.type for t in tables])[rows]
