@@ -31,6 +31,7 @@ from ..records import dataclass, field
 from ..resolve import SymbolTable
 from .archive import member_path, read_archive
 from .read import read_object
+from .read_bulk import read_objects
 from .script import looks_like_script, parse_script
 from .shared import read_shared
 
@@ -43,6 +44,7 @@ _LTO_HINT = ("{what} (an -flto object): linkharness does not run the LTO plugin;
              "without -flto, or with -ffat-lto-objects")
 THIN_MAGIC = b"!<thin>\n"
 ET_REL, ET_DYN = 1, 3
+_ET_REL_LE = ET_REL.to_bytes(2, "little")
 
 
 @dataclass(frozen=True)
@@ -97,8 +99,15 @@ class Loader:
 
     # -- the command line -------------------------------------------------------------------
     def load(self, items: list[str]) -> None:
-        for item in items:
-            self.item(item)
+        n = 0
+        while n < len(items):
+            run = self._object_run(items, n)
+            if len(run) > 1:
+                self.objects(run)
+                n += len(run)
+            else:
+                self.item(items[n])
+                n += 1
         if self._group is not None:
             raise LinkError("--start-group without --end-group")
 
@@ -158,6 +167,38 @@ class Loader:
         raise LinkError(f"cannot find -l{name} (searched {len(self.library_paths)} "
                         f"directories: {', '.join(self.library_paths[:4])}"
                         f"{'...' if len(self.library_paths) > 4 else ''})")
+
+    def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes]]:
+        """The relocatable objects named one after another from items[start] on, with
+        their bytes: what `objects` can read and resolve as one batch."""
+        run: list[tuple[str, bytes]] = []
+        for item in items[start:]:
+            if item.startswith("-"):
+                break
+            try:
+                with open(item, "rb") as f:
+                    head = f.read(18)  # an archive or library is read once, by path()
+                    if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
+                        break
+                    data = head + f.read()
+            except OSError:
+                break  # path() says why, in order
+            run.append((item, data))
+        return run
+
+    def objects(self, run: list[tuple[str, bytes]]) -> None:
+        """Objects named one after another, read and resolved as one batch when the bulk
+        reader takes them all; else one at a time, exactly as `path` would."""
+        objs = read_objects([(memoryview(data), path) for path, data in run])
+        if objs is None:
+            for path, data in run:
+                self.object(read_object(memoryview(data), path))
+            return
+        for n, obj in enumerate(objs):
+            if obj.arch != self.arch or _is_slim_lto(obj):
+                self.symtab.add_objects(objs[:n])  # those before it, then its error
+                self.object(obj)
+        self.symtab.add_objects(objs)
 
     def path(self, path: str, from_search: bool = False, as_needed: bool | None = None) -> None:
         seen = self._archives.get(path)
