@@ -56,6 +56,15 @@ class InputState:
     whole_archive: bool = False
 
 
+# Positional options that set one of InputState's flags.
+_STATE_FLAGS: dict[str, dict[str, bool]] = {
+    "--as-needed": {"as_needed": True}, "--no-as-needed": {"as_needed": False},
+    "-Bstatic": {"static": True}, "-static": {"static": True}, "-dn": {"static": True},
+    "-non_shared": {"static": True}, "-Bdynamic": {"static": False},
+    "-dy": {"static": False}, "-call_shared": {"static": False},
+    "--whole-archive": {"whole_archive": True}, "--no-whole-archive": {"whole_archive": False},
+}
+
 # Inputs at least this big are mapped rather than read: an archive is mostly members the
 # link never pulls (gcc's libgcc.a is 3 MB, of which a hello link reads the index).
 _MAP_AT_LEAST = 1 << 16
@@ -119,18 +128,8 @@ class Loader:
         if not item.startswith("-"):
             self.path(item)
             return
-        flags = {
-            "--as-needed": replace(s, as_needed=True),
-            "--no-as-needed": replace(s, as_needed=False),
-            "-Bstatic": replace(s, static=True), "-static": replace(s, static=True),
-            "-dn": replace(s, static=True), "-non_shared": replace(s, static=True),
-            "-Bdynamic": replace(s, static=False), "-dy": replace(s, static=False),
-            "-call_shared": replace(s, static=False),
-            "--whole-archive": replace(s, whole_archive=True),
-            "--no-whole-archive": replace(s, whole_archive=False),
-        }
-        if item in flags:
-            self.state = flags[item]
+        if item in _STATE_FLAGS:
+            self.state = replace(s, **_STATE_FLAGS[item])
         elif item == "--push-state":
             self._stack.append(self.state)
         elif item == "--pop-state":
