@@ -10,7 +10,6 @@ relocation unless one overflows (then we build the error message).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -27,9 +26,11 @@ from .kinds import (
 )
 from .layout import Layout
 from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, ObjectFile, is_allocated
+from .records import dataclass, field
 from .resolve import SymbolTable
 from .scan import TLS_GD, TLS_GOT, TLS_LD, ScanResult
 from .synth import Synthetic
+from .targets import arch_of
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def symbol_addresses(
         if sym.linker_defined:
             address[i] = linker_defined.get(sym.name, 0)
         elif sym.file is not None and sym.section is None and sym.absolute:
-            address[i] = absolute_word(sym.value, 32 if sym.file.arch == "i386" else 64)
+            address[i] = absolute_word(sym.value, arch_of(sym.file.arch).word_bits)
         elif sym.file is not None:
             base = (layout.section_address.get(id(sym.section), 0)
                     if sym.section is not None else 0)
@@ -101,7 +102,7 @@ def _representable_address(address: int, value: int, file: ObjectFile, name: str
     puts it outside the target's address space."""
     # x86-64: below 2**63, which the int64 arrays and the output's fields all hold (user
     # space ends at 2**47 anyway)
-    bits = 32 if file.arch == "i386" else 63
+    bits = arch_of(file.arch).address_bits
     if not 0 <= address < 1 << bits:
         raise LinkError(f"symbol address {address:#x} (section address + value {value:#x}) "
                         f"is outside the {bits}-bit address space", file=file.path,
@@ -125,8 +126,10 @@ def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     addr[(shndx == UNDEF) | (shndx == COMMON)] = 0
     is_abs = shndx == ABS
     addr[is_abs] = value[is_abs]
-    if obj.arch == "i386":  # a 32-bit word, two's complement as on x86-64 (absolute_word)
-        addr[is_abs] = (addr[is_abs] + (1 << 31)) % (1 << 32) - (1 << 31)
+    arch = arch_of(obj.arch)
+    if arch.word_bits < 64:  # a narrower word, two's complement as on x86-64 (absolute_word)
+        half = 1 << arch.word_bits - 1
+        addr[is_abs] = (addr[is_abs] + half) % (2 * half) - half
     # Symbols in a discarded section (COMDAT duplicate, dropped section) resolve to 0.
     addr[~special & discarded[idx]] = 0
     # A hostile value wraps the int64 sum negative (or, i386, past 32 bits): refuse it here,
@@ -135,8 +138,8 @@ def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     # section-relative one past 2**63 is refused even where the wrapped sum looks fine.
     relative = ~special
     outside = ((addr < 0) | (relative & (value < 0))) & ~is_abs
-    if obj.arch == "i386":
-        outside |= addr >= 1 << 32
+    if arch.address_bits < 63:  # the int64 arrays' own limit is checked above
+        outside |= addr >= 1 << arch.address_bits
     if outside.any():
         n = int(np.nonzero(outside)[0][0])
         raise LinkError(f"symbol address (section address + value {int(t.value[n]):#x}) is "

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .kinds import Howto
+from .records import dataclass, field
 
 # Special values of SymbolTable.section (otherwise an index into ObjectFile.sections).
 UNDEF = -1

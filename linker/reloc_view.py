@@ -11,12 +11,12 @@ The rows are a copy: a pass that rewrites relocations takes a fresh view afterwa
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from .kinds import Howto
 from .model import RELOC_DTYPE, InputSection, ObjectFile, is_allocated
+from .records import dataclass
 from .resolve import SymbolTable
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import operator
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +35,7 @@ from .model import (
     Visibility,
 )
 from .model import SymbolTable as SymbolTableArrays
+from .records import dataclass, field
 
 
 class GlobalSymbol:

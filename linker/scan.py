@@ -37,7 +37,6 @@ need no RELATIVE.  Only allocated sections are scanned: debug information is nev
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,6 +52,7 @@ from .kinds import (
     RelocKind,
 )
 from .model import InputSection, ObjectFile, SectionFlags, SymType
+from .records import dataclass, field
 from .reloc_view import allocated_relocations, joined_symbol_column
 from .resolve import GlobalSymbol, SymbolTable
 
@@ -93,6 +93,9 @@ class ScanResult:
     # -z notext: a word in a read-only section may get a dynamic relocation (DT_TEXTREL)
     text_relocations_allowed: bool = False
     text_relocations: bool = False  # ... and one did
+    # The arch's PIC PLT entry reads the GOT base from a register (i386's %ebx), so it
+    # cannot be a function's canonical address in a PIE (ArchTraits.plt_reads_got_register)
+    plt_reads_got_register: bool = False
     # Per global id: references must go through ld.so (imports; in a shared object also
     # its undefined symbols and default-visibility exports).  None: only imports.
     preemptible: np.ndarray | None = None
@@ -200,16 +203,18 @@ def is_tls_key(key: object) -> bool:
 
 def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
                      preemptible: np.ndarray | None = None, shared: bool = False,
-                     text_relocations: bool = False) -> ScanResult:
+                     text_relocations: bool = False, plt_reads_got_register: bool = False
+                     ) -> ScanResult:
     """Flag what every allocated relocation needs.  `preemptible` (per global id) says
     which symbols ld.so binds; by default the imports.  `shared`: a shared object (its
     preemptible symbols get no COPY and no canonical PLT entry); `text_relocations`:
-    -z notext."""
+    -z notext; `plt_reads_got_register`: the arch's trait of that name."""
     pick_instruction_forms(symtab)
     if preemptible is None:
         preemptible = np.array([s.imported for s in symtab.symbols], dtype=bool)
     result = ScanResult(pie=pie or shared, shared=shared,
-                        text_relocations_allowed=text_relocations, preemptible=preemptible)
+                        text_relocations_allowed=text_relocations, preemptible=preemptible,
+                        plt_reads_got_register=plt_reads_got_register)
     imported = preemptible
     ifunc = np.array([s.type == SymType.IFUNC and s.file is not None for s in symtab.symbols],
                      dtype=bool)
@@ -420,7 +425,7 @@ def _scan_import(
                         "recompile with -fPIE", file=obj.path, section=sec.name,
                         offset=int(row["offset"]), symbol=sym.name)
     elif kind in (RelocKind.ABS, RelocKind.PC):
-        if is_func and result.pie and word == 4:
+        if is_func and result.pie and result.plt_reads_got_register:
             raise LinkError(f"{howto.name} to a function imported from "
                             f"{sym.dso.soname if sym.dso else '?'} would need a canonical PLT "
                             "entry, which an i386 PIE's PLT cannot be (it reads %ebx); "

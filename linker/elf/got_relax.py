@@ -32,6 +32,7 @@ from ..kinds import Howto
 from ..model import InputSection, SymType
 from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
+from ..targets import arch_of
 
 _MOV, _LEA, _INDIRECT = 0x8B, 0x8D, 0xFF
 _CALL, _JMP, _SIB = 2, 4, 4  # ff /2, ff /4; r/m 100 means a SIB byte follows
@@ -76,7 +77,7 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
         n = int(section_of[first])
         number, sec = view.sections[n]
         rows = picked[first:end]
-        count += _relax_section(symtab.objects[number].arch == "x86_64", sec,
+        count += _relax_section(arch_of(symtab.objects[number].arch).got_pc_relative, sec,
                                 (rows - starts[n]).tolist(), view.rows["offset"][rows].tolist(),
                                 direct[rows].tolist(), branch[rows].tolist())
     return count
@@ -100,7 +101,7 @@ def _link_time_address(sym: GlobalSymbol) -> bool:
     return sym.common or sym.section is not None
 
 
-def _relax_section(is64: bool, sec: InputSection, candidates: list[int], offsets: list[int],
+def _relax_section(pc_relative: bool, sec: InputSection, candidates: list[int], offsets: list[int],
                    direct: list[int], branch: list[int]) -> int:
     """Rewrite the candidate rows (indices into the section's table, with their offsets
     and relaxed forms) whose instruction allows it."""
@@ -112,9 +113,9 @@ def _relax_section(is64: bool, sec: InputSection, candidates: list[int], offsets
     branched: list[int] = []  # rows now a call or jmp
     for r, at, choice, branch_form in zip(candidates, offsets, direct, branch):
         opcode, modrm = code[at - 2], code[at - 1]
-        if is64 and (modrm & _MOD_RM_MASK) != _RIP_RELATIVE:
+        if pc_relative and (modrm & _MOD_RM_MASK) != _RIP_RELATIVE:
             continue
-        if not is64 and ((modrm & _MOD_MASK) != _MOD_DISP32 or modrm & 7 == _SIB):
+        if not pc_relative and ((modrm & _MOD_MASK) != _MOD_DISP32 or modrm & 7 == _SIB):
             continue
         # the ModRM's reg field: /2 is call, /4 jmp (x86-64: rip-relative; i386: a base)
         operation = (modrm >> 3) & 7 if opcode == _INDIRECT else None
@@ -139,7 +140,7 @@ def _relax_section(is64: bool, sec: InputSection, candidates: list[int], offsets
         rows["howto"][done] = new_howto
         if moved:
             rows["offset"][moved] -= 1  # the rel32 now starts one byte earlier
-        if not is64 and branched:  # G + A - GOT had the field's start as its reference
+        if not pc_relative and branched:  # G + A - GOT had the field's start as its reference
             rows["addend"][branched] -= 4
         sec.data = bytes(code)
     return len(done)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..errors import LinkError
+from ..records import dataclass
 
 ELFCLASS32, ELFCLASS64 = 1, 2
 ELFDATA2LSB = 1

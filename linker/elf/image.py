@@ -7,7 +7,6 @@ when `plan_image` returns.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..apply import SymbolAddresses
@@ -21,6 +20,7 @@ from ..model import (
     SymType,
     is_allocated,
 )
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic

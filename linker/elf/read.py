@@ -20,7 +20,6 @@ and neither are their relocation sections.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,6 +38,7 @@ from ..model import (
     SectionRole,
     SymbolTable,
 )
+from ..records import dataclass
 from . import sections as policy
 from .compressed import SHF_COMPRESSED, decompress_section
 from .headers import (
