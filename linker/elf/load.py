@@ -167,10 +167,11 @@ class Loader:
                         f"directories: {', '.join(self.library_paths[:4])}"
                         f"{'...' if len(self.library_paths) > 4 else ''})")
 
-    def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes]]:
+    def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes | mmap.mmap]]:
         """The relocatable objects named one after another from items[start] on, with
-        their bytes: what `objects` can read and resolve as one batch."""
-        run: list[tuple[str, bytes]] = []
+        their bytes (mapped when large, as `_contents` does): what `objects` can read and
+        resolve as one batch."""
+        run: list[tuple[str, bytes | mmap.mmap]] = []
         for item in items[start:]:
             if item.startswith("-"):
                 break
@@ -179,13 +180,15 @@ class Loader:
                     head = f.read(18)  # an archive or library is read once, by path()
                     if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
                         break
-                    data = head + f.read()
+                    data: bytes | mmap.mmap = head + f.read() \
+                        if os.fstat(f.fileno()).st_size < _MAP_AT_LEAST \
+                        else _contents(item)
             except OSError:
                 break  # path() says why, in order
             run.append((item, data))
         return run
 
-    def objects(self, run: list[tuple[str, bytes]]) -> None:
+    def objects(self, run: list[tuple[str, bytes | mmap.mmap]]) -> None:
         """Objects named one after another, read and resolved as one batch when the bulk
         reader takes them all; else one at a time, exactly as `path` would."""
         objs = read_objects([(memoryview(data), path) for path, data in run])
