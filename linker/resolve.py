@@ -187,9 +187,17 @@ class SymbolTable:
             for n in np.nonzero(shndx == UNDEF)[0].tolist():
                 names[n] = self.wrapped.get(names[n], names[n])
         by_name = self.by_name
-        for name in dict.fromkeys(names):  # new names get ids in order of first appearance
-            if name not in by_name:
+        # New names get ids in order of first appearance (as `intern` one by one would
+        # give them); a library bound before them is asked about each, as `intern` does.
+        fresh = [name for name in dict.fromkeys(names) if name not in by_name]
+        if self.libraries:
+            for name in fresh:
                 self.intern(name)
+        else:
+            made = list(map(GlobalSymbol, range(len(self.symbols),
+                                                len(self.symbols) + len(fresh)), fresh))
+            self.symbols.extend(made)
+            by_name.update(zip(fresh, made))
         gid = np.fromiter(map(_ID, map(by_name.__getitem__, names)), np.int64, len(names))
         symbols = self.symbols
         visibility = np.concatenate([t.visibility for t in tables])[rows]
