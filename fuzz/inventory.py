@@ -168,6 +168,9 @@ def _elf64_rows() -> list[Row]:
            "modules:dptr-data"),
         _r(t, "shared output", "a DT_NEEDED chain (breadth-first lookup)",
            "modules:needed-chain"),
+        _r(t, "shared output", "--dynamic-list in -shared: unlisted exports bound locally, "
+           "an interposed one among them", "modules:dynamic-list",
+           "modules:dynamic-list-unlisted-interposed"),
         _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
            "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
     ]
@@ -421,8 +424,9 @@ def reached_labels(target: str, count: int) -> set[str]:
                               count)
         from . import modules
         from .modules_samples import SAMPLE as MODULES_SAMPLE
-        from .modules_samples import SAMPLE_PIC
-        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, *_draw(modules.programs(), count)]:
+        from .modules_samples import SAMPLE_LISTED, SAMPLE_PIC
+        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, SAMPLE_LISTED,
+                         *_draw(modules.programs(), count)]:
             assert isinstance(mprogram, modules.ModuleProgram)
             labels |= modules.describe(mprogram)
     elif target == I386:

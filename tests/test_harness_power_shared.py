@@ -4,7 +4,8 @@ judges (fuzz.modules_judge: checker, field oracle, emulated runs at drawn load b
 native runs) to catch each.
 
 The programs: fuzz.modules_samples' SAMPLE in two seats — linkharness making the libraries
-for lld's executable, and lld's libraries under linkharness's PIE — then two drawn
+for lld's executable, and lld's libraries under linkharness's PIE — SAMPLE_LISTED (libraries
+linked with --dynamic-list) by linkharness alone, then two drawn
 programs with linkharness in both seats.  Objects are compiled once; each mutant
 relinks.  Every mutant must be caught; the table is printed (`-s`).
 """
@@ -23,7 +24,7 @@ from fuzz.libtrace import build_libraries
 from fuzz.modules import ModuleProgram, programs
 from fuzz.modules_build import BuildOptions
 from fuzz.modules_judge import compile_all, judge_seat
-from fuzz.modules_samples import SAMPLE
+from fuzz.modules_samples import SAMPLE, SAMPLE_LISTED
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from linker.elf import dso
 from linker.elf import link as elf_link
@@ -169,6 +170,16 @@ def _no_tpoff(mp: pytest.MonkeyPatch) -> None:
     _wrap(mp, "plan_tls_relocations", drop)
 
 
+@mutant("--dynamic-list ignored in -shared (every export stays preemptible)")
+def _dynamic_list_ignored(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(dso, "_listed", lambda sym, opts: True)
+
+
+@mutant("--dynamic-list read as -Bsymbolic (the listed names bound locally too)")
+def _dynamic_list_binds_all(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(dso, "_listed", lambda sym, opts: False)
+
+
 SEATS = (("linkharness", "lld"), ("lld", "linkharness"))
 
 
@@ -182,6 +193,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory
     work = tmp_path_factory.mktemp("sample")
     objects = compile_all(SAMPLE, options, work)
     cases += [(SAMPLE, objects, seat) for seat in SEATS]
+    listed = compile_all(SAMPLE_LISTED, options, tmp_path_factory.mktemp("listed"))
+    cases.append((SAMPLE_LISTED, listed, ("linkharness", "linkharness")))
     for n, program in enumerate(collect(programs(), DRAWN)):
         objects = compile_all(program, options, tmp_path_factory.mktemp(f"drawn{n}"))
         cases.append((program, objects, ("linkharness", "linkharness")))
