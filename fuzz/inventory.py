@@ -298,6 +298,13 @@ def _macho64_rows() -> list[Row]:
            "macho-dylib:call", "macho-dylib:got", "macho-dylib:bind-in-data"),
         _r(t, "dylibs", "a dylib reaching the executable (-undefined dynamic_lookup)",
            "macho-dylib:flat-lookup"),
+        _r(t, "dylibs", "weak definitions in several images coalesced by dyld (the "
+           "executable's copy winning)", "macho-images:weak-coalesced",
+           "macho-images:weak-exe-wins"),
+        _r(t, "dylibs", "dylibs found through LC_RPATH (@executable_path, @loader_path)",
+           "macho-images:rpath", "macho-images:loader-path"),
+        _r(t, "dylibs", "a bundle opened with dlopen, its entry found with dlsym",
+           "macho-images:bundle-dlopen"),
         *_debug_map_rows(t, "macho"),
         _r(t, "relocations", "SUBTRACTOR pairs at the edges of their range (32-bit: "
            "0x7fffffff and -2**31 link; -2**31-1 is an overflow error; 64-bit: -2**63)",
@@ -471,6 +478,10 @@ def reached_labels(target: str, count: int) -> set[str]:
         for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
             assert isinstance(dcase, dylib_split.DylibCase)
             labels |= dylib_split.describe(dcase)
+        from .macho import images
+        for icase in [images.SAMPLE, *_draw(images.programs(), count)]:
+            assert isinstance(icase, images.ImagesProgram)
+            labels |= images.describe(icase)
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS

@@ -27,7 +27,7 @@ from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..targets import ArchTraits
 from . import sections as policy
-from . import tlv
+from . import tlv, weak
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
 from .debug_map import debug_map
@@ -37,6 +37,7 @@ from .dyldinfo import (
     export_trie,
     lazy_bind_opcodes,
     rebase_opcodes,
+    weak_bind_opcodes,
 )
 from .image_kind import SegmentIndex, image_base, library_ordinals, refuse_classic_library
 from .sectcreate import create_sections
@@ -79,6 +80,7 @@ class MachoOptions:
     strip_debug: bool = False  # -S: no debug map (the stabs naming the objects' DWARF)
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
     kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
+    rpaths: tuple[str, ...] = ()  # -rpath: LC_RPATH entries, in command-line order
 
 
 def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
@@ -102,6 +104,8 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     tlv.relax_descriptor_loads(symtab)
     scan = scan_relocations(symtab, arch.word)
     _refuse_unsupported(symtab, scan, opts)
+    own_weak = set() if opts.classic else weak.exported_weak_definitions(symtab, opts.exported)
+    weak.route_calls_through_stubs(symtab, scan, own_weak)
     synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
     create_sections(symtab, synthetic.common.obj, opts.sectcreate)
     outs = _collect(symtab)
@@ -114,7 +118,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     ordinal = library_ordinals(symtab)
     dylibs = [name for name, n in ordinal.items() if n > 0]
     _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic,
-                                      macho, unixthread, chained, kind)
+                                      macho, unixthread, chained, kind, opts.rpaths)
     layout = assign_addresses(segments, base=base, page=PAGE,
                               header_size=macho.header_size + cmds_size + opts.headerpad)
     # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
@@ -153,6 +157,7 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
     slid = [a for a in slid if a not in tlv_offsets]
     pie = opts.pie
+    weak_flags = 0
     if opts.classic:
         # A classic MH_PIE image needs a local relocation for every pointer into it (dyld's
         # classic rebase walks only those, and the INDIRECT_SYMBOL_LOCAL slots); an image
@@ -169,9 +174,14 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
         binds = _binds(symtab, scan, synthetic, layout, seg_index, ordinal)
         lazy = _lazy_binds(symtab, scan, synthetic, layout, seg_index, ordinal)
         linkedit.exports = export_trie(symbols)
+        weak_sites = weak.weak_sites(symtab, scan, layout, synthetic.common,
+                                     weak.coalesced(symtab, own_weak), arch.word)
+        weak_flags = weak.header_flags(own_weak, weak_sites)
         if chained:
             spans = ([ChainSegment(0, base, 0)] if executable else []) + [
                 ChainSegment(p.vmaddr, p.vmsize, p.fileoff) for p in plans]
+            binds, lazy, slid = weak.as_chained_binds(symtab, weak_sites, seg_index, binds,
+                                                      lazy, slid)
             linkedit.chained_fixups = image_fixups(
                 image, spans, base, slid, [(seg_index.address(b), b) for b in binds],
                 [(seg_index.address(b), b) for b in lazy])
@@ -179,8 +189,10 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
             linkedit.rebase = rebase_opcodes([seg_index.locate(a) for a in slid],
                                              seg_index.read_only())
             linkedit.bind = bind_opcodes(binds)
+            linkedit.weak_bind = weak_bind_opcodes(weak.weak_binds(symtab, weak_sites,
+                                                                   seg_index))
             linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
-            _patch_helper_pushes(image, synthetic, layout, scan, starts)
+            _patch_helper_pushes(image, synthetic, layout, scan, starts, symtab)
     entry = _entry(symtab, syms, opts.entry) if executable else 0
     if link_map is not None:
         from ..linkmap import build_macho_link_map
@@ -189,8 +201,9 @@ def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
     image.extend(bytes(linkedit_offset - len(image)))
     return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
                      opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     tlv.header_flag(outs), opts.stack_size, kind,
-                     {lib.soname: lib.macho_versions for lib in symtab.libraries})
+                     tlv.header_flag(outs) | weak_flags, opts.stack_size, kind,
+                     {lib.soname: lib.macho_versions for lib in symtab.libraries},
+                     opts.rpaths)
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
@@ -352,6 +365,8 @@ def _lazy_binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic
     out = []
     for gid in scan.plt:
         sym = symtab.symbols[gid]
+        if not sym.imported:
+            continue  # the image's own weak definition: weak-bound, not lazily (weak.py)
         assert la is not None and sym.dso is not None
         seg, off = data.locate(layout.address_of(la) + synthetic.common.jump_slot_offset[gid])
         out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name))
@@ -359,12 +374,13 @@ def _lazy_binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic
 
 
 def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: Layout,
-                         scan: ScanResult, starts: list[int]) -> None:
+                         scan: ScanResult, starts: list[int], symtab: SymbolTable) -> None:
     helper = synthetic.stub_helper
     if helper is None:
         return
     base = layout.section_file_offset[id(helper)]
-    for gid, start in zip(scan.plt, starts):
+    lazy = [gid for gid in scan.plt if symtab.symbols[gid].imported]
+    for gid, start in zip(lazy, starts, strict=True):
         at = base + synthetic.stub_helper_offset[gid] + synthetic.helper_push_imm
         image[at:at + 4] = struct.pack("<I", start)
 
