@@ -67,7 +67,7 @@ def _no_rpath(mp: pytest.MonkeyPatch) -> None:
     original = macho_link.serialize
 
     def serialize(*args: Any, **kwargs: Any) -> Any:
-        return original(*args[:16], **kwargs)  # everything but the run paths
+        return original(*args[:17], **kwargs)  # everything but the run paths (the last)
     mp.setattr(macho_link, "serialize", serialize)
 
 
@@ -88,19 +88,14 @@ def _bundle_exports_nothing(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(macho_link, "export_trie", export_trie)
 
 
-@mutant("a dylib's or bundle's lazy pointers not rebased (first calls jump to the unslid helper)")
-def _bundle_not_rebased(mp: pytest.MonkeyPatch) -> None:
-    original = macho_link._rebase_sites
+@mutant("a dylib's or bundle's rebases left out (its pointers stay unslid)")
+def _library_not_rebased(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.site_addresses
 
-    def sites(symtab: Any, layout: Any, scan: Any, word: int, skip: Any, *args: Any,
-              **kwargs: Any) -> Any:
-        found, read_only = original(symtab, layout, scan, word, skip, *args, **kwargs)
-        if layout.segments and layout.segments[0].addr == 0 and kwargs.get("library"):
-            la = [s.name for s in symtab.objects[-1].sections if s is not None]
-            if "__DATA,__la_symbol_ptr" in la:
-                return [], read_only
-        return found, read_only
-    mp.setattr(macho_link, "_rebase_sites", sites)
+    def sites(records: Any, layout: Any) -> Any:
+        library = bool(layout.segments) and layout.segments[0].addr == 0
+        return [] if library else original(records, layout)
+    mp.setattr(macho_link, "site_addresses", sites)
 
 
 SEATS = (Seat("linkharness", "linkharness"), Seat("linkharness", "linkharness", True),

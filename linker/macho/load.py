@@ -12,13 +12,13 @@ embedded stub.  A universal (fat) object or archive gives the slice `-arch` name
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..elf.archive import AR_MAGIC, member_path, read_archive
 from ..errors import LinkError
 from ..model import UNDEF, Archive, Binding, DynamicLibrary, ObjectFile
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from .crt import START, start_object
 from .dylib_input import is_macho_dylib, read_dylib

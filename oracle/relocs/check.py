@@ -24,7 +24,7 @@ from .image import OutputImage, image_of
 from .inputs import InputObject, InputReloc, InputSection, is_relocatable, read_object
 from .linked import Linked, read_hints
 from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
-from .placement import is_evidence
+from .placement import is_evidence, placed_offset
 from .rules import expectations
 from .targets import resolve
 from .types import Formula, at_site, is_none, lookup, type_name
@@ -42,23 +42,10 @@ def _holds(image: OutputImage, exp: Expectation) -> bool:
     return image.read(exp.field, exp.width) == encode(exp.value, exp.width)
 
 
-def _placed_offset(image: OutputImage, sec: InputSection, offset: int, base: int) -> int:
-    """Where the field at `offset` of `sec` lands.  GNU ld copies a .ctors/.dtors input
-    placed in .init_array/.fini_array word by word in reverse (a .ctors list runs from its
-    end), so its fields land mirrored."""
-    if not sec.name.startswith((".ctors", ".dtors")):
-        return offset
-    out = image.section_at(base)
-    if out is None or out.name not in (".init_array", ".fini_array"):
-        return offset
-    within = offset % image.word
-    return sec.size - image.word - (offset - within) + within
-
-
 def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
                  base: int) -> FieldMismatch | ConfirmedSite:
     image = linked.image
-    p = base + _placed_offset(image, sec, rel.offset, base)
+    p = base + placed_offset(image, sec, rel.offset, base)
     sym = obj.symbols[rel.symbol] if rel.symbol < len(obj.symbols) else None
     name = sym.name if sym is not None else f"#{rel.symbol}"
 

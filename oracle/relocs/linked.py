@@ -1,7 +1,8 @@
 """The output and the inputs together: what the checker learns once and reuses.
 
 Where each input section went (cached; a section without symbols is also found through
-the fields of its object that point into it), the PLT entries decoded from the output, the
+the fields of its object that point into it, and one made only of pointers, such as a
+`.ctors` list, through the values it holds), the PLT entries decoded from the output, the
 COMDAT groups the linker must have dropped, and the GOT base currently being tried.
 """
 
@@ -13,8 +14,17 @@ from collections import Counter, defaultdict
 
 from .image import OutputImage
 from .inputs import InputObject, InputReloc
-from .placement import MAX_CANDIDATES, Placement, matches_at, place_section, relocated_mask
+from .placement import (
+    MAX_CANDIDATES,
+    Placement,
+    matches_at,
+    mirrored_in,
+    mirrored_offset,
+    place_section,
+    relocated_mask,
+)
 from .plt import plt_entries
+from .targets import resolve
 from .types import Formula, Range, lookup
 
 _SOLVABLE = (Formula.ABS, Formula.PC, Formula.REL_GOT)
@@ -48,6 +58,10 @@ class Linked:
                 referenced = self._referenced_bases(obj, index)
                 if referenced:
                     result = Placement(tuple(referenced[:MAX_CANDIDATES]), "references")
+                elif not basic.candidates:
+                    pointed = self._pointer_bases(obj, index)
+                    if pointed:
+                        result = Placement(tuple(pointed[:MAX_CANDIDATES]), "pointers")
             self._placements[key] = result
         return self._placements[key]
 
@@ -91,6 +105,50 @@ class Linked:
         sec = obj.sections[index]
         mask = relocated_mask(obj, sec)
         return [b for b, _ in votes.most_common() if matches_at(self.image, sec, mask, b)]
+
+    def _pointer_bases(self, obj: InputObject, index: int) -> list[int]:
+        """Bases implied by the section's own word-sized absolute pointers, found among the
+        output's words.  A .ctors list is nothing but such pointers, has no symbols, and
+        nothing refers to it; GNU ld copies it reversed into .init_array, so only the
+        values it holds say where it went."""
+        sec = obj.sections[index]
+        word = self.image.word
+        word_mask = (1 << (8 * word)) - 1
+        votes: Counter[int] = Counter()
+        for rel in obj.relocs_by_section.get(index, ()):
+            info = lookup(obj.machine, rel.type)
+            sym = obj.symbols[rel.symbol] if rel.symbol < len(obj.symbols) else None
+            if info is None or info.formula is not Formula.ABS or info.width != word or \
+                    sym is None or sym.shndx == index:
+                continue  # (a pointer into the section itself would need its own base)
+            target = resolve(self.image, obj, sym, rel.addend, self._place_known, self.plt)
+            if target.imported:
+                continue
+            for s in target.s:
+                needle = ((s + rel.addend) & word_mask).to_bytes(word, "little")
+                for out in self.image.sections:
+                    if out.nobits:
+                        continue
+                    mirrored = mirrored_in(sec, out.name)
+                    at = out.data.find(needle)
+                    while at >= 0:
+                        if (out.addr + at) % word == 0:
+                            offset = mirrored_offset(sec, rel.offset, word) if mirrored \
+                                else rel.offset
+                            votes[out.addr + at - offset] += 1
+                        at = out.data.find(needle, at + 1)
+        mask = relocated_mask(obj, sec)
+        return [b for b, _ in votes.most_common() if matches_at(self.image, sec, mask, b)]
+
+    def _place_known(self, obj: InputObject, index: int) -> tuple[int, ...] | None:
+        """Placement without the pointer search (so that two sections pointing at each
+        other cannot recurse)."""
+        if (id(obj), index) in self.discarded:
+            return None
+        key = (id(obj), index)
+        if key in self._placements:
+            return self._placements[key].candidates
+        return self._basic(obj, index).candidates
 
     def place(self, obj: InputObject, index: int) -> tuple[int, ...] | None:
         if (id(obj), index) in self.discarded:

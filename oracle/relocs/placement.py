@@ -83,6 +83,28 @@ def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int
     return not bool((differs & (np.frombuffer(mask, np.uint8) == 0)).any())
 
 
+def mirrored_in(sec: InputSection, out_name: str) -> bool:
+    """Whether the words of `sec` land reversed in an output section named `out_name`: GNU
+    ld copies a .ctors/.dtors input into .init_array/.fini_array word by word in reverse
+    (a .ctors list runs from its end, an .init_array from its start)."""
+    return sec.name.startswith((".ctors", ".dtors")) and \
+        out_name in (".init_array", ".fini_array")
+
+
+def placed_offset(image: OutputImage, sec: InputSection, offset: int, base: int) -> int:
+    """Where the field at `offset` of `sec`, placed at `base`, lands relative to `base`."""
+    out = image.section_at(base)
+    if out is None or not mirrored_in(sec, out.name):
+        return offset
+    return mirrored_offset(sec, offset, image.word)
+
+
+def mirrored_offset(sec: InputSection, offset: int, word: int) -> int:
+    """Where the field at `offset` lands when the section's words are copied in reverse."""
+    within = offset % word
+    return sec.size - word - (offset - within) + within
+
+
 def _longest_fixed_run(mask: bytearray) -> tuple[int, int]:
     """(offset, length) of the longest stretch of bytes no relocation may change."""
     best = (0, 0)
