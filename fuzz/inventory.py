@@ -171,6 +171,9 @@ def _elf64_rows() -> list[Row]:
         _r(t, "shared output", "--dynamic-list in -shared: unlisted exports bound locally, "
            "an interposed one among them", "modules:dynamic-list",
            "modules:dynamic-list-unlisted-interposed"),
+        _r(t, "shared output", "-Bsymbolic-functions: a library's own functions bound "
+           "locally, an interposed one among them", "modules:symbolic-functions",
+           "modules:symbolic-functions-interposed"),
         _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
            "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
     ]
@@ -431,8 +434,8 @@ def reached_labels(target: str, count: int) -> set[str]:
                               count)
         from . import modules
         from .modules_samples import SAMPLE as MODULES_SAMPLE
-        from .modules_samples import SAMPLE_LISTED, SAMPLE_PIC
-        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, SAMPLE_LISTED,
+        from .modules_samples import SAMPLE_LISTED, SAMPLE_PIC, SAMPLE_SYMBOLIC
+        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, SAMPLE_LISTED, SAMPLE_SYMBOLIC,
                          *_draw(modules.programs(), count)]:
             assert isinstance(mprogram, modules.ModuleProgram)
             labels |= modules.describe(mprogram)

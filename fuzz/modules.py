@@ -16,7 +16,8 @@ The model (what a drawn program is):
 
 The semantics (`outcome`) are ELF's: a reference from module M to name N binds to M's own
 definition when M is the executable or the definition is hidden or protected, or when M was
-linked with a dynamic list (`--dynamic-list` in -shared) that does not name N; otherwise to
+linked with a dynamic list (`--dynamic-list` in -shared) that does not name N, or N is a
+function and M was linked -Bsymbolic-functions; otherwise to
 the first module in the global scope (the executable, then the libraries breadth first in
 DT_NEEDED order) that exports N (hidden definitions are not exported).  Data has one
 instance per binding: whether the executable reaches a library's array through a COPY
@@ -76,6 +77,9 @@ class ModuleProgram:
     # per library (1..), the --dynamic-list it is linked with (names and globs), or None;
     # () when no library has one
     dynamic_lists: tuple[tuple[str, ...] | None, ...] = ()
+    # per library (1..), linked -Bsymbolic-functions (its own default functions bound
+    # locally); () when none is
+    symbolic_functions: tuple[bool, ...] = ()
 
     def preemptible_in(self, module: int, name: str) -> bool:
         """Does library `module`'s own default definition of `name` stay preemptible? Not
@@ -107,7 +111,9 @@ def resolve(program: ModuleProgram, module: int, name: str,
     defs = program.defined() if defs is None else defs
     own = defs.get((module, name))
     if own is not None and (module == 0 or own.visibility != "default"
-                            or not program.preemptible_in(module, name)):
+                            or not program.preemptible_in(module, name)
+                            or own.kind == FUNCTION and program.symbolic_functions
+                            and program.symbolic_functions[module - 1]):
         return module
     for candidate in program.scope():
         found = defs.get((candidate, name))
@@ -244,12 +250,15 @@ def programs(draw: st.DrawFn, tls: bool = True) -> ModuleProgram:
     assert main, "the executable's own array is always referable"
     program = ModuleProgram(program.libraries, objects, exe_needs, program.lib_needs,
                             program.definitions, main, program.exe_pic)
-    lists = tuple(_dynamic_list(draw, program, lib) if draw(st.integers(0, 2)) == 0 else None
+    # per library: a dynamic list (a third), -Bsymbolic-functions (a sixth), or neither
+    how = [draw(st.integers(0, 5)) for _ in range(libraries)]
+    lists = tuple(_dynamic_list(draw, program, lib) if how[lib - 1] < 2 else None
                   for lib in range(1, libraries + 1))
-    if all(x is None for x in lists):
-        return program
+    symbolic = tuple(h == 2 for h in how)
     return ModuleProgram(program.libraries, objects, exe_needs, program.lib_needs,
-                         program.definitions, main, program.exe_pic, lists)
+                         program.definitions, main, program.exe_pic,
+                         lists if any(x is not None for x in lists) else (),
+                         symbolic if any(symbolic) else ())
 
 
 NOTHING_PATTERN = "lh_unlisted_*"  # a glob naming no symbol: GNU ld refuses an empty list
@@ -397,6 +406,13 @@ def describe(program: ModuleProgram) -> set[str]:
             if d.module and d.visibility == "default" and not program.preemptible_in(
                     d.module, d.name) and name_bound_elsewhere(program, d, defs):
                 labels.add("modules:dynamic-list-unlisted-interposed")
+    if any(program.symbolic_functions):
+        labels.add("modules:symbolic-functions")
+        for d in program.definitions:
+            if d.module and d.kind == FUNCTION and d.visibility == "default" \
+                    and program.symbolic_functions[d.module - 1] \
+                    and name_bound_elsewhere(program, d, defs):
+                labels.add("modules:symbolic-functions-interposed")
     if program.exe_pic == "pic":  # -fPIC executable code: GD/LD sequences to relax
         for name in refs[0]:
             home = resolve(program, 0, name, defs)

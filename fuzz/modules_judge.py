@@ -69,6 +69,10 @@ def known_reference_bug(program: ModuleProgram, options: BuildOptions,
     return ""
 
 
+def symbolic_functions(program: ModuleProgram, lib: int) -> bool:
+    return bool(program.symbolic_functions) and program.symbolic_functions[lib - 1]
+
+
 def _calls_protected_import(program: ModuleProgram) -> bool:
     defs = program.defined()
     names = {t.name for t in program.main} | {t.name for d in program.definitions
@@ -106,7 +110,7 @@ def link_seat(program: ModuleProgram, objects: list[list[Path]], options: BuildO
         needed = [work / soname(n) for n in program.lib_needs[lib - 1]]
         dynamic_list = program.dynamic_lists[lib - 1] if program.dynamic_lists else None
         link_library(lib_linker, objects[lib], needed, work / soname(lib), options.m32,
-                     dynamic_list)
+                     dynamic_list, symbolic_functions(program, lib))
     exe = work / "main"
     libs = [work / soname(n) for n in program.exe_needs] + [libtrace / "libtrace1.so"]
     pie = options.exe_pie and program.exe_pic != "nopic"
@@ -131,7 +135,7 @@ def judge_seat(program: ModuleProgram, objects: list[list[Path]], options: Build
         problems += [f"{soname(lib)} ({lib_linker}): {p}" for p in judge.structure(path)]
         listed = program.dynamic_lists[lib - 1] if program.dynamic_lists else None
         problems += [f"{soname(lib)} ({lib_linker}): {p}" for p in judge.fields(
-            path, objects[lib], LinkOptions(dynamic_list=listed))]
+            path, objects[lib], LinkOptions(symbolic_functions(program, lib), listed))]
     problems += [f"main ({exe_linker}): {p}" for p in judge.structure(exe)]
     problems += [f"main ({exe_linker}): {p}" for p in judge.fields(exe, objects[0])]
     want = expected_trace(program)

@@ -94,3 +94,16 @@ SAMPLE_LISTED = replace(
                             body=(Term("call", "f0"), Term("call", "f5")))),
     main=(*SAMPLE.main, Term("call", "f6"), Term("call", "f5")),
     dynamic_lists=(("d0", "f3", "p0"), ("f0", "f6", "p*", "q*")))
+
+
+# SAMPLE_LISTED's program with libm2 linked -Bsymbolic-functions instead of its list: its
+# f6 calls its own f0 and f5 (the executable defines both) and reads d2, which libm2 and
+# the executable both define: the reference stays preemptible (-Bsymbolic-functions binds
+# functions only), so it reads the executable's array.
+SAMPLE_SYMBOLIC = replace(
+    SAMPLE_LISTED,
+    definitions=tuple(
+        replace(d, body=(*d.body, Term("load", "d2", 0))) if d.name == "f6" else d
+        for d in SAMPLE_LISTED.definitions) + (Definition("d2", DATA, 2, 0, words=(0x77,)),
+                                               Definition("d2", DATA, 0, 1, words=(0x88,))),
+    dynamic_lists=(("d0", "f3", "p0"), None), symbolic_functions=(False, True))
