@@ -13,8 +13,14 @@ and weakly bound (loader.ImageLoader.open), and finds its functions by name.
 
 from __future__ import annotations
 
+import struct
+
+from unicorn import UcError
+
 from oracle.emulate.calls import CallContext, Export
+from oracle.emulate.guest import GuestFault
 from oracle.emulate.macho.binding import DyldFault
+from oracle.emulate.macho.image import MachOError
 from oracle.emulate.macho.loader import ImageLoader, Loaded
 from oracle.emulate.process import Process
 
@@ -54,6 +60,13 @@ def _dlopen(ctx: CallContext) -> int:
         return _handle(loader.open(path))
     except DyldFault as err:
         return _fail(ctx, err.fault.message)
+    except MachOError as err:
+        return _fail(ctx, f"dlopen({path}): {err}")
+    except GuestFault as err:
+        return _fail(ctx, f"dlopen({path}): while loading: {err.message}")
+    except (UcError, struct.error, ValueError, UnicodeError, IndexError, OverflowError,
+            MemoryError) as err:
+        return _fail(ctx, f"dlopen({path}): malformed image: {err!r}")
 
 
 def _record(loader: ImageLoader, handle: int) -> Loaded | None:

@@ -37,7 +37,19 @@ from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
 
 LC_RPATH = 0x8000001C
+MAX_IMAGE = 1 << 28  # a run path may name any regular file: more than this is no image
 EXECUTABLE_PATH, LOADER_PATH, RPATH = "@executable_path/", "@loader_path/", "@rpath/"
+
+
+def _read(path: Path) -> bytes:
+    """An image file's bytes (a regular file: find() never returns a FIFO or a device)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_IMAGE:
+            raise MachOError(str(path), f"{size} bytes is larger than any image under test")
+        return path.read_bytes()
+    except OSError as err:
+        raise MachOError(str(path), f"cannot read: {err.strerror}") from None
 
 
 def run_paths(img: MachOImage) -> list[str]:
@@ -150,7 +162,7 @@ class ImageLoader:
                     f"{name}: no emulated dylib for this install name, and no file of its "
                     "name in the library directories, the run paths (LC_RPATH) or beside "
                     "the executable")))
-            image = self._image(path.read_bytes(), name, (mi.MH_DYLIB,))
+            image = self._image(_read(path), name, (mi.MH_DYLIB,))
             self.check_compatible(image, lib)
             loaded = self._map(image, name, path, record)
             queue.append(loaded)
@@ -237,7 +249,7 @@ class ImageLoader:
                 record.references += 1
                 return record
         try:
-            image = self._image(file.read_bytes(), path, (mi.MH_BUNDLE, mi.MH_DYLIB))
+            image = self._image(_read(file), path, (mi.MH_BUNDLE, mi.MH_DYLIB))
         except MachOError as err:
             raise DyldFault(Fault("load", 0, None, f"dlopen({path}): {err}")) from None
         if any(s.type == 9 for s in image.sections()):  # S_MOD_INIT_FUNC_POINTERS
