@@ -5,7 +5,7 @@ every image, the emulated dyld finding the images through the run paths alone, d
 the bundle and coalescing weak definitions, lazy and now, against the model) to catch each.
 
 Cases: the images SAMPLE with linkharness in both seats (dyld-info opcodes and chained
-fixups), crosswise with ld64.lld-14 in either seat, and one drawn program.  Objects are
+fixups), crosswise with ld64.lld-14 in either seat, i386, and one drawn program.  Objects are
 compiled once; each mutant relinks.  The kill table is printed (`-s`).
 """
 
@@ -108,6 +108,8 @@ def prepared(tmp_path_factory: pytest.TempPathFactory
     cases = []
     objects = compile_images(SAMPLE, tmp_path_factory.mktemp("sample"))
     cases += [(SAMPLE, objects, seat) for seat in SEATS]
+    i386 = compile_images(SAMPLE, tmp_path_factory.mktemp("sample386"), i386=True)
+    cases.append((SAMPLE, i386, Seat("linkharness", "linkharness", i386=True)))
     for n, program in enumerate(collect(programs(), 1)):
         drawn = compile_images(program, tmp_path_factory.mktemp(f"drawn{n}"))
         cases.append((program, drawn, SEATS[0]))

@@ -28,7 +28,8 @@ from .images import BUNDLE_NAME, PLUG, ImagesProgram, outcome
 from .pipeline import LIBSYSTEM_TBD, LLD
 from .tbd import write_tbds
 
-TARGET = ["-target", "x86_64-apple-macos10.15"]
+TARGET = {False: ["-target", "x86_64-apple-macos10.15"],
+          True: ["-target", "i386-apple-macos10.7"]}
 REPORT = "lt1_f1_a1"
 EXE_RPATH = "@executable_path/../lib"
 LIB_RPATH = "@loader_path"
@@ -48,6 +49,7 @@ class Seat:
     libraries: str  # who links the dylibs and the bundle
     executable: str
     chained: bool = False  # linkharness writes chained fixups (lld-14 cannot)
+    i386: bool = False  # -arch i386: linkharness alone (ld64.lld-14 has no i386), opcodes
 
 
 def source(program: ImagesProgram, image: int) -> str:
@@ -83,13 +85,14 @@ def source(program: ImagesProgram, image: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compile_images(program: ImagesProgram, work: Path) -> dict[int, Path]:
+def compile_images(program: ImagesProgram, work: Path, i386: bool = False
+                   ) -> dict[int, Path]:
     work.mkdir(parents=True, exist_ok=True)
     out = {}
     for image in program.images():
         src, obj = work / f"img{image}.c", work / f"img{image}.o"
         src.write_text(source(program, image))
-        subprocess.run(["clang-14", *TARGET, "-O1", "-fno-stack-protector", "-c", "-o",
+        subprocess.run(["clang-14", *TARGET[i386], "-O1", "-fno-stack-protector", "-c", "-o",
                         str(obj), str(src)], check=True, capture_output=True)
         out[image] = obj
     return out
@@ -106,7 +109,8 @@ def _lld(args: list[str]) -> None:
 
 
 def _link(linker: str, objects: Sequence[str], output: Path, chained: bool, *,
-          kind: str | None, image: int = 0, rpath: str | None = None) -> None:
+          kind: str | None, image: int = 0, rpath: str | None = None,
+          i386: bool = False) -> None:
     if linker == "lld":
         extra = {"dylib": ["-dylib", "-install_name", install_name(image)],
                  "bundle": ["-bundle"], None: ["-e", "_main"]}[kind]
@@ -117,7 +121,8 @@ def _link(linker: str, objects: Sequence[str], output: Path, chained: bool, *,
         options.update(output_kind="dylib", install_name=install_name(image))
     elif kind == "bundle":
         options.update(output_kind="bundle")
-    link(list(objects), output, target="macho-x86_64", fixup_chains=chained,
+    link(list(objects), output, target="macho-i386" if i386 else "macho-x86_64",
+         fixup_chains=chained,
          entry="_main" if kind is None else None, macho_options=options)
 
 
@@ -133,17 +138,18 @@ def link_images(program: ImagesProgram, objects: dict[int, Path], seat: Seat,
         paths[image] = work / "lib" / dylib_name(image)
         deps = [str(paths[d]) for d in program.links(image)]
         _link(seat.libraries, [str(objects[image]), *deps, *stubs], paths[image],
-              chained, kind="dylib", image=image, rpath=LIB_RPATH if deps else None)
+              chained, kind="dylib", image=image, rpath=LIB_RPATH if deps else None,
+              i386=seat.i386)
     if program.bundle:
         image = program.bundle_image
         paths[image] = work / "lib" / BUNDLE_NAME
         deps = [str(paths[d]) for d in program.links(image)]
         _link(seat.libraries, [str(objects[image]), *deps, *stubs], paths[image], chained,
-              kind="bundle", rpath=LIB_RPATH)
+              kind="bundle", rpath=LIB_RPATH, i386=seat.i386)
     paths[0] = work / "bin" / "main"
     deps = [str(paths[d]) for d in program.exe_order]
     _link(seat.executable, [str(objects[0]), *deps, *stubs], paths[0], chained, kind=None,
-          rpath=EXE_RPATH)
+          rpath=EXE_RPATH, i386=seat.i386)
     return paths
 
 
