@@ -37,24 +37,30 @@ def takes_part(img: MachOImage) -> bool:
     return bool(img.flags & (MH_WEAK_DEFINES | MH_BINDS_TO_WEAK))
 
 
-def definition(name: str, images: list[MachOImage]) -> int | None:
+def _exports(img: MachOImage) -> dict[str, tuple[int, bool]]:
+    """name -> (loaded address, weak definition?) of the image's exports."""
+    try:
+        entries = export_entries(img)
+    except mi.MachOError:
+        return {}  # the image's own binder reports its malformed trie
+    return {e.name: (e.address, bool(e.flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION))
+            for e in entries}
+
+
+def definition(name: str, tables: list[dict[str, tuple[int, bool]]]) -> int | None:
     """The address every weak binding of `name` gets: the first non-weak export among the
-    images that take part, else the first weak one (None: no image exports it)."""
+    images that take part (`tables`, their exports in load order), else the first weak one
+    (None: no image exports it)."""
     first_weak = None
-    for img in images:
-        if not takes_part(img):
+    for table in tables:
+        found = table.get(name)
+        if found is None:
             continue
-        try:
-            entries = export_entries(img)
-        except mi.MachOError:
-            continue  # the image's own binder reports its malformed trie
-        for entry in entries:
-            if entry.name != name:
-                continue
-            if not entry.flags & EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION:
-                return entry.address
-            if first_weak is None:
-                first_weak = entry.address
+        address, weak = found
+        if not weak:
+            return address
+        if first_weak is None:
+            first_weak = address
     return first_weak
 
 
@@ -62,13 +68,16 @@ def coalesce(images: list[MachOImage], sites: list[list[WeakSite]],
              store: Callable[[int, int], None]) -> None:
     """Rewrite `sites[i]` (image i's weak sites; images in load order) through `store`
     (address, value) for every image that takes part."""
+    if not any(sites):
+        return
+    tables = [_exports(img) for img in images if takes_part(img)]
     chosen: dict[str, int | None] = {}
     for img, own in zip(images, sites):
         if not takes_part(img):
             continue
         for site in own:
             if site.symbol not in chosen:
-                chosen[site.symbol] = definition(site.symbol, images)
+                chosen[site.symbol] = definition(site.symbol, tables)
             target = chosen[site.symbol]
             if target is not None:
                 store(site.address, target + site.addend)
