@@ -191,6 +191,9 @@ class Loader:
                 data = f.read()
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
+        except MemoryError:  # a file of gigabytes, past what this process may allocate
+            raise LinkError(f"cannot read input: its {os.path.getsize(path)} bytes do not fit "
+                            "in memory", file=path) from None
         needed = self.state.as_needed if as_needed is None else as_needed
         if data[:4] == ELF_MAGIC:
             etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0

@@ -91,6 +91,9 @@ class MachoLoader:
                 data = f.read()
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
+        except MemoryError:  # a file of gigabytes, past what this process may allocate
+            raise LinkError(f"cannot read input: its {os.path.getsize(path)} bytes do not fit "
+                            "in memory", file=path) from None
         if is_fat(data):
             # ld64 takes the -arch slice of a universal object or archive; the slice is
             # then read as the thin file it is.

@@ -15,6 +15,7 @@ from oracle.emulate.macho.fat import FatError, thin_path
 
 from .binding import LinkOptions, read_dynamic_list
 from .check import check_fields_report
+from .unreadable import is_unreadable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +53,12 @@ def main(argv: list[str]) -> int:
                                          link_options=options)
     except (ValueError, FatError, OSError) as err:
         print(f"linkharness fields: {err}", file=sys.stderr)
+        return 2
+    if is_unreadable(report):  # a file the oracle cannot read: no verdict on the fields
+        m = report.mismatches[0]
+        section = f"section {m.section}, " if m.section else ""
+        print(f"linkharness fields: {m.file}: {section}offset {m.offset:#x}: {m.detail}",
+              file=sys.stderr)
         return 2
     if args.verbose:
         for site in report.confirmed:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from oracle.emulate.loader import LoadError, read_capped
 from oracle.emulate.machine import Machine
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.binding import Binder, DyldFault, Library
@@ -41,13 +42,13 @@ MAX_IMAGE = 1 << 28  # a run path may name any regular file: more than this is n
 EXECUTABLE_PATH, LOADER_PATH, RPATH = "@executable_path/", "@loader_path/", "@rpath/"
 
 
-def _read(path: Path) -> bytes:
-    """An image file's bytes (a regular file: find() never returns a FIFO or a device)."""
+def _read(path: Path, memory_cap: int) -> bytes:
+    """An image file's bytes (a regular file: find() never returns a FIFO or a device),
+    refused when larger than the run's memory cap or MAX_IMAGE."""
     try:
-        size = path.stat().st_size
-        if size > MAX_IMAGE:
-            raise MachOError(str(path), f"{size} bytes is larger than any image under test")
-        return path.read_bytes()
+        return read_capped(path, min(memory_cap, MAX_IMAGE))
+    except LoadError as err:
+        raise DyldFault(Fault("load", 0, None, str(err))) from None
     except OSError as err:
         raise MachOError(str(path), f"cannot read: {err.strerror}") from None
 
@@ -162,7 +163,8 @@ class ImageLoader:
                     f"{name}: no emulated dylib for this install name, and no file of its "
                     "name in the library directories, the run paths (LC_RPATH) or beside "
                     "the executable")))
-            image = self._image(_read(path), name, (mi.MH_DYLIB,))
+            image = self._image(_read(path, self.machine.limits.memory_cap), name,
+                                (mi.MH_DYLIB,))
             self.check_compatible(image, lib)
             loaded = self._map(image, name, path, record)
             queue.append(loaded)
@@ -249,7 +251,8 @@ class ImageLoader:
                 record.references += 1
                 return record
         try:
-            image = self._image(_read(file), path, (mi.MH_BUNDLE, mi.MH_DYLIB))
+            image = self._image(_read(file, self.machine.limits.memory_cap), path,
+                                (mi.MH_BUNDLE, mi.MH_DYLIB))
         except MachOError as err:
             raise DyldFault(Fault("load", 0, None, f"dlopen({path}): {err}")) from None
         if any(s.type == 9 for s in image.sections()):  # S_MOD_INIT_FUNC_POINTERS
