@@ -94,7 +94,6 @@ class ImageLoader:
     order: list[Loaded] = field(default_factory=list)  # real images in load order
     executable: ImageDylib | None = None
     main_record: Loaded | None = None
-    binders: dict[int, Binder] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.executable = ImageDylib("<main executable>", self.main, exports(self.main))
