@@ -293,8 +293,9 @@ def _macho64_rows() -> list[Row]:
         _r(t, "dylibs", "a dylib reaching the executable (-undefined dynamic_lookup)",
            "macho-dylib:flat-lookup"),
         _r(t, "dylibs", "weak definitions in several images coalesced by dyld (the "
-           "executable's copy winning)", "macho-images:weak-coalesced",
-           "macho-images:weak-exe-wins"),
+           "executable's copy winning; weak data read through GOT slots)",
+           "macho-images:weak-coalesced", "macho-images:weak-exe-wins",
+           "macho-images:weak-data"),
         _r(t, "dylibs", "dylibs found through LC_RPATH (@executable_path, @loader_path)",
            "macho-images:rpath", "macho-images:loader-path"),
         _r(t, "dylibs", "a bundle opened with dlopen, its entry found with dlsym",

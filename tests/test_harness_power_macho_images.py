@@ -48,6 +48,19 @@ def _own_slots_unbound(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(weak, "weak_sites", sites)
 
 
+@mutant("GOT slots of weak definitions (weak data reached through the GOT) not weakly bound")
+def _got_slots_unbound(mp: pytest.MonkeyPatch) -> None:
+    original = weak.weak_sites
+
+    def sites(symtab: Any, scan: Any, layout: Any, synthetic: Any, *args: Any) -> Any:
+        found = original(symtab, scan, layout, synthetic, *args)
+        if synthetic.got is None:
+            return found
+        start = layout.address_of(synthetic.got)
+        return [s for s in found if not start <= s[0] < start + synthetic.got.size]
+    mp.setattr(weak, "weak_sites", sites)
+
+
 @mutant("a dylib's weak definition imported without a weak bind")
 def _weak_imports_unbound(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(weak, "coalesced", lambda symtab, own: set(own))
@@ -130,5 +143,5 @@ def test_every_seeded_images_bug_is_caught(
     assert baseline is None, f"the unmutated linker already fails: {baseline}"
     results = seed_each(MUTANTS, exposed, crash_kills=True)
     killed = print_kill_table("Mach-O images (weak coalescing, rpath, bundles)", results)
-    assert len(MUTANTS) >= 7
+    assert len(MUTANTS) >= 9
     assert killed == len(results), [n for n, how in results.items() if not how]

@@ -6,6 +6,8 @@ The model (what a drawn program is):
 
 - functions `fK` returning a 32-bit value: a seed, then for each call in the body
   acc = acc * 31 + callee(); a body calls only lower-ranked names (every chain ends);
+  one name in three is a data word `dK` instead (its value the seed), which a body or
+  `main` reads as it would call a function (acc = acc * 31 + dK[0]), through the GOT;
 - a name is either *weak* (defined `__attribute__((weak))` in one to three images, every
   copy weak) or *strong* (defined in exactly one image);
 - the images: 0 the executable, 1..L the dylibs (`@rpath/libimgN.dylib`, found through the
@@ -47,6 +49,14 @@ class ImageFunction:
     @property
     def rank(self) -> int:
         return 1 << 30 if self.name == PLUG else int(self.name[1:])
+
+    @property
+    def data(self) -> bool:
+        return is_data(self.name)
+
+
+def is_data(name: str) -> bool:
+    return name.startswith("d")
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,8 @@ def binds_to(program: ImagesProgram, image: int, name: str) -> int:
 
 def _value(program: ImagesProgram, image: int, name: str) -> int:
     f = program.function(binds_to(program, image, name), name)
+    if f.data:
+        return f.seed
     acc = f.seed
     for callee in f.body:
         acc = (acc * 31 + _value(program, f.image, callee)) & MASK
@@ -136,6 +148,7 @@ def programs(draw: st.DrawFn) -> ImagesProgram:
     shell = ImagesProgram(dylibs, bundle, exe_order, (), ())
     functions: list[ImageFunction] = []
     for k in range(draw(st.integers(2, 7))):
+        prefix = "d" if k and draw(st.integers(0, 2)) == 0 else "f"
         weak = draw(st.integers(0, 4)) < 3
         if weak:
             homes = sorted(draw(st.sets(st.sampled_from(images), min_size=1, max_size=3)))
@@ -144,13 +157,15 @@ def programs(draw: st.DrawFn) -> ImagesProgram:
         else:
             homes = [0] if k == 0 else [draw(st.sampled_from(images))]
         for image in homes:
-            functions.append(ImageFunction(f"f{k}", image, weak, draw(st.integers(0, MASK))))
+            functions.append(ImageFunction(f"{prefix}{k}", image, weak,
+                                           draw(st.integers(0, MASK))))
     if bundle:
         functions.append(ImageFunction(PLUG, dylibs + 1, False, draw(st.integers(0, MASK))))
     shell = ImagesProgram(dylibs, bundle, exe_order, tuple(functions), ())
     with_bodies = tuple(
         ImageFunction(f.name, f.image, f.weak, f.seed,
-                      _calls(draw, shell, f.image, f.rank, 0, 4)) for f in functions)
+                      () if f.data else _calls(draw, shell, f.image, f.rank, 0, 4))
+        for f in functions)
     program = ImagesProgram(dylibs, bundle, exe_order, with_bodies, ())
     main = _calls(draw, program, 0, None, 1, 5)
     after = _calls(draw, program, 0, None, 0, 3) if bundle else ()
@@ -180,6 +195,9 @@ def describe(program: ImagesProgram) -> set[str]:
                 labels.add("macho-images:weak-exe-wins")
     if program.dylibs > 1:
         labels.add("macho-images:loader-path")
+    if any(f.data and f.weak and len(program.definers(f.name)) > 1
+           for f in program.functions):
+        labels.add("macho-images:weak-data")
     return labels
 
 
@@ -190,7 +208,9 @@ def describe(program: ImagesProgram) -> set[str]:
 #   copy, which lib2 never calls itself (so lib2 takes part only through MH_WEAK_DEFINES);
 # - f2 is lib1's strong function calling f0 and f1; f3 is weak in lib2 and the bundle, and
 #   the bundle's plug reaches lib2's; plug also calls f1, which the bundle links from lib1
-#   (first on its command line) and dyld coalesces to lib2's (first in load order).
+#   (first on its command line) and dyld coalesces to lib2's (first in load order);
+# - d5 is a weak data word in lib1 and lib2: lib1's own read (through its GOT) and the
+#   executable's reach lib2's.
 SAMPLE = ImagesProgram(
     dylibs=2, bundle=True, exe_order=(2, 1),
     functions=(
@@ -199,9 +219,11 @@ SAMPLE = ImagesProgram(
         ImageFunction("f0", 3, True, 0x13),
         ImageFunction("f1", 1, True, 0x21),
         ImageFunction("f1", 2, True, 0x22),
-        ImageFunction("f2", 1, False, 0x31, ("f0", "f1")),
+        ImageFunction("f2", 1, False, 0x31, ("f0", "f1", "d5")),
         ImageFunction("f3", 2, True, 0x42, ("f1",)),
         ImageFunction("f3", 3, True, 0x43),
+        ImageFunction("d5", 1, True, 0x501),
+        ImageFunction("d5", 2, True, 0x502),
         ImageFunction(PLUG, 3, False, 0x50, ("f0", "f3", "f2", "f1")),
     ),
-    main=("f0", "f1", "f2"), after=("f1",))
+    main=("f0", "f1", "f2", "d5"), after=("f1",))

@@ -24,7 +24,7 @@ from linker import LinkError, link
 
 from .. import judge as elf_judge
 from . import judge
-from .images import BUNDLE_NAME, PLUG, ImagesProgram, outcome
+from .images import BUNDLE_NAME, PLUG, ImagesProgram, is_data, outcome
 from .pipeline import LIBSYSTEM_TBD, LLD
 from .tbd import write_tbds
 
@@ -59,12 +59,17 @@ def source(program: ImagesProgram, image: int) -> str:
     if image == 0:
         called |= set(program.main) | set(program.after)
     for name in sorted(called - {f.name for f in mine}):
-        lines.append(f"u32 {name}(void);")
+        lines.append(f"extern u32 {name}[];" if is_data(name) else f"u32 {name}(void);")
     for f in mine:
-        lines.append(f"{'__attribute__((weak)) ' if f.weak else ''}u32 {f.name}(void);")
-    for f in mine:
-        body = "".join(f"  acc = acc * 31u + {c}();\n" for c in f.body)
         weak = "__attribute__((weak)) " if f.weak else ""
+        lines.append(f"extern {weak}u32 {f.name}[];" if f.data
+                     else f"{weak}u32 {f.name}(void);")
+    for f in mine:
+        weak = "__attribute__((weak)) " if f.weak else ""
+        if f.data:
+            lines.append(f"{weak}u32 {f.name}[1] = {{{f.seed:#x}u}};")
+            continue
+        body = "".join(f"  acc = acc * 31u + {_use(c)};\n" for c in f.body)
         lines.append(f"{weak}u32 {f.name}(void) {{\n  u32 acc = {f.seed:#x}u;\n{body}"
                      "  return acc;\n}")
     if image == 0:
@@ -72,17 +77,22 @@ def source(program: ImagesProgram, image: int) -> str:
                   "int dlclose(void *);",
                   f"unsigned long {REPORT}(unsigned long);",
                   "int main(void) {", "  u32 acc = 0;"]
-        lines += [f"  acc = acc * 31u + {n}(); {REPORT}(acc);" for n in program.main]
+        lines += [f"  acc = acc * 31u + {_use(n)}; {REPORT}(acc);" for n in program.main]
         if program.bundle:
             lines += [f'  void *h = dlopen("@rpath/{BUNDLE_NAME}", 2);',
                       "  if (!h) return 201;",
                       f'  u32 (*entry)(void) = (u32 (*)(void))dlsym(h, "{PLUG}");',
                       "  if (!entry) return 202;",
                       f"  acc = acc * 31u + entry(); {REPORT}(acc);"]
-            lines += [f"  acc = acc * 31u + {n}(); {REPORT}(acc);" for n in program.after]
+            lines += [f"  acc = acc * 31u + {_use(n)}; {REPORT}(acc);" for n in program.after]
             lines.append(f"  {REPORT}((unsigned long)dlclose(h));")
         lines += ["  return (int)(acc & 0xff);", "}"]
     return "\n".join(lines) + "\n"
+
+
+def _use(name: str) -> str:
+    """The C expression that calls a function or reads a data word."""
+    return f"{name}[0]" if is_data(name) else f"{name}()"
 
 
 def compile_images(program: ImagesProgram, work: Path, i386: bool = False
