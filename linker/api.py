@@ -1,6 +1,7 @@
-"""`link()`: the Python API, and the one place that strings the pipeline together.
+"""`link()`: the Python API, and the one place that strings a link together.
 
-    load + resolve -> (ELF) scan, synthesize, lay out, apply, write -> temp file -> rename
+    load + resolve (the format's loader) -> pipeline.run_back_half over the format's
+    parts (ElfParts, MachoParts) -> temp file -> rename -> maps
 
 The output appears only when the whole link succeeded: it is written to a temporary file in
 the output's directory and renamed over the target, so a failing link leaves nothing behind.
@@ -8,12 +9,12 @@ the output's directory and renamed over the target, so a failing link leaves not
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import gc
 import os
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec
 
 from .errors import (
@@ -24,7 +25,8 @@ from .errors import (
     collecting,
     current,
 )
-from .linkmap import build_link_map, write_link_map
+from .pipeline import LinkedImage, run_back_half
+from .records import dataclass, field
 from .resolve import GlobalSymbol, SymbolTable, parse_defsym_expression
 from .targets import TARGETS, ArchTraits
 from .trace import print_traces
@@ -44,6 +46,21 @@ class LinkResult:
 P = ParamSpec("P")
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off for one link.  A large link makes millions of objects
+    that live until its end; each full collection walks all of them again, which cost a
+    link of 20,000 objects more than a third of its time.  What cycles the link leaves
+    are collected after it."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _collecting_diagnostics(func: Callable[P, LinkResult]) -> Callable[P, LinkResult]:
     """Run a link with its own collector of errors and warnings (sized by the link's
     `error_limit` and `fatal_warnings` arguments); its warnings go into the result."""
@@ -52,7 +69,7 @@ def _collecting_diagnostics(func: Callable[P, LinkResult]) -> Callable[P, LinkRe
         limit = kwargs.get("error_limit", DEFAULT_ERROR_LIMIT)
         diagnostics = Diagnostics(error_limit=int(limit),  # type: ignore[call-overload]
                                   fatal_warnings=bool(kwargs.get("fatal_warnings")))
-        with collecting(diagnostics):
+        with collecting(diagnostics), collector_paused():
             result = func(*args, **kwargs)
         return dataclasses.replace(result, warnings=tuple(diagnostics.warnings))
     return wrapper
@@ -149,7 +166,9 @@ def link(
     `macho_options` holds the rest of ld64's options (MachoOptions' fields: pie,
     pagezero_size, headerpad, stack_size, exported; and output_kind "dylib" or "bundle",
     install_name, current_version, compatibility_version, undefined_dynamic_lookup);
-    `strip` and `map_file` apply too.
+    `strip` (only imports and __mh_execute_header stay in the symbol table; exports stay
+    in the trie), `strip_debug` (-S: no debug map), `discard_all` (-x: no local symbols),
+    `map_file`, `text_map` and `print_map` apply too.
 
     `build_id` is --build-id's style (sha1, md5, uuid, 0xHEX; None or "none": no note).
     Errors are collected up to `error_limit` (0: all) and raised as one LinkError whose
@@ -198,14 +217,17 @@ def link(
     if emit_relocs and (strip or spec.format == "macho" or shared):
         raise LinkError("--emit-relocs is supported for ELF executables without -s (its "
                         "relocations name .symtab's symbols)")
+    maps = _Maps(map_file, text_map, print_map, tuple(defsym))
     if spec.format == "macho":
-        return _link_macho(spec.arch, inputs, output, entry, library_paths, syslibroot,
-                           macho_classic, imports, platform_version, undefined, fixup_chains,
+        return _link_macho(spec.name, spec.arch, inputs, output, entry, library_paths,
+                           syslibroot, macho_classic, imports, platform_version, undefined,
+                           fixup_chains,
                            dict(macho_options or {}, strip=strip,
-                                strip_debug=strip or strip_debug), map_file)
+                                strip_debug=strip or strip_debug,
+                                discard_locals=discard_all), maps)
     from .elf.build_id import normalise_style
     from .elf.image import ImageOptions
-    from .elf.link import link_elf, provide_linker_symbols, write_elf
+    from .elf.link import ElfParts, provide_linker_symbols
     from .elf.load import Loader
     from .resolve import SymbolTable
 
@@ -294,28 +316,36 @@ def link(
         section_starts=tuple(section_starts), sort_section=sort_section, unique=unique,
         ibt_plt=ibt_plt, emit_relocs=emit_relocs,
     )
-    result = link_elf(symtab, arch, opts, export_dynamic)
-    diagnostics.check()  # relocation overflows, and warnings under --fatal-warnings
-    data = write_elf(result, symtab, strip)
+    linked = run_back_half(ElfParts(symtab, arch, spec.name, opts, export_dynamic, strip))
     out_path = os.fspath(output)
-    _write_atomically(out_path, data, executable=True)
-    if map_file is not None:
-        write_link_map(os.fspath(map_file), build_link_map(result, symtab))
-    if text_map is not None or print_map:
-        from .textmap import render_text_map
-        text = render_text_map(result, symtab, out_path, defsym)
-        if text_map is not None:
-            with open(text_map, "w") as f:
-                f.write(text)
-        if print_map:
-            print(text, end="")
-    tables = result.elf.dynamic
-    return LinkResult(
-        output=out_path,
-        entry=result.elf.entry,
-        dynamic=dynamic,
-        needed=tuple(tables.needed) if tables else (),
-    )
+    _write_atomically(out_path, linked.data, executable=True)
+    maps.write(linked, symtab, out_path)
+    return LinkResult(output=out_path, entry=linked.entry, dynamic=dynamic,
+                      needed=linked.needed)
+
+
+@dataclass(frozen=True)
+class _Maps:
+    """The maps a link was asked for, written from any format's LinkedImage by the same
+    code: --map (JSON), -Map FILE and -M (GNU ld's text map)."""
+
+    json_file: str | os.PathLike[str] | None
+    text_file: str | os.PathLike[str] | None
+    print_text: bool
+    defsym: tuple[tuple[str, str], ...]
+
+    def write(self, linked: LinkedImage, symtab: SymbolTable, out_path: str) -> None:
+        if self.json_file is not None:
+            from .linkmap import build_link_map, write_link_map
+            write_link_map(os.fspath(self.json_file), build_link_map(linked, symtab))
+        if self.text_file is not None or self.print_text:
+            from .textmap import render_text_map
+            text = render_text_map(linked, symtab, out_path, self.defsym)
+            if self.text_file is not None:
+                with open(self.text_file, "w") as f:
+                    f.write(text)
+            if self.print_text:
+                print(text, end="")
 
 
 def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
@@ -370,16 +400,15 @@ def _collect_garbage(symtab: SymbolTable, roots: list[str], export_dynamic: bool
                   file=sys.stderr)
 
 
-def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
+def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                 output: str | os.PathLike[str], entry: str | None,
                 library_paths: Sequence[str], syslibroot: str, classic: bool,
                 imports: Sequence[str], platform_version: tuple[int, int],
-                undefined: Sequence[str], fixup_chains: bool | None = None,
-                more: Mapping[str, Any] | None = None,
-                map_file: str | os.PathLike[str] | None = None) -> LinkResult:
+                undefined: Sequence[str], fixup_chains: bool | None,
+                more: Mapping[str, Any], maps: _Maps) -> LinkResult:
     diagnostics = current()
     from .macho.image_kind import add_flat_lookup, kind_from_options
-    from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, link_macho
+    from .macho.link import DYLD_INFO_MIN_OS, LINKER_DEFINED, MachoOptions, MachoParts
     from .macho.load import MachoLoader
     from .resolve import SymbolTable
 
@@ -413,20 +442,18 @@ def _link_macho(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1],
                         fixup_chains=fixup_chains, kind=kind, **more)
-    link_map: dict[str, object] | None = {} if map_file is not None else None
-    data = link_macho(symtab, arch, opts, link_map)
+    linked = run_back_half(MachoParts(symtab, arch, target, opts))
     diagnostics.check()
     out_path = os.fspath(output)
-    _write_atomically(out_path, data, executable=True)
-    if map_file is not None and link_map is not None:
-        write_link_map(os.fspath(map_file), link_map)
+    _write_atomically(out_path, linked.data, executable=True)
+    maps.write(linked, symtab, out_path)
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
-                      needed=tuple(lib.soname for lib in symtab.libraries))
+                      needed=linked.needed)
 
 
 def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -> None:
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".linkharness-", dir=directory)
+    fd, tmp = _create_beside(directory)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -441,3 +468,14 @@ def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -
         except OSError:
             pass
         raise
+
+
+def _create_beside(directory: str) -> tuple[int, str]:
+    """A new private file in `directory`, as tempfile.mkstemp makes one (O_EXCL, mode
+    0600) without importing tempfile, whose imports cost a small link a few ms."""
+    while True:
+        tmp = os.path.join(directory, f".linkharness-{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
+        except FileExistsError:
+            continue

@@ -14,37 +14,25 @@ from .model import SectionFlags
 
 if TYPE_CHECKING:
     from .apply import SymbolAddresses
-    from .elf.link import ElfLinkResult
     from .layout import OutputSection
+    from .pipeline import LinkedImage
     from .resolve import SymbolTable
 
 WORD = (1 << 64) - 1  # an absolute symbol's address may be negative (apply.absolute_word)
 
 
-def build_link_map(result: ElfLinkResult, symtab: SymbolTable) -> dict[str, Any]:
-    elf = result.elf
+def build_link_map(linked: LinkedImage, symtab: SymbolTable) -> dict[str, Any]:
+    """The map of any format's output.  On Mach-O, sections are named `__SEG,__sect`,
+    "plt" is an import's stub and "got" a symbol's non-lazy pointer slot."""
     # The loaded image only: debug information has no addresses (its inputs' "addresses"
     # are offsets in their output section, which would alias a PIE's low addresses).
-    loaded = [o for o in elf.sections if SectionFlags.ALLOC in o.flags]
+    loaded = [o for o in linked.sections if SectionFlags.ALLOC in o.flags]
     return {
-        "target": f"elf{elf.arch.word * 8}-{elf.arch.name.replace('_', '-')}",
-        "entry": elf.entry,
+        "target": linked.target,
+        "entry": linked.entry,
         "output_sections": _output_sections(loaded),
         "sections": _input_sections(loaded),
-        "symbols": _symbols(elf.syms, symtab),
-    }
-
-
-def build_macho_link_map(arch: str, outs: list[OutputSection], syms: SymbolAddresses,
-                         symtab: SymbolTable, entry: int) -> dict[str, Any]:
-    """The same map for a Mach-O executable: sections are named `__SEG,__sect`, "plt" is
-    an import's stub and "got" a symbol's non-lazy pointer (__got) slot."""
-    return {
-        "target": f"macho-{arch}",
-        "entry": entry,
-        "output_sections": _output_sections(outs),
-        "sections": _input_sections(outs),
-        "symbols": _symbols(syms, symtab),
+        "symbols": _symbols(linked.syms, symtab),
     }
 
 

@@ -12,7 +12,6 @@ in command-line order.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from .model import (
     SymType,
     Visibility,
 )
+from .records import dataclass, field
 from .resolve import GlobalSymbol
 from .resolve import SymbolTable as Globals
 from .scan import TLS_GD, TLS_GOT, TLS_SECOND, ScanResult, is_tls_key
@@ -131,6 +131,11 @@ class SyntheticBuilder:
                                     Binding.LOCAL, SymType.NOTYPE, -1)
         return self._add_symbol(t.names[index], ABS, int(t.value[index]), Binding.LOCAL,
                                 SymType.NOTYPE, -1)
+
+    def absolute_symbol(self, name: str) -> int:
+        """A local absolute symbol, 0 until its value is set in the finished object's
+        table (a value only layout decides, such as a Mach-O lazy-bind offset)."""
+        return self._add_symbol(name, ABS, 0, Binding.LOCAL, SymType.NOTYPE, -1)
 
     def symbol_for_global(self, sym: GlobalSymbol) -> int:
         if sym.id not in self.gid_symbol:
@@ -269,7 +274,7 @@ def build_synthetic(
                 local = b.symbol_for_local(globals_.objects[target[0]], target[1])
                 b.reloc(got, i * word, howto, local, 0)
 
-    if pie and arch.word == 4 and scan.iplt:
+    if pie and arch.iplt_slot_absolute and scan.iplt:
         first = _ifunc_symbol_name(globals_, scan.iplt[0])
         raise LinkError("STT_GNU_IFUNC in an i386 position-independent executable is not "
                         "supported (its .iplt entries address their slots absolutely)",
@@ -350,13 +355,13 @@ def _build_iplt(b: SyntheticBuilder, arch: ArchTraits, globals_: Globals, scan: 
     Like the PLT, all of it is written by ordinary relocations of the synthetic object."""
     if not scan.iplt:
         return None, {}, None
-    if arch.name != "x86_64" and not dynamic:
+    if arch.iplt_slot_absolute and not dynamic:  # no static .rel.iplt either
         first = _ifunc_symbol_name(globals_, scan.iplt[0])
         raise LinkError("STT_GNU_IFUNC in a static i386 link is not supported (no "
                         ".rel.iplt / __rel_iplt_start)", file=first[0], symbol=first[1])
     word = arch.word
     n = len(scan.iplt)
-    entry_bytes = IPLT_ENTRY_X86_64 if arch.word == 8 else IPLT_ENTRY_I386
+    entry_bytes = IPLT_ENTRY_I386 if arch.iplt_slot_absolute else IPLT_ENTRY_X86_64
     slots = b.add_section(".got.iplt", SectionFlags.WRITE, n * word, word, bytes(n * word))
     iplt = b.add_section(".iplt", SectionFlags.EXEC, n * IPLT_ENTRY_SIZE, 16, entry_bytes * n)
     slot_sym = b.symbol_for_section(slots)
@@ -369,10 +374,10 @@ def _build_iplt(b: SyntheticBuilder, arch: ArchTraits, globals_: Globals, scan: 
     for k, key in enumerate(scan.iplt):
         path_index = _ifunc_definition(globals_, key)
         entries[key] = k * IPLT_ENTRY_SIZE
-        if word == 8:
-            b.reloc(iplt, entries[key] + 2, HOWTO_PCREL32, slot_sym, k * word - 4)
-        else:
+        if arch.iplt_slot_absolute:  # jmp *slot
             b.reloc(iplt, entries[key] + 2, HOWTO_WORD[4], slot_sym, k * word)
+        else:  # jmp *slot(%rip)
+            b.reloc(iplt, entries[key] + 2, HOWTO_PCREL32, slot_sym, k * word - 4)
         resolver = b.symbol_for_local(*path_index)  # the IFUNC's own value: its resolver
         resolvers.append(resolver)
         b.reloc(slots, k * word, HOWTO_WORD[word], resolver, 0)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .elf.link import ElfLinkResult
+    from .pipeline import LinkedImage
     from .resolve import SymbolTable
 
 _SYNTHETIC = "<linker>"
@@ -30,9 +30,10 @@ _NAME_WIDTH = 16  # GNU ld's section-name column (a longer name takes a line of 
 _MEMBER_WIDTH = 30  # the archive-member column
 
 
-def render_text_map(result: ElfLinkResult, symtab: SymbolTable, output: str,
+def render_text_map(linked: LinkedImage, symtab: SymbolTable, output: str,
                     defsym: Sequence[tuple[str, str]] = ()) -> str:
-    word = result.elf.arch.word
+    """The map of any format's output (a Mach-O one lists `__SEG,__sect` sections)."""
+    word = linked.word
     digits = 2 * word
 
     def hexa(value: int) -> str:
@@ -57,14 +58,14 @@ def render_text_map(result: ElfLinkResult, symtab: SymbolTable, output: str,
               "Linker script and memory map", ""]
     lines += [f"LOAD {obj.path}" for obj in symtab.objects if obj.path != _SYNTHETIC]
     lines += [f"LOAD {lib.path}" for lib in symtab.libraries]
-    addresses = result.elf.syms.address
+    addresses = linked.syms.address
     for name, expr in defsym:
         sym = symtab.by_name.get(name)
         if sym is not None:
             lines.append(" " * _NAME_WIDTH + f"{hexa(int(addresses[sym.id]))}"
                          + " " * 16 + f"{name} = {expr.strip()}")
     defined_in = _symbols_by_section(symtab, {name for name, _ in defsym})
-    for out in result.elf.sections:
+    for out in linked.sections:
         lines.append("")
         lines += _section_line(out.name, f"{hexa(out.addr)} {out.size:#10x}", indent="")
         at = out.addr
@@ -77,7 +78,7 @@ def render_text_map(result: ElfLinkResult, symtab: SymbolTable, output: str,
             for value, symbol in sorted(defined_in.get(id(sec), [])):
                 lines.append(" " * _NAME_WIDTH + hexa(start + value) + " " * 16 + symbol)
             at = start + sec.size
-    lines += ["", f"OUTPUT({output} elf{word * 8}-{result.elf.arch.name.replace('_', '-')})"]
+    lines += ["", f"OUTPUT({output} {linked.bfd_name})"]
     return "\n".join(lines) + "\n"
 
 

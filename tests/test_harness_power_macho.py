@@ -41,6 +41,7 @@ from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_
 from fuzz.semantics import outcome
 from linker.macho import link as macho_link
 from linker.macho import read as macho_read
+from linker.macho import rebases as macho_rebases
 from linker.macho import relocs_x86_64 as macho_relocs
 from linker.macho.classic_relocs import DyldReloc
 from linker.macho.dyldinfo import BindEntry
@@ -111,7 +112,7 @@ def _bind_self(mp: pytest.MonkeyPatch) -> None:
 
 @mutant("a rebase of a pointer to local data is missing (modern)")
 def _rebase_data(mp: pytest.MonkeyPatch) -> None:
-    original = macho_link._moves
+    original = macho_rebases._moves
 
     def moves(symtab, t, gids, symbol) -> bool:
         gid = int(gids[symbol])
@@ -120,7 +121,7 @@ def _rebase_data(mp: pytest.MonkeyPatch) -> None:
             if sec is not None and SectionFlags.EXEC not in sec.flags:
                 return False  # "data does not move"
         return bool(original(symtab, t, gids, symbol))
-    mp.setattr(macho_link, "_moves", moves)
+    mp.setattr(macho_rebases, "_moves", moves)
 
 
 @mutant("zero-fill written into the file")

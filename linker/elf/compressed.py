@@ -11,6 +11,7 @@ import struct
 import zlib
 
 from ..errors import LinkError
+from ..targets import ElfLayout
 from .headers import ElfHeaders
 
 SHF_COMPRESSED = 0x800
@@ -58,7 +59,7 @@ def decompress_section(hdr: ElfHeaders, index: int, data: bytes | memoryview
     return out, size, max(1, align)
 
 
-def compress_section(data: bytes, align: int, word: int, method: str) -> bytes:
+def compress_section(data: bytes, align: int, layout: ElfLayout, method: str) -> bytes:
     """Elf_Chdr + the compressed bytes of an output section."""
     ch_type = METHODS[method]
     if ch_type == ELFCOMPRESS_ZSTD:
@@ -66,8 +67,6 @@ def compress_section(data: bytes, align: int, word: int, method: str) -> bytes:
         body = zstandard.ZstdCompressor().compress(data)
     else:
         body = zlib.compress(data)
-    if word == 8:
-        head = struct.pack(_CHDR64, ch_type, 0, len(data), align)
-    else:
-        head = struct.pack(_CHDR32, ch_type, len(data), align)
+    head = layout.pack_compression_header(type=ch_type, reserved=0, size=len(data),
+                                          addralign=align)
     return head + body

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ..model import Binding, SymType
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol
 from ..targets import ArchTraits
 from .hashes import (
@@ -125,13 +125,11 @@ class DynamicTables:
     # -- sizes ------------------------------------------------------------------------------
     @property
     def sym_size(self) -> int:
-        return 24 if self.arch.word == 8 else 16
+        return self.arch.elf.symbol_size
 
     @property
     def rel_size(self) -> int:
-        if self.arch.is_rela:
-            return 24 if self.arch.word == 8 else 12
-        return 16 if self.arch.word == 8 else 8
+        return self.arch.dynamic_reloc_size
 
     def dynsym_size(self) -> int:
         return (len(self.syms) + 1) * self.sym_size
@@ -170,6 +168,7 @@ class DynamicTables:
     def render_dynsym(self, value_of: Callable[[DynSym], tuple[int, int]]) -> bytes:
         """`value_of(d)` gives (st_value, st_shndx) once addresses are known."""
         out = bytearray(self.sym_size)
+        layout = self.arch.elf
         for d in self.syms:
             value, shndx = value_of(d)
             value &= (1 << (8 * self.arch.word)) - 1  # an absolute symbol's may be negative
@@ -182,10 +181,8 @@ class DynamicTables:
             size = d.sym.size if d.defined and d.sym.type != SymType.IFUNC else 0
             # A protected export keeps STV_PROTECTED: ld.so must not copy-relocate it.
             other = int(d.sym.visibility) if d.defined and d.sym.visibility == 3 else 0
-            if self.arch.word == 8:
-                out += struct.pack("<IBBHQQ", d.name_offset, info, other, shndx, value, size)
-            else:
-                out += struct.pack("<IIIBBH", d.name_offset, value, size, info, other, shndx)
+            out += layout.pack_symbol(name=d.name_offset, info=info, other=other,
+                                      shndx=shndx, value=value, size=size)
         return bytes(out)
 
     def names(self) -> list[bytes]:
@@ -216,16 +213,12 @@ class DynamicTables:
 
     def render_relocs(self, relocs: list[DynReloc]) -> bytes:
         out = bytearray()
+        layout = self.arch.elf
         for r in relocs:
             where, addend = r.where(), r.final_addend()
-            if self.arch.word == 8:
-                info = (r.dynsym << 32) | r.type
-                out += struct.pack("<QQq", where, info, addend) if self.arch.is_rela else \
-                    struct.pack("<QQ", where, info)
-            else:
-                info = (r.dynsym << 8) | r.type
-                out += struct.pack("<IIi", where, info, addend) if self.arch.is_rela else \
-                    struct.pack("<II", where, info)
+            info = layout.r_info(r.dynsym, r.type)
+            out += struct.pack(layout.rela_format, where, info, addend) if self.arch.is_rela \
+                else struct.pack(layout.rel_format, where, info)
         return bytes(out)
 
 

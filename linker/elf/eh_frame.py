@@ -17,6 +17,7 @@ import struct
 from ..errors import LinkError
 from ..layout import OutputSection
 from ..model import ObjectFile, SectionFlags, SectionRole
+from ..targets import word_format
 from .headers import SHT_PROGBITS
 
 DW_EH_PE_absptr, DW_EH_PE_udata2, DW_EH_PE_udata4, DW_EH_PE_udata8 = 0x00, 0x02, 0x03, 0x04
@@ -109,7 +110,7 @@ def build_eh_frame_hdr(frame: bytes | memoryview, frame_addr: int, hdr_addr: int
         if enc is None:
             enc = cie_encoding[cie_offset] = _fde_encoding(frame, cie_offset, word)
         field = offset + 8
-        fmt = _FORMATS.get(enc & 0x0F, "<Q" if word == 8 else "<I")
+        fmt = _FORMATS.get(enc & 0x0F, "<" + word_format(word))
         (value,) = struct.unpack_from(fmt, frame, field)
         if enc & 0x70 == DW_EH_PE_pcrel:
             value += frame_addr + field

@@ -27,14 +27,15 @@ sections the output does not keep.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..model import InputSection, ObjectFile, RelocTable, SymType
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
 from ..synth import SYNTHETIC_PATH
 from .image import ElfImage
+from .reloc_table import pack_relocations
 
 SHT_RELA, SHT_REL = 4, 9
 SHF_INFO_LINK = 0x40
@@ -133,8 +134,8 @@ def relocation_sections(img: ElfImage, symtab: SymbolTable, index: SymtabIndex
         rows = np.concatenate(chunks)
         out.append(RelocationSection(prefix + img.sections[n].name,
                                      SHT_RELA if rela else SHT_REL,
-                                     _pack(rows, rela, arch.word == 8), n + 1,
-                                     (24 if arch.word == 8 else 12) if rela else 8))
+                                     pack_relocations(rows, rela, arch.elf), n + 1,
+                                     arch.dynamic_reloc_size))
     return out
 
 
@@ -215,20 +216,3 @@ def _rows(img: ElfImage, obj: ObjectFile, sec: InputSection, gids: np.ndarray,
     return table
 
 
-def _pack(rows: np.ndarray, rela: bool, is64: bool) -> bytes:
-    if is64:
-        packed = np.zeros(len(rows), dtype=[("offset", "<u8"), ("info", "<u8"),
-                                            ("addend", "<i8")])
-        packed["info"] = (rows["symbol"].astype(np.uint64) << np.uint64(32)) \
-            | rows["type"].astype(np.uint64)
-    elif rela:
-        packed = np.zeros(len(rows), dtype=[("offset", "<u4"), ("info", "<u4"),
-                                            ("addend", "<i4")])
-        packed["info"] = (rows["symbol"] << 8) | rows["type"]
-    else:
-        packed = np.zeros(len(rows), dtype=[("offset", "<u4"), ("info", "<u4")])
-        packed["info"] = (rows["symbol"] << 8) | rows["type"]
-    packed["offset"] = rows["offset"].view(np.uint64) if is64 else rows["offset"] & 0xFFFFFFFF
-    if rela:
-        packed["addend"] = rows["addend"]
-    return packed.tobytes()

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..targets import word_format
+
 
 def sysv_hash(name: bytes) -> int:
     h = 0
@@ -77,7 +79,7 @@ def build_gnu_hash(names: Sequence[bytes], symoffset: int, nbucket: int, word: i
     bloom_size = 1
     while bloom_size * bits < max(1, len(hashed)) * 2:  # ~2 bits per symbol... at least
         bloom_size *= 2
-    shift = 6 if word == 8 else 5
+    shift = bits.bit_length() - 1  # log2 of the bloom word's bits: 6 (ELF64) or 5
     bloom = [0] * bloom_size
     for h in hashes:
         w = (h // bits) % bloom_size
@@ -90,7 +92,7 @@ def build_gnu_hash(names: Sequence[bytes], symoffset: int, nbucket: int, word: i
             buckets[b] = symoffset + i
         last = i + 1 == len(hashed) or hashes[i + 1] % nbucket != b
         chains[i] = (h & ~1) | (1 if last else 0)
-    word_fmt = "Q" if word == 8 else "I"
+    word_fmt = word_format(word)
     return (
         struct.pack("<IIII", nbucket, symoffset, bloom_size, shift)
         + struct.pack(f"<{bloom_size}{word_fmt}", *bloom)

@@ -1,17 +1,19 @@
-"""The ELF back half of a link: from a resolved symbol table to the bytes of an executable.
+"""The ELF parts of the back half (linker/pipeline.py runs them): from a resolved symbol
+table to the bytes of an executable, a PIE or a shared object.
 
-scan -> synthesize GOT/PLT -> plan output sections and dynamic tables -> lay out ->
-resolve addresses -> render tables -> apply relocations -> serialise.
+prepare (strip, fold, merge, relax) -> scan -> synthesize GOT/PLT -> plan output sections,
+dynamic tables and segments -> lay out -> addresses -> render tables -> [the one
+relocation pass] -> tables holding relocated values -> serialise.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import struct
 
-from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
+from ..apply import SymbolAddresses, symbol_addresses
 from ..dynamic_list import matches
-from ..errors import warn
+from ..errors import current, warn
 from ..layout import (
     Layout,
     OutputSection,
@@ -20,6 +22,7 @@ from ..layout import (
     merge_read_only_into_code,
 )
 from ..model import InputSection, SectionFlags, SymType
+from ..pipeline import LinkedImage, RelocationFrame
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult, pick_instruction_forms, scan_relocations
 from ..synth import Synthetic, build_synthetic
@@ -80,14 +83,6 @@ LINKER_SYMBOLS = (
 )
 
 
-@dataclass
-class ElfLinkResult:
-    image: bytearray
-    elf: ElfImage
-    scan: ScanResult
-    synthetic: Synthetic
-
-
 def provide_linker_symbols(symtab: SymbolTable, dynamic: bool) -> None:
     names = list(LINKER_SYMBOLS)
     for obj in symtab.objects:
@@ -102,129 +97,179 @@ def provide_linker_symbols(symtab: SymbolTable, dynamic: bool) -> None:
             dyn.linker_defined, dyn.dso, dyn.dynsym = True, None, None
 
 
-def link_elf(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
-             export_dynamic: bool = False) -> ElfLinkResult:
-    if opts.strip_debug:
-        strip_debug_inputs(symtab)
-    fold_ctors_into_init_arrays(symtab.objects, arch.word)
-    pack_eh_frame_inputs(symtab.objects)
-    merge_sections(symtab)
-    shared = opts.shared
-    exported = []
-    if shared is not None:
-        refuse_preinit_array(symtab)
-        exported = exported_by_shared(symtab, shared)
-    preemptible = preemptible_ids(symtab, shared, exported)
-    before_tls = input_relocations(symtab) if opts.emit_relocs else {}
-    if shared is None:  # an executable's TLS block is at a fixed offset from TP
-        relax_tls_in_executable(symtab, preemptible)
-    pick_instruction_forms(symtab)  # before relaxation reads the instructions
-    if opts.relax:
-        relax_got_loads(symtab, preemptible)
-    scan = scan_relocations(symtab, arch.word, pie=opts.pie, preemptible=preemptible,
-                            shared=shared is not None,
-                            text_relocations=shared is not None and shared.text_relocations)
-    pic = scan.pie  # a PIE or a shared object: linked at 0, rebased by ld.so
-    ibt_plt = opts.ibt_plt or wants_ibt_plt(symtab.objects, arch.word, dict(opts.properties))
-    synthetic = build_synthetic(arch, symtab, scan, dynamic=opts.dynamic, pie=pic,
-                                ibt_plt=ibt_plt)
-    outs = collect_output_sections(symtab, opts.unique)
-    non_alloc = list(collect_non_alloc(symtab).values())
-    tables: DynamicTables | None = None
-    deferred = DeferredLayout()
-    if opts.dynamic:
-        tables = _plan_tables(symtab, arch, opts, export_dynamic, scan, exported)
-        plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
-        plan_tls_relocations(tables, arch, deferred, synthetic, scan)
-        if pic:
-            plan_relative(tables, arch, deferred, synthetic, scan, symtab)
-        add_dynamic_sections(outs, tables, opts)
-        entries = dynamic_entries(outs, tables, opts, _defined(symtab, opts.init),
-                                  _defined(symtab, opts.fini))
-        outs[".dynamic"].size = len(entries) * 2 * arch.word
-    if opts.eh_frame_hdr and ".eh_frame" in outs:
-        add_eh_frame_hdr(outs)
-    if opts.build_id is not None:
-        outs[NOTE_NAME] = note_section(opts.build_id)
-    property_note = merged_property_note(symtab.objects, arch.word, dict(opts.properties))
-    if property_note is not None:
-        outs[PROPERTY_NOTE] = property_section(property_note, arch.word)
-    if ".rela.iplt" in outs:
-        outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
-    if opts.sort_section is not None:
-        sort_inputs(outs, opts.sort_section)
-    segments = make_segments(outs)
-    if not opts.separate_code and len(segments) > 1 and SectionFlags.EXEC in segments[1].flags:
-        # -z noseparate-code: one R+X segment before the data
-        segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
-    segments, fixed = split_at_section_starts(segments, dict(opts.section_starts))
-    page = opts.max_page_size or arch.page_size
-    relro = reserve_relro(segments, page) if opts.relro else []
-    has_notes = note_runs(o for seg in segments for o in seg.sections)
-    has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
-    phnum = count_program_headers(opts.dynamic, len(segments), has_notes,
-                                  ".eh_frame_hdr" in outs, has_tls, bool(relro),
-                                  PROPERTY_NOTE in outs, shared=shared is not None)
-    ehdr = 64 if arch.word == 8 else 52
-    phent = 56 if arch.word == 8 else 32
-    base = 0 if pic else arch.image_base  # a PIE is linked at 0, as GNU ld does
-    if opts.image_base is not None:  # -Ttext-segment
-        base = opts.image_base
-    layout = assign_addresses(segments, base=base, page=page,
-                              header_size=ehdr + phnum * phent, fixed=fixed)
-    deferred.layout = layout
-    ordered = [o for seg in segments for o in seg.sections]
-    named = {o.name: o for o in ordered}
-    defined = _linker_symbol_values(named, segments, base)
-    # After the segments: debug information and the rest, at address 0.
-    file_end = place_non_alloc(non_alloc, layout, layout.end_of_file_data)
-    syms = symbol_addresses(symtab, layout, synthetic, scan, defined)
-    elf = ElfImage(arch, ordered + non_alloc, segments, layout, syms, tables, 0, phnum, opts,
-                   named)
-    elf.entry = _entry_address(symtab, syms, named, opts.entry, shared is not None)
-    elf.relro = relro_region(relro, segments, page)
-    elf.emit_tables = tls_sequences_as_read(symtab, before_tls) if opts.emit_relocs else {}
-    elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any()) for o in symtab.objects)
-    image = bytearray(file_end)
-    _copy_inputs(image, ordered + non_alloc)
-    deferred.image = image
-    tls = tls_block(ordered)
-    if tables is not None:
-        out_index = {id(sec): n + 1 for n, o in enumerate(ordered) for sec in o.inputs}
-        named[".dynsym"].render = lambda: tables.render_dynsym(
-            dynsym_value(syms, out_index, scan.canonical, tls.addr if tls else 0,
-                         synthetic.iplt))
-        named[".dynstr"].render = tables.dynstr.bytes
-        named[".dynamic"].render = lambda: _render_dynamic(entries, syms, arch.word)
-    for out in ordered:
-        if out.render is not None:
-            data = out.render()
-            assert len(data) == out.size, (out.name, len(data), out.size)
-            image[out.file_offset:out.file_offset + len(data)] = data
-    got_base = defined.get("_GLOBAL_OFFSET_TABLE_", 0)
-    apply_relocations(image, symtab, layout, syms, scan, synthetic, got_base,
-                      tls.thread_pointer if tls else 0, tls.addr if tls else 0, tombstone)
-    rel_dyn_name = ".rela.dyn" if arch.is_rela else ".rel.dyn"
-    if tables is not None and rel_dyn_name in named:
-        # RELA addends of RELATIVE (and own-TLS TPOFF) relocations are the fields'
-        # link-time values.
-        rel_dyn = named[rel_dyn_name]
-        assert rel_dyn.render is not None
-        image[rel_dyn.file_offset:rel_dyn.file_offset + rel_dyn.size] = rel_dyn.render()
-    if ".eh_frame_hdr" in named:
-        render_eh_frame_hdr(image, named[".eh_frame_hdr"], named[".eh_frame"], arch.word)
-    if opts.compress_debug != "none":
-        compress_debug(image, non_alloc, layout.end_of_file_data, arch.word,
-                       opts.compress_debug)
-    return ElfLinkResult(image, elf, scan, synthetic)
+class ElfParts:
+    """ELF's side of linker/pipeline.py's FormatParts (executables, PIEs and shared
+    objects): each step keeps what the later ones need on the instance."""
 
+    def __init__(self, symtab: SymbolTable, arch: ArchTraits, target: str, opts: ImageOptions,
+                 export_dynamic: bool = False, strip: bool = False) -> None:
+        self.symtab, self.arch, self.target, self.opts = symtab, arch, target, opts
+        self.export_dynamic, self.strip = export_dynamic, strip
+        self.tables: DynamicTables | None = None
+        self.deferred = DeferredLayout()
+        self.exported: list[GlobalSymbol] = []
 
-def write_elf(result: ElfLinkResult, symtab: SymbolTable, strip: bool) -> bytearray:
-    image = serialize(result.elf, result.image, symtab, strip)
-    style = result.elf.options.build_id
-    if style is not None:  # last: a hash covers the finished file
-        fill_build_id(image, result.elf.named[NOTE_NAME], style)
-    return image
+    def prepare(self) -> None:
+        """Rewrites decided before scan: debug sections dropped, .ctors folded, .eh_frame
+        packed, SHF_MERGE pieces merged, TLS and GOT-load relaxation."""
+        symtab, opts, arch = self.symtab, self.opts, self.arch
+        if opts.strip_debug:
+            strip_debug_inputs(symtab)
+        fold_ctors_into_init_arrays(symtab.objects, arch.word)
+        pack_eh_frame_inputs(symtab.objects)
+        merge_sections(symtab)
+        shared = opts.shared
+        if shared is not None:
+            refuse_preinit_array(symtab)
+            self.exported = exported_by_shared(symtab, shared)
+        self.preemptible = preemptible_ids(symtab, shared, self.exported)
+        self.before_tls = input_relocations(symtab) if opts.emit_relocs else {}
+        if shared is None:  # an executable's TLS block is at a fixed offset from TP
+            relax_tls_in_executable(symtab, self.preemptible)
+        pick_instruction_forms(symtab)  # before relaxation reads the instructions
+        if opts.relax:
+            relax_got_loads(symtab, self.preemptible)
+
+    def scan(self) -> ScanResult:
+        opts, shared = self.opts, self.opts.shared
+        self.scan_result = scan_relocations(
+            self.symtab, self.arch.word, pie=opts.pie, preemptible=self.preemptible,
+            shared=shared is not None,
+            text_relocations=shared is not None and shared.text_relocations,
+            plt_reads_got_register=self.arch.plt_reads_got_register)
+        return self.scan_result
+
+    def synthesize(self, scan: ScanResult) -> Synthetic:
+        opts, arch = self.opts, self.arch
+        self.pic = scan.pie  # a PIE or a shared object: linked at 0, rebased by ld.so
+        ibt_plt = opts.ibt_plt or wants_ibt_plt(self.symtab.objects, arch.word,
+                                                dict(opts.properties))
+        self.synthetic = build_synthetic(arch, self.symtab, scan, dynamic=opts.dynamic,
+                                         pie=self.pic, ibt_plt=ibt_plt)
+        return self.synthetic
+
+    def collect(self) -> None:
+        self.outs = collect_output_sections(self.symtab, self.opts.unique)
+        self.non_alloc = list(collect_non_alloc(self.symtab).values())
+
+    def plan(self) -> None:
+        """The dynamic tables (sized now, addressed after layout), notes, segments and
+        the program headers' count, which places the first section."""
+        symtab, arch, opts, outs = self.symtab, self.arch, self.opts, self.outs
+        scan, synthetic, deferred = self.scan_result, self.synthetic, self.deferred
+        if opts.dynamic:
+            tables = self.tables = _plan_tables(symtab, arch, opts, self.export_dynamic, scan,
+                                                self.exported)
+            plan_relocations(tables, arch, deferred, synthetic, scan, symtab)
+            plan_tls_relocations(tables, arch, deferred, synthetic, scan)
+            if self.pic:
+                plan_relative(tables, arch, deferred, synthetic, scan, symtab)
+            add_dynamic_sections(outs, tables, opts)
+            self.entries = dynamic_entries(outs, tables, opts, _defined(symtab, opts.init),
+                                           _defined(symtab, opts.fini))
+            outs[".dynamic"].size = len(self.entries) * arch.elf.dynamic_size
+        if opts.eh_frame_hdr and ".eh_frame" in outs:
+            add_eh_frame_hdr(outs)
+        if opts.build_id is not None:
+            outs[NOTE_NAME] = note_section(opts.build_id)
+        property_note = merged_property_note(symtab.objects, arch.word, dict(opts.properties))
+        if property_note is not None:
+            outs[PROPERTY_NOTE] = property_section(property_note, arch.word)
+        if ".rela.iplt" in outs:
+            outs[".rela.iplt"].meta.update(type=SHT_RELA, entsize=24)
+        if opts.sort_section is not None:
+            sort_inputs(outs, opts.sort_section)
+        segments = make_segments(outs)
+        if not opts.separate_code and len(segments) > 1 \
+                and SectionFlags.EXEC in segments[1].flags:
+            # -z noseparate-code: one R+X segment before the data
+            segments[:2] = [merge_read_only_into_code(segments[0], segments[1])]
+        self.segments, self.fixed = split_at_section_starts(segments, dict(opts.section_starts))
+        self.page = opts.max_page_size or arch.page_size
+        self.relro = reserve_relro(self.segments, self.page) if opts.relro else []
+        has_notes = note_runs(o for seg in self.segments for o in seg.sections)
+        has_tls = any(SectionFlags.TLS in o.flags for o in outs.values())
+        self.phnum = count_program_headers(opts.dynamic, len(self.segments), has_notes,
+                                           ".eh_frame_hdr" in outs, has_tls, bool(self.relro),
+                                           PROPERTY_NOTE in outs, shared=opts.shared is not None)
+
+    def lay_out(self) -> Layout:
+        arch, opts = self.arch, self.opts
+        base = 0 if self.pic else arch.image_base  # a PIE is linked at 0, as GNU ld does
+        if opts.image_base is not None:  # -Ttext-segment
+            base = opts.image_base
+        self.base = base
+        layout = assign_addresses(self.segments, base=base, page=self.page,
+                                  header_size=arch.elf.header_size
+                                  + self.phnum * arch.elf.program_header_size,
+                                  fixed=self.fixed)
+        self.deferred.layout = layout
+        self.ordered = [o for seg in self.segments for o in seg.sections]
+        self.named = {o.name: o for o in self.ordered}
+        # After the segments: debug information and the rest, at address 0.
+        self.file_end = place_non_alloc(self.non_alloc, layout, layout.end_of_file_data)
+        return layout
+
+    def addresses(self, layout: Layout) -> SymbolAddresses:
+        self.defined = _linker_symbol_values(self.named, self.segments, self.base)
+        return symbol_addresses(self.symtab, layout, self.synthetic, self.scan_result,
+                                self.defined)
+
+    def fill(self, layout: Layout, syms: SymbolAddresses) -> tuple[bytearray, RelocationFrame]:
+        symtab, arch, opts, named = self.symtab, self.arch, self.opts, self.named
+        ordered, tables, synthetic = self.ordered, self.tables, self.synthetic
+        elf = self.elf = ElfImage(arch, ordered + self.non_alloc, self.segments, layout, syms,
+                                  tables, 0, self.phnum, opts, named)
+        elf.entry = _entry_address(symtab, syms, named, opts.entry, opts.shared is not None)
+        elf.relro = relro_region(self.relro, self.segments, self.page)
+        elf.emit_tables = (tls_sequences_as_read(symtab, self.before_tls) if opts.emit_relocs
+                           else {})
+        elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any())
+                            for o in symtab.objects)
+        image = bytearray(self.file_end)
+        _copy_inputs(image, ordered + self.non_alloc)
+        self.deferred.image = image
+        tls = tls_block(ordered)
+        if tables is not None:
+            out_index = {id(sec): n + 1 for n, o in enumerate(ordered) for sec in o.inputs}
+            scan, entries = self.scan_result, self.entries
+            named[".dynsym"].render = lambda: tables.render_dynsym(
+                dynsym_value(syms, out_index, scan.canonical, tls.addr if tls else 0,
+                             synthetic.iplt))
+            named[".dynstr"].render = tables.dynstr.bytes
+            named[".dynamic"].render = lambda: _render_dynamic(entries, syms, arch)
+        for out in ordered:
+            if out.render is not None:
+                data = out.render()
+                assert len(data) == out.size, (out.name, len(data), out.size)
+                image[out.file_offset:out.file_offset + len(data)] = data
+        return image, RelocationFrame(self.defined.get("_GLOBAL_OFFSET_TABLE_", 0),
+                                      tls.thread_pointer if tls else 0,
+                                      tls.addr if tls else 0, tombstone)
+
+    def write(self, image: bytearray) -> LinkedImage:
+        """Tables that hold relocated values, then the headers around the image."""
+        arch, opts, named, elf = self.arch, self.opts, self.named, self.elf
+        rel_dyn_name = ".rela.dyn" if arch.is_rela else ".rel.dyn"
+        if self.tables is not None and rel_dyn_name in named:
+            # RELA addends of RELATIVE (and own-TLS TPOFF) relocations are the fields'
+            # link-time values.
+            rel_dyn = named[rel_dyn_name]
+            assert rel_dyn.render is not None
+            image[rel_dyn.file_offset:rel_dyn.file_offset + rel_dyn.size] = rel_dyn.render()
+        if ".eh_frame_hdr" in named:
+            render_eh_frame_hdr(image, named[".eh_frame_hdr"], named[".eh_frame"], arch.word)
+        if opts.compress_debug != "none":
+            compress_debug(image, self.non_alloc, elf.layout.end_of_file_data, arch,
+                           opts.compress_debug)
+        current().check()  # relocation overflows, and warnings under --fatal-warnings
+        data = serialize(elf, image, self.symtab, self.strip)
+        style = opts.build_id
+        if style is not None:  # last: a hash covers the finished file
+            fill_build_id(data, named[NOTE_NAME], style)
+        tables = elf.dynamic
+        return LinkedImage(data, self.target, arch.elf_bfd_name, arch.word, elf.sections,
+                           elf.syms, elf.entry, tuple(tables.needed) if tables else ())
 
 
 class DeferredLayout:
@@ -374,9 +419,8 @@ def _copy_inputs(image: bytearray, ordered: list[OutputSection]) -> None:
 
 
 def _render_dynamic(entries: list[tuple[int, object]], syms: SymbolAddresses,
-                    word: int) -> bytes:
-    import struct
-    fmt = "<qQ" if word == 8 else "<iI"
+                    arch: ArchTraits) -> bytes:
+    fmt = arch.elf.dynamic_format
     out = bytearray()
     for tag, value in entries:
         if isinstance(value, OutputSection):

@@ -21,6 +21,7 @@ from __future__ import annotations
 from ..layout import Layout, OutputSection
 from ..model import InputSection, SectionFlags, SectionRole
 from ..resolve import SymbolTable
+from ..targets import ArchTraits
 from . import sections as policy
 from .compressed import compress_section
 
@@ -90,7 +91,7 @@ def tombstone(section: str) -> int:
     return 1 if policy.is_range_list(section) else 0
 
 
-def compress_debug(image: bytearray, outs: list[OutputSection], start: int, word: int,
+def compress_debug(image: bytearray, outs: list[OutputSection], start: int, arch: ArchTraits,
                    method: str) -> None:
     """Rewrite the file from `start` (the first non-allocated section) with every debugging
     section compressed (SHF_COMPRESSED, Elf_Chdr aligned to the word)."""
@@ -98,8 +99,8 @@ def compress_debug(image: bytearray, outs: list[OutputSection], start: int, word
     del image[start:]
     for out, data in zip(outs, contents):
         if policy.is_debug(out.name) and out.size:
-            data = compress_section(data, out.align, word, method)
-            out.align, out.size = word, len(data)
+            data = compress_section(data, out.align, arch.elf, method)
+            out.align, out.size = arch.word, len(data)
             out.meta["compressed"] = 1  # merge/strings flags and entsize stay, as lld's
         pad = (-len(image)) % out.align
         image += bytes(pad)

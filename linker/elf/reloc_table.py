@@ -7,12 +7,14 @@ native type directly (the tuple is dense), so a relocation row stores its own r_
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..kinds import Howto, Overflow, RelocKind
+from ..records import dataclass
+from ..targets import ElfLayout
 
 _PLACEHOLDER = Howto("(unsupported)", RelocKind.NONE, 0, Overflow.NONE)
 
@@ -52,3 +54,21 @@ def build_table(
     names.update({n: name for n, (name, _) in refused.items()})
     return NativeRelocs(arch, tuple(howtos), mask, {n: why for n, (_, why) in refused.items()},
                         names)
+
+
+_NUMPY_FIELD = {"I": "<u4", "i": "<i4", "Q": "<u8", "q": "<i8"}
+
+
+def pack_relocations(rows: np.ndarray, rela: bool, layout: ElfLayout) -> bytes:
+    """Elf_Rel or Elf_Rela entries of the class from rows with offset, symbol, type (and
+    addend): r_info packed as ELF64_R_INFO / ELF32_R_INFO pack it, the offset a word."""
+    fmt = layout.rela_format if rela else layout.rel_format
+    table = np.zeros(len(rows), dtype=[(name, _NUMPY_FIELD[code]) for name, code
+                                       in zip(("offset", "info", "addend"), fmt[1:])])
+    table["info"] = (rows["symbol"].astype(np.uint64) << np.uint64(layout.info_shift)) \
+        | rows["type"].astype(np.uint64)
+    word_mask = np.uint64((1 << 8 * struct.calcsize(layout.word_format)) - 1)
+    table["offset"] = rows["offset"].astype(np.int64).view(np.uint64) & word_mask
+    if rela:
+        table["addend"] = rows["addend"]
+    return table.tobytes()

@@ -31,7 +31,6 @@ with their relocations (decompressed when an input was compressed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +45,7 @@ from ..model import (
     SymType,
 )
 from ..model import SymbolTable as SymbolArrays
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
 from ..targets import ArchTraits
 from .eh_frame import pack_eh_frame_inputs
@@ -64,7 +64,6 @@ from .headers import (
     SHT_NOTE,
     SHT_PREINIT_ARRAY,
     SHT_PROGBITS,
-    SHT_X86_64_UNWIND,
 )
 from .nonalloc import tombstone
 from .relocatable_eh import drop_dead_fdes
@@ -184,8 +183,8 @@ def _output_sections(symtab: SymbolTable, arch: ArchTraits, unique: bool,
             if sec.name == PROPERTY_NOTE:
                 continue  # the objects' notes are merged into one, below
             sh_type = _SH_TYPE.get(sec.role, SHT_PROGBITS)
-            if sec.role is SectionRole.EH_FRAME and arch.name == "x86_64":
-                sh_type = SHT_X86_64_UNWIND
+            if sec.role is SectionRole.EH_FRAME:
+                sh_type = arch.eh_frame_type
             group_entry = members.get(sec.index)
             key = (sec.name, sh_type)
             out = None if unique or group_entry is not None else by_key.get(key)

@@ -13,10 +13,9 @@ import struct
 import numpy as np
 
 from ..errors import LinkError
+from ..targets import ArchTraits
 from .dynamic import StringTable
 from .headers import (
-    EM_386,
-    EM_X86_64,
     SHF_EXECINSTR,
     SHF_GROUP,
     SHT_GROUP,
@@ -27,6 +26,7 @@ from .headers import (
     SHT_STRTAB,
     SHT_SYMTAB,
 )
+from .reloc_table import pack_relocations
 from .relocatable import RelocatableOutput, RelSection
 
 ET_REL = 1
@@ -49,7 +49,7 @@ class _Header:
 
 def write_relocatable(out: RelocatableOutput) -> bytearray:
     arch = out.arch
-    is64 = arch.word == 8
+    layout = arch.elf
     headers: list[_Header] = [_Header("", 0, 0, b"")]
     group_headers = []
     for signature, _symbol, _members in out.groups:
@@ -67,8 +67,8 @@ def write_relocatable(out: RelocatableOutput) -> bytearray:
             prefix = ".rela" if arch.is_rela else ".rel"
             flags = SHF_INFO_LINK | (SHF_GROUP if sec.group is not None else 0)
             rel = _Header(prefix + sec.name, SHT_RELA if arch.is_rela else SHT_REL, flags,
-                          _relocation_bytes(sec, arch.is_rela, is64), align=arch.word,
-                          entsize=(24 if is64 else 12) if arch.is_rela else 8)
+                          pack_relocations(_rows_of(sec), arch.is_rela, layout), align=arch.word,
+                          entsize=arch.dynamic_reloc_size)
             rel.info = sec.index
             rel_of[id(sec)] = rel
             headers.append(rel)
@@ -80,9 +80,9 @@ def write_relocatable(out: RelocatableOutput) -> bytearray:
                                SHF_EXECINSTR if out.exec_stack else 0, b""))
     symtab_index = len(headers)
     strtab = StringTable()
-    symbols = _symbol_bytes(out, strtab, is64)
+    symbols = _symbol_bytes(out, strtab, arch)
     symtab = _Header(".symtab", SHT_SYMTAB, 0, symbols, align=arch.word,
-                     entsize=24 if is64 else 16)
+                     entsize=layout.symbol_size)
     symtab.link, symtab.info = symtab_index + 1, out.first_global
     headers += [symtab, _Header(".strtab", SHT_STRTAB, 0, strtab.bytes())]
     for hdr in rel_of.values():
@@ -103,45 +103,28 @@ def write_relocatable(out: RelocatableOutput) -> bytearray:
     shstr.data = shstrtab.bytes()
     shstr.size = len(shstr.data)
     headers.append(shstr)
-    return _serialise(headers, names, arch.word, EM_X86_64 if arch.name == "x86_64" else EM_386)
+    return _serialise(headers, names, arch)
 
 
-def _relocation_bytes(sec: RelSection, rela: bool, is64: bool) -> bytes:
-    rows = sec.relocs
-    assert rows is not None
-    if is64:
-        table = np.zeros(len(rows), dtype=[("offset", "<u8"), ("info", "<u8"), ("addend", "<i8")])
-        table["info"] = (rows["symbol"].astype(np.uint64) << np.uint64(32)) \
-            | rows["type"].astype(np.uint64)
-    elif rela:
-        table = np.zeros(len(rows), dtype=[("offset", "<u4"), ("info", "<u4"), ("addend", "<i4")])
-        table["info"] = (rows["symbol"] << 8) | rows["type"]
-    else:
-        table = np.zeros(len(rows), dtype=[("offset", "<u4"), ("info", "<u4")])
-        table["info"] = (rows["symbol"] << 8) | rows["type"]
-    table["offset"] = rows["offset"]
-    if rela:
-        table["addend"] = rows["addend"]
-    return table.tobytes()
+def _rows_of(sec: RelSection) -> np.ndarray:
+    assert sec.relocs is not None
+    return sec.relocs
 
 
-def _symbol_bytes(out: RelocatableOutput, strtab: StringTable, is64: bool) -> bytes:
+def _symbol_bytes(out: RelocatableOutput, strtab: StringTable, arch: ArchTraits) -> bytes:
     rows = []
+    mask = (1 << arch.word_bits) - 1
     for sym in out.symbols:
         shndx = sym.shndx if isinstance(sym.shndx, int) else sym.shndx.index
         name = strtab.add(sym.name) if sym.name else 0
-        if is64:
-            rows.append(struct.pack("<IBBHQQ", name, sym.info, sym.other, shndx,
-                                    sym.value & (2**64 - 1), sym.size))
-        else:
-            rows.append(struct.pack("<IIIBBH", name, sym.value & 0xFFFFFFFF, sym.size,
-                                    sym.info, sym.other, shndx))
+        rows.append(arch.elf.pack_symbol(name=name, info=sym.info, other=sym.other,
+                                         shndx=shndx, value=sym.value & mask, size=sym.size))
     return b"".join(rows)
 
 
-def _serialise(headers: list[_Header], names: list[int], word: int, machine: int) -> bytearray:
-    is64 = word == 8
-    ehsize, shentsize = (64, 64) if is64 else (52, 40)
+def _serialise(headers: list[_Header], names: list[int], arch: ArchTraits) -> bytearray:
+    layout, word = arch.elf, arch.word
+    ehsize, shentsize = layout.header_size, layout.section_header_size
     pos = ehsize
     for hdr in headers[1:]:
         pos = -(-pos // max(1, hdr.align)) * max(1, hdr.align)
@@ -150,20 +133,15 @@ def _serialise(headers: list[_Header], names: list[int], word: int, machine: int
             pos += len(hdr.data)
     shoff = -(-pos // word) * word
     image = bytearray(shoff + shentsize * len(headers))
-    ident = b"\x7fELF" + bytes([2 if is64 else 1, 1, 1, 0]) + bytes(8)
-    if is64:
-        ehdr = struct.pack("<16sHHIQQQIHHHHHH", ident, ET_REL, machine, 1, 0, 0, shoff, 0,
-                           ehsize, 0, 0, shentsize, len(headers), len(headers) - 1)
-    else:
-        ehdr = struct.pack("<16sHHIIIIIHHHHHH", ident, ET_REL, machine, 1, 0, 0, shoff, 0,
-                           ehsize, 0, 0, shentsize, len(headers), len(headers) - 1)
-    image[:ehsize] = ehdr
+    ident = b"\x7fELF" + bytes([arch.elf_class, 1, 1, 0]) + bytes(8)
+    image[:ehsize] = ident + struct.pack(layout.header_format, ET_REL, arch.elf_machine, 1, 0,
+                                         0, shoff, 0, ehsize, 0, 0, shentsize, len(headers),
+                                         len(headers) - 1)
     for n, hdr in enumerate(headers):
         if hdr.type != SHT_NOBITS and hdr.data:
             image[hdr.offset:hdr.offset + len(hdr.data)] = hdr.data
         if n == 0:
             continue
-        fmt = "<IIQQQQIIQQ" if is64 else "<IIIIIIIIII"
-        struct.pack_into(fmt, image, shoff + n * shentsize, names[n], hdr.type, hdr.flags, 0,
+        struct.pack_into(layout.section_header_format, image, shoff + n * shentsize, names[n], hdr.type, hdr.flags, 0,
                          hdr.offset, hdr.size, hdr.link, hdr.info, hdr.align, hdr.entsize)
     return image

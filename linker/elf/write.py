@@ -3,16 +3,18 @@ headers.  The only code that knows the ELF file layout of an executable."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..layout import OutputSection, Segment
 from ..model import Binding, SectionFlags, SymType
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..synth import SYNTHETIC_PATH
+from ..targets import ElfLayout
 from .dynamic import STB, STT, StringTable
 from .emit_relocs import SHF_INFO_LINK, SymtabIndex, relocation_sections
 from .image import SHT_STRTAB, ElfImage
@@ -50,7 +52,7 @@ def _seg_flags(seg: Segment) -> int:
 def program_headers(img: ElfImage, header_size: int, phdr_offset: int) -> list[Phdr]:
     page = img.options.max_page_size or img.arch.page_size
     base = img.segments[0].addr  # the image base: arch.image_base, or 0 for a PIE
-    ph_size = 56 if img.arch.word == 8 else 32
+    ph_size = img.arch.elf.program_header_size
     table = img.phdr_count * ph_size
     phdrs: list[Phdr] = []
     if img.options.dynamic and img.options.shared is None:  # a shared object: neither
@@ -148,12 +150,10 @@ def tls_block(sections: list[OutputSection]) -> TlsBlock | None:
                     max(o.align for o in tls))
 
 
-def pack_phdrs(phdrs: list[Phdr], word: int) -> bytes:
-    if word == 8:
-        return b"".join(struct.pack("<IIQQQQQQ", p.type, p.flags, p.offset, p.vaddr, p.vaddr,
-                                    p.filesz, p.memsz, p.align) for p in phdrs)
-    return b"".join(struct.pack("<IIIIIIII", p.type, p.offset, p.vaddr, p.vaddr, p.filesz,
-                                p.memsz, p.flags, p.align) for p in phdrs)
+def pack_phdrs(phdrs: list[Phdr], layout: ElfLayout) -> bytes:
+    return b"".join(layout.pack_program_header(
+        type=p.type, flags=p.flags, offset=p.offset, vaddr=p.vaddr, paddr=p.vaddr,
+        filesz=p.filesz, memsz=p.memsz, align=p.align) for p in phdrs)
 
 
 ELFOSABI_GNU = 3
@@ -165,12 +165,56 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
     osabi = ELFOSABI_GNU if img.gnu_osabi else 0
     ident = b"\x7fELF" + bytes([a.elf_class, 1, 1, osabi]) + bytes(8)
     e_type = ET_DYN if img.options.pie or img.options.shared is not None else ET_EXEC
-    if a.word == 8:
-        return ident + struct.pack("<HHIQQQIHHHHHH", e_type, a.elf_machine, 1, img.entry,
-                                   phoff, shoff, 0, 64, 56, img.phdr_count, 64, shnum,
-                                   shstrndx)
-    return ident + struct.pack("<HHIIIIIHHHHHH", e_type, a.elf_machine, 1, img.entry, phoff,
-                               shoff, 0, 52, 32, img.phdr_count, 40, shnum, shstrndx)
+    e = a.elf
+    return ident + struct.pack(e.header_format, e_type, a.elf_machine, 1, img.entry, phoff,
+                               shoff, 0, e.header_size, e.program_header_size,
+                               img.phdr_count, e.section_header_size, shnum, shstrndx)
+
+
+def _append_locals(rows: list[tuple[int, int, int, int, int, int]], img: ElfImage,
+                   symtab: SymbolTable, out_index: dict[int, int], strtab: StringTable,
+                   index: SymtabIndex | None, tls_base: int) -> None:
+    """Every object's locals (not section symbols), in object order: the columns of all
+    objects joined, then one Python step per local symbol with plain ints."""
+    from ..apply import all_local_addresses
+    if not symtab.objects:
+        return
+    objects = symtab.objects
+    tables = [obj.symbols for obj in objects]
+    counts = [len(t) for t in tables]
+    owner = np.repeat(np.arange(len(objects)), counts)
+    types = np.concatenate([t.type for t in tables])
+    is_local = (np.concatenate([t.binding for t in tables]) == Binding.LOCAL) \
+        & (types != SymType.SECTION)
+    wanted = np.bincount(owner[is_local], minlength=len(objects)) > 0
+    wanted &= np.array([obj.path != SYNTHETIC_PATH and not img.options.discard_all  # -x
+                        for obj in objects], dtype=bool)
+    every_addr = all_local_addresses(objects, img.layout, wanted.tolist())
+    picked = np.nonzero(is_local & wanted[owner])[0]
+    first = np.cumsum([0, *counts[:-1]])
+    every_name = list(itertools.chain.from_iterable(t.names for t in tables))
+    for o, i, name, typ, shndx, vis, size, addr in zip(
+            owner[picked].tolist(), (picked - first[owner[picked]]).tolist(),
+            map(every_name.__getitem__, picked.tolist()), types[picked].tolist(),
+            np.concatenate([t.section for t in tables])[picked].tolist(),
+            np.concatenate([t.visibility for t in tables])[picked].tolist(),
+            np.concatenate([t.size for t in tables])[picked].tolist(),
+            every_addr[picked].tolist()):
+        if typ == SymType.FILE:
+            rows.append((strtab.add(name), (0 << 4) | 4, 0, SHN_ABS, 0, 0))
+            continue
+        obj = objects[o]
+        if not name or (name.startswith(".L") and (
+                index is None or (id(obj), i) not in index.wanted)):
+            continue
+        sec = obj.sections[shndx] if shndx >= 0 else None
+        if shndx >= 0 and sec is None:
+            continue  # defined in a discarded section
+        ndx = out_index.get(id(sec), 0) if sec is not None else SHN_ABS
+        value = addr - (tls_base if typ == SymType.TLS and sec is not None else 0)
+        if index is not None:
+            index.local[(id(obj), i)] = len(rows)
+        rows.append((strtab.add(name), STT.get(SymType(typ), 0), vis, ndx, value, size))
 
 
 def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
@@ -180,66 +224,41 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
     (--emit-relocs) a section symbol per output section comes first, and `index` records
     where each symbol went."""
     strtab = StringTable()
-    word = img.arch.word
     rows: list[tuple[int, int, int, int, int, int]] = [(0, 0, 0, 0, 0, 0)]
     if index is not None:
         for n, osec in enumerate(img.sections, start=1):
             index.section[n] = len(rows)
             rows.append((0, STT_SECTION_LOCAL, 0, n, osec.addr, 0))
-    from ..apply import local_addresses
     # A TLS symbol's st_value is its offset in the TLS template (gABI), not an address.
     tls = tls_block(img.sections)
     tls_base = tls.addr if tls is not None else 0
-    for obj in symtab.objects:
-        if obj.path == SYNTHETIC_PATH or img.options.discard_all:  # -x: no locals at all
-            continue
-        t = obj.symbols
-        local = np.nonzero((t.binding == Binding.LOCAL) & (t.type != SymType.SECTION))[0]
-        if not len(local):
-            continue
-        addrs = local_addresses(obj, img.layout)
-        for i in local.tolist():
-            name = t.names[i]
-            typ = int(t.type[i])
-            if typ == SymType.FILE:
-                rows.append((strtab.add(name), (0 << 4) | 4, 0, SHN_ABS, 0, 0))
-                continue
-            if not name or (name.startswith(".L") and (
-                    index is None or (id(obj), i) not in index.wanted)):
-                continue
-            shndx = int(t.section[i])
-            sec = obj.sections[shndx] if shndx >= 0 else None
-            if shndx >= 0 and sec is None:
-                continue  # defined in a discarded section
-            ndx = out_index.get(id(sec), 0) if sec is not None else SHN_ABS
-            value = int(addrs[i]) - (tls_base if typ == SymType.TLS and sec is not None else 0)
-            if index is not None:
-                index.local[(id(obj), i)] = len(rows)
-            rows.append((strtab.add(name), STT.get(SymType(typ), 0), int(t.visibility[i]), ndx,
-                         value, int(t.size[i])))
+    _append_locals(rows, img, symtab, out_index, strtab, index, tls_base)
     # gABI: a hidden or internal symbol of an input becomes STB_LOCAL in the output (as GNU
     # ld, gold and lld write it), so it goes with the locals, before first_global.
     globals_: list[tuple[int, int, int, int, int, int]] = []
+    addresses = img.syms.address.tolist()  # plain ints: one step per symbol below
     for sym in symtab.symbols:
-        if not (sym.defined or sym.referenced):
+        defined = sym.file is not None or sym.linker_defined
+        if not (defined or sym.referenced):
             continue
-        if sym.defined:
+        if defined:
             ndx = out_index.get(id(sym.section), 0) if sym.section is not None else SHN_ABS
             if sym.linker_defined:
                 ndx = SHN_ABS
             binding = STB[sym.binding]
         else:
             ndx, binding = 0, STB[Binding.GLOBAL if sym.strong_ref else Binding.WEAK]
-        value = int(img.syms.address[sym.id])
+        value = addresses[sym.id]
         if sym.type == SymType.IFUNC and sym.section is not None:
             # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references
             # got its .iplt entry instead.
             value = img.layout.address_of(sym.section) + sym.value
-        if sym.defined and sym.type == SymType.TLS and not sym.linker_defined:
+        if defined and sym.type == SymType.TLS and not sym.linker_defined:
             value -= tls_base
-        local_now = sym.defined and int(sym.visibility) in (STV_INTERNAL, STV_HIDDEN)
+        visibility = int(sym.visibility)
+        local_now = defined and visibility in (STV_INTERNAL, STV_HIDDEN)
         row = (strtab.add(sym.name), ((0 if local_now else binding) << 4) | STT.get(sym.type, 0),
-               int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0)
+               visibility, ndx, value, int(sym.size) if defined else 0)
         if index is not None:  # a global's row: counted from first_global, known below
             index.global_[sym.id] = len(rows) if local_now else -1 - len(globals_)
         (rows if local_now else globals_).append(row)
@@ -251,27 +270,25 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
     # An absolute symbol's address may be negative (apply.absolute_word): its st_value is
     # the same 64-bit word, unsigned.
     rows = [(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows]
-    if word == 8:
-        arr = np.array(rows, dtype=np.uint64)
-        dt = np.dtype([("name", "<u4"), ("info", "u1"), ("other", "u1"), ("shndx", "<u2"),
-                       ("value", "<u8"), ("size", "<u8")])
-    else:
-        arr = np.array(rows, dtype=np.uint64)
-        dt = np.dtype([("name", "<u4"), ("value", "<u4"), ("size", "<u4"), ("info", "u1"),
-                       ("other", "u1"), ("shndx", "<u2")])
+    arr = np.array(rows, dtype=np.uint64)
+    layout = img.arch.elf
+    # the class's Elf_Sym, field by field in its own order (struct code -> numpy type)
+    dt = np.dtype([(name, _NUMPY_FIELD[code]) for name, code
+                   in zip(layout.symbol_fields, layout.symbol_format[1:])])
     out = np.zeros(len(rows), dtype=dt)
     for k, col in enumerate(("name", "info", "other", "shndx", "value", "size")):
         out[col] = arr[:, k] & np.uint64((1 << (8 * dt[col].itemsize)) - 1)
     return out.tobytes(), strtab.bytes(), first_global
 
 
-def section_header(word: int, name: int, sh_type: int, flags: int, addr: int, offset: int,
-                   size: int, link: int, info: int, align: int, entsize: int) -> bytes:
-    if word == 8:
-        return struct.pack("<IIQQQQIIQQ", name, sh_type, flags, addr, offset, size, link, info,
-                           align, entsize)
-    return struct.pack("<IIIIIIIIII", name, sh_type, flags, addr, offset, size, link, info,
-                       align, entsize)
+_NUMPY_FIELD = {"B": "u1", "H": "<u2", "I": "<u4", "Q": "<u8"}
+
+
+def section_header(layout: ElfLayout, name: int, sh_type: int, flags: int, addr: int,
+                   offset: int, size: int, link: int, info: int, align: int, entsize: int
+                   ) -> bytes:
+    return struct.pack(layout.section_header_format, name, sh_type, flags, addr, offset, size,
+                       link, info, align, entsize)
 
 
 def shdr_flags(out: OutputSection) -> int:
@@ -291,7 +308,7 @@ def shdr_flags(out: OutputSection) -> int:
 
 def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool) -> bytearray:
     """Append .symtab/.strtab/.shstrtab and the section headers; fill the file headers."""
-    word = img.arch.word
+    word, layout = img.arch.word, img.arch.elf
     out_index = {id(sec): n + 1 for n, out in enumerate(img.sections) for sec in out.inputs}
     shstr = StringTable()
     # name, type, data, link, info, align, entsize, flags
@@ -301,7 +318,7 @@ def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool)
         sym_bytes, str_bytes, first_global = build_symtab(img, symtab, out_index, index)
         nsec = len(img.sections)
         extra.append((".symtab", SHT_SYMTAB, sym_bytes, nsec + 2, first_global, word,
-                      24 if word == 8 else 16, 0))
+                      layout.symbol_size, 0))
         extra.append((".strtab", SHT_STRTAB, str_bytes, 0, 0, 1, 0, 0))
         if index is not None:  # --emit-relocs: after .strtab, linked to .symtab
             extra += [(r.name, r.sh_type, r.data, nsec + 1, r.target, word, r.entsize,
@@ -321,7 +338,7 @@ def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool)
     shoff = (len(image) + 7) & -8
     image.extend(bytes(shoff - len(image)))
     index_by_name = {o.name: n + 1 for n, o in enumerate(img.sections)}
-    hdrs = [section_header(word, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)]
+    hdrs = [section_header(layout, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)]
     for n, out in enumerate(img.sections):
         t = out.meta.get("type", 1)
         link = info = 0
@@ -338,20 +355,20 @@ def serialize(img: ElfImage, image: bytearray, symtab: SymbolTable, strip: bool)
             info = len(img.dynamic.verdef)
         if out.name in (".rela.plt", ".rel.plt"):
             info = index_by_name.get(".got.plt", 0)
-        hdrs.append(section_header(word, names[n], t, shdr_flags(out), out.addr,
+        hdrs.append(section_header(layout, names[n], t, shdr_flags(out), out.addr,
                                    out.file_offset, out.size, link, info, out.align,
                                    out.meta.get("entsize", 0)))
     nsec = len(img.sections)
     for k, e in enumerate(extra):
         off, size = offsets[k]
-        hdrs.append(section_header(word, names[nsec + k], e[1], e[7], 0, off, size, e[3],
+        hdrs.append(section_header(layout, names[nsec + k], e[1], e[7], 0, off, size, e[3],
                                    e[4], e[5], e[6]))
     image += b"".join(hdrs)
-    ehdr_size = 64 if word == 8 else 52
+    ehdr_size = layout.header_size
     phdrs = program_headers(img, ehdr_size, ehdr_size)
     assert len(phdrs) == img.phdr_count, (len(phdrs), img.phdr_count)
     image[0:ehdr_size] = elf_header(img, ehdr_size, shoff, len(hdrs), len(hdrs) - 1)
-    table = pack_phdrs(phdrs, word)
+    table = pack_phdrs(phdrs, layout)
     image[ehdr_size:ehdr_size + len(table)] = table
     return image
 

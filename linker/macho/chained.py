@@ -19,9 +19,9 @@ __stub_helper, which we still write, unused).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from ..errors import LinkError
+from ..records import dataclass
 from .dyldinfo import BindEntry
 
 DYLD_CHAINED_PTR_64 = 2
@@ -151,12 +151,14 @@ def _payload(starts: dict[int, bytes], imports: dict[tuple[int, str, bool, int],
 CHAINED_FIXUPS_MIN_OS = 0x000C0000  # macOS 12: ld64's default switches to chained fixups
 
 
-def chained_fixups_wanted(classic: bool, word: int, asked: bool | None, min_os: int) -> bool:
+def chained_fixups_wanted(classic: bool, has_format: bool, asked: bool | None, min_os: int
+                          ) -> bool:
     """LC_DYLD_CHAINED_FIXUPS rather than dyld-info opcodes: asked for (`-fixup_chains`),
     or (neither -fixup_chains nor -no_fixup_chains) the deployment target is macOS 12 or
     later, from which Apple's linker writes chained fixups by default (Xcode 13 release
-    notes); only for x86_64 (the 64-bit pointer formats) and never in classic mode."""
-    if classic or word != 8:
+    notes); only for an arch with a chained pointer format (`has_format`: x86_64's 64-bit
+    ones) and never in classic mode."""
+    if classic or not has_format:
         return False
     if asked is not None:
         return asked

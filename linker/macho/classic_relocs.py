@@ -26,14 +26,9 @@ Word-size neutral on purpose: i386 classic links use the same entries with lengt
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
-from . import relocs_i386, relocs_x86_64
+from ..records import dataclass
 
-GENERIC_RELOC_VANILLA = relocs_i386.VANILLA  # the plain pointer of i386 (generic) files
-POINTER_RELOC = {"x86_64": relocs_x86_64.UNSIGNED, "i386": GENERIC_RELOC_VANILLA}
-# Arches whose r_address counts from the first writable segment (see the module note).
-BASE_IS_FIRST_WRITABLE = frozenset({"x86_64"})
 RELOCATION_INFO_SIZE = 8
 
 
@@ -49,21 +44,24 @@ class SegmentSpan:
     writable: bool
 
 
-def relocation_base(arch: str, segments: list[SegmentSpan]) -> int:
-    """What r_address counts from.  `segments` in load-command order, __PAGEZERO first."""
-    if arch in BASE_IS_FIRST_WRITABLE:
+def relocation_base(from_first_writable: bool, segments: list[SegmentSpan]) -> int:
+    """What r_address counts from (`from_first_writable`: the arch's
+    MachoTraits.reloc_base_writable).  `segments` in load-command order, __PAGEZERO
+    first."""
+    if from_first_writable:
         # An image without a writable segment has nothing to relocate: any base will do
-        # (found by fuzz/test_macho_reach.py's CHAIN_SAMPLE, code only, which crashed here).
+        # (found by a code-only archive sample, now fuzz/macho/archive.py's CODE_ONLY).
         return next((s.vmaddr for s in segments if s.writable), segments[0].vmaddr)
     return segments[0].vmaddr
 
 
-def encode(entries: list[DyldReloc], *, extern: bool, arch: str, word: int, base: int
-           ) -> bytes:
+def encode(entries: list[DyldReloc], *, extern: bool, pointer_type: int, word: int,
+           base: int) -> bytes:
     """relocation_info entries, sorted by address: r_address (int32), then r_symbolnum:24,
-    r_pcrel:1, r_length:2, r_extern:1, r_type:4 packed little-endian."""
+    r_pcrel:1, r_length:2, r_extern:1, r_type:4 packed little-endian.  `pointer_type`: the
+    arch's plain pointer relocation (MachoTraits.pointer_reloc)."""
     length = word.bit_length() - 1
-    rtype = POINTER_RELOC[arch]
+    rtype = pointer_type
     out = bytearray()
     for e in sorted(entries, key=lambda e: e.address):
         offset = e.address - base

@@ -7,8 +7,9 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
     -o OUT -e SYMBOL -u SYMBOL -L DIR -lNAME -syslibroot DIR -dylib_file INSTALL:FILE
     -no_pie (no MH_PIE)  -pagezero_size HEX (__TEXT's address)  -headerpad HEX
     -stack_size HEX (LC_MAIN's stacksize)  -exported_symbols_list FILE  -exported_symbol SYM
-    -S (no debug map)  -dead_strip (accepted, not applied)
+    -S (no debug map)  -x (no local symbols)  -dead_strip (accepted, not applied)
     --import SYM@INSTALL_NAME  --macho-classic  --map FILE (JSON link map)
+    -Map FILE (GNU ld's text map, as for ELF)
     -s | --strip | --strip-all (only imports in the symbol table)  --verbose  (ours)
 
     -sectcreate SEG SECT FILE (__TEXT or __DATA)
@@ -16,8 +17,8 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
     -current_version V  -compatibility_version V  -undefined dynamic_lookup|error
 
 -dead_strip removes nothing here: the output is the one without it, which runs the same
-(dead-stripping only makes it smaller); --verbose says so.  ld64's text -map is refused in
-one line.
+(dead-stripping only makes it smaller); --verbose says so.  ld64's own text -map format is
+refused in one line; -Map (GNU's spelling) writes GNU ld's layout of the same facts.
 
 Options clang passes that change nothing for us are accepted with one warning line each;
 unknown options are an error, as in ld64.  `-lcrt1.10.6.o` (what clang passes below 10.8)
@@ -28,10 +29,10 @@ A minimum below 10.6 (no LC_DYLD_INFO in its dyld) links in the classic form, as
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LinkError, run_reporting_errors
+from ..records import dataclass, field
 from ..targets import MACHO_ARCH_TO_TARGET
 
 _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate",
@@ -43,7 +44,8 @@ _IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-object_path_lto",
 # Accepted, changing nothing, said only under --verbose: what they would change is size.
 _NOT_APPLIED = {"-dead_strip": "-dead_strip: nothing is stripped (the output is the same "
                 "without it; dead-stripping only makes it smaller)"}
-_REFUSED = {"-map": "-map (ld64's text map) is not written; --map FILE writes the JSON map"}
+_REFUSED = {"-map": "-map (ld64's text map) is not written; --map FILE writes the JSON map "
+                    "and -Map FILE GNU ld's text map"}
 PAGE = 0x1000
 
 
@@ -194,6 +196,10 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
             o["strip"] = True
         elif arg == "-S":
             o["strip_debug"] = True  # no debug map (stabs) in the output
+        elif arg == "-x":
+            o["discard_all"] = True  # no local (private external) symbols in the table
+        elif arg == "-Map":
+            o["text_map"] = value()[0]
         elif arg == "--verbose":
             cmd.verbose = True
         elif arg in _NOT_APPLIED:

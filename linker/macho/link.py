@@ -1,9 +1,10 @@
-"""The Mach-O back half: from a resolved symbol table to an MH_EXECUTE, MH_DYLIB or
-MH_BUNDLE (what differs between them: image_kind.py).
+"""The Mach-O parts of the back half (linker/pipeline.py runs them): from a resolved symbol
+table to an MH_EXECUTE, MH_DYLIB or MH_BUNDLE (what differs between them: image_kind.py).
 
-scan (shared with ELF) -> stubs and pointers (synth.py) -> two segments laid out by the
-neutral layout -> relocations applied by the neutral pass -> dyld information, symbol
-table and indirect symbol table -> bytes (write.py).
+    scan (shared with ELF) -> stubs, helper and pointers (synth.py) and rebase records
+    (rebases.py) -> two segments laid out by the neutral layout -> lazy-bind stream, whose
+    offsets complete the helper's push records -> the one relocation pass -> dyld
+    information, symbol table and indirect symbol table -> bytes (write.py).
 
 Word-size neutral: the arch's record (ArchTraits.word, MachoTraits) gives the base
 address, header and nlist layout; i386 images whose code holds absolute addresses (every
@@ -13,19 +14,17 @@ stub does) are written without MH_PIE: we write no text rebases.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
-import numpy as np
-
-from ..apply import SymbolAddresses, apply_relocations, symbol_addresses
+from ..apply import SymbolAddresses, symbol_addresses
 from ..errors import LinkError
-from ..kinds import RelocKind
 from ..layout import Layout, OutputSection, Segment, assign_addresses
-from ..model import ABS, UNDEF, InputSection, SectionFlags, SectionRole
-from ..model import SymbolTable as ObjTable
+from ..model import SectionFlags, SectionRole
+from ..pipeline import LinkedImage, RelocationFrame
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
-from ..targets import ArchTraits
+from ..synth import Synthetic
+from ..targets import ArchTraits, MachoTraits
 from . import sections as policy
 from . import tlv
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
@@ -39,9 +38,19 @@ from .dyldinfo import (
     rebase_opcodes,
 )
 from .image_kind import SegmentIndex, image_base, library_ordinals, refuse_classic_library
+from .rebases import (
+    RebaseRecords,
+    global_moves,
+    indirect_pointer_sections,
+    local_moves,
+    pointer_targets,
+    rebase_records,
+    section_ordinal_at,
+    site_addresses,
+)
 from .sectcreate import create_sections
 from .symbols import MH_EXECUTE_HEADER, symbol_table
-from .synth import MachoSynthetic, build_macho_synthetic
+from .synth import MachoSynthetic, build_macho_synthetic, set_lazy_bind_offsets
 from .write import (
     EXECUTABLE,
     VM_PROT_R,
@@ -77,120 +86,176 @@ class MachoOptions:
     exported: tuple[str, ...] | None = None  # -exported_symbols_list patterns (None: all)
     strip: bool = False  # --strip: only the undefined symbols stay in the symbol table
     strip_debug: bool = False  # -S: no debug map (the stabs naming the objects' DWARF)
+    discard_locals: bool = False  # -x: no local (private external) symbols in the table
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
     kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
 
 
-def link_macho(symtab: SymbolTable, arch: ArchTraits, opts: MachoOptions,
-               link_map: dict[str, object] | None = None) -> bytes:
-    """The image's bytes; `link_map`, when given, is filled with the --map data."""
-    macho = arch.macho
-    assert macho is not None, f"{arch.name} has no Mach-O traits"
-    kind = opts.kind
-    executable = kind.executable
-    base = image_base(macho.base, opts.pagezero_size, kind)
-    unixthread = executable and (opts.classic or opts.min_os < macho.lc_main_min_os)
-    chained = chained_fixups_wanted(opts.classic, arch.word, opts.fixup_chains, opts.min_os)
-    if opts.stack_size and unixthread:
-        # ld64 would add a __UNIXSTACK segment for an LC_UNIXTHREAD image; we do not
-        raise LinkError("-stack_size is written in LC_MAIN only (macOS 10.8 or later, not "
-                        "classic)")
-    if opts.fixup_chains and not chained:
-        raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
-                        f"images only (not {arch.name}{' --macho-classic' if opts.classic else ''})")
-    refuse_classic_library(opts.classic, kind)
-    tlv.relax_descriptor_loads(symtab)
-    scan = scan_relocations(symtab, arch.word)
-    _refuse_unsupported(symtab, scan, opts)
-    synthetic = build_macho_synthetic(arch, symtab, scan, opts.classic)
-    create_sections(symtab, synthetic.common.obj, opts.sectcreate)
-    outs = _collect(symtab)
-    tlv.align_template(outs)
-    text = Segment(SectionFlags.ALLOC | SectionFlags.EXEC,
-                   [o for o in outs if not o.name.startswith("__DATA,")])
-    data = Segment(SectionFlags.ALLOC | SectionFlags.WRITE,
-                   [o for o in outs if o.name.startswith("__DATA,")])
-    segments = [s for s in (text, data) if s.sections or s is text]
-    ordinal = library_ordinals(symtab)
-    dylibs = [name for name, n in ordinal.items() if n > 0]
-    _, cmds_size = load_commands_size([len(s.sections) for s in segments], dylibs, opts.classic,
-                                      macho, unixthread, chained, kind)
-    layout = assign_addresses(segments, base=base, page=PAGE,
-                              header_size=macho.header_size + cmds_size + opts.headerpad)
-    # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
-    # __cxa_atexit to name the image) at the same place.
-    defined = {MH_EXECUTE_HEADER: base, DSO_HANDLE: base}
-    symtab.define_linker_symbol(MH_EXECUTE_HEADER)
-    symtab.define_linker_symbol(DSO_HANDLE)
-    syms = symbol_addresses(symtab, layout, synthetic.common, scan, defined)
-    # The file holds the segments' file data only: zero-fill (__bss, __common, last in
-    # __DATA) takes addresses but no file bytes, as ld64 lays it out.
-    file_end = max(seg.file_offset + seg.filesz for seg in segments)
-    image = bytearray(file_end)
-    for out in outs:
-        for sec, off in zip(out.inputs, out.offsets):
-            if sec.data is not None and sec.size:
-                pos = out.file_offset + off
-                image[pos:pos + sec.size] = sec.data
-    apply_relocations(image, symtab, layout, syms, scan, synthetic.common, 0)
+class MachoParts:
+    """Mach-O's side of linker/pipeline.py's FormatParts: each step keeps what the later
+    ones need on the instance."""
 
-    plans = _segment_plans(segments)
-    # bind and rebase opcodes name segments by load-command index: __PAGEZERO is 0 in an
-    # executable, and a dylib or bundle has none
-    seg_index = SegmentIndex(plans, 1 if executable else 0)
-    linkedit = LinkeditPlan()
-    stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs, macho.cpusubtype)
-    symbols, index_of = symbol_table(symtab, syms, outs, ordinal, linkedit, base, macho.nlist,
-                                     opts.exported, opts.strip, executable, stabs)
-    headers = _section_headers(outs, synthetic, scan, index_of, linkedit, symtab, arch.word)
-    # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are bound
-    # through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by dyld itself.
-    slid_by_dyld = _indirect_pointer_sections(symtab, synthetic) if opts.classic else ()
-    slid, read_only = _rebase_sites(symtab, layout, scan, arch.word, slid_by_dyld,
-                                    text_rebases=not executable and macho.text_pointers,
-                                    library=not executable)
-    tlv.refuse_unsupported(outs, opts.classic, opts.min_os)
-    tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
-    slid = [a for a in slid if a not in tlv_offsets]
-    pie = opts.pie
-    if opts.classic:
-        # A classic MH_PIE image needs a local relocation for every pointer into it (dyld's
-        # classic rebase walks only those, and the INDIRECT_SYMBOL_LOCAL slots); an image
-        # that is not MH_PIE is never slid and needs none.  We write MH_PIE with local
-        # relocations unless a pointer sits in a read-only segment (i386 code with
-        # absolute addresses), which dyld could not slide without text relocations.
-        pie = pie and read_only is None
-        _classic_relocations(symtab, scan, layout, plans, index_of, outs, image,
-                             slid if pie else [], arch, linkedit)
-    else:
-        if read_only is not None and not macho.text_pointers:
-            raise read_only
-        pie = pie and read_only is None  # i386 code with absolute addresses: never slid
-        binds = _binds(symtab, scan, synthetic, layout, seg_index, ordinal)
-        lazy = _lazy_binds(symtab, scan, synthetic, layout, seg_index, ordinal)
-        linkedit.exports = export_trie(symbols)
-        if chained:
-            spans = ([ChainSegment(0, base, 0)] if executable else []) + [
-                ChainSegment(p.vmaddr, p.vmsize, p.fileoff) for p in plans]
-            linkedit.chained_fixups = image_fixups(
-                image, spans, base, slid, [(seg_index.address(b), b) for b in binds],
-                [(seg_index.address(b), b) for b in lazy])
+    def __init__(self, symtab: SymbolTable, arch: ArchTraits, target: str,
+                 opts: MachoOptions) -> None:
+        assert arch.macho is not None, f"{arch.name} has no Mach-O traits"
+        self.symtab, self.arch, self.target, self.opts = symtab, arch, target, opts
+        self.macho: MachoTraits = arch.macho
+        self.executable = opts.kind.executable
+        self.base = image_base(self.macho.base, opts.pagezero_size, opts.kind)
+        self.unixthread = self.executable and (opts.classic
+                                               or opts.min_os < self.macho.lc_main_min_os)
+        self.chained = chained_fixups_wanted(opts.classic, self.macho.chained_fixups,
+                                             opts.fixup_chains, opts.min_os)
+        self.outs: list[OutputSection] = []
+        self.segments: list[Segment] = []
+        self.linkedit = LinkeditPlan()
+
+    def prepare(self) -> None:
+        opts = self.opts
+        if opts.stack_size and self.unixthread:
+            # ld64 would add a __UNIXSTACK segment for an LC_UNIXTHREAD image; we do not
+            raise LinkError("-stack_size is written in LC_MAIN only (macOS 10.8 or later, "
+                            "not classic)")
+        if opts.fixup_chains and not self.chained:
+            raise LinkError(f"-fixup_chains: chained fixups are written for x86_64 modern "
+                            f"images only (not {self.target}"
+                            f"{' --macho-classic' if opts.classic else ''})")
+        refuse_classic_library(opts.classic, opts.kind)
+        tlv.relax_descriptor_loads(self.symtab)
+
+    def scan(self) -> ScanResult:
+        self.scan_result = scan_relocations(self.symtab, self.arch.word)
+        _refuse_unsupported(self.symtab, self.scan_result, self.opts)
+        return self.scan_result
+
+    def synthesize(self, scan: ScanResult) -> Synthetic:
+        symtab, opts = self.symtab, self.opts
+        self.synthetic = build_macho_synthetic(self.arch, symtab, scan, opts.classic)
+        create_sections(symtab, self.synthetic.common.obj, opts.sectcreate)
+        # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are
+        # bound through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by
+        # dyld itself: no rebase records for them.
+        slid_by_dyld = indirect_pointer_sections(symtab, self.synthetic) if opts.classic else ()
+        self.rebases: RebaseRecords = rebase_records(
+            symtab, scan, self.arch.word, slid_by_dyld,
+            text_rebases=not self.executable and self.macho.text_pointers,
+            library=not self.executable)
+        return self.synthetic.common
+
+    def collect(self) -> None:
+        self.outs = _collect(self.symtab)
+        tlv.align_template(self.outs)
+        text = Segment(SectionFlags.ALLOC | SectionFlags.EXEC,
+                       [o for o in self.outs if not o.name.startswith("__DATA,")])
+        data = Segment(SectionFlags.ALLOC | SectionFlags.WRITE,
+                       [o for o in self.outs if o.name.startswith("__DATA,")])
+        self.segments = [s for s in (text, data) if s.sections or s is text]
+
+    def plan(self) -> None:
+        """The load commands' size, which places the first section."""
+        self.ordinal = library_ordinals(self.symtab)
+        self.dylibs = [name for name, n in self.ordinal.items() if n > 0]
+        _, self.commands_size = load_commands_size(
+            [len(s.sections) for s in self.segments], self.dylibs, self.opts.classic,
+            self.macho, self.unixthread, self.chained, self.opts.kind)
+
+    def lay_out(self) -> Layout:
+        self.layout = assign_addresses(
+            self.segments, base=self.base, page=PAGE,
+            header_size=self.macho.header_size + self.commands_size + self.opts.headerpad)
+        return self.layout
+
+    def addresses(self, layout: Layout) -> SymbolAddresses:
+        # ld64 defines both: the header's address, and ___dso_handle (what clang passes to
+        # __cxa_atexit to name the image) at the same place.
+        defined = {MH_EXECUTE_HEADER: self.base, DSO_HANDLE: self.base}
+        self.symtab.define_linker_symbol(MH_EXECUTE_HEADER)
+        self.symtab.define_linker_symbol(DSO_HANDLE)
+        self.syms = symbol_addresses(self.symtab, layout, self.synthetic.common,
+                                     self.scan_result, defined)
+        return self.syms
+
+    def fill(self, layout: Layout, syms: SymbolAddresses) -> tuple[bytearray, RelocationFrame]:
+        # The file holds the segments' file data only: zero-fill (__bss, __common, last in
+        # __DATA) takes addresses but no file bytes, as ld64 lays it out.
+        self.file_end = max(seg.file_offset + seg.filesz for seg in self.segments)
+        image = bytearray(self.file_end)
+        for out in self.outs:
+            for sec, off in zip(out.inputs, out.offsets):
+                if sec.data is not None and sec.size:
+                    pos = out.file_offset + off
+                    image[pos:pos + sec.size] = sec.data
+        self.plans = _segment_plans(self.segments)
+        # bind and rebase opcodes name segments by load-command index: __PAGEZERO is 0 in
+        # an executable, and a dylib or bundle has none
+        self.seg_index = SegmentIndex(self.plans, 1 if self.executable else 0)
+        if not self.opts.classic:
+            self.lazy = _lazy_binds(self.symtab, self.scan_result, self.synthetic, layout,
+                                    self.seg_index, self.ordinal)
+            if not self.chained:
+                # Each stub-helper entry pushes its import's offset in the lazy-bind
+                # stream: a relocation record of the helper, completed here, applied by
+                # the one relocation pass with everything else.
+                self.linkedit.lazy_bind, starts = lazy_bind_opcodes(self.lazy)
+                set_lazy_bind_offsets(self.synthetic, self.scan_result, starts)
+        return image, RelocationFrame()
+
+    def write(self, image: bytearray) -> LinkedImage:
+        symtab, opts, arch, macho = self.symtab, self.opts, self.arch, self.macho
+        layout, syms, scan, outs = self.layout, self.syms, self.scan_result, self.outs
+        linkedit, plans, seg_index = self.linkedit, self.plans, self.seg_index
+        executable = self.executable
+        stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs,
+                                                      macho.cpusubtype)
+        symbols, index_of = symbol_table(symtab, syms, outs, self.ordinal, linkedit,
+                                         self.base, macho.nlist, opts.exported, opts.strip,
+                                         executable, stabs, opts.discard_locals)
+        headers = _section_headers(outs, self.synthetic, scan, index_of, linkedit, symtab,
+                                   arch.word)
+        slid = site_addresses(self.rebases, layout)
+        read_only = self.rebases.read_only
+        tlv.refuse_unsupported(outs, opts.classic, opts.min_os)
+        tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
+        slid = [a for a in slid if a not in tlv_offsets]
+        pie = opts.pie
+        if opts.classic:
+            # A classic MH_PIE image needs a local relocation for every pointer into it
+            # (dyld's classic rebase walks only those, and the INDIRECT_SYMBOL_LOCAL
+            # slots); an image that is not MH_PIE is never slid and needs none.  We write
+            # MH_PIE with local relocations unless a pointer sits in a read-only segment
+            # (i386 code with absolute addresses), which dyld could not slide without text
+            # relocations.
+            pie = pie and read_only is None
+            targets = pointer_targets(self.rebases, layout, syms.address, arch.word)
+            _classic_relocations(scan, layout, plans, index_of, outs,
+                                 [(a, targets[a]) for a in slid] if pie else [], arch,
+                                 linkedit)
         else:
-            linkedit.rebase = rebase_opcodes([seg_index.locate(a) for a in slid],
-                                             seg_index.read_only())
-            linkedit.bind = bind_opcodes(binds)
-            linkedit.lazy_bind, starts = lazy_bind_opcodes(lazy)
-            _patch_helper_pushes(image, synthetic, layout, scan, starts)
-    entry = _entry(symtab, syms, opts.entry) if executable else 0
-    if link_map is not None:
-        from ..linkmap import build_macho_link_map
-        link_map.update(build_macho_link_map(arch.name, outs, syms, symtab, entry))
-    linkedit_offset = (file_end + PAGE - 1) & -PAGE
-    image.extend(bytes(linkedit_offset - len(image)))
-    return serialize(image, plans, headers, linkedit, linkedit_offset, dylibs, entry,
-                     opts.classic, opts.min_os, opts.sdk, pie, macho, unixthread,
-                     tlv.header_flag(outs), opts.stack_size, kind,
-                     {lib.soname: lib.macho_versions for lib in symtab.libraries})
+            if read_only is not None and not macho.text_pointers:
+                raise read_only
+            pie = pie and read_only is None  # i386 code with absolute addresses: never slid
+            binds = _binds(symtab, scan, self.synthetic, layout, seg_index, self.ordinal)
+            linkedit.exports = export_trie(symbols)
+            if self.chained:
+                spans = ([ChainSegment(0, self.base, 0)] if executable else []) + [
+                    ChainSegment(p.vmaddr, p.vmsize, p.fileoff) for p in plans]
+                linkedit.chained_fixups = image_fixups(
+                    image, spans, self.base, slid,
+                    [(seg_index.address(b), b) for b in binds],
+                    [(seg_index.address(b), b) for b in self.lazy])
+            else:
+                linkedit.rebase = rebase_opcodes([seg_index.locate(a) for a in slid],
+                                                 seg_index.read_only())
+                linkedit.bind = bind_opcodes(binds)
+        entry = _entry(symtab, syms, opts.entry) if executable else 0
+        linkedit_offset = (self.file_end + PAGE - 1) & -PAGE
+        image.extend(bytes(linkedit_offset - len(image)))
+        data = serialize(image, plans, headers, linkedit, linkedit_offset, self.dylibs, entry,
+                         opts.classic, opts.min_os, opts.sdk, pie, macho, self.unixthread,
+                         tlv.header_flag(outs), opts.stack_size, opts.kind,
+                         {lib.soname: lib.macho_versions for lib in symtab.libraries})
+        return LinkedImage(data, self.target, macho.bfd_name, arch.word, outs, syms, entry,
+                           tuple(lib.soname for lib in symtab.libraries))
 
 
 def _refuse_unsupported(symtab: SymbolTable, scan: ScanResult, opts: MachoOptions) -> None:
@@ -300,11 +365,11 @@ def _got_indirect_entry(key: object, index_of: dict[int, int], symtab: SymbolTab
     if symtab is None:
         return INDIRECT_SYMBOL_LOCAL
     if isinstance(key, int):
-        moves = _global_moves(symtab, key)
+        moves = global_moves(symtab, key)
     else:
         assert isinstance(key, tuple)
         number, index = key
-        moves = _moves(symtab, symtab.objects[number].symbols, symtab.gids[number], index)
+        moves = local_moves(symtab, number, index)
     return INDIRECT_SYMBOL_LOCAL if moves else INDIRECT_SYMBOL_ABS
 
 
@@ -358,118 +423,25 @@ def _lazy_binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic
     return out
 
 
-def _patch_helper_pushes(image: bytearray, synthetic: MachoSynthetic, layout: Layout,
-                         scan: ScanResult, starts: list[int]) -> None:
-    helper = synthetic.stub_helper
-    if helper is None:
-        return
-    base = layout.section_file_offset[id(helper)]
-    for gid, start in zip(scan.plt, starts):
-        at = base + synthetic.stub_helper_offset[gid] + synthetic.helper_push_imm
-        image[at:at + 4] = struct.pack("<I", start)
-
-
-def _rebase_sites(symtab: SymbolTable, layout: Layout, scan: ScanResult, word: int,
-                  skip: tuple[InputSection, ...], text_rebases: bool = False,
-                  library: bool = False) -> tuple[list[int], LinkError | None]:
-    """The address of every absolute pointer to something inside the image (what moves
-    with the slide), and the refusal for the first one in a read-only section, if any.
-    `text_rebases`: those in read-only sections are rebased too (an i386 dylib, which dyld
-    slides whatever its code holds: dyld makes __TEXT writable for its text rebases).
-    `library` (a dylib or bundle, always slid): an absolute address narrower than a
-    pointer, which no rebase can fix, is refused."""
-    bound = {(id(s.section), s.offset) for s in scan.dynamic_words}
-    sites = []
-    read_only: LinkError | None = None
-    for obj, gids in zip(symtab.objects, symtab.gids):
-        kinds = np.array([h.kind == RelocKind.ABS and (h.width == word or library)
-                          for h in obj.howtos])
-        t = obj.symbols
-        for sec in obj.sections:
-            if sec is None or sec.file is not obj or not len(sec.relocs) \
-                    or id(sec) not in layout.section_address or sec in skip:
-                continue
-            rows = sec.relocs.rows
-            for r in np.nonzero(kinds[rows["howto"]])[0].tolist():
-                offset, symbol = int(rows["offset"][r]), int(rows["symbol"][r])
-                if (id(sec), offset) in bound or not _moves(symtab, t, gids, symbol):
-                    continue
-                width = obj.howtos[int(rows["howto"][r])].width
-                if width != word:
-                    raise LinkError(f"a {width}-byte absolute address of a symbol in a dylib "
-                                    f"or bundle: dyld slides the image and can rebase only "
-                                    f"{word}-byte pointers", file=obj.path, section=sec.name,
-                                    offset=offset, symbol=t.names[symbol] or None)
-                if SectionFlags.WRITE not in sec.flags and not text_rebases:
-                    read_only = read_only or LinkError(
-                        "an absolute pointer in a read-only section cannot be rebased in a "
-                        "PIE (put it in __DATA,__const)", file=obj.path, section=sec.name,
-                        offset=offset, symbol=t.names[symbol] or None)
-                    continue
-                sites.append(layout.address_of(sec) + offset)
-    return sites, read_only
-
-
-def _indirect_pointer_sections(symtab: SymbolTable, synthetic: MachoSynthetic
-                               ) -> tuple[InputSection, ...]:
-    """Sections whose slots the classic indirect symbol table binds (or dyld slides)."""
-    found = [sec for obj in symtab.objects for sec in obj.sections
-             if sec is not None and sec.file is obj
-             and sec.role is SectionRole.NON_LAZY_POINTERS]
-    got = synthetic.common.got
-    return tuple(([got] if got is not None else []) + found)
-
-
-def _classic_relocations(symtab: SymbolTable, scan: ScanResult, layout: Layout,
-                         plans: list[SegmentPlan], index_of: dict[int, int],
-                         outs: list[OutputSection], image: bytearray, slid: list[int],
-                         arch: ArchTraits, linkedit: LinkeditPlan) -> None:
+def _classic_relocations(scan: ScanResult, layout: Layout, plans: list[SegmentPlan],
+                         index_of: dict[int, int], outs: list[OutputSection],
+                         slid: list[tuple[int, int]], arch: ArchTraits,
+                         linkedit: LinkeditPlan) -> None:
     """LC_DYSYMTAB's external relocations (pointers to imports, their addend left in the
-    word: apply_relocations wrote A there) and local relocations (pointers that slide)."""
+    word: the relocation pass wrote A there) and local relocations (pointers that slide,
+    each naming the section its target, from the rebase records, lies in)."""
+    assert arch.macho is not None
     spans = [SegmentSpan(0, False)]  # __PAGEZERO
     spans += [SegmentSpan(p.vmaddr, bool(p.prot & VM_PROT_W)) for p in plans]
-    base = relocation_base(arch.name, spans)
+    base = relocation_base(arch.macho.reloc_base_writable, spans)
     external = [DyldReloc(layout.address_of(s.section) + s.offset, index_of[s.gid])
                 for s in scan.dynamic_words if s.section.role is not SectionRole.NON_LAZY_POINTERS]
-    local = [DyldReloc(a, _section_ordinal_at(outs, _read_word(image, layout, a, arch.word)))
-             for a in slid]
-    linkedit.external_relocs = encode(external, extern=True, arch=arch.name, word=arch.word,
-                                      base=base)
-    linkedit.local_relocs = encode(local, extern=False, arch=arch.name, word=arch.word,
-                                   base=base)
+    local = [DyldReloc(a, section_ordinal_at(outs, target)) for a, target in slid]
+    linkedit.external_relocs = encode(external, extern=True, pointer_type=arch.macho.pointer_reloc,
+                                      word=arch.word, base=base)
+    linkedit.local_relocs = encode(local, extern=False, pointer_type=arch.macho.pointer_reloc,
+                                   word=arch.word, base=base)
     linkedit.nextrel, linkedit.nlocrel = len(external), len(local)
-
-
-def _read_word(image: bytearray, layout: Layout, addr: int, word: int) -> int:
-    seg = next(s for s in layout.segments if s.addr <= addr < s.addr + s.memsz)
-    at = seg.file_offset + addr - seg.addr
-    return int.from_bytes(image[at:at + word], "little")
-
-
-def _section_ordinal_at(outs: list[OutputSection], addr: int) -> int:
-    """The 1-based ordinal of the output section a pointer points into (its end counts:
-    a one-past-the-end pointer), else 1 (r_symbolnum must not be R_ABS, 0)."""
-    for n, out in enumerate(outs, start=1):
-        if out.addr <= addr < out.addr + out.size:
-            return n
-    for n, out in enumerate(outs, start=1):
-        if addr == out.addr + out.size:
-            return n
-    return 1
-
-
-def _moves(symtab: SymbolTable, t: ObjTable, gids: np.ndarray, symbol: int) -> bool:
-    """Whether the symbol's address moves with the image (so a pointer to it is rebased)."""
-    gid = int(gids[symbol])
-    if gid >= 0:
-        return _global_moves(symtab, gid)
-    section = int(t.section[symbol])
-    return section not in (UNDEF, ABS) and section >= 0
-
-
-def _global_moves(symtab: SymbolTable, gid: int) -> bool:
-    sym = symtab.symbols[gid]
-    return bool(sym.defined and not sym.absolute and not sym.imported or sym.linker_defined)
 
 
 def _entry(symtab: SymbolTable, syms: SymbolAddresses, name: str) -> int:
@@ -480,4 +452,4 @@ def _entry(symtab: SymbolTable, syms: SymbolAddresses, name: str) -> int:
     return int(syms.address[sym.id])
 
 
-__all__ = ["InputSection", "MachoOptions", "link_macho"]
+__all__ = ["MachoOptions", "MachoParts"]

@@ -39,7 +39,7 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
                  ordinal: dict[str, int], plan: LinkeditPlan, base: int,
                  nlist: str = "<IBBHQ", exported: tuple[str, ...] | None = None,
                  strip: bool = False, executable: bool = True,
-                 stabs: list[StabRow] | None = None
+                 stabs: list[StabRow] | None = None, discard_locals: bool = False
                  ) -> tuple[list[Export], dict[int, int]]:
     """nlist(_64) entries: hidden (local), exported (sorted), imported (sorted).
     Returns the export list and gid -> symbol index.  A symbol no `exported` pattern
@@ -47,7 +47,9 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
     the imports and __mh_execute_header (the indirect table names a stripped definition's
     slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie).
     `executable` False (a dylib or bundle): no __mh_execute_header.  `stabs` (the debug
-    map) come first, inside the local range, as ld64 writes them."""
+    map) come first, inside the local range, as ld64 writes them.  `discard_locals` (-x):
+    no non-external definitions (hidden, or not exported), as ld64 -x leaves them out; the
+    debug map stays (-S drops it)."""
     ordinal_of_section = {}
     for n, out in enumerate(outs, start=1):
         for sec in out.inputs:
@@ -87,7 +89,7 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
     exports = [(e[0], e[4], EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE) if e[1] & N_TYPE == N_ABS
                else (e[0], e[4] - base, EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION
                      if e[3] & N_WEAK_DEF else 0) for e in extdef]
-    local = (stabs or []) + local
+    local = (stabs or []) + ([] if discard_locals else local)
     if strip:
         local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER]
     strings = bytearray(b" \0")

@@ -15,17 +15,19 @@ Classic (the seed's way, `--macho-classic`): `__TEXT,__symbol_stub1` (jmp throug
 table; no stub helper, no dyld info.
 
 As on ELF, the sections are an ordinary synthetic object whose relocations the one
-relocation pass applies; only the lazy-bind offsets are patched after layout (they depend
-on where the __la_symbol_ptr slots landed).  Slots are a word wide (arch.word).
+relocation pass applies, the helper's `push $lazy_bind_offset` operands included: each is
+an absolute 32-bit relocation against a per-import absolute symbol of the synthetic
+object, whose value (the import's offset in the lazy-bind stream, which depends on where
+the __la_symbol_ptr slots land) `set_lazy_bind_offsets` fills in once layout has run.
+Slots are a word wide (arch.word).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..arch import MACHO_STUB_TEMPLATES, MachoStubTemplate, PltField
 from ..errors import LinkError
 from ..model import InputSection, SectionFlags
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from ..scan import ScanResult
 from ..synth import HOWTO_PCREL32, HOWTO_WORD, Synthetic, SyntheticBuilder, place_commons
@@ -48,6 +50,8 @@ class MachoSynthetic:
     dyld_private: InputSection | None
     binder_gid: int | None
     helper_push_imm: int = 1  # where, in a helper entry, the lazy-bind offset goes
+    # gid -> the synthetic object's absolute symbol the helper's push relocation names
+    lazy_bind_offset_symbol: dict[int, int] = field(default_factory=dict)
 
 
 def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanResult,
@@ -74,6 +78,7 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
     plt_entry: dict[int, int] = {}
     slot_of: dict[int, int] = {}
     helper_of: dict[int, int] = {}
+    offset_symbol: dict[int, int] = {}
     n_stubs = len(scan.plt)
     stub_size = len(t.stub)
     if classic:
@@ -106,6 +111,10 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
                 helper_of[gid] = entry
                 for f in t.entry_fields:
                     field(helper, entry, f, helper_sym)  # jmp header
+                # push $offset: the import's place in the lazy-bind stream, an absolute
+                # value known after layout (set_lazy_bind_offsets)
+                offset_symbol[gid] = b.absolute_symbol(f"<lazy bind offset {n}>")
+                b.reloc(helper, entry + t.entry_push_imm, HOWTO_WORD[4], offset_symbol[gid], 0)
                 b.reloc(la_ptr, n * w, word, helper_sym, entry)
 
     got = None
@@ -140,7 +149,17 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
     globals_.gids.append(gids)
     common = Synthetic(obj, stubs, la_ptr, got, None, plt_entry, got_slot, slot_of, {})
     return MachoSynthetic(common, helper_of, helper, dyld_private, binder_gid,
-                          t.entry_push_imm)
+                          t.entry_push_imm, offset_symbol)
+
+
+def set_lazy_bind_offsets(synthetic: MachoSynthetic, scan: ScanResult, starts: list[int]
+                          ) -> None:
+    """Complete the helper's push records: each import's offset in the lazy-bind stream
+    (`starts`, in scan.plt order) becomes the value of the absolute symbol its push
+    relocation names."""
+    values = synthetic.common.obj.symbols.value
+    for gid, start in zip(scan.plt, starts):
+        values[synthetic.lazy_bind_offset_symbol[gid]] = start
 
 
 __all__ = ["BINDER", "HELPER_ENTRY", "HELPER_HEADER", "HELPER_PUSH_IMM", "STUB",

@@ -18,6 +18,7 @@ from oracle.emulate.elfimage import ImageError
 from oracle.emulate.files import MemoryFiles, SeedError
 from oracle.emulate.ldso import Invocation, defined_names, run_elf
 from oracle.emulate.libtrace import is_libtrace
+from oracle.emulate.loader import LoadError, read_capped
 from oracle.emulate.machine import Limits
 from oracle.emulate.result import Fault, RunResult
 
@@ -63,7 +64,10 @@ def run(
     if bind not in ("lazy", "now"):
         raise ValueError(f"bind must be 'lazy' or 'now', not {bind!r}")
     exe = Path(path)
-    data = exe.read_bytes()
+    try:
+        data = read_capped(exe, memory_cap)
+    except LoadError as err:
+        return _refused(str(err))
     if files_from is not None:
         try:
             MemoryFiles.seeded(os.fspath(files_from))  # refused here, not halfway through a load

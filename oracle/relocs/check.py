@@ -26,6 +26,7 @@ from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
 from .placement import is_evidence, placed_offset
 from .rules import expectations
 from .types import Formula, at_site, is_none, lookup, type_name
+from .unreadable import unreadable
 
 # Input sections linkers rebuild rather than copy: their fields are not compared.
 _REWRITTEN = (".eh_frame", ".note.gnu.property", ".sframe")
@@ -143,21 +144,24 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     the fewest disagree (the first, on a tie), then checks everything against it.
 
     A Mach-O output (and MH_OBJECT inputs) goes to `oracle.macho_relocs`, which produces the
-    same report records.
+    same report records.  A file that cannot be read is reported, not raised: one mismatch
+    of kind "unreadable" naming it (oracle.relocs.unreadable).
     """
     if _is_macho(output):
         from oracle.macho_relocs import check_macho_fields
         return check_macho_fields(output, inputs)
     skipped: Counter[str] = Counter()
+    # a judge must not die on the thing it judges: an unreadable file is the finding
+    # (headers and compressed sections say what a hostile file wants them to say)
     try:
         elf = read_elf(output)  # read once: the image and the debug sections come from it
         image = image_of(elf)
+    except _UNREADABLE as e:
+        return unreadable(output, e, "ELF")
+    try:
         objects, members = _read_inputs([str(p) for p in inputs], skipped)
-    except (struct.error, ValueError, OSError, AssertionError, zlib.error, OverflowError,
-            MemoryError, IndexError, KeyError) as e:
-        # a judge must not die on the thing it judges: say which file and why (headers
-        # and compressed sections say what a hostile file wants them to say)
-        raise ValueError(f"cannot read {output} or its inputs as ELF: {e}") from e
+    except _UnreadableInput as e:
+        return unreadable(e.path, e.__cause__ or e, "ELF")
     hints = read_hints(link_map)
     if members:
         objects = _linked_members(Linked(image, objects, hints), members, skipped)
@@ -195,15 +199,31 @@ def _read_inputs(paths: list[str],
     objects: list[InputObject] = []
     members: set[int] = set()
     for path in paths:
-        if is_relocatable(path):
-            objects.append(read_object(path))
-        elif is_archive(path):
-            found = read_archive(path)
-            objects.extend(found)
-            members.update(id(m) for m in found)
-        else:
-            skipped["non-relocatable inputs"] += 1  # shared objects, scripts, options
+        try:
+            if is_relocatable(path):
+                objects.append(read_object(path))
+            elif is_archive(path):
+                found = read_archive(path)
+                objects.extend(found)
+                members.update(id(m) for m in found)
+            else:
+                skipped["non-relocatable inputs"] += 1  # shared objects, scripts, options
+        except _UNREADABLE as e:
+            raise _UnreadableInput(path) from e
     return objects, members
+
+
+# What the readers raise on a malformed file.
+_UNREADABLE = (struct.error, ValueError, OSError, AssertionError, zlib.error, OverflowError,
+               MemoryError, IndexError, KeyError)
+
+
+class _UnreadableInput(Exception):
+    """An input the readers refused (the reason is the cause)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 def _linked_members(linked: Linked, members: set[int],

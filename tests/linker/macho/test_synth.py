@@ -15,6 +15,7 @@ from linker.macho.synth import (
     STUB,
     MachoSynthetic,
     build_macho_synthetic,
+    set_lazy_bind_offsets,
 )
 from linker.model import (
     COMMON,
@@ -113,9 +114,16 @@ def test_modern_stubs_helper_and_lazy_pointers() -> None:
     assert relocs(s, s.stub_helper) == [
         (3, "<pcrel32>", "[__DATA,__data]", -4),  # lea dyld_private(%rip), %r11
         (16 + 6, "<pcrel32>", "[__TEXT,__stub_helper]", -4),  # jmp header
+        # push $offset: the import's place in the lazy-bind stream, an absolute symbol
+        # whose value set_lazy_bind_offsets gives after layout
+        (16 + 1, "<word32>", "<lazy bind offset 0>", 0),
         (26 + 6, "<pcrel32>", "[__TEXT,__stub_helper]", -4),
+        (26 + 1, "<word32>", "<lazy bind offset 1>", 0),
         (11, "<pcrel32>", "[__DATA,__got]", 0 - 4),  # jmp *binder@GOT(%rip)
     ]
+    offsets = s.lazy_bind_offset_symbol
+    set_lazy_bind_offsets(s, scan, [0x0, 0x13])
+    assert [int(s.common.obj.symbols.value[offsets[g]]) for g in (puts, exit_)] == [0, 0x13]
     assert s.dyld_private is not None and s.dyld_private.size == 8
     assert relocs(s, c.got) == []  # imports' GOT slots are bound by dyld
 
