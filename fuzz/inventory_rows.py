@@ -277,7 +277,7 @@ def _macho64_rows() -> list[Row]:
            "destroyed newest first at thread end and at exit before statics "
            "(fuzz/macho/tlv_cxx.py)", "tlv:cxx:destructors", "tlv:cxx:thread",
            "tlv:cxx:main_thread_at_exit", "tlv:cxx:other_unit", "tlv:cxx:two_guards",
-           "tlv:cxx:before_static"),
+           "tlv:cxx:before_static", "tlv:cxx:statics_in_link_order"),
         _r(t, "binds and rebases", "chained fixups and dyld-info opcodes for one program",
            "fixups:chained"),
         _r(t, "dylibs", "part of the program in a dylib (-dylib), opcodes or chained fixups",
