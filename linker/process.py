@@ -38,7 +38,10 @@ def _prepare() -> None:
 
 
 def _finish(main: Callable[[], int]) -> NoReturn:
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:  # the reader went away (`ld --help | head -1`): no traceback
+        code = 1
     from .records import save_compiled
     save_compiled()
     try:
