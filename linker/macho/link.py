@@ -29,7 +29,7 @@ from . import sections as policy
 from . import tlv
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
-from .debug_map import debug_map
+from .debug_map import as_statics, debug_map
 from .dyldinfo import (
     BindEntry,
     bind_opcodes,
@@ -49,7 +49,7 @@ from .rebases import (
     site_addresses,
 )
 from .sectcreate import create_sections
-from .symbols import MH_EXECUTE_HEADER, symbol_table
+from .symbols import MH_EXECUTE_HEADER, local_names, symbol_table
 from .synth import MachoSynthetic, build_macho_synthetic, set_lazy_bind_offsets
 from .write import (
     EXECUTABLE,
@@ -207,6 +207,8 @@ class MachoParts:
         executable = self.executable
         stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs,
                                                       macho.cpusubtype)
+        if opts.discard_locals:
+            stabs = as_statics(stabs, local_names(symtab, opts.exported))
         symbols, index_of = symbol_table(symtab, syms, outs, self.ordinal, linkedit,
                                          self.base, macho.nlist, opts.exported, opts.strip,
                                          executable, stabs, opts.discard_locals)
