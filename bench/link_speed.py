@@ -6,7 +6,8 @@
     .venv/bin/python bench/link_speed.py --profile       # pyinstrument on workload A
 
 Workloads: many-static and many-dynamic (workload A: ~2000 generated objects, ~200,000
-relocations, no crt; the dynamic one imports from libc.so.6) and zlib-archive (workload B:
+relocations, no crt; the dynamic one imports from libc.so.6), many-static-10x (the static
+link of ten times as many objects, which shows whether the cost stays linear) and zlib-archive (workload B:
 a C program against libz.a) and hello (workload C: hello world against libc.so, where
 start-up is the cost). linkharness runs through its gcc shim (`linkharness ld-shim`), as
 `gcc -B` runs it. Linkers take turns: 1 warm-up round, then N timed rounds of
@@ -17,6 +18,7 @@ table says WRONG.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import subprocess
 import sys
@@ -38,7 +40,9 @@ from bench.workload import Workload
 from bench.zlib_program import zlib_workload
 
 BENCHMARK = "link speed: linkharness vs GNU ld, gold, lld, mold"
-WORKLOADS = ("many-static", "many-dynamic", "many-static-g", "zlib-archive", "hello")
+WORKLOADS = ("many-static", "many-dynamic", "many-static-10x", "many-static-g", "zlib-archive",
+             "hello")
+LARGE_FACTOR = 10  # many-static-10x: this many times --objects
 
 
 def _names(text: str) -> list[str]:
@@ -81,6 +85,13 @@ def build_workloads(args: argparse.Namespace) -> list[Workload]:
         params = ManyObjectsParams(objects=args.objects,
                                    relocs_per_object=args.relocs_per_object, seed=args.seed)
         chosen += many_workloads(args.cache, params, args.jobs)
+    if "many-static-10x" in args.workloads:
+        params = ManyObjectsParams(objects=args.objects * LARGE_FACTOR,
+                                   relocs_per_object=args.relocs_per_object, seed=args.seed)
+        static = many_workloads(args.cache, params, args.jobs)[0]
+        chosen.append(dataclasses.replace(static, name="many-static-10x",
+                                          description=f"{static.description} "
+                                                      f"({LARGE_FACTOR}x many-static)"))
     if "many-static-g" in args.workloads:
         params = ManyObjectsParams(objects=args.objects,
                                    relocs_per_object=args.relocs_per_object, seed=args.seed)

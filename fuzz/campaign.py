@@ -12,8 +12,9 @@ Everything the table says is read back from that database afterwards: HypoFuzz's
 reports (examples and seconds per worker; the last one or two seconds before the stop may be
 missing from the counts, never from the rate) and the failures it saved, shrunk, under each
 property's own Hypothesis key, which is why `pytest fuzz/... --hypothesis-profile=fuzz`
-(or `linkharness hunt --pull`) replays them.  The coverage tally and the feature inventory
-come from the workers' own counters (fuzz/coverage.py), flushed to files while they run.
+(or `linkharness hunt --pull`) replays them.  The coverage tally comes from the workers' own
+counters (fuzz/coverage.py), flushed to files while they run; the feature inventory printed
+last adds to them tests/fuzz/test_inventory.py's deterministic draws (`print_inventory`).
 """
 
 from __future__ import annotations
@@ -345,17 +346,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in rows:
         if r.fatal:
             print(f"\nFATAL {r.nodeid}: the property could not run:\n{r.fatal}")
-    counts = read_tallies(tallies)
-    if counts:
-        from fuzz.inventory import render
-
-        print(f"\nfeature inventory (fuzz/inventory.py) over {counts['examples']} examples:")
-        render(counts, print)
+    print_inventory(read_tallies(tallies))
     idle = [r.nodeid for r in rows if r.examples == 0 and not r.fatal and not r.failures]
     if idle:
         print(f"\n{len(idle)} of {len(rows)} properties drew no example (the budget is too "
               f"small for every round to get {MIN_ROUND}s): " + ", ".join(idle))
     return 1 if ended or any(r.failures or r.fatal for r in rows) else 0
+
+
+INVENTORY_DRAWS = 30  # per strategy, as tests/fuzz/test_inventory.py draws them
+
+
+def print_inventory(counts: Counter[str], write: Callable[[str], None] = print) -> None:
+    """The feature inventory with the workers' counts plus the deterministic draws of
+    tests/fuzz/test_inventory.py (samples and INVENTORY_DRAWS derandomized draws of every
+    strategy): a short campaign whose rounds reach a few properties, or properties that
+    record no labels, still shows every row drawn by what the campaign runs."""
+    from fuzz.inventory import all_label_counts, render
+
+    drawn = all_label_counts(INVENTORY_DRAWS)
+    total = Counter(counts)
+    total.update(drawn)
+    write(f"\nfeature inventory (fuzz/inventory.py) over {total['examples']} examples: "
+          f"{counts.get('examples', 0)} from the campaign's workers, {drawn['examples']} "
+          f"deterministic draws ({INVENTORY_DRAWS} per strategy, and the samples)")
+    render(total, write)
 
 
 if __name__ == "__main__":

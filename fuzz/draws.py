@@ -20,7 +20,7 @@ import functools
 import hashlib
 import itertools
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from hypothesis import reject
 from hypothesis import strategies as st
@@ -71,6 +71,8 @@ def _label(*key: object) -> int:
 
 def integer(draw: st.DrawFn, low: int, high: int) -> int:
     """draw(st.integers(low, high)), without a strategy."""
+    if isinstance(draw, ByteChoices):
+        return draw.integer(low, high)
     data = _data(draw)
     if data is None:
         return draw(ints(low, high))
@@ -86,6 +88,8 @@ def pick(draw: st.DrawFn, choices: Sequence[T]) -> T:
         return choices[0]
     if not choices:
         reject()
+    if isinstance(draw, ByteChoices):
+        return choices[draw.integer(0, len(choices) - 1)]
     data = _data(draw)
     if len(choices) > UNWEIGHTED_PICK or data is None:
         return draw(st.sampled_from(choices))
@@ -103,3 +107,96 @@ def selections(items: tuple[T, ...], low: int, high: int) -> tuple[tuple[T, ...]
     "another?" (the first, and simplest, is what that list shrinks to)."""
     return tuple(chosen for size in range(low, min(high, len(items)) + 1)
                  for chosen in itertools.permutations(items, size))
+
+
+# Bytes drawn at a time by ByteChoices: a program model takes about 300 (five-word call
+# arguments and data constants are most of it), so two or three draws make one.
+BLOCK = 128
+# Choices among more than this many values read one byte more than the range needs, so
+# that the modulo's bias stays under 1/256 of a value's share.
+UNBIASED_UP_TO = 16
+# st.integers's end weights (see _end_weights) as byte values of the selector that a wide
+# range reads first: 4/256 low, 2/256 low + 1, 2/256 high - 1, 4/256 high, at the top of
+# the byte so that a zero selector (what shrinking makes) means "uniform".
+_ENDS = ((252, 0), (250, 1), (248, -2), (244, -1))
+
+
+class ByteChoices:
+    """A composite's `draw` that makes its integer and pick choices from byte blocks drawn
+    on the test case, `BLOCK` bytes at a time, instead of one Hypothesis choice each.
+
+    Every choice costs the engine about 12 µs (recording, the data tree, span bookkeeping)
+    whatever its size, and a program model makes about 160 of them: two thirds of an
+    example of property (a) went there.  Read from blocks, a model costs two or three
+    choices.  The values keep their distributions (uniform picks; st.integers's weighted
+    ends on ranges wider than 127) and their shrinking direction: all-zero bytes give
+    every pick its first element and every integer the value st.integers shrinks to (0
+    when in range, else the end nearest it).  What is lost is the engine's view of each
+    choice: the shrinker shortens a model through its count choices (fewer functions,
+    steps, items), whose later choices then read other bytes, rather than deleting one
+    choice at a time; failures still shrink, less far.
+
+    Anything else a strategy draws (`draw(st.permutations(...))`) goes to the wrapped
+    `draw` unchanged.
+    """
+
+    def __init__(self, draw: st.DrawFn, data: Any, block: int = BLOCK) -> None:
+        self._draw = draw
+        self._data = data
+        self._size = block
+        self._block = b""
+        self._at = 0
+
+    def __call__(self, strategy: st.SearchStrategy[T], label: object = None) -> T:
+        return self._draw(strategy, label)
+
+    def _take(self, n: int) -> int:
+        """The next `n` bytes as a big-endian number (zero bytes shrink to 0)."""
+        if self._at + n > len(self._block):
+            rest = self._block[self._at:]
+            self._block = rest + self._data.draw_bytes(self._size, self._size)
+            self._at = 0
+        value = int.from_bytes(self._block[self._at:self._at + n], "big")
+        self._at += n
+        return value
+
+    def integer(self, low: int, high: int) -> int:
+        span = high - low + 1
+        if span <= 1:
+            return low
+        if span - 1 > WEIGHTED_WIDER_THAN:
+            selector = self._take(1)
+            for at_least, end in _ENDS:
+                if selector >= at_least:
+                    return low + end if end >= 0 else high + 1 + end
+        width = ((span - 1).bit_length() + 7) // 8
+        if span > UNBIASED_UP_TO and span & (span - 1):
+            width += 1
+        # scaled, not reduced modulo the span: a smaller number read gives a value
+        # nearer the shrink target, so that the shrinker, lowering bytes, lowers values
+        return _nth_nearest_zero(low, high, (self._take(width) * span) >> (8 * width))
+
+
+def _nth_nearest_zero(low: int, high: int, n: int) -> int:
+    """The `n`th value of low..high in the order st.integers shrinks them: by distance
+    from 0 (or from the end nearest it), positive first."""
+    if low >= 0:
+        return low + n
+    if high <= 0:
+        return high - n
+    both = min(high, -low)  # values on both sides of 0, alternating
+    if n <= 2 * both:
+        return (n + 1) // 2 if n % 2 else -(n // 2)
+    beyond = both + n - 2 * both
+    return beyond if high > -low else -beyond
+
+
+def byte_choices(draw: st.DrawFn, block: int = BLOCK) -> st.DrawFn:
+    """`draw`, made to take its integer and pick choices from byte blocks of `block`
+    bytes (ByteChoices) when this Hypothesis exposes the test case; unchanged otherwise."""
+    if isinstance(draw, ByteChoices):
+        return draw
+    data = _data(draw)
+    if data is None or not hasattr(data, "draw_bytes"):
+        return draw
+    return cast(st.DrawFn, ByteChoices(draw, data, block))  # a DrawFn but for __signature__

@@ -17,7 +17,7 @@ from oracle.reference import ReferenceResult, link_reference
 
 from . import subject
 from .assemble_x86 import lowered_images
-from .draws import integer, pick, selections
+from .draws import byte_choices, integer, pick, selections
 from .emit_asm import write_asm
 from .emit_elf import write_elf
 from .model import Program
@@ -102,6 +102,7 @@ def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[Link
 
 @st.composite
 def _link_options(draw: st.DrawFn, n_objects: int, pie_ok: bool) -> LinkOptions:
+    draw = byte_choices(draw, 16)  # one engine choice for all of them
     if n_objects <= ORDERS_PICKED_UP_TO:  # one choice (identity first), not one per object
         order = pick(draw, selections(tuple(range(n_objects)), n_objects, n_objects))
     else:

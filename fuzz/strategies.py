@@ -17,7 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import libtrace
-from .draws import integer, pick, selections
+from .draws import byte_choices, integer, pick, selections
 from .model import (
     AbsSymbol,
     AddrVia,
@@ -92,6 +92,7 @@ class Draft:
     funcs: list[FuncSym] = field(default_factory=list)
     data: list[DataSym] = field(default_factory=list)
     absolutes: list[tuple[int, AbsSymbol]] = field(default_factory=list)
+    menus: dict[tuple[int, int, bool], _Menu] = field(default_factory=dict)  # see _menu
 
     def imports(self, functions: bool) -> tuple[libtrace.Import, ...]:
         return _imports(self.libraries, functions)
@@ -158,7 +159,7 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
         entries = [pick(draw, funcs) for _ in range(count)]
         # 4-byte entries (R_X86_64_32) only for our own functions, which live below 4 GiB
         # in a non-PIE executable; an import's address is only known at run time.
-        return tuple(Ref(8 if e in libtrace.IMPORTS or draw(st.booleans()) else 4, e)
+        return tuple(Ref(8 if e in libtrace.IMPORTS or pick(draw, (False, True)) else 4, e)
                      for e in entries)
     abs_names = [a for _, a in d.absolutes]
     out: list[Field] = []
@@ -184,7 +185,23 @@ def _loadable(d: Draft, sym: DataSym) -> list[int]:
             and not sym.form.startswith("table")]
 
 
-def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: bool) -> Step:
+@dataclass(frozen=True)
+class _Menu:
+    """What a step of a body may use: the same for every step of every body with the same
+    owner, rank and visibility (symbols and data fields are all drawn before the bodies)."""
+
+    funcs: list[FuncSym]
+    tables: list[DataSym]
+    loads: list[DataSym]
+    stores: list[DataSym]
+    kinds: tuple[str, ...]
+
+
+def _menu(d: Draft, owner: int, rank: int, globals_only: bool) -> _Menu:
+    key = (owner, rank, globals_only)
+    found = d.menus.get(key)
+    if found is not None:
+        return found
     funcs = d.visible_funcs(owner, rank, globals_only)
     data = d.visible_data(owner, globals_only)
     tables = [t for t in data if t.form.startswith("table")
@@ -194,7 +211,14 @@ def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: b
               any(isinstance(f, Const) and f.width == 4 for f in x.fields)]
     kinds = ["import"] * 3 + ["load_import"] + ["call"] * 2 * bool(funcs) + ["table"] * bool(tables)
     kinds += ["load"] * bool(loads) + ["store"] * bool(stores) + ["store_import"]
-    kind = pick(draw, kinds)
+    d.menus[key] = _Menu(funcs, tables, loads, stores, tuple(kinds))
+    return d.menus[key]
+
+
+def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: bool) -> Step:
+    menu = _menu(d, owner, rank, globals_only)
+    funcs, tables, loads, stores = menu.funcs, menu.tables, menu.loads, menu.stores
+    kind = pick(draw, menu.kinds)
     step: Step
     if kind == "import":
         target = pick(draw, d.imports(True)).name
@@ -249,7 +273,10 @@ def _draw_body(draw: st.DrawFn, d: Draft, owner: int, f: FuncSym, globals_only: 
 
 @st.composite
 def programs(draw: st.DrawFn) -> Program:
-    """A valid program: links everywhere, and `semantics.outcome` says what it does."""
+    """A valid program: links everywhere, and `semantics.outcome` says what it does.
+    Its choices are read from byte blocks (draws.ByteChoices: two or three engine choices
+    per model instead of about 160)."""
+    draw = byte_choices(draw)
     n = integer(draw, 2, 4)
     libs = pick(draw, LIBRARY_SETS)
     d = Draft(n, libs)

@@ -248,16 +248,20 @@ def past_edge(reloc: str, high: bool) -> int:
 
 @st.composite
 def edge_error_programs(draw: st.DrawFn) -> Program:
-    """A valid program plus one field just past the edge of its range (and fields at the
-    edge): every linker that checks the field refuses it, naming the absolute symbol (or,
-    pc-relative, the item) and the object."""
+    """A valid program plus fields just past the edge of one relocation's range (after
+    fields at the edges): above it, below it, or both (then one example draws both of the
+    inventory's rows for the relocation, the first of them named).  Every linker that
+    checks the field refuses it, naming the absolute symbol (or, pc-relative, the item) and
+    the object."""
     base = draw(programs())
     reloc = draw(st.sampled_from(sorted(EDGES)))
-    value = past_edge(reloc, draw(st.booleans()))
+    sides = draw(st.sampled_from(((True, False), (True,), (False,))))
     fitting = draw(_edges())
-    edges, absolutes = edge_item([*fitting, (reloc, value, draw(st.sampled_from(SYMBOL_VALUES)))])
-    last = edges.fields[-1]
-    culprit = last.target if isinstance(last, Ref) else EDGE_ITEM
+    past = [(reloc, past_edge(reloc, high), draw(st.sampled_from(SYMBOL_VALUES)))
+            for high in sides]
+    edges, absolutes = edge_item([*fitting, *past])
+    first = edges.fields[len(edges.fields) - len(past)]
+    culprit = first.target if isinstance(first, Ref) else EDGE_ITEM
     owner = draw(st.integers(0, len(base.objects) - 1))
     obj = base.objects[owner]
     obj = replace(obj, sections=(*obj.sections, Section(".data.lh_edge", SectionKind.DATA, 1)),

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import event, example, given, settings
 
-from fuzz.coverage import describe_macho, record
+from fuzz.coverage import describe_macho, record, record_labels
 from fuzz.judge import load_seed
 from fuzz.macho import judge
 from fuzz.macho.dylib_split import (
@@ -37,7 +37,9 @@ from fuzz.macho.dylib_split import (
 )
 from fuzz.macho.dylib_split_i386 import (
     DylibCase386,
+    describe_i386,
     dylib_cases_i386,
+    dylib_sample_i386,
     link_dylib_i386,
     link_executable_i386,
     write_objects_i386,
@@ -152,6 +154,7 @@ def test_crosswise_with_ld64_lld(
 
 @settings(settings.default, max_examples=I386_CI_EXAMPLES) \
     if settings.default is not None and settings.default.derandomize else (lambda f: f)
+@example(case=dylib_sample_i386())
 @given(case=dylib_cases_i386())
 def test_i386_program_split_into_a_dylib_behaves_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: DylibCase386,
@@ -159,6 +162,7 @@ def test_i386_program_split_into_a_dylib_behaves_as_the_model_says(
     """The same for -arch i386 (fuzz/macho/dylib_split_i386.py): the dylib's code holds
     absolute addresses, so it is rebased in __TEXT; no reference linker (ld64.lld-14 has no
     i386)."""
+    record_labels(describe_i386(case))
     expected = outcome(case.program)
     work = tmp_path_factory.mktemp("split386")
     exe_objs, dylib_objs = write_objects_i386(case, work / "objs")

@@ -1,5 +1,5 @@
-"""Mach-O x86-64 SUBTRACTOR pairs at the edges of their range, and the Mach-O error models
-(fuzz.macho.edges).
+"""Mach-O x86-64 SUBTRACTOR pairs at the edges of their range in a drawn program
+(fuzz.macho.subtractor), and the Mach-O error models (fuzz.macho.errors).
 
 - edges: a drawn program with an item whose SUBTRACTOR fields hold 0x7fffffff and -2**31
   (4 bytes) and -2**63 (8 bytes), read by the main: linkharness modern and classic and
@@ -24,20 +24,17 @@ from hypothesis import example, given, settings
 
 from fuzz.coverage import describe_macho, record
 from fuzz.macho import judge, pipeline
-from fuzz.macho.edges import (
-    EDGE_SAMPLE,
-    ERROR_SAMPLES,
-    describe_edges,
-    edge_cases,
-    macho_error_cases,
-)
+from fuzz.macho.errors import ERROR_SAMPLES, describe_errors, macho_error_cases
 from fuzz.macho.strategies import MachoCase
+from fuzz.macho.subtractor import EDGE_SAMPLE, describe_items, edge_cases
 from fuzz.macho.tbd import write_tbds
 from fuzz.model import ErrorKind
 from fuzz.semantics import outcome
 from linker import LinkError
 
 CI_EXAMPLES = {"edges": 4, "errors": 6}
+
+
 def _budget(prop: str) -> Callable[[Any], Any]:
     current = settings.default
     if current is not None and current.derandomize:
@@ -52,7 +49,7 @@ def test_macho_subtractor_at_its_range_edges_links_and_runs(
     tmp_path_factory: pytest.TempPathFactory, case: MachoCase,
 ) -> None:
     record(case.program, describe_macho(case.program, case.variant)
-           | describe_edges(case.program))
+           | describe_items(case.program))
     expected = outcome(case.program)
     work = tmp_path_factory.mktemp("macho-edge")
     objs = pipeline.write_objects(case.program, work / "objs", case.variant)
@@ -79,7 +76,7 @@ def test_linkharness_refuses_a_macho_error_model(
 ) -> None:
     program = case.program
     assert program.culprit is not None and program.error is not None
-    record(program, describe_macho(program, case.variant) | describe_edges(program))
+    record(program, describe_macho(program, case.variant) | describe_errors(program))
     problems = refusal_problems(case, tmp_path_factory.mktemp("macho-err"))
     assert not problems, "\n".join(problems)
     refused = pipeline.link_lld(*_written(case, tmp_path_factory.mktemp("lld-err")),

@@ -1,7 +1,5 @@
 """`python -m linker ARGS`: the same as `linkharness link ARGS` (what the gcc shim runs)."""
 
-import sys
+from .process import ld_main
 
-from .cli import main
-
-sys.exit(main())
+ld_main()

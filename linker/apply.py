@@ -10,7 +10,6 @@ relocation unless one overflows (then we build the error message).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,7 +25,8 @@ from .kinds import (
     formula,
 )
 from .layout import Layout
-from .model import ABS, COMMON, UNDEF, ObjectFile, SectionFlags
+from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, ObjectFile, is_allocated
+from .records import dataclass, field
 from .resolve import SymbolTable
 from .scan import TLS_GD, TLS_GOT, TLS_LD, ScanResult
 from .synth import Synthetic
@@ -147,6 +147,50 @@ def local_addresses(obj: ObjectFile, layout: Layout) -> np.ndarray:
     return addr
 
 
+def all_local_addresses(objects: Sequence[ObjectFile], layout: Layout,
+                        checked: Sequence[bool]) -> np.ndarray:
+    """`local_addresses` of every object, concatenated, in a few operations for the whole
+    link.  Only the objects marked `checked` have their addresses refused when outside the
+    address space (the first in order raises), as `local_addresses` would for each."""
+    if not objects:
+        return np.zeros(0, dtype=np.int64)
+    tables = [obj.symbols for obj in objects]
+    counts = [len(t) for t in tables]
+    owner = np.repeat(np.arange(len(objects)), counts)
+    section_address = layout.section_address
+    # per object: its sections' bases, then three zeros for UNDEF/ABS/COMMON
+    bases = np.array([section_address.get(id(sec), 0) if sec is not None else 0
+                      for obj in objects for sec in [*obj.sections, None, None, None]],
+                     dtype=np.int64)
+    discarded = np.array([flag for obj in objects
+                          for flag in [*(sec is None for sec in obj.sections), False, False,
+                                       False]], dtype=bool)
+    first_section = np.cumsum([0, *(len(obj.sections) + 3 for obj in objects)])[:-1]
+    shndx = np.concatenate([t.section for t in tables]).astype(np.int64)
+    value = np.concatenate([t.value for t in tables]).astype(np.int64)
+    nsections = np.array([len(obj.sections) for obj in objects], dtype=np.int64)[owner]
+    special = shndx < 0
+    idx = first_section[owner] + np.where(special, nsections, shndx)
+    addr = bases[idx] + value
+    addr[(shndx == UNDEF) | (shndx == COMMON)] = 0
+    is_abs = shndx == ABS
+    addr[is_abs] = value[is_abs]
+    narrow = np.array([obj.arch == "i386" for obj in objects], dtype=bool)
+    if narrow.any():  # a 32-bit word, two's complement (absolute_word)
+        wrap = is_abs & narrow[owner]
+        addr[wrap] = (addr[wrap] + (1 << 31)) % (1 << 32) - (1 << 31)
+    addr[~special & discarded[idx]] = 0
+    outside = ((addr < 0) | (~special & (value < 0))) & ~is_abs
+    if narrow.any():
+        outside |= narrow[owner] & (addr >= 1 << 32)
+    outside &= np.array(checked, dtype=bool)[owner]
+    if outside.any():
+        n = int(np.nonzero(outside)[0][0])
+        obj = objects[int(owner[n])]
+        local_addresses(obj, layout)  # raises its error for this object
+    return addr
+
+
 @dataclass
 class _HowtoTable:
     """Every distinct howto sequence of the link, concatenated; objects index it at a base."""
@@ -195,54 +239,69 @@ def apply_relocations(
     howtos = _HowtoTable()
     bound_sites = {(id(site.section), site.offset) for site in scan.dynamic_words}
     bound_sections = {key[0] for key in bound_sites}
-    gid_parts, local_parts, size_parts, dead_parts = [], [], [], []
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("offset", "howto", "symbol",
-                                                           "local", "addend", "sub")}
+    objects = symtab.objects
+    counts = [len(obj.symbols) for obj in objects]
+    sym_start = np.cumsum([0, *counts]).tolist()
+    # Every placed section with relocations, in object then section order: its rows are
+    # gathered with one join of their bytes, each section contributing only its bases.
+    tables: list[np.ndarray] = []
+    subs: list[np.ndarray | None] = []
     sec_base, sec_pos, sec_len, sec_origin, sec_tomb = [], [], [], [], []
+    sec_sym_base, sec_hbase = [], []
+    checked = [False] * len(objects)
     bound_rows: list[np.ndarray] = []
-    sym_base = row_count = 0
-    for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
+    row_count = 0
+    section_address, section_file_offset = layout.section_address, layout.section_file_offset
+    for number, obj in enumerate(objects):
         hbase = howtos.base(obj.howtos)
-        placed = [sec for sec in obj.sections if sec is not None and sec.file is obj
-                  and len(sec.relocs) and id(sec) in layout.section_address]
-        if placed:
-            gid_parts.append(gids)
-            local_parts.append(_local_ifunc_entries(local_addresses(obj, layout), number,
-                                                    synthetic, layout))
-            size_parts.append(obj.symbols.size.astype(np.int64))
-            dead_parts.append(_in_discarded_section(obj, layout))
-        for sec in placed:
+        for sec in obj.sections:
+            if sec is None or sec.file is not obj or not len(sec.relocs) \
+                    or id(sec) not in section_address:
+                continue
+            checked[number] = True
             rows = sec.relocs.rows
-            parts["offset"].append(rows["offset"])
-            parts["howto"].append(rows["howto"].astype(np.int64) + hbase)
-            parts["symbol"].append(rows["symbol"].astype(np.int64) + sym_base)
-            parts["local"].append(rows["symbol"])
-            parts["addend"].append(rows["addend"])
-            sub = sec.relocs.subtrahend
-            parts["sub"].append(np.where(sub >= 0, sub + sym_base, -1) if sub is not None
-                                else np.full(len(rows), -1, dtype=np.int64))
+            tables.append(rows)
+            subs.append(sec.relocs.subtrahend)
             if id(sec) in bound_sections:
                 # ld.so adds the import's address at run time; the field keeps A (REL needs it).
                 hit = [n for n, off in enumerate(rows["offset"].tolist())
                        if (id(sec), off) in bound_sites]
                 bound_rows.append(np.array(hit, dtype=np.int64) + row_count)
-            sec_base.append(layout.section_address[id(sec)])
-            sec_pos.append(layout.section_file_offset[id(sec)])
+            sec_base.append(section_address[id(sec)])
+            sec_pos.append(section_file_offset[id(sec)])
             sec_len.append(len(rows))
             sec_origin.append((number, sec.index))
-            non_alloc = SectionFlags.ALLOC not in sec.flags
-            sec_tomb.append(tombstone(sec.name) if non_alloc and tombstone is not None
-                            else -1)
+            sec_sym_base.append(sym_start[number])
+            sec_hbase.append(hbase)
+            sec_tomb.append(tombstone(sec.name) if tombstone is not None
+                            and not is_allocated(sec.flags) else -1)
             row_count += len(rows)
-        if placed:
-            sym_base += len(gids)
     if not row_count:
         return
-    flat = {k: np.concatenate(v).astype(np.int64) for k, v in parts.items()}
-    all_gids = np.concatenate(gid_parts)
-    all_local = np.concatenate(local_parts)
-    all_size = np.concatenate(size_parts)
+    all_gids = np.concatenate(symtab.gids)
+    all_local = _local_ifunc_entries(all_local_addresses(objects, layout, checked), sym_start,
+                                     synthetic, layout)
+    all_size = np.concatenate([obj.symbols.size for obj in objects]).astype(np.int64)
+    dead_all = np.zeros(len(all_gids), dtype=bool)
+    for number, obj in enumerate(objects):
+        if checked[number]:
+            dead_all[sym_start[number]:sym_start[number + 1]] = _in_discarded_section(obj, layout)[:counts[number]]
     lengths = np.array(sec_len, dtype=np.int64)
+    rows = _joined(tables)
+    local = rows["symbol"].astype(np.int64)
+    flat = {"offset": rows["offset"].astype(np.int64),
+            "howto": rows["howto"].astype(np.int64) + np.repeat(np.array(sec_hbase, np.int64),
+                                                                lengths),
+            "symbol": local + np.repeat(np.array(sec_sym_base, dtype=np.int64), lengths),
+            "local": local, "addend": rows["addend"].astype(np.int64)}
+    sub_all = np.full(row_count, -1, dtype=np.int64)
+    if any(sub is not None for sub in subs):
+        at = 0
+        for sub, n, base in zip(subs, sec_len, sec_sym_base):
+            if sub is not None:
+                sub_all[at:at + n] = np.where(sub >= 0, sub + base, -1)
+            at += n
+    flat["sub"] = sub_all
     offset = flat["offset"]
     P = np.repeat(np.array(sec_base, dtype=np.int64), lengths) + offset
     pos = np.repeat(np.array(sec_pos, dtype=np.int64), lengths) + offset
@@ -271,7 +330,7 @@ def apply_relocations(
     if bound_rows:
         S[np.concatenate(bound_rows)] = 0
     tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
-    dead = np.concatenate(dead_parts)[flat["symbol"]] & ~is_global
+    dead = dead_all[flat["symbol"]] & ~is_global
     tomb = np.where(dead, tomb, -1)
     columns = {
         "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
@@ -291,18 +350,26 @@ def _in_discarded_section(obj: ObjectFile, layout: Layout) -> np.ndarray:
     return np.asarray(gone[np.where(shndx < 0, len(obj.sections), shndx)], dtype=bool)
 
 
-def _local_ifunc_entries(addresses: np.ndarray, number: int, synthetic: Synthetic,
+def _local_ifunc_entries(addresses: np.ndarray, sym_start: list[int], synthetic: Synthetic,
                          layout: Layout) -> np.ndarray:
-    """A local IFUNC's address is its .iplt entry too: its own value is the resolver."""
+    """A local IFUNC's address is its .iplt entry too: its own value is the resolver.
+    `addresses` holds every object's symbols, object `n`'s from sym_start[n]."""
     if synthetic.iplt is None:
         return addresses
     base = layout.address_of(synthetic.iplt)
     for key, offset in synthetic.iplt_entry_offset.items():
-        if isinstance(key, tuple) and key[0] == number:
-            addresses[key[1]] = base + offset
+        if isinstance(key, tuple):
+            addresses[sym_start[key[0]] + key[1]] = base + offset
     return addresses
 
 
+def _joined(tables: list[np.ndarray]) -> np.ndarray:
+    """Relocation tables concatenated: one join of their bytes (concatenating structured
+    arrays costs some 10 µs per array, which thousands of sections add up)."""
+    try:
+        return np.frombuffer(b"".join([t.data for t in tables]), dtype=RELOC_DTYPE)
+    except (BufferError, TypeError, ValueError):  # a table that is not one contiguous block
+        return np.concatenate([np.ascontiguousarray(t) for t in tables])
 
 
 def _kind_table(kinds: frozenset[RelocKind]) -> np.ndarray:

@@ -17,10 +17,10 @@ from __future__ import annotations
 import contextvars
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+
+from .records import dataclass, field
 
 _ESCAPE_CONTROLS = {c: f"\\x{c:02x}" for c in [*range(32), 127]}
 DEFAULT_ERROR_LIMIT = 20  # lld's --error-limit default
@@ -171,6 +171,7 @@ def run_reporting_errors(action: Callable[[], None]) -> int:
         return 1
     except Exception as e:  # noqa: BLE001 -- a linker bug: one line, the trace on request
         if os.environ.get("LINKHARNESS_TRACEBACK"):
+            import traceback
             traceback.print_exc()
         print(f"linkharness: internal error: {type(e).__name__}: {e} "
               "(set LINKHARNESS_TRACEBACK=1 for the trace)", file=sys.stderr)

@@ -22,9 +22,10 @@ link that shares a kind.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 import numpy as np
+
+from .records import dataclass
 
 
 class RelocKind(enum.IntEnum):

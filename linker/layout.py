@@ -13,10 +13,10 @@ sections after it reuse them, as GNU ld and lld lay it out.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 from .errors import LinkError
 from .model import InputSection, SectionFlags
+from .records import dataclass, field
 
 
 @dataclass(eq=False)

@@ -26,11 +26,11 @@ so the protocol's signatures carry only what every format shares.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from .apply import SymbolAddresses, apply_relocations
 from .layout import Layout, OutputSection
+from .records import dataclass
 from .resolve import SymbolTable
 from .scan import ScanResult
 from .synth import Synthetic

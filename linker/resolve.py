@@ -17,7 +17,8 @@ global ids (-1 for locals), which the relocation pass uses to gather addresses i
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import itertools
+import operator
 
 import numpy as np
 
@@ -34,6 +35,7 @@ from .model import (
     Visibility,
 )
 from .model import SymbolTable as SymbolTableArrays
+from .records import dataclass, field
 
 
 class GlobalSymbol:
@@ -101,6 +103,7 @@ class GlobalSymbol:
 
 _MAX_REFERRERS = 4
 _WEAK = int(Binding.WEAK)
+_ID = operator.attrgetter("id")
 
 
 @dataclass
@@ -151,51 +154,110 @@ class SymbolTable:
     # -- objects ---------------------------------------------------------------------------
 
     def add_object(self, obj: ObjectFile) -> None:
-        self._discard_duplicate_comdats(obj)
-        table = obj.symbols
-        gids = np.full(len(table), -1, dtype=np.int64)
-        rows = np.nonzero(table.binding != Binding.LOCAL)[0]
-        names = table.names
-        loaded = [sec is not None for sec in obj.sections]
-        by_name, intern = self.by_name, self.intern
-        wrapped = self.wrapped
-        path = obj.path
-        ids: list[int] = []
-        append = ids.append
-        # One pass over plain Python ints: this loop runs once per global of every object,
-        # so the common case, a reference, is handled inline (_add_reference's rules).
-        for i, shndx, bind, vis in zip(rows.tolist(), table.section[rows].tolist(),
-                                       table.binding[rows].tolist(),
-                                       table.visibility[rows].tolist()):
-            name = names[i]
-            if wrapped and shndx == UNDEF:
-                name = wrapped.get(name, name)
-            sym = by_name.get(name) or intern(name)
-            append(sym.id)
-            if vis and (sym.visibility == 0 or vis < sym.visibility):
+        self.add_objects([obj])
+
+    def add_objects(self, objs: list[ObjectFile]) -> None:
+        """Add objects as if one at a time, in order, but in bulk: the globals of all of
+        them are one set of arrays, names become ids in one pass, and only definitions
+        (whose rules depend on what came before) are walked one by one.  References only
+        set flags that no definition reads, so they are applied per symbol afterwards."""
+        for obj in objs:
+            self._discard_duplicate_comdats(obj)
+        tables = [obj.symbols for obj in objs]
+        counts = [len(t) for t in tables]
+        section = np.concatenate([t.section for t in tables])
+        binding = np.concatenate([t.binding for t in tables])
+        rows = np.nonzero(binding != Binding.LOCAL)[0]
+        names_all = list(itertools.chain.from_iterable(t.names for t in tables))
+        names = list(map(names_all.__getitem__, rows.tolist()))
+        owner = np.repeat(np.arange(len(objs)), counts)[rows]
+        first_row = np.cumsum([0, *counts[:-1]])
+        local = rows - first_row[owner]
+        shndx = section[rows].astype(np.int64)
+        # a global in a section that is not loaded (a discarded COMDAT copy) is a reference
+        loaded = np.concatenate([[sec is not None for sec in obj.sections] for obj in objs]
+                                + [[False]]).astype(bool)
+        section_base = np.cumsum([0, *(len(obj.sections) for obj in objs)])[owner]
+        in_loaded = np.zeros(len(rows), dtype=bool)
+        placed = shndx >= 0
+        in_loaded[placed] = loaded[section_base[placed] + shndx[placed]]
+        is_ref = (shndx == UNDEF) | (placed & ~in_loaded)
+        if self.wrapped:
+            for n in np.nonzero(shndx == UNDEF)[0].tolist():
+                names[n] = self.wrapped.get(names[n], names[n])
+        by_name = self.by_name
+        for name in dict.fromkeys(names):  # new names get ids in order of first appearance
+            if name not in by_name:
+                self.intern(name)
+        gid = np.fromiter(map(_ID, map(by_name.__getitem__, names)), np.int64, len(names))
+        symbols = self.symbols
+        visibility = np.concatenate([t.visibility for t in tables])[rows]
+        for n in np.nonzero(visibility)[0].tolist():
+            sym, vis = symbols[int(gid[n])], int(visibility[n])
+            if sym.visibility == 0 or vis < sym.visibility:
                 sym.visibility = Visibility(vis)  # the most constraining visibility wins
-            weak = bind == _WEAK
-            if shndx == UNDEF or (shndx >= 0 and not loaded[shndx]):
-                sym.referenced = True
-                if not weak:
-                    sym.strong_ref = True
-                referrers = sym.referrers
-                if len(referrers) < _MAX_REFERRERS and path not in referrers:
-                    referrers.append(path)
-            elif shndx == COMMON:
-                self._add_common(sym, obj, i)
+        weak = binding[rows] == _WEAK
+        self._add_references(objs, gid[is_ref], owner[is_ref], weak[is_ref])
+        defining = np.nonzero(~is_ref)[0]
+        for g, o, i, sh, w in zip(gid[defining].tolist(), owner[defining].tolist(),
+                                  local[defining].tolist(), shndx[defining].tolist(),
+                                  weak[defining].tolist()):
+            obj = objs[o]
+            if sh == COMMON:
+                self._add_common(symbols[g], obj, i)
             else:
-                self._add_definition(sym, obj, i, weak)
-        gids[rows] = ids
+                self._add_definition(symbols[g], obj, i, w)
         # An undefined TLS reference stays STT_TLS in a shared object's .dynsym, or a
         # linker reading that takes the variable for an ordinary one.
-        for i in rows[(table.section[rows] == UNDEF)
-                      & (table.type[rows] == SymType.TLS)].tolist():
-            sym = self.symbols[int(gids[i])]
+        types = np.concatenate([t.type for t in tables])[rows]
+        for g in gid[(shndx == UNDEF) & (types == SymType.TLS)].tolist():
+            sym = symbols[g]
             if sym.file is None and sym.dso is None:
                 sym.type = SymType.TLS
-        self.objects.append(obj)
-        self.gids.append(gids)
+        gids = np.full(len(section), -1, dtype=np.int64)
+        gids[rows] = gid
+        ends = np.cumsum(counts).tolist()
+        for obj, start, end in zip(objs, [0, *ends[:-1]], ends):
+            self.objects.append(obj)
+            self.gids.append(gids[start:end])
+
+    def _add_references(self, objs: list[ObjectFile], gid: np.ndarray, owner: np.ndarray,
+                        weak: np.ndarray) -> None:
+        """References in bulk: each referenced symbol flagged once, and its first few
+        referring files in command-line order (for messages)."""
+        symbols = self.symbols
+        flagged = np.zeros(len(symbols), dtype=bool)
+        flagged[gid] = True
+        for g in np.flatnonzero(flagged).tolist():
+            symbols[g].referenced = True
+        flagged[:] = False
+        flagged[gid[~weak]] = True
+        for g in np.flatnonzero(flagged).tolist():
+            symbols[g].strong_ref = True
+        # Each symbol's first referring files in command-line order: the references sorted
+        # by symbol (stably, so in object order within one), and only the first few of each
+        # symbol through the Python loop, which skips a path already listed.  A symbol
+        # whose list that leaves short (the same path given twice) walks all of its own.
+        order = np.argsort(gid, kind="stable")
+        by_symbol, by_object = gid[order], owner[order]
+        rank = np.arange(len(by_symbol)) - np.searchsorted(by_symbol, by_symbol)
+        head = rank < _MAX_REFERRERS
+        short: set[int] = set()
+        for g, o, last in zip(by_symbol[head].tolist(), by_object[head].tolist(),
+                              (rank[head] == _MAX_REFERRERS - 1).tolist()):
+            referrers = symbols[g].referrers
+            path = objs[o].path
+            if len(referrers) < _MAX_REFERRERS and path not in referrers:
+                referrers.append(path)
+            if last and len(referrers) < _MAX_REFERRERS:
+                short.add(g)
+        for g in short:
+            referrers = symbols[g].referrers
+            for o in by_object[by_symbol == g][_MAX_REFERRERS:].tolist():
+                if len(referrers) >= _MAX_REFERRERS:
+                    break
+                if objs[o].path not in referrers:
+                    referrers.append(objs[o].path)
 
     def _discard_duplicate_comdats(self, obj: ObjectFile) -> None:
         for group in obj.groups:
@@ -207,13 +269,6 @@ class SymbolTable:
                     obj.sections[index] = None
             else:
                 self.comdats[group.signature] = obj
-
-    def _add_reference(self, sym: GlobalSymbol, obj: ObjectFile, weak: bool) -> None:
-        sym.referenced = True
-        if not weak:
-            sym.strong_ref = True
-        if len(sym.referrers) < _MAX_REFERRERS and obj.path not in sym.referrers:
-            sym.referrers.append(obj.path)
 
     def _add_common(self, sym: GlobalSymbol, obj: ObjectFile, i: int) -> None:
         t = obj.symbols

@@ -37,7 +37,6 @@ need no RELATIVE.  Only allocated sections are scanned: debug information is nev
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -53,6 +52,8 @@ from .kinds import (
     RelocKind,
 )
 from .model import InputSection, ObjectFile, SectionFlags, SymType
+from .records import dataclass, field
+from .reloc_view import allocated_relocations, joined_symbol_column
 from .resolve import GlobalSymbol, SymbolTable
 
 GotKey = Hashable  # a global id (int), or (object number, symbol index) for a local
@@ -227,8 +228,32 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     undefined = np.array([s.undefined for s in symtab.symbols], dtype=bool)
     absolute_kind = np.zeros(len(RelocKind), dtype=bool)
     absolute_kind[int(RelocKind.ABS)] = True
+    # Which rows need a Python step (a slot, an entry, a dynamic relocation or an error),
+    # asked of every row of the link at once; only their sections are walked below.
+    view = allocated_relocations(symtab)
+    kinds_all = view.by_howto(lambda howtos: kind_array(list(howtos)))
+    targets_all = view.gid
+    if uses_base[kinds_all].any():
+        result.uses_got_base = True
+    known_all = targets_all >= 0
+    target_all = np.maximum(targets_all, 0)
+    work = needs_got[kinds_all] | tls_pair[kinds_all]
+    if ifunc.any():
+        work |= known_all & ifunc[target_all]
+    local_ifunc_all = (joined_symbol_column(symtab.objects, "type") == SymType.IFUNC) \
+        & (joined_symbol_column(symtab.objects, "section") >= 0)
+    if local_ifunc_all.any():
+        work |= ~known_all & local_ifunc_all[view.local]
+    work |= known_all & imported[target_all]
+    if result.pie:
+        work |= absolute_kind[kinds_all] | (kinds_all == RelocKind.GOT_ABS) \
+            | (kinds_all == RelocKind.TLS_GOT_ABS) \
+            | ((kinds_all == RelocKind.PC) & known_all & undefined[target_all])
+    if shared:
+        work |= (kinds_all == RelocKind.TLS_TPOFF) | (kinds_all == RelocKind.TLS_NEG_TPOFF)
     kind_tables: dict[int, np.ndarray] = {}
-    for number, (obj, gids) in enumerate(zip(symtab.objects, symtab.gids)):
+    for number, sec in view.sections_where(work):
+        obj, gids = symtab.objects[number], symtab.gids[number]
         kinds_of = kind_tables.get(id(obj.howtos))
         if kinds_of is None:
             kinds_of = kind_tables[id(obj.howtos)] = kind_array(list(obj.howtos))
@@ -236,56 +261,50 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
         # global one: the symbol's own value is only its resolver.
         local_ifunc = (gids < 0) & (obj.symbols.type == SymType.IFUNC) & (
             obj.symbols.section >= 0)
-        for sec in obj.sections:
-            # Debug information refers to symbols but needs no GOT, PLT or COPY for them.
-            if sec is None or not len(sec.relocs) or SectionFlags.ALLOC not in sec.flags:
-                continue
-            rows = sec.relocs.rows
-            kinds = kinds_of[rows["howto"]]
-            targets = gids[rows["symbol"]]
-            if not result.uses_got_base and uses_base[kinds].any():
-                result.uses_got_base = True
-            got_rows = np.nonzero(needs_got[kinds])[0]
-            for r in got_rows.tolist():
-                gid = int(targets[r])
-                key: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
-                if int(kinds[r]) in TLS_GOT_KINDS:
-                    # in a shared object, or to an import: a TPOFF dynamic relocation
-                    result.static_tls |= shared
-                    key = (TLS_GOT, key)
-                result.want_got(key)
-            for r in np.nonzero(tls_pair[kinds])[0].tolist():
-                if not shared:
-                    raise LinkError("general- or local-dynamic TLS left unrelaxed in an "
-                                    "executable", file=obj.path, section=sec.name,
-                                    offset=int(rows["offset"][r]))
-                gid = int(targets[r])
-                local: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
-                result.want_got_pair((TLS_LD,) if int(kinds[r]) in TLS_LD_PAIR
-                                     else (TLS_GD, local))
-            known = targets >= 0
-            if ifunc.any():
-                hits = np.zeros(len(rows), dtype=bool)
-                hits[known] = ifunc[targets[known]]
-                for r in np.nonzero(hits)[0].tolist():
-                    result.want_iplt(int(targets[r]))
-            if local_ifunc.any():
-                for index in rows["symbol"][local_ifunc[rows["symbol"]]].tolist():
-                    result.want_iplt((number, int(index)))
-            is_import = np.zeros(len(rows), dtype=bool)
-            is_import[known] = imported[targets[known]]
-            for r in np.nonzero(is_import)[0].tolist():
-                _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
-            if result.pie and SectionFlags.ALLOC in sec.flags:
-                absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
-                                      | (kinds == RelocKind.GOT_ABS)
-                                      | (kinds == RelocKind.TLS_GOT_ABS))[0]
-                for r in absolute.tolist():
-                    _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
-                                       word)
-                _refuse_pc_to_undefined(obj, sec, kinds, targets, undefined, symtab)
-            if shared:
-                _refuse_local_exec(obj, sec, kinds, targets, symtab)
+        rows = sec.relocs.rows
+        kinds = kinds_of[rows["howto"]]
+        targets = gids[rows["symbol"]]
+        got_rows = np.nonzero(needs_got[kinds])[0]
+        for r in got_rows.tolist():
+            gid = int(targets[r])
+            key: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
+            if int(kinds[r]) in TLS_GOT_KINDS:
+                # in a shared object, or to an import: a TPOFF dynamic relocation
+                result.static_tls |= shared
+                key = (TLS_GOT, key)
+            result.want_got(key)
+        for r in np.nonzero(tls_pair[kinds])[0].tolist():
+            if not shared:
+                raise LinkError("general- or local-dynamic TLS left unrelaxed in an "
+                                "executable", file=obj.path, section=sec.name,
+                                offset=int(rows["offset"][r]))
+            gid = int(targets[r])
+            local: GotKey = gid if gid >= 0 else (number, int(rows["symbol"][r]))
+            result.want_got_pair((TLS_LD,) if int(kinds[r]) in TLS_LD_PAIR
+                                 else (TLS_GD, local))
+        known = targets >= 0
+        if ifunc.any():
+            hits = np.zeros(len(rows), dtype=bool)
+            hits[known] = ifunc[targets[known]]
+            for r in np.nonzero(hits)[0].tolist():
+                result.want_iplt(int(targets[r]))
+        if local_ifunc.any():
+            for index in rows["symbol"][local_ifunc[rows["symbol"]]].tolist():
+                result.want_iplt((number, int(index)))
+        is_import = np.zeros(len(rows), dtype=bool)
+        is_import[known] = imported[targets[known]]
+        for r in np.nonzero(is_import)[0].tolist():
+            _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
+        if result.pie and SectionFlags.ALLOC in sec.flags:
+            absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
+                                  | (kinds == RelocKind.GOT_ABS)
+                                  | (kinds == RelocKind.TLS_GOT_ABS))[0]
+            for r in absolute.tolist():
+                _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
+                                   word)
+            _refuse_pc_to_undefined(obj, sec, kinds, targets, undefined, symtab)
+        if shared:
+            _refuse_local_exec(obj, sec, kinds, targets, symtab)
     return result
 
 

@@ -20,9 +20,13 @@ def ld64_shim() -> str:
 def _shim(name: str, module: str) -> str:
     """Write (once) a shell script that runs `python -m module`, started for speed: a
     compiler driver runs it once per link, and Python's start-up is most of a small link.
-    It skips `site` (-S) and puts this package's and the interpreter's library directories
-    on PYTHONPATH itself, and it keeps compiled bytecode in the cache directory even where
-    PYTHONDONTWRITEBYTECODE is set (else every link compiles the linker's source again)."""
+    It skips `site` (-S: no scan of site-packages' .pth files and no editable-install
+    finder) and puts this package's and the interpreter's library directories on PYTHONPATH
+    itself; it does not put the compiler's working directory first on the module path (-P:
+    a stray numpy.py there can neither shadow nor slow an import); and it keeps compiled
+    bytecode in the cache directory even where PYTHONDONTWRITEBYTECODE is set (else every
+    link compiles the linker's source again).  The rest of a fast start and end is
+    `linker/process.py`'s."""
     import hashlib
     import sysconfig
 
@@ -38,7 +42,7 @@ def _shim(name: str, module: str) -> str:
               "unset PYTHONDONTWRITEBYTECODE\n"
               f"export PYTHONPYCACHEPREFIX={_sh_quote(directory + '-pycache')}\n"
               f'export PYTHONPATH={search}"${{PYTHONPATH:+:$PYTHONPATH}}"\n'
-              f'exec {_sh_quote(exe)} -S -m {module} "$@"\n')
+              f'exec {_sh_quote(exe)} -S -P -m {module} "$@"\n')
     path = os.path.join(directory, name)
     try:
         with open(path) as f:

@@ -12,7 +12,6 @@ in command-line order.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from .model import (
     SymType,
     Visibility,
 )
+from .records import dataclass, field
 from .resolve import GlobalSymbol
 from .resolve import SymbolTable as Globals
 from .scan import TLS_GD, TLS_GOT, TLS_SECOND, ScanResult, is_tls_key

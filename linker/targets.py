@@ -7,7 +7,8 @@ native numbers of the dynamic relocations it must emit.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+from .records import dataclass
 
 
 @dataclass(frozen=True, slots=True)

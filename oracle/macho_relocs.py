@@ -54,6 +54,7 @@ from oracle.macho_relocs_site import (
 from oracle.macho_relocs_site import Site as _Site
 from oracle.macho_relocs_site import Unresolved as _Unresolved
 from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch, FieldReport
+from oracle.relocs.unreadable import unreadable
 
 __all__ = ["check_macho_fields"]
 # Input sections linkers rebuild (unwind info) or drop (debug info): fields not compared.
@@ -206,13 +207,17 @@ def _coalesced_away(out: Output, obj: MachOObject, place: Placement, r: MachORel
 
 def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> FieldReport:
     """Every relocation of every MH_OBJECT input, recomputed from `output` and compared.
-    ValueError (naming the file) when the output or an input cannot be read."""
+    A file that cannot be read is the report: one "unreadable" mismatch naming it."""
+    # a judge must not die on the thing it judges: an unreadable file is the finding
+    reading = str(output)
     try:
         out = Output(output)
-        objects = [read_object(path) for path in inputs]
+        objects = []
+        for path in inputs:
+            reading = str(path)
+            objects.append(read_object(path))
     except (MachOError, ObjectError, OSError) as err:
-        # a judge must not die on the thing it judges: say which file and why
-        raise ValueError(f"cannot read {output} or its inputs as Mach-O: {err}") from err
+        return unreadable(reading, err, "Mach-O")
     # an external absolute symbol (N_ABS) has the value its defining input gives it, moved by
     # nothing; linkers may leave it out of the output's symbol table
     for obj in objects:

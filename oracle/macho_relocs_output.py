@@ -19,7 +19,7 @@ from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.macho.opcodes import OpcodeError, decode_binds, decode_rebases
 from oracle.emulate.macho.relocations import entries as dysymtab_relocations
-from oracle.macho_relocs_inputs import MachOObject
+from oracle.macho_relocs_inputs import GENERIC_TLV, GOT_LOAD, TLV, MachOObject, MachOReloc
 
 S_CSTRING_LITERALS = 2
 N_ABS = 0x2
@@ -185,6 +185,15 @@ class Output:
         return out
 
 
+def _rewritten_opcode(r: MachOReloc) -> int:
+    """How many bytes before the field a linker may rewrite: the mov of a GOT_LOAD or TLV
+    load of something defined in the image becomes lea (ld64's relaxation), two bytes
+    before the field.  Placing a section by its content must not count that byte (clang
+    -O0's C++ `__StaticInit`, whose only symbols are locals no output keeps)."""
+    relaxable = (GENERIC_TLV,) if r.generic else (GOT_LOAD, TLV)
+    return 2 if r.type in relaxable and r.offset >= 2 else 0
+
+
 class Placement:
     """Where each input section of one object landed in the output.
 
@@ -269,7 +278,8 @@ class Placement:
         if sect.zerofill:
             return first if first + sect.size <= home.addr + home.size else None
         data = self.obj.data[index]
-        fields = [(r.offset, r.offset + r.width) for r in self.obj.relocs if r.section == index]
+        fields = [(r.offset - _rewritten_opcode(r), r.offset + r.width)
+                  for r in self.obj.relocs if r.section == index]
         whole = self.out.read(home.addr, home.size) or b""
 
         def matches(addr: int) -> bool:

@@ -57,13 +57,13 @@ from linker import apply as apply_module
 from linker import layout as layout_module
 from linker import synth as synth_module
 from linker.arch import PLT_TEMPLATES
-from linker.elf import hashes, read, tls_relax
+from linker.elf import hashes, read, read_bulk, tls_relax
 from linker.elf import link as elf_link
 from linker.elf import merge as merge_module
 from linker.elf.load import Loader
 from linker.kinds import Howto, Overflow, RelocKind
 from linker.layout import OutputSection
-from linker.model import Binding
+from linker.model import Binding, RelocTable
 from linker.resolve import SymbolTable
 from linker.synth import SyntheticBuilder
 from oracle.native import run_native
@@ -86,13 +86,13 @@ def _template(mp: pytest.MonkeyPatch, **changes: Any) -> None:
 
 @mutant("PC32 addend off by one", "relocations")
 def _pc32_addend(mp: pytest.MonkeyPatch) -> None:
-    original = read._reloc_rows
+    original = read.relocation_rows  # what both readers, one by one and in bulk, build
 
     def rows(*args: Any) -> np.ndarray:
         out = original(*args).copy()
         out["addend"][out["howto"] == 2] += 1  # R_X86_64_PC32
         return out
-    mp.setattr(read, "_reloc_rows", rows)
+    mp.setattr(read, "relocation_rows", rows)
 
 
 @mutant("PLT0 pushes the wrong GOT slot")
@@ -185,6 +185,32 @@ def _weak_wins(mp: pytest.MonkeyPatch) -> None:
             return
         original(self, sym, obj, i, weak)
     mp.setattr(SymbolTable, "_add_definition", add)
+
+
+@mutant("a batch of objects flags its weak references strong", "symbol resolution")
+def _batch_weak_strong(mp: pytest.MonkeyPatch) -> None:
+    """SymbolTable.add_objects' bulk reference pass with the weak mask lost: an undefined
+    weak reference in a batch demands a definition (and may pull an archive member)."""
+    original = SymbolTable._add_references
+
+    def add(self: SymbolTable, objs, gid, owner, weak) -> None:
+        original(self, objs, gid, owner, np.zeros_like(weak))
+    mp.setattr(SymbolTable, "_add_references", add)
+
+
+@mutant("the bulk reader drops the last relocation section of a batch", "relocations")
+def _batch_last_relocations(mp: pytest.MonkeyPatch) -> None:
+    """The bulk reader's split of a batch's rows by section one piece short (a zip over
+    pieces and sections silently stops at the shorter)."""
+    original = read_bulk._relocations
+
+    def relocations(files) -> None:
+        original(files)
+        placed = [sec for f in files for sec in f.obj.sections
+                  if sec is not None and len(sec.relocs)]
+        if placed:
+            placed[-1].relocs = RelocTable.empty()
+    mp.setattr(read_bulk, "_relocations", relocations)
 
 
 @mutant("R_X86_64_32S is checked as unsigned", "range checks")

@@ -1,6 +1,8 @@
-"""Harness power over the Mach-O rows that were holes: static archives (x86_64 and i386),
-SUBTRACTOR pairs at the edges of their range, the error models and a dylib's thread-local
-variables.  Each bug is seeded into
+"""Harness power over the Mach-O rows that were holes: static archives (x86_64 and i386,
+both archive writers), SUBTRACTOR pairs at the edges of their range in a drawn program, the
+error models and a dylib's thread-local variables.  (It absorbed session 4's parallel
+test_harness_power_macho_reach.py, whose mutants duplicated these but for the index one;
+the SUBTRACTOR pairs of two symbols are tests/test_harness_power_macho_ranges.py's.)  Each bug is seeded into
 the linker alone and the properties' own checks (fuzz/test_macho_archives.py's
 archive_problems, fuzz/test_macho_errors.py's refusal_problems and the Mach-O judges) run on
 the samples those properties always run plus a few deterministic draws; every bug must be
@@ -17,15 +19,17 @@ import pytest
 
 from fuzz.macho import judge, pipeline
 from fuzz.macho.archive import (
+    CODE_ONLY,
     ArchiveCase,
     i386_archive_cases,
     sample_case,
     x86_64_archive_cases,
 )
-from fuzz.macho.edges import EDGE_SAMPLE, ERROR_SAMPLES, edge_cases, macho_error_cases
+from fuzz.macho.errors import ERROR_SAMPLES, macho_error_cases
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE
 from fuzz.macho.strategies import MachoCase
+from fuzz.macho.subtractor import EDGE_SAMPLE, edge_cases
 from fuzz.macho.tbd import write_tbds
 from fuzz.macho.tlv import TlvCase
 from fuzz.macho.tlv_dylib import dylib_aligned_bss, dylib_cases, dylib_sample
@@ -36,6 +40,7 @@ from fuzz.test_macho_errors import refusal_problems
 from fuzz.test_macho_tlv_dylib import dylib_problems
 from linker import LinkError
 from linker import resolve as resolve_mod
+from linker.elf import archive as archive_module
 from linker.kinds import Overflow
 from linker.macho import load as macho_load
 from linker.macho import read as macho_read
@@ -63,6 +68,16 @@ def _pull_everything(mp: pytest.MonkeyPatch) -> None:
                 added = True
         return added
     mp.setattr(macho_load.MachoLoader, "_pull", pull)
+
+
+@mutant("archive: a rebuilt (BSD) index names the next member")
+def _bsd_index_off_by_one(mp: pytest.MonkeyPatch) -> None:
+    original = archive_module._scan_index
+
+    def scan(path: str, members: Any, names: Any) -> dict[str, list[int]]:
+        index = original(path, members, names)
+        return {k: [(m + 1) % len(members) for m in v] for k, v in index.items()}
+    mp.setattr(archive_module, "_scan_index", scan)
 
 
 @mutant("archive: a weak reference pulls no member (GNU ld's rule, not ld64's)")
@@ -174,7 +189,9 @@ class Cases:
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> Cases:
     archives = [(sample_case(MACHO_SAMPLE), "x86_64"), (sample_case(MACHO_I386_SAMPLE), "i386"),
-                (sample_case(MACHO_SAMPLE, weak_head=True), "x86_64")]
+                (sample_case(MACHO_SAMPLE, weak_head=True), "x86_64"),
+                (sample_case(MACHO_SAMPLE, llvm_ar=True), "x86_64"),
+                (sample_case(CODE_ONLY, llvm_ar=True), "x86_64")]
     archives += [(c, "x86_64") for c in collect(x86_64_archive_cases(), DRAWN)]
     archives += [(c, "i386") for c in collect(i386_archive_cases(), DRAWN)]
     return Cases(tmp_path_factory.mktemp("power-macho-holes"), archives,

@@ -1,33 +1,36 @@
-"""A timed hostile campaign without Hypothesis (for figures and long runs):
+"""A hostile campaign without Hypothesis, for figures and long runs:
 
     .venv/bin/python -m fuzz.hostile.campaign --seconds 120 [--target NAME ...] [--keep DIR]
-    .venv/bin/python -m fuzz.hostile.campaign --cases 100000 --jobs 0   # every core
+    nice -n 19 .venv/bin/python -m fuzz.hostile.campaign --cases 100000 --jobs 1 --target T
 
-For each target it mutates seeds with a seeded random.Random for the given seconds (or
-until --cases cases), runs every case through fuzz.hostile.cases, and prints how many cases
-it tried, the rate, and how many broke a rule; a breaking input is written under --keep
-(default tests/hostile/found/) with a recipe.txt naming the target, the mutations and the
-rules.  With --jobs N (0: one per core) N worker processes share each target's budget, each
-with its own seed stream and its own copy of the seeds, and the figures are summed.
+For each target in turn, case n (n = --start, --start + 1, ...) is drawn from its own
+random.Random(f"{seed}:{target}:{n}") and run through fuzz.hostile.cases by one of --jobs
+supervised worker processes (fuzz.hostile.supervise) until --seconds pass or --cases cases
+are done.  A worker silent on a case past --case-seconds is killed and the case kept as a
+HANG find; a worker that dies is a CRASH find; each worker runs under an address-space
+limit (--memory-mib).  Every --progress seconds a line gives the count, the rates and the
+finds; at the end, a Markdown table of every target's figures.  A breaking input is
+written under --keep (default tests/hostile/found/) with a recipe.txt naming the target,
+the seed and case number, the mutations and the rules broken; `--replay DIR...` runs kept
+cases again.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
-import random
 import sys
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
-from .cases import any_case, run_kept
-from .mutate import RandomPicker
-from .seeds import build_targets
+from .cases import run_kept
+from .seeds import Targets, build_targets
+from .supervise import RUN_DRAWN, Answer, Supervisor, write_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
 # Every target of fuzz.hostile.seeds, in the order a campaign runs them.
@@ -40,76 +43,125 @@ ALL_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object
 
 
 def keep_case(keep: Path, target: str, n: int, file_name: str, data: bytes, done: list[str],
-              broken: list[str]) -> Path:
+              broken: list[str], extra: str = "") -> Path:
+    """Write a breaking input and its recipe (target and file first: replay reads them)."""
     case = keep / f"{target}-{n:06d}"
     case.mkdir(parents=True, exist_ok=True)
     (case / file_name).write_bytes(data)
     (case / "recipe.txt").write_text(
-        f"target: {target}\nfile: {file_name}\nmutations: {done}\nbroken:\n"
-        + "".join(f"  {b}\n" for b in broken))
+        f"target: {target}\nfile: {file_name}\n{extra}case: {n}\nmutations: {done}\n"
+        f"broken:\n" + "".join(f"  {b}\n" for b in broken))
     return case
 
 
 Figures = dict[str, dict[str, float]]
+CASE_SECONDS = 60.0  # the rules allow a case about 10 + 10 + 10 + 1.5 s; a hang is far past
+MEMORY_MIB = 3072  # a worker's address space is about 400 MiB; the rules allow +256 MiB
+MAX_KEPT = 50  # breaking inputs kept per target
+
+
+@dataclass
+class Tally:
+    """One target's figures so far."""
+
+    target: str
+    started: float = field(default_factory=time.monotonic)
+    tried: int = 0
+    failed: int = 0
+    hangs: int = 0
+    crashes: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    last: tuple[float, int] = (0.0, 0)  # (time, tried) at the last progress line
+
+    def figures(self, jobs: int) -> dict[str, float]:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        return {"tried": self.tried, "seconds": round(elapsed, 1), "jobs": jobs,
+                "per_second": round(self.tried / elapsed, 1), "broke_a_rule": self.failed,
+                "hangs": self.hangs, "crashes": self.crashes}
+
+
+def _progress(tally: Tally, total: int | None, out: TextIO) -> None:
+    now = time.monotonic()
+    elapsed = now - tally.started
+    since, before = tally.last
+    recent = (tally.tried - before) / (now - since) if since else tally.tried / elapsed
+    tally.last = (now, tally.tried)
+    rate = tally.tried / elapsed if elapsed else 0.0
+    of = f"/{total:,}" if total is not None else ""
+    eta = (f"  ETA {(total - tally.tried) / rate / 60:.0f} min"
+           if total is not None and rate else "")
+    print(f"[{elapsed / 60:6.1f} min] {tally.target:20} {tally.tried:,}{of} cases  "
+          f"{rate:.1f}/s (lately {recent:.1f}/s)  broke a rule: {tally.failed} "
+          f"(hangs {tally.hangs}, crashes {tally.crashes}){eta}", file=out, flush=True)
 
 
 def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | str,
-             cases: int | None = None, tag: str = "") -> Figures:
+             cases: int | None = None, jobs: int = 1, start: int = 0,
+             case_seconds: float = CASE_SECONDS, memory_mib: int = MEMORY_MIB,
+             progress_seconds: float = 30.0, out: TextIO = sys.stdout,
+             targets: Targets | None = None, runner: str = RUN_DRAWN) -> Figures:
+    """Run each target's cases start, start+1, ... for `seconds` or until `cases` cases,
+    on `jobs` supervised workers (fuzz.hostile.supervise).  Returns the figures.
+    `targets`: seeds already built (else built here); `runner`: what runs a case."""
+    names = targets_wanted or list(ALL_TARGETS)
     figures: Figures = {}
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         work = Path(tmp)
-        targets = build_targets(work / "seeds")
-        names = targets_wanted or [*targets.links, *targets.exes]
-        for name in names:
-            rng = random.Random(f"{seed}:{name}")
-            tried = failed = 0
-            kinds: Counter[str] = Counter()
-            start = time.monotonic()
-            while time.monotonic() - start < seconds and (cases is None or tried < cases):
-                file_name, data, done, broken = any_case(RandomPicker(rng), name, targets,
-                                                         work / "case")
-                tried += 1
-                if broken:
-                    failed += 1
-                    kinds.update(b.split(":")[0][:80] for b in broken)
-                    if failed <= 50:
-                        keep_case(keep, name, tried, file_name, data, done, broken)
-            elapsed = time.monotonic() - start
-            figures[name] = {"tried": tried, "seconds": round(elapsed, 1),
-                             "per_second": round(tried / elapsed, 1), "broke_a_rule": failed}
-            print(f"{tag}{name:16} {tried:7d} cases {tried / elapsed:7.1f}/s  broke a rule: {failed}",
-                  flush=True)
-            for kind, count in kinds.most_common(8):
-                print(f"{tag}    {count:5d}  {kind}", flush=True)
+        targets = targets or build_targets(work / "seeds")
+        seeds_file = write_seeds(targets, work / "seeds.pickle")
+        pool = Supervisor(targets, seeds_file, work / "workers", str(seed), jobs, case_seconds,
+                          memory_mib << 20, runner)
+        try:
+            for name in names:
+                figures[name] = _one_target(pool, name, seconds, keep, cases, start, jobs,
+                                            progress_seconds, out)
+        finally:
+            pool.close()
     return figures
 
 
-def _worker(args: tuple[list[str], float, Path, str, int | None]) -> Figures:
-    names, seconds, keep, seed, cases = args
-    return campaign(names, seconds, keep, seed, cases, tag=f"[worker {seed}] ")
+def _one_target(pool: Supervisor, name: str, seconds: float, keep: Path, cases: int | None,
+                start: int, jobs: int, progress_seconds: float, out: TextIO
+                ) -> dict[str, float]:
+    tally = Tally(name)
+    numbers = range(start, start + cases) if cases is not None else range(start, 1 << 62)
+    next_line = [tally.started + progress_seconds]
+
+    def answered(answer: Answer) -> None:
+        tally.tried += 1
+        if not answer.broken:
+            return
+        tally.failed += 1
+        tally.hangs += answer.kind == "HANG"
+        tally.crashes += answer.kind == "CRASH"
+        tally.kinds.update(b.split(":")[0][:80] for b in answer.broken)
+        if tally.failed <= MAX_KEPT and answer.drawn is not None:
+            case = keep_case(keep, name, answer.n, answer.drawn.file_name, answer.drawn.data,
+                             answer.drawn.done, answer.broken, f"seed: {pool.seed}\n")
+            print(f"FIND {name} case {answer.n}: {answer.broken[0][:200]} (kept in {case})",
+                  file=out, flush=True)
+
+    def tick() -> None:
+        if time.monotonic() >= next_line[0]:
+            _progress(tally, cases, out)
+            next_line[0] = time.monotonic() + progress_seconds
+
+    pool.run(name, numbers, lambda: time.monotonic() - tally.started >= seconds, answered,
+             tick)
+    _progress(tally, cases, out)
+    for kind, count in tally.kinds.most_common(8):
+        print(f"    {count:5d}  {kind}", file=out, flush=True)
+    return tally.figures(jobs)
 
 
-def parallel_campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int,
-                      jobs: int, cases: int | None = None) -> Figures:
-    """`jobs` processes, each running every target with its own seed stream (and its own
-    copy of the seeds, built once); a target's cases are split between them and its rate
-    is the sum of theirs."""
-    names = targets_wanted or list(ALL_TARGETS)
-    share = None if cases is None else -(-cases // jobs)
-    context = multiprocessing.get_context("spawn")  # Unicorn and threads do not survive fork
-    with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-        parts = list(pool.map(_worker, [(names, seconds, keep / f"worker{k}", f"{seed}.{k}",
-                                         share) for k in range(jobs)]))
-    figures: Figures = {}
-    for name in names:
-        tried = sum(p[name]["tried"] for p in parts)
-        failed = sum(p[name]["broke_a_rule"] for p in parts)
-        rate = sum(p[name]["per_second"] for p in parts)
-        figures[name] = {"tried": tried, "seconds": max(p[name]["seconds"] for p in parts),
-                         "jobs": jobs, "per_second": round(rate, 1), "broke_a_rule": failed}
-        print(f"{name:16} {tried:7d} cases {rate:7.1f}/s on {jobs} processes  "
-              f"broke a rule: {failed}", flush=True)
-    return figures
+def summary_table(figures: Figures) -> str:
+    """The figures as the README's Markdown table."""
+    rows = ["| target | inputs | per second | broke a rule | of which hangs, crashes |",
+            "|---|---|---|---|---|"]
+    for name, f in figures.items():
+        rows.append(f"| {name} | {int(f['tried']):,} | {f['per_second']:.1f} | "
+                    f"{int(f['broke_a_rule'])} | {int(f['hangs'])}, {int(f['crashes'])} |")
+    return "\n".join(rows)
 
 
 def replay(cases: list[Path]) -> int:
@@ -135,6 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", action="append", default=[])
     parser.add_argument("--keep", type=Path, default=ROOT / "tests" / "hostile" / "found")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--start", type=int, default=0,
+                        help="first case number (to go on from an earlier campaign)")
+    parser.add_argument("--case-seconds", type=float, default=CASE_SECONDS,
+                        help="a worker silent this long on one case is killed: a HANG find")
+    parser.add_argument("--memory-mib", type=int, default=MEMORY_MIB,
+                        help="each worker's address-space limit (RLIMIT_AS; 0: none)")
+    parser.add_argument("--progress", type=float, default=30.0,
+                        help="seconds between progress lines")
     parser.add_argument("--json", type=Path, help="write the figures here")
     parser.add_argument("--replay", type=Path, nargs="+", help="kept case directories")
     args = parser.parse_args(argv)
@@ -142,10 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         return replay(args.replay)
     jobs = args.jobs or os.cpu_count() or 1
     seconds = args.seconds if args.cases is None else float("inf")
-    if jobs == 1:
-        figures = campaign(args.target, seconds, args.keep, args.seed, args.cases)
-    else:
-        figures = parallel_campaign(args.target, seconds, args.keep, args.seed, jobs, args.cases)
+    figures = campaign(args.target, seconds, args.keep, args.seed, args.cases, jobs,
+                       args.start, args.case_seconds, args.memory_mib, args.progress)
+    print(summary_table(figures), flush=True)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
     return 1 if any(f["broke_a_rule"] for f in figures.values()) else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from .mutate import Picker, choose, mutate
@@ -71,18 +72,45 @@ def exe_case(target: ExeTarget, data: bytes, work: Path, bind: str) -> list[str]
         shutil.rmtree(work / "exe", ignore_errors=True)
 
 
-def any_case(pick: Picker, name: str, targets: Targets, work: Path
-             ) -> tuple[str, bytes, list[str], list[str]]:
-    """Draw and run one case of target `name`: (file name, bytes, mutations, rules broken)."""
+@dataclass(frozen=True)
+class Drawn:
+    """A drawn case, not yet run: the target, the mutated input's name and bytes, the
+    mutations made, and how it runs (`index`: the input of a link target it replaces;
+    `bind`: an executable target's binding mode)."""
+
+    target: str
+    file_name: str
+    data: bytes
+    done: list[str]
+    index: int = -1
+    bind: str = "lazy"
+    number: int = -1  # a campaign's case number (fuzz.hostile.supervise), when it has one
+
+
+def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
+    """Draw one case of target `name` (the same picks give the same case, so a campaign
+    can draw a case again to keep the input of a worker that hung on it)."""
     if name in targets.links:
         link_target = targets.links[name]
         index, data, done = mutated_link_case(pick, link_target, targets)
-        return link_target.inputs[index].name, data, done, link_case(link_target, index,
-                                                                       data, work)
+        return Drawn(name, link_target.inputs[index].name, data, done, index=index)
     exe_target = targets.exes[name]
     data, done = mutate(pick, exe_target.seed, targets.all_seeds())
-    bind = choose(pick, ["lazy", "now"])
-    return exe_target.exe.name, data, done, exe_case(exe_target, data, work, bind)
+    return Drawn(name, exe_target.exe.name, data, done, bind=choose(pick, ["lazy", "now"]))
+
+
+def run_drawn(drawn: Drawn, targets: Targets, work: Path) -> list[str]:
+    """The rules a drawn case breaks."""
+    if drawn.target in targets.links:
+        return link_case(targets.links[drawn.target], drawn.index, drawn.data, work)
+    return exe_case(targets.exes[drawn.target], drawn.data, work, drawn.bind)
+
+
+def any_case(pick: Picker, name: str, targets: Targets, work: Path
+             ) -> tuple[str, bytes, list[str], list[str]]:
+    """Draw and run one case of target `name`: (file name, bytes, mutations, rules broken)."""
+    drawn = draw_case(pick, name, targets)
+    return drawn.file_name, drawn.data, drawn.done, run_drawn(drawn, targets, work)
 
 
 def run_kept(targets: Targets, name: str, mutated: Path, work: Path) -> list[str]:

@@ -13,6 +13,11 @@ here, as cctools' ranlib lays it out and ld64 reads it), linked after the plain 
 - drawn objects (never the first, which holds the entry) whose global definitions no other
   object shares and which define no COMMON or absolute symbol.
 
+The archive is written by `write_archive` (`__.SYMDEF SORTED`, cctools' layout) or, for half
+the draws, by `llvm-ar-14 rcs` (for Mach-O members its Darwin layout: an unsorted
+`__.SYMDEF`, its own name padding): two writers, one model.  `CODE_ONLY` is a
+program of code alone, whose classic link once crashed (linker/macho/classic_relocs.py).
+
 The model says what a link takes, by ld64's rules (linker/macho/load.py follows them):
 every plain object, then, until nothing changes, every member that defines a name some
 taken object references and no taken object defines (all archives are one group; ld64 lets
@@ -23,6 +28,7 @@ apply).  `fuzz.semantics.outcome` of the taken objects alone is what the program
 from __future__ import annotations
 
 import struct
+import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,6 +40,7 @@ from ..semantics import definitions, references
 from .assemble import WEAK_REF_PREFIX
 from .strategies import macho_cases
 from .strategies_i386 import macho_i386_cases
+from .subset import macho_subset
 
 # the chain's head sorts after its tail: a single pass over a sorted table pulls only the head
 CHAIN_A, CHAIN_B, UNUSED = "lh_ar_t1", "lh_ar_t0", "lh_ar_unused"
@@ -46,6 +53,7 @@ SYMDEF = b"__.SYMDEF SORTED"
 class ArchiveCase:
     program: Program  # the target's subset; `archives` holds the one archive's members
     variant: int
+    llvm_ar: bool = False  # written by llvm-ar-14, else by write_archive
 
     @property
     def members(self) -> tuple[int, ...]:
@@ -177,18 +185,33 @@ def with_archive(draw: st.DrawFn, program: Program) -> Program:
 
 def x86_64_archive_cases() -> st.SearchStrategy[ArchiveCase]:
     return macho_cases().flatmap(
-        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
+        lambda c: st.tuples(with_archive(c.program), st.booleans()).map(
+            lambda pl: ArchiveCase(pl[0], c.variant, pl[1])))
 
 
 def i386_archive_cases() -> st.SearchStrategy[ArchiveCase]:
     return macho_i386_cases().flatmap(
-        lambda c: with_archive(c.program).map(lambda p: ArchiveCase(p, c.variant)))
+        lambda c: st.tuples(with_archive(c.program), st.booleans()).map(
+            lambda pl: ArchiveCase(pl[0], c.variant, pl[1])))
 
 
-def sample_case(program: Program, weak_head: bool = False) -> ArchiveCase:
+def sample_case(program: Program, weak_head: bool = False, llvm_ar: bool = False
+                ) -> ArchiveCase:
     """The sample with every archivable object archived; with `weak_head`, variant 1 (the
     archive before the objects), else variant 0 (after them)."""
-    return ArchiveCase(every_member(program, weak_head), int(weak_head))
+    return ArchiveCase(every_member(program, weak_head), int(weak_head), llvm_ar)
+
+
+def _code_object(name: str, function: str, callee: str | None, seed: int) -> ObjectModel:
+    steps = (Call(callee, CallVia.DIRECT),) if callee else ()
+    return _text_object(name, (Function(function, Binding.GLOBAL, ".text", 16, seed, steps),))
+
+
+# lh_main (o0) calls lh_f2 (o2), which calls lh_f1 (o1): code and nothing else, no library
+CODE_ONLY = macho_subset(Program(
+    objects=(_code_object("o0", "lh_main", "lh_f2", 1), _code_object("o1", "lh_f1", None, 2),
+             _code_object("o2", "lh_f2", "lh_f1", 3)),
+    libraries=()))
 
 
 def archive_first(case: ArchiveCase) -> bool:
@@ -202,6 +225,8 @@ def describe_archive(case: ArchiveCase, prefix: str) -> set[str]:
     program = case.program
     taken = macho_linked_objects(program)
     labels = {f"{prefix}:archive"}
+    if case.llvm_ar:
+        labels.add(f"{prefix}:archive:llvm_ar")
     if archive_first(case):
         labels.add(f"{prefix}:archive:before_objects")
     pulled = [m for m in case.members if m in taken]
@@ -265,6 +290,15 @@ def archive_inputs(case: ArchiveCase, objects: list[Path], directory: Path
     """(the plain objects, the archive of the members) from the case's written objects."""
     members = set(case.members)
     plain = [p for n, p in enumerate(objects) if n not in members]
+    if case.llvm_ar:
+        archive = directory / ARCHIVE_NAME
+        archive.unlink(missing_ok=True)
+        made = subprocess.run(["llvm-ar-14", "rcs", str(archive),
+                               *(str(objects[m]) for m in case.members)],
+                              check=False, capture_output=True, text=True)
+        if made.returncode:
+            raise RuntimeError(f"llvm-ar-14 failed: {made.stderr.strip()}")
+        return plain, archive
     archive = write_archive(directory / ARCHIVE_NAME, [
         (objects[m].name, objects[m].read_bytes(),
          {"_" + name for name in definitions(case.program.objects[m])})

@@ -135,3 +135,12 @@ def describe_i386(case: DylibCase386) -> set[str]:
         if outside & far:
             out.add("macho-i386-dylib:flat-lookup")
     return out
+
+
+def dylib_sample_i386(variant: int = 0) -> DylibCase386:
+    """The i386 sample with its objects 3 and 4 in the dylib: code that holds its own
+    addresses (text rebases) and reaches the executable by flat lookup, every run."""
+    from .samples_i386 import MACHO_I386_SAMPLE
+    in_dylib = split_i386(MACHO_I386_SAMPLE, frozenset({3, 4}))
+    assert in_dylib == {3, 4}, in_dylib
+    return DylibCase386(reach_across(MACHO_I386_SAMPLE, in_dylib), variant, in_dylib)

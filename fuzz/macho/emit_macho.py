@@ -180,7 +180,7 @@ def write_macho(image: MachoImage) -> bytes:
                    default=32 + cmds_size) - (32 + cmds_size)
     # The file's padding to a large alignment can exceed the addresses' (they start at 0,
     # the file after the load commands); llvm-ar refuses filesize > vmsize (found archiving
-    # these objects: fuzz/macho/reach.py).
+    # these objects: fuzz/macho/archive.py's llvm-ar archives).
     vmsize = max(vmsize, filesize)
     out = bytearray(struct.pack("<IiiIIIII", MH_MAGIC_64, CPU_TYPE_X86_64,
                                 CPU_SUBTYPE_X86_64_ALL, MH_OBJECT, 3, cmds_size, 0, 0))

@@ -15,8 +15,8 @@ PLT0 is the ordinary one (GNU ld pads it with `nopl 0(%rax)` on both arches).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from ..records import dataclass
 from . import i386, x86_64
 from .plt import PltField, lazy_plt_bytes, pick_plt_form
 

@@ -8,8 +8,9 @@ along with user code and nothing here computes a displacement.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TypeVar
+
+from ..records import dataclass
 
 Template = TypeVar("Template")
 

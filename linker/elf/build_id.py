@@ -8,7 +8,6 @@ can recompute it from the file alone); `uuid` is 16 random bytes; `0xHEX` is tho
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 
@@ -65,7 +64,7 @@ def fill_build_id(image: bytearray, note: OutputSection, style: str) -> None:
     size = descriptor_size(style)
     start = note.file_offset + _HEADER_SIZE
     if style in _HASH_SIZES:
-        digest = hashlib.new(style, image).digest()  # the descriptor is still zero here
+        digest = _digest(style, image)  # the descriptor is still zero here
     elif style == "uuid":
         raw = bytearray(os.urandom(16))
         raw[6] = (raw[6] & 0x0F) | 0x40  # RFC 4122 version 4, variant 1, as lld writes it
@@ -74,3 +73,21 @@ def fill_build_id(image: bytearray, note: OutputSection, style: str) -> None:
     else:
         digest = bytes.fromhex(style[2:])
     image[start:start + size] = digest
+
+
+
+# Below this size the interpreter's own SHA-1 is quick enough, and it saves a small link
+# the millisecond or two that loading OpenSSL (hashlib) costs; above it, OpenSSL is faster.
+_BUILTIN_SHA1_LIMIT = 1 << 20
+
+
+def _digest(style: str, image: bytearray) -> bytes:
+    if style == "sha1" and len(image) <= _BUILTIN_SHA1_LIMIT:
+        try:
+            from _sha1 import sha1  # CPython's built-in module
+        except ImportError:
+            pass
+        else:
+            return sha1(image).digest()
+    import hashlib
+    return hashlib.new(style, image).digest()

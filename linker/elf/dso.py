@@ -19,13 +19,13 @@ Undefined symbols, weak or not, are preemptible (they are imports of the object)
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..dynamic_list import matches
 from ..errors import LinkError
 from ..model import SectionRole, SymType, Visibility
+from ..records import dataclass
 from ..resolve import GlobalSymbol, SymbolTable
 from .version_script import VersionScript
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from ..model import Binding, SymType
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol
 from ..targets import ArchTraits
 from .hashes import (

@@ -27,11 +27,11 @@ sections the output does not keep.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..model import InputSection, ObjectFile, RelocTable, SymType
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
 from ..synth import SYNTHETIC_PATH
 from .image import ElfImage

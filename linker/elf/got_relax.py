@@ -23,10 +23,14 @@ The slot a relaxed load no longer needs is not allocated (scan runs after this).
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..kinds import Howto
-from ..model import InputSection, ObjectFile, SectionFlags, SymType
+from ..model import InputSection, SymType
+from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
 from ..targets import arch_of
 
@@ -53,21 +57,39 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
     """Rewrite every relaxable GOT load of a link-time-known symbol; returns how many."""
     known = np.array([_link_time_address(s) for s in symtab.symbols], dtype=bool)
     known &= ~preemptible[:len(known)]
-    tables: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+    # The candidates (a direct form, room for the opcode, a link-time-known target), asked
+    # of every row of the link at once; then one Python step per candidate, with ints.
+    view = allocated_relocations(symtab, with_data=True)
+    direct = view.by_howto(lambda howtos: _forms(howtos)[0])
+    local_known = (joined_symbol_column(symtab.objects, "section") >= 0) \
+        & (joined_symbol_column(symtab.objects, "type") != SymType.IFUNC)
+    target_known = np.where(view.gid >= 0, known[np.maximum(view.gid, 0)],
+                            local_known[view.local])
+    picked = np.flatnonzero((direct >= 0) & (view.rows["offset"] >= 2) & target_known)
+    if not len(picked):
+        return 0
+    branch = view.by_howto(lambda howtos: _forms(howtos)[1])
+    section_of = view.section_of[picked]
+    starts = np.searchsorted(view.section_of, np.arange(len(view.sections)))
     count = 0
-    for obj, gids in zip(symtab.objects, symtab.gids):
-        if id(obj.howtos) not in tables:
-            tables[id(obj.howtos)] = direct_array(list(obj.howtos))
-        direct_of = tables[id(obj.howtos)]
-        if direct_of is None:
-            continue
-        local_known = (obj.symbols.section >= 0) & (obj.symbols.type != SymType.IFUNC)
-        for sec in obj.sections:
-            if (sec is None or not len(sec.relocs) or sec.data is None
-                    or SectionFlags.ALLOC not in sec.flags):
-                continue
-            count += _relax_section(obj, sec, direct_of, gids, known, local_known)
+    groups = np.flatnonzero(np.diff(section_of, prepend=-1)).tolist() + [len(picked)]
+    for first, end in itertools.pairwise(groups):
+        n = int(section_of[first])
+        number, sec = view.sections[n]
+        rows = picked[first:end]
+        count += _relax_section(arch_of(symtab.objects[number].arch).got_pc_relative, sec,
+                                (rows - starts[n]).tolist(), view.rows["offset"][rows].tolist(),
+                                direct[rows].tolist(), branch[rows].tolist())
     return count
+
+
+def _forms(howtos: Sequence[Howto]) -> tuple[np.ndarray, np.ndarray]:
+    """direct_array, with -1 everywhere for a table without direct forms."""
+    forms = direct_array(list(howtos))
+    if forms is None:
+        none = np.full(len(howtos), -1, dtype=np.int64)
+        return none, none
+    return forms
 
 
 def _link_time_address(sym: GlobalSymbol) -> bool:
@@ -79,26 +101,17 @@ def _link_time_address(sym: GlobalSymbol) -> bool:
     return sym.common or sym.section is not None
 
 
-def _relax_section(obj: ObjectFile, sec: InputSection, forms: tuple[np.ndarray, np.ndarray],
-                   gids: np.ndarray, known: np.ndarray, local_known: np.ndarray) -> int:
-    rows = sec.relocs.rows
-    direct_of, branch_of = forms
-    choice = direct_of[rows["howto"]]
-    branch = branch_of[rows["howto"]]
-    candidates = np.nonzero((choice >= 0) & (rows["offset"] >= 2))[0]
-    if not len(candidates):
-        return 0
-    gid = gids[rows["symbol"][candidates]]
-    target_known = np.where(gid >= 0, known[np.maximum(gid, 0)],
-                            local_known[rows["symbol"][candidates]])
-    candidates = candidates[target_known]
-    if not len(candidates):
-        return 0
-    code = bytearray(sec.data)  # type: ignore[arg-type]
-    pc_relative = arch_of(obj.arch).got_pc_relative
-    done = 0
-    for r in candidates.tolist():
-        at = int(rows["offset"][r])
+def _relax_section(pc_relative: bool, sec: InputSection, candidates: list[int], offsets: list[int],
+                   direct: list[int], branch: list[int]) -> int:
+    """Rewrite the candidate rows (indices into the section's table, with their offsets
+    and relaxed forms) whose instruction allows it."""
+    assert sec.data is not None
+    code = bytearray(sec.data)
+    done: list[int] = []
+    new_howto: list[int] = []
+    moved: list[int] = []  # rows whose field starts one byte earlier (jmp)
+    branched: list[int] = []  # rows now a call or jmp
+    for r, at, choice, branch_form in zip(candidates, offsets, direct, branch):
         opcode, modrm = code[at - 2], code[at - 1]
         if pc_relative and (modrm & _MOD_RM_MASK) != _RIP_RELATIVE:
             continue
@@ -108,7 +121,7 @@ def _relax_section(obj: ObjectFile, sec: InputSection, forms: tuple[np.ndarray, 
         operation = (modrm >> 3) & 7 if opcode == _INDIRECT else None
         if opcode == _MOV:
             code[at - 2] = _LEA
-            rows["howto"][r] = choice[r]
+            new_howto.append(choice)
         elif operation in (_CALL, _JMP) and at + 4 <= len(code):
             if operation == _CALL:
                 code[at - 2:at] = bytes([_ADDR32, _CALL_REL32])
@@ -116,13 +129,18 @@ def _relax_section(obj: ObjectFile, sec: InputSection, forms: tuple[np.ndarray, 
                 code[at - 2] = _JMP_REL32
                 code[at - 1:at + 3] = code[at:at + 4]
                 code[at + 3] = _NOP
-                rows["offset"][r] = at - 1  # the rel32 now starts one byte earlier
-            if not pc_relative:  # G + A - GOT had the field's start as its reference point
-                rows["addend"][r] -= 4
-            rows["howto"][r] = branch[r]
+                moved.append(r)
+            branched.append(r)
+            new_howto.append(branch_form)
         else:
             continue
-        done += 1
+        done.append(r)
     if done:
+        rows = sec.relocs.rows
+        rows["howto"][done] = new_howto
+        if moved:
+            rows["offset"][moved] -= 1  # the rel32 now starts one byte earlier
+        if not pc_relative and branched:  # G + A - GOT had the field's start as its reference
+            rows["addend"][branched] -= 4
         sec.data = bytes(code)
-    return done
+    return len(done)

@@ -7,12 +7,20 @@ when `plan_image` returns.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..apply import SymbolAddresses
 from ..layout import Layout, OutputSection, Segment
-from ..model import InputSection, ObjectFile, RelocTable, SectionFlags, SectionRole, SymType
+from ..model import (
+    InputSection,
+    ObjectFile,
+    RelocTable,
+    SectionFlags,
+    SectionRole,
+    SymType,
+    is_allocated,
+)
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult
 from ..synth import Synthetic
@@ -171,19 +179,32 @@ def collect_output_sections(symtab: SymbolTable, unique: bool = False
     `unique` (-unique), an orphan input section (a name GNU ld's default script does not
     place) is an output section of its own, keyed "NAME\0n"; its name stays NAME."""
     outs: dict[str, OutputSection] = {}
+    # Thousands of input sections share a few names and flag words: their output name and
+    # the flags' union are looked up, not recomputed (an IntFlag `|` costs microseconds).
+    names: dict[tuple[str, SectionRole], str] = {}
+    unions: dict[tuple[SectionFlags, SectionFlags], SectionFlags] = {}
     for obj in symtab.objects:
+        linker_made = obj.path == "<linker>"
         for sec in obj.sections:
-            if sec is None or sec.file is not obj or SectionFlags.ALLOC not in sec.flags:
+            if sec is None or sec.file is not obj or not is_allocated(sec.flags):
                 continue
             if sec.role is SectionRole.MARKER or sec.name in DROPPED:
                 continue
-            name = policy.output_name(sec)
+            name = names.get((sec.name, sec.role)) if not linker_made else None
+            if name is None:
+                name = policy.output_name(sec)
+                if not linker_made:
+                    names[(sec.name, sec.role)] = name
             key = f"{name}\0{len(outs)}" if unique and policy.is_orphan(name) else name
             out = outs.get(key)
             if out is None:
                 out = outs[key] = OutputSection(name, SectionFlags.ALLOC, nobits=True)
                 out.meta["type"] = _ROLE_TYPE.get(sec.role, SHT_PROGBITS)
-            out.flags |= sec.flags & (SectionFlags.WRITE | SectionFlags.EXEC | SectionFlags.TLS)
+            union = unions.get((out.flags, sec.flags))
+            if union is None:
+                union = unions[(out.flags, sec.flags)] = out.flags | (
+                    sec.flags & (SectionFlags.WRITE | SectionFlags.EXEC | SectionFlags.TLS))
+            out.flags = union
             out.nobits = out.nobits and sec.role is SectionRole.ZEROFILL
             out.inputs.append(sec)
     for out in outs.values():

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from ..errors import LinkError
 from ..model import (
@@ -25,9 +25,11 @@ from ..model import (
     SectionFlags,
     SymType,
 )
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from .archive import member_path, read_archive
 from .read import read_object
+from .read_bulk import read_objects
 from .script import looks_like_script, parse_script
 from .shared import read_shared
 
@@ -40,6 +42,7 @@ _LTO_HINT = ("{what} (an -flto object): linkharness does not run the LTO plugin;
              "without -flto, or with -ffat-lto-objects")
 THIN_MAGIC = b"!<thin>\n"
 ET_REL, ET_DYN = 1, 3
+_ET_REL_LE = ET_REL.to_bytes(2, "little")
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,21 @@ class Loader:
     _group: list[tuple[Archive, set[int]]] | None = None
     _seen_libs: set[str] = field(default_factory=set)
     _data_definitions: dict[tuple[int, int, str], bool] = field(default_factory=dict)
+    # Archives read so far, by the path they were named by: gcc's link line names libgcc.a
+    # four times (-lgcc twice, and libgcc_s.so's GROUP twice), each a 3 MB read and parse.
+    _archives: dict[str, Archive] = field(default_factory=dict)
 
     # -- the command line -------------------------------------------------------------------
     def load(self, items: list[str]) -> None:
-        for item in items:
-            self.item(item)
+        n = 0
+        while n < len(items):
+            run = self._object_run(items, n)
+            if len(run) > 1:
+                self.objects(run)
+                n += len(run)
+            else:
+                self.item(items[n])
+                n += 1
         if self._group is not None:
             raise LinkError("--start-group without --end-group")
 
@@ -136,12 +149,51 @@ class Loader:
                         f"directories: {', '.join(self.library_paths[:4])}"
                         f"{'...' if len(self.library_paths) > 4 else ''})")
 
+    def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes]]:
+        """The relocatable objects named one after another from items[start] on, with
+        their bytes: what `objects` can read and resolve as one batch."""
+        run: list[tuple[str, bytes]] = []
+        for item in items[start:]:
+            if item.startswith("-"):
+                break
+            try:
+                with open(item, "rb") as f:
+                    head = f.read(18)  # an archive or library is read once, by path()
+                    if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
+                        break
+                    data = head + f.read()
+            except OSError:
+                break  # path() says why, in order
+            run.append((item, data))
+        return run
+
+    def objects(self, run: list[tuple[str, bytes]]) -> None:
+        """Objects named one after another, read and resolved as one batch when the bulk
+        reader takes them all; else one at a time, exactly as `path` would."""
+        objs = read_objects([(memoryview(data), path) for path, data in run])
+        if objs is None:
+            for path, data in run:
+                self.object(read_object(memoryview(data), path))
+            return
+        for n, obj in enumerate(objs):
+            if obj.arch != self.arch or _is_slim_lto(obj):
+                self.symtab.add_objects(objs[:n])  # those before it, then its error
+                self.object(obj)
+        self.symtab.add_objects(objs)
+
     def path(self, path: str, from_search: bool = False, as_needed: bool | None = None) -> None:
+        seen = self._archives.get(path)
+        if seen is not None:
+            self.archive(seen)
+            return
         try:
             with open(path, "rb") as f:
                 data = f.read()
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
+        except MemoryError:  # a file of gigabytes, past what this process may allocate
+            raise LinkError(f"cannot read input: its {os.path.getsize(path)} bytes do not fit "
+                            "in memory", file=path) from None
         needed = self.state.as_needed if as_needed is None else as_needed
         if data[:4] == ELF_MAGIC:
             etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0
@@ -150,7 +202,8 @@ class Loader:
                 return
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
-            self.archive(read_archive(memoryview(data), path))
+            self._archives[path] = read_archive(memoryview(data), path)
+            self.archive(self._archives[path])
         elif data[:4] == LLVM_BITCODE_MAGIC:
             raise LinkError(_LTO_HINT.format(what="LLVM bitcode"), file=path, offset=0)
         elif looks_like_script(data):

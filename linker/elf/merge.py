@@ -25,11 +25,10 @@ in a terminator is left alone, as GNU ld leaves it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..model import InputSection, ObjectFile, SectionFlags, SymType
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from . import sections as policy
 

@@ -20,7 +20,6 @@ and neither are their relocation sections.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,6 +38,7 @@ from ..model import (
     SectionRole,
     SymbolTable,
 )
+from ..records import dataclass
 from . import sections as policy
 from .compressed import SHF_COMPRESSED, decompress_section
 from .headers import (
@@ -131,9 +131,11 @@ _EMPTY_SYMBOLS = SymbolTable([""], np.zeros(1, np.uint64), np.zeros(1, np.uint64
 
 def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
     out: list[InputSection | None] = []
-    for i, row in enumerate(hdr.shdrs.tolist()):
-        _name, sh_type, sh_flags, _addr, _off, size, _link, _info, align, entsize = row
-        name = hdr.names[i]
+    names, data_of = hdr.names, hdr.data
+    zero_fill_limit = MAX_ZERO_FILL if hdr.is64 else MAX_ZERO_FILL_32
+    for i, row in enumerate(hdr.rows):
+        _name, sh_type, sh_flags, _addr, offset, size, _link, _info, align, entsize = row
+        name = names[i]
         if name == ".note.GNU-stack":
             obj.exec_stack = bool(sh_flags & SHF_EXECINSTR)
             out.append(None)
@@ -147,24 +149,39 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
         elif (sh_type not in _LOADED_TYPES or sh_flags & SHF_EXCLUDE) and not is_eh:
             out.append(None)
             continue
+        role = SectionRole.EH_FRAME if is_eh else _role_by_name(name, sh_type)
+        # the headers were bounds-checked by read_headers: slice the file directly
+        data: bytes | memoryview | None = None if sh_type == SHT_NOBITS \
+            else data_of[offset:offset + size]
+        if sh_flags & SHF_COMPRESSED and data is not None:
+            data, size, align = decompress_section(hdr, i, data)
+        if align > 1 and (align & (align - 1) or align > MAX_ALIGNMENT):
+            _check_alignment(hdr, i, int(align))
+        if sh_type == SHT_NOBITS and size > zero_fill_limit:
+            raise hdr.error(f"zero-fill size {size:#x} exceeds the limit {zero_fill_limit:#x}",
+                            i)
+        out.append(InputSection(file=obj, index=i, name=name, flags=_section_flags(sh_flags),
+                                role=role, align=max(1, int(align)), size=int(size), data=data,
+                                entsize=int(entsize)))
+    return out
+
+
+_FLAGS_OF: dict[int, SectionFlags] = {}
+_FLAG_MASK = SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS | SHF_MERGE | SHF_STRINGS
+
+
+def _section_flags(sh_flags: int) -> SectionFlags:
+    """The neutral flags of an ELF sh_flags word, made once per distinct word: building an
+    IntFlag by `|` costs microseconds, and a large link has a few distinct words."""
+    sh_flags &= _FLAG_MASK  # at most 64 entries, whatever the inputs hold
+    flags = _FLAGS_OF.get(sh_flags)
+    if flags is None:
         flags = SectionFlags.NONE
         for bit, flag in _FLAG_BITS:
             if sh_flags & bit:
                 flags |= flag
-        role = SectionRole.EH_FRAME if is_eh else _role_by_name(name, sh_type)
-        data: bytes | memoryview | None = None if sh_type == SHT_NOBITS \
-            else hdr.section_bytes(i)
-        if sh_flags & SHF_COMPRESSED and data is not None:
-            data, size, align = decompress_section(hdr, i, data)
-        _check_alignment(hdr, i, int(align))
-        zero_fill_limit = MAX_ZERO_FILL if hdr.is64 else MAX_ZERO_FILL_32
-        if sh_type == SHT_NOBITS and size > zero_fill_limit:
-            raise hdr.error(f"zero-fill size {size:#x} exceeds the limit {zero_fill_limit:#x}",
-                            i)
-        out.append(InputSection(file=obj, index=i, name=name, flags=flags, role=role,
-                                align=max(1, int(align)), size=int(size), data=data,
-                                entsize=int(entsize)))
-    return out
+        _FLAGS_OF[sh_flags] = flags
+    return flags
 
 
 def _check_alignment(hdr: ElfHeaders, index: int, align: int) -> None:
@@ -174,10 +191,15 @@ def _check_alignment(hdr: ElfHeaders, index: int, align: int) -> None:
         raise hdr.error(f"sh_addralign {align:#x} exceeds the limit {MAX_ALIGNMENT:#x}", index)
 
 
+_ARRAY_PREFIXES = (".init_array", ".fini_array", ".preinit_array")
+
+
 def _role_by_name(name: str, sh_type: int) -> SectionRole:
     role = _ROLE_OF_TYPE.get(sh_type)
     if role is not None:
         return role
+    if not name.startswith(_ARRAY_PREFIXES):
+        return SectionRole.NORMAL
     # Old assemblers mark these PROGBITS; the name is what ld.so's DT_INIT_ARRAY needs.
     for prefix, named in ((".init_array", SectionRole.INIT_ARRAY),
                           (".fini_array", SectionRole.FINI_ARRAY),
@@ -188,10 +210,10 @@ def _role_by_name(name: str, sh_type: int) -> SectionRole:
 
 
 def _find_symtab(hdr: ElfHeaders) -> int | None:
-    found = np.nonzero(hdr.shdrs["type"] == SHT_SYMTAB)[0]
+    found = [i for i, row in enumerate(hdr.rows) if row[1] == SHT_SYMTAB]
     if len(found) > 1:
-        raise hdr.error("more than one SHT_SYMTAB section", int(found[1]))
-    return int(found[0]) if len(found) else None
+        raise hdr.error("more than one SHT_SYMTAB section", found[1])
+    return found[0] if found else None
 
 
 # -- symbols ----------------------------------------------------------------------------
@@ -298,8 +320,8 @@ def _extended_indices(hdr: ElfHeaders, symtab: int, count: int) -> np.ndarray:
 
 def _groups(hdr: ElfHeaders, obj: ObjectFile, symtab: int | None) -> list[ComdatGroup]:
     groups: list[ComdatGroup] = []
-    for index in np.nonzero(hdr.shdrs["type"] == SHT_GROUP)[0].tolist():
-        words = np.frombuffer(hdr.section_bytes(index)[: int(hdr.shdrs[index]["size"]) & ~3], "<u4")
+    for index in [i for i, row in enumerate(hdr.rows) if row[1] == SHT_GROUP]:
+        words = np.frombuffer(hdr.section_bytes(index)[: hdr.rows[index][5] & ~3], "<u4")
         if len(words) == 0:
             raise hdr.error("empty SHT_GROUP section", index)
         if not int(words[0]) & GRP_COMDAT:
@@ -307,8 +329,8 @@ def _groups(hdr: ElfHeaders, obj: ObjectFile, symtab: int | None) -> list[Comdat
         members = words[1:].astype(np.int64)
         if (members >= len(obj.sections)).any() or (members <= 0).any():
             raise hdr.error("group member section index out of range", index)
-        sig_index = int(hdr.shdrs[index]["info"])
-        if symtab is None or int(hdr.shdrs[index]["link"]) != symtab \
+        sig_index = hdr.rows[index][7]
+        if symtab is None or hdr.rows[index][6] != symtab \
                 or not 0 <= sig_index < len(obj.symbols):
             raise hdr.error(f"group signature symbol {sig_index} not in the symbol table", index)
         signature = obj.symbols.names[sig_index]
@@ -403,16 +425,22 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
     if sec.data is None and len(raw):
         fail(np.ones(len(raw), dtype=bool), "relocation in a section with no file data (NOBITS)")
 
-    rows = np.zeros(len(raw), dtype=RELOC_DTYPE)
+    if rela_addend is None:
+        assert sec.data is not None
+        rela_addend = implicit_addends(sec.data, offset, widths)
+    return relocation_rows(offset, rtype, sym, rela_addend)
+
+
+def relocation_rows(offset: np.ndarray, rtype: np.ndarray, sym: np.ndarray,
+                    addend: np.ndarray) -> np.ndarray:
+    """The neutral table of checked native relocations (both readers, one section or a
+    whole batch); R_*_NONE rows dropped, as they write nothing."""
+    rows = np.zeros(len(offset), dtype=RELOC_DTYPE)
     rows["offset"] = offset
     rows["howto"] = rtype
     rows["symbol"] = sym
-    if rela_addend is not None:
-        rows["addend"] = rela_addend
-    else:
-        assert sec.data is not None
-        rows["addend"] = implicit_addends(sec.data, offset, widths)
-    keep = rtype != 0  # R_*_NONE writes nothing
+    rows["addend"] = addend
+    keep = rtype != 0
     return rows[keep] if not keep.all() else rows
 
 

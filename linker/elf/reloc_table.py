@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..kinds import Howto, Overflow, RelocKind
+from ..records import dataclass
 from ..targets import ElfLayout
 
 _PLACEHOLDER = Howto("(unsupported)", RelocKind.NONE, 0, Overflow.NONE)

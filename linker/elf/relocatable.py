@@ -31,7 +31,6 @@ with their relocations (decompressed when an input was compressed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,6 +45,7 @@ from ..model import (
     SymType,
 )
 from ..model import SymbolTable as SymbolArrays
+from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
 from ..targets import ArchTraits
 from .eh_frame import pack_eh_frame_inputs

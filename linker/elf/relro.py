@@ -11,10 +11,9 @@ lazily bound `.got.plt` (and the IFUNC slots) stay outside it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from ..layout import OutputSection, Segment
 from ..model import SectionFlags
+from ..records import dataclass
 
 RELRO_SECTIONS = frozenset({".tdata", ".tbss", ".preinit_array", ".init_array", ".fini_array",
                             ".ctors", ".dtors", ".data.rel.ro", ".dynamic", ".got"})

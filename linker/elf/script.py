@@ -12,9 +12,9 @@ refused by name rather than half-understood.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ..errors import LinkError
+from ..records import dataclass
 
 _TOKEN = re.compile(r"\s*(?:(/\*.*?\*/)|([(),])|([^\s(),]+))", re.DOTALL)
 _IGNORED = {"OUTPUT_FORMAT", "OUTPUT_ARCH", "TARGET", "SEARCH_DIR", "VERSION"}

@@ -24,7 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LinkError
-from ..model import RelocTable, SectionFlags
+from ..model import RelocTable
+from ..reloc_view import allocated_relocations
 from ..resolve import SymbolTable
 
 R_PC32, R_PLT32, R_GOTPCREL, R_GOTPCRELX, R_REX_GOTPCRELX = 2, 4, 9, 41, 42
@@ -64,27 +65,29 @@ def relax_tls_in_executable(symtab: SymbolTable, preemptible: np.ndarray) -> Non
     """Relax every general- and local-dynamic sequence (and DTPOFF field) of code linked
     into an executable, where its own TLS block is at a fixed offset from TP: to local
     exec, or to initial exec for a variable a shared library defines (`preemptible`)."""
-    for obj, gids in zip(symtab.objects, symtab.gids):
+    # Only the sections holding a relaxable row (asked of every row of the link at once)
+    view = allocated_relocations(symtab, with_data=True)
+    narrow = np.array([obj.arch == "i386" for obj in symtab.objects], dtype=bool)
+    howto = view.rows["howto"]
+    relaxable = np.where(narrow[view.object_of], _RELAXABLE_TYPE[True][howto],
+                         _RELAXABLE_TYPE[False][howto])
+    for number, sec in view.sections_where(relaxable):
+        obj, gids = symtab.objects[number], symtab.gids[number]
         i386 = obj.arch == "i386"
-        for sec in obj.sections:
-            if (sec is None or sec.data is None or not len(sec.relocs)
-                    or SectionFlags.ALLOC not in sec.flags):
-                continue
-            rows = sec.relocs.rows
-            if not _RELAXABLE_TYPE[i386][rows["howto"]].any():
-                continue
-            relax = relax_tls_i386 if i386 else relax_tls
-            targets = gids[rows["symbol"]]
-            imported = np.where(targets >= 0, preemptible[np.maximum(targets, 0)], False)
-            data, offset, rtype, _sym, addend = relax(
-                sec.data, rows["offset"], rows["howto"].astype(np.int64), rows["symbol"],
-                rows["addend"], obj.path, sec.name, imported)
-            new = rows.copy()
-            new["offset"], new["howto"], new["addend"] = offset, rtype, addend
-            sec.data = data
-            keep = rtype != (R386_NONE if i386 else R_NONE)
-            sub = sec.relocs.subtrahend
-            sec.relocs = RelocTable(new[keep], sub[keep] if sub is not None else None)
+        assert sec.data is not None
+        rows = sec.relocs.rows
+        relax = relax_tls_i386 if i386 else relax_tls
+        targets = gids[rows["symbol"]]
+        imported = np.where(targets >= 0, preemptible[np.maximum(targets, 0)], False)
+        data, offset, rtype, _sym, addend = relax(
+            sec.data, rows["offset"], rows["howto"].astype(np.int64), rows["symbol"],
+            rows["addend"], obj.path, sec.name, imported)
+        new = rows.copy()
+        new["offset"], new["howto"], new["addend"] = offset, rtype, addend
+        sec.data = data
+        keep = rtype != (R386_NONE if i386 else R_NONE)
+        sub = sec.relocs.subtrahend
+        sec.relocs = RelocTable(new[keep], sub[keep] if sub is not None else None)
 
 
 def relax_tls(data: bytes | memoryview, offset: np.ndarray, rtype: np.ndarray,

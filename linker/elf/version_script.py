@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
 
 from ..errors import LinkError
+from ..records import dataclass, field
 
 
 @dataclass

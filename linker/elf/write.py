@@ -3,14 +3,15 @@ headers.  The only code that knows the ELF file layout of an executable."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..layout import OutputSection, Segment
 from ..model import Binding, SectionFlags, SymType
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..synth import SYNTHETIC_PATH
 from ..targets import ElfLayout
@@ -170,6 +171,52 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
                                img.phdr_count, e.section_header_size, shnum, shstrndx)
 
 
+def _append_locals(rows: list[tuple[int, int, int, int, int, int]], img: ElfImage,
+                   symtab: SymbolTable, out_index: dict[int, int], strtab: StringTable,
+                   index: SymtabIndex | None, tls_base: int) -> None:
+    """Every object's locals (not section symbols), in object order: the columns of all
+    objects joined, then one Python step per local symbol with plain ints."""
+    from ..apply import all_local_addresses
+    if not symtab.objects:
+        return
+    objects = symtab.objects
+    tables = [obj.symbols for obj in objects]
+    counts = [len(t) for t in tables]
+    owner = np.repeat(np.arange(len(objects)), counts)
+    types = np.concatenate([t.type for t in tables])
+    is_local = (np.concatenate([t.binding for t in tables]) == Binding.LOCAL) \
+        & (types != SymType.SECTION)
+    wanted = np.bincount(owner[is_local], minlength=len(objects)) > 0
+    wanted &= np.array([obj.path != SYNTHETIC_PATH and not img.options.discard_all  # -x
+                        for obj in objects], dtype=bool)
+    every_addr = all_local_addresses(objects, img.layout, wanted.tolist())
+    picked = np.nonzero(is_local & wanted[owner])[0]
+    first = np.cumsum([0, *counts[:-1]])
+    every_name = list(itertools.chain.from_iterable(t.names for t in tables))
+    for o, i, name, typ, shndx, vis, size, addr in zip(
+            owner[picked].tolist(), (picked - first[owner[picked]]).tolist(),
+            map(every_name.__getitem__, picked.tolist()), types[picked].tolist(),
+            np.concatenate([t.section for t in tables])[picked].tolist(),
+            np.concatenate([t.visibility for t in tables])[picked].tolist(),
+            np.concatenate([t.size for t in tables])[picked].tolist(),
+            every_addr[picked].tolist()):
+        if typ == SymType.FILE:
+            rows.append((strtab.add(name), (0 << 4) | 4, 0, SHN_ABS, 0, 0))
+            continue
+        obj = objects[o]
+        if not name or (name.startswith(".L") and (
+                index is None or (id(obj), i) not in index.wanted)):
+            continue
+        sec = obj.sections[shndx] if shndx >= 0 else None
+        if shndx >= 0 and sec is None:
+            continue  # defined in a discarded section
+        ndx = out_index.get(id(sec), 0) if sec is not None else SHN_ABS
+        value = addr - (tls_base if typ == SymType.TLS and sec is not None else 0)
+        if index is not None:
+            index.local[(id(obj), i)] = len(rows)
+        rows.append((strtab.add(name), STT.get(SymType(typ), 0), vis, ndx, value, size))
+
+
 def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
                  index: SymtabIndex | None = None) -> tuple[bytes, bytes, int]:
     """.symtab and .strtab: per object its STT_FILE and locals, then every global.
@@ -182,60 +229,36 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
         for n, osec in enumerate(img.sections, start=1):
             index.section[n] = len(rows)
             rows.append((0, STT_SECTION_LOCAL, 0, n, osec.addr, 0))
-    from ..apply import local_addresses
     # A TLS symbol's st_value is its offset in the TLS template (gABI), not an address.
     tls = tls_block(img.sections)
     tls_base = tls.addr if tls is not None else 0
-    for obj in symtab.objects:
-        if obj.path == SYNTHETIC_PATH or img.options.discard_all:  # -x: no locals at all
-            continue
-        t = obj.symbols
-        local = np.nonzero((t.binding == Binding.LOCAL) & (t.type != SymType.SECTION))[0]
-        if not len(local):
-            continue
-        addrs = local_addresses(obj, img.layout)
-        for i in local.tolist():
-            name = t.names[i]
-            typ = int(t.type[i])
-            if typ == SymType.FILE:
-                rows.append((strtab.add(name), (0 << 4) | 4, 0, SHN_ABS, 0, 0))
-                continue
-            if not name or (name.startswith(".L") and (
-                    index is None or (id(obj), i) not in index.wanted)):
-                continue
-            shndx = int(t.section[i])
-            sec = obj.sections[shndx] if shndx >= 0 else None
-            if shndx >= 0 and sec is None:
-                continue  # defined in a discarded section
-            ndx = out_index.get(id(sec), 0) if sec is not None else SHN_ABS
-            value = int(addrs[i]) - (tls_base if typ == SymType.TLS and sec is not None else 0)
-            if index is not None:
-                index.local[(id(obj), i)] = len(rows)
-            rows.append((strtab.add(name), STT.get(SymType(typ), 0), int(t.visibility[i]), ndx,
-                         value, int(t.size[i])))
+    _append_locals(rows, img, symtab, out_index, strtab, index, tls_base)
     # gABI: a hidden or internal symbol of an input becomes STB_LOCAL in the output (as GNU
     # ld, gold and lld write it), so it goes with the locals, before first_global.
     globals_: list[tuple[int, int, int, int, int, int]] = []
+    addresses = img.syms.address.tolist()  # plain ints: one step per symbol below
     for sym in symtab.symbols:
-        if not (sym.defined or sym.referenced):
+        defined = sym.file is not None or sym.linker_defined
+        if not (defined or sym.referenced):
             continue
-        if sym.defined:
+        if defined:
             ndx = out_index.get(id(sym.section), 0) if sym.section is not None else SHN_ABS
             if sym.linker_defined:
                 ndx = SHN_ABS
             binding = STB[sym.binding]
         else:
             ndx, binding = 0, STB[Binding.GLOBAL if sym.strong_ref else Binding.WEAK]
-        value = int(img.syms.address[sym.id])
+        value = addresses[sym.id]
         if sym.type == SymType.IFUNC and sym.section is not None:
             # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references
             # got its .iplt entry instead.
             value = img.layout.address_of(sym.section) + sym.value
-        if sym.defined and sym.type == SymType.TLS and not sym.linker_defined:
+        if defined and sym.type == SymType.TLS and not sym.linker_defined:
             value -= tls_base
-        local_now = sym.defined and int(sym.visibility) in (STV_INTERNAL, STV_HIDDEN)
+        visibility = int(sym.visibility)
+        local_now = defined and visibility in (STV_INTERNAL, STV_HIDDEN)
         row = (strtab.add(sym.name), ((0 if local_now else binding) << 4) | STT.get(sym.type, 0),
-               int(sym.visibility), ndx, value, int(sym.size) if sym.defined else 0)
+               visibility, ndx, value, int(sym.size) if defined else 0)
         if index is not None:  # a global's row: counted from first_global, known below
             index.global_[sym.id] = len(rows) if local_now else -1 - len(globals_)
         (rows if local_now else globals_).append(row)

@@ -1,7 +1,5 @@
 """`python -m linker.macho`: the linker with ld64's command-line spelling (the ld64 shim)."""
 
-import sys
+from ..process import ld64_main
 
-from .cli import main
-
-sys.exit(main())
+ld64_main()

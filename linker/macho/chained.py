@@ -19,9 +19,9 @@ __stub_helper, which we still write, unused).
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from ..errors import LinkError
+from ..records import dataclass
 from .dyldinfo import BindEntry
 
 DYLD_CHAINED_PTR_64 = 2

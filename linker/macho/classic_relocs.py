@@ -26,7 +26,8 @@ Word-size neutral on purpose: i386 classic links use the same entries with lengt
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+from ..records import dataclass
 
 RELOCATION_INFO_SIZE = 8
 
@@ -49,7 +50,7 @@ def relocation_base(from_first_writable: bool, segments: list[SegmentSpan]) -> i
     first."""
     if from_first_writable:
         # An image without a writable segment has nothing to relocate: any base will do
-        # (found by fuzz/test_macho_reach.py's CHAIN_SAMPLE, code only, which crashed here).
+        # (found by a code-only archive sample, now fuzz/macho/archive.py's CODE_ONLY).
         return next((s.vmaddr for s in segments if s.writable), segments[0].vmaddr)
     return segments[0].vmaddr
 

@@ -29,10 +29,10 @@ A minimum below 10.6 (no LC_DYLD_INFO in its dyld) links in the classic form, as
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LinkError, run_reporting_errors
+from ..records import dataclass, field
 from ..targets import MACHO_ARCH_TO_TARGET
 
 _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate",

@@ -9,7 +9,7 @@ own entry and dyld starts interpreting there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ..records import dataclass
 
 REBASE_TYPE_POINTER, REBASE_TYPE_TEXT_ABSOLUTE32 = 1, 2
 REBASE_OPCODE_SET_TYPE_IMM = 0x10

@@ -8,11 +8,11 @@ dynamic_lookup` binds through.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ..errors import LinkError
 from ..model import DynamicLibrary, DynamicSymbol, SymType
+from ..records import dataclass
 from ..resolve import SymbolTable
 from .dyldinfo import BindEntry
 from .symbols import BIND_SPECIAL_DYLIB_FLAT_LOOKUP

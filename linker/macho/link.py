@@ -14,13 +14,13 @@ stub does) are written without MH_PIE: we write no text rebases.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from ..apply import SymbolAddresses, symbol_addresses
 from ..errors import LinkError
 from ..layout import Layout, OutputSection, Segment, assign_addresses
 from ..model import SectionFlags, SectionRole
 from ..pipeline import LinkedImage, RelocationFrame
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..scan import ScanResult, scan_relocations
 from ..synth import Synthetic

@@ -12,13 +12,13 @@ embedded stub.  A universal (fat) object or archive gives the slice `-arch` name
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..elf.archive import AR_MAGIC, member_path, read_archive
 from ..errors import LinkError
 from ..model import UNDEF, Archive, Binding, DynamicLibrary, ObjectFile
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from .crt import START, start_object
 from .dylib_input import is_macho_dylib, read_dylib
@@ -91,6 +91,9 @@ class MachoLoader:
                 data = f.read()
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
+        except MemoryError:  # a file of gigabytes, past what this process may allocate
+            raise LinkError(f"cannot read input: its {os.path.getsize(path)} bytes do not fit "
+                            "in memory", file=path) from None
         if is_fat(data):
             # ld64 takes the -arch slice of a universal object or archive; the slice is
             # then read as the thin file it is.

@@ -15,7 +15,6 @@ relocated bytes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,6 +23,7 @@ from ..kinds import RelocKind
 from ..layout import Layout, OutputSection
 from ..model import ABS, UNDEF, InputSection, ObjectFile, SectionFlags, SectionRole
 from ..model import SymbolTable as ObjTable
+from ..records import dataclass
 from ..resolve import SymbolTable
 from ..scan import ScanResult
 from .synth import MachoSynthetic

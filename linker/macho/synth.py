@@ -24,11 +24,10 @@ Slots are a word wide (arch.word).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..arch import MACHO_STUB_TEMPLATES, MachoStubTemplate, PltField
 from ..errors import LinkError
 from ..model import InputSection, SectionFlags
+from ..records import dataclass, field
 from ..resolve import SymbolTable
 from ..scan import ScanResult
 from ..synth import HOWTO_PCREL32, HOWTO_WORD, Synthetic, SyntheticBuilder, place_commons

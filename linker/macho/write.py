@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass, field
 
 from ..layout import OutputSection
+from ..records import dataclass, field
 from ..targets import X86_64, MachoTraits
 
 MH_MAGIC_64, MH_EXECUTE, MH_DYLIB, MH_BUNDLE = 0xFEEDFACF, 2, 6, 8

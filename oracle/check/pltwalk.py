@@ -178,6 +178,16 @@ def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
 
 
 def _decode_at(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | None:
+    """The instruction at `addr`, decoded once per image: every slot's lazy path runs
+    through the same PLT0 (and the two rules walking paths meet the same entries)."""
+    key = ("pltwalk.decode_at", addr)
+    if key not in img.memo:
+        img.memo[key] = _decode(img, cs, addr)
+    found: capstone.CsInsn | None = img.memo[key]
+    return found
+
+
+def _decode(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | None:
     load = img.load_at(addr)
     if load is None or not load.flags & c.PF_X:
         return None
@@ -201,7 +211,11 @@ def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> La
         if insn is None:
             return LazyPath(None, f"reaches {img.where(pc)}, which is not executable code")
         ops = insn.operands
-        here = f"{insn.mnemonic} {insn.op_str} at {img.where(pc)}"
+        at = pc  # `here(...)` names the instruction, only for a failure's message
+
+        def here(insn: capstone.CsInsn = insn, at: int = at) -> str:
+            return f"{insn.mnemonic} {insn.op_str} at {img.where(at)}"
+
         pc = insn.address + insn.size
         if _is_setup(insn):
             if insn.id == x86.X86_INS_MOV:
@@ -210,7 +224,7 @@ def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> La
         if insn.id == x86.X86_INS_LEA and len(ops) == 2 and ops[0].type == x86.X86_OP_REG:
             addr = mem_address(img, insn, ops[1], regs, cs)
             if addr is None:
-                return LazyPath(None, f"computes an unknown address: {here}")
+                return LazyPath(None, f"computes an unknown address: {here()}")
             regs[_canon(cs, ops[0].reg)] = addr
             continue
         if insn.id == x86.X86_INS_PUSH and len(ops) == 1:
@@ -222,10 +236,10 @@ def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> La
             elif op.type == x86.X86_OP_MEM and (a := mem_address(img, insn, op, regs, cs)):
                 stack.append(("mem", a))
             else:
-                return LazyPath(None, f"pushes an unknown value: {here}")
+                return LazyPath(None, f"pushes an unknown value: {here()}")
             continue
         if insn.id != x86.X86_INS_JMP or len(ops) != 1:
-            return LazyPath(None, f"unexpected instruction {here}")
+            return LazyPath(None, f"unexpected instruction {here()}")
         op = ops[0]
         if op.type == x86.X86_OP_IMM:
             pc = op.imm & mask
@@ -242,5 +256,5 @@ def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> La
             continue
         shown = "an unknown address" if target is None else img.where(target)
         return LazyPath(None, f"jumps through {shown}, neither its slot nor GOT+{2 * img.word}: "
-                              f"{here}")
+                              f"{here()}")
     return LazyPath(None, f"no jump to the resolver within {MAX_STEPS} instructions")

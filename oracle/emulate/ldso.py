@@ -6,6 +6,7 @@ PT_DYNAMIC) start at e_entry with only system calls to talk to.
 from __future__ import annotations
 
 import functools
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,12 +106,13 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
                      faults, machine.instructions, inv.seed)
 
 
-def defined_names(path: Path) -> frozenset[str]:
+def defined_names(path: Path | str, st: os.stat_result | None = None) -> frozenset[str]:
     """The dynamic symbols a real shared library defines (to split names between several
-    libtrace libraries as their real files do).  Cached per file version: a fuzz session
-    runs thousands of programs against the same few libraries."""
-    st = path.stat()
-    return _defined_names(str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    libtrace libraries as their real files do).  Cached per file version (`st`, the
+    file's stat when the caller has it): a fuzz session runs thousands of programs against
+    the same few libraries."""
+    st = os.stat(path) if st is None else st
+    return _defined_names(os.fspath(path), st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 @functools.lru_cache(maxsize=64)

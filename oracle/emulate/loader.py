@@ -5,6 +5,8 @@ build the initial stack: argc, argv, envp and the auxiliary vector.
 
 from __future__ import annotations
 
+import os
+
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
 
 from oracle.emulate.abi import Abi
@@ -19,6 +21,17 @@ RANDOM_BYTES = bytes(range(0x10, 0x20))  # AT_RANDOM: fixed, so runs are reprodu
 
 class LoadError(Exception):
     """The segments cannot be mapped (overlap with the emulator's regions, bad sizes)."""
+
+
+def read_capped(path: str | os.PathLike[str], memory_cap: int) -> bytes:
+    """The file's bytes; LoadError when it is larger than the run's memory cap (a run that
+    read it would allocate past its cap before mapping anything)."""
+    size = os.path.getsize(path)
+    if size > memory_cap:
+        raise LoadError(f"{os.fspath(path)}: file of {size} bytes is larger than the run's "
+                        f"memory cap ({memory_cap} bytes)")
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def map_image(mem: UcMemory, image: ElfImage, bias: int, memory_cap: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import os
 import secrets
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from oracle.emulate.elfimage import ImageError
 from oracle.emulate.files import MemoryFiles, SeedError
 from oracle.emulate.ldso import Invocation, defined_names, run_elf
 from oracle.emulate.libtrace import is_libtrace
+from oracle.emulate.loader import LoadError, read_capped
 from oracle.emulate.machine import Limits
 from oracle.emulate.result import Fault, RunResult
 
@@ -62,7 +64,10 @@ def run(
     if bind not in ("lazy", "now"):
         raise ValueError(f"bind must be 'lazy' or 'now', not {bind!r}")
     exe = Path(path)
-    data = exe.read_bytes()
+    try:
+        data = read_capped(exe, memory_cap)
+    except LoadError as err:
+        return _refused(str(err))
     if files_from is not None:
         try:
             MemoryFiles.seeded(os.fspath(files_from))  # refused here, not halfway through a load
@@ -128,11 +133,16 @@ class _LibraryFiles(dict[str, frozenset[str]]):
             return default
         if soname not in self:
             for directory in self._dirs:
-                candidate = directory / soname
-                if candidate.is_file():
-                    try:
-                        self[soname] = defined_names(candidate)
-                    except Exception:  # noqa: BLE001, S112 - unreadable: provide every name
-                        continue
-                    break
+                candidate = os.path.join(directory, soname)
+                try:  # one stat per candidate: it also names the version defined_names caches
+                    st = os.stat(candidate)
+                except OSError:
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                try:
+                    self[soname] = defined_names(candidate, st)
+                except Exception:  # noqa: BLE001, S112 - unreadable: provide every name
+                    continue
+                break
         return super().get(soname, default)

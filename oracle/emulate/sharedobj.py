@@ -15,7 +15,7 @@ from pathlib import Path
 from oracle.emulate import elfimage
 from oracle.emulate.dynamic import Dynamic
 from oracle.emulate.layout import aligned_base
-from oracle.emulate.loader import LoadError, map_image
+from oracle.emulate.loader import LoadError, map_image, read_capped
 from oracle.emulate.machine import Machine
 from oracle.emulate.memory import page_down
 from oracle.emulate.scope import LoadedObject
@@ -50,7 +50,7 @@ def load_library(machine: Machine, path: Path, base: int, soname: str,
                  tls: StaticTls | None) -> LoadedObject:
     """Map the library at `base`, read its _DYNAMIC (relocation comes later) and give its
     PT_TLS a block in the static TLS area."""
-    data = path.read_bytes()
+    data = read_capped(path, machine.limits.memory_cap)
     image = elfimage.parse(data)
     if image.elfclass != 8 * machine.abi.word:
         raise LoadError(f"{path}: wrong ELF class for this executable")

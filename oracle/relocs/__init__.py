@@ -6,6 +6,9 @@
                                                skipped, counted by reason)
     python -m oracle.relocs.cli / oracle.relocs.cli.main(argv)   (`linkharness fields`)
 
+A file it cannot read is not an exception: it is the one mismatch, of kind "unreadable",
+naming the file, the section and offset when known, and why (unreadable.py).
+
 For every relocation in every ET_REL input (archive members the linker pulled in
 included), the oracle works out where the patched section landed, what the symbol's
 address, GOT slot and PLT entry are in the output, and which bytes the field must

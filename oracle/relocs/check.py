@@ -25,8 +25,8 @@ from .linked import Linked, read_hints
 from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
 from .placement import is_evidence, placed_offset
 from .rules import expectations
-from .targets import resolve
 from .types import Formula, at_site, is_none, lookup, type_name
+from .unreadable import unreadable
 
 # Input sections linkers rebuild rather than copy: their fields are not compared.
 _REWRITTEN = (".eh_frame", ".note.gnu.property", ".sframe")
@@ -42,6 +42,19 @@ def _holds(image: OutputImage, exp: Expectation) -> bool:
 
 
 def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
+                 base: int) -> FieldMismatch | ConfirmedSite:
+    """The verdict on one field with its section at `base`, under the GOT base being
+    tried.  Kept per (relocation, base, GOT base): the final pass meets again the
+    GOT-relative fields the GOT base was chosen by, and nothing else a verdict reads
+    changes during a check."""
+    key = (id(obj), id(rel), base, linked.got)
+    found = linked.verdicts.get(key)
+    if found is None:
+        found = linked.verdicts[key] = _judge_reloc(linked, obj, sec, rel, base)
+    return found
+
+
+def _judge_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
                  base: int) -> FieldMismatch | ConfirmedSite:
     image = linked.image
     p = base + placed_offset(image, sec, rel.offset, base)
@@ -59,7 +72,7 @@ def _check_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     info = at_site(info, sec.data, rel.offset)
     if sym is None:
         return mismatch("unresolved", detail=f"symbol index {rel.symbol} out of range")
-    target = resolve(image, obj, sym, rel.addend, linked.place, linked.plt)
+    target = linked.target(obj, sym, rel.addend)
     actual = image.read(p, info.width) or b""
     allowed = expectations(linked, obj, sec, rel, info, p, target)
     for exp in allowed:
@@ -131,21 +144,24 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     the fewest disagree (the first, on a tie), then checks everything against it.
 
     A Mach-O output (and MH_OBJECT inputs) goes to `oracle.macho_relocs`, which produces the
-    same report records.
+    same report records.  A file that cannot be read is reported, not raised: one mismatch
+    of kind "unreadable" naming it (oracle.relocs.unreadable).
     """
     if _is_macho(output):
         from oracle.macho_relocs import check_macho_fields
         return check_macho_fields(output, inputs)
     skipped: Counter[str] = Counter()
+    # a judge must not die on the thing it judges: an unreadable file is the finding
+    # (headers and compressed sections say what a hostile file wants them to say)
     try:
         elf = read_elf(output)  # read once: the image and the debug sections come from it
         image = image_of(elf)
+    except _UNREADABLE as e:
+        return unreadable(output, e, "ELF")
+    try:
         objects, members = _read_inputs([str(p) for p in inputs], skipped)
-    except (struct.error, ValueError, OSError, AssertionError, zlib.error, OverflowError,
-            MemoryError, IndexError, KeyError) as e:
-        # a judge must not die on the thing it judges: say which file and why (headers
-        # and compressed sections say what a hostile file wants them to say)
-        raise ValueError(f"cannot read {output} or its inputs as ELF: {e}") from e
+    except _UnreadableInput as e:
+        return unreadable(e.path, e.__cause__ or e, "ELF")
     hints = read_hints(link_map)
     if members:
         objects = _linked_members(Linked(image, objects, hints), members, skipped)
@@ -154,11 +170,14 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
     got_relative = _work(linked, _GOT_RELATIVE)[1]
     if len(bases) > 1 and got_relative:
         # judge the GOT-relative fields alone under each base; keep the first best (with
-        # none, every base scores 0 and the first is kept without trying them)
+        # none, every base scores 0 and the first is kept without trying them).  A base
+        # under which every one of them holds is that first best: the others are not tried.
         scores = []
         for got in bases:
             linked.got = got
             scores.append(len(_check_all(linked, ({}, got_relative)).mismatches))
+            if not scores[-1]:
+                break
         linked.got = bases[scores.index(min(scores))]
     else:
         linked.got = bases[0]
@@ -180,15 +199,31 @@ def _read_inputs(paths: list[str],
     objects: list[InputObject] = []
     members: set[int] = set()
     for path in paths:
-        if is_relocatable(path):
-            objects.append(read_object(path))
-        elif is_archive(path):
-            found = read_archive(path)
-            objects.extend(found)
-            members.update(id(m) for m in found)
-        else:
-            skipped["non-relocatable inputs"] += 1  # shared objects, scripts, options
+        try:
+            if is_relocatable(path):
+                objects.append(read_object(path))
+            elif is_archive(path):
+                found = read_archive(path)
+                objects.extend(found)
+                members.update(id(m) for m in found)
+            else:
+                skipped["non-relocatable inputs"] += 1  # shared objects, scripts, options
+        except _UNREADABLE as e:
+            raise _UnreadableInput(path) from e
     return objects, members
+
+
+# What the readers raise on a malformed file.
+_UNREADABLE = (struct.error, ValueError, OSError, AssertionError, zlib.error, OverflowError,
+               MemoryError, IndexError, KeyError)
+
+
+class _UnreadableInput(Exception):
+    """An input the readers refused (the reason is the cause)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
 
 
 def _linked_members(linked: Linked, members: set[int],

@@ -14,6 +14,7 @@ import tempfile
 from oracle.emulate.macho.fat import FatError, thin_path
 
 from .check import check_fields_report
+from .unreadable import is_unreadable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +41,12 @@ def main(argv: list[str]) -> int:
             report = check_fields_report(output, inputs, link_map=args.link_map)
     except (ValueError, FatError, OSError) as err:
         print(f"linkharness fields: {err}", file=sys.stderr)
+        return 2
+    if is_unreadable(report):  # a file the oracle cannot read: no verdict on the fields
+        m = report.mismatches[0]
+        section = f"section {m.section}, " if m.section else ""
+        print(f"linkharness fields: {m.file}: {section}offset {m.offset:#x}: {m.detail}",
+              file=sys.stderr)
         return 2
     if args.verbose:
         for site in report.confirmed:

@@ -296,13 +296,29 @@ def _table(elf: ElfFile, index: int) -> tuple[bytes, bytes]:
     return elf.contents(sec), elf.contents(elf.section(sec.link))
 
 
+# The last file's decoded symbol tables, by section index (the file is held, so that a
+# new file never meets its id).
+_DECODED: list[tuple[ElfFile, dict[int, list[tables.RawSymbol]]]] = []
+
+
+def _symbols(elf: ElfFile, index: int) -> list[tables.RawSymbol]:
+    """The symbol table at section `index`, decoded once per file read: .dynsym is read
+    for the symbols, for each dynamic relocation section and for the exports."""
+    if not _DECODED or _DECODED[0][0] is not elf:
+        _DECODED[:] = [(elf, {})]
+    decoded = _DECODED[0][1]
+    if index not in decoded:
+        decoded[index] = list(tables.symbols(*_table(elf, index), elf.is64))
+    return decoded[index]
+
+
 def _read_symbols(elf: ElfFile, image: OutputImage) -> None:
     for table_name in (".symtab", ".dynsym"):
         table = elf.section_named(table_name)
         if table is None or table.type not in (SHT_SYMTAB, SHT_DYNSYM):
             continue
         group: dict[str, list[OutSymbol]] | None = None
-        for sym in tables.symbols(*_table(elf, table.index), elf.is64):
+        for sym in _symbols(elf, table.index):
             if sym.type == "STT_FILE":
                 group = defaultdict(list)
                 image.file_groups.append((sym.name, group))
@@ -346,7 +362,7 @@ def _read_dynamic(elf: ElfFile, image: OutputImage) -> dict[int, int]:
         versions: list[str] = []
         if sec.link:
             names = [base_name(s.name)
-                     for s in tables.symbols(*_table(elf, sec.link), elf.is64)]
+                     for s in _symbols(elf, sec.link)]
             versions = _needed_versions(elf, sec.link, len(names))
         for rel in tables.relocations(elf.contents(sec), elf.is64, sec.type == SHT_RELA):
             known = 0 < rel.symbol < len(names)
@@ -361,7 +377,7 @@ def _exported_default(elf: ElfFile) -> set[str]:
     table = elf.section_named(".dynsym")
     if table is None or table.type != SHT_DYNSYM:
         return set()
-    return {base_name(s.name) for s in tables.symbols(*_table(elf, table.index), elf.is64)
+    return {base_name(s.name) for s in _symbols(elf, table.index)
             if s.shndx != "SHN_UNDEF" and s.visibility == 0 and s.name
             and s.bind in ("STB_GLOBAL", "STB_WEAK")}
 

@@ -13,7 +13,8 @@ import os
 from collections import Counter, defaultdict
 
 from .image import OutputImage
-from .inputs import InputObject, InputReloc
+from .inputs import InputObject, InputReloc, InputSymbol
+from .mismatch import ConfirmedSite, FieldMismatch
 from .placement import (
     MAX_CANDIDATES,
     Placement,
@@ -24,7 +25,7 @@ from .placement import (
     relocated_mask,
 )
 from .plt import plt_entries
-from .targets import resolve
+from .targets import Target, resolve
 from .types import Formula, Range, lookup
 
 _SOLVABLE = (Formula.ABS, Formula.PC, Formula.REL_GOT)
@@ -46,6 +47,10 @@ class Linked:
         self._placements: dict[tuple[int, int], Placement] = {}
         self._basics: dict[tuple[int, int], Placement] = {}
         self._references: dict[int, dict[int, list[InputReloc]]] = {}
+        self._targets: dict[tuple[int, int, int], Target] = {}
+        # check.py's verdicts by (object, relocation, section base, GOT base), as ids and
+        # addresses (the objects are held by self.objects, so their ids stay theirs)
+        self.verdicts: dict[tuple[int, int, int, int | None], FieldMismatch | ConfirmedSite] = {}
 
     def placement(self, obj: InputObject, index: int) -> Placement:
         """Where the section went: by its symbols or the map, else by the references other
@@ -64,6 +69,18 @@ class Linked:
                         result = Placement(tuple(pointed[:MAX_CANDIDATES]), "pointers")
             self._placements[key] = result
         return self._placements[key]
+
+    def target(self, obj: InputObject, sym: InputSymbol, addend: int) -> Target:
+        """What `sym` + `addend` of `obj` stands for in the output (targets.resolve), once
+        per symbol and addend: the relocations naming it, and every GOT base tried, ask
+        again.  Nothing it reads changes during a check (placements are kept once found,
+        and the GOT base is not among its inputs)."""
+        key = (id(obj), sym.index, addend)
+        found = self._targets.get(key)
+        if found is None:
+            found = self._targets[key] = resolve(self.image, obj, sym, addend, self.place,
+                                                 self.plt)
+        return found
 
     def _basic(self, obj: InputObject, index: int) -> Placement:
         key = (id(obj), index)

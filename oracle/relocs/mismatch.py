@@ -13,7 +13,8 @@ class FieldMismatch:
     "relaxation" (the instruction was rewritten but not into a legal relaxed form),
     "unsupported" (a type the oracle cannot check), "unplaced" (the input section cannot
     be found in the output), "unresolved" (the symbol has no address, slot or PLT entry),
-    "unslid" (Mach-O: a right pointer into an MH_PIE image that nothing slides).
+    "unslid" (Mach-O: a right pointer into an MH_PIE image that nothing slides),
+    "unreadable" (the output or an input cannot be read: the report's only mismatch).
     """
 
     kind: str

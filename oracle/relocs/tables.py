@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _TYPES = {0: "STT_NOTYPE", 1: "STT_OBJECT", 2: "STT_FUNC", 3: "STT_SECTION", 4: "STT_FILE",
           5: "STT_COMMON", 6: "STT_TLS", 10: "STT_GNU_IFUNC"}
@@ -17,8 +17,10 @@ _BINDS = {0: "STB_LOCAL", 1: "STB_GLOBAL", 2: "STB_WEAK", 10: "STB_GNU_UNIQUE"}
 _SPECIAL = {0: "SHN_UNDEF", 0xFFF1: "SHN_ABS", 0xFFF2: "SHN_COMMON"}
 
 
-@dataclass(frozen=True)
-class RawSymbol:
+class RawSymbol(NamedTuple):
+    """One symbol table entry (a tuple: thousands are made per output, and a frozen
+    dataclass's __init__ costs several times a tuple's)."""
+
     name: str
     value: int
     size: int
@@ -28,8 +30,7 @@ class RawSymbol:
     visibility: int = 0  # st_other & 3: STV_DEFAULT 0, INTERNAL 1, HIDDEN 2, PROTECTED 3
 
 
-@dataclass(frozen=True)
-class RawReloc:
+class RawReloc(NamedTuple):
     offset: int
     type: int
     symbol: int

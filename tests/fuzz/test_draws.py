@@ -9,7 +9,7 @@ from typing import Any, cast
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from fuzz.draws import integer, pick
+from fuzz.draws import ByteChoices, _nth_nearest_zero, byte_choices, integer, pick
 
 LETTERS = ("a", "b", "c", "d")
 
@@ -72,3 +72,56 @@ def test_without_a_test_case_behind_draw_the_strategies_are_used() -> None:
     assert pick(cast(st.DrawFn, draw), LETTERS) == "a"
     assert integer(cast(st.DrawFn, draw), 3, 9) == 3
     assert len(drawn) == 2
+
+
+@st.composite
+def from_bytes(draw: st.DrawFn, low: int, high: int, count: int = 1) -> list[int]:
+    chooser = byte_choices(draw)
+    assert isinstance(chooser, ByteChoices)
+    return [integer(chooser, low, high) for _ in range(count)]
+
+
+@st.composite
+def picked_from_bytes(draw: st.DrawFn) -> str:
+    return pick(byte_choices(draw), LETTERS)
+
+
+def test_byte_choices_shrink_like_the_engine_choices_they_replace() -> None:
+    assert find(picked_from_bytes(), lambda _: True) == "a"
+    assert find(picked_from_bytes(), lambda x: x >= "c") == "c"
+    assert find(from_bytes(-16, 40), lambda _: True) == [0]  # st.integers's shrink target
+    assert find(from_bytes(5, 300), lambda _: True) == [5]
+    assert find(from_bytes(5, 300), lambda v: v[0] >= 100) == [100]
+
+
+def test_byte_choices_reach_every_value_and_the_ends_of_wide_ranges() -> None:
+    seen: set[int] = set()
+    ends = {0: 0, 1: 0, 0xFFFFFFFE: 0, 0xFFFFFFFF: 0}
+
+    @settings(max_examples=100, derandomize=True, database=None)
+    @given(from_bytes(-3, 9, count=20), from_bytes(0, 0xFFFFFFFF, count=20))
+    def collect(small: list[int], wide: list[int]) -> None:
+        assert all(-3 <= v <= 9 for v in small) and all(0 <= v <= 0xFFFFFFFF for v in wide)
+        seen.update(small)
+        for v in wide:
+            if v in ends:
+                ends[v] += 1
+
+    collect()
+    assert seen == set(range(-3, 10))
+    # st.integers draws each end of a wide range about once in 64 draws: 2,000 draws here
+    assert all(n >= 5 for n in ends.values()), ends
+
+
+def test_byte_choices_read_more_than_one_block() -> None:
+    # 500 bytes: four blocks; the last value, in the last block, still shrinks to 1 (the
+    # others shrink too, but a value read across two blocks may stay where it is)
+    many = find(from_bytes(0, 0xFFFFFFFF, count=100), lambda v: v[-1] > 0)
+    assert len(many) == 100 and many[-1] == 1
+
+
+def test_byte_choices_order_a_range_by_distance_from_zero() -> None:
+    assert [_nth_nearest_zero(-2, 4, n) for n in range(7)] == [0, 1, -1, 2, -2, 3, 4]
+    assert [_nth_nearest_zero(-4, 1, n) for n in range(6)] == [0, 1, -1, -2, -3, -4]
+    assert [_nth_nearest_zero(-9, -7, n) for n in range(3)] == [-7, -8, -9]
+    assert [_nth_nearest_zero(3, 5, n) for n in range(3)] == [3, 4, 5]

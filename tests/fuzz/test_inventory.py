@@ -6,22 +6,55 @@ still there (an xfail that turns into a failure when it is fixed, so the row get
 from __future__ import annotations
 
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from fuzz.inventory import KNOWN_HOLES, ROWS, TARGETS, reached_labels, render, unreached
+from fuzz import campaign
+from fuzz.inventory import (
+    KNOWN_HOLES,
+    ROWS,
+    TARGETS,
+    LabelTally,
+    label_counts,
+    reached_labels,
+    render,
+    unreached,
+)
 from linker import link
 
-DRAWS = 30
+DRAWS = campaign.INVENTORY_DRAWS
+
+
+@pytest.fixture(scope="module")
+def counts() -> dict[str, LabelTally]:
+    return {target: label_counts(target, DRAWS) for target in TARGETS}
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_every_row_of_a_target_is_drawn(target: str) -> None:
+def test_every_row_of_a_target_is_drawn(target: str, counts: dict[str, LabelTally]) -> None:
     rows = [r for r in ROWS if r.target == target]
-    labels = reached_labels(target, DRAWS)
+    labels = set(counts[target])
     missing = [f"{r.feature}: {sorted(set(r.labels) - labels)}" for r in unreached(rows, labels)]
     assert not missing, "rows no generator drew:\n" + "\n".join(missing)
+
+
+def test_the_campaign_prints_every_row_drawn(counts: dict[str, LabelTally],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make fuzz` ends with the table from the same draws plus its workers' counts, so even
+    a campaign whose workers recorded nothing prints every row drawn."""
+    import fuzz.inventory
+
+    total = LabelTally()
+    for tally in counts.values():
+        total |= tally
+    monkeypatch.setattr(fuzz.inventory, "all_label_counts", lambda n: total)
+    lines: list[str] = []
+    campaign.print_inventory(Counter({"examples": 2, "tlv:cxx": 2}), lines.append)
+    assert f"{total['examples'] + 2} examples" in lines[0]
+    assert len(lines) == len(ROWS) + 3
+    assert lines[-1].endswith(f"({0} not drawn this run), {len(KNOWN_HOLES)} holes")
 
 
 def test_holes_are_the_known_ones() -> None:

@@ -109,3 +109,60 @@ def test_huge_copy_relocation_is_refused_within_the_budget(name: str, targets: T
     result = run(path, timeout=TIMEOUT, library_path=target.library_path)
     assert time.monotonic() - start < TIMEOUT + SLACK
     assert any("COPY of" in f.message for f in result.faults), result.faults
+
+
+def _sparse(path: Path, head: bytes, size: int) -> Path:
+    """A file of `size` bytes starting with `head`, the rest a hole (no disk used)."""
+    with open(path, "wb") as f:
+        f.write(head)
+        f.truncate(size)
+    return path
+
+
+CAP = 32 << 20
+
+
+@pytest.mark.parametrize("name", ["elf64-exe", "macho64-exe", "elf64-so", "macho64-dylib"])
+def test_a_file_past_the_memory_cap_is_refused_unread(name: str, targets: Targets,
+                                                      tmp_path: Path) -> None:
+    """An executable, or a library it loads, of more bytes than the run's memory cap: the
+    run is refused naming the file before reading it (reading it would allocate past the
+    cap; a sparse file of gigabytes costs the test nothing)."""
+    target = targets.exes[name]
+    hostile = _sparse(tmp_path / target.exe.name, target.exe.read_bytes()[:4096], 4 << 30)
+    program = hostile
+    if target.host is not None:  # the library beside a copy of the executable that loads it
+        program = tmp_path / target.host.name
+        program.write_bytes(target.host.read_bytes())
+        program.chmod(0o755)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result = run(program, timeout=TIMEOUT, memory_cap=CAP,
+                 library_path=[tmp_path, *target.library_path])
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak) >> 10
+    assert grown_mib < 64, f"peak resident size grew {grown_mib} MiB"
+    assert any(f"{hostile}: file of {4 << 30} bytes is larger than the run's memory cap"
+               in f.message for f in result.faults), result.faults
+
+
+def test_an_input_too_big_for_memory_is_a_one_line_link_error(tmp_path: Path) -> None:
+    """Under an address-space limit, a 4 GiB object (a sparse file) cannot be read: a
+    LinkError naming it, no traceback, no output (in a child process, which the limit
+    binds)."""
+    import subprocess
+    import sys
+    for name, head in (("big.o", b"\x7fELF\x02\x01\x01"), ("big-macho.o", b"\xcf\xfa\xed\xfe")):
+        _sparse(tmp_path / name, head, 4 << 30)
+        target = "macho-x86_64" if "macho" in name else "elf64-x86-64"
+        child = subprocess.run([sys.executable, "-c", f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from linker import LinkError, link
+try:
+    link([{str(tmp_path / name)!r}], {str(tmp_path / "a.out")!r}, target={target!r})
+except LinkError as err:
+    print(err)
+"""], check=False, capture_output=True, text=True, timeout=120)
+        assert child.stderr == "" and child.stdout.count("\n") == 1, child
+        assert child.stdout.startswith(f"{tmp_path / name}: cannot read input: its "
+                                       f"{4 << 30} bytes do not fit in memory"), child.stdout
+        assert not (tmp_path / "a.out").exists()

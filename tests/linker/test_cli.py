@@ -1,4 +1,5 @@
-"""linker/cli.py: GNU ld's command line as gcc speaks it, and the `gcc -B` shim."""
+"""linker/cli.py, gnu_argv.py, gnu_command.py: GNU ld's command line as gcc speaks it, and the
+`gcc -B` shim."""
 
 from __future__ import annotations
 
@@ -412,7 +413,7 @@ def test_shim_dir_holds_an_executable_ld_running_this_python(cache: Path) -> Non
     assert os.access(ld, os.X_OK)
     text = ld.read_text()
     assert text.startswith("#!/bin/sh\n")
-    assert f"exec '{sys.executable}' -S -m linker \"$@\"" in text
+    assert f"exec '{sys.executable}' -S -P -m linker \"$@\"" in text
     # bytecode is cached beside the shim directory (gcc -B searches that one)
     assert f"PYTHONPYCACHEPREFIX='{directory}-pycache'" in text
 
@@ -438,7 +439,7 @@ def test_ld64_shim_runs_the_macho_module(cache: Path) -> None:
     assert path == cli.ld64_shim()
     assert os.path.basename(path) == "ld64"
     assert os.path.dirname(path) == cli.shim_dir()
-    assert f"exec '{sys.executable}' -S -m linker.macho \"$@\"" in Path(path).read_text()
+    assert f"exec '{sys.executable}' -S -P -m linker.macho \"$@\"" in Path(path).read_text()
 
 
 def test_shim_runs(cache: Path) -> None:
@@ -447,6 +448,35 @@ def test_shim_runs(cache: Path) -> None:
     done = subprocess.run([str(ld), "--version"], capture_output=True, text=True, cwd=root,
                           check=False)
     assert done.returncode == 0 and done.stdout.strip() == cli.VERSION
+
+
+def test_shim_ignores_modules_in_the_working_directory(cache: Path, tmp_path: Path) -> None:
+    """gcc runs the shim in the user's directory: a numpy.py or linker.py there must not
+    be imported in place of the real ones (-P)."""
+    ld = Path(cli.shim_dir()) / "ld"
+    work = tmp_path / "work"
+    work.mkdir()
+    for name in ("linker.py", "numpy.py"):
+        (work / name).write_text("raise SystemExit('imported from the working directory')\n")
+    done = subprocess.run([str(ld), "--version"], capture_output=True, text=True, cwd=work,
+                          check=False)
+    assert done.returncode == 0 and done.stdout.strip() == cli.VERSION, done.stderr
+
+
+def test_process_flushes_output_and_keeps_compiled_records(tmp_path: Path) -> None:
+    """`python -m linker` leaves by os._exit: what it printed still reaches a pipe, its exit
+    status is the command's, and the record methods it compiled are saved for the next
+    link (the cache file under the bytecode prefix)."""
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path / "pyc")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    root = Path(cli.__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "linker", "--verbose", "--version"],
+                          capture_output=True, text=True, cwd=root, env=env, check=False)
+    assert done.returncode == 0 and done.stdout.splitlines()[0] == cli.VERSION
+    assert list((tmp_path / "pyc" / "linkharness").glob("records.*.codes"))
+    failed = subprocess.run([sys.executable, "-m", "linker", "missing.o"], capture_output=True,
+                            text=True, cwd=tmp_path, env=env, check=False)
+    assert failed.returncode == 1 and "missing.o" in failed.stderr and failed.stdout == ""
 
 
 def test_response_files_expand_in_place_nested_and_quoted(tmp_path: Path) -> None:

@@ -264,12 +264,26 @@ _start: call puts@PLT
     assert (m.symbol, m.kind) == ("puts", "value")
 
 
-def test_an_unreadable_output_is_a_clear_error(tmp_path: Path) -> None:
+def test_an_unreadable_output_is_a_finding_not_an_exception(tmp_path: Path) -> None:
     objects = [_assemble(tmp_path, "start", START)]
     output = Path(_link(tmp_path, objects))
     output.write_bytes(output.read_bytes()[:100])  # headers promise sections that are gone
-    with pytest.raises(ValueError, match="cannot read .*out"):
-        check_fields(str(output), objects)
+    (finding,) = check_fields(str(output), objects)
+    assert (finding.kind, finding.file) == ("unreadable", str(output))
+    assert finding.offset > 0 and "runs past the end" in finding.detail  # the headers' offset
+    assert "not readable as ELF" in finding.detail and "\n" not in finding.detail
+
+
+def test_an_unreadable_input_is_a_finding_naming_it(tmp_path: Path) -> None:
+    objects = [_assemble(tmp_path, "start", START)]
+    output = _link(tmp_path, objects)
+    broken = tmp_path / "broken.o"
+    data = bytearray(Path(objects[0]).read_bytes())
+    data[0x28:0x30] = (len(data) + 0x1000).to_bytes(8, "little")  # e_shoff past the end
+    broken.write_bytes(bytes(data))
+    (finding,) = check_fields(output, [str(broken)])
+    assert (finding.kind, finding.file, finding.offset) == ("unreadable", str(broken),
+                                                            len(data) + 0x1000)
 
 
 WEAK_MAIN_C = r"""
@@ -369,6 +383,10 @@ def test_command_line_exit_codes_and_report(tmp_path: Path,
     assert main([output, *objects]) == 1
     assert "value: " in capsys.readouterr().out
     assert main([str(tmp_path / "missing"), *objects]) == 2
+    Path(output).write_bytes(Path(output).read_bytes()[:100])
+    assert main([output, *objects]) == 2  # unreadable: no verdict, one line naming it
+    (line,) = capsys.readouterr().err.splitlines()[-1:]
+    assert line.startswith(f"linkharness fields: {output}: offset 0x") and "runs past" in line
 
 
 @pytest.mark.parametrize("thin", [False, True], ids=["ar", "thin"])

@@ -24,6 +24,7 @@ from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, AddressLayout
 from oracle.emulate.ldso import Invocation
+from oracle.emulate.loader import LoadError, read_capped
 from oracle.emulate.machine import Machine
 from oracle.emulate.macho import darwin_process, tlv
 from oracle.emulate.macho import image as mi
@@ -180,7 +181,11 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
                 raise DyldFault(Fault("load", 0, None, f"{name}: no emulated dylib for this "
                                       "install name, and no file of its name in the library "
                                       "directories or beside the executable"))
-            image = _dylib_image(path.read_bytes(), name, main)
+            try:
+                raw = read_capped(path, machine.limits.memory_cap)
+            except LoadError as err:
+                raise DyldFault(Fault("load", 0, None, str(err))) from None
+            image = _dylib_image(raw, name, main)
             _check_compatible(image, lib)
             image = slid(image, slides.place(image))
             _map_segments(machine.mem, image)

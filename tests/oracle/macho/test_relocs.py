@@ -264,10 +264,15 @@ def test_wrong_bind_addend_is_reported(linked: dict[str, tuple[Path, list[Path]]
     assert mismatch.kind == "unresolved" and "_environ+8" in mismatch.detail
 
 
-def test_unreadable_output_is_a_value_error(linked: dict[str, tuple[Path, list[Path]]],
-                                            tmp_path: Path) -> None:
+def test_unreadable_output_is_a_finding(linked: dict[str, tuple[Path, list[Path]]],
+                                       tmp_path: Path) -> None:
     exe, objects = linked["asm-lh"]
     bad = tmp_path / "truncated"
     bad.write_bytes(exe.read_bytes()[:200])
-    with pytest.raises(ValueError, match="as Mach-O"):
-        check_macho_fields(bad, objects)
+    (finding,) = check_macho_fields(bad, objects).mismatches
+    assert (finding.kind, finding.file) == ("unreadable", str(bad))
+    assert "not readable as Mach-O" in finding.detail and "\n" not in finding.detail
+    truncated_input = tmp_path / "input.o"
+    truncated_input.write_bytes(Path(objects[0]).read_bytes()[:40])
+    (finding,) = check_macho_fields(exe, [truncated_input, *objects[1:]]).mismatches
+    assert (finding.kind, finding.file) == ("unreadable", str(truncated_input))

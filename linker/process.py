@@ -1,0 +1,49 @@
+"""The linker as a whole process (`python -m linker`, `python -m linker.macho`, the shims):
+set up for a fast start, run the command line, and leave without tearing down.
+
+A compiler driver starts the linker once per link, so what a small link costs is mostly
+the process's own start and end: numpy's import, with OpenBLAS starting a thread per core
+(one is enough: the linker never calls BLAS), and at the end the interpreter freeing every
+module and array one by one (~10 ms with numpy loaded).  Once the command has run, its
+output files are closed and renamed, so the process flushes what it printed, keeps the
+record methods it compiled (`records.save_compiled`) and ends with `os._exit`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import NoReturn
+
+
+def ld_main() -> NoReturn:
+    """GNU ld's command line (`python -m linker`, the gcc shim)."""
+    _prepare()
+    from .cli import main
+    _finish(main)
+
+
+def ld64_main() -> NoReturn:
+    """ld64's command line (`python -m linker.macho`, the clang shim)."""
+    _prepare()
+    from .macho.cli import main
+    _finish(main)
+
+
+def _prepare() -> None:
+    # Read by OpenBLAS when numpy loads it, so set before the first numpy import; a
+    # caller's own choice stands.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
+def _finish(main: Callable[[], int]) -> NoReturn:
+    code = main()
+    from .records import save_compiled
+    save_compiled()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe: what was printed is lost either way
+        code = code or 1
+    os._exit(code)

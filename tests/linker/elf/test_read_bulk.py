@@ -1,0 +1,122 @@
+"""The bulk reader (read_bulk.read_objects) against the one-at-a-time reader: the same
+records for every object it takes, and None (so the loader reads one by one and reports
+the first error as before) for what it does not."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from linker.elf.read import read_object
+from linker.elf.read_bulk import read_objects
+from linker.errors import LinkError
+from linker.model import ObjectFile
+
+PLAIN = """
+static int counter;
+int shared_value = 3;
+extern int elsewhere(int);
+__attribute__((weak)) int maybe(void) { return 1; }
+int entry(int x) { counter += x; return elsewhere(counter) + shared_value + maybe(); }
+"""
+TLS_AND_COMMON = """
+__thread int per_thread = 5;
+int common_one;
+static const char *names[] = {"a", "b", "c"};
+const char *pick(int i) { per_thread++; return names[i % 3]; }
+"""
+
+
+def _same(one: ObjectFile, bulk: ObjectFile) -> None:
+    assert (bulk.path, bulk.arch, bulk.exec_stack, bulk.groups) == \
+        (one.path, one.arch, one.exec_stack, one.groups)
+    a, b = one.symbols, bulk.symbols
+    assert b.names == a.names
+    for column in ("value", "size", "section", "binding", "type", "visibility"):
+        x, y = getattr(a, column), getattr(b, column)
+        assert y.dtype == x.dtype and np.array_equal(y, x), column
+    assert len(bulk.sections) == len(one.sections)
+    for p, q in zip(one.sections, bulk.sections):
+        assert (p is None) == (q is None)
+        if p is None or q is None:
+            continue
+        for field in ("index", "name", "flags", "role", "align", "size", "comdat", "entsize"):
+            assert getattr(q, field) == getattr(p, field), (p.name, field)
+        assert (None if q.data is None else bytes(q.data)) == \
+            (None if p.data is None else bytes(p.data))
+        assert q.relocs.rows.dtype == p.relocs.rows.dtype
+        assert np.array_equal(q.relocs.rows, p.relocs.rows), p.name
+
+
+def _items(paths: list[Path]) -> list[tuple[memoryview, str]]:
+    return [(memoryview(p.read_bytes()), str(p)) for p in paths]
+
+
+@pytest.fixture(scope="module")
+def objects(compile_c: Callable[..., Path]) -> list[Path]:
+    """Objects of several shapes: plain, -g (debug sections and their relocations),
+    -fPIC -O2, thread-locals with a COMMON, one section per function and datum."""
+    return [compile_c(PLAIN, "plain"), compile_c(PLAIN, "plain_g", "-g"),
+            compile_c(PLAIN, "plain_pic", "-fPIC", "-O2"),
+            compile_c(TLS_AND_COMMON, "tls", "-fcommon"),
+            compile_c(TLS_AND_COMMON, "tls_sections", "-fcommon", "-ffunction-sections",
+                      "-fdata-sections", "-g")]
+
+
+def test_bulk_records_equal_one_at_a_time(objects: list[Path]) -> None:
+    bulk = read_objects(_items(objects))
+    assert bulk is not None
+    for path, obj in zip(objects, bulk):
+        _same(read_object(memoryview(path.read_bytes()), str(path)), obj)
+
+
+def test_bulk_reads_comdat_groups(assemble: Callable[..., Path]) -> None:
+    group = """
+        .section .text.f,"axG",@progbits,f,comdat
+        .globl f
+    f:  call g@PLT
+        ret
+        .text
+        .globl main
+    main: call f
+        ret
+    """
+    paths = [assemble(group, "comdat_a"), assemble(group.replace("main", "other"), "comdat_b")]
+    bulk = read_objects(_items(paths))
+    assert bulk is not None and bulk[0].groups and bulk[0].groups[0].signature == "f"
+    for path, obj in zip(paths, bulk):
+        _same(read_object(memoryview(path.read_bytes()), str(path)), obj)
+
+
+def test_i386_objects_are_left_to_the_one_at_a_time_reader(
+        compile_c: Callable[..., Path]) -> None:
+    paths = [compile_c(PLAIN, "m32_a", "-m32"), compile_c(PLAIN, "m32_b", "-m32")]
+    assert read_objects(_items(paths)) is None
+
+
+def _corrupt_symbol_section(path: Path, out: Path) -> Path:
+    """A copy of `path` whose last symbol names section 0x7fff, past the section headers."""
+    data = bytearray(path.read_bytes())
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shnum, = struct.unpack_from("<H", data, 0x3C)
+    for i in range(shnum):
+        sh_type, = struct.unpack_from("<I", data, shoff + i * 64 + 4)
+        if sh_type == 2:  # SHT_SYMTAB
+            offset, size = struct.unpack_from("<QQ", data, shoff + i * 64 + 0x18)
+            struct.pack_into("<H", data, offset + size - 24 + 6, 0x7FFF)
+    out.write_bytes(bytes(data))
+    return out
+
+
+def test_a_bad_object_makes_the_batch_fall_back_and_its_error_stands(
+        objects: list[Path], tmp_path: Path) -> None:
+    bad = _corrupt_symbol_section(objects[0], tmp_path / "bad.o")
+    items = _items([objects[3], bad])
+    assert read_objects(items) is None
+    with pytest.raises(LinkError) as one:
+        read_object(items[1][0], items[1][1])
+    assert "bad.o" in str(one.value) and "section index" in str(one.value)
