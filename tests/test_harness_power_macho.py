@@ -39,7 +39,7 @@ from fuzz.model import (
 )
 from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.semantics import outcome
-from linker import api as api_module
+from linker import linkmap as linkmap_module
 from linker.macho import link as macho_link
 from linker.macho import read as macho_read
 from linker.macho import rebases as macho_rebases
@@ -171,26 +171,26 @@ def _discard_ignored(mp: pytest.MonkeyPatch) -> None:
 
 @mutant("the JSON map gives output sections their file offsets as addresses")
 def _map_offsets(mp: pytest.MonkeyPatch) -> None:
-    original = api_module.build_link_map
+    original = linkmap_module.build_link_map
 
     def build_link_map(linked, symtab):
         data = original(linked, symtab)
         for o in data["output_sections"]:
             o["address"] = o["file_offset"]
         return data
-    mp.setattr(api_module, "build_link_map", build_link_map)
+    mp.setattr(linkmap_module, "build_link_map", build_link_map)
 
 
 @mutant("the JSON map gives each symbol its stub's address (plt for address)")
 def _map_symbol_stub(mp: pytest.MonkeyPatch) -> None:
-    original = api_module.build_link_map
+    original = linkmap_module.build_link_map
 
     def build_link_map(linked, symtab):
         data = original(linked, symtab)
         for s in data["symbols"]:
             s["address"] = s["plt"] or s["got"] or s["address"] + 1
         return data
-    mp.setattr(api_module, "build_link_map", build_link_map)
+    mp.setattr(linkmap_module, "build_link_map", build_link_map)
 
 
 @mutant("zero-fill written into the file")
