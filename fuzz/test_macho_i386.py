@@ -61,8 +61,8 @@ def _budget(prop: str) -> Callable[[Any], Any]:
 def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False, tables: str = "full"
                    ) -> list[str]:
     """Every problem of `case` linked in every mode (also from llvm-mc objects if `asm`);
-    the first mode's link with the symbol-table option `tables` (-s, -x) and a JSON map,
-    judged for both too."""
+    the first mode's link with the symbol-table option `tables` (-s, -x), a JSON and a text
+    map, judged for them too."""
     expected = outcome(case.program)
     objs = macho32.write_objects(case.program, work / "objs", case.variant)
     stubs = write_tbds(work / "stubs", case.program.libraries)
@@ -76,13 +76,14 @@ def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False, tables: s
     for k, (how, inputs, mode) in enumerate(builds):
         exe = work / f"{k}.out"
         map_file = exe.with_suffix(".map.json") if k == 0 else None
+        text = exe.with_suffix(".map.txt") if k == 0 else None
         macho32.link_linkharness(inputs, stubs, exe, mode, tables if k == 0 else "full",
-                                 map_file)
+                                 map_file, text)
         found = judge_i386.everything(exe, inputs, case.program, expected, exit_call,
                                       tables if k == 0 else "full")
-        if map_file is not None:
+        if map_file is not None and text is not None:
             found += [*judge_tables.symbol_table(exe, inputs, tables),
-                      *judge_tables.link_map(map_file, exe)]
+                      *judge_tables.link_map(map_file, exe), *judge_tables.text_map(text, exe)]
         problems += [f"linkharness {how}: {p}" for p in found]
     return problems
 

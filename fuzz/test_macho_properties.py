@@ -78,18 +78,19 @@ def test_linkharness_macho_modern_and_classic(
 
 def link_tables_and_judge(objs: list[Path], stubs: list[Path], exe: Path, tables: str,
                           program: Program, expected: Outcome) -> list[str]:
-    """Link modern with a table mode and a JSON map; every judge, plus those of both.
+    """Link modern with a table mode, a JSON and a text map; every judge, plus theirs.
     Another linker in the subject's seat (fuzz/subject.py) is given neither option: its
     output is judged as a full one, without a map."""
     if subject.active():
         pipeline.link_linkharness(objs, stubs, exe)
         return [*judge.everything(exe, objs, program, expected),
                 *judge_tables.symbol_table(exe, objs, "full")]
-    map_file = exe.with_suffix(".map.json")
-    pipeline.link_linkharness(objs, stubs, exe, tables=tables, map_file=map_file)
+    map_file, text = exe.with_suffix(".map.json"), exe.with_suffix(".map.txt")
+    pipeline.link_linkharness(objs, stubs, exe, tables=tables, map_file=map_file,
+                              text_map=text)
     return [*judge.everything(exe, objs, program, expected, tables),
             *judge_tables.symbol_table(exe, objs, tables),
-            *judge_tables.link_map(map_file, exe)]
+            *judge_tables.link_map(map_file, exe), *judge_tables.text_map(text, exe)]
 
 
 @example(case=SAMPLE_CASE)

@@ -40,6 +40,7 @@ from fuzz.model import (
 from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.semantics import outcome
 from linker import linkmap as linkmap_module
+from linker import textmap as textmap_module
 from linker.macho import link as macho_link
 from linker.macho import read as macho_read
 from linker.macho import rebases as macho_rebases
@@ -193,6 +194,15 @@ def _map_symbol_stub(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(linkmap_module, "build_link_map", build_link_map)
 
 
+@mutant("the text map (-Map) leaves out the last output section")
+def _text_map_short(mp: pytest.MonkeyPatch) -> None:
+    original = textmap_module.render_text_map
+
+    def render_text_map(linked, *rest):
+        return original(dataclasses.replace(linked, sections=linked.sections[:-1]), *rest)
+    mp.setattr(textmap_module, "render_text_map", render_text_map)
+
+
 @mutant("zero-fill written into the file")
 def _zero_fill(mp: pytest.MonkeyPatch) -> None:
     original = macho_link.serialize
@@ -272,9 +282,12 @@ def _judged(built: Built, n: int, mode: str) -> list[str]:
         pipeline.link_linkharness(objs, stubs, exe, classic=True)
         return judge.everything(exe, objs, case.program, expected)
     tables, map_file = TABLE_BUILDS[mode], exe.with_suffix(".map.json")
-    pipeline.link_linkharness(objs, stubs, exe, tables=tables, map_file=map_file)
+    text = exe.with_suffix(".map.txt")
+    pipeline.link_linkharness(objs, stubs, exe, tables=tables, map_file=map_file,
+                              text_map=text)
     return [*judge.everything(exe, objs, case.program, expected, tables),
-            *judge_tables.symbol_table(exe, objs, tables), *judge_tables.link_map(map_file, exe)]
+            *judge_tables.symbol_table(exe, objs, tables), *judge_tables.link_map(map_file, exe),
+            *judge_tables.text_map(text, exe)]
 
 
 def test_unmutated_linker_passes(built: Built) -> None:

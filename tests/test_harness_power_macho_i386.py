@@ -178,10 +178,12 @@ def _judged(built: Built, n: int, mode: str) -> list[str]:
         pipeline.link_linkharness(objs, stubs, exe, mode)
         return judge_i386.everything(exe, objs, case.program, outcome(case.program), exit_call)
     tables, map_file = TABLE_BUILDS[mode], exe.with_suffix(".map.json")
-    pipeline.link_linkharness(objs, stubs, exe, mode.split()[0], tables, map_file)
+    text = exe.with_suffix(".map.txt")
+    pipeline.link_linkharness(objs, stubs, exe, mode.split()[0], tables, map_file, text)
     return [*judge_i386.everything(exe, objs, case.program, outcome(case.program), exit_call,
                                    tables),
-            *judge_tables.symbol_table(exe, objs, tables), *judge_tables.link_map(map_file, exe)]
+            *judge_tables.symbol_table(exe, objs, tables), *judge_tables.link_map(map_file, exe),
+            *judge_tables.text_map(text, exe)]
 
 
 @mutant("i386: each stub-helper entry pushes the next import's lazy-bind offset")

@@ -6,7 +6,9 @@ from the output and the inputs alone:
   link was stripped (`-s`: no definition but `__mh_execute_header`); under `-x` no
   non-external (local or private-extern) definition remains;
 - the JSON map (`--map`): each output section at the address and size the section headers
-  give, and each symbol the table still defines at the address the table gives it.
+  give, and each symbol the table still defines at the address the table gives it;
+- GNU ld's text map (`-Map`, written by the ELF map's code): one line per output section
+  with the headers' address and size, and the OUTPUT line naming the file.
 
 The modes are what `link()` is asked for: "full" (nothing dropped), "strip", "discard"
 (-x); the properties draw one per example for a modern build.
@@ -15,6 +17,7 @@ The modes are what `link()` is asked for: "full" (nothing dropped), "strip", "di
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -80,4 +83,25 @@ def link_map(map_file: Path, output: Path) -> list[str]:
                 and sym["address"] != table[sym["name"]]:
             problems.append(f"map: {sym['name']} at {sym['address']:#x}, the symbol table "
                             f"says {table[sym['name']]:#x}")
+    return problems
+
+
+# An output section's line in GNU's layout: its name at the start of a line (input
+# sections are indented), then address and size (a long name wraps before them).
+_SECTION_LINE = re.compile(r"^(__[A-Z]+,\w+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)$", re.MULTILINE)
+
+
+def text_map(map_file: Path, output: Path) -> list[str]:
+    text = map_file.read_text()
+    img = mi.parse(output.read_bytes())
+    headers = {f"{s.segname},{s.sectname}": (s.addr, s.size) for s in img.sections()}
+    listed = {m[1]: (int(m[2], 16), int(m[3], 16)) for m in _SECTION_LINE.finditer(text)}
+    problems = []
+    if listed != headers:
+        wrong = sorted(n for n in set(listed) | set(headers) if listed.get(n) != headers.get(n))
+        problems.append(f"text map: output sections {wrong} differ from the section headers "
+                        f"(map {[listed.get(n) for n in wrong]}, headers "
+                        f"{[headers.get(n) for n in wrong]})")
+    if f"OUTPUT({output} " not in text:
+        problems.append("text map: no OUTPUT line naming the output")
     return problems

@@ -98,11 +98,11 @@ def write_asm_objects(program: Program, directory: Path, variant: int) -> list[P
 
 def link_linkharness(objects: Sequence[Path], stubs: Sequence[Path], output: Path,
                      mode: str = "modern-10.9", tables: str = "full",
-                     map_file: Path | None = None) -> None:
+                     map_file: Path | None = None, text_map: Path | None = None) -> None:
     """Link with linkharness for macho-i386 in `mode` (raises LinkError); `tables`:
-    judge_tables.TABLE_MODES (-s, -x), `map_file`: --map."""
+    judge_tables.TABLE_MODES (-s, -x), `map_file`: --map, `text_map`: -Map."""
     classic, version = MODES[mode]
     strip, discard = table_flags(tables)
     link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output, target=TARGET,
          entry=ENTRY, macho_classic=classic, platform_version=version, map_file=map_file,
-         strip=strip, discard_all=discard)
+         text_map=text_map, strip=strip, discard_all=discard)
