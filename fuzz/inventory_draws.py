@@ -211,10 +211,10 @@ def _tlv_labels(arch: str, count: int) -> LabelTally:
     for dcase in [tlv_dylib.dylib_sample(arch), *_draw(tlv_dylib.dylib_cases(arch), count)]:
         assert isinstance(dcase, tlv.TlvCase)
         labels |= tlv_dylib.describe(dcase)
-    if arch == "x86_64":
-        from .macho import tlv_cxx
-        for ccase in [*tlv_cxx.SAMPLES, *_draw(tlv_cxx.cxx_tlv_cases(), count)]:
-            assert isinstance(ccase, tlv_cxx.CxxTlvCase)
+    from .macho import tlv_cxx
+    for ccase in [*tlv_cxx.SAMPLES, *_draw(tlv_cxx.cxx_tlv_cases(), count)]:
+        assert isinstance(ccase, tlv_cxx.CxxTlvCase)
+        if ccase.arch == arch:
             labels |= tlv_cxx.describe(ccase)
     return labels
 

@@ -340,6 +340,9 @@ def _macho32_rows() -> list[Row]:
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
+        _r(t, "TLV", "C++ thread_local objects with destructors on i386 (cdecl __tlv_atexit, "
+           "per-unit ___tls_init; fuzz/macho/tlv_cxx.py)", "tlv:cxx:i386",
+           "tlv:cxx:i386:thread"),
         *_debug_map_rows(t, "macho-i386"),
         *_tlv_dylib_rows(t, "i386"),
         _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from .arrays import distinct
 from .kinds import Howto
 from .model import RELOC_DTYPE, InputSection, ObjectFile, is_allocated
 from .records import dataclass
@@ -41,7 +42,7 @@ class RelocView:
 
     def sections_where(self, mask: np.ndarray) -> list[tuple[int, InputSection]]:
         """The sections holding at least one row of `mask`, in order."""
-        return [self.sections[n] for n in np.unique(self.section_of[mask]).tolist()]
+        return [self.sections[n] for n in distinct(self.section_of[mask]).tolist()]
 
 
 def allocated_relocations(symtab: SymbolTable, *, with_data: bool = False) -> RelocView:

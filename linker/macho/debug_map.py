@@ -34,6 +34,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..apply import SymbolAddresses
+from ..arrays import distinct
 from ..layout import Layout, OutputSection
 from ..model import COMMON, Binding, InputSection, ObjectFile, SectionFlags, SymType
 from ..resolve import SymbolTable
@@ -139,12 +140,12 @@ def _sizes(obj: ObjectFile, section: np.ndarray, value: np.ndarray, named: np.nd
     """Each symbol's size as ld64 sees an atom: up to the next symbol at a higher offset in
     its section, or to the section's end."""
     sizes = np.zeros(len(section), np.int64)
-    for index in np.unique(section[named]).tolist():
+    for index in distinct(section[named]).tolist():
         sec: InputSection | None = obj.sections[index]
         if sec is None:
             continue
         here = named & (section == index)
-        starts = np.unique(value[here].astype(np.int64))
+        starts = distinct(value[here].astype(np.int64))
         ends = np.append(starts[1:], sec.size)
         offsets = value[here].astype(np.int64)
         sizes[here] = ends[np.searchsorted(starts, offsets)] - offsets
