@@ -29,7 +29,7 @@ from . import sections as policy
 from . import tlv, weak
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
-from .debug_map import debug_map
+from .debug_map import as_statics, debug_map
 from .dyldinfo import (
     BindEntry,
     bind_opcodes,
@@ -50,7 +50,7 @@ from .rebases import (
     site_addresses,
 )
 from .sectcreate import create_sections
-from .symbols import MH_EXECUTE_HEADER, symbol_table
+from .symbols import MH_EXECUTE_HEADER, local_names, symbol_table
 from .synth import MachoSynthetic, build_macho_synthetic, set_lazy_bind_offsets
 from .write import (
     EXECUTABLE,
@@ -137,6 +137,8 @@ class MachoParts:
         symtab, opts = self.symtab, self.opts
         self.synthetic = build_macho_synthetic(self.arch, symtab, scan, opts.classic)
         create_sections(symtab, self.synthetic.common.obj, opts.sectcreate)
+        # Descriptor offsets are relocations of their own kind (not pointers to rebase)
+        self.tlv_offsets = tlv.offset_records(symtab, self.arch.word)
         # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are
         # bound through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by
         # dyld itself: no rebase records for them.
@@ -194,6 +196,11 @@ class MachoParts:
         # bind and rebase opcodes name segments by load-command index: __PAGEZERO is 0 in
         # an executable, and a dylib or bundle has none
         self.seg_index = SegmentIndex(self.plans, 1 if self.executable else 0)
+        tlv.refuse_unsupported(self.outs, self.opts.classic, self.opts.min_os)
+        template = tlv.check_descriptors(
+            self.outs, self.tlv_offsets,
+            pointer_targets(self.tlv_offsets, layout, syms.address, self.arch.word),
+            self.arch.word)
         if not self.opts.classic:
             self.lazy = _lazy_binds(self.symtab, self.scan_result, self.synthetic, layout,
                                     self.seg_index, self.ordinal)
@@ -203,7 +210,8 @@ class MachoParts:
                 # the one relocation pass with everything else.
                 self.linkedit.lazy_bind, starts = lazy_bind_opcodes(self.lazy)
                 set_lazy_bind_offsets(self.synthetic, self.scan_result, starts)
-        return image, RelocationFrame()
+        # the template's start is TLS for the descriptors' offsets (S + A - TLS)
+        return image, RelocationFrame(tls_start=template or 0)
 
     def write(self, image: bytearray) -> LinkedImage:
         symtab, opts, arch, macho = self.symtab, self.opts, self.arch, self.macho
@@ -212,6 +220,8 @@ class MachoParts:
         executable = self.executable
         stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs,
                                                       macho.cpusubtype)
+        if opts.discard_locals:
+            stabs = as_statics(stabs, local_names(symtab, opts.exported))
         symbols, index_of = symbol_table(symtab, syms, outs, self.ordinal, linkedit,
                                          self.base, macho.nlist, opts.exported, opts.strip,
                                          executable, stabs, opts.discard_locals)
@@ -219,9 +229,6 @@ class MachoParts:
                                    arch.word)
         slid = site_addresses(self.rebases, layout)
         read_only = self.rebases.read_only
-        tlv.refuse_unsupported(outs, opts.classic, opts.min_os)
-        tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
-        slid = [a for a in slid if a not in tlv_offsets]
         pie = opts.pie
         weak_flags = 0
         if opts.classic:
@@ -232,7 +239,7 @@ class MachoParts:
             # (i386 code with absolute addresses), which dyld could not slide without text
             # relocations.
             pie = pie and read_only is None
-            targets = pointer_targets(self.rebases, layout, syms.address, arch.word)
+            targets = pointer_targets(self.rebases.sites, layout, syms.address, arch.word)
             _classic_relocations(scan, layout, plans, index_of, outs,
                                  [(a, targets[a]) for a in slid] if pie else [], arch,
                                  linkedit)
