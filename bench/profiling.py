@@ -1,7 +1,7 @@
 """`link_speed.py --profile`: linkharness on one workload under pyinstrument.
 
-The link runs once (as `python -m pyinstrument -c "...cli.main..." ...`, the command line
-the benchmark times, through the same `linker.cli.main`) and the session is rendered twice: pyinstrument's call tree to profile.txt,
+The link runs once (as `python -m pyinstrument -m linker ...`, the same command line the
+benchmark times) and the session is rendered twice: pyinstrument's call tree to profile.txt,
 and a flat list of every function by its own time to profile-flat.txt, whose head is
 printed. The flat list goes through pstats because pyinstrument's own flat renderer books
 the time of hidden library frames (numpy, enum) as "self" time of some linker module.
@@ -18,7 +18,6 @@ from bench.linkers import project_python
 from bench.workload import Workload
 
 TOP_FUNCTIONS = 25
-_CLI_MAIN = "import sys; from linker.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def flat_by_own_time(pstats_file: Path, top: int) -> list[str]:
@@ -45,12 +44,9 @@ def profile_link(workload: Workload, out_dir: Path) -> tuple[int, str]:
     session.unlink(missing_ok=True)
     title = (f"python -m linker on {workload.name} ({len(workload.args)} arguments, "
              f"{workload.relocs:,} relocations)")
-    # `python -m linker` ends with os._exit (linker/process.py), which would leave
-    # pyinstrument no chance to save its session: run the same command line through
-    # cli.main instead, which returns.
     link = subprocess.run(
         [python, "-m", "pyinstrument", "-r", "pyisession", "-o", str(session),
-         "--target-description", title, "-c", _CLI_MAIN, "-o", str(output), *workload.args],
+         "--target-description", title, "-m", "linker", "-o", str(output), *workload.args],
         cwd=workload.directory, capture_output=True, text=True, check=False,
     )
     if not session.exists():
