@@ -207,7 +207,6 @@ class SymbolTable:
             if sym.visibility == 0 or vis < sym.visibility:
                 sym.visibility = Visibility(vis)  # the most constraining visibility wins
         weak = binding[rows] == _WEAK
-        self._add_references(objs, gid[is_ref], owner[is_ref], weak[is_ref])
         defining = np.nonzero(~is_ref)[0]
         rows_defining = rows[defining]
         values = np.concatenate([t.value for t in tables])[rows_defining].tolist()
@@ -238,6 +237,9 @@ class SymbolTable:
             sym = symbols[g]
             if sym.file is None and sym.dso is None:
                 sym.type = SymType.TLS
+        # after the definitions: a reference's referrers are kept only for symbols still
+        # without one (see _add_references)
+        self._add_references(objs, gid[is_ref], owner[is_ref], weak[is_ref])
         gids = np.full(len(section), -1, dtype=np.int64)
         gids[rows] = gid
         ends = np.cumsum(counts).tolist()
@@ -247,17 +249,26 @@ class SymbolTable:
 
     def _add_references(self, objs: list[ObjectFile], gid: np.ndarray, owner: np.ndarray,
                         weak: np.ndarray) -> None:
-        """References in bulk: each referenced symbol flagged once, and its first few
-        referring files in command-line order (for messages)."""
+        """References in bulk: each referenced symbol flagged once, and, unless an object
+        already gave it a strong definition, its first few referring files in command-line
+        order.  Those lists are read only for a symbol without a definition (an undefined-
+        symbol error, the reference that pulled an archive member) or with a COMMON one
+        (the reference that pulled a member defining it); a strong definition is final
+        (neither a COMMON nor a later object replaces it), so its list is not kept."""
         symbols = self.symbols
         flagged = np.zeros(len(symbols), dtype=bool)
         flagged[gid] = True
-        for g in np.flatnonzero(flagged).tolist():
+        referenced = np.flatnonzero(flagged).tolist()
+        for g in referenced:
             symbols[g].referenced = True
-        flagged[:] = False
+        open_ = flagged  # reused: which referenced symbols have no definition yet
+        open_[referenced] = [not _finally_defined(symbols[g]) for g in referenced]
+        flagged = np.zeros(len(symbols), dtype=bool)
         flagged[gid[~weak]] = True
         for g in np.flatnonzero(flagged).tolist():
             symbols[g].strong_ref = True
+        keep = open_[gid]
+        gid, owner = gid[keep], owner[keep]
         # Each symbol's first referring files in command-line order: the references sorted
         # by symbol (stably, so in object order within one), and only the first few of each
         # symbol through the Python loop, which skips a path already listed.  A symbol
@@ -460,6 +471,11 @@ class SymbolTable:
                     f"undefined symbol, referenced by {', '.join(sym.referrers)}",
                     file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))
         diagnostics.check()
+
+
+def _finally_defined(sym: GlobalSymbol) -> bool:
+    """Strongly defined by an object: nothing in the link replaces that definition."""
+    return sym.file is not None and not sym.common and sym.binding == Binding.GLOBAL
 
 
 def _no_symbols() -> SymbolTableArrays:
