@@ -12,8 +12,9 @@ Everything the table says is read back from that database afterwards: HypoFuzz's
 reports (examples and seconds per worker; the last one or two seconds before the stop may be
 missing from the counts, never from the rate) and the failures it saved, shrunk, under each
 property's own Hypothesis key, which is why `pytest fuzz/... --hypothesis-profile=fuzz`
-(or `linkharness hunt --pull`) replays them.  The coverage tally and the feature inventory
-come from the workers' own counters (fuzz/coverage.py), flushed to files while they run.
+(or `linkharness hunt --pull`) replays them.  The coverage tally comes from the workers' own
+counters (fuzz/coverage.py), flushed to files while they run; the feature inventory printed
+last adds to them tests/fuzz/test_inventory.py's deterministic draws (`print_inventory`).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ ends consume it: `fuzz.assemble_x86` + `fuzz.emit_elf` (our own object writer) a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 from . import libtrace
@@ -86,6 +87,14 @@ MIX = (Insn("imul_rbx_31"), Insn("add_rbx_rax"))
 
 def _with_sym(insn: Insn, sym: Sym) -> Insn:
     return replace(insn, sym=sym)
+
+
+@functools.lru_cache(maxsize=1024)
+def _calls_to(via: CallVia, target: str) -> tuple[Insn, ...]:
+    """The instructions of a call to `target` made `via`: made once per pair (instructions
+    are immutable), not with a dataclasses.replace per call site of every model."""
+    return tuple(_with_sym(i, Sym(target)) if i.op != "call_rax" else i
+                 for i in _CALL_INSNS[via])
 
 
 def _args(target: str, consts: tuple[int, ...]) -> list[Insn]:
@@ -174,10 +183,9 @@ class Lowerer:
         if isinstance(step, IfOdd):
             return [Insn("skip_if_even", body=tuple(self.step(owner, step.step)))]
         if isinstance(step, Call):
-            calls = [_with_sym(i, Sym(step.target)) if i.op != "call_rax" else i
-                     for i in _CALL_INSNS[step.via]]
+            calls: tuple[Insn, ...] = _calls_to(step.via, step.target)
             if step.via is CallVia.GOT_INDIRECT and self.GOT_JUMPS and self.jumps:
-                calls = [Insn("call_got_jump", Sym(step.target))]
+                calls = (Insn("call_got_jump", Sym(step.target)),)
             return [*_args(step.target, step.args), *calls, *MIX]
         if isinstance(step, CallTable):
             table = self.resolver.resolve(owner, step.table)

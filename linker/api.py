@@ -50,7 +50,7 @@ P = ParamSpec("P")
 def collector_paused() -> Iterator[None]:
     """Python's cycle collector off for one link.  A large link makes millions of objects
     that live until its end; each full collection walks all of them again, which cost a
-    link of 20,000 objects more than a third of its time.  What cycles the link leaves
+    link of 20,000 objects more than a quarter of its time.  What cycles the link leaves
     are collected after it."""
     was_enabled = gc.isenabled()
     gc.disable()

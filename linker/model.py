@@ -56,6 +56,7 @@ class SectionFlags(enum.IntFlag):
 
 
 _ALLOCATED: dict[SectionFlags, bool] = {}
+_THREAD_LOCAL: dict[SectionFlags, bool] = {}
 
 
 def is_allocated(flags: SectionFlags) -> bool:
@@ -65,6 +66,14 @@ def is_allocated(flags: SectionFlags) -> bool:
     known = _ALLOCATED.get(flags)
     if known is None:
         known = _ALLOCATED[flags] = SectionFlags.ALLOC in flags
+    return known
+
+
+def is_thread_local(flags: SectionFlags) -> bool:
+    """`SectionFlags.TLS in flags`, remembered the same way."""
+    known = _THREAD_LOCAL.get(flags)
+    if known is None:
+        known = _THREAD_LOCAL[flags] = SectionFlags.TLS in flags
     return known
 
 

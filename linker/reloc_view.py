@@ -41,14 +41,15 @@ class RelocView:
 
     def sections_where(self, mask: np.ndarray) -> list[tuple[int, InputSection]]:
         """The sections holding at least one row of `mask`, in order."""
-        return [self.sections[n] for n in np.unique(self.section_of[mask]).tolist()]
+        hits = np.bincount(self.section_of[mask], minlength=len(self.sections))
+        return [self.sections[n] for n in np.flatnonzero(hits).tolist()]
 
 
 def allocated_relocations(symtab: SymbolTable, *, with_data: bool = False) -> RelocView:
     """The view of every allocated section (with bytes, when `with_data`) that has
     relocations."""
     sections: list[tuple[int, InputSection]] = []
-    tables: list[memoryview] = []
+    tables: list[bytes] = []
     lengths: list[int] = []
     sym_base: list[int] = []
     bases: list[int] = []
@@ -66,7 +67,7 @@ def allocated_relocations(symtab: SymbolTable, *, with_data: bool = False) -> Re
                     or (with_data and sec.data is None):
                 continue
             sections.append((number, sec))
-            tables.append(_contiguous(sec.relocs.rows).data)
+            tables.append(sec.relocs.rows.tobytes())  # cheaper than .data, any layout
             lengths.append(len(sec.relocs.rows))
             sym_base.append(start)
             bases.append(base_of[key])
@@ -81,10 +82,6 @@ def allocated_relocations(symtab: SymbolTable, *, with_data: bool = False) -> Re
     return RelocView(sections, rows, section_of, object_of,
                      gids[local] if len(local) else local,
                      local, np.array(bases, dtype=np.int64)[section_of], howto_sets)
-
-
-def _contiguous(rows: np.ndarray) -> np.ndarray:
-    return rows if rows.flags.c_contiguous else np.ascontiguousarray(rows)
 
 
 def joined_symbol_column(objects: Sequence[ObjectFile], column: str) -> np.ndarray:

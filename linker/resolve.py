@@ -22,6 +22,7 @@ import operator
 
 import numpy as np
 
+from .defsym import parse_defsym_expression
 from .errors import LinkError, current, warn
 from .model import (
     COMMON,
@@ -104,6 +105,7 @@ class GlobalSymbol:
 _MAX_REFERRERS = 4
 _WEAK = int(Binding.WEAK)
 _ID = operator.attrgetter("id")
+_SYMTYPE = {int(t): t for t in SymType}
 
 
 @dataclass
@@ -175,8 +177,8 @@ class SymbolTable:
         local = rows - first_row[owner]
         shndx = section[rows].astype(np.int64)
         # a global in a section that is not loaded (a discarded COMDAT copy) is a reference
-        loaded = np.concatenate([[sec is not None for sec in obj.sections] for obj in objs]
-                                + [[False]]).astype(bool)
+        loaded = np.array([sec is not None for obj in objs for sec in obj.sections] + [False],
+                          dtype=bool)
         section_base = np.cumsum([0, *(len(obj.sections) for obj in objs)])[owner]
         in_loaded = np.zeros(len(rows), dtype=bool)
         placed = shndx >= 0
@@ -186,9 +188,17 @@ class SymbolTable:
             for n in np.nonzero(shndx == UNDEF)[0].tolist():
                 names[n] = self.wrapped.get(names[n], names[n])
         by_name = self.by_name
-        for name in dict.fromkeys(names):  # new names get ids in order of first appearance
-            if name not in by_name:
+        # New names get ids in order of first appearance (as `intern` one by one would
+        # give them); a library bound before them is asked about each, as `intern` does.
+        fresh = [name for name in dict.fromkeys(names) if name not in by_name]
+        if self.libraries:
+            for name in fresh:
                 self.intern(name)
+        else:
+            made = list(map(GlobalSymbol, range(len(self.symbols),
+                                                len(self.symbols) + len(fresh)), fresh))
+            self.symbols.extend(made)
+            by_name.update(zip(fresh, made))
         gid = np.fromiter(map(_ID, map(by_name.__getitem__, names)), np.int64, len(names))
         symbols = self.symbols
         visibility = np.concatenate([t.visibility for t in tables])[rows]
@@ -197,16 +207,29 @@ class SymbolTable:
             if sym.visibility == 0 or vis < sym.visibility:
                 sym.visibility = Visibility(vis)  # the most constraining visibility wins
         weak = binding[rows] == _WEAK
-        self._add_references(objs, gid[is_ref], owner[is_ref], weak[is_ref])
         defining = np.nonzero(~is_ref)[0]
-        for g, o, i, sh, w in zip(gid[defining].tolist(), owner[defining].tolist(),
-                                  local[defining].tolist(), shndx[defining].tolist(),
-                                  weak[defining].tolist()):
-            obj = objs[o]
+        rows_defining = rows[defining]
+        values = np.concatenate([t.value for t in tables])[rows_defining].tolist()
+        sizes = np.concatenate([t.size for t in tables])[rows_defining].tolist()
+        kinds = np.concatenate([t.type for t in tables])[rows_defining].tolist()
+        for g, o, i, sh, w, value, size, kind in zip(
+                gid[defining].tolist(), owner[defining].tolist(), local[defining].tolist(),
+                shndx[defining].tolist(), weak[defining].tolist(), values, sizes, kinds):
+            obj, sym = objs[o], symbols[g]
             if sh == COMMON:
-                self._add_common(symbols[g], obj, i)
+                self._add_common(sym, obj, i)
+            elif sym.file is None and not sym.linker_defined:
+                # The first definition of a name (most of them in a large link): what
+                # _add_definition and _define do for it, without two calls per symbol.
+                sym.file, sym.index = obj, i
+                sym.section = home = obj.sections[sh] if sh >= 0 else None
+                sym.value, sym.size = value, size
+                sym.type = _SYMTYPE.get(kind) or SymType(kind)
+                sym.absolute, sym.common = home is None, False
+                sym.dso = sym.dynsym = None
+                sym.binding = Binding.WEAK if w else Binding.GLOBAL
             else:
-                self._add_definition(symbols[g], obj, i, w)
+                self._add_definition(sym, obj, i, w)
         # An undefined TLS reference stays STT_TLS in a shared object's .dynsym, or a
         # linker reading that takes the variable for an ordinary one.
         types = np.concatenate([t.type for t in tables])[rows]
@@ -214,6 +237,9 @@ class SymbolTable:
             sym = symbols[g]
             if sym.file is None and sym.dso is None:
                 sym.type = SymType.TLS
+        # after the definitions: a reference's referrers are kept only for symbols still
+        # without one (see _add_references)
+        self._add_references(objs, gid[is_ref], owner[is_ref], weak[is_ref])
         gids = np.full(len(section), -1, dtype=np.int64)
         gids[rows] = gid
         ends = np.cumsum(counts).tolist()
@@ -223,17 +249,26 @@ class SymbolTable:
 
     def _add_references(self, objs: list[ObjectFile], gid: np.ndarray, owner: np.ndarray,
                         weak: np.ndarray) -> None:
-        """References in bulk: each referenced symbol flagged once, and its first few
-        referring files in command-line order (for messages)."""
+        """References in bulk: each referenced symbol flagged once, and, unless an object
+        already gave it a strong definition, its first few referring files in command-line
+        order.  Those lists are read only for a symbol without a definition (an undefined-
+        symbol error, the reference that pulled an archive member) or with a COMMON one
+        (the reference that pulled a member defining it); a strong definition is final
+        (neither a COMMON nor a later object replaces it), so its list is not kept."""
         symbols = self.symbols
         flagged = np.zeros(len(symbols), dtype=bool)
         flagged[gid] = True
-        for g in np.flatnonzero(flagged).tolist():
+        referenced = np.flatnonzero(flagged).tolist()
+        for g in referenced:
             symbols[g].referenced = True
-        flagged[:] = False
+        open_ = flagged  # reused: which referenced symbols have no definition yet
+        open_[referenced] = [not _finally_defined(symbols[g]) for g in referenced]
+        flagged = np.zeros(len(symbols), dtype=bool)
         flagged[gid[~weak]] = True
         for g in np.flatnonzero(flagged).tolist():
             symbols[g].strong_ref = True
+        keep = open_[gid]
+        gid, owner = gid[keep], owner[keep]
         # Each symbol's first referring files in command-line order: the references sorted
         # by symbol (stably, so in object order within one), and only the first few of each
         # symbol through the Python loop, which skips a path already listed.  A symbol
@@ -311,7 +346,7 @@ class SymbolTable:
         elif sym.common and self.warn_common and sym.file is not None:
             warn(f"definition overrides the common in {sym.file.path}", file=obj.path,
                  symbol=sym.name)
-        shndx = int(obj.symbols.section[i])
+        shndx = obj.symbols.section.item(i)
         self._define(sym, obj, i, obj.sections[shndx] if shndx >= 0 else None)
         sym.binding = Binding.WEAK if weak else Binding.GLOBAL
 
@@ -320,9 +355,9 @@ class SymbolTable:
     ) -> None:
         t = obj.symbols
         sym.file, sym.index, sym.section = obj, i, section
-        sym.value = int(t.value[i])
-        sym.size = int(t.size[i])
-        sym.type = SymType(int(t.type[i]))
+        sym.value = t.value.item(i)  # .item: a Python int without a numpy scalar between
+        sym.size = t.size.item(i)
+        sym.type = _SYMTYPE.get(t.type.item(i)) or SymType(t.type.item(i))
         sym.absolute = section is None
         sym.common = False
         sym.dso = None
@@ -438,42 +473,9 @@ class SymbolTable:
         diagnostics.check()
 
 
-def parse_defsym_expression(name: str, expr: str) -> tuple[str | None, int]:
-    """(symbol or None, number) for a --defsym expression: `0x10`, `sym`, `sym+4`, `sym-0x8`
-    (what builds pass; GNU ld's full expression language is refused)."""
-    expr = expr.strip()
-    try:
-        return None, _number(expr)
-    except ValueError:
-        pass
-    for sign in ("+", "-"):
-        head, op, tail = expr.partition(sign)
-        if op and head.strip() and tail.strip():
-            try:
-                value = _number(tail.strip())
-            except ValueError:
-                break
-            return _identifier(name, head.strip(), expr), value if sign == "+" else -value
-    return _identifier(name, expr, expr), 0
-
-
-def _number(text: str) -> int:
-    """GNU ld's numbers: C prefixes, and K/M suffixes."""
-    scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:].lower(), 1)
-    if scale != 1:
-        text = text[:-1]
-    if text.lower().startswith("0x"):
-        return int(text, 16) * scale
-    if len(text) > 1 and text.startswith("0"):
-        return int(text, 8) * scale
-    return int(text, 10) * scale
-
-
-def _identifier(name: str, text: str, expr: str) -> str:
-    if not text or not all(c.isalnum() or c in "_.$@" for c in text) or text[0].isdigit():
-        raise LinkError(f"--defsym {name}={expr}: only NUMBER, SYMBOL and SYMBOL+/-NUMBER "
-                        "expressions are supported")
-    return text
+def _finally_defined(sym: GlobalSymbol) -> bool:
+    """Strongly defined by an object: nothing in the link replaces that definition."""
+    return sym.file is not None and not sym.common and sym.binding == Binding.GLOBAL
 
 
 def _no_symbols() -> SymbolTableArrays:

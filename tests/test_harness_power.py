@@ -475,15 +475,19 @@ def _debug_placement(mp: pytest.MonkeyPatch) -> None:
 def _debug_live_tombstone(mp: pytest.MonkeyPatch) -> None:
     """Every local symbol of a COMDAT member taken as discarded, the kept copy's too: its
     code's ranges and line rows get the tombstone instead of its address."""
-    original = apply_module._in_discarded_section
+    original = apply_module._in_discarded_sections
 
-    def dead(obj: Any, layout: Any) -> np.ndarray:
-        mask = original(obj, layout).copy()
-        for index, sec in enumerate(obj.sections):
-            if sec is not None and sec.comdat:
-                mask[:len(obj.symbols)] |= obj.symbols.section == index
+    def dead(objects: Any, layout: Any) -> np.ndarray:
+        mask = original(objects, layout).copy()
+        start = 0
+        for obj in objects:  # the objects' symbol tables are joined in the mask
+            end = start + len(obj.symbols)
+            for index, sec in enumerate(obj.sections):
+                if sec is not None and sec.comdat:
+                    mask[start:end] |= obj.symbols.section == index
+            start = end
         return mask
-    mp.setattr(apply_module, "_in_discarded_section", dead)
+    mp.setattr(apply_module, "_in_discarded_sections", dead)
 
 
 @mutant("debug strings not merged", "debug information")

@@ -91,8 +91,9 @@ def _sd16_bottom(mp: pytest.MonkeyPatch) -> None:
     _bounds(mp, _sectdiff(2), lambda lo, hi: (lo - 1, hi))
 
 
-CASES: list[subtractor.SubtractorCase | sectdiff.SectdiffCase] = [*subtractor.SAMPLES, *collect(subtractor.subtractor_cases(), 1),
-         *sectdiff.SAMPLES, *collect(sectdiff.sectdiff_cases(), 1)]
+CASES: list[subtractor.SubtractorCase | sectdiff.SectdiffCase] = [
+    *subtractor.SAMPLES, *collect(subtractor.subtractor_cases(), 1),
+    *sectdiff.SAMPLES, *collect(sectdiff.sectdiff_cases(), 1)]
 
 
 def _exposed(root: Path) -> str | None:

@@ -44,6 +44,23 @@ def _template_from_bss(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(macho_tlv, "template_start", start)
 
 
+@mutant("linker: __mod_init_func inputs laid out last object first (static objects built "
+        "out of link order)", "TLV")
+def _init_funcs_reversed(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link._collect
+
+    def collect(symtab: Any) -> Any:
+        outs = original(symtab)
+        for out in outs:
+            if out.name.endswith(",__mod_init_func"):
+                inputs = list(reversed(out.inputs))
+                out.inputs, out.offsets, out.size = [], [], 0
+                for sec in inputs:
+                    out.add(sec)
+        return outs
+    mp.setattr(macho_link, "_collect", collect)
+
+
 @mutant("emulated libSystem: a thread's destructors run oldest first", "TLV")
 def _fifo(mp: pytest.MonkeyPatch) -> None:
     def finalize(self: Any, ctx: Any, tsd: int) -> Iterator[Any]:

@@ -30,6 +30,7 @@ import functools
 
 import numpy as np
 
+from ..arrays import distinct
 from ..model import InputSection, ObjectFile, RelocTable, SymType
 from ..records import dataclass, field
 from ..resolve import GlobalSymbol, SymbolTable
@@ -61,7 +62,7 @@ class SymtabIndex:
             for sec in obj.sections:
                 if sec is None or sec.file is not obj or not len(sec.relocs):
                     continue
-                named = np.unique(sec.relocs.rows["symbol"])
+                named = distinct(sec.relocs.rows["symbol"])
                 named = named[(named < len(gids))]
                 index.wanted.update((id(obj), int(s)) for s in named[gids[named] < 0])
         return index
@@ -175,7 +176,7 @@ def _rows(img: ElfImage, obj: ObjectFile, sec: InputSection, gids: np.ndarray,
     targets = np.zeros(len(rows), dtype=np.int64)
     discarded = np.zeros(len(rows), dtype=bool)
     # The symbols are few compared with the relocations: decide per distinct symbol.
-    for s in np.unique(symbols).tolist():
+    for s in distinct(symbols).tolist():
         pick = symbols == s
         gid = int(gids[s]) if s < len(gids) else -1
         if s == 0:

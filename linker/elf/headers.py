@@ -1,8 +1,9 @@
 """ELF file and section headers, read in bulk and validated once.
 
 Both the relocatable-object reader and the shared-object reader start here.  Section
-headers become one numpy structured array, so a file with thousands of sections costs one
-`frombuffer`, and every offset/size pair is checked against the file size before any
+headers become one numpy structured array (for the readers' vector questions) and a list
+of plain tuples (for their walks over a dozen headers, where a numpy field read costs
+microseconds), and every offset/size pair is checked against the file size before any
 reader slices the bytes.
 """
 

@@ -11,7 +11,9 @@ a file that is neither ELF nor an archive is read as a linker script (GROUP, INP
 from __future__ import annotations
 
 import functools
+import mmap
 import os
+import stat
 from dataclasses import replace
 
 from ..errors import LinkError
@@ -52,6 +54,32 @@ class InputState:
     as_needed: bool = False
     static: bool = False
     whole_archive: bool = False
+
+
+# Positional options that set one of InputState's flags.
+_STATE_FLAGS: dict[str, dict[str, bool]] = {
+    "--as-needed": {"as_needed": True}, "--no-as-needed": {"as_needed": False},
+    "-Bstatic": {"static": True}, "-static": {"static": True}, "-dn": {"static": True},
+    "-non_shared": {"static": True}, "-Bdynamic": {"static": False},
+    "-dy": {"static": False}, "-call_shared": {"static": False},
+    "--whole-archive": {"whole_archive": True}, "--no-whole-archive": {"whole_archive": False},
+}
+
+# Inputs at least this big are mapped rather than read: an archive is mostly members the
+# link never pulls (gcc's libgcc.a is 3 MB, of which a hello link reads the index).
+_MAP_AT_LEAST = 1 << 16
+
+
+def _contents(path: str) -> bytes | mmap.mmap:
+    """The file's bytes: a read-only map of a large regular file, else read whole."""
+    with open(path, "rb") as f:
+        info = os.fstat(f.fileno())
+        if info.st_size >= _MAP_AT_LEAST and stat.S_ISREG(info.st_mode):
+            try:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):
+                pass  # a file system that cannot map: read it
+        return f.read()
 
 
 @functools.lru_cache(maxsize=16)
@@ -100,18 +128,8 @@ class Loader:
         if not item.startswith("-"):
             self.path(item)
             return
-        flags = {
-            "--as-needed": replace(s, as_needed=True),
-            "--no-as-needed": replace(s, as_needed=False),
-            "-Bstatic": replace(s, static=True), "-static": replace(s, static=True),
-            "-dn": replace(s, static=True), "-non_shared": replace(s, static=True),
-            "-Bdynamic": replace(s, static=False), "-dy": replace(s, static=False),
-            "-call_shared": replace(s, static=False),
-            "--whole-archive": replace(s, whole_archive=True),
-            "--no-whole-archive": replace(s, whole_archive=False),
-        }
-        if item in flags:
-            self.state = flags[item]
+        if item in _STATE_FLAGS:
+            self.state = replace(s, **_STATE_FLAGS[item])
         elif item == "--push-state":
             self._stack.append(self.state)
         elif item == "--pop-state":
@@ -149,10 +167,11 @@ class Loader:
                         f"directories: {', '.join(self.library_paths[:4])}"
                         f"{'...' if len(self.library_paths) > 4 else ''})")
 
-    def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes]]:
+    def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes | mmap.mmap]]:
         """The relocatable objects named one after another from items[start] on, with
-        their bytes: what `objects` can read and resolve as one batch."""
-        run: list[tuple[str, bytes]] = []
+        their bytes (mapped when large, as `_contents` does): what `objects` can read and
+        resolve as one batch."""
+        run: list[tuple[str, bytes | mmap.mmap]] = []
         for item in items[start:]:
             if item.startswith("-"):
                 break
@@ -161,13 +180,15 @@ class Loader:
                     head = f.read(18)  # an archive or library is read once, by path()
                     if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
                         break
-                    data = head + f.read()
+                    data: bytes | mmap.mmap = head + f.read() \
+                        if os.fstat(f.fileno()).st_size < _MAP_AT_LEAST \
+                        else _contents(item)
             except OSError:
                 break  # path() says why, in order
             run.append((item, data))
         return run
 
-    def objects(self, run: list[tuple[str, bytes]]) -> None:
+    def objects(self, run: list[tuple[str, bytes | mmap.mmap]]) -> None:
         """Objects named one after another, read and resolved as one batch when the bulk
         reader takes them all; else one at a time, exactly as `path` would."""
         objs = read_objects([(memoryview(data), path) for path, data in run])
@@ -187,8 +208,7 @@ class Loader:
             self.archive(seen)
             return
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = _contents(path)
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
         except MemoryError:  # a file of gigabytes, past what this process may allocate
@@ -197,8 +217,8 @@ class Loader:
         needed = self.state.as_needed if as_needed is None else as_needed
         if data[:4] == ELF_MAGIC:
             etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0
-            if etype == ET_DYN:
-                self.shared(data, path, needed, from_search)
+            if etype == ET_DYN:  # decoded once per contents: the bytes are the cache key
+                self.shared(bytes(data), path, needed, from_search)
                 return
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
@@ -206,8 +226,8 @@ class Loader:
             self.archive(self._archives[path])
         elif data[:4] == LLVM_BITCODE_MAGIC:
             raise LinkError(_LTO_HINT.format(what="LLVM bitcode"), file=path, offset=0)
-        elif looks_like_script(data):
-            self.script(data.decode("utf-8", "replace"), path, needed)
+        elif looks_like_script(data[:4096]):
+            self.script(bytes(data).decode("utf-8", "replace"), path, needed)
         else:
             raise LinkError("file format not recognized (not ELF, an archive or a linker "
                             "script)", file=path, offset=0)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import distinct
 from ..errors import LinkError
 from ..model import (
     ABS,
@@ -239,7 +240,7 @@ def _relocations(files: list[_File]) -> None:
         raise _NotBulk
     relaxing = alloc & lut.relaxable[clipped]
     if relaxing.any():
-        for n in np.unique(table_of[relaxing]).tolist():
+        for n in distinct(table_of[relaxing]).tolist():
             _weak_tls_get_addr(targets[n][0].obj)
     rows = read.relocation_rows(offset, rtype, sym, raw["addend"])
     kept = np.bincount(table_of[rtype != 0], minlength=len(raws))

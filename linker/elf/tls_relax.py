@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LinkError
-from ..model import RelocTable
-from ..reloc_view import allocated_relocations
+from ..model import RelocTable, SymType, is_thread_local
+from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import SymbolTable
 
 R_PC32, R_PLT32, R_GOTPCREL, R_GOTPCRELX, R_REX_GOTPCRELX = 2, 4, 9, 41, 42
@@ -65,6 +65,9 @@ def relax_tls_in_executable(symtab: SymbolTable, preemptible: np.ndarray) -> Non
     """Relax every general- and local-dynamic sequence (and DTPOFF field) of code linked
     into an executable, where its own TLS block is at a fixed offset from TP: to local
     exec, or to initial exec for a variable a shared library defines (`preemptible`)."""
+    # A TLS sequence refers to a TLS symbol or a TLS section: a link with neither has none
+    if not _has_tls(symtab):
+        return
     # Only the sections holding a relaxable row (asked of every row of the link at once)
     view = allocated_relocations(symtab, with_data=True)
     narrow = np.array([obj.arch == "i386" for obj in symtab.objects], dtype=bool)
@@ -88,6 +91,14 @@ def relax_tls_in_executable(symtab: SymbolTable, preemptible: np.ndarray) -> Non
         keep = rtype != (R386_NONE if i386 else R_NONE)
         sub = sec.relocs.subtrahend
         sec.relocs = RelocTable(new[keep], sub[keep] if sub is not None else None)
+
+
+def _has_tls(symtab: SymbolTable) -> bool:
+    """Does any input define or refer to a thread-local symbol, or hold a TLS section?"""
+    if (joined_symbol_column(symtab.objects, "type") == SymType.TLS).any():
+        return True
+    return any(sec is not None and is_thread_local(sec.flags)
+               for obj in symtab.objects for sec in obj.sections)
 
 
 def relax_tls(data: bytes | memoryview, offset: np.ndarray, rtype: np.ndarray,

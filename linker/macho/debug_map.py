@@ -34,6 +34,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from ..apply import SymbolAddresses
+from ..arrays import distinct
 from ..layout import Layout, OutputSection
 from ..model import COMMON, Binding, InputSection, ObjectFile, SectionFlags, SymType
 from ..resolve import SymbolTable
@@ -76,6 +77,15 @@ def debug_map(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
                 rows.append((name, N_GSYM if external else N_STSYM, sect, 0, address, -1))
         rows.append(("", N_SO, 1, 0, 0, -1))
     return rows
+
+
+def as_statics(rows: list[StabRow], dropped: set[str]) -> list[StabRow]:
+    """-x drops the table's local definitions (hidden, or not exported), so no entry is
+    left to look an N_GSYM of one up by: its variable is written as N_STSYM, which
+    carries its own address, as a static's does."""
+    return [(name, N_STSYM, sect, desc, value, gid) if ntype == N_GSYM and name in dropped
+            else (name, ntype, sect, desc, value, gid)
+            for name, ntype, sect, desc, value, gid in rows]
 
 
 def _defined_here(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
@@ -130,12 +140,12 @@ def _sizes(obj: ObjectFile, section: np.ndarray, value: np.ndarray, named: np.nd
     """Each symbol's size as ld64 sees an atom: up to the next symbol at a higher offset in
     its section, or to the section's end."""
     sizes = np.zeros(len(section), np.int64)
-    for index in np.unique(section[named]).tolist():
+    for index in distinct(section[named]).tolist():
         sec: InputSection | None = obj.sections[index]
         if sec is None:
             continue
         here = named & (section == index)
-        starts = np.unique(value[here].astype(np.int64))
+        starts = distinct(value[here].astype(np.int64))
         ends = np.append(starts[1:], sec.size)
         offsets = value[here].astype(np.int64)
         sizes[here] = ends[np.searchsorted(starts, offsets)] - offsets

@@ -63,7 +63,13 @@ class AddressIndex:
         [start, start+max(size,1)); two are enough to tell "one" from "several"."""
         end = start + max(size, 1)
         if len(self.ranges) <= self.SMALL:
-            return [i for i, (a, b) in enumerate(self.ranges) if a <= start and end <= b][:limit]
+            found: list[int] = []
+            for i, (a, b) in enumerate(self.ranges):
+                if a <= start and end <= b:
+                    found.append(i)
+                    if len(found) == limit:
+                        break
+            return found
         if start > U64_MAX or end > U64_MAX:
             return []
         hit = (self.starts <= np.uint64(start)) & (self.ends >= np.uint64(end))

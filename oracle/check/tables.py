@@ -63,7 +63,17 @@ def dynamic(img: ElfImage) -> tuple[tuple[int, int], ...]:
 
 def dyn_value(img: ElfImage, tag: int) -> int | None:
     """The first value of a dynamic tag, or None when absent."""
-    return next((v for t, v in dynamic(img) if t == tag), None)
+    return _first_values(img).get(tag)
+
+
+@per_image
+def _first_values(img: ElfImage) -> dict[int, int]:
+    """Tag -> its first value, built once per image: rules ask for tags about ninety times
+    an image, each a walk of the array."""
+    first: dict[int, int] = {}
+    for tag, value in dynamic(img):
+        first.setdefault(tag, value)
+    return first
 
 
 def bind_now(img: ElfImage) -> bool:

@@ -95,7 +95,8 @@ def test_measurement_loop_prints_the_table_and_writes_json(
     printed = capsys.readouterr().out
     assert status == 0
     assert "ratio to ld.bfd" in printed and "peak RSS MB" in printed
-    assert printed.count(f"ok exit {EXIT_OK}") == 5  # many-static, many-dynamic, -g, zlib, hello
+    # many-static, many-dynamic, many-static-10x, -g, zlib, hello
+    assert printed.count(f"ok exit {EXIT_OK}") == len(link_speed.WORKLOADS) == 6
     record = json.loads(out.read_text())
     assert record["baseline"] == "ld.bfd" and record["settings"]["runs"] == 1
     assert [w["name"] for w in record["workloads"]] == list(link_speed.WORKLOADS)

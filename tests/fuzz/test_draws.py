@@ -125,3 +125,25 @@ def test_byte_choices_order_a_range_by_distance_from_zero() -> None:
     assert [_nth_nearest_zero(-4, 1, n) for n in range(6)] == [0, 1, -1, -2, -3, -4]
     assert [_nth_nearest_zero(-9, -7, n) for n in range(3)] == [-7, -8, -9]
     assert [_nth_nearest_zero(3, 5, n) for n in range(3)] == [3, 4, 5]
+
+
+@st.composite
+def picks_from_bytes(draw: st.DrawFn, count: int) -> list[int]:
+    chooser = byte_choices(draw)
+    return [pick(chooser, range(200)) for _ in range(count)]
+
+
+def test_byte_choices_pick_long_lists_without_weighting_their_ends() -> None:
+    # st.sampled_from draws every element alike; an integer's end weights (4/256 for each
+    # end) would give the first and last about 40 of these 2,000 draws instead of 10
+    counts = [0] * 200
+
+    @settings(max_examples=100, derandomize=True, database=None)
+    @given(picks_from_bytes(20))
+    def collect(picked: list[int]) -> None:
+        for i in picked:
+            counts[i] += 1
+
+    collect()
+    assert counts[0] + counts[-1] < 45, (counts[0], counts[-1])
+    assert sum(1 for c in counts if c) > 190

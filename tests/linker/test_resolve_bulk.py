@@ -56,9 +56,13 @@ def _object(path: str, rng: random.Random) -> ObjectFile:
 
 
 def _state(t: Globals, diagnostics: Diagnostics) -> list[object]:
+    # referrers are kept for the symbols that may read them: all but those an object
+    # defined strongly (see SymbolTable._add_references)
     symbols = [(s.id, s.name, s.file.path if s.file else None, s.index, s.value, s.size,
                 int(s.binding), int(s.type), int(s.visibility), s.common, s.common_align,
-                s.absolute, s.referenced, s.strong_ref, tuple(s.referrers),
+                s.absolute, s.referenced, s.strong_ref,
+                () if s.file is not None and not s.common and s.binding == Binding.GLOBAL
+                else tuple(s.referrers),
                 s.section.name if s.section else None) for s in t.symbols]
     return [symbols, [o.path for o in t.objects], [g.tolist() for g in t.gids],
             sorted(t.comdats), t.discarded, [str(d) for d in diagnostics.errors],

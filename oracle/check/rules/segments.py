@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from oracle.check import consts as c
-from oracle.check.image import ElfImage, Segment
+from oracle.check.image import ElfImage, Segment, per_image
 from oracle.check.registry import BINFMT, DL_LOAD, GABI, Finding, rule
 
 TOPIC = "segments"
@@ -214,6 +214,7 @@ def tls(img: ElfImage) -> Iterator[Finding]:
                             f"[{seg.vaddr:#x}, +{seg.memsz:#x})")
 
 
+@per_image
 def _file_extents(img: ElfImage) -> list[tuple[int, int, int]]:
     """(start, end, alignment) of everything the headers say the file holds: the header
     tables, every segment's file image and every section with contents, clipped to the

@@ -4,6 +4,7 @@ the first error as before) for what it does not."""
 
 from __future__ import annotations
 
+import mmap
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -11,10 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from linker.elf.load import Loader
 from linker.elf.read import read_object
 from linker.elf.read_bulk import read_objects
 from linker.errors import LinkError
 from linker.model import ObjectFile
+from linker.resolve import SymbolTable as Globals
 
 PLAIN = """
 static int counter;
@@ -120,3 +123,20 @@ def test_a_bad_object_makes_the_batch_fall_back_and_its_error_stands(
     with pytest.raises(LinkError) as one:
         read_object(items[1][0], items[1][1])
     assert "bad.o" in str(one.value) and "section index" in str(one.value)
+
+
+def test_a_large_object_in_a_run_is_mapped_and_read_with_the_batch(
+        compile_c: Callable[..., Path], objects: list[Path]) -> None:
+    """An object of 64 KiB or more in a run of objects is mapped, not read, and still
+    goes through the batch (its sections then slice the map)."""
+    big = compile_c("char big[100000] = {1};\nint use(void) { return big[5]; }\n", "big")
+    assert big.stat().st_size >= 64 * 1024
+    symtab = Globals()
+    loader = Loader(symtab, "x86_64", [])
+    run = loader._object_run([str(objects[0]), str(big)], 0)
+    assert len(run) == 2 and isinstance(run[1][1], mmap.mmap)
+    loader.objects(run)
+    assert [o.path for o in symtab.objects] == [str(objects[0]), str(big)]
+    assert symtab.by_name["big"].file is symtab.objects[1]
+    data = next(s for s in symtab.objects[1].sections if s is not None and s.name == ".data")
+    assert data.data is not None and bytes(data.data)[:1] == b"\x01"
