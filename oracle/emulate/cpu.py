@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import struct
 import threading
 import time
 import weakref
@@ -42,7 +43,7 @@ from unicorn import (
 from unicorn import x86_const as x
 from unicorn.unicorn_const import UC_ERR_OK
 from unicorn.unicorn_py3.arch.intel import UcIntel
-from unicorn.unicorn_py3.unicorn import uclib
+from unicorn.unicorn_py3.unicorn import uc_mem_region, uclib
 
 # The default translation buffer is 1 GiB of reserved memory per instance; programs under
 # test translate far less (a full buffer is flushed, not fatal).
@@ -54,6 +55,8 @@ TRAMPOLINE_FILL = 0xF4  # hlt
 SINK_CODE = b"\xff\xc1\xeb\xfc"
 WATCHDOG_POLL_S = 0.02  # how late past its deadline a run may be stopped
 WATCHDOG_IDLE_S = 1.0  # the thread sleeps on a condition after this long with nothing armed
+_REGION = struct.Struct("<QQI4x")  # uc_mem_region: begin, end (inclusive), perms, padding
+assert _REGION.size == ctypes.sizeof(uc_mem_region)
 
 
 class CpuOwner(Protocol):
@@ -237,7 +240,8 @@ def _fast_accessors(uc: Uc) -> None:
     (0.5 us) instead of the binding's 5 us, which picks the register's ctypes class from
     a table and allocates a buffer each time; a small run makes some 80 such accesses.
     Other registers (x87, xmm, descriptor tables, MSRs) keep the binding's path.  Small
-    mem_reads go through one reused buffer (the binding allocates one per read)."""
+    mem_reads go through one reused buffer (the binding allocates one per read), and
+    mem_regions returns a list decoded in one unpack (a run asks for it three times or so)."""
     special: set[int] = set()
     for name in dir(UcIntel):
         if name.startswith("REG_RANGE_"):
@@ -278,9 +282,26 @@ def _fast_accessors(uc: Uc) -> None:
             raise UcError(status)
         return bytearray(ctypes.string_at(scratch_at, size))
 
+    regions_ptr = ctypes.POINTER(uc_mem_region)()
+    count = ctypes.c_uint32()
+    regions_ref, count_ref = ctypes.byref(regions_ptr), ctypes.byref(count)
+
+    def mem_regions() -> list[tuple[int, int, int]]:
+        # The binding builds each region's tuple field by field with getattr (about 1 us
+        # a field); one copy of the C array and a struct unpack is a few us in all.
+        status = native.uc_mem_regions(handle, regions_ref, count_ref)
+        if status != UC_ERR_OK:
+            raise UcError(status)
+        try:
+            raw = ctypes.string_at(regions_ptr, count.value * _REGION.size)
+        finally:
+            native.uc_free(regions_ptr)
+        return list(_REGION.iter_unpack(raw))
+
     uc.reg_read = reg_read  # type: ignore[method-assign]
     uc.reg_write = reg_write  # type: ignore[method-assign]
     uc.mem_read = mem_read  # type: ignore[method-assign]
+    uc.mem_regions = mem_regions  # type: ignore[method-assign]
 
 
 _IDLE: dict[tuple[int, int, int], list[Cpu]] = {}  # (mode, lib_base, lib_size) -> idle
