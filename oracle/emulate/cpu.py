@@ -50,6 +50,7 @@ from unicorn.unicorn_py3.unicorn import uc_mem_region, uclib
 TCG_BUFFER = 8 << 20
 PAGE = 0x1000
 SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
+ZERO_IN_PLACE = 256 << 10  # kept regions up to this size are zeroed with memset, not madvise
 TRAMPOLINE_FILL = 0xF4  # hlt
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
@@ -74,11 +75,24 @@ class CpuOwner(Protocol):
 class _Region:
     """A mapped region's host memory and its current protection."""
 
-    __slots__ = ("host", "prot")
+    __slots__ = ("address", "host", "prot", "size")
 
     def __init__(self, host: mmap.mmap, prot: int) -> None:
         self.host = host
         self.prot = prot
+        self.size = len(host)
+        self.address = ctypes.addressof(ctypes.c_char.from_buffer(host))
+
+    def zero(self) -> None:
+        """All zero again for the next run.  A small region (an image's pages, TLS, the
+        libraries' data) is cleared in place: handing its pages back to the kernel would
+        make the next run's first write to each page a page fault that zero-fills it again
+        (measured: most of what writing a loaded image cost).  A large one (the 8 MiB
+        stack, a big .bss) is handed back: only the pages a run touched cost anything."""
+        if self.size <= ZERO_IN_PLACE:
+            ctypes.memset(self.address, 0, self.size)
+        else:
+            self.host.madvise(mmap.MADV_DONTNEED)  # private mapping: zero on next touch
 
 
 class Cpu:
@@ -135,7 +149,7 @@ class Cpu:
                 self.uc.mem_unmap(begin, size)
         for key in list(self._kept):
             if key in regions:
-                self._kept[key].host.madvise(mmap.MADV_DONTNEED)  # zero again, lazily
+                self._kept[key].zero()
             else:  # split by the run: its pieces are unmapped above
                 self._kept.pop(key).host.close()
         self._unclaimed = set(self._kept)
@@ -159,14 +173,13 @@ class Cpu:
             return
         for other in [k for k in self._unclaimed if k[0] < addr + size and addr < k[0] + k[1]]:
             self._drop(other)
-        host = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)  # private: MADV_DONTNEED zeroes it
-        pointer = ctypes.addressof(ctypes.c_char.from_buffer(host))
+        region = _Region(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE), prot)
         try:
-            self.uc.mem_map_ptr(addr, size, prot, pointer)
+            self.uc.mem_map_ptr(addr, size, prot, region.address)
         except Exception:
-            host.close()
+            region.host.close()
             raise
-        self._kept[key] = _Region(host, prot)
+        self._kept[key] = region
 
     def start(self, counting: bool) -> None:
         """A run begins on this CPU: drop the translated code unless it was translated
