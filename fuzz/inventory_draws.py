@@ -97,8 +97,9 @@ def label_counts(target: str, count: int) -> LabelTally:
                               count)
         from . import modules
         from .modules_samples import SAMPLE as MODULES_SAMPLE
-        from .modules_samples import SAMPLE_PIC
-        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, *_draw(modules.programs(), count)]:
+        from .modules_samples import SAMPLE_LISTED, SAMPLE_PIC, SAMPLE_SYMBOLIC
+        for mprogram in [MODULES_SAMPLE, SAMPLE_PIC, SAMPLE_LISTED, SAMPLE_SYMBOLIC,
+                         *_draw(modules.programs(), count)]:
             assert isinstance(mprogram, modules.ModuleProgram)
             labels |= modules.describe(mprogram)
     elif target == I386:
@@ -136,6 +137,10 @@ def label_counts(target: str, count: int) -> LabelTally:
         for dcase in [dylib_split.sample(), *_draw(dylib_split.cases(), count)]:
             assert isinstance(dcase, dylib_split.DylibCase)
             labels |= dylib_split.describe(dcase)
+        from .macho import images
+        for icase in [images.SAMPLE, *_draw(images.programs(), count)]:
+            assert isinstance(icase, images.ImagesProgram)
+            labels |= images.describe(icase)
     elif target == MACHO32:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -211,10 +216,10 @@ def _tlv_labels(arch: str, count: int) -> LabelTally:
     for dcase in [tlv_dylib.dylib_sample(arch), *_draw(tlv_dylib.dylib_cases(arch), count)]:
         assert isinstance(dcase, tlv.TlvCase)
         labels |= tlv_dylib.describe(dcase)
-    if arch == "x86_64":
-        from .macho import tlv_cxx
-        for ccase in [*tlv_cxx.SAMPLES, *_draw(tlv_cxx.cxx_tlv_cases(), count)]:
-            assert isinstance(ccase, tlv_cxx.CxxTlvCase)
+    from .macho import tlv_cxx
+    for ccase in [*tlv_cxx.SAMPLES, *_draw(tlv_cxx.cxx_tlv_cases(), count)]:
+        assert isinstance(ccase, tlv_cxx.CxxTlvCase)
+        if ccase.arch == arch:
             labels |= tlv_cxx.describe(ccase)
     return labels
 

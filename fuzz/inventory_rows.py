@@ -152,6 +152,12 @@ def _elf64_rows() -> list[Row]:
            "modules:dptr-data"),
         _r(t, "shared output", "a DT_NEEDED chain (breadth-first lookup)",
            "modules:needed-chain"),
+        _r(t, "shared output", "--dynamic-list in -shared: unlisted exports bound locally, "
+           "an interposed one among them", "modules:dynamic-list",
+           "modules:dynamic-list-unlisted-interposed"),
+        _r(t, "shared output", "-Bsymbolic-functions: a library's own functions bound "
+           "locally, an interposed one among them", "modules:symbolic-functions",
+           "modules:symbolic-functions-interposed"),
         _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
            "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
     ]
@@ -286,6 +292,14 @@ def _macho64_rows() -> list[Row]:
            "macho-dylib:call", "macho-dylib:got", "macho-dylib:bind-in-data"),
         _r(t, "dylibs", "a dylib reaching the executable (-undefined dynamic_lookup)",
            "macho-dylib:flat-lookup"),
+        _r(t, "dylibs", "weak definitions in several images coalesced by dyld (the "
+           "executable's copy winning; weak data read through GOT slots)",
+           "macho-images:weak-coalesced", "macho-images:weak-exe-wins",
+           "macho-images:weak-data"),
+        _r(t, "dylibs", "dylibs found through LC_RPATH (@executable_path, @loader_path)",
+           "macho-images:rpath", "macho-images:loader-path"),
+        _r(t, "dylibs", "a bundle opened with dlopen, its entry found with dlsym",
+           "macho-images:bundle-dlopen"),
         *_debug_map_rows(t, "macho"),
         _r(t, "relocations", "SUBTRACTOR pairs at the edges of their range (32-bit: "
            "0x7fffffff and -2**31 link; -2**31-1 is an overflow error; 64-bit: -2**63)",
@@ -340,6 +354,9 @@ def _macho32_rows() -> list[Row]:
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
+        _r(t, "TLV", "C++ thread_local objects with destructors on i386 (cdecl __tlv_atexit, "
+           "per-unit ___tls_init; fuzz/macho/tlv_cxx.py)", "tlv:cxx:i386",
+           "tlv:cxx:i386:thread"),
         *_debug_map_rows(t, "macho-i386"),
         *_tlv_dylib_rows(t, "i386"),
         _r(t, "dynamic linking", "an object's __IMPORT,__jump_table (S_SYMBOL_STUBS, old gcc)",

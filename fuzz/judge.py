@@ -13,7 +13,7 @@ from pathlib import Path
 from oracle.check import check
 from oracle.emulate import run
 from oracle.native import run_native
-from oracle.relocs import check_fields
+from oracle.relocs import LinkOptions, check_fields
 
 from . import subject
 from .debug_judge import debug_info
@@ -29,9 +29,12 @@ def structure(output: Path | bytes) -> list[str]:
     return [f"oracle.check: {v}" for v in check(output) if v.rule not in allowed]
 
 
-def fields(output: Path, objects: Sequence[Path]) -> list[str]:
-    return [f"relocation field: {m}" for m in check_fields(str(output),
-                                                             [str(o) for o in objects])]
+def fields(output: Path, objects: Sequence[Path],
+           link_options: LinkOptions | None = None) -> list[str]:
+    """The field oracle's mismatches; `link_options`: what the link bound locally without a
+    mark in the output (a shared object's -Bsymbolic-functions, --dynamic-list)."""
+    return [f"relocation field: {m}" for m in check_fields(
+        str(output), [str(o) for o in objects], link_options=link_options)]
 
 
 def load_seed(output: Path) -> int:

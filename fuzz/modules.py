@@ -15,7 +15,9 @@ The model (what a drawn program is):
   acc & 0xff.
 
 The semantics (`outcome`) are ELF's: a reference from module M to name N binds to M's own
-definition when M is the executable or the definition is hidden or protected; otherwise to
+definition when M is the executable or the definition is hidden or protected, or when M was
+linked with a dynamic list (`--dynamic-list` in -shared) that does not name N, or N is a
+function and M was linked -Bsymbolic-functions; otherwise to
 the first module in the global scope (the executable, then the libraries breadth first in
 DT_NEEDED order) that exports N (hidden definitions are not exported).  Data has one
 instance per binding: whether the executable reaches a library's array through a COPY
@@ -24,6 +26,7 @@ relocation or the library through its GOT, both see the same words.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 
 from hypothesis import strategies as st
@@ -71,6 +74,19 @@ class ModuleProgram:
     definitions: tuple[Definition, ...]
     main: tuple[Term, ...]
     exe_pic: str = "pie"  # how the executable's code is compiled: "pie", "pic" or "nopic"
+    # per library (1..), the --dynamic-list it is linked with (names and globs), or None;
+    # () when no library has one
+    dynamic_lists: tuple[tuple[str, ...] | None, ...] = ()
+    # per library (1..), linked -Bsymbolic-functions (its own default functions bound
+    # locally); () when none is
+    symbolic_functions: tuple[bool, ...] = ()
+
+    def preemptible_in(self, module: int, name: str) -> bool:
+        """Does library `module`'s own default definition of `name` stay preemptible? Not
+        when its dynamic list leaves the name out (GNU ld and lld bind it locally)."""
+        if not module or not self.dynamic_lists or self.dynamic_lists[module - 1] is None:
+            return True
+        return any(fnmatch.fnmatchcase(name, p) for p in self.dynamic_lists[module - 1] or ())
 
     def defined(self) -> dict[tuple[int, str], Definition]:
         return {(d.module, d.name): d for d in self.definitions}
@@ -94,7 +110,10 @@ def resolve(program: ModuleProgram, module: int, name: str,
     """The module whose definition of `name` a reference from `module` binds to."""
     defs = program.defined() if defs is None else defs
     own = defs.get((module, name))
-    if own is not None and (module == 0 or own.visibility != "default"):
+    if own is not None and (module == 0 or own.visibility != "default"
+                            or not program.preemptible_in(module, name)
+                            or own.kind == FUNCTION and program.symbolic_functions
+                            and program.symbolic_functions[module - 1]):
         return module
     for candidate in program.scope():
         found = defs.get((candidate, name))
@@ -229,8 +248,48 @@ def programs(draw: st.DrawFn, tls: bool = True) -> ModuleProgram:
                             draw(st.sampled_from(("pie", "pie", "pic", "nopic"))))
     main = _terms(draw, program, 0, None, 2, 8)
     assert main, "the executable's own array is always referable"
+    program = ModuleProgram(program.libraries, objects, exe_needs, program.lib_needs,
+                            program.definitions, main, program.exe_pic)
+    # per library: a dynamic list (a third), -Bsymbolic-functions (a sixth), or neither
+    how = [draw(st.integers(0, 5)) for _ in range(libraries)]
+    lists = tuple(_dynamic_list(draw, program, lib) if how[lib - 1] < 2 else None
+                  for lib in range(1, libraries + 1))
+    symbolic = tuple(h == 2 for h in how)
     return ModuleProgram(program.libraries, objects, exe_needs, program.lib_needs,
-                         program.definitions, main, program.exe_pic)
+                         program.definitions, main, program.exe_pic,
+                         lists if any(x is not None for x in lists) else (),
+                         symbolic if any(symbolic) else ())
+
+
+NOTHING_PATTERN = "lh_unlisted_*"  # a glob naming no symbol: GNU ld refuses an empty list
+
+
+def _dynamic_list(draw: st.DrawFn, program: ModuleProgram, lib: int) -> tuple[str, ...]:
+    """A --dynamic-list for library `lib`, drawn once everything else is: which of its
+    default definitions stay preemptible.  Leaving a name out binds the library's own
+    references to its own definition, which the model allows only where that cannot change
+    what a drawn term reaches besides the call itself: a function always; an array,
+    thread-local array or pointer only when no earlier module in the scope exports the name
+    (its words, its target stay the ones the terms were drawn for) and, for the data kinds,
+    the executable does not refer to it (a COPY relocation would give the executable a copy
+    that the library, bound locally, never sees)."""
+    defs = program.defined()
+    exe_refs = references(program)[0]
+    out: list[str] = []
+    for d in sorted((d for d in program.definitions if d.module == lib
+                     and d.visibility == "default"), key=lambda d: d.name):
+        may_leave_out = d.kind == FUNCTION or (
+            resolve(program, lib, d.name, defs) == lib
+            and (d.kind == TLS or d.name not in exe_refs))
+        if not may_leave_out or draw(st.booleans()):
+            out.append(d.name)
+    if draw(st.integers(0, 3)) == 0 and out:
+        # a glob standing for the names of one kind that are listed anyway
+        prefix = out[-1][0]
+        if all(d.name in out for d in program.definitions if d.module == lib
+               and d.visibility == "default" and d.name.startswith(prefix)):
+            out = [n for n in out if not n.startswith(prefix)] + [f"{prefix}*"]
+    return tuple(out) or (NOTHING_PATTERN,)
 
 
 def _pointer_targets(program: ModuleProgram, kind: str, module: int) -> list[Definition]:
@@ -341,6 +400,19 @@ def describe(program: ModuleProgram) -> set[str]:
                 kind = defs[home, name].kind
                 labels.add(f"modules:{kind}-{'exe' if module == 0 else 'lib'}-to-"
                            f"{'exe' if home == 0 else 'lib'}")
+    if program.dynamic_lists:
+        labels.add("modules:dynamic-list")
+        for d in program.definitions:
+            if d.module and d.visibility == "default" and not program.preemptible_in(
+                    d.module, d.name) and name_bound_elsewhere(program, d, defs):
+                labels.add("modules:dynamic-list-unlisted-interposed")
+    if any(program.symbolic_functions):
+        labels.add("modules:symbolic-functions")
+        for d in program.definitions:
+            if d.module and d.kind == FUNCTION and d.visibility == "default" \
+                    and program.symbolic_functions[d.module - 1] \
+                    and name_bound_elsewhere(program, d, defs):
+                labels.add("modules:symbolic-functions-interposed")
     if program.exe_pic == "pic":  # -fPIC executable code: GD/LD sequences to relax
         for name in refs[0]:
             home = resolve(program, 0, name, defs)
@@ -349,3 +421,11 @@ def describe(program: ModuleProgram) -> set[str]:
                 labels.add("modules:tls-ld-in-exe" if home == 0 and bound.visibility ==
                            "hidden" else "modules:tls-gd-in-exe")
     return labels
+
+
+def name_bound_elsewhere(program: ModuleProgram, d: Definition,
+                         defs: dict[tuple[int, str], Definition]) -> bool:
+    """Do references from other modules to `d`'s name bind elsewhere than to `d` (an
+    earlier module interposes it), while `d`'s own module, unlisted, keeps its own?"""
+    return any(resolve(program, m, d.name, defs) not in (None, d.module)
+               for m in range(program.libraries + 1) if m != d.module)

@@ -149,15 +149,26 @@ class LinkFailed(Exception):
 
 
 def link_library(linker: str, objects: Sequence[Path], needed: Sequence[Path], output: Path,
-                 m32: bool) -> None:
+                 m32: bool, dynamic_list: Sequence[str] | None = None,
+                 symbolic_functions: bool = False) -> None:
     """A shared library `output` (SONAME: its file name) of `objects`, linked against the
-    `needed` libraries and ld.so."""
+    `needed` libraries and ld.so, with `--dynamic-list` naming `dynamic_list` when given
+    (written beside the output, as a user would pass it), -Bsymbolic-functions when
+    asked."""
     inputs = [*map(str, objects), *map(str, needed), INTERPRETER[m32]]
+    listed: list[str] = []
+    if dynamic_list is not None:
+        list_file = output.with_suffix(".dynlist")
+        list_file.write_text("{\n" + "".join(f"  {n};\n" for n in dynamic_list) + "};\n")
+        listed = [f"--dynamic-list={list_file}"]
+    if symbolic_functions:
+        listed.append("-Bsymbolic-functions")
     if linker == "linkharness":
-        _linkharness(inputs, output, m32, shared=True)
+        _linkharness(inputs, output, m32, shared=True, dynamic_list=dynamic_list,
+                     symbolic="functions" if symbolic_functions else "none")
         return
     _reference([_tool(linker), "-m", _EMULATION[m32], "-shared", "-soname", output.name,
-                "-o", str(output), *inputs], output)
+                *listed, "-o", str(output), *inputs], output)
 
 
 def link_executable(linker: str, objects: Sequence[Path], libs: Sequence[Path], output: Path,
@@ -185,13 +196,15 @@ def _reference(command: list[str], output: Path) -> None:
 
 
 def _linkharness(inputs: list[str], output: Path, m32: bool, *, shared: bool,
-                 pie: bool = False) -> None:
+                 pie: bool = False, dynamic_list: Sequence[str] | None = None,
+                 symbolic: str = "none") -> None:
     """linkharness through `linker.link` (in this process, so that a seeded bug — a
     monkeypatched internal — is what links), with -z relro as the reference linkers have
     it by default."""
     target = "elf32-i386" if m32 else "elf64-x86-64"
     if shared:
-        link(inputs, output, target=target, shared=True, soname=output.name, relro=True)
+        link(inputs, output, target=target, shared=True, soname=output.name, relro=True,
+             dynamic_list=tuple(dynamic_list or ()), symbolic=symbolic)
         return
     link(inputs, output, target=target, entry="_start", dynamic_linker=INTERPRETER[m32],
          pie=pie, relro=True)

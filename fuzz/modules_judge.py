@@ -18,6 +18,7 @@ from pathlib import Path
 from linker import LinkError
 from oracle.emulate import run
 from oracle.native import run_native
+from oracle.relocs import LinkOptions
 
 from . import judge
 from .libtrace import parse_native_trace
@@ -48,7 +49,12 @@ def known_reference_bug(program: ModuleProgram, options: BuildOptions,
     - lld 14 refuses ("cannot preempt symbol") a non-PIC i386 executable's `call f`
       (R_386_PC32) to a library's protected function, which GNU ld links as a PLT call;
     - mold 1.10 computes i386's no-base GOT32X (non-PIC -fno-plt `call *f@GOT`) as
-      G + A - GOT (issue 19: the program crashes natively)."""
+      G + A - GOT (issue 19: the program crashes natively);
+    - a library linked with --dynamic-list: gold 1.16 keeps every export preemptible and
+      mold 1.10 binds the listed ones locally too (seen on a two-function library), where
+      GNU ld and lld bind locally exactly the names the list leaves out (the model's rule)."""
+    if program.dynamic_lists and seat[0] in ("gold", "mold"):
+        return f"{seat[0]}: --dynamic-list in -shared does not narrow preemption as GNU ld's"
     tls_in_exe = any(t.kind in ("tload", "tstore") for t in program.main) or any(
         t.kind in ("tload", "tstore") for d in program.definitions if d.module == 0
         for t in d.body)
@@ -61,6 +67,10 @@ def known_reference_bug(program: ModuleProgram, options: BuildOptions,
             and _calls_protected_import(program):
         return "lld 14 refuses an i386 R_386_PC32 call to a library's protected function"
     return ""
+
+
+def symbolic_functions(program: ModuleProgram, lib: int) -> bool:
+    return bool(program.symbolic_functions) and program.symbolic_functions[lib - 1]
 
 
 def _calls_protected_import(program: ModuleProgram) -> bool:
@@ -98,7 +108,9 @@ def link_seat(program: ModuleProgram, objects: list[list[Path]], options: BuildO
     lib_linker, exe_linker = seat
     for lib in range(program.libraries, 0, -1):
         needed = [work / soname(n) for n in program.lib_needs[lib - 1]]
-        link_library(lib_linker, objects[lib], needed, work / soname(lib), options.m32)
+        dynamic_list = program.dynamic_lists[lib - 1] if program.dynamic_lists else None
+        link_library(lib_linker, objects[lib], needed, work / soname(lib), options.m32,
+                     dynamic_list, symbolic_functions(program, lib))
     exe = work / "main"
     libs = [work / soname(n) for n in program.exe_needs] + [libtrace / "libtrace1.so"]
     pie = options.exe_pie and program.exe_pic != "nopic"
@@ -121,8 +133,9 @@ def judge_seat(program: ModuleProgram, objects: list[list[Path]], options: Build
     for lib in range(1, program.libraries + 1):
         path = work / soname(lib)
         problems += [f"{soname(lib)} ({lib_linker}): {p}" for p in judge.structure(path)]
-        problems += [f"{soname(lib)} ({lib_linker}): {p}"
-                     for p in judge.fields(path, objects[lib])]
+        listed = program.dynamic_lists[lib - 1] if program.dynamic_lists else None
+        problems += [f"{soname(lib)} ({lib_linker}): {p}" for p in judge.fields(
+            path, objects[lib], LinkOptions(symbolic_functions(program, lib), listed))]
     problems += [f"main ({exe_linker}): {p}" for p in judge.structure(exe)]
     problems += [f"main ({exe_linker}): {p}" for p in judge.fields(exe, objects[0])]
     want = expected_trace(program)

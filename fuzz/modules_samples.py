@@ -79,3 +79,31 @@ SAMPLE_PIC = replace(
     SAMPLE, exe_pic="pic",
     definitions=(*SAMPLE.definitions, Definition("t3", TLS, 0, 0, "hidden", words=(0x900,))),
     main=(*SAMPLE.main, Term("tload", "t3", 0), Term("tstore", "t3", 0), Term("tload", "t0", 1)))
+
+
+# The same linked with dynamic lists (--dynamic-list in -shared): libm2 lists f0 and its
+# pointers but not f5, which the executable also defines, so libm2's f6 calls the
+# executable's f0 and its own f5; libm1 leaves its thread-local t0 out (general dynamic
+# against its own module, while the executable's initial exec still finds the export).
+SAMPLE_LISTED = replace(
+    SAMPLE,
+    definitions=(*SAMPLE.definitions,
+                 Definition("f5", FUNCTION, 0, 0, seed=0xA5, body=(Term("load", "d1", 1),)),
+                 Definition("f5", FUNCTION, 2, 0, seed=0xB5, body=(Term("call", "f2"),)),
+                 Definition("f6", FUNCTION, 2, 0, seed=0xC6,
+                            body=(Term("call", "f0"), Term("call", "f5")))),
+    main=(*SAMPLE.main, Term("call", "f6"), Term("call", "f5")),
+    dynamic_lists=(("d0", "f3", "p0"), ("f0", "f6", "p*", "q*")))
+
+
+# SAMPLE_LISTED's program with libm2 linked -Bsymbolic-functions instead of its list: its
+# f6 calls its own f0 and f5 (the executable defines both) and reads d2, which libm2 and
+# the executable both define: the reference stays preemptible (-Bsymbolic-functions binds
+# functions only), so it reads the executable's array.
+SAMPLE_SYMBOLIC = replace(
+    SAMPLE_LISTED,
+    definitions=tuple(
+        replace(d, body=(*d.body, Term("load", "d2", 0))) if d.name == "f6" else d
+        for d in SAMPLE_LISTED.definitions) + (Definition("d2", DATA, 2, 0, words=(0x77,)),
+                                               Definition("d2", DATA, 0, 1, words=(0x88,))),
+    dynamic_lists=(("d0", "f3", "p0"), None), symbolic_functions=(False, True))

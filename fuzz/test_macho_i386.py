@@ -30,7 +30,7 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from fuzz.coverage import record
-from fuzz.macho import judge_i386
+from fuzz.macho import judge_i386, judge_tables
 from fuzz.macho import pipeline_i386 as macho32
 from fuzz.macho.coverage_i386 import describe_macho_i386
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
@@ -58,8 +58,11 @@ def _budget(prop: str) -> Callable[[Any], Any]:
     return settings(current)
 
 
-def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False) -> list[str]:
-    """Every problem of `case` linked in every mode (also from llvm-mc objects if `asm`)."""
+def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False, tables: str = "full"
+                   ) -> list[str]:
+    """Every problem of `case` linked in every mode (also from llvm-mc objects if `asm`);
+    the first mode's link with the symbol-table option `tables` (-s, -x), a JSON and a text
+    map, judged for them too."""
     expected = outcome(case.program)
     objs = macho32.write_objects(case.program, work / "objs", case.variant)
     stubs = write_tbds(work / "stubs", case.program.libraries)
@@ -72,24 +75,32 @@ def link_and_judge(case: MachoI386Case, work: Path, asm: bool = False) -> list[s
     exit_call = macho32.exits_through_libsystem(case.variant)
     for k, (how, inputs, mode) in enumerate(builds):
         exe = work / f"{k}.out"
-        macho32.link_linkharness(inputs, stubs, exe, mode)
-        problems += [f"linkharness {how}: {p}"
-                     for p in judge_i386.everything(exe, inputs, case.program, expected,
-                                                    exit_call)]
+        map_file = exe.with_suffix(".map.json") if k == 0 else None
+        text = exe.with_suffix(".map.txt") if k == 0 else None
+        macho32.link_linkharness(inputs, stubs, exe, mode, tables if k == 0 else "full",
+                                 map_file, text)
+        found = judge_i386.everything(exe, inputs, case.program, expected, exit_call,
+                                      tables if k == 0 else "full")
+        if map_file is not None and text is not None:
+            found += [*judge_tables.symbol_table(exe, inputs, tables),
+                      *judge_tables.link_map(map_file, exe), *judge_tables.text_map(text, exe)]
+        problems += [f"linkharness {how}: {p}" for p in found]
     return problems
 
 
 @_budget("linkharness")
-@example(case=SAMPLE_CASES[0], also_asm=0)
-@example(case=SAMPLE_CASES[1], also_asm=1)
-@example(case=SAMPLE_CASES[2], also_asm=1)
-@given(case=macho_i386_cases(), also_asm=st.integers(0, 3))
+@example(case=SAMPLE_CASES[0], also_asm=0, tables="full")
+@example(case=SAMPLE_CASES[1], also_asm=1, tables="strip")
+@example(case=SAMPLE_CASES[2], also_asm=1, tables="discard")
+@given(case=macho_i386_cases(), also_asm=st.integers(0, 3),
+       tables=st.sampled_from(judge_tables.TABLE_MODES))
 def test_linkharness_macho_i386_every_mode(
-    tmp_path_factory: pytest.TempPathFactory, case: MachoI386Case, also_asm: int,
+    tmp_path_factory: pytest.TempPathFactory, case: MachoI386Case, also_asm: int, tables: str,
 ) -> None:
     record(case.program, describe_macho_i386(case.program, case.variant), x86_64_relocs=False)
-    event(f"macho-i386: llvm-mc objects too: {also_asm == 0}")
-    problems = link_and_judge(case, tmp_path_factory.mktemp("macho32"), also_asm == 0)
+    event(f"macho-i386: llvm-mc objects too: {also_asm == 0}; symbol table {tables}")
+    problems = link_and_judge(case, tmp_path_factory.mktemp("macho32"), also_asm == 0,
+                              tables)
     assert not problems, "\n".join(problems)
 
 

@@ -26,16 +26,19 @@ from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 
 from fuzz import pipeline as elf_pipeline
+from fuzz import subject
 from fuzz.coverage import describe_macho, record
-from fuzz.macho import judge, judge_i386, pipeline
+from fuzz.macho import judge, judge_i386, judge_tables, pipeline
 from fuzz.macho import pipeline_i386 as macho32
+from fuzz.macho.judge_tables import TABLE_MODES
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.strategies import MachoCase, macho_cases
 from fuzz.macho.strategies_i386 import MachoI386Case, four_target_cases, four_target_program
 from fuzz.macho.tbd import write_tbds
+from fuzz.model import Program
 from fuzz.pipeline_i386 import link_linkharness_i386, write_objects_i386
 from fuzz.samples import SAMPLE
-from fuzz.semantics import outcome
+from fuzz.semantics import Outcome, outcome
 from oracle.emulate import run
 
 SAMPLE_CASE = MachoCase(MACHO_SAMPLE, 0)  # SAMPLE, plus import pointers with addends
@@ -46,10 +49,10 @@ def _objects(case: MachoCase, work: Path) -> tuple[list[Path], list[Path]]:
     return objs, write_tbds(work / "stubs", case.program.libraries)
 
 
-@example(case=SAMPLE_CASE, also_asm=0)
-@given(case=macho_cases(), also_asm=st.integers(0, 3))
+@example(case=SAMPLE_CASE, also_asm=0, tables="strip")
+@given(case=macho_cases(), also_asm=st.integers(0, 3), tables=st.sampled_from(TABLE_MODES))
 def test_linkharness_macho_modern_and_classic(
-    tmp_path_factory: pytest.TempPathFactory, case: MachoCase, also_asm: int,
+    tmp_path_factory: pytest.TempPathFactory, case: MachoCase, also_asm: int, tables: str,
 ) -> None:
     record(case.program, describe_macho(case.program, case.variant), x86_64_relocs=False)
     expected = outcome(case.program)
@@ -61,11 +64,33 @@ def test_linkharness_macho_modern_and_classic(
         asm = pipeline.write_asm_objects(case.program, work / "asm", case.variant)
         builds.append(("modern, llvm-mc objects", asm, False, None))
     event(f"macho: pointers to imports in data: {case.import_pointers}")
+    event(f"macho: symbol table {tables}")
     for n, (how, inputs, classic, chained) in enumerate(builds):
         exe = work / f"{n}.out"
-        pipeline.link_linkharness(inputs, stubs, exe, classic=classic, chained=chained)
-        problems = judge.everything(exe, inputs, case.program, expected)
+        if n:
+            pipeline.link_linkharness(inputs, stubs, exe, classic=classic, chained=chained)
+            problems = judge.everything(exe, inputs, case.program, expected)
+        else:  # the modern build with the drawn symbol-table option (-s, -x) and --map
+            problems = link_tables_and_judge(inputs, stubs, exe, tables, case.program,
+                                             expected)
         assert not problems, f"linkharness {how}:\n" + "\n".join(problems)
+
+
+def link_tables_and_judge(objs: list[Path], stubs: list[Path], exe: Path, tables: str,
+                          program: Program, expected: Outcome) -> list[str]:
+    """Link modern with a table mode, a JSON and a text map; every judge, plus theirs.
+    Another linker in the subject's seat (fuzz/subject.py) is given neither option: its
+    output is judged as a full one, without a map."""
+    if subject.active():
+        pipeline.link_linkharness(objs, stubs, exe)
+        return [*judge.everything(exe, objs, program, expected),
+                *judge_tables.symbol_table(exe, objs, "full")]
+    map_file, text = exe.with_suffix(".map.json"), exe.with_suffix(".map.txt")
+    pipeline.link_linkharness(objs, stubs, exe, tables=tables, map_file=map_file,
+                              text_map=text)
+    return [*judge.everything(exe, objs, program, expected, tables),
+            *judge_tables.symbol_table(exe, objs, tables),
+            *judge_tables.link_map(map_file, exe), *judge_tables.text_map(text, exe)]
 
 
 @example(case=SAMPLE_CASE)

@@ -1,4 +1,4 @@
-"""C++ `thread_local` objects with destructors on Mach-O x86-64 (fuzz.macho.tlv_cxx): two
+"""C++ `thread_local` objects with destructors on Mach-O x86-64 and i386 (fuzz.macho.tlv_cxx): two
 clang++-14 units per drawn case, linked by linkharness (dyld-info opcodes or chained
 fixups, as drawn).  The output passes oracle.check and the field oracle, and under the
 emulated dyld (lazy and now) prints exactly what the model says -- each thread's objects
@@ -35,7 +35,8 @@ def linked(case: cxx.CxxTlvCase, work: Path) -> tuple[Path, list[Path]]:
     """linkharness's link of the case's clang++ objects (raises LinkError)."""
     objs = cxx.write_objects(case, work / "objs")
     exe = work / "lh.out"
-    link([*map(str, objs), "-lSystem"], exe, target="macho-x86_64", fixup_chains=case.chained)
+    link([*map(str, objs), "-lSystem"], exe, target=cxx.TARGETS[case.arch],
+         fixup_chains=case.chained)
     return exe, objs
 
 
@@ -62,6 +63,7 @@ def problems(case: cxx.CxxTlvCase, work: Path) -> list[str]:
 @_budget
 @example(case=cxx.SAMPLES[0])
 @example(case=cxx.SAMPLES[1])
+@example(case=cxx.SAMPLES[2])
 @given(case=cxx.cxx_tlv_cases())
 def test_cxx_thread_local_objects_live_and_die_as_the_model_says(
     tmp_path_factory: pytest.TempPathFactory, case: cxx.CxxTlvCase,

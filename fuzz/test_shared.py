@@ -7,7 +7,9 @@ now) and the native run (lazy and LD_BIND_NOW), against the model's trace and st
 The hand-made SAMPLE is judged in the seats that matter most every time: linkharness
 making the libraries for lld's executable, lld's libraries for linkharness's executable,
 linkharness in both seats, and GNU ld in both, mold's libraries under gold's executable of
--fPIC code (SAMPLE_PIC; the model checked against the machine).
+-fPIC code (SAMPLE_PIC; the model checked against the machine), and SAMPLE_LISTED's
+libraries, linked with --dynamic-list by linkharness, under GNU ld's executable, and
+SAMPLE_SYMBOLIC's (-Bsymbolic-functions) under lld's.
 Examples are bounded (EXAMPLES under the ci profile) and drawn derandomized there.
 """
 
@@ -23,13 +25,14 @@ from fuzz.coverage import SESSION
 from fuzz.modules import ModuleProgram, describe, programs
 from fuzz.modules_build import REFERENCE_LINKERS, BuildOptions
 from fuzz.modules_judge import compile_all, judge_seat, known_reference_bug
-from fuzz.modules_samples import SAMPLE, SAMPLE_PIC
+from fuzz.modules_samples import SAMPLE, SAMPLE_LISTED, SAMPLE_PIC, SAMPLE_SYMBOLIC
 
 EXAMPLES = 6  # under the ci profile; the fuzz profile draws its own count
 LINKERS = (*REFERENCE_LINKERS, "linkharness")
 SAMPLE_SEATS = ((SAMPLE, ("linkharness", "lld")), (SAMPLE, ("lld", "linkharness")),
                 (SAMPLE, ("linkharness", "linkharness")), (SAMPLE, ("bfd", "bfd")),
-                (SAMPLE_PIC, ("mold", "gold")))
+                (SAMPLE_PIC, ("mold", "gold")), (SAMPLE_LISTED, ("linkharness", "bfd")),
+                (SAMPLE_SYMBOLIC, ("linkharness", "lld")))
 
 
 def build_options() -> st.SearchStrategy[BuildOptions]:
@@ -71,6 +74,8 @@ def _examples() -> int:
 @example(program=SAMPLE_SEATS[2][0], options=BuildOptions(), seat=SAMPLE_SEATS[2][1])
 @example(program=SAMPLE_SEATS[3][0], options=BuildOptions(), seat=SAMPLE_SEATS[3][1])
 @example(program=SAMPLE_SEATS[4][0], options=BuildOptions(), seat=SAMPLE_SEATS[4][1])
+@example(program=SAMPLE_SEATS[5][0], options=BuildOptions(), seat=SAMPLE_SEATS[5][1])
+@example(program=SAMPLE_SEATS[6][0], options=BuildOptions(), seat=SAMPLE_SEATS[6][1])
 @given(program=st.booleans().flatmap(lambda tls: programs(tls=tls)),
        options=build_options(), seat=seats())
 def test_shared_libraries_in_every_seat(

@@ -25,6 +25,9 @@ def read_dynamic_list(path: str) -> list[str]:
         raise LinkError(f"{path}: a dynamic list is {{ name; ... }};")
     inner = body[1:body.rstrip(";").rstrip().rindex("}")]
     names = [n.strip().strip('"') for n in inner.split(";") if n.strip()]
+    if not names:
+        # GNU ld and gold refuse `{ };` (a syntax error); lld binds every export locally
+        raise LinkError(f"{path}: the dynamic list names no symbol")
     for name in names:
         if ":" in name or not re.fullmatch(r"[\w.$@*?\[\]]+", name):
             raise LinkError(f"{path}: {name!r} is not a symbol name or glob in a dynamic list")

@@ -164,6 +164,13 @@ def _judge(site: _Site) -> FieldMismatch | ConfirmedSite | None:
         return FieldMismatch("unresolved", site.obj.path, site.section_name, r.offset,
                              r.type_name, name, address=site.p,
                              detail=f"no bind of {name}+{addend} at {site.p:#x} (found {bound})")
+    if r.type == UNSIGNED and r.target.extern and r.subtrahend is None \
+            and out.img.chained_fixups is not None \
+            and out.binds.get(site.p) == (name, site.obj.inplace(r)):
+        # a pointer to a weak definition, which dyld coalesces: with chained fixups a bind
+        # (to the weak-lookup ordinal) in place of the rebase
+        return ConfirmedSite(site.obj.path, site.section_name, r.offset, r.type_name, name,
+                             site.p, r.width, site.p, "weak bind S + A", "dynamic")
     allowed = _expected(site)
     mask = MASKS[r.width]
     for value, formula, opcode in allowed:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from fuzz.macho import judge, pipeline
+from fuzz.macho import judge, judge_tables, pipeline
 from fuzz.macho.samples import MACHO_SAMPLE
 from fuzz.macho.strategies import MachoCase, macho_cases
 from fuzz.macho.tbd import write_tbds
@@ -39,6 +39,8 @@ from fuzz.model import (
 )
 from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_each
 from fuzz.semantics import outcome
+from linker import linkmap as linkmap_module
+from linker import textmap as textmap_module
 from linker.macho import link as macho_link
 from linker.macho import read as macho_read
 from linker.macho import rebases as macho_rebases
@@ -74,23 +76,25 @@ def _extrel_symbol(mp: pytest.MonkeyPatch) -> None:
 def _locrel_missing(mp: pytest.MonkeyPatch) -> None:
     original = macho_link._classic_relocations
 
-    def relocations(symtab, scan, layout, plans, index_of, outs, image, slid, *rest) -> None:
-        original(symtab, scan, layout, plans, index_of, outs, image, slid[:-1], *rest)
+    def relocations(scan, layout, plans, index_of, outs, slid, *rest) -> None:
+        original(scan, layout, plans, index_of, outs, slid[:-1], *rest)
     mp.setattr(macho_link, "_classic_relocations", relocations)
 
 
 @mutant("an external relocation loses its addend (classic)")
 def _extrel_addend(mp: pytest.MonkeyPatch) -> None:
-    original = macho_link._classic_relocations
+    original = macho_link.MachoParts.write
 
-    def relocations(symtab, scan, layout, plans, index_of, outs, image, *rest) -> None:
-        original(symtab, scan, layout, plans, index_of, outs, image, *rest)
-        for site in scan.dynamic_words:  # the word dyld adds the symbol to: 0, not A
+    def write(self, image):
+        layout = self.layout
+        for site in self.scan_result.dynamic_words if self.opts.classic else []:
+            # the word dyld adds the symbol to: 0, not A
             seg = next(s for s in layout.segments if s.addr <= layout.address_of(site.section)
                        < s.addr + s.memsz)
             at = seg.file_offset + layout.address_of(site.section) + site.offset - seg.addr
             image[at:at + 8] = bytes(8)
-    mp.setattr(macho_link, "_classic_relocations", relocations)
+        return original(self, image)
+    mp.setattr(macho_link.MachoParts, "write", write)
 
 
 @mutant("a bind opcode loses its addend (modern)")
@@ -122,6 +126,81 @@ def _rebase_data(mp: pytest.MonkeyPatch) -> None:
                 return False  # "data does not move"
         return bool(original(symtab, t, gids, symbol))
     mp.setattr(macho_rebases, "_moves", moves)
+
+
+@mutant("each stub-helper entry pushes the next import's lazy-bind offset (the records "
+        "completed off by one)")
+def _helper_push_next(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.set_lazy_bind_offsets
+
+    def set_lazy_bind_offsets(synthetic, scan, starts):
+        return original(synthetic, scan, starts[1:] + starts[:1])
+    mp.setattr(macho_link, "set_lazy_bind_offsets", set_lazy_bind_offsets)
+
+
+@mutant("-s keeps every definition in the symbol table (strip ignored)")
+def _strip_ignored(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.symbol_table
+
+    def symbol_table(symtab, syms, outs, ordinal, plan, base, nlist, exported, strip, *rest):
+        return original(symtab, syms, outs, ordinal, plan, base, nlist, exported, False, *rest)
+    mp.setattr(macho_link, "symbol_table", symbol_table)
+
+
+@mutant("-s also drops the imports' entries, which the indirect table names")
+def _strip_imports(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.symbol_table
+
+    def symbol_table(symtab, syms, outs, ordinal, plan, base, nlist, exported, strip, *rest):
+        exports, index_of = original(symtab, syms, outs, ordinal, plan, base, nlist, exported,
+                                     strip, *rest)
+        if strip:
+            plan.nsyms = plan.nundef = plan.iundef = 0
+            plan.symbols = b""
+        return exports, index_of
+    mp.setattr(macho_link, "symbol_table", symbol_table)
+
+
+@mutant("-x keeps the hidden definitions (discard ignored)")
+def _discard_ignored(mp: pytest.MonkeyPatch) -> None:
+    original: Callable[..., Any] = macho_link.symbol_table
+
+    def symbol_table(*args: Any) -> Any:
+        return original(*args[:-1], False)  # discard_locals is the last argument
+    mp.setattr(macho_link, "symbol_table", symbol_table)
+
+
+@mutant("the JSON map gives output sections their file offsets as addresses")
+def _map_offsets(mp: pytest.MonkeyPatch) -> None:
+    original = linkmap_module.build_link_map
+
+    def build_link_map(linked, symtab):
+        data = original(linked, symtab)
+        for o in data["output_sections"]:
+            o["address"] = o["file_offset"]
+        return data
+    mp.setattr(linkmap_module, "build_link_map", build_link_map)
+
+
+@mutant("the JSON map gives each symbol its stub's address (plt for address)")
+def _map_symbol_stub(mp: pytest.MonkeyPatch) -> None:
+    original = linkmap_module.build_link_map
+
+    def build_link_map(linked, symtab):
+        data = original(linked, symtab)
+        for s in data["symbols"]:
+            s["address"] = s["plt"] or s["got"] or s["address"] + 1
+        return data
+    mp.setattr(linkmap_module, "build_link_map", build_link_map)
+
+
+@mutant("the text map (-Map) leaves out the last output section")
+def _text_map_short(mp: pytest.MonkeyPatch) -> None:
+    original = textmap_module.render_text_map
+
+    def render_text_map(linked, *rest):
+        return original(dataclasses.replace(linked, sections=linked.sections[:-1]), *rest)
+    mp.setattr(textmap_module, "render_text_map", render_text_map)
 
 
 @mutant("zero-fill written into the file")
@@ -184,17 +263,31 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(root, cases)
 
 
+# modern builds with a JSON map and each symbol-table option, as the property draws them
+TABLE_BUILDS = {"modern": "full", "modern -s": "strip", "modern -x": "discard"}
+
+
 def _exposed(built: Built) -> str | None:
     """What exposes the current linker, or None when every check passes."""
     return first_exposure((f"case {n} {mode}", partial(_judged, built, n, mode))
-                          for n in range(len(built.cases)) for mode in ("modern", "classic"))
+                          for n in range(len(built.cases))
+                          for mode in (*TABLE_BUILDS, "classic"))
 
 
 def _judged(built: Built, n: int, mode: str) -> list[str]:
     case, objs, stubs = built.cases[n]
-    exe = built.root / f"out{n}-{mode}"
-    pipeline.link_linkharness(objs, stubs, exe, classic=mode == "classic")
-    return judge.everything(exe, objs, case.program, outcome(case.program))
+    exe = built.root / f"out{n}-{mode.replace(' ', '')}"
+    expected = outcome(case.program)
+    if mode == "classic":
+        pipeline.link_linkharness(objs, stubs, exe, classic=True)
+        return judge.everything(exe, objs, case.program, expected)
+    tables, map_file = TABLE_BUILDS[mode], exe.with_suffix(".map.json")
+    text = exe.with_suffix(".map.txt")
+    pipeline.link_linkharness(objs, stubs, exe, tables=tables, map_file=map_file,
+                              text_map=text)
+    return [*judge.everything(exe, objs, case.program, expected, tables),
+            *judge_tables.symbol_table(exe, objs, tables), *judge_tables.link_map(map_file, exe),
+            *judge_tables.text_map(text, exe)]
 
 
 def test_unmutated_linker_passes(built: Built) -> None:

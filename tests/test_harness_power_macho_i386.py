@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fuzz.macho import judge_i386
+from fuzz.macho import judge_i386, judge_tables
 from fuzz.macho import pipeline_i386 as pipeline
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
 from fuzz.macho.strategies_i386 import MachoI386Case, macho_i386_cases
@@ -158,18 +159,58 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(root, cases)
 
 
+# modern builds with a JSON map and a symbol-table option, as the property draws them
+TABLE_BUILDS = {"modern-10.9 -s": "strip", "modern-10.9 -x": "discard"}
+
+
 def _exposed(built: Built) -> str | None:
     """What exposes the current linker, or None when every check passes."""
     return first_exposure((f"case {n} {mode}", partial(_judged, built, n, mode))
-                          for n in range(len(built.cases)) for mode in pipeline.MODES)
+                          for n in range(len(built.cases))
+                          for mode in (*pipeline.MODES, *TABLE_BUILDS))
 
 
 def _judged(built: Built, n: int, mode: str) -> list[str]:
     case, objs, stubs = built.cases[n]
-    exe = built.root / f"out{n}-{mode}"
-    pipeline.link_linkharness(objs, stubs, exe, mode)
-    return judge_i386.everything(exe, objs, case.program, outcome(case.program),
-                                 pipeline.exits_through_libsystem(case.variant))
+    exe = built.root / f"out{n}-{mode.replace(' ', '')}"
+    exit_call = pipeline.exits_through_libsystem(case.variant)
+    if mode in pipeline.MODES:
+        pipeline.link_linkharness(objs, stubs, exe, mode)
+        return judge_i386.everything(exe, objs, case.program, outcome(case.program), exit_call)
+    tables, map_file = TABLE_BUILDS[mode], exe.with_suffix(".map.json")
+    text = exe.with_suffix(".map.txt")
+    pipeline.link_linkharness(objs, stubs, exe, mode.split()[0], tables, map_file, text)
+    return [*judge_i386.everything(exe, objs, case.program, outcome(case.program), exit_call,
+                                   tables),
+            *judge_tables.symbol_table(exe, objs, tables), *judge_tables.link_map(map_file, exe),
+            *judge_tables.text_map(text, exe)]
+
+
+@mutant("i386: each stub-helper entry pushes the next import's lazy-bind offset")
+def _helper_push_next(mp: pytest.MonkeyPatch) -> None:
+    original = macho_link.set_lazy_bind_offsets
+
+    def set_lazy_bind_offsets(synthetic, scan, starts):
+        return original(synthetic, scan, starts[1:] + starts[:1])
+    mp.setattr(macho_link, "set_lazy_bind_offsets", set_lazy_bind_offsets)
+
+
+@mutant("i386: -x keeps the hidden definitions (discard ignored)")
+def _discard_ignored(mp: pytest.MonkeyPatch) -> None:
+    original: Callable[..., Any] = macho_link.symbol_table
+
+    def symbol_table(*args: Any) -> Any:
+        return original(*args[:-1], False)  # discard_locals is the last argument
+    mp.setattr(macho_link, "symbol_table", symbol_table)
+
+
+@mutant("i386: -s keeps every definition in the symbol table (strip ignored)")
+def _strip_ignored(mp: pytest.MonkeyPatch) -> None:
+    original: Callable[..., Any] = macho_link.symbol_table
+
+    def symbol_table(*args: Any) -> Any:
+        return original(*args[:8], False, *args[9:])  # strip is the ninth argument
+    mp.setattr(macho_link, "symbol_table", symbol_table)
 
 
 def test_unmutated_linker_passes(built: Built) -> None:

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from fuzz.macho import judge, pipeline
@@ -34,8 +35,9 @@ from fuzz.power import Mutants, collect, first_exposure, print_kill_table, seed_
 from fuzz.semantics import outcome
 from fuzz.test_macho_tlv import check_case
 from linker.kinds import RelocKind
-from linker.layout import OutputSection
 from linker.macho import chained, sections, tlv
+from linker.macho import link as macho_link
+from linker.macho.rebases import RebaseSite, pointer_targets
 
 DRAWN_TLV = 2  # per arch
 DRAWN_MACHO = 2
@@ -141,56 +143,61 @@ def _addend(mp: pytest.MonkeyPatch) -> None:
 
 # --- thread-local variables -----------------------------------------------------------
 
-def _third_words(outs: list[OutputSection], word: int) -> list[int]:
-    """File offsets of every descriptor's offset word."""
-    return [o.file_offset + 3 * word * k + 2 * word for o in outs
-            if o.name == tlv.DESCRIPTORS for k in range(o.size // (3 * word))]
-
-
-Offsets = Callable[[bytearray, list[OutputSection], int], set[int]]
-
-
-def _after_offsets(mp: pytest.MonkeyPatch,
-                   edit: Callable[[bytearray, list[OutputSection], int], None]) -> None:
-    original: Offsets = tlv.descriptor_offsets
-
-    def offsets(image: bytearray, outs: list[OutputSection], word: int = 8) -> set[int]:
-        rewritten = original(image, outs, word)
-        edit(image, outs, word)
-        return rewritten
-    mp.setattr(tlv, "descriptor_offsets", offsets)
+def _retyped_rows(sites: list[RebaseSite]) -> list[tuple[np.ndarray, list[int]]]:
+    """Per descriptor section: its relocation rows and the rows of the offset words."""
+    groups: dict[int, list[RebaseSite]] = {}
+    for site in sites:
+        groups.setdefault(id(site.section), []).append(site)
+    out = []
+    for group in groups.values():
+        rows = group[0].section.relocs.rows
+        at = {int(o): r for r, o in enumerate(rows["offset"].tolist())}
+        out.append((rows, [at[site.offset] for site in group]))
+    return out
 
 
 @mutant("TLV: each descriptor's offset names the next variable", "thread-local variables")
 def _rotated(mp: pytest.MonkeyPatch) -> None:
-    def rotate(image: bytearray, outs: list[OutputSection], word: int) -> None:
-        at = _third_words(outs, word)
-        values = [bytes(image[a:a + word]) for a in at]
-        for a, v in zip(at, values[1:] + values[:1]):
-            image[a:a + word] = v
-    _after_offsets(mp, rotate)
+    original = tlv.offset_records
+
+    def offset_records(symtab: Any, word: int = 8) -> list[RebaseSite]:
+        sites = original(symtab, word)
+        for rows, picked in _retyped_rows(sites):  # the words written, not the records
+            for column in ("symbol", "addend"):
+                rows[column][picked] = np.roll(rows[column][picked], 1)
+        return sites
+    mp.setattr(tlv, "offset_records", offset_records)
 
 
 @mutant("TLV: a __thread_bss variable's offset counted from __thread_bss, not the template",
         "thread-local variables")
 def _bss_base(mp: pytest.MonkeyPatch) -> None:
-    def from_bss(image: bytearray, outs: list[OutputSection], word: int) -> None:
-        bss = next((o for o in outs if o.name.endswith(",__thread_bss") and o.size), None)
-        start = tlv.template_start(outs)
-        if bss is None or start is None:
-            return
-        for a in _third_words(outs, word):
-            value = int.from_bytes(image[a:a + word], "little")
-            if start + value >= bss.addr:
-                image[a:a + word] = (value - (bss.addr - start)).to_bytes(word, "little")
-    _after_offsets(mp, from_bss)
+    original = macho_link.MachoParts.fill
+
+    def fill(self: macho_link.MachoParts, layout: Any, syms: Any) -> Any:
+        image, frame = original(self, layout, syms)
+        bss = next((o for o in self.outs if o.name.endswith(",__thread_bss") and o.size), None)
+        start = tlv.template_start(self.outs)
+        if bss is not None and start is not None:
+            targets = pointer_targets(self.tlv_offsets, layout, syms.address, self.arch.word)
+            for site in self.tlv_offsets:
+                if targets[layout.address_of(site.section) + site.offset] >= bss.addr:
+                    rows = site.section.relocs.rows
+                    r = rows["offset"].tolist().index(site.offset)
+                    rows["addend"][r] -= bss.addr - start
+        return image, frame
+    mp.setattr(macho_link.MachoParts, "fill", fill)
 
 
 @mutant("TLV: a descriptor's offset word rebased as a pointer", "thread-local variables")
 def _offset_rebased(mp: pytest.MonkeyPatch) -> None:
-    original: Offsets = tlv.descriptor_offsets
-    mp.setattr(tlv, "descriptor_offsets", lambda image, outs, word=8: (
-        original(image, outs, word), set())[1])
+    original = macho_link.MachoParts.synthesize
+
+    def synthesize(self: macho_link.MachoParts, scan: Any) -> Any:
+        synthetic = original(self, scan)
+        self.rebases.sites.extend(self.tlv_offsets)
+        return synthetic
+    mp.setattr(macho_link.MachoParts, "synthesize", synthesize)
 
 
 @mutant("TLV: __thread_bss typed S_ZEROFILL (outside the template)", "thread-local variables")

@@ -4,7 +4,9 @@ judges (fuzz.modules_judge: checker, field oracle, emulated runs at drawn load b
 native runs) to catch each.
 
 The programs: fuzz.modules_samples' SAMPLE in two seats — linkharness making the libraries
-for lld's executable, and lld's libraries under linkharness's PIE — then two drawn
+for lld's executable, and lld's libraries under linkharness's PIE — SAMPLE_LISTED (libraries
+linked with --dynamic-list) and SAMPLE_SYMBOLIC (-Bsymbolic-functions) by linkharness
+alone, then two drawn
 programs with linkharness in both seats.  Objects are compiled once; each mutant
 relinks.  Every mutant must be caught; the table is printed (`-s`).
 """
@@ -23,7 +25,7 @@ from fuzz.libtrace import build_libraries
 from fuzz.modules import ModuleProgram, programs
 from fuzz.modules_build import BuildOptions
 from fuzz.modules_judge import compile_all, judge_seat
-from fuzz.modules_samples import SAMPLE
+from fuzz.modules_samples import SAMPLE, SAMPLE_LISTED, SAMPLE_SYMBOLIC
 from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from linker.elf import dso
 from linker.elf import link as elf_link
@@ -169,6 +171,36 @@ def _no_tpoff(mp: pytest.MonkeyPatch) -> None:
     _wrap(mp, "plan_tls_relocations", drop)
 
 
+@mutant("--dynamic-list ignored in -shared (every export stays preemptible)")
+def _dynamic_list_ignored(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(dso, "_listed", lambda sym, opts: True)
+
+
+@mutant("--dynamic-list read as -Bsymbolic (the listed names bound locally too)")
+def _dynamic_list_binds_all(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(dso, "_listed", lambda sym, opts: False)
+
+
+def _symbolic_as(mp: pytest.MonkeyPatch, what: str) -> None:
+    original = dso.SharedOptions
+
+    def options(**kwargs: Any) -> Any:
+        if kwargs.get("symbolic") == "functions":
+            kwargs["symbolic"] = what
+        return original(**kwargs)
+    mp.setattr(dso, "SharedOptions", options)
+
+
+@mutant("-Bsymbolic-functions ignored (a library's own calls stay preemptible)")
+def _symbolic_functions_ignored(mp: pytest.MonkeyPatch) -> None:
+    _symbolic_as(mp, "none")
+
+
+@mutant("-Bsymbolic-functions read as -Bsymbolic (data bound locally too)")
+def _symbolic_functions_binds_data(mp: pytest.MonkeyPatch) -> None:
+    _symbolic_as(mp, "all")
+
+
 SEATS = (("linkharness", "lld"), ("lld", "linkharness"))
 
 
@@ -182,6 +214,10 @@ def prepared(tmp_path_factory: pytest.TempPathFactory
     work = tmp_path_factory.mktemp("sample")
     objects = compile_all(SAMPLE, options, work)
     cases += [(SAMPLE, objects, seat) for seat in SEATS]
+    listed = compile_all(SAMPLE_LISTED, options, tmp_path_factory.mktemp("listed"))
+    cases.append((SAMPLE_LISTED, listed, ("linkharness", "linkharness")))
+    symbolic = compile_all(SAMPLE_SYMBOLIC, options, tmp_path_factory.mktemp("symbolic"))
+    cases.append((SAMPLE_SYMBOLIC, symbolic, ("linkharness", "linkharness")))
     for n, program in enumerate(collect(programs(), DRAWN)):
         objects = compile_all(program, options, tmp_path_factory.mktemp(f"drawn{n}"))
         cases.append((program, objects, ("linkharness", "linkharness")))

@@ -33,8 +33,10 @@ def emulated(output: Path, expected: Outcome, bind: str, exit_call: bool) -> lis
 
 
 def everything(output: Path, objects: Sequence[Path], program: Program, expected: Outcome,
-               exit_call: bool) -> list[str]:
-    return [*judge.structure(output), *judge.fields(output, objects),
-            *judge.debug_map(output, objects),
+               exit_call: bool, tables: str = "full") -> list[str]:
+    """Every judge; `tables` as for judge.everything."""
+    return [*judge.structure(output),
+            *(judge.fields(output, objects) if tables == "full" else []),
+            *(judge.debug_map(output, objects) if tables != "strip" else []),
             *emulated(output, expected, "lazy", exit_call),
             *emulated(output, expected, "now", exit_call)]

@@ -20,6 +20,7 @@ from .assemble import Choices, MachoImage, assemble
 from .dwarf import DebugForm, debug_form, with_debug_info
 from .emit_asm import write_asm
 from .emit_macho import write_macho
+from .judge_tables import table_flags
 from .lower import START, MachoLowerer
 
 LIBSYSTEM_TBD = Path(__file__).parents[2] / "linker" / "macho" / "data" / "libSystem.tbd"
@@ -109,14 +110,19 @@ def write_asm_objects(program: Program, directory: Path, variant: int) -> list[P
 
 
 def link_linkharness(objects: Sequence[Path], stubs: Sequence[Path], output: Path,
-                     classic: bool = False, chained: bool | None = None) -> None:
+                     classic: bool = False, chained: bool | None = None,
+                     tables: str = "full", map_file: Path | None = None,
+                     text_map: Path | None = None) -> None:
     """Link with linkharness, or the chosen subject (fuzz/subject.py; raises LinkError).
     `chained`: -fixup_chains (True) or -no_fixup_chains (False); None, the default for
-    the deployment target (10.9: opcodes)."""
+    the deployment target (10.9: opcodes).  `tables`: judge_tables.TABLE_MODES (-s, -x);
+    `map_file`: --map, `text_map`: -Map."""
     if subject.active():
         return subject.link_macho([*objects, *stubs, LIBSYSTEM_TBD], output, entry=ENTRY)
+    strip, discard = table_flags(tables)
     link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output,
-         target="macho-x86_64", entry=ENTRY, macho_classic=classic, fixup_chains=chained)
+         target="macho-x86_64", entry=ENTRY, macho_classic=classic, fixup_chains=chained,
+         map_file=map_file, text_map=text_map, strip=strip, discard_all=discard)
 
 
 def link_lld(objects: Sequence[Path], stubs: Sequence[Path], output: Path) -> str:

@@ -24,6 +24,7 @@ from .assemble_i386 import CALL_FORMS, REF_FORMS, SELF_FORMS, Choices32, assembl
 from .dwarf import with_debug_info_i386
 from .emit_asm_i386 import write_asm_i386
 from .emit_macho_i386 import write_macho_i386
+from .judge_tables import table_flags
 from .lower_i386 import START, MachoLowerer386
 from .pipeline import LIBSYSTEM_TBD, debug_info_form
 
@@ -96,8 +97,12 @@ def write_asm_objects(program: Program, directory: Path, variant: int) -> list[P
 
 
 def link_linkharness(objects: Sequence[Path], stubs: Sequence[Path], output: Path,
-                     mode: str = "modern-10.9") -> None:
-    """Link with linkharness for macho-i386 in `mode` (raises LinkError)."""
+                     mode: str = "modern-10.9", tables: str = "full",
+                     map_file: Path | None = None, text_map: Path | None = None) -> None:
+    """Link with linkharness for macho-i386 in `mode` (raises LinkError); `tables`:
+    judge_tables.TABLE_MODES (-s, -x), `map_file`: --map, `text_map`: -Map."""
     classic, version = MODES[mode]
+    strip, discard = table_flags(tables)
     link([*map(str, objects), *map(str, stubs), str(LIBSYSTEM_TBD)], output, target=TARGET,
-         entry=ENTRY, macho_classic=classic, platform_version=version)
+         entry=ENTRY, macho_classic=classic, platform_version=version, map_file=map_file,
+         text_map=text_map, strip=strip, discard_all=discard)

@@ -1,4 +1,4 @@
-"""C++ `thread_local` objects with destructors on Mach-O x86-64: drawn programs, their model,
+"""C++ `thread_local` objects with destructors on Mach-O (x86-64 and i386): drawn programs, their model,
 their C++ source, and the clang++-14 objects the linker gets.
 
 A case is two translation units.  Each defines some `thread_local Noisy` objects (a
@@ -33,13 +33,16 @@ generator's own check; Itanium's rules are the same on both systems):
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hypothesis import strategies as st
 
 INCLUDE = Path(__file__).resolve().parents[2] / "tests" / "macho_include"
-TRIPLE = "x86_64-apple-macosx10.15"
+# clang's triple and the linker's --target per arch (i386: 10.7, the first macOS with
+# thread-local variables; chained fixups are x86-64 only)
+TRIPLES = {"x86_64": "x86_64-apple-macosx10.15", "i386": "i386-apple-macosx10.7"}
+TARGETS = {"x86_64": "macho-x86_64", "i386": "macho-i386"}
 STATIC_KEY = 99  # unit u's static object prints key 99 - u
 
 
@@ -71,6 +74,7 @@ class CxxTlvCase:
     status: int  # main's return value
     optimize: int  # clang's -O level (0 or 1: different code shapes)
     chained: bool  # linked with chained fixups, else dyld-info opcodes
+    arch: str = "x86_64"
 
 
 @st.composite
@@ -82,16 +86,17 @@ def cxx_tlv_cases(draw: st.DrawFn) -> CxxTlvCase:
                       st.lists(step, min_size=1, max_size=4).map(tuple))
     blocks = tuple(draw(st.lists(block, min_size=1, max_size=4)))
     statics = tuple(u for u in (0, 1) if draw(st.booleans()))
+    arch = draw(st.sampled_from(tuple(TRIPLES)))
     return CxxTlvCase(objects, draw(st.integers(0, 99)), statics, blocks,
                       draw(st.integers(0, 9)), draw(st.sampled_from((0, 1))),
-                      draw(st.booleans()))
+                      arch == "x86_64" and draw(st.booleans()), arch)
 
 
 # Every flavour: objects in both units reached from both, a thread that builds its own
 # copies (and destroys them when it returns), the main thread's copies dying at exit
 # before the static objects of both units (built in link order), both -O levels and both
 # fixup encodings between the samples.
-SAMPLES = (
+_SAMPLES_X86_64 = (
     CxxTlvCase((CxxObject(0, 10), CxxObject(1, 20), CxxObject(0, 30)), 5, (0, 1),
                (CxxBlock(1, False, (CxxStep(0, 1), CxxStep(1, 2))),
                 CxxBlock(0, True, (CxxStep(1, 3), CxxStep(2, 4))),
@@ -101,6 +106,9 @@ SAMPLES = (
                (CxxBlock(0, True, (CxxStep(1, 1),)), CxxBlock(0, False, (CxxStep(0, 2),))),
                0, 0, True),
 )
+# The first sample again for i386: cdecl calls of __tlv_atexit and the per-unit
+# ___tls_init, GENERIC_RELOC_TLV descriptors, dyld-info opcodes.
+SAMPLES: tuple[CxxTlvCase, ...] = (*_SAMPLES_X86_64, replace(_SAMPLES_X86_64[0], arch="i386"))
 
 
 def expected_output(case: CxxTlvCase) -> tuple[str, int]:
@@ -141,7 +149,9 @@ def expected_output(case: CxxTlvCase) -> tuple[str, int]:
 
 
 def describe(case: CxxTlvCase) -> set[str]:
-    labels = {"tlv:cxx", "tlv:cxx:destructors"}
+    labels = {"tlv:cxx", "tlv:cxx:destructors", f"tlv:cxx:{case.arch}"}
+    if case.arch == "i386" and any(b.thread for b in case.blocks):
+        labels.add("tlv:cxx:i386:thread")
     if any(b.thread for b in case.blocks):
         labels.add("tlv:cxx:thread")
     if any(not b.thread for b in case.blocks):
@@ -203,14 +213,14 @@ def sources(case: CxxTlvCase) -> list[str]:
 
 
 def write_objects(case: CxxTlvCase, directory: Path) -> list[Path]:
-    """The two units compiled by clang++-14 for macOS x86-64 (no exceptions: the program
-    needs no C++ runtime library, only libSystem)."""
+    """The two units compiled by clang++-14 for macOS on the case's arch (no exceptions:
+    the program needs no C++ runtime library, only libSystem)."""
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     for n, text in enumerate(sources(case)):
         src, obj = directory / f"u{n}.cpp", directory / f"u{n}.o"
         src.write_text(text)
-        subprocess.run(["clang++-14", f"--target={TRIPLE}", "-nostdlibinc", "-isystem",
+        subprocess.run(["clang++-14", f"--target={TRIPLES[case.arch]}", "-nostdlibinc", "-isystem",
                         str(INCLUDE), f"-O{case.optimize}", "-fno-exceptions", "-w", "-c",
                         "-o", str(obj), str(src)], check=True, capture_output=True)
         out.append(obj)

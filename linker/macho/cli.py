@@ -14,6 +14,7 @@ the shim that clang drives (`clang --target=x86_64-apple-macosx10.9 -fuse-ld=lld
 
     -sectcreate SEG SECT FILE (__TEXT or __DATA)
     -dylib | -bundle (MH_DYLIB, MH_BUNDLE)  -install_name NAME (-dylib_install_name)
+    -rpath PATH (LC_RPATH, for @rpath/ install names)
     -current_version V  -compatibility_version V  -undefined dynamic_lookup|error
 
 -dead_strip removes nothing here: the output is the one without it, which runs the same
@@ -40,7 +41,7 @@ _IGNORED_FLAGS = {"-dynamic", "-execute", "-pie", "-demangle", "-no_deduplicate"
                   "-no_dead_strip_inits_and_terms", "-adhoc_codesign", "-no_adhoc_codesign",
                   "-v", "-no_uuid", "-export_dynamic", "-Z", "-bind_at_load", "-w"}
 _IGNORED_WITH_VALUE = {"-lto_library", "-mllvm", "-object_path_lto",
-                       "-rpath", "-sdk_version", "-source_version"}
+                       "-sdk_version", "-source_version"}
 # Accepted, changing nothing, said only under --verbose: what they would change is size.
 _NOT_APPLIED = {"-dead_strip": "-dead_strip: nothing is stripped (the output is the same "
                 "without it; dead-stripping only makes it smaller)"}
@@ -184,6 +185,8 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
                      "-dylib_compatibility_version"):
             key = "current_version" if "current" in arg else "compatibility_version"
             o[key] = parse_version(value()[0])
+        elif arg == "-rpath":
+            macho["rpaths"] = (*macho.get("rpaths", ()), value()[0])
         elif arg == "-undefined":
             treatment = value()[0]
             if treatment not in ("dynamic_lookup", "error"):

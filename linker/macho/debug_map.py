@@ -79,6 +79,15 @@ def debug_map(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
     return rows
 
 
+def as_statics(rows: list[StabRow], dropped: set[str]) -> list[StabRow]:
+    """-x drops the table's local definitions (hidden, or not exported), so no entry is
+    left to look an N_GSYM of one up by: its variable is written as N_STSYM, which
+    carries its own address, as a static's does."""
+    return [(name, N_STSYM, sect, desc, value, gid) if ntype == N_GSYM and name in dropped
+            else (name, ntype, sect, desc, value, gid)
+            for name, ntype, sect, desc, value, gid in rows]
+
+
 def _defined_here(symtab: SymbolTable, syms: SymbolAddresses, layout: Layout,
                   obj: ObjectFile, gids: np.ndarray, ordinal: dict[int, int],
                   claimed: set[int]) -> Iterator[tuple[str, int, int, int, bool, bool]]:

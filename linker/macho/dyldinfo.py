@@ -114,6 +114,25 @@ def bind_opcodes(entries: list[BindEntry]) -> bytes:
     return _pad8(out)
 
 
+def weak_bind_opcodes(entries: list[BindEntry]) -> bytes:
+    """The weak-bind stream: the sites dyld coalesces by name across every image (no
+    library ordinal: the SET_DYLIB_* opcodes are not allowed there), sorted by name as
+    dyld's coalescing walks them."""
+    if not entries:
+        return b""
+    out = bytearray([BIND_OPCODE_SET_TYPE_IMM | BIND_TYPE_POINTER])
+    for e in sorted(entries, key=lambda e: (e.name, e.segment, e.offset)):
+        out.append(BIND_OPCODE_SET_SYMBOL_TRAILING_FLAGS_IMM)
+        out += e.name.encode("utf-8", "surrogateescape") + b"\0"
+        out.append(BIND_OPCODE_SET_ADDEND_SLEB)
+        out += sleb128(e.addend)
+        out.append(BIND_OPCODE_SET_SEGMENT_AND_OFFSET_ULEB | e.segment)
+        out += uleb128(e.offset)
+        out.append(BIND_OPCODE_DO_BIND)
+    out.append(BIND_OPCODE_DONE)
+    return _pad8(out)
+
+
 def lazy_bind_opcodes(entries: list[BindEntry]) -> tuple[bytes, list[int]]:
     """The lazy-bind stream, and the offset of each entry in it (what its helper pushes)."""
     out = bytearray()

@@ -26,16 +26,17 @@ from ..scan import ScanResult, scan_relocations
 from ..synth import Synthetic
 from ..targets import ArchTraits, MachoTraits
 from . import sections as policy
-from . import tlv
+from . import tlv, weak
 from .chained import ChainSegment, chained_fixups_wanted, image_fixups
 from .classic_relocs import DyldReloc, SegmentSpan, encode, relocation_base
-from .debug_map import debug_map
+from .debug_map import as_statics, debug_map
 from .dyldinfo import (
     BindEntry,
     bind_opcodes,
     export_trie,
     lazy_bind_opcodes,
     rebase_opcodes,
+    weak_bind_opcodes,
 )
 from .image_kind import SegmentIndex, image_base, library_ordinals, refuse_classic_library
 from .rebases import (
@@ -49,7 +50,7 @@ from .rebases import (
     site_addresses,
 )
 from .sectcreate import create_sections
-from .symbols import MH_EXECUTE_HEADER, symbol_table
+from .symbols import MH_EXECUTE_HEADER, local_names, symbol_table
 from .synth import MachoSynthetic, build_macho_synthetic, set_lazy_bind_offsets
 from .write import (
     EXECUTABLE,
@@ -89,6 +90,7 @@ class MachoOptions:
     discard_locals: bool = False  # -x: no local (private external) symbols in the table
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
     kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
+    rpaths: tuple[str, ...] = ()  # -rpath: LC_RPATH entries, in command-line order
 
 
 class MachoParts:
@@ -126,12 +128,17 @@ class MachoParts:
     def scan(self) -> ScanResult:
         self.scan_result = scan_relocations(self.symtab, self.arch.word)
         _refuse_unsupported(self.symtab, self.scan_result, self.opts)
+        self.own_weak = set() if self.opts.classic else weak.exported_weak_definitions(
+            self.symtab, self.opts.exported)
+        weak.route_calls_through_stubs(self.symtab, self.scan_result, self.own_weak)
         return self.scan_result
 
     def synthesize(self, scan: ScanResult) -> Synthetic:
         symtab, opts = self.symtab, self.opts
         self.synthetic = build_macho_synthetic(self.arch, symtab, scan, opts.classic)
         create_sections(symtab, self.synthetic.common.obj, opts.sectcreate)
+        # Descriptor offsets are relocations of their own kind (not pointers to rebase)
+        self.tlv_offsets = tlv.offset_records(symtab, self.arch.word)
         # Classic non-lazy pointer slots (__nl_symbol_ptr, i386 objects' __pointers) are
         # bound through the indirect table, and those marked INDIRECT_SYMBOL_LOCAL slid by
         # dyld itself: no rebase records for them.
@@ -157,7 +164,7 @@ class MachoParts:
         self.dylibs = [name for name, n in self.ordinal.items() if n > 0]
         _, self.commands_size = load_commands_size(
             [len(s.sections) for s in self.segments], self.dylibs, self.opts.classic,
-            self.macho, self.unixthread, self.chained, self.opts.kind)
+            self.macho, self.unixthread, self.chained, self.opts.kind, self.opts.rpaths)
 
     def lay_out(self) -> Layout:
         self.layout = assign_addresses(
@@ -189,6 +196,11 @@ class MachoParts:
         # bind and rebase opcodes name segments by load-command index: __PAGEZERO is 0 in
         # an executable, and a dylib or bundle has none
         self.seg_index = SegmentIndex(self.plans, 1 if self.executable else 0)
+        tlv.refuse_unsupported(self.outs, self.opts.classic, self.opts.min_os)
+        template = tlv.check_descriptors(
+            self.outs, self.tlv_offsets,
+            pointer_targets(self.tlv_offsets, layout, syms.address, self.arch.word),
+            self.arch.word)
         if not self.opts.classic:
             self.lazy = _lazy_binds(self.symtab, self.scan_result, self.synthetic, layout,
                                     self.seg_index, self.ordinal)
@@ -198,7 +210,8 @@ class MachoParts:
                 # the one relocation pass with everything else.
                 self.linkedit.lazy_bind, starts = lazy_bind_opcodes(self.lazy)
                 set_lazy_bind_offsets(self.synthetic, self.scan_result, starts)
-        return image, RelocationFrame()
+        # the template's start is TLS for the descriptors' offsets (S + A - TLS)
+        return image, RelocationFrame(tls_start=template or 0)
 
     def write(self, image: bytearray) -> LinkedImage:
         symtab, opts, arch, macho = self.symtab, self.opts, self.arch, self.macho
@@ -207,6 +220,8 @@ class MachoParts:
         executable = self.executable
         stabs = [] if opts.strip_debug else debug_map(symtab, syms, layout, outs,
                                                       macho.cpusubtype)
+        if opts.discard_locals:
+            stabs = as_statics(stabs, local_names(symtab, opts.exported))
         symbols, index_of = symbol_table(symtab, syms, outs, self.ordinal, linkedit,
                                          self.base, macho.nlist, opts.exported, opts.strip,
                                          executable, stabs, opts.discard_locals)
@@ -214,10 +229,8 @@ class MachoParts:
                                    arch.word)
         slid = site_addresses(self.rebases, layout)
         read_only = self.rebases.read_only
-        tlv.refuse_unsupported(outs, opts.classic, opts.min_os)
-        tlv_offsets = tlv.descriptor_offsets(image, outs, arch.word)
-        slid = [a for a in slid if a not in tlv_offsets]
         pie = opts.pie
+        weak_flags = 0
         if opts.classic:
             # A classic MH_PIE image needs a local relocation for every pointer into it
             # (dyld's classic rebase walks only those, and the INDIRECT_SYMBOL_LOCAL
@@ -226,7 +239,7 @@ class MachoParts:
             # (i386 code with absolute addresses), which dyld could not slide without text
             # relocations.
             pie = pie and read_only is None
-            targets = pointer_targets(self.rebases, layout, syms.address, arch.word)
+            targets = pointer_targets(self.rebases.sites, layout, syms.address, arch.word)
             _classic_relocations(scan, layout, plans, index_of, outs,
                                  [(a, targets[a]) for a in slid] if pie else [], arch,
                                  linkedit)
@@ -236,24 +249,32 @@ class MachoParts:
             pie = pie and read_only is None  # i386 code with absolute addresses: never slid
             binds = _binds(symtab, scan, self.synthetic, layout, seg_index, self.ordinal)
             linkedit.exports = export_trie(symbols)
+            weak_sites = weak.weak_sites(symtab, scan, layout, self.synthetic.common,
+                                         weak.coalesced(symtab, self.own_weak), arch.word)
+            weak_flags = weak.header_flags(self.own_weak, weak_sites)
             if self.chained:
                 spans = ([ChainSegment(0, self.base, 0)] if executable else []) + [
                     ChainSegment(p.vmaddr, p.vmsize, p.fileoff) for p in plans]
+                binds, lazy, slid = weak.as_chained_binds(symtab, weak_sites, seg_index,
+                                                          binds, self.lazy, slid)
                 linkedit.chained_fixups = image_fixups(
                     image, spans, self.base, slid,
                     [(seg_index.address(b), b) for b in binds],
-                    [(seg_index.address(b), b) for b in self.lazy])
+                    [(seg_index.address(b), b) for b in lazy])
             else:
                 linkedit.rebase = rebase_opcodes([seg_index.locate(a) for a in slid],
                                                  seg_index.read_only())
                 linkedit.bind = bind_opcodes(binds)
+                linkedit.weak_bind = weak_bind_opcodes(weak.weak_binds(symtab, weak_sites,
+                                                                       seg_index))
         entry = _entry(symtab, syms, opts.entry) if executable else 0
         linkedit_offset = (self.file_end + PAGE - 1) & -PAGE
         image.extend(bytes(linkedit_offset - len(image)))
         data = serialize(image, plans, headers, linkedit, linkedit_offset, self.dylibs, entry,
                          opts.classic, opts.min_os, opts.sdk, pie, macho, self.unixthread,
-                         tlv.header_flag(outs), opts.stack_size, opts.kind,
-                         {lib.soname: lib.macho_versions for lib in symtab.libraries})
+                         tlv.header_flag(outs) | weak_flags, opts.stack_size, opts.kind,
+                         {lib.soname: lib.macho_versions for lib in symtab.libraries},
+                         opts.rpaths)
         return LinkedImage(data, self.target, macho.bfd_name, arch.word, outs, syms, entry,
                            tuple(lib.soname for lib in symtab.libraries))
 
@@ -417,6 +438,8 @@ def _lazy_binds(symtab: SymbolTable, scan: ScanResult, synthetic: MachoSynthetic
     out = []
     for gid in scan.plt:
         sym = symtab.symbols[gid]
+        if not sym.imported:
+            continue  # the image's own weak definition: weak-bound, not lazily (weak.py)
         assert la is not None and sym.dso is not None
         seg, off = data.locate(layout.address_of(la) + synthetic.common.jump_slot_offset[gid])
         out.append(BindEntry(seg, off, ordinal[sym.dso.soname], sym.name))

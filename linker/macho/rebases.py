@@ -14,6 +14,8 @@ relocated bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import LinkError
@@ -29,7 +31,8 @@ from .synth import MachoSynthetic
 
 @dataclass(frozen=True)
 class RebaseSite:
-    """One slid pointer: its place (section, offset) and what it points to (the symbol of
+    """One relocated word the image's tables must know about (a slid pointer; tlv.py's
+    descriptor offsets): its place (section, offset) and what it points to (the symbol of
     `obj` its relocation names, plus the relocation's addend)."""
 
     section: InputSection
@@ -97,16 +100,16 @@ def site_addresses(records: RebaseRecords, layout: Layout) -> list[int]:
             if id(s.section) in placed]
 
 
-def pointer_targets(records: RebaseRecords, layout: Layout, global_address: np.ndarray,
+def pointer_targets(sites: Sequence[RebaseSite], layout: Layout, global_address: np.ndarray,
                     word: int) -> dict[int, int]:
-    """Site address -> the value the relocation pass writes there (S + A, modulo the
-    word), computed from the records as the pass computes it."""
+    """Site address -> S + A of its relocation (modulo the word: for a pointer, what the
+    relocation pass writes there), computed from the records as the pass computes it."""
     from ..apply import local_addresses
     locals_of: dict[int, np.ndarray] = {}
     placed = layout.section_address
     mask = (1 << 8 * word) - 1
     out = {}
-    for s in records.sites:
+    for s in sites:
         if id(s.section) not in placed:
             continue
         if s.gid >= 0:

@@ -109,6 +109,13 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
     return exports, index_of
 
 
+def local_names(symtab: SymbolTable, exported: tuple[str, ...] | None) -> set[str]:
+    """The definitions symbol_table writes as locals (hidden, or named by no
+    -exported_symbols_list pattern): what -x drops."""
+    return {s.name for s in symtab.symbols if s.file is not None and s.defined
+            and (s.visibility != Visibility.DEFAULT or not listed(s.name, exported))}
+
+
 def listed(name: str, patterns: tuple[str, ...] | None) -> bool:
     """Whether -exported_symbols_list exports `name` (ld64's lists take * ? [] globs)."""
     return patterns is None or any(fnmatchcase(name, p) for p in patterns)

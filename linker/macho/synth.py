@@ -61,7 +61,7 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
     w = arch.word
     word, rw, text = HOWTO_WORD[w], SectionFlags.WRITE, SectionFlags.EXEC
     binder_gid = None
-    if scan.plt and not classic:
+    if scan.plt and not classic and any(globals_.symbols[g].imported for g in scan.plt):
         binder = globals_.by_name.get(BINDER)
         if binder is None or not binder.imported:
             raise LinkError(f"lazy binding needs {BINDER}, which no library exports "
@@ -80,6 +80,9 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
     helper_of: dict[int, int] = {}
     offset_symbol: dict[int, int] = {}
     n_stubs = len(scan.plt)
+    # a stub to the image's own weak definition (weak.py) needs no helper: its lazy pointer
+    # holds the definition until dyld's weak binding rewrites it
+    n_lazy = sum(1 for gid in scan.plt if globals_.symbols[gid].imported)
     stub_size = len(t.stub)
     if classic:
         # Stubs jump through __nl_symbol_ptr slots 0..n-1; GOT loads use the slots after.
@@ -93,21 +96,26 @@ def build_macho_synthetic(arch: ArchTraits, globals_: SymbolTable, scan: ScanRes
         stubs = b.add_section(name, text, n_stubs * stub_size, 2, t.stub * n_stubs)
         assert la_ptr is not None
         la_sym = b.symbol_for_section(la_ptr)
-        if not classic:
-            size = len(t.helper_header) + len(t.helper_entry) * n_stubs
+        if not classic and n_lazy:
+            size = len(t.helper_header) + len(t.helper_entry) * n_lazy
             helper = b.add_section("__TEXT,__stub_helper", text, size, 4,
-                                   t.helper_header + t.helper_entry * n_stubs)
+                                   t.helper_header + t.helper_entry * n_lazy)
             dyld_private = b.add_section("__DATA,__data", rw, w, w, bytes(w))
             helper_sym = b.symbol_for_section(helper)
             targets = {"dyld_private": b.symbol_for_section(dyld_private)}
             for f in t.header_fields:
                 if f.target in targets:
                     field(helper, 0, f, targets[f.target])
+        lazy_n = 0
         for n, gid in enumerate(scan.plt):
             plt_entry[gid], slot_of[gid] = n * stub_size, n * w
             field(stubs, n * stub_size, t.stub_field, la_sym, n * w)
+            if not classic and not globals_.symbols[gid].imported:
+                b.reloc(la_ptr, n * w, word, b.symbol_for_global(globals_.symbols[gid]), 0)
+                continue
             if helper is not None:
-                entry = len(t.helper_header) + n * len(t.helper_entry)
+                entry = len(t.helper_header) + lazy_n * len(t.helper_entry)
+                lazy_n += 1
                 helper_of[gid] = entry
                 for f in t.entry_fields:
                     field(helper, entry, f, helper_sym)  # jmp header
@@ -158,7 +166,9 @@ def set_lazy_bind_offsets(synthetic: MachoSynthetic, scan: ScanResult, starts: l
     (`starts`, in scan.plt order) becomes the value of the absolute symbol its push
     relocation names."""
     values = synthetic.common.obj.symbols.value
-    for gid, start in zip(scan.plt, starts):
+    # the stubs of the image's own weak definitions have no helper entry (weak.py)
+    lazy = [gid for gid in scan.plt if gid in synthetic.lazy_bind_offset_symbol]
+    for gid, start in zip(lazy, starts, strict=True):
         values[synthetic.lazy_bind_offset_symbol[gid]] = start
 
 

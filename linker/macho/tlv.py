@@ -9,6 +9,9 @@ range, sections.ZEROFILL_ORDER) and does not rebase it, as ld64 writes it.  The 
 bound to libSystem's `__tlv_bootstrap` like any import; dyld sets the key and repoints the
 thunk at `tlv_get_addr`, and only for an image flagged MH_HAS_TLV_DESCRIPTORS.  The code's
 loads of a descriptor's address are relaxed to lea as ld64 does (`relax_descriptor_loads`).
+The offset is written by the one relocation pass: `offset_records` retypes the third
+word's relocation as S + A - TLS before layout, and the template's start is the pass's TLS
+(`check_descriptors` validates the records against the layout first).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from ..layout import OutputSection
 from ..model import InputSection, ObjectFile
 from ..resolve import SymbolTable
 from . import sections as policy
+from .rebases import RebaseSite
 
 MH_HAS_TLV_DESCRIPTORS = 0x800000
 DESCRIPTORS = "__DATA,__thread_vars"
@@ -68,12 +72,50 @@ def template_start(outs: list[OutputSection]) -> int | None:
     return min((o.addr for o in template), default=None)
 
 
-def descriptor_offsets(image: bytearray, outs: list[OutputSection], word: int = 8) -> set[int]:
-    """Rewrite each descriptor's third word as the offset of its variable in the template;
-    returns the addresses of the rewritten words (which are then not rebased)."""
+# A descriptor's third word, S + A - (the template's start): the relocation the compiler
+# wrote as an absolute pointer to the variable's initial value, retyped by
+# `offset_records` so that the one relocation pass writes the offset itself.
+TEMPLATE_OFFSET = {width: Howto(f"TLV descriptor offset ({width} bytes)", RelocKind.TLS_DTPOFF,
+                                width, Overflow.NONE) for width in (4, 8)}
+
+
+def offset_records(symtab: SymbolTable, word: int = 8) -> list[RebaseSite]:
+    """Retype each descriptor's third-word relocation (an absolute word) as the variable's
+    offset in the template (S + A - TLS, the template's start as TLS), before the rebase
+    records are made: the word is then neither rebased nor patched after the pass."""
+    sites = []
+    size = 3 * word
+    for obj, gids in zip(symtab.objects, symtab.gids):
+        retyped = len(obj.howtos)
+        added = False
+        for sec in obj.sections:
+            if sec is None or sec.file is not obj or not len(sec.relocs) \
+                    or policy.output_name(sec) != DESCRIPTORS:
+                continue
+            rows = sec.relocs.rows
+            for r, (at, howto) in enumerate(zip(rows["offset"].tolist(),
+                                                rows["howto"].tolist())):
+                h = obj.howtos[howto]
+                if at % size != 2 * word or h.kind != RelocKind.ABS or h.width != word:
+                    continue
+                symbol = int(rows["symbol"][r])
+                rows["howto"][r] = retyped
+                added = True
+                sites.append(RebaseSite(sec, at, obj, symbol, int(gids[symbol]),
+                                        int(rows["addend"][r])))
+        if added:
+            obj.howtos = (*obj.howtos, TEMPLATE_OFFSET[word])
+    return sites
+
+
+def check_descriptors(outs: list[OutputSection], sites: list[RebaseSite],
+                      targets: dict[int, int], word: int = 8) -> int | None:
+    """The template's start (None: no descriptors), once every descriptor is known to be
+    whole, on a descriptor boundary, and to point (`targets`: site address -> S + A, from
+    the records) into __thread_data or __thread_bss."""
     descriptors = [o for o in outs if o.name == DESCRIPTORS and o.size]
     if not descriptors:
-        return set()
+        return None
     size = 3 * word
     # Each input's descriptors are checked and named where they come from: a descriptor
     # section that is not whole descriptors, or placed off a descriptor boundary (an
@@ -96,20 +138,24 @@ def descriptor_offsets(image: bytearray, outs: list[OutputSection], word: int = 
                         file=first.file.path if first else None,
                         section=first.name if first else None)
     end = max(o.addr + o.size for o in template)
-    rewritten = set()
+    filled = {(id(s.section), s.offset) for s in sites}
     for out in descriptors:
         for sec, offset in zip(out.inputs, out.offsets, strict=True):
             for k in range(sec.size // size):
-                addr = out.addr + offset + size * k + 2 * word
-                at = out.file_offset + offset + size * k + 2 * word
-                value = int.from_bytes(image[at:at + word], "little")
+                third = size * k + 2 * word
+                value = targets.get(out.addr + offset + third)
+                if (id(sec), third) not in filled or value is None:
+                    data = sec.data or bytes(sec.size)
+                    value = int.from_bytes(data[third:third + word], "little")
                 if not start <= value <= end:
                     raise LinkError(f"thread-local descriptor: its initial value {value:#x} "
                                     f"is not in __thread_data or __thread_bss",
                                     file=sec.file.path, section=sec.name, offset=size * k)
-                image[at:at + word] = (value - start).to_bytes(word, "little")
-                rewritten.add(addr)
-    return rewritten
+                if (id(sec), third) not in filled:
+                    raise LinkError("thread-local descriptor: no relocation names its "
+                                    "initial value", file=sec.file.path, section=sec.name,
+                                    offset=size * k)
+    return start
 
 
 # ld64's relaxation of a descriptor load whose descriptor is in the image: the instruction

@@ -34,6 +34,7 @@ MH_NOUNDEFS, MH_DYLDLINK, MH_TWOLEVEL, MH_PIE = 0x1, 0x4, 0x80, 0x200000
 LC_SEGMENT_64, LC_SYMTAB, LC_DYSYMTAB, LC_UNIXTHREAD = 0x19, 0x2, 0xB, 0x5
 LC_LOAD_DYLIB, LC_LOAD_DYLINKER, LC_UUID, LC_BUILD_VERSION = 0xC, 0xE, 0x1B, 0x32
 LC_DYLD_INFO_ONLY, LC_MAIN = 0x80000022, 0x80000028
+LC_RPATH = 0x8000001C
 LC_DYLD_EXPORTS_TRIE, LC_DYLD_CHAINED_FIXUPS = 0x80000033, 0x80000034
 VM_PROT_R, VM_PROT_W, VM_PROT_X = 1, 2, 4
 PLATFORM_MACOS = 1
@@ -87,6 +88,7 @@ class SectionHeader:
 class LinkeditPlan:
     rebase: bytes = b""
     bind: bytes = b""
+    weak_bind: bytes = b""  # weak.py: sites dyld coalesces by name across images
     lazy_bind: bytes = b""
     exports: bytes = b""
     chained_fixups: bytes = b""  # LC_DYLD_CHAINED_FIXUPS' payload; replaces the opcodes
@@ -125,7 +127,8 @@ def _dylib_command(cmd: int, name: str, current: int, compatibility: int) -> byt
 def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool,
                        macho: MachoTraits | None = None,
                        unixthread: bool | None = None, chained: bool = False,
-                       kind: ImageKind = EXECUTABLE) -> tuple[int, int]:
+                       kind: ImageKind = EXECUTABLE, rpaths: tuple[str, ...] = ()
+                       ) -> tuple[int, int]:
     """(number of commands, their total size), knowing only counts: needed before layout.
     `unixthread` (default: classic) chooses LC_UNIXTHREAD over LC_MAIN."""
     m = macho or _X86_64
@@ -145,7 +148,16 @@ def load_commands_size(nsections: list[int], dylibs: list[str], classic: bool,
         thread = classic if unixthread is None else unixthread
         sizes.append(16 + 4 * m.thread_count if thread else 24)
     sizes += [_dylib_cmd_size(d) for d in dylibs]
+    sizes += [len(_rpath_command(r)) for r in rpaths]
     return len(sizes), sum(sizes)
+
+
+def _rpath_command(path: str) -> bytes:
+    """LC_RPATH: a run path dyld tries for `@rpath/` install names (path offset 12, the
+    string padded to 8 bytes)."""
+    raw = path.encode("utf-8", "surrogateescape") + b"\0"
+    size = (12 + len(raw) + 7) & ~7
+    return struct.pack("<III", LC_RPATH, size, 12) + raw.ljust(size - 12, b"\0")
 
 
 def _name16(name: str) -> bytes:
@@ -174,7 +186,8 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
               classic: bool, min_os: int, sdk: int, pie: bool = True,
               macho: MachoTraits | None = None, unixthread: bool | None = None,
               extra_flags: int = 0, stack_size: int = 0, kind: ImageKind = EXECUTABLE,
-              dylib_versions: dict[str, tuple[int, int]] | None = None) -> bytes:
+              dylib_versions: dict[str, tuple[int, int]] | None = None,
+              rpaths: tuple[str, ...] = ()) -> bytes:
     """Append __LINKEDIT to `image` and write the header and load commands in front.
     Link-edit data in ld64's order: local relocations, dyld info, symbols, external
     relocations, indirect symbols, strings."""
@@ -193,6 +206,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     locrel = put(linkedit.local_relocs)
     rebase = put(linkedit.rebase)
     bind = put(linkedit.bind)
+    weak = put(linkedit.weak_bind)
     lazy = put(linkedit.lazy_bind)
     chained = put(linkedit.chained_fixups)
     export = put(linkedit.exports)
@@ -214,7 +228,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
         cmds.append(struct.pack("<IIII", LC_DYLD_CHAINED_FIXUPS, 16, *chained))
         cmds.append(struct.pack("<IIII", LC_DYLD_EXPORTS_TRIE, 16, *export))
     elif not classic:
-        cmds.append(struct.pack("<II10I", LC_DYLD_INFO_ONLY, 48, *rebase, *bind, 0, 0, *lazy,
+        cmds.append(struct.pack("<II10I", LC_DYLD_INFO_ONLY, 48, *rebase, *bind, *weak, *lazy,
                                 *export))
     cmds.append(struct.pack("<IIIIII", LC_SYMTAB, 24, symoff if linkedit.nsyms else 0,
                             linkedit.nsyms, stroff, strsize))
@@ -250,6 +264,7 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
     for name in dylibs:  # versions: the dylib's (ld64 records them), else 1.0.0
         current, compatibility = (dylib_versions or {}).get(name, (0x10000, 0x10000))
         cmds.append(_dylib_command(LC_LOAD_DYLIB, name, current, compatibility))
+    cmds += [_rpath_command(r) for r in rpaths]  # after the dylibs, as ld64 writes them
     body = b"".join(cmds)
     # MH_PIE is an executable's (dyld slides every dylib and bundle); MH_NOUNDEFS says
     # nothing is left to flat lookup.

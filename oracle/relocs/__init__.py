@@ -1,6 +1,6 @@
 """The relocation-field oracle: recompute every relocated field from the output alone.
 
-    check_fields(output, inputs, link_map=None) -> list[FieldMismatch]
+    check_fields(output, inputs, link_map=None, link_options=None) -> list[FieldMismatch]
     check_fields_report(...) -> FieldReport   (the same, with the confirmed fields, each
                                                with its formula and rule, and what was
                                                skipped, counted by reason)
@@ -18,11 +18,12 @@ with its own ELF reader (elf_file.py) and decodes with capstone; nothing comes f
 
 Module map: inputs/tables/archive (what went in), image/plt (what came out), placement/
 merge/linked (where input sections went), targets (S, G, L, Z), types/rules/relax/tls
-(what a field may hold), check (the loop), diagnose/disasm/mismatch (the report).
+(what a field may hold), binding (the options that bind exports locally unmarked), check (the loop), diagnose/disasm/mismatch (the report).
 """
 
+from .binding import LinkOptions
 from .check import check_fields, check_fields_report
 from .mismatch import ConfirmedSite, FieldMismatch, FieldReport
 
-__all__ = ["ConfirmedSite", "FieldMismatch", "FieldReport", "check_fields",
+__all__ = ["ConfirmedSite", "FieldMismatch", "FieldReport", "LinkOptions", "check_fields",
            "check_fields_report"]

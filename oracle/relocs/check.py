@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .archive import is_archive, read_archive
+from .binding import LinkOptions
 from .debug import check_debug_fields
 from .diagnose import distance, missing, pointee
 from .disasm import context
@@ -135,13 +136,17 @@ def _check_section(linked: Linked, obj: InputObject, sec: InputSection,
 
 
 def check_fields_report(output: str, inputs: Sequence[str], *,
-                        link_map: str | None = None) -> FieldReport:
+                        link_map: str | None = None,
+                        link_options: LinkOptions | None = None) -> FieldReport:
     """Check every relocation of the ET_REL files and archive members among `inputs`.
 
     The GOT base is the one free parameter: linkers differ in which address GOT-relative
     fields count from, and any choice works as long as the whole output agrees on it.  The
     oracle tries each candidate on the GOT-relative fields and keeps the one under which
     the fewest disagree (the first, on a tie), then checks everything against it.
+
+    `link_options` says which of a shared object's exports the link bound locally without a
+    mark in the output (-Bsymbolic-functions, --dynamic-list; `binding.LinkOptions`).
 
     A Mach-O output (and MH_OBJECT inputs) goes to `oracle.macho_relocs`, which produces the
     same report records.  A file that cannot be read is reported, not raised: one mismatch
@@ -158,6 +163,8 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
         image = image_of(elf)
     except _UNREADABLE as e:
         return unreadable(output, e, "ELF")
+    if link_options is not None:
+        image.binding = link_options
     try:
         objects, members = _read_inputs([str(p) for p in inputs], skipped)
     except _UnreadableInput as e:
@@ -320,7 +327,8 @@ def _is_macho(path: str) -> bool:
         return False
 
 
-def check_fields(output: str, inputs: Sequence[str], *,
-                 link_map: str | None = None) -> list[FieldMismatch]:
+def check_fields(output: str, inputs: Sequence[str], *, link_map: str | None = None,
+                 link_options: LinkOptions | None = None) -> list[FieldMismatch]:
     """Every relocation field of `output` that disagrees with `inputs` (empty: all agree)."""
-    return list(check_fields_report(output, inputs, link_map=link_map).mismatches)
+    return list(check_fields_report(output, inputs, link_map=link_map,
+                                    link_options=link_options).mismatches)

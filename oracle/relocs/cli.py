@@ -13,6 +13,7 @@ import tempfile
 
 from oracle.emulate.macho.fat import FatError, thin_path
 
+from .binding import LinkOptions, read_dynamic_list
 from .check import check_fields_report
 from .unreadable import is_unreadable
 
@@ -27,6 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--arch", default=None,
                         help="the slice of universal (fat) Mach-O output and inputs to judge "
                              "(default: x86_64, else i386)")
+    parser.add_argument("--Bsymbolic-functions", dest="symbolic_functions",
+                        action="store_true",
+                        help="the shared object was linked -Bsymbolic-functions")
+    parser.add_argument("--dynamic-list", dest="dynamic_list", default=None,
+                        help="the dynamic list file the shared object was linked with")
+    parser.add_argument("--dynamic-list-data", dest="dynamic_list_data", action="store_true",
+                        help="the shared object was linked --dynamic-list-data")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="also list every confirmed field with its formula")
     return parser
@@ -38,7 +46,11 @@ def main(argv: list[str]) -> int:
         with tempfile.TemporaryDirectory(prefix="lh-fields-") as scratch:
             output = thin_path(args.output, args.arch, scratch)
             inputs = [thin_path(p, args.arch, scratch) for p in args.inputs]
-            report = check_fields_report(output, inputs, link_map=args.link_map)
+            listed = None if args.dynamic_list is None else read_dynamic_list(
+                args.dynamic_list)
+            options = LinkOptions(args.symbolic_functions, listed, args.dynamic_list_data)
+            report = check_fields_report(output, inputs, link_map=args.link_map,
+                                         link_options=options)
     except (ValueError, FatError, OSError) as err:
         print(f"linkharness fields: {err}", file=sys.stderr)
         return 2

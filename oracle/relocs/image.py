@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from . import tables
+from .binding import LinkOptions
 from .elf_file import (
     ET_DYN,
     PT_TLS,
@@ -102,6 +103,8 @@ class OutputImage:
     # default visibility can be interposed, unless it was linked -Bsymbolic (DT_SYMBOLIC).
     shared: bool = False
     symbolic: bool = False
+    # the link options that bind exports locally without a mark (oracle/relocs/binding.py)
+    binding: LinkOptions = field(default_factory=LinkOptions)
     exported_default: set[str] = field(default_factory=set)  # .dynsym, defined, STV_DEFAULT
     _by_symbol: dict[str, list[DynReloc]] | None = field(default=None, repr=False)
     _by_offset: dict[int, list[DynReloc]] | None = field(default=None, repr=False)
@@ -140,7 +143,10 @@ class OutputImage:
     def preemptible(self, name: str) -> bool:
         """Whether another object can interpose `name` at run time, so that references to
         it from this output must go through a dynamic relocation naming it."""
-        return self.shared and not self.symbolic and name in self.exported_default
+        if not self.shared or self.symbolic or name not in self.exported_default:
+            return False
+        sym = self.globals.get(name)
+        return self.binding.preemptible(name, sym.type if sym is not None else "STT_NOTYPE")
 
     def section_named(self, name: str) -> OutSection | None:
         return next((s for s in self.sections if s.name == name), None)

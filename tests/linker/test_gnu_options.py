@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import cli
+from linker import LinkError, cli
 
 pytestmark = pytest.mark.skipif(shutil.which("gcc") is None or shutil.which("readelf") is None,
                                 reason="needs gcc and readelf")
@@ -350,3 +350,13 @@ def test_wrap_in_a_static_link_wraps_libc_internal_calls_as_gnu_ld(tmp_path: Pat
         outputs.append(_run(tmp_path / f"out{ours}"))
     assert outputs[0] == outputs[1]
     assert int(outputs[0].split()[0]) >= 1
+
+
+def test_an_empty_dynamic_list_is_refused(tmp_path: Path) -> None:
+    """GNU ld and gold reject `{ };` as a syntax error (lld reads it as "bind every export
+    locally"); linkharness refuses it in one line rather than read it as no list at all."""
+    from linker.dynamic_list import read_dynamic_list
+    listing = tmp_path / "empty.list"
+    listing.write_text("{ /* nothing */ };\n")
+    with pytest.raises(LinkError, match="names no symbol"):
+        read_dynamic_list(str(listing))

@@ -8,7 +8,7 @@ magic decides the widths: header, LC_SEGMENT(_64), nlist, pointers, stub encodin
 Modules: registry (rules, MachOFile), header (raw header and load commands), crossread
 (macholib as a second reader), segments, entry, symtab, linkedit, dylibs (dylinker,
 library ordinals), exports (LC_ID_DYLIB's name, each export in a section and at its symbol), ordinals (SELF for imports, none in weak binds), dyldinfo (rebase, bind
-and lazy-bind opcodes, export trie), chains (LC_DYLD_CHAINED_FIXUPS), tlv (thread-local descriptors), relocations (classic LC_DYSYMTAB relocations),
+and lazy-bind opcodes, export trie), chains (LC_DYLD_CHAINED_FIXUPS), weak (coalescing flags, own weak slots weakly bound), tlv (thread-local descriptors), relocations (classic LC_DYSYMTAB relocations),
 filespace (bytes outside every segment), stabs (the debug map), stubs
 (capstone decoding of __stubs and __stub_helper), fat (the universal header's rules;
 each readable slice is checked as a thin file).  The file is read through
@@ -29,8 +29,8 @@ PARSE = "MACHO-PARSE"
 MAX_FINDINGS = 50  # per rule: a corrupt repeat count must not print a million lines
 INTERNAL = "CHECK-INTERNAL"
 TOPICS = ("header", "crossread", "segments", "filespace", "entry", "symtab", "linkedit",
-          "dylibs", "exports", "ordinals", "dyldinfo", "chains", "tlv", "relocations", "stubs",
-          "stabs")
+          "dylibs", "exports", "ordinals", "dyldinfo", "chains", "weak", "tlv", "relocations",
+          "stubs", "stabs")
 
 for _topic in TOPICS:  # registers every rule, in the order a loader meets the structures
     importlib.import_module(f"oracle.check.macho.{_topic}")

@@ -24,6 +24,7 @@ from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.macho import chained, relocations
 from oracle.emulate.macho import image as mi
+from oracle.emulate.macho.coalesce import WEAK_LOOKUP, WeakSite
 from oracle.emulate.macho.dylib_images import ImageDylib
 from oracle.emulate.macho.image import MachOImage, Segment, Symbol
 from oracle.emulate.macho.libraries import STUB_BINDER, Dylib, LibSystem
@@ -77,6 +78,8 @@ class Binder:
         self._own = {s.name: s.value for s in self._symbols
                      if s.defined_in_section and s.type & mi.N_EXT}
         self._functions: dict[tuple[str, str], int] = {}
+        # the sites dyld's weak coalescing rewrites once every image is bound (coalesce.py)
+        self.weak_sites: list[WeakSite] = []
         info = img.dyld_info
         self._lazy = img.bytes_at(*info.lazy_bind, "lazy bind opcodes") if info else b""
 
@@ -198,9 +201,11 @@ class Binder:
                                   pointer_size=self.word):
                 self._apply_bind(b, "bind")
             if info.weak_bind[1]:
-                # validated; no dylib here overrides a definition
-                decode_binds(self.img.bytes_at(*info.weak_bind, "weak bind opcodes"),
-                             "weak bind", pointer_size=self.word, weak=True)
+                for b in decode_binds(self.img.bytes_at(*info.weak_bind, "weak bind opcodes"),
+                                      "weak bind", pointer_size=self.word, weak=True):
+                    what = f"weak bind of {b.symbol} (opcode at +{b.opcode_offset:#x})"
+                    self.weak_sites.append(WeakSite(self._field(b.segment, b.offset, what),
+                                                    b.symbol, b.addend))
             if not lazy and self._lazy:
                 for b in decode_binds(self._lazy, "lazy bind", lazy=True,
                                       pointer_size=self.word):
@@ -231,8 +236,11 @@ class Binder:
                 self._store(f.address, f.value + self.slide)
                 continue
             imp = fixups.imports[f.value]
+            if imp.ordinal == WEAK_LOOKUP:  # found by coalescing (coalesce.py); until
+                # then, as flat lookup would find it
+                self.weak_sites.append(WeakSite(f.address, imp.name, imp.addend + f.addend))
             if f.value not in targets:
-                ordinal = {0xFD - 0x100: ORDINAL_FLAT}.get(imp.ordinal, imp.ordinal)
+                ordinal = {WEAK_LOOKUP: ORDINAL_FLAT}.get(imp.ordinal, imp.ordinal)
                 targets[f.value] = self.address_of(ordinal, imp.name, imp.weak, f.address)
             target = targets[f.value]
             self._store(f.address, target + imp.addend + f.addend if target else 0)

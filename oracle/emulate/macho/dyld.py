@@ -17,6 +17,7 @@ import bisect
 import struct
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from unicorn import UcError
 
@@ -24,14 +25,13 @@ from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, AddressLayout
 from oracle.emulate.ldso import Invocation
-from oracle.emulate.loader import LoadError, read_capped
 from oracle.emulate.machine import Machine
-from oracle.emulate.macho import darwin_process, tlv
+from oracle.emulate.macho import darwin_process, dlopen, tlv
 from oracle.emulate.macho import image as mi
-from oracle.emulate.macho.binding import Binder, DyldFault, Library
-from oracle.emulate.macho.dylib_images import ImageDylib, Slides, exports, find_dylib, slid
+from oracle.emulate.macho.binding import Binder, DyldFault
+from oracle.emulate.macho.dylib_images import Slides
 from oracle.emulate.macho.image import MachOError, MachOImage
-from oracle.emulate.macho.libraries import dylib_for
+from oracle.emulate.macho.loader import ImageLoader
 from oracle.emulate.macho.slide import load_address
 from oracle.emulate.macho.start import Start, build_stack, darwin_syscalls, enter
 from oracle.emulate.memory import PAGE, UcMemory, page_up
@@ -81,9 +81,10 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
                                             inv.argv, inv.env, inv.path.encode(), img.word)
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
         create_standard_streams(process)
-        binders = _load_dylibs(machine, process, img, inv, layout)
+        loader, binders = _load_dylibs(machine, process, img, inv, layout)
         for binder in binders:  # the dylibs deepest first, the executable last
             binder.bind_at_load(inv.lazy and not binder.img.flags & mi.MH_BIND_AT_LOAD)
+        loader.coalesce_all()  # dyld's weak binding, once every image is bound
         tlv.set_up_images(machine, process, [img, *(b.img for b in binders if b.img is not img)])
         initializers = tuple(i for b in binders for i in _initializers(machine.mem, b.img))
         start = Start(sp, len(inv.argv), argv, envp, apple, initializers,
@@ -152,58 +153,23 @@ def _map_segments(mem: UcMemory, img: MachOImage) -> int:
 
 
 def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invocation,
-                 layout: AddressLayout) -> list[Binder]:
+                 layout: AddressLayout) -> tuple[ImageLoader, list[Binder]]:
     """Every dylib the executable needs, breadth first: emulated (libSystem, libtrace*) or
-    a real file, mapped slid (dylib_images).  Returns a binder per real image, in the
-    order dyld binds and initialises them: the dylibs deepest first, the executable last."""
-    slides = Slides(layout.libraries, main.word, inv.seed)
-    executable = ImageDylib("<main executable>", main, exports(main))
-    emulated: dict[str, Library] = {}
-    loaded: dict[str, ImageDylib] = {}
-    queue: list[ImageDylib] = []
-
-    def libraries_of(img: MachOImage) -> list[Library]:
-        out: list[Library] = []
-        for lib in img.dylibs:
-            name = lib.install_name
-            if name in loaded:
-                _check_compatible(loaded[name].img, lib)
-            if name in emulated or name in loaded:
-                out.append(emulated.get(name) or loaded[name])
-                continue
-            fake = dylib_for(name, img.word)
-            if fake is not None:
-                emulated[name] = fake
-                out.append(fake)
-                continue
-            path = find_dylib(name, inv.library_dirs)
-            if path is None:
-                raise DyldFault(Fault("load", 0, None, f"{name}: no emulated dylib for this "
-                                      "install name, and no file of its name in the library "
-                                      "directories or beside the executable"))
-            try:
-                raw = read_capped(path, machine.limits.memory_cap)
-            except LoadError as err:
-                raise DyldFault(Fault("load", 0, None, str(err))) from None
-            image = _dylib_image(raw, name, main)
-            _check_compatible(image, lib)
-            image = slid(image, slides.place(image))
-            _map_segments(machine.mem, image)
-            loaded[name] = ImageDylib(name, image, exports(image))
-            queue.append(loaded[name])
-            out.append(loaded[name])
-        return out
-
-    main_libraries = libraries_of(main)
-    real: list[tuple[ImageDylib, list[Library]]] = []
-    for image_dylib in queue:  # grows while it is walked: breadth first
-        real.append((image_dylib, libraries_of(image_dylib.img)))
-    flat: list[Library] = [executable, *emulated.values(), *loaded.values()]
-    binders = [Binder(machine, process, d.img, libs, executable=executable, flat=flat,
-                      text_rebases=not d.img.is64) for d, libs in reversed(real)]
-    binders.append(Binder(machine, process, main, main_libraries, flat=flat))
+    a real file, mapped slid (loader.py).  Returns the loader (which dlopen goes on using)
+    and a binder per real image, in the order dyld binds and initialises them: the dylibs
+    deepest first, the executable last."""
+    executable_dir = Path(inv.path).parent
+    # run.py appends the executable's directory last: the loader's own fallback
+    search = inv.library_dirs[:-1] if inv.library_dirs[-1:] == [executable_dir] \
+        else list(inv.library_dirs)
+    loader = ImageLoader(machine, process, main, executable_dir, search,
+                         Slides(layout.libraries, main.word, inv.seed), inv.lazy,
+                         _map_segments, _check_compatible)
+    binders = loader.load_launch()
+    dlopen.attach(process, loader)
     previous = machine.symbolizer
-    named = [(d.install_name.rsplit("/", 1)[-1], d.img, _symbolizer(d.img)) for d, _ in real]
+    named = [(r.dylib.install_name.rsplit("/", 1)[-1], r.dylib.img, _symbolizer(r.dylib.img))
+             for r in loader.order]
 
     def symbol(addr: int) -> str | None:
         for name, image, nearest in named:
@@ -213,7 +179,7 @@ def _load_dylibs(machine: Machine, process: Process, main: MachOImage, inv: Invo
         return previous(addr)
 
     machine.symbolizer = symbol
-    return binders
+    return loader, binders
 
 
 def _check_compatible(image: MachOImage, wanted: mi.Dylib) -> None:
@@ -229,16 +195,6 @@ def _check_compatible(image: MachOImage, wanted: mi.Dylib) -> None:
 
 def _version(packed: int) -> str:
     return f"{packed >> 16}.{packed >> 8 & 0xFF}.{packed & 0xFF}"
-
-
-def _dylib_image(data: bytes, install_name: str, main: MachOImage) -> MachOImage:
-    image = mi.parse(data)
-    if image.filetype != mi.MH_DYLIB:
-        raise MachOError(install_name, f"filetype {image.filetype} is not MH_DYLIB")
-    if image.cputype != main.cputype:
-        raise MachOError(install_name, f"cputype {image.cputype:#x} is not the executable's "
-                                       f"({main.cputype:#x})")
-    return image
 
 
 def _initializers(mem: UcMemory, img: MachOImage) -> tuple[int, ...]:

@@ -82,6 +82,9 @@ class LibSystem:
             return Resolved(address=process.object((RUNE_LOCALE,), rune_locale(self.word)).address)
         if name in self._darwin:
             return Resolved(export=self._darwin[name])
+        if name in ("dlopen", "dlsym", "dlclose", "dlerror"):
+            from oracle.emulate.macho.dlopen import DL_EXPORTS  # it needs the loader
+            return Resolved(export=DL_EXPORTS[name])
         if name == "__error":
             return Resolved(export=Export("__error", 0, _errno_address))
         if name in self._threads:

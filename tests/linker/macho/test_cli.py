@@ -104,10 +104,12 @@ def test_target_must_be_macho() -> None:
 
 def test_ignored_options_warn_and_swallow_their_value() -> None:
     cmd = cli.parse_ld64(["-headerpad_max_install_names", "-mllvm", "-enable-x", "-rpath",
-                          "@loader_path", "-dead_strip", "a.o"])
+                          "@loader_path", "-dead_strip", "a.o", "-rpath", "/opt/lib"])
     assert cmd.inputs == ["a.o"]
     assert cmd.warnings == ["ignoring -headerpad_max_install_names",
-                            "ignoring -mllvm -enable-x", "ignoring -rpath @loader_path"]
+                            "ignoring -mllvm -enable-x"]
+    # -rpath is applied (LC_RPATH), in command-line order
+    assert cmd.options["macho_options"]["rpaths"] == ("@loader_path", "/opt/lib")
     assert cmd.notes == [cli._NOT_APPLIED["-dead_strip"]]  # said only under --verbose
 
 
