@@ -145,13 +145,14 @@ def label_counts(target: str, count: int) -> LabelTally:
         from .macho.coverage_i386 import describe_macho_i386
         from .macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
         from .macho.strategies_i386 import (
+            MACHO_I386_ERROR_SAMPLES,
             MachoI386Case,
             macho_i386_cases,
             macho_i386_error_programs,
         )
         for variant in SAMPLE_VARIANTS:
             labels |= describe_macho_i386(MACHO_I386_SAMPLE, variant)
-        for icase in [*_draw(macho_i386_cases(), count),
+        for icase in [*MACHO_I386_ERROR_SAMPLES, *_draw(macho_i386_cases(), count),
                       *_draw(macho_i386_error_programs(), count)]:
             assert isinstance(icase, MachoI386Case)
             labels |= describe_macho_i386(icase.program, icase.variant)

@@ -35,16 +35,14 @@ from fuzz.macho import pipeline_i386 as macho32
 from fuzz.macho.coverage_i386 import describe_macho_i386
 from fuzz.macho.samples_i386 import MACHO_I386_SAMPLE, SAMPLE_VARIANTS
 from fuzz.macho.strategies_i386 import (
+    MACHO_I386_ERROR_SAMPLES,
     MachoI386Case,
     macho_i386_cases,
     macho_i386_error_programs,
 )
-from fuzz.macho.subset_i386 import macho_i386_subset
 from fuzz.macho.tbd import write_tbds
 from fuzz.model import ErrorKind
-from fuzz.samples_i386 import SAMPLE_I386
 from fuzz.semantics import outcome
-from fuzz.strategies_i386 import narrow_overflow
 from linker import LinkError
 
 CI_EXAMPLES = {"linkharness": 12, "errors": 8}
@@ -105,8 +103,10 @@ def test_linkharness_macho_i386_every_mode(
 
 
 @_budget("errors")
-@example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 1, "r8")), 0))
-@example(case=MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 2, "r16")), 1))
+@example(case=MACHO_I386_ERROR_SAMPLES[0])
+@example(case=MACHO_I386_ERROR_SAMPLES[1])
+@example(case=MACHO_I386_ERROR_SAMPLES[2])
+@example(case=MACHO_I386_ERROR_SAMPLES[3])
 @given(case=macho_i386_error_programs())
 def test_linkharness_refuses_a_macho_i386_error_model(
     tmp_path_factory: pytest.TempPathFactory, case: MachoI386Case,

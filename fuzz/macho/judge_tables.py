@@ -3,7 +3,9 @@ from the output and the inputs alone:
 
 - the symbol table: every external, non-weak, not private-extern definition of an input
   stays an external definition (dyld, debuggers and the export list name it), unless the
-  link was stripped (`-s`: no definition but `__mh_execute_header`); under `-x` no
+  link was stripped (`-s`: no definition but `__mh_execute_header`, and the image's own
+  weak external definitions that the indirect table names for their stubs, which dyld
+  coalesces by name); under `-x` no
   non-external (local or private-extern) definition remains;
 - the JSON map (`--map`): each output section at the address and size the section headers
   give, and each symbol the table still defines at the address the table gives it;
@@ -41,7 +43,10 @@ def symbol_table(output: Path, objects: Sequence[Path], mode: str) -> list[str]:
     external = {s.name for s in defined if s.type & N_EXT and not s.type & N_PEXT}
     problems = []
     if mode == "strip":
-        kept = sorted({s.name for s in defined} - {MH_EXECUTE_HEADER})
+        named = set(img.indirect_symbols())
+        stubbed_weak = {s.name for s in defined if s.index in named and s.desc & N_WEAK_DEF
+                        and s.type & N_EXT and not s.type & N_PEXT}
+        kept = sorted({s.name for s in defined} - {MH_EXECUTE_HEADER} - stubbed_weak)
         if kept:
             problems.append(f"symbol table (-s): definitions {kept} kept")
         return problems

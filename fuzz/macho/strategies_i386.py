@@ -55,3 +55,18 @@ def macho_i386_error_programs(draw: st.DrawFn) -> MachoI386Case:
         owner = draw(st.integers(0, len(base.objects) - 1))
         program = narrow_overflow(base, owner, draw(st.sampled_from(MACHO_NARROW_OVERFLOWS)))
     return MachoI386Case(macho_i386_subset(program), draw(VARIANTS))
+
+
+def _error_samples() -> list[MachoI386Case]:
+    """One fixed case of every error kind (both narrow overflows), which the error property
+    always runs and the inventory always counts: what derandomized draws reach can shift
+    with the constants Hypothesis collects from the modules a process has loaded."""
+    from ..samples_i386 import SAMPLE_I386
+    from .errors import duplicate_model, undefined_model
+    return [MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 1, "r8")), 0),
+            MachoI386Case(macho_i386_subset(narrow_overflow(SAMPLE_I386, 2, "r16")), 1),
+            MachoI386Case(macho_i386_subset(undefined_model(SAMPLE_I386, 1)), 2),
+            MachoI386Case(macho_i386_subset(duplicate_model(SAMPLE_I386, 2)), 0)]
+
+
+MACHO_I386_ERROR_SAMPLES = _error_samples()

@@ -224,7 +224,8 @@ class MachoParts:
             stabs = as_statics(stabs, local_names(symtab, opts.exported))
         symbols, index_of = symbol_table(symtab, syms, outs, self.ordinal, linkedit,
                                          self.base, macho.nlist, opts.exported, opts.strip,
-                                         executable, stabs, opts.discard_locals)
+                                         executable, stabs, opts.discard_locals,
+                                         frozenset(self.own_weak & set(scan.plt)))
         headers = _section_headers(outs, self.synthetic, scan, index_of, linkedit, symtab,
                                    arch.word)
         slid = site_addresses(self.rebases, layout)

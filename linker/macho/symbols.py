@@ -39,13 +39,15 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
                  ordinal: dict[str, int], plan: LinkeditPlan, base: int,
                  nlist: str = "<IBBHQ", exported: tuple[str, ...] | None = None,
                  strip: bool = False, executable: bool = True,
-                 stabs: list[StabRow] | None = None, discard_locals: bool = False
-                 ) -> tuple[list[Export], dict[int, int]]:
+                 stabs: list[StabRow] | None = None, discard_locals: bool = False,
+                 keep: frozenset[int] = frozenset()) -> tuple[list[Export], dict[int, int]]:
     """nlist(_64) entries: hidden (local), exported (sorted), imported (sorted).
     Returns the export list and gid -> symbol index.  A symbol no `exported` pattern
     matches is hidden (ld64's -exported_symbols_list); `strip` keeps in the table only
     the imports and __mh_execute_header (the indirect table names a stripped definition's
-    slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie).
+    slot INDIRECT_SYMBOL_LOCAL or _ABS, as strip(1) does; exports stay in the trie), and
+    the definitions in `keep`: the image's own exported weak definitions that have stubs,
+    which the indirect table must name (dyld coalesces them by name).
     `executable` False (a dylib or bundle): no __mh_execute_header.  `stabs` (the debug
     map) come first, inside the local range, as ld64 writes them.  `discard_locals` (-x):
     no non-external definitions (hidden, or not exported), as ld64 -x leaves them out; the
@@ -91,7 +93,7 @@ def symbol_table(symtab: SymbolTable, syms: SymbolAddresses, outs: list[OutputSe
                      if e[3] & N_WEAK_DEF else 0) for e in extdef]
     local = (stabs or []) + ([] if discard_locals else local)
     if strip:
-        local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER]
+        local, extdef = [], [e for e in extdef if e[0] == MH_EXECUTE_HEADER or e[5] in keep]
     strings = bytearray(b" \0")
     rows = []
     index_of: dict[int, int] = {}
