@@ -46,6 +46,7 @@ from bench.linkers import project_commit
 from bench.object_cache import DEFAULT_CACHE
 from bench.shell_baseline import Baseline, measure_baseline
 from bench.stage_clock import StageClock, StageCost, cpu_now
+from fuzz.scratch import scratch_parent
 
 BENCHMARK = "fuzz throughput: examples/s of the fuzz properties, cost per stage"
 AIM_A_PER_S = 100
@@ -275,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [spec for spec in PROPERTIES if spec.key in wanted or args.profile and
               spec.key == "a"]
     results = []
-    with tempfile.TemporaryDirectory(prefix="fuzz-throughput-") as tmp:
+    # the properties' own scratch place (a RAM file system when there is one), so that the
+    # file churn costs what it costs them
+    with tempfile.TemporaryDirectory(prefix="fuzz-throughput-", dir=scratch_parent()) as tmp:
         scratch = Path(tmp)
         baseline = measure_baseline(scratch / "baseline", args.baseline_cases)
         lib_dirs = {False: scratch / "libtrace", True: scratch / "libtrace-m32"}

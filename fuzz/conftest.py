@@ -32,6 +32,7 @@ from fuzz.database import example_database
 from fuzz.hypofuzz_patches import hypofuzz_compat, narrow_hypofuzz_tracing
 from fuzz.inventory import render
 from fuzz.libtrace import build_libraries
+from fuzz.scratch import make_scratch
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
             HealthCheck.function_scoped_fixture]
@@ -181,14 +182,16 @@ class RecyclingDirs:
 
 @pytest.fixture(scope="session")
 def tmp_path_factory(request: pytest.FixtureRequest) -> Iterator[RecyclingDirs]:
-    """Under pytest, inside pytest's base temporary directory; under HypoFuzz, which has no
-    pytest session left to ask, a directory of this process's own, removed at the end."""
-    pytests = getattr(request.config, "_tmp_path_factory", None)
-    if pytests is not None:
-        yield RecyclingDirs(pytests.mktemp("fuzz"))
-        return
-    base = Path(tempfile.mkdtemp(prefix="linkharness-fuzz-"))
+    """A directory of this session's own, on a RAM file system when there is a usable one
+    (fuzz/scratch.py: file churn on a disk costs each example CPU), else in the default
+    temporary directory.  It is removed at the end, unless a test failed under pytest: then
+    its files stay for the messages that name them.  (pytest's own factory cannot be used
+    under HypoFuzz, which has torn the pytest session down before it fuzzes.)"""
+    base = make_scratch("linkharness-fuzz-")
     yield RecyclingDirs(base)
+    if getattr(request.session, "testsfailed", 0):
+        print(f"\nfuzz scratch kept (a test failed): {base}")
+        return
     shutil.rmtree(base, ignore_errors=True)
 
 

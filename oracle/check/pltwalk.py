@@ -119,7 +119,7 @@ def _raw_jumps(img: ElfImage) -> tuple[_RawJump, ...]:
     cs = _disassembler(img, skipdata=True)
     out = []
     for addr, code in plt_code(img):
-        insns = list(cs.disasm(code, addr))
+        insns = _sweep(img.is64, code, addr)
         for i, insn in enumerate(insns):
             if insn.id != x86.X86_INS_JMP or not insn.operands \
                     or insn.operands[0].type != x86.X86_OP_MEM:
@@ -195,7 +195,30 @@ def _decode(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | None
     raw = img.read_vaddr(addr, size) if size > 0 else None
     if raw is None:
         return None
-    return next(iter(cs.disasm(raw, addr, 1)), None)
+    first = next(iter(cs.disasm_lite(raw, addr, 1)), None)
+    return None if first is None else _insn(img.is64, False, addr, bytes(raw[:first[1]]))
+
+
+def _sweep(is64: bool, code: bytes, addr: int) -> list[capstone.CsInsn]:
+    """A linear decode of `code` at `addr` (undecodable bytes skipped), each instruction's
+    details decoded once per process for its bytes and address.  Capstone's details cost
+    about 10 us an instruction through its Python binding, against 1 us for the bare
+    sweep, and consecutive outputs mostly repeat their PLTs at the same addresses."""
+    cs = _open_disassembler(is64, True)
+    found = []
+    for at, size, _, _ in cs.disasm_lite(code, addr):
+        insn = _insn(is64, True, at, bytes(code[at - addr:at - addr + size]))
+        if insn is not None:
+            found.append(insn)
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _insn(is64: bool, skipdata: bool, addr: int, raw: bytes) -> capstone.CsInsn | None:
+    """The one instruction `raw` (its exact bytes) decodes to at `addr`: what a decode of
+    a longer run gives for it, since x86 decoding reads only the instruction's own bytes
+    (a byte skipped as data alone is skipped alone too).  Shared, never modified."""
+    return next(iter(_open_disassembler(is64, skipdata).disasm(raw, addr, 1)), None)
 
 
 def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> LazyPath:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import struct
 import threading
 import time
 import weakref
@@ -42,18 +43,21 @@ from unicorn import (
 from unicorn import x86_const as x
 from unicorn.unicorn_const import UC_ERR_OK
 from unicorn.unicorn_py3.arch.intel import UcIntel
-from unicorn.unicorn_py3.unicorn import uclib
+from unicorn.unicorn_py3.unicorn import uc_mem_region, uclib
 
 # The default translation buffer is 1 GiB of reserved memory per instance; programs under
 # test translate far less (a full buffer is flushed, not fatal).
 TCG_BUFFER = 8 << 20
 PAGE = 0x1000
 SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
+ZERO_IN_PLACE = 256 << 10  # kept regions up to this size are zeroed with memset, not madvise
 TRAMPOLINE_FILL = 0xF4  # hlt
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
 WATCHDOG_POLL_S = 0.02  # how late past its deadline a run may be stopped
 WATCHDOG_IDLE_S = 1.0  # the thread sleeps on a condition after this long with nothing armed
+_REGION = struct.Struct("<QQI4x")  # uc_mem_region: begin, end (inclusive), perms, padding
+assert _REGION.size == ctypes.sizeof(uc_mem_region)
 
 
 class CpuOwner(Protocol):
@@ -71,11 +75,24 @@ class CpuOwner(Protocol):
 class _Region:
     """A mapped region's host memory and its current protection."""
 
-    __slots__ = ("host", "prot")
+    __slots__ = ("address", "host", "prot", "size")
 
     def __init__(self, host: mmap.mmap, prot: int) -> None:
         self.host = host
         self.prot = prot
+        self.size = len(host)
+        self.address = ctypes.addressof(ctypes.c_char.from_buffer(host))
+
+    def zero(self) -> None:
+        """All zero again for the next run.  A small region (an image's pages, TLS, the
+        libraries' data) is cleared in place: handing its pages back to the kernel would
+        make the next run's first write to each page a page fault that zero-fills it again
+        (measured: most of what writing a loaded image cost).  A large one (the 8 MiB
+        stack, a big .bss) is handed back: only the pages a run touched cost anything."""
+        if self.size <= ZERO_IN_PLACE:
+            ctypes.memset(self.address, 0, self.size)
+        else:
+            self.host.madvise(mmap.MADV_DONTNEED)  # private mapping: zero on next touch
 
 
 class Cpu:
@@ -132,7 +149,7 @@ class Cpu:
                 self.uc.mem_unmap(begin, size)
         for key in list(self._kept):
             if key in regions:
-                self._kept[key].host.madvise(mmap.MADV_DONTNEED)  # zero again, lazily
+                self._kept[key].zero()
             else:  # split by the run: its pieces are unmapped above
                 self._kept.pop(key).host.close()
         self._unclaimed = set(self._kept)
@@ -156,14 +173,13 @@ class Cpu:
             return
         for other in [k for k in self._unclaimed if k[0] < addr + size and addr < k[0] + k[1]]:
             self._drop(other)
-        host = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE)  # private: MADV_DONTNEED zeroes it
-        pointer = ctypes.addressof(ctypes.c_char.from_buffer(host))
+        region = _Region(mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE), prot)
         try:
-            self.uc.mem_map_ptr(addr, size, prot, pointer)
+            self.uc.mem_map_ptr(addr, size, prot, region.address)
         except Exception:
-            host.close()
+            region.host.close()
             raise
-        self._kept[key] = _Region(host, prot)
+        self._kept[key] = region
 
     def start(self, counting: bool) -> None:
         """A run begins on this CPU: drop the translated code unless it was translated
@@ -237,7 +253,8 @@ def _fast_accessors(uc: Uc) -> None:
     (0.5 us) instead of the binding's 5 us, which picks the register's ctypes class from
     a table and allocates a buffer each time; a small run makes some 80 such accesses.
     Other registers (x87, xmm, descriptor tables, MSRs) keep the binding's path.  Small
-    mem_reads go through one reused buffer (the binding allocates one per read)."""
+    mem_reads go through one reused buffer (the binding allocates one per read), and
+    mem_regions returns a list decoded in one unpack (a run asks for it three times or so)."""
     special: set[int] = set()
     for name in dir(UcIntel):
         if name.startswith("REG_RANGE_"):
@@ -278,9 +295,26 @@ def _fast_accessors(uc: Uc) -> None:
             raise UcError(status)
         return bytearray(ctypes.string_at(scratch_at, size))
 
+    regions_ptr = ctypes.POINTER(uc_mem_region)()
+    count = ctypes.c_uint32()
+    regions_ref, count_ref = ctypes.byref(regions_ptr), ctypes.byref(count)
+
+    def mem_regions() -> list[tuple[int, int, int]]:
+        # The binding builds each region's tuple field by field with getattr (about 1 us
+        # a field); one copy of the C array and a struct unpack is a few us in all.
+        status = native.uc_mem_regions(handle, regions_ref, count_ref)
+        if status != UC_ERR_OK:
+            raise UcError(status)
+        try:
+            raw = ctypes.string_at(regions_ptr, count.value * _REGION.size)
+        finally:
+            native.uc_free(regions_ptr)
+        return list(_REGION.iter_unpack(raw))
+
     uc.reg_read = reg_read  # type: ignore[method-assign]
     uc.reg_write = reg_write  # type: ignore[method-assign]
     uc.mem_read = mem_read  # type: ignore[method-assign]
+    uc.mem_regions = mem_regions  # type: ignore[method-assign]
 
 
 _IDLE: dict[tuple[int, int, int], list[Cpu]] = {}  # (mode, lib_base, lib_size) -> idle

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, TypeVar
 
 from . import tables, types
@@ -140,13 +140,19 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
     if machine is None:
         raise ValueError(f"{path}: unsupported machine {elf.e_machine}")
     headers = elf.sections
-    sections: dict[int, InputSection] = {}
-    raw: dict[int, bytes] = {}
-    for sec in headers:
-        raw[sec.index] = elf.contents(sec)
-        sections[sec.index] = InputSection(
-            sec.index, sec.name, sec.type_name, sec.flags, sec.size, sec.addralign,
-            sec.entsize, raw[sec.index])
+    raw = {sec.index: elf.contents(sec) for sec in headers}
+    # The relocation tables first: a section's `relocated` flag is known before its record
+    # is made (dataclasses.replace on a frozen record afterwards cost more than the rest of
+    # the section's parse).
+    tables_of: list[tuple[Shdr, list[tables.RawReloc]]] = [
+        (sec, list(tables.relocations(raw[sec.index], elf.is64, sec.type == SHT_RELA)))
+        for sec in headers if sec.type in (SHT_REL, SHT_RELA)]
+    by_index = {sec.index for sec in headers}
+    relocated = {sec.info for sec, entries in tables_of if entries and sec.info in by_index}
+    sections = {sec.index: InputSection(sec.index, sec.name, sec.type_name, sec.flags, sec.size,
+                                        sec.addralign, sec.entsize, raw[sec.index],
+                                        sec.index in relocated)
+                for sec in headers}
     symbols = _read_symbols(headers, raw, sections, elf.is64)
     relocs: list[InputReloc] = []
     debug: list[InputReloc] = []
@@ -157,10 +163,8 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
             words = _group_words(raw[sec.index], True)
             if words and words[0] & GRP_COMDAT and sec.info < len(symbols):
                 comdat.append((symbols[sec.info].name, tuple(words[1:])))
-        if sec.type not in (SHT_REL, SHT_RELA):
-            continue
+    for sec, entries in tables_of:
         target = sections.get(sec.info)
-        entries = list(tables.relocations(raw[sec.index], elf.is64, sec.type == SHT_RELA))
         if target is None:
             non_alloc += len(entries)
             continue
@@ -170,8 +174,6 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
                        implicit_addend(target, r.offset, machine, r.type))
             for r in entries)
     non_alloc += len(debug)
-    for index in {r.section for r in relocs} | {r.section for r in debug}:
-        sections[index] = replace(sections[index], relocated=True)
     file_name = next((s.name for s in symbols if s.type == "STT_FILE"), None)
     return InputObject(path, machine, sections, symbols, tuple(relocs), tuple(comdat),
                        file_name, non_alloc, _group(relocs, lambda r: r.section),

@@ -33,6 +33,28 @@ def _disassembler(machine: str) -> capstone.Cs:
     return md
 
 
+def _sweep(machine: str, code: bytes, addr: int) -> list[capstone.CsInsn]:
+    """The instructions of a linear decode of `code` at `addr`, up to the first byte that
+    does not decode.  The sweep uses capstone's lite decoder (no details: about 1 us an
+    instruction against 10); each instruction's details are decoded once per process for
+    its exact bytes and address, which consecutive outputs mostly repeat."""
+    found = []
+    for at, size, _, _ in _disassembler(machine).disasm_lite(code, addr):
+        insn = _insn(machine, at, bytes(code[at - addr:at - addr + size]))
+        if insn is None:
+            break
+        found.append(insn)
+    return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _insn(machine: str, addr: int, raw: bytes) -> capstone.CsInsn | None:
+    """The instruction `raw` (exactly its bytes) is at `addr`: x86 decoding reads only an
+    instruction's own bytes, so it is what the longer sweep decoded there.  Shared, never
+    modified."""
+    return next(iter(_disassembler(machine).disasm(raw, addr, 1)), None)
+
+
 def indirect_jump_slot(insn: capstone.CsInsn, got_base: int | None) -> int | None:
     """The memory word `jmp *mem` reads, when it is a fixed address (rip-, abs- or ebx-based)."""
     if insn.mnemonic not in ("jmp", "bnd jmp") or len(insn.operands) != 1:
@@ -73,7 +95,6 @@ def _passes_through(insn: capstone.CsInsn) -> bool:
 
 def plt_entries(image: OutputImage) -> dict[int, list[int]]:
     """GOT slot address -> every address in a PLT section that jumps through that slot."""
-    md = _disassembler(image.machine)
     result: dict[int, list[int]] = defaultdict(list)
     bases = image.got_base_candidates()
     for sec in image.sections:
@@ -83,7 +104,7 @@ def plt_entries(image: OutputImage) -> dict[int, list[int]]:
         offset = 0
         while offset < len(sec.data):
             # a linear sweep up to the first byte capstone cannot decode, which is skipped
-            for insn in md.disasm(sec.data[offset:], sec.addr + offset):
+            for insn in _sweep(image.machine, sec.data[offset:], sec.addr + offset):
                 slot = _slot_under_some_base(insn, image, bases)
                 if slot is not None:
                     result[slot].extend(pending)

@@ -53,6 +53,25 @@ def test_the_next_run_gets_the_same_cpu_with_memory_zeroed() -> None:
     assert second.run(CODE) == (0, [])
 
 
+@pytest.mark.parametrize("size", [0x1000, cpus.ZERO_IN_PLACE, 2 * cpus.ZERO_IN_PLACE])
+def test_a_kept_region_is_zero_again_whichever_way_it_is_cleared(size: int) -> None:
+    """Regions up to ZERO_IN_PLACE are cleared with memset, larger ones handed back to the
+    kernel: both must read as zeros in the next run, first page and last."""
+    big = 0x30000000
+    first = machine()
+    load(first, EXIT_WITH_DATA_BYTE, b"\x03")
+    first.mem.map(big, size, RW)
+    first.mem.write(big, b"first")
+    first.mem.write(big + size - 5, b"last!")
+    assert first.run(CODE) == (3, [])
+    second = machine()
+    load(second, EXIT_WITH_DATA_BYTE)
+    second.mem.map(big, size, RW)
+    assert second.mem.read(big, 5) == bytes(5)
+    assert second.mem.read(big + size - 5, 5) == bytes(5)
+    assert second.run(CODE) == (0, [])
+
+
 def test_code_translated_for_an_earlier_run_does_not_run_again() -> None:
     first = machine()
     load(first, EXIT_WITH_DATA_BYTE, b"\x07")
