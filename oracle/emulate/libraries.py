@@ -86,8 +86,10 @@ class Libtrace:
     def data(self, name: str, size: int, process: Process) -> DataObject | None:
         if not self.provides(name):
             return None
-        content = libtrace.data_bytes(name, size if size > 0 else DEFAULT_OBJECT_SIZE)
-        return process.object((name,), content)
+        size = size if size > 0 else DEFAULT_OBJECT_SIZE
+        # a hostile st_size is refused before any byte of it is computed
+        process.reserve_data(size)
+        return process.object((name,), libtrace.data_bytes(name, size))
 
 
 class Libm:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+import numpy as np
+
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 _MASK64 = (1 << 64) - 1
@@ -66,5 +68,12 @@ def _small_data_bytes(name: str, size: int) -> bytes:
 
 
 def _data_bytes(name: str, size: int) -> bytes:
-    words = b"".join(data_word(name, k).to_bytes(4, "little") for k in range((size + 3) // 4))
-    return words[:size]
+    """Every word's data_word at once: the name's part of the hash is the same for all of
+    them, and the word number's four bytes are folded in as arrays (uint64 arithmetic
+    wraps modulo 2**64, as FNV's does)."""
+    prefix = np.uint64(fnv1a64(name.encode()))
+    k = np.arange((size + 3) // 4, dtype=np.uint64)
+    h = np.full(k.shape, prefix, dtype=np.uint64)
+    for shift in (0, 8, 16, 24):
+        h = (h ^ ((k >> np.uint64(shift)) & np.uint64(0xFF))) * np.uint64(FNV_PRIME)
+    return (h & np.uint64(0xFFFFFFFF)).astype("<u4").tobytes()[:size]
