@@ -94,17 +94,17 @@ class Process:
 
     def alloc_data(self, size: int, align: int = 16) -> int:
         """Space in the libraries' data region (objects, FILE structures, scratch)."""
-        self.reserve_data(size, align)
-        addr = (self._data_next + align - 1) & ~(align - 1)
+        addr = self.reserve_data(size, align)
         self._data_next = addr + max(size, 1)
         return addr
 
-    def reserve_data(self, size: int, align: int = 16) -> None:
-        """Fault now if `size` bytes cannot fit the libraries' data region (before a library
-        spends time making an object's initial bytes)."""
+    def reserve_data(self, size: int, align: int = 16) -> int:
+        """Where `size` bytes would go in the libraries' data region; a fault now if they
+        cannot fit (before a library spends time making an object's initial bytes)."""
         addr = (self._data_next + align - 1) & ~(align - 1)
         if addr + size > self.data_base + self.data_size:
             raise GuestFault(addr, "emulated libraries' data region exhausted")
+        return addr
 
     def object(self, names: tuple[str, ...], content: bytes) -> DataObject:
         """The data object called any of `names`, created with `content` on first use."""
