@@ -41,3 +41,18 @@ def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> byte
         raise
     with os.fdopen(fd, "rb") as f:
         return f.read()
+
+
+def read_head(path: str | os.PathLike[str], size: int) -> bytes:
+    """The first `size` bytes of a regular file, for telling formats apart; b"" for
+    anything that cannot be read or is not a regular file (so it is no format at all)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return b""
+    try:
+        return os.pread(fd, size, 0) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return b""
+    finally:
+        os.close(fd)

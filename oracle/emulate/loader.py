@@ -25,10 +25,13 @@ class LoadError(Exception):
 
 
 def read_capped(path: str | os.PathLike[str], memory_cap: int) -> bytes:
-    """The file's bytes; LoadError when it is larger than the run's memory cap (a run that
-    read it would allocate past its cap before mapping anything)."""
+    """The file's bytes; LoadError when it cannot be read, is not a regular file, or is
+    larger than the run's memory cap (a run that read it would allocate past its cap before
+    mapping anything)."""
     try:
         return read_regular(path, limit=memory_cap)
+    except OSError as e:  # missing, a directory, a FIFO or device: a load fault, not a hang
+        raise LoadError(f"{os.fspath(path)}: cannot read: {e.strerror}") from None
     except FileTooLarge as e:
         raise LoadError(f"{os.fspath(path)}: file of {e.size} bytes is larger than the run's "
                         f"memory cap ({memory_cap} bytes)") from None

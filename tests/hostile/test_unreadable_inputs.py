@@ -97,3 +97,18 @@ def test_the_checker_and_the_runner_refuse_a_file_that_is_not_regular(
     bad = str(fifo) if kind == "fifo" else ENDLESS_DEVICE
     _one_line_failure([_tool("linkharness"), command, bad], status,
                       "not a regular file (a FIFO, device or socket)")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_the_python_judges_answer_rather_than_wait(kind: str, fifo: Path) -> None:
+    """`oracle.run` gives a load fault and `oracle.check_fields` an `unreadable` mismatch;
+    `oracle.check` raises OSError, as its contract says of any unreadable path."""
+    import oracle
+
+    bad = str(fifo) if kind == "fifo" else ENDLESS_DEVICE
+    (fault,) = oracle.run(bad).faults
+    assert fault.kind == "load" and "not a regular file" in fault.message
+    (mismatch,) = oracle.check_fields(bad, [])
+    assert mismatch.kind == "unreadable" and "not a regular file" in mismatch.detail
+    with pytest.raises(OSError, match="not a regular file"):
+        oracle.check(bad)
