@@ -112,6 +112,9 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> RelocView |
 def _windows_overlap(section_of: np.ndarray, offsets: np.ndarray) -> bool:
     """Do two candidates of one section have byte windows (opcode .. end of field, P-2 to
     P+4) that meet?  The rows are in table order, which need not be offset order."""
+    same = section_of[1:] == section_of[:-1]
+    if not (same & (offsets[1:] - offsets[:-1] < 6)).any():
+        return False  # in offset order and apart: the usual table
     order = np.lexsort((offsets, section_of))
     sec, at = section_of[order], offsets[order]
     return bool(((sec[1:] == sec[:-1]) & (at[1:] - at[:-1] < 6)).any())
@@ -184,12 +187,21 @@ def sections_data(sections: Sequence[InputSection]) -> list[bytes | memoryview]:
 
 
 def _forms(howtos: Sequence[Howto]) -> tuple[np.ndarray, np.ndarray]:
-    """direct_array, with -1 everywhere for a table without direct forms."""
+    """direct_array, with -1 everywhere for a table without direct forms; made once per
+    howto table (finding each form's index compares howtos field by field)."""
+    known = _FORMS.get(id(howtos))
+    if known is not None and known[0] is howtos:
+        return known[1]
     forms = direct_array(list(howtos))
     if forms is None:
         none = np.full(len(howtos), -1, dtype=np.int64)
-        return none, none
+        forms = none, none
+    _FORMS[id(howtos)] = (howtos, forms)
     return forms
+
+
+# id(howto table) -> (the table, its forms): the table is kept, so its id is not reused
+_FORMS: dict[int, tuple[Sequence[Howto], tuple[np.ndarray, np.ndarray]]] = {}
 
 
 def _relax_section(pc_relative: bool, sec: InputSection, candidates: list[int], offsets: list[int],
