@@ -141,12 +141,15 @@ def judge_calls(output: Output) -> dict[str, Callable[[], list[str]]]:
             JUDGES[2]: emulated}
 
 
-def one_round(outputs: list[Output]) -> tuple[dict[str, float], list[str]]:
-    """CPU seconds per judge over all outputs, and the problems found."""
+def one_round(outputs: list[Output], only: str = "") -> tuple[dict[str, float], list[str]]:
+    """CPU seconds per judge over all outputs, and the problems found; `only`: the judges
+    whose names hold it."""
     spent = dict.fromkeys(JUDGES, 0.0)
     problems: list[str] = []
     for output in outputs:
         for name, call in judge_calls(output).items():
+            if only not in name:
+                continue
             start = time.process_time()
             found = call()
             spent[name] += time.process_time() - start
@@ -154,17 +157,20 @@ def one_round(outputs: list[Output]) -> tuple[dict[str, float], list[str]]:
     return spent, problems
 
 
-def time_judges(directory: Path, rounds: int, properties: list[str] | None) -> int:
+def time_judges(directory: Path, rounds: int, properties: list[str] | None,
+                only: str = "") -> int:
     manifest: Manifest = pickle.loads((directory / MANIFEST).read_bytes())
     failed = 0
     for key, outputs in manifest.outputs.items():
         if properties and key not in properties:
             continue
-        one_round(outputs[:3])  # warm-up: imports, tables built once per process
+        one_round(outputs[:3], only)  # warm-up: imports, tables built once per process
         per_round = []
         for _ in range(rounds):
-            spent, problems = one_round(outputs)
+            spent, problems = one_round(outputs, only)
             per_round.append(spent)
+        if not per_round:
+            continue
         n = len(outputs)
         print(f"{key}: {n} outputs, {rounds} rounds, CPU ms per output (median, fastest)")
         total_median = 0.0
@@ -207,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--properties", default="a,i386,macho")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--profile", default=None, help="a judge's name, or a part of one")
+    p.add_argument("--only", default="", help="time only the judges whose names hold this "
+                   "(with --rounds 0 too: the fixed cost, for `perf stat` differences)")
     args = p.parse_args(sys.argv[1:] if argv is None else argv)
     wanted = [k.strip() for k in args.properties.split(",")]
     if args.action == "prepare":
@@ -217,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         print(profile(args.directory, args.profile, args.rounds, wanted))
         return 0
-    return time_judges(args.directory, args.rounds, wanted)
+    return time_judges(args.directory, args.rounds, wanted, args.only)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import numpy as np
 
 from oracle.check import consts as c
 from oracle.elf_records import SectionHeader
+from oracle.records import quick_init
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,6 +107,7 @@ class Header:
     shstrndx: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class Segment:
     index: int

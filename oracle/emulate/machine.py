@@ -128,7 +128,7 @@ class Machine:
         self._release = weakref.finalize(self, cpus.release, self._cpu, self._cpu.lease)
         self._sink = self._cpu.sink  # the last page: the counting sink, not hooked
         self.uc = self._cpu.uc
-        self.mem = UcMemory(self.uc, self._cpu.map)
+        self.mem = UcMemory(self.uc, self._cpu.map, self._cpu)
         self.mem.readonly.append((lib_base, self.lib_end))  # mapped by the CPU, for good
         self.process: Process | None = None
         self.trace: list[TraceEntry] = []

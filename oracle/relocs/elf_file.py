@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 
 from oracle.elf_records import SectionHeader
+from oracle.records import quick_init
 
 SHN_LORESERVE, SHN_XINDEX = 0xFF00, 0xFFFF
 SHT_NULL, SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA = 0, 1, 2, 3, 4
@@ -60,6 +61,7 @@ class Shdr(SectionHeader):
         return self.type == SHT_NOBITS
 
 
+@quick_init
 @dataclass(frozen=True)
 class Phdr:
     type: int

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from oracle.records import quick_init
+
 from .types import Range
 
 
+@quick_init
 @dataclass(frozen=True)
 class Expectation:
     """The field at `field` (width bytes) must hold `value`, if the `opcodes` bytes hold.

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, TypeVar
 
+from oracle.records import quick_init
+
 from . import tables, types
 from .elf_file import (
     SHF_ALLOC,
@@ -32,6 +34,7 @@ GRP_COMDAT = 1
 _T = TypeVar("_T")
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputSection:
     index: int
@@ -69,6 +72,7 @@ class InputSection:
         return bool(self.flags & SHF_EXECINSTR)
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputSymbol:
     index: int
@@ -84,6 +88,7 @@ class InputSymbol:
         return isinstance(self.shndx, int) and self.shndx != 0
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputReloc:
     section: int  # index of the section the relocation patches

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from oracle.records import quick_init
+
 
 @dataclass(frozen=True)
 class FieldMismatch:
@@ -45,6 +47,7 @@ class FieldMismatch:
         return "\n".join(lines)
 
 
+@quick_init
 @dataclass(frozen=True)
 class ConfirmedSite:
     """A field that holds what the inputs require, and the rule that accepted it."""
