@@ -180,7 +180,8 @@ class Machine:
 
     def _call_export(self, library: str, export: Export) -> None:
         ctx = CallContext(self, library, export.name)
-        self.trace.append(TraceEntry(library, export.name, ctx.args(export.arity)))
+        ctx.entry_args = ctx.args(export.arity)
+        self.trace.append(TraceEntry(library, export.name, ctx.entry_args))
         entry_sp = self.abi.sp(self.uc)
         self._call_site = self.abi.read_word(self.mem, entry_sp)
         outcome = export.impl(ctx)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from oracle.records import quick_init
 
+from .expect import FormulaText
+
 
 @dataclass(frozen=True)
 class FieldMismatch:
@@ -60,8 +62,12 @@ class ConfirmedSite:
     address: int
     width: int  # bytes of the field (at `field`, which a relaxation may move from address)
     field: int
-    formula: str
+    formula_text: str | FormulaText  # spelled out on demand: see `formula`
     rule: str  # "" for the plain formula, else e.g. "mov -> lea" or "dynamic"
+
+    @property
+    def formula(self) -> str:
+        return str(self.formula_text)
 
 
 @dataclass(frozen=True)
