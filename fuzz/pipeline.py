@@ -21,7 +21,7 @@ from .draws import byte_choices, integer, pick, selections
 from .emit_asm import write_asm
 from .emit_elf import write_elf
 from .model import Program
-from .pie import pie_form, pie_legal
+from .pie import pie_form_legal
 from .strategies import programs
 
 DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
@@ -120,7 +120,7 @@ def linkharness_cases(draw: st.DrawFn) -> tuple[Program, LinkOptions]:
     validate a new strategy for every example."""
     program = draw(programs())
     return program, draw(link_options(len(program.objects),
-                                      pie_ok=pie_legal(pie_form(program))))
+                                      pie_ok=pie_form_legal(program)))
 
 
 def link_with(linker: str, objects: Sequence[Path], libs: Sequence[str],
