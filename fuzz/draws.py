@@ -74,7 +74,7 @@ def _label(*key: object) -> int:
 
 def integer(draw: st.DrawFn, low: int, high: int) -> int:
     """draw(st.integers(low, high)), without a strategy."""
-    if isinstance(draw, ByteChoices):
+    if type(draw) is ByteChoices:
         return draw.integer(low, high)
     data = _data(draw)
     if data is None:
@@ -87,12 +87,12 @@ def integer(draw: st.DrawFn, low: int, high: int) -> int:
 
 def pick(draw: st.DrawFn, choices: Sequence[T]) -> T:
     """One of `choices`, as draw(st.sampled_from(choices)) would draw it."""
+    if type(draw) is ByteChoices:
+        return draw.pick(choices)
     if len(choices) == 1:
         return choices[0]
     if not choices:
         reject()
-    if isinstance(draw, ByteChoices):
-        return choices[draw.index(len(choices))]
     data = _data(draw)
     if len(choices) > UNWEIGHTED_PICK or data is None:
         return draw(st.sampled_from(choices))
@@ -157,14 +157,39 @@ class ByteChoices:
     def __call__(self, strategy: st.SearchStrategy[T], label: object = None) -> T:
         return self._draw(strategy, label)
 
+    def _refill(self, n: int) -> bytes:
+        """The block with at least `n` bytes unread, from `_at` on (read from 0 when
+        the unread rest was carried over in front of a new block)."""
+        block = self._block
+        if self._at + n > len(block):
+            block = self._block = block[self._at:] + self._data.draw_bytes(self._size,
+                                                                          self._size)
+            self._at = 0
+        return block
+
     def _take(self, n: int) -> int:
         """The next `n` bytes as a big-endian number (zero bytes shrink to 0)."""
+        block = self._refill(n)
         at = self._at
-        if at + n > len(self._block):
-            self._block = self._block[at:] + self._data.draw_bytes(self._size, self._size)
-            at = 0
         self._at = at + n
-        return int.from_bytes(self._block[at:at + n], "big")
+        return int.from_bytes(block[at:at + n], "big")
+
+    def pick(self, choices: Sequence[T]) -> T:
+        """As pick(): st.sampled_from's choice.  The hottest draw (a model makes about
+        eighty), so the common one-byte case reads its byte in place."""
+        count = len(choices)
+        if count <= 1:
+            if not count:
+                reject()
+            return choices[0]
+        width = _WIDTHS[count] if count <= _WIDEST else _width(count)
+        at = self._at
+        block = self._block if at + width <= len(self._block) else self._refill(width)
+        at = self._at
+        self._at = at + width
+        if width == 1:
+            return choices[(block[at] * count) >> 8]
+        return choices[(int.from_bytes(block[at:at + width], "big") * count) >> (8 * width)]
 
     def integer(self, low: int, high: int) -> int:
         """As st.integers(low, high) draws: its ends weighted when the range is wide."""
@@ -178,7 +203,7 @@ class ByteChoices:
 
     def index(self, count: int) -> int:
         """As st.sampled_from picks among `count` elements: uniformly, ends unweighted."""
-        width = _WIDTHS.get(count) or _width(count)
+        width = _WIDTHS[count] if 1 < count <= _WIDEST else _width(count)
         # scaled, not reduced modulo the span (see _uniform)
         return (self._take(width) * count) >> (8 * width)
 
@@ -186,7 +211,7 @@ class ByteChoices:
         span = high - low + 1
         if span <= 1:
             return low
-        width = _WIDTHS.get(span) or _width(span)
+        width = _WIDTHS[span] if span <= _WIDEST else _width(span)
         # scaled, not reduced modulo the span: a smaller number read gives a value
         # nearer the shrink target, so that the shrinker, lowering bytes, lowers values
         n = (self._take(width) * span) >> (8 * width)
@@ -203,7 +228,8 @@ def _width(span: int) -> int:
 
 
 # the widths of the spans most choices have (list lengths, small ranges), looked up
-_WIDTHS = {span: _width(span) for span in range(2, 4097)}
+_WIDEST = 4096
+_WIDTHS = {span: _width(span) for span in range(2, _WIDEST + 1)}
 
 
 def _nth_nearest_zero(low: int, high: int, n: int) -> int:
