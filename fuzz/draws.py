@@ -193,29 +193,33 @@ class ByteChoices:
 
     def integer(self, low: int, high: int) -> int:
         """As st.integers(low, high) draws: its ends weighted when the range is wide."""
-        if high - low > WEIGHTED_WIDER_THAN:
+        span = high - low + 1
+        if span > WEIGHTED_WIDER_THAN + 1:
             selector = self._take(1)
             if selector >= 244:
                 for at_least, end in _ENDS:
                     if selector >= at_least:
                         return low + end if end >= 0 else high + 1 + end
-        return self._uniform(low, high)
+        elif span <= 1:
+            return low
+        width = _WIDTHS[span] if span <= _WIDEST else _width(span)
+        at = self._at
+        block = self._block if at + width <= len(self._block) else self._refill(width)
+        at = self._at
+        self._at = at + width
+        # scaled, not reduced modulo the span: a smaller number read gives a value
+        # nearer the shrink target, so that the shrinker, lowering bytes, lowers values
+        if width == 1:
+            n = (block[at] * span) >> 8
+        else:
+            n = (int.from_bytes(block[at:at + width], "big") * span) >> (8 * width)
+        return low + n if low >= 0 else _nth_nearest_zero(low, high, n)
 
     def index(self, count: int) -> int:
         """As st.sampled_from picks among `count` elements: uniformly, ends unweighted."""
         width = _WIDTHS[count] if 1 < count <= _WIDEST else _width(count)
-        # scaled, not reduced modulo the span (see _uniform)
+        # scaled, not reduced modulo the span (see integer)
         return (self._take(width) * count) >> (8 * width)
-
-    def _uniform(self, low: int, high: int) -> int:
-        span = high - low + 1
-        if span <= 1:
-            return low
-        width = _WIDTHS[span] if span <= _WIDEST else _width(span)
-        # scaled, not reduced modulo the span: a smaller number read gives a value
-        # nearer the shrink target, so that the shrinker, lowering bytes, lowers values
-        n = (self._take(width) * span) >> (8 * width)
-        return low + n if low >= 0 else _nth_nearest_zero(low, high, n)
 
 
 def _width(span: int) -> int:
