@@ -25,7 +25,7 @@ from typing import Any, TypeVar, cast
 from hypothesis import reject
 from hypothesis import strategies as st
 
-from .hypothesis_patches import fast_fixed_size_bytes
+from .hypothesis_patches import fast_fixed_size_bytes, unmanaged_numpy_random
 
 try:
     from hypothesis.internal.conjecture.data import ConjectureData as _TestCase
@@ -36,6 +36,7 @@ except ImportError:  # another Hypothesis: the strategies, and any stable 64-bit
     def calc_label_from_name(name: str) -> int:
         return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
 _FAST_BLOCKS = fast_fixed_size_bytes()  # fuzz/hypothesis_patches.py
+_NUMPY_UNMANAGED = unmanaged_numpy_random()
 _RAW_DRAWS = all(hasattr(_TestCase, a) for a in ("draw_integer", "start_span", "stop_span"))
 
 T = TypeVar("T")

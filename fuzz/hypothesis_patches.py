@@ -1,4 +1,6 @@
-"""One change to Hypothesis's random generation, for speed, with the same distribution.
+"""Two changes to Hypothesis's per-example work, for speed, neither changing what is drawn.
+
+1. Fixed-size byte blocks made at once (`fast_fixed_size_bytes`).
 
 The program generators read their choices from fixed-size byte blocks (fuzz/draws.py,
 `ByteChoices`: a 128-byte block is one Hypothesis choice, a model two to four of them).
@@ -12,9 +14,17 @@ method unchanged: the constant it injects with 5% probability (checked first, as
 every other size, shrinking, replay (a choice is the same bytes whoever made them), and
 other backends (HypoFuzz's provider draws fresh choices through this one).
 
-Applied once, when fuzz.draws is imported; `fast_fixed_size_bytes()` returns whether the
-running Hypothesis has the method shape this was written against (if not, nothing is
-changed and blocks are made the slow way).
+2. numpy's global random state left alone (`unmanaged_numpy_random`).  Around every
+example Hypothesis seeds, saves and restores each global random generator it manages, so
+that a test drawing from one repeats; once numpy is imported (the linker and the oracle
+use it) that includes numpy's global RandomState, whose get_state, seed and set_state cost
+about 110 µs an example, 2-3 times what Hypothesis spends on the rest of that care.  No
+code here draws from numpy's global generator (tests/fuzz/test_hypothesis_patches.py
+greps linker/, oracle/ and fuzz/ for it), so there is nothing to repeat; Python's own
+`random` module stays managed.
+
+Both are applied once, when fuzz.draws is imported; each returns whether the running
+Hypothesis has the shape this was written against (if not, nothing is changed).
 """
 
 from __future__ import annotations
@@ -53,4 +63,28 @@ def fast_fixed_size_bytes() -> bool:
     setattr(draw_bytes, _PATCHED, True)
     draw_bytes.__doc__ = original.__doc__
     HypothesisProvider.draw_bytes = draw_bytes  # type: ignore[method-assign]
+    return True
+
+
+class _NotManaged:
+    """Stands for numpy's generator in Hypothesis's slot for it: not registered."""
+
+
+def unmanaged_numpy_random() -> bool:
+    try:
+        from hypothesis.internal import entropy as _entropy
+    except ImportError:
+        return False
+    entropy: Any = _entropy
+    if not hasattr(entropy, "NP_RANDOM") or not hasattr(entropy, "RANDOMS_TO_MANAGE"):
+        return False
+    wrapper = entropy.NP_RANDOM
+    if wrapper is None:  # not registered yet: Hypothesis registers it when this is None
+        entropy.NP_RANDOM = _NotManaged()
+        return True
+    if isinstance(wrapper, _NotManaged):
+        return True
+    for key, ref in list(entropy.RANDOMS_TO_MANAGE.data.items()):  # already registered
+        if ref() is wrapper:
+            del entropy.RANDOMS_TO_MANAGE[key]
     return True
