@@ -11,7 +11,9 @@ Link targets (a link whose one input, `inputs[mutable]`, is replaced by a mutati
 Executable targets (the linked output, mutated, fed to oracle.check/check_fields/run):
 - elf64-exe, elf32-exe, macho64-exe, macho32-exe.
 The targets of the surfaces added later (dylib inputs, -r, version scripts, Mach-O TLV and
-DWARF objects; `.so`s, PIEs and dylibs run by the emulator) are in fuzz/hostile/seeds_new.py.
+DWARF objects; `.so`s, PIEs and dylibs run by the emulator) are in fuzz/hostile/seeds_new.py;
+those whose inputs real compilers and libraries made (gcc-object, gcc32-object,
+clang-macho-object, clang-macho32-object, system-so, system-archive) in seeds_real.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from linker import link
 
 from .mutate import Seed
 from .seeds_new import LIBRARY, build_modules, new_link_targets, version_script_target
+from .seeds_real import real_link_targets
 
 LIBSYSTEM_TBD = macho_pipeline.LIBSYSTEM_TBD
 
@@ -154,4 +157,5 @@ def build_targets(work: Path) -> Targets:
         lib_dir = work / "new" / f"split{bits}" / "lib"
         exes[f"macho{bits}-dylib"] = ExeTarget(f"macho{bits}-dylib", lib_dir / LIBRARY,
                                                dylib_objects[bits], [], host=lib_dir / "main")
+    links.update(real_link_targets(work / "real", LinkTarget))
     return Targets(links, exes)
