@@ -22,7 +22,7 @@ def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets
                       ) -> tuple[int, bytes, list[str]]:
     """Which input (index into target.inputs), its mutated bytes, the mutations made."""
     k = pick.integer(0, len(target.mutable) - 1)
-    data, done = mutate(pick, target.seeds[k], others.all_seeds())
+    data, done = mutate(pick, target.seeds[k], others.all_seeds(target.deep))
     return target.mutable[k], data, done
 
 

@@ -55,9 +55,12 @@ class LinkTarget:
     # inputs passed through a list-valued option rather than as a file operand
     # (index -> option name, e.g. "version_scripts")
     as_option: dict[int, str] = field(default_factory=dict)
+    # compiler-made inputs (seeds_real): mutations aim inside their contents too, and
+    # splice from every seed; the other targets' draws stay as they were without them
+    deep: bool = False
 
     def __post_init__(self) -> None:
-        self.seeds = [Seed.of(self.inputs[i].name, self.inputs[i].read_bytes())
+        self.seeds = [Seed.of(self.inputs[i].name, self.inputs[i].read_bytes(), self.deep)
                       for i in self.mutable]
 
 
@@ -83,9 +86,12 @@ class Targets:
     links: dict[str, LinkTarget]
     exes: dict[str, ExeTarget]
 
-    def all_seeds(self) -> list[Seed]:
-        seeds = [s for t in self.links.values() for s in t.seeds]
-        return seeds + [t.seed for t in self.exes.values()]
+    def all_seeds(self, deep: bool = False) -> list[Seed]:
+        """The donors of splices: without `deep`, those of the project's generators only
+        (in the order they always had, so a target's case n draws what it always drew)."""
+        seeds = [s for t in self.links.values() if not t.deep for s in t.seeds]
+        seeds += [t.seed for t in self.exes.values()]
+        return seeds + [s for t in self.links.values() if deep and t.deep for s in t.seeds]
 
 
 def _ar(archive: Path, members: list[Path]) -> Path:

@@ -127,7 +127,8 @@ def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
         indices = [inputs.index(m) for m in mutable]
         # link_target takes paths; the -l and --as-needed operands pass through as Paths
         # too (linker.link reads them by their text)
-        targets[name] = link_target(name, [Path(p) for p in inputs], indices, options)
+        targets[name] = link_target(name, [Path(p) for p in inputs], indices, options,
+                                    deep=True)
         link(inputs, work / "valid" / name, **options)  # a LinkError here: no seed to mutate
 
     elf64 = [objects["c_parts.o"], objects["cxx_parts.o"]]
