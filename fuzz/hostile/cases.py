@@ -95,7 +95,7 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
         index, data, done = mutated_link_case(pick, link_target, targets)
         return Drawn(name, link_target.inputs[index].name, data, done, index=index)
     exe_target = targets.exes[name]
-    data, done = mutate(pick, exe_target.seed, targets.all_seeds())
+    data, done = mutate(pick, exe_target.seed, targets.all_seeds(exe_target.deep))
     return Drawn(name, exe_target.exe.name, data, done, bind=choose(pick, ["lazy", "now"]))
 
 

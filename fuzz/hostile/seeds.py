@@ -37,7 +37,7 @@ from linker import link
 
 from .mutate import Seed
 from .seeds_new import LIBRARY, build_modules, new_link_targets, version_script_target
-from .seeds_real import real_link_targets
+from .seeds_real import real_exe_targets, real_link_targets
 
 LIBSYSTEM_TBD = macho_pipeline.LIBSYSTEM_TBD
 
@@ -75,10 +75,11 @@ class ExeTarget:
     objects: list[Path]
     library_path: list[Path]
     host: Path | None = None
+    deep: bool = False  # made from compiler-made objects (seeds_real), as LinkTarget.deep
     seed: Seed = field(init=False)
 
     def __post_init__(self) -> None:
-        self.seed = Seed.of(self.exe.name, self.exe.read_bytes())
+        self.seed = Seed.of(self.exe.name, self.exe.read_bytes(), self.deep)
 
 
 @dataclass
@@ -90,8 +91,11 @@ class Targets:
         """The donors of splices: without `deep`, those of the project's generators only
         (in the order they always had, so a target's case n draws what it always drew)."""
         seeds = [s for t in self.links.values() if not t.deep for s in t.seeds]
-        seeds += [t.seed for t in self.exes.values()]
-        return seeds + [s for t in self.links.values() if deep and t.deep for s in t.seeds]
+        seeds += [t.seed for t in self.exes.values() if not t.deep]
+        if deep:
+            seeds += [s for t in self.links.values() if t.deep for s in t.seeds]
+            seeds += [t.seed for t in self.exes.values() if t.deep]
+        return seeds
 
 
 def _ar(archive: Path, members: list[Path]) -> Path:
@@ -164,4 +168,5 @@ def build_targets(work: Path) -> Targets:
         exes[f"macho{bits}-dylib"] = ExeTarget(f"macho{bits}-dylib", lib_dir / LIBRARY,
                                                dylib_objects[bits], [], host=lib_dir / "main")
     links.update(real_link_targets(work / "real", LinkTarget))
+    exes.update(real_exe_targets(work / "real", ExeTarget))
     return Targets(links, exes)

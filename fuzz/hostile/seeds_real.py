@@ -46,7 +46,7 @@ LIBZ_SO = LIB64 / "libz.so.1"
 LIBZ_A = LIB64 / "libz.a"
 LIBZ_MEMBERS = ("crc32.o", "adler32.o", "zutil.o")  # what c_parts.c calls, and no more
 REAL_TARGETS = ("gcc-object", "gcc32-object", "clang-macho-object", "clang-macho32-object",
-                "system-so", "system-archive")
+                "system-so", "system-archive", "gnu-ld-exe", "gnu-ld32-exe", "lld-macho-exe")
 GCC_FLAGS = ("-O2", "-g", "-fcf-protection=full", "-frandom-seed=hostile")
 DARWIN_TRIPLES = {"x86_64": "x86_64-apple-macosx10.9", "i386": "i386-apple-macosx10.7"}
 
@@ -71,6 +71,10 @@ def _compile_all(work: Path) -> dict[str, Path]:
                   "-g", *mapped, "-c"]
         jobs[f"macho_parts_{arch}.o"] = ["clang-14", *darwin, "macho_parts.c"]
         jobs[f"cxx_parts_{arch}.o"] = ["clang++-14", *darwin, "cxx_parts.cc"]
+    jobs["stub_x86_64.o"] = ["clang-14", f"--target={DARWIN_TRIPLES['x86_64']}", "-O2", "-c",
+                             "stub_cxx_part.c"]
+    jobs["stub.o"] = ["gcc", "-O2", "-c", "stub_cxx_part.c"]
+    jobs["stub32.o"] = ["gcc", "-m32", "-fno-pie", "-O2", "-c", "stub_cxx_part.c"]
     running = {name: subprocess.Popen([*argv, "-o", name], cwd=work, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT)
                for name, argv in jobs.items()}
@@ -113,6 +117,34 @@ def _seated(work: Path, files: list[Path]) -> list[Path]:
         copies.append(work / file.name)
         shutil.copy(file, copies[-1])
     return copies
+
+
+def _run(argv: list[str], cwd: Path) -> None:
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"building a hostile seed: {' '.join(argv)}:\n{done.stderr}")
+
+
+def real_exe_targets(work: Path, exe_target: Any) -> dict[str, Any]:
+    """Executables other linkers made of the C unit (the emulator has no C++ runtime):
+    gnu-ld-exe (gcc's PIE by GNU ld, run against the host's libz.so.1), gnu-ld32-exe (i386,
+    no PIE), lld-macho-exe (ld64.lld-14).  `exe_target`: fuzz.hostile.seeds.ExeTarget."""
+    objects = {p.name: p for p in (work / "objects").iterdir() if p.suffix == ".o"}
+    seat = work / "system-so"
+    out = work / "exe"
+    out.mkdir()
+    c64, c32 = [objects["c_parts.o"], objects["stub.o"]], [objects["c_parts32.o"],
+                                                            objects["stub32.o"]]
+    _run(["gcc", *map(str, c64), str(seat / LIBZ_SO.name), "-o", "gnu-ld-exe"], out)
+    _run(["gcc", "-m32", "-no-pie", *map(str, c32), "-o", "gnu-ld32-exe"], out)
+    macho = [objects["macho_parts_x86_64.o"], objects["stub_x86_64.o"]]
+    _run(["ld64.lld-14", "-arch", "x86_64", "-platform_version", "macos", "10.9", "11.0",
+          "-o", "lld-macho-exe", *map(str, macho), str(LIBSYSTEM_TBD)], out)
+    return {"gnu-ld-exe": exe_target("gnu-ld-exe", out / "gnu-ld-exe", c64, [seat], deep=True),
+            "gnu-ld32-exe": exe_target("gnu-ld32-exe", out / "gnu-ld32-exe", c32, [],
+                                       deep=True),
+            "lld-macho-exe": exe_target("lld-macho-exe", out / "lld-macho-exe", macho, [],
+                                        deep=True)}
 
 
 def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
