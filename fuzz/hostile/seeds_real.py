@@ -24,6 +24,8 @@ Link targets (each linked unmutated first; a mutation replaces one of `mutable`)
   copied in as the mutated input;
 - system-archive: the same with an archive of three members of the host's libz.a and a copy
   of libc_nonshared.a (members named `.oS`) as the mutable inputs.
+Executable targets (mutated, fed to oracle.check, check_fields and oracle.run), made by
+other linkers from the C unit: gnu-ld-exe, gnu-ld32-exe, lld-macho-exe (real_exe_targets).
 """
 
 from __future__ import annotations
