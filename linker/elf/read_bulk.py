@@ -186,8 +186,9 @@ def _names(offsets: np.ndarray, tables: list[bytes], file_of: np.ndarray) -> lis
     if not joined.isascii():
         raise _NotBulk
     pieces = joined.decode("ascii").split("\0")
-    ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)) + 1)
-    starts = np.concatenate([[0], ends[:-1]])
+    # ASCII: a character per byte, so the pieces start at 0 and one past each NUL
+    starts = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 0) + 1
+    starts = np.concatenate([[0], starts[:-1]])  # the join ends in NUL: no piece after it
     bases = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     wanted = offsets.astype(np.int64) + bases[file_of]
     at = np.minimum(np.searchsorted(starts, wanted), len(starts) - 1)
