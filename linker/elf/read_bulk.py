@@ -29,8 +29,8 @@ from ..model import (
     InputSection,
     ObjectFile,
     RelocTable,
-    SectionFlags,
     SymbolTable,
+    is_allocated,
 )
 from . import read
 from .bulk_headers import ARCH, BatchFile, NotBulk, read_batch
@@ -203,8 +203,9 @@ def _relocations(files: list[BatchFile]) -> None:
     offset = raw["offset"].astype(np.int64)
     lut = _lookup_tables(RELOC_TABLES[ARCH])
     clipped = np.minimum(rtype, _LUT_SIZE - 1)
-    alloc = np.array([SectionFlags.ALLOC in sec.flags for _f, sec in targets])[table_of]
-    nsyms = np.array([len(f.obj.symbols) for f, _s in targets], dtype=np.int64)[table_of]
+    alloc = np.array([is_allocated(sec.flags) for _f, sec in targets], dtype=bool)[table_of]
+    symbol_count = {id(f): len(f.obj.symbols) for f in files}
+    nsyms = np.array([symbol_count[id(f)] for f, _s in targets], dtype=np.int64)[table_of]
     sizes = np.array([sec.size for _f, sec in targets], dtype=np.int64)[table_of]
     if not lut.supported[clipped].all() \
             or not np.where(alloc, lut.alloc[clipped], lut.non_alloc[clipped]).all() \
