@@ -17,6 +17,7 @@ import stat
 from dataclasses import replace
 
 from ..errors import LinkError
+from ..input_file import read_input
 from ..model import (
     COMMON,
     UNDEF,
@@ -70,14 +71,21 @@ _STATE_FLAGS: dict[str, dict[str, bool]] = {
 _MAP_AT_LEAST = 1 << 16
 
 
+class _NotRegular(Exception):
+    """Not a regular file (a stream, a directory): `path` reads it, or says why not."""
+
+
 def _small_file(path: str) -> bytes | None:
     """A regular file's bytes when it is smaller than `_MAP_AT_LEAST`, else None: read
     with the system calls alone (a run of thousands of objects paid more for Python's
-    file objects than for reading)."""
-    fd = os.open(path, os.O_RDONLY)
+    file objects than for reading).  Opened non-blocking, as `read_input` opens every
+    input: a FIFO must not hang the link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
-        if info.st_size >= _MAP_AT_LEAST or not stat.S_ISREG(info.st_mode):
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotRegular
+        if info.st_size >= _MAP_AT_LEAST:
             return None
         data = os.read(fd, info.st_size)
         while len(data) < info.st_size:  # a short read: the rest, to the end
@@ -92,14 +100,7 @@ def _small_file(path: str) -> bytes | None:
 
 def _contents(path: str) -> bytes | mmap.mmap:
     """The file's bytes: a read-only map of a large regular file, else read whole."""
-    with open(path, "rb") as f:
-        info = os.fstat(f.fileno())
-        if info.st_size >= _MAP_AT_LEAST and stat.S_ISREG(info.st_mode):
-            try:
-                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            except (OSError, ValueError):
-                pass  # a file system that cannot map: read it
-        return f.read()
+    return read_input(path, map_at_least=_MAP_AT_LEAST)
 
 
 @functools.lru_cache(maxsize=16)
@@ -197,9 +198,9 @@ class Loader:
                 break
             try:
                 small = _small_file(item)
-            except OSError:
-                break  # path() says why, in order
-            if small is None:  # large, or not a regular file: its head first
+            except (OSError, _NotRegular):
+                break  # path() reads streams and says what is wrong, in order
+            if small is None:  # large: its head first
                 try:
                     with open(item, "rb") as f:
                         head = f.read(18)

@@ -9,10 +9,14 @@ field's width, exactly as the psABI defines it.
 from __future__ import annotations
 
 import functools
+import io
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, TypeVar
+
+from oracle.records import quick_init
+from oracle.regular_file import read_head, read_regular
 
 from . import tables, types
 from .elf_file import (
@@ -32,6 +36,7 @@ GRP_COMDAT = 1
 _T = TypeVar("_T")
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputSection:
     index: int
@@ -69,6 +74,7 @@ class InputSection:
         return bool(self.flags & SHF_EXECINSTR)
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputSymbol:
     index: int
@@ -84,6 +90,7 @@ class InputSymbol:
         return isinstance(self.shndx, int) and self.shndx != 0
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputReloc:
     section: int  # index of the section the relocation patches
@@ -111,11 +118,7 @@ class InputObject:
 
 def is_relocatable(path: str) -> bool:
     """True for an ELF ET_REL file (archives, shared objects and options are not)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(18)
-    except OSError:
-        return False
+    head = read_head(path, 18)
     return len(head) == 18 and head[:4] == b"\x7fELF" and int.from_bytes(
         head[16:18], "little" if head[5] == 1 else "big") == 1
 
@@ -129,8 +132,7 @@ def read_object(path: str) -> InputObject:
 
 @functools.lru_cache(maxsize=256)
 def _read_object(_key: str, _mtime: int, _size: int, path: str) -> InputObject:
-    with open(path, "rb") as f:
-        return parse_object(f, path)
+    return parse_object(io.BytesIO(read_regular(path)), path)
 
 
 def parse_object(stream: BinaryIO, path: str) -> InputObject:
