@@ -72,6 +72,19 @@ def test_a_kept_region_is_zero_again_whichever_way_it_is_cleared(size: int) -> N
     assert second.run(CODE) == (0, [])
 
 
+def test_a_large_region_written_all_over_is_zero_again() -> None:
+    """More pages in memory than are cleared in place: the region is handed back whole."""
+    big, size = 0x30000000, 4 * cpus.ZERO_IN_PLACE
+    for status in (3, 0):
+        m = machine()
+        load(m, EXIT_WITH_DATA_BYTE, bytes([status]))
+        m.mem.map(big, size, RW)
+        assert m.mem.read(big, size) == bytes(size)
+        if status:
+            m.mem.write(big, b"\xff" * size)
+        assert m.run(CODE) == (status, [])
+
+
 def test_code_translated_for_an_earlier_run_does_not_run_again() -> None:
     first = machine()
     load(first, EXIT_WITH_DATA_BYTE, b"\x07")
