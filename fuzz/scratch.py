@@ -15,7 +15,9 @@ Python's default temporary directory.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections import defaultdict, deque
 from pathlib import Path
 
 RAM_DIR = Path("/dev/shm")
@@ -44,3 +46,34 @@ def _usable(directory: Path) -> bool:
 def make_scratch(prefix: str) -> Path:
     """A new directory for one session's (or one benchmark's) examples."""
     return Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_parent()))
+
+
+class RecyclingDirs:
+    """The fuzz properties' `tmp_path_factory` (the same `mktemp` and `getbasetemp`).
+
+    pytest's own factory lives on the pytest config, which HypoFuzz has already torn down
+    when it fuzzes (it collects with `pytest --collect-only` and then calls the properties
+    itself); and a campaign draws more examples than a disk holds directories.  So each
+    basename keeps only its latest KEEP directories: every property uses its directory within
+    one example, and a failure's files stay for the messages that name them."""
+
+    KEEP = 16
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._made: dict[str, deque[Path]] = defaultdict(deque)
+
+    def getbasetemp(self) -> Path:
+        return self._base
+
+    def mktemp(self, basename: str, numbered: bool = True) -> Path:
+        if numbered:
+            path = Path(tempfile.mkdtemp(prefix=f"{basename}-", dir=self._base))
+        else:
+            path = self._base / basename
+            path.mkdir()
+        made = self._made[basename]
+        made.append(path)
+        while len(made) > self.KEEP:
+            shutil.rmtree(made.popleft(), ignore_errors=True)
+        return path

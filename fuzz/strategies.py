@@ -276,6 +276,13 @@ def programs(draw: st.DrawFn) -> Program:
     """A valid program: links everywhere, and `semantics.outcome` says what it does.
     Its choices are read from byte blocks (draws.ByteChoices: two or three engine choices
     per model instead of about 160)."""
+    return draw_program(draw)
+
+
+def draw_program(draw: st.DrawFn) -> Program:
+    """What programs() draws, called with a composite's `draw`: for a strategy that draws
+    a program and more (fuzz.pipeline.linkharness_cases) without a nested strategy draw,
+    which Hypothesis validates and records each time."""
     draw = byte_choices(draw)
     n = integer(draw, 2, 4)
     libs = pick(draw, LIBRARY_SETS)

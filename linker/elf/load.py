@@ -17,6 +17,7 @@ import stat
 from dataclasses import replace
 
 from ..errors import LinkError
+from ..input_file import read_input
 from ..model import (
     COMMON,
     UNDEF,
@@ -72,14 +73,7 @@ _MAP_AT_LEAST = 1 << 16
 
 def _contents(path: str) -> bytes | mmap.mmap:
     """The file's bytes: a read-only map of a large regular file, else read whole."""
-    with open(path, "rb") as f:
-        info = os.fstat(f.fileno())
-        if info.st_size >= _MAP_AT_LEAST and stat.S_ISREG(info.st_mode):
-            try:
-                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-            except (OSError, ValueError):
-                pass  # a file system that cannot map: read it
-        return f.read()
+    return read_input(path, map_at_least=_MAP_AT_LEAST)
 
 
 @functools.lru_cache(maxsize=16)
@@ -176,6 +170,8 @@ class Loader:
             if item.startswith("-"):
                 break
             try:
+                if not stat.S_ISREG(os.stat(item).st_mode):
+                    break  # path() reads streams and says what is wrong, in order
                 with open(item, "rb") as f:
                     head = f.read(18)  # an archive or library is read once, by path()
                     if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:

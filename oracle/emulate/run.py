@@ -79,7 +79,7 @@ def run(
     if env is None:
         env_list: list[bytes] = []
     elif isinstance(env, Mapping):
-        env_list = [f"{k}={v}".encode() for k, v in env.items()]
+        env_list = [os.fsencode(f"{k}={v}") for k, v in env.items()]
     else:
         env_list = [_b(e) for e in env]
     inv = Invocation(
@@ -117,7 +117,7 @@ def _run_macho(data: bytes, inv: Invocation) -> RunResult:
 
 
 def _b(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else value.encode()
+    return value if isinstance(value, bytes) else os.fsencode(value)
 
 
 def _refused(message: str) -> RunResult:
