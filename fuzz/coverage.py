@@ -33,7 +33,7 @@ from .model import (
     Store,
     walk_steps,
 )
-from .semantics import Resolver, linked_objects, references
+from .semantics import Resolver, linked_objects, references, resolver_of
 from .strategies_reach import EDGES
 
 
@@ -86,7 +86,7 @@ def _resolution_labels(program: Program) -> set[str]:
     """Imports, weak and absolute symbols, COMMON merging, archive pulls."""
     labels: set[str] = set()
     linked = linked_objects(program)
-    resolver = Resolver(program, linked)
+    resolver = resolver_of(program, linked)
     objs = program.objects
     for i in linked:
         for f in objs[i].functions:
@@ -158,7 +158,7 @@ def _edge_labels(program: Program) -> set[str]:
     """`edge:<reloc>:max|min` for a field whose value is its range's edge (`past_max|min`
     for one just past it, in error models)."""
     labels: set[str] = set()
-    resolver = Resolver(program)
+    resolver = resolver_of(program)
     for i, obj in enumerate(program.objects):
         for d in obj.data:
             offset = 0

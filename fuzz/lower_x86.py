@@ -36,7 +36,7 @@ from .model import (
     Step,
     Store,
 )
-from .semantics import Resolver
+from .semantics import resolver_of
 
 START_SECTION = ".text.lh_start"
 
@@ -178,7 +178,7 @@ class Lowerer:
     def __init__(self, program: Program) -> None:
         self.jumps = False  # GOT_JUMPS applies to the function being lowered
         self.program = program
-        self.resolver = Resolver(program)
+        self.resolver = resolver_of(program)
 
     def field_at(self, owner: int, item: str, index: int) -> tuple[int, int]:
         """(offset, width) of field `index` of data item `item` as seen from object `owner`."""
