@@ -84,13 +84,19 @@ class ElfClass:
     def symbol(self, name: int, info: int, other: int, shndx: int, value: int,
                size: int) -> bytes:
         if self.wide:
-            return struct.pack("<IBBHQQ", name, info, other, shndx, value, size)
-        return struct.pack("<IIIBBH", name, value & 0xFFFFFFFF, size, info, other, shndx)
+            return _SYM64(name, info, other, shndx, value, size)
+        return _SYM32(name, value & 0xFFFFFFFF, size, info, other, shndx)
 
-    def relocation(self, offset: int, symbol: int, type_: str, addend: int) -> bytes:
+    def relocations(self, relocs: Sequence[Relocation], index: Mapping[str, int]) -> bytes:
+        """The entries of a section's relocations, `index` giving each symbol's (a
+        section symbol's under "\\0sec:" + its name)."""
+        types = self.reloc_types
+        keys = [("\0sec:" + r.symbol) if r.section_symbol else r.symbol for r in relocs]
         if self.addends_in_fields is None:
-            return struct.pack("<QQq", offset, symbol << 32 | self.reloc_types[type_], addend)
-        return struct.pack("<II", offset, symbol << 8 | self.reloc_types[type_])
+            return b"".join(_RELA64(r.offset, index[k] << 32 | types[r.type], r.addend)
+                            for r, k in zip(relocs, keys))
+        return b"".join(_REL32(r.offset, index[k] << 8 | types[r.type])
+                        for r, k in zip(relocs, keys))
 
     def section_header(self, *fields: int) -> bytes:
         return struct.pack("<IIQQQQIIQQ" if self.wide else "<IIIIIIIIII", *fields)
@@ -104,6 +110,10 @@ class ElfClass:
                                    52, 0, 0, 40, shnum, shstrndx)
 
 
+_SPECIAL_SHNDX = {"abs": SHN_ABS, "common": SHN_COMMON, "undef": 0}
+# the records' layouts, compiled once
+_SYM64, _SYM32 = struct.Struct("<IBBHQQ").pack, struct.Struct("<IIIBBH").pack
+_RELA64, _REL32 = struct.Struct("<QQq").pack, struct.Struct("<II").pack
 X86_64 = ElfClass(machine=62, reloc_types=RELOC_TYPES, wide=True)
 
 
@@ -139,7 +149,7 @@ def write_object(image: ObjectImage, elf: ElfClass,
     for s in ordered:
         kind = STT_FUNC if s.is_function else (STT_NOTYPE if s.special in ("abs", "undef")
                                                else STT_OBJECT)
-        shndx = {"abs": SHN_ABS, "common": SHN_COMMON, "undef": 0}.get(s.special, 0)
+        shndx = _SPECIAL_SHNDX.get(s.special, 0)
         if s.section is not None:
             shndx = index[s.section]
         sym_index[s.name] = len(symbols)
@@ -163,10 +173,7 @@ def write_object(image: ObjectImage, elf: ElfClass,
                     else elf.addends_in_fields(sec.data, sec.relocs))
             headers.append(Header(sec.name, SHT_PROGBITS, flags, data, align=sec.align))
         if sec.relocs:
-            entries = b"".join(
-                elf.relocation(r.offset, sym_index[("\0sec:" if r.section_symbol else "")
-                                                   + r.symbol], r.type, r.addend)
-                for r in sec.relocs)
+            entries = elf.relocations(sec.relocs, sym_index)
             headers.append(Header((".rela" if rela else ".rel") + sec.name,
                                   SHT_RELA if rela else SHT_REL,
                                   SHF_INFO_LINK | (SHF_GROUP if sec.group else 0), entries,
