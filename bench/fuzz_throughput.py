@@ -292,10 +292,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    from fuzz import collector
     from fuzz.libtrace import build_libraries
-
-    collector.tune()  # as the properties' processes have it (fuzz/conftest.py)
 
     wanted = {n.strip() for n in args.properties.split(",")}
     chosen = [spec for spec in PROPERTIES if spec.key in wanted or args.profile and

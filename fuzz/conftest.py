@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, is_hypothesis_test, settings
 
-from fuzz import collector, subject
+from fuzz import subject
 from fuzz.campaign import start_tally_flusher
 from fuzz.coverage import SESSION
 from fuzz.database import example_database
@@ -72,7 +72,6 @@ def _in_hypofuzz_run() -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    collector.tune()  # fuzz/collector.py: fewer garbage collections an example
     start_tally_flusher(SESSION)  # only inside a `make fuzz` campaign's workers
     if _in_hypofuzz_run():
         hypofuzz_compat()
