@@ -99,7 +99,7 @@ class ElfClass:
                         for r, k in zip(relocs, keys))
 
     def section_header(self, *fields: int) -> bytes:
-        return struct.pack("<IIQQQQIIQQ" if self.wide else "<IIIIIIIIII", *fields)
+        return (_SHDR64 if self.wide else _SHDR32)(*fields)
 
     def file_header(self, shoff: int, shnum: int, shstrndx: int) -> bytes:
         ident = b"\x7fELF" + bytes([2 if self.wide else 1, 1, 1]) + bytes(9)
@@ -114,6 +114,11 @@ _SPECIAL_SHNDX = {"abs": SHN_ABS, "common": SHN_COMMON, "undef": 0}
 # the records' layouts, compiled once
 _SYM64, _SYM32 = struct.Struct("<IBBHQQ").pack, struct.Struct("<IIIBBH").pack
 _RELA64, _REL32 = struct.Struct("<QQq").pack, struct.Struct("<II").pack
+_SHDR64, _SHDR32 = struct.Struct("<IIQQQQIIQQ").pack, struct.Struct("<IIIIIIIIII").pack
+# symbol binding bits and section flags by the model's enum members' identities (an enum
+# member hashes in Python, a dozen times an object)
+_STB_BITS = {id(binding): bits for binding, bits in STB.items()}
+_KIND_FLAGS = {id(kind): flags for kind, flags in KIND_FLAGS.items()}
 X86_64 = ElfClass(machine=62, reloc_types=RELOC_TYPES, wide=True)
 
 
@@ -153,7 +158,7 @@ def write_object(image: ObjectImage, elf: ElfClass,
         if s.section is not None:
             shndx = index[s.section]
         sym_index[s.name] = len(symbols)
-        symbols.append(elf.symbol(strtab.add(s.name), STB[s.binding] << 4 | kind,
+        symbols.append(elf.symbol(strtab.add(s.name), _STB_BITS[id(s.binding)] << 4 | kind,
                                   STV_HIDDEN if s.name in hidden else 0, shndx, s.value, s.size))
 
     rela = elf.addends_in_fields is None
@@ -165,7 +170,7 @@ def write_object(image: ObjectImage, elf: ElfClass,
             f"<{1 + len(members)}I", GRP_COMDAT, *members), link=symtab_i,
             info=sym_index[g], align=4, entsize=4))
     for sec in image.sections:
-        flags = KIND_FLAGS[sec.kind] | (SHF_GROUP if sec.group else 0)
+        flags = _KIND_FLAGS[id(sec.kind)] | (SHF_GROUP if sec.group else 0)
         if sec.kind is SectionKind.BSS:
             headers.append(Header(sec.name, SHT_NOBITS, flags, size=sec.size, align=sec.align))
         else:
@@ -189,9 +194,9 @@ def write_object(image: ObjectImage, elf: ElfClass,
     headers.append(Header(".shstrtab", SHT_STRTAB, data=bytes(shstrtab.data)))
     assert len(headers) + 1 == shstrtab_i + 1
 
-    file_header_size = len(elf.file_header(0, 0, 0))
+    file_header_size = 64 if elf.wide else 52
     body = bytearray(file_header_size)
-    table = [bytes(len(elf.section_header(*[0] * 10)))]
+    table = [bytes(64 if elf.wide else 40)]  # the null section's header
     for h, name in zip(headers, names, strict=True):
         if h.type != SHT_NOBITS:
             body += bytes(-len(body) % max(h.align, 1))
