@@ -53,7 +53,7 @@ from .kinds import (
 )
 from .model import InputSection, ObjectFile, SectionFlags, SymType
 from .records import dataclass, field
-from .reloc_view import allocated_relocations, joined_symbol_column
+from .reloc_view import RelocView, allocated_relocations
 from .resolve import GlobalSymbol, SymbolTable
 
 GotKey = Hashable  # a global id (int), or (object number, symbol index) for a local
@@ -203,12 +203,14 @@ def is_tls_key(key: object) -> bool:
 
 def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
                      preemptible: np.ndarray | None = None, shared: bool = False,
-                     text_relocations: bool = False, plt_reads_got_register: bool = False
-                     ) -> ScanResult:
+                     text_relocations: bool = False, plt_reads_got_register: bool = False,
+                     view: RelocView | None = None) -> ScanResult:
     """Flag what every allocated relocation needs.  `preemptible` (per global id) says
     which symbols ld.so binds; by default the imports.  `shared`: a shared object (its
     preemptible symbols get no COPY and no canonical PLT entry); `text_relocations`:
-    -z notext; `plt_reads_got_register`: the arch's trait of that name."""
+    -z notext; `plt_reads_got_register`: the arch's trait of that name.  `view`: the
+    link's allocated relocations as they are now, when a pass before has one at hand
+    (it only picks the sections to visit: each is then read from its own table)."""
     pick_instruction_forms(symtab)
     if preemptible is None:
         preemptible = np.array([s.imported for s in symtab.symbols], dtype=bool)
@@ -230,7 +232,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     absolute_kind[int(RelocKind.ABS)] = True
     # Which rows need a Python step (a slot, an entry, a dynamic relocation or an error),
     # asked of every row of the link at once; only their sections are walked below.
-    view = allocated_relocations(symtab)
+    if view is None:
+        view = allocated_relocations(symtab)
     kinds_all = view.by_howto(lambda howtos: kind_array(list(howtos)))
     targets_all = view.gid
     if uses_base[kinds_all].any():
@@ -240,8 +243,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     work = needs_got[kinds_all] | tls_pair[kinds_all]
     if ifunc.any():
         work |= known_all & ifunc[target_all]
-    local_ifunc_all = (joined_symbol_column(symtab.objects, "type") == SymType.IFUNC) \
-        & (joined_symbol_column(symtab.objects, "section") >= 0)
+    local_ifunc_all = (view.symbol_column(symtab.objects, "type") == SymType.IFUNC) \
+        & (view.symbol_column(symtab.objects, "section") >= 0)
     if local_ifunc_all.any():
         work |= ~known_all & local_ifunc_all[view.local]
     work |= known_all & imported[target_all]

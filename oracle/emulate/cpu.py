@@ -19,6 +19,7 @@ past its deadline.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import mmap
 import os
@@ -119,6 +120,9 @@ class Cpu:
         self.lease = 0  # counts acquisitions: a release names the lease it ends
         self._kept: dict[tuple[int, int], _Region] = {}  # (addr, size) -> its memory
         self._unclaimed: set[tuple[int, int]] = set()
+        # the kept regions by address, for host_read/host_write: (start, end, memory)
+        self._spans: list[tuple[int, int, mmap.mmap]] = []
+        self._span_starts: list[int] = []
         self._code_translated: tuple[tuple[int, int, int], ...] | None = None
         self._counting = False
         self._ran = False
@@ -152,6 +156,7 @@ class Cpu:
                 self._kept[key].zero()
             else:  # split by the run: its pieces are unmapped above
                 self._kept.pop(key).host.close()
+        self._index_spans()
         self._unclaimed = set(self._kept)
         self.uc.context_restore(self._initial)
 
@@ -180,6 +185,7 @@ class Cpu:
             region.host.close()
             raise
         self._kept[key] = region
+        self._index_spans()
 
     def start(self, counting: bool) -> None:
         """A run begins on this CPU: drop the translated code unless it was translated
@@ -198,7 +204,8 @@ class Cpu:
 
     def _code(self, regions: dict[tuple[int, int], int]) -> tuple[tuple[int, int, int], ...]:
         """The executable regions but the library's, with a hash of their bytes."""
-        return tuple((begin, size, hash(bytes(self.uc.mem_read(begin, size))))
+        return tuple((begin, size, hash(self.host_read(begin, size)
+                                        or bytes(self.uc.mem_read(begin, size))))
                      for (begin, size), prot in sorted(regions.items())
                      if prot & UC_PROT_EXEC and begin != self.lib_base)
 
@@ -216,6 +223,45 @@ class Cpu:
         self._unclaimed.discard(key)
         self.uc.mem_unmap(*key)
         self._kept.pop(key).host.close()
+        self._index_spans()
+
+    # -- guest memory through the host's view of it --
+    #
+    # Every kept region is Unicorn memory mapped over an mmap of ours, and Unicorn maps
+    # exactly the library region and the kept regions (a run's mem_protect may split a
+    # region in Unicorn's table, but each piece stays mapped over the same host memory
+    # until reset unmaps the pieces and forgets the region).  So an access wholly inside
+    # one kept region reads or writes the same bytes uc_mem_read/uc_mem_write would, as
+    # they do regardless of protection, and without a ctypes call (about 1-2 us each, some
+    # 50 a run).  Unicorn drops no translated block on either kind of write (start() keys
+    # the translations on the code's bytes).  Anything else (the library region, an access
+    # across regions, unmapped memory) goes to Unicorn, which says what is wrong with it.
+
+    def _index_spans(self) -> None:
+        self._spans = sorted((a, a + size, region.host)
+                             for (a, size), region in self._kept.items())
+        self._span_starts = [a for a, _, _ in self._spans]
+
+    def host_read(self, addr: int, size: int) -> bytes | None:
+        """The `size` bytes at `addr`, if they lie in one kept region (else None)."""
+        i = bisect.bisect_right(self._span_starts, addr) - 1
+        if i < 0:
+            return None
+        start, end, host = self._spans[i]
+        if addr + size > end:
+            return None
+        return host[addr - start:addr - start + size]
+
+    def host_write(self, addr: int, data: bytes) -> bool:
+        """Write `data` at `addr` if it lies in one kept region; False if not (unwritten)."""
+        i = bisect.bisect_right(self._span_starts, addr) - 1
+        if i < 0:
+            return False
+        start, end, host = self._spans[i]
+        if addr + len(data) > end:
+            return False
+        host[addr - start:addr - start + len(data)] = data
+        return True
 
     @property
     def owner(self) -> CpuOwner | None:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, TypeVar
 
+from oracle.records import quick_init
 from oracle.regular_file import read_head, read_regular
 
 from . import tables, types
@@ -35,6 +36,7 @@ GRP_COMDAT = 1
 _T = TypeVar("_T")
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputSection:
     index: int
@@ -72,6 +74,7 @@ class InputSection:
         return bool(self.flags & SHF_EXECINSTR)
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputSymbol:
     index: int
@@ -87,6 +90,7 @@ class InputSymbol:
         return isinstance(self.shndx, int) and self.shndx != 0
 
 
+@quick_init
 @dataclass(frozen=True)
 class InputReloc:
     section: int  # index of the section the relocation patches
