@@ -95,15 +95,31 @@ def _field(prefix: bytes, reloc: str, sym: Sym, pc_relative: bool) -> tuple[byte
     return prefix + bytes(4), [Fixup(len(prefix), reloc, sym.name, addend)]
 
 
+# Encodings of instructions with a symbol, by the instruction's identity: the lowering
+# makes most of them once per (symbol, offset, form) and reuses them (fuzz.lower_x86's
+# cached sequences), so consecutive programs encode the same objects again.  Each entry
+# holds its instruction, so that an id is never another's while the entry lives.
+_ENCODED: dict[int, tuple[Insn, bytes, list[Fixup]]] = {}
+_ENCODED_MAX = 16384  # entries; cleared whole when full
+
+
 def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
-    """Machine bytes of `insn` and its relocation sites."""
+    """Machine bytes of `insn` and its relocation sites (the list is shared: read it)."""
     fixed = FIXED.get(insn.op)
     if fixed is not None:
         return fixed[0], []
+    known = _ENCODED.get(id(insn))
+    if known is not None and known[0] is insn:
+        return known[1], known[2]
     form = _FORMS.get(insn.op)
     if form is None:
         raise ValueError(f"unknown instruction {insn.op}")
-    return form(insn)
+    code, fixups = form(insn)
+    if insn.sym is not None and not insn.body:
+        if len(_ENCODED) >= _ENCODED_MAX:
+            _ENCODED.clear()
+        _ENCODED[id(insn)] = (insn, code, fixups)
+    return code, fixups
 
 
 def _skip_if_even(insn: Insn) -> tuple[bytes, list[Fixup]]:
