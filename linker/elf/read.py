@@ -141,21 +141,15 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
             obj.exec_stack = bool(sh_flags & SHF_EXECINSTR)
             out.append(None)
             continue
-        is_eh = name == ".eh_frame" or sh_type == SHT_X86_64_UNWIND
         if sh_flags & SHF_ALLOC and _FIRST_RESERVED_TYPE <= sh_type < _SHT_LOOS:
             # Dropping it, as an unloaded type is dropped, would leave its symbols' section
             # gone and its COMDAT signature claimed: errors far from here (BFD refuses it too)
             raise hdr.error(f"allocated section of type {int(sh_type):#x}, which is no gABI, "
                             "OS, processor or user section type", i)
-        if not sh_flags & SHF_ALLOC:
-            if sh_type != SHT_PROGBITS or sh_flags & SHF_EXCLUDE \
-                    or not policy.keeps_non_alloc(name):
-                out.append(None)
-                continue
-        elif (sh_type not in _LOADED_TYPES or sh_flags & SHF_EXCLUDE) and not is_eh:
+        role = loaded_role(name, sh_type, sh_flags)
+        if role is None:
             out.append(None)
             continue
-        role = SectionRole.EH_FRAME if is_eh else _role_by_name(name, sh_type)
         # the headers were bounds-checked by read_headers: slice the file directly
         data: bytes | memoryview | None = None if sh_type == SHT_NOBITS \
             else data_of[offset:offset + size]
@@ -176,6 +170,19 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
                                 role=role, align=max(1, int(align)), size=int(size), data=data,
                                 entsize=int(entsize)))
     return out
+
+
+def loaded_role(name: str, sh_type: int, sh_flags: int) -> SectionRole | None:
+    """The role of a section the reader loads (by its name, type and flags alone), or
+    None for one it leaves out."""
+    is_eh = name == ".eh_frame" or sh_type == SHT_X86_64_UNWIND
+    if not sh_flags & SHF_ALLOC:
+        if sh_type != SHT_PROGBITS or sh_flags & SHF_EXCLUDE \
+                or not policy.keeps_non_alloc(name):
+            return None
+    elif (sh_type not in _LOADED_TYPES or sh_flags & SHF_EXCLUDE) and not is_eh:
+        return None
+    return SectionRole.EH_FRAME if is_eh else _role_by_name(name, sh_type)
 
 
 _FLAGS_OF: dict[int, SectionFlags] = {}
