@@ -26,7 +26,8 @@ Link targets (each linked unmutated first; a mutation replaces one of `mutable`)
 - system-archive: the same with an archive of three members of the host's libz.a and a copy
   of libc_nonshared.a (members named `.oS`) as the mutable inputs.
 Executable targets (mutated, fed to oracle.check, check_fields and oracle.run), made by
-other linkers from the C unit: gnu-ld-exe, gnu-ld32-exe, lld-macho-exe (real_exe_targets).
+other linkers from the C unit: gnu-ld-exe, gnu-ld32-exe, lld-macho-exe (real_exe_targets);
+and system-so-run, the host's libz.so.1 mutated and loaded by the unmutated gnu-ld-exe.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ LIBZ_A = LIB64 / "libz.a"
 LIBZ_MEMBERS = ("crc32.o", "adler32.o", "zutil.o")  # what c_parts.c calls, and no more
 REAL_TARGETS = ("gcc-object", "gcc32-object", "clang-macho-object", "clang-macho32-object",
                 "system-so", "system-archive", "clang-macho-archive", "gnu-ld-exe",
-                "gnu-ld32-exe", "lld-macho-exe")
+                "gnu-ld32-exe", "lld-macho-exe", "system-so-run")
 GCC_FLAGS = ("-O2", "-g", "-fcf-protection=full", "-frandom-seed=hostile")
 DARWIN_TRIPLES = {"x86_64": "x86_64-apple-macosx10.9", "i386": "i386-apple-macosx10.7"}
 
@@ -148,7 +149,10 @@ def real_exe_targets(work: Path, exe_target: Any) -> dict[str, Any]:
             "gnu-ld32-exe": exe_target("gnu-ld32-exe", out / "gnu-ld32-exe", c32, [],
                                        deep=True),
             "lld-macho-exe": exe_target("lld-macho-exe", out / "lld-macho-exe", macho, [],
-                                        deep=True)}
+                                        deep=True),
+            # the host's libz.so.1 mutated, loaded by the unmutated gnu-ld-exe
+            "system-so-run": exe_target("system-so-run", seat / LIBZ_SO.name, [], [],
+                                        host=out / "gnu-ld-exe", deep=True)}
 
 
 def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
