@@ -12,6 +12,9 @@ import pytest
 from fuzz.hostile.seeds import Targets
 from fuzz.hostile.seeds_real import SOURCES, _compile_all
 from linker import LinkError, link
+from oracle.check import check
+from oracle.emulate import run
+from oracle.relocs import check_fields
 
 
 def test_compiled_seeds_are_deterministic(tmp_path: Path, targets: Targets) -> None:
@@ -86,3 +89,31 @@ def test_allocated_section_of_a_reserved_type_is_refused(tmp_path: Path,
     assert "c_parts.o: section " in str(caught.value)
     assert "allocated section of type 0x4000001" in str(caught.value)
     assert not (tmp_path / "a.out").exists()
+
+
+@pytest.mark.parametrize("name", ["gcc-object", "gcc32-object", "clang-macho-object",
+                                  "clang-macho32-object", "system-so", "system-archive",
+                                  "clang-macho-archive"])
+def test_valid_link_of_compiler_made_inputs_is_judged_correct(
+        name: str, tmp_path: Path, targets: Targets) -> None:
+    """The seed links the campaigns mutate: no violation, no field mismatch."""
+    target = targets.links[name]
+    out = tmp_path / "a.out"
+    link(target.inputs, out, **target.options)
+    assert check(out) == []
+    assert list(check_fields(str(out), [str(p) for p in target.inputs if p.suffix == ".o"])) \
+        == []
+
+
+@pytest.mark.parametrize("name", ["gnu-ld-exe", "gnu-ld32-exe"])
+def test_other_linkers_executables_run_as_natively(name: str, targets: Targets) -> None:
+    """GNU ld's executables of the C unit: judged correct, and the emulator (with the host's
+    libz.so.1) prints what the host's run prints."""
+    target = targets.exes[name]
+    assert check(target.exe) == []
+    assert list(check_fields(str(target.exe), [str(p) for p in target.objects])) == []
+    native = subprocess.run([str(target.exe)], capture_output=True, check=True,
+                            env={"LD_LIBRARY_PATH": ":".join(map(str, target.library_path))})
+    result = run(target.exe, library_path=list(target.library_path), timeout=10.0)
+    assert result.exit_code == 0, result.faults
+    assert result.stdout == native.stdout
