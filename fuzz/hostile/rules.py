@@ -115,8 +115,8 @@ def link_rules(inputs: Sequence[Path], options: dict[str, Any], out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     output, map_file = out_dir / "a.out", out_dir / "a.map.json"
     # Besides the inputs, an error may name the output (its layout) or the command line
-    # (`-e (entry point)`: the entry symbol no input defines).
-    names = [*names, output.name, "(entry point)"]
+    # (`-e (entry point)` or `-u`: a symbol the options name that no input defines).
+    names = [*names, output.name, "(entry point)", "-u: "]
     broken: list[str] = []
     peak, start = _peak_rss(), _clocks()
     failed = False

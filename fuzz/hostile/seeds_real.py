@@ -187,14 +187,14 @@ def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
         add(name, [*macho, cxxabi, LIBSYSTEM_TBD], macho,
             {"target": f"macho-{arch}", "entry": "_main"})
     # the x86-64 Mach-O objects in a BSD archive (`#1/N` long names, `__.SYMDEF`), which
-    # the link pulls both members of through `_main`
+    # the link pulls both members of through the entry point `_main`
     archive = work / "macho-archive" / "libreal.a"
     archive.parent.mkdir()
     _run(["llvm-ar-14", "rcsD", "--format=darwin", str(archive),
           *(str(objects[f"{unit}_x86_64.o"]) for unit in ("macho_parts", "cxx_parts"))],
          archive.parent)
     add("clang-macho-archive", [archive, cxxabi, LIBSYSTEM_TBD], [archive],
-        {"target": "macho-x86_64", "entry": "_main", "undefined": ["_main"]})
+        {"target": "macho-x86_64", "entry": "_main"})
     (libz_so,) = _seated(work / "system-so", [LIBZ_SO])
     inputs, _, options = _gcc_link_line(elf64, False, [libz_so])
     add("system-so", inputs, [libz_so], options)
