@@ -43,7 +43,15 @@ SOURCES = Path(__file__).resolve().parent / "real"
 ROOT = SOURCES.parents[2]
 MACHO_INCLUDE = ROOT / "tests" / "macho_include"
 LIBSYSTEM_TBD = ROOT / "linker" / "macho" / "data" / "libSystem.tbd"
-GCC_LIB = Path("/usr/lib/gcc/x86_64-linux-gnu/12")
+
+def _gcc_lib() -> Path:
+    """gcc's own library directory (crtbeginS.o, libgcc.a), as `gcc -###` names it."""
+    found = subprocess.run(["gcc", "-print-file-name=crtbeginS.o"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    return Path(found).parent
+
+
+GCC_LIB = _gcc_lib()
 LIB64 = Path("/usr/lib/x86_64-linux-gnu")
 LIB32 = Path("/usr/lib32")
 LIBZ_SO = LIB64 / "libz.so.1"
