@@ -94,10 +94,11 @@ def _stage(out: OutputFile) -> str:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(out.data)
-        if out.executable:
-            mask = os.umask(0)
-            os.umask(mask)
-            os.chmod(tmp, 0o777 & ~mask)
+        # the mode a plain create gives (GNU ld's too): 0666 or, executable, 0777 under the
+        # umask; the staging file's 0600 left a -r object or a map unreadable to others
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, (0o777 if out.executable else 0o666) & ~mask)
     except OSError as e:  # a full disk, a quota
         os.unlink(tmp)
         raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
