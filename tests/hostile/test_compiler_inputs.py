@@ -93,7 +93,7 @@ def test_allocated_section_of_a_reserved_type_is_refused(tmp_path: Path,
 
 @pytest.mark.parametrize("name", ["gcc-object", "gcc32-object", "clang-macho-object",
                                   "clang-macho32-object", "system-so", "system-archive",
-                                  "clang-macho-archive"])
+                                  "clang-macho-archive", "gcc-shared-object"])
 def test_valid_link_of_compiler_made_inputs_is_judged_correct(
         name: str, tmp_path: Path, targets: Targets) -> None:
     """The seed links the campaigns mutate: no violation, no field mismatch."""
@@ -117,3 +117,21 @@ def test_other_linkers_executables_run_as_natively(name: str, targets: Targets) 
     result = run(target.exe, library_path=list(target.library_path), timeout=10.0)
     assert result.exit_code == 0, result.faults
     assert result.stdout == native.stdout
+
+
+def test_relocatable_link_of_compiler_made_objects_runs_as_the_objects_do(
+        tmp_path: Path, targets: Targets) -> None:
+    """gcc-relocatable's seed link: `-r` of the gcc-object units (COMDAT groups, .eh_frame,
+    TLS, DWARF), linked by g++ as one object, prints what the two objects print (the
+    checker and the field oracle judge executables, not ET_REL)."""
+    target = targets.links["gcc-relocatable"]
+    combined = tmp_path / "combined.o"
+    link(target.inputs, combined, **target.options)
+    outputs = []
+    for name, objects in (("direct", target.inputs), ("combined", [combined])):
+        subprocess.run(["g++", *map(str, objects), "-lz", "-o", str(tmp_path / name)],
+                       check=True)
+        outputs.append(subprocess.run([str(tmp_path / name)], capture_output=True,
+                                      check=True).stdout)
+    assert outputs[0] == outputs[1]
+    assert b"made 7" in outputs[0]
