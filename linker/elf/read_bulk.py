@@ -166,7 +166,9 @@ def _names(offsets: np.ndarray, tables: list[bytes], file_of: np.ndarray) -> lis
     at = np.minimum(np.searchsorted(starts, wanted), len(starts) - 1)
     if (starts[at] != wanted).any():
         raise NotBulk
-    return list(map(pieces.__getitem__, at.tolist()))
+    # through an object array: a gather in C, cheaper than a Python call per name
+    names: list[str] = np.array(pieces, dtype=object)[at].tolist()
+    return names
 
 
 # -- relocations --------------------------------------------------------------------------
