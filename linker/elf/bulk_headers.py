@@ -28,6 +28,7 @@ from .headers import (
     EM_X86_64,
     SHF_EXCLUDE,
     SHF_EXECINSTR,
+    SHT_GROUP,
     SHT_NOBITS,
     SHT_SYMTAB,
     ElfHeaders,
@@ -57,10 +58,12 @@ class NotBulk(Exception):
 class BatchFile:
     """One object of the batch while it is read: its headers' rows and its tables."""
 
-    __slots__ = ("hdr", "obj", "rows", "symtab")
+    __slots__ = ("grouped", "hdr", "obj", "rows", "symtab")
 
-    def __init__(self, hdr: ElfHeaders, obj: ObjectFile, symtab: int | None) -> None:
+    def __init__(self, hdr: ElfHeaders, obj: ObjectFile, symtab: int | None,
+                 grouped: bool) -> None:
         self.hdr, self.obj, self.rows, self.symtab = hdr, obj, hdr.rows, symtab
+        self.grouped = grouped  # has an SHT_GROUP section
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,8 @@ def read_batch(items: list[tuple[memoryview, str]]) -> list[BatchFile]:
     owner = np.searchsorted(starts, symtabs, side="right") - 1
     if len(owner) and (np.diff(owner) == 0).any():
         raise NotBulk  # more than one SHT_SYMTAB: read_object's error
+    grouped = np.bincount(np.searchsorted(starts, np.flatnonzero(shdrs["type"] == SHT_GROUP),
+                                          side="right") - 1, minlength=len(items)).tolist()
     symtab_of: list[int | None] = [None] * len(items)
     for o, at in zip(owner.tolist(), symtabs.tolist()):
         symtab_of[o] = at - starts[o]
@@ -129,7 +134,7 @@ def read_batch(items: list[tuple[memoryview, str]]) -> list[BatchFile]:
         obj.sections = sections
         if plan.exec_stack is not None:
             obj.exec_stack = plan.exec_stack
-        files.append(BatchFile(hdr, obj, symtab_of[n]))
+        files.append(BatchFile(hdr, obj, symtab_of[n], grouped[n] > 0))
     return files
 
 

@@ -70,7 +70,8 @@ def _read(items: list[tuple[memoryview, str]]) -> list[ObjectFile]:
     files = read_batch(items)
     _symbols(files)
     for f in files:
-        f.obj.groups = _groups(f.hdr, f.obj, f.symtab)
+        if f.grouped:  # else no COMDAT groups: the object's list stays empty
+            f.obj.groups = _groups(f.hdr, f.obj, f.symtab)
     _relocations(files)
     return [f.obj for f in files]
 
