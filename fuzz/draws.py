@@ -223,6 +223,7 @@ class ByteChoices:
         return (self._take(width) * count) >> (8 * width)
 
 
+@functools.lru_cache(maxsize=256)
 def _width(span: int) -> int:
     """Bytes read for a choice among `span` values: enough for the span, and one more
     when it is wide and not a power of two (the bias then stays under 1/256)."""

@@ -94,8 +94,12 @@ class Draft:
     absolutes: list[tuple[int, AbsSymbol]] = field(default_factory=list)
     menus: dict[tuple[int, int, bool], _Menu] = field(default_factory=dict)  # see _menu
 
+    def __post_init__(self) -> None:
+        # the libraries' functions and data, asked for at every import step
+        self._imports = (_imports(self.libraries, False), _imports(self.libraries, True))
+
     def imports(self, functions: bool) -> tuple[libtrace.Import, ...]:
-        return _imports(self.libraries, functions)
+        return self._imports[functions]
 
     def visible_funcs(self, owner: int, rank: int, globals_only: bool) -> list[FuncSym]:
         return [f for f in self.funcs if f.rank > rank

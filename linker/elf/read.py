@@ -149,6 +149,12 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
             else data_of[offset:offset + size]
         if sh_flags & SHF_COMPRESSED and data is not None:
             data, size, align = decompress_section(hdr, i, data)
+        elif name.startswith(".zdebug") and data is not None and bytes(data[:4]) == b"ZLIB":
+            # GNU's pre-gABI form (`-gz=zlib-gnu`): its relocations are against the inflated
+            # bytes, which this linker does not make; say so rather than misreport them
+            raise hdr.error("GNU's legacy compressed debug section (a 'ZLIB' header, "
+                            "-gz=zlib-gnu) is not supported; compile with -gz=zlib", i,
+                            offset=0)
         if align > 1 and (align & (align - 1) or align > MAX_ALIGNMENT):
             _check_alignment(hdr, i, int(align))
         if sh_type == SHT_NOBITS and size > zero_fill_limit:
