@@ -8,8 +8,10 @@ which sections are loaded, under which name, role and flags, is decided once per
 What an object gets is the same `ElfHeaders` and `InputSection`s as one at a time.
 
 Only the common case is taken: a table `read_headers` would accept as it stands, with no
-compressed section, no alignment or zero-fill past the readers' limits; anything else
-raises `NotBulk`, and the caller reads one at a time (which says what is wrong).
+compressed section (nor a `.zdebug` one), no alignment or zero-fill past the readers'
+limits; anything else raises `NotBulk`, and the caller reads one at a time (which says
+what is wrong).  A check `read._sections` makes of a section's bytes must be mirrored
+here, as a reason to fall back.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class _Plan:
 
     loaded: tuple[tuple[int, str, SectionRole, SectionFlags, bool], ...]
     exec_stack: bool | None
+    # a loaded section whose bytes `read._sections` looks at (GNU's `.zdebug` form): the
+    # batch is read one at a time
+    by_bytes: bool = False
 
 
 _PLANS: dict[tuple[tuple[str, ...], bytes], _Plan] = {}
@@ -124,6 +129,8 @@ def read_batch(items: list[tuple[memoryview, str]]) -> list[BatchFile]:
         obj = ObjectFile(path=path, arch=ARCH, sections=[], symbols=_EMPTY_SYMBOLS,
                          howtos=howtos)
         plan = _plan(names, fate[first:end].tobytes(), own)
+        if plan.by_bytes:
+            raise NotBulk
         sections: list[InputSection | None] = [None] * len(own)
         for i, name, role, flags, nobits in plan.loaded:
             _n, _t, _f, _a, offset, size, _l, _i, align, entsize = own[i]
@@ -168,7 +175,8 @@ def _plan(names: tuple[str, ...], fate: bytes, rows: list[tuple[int, ...]]) -> _
             if role is not None:
                 loaded.append((i, names[i], role, _section_flags(sh_flags),
                                sh_type == SHT_NOBITS))
-        plan = _Plan(tuple(loaded), exec_stack)
+        plan = _Plan(tuple(loaded), exec_stack,
+                     any(name.startswith(".zdebug") for _i, name, *_rest in loaded))
         if len(_PLANS) < _PLAN_LIMIT:
             _PLANS[key] = plan
     return plan
