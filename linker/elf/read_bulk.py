@@ -134,10 +134,10 @@ def _symbols(files: list[BatchFile]) -> None:
     visibility = (raw["other"] & 3).astype(np.uint8)
     bounds = _bounds(counts)
     for f, (start, end) in zip(owners, bounds):
-        f.obj.symbols = SymbolTable(names=names[start:end], value=value[start:end],
-                                    size=size[start:end], section=section[start:end],
-                                    binding=bind[start:end], type=stype[start:end],
-                                    visibility=visibility[start:end])
+        # by position: names, value, size, section, binding, type, visibility
+        f.obj.symbols = SymbolTable(names[start:end], value[start:end], size[start:end],
+                                    section[start:end], bind[start:end], stype[start:end],
+                                    visibility[start:end])
 
 
 def _bounds(counts: np.ndarray) -> list[tuple[int, int]]:
