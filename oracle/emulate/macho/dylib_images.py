@@ -28,6 +28,7 @@ from oracle.emulate.macho.opcodes import OpcodeError, read_uleb
 from oracle.emulate.macho.slide import SlidImage
 from oracle.emulate.memory import PAGE
 from oracle.emulate.process import Process
+from oracle.records import quick_init, replaced
 
 EXPORT_KIND_MASK, EXPORT_KIND_ABSOLUTE = 0x3, 0x2
 EXPORT_REEXPORT, EXPORT_STUB_AND_RESOLVER = 0x8, 0x10
@@ -71,12 +72,13 @@ def slid(img: MachOImage, slide: int) -> MachOImage:
     fields = {f.name: getattr(img, f.name) for f in dataclasses.fields(img)}
     fields.pop("slide", None)
     fields["segments"] = [
-        dataclasses.replace(seg, vmaddr=seg.vmaddr + slide, sections=tuple(
-            dataclasses.replace(sect, addr=sect.addr + slide) for sect in seg.sections))
+        replaced(seg, vmaddr=seg.vmaddr + slide, sections=tuple(
+            replaced(sect, addr=sect.addr + slide) for sect in seg.sections))
         for seg in img.segments]
     return SlidImage(**fields, slide=slide)
 
 
+@quick_init
 @dataclass(frozen=True)
 class ExportEntry:
     name: str

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oracle.records import quick_init
+
 REBASE_TYPE_POINTER, REBASE_TYPE_TEXT_ABSOLUTE32, REBASE_TYPE_TEXT_PCREL32 = 1, 2, 3
 BIND_TYPE_POINTER = 1
 BIND_SYMBOL_FLAGS_WEAK_IMPORT = 0x1
@@ -28,6 +30,7 @@ class OpcodeError(Exception):
         self.what = what
 
 
+@quick_init
 @dataclass(frozen=True)
 class Rebase:
     opcode_offset: int
@@ -36,6 +39,7 @@ class Rebase:
     type: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class Bind:
     opcode_offset: int  # of the DO_BIND opcode that made this record
