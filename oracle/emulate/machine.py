@@ -151,6 +151,10 @@ class Machine:
         self._overcount = 0
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
 
+    def protect(self, addr: int, size: int, prot: int) -> None:
+        """Change the protection of mapped memory (UcError if it is not all mapped)."""
+        self._cpu.protect(addr, size, prot)
+
     # -- the library region --
 
     def add_handler(self, handler: Handler, name: str) -> int:
