@@ -23,6 +23,7 @@ from .kinds import (
     RelocKind,
     compute,
     formula,
+    per_howto_table,
 )
 from .layout import Layout
 from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, ObjectFile, is_allocated
@@ -191,27 +192,37 @@ def all_local_addresses(objects: Sequence[ObjectFile], layout: Layout,
     return addr
 
 
+@per_howto_table
+def _howto_columns(howtos: Sequence[Howto]) -> np.ndarray:
+    """Rows kind, width, lo, hi (bounds clipped to int64) of a howto table, per howto."""
+    columns = np.zeros((4, len(howtos)), dtype=np.int64)
+    for n, h in enumerate(howtos):
+        lo, hi = h.bounds()
+        columns[:, n] = (int(h.kind), h.width, max(lo, -(1 << 63)), min(hi, (1 << 63) - 1))
+    columns.flags.writeable = False
+    return columns
+
+
 @dataclass
 class _HowtoTable:
-    """Every distinct howto sequence of the link, concatenated; objects index it at a base."""
+    """Every distinct howto sequence of the link, its columns joined; objects index it at
+    a base."""
 
-    kind: list[int] = field(default_factory=list)
-    width: list[int] = field(default_factory=list)
-    lo: list[int] = field(default_factory=list)
-    hi: list[int] = field(default_factory=list)
+    columns: list[np.ndarray] = field(default_factory=list)
+    size: int = 0
     base_of: dict[int, int] = field(default_factory=dict)
 
     def base(self, howtos: Sequence[Howto]) -> int:
         key = id(howtos)
-        if key not in self.base_of:
-            self.base_of[key] = len(self.kind)
-            for h in howtos:
-                lo, hi = h.bounds()
-                self.kind.append(int(h.kind))
-                self.width.append(h.width)
-                self.lo.append(max(lo, -(1 << 63)))
-                self.hi.append(min(hi, (1 << 63) - 1))
-        return self.base_of[key]
+        base = self.base_of.get(key)
+        if base is None:
+            base = self.base_of[key] = self.size
+            self.columns.append(_howto_columns(howtos))
+            self.size += len(howtos)
+        return base
+
+    def joined(self) -> np.ndarray:
+        return self.columns[0] if len(self.columns) == 1 else np.hstack(self.columns)
 
 
 def apply_relocations(
@@ -309,7 +320,8 @@ def apply_relocations(
     L = np.where(is_global & (syms.plt[g] != 0), syms.plt[g], S)
     G = np.where(is_global, syms.got[g], 0)
     Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
-    kind = np.array(howtos.kind, dtype=np.int64)[flat["howto"]]
+    howto_columns = howtos.joined()[:, flat["howto"]]
+    kind = howto_columns[0]
     local_got = ~is_global & _IS_GOT_KIND[kind]
     tls_got = _IS_TLS_GOT_KIND[kind]
     tls_pair = _IS_TLS_PAIR_KIND[kind]
@@ -331,9 +343,8 @@ def apply_relocations(
     tomb = np.where(dead, tomb, -1)
     columns = {
         "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
-        "kind": kind, "width": np.array(howtos.width, dtype=np.int64)[flat["howto"]],
-        "lo": np.array(howtos.lo, dtype=np.int64)[flat["howto"]],
-        "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]], "tomb": tomb,
+        "kind": kind, "width": howto_columns[1], "lo": howto_columns[2],
+        "hi": howto_columns[3], "tomb": tomb,
     }
     _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp, tls_start)
 

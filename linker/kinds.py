@@ -22,6 +22,8 @@ link that shares a kind.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -206,3 +208,26 @@ def compute(
     if kind is RelocKind.TLS_NEG_TPOFF:
         return TP - S - A
     return np.zeros_like(A)
+
+
+_T = TypeVar("_T")
+# (function, id of the table) -> (the table, its result): the table is kept so its id
+# stays its own for the life of the process.
+_PER_TABLE: dict[tuple[Callable[..., object], int], tuple[Sequence[Howto], object]] = {}
+
+
+def per_howto_table(func: Callable[[Sequence[Howto]], _T]) -> Callable[[Sequence[Howto]], _T]:
+    """`func(howtos)` computed once per howto table.  The readers' tables are module-level
+    tuples that every object of a link (and every link of a process) shares, so a lookup
+    array derived from one is the same each time: a small link paid a few hundred µs
+    rebuilding them (a Python step and a dataclass comparison per howto).  Only tuples are
+    remembered, by identity (a list could change); results are shared, so read-only."""
+    def cached(howtos: Sequence[Howto]) -> _T:
+        if not isinstance(howtos, tuple):
+            return func(howtos)
+        key = (func, id(howtos))
+        hit = _PER_TABLE.get(key)
+        if hit is None or hit[0] is not howtos:
+            hit = _PER_TABLE[key] = (howtos, func(howtos))
+        return hit[1]  # type: ignore[return-value]
+    return cached

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..kinds import Howto
+from ..kinds import Howto, per_howto_table
 from ..model import InputSection, SymType
 from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
@@ -83,12 +83,16 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
     return count
 
 
+@per_howto_table
 def _forms(howtos: Sequence[Howto]) -> tuple[np.ndarray, np.ndarray]:
-    """direct_array, with -1 everywhere for a table without direct forms."""
+    """direct_array, with -1 everywhere for a table without direct forms (read-only:
+    shared by every link of the process)."""
     forms = direct_array(list(howtos))
     if forms is None:
         none = np.full(len(howtos), -1, dtype=np.int64)
-        return none, none
+        forms = none, none
+    for array in forms:
+        array.flags.writeable = False
     return forms
 
 

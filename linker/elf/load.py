@@ -72,14 +72,36 @@ _MAP_AT_LEAST = 1 << 16
 
 def _contents(path: str) -> bytes | mmap.mmap:
     """The file's bytes: a read-only map of a large regular file, else read whole."""
-    with open(path, "rb") as f:
-        info = os.fstat(f.fileno())
+    opened = _opened(path)
+    assert opened is not None
+    return opened[0]
+
+
+def _opened(path: str, only_regular: bool = False
+            ) -> tuple[bytes | mmap.mmap, os.stat_result] | None:
+    """`_contents` and the file's status, through the os module's calls: `open()` builds
+    a buffered file object, a few µs more per input of every link.  None for a file that
+    is not regular when `only_regular`."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        info = os.fstat(fd)
+        if only_regular and not stat.S_ISREG(info.st_mode):
+            return None
         if info.st_size >= _MAP_AT_LEAST and stat.S_ISREG(info.st_mode):
             try:
-                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                return mmap.mmap(fd, 0, access=mmap.ACCESS_READ), info
             except (OSError, ValueError):
                 pass  # a file system that cannot map: read it
-        return f.read()
+        chunks = []
+        step = info.st_size + 1 if stat.S_ISREG(info.st_mode) else 1 << 16
+        while True:  # to the end: a regular file in one read, a pipe as it comes
+            chunk = os.read(fd, step)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), info
+    finally:
+        os.close(fd)
 
 
 @functools.lru_cache(maxsize=16)
@@ -100,7 +122,12 @@ class Loader:
     state: InputState = field(default_factory=InputState)
     _stack: list[InputState] = field(default_factory=list)
     _group: list[tuple[Archive, set[int]]] | None = None
-    _seen_libs: set[str] = field(default_factory=set)
+    # Shared libraries loaded, by file identity (device, inode): the paths they were named
+    # by.  A library is loaded once per real path; only paths of one file can share one.
+    _seen_libs: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    # The input `_object_run` read last and did not take (a library, an archive, a
+    # script): `path`, which comes to it next, takes its bytes instead of reading it again.
+    _peeked: tuple[str, bytes | mmap.mmap, os.stat_result] | None = None
     _data_definitions: dict[tuple[int, int, str], bool] = field(default_factory=dict)
     # Archives read so far, by the path they were named by: gcc's link line names libgcc.a
     # four times (-lgcc twice, and libgcc_s.so's GROUP twice), each a 3 MB read and parse.
@@ -114,6 +141,9 @@ class Loader:
             if len(run) > 1:
                 self.objects(run)
                 n += len(run)
+            elif run:  # one object: what `path` does with it, from the bytes in hand
+                self.object(read_object(memoryview(run[0][1]), run[0][0]))
+                n += 1
             else:
                 self.item(items[n])
                 n += 1
@@ -170,21 +200,21 @@ class Loader:
     def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes | mmap.mmap]]:
         """The relocatable objects named one after another from items[start] on, with
         their bytes (mapped when large, as `_contents` does): what `objects` can read and
-        resolve as one batch."""
+        resolve as one batch.  The regular file that ends the run is kept for `path`."""
         run: list[tuple[str, bytes | mmap.mmap]] = []
         for item in items[start:]:
             if item.startswith("-"):
                 break
             try:
-                with open(item, "rb") as f:
-                    head = f.read(18)  # an archive or library is read once, by path()
-                    if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
-                        break
-                    data: bytes | mmap.mmap = head + f.read() \
-                        if os.fstat(f.fileno()).st_size < _MAP_AT_LEAST \
-                        else _contents(item)
-            except OSError:
+                opened = _opened(item, only_regular=True)
+            except (OSError, MemoryError):
                 break  # path() says why, in order
+            if opened is None:
+                break  # a pipe or a device: read once, by path()
+            data, info = opened
+            if data[:4] != ELF_MAGIC or data[16:18] != _ET_REL_LE:
+                self._peeked = (item, data, info)
+                break
             run.append((item, data))
         return run
 
@@ -207,8 +237,10 @@ class Loader:
         if seen is not None:
             self.archive(seen)
             return
+        peeked, self._peeked = self._peeked, None
         try:
-            data = _contents(path)
+            data, info = peeked[1:] if peeked is not None and peeked[0] == path \
+                else _opened(path)
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
         except MemoryError:  # a file of gigabytes, past what this process may allocate
@@ -218,7 +250,8 @@ class Loader:
         if data[:4] == ELF_MAGIC:
             etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0
             if etype == ET_DYN:  # decoded once per contents: the bytes are the cache key
-                self.shared(bytes(data), path, needed, from_search)
+                self.shared(bytes(data), path, needed, from_search,
+                            (info.st_dev, info.st_ino))
                 return
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
@@ -241,11 +274,14 @@ class Loader:
                             file=obj.path)
         self.symtab.add_object(obj)
 
-    def shared(self, data: bytes, path: str, as_needed: bool, from_search: bool = False) -> None:
-        real = os.path.realpath(path)
-        if real in self._seen_libs:
-            return
-        self._seen_libs.add(real)
+    def shared(self, data: bytes, path: str, as_needed: bool, from_search: bool,
+               identity: tuple[int, int]) -> None:
+        named = self._seen_libs.setdefault(identity, [])
+        if named:  # the same file again: skipped when named by the same real path
+            real = os.path.realpath(path)
+            if any(os.path.realpath(p) == real for p in named):
+                return
+        named.append(path)
         # Without a DT_SONAME, DT_NEEDED is the name as GNU ld was given it: the file name
         # of a library found by -l, else the path as written (ld.so opens a name holding a
         # slash as a path, so the base name alone would not be found).
