@@ -25,7 +25,9 @@ import numpy as np
 from .defsym import parse_defsym_expression
 from .errors import LinkError, current, warn
 from .model import (
+    BIND_LOCAL,
     COMMON,
+    TYPE_TLS,
     UNDEF,
     Binding,
     DynamicLibrary,
@@ -169,7 +171,7 @@ class SymbolTable:
         counts = [len(t) for t in tables]
         section = np.concatenate([t.section for t in tables])
         binding = np.concatenate([t.binding for t in tables])
-        rows = np.nonzero(binding != Binding.LOCAL)[0]
+        rows = np.nonzero(binding != BIND_LOCAL)[0]
         names_all = list(itertools.chain.from_iterable(t.names for t in tables))
         names = list(map(names_all.__getitem__, rows.tolist()))
         owner = np.repeat(np.arange(len(objs)), counts)[rows]
@@ -233,7 +235,7 @@ class SymbolTable:
         # An undefined TLS reference stays STT_TLS in a shared object's .dynsym, or a
         # linker reading that takes the variable for an ordinary one.
         types = np.concatenate([t.type for t in tables])[rows]
-        for g in gid[(shndx == UNDEF) & (types == SymType.TLS)].tolist():
+        for g in gid[(shndx == UNDEF) & (types == TYPE_TLS)].tolist():
             sym = symbols[g]
             if sym.file is None and sym.dso is None:
                 sym.type = SymType.TLS

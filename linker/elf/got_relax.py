@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..kinds import Howto, per_howto_table
-from ..model import InputSection, SymType
+from ..model import TYPE_IFUNC, InputSection, SymType
 from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
 from ..targets import arch_of
@@ -62,7 +62,7 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
     view = allocated_relocations(symtab, with_data=True)
     direct = view.by_howto(lambda howtos: _forms(howtos)[0])
     local_known = (joined_symbol_column(symtab.objects, "section") >= 0) \
-        & (joined_symbol_column(symtab.objects, "type") != SymType.IFUNC)
+        & (joined_symbol_column(symtab.objects, "type") != TYPE_IFUNC)
     target_known = np.where(view.gid >= 0, known[np.maximum(view.gid, 0)],
                             local_known[view.local])
     picked = np.flatnonzero((direct >= 0) & (view.rows["offset"] >= 2) & target_known)

@@ -21,7 +21,7 @@ from ..layout import (
     assign_addresses,
     merge_read_only_into_code,
 )
-from ..model import InputSection, SectionFlags, SymType
+from ..model import TYPE_IFUNC, InputSection, SectionFlags, SymType
 from ..pipeline import LinkedImage, RelocationFrame
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult, pick_instruction_forms, scan_relocations
@@ -224,7 +224,7 @@ class ElfParts:
         elf.relro = relro_region(self.relro, self.segments, self.page)
         elf.emit_tables = (tls_sequences_as_read(symtab, self.before_tls) if opts.emit_relocs
                            else {})
-        elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any())
+        elf.gnu_osabi = any(bool((o.symbols.type == TYPE_IFUNC).any())
                             for o in symtab.objects)
         image = bytearray(self.file_end)
         _copy_inputs(image, ordered + self.non_alloc)

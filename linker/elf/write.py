@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..layout import OutputSection, Segment
-from ..model import Binding, SectionFlags, SymType
+from ..model import BIND_LOCAL, TYPE_SECTION, Binding, SectionFlags, SymType
 from ..records import dataclass
 from ..resolve import SymbolTable
 from ..synth import SYNTHETIC_PATH
@@ -184,8 +184,8 @@ def _append_locals(rows: list[tuple[int, int, int, int, int, int]], img: ElfImag
     counts = [len(t) for t in tables]
     owner = np.repeat(np.arange(len(objects)), counts)
     types = np.concatenate([t.type for t in tables])
-    is_local = (np.concatenate([t.binding for t in tables]) == Binding.LOCAL) \
-        & (types != SymType.SECTION)
+    is_local = (np.concatenate([t.binding for t in tables]) == BIND_LOCAL) \
+        & (types != TYPE_SECTION)
     wanted = np.bincount(owner[is_local], minlength=len(objects)) > 0
     wanted &= np.array([obj.path != SYNTHETIC_PATH and not img.options.discard_all  # -x
                         for obj in objects], dtype=bool)
