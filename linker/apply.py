@@ -155,6 +155,29 @@ def all_local_addresses(objects: Sequence[ObjectFile], layout: Layout,
     address space (the first in order raises), as `local_addresses` would for each."""
     if not objects:
         return np.zeros(0, dtype=np.int64)
+    memo = layout.derived.get("local addresses")
+    if not (isinstance(memo, _LocalAddresses) and memo.objects == objects):
+        memo = layout.derived["local addresses"] = _local_address_table(objects, layout)
+    outside = memo.outside & np.array(checked, dtype=bool)[memo.owner]
+    if outside.any():
+        n = int(np.nonzero(outside)[0][0])
+        obj = objects[int(memo.owner[n])]
+        local_addresses(obj, layout)  # raises its error for this object
+    return memo.addresses
+
+
+@dataclass(frozen=True)
+class _LocalAddresses:
+    """all_local_addresses before its check: per symbol of the objects (joined), its
+    address, owner and whether it is outside the address space."""
+
+    objects: list[ObjectFile]  # a copy of the list they were computed for
+    addresses: np.ndarray  # read-only
+    owner: np.ndarray
+    outside: np.ndarray
+
+
+def _local_address_table(objects: Sequence[ObjectFile], layout: Layout) -> _LocalAddresses:
     tables = [obj.symbols for obj in objects]
     counts = [len(t) for t in tables]
     owner = np.repeat(np.arange(len(objects)), counts)
@@ -184,12 +207,8 @@ def all_local_addresses(objects: Sequence[ObjectFile], layout: Layout,
     outside = ((addr < 0) | (~special & (value < 0))) & ~is_abs
     if narrow.any():
         outside |= narrow[owner] & (addr >= 1 << 32)
-    outside &= np.array(checked, dtype=bool)[owner]
-    if outside.any():
-        n = int(np.nonzero(outside)[0][0])
-        obj = objects[int(owner[n])]
-        local_addresses(obj, layout)  # raises its error for this object
-    return addr
+    addr.flags.writeable = False
+    return _LocalAddresses(list(objects), addr, owner, outside)
 
 
 @per_howto_table
@@ -371,6 +390,7 @@ def _local_ifunc_entries(addresses: np.ndarray, sym_start: list[int], synthetic:
     `addresses` holds every object's symbols, object `n`'s from sym_start[n]."""
     if synthetic.iplt is None:
         return addresses
+    addresses = addresses.copy()  # all_local_addresses' array is shared with .symtab's
     base = layout.address_of(synthetic.iplt)
     for key, offset in synthetic.iplt_entry_offset.items():
         if isinstance(key, tuple):

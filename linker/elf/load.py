@@ -72,16 +72,20 @@ _MAP_AT_LEAST = 1 << 16
 
 def _contents(path: str) -> bytes | mmap.mmap:
     """The file's bytes: a read-only map of a large regular file, else read whole."""
-    opened = _opened(path)
-    assert opened is not None
-    return opened[0]
+    return _opened(path)[0]
 
 
-def _opened(path: str, only_regular: bool = False
-            ) -> tuple[bytes | mmap.mmap, os.stat_result] | None:
+def _opened(path: str) -> tuple[bytes | mmap.mmap, os.stat_result]:
     """`_contents` and the file's status, through the os module's calls: `open()` builds
-    a buffered file object, a few µs more per input of every link.  None for a file that
-    is not regular when `only_regular`."""
+    a buffered file object, a few µs more per input of every link."""
+    opened = _opened_if(path, only_regular=False)
+    assert opened is not None
+    return opened
+
+
+def _opened_if(path: str, only_regular: bool
+               ) -> tuple[bytes | mmap.mmap, os.stat_result] | None:
+    """`_opened`, or None for a file that is not regular when `only_regular`."""
     fd = os.open(path, os.O_RDONLY)
     try:
         info = os.fstat(fd)
@@ -206,7 +210,7 @@ class Loader:
             if item.startswith("-"):
                 break
             try:
-                opened = _opened(item, only_regular=True)
+                opened = _opened_if(item, only_regular=True)
             except (OSError, MemoryError):
                 break  # path() says why, in order
             if opened is None:

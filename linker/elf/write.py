@@ -3,6 +3,7 @@ headers.  The only code that knows the ELF file layout of an executable."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import struct
 from collections.abc import Iterable
@@ -271,10 +272,7 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
     # the same 64-bit word, unsigned.
     rows = [(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows]
     arr = np.array(rows, dtype=np.uint64)
-    layout = img.arch.elf
-    # the class's Elf_Sym, field by field in its own order (struct code -> numpy type)
-    dt = np.dtype([(name, _NUMPY_FIELD[code]) for name, code
-                   in zip(layout.symbol_fields, layout.symbol_format[1:])])
+    dt = _symbol_dtype(img.arch.elf)
     out = np.zeros(len(rows), dtype=dt)
     for k, col in enumerate(("name", "info", "other", "shndx", "value", "size")):
         out[col] = arr[:, k] & np.uint64((1 << (8 * dt[col].itemsize)) - 1)
@@ -282,6 +280,13 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
 
 
 _NUMPY_FIELD = {"B": "u1", "H": "<u2", "I": "<u4", "Q": "<u8"}
+
+
+@functools.lru_cache(maxsize=4)
+def _symbol_dtype(layout: ElfLayout) -> np.dtype:
+    """The class's Elf_Sym, field by field in its own order (struct code -> numpy type)."""
+    return np.dtype([(name, _NUMPY_FIELD[code]) for name, code
+                     in zip(layout.symbol_fields, layout.symbol_format[1:])])
 
 
 def section_header(layout: ElfLayout, name: int, sh_type: int, flags: int, addr: int,
@@ -292,16 +297,28 @@ def section_header(layout: ElfLayout, name: int, sh_type: int, flags: int, addr:
 
 
 def shdr_flags(out: OutputSection) -> int:
-    if SectionFlags.ALLOC not in out.flags:  # debug information, .comment: kept as merged
-        return ((SHF_MERGE if SectionFlags.MERGE in out.flags else 0)
-                | (SHF_STRINGS if SectionFlags.STRINGS in out.flags else 0)
-                | (SHF_COMPRESSED if out.meta.get("compressed") else 0))
+    compressed = bool(out.meta.get("compressed"))
+    known = _SHDR_FLAGS.get((out.flags, compressed))
+    if known is None:
+        known = _SHDR_FLAGS[(out.flags, compressed)] = _shdr_flags(out.flags, compressed)
+    return known
+
+
+# (flags, compressed) -> sh_flags: an IntFlag test costs a µs, a section header four
+_SHDR_FLAGS: dict[tuple[SectionFlags, bool], int] = {}
+
+
+def _shdr_flags(flags: SectionFlags, compressed: bool) -> int:
+    if SectionFlags.ALLOC not in flags:  # debug information, .comment: kept as merged
+        return ((SHF_MERGE if SectionFlags.MERGE in flags else 0)
+                | (SHF_STRINGS if SectionFlags.STRINGS in flags else 0)
+                | (SHF_COMPRESSED if compressed else 0))
     f = SHF_ALLOC
-    if SectionFlags.WRITE in out.flags:
+    if SectionFlags.WRITE in flags:
         f |= SHF_WRITE
-    if SectionFlags.EXEC in out.flags:
+    if SectionFlags.EXEC in flags:
         f |= SHF_EXECINSTR
-    if SectionFlags.TLS in out.flags:
+    if SectionFlags.TLS in flags:
         f |= SHF_TLS
     return f
 
