@@ -9,7 +9,7 @@ per relocation.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -223,18 +223,67 @@ class DynamicSymbol:
     nobits: bool = False
 
 
+class LazySymbols(Mapping[str, DynamicSymbol]):
+    """A library's exports by name, each record made when it is first asked for.
+
+    libc exports some 3,000 names under some 3,000 versions, of which a program uses a
+    handful: making a `DynamicSymbol` for each was most of the time a small link spent
+    reading it.  The reader gives the names (in the order a dict of all of them would
+    have, with the same last-one-wins rule), each one's row, the rows' types and values
+    and a function that makes the record of a row; `index` is made on first use."""
+
+    def __init__(self, index: Callable[[], dict[str, int]], types: Sequence[SymType],
+                 values: Sequence[int], make: Callable[[int], DynamicSymbol]) -> None:
+        self._build_index: Callable[[], dict[str, int]] | None = index
+        self._index: dict[str, int] = {}
+        self._types, self._values = types, values
+        self._make = make  # the same record for a row each time
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """name -> row (the reader's numbering)."""
+        if self._build_index is not None:
+            self._index, self._build_index = self._build_index(), None
+        return self._index
+
+    def with_value(self, value: int) -> list[str]:
+        """The names whose export is at address `value`, in order."""
+        values = self._values
+        return [name for name, row in self.rows.items() if values[row] == value]
+
+    def type_of(self, name: str) -> SymType:
+        """The export's type without making its record (KeyError when not exported)."""
+        return self._types[self.rows[name]]
+
+    def __getitem__(self, name: str) -> DynamicSymbol:
+        return self._make(self.rows[name])
+
+    def get(self, name: str, default: DynamicSymbol | None = None  # type: ignore[override]
+            ) -> DynamicSymbol | None:
+        return self[name] if name in self.rows else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 @dataclass(frozen=True, slots=True)
 class DynamicLibrary:
     path: str
     soname: str  # DT_SONAME, or the file name; Mach-O install name
-    symbols: dict[str, DynamicSymbol]
+    symbols: Mapping[str, DynamicSymbol]  # a dict, or ELF's LazySymbols
     as_needed: bool = False
     # Names the library leaves undefined: an executable defining one must export it
     # (a plugin calling back into its host), as GNU ld does.
     undefined: frozenset[str] = frozenset()
     # "name@VERSION" -> symbol, for every versioned export, hidden (non-default) versions
     # included: what an object's `.symver`-pinned reference (memcpy@GLIBC_2.2.5) binds to.
-    versioned: dict[str, DynamicSymbol] = field(default_factory=dict)
+    versioned: Mapping[str, DynamicSymbol] = field(default_factory=dict)
     # Mach-O: (current, compatibility) version from a dylib's LC_ID_DYLIB, which an image
     # linked against it records in its LC_LOAD_DYLIB (1.0.0 when unknown, as for .tbd)
     macho_versions: tuple[int, int] = (0x10000, 0x10000)

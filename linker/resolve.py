@@ -33,6 +33,7 @@ from .model import (
     DynamicLibrary,
     DynamicSymbol,
     InputSection,
+    LazySymbols,
     ObjectFile,
     SymType,
     Visibility,
@@ -375,12 +376,17 @@ class SymbolTable:
         names, most of which a program never mentions."""
         self.libraries.append(lib)
         by_name = self.by_name
-        for name, dsym in lib.symbols.items():
+        exports = lib.symbols
+        # the type without making the record (LazySymbols), for the names skipped
+        type_of = exports.type_of if isinstance(exports, LazySymbols) \
+            else (lambda name: exports[name].type)
+        for name in exports:
             sym = by_name.get(name)
             if sym is None:
-                if not every_name and dsym.type == SymType.FUNC:
+                if not every_name and type_of(name) == SymType.FUNC:
                     continue
                 sym = self.intern(name)
+            dsym = exports[name]
             if sym.file is None and sym.dso is None and not sym.linker_defined:
                 sym.dso, sym.dynsym = lib, dsym
                 sym.type, sym.size = dsym.type, dsym.size
