@@ -454,11 +454,20 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
     values = np.zeros(len(f["pos"]), dtype=np.int64)
     with np.errstate(over="ignore"):
         # not np.unique: its first call imports numpy.ma, a noticeable share of a small link
-        for kind in np.flatnonzero(np.bincount(f["kind"])).tolist():
-            m = f["kind"] == kind
-            values[m] = compute(RelocKind(kind), S=f["S"][m], A=f["A"][m], P=f["P"][m],
-                                G=f["G"][m], L=f["L"][m], GOT=got_base, T=f["T"][m],
-                                Z=f["Z"][m], TP=tp, TLS=tls_start)
+        present = np.flatnonzero(np.bincount(f["kind"])).tolist()
+        if len(present) * 8 < len(values):  # many rows a kind: each kind's rows apart
+            for kind in present:
+                m = f["kind"] == kind
+                values[m] = compute(RelocKind(kind), S=f["S"][m], A=f["A"][m], P=f["P"][m],
+                                    G=f["G"][m], L=f["L"][m], GOT=got_base, T=f["T"][m],
+                                    Z=f["Z"][m], TP=tp, TLS=tls_start)
+        else:  # a few rows a kind: each formula over every row, kept where it applies
+            # (a small link made nine masked copies per kind for a handful of rows)
+            for kind in present:
+                whole = compute(RelocKind(kind), S=f["S"], A=f["A"], P=f["P"], G=f["G"],
+                                L=f["L"], GOT=got_base, T=f["T"], Z=f["Z"], TP=tp,
+                                TLS=tls_start)
+                np.copyto(values, whole, where=f["kind"] == kind)
     tombstoned = f["tomb"] >= 0
     values[tombstoned] = f["tomb"][tombstoned]
     # Unsigned 64-bit bounds do not fit int64; those are NONE-overflow fields (never checked).
@@ -469,10 +478,10 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
         for r in np.nonzero(bad)[0][:diagnostics.room].tolist():
             diagnostics.error(_overflow_error(f, r, int(values[r]), symtab, got_base, origin))
     buf = np.frombuffer(image, dtype=np.uint8)
-    for width in (1, 2, 4, 8):
-        m = f["width"] == width
-        if not m.any():
+    for width in np.flatnonzero(np.bincount(f["width"], minlength=9)).tolist():
+        if width not in (1, 2, 4, 8):  # 0: R_*_NONE, nothing written
             continue
+        m = f["width"] == width
         if width < 8:
             v = (values[m] & ((1 << (8 * width)) - 1)).astype(f"<u{width}")
         else:
