@@ -8,12 +8,12 @@ import fnmatch
 import re
 
 from .errors import LinkError
+from .input_file import read_input_text
 
 
 def read_dynamic_list(path: str) -> list[str]:
     try:
-        with open(path) as f:
-            text = f.read()
+        text = read_input_text(path)
     except OSError as e:
         raise LinkError(f"--dynamic-list: cannot read {path}: {e.strerror}") from None
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)

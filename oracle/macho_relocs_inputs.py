@@ -25,6 +25,7 @@ from pathlib import Path
 
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import Section, Symbol
+from oracle.regular_file import read_regular
 
 MH_OBJECT = 1
 UNSIGNED, SIGNED, BRANCH, GOT_LOAD, GOT, SUBTRACTOR = 0, 1, 2, 3, 4, 5
@@ -96,7 +97,7 @@ ZEROFILL_HELD = 1 << 20
 
 
 def read_object(path: str | Path) -> MachOObject:
-    data = Path(path).read_bytes()
+    data = read_regular(path)
     try:
         img = mi.parse(data)
     except mi.MachOError as err:

@@ -20,6 +20,7 @@ from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.macho.opcodes import OpcodeError, decode_binds, decode_rebases
 from oracle.emulate.macho.relocations import entries as dysymtab_relocations
 from oracle.macho_relocs_inputs import GENERIC_TLV, GOT_LOAD, TLV, MachOObject, MachOReloc
+from oracle.regular_file import read_regular
 
 S_CSTRING_LITERALS = 2
 N_ABS = 0x2
@@ -28,7 +29,7 @@ N_WEAK_DEF = 0x80
 
 class Output:
     def __init__(self, path: str | Path) -> None:
-        self.img: MachOImage = mi.parse(Path(path).read_bytes())
+        self.img: MachOImage = mi.parse(read_regular(path))
         # chained fixups: the pointers hold chain entries; judge the values dyld writes
         chained_binds, self._chained_slid = self._resolve_chains()
         symbols = self.img.symbols()

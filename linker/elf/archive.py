@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import LinkError
+from ..input_file import read_input
 from ..model import BIND_LOCAL, UNDEF, Archive, ArchiveMember
 from .read import read_object
 
@@ -103,8 +104,7 @@ def _member_name(raw: str, body: memoryview, long_names: bytes, path: str,
 def _thin_member(path: str, name: str, pos: int) -> memoryview:
     member_file = name if os.path.isabs(name) else os.path.join(os.path.dirname(path), name)
     try:
-        with open(member_file, "rb") as f:
-            return memoryview(f.read())
+        return memoryview(read_input(member_file))
     except OSError as e:
         raise LinkError(f"thin archive member {name}: {e.strerror}", file=path,
                         offset=pos) from None

@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 import mmap
 import os
-import stat
 from dataclasses import replace
 
 from ..errors import LinkError
+from ..input_file import read_input_status
 from ..model import (
     COMMON,
     UNDEF,
@@ -76,36 +76,10 @@ def _contents(path: str) -> bytes | mmap.mmap:
 
 
 def _opened(path: str) -> tuple[bytes | mmap.mmap, os.stat_result]:
-    """`_contents` and the file's status, through the os module's calls: `open()` builds
-    a buffered file object, a few µs more per input of every link."""
-    opened = _opened_if(path, only_regular=False)
-    assert opened is not None
-    return opened
-
-
-def _opened_if(path: str, only_regular: bool
-               ) -> tuple[bytes | mmap.mmap, os.stat_result] | None:
-    """`_opened`, or None for a file that is not regular when `only_regular`."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        info = os.fstat(fd)
-        if only_regular and not stat.S_ISREG(info.st_mode):
-            return None
-        if info.st_size >= _MAP_AT_LEAST and stat.S_ISREG(info.st_mode):
-            try:
-                return mmap.mmap(fd, 0, access=mmap.ACCESS_READ), info
-            except (OSError, ValueError):
-                pass  # a file system that cannot map: read it
-        chunks = []
-        step = info.st_size + 1 if stat.S_ISREG(info.st_mode) else 1 << 16
-        while True:  # to the end: a regular file in one read, a pipe as it comes
-            chunk = os.read(fd, step)
-            if not chunk:
-                break
-            chunks.append(chunk)
-        return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), info
-    finally:
-        os.close(fd)
+    """`_contents` and the file's status (its identity dedupes shared libraries)."""
+    read = read_input_status(path, map_at_least=_MAP_AT_LEAST)
+    assert read is not None
+    return read
 
 
 @functools.lru_cache(maxsize=16)
@@ -210,8 +184,8 @@ class Loader:
             if item.startswith("-"):
                 break
             try:
-                opened = _opened_if(item, only_regular=True)
-            except (OSError, MemoryError):
+                opened = read_input_status(item, _MAP_AT_LEAST, only_regular=True)
+            except (OSError, LinkError, MemoryError):
                 break  # path() says why, in order
             if opened is None:
                 break  # a pipe or a device: read once, by path()

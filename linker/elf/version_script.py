@@ -18,6 +18,7 @@ import fnmatch
 import re
 
 from ..errors import LinkError
+from ..input_file import read_input_text
 from ..records import dataclass, field
 
 
@@ -190,8 +191,7 @@ def read_version_scripts(paths: list[str]) -> VersionScript | None:
     nodes: list[VersionNode] = []
     for path in paths:
         try:
-            with open(path, encoding="utf-8", errors="surrogateescape") as f:
-                text = f.read()
+            text = read_input_text(path)
         except OSError as e:
             raise LinkError(f"cannot read version script {path}: {e.strerror}") from None
         nodes += parse_version_script(text, path).nodes

@@ -33,6 +33,7 @@ import sys
 from typing import Any
 
 from ..errors import LinkError, run_reporting_errors
+from ..input_file import read_input, read_input_text
 from ..records import dataclass, field
 from ..targets import MACHO_ARCH_TO_TARGET
 
@@ -82,8 +83,7 @@ def parse_hex(option: str, text: str, page_multiple: bool = False) -> int:
 def read_symbol_list(path: str) -> list[str]:
     """An -exported_symbols_list file: one name (or glob) a line, # comments."""
     try:
-        with open(path, encoding="utf-8", errors="surrogateescape") as f:
-            lines = f.read().splitlines()
+        lines = read_input_text(path).splitlines()
     except OSError as e:
         raise LinkError(f"-exported_symbols_list: cannot read: {e.strerror}", file=path) from None
     return [name for line in lines if (name := line.split("#", 1)[0].strip())]
@@ -171,8 +171,7 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
         elif arg == "-sectcreate":
             segment, sectname, path = value(3)
             try:
-                with open(path, "rb") as f:
-                    data = f.read()
+                data = bytes(read_input(path))
             except OSError as e:
                 raise LinkError(f"-sectcreate {segment} {sectname}: cannot read: {e.strerror}",
                                 file=path) from None

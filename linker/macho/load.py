@@ -17,6 +17,7 @@ import numpy as np
 
 from ..elf.archive import AR_MAGIC, member_path, read_archive
 from ..errors import LinkError
+from ..input_file import read_input
 from ..model import UNDEF, Archive, Binding, DynamicLibrary, ObjectFile
 from ..records import dataclass, field
 from ..resolve import SymbolTable
@@ -87,8 +88,7 @@ class MachoLoader:
 
     def path(self, path: str) -> None:
         try:
-            with open(path, "rb") as f:
-                data = f.read()
+            data = bytes(read_input(path))
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
         except MemoryError:  # a file of gigabytes, past what this process may allocate

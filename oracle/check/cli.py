@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
 from oracle.check import RULES, check
 from oracle.check import consts as c
 from oracle.check.violation import Violation
+from oracle.regular_file import read_regular
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +46,7 @@ def rule_table() -> list[str]:
 def rules_run_on(path: str, arch: str | None = None) -> int:
     """How many rules `check` applies to the file: the ELF or the Mach-O registry, the
     fat rules plus the Mach-O ones per slice checked for a universal file."""
-    data = Path(path).read_bytes()
+    data = read_regular(path)
     if data[:4] not in c.MACHO_MAGICS:
         return len(RULES)
     from oracle.check.macho import FAT_RULES, MACHO_RULES
@@ -66,8 +66,7 @@ def _foreign(path: str) -> str | None:
     from oracle.emulate.macho import fat
 
     try:
-        with Path(path).open("rb") as f:
-            return fat.foreign_thin_arch(f.read(12))
+        return fat.foreign_thin_arch(read_regular(path)[:12])
     except OSError:
         return None
 
@@ -77,7 +76,7 @@ def _check(path: str, arch: str | None) -> list[Violation]:
         return check(path)
     from oracle.check.macho import check_macho
 
-    data = Path(path).read_bytes()
+    data = read_regular(path)
     if data[:4] not in c.MACHO_MAGICS:
         return [Violation("ARCH", path, "--arch applies to Mach-O files only")]
     return check_macho(data, arch)

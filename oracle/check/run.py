@@ -8,12 +8,12 @@ broken table never hides what the other rules would have found.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from oracle.check import consts as c
 from oracle.check.image import ElfImage, Malformed
 from oracle.check.registry import RULES, Rule
 from oracle.check.violation import Violation
+from oracle.regular_file import read_regular
 
 PARSE = "ELF-PARSE"
 INTERNAL = "CHECK-INTERNAL"
@@ -23,7 +23,7 @@ NOT_ELF = "NOT-ELF"
 def load_bytes(source: str | os.PathLike[str] | bytes) -> bytes:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return bytes(source)
-    return Path(source).read_bytes()
+    return read_regular(source)
 
 
 def run_rules(img: ElfImage, rules: list[Rule]) -> list[Violation]:

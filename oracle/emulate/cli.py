@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             binary = thin_path(args.binary, args.arch, scratch)
         except (FatError, OSError) as err:
-            print(f"linkharness run: {args.binary}: {err}", file=sys.stderr)
+            why = err.strerror if isinstance(err, OSError) and err.strerror else err
+            print(f"linkharness run: {args.binary}: {why}", file=sys.stderr)
             return 2
         return _run_and_report(args, binary, program_args)
 

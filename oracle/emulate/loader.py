@@ -12,6 +12,7 @@ from unicorn import UC_PROT_READ, UC_PROT_WRITE
 from oracle.emulate.abi import Abi
 from oracle.emulate.elfimage import PT_GNU_RELRO, ElfImage
 from oracle.emulate.memory import PAGE, UcMemory, page_down, page_up, prot_from_flags
+from oracle.regular_file import FileTooLarge, read_regular
 
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
 AT_UID, AT_EUID, AT_GID, AT_EGID, AT_PLATFORM, AT_HWCAP, AT_CLKTCK = 11, 12, 13, 14, 15, 16, 17
@@ -24,14 +25,16 @@ class LoadError(Exception):
 
 
 def read_capped(path: str | os.PathLike[str], memory_cap: int) -> bytes:
-    """The file's bytes; LoadError when it is larger than the run's memory cap (a run that
-    read it would allocate past its cap before mapping anything)."""
-    size = os.path.getsize(path)
-    if size > memory_cap:
-        raise LoadError(f"{os.fspath(path)}: file of {size} bytes is larger than the run's "
-                        f"memory cap ({memory_cap} bytes)")
-    with open(path, "rb") as f:
-        return f.read()
+    """The file's bytes; LoadError when it cannot be read, is not a regular file, or is
+    larger than the run's memory cap (a run that read it would allocate past its cap before
+    mapping anything)."""
+    try:
+        return read_regular(path, limit=memory_cap)
+    except OSError as e:  # missing, a directory, a FIFO or device: a load fault, not a hang
+        raise LoadError(f"{os.fspath(path)}: cannot read: {e.strerror}") from None
+    except FileTooLarge as e:
+        raise LoadError(f"{os.fspath(path)}: file of {e.size} bytes is larger than the run's "
+                        f"memory cap ({memory_cap} bytes)") from None
 
 
 def map_image(mem: UcMemory, image: ElfImage, bias: int, memory_cap: int) -> int:

@@ -12,17 +12,15 @@ import functools
 import io
 import os
 
+from oracle.regular_file import read_head, read_regular
+
 from .inputs import InputObject, parse_object
 
 _MAGIC, _THIN = b"!<arch>\n", b"!<thin>\n"
 
 
 def is_archive(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(8) in (_MAGIC, _THIN)
-    except OSError:
-        return False
+    return read_head(path, 8) in (_MAGIC, _THIN)
 
 
 def read_archive(path: str) -> tuple[InputObject, ...]:
@@ -33,8 +31,7 @@ def read_archive(path: str) -> tuple[InputObject, ...]:
 
 @functools.lru_cache(maxsize=64)
 def _read_archive(path: str, _mtime: int, _size: int) -> tuple[InputObject, ...]:
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_regular(path)
     thin = data[:8] == _THIN
     long_names = b""
     members = []
@@ -59,8 +56,7 @@ def _read_archive(path: str, _mtime: int, _size: int) -> tuple[InputObject, ...]
     objects = []
     for name, at, size in members:
         if thin:
-            with open(os.path.join(os.path.dirname(path), name), "rb") as f:
-                body = f.read()
+            body = read_regular(os.path.join(os.path.dirname(path), name))
         else:
             body = data[at:at + size]
         if body[:4] == b"\x7fELF" and body[16:18] in (b"\x01\x00", b"\x00\x01"):

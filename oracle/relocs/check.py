@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
+from oracle.regular_file import read_head
+
 from .archive import is_archive, read_archive
 from .binding import LinkOptions
 from .debug import check_debug_fields
@@ -320,11 +322,7 @@ def _check_all(linked: Linked, todo: tuple[dict[str, int], _Work]) -> FieldRepor
 
 
 def _is_macho(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
-    except OSError:
-        return False
+    return read_head(path, 4) in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe")
 
 
 def check_fields(output: str, inputs: Sequence[str], *, link_map: str | None = None,

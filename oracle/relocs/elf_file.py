@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 
 from oracle.elf_records import SectionHeader
+from oracle.regular_file import read_regular
 
 SHN_LORESERVE, SHN_XINDEX = 0xFF00, 0xFFFF
 SHT_NULL, SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA = 0, 1, 2, 3, 4
@@ -160,5 +161,4 @@ class ElfFile:
 
 
 def read_elf(path: str) -> ElfFile:
-    with open(path, "rb") as f:
-        return ElfFile(f.read(), path)
+    return ElfFile(read_regular(path), path)

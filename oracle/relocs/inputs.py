@@ -9,10 +9,13 @@ field's width, exactly as the psABI defines it.
 from __future__ import annotations
 
 import functools
+import io
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import BinaryIO, Literal, TypeVar
+
+from oracle.regular_file import read_head, read_regular
 
 from . import tables, types
 from .elf_file import (
@@ -111,11 +114,7 @@ class InputObject:
 
 def is_relocatable(path: str) -> bool:
     """True for an ELF ET_REL file (archives, shared objects and options are not)."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(18)
-    except OSError:
-        return False
+    head = read_head(path, 18)
     return len(head) == 18 and head[:4] == b"\x7fELF" and int.from_bytes(
         head[16:18], "little" if head[5] == 1 else "big") == 1
 
@@ -129,8 +128,7 @@ def read_object(path: str) -> InputObject:
 
 @functools.lru_cache(maxsize=256)
 def _read_object(_key: str, _mtime: int, _size: int, path: str) -> InputObject:
-    with open(path, "rb") as f:
-        return parse_object(f, path)
+    return parse_object(io.BytesIO(read_regular(path)), path)
 
 
 def parse_object(stream: BinaryIO, path: str) -> InputObject:

@@ -88,9 +88,11 @@ def weak_own_slot(f: MachOFile) -> Iterator[Finding]:
     for sect in img.sections():
         if sect.type not in (mi.S_LAZY_SYMBOL_POINTERS, mi.S_NON_LAZY_SYMBOL_POINTERS):
             continue
-        for i in range(sect.size // img.word):
+        # slots past the indirect table have no symbol to judge (MACHO-INDIRECT-SECT says so);
+        # a hostile size would otherwise make this loop run for billions of slots
+        for i in range(min(sect.size // img.word, max(0, len(indirect) - sect.reserved1))):
             k = sect.reserved1 + i
-            if k >= len(indirect) or indirect[k] & 0xC0000000 or indirect[k] >= len(symbols):
+            if indirect[k] & 0xC0000000 or indirect[k] >= len(symbols):
                 continue
             sym = symbols[indirect[k]]
             slot = sect.addr + i * img.word

@@ -17,6 +17,8 @@ import os
 import struct
 from dataclasses import dataclass
 
+from oracle.regular_file import read_regular
+
 FAT_MAGIC, FAT_MAGIC_64 = 0xCAFEBABE, 0xCAFEBABF
 FAT_MAGIC_BYTES = (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf")
 MAX_FAT_ARCHS = 45  # below a Java class file's smallest major version
@@ -121,8 +123,7 @@ def thin_path(path: str, arch: str | None, directory: str) -> str:
     """`path` itself when it is not a fat file; else the `arch` slice written to a file in
     `directory` (so that readers of thin files, the emulated dyld and the field oracle, take
     a universal file unchanged).  FatError when there is no such slice."""
-    with open(path, "rb") as f:
-        data = f.read()
+    data = read_regular(path)
     if not is_fat(data):
         return path
     thin, name = select_slice(data, arch)
