@@ -62,6 +62,31 @@ class SectionFlags(enum.IntFlag):
     MERGE = 16
     STRINGS = 32
 
+    # IntFlag's `in`, `|` and `&` are Python code that type-checks and makes the result
+    # through the enum's constructor (up to a µs each); a small link asks some hundreds of
+    # them.  The same answers, with the arithmetic done by int and known results looked up.
+    def __contains__(self, other: object) -> bool:
+        if not isinstance(other, SectionFlags):
+            raise TypeError(f"unsupported operand type(s) for 'in': "
+                            f"{type(other).__qualname__!r} and 'SectionFlags'")
+        return int.__and__(self, other) == other
+
+    def __or__(self, other: object) -> SectionFlags:
+        if not isinstance(other, int):
+            return NotImplemented
+        member = _SECTION_FLAGS.get(int.__or__(self, other))
+        return member if member is not None else SectionFlags(int.__or__(self, other))
+
+    def __and__(self, other: object) -> SectionFlags:
+        if not isinstance(other, int):
+            return NotImplemented
+        member = _SECTION_FLAGS.get(int.__and__(self, other))
+        return member if member is not None else SectionFlags(int.__and__(self, other))
+
+
+# value -> member (the enum's own table, which also holds the combinations made so far)
+_SECTION_FLAGS: dict[int, SectionFlags] = SectionFlags._value2member_map_  # type: ignore[assignment]
+
 
 _ALLOCATED: dict[SectionFlags, bool] = {}
 _THREAD_LOCAL: dict[SectionFlags, bool] = {}
