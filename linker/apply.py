@@ -312,7 +312,6 @@ def apply_relocations(
     all_local = _local_ifunc_entries(all_local_addresses(objects, layout, checked), sym_start,
                                      synthetic, layout)
     all_size = np.concatenate([obj.symbols.size for obj in objects]).astype(np.int64)
-    dead_all = _in_discarded_sections(objects, layout)
     lengths = np.array(sec_len, dtype=np.int64)
     rows = _joined(tables)
     local = rows["symbol"].astype(np.int64)
@@ -357,9 +356,12 @@ def apply_relocations(
         T = np.where(has, np.where(sg >= 0, syms.address[np.maximum(sg, 0)], all_local[sidx]), 0)
     if bound_rows:
         S[np.concatenate(bound_rows)] = 0
-    tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
-    dead = dead_all[flat["symbol"]] & ~is_global
-    tomb = np.where(dead, tomb, -1)
+    if any(t >= 0 for t in sec_tomb):  # references from debug sections into discarded ones
+        tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
+        dead = _in_discarded_sections(objects, layout)[flat["symbol"]] & ~is_global
+        tomb = np.where(dead, tomb, -1)
+    else:
+        tomb = np.full(row_count, -1, dtype=np.int64)
     columns = {
         "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
         "kind": kind, "width": howto_columns[1], "lo": howto_columns[2],

@@ -183,6 +183,9 @@ class Loader:
         for item in items[start:]:
             if item.startswith("-"):
                 break
+            peeked = self._peeked
+            if peeked is not None and peeked[0] == item:
+                break  # read by the run before, and not an object
             try:
                 opened = read_input_status(item, _MAP_AT_LEAST, only_regular=True)
             except (OSError, LinkError, MemoryError):
@@ -211,11 +214,11 @@ class Loader:
         self.symtab.add_objects(objs)
 
     def path(self, path: str, from_search: bool = False, as_needed: bool | None = None) -> None:
+        peeked, self._peeked = self._peeked, None
         seen = self._archives.get(path)
         if seen is not None:
             self.archive(seen)
             return
-        peeked, self._peeked = self._peeked, None
         try:
             data, info = peeked[1:] if peeked is not None and peeked[0] == path \
                 else _opened(path)
