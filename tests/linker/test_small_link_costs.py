@@ -5,6 +5,7 @@ operators, lookup tables kept per howto table, inputs read once with their statu
 from __future__ import annotations
 
 import enum
+import mmap
 import os
 import re
 import subprocess
@@ -159,9 +160,10 @@ def test_a_single_object_and_a_library_are_each_read_once(tmp_path: Path,
     opened: list[str] = []
     original = load_module.read_input_status
 
-    def counted(path: str, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+    def counted(path: str, map_at_least: int | None = None, only_regular: bool = False
+                ) -> tuple[bytes | mmap.mmap, os.stat_result] | None:
         opened.append(os.path.basename(path))
-        return original(path, *args, **kwargs)
+        return original(path, map_at_least, only_regular)
     monkeypatch.setattr(load_module, "read_input_status", counted)
     result = link([str(obj), str(so)], tmp_path / "a.out", entry="_start")
     assert result.needed == ("libl.so",) or result.needed == (str(so),)
