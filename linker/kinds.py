@@ -210,6 +210,16 @@ def compute(
     return np.zeros_like(A)
 
 
+def first_index(howtos: Sequence[Howto]) -> dict[Howto, int]:
+    """howto -> the index `howtos.index(howto)` gives (the first equal one), for every
+    howto of the table in one pass: `index` compares dataclasses one by one, which for a
+    table's forms was quadratic, and a fresh process paid it in its first link."""
+    first: dict[Howto, int] = {}
+    for n, h in enumerate(howtos):
+        first.setdefault(h, n)
+    return first
+
+
 _T = TypeVar("_T")
 # (function, id of the table) -> (the table, its result): the table is kept so its id
 # stays its own for the life of the process.

@@ -50,6 +50,7 @@ from .kinds import (
     USES_GOT_BASE,
     Howto,
     RelocKind,
+    first_index,
     per_howto_table,
 )
 from .model import TYPE_IFUNC, InputSection, ObjectFile, SectionFlags, SymType
@@ -167,8 +168,9 @@ def no_base_array(howtos: list[Howto]) -> np.ndarray | None:
     """howto index -> index of its `no_base` form (-1: none), or None if no howto has one."""
     if not any(h.no_base is not None for h in howtos):
         return None
-    return np.array([howtos.index(h.no_base) if h.no_base is not None else -1
-                     for h in howtos], dtype=np.int64)
+    first = first_index(howtos)
+    return np.array([(first[h.no_base] if h.no_base in first else howtos.index(h.no_base))
+                     if h.no_base is not None else -1 for h in howtos], dtype=np.int64)
 
 
 # ModRM with mod = 00 and r/m = 101: a bare 32-bit displacement, no base register (on i386;

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..kinds import Howto, per_howto_table
+from ..kinds import Howto, first_index, per_howto_table
 from ..model import TYPE_IFUNC, InputSection, SymType
 from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
@@ -45,9 +45,13 @@ def direct_array(howtos: list[Howto]) -> tuple[np.ndarray, np.ndarray] | None:
     None when no howto has one."""
     if not any(h.direct is not None for h in howtos):
         return None
+    first = first_index(howtos)
 
     def index(h: Howto | None) -> int:
-        return howtos.index(h) if h is not None else -1
+        if h is None:
+            return -1
+        n = first.get(h)
+        return n if n is not None else howtos.index(h)  # not in the table: ValueError
 
     return (np.array([index(h.direct) for h in howtos], dtype=np.int64),
             np.array([index(h.branch or h.direct) for h in howtos], dtype=np.int64))

@@ -10,6 +10,7 @@ hidden versions exist for binaries linked long ago and must not satisfy a new re
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 
@@ -98,16 +99,8 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
         covered = rows < len(versym)
         indices = np.where(covered, versym[np.minimum(rows, len(versym) - 1)] & 0x7FFF, -1)
         versions_of = [v if v >= 0 else None for v in indices.tolist()]
-    names_at = _names_by_offset(strings.table).get
-    names: list[str] = []
-    for n, name_off in zip(rows.tolist(), raw["name"][rows].tolist()):
-        name = names_at(name_off)
-        if name is None:
-            name = strings.get(name_off)  # inside another name (a shared suffix), or bad
-        if name is None:
-            raise hdr.error(f"dynamic symbol {n} name outside .dynstr", index,
-                            offset=n * dtype.itemsize)
-        names.append(name)
+    names = _names(hdr, index, strings, rows, raw["name"][rows].astype(np.int64),
+                   dtype.itemsize)
     kinds = [_TYPES.get(t, SymType.NOTYPE) for t in range(16)]
     types = [kinds[t] for t in stype[rows].tolist()]
     version_names = [versions.get(ver) if ver is not None else None for ver in versions_of]
@@ -128,7 +121,8 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     visible = (~hidden[rows]).tolist()
 
     def default_names() -> dict[str, int]:  # a name's last unhidden row, in first order
-        return {name: k for k, name in enumerate(names) if visible[k]}
+        return dict(zip(itertools.compress(names, visible),
+                        itertools.compress(range(len(names)), visible)))
 
     def versioned_names() -> dict[str, int]:
         return {f"{name}@{version}": k for k, (name, version)
@@ -138,12 +132,25 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
             LazySymbols(versioned_names, types, addresses, make))
 
 
-def _names_by_offset(table: bytes) -> dict[int, str]:
-    """Every name that starts right after a NUL (or at 0), by offset, decoded in one go:
-    one `Strings.get` per export was a third of reading a libc."""
-    names = table.decode("utf-8", "surrogateescape").split("\0")
-    starts = np.flatnonzero(np.frombuffer(table, np.uint8) == 0) + 1
-    return dict(zip([0, *starts.tolist()], names))
+def _names(hdr: ElfHeaders, index: int, strings: Strings, rows: np.ndarray,
+           offsets: np.ndarray, entsize: int) -> list[str]:
+    """The names at `offsets` in .dynstr: those that start right after a NUL (or at 0)
+    from one decode of the whole table, found by a search over the strings' starts (one
+    `Strings.get` per export was a third of reading a libc); a name inside another (a
+    shared suffix) one by one; an offset outside the table is an error naming its row."""
+    table = strings.table
+    pieces = table.decode("utf-8", "surrogateescape").split("\0")
+    starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(table, np.uint8) == 0) + 1])
+    at = np.minimum(np.searchsorted(starts, offsets), len(pieces) - 1)
+    names = list(map(pieces.__getitem__, at.tolist()))
+    for k in np.flatnonzero(starts[at] != offsets).tolist():
+        name = strings.get(int(offsets[k]))
+        if name is None:
+            n = int(rows[k])
+            raise hdr.error(f"dynamic symbol {n} name outside .dynstr", index,
+                            offset=n * entsize)
+        names[k] = name
+    return names
 
 
 def _undefined(hdr: ElfHeaders, index: int, strings: Strings) -> frozenset[str]:
