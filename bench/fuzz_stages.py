@@ -16,6 +16,7 @@ from pathlib import Path
 from bench.stage_clock import StageClock
 from fuzz import judge
 from fuzz.coverage import describe
+from fuzz.debug_judge import debug_info
 from fuzz.model import Program
 from fuzz.pie import pie_form
 from fuzz.pipeline import (
@@ -38,12 +39,12 @@ def property_a(program: Program, options: LinkOptions, work: Path, lib_dir: Path
     PIE form of the model when it is linked -pie, with its coverage labels recorded, as
     fuzz/test_linkharness.py does."""
     with clock.stage(MODEL):
+        expected = outcome(program)
         if options.pie:
             program = pie_form(program)
         describe(program)  # the labels record() tallies (its event() needs a running test)
-        expected = outcome(program)
     with clock.stage(WRITE):
-        objs = write_objects(program, work / "objects")
+        objs = write_objects(program, work)  # beside the output, as the property has them
     libs = libraries(program, lib_dir)
     return linked_and_judged(lambda exe: link_linkharness(objs, libs, exe, options),
                              work / "linkharness.out", objs, expected, lib_dir, clock)
@@ -52,7 +53,8 @@ def property_a(program: Program, options: LinkOptions, work: Path, lib_dir: Path
 def linked_and_judged(link: Callable[[Path], None], exe: Path, objs: list[Path],
                       expected: Outcome, lib_dir: Path, clock: StageClock) -> list[str]:
     """The ELF properties' common tail, each step its own stage: link `exe` with
-    linkharness, then oracle.check, the field oracle and two emulated runs (lazy, now)."""
+    linkharness, then what judge.everything runs: oracle.check, the field oracle, the
+    debug-information judge and two emulated runs (lazy, now)."""
     with clock.stage("linking (linkharness)"):
         try:
             link(exe)
@@ -63,6 +65,8 @@ def linked_and_judged(link: Callable[[Path], None], exe: Path, objs: list[Path],
         problems = judge.structure(data)
     with clock.stage("relocation-field oracle"):
         problems += judge.fields(exe, objs)
+    with clock.stage("debug-information judge"):  # judge.everything's, fuzz/debug_judge.py
+        problems += debug_info(exe)
     with clock.stage("emulating (lazy + now)"):
         seed = zlib.crc32(data)  # judge.load_seed's
         problems += judge.emulated(exe, expected, lib_dir, "lazy", seed)

@@ -8,14 +8,18 @@
 Properties: (a) and (b) (bench/fuzz_stages.py), the i386 and Mach-O linkharness properties
 (bench/fuzz_stages_more.py); each draws its examples from its own property's strategy.
 
-A fixed, seeded set of examples is drawn first with property (a)'s own strategy
-(fuzz.pipeline.linkharness_cases: fuzz.strategies.programs() with link options, -pie for
-PIE-legal models; Hypothesis seeded, no database, generate phase only): that time over the examples is the generation cost, which
-both properties pay. Then every example goes through property (a) (linkharness link,
-oracle.check, the relocation-field oracle, oracle.run lazy and now) and property (b) (GNU
-ld, gold, lld and mold, each output emulated; the linkharness output run natively, lazily
-and with LD_BIND_NOW), each stage timed in wall time and in CPU time, this process's plus
-its children's: linkers, assemblers, native runs (bench/fuzz_stages.py). Beside
+Each property's examples are drawn by its own test's strategy (for (a) and (b)
+fuzz.pipeline.linkharness_cases: fuzz.strategies.programs() with link options, -pie for
+PIE-legal models) in a seeded Hypothesis run (no database, generate phase only) whose test
+body runs the property's stages on each example as it is drawn, as the property's own test
+does: the run's time outside the bodies is the generation cost (drawing, and Hypothesis's
+own work per example). Property (a) is linkharness link, oracle.check, the
+relocation-field oracle, the debug-information judge, oracle.run lazy and now; property
+(b) is GNU ld, gold, lld and mold, each output emulated, and the linkharness output run
+natively, lazily and with LD_BIND_NOW. Each stage is timed in wall time and in CPU time,
+this process's plus its children's: linkers, assemblers, native runs
+(bench/fuzz_stages.py); each example works in a directory of the properties' own kind
+(fuzz.scratch.RecyclingDirs), whose cost is "other". Beside
 them, in the same run, the issue's baseline: a shell pipeline of GNU as + GNU ld + a native
 run of a trivial case (bench/shell_baseline.py), and each property's ratio to it. The
 property (a) share of examples that the fuzz test also assembles with GNU as and llvm-mc
@@ -28,7 +32,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
@@ -46,7 +49,7 @@ from bench.linkers import project_commit
 from bench.object_cache import DEFAULT_CACHE
 from bench.shell_baseline import Baseline, measure_baseline
 from bench.stage_clock import StageClock, StageCost, cpu_now
-from fuzz.scratch import scratch_parent
+from fuzz.scratch import RecyclingDirs, scratch_parent
 
 BENCHMARK = "fuzz throughput: examples/s of the fuzz properties, cost per stage"
 AIM_A_PER_S = 100
@@ -180,39 +183,58 @@ def _scan_local_constants() -> None:
     _get_local_constants()
 
 
-def measure_property(name: str, prop: Property, examples: list[Any],
-                     generation: tuple[float, float], lib_dir: Path, scratch: Path
+def measure_property(spec: Spec, count: int, seed: int, lib_dir: Path, scratch: Path
                      ) -> Throughput:
-    """Every example through `prop`, each in a fresh directory removed afterwards, after
-    one untimed warm-up run of the first."""
-    warm = scratch / f"{name}-warm-up"  # first-use imports and caches are not per example
-    warm.mkdir(parents=True)
-    prop(examples[0], warm, lib_dir, StageClock())
-    shutil.rmtree(warm)
+    """`count` examples of the property, drawn and run one after the other as its test runs
+    them (a Hypothesis run seeded by `seed`, each example in a directory of the properties'
+    own recycling kind), after one untimed warm-up example.  Generation is the run's time
+    outside the examples' bodies: drawing and Hypothesis's own work per example."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    dirs = RecyclingDirs(scratch)
+    (warm,), _, _ = draw_examples(spec.strategy(), 1, seed + 1)  # imports, caches, first use
+    spec.run(warm, dirs.mktemp(spec.key), lib_dir, StageClock())
+    _scan_local_constants()  # again, for the modules the warm-up imported
     clock = StageClock()
-    clock.add(GENERATION, *generation, calls=len(examples))
     problems: list[str] = []
+    body = {"examples": 0, "s": 0.0, "cpu": 0.0}
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=count, database=None, deadline=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(case=spec.strategy())
+    def run(case: Any) -> None:
+        start, cpu = time.perf_counter(), cpu_now()
+        work = dirs.mktemp(spec.key)
+        problems.extend(f"example {body['examples']}: {p}"
+                        for p in spec.run(case, work, lib_dir, clock))
+        body["examples"] += 1
+        body["s"] += time.perf_counter() - start
+        body["cpu"] += cpu_now() - cpu
+
     start, cpu = time.perf_counter(), cpu_now()
-    for i, case in enumerate(examples):
-        work = scratch / f"{name}-{i}"
-        work.mkdir(parents=True)
-        problems += [f"example {i}: {p}" for p in prop(case, work, lib_dir, clock)]
-        shutil.rmtree(work)
-    staged = sum(s.seconds for s in clock.costs()) - generation[0]
-    staged_cpu = sum(s.cpu_seconds for s in clock.costs()) - generation[1]
-    clock.add(OTHER, max(0.0, time.perf_counter() - start - staged),
-              max(0.0, cpu_now() - cpu - staged_cpu), calls=len(examples))
-    return Throughput(name, len(examples), clock.costs(), tuple(problems))
+    run()
+    wall, cpu = time.perf_counter() - start, cpu_now() - cpu
+    staged = clock.costs()
+    n = int(body["examples"])
+    timed = StageClock()
+    timed.add(GENERATION, wall - body["s"], cpu - body["cpu"], calls=n)
+    for s in staged:
+        timed.add(s.stage, s.seconds, s.cpu_seconds, s.calls)
+    timed.add(OTHER, max(0.0, body["s"] - sum(s.seconds for s in staged)),
+              max(0.0, body["cpu"] - sum(s.cpu_seconds for s in staged)), calls=n)
+    return Throughput(spec.name, n, timed.costs(), tuple(problems))
 
 
-def profile_property_a(examples: list[Any], lib_dir: Path, scratch: Path,
+def profile_property_a(count: int, seed: int, lib_dir: Path, scratch: Path,
                        out_dir: Path) -> str:
-    """Property (a) over the examples under pyinstrument, after a warm-up example."""
+    """Property (a) over `count` examples under pyinstrument, after a warm-up example."""
     def work() -> None:
-        measure_property("profiled (a)", _a, examples, (0.0, 0.0), lib_dir, scratch)
+        measure_property(PROPERTIES[0], count, seed, lib_dir, scratch)
 
     return profile_call(work, out_dir, "fuzz-profile-a",
-                        f"profile of property (a) on {len(examples)} examples")
+                        f"profile of property (a) on {count} examples")
 
 
 def table(results: list[Throughput], baseline: Baseline) -> str:
@@ -285,19 +307,12 @@ def main(argv: list[str] | None = None) -> int:
         for m32, directory in lib_dirs.items():
             if any(spec.m32 == m32 for spec in chosen):
                 build_libraries(directory, m32=m32)
-        drawn: dict[Callable[[], st.SearchStrategy[Any]], tuple[list[Any], float, float]] = {}
         for spec in chosen:
-            if spec.strategy not in drawn:  # (a) and (b) share one draw, as their tests do
-                draw_examples(spec.strategy(), 2, args.seed + 1)  # Hypothesis's first use
-                _scan_local_constants()
-                drawn[spec.strategy] = draw_examples(spec.strategy(), args.examples, args.seed)
-            examples, *generation = drawn[spec.strategy]
             if args.profile:
-                print(profile_property_a(examples, lib_dirs[False], scratch,
+                print(profile_property_a(args.examples, args.seed, lib_dirs[False], scratch,
                                          args.cache / "fuzz_throughput"))
                 return 0
-            results.append(measure_property(spec.name, spec.run, examples,
-                                            (generation[0], generation[1]),
+            results.append(measure_property(spec, args.examples, args.seed,
                                             lib_dirs[spec.m32], scratch))
     print(table(results, baseline), flush=True)
     for r in results:

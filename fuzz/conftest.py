@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,7 +30,7 @@ from fuzz.database import example_database
 from fuzz.hypofuzz_patches import hypofuzz_compat, narrow_hypofuzz_tracing
 from fuzz.inventory import render
 from fuzz.libtrace import build_libraries
-from fuzz.scratch import make_scratch
+from fuzz.scratch import RecyclingDirs, make_scratch
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
             HealthCheck.function_scoped_fixture]
@@ -147,37 +145,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     finally:
         _PENDING["tests"] = max(_PENDING["tests"] - 1, 1)
     return True
-
-
-class RecyclingDirs:
-    """The fuzz properties' `tmp_path_factory` (the same `mktemp` and `getbasetemp`).
-
-    pytest's own factory lives on the pytest config, which HypoFuzz has already torn down
-    when it fuzzes (it collects with `pytest --collect-only` and then calls the properties
-    itself); and a campaign draws more examples than a disk holds directories.  So each
-    basename keeps only its latest KEEP directories: every property uses its directory within
-    one example, and a failure's files stay for the messages that name them."""
-
-    KEEP = 16
-
-    def __init__(self, base: Path) -> None:
-        self._base = base
-        self._made: dict[str, deque[Path]] = defaultdict(deque)
-
-    def getbasetemp(self) -> Path:
-        return self._base
-
-    def mktemp(self, basename: str, numbered: bool = True) -> Path:
-        if numbered:
-            path = Path(tempfile.mkdtemp(prefix=f"{basename}-", dir=self._base))
-        else:
-            path = self._base / basename
-            path.mkdir()
-        made = self._made[basename]
-        made.append(path)
-        while len(made) > self.KEEP:
-            shutil.rmtree(made.popleft(), ignore_errors=True)
-        return path
 
 
 @pytest.fixture(scope="session")

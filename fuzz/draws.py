@@ -25,6 +25,8 @@ from typing import Any, TypeVar, cast
 from hypothesis import reject
 from hypothesis import strategies as st
 
+from .hypothesis_patches import fast_fixed_size_bytes, unmanaged_numpy_random
+
 try:
     from hypothesis.internal.conjecture.data import ConjectureData as _TestCase
     from hypothesis.internal.conjecture.utils import calc_label_from_name
@@ -33,6 +35,8 @@ except ImportError:  # another Hypothesis: the strategies, and any stable 64-bit
 
     def calc_label_from_name(name: str) -> int:
         return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
+_FAST_BLOCKS = fast_fixed_size_bytes()  # fuzz/hypothesis_patches.py
+_NUMPY_UNMANAGED = unmanaged_numpy_random()
 _RAW_DRAWS = all(hasattr(_TestCase, a) for a in ("draw_integer", "start_span", "stop_span"))
 
 T = TypeVar("T")
@@ -71,7 +75,7 @@ def _label(*key: object) -> int:
 
 def integer(draw: st.DrawFn, low: int, high: int) -> int:
     """draw(st.integers(low, high)), without a strategy."""
-    if isinstance(draw, ByteChoices):
+    if type(draw) is ByteChoices:
         return draw.integer(low, high)
     data = _data(draw)
     if data is None:
@@ -84,12 +88,12 @@ def integer(draw: st.DrawFn, low: int, high: int) -> int:
 
 def pick(draw: st.DrawFn, choices: Sequence[T]) -> T:
     """One of `choices`, as draw(st.sampled_from(choices)) would draw it."""
+    if type(draw) is ByteChoices:
+        return draw.pick(choices)
     if len(choices) == 1:
         return choices[0]
     if not choices:
         reject()
-    if isinstance(draw, ByteChoices):
-        return choices[draw.index(len(choices))]
     data = _data(draw)
     if len(choices) > UNWEIGHTED_PICK or data is None:
         return draw(st.sampled_from(choices))
@@ -128,13 +132,17 @@ class ByteChoices:
     Every choice costs the engine about 12 µs (recording, the data tree, span bookkeeping)
     whatever its size, and a program model makes about 160 of them: most of the 2.8 ms of
     CPU that drawing a model took, a quarter of an example of property (a).  Read from
-    blocks, a model costs two to four choices (and the engine about 0.8 µs a byte).  The values keep their distributions (uniform picks; st.integers's weighted
-    ends on ranges wider than 127) and their shrinking direction: all-zero bytes give
-    every pick its first element and every integer the value st.integers shrinks to (0
-    when in range, else the end nearest it).  What is lost is the engine's view of each
-    choice: the shrinker shortens a model through its count choices (fewer functions,
-    steps, items), whose later choices then read other bytes, rather than deleting one
-    choice at a time; failures still shrink, less far.
+    blocks, a model costs two to four choices.  The values keep their distributions
+    (uniform picks; st.integers's weighted ends on ranges wider than 127) and their
+    shrinking direction: all-zero bytes give every pick its first element and every
+    integer the value st.integers shrinks to (0 when in range, else the end nearest it).
+    What is lost is the engine's view of each choice: the shrinker shortens a model
+    through its count choices (fewer functions, steps, items), whose later choices then
+    read other bytes, rather than deleting one choice at a time; failures still shrink,
+    less far.
+
+    Hypothesis makes a block's random bytes one at a time in Python (about 0.8 µs a byte,
+    100 µs a block); fuzz/hypothesis_patches.py has it make a fixed-size block at once.
 
     Anything else a strategy draws (`draw(st.permutations(...))`) goes to the wrapped
     `draw` unchanged.
@@ -150,40 +158,84 @@ class ByteChoices:
     def __call__(self, strategy: st.SearchStrategy[T], label: object = None) -> T:
         return self._draw(strategy, label)
 
+    def _refill(self, n: int) -> bytes:
+        """The block with at least `n` bytes unread, from `_at` on (read from 0 when
+        the unread rest was carried over in front of a new block)."""
+        block = self._block
+        if self._at + n > len(block):
+            block = self._block = block[self._at:] + self._data.draw_bytes(self._size,
+                                                                          self._size)
+            self._at = 0
+        return block
+
     def _take(self, n: int) -> int:
         """The next `n` bytes as a big-endian number (zero bytes shrink to 0)."""
-        if self._at + n > len(self._block):
-            rest = self._block[self._at:]
-            self._block = rest + self._data.draw_bytes(self._size, self._size)
-            self._at = 0
-        value = int.from_bytes(self._block[self._at:self._at + n], "big")
-        self._at += n
-        return value
+        block = self._refill(n)
+        at = self._at
+        self._at = at + n
+        return int.from_bytes(block[at:at + n], "big")
+
+    def pick(self, choices: Sequence[T]) -> T:
+        """As pick(): st.sampled_from's choice.  The hottest draw (a model makes about
+        eighty), so the common one-byte case reads its byte in place."""
+        count = len(choices)
+        if count <= 1:
+            if not count:
+                reject()
+            return choices[0]
+        width = _WIDTHS[count] if count <= _WIDEST else _width(count)
+        at = self._at
+        block = self._block if at + width <= len(self._block) else self._refill(width)
+        at = self._at
+        self._at = at + width
+        if width == 1:
+            return choices[(block[at] * count) >> 8]
+        return choices[(int.from_bytes(block[at:at + width], "big") * count) >> (8 * width)]
 
     def integer(self, low: int, high: int) -> int:
         """As st.integers(low, high) draws: its ends weighted when the range is wide."""
         span = high - low + 1
-        if span - 1 > WEIGHTED_WIDER_THAN:
+        if span > WEIGHTED_WIDER_THAN + 1:
             selector = self._take(1)
-            for at_least, end in _ENDS:
-                if selector >= at_least:
-                    return low + end if end >= 0 else high + 1 + end
-        return self._uniform(low, high)
+            if selector >= 244:
+                for at_least, end in _ENDS:
+                    if selector >= at_least:
+                        return low + end if end >= 0 else high + 1 + end
+        elif span <= 1:
+            return low
+        width = _WIDTHS[span] if span <= _WIDEST else _width(span)
+        at = self._at
+        block = self._block if at + width <= len(self._block) else self._refill(width)
+        at = self._at
+        self._at = at + width
+        # scaled, not reduced modulo the span: a smaller number read gives a value
+        # nearer the shrink target, so that the shrinker, lowering bytes, lowers values
+        if width == 1:
+            n = (block[at] * span) >> 8
+        else:
+            n = (int.from_bytes(block[at:at + width], "big") * span) >> (8 * width)
+        return low + n if low >= 0 else _nth_nearest_zero(low, high, n)
 
     def index(self, count: int) -> int:
         """As st.sampled_from picks among `count` elements: uniformly, ends unweighted."""
-        return self._uniform(0, count - 1)
+        width = _WIDTHS[count] if 1 < count <= _WIDEST else _width(count)
+        # scaled, not reduced modulo the span (see integer)
+        return (self._take(width) * count) >> (8 * width)
 
-    def _uniform(self, low: int, high: int) -> int:
-        span = high - low + 1
-        if span <= 1:
-            return low
-        width = ((span - 1).bit_length() + 7) // 8
-        if span > UNBIASED_UP_TO and span & (span - 1):
-            width += 1
-        # scaled, not reduced modulo the span: a smaller number read gives a value
-        # nearer the shrink target, so that the shrinker, lowering bytes, lowers values
-        return _nth_nearest_zero(low, high, (self._take(width) * span) >> (8 * width))
+
+@functools.lru_cache(maxsize=256)
+def _width(span: int) -> int:
+    """Bytes read for a choice among `span` values: enough for the span, and one more
+    when it is wide and not a power of two (the bias then stays under 1/256)."""
+    width = ((span - 1).bit_length() + 7) // 8
+    if span > UNBIASED_UP_TO and span & (span - 1):
+        width += 1
+    return width
+
+
+# the widths of the spans most choices have (list lengths, small ranges), looked up
+_WIDEST = 4096
+_WIDTHS = {span: _width(span) for span in range(2, _WIDEST + 1)}
 
 
 def _nth_nearest_zero(low: int, high: int, n: int) -> int:
@@ -206,6 +258,6 @@ def byte_choices(draw: st.DrawFn, block: int = BLOCK) -> st.DrawFn:
     if isinstance(draw, ByteChoices):
         return draw
     data = _data(draw)
-    if data is None or not hasattr(data, "draw_bytes"):
+    if data is None:
         return draw
     return cast(st.DrawFn, ByteChoices(draw, data, block))  # a DrawFn but for __signature__

@@ -18,6 +18,7 @@ so that nothing is lost in a stdio buffer when the program ends with exit_group.
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from dataclasses import dataclass
@@ -31,13 +32,21 @@ FUNCTION_ARITIES = (0, 1, 2, 3, 4, 5, 6)
 DATA_SIZES = (8, 16, 32)
 
 
-def fnv1a64(data: bytes) -> int:
-    h = FNV_OFFSET
+def fnv1a64(data: bytes, h: int = FNV_OFFSET) -> int:
+    """FNV-1a over `data`, from the state `h` (the offset basis: a hash from scratch)."""
     for byte in data:
         h = ((h ^ byte) * FNV_PRIME) & MASK64
     return h
 
 
+@functools.lru_cache(maxsize=256)
+def _named(name: str) -> int:
+    """The hash state after a symbol's name, the start of every payload hashed for it: the
+    model hashes each call's arguments after it (the name is most of the bytes)."""
+    return fnv1a64(name.encode())
+
+
+@functools.lru_cache(maxsize=256)
 def arity_of(name: str) -> int:
     match = re.search(r"_a([0-6])$", name)
     if match is None:
@@ -46,12 +55,13 @@ def arity_of(name: str) -> int:
 
 
 def function_result(name: str, args: tuple[int, ...]) -> int:
-    payload = name.encode() + b"".join((a & MASK64).to_bytes(8, "little") for a in args)
-    return fnv1a64(payload) & 0x7FFFFFFF
+    payload = b"".join((a & MASK64).to_bytes(8, "little") for a in args)
+    return fnv1a64(payload, _named(name)) & 0x7FFFFFFF
 
 
+@functools.lru_cache(maxsize=1024)
 def data_word(name: str, k: int) -> int:
-    return fnv1a64(name.encode() + k.to_bytes(4, "little")) & 0xFFFFFFFF
+    return fnv1a64(k.to_bytes(4, "little"), _named(name)) & 0xFFFFFFFF
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,24 @@ _ABSOLUTE_VIA = (AddrVia.ABS_S32, AddrVia.ABS_U32)
 
 
 def pie_legal(program: Program) -> bool:
+    return _legal(program, absolute_code=False)
+
+
+def pie_form_legal(program: Program) -> bool:
+    """pie_legal(pie_form(program)), without making the PIE form: its code has no absolute
+    addressing, and what was absolute is pc-relative (the properties ask this of every
+    drawn program, and link a third of them as PIEs)."""
+    return _legal(program, absolute_code=True)
+
+
+def _legal(program: Program, absolute_code: bool) -> bool:
+    """Whether `program` is PIE-legal, its absolute addressing in code read as pc-relative
+    when `absolute_code` (as pie_form rewrites it)."""
     absolutes = {a.name for obj in program.objects for a in obj.absolutes}
     defined = {f.name for obj in program.objects for f in obj.functions} | {
         d.name for obj in program.objects for d in obj.data} | absolutes
     maybe_zero = {n for obj in program.objects for n in obj.weak_refs} - defined
+    pc_relative = (AddrVia.PC_REL, *_ABSOLUTE_VIA) if absolute_code else (AddrVia.PC_REL,)
     for obj in program.objects:
         kinds = {s.name: s.kind for s in obj.sections}
         for item in obj.data:
@@ -58,10 +72,11 @@ def pie_legal(program: Program) -> bool:
                     return False
         for func in obj.functions:
             for step in walk_steps(func.steps):
-                if isinstance(step, (Load, Store, CallTable, AddrMask, AddrNonNull)) and \
+                if not absolute_code and isinstance(
+                        step, (Load, Store, CallTable, AddrMask, AddrNonNull)) and \
                         step.via in _ABSOLUTE_VIA:
                     return False
-                if isinstance(step, (AddrMask, AddrNonNull)) and step.via is AddrVia.PC_REL \
+                if isinstance(step, (AddrMask, AddrNonNull)) and step.via in pc_relative \
                         and step.target in maybe_zero:
                     return False
                 if isinstance(step, Call) and step.via is CallVia.DIRECT \

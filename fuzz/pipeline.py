@@ -21,8 +21,8 @@ from .draws import byte_choices, integer, pick, selections
 from .emit_asm import write_asm
 from .emit_elf import write_elf
 from .model import Program
-from .pie import pie_form, pie_legal
-from .strategies import programs
+from .pie import pie_form_legal
+from .strategies import draw_program
 
 DYNAMIC_LINKER = "/lib64/ld-linux-x86-64.so.2"
 # Both assemblers also describe the source in DWARF 5 (line table, unit, aranges, range
@@ -102,6 +102,11 @@ def link_options(n_objects: int, pie_ok: bool = False) -> st.SearchStrategy[Link
 
 @st.composite
 def _link_options(draw: st.DrawFn, n_objects: int, pie_ok: bool) -> LinkOptions:
+    return draw_link_options(draw, n_objects, pie_ok)
+
+
+def draw_link_options(draw: st.DrawFn, n_objects: int, pie_ok: bool) -> LinkOptions:
+    """What link_options(n_objects, pie_ok) draws, called with a composite's `draw`."""
     draw = byte_choices(draw, 16)  # one engine choice for all of them
     if n_objects <= ORDERS_PICKED_UP_TO:  # one choice (identity first), not one per object
         order = pick(draw, selections(tuple(range(n_objects)), n_objects, n_objects))
@@ -117,10 +122,11 @@ def linkharness_cases(draw: st.DrawFn) -> tuple[Program, LinkOptions]:
     """Property (a)'s draw (fuzz/test_linkharness.py, bench/fuzz_throughput.py): a program,
     and how linkharness is to link it (-pie only for models whose PIE form is legal; the
     property links that form).  A composite rather than a flatmap, which would build and
-    validate a new strategy for every example."""
-    program = draw(programs())
-    return program, draw(link_options(len(program.objects),
-                                      pie_ok=pie_legal(pie_form(program))))
+    validate a new strategy for every example; and drawing as programs() and
+    link_options() draw, without drawing those strategies (each nested draw is
+    validated and recorded by Hypothesis): the same choices, the same cases."""
+    program = draw_program(draw)
+    return program, draw_link_options(draw, len(program.objects), pie_form_legal(program))
 
 
 def link_with(linker: str, objects: Sequence[Path], libs: Sequence[str],

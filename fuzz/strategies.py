@@ -94,8 +94,12 @@ class Draft:
     absolutes: list[tuple[int, AbsSymbol]] = field(default_factory=list)
     menus: dict[tuple[int, int, bool], _Menu] = field(default_factory=dict)  # see _menu
 
+    def __post_init__(self) -> None:
+        # the libraries' functions and data, asked for at every import step
+        self._imports = (_imports(self.libraries, False), _imports(self.libraries, True))
+
     def imports(self, functions: bool) -> tuple[libtrace.Import, ...]:
-        return _imports(self.libraries, functions)
+        return self._imports[functions]
 
     def visible_funcs(self, owner: int, rank: int, globals_only: bool) -> list[FuncSym]:
         return [f for f in self.funcs if f.rank > rank
@@ -276,6 +280,13 @@ def programs(draw: st.DrawFn) -> Program:
     """A valid program: links everywhere, and `semantics.outcome` says what it does.
     Its choices are read from byte blocks (draws.ByteChoices: two or three engine choices
     per model instead of about 160)."""
+    return draw_program(draw)
+
+
+def draw_program(draw: st.DrawFn) -> Program:
+    """What programs() draws, called with a composite's `draw`: for a strategy that draws
+    a program and more (fuzz.pipeline.linkharness_cases) without a nested strategy draw,
+    which Hypothesis validates and records each time."""
     draw = byte_choices(draw)
     n = integer(draw, 2, 4)
     libs = pick(draw, LIBRARY_SETS)

@@ -318,7 +318,6 @@ def link(
     )
     linked = run_back_half(ElfParts(symtab, arch, spec.name, opts, export_dynamic, strip))
     out_path = os.fspath(output)
-    _write_atomically(out_path, linked.data, executable=True)
     maps.write(linked, symtab, out_path)
     return LinkResult(output=out_path, entry=linked.entry, dynamic=dynamic,
                       needed=linked.needed)
@@ -335,17 +334,24 @@ class _Maps:
     defsym: tuple[tuple[str, str], ...]
 
     def write(self, linked: LinkedImage, symtab: SymbolTable, out_path: str) -> None:
+        """The output and every map asked for, all written or none (then a LinkError)."""
+        from .output_files import OutputFile, write_all
+        files = [OutputFile(out_path, linked.data, executable=True)]
         if self.json_file is not None:
-            from .linkmap import build_link_map, write_link_map
-            write_link_map(os.fspath(self.json_file), build_link_map(linked, symtab))
+            from .linkmap import build_link_map, render_link_map
+            files.append(OutputFile(os.fspath(self.json_file),
+                                    render_link_map(build_link_map(linked, symtab)),
+                                    role="map file"))
+        text = None
         if self.text_file is not None or self.print_text:
             from .textmap import render_text_map
             text = render_text_map(linked, symtab, out_path, self.defsym)
             if self.text_file is not None:
-                with open(self.text_file, "w") as f:
-                    f.write(text)
-            if self.print_text:
-                print(text, end="")
+                files.append(OutputFile(os.fspath(self.text_file), text.encode(),
+                                        role="map file"))
+        write_all(files)
+        if self.print_text and text is not None:
+            print(text, end="")
 
 
 def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],
@@ -372,7 +378,8 @@ def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]]
     current().check()  # duplicate definitions
     data = write_relocatable(build_relocatable(symtab, arch, unique, properties))
     out_path = os.fspath(output)
-    _write_atomically(out_path, data, executable=False)
+    from .output_files import OutputFile, write_all
+    write_all([OutputFile(out_path, data)])
     return LinkResult(output=out_path, entry=0, dynamic=False, needed=())
 
 
@@ -445,41 +452,7 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     linked = run_back_half(MachoParts(symtab, arch, target, opts))
     diagnostics.check()
     out_path = os.fspath(output)
-    _write_atomically(out_path, linked.data, executable=True)
     maps.write(linked, symtab, out_path)
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
                       needed=linked.needed)
 
-
-def _write_atomically(path: str, data: bytes | bytearray, *, executable: bool) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = _create_beside(directory)
-    try:
-        try:
-            view = memoryview(data)
-            while view:  # os calls: a buffered file object costs a small link µs
-                view = view[os.write(fd, view):]
-            if executable:
-                mask = os.umask(0)
-                os.umask(mask)
-                os.fchmod(fd, 0o777 & ~mask)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def _create_beside(directory: str) -> tuple[int, str]:
-    """A new private file in `directory`, as tempfile.mkstemp makes one (O_EXCL, mode
-    0600) without importing tempfile, whose imports cost a small link a few ms."""
-    while True:
-        tmp = os.path.join(directory, f".linkharness-{os.getpid()}-{os.urandom(6).hex()}")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
-        except FileExistsError:
-            continue

@@ -9,6 +9,8 @@ relocation unless one overflows (then we build the error message).
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -49,12 +51,77 @@ def symbol_addresses(
     linker_defined: dict[str, int],
 ) -> SymbolAddresses:
     n = len(symtab.symbols)
-    address = np.zeros(n, dtype=np.int64)
-    got = np.zeros(n, dtype=np.int64)
-    plt = np.zeros(n, dtype=np.int64)
-    size = np.zeros(n, dtype=np.int64)
     got_base = layout.address_of(synthetic.got) if synthetic.got is not None else 0
     plt_base = layout.address_of(synthetic.plt) if synthetic.plt is not None else 0
+    # a few dozen symbols (a small link) cost less one at a time than in a score of
+    # array operations; both give the same answers
+    columns = _addresses_in_bulk(symtab, layout, linker_defined) if n > _FEW_SYMBOLS else None
+    if columns is None:  # an unusual value somewhere: one at a time, with its error
+        columns = _addresses_one_by_one(symtab, layout, linker_defined)
+    address, size = columns
+    got = np.zeros(n, dtype=np.int64)
+    plt = np.zeros(n, dtype=np.int64)
+    for i, offset in synthetic.plt_entry_offset.items():
+        if isinstance(i, int):
+            plt[i] = plt_base + offset
+            if i in scan.canonical:
+                address[i] = plt[i]  # canonical: the PLT entry stands for the function
+    for key, offset in synthetic.got_slot_offset.items():
+        if isinstance(key, int):
+            got[key] = got_base + offset
+    if synthetic.iplt is not None:
+        iplt_base = layout.address_of(synthetic.iplt)
+        for key, offset in synthetic.iplt_entry_offset.items():
+            if isinstance(key, int):
+                # An IFUNC's address, everywhere, is its .iplt entry.
+                address[key] = plt[key] = iplt_base + offset
+    return SymbolAddresses(address, got, plt, size)
+
+
+_FEW_SYMBOLS = 64
+
+
+def _addresses_in_bulk(symtab: SymbolTable, layout: Layout, linker_defined: dict[str, int]
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(address, size) per global id, computed column-wise; None when a value or size
+    is outside int64 or an address outside 32 bits (then `_addresses_one_by_one` gives
+    the same answer, or the first symbol's error)."""
+    symbols = symtab.symbols
+    n = len(symbols)
+    try:
+        size = np.fromiter(map(_SIZE, symbols), np.int64, n)
+        value = np.fromiter(map(_VALUE, symbols), np.int64, n)
+    except OverflowError:
+        return None
+    sections = list(map(_SECTION, symbols))
+    has_file = np.array([s.file is not None for s in symbols], dtype=bool)
+    has_section = np.fromiter(map(operator.is_not, sections, itertools.repeat(None)), bool, n)
+    is_linker_defined = np.fromiter(map(_LINKER_DEFINED, symbols), bool, n)
+    absolute = has_file & ~is_linker_defined & ~has_section \
+        & np.fromiter(map(_ABSOLUTE, symbols), bool, n)
+    placed = has_file & ~is_linker_defined & ~absolute
+    base = np.fromiter(map(layout.section_address.get, map(id, sections),
+                           itertools.repeat(0)), np.int64, n)
+    address = np.where(placed, base + value, 0)
+    if (size < 0).any() or (placed & ((value < 0) | (value >= 1 << 32) | (address < 0)
+                                      | (address >= 1 << 32))).any():
+        return None
+    for g in np.flatnonzero(is_linker_defined).tolist():
+        address[g] = linker_defined.get(symbols[g].name, 0)
+    for g in np.flatnonzero(absolute).tolist():
+        sym = symbols[g]
+        assert sym.file is not None
+        address[g] = absolute_word(sym.value, arch_of(sym.file.arch).word_bits)
+    return address, size
+
+
+def _addresses_one_by_one(symtab: SymbolTable, layout: Layout,
+                          linker_defined: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(address, size) per global id, a Python step per symbol: every value is checked,
+    and the first bad one is the link's error."""
+    n = len(symtab.symbols)
+    address = np.zeros(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
     for sym in symtab.symbols:
         i = sym.id
         if not 0 <= sym.size < 1 << 63:
@@ -71,20 +138,11 @@ def symbol_addresses(
                     if sym.section is not None else 0)
             address[i] = _representable_address(base + sym.value, sym.value, sym.file,
                                                 sym.name)
-        if i in synthetic.plt_entry_offset:
-            plt[i] = plt_base + synthetic.plt_entry_offset[i]
-            if i in scan.canonical:
-                address[i] = plt[i]  # canonical: the PLT entry stands for the function
-    for key, offset in synthetic.got_slot_offset.items():
-        if isinstance(key, int):
-            got[key] = got_base + offset
-    if synthetic.iplt is not None:
-        iplt_base = layout.address_of(synthetic.iplt)
-        for key, offset in synthetic.iplt_entry_offset.items():
-            if isinstance(key, int):
-                # An IFUNC's address, everywhere, is its .iplt entry.
-                address[key] = plt[key] = iplt_base + offset
-    return SymbolAddresses(address, got, plt, size)
+    return address, size
+
+
+_SECTION, _LINKER_DEFINED, _ABSOLUTE, _SIZE, _VALUE = map(
+    operator.attrgetter, ("section", "linker_defined", "absolute", "size", "value"))
 
 
 def absolute_word(value: int, bits: int = 64) -> int:
@@ -455,21 +513,14 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
                got_base: int, origin: Origin, tp: int = 0, tls_start: int = 0) -> None:
     values = np.zeros(len(f["pos"]), dtype=np.int64)
     with np.errstate(over="ignore"):
-        # not np.unique: its first call imports numpy.ma, a noticeable share of a small link
-        present = np.flatnonzero(np.bincount(f["kind"])).tolist()
-        if len(present) * 8 < len(values):  # many rows a kind: each kind's rows apart
-            for kind in present:
-                m = f["kind"] == kind
-                values[m] = compute(RelocKind(kind), S=f["S"][m], A=f["A"][m], P=f["P"][m],
-                                    G=f["G"][m], L=f["L"][m], GOT=got_base, T=f["T"][m],
-                                    Z=f["Z"][m], TP=tp, TLS=tls_start)
-        else:  # a few rows a kind: each formula over every row, kept where it applies
-            # (a small link made nine masked copies per kind for a handful of rows)
-            for kind in present:
-                whole = compute(RelocKind(kind), S=f["S"], A=f["A"], P=f["P"], G=f["G"],
-                                L=f["L"], GOT=got_base, T=f["T"], Z=f["Z"], TP=tp,
-                                TLS=tls_start)
-                np.copyto(values, whole, where=f["kind"] == kind)
+        # Each kind's formula over every row (element-wise, wrapping), kept where the row
+        # is of that kind: cheaper than gathering seven letters per kind through a mask.
+        # Not np.unique: its first call imports numpy.ma, a noticeable share of a small link.
+        for kind in np.flatnonzero(np.bincount(f["kind"])).tolist():
+            np.copyto(values, compute(RelocKind(kind), S=f["S"], A=f["A"], P=f["P"], G=f["G"],
+                                      L=f["L"], GOT=got_base, T=f["T"], Z=f["Z"], TP=tp,
+                                      TLS=tls_start),
+                      where=f["kind"] == kind)
     tombstoned = f["tomb"] >= 0
     values[tombstoned] = f["tomb"][tombstoned]
     # Unsigned 64-bit bounds do not fit int64; those are NONE-overflow fields (never checked).

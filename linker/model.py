@@ -40,10 +40,10 @@ class SymType(enum.IntEnum):
 
 # Members as plain ints, for comparisons with numpy columns: numpy converts an IntEnum
 # member (an int subclass) through its generic path, about 5 µs a comparison instead of 1.
-TYPE_FUNC, TYPE_SECTION, TYPE_TLS, TYPE_IFUNC = 2, 3, 6, 10
+TYPE_FUNC, TYPE_SECTION, TYPE_FILE, TYPE_TLS, TYPE_IFUNC = 2, 3, 4, 6, 10
 BIND_LOCAL = 0
-assert (TYPE_FUNC, TYPE_SECTION, TYPE_TLS, TYPE_IFUNC, BIND_LOCAL) == (
-    SymType.FUNC, SymType.SECTION, SymType.TLS, SymType.IFUNC, Binding.LOCAL)
+assert (TYPE_FUNC, TYPE_SECTION, TYPE_FILE, TYPE_TLS, TYPE_IFUNC, BIND_LOCAL) == (
+    SymType.FUNC, SymType.SECTION, SymType.FILE, SymType.TLS, SymType.IFUNC, Binding.LOCAL)
 
 
 class Visibility(enum.IntEnum):

@@ -5,7 +5,8 @@ Those passes used to make a dozen small-array operations per section only to fin
 most sections, nothing to do: a link of 20,000 objects has 60,000 such sections.  A view
 joins the rows of all of them once (one join of their bytes), so each pass asks its
 question of every row in a few operations and visits only the sections with an answer.
-The rows are a copy: a pass that rewrites relocations takes a fresh view afterwards.
+The rows are a copy: a pass that rewrites relocations takes a fresh view afterwards, or
+makes its edits in the view too (GOT relaxation hands its view on to scan).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from .kinds import Howto
 from .model import RELOC_DTYPE, InputSection, ObjectFile, is_allocated
-from .records import dataclass
+from .records import dataclass, field
 from .resolve import SymbolTable
 
 
@@ -32,12 +33,30 @@ class RelocView:
     local: np.ndarray  # per row: index of the symbol in the link's joined symbol tables
     howto_base: np.ndarray  # per row: where its object's howtos start in `by_howto` tables
     howto_sets: list[Sequence[Howto]]  # the distinct howto sequences, in base order
+    # joined symbol columns asked for so far (the columns a pass reads do not change)
+    _columns: dict[str, np.ndarray] = field(default_factory=dict)
 
     def by_howto(self, table: Callable[[Sequence[Howto]], np.ndarray]) -> np.ndarray:
         """Per row, `table(howtos)[row's howto]`: a per-arch lookup table, applied to every
         row at once."""
         joined = np.concatenate([table(h) for h in self.howto_sets])
         return joined[self.howto_base + self.rows["howto"]]
+
+    def symbol_column(self, objects: Sequence[ObjectFile], column: str) -> np.ndarray:
+        """`joined_symbol_column(objects, column)`, joined once per view."""
+        joined = self._columns.get(column)
+        if joined is None:
+            joined = self._columns[column] = joined_symbol_column(objects, column)
+        return joined
+
+    def has_data(self) -> np.ndarray:
+        """Per row: does its section have bytes (not zero-fill)?"""
+        return np.array([sec.data is not None for _n, sec in self.sections],
+                        dtype=bool)[self.section_of]
+
+    def first_rows(self) -> np.ndarray:
+        """Per section: the index of its first row in `rows`."""
+        return np.searchsorted(self.section_of, np.arange(len(self.sections)))
 
     def sections_where(self, mask: np.ndarray) -> list[tuple[int, InputSection]]:
         """The sections holding at least one row of `mask`, in order."""
@@ -63,17 +82,20 @@ def allocated_relocations(symtab: SymbolTable, *, with_data: bool = False) -> Re
             howto_sets.append(obj.howtos)
             next_base += len(obj.howtos)
         for sec in obj.sections:
-            if sec is None or not len(sec.relocs.rows) or not is_allocated(sec.flags) \
+            if sec is None:
+                continue
+            table = sec.relocs.rows
+            if not len(table) or not is_allocated(sec.flags) \
                     or (with_data and sec.data is None):
                 continue
             sections.append((number, sec))
-            tables.append(sec.relocs.rows.tobytes())  # cheaper than .data, any layout
-            lengths.append(len(sec.relocs.rows))
+            tables.append(table.tobytes())  # cheaper than .data, any layout
+            lengths.append(len(table))
             sym_base.append(start)
             bases.append(base_of[key])
         start += len(obj.symbols)
-    rows = np.frombuffer(b"".join(tables), dtype=RELOC_DTYPE) if tables \
-        else np.zeros(0, dtype=RELOC_DTYPE)
+    # a writable copy: a pass that rewrites rows may keep the view current (got_relax.py)
+    rows = np.frombuffer(bytearray().join(tables), dtype=RELOC_DTYPE)
     counts = np.array(lengths, dtype=np.int64)
     section_of = np.repeat(np.arange(len(sections)), counts)
     local = rows["symbol"].astype(np.int64) + np.array(sym_base, dtype=np.int64)[section_of]

@@ -55,7 +55,7 @@ from .kinds import (
 )
 from .model import TYPE_IFUNC, InputSection, ObjectFile, SectionFlags, SymType
 from .records import dataclass, field
-from .reloc_view import allocated_relocations, joined_symbol_column
+from .reloc_view import RelocView, allocated_relocations
 from .resolve import GlobalSymbol, SymbolTable
 
 GotKey = Hashable  # a global id (int), or (object number, symbol index) for a local
@@ -236,12 +236,14 @@ _LOCAL_EXEC_KIND = _kind_set(frozenset({RelocKind.TLS_TPOFF, RelocKind.TLS_NEG_T
 
 def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
                      preemptible: np.ndarray | None = None, shared: bool = False,
-                     text_relocations: bool = False, plt_reads_got_register: bool = False
-                     ) -> ScanResult:
+                     text_relocations: bool = False, plt_reads_got_register: bool = False,
+                     view: RelocView | None = None) -> ScanResult:
     """Flag what every allocated relocation needs.  `preemptible` (per global id) says
     which symbols ld.so binds; by default the imports.  `shared`: a shared object (its
     preemptible symbols get no COPY and no canonical PLT entry); `text_relocations`:
-    -z notext; `plt_reads_got_register`: the arch's trait of that name."""
+    -z notext; `plt_reads_got_register`: the arch's trait of that name.  `view`: the
+    link's allocated relocations as they are now, when a pass before has one at hand
+    (it only picks the sections to visit: each is then read from its own table)."""
     pick_instruction_forms(symtab)
     if preemptible is None:
         preemptible = np.array([s.imported for s in symtab.symbols], dtype=bool)
@@ -256,7 +258,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     undefined = np.array([s.undefined for s in symtab.symbols], dtype=bool)
     # Which rows need a Python step (a slot, an entry, a dynamic relocation or an error),
     # asked of every row of the link at once; only their sections are walked below.
-    view = allocated_relocations(symtab)
+    if view is None:
+        view = allocated_relocations(symtab)
     kinds_all = view.by_howto(_table_kinds)
     targets_all = view.gid
     if uses_base[kinds_all].any():
@@ -266,8 +269,8 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     work = needs_got[kinds_all] | tls_pair[kinds_all]
     if ifunc.any():
         work |= known_all & ifunc[target_all]
-    local_ifunc_all = (joined_symbol_column(symtab.objects, "type") == TYPE_IFUNC) \
-        & (joined_symbol_column(symtab.objects, "section") >= 0)
+    local_ifunc_all = (view.symbol_column(symtab.objects, "type") == TYPE_IFUNC) \
+        & (view.symbol_column(symtab.objects, "section") >= 0)
     if local_ifunc_all.any():
         work |= ~known_all & local_ifunc_all[view.local]
     work |= known_all & imported[target_all]

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oracle.records import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class SectionHeader:
     index: int

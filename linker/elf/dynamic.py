@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+import numpy as np
+
 from ..model import Binding, SymType
 from ..records import dataclass, field
 from ..resolve import GlobalSymbol
@@ -63,6 +65,24 @@ class StringTable:
             self._data += s.encode("utf-8", "surrogateescape") + b"\0"
             self._index[s] = off
         return off
+
+    def add_all(self, names: list[str]) -> list[int]:
+        """`add` of each name in order, in a few steps for the whole list."""
+        index = self._index
+        fresh = [s for s in dict.fromkeys(names) if s not in index]
+        if fresh:
+            joined = "\0".join(fresh) + "\0"
+            if joined.isascii():  # a character per byte: the lengths are the strings'
+                data = joined.encode("ascii")
+                lengths = np.fromiter(map(len, fresh), np.int64, len(fresh))
+            else:
+                encoded = [s.encode("utf-8", "surrogateescape") for s in fresh]
+                data = b"\0".join(encoded) + b"\0"
+                lengths = np.fromiter(map(len, encoded), np.int64, len(fresh))
+            starts = np.cumsum(lengths + 1) - (lengths + 1) + len(self._data)
+            index.update(zip(fresh, starts.tolist()))
+            self._data += data
+        return list(map(index.__getitem__, names))
 
     def bytes(self) -> bytes:
         return bytes(self._data)
@@ -214,8 +234,12 @@ class DynamicTables:
     def render_relocs(self, relocs: list[DynReloc]) -> bytes:
         out = bytearray()
         layout = self.arch.elf
+        bits = 8 * struct.calcsize(layout.rela_format[-1])
         for r in relocs:
             where, addend = r.where(), r.final_addend()
+            # r_addend is the field's word as ld.so adds it (modulo 2**bits): a value read
+            # back from the image, or S + A past 2**63, is that word's bits, signed
+            addend = (addend + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
             info = layout.r_info(r.dynsym, r.type)
             out += struct.pack(layout.rela_format, where, info, addend) if self.arch.is_rela \
                 else struct.pack(layout.rel_format, where, info)

@@ -30,8 +30,8 @@ import numpy as np
 
 from ..kinds import Howto, first_index, per_howto_table
 from ..model import TYPE_IFUNC, InputSection, SymType
-from ..reloc_view import allocated_relocations, joined_symbol_column
-from ..resolve import GlobalSymbol, SymbolTable
+from ..reloc_view import RelocView, allocated_relocations
+from ..resolve import SymbolTable
 from ..targets import arch_of
 
 _MOV, _LEA, _INDIRECT = 0x8B, 0x8D, 0xFF
@@ -57,34 +57,137 @@ def direct_array(howtos: list[Howto]) -> tuple[np.ndarray, np.ndarray] | None:
             np.array([index(h.branch or h.direct) for h in howtos], dtype=np.int64))
 
 
-def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> int:
-    """Rewrite every relaxable GOT load of a link-time-known symbol; returns how many."""
-    known = np.array([_link_time_address(s) for s in symtab.symbols], dtype=bool)
+def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> RelocView | None:
+    """Rewrite every relaxable GOT load of a link-time-known symbol.  Returns the view of
+    every allocated relocation with the rewrites made in it too, for scan to ask its own
+    questions of (None when the rewrites went one section at a time)."""
+    symbols = symtab.symbols
+    # Defined in the output at a place in the image (not absolute, not an IFUNC).
+    known = np.array([s.linker_defined or (s.file is not None and s.type != SymType.IFUNC
+                                           and (s.common or s.section is not None))
+                      for s in symbols], dtype=bool)
     known &= ~preemptible[:len(known)]
     # The candidates (a direct form, room for the opcode, a link-time-known target), asked
-    # of every row of the link at once; then one Python step per candidate, with ints.
-    view = allocated_relocations(symtab, with_data=True)
+    # of every row of the link at once, and the instruction bytes of all of them read and
+    # judged at once too; Python steps only per section that changes.
+    view = allocated_relocations(symtab)
     direct = view.by_howto(lambda howtos: _forms(howtos)[0])
-    local_known = (joined_symbol_column(symtab.objects, "section") >= 0) \
-        & (joined_symbol_column(symtab.objects, "type") != TYPE_IFUNC)
+    local_known = (view.symbol_column(symtab.objects, "section") >= 0) \
+        & (view.symbol_column(symtab.objects, "type") != TYPE_IFUNC)
     target_known = np.where(view.gid >= 0, known[np.maximum(view.gid, 0)],
                             local_known[view.local])
-    picked = np.flatnonzero((direct >= 0) & (view.rows["offset"] >= 2) & target_known)
+    candidate = (direct >= 0) & (view.rows["offset"] >= 2) & target_known
+    if candidate.any():  # a section without bytes (a broken input) has no instructions
+        candidate &= view.has_data()
+    picked = np.flatnonzero(candidate)
     if not len(picked):
-        return 0
+        return view
     branch = view.by_howto(lambda howtos: _forms(howtos)[1])
     section_of = view.section_of[picked]
-    starts = np.searchsorted(view.section_of, np.arange(len(view.sections)))
-    count = 0
+    starts = view.first_rows()
     groups = np.flatnonzero(np.diff(section_of, prepend=-1)).tolist() + [len(picked)]
-    for first, end in itertools.pairwise(groups):
-        n = int(section_of[first])
-        number, sec = view.sections[n]
-        rows = picked[first:end]
-        count += _relax_section(arch_of(symtab.objects[number].arch).got_pc_relative, sec,
-                                (rows - starts[n]).tolist(), view.rows["offset"][rows].tolist(),
-                                direct[rows].tolist(), branch[rows].tolist())
-    return count
+    holding = [view.sections[n] for n in section_of[groups[:-1]].tolist()]
+    pc_relative = [arch_of(symtab.objects[number].arch).got_pc_relative
+                   for number, _sec in holding]
+    sections = [sec for _number, sec in holding]
+    offsets = view.rows["offset"][picked]
+    if _windows_overlap(section_of, offsets):
+        # two candidates whose rewrites could touch each other's bytes (only a broken or
+        # hostile input has them): the rewrites must happen one after another, as written
+        for (first, end), rel, sec in zip(itertools.pairwise(groups), pc_relative, sections):
+            n = int(section_of[first])
+            rows = picked[first:end]
+            _relax_section(rel, sec, (rows - starts[n]).tolist(), offsets[first:end].tolist(),
+                           direct[rows].tolist(), branch[rows].tolist())
+        return None
+    done, moved, branched, new_howto = _relax_all(
+        sections, groups, pc_relative, picked - starts[section_of], offsets, direct[picked],
+        branch[picked])
+    # the same edits in the view's copy of the rows
+    rows = picked[done]
+    view.rows["howto"][rows] = new_howto
+    view.rows["offset"][rows[moved]] -= 1
+    per_section: np.ndarray = np.diff(np.array(groups, dtype=np.int64))
+    narrow = ~np.repeat(np.array(pc_relative, dtype=bool), per_section)[done]
+    view.rows["addend"][rows[branched & narrow]] -= 4
+    return view
+
+
+def _windows_overlap(section_of: np.ndarray, offsets: np.ndarray) -> bool:
+    """Do two candidates of one section have byte windows (opcode .. end of field, P-2 to
+    P+4) that meet?  The rows are in table order, which need not be offset order."""
+    same = section_of[1:] == section_of[:-1]
+    if not (same & (offsets[1:] - offsets[:-1] < 6)).any():
+        return False  # in offset order and apart: the usual table
+    order = np.lexsort((offsets, section_of))
+    sec, at = section_of[order], offsets[order]
+    return bool(((sec[1:] == sec[:-1]) & (at[1:] - at[:-1] < 6)).any())
+
+
+def _relax_all(sections: list[InputSection], groups: list[int], pc_relative: list[bool],
+               rows: np.ndarray, offsets: np.ndarray, direct: np.ndarray,
+               branch: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`_relax_section` for every candidate at once, when no two candidates' bytes meet
+    (so the order of the rewrites does not matter): the candidate sections' bytes joined,
+    every opcode and ModRM judged in a few array operations, the rewrites scattered into
+    the joined bytes, and each changed section cut back out of them.  Returns which
+    candidates were rewritten and, of those, which moved their field one byte down (jmp),
+    which became branches, and their new howtos."""
+    lengths = [len(sec.data) for sec in sections]  # type: ignore[arg-type]
+    code = np.frombuffer(b"".join(sections_data(sections)), dtype=np.uint8).copy()
+    counts: np.ndarray = np.diff(np.array(groups, dtype=np.int64))
+    section_start = np.cumsum([0, *lengths[:-1]])
+    at = offsets + np.repeat(section_start, counts)  # the field's place in `code`
+    end = np.repeat(section_start + np.array(lengths, dtype=np.int64), counts)
+    opcode, modrm = code[at - 2], code[at - 1]
+    pc_rel = np.repeat(np.array(pc_relative, dtype=bool), counts)
+    addressing = np.where(pc_rel, (modrm & _MOD_RM_MASK) == _RIP_RELATIVE,
+                          ((modrm & _MOD_MASK) == _MOD_DISP32) & ((modrm & 7) != _SIB))
+    operation = (modrm >> 3) & 7
+    mov = addressing & (opcode == _MOV)
+    indirect = addressing & (opcode == _INDIRECT) & (at + 4 <= end)
+    call = indirect & (operation == _CALL)
+    jmp = indirect & (operation == _JMP)
+    done = mov | call | jmp
+    code[at[mov] - 2] = _LEA
+    code[at[call] - 2] = _ADDR32
+    code[at[call] - 1] = _CALL_REL32
+    jumps = at[jmp]
+    code[jumps - 2] = _JMP_REL32
+    for k in range(4):  # the field moves one byte down, a nop after it
+        code[jumps - 1 + k] = code[jumps + k]
+    code[jumps + 3] = _NOP
+    # Per changed section only plain slices: its rows' new howtos, then (rare) the moved
+    # and branched rows' fields, and its bytes cut back out of `code`.
+    owner = np.repeat(np.arange(len(sections)), counts)[done]
+    index, new_howto = rows[done], np.where(mov, direct, branch)[done]
+    moved, branched = jmp[done], (call | jmp)[done]
+    per_section = np.bincount(owner, minlength=len(sections))
+    bounds = np.cumsum([0, *per_section.tolist()]).tolist()
+    any_moved = np.bincount(owner[moved], minlength=len(sections)).astype(bool).tolist()
+    any_branched = np.bincount(owner[branched], minlength=len(sections)).astype(bool).tolist()
+    starts = section_start.tolist()
+    for n in np.flatnonzero(per_section).tolist():
+        sec, lo, hi = sections[n], bounds[n], bounds[n + 1]
+        table = sec.relocs.rows
+        table["howto"][index[lo:hi]] = new_howto[lo:hi]
+        if any_moved[n]:
+            table["offset"][index[lo:hi][moved[lo:hi]]] -= 1  # the rel32 starts a byte earlier
+        if any_branched[n] and not pc_relative[n]:
+            # G + A - GOT had the field's start as its reference
+            table["addend"][index[lo:hi][branched[lo:hi]]] -= 4
+        sec.data = code[starts[n]:starts[n] + lengths[n]].tobytes()
+    return done, moved, branched, new_howto
+
+
+def sections_data(sections: Sequence[InputSection]) -> list[bytes | memoryview]:
+    """The sections' bytes (every one has some)."""
+    out: list[bytes | memoryview] = []
+    for sec in sections:
+        assert sec.data is not None
+        out.append(sec.data)
+    return out
 
 
 @per_howto_table
@@ -98,15 +201,6 @@ def _forms(howtos: Sequence[Howto]) -> tuple[np.ndarray, np.ndarray]:
     for array in forms:
         array.flags.writeable = False
     return forms
-
-
-def _link_time_address(sym: GlobalSymbol) -> bool:
-    """Defined in the output at a place in the image (not absolute, not an IFUNC)."""
-    if sym.linker_defined:
-        return True
-    if sym.file is None or sym.type == SymType.IFUNC:
-        return False
-    return sym.common or sym.section is not None
 
 
 def _relax_section(pc_relative: bool, sec: InputSection, candidates: list[int], offsets: list[int],

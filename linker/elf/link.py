@@ -23,6 +23,7 @@ from ..layout import (
 )
 from ..model import TYPE_IFUNC, InputSection, SectionFlags, SymType
 from ..pipeline import LinkedImage, RelocationFrame
+from ..reloc_view import RelocView, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult, pick_instruction_forms, scan_relocations
 from ..synth import Synthetic, build_synthetic
@@ -108,6 +109,7 @@ class ElfParts:
         self.tables: DynamicTables | None = None
         self.deferred = DeferredLayout()
         self.exported: list[GlobalSymbol] = []
+        self.view: RelocView | None = None
 
     def prepare(self) -> None:
         """Rewrites decided before scan: debug sections dropped, .ctors folded, .eh_frame
@@ -127,8 +129,8 @@ class ElfParts:
         if shared is None:  # an executable's TLS block is at a fixed offset from TP
             relax_tls_in_executable(symtab, self.preemptible)
         pick_instruction_forms(symtab)  # before relaxation reads the instructions
-        if opts.relax:
-            relax_got_loads(symtab, self.preemptible)
+        # GOT relaxation's view of the relocations, its rewrites made in it, for scan
+        self.view = relax_got_loads(symtab, self.preemptible) if opts.relax else None
 
     def scan(self) -> ScanResult:
         opts, shared = self.opts, self.opts.shared
@@ -136,7 +138,8 @@ class ElfParts:
             self.symtab, self.arch.word, pie=opts.pie, preemptible=self.preemptible,
             shared=shared is not None,
             text_relocations=shared is not None and shared.text_relocations,
-            plt_reads_got_register=self.arch.plt_reads_got_register)
+            plt_reads_got_register=self.arch.plt_reads_got_register, view=self.view)
+        self.view = None  # stale once synthesis adds its object
         return self.scan_result
 
     def synthesize(self, scan: ScanResult) -> Synthetic:
@@ -224,8 +227,8 @@ class ElfParts:
         elf.relro = relro_region(self.relro, self.segments, self.page)
         elf.emit_tables = (tls_sequences_as_read(symtab, self.before_tls) if opts.emit_relocs
                            else {})
-        elf.gnu_osabi = any(bool((o.symbols.type == TYPE_IFUNC).any())
-                            for o in symtab.objects)
+        elf.gnu_osabi = bool((joined_symbol_column(symtab.objects, "type")
+                              == TYPE_IFUNC).any())
         image = bytearray(self.file_end)
         _copy_inputs(image, ordered + self.non_alloc)
         self.deferred.image = image

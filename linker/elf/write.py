@@ -5,13 +5,23 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import struct
 from collections.abc import Iterable
 
 import numpy as np
 
 from ..layout import OutputSection, Segment
-from ..model import BIND_LOCAL, TYPE_SECTION, Binding, SectionFlags, SymType
+from ..model import (
+    BIND_LOCAL,
+    TYPE_FILE,
+    TYPE_IFUNC,
+    TYPE_SECTION,
+    TYPE_TLS,
+    Binding,
+    SectionFlags,
+    SymType,
+)
 from ..records import dataclass
 from ..resolve import SymbolTable
 from ..synth import SYNTHETIC_PATH
@@ -175,23 +185,34 @@ def elf_header(img: ElfImage, phoff: int, shoff: int, shnum: int, shstrndx: int)
 def _append_locals(rows: list[tuple[int, int, int, int, int, int]], img: ElfImage,
                    symtab: SymbolTable, out_index: dict[int, int], strtab: StringTable,
                    index: SymtabIndex | None, tls_base: int) -> None:
-    """Every object's locals (not section symbols), in object order: the columns of all
-    objects joined, then one Python step per local symbol with plain ints."""
+    """Every object's locals (not section symbols), in object order: the columns of the
+    objects that have some joined, then one Python step per local symbol with plain ints."""
     from ..apply import all_local_addresses
-    if not symtab.objects:
+    if not symtab.objects or img.options.discard_all:  # -x: no locals at all
         return
-    objects = symtab.objects
+    kept = [obj for obj in symtab.objects if obj.path != SYNTHETIC_PATH]
+    types = np.concatenate([obj.symbols.type for obj in kept]) if kept else np.zeros(0)
+    binding = np.concatenate([obj.symbols.binding for obj in kept]) if kept else types
+    counts = [len(obj.symbols) for obj in kept]
+    owner = np.repeat(np.arange(len(kept)), counts)
+    is_local = (binding == BIND_LOCAL) & (types != TYPE_SECTION)
+    # ELF's null symbol (row 0, no name) is skipped below: it does not make an object one
+    # with locals (most objects of a large link have no other)
+    first = np.cumsum([0, *counts[:-1]])[[len(obj.symbols) > 0 and not obj.symbols.names[0]
+                                          for obj in kept]]
+    is_local[first[types[first] != TYPE_FILE]] = False
+    # only the objects with such locals
+    objects = [kept[o] for o in np.flatnonzero(np.bincount(owner[is_local],
+                                                           minlength=len(kept))).tolist()]
+    if not objects:
+        return
     tables = [obj.symbols for obj in objects]
     counts = [len(t) for t in tables]
     owner = np.repeat(np.arange(len(objects)), counts)
     types = np.concatenate([t.type for t in tables])
-    is_local = (np.concatenate([t.binding for t in tables]) == BIND_LOCAL) \
-        & (types != TYPE_SECTION)
-    wanted = np.bincount(owner[is_local], minlength=len(objects)) > 0
-    wanted &= np.array([obj.path != SYNTHETIC_PATH and not img.options.discard_all  # -x
-                        for obj in objects], dtype=bool)
-    every_addr = all_local_addresses(objects, img.layout, wanted.tolist())
-    picked = np.nonzero(is_local & wanted[owner])[0]
+    every_addr = all_local_addresses(objects, img.layout, [True] * len(objects))
+    picked = np.nonzero((np.concatenate([t.binding for t in tables]) == BIND_LOCAL)
+                        & (types != TYPE_SECTION))[0]
     first = np.cumsum([0, *counts[:-1]])
     every_name = list(itertools.chain.from_iterable(t.names for t in tables))
     for o, i, name, typ, shndx, vis, size, addr in zip(
@@ -236,47 +257,78 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
     _append_locals(rows, img, symtab, out_index, strtab, index, tls_base)
     # gABI: a hidden or internal symbol of an input becomes STB_LOCAL in the output (as GNU
     # ld, gold and lld write it), so it goes with the locals, before first_global.
-    globals_: list[tuple[int, int, int, int, int, int]] = []
-    addresses = img.syms.address.tolist()  # plain ints: one step per symbol below
-    for sym in symtab.symbols:
-        defined = sym.file is not None or sym.linker_defined
-        if not (defined or sym.referenced):
-            continue
-        if defined:
-            ndx = out_index.get(id(sym.section), 0) if sym.section is not None else SHN_ABS
-            if sym.linker_defined:
-                ndx = SHN_ABS
-            binding = STB[sym.binding]
-        else:
-            ndx, binding = 0, STB[Binding.GLOBAL if sym.strong_ref else Binding.WEAK]
-        value = addresses[sym.id]
-        if sym.type == SymType.IFUNC and sym.section is not None:
-            # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references
-            # got its .iplt entry instead.
-            value = img.layout.address_of(sym.section) + sym.value
-        if defined and sym.type == SymType.TLS and not sym.linker_defined:
-            value -= tls_base
-        visibility = int(sym.visibility)
-        local_now = defined and visibility in (STV_INTERNAL, STV_HIDDEN)
-        row = (strtab.add(sym.name), ((0 if local_now else binding) << 4) | STT.get(sym.type, 0),
-               visibility, ndx, value, int(sym.size) if defined else 0)
-        if index is not None:  # a global's row: counted from first_global, known below
-            index.global_[sym.id] = len(rows) if local_now else -1 - len(globals_)
-        (rows if local_now else globals_).append(row)
-    first_global = len(rows)
-    rows += globals_
-    if index is not None:
-        index.global_ = {gid: row if row >= 0 else first_global - 1 - row
-                         for gid, row in index.global_.items()}
+    hidden, globals_ = _global_columns(img, symtab, out_index, strtab, tls_base)
+    first_global = len(rows) + len(hidden[0])
+    if index is not None:  # where each global's row went
+        index.global_.update(zip(hidden[6].tolist(), range(len(rows), first_global)))
+        index.global_.update(zip(globals_[6].tolist(),
+                                 range(first_global, first_global + len(globals_[0]))))
+    dt = _symbol_dtype(img.arch.elf)
     # An absolute symbol's address may be negative (apply.absolute_word): its st_value is
     # the same 64-bit word, unsigned.
-    rows = [(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows]
-    arr = np.array(rows, dtype=np.uint64)
-    dt = _symbol_dtype(img.arch.elf)
-    out = np.zeros(len(rows), dtype=dt)
+    locals_ = np.array([(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows],
+                       dtype=np.uint64).reshape(-1, 6)
+    out = np.zeros(first_global + len(globals_[0]), dtype=dt)
     for k, col in enumerate(("name", "info", "other", "shndx", "value", "size")):
-        out[col] = arr[:, k] & np.uint64((1 << (8 * dt[col].itemsize)) - 1)
+        column = np.concatenate([locals_[:, k], hidden[k].astype(np.uint64),
+                                 globals_[k].astype(np.uint64)])
+        out[col] = column & np.uint64((1 << (8 * dt[col].itemsize)) - 1)
     return out.tobytes(), strtab.bytes(), first_global
+
+
+_STT_OF_TYPE = np.zeros(max(int(t) for t in SymType) + 1, dtype=np.int64)
+_STT_OF_TYPE[[int(t) for t in STT]] = list(STT.values())
+_STB_OF_BINDING = np.zeros(max(int(b) for b in Binding) + 1, dtype=np.int64)
+_STB_OF_BINDING[[int(b) for b in STB]] = list(STB.values())
+
+
+def _global_columns(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
+                    strtab: StringTable, tls_base: int
+                    ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The rows of every defined or referenced global, as columns (name, info, other,
+    shndx, value, size, global id): first those an input made hidden or internal, which
+    are local in the output, then the rest; each in global-id order.  Their names enter
+    `strtab` in global-id order.  One pass per attribute over the symbols, the rest in
+    arrays: a Python step per global was a tenth of a large link."""
+    symbols = symtab.symbols
+    n = len(symbols)
+    linker_defined = np.fromiter(map(_LINKER_DEFINED, symbols), bool, n)
+    defined = np.array([s.file is not None for s in symbols], dtype=bool) | linker_defined
+    picked = np.flatnonzero(defined | np.fromiter(map(_REFERENCED, symbols), bool, n))
+    chosen = [symbols[g] for g in picked.tolist()]
+    m = len(chosen)
+    defined, linker_defined = defined[picked], linker_defined[picked]
+    sections = list(map(_SECTION, chosen))
+    kind = np.fromiter(map(_TYPE, chosen), np.int64, m)
+    visibility = np.fromiter(map(_VISIBILITY, chosen), np.int64, m)
+    # st_shndx: the output section of a defined symbol's input section (0 when it has
+    # none there), SHN_ABS for one without (and for the linker's), 0 for a reference
+    has_section = np.fromiter(map(operator.is_not, sections, itertools.repeat(None)), bool, m)
+    shndx = np.fromiter(map(out_index.get, map(id, sections), itertools.repeat(0)), np.int64, m)
+    shndx[~has_section | linker_defined] = SHN_ABS
+    shndx[~defined] = 0
+    binding = _STB_OF_BINDING[np.fromiter(map(_BINDING, chosen), np.int64, m)]
+    strong = np.fromiter(map(_STRONG_REF, chosen), bool, m)
+    binding[~defined] = np.where(strong[~defined], STB[Binding.GLOBAL], STB[Binding.WEAK])
+    value = img.syms.address[picked].copy()
+    # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references got
+    # its .iplt entry instead.
+    for k in np.flatnonzero((kind == TYPE_IFUNC) & has_section).tolist():
+        value[k] = img.layout.address_of(sections[k]) + chosen[k].value
+    thread_local = defined & (kind == TYPE_TLS) & ~linker_defined
+    value[thread_local] -= tls_base
+    size = np.where(defined, np.fromiter(map(_SIZE, chosen), np.int64, m), 0)
+    hidden = defined & ((visibility == STV_INTERNAL) | (visibility == STV_HIDDEN))
+    binding[hidden] = 0
+    info = (binding << 4) | _STT_OF_TYPE[kind]
+    name = np.array(strtab.add_all(list(map(_NAME, chosen))), dtype=np.int64)
+    columns = (name, info, visibility, shndx, value, size, picked)
+    return tuple(c[hidden] for c in columns), tuple(c[~hidden] for c in columns)
+
+
+_LINKER_DEFINED, _REFERENCED, _SECTION, _TYPE, _VISIBILITY, _BINDING, _STRONG_REF, _SIZE, \
+    _NAME = map(operator.attrgetter, ("linker_defined", "referenced", "section", "type",
+                                     "visibility", "binding", "strong_ref", "size", "name"))
 
 
 _NUMPY_FIELD = {"B": "u1", "H": "<u2", "I": "<u4", "Q": "<u8"}

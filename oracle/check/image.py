@@ -7,6 +7,8 @@ the file itself or walk off into an exception it did not expect.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ import numpy as np
 
 from oracle.check import consts as c
 from oracle.elf_records import SectionHeader
+from oracle.records import quick_init
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,18 +34,24 @@ MAX_PHDR_TABLE = 65536
 U64_MAX = (1 << 64) - 1
 
 
+_UNSET = object()
+
+
 def per_image(func: Callable[P, R]) -> Callable[P, R]:
     """Memoise a table decoder on the image it reads (its first argument), so rules share
     one decoding without a global cache keeping files alive."""
+
+    name = func.__qualname__
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         img = args[0]
         assert isinstance(img, ElfImage)
-        key = (func.__qualname__, args[1:], tuple(kwargs.items()))
-        if key not in img.memo:
-            img.memo[key] = func(*args, **kwargs)
-        return img.memo[key]
+        key = (name, args[1:], tuple(kwargs.items())) if kwargs else (name, args[1:])
+        found = img.memo.get(key, _UNSET)
+        if found is _UNSET:
+            found = img.memo[key] = func(*args, **kwargs)
+        return found
 
     return wrapper
 
@@ -55,6 +64,11 @@ class AddressIndex:
 
     def __init__(self, ranges: list[tuple[int, int]]) -> None:
         self.ranges = ranges
+        # In ascending order and not overlapping (what linkers write), a non-empty span
+        # lies in at most one range, the last one starting at or before it: one bisect.
+        self._starts = [a for a, _ in ranges]
+        self._disjoint = all(a <= b for a, b in ranges) and all(
+            b <= next_a for (_, b), (next_a, _) in itertools.pairwise(ranges))
         self.starts = np.array([min(a, U64_MAX) for a, _ in ranges], dtype=np.uint64)
         self.ends = np.array([min(b, U64_MAX) for _, b in ranges], dtype=np.uint64)
 
@@ -62,14 +76,12 @@ class AddressIndex:
         """Indices (ascending) of the first `limit` ranges holding all of
         [start, start+max(size,1)); two are enough to tell "one" from "several"."""
         end = start + max(size, 1)
+        if self._disjoint and (len(self.ranges) <= self.SMALL or end <= U64_MAX):
+            i = bisect.bisect_right(self._starts, start) - 1
+            return [i] if i >= 0 and end <= self.ranges[i][1] and limit > 0 else []
         if len(self.ranges) <= self.SMALL:
-            found: list[int] = []
-            for i, (a, b) in enumerate(self.ranges):
-                if a <= start and end <= b:
-                    found.append(i)
-                    if len(found) == limit:
-                        break
-            return found
+            found = [i for i, (a, b) in enumerate(self.ranges) if a <= start and end <= b]
+            return found[:limit]
         if start > U64_MAX or end > U64_MAX:
             return []
         hit = (self.starts <= np.uint64(start)) & (self.ends >= np.uint64(end))
@@ -106,6 +118,7 @@ class Header:
     shstrndx: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class Segment:
     index: int

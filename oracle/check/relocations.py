@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from oracle.check import consts as c
 from oracle.check.image import ElfImage, Section, per_image
 from oracle.check.tables import dyn_value, dynamic, mapped_section, section_by_addr
+from oracle.records import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class Reloc:
     index: int
@@ -40,6 +42,7 @@ def dynamic_reloc_sections(img: ElfImage) -> list[Section]:
             if s.type in (c.SHT_REL, c.SHT_RELA) and s.flags & c.SHF_ALLOC]
 
 
+@quick_init
 @dataclass(frozen=True)
 class DynReloc:
     """A relocation ld.so (or a static binary's startup code) applies, with the table it

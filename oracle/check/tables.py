@@ -11,8 +11,10 @@ from dataclasses import dataclass
 
 from oracle.check import consts as c
 from oracle.check.image import ElfImage, Malformed, Section, per_image
+from oracle.records import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class Symbol:
     index: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import cached_property
 
 from unicorn import UC_MODE_32, UC_MODE_64, Uc
 from unicorn import x86_const as x
@@ -39,7 +40,7 @@ class Abi:
     sp_reg: int
     ret_reg: int
 
-    @property
+    @cached_property
     def mask(self) -> int:
         return (1 << (8 * self.word)) - 1
 
@@ -55,15 +56,20 @@ class Abi:
     def pack(self, value: int) -> bytes:
         return (value & self.mask).to_bytes(self.word, "little")
 
+    def pack_words(self, values: list[int]) -> bytes:
+        """Words in a row, each taken modulo the word size as pack() takes it."""
+        mask = self.mask
+        return struct.pack(f"<{len(values)}{'Q' if self.word == 8 else 'I'}",
+                           *[v & mask for v in values])
+
     # -- arguments of the current call (sp points at the return address) --
 
     def int_arg(self, uc: Uc, mem: GuestMemory, index: int) -> int:
-        sp = self.sp(uc)
         if self.word == 8:
             if index < 6:
                 return int(uc.reg_read(_INT_REGS_64[index]))
-            return self.read_word(mem, sp + 8 + 8 * (index - 6))
-        return self.read_word(mem, sp + 4 + 4 * index)
+            return self.read_word(mem, self.sp(uc) + 8 + 8 * (index - 6))
+        return self.read_word(mem, self.sp(uc) + 4 + 4 * index)
 
     def varargs(self, uc: Uc, mem: GuestMemory, fixed_ints: int) -> GuestVarArgs:
         """The variadic arguments following `fixed_ints` integer arguments."""

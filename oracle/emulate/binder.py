@@ -159,7 +159,7 @@ class DynamicLinker:
         for begin, end, perms in list(self.machine.uc.mem_regions()):
             a, b = max(lo, begin), min(hi, end + 1)  # regions are [begin, end] inclusive
             if a < b:
-                self.machine.uc.mem_protect(a, b - a, perms & ~UC_PROT_WRITE)
+                self.machine.protect(a, b - a, perms & ~UC_PROT_WRITE)
                 self.mem.readonly.append((a, b))
 
     # -- lazy resolution: what _dl_runtime_resolve and _dl_fixup do --

@@ -51,6 +51,9 @@ class CallContext:
         self.word = machine.abi.word
         self.library = library
         self.symbol = symbol
+        # the integer arguments as the call entered (what the trace records), for a
+        # function that reads them before anything could change them (libtrace recorders)
+        self.entry_args: tuple[int, ...] = ()
 
     @property
     def process(self) -> Process:

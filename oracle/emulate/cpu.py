@@ -19,9 +19,11 @@ past its deadline.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import mmap
 import os
+import re
 import struct
 import threading
 import time
@@ -51,9 +53,14 @@ TCG_BUFFER = 8 << 20
 PAGE = 0x1000
 SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
 ZERO_IN_PLACE = 256 << 10  # kept regions up to this size are zeroed with memset, not madvise
+ASK_RESIDENT = 2 << 20  # larger regions are cleared by madvise without asking mincore
 TRAMPOLINE_FILL = 0xF4  # hlt
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
+# Dropping the translations of this much code (and less) range by range is cheaper than
+# Unicorn's whole-cache flush (about 30 us, and every block of the library region has to be
+# translated again after it); past it, flush.
+INVALIDATE_IN_RANGES = 16 << 20
 WATCHDOG_POLL_S = 0.02  # how late past its deadline a run may be stopped
 WATCHDOG_IDLE_S = 1.0  # the thread sleeps on a condition after this long with nothing armed
 _REGION = struct.Struct("<QQI4x")  # uc_mem_region: begin, end (inclusive), perms, padding
@@ -84,15 +91,57 @@ class _Region:
         self.address = ctypes.addressof(ctypes.c_char.from_buffer(host))
 
     def zero(self) -> None:
-        """All zero again for the next run.  A small region (an image's pages, TLS, the
-        libraries' data) is cleared in place: handing its pages back to the kernel would
-        make the next run's first write to each page a page fault that zero-fills it again
-        (measured: most of what writing a loaded image cost).  A large one (the 8 MiB
-        stack, a big .bss) is handed back: only the pages a run touched cost anything."""
+        """All zero again for the next run.  A small region (an image's pages, TLS) is
+        cleared in place: handing its pages back to the kernel would make the next run's
+        first write to each page a page fault that zero-fills it again (measured: most of
+        what writing a loaded image cost).  In a large one (the 8 MiB stack, the libraries'
+        data, a big .bss) only the pages in memory can hold anything but zeros: up to
+        ASK_RESIDENT, mincore names them, and up to ZERO_IN_PLACE of them are cleared in
+        place too; past that (or where that cannot be known) the whole region is handed
+        back, and only the pages a run touches cost anything (mincore on the 8 MiB stack
+        costs more than that: 0.1 ms)."""
         if self.size <= ZERO_IN_PLACE:
             ctypes.memset(self.address, 0, self.size)
-        else:
+            return
+        resident = _resident_runs(self.address, self.size) \
+            if self.size <= ASK_RESIDENT else None
+        if resident is None or sum(n for _, n in resident) > ZERO_IN_PLACE:
             self.host.madvise(mmap.MADV_DONTNEED)  # private mapping: zero on next touch
+            return
+        for offset, n in resident:
+            ctypes.memset(self.address + offset, 0, n)
+
+
+_RESIDENT = re.compile(rb"[^\x00]+")
+
+
+def _swap_in_use() -> bool:
+    """Whether the kernel may have swapped pages out (then mincore does not see them)."""
+    try:
+        with open("/proc/meminfo") as f:
+            return any(line.startswith("SwapTotal:") and line.split()[1] != "0" for line in f)
+    except OSError:
+        return True
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_MINCORE = None if _swap_in_use() else getattr(_LIBC, "mincore", None)
+if _MINCORE is not None:
+    _MINCORE.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p)
+    _MINCORE.restype = ctypes.c_int
+
+
+def _resident_runs(address: int, size: int) -> list[tuple[int, int]] | None:
+    """(offset, bytes) of the runs of pages of [address, address + size) in memory: the
+    only ones of a private anonymous mapping that may hold anything but zeros, when no
+    swap is in use (a swapped-out page is not resident); None when that is not known."""
+    if _MINCORE is None:
+        return None
+    vec = ctypes.create_string_buffer(size // PAGE)
+    if _MINCORE(address, size, vec) != 0:
+        return None
+    return [(m.start() * PAGE, (m.end() - m.start()) * PAGE)
+            for m in _RESIDENT.finditer(vec.raw)]
 
 
 class Cpu:
@@ -119,7 +168,13 @@ class Cpu:
         self.lease = 0  # counts acquisitions: a release names the lease it ends
         self._kept: dict[tuple[int, int], _Region] = {}  # (addr, size) -> its memory
         self._unclaimed: set[tuple[int, int]] = set()
+        # the kept regions by address, for host_read/host_write: (start, end, memory)
+        self._spans: list[tuple[int, int, mmap.mmap]] = []
+        self._span_starts: list[int] = []
         self._code_translated: tuple[tuple[int, int, int], ...] | None = None
+        # where blocks may have been translated since the cache was last emptied: every
+        # range that was executable at some time of a run (start() drops those blocks)
+        self._translated_ranges: set[tuple[int, int]] = set()
         self._counting = False
         self._ran = False
         self._initial = self.uc.context_save()
@@ -140,6 +195,8 @@ class Cpu:
         regions = {(begin, end - begin + 1): prot for begin, end, prot in self.uc.mem_regions()}
         if self._ran:  # else the translations are still those of the last run that ran
             self._code_translated = self._code(regions)
+            self._translated_ranges.update(key for key, prot in regions.items()
+                                           if prot & UC_PROT_EXEC and key[0] != self.lib_base)
             self._ran = False
         for (begin, size), prot in regions.items():
             region = self._kept.get((begin, size))
@@ -152,6 +209,7 @@ class Cpu:
                 self._kept[key].zero()
             else:  # split by the run: its pieces are unmapped above
                 self._kept.pop(key).host.close()
+        self._index_spans()
         self._unclaimed = set(self._kept)
         self.uc.context_restore(self._initial)
 
@@ -164,11 +222,13 @@ class Cpu:
         be) for free: the stack, the libraries' data, TLS, the heap, and the executable's
         pages when consecutive programs are laid out alike."""
         key = (addr, size)
+        if prot & UC_PROT_EXEC:
+            self._translated_ranges.add(key)
         region = self._kept.get(key)
         if key in self._unclaimed and region is not None:
             self._unclaimed.discard(key)
             if region.prot != prot:
-                self.uc.mem_protect(addr, size, prot)
+                self.uc.mem_protect(addr, size, prot)  # (exec noted above)
                 region.prot = prot
             return
         for other in [k for k in self._unclaimed if k[0] < addr + size and addr < k[0] + k[1]]:
@@ -180,6 +240,7 @@ class Cpu:
             region.host.close()
             raise
         self._kept[key] = region
+        self._index_spans()
 
     def start(self, counting: bool) -> None:
         """A run begins on this CPU: drop the translated code unless it was translated
@@ -190,15 +251,48 @@ class Cpu:
         program from running in the next.  The code is compared with what was mapped when
         the last run ended, so code the last run changed (and retranslated) counts."""
         regions = {(begin, end - begin + 1): prot for begin, end, prot in self.uc.mem_regions()}
-        code = (counting, self._code(regions))
-        if code != (self._counting, self._code_translated):
+        code = self._code(regions)
+        if counting != self._counting:  # blocks are translated with or without counting
             self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
+            self._translated_ranges.clear()
+        elif code != self._code_translated:
+            self._drop_translations(self._translated_ranges)
+        else:
+            # The same code as translated, but a range that was executable for a while
+            # (mprotect) and is not now may hold bytes of another program by the time
+            # this one makes it executable: its blocks go.
+            executable = {(begin, size) for begin, size, _ in code}
+            self._drop_translations({r for r in self._translated_ranges
+                                     if r not in executable})
         self._counting = counting
         self._ran = True
 
+    def protect(self, addr: int, size: int, prot: int) -> None:
+        """mem_protect for a run (the guest's mprotect, RELRO sealing): an executable range
+        is noted, as blocks may be translated from it (see start)."""
+        self.uc.mem_protect(addr, size, prot)
+        if prot & UC_PROT_EXEC:
+            self._translated_ranges.add((addr, size))
+
+    def _drop_translations(self, ranges: set[tuple[int, int]]) -> None:
+        """Forget the blocks translated from `ranges` (of _translated_ranges: where code
+        was executable since its blocks were last dropped), as Unicorn drops no block when
+        the bytes under it change.  The library region's blocks stay (its bytes never
+        change); blocks of memory unmapped since were dropped by the unmap."""
+        if not ranges:
+            return
+        if sum(size for _, size in ranges) > INVALIDATE_IN_RANGES:
+            self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
+            self._translated_ranges.clear()
+            return
+        for begin, size in ranges:
+            self.uc.ctl_remove_cache(begin, begin + size)
+        self._translated_ranges -= ranges
+
     def _code(self, regions: dict[tuple[int, int], int]) -> tuple[tuple[int, int, int], ...]:
         """The executable regions but the library's, with a hash of their bytes."""
-        return tuple((begin, size, hash(bytes(self.uc.mem_read(begin, size))))
+        return tuple((begin, size, hash(self.host_read(begin, size)
+                                        or bytes(self.uc.mem_read(begin, size))))
                      for (begin, size), prot in sorted(regions.items())
                      if prot & UC_PROT_EXEC and begin != self.lib_base)
 
@@ -216,6 +310,45 @@ class Cpu:
         self._unclaimed.discard(key)
         self.uc.mem_unmap(*key)
         self._kept.pop(key).host.close()
+        self._index_spans()
+
+    # -- guest memory through the host's view of it --
+    #
+    # Every kept region is Unicorn memory mapped over an mmap of ours, and Unicorn maps
+    # exactly the library region and the kept regions (a run's mem_protect may split a
+    # region in Unicorn's table, but each piece stays mapped over the same host memory
+    # until reset unmaps the pieces and forgets the region).  So an access wholly inside
+    # one kept region reads or writes the same bytes uc_mem_read/uc_mem_write would, as
+    # they do regardless of protection, and without a ctypes call (about 1-2 us each, some
+    # 50 a run).  Unicorn drops no translated block on either kind of write (start() keys
+    # the translations on the code's bytes).  Anything else (the library region, an access
+    # across regions, unmapped memory) goes to Unicorn, which says what is wrong with it.
+
+    def _index_spans(self) -> None:
+        self._spans = sorted((a, a + size, region.host)
+                             for (a, size), region in self._kept.items())
+        self._span_starts = [a for a, _, _ in self._spans]
+
+    def host_read(self, addr: int, size: int) -> bytes | None:
+        """The `size` bytes at `addr`, if they lie in one kept region (else None)."""
+        i = bisect.bisect_right(self._span_starts, addr) - 1
+        if i < 0:
+            return None
+        start, end, host = self._spans[i]
+        if addr + size > end:
+            return None
+        return host[addr - start:addr - start + size]
+
+    def host_write(self, addr: int, data: bytes) -> bool:
+        """Write `data` at `addr` if it lies in one kept region; False if not (unwritten)."""
+        i = bisect.bisect_right(self._span_starts, addr) - 1
+        if i < 0:
+            return False
+        start, end, host = self._spans[i]
+        if addr + len(data) > end:
+            return False
+        host[addr - start:addr - start + len(data)] = data
+        return True
 
     @property
     def owner(self) -> CpuOwner | None:

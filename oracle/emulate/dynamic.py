@@ -9,6 +9,7 @@ import struct
 from dataclasses import dataclass
 
 from oracle.emulate.guest import GuestMemory
+from oracle.records import quick_init
 
 DT_NULL, DT_NEEDED, DT_PLTRELSZ, DT_PLTGOT = 0, 1, 2, 3
 DT_STRTAB, DT_SYMTAB, DT_RELA, DT_RELASZ, DT_RELAENT = 5, 6, 7, 8, 9
@@ -36,6 +37,7 @@ class DynamicError(Exception):
     """A malformed dynamic section or table (a load-time fault)."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class DynSym:
     index: int
@@ -59,6 +61,7 @@ class DynSym:
         return self.shndx != SHN_UNDEF
 
 
+@quick_init
 @dataclass(frozen=True)
 class Reloc:
     offset: int  # address of the field (load bias applied)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from oracle.records import quick_init
+
 PT_LOAD = 1
 PT_DYNAMIC = 2
 PT_INTERP = 3
@@ -22,6 +24,7 @@ class ImageError(Exception):
     """The file is not an executable this loader can run."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class Segment:
     p_type: int

@@ -7,6 +7,7 @@ in traces and faults look familiar, and far from where non-PIE executables load.
 
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 
@@ -78,7 +79,10 @@ class Bases:
         return self.libraries + n * LIBRARY_STRIDE[self.word] + jitter * PAGE
 
 
+@functools.lru_cache(maxsize=64)
 def draw_bases(layout: AddressLayout, word: int, seed: int) -> Bases:
+    """Cached: seeding the generator is most of the cost, and a fuzz example runs its
+    program twice (lazy, now) with one seed."""
     rng = random.Random(seed)
     return Bases(seed, layout.pie_base + rng.randrange(_PIE_SPREAD[word]) * PAGE,
                  layout.libraries + rng.randrange(_LIBRARY_SPREAD[word]) * PAGE, word)

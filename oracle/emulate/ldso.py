@@ -82,7 +82,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
         process.brk_start = process.brk = process.brk_mapped = brk
         sp, argv, envp = build_stack(machine.mem, abi, image, bias, layout.stack_top,
                                      layout.stack_size, inv.argv, inv.env,
-                                     inv.path.encode())
+                                     os.fsencode(inv.path))
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
         process.tls = set_up_thread(machine, image, bias, layout.tls)
         create_standard_streams(process)

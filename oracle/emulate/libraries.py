@@ -79,7 +79,8 @@ class Libtrace:
         count = libtrace.arity(name)
 
         def record(ctx: CallContext) -> int:
-            return libtrace.call_result(name, ctx.args(count))
+            args = ctx.entry_args if len(ctx.entry_args) == count else ctx.args(count)
+            return libtrace.call_result(name, args)
 
         return Export(name, count, record)
 

@@ -39,8 +39,11 @@ def arity(name: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+@lru_cache(maxsize=4096)
 def call_result(name: str, args: tuple[int, ...]) -> int:
-    """The value a recorder returns (always fits in 31 bits, so it is the same on i386)."""
+    """The value a recorder returns (always fits in 31 bits, so it is the same on i386).
+    Cached: a fuzz example makes the same calls under lazy and eager binding, and the hash
+    goes byte by byte in Python."""
     packed = b"".join((a & _MASK64).to_bytes(8, "little") for a in args)
     return fnv1a64(name.encode() + packed) & 0x7FFFFFFF
 

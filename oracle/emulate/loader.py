@@ -138,5 +138,5 @@ def build_stack(
     for key, value in auxv:
         words += [key, value]
     sp = (cursor - w * len(words)) & ~15
-    mem.write(sp, b"".join(abi.pack(v) for v in words))
+    mem.write(sp, abi.pack_words(words))
     return sp, sp + w, sp + w * (len(argv) + 2)

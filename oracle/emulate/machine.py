@@ -128,7 +128,7 @@ class Machine:
         self._release = weakref.finalize(self, cpus.release, self._cpu, self._cpu.lease)
         self._sink = self._cpu.sink  # the last page: the counting sink, not hooked
         self.uc = self._cpu.uc
-        self.mem = UcMemory(self.uc, self._cpu.map)
+        self.mem = UcMemory(self.uc, self._cpu.map, self._cpu)
         self.mem.readonly.append((lib_base, self.lib_end))  # mapped by the CPU, for good
         self.process: Process | None = None
         self.trace: list[TraceEntry] = []
@@ -150,6 +150,10 @@ class Machine:
         self._last_access: tuple[int, int] | None = None
         self._overcount = 0
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
+
+    def protect(self, addr: int, size: int, prot: int) -> None:
+        """Change the protection of mapped memory (UcError if it is not all mapped)."""
+        self._cpu.protect(addr, size, prot)
 
     # -- the library region --
 
@@ -180,7 +184,8 @@ class Machine:
 
     def _call_export(self, library: str, export: Export) -> None:
         ctx = CallContext(self, library, export.name)
-        self.trace.append(TraceEntry(library, export.name, ctx.args(export.arity)))
+        ctx.entry_args = ctx.args(export.arity)
+        self.trace.append(TraceEntry(library, export.name, ctx.entry_args))
         entry_sp = self.abi.sp(self.uc)
         self._call_site = self.abi.read_word(self.mem, entry_sp)
         outcome = export.impl(ctx)

@@ -7,6 +7,7 @@ GuestFault, the one exception they are written against.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
 
@@ -35,6 +36,22 @@ def prot_from_flags(p_flags: int) -> int:
     return prot
 
 
+class HostView(Protocol):
+    """Guest memory as the host maps it (cpu.Cpu): None/False where it does not."""
+
+    def host_read(self, addr: int, size: int) -> bytes | None: ...
+
+    def host_write(self, addr: int, data: bytes) -> bool: ...
+
+
+def _nowhere_read(addr: int, size: int) -> bytes | None:
+    return None
+
+
+def _nowhere_write(addr: int, data: bytes) -> bool:
+    return False
+
+
 class UcMemory:
     """Byte access to the guest (implements oracle.emulate.guest.GuestMemory).
 
@@ -42,9 +59,14 @@ class UcMemory:
     for mapping, as the kernel's copy_to_user would not (a write through a pointer to
     read-only data faults): writes are checked against the recorded permissions."""
 
-    def __init__(self, uc: Uc, mapper: Callable[[int, int, int], None] | None = None) -> None:
+    def __init__(self, uc: Uc, mapper: Callable[[int, int, int], None] | None = None,
+                 host: HostView | None = None) -> None:
         self.uc = uc
         self._mapper = mapper if mapper is not None else uc.mem_map  # cpu.Cpu.map keeps
+        # cpu.Cpu's direct view of the memory Unicorn maps over host memory of ours: the
+        # same bytes as uc.mem_read/mem_write, without a ctypes call each
+        self._host_read = host.host_read if host is not None else _nowhere_read
+        self._host_write = host.host_write if host is not None else _nowhere_write
         self.readonly: list[tuple[int, int]] = []  # [start, end) ranges without PROT_WRITE
         self.lazy: list[tuple[int, int, int]] = []  # (start, size, prot) mapped on first touch
 
@@ -72,6 +94,9 @@ class UcMemory:
     def read(self, addr: int, size: int) -> bytes:
         if size <= 0:
             return b""
+        found = self._host_read(addr, size)
+        if found is not None:
+            return found
         try:
             return bytes(self.uc.mem_read(addr, size))
         except UcError as err:
@@ -85,6 +110,8 @@ class UcMemory:
         for start, end in self.readonly:
             if addr < end and start < addr + len(data):
                 raise GuestFault(max(addr, start), "write to read-only memory")
+        if self._host_write(addr, data if type(data) is bytes else bytes(data)):
+            return
         try:
             self.uc.mem_write(addr, bytes(data))
         except UcError as err:
@@ -148,6 +175,8 @@ class UcMemory:
     def write_initial(self, addr: int, data: bytes) -> None:
         """Write regardless of protection: loading segments, applying relocations (the
         loader's writes, like ld.so's before RELRO is sealed)."""
+        if data and self._host_write(addr, data if type(data) is bytes else bytes(data)):
+            return
         try:
             self.uc.mem_write(addr, bytes(data))
         except UcError as err:

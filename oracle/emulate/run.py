@@ -12,7 +12,7 @@ import os
 import secrets
 import stat
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from oracle.emulate.elfimage import ImageError
 from oracle.emulate.files import MemoryFiles, SeedError
@@ -63,7 +63,9 @@ def run(
     """
     if bind not in ("lazy", "now"):
         raise ValueError(f"bind must be 'lazy' or 'now', not {bind!r}")
-    exe = Path(path)
+    # the path as pathlib spells it (argv[0] and AT_EXECFN are made from it), without
+    # parsing one that a Path already spelled (pathlib was a few percent of a small run)
+    exe = str(path) if isinstance(path, PurePath) else str(Path(path))
     try:
         data = read_capped(exe, memory_cap)
     except LoadError as err:
@@ -77,11 +79,11 @@ def run(
     if env is None:
         env_list: list[bytes] = []
     elif isinstance(env, Mapping):
-        env_list = [f"{k}={v}".encode() for k, v in env.items()]
+        env_list = [os.fsencode(f"{k}={v}") for k, v in env.items()]
     else:
         env_list = [_b(e) for e in env]
     inv = Invocation(
-        path=str(exe),
+        path=exe,
         argv=args,
         env=env_list,
         # LD_BIND_NOW in the guest's environment binds eagerly, as it does for glibc.
@@ -90,8 +92,9 @@ def run(
         limits=Limits(max_instructions, timeout, memory_cap,
                       None if files_from is None else os.fspath(files_from)),
         stdin=stdin,
-        library_names=_LibraryFiles([exe.parent, *map(Path, library_path)]),
-        library_dirs=[*map(Path, library_path), exe.parent],
+        library_names=_LibraryFiles([os.path.dirname(exe) or ".",
+                                     *(os.fspath(d) for d in library_path)]),
+        library_dirs=[*map(Path, library_path), Path(exe).parent],
         seed=secrets.randbits(32) if seed is None else seed,
     )
     if data[:4] in MACHO_MAGICS:
@@ -114,7 +117,7 @@ def _run_macho(data: bytes, inv: Invocation) -> RunResult:
 
 
 def _b(value: str | bytes) -> bytes:
-    return value if isinstance(value, bytes) else value.encode()
+    return value if isinstance(value, bytes) else os.fsencode(value)
 
 
 def _refused(message: str) -> RunResult:
@@ -124,7 +127,7 @@ def _refused(message: str) -> RunResult:
 class _LibraryFiles(dict[str, frozenset[str]]):
     """soname -> defined names of the real libtrace file, looked up on demand."""
 
-    def __init__(self, dirs: list[Path]) -> None:
+    def __init__(self, dirs: list[str]) -> None:
         super().__init__()
         self._dirs = dirs
 

@@ -95,7 +95,7 @@ def _mprotect(process: Process, args: tuple[int, ...]) -> int:
         return -EINVAL
     mem = process.machine.mem
     try:
-        process.machine.uc.mem_protect(addr, size, prot)
+        process.machine.protect(addr, size, prot)
     except UcError:
         return -ENOMEM
     if not prot & UC_PROT_WRITE:

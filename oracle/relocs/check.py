@@ -82,7 +82,7 @@ def _judge_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
         if _holds(image, exp):
             value = wrap(exp.value, image.word) if exp.value is not None else None
             if value is not None and not fits(value, exp.width, exp.range):
-                return mismatch("overflow", formula=exp.formula, actual=actual,
+                return mismatch("overflow", formula=str(exp.formula), actual=actual,
                                 expected=encode(value, exp.width),
                                 detail=f"{hexs(value)} does not fit a {exp.range.value} "
                                        f"{8 * exp.width}-bit field")
@@ -103,11 +103,11 @@ def _judge_reloc(linked: Linked, obj: InputObject, sec: InputSection, rel: Input
     # of several acceptable values, report the one nearest the actual bytes: the entry or
     # slot the linker most plausibly meant
     first = min(candidates, key=lambda e: distance(e, actual))
-    others = "; ".join(e.formula + (f" [{e.rule}]" if e.rule else "")
+    others = "; ".join(str(e.formula) + (f" [{e.rule}]" if e.rule else "")
                        for e in allowed if e is not first)
     if others:
         notes.append(f"also acceptable: {others}")
-    return mismatch("relaxation" if rewritten else "value", formula=first.formula,
+    return mismatch("relaxation" if rewritten else "value", formula=str(first.formula),
                     actual=actual, expected=encode(first.value or 0, first.width),
                     detail="; ".join(n for n in notes if n))
 

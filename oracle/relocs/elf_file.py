@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 
 from oracle.elf_records import SectionHeader
+from oracle.records import quick_init
 from oracle.regular_file import read_regular
 
 SHN_LORESERVE, SHN_XINDEX = 0xFF00, 0xFFFF
@@ -61,6 +62,7 @@ class Shdr(SectionHeader):
         return self.type == SHT_NOBITS
 
 
+@quick_init
 @dataclass(frozen=True)
 class Phdr:
     type: int

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from oracle.records import quick_init
+
 from .types import Range
 
 
+@quick_init
 @dataclass(frozen=True)
 class Expectation:
     """The field at `field` (width bytes) must hold `value`, if the `opcodes` bytes hold.
@@ -17,7 +20,7 @@ class Expectation:
     """
 
     value: int | None
-    formula: str
+    formula: str | FormulaText  # str() of it spells the formula out
     field: int
     width: int
     range: Range
@@ -29,17 +32,48 @@ def hexs(value: int) -> str:
     return f"-{-value:#x}" if value < 0 else f"{value:#x}"
 
 
-def formula(terms: Sequence[tuple[str, str, int]]) -> tuple[int, str]:
-    """Evaluate terms like [("+", "S", s), ("+", "A", a), ("-", "P", p)] and spell them out."""
+class FormulaText:
+    """A formula spelled out only when it is shown: the oracle lists every value a field
+    may hold, most of which are never printed (spelling each out was a twentieth of the
+    field oracle's time).  Equal to, and hashed as, the text it spells."""
+
+    __slots__ = ("terms", "value")
+
+    def __init__(self, terms: Sequence[tuple[str, str, int]], value: int) -> None:
+        self.terms = terms
+        self.value = value
+
+    def __str__(self) -> str:
+        names: list[str] = []
+        numbers: list[str] = []
+        for i, (sign, name, number) in enumerate(self.terms):
+            prefix = "" if i == 0 and sign == "+" else f"{sign} "
+            names.append(prefix + name)
+            numbers.append(prefix + hexs(number))
+        return f"{' '.join(names)} = {' '.join(numbers)} = {hexs(self.value)}"
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (FormulaText, str)):
+            return str(self) == str(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def __add__(self, other: str) -> str:
+        return str(self) + other
+
+
+def formula(terms: Sequence[tuple[str, str, int]]) -> tuple[int, FormulaText]:
+    """Evaluate terms like [("+", "S", s), ("+", "A", a), ("-", "P", p)]; the text spells
+    them out (when shown)."""
     value = 0
-    names: list[str] = []
-    numbers: list[str] = []
-    for i, (sign, name, number) in enumerate(terms):
+    for sign, _, number in terms:
         value += number if sign == "+" else -number
-        prefix = "" if i == 0 and sign == "+" else f"{sign} "
-        names.append(prefix + name)
-        numbers.append(prefix + hexs(number))
-    return value, f"{' '.join(names)} = {' '.join(numbers)} = {hexs(value)}"
+    return value, FormulaText(terms, value)
 
 
 def wrap(value: int, word: int) -> int:

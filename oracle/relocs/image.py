@@ -12,6 +12,8 @@ import struct
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from oracle.records import quick_init
+
 from . import tables
 from .binding import LinkOptions
 from .elf_file import (
@@ -44,6 +46,7 @@ DT_FLAGS, DT_FLAGS_1, DT_SYMBOLIC = 30, 0x6FFFFFFB, 16
 DF_SYMBOLIC, DF_1_PIE = 0x2, 0x08000000
 
 
+@quick_init
 @dataclass(frozen=True)
 class OutSection:
     name: str
@@ -66,6 +69,7 @@ class OutSection:
         return self.addr <= addr and addr + n <= self.addr + self.size
 
 
+@quick_init
 @dataclass(frozen=True)
 class OutSymbol:
     name: str
@@ -76,6 +80,7 @@ class OutSymbol:
     defined: bool
 
 
+@quick_init
 @dataclass(frozen=True)
 class DynReloc:
     offset: int

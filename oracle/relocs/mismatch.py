@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from oracle.records import quick_init
+
+from .expect import FormulaText
+
 
 @dataclass(frozen=True)
 class FieldMismatch:
@@ -45,6 +49,7 @@ class FieldMismatch:
         return "\n".join(lines)
 
 
+@quick_init
 @dataclass(frozen=True)
 class ConfirmedSite:
     """A field that holds what the inputs require, and the rule that accepted it."""
@@ -57,8 +62,12 @@ class ConfirmedSite:
     address: int
     width: int  # bytes of the field (at `field`, which a relaxation may move from address)
     field: int
-    formula: str
+    formula_text: str | FormulaText  # spelled out on demand: see `formula`
     rule: str  # "" for the plain formula, else e.g. "mov -> lea" or "dynamic"
+
+    @property
+    def formula(self) -> str:
+        return str(self.formula_text)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oracle.records import quick_init
+
 from .elf_file import SHF_TLS
 from .image import OutputImage
 from .inputs import InputObject, InputSection
@@ -28,6 +30,7 @@ _PREFIXES = (".text", ".rodata", ".data.rel.ro", ".data", ".bss", ".tdata", ".tb
              ".init_array", ".fini_array", ".ctors", ".dtors", ".gcc_except_table")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Placement:
     candidates: tuple[int, ...]  # confirmed output addresses, best first

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from oracle.records import quick_init
+
 from .image import OutputImage, OutSymbol
 from .inputs import InputObject, InputSymbol
 from .merge import merge_symbol_values, piece_at
@@ -30,6 +32,7 @@ class MergePiece:
     delta: int  # S + delta is where a copy of the piece starts
 
 
+@quick_init
 @dataclass(frozen=True)
 class Target:
     name: str

@@ -68,7 +68,8 @@ def test_main_reports_both_properties_with_every_stage(tmp_path: Path,
     stages_a = [s["stage"] for s in a["stages"]]
     assert stages_a == ["generation (Hypothesis draw)", "model (pie form, coverage, outcome)",
                         "writing objects", "linking (linkharness)", "oracle.check",
-                        "relocation-field oracle", "emulating (lazy + now)",
+                        "relocation-field oracle", "debug-information judge",
+                        "emulating (lazy + now)",
                         "other (directories, cleanup)"]
     stages_b = {s["stage"] for s in b["stages"]}
     assert {"linking (bfd+gold+lld+mold)", "emulating 4 outputs (lazy)",

@@ -112,3 +112,23 @@ def test_the_python_judges_answer_rather_than_wait(kind: str, fifo: Path) -> Non
     assert mismatch.kind == "unreadable" and "not a regular file" in mismatch.detail
     with pytest.raises(OSError, match="not a regular file"):
         oracle.check(bad)
+
+
+EXIT_7 = ".globl _start\n_start:\n  mov $60, %eax\n  mov $7, %edi\n  syscall\n"
+
+
+def test_file_names_that_are_not_utf8_pass_through(tmp_path: Path) -> None:
+    """Names are bytes on Linux: one that is not UTF-8 reaches the linker, the checker and
+    the runner (as argv[0] too) unchanged.  `run` raised UnicodeEncodeError on one."""
+    source = tmp_path / "exit.s"
+    source.write_text(EXIT_7)
+    obj = os.fsdecode(bytes(tmp_path) + b"/in\xff.o")
+    exe = os.fsdecode(bytes(tmp_path) + b"/out\xfe")
+    subprocess.run(["as", "--64", "-o", obj, str(source)], check=True)
+    subprocess.run([_tool("linkharness"), "link", "-o", exe, obj], check=True)
+    checked = subprocess.run([_tool("linkharness"), "check", exe], check=False,
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    ran = subprocess.run([_tool("linkharness"), "run", exe, "--", os.fsdecode(b"arg\xfd")],
+                         check=False, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 7 and ran.stderr == "", ran.stderr

@@ -3,6 +3,7 @@ symbol each table must index has to be reachable by the lookup glibc performs.""
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterator
 
@@ -15,6 +16,7 @@ TOPIC = "hashes"
 STB_LOCAL = 0
 
 
+@functools.lru_cache(maxsize=4096)  # the same few names, output after output
 def sysv_hash(name: bytes) -> int:
     h = 0
     for ch in name:
@@ -25,6 +27,7 @@ def sysv_hash(name: bytes) -> int:
     return h
 
 
+@functools.lru_cache(maxsize=4096)
 def gnu_hash(name: bytes) -> int:
     h = 5381
     for ch in name:

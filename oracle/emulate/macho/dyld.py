@@ -14,6 +14,7 @@ outside everything emulated is reported with what is missing there.
 from __future__ import annotations
 
 import bisect
+import os
 import struct
 from collections.abc import Callable
 from dataclasses import replace
@@ -78,7 +79,7 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         machine.explain_access = darwin_process.explainer(areas, _pagezero_end(img),
                                                           machine.symbolizer)
         sp, argv, envp, apple = build_stack(machine.mem, layout.stack_top, layout.stack_size,
-                                            inv.argv, inv.env, inv.path.encode(), img.word)
+                                            inv.argv, inv.env, os.fsencode(inv.path), img.word)
         process.argc, process.argv, process.envp = len(inv.argv), argv, envp
         create_standard_streams(process)
         loader, binders = _load_dylibs(machine, process, img, inv, layout)

@@ -178,6 +178,9 @@ class MachOImage:
     dylinker: str | None = None
     dylib_id: Dylib | None = None  # LC_ID_DYLIB (ordinal 0): a dylib's name and versions
     is64: bool = True
+    # symbols(): (symtab, is64, file size) it was decoded for, and the symbols or the error
+    _symbols_memo: tuple[object, tuple[Symbol, ...] | MachOError] | None = field(
+        default=None, repr=False, compare=False)
 
     @property
     def word(self) -> int:
@@ -222,8 +225,23 @@ class MachOImage:
         raise MachOError("segments", "no segment maps the Mach-O header (fileoff 0)")
 
     def symbols(self) -> list[Symbol]:
+        """The nlist table decoded (a fresh list each call; the decoding, or the
+        MachOError it raised, is kept per symtab: the checker's rules ask about 13 times
+        a file, and decoding was a third of checking a small Mach-O output)."""
+        key = (self.symtab, self.is64, len(self.data))
+        if self._symbols_memo is None or self._symbols_memo[0] != key:
+            try:
+                self._symbols_memo = (key, self._decode_symbols())
+            except MachOError as err:
+                self._symbols_memo = (key, err)
+        found = self._symbols_memo[1]
+        if isinstance(found, MachOError):
+            raise MachOError(found.where, found.what)
+        return list(found)
+
+    def _decode_symbols(self) -> tuple[Symbol, ...]:
         if self.symtab is None:
-            return []
+            return ()
         symoff, nsyms, stroff, strsize = self.symtab
         nlist = NLIST_64 if self.is64 else NLIST_32
         raw = self.bytes_at(symoff, nsyms * nlist.size, "LC_SYMTAB symbols")
@@ -235,7 +253,7 @@ class MachOImage:
             end = strings.find(b"\0", strx)
             name = strings[strx : end if end >= 0 else len(strings)].decode("utf-8", "replace")
             out.append(Symbol(index, name, ntype, sect, desc, value))
-        return out
+        return tuple(out)
 
     def indirect_symbols(self) -> list[int]:
         if self.dysymtab is None:

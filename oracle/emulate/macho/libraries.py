@@ -122,7 +122,8 @@ class LibtraceDylib:
             count = libtrace.arity(name)
 
             def record(ctx: CallContext) -> int:
-                return libtrace.call_result(name, ctx.args(count))
+                args = ctx.entry_args if len(ctx.entry_args) == count else ctx.args(count)
+                return libtrace.call_result(name, args)
 
             return Resolved(export=Export(name, count, record))
         content = libtrace.data_bytes(name, DEFAULT_OBJECT_SIZE)

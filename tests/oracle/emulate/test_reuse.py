@@ -72,6 +72,19 @@ def test_a_kept_region_is_zero_again_whichever_way_it_is_cleared(size: int) -> N
     assert second.run(CODE) == (0, [])
 
 
+def test_a_large_region_written_all_over_is_zero_again() -> None:
+    """More pages in memory than are cleared in place: the region is handed back whole."""
+    big, size = 0x30000000, 4 * cpus.ZERO_IN_PLACE
+    for status in (3, 0):
+        m = machine()
+        load(m, EXIT_WITH_DATA_BYTE, bytes([status]))
+        m.mem.map(big, size, RW)
+        assert m.mem.read(big, size) == bytes(size)
+        if status:
+            m.mem.write(big, b"\xff" * size)
+        assert m.run(CODE) == (status, [])
+
+
 def test_code_translated_for_an_earlier_run_does_not_run_again() -> None:
     first = machine()
     load(first, EXIT_WITH_DATA_BYTE, b"\x07")
@@ -155,3 +168,33 @@ def test_the_same_program_again_reuses_its_translations_and_still_runs_right() -
         m = machine()
         load(m, EXIT_WITH_DATA_BYTE, bytes([status]))
         assert m.run(CODE) == (status, [])
+
+
+def test_code_made_executable_for_a_while_is_translated_again() -> None:
+    """A range a run made executable with mprotect and then not (so that the code the run
+    ended with looks the same as the next run's) must not keep its blocks: the next run
+    may put other bytes there and make them executable in turn."""
+    code2 = 0x10200000
+    # mprotect(CODE, 0x1000, PROT_READ | PROT_EXEC); jmp CODE
+    to_code = (bytes.fromhex("b80a000000") + b"\xbf" + CODE.to_bytes(4, "little")
+               + bytes.fromhex("be00100000ba05000000") + b"\x0f\x05"
+               + b"\xb8" + CODE.to_bytes(4, "little") + b"\xff\xe0")
+    statuses = []
+    for code in (bytes.fromhex("bf07000000") + b"\x0f\x05",   # mov $7, %edi; syscall
+                 bytes.fromhex("bf09000000") + b"\x0f\x05"):  # mov $9, %edi; syscall
+        m = machine()
+
+        def syscall(nr: int, args: tuple[int, ...], m: Machine = m) -> int:
+            if nr == 10:
+                m.protect(args[0], args[1], args[2])
+                return 0
+            m.protect(CODE, 0x1000, RW)  # executable no more when the run ends
+            raise ProgramExit(args[0])
+
+        m.syscall = syscall
+        m.mem.map(code2, 0x1000, RX)
+        m.mem.write_initial(code2, to_code)
+        m.mem.map(CODE, 0x1000, RW)
+        m.mem.write(CODE, code)
+        statuses.append(m.run(code2))
+    assert statuses == [(7, []), (9, [])]

@@ -1,0 +1,131 @@
+"""Writing a link's files all or nothing: the output and its maps.
+
+A link that fails leaves nothing behind, and one that cannot write any of its files has
+failed.  So every file is first written in full to a private temporary file beside its
+destination, and only when all of them are written are they renamed into place; an error
+on the way removes the temporaries and is one LinkError line naming the file.
+
+A destination that exists and is not a regular file is written in place rather than
+replaced: `-o /dev/null` (configure scripts link to it) must write to the device, not swap
+the device node for a regular file, which as root would break every program on the
+machine.  Such a destination is opened without blocking, so a FIFO no one reads is an
+error rather than a hang.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import stat
+from collections.abc import Sequence
+
+from .errors import LinkError
+from .records import dataclass
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file a link writes: `role` names it in errors ("output", "map file")."""
+
+    path: str
+    data: bytes | bytearray
+    role: str = "output"
+    executable: bool = False
+
+
+def write_all(files: Sequence[OutputFile]) -> None:
+    """Write every file, or (raising LinkError) none of them."""
+    staged: list[tuple[OutputFile, str]] = []  # (file, temporary path) to rename
+    in_place: list[tuple[OutputFile, int]] = []  # (file, open descriptor) to write
+    try:
+        for out in files:
+            fd = _open_in_place(out)
+            if fd is not None:
+                in_place.append((out, fd))
+            else:
+                staged.append((out, _stage(out)))
+        while staged:
+            out, tmp = staged[0]
+            _attempt(out, os.replace, tmp, out.path)
+            staged.pop(0)
+        for out, fd in in_place:
+            _attempt(out, _write_fd, fd, out.data)
+    finally:
+        for _, fd in in_place:
+            os.close(fd)
+        for _, tmp in staged:  # those not renamed: a write or rename failed
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def _attempt(out: OutputFile, action: object, *args: object) -> None:
+    try:
+        action(*args)  # type: ignore[operator]
+    except OSError as e:
+        raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
+
+
+def _open_in_place(out: OutputFile) -> int | None:
+    """An open descriptor for a destination that is a device or FIFO; None for anything
+    to be replaced by rename (no file yet, a regular file, a symbolic link's target)."""
+    try:
+        info = os.stat(out.path)
+    except OSError:
+        return None
+    if stat.S_ISREG(info.st_mode):
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        raise LinkError(f"cannot write {out.role}: {os.strerror(errno.EISDIR)}", file=out.path)
+    try:
+        fd = os.open(out.path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:  # a FIFO with no reader: ENXIO
+        raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+    return fd
+
+
+def _stage(out: OutputFile) -> str:
+    """The file's bytes in a new private file beside the destination; its path."""
+    directory = os.path.dirname(os.path.abspath(out.path))
+    fd, tmp = _attempt_create(out, directory)
+    try:
+        try:  # os calls: a buffered file object costs a small link µs
+            view = memoryview(out.data)
+            while view:
+                view = view[os.write(fd, view):]
+            if out.executable:
+                mask = os.umask(0)
+                os.umask(mask)
+                os.fchmod(fd, 0o777 & ~mask)
+        finally:
+            os.close(fd)
+    except OSError as e:  # a full disk, a quota
+        os.unlink(tmp)
+        raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
+def _attempt_create(out: OutputFile, directory: str) -> tuple[int, str]:
+    """A new private file in `directory`, as tempfile.mkstemp makes one (O_EXCL, mode
+    0600) without importing tempfile, whose imports cost a small link a few ms."""
+    while True:
+        tmp = os.path.join(directory, f".linkharness-{os.getpid()}-{os.urandom(6).hex()}")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                           0o600), tmp
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
+
+
+def _write_fd(fd: int, data: bytes | bytearray) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

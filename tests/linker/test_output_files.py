@@ -1,0 +1,82 @@
+"""The link's files are written all or none (linker/output_files.py): a map that cannot be
+written fails the link with one line and leaves no output; a destination that is a device
+or FIFO is written in place, never replaced by a regular file."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from linker import LinkError, link
+
+MAIN = "int main(void) { return 0; }\n"
+
+
+@pytest.fixture
+def main_object(tmp_path: Path) -> Path:
+    (tmp_path / "m.c").write_text(MAIN)
+    subprocess.run(["gcc", "-c", "-fno-pie", "-o", str(tmp_path / "m.o"),
+                    str(tmp_path / "m.c")], check=True)
+    return tmp_path / "m.o"
+
+
+def _left(directory: Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir())
+
+
+@pytest.mark.parametrize("option", ["map_file", "text_map"])
+def test_an_unwritable_map_fails_the_link_and_leaves_no_output(
+        option: str, main_object: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(LinkError) as caught:
+        if option == "map_file":
+            link([main_object], out, entry="main", map_file=tmp_path / "missing" / "x.map")
+        else:
+            link([main_object], out, entry="main", text_map=tmp_path / "missing" / "x.map")
+    assert str(caught.value) == (f"{tmp_path}/missing/x.map: cannot write map file: "
+                                 "No such file or directory")
+    assert _left(tmp_path) == ["m.c", "m.o"]
+
+
+def test_an_output_that_is_a_directory_is_one_line(main_object: Path, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(LinkError, match=r"d: cannot write output: Is a directory$"):
+        link([main_object], tmp_path / "d", entry="main")
+    assert _left(tmp_path) == ["d", "m.c", "m.o"] and _left(tmp_path / "d") == []
+
+
+def test_a_fifo_destination_is_written_in_place(main_object: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(LinkError, match="pipe: cannot write output: No such device or address"):
+        link([main_object], fifo, entry="main")  # no reader: an error, not a hang
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, open before the link
+    try:
+        link([main_object], fifo, entry="main")  # a small output: it fits the pipe's buffer
+        data = os.read(reader, 1 << 16)
+    finally:
+        os.close(reader)
+    assert data[:4] == b"\x7fELF"
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the FIFO, not a regular file
+    assert _left(tmp_path) == ["m.c", "m.o", "pipe"]
+
+
+def test_a_device_destination_is_not_replaced(main_object: Path, tmp_path: Path) -> None:
+    """`-o /dev/null`: written to the device (renaming over it would swap the device node
+    for a regular file).  A private node for the null device where this process may make
+    one (so that a regression cannot break the machine's /dev/null); else /dev/null
+    itself, which a process that cannot make nodes cannot replace either."""
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        device = Path("/dev/null")
+    before = device.stat()
+    link([main_object], device, entry="main", text_map=device)
+    after = device.stat()
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
+    assert after.st_ino == before.st_ino
