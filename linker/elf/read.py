@@ -131,6 +131,7 @@ _EMPTY_SYMBOLS = SymbolTable([""], np.zeros(1, np.uint64), np.zeros(1, np.uint64
 # -- sections ---------------------------------------------------------------------------
 
 def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
+    # (bulk_headers.py decides the same for a batch: a check of bytes here needs its twin)
     out: list[InputSection | None] = []
     names, data_of = hdr.names, hdr.data
     zero_fill_limit = MAX_ZERO_FILL if hdr.is64 else MAX_ZERO_FILL_32
