@@ -19,6 +19,7 @@ Link targets (each linked unmutated first; a mutation replaces one of `mutable`)
 - gcc32-object: the same for i386, as a non-PIE (`-fno-pie`: R_386_32 and the IFUNC's
   .iplt; linkharness refuses an IFUNC in an i386 PIE);
 - gcc-shared-object: `-shared` of the units compiled `-fPIC`, on gcc's link line for it;
+- gcc-static-object: `-static` of the C unit against glibc's libc.a and libz.a;
 - gcc-relocatable: `-r` of gcc-object's two units (groups, .eh_frame, DWARF relocations kept);
 - clang-macho-object / clang-macho32-object: the C and C++ units for x86_64-apple-macosx10.9
   and i386-apple-macosx10.7, against libSystem's stub and a libc++abi stub of ours;
@@ -62,7 +63,7 @@ LIBZ_MEMBERS = ("crc32.o", "adler32.o", "zutil.o")  # what c_parts.c calls, and 
 REAL_TARGETS = ("gcc-object", "gcc32-object", "clang-macho-object", "clang-macho32-object",
                 "system-so", "system-archive", "clang-macho-archive", "gnu-ld-exe",
                 "gnu-ld32-exe", "lld-macho-exe", "system-so-run", "gcc-shared-object",
-                "gcc-relocatable")
+                "gcc-relocatable", "gcc-static-object")
 GCC_FLAGS = ("-O2", "-g", "-fcf-protection=full", "-frandom-seed=hostile")
 DARWIN_TRIPLES = {"x86_64": "x86_64-apple-macosx10.9", "i386": "i386-apple-macosx10.7"}
 
@@ -203,6 +204,13 @@ def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
     add("gcc-shared-object", inputs, pic,
         {**options, "shared": True, "soname": "libreal.so", "relro": True})
     add("gcc-relocatable", [*elf64], elf64, {"relocatable": True})
+    # -static against glibc's libc.a (its IFUNCs as IRELATIVE, static TLS), C only
+    static = [objects["c_parts.o"], objects["stub.o"]]
+    add("gcc-static-object",
+        [LIB64 / "crt1.o", LIB64 / "crti.o", GCC_LIB / "crtbeginT.o", *static, "--start-group",
+         "-lz", "-lgcc", "-lgcc_eh", "-lc", "--end-group", GCC_LIB / "crtend.o",
+         LIB64 / "crtn.o"], static,
+        {"static": True, "library_paths": [str(GCC_LIB), str(LIB64)], "build_id": "sha1"})
     cxxabi = SOURCES / "libcxxabi.tbd"
     for arch, name in (("x86_64", "clang-macho-object"), ("i386", "clang-macho32-object")):
         macho = [objects[f"macho_parts_{arch}.o"], objects[f"cxx_parts_{arch}.o"]]

@@ -93,7 +93,8 @@ def test_allocated_section_of_a_reserved_type_is_refused(tmp_path: Path,
 
 @pytest.mark.parametrize("name", ["gcc-object", "gcc32-object", "clang-macho-object",
                                   "clang-macho32-object", "system-so", "system-archive",
-                                  "clang-macho-archive", "gcc-shared-object"])
+                                  "clang-macho-archive", "gcc-shared-object",
+                                  "gcc-static-object"])
 def test_valid_link_of_compiler_made_inputs_is_judged_correct(
         name: str, tmp_path: Path, targets: Targets) -> None:
     """The seed links the campaigns mutate: no violation, no field mismatch."""
