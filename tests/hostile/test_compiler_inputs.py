@@ -136,3 +136,27 @@ def test_relocatable_link_of_compiler_made_objects_runs_as_the_objects_do(
                                       check=True).stdout)
     assert outputs[0] == outputs[1]
     assert b"made 7" in outputs[0]
+
+
+def test_deep_layout_aims_inside_compiler_made_contents(targets: Targets) -> None:
+    """fuzz/hostile/layout_deep.py finds the structures inside the real seeds (and only
+    for them: the generator-made seeds keep the fields they always had)."""
+    def fields(target: str, seed: str) -> str:
+        link_target = targets.links[target]
+        found = next(s for s in link_target.seeds if s.name == seed)
+        assert found.deep
+        return " ".join(f.what for f in found.layout.fields)
+
+    cxx = fields("gcc-object", "cxx_parts.o")
+    for part in ("group[", ".debug_info.ch_size", "eh_frame[", "note["):
+        assert part in cxx, part
+    assert "ver[" in fields("system-so", "libz.so.1")
+    assert "gnu_hash.nbuckets" in fields("system-so", "libz.so.1")
+    assert "cu[" in fields("clang-macho-object", "macho_parts_x86_64.o")
+    archive = fields("clang-macho-archive", "libreal.a")
+    assert "ranlib[" in archive and ".cu[" in archive
+    assert "member@" in fields("system-archive", "libz-some.a")
+    generated = targets.links["elf64-object"].seeds[0]
+    assert not generated.deep
+    assert not any(f.what.startswith(("eh_frame[", "note[", "group[")) for f in
+                   generated.layout.fields)
