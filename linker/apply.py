@@ -28,7 +28,7 @@ from .kinds import (
     per_howto_table,
 )
 from .layout import Layout
-from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, ObjectFile, is_allocated
+from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, InputSection, ObjectFile, is_allocated
 from .records import dataclass, field
 from .resolve import SymbolTable
 from .scan import TLS_GD, TLS_GOT, TLS_LD, ScanResult
@@ -239,15 +239,12 @@ def _local_address_table(objects: Sequence[ObjectFile], layout: Layout) -> _Loca
     tables = [obj.symbols for obj in objects]
     counts = [len(t) for t in tables]
     owner = np.repeat(np.arange(len(objects)), counts)
-    section_address = layout.section_address
     # per object: its sections' bases, then three zeros for UNDEF/ABS/COMMON
-    bases = np.array([section_address.get(id(sec), 0) if sec is not None else 0
-                      for obj in objects for sec in [*obj.sections, None, None, None]],
-                     dtype=np.int64)
-    discarded = np.array([flag for obj in objects
-                          for flag in [*(sec is None for sec in obj.sections), False, False,
-                                       False]], dtype=bool)
-    first_section = np.cumsum([0, *(len(obj.sections) + 3 for obj in objects)])[:-1]
+    slots, first_section, special_slots = _section_slots(objects)
+    bases = np.fromiter(map(layout.section_address.get, map(id, slots), itertools.repeat(0)),
+                        np.int64, len(slots))
+    discarded = np.fromiter(map(operator.is_, slots, itertools.repeat(None)), bool, len(slots))
+    discarded[special_slots] = False
     shndx = np.concatenate([t.section for t in tables]).astype(np.int64)
     value = np.concatenate([t.value for t in tables]).astype(np.int64)
     nsections = np.array([len(obj.sections) for obj in objects], dtype=np.int64)[owner]
@@ -431,17 +428,28 @@ def apply_relocations(
 def _in_discarded_sections(objects: Sequence[ObjectFile], layout: Layout) -> np.ndarray:
     """Per symbol of every object (their tables joined): defined in a section that is not
     in the output."""
-    placed = layout.section_address
-    gone = np.array([flag for obj in objects
-                     for flag in [*(sec is None or id(sec) not in placed
-                                    for sec in obj.sections), False, False, False]],
-                    dtype=bool)
-    first_section = np.cumsum([0, *(len(obj.sections) + 3 for obj in objects)])[:-1]
+    slots, first_section, special_slots = _section_slots(objects)
+    # not placed (a section not loaded is not either); the three slots after each
+    # object's sections stand for UNDEF/ABS/COMMON, never gone
+    gone = ~np.fromiter(map(layout.section_address.__contains__, map(id, slots)), bool,
+                        len(slots))
+    gone[special_slots] = False
     counts = [len(obj.symbols) for obj in objects]
     owner = np.repeat(np.arange(len(objects)), counts)
     shndx = np.concatenate([obj.symbols.section for obj in objects]).astype(np.int64)
     nsections = np.array([len(obj.sections) for obj in objects], dtype=np.int64)[owner]
     return gone[first_section[owner] + np.where(shndx < 0, nsections, shndx)]
+
+
+def _section_slots(objects: Sequence[ObjectFile]
+                   ) -> tuple[list[InputSection | None], np.ndarray, np.ndarray]:
+    """Every object's sections followed by three empty slots (for UNDEF, ABS and COMMON,
+    which index past the sections), joined; where each object's slots start; and the
+    positions of the empty slots."""
+    slots = [sec for obj in objects for sec in [*obj.sections, None, None, None]]
+    nsections = np.array([len(obj.sections) for obj in objects], dtype=np.int64)
+    first_section = np.cumsum([0, *(nsections + 3).tolist()])[:-1]
+    return slots, first_section, ((first_section + nsections)[:, None] + np.arange(3)).ravel()
 
 
 def _local_ifunc_entries(addresses: np.ndarray, sym_start: list[int], synthetic: Synthetic,

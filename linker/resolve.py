@@ -189,9 +189,10 @@ class SymbolTable:
         counts = [len(t) for t in tables]
         section = np.concatenate([t.section for t in tables])
         binding = np.concatenate([t.binding for t in tables])
-        rows = np.nonzero(binding != BIND_LOCAL)[0]
-        names_all = list(itertools.chain.from_iterable(t.names for t in tables))
-        names = list(map(names_all.__getitem__, rows.tolist()))
+        is_global = binding != BIND_LOCAL
+        rows = np.nonzero(is_global)[0]
+        names_all = itertools.chain.from_iterable(t.names for t in tables)
+        names = list(itertools.compress(names_all, is_global.tolist()))
         owner = np.repeat(np.arange(len(objs)), counts)[rows]
         first_row = np.cumsum([0, *counts[:-1]])
         local = rows - first_row[owner]

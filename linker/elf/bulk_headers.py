@@ -8,8 +8,10 @@ which sections are loaded, under which name, role and flags, is decided once per
 What an object gets is the same `ElfHeaders` and `InputSection`s as one at a time.
 
 Only the common case is taken: a table `read_headers` would accept as it stands, with no
-compressed section, no alignment or zero-fill past the readers' limits; anything else
-raises `NotBulk`, and the caller reads one at a time (which says what is wrong).
+compressed section (nor a `.zdebug` one), no alignment or zero-fill past the readers'
+limits; anything else raises `NotBulk`, and the caller reads one at a time (which says
+what is wrong).  A check `read._sections` makes of a section's bytes must be mirrored
+here, as a reason to fall back.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import struct
 
 import numpy as np
 
-from ..model import InputSection, ObjectFile, SectionFlags, SectionRole
+from ..model import InputSection, ObjectFile, RelocTable, SectionFlags, SectionRole
 from ..records import dataclass
 from .compressed import SHF_COMPRESSED
 from .headers import (
@@ -26,8 +28,10 @@ from .headers import (
     ELFCLASS64,
     ELFDATA2LSB,
     EM_X86_64,
+    SHF_ALLOC,
     SHF_EXCLUDE,
     SHF_EXECINSTR,
+    SHT_GROUP,
     SHT_NOBITS,
     SHT_SYMTAB,
     ElfHeaders,
@@ -35,7 +39,9 @@ from .headers import (
 )
 from .read import (
     _EMPTY_SYMBOLS,
+    _FIRST_RESERVED_TYPE,
     _FLAG_MASK,
+    _SHT_LOOS,
     ET_REL,
     MAX_ALIGNMENT,
     MAX_ZERO_FILL,
@@ -48,6 +54,7 @@ ARCH = "x86_64"
 _HEADER_TAIL = struct.Struct("<HHIQQQIHHHHHH")  # e_type .. e_shstrndx, from byte 16
 _ROW64 = struct.Struct("<IIQQQQIIQQ")
 _NO_SHSTRNDX = 0xFFFF  # extended numbering: read_headers' case
+_NO_RELOCS = RelocTable.empty()
 
 
 class NotBulk(Exception):
@@ -57,10 +64,12 @@ class NotBulk(Exception):
 class BatchFile:
     """One object of the batch while it is read: its headers' rows and its tables."""
 
-    __slots__ = ("hdr", "obj", "rows", "symtab")
+    __slots__ = ("grouped", "hdr", "obj", "rows", "symtab")
 
-    def __init__(self, hdr: ElfHeaders, obj: ObjectFile, symtab: int | None) -> None:
+    def __init__(self, hdr: ElfHeaders, obj: ObjectFile, symtab: int | None,
+                 grouped: bool) -> None:
         self.hdr, self.obj, self.rows, self.symtab = hdr, obj, hdr.rows, symtab
+        self.grouped = grouped  # has an SHT_GROUP section
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +79,9 @@ class _Plan:
 
     loaded: tuple[tuple[int, str, SectionRole, SectionFlags, bool], ...]
     exec_stack: bool | None
+    # a loaded section whose bytes `read._sections` looks at (GNU's `.zdebug` form): the
+    # batch is read one at a time
+    by_bytes: bool = False
 
 
 _PLANS: dict[tuple[tuple[str, ...], bytes], _Plan] = {}
@@ -102,6 +114,8 @@ def read_batch(items: list[tuple[memoryview, str]]) -> list[BatchFile]:
     owner = np.searchsorted(starts, symtabs, side="right") - 1
     if len(owner) and (np.diff(owner) == 0).any():
         raise NotBulk  # more than one SHT_SYMTAB: read_object's error
+    grouped = np.bincount(np.searchsorted(starts, np.flatnonzero(shdrs["type"] == SHT_GROUP),
+                                          side="right") - 1, minlength=len(items)).tolist()
     symtab_of: list[int | None] = [None] * len(items)
     for o, at in zip(owner.tolist(), symtabs.tolist()):
         symtab_of[o] = at - starts[o]
@@ -119,17 +133,20 @@ def read_batch(items: list[tuple[memoryview, str]]) -> list[BatchFile]:
         obj = ObjectFile(path=path, arch=ARCH, sections=[], symbols=_EMPTY_SYMBOLS,
                          howtos=howtos)
         plan = _plan(names, fate[first:end].tobytes(), own)
+        if plan.by_bytes:
+            raise NotBulk
         sections: list[InputSection | None] = [None] * len(own)
         for i, name, role, flags, nobits in plan.loaded:
             _n, _t, _f, _a, offset, size, _l, _i, align, entsize = own[i]
-            sections[i] = InputSection(file=obj, index=i, name=name, flags=flags, role=role,
-                                       align=max(1, align), size=size,
-                                       data=None if nobits else data[offset:offset + size],
-                                       entsize=entsize)
+            # every field by position (file, index, name, flags, role, align, size, data,
+            # relocs, comdat, entsize): half the cost of keywords and a default factory
+            sections[i] = InputSection(obj, i, name, flags, role, max(1, align), size,
+                                       None if nobits else data[offset:offset + size],
+                                       _NO_RELOCS, None, entsize)
         obj.sections = sections
         if plan.exec_stack is not None:
             obj.exec_stack = plan.exec_stack
-        files.append(BatchFile(hdr, obj, symtab_of[n]))
+        files.append(BatchFile(hdr, obj, symtab_of[n], grouped[n] > 0))
     return files
 
 
@@ -143,7 +160,9 @@ def _check(shdrs: np.ndarray, file_size: np.ndarray) -> None:
     if (placed & outside).any() or ((align & (align - np.uint64(1))) != 0).any() \
             or (align > MAX_ALIGNMENT).any() \
             or (~placed & (size > MAX_ZERO_FILL)).any() \
-            or (shdrs["flags"] & np.uint64(SHF_COMPRESSED)).any():
+            or (shdrs["flags"] & np.uint64(SHF_COMPRESSED)).any() \
+            or (((shdrs["flags"] & np.uint64(SHF_ALLOC)) != 0)
+                & (shdrs["type"] >= _FIRST_RESERVED_TYPE) & (shdrs["type"] < _SHT_LOOS)).any():
         raise NotBulk
 
 
@@ -163,7 +182,8 @@ def _plan(names: tuple[str, ...], fate: bytes, rows: list[tuple[int, ...]]) -> _
             if role is not None:
                 loaded.append((i, names[i], role, _section_flags(sh_flags),
                                sh_type == SHT_NOBITS))
-        plan = _Plan(tuple(loaded), exec_stack)
+        plan = _Plan(tuple(loaded), exec_stack,
+                     any(name.startswith(".zdebug") for _i, name, *_rest in loaded))
         if len(_PLANS) < _PLAN_LIMIT:
             _PLANS[key] = plan
     return plan
