@@ -332,7 +332,6 @@ def apply_relocations(
     all_local = _local_ifunc_entries(all_local_addresses(objects, layout, checked), sym_start,
                                      synthetic, layout)
     all_size = np.concatenate([obj.symbols.size for obj in objects]).astype(np.int64)
-    dead_all = _in_discarded_sections(objects, layout)
     lengths = np.array(sec_len, dtype=np.int64)
     rows = _joined(tables)
     local = rows["symbol"].astype(np.int64)
@@ -358,8 +357,10 @@ def apply_relocations(
     S = np.where(is_global, syms.address[g], all_local[flat["symbol"]])
     L = np.where(is_global & (syms.plt[g] != 0), syms.plt[g], S)
     G = np.where(is_global, syms.got[g], 0)
-    Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
     kind = np.array(howtos.kind, dtype=np.int64)[flat["howto"]]
+    # Z only where some row is a SIZE relocation (np.zeros costs nothing until written)
+    Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]]) \
+        if (kind == RelocKind.SIZE).any() else np.zeros(row_count, dtype=np.int64)
     local_got = ~is_global & _IS_GOT_KIND[kind]
     tls_got = _IS_TLS_GOT_KIND[kind]
     tls_pair = _IS_TLS_PAIR_KIND[kind]
@@ -376,15 +377,18 @@ def apply_relocations(
         T = np.where(has, np.where(sg >= 0, syms.address[np.maximum(sg, 0)], all_local[sidx]), 0)
     if bound_rows:
         S[np.concatenate(bound_rows)] = 0
-    tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
-    dead = dead_all[flat["symbol"]] & ~is_global
-    tomb = np.where(dead, tomb, -1)
-    columns = {
+    tomb: np.ndarray | None = None  # per row: the tombstone it gets, or -1
+    if any(t >= 0 for t in sec_tomb):  # a non-allocated section (debug information)
+        dead = _in_discarded_sections(objects, layout)[flat["symbol"]] & ~is_global
+        tomb = np.where(dead, np.repeat(np.array(sec_tomb, dtype=np.int64), lengths), -1)
+    columns: dict[str, np.ndarray] = {
         "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
         "kind": kind, "width": np.array(howtos.width, dtype=np.int64)[flat["howto"]],
         "lo": np.array(howtos.lo, dtype=np.int64)[flat["howto"]],
-        "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]], "tomb": tomb,
+        "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]],
     }
+    if tomb is not None:
+        columns["tomb"] = tomb
     _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp, tls_start)
 
 
@@ -491,8 +495,10 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
                                       L=f["L"], GOT=got_base, T=f["T"], Z=f["Z"], TP=tp,
                                       TLS=tls_start),
                       where=f["kind"] == kind)
-    tombstoned = f["tomb"] >= 0
-    values[tombstoned] = f["tomb"][tombstoned]
+    tomb = f.get("tomb")  # absent: no row is tombstoned
+    if tomb is not None:
+        tombstoned = tomb >= 0
+        values[tombstoned] = tomb[tombstoned]
     # Unsigned 64-bit bounds do not fit int64; those are NONE-overflow fields (never checked).
     bad = (values < f["lo"]) | (values > f["hi"])
     bad &= f["width"] < 8
@@ -509,8 +515,10 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
             v = (values[m] & ((1 << (8 * width)) - 1)).astype(f"<u{width}")
         else:
             v = values[m].astype("<i8")
-        cells = f["pos"][m][:, None] + np.arange(width)
-        buf[cells] = v.view(np.uint8).reshape(-1, width)
+        # byte k of every field at once: a scatter per byte, no 2-D index
+        field_bytes, at = v.view(np.uint8).reshape(-1, width), f["pos"][m]
+        for k in range(width):
+            buf[at + k] = field_bytes[:, k]
 
 
 def _overflow_error(f: dict[str, np.ndarray], r: int, value: int, symtab: SymbolTable,
