@@ -169,6 +169,16 @@ def _store(name: str, offset: int, via: AddrVia) -> tuple[Insn, ...]:
     return (got, Insn("store_rax", imm=offset))
 
 
+@functools.lru_cache(maxsize=16)
+def _start_section(main: str) -> AsmSection:
+    """`_start`: call `main`, exit with its result's low byte (the same for every program
+    with that main, and immutable, so made once)."""
+    code = (Insn("and_rsp_16"), Insn("call", Sym(main), reloc="R_X86_64_PC32"),
+            Insn("mov_edi_eax"), Insn("and_edi_255"), Insn("mov_eax_231"), Insn("syscall"))
+    item = Item("_start", Binding.GLOBAL, 16, code=code, is_function=True)
+    return AsmSection(START_SECTION, SectionKind.TEXT, 16, None, (item,))
+
+
 class Lowerer:
     # GOT_INDIRECT calls in functions of even seed are made as `jmp *f@GOTPCREL(%rip)`, the
     # -fno-plt tail call, from a local trampoline: the same call in another relaxable form.
@@ -229,10 +239,7 @@ class Lowerer:
         return Item(fn.name, fn.binding, fn.align, code=tuple(code), is_function=True)
 
     def start(self) -> AsmSection:
-        code = (Insn("and_rsp_16"), Insn("call", Sym(self.program.main), reloc="R_X86_64_PC32"),
-                Insn("mov_edi_eax"), Insn("and_edi_255"), Insn("mov_eax_231"), Insn("syscall"))
-        item = Item("_start", Binding.GLOBAL, 16, code=code, is_function=True)
-        return AsmSection(START_SECTION, SectionKind.TEXT, 16, None, (item,))
+        return _start_section(self.program.main)
 
     def section(self, owner: int, obj: ObjectModel, sec: Section) -> AsmSection:
         items: list[Item] = [self.function(owner, f) for f in obj.functions

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.image import Section, Symbol
+from oracle.records import quick_init
 from oracle.regular_file import read_regular
 
 MH_OBJECT = 1
@@ -46,6 +47,7 @@ class ObjectError(Exception):
     """The input is not a readable x86-64 or i386 MH_OBJECT."""
 
 
+@quick_init
 @dataclass(frozen=True)
 class Target:
     """One operand of a relocation: a symbol (extern) or a section ordinal."""
@@ -54,6 +56,7 @@ class Target:
     index: int  # symbol index, or 1-based section ordinal
 
 
+@quick_init
 @dataclass(frozen=True)
 class MachOReloc:
     section: int  # 0-based index of the section holding the field

@@ -300,17 +300,45 @@ def _ar_fields(data: bytes, deep: bool = False) -> Layout:
             break
         if data[at:at + 16].startswith(b"/ ") and size >= 4:  # the symbol index: its count
             fields.append(Field(at + 60, 4, "ar_index_count", count=True))
-        member = data[at + 60:at + 60 + size]
-        if deep and member.startswith(b"\x7fELF") and len(member) >= 64:  # its own fields
-            try:
-                inner = _elf_fields(member, deep)
-            except (struct.error, ValueError, IndexError, OverflowError):
-                inner = Layout((), ())
-            fields += [Field(at + 60 + f.offset, f.width, f"member@{at:#x}.{f.what}", f.encoding,
-                             f.count) for f in inner.fields]
-            bounds.update(at + 60 + b for b in inner.boundaries)
+        if deep:
+            _ar_member_fields(data, at, size, fields, bounds)
         at += 60 + size + (size & 1)
     return Layout(tuple(fields), tuple(sorted(b for b in bounds if b <= len(data))))
+
+
+def _ar_member_fields(data: bytes, at: int, size: int, fields: list[Field],
+                      bounds: set[int]) -> None:
+    """A member's own fields (deep seeds): an ELF or Mach-O object's, after a BSD long name
+    (`#1/N`: N name bytes open the member); a BSD symbol table's (`__.SYMDEF`) size and
+    (name offset, member offset) pairs."""
+    body, name = at + 60, data[at:at + 16]
+    if name.startswith(b"#1/"):
+        try:
+            skip = int(name[3:].decode().strip())
+        except ValueError:
+            return
+        fields.append(Field(at + 3, 13, "ar_bsd_name_length", ASCII, count=True))
+        body, size = body + skip, size - skip
+        name = data[at + 60:body]
+    member = data[body:body + size]
+    inner = Layout((), ())
+    try:
+        if name.startswith(b"__.SYMDEF") and len(member) >= 4:
+            count = min(_u(member, "<I", 0) // 8, 64)
+            parts = [Field(0, 4, "ranlib_size", count=True)]
+            for k in range(count):
+                parts += [Field(4 + 8 * k, 4, f"ranlib[{k}].strx", count=True),
+                          Field(8 + 8 * k, 4, f"ranlib[{k}].off", count=True)]
+            inner = Layout(tuple(p for p in parts if p.offset + 4 <= len(member)), (0,))
+        elif member.startswith(b"\x7fELF") and len(member) >= 64:
+            inner = _elf_fields(member, True)
+        elif len(member) >= 32 and _u(member, "<I", 0) in (0xFEEDFACF, 0xFEEDFACE):
+            inner = _macho_fields(member, True)
+    except (struct.error, ValueError, IndexError, OverflowError):
+        return
+    fields += [Field(body + f.offset, f.width, f"member@{at:#x}.{f.what}", f.encoding, f.count)
+               for f in inner.fields]
+    bounds.update(body + b for b in inner.boundaries)
 
 
 def _text_fields(data: bytes) -> Layout:

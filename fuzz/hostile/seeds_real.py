@@ -20,10 +20,14 @@ Link targets (each linked unmutated first; a mutation replaces one of `mutable`)
   .iplt; linkharness refuses an IFUNC in an i386 PIE);
 - clang-macho-object / clang-macho32-object: the C and C++ units for x86_64-apple-macosx10.9
   and i386-apple-macosx10.7, against libSystem's stub and a libc++abi stub of ours;
+- clang-macho-archive: the x86-64 Mach-O objects in a BSD-format archive (llvm-ar-14);
 - system-so: the gcc-object link with the host's libz.so.1 (symbol versions, GNU hash)
   copied in as the mutated input;
 - system-archive: the same with an archive of three members of the host's libz.a and a copy
   of libc_nonshared.a (members named `.oS`) as the mutable inputs.
+Executable targets (mutated, fed to oracle.check, check_fields and oracle.run), made by
+other linkers from the C unit: gnu-ld-exe, gnu-ld32-exe, lld-macho-exe (real_exe_targets);
+and system-so-run, the host's libz.so.1 mutated and loaded by the unmutated gnu-ld-exe.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ LIBZ_SO = LIB64 / "libz.so.1"
 LIBZ_A = LIB64 / "libz.a"
 LIBZ_MEMBERS = ("crc32.o", "adler32.o", "zutil.o")  # what c_parts.c calls, and no more
 REAL_TARGETS = ("gcc-object", "gcc32-object", "clang-macho-object", "clang-macho32-object",
-                "system-so", "system-archive", "gnu-ld-exe", "gnu-ld32-exe", "lld-macho-exe")
+                "system-so", "system-archive", "clang-macho-archive", "gnu-ld-exe",
+                "gnu-ld32-exe", "lld-macho-exe", "system-so-run")
 GCC_FLAGS = ("-O2", "-g", "-fcf-protection=full", "-frandom-seed=hostile")
 DARWIN_TRIPLES = {"x86_64": "x86_64-apple-macosx10.9", "i386": "i386-apple-macosx10.7"}
 
@@ -144,7 +149,10 @@ def real_exe_targets(work: Path, exe_target: Any) -> dict[str, Any]:
             "gnu-ld32-exe": exe_target("gnu-ld32-exe", out / "gnu-ld32-exe", c32, [],
                                        deep=True),
             "lld-macho-exe": exe_target("lld-macho-exe", out / "lld-macho-exe", macho, [],
-                                        deep=True)}
+                                        deep=True),
+            # the host's libz.so.1 mutated, loaded by the unmutated gnu-ld-exe
+            "system-so-run": exe_target("system-so-run", seat / LIBZ_SO.name, [], [],
+                                        host=out / "gnu-ld-exe", deep=True)}
 
 
 def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
@@ -178,6 +186,15 @@ def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
         macho = [objects[f"macho_parts_{arch}.o"], objects[f"cxx_parts_{arch}.o"]]
         add(name, [*macho, cxxabi, LIBSYSTEM_TBD], macho,
             {"target": f"macho-{arch}", "entry": "_main"})
+    # the x86-64 Mach-O objects in a BSD archive (`#1/N` long names, `__.SYMDEF`), which
+    # the link pulls both members of through the entry point `_main`
+    archive = work / "macho-archive" / "libreal.a"
+    archive.parent.mkdir()
+    _run(["llvm-ar-14", "rcsD", "--format=darwin", str(archive),
+          *(str(objects[f"{unit}_x86_64.o"]) for unit in ("macho_parts", "cxx_parts"))],
+         archive.parent)
+    add("clang-macho-archive", [archive, cxxabi, LIBSYSTEM_TBD], [archive],
+        {"target": "macho-x86_64", "entry": "_main"})
     (libz_so,) = _seated(work / "system-so", [LIBZ_SO])
     inputs, _, options = _gcc_link_line(elf64, False, [libz_so])
     add("system-so", inputs, [libz_so], options)

@@ -28,6 +28,7 @@ from .headers import (
     ELFCLASS64,
     ELFDATA2LSB,
     EM_X86_64,
+    SHF_ALLOC,
     SHF_EXCLUDE,
     SHF_EXECINSTR,
     SHT_GROUP,
@@ -38,7 +39,9 @@ from .headers import (
 )
 from .read import (
     _EMPTY_SYMBOLS,
+    _FIRST_RESERVED_TYPE,
     _FLAG_MASK,
+    _SHT_LOOS,
     ET_REL,
     MAX_ALIGNMENT,
     MAX_ZERO_FILL,
@@ -157,7 +160,9 @@ def _check(shdrs: np.ndarray, file_size: np.ndarray) -> None:
     if (placed & outside).any() or ((align & (align - np.uint64(1))) != 0).any() \
             or (align > MAX_ALIGNMENT).any() \
             or (~placed & (size > MAX_ZERO_FILL)).any() \
-            or (shdrs["flags"] & np.uint64(SHF_COMPRESSED)).any():
+            or (shdrs["flags"] & np.uint64(SHF_COMPRESSED)).any() \
+            or (((shdrs["flags"] & np.uint64(SHF_ALLOC)) != 0)
+                & (shdrs["type"] >= _FIRST_RESERVED_TYPE) & (shdrs["type"] < _SHT_LOOS)).any():
         raise NotBulk
 
 

@@ -92,6 +92,7 @@ _RELA64 = np.dtype([("offset", "<u8"), ("info", "<u8"), ("addend", "<i8")])
 _REL32 = np.dtype([("offset", "<u4"), ("info", "<u4")])
 _RELA32 = np.dtype([("offset", "<u4"), ("info", "<u4"), ("addend", "<i4")])
 
+_FIRST_RESERVED_TYPE, _SHT_LOOS = 20, 0x60000000  # gABI types end at SHT_RELR (19)
 _LOADED_TYPES = {SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_INIT_ARRAY, SHT_FINI_ARRAY,
                  SHT_PREINIT_ARRAY, SHT_X86_64_UNWIND}
 _ROLE_OF_TYPE = {SHT_NOBITS: SectionRole.ZEROFILL, SHT_INIT_ARRAY: SectionRole.INIT_ARRAY,
@@ -141,6 +142,11 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
             obj.exec_stack = bool(sh_flags & SHF_EXECINSTR)
             out.append(None)
             continue
+        if sh_flags & SHF_ALLOC and _FIRST_RESERVED_TYPE <= sh_type < _SHT_LOOS:
+            # Dropping it, as an unloaded type is dropped, would leave its symbols' section
+            # gone and its COMDAT signature claimed: errors far from here (BFD refuses it too)
+            raise hdr.error(f"allocated section of type {int(sh_type):#x}, which is no gABI, "
+                            "OS, processor or user section type", i)
         role = loaded_role(name, sh_type, sh_flags)
         if role is None:
             out.append(None)

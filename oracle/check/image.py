@@ -174,6 +174,7 @@ class ElfImage:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.memo: dict[Any, Any] = {}
+        self._loads_at: dict[tuple[int, int], Segment | None] = {}
         self.budget = READ_BUDGET_FACTOR * len(data) + READ_BUDGET_SLACK
         if len(data) < 16 or data[:4] != c.ELF_MAGIC:
             raise Malformed("e_ident", "no ELF magic")
@@ -302,8 +303,11 @@ class ElfImage:
         return [self.loads[i] for i in self._load_index.covering(vaddr, size)]
 
     def load_at(self, vaddr: int, size: int = 1) -> Segment | None:
-        hits = self._load_index.covering(vaddr, size, limit=1)
-        return self.loads[hits[0]] if hits else None
+        key = (vaddr, size)  # rules ask again about the same places (symbols, slots, tables)
+        if key not in self._loads_at:
+            hits = self._load_index.covering(vaddr, size, limit=1)
+            self._loads_at[key] = self.loads[hits[0]] if hits else None
+        return self._loads_at[key]
 
     def section_at(self, vaddr: int) -> Section | None:
         """The allocated, non-empty section holding vaddr (not TLS .tbss, which is not mapped)."""

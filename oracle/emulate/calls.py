@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from oracle.emulate.abi import GuestVarArgs
 from oracle.emulate.result import Fault
+from oracle.records import quick_init
 
 if TYPE_CHECKING:
     from oracle.emulate.machine import Machine
@@ -84,6 +85,7 @@ class CallContext:
 Impl = Callable[[CallContext], LibResult]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Export:
     """A library function: its C name, how many integer arguments the trace records

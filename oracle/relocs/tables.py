@@ -42,18 +42,26 @@ def _name(strtab: bytes, offset: int) -> str:
     return strtab[offset:end if end >= 0 else len(strtab)].decode("utf-8", "replace")
 
 
-def symbols(data: bytes, strtab: bytes, is64: bool) -> Iterator[RawSymbol]:
+def symbols(data: bytes, strtab: bytes, is64: bool) -> list[RawSymbol]:
     size = 24 if is64 else 16
     usable = data[:len(data) - len(data) % size]
-    for entry in struct.iter_unpack("<IBBHQQ" if is64 else "<IIIBBH", usable):
-        if is64:
-            name, info, other, shndx, value, sym_size = entry
-        else:
-            name, value, sym_size, info, other, shndx = entry
-        yield RawSymbol(_name(strtab, name), value, sym_size,
-                        _TYPES.get(info & 0xF, f"STT_{info & 0xF}"),
-                        _BINDS.get(info >> 4, f"STB_{info >> 4}"),
-                        _SPECIAL.get(shndx, shndx), other & 3)
+    rows = struct.iter_unpack("<IBBHQQ" if is64 else "<IIIBBH", usable)
+    # (one comprehension per layout: a generator's resumption per symbol cost more than
+    # decoding it)
+    if is64:
+        return [_symbol(strtab, name, value, sym_size, info, other, shndx)
+                for name, info, other, shndx, value, sym_size in rows]
+    return [_symbol(strtab, name, value, sym_size, info, other, shndx)
+            for name, value, sym_size, info, other, shndx in rows]
+
+
+def _symbol(strtab: bytes, name: int, value: int, size: int, info: int, other: int,
+            shndx: int) -> RawSymbol:
+    end = strtab.find(b"\0", name)
+    return RawSymbol(strtab[name:end if end >= 0 else len(strtab)].decode("utf-8", "replace"),
+                     value, size, _TYPES.get(info & 0xF) or f"STT_{info & 0xF}",
+                     _BINDS.get(info >> 4) or f"STB_{info >> 4}",
+                     _SPECIAL.get(shndx, shndx), other & 3)
 
 
 def relocations(data: bytes, is64: bool, rela: bool) -> Iterator[RawReloc]:

@@ -56,3 +56,16 @@ def test_refuses_what_it_cannot_copy() -> None:
         quick_init(dataclasses.dataclass(frozen=True)(type(
             "Factory", (), {"__annotations__": {"a": list},
                             "a": dataclasses.field(default_factory=list)})))
+
+
+def test_replaced_is_dataclasses_replace() -> None:
+    from oracle.records import replaced
+
+    record = Quick(1, "a", 3)
+    assert replaced(record, flags=9) == dataclasses.replace(record, flags=9) == Quick(1, "a", 9)
+    assert replaced(record, name="b").name == "b" and record.name == "a"  # a new instance
+    assert type(replaced(record)) is Quick
+    with pytest.raises(TypeError):
+        replaced(record, colour=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        replaced(record, flags=2).flags = 3  # type: ignore[misc]

@@ -101,12 +101,20 @@ def _named_section(sections: list[mi.Section], sym: mi.Symbol) -> mi.Section | N
     return sections[sym.sect - 1] if 1 <= sym.sect <= len(sections) else None
 
 
+def _units(f: MachOFile) -> list[Unit]:
+    """debug_map_units of the file, made once per check: four rules walk them (read only)."""
+    found = f.memo.get("debug_map_units")
+    if found is None:
+        found = f.memo["debug_map_units"] = debug_map_units(f.img)
+    return found  # type: ignore[return-value]
+
+
 @rule("MACHO-STAB-UNIT", TOPIC,
       "each debug-map unit names its source (N_SO), then exactly one object (N_OSO) before "
       "its symbols, and is closed by an N_SO with no name: dsymutil drops a symbol stab "
       "that no N_OSO precedes", DSYMUTIL)
 def stab_units(f: MachOFile) -> Iterator[Finding]:
-    for n, unit in enumerate(debug_map_units(f.img)):
+    for n, unit in enumerate(_units(f)):
         where = f"debug-map unit {n}" + (f" ({unit.sources[-1]})" if unit.sources else "")
         if not unit.sources:
             yield where, "stabs with no N_SO naming their source"
@@ -148,7 +156,7 @@ def stab_functions(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     sections = img.sections()
     defined = _defined_by_name(img)
-    for unit in debug_map_units(img):
+    for unit in _units(f):
         for k, sym in enumerate(unit.entries):
             if sym.type != N_FUN or not sym.name:
                 continue
@@ -176,7 +184,7 @@ def stab_data(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     sections = img.sections()
     defined = _defined_by_name(img)
-    for unit in debug_map_units(img):
+    for unit in _units(f):
         for sym in unit.entries:
             where = f"symbol {sym.index} {'N_GSYM' if sym.type == N_GSYM else 'N_STSYM'} " \
                     f"{sym.name}"
@@ -205,7 +213,7 @@ def stab_data(f: MachOFile) -> Iterator[Finding]:
       DSYMUTIL)
 def stab_objects(f: MachOFile) -> Iterator[Finding]:
     img = f.img
-    for unit in debug_map_units(img):
+    for unit in _units(f):
         for oso in unit.objects:
             where = f"symbol {oso.index} N_OSO {oso.name}"
             if not oso.name.startswith("/"):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from oracle.emulate.macho.image import MachOImage
 from oracle.emulate.macho.slide import slide_of
+from oracle.records import quick_init
 
 DYLD_CHAINED_PTR_64, DYLD_CHAINED_PTR_64_OFFSET = 2, 6
 POINTER_FORMATS = {DYLD_CHAINED_PTR_64: "DYLD_CHAINED_PTR_64",
@@ -43,6 +44,7 @@ class ChainError(Exception):
         self.kind = kind
 
 
+@quick_init
 @dataclass(frozen=True)
 class Import:
     ordinal: int  # signed: 0 self, -1 main executable, -2 flat lookup, -3 weak lookup
@@ -60,6 +62,7 @@ class SegmentStarts:
     page_starts: tuple[int, ...]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Fixup:
     address: int  # the pointer's address in the image as loaded (slid)

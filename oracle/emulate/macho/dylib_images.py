@@ -18,16 +18,18 @@ linker's) named by an LC_LOAD_DYLIB is loaded as code, not emulated.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from oracle.emulate.macho.image import MachOError, MachOImage
 from oracle.emulate.macho.libraries import Resolved
-from oracle.emulate.macho.opcodes import OpcodeError, read_uleb
+from oracle.emulate.macho.opcodes import CACHED_STREAM, OpcodeError, read_uleb
 from oracle.emulate.macho.slide import SlidImage
 from oracle.emulate.memory import PAGE
 from oracle.emulate.process import Process
+from oracle.records import quick_init, replaced
 
 EXPORT_KIND_MASK, EXPORT_KIND_ABSOLUTE = 0x3, 0x2
 EXPORT_REEXPORT, EXPORT_STUB_AND_RESOLVER = 0x8, 0x10
@@ -71,12 +73,13 @@ def slid(img: MachOImage, slide: int) -> MachOImage:
     fields = {f.name: getattr(img, f.name) for f in dataclasses.fields(img)}
     fields.pop("slide", None)
     fields["segments"] = [
-        dataclasses.replace(seg, vmaddr=seg.vmaddr + slide, sections=tuple(
-            dataclasses.replace(sect, addr=sect.addr + slide) for sect in seg.sections))
+        replaced(seg, vmaddr=seg.vmaddr + slide, sections=tuple(
+            replaced(sect, addr=sect.addr + slide) for sect in seg.sections))
         for seg in img.segments]
     return SlidImage(**fields, slide=slide)
 
 
+@quick_init
 @dataclass(frozen=True)
 class ExportEntry:
     name: str
@@ -98,6 +101,15 @@ def export_entries(img: MachOImage) -> list[ExportEntry]:
     else:
         return []
     base = img.header_address()
+    if len(trie) > CACHED_STREAM:
+        return list(_trie_entries.__wrapped__(trie, base))
+    return list(_trie_entries(trie, base))
+
+
+@functools.lru_cache(maxsize=256)
+def _trie_entries(trie: bytes, base: int) -> tuple[ExportEntry, ...]:
+    """export_entries' decoding, kept by contents: the checker's rules and each run of the
+    emulated dyld (lazy, then eager) ask for the same trie."""
     out: list[ExportEntry] = []
     pending = [(0, b"")]
     seen: set[int] = set()
@@ -128,7 +140,7 @@ def export_entries(img: MachOImage) -> list[ExportEntry]:
                 pending.append((child, prefix + label))
     except OpcodeError as err:
         raise MachOError("export trie", str(err)) from None
-    return out
+    return tuple(out)
 
 
 def exports(img: MachOImage) -> dict[str, int]:

@@ -17,6 +17,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from oracle.records import quick_init
+
 MH_MAGIC_64, MH_MAGIC = 0xFEEDFACF, 0xFEEDFACE
 MH_EXECUTE, MH_DYLIB, MH_BUNDLE = 2, 6, 8
 LINKED_FILETYPES = {MH_EXECUTE: "MH_EXECUTE", MH_DYLIB: "MH_DYLIB", MH_BUNDLE: "MH_BUNDLE"}
@@ -59,6 +61,7 @@ class MachOError(Exception):
         self.what = what
 
 
+@quick_init
 @dataclass(frozen=True)
 class LoadCommand:
     index: int
@@ -67,6 +70,7 @@ class LoadCommand:
     size: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class Section:
     sectname: str
@@ -94,6 +98,7 @@ class Section:
         return f"{self.segname},{self.sectname}"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Segment:
     index: int  # ordinal among LC_SEGMENT(_64) commands (what bind/rebase opcodes name)
@@ -116,6 +121,7 @@ class Segment:
         return self.vmaddr <= addr and addr + size <= self.vmaddr + self.vmsize
 
 
+@quick_init
 @dataclass(frozen=True)
 class Dylib:
     ordinal: int  # 1-based, as bind opcodes and n_desc name it
@@ -125,6 +131,7 @@ class Dylib:
     compatibility_version: int = 0
 
 
+@quick_init
 @dataclass(frozen=True)
 class Symbol:
     index: int

@@ -28,6 +28,7 @@ from oracle.emulate.macho.compiler_rt import compiler_rt_exports
 from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
 from oracle.emulate.macho.pthreads import pthread_exports
 from oracle.emulate.process import Process
+from oracle.records import quick_init
 
 LIBSYSTEM_PREFIXES = ("/usr/lib/libSystem", "/usr/lib/system/")
 STUB_BINDER = "dyld_stub_binder"
@@ -47,6 +48,7 @@ def c_name(symbol: str) -> str:
     return symbol.removeprefix("_").split("$", 1)[0]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Resolved:
     """What a symbol binds to: a function (an Export) or the address of a data object."""

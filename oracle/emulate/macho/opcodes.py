@@ -10,7 +10,10 @@ emulated dyld (a load fault) and the checker (a violation) can say where a strea
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
+from oracle.records import quick_init
 
 REBASE_TYPE_POINTER, REBASE_TYPE_TEXT_ABSOLUTE32, REBASE_TYPE_TEXT_PCREL32 = 1, 2, 3
 BIND_TYPE_POINTER = 1
@@ -28,6 +31,7 @@ class OpcodeError(Exception):
         self.what = what
 
 
+@quick_init
 @dataclass(frozen=True)
 class Rebase:
     opcode_offset: int
@@ -36,6 +40,7 @@ class Rebase:
     type: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class Bind:
     opcode_offset: int  # of the DO_BIND opcode that made this record
@@ -102,10 +107,23 @@ class _Reader:
         return text
 
 
+# Streams up to this size are decoded once per contents (functools caches below): the
+# checker's rules and both runs of the emulated dyld (lazy, now) decode the same ones.
+CACHED_STREAM = 64 << 10
+
+
 def decode_rebases(data: bytes, stream: str = "rebase", *,
                    pointer_size: int = POINTER_SIZE) -> list[Rebase]:
     """Rebase records of a stream; `pointer_size` (4 for i386) is the step between
     consecutive pointers and the unit of ADD_ADDR_IMM_SCALED."""
+    data = bytes(data)
+    if len(data) > CACHED_STREAM:
+        return list(_rebases.__wrapped__(data, stream, pointer_size))
+    return list(_rebases(data, stream, pointer_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _rebases(data: bytes, stream: str, pointer_size: int) -> tuple[Rebase, ...]:
     out: list[Rebase] = []
     r = _Reader(data, stream)
     rtype, segment, offset = 0, -1, 0
@@ -145,7 +163,7 @@ def decode_rebases(data: bytes, stream: str = "rebase", *,
             emit(count, r.uleb())
         else:
             raise r.fail(f"unknown rebase opcode {byte:#04x}")
-    return out
+    return tuple(out)
 
 
 def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
@@ -158,11 +176,19 @@ def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
     weak: the weak-bind stream, which names no library (it coalesces by name across every
     image): the SET_DYLIB_* opcodes are refused there, as dyld's weak-bind iterator
     ("bad weak bind opcode") and llvm-objdump do."""
+    data = bytes(data)
+    decode = _binds.__wrapped__ if len(data) > CACHED_STREAM else _binds
+    return list(decode(data, stream, lazy, start, single, pointer_size, weak))
+
+
+@functools.lru_cache(maxsize=256)
+def _binds(data: bytes, stream: str, lazy: bool, start: int, single: bool,
+           pointer_size: int, weak: bool) -> tuple[Bind, ...]:
     out: list[Bind] = []
     r = _Reader(data, stream)
     r.pos = start
     if not data and not single:
-        return out
+        return tuple(out)
     if start < 0 or start >= len(data):
         raise OpcodeError(stream, start, f"offset {start:#x} is outside the stream "
                                          f"({len(data)} bytes)")
@@ -220,7 +246,7 @@ def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
             raise r.fail(f"{'lazy ' if lazy else ''}bind opcode {byte:#04x} is not valid here")
     if single and not out:
         raise OpcodeError(stream, start, "no DO_BIND before the entry's DONE")
-    return out
+    return tuple(out)
 
 
 class _BindState:
