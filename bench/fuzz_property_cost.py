@@ -74,7 +74,8 @@ class Timing:
 
         original_write = prop.write_objects
         prop.write_objects = write_objects  # type: ignore[assignment]
-        for name, stage in (("pie_form", "model"), ("record", "model"), ("outcome", "model")):
+        for name, stage in (("outcome", "model: outcome"), ("pie_form", "model: PIE form"),
+                            ("record", "model: coverage labels (lowering included)")):
             setattr(prop, name, self.wrap(stage, getattr(prop, name), per_asm=False))
         prop.link_linkharness = self.wrap("linking", prop.link_linkharness)
         prop.judge = _Judge(self.wrap("judges", prop.judge.everything))  # type: ignore

@@ -44,7 +44,7 @@ def property_a(program: Program, options: LinkOptions, work: Path, lib_dir: Path
             program = pie_form(program)
         describe(program)  # the labels record() tallies (its event() needs a running test)
     with clock.stage(WRITE):
-        objs = write_objects(program, work / "objects")
+        objs = write_objects(program, work)  # beside the output, as the property has them
     libs = libraries(program, lib_dir)
     return linked_and_judged(lambda exe: link_linkharness(objs, libs, exe, options),
                              work / "linkharness.out", objs, expected, lib_dir, clock)

@@ -104,34 +104,39 @@ def lowered_images(program: Program) -> tuple[tuple[AsmObject, ObjectImage], ...
 
 def assemble_for(obj: AsmObject, isa: Isa) -> ObjectImage:
     symbols: list[SymbolImage] = []
-    pending: list[tuple[str, Relocation]] = []  # (section, reloc against a symbol name)
+    # (section, offset, type, symbol name, addend): relocations against symbol names, made
+    # records once their symbols are known (a record costs a microsecond to make)
+    pending: list[tuple[str, int, str, str, int]] = []
     laid: list[tuple[str, SectionKind, int, bytearray, str | None]] = []
+    encode = isa.encode
     for sec in obj.sections:
         data = bytearray()
         align = sec.align
+        name = sec.name
         for item in sec.items:
             align = max(align, item.align)
             start = _align(len(data), item.align)
-            data += bytes(start - len(data))
+            if start > len(data):
+                data += bytes(start - len(data))
             for insn in item.code:  # a data item has none
-                code, fixups = isa.encode(insn)
-                pending += [(sec.name, Relocation(len(data) + f.offset, f.type, f.name,
-                                                  f.addend)) for f in fixups]
+                code, fixups = encode(insn)
+                if fixups:
+                    at = len(data)
+                    pending += [(name, at + f.offset, f.type, f.name, f.addend) for f in fixups]
                 data += code
             for f in item.fields:
                 if isinstance(f, Const):
                     data += struct.pack(PACK[f.width], f.value & ((1 << (8 * f.width)) - 1))
                     continue
                 if isinstance(f, SelfRel):
-                    reloc = Relocation(len(data), isa.pc_data_reloc[f.width], item.name,
-                                       f.addend)
+                    pending.append((name, len(data), isa.pc_data_reloc[f.width], item.name,
+                                    f.addend))
                 else:
-                    reloc = Relocation(len(data), isa.data_reloc(f), f.target, f.addend)
-                pending.append((sec.name, reloc))
+                    pending.append((name, len(data), isa.data_reloc(f), f.target, f.addend))
                 data += bytes(f.width)
-            symbols.append(SymbolImage(item.name, item.binding, item.is_function, sec.name,
+            symbols.append(SymbolImage(item.name, item.binding, item.is_function, name,
                                        start, len(data) - start))
-        laid.append((sec.name, sec.kind, align, data, sec.group))
+        laid.append((name, sec.kind, align, data, sec.group))
     symbols += [SymbolImage(a.name, Binding.GLOBAL, False, None, a.value, 0, "abs")
                 for a in obj.absolutes]
     symbols += [SymbolImage(c.name, c.binding, False, None, c.align, c.size, "common")
@@ -139,15 +144,17 @@ def assemble_for(obj: AsmObject, isa: Isa) -> ObjectImage:
     local = {s.name: s for s in symbols if s.binding is Binding.LOCAL}
     defined = {s.name for s in symbols}
     relocs: dict[str, list[Relocation]] = {name: [] for name, *_ in laid}
-    for sec_name, r in pending:
-        target = local.get(r.symbol)
+    for sec_name, offset, type_, symbol, addend in pending:
+        target = local.get(symbol)
         if target is not None and target.section is not None \
-                and r.type not in isa.slot_relocs:
-            r = Relocation(r.offset, r.type, target.section, r.addend + target.value, True)
-        elif r.symbol not in defined:
-            defined.add(r.symbol)
-            binding = Binding.WEAK if r.symbol in obj.weak_refs else Binding.GLOBAL
-            symbols.append(SymbolImage(r.symbol, binding, False, None, 0, 0, "undef"))
+                and type_ not in isa.slot_relocs:
+            r = Relocation(offset, type_, target.section, addend + target.value, True)
+        else:
+            if symbol not in defined:
+                defined.add(symbol)
+                binding = Binding.WEAK if symbol in obj.weak_refs else Binding.GLOBAL
+                symbols.append(SymbolImage(symbol, binding, False, None, 0, 0, "undef"))
+            r = Relocation(offset, type_, symbol, addend)
         relocs[sec_name].append(r)
     sections = tuple(
         SectionImage(name, kind, align, b"" if kind is SectionKind.BSS else bytes(data),

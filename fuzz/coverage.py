@@ -33,8 +33,11 @@ from .model import (
     Store,
     walk_steps,
 )
-from .semantics import Resolver, linked_objects, references
+from .semantics import Resolver, linked_objects, references, resolver_of
 from .strategies_reach import EDGES
+
+# Labels read an enum member's value as `_value_`, its plain attribute: `.value` is a
+# descriptor call, and a program's labels read some fifty of them.
 
 
 def describe(program: Program, x86_64_relocs: bool = True) -> set[str]:
@@ -45,22 +48,22 @@ def describe(program: Program, x86_64_relocs: bool = True) -> set[str]:
     1 ms an example) and the counts of objects no link saw."""
     labels: set[str] = set()
     for obj in program.objects:
-        labels |= {f"section:{s.kind.value}{':comdat' if s.group else ''}" for s in obj.sections}
+        labels |= {f"section:{s.kind._value_}{':comdat' if s.group else ''}" for s in obj.sections}
         labels |= {f"align:{s.align}" for s in obj.sections if s.align >= 256}
-        labels |= {f"function:{f.binding.value}" for f in obj.functions}
-        labels |= {f"data:{d.binding.value}:{'common' if d.section is None else 'section'}"
+        labels |= {f"function:{f.binding._value_}" for f in obj.functions}
+        labels |= {f"data:{d.binding._value_}:{'common' if d.section is None else 'section'}"
                    for d in obj.data}
         for f in obj.functions:
             labels |= {"step:if_odd" for s in f.steps if isinstance(s, IfOdd)}
             for s in walk_steps(f.steps):
                 if isinstance(s, Call):
-                    labels.add(f"call:{s.via.value}")
+                    labels.add(f"call:{s.via._value_}")
                 elif isinstance(s, CallTable):
-                    labels.add(f"call_table:{s.via.value}")
+                    labels.add(f"call_table:{s.via._value_}")
                 elif isinstance(s, Load):
-                    labels.add(f"load:{s.via.value}")
+                    labels.add(f"load:{s.via._value_}")
                 elif isinstance(s, Store):
-                    labels.add(f"store:{s.via.value}")
+                    labels.add(f"store:{s.via._value_}")
                 elif isinstance(s, LoadThrough):
                     labels.add("load_through:pointer_with_addend")
     commons = [d.name for o in program.objects for d in o.data if d.section is None]
@@ -70,7 +73,7 @@ def describe(program: Program, x86_64_relocs: bool = True) -> set[str]:
     if set(commons) & defined:
         labels.add("data:common:overridden_by_definition")
     statics = [f.name for o in program.objects for f in o.functions
-               if f.binding.value == "local"]
+               if f.binding._value_ == "local"]
     if len(statics) != len(set(statics)):
         labels.add("function:local:same_name_in_two_objects")
     for _, image in lowered_images(program) if x86_64_relocs else ():
@@ -86,7 +89,7 @@ def _resolution_labels(program: Program) -> set[str]:
     """Imports, weak and absolute symbols, COMMON merging, archive pulls."""
     labels: set[str] = set()
     linked = linked_objects(program)
-    resolver = Resolver(program, linked)
+    resolver = resolver_of(program, linked)
     objs = program.objects
     for i in linked:
         for f in objs[i].functions:
@@ -95,12 +98,12 @@ def _resolution_labels(program: Program) -> set[str]:
                     got = s.via in (AddrVia.GOT, AddrVia.GOT_OFFSET)
                     labels.add(f"import:data:{'got' if got else 'copy'}")
                 elif isinstance(s, Call) and s.target in libtrace.IMPORTS:
-                    labels.add(f"import:function:{s.via.value}")
+                    labels.add(f"import:function:{s.via._value_}")
                 elif isinstance(s, AddrNonNull | AddrMask):
                     defined = resolver.find(i, s.target) is not None
                     if not defined and s.target in objs[i].weak_refs:
                         kind = "nonnull" if isinstance(s, AddrNonNull) else "bits"
-                        labels.add(f"weak_undefined:{kind}:{s.via.value}")
+                        labels.add(f"weak_undefined:{kind}:{s.via._value_}")
                     elif isinstance(s, AddrMask) and resolver.alignment(i, s.target) > 1:
                         labels.add("address:alignment_observed")
         labels |= {"import:function:pointer_in_data" for d in objs[i].data for f in d.fields
@@ -126,7 +129,7 @@ def _resolution_labels(program: Program) -> set[str]:
             labels.add("common:alignments_differ")
         labels |= {f"common:align:{d.align}" for d in decls if d.align >= 8}
     if any(d.size > 4096 and (d.section is None or any(
-            s.name == d.section and s.kind.value == "bss" for s in objs[i].sections))
+            s.name == d.section and s.kind._value_ == "bss" for s in objs[i].sections))
            for i in linked for d in objs[i].data):
         labels.add("zero_fill:more_than_a_page")
     members = [m for archive in program.archives for m in archive]
@@ -158,7 +161,7 @@ def _edge_labels(program: Program) -> set[str]:
     """`edge:<reloc>:max|min` for a field whose value is its range's edge (`past_max|min`
     for one just past it, in error models)."""
     labels: set[str] = set()
-    resolver = Resolver(program)
+    resolver = resolver_of(program)
     for i, obj in enumerate(program.objects):
         for d in obj.data:
             offset = 0

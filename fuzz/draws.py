@@ -20,7 +20,7 @@ import functools
 import hashlib
 import itertools
 from collections.abc import Sequence
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from hypothesis import reject
 from hypothesis import strategies as st
@@ -223,6 +223,7 @@ class ByteChoices:
         return (self._take(width) * count) >> (8 * width)
 
 
+@functools.lru_cache(maxsize=256)
 def _width(span: int) -> int:
     """Bytes read for a choice among `span` values: enough for the span, and one more
     when it is wide and not a power of two (the bias then stays under 1/256)."""
@@ -260,3 +261,33 @@ def byte_choices(draw: st.DrawFn, block: int = BLOCK) -> st.DrawFn:
     if data is None:
         return draw
     return cast(st.DrawFn, ByteChoices(draw, data, block))  # a DrawFn but for __signature__
+
+
+class Choices(Protocol):
+    """What a generator that makes its choices as methods takes (`choices_of`)."""
+
+    def pick(self, choices: Sequence[T]) -> T: ...
+
+    def integer(self, low: int, high: int) -> int: ...
+
+
+class PlainChoices:
+    """`pick` and `integer` as methods over a composite's `draw` that has no test case to
+    read blocks from (the strategies' own choices, one each)."""
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self._draw = draw
+
+    def pick(self, choices: Sequence[T]) -> T:
+        return pick(self._draw, choices)
+
+    def integer(self, low: int, high: int) -> int:
+        return integer(self._draw, low, high)
+
+
+def choices_of(draw: st.DrawFn, block: int = BLOCK) -> Choices:
+    """byte_choices(draw, block), its pick and integer called as methods: a model makes
+    about 140 choices, and the module functions' dispatch on the kind of `draw` was a
+    fifth of each."""
+    made = byte_choices(draw, block)
+    return made if isinstance(made, ByteChoices) else PlainChoices(made)

@@ -84,16 +84,22 @@ class ElfClass:
     def symbol(self, name: int, info: int, other: int, shndx: int, value: int,
                size: int) -> bytes:
         if self.wide:
-            return struct.pack("<IBBHQQ", name, info, other, shndx, value, size)
-        return struct.pack("<IIIBBH", name, value & 0xFFFFFFFF, size, info, other, shndx)
+            return _SYM64(name, info, other, shndx, value, size)
+        return _SYM32(name, value & 0xFFFFFFFF, size, info, other, shndx)
 
-    def relocation(self, offset: int, symbol: int, type_: str, addend: int) -> bytes:
+    def relocations(self, relocs: Sequence[Relocation], index: Mapping[str, int]) -> bytes:
+        """The entries of a section's relocations, `index` giving each symbol's (a
+        section symbol's under "\\0sec:" + its name)."""
+        types = self.reloc_types
+        keys = [("\0sec:" + r.symbol) if r.section_symbol else r.symbol for r in relocs]
         if self.addends_in_fields is None:
-            return struct.pack("<QQq", offset, symbol << 32 | self.reloc_types[type_], addend)
-        return struct.pack("<II", offset, symbol << 8 | self.reloc_types[type_])
+            return b"".join(_RELA64(r.offset, index[k] << 32 | types[r.type], r.addend)
+                            for r, k in zip(relocs, keys))
+        return b"".join(_REL32(r.offset, index[k] << 8 | types[r.type])
+                        for r, k in zip(relocs, keys))
 
     def section_header(self, *fields: int) -> bytes:
-        return struct.pack("<IIQQQQIIQQ" if self.wide else "<IIIIIIIIII", *fields)
+        return (_SHDR64 if self.wide else _SHDR32)(*fields)
 
     def file_header(self, shoff: int, shnum: int, shstrndx: int) -> bytes:
         ident = b"\x7fELF" + bytes([2 if self.wide else 1, 1, 1]) + bytes(9)
@@ -104,6 +110,15 @@ class ElfClass:
                                    52, 0, 0, 40, shnum, shstrndx)
 
 
+_SPECIAL_SHNDX = {"abs": SHN_ABS, "common": SHN_COMMON, "undef": 0}
+# the records' layouts, compiled once
+_SYM64, _SYM32 = struct.Struct("<IBBHQQ").pack, struct.Struct("<IIIBBH").pack
+_RELA64, _REL32 = struct.Struct("<QQq").pack, struct.Struct("<II").pack
+_SHDR64, _SHDR32 = struct.Struct("<IIQQQQIIQQ").pack, struct.Struct("<IIIIIIIIII").pack
+# symbol binding bits and section flags by the model's enum members' identities (an enum
+# member hashes in Python, a dozen times an object)
+_STB_BITS = {id(binding): bits for binding, bits in STB.items()}
+_KIND_FLAGS = {id(kind): flags for kind, flags in KIND_FLAGS.items()}
 X86_64 = ElfClass(machine=62, reloc_types=RELOC_TYPES, wide=True)
 
 
@@ -139,11 +154,11 @@ def write_object(image: ObjectImage, elf: ElfClass,
     for s in ordered:
         kind = STT_FUNC if s.is_function else (STT_NOTYPE if s.special in ("abs", "undef")
                                                else STT_OBJECT)
-        shndx = {"abs": SHN_ABS, "common": SHN_COMMON, "undef": 0}.get(s.special, 0)
+        shndx = _SPECIAL_SHNDX.get(s.special, 0)
         if s.section is not None:
             shndx = index[s.section]
         sym_index[s.name] = len(symbols)
-        symbols.append(elf.symbol(strtab.add(s.name), STB[s.binding] << 4 | kind,
+        symbols.append(elf.symbol(strtab.add(s.name), _STB_BITS[id(s.binding)] << 4 | kind,
                                   STV_HIDDEN if s.name in hidden else 0, shndx, s.value, s.size))
 
     rela = elf.addends_in_fields is None
@@ -155,7 +170,7 @@ def write_object(image: ObjectImage, elf: ElfClass,
             f"<{1 + len(members)}I", GRP_COMDAT, *members), link=symtab_i,
             info=sym_index[g], align=4, entsize=4))
     for sec in image.sections:
-        flags = KIND_FLAGS[sec.kind] | (SHF_GROUP if sec.group else 0)
+        flags = _KIND_FLAGS[id(sec.kind)] | (SHF_GROUP if sec.group else 0)
         if sec.kind is SectionKind.BSS:
             headers.append(Header(sec.name, SHT_NOBITS, flags, size=sec.size, align=sec.align))
         else:
@@ -163,10 +178,7 @@ def write_object(image: ObjectImage, elf: ElfClass,
                     else elf.addends_in_fields(sec.data, sec.relocs))
             headers.append(Header(sec.name, SHT_PROGBITS, flags, data, align=sec.align))
         if sec.relocs:
-            entries = b"".join(
-                elf.relocation(r.offset, sym_index[("\0sec:" if r.section_symbol else "")
-                                                   + r.symbol], r.type, r.addend)
-                for r in sec.relocs)
+            entries = elf.relocations(sec.relocs, sym_index)
             headers.append(Header((".rela" if rela else ".rel") + sec.name,
                                   SHT_RELA if rela else SHT_REL,
                                   SHF_INFO_LINK | (SHF_GROUP if sec.group else 0), entries,
@@ -182,9 +194,9 @@ def write_object(image: ObjectImage, elf: ElfClass,
     headers.append(Header(".shstrtab", SHT_STRTAB, data=bytes(shstrtab.data)))
     assert len(headers) + 1 == shstrtab_i + 1
 
-    file_header_size = len(elf.file_header(0, 0, 0))
+    file_header_size = 64 if elf.wide else 52
     body = bytearray(file_header_size)
-    table = [bytes(len(elf.section_header(*[0] * 10)))]
+    table = [bytes(64 if elf.wide else 40)]  # the null section's header
     for h, name in zip(headers, names, strict=True):
         if h.type != SHT_NOBITS:
             body += bytes(-len(body) % max(h.align, 1))

@@ -10,6 +10,7 @@ the arguments of a call, r11 the GOT base (never an argument register).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 
 GOT_SYMBOL = "_GLOBAL_OFFSET_TABLE_"
@@ -94,62 +95,86 @@ def _field(prefix: bytes, reloc: str, sym: Sym, pc_relative: bool) -> tuple[byte
     return prefix + bytes(4), [Fixup(len(prefix), reloc, sym.name, addend)]
 
 
+# Encodings of instructions with a symbol, by the instruction's identity: the lowering
+# makes most of them once per (symbol, offset, form) and reuses them (fuzz.lower_x86's
+# cached sequences), so consecutive programs encode the same objects again.  Each entry
+# holds its instruction, so that an id is never another's while the entry lives.
+_ENCODED: dict[int, tuple[Insn, bytes, list[Fixup]]] = {}
+_ENCODED_MAX = 16384  # entries; cleared whole when full
+
+
 def encode(insn: Insn) -> tuple[bytes, list[Fixup]]:
-    """Machine bytes of `insn` and its relocation sites."""
-    op, sym = insn.op, insn.sym
-    if op in FIXED:
-        return FIXED[op][0], []
-    if op == "mov_ebx_imm":
-        return b"\xbb" + struct.pack("<I", insn.imm), []
-    if op == "mov_arg_imm":
-        return ARG_MOV[insn.reg][0] + struct.pack("<I", insn.imm), []
-    if op == "and_rax_imm":
-        return b"\x48\x25" + struct.pack("<i", insn.imm), []
-    if op == "load_rax":
-        return LOAD_OPCODE[insn.width] + b"\x80" + struct.pack("<i", insn.imm), []
-    if op == "store_rax":
-        return b"\x89\x98" + struct.pack("<i", insn.imm), []
-    if op == "skip_if_even":
-        inner = [encode(i) for i in insn.body]
-        code = b"".join(c for c, _ in inner)
-        assert len(code) < 128, "an IfOdd body must fit a rel8 jump"
-        head = b"\xf6\xc3\x01\x74" + bytes([len(code)])  # test $1,%bl; jz over the body
-        fixups: list[Fixup] = []
-        at = len(head)
-        for c, fs in inner:
-            fixups += [Fixup(at + f.offset, f.type, f.name, f.addend) for f in fs]
-            at += len(c)
-        return head + code, fixups
-    if op == "lea_r11_got_base":  # r11 = _GLOBAL_OFFSET_TABLE_ (R_X86_64_GOTPC32)
-        return _field(b"\x4c\x8d\x1d", "R_X86_64_GOTPC32", Sym(GOT_SYMBOL), True)
-    assert sym is not None, op
-    if op == "call":
-        return _field(b"\xe8", insn.reloc, sym, True)
-    if op == "movabs_rax_gotoff":  # rax = sym - GOT base (R_X86_64_GOTOFF64)
-        return b"\x48\xb8" + bytes(8), [Fixup(2, "R_X86_64_GOTOFF64", sym.name, sym.addend)]
-    if op == "mov_rax_got_r11":  # rax = [r11 + slot offset] (R_X86_64_GOT32)
-        return _field(b"\x49\x8b\x83", "R_X86_64_GOT32", sym, False)
-    if op == "call_got":
-        return _field(b"\xff\x15", "R_X86_64_GOTPCRELX", sym, True)
-    if op == "call_got_jump":  # call 1f; jmp 2f; 1: jmp *f@GOTPCREL(%rip); 2:
-        return _field(GOT_JUMP_PREFIX, "R_X86_64_GOTPCRELX", sym, True)
-    if op == "mov_rax_got":
-        return _field(b"\x48\x8b\x05", insn.reloc, sym, True)
-    if op == "load_rip":
-        return _field(LOAD_OPCODE[insn.width] + b"\x05", "R_X86_64_PC32", sym, True)
-    if op == "load_abs":
-        return _field(LOAD_OPCODE[insn.width] + b"\x04\x25", "R_X86_64_32S", sym, False)
-    if op == "mov_eax_sym":
-        return _field(b"\xb8", "R_X86_64_32", sym, False)
-    if op == "lea_rax_rip":
-        return _field(b"\x48\x8d\x05", "R_X86_64_PC32", sym, True)
-    if op == "mov_rax_sym_s32":  # movq $sym, %rax: a sign-extended imm32
-        return _field(b"\x48\xc7\xc0", "R_X86_64_32S", sym, False)
-    if op == "store_rip":
-        return _field(b"\x89\x1d", "R_X86_64_PC32", sym, True)
-    if op == "store_abs":
-        return _field(b"\x89\x1c\x25", "R_X86_64_32S", sym, False)
-    raise ValueError(f"unknown instruction {op}")
+    """Machine bytes of `insn` and its relocation sites (the list is shared: read it)."""
+    fixed = FIXED.get(insn.op)
+    if fixed is not None:
+        return fixed[0], []
+    known = _ENCODED.get(id(insn))
+    if known is not None and known[0] is insn:
+        return known[1], known[2]
+    form = _FORMS.get(insn.op)
+    if form is None:
+        raise ValueError(f"unknown instruction {insn.op}")
+    code, fixups = form(insn)
+    if insn.sym is not None and not insn.body:
+        if len(_ENCODED) >= _ENCODED_MAX:
+            _ENCODED.clear()
+        _ENCODED[id(insn)] = (insn, code, fixups)
+    return code, fixups
+
+
+def _skip_if_even(insn: Insn) -> tuple[bytes, list[Fixup]]:
+    inner = [encode(i) for i in insn.body]
+    code = b"".join(c for c, _ in inner)
+    assert len(code) < 128, "an IfOdd body must fit a rel8 jump"
+    head = b"\xf6\xc3\x01\x74" + bytes([len(code)])  # test $1,%bl; jz over the body
+    fixups: list[Fixup] = []
+    at = len(head)
+    for c, fs in inner:
+        fixups += [Fixup(at + f.offset, f.type, f.name, f.addend) for f in fs]
+        at += len(c)
+    return head + code, fixups
+
+
+def _symbolic(insn: Insn) -> Sym:
+    assert insn.sym is not None, insn.op
+    return insn.sym
+
+
+# The instructions with operands, by op: what encode() does for each (FIXED has the rest).
+_FORMS: dict[str, Callable[[Insn], tuple[bytes, list[Fixup]]]] = {
+    "mov_ebx_imm": lambda i: (b"\xbb" + struct.pack("<I", i.imm), []),
+    "mov_arg_imm": lambda i: (ARG_MOV[i.reg][0] + struct.pack("<I", i.imm), []),
+    "and_rax_imm": lambda i: (b"\x48\x25" + struct.pack("<i", i.imm), []),
+    "load_rax": lambda i: (LOAD_OPCODE[i.width] + b"\x80" + struct.pack("<i", i.imm), []),
+    "store_rax": lambda i: (b"\x89\x98" + struct.pack("<i", i.imm), []),
+    "skip_if_even": _skip_if_even,
+    # r11 = _GLOBAL_OFFSET_TABLE_ (R_X86_64_GOTPC32)
+    "lea_r11_got_base": lambda i: _field(b"\x4c\x8d\x1d", "R_X86_64_GOTPC32",
+                                         Sym(GOT_SYMBOL), True),
+    "call": lambda i: _field(b"\xe8", i.reloc, _symbolic(i), True),
+    # rax = sym - GOT base (R_X86_64_GOTOFF64)
+    "movabs_rax_gotoff": lambda i: (b"\x48\xb8" + bytes(8), [Fixup(
+        2, "R_X86_64_GOTOFF64", _symbolic(i).name, _symbolic(i).addend)]),
+    # rax = [r11 + slot offset] (R_X86_64_GOT32)
+    "mov_rax_got_r11": lambda i: _field(b"\x49\x8b\x83", "R_X86_64_GOT32", _symbolic(i),
+                                        False),
+    "call_got": lambda i: _field(b"\xff\x15", "R_X86_64_GOTPCRELX", _symbolic(i), True),
+    # call 1f; jmp 2f; 1: jmp *f@GOTPCREL(%rip); 2:
+    "call_got_jump": lambda i: _field(GOT_JUMP_PREFIX, "R_X86_64_GOTPCRELX", _symbolic(i),
+                                      True),
+    "mov_rax_got": lambda i: _field(b"\x48\x8b\x05", i.reloc, _symbolic(i), True),
+    "load_rip": lambda i: _field(LOAD_OPCODE[i.width] + b"\x05", "R_X86_64_PC32",
+                                 _symbolic(i), True),
+    "load_abs": lambda i: _field(LOAD_OPCODE[i.width] + b"\x04\x25", "R_X86_64_32S",
+                                 _symbolic(i), False),
+    "mov_eax_sym": lambda i: _field(b"\xb8", "R_X86_64_32", _symbolic(i), False),
+    "lea_rax_rip": lambda i: _field(b"\x48\x8d\x05", "R_X86_64_PC32", _symbolic(i), True),
+    # movq $sym, %rax: a sign-extended imm32
+    "mov_rax_sym_s32": lambda i: _field(b"\x48\xc7\xc0", "R_X86_64_32S", _symbolic(i),
+                                        False),
+    "store_rip": lambda i: _field(b"\x89\x1d", "R_X86_64_PC32", _symbolic(i), True),
+    "store_abs": lambda i: _field(b"\x89\x1c\x25", "R_X86_64_32S", _symbolic(i), False),
+}
 
 
 def assembly(insn: Insn, label: str = "1", local: frozenset[str] = frozenset()) -> list[str]:

@@ -55,7 +55,7 @@ from .model import (
     Step,
     Store,
 )
-from .semantics import Resolver
+from .semantics import resolver_of
 
 THUNKS = (PC_THUNK_BX, PC_THUNK_AX)
 
@@ -136,7 +136,7 @@ class Lowerer386:
     def __init__(self, program: Program, choices: I386Choices = I386Choices()) -> None:
         self.program = program
         self.choices = choices
-        self.resolver = Resolver(program)
+        self.resolver = resolver_of(program)
 
     def field_at(self, owner: int, item: str, index: int) -> tuple[int, int]:
         d = self.resolver.resolve(owner, item).definition

@@ -36,7 +36,7 @@ from .model import (
     Step,
     Store,
 )
-from .semantics import Resolver
+from .semantics import resolver_of
 
 START_SECTION = ".text.lh_start"
 
@@ -83,6 +83,12 @@ _CALL_INSNS = {
     CallVia.GOT_LOAD_STRICT: (Insn("mov_rax_got", reloc="R_X86_64_GOTPCREL"), Insn("call_rax")),
 }
 MIX = (Insn("imul_rbx_31"), Insn("add_rbx_rax"))
+# Instructions without operands, made once (a model's lowering makes a hundred-odd
+# instructions, and an immutable record costs a microsecond to make)
+MOV_EDI_EBX, CALL_RAX = Insn("mov_edi_ebx"), Insn("call_rax")
+LEA_R11_GOT_BASE, ADD_RAX_R11 = Insn("lea_r11_got_base"), Insn("add_rax_r11")
+STORE_RAX, NONNULL_RAX = Insn("store_rax"), Insn("nonnull_rax")
+PROLOGUE, EPILOGUE = (Insn("push_rbx"),), (Insn("mov_rax_rbx"), Insn("pop_rbx"), Insn("ret"))
 
 
 def _with_sym(insn: Insn, sym: Sym) -> Insn:
@@ -101,64 +107,76 @@ def _args(target: str, consts: tuple[int, ...]) -> list[Insn]:
     """Argument set-up for a call to `target`: acc first, then the step's constants."""
     imp = libtrace.IMPORTS.get(target)
     arity = libtrace.arity_of(target) if imp is not None and imp.is_function else 0
-    out = [Insn("mov_edi_ebx")] if arity else []
+    out = [MOV_EDI_EBX] if arity else []
     out += [Insn("mov_arg_imm", imm=consts[i - 1], reg=i) for i in range(1, arity)]
     return out
 
 
-def _load(name: str, offset: int, width: int, via: AddrVia) -> list[Insn]:
+@functools.lru_cache(maxsize=4096)
+def _load(name: str, offset: int, width: int, via: AddrVia) -> tuple[Insn, ...]:
     """Load `width` bytes at `name`+`offset` into eax/rax (zero-extended)."""
     if via is AddrVia.PC_REL:
-        return [Insn("load_rip", Sym(name, offset), width=width)]
+        return (Insn("load_rip", Sym(name, offset), width=width),)
     if via is AddrVia.ABS_S32:
-        return [Insn("load_abs", Sym(name, offset), width=width)]
+        return (Insn("load_abs", Sym(name, offset), width=width),)
     if via is AddrVia.ABS_U32:
-        return [Insn("mov_eax_sym", Sym(name, offset)), Insn("load_rax", width=width)]
+        return (Insn("mov_eax_sym", Sym(name, offset)), Insn("load_rax", width=width))
     if via is AddrVia.GOT_BASE:
-        return [*_got_base_address(name, offset), Insn("load_rax", width=width)]
+        return (*_got_base_address(name, offset), Insn("load_rax", width=width))
     if via is AddrVia.GOT_OFFSET:
-        return [Insn("lea_r11_got_base"), Insn("mov_rax_got_r11", Sym(name)),
-                Insn("load_rax", imm=offset, width=width)]
+        return (LEA_R11_GOT_BASE, Insn("mov_rax_got_r11", Sym(name)),
+                Insn("load_rax", imm=offset, width=width))
     got = Insn("mov_rax_got", Sym(name), reloc="R_X86_64_REX_GOTPCRELX")
-    return [got, Insn("load_rax", imm=offset, width=width)]
+    return (got, Insn("load_rax", imm=offset, width=width))
 
 
-def _got_base_address(name: str, offset: int) -> list[Insn]:
+def _got_base_address(name: str, offset: int) -> tuple[Insn, ...]:
     """rax = the address of name+offset, as GOT base + (name+offset - GOT base)."""
-    return [Insn("lea_r11_got_base"), Insn("movabs_rax_gotoff", Sym(name, offset)),
-            Insn("add_rax_r11")]
+    return (LEA_R11_GOT_BASE, Insn("movabs_rax_gotoff", Sym(name, offset)), ADD_RAX_R11)
 
 
-def _address(name: str, via: AddrVia) -> list[Insn]:
+@functools.lru_cache(maxsize=4096)
+def _address(name: str, via: AddrVia) -> tuple[Insn, ...]:
     """rax = the address of `name` (0 for an undefined weak symbol), made as `via` says."""
     if via is AddrVia.PC_REL:
-        return [Insn("lea_rax_rip", Sym(name))]
+        return (Insn("lea_rax_rip", Sym(name)),)
     if via is AddrVia.ABS_S32:
-        return [Insn("mov_rax_sym_s32", Sym(name))]
+        return (Insn("mov_rax_sym_s32", Sym(name)),)
     if via is AddrVia.ABS_U32:
-        return [Insn("mov_eax_sym", Sym(name))]
+        return (Insn("mov_eax_sym", Sym(name)),)
     if via is AddrVia.GOT_BASE:
         return _got_base_address(name, 0)
     if via is AddrVia.GOT_OFFSET:
-        return [Insn("lea_r11_got_base"), Insn("mov_rax_got_r11", Sym(name))]
-    return [Insn("mov_rax_got", Sym(name), reloc="R_X86_64_REX_GOTPCRELX")]
+        return (LEA_R11_GOT_BASE, Insn("mov_rax_got_r11", Sym(name)))
+    return (Insn("mov_rax_got", Sym(name), reloc="R_X86_64_REX_GOTPCRELX"),)
 
 
-def _store(name: str, offset: int, via: AddrVia) -> list[Insn]:
+@functools.lru_cache(maxsize=4096)
+def _store(name: str, offset: int, via: AddrVia) -> tuple[Insn, ...]:
     """Store ebx (the low half of acc) at `name`+`offset`."""
     if via is AddrVia.PC_REL:
-        return [Insn("store_rip", Sym(name, offset))]
+        return (Insn("store_rip", Sym(name, offset)),)
     if via is AddrVia.ABS_S32:
-        return [Insn("store_abs", Sym(name, offset))]
+        return (Insn("store_abs", Sym(name, offset)),)
     if via is AddrVia.ABS_U32:
-        return [Insn("mov_eax_sym", Sym(name, offset)), Insn("store_rax")]
+        return (Insn("mov_eax_sym", Sym(name, offset)), STORE_RAX)
     if via is AddrVia.GOT_BASE:
-        return [*_got_base_address(name, offset), Insn("store_rax")]
+        return (*_got_base_address(name, offset), STORE_RAX)
     if via is AddrVia.GOT_OFFSET:
-        return [Insn("lea_r11_got_base"), Insn("mov_rax_got_r11", Sym(name)),
-                Insn("store_rax", imm=offset)]
+        return (LEA_R11_GOT_BASE, Insn("mov_rax_got_r11", Sym(name)),
+                Insn("store_rax", imm=offset))
     got = Insn("mov_rax_got", Sym(name), reloc="R_X86_64_REX_GOTPCRELX")
-    return [got, Insn("store_rax", imm=offset)]
+    return (got, Insn("store_rax", imm=offset))
+
+
+@functools.lru_cache(maxsize=16)
+def _start_section(main: str) -> AsmSection:
+    """`_start`: call `main`, exit with its result's low byte (the same for every program
+    with that main, and immutable, so made once)."""
+    code = (Insn("and_rsp_16"), Insn("call", Sym(main), reloc="R_X86_64_PC32"),
+            Insn("mov_edi_eax"), Insn("and_edi_255"), Insn("mov_eax_231"), Insn("syscall"))
+    item = Item("_start", Binding.GLOBAL, 16, code=code, is_function=True)
+    return AsmSection(START_SECTION, SectionKind.TEXT, 16, None, (item,))
 
 
 class Lowerer:
@@ -170,7 +188,7 @@ class Lowerer:
     def __init__(self, program: Program) -> None:
         self.jumps = False  # GOT_JUMPS applies to the function being lowered
         self.program = program
-        self.resolver = Resolver(program)
+        self.resolver = resolver_of(program)
 
     def field_at(self, owner: int, item: str, index: int) -> tuple[int, int]:
         """(offset, width) of field `index` of data item `item` as seen from object `owner`."""
@@ -194,8 +212,7 @@ class Lowerer:
             assert isinstance(entry, Ref)
             offset = table.definition.offset_of(step.index)
             return [*_args(entry.target, step.args),
-                    *_load(step.table, offset, entry.width, step.via), Insn("call_rax"),
-                    *MIX]
+                    *_load(step.table, offset, entry.width, step.via), CALL_RAX, *MIX]
         if isinstance(step, LoadThrough):
             table = self.resolver.resolve(owner, step.table)
             assert isinstance(table.definition, DataItem)
@@ -205,27 +222,24 @@ class Lowerer:
             return [*_address(step.target, step.via), Insn("and_rax_imm", imm=step.mask),
                     *MIX]
         if isinstance(step, AddrNonNull):
-            return [*_address(step.target, step.via), Insn("nonnull_rax"), *MIX]
+            return [*_address(step.target, step.via), NONNULL_RAX, *MIX]
         if isinstance(step, Load):
             offset, width = self.field_at(owner, step.item, step.index)
             return [*_load(step.item, offset, width, step.via), *MIX]
         assert isinstance(step, Store)
         offset, _ = self.field_at(owner, step.item, step.index)
-        return _store(step.item, offset, step.via)
+        return list(_store(step.item, offset, step.via))
 
     def function(self, owner: int, fn: Function) -> Item:
         self.jumps = fn.seed % 2 == 0
-        code = [Insn("push_rbx"), Insn("mov_ebx_imm", imm=fn.seed)]
+        code = [*PROLOGUE, Insn("mov_ebx_imm", imm=fn.seed)]
         for s in fn.steps:
             code += self.step(owner, s)
-        code += [Insn("mov_rax_rbx"), Insn("pop_rbx"), Insn("ret")]
+        code += EPILOGUE
         return Item(fn.name, fn.binding, fn.align, code=tuple(code), is_function=True)
 
     def start(self) -> AsmSection:
-        code = (Insn("and_rsp_16"), Insn("call", Sym(self.program.main), reloc="R_X86_64_PC32"),
-                Insn("mov_edi_eax"), Insn("and_edi_255"), Insn("mov_eax_231"), Insn("syscall"))
-        item = Item("_start", Binding.GLOBAL, 16, code=code, is_function=True)
-        return AsmSection(START_SECTION, SectionKind.TEXT, 16, None, (item,))
+        return _start_section(self.program.main)
 
     def section(self, owner: int, obj: ObjectModel, sec: Section) -> AsmSection:
         items: list[Item] = [self.function(owner, f) for f in obj.functions

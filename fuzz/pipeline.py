@@ -43,7 +43,8 @@ def write_objects(program: Program, directory: Path, assembler: str | None = Non
     for obj, image in lowered_images(program):
         path = directory / f"{obj.name}.o"
         if assembler is None:
-            path.write_bytes(write_elf(image))
+            with open(path, "wb") as out:  # Path.write_bytes goes through Path.open
+                out.write(write_elf(image))
         else:
             src = directory / f"{obj.name}.s"
             src.write_text(write_asm(obj))

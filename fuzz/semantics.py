@@ -193,9 +193,27 @@ class Resolver:
         return 1  # imports (the library's alignment is not the model's) and absolutes
 
 
+# Resolvers of the last few programs, by identity (see _RECENT below): an example's
+# outcome, coverage labels and lowering each resolve the same program's names.
+_RESOLVERS: deque[tuple[Program, frozenset[int] | None, Resolver]] = deque(maxlen=8)
+
+
+def resolver_of(program: Program, only: frozenset[int] | None = None) -> Resolver:
+    """Resolver(program, only), shared: a resolver is not changed once made."""
+    if only is not None and len(only) == len(program.objects):
+        only = None  # every object: the same resolver
+    for seen, linked, made in _RESOLVERS:
+        if seen is program and linked == only:
+            return made
+    made = Resolver(program, only)
+    _RESOLVERS.append((program, only, made))
+    return made
+
+
 class Interpreter:
     def __init__(self, program: Program) -> None:
-        self.resolver = Resolver(program, linked_objects(program) if program.archives else None)
+        self.resolver = resolver_of(program, linked_objects(program) if program.archives
+                                    else None)
         self.trace: list[TraceEntry] = []
         self.memory: dict[tuple[int, str], list[int]] = {}
         self.calls = 0

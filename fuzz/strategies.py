@@ -17,7 +17,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from . import libtrace
-from .draws import byte_choices, integer, pick, selections
+from .draws import Choices, choices_of, selections
 from .model import (
     AbsSymbol,
     AddrVia,
@@ -94,8 +94,12 @@ class Draft:
     absolutes: list[tuple[int, AbsSymbol]] = field(default_factory=list)
     menus: dict[tuple[int, int, bool], _Menu] = field(default_factory=dict)  # see _menu
 
+    def __post_init__(self) -> None:
+        # the libraries' functions and data, asked for at every import step
+        self._imports = (_imports(self.libraries, False), _imports(self.libraries, True))
+
     def imports(self, functions: bool) -> tuple[libtrace.Import, ...]:
-        return _imports(self.libraries, functions)
+        return self._imports[functions]
 
     def visible_funcs(self, owner: int, rank: int, globals_only: bool) -> list[FuncSym]:
         return [f for f in self.funcs if f.rank > rank
@@ -113,40 +117,40 @@ def _imports(libraries: tuple[int, ...], functions: bool) -> tuple[libtrace.Impo
                  if i.library in libraries and i.is_function == functions)
 
 
-def _draw_symbols(draw: st.DrawFn, d: Draft) -> None:
+def _draw_symbols(draw: Choices, d: Draft) -> None:
     n = d.n_objects
-    d.funcs.append(FuncSym("lh_main", 0, "global", [integer(draw, 0, n - 1)]))
-    for rank in range(1, integer(draw, 1, 6) + 1):
-        form = pick(draw, FUNCTION_FORMS)
+    d.funcs.append(FuncSym("lh_main", 0, "global", [draw.integer(0, n - 1)]))
+    for rank in range(1, draw.integer(1, 6) + 1):
+        form = draw.pick(FUNCTION_FORMS)
         if form == "weak_overridden" or form == "comdat":
             most = 2 if form == "weak_overridden" else n
-            objs = list(pick(draw, selections(tuple(range(n)), 2, most)))
+            objs = list(draw.pick(selections(tuple(range(n)), 2, most)))
         else:
-            objs = [integer(draw, 0, n - 1)]
+            objs = [draw.integer(0, n - 1)]
         if form == "local":  # static functions of different objects share names
             name = f"lh_s{sum(f.form == 'local' and f.objects == objs for f in d.funcs)}"
         else:
             name = f"lh_f{rank}"
         d.funcs.append(FuncSym(name, rank, form, objs))
-    for i in range(integer(draw, 0, 2)):
-        d.absolutes.append((integer(draw, 0, n - 1),
-                            AbsSymbol(f"lh_k{i}", integer(draw, 0, 0x7F))))
-    for i in range(integer(draw, 1, 5)):
-        form = pick(draw, DATA_FORMS)
-        binding = Binding.GLOBAL if form == "common" else pick(draw, BINDINGS)
+    for i in range(draw.integer(0, 2)):
+        d.absolutes.append((draw.integer(0, n - 1),
+                            AbsSymbol(f"lh_k{i}", draw.integer(0, 0x7F))))
+    for i in range(draw.integer(1, 5)):
+        form = draw.pick(DATA_FORMS)
+        binding = Binding.GLOBAL if form == "common" else draw.pick(BINDINGS)
         name = f"lh_v{i}" if binding is not Binding.LOCAL else f"lh_w{i}"
-        owner = integer(draw, 0, n - 1)
+        owner = draw.integer(0, n - 1)
         d.data.append(DataSym(name, form, owner, binding,
-                              align=pick(draw, (1, 4, 8, 16, 64))))
+                              align=draw.pick((1, 4, 8, 16, 64))))
         if binding is Binding.GLOBAL and form in ("common", "data", "bss"):
             # the same name as COMMON in other objects: merged, or overridden by the
             # definition (word counts are drawn later, at most the definition's)
-            others = pick(draw, selections(tuple(o for o in range(n) if o != owner), 0, 2))
+            others = draw.pick(selections(tuple(o for o in range(n) if o != owner), 0, 2))
             d.data[-1].commons = tuple((o, 0) for o in others)
 
 
-def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
-    count = integer(draw, 1, 4)
+def _draw_fields(draw: Choices, d: Draft, sym: DataSym) -> tuple[Field, ...]:
+    count = draw.integer(1, 4)
     if sym.form in ("bss", "common"):
         return tuple(Const(4, 0) for _ in range(count))
     if sym.form.startswith("table"):
@@ -156,26 +160,26 @@ def _draw_fields(draw: st.DrawFn, d: Draft, sym: DataSym) -> tuple[Field, ...]:
         if sym.form == "table_data":
             funcs += [i.name for i in d.imports(True)]
         assume(funcs)
-        entries = [pick(draw, funcs) for _ in range(count)]
+        entries = [draw.pick(funcs) for _ in range(count)]
         # 4-byte entries (R_X86_64_32) only for our own functions, which live below 4 GiB
         # in a non-PIE executable; an import's address is only known at run time.
-        return tuple(Ref(8 if e in libtrace.IMPORTS or pick(draw, (False, True)) else 4, e)
+        return tuple(Ref(8 if e in libtrace.IMPORTS or draw.pick((False, True)) else 4, e)
                      for e in entries)
     abs_names = [a for _, a in d.absolutes]
     out: list[Field] = []
     for _ in range(count):
-        choice = integer(draw, 0, 4 if abs_names else 2)
+        choice = draw.integer(0, 4 if abs_names else 2)
         if choice == 0:
-            out.append(Const(4, integer(draw, 0, 0xFFFFFFFF)))
+            out.append(Const(4, draw.integer(0, 0xFFFFFFFF)))
         elif choice == 1:
-            out.append(Const(8, integer(draw, 0, 2**64 - 1)))
+            out.append(Const(8, draw.integer(0, 2**64 - 1)))
         elif choice == 2:  # pc-relative to its own item: R_X86_64_PC8/16/32/64
-            out.append(SelfRel(pick(draw, (1, 2, 4, 8)), integer(draw, -16, 40)))
+            out.append(SelfRel(draw.pick((1, 2, 4, 8)), draw.integer(-16, 40)))
         else:
-            a = pick(draw, abs_names)
-            width = pick(draw, (1, 2, 4))
+            a = draw.pick(abs_names)
+            width = draw.pick((1, 2, 4))
             room = (1 << (8 * width)) - 1 - a.value
-            out.append(Ref(width, a.name, integer(draw, 0, min(room, 0x7F))))
+            out.append(Ref(width, a.name, draw.integer(0, min(room, 0x7F))))
     return tuple(out)
 
 
@@ -215,43 +219,43 @@ def _menu(d: Draft, owner: int, rank: int, globals_only: bool) -> _Menu:
     return d.menus[key]
 
 
-def _draw_step(draw: st.DrawFn, d: Draft, owner: int, rank: int, globals_only: bool) -> Step:
+def _draw_step(draw: Choices, d: Draft, owner: int, rank: int, globals_only: bool) -> Step:
     menu = _menu(d, owner, rank, globals_only)
     funcs, tables, loads, stores = menu.funcs, menu.tables, menu.loads, menu.stores
-    kind = pick(draw, menu.kinds)
+    kind = draw.pick(menu.kinds)
     step: Step
     if kind == "import":
-        target = pick(draw, d.imports(True)).name
-        step = Call(target, pick(draw, CALL_VIA), _args(draw))
+        target = draw.pick(d.imports(True)).name
+        step = Call(target, draw.pick(CALL_VIA), _args(draw))
     elif kind == "call":
-        step = Call(pick(draw, funcs).name, pick(draw, CALL_VIA))
+        step = Call(draw.pick(funcs).name, draw.pick(CALL_VIA))
     elif kind == "table":
-        t = pick(draw, tables)
-        index = pick(draw, [i for i in range(len(t.fields)) if _callable_from(d, t, i, rank)])
-        step = CallTable(t.name, index, pick(draw, ADDR_VIA), _args(draw))
+        t = draw.pick(tables)
+        index = draw.pick([i for i in range(len(t.fields)) if _callable_from(d, t, i, rank)])
+        step = CallTable(t.name, index, draw.pick(ADDR_VIA), _args(draw))
     elif kind == "load_import":
-        imp = pick(draw, d.imports(False))
-        step = Load(imp.name, integer(draw, 0, imp.size // 4 - 1),
-                    pick(draw, IMPORT_VIA))
+        imp = draw.pick(d.imports(False))
+        step = Load(imp.name, draw.integer(0, imp.size // 4 - 1),
+                    draw.pick(IMPORT_VIA))
     elif kind == "store_import":  # into the executable's copy, or the library's own data
-        imp = pick(draw, d.imports(False))
-        step = Store(imp.name, integer(draw, 0, imp.size // 4 - 1),
-                     pick(draw, IMPORT_VIA))
+        imp = draw.pick(d.imports(False))
+        step = Store(imp.name, draw.integer(0, imp.size // 4 - 1),
+                     draw.pick(IMPORT_VIA))
     elif kind == "load":
-        x = pick(draw, loads)
-        step = Load(x.name, pick(draw, _loadable(d, x)), pick(draw, ADDR_VIA))
+        x = draw.pick(loads)
+        step = Load(x.name, draw.pick(_loadable(d, x)), draw.pick(ADDR_VIA))
     else:
-        x = pick(draw, stores)
-        index = pick(draw, [i for i, f in enumerate(x.fields)
+        x = draw.pick(stores)
+        index = draw.pick([i for i, f in enumerate(x.fields)
                             if isinstance(f, Const) and f.width == 4])
-        step = Store(x.name, index, pick(draw, ADDR_VIA))
-    return IfOdd(step) if integer(draw, 0, 3) == 0 else step
+        step = Store(x.name, index, draw.pick(ADDR_VIA))
+    return IfOdd(step) if draw.integer(0, 3) == 0 else step
 
 
-def _args(draw: st.DrawFn) -> tuple[int, ...]:
+def _args(draw: Choices) -> tuple[int, ...]:
     """Five 32-bit call arguments, cut out of one 160-bit draw (one choice, not five: the
     arguments only travel to the trace, and shrinking still takes them all to 0)."""
-    packed = integer(draw, 0, (1 << 160) - 1)
+    packed = draw.integer(0, (1 << 160) - 1)
     return tuple((packed >> (32 * i)) & 0xFFFFFFFF for i in range(5))
 
 
@@ -264,11 +268,11 @@ def _callable_from(d: Draft, table: DataSym, index: int, rank: int) -> bool:
         f.form != "local" or f.objects[0] == table.owner)) > rank
 
 
-def _draw_body(draw: st.DrawFn, d: Draft, owner: int, f: FuncSym, globals_only: bool
+def _draw_body(draw: Choices, d: Draft, owner: int, f: FuncSym, globals_only: bool
                ) -> tuple[int, tuple[Step, ...]]:
-    size = integer(draw, 1 if f.rank else 2, 4)
+    size = draw.integer(1 if f.rank else 2, 4)
     steps = tuple(_draw_step(draw, d, owner, f.rank, globals_only) for _ in range(size))
-    return integer(draw, 0, 0xFFFFFFFF), steps
+    return draw.integer(0, 0xFFFFFFFF), steps
 
 
 @st.composite
@@ -279,19 +283,19 @@ def programs(draw: st.DrawFn) -> Program:
     return draw_program(draw)
 
 
-def draw_program(draw: st.DrawFn) -> Program:
+def draw_program(composite_draw: st.DrawFn) -> Program:
     """What programs() draws, called with a composite's `draw`: for a strategy that draws
     a program and more (fuzz.pipeline.linkharness_cases) without a nested strategy draw,
     which Hypothesis validates and records each time."""
-    draw = byte_choices(draw)
-    n = integer(draw, 2, 4)
-    libs = pick(draw, LIBRARY_SETS)
+    draw = choices_of(composite_draw)
+    n = draw.integer(2, 4)
+    libs = draw.pick(LIBRARY_SETS)
     d = Draft(n, libs)
     _draw_symbols(draw, d)
     for sym in d.data:
         sym.fields = _draw_fields(draw, d, sym)
         most = len(sym.fields) if sym.form == "common" else 4
-        sym.commons = tuple((o, integer(draw, 1, most)) for o, _ in sym.commons)
+        sym.commons = tuple((o, draw.integer(1, most)) for o, _ in sym.commons)
     functions: list[list[Function]] = [[] for _ in range(n)]
     text_sections: list[dict[str, Section]] = [{} for _ in range(n)]
     for f in d.funcs:
@@ -305,11 +309,11 @@ def draw_program(draw: st.DrawFn) -> Program:
             if comdat:
                 sec = Section(f".text.{f.name}", SectionKind.TEXT, 16, group=f.name)
             else:
-                name = pick(draw, SECTION_NAMES[SectionKind.TEXT])
+                name = draw.pick(SECTION_NAMES[SectionKind.TEXT])
                 sec = text_sections[owner].setdefault(
-                    name, Section(name, SectionKind.TEXT, pick(draw, ALIGNS[:6])))
+                    name, Section(name, SectionKind.TEXT, draw.pick(ALIGNS[:6])))
             text_sections[owner][sec.name] = sec
-            align = pick(draw, (1, 16))
+            align = draw.pick((1, 16))
             functions[owner].append(Function(f.name, binding, sec.name, align, seed, steps))
     objects = [_object(draw, d, i, functions[i], text_sections[i]) for i in range(n)]
     program = Program(tuple(objects), libs)
@@ -320,7 +324,7 @@ def draw_program(draw: st.DrawFn) -> Program:
     return program
 
 
-def _object(draw: st.DrawFn, d: Draft, owner: int, functions: list[Function],
+def _object(draw: Choices, d: Draft, owner: int, functions: list[Function],
             text: dict[str, Section]) -> ObjectModel:
     sections = dict(text)
     items: list[DataItem] = []
@@ -335,9 +339,9 @@ def _object(draw: st.DrawFn, d: Draft, owner: int, functions: list[Function],
             items.append(DataItem(sym.name, Binding.GLOBAL, None, sym.align, sym.fields))
             continue
         kind = kind_of[sym.form]
-        name = pick(draw, SECTION_NAMES[kind])
+        name = draw.pick(SECTION_NAMES[kind])
         if name not in sections:
-            sections[name] = Section(name, kind, pick(draw, ALIGNS))
+            sections[name] = Section(name, kind, draw.pick(ALIGNS))
         elif sections[name].kind is not kind:  # a name already used for another kind
             name = f"{name}.{kind.value}"
             sections.setdefault(name, Section(name, kind, 8))

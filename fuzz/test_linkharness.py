@@ -39,7 +39,7 @@ def test_linkharness_output_is_right_by_every_check(
                                             ("link:emit-relocs", options.emit_relocs)) if on})
     work = tmp_path_factory.mktemp("lh")
     for asm in [None, "as", "llvm-mc"] if also_asm == 0 else [None]:
-        objs = write_objects(program, work / str(asm), asm)
+        objs = write_objects(program, work / asm if asm else work, asm)
         exe = work / f"{asm}.out"
         libs = libraries(program, libtrace_dir)
         with kept_on_failure("linkharness", program, options.ordered(objs), libs,

@@ -434,7 +434,9 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     for name in [*undefined, *entry_names]:
         sym = symtab.intern(name)
         sym.referenced = sym.strong_ref = True
-        sym.referrers.append("-u" if name in undefined else "-e (entry point)")
+        referrer = "-u" if name in undefined else "-e (entry point)"
+        if referrer not in sym.referrers:  # `-u _main` and the entry _main: named once
+            sym.referrers.append(referrer)
     loader = MachoLoader(symtab, list(library_paths), syslibroot, arch.name)
     loader.load([os.fspath(i) for i in inputs], list(imports))
     if unixthread and not entry:

@@ -9,6 +9,8 @@ relocation unless one overflows (then we build the error message).
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -25,7 +27,7 @@ from .kinds import (
     formula,
 )
 from .layout import Layout
-from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, ObjectFile, is_allocated
+from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, InputSection, ObjectFile, is_allocated
 from .records import dataclass, field
 from .resolve import SymbolTable
 from .scan import TLS_GD, TLS_GOT, TLS_LD, ScanResult
@@ -48,12 +50,72 @@ def symbol_addresses(
     linker_defined: dict[str, int],
 ) -> SymbolAddresses:
     n = len(symtab.symbols)
-    address = np.zeros(n, dtype=np.int64)
-    got = np.zeros(n, dtype=np.int64)
-    plt = np.zeros(n, dtype=np.int64)
-    size = np.zeros(n, dtype=np.int64)
     got_base = layout.address_of(synthetic.got) if synthetic.got is not None else 0
     plt_base = layout.address_of(synthetic.plt) if synthetic.plt is not None else 0
+    columns = _addresses_in_bulk(symtab, layout, linker_defined)
+    if columns is None:  # an unusual value somewhere: one at a time, with its error
+        columns = _addresses_one_by_one(symtab, layout, linker_defined)
+    address, size = columns
+    got = np.zeros(n, dtype=np.int64)
+    plt = np.zeros(n, dtype=np.int64)
+    for i, offset in synthetic.plt_entry_offset.items():
+        if isinstance(i, int):
+            plt[i] = plt_base + offset
+            if i in scan.canonical:
+                address[i] = plt[i]  # canonical: the PLT entry stands for the function
+    for key, offset in synthetic.got_slot_offset.items():
+        if isinstance(key, int):
+            got[key] = got_base + offset
+    if synthetic.iplt is not None:
+        iplt_base = layout.address_of(synthetic.iplt)
+        for key, offset in synthetic.iplt_entry_offset.items():
+            if isinstance(key, int):
+                # An IFUNC's address, everywhere, is its .iplt entry.
+                address[key] = plt[key] = iplt_base + offset
+    return SymbolAddresses(address, got, plt, size)
+
+
+def _addresses_in_bulk(symtab: SymbolTable, layout: Layout, linker_defined: dict[str, int]
+                       ) -> tuple[np.ndarray, np.ndarray] | None:
+    """(address, size) per global id, computed column-wise; None when a value or size
+    is outside int64 or an address outside 32 bits (then `_addresses_one_by_one` gives
+    the same answer, or the first symbol's error)."""
+    symbols = symtab.symbols
+    n = len(symbols)
+    try:
+        size = np.fromiter(map(_SIZE, symbols), np.int64, n)
+        value = np.fromiter(map(_VALUE, symbols), np.int64, n)
+    except OverflowError:
+        return None
+    sections = list(map(_SECTION, symbols))
+    has_file = np.array([s.file is not None for s in symbols], dtype=bool)
+    has_section = np.fromiter(map(operator.is_not, sections, itertools.repeat(None)), bool, n)
+    is_linker_defined = np.fromiter(map(_LINKER_DEFINED, symbols), bool, n)
+    absolute = has_file & ~is_linker_defined & ~has_section \
+        & np.fromiter(map(_ABSOLUTE, symbols), bool, n)
+    placed = has_file & ~is_linker_defined & ~absolute
+    base = np.fromiter(map(layout.section_address.get, map(id, sections),
+                           itertools.repeat(0)), np.int64, n)
+    address = np.where(placed, base + value, 0)
+    if (size < 0).any() or (placed & ((value < 0) | (value >= 1 << 32) | (address < 0)
+                                      | (address >= 1 << 32))).any():
+        return None
+    for g in np.flatnonzero(is_linker_defined).tolist():
+        address[g] = linker_defined.get(symbols[g].name, 0)
+    for g in np.flatnonzero(absolute).tolist():
+        sym = symbols[g]
+        assert sym.file is not None
+        address[g] = absolute_word(sym.value, arch_of(sym.file.arch).word_bits)
+    return address, size
+
+
+def _addresses_one_by_one(symtab: SymbolTable, layout: Layout,
+                          linker_defined: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(address, size) per global id, a Python step per symbol: every value is checked,
+    and the first bad one is the link's error."""
+    n = len(symtab.symbols)
+    address = np.zeros(n, dtype=np.int64)
+    size = np.zeros(n, dtype=np.int64)
     for sym in symtab.symbols:
         i = sym.id
         if not 0 <= sym.size < 1 << 63:
@@ -70,20 +132,11 @@ def symbol_addresses(
                     if sym.section is not None else 0)
             address[i] = _representable_address(base + sym.value, sym.value, sym.file,
                                                 sym.name)
-        if i in synthetic.plt_entry_offset:
-            plt[i] = plt_base + synthetic.plt_entry_offset[i]
-            if i in scan.canonical:
-                address[i] = plt[i]  # canonical: the PLT entry stands for the function
-    for key, offset in synthetic.got_slot_offset.items():
-        if isinstance(key, int):
-            got[key] = got_base + offset
-    if synthetic.iplt is not None:
-        iplt_base = layout.address_of(synthetic.iplt)
-        for key, offset in synthetic.iplt_entry_offset.items():
-            if isinstance(key, int):
-                # An IFUNC's address, everywhere, is its .iplt entry.
-                address[key] = plt[key] = iplt_base + offset
-    return SymbolAddresses(address, got, plt, size)
+    return address, size
+
+
+_SECTION, _LINKER_DEFINED, _ABSOLUTE, _SIZE, _VALUE = map(
+    operator.attrgetter, ("section", "linker_defined", "absolute", "size", "value"))
 
 
 def absolute_word(value: int, bits: int = 64) -> int:
@@ -157,15 +210,12 @@ def all_local_addresses(objects: Sequence[ObjectFile], layout: Layout,
     tables = [obj.symbols for obj in objects]
     counts = [len(t) for t in tables]
     owner = np.repeat(np.arange(len(objects)), counts)
-    section_address = layout.section_address
     # per object: its sections' bases, then three zeros for UNDEF/ABS/COMMON
-    bases = np.array([section_address.get(id(sec), 0) if sec is not None else 0
-                      for obj in objects for sec in [*obj.sections, None, None, None]],
-                     dtype=np.int64)
-    discarded = np.array([flag for obj in objects
-                          for flag in [*(sec is None for sec in obj.sections), False, False,
-                                       False]], dtype=bool)
-    first_section = np.cumsum([0, *(len(obj.sections) + 3 for obj in objects)])[:-1]
+    slots, first_section, special_slots = _section_slots(objects)
+    bases = np.fromiter(map(layout.section_address.get, map(id, slots), itertools.repeat(0)),
+                        np.int64, len(slots))
+    discarded = np.fromiter(map(operator.is_, slots, itertools.repeat(None)), bool, len(slots))
+    discarded[special_slots] = False
     shndx = np.concatenate([t.section for t in tables]).astype(np.int64)
     value = np.concatenate([t.value for t in tables]).astype(np.int64)
     nsections = np.array([len(obj.sections) for obj in objects], dtype=np.int64)[owner]
@@ -341,17 +391,28 @@ def apply_relocations(
 def _in_discarded_sections(objects: Sequence[ObjectFile], layout: Layout) -> np.ndarray:
     """Per symbol of every object (their tables joined): defined in a section that is not
     in the output."""
-    placed = layout.section_address
-    gone = np.array([flag for obj in objects
-                     for flag in [*(sec is None or id(sec) not in placed
-                                    for sec in obj.sections), False, False, False]],
-                    dtype=bool)
-    first_section = np.cumsum([0, *(len(obj.sections) + 3 for obj in objects)])[:-1]
+    slots, first_section, special_slots = _section_slots(objects)
+    # not placed (a section not loaded is not either); the three slots after each
+    # object's sections stand for UNDEF/ABS/COMMON, never gone
+    gone = ~np.fromiter(map(layout.section_address.__contains__, map(id, slots)), bool,
+                        len(slots))
+    gone[special_slots] = False
     counts = [len(obj.symbols) for obj in objects]
     owner = np.repeat(np.arange(len(objects)), counts)
     shndx = np.concatenate([obj.symbols.section for obj in objects]).astype(np.int64)
     nsections = np.array([len(obj.sections) for obj in objects], dtype=np.int64)[owner]
     return gone[first_section[owner] + np.where(shndx < 0, nsections, shndx)]
+
+
+def _section_slots(objects: Sequence[ObjectFile]
+                   ) -> tuple[list[InputSection | None], np.ndarray, np.ndarray]:
+    """Every object's sections followed by three empty slots (for UNDEF, ABS and COMMON,
+    which index past the sections), joined; where each object's slots start; and the
+    positions of the empty slots."""
+    slots = [sec for obj in objects for sec in [*obj.sections, None, None, None]]
+    nsections = np.array([len(obj.sections) for obj in objects], dtype=np.int64)
+    first_section = np.cumsum([0, *(nsections + 3).tolist()])[:-1]
+    return slots, first_section, ((first_section + nsections)[:, None] + np.arange(3)).ravel()
 
 
 def _local_ifunc_entries(addresses: np.ndarray, sym_start: list[int], synthetic: Synthetic,

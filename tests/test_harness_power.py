@@ -57,7 +57,7 @@ from linker import apply as apply_module
 from linker import layout as layout_module
 from linker import synth as synth_module
 from linker.arch import PLT_TEMPLATES
-from linker.elf import hashes, read, read_bulk, tls_relax
+from linker.elf import got_relax, hashes, read, read_bulk, tls_relax
 from linker.elf import link as elf_link
 from linker.elf import merge as merge_module
 from linker.elf.load import Loader
@@ -230,6 +230,23 @@ def _got_pc(mp: pytest.MonkeyPatch) -> None:
             letters["G"] = letters["G"] + 8
         return original(kind, **letters)
     mp.setattr(apply_module, "compute", compute)
+
+
+@mutant("GOT relaxation in bulk retypes the loads but keeps their instruction bytes",
+        "relocations")
+def _got_relax_bytes_kept(mp: pytest.MonkeyPatch) -> None:
+    """The bulk rewrite (got_relax._relax_all) with its bytes lost: each relaxed row is
+    retyped to its direct form while the section keeps `mov foo@GOTPCREL(%rip)`, which
+    then loads from the symbol's address instead of taking it."""
+    original = got_relax._relax_all
+
+    def relax_all(sections: list[Any], *rest: Any) -> Any:
+        before = [sec.data for sec in sections]
+        out = original(sections, *rest)
+        for sec, data in zip(sections, before):
+            sec.data = data
+        return out
+    mp.setattr(got_relax, "_relax_all", relax_all)
 
 
 @mutant("a weak definition beats a COMMON", "COMMON")

@@ -35,6 +35,7 @@ from typing import TextIO
 
 from .cases import run_kept
 from .seeds import Targets, build_targets
+from .seeds_real import REAL_TARGETS
 from .supervise import RUN_DRAWN, Answer, Supervisor, draw_numbered, write_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +45,7 @@ ALL_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object
                "macho32-exe", "macho64-dylib-input", "macho32-dylib-input", "relocatable",
                "version-script", "macho64-tlv-object", "macho64-dwarf-object",
                "macho32-dwarf-object", "elf64-so", "elf32-so", "elf64-pie", "elf32-pie",
-               "macho64-dylib", "macho32-dylib")
+               "macho64-dylib", "macho32-dylib", *REAL_TARGETS)
 
 
 def keep_case(keep: Path, target: str, n: int, file_name: str, data: bytes, done: list[str],

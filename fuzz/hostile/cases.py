@@ -22,7 +22,7 @@ def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets
                       ) -> tuple[int, bytes, list[str]]:
     """Which input (index into target.inputs), its mutated bytes, the mutations made."""
     k = pick.integer(0, len(target.mutable) - 1)
-    data, done = mutate(pick, target.seeds[k], others.all_seeds())
+    data, done = mutate(pick, target.seeds[k], others.all_seeds(target.deep))
     return target.mutable[k], data, done
 
 
@@ -95,7 +95,7 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
         index, data, done = mutated_link_case(pick, link_target, targets)
         return Drawn(name, link_target.inputs[index].name, data, done, index=index)
     exe_target = targets.exes[name]
-    data, done = mutate(pick, exe_target.seed, targets.all_seeds())
+    data, done = mutate(pick, exe_target.seed, targets.all_seeds(exe_target.deep))
     return Drawn(name, exe_target.exe.name, data, done, bind=choose(pick, ["lazy", "now"]))
 
 

@@ -15,6 +15,8 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .layout_deep import elf_contents, macho_contents
+
 ASCII = "ascii"  # a decimal number in ASCII, space padded (ar member sizes, dates)
 LITTLE = "le"  # a little-endian integer
 
@@ -44,7 +46,7 @@ def _u(data: bytes, fmt: str, offset: int) -> int:
     return value
 
 
-def _elf_fields(data: bytes) -> Layout:
+def _elf_fields(data: bytes, deep: bool = False) -> Layout:
     is64 = data[4] == 2
     word, fmt = (8, "<Q") if is64 else (4, "<I")
     fields: list[Field] = []
@@ -141,6 +143,11 @@ def _elf_fields(data: bytes) -> Layout:
             for k in range(min(sh_size // sh_entsize, 64)):
                 add(sh_offset + k * sh_entsize + word, word, f"dyn[{k}].d_val", True)
     del fmt
+    if deep:
+        try:
+            elf_contents(data, is64, sections, add, bounds)
+        except (struct.error, ValueError, IndexError, OverflowError):
+            pass  # the fields found so far stand
     return Layout(tuple(fields), tuple(sorted(b for b in bounds if 0 <= b <= len(data))))
 
 
@@ -191,7 +198,7 @@ def _macho_section_contents(data: bytes, header: int, offset: int, size: int, wo
             add(at, word, f"tlv+{at - offset}", True)
 
 
-def _macho_fields(data: bytes) -> Layout:
+def _macho_fields(data: bytes, deep: bool = False) -> Layout:
     is64 = _u(data, "<I", 0) == 0xFEEDFACF
     header_size = 32 if is64 else 28
     fields: list[Field] = []
@@ -236,6 +243,10 @@ def _macho_fields(data: bytes) -> Layout:
                 bounds.add(offset)
                 sect_bytes = _u(data, "<Q" if seg64 else "<I", base + (40 if seg64 else 36))
                 _macho_section_contents(data, base, offset, sect_bytes, w, add, bounds)
+                if deep:
+                    macho_contents(data, data[base + 16:base + 32].rstrip(b"\0"),
+                                   data[base:base + 16].rstrip(b"\0"), offset, sect_bytes, w,
+                                   add, bounds)
                 for r in range(min(nreloc, 200)):
                     entry = reloff + 8 * r
                     bounds.add(entry)
@@ -275,7 +286,7 @@ def _macho_fields(data: bytes) -> Layout:
     return Layout(tuple(fields), tuple(sorted(b for b in bounds if 0 <= b <= len(data))))
 
 
-def _ar_fields(data: bytes) -> Layout:
+def _ar_fields(data: bytes, deep: bool = False) -> Layout:
     fields: list[Field] = []
     bounds = {0, 8, len(data)}
     at = 8
@@ -289,8 +300,45 @@ def _ar_fields(data: bytes) -> Layout:
             break
         if data[at:at + 16].startswith(b"/ ") and size >= 4:  # the symbol index: its count
             fields.append(Field(at + 60, 4, "ar_index_count", count=True))
+        if deep:
+            _ar_member_fields(data, at, size, fields, bounds)
         at += 60 + size + (size & 1)
     return Layout(tuple(fields), tuple(sorted(b for b in bounds if b <= len(data))))
+
+
+def _ar_member_fields(data: bytes, at: int, size: int, fields: list[Field],
+                      bounds: set[int]) -> None:
+    """A member's own fields (deep seeds): an ELF or Mach-O object's, after a BSD long name
+    (`#1/N`: N name bytes open the member); a BSD symbol table's (`__.SYMDEF`) size and
+    (name offset, member offset) pairs."""
+    body, name = at + 60, data[at:at + 16]
+    if name.startswith(b"#1/"):
+        try:
+            skip = int(name[3:].decode().strip())
+        except ValueError:
+            return
+        fields.append(Field(at + 3, 13, "ar_bsd_name_length", ASCII, count=True))
+        body, size = body + skip, size - skip
+        name = data[at + 60:body]
+    member = data[body:body + size]
+    inner = Layout((), ())
+    try:
+        if name.startswith(b"__.SYMDEF") and len(member) >= 4:
+            count = min(_u(member, "<I", 0) // 8, 64)
+            parts = [Field(0, 4, "ranlib_size", count=True)]
+            for k in range(count):
+                parts += [Field(4 + 8 * k, 4, f"ranlib[{k}].strx", count=True),
+                          Field(8 + 8 * k, 4, f"ranlib[{k}].off", count=True)]
+            inner = Layout(tuple(p for p in parts if p.offset + 4 <= len(member)), (0,))
+        elif member.startswith(b"\x7fELF") and len(member) >= 64:
+            inner = _elf_fields(member, True)
+        elif len(member) >= 32 and _u(member, "<I", 0) in (0xFEEDFACF, 0xFEEDFACE):
+            inner = _macho_fields(member, True)
+    except (struct.error, ValueError, IndexError, OverflowError):
+        return
+    fields += [Field(body + f.offset, f.width, f"member@{at:#x}.{f.what}", f.encoding, f.count)
+               for f in inner.fields]
+    bounds.update(body + b for b in inner.boundaries)
 
 
 def _text_fields(data: bytes) -> Layout:
@@ -302,16 +350,17 @@ def _text_fields(data: bytes) -> Layout:
     return Layout((), tuple(sorted(bounds)))
 
 
-def layout_of(data: bytes) -> Layout:
+def layout_of(data: bytes, deep: bool = False) -> Layout:
     """The fields of a seed, by its magic.  A mutated input (stacked mutations re-read
-    it) may not parse: then it has no fields, only line boundaries."""
+    it) may not parse: then it has no fields, only line boundaries.  `deep`: the fields
+    inside compiler-made contents too (fuzz.hostile.layout_deep)."""
     try:
         if data.startswith(b"\x7fELF") and len(data) >= 64:
-            return _elf_fields(data)
+            return _elf_fields(data, deep)
         if len(data) >= 32 and _u(data, "<I", 0) in (0xFEEDFACF, 0xFEEDFACE):
-            return _macho_fields(data)
+            return _macho_fields(data, deep)
         if data.startswith((b"!<arch>\n", b"!<thin>\n")):
-            return _ar_fields(data)
+            return _ar_fields(data, deep)
     except (struct.error, ValueError, IndexError, OverflowError):
         pass
     return _text_fields(data)

@@ -61,10 +61,11 @@ class Seed:
     name: str
     data: bytes
     layout: Layout
+    deep: bool = False  # fields inside compiler-made contents too (layout_deep)
 
     @staticmethod
-    def of(name: str, data: bytes) -> Seed:
-        return Seed(name, data, layout_of(data))
+    def of(name: str, data: bytes, deep: bool = False) -> Seed:
+        return Seed(name, data, layout_of(data, deep), deep)
 
 
 def _extreme_values(field: Field, current: int, length: int) -> list[int]:
@@ -197,7 +198,8 @@ def mutate(pick: Picker, seed: Seed, others: Sequence[Seed] = ()) -> tuple[bytes
     for _ in range(pick.integer(1, 3)):
         if not out:
             break
-        layout = seed.layout if len(out) == len(seed.data) else layout_of(bytes(out))
+        layout = (seed.layout if len(out) == len(seed.data)
+                  else layout_of(bytes(out), seed.deep))
         if not binary:
             op = pick.integer(0, 5)
             if op <= 2:

@@ -83,6 +83,14 @@ def _guarded(what: str, action: Callable[[], Any], seconds: float, memory: int
     return result, broken
 
 
+def _names_a_file(where: str) -> bool:
+    """A file a script or a `-lNAME` found (the inputs name neither), or a member of an
+    archive found so, `ARCHIVE(MEMBER)`."""
+    if where.endswith(")") and "(" in where:
+        where = where[:where.index("(")]
+    return os.path.isfile(where)
+
+
 def _message_rules(err: LinkError, names: Sequence[str]) -> list[str]:
     """One line per error (a link may report several, each a diagnostic), each naming an
     input file; the error limit's closing line names none."""
@@ -94,7 +102,7 @@ def _message_rules(err: LinkError, names: Sequence[str]) -> list[str]:
         if not line.strip():
             broken.append("LinkError with an empty message")
         elif not line.startswith("too many errors") and not any(n in line for n in names) \
-                and not os.path.exists(line.split(": ")[0]):  # a file a script names
+                and not _names_a_file(line.split(": ")[0]):
             broken.append(f"LinkError names no input file: {line[:300]!r}")
     return broken
 
@@ -107,8 +115,8 @@ def link_rules(inputs: Sequence[Path], options: dict[str, Any], out_dir: Path,
     out_dir.mkdir(parents=True, exist_ok=True)
     output, map_file = out_dir / "a.out", out_dir / "a.map.json"
     # Besides the inputs, an error may name the output (its layout) or the command line
-    # (`-e (entry point)`: the entry symbol no input defines).
-    names = [*names, output.name, "(entry point)"]
+    # (`-e (entry point)` or `-u`: a symbol the options name that no input defines).
+    names = [*names, output.name, "(entry point)", "-u: "]
     broken: list[str] = []
     peak, start = _peak_rss(), _clocks()
     failed = False

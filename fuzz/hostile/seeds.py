@@ -11,7 +11,9 @@ Link targets (a link whose one input, `inputs[mutable]`, is replaced by a mutati
 Executable targets (the linked output, mutated, fed to oracle.check/check_fields/run):
 - elf64-exe, elf32-exe, macho64-exe, macho32-exe.
 The targets of the surfaces added later (dylib inputs, -r, version scripts, Mach-O TLV and
-DWARF objects; `.so`s, PIEs and dylibs run by the emulator) are in fuzz/hostile/seeds_new.py.
+DWARF objects; `.so`s, PIEs and dylibs run by the emulator) are in fuzz/hostile/seeds_new.py;
+those whose inputs real compilers and libraries made (gcc-object, gcc32-object,
+clang-macho-object, clang-macho32-object, system-so, system-archive) in seeds_real.py.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from linker import link
 
 from .mutate import Seed
 from .seeds_new import LIBRARY, build_modules, new_link_targets, version_script_target
+from .seeds_real import real_exe_targets, real_link_targets
 
 LIBSYSTEM_TBD = macho_pipeline.LIBSYSTEM_TBD
 
@@ -52,9 +55,12 @@ class LinkTarget:
     # inputs passed through a list-valued option rather than as a file operand
     # (index -> option name, e.g. "version_scripts")
     as_option: dict[int, str] = field(default_factory=dict)
+    # compiler-made inputs (seeds_real): mutations aim inside their contents too, and
+    # splice from every seed; the other targets' draws stay as they were without them
+    deep: bool = False
 
     def __post_init__(self) -> None:
-        self.seeds = [Seed.of(self.inputs[i].name, self.inputs[i].read_bytes())
+        self.seeds = [Seed.of(self.inputs[i].name, self.inputs[i].read_bytes(), self.deep)
                       for i in self.mutable]
 
 
@@ -69,10 +75,11 @@ class ExeTarget:
     objects: list[Path]
     library_path: list[Path]
     host: Path | None = None
+    deep: bool = False  # made from compiler-made objects (seeds_real), as LinkTarget.deep
     seed: Seed = field(init=False)
 
     def __post_init__(self) -> None:
-        self.seed = Seed.of(self.exe.name, self.exe.read_bytes())
+        self.seed = Seed.of(self.exe.name, self.exe.read_bytes(), self.deep)
 
 
 @dataclass
@@ -80,9 +87,15 @@ class Targets:
     links: dict[str, LinkTarget]
     exes: dict[str, ExeTarget]
 
-    def all_seeds(self) -> list[Seed]:
-        seeds = [s for t in self.links.values() for s in t.seeds]
-        return seeds + [t.seed for t in self.exes.values()]
+    def all_seeds(self, deep: bool = False) -> list[Seed]:
+        """The donors of splices: without `deep`, those of the project's generators only
+        (in the order they always had, so a target's case n draws what it always drew)."""
+        seeds = [s for t in self.links.values() if not t.deep for s in t.seeds]
+        seeds += [t.seed for t in self.exes.values() if not t.deep]
+        if deep:
+            seeds += [s for t in self.links.values() if t.deep for s in t.seeds]
+            seeds += [t.seed for t in self.exes.values() if t.deep]
+        return seeds
 
 
 def _ar(archive: Path, members: list[Path]) -> Path:
@@ -154,4 +167,6 @@ def build_targets(work: Path) -> Targets:
         lib_dir = work / "new" / f"split{bits}" / "lib"
         exes[f"macho{bits}-dylib"] = ExeTarget(f"macho{bits}-dylib", lib_dir / LIBRARY,
                                                dylib_objects[bits], [], host=lib_dir / "main")
+    links.update(real_link_targets(work / "real", LinkTarget))
+    exes.update(real_exe_targets(work / "real", ExeTarget))
     return Targets(links, exes)

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from .cases import any_case
 from .mutate import DrawPicker
 from .seeds import Targets, build_targets
+from .seeds_real import REAL_TARGETS
 
 LINK_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object", "archive",
                 "shared-object", "tbd", "script")
@@ -29,6 +30,7 @@ NEW_TARGETS = ("macho64-dylib-input", "macho32-dylib-input", "relocatable", "ver
                "macho32-dylib")
 CI_EXAMPLES = 12
 CI_EXAMPLES_NEW = 10
+CI_EXAMPLES_REAL = 8
 
 
 @pytest.fixture(scope="session")
@@ -65,4 +67,16 @@ def test_mutated_new_surface_keeps_the_rules(
 ) -> None:
     """Dylib inputs, -r, version scripts, Mach-O TLV and DWARF objects; a mutated .so or
     dylib loaded by an unmutated executable, a mutated PIE."""
+    _keeps_the_rules(name, hostile_targets, tmp_path_factory.mktemp("hostile") / "case", data)
+
+
+@pytest.mark.parametrize("name", REAL_TARGETS)
+@settings(max_examples=_examples(CI_EXAMPLES_REAL))
+@given(data=st.data())
+def test_mutated_compiler_made_input_keeps_the_rules(
+    name: str, hostile_targets: Targets, tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    """Objects gcc, g++ and clang-14 made from fuzz/hostile/real/, the host's libz.so.1,
+    members of its libz.a and libc_nonshared.a (fuzz/hostile/seeds_real.py)."""
     _keeps_the_rules(name, hostile_targets, tmp_path_factory.mktemp("hostile") / "case", data)

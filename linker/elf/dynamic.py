@@ -234,8 +234,12 @@ class DynamicTables:
     def render_relocs(self, relocs: list[DynReloc]) -> bytes:
         out = bytearray()
         layout = self.arch.elf
+        bits = 8 * struct.calcsize(layout.rela_format[-1])
         for r in relocs:
             where, addend = r.where(), r.final_addend()
+            # r_addend is the field's word as ld.so adds it (modulo 2**bits): a value read
+            # back from the image, or S + A past 2**63, is that word's bits, signed
+            addend = (addend + (1 << (bits - 1))) % (1 << bits) - (1 << (bits - 1))
             info = layout.r_info(r.dynsym, r.type)
             out += struct.pack(layout.rela_format, where, info, addend) if self.arch.is_rela \
                 else struct.pack(layout.rel_format, where, info)

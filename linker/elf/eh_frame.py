@@ -106,12 +106,16 @@ def build_eh_frame_hdr(frame: bytes | memoryview, frame_addr: int, hdr_addr: int
         if cie == 0:
             continue
         cie_offset = offset + 4 - cie
-        enc = cie_encoding.get(cie_offset)
-        if enc is None:
-            enc = cie_encoding[cie_offset] = _fde_encoding(frame, cie_offset, word)
         field = offset + 8
-        fmt = _FORMATS.get(enc & 0x0F, "<" + word_format(word))
-        (value,) = struct.unpack_from(fmt, frame, field)
+        try:
+            enc = cie_encoding.get(cie_offset)
+            if enc is None:
+                enc = cie_encoding[cie_offset] = _fde_encoding(frame, cie_offset, word)
+            fmt = _FORMATS.get(enc & 0x0F, "<" + word_format(word))
+            (value,) = struct.unpack_from(fmt, frame, field)
+        except (struct.error, IndexError, ValueError):
+            raise LinkError("an FDE's CIE pointer or initial location is unreadable",
+                            file=where, section=".eh_frame", offset=offset) from None
         if enc & 0x70 == DW_EH_PE_pcrel:
             value += frame_addr + field
         entries.append((value & ((1 << (8 * word)) - 1), frame_addr + offset))
@@ -122,6 +126,15 @@ def build_eh_frame_hdr(frame: bytes | memoryview, frame_addr: int, hdr_addr: int
     for initial, fde in entries:
         out += struct.pack("<ii", _s32(initial - hdr_addr), _s32(fde - hdr_addr))
     return bytes(out)
+
+
+def _input_at(frame: OutputSection, at: int, rule: str) -> LinkError:
+    """The error naming the input .eh_frame that output offset `at` came from."""
+    for sec, start in zip(frame.inputs, frame.offsets, strict=True):
+        if start <= at < start + max(sec.size, 1):
+            return LinkError(rule, file=sec.file.path, section=".eh_frame", offset=at - start)
+    last = frame.inputs[-1] if frame.inputs else None
+    return LinkError(rule, file=last.file.path if last else None, section=".eh_frame")
 
 
 def _s32(v: int) -> int:
@@ -144,7 +157,14 @@ def render_eh_frame_hdr(image: bytearray, hdr: OutputSection, frame: OutputSecti
                         word: int) -> None:
     """Fill .eh_frame_hdr from the relocated .eh_frame already in `image`."""
     frame_bytes = bytes(image[frame.file_offset:frame.file_offset + frame.size])
-    data = build_eh_frame_hdr(frame_bytes, frame.addr, hdr.addr, word, "<output>")
+    try:
+        data = build_eh_frame_hdr(frame_bytes, frame.addr, hdr.addr, word, "<output>")
+    except (LinkError, struct.error, IndexError, ValueError) as err:
+        # The records parsed in every input before relocation; a relocation of an input
+        # (its r_offset on a length or CIE pointer) broke them: name that input.
+        at = err.offset if isinstance(err, LinkError) and err.offset is not None else 0
+        raise _input_at(frame, at, "an .eh_frame record no longer parses after relocation "
+                        "(a relocation writes over its length or CIE pointer)") from None
     data = data[:hdr.size].ljust(hdr.size, b"\0")
     image[hdr.file_offset:hdr.file_offset + hdr.size] = data
 

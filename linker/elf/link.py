@@ -23,7 +23,7 @@ from ..layout import (
 )
 from ..model import InputSection, SectionFlags, SymType
 from ..pipeline import LinkedImage, RelocationFrame
-from ..reloc_view import RelocView
+from ..reloc_view import RelocView, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
 from ..scan import ScanResult, pick_instruction_forms, scan_relocations
 from ..synth import Synthetic, build_synthetic
@@ -227,8 +227,8 @@ class ElfParts:
         elf.relro = relro_region(self.relro, self.segments, self.page)
         elf.emit_tables = (tls_sequences_as_read(symtab, self.before_tls) if opts.emit_relocs
                            else {})
-        elf.gnu_osabi = any(bool((o.symbols.type == SymType.IFUNC).any())
-                            for o in symtab.objects)
+        elf.gnu_osabi = bool((joined_symbol_column(symtab.objects, "type")
+                              == SymType.IFUNC).any())
         image = bytearray(self.file_end)
         _copy_inputs(image, ordered + self.non_alloc)
         self.deferred.image = image

@@ -71,6 +71,33 @@ _STATE_FLAGS: dict[str, dict[str, bool]] = {
 _MAP_AT_LEAST = 1 << 16
 
 
+class _NotRegular(Exception):
+    """Not a regular file (a stream, a directory): `path` reads it, or says why not."""
+
+
+def _small_file(path: str) -> bytes | None:
+    """A regular file's bytes when it is smaller than `_MAP_AT_LEAST`, else None: read
+    with the system calls alone (a run of thousands of objects paid more for Python's
+    file objects than for reading).  Opened non-blocking, as `read_input` opens every
+    input: a FIFO must not hang the link."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _NotRegular
+        if info.st_size >= _MAP_AT_LEAST:
+            return None
+        data = os.read(fd, info.st_size)
+        while len(data) < info.st_size:  # a short read: the rest, to the end
+            more = os.read(fd, info.st_size - len(data))
+            if not more:
+                break
+            data += more
+        return data
+    finally:
+        os.close(fd)
+
+
 def _contents(path: str) -> bytes | mmap.mmap:
     """The file's bytes: a read-only map of a large regular file, else read whole."""
     return read_input(path, map_at_least=_MAP_AT_LEAST)
@@ -170,18 +197,27 @@ class Loader:
             if item.startswith("-"):
                 break
             try:
-                if not stat.S_ISREG(os.stat(item).st_mode):
-                    break  # path() reads streams and says what is wrong, in order
-                with open(item, "rb") as f:
-                    head = f.read(18)  # an archive or library is read once, by path()
-                    if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
-                        break
-                    data: bytes | mmap.mmap = head + f.read() \
-                        if os.fstat(f.fileno()).st_size < _MAP_AT_LEAST \
-                        else _contents(item)
+                small = _small_file(item)
+            except (OSError, _NotRegular):
+                break  # path() reads streams and says what is wrong, in order
+            if small is None:  # large: its head first
+                try:
+                    with open(item, "rb") as f:
+                        head = f.read(18)
+                except OSError:
+                    break
+            else:
+                head = small[:18]
+            # an archive or library is read once, by path()
+            if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
+                break
+            if small is not None:
+                run.append((item, small))
+                continue
+            try:
+                run.append((item, _contents(item)))
             except OSError:
-                break  # path() says why, in order
-            run.append((item, data))
+                break
         return run
 
     def objects(self, run: list[tuple[str, bytes | mmap.mmap]]) -> None:

@@ -92,6 +92,7 @@ _RELA64 = np.dtype([("offset", "<u8"), ("info", "<u8"), ("addend", "<i8")])
 _REL32 = np.dtype([("offset", "<u4"), ("info", "<u4")])
 _RELA32 = np.dtype([("offset", "<u4"), ("info", "<u4"), ("addend", "<i4")])
 
+_FIRST_RESERVED_TYPE, _SHT_LOOS = 20, 0x60000000  # gABI types end at SHT_RELR (19)
 _LOADED_TYPES = {SHT_PROGBITS, SHT_NOBITS, SHT_NOTE, SHT_INIT_ARRAY, SHT_FINI_ARRAY,
                  SHT_PREINIT_ARRAY, SHT_X86_64_UNWIND}
 _ROLE_OF_TYPE = {SHT_NOBITS: SectionRole.ZEROFILL, SHT_INIT_ARRAY: SectionRole.INIT_ARRAY,
@@ -130,6 +131,7 @@ _EMPTY_SYMBOLS = SymbolTable([""], np.zeros(1, np.uint64), np.zeros(1, np.uint64
 # -- sections ---------------------------------------------------------------------------
 
 def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
+    # (bulk_headers.py decides the same for a batch: a check of bytes here needs its twin)
     out: list[InputSection | None] = []
     names, data_of = hdr.names, hdr.data
     zero_fill_limit = MAX_ZERO_FILL if hdr.is64 else MAX_ZERO_FILL_32
@@ -140,21 +142,26 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
             obj.exec_stack = bool(sh_flags & SHF_EXECINSTR)
             out.append(None)
             continue
-        is_eh = name == ".eh_frame" or sh_type == SHT_X86_64_UNWIND
-        if not sh_flags & SHF_ALLOC:
-            if sh_type != SHT_PROGBITS or sh_flags & SHF_EXCLUDE \
-                    or not policy.keeps_non_alloc(name):
-                out.append(None)
-                continue
-        elif (sh_type not in _LOADED_TYPES or sh_flags & SHF_EXCLUDE) and not is_eh:
+        if sh_flags & SHF_ALLOC and _FIRST_RESERVED_TYPE <= sh_type < _SHT_LOOS:
+            # Dropping it, as an unloaded type is dropped, would leave its symbols' section
+            # gone and its COMDAT signature claimed: errors far from here (BFD refuses it too)
+            raise hdr.error(f"allocated section of type {int(sh_type):#x}, which is no gABI, "
+                            "OS, processor or user section type", i)
+        role = loaded_role(name, sh_type, sh_flags)
+        if role is None:
             out.append(None)
             continue
-        role = SectionRole.EH_FRAME if is_eh else _role_by_name(name, sh_type)
         # the headers were bounds-checked by read_headers: slice the file directly
         data: bytes | memoryview | None = None if sh_type == SHT_NOBITS \
             else data_of[offset:offset + size]
         if sh_flags & SHF_COMPRESSED and data is not None:
             data, size, align = decompress_section(hdr, i, data)
+        elif name.startswith(".zdebug") and data is not None and bytes(data[:4]) == b"ZLIB":
+            # GNU's pre-gABI form (`-gz=zlib-gnu`): its relocations are against the inflated
+            # bytes, which this linker does not make; say so rather than misreport them
+            raise hdr.error("GNU's legacy compressed debug section (a 'ZLIB' header, "
+                            "-gz=zlib-gnu) is not supported; compile with -gz=zlib", i,
+                            offset=0)
         if align > 1 and (align & (align - 1) or align > MAX_ALIGNMENT):
             _check_alignment(hdr, i, int(align))
         if sh_type == SHT_NOBITS and size > zero_fill_limit:
@@ -164,6 +171,19 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
                                 role=role, align=max(1, int(align)), size=int(size), data=data,
                                 entsize=int(entsize)))
     return out
+
+
+def loaded_role(name: str, sh_type: int, sh_flags: int) -> SectionRole | None:
+    """The role of a section the reader loads (by its name, type and flags alone), or
+    None for one it leaves out."""
+    is_eh = name == ".eh_frame" or sh_type == SHT_X86_64_UNWIND
+    if not sh_flags & SHF_ALLOC:
+        if sh_type != SHT_PROGBITS or sh_flags & SHF_EXCLUDE \
+                or not policy.keeps_non_alloc(name):
+            return None
+    elif (sh_type not in _LOADED_TYPES or sh_flags & SHF_EXCLUDE) and not is_eh:
+        return None
+    return SectionRole.EH_FRAME if is_eh else _role_by_name(name, sh_type)
 
 
 _FLAGS_OF: dict[int, SectionFlags] = {}

@@ -14,6 +14,7 @@ from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
 from oracle.emulate.guest import GuestFault
 
 PAGE = 0x1000
+LARGE_READ = 1 << 20  # reads past this size are checked against the mapped ranges first
 
 
 def page_down(addr: int) -> int:
@@ -97,12 +98,29 @@ class UcMemory:
         found = self._host_read(addr, size)
         if found is not None:
             return found
+        if size > LARGE_READ and not self._covered(addr, size):
+            # Unicorn allocates the whole buffer before it finds the range unmapped: a
+            # hostile DT_INIT_ARRAYSZ of 2 GiB cost 2 GiB of host memory, past any cap
+            raise GuestFault(addr, f"read of {size} bytes from unmapped memory")
         try:
             return bytes(self.uc.mem_read(addr, size))
         except UcError as err:
             if self.lazy and self.materialize(addr):
                 return self.read(addr, size)
             raise GuestFault(addr, f"read of {size} bytes from unmapped memory") from err
+
+    def _covered(self, addr: int, size: int) -> bool:
+        """Whether [addr, addr + size) is mapped, or reserved to be mapped when touched."""
+        spans = sorted([(begin, end + 1) for begin, end, _ in self.uc.mem_regions()]
+                       + [(start, start + length) for start, length, _ in self.lazy])
+        cursor, end = addr, addr + size
+        for begin, stop in spans:
+            if begin > cursor:
+                break
+            cursor = max(cursor, stop)
+            if cursor >= end:
+                return True
+        return cursor >= end
 
     def write(self, addr: int, data: bytes) -> None:
         if not data:

@@ -62,8 +62,16 @@ class InputSection:
         """Linkers deduplicate this section's pieces.  Not when relocations patch it: GNU
         ld's merge code refuses such sections, and gold, lld and mold keep them whole as
         well (gcc -O2 -fno-pie puts `.LCn: .quad .LCm` pointer constants in .rodata.cst8,
-        whose pieces all read as zeros before relocation)."""
-        return bool(self.flags & SHF_MERGE) and not self.relocated
+        whose pieces all read as zeros before relocation).  Nor when it cannot be cut into
+        pieces (BFD's merge.c keeps such a section whole): an entsize of 0 or not dividing
+        the size, strings of a width other than 1, 2, 4 or 8 bytes, or a last string
+        without its terminator."""
+        if not self.flags & SHF_MERGE or self.relocated or self.nobits:
+            return False
+        e = self.entsize
+        if e <= 0 or not self.size or self.size % e or len(self.data) != self.size:
+            return False
+        return not self.strings or (e in (1, 2, 4, 8) and self.data[-e:] == bytes(e))
 
     @property
     def strings(self) -> bool:

@@ -9,7 +9,15 @@ from typing import Any, cast
 from hypothesis import find, given, settings
 from hypothesis import strategies as st
 
-from fuzz.draws import ByteChoices, _nth_nearest_zero, byte_choices, integer, pick
+from fuzz.draws import (
+    ByteChoices,
+    PlainChoices,
+    _nth_nearest_zero,
+    byte_choices,
+    choices_of,
+    integer,
+    pick,
+)
 
 LETTERS = ("a", "b", "c", "d")
 
@@ -147,3 +155,21 @@ def test_byte_choices_pick_long_lists_without_weighting_their_ends() -> None:
     collect()
     assert counts[0] + counts[-1] < 45, (counts[0], counts[-1])
     assert sum(1 for c in counts if c) > 190
+
+
+def test_choices_of_reads_blocks_on_a_test_case_and_falls_back_without_one() -> None:
+    @st.composite
+    def made(draw: st.DrawFn) -> type:
+        return type(choices_of(draw))
+
+    assert find(made(), lambda _: True) is ByteChoices
+    drawn: list[st.SearchStrategy[Any]] = []
+
+    def plain(strategy: st.SearchStrategy[Any]) -> Any:
+        drawn.append(strategy)
+        return find(strategy, lambda _: True)
+
+    chooser = choices_of(cast(st.DrawFn, plain))
+    assert isinstance(chooser, PlainChoices)
+    assert chooser.pick(LETTERS) == "a" and chooser.integer(3, 9) == 3
+    assert len(drawn) == 2

@@ -45,3 +45,29 @@ def test_missing_ram_dir_falls_back(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.delenv(scratch.ENV, raising=False)
     monkeypatch.setattr(scratch, "RAM_DIR", tmp_path / "absent")
     assert scratch.scratch_parent() is None
+
+
+def test_recycling_dirs_number_names_and_remove_the_oldest_trees(tmp_path: Path) -> None:
+    dirs = scratch.RecyclingDirs(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "kept").write_text("x")
+    made = []
+    for _ in range(scratch.RecyclingDirs.KEEP + 2):
+        path = dirs.mktemp("lh")
+        (path / "sub").mkdir()
+        (path / "sub" / "o0.o").write_bytes(b"o")
+        (path / "a.out").write_bytes(b"a")
+        (path / "link").symlink_to(outside, target_is_directory=True)
+        made.append(path)
+    assert [p.name for p in made[:3]] == ["lh-1", "lh-2", "lh-3"]
+    assert not made[0].exists() and not made[1].exists()  # the two oldest went
+    assert all(p.is_dir() for p in made[2:])
+    assert (outside / "kept").read_text() == "x"  # a link is removed, not followed
+
+
+def test_a_numbered_name_already_taken_falls_back_to_a_fresh_one(tmp_path: Path) -> None:
+    dirs = scratch.RecyclingDirs(tmp_path)
+    (tmp_path / "w-1").mkdir()
+    path = dirs.mktemp("w")
+    assert path.is_dir() and path != tmp_path / "w-1" and path.name.startswith("w-")

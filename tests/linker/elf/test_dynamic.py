@@ -250,3 +250,15 @@ def test_real_link_dynsym_order(dynamic_exe: Path) -> None:
         assert "GLIBC_2.2.5" in versions
     done = subprocess.run([str(dynamic_exe)], capture_output=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith(b"1 0x")
+
+
+def test_string_table_adds_a_list_as_one_at_a_time() -> None:
+    """`add_all` (.symtab's names in one step) gives each name the offset `add` would, and
+    the same bytes: repeats, names already in the table, non-ASCII and undecodable ones."""
+    names = ["main", "f", "main", "", "g\u00e9", "x\udcff", "f", "longer_name"]
+    for ascii_only in (False, True):
+        batch = [n for n in names if n.isascii()] if ascii_only else names
+        one, every = StringTable(), StringTable()
+        one.add("f"), every.add("f")
+        assert every.add_all(batch) == [one.add(n) for n in batch]
+        assert every.bytes() == one.bytes()

@@ -140,3 +140,35 @@ def test_a_large_object_in_a_run_is_mapped_and_read_with_the_batch(
     assert symtab.by_name["big"].file is symtab.objects[1]
     data = next(s for s in symtab.objects[1].sections if s is not None and s.name == ".data")
     assert data.data is not None and bytes(data.data)[:1] == b"\x01"
+
+
+def test_sections_of_one_shape_are_planned_once_and_made_per_object(
+        objects: list[Path]) -> None:
+    """Two copies of each shape in one batch: the second of each reuses the first's plan of
+    which sections load, and still gets sections of its own (its own bytes, its own file)."""
+    doubled = [p for p in objects for _ in range(2)]
+    bulk = read_objects(_items(doubled))
+    assert bulk is not None
+    for path, obj in zip(doubled, bulk):
+        _same(read_object(memoryview(path.read_bytes()), str(path)), obj)
+        assert all(sec is None or sec.file is obj for sec in obj.sections)
+    assert all(a is not b for a, b in zip(bulk[0].sections, bulk[1].sections) if a)
+
+
+def test_a_legacy_compressed_debug_section_makes_the_batch_fall_back(
+        assemble: Callable[..., Path], objects: list[Path]) -> None:
+    """A `.zdebug_*` section starting "ZLIB" (`-gz=zlib-gnu`; here one without relocations,
+    which would pass every other check of the batch): read_object refuses it by its bytes,
+    which the batch's plans do not look at, so the batch must not take it."""
+    legacy = assemble("""
+        .section .zdebug_str,"",@progbits
+        .ascii "ZLIB"
+        .quad 0
+        .text
+        .globl h
+    h:  ret
+    """, "zdebug")
+    items = _items([objects[0], legacy])
+    assert read_objects(items) is None
+    with pytest.raises(LinkError, match="legacy compressed debug section"):
+        read_object(items[1][0], items[1][1])
