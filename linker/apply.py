@@ -25,6 +25,7 @@ from .kinds import (
     RelocKind,
     compute,
     formula,
+    per_howto_table,
 )
 from .layout import Layout
 from .model import ABS, COMMON, RELOC_DTYPE, UNDEF, InputSection, ObjectFile, is_allocated
@@ -52,7 +53,9 @@ def symbol_addresses(
     n = len(symtab.symbols)
     got_base = layout.address_of(synthetic.got) if synthetic.got is not None else 0
     plt_base = layout.address_of(synthetic.plt) if synthetic.plt is not None else 0
-    columns = _addresses_in_bulk(symtab, layout, linker_defined)
+    # a few dozen symbols (a small link) cost less one at a time than in a score of
+    # array operations; both give the same answers
+    columns = _addresses_in_bulk(symtab, layout, linker_defined) if n > _FEW_SYMBOLS else None
     if columns is None:  # an unusual value somewhere: one at a time, with its error
         columns = _addresses_one_by_one(symtab, layout, linker_defined)
     address, size = columns
@@ -73,6 +76,9 @@ def symbol_addresses(
                 # An IFUNC's address, everywhere, is its .iplt entry.
                 address[key] = plt[key] = iplt_base + offset
     return SymbolAddresses(address, got, plt, size)
+
+
+_FEW_SYMBOLS = 64
 
 
 def _addresses_in_bulk(symtab: SymbolTable, layout: Layout, linker_defined: dict[str, int]
@@ -207,6 +213,29 @@ def all_local_addresses(objects: Sequence[ObjectFile], layout: Layout,
     address space (the first in order raises), as `local_addresses` would for each."""
     if not objects:
         return np.zeros(0, dtype=np.int64)
+    memo = layout.derived.get("local addresses")
+    if not (isinstance(memo, _LocalAddresses) and memo.objects == objects):
+        memo = layout.derived["local addresses"] = _local_address_table(objects, layout)
+    outside = memo.outside & np.array(checked, dtype=bool)[memo.owner]
+    if outside.any():
+        n = int(np.nonzero(outside)[0][0])
+        obj = objects[int(memo.owner[n])]
+        local_addresses(obj, layout)  # raises its error for this object
+    return memo.addresses
+
+
+@dataclass(frozen=True)
+class _LocalAddresses:
+    """all_local_addresses before its check: per symbol of the objects (joined), its
+    address, owner and whether it is outside the address space."""
+
+    objects: list[ObjectFile]  # a copy of the list they were computed for
+    addresses: np.ndarray  # read-only
+    owner: np.ndarray
+    outside: np.ndarray
+
+
+def _local_address_table(objects: Sequence[ObjectFile], layout: Layout) -> _LocalAddresses:
     tables = [obj.symbols for obj in objects]
     counts = [len(t) for t in tables]
     owner = np.repeat(np.arange(len(objects)), counts)
@@ -233,35 +262,41 @@ def all_local_addresses(objects: Sequence[ObjectFile], layout: Layout,
     outside = ((addr < 0) | (~special & (value < 0))) & ~is_abs
     if narrow.any():
         outside |= narrow[owner] & (addr >= 1 << 32)
-    outside &= np.array(checked, dtype=bool)[owner]
-    if outside.any():
-        n = int(np.nonzero(outside)[0][0])
-        obj = objects[int(owner[n])]
-        local_addresses(obj, layout)  # raises its error for this object
-    return addr
+    addr.flags.writeable = False
+    return _LocalAddresses(list(objects), addr, owner, outside)
+
+
+@per_howto_table
+def _howto_columns(howtos: Sequence[Howto]) -> np.ndarray:
+    """Rows kind, width, lo, hi (bounds clipped to int64) of a howto table, per howto."""
+    columns = np.zeros((4, len(howtos)), dtype=np.int64)
+    for n, h in enumerate(howtos):
+        lo, hi = h.bounds()
+        columns[:, n] = (int(h.kind), h.width, max(lo, -(1 << 63)), min(hi, (1 << 63) - 1))
+    columns.flags.writeable = False
+    return columns
 
 
 @dataclass
 class _HowtoTable:
-    """Every distinct howto sequence of the link, concatenated; objects index it at a base."""
+    """Every distinct howto sequence of the link, its columns joined; objects index it at
+    a base."""
 
-    kind: list[int] = field(default_factory=list)
-    width: list[int] = field(default_factory=list)
-    lo: list[int] = field(default_factory=list)
-    hi: list[int] = field(default_factory=list)
+    columns: list[np.ndarray] = field(default_factory=list)
+    size: int = 0
     base_of: dict[int, int] = field(default_factory=dict)
 
     def base(self, howtos: Sequence[Howto]) -> int:
         key = id(howtos)
-        if key not in self.base_of:
-            self.base_of[key] = len(self.kind)
-            for h in howtos:
-                lo, hi = h.bounds()
-                self.kind.append(int(h.kind))
-                self.width.append(h.width)
-                self.lo.append(max(lo, -(1 << 63)))
-                self.hi.append(min(hi, (1 << 63) - 1))
-        return self.base_of[key]
+        base = self.base_of.get(key)
+        if base is None:
+            base = self.base_of[key] = self.size
+            self.columns.append(_howto_columns(howtos))
+            self.size += len(howtos)
+        return base
+
+    def joined(self) -> np.ndarray:
+        return self.columns[0] if len(self.columns) == 1 else np.hstack(self.columns)
 
 
 def apply_relocations(
@@ -332,7 +367,6 @@ def apply_relocations(
     all_local = _local_ifunc_entries(all_local_addresses(objects, layout, checked), sym_start,
                                      synthetic, layout)
     all_size = np.concatenate([obj.symbols.size for obj in objects]).astype(np.int64)
-    dead_all = _in_discarded_sections(objects, layout)
     lengths = np.array(sec_len, dtype=np.int64)
     rows = _joined(tables)
     local = rows["symbol"].astype(np.int64)
@@ -359,7 +393,8 @@ def apply_relocations(
     L = np.where(is_global & (syms.plt[g] != 0), syms.plt[g], S)
     G = np.where(is_global, syms.got[g], 0)
     Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
-    kind = np.array(howtos.kind, dtype=np.int64)[flat["howto"]]
+    howto_columns = howtos.joined()[:, flat["howto"]]
+    kind = howto_columns[0]
     local_got = ~is_global & _IS_GOT_KIND[kind]
     tls_got = _IS_TLS_GOT_KIND[kind]
     tls_pair = _IS_TLS_PAIR_KIND[kind]
@@ -376,14 +411,16 @@ def apply_relocations(
         T = np.where(has, np.where(sg >= 0, syms.address[np.maximum(sg, 0)], all_local[sidx]), 0)
     if bound_rows:
         S[np.concatenate(bound_rows)] = 0
-    tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
-    dead = dead_all[flat["symbol"]] & ~is_global
-    tomb = np.where(dead, tomb, -1)
+    if any(t >= 0 for t in sec_tomb):  # references from debug sections into discarded ones
+        tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
+        dead = _in_discarded_sections(objects, layout)[flat["symbol"]] & ~is_global
+        tomb = np.where(dead, tomb, -1)
+    else:
+        tomb = np.full(row_count, -1, dtype=np.int64)
     columns = {
         "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
-        "kind": kind, "width": np.array(howtos.width, dtype=np.int64)[flat["howto"]],
-        "lo": np.array(howtos.lo, dtype=np.int64)[flat["howto"]],
-        "hi": np.array(howtos.hi, dtype=np.int64)[flat["howto"]], "tomb": tomb,
+        "kind": kind, "width": howto_columns[1], "lo": howto_columns[2],
+        "hi": howto_columns[3], "tomb": tomb,
     }
     _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp, tls_start)
 
@@ -421,6 +458,7 @@ def _local_ifunc_entries(addresses: np.ndarray, sym_start: list[int], synthetic:
     `addresses` holds every object's symbols, object `n`'s from sym_start[n]."""
     if synthetic.iplt is None:
         return addresses
+    addresses = addresses.copy()  # all_local_addresses' array is shared with .symtab's
     base = layout.address_of(synthetic.iplt)
     for key, offset in synthetic.iplt_entry_offset.items():
         if isinstance(key, tuple):
@@ -501,10 +539,10 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
         for r in np.nonzero(bad)[0][:diagnostics.room].tolist():
             diagnostics.error(_overflow_error(f, r, int(values[r]), symtab, got_base, origin))
     buf = np.frombuffer(image, dtype=np.uint8)
-    for width in (1, 2, 4, 8):
-        m = f["width"] == width
-        if not m.any():
+    for width in np.flatnonzero(np.bincount(f["width"], minlength=9)).tolist():
+        if width not in (1, 2, 4, 8):  # 0: R_*_NONE, nothing written
             continue
+        m = f["width"] == width
         if width < 8:
             v = (values[m] & ((1 << (8 * width)) - 1)).astype(f"<u{width}")
         else:

@@ -22,6 +22,8 @@ link that shares a kind.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -206,3 +208,36 @@ def compute(
     if kind is RelocKind.TLS_NEG_TPOFF:
         return TP - S - A
     return np.zeros_like(A)
+
+
+def first_index(howtos: Sequence[Howto]) -> dict[Howto, int]:
+    """howto -> the index `howtos.index(howto)` gives (the first equal one), for every
+    howto of the table in one pass: `index` compares dataclasses one by one, which for a
+    table's forms was quadratic, and a fresh process paid it in its first link."""
+    first: dict[Howto, int] = {}
+    for n, h in enumerate(howtos):
+        first.setdefault(h, n)
+    return first
+
+
+_T = TypeVar("_T")
+# (function, id of the table) -> (the table, its result): the table is kept so its id
+# stays its own for the life of the process.
+_PER_TABLE: dict[tuple[Callable[..., object], int], tuple[Sequence[Howto], object]] = {}
+
+
+def per_howto_table(func: Callable[[Sequence[Howto]], _T]) -> Callable[[Sequence[Howto]], _T]:
+    """`func(howtos)` computed once per howto table.  The readers' tables are module-level
+    tuples that every object of a link (and every link of a process) shares, so a lookup
+    array derived from one is the same each time: a small link paid a few hundred µs
+    rebuilding them (a Python step and a dataclass comparison per howto).  Only tuples are
+    remembered, by identity (a list could change); results are shared, so read-only."""
+    def cached(howtos: Sequence[Howto]) -> _T:
+        if not isinstance(howtos, tuple):
+            return func(howtos)
+        key = (func, id(howtos))
+        hit = _PER_TABLE.get(key)
+        if hit is None or hit[0] is not howtos:
+            hit = _PER_TABLE[key] = (howtos, func(howtos))
+        return hit[1]  # type: ignore[return-value]
+    return cached

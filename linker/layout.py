@@ -65,6 +65,9 @@ class Layout:
     end_of_file_data: int  # first free file offset after the segments
     section_address: dict[int, int]  # id(InputSection) -> address
     section_file_offset: dict[int, int]  # id(InputSection) -> file offset (-1: zero-fill)
+    # What later steps derive from the finished layout and would otherwise compute twice
+    # (apply.all_local_addresses: the relocation pass and .symtab both want it).
+    derived: dict[str, object] = field(default_factory=dict)
 
     def address_of(self, sec: InputSection) -> int:
         return self.section_address[id(sec)]

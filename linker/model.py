@@ -9,7 +9,7 @@ per relocation.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, KeysView, Mapping, Sequence
 
 import numpy as np
 
@@ -38,6 +38,14 @@ class SymType(enum.IntEnum):
     IFUNC = 10  # STT_GNU_IFUNC: the address is a resolver's result, bound through .iplt
 
 
+# Members as plain ints, for comparisons with numpy columns: numpy converts an IntEnum
+# member (an int subclass) through its generic path, about 5 µs a comparison instead of 1.
+TYPE_FUNC, TYPE_SECTION, TYPE_FILE, TYPE_TLS, TYPE_IFUNC = 2, 3, 4, 6, 10
+BIND_LOCAL = 0
+assert (TYPE_FUNC, TYPE_SECTION, TYPE_FILE, TYPE_TLS, TYPE_IFUNC, BIND_LOCAL) == (
+    SymType.FUNC, SymType.SECTION, SymType.FILE, SymType.TLS, SymType.IFUNC, Binding.LOCAL)
+
+
 class Visibility(enum.IntEnum):
     DEFAULT = 0
     INTERNAL = 1
@@ -53,6 +61,31 @@ class SectionFlags(enum.IntFlag):
     TLS = 8
     MERGE = 16
     STRINGS = 32
+
+    # IntFlag's `in`, `|` and `&` are Python code that type-checks and makes the result
+    # through the enum's constructor (up to a µs each); a small link asks some hundreds of
+    # them.  The same answers, with the arithmetic done by int and known results looked up.
+    def __contains__(self, other: object) -> bool:
+        if not isinstance(other, SectionFlags):
+            raise TypeError(f"unsupported operand type(s) for 'in': "
+                            f"{type(other).__qualname__!r} and 'SectionFlags'")
+        return int.__and__(self, other) == other
+
+    def __or__(self, other: object) -> SectionFlags:
+        if not isinstance(other, int):
+            return NotImplemented
+        member = _SECTION_FLAGS.get(int.__or__(self, other))
+        return member if member is not None else SectionFlags(int.__or__(self, other))
+
+    def __and__(self, other: object) -> SectionFlags:
+        if not isinstance(other, int):
+            return NotImplemented
+        member = _SECTION_FLAGS.get(int.__and__(self, other))
+        return member if member is not None else SectionFlags(int.__and__(self, other))
+
+
+# value -> member (the enum's own table, which also holds the combinations made so far)
+_SECTION_FLAGS: dict[int, SectionFlags] = SectionFlags._value2member_map_  # type: ignore[assignment]
 
 
 _ALLOCATED: dict[SectionFlags, bool] = {}
@@ -215,18 +248,72 @@ class DynamicSymbol:
     nobits: bool = False
 
 
+class LazySymbols(Mapping[str, DynamicSymbol]):
+    """A library's exports by name, each record made when it is first asked for.
+
+    libc exports some 3,000 names under some 3,000 versions, of which a program uses a
+    handful: making a `DynamicSymbol` for each was most of the time a small link spent
+    reading it.  The reader gives the names (in the order a dict of all of them would
+    have, with the same last-one-wins rule), each one's row, the rows' types and values
+    and a function that makes the record of a row; `index` is made on first use."""
+
+    def __init__(self, index: Callable[[], dict[str, int]], types: Sequence[SymType],
+                 values: Sequence[int], make: Callable[[int], DynamicSymbol]) -> None:
+        self._build_index: Callable[[], dict[str, int]] | None = index
+        self._index: dict[str, int] = {}
+        self._types, self._values = types, values
+        self._make = make  # the same record for a row each time
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """name -> row (the reader's numbering)."""
+        if self._build_index is not None:
+            self._index, self._build_index = self._build_index(), None
+        return self._index
+
+    def with_value(self, value: int) -> list[str]:
+        """The names whose export is at address `value`, in order."""
+        values = self._values
+        return [name for name, row in self.rows.items() if values[row] == value]
+
+    def type_of(self, name: str) -> SymType:
+        """The export's type without making its record (KeyError when not exported)."""
+        return self._types[self.rows[name]]
+
+    def __getitem__(self, name: str) -> DynamicSymbol:
+        return self._make(self.rows[name])
+
+    def get(self, name: str, default: DynamicSymbol | None = None  # type: ignore[override]
+            ) -> DynamicSymbol | None:
+        return self[name] if name in self.rows else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def keys(self) -> KeysView[str]:
+        """The names as the index's own view: set operations on it run in C (Mapping's
+        would iterate in Python, per name, for every dynamic link's export question)."""
+        return self.rows.keys()
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
 @dataclass(frozen=True, slots=True)
 class DynamicLibrary:
     path: str
     soname: str  # DT_SONAME, or the file name; Mach-O install name
-    symbols: dict[str, DynamicSymbol]
+    symbols: Mapping[str, DynamicSymbol]  # a dict, or ELF's LazySymbols
     as_needed: bool = False
     # Names the library leaves undefined: an executable defining one must export it
     # (a plugin calling back into its host), as GNU ld does.
     undefined: frozenset[str] = frozenset()
     # "name@VERSION" -> symbol, for every versioned export, hidden (non-default) versions
     # included: what an object's `.symver`-pinned reference (memcpy@GLIBC_2.2.5) binds to.
-    versioned: dict[str, DynamicSymbol] = field(default_factory=dict)
+    versioned: Mapping[str, DynamicSymbol] = field(default_factory=dict)
     # Mach-O: (current, compatibility) version from a dylib's LC_ID_DYLIB, which an image
     # linked against it records in its LC_LOAD_DYLIB (1.0.0 when unknown, as for .tbd)
     macho_versions: tuple[int, int] = (0x10000, 0x10000)

@@ -24,12 +24,15 @@ import numpy as np
 from .defsym import parse_defsym_expression
 from .errors import LinkError, current, warn
 from .model import (
+    BIND_LOCAL,
     COMMON,
+    TYPE_TLS,
     UNDEF,
     Binding,
     DynamicLibrary,
     DynamicSymbol,
     InputSection,
+    LazySymbols,
     ObjectFile,
     SymType,
     Visibility,
@@ -185,7 +188,7 @@ class SymbolTable:
         counts = [len(t) for t in tables]
         section = np.concatenate([t.section for t in tables])
         binding = np.concatenate([t.binding for t in tables])
-        is_global = binding != Binding.LOCAL
+        is_global = binding != BIND_LOCAL
         rows = np.nonzero(is_global)[0]
         names_all = itertools.chain.from_iterable(t.names for t in tables)
         names = list(itertools.compress(names_all, is_global.tolist()))
@@ -249,7 +252,7 @@ class SymbolTable:
         # An undefined TLS reference stays STT_TLS in a shared object's .dynsym, or a
         # linker reading that takes the variable for an ordinary one.
         types = np.concatenate([t.type for t in tables])[rows]
-        for g in gid[(shndx == UNDEF) & (types == SymType.TLS)].tolist():
+        for g in gid[(shndx == UNDEF) & (types == TYPE_TLS)].tolist():
             sym = symbols[g]
             if sym.file is None and sym.dso is None:
                 sym.type = SymType.TLS
@@ -389,12 +392,17 @@ class SymbolTable:
         names, most of which a program never mentions."""
         self.libraries.append(lib)
         by_name = self.by_name
-        for name, dsym in lib.symbols.items():
+        exports = lib.symbols
+        # the type without making the record (LazySymbols), for the names skipped
+        type_of = exports.type_of if isinstance(exports, LazySymbols) \
+            else (lambda name: exports[name].type)
+        for name in exports:
             sym = by_name.get(name)
             if sym is None:
-                if not every_name and dsym.type == SymType.FUNC:
+                if not every_name and type_of(name) == SymType.FUNC:
                     continue
                 sym = self.intern(name)
+            dsym = exports[name]
             if sym.file is None and sym.dso is None and not sym.linker_defined:
                 sym.dso, sym.dynsym = lib, dsym
                 sym.type, sym.size = dsym.type, dsym.size

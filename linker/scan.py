@@ -36,7 +36,7 @@ need no RELATIVE.  Only allocated sections are scanned: debug information is nev
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 
 import numpy as np
 
@@ -50,8 +50,10 @@ from .kinds import (
     USES_GOT_BASE,
     Howto,
     RelocKind,
+    first_index,
+    per_howto_table,
 )
-from .model import InputSection, ObjectFile, SectionFlags, SymType
+from .model import TYPE_IFUNC, InputSection, ObjectFile, SectionFlags, SymType
 from .records import dataclass, field
 from .reloc_view import RelocView, allocated_relocations
 from .resolve import GlobalSymbol, SymbolTable
@@ -145,12 +147,30 @@ def kind_array(howtos: tuple[Howto, ...] | list[Howto]) -> np.ndarray:
     return np.array([h.kind for h in howtos], dtype=np.uint8)
 
 
+@per_howto_table
+def _table_kinds(howtos: Sequence[Howto]) -> np.ndarray:
+    """kind_array of a table, once per table (read-only)."""
+    kinds = kind_array(list(howtos))
+    kinds.flags.writeable = False
+    return kinds
+
+
+@per_howto_table
+def _table_no_base(howtos: Sequence[Howto]) -> np.ndarray | None:
+    """no_base_array of a table, once per table (read-only)."""
+    no_base = no_base_array(list(howtos))
+    if no_base is not None:
+        no_base.flags.writeable = False
+    return no_base
+
+
 def no_base_array(howtos: list[Howto]) -> np.ndarray | None:
     """howto index -> index of its `no_base` form (-1: none), or None if no howto has one."""
     if not any(h.no_base is not None for h in howtos):
         return None
-    return np.array([howtos.index(h.no_base) if h.no_base is not None else -1
-                     for h in howtos], dtype=np.int64)
+    first = first_index(howtos)
+    return np.array([(first[h.no_base] if h.no_base in first else howtos.index(h.no_base))
+                     if h.no_base is not None else -1 for h in howtos], dtype=np.int64)
 
 
 # ModRM with mod = 00 and r/m = 101: a bare 32-bit displacement, no base register (on i386;
@@ -162,11 +182,8 @@ _MODRM_DISP32 = 0x05
 def pick_instruction_forms(symtab: SymbolTable) -> None:
     """Settle, before anything reads a kind, the relocations whose kind depends on the
     instruction they patch (howtos with a `no_base` form)."""
-    tables: dict[int, np.ndarray | None] = {}
     for obj in symtab.objects:
-        if id(obj.howtos) not in tables:
-            tables[id(obj.howtos)] = no_base_array(list(obj.howtos))
-        no_base_of = tables[id(obj.howtos)]
+        no_base_of = _table_no_base(obj.howtos)
         if no_base_of is None:
             continue
         for sec in obj.sections:
@@ -201,6 +218,22 @@ def is_tls_key(key: object) -> bool:
     return isinstance(key, tuple) and bool(key) and key[0] in TLS_KEYS
 
 
+def _kind_set(kinds: frozenset[RelocKind]) -> np.ndarray:
+    """Lookup table by kind number (read-only): one fancy-index instead of np.isin."""
+    table = np.zeros(len(RelocKind), dtype=bool)
+    table[[int(k) for k in kinds]] = True
+    table.flags.writeable = False
+    return table
+
+
+_NEEDS_GOT, _TLS_PAIR_KIND = _kind_set(NEEDS_GOT), _kind_set(TLS_PAIR)
+_USES_GOT_BASE, _ABSOLUTE_KIND = _kind_set(USES_GOT_BASE), _kind_set(frozenset({RelocKind.ABS}))
+_GOT_ABS_KIND = _kind_set(frozenset({RelocKind.GOT_ABS, RelocKind.TLS_GOT_ABS}))
+_PIE_WORK_KIND = _kind_set(frozenset({RelocKind.ABS, RelocKind.GOT_ABS, RelocKind.TLS_GOT_ABS}))
+_PC_KIND = _kind_set(frozenset({RelocKind.PC}))
+_LOCAL_EXEC_KIND = _kind_set(frozenset({RelocKind.TLS_TPOFF, RelocKind.TLS_NEG_TPOFF}))
+
+
 def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
                      preemptible: np.ndarray | None = None, shared: bool = False,
                      text_relocations: bool = False, plt_reads_got_register: bool = False,
@@ -220,21 +253,14 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     imported = preemptible
     ifunc = np.array([s.type == SymType.IFUNC and s.file is not None for s in symtab.symbols],
                      dtype=bool)
-    # Lookup tables by kind number: one fancy-index per section instead of np.isin.
-    needs_got = np.zeros(len(RelocKind), dtype=bool)
-    needs_got[[int(k) for k in NEEDS_GOT]] = True
-    tls_pair = np.zeros(len(RelocKind), dtype=bool)
-    tls_pair[[int(k) for k in TLS_PAIR]] = True
-    uses_base = np.zeros(len(RelocKind), dtype=bool)
-    uses_base[[int(k) for k in USES_GOT_BASE]] = True
+    needs_got, tls_pair, uses_base, absolute_kind = \
+        _NEEDS_GOT, _TLS_PAIR_KIND, _USES_GOT_BASE, _ABSOLUTE_KIND
     undefined = np.array([s.undefined for s in symtab.symbols], dtype=bool)
-    absolute_kind = np.zeros(len(RelocKind), dtype=bool)
-    absolute_kind[int(RelocKind.ABS)] = True
     # Which rows need a Python step (a slot, an entry, a dynamic relocation or an error),
     # asked of every row of the link at once; only their sections are walked below.
     if view is None:
         view = allocated_relocations(symtab)
-    kinds_all = view.by_howto(lambda howtos: kind_array(list(howtos)))
+    kinds_all = view.by_howto(_table_kinds)
     targets_all = view.gid
     if uses_base[kinds_all].any():
         result.uses_got_base = True
@@ -243,26 +269,22 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
     work = needs_got[kinds_all] | tls_pair[kinds_all]
     if ifunc.any():
         work |= known_all & ifunc[target_all]
-    local_ifunc_all = (view.symbol_column(symtab.objects, "type") == SymType.IFUNC) \
+    local_ifunc_all = (view.symbol_column(symtab.objects, "type") == TYPE_IFUNC) \
         & (view.symbol_column(symtab.objects, "section") >= 0)
     if local_ifunc_all.any():
         work |= ~known_all & local_ifunc_all[view.local]
     work |= known_all & imported[target_all]
     if result.pie:
-        work |= absolute_kind[kinds_all] | (kinds_all == RelocKind.GOT_ABS) \
-            | (kinds_all == RelocKind.TLS_GOT_ABS) \
-            | ((kinds_all == RelocKind.PC) & known_all & undefined[target_all])
+        work |= _PIE_WORK_KIND[kinds_all] \
+            | (_PC_KIND[kinds_all] & known_all & undefined[target_all])
     if shared:
-        work |= (kinds_all == RelocKind.TLS_TPOFF) | (kinds_all == RelocKind.TLS_NEG_TPOFF)
-    kind_tables: dict[int, np.ndarray] = {}
+        work |= _LOCAL_EXEC_KIND[kinds_all]
     for number, sec in view.sections_where(work):
         obj, gids = symtab.objects[number], symtab.gids[number]
-        kinds_of = kind_tables.get(id(obj.howtos))
-        if kinds_of is None:
-            kinds_of = kind_tables[id(obj.howtos)] = kind_array(list(obj.howtos))
+        kinds_of = _table_kinds(obj.howtos)
         # A local IFUNC (`static int f(void) __attribute__((ifunc(...)))`) is bound like a
         # global one: the symbol's own value is only its resolver.
-        local_ifunc = (gids < 0) & (obj.symbols.type == SymType.IFUNC) & (
+        local_ifunc = (gids < 0) & (obj.symbols.type == TYPE_IFUNC) & (
             obj.symbols.section >= 0)
         rows = sec.relocs.rows
         kinds = kinds_of[rows["howto"]]
@@ -300,8 +322,7 @@ def scan_relocations(symtab: SymbolTable, word: int, *, pie: bool = False,
             _scan_import(result, obj, sec, rows[r], int(targets[r]), symtab, word)
         if result.pie and SectionFlags.ALLOC in sec.flags:
             absolute = np.nonzero((absolute_kind[kinds] & ~is_import)
-                                  | (kinds == RelocKind.GOT_ABS)
-                                  | (kinds == RelocKind.TLS_GOT_ABS))[0]
+                                  | _GOT_ABS_KIND[kinds])[0]
             for r in absolute.tolist():
                 _scan_pie_absolute(result, obj, sec, rows[r], int(targets[r]), symtab,
                                    word)
@@ -315,7 +336,7 @@ def _refuse_local_exec(obj: ObjectFile, sec: InputSection, kinds: np.ndarray,
                        targets: np.ndarray, symtab: SymbolTable) -> None:
     """A shared object's TLS block sits at an offset from the thread pointer that only
     ld.so knows: local-exec code (x@tpoff) cannot be linked into one."""
-    hits = np.nonzero((kinds == RelocKind.TLS_TPOFF) | (kinds == RelocKind.TLS_NEG_TPOFF))[0]
+    hits = np.nonzero(_LOCAL_EXEC_KIND[kinds])[0]
     if len(hits):
         row = sec.relocs.rows[int(hits[0])]
         gid = int(targets[int(hits[0])])
@@ -331,7 +352,7 @@ def _refuse_pc_to_undefined(obj: ObjectFile, sec: InputSection, kinds: np.ndarra
                             symtab: SymbolTable) -> None:
     """In a PIE, `lea w(%rip)` of an undefined weak w cannot give 0 (the code moves, 0 does
     not): GNU ld, lld and mold refuse it, and so do we.  A call through the PLT may stay."""
-    hits = (kinds == RelocKind.PC) & (targets >= 0)
+    hits = _PC_KIND[kinds] & (targets >= 0)
     hits[hits] = undefined[targets[hits]]
     if hits.any():
         r = int(np.nonzero(hits)[0][0])

@@ -24,7 +24,10 @@ from .model import (
     RELOC_DTYPE,
     UNDEF,
     Binding,
+    DynamicLibrary,
+    DynamicSymbol,
     InputSection,
+    LazySymbols,
     ObjectFile,
     RelocTable,
     SectionFlags,
@@ -440,12 +443,21 @@ def _aliases(globals_: Globals, sym: GlobalSymbol) -> list[GlobalSymbol]:
     if lib is None or dsym is None or not dsym.value:
         return []
     out = []
-    for other in lib.symbols.values():
-        if other.value == dsym.value and other.name != sym.name and other.type != SymType.FUNC:
+    for other in _exports_at(lib, dsym.value):
+        if other.name != sym.name and other.type != SymType.FUNC:
             alias = globals_.by_name.get(other.name)
             if alias is not None and alias.file is None and alias.dso is lib:
                 out.append(alias)
     return out
+
+
+def _exports_at(lib: DynamicLibrary, value: int) -> list[DynamicSymbol]:
+    """The library's exports at address `value`, in its order (LazySymbols: only theirs
+    are made)."""
+    exports = lib.symbols
+    if isinstance(exports, LazySymbols):
+        return [exports[name] for name in exports.with_value(value)]
+    return [d for d in exports.values() if d.value == value]
 
 
 def _redefine(sym: GlobalSymbol, obj: ObjectFile, sec: InputSection, offset: int) -> None:

@@ -6,7 +6,10 @@ native numbers of the dynamic relocations it must emit.
 
 from __future__ import annotations
 
+import functools
+import operator
 import struct
+from typing import Any
 
 from .records import dataclass
 
@@ -106,17 +109,24 @@ class ElfLayout:
 
     def pack_symbol(self, **fields: int) -> bytes:
         """One symbol from name, info, other, shndx, value, size."""
-        return struct.pack(self.symbol_format, *(fields[f] for f in self.symbol_fields))
+        return struct.pack(self.symbol_format, *_in_order(self.symbol_fields)(fields))
 
     def pack_compression_header(self, **fields: int) -> bytes:
         """One Elf_Chdr from type, reserved, size, addralign."""
         return struct.pack(self.compression_header_format,
-                           *(fields[f] for f in self.compression_header_fields))
+                           *_in_order(self.compression_header_fields)(fields))
 
     def pack_program_header(self, **fields: int) -> bytes:
         """One Phdr from type, flags, offset, vaddr, paddr, filesz, memsz, align."""
         return struct.pack(self.program_header_format,
-                           *(fields[f] for f in self.program_header_fields))
+                           *_in_order(self.program_header_fields)(fields))
+
+
+@functools.lru_cache(maxsize=16)
+def _in_order(names: tuple[str, ...]) -> operator.itemgetter[Any]:
+    """Keyword fields -> a record's values in file order (one itemgetter per order, not a
+    generator per record: .dynsym and the program headers pack dozens per link)."""
+    return operator.itemgetter(*names)
 
 
 ELF64 = ElfLayout(

@@ -63,7 +63,7 @@ from linker.elf import merge as merge_module
 from linker.elf.load import Loader
 from linker.kinds import Howto, Overflow, RelocKind
 from linker.layout import OutputSection
-from linker.model import Binding, RelocTable
+from linker.model import Binding, DynamicSymbol, LazySymbols, RelocTable
 from linker.resolve import SymbolTable
 from linker.synth import SyntheticBuilder
 from oracle.native import run_native
@@ -430,6 +430,17 @@ def _weak_undefined_base(mp: pytest.MonkeyPatch) -> None:
 @mutant("a COPY alias gets its own copy", "COPY and canonical PLT")
 def _copy_alias(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(synth_module, "_aliases", lambda globals_, sym: [])
+
+
+@mutant("a library export's record is made from the row after its name's",
+        "COPY and canonical PLT")
+def _export_next_row(mp: pytest.MonkeyPatch) -> None:
+    """model.LazySymbols makes a record when a name is asked for: an off-by-one between
+    the names and the columns would bind imports to another export's name, type and size."""
+    def record(self: LazySymbols, name: str) -> DynamicSymbol:
+        row = self.rows[name]
+        return self._make(row + 1 if row + 1 < len(self._types) else row)
+    mp.setattr(LazySymbols, "__getitem__", record)
 
 
 @mutant("a COPY ignores the library's alignment", "COPY and canonical PLT")

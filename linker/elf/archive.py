@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import LinkError
 from ..input_file import read_input
-from ..model import UNDEF, Archive, ArchiveMember, Binding
+from ..model import BIND_LOCAL, UNDEF, Archive, ArchiveMember
 from .read import read_object
 
 AR_MAGIC, THIN_MAGIC = b"!<arch>\n", b"!<thin>\n"
@@ -139,7 +139,7 @@ def elf_defined_names(data: memoryview, path: str) -> list[str]:
     if bytes(data[:4]) != b"\x7fELF":
         return []
     t = read_object(data, path).symbols
-    defined = (t.binding != Binding.LOCAL) & (t.section != UNDEF)
+    defined = (t.binding != BIND_LOCAL) & (t.section != UNDEF)
     return [t.names[i] for i in np.nonzero(defined)[0].tolist()]
 
 

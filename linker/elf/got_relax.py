@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..kinds import Howto
-from ..model import InputSection, SymType
+from ..kinds import Howto, first_index, per_howto_table
+from ..model import TYPE_IFUNC, InputSection, SymType
 from ..reloc_view import RelocView, allocated_relocations
 from ..resolve import SymbolTable
 from ..targets import arch_of
@@ -45,9 +45,13 @@ def direct_array(howtos: list[Howto]) -> tuple[np.ndarray, np.ndarray] | None:
     None when no howto has one."""
     if not any(h.direct is not None for h in howtos):
         return None
+    first = first_index(howtos)
 
     def index(h: Howto | None) -> int:
-        return howtos.index(h) if h is not None else -1
+        if h is None:
+            return -1
+        n = first.get(h)
+        return n if n is not None else howtos.index(h)  # not in the table: ValueError
 
     return (np.array([index(h.direct) for h in howtos], dtype=np.int64),
             np.array([index(h.branch or h.direct) for h in howtos], dtype=np.int64))
@@ -69,7 +73,7 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> RelocView |
     view = allocated_relocations(symtab)
     direct = view.by_howto(lambda howtos: _forms(howtos)[0])
     local_known = (view.symbol_column(symtab.objects, "section") >= 0) \
-        & (view.symbol_column(symtab.objects, "type") != SymType.IFUNC)
+        & (view.symbol_column(symtab.objects, "type") != TYPE_IFUNC)
     target_known = np.where(view.gid >= 0, known[np.maximum(view.gid, 0)],
                             local_known[view.local])
     candidate = (direct >= 0) & (view.rows["offset"] >= 2) & target_known
@@ -186,22 +190,17 @@ def sections_data(sections: Sequence[InputSection]) -> list[bytes | memoryview]:
     return out
 
 
+@per_howto_table
 def _forms(howtos: Sequence[Howto]) -> tuple[np.ndarray, np.ndarray]:
-    """direct_array, with -1 everywhere for a table without direct forms; made once per
-    howto table (finding each form's index compares howtos field by field)."""
-    known = _FORMS.get(id(howtos))
-    if known is not None and known[0] is howtos:
-        return known[1]
+    """direct_array, with -1 everywhere for a table without direct forms (read-only:
+    shared by every link of the process)."""
     forms = direct_array(list(howtos))
     if forms is None:
         none = np.full(len(howtos), -1, dtype=np.int64)
         forms = none, none
-    _FORMS[id(howtos)] = (howtos, forms)
+    for array in forms:
+        array.flags.writeable = False
     return forms
-
-
-# id(howto table) -> (the table, its forms): the table is kept, so its id is not reused
-_FORMS: dict[int, tuple[Sequence[Howto], tuple[np.ndarray, np.ndarray]]] = {}
 
 
 def _relax_section(pc_relative: bool, sec: InputSection, candidates: list[int], offsets: list[int],

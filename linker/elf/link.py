@@ -21,7 +21,7 @@ from ..layout import (
     assign_addresses,
     merge_read_only_into_code,
 )
-from ..model import InputSection, SectionFlags, SymType
+from ..model import TYPE_IFUNC, InputSection, SectionFlags, SymType
 from ..pipeline import LinkedImage, RelocationFrame
 from ..reloc_view import RelocView, joined_symbol_column
 from ..resolve import GlobalSymbol, SymbolTable
@@ -228,7 +228,7 @@ class ElfParts:
         elf.emit_tables = (tls_sequences_as_read(symtab, self.before_tls) if opts.emit_relocs
                            else {})
         elf.gnu_osabi = bool((joined_symbol_column(symtab.objects, "type")
-                              == SymType.IFUNC).any())
+                              == TYPE_IFUNC).any())
         image = bytearray(self.file_end)
         _copy_inputs(image, ordered + self.non_alloc)
         self.deferred.image = image

@@ -13,11 +13,10 @@ from __future__ import annotations
 import functools
 import mmap
 import os
-import stat
 from dataclasses import replace
 
 from ..errors import LinkError
-from ..input_file import read_input
+from ..input_file import read_input_status
 from ..model import (
     COMMON,
     UNDEF,
@@ -71,36 +70,16 @@ _STATE_FLAGS: dict[str, dict[str, bool]] = {
 _MAP_AT_LEAST = 1 << 16
 
 
-class _NotRegular(Exception):
-    """Not a regular file (a stream, a directory): `path` reads it, or says why not."""
-
-
-def _small_file(path: str) -> bytes | None:
-    """A regular file's bytes when it is smaller than `_MAP_AT_LEAST`, else None: read
-    with the system calls alone (a run of thousands of objects paid more for Python's
-    file objects than for reading).  Opened non-blocking, as `read_input` opens every
-    input: a FIFO must not hang the link."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _NotRegular
-        if info.st_size >= _MAP_AT_LEAST:
-            return None
-        data = os.read(fd, info.st_size)
-        while len(data) < info.st_size:  # a short read: the rest, to the end
-            more = os.read(fd, info.st_size - len(data))
-            if not more:
-                break
-            data += more
-        return data
-    finally:
-        os.close(fd)
-
-
 def _contents(path: str) -> bytes | mmap.mmap:
     """The file's bytes: a read-only map of a large regular file, else read whole."""
-    return read_input(path, map_at_least=_MAP_AT_LEAST)
+    return _opened(path)[0]
+
+
+def _opened(path: str) -> tuple[bytes | mmap.mmap, os.stat_result]:
+    """`_contents` and the file's status (its identity dedupes shared libraries)."""
+    read = read_input_status(path, map_at_least=_MAP_AT_LEAST)
+    assert read is not None
+    return read
 
 
 @functools.lru_cache(maxsize=16)
@@ -121,7 +100,12 @@ class Loader:
     state: InputState = field(default_factory=InputState)
     _stack: list[InputState] = field(default_factory=list)
     _group: list[tuple[Archive, set[int]]] | None = None
-    _seen_libs: set[str] = field(default_factory=set)
+    # Shared libraries loaded, by file identity (device, inode): the paths they were named
+    # by.  A library is loaded once per real path; only paths of one file can share one.
+    _seen_libs: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+    # The input `_object_run` read last and did not take (a library, an archive, a
+    # script): `path`, which comes to it next, takes its bytes instead of reading it again.
+    _peeked: tuple[str, bytes | mmap.mmap, os.stat_result] | None = None
     _data_definitions: dict[tuple[int, int, str], bool] = field(default_factory=dict)
     # Archives read so far, by the path they were named by: gcc's link line names libgcc.a
     # four times (-lgcc twice, and libgcc_s.so's GROUP twice), each a 3 MB read and parse.
@@ -135,6 +119,9 @@ class Loader:
             if len(run) > 1:
                 self.objects(run)
                 n += len(run)
+            elif run:  # one object: what `path` does with it, from the bytes in hand
+                self.object(read_object(memoryview(run[0][1]), run[0][0]))
+                n += 1
             else:
                 self.item(items[n])
                 n += 1
@@ -191,33 +178,25 @@ class Loader:
     def _object_run(self, items: list[str], start: int) -> list[tuple[str, bytes | mmap.mmap]]:
         """The relocatable objects named one after another from items[start] on, with
         their bytes (mapped when large, as `_contents` does): what `objects` can read and
-        resolve as one batch."""
+        resolve as one batch.  The regular file that ends the run is kept for `path`."""
         run: list[tuple[str, bytes | mmap.mmap]] = []
         for item in items[start:]:
             if item.startswith("-"):
                 break
+            peeked = self._peeked
+            if peeked is not None and peeked[0] == item:
+                break  # read by the run before, and not an object
             try:
-                small = _small_file(item)
-            except (OSError, _NotRegular):
-                break  # path() reads streams and says what is wrong, in order
-            if small is None:  # large: its head first
-                try:
-                    with open(item, "rb") as f:
-                        head = f.read(18)
-                except OSError:
-                    break
-            else:
-                head = small[:18]
-            # an archive or library is read once, by path()
-            if head[:4] != ELF_MAGIC or head[16:18] != _ET_REL_LE:
+                opened = read_input_status(item, _MAP_AT_LEAST, only_regular=True)
+            except (OSError, LinkError, MemoryError):
+                break  # path() says why, in order
+            if opened is None:
+                break  # a pipe or a device: read once, by path()
+            data, info = opened
+            if data[:4] != ELF_MAGIC or data[16:18] != _ET_REL_LE:
+                self._peeked = (item, data, info)
                 break
-            if small is not None:
-                run.append((item, small))
-                continue
-            try:
-                run.append((item, _contents(item)))
-            except OSError:
-                break
+            run.append((item, data))
         return run
 
     def objects(self, run: list[tuple[str, bytes | mmap.mmap]]) -> None:
@@ -235,12 +214,14 @@ class Loader:
         self.symtab.add_objects(objs)
 
     def path(self, path: str, from_search: bool = False, as_needed: bool | None = None) -> None:
+        peeked, self._peeked = self._peeked, None
         seen = self._archives.get(path)
         if seen is not None:
             self.archive(seen)
             return
         try:
-            data = _contents(path)
+            data, info = peeked[1:] if peeked is not None and peeked[0] == path \
+                else _opened(path)
         except OSError as e:
             raise LinkError(f"cannot read input: {e.strerror}", file=path) from None
         except MemoryError:  # a file of gigabytes, past what this process may allocate
@@ -250,7 +231,8 @@ class Loader:
         if data[:4] == ELF_MAGIC:
             etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0
             if etype == ET_DYN:  # decoded once per contents: the bytes are the cache key
-                self.shared(bytes(data), path, needed, from_search)
+                self.shared(bytes(data), path, needed, from_search,
+                            (info.st_dev, info.st_ino))
                 return
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
@@ -273,11 +255,14 @@ class Loader:
                             file=obj.path)
         self.symtab.add_object(obj)
 
-    def shared(self, data: bytes, path: str, as_needed: bool, from_search: bool = False) -> None:
-        real = os.path.realpath(path)
-        if real in self._seen_libs:
-            return
-        self._seen_libs.add(real)
+    def shared(self, data: bytes, path: str, as_needed: bool, from_search: bool,
+               identity: tuple[int, int]) -> None:
+        named = self._seen_libs.setdefault(identity, [])
+        if named:  # the same file again: skipped when named by the same real path
+            real = os.path.realpath(path)
+            if any(os.path.realpath(p) == real for p in named):
+                return
+        named.append(path)
         # Without a DT_SONAME, DT_NEEDED is the name as GNU ld was given it: the file name
         # of a library found by -l, else the path as written (ld.so opens a name holding a
         # slash as a path, so the base name alone would not be found).

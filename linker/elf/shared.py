@@ -10,13 +10,14 @@ hidden versions exist for binaries linked long ago and must not satisfy a new re
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 
 import numpy as np
 
 from ..errors import LinkError
-from ..model import DynamicLibrary, DynamicSymbol, SymType
+from ..model import DynamicLibrary, DynamicSymbol, LazySymbols, SymType
 from .headers import (
     SHT_DYNAMIC,
     SHT_DYNSYM,
@@ -63,7 +64,7 @@ def read_shared(data: memoryview, path: str, needed_name: str | None = None) -> 
 
 def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, str],
              versym: np.ndarray | None
-             ) -> tuple[dict[str, DynamicSymbol], dict[str, DynamicSymbol]]:
+             ) -> tuple[LazySymbols, LazySymbols]:
     """(default exports by name, every versioned export by "name@VERSION")."""
     dtype = SYM64 if hdr.is64 else SYM32
     raw = np.frombuffer(hdr.section_bytes(index)[: int(hdr.shdrs[index]["size"])
@@ -76,12 +77,10 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     hidden = np.zeros(len(raw), dtype=bool)
     if versym is not None and len(versym) >= len(raw):
         hidden = (versym[: len(raw)] & VERSYM_HIDDEN) != 0
-    out: dict[str, DynamicSymbol] = {}
-    versioned: dict[str, DynamicSymbol] = {}
     rows = np.nonzero(exported)[0]
-    # Every per-symbol fact is computed over whole columns, then the rows are walked once
-    # as Python lists: a libc has thousands of exports, and this loop was most of a small
-    # link's reading time.
+    # Every per-symbol fact is computed over whole columns, kept as Python lists, and a
+    # record made only for the names a link asks about (model.LazySymbols): a libc has
+    # thousands of exports, and making them all was most of a small link's reading time.
     shndx = raw["shndx"][rows].astype(np.int64)
     value = raw["value"][rows].astype(np.uint64)
     in_table = shndx < len(hdr.shdrs)
@@ -100,36 +99,58 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
         covered = rows < len(versym)
         indices = np.where(covered, versym[np.minimum(rows, len(versym) - 1)] & 0x7FFF, -1)
         versions_of = [v if v >= 0 else None for v in indices.tolist()]
-    names_at = _names_by_offset(strings.table).get
-    get_version = versions.get
+    names = _names(hdr, index, strings, rows, raw["name"][rows].astype(np.int64),
+                   dtype.itemsize)
     kinds = [_TYPES.get(t, SymType.NOTYPE) for t in range(16)]
-    for n, name_off, stype_n, size, weak, address, alignment, zero_fill, hidden_n, ver in zip(
-            rows.tolist(), raw["name"][rows].tolist(), stype[rows].tolist(),
-            raw["size"][rows].tolist(), (bind[rows] == STB_WEAK).tolist(), value.tolist(),
-            align.tolist(), np.broadcast_to(nobits, rows.shape).tolist(),
-            hidden[rows].tolist(), versions_of):
-        name = names_at(name_off)
+    types = [kinds[t] for t in stype[rows].tolist()]
+    version_names = [versions.get(ver) if ver is not None else None for ver in versions_of]
+    columns = (raw["size"][rows].tolist(), (bind[rows] == STB_WEAK).tolist(), value.tolist(),
+               align.tolist(), np.broadcast_to(nobits, rows.shape).tolist())
+    sizes, weak, addresses, alignments, zero_fill = columns
+
+    made: dict[int, DynamicSymbol] = {}
+
+    def make(k: int) -> DynamicSymbol:  # one record per row, shared by both tables
+        dsym = made.get(k)
+        if dsym is None:
+            dsym = made[k] = DynamicSymbol(names[k], types[k], sizes[k], weak[k],
+                                           version_names[k], addresses[k], alignments[k],
+                                           zero_fill[k])
+        return dsym
+
+    visible = (~hidden[rows]).tolist()
+
+    def default_names() -> dict[str, int]:  # a name's last unhidden row, in first order
+        return dict(zip(itertools.compress(names, visible),
+                        itertools.compress(range(len(names)), visible)))
+
+    def versioned_names() -> dict[str, int]:
+        return {f"{name}@{version}": k for k, (name, version)
+                in enumerate(zip(names, version_names)) if version is not None}
+
+    return (LazySymbols(default_names, types, addresses, make),
+            LazySymbols(versioned_names, types, addresses, make))
+
+
+def _names(hdr: ElfHeaders, index: int, strings: Strings, rows: np.ndarray,
+           offsets: np.ndarray, entsize: int) -> list[str]:
+    """The names at `offsets` in .dynstr: those that start right after a NUL (or at 0)
+    from one decode of the whole table, found by a search over the strings' starts (one
+    `Strings.get` per export was a third of reading a libc); a name inside another (a
+    shared suffix) one by one; an offset outside the table is an error naming its row."""
+    table = strings.table
+    pieces = table.decode("utf-8", "surrogateescape").split("\0")
+    starts = np.concatenate([[0], np.flatnonzero(np.frombuffer(table, np.uint8) == 0) + 1])
+    at = np.minimum(np.searchsorted(starts, offsets), len(pieces) - 1)
+    names = list(map(pieces.__getitem__, at.tolist()))
+    for k in np.flatnonzero(starts[at] != offsets).tolist():
+        name = strings.get(int(offsets[k]))
         if name is None:
-            name = strings.get(name_off)  # inside another name (a shared suffix), or bad
-        if name is None:
+            n = int(rows[k])
             raise hdr.error(f"dynamic symbol {n} name outside .dynstr", index,
-                            offset=n * dtype.itemsize)
-        version = get_version(ver) if ver is not None else None
-        dsym = DynamicSymbol(name, kinds[stype_n], size, weak, version, address, alignment,
-                             zero_fill)
-        if version is not None:
-            versioned[f"{name}@{version}"] = dsym
-        if not hidden_n:
-            out[name] = dsym
-    return out, versioned
-
-
-def _names_by_offset(table: bytes) -> dict[int, str]:
-    """Every name that starts right after a NUL (or at 0), by offset, decoded in one go:
-    one `Strings.get` per export was a third of reading a libc."""
-    names = table.decode("utf-8", "surrogateescape").split("\0")
-    starts = np.flatnonzero(np.frombuffer(table, np.uint8) == 0) + 1
-    return dict(zip([0, *starts.tolist()], names))
+                            offset=n * entsize)
+        names[k] = name
+    return names
 
 
 def _undefined(hdr: ElfHeaders, index: int, strings: Strings) -> frozenset[str]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LinkError
-from ..model import RelocTable, SymType, is_thread_local
+from ..model import TYPE_TLS, RelocTable, is_thread_local
 from ..reloc_view import allocated_relocations, joined_symbol_column
 from ..resolve import SymbolTable
 
@@ -95,7 +95,7 @@ def relax_tls_in_executable(symtab: SymbolTable, preemptible: np.ndarray) -> Non
 
 def _has_tls(symtab: SymbolTable) -> bool:
     """Does any input define or refer to a thread-local symbol, or hold a TLS section?"""
-    if (joined_symbol_column(symtab.objects, "type") == SymType.TLS).any():
+    if (joined_symbol_column(symtab.objects, "type") == TYPE_TLS).any():
         return True
     return any(sec is not None and is_thread_local(sec.flags)
                for obj in symtab.objects for sec in obj.sections)

@@ -3,6 +3,7 @@ headers.  The only code that knows the ELF file layout of an executable."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 import operator
 import struct
@@ -11,7 +12,16 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..layout import OutputSection, Segment
-from ..model import Binding, SectionFlags, SymType
+from ..model import (
+    BIND_LOCAL,
+    TYPE_FILE,
+    TYPE_IFUNC,
+    TYPE_SECTION,
+    TYPE_TLS,
+    Binding,
+    SectionFlags,
+    SymType,
+)
 from ..records import dataclass
 from ..resolve import SymbolTable
 from ..synth import SYNTHETIC_PATH
@@ -185,12 +195,12 @@ def _append_locals(rows: list[tuple[int, int, int, int, int, int]], img: ElfImag
     binding = np.concatenate([obj.symbols.binding for obj in kept]) if kept else types
     counts = [len(obj.symbols) for obj in kept]
     owner = np.repeat(np.arange(len(kept)), counts)
-    is_local = (binding == Binding.LOCAL) & (types != SymType.SECTION)
+    is_local = (binding == BIND_LOCAL) & (types != TYPE_SECTION)
     # ELF's null symbol (row 0, no name) is skipped below: it does not make an object one
     # with locals (most objects of a large link have no other)
     first = np.cumsum([0, *counts[:-1]])[[len(obj.symbols) > 0 and not obj.symbols.names[0]
                                           for obj in kept]]
-    is_local[first[types[first] != SymType.FILE]] = False
+    is_local[first[types[first] != TYPE_FILE]] = False
     # only the objects with such locals
     objects = [kept[o] for o in np.flatnonzero(np.bincount(owner[is_local],
                                                            minlength=len(kept))).tolist()]
@@ -201,8 +211,8 @@ def _append_locals(rows: list[tuple[int, int, int, int, int, int]], img: ElfImag
     owner = np.repeat(np.arange(len(objects)), counts)
     types = np.concatenate([t.type for t in tables])
     every_addr = all_local_addresses(objects, img.layout, [True] * len(objects))
-    picked = np.nonzero((np.concatenate([t.binding for t in tables]) == Binding.LOCAL)
-                        & (types != SymType.SECTION))[0]
+    picked = np.nonzero((np.concatenate([t.binding for t in tables]) == BIND_LOCAL)
+                        & (types != TYPE_SECTION))[0]
     first = np.cumsum([0, *counts[:-1]])
     every_name = list(itertools.chain.from_iterable(t.names for t in tables))
     for o, i, name, typ, shndx, vis, size, addr in zip(
@@ -253,10 +263,7 @@ def build_symtab(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int],
         index.global_.update(zip(hidden[6].tolist(), range(len(rows), first_global)))
         index.global_.update(zip(globals_[6].tolist(),
                                  range(first_global, first_global + len(globals_[0]))))
-    layout = img.arch.elf
-    # the class's Elf_Sym, field by field in its own order (struct code -> numpy type)
-    dt = np.dtype([(name, _NUMPY_FIELD[code]) for name, code
-                   in zip(layout.symbol_fields, layout.symbol_format[1:])])
+    dt = _symbol_dtype(img.arch.elf)
     # An absolute symbol's address may be negative (apply.absolute_word): its st_value is
     # the same 64-bit word, unsigned.
     locals_ = np.array([(n, i, o, x, v & ((1 << 64) - 1), z) for n, i, o, x, v, z in rows],
@@ -306,9 +313,9 @@ def _global_columns(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int
     value = img.syms.address[picked].copy()
     # .symtab keeps an IFUNC's own value, its resolver (as GNU ld does); references got
     # its .iplt entry instead.
-    for k in np.flatnonzero((kind == SymType.IFUNC) & has_section).tolist():
+    for k in np.flatnonzero((kind == TYPE_IFUNC) & has_section).tolist():
         value[k] = img.layout.address_of(sections[k]) + chosen[k].value
-    thread_local = defined & (kind == SymType.TLS) & ~linker_defined
+    thread_local = defined & (kind == TYPE_TLS) & ~linker_defined
     value[thread_local] -= tls_base
     size = np.where(defined, np.fromiter(map(_SIZE, chosen), np.int64, m), 0)
     hidden = defined & ((visibility == STV_INTERNAL) | (visibility == STV_HIDDEN))
@@ -327,6 +334,13 @@ _LINKER_DEFINED, _REFERENCED, _SECTION, _TYPE, _VISIBILITY, _BINDING, _STRONG_RE
 _NUMPY_FIELD = {"B": "u1", "H": "<u2", "I": "<u4", "Q": "<u8"}
 
 
+@functools.lru_cache(maxsize=4)
+def _symbol_dtype(layout: ElfLayout) -> np.dtype:
+    """The class's Elf_Sym, field by field in its own order (struct code -> numpy type)."""
+    return np.dtype([(name, _NUMPY_FIELD[code]) for name, code
+                     in zip(layout.symbol_fields, layout.symbol_format[1:])])
+
+
 def section_header(layout: ElfLayout, name: int, sh_type: int, flags: int, addr: int,
                    offset: int, size: int, link: int, info: int, align: int, entsize: int
                    ) -> bytes:
@@ -335,16 +349,28 @@ def section_header(layout: ElfLayout, name: int, sh_type: int, flags: int, addr:
 
 
 def shdr_flags(out: OutputSection) -> int:
-    if SectionFlags.ALLOC not in out.flags:  # debug information, .comment: kept as merged
-        return ((SHF_MERGE if SectionFlags.MERGE in out.flags else 0)
-                | (SHF_STRINGS if SectionFlags.STRINGS in out.flags else 0)
-                | (SHF_COMPRESSED if out.meta.get("compressed") else 0))
+    compressed = bool(out.meta.get("compressed"))
+    known = _SHDR_FLAGS.get((out.flags, compressed))
+    if known is None:
+        known = _SHDR_FLAGS[(out.flags, compressed)] = _shdr_flags(out.flags, compressed)
+    return known
+
+
+# (flags, compressed) -> sh_flags: an IntFlag test costs a µs, a section header four
+_SHDR_FLAGS: dict[tuple[SectionFlags, bool], int] = {}
+
+
+def _shdr_flags(flags: SectionFlags, compressed: bool) -> int:
+    if SectionFlags.ALLOC not in flags:  # debug information, .comment: kept as merged
+        return ((SHF_MERGE if SectionFlags.MERGE in flags else 0)
+                | (SHF_STRINGS if SectionFlags.STRINGS in flags else 0)
+                | (SHF_COMPRESSED if compressed else 0))
     f = SHF_ALLOC
-    if SectionFlags.WRITE in out.flags:
+    if SectionFlags.WRITE in flags:
         f |= SHF_WRITE
-    if SectionFlags.EXEC in out.flags:
+    if SectionFlags.EXEC in flags:
         f |= SHF_EXECINSTR
-    if SectionFlags.TLS in out.flags:
+    if SectionFlags.TLS in flags:
         f |= SHF_TLS
     return f
 

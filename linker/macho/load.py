@@ -112,9 +112,10 @@ class MachoLoader:
             umbrella, *reexported = read_tbd(data.decode("utf-8", "replace"), path, self.arch)
             # Symbols of the libraries a stub re-exports (libSystem's libsystem_c, ...) are
             # bound through the umbrella's install name, as ld64 does.
+            exports = umbrella.symbols
+            assert isinstance(exports, dict)  # a .tbd's exports are read into a dict
             for lib in reexported:
-                umbrella.symbols.update({k: v for k, v in lib.symbols.items()
-                                         if k not in umbrella.symbols})
+                exports.update({k: v for k, v in lib.symbols.items() if k not in exports})
             self._add_library(umbrella)
         elif is_macho_dylib(data):
             self._add_library(read_dylib(data, path, self.arch))
