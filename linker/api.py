@@ -239,6 +239,7 @@ def link(
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
     symtab.ignore_undefined = ignore_undefined
+    symtab.undefined_needs_relocation = True
     symtab.sort_common = sort_common
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
     if static:

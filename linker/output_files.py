@@ -96,10 +96,11 @@ def _stage(out: OutputFile) -> str:
             view = memoryview(out.data)
             while view:
                 view = view[os.write(fd, view):]
-            if out.executable:
-                mask = os.umask(0)
-                os.umask(mask)
-                os.fchmod(fd, 0o777 & ~mask)
+            # the mode a plain create gives (GNU ld's too): 0666 or, executable, 0777 under
+            # the umask; the staging file's 0600 left a -r object or a map unreadable to others
+            mask = os.umask(0)
+            os.umask(mask)
+            os.fchmod(fd, (0o777 if out.executable else 0o666) & ~mask)
         finally:
             os.close(fd)
     except OSError as e:  # a full disk, a quota

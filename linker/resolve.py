@@ -146,6 +146,9 @@ class SymbolTable:
     # --unresolved-symbols=ignore-all|ignore-in-object-files, -z undefs: an object's
     # undefined reference is not an error; it resolves to 0, as GNU ld resolves it.
     ignore_undefined: bool = False
+    # ELF: an undefined symbol no relocation uses is no error (GNU ld and lld report
+    # undefined references from relocations: gcc -pg's gcrt1.o lists __GI_memset unused)
+    undefined_needs_relocation: bool = False
     # --sort-common[=ascending|descending]: COMMON symbols placed by alignment (stable).
     sort_common: str | None = None
 
@@ -504,16 +507,34 @@ class SymbolTable:
         """Names an archive member may be pulled in for."""
         return {s.name for s in self.symbols if s.strong_ref and s.undefined}
 
+    def _relocated_against(self, sym: GlobalSymbol) -> bool:
+        """Whether an object's relocation uses `sym` (or the command line names it: -u, the
+        entry point); looked up only for a symbol still undefined, so only on failure."""
+        objects = [o for o in self.objects if o.path in sym.referrers]
+        return len(objects) < len(set(sym.referrers)) or any(
+            _uses_undefined(o, sym.name) for o in objects)
+
     def check_undefined(self) -> None:
         """Report each strongly undefined symbol, one error each (the link's collector
         stops at its error limit)."""
         diagnostics = current()
         for sym in self.symbols:
             if sym.strong_ref and sym.undefined and not self.ignore_undefined:
+                if self.undefined_needs_relocation and not self._relocated_against(sym):
+                    continue
                 diagnostics.error(LinkError(
                     f"undefined symbol, referenced by {', '.join(sym.referrers)}",
                     file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))
         diagnostics.check()
+
+
+def _uses_undefined(obj: ObjectFile, name: str) -> bool:
+    """Whether a relocation of `obj` names its undefined symbol `name`."""
+    table = obj.symbols
+    rows = [i for i, n in enumerate(table.names) if n == name and table.section[i] == UNDEF]
+    return bool(rows) and any(
+        sec is not None and len(sec.relocs) and np.isin(sec.relocs.rows["symbol"], rows).any()
+        for sec in obj.sections)
 
 
 def _finally_defined(sym: GlobalSymbol) -> bool:

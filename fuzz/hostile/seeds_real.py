@@ -18,6 +18,9 @@ Link targets (each linked unmutated first; a mutation replaces one of `mutable`)
   too (they are compiler-made);
 - gcc32-object: the same for i386, as a non-PIE (`-fno-pie`: R_386_32 and the IFUNC's
   .iplt; linkharness refuses an IFUNC in an i386 PIE);
+- gcc-shared-object: `-shared` of the units compiled `-fPIC`, on gcc's link line for it;
+- gcc-static-object: `-static` of the C unit against glibc's libc.a and libz.a;
+- gcc-relocatable: `-r` of gcc-object's two units (groups, .eh_frame, DWARF relocations kept);
 - clang-macho-object / clang-macho32-object: the C and C++ units for x86_64-apple-macosx10.9
   and i386-apple-macosx10.7, against libSystem's stub and a libc++abi stub of ours;
 - clang-macho-archive: the x86-64 Mach-O objects in a BSD-format archive (llvm-ar-14);
@@ -43,7 +46,15 @@ SOURCES = Path(__file__).resolve().parent / "real"
 ROOT = SOURCES.parents[2]
 MACHO_INCLUDE = ROOT / "tests" / "macho_include"
 LIBSYSTEM_TBD = ROOT / "linker" / "macho" / "data" / "libSystem.tbd"
-GCC_LIB = Path("/usr/lib/gcc/x86_64-linux-gnu/12")
+
+def _gcc_lib() -> Path:
+    """gcc's own library directory (crtbeginS.o, libgcc.a), as `gcc -###` names it."""
+    found = subprocess.run(["gcc", "-print-file-name=crtbeginS.o"], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    return Path(found).parent
+
+
+GCC_LIB = _gcc_lib()
 LIB64 = Path("/usr/lib/x86_64-linux-gnu")
 LIB32 = Path("/usr/lib32")
 LIBZ_SO = LIB64 / "libz.so.1"
@@ -51,7 +62,8 @@ LIBZ_A = LIB64 / "libz.a"
 LIBZ_MEMBERS = ("crc32.o", "adler32.o", "zutil.o")  # what c_parts.c calls, and no more
 REAL_TARGETS = ("gcc-object", "gcc32-object", "clang-macho-object", "clang-macho32-object",
                 "system-so", "system-archive", "clang-macho-archive", "gnu-ld-exe",
-                "gnu-ld32-exe", "lld-macho-exe", "system-so-run")
+                "gnu-ld32-exe", "lld-macho-exe", "system-so-run", "gcc-shared-object",
+                "gcc-relocatable", "gcc-static-object")
 GCC_FLAGS = ("-O2", "-g", "-fcf-protection=full", "-frandom-seed=hostile")
 DARWIN_TRIPLES = {"x86_64": "x86_64-apple-macosx10.9", "i386": "i386-apple-macosx10.7"}
 
@@ -79,6 +91,9 @@ def _compile_all(work: Path) -> dict[str, Path]:
     jobs["stub_x86_64.o"] = ["clang-14", f"--target={DARWIN_TRIPLES['x86_64']}", "-O2", "-c",
                              "stub_cxx_part.c"]
     jobs["stub.o"] = ["gcc", "-O2", "-c", "stub_cxx_part.c"]
+    # for -shared: position-independent, the C++ unit's DWARF left uncompressed
+    jobs["c_parts_pic.o"] = ["gcc", *GCC_FLAGS, "-fPIC", *mapped, "-c", "c_parts.c"]
+    jobs["cxx_parts_pic.o"] = ["g++", *GCC_FLAGS, "-fPIC", *mapped, "-c", "cxx_parts.cc"]
     jobs["stub32.o"] = ["gcc", "-m32", "-fno-pie", "-O2", "-c", "stub_cxx_part.c"]
     running = {name: subprocess.Popen([*argv, "-o", name], cwd=work, stdout=subprocess.PIPE,
                                       stderr=subprocess.STDOUT)
@@ -181,6 +196,21 @@ def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
     inputs, _, options = _gcc_link_line(elf32, True, [])
     inputs[:3] = crt32
     add("gcc32-object", inputs, [*crt32, *elf32], options)
+    # -shared of the position-independent units, on gcc's link line for it; -r of the two
+    pic = [objects["c_parts_pic.o"], objects["cxx_parts_pic.o"]]
+    inputs, _, options = _gcc_link_line(pic, False, ["-lz"])
+    inputs = [p for p in inputs if p != LIB64 / "Scrt1.o"]  # -shared has no start file
+    options = {k: v for k, v in options.items() if k not in ("pie", "dynamic_linker")}
+    add("gcc-shared-object", inputs, pic,
+        {**options, "shared": True, "soname": "libreal.so", "relro": True})
+    add("gcc-relocatable", [*elf64], elf64, {"relocatable": True})
+    # -static against glibc's libc.a (its IFUNCs as IRELATIVE, static TLS), C only
+    static = [objects["c_parts.o"], objects["stub.o"]]
+    add("gcc-static-object",
+        [LIB64 / "crt1.o", LIB64 / "crti.o", GCC_LIB / "crtbeginT.o", *static, "--start-group",
+         "-lz", "-lgcc", "-lgcc_eh", "-lc", "--end-group", GCC_LIB / "crtend.o",
+         LIB64 / "crtn.o"], static,
+        {"static": True, "library_paths": [str(GCC_LIB), str(LIB64)], "build_id": "sha1"})
     cxxabi = SOURCES / "libcxxabi.tbd"
     for arch, name in (("x86_64", "clang-macho-object"), ("i386", "clang-macho32-object")):
         macho = [objects[f"macho_parts_{arch}.o"], objects[f"cxx_parts_{arch}.o"]]

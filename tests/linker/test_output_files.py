@@ -80,3 +80,17 @@ def test_a_device_destination_is_not_replaced(main_object: Path, tmp_path: Path)
     after = device.stat()
     assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
     assert after.st_ino == before.st_ino
+
+
+def test_outputs_get_the_mode_a_plain_create_gives(main_object: Path, tmp_path: Path) -> None:
+    """An executable 0777 and a -r object or a map 0666, under the umask (as GNU ld writes
+    them): the private staging file's 0600 must not survive the rename."""
+    mask = os.umask(0o022)
+    try:
+        link([main_object], tmp_path / "exe", entry="main", map_file=tmp_path / "exe.map")
+        link([main_object], tmp_path / "r.o", relocatable=True)
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "exe").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "exe.map").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "r.o").stat().st_mode) == 0o644
