@@ -32,6 +32,7 @@ from .model import (
     Function,
     IfOdd,
     Load,
+    ObjectModel,
     Program,
     Ref,
     SectionKind,
@@ -86,21 +87,33 @@ def _legal(program: Program, absolute_code: bool) -> bool:
 
 
 def pie_form(program: Program) -> Program:
-    """`program` with every ABS_S32/ABS_U32 access made pc-relative."""
-    return replace(program, objects=tuple(
-        replace(obj, functions=tuple(_pc_relative(f) for f in obj.functions))
-        for obj in program.objects))
+    """`program` with every ABS_S32/ABS_U32 access made pc-relative (the records nothing
+    changes in are the program's own: they are immutable)."""
+    objects = tuple(_object_form(obj) for obj in program.objects)
+    if all(new is old for new, old in zip(objects, program.objects)):
+        return program
+    return replace(program, objects=objects)
+
+
+def _object_form(obj: ObjectModel) -> ObjectModel:
+    functions = tuple(_pc_relative(f) for f in obj.functions)
+    if all(new is old for new, old in zip(functions, obj.functions)):
+        return obj
+    return replace(obj, functions=functions)
 
 
 def _pc_relative(func: Function) -> Function:
-    return replace(func, steps=tuple(_step(s) for s in func.steps))
+    steps = tuple(_step(s) for s in func.steps)
+    if all(new is old for new, old in zip(steps, func.steps)):
+        return func
+    return replace(func, steps=steps)
 
 
 def _step(step: Step) -> Step:
     if isinstance(step, IfOdd):
         inner = _step(step.step)
         assert not isinstance(inner, IfOdd)
-        return IfOdd(inner)
+        return step if inner is step.step else IfOdd(inner)
     if isinstance(step, (Load, Store, CallTable, AddrMask, AddrNonNull)) and \
             step.via in _ABSOLUTE_VIA:
         return replace(step, via=AddrVia.PC_REL)

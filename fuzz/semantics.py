@@ -226,8 +226,8 @@ class Interpreter:
             if isinstance(d, libtrace.Import):
                 self.memory[key] = [libtrace.data_word(d.name, k) for k in range(d.size // 4)]
             elif isinstance(d, DataItem):
-                # offsets summed as the fields go: offset_of(i) for each would be
-                # quadratic, and the samples hold items of 2,048 fields
+                # offsets summed as the fields go: offset_of(i) for each is quadratic
+                # in the item's fields (the samples have an item of 2,048, not loaded)
                 offsets = accumulate((f.width for f in d.fields), initial=0)
                 self.memory[key] = [self.field_value(where.owner, f, offset)
                                     for f, offset in zip(d.fields, offsets)]

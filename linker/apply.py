@@ -366,7 +366,6 @@ def apply_relocations(
     all_gids = np.concatenate(symtab.gids)
     all_local = _local_ifunc_entries(all_local_addresses(objects, layout, checked), sym_start,
                                      synthetic, layout)
-    all_size = np.concatenate([obj.symbols.size for obj in objects]).astype(np.int64)
     lengths = np.array(sec_len, dtype=np.int64)
     rows = _joined(tables)
     local = rows["symbol"].astype(np.int64)
@@ -392,9 +391,13 @@ def apply_relocations(
     S = np.where(is_global, syms.address[g], all_local[flat["symbol"]])
     L = np.where(is_global & (syms.plt[g] != 0), syms.plt[g], S)
     G = np.where(is_global, syms.got[g], 0)
-    Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
     howto_columns = howtos.joined()[:, flat["howto"]]
     kind = howto_columns[0]
+    # Z only where some row is a SIZE relocation (np.zeros costs nothing until written)
+    Z = np.zeros(row_count, dtype=np.int64)
+    if (kind == RelocKind.SIZE).any():
+        all_size = np.concatenate([obj.symbols.size for obj in objects]).astype(np.int64)
+        Z = np.where(is_global, syms.size[g], all_size[flat["symbol"]])
     local_got = ~is_global & _IS_GOT_KIND[kind]
     tls_got = _IS_TLS_GOT_KIND[kind]
     tls_pair = _IS_TLS_PAIR_KIND[kind]
@@ -411,17 +414,17 @@ def apply_relocations(
         T = np.where(has, np.where(sg >= 0, syms.address[np.maximum(sg, 0)], all_local[sidx]), 0)
     if bound_rows:
         S[np.concatenate(bound_rows)] = 0
-    if any(t >= 0 for t in sec_tomb):  # references from debug sections into discarded ones
-        tomb = np.repeat(np.array(sec_tomb, dtype=np.int64), lengths)
+    tomb: np.ndarray | None = None  # per row: the tombstone it gets, or -1
+    if any(t >= 0 for t in sec_tomb):  # a non-allocated section (debug information)
         dead = _in_discarded_sections(objects, layout)[flat["symbol"]] & ~is_global
-        tomb = np.where(dead, tomb, -1)
-    else:
-        tomb = np.full(row_count, -1, dtype=np.int64)
-    columns = {
+        tomb = np.where(dead, np.repeat(np.array(sec_tomb, dtype=np.int64), lengths), -1)
+    columns: dict[str, np.ndarray] = {
         "S": S, "A": flat["addend"], "P": P, "G": G, "L": L, "T": T, "Z": Z, "pos": pos,
         "kind": kind, "width": howto_columns[1], "lo": howto_columns[2],
-        "hi": howto_columns[3], "tomb": tomb,
+        "hi": howto_columns[3],
     }
+    if tomb is not None:
+        columns["tomb"] = tomb
     _write_all(image, columns, symtab, got_base, (sec_len, sec_origin), tp, tls_start)
 
 
@@ -529,8 +532,10 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
                                       L=f["L"], GOT=got_base, T=f["T"], Z=f["Z"], TP=tp,
                                       TLS=tls_start),
                       where=f["kind"] == kind)
-    tombstoned = f["tomb"] >= 0
-    values[tombstoned] = f["tomb"][tombstoned]
+    tomb = f.get("tomb")  # absent: no row is tombstoned
+    if tomb is not None:
+        tombstoned = tomb >= 0
+        values[tombstoned] = tomb[tombstoned]
     # Unsigned 64-bit bounds do not fit int64; those are NONE-overflow fields (never checked).
     bad = (values < f["lo"]) | (values > f["hi"])
     bad &= f["width"] < 8
@@ -547,8 +552,10 @@ def _write_all(image: bytearray, f: dict[str, np.ndarray], symtab: SymbolTable,
             v = (values[m] & ((1 << (8 * width)) - 1)).astype(f"<u{width}")
         else:
             v = values[m].astype("<i8")
-        cells = f["pos"][m][:, None] + np.arange(width)
-        buf[cells] = v.view(np.uint8).reshape(-1, width)
+        # byte k of every field at once: a scatter per byte, no 2-D index
+        field_bytes, at = v.view(np.uint8).reshape(-1, width), f["pos"][m]
+        for k in range(width):
+            buf[at + k] = field_bytes[:, k]
 
 
 def _overflow_error(f: dict[str, np.ndarray], r: int, value: int, symtab: SymbolTable,

@@ -276,6 +276,16 @@ class LazySymbols(Mapping[str, DynamicSymbol]):
         values = self._values
         return [name for name, row in self.rows.items() if values[row] == value]
 
+    def names_of_type(self, kind: SymType) -> list[str]:
+        """The names whose export is of type `kind`, in order."""
+        types = self._types
+        return [name for name, row in self.rows.items() if types[row] is kind]
+
+    def names_not_of_type(self, kind: SymType) -> list[str]:
+        """The names whose export is not of type `kind`, in order."""
+        types = self._types
+        return [name for name, row in self.rows.items() if types[row] is not kind]
+
     def type_of(self, name: str) -> SymType:
         """The export's type without making its record (KeyError when not exported)."""
         return self._types[self.rows[name]]

@@ -18,6 +18,7 @@ global ids (-1 for locals), which the relocation pass uses to gather addresses i
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -396,14 +397,9 @@ class SymbolTable:
         self.libraries.append(lib)
         by_name = self.by_name
         exports = lib.symbols
-        # the type without making the record (LazySymbols), for the names skipped
-        type_of = exports.type_of if isinstance(exports, LazySymbols) \
-            else (lambda name: exports[name].type)
-        for name in exports:
+        for name in self._names_to_bind(exports, every_name):
             sym = by_name.get(name)
             if sym is None:
-                if not every_name and type_of(name) == SymType.FUNC:
-                    continue
                 sym = self.intern(name)
             dsym = exports[name]
             if sym.file is None and sym.dso is None and not sym.linker_defined:
@@ -417,6 +413,29 @@ class SymbolTable:
                     sym.index, sym.absolute, sym.referenced = 0, False, True
                     sym.dso, sym.dynsym = lib, dsym
                     sym.type, sym.size = dsym.type, dsym.size
+
+    def _names_to_bind(self, exports: Mapping[str, DynamicSymbol], every_name: bool
+                       ) -> Iterable[str]:
+        """The names `add_library` binds, in an order that gives new names their ids as
+        a walk over all of them would: every name, or (`every_name` False) those seen so
+        far and the data objects.  From a LazySymbols, the data objects first, in order,
+        then the functions already seen (binding one depends on no other), looked up from
+        whichever of the two tables is smaller: libc has 2,500 functions."""
+        if every_name:
+            return exports
+        if not isinstance(exports, LazySymbols):
+            by_name = self.by_name
+            return [name for name in exports
+                    if name in by_name or exports[name].type != SymType.FUNC]
+        data = exports.names_not_of_type(SymType.FUNC)
+        type_of = exports.type_of
+        if len(self.by_name) < len(exports):
+            seen = [name for name in self.by_name
+                    if name in exports and type_of(name) == SymType.FUNC]
+        else:
+            by_name = self.by_name
+            seen = [name for name in exports.names_of_type(SymType.FUNC) if name in by_name]
+        return data + seen
 
     def bind_versioned_references(self) -> None:
         """References an object pinned to a version (`.symver f, f@VER`, seen here as the

@@ -53,7 +53,6 @@ from oracle.macho_relocs_site import (
 )
 from oracle.macho_relocs_site import Site as _Site
 from oracle.macho_relocs_site import Unresolved as _Unresolved
-from oracle.records import collector_paused
 from oracle.relocs.mismatch import ConfirmedSite, FieldMismatch, FieldReport
 from oracle.relocs.unreadable import unreadable
 
@@ -213,7 +212,6 @@ def _coalesced_away(out: Output, obj: MachOObject, place: Placement, r: MachORel
     return out.external[owner.name] not in placed
 
 
-@collector_paused
 def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> FieldReport:
     """Every relocation of every MH_OBJECT input, recomputed from `output` and compared.
     A file that cannot be read is the report: one "unreadable" mismatch naming it."""

@@ -1,5 +1,4 @@
-"""A faster constructor for the oracle's small frozen records (and the collector pause
-the judges' entry points run under).
+"""A faster constructor for the oracle's small frozen records.
 
 A frozen dataclass's generated __init__ sets each field through object.__setattr__ (to
 get past its own __setattr__, which refuses): about 1.5 us for a ten-field record.  The
@@ -13,14 +12,9 @@ cost.  Only for plain records: no __slots__, no __post_init__, no default factor
 from __future__ import annotations
 
 import dataclasses
-import functools
-import gc
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
-P = ParamSpec("P")
-R = TypeVar("R")
 
 
 def quick_init(cls: type[T]) -> type[T]:
@@ -65,22 +59,3 @@ def replaced(record: T, **changes: object) -> T:
     vars(new).update(fields)
     vars(new).update(changes)
     return new
-
-
-def collector_paused(func: Callable[P, R]) -> Callable[P, R]:
-    """Run `func` with Python's cycle collector off (as the linker runs a link): a judge
-    makes thousands of small records per call, and every 700 of them start a collection
-    that walks the fuzz process's whole young heap again.  The cycles a call leaves (the
-    emulator's handlers refer to their machine) are collected after it."""
-
-    @functools.wraps(func)
-    def paused(*args: P.args, **kwargs: P.kwargs) -> R:
-        if not gc.isenabled():
-            return func(*args, **kwargs)
-        gc.disable()
-        try:
-            return func(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return paused

@@ -230,9 +230,8 @@ class Loader:
         needed = self.state.as_needed if as_needed is None else as_needed
         if data[:4] == ELF_MAGIC:
             etype = int.from_bytes(data[16:18], "little") if len(data) >= 18 else 0
-            if etype == ET_DYN:  # decoded once per contents: the bytes are the cache key
-                self.shared(bytes(data), path, needed, from_search,
-                            (info.st_dev, info.st_ino))
+            if etype == ET_DYN:
+                self.shared(data, path, needed, from_search, (info.st_dev, info.st_ino))
                 return
             self.object(read_object(memoryview(data), path))
         elif data[:8] == AR_MAGIC or data[:8] == THIN_MAGIC:
@@ -255,7 +254,7 @@ class Loader:
                             file=obj.path)
         self.symtab.add_object(obj)
 
-    def shared(self, data: bytes, path: str, as_needed: bool, from_search: bool,
+    def shared(self, data: bytes | mmap.mmap, path: str, as_needed: bool, from_search: bool,
                identity: tuple[int, int]) -> None:
         named = self._seen_libs.setdefault(identity, [])
         if named:  # the same file again: skipped when named by the same real path
@@ -266,8 +265,13 @@ class Loader:
         # Without a DT_SONAME, DT_NEEDED is the name as GNU ld was given it: the file name
         # of a library found by -l, else the path as written (ld.so opens a name holding a
         # slash as a path, so the base name alone would not be found).
-        lib = _read_shared_once(data, path,
-                                os.path.basename(path) if from_search else path)
+        needed_name = os.path.basename(path) if from_search else path
+        # A small library is decoded once per contents (the bytes are the cache's key: a
+        # fuzz campaign links the same few thousands of times).  A mapped one (64 KiB or
+        # more: libc.so.6 is 2 MB) is decoded from the map: copying and hashing its bytes
+        # for a key cost a one-link process more than the decoding the cache would save.
+        lib = read_shared(memoryview(data), path, needed_name=needed_name) \
+            if isinstance(data, mmap.mmap) else _read_shared_once(data, path, needed_name)
         self.symtab.add_library(replace(lib, as_needed=as_needed), every_name=False)
 
     def archive(self, archive: Archive) -> None:

@@ -21,13 +21,11 @@ from oracle.emulate.libtrace import is_libtrace
 from oracle.emulate.loader import LoadError, read_capped
 from oracle.emulate.machine import Limits
 from oracle.emulate.result import Fault, RunResult
-from oracle.records import collector_paused
 
 MACHO_MAGICS = (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe")
 DEFAULT_LIMITS = Limits()
 
 
-@collector_paused
 def run(
     path: str | os.PathLike[str],
     argv: Sequence[str | bytes] | None = None,

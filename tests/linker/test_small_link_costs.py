@@ -178,3 +178,23 @@ def test_lazy_exports_keep_their_types_for_names_never_asked() -> None:
     assert exports.type_of("stdout") is SymType.OBJECT
     with pytest.raises(KeyError):
         exports.type_of("no_such_name")
+
+
+def test_add_library_binds_a_lazy_table_as_it_binds_a_dict() -> None:
+    """The names bound, their ids and what they are bound to: a LazySymbols (data objects
+    first, then the functions seen) and the same exports as a plain dict (one walk)."""
+    from dataclasses import replace
+    lib = read_shared(memoryview(LIBC.read_bytes()), str(LIBC))
+    eager = replace(lib, symbols=dict(lib.symbols.items()))
+    seen = ["printf", "main", "stdout", "environ", "no_such_name", "malloc", "errno"]
+    tables = []
+    for library in (lib, eager):
+        symtab = SymbolTable()
+        for name in seen:
+            symtab.intern(name)
+        symtab.add_library(library, every_name=False)
+        symtab.intern("puts")  # a name first seen after the library binds in intern
+        tables.append([(s.id, s.name, s.dso is not None, s.type, s.size)
+                       for s in symtab.symbols])
+    assert tables[0] == tables[1]
+    assert len(tables[0]) > len(seen) + 100  # libc's data objects were made symbols
