@@ -150,6 +150,9 @@ def _redirect_object(obj: ObjectFile, moved: dict[int, _Pieces],
             t.value[named] = pieces.remap(t.value[named].astype(np.int64)).astype(np.uint64)
     section_symbol_of = {int(k): slots[int(shndx[k])] for k in
                          np.nonzero(t.type == STT_SECTION)[0].tolist() if int(shndx[k]) in slots}
+    for k, pieces in section_symbol_of.items():  # (a section symbol's value is 0 as made)
+        if int(t.value[k]) > pieces.section.size:
+            raise _beyond(pieces.section, pieces.section.name, int(t.value[k]))
     if section_symbol_of:
         for sec in obj.sections:
             if sec is None or sec.file is not obj or not len(sec.relocs):
