@@ -44,7 +44,8 @@ HOSTILE_TARGETS ?= elf64-object elf32-object archive shared-object script macho6
 	macho32-object tbd elf64-exe elf32-exe macho64-exe macho32-exe \
 	macho64-dylib-input macho32-dylib-input relocatable version-script macho64-tlv-object \
 	macho64-dwarf-object macho32-dwarf-object elf64-so elf32-so elf64-pie elf32-pie \
-	macho64-dylib macho32-dylib
+	macho64-dylib macho32-dylib gcc-object gcc-shared-object clang-macho-archive \
+	clang-fat-object system-so-run
 fuzz-hostile: $(STAMP)
 	@per=$$(( $(FUZZ_SECONDS) / $(words $(HOSTILE_TARGETS)) )); [ $$per -ge 5 ] || per=5; \
 	mkdir -p build/hostile; finds=0; for t in $(HOSTILE_TARGETS); do \
