@@ -91,7 +91,8 @@ def tlv_template_align(f: MachOFile) -> Iterator[Finding]:
     if not template:
         return
     first = min(template, key=lambda s: s.addr)
-    want = min(MALLOC_ALIGN, max(1 << s.align for s in template))
+    # (a hostile align of 2**32-2 would make `1 << align` a 512 MiB integer: capped first)
+    want = min(MALLOC_ALIGN, max(1 << min(s.align, 63) for s in template))
     if first.addr % want:
         most = max(template, key=lambda s: s.align)
         yield first.name, (f"the template starts at {first.addr:#x}, not a multiple of "
