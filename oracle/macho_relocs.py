@@ -222,7 +222,7 @@ def check_macho_fields(output: str | Path, inputs: Sequence[str | Path]) -> Fiel
         objects = []
         for path in inputs:
             reading = str(path)
-            objects.append(read_object(path))
+            objects.append(read_object(path, out.img.cputype))
     except (MachOError, ObjectError, OSError) as err:
         return unreadable(reading, err, "Mach-O")
     # an external absolute symbol (N_ABS) has the value its defining input gives it, moved by

@@ -99,8 +99,28 @@ class MachOObject:
 ZEROFILL_HELD = 1 << 20
 
 
-def read_object(path: str | Path) -> MachOObject:
+FAT_MAGIC = b"\xca\xfe\xba\xbe"
+
+
+def _slice(path: str | Path, data: bytes, cputype: int) -> bytes:
+    """The `cputype` slice of a universal (fat) file, as a linker picks it; else `data`."""
+    if not data.startswith(FAT_MAGIC) or len(data) < 8:
+        return data
+    count = int.from_bytes(data[4:8], "big")
+    for at in range(8, min(8 + 20 * count, len(data) - 19), 20):
+        cpu, _sub, offset, size = struct.unpack_from(">IIII", data, at)
+        if cpu == cputype:
+            if offset + size > len(data):
+                raise ObjectError(f"{path}: fat_arch slice {offset:#x}+{size:#x} past the end")
+            return data[offset:offset + size]
+    raise ObjectError(f"{path}: universal file without a slice of cputype {cputype:#x}")
+
+
+def read_object(path: str | Path, cputype: int | None = None) -> MachOObject:
+    """`cputype`: the output's, which picks the slice of a universal (fat) input."""
     data = read_regular(path)
+    if cputype is not None:
+        data = _slice(path, data, cputype)
     try:
         img = mi.parse(data)
     except mi.MachOError as err:

@@ -19,6 +19,7 @@ from .layout_deep import elf_contents, macho_contents
 
 ASCII = "ascii"  # a decimal number in ASCII, space padded (ar member sizes, dates)
 LITTLE = "le"  # a little-endian integer
+BIG = "be"  # a big-endian integer (a Mach-O fat header's)
 
 
 @dataclass(frozen=True)
@@ -341,6 +342,31 @@ def _ar_member_fields(data: bytes, at: int, size: int, fields: list[Field],
     bounds.update(body + b for b in inner.boundaries)
 
 
+def _fat_fields(data: bytes) -> Layout:
+    """A Mach-O universal file (deep seeds): nfat_arch, each fat_arch's big-endian cputype,
+    offset, size and align, and each slice's own fields."""
+    fields = [Field(4, 4, "nfat_arch", BIG, count=True)]
+    bounds = {0, 8, len(data)}
+    count = struct.unpack_from(">I", data, 4)[0]
+    for k in range(min(count, 8)):
+        at = 8 + 20 * k
+        if at + 20 > len(data):
+            break
+        bounds.add(at)
+        for rel, what in ((0, "cputype"), (8, "offset"), (12, "size"), (16, "align")):
+            fields.append(Field(at + rel, 4, f"fat_arch[{k}].{what}", BIG, what != "cputype"))
+        offset, size = struct.unpack_from(">II", data, at + 8)
+        bounds.update({offset, min(offset + size, len(data))})
+        try:
+            inner = _macho_fields(data[offset:offset + size], True)
+        except (struct.error, ValueError, IndexError, OverflowError):
+            continue
+        fields += [Field(offset + f.offset, f.width, f"slice[{k}].{f.what}", f.encoding,
+                         f.count) for f in inner.fields]
+        bounds.update(offset + b for b in inner.boundaries)
+    return Layout(tuple(fields), tuple(sorted(b for b in bounds if 0 <= b <= len(data))))
+
+
 def _text_fields(data: bytes) -> Layout:
     bounds = {0, len(data)}
     at = 0
@@ -361,6 +387,8 @@ def layout_of(data: bytes, deep: bool = False) -> Layout:
             return _macho_fields(data, deep)
         if data.startswith((b"!<arch>\n", b"!<thin>\n")):
             return _ar_fields(data, deep)
+        if deep and data.startswith(b"\xca\xfe\xba\xbe") and len(data) >= 8:
+            return _fat_fields(data)
     except (struct.error, ValueError, IndexError, OverflowError):
         pass
     return _text_fields(data)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 from hypothesis import strategies as st
 
-from .layout import ASCII, Field, Layout, layout_of
+from .layout import ASCII, BIG, Field, Layout, layout_of
 
 T = TypeVar("T")
 
@@ -76,13 +76,17 @@ def _extreme_values(field: Field, current: int, length: int) -> list[int]:
             0x7FFF_FFFF, 0xFFFF_FFF0, 0x4000_0000, 1 << 20]
 
 
+def _order(field: Field) -> Literal["little", "big"]:
+    return "big" if field.encoding == BIG else "little"
+
+
 def _write_field(out: bytearray, field: Field, value: int) -> None:
     if field.encoding == ASCII:
         text = str(value)[:field.width].ljust(field.width).encode()
         out[field.offset:field.offset + field.width] = text
         return
     value &= (1 << (8 * field.width)) - 1
-    out[field.offset:field.offset + field.width] = value.to_bytes(field.width, "little")
+    out[field.offset:field.offset + field.width] = value.to_bytes(field.width, _order(field))
 
 
 def _set_field(pick: Picker, out: bytearray, layout: Layout) -> str:
@@ -100,7 +104,7 @@ def _set_field(pick: Picker, out: bytearray, layout: Layout) -> str:
             out[field.offset:field.offset + field.width] = junk[:field.width].ljust(field.width)
             return f"{field.what} = {junk!r}"
     else:
-        current = int.from_bytes(raw, "little")
+        current = int.from_bytes(raw, _order(field))
     value = choose(pick, _extreme_values(field, current, len(out)))
     _write_field(out, field, value)
     return f"{field.what} = {value:#x}"
@@ -116,7 +120,7 @@ def _inflate(pick: Picker, out: bytearray, layout: Layout) -> str:
         except ValueError:
             current = 0
     else:
-        current = int.from_bytes(raw, "little")
+        current = int.from_bytes(raw, _order(field))
     factor = choose(pick, [2, 3, 16, 1000, 1 << 16, 1 << 24])
     value = max(current, 1) * factor + pick.integer(0, 7)
     _write_field(out, field, value)

@@ -24,6 +24,8 @@ Link targets (each linked unmutated first; a mutation replaces one of `mutable`)
 - clang-macho-object / clang-macho32-object: the C and C++ units for x86_64-apple-macosx10.9
   and i386-apple-macosx10.7, against libSystem's stub and a libc++abi stub of ours;
 - clang-macho-archive: the x86-64 Mach-O objects in a BSD-format archive (llvm-ar-14);
+- clang-fat-object: the two units as universal objects (x86_64 and i386 slices, llvm-lipo-14)
+  linked for x86-64;
 - system-so: the gcc-object link with the host's libz.so.1 (symbol versions, GNU hash)
   copied in as the mutated input;
 - system-archive: the same with an archive of three members of the host's libz.a and a copy
@@ -63,7 +65,7 @@ LIBZ_MEMBERS = ("crc32.o", "adler32.o", "zutil.o")  # what c_parts.c calls, and 
 REAL_TARGETS = ("gcc-object", "gcc32-object", "clang-macho-object", "clang-macho32-object",
                 "system-so", "system-archive", "clang-macho-archive", "gnu-ld-exe",
                 "gnu-ld32-exe", "lld-macho-exe", "system-so-run", "gcc-shared-object",
-                "gcc-relocatable", "gcc-static-object")
+                "gcc-relocatable", "gcc-static-object", "clang-fat-object")
 GCC_FLAGS = ("-O2", "-g", "-fcf-protection=full", "-frandom-seed=hostile")
 DARWIN_TRIPLES = {"x86_64": "x86_64-apple-macosx10.9", "i386": "i386-apple-macosx10.7"}
 
@@ -224,6 +226,14 @@ def real_link_targets(work: Path, link_target: Any) -> dict[str, Any]:
           *(str(objects[f"{unit}_x86_64.o"]) for unit in ("macho_parts", "cxx_parts"))],
          archive.parent)
     add("clang-macho-archive", [archive, cxxabi, LIBSYSTEM_TBD], [archive],
+        {"target": "macho-x86_64", "entry": "_main"})
+    # universal (fat) objects, x86_64 and i386 slices (llvm-lipo-14), linked for x86-64
+    fat = [work / "macho-fat" / f"{unit}_fat.o" for unit in ("macho_parts", "cxx_parts")]
+    fat[0].parent.mkdir()
+    for unit, out in zip(("macho_parts", "cxx_parts"), fat, strict=True):
+        _run(["llvm-lipo-14", "-create", str(objects[f"{unit}_x86_64.o"]),
+              str(objects[f"{unit}_i386.o"]), "-output", str(out)], out.parent)
+    add("clang-fat-object", [*fat, cxxabi, LIBSYSTEM_TBD], [*fat],
         {"target": "macho-x86_64", "entry": "_main"})
     (libz_so,) = _seated(work / "system-so", [LIBZ_SO])
     inputs, _, options = _gcc_link_line(elf64, False, [libz_so])

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import LinkError
 from ..model import InputSection, ObjectFile, SectionFlags, SymType
 from ..records import dataclass, field
 from ..resolve import SymbolTable
@@ -93,8 +94,18 @@ def merge_sections(symtab: SymbolTable) -> None:
     for sym in symtab.symbols:
         if sym.section is not None and id(sym.section) in moved:
             pieces = moved[id(sym.section)]
+            if sym.value > pieces.section.size:
+                raise _beyond(pieces.section, sym.name, sym.value)
             sym.value = int(pieces.remap(np.array([sym.value], dtype=np.int64))[0])
             sym.section = carriers[id(sym.section)]
+
+
+def _beyond(sec: InputSection, name: str, value: int) -> LinkError:
+    """A symbol past the end of the merged section it is in has no piece to follow (BFD:
+    "access beyond end of merged section")."""
+    return LinkError(f"symbol value {value:#x} lies beyond the end of its SHF_MERGE section "
+                     f"({sec.size:#x} bytes)", file=sec.file.path, section=sec.name,
+                     symbol=name or None)
 
 
 def _build_carrier(members: list[_Pieces]) -> InputSection:
@@ -132,10 +143,16 @@ def _redirect_object(obj: ObjectFile, moved: dict[int, _Pieces],
     shndx = t.section.astype(np.int64)
     for i, pieces in slots.items():
         named = np.nonzero((shndx == i) & (t.type != STT_SECTION))[0]
+        past = named[t.value[named] > np.uint64(pieces.section.size)]
+        if len(past):
+            raise _beyond(pieces.section, t.names[int(past[0])], int(t.value[past[0]]))
         if len(named):
             t.value[named] = pieces.remap(t.value[named].astype(np.int64)).astype(np.uint64)
     section_symbol_of = {int(k): slots[int(shndx[k])] for k in
                          np.nonzero(t.type == STT_SECTION)[0].tolist() if int(shndx[k]) in slots}
+    for k, pieces in section_symbol_of.items():  # (a section symbol's value is 0 as made)
+        if int(t.value[k]) > pieces.section.size:
+            raise _beyond(pieces.section, pieces.section.name, int(t.value[k]))
     if section_symbol_of:
         for sec in obj.sections:
             if sec is None or sec.file is not obj or not len(sec.relocs):

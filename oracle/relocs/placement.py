@@ -82,6 +82,8 @@ def matches_at(image: OutputImage, sec: InputSection, mask: bytearray, addr: int
     got = image.read(addr, sec.size)
     if got is None or len(got) != sec.size:  # a truncated output section cannot match
         return False
+    if len(sec.data) != sec.size or len(mask) != sec.size:  # nor a truncated input's
+        return False
     differs = np.frombuffer(got, np.uint8) != np.frombuffer(sec.data, np.uint8)
     return not bool((differs & (np.frombuffer(mask, np.uint8) == 0)).any())
 

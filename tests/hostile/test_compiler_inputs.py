@@ -94,7 +94,7 @@ def test_allocated_section_of_a_reserved_type_is_refused(tmp_path: Path,
 @pytest.mark.parametrize("name", ["gcc-object", "gcc32-object", "clang-macho-object",
                                   "clang-macho32-object", "system-so", "system-archive",
                                   "clang-macho-archive", "gcc-shared-object",
-                                  "gcc-static-object"])
+                                  "gcc-static-object", "clang-fat-object"])
 def test_valid_link_of_compiler_made_inputs_is_judged_correct(
         name: str, tmp_path: Path, targets: Targets) -> None:
     """The seed links the campaigns mutate: no violation, no field mismatch."""
@@ -156,6 +156,8 @@ def test_deep_layout_aims_inside_compiler_made_contents(targets: Targets) -> Non
     archive = fields("clang-macho-archive", "libreal.a")
     assert "ranlib[" in archive and ".cu[" in archive
     assert "member@" in fields("system-archive", "libz-some.a")
+    fat = fields("clang-fat-object", "macho_parts_fat.o")
+    assert "fat_arch[1].offset" in fat and "slice[1].cu[" in fat
     generated = targets.links["elf64-object"].seeds[0]
     assert not generated.deep
     assert not any(f.what.startswith(("eh_frame[", "note[", "group[")) for f in
