@@ -67,7 +67,7 @@ from linker.model import Binding, DynamicSymbol, LazySymbols, RelocTable
 from linker.resolve import SymbolTable
 from linker.synth import SyntheticBuilder
 from oracle.native import run_native
-from tests.shared_mutants import canonical_not_exported
+from tests.shared_mutants import canonical_not_exported, patch_howto_bounds
 
 VALID_EXAMPLES = 40
 REACH_EXAMPLES = 12
@@ -334,7 +334,7 @@ def _signed_low_off_by_one(mp: pytest.MonkeyPatch) -> None:
     def bounds(self: Howto) -> tuple[int, int]:
         low, high = original(self)
         return (low + 1, high) if self.overflow is Overflow.SIGNED else (low, high)
-    mp.setattr(Howto, "bounds", bounds)
+    patch_howto_bounds(mp, bounds)
 
 
 @mutant("an unsigned range's upper bound is off by one (2**w, not 2**w-1)", "range checks")
@@ -344,7 +344,7 @@ def _unsigned_high_off_by_one(mp: pytest.MonkeyPatch) -> None:
     def bounds(self: Howto) -> tuple[int, int]:
         low, high = original(self)
         return (low, high + 1) if self.overflow is Overflow.UNSIGNED else (low, high)
-    mp.setattr(Howto, "bounds", bounds)
+    patch_howto_bounds(mp, bounds)
 
 
 @mutant("merged COMMON takes the first declaration's alignment", "COMMON")

@@ -16,6 +16,7 @@ from fuzz.power import Mutants, collect, print_kill_table, seed_each
 from fuzz.test_macho_subtractor import pair_problems, sectdiff_problems
 from linker.kinds import Howto, Overflow
 from linker.macho import read as macho_read
+from tests.shared_mutants import patch_howto_bounds
 
 MUTANTS = Mutants()
 mutant = MUTANTS
@@ -31,7 +32,7 @@ def _bounds(mp: pytest.MonkeyPatch, applies: Callable[[Howto], bool],
     def bounds(self: Howto) -> tuple[int, int]:
         lo, hi = original(self)
         return change(lo, hi) if applies(self) else (lo, hi)
-    mp.setattr(Howto, "bounds", bounds)
+    patch_howto_bounds(mp, bounds)
 
 
 def _sub32(h: Howto) -> bool:
