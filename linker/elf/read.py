@@ -432,8 +432,10 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
         raise hdr.error(table.refusal(int(rtype[n])), sec.index, offset=int(offset[n]),
                         symbol=_symbol_name(obj, int(sym[n])))
     if (sym >= len(obj.symbols)).any():
+        # (the table's name is the file's bytes: its braces must not reach str.format)
+        table_name = hdr.names[index].replace("{", "{{").replace("}", "}}")
         fail(sym >= len(obj.symbols), f"relocation {{n}} refers to symbol {{sym}}, but "
-             f"{hdr.names[index]} has only {len(obj.symbols)} symbols")
+             f"{table_name} has only {len(obj.symbols)} symbols")
     widths = lut.width[clipped]
     # offset > size - width, not offset + width > size: a hostile r_offset near 2**63 would
     # wrap the sum negative and pass
