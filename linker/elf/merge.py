@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import distinct
 from ..errors import LinkError
 from ..model import InputSection, ObjectFile, SectionFlags, SymType
 from ..records import dataclass, field
@@ -154,15 +155,27 @@ def _redirect_object(obj: ObjectFile, moved: dict[int, _Pieces],
         if int(t.value[k]) > pieces.section.size:
             raise _beyond(pieces.section, pieces.section.name, int(t.value[k]))
     if section_symbol_of:
+        # symbol index -> the position of its section symbol in `targets`, else -1: one
+        # gather per relocation section finds its rows against merged sections (a -g
+        # object has a dozen relocated debug sections and several merged ones, and a mask
+        # per pair was most of a -g link's merge time).  The reader has checked every
+        # row's symbol index against the table.
+        targets = list(section_symbol_of.items())
+        target_of = np.full(len(t.value), -1, dtype=np.int64)
+        target_of[[k for k, _ in targets]] = np.arange(len(targets))
         for sec in obj.sections:
             if sec is None or sec.file is not obj or not len(sec.relocs):
                 continue
             rows = sec.relocs.rows
-            for k, pieces in section_symbol_of.items():
-                hit = rows["symbol"] == k
-                if hit.any():
-                    place = int(t.value[k]) + rows["addend"][hit]
-                    rows["addend"][hit] = pieces.remap(place)
+            which = target_of[rows["symbol"]]
+            hits = np.flatnonzero(which >= 0)
+            if not len(hits):
+                continue
+            for j in (distinct(which[hits]).tolist() if len(targets) > 1 else [0]):
+                k, pieces = targets[j]
+                sel = hits[which[hits] == j] if len(targets) > 1 else hits
+                place = int(t.value[k]) + rows["addend"][sel]
+                rows["addend"][sel] = pieces.remap(place)
     for i, pieces in slots.items():
         # The first input's slot holds the carrier itself; the others hold an alias.
         obj.sections[i] = carriers[id(pieces.section)]
