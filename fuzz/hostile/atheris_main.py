@@ -83,7 +83,9 @@ def main(argv: list[str]) -> None:
             print(f"HOSTILE FIND {case}: {broken}", flush=True)
 
     atheris.Setup([argv[0], f"-max_total_time={seconds}", f"-max_len={2 * len(seed_data)}",
-                   "-print_final_stats=1", "-timeout=30", str(corpus)], test_one)
+                   "-print_final_stats=1", "-timeout=30",
+                   # libFuzzer's slow-unit-*/crash-* files go beside the corpus, not in the cwd
+                   f"-artifact_prefix={work}/", str(corpus)], test_one)
     atheris.Fuzz()
 
 
