@@ -83,12 +83,14 @@ def _with_copied_symbol_size(path: Path, size: int) -> bytes:
     """The executable with the .dynsym st_size of its first COPY-relocated symbol set to
     `size` (ELF64 or ELF32)."""
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.relocation import RelocationSection
     with open(path, "rb") as f:
         elf = ELFFile(f)
         copy = 5  # R_X86_64_COPY and R_386_COPY are both 5
-        relocs = [r for s in elf.iter_sections() if s["sh_type"] in ("SHT_RELA", "SHT_REL")
+        relocs = [r for s in elf.iter_sections() if isinstance(s, RelocationSection)
                   for r in s.iter_relocations() if r["r_info_type"] == copy]
         dynsym = elf.get_section_by_name(".dynsym")
+        assert dynsym is not None
         index = relocs[0]["r_info_sym"]
         entsize, size_at, fmt = (24, 16, "<Q") if elf.elfclass == 64 else (16, 8, "<I")
         at = dynsym["sh_offset"] + index * entsize + size_at
