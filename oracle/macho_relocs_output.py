@@ -170,7 +170,11 @@ class Output:
                 start = addr - seg.vmaddr
                 if start + size <= seg.filesize:
                     return self.img.data[seg.fileoff + start : seg.fileoff + start + size]
-                return bytes(size) if start >= seg.filesize else None
+                if start >= seg.filesize:
+                    # zero fill; no field or literal section of a real output is larger
+                    # than the file (a hostile section size would allocate exabytes)
+                    return bytes(size) if size <= len(self.img.data) else None
+                return None
         return None
 
     def read_int(self, addr: int, size: int) -> int:
