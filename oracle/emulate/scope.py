@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 
 from oracle.emulate import dynamic as dt
 from oracle.emulate.dynamic import Dynamic, DynSym
@@ -100,7 +101,9 @@ def _symbol_index(data: bytes, is_executable: bool) -> _Index:
     try:
         elf = ELFFile(io.BytesIO(data))
         section = elf.get_section_by_name(".dynsym")
-        symbols = list(section.iter_symbols()) if section is not None else []  # type: ignore[attr-defined]
+        # a section named .dynsym of another type (a mutated sh_type: pyelftools then
+        # gives e.g. Solaris syminfo entries, without st_info) holds no symbols
+        symbols = list(section.iter_symbols()) if isinstance(section, SymbolTableSection) else []
         versions = _symbol_versions(elf, len(symbols))
     except (ELFError, ValueError, KeyError, AttributeError, struct.error):
         symbols, versions = [], []
