@@ -18,7 +18,8 @@ import errno
 import fcntl
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from .errors import LinkError
 from .records import dataclass
@@ -47,10 +48,12 @@ def write_all(files: Sequence[OutputFile]) -> None:
                 staged.append((out, _stage(out)))
         while staged:
             out, tmp = staged[0]
-            _attempt(out, os.replace, tmp, out.path)
+            with _reported(out):
+                os.replace(tmp, out.path)
             staged.pop(0)
         for out, fd in in_place:
-            _attempt(out, _write_fd, fd, out.data)
+            with _reported(out):
+                _write_fd(fd, out.data)
     finally:
         for _, fd in in_place:
             os.close(fd)
@@ -61,9 +64,11 @@ def write_all(files: Sequence[OutputFile]) -> None:
                 pass
 
 
-def _attempt(out: OutputFile, action: object, *args: object) -> None:
+@contextmanager
+def _reported(out: OutputFile) -> Iterator[None]:
+    """An OSError while writing `out` becomes the link's one-line error naming it."""
     try:
-        action(*args)  # type: ignore[operator]
+        yield
     except OSError as e:
         raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
 
@@ -79,10 +84,8 @@ def _open_in_place(out: OutputFile) -> int | None:
         return None
     if stat.S_ISDIR(info.st_mode):
         raise LinkError(f"cannot write {out.role}: {os.strerror(errno.EISDIR)}", file=out.path)
-    try:
+    with _reported(out):  # a FIFO with no reader: ENXIO
         fd = os.open(out.path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as e:  # a FIFO with no reader: ENXIO
-        raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
     fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
     return fd
 
@@ -90,40 +93,36 @@ def _open_in_place(out: OutputFile) -> int | None:
 def _stage(out: OutputFile) -> str:
     """The file's bytes in a new private file beside the destination; its path."""
     directory = os.path.dirname(os.path.abspath(out.path))
-    fd, tmp = _attempt_create(out, directory)
+    fd, tmp = _create_beside(out, directory)
     try:
-        try:  # os calls: a buffered file object costs a small link µs
-            view = memoryview(out.data)
-            while view:
-                view = view[os.write(fd, view):]
-            # the mode a plain create gives (GNU ld's too): 0666 or, executable, 0777 under
-            # the umask; the staging file's 0600 left a -r object or a map unreadable to others
-            mask = os.umask(0)
-            os.umask(mask)
-            os.fchmod(fd, (0o777 if out.executable else 0o666) & ~mask)
-        finally:
-            os.close(fd)
-    except OSError as e:  # a full disk, a quota
-        os.unlink(tmp)
-        raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
+        with _reported(out):  # a full disk, a quota
+            try:  # os calls: a buffered file object costs a small link µs
+                _write_fd(fd, out.data)
+                # the mode a plain create gives (GNU ld's too): 0666 or, executable, 0777
+                # under the umask; the staging file's 0600 left a -r object or a map
+                # unreadable to others
+                mask = os.umask(0)
+                os.umask(mask)
+                os.fchmod(fd, (0o777 if out.executable else 0o666) & ~mask)
+            finally:
+                os.close(fd)
     except BaseException:
         os.unlink(tmp)
         raise
     return tmp
 
 
-def _attempt_create(out: OutputFile, directory: str) -> tuple[int, str]:
+def _create_beside(out: OutputFile, directory: str) -> tuple[int, str]:
     """A new private file in `directory`, as tempfile.mkstemp makes one (O_EXCL, mode
     0600) without importing tempfile, whose imports cost a small link a few ms."""
-    while True:
-        tmp = os.path.join(directory, f".linkharness-{os.getpid()}-{os.urandom(6).hex()}")
-        try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
-                           0o600), tmp
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise LinkError(f"cannot write {out.role}: {e.strerror}", file=out.path) from None
+    with _reported(out):  # a missing or read-only directory
+        while True:
+            tmp = os.path.join(directory, f".linkharness-{os.getpid()}-{os.urandom(6).hex()}")
+            try:
+                return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC,
+                               0o600), tmp
+            except FileExistsError:
+                continue
 
 
 def _write_fd(fd: int, data: bytes | bytearray) -> None:
