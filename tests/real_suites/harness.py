@@ -168,9 +168,10 @@ class Build:
                   "-DCMAKE_VERBOSE_MAKEFILE=ON", *options, str(self.source)])
         self.make()
 
-    def ctest(self, *options: str, timeout: float = 1800) -> TestCount:
+    def ctest(self, *options: str, timeout: float = 1800,
+              env: Mapping[str, str] | None = None) -> TestCount:
         done = self.run(["ctest", "--output-on-failure", "-j", str(self.jobs), *options],
-                        check=False, timeout=timeout)
+                        check=False, timeout=timeout, env=env)
         return ctest_count(done.stdout)
 
 
