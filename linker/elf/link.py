@@ -8,7 +8,6 @@ relocation pass] -> tables holding relocated values -> serialise.
 
 from __future__ import annotations
 
-import os
 import struct
 
 from ..apply import SymbolAddresses, symbol_addresses
