@@ -125,15 +125,18 @@ class Build:
     link_log: Path
     command_log: Path
     jobs: int
+    extra_cflags: str = ""  # on top of the hardened flags, compiling and linking
+    extra_ldflags: str = ""
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         b = f"-B{self.wrapper_dir}"
         env = dict(os.environ)
         env.pop("PYTHONPATH", None)
+        cflags = f"{HARDENED_CFLAGS} {self.extra_cflags} {b}".replace("  ", " ")
         env.update(
-            CC=f"gcc {b}", CXX=f"g++ {b}",
-            CFLAGS=f"{HARDENED_CFLAGS} {b}", CXXFLAGS=f"{HARDENED_CFLAGS} {b}",
-            LDFLAGS=f"{HARDENED_LDFLAGS} {b}", MAKEFLAGS="", MFLAGS="",
+            CC=f"gcc {b}", CXX=f"g++ {b}", CFLAGS=cflags, CXXFLAGS=cflags,
+            LDFLAGS=f"{HARDENED_LDFLAGS} {self.extra_ldflags} {b}".replace("  ", " "),
+            MAKEFLAGS="", MFLAGS="",
         )
         env.update(extra or {})
         return env

@@ -146,6 +146,11 @@ def zstd(b: Build) -> TestCount:
     return TestCount(ok, len(targets))
 
 
+# What size-conscious builds add: each function and object a section of its own, and the
+# ones nothing reaches dropped by --gc-sections.
+GC_CFLAGS = "-ffunction-sections -fdata-sections"
+GC_LDFLAGS = "-Wl,--gc-sections"
+
 SQLITE_TESTS = ("select1", "select4", "select6", "func", "func3", "expr", "join", "trigger1",
                 "window1", "json101", "vacuum", "wal", "where", "insert", "update", "delete",
                 "printf", "collate1", "fkey1", "cte", "upsert1", "autoinc", "bigrow", "blob")
@@ -182,6 +187,8 @@ class Project:
     built: str  # for the table: what was built, and how
     build_and_test: Callable[[Build], TestCount]
     in_source: bool = False
+    extra_cflags: str = ""
+    extra_ldflags: str = ""
 
 
 PROJECTS = (
@@ -205,12 +212,15 @@ PROJECTS = (
             cmake_ctest("-DJANSSON_BUILD_SHARED_LIBS=ON", "-DJANSSON_BUILD_DOCS=OFF",
                         "-DJANSSON_WITHOUT_TESTS=OFF")),
     Project("cjson", "cjson", "1.7.15-1+deb12u4", "cjson-1.7.15",
-            "cmake; libcjson.so, libcjson_utils.so, the unity tests",
+            "cmake; libcjson.so, libcjson_utils.so, the unity tests; "
+            f"{GC_CFLAGS} {GC_LDFLAGS}",
             cmake_ctest("-DENABLE_CJSON_TEST=ON", "-DENABLE_CJSON_UTILS=ON",
-                        "-DBUILD_SHARED_LIBS=ON", "-DENABLE_CUSTOM_COMPILER_FLAGS=ON")),
+                        "-DBUILD_SHARED_LIBS=ON", "-DENABLE_CUSTOM_COMPILER_FLAGS=ON"),
+            extra_cflags=GC_CFLAGS, extra_ldflags=GC_LDFLAGS),
     Project("libyaml", "libyaml", "0.2.5-1", "libyaml-0.2.5",
-            "cmake; libyaml.so, its tests",
-            cmake_ctest("-DBUILD_SHARED_LIBS=ON", "-DBUILD_TESTING=ON")),
+            f"cmake; libyaml.so, its tests; {GC_CFLAGS} {GC_LDFLAGS}",
+            cmake_ctest("-DBUILD_SHARED_LIBS=ON", "-DBUILD_TESTING=ON"),
+            extra_cflags=GC_CFLAGS, extra_ldflags=GC_LDFLAGS),
     Project("jsoncpp", "libjsoncpp", "1.9.5-4", "libjsoncpp-1.9.5",
             "cmake, C++; libjsoncpp.so, test_lib_json, jsontestrunner",
             cmake_ctest("-DBUILD_SHARED_LIBS=ON", "-DBUILD_STATIC_LIBS=OFF",
@@ -227,7 +237,9 @@ PROJECTS = (
             "cmake; libuv.so, libuv_a.a, uv_run_tests (shared) and uv_run_tests_a (static): "
             "threads, signals, many syscalls", libuv),
     Project("lz4", "lz4", "1.9.4-1", "lz4-1.9.4",
-            "make; liblz4.so, liblz4.a, lz4, frametest, fuzzer, datagen", lz4, in_source=True),
+            f"make; liblz4.so, liblz4.a, lz4, frametest, fuzzer, datagen; {GC_CFLAGS} "
+            f"{GC_LDFLAGS}", lz4, in_source=True, extra_cflags=GC_CFLAGS,
+            extra_ldflags=GC_LDFLAGS),
     Project("zstd", "libzstd", "1.5.4+dfsg2-5", "libzstd-1.5.4+dfsg2",
             "make; libzstd.so (-fvisibility=hidden), zstd, fuzzer, zstreamtest, poolTests",
             zstd, in_source=True),
@@ -277,7 +289,8 @@ def build_once(project: Project, linker: str, src: Path, work: Path, jobs: int,
     real = GNU_LD if linker == "gnu" else str(shim / "ld")
     source = fresh_copy(src / project.directory, root / "src")
     b = Build(project.name, linker, source, source if project.in_source else root / "build",
-              make_wrapper(root / "wrap", real, log), log, root / "commands.log", jobs)
+              make_wrapper(root / "wrap", real, log), log, root / "commands.log", jobs,
+              project.extra_cflags, project.extra_ldflags)
     start = time.monotonic()
     error = ""
     try:
