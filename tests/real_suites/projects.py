@@ -345,13 +345,38 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(rows)
 
 
+def summary(results: list[Outcome]) -> str:
+    """One row per project, GNU ld's build beside linkharness's (the README's table)."""
+    by = {(o.project, o.linker): o for o in results}
+    rows = [("| project | Debian version | built | tests passed: GNU ld / linkharness | links "
+            "(failed probes) | linkharness printed on success | check violations (files) |"),
+            "|---|---|---|---|---|---|---|"]
+    for p in PROJECTS:
+        gnu, ours = by.get((p.name, "gnu")), by.get((p.name, "linkharness"))
+        if gnu is None or ours is None:
+            continue
+        printed = "nothing" if not ours.printed and not ours.error else (
+            f"{len(ours.printed)} lines {ours.error[:80]}")
+        rows.append(f"| {p.name} | {p.version} | {p.built} | {gnu.tests} / {ours.tests} | "
+                    f"{gnu.links} ({gnu.failed_links}) / {ours.links} ({ours.failed_links}) | "
+                    f"{printed} | {len(gnu.check_violations)} ({gnu.checked_files}) / "
+                    f"{len(ours.check_violations)} ({ours.checked_files}) |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--work", type=Path, default=Path("build/real-projects"))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--linkers", nargs="*", default=["gnu", "linkharness"])
+    parser.add_argument("--summary", nargs="*", type=Path,
+                        help="print the README table from these results.json files and stop")
     args = parser.parse_args()
+    if args.summary is not None:
+        results = [Outcome(**o) for path in args.summary for o in json.loads(path.read_text())]
+        print(summary(results))
+        return 0
     work = args.work.resolve()
     chosen = [p for p in PROJECTS if not args.only or p.name in args.only]
     src = fetch_sources(work, chosen)
