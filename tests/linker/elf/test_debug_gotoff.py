@@ -18,6 +18,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
 
 from linker.api import link
+from oracle.relocs.check import check_fields_report
 
 SOURCE = """
 	.text
@@ -68,3 +69,29 @@ def test_gotoff_in_debug_info_as_gnu_ld(tmp_path: Path, kind: str) -> None:
     for out in (gnu, ours):
         fields, expected = _fields_and_expected(out)
         assert fields == expected, out.name
+
+
+def test_field_oracle_judges_gotoff_in_debug_info(tmp_path: Path) -> None:
+    """The field oracle recomputes these fields (S + A - GOT) instead of skipping them, on
+    GNU ld's output and ours, and names a field that is off by a word."""
+    (tmp_path / "d.s").write_text(SOURCE)
+    obj = tmp_path / "d.o"
+    subprocess.run(["as", "--32", str(tmp_path / "d.s"), "-o", str(obj)], check=True)
+    gnu, ours = tmp_path / "gnu.so", tmp_path / "ours.so"
+    subprocess.run(["ld", "-m", "elf_i386", "-shared", str(obj), "-o", str(gnu)], check=True)
+    link([str(obj)], str(ours), target="elf32-i386", shared=True)
+    for out in (gnu, ours):
+        report = check_fields_report(str(out), [str(obj)])
+        debug = [c for c in report.confirmed if c.section == ".debug_info"]
+        assert not report.mismatches and len(debug) == 2, out.name
+        assert all(c.formula == "S + A - GOT" for c in debug)
+    with ELFFile(ours.open("rb")) as elf:
+        info = elf.get_section_by_name(".debug_info")
+        assert info is not None
+        at = int(info["sh_offset"]) + 4
+    data = bytearray(ours.read_bytes())
+    data[at:at + 4] = (int.from_bytes(data[at:at + 4], "little") + 4 & 0xFFFFFFFF).to_bytes(
+        4, "little")
+    ours.write_bytes(bytes(data))
+    report = check_fields_report(str(ours), [str(obj)])
+    assert [(m.section, m.offset) for m in report.mismatches] == [(".debug_info", 4)]
