@@ -304,7 +304,10 @@ def _z_option(cmd: Command, value: str) -> None:
     elif value in ("text", "notext", "textoff"):
         cmd.options["text_relocations"] = value != "text"
     elif key == "stack-size":
-        cmd.options["stack_size"] = _z_number(value)
+        size = _z_number(value)
+        if not 0 <= size < 1 << 32:  # PT_GNU_STACK's p_memsz; a 4 GiB stack is no stack
+            raise LinkError(f"-z {value}: the stack size must be below 0x100000000")
+        cmd.options["stack_size"] = size
     elif key in Z_IGNORED:
         cmd.ignore(f"-z {value}", "")
     else:

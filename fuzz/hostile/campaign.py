@@ -36,6 +36,7 @@ from typing import TextIO
 from .cases import run_kept
 from .seeds import Targets, build_targets
 from .seeds_real import REAL_TARGETS
+from .semantic import FAMILIES, SUFFIX
 from .supervise import RUN_DRAWN, Answer, Supervisor, draw_numbered, write_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -238,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, help="stop a target after this many cases")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (0: one per core)")
     parser.add_argument("--target", action="append", default=[])
+    parser.add_argument("--family", choices=FAMILIES, default="bytes",
+                        help="the mutations: byte-level (mutate.py) or structure-level "
+                        "rewrites (semantic.py); a target T@semantic is T's semantic family")
     parser.add_argument("--keep", type=Path, default=ROOT / "tests" / "hostile" / "found")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0,
@@ -257,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         return replay(args.replay)
     jobs = args.jobs or os.cpu_count() or 1
     seconds = args.seconds if args.cases is None else float("inf")
-    figures = campaign(args.target, seconds, args.keep, args.seed, args.cases, jobs,
+    wanted = args.target or list(ALL_TARGETS)
+    if args.family == "semantic":
+        wanted = [t if t.endswith(SUFFIX) else t + SUFFIX for t in wanted]
+    figures = campaign(wanted, seconds, args.keep, args.seed, args.cases, jobs,
                        args.start, args.case_seconds, args.memory_mib, args.progress,
                        in_all=args.in_all)
     print(summary_table(figures), flush=True)
