@@ -384,7 +384,12 @@ class Loader:
 
     def _script_input(self, name: str, script_path: str, as_needed: bool) -> None:
         if name.startswith("-l"):
-            self.path(self.find_library(name[2:]), as_needed=as_needed)
+            try:
+                found = self.find_library(name[2:])
+            except LinkError as e:  # said of the script, which is the input that asked
+                raise LinkError(f"{e.rule}, named by the linker script",
+                                file=script_path) from None
+            self.path(found, as_needed=as_needed)
             return
         candidates = []
         if os.path.isabs(name):
