@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .mutate import Picker, choose, mutate
-from .semantic import mutate_semantic, split_family
 from .rules import check_rules, fields_rules, link_rules, run_rules, write_case
 from .seeds import ExeTarget, LinkTarget, Targets
+from .semantic import mutate_semantic, split_family
 
 
 def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets, family: str = "bytes"

@@ -65,15 +65,21 @@ def _macho_once(pick: Picker, data: bytearray) -> str | None:
 def _member_once(pick: Picker, data: bytearray) -> str | None:
     """An object inside an archive rewritten in place (its size kept: the index stays
     right, so the reader reaches the member)."""
-    members = [(at, size) for at, name, size in semantic_text._members(bytes(data))
+    members = [(at, name, size) for at, name, size in semantic_text._members(bytes(data))
                if not name.startswith((b"/ ", b"// ", b"/SYM64/", b"__.SYMDEF"))]
     if not members or bytes(data[:8]) != semantic_text.AR_MAGIC:
         return None
-    at, size = choose(pick, members)
+    at, name, size = choose(pick, members)
     body = at + 60
+    if name.startswith(b"#1/"):  # BSD: the name's N bytes come first
+        try:
+            skip = int(name[3:].split()[0])
+        except (ValueError, IndexError):
+            return None
+        if data[body:body + skip].startswith(b"__.SYMDEF"):
+            return None
+        body, size = body + skip, size - skip
     member = bytearray(data[body:body + size])
-    if member[:8].startswith(b"#1/"):
-        return None
     done = _binary_once(pick, member)
     if not done or len(member) != size:
         return None

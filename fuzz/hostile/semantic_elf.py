@@ -499,7 +499,8 @@ def eh_frame(pick: Picker, elf: Elf) -> str | None:
         return None
     s = frames[0]
     start, end = elf.contents(s)
-    records, at = [], start
+    records: list[tuple[int, int, int]] = []
+    at = start
     while at + 8 <= end and len(records) < 256:
         length = elf.get(at, 4)
         if length == 0 or length == 0xFFFFFFFF:

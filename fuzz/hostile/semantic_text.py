@@ -24,7 +24,8 @@ AR_MAGIC, THIN_MAGIC = b"!<arch>\n", b"!<thin>\n"
 
 def _members(data: bytes) -> list[tuple[int, bytes, int]]:
     """(header offset, name field, size) of each member of an archive."""
-    out, at = [], 8
+    out: list[tuple[int, bytes, int]] = []
+    at = 8
     while at + 60 <= len(data) and len(out) < 512:
         name, size_text = data[at:at + 16], data[at + 48:at + 58]
         try:
@@ -51,23 +52,23 @@ def archive(pick: Picker, data: bytearray) -> str | None:
     members = _members(bytes(data))
     if not members:
         return None
-    at, name, size = choose(pick, members)
+    at, _name, size = choose(pick, members)
     kind = pick.integer(0, 5)
     if kind == 0:
-        value = choose(pick, [str(size - 1), str(size + 1), str(size + 2), "0",
-                              str(len(data)), "9" * 10, "-1", "", "0x10", "1e3", " 12 3",
-                              str(size) + "\x00"])
-        data[at + 48:at + 58] = _ascii(value.encode(), 10)
-        return f"member at {at:#x} size {size} -> {value!r}"
+        size_text = choose(pick, [str(size - 1), str(size + 1), str(size + 2), "0",
+                                  str(len(data)), "9" * 10, "-1", "", "0x10", "1e3", " 12 3",
+                                  str(size) + "\x00"])
+        data[at + 48:at + 58] = _ascii(size_text.encode(), 10)
+        return f"member at {at:#x} size {size} -> {size_text!r}"
     if kind == 1:
         table = next(((a, s) for a, n, s in members if n.startswith(b"// ")), None)
         middle = pick.integer(1, max(table[1] - 1, 1)) if table else 3
-        value = choose(pick, [b"/", b"//", b"/0", b"/9999999", b"/" + str(middle).encode(),
-                              b"noslash", b"../../../x.o/", b"#1/20", b"#1/99999", b"#1/0",
-                              b"/SYM64/", b"/-1", b"/ 1", b"#1/-5",
-                              b"/" + str(table[1] if table else 1).encode()])
-        data[at:at + 16] = _ascii(value, 16)
-        return f"member at {at:#x} name -> {value!r}"
+        name = choose(pick, [b"/", b"//", b"/0", b"/9999999", b"/" + str(middle).encode(),
+                             b"noslash", b"../../../x.o/", b"#1/20", b"#1/99999", b"#1/0",
+                             b"/SYM64/", b"/-1", b"/ 1", b"#1/-5",
+                             b"/" + str(table[1] if table else 1).encode()])
+        data[at:at + 16] = _ascii(name, 16)
+        return f"member at {at:#x} name -> {name!r}"
     if kind == 2:
         index = next(((a, s) for a, n, s in members if n.startswith(b"/ ")), None)
         if index is None or index[1] < 8:
