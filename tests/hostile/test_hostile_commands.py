@@ -111,3 +111,11 @@ def test_thin_archive_naming_a_device(tmp_path: Path, objects: dict[str, Path],
     _refused([str(objects["elf"]), "-e", "main", str(tmp_path / "libthin.a")],
              tmp_path / "a.out", capsys, "libthin.a: offset 0x50: thin archive member "
              "/dev/zero: not a regular file")
+
+
+def test_map_to_a_full_device_leaves_no_output(tmp_path: Path, objects: dict[str, Path],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A map written to /dev/full fails (ENOSPC) after the output was staged: the output
+    was once renamed into place first, and stayed."""
+    _refused([str(objects["elf"]), "-e", "main", "-Map=/dev/full"], tmp_path / "a.out",
+             capsys, "/dev/full: cannot write map file: No space left on device")
