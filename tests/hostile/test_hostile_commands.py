@@ -119,3 +119,16 @@ def test_map_to_a_full_device_leaves_no_output(tmp_path: Path, objects: dict[str
     was once renamed into place first, and stayed."""
     _refused([str(objects["elf"]), "-e", "main", "-Map=/dev/full"], tmp_path / "a.out",
              capsys, "/dev/full: cannot write map file: No space left on device")
+
+
+def test_run_refuses_a_timeout_that_is_not_a_number(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`linkharness run --timeout nan` compared false with every clock reading: a guest
+    that loops ran for ever.  Now a usage error (status 2) before anything runs."""
+    from oracle.emulate.cli import main as run_main
+    (tmp_path / "loop.c").write_text("int main(void) { for (;;); }\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "loop"), str(tmp_path / "loop.c")], check=True)
+    with pytest.raises(SystemExit) as exited:
+        run_main(["--timeout", "nan", str(tmp_path / "loop")])
+    assert exited.value.code == 2
+    assert "not a number of seconds: nan" in capsys.readouterr().err
