@@ -35,6 +35,7 @@ from typing import TextIO
 
 from .cases import run_kept
 from .seeds import Targets, build_targets
+from .seeds_more import MORE_TARGETS, available
 from .seeds_real import REAL_TARGETS
 from .semantic import FAMILIES, SUFFIX
 from .supervise import RUN_DRAWN, Answer, Supervisor, draw_numbered, write_seeds
@@ -46,7 +47,7 @@ ALL_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object
                "macho32-exe", "macho64-dylib-input", "macho32-dylib-input", "relocatable",
                "version-script", "macho64-tlv-object", "macho64-dwarf-object",
                "macho32-dwarf-object", "elf64-so", "elf32-so", "elf64-pie", "elf32-pie",
-               "macho64-dylib", "macho32-dylib", *REAL_TARGETS)
+               "macho64-dylib", "macho32-dylib", *REAL_TARGETS, *MORE_TARGETS)
 
 
 def keep_case(keep: Path, target: str, n: int, file_name: str, data: bytes, done: list[str],
@@ -155,6 +156,7 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | 
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         work = Path(tmp)
         targets = targets or build_targets(work / "seeds")
+        names = available(names, {*targets.links, *targets.exes})  # Apple's files: if cached
         seeds_file = write_seeds(targets, work / "seeds.pickle")
         pool = Supervisor(targets, seeds_file, work / "workers", str(seed), jobs, case_seconds,
                           memory_mib << 20, runner)

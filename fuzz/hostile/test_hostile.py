@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from .cases import any_case
 from .mutate import DrawPicker
 from .seeds import Targets, build_targets
+from .seeds_more import LINKERS
 from .seeds_real import REAL_TARGETS
 from .semantic import SUFFIX
 
@@ -86,7 +87,8 @@ def test_mutated_compiler_made_input_keeps_the_rules(
     _keeps_the_rules(name, hostile_targets, tmp_path_factory.mktemp("hostile") / "case", data)
 
 
-@pytest.mark.parametrize("name", [*LINK_TARGETS, *EXE_TARGETS, *NEW_TARGETS, *REAL_TARGETS])
+@pytest.mark.parametrize("name", [*LINK_TARGETS, *EXE_TARGETS, *NEW_TARGETS, *REAL_TARGETS,
+                                  *LINKERS])
 @settings(max_examples=_examples(CI_EXAMPLES_SEMANTIC))
 @given(data=st.data())
 def test_structure_rewrite_keeps_the_rules(
