@@ -531,7 +531,7 @@ def fat(pick: Picker, data: bytearray) -> str | None:
     what = choose(pick, [None, 0, 4, 8, 12, 16])
     if what is None:
         value = choose(pick, [0, count + 1, 0xFFFFFFFF, 1000, 1])
-        data[4:8] = value.to_bytes(4, "big")
+        data[4:8] = (value & 0xFFFFFFFF).to_bytes(4, "big")
         return f"nfat_arch {count} -> {value}"
     theirs = int.from_bytes(data[other + what:other + what + 4], "big")
     current = int.from_bytes(data[entry + what:entry + what + 4], "big")

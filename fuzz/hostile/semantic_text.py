@@ -77,12 +77,12 @@ def archive(pick: Picker, data: bytearray) -> str | None:
         count = int.from_bytes(data[body:body + 4], "big")
         if pick.integer(0, 2) == 0 or not count:
             value = choose(pick, [count + 1, 0xFFFFFFFF, 0, count * 1000, 0x3FFFFFFF])
-            data[body:body + 4] = value.to_bytes(4, "big")
+            data[body:body + 4] = (value & 0xFFFFFFFF).to_bytes(4, "big")
             return f"symbol index count {count} -> {value:#x}"
         slot = body + 4 + 4 * pick.integer(0, min(count, (index[1] - 4) // 4) - 1)
         value = choose(pick, [0, 8, index[0], len(data), len(data) - 10, 0xFFFFFFFF,
                               choose(pick, members)[0] + 1, choose(pick, members)[0] + 60])
-        data[slot:slot + 4] = value.to_bytes(4, "big")
+        data[slot:slot + 4] = (value & 0xFFFFFFFF).to_bytes(4, "big")
         return f"symbol index entry at {slot:#x} -> {value:#x}"
     if kind == 3:
         table = next(((a, s) for a, n, s in members if n.startswith(b"// ")), None)
