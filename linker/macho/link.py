@@ -91,6 +91,7 @@ class MachoOptions:
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
     kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
     rpaths: tuple[str, ...] = ()  # -rpath: LC_RPATH entries, in command-line order
+    dynamic_lookup: bool = False  # -undefined dynamic_lookup (no chained fixups by default)
 
 
 class MachoParts:
@@ -107,7 +108,8 @@ class MachoParts:
         self.unixthread = self.executable and (opts.classic
                                                or opts.min_os < self.macho.lc_main_min_os)
         self.chained = chained_fixups_wanted(opts.classic, self.macho.chained_fixups,
-                                             opts.fixup_chains, opts.min_os)
+                                             opts.fixup_chains, opts.min_os,
+                                             opts.dynamic_lookup)
         self.outs: list[OutputSection] = []
         self.segments: list[Segment] = []
         self.linkedit = LinkeditPlan()
