@@ -113,6 +113,7 @@ class MachoParts:
         self.outs: list[OutputSection] = []
         self.segments: list[Segment] = []
         self.linkedit = LinkeditPlan()
+        self.absolute_tlv = False  # prepare: the code holds an absolute TLV load
 
     def prepare(self) -> None:
         opts = self.opts
@@ -125,7 +126,7 @@ class MachoParts:
                             f"images only (not {self.target}"
                             f"{' --macho-classic' if opts.classic else ''})")
         refuse_classic_library(opts.classic, opts.kind)
-        tlv.relax_descriptor_loads(self.symtab)
+        self.absolute_tlv = tlv.relax_descriptor_loads(self.symtab, library=not self.executable)
 
     def scan(self) -> ScanResult:
         self.scan_result = scan_relocations(self.symtab, self.arch.word)
@@ -249,7 +250,9 @@ class MachoParts:
         else:
             if read_only is not None and not macho.text_pointers:
                 raise read_only
-            pie = pie and read_only is None  # i386 code with absolute addresses: never slid
+            # i386 code with absolute addresses (a -mdynamic-no-pic TLV load's among them,
+            # a pointer slot's address when not relaxed): never slid
+            pie = pie and read_only is None and not self.absolute_tlv
             binds = _binds(symtab, scan, self.synthetic, layout, seg_index, self.ordinal)
             linkedit.exports = export_trie(symbols)
             weak_sites = weak.weak_sites(symtab, scan, layout, self.synthetic.common,
