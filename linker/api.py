@@ -451,7 +451,8 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1],
-                        fixup_chains=fixup_chains, kind=kind, **more)
+                        fixup_chains=fixup_chains, kind=kind, dynamic_lookup=dynamic_lookup,
+                        **more)
     linked = run_back_half(MachoParts(symtab, arch, target, opts))
     diagnostics.check()
     out_path = os.fspath(output)
