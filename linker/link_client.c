@@ -8,9 +8,9 @@
      LH_PYCACHE     where the direct process keeps its bytecode
      LH_KEY         a digest of interpreter and root: the first part of the socket's name
 
-   A link: send the command line, working directory (as a descriptor), environment, umask
-   and standard streams (SCM_RIGHTS) to the server's socket, wait for the exit status it
-   reports, and exit the same way.  The socket's name ends in a digest of the linker's
+   A link: send the command line, environment and umask to the server's socket; once a
+   child of the server has taken them, pass it the standard streams and working directory
+   (SCM_RIGHTS); wait for the exit status the server reports, and exit the same way.  The socket's name ends in a digest of the linker's
    source files (paths, sizes, modification times: linker/link_server_identity.py computes
    the same), so edited code never meets a server that imported the old code.
 
@@ -295,9 +295,25 @@ static int link_through(int sock, int kind, int argc, char **argv, char **env) {
     h.envc = (uint32_t)envc;
     h.payload = payload;
 
+    ssize_t sent;
+    do sent = send(sock, &h, sizeof h, MSG_NOSIGNAL); while (sent < 0 && errno == EINTR);
+    if (sent != (ssize_t)sizeof h) return close(cwd), INT_MIN;
+    for (int i = 1; i < argc; i++)
+        if (write_all(sock, argv[i], strlen(argv[i]) + 1) != 0) return close(cwd), INT_MIN;
+    for (size_t i = 0; i < envc; i++)
+        if (write_all(sock, env[i], strlen(env[i]) + 1) != 0) return close(cwd), INT_MIN;
+
+    /* The descriptors go only to a child that took the request: descriptors in flight in
+       the queue of a server that never accepts would keep a build's pipe open. */
+    const char *wait = getenv("LINKHARNESS_SERVER_WAIT_MS");
+    int wait_ms = wait && *wait ? atoi(wait) : DEFAULT_WAIT_MS;
+    char ack[8];
+    if (read_exact(sock, ack, sizeof ack, wait_ms) != 0 || memcmp(ack, ACK_MAGIC, 4) != 0)
+        return close(cwd), INT_MIN;
     char control[CMSG_SPACE(sizeof fds)];
     memset(control, 0, sizeof control);
-    struct iovec iov = {&h, sizeof h};
+    char byte = 'F';
+    struct iovec iov = {&byte, 1};
     struct msghdr msg = {0};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
@@ -308,20 +324,9 @@ static int link_through(int sock, int kind, int argc, char **argv, char **env) {
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
     memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfds);
-    ssize_t sent;
     do sent = sendmsg(sock, &msg, MSG_NOSIGNAL); while (sent < 0 && errno == EINTR);
     close(cwd);
-    if (sent != (ssize_t)sizeof h) return INT_MIN;
-    for (int i = 1; i < argc; i++)
-        if (write_all(sock, argv[i], strlen(argv[i]) + 1) != 0) return INT_MIN;
-    for (size_t i = 0; i < envc; i++)
-        if (write_all(sock, env[i], strlen(env[i]) + 1) != 0) return INT_MIN;
-
-    const char *wait = getenv("LINKHARNESS_SERVER_WAIT_MS");
-    int wait_ms = wait && *wait ? atoi(wait) : DEFAULT_WAIT_MS;
-    char ack[8];
-    if (read_exact(sock, ack, sizeof ack, wait_ms) != 0 || memcmp(ack, ACK_MAGIC, 4) != 0)
-        return INT_MIN;
+    if (sent != 1) return INT_MIN; /* the child left before it had them: nothing ran */
     int32_t status[2]; /* {0, exit code} or {1, signal} */
     if (read_exact(sock, (char *)status, sizeof status, -1) != 0)
         return INT_MIN; /* the server went away mid-link: link again, directly */

@@ -48,9 +48,10 @@ from .link_server_identity import (
 )
 
 # The client's request: magic, kind, umask, mask of the standard streams it passes, argument
-# and environment counts, a reserved word, payload length (the NUL-ended strings).  The
-# descriptors ride on the header: the streams in the mask's order, then the working
-# directory.  The replies: an ACK once a child has the request, then the status.
+# and environment counts, a reserved word, payload length (the NUL-ended strings).  Once
+# a child has read it and sent its ACK, the client sends one byte carrying the
+# descriptors (SCM_RIGHTS): the streams in the mask's order, then the working directory.
+# Last, the parent sends the child's exit status.
 REQUEST = struct.Struct("<8s6IQ")
 REQUEST_MAGIC = b"LHLINK1\0"
 ACK = struct.Struct("<4si")  # b"LHOK", the child's pid
@@ -283,8 +284,8 @@ def serve(path: str) -> int:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0
-    if tree_hash() != tree:
-        return 0
+    if tree_hash() != tree or not _same_file(lock_fd, path + ".lock"):
+        return 0  # the code changed, or the lock file we hold was removed meanwhile
     os.ftruncate(lock_fd, 0)
     os.pwrite(lock_fd, f"{os.getpid()}\n".encode(), 0)
     preload()
@@ -293,9 +294,21 @@ def serve(path: str) -> int:
     gc.disable()  # as a link runs; and frozen, so no child's collection walks the modules
     gc.freeze()
     server = Server(path, lock_fd, tree, idle_seconds())
-    server.listen()
-    server.run()
+    try:
+        server.listen()
+        server.run()
+    finally:  # one lock file per identity would pile up; removed while still held
+        if _same_file(lock_fd, path + ".lock"):
+            os.unlink(path + ".lock")
     return 0
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(path)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 # -- the child: one request ---------------------------------------------------------------
@@ -328,21 +341,24 @@ def _handle(conn: socket.socket, server: Server) -> int:
     if struct.unpack("3i", creds)[1] != os.getuid():
         return 1
     conn.settimeout(REQUEST_TIMEOUT_S)
-    head, fds, _, _ = socket.recv_fds(conn, REQUEST.size, MAX_FDS)
-    head += _read_exact(conn, REQUEST.size - len(head))
-    magic, kind, umask, fd_mask, argc, envc, _, size = REQUEST.unpack(head)
+    magic, kind, umask, fd_mask, argc, envc, _, size = REQUEST.unpack(
+        _read_exact(conn, REQUEST.size))
     if magic != REQUEST_MAGIC:
         return 1
     if kind == KIND_STATUS:
         conn.sendall(_status_line(server).encode())
         return 0
     words = _read_exact(conn, size).split(b"\0")[:-1]
+    if len(words) != argc + envc or kind not in (KIND_LD, KIND_LD64):
+        return 1
+    conn.sendall(ACK.pack(b"LHOK", os.getpid()))
+    # Then the descriptors: the client's standard streams (those it has open) and its
+    # working directory, with one byte.
+    byte, fds, _, _ = socket.recv_fds(conn, 1, MAX_FDS)
     streams = [fd for fd in range(3) if fd_mask >> fd & 1]
-    if len(words) != argc + envc or len(fds) != len(streams) + 1 or \
-            kind not in (KIND_LD, KIND_LD64):
+    if byte != b"F" or len(fds) != len(streams) + 1:
         return 1
     conn.settimeout(None)
-    conn.sendall(ACK.pack(b"LHOK", os.getpid()))
     _become_the_client(fds, streams, umask, words[argc:])
     main_file = os.path.join(package_root(), "linker", *(["macho"] if kind == KIND_LD64 else []),
                              "__main__.py")
@@ -412,14 +428,19 @@ def _status_line(server: Server) -> str:
 
 # -- linkharness server status | stop ---------------------------------------------------------
 
+def sockets_in(directory: str | None) -> list[str]:
+    """The server sockets in DIRECTORY (none when it does not exist)."""
+    if directory is None:
+        return []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return []
+    return sorted(os.path.join(directory, name) for name in names if name.endswith(".sock"))
+
+
 def _sockets() -> list[str]:
-    found = []
-    for directory in (socket_directory(), fallback_directory()):
-        if directory is None or not os.path.isdir(directory):
-            continue
-        found += sorted(os.path.join(directory, name) for name in os.listdir(directory)
-                        if name.endswith(".sock"))
-    return found
+    return sockets_in(socket_directory()) + sockets_in(fallback_directory())
 
 
 def query_status(path: str, timeout_s: float = 5.0) -> str | None:
@@ -430,12 +451,12 @@ def query_status(path: str, timeout_s: float = 5.0) -> str | None:
             conn.connect(path)
             conn.sendall(REQUEST.pack(REQUEST_MAGIC, KIND_STATUS, 0, 0, 0, 0, 0, 0))
             reply = b""
-            while not reply.endswith(b"\n"):
+            while b"\n" not in reply:  # the line, perhaps followed by the parent's status
                 chunk = conn.recv(4096)
                 if not chunk:
                     return None
                 reply += chunk
-            return reply.decode(errors="replace").strip()
+            return reply.split(b"\n", 1)[0].decode(errors="replace")
     except OSError:
         return None
 

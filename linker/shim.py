@@ -30,19 +30,16 @@ def ld64_shim() -> str:
 def _shim(name: str, module: str) -> str:
     """Write (once) the shim NAME: the compiled client, else the shell script."""
     import hashlib
-    import sysconfig
 
     from .link_server_identity import code_key, package_root
 
     exe = sys.executable
     root = package_root()
-    with open(os.path.join(root, "linker", CLIENT_SOURCE), "rb") as f:
-        client = f.read()
+    client = _client_text()
     digest = hashlib.sha256(f"{exe}\0{root}\0".encode() + client).hexdigest()[:12]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     directory = os.path.join(base, "linkharness", f"shim-{digest}")
-    search = ":".join(dict.fromkeys([root, sysconfig.get_path("purelib"),
-                                     sysconfig.get_path("platlib")]))
+    search = _search_path(root)
     pycache = directory + "-pycache"
     path = os.path.join(directory, name)
     source = _client_source(client, exe, root, search, pycache, code_key(exe, root))
@@ -53,6 +50,29 @@ def _shim(name: str, module: str) -> str:
     if not _compile(path, source):
         _install(path, script.encode(), 0o755)
     return path
+
+
+def compile_client(path: str, root: str, pycache: str) -> bool:
+    """The client at PATH for the checkout at ROOT (its name says ld or ld64), as `_shim`
+    makes it; for tests that need a checkout of their own."""
+    from .link_server_identity import code_key
+    source = _client_source(_client_text(), sys.executable, root, _search_path(root), pycache,
+                            code_key(sys.executable, root))
+    return _compile(path, source)
+
+
+def _client_text() -> bytes:
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), CLIENT_SOURCE),
+              "rb") as f:
+        return f.read()
+
+
+def _search_path(root: str) -> str:
+    """What the linker's process puts first on PYTHONPATH: the checkout, and the
+    interpreter's library directories (it runs without `site`)."""
+    import sysconfig
+    return ":".join(dict.fromkeys([root, sysconfig.get_path("purelib"),
+                                   sysconfig.get_path("platlib")]))
 
 
 def _current(path: str, source: bytes, script: str) -> bool:
