@@ -40,7 +40,7 @@
 
 extern char **environ;
 
-#define REQUEST_MAGIC "LHLINK1"   /* 8 bytes with its NUL */
+#define REQUEST_MAGIC "LHLINK2"   /* 8 bytes with its NUL; a new one with each change */
 #define ACK_MAGIC "LHOK"
 #define KIND_LD 1
 #define KIND_LD64 2
@@ -327,10 +327,22 @@ static int link_through(int sock, int kind, int argc, char **argv, char **env) {
     do sent = sendmsg(sock, &msg, MSG_NOSIGNAL); while (sent < 0 && errno == EINTR);
     close(cwd);
     if (sent != 1) return INT_MIN; /* the child left before it had them: nothing ran */
-    int32_t status[2]; /* {0, exit code} or {1, signal} */
-    if (read_exact(sock, (char *)status, sizeof status, -1) != 0)
+    struct {
+        int32_t kind, value;             /* {0, exit code} or {1, signal} */
+        int64_t user_us, sys_us, rss_kib; /* what the link's child used */
+    } status;
+    if (read_exact(sock, (char *)&status, sizeof status, -1) != 0)
         return INT_MIN; /* the server went away mid-link: link again, directly */
-    return status[0] == 0 ? status[1] : -status[1];
+    const char *usage = getenv("LINKHARNESS_SERVER_RUSAGE");
+    if (usage && *usage) {
+        FILE *f = fopen(usage, "a");
+        if (f) {
+            fprintf(f, "%lld %lld %lld\n", (long long)status.user_us, (long long)status.sys_us,
+                    (long long)status.rss_kib);
+            fclose(f);
+        }
+    }
+    return status.kind == 0 ? status.value : -status.value;
 }
 
 int main(int argc, char **argv) {

@@ -53,9 +53,12 @@ from .link_server_identity import (
 # descriptors (SCM_RIGHTS): the streams in the mask's order, then the working directory.
 # Last, the parent sends the child's exit status.
 REQUEST = struct.Struct("<8s6IQ")
-REQUEST_MAGIC = b"LHLINK1\0"
+REQUEST_MAGIC = b"LHLINK2\0"  # as the client's: a client of another protocol links directly
 ACK = struct.Struct("<4si")  # b"LHOK", the child's pid
-STATUS = struct.Struct("<ii")  # (0, exit code) or (1, signal number)
+# (0, exit code) or (1, signal number), then the child's user and system CPU time (µs) and
+# peak RSS (KiB): a client asked to (LINKHARNESS_SERVER_RUSAGE=FILE) writes them down, for
+# bench/link_speed.py, whose own timing of the client sees none of the link's work.
+STATUS = struct.Struct("<iiqqq")
 KIND_STATUS, KIND_LD, KIND_LD64 = 0, 1, 2
 MAX_FDS = 4
 
@@ -215,10 +218,12 @@ class Server:
         self.poller.register(conn.fileno(), select.POLLRDHUP)  # never POLLIN: the child reads
 
     def _reap(self, link: _Link) -> None:
-        _, wait_status = os.waitpid(link.pid, 0)
+        _, wait_status, usage = os.wait4(link.pid, 0)
         code = os.waitstatus_to_exitcode(wait_status)
+        cost = (round(usage.ru_utime * 1e6), round(usage.ru_stime * 1e6), usage.ru_maxrss)
         try:
-            link.conn.sendall(STATUS.pack(0, code) if code >= 0 else STATUS.pack(1, -code))
+            link.conn.sendall(STATUS.pack(0, code, *cost) if code >= 0 else
+                              STATUS.pack(1, -code, *cost))
         except OSError:  # the client is gone
             pass
         for fd in (link.pidfd, link.conn.fileno()):
