@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -270,7 +271,8 @@ struct request_header {
 
 /* Send the request; the status the server reports (>= 0: exit code, else -(signal)), or
    INT_MIN when the server did not take the link (then nothing has run). */
-static int link_through(int sock, int kind, int argc, char **argv, char **env) {
+static int link_through(int sock, int kind, int argc, char **argv, char **env,
+                        int wait_ms) {
     int fds[4], nfds = 0;
     struct request_header h;
     memset(&h, 0, sizeof h);
@@ -305,8 +307,6 @@ static int link_through(int sock, int kind, int argc, char **argv, char **env) {
 
     /* The descriptors go only to a child that took the request: descriptors in flight in
        the queue of a server that never accepts would keep a build's pipe open. */
-    const char *wait = getenv("LINKHARNESS_SERVER_WAIT_MS");
-    int wait_ms = wait && *wait ? atoi(wait) : DEFAULT_WAIT_MS;
     char ack[8];
     if (read_exact(sock, ack, sizeof ack, wait_ms) != 0 || memcmp(ack, ACK_MAGIC, 4) != 0)
         return close(cwd), INT_MIN;
@@ -365,11 +365,17 @@ int main(int argc, char **argv) {
         memset(&addr, 0, sizeof addr);
         addr.sun_family = AF_UNIX;
         memcpy(addr.sun_path, path, strlen(path) + 1);
+        /* A server that stopped accepting must not hang us: connecting (when its queue is
+           full) and sending time out as waiting for its answer does. */
+        const char *wait = getenv("LINKHARNESS_SERVER_WAIT_MS");
+        int wait_ms = wait && *wait ? atoi(wait) : DEFAULT_WAIT_MS;
+        struct timeval limit = {wait_ms / 1000, (wait_ms % 1000) * 1000};
+        if (sock >= 0) setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
         int private = private_directory_of(path);
         int connected = sock >= 0 && private == 1 &&
                         connect(sock, (struct sockaddr *)&addr, sizeof addr) == 0;
         if (connected) {
-            int status = link_through(sock, kind, argc, argv, env);
+            int status = link_through(sock, kind, argc, argv, env, wait_ms);
             if (status >= 0) return status;
             if (status != INT_MIN) { /* the link died of a signal: so do we */
                 signal(-status, SIG_DFL);
