@@ -211,8 +211,11 @@ static void exec_direct(int kind, int argc, char **argv, char **env) {
 
 /* A daemon in its own session, holding nothing of ours: stdin/stdout/stderr are /dev/null
    and every other descriptor is closed (a build that pipes its output waits for every
-   holder of the pipe to close it). */
+   holder of the pipe to close it).  It imports the linker only once this link is done,
+   so as not to take a core from it. */
 static void start_server(const char *path, char **env) {
+    char linker[32]; /* this process, which links directly next: the server starts after */
+    snprintf(linker, sizeof linker, "%ld", (long)getpid());
     pid_t pid = fork();
     if (pid < 0) return;
     if (pid == 0) {
@@ -227,7 +230,7 @@ static void start_server(const char *path, char **env) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         char *args[] = {LH_PYTHON, "-S", "-P", "-m", "linker.link_server", "serve",
-                        "--socket", (char *)path, NULL};
+                        "--socket", (char *)path, "--after", linker, NULL};
         execve(LH_PYTHON, args, env);
         _exit(127);
     }

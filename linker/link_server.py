@@ -65,7 +65,8 @@ MAX_FDS = 4
 DEFAULT_IDLE_S = 300.0
 CHECK_EVERY_S = 2.0  # how often the parent looks at its code and its socket
 KILL_GRACE_S = 2.0  # between SIGINT and SIGKILL for a link whose client is gone
-REQUEST_TIMEOUT_S = 60.0  # for the child to read a request (the client sends it at once)
+REQUEST_TIMEOUT_S = 60.0
+AFTER_LIMIT_S = 60.0  # the longest a new server waits for the link that started it  # for the child to read a request (the client sends it at once)
 _PR_SET_PDEATHSIG = 1
 _prctl: Callable[..., int] | None = None  # libc's, looked up once by the server
 
@@ -277,9 +278,12 @@ class Server:
         return fds
 
 
-def serve(path: str) -> int:
+def serve(path: str, after: int | None = None) -> int:
     """Be the server at PATH, until idle, stale or stopped; 0 also when another server
-    holds PATH's lock (two clients started one at once) or the code changed meanwhile."""
+    holds PATH's lock (two clients started one at once) or the code changed meanwhile.
+    With AFTER, the heavy imports wait until that process (the link that started us,
+    running directly) has ended, for at most a minute: the first link of a build is not
+    slowed down by its server's start."""
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads, as a link does
     tree = tree_in_name(path)
     if tree is None or not private_directory(os.path.dirname(path)):
@@ -293,6 +297,8 @@ def serve(path: str) -> int:
         return 0  # the code changed, or the lock file we hold was removed meanwhile
     os.ftruncate(lock_fd, 0)
     os.pwrite(lock_fd, f"{os.getpid()}\n".encode(), 0)
+    if after is not None:
+        _wait_for_exit(after, AFTER_LIMIT_S)
     preload()
     if tree_hash() != tree:  # edited while we imported
         return 0
@@ -306,6 +312,17 @@ def serve(path: str) -> int:
         if _same_file(lock_fd, path + ".lock"):
             os.unlink(path + ".lock")
     return 0
+
+
+def _wait_for_exit(pid: int, limit_s: float) -> None:
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:  # gone already
+        return
+    try:
+        select.select([pidfd], [], [], limit_s)
+    finally:
+        os.close(pidfd)
 
 
 def _same_file(fd: int, path: str) -> bool:
@@ -528,8 +545,9 @@ def server_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) == 3 and args[0] == "serve" and args[1] == "--socket":
-        return serve(args[2])
+    if len(args) in (3, 5) and args[0] == "serve" and args[1] == "--socket":
+        after = int(args[4]) if len(args) == 5 and args[3] == "--after" else None
+        return serve(args[2], after)
     return server_command(args)
 
 
