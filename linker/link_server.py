@@ -6,7 +6,8 @@ pays that once: it imports every module a link can need, then waits on a Unix so
 forks a fresh child for each request.  The child takes the client's standard streams
 (passed as descriptors), working directory, environment, umask and command line, and
 runs exactly what `python -m linker` (or `-m linker.macho`) runs (`linker/process.py`),
-ending with its exit status; the parent reports that status to the client.  The parent
+ending with its exit status, which it reports to the client before it is torn down (the
+parent reports it when the child died without a word).  The parent
 never links, so nothing one link does (caches, global state) is seen by the next.
 
     python -m linker.link_server serve --socket PATH   # what the C client starts
@@ -95,7 +96,7 @@ def preload() -> None:
     """Import every module a link may need, and give every record its compiled methods,
     so that a child starts linking at once.  Nothing here links."""
     import importlib
-    for module in ("hashlib", "shlex", "traceback", "ctypes", "json", "tempfile"):
+    for module in ("hashlib", "shlex", "traceback", "ctypes", "json", "tempfile", "resource"):
         importlib.import_module(module)
     top = os.path.join(package_root(), "linker")
     for directory, subdirectories, files in os.walk(top):  # elf/ is a namespace package
@@ -386,6 +387,19 @@ def _handle(conn: socket.socket, server: Server) -> int:
                              "__main__.py")
     sys.argv = [main_file, *map(os.fsdecode, words[:argc])]
     from . import process
+
+    def report_exit(code: int) -> None:
+        """The status, sent by the child itself so that the client is on its way while
+        this process is torn down; the parent's, sent after reaping, then finds the client
+        gone (it reads one)."""
+        import resource
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        try:
+            conn.sendall(STATUS.pack(0, code, round(usage.ru_utime * 1e6),
+                                     round(usage.ru_stime * 1e6), usage.ru_maxrss))
+        except OSError:
+            pass
+    process.report_exit = report_exit
     if kind == KIND_LD64:
         process.ld64_main()
     process.ld_main()
