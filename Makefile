@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml .ci/system-deps
 
 deps: $(STAMP)
 
+# A link server started by the tests' links through the shims leaves 30 s after the last.
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) -q tests fuzz
+	LINKHARNESS_SERVER_IDLE=30 $(PY) -m pytest -n $(JOBS) -q tests fuzz
 
 # A HypoFuzz campaign over every property in fuzz/ on every core (fuzz/campaign.py), its
 # dashboard on 127.0.0.1 while it runs, then a table per property: examples, examples/s,
