@@ -9,7 +9,7 @@ FUZZ_WORKERS ?= $(shell nproc)
 FUZZ_PORT ?= 0
 JOBS   ?= auto
 
-.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean
+.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean real-projects
 
 $(STAMP): pyproject.toml .ci/system-deps
 	bash .ci/system-deps
@@ -57,6 +57,12 @@ fuzz-hostile: $(STAMP)
 		echo "$$t: $${runs:-?} inputs, $${rate:-?}/s, $$found broke a rule (log: build/hostile/$$t.log)"; \
 		grep '^HOSTILE FIND' build/hostile/$$t.log | cut -c1-300; \
 	done; [ $$finds -eq 0 ]
+
+# Held-out real projects (Debian bookworm sources, pinned) built and tested through gcc -B
+# with GNU ld and with linkharness (tests/real_suites/projects.py; about an hour on 2 cores).
+# REAL_ARGS='--only zlib jansson' narrows it.  Needs Debian's googletest package for fmt.
+real-projects: $(STAMP)
+	$(PY) tests/real_suites/projects.py --work build/real-projects $(REAL_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -126,6 +126,8 @@ def parse(argv: list[str]) -> Command:
                              "-Bno-symbolic": "none"}[name]
         elif name == "--version-script":
             o.setdefault("version_scripts", []).append(str(value))
+        elif name == "--default-symver":
+            o["default_symver"] = True
         elif name == "--exclude-libs":
             o.setdefault("exclude_libs", []).extend(
                 n for n in re.split(r"[,:]", str(value)) if n)
