@@ -9,7 +9,7 @@ FUZZ_WORKERS ?= $(shell nproc)
 FUZZ_PORT ?= 0
 JOBS   ?= auto
 
-.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean
+.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean mold-suite
 
 $(STAMP): pyproject.toml .ci/system-deps
 	bash .ci/system-deps
@@ -56,6 +56,13 @@ fuzz-hostile: $(STAMP)
 		echo "$$t: $${runs:-?} inputs, $${rate:-?}/s, $$found broke a rule (log: build/hostile/$$t.log)"; \
 		grep '^HOSTILE FIND' build/hostile/$$t.log | cut -c1-300; \
 	done; [ $$finds -eq 0 ]
+
+# mold's own test suite (from the mirror of its repository, MOLD_REF) run with GNU ld and
+# then linkharness as `cc -B.`'s linker, PIE and -no-pie, two jobs at a time: a table of
+# what linkharness does with each test GNU ld passes, and build/mold-suite.json.
+MOLD_REF ?= HEAD
+mold-suite: $(STAMP)
+	$(PY) tests/real_suites/mold_suite.py --ref $(MOLD_REF) --json build/mold-suite.json $(MOLD_SUITE_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py
