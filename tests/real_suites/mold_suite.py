@@ -38,8 +38,8 @@ from pathlib import Path
 
 MIRROR = Path("/work/.mirror/rui314+mold/repo")
 GNU_LD = "/usr/bin/ld.bfd"
-OTHER_ARCHES = ("aarch64", "arm", "armeb", "riscv", "ppc", "sparc", "s390x", "sh4",
-                "m68k", "loongarch", "i686", "i386")
+OTHER_ARCHES = ("aarch64", "arm", "armeb", "riscv32", "riscv64", "ppc64le", "ppc64", "ppc",
+                "sparc64", "s390x", "sh4", "m68k", "loongarch64", "i686", "i386")
 LINKHARNESS_LINE = re.compile(r"^linkharness: (error|warning): .*$", re.MULTILINE)
 MODES = {"pie": "", "no-pie": "-no-pie"}
 
@@ -82,11 +82,9 @@ def select_tests(suite: Path, machine: str) -> list[Path]:
             if name.startswith("arch-") and not name.startswith(f"arch-{machine}-"):
                 continue
         else:
-            prefix = name.split("_", 1)[0] if "_" in name.split("-", 1)[0] else ""
-            if prefix and prefix != machine and (prefix in OTHER_ARCHES or
-                                                 prefix.startswith(OTHER_ARCHES)):
-                continue
-            if prefix and prefix != machine and prefix != "x86_64":
+            arch = next((a for a in (*OTHER_ARCHES, "x86_64") if name.startswith(a + "_")),
+                        None)
+            if arch is not None and arch != machine:
                 continue
         chosen.append(script)
     return chosen
