@@ -223,6 +223,9 @@ class ObjectFile:
     # .note.GNU-stack: False = present without SHF_EXECINSTR; True = executable stack
     # requested; None = absent (the object says nothing).
     exec_stack: bool | None = None
+    # Indices of the sections marked SHF_GNU_RETAIN (`__attribute__((retain))`): roots of
+    # --gc-sections, as GNU ld keeps them.
+    retained: tuple[int, ...] = ()
     # Mach-O objects with a DWARF compile unit: what the output's debug map says of them.
     debug_origin: DebugOrigin | None = None
 

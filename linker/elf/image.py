@@ -6,7 +6,7 @@ when `plan_image` returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Protocol
 
 from ..apply import SymbolAddresses
@@ -421,15 +421,17 @@ def _at(layout: Addresses, sec: InputSection, offset: int) -> Callable[[], int]:
 
 def dynsym_value(image_syms: SymbolAddresses, index_of: dict[int, int],
                  canonical: set[int], tls_base: int = 0,
-                 iplt: InputSection | None = None) -> Callable[[DynSym], tuple[int, int]]:
+                 iplt: InputSection | None = None,
+                 iplt_entries: Container[object] = ()) -> Callable[[DynSym], tuple[int, int]]:
     """(st_value, st_shndx) of a .dynsym entry; `index_of` maps id(input section) to the
     output section index, `tls_base` is the TLS template's address (a TLS symbol's value is
-    its offset in the template); an exported IFUNC is its entry in `iplt` (GNU ld: its PLT
-    entry, in .plt)."""
+    its offset in the template); an exported IFUNC with an entry in `iplt` (its global id
+    among `iplt_entries`) is that entry (GNU ld: its PLT entry, in .plt)."""
     def value_of(d: DynSym) -> tuple[int, int]:
         i = d.sym.id
         if d.defined:
-            section = iplt if d.sym.type == SymType.IFUNC and iplt is not None else d.sym.section
+            section = iplt if d.sym.type == SymType.IFUNC and iplt is not None \
+                and i in iplt_entries else d.sym.section
             out_index = index_of.get(id(section), 0) if section else 0xFFF1
             value = int(image_syms.address[i])
             if d.sym.type == SymType.TLS and d.sym.section is not None:

@@ -238,7 +238,8 @@ class ElfParts:
             scan, entries = self.scan_result, self.entries
             named[".dynsym"].render = lambda: tables.render_dynsym(
                 dynsym_value(syms, out_index, scan.canonical, tls.addr if tls else 0,
-                             synthetic.iplt))
+                             synthetic.iplt, synthetic.iplt_entry_offset),
+                synthetic.iplt_entry_offset)
             named[".dynstr"].render = tables.dynstr.bytes
             named[".dynamic"].render = lambda: _render_dynamic(entries, syms, arch)
         for out in ordered:

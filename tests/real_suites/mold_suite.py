@@ -14,7 +14,7 @@ Outcomes for linkharness, on a test GNU ld passes:
   refused    it failed and linkharness had printed `linkharness: error: ...` (the line kept)
   wrong      it failed with no error from linkharness: a link that succeeded and then ran
              or read wrong, the worst outcome
-  crash      a Python traceback
+  crash      a Python traceback or linkharness's "internal error" line
   timeout    over the per-test limit
   skipped    the script skipped itself (its probe link failed with linkharness only)
 """
@@ -148,7 +148,8 @@ def run_one(script: Path, linker: str, mode: str, bindir: Path, scratch: Path,
                        if m.group(1) == "error"}),
         warnings=sorted({m.group(0)[:400] for m in LINKHARNESS_LINE.finditer(text)
                          if m.group(1) == "warning"}),
-        traceback="Traceback (most recent call last)" in text)
+        traceback="Traceback (most recent call last)" in text
+        or "linkharness: internal error:" in text)
     if status != "pass" or outcome.warnings:
         (scratch / "logs").mkdir(exist_ok=True)
         (scratch / "logs" / f"{script.stem}.{linker}.{mode}.log").write_text(text)
