@@ -350,6 +350,14 @@ def dynamic_entries(
     return e
 
 
+def _tls_orphan_key(out: OutputSection, first_seen: int) -> tuple[int, int] | None:
+    """A TLS section the default script does not name (`.tdata1`) goes beside its kind,
+    after .tdata or .tbss, as GNU ld places such an orphan: the TLS block is one run."""
+    if SectionFlags.TLS not in out.flags or not policy.is_orphan(out.name):
+        return None
+    return (policy.WRITE_ORDER.index(".tbss" if out.nobits else ".tdata"), 1 + first_seen)
+
+
 def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
     first_seen = {id(out): i for i, out in enumerate(outs.values())}
     groups: list[list[OutputSection]] = [[], [], []]
@@ -359,7 +367,8 @@ def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
     for n, group in enumerate(groups):
         # Zero-fill goes last, except .tbss: the TLS block (.tdata, .tbss) must be contiguous.
         group.sort(key=lambda o: (o.nobits and SectionFlags.TLS not in o.flags,
-                                  policy.order_key(o.name, n, first_seen[id(o)])))
+                                  _tls_orphan_key(o, first_seen[id(o)])
+                                  or policy.order_key(o.name, n, first_seen[id(o)])))
         if group or n == 0:
             flags = SectionFlags.ALLOC | (SectionFlags.EXEC if n == 1 else SectionFlags.NONE) | (
                 SectionFlags.WRITE if n == 2 else SectionFlags.NONE)

@@ -183,6 +183,7 @@ class ElfParts:
         if opts.sort_section is not None:
             sort_inputs(outs, opts.sort_section)
         segments = make_segments(outs)
+        _align_tls_start(segments)
         if not opts.separate_code and len(segments) > 1 \
                 and SectionFlags.EXEC in segments[1].flags:
             # -z noseparate-code: one R+X segment before the data
@@ -435,3 +436,13 @@ def _render_dynamic(entries: list[tuple[int, object]], syms: SymbolAddresses,
             v = int(value)  # type: ignore[call-overload]
         out += struct.pack(fmt, tag, v)
     return bytes(out)
+
+
+def _align_tls_start(segments: list[Segment]) -> None:
+    """The TLS template starts on its largest alignment (as GNU ld places it), so that
+    the block's offsets from the thread pointer are the same whether ld.so or the linker
+    computes them: an orphan `.tdata1` of 4 bytes before a 256-aligned `.tdata2` would
+    otherwise start the block off its alignment."""
+    tls = [o for seg in segments for o in seg.sections if SectionFlags.TLS in o.flags]
+    if tls:
+        tls[0].align = max(o.align for o in tls)

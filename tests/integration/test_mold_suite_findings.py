@@ -7,7 +7,6 @@ new knowledge is shown to bite too.
 
 from __future__ import annotations
 
-
 import subprocess
 from pathlib import Path
 
@@ -125,3 +124,61 @@ def test_judges_flag_an_ifunc_exported_as_a_plain_function(tmp_path: Path) -> No
     got = run(str(exe), library_path=[str(tmp_path)])
     assert got.stdout.decode() != IFUNC_EXPORT_OUT
 
+
+
+# -- thread-local data in sections the default script does not name ----------------------
+
+TLS_ORPHAN_OUT = "0 42 5 6 7\n"
+
+
+@pytest.mark.parametrize("variant", ["pie", "no-pie", "shared", "m32"])
+def test_tls_in_unnamed_sections_stays_one_block(tmp_path: Path, shim: str,
+                                                 variant: str) -> None:
+    """`.tdata`-like orphans were placed after the other data and PT_TLS's file size
+    summed their sizes, ignoring the alignment gap: the 256-aligned array read as zeros.
+    They go beside .tdata now, the block starting on its largest alignment."""
+    m32 = ["-m32"] if variant == "m32" else []
+    pie = ["-no-pie"] if variant == "no-pie" else []
+    parts = [SOURCES / "tls_orphan_small.c", SOURCES / "tls_orphan_aligned.c"]
+    objects = []
+    for source in [*parts, SOURCES / "tls_orphan_main.c"]:
+        obj = tmp_path / (source.stem + ".o")
+        _run(["gcc", *m32, "-O2", "-fPIC", "-c", str(source), "-o", str(obj)], tmp_path)
+        objects.append(str(obj))
+    for linker, select in _linkers(shim).items():
+        out = tmp_path / linker
+        out.mkdir()
+        inputs = objects
+        if variant == "shared":
+            lib = out / "libtls.so"
+            _run(["gcc", "-shared", select, "-o", str(lib), *objects[:2]], tmp_path)
+            inputs = [objects[2], str(lib), f"-Wl,-rpath,{out}"]
+        exe = out / "prog"
+        _run(["gcc", *m32, *pie, select, "-o", str(exe), *inputs], tmp_path)
+        assert _native(exe) == TLS_ORPHAN_OUT, linker
+        if linker == "lh":
+            assert check(str(exe)) == []
+        got = run(str(exe), library_path=[str(out)])
+        assert got.faults == [], (linker, got.faults)
+        assert got.stdout.decode() == TLS_ORPHAN_OUT, linker
+
+
+def test_checker_flags_tls_values_outside_the_tls_file_image(tmp_path: Path) -> None:
+    """GNU ld's program with PT_TLS's p_filesz cut to the first section's size (what
+    linkharness wrote): the aligned array's initial values fall outside the image."""
+    objects = []
+    for source in ("tls_orphan_small.c", "tls_orphan_aligned.c", "tls_orphan_main.c"):
+        obj = tmp_path / (source[:-2] + ".o")
+        _run(["gcc", "-O2", "-fPIC", "-c", str(SOURCES / source), "-o", str(obj)], tmp_path)
+        objects.append(str(obj))
+    exe = tmp_path / "prog"
+    _run(["gcc", "-fuse-ld=bfd", "-o", str(exe), *objects], tmp_path)
+    assert check(str(exe)) == []
+    with open(exe, "rb") as handle:
+        elf = ELFFile(handle)
+        index = next(i for i, seg in enumerate(elf.iter_segments()) if seg["p_type"] == "PT_TLS")
+        at = elf["e_phoff"] + index * elf["e_phentsize"] + 32  # p_filesz
+    image = bytearray(exe.read_bytes())
+    image[at:at + 8] = (4).to_bytes(8, "little")
+    exe.write_bytes(image)
+    assert "ELF-SEG-TLS" in {v.rule for v in check(str(exe))}
