@@ -140,6 +140,7 @@ def link(
     soname: str | None = None,
     symbolic: str = "none",
     no_undefined: bool = False,
+    dynamic_undefined_weak: bool | None = None,
     text_relocations: bool = False,
     version_scripts: Sequence[str] = (),
     exclude_libs: Sequence[str] = (),
@@ -274,11 +275,15 @@ def link(
     dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols)
     provide_linker_symbols(symtab, dynamic)
     shared_options = None
+    if dynamic_undefined_weak and not shared:
+        raise LinkError("-z dynamic-undefined-weak in an executable is not supported (its "
+                        "undefined weak symbols resolve to 0 at link time)")
     if shared:
         from .elf.dso import SharedOptions
         from .elf.version_script import read_version_scripts
         shared_options = SharedOptions(
             soname=soname, symbolic=symbolic, no_undefined=no_undefined,
+            dynamic_undefined_weak=dynamic_undefined_weak is not False,
             text_relocations=text_relocations,
             version_script=read_version_scripts(list(version_scripts)),
             exclude_libs=tuple(exclude_libs), output_name=os.fspath(output),

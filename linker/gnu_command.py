@@ -305,6 +305,12 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["text_relocations"] = value != "text"
     elif key == "stack-size":
         cmd.options["stack_size"] = _z_number(value)
+    elif value in ("dynamic-undefined-weak", "nodynamic-undefined-weak"):
+        cmd.options["dynamic_undefined_weak"] = value == "dynamic-undefined-weak"
+    elif value == "separate-loadable-segments":
+        # Every PT_LOAD already starts on a page of its own in the file and in memory
+        # (what the keyword asks beyond -z separate-code): honoured by the layout itself.
+        cmd.options["separate_code"] = True
     elif key in Z_IGNORED:
         cmd.ignore(f"-z {value}", "")
     else:

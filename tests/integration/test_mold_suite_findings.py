@@ -182,3 +182,53 @@ def test_checker_flags_tls_values_outside_the_tls_file_image(tmp_path: Path) -> 
     image[at:at + 8] = (4).to_bytes(8, "little")
     exe.write_bytes(image)
     assert "ELF-SEG-TLS" in {v.rule for v in check(str(exe))}
+
+
+# -- -z [no]dynamic-undefined-weak, -z separate-loadable-segments --------------------------
+
+@pytest.mark.parametrize("keyword,expected", [
+    (None, "1\n"), ("dynamic-undefined-weak", "1\n"), ("nodynamic-undefined-weak", "0\n")])
+def test_undefined_weak_in_a_shared_object(tmp_path: Path, shim: str, keyword: str | None,
+                                           expected: str) -> None:
+    """Was a warning and no effect: under nodynamic-undefined-weak the library's undefined
+    weak `hook` is 0 at link time, so the executable's definition does not reach it."""
+    z = [f"-Wl,-z,{keyword}"] if keyword else []
+    for linker, select in _linkers(shim).items():
+        out = tmp_path / linker
+        out.mkdir()
+        lib = out / "libhook.so"
+        proc = _run(["gcc", "-O2", "-fPIC", "-shared", select, *z, "-Wl,-soname,libhook.so",
+                     "-o", str(lib), str(SOURCES / "weak_hook_lib.c")], tmp_path)
+        assert "warning" not in proc.stderr
+        exe = out / "prog"
+        _run(["gcc", "-O2", select, "-o", str(exe), str(SOURCES / "weak_hook_main.c"),
+              str(lib), f"-Wl,-rpath,{out}"], tmp_path)
+        assert _native(exe) == expected, linker
+        if linker == "lh":
+            assert check(str(lib)) == [] and check(str(exe)) == []
+        got = run(str(exe), library_path=[str(out)])
+        assert got.stdout.decode() == expected and got.faults == [], linker
+
+
+def test_dynamic_undefined_weak_in_an_executable_is_refused(tmp_path: Path, shim: str) -> None:
+    proc = subprocess.run(["gcc", f"-B{shim}", "-Wl,-z,dynamic-undefined-weak", "-o", "prog",
+                           str(SOURCES / "weak_hook_main.c"), str(SOURCES / "weak_hook_lib.c")],
+                          cwd=tmp_path, capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("linkharness:")]
+    assert proc.returncode != 0 and len(lines) == 1 and "dynamic-undefined-weak" in lines[0]
+    assert not (tmp_path / "prog").exists()
+
+
+def test_separate_loadable_segments_puts_each_load_on_its_own_pages(tmp_path: Path,
+                                                                    shim: str) -> None:
+    """Was a warning: every PT_LOAD starts on a page of its own, in the file and in memory."""
+    exe = tmp_path / "prog"
+    proc = _run(["gcc", f"-B{shim}", "-Wl,-z,separate-loadable-segments", "-o", str(exe),
+                 str(SOURCES / "weak_hook_main.c"), str(SOURCES / "weak_hook_lib.c")],
+                tmp_path)
+    assert proc.stderr == ""
+    with open(exe, "rb") as handle:
+        loads = [s for s in ELFFile(handle).iter_segments() if s["p_type"] == "PT_LOAD"]
+    assert len(loads) >= 3
+    assert all(s["p_offset"] % 4096 == 0 and s["p_vaddr"] % 4096 == 0 for s in loads)
+    assert _native(exe) == "1\n"
