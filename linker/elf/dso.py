@@ -144,7 +144,11 @@ def preemptible_ids(symtab: SymbolTable, opts: SharedOptions | None,
     for sym in symtab.symbols:
         if sym.file is None and not sym.linker_defined:
             flags[sym.id] = sym.referenced or sym.dso is not None
-            if not opts.dynamic_undefined_weak and sym.dso is None and not sym.strong_ref:
+            if sym.dso is None and (sym.visibility != Visibility.DEFAULT or (
+                    not opts.dynamic_undefined_weak and not sym.strong_ref)):
+                # a hidden or protected reference nothing defines binds to nothing outside
+                # the object (gABI): 0, as an undefined weak one is without
+                # dynamic-undefined-weak
                 flags[sym.id] = False
     for sym in exported:
         if sym.visibility != Visibility.DEFAULT:

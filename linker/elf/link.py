@@ -331,8 +331,10 @@ def _plan_shared_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOption
     """A shared object's .dynsym: its undefined references (imports, and symbols nothing
     defines, which ld.so looks up in the program) and every export, versioned by the
     version script when it names versions."""
+    preemptible = scan.preemptible
     imports = [s for s in symtab.symbols
-               if s.file is None and not s.linker_defined and s.referenced]
+               if s.file is None and not s.linker_defined and s.referenced
+               and (preemptible is None or preemptible[s.id])]  # hidden ones bind to 0
     used = {id(s.dso) for s in imports if s.dso is not None}
     needed = list(dict.fromkeys(lib.soname for lib in symtab.libraries
                                 if not lib.as_needed or id(lib) in used))

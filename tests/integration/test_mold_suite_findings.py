@@ -186,19 +186,23 @@ def test_checker_flags_tls_values_outside_the_tls_file_image(tmp_path: Path) -> 
 
 # -- -z [no]dynamic-undefined-weak, -z separate-loadable-segments --------------------------
 
-@pytest.mark.parametrize("keyword,expected", [
-    (None, "1\n"), ("dynamic-undefined-weak", "1\n"), ("nodynamic-undefined-weak", "0\n")])
+@pytest.mark.parametrize("keyword,expected,source", [
+    (None, "1\n", "weak_hook_lib.c"),
+    ("dynamic-undefined-weak", "1\n", "weak_hook_lib.c"),
+    ("nodynamic-undefined-weak", "0\n", "weak_hook_lib.c"),
+    (None, "0\n", "hidden_hook_lib.c")])
 def test_undefined_weak_in_a_shared_object(tmp_path: Path, shim: str, keyword: str | None,
-                                           expected: str) -> None:
+                                           expected: str, source: str) -> None:
     """Was a warning and no effect: under nodynamic-undefined-weak the library's undefined
-    weak `hook` is 0 at link time, so the executable's definition does not reach it."""
+    weak `hook` is 0 at link time, so the executable's definition does not reach it.  A
+    hidden undefined weak one is 0 always (it was exported to .dynsym, and bound)."""
     z = [f"-Wl,-z,{keyword}"] if keyword else []
     for linker, select in _linkers(shim).items():
         out = tmp_path / linker
         out.mkdir()
         lib = out / "libhook.so"
         proc = _run(["gcc", "-O2", "-fPIC", "-shared", select, *z, "-Wl,-soname,libhook.so",
-                     "-o", str(lib), str(SOURCES / "weak_hook_lib.c")], tmp_path)
+                     "-o", str(lib), str(SOURCES / source)], tmp_path)
         assert "warning" not in proc.stderr
         exe = out / "prog"
         _run(["gcc", "-O2", select, "-o", str(exe), str(SOURCES / "weak_hook_main.c"),
