@@ -71,7 +71,10 @@ class VersionScript:
 
 
 def _exact(pattern: str, name: str, node: VersionNode) -> bool:
-    return pattern == name and (pattern in node.exact or not _is_glob(pattern))
+    if pattern in node.exact:
+        return pattern == name
+    return not _is_glob(pattern) and (
+        pattern == name or ("\\" in pattern and re.sub(r"\\(.)", r"\1", pattern) == name))
 
 
 def _glob(pattern: str, name: str, node: VersionNode) -> bool:

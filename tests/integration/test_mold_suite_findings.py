@@ -236,3 +236,30 @@ def test_separate_loadable_segments_puts_each_load_on_its_own_pages(tmp_path: Pa
     assert len(loads) >= 3
     assert all(s["p_offset"] % 4096 == 0 and s["p_vaddr"] % 4096 == 0 for s in loads)
     assert _native(exe) == "1\n"
+
+
+# -- version-script wildcards -----------------------------------------------------------
+
+def _versions(lib: Path) -> dict[str, str]:
+    out = subprocess.run(["readelf", "-W", "--dyn-syms", str(lib)], capture_output=True,
+                         text=True, check=True).stdout
+    names = {}
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) == 8 and fields[6] != "UND" and "@" in fields[7]:
+            name, _, version = fields[7].partition("@")
+            names[name] = version.lstrip("@")
+    return names
+
+
+def test_version_script_wildcards_choose_as_gnu_ld(tmp_path: Path, shim: str) -> None:
+    """Several globs matching one name: GNU ld takes the last node's, a global match over a
+    local one; `\\_` is a literal `_`.  linkharness took the first node's."""
+    found = {}
+    for linker, select in _linkers(shim).items():
+        lib = tmp_path / f"lib{linker}.so"
+        _run(["gcc", "-fPIC", "-shared", select, f"-Wl,--version-script={SOURCES}/version_globs.map",
+              "-o", str(lib), str(SOURCES / "version_globs.c")], tmp_path)
+        found[linker] = _versions(lib)
+    assert found["gnu"]["close_all"] == "V_LAST"  # the premise: the last node's glob wins
+    assert found["lh"] == found["gnu"]
