@@ -24,6 +24,7 @@ from .errors import (
     LinkError,
     collecting,
     current,
+    warn,
 )
 from .pipeline import LinkedImage, run_back_half
 from .records import dataclass, field
@@ -132,6 +133,7 @@ def link(
     image_base: int | None = None,
     more_flags_1: int = 0,
     flags_1_tag: bool = False,
+    shared_flags_1: int = 0,
     dynamic_list: Sequence[str] = (),
     dynamic_list_data: bool = False,
     gc_sections: bool = False,
@@ -189,7 +191,8 @@ def link(
     `max_page_size`: -z max-page-size (a power of two; 0: the target's page).
     `sort_common`: --sort-common's order (ascending or descending alignment);
     `image_base`: -Ttext-segment (the first segment's address).  `more_flags_1`: DT_FLAGS_1
-    bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does).
+    bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does);
+    `shared_flags_1`: bits written only in a shared object (-z nodelete/nodlopen/initfirst).
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
     `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
@@ -298,6 +301,7 @@ def link(
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
+        _warn_executable_stack(symtab)
     opts = ImageOptions(
         dynamic=dynamic,
         dynamic_linker=dynamic_linker or arch.dynamic_linker,
@@ -315,7 +319,8 @@ def link(
         new_dtags=new_dtags, audit=audit, depaudit=depaudit, origin=origin,
         nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
-        image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
+        image_base=image_base, flags_1_tag=flags_1_tag,
+        more_flags_1=more_flags_1 | (shared_flags_1 if shared else 0),
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options, relax=relax,
         properties=tuple(sorted((z_properties or {}).items())),
@@ -464,3 +469,13 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
                       needed=linked.needed)
 
+
+def _warn_executable_stack(symtab: SymbolTable) -> None:
+    """GNU ld's two warnings (2.39 on), word for word after the file: build logs are
+    grepped for them."""
+    for obj in symtab.objects:
+        if obj.exec_stack:
+            warn("requires executable stack (because the .note.GNU-stack section is "
+                 "executable)", file=obj.path)
+        elif obj.exec_stack is None:
+            warn("missing .note.GNU-stack section implies executable stack", file=obj.path)
