@@ -41,6 +41,8 @@ GNU_LD = "/usr/bin/ld.bfd"
 OTHER_ARCHES = ("aarch64", "arm", "armeb", "riscv32", "riscv64", "ppc64le", "ppc64", "ppc",
                 "sparc64", "s390x", "sh4", "m68k", "loongarch64", "i686", "i386")
 LINKHARNESS_LINE = re.compile(r"^linkharness: (error|warning): .*$", re.MULTILINE)
+# GNU ld's warnings, as `cc -B.` runs it (./ld, ld, /usr/bin/ld.bfd)
+GNU_WARNING = re.compile(r"^\S*ld(?:\.bfd)?: warning: .*$", re.MULTILINE)
 MODES = {"pie": "", "no-pie": "-no-pie"}
 
 
@@ -55,6 +57,7 @@ class Outcome:
     errors: list[str] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
     traceback: bool = False
+    gnu_warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 def extract_suite(ref: str, mirror: Path, into: Path) -> Path:
@@ -149,7 +152,8 @@ def run_one(script: Path, linker: str, mode: str, bindir: Path, scratch: Path,
         warnings=sorted({m.group(0)[:400] for m in LINKHARNESS_LINE.finditer(text)
                          if m.group(1) == "warning"}),
         traceback="Traceback (most recent call last)" in text
-        or "linkharness: internal error:" in text)
+        or "linkharness: internal error:" in text,
+        gnu_warnings=sorted({m.group(0)[:400] for m in GNU_WARNING.finditer(text)}))
     if status != "pass" or outcome.warnings:
         (scratch / "logs").mkdir(exist_ok=True)
         (scratch / "logs" / f"{script.stem}.{linker}.{mode}.log").write_text(text)
@@ -157,11 +161,20 @@ def run_one(script: Path, linker: str, mode: str, bindir: Path, scratch: Path,
     return outcome
 
 
-def classify(lh: Outcome) -> str:
+def warning_key(line: str) -> str:
+    """What a warning says, without the program's name, a trailing address or detail:
+    `cannot find entry symbol _start` from GNU ld and linkharness alike."""
+    text = line.split("warning: ", 1)[-1]
+    return text.split(";")[0].split(" (")[0].strip()
+
+
+def classify(lh: Outcome, gnu: Outcome | None = None) -> str:
+    """`gnu`: GNU ld's run of the same test; a warning it printed too is no fault."""
     if lh.traceback:
         return "crash"
     if lh.status == "pass":
-        return "warned" if lh.warnings else "pass"
+        same = {warning_key(w) for w in gnu.gnu_warnings} if gnu is not None else set()
+        return "warned" if any(warning_key(w) not in same for w in lh.warnings) else "pass"
     if lh.status == "timeout":
         return "timeout"
     if lh.status == "skipped":
@@ -199,7 +212,7 @@ def summarise(gnu: dict[tuple[str, str], Outcome], lh: dict[tuple[str, str], Out
             outcome = lh.get((test, mode))
             if outcome is None:
                 continue
-            kind = classify(outcome)
+            kind = classify(outcome, gnu[(test, mode)])
             classes[kind] += 1
             by_class.setdefault(kind, []).append(
                 {"test": test, "failed_command": outcome.failed_command,

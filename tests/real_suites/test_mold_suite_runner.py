@@ -69,3 +69,18 @@ def test_run_one_gives_the_linker_as_ld_and_mold(tmp_path: Path) -> None:
     outcome = mold_suite.run_one(script, "fake", "no-pie", bindir, tmp_path, 20.0, "x86_64")
     assert outcome.status == "pass"
     assert (tmp_path / "logs").exists() is False
+
+
+def test_a_warning_gnu_ld_prints_too_is_no_fault(tmp_path: Path) -> None:
+    bindir = mold_suite.linker_dir(tmp_path, "fake", "/bin/true")
+    runs = {}
+    for name, line in (("gnu", ("./ld: warning: cannot find entry symbol _start; defaulting "
+                                "to 0000000000401000")),
+                       ("lh", ("linkharness: warning: cannot find entry symbol _start; "
+                              "defaulting to 0x401000"))):
+        script = tmp_path / f"{name}.sh"
+        script.write_text(f"#!/bin/bash\necho '{line}' >&2\necho OK\n")
+        runs[name] = mold_suite.run_one(script, "fake", "pie", bindir, tmp_path, 20.0,
+                                        "x86_64")
+    assert mold_suite.classify(runs["lh"], runs["gnu"]) == "pass"
+    assert mold_suite.classify(runs["lh"]) == "warned"
