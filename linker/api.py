@@ -134,6 +134,7 @@ def link(
     more_flags_1: int = 0,
     flags_1_tag: bool = False,
     shared_flags_1: int = 0,
+    warn_exec_stack: bool = False,
     dynamic_list: Sequence[str] = (),
     dynamic_list_data: bool = False,
     gc_sections: bool = False,
@@ -193,6 +194,8 @@ def link(
     `image_base`: -Ttext-segment (the first segment's address).  `more_flags_1`: DT_FLAGS_1
     bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does);
     `shared_flags_1`: bits written only in a shared object (-z nodelete/nodlopen/initfirst).
+    `warn_exec_stack`: GNU ld's warnings for an object asking for an executable stack
+    (the GNU command line turns them on; from Python they are opt-in).
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
     `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
@@ -301,7 +304,8 @@ def link(
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
-        _warn_executable_stack(symtab)
+        if warn_exec_stack:
+            _warn_executable_stack(symtab)
     opts = ImageOptions(
         dynamic=dynamic,
         dynamic_linker=dynamic_linker or arch.dynamic_linker,

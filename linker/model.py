@@ -249,6 +249,9 @@ class DynamicSymbol:
     # symbol, which an executable's own common of the same name absorbs; an initialised
     # one (.data) is a real definition, which beats the executable's common.
     nobits: bool = False
+    # In an allocated section without SHF_WRITE (.rodata, a const object): a COPY of it
+    # goes where -z relro seals it read-only again, as GNU ld places it (.data.rel.ro).
+    readonly: bool = False
 
 
 class LazySymbols(Mapping[str, DynamicSymbol]):

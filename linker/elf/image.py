@@ -390,9 +390,11 @@ def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
             assert got is not None
             tables.rela_dyn.append(DynReloc(_at(layout, got, offset), dyn.glob_dat,
                                             tables.index[key]))
-    if synthetic.copy_bss is not None:
-        for gid, offset in synthetic.copy_offset.items():
-            tables.rela_dyn.append(DynReloc(_at(layout, synthetic.copy_bss, offset), dyn.copy,
+    for area, offsets in ((synthetic.copy_bss, synthetic.copy_offset),
+                          (synthetic.copy_relro, synthetic.copy_relro_offset)):
+        for gid, offset in offsets.items():
+            assert area is not None
+            tables.rela_dyn.append(DynReloc(_at(layout, area, offset), dyn.copy,
                                             tables.index[gid]))
     for site in scan.dynamic_words:
         tables.rela_dyn.append(DynReloc(_at(layout, site.section, site.offset), dyn.abs_word,
@@ -401,7 +403,7 @@ def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
     if synthetic.got_plt is not None:
         for gid in scan.plt:
             if (symtab.symbols[gid].imported or gid in synthetic.copy_offset
-                    or scan.is_preemptible(gid)):
+                    or gid in synthetic.copy_relro_offset or scan.is_preemptible(gid)):
                 tables.rela_plt.append(DynReloc(
                     _at(layout, synthetic.got_plt, synthetic.jump_slot_offset[gid]),
                     dyn.jump_slot, tables.index[gid]))

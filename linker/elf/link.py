@@ -148,7 +148,7 @@ class ElfParts:
         ibt_plt = opts.ibt_plt or wants_ibt_plt(self.symtab.objects, arch.word,
                                                 dict(opts.properties))
         self.synthetic = build_synthetic(arch, self.symtab, scan, dynamic=opts.dynamic,
-                                         pie=self.pic, ibt_plt=ibt_plt)
+                                         pie=self.pic, ibt_plt=ibt_plt, relro=opts.relro)
         return self.synthetic
 
     def collect(self) -> None:

@@ -19,6 +19,8 @@ import numpy as np
 from ..errors import LinkError
 from ..model import DynamicLibrary, DynamicSymbol, LazySymbols, SymType
 from .headers import (
+    SHF_ALLOC,
+    SHF_WRITE,
     SHT_DYNAMIC,
     SHT_DYNSYM,
     SHT_GNU_VERDEF,
@@ -94,6 +96,8 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     align = np.where((value != 0) & (own > 0), np.minimum(align, own), align)
     nobits = in_table & ((hdr.shdrs["type"][section] == SHT_NOBITS) if len(hdr.shdrs)
                          else False)
+    readonly = in_table & (((hdr.shdrs["flags"][section] & (SHF_ALLOC | SHF_WRITE))
+                            == SHF_ALLOC) if len(hdr.shdrs) else False)
     versions_of: list[int | None] = [None] * len(rows)
     if versym is not None and len(versym):  # a short .gnu.version covers its first symbols
         covered = rows < len(versym)
@@ -105,8 +109,9 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     types = [kinds[t] for t in stype[rows].tolist()]
     version_names = [versions.get(ver) if ver is not None else None for ver in versions_of]
     columns = (raw["size"][rows].tolist(), (bind[rows] == STB_WEAK).tolist(), value.tolist(),
-               align.tolist(), np.broadcast_to(nobits, rows.shape).tolist())
-    sizes, weak, addresses, alignments, zero_fill = columns
+               align.tolist(), np.broadcast_to(nobits, rows.shape).tolist(),
+               np.broadcast_to(readonly, rows.shape).tolist())
+    sizes, weak, addresses, alignments, zero_fill, read_only = columns
 
     made: dict[int, DynamicSymbol] = {}
 
@@ -115,7 +120,7 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
         if dsym is None:
             dsym = made[k] = DynamicSymbol(names[k], types[k], sizes[k], weak[k],
                                            version_names[k], addresses[k], alignments[k],
-                                           zero_fill[k])
+                                           zero_fill[k], read_only[k])
         return dsym
 
     visible = (~hidden[rows]).tolist()

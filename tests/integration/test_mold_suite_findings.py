@@ -263,3 +263,30 @@ def test_version_script_wildcards_choose_as_gnu_ld(tmp_path: Path, shim: str) ->
         found[linker] = _versions(lib)
     assert found["gnu"]["close_all"] == "V_LAST"  # the premise: the last node's glob wins
     assert found["lh"] == found["gnu"]
+
+
+# -- COPY of a library's read-only object under GNU ld's default -z relro ----------------
+
+def test_copy_of_read_only_library_data_is_sealed(tmp_path: Path, shim: str) -> None:
+    """-z relro is GNU ld's default and now linkharness's on the GNU command line; a COPY
+    of a `const` object goes to .data.rel.ro inside PT_GNU_RELRO (it went to .bss, so a
+    write through a cast went through where GNU ld's program faults)."""
+    lib = tmp_path / "libcopy.so"
+    _run(["gcc", "-fPIC", "-shared", "-fuse-ld=bfd", "-Wl,-soname,libcopy.so", "-o", str(lib),
+          str(SOURCES / "copy_readonly_lib.c")], tmp_path)
+    expected = "bc xbc faults 0 1\n"
+    for linker, select in _linkers(shim).items():
+        exe = tmp_path / f"prog.{linker}"
+        proc = _run(["gcc", "-O1", "-fno-pie", "-no-pie", select, "-o", str(exe),
+                     str(SOURCES / "copy_readonly_main.c"), str(lib), f"-Wl,-rpath,{tmp_path}"],
+                    tmp_path)
+        assert proc.stderr == ""
+        assert _native(exe) == expected, linker
+    assert check(str(tmp_path / "prog.lh")) == []
+    with open(tmp_path / "prog.lh", "rb") as handle:
+        elf = ELFFile(handle)
+        relro = next(s for s in elf.iter_segments() if s["p_type"] == "PT_GNU_RELRO")
+        symbols = elf.get_section_by_name(".dynsym")
+        assert isinstance(symbols, SymbolTableSection)
+        where = next(s["st_value"] for s in symbols.iter_symbols() if s.name == "readonly")
+    assert relro["p_vaddr"] <= where < relro["p_vaddr"] + relro["p_memsz"]
