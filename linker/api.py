@@ -278,7 +278,11 @@ def link(
     symtab.bind_versioned_references()
     symtab.bind_default_versions()
     # A PIE is always dynamic: ld.so must at least rebase it.
-    dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols)
+    # A shared library named on the command line (not --as-needed) makes the executable
+    # dynamic even when nothing is imported from it, as in GNU ld: it is DT_NEEDED and
+    # --export-dynamic has a .dynsym to fill.
+    dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols) \
+        or any(not lib.as_needed for lib in symtab.libraries)
     provide_linker_symbols(symtab, dynamic)
     shared_options = None
     if dynamic_undefined_weak and not shared:
@@ -320,7 +324,11 @@ def link(
         strip_debug=strip or strip_debug,  # GNU ld's -s drops debugging sections too
         compress_debug=compress_debug_sections,
         build_id=normalise_style(build_id) if build_id is not None else None,
-        new_dtags=new_dtags, audit=audit, depaudit=depaudit, origin=origin,
+        new_dtags=new_dtags, audit=audit, origin=origin,
+        # GNU ld: the libraries' own DT_AUDIT entries join --depaudit's
+        depaudit=":".join(dict.fromkeys(
+            [*([depaudit] if depaudit else []),
+             *(lib.audit for lib in symtab.libraries if lib.audit)])) or None,
         nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
         image_base=image_base, flags_1_tag=flags_1_tag,

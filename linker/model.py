@@ -333,6 +333,9 @@ class DynamicLibrary:
     # Mach-O: (current, compatibility) version from a dylib's LC_ID_DYLIB, which an image
     # linked against it records in its LC_LOAD_DYLIB (1.0.0 when unknown, as for .tbd)
     macho_versions: tuple[int, int] = (0x10000, 0x10000)
+    # ELF: the library's DT_AUDIT (linked with --audit), which GNU ld records as the
+    # DT_DEPAUDIT of what links against it
+    audit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,7 +33,8 @@ from .headers import (
 from .read import SYM32, SYM64
 
 ET_DYN = 3
-DT_NULL, DT_SONAME = 0, 14
+DT_NULL, DT_SONAME, DT_AUDIT = 0, 14, 0x6FFFFEFC
+_TAG_NAMES = {DT_SONAME: "DT_SONAME", DT_AUDIT: "DT_AUDIT"}
 VERSYM_HIDDEN = 0x8000
 VER_NDX_GLOBAL = 1
 STB_WEAK, STB_GNU_UNIQUE = 2, 10
@@ -59,9 +60,11 @@ def read_shared(data: memoryview, path: str, needed_name: str | None = None) -> 
     versions = _version_names(hdr, strings)
     versym = _section_array(hdr, SHT_GNU_VERSYM, "<u2")
     symbols, versioned = _exports(hdr, dynsym, strings, versions, versym)
-    soname = _soname(hdr, strings) or needed_name or os.path.basename(path)
+    named = _dynamic_names(hdr, strings)
+    soname = named.get(DT_SONAME) or needed_name or os.path.basename(path)
     return DynamicLibrary(path=path, soname=soname, symbols=symbols,
-                          undefined=_undefined(hdr, dynsym, strings), versioned=versioned)
+                          undefined=_undefined(hdr, dynsym, strings), versioned=versioned,
+                          audit=named.get(DT_AUDIT))
 
 
 def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, str],
@@ -205,20 +208,22 @@ def _version_names(hdr: ElfHeaders, strings: Strings) -> dict[int, str]:
     return names
 
 
-def _soname(hdr: ElfHeaders, strings: Strings) -> str | None:
+def _dynamic_names(hdr: ElfHeaders, strings: Strings) -> dict[int, str]:
+    """DT_SONAME's and DT_AUDIT's strings, when the library has them."""
     found = np.nonzero(hdr.shdrs["type"] == SHT_DYNAMIC)[0]
     if not len(found):
-        return None
+        return {}
     dtype = np.dtype([("tag", "<i8"), ("val", "<u8")] if hdr.is64 else
                      [("tag", "<i4"), ("val", "<u4")])
     body = hdr.section_bytes(int(found[0]))
     entries = np.frombuffer(body[: len(body) // dtype.itemsize * dtype.itemsize], dtype)
+    named: dict[int, str] = {}
     for tag, val in entries.tolist():
         if tag == DT_NULL:
             break
-        if tag == DT_SONAME:
+        if tag in (DT_SONAME, DT_AUDIT) and tag not in named:
             name = strings.get(val)
             if name is None:
-                raise LinkError("DT_SONAME outside .dynstr", file=hdr.path)
-            return name
-    return None
+                raise LinkError(f"{_TAG_NAMES[tag]} outside .dynstr", file=hdr.path)
+            named[tag] = name
+    return named

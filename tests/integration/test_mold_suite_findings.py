@@ -290,3 +290,48 @@ def test_copy_of_read_only_library_data_is_sealed(tmp_path: Path, shim: str) -> 
         assert isinstance(symbols, SymbolTableSection)
         where = next(s["st_value"] for s in symbols.iter_symbols() if s.name == "readonly")
     assert relro["p_vaddr"] <= where < relro["p_vaddr"] + relro["p_memsz"]
+
+
+# -- small dynamic-section facts GNU ld writes ------------------------------------------
+
+def _dynamic_tags(path: Path) -> dict[str, str]:
+    out = subprocess.run(["readelf", "-d", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    tags = {}
+    for line in out.splitlines():
+        fields = line.split(None, 2)
+        if len(fields) == 3 and fields[1].startswith("("):
+            tags[fields[1].strip("()")] = fields[2]
+    return tags
+
+
+def test_library_audit_and_an_unused_library(tmp_path: Path, shim: str) -> None:
+    """A library linked with --audit gives what links against it DT_DEPAUDIT; a library
+    named on the command line makes the executable dynamic even with nothing imported from
+    it, so --export-dynamic has a .dynsym (linkharness wrote a static file)."""
+    lib = tmp_path / "libaudited.so"
+    _run(["gcc", "-shared", "-fPIC", "-fuse-ld=bfd", "-Wl,--audit=/opt/audit/aud.so",
+          "-Wl,-soname,libaudited.so", "-o", str(lib), str(SOURCES / "weak_hook_lib.c")],
+         tmp_path)
+    found = {}
+    for linker, select in _linkers(shim).items():
+        exe = tmp_path / f"prog.{linker}"
+        _run(["gcc", select, "-Wl,--export-dynamic", "-o", str(exe),
+              str(SOURCES / "weak_hook_main.c"), str(lib), f"-Wl,-rpath,{tmp_path}"], tmp_path)
+        tags = _dynamic_tags(exe)
+        found[linker] = tags.get("DEPAUDIT")
+        assert _dynsym(exe, "hook")[0] == "STT_FUNC", linker
+    assert found["gnu"] is not None and found["lh"] == found["gnu"]
+    empty = tmp_path / "libempty.so"
+    _run(["gcc", "-shared", "-fPIC", "-fuse-ld=bfd", "-o", str(empty), "-xc", "/dev/null"],
+         tmp_path)
+    start = tmp_path / "start.o"
+    (tmp_path / "start.c").write_text("void _start(void) { for (;;); }\nint exported;\n")
+    _run(["gcc", "-c", "-fno-pie", "-o", str(start), str(tmp_path / "start.c")], tmp_path)
+    for linker, select in _linkers(shim).items():
+        exe = tmp_path / f"bare.{linker}"
+        _run(["gcc", "-nostdlib", "-no-pie", select, "-Wl,--export-dynamic,--no-as-needed",
+              "-o", str(exe),
+              str(start), str(empty)], tmp_path)
+        assert _dynsym(exe, "exported")[0] == "STT_OBJECT", linker
+        assert "NEEDED" in _dynamic_tags(exe), linker
