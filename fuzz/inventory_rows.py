@@ -358,6 +358,10 @@ def _macho32_rows() -> list[Row]:
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
+        _r(t, "TLV", "-mdynamic-no-pic's absolute descriptor loads (GENERIC_RELOC_TLV, not "
+           "pc-relative: `movl _v@TLVP, %eax` relaxed to `movl $desc, %eax`, other registers "
+           "to `leal`; a dylib's through a pointer slot's absolute address)",
+           "tlv:i386:absolute"),
         _r(t, "TLV", "C++ thread_local objects with destructors on i386 (cdecl __tlv_atexit, "
            "per-unit ___tls_init; fuzz/macho/tlv_cxx.py)", "tlv:cxx:i386",
            "tlv:cxx:i386:thread"),

@@ -58,7 +58,7 @@ GNU_LONG_OPTIONS = frozenset(_NAMES.split())
 
 # `linkharness link --help`: configure scripts grep it for an option before passing it, so
 # it lists what is honoured, and says what is refused.
-USAGE = """usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
+USAGE = """Usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
 
 inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FILE (more args)
   -o FILE                  output (a.out)

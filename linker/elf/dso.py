@@ -38,6 +38,9 @@ class SharedOptions:
     soname: str | None = None
     symbolic: str = "none"  # -Bsymbolic: "all"; -Bsymbolic-functions: "functions"
     no_undefined: bool = False  # -z defs / --no-undefined
+    # -z nodynamic-undefined-weak: False, an undefined weak symbol is 0 at link time
+    # (nothing another module defines can bind it); GNU ld's default for -shared is True
+    dynamic_undefined_weak: bool = True
     text_relocations: bool = False  # -z notext: DT_TEXTREL instead of an error
     version_script: VersionScript | None = None
     # --default-symver: a version node named after the soname (else the output's file name)
@@ -156,6 +159,12 @@ def preemptible_ids(symtab: SymbolTable, opts: SharedOptions | None,
     for sym in symtab.symbols:
         if sym.file is None and not sym.linker_defined:
             flags[sym.id] = sym.referenced or sym.dso is not None
+            if sym.dso is None and (sym.visibility != Visibility.DEFAULT or (
+                    not opts.dynamic_undefined_weak and not sym.strong_ref)):
+                # a hidden or protected reference nothing defines binds to nothing outside
+                # the object (gABI): 0, as an undefined weak one is without
+                # dynamic-undefined-weak
+                flags[sym.id] = False
     for sym in exported:
         if sym.visibility != Visibility.DEFAULT:
             continue
