@@ -159,6 +159,13 @@ def zstd(b: Build) -> TestCount:
 GC_CFLAGS = "-ffunction-sections -fdata-sections"
 GC_LDFLAGS = "-Wl,--gc-sections"
 
+# What Ubuntu 24.04's dpkg-buildflags add to Debian's: fat LTO objects (GNU ld runs gcc's LTO
+# plugin on them; linkharness, which runs none, links their regular code), frame pointers,
+# stack clash protection, and -Bsymbolic-functions.
+UBUNTU_CFLAGS = ("-flto=auto -ffat-lto-objects -fno-omit-frame-pointer "
+                 "-mno-omit-leaf-frame-pointer -fstack-clash-protection")
+UBUNTU_LDFLAGS = "-flto=auto -ffat-lto-objects -Wl,-Bsymbolic-functions"
+
 SQLITE_TESTS = ("select1", "select4", "select6", "func", "func3", "expr", "join", "trigger1",
                 "window1", "json101", "vacuum", "wal", "where", "insert", "update", "delete",
                 "printf", "collate1", "fkey1", "cte", "upsert1", "autoinc", "bigrow", "blob")
@@ -268,6 +275,14 @@ PROJECTS = (
             cmake_ctest("-DENABLE_CJSON_TEST=ON", "-DENABLE_CJSON_UTILS=ON",
                         "-DBUILD_SHARED_LIBS=ON", "-DENABLE_CUSTOM_COMPILER_FLAGS=ON"),
             extra_cflags=f"-m32 {GC_CFLAGS}", extra_ldflags=f"-m32 {GC_LDFLAGS}"),
+    Project("zlib-ubuntu", "zlib", "1:1.2.13.dfsg-1", "zlib-1.2.13.dfsg",
+            "as zlib, with Ubuntu's flags (fat LTO objects, -Bsymbolic-functions)", zlib,
+            in_source=True, extra_cflags=UBUNTU_CFLAGS, extra_ldflags=UBUNTU_LDFLAGS),
+    Project("jsoncpp-ubuntu", "libjsoncpp", "1.9.5-4", "libjsoncpp-1.9.5",
+            "as jsoncpp, with Ubuntu's flags",
+            cmake_ctest("-DBUILD_SHARED_LIBS=ON", "-DBUILD_STATIC_LIBS=OFF",
+                        "-DBUILD_OBJECT_LIBS=OFF", "-DJSONCPP_WITH_TESTS=ON"),
+            extra_cflags=UBUNTU_CFLAGS, extra_ldflags=UBUNTU_LDFLAGS),
     Project("libuv", "libuv1", "1.44.2-1+deb12u1", "libuv1-1.44.2",
             "cmake; libuv.so, libuv_a.a, uv_run_tests (shared) and uv_run_tests_a (static): "
             "threads, signals, many syscalls", libuv),
