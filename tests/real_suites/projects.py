@@ -371,6 +371,17 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(rows)
 
 
+def record(work: Path, outcome: Outcome) -> None:
+    """Add `outcome` to WORK/results.json (replacing the same project and linker's) and
+    rewrite WORK/results.md."""
+    results = work / "results.json"
+    previous = json.loads(results.read_text()) if results.exists() else []
+    merged = [o for o in previous if (o["project"], o["linker"]) != (
+        outcome.project, outcome.linker)] + [asdict(outcome)]
+    results.write_text(json.dumps(merged, indent=1))
+    (work / "results.md").write_text(table([Outcome(**o) for o in merged]) + "\n")
+
+
 def summary(results: list[Outcome]) -> str:
     """One row per project, GNU ld's build beside linkharness's (the README's table)."""
     by = {(o.project, o.linker): o for o in results}
@@ -408,20 +419,14 @@ def main() -> int:
     src = fetch_sources(work, chosen)
     shim = shim_directory()
     outcomes: list[Outcome] = []
-    results = work / "results.json"
-    previous = json.loads(results.read_text()) if results.exists() else []
     for project in chosen:
         for linker in args.linkers:
             outcome = build_once(project, linker, src, work, args.jobs, shim)
             outcomes.append(outcome)
+            record(work, outcome)  # as it comes: a run stopped halfway keeps what it did
             print(table([outcome]).splitlines()[-1], flush=True)
             for line in outcome.printed[:20] + outcome.check_violations[:20]:
                 print("   ", line, flush=True)
-    keep = [o for o in previous if (o["project"], o["linker"]) not in
-            {(o.project, o.linker) for o in outcomes}]
-    merged = keep + [asdict(o) for o in outcomes]
-    results.write_text(json.dumps(merged, indent=1))
-    (work / "results.md").write_text(table([Outcome(**o) for o in merged]) + "\n")
     print(table(outcomes))
     return 1 if differences(outcomes) else 0
 
