@@ -411,7 +411,11 @@ def main() -> int:
                         help="print the README table from these results.json files and stop")
     args = parser.parse_args()
     if args.summary is not None:
-        results = [Outcome(**o) for path in args.summary for o in json.loads(path.read_text())]
+        results = [Outcome(**o) for path in args.summary if path.exists()
+                   for o in json.loads(path.read_text())]
+        for o in results:  # (older results kept a failed probe's words as the error)
+            if o.error.startswith("ERR "):
+                o.error = ""
         print(summary(results))
         return 0
     work = args.work.resolve()
