@@ -112,4 +112,6 @@ Refused in one line, by name: -T scripts, -Trodata-segment, -Tldata-segment,
   -unique=PATTERN, the LAM keywords, --emit-relocs with -s or -shared, options -r cannot
   honour (-pie, -s, --gc-sections, ...), and every other GNU ld option.
 Errors are one line each; exit status 1; no output file is left behind.
-Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)"."""
+Shims: gcc -B"$(linkharness ld-shim)"; clang --ld-path="$(linkharness ld64-shim)".
+linkharness: supported targets: elf64-x86-64 elf32-i386 macho-x86_64 macho-i386
+linkharness: supported emulations: elf_x86_64 elf_i386"""

@@ -347,6 +347,16 @@ def test_main_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None
         assert option in out
 
 
+def test_help_answers_libtools_shared_library_probe() -> None:
+    """libtool's configure (sqlite's, for one) decides that a GNU ld can build shared
+    libraries only when `$LD --help` has a line matching ': supported targets:.* elf', as
+    GNU ld's last lines do; without it, sqlite built no libsqlite3.so with linkharness."""
+    out = subprocess.run([sys.executable, "-m", "linker", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    assert re.search(r": supported targets:.* elf", out)
+    assert re.search(r": supported emulations:.* elf_x86_64", out)
+
+
 def test_main_parse_error_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--frobnicate", "a.o"]) == 1
     out = capsys.readouterr()
