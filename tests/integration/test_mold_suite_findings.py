@@ -335,3 +335,17 @@ def test_library_audit_and_an_unused_library(tmp_path: Path, shim: str) -> None:
               str(start), str(empty)], tmp_path)
         assert _dynsym(exe, "exported")[0] == "STT_OBJECT", linker
         assert "NEEDED" in _dynamic_tags(exe), linker
+
+
+def test_undefined_reference_names_the_demangled_symbol(tmp_path: Path, shim: str) -> None:
+    """GNU ld's words, demangled: scripts grep for `undefined reference to \\`ns::f(...)'`."""
+    said = {}
+    for linker, select in _linkers(shim).items():
+        proc = subprocess.run(["g++", select, "-o", str(tmp_path / linker),
+                               str(SOURCES / "undefined_cxx.cc")], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode != 0
+        said[linker] = proc.stderr
+    wanted = "undefined reference to `shapes::area(char const*, int)'"
+    assert wanted in said["gnu"] and wanted in said["lh"]
+    assert len([ln for ln in said["lh"].splitlines() if ln.startswith("linkharness:")]) == 1
