@@ -137,6 +137,7 @@ def link(
     warn_exec_stack: bool = False,
     dynamic_list: Sequence[str] = (),
     dynamic_list_data: bool = False,
+    export_dynamic_symbols: Sequence[str] = (),
     gc_sections: bool = False,
     print_gc_sections: bool = False,
     shared: bool = False,
@@ -197,7 +198,9 @@ def link(
     `warn_exec_stack`: GNU ld's warnings for an object asking for an executable stack
     (the GNU command line turns them on; from Python they are opt-in).
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
-    `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
+    `dynamic_list_data`: every data object is exported too; `export_dynamic_symbols`
+    (--export-dynamic-symbol[-list]): more exports of an executable (a shared object
+    exports every default-visibility definition anyway).  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
 
     `shared`: write a shared object (-shared; linker/elf/dso.py) named `soname`
@@ -285,6 +288,14 @@ def link(
         or any(not lib.as_needed for lib in symtab.libraries)
     provide_linker_symbols(symtab, dynamic)
     shared_options = None
+    if export_dynamic_symbols and not shared:
+        # --export-dynamic-symbol(-list): in an executable, more names for .dynsym
+        dynamic_list = (*dynamic_list, *export_dynamic_symbols)
+    elif export_dynamic_symbols and (symbolic != "none" or dynamic_list or dynamic_list_data):
+        raise LinkError("--export-dynamic-symbol with -Bsymbolic or --dynamic-list in a "
+                        "shared object is not supported (it keeps the named symbols "
+                        "preemptible); every default-visibility definition is exported "
+                        "already")
     if dynamic_undefined_weak and not shared:
         raise LinkError("-z dynamic-undefined-weak in an executable is not supported (its "
                         "undefined weak symbols resolve to 0 at link time)")

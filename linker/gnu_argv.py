@@ -30,7 +30,8 @@ TAKES_VALUE = {
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
     "--unresolved-symbols", "-Ttext-segment", "--sort-section",
     "-fini", "--exclude-libs", "--dynamic-list", "-Ttext", "-Tdata", "-Tbss", "-Tldata-segment",
-    "-Trodata-segment", "--section-start",
+    "-Trodata-segment", "--section-start", "--export-dynamic-symbol",
+    "--export-dynamic-symbol-list",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
 OPTIONAL_VALUE = {"--sort-common", "-unique"}

@@ -182,6 +182,11 @@ def parse(argv: list[str]) -> Command:
             o[name[2:].replace("-", "_")] = True
         elif name == "--no-gc-sections":
             o["gc_sections"] = False
+        elif name in ("--export-dynamic-symbol", "--export-dynamic-symbol-list"):
+            from .dynamic_list import read_dynamic_list
+            o.setdefault("export_dynamic_symbols", []).extend(
+                [str(value)] if name == "--export-dynamic-symbol"
+                else read_dynamic_list(str(value)))
         elif name == "--dynamic-list-data":
             o["dynamic_list_data"] = True
         elif name == "-a":  # HP-UX spelling of -Bstatic / -Bdynamic, positional too

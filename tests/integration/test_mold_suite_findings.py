@@ -349,3 +349,18 @@ def test_undefined_reference_names_the_demangled_symbol(tmp_path: Path, shim: st
     wanted = "undefined reference to `shapes::area(char const*, int)'"
     assert wanted in said["gnu"] and wanted in said["lh"]
     assert len([ln for ln in said["lh"].splitlines() if ln.startswith("linkharness:")]) == 1
+
+
+def test_export_dynamic_symbol_options(tmp_path: Path, shim: str) -> None:
+    """--export-dynamic-symbol(-list) were refused as unknown: an executable exports the
+    named functions, as with GNU ld."""
+    (tmp_path / "list").write_text("{ hook; call_*; };\n")
+    for option in ("--export-dynamic-symbol-list=list",
+                   "--export-dynamic-symbol=hook,--export-dynamic-symbol=call_*"):
+        for linker, select in _linkers(shim).items():
+            exe = tmp_path / f"prog.{linker}"
+            _run(["gcc", select, f"-Wl,{option}", "-o", str(exe),
+                  str(SOURCES / "weak_hook_main.c"), str(SOURCES / "weak_hook_lib.c")],
+                 tmp_path)
+            assert _dynsym(exe, "hook")[0] == "STT_FUNC", (linker, option)
+            assert _dynsym(exe, "call_hook")[0] == "STT_FUNC", (linker, option)
