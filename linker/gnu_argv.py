@@ -64,6 +64,7 @@ IGNORED = {
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
+    "--undefined-version": "a version script may name symbols nothing defines (the default)",
 }
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
