@@ -364,3 +364,17 @@ def test_export_dynamic_symbol_options(tmp_path: Path, shim: str) -> None:
                  tmp_path)
             assert _dynsym(exe, "hook")[0] == "STT_FUNC", (linker, option)
             assert _dynsym(exe, "call_hook")[0] == "STT_FUNC", (linker, option)
+
+
+def test_empty_symbol_version_is_a_plain_export(tmp_path: Path, shim: str) -> None:
+    """`.symver f, name@` / `name@@` (an empty version) was refused as a missing version
+    node; GNU ld exports `name` unversioned, even past a script's `local: *`."""
+    (tmp_path / "hide.map").write_text("{ local: *; };\n")
+    for script in ([], ["-Wl,--version-script=hide.map"]):
+        found = {}
+        for linker, select in _linkers(shim).items():
+            lib = tmp_path / f"lib{linker}.so"
+            _run(["gcc", "-fPIC", "-shared", select, *script, "-o", str(lib),
+                  str(SOURCES / "empty_version.c")], tmp_path)
+            found[linker] = {name: _dynsym(lib, name)[0] for name in ("first", "second")}
+        assert found["lh"] == found["gnu"] == {"first": "STT_FUNC", "second": "STT_FUNC"}
