@@ -4,8 +4,6 @@ extern char huge_table[];
 extern char small_table[];
 
 int main(void) {
-  huge_table[2999L * 1000 * 1000] = 3;
-  small_table[7] = 4;
-  printf("%d %d\n", huge_table[2999L * 1000 * 1000], small_table[7]);
+  printf("%d %d\n", huge_table[0], small_table[0]);
   return 0;
 }
