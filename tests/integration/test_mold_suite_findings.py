@@ -390,3 +390,32 @@ def test_got_loads_stay_when_the_image_passes_2_gib(tmp_path: Path, shim: str) -
               str(SOURCES / "far_data.c"), str(SOURCES / "far_data_main.c")], tmp_path)
         assert _native(exe) == "0 0\n", linker
     assert check(str(tmp_path / "prog.lh")) == []
+
+
+def test_read_only_init_array_input(tmp_path: Path, shim: str) -> None:
+    """An .init_array input without SHF_WRITE (an assembler's section renamed) was refused
+    in a PIE as a text relocation; its words are ld.so's to relocate in the writable output
+    array, as GNU ld places them."""
+    writable = tmp_path / "writable.s"
+    writable.write_text('.section .init_array,"aw",@init_array\n.p2align 3\n.quad first_ctor\n'
+                        '.section .note.GNU-stack,"",@progbits\n')
+    renamed = tmp_path / "renamed.s"
+    renamed.write_text('.section .init_zzzzz,"a",@progbits\n.p2align 3\n.quad second_ctor\n'
+                       '.section .note.GNU-stack,"",@progbits\n')
+    objects = []
+    for source in (writable, renamed):
+        obj = source.with_suffix(".o")
+        _run(["as", "-o", str(obj), str(source)], tmp_path)
+        objects.append(str(obj))
+    data = Path(objects[1]).read_bytes()
+    Path(objects[1]).write_bytes(data.replace(b".init_zzzzz", b".init_array"))
+    for pie in (["-pie"], ["-no-pie"]):
+        for linker, select in _linkers(shim).items():
+            exe = tmp_path / f"prog.{linker}"
+            proc = _run(["gcc", *pie, select, "-o", str(exe), *objects,
+                         str(SOURCES / "readonly_init_main.c")], tmp_path)
+            assert proc.stderr == "", linker
+            assert _native(exe) == "first second main\n", (linker, pie)
+            got = run(str(exe))
+            assert got.stdout == b"first second main\n" and got.faults == [], (linker, pie)
+        assert check(str(tmp_path / "prog.lh")) == []
