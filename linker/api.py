@@ -494,11 +494,16 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
 
 
 def _warn_executable_stack(symtab: SymbolTable) -> None:
-    """GNU ld's two warnings (2.39 on), word for word after the file: build logs are
-    grepped for them."""
-    for obj in symtab.objects:
-        if obj.exec_stack:
-            warn("requires executable stack (because the .note.GNU-stack section is "
-                 "executable)", file=obj.path)
-        elif obj.exec_stack is None:
-            warn("missing .note.GNU-stack section implies executable stack", file=obj.path)
+    """GNU ld's warning (2.39 on), word for word after the file, as build logs are grepped
+    for it: one, naming the last object whose note asks for an executable stack, else the
+    last object without a note; nothing when no object has a note (GNU ld then writes no
+    PT_GNU_STACK and says nothing)."""
+    asking = [obj for obj in symtab.objects if obj.exec_stack]
+    silent = [obj for obj in symtab.objects if obj.exec_stack is None]
+    if len(silent) == len(symtab.objects):
+        return
+    if asking:
+        warn("requires executable stack (because the .note.GNU-stack section is "
+             "executable)", file=asking[-1].path)
+    elif silent:
+        warn("missing .note.GNU-stack section implies executable stack", file=silent[-1].path)

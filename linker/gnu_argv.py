@@ -103,6 +103,9 @@ def split_options(argv: list[str]) -> list[tuple[str, str | None]]:
         if not arg.startswith("-") or arg == "-":
             out.append(("", arg))
             continue
+        if arg.startswith("-L") and len(arg) > 2:
+            out.append(("-L", arg[2:]))  # all of it: `-L=dir` is a directory in the sysroot
+            continue
         name, eq, value = arg.partition("=")
         name = ALIASES.get(name, name)
         if name.startswith("--") and not _known(name) and _known(name[1:]):

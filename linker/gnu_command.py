@@ -232,6 +232,12 @@ def parse(argv: list[str]) -> Command:
             raise LinkError(f"unrecognised option {name}")
     if o.get("relocatable"):
         _check_relocatable_options(o)
+    if "library_paths" in o:
+        # GNU ld: a directory starting with `=` or `$SYSROOT` is under --sysroot
+        root = str(o.get("sysroot") or "")
+        o["library_paths"] = [root + path[1:] if path.startswith("=") else
+                              root + path[len("$SYSROOT"):] if path.startswith("$SYSROOT")
+                              else path for path in o["library_paths"]]
     if "default_library_paths" in o:
         o.setdefault("library_paths", []).extend(o.pop("default_library_paths"))
     if o.get("pie") and "--no-dynamic-linker" in argv:

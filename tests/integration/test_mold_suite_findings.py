@@ -419,3 +419,37 @@ def test_read_only_init_array_input(tmp_path: Path, shim: str) -> None:
             got = run(str(exe))
             assert got.stdout == b"first second main\n" and got.faults == [], (linker, pie)
         assert check(str(tmp_path / "prog.lh")) == []
+
+
+def test_sysroot_library_directories(tmp_path: Path, shim: str) -> None:
+    """`-L=DIR` and `-L$SYSROOT/DIR` are directories under --sysroot (they were taken as
+    relative directories, and -l failed)."""
+    lib_dir = tmp_path / "root" / "opt" / "lib"
+    lib_dir.mkdir(parents=True)
+    obj = tmp_path / "hook.o"
+    _run(["gcc", "-c", "-o", str(obj), str(SOURCES / "weak_hook_lib.c")], tmp_path)
+    _run(["ar", "rcs", str(lib_dir / "libhook.a"), str(obj)], tmp_path)
+    for spelling in ("-L=/opt/lib", "-L$SYSROOT/opt/lib"):
+        for linker, select in _linkers(shim).items():
+            exe = tmp_path / f"prog.{linker}"
+            _run(["gcc", select, "-o", str(exe), str(SOURCES / "weak_hook_main.c"),
+                  f"-Wl,--sysroot={tmp_path / 'root'}", f"-Wl,{spelling}", "-lhook"], tmp_path)
+            assert _native(exe) == "1\n", (linker, spelling)
+
+
+def test_executable_stack_warning_as_gnu_ld(tmp_path: Path, shim: str) -> None:
+    """GNU ld's one warning for an object without .note.GNU-stack among objects with one
+    (build logs grep it); none when no object has a note."""
+    bare = tmp_path / "bare.s"
+    bare.write_text(".text\n.globl helper\nhelper: ret\n")
+    obj = tmp_path / "bare.o"
+    _run(["as", "-o", str(obj), str(bare)], tmp_path)
+    said = {}
+    for linker, select in _linkers(shim).items():
+        proc = _run(["gcc", select, "-o", str(tmp_path / linker), str(obj),
+                     str(SOURCES / "weak_hook_main.c"), str(SOURCES / "weak_hook_lib.c")],
+                    tmp_path)
+        said[linker] = [ln.split("warning: ", 1)[1] for ln in proc.stderr.splitlines()
+                        if "warning: " in ln]
+    assert said["lh"] == said["gnu"] == [
+        f"{obj}: missing .note.GNU-stack section implies executable stack"]

@@ -41,8 +41,8 @@ GNU_LD = "/usr/bin/ld.bfd"
 OTHER_ARCHES = ("aarch64", "arm", "armeb", "riscv32", "riscv64", "ppc64le", "ppc64", "ppc",
                 "sparc64", "s390x", "sh4", "m68k", "loongarch64", "i686", "i386")
 LINKHARNESS_LINE = re.compile(r"^linkharness: (error|warning): .*$", re.MULTILINE)
-# GNU ld's warnings, as `cc -B.` runs it (./ld, ld, /usr/bin/ld.bfd)
-GNU_WARNING = re.compile(r"^\S*ld(?:\.bfd)?: warning: .*$", re.MULTILINE)
+# GNU ld's warnings, as `cc -B.` runs it (./ld) or a test by the name ./mold
+GNU_WARNING = re.compile(r"^\S*(?:ld|ld\.bfd|mold): warning: .*$", re.MULTILINE)
 MODES = {"pie": "", "no-pie": "-no-pie"}
 
 
