@@ -127,6 +127,7 @@ def link(
     print_map: bool = False,
     allow_multiple_definition: bool = False,
     ignore_undefined: bool = False,
+    warn_undefined: bool = False,
     separate_code: bool = True,
     max_page_size: int = 0,
     sort_common: str | None = None,
@@ -249,6 +250,7 @@ def link(
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
     symtab.ignore_undefined = ignore_undefined
+    symtab.warn_undefined = warn_undefined
     symtab.undefined_needs_relocation = True
     symtab.sort_common = sort_common
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)

@@ -72,7 +72,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
          "-Bno-symbolic", "--no-undefined", "-r", "-unique",
-         "--relax", "--no-relax", "-q"}
+         "--relax", "--no-relax", "-q", "--warn-unresolved-symbols",
+         "--error-unresolved-symbols"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 

@@ -187,6 +187,8 @@ def parse(argv: list[str]) -> Command:
             o.setdefault("export_dynamic_symbols", []).extend(
                 [str(value)] if name == "--export-dynamic-symbol"
                 else read_dynamic_list(str(value)))
+        elif name in ("--warn-unresolved-symbols", "--error-unresolved-symbols"):
+            o["warn_undefined"] = name == "--warn-unresolved-symbols"
         elif name == "--dynamic-list-data":
             o["dynamic_list_data"] = True
         elif name == "-a":  # HP-UX spelling of -Bstatic / -Bdynamic, positional too

@@ -269,13 +269,14 @@ def test_version_script_wildcards_choose_as_gnu_ld(tmp_path: Path, shim: str) ->
 
 def test_copy_of_read_only_library_data_is_sealed(tmp_path: Path, shim: str) -> None:
     """-z relro is GNU ld's default and now linkharness's on the GNU command line; a COPY
-    of a `const` object goes to .data.rel.ro inside PT_GNU_RELRO (it went to .bss, so a
-    write through a cast went through where GNU ld's program faults)."""
+    of a `const` object, or of one in the library's .data.rel.ro, goes to .data.rel.ro
+    inside PT_GNU_RELRO (it went to .bss, so a write went through where GNU ld's program
+    faults)."""
     lib = tmp_path / "libcopy.so"
-    _run(["gcc", "-fPIC", "-shared", "-fuse-ld=bfd", "-Wl,-soname,libcopy.so", "-o", str(lib),
-          str(SOURCES / "copy_readonly_lib.c")], tmp_path)
-    expected = "bc xbc faults 0 1\n"
+    expected = "bc bc xbc faults 0 2\n"
     for linker, select in _linkers(shim).items():
+        _run(["gcc", "-fPIC", "-shared", select, "-Wl,-soname,libcopy.so", "-o", str(lib),
+              str(SOURCES / "copy_readonly_lib.c")], tmp_path)  # each linker's library
         exe = tmp_path / f"prog.{linker}"
         proc = _run(["gcc", "-O1", "-fno-pie", "-no-pie", select, "-o", str(exe),
                      str(SOURCES / "copy_readonly_main.c"), str(lib), f"-Wl,-rpath,{tmp_path}"],
@@ -453,3 +454,14 @@ def test_executable_stack_warning_as_gnu_ld(tmp_path: Path, shim: str) -> None:
                         if "warning: " in ln]
     assert said["lh"] == said["gnu"] == [
         f"{obj}: missing .note.GNU-stack section implies executable stack"]
+
+
+def test_warn_unresolved_symbols(tmp_path: Path, shim: str) -> None:
+    """--warn-unresolved-symbols (was refused as unknown): the link succeeds, saying
+    GNU ld's words as a warning."""
+    for linker, select in _linkers(shim).items():
+        proc = _run(["g++", select, "-Wl,--warn-unresolved-symbols", "-o",
+                     str(tmp_path / linker), str(SOURCES / "undefined_cxx.cc")], tmp_path)
+        lines = [ln for ln in proc.stderr.splitlines() if "warning: " in ln]
+        assert any("undefined reference to `shapes::area(char const*, int)'" in ln
+                   for ln in lines), (linker, proc.stderr)
