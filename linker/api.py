@@ -148,6 +148,7 @@ def link(
     dynamic_undefined_weak: bool | None = None,
     text_relocations: bool = False,
     version_scripts: Sequence[str] = (),
+    default_symver: bool = False,
     exclude_libs: Sequence[str] = (),
     relax: bool = True,
     relocatable: bool = False,
@@ -208,7 +209,7 @@ def link(
     (DT_SONAME); `symbolic`: "all" (-Bsymbolic) or "functions" (-Bsymbolic-functions)
     binds the object's own references to its own definitions; `no_undefined`: -z defs;
     `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
-    `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
+    `version_scripts`: --version-script files; `default_symver`: --default-symver; `exclude_libs`: --exclude-libs archive
     names (or ALL) whose members' symbols are not exported.  `relax` False (--no-relax)
     keeps every GOT load instead of rewriting loads of link-time-known addresses.
 
@@ -228,6 +229,9 @@ def link(
     if emit_relocs and (strip or spec.format == "macho" or shared):
         raise LinkError("--emit-relocs is supported for ELF executables without -s (its "
                         "relocations name .symtab's symbols)")
+    if default_symver and (not shared or spec.format == "macho"):
+        raise LinkError("--default-symver is supported for ELF shared objects only (GNU ld "
+                        "also versions an executable's exports; linkharness does not)")
     maps = _Maps(map_file, text_map, print_map, tuple(defsym))
     if spec.format == "macho":
         return _link_macho(spec.name, spec.arch, inputs, output, entry, library_paths,
@@ -309,7 +313,8 @@ def link(
             dynamic_undefined_weak=dynamic_undefined_weak is not False,
             text_relocations=text_relocations,
             version_script=read_version_scripts(list(version_scripts)),
-            exclude_libs=tuple(exclude_libs), output_name=os.fspath(output),
+            default_symver=default_symver, exclude_libs=tuple(exclude_libs),
+            output_name=os.fspath(output),
             dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data)
     if not shared or no_undefined:  # a shared object may leave symbols to ld.so
         symtab.check_undefined()
@@ -486,7 +491,8 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1],
-                        fixup_chains=fixup_chains, kind=kind, **more)
+                        fixup_chains=fixup_chains, kind=kind, dynamic_lookup=dynamic_lookup,
+                        **more)
     linked = run_back_half(MachoParts(symtab, arch, target, opts))
     diagnostics.check()
     out_path = os.fspath(output)

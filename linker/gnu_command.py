@@ -136,6 +136,8 @@ def parse(argv: list[str]) -> Command:
                              "-Bno-symbolic": "none"}[name]
         elif name == "--version-script":
             o.setdefault("version_scripts", []).append(str(value))
+        elif name == "--default-symver":
+            o["default_symver"] = True
         elif name == "--exclude-libs":
             o.setdefault("exclude_libs", []).extend(
                 n for n in re.split(r"[,:]", str(value)) if n)
@@ -330,7 +332,10 @@ def _z_option(cmd: Command, value: str) -> None:
     elif value in ("text", "notext", "textoff"):
         cmd.options["text_relocations"] = value != "text"
     elif key == "stack-size":
-        cmd.options["stack_size"] = _z_number(value)
+        size = _z_number(value)
+        if not 0 <= size < 1 << 32:  # PT_GNU_STACK's p_memsz; a 4 GiB stack is no stack
+            raise LinkError(f"-z {value}: the stack size must be below 0x100000000")
+        cmd.options["stack_size"] = size
     elif value in ("dynamic-undefined-weak", "nodynamic-undefined-weak"):
         cmd.options["dynamic_undefined_weak"] = value == "dynamic-undefined-weak"
     elif value == "separate-loadable-segments":

@@ -248,6 +248,11 @@ def build_synthetic(
             if gid in seen:
                 continue
             sym = globals_.symbols[gid]
+            if sym.size >= MAX_COPY_SIZE:  # a library's st_size past any real object
+                raise LinkError(f"a copy relocation of {sym.size:#x} bytes (the symbol's "
+                                "st_size) cannot be made",
+                                file=sym.dso.path if sym.dso is not None else None,
+                                symbol=sym.name)
             copies.append(sym)
             aliases[sym.id] = _aliases(globals_, sym)
             seen.update(a.id for a in aliases[sym.id])
@@ -442,6 +447,9 @@ class _Packed:
     offsets: list[int]
     size: int
     align: int
+
+
+MAX_COPY_SIZE = 1 << 31  # bytes a COPY relocation may copy into the executable's .dynbss
 
 
 def _pack(syms: list[GlobalSymbol], aligns: list[int]) -> _Packed:

@@ -8,7 +8,6 @@ relocation pass] -> tables holding relocated values -> serialise.
 
 from __future__ import annotations
 
-import os
 import struct
 
 from ..apply import SymbolAddresses, symbol_addresses
@@ -339,11 +338,9 @@ def _plan_shared_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOption
     needed = list(dict.fromkeys(lib.soname for lib in symtab.libraries
                                 if not lib.as_needed or id(lib) in used))
     verdef: list[tuple[str, int, list[str]]] = []
-    script = shared.version_script
-    if script is not None and script.versions:
-        base = shared.soname or os.path.basename(shared.output_name)
-        verdef = [(base, VER_FLG_BASE, [])] + [(n.name, 0, list(n.parents))
-                                              for n in script.versions]
+    if shared.named_versions:
+        verdef = [(shared.base_version, VER_FLG_BASE, [])] + [
+            (name, 0, parents) for name, parents in shared.named_versions]
     tables = plan_dynamic(arch, needed, imports, exports, set(), verdef,
                           version_indices(shared, exports))
     tables.symbolic = shared.symbolic == "all" and not shared.narrowed

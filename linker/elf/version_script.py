@@ -168,7 +168,13 @@ def parse_version_script(text: str, path: str = "<version script>") -> VersionSc
     return VersionScript(nodes, path)
 
 
-def _node_body(toks: list[str], i: int, node: VersionNode, path: str) -> int:
+MAX_EXTERN_DEPTH = 64  # extern blocks inside extern blocks: GNU ld's grammar allows them
+
+
+def _node_body(toks: list[str], i: int, node: VersionNode, path: str, depth: int = 0) -> int:
+    if depth > MAX_EXTERN_DEPTH:
+        raise LinkError(f"{path}: version script: extern blocks nested more than "
+                        f"{MAX_EXTERN_DEPTH} deep")
     local = False
     while i < len(toks) and toks[i] != "}":
         tok = toks[i]
@@ -184,7 +190,7 @@ def _node_body(toks: list[str], i: int, node: VersionNode, path: str) -> int:
             i += 2
             if i >= len(toks) or toks[i] != "{":
                 raise LinkError(f"{path}: version script: expected '{{' after extern")
-            i = _node_body(toks, i + 1, node, path)
+            i = _node_body(toks, i + 1, node, path, depth + 1)
             if i >= len(toks) or toks[i] != "}":
                 raise LinkError(f"{path}: version script: unterminated extern block")
             i += 1
