@@ -99,6 +99,11 @@ def exported_by_shared(symtab: SymbolTable, opts: SharedOptions) -> list[GlobalS
         scope = script.scope(sym.name) if script is not None else None
         if scope is not None and scope.local:
             continue
+        if scope is not None and scope.version \
+                and f"{sym.name}@{scope.version}" in symtab.by_name:
+            # `.symver foo, foo@V` kept the plain foo too; the script's `V { foo; }` would
+            # make it foo@@V beside foo@V: GNU ld exports the versioned one alone
+            continue
         out.append(sym)
     return out
 

@@ -487,3 +487,25 @@ def test_tls_zero_fill_in_several_sections(tmp_path: Path, shim: str, pie: str,
         got = run(str(exe))
         assert got.stdout == b"1 2 0 0 3 0\n" and got.faults == [], linker
     assert check(str(tmp_path / "prog.lh")) == []
+
+
+def _dynamic_names(lib: Path) -> list[str]:
+    out = subprocess.run(["readelf", "-W", "--dyn-syms", str(lib)], capture_output=True,
+                         text=True, check=True).stdout
+    return sorted(fields[7] for fields in (line.split() for line in out.splitlines())
+                  if len(fields) == 8 and fields[6] not in ("UND", "ABS") and fields[0] != "Num:")
+
+
+def test_symver_alias_and_script_version(tmp_path: Path, shim: str) -> None:
+    """`.symver measure, measure@V_ONE` keeps the plain `measure` too; with the script's
+    `V_ONE { measure; }` GNU ld exports measure@V_ONE alone, where linkharness added
+    measure@@V_ONE (two definitions of one version)."""
+    found = {}
+    for linker, select in _linkers(shim).items():
+        lib = tmp_path / f"lib{linker}.so"
+        _run(["gcc", "-fPIC", "-shared", select,
+              f"-Wl,--version-script={SOURCES}/symver_alias.map", "-o", str(lib),
+              str(SOURCES / "symver_alias.c")], tmp_path)
+        found[linker] = _dynamic_names(lib)
+    assert "measure@V_ONE" in found["gnu"] and "measure@@V_ONE" not in found["gnu"]
+    assert found["lh"] == found["gnu"]
