@@ -123,6 +123,7 @@ def parse(argv: list[str]) -> Command:
             pass
         elif name == "--pie":
             o["pie"] = True
+            o.pop("shared", None)  # GNU ld: the last of -shared and -pie decides
         elif name == "--shared":
             o["shared"] = True
         elif name in ("--relax", "--no-relax"):

@@ -8,6 +8,7 @@ new knowledge is shown to bite too.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -509,3 +510,21 @@ def test_symver_alias_and_script_version(tmp_path: Path, shim: str) -> None:
         found[linker] = _dynamic_names(lib)
     assert "measure@V_ONE" in found["gnu"] and "measure@@V_ONE" not in found["gnu"]
     assert found["lh"] == found["gnu"]
+
+
+@pytest.mark.parametrize("order,interp", [(["-shared", "-pie"], True),
+                                          (["-pie", "-shared"], False)])
+def test_last_of_shared_and_pie_decides(tmp_path: Path, order: list[str], interp: bool) -> None:
+    """GNU ld: `-shared -pie` is a PIE (PT_INTERP, a runnable object), `-pie -shared` a
+    shared object; linkharness made both shared objects."""
+    obj = tmp_path / "start.o"
+    (tmp_path / "start.c").write_text("void _start(void) { for (;;); }\n")
+    _run(["gcc", "-fPIC", "-c", "-o", str(obj), str(tmp_path / "start.c")], tmp_path)
+    for linker in ("ld.bfd", "lh"):
+        out = tmp_path / f"out.{linker}"
+        tool = ["ld.bfd"] if linker == "ld.bfd" else [sys.executable, "-m", "linker"]
+        _run([*tool, *order, "--dynamic-linker=/lib/ld.so", "-e", "_start", "-o", str(out),
+              str(obj)], tmp_path)
+        with open(out, "rb") as handle:
+            types = [seg["p_type"] for seg in ELFFile(handle).iter_segments()]
+        assert ("PT_INTERP" in types) == interp, linker
