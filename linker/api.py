@@ -312,7 +312,7 @@ def link(
             soname=soname, symbolic=symbolic, no_undefined=no_undefined,
             dynamic_undefined_weak=dynamic_undefined_weak is not False,
             text_relocations=text_relocations,
-            version_script=read_version_scripts(list(version_scripts)),
+            version_script=read_version_scripts(list(version_scripts), list(library_paths)),
             default_symver=default_symver, exclude_libs=tuple(exclude_libs),
             output_name=os.fspath(output),
             dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data)

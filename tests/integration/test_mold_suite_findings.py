@@ -528,3 +528,28 @@ def test_last_of_shared_and_pie_decides(tmp_path: Path, order: list[str], interp
         with open(out, "rb") as handle:
             types = [seg["p_type"] for seg in ELFFile(handle).iter_segments()]
         assert ("PT_INTERP" in types) == interp, linker
+
+
+def test_scripts_as_gnu_ld_reads_them(tmp_path: Path, shim: str) -> None:
+    """A version script named by a relative name found in a -L directory; a node that is
+    itself named VERSION; a quoted file name in a linker script's GROUP."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "names.map").write_text("VERSION { global: call_hook; local: *; };\n")
+    lib_obj = tmp_path / "hook.o"
+    _run(["gcc", "-fPIC", "-c", "-o", str(lib_obj), str(SOURCES / "weak_hook_lib.c")],
+         tmp_path)
+    found = {}
+    for linker, select in _linkers(shim).items():
+        lib = tmp_path / f"lib{linker}.so"
+        _run(["gcc", "-shared", select, f"-Wl,-L{tmp_path / 'scripts'}",
+              "-Wl,--version-script,names.map", "-o", str(lib), str(lib_obj)], tmp_path)
+        found[linker] = _versions(lib)
+        archive = tmp_path / f"libhook_{linker}.a"
+        _run(["ar", "rcs", str(archive), str(lib_obj)], tmp_path)
+        script = tmp_path / f"libgroup_{linker}.so"
+        script.write_text(f'GROUP("{archive}")\n')
+        exe = tmp_path / f"prog.{linker}"
+        _run(["gcc", select, "-o", str(exe), str(SOURCES / "weak_hook_main.c"), str(script)],
+             tmp_path)
+        assert _native(exe) == "1\n", linker
+    assert found["gnu"] == {"call_hook": "VERSION"} and found["lh"] == found["gnu"]
