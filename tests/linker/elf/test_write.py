@@ -67,7 +67,8 @@ def test_dynamic_program_header_order_and_count(built: dict[str, Path]) -> None:
     assert types[:2] == ["PT_PHDR", "PT_INTERP"]
     loads = [s for s in segs if s["p_type"] == "PT_LOAD"]
     assert types[2:2 + len(loads)] == ["PT_LOAD"] * len(loads)
-    # through the shim: GNU ld's default -z relro, whose header follows PT_GNU_STACK
+    # gcc's link line through the shim: -z relro is GNU ld's default there, and GNU ld
+    # writes PT_GNU_RELRO last, after PT_GNU_STACK
     assert types[-2:] == ["PT_GNU_STACK", "PT_GNU_RELRO"]
     assert {"PT_DYNAMIC", "PT_TLS", "PT_NOTE", "PT_GNU_EH_FRAME"} <= set(types)
     assert header["e_phnum"] == len(segs) == count_program_headers(
