@@ -553,3 +553,32 @@ def test_scripts_as_gnu_ld_reads_them(tmp_path: Path, shim: str) -> None:
              tmp_path)
         assert _native(exe) == "1\n", linker
     assert found["gnu"] == {"call_hook": "VERSION"} and found["lh"] == found["gnu"]
+
+
+def test_checker_flags_a_hidden_reference_left_to_ld_so(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    """The old linkharness output (a seeded bug now: undefined symbols always
+    preemptible): the hidden weak `hook` imported in .dynsym; ELF-SYM-HIDDEN-IMPORT names
+    it, where GNU ld's and today's outputs pass."""
+    import linker.elf.link as elf_link
+    from linker import link
+
+    obj = tmp_path / "hidden.o"
+    _run(["gcc", "-fPIC", "-c", "-o", str(obj), str(SOURCES / "hidden_hook_lib.c")], tmp_path)
+    good = tmp_path / "good.so"
+    link([obj], good, shared=True, soname="good.so")
+    assert check(str(good)) == []
+    original = elf_link.preemptible_ids
+
+    def always_preemptible(symtab, opts, exported):  # type: ignore[no-untyped-def]
+        flags = original(symtab, opts, exported)
+        for sym in symtab.symbols:
+            if sym.file is None and not sym.linker_defined and sym.referenced:
+                flags[sym.id] = True
+        return flags
+
+    monkeypatch.setattr(elf_link, "preemptible_ids", always_preemptible)
+    bad = tmp_path / "bad.so"
+    link([obj], bad, shared=True, soname="bad.so")
+    assert [v.rule for v in check(str(bad))] == ["ELF-SYM-HIDDEN-IMPORT"]
