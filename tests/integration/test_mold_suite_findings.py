@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -571,7 +572,7 @@ def test_checker_flags_a_hidden_reference_left_to_ld_so(tmp_path: Path,
     assert check(str(good)) == []
     original = elf_link.preemptible_ids
 
-    def always_preemptible(symtab, opts, exported):  # type: ignore[no-untyped-def]
+    def always_preemptible(symtab: Any, opts: Any, exported: Any) -> Any:
         flags = original(symtab, opts, exported)
         for sym in symtab.symbols:
             if sym.file is None and not sym.linker_defined and sym.referenced:
