@@ -184,3 +184,23 @@ def test_emulator_seed_directory_with_a_huge_file(tmp_path: Path) -> None:
     with pytest.raises(SeedError, match=f"more than {MAX_SEED_BYTES} bytes"):
         MemoryFiles.seeded(tmp_path / "seed")
     assert time.process_time() - start < 1.0
+
+
+def test_text_inputs_of_gigabytes(tmp_path: Path, objects: dict[str, Path],
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A --dynamic-list of 5 GiB (sparse) was read whole while the command line was
+    parsed, outside the error reporting: a MemoryError traceback under an address-space
+    limit; a GROUP script of gigabytes was decoded whole.  Both are refused by size."""
+    from linker.input_file import TEXT_LIMIT
+    listed = tmp_path / "list"
+    listed.write_text("{ main; };")
+    script = tmp_path / "libbig.so"
+    script.write_text(f"GROUP ( {objects['elf']} )\n" + " " * 8192)  # text past the sniff
+    for path in (listed, script):
+        with path.open("r+b") as f:
+            f.truncate(5 << 30)
+    _refused([str(objects["elf"]), "-e", "main", "--dynamic-list", str(listed)],
+             tmp_path / "a.out", capsys, f"list: a text input of {5 << 30} bytes")
+    _refused(["-e", "main", str(script)], tmp_path / "b.out", capsys,
+             f"libbig.so: offset 0x0: a linker script of {5 << 30} bytes (at most "
+             f"{TEXT_LIMIT})")
