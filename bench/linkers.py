@@ -12,10 +12,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 LINKHARNESS = "linkharness"
+LINKHARNESS_COLD = "linkharness-cold"
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -26,6 +29,10 @@ class Linker:
     name: str
     command: tuple[str, ...]
     threads: str  # how it uses the 2 cores, for reading the table: "1" or "all"
+    prepare: Callable[[], None] | None = None  # run before each link, untimed
+    # linkharness through its warm server: the link runs in the server's child, whose CPU
+    # time and peak RSS the shim reports (LINKHARNESS_SERVER_RUSAGE) to add to its own.
+    server_usage: bool = False
 
     def available(self) -> bool:
         return shutil.which(self.command[0]) is not None
@@ -58,15 +65,23 @@ def project_commit() -> str:
 
 
 def all_linkers() -> list[Linker]:
-    """linkharness first (the baseline), then GNU ld, gold, lld and mold."""
+    """linkharness first (the baseline, through its warm link server), then GNU ld, gold,
+    lld and mold, then linkharness's first link of a build (no server running yet:
+    bench/link_server_control.py)."""
+    from bench.link_server_control import ensure_server, stop_server
+
+    shim = linkharness_shim()
     return [
-        Linker(LINKHARNESS, (linkharness_shim(),), "1"),
+        Linker(LINKHARNESS, (shim,), "1", prepare=partial(ensure_server, shim),
+               server_usage=True),
         Linker("ld.bfd", ("ld.bfd",), "1"),
         Linker("gold", ("ld.gold",), "1"),  # gold threads only with --threads
         Linker("lld", ("ld.lld-14",), "all"),
         # --no-fork: by default mold links in a forked child and the parent exits before the
         # child has cleaned up, so wait4 would see neither the child's CPU time nor its RSS.
         Linker("mold", ("mold", "--no-fork"), "all"),
+        # Last in a round: the server it starts is up by the next round's warm link.
+        Linker(LINKHARNESS_COLD, (shim,), "1", prepare=partial(stop_server, shim)),
     ]
 
 

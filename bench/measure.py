@@ -9,6 +9,7 @@ run natively afterwards: a fast link of a wrong program is not a result.
 
 from __future__ import annotations
 
+import os
 import signal
 import statistics
 import subprocess
@@ -61,18 +62,27 @@ class Measurement:
         return statistics.median(self.cpu_s) if self.cpu_s else float("nan")
 
 
-def run_once(runner: Path, command: list[str], cwd: Path, timeout_s: float
-             ) -> tuple[Sample, str]:
-    """Run `command` once in `cwd` under the runner; the sample and its standard error."""
+def run_once(runner: Path, command: list[str], cwd: Path, timeout_s: float,
+             server_usage: bool = False) -> tuple[Sample, str]:
+    """Run `command` once in `cwd` under the runner; the sample and its standard error.
+    With `server_usage`, the command is linkharness's shim and what the link server's
+    child used (the shim writes it down) is added: CPU time to the shim's, peak RSS the
+    larger of the two."""
     with tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as scratch:
         result = Path(scratch) / "result"
+        usage = Path(scratch) / "server-usage"
+        env = {**os.environ, "LINKHARNESS_SERVER_RUSAGE": str(usage)} if server_usage else None
         subprocess.run([str(runner), str(result), str(max(1, round(timeout_s))), *command],
-                       cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, check=False)
+                       cwd=cwd, stdout=subprocess.DEVNULL, stderr=err, check=False, env=env)
         err.seek(0)
         stderr = err.read().decode(errors="replace").strip()
         if not result.exists():
             return Sample(0.0, 0.0, 0, 255), stderr or "the runner failed"
         wall_ns, user_us, sys_us, rss_kib, status = map(int, result.read_text().split())
+        if usage.exists():  # absent when the shim linked directly
+            child_user, child_sys, child_rss = map(int, usage.read_text().split()[:3])
+            user_us, sys_us = user_us + child_user, sys_us + child_sys
+            rss_kib = max(rss_kib, child_rss)
     if status == 128 + signal.SIGKILL:
         stderr = f"killed (timeout {timeout_s:.0f} s?)\n" + stderr
     return Sample(wall_ns / 1e9, (user_us + sys_us) / 1e6, rss_kib, status), stderr
@@ -148,8 +158,11 @@ def measure(linkers: list[Linker], workload: Workload, out_dir: Path, runner: Pa
                 continue
             output = _output(out_dir, workload, linker)
             output.unlink(missing_ok=True)
+            if linker.prepare is not None:
+                linker.prepare()
             command = [*linker.command, "-o", str(output), *workload.args]
-            sample, stderr = run_once(runner, command, workload.directory, timeout_s)
+            sample, stderr = run_once(runner, command, workload.directory, timeout_s,
+                                      linker.server_usage)
             if sample.status != 0 or not output.exists():
                 errors[linker.name] = first_error(stderr, sample.status)
             elif i >= warmup:

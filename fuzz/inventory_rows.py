@@ -158,6 +158,8 @@ def _elf64_rows() -> list[Row]:
         _r(t, "shared output", "-Bsymbolic-functions: a library's own functions bound "
            "locally, an interposed one among them", "modules:symbolic-functions",
            "modules:symbolic-functions-interposed"),
+        _r(t, "shared output", "--default-symver: a library's exports versioned after its "
+           "soname", "modules:default-symver"),
         _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
            "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
     ]

@@ -66,6 +66,12 @@ def _keep_freed_memory() -> None:
         pass
 
 
+# Set by the link server's child (linker/link_server.py): told the exit status once the
+# outputs are in place and everything printed is flushed, it tells the client, which
+# then need not wait for this process to be torn down.
+report_exit: Callable[[int], None] | None = None
+
+
 def _finish(main: Callable[[], int]) -> NoReturn:
     try:
         code = main()
@@ -78,6 +84,8 @@ def _finish(main: Callable[[], int]) -> NoReturn:
         sys.stderr.flush()
     except (OSError, ValueError):  # a closed pipe: what was printed is lost either way
         code = code or 1
+    if report_exit is not None:
+        report_exit(code)
     if _observed():
         sys.exit(code)  # a profiler or coverage tool writes its report at exit
     os._exit(code)

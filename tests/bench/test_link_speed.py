@@ -155,7 +155,7 @@ def test_unknown_linker_names_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown linker"):
         select(["ld.bfd", "nosuch"])
     assert [linker.name for linker in select(None)] == [
-        "linkharness", "ld.bfd", "gold", "lld", "mold"]
+        "linkharness", "ld.bfd", "gold", "lld", "mold", "linkharness-cold"]
 
 
 def test_make_bench_finds_the_link_speed_benchmark() -> None:

@@ -342,7 +342,7 @@ def test_main_version_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 def test_main_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: linkharness link")
+    assert out.startswith("Usage: linkharness link")  # GNU ld's capital: scripts grep it
     for option in ("-o FILE", "-z now", "--map FILE", "--start-group", "--macho-classic"):
         assert option in out
 
@@ -403,19 +403,22 @@ def test_main_routes_target_macho_to_the_macho_parser(
 @pytest.fixture
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    # The shim's direct process (the link server has tests/linker/test_link_server.py);
+    # and no server started per test under this private cache directory.
+    monkeypatch.setenv("LINKHARNESS_SERVER", "0")
     return tmp_path
 
 
-def test_shim_dir_holds_an_executable_ld_running_this_python(cache: Path) -> None:
+def test_shim_dir_holds_the_compiled_client_for_this_python(cache: Path) -> None:
     directory = cli.shim_dir()
     assert directory.startswith(str(cache / "linkharness"))
     ld = Path(directory) / "ld"
     assert os.access(ld, os.X_OK)
-    text = ld.read_text()
-    assert text.startswith("#!/bin/sh\n")
-    assert f"exec '{sys.executable}' -S -P -m linker \"$@\"" in text
+    assert ld.read_bytes()[:4] == b"\x7fELF"
+    source = (Path(directory) / "ld.c").read_text()  # what it was compiled from
+    assert f'#define LH_PYTHON "{sys.executable}"' in source
     # bytecode is cached beside the shim directory (gcc -B searches that one)
-    assert f"PYTHONPYCACHEPREFIX='{directory}-pycache'" in text
+    assert f'#define LH_PYCACHE "{directory}-pycache"' in source
 
 
 def test_shim_dir_is_idempotent(cache: Path) -> None:
@@ -424,14 +427,29 @@ def test_shim_dir_is_idempotent(cache: Path) -> None:
     os.utime(ld, (1_000_000, 1_000_000))
     assert cli.shim_dir() == first
     assert ld.stat().st_mtime == 1_000_000  # not rewritten when already right
-    assert os.listdir(first) == ["ld"]  # no temporary left behind
+    assert sorted(os.listdir(first)) == ["ld", "ld.c"]  # no temporary left behind
 
 
 def test_shim_is_rewritten_when_stale(cache: Path) -> None:
     ld = Path(cli.shim_dir()) / "ld"
     ld.write_text("#!/bin/sh\nexit 3\n")
     cli.shim_dir()
-    assert "-m linker " in ld.read_text()
+    assert ld.read_bytes()[:4] == b"\x7fELF"
+
+
+def test_without_a_c_compiler_the_shim_is_a_shell_script(
+        cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(cache / "no-tools"))
+    directory = cli.shim_dir()
+    text = (Path(directory) / "ld").read_text()
+    assert text.startswith("#!/bin/sh\n")
+    assert f"exec '{sys.executable}' -S -P -m linker \"$@\"" in text
+    assert f"PYTHONPYCACHEPREFIX='{directory}-pycache'" in text
+    assert cli.shim_dir() == directory  # kept: not compiled again on every call
+    monkeypatch.setenv("PATH", os.defpath)
+    done = subprocess.run([str(Path(directory) / "ld"), "--version"], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == cli.VERSION
 
 
 def test_ld64_shim_runs_the_macho_module(cache: Path) -> None:
@@ -439,7 +457,9 @@ def test_ld64_shim_runs_the_macho_module(cache: Path) -> None:
     assert path == cli.ld64_shim()
     assert os.path.basename(path) == "ld64"
     assert os.path.dirname(path) == cli.shim_dir()
-    assert f"exec '{sys.executable}' -S -P -m linker.macho \"$@\"" in Path(path).read_text()
+    done = subprocess.run([path, "-arch", "arm64", "x.o"], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 1 and "-arch arm64 is not supported" in done.stderr
 
 
 def test_shim_runs(cache: Path) -> None:
