@@ -42,15 +42,19 @@ def bootstrap_export() -> Export:
     return Export("_tlv_bootstrap", 1, never)
 
 
-def set_up_images(machine: Machine, process: Process, images: list[MachOImage]) -> None:
-    """Each image flagged MH_HAS_TLV_DESCRIPTORS (the executable and the dylibs it loaded)
-    gets its own key, as dyld makes one per image, and its descriptors set up."""
+def set_up_images(machine: Machine, process: Process, images: list[MachOImage],
+                  first_key: int = TLV_KEY) -> int:
+    """Each image flagged MH_HAS_TLV_DESCRIPTORS (the executable and the dylibs it loaded
+    at launch; later, the images a dlopen loaded) gets its own key, from `first_key` on,
+    as dyld makes one per image, and its descriptors set up.  Returns the next free key."""
     flagged = [img for img in images if img.flags & MH_HAS_TLV_DESCRIPTORS]
-    if len(flagged) > TLV_IMAGE_KEYS:
-        raise mi.MachOError("__thread_vars", f"{len(flagged)} images with thread-local "
-                            f"variables: more than the {TLV_IMAGE_KEYS} keys emulated")
-    for key, img in enumerate(flagged, start=TLV_KEY):
+    if first_key + len(flagged) > TLV_KEY + TLV_IMAGE_KEYS:
+        raise mi.MachOError("__thread_vars", f"{first_key - TLV_KEY + len(flagged)} images "
+                            f"with thread-local variables: more than the {TLV_IMAGE_KEYS} "
+                            "keys emulated")
+    for key, img in enumerate(flagged, start=first_key):
         set_up(machine, process, img, key)
+    return first_key + len(flagged)
 
 
 def set_up(machine: Machine, process: Process, img: MachOImage, key: int = TLV_KEY) -> None:
