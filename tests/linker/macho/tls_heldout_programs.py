@@ -391,6 +391,67 @@ int main() {
 }
 """
 
+THREAD_EXIT = r"""
+#include <stdio.h>
+#include <pthread.h>
+_Thread_local int depth = 1;
+_Thread_local long trail[4] = {9, 9, 9, 9};
+static long seen[3];
+static void descend(int n, long id) {
+    depth++;
+    trail[n % 4] = id * 10 + n;
+    if (n == 0) {
+        seen[id] = depth * 1000 + trail[0] + trail[1];
+        pthread_exit((void *)(id + depth));  /* from deep inside: the frames are abandoned */
+    }
+    descend(n - 1, id);
+    depth = -1;  /* never reached */
+}
+static void *work(void *arg) { descend((int)(long)arg + 2, (long)arg); return 0; }
+int main(void) {
+    long total = 0;
+    for (long i = 0; i < 3; i++) {
+        pthread_t t;
+        void *r;
+        int before = depth;
+        pthread_create(&t, 0, work, (void *)i);
+        pthread_join(t, &r);
+        total += (long)r;
+        printf("%ld %ld %d\n", (long)r, seen[i], before == depth);
+    }
+    printf("%d %ld %ld\n", depth, trail[0], total);
+    return (int)total;
+}
+"""
+
+CXX_DYLIB_MAIN = r"""
+extern "C" int printf(const char *, ...);
+#include <pthread.h>
+int touch(int);
+struct Local { int v; Local() : v(1) { printf("+local\n"); } ~Local() { printf("-local %d\n", v); } };
+thread_local Local mine;
+static void *work(void *) {
+    mine.v = 50;
+    printf("thread %d\n", touch(5));
+    pthread_exit((void *)3);
+}
+int main() {
+    printf("main %d\n", touch(1));
+    pthread_t t;
+    void *r;
+    pthread_create(&t, 0, work, 0);
+    pthread_join(t, &r);
+    printf("joined %ld %d\n", (long)r, mine.v);
+    return touch(0) + 10;
+}
+"""
+CXX_DYLIB_LIB = r"""
+extern "C" int printf(const char *, ...);
+struct Res { int n; Res() : n(0) { printf("+res\n"); } ~Res() { printf("-res %d\n", n); } };
+thread_local Res res;
+int touch(int by) { res.n += by; return res.n; }
+"""
+
 PROGRAMS = [
     TlsProgram("scalars", {"main.c": SCALARS}),
     TlsProgram("aggregates", {"main.c": AGGREGATES}),
@@ -403,4 +464,6 @@ PROGRAMS = [
     TlsProgram("static-locals", {"main.c": STATIC_LOCALS}),
     TlsProgram("many", {"main.c": MANY}),
     TlsProgram("cxx-objects", {"main.cpp": CXX_OBJECTS}),
+    TlsProgram("thread-exit", {"main.c": THREAD_EXIT}),
+    TlsProgram("cxx-dylib-thread-exit", {"main.cpp": CXX_DYLIB_MAIN, "libres.cpp": CXX_DYLIB_LIB}),
 ]
