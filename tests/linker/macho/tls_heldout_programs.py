@@ -452,6 +452,51 @@ thread_local Res res;
 int touch(int by) { res.n += by; return res.n; }
 """
 
+PTHREAD_KEYS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+static pthread_key_t key, again, gone;
+static int rounds;
+static char log_[64];
+static int at;
+static void note(char c) { log_[at++] = c; log_[at] = 0; }
+static void free_it(void *p) { note('f'); free(p); }
+static void reset(void *p) {  /* sets another value once: a second round runs */
+    note('r');
+    if (rounds++ == 0) pthread_setspecific(again, (void *)2);
+}
+static void never(void *p) { note('N'); }
+_Thread_local int tl = 5;
+static void *work(void *arg) {
+    int *mine = malloc(sizeof *mine);
+    *mine = (int)(long)arg;
+    pthread_setspecific(key, mine);
+    pthread_setspecific(again, (void *)1);
+    pthread_setspecific(gone, (void *)3);
+    tl += *mine;
+    if (*mine > 1) pthread_exit((void *)(long)tl);
+    return (void *)(long)tl;
+}
+int main(void) {
+    pthread_key_create(&key, free_it);
+    pthread_key_create(&again, reset);
+    pthread_key_create(&gone, never);
+    pthread_key_delete(gone);
+    pthread_setspecific(key, malloc(4));  /* main's value: no destructor at exit() */
+    for (long i = 1; i <= 2; i++) {
+        pthread_t t;
+        void *r;
+        rounds = 0;
+        pthread_create(&t, 0, work, (void *)i);
+        pthread_join(t, &r);
+        printf("%ld %s %d\\n", (long)r, log_, rounds);
+        at = 0;
+    }
+    return tl;
+}
+"""
+
 PROGRAMS = [
     TlsProgram("scalars", {"main.c": SCALARS}),
     TlsProgram("aggregates", {"main.c": AGGREGATES}),
@@ -466,4 +511,5 @@ PROGRAMS = [
     TlsProgram("cxx-objects", {"main.cpp": CXX_OBJECTS}),
     TlsProgram("thread-exit", {"main.c": THREAD_EXIT}),
     TlsProgram("cxx-dylib-thread-exit", {"main.cpp": CXX_DYLIB_MAIN, "libres.cpp": CXX_DYLIB_LIB}),
+    TlsProgram("pthread-keys", {"main.c": PTHREAD_KEYS}),
 ]
