@@ -127,6 +127,12 @@ class Threads:
             _write(ctx, tid_out, area)
         uc, mem, word = ctx.machine.uc, ctx.mem, ctx.word
         set_gs_base(uc, mem, word, tsd)
+        # errno is each thread's own: the one cell every libSystem function and __error()
+        # use holds the running thread's value, 0 for a new thread, the caller's again
+        # when it ends (a thread's failing call must not change main's errno)
+        errno_cell = process.object(("errno",), bytes(4)).address
+        caller_errno = mem.read(errno_cell, 4)
+        mem.write(errno_cell, bytes(4))
         self.saved.append([(r, int(uc.reg_read(r)))
                            for r in (CALLEE_SAVED_64 if word == 8 else CALLEE_SAVED_32)])
         try:
@@ -135,6 +141,7 @@ class Threads:
             yield from self.key_destructors(ctx, tsd)
         finally:
             self.saved.pop()
+            mem.write(errno_cell, caller_errno)
             set_gs_base(uc, mem, word, caller_gs)
         self.results[area] = result
         return 0

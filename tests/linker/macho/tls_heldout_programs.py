@@ -497,6 +497,29 @@ int main(void) {
 }
 """
 
+ERRNO_PER_THREAD = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <pthread.h>
+static int seen;
+static void *work(void *arg) {
+    errno = 0;
+    long v = strtol("99999999999999999999999", 0, 10);
+    seen = errno;
+    return (void *)(long)(v > 0);
+}
+int main(void) {
+    errno = 7;
+    pthread_t t;
+    void *r;
+    pthread_create(&t, 0, work, 0);
+    pthread_join(t, &r);
+    printf("%d %d %ld\\n", errno, seen == ERANGE, (long)r);
+    return errno;
+}
+"""
+
 PROGRAMS = [
     TlsProgram("scalars", {"main.c": SCALARS}),
     TlsProgram("aggregates", {"main.c": AGGREGATES}),
@@ -512,4 +535,5 @@ PROGRAMS = [
     TlsProgram("thread-exit", {"main.c": THREAD_EXIT}),
     TlsProgram("cxx-dylib-thread-exit", {"main.cpp": CXX_DYLIB_MAIN, "libres.cpp": CXX_DYLIB_LIB}),
     TlsProgram("pthread-keys", {"main.c": PTHREAD_KEYS}),
+    TlsProgram("errno-per-thread", {"main.c": ERRNO_PER_THREAD}),
 ]
