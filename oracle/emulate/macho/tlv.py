@@ -57,6 +57,19 @@ def set_up_images(machine: Machine, process: Process, images: list[MachOImage],
     return first_key + len(flagged)
 
 
+BLOCK_ALIGN = 16  # what dyld's malloc gives the block (and the template's alignment cap)
+
+
+def _allocate(process: Process, size: int) -> int:
+    """A thread's block from the heap, as dyld takes it from malloc (a 1 MiB thread-local
+    array does not fit the libraries' own data region), 16-aligned on i386 too, whose
+    emulated malloc aligns to 8 only."""
+    raw = process.ensure_heap().malloc(max(size, 1) + BLOCK_ALIGN)
+    if not raw:
+        raise GuestFault(0, f"tlv_get_addr: no memory for a {size:#x}-byte thread-local block")
+    return -(-raw // BLOCK_ALIGN) * BLOCK_ALIGN
+
+
 def set_up(machine: Machine, process: Process, img: MachOImage, key: int = TLV_KEY) -> None:
     """Point every descriptor of `img` at tlv_get_addr with `key` (left to
     `__tlv_bootstrap`, whose call faults, when the header does not flag descriptors)."""
@@ -90,7 +103,7 @@ def set_up(machine: Machine, process: Process, img: MachOImage, key: int = TLV_K
         slot = gs_base(uc, ctx.mem, word) + word * key  # this thread's (pthreads.py)
         block = int.from_bytes(ctx.mem.read(slot, word), "little")
         if not block:
-            block = process.alloc_data(max(size, 1), 16)
+            block = _allocate(process, size)
             ctx.mem.write(block, init + bytes(size - len(init)))
             ctx.mem.write(slot, block.to_bytes(word, "little"))
         if word == 4:

@@ -520,6 +520,22 @@ int main(void) {
 }
 """
 
+LARGE = r"""
+#include <stdio.h>
+#include <pthread.h>
+_Thread_local char big[1 << 20];
+_Thread_local int tail_value = 77;
+static void *work(void *arg) { big[(1 << 20) - 1] = 9; big[12345] = (char)(long)arg; return (void *)(long)(big[(1 << 20) - 1] + big[12345] + tail_value); }
+int main(void) {
+    big[0] = 1;
+    pthread_t t; void *r;
+    pthread_create(&t, 0, work, (void *)5);
+    pthread_join(t, &r);
+    printf("%ld %d %d %d\\n", (long)r, big[0], big[(1 << 20) - 1], tail_value);
+    return (int)(long)r;
+}
+"""
+
 PROGRAMS = [
     TlsProgram("scalars", {"main.c": SCALARS}),
     TlsProgram("aggregates", {"main.c": AGGREGATES}),
@@ -536,4 +552,5 @@ PROGRAMS = [
     TlsProgram("cxx-dylib-thread-exit", {"main.cpp": CXX_DYLIB_MAIN, "libres.cpp": CXX_DYLIB_LIB}),
     TlsProgram("pthread-keys", {"main.c": PTHREAD_KEYS}),
     TlsProgram("errno-per-thread", {"main.c": ERRNO_PER_THREAD}),
+    TlsProgram("large-zero-array", {"main.c": LARGE}),
 ]
