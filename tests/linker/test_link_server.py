@@ -125,6 +125,20 @@ def test_elf_output_is_byte_identical_to_the_direct_process(run_dir: Path,
     assert os.stat(out).st_mode & 0o777 == 0o755  # the client's umask (022 here)
 
 
+def test_the_link_has_the_clients_umask_and_directory(run_dir: Path, tmp_path: Path) -> None:
+    """umask 077 in the client: the output is 0700 (the server runs under another)."""
+    (tmp_path / "zero.c").write_text("int main(void) { return 0; }\n")
+    subprocess.run(["gcc", "-c", "zero.c"], cwd=tmp_path, check=True)
+    out = tmp_path / "private"
+    command = ["sh", "-c", f"umask 077 && exec {_ld()} zero.o -o private -e main"]
+    served, served_bytes, direct, direct_bytes = _served_and_direct(command, out, tmp_path,
+                                                                    _ld())
+    assert served.returncode == direct.returncode == 0, served.stderr
+    assert served_bytes == direct_bytes
+    assert _link(command, tmp_path).returncode == 0
+    assert os.stat(out).st_mode & 0o777 == 0o700
+
+
 def test_macho_output_is_byte_identical_to_the_direct_process(run_dir: Path,
                                                               tmp_path: Path) -> None:
     (tmp_path / "seven.c").write_text(MACHO)
