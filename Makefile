@@ -9,7 +9,7 @@ FUZZ_WORKERS ?= $(shell nproc)
 FUZZ_PORT ?= 0
 JOBS   ?= auto
 
-.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean
+.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean real-projects mold-suite
 
 $(STAMP): pyproject.toml .ci/system-deps
 	bash .ci/system-deps
@@ -57,6 +57,19 @@ fuzz-hostile: $(STAMP)
 		echo "$$t: $${runs:-?} inputs, $${rate:-?}/s, $$found broke a rule (log: build/hostile/$$t.log)"; \
 		grep '^HOSTILE FIND' build/hostile/$$t.log | cut -c1-300; \
 	done; [ $$finds -eq 0 ]
+
+# Held-out real projects (Debian bookworm sources, pinned) built and tested through gcc -B
+# with GNU ld and with linkharness (tests/real_suites/projects.py; about an hour on 2 cores).
+# REAL_ARGS='--only zlib jansson' narrows it.  Needs Debian's googletest package for fmt.
+real-projects: $(STAMP)
+	$(PY) tests/real_suites/projects.py --work build/real-projects $(REAL_ARGS)
+
+# mold's own test suite (from the mirror of its repository, MOLD_REF) run with GNU ld and
+# then linkharness as `cc -B.`'s linker, PIE and -no-pie, two jobs at a time: a table of
+# what linkharness does with each test GNU ld passes, and build/mold-suite.json.
+MOLD_REF ?= HEAD
+mold-suite: $(STAMP)
+	$(PY) tests/real_suites/mold_suite.py --ref $(MOLD_REF) --json build/mold-suite.json $(MOLD_SUITE_ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -210,7 +210,8 @@ def _tlv_labels(arch: str, count: int) -> LabelTally:
     """fuzz/macho/tlv.py's labels: its sample and `count` draws for `arch`."""
     from .macho import tlv
     labels = LabelTally()
-    for case in [tlv.sample(arch), *_draw(tlv.tlv_cases(arch), count)]:
+    samples = [tlv.sample(arch), *([tlv.absolute_sample()] if arch == "i386" else [])]
+    for case in [*samples, *_draw(tlv.tlv_cases(arch), count)]:
         assert isinstance(case, tlv.TlvCase)
         labels |= tlv.describe(case)
     from .macho import tlv_dylib

@@ -158,6 +158,8 @@ def _elf64_rows() -> list[Row]:
         _r(t, "shared output", "-Bsymbolic-functions: a library's own functions bound "
            "locally, an interposed one among them", "modules:symbolic-functions",
            "modules:symbolic-functions-interposed"),
+        _r(t, "shared output", "--default-symver: a library's exports versioned after its "
+           "soname", "modules:default-symver"),
         _r(t, "shared output", "PIE, -fPIC and non-PIC executables against libraries",
            "modules:exe-pie", "modules:exe-pic", "modules:exe-nopic"),
     ]
@@ -354,6 +356,10 @@ def _macho32_rows() -> list[Row]:
         _r(t, "TLV", "thread-local variables (__thread_data, __thread_bss), read and written "
            "from either object (GENERIC_RELOC_TLV, relaxed to leal)", "tlv:i386", "tlv:data",
            "tlv:bss", "tlv:other_object", "tlv:store"),
+        _r(t, "TLV", "-mdynamic-no-pic's absolute descriptor loads (GENERIC_RELOC_TLV, not "
+           "pc-relative: `movl _v@TLVP, %eax` relaxed to `movl $desc, %eax`, other registers "
+           "to `leal`; a dylib's through a pointer slot's absolute address)",
+           "tlv:i386:absolute"),
         _r(t, "TLV", "C++ thread_local objects with destructors on i386 (cdecl __tlv_atexit, "
            "per-unit ___tls_init; fuzz/macho/tlv_cxx.py)", "tlv:cxx:i386",
            "tlv:cxx:i386:thread"),

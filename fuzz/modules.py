@@ -80,6 +80,11 @@ class ModuleProgram:
     # per library (1..), linked -Bsymbolic-functions (its own default functions bound
     # locally); () when none is
     symbolic_functions: tuple[bool, ...] = ()
+    # per library (1..), linked --default-symver: each of its exports versioned after its
+    # soname (the version node at index 2, after the base); () when none is.  Lookup is
+    # unchanged; the judge holds each export's version to it, and ld.so checks the
+    # executable's version needs against it
+    default_symver: tuple[bool, ...] = ()
 
     def preemptible_in(self, module: int, name: str) -> bool:
         """Does library `module`'s own default definition of `name` stay preemptible? Not
@@ -250,15 +255,18 @@ def programs(draw: st.DrawFn, tls: bool = True) -> ModuleProgram:
     assert main, "the executable's own array is always referable"
     program = ModuleProgram(program.libraries, objects, exe_needs, program.lib_needs,
                             program.definitions, main, program.exe_pic)
-    # per library: a dynamic list (a third), -Bsymbolic-functions (a sixth), or neither
+    # per library: a dynamic list (a third), -Bsymbolic-functions (a sixth),
+    # --default-symver (a sixth), or none of them
     how = [draw(st.integers(0, 5)) for _ in range(libraries)]
     lists = tuple(_dynamic_list(draw, program, lib) if how[lib - 1] < 2 else None
                   for lib in range(1, libraries + 1))
     symbolic = tuple(h == 2 for h in how)
+    default_symver = tuple(h == 3 for h in how)
     return ModuleProgram(program.libraries, objects, exe_needs, program.lib_needs,
                          program.definitions, main, program.exe_pic,
                          lists if any(x is not None for x in lists) else (),
-                         symbolic if any(symbolic) else ())
+                         symbolic if any(symbolic) else (),
+                         default_symver if any(default_symver) else ())
 
 
 NOTHING_PATTERN = "lh_unlisted_*"  # a glob naming no symbol: GNU ld refuses an empty list
@@ -406,6 +414,8 @@ def describe(program: ModuleProgram) -> set[str]:
             if d.module and d.visibility == "default" and not program.preemptible_in(
                     d.module, d.name) and name_bound_elsewhere(program, d, defs):
                 labels.add("modules:dynamic-list-unlisted-interposed")
+    if any(program.default_symver):
+        labels.add("modules:default-symver")
     if any(program.symbolic_functions):
         labels.add("modules:symbolic-functions")
         for d in program.definitions:

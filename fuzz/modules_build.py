@@ -150,11 +150,12 @@ class LinkFailed(Exception):
 
 def link_library(linker: str, objects: Sequence[Path], needed: Sequence[Path], output: Path,
                  m32: bool, dynamic_list: Sequence[str] | None = None,
-                 symbolic_functions: bool = False) -> None:
+                 symbolic_functions: bool = False, default_symver: bool = False) -> None:
     """A shared library `output` (SONAME: its file name) of `objects`, linked against the
     `needed` libraries and ld.so, with `--dynamic-list` naming `dynamic_list` when given
-    (written beside the output, as a user would pass it), -Bsymbolic-functions when
-    asked."""
+    (written beside the output, as a user would pass it), -Bsymbolic-functions and
+    --default-symver when asked (gold and lld do not know --default-symver: they link
+    without it, see `versions_apply`)."""
     inputs = [*map(str, objects), *map(str, needed), INTERPRETER[m32]]
     listed: list[str] = []
     if dynamic_list is not None:
@@ -163,9 +164,12 @@ def link_library(linker: str, objects: Sequence[Path], needed: Sequence[Path], o
         listed = [f"--dynamic-list={list_file}"]
     if symbolic_functions:
         listed.append("-Bsymbolic-functions")
+    if default_symver and versions_apply(linker):
+        listed.append("--default-symver")
     if linker == "linkharness":
         _linkharness(inputs, output, m32, shared=True, dynamic_list=dynamic_list,
-                     symbolic="functions" if symbolic_functions else "none")
+                     symbolic="functions" if symbolic_functions else "none",
+                     default_symver=default_symver)
         return
     _reference([_tool(linker), "-m", _EMULATION[m32], "-shared", "-soname", output.name,
                 *listed, "-o", str(output), *inputs], output)
@@ -180,6 +184,12 @@ def link_executable(linker: str, objects: Sequence[Path], libs: Sequence[Path], 
     mode = ["-pie"] if pie else ([] if linker == "gold" else ["-no-pie"])
     _reference([_tool(linker), "-m", _EMULATION[m32], *mode, "-e", "_start",
                 "-dynamic-linker", INTERPRETER[m32], "-o", str(output), *inputs], output)
+
+
+def versions_apply(linker: str) -> bool:
+    """Does `linker` take --default-symver (GNU ld, mold and linkharness; not gold 1.16 or
+    lld 14, which refuse it as unknown)?"""
+    return linker in ("bfd", "mold", "linkharness")
 
 
 def _tool(linker: str) -> str:
@@ -197,14 +207,15 @@ def _reference(command: list[str], output: Path) -> None:
 
 def _linkharness(inputs: list[str], output: Path, m32: bool, *, shared: bool,
                  pie: bool = False, dynamic_list: Sequence[str] | None = None,
-                 symbolic: str = "none") -> None:
+                 symbolic: str = "none", default_symver: bool = False) -> None:
     """linkharness through `linker.link` (in this process, so that a seeded bug — a
     monkeypatched internal — is what links), with -z relro as the reference linkers have
     it by default."""
     target = "elf32-i386" if m32 else "elf64-x86-64"
     if shared:
         link(inputs, output, target=target, shared=True, soname=output.name, relro=True,
-             dynamic_list=tuple(dynamic_list or ()), symbolic=symbolic)
+             dynamic_list=tuple(dynamic_list or ()), symbolic=symbolic,
+             default_symver=default_symver)
         return
     link(inputs, output, target=target, entry="_start", dynamic_linker=INTERPRETER[m32],
          pie=pie, relro=True)

@@ -15,6 +15,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerDefSection, GNUVerSymSection
+from elftools.elf.sections import SymbolTableSection
+
 from linker import LinkError
 from oracle.emulate import run
 from oracle.native import run_native
@@ -31,6 +35,7 @@ from .modules_build import (
     link_executable,
     link_library,
     soname,
+    versions_apply,
 )
 
 NOT_YET = ("not supported yet", "are not supported")
@@ -73,6 +78,39 @@ def symbolic_functions(program: ModuleProgram, lib: int) -> bool:
     return bool(program.symbolic_functions) and program.symbolic_functions[lib - 1]
 
 
+def default_symver(program: ModuleProgram, lib: int) -> bool:
+    return bool(program.default_symver) and program.default_symver[lib - 1]
+
+
+def version_problems(path: Path, lib: int) -> list[str]:
+    """--default-symver, as GNU ld writes it: .gnu.version_d holds the base entry and one
+    node, both named after the soname, and every export in .dynsym has that node's index
+    (2, not hidden)."""
+    name = soname(lib)
+    with path.open("rb") as f:
+        elf = ELFFile(f)
+        verdef = elf.get_section_by_name(".gnu.version_d")
+        versym = elf.get_section_by_name(".gnu.version")
+        dynsym = elf.get_section_by_name(".dynsym")
+        if not isinstance(verdef, GNUVerDefSection) or not isinstance(
+                versym, GNUVerSymSection) or not isinstance(dynsym, SymbolTableSection):
+            return ["--default-symver: no .gnu.version_d/.gnu.version"]
+        nodes = [(int(v["vd_ndx"]), int(v["vd_flags"]), next(aux).name)
+                 for v, aux in verdef.iter_versions()]
+        want = [(1, 1, name), (2, 0, name)]  # (index, flags: 1 = VER_FLG_BASE, name)
+        problems = [] if nodes == want else [
+            f"--default-symver: version definitions {nodes}, want {want}"]
+        for n, sym in enumerate(dynsym.iter_symbols()):
+            if not n or sym["st_shndx"] == "SHN_UNDEF" or (
+                    sym["st_shndx"] == "SHN_ABS" and sym.name == name):
+                continue  # (GNU ld also writes each node's name as an absolute symbol)
+            index = versym.get_symbol(n)["ndx"]
+            if index != 2:
+                problems.append(f"--default-symver: export {sym.name} has version index "
+                                f"{index}, want 2 ({name})")
+    return problems
+
+
 def _calls_protected_import(program: ModuleProgram) -> bool:
     defs = program.defined()
     names = {t.name for t in program.main} | {t.name for d in program.definitions
@@ -110,7 +148,8 @@ def link_seat(program: ModuleProgram, objects: list[list[Path]], options: BuildO
         needed = [work / soname(n) for n in program.lib_needs[lib - 1]]
         dynamic_list = program.dynamic_lists[lib - 1] if program.dynamic_lists else None
         link_library(lib_linker, objects[lib], needed, work / soname(lib), options.m32,
-                     dynamic_list, symbolic_functions(program, lib))
+                     dynamic_list, symbolic_functions(program, lib),
+                     default_symver(program, lib))
     exe = work / "main"
     libs = [work / soname(n) for n in program.exe_needs] + [libtrace / "libtrace1.so"]
     pie = options.exe_pie and program.exe_pic != "nopic"
@@ -136,6 +175,9 @@ def judge_seat(program: ModuleProgram, objects: list[list[Path]], options: Build
         listed = program.dynamic_lists[lib - 1] if program.dynamic_lists else None
         problems += [f"{soname(lib)} ({lib_linker}): {p}" for p in judge.fields(
             path, objects[lib], LinkOptions(symbolic_functions(program, lib), listed))]
+        if default_symver(program, lib) and versions_apply(lib_linker):
+            problems += [f"{soname(lib)} ({lib_linker}): {p}"
+                         for p in version_problems(path, lib)]
     problems += [f"main ({exe_linker}): {p}" for p in judge.structure(exe)]
     problems += [f"main ({exe_linker}): {p}" for p in judge.fields(exe, objects[0])]
     want = expected_trace(program)

@@ -99,11 +99,13 @@ SAMPLE_LISTED = replace(
 # SAMPLE_LISTED's program with libm2 linked -Bsymbolic-functions instead of its list: its
 # f6 calls its own f0 and f5 (the executable defines both) and reads d2, which libm2 and
 # the executable both define: the reference stays preemptible (-Bsymbolic-functions binds
-# functions only), so it reads the executable's array.
+# functions only), so it reads the executable's array.  libm1 is linked --default-symver:
+# its exports are versioned libm1.so, which the executable's linker records as needed.
 SAMPLE_SYMBOLIC = replace(
     SAMPLE_LISTED,
     definitions=tuple(
         replace(d, body=(*d.body, Term("load", "d2", 0))) if d.name == "f6" else d
         for d in SAMPLE_LISTED.definitions) + (Definition("d2", DATA, 2, 0, words=(0x77,)),
                                                Definition("d2", DATA, 0, 1, words=(0x88,))),
-    dynamic_lists=(("d0", "f3", "p0"), None), symbolic_functions=(False, True))
+    dynamic_lists=(("d0", "f3", "p0"), None), symbolic_functions=(False, True),
+    default_symver=(True, False))

@@ -97,6 +97,7 @@ def test_x86_64_thread_locals_read_as_the_model_says(
 
 @settings(settings.default, max_examples=CI_EXAMPLES) if _ci() else _same
 @example(case=macho_tlv.sample("i386"))
+@example(case=macho_tlv.absolute_sample())
 @example(case=macho_tlv.aligned_bss_find("i386"))
 @given(case=macho_tlv.tlv_cases("i386"))
 def test_i386_thread_locals_read_as_the_model_says(

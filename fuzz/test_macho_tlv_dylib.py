@@ -23,6 +23,7 @@ from fuzz.macho.tlv_dylib import (
     dylib_aligned_bss,
     dylib_cases,
     dylib_sample,
+    in_dylib,
     link_pair,
 )
 from oracle.emulate import run
@@ -82,6 +83,7 @@ def test_x86_64_dylib_thread_locals_read_as_the_model_says(
 
 @_budget()
 @example(case=dylib_sample("i386"))
+@example(case=in_dylib(macho_tlv.absolute_sample()))  # the executable's absolute loads of the dylib's
 @example(case=dylib_aligned_bss("i386"))
 @given(case=dylib_cases("i386"))
 def test_i386_dylib_thread_locals_read_as_the_model_says(

@@ -24,6 +24,7 @@ from .errors import (
     LinkError,
     collecting,
     current,
+    warn,
 )
 from .pipeline import LinkedImage, run_back_half
 from .records import dataclass, field
@@ -132,6 +133,8 @@ def link(
     image_base: int | None = None,
     more_flags_1: int = 0,
     flags_1_tag: bool = False,
+    shared_flags_1: int = 0,
+    warn_exec_stack: bool = False,
     dynamic_list: Sequence[str] = (),
     dynamic_list_data: bool = False,
     gc_sections: bool = False,
@@ -140,8 +143,10 @@ def link(
     soname: str | None = None,
     symbolic: str = "none",
     no_undefined: bool = False,
+    dynamic_undefined_weak: bool | None = None,
     text_relocations: bool = False,
     version_scripts: Sequence[str] = (),
+    default_symver: bool = False,
     exclude_libs: Sequence[str] = (),
     relax: bool = True,
     relocatable: bool = False,
@@ -188,7 +193,10 @@ def link(
     `max_page_size`: -z max-page-size (a power of two; 0: the target's page).
     `sort_common`: --sort-common's order (ascending or descending alignment);
     `image_base`: -Ttext-segment (the first segment's address).  `more_flags_1`: DT_FLAGS_1
-    bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does).
+    bits of -z keywords; `flags_1_tag`: write DT_FLAGS_1 even when 0 (as GNU ld does);
+    `shared_flags_1`: bits written only in a shared object (-z nodelete/nodlopen/initfirst).
+    `warn_exec_stack`: GNU ld's warnings for an object asking for an executable stack
+    (the GNU command line turns them on; from Python they are opt-in).
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
     `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
@@ -197,7 +205,7 @@ def link(
     (DT_SONAME); `symbolic`: "all" (-Bsymbolic) or "functions" (-Bsymbolic-functions)
     binds the object's own references to its own definitions; `no_undefined`: -z defs;
     `text_relocations`: -z notext (DT_TEXTREL and a warning instead of an error);
-    `version_scripts`: --version-script files; `exclude_libs`: --exclude-libs archive
+    `version_scripts`: --version-script files; `default_symver`: --default-symver; `exclude_libs`: --exclude-libs archive
     names (or ALL) whose members' symbols are not exported.  `relax` False (--no-relax)
     keeps every GOT load instead of rewriting loads of link-time-known addresses.
 
@@ -217,6 +225,9 @@ def link(
     if emit_relocs and (strip or spec.format == "macho" or shared):
         raise LinkError("--emit-relocs is supported for ELF executables without -s (its "
                         "relocations name .symtab's symbols)")
+    if default_symver and (not shared or spec.format == "macho"):
+        raise LinkError("--default-symver is supported for ELF shared objects only (GNU ld "
+                        "also versions an executable's exports; linkharness does not)")
     maps = _Maps(map_file, text_map, print_map, tuple(defsym))
     if spec.format == "macho":
         return _link_macho(spec.name, spec.arch, inputs, output, entry, library_paths,
@@ -271,17 +282,26 @@ def link(
     symtab.bind_versioned_references()
     symtab.bind_default_versions()
     # A PIE is always dynamic: ld.so must at least rebase it.
-    dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols)
+    # A shared library named on the command line (not --as-needed) makes the executable
+    # dynamic even when nothing is imported from it, as in GNU ld: it is DT_NEEDED and
+    # --export-dynamic has a .dynsym to fill.
+    dynamic = pie or shared or any(s.imported and s.referenced for s in symtab.symbols) \
+        or any(not lib.as_needed for lib in symtab.libraries)
     provide_linker_symbols(symtab, dynamic)
     shared_options = None
+    if dynamic_undefined_weak and not shared:
+        raise LinkError("-z dynamic-undefined-weak in an executable is not supported (its "
+                        "undefined weak symbols resolve to 0 at link time)")
     if shared:
         from .elf.dso import SharedOptions
         from .elf.version_script import read_version_scripts
         shared_options = SharedOptions(
             soname=soname, symbolic=symbolic, no_undefined=no_undefined,
+            dynamic_undefined_weak=dynamic_undefined_weak is not False,
             text_relocations=text_relocations,
             version_script=read_version_scripts(list(version_scripts)),
-            exclude_libs=tuple(exclude_libs), output_name=os.fspath(output),
+            default_symver=default_symver, exclude_libs=tuple(exclude_libs),
+            output_name=os.fspath(output),
             dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data)
     if not shared or no_undefined:  # a shared object may leave symbols to ld.so
         symtab.check_undefined()
@@ -293,6 +313,8 @@ def link(
     if exec_stack is None:
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
+        if warn_exec_stack:
+            _warn_executable_stack(symtab)
     opts = ImageOptions(
         dynamic=dynamic,
         dynamic_linker=dynamic_linker or arch.dynamic_linker,
@@ -307,10 +329,15 @@ def link(
         strip_debug=strip or strip_debug,  # GNU ld's -s drops debugging sections too
         compress_debug=compress_debug_sections,
         build_id=normalise_style(build_id) if build_id is not None else None,
-        new_dtags=new_dtags, audit=audit, depaudit=depaudit, origin=origin,
+        new_dtags=new_dtags, audit=audit, origin=origin,
+        # GNU ld: the libraries' own DT_AUDIT entries join --depaudit's
+        depaudit=":".join(dict.fromkeys(
+            [*([depaudit] if depaudit else []),
+             *(lib.audit for lib in symtab.libraries if lib.audit)])) or None,
         nodefaultlib=nodefaultlib, stack_size=stack_size, discard_all=discard_all,
         init=init, fini=fini, separate_code=separate_code, max_page_size=max_page_size,
-        image_base=image_base, more_flags_1=more_flags_1, flags_1_tag=flags_1_tag,
+        image_base=image_base, flags_1_tag=flags_1_tag,
+        more_flags_1=more_flags_1 | (shared_flags_1 if shared else 0),
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options, relax=relax,
         properties=tuple(sorted((z_properties or {}).items())),
@@ -451,7 +478,8 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     opts = MachoOptions(entry=entry or ("start" if unixthread and "start" in symtab.by_name
                                         else "_main"),
                         classic=classic, min_os=platform_version[0], sdk=platform_version[1],
-                        fixup_chains=fixup_chains, kind=kind, **more)
+                        fixup_chains=fixup_chains, kind=kind, dynamic_lookup=dynamic_lookup,
+                        **more)
     linked = run_back_half(MachoParts(symtab, arch, target, opts))
     diagnostics.check()
     out_path = os.fspath(output)
@@ -459,3 +487,13 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
                       needed=linked.needed)
 
+
+def _warn_executable_stack(symtab: SymbolTable) -> None:
+    """GNU ld's two warnings (2.39 on), word for word after the file: build logs are
+    grepped for them."""
+    for obj in symtab.objects:
+        if obj.exec_stack:
+            warn("requires executable stack (because the .note.GNU-stack section is "
+                 "executable)", file=obj.path)
+        elif obj.exec_stack is None:
+            warn("missing .note.GNU-stack section implies executable stack", file=obj.path)

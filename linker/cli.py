@@ -60,7 +60,13 @@ def main(argv: list[str] | None = None) -> int:
             raise LinkError("no input files")
         from .api import link
         from .errors import print_diagnostics
-        result = link(cmd.inputs, cmd.output, undefined=cmd.undefined, **cmd.options)
+        options = dict(cmd.options)
+        if not options.get("relocatable"):
+            # GNU ld's default is -z relro (PT_GNU_RELRO; objects a COPY takes from a
+            # library's read-only data sealed again): a program may rely on it
+            options.setdefault("relro", True)
+        result = link(cmd.inputs, cmd.output, undefined=cmd.undefined, warn_exec_stack=True,
+                      **options)
         print_diagnostics(result.warnings)
 
     return run_reporting_errors(action)

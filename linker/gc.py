@@ -2,7 +2,8 @@
 
 Roots, as GNU ld's: the sections defining the entry point, the -u symbols, DT_INIT/DT_FINI's
 symbols and every exported symbol; the sections GNU ld's default script KEEPs (.init,
-.fini, .ctors, .dtors, .init_array*, .fini_array*, .preinit_array*, .jcr, .note.*); every
+.fini, .ctors, .dtors, .init_array*, .fini_array*, .preinit_array*, .jcr, .note.*) and every
+section marked SHF_GNU_RETAIN; every
 input section named X when `__start_X` or `__stop_X` is referenced; every non-allocated
 section (debug information is never collected and does not keep code alive).
 
@@ -60,6 +61,8 @@ def collect_garbage(symtab: SymbolTable, root_names: Iterable[str],
         for sec in obj.sections:
             if sec is not None and sec.file is obj and (_kept(sec) or sec.name in bounded):
                 mark(sec)
+        for index in obj.retained:  # SHF_GNU_RETAIN: `__attribute__((retain))`
+            mark(obj.sections[index])
     gids_of = {id(obj): gids for obj, gids in zip(symtab.objects, symtab.gids)}
     while work:
         sec = work.pop()

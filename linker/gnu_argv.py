@@ -70,7 +70,7 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
          "-Bno-symbolic", "--no-undefined", "-r", "-unique",
-         "--relax", "--no-relax", "-q"}
+         "--relax", "--no-relax", "-q", "--default-symver"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -115,8 +115,10 @@ def split_options(argv: list[str]) -> list[tuple[str, str | None]]:
             # --emit-relocs), never as a short option with a value (-e mit-relocs).
             raise LinkError(f"unrecognised option {name} (GNU ld's --{name.lstrip('-')}, "
                             "which linkharness does not implement)")
-        if not eq and not _known(name) and arg[:2] in _SHORT_WITH_VALUE:
-            name, value, eq = ALIASES.get(arg[:2], arg[:2]), arg[2:], "="  # -lfoo, -L/dir
+        if not _known(name) and arg[:2] in _SHORT_WITH_VALUE:
+            # -lfoo, -L/dir, and -zmax-page-size=4096 (getopt: the rest of the word is
+            # the value, an `=` in it included)
+            name, value, eq = ALIASES.get(arg[:2], arg[:2]), arg[2:], "="
         if name in TAKES_VALUE and not eq:
             if name == "--build-id":
                 out.append((name, None))

@@ -22,6 +22,9 @@ Z_IGNORED = {"nodefs", "combreloc", "nocombreloc", "cet-report", "lam-report",
 # executable, not the bit.
 Z_FLAGS_1 = {"interpose": 0x400, "nodump": 0x1000, "loadfltr": 0x10, "global": 0x2,
              "nodelete": None, "nodlopen": None, "initfirst": None}
+# ... and the bits GNU ld does set for them in a shared object (DF_1_NODELETE, DF_1_NOOPEN,
+# DF_1_INITFIRST)
+Z_SHARED_FLAGS_1 = {"nodelete": 0x8, "nodlopen": 0x40, "initfirst": 0x20}
 # -z keywords asking for a .note.gnu.property bit linkharness does not write: the LAM features.
 Z_PROPERTIES_REFUSED = {"lam-u48", "lam-u57", "lam-u48-report", "lam-u57-report"}
 
@@ -78,7 +81,14 @@ def parse(argv: list[str]) -> Command:
         elif name == "--dynamic-linker":
             o["dynamic_linker"] = value
         elif name == "--rpath":
-            o["runpath"] = value if "runpath" not in o else f"{o['runpath']}:{value}"
+            # GNU ld joins the values with `:`, leaving out one the list holds already
+            # (starting at a component and ending at a `:` or the end)
+            joined: str = o.get("runpath") or ""
+            if not joined:
+                o["runpath"] = value
+            elif not any(f"{joined[m.end():]}:".startswith(f"{value}:")
+                         for m in re.finditer(r"(?:^|:)", joined)):
+                o["runpath"] = f"{joined}:{value}"
         elif name == "--map":
             o["map_file"] = value  # linkharness's JSON map
         elif name == "-Map":
@@ -126,6 +136,8 @@ def parse(argv: list[str]) -> Command:
                              "-Bno-symbolic": "none"}[name]
         elif name == "--version-script":
             o.setdefault("version_scripts", []).append(str(value))
+        elif name == "--default-symver":
+            o["default_symver"] = True
         elif name == "--exclude-libs":
             o.setdefault("exclude_libs", []).extend(
                 n for n in re.split(r"[,:]", str(value)) if n)
@@ -283,6 +295,9 @@ def _z_option(cmd: Command, value: str) -> None:
         cmd.options["flags_1_tag"] = True
         if bit is not None:
             cmd.options["more_flags_1"] = cmd.options.get("more_flags_1", 0) | bit
+        elif value in Z_SHARED_FLAGS_1:
+            cmd.options["shared_flags_1"] = (cmd.options.get("shared_flags_1", 0)
+                                             | Z_SHARED_FLAGS_1[value])
     elif value in Z_FEATURES or value in ISA_LEVELS:
         # -z ibt / shstk: FEATURE_1_AND bits; -z x86-64-vN: an ISA_1_NEEDED bit (forced
         # into the merged .note.gnu.property whatever the inputs say, as GNU ld does)
@@ -304,7 +319,16 @@ def _z_option(cmd: Command, value: str) -> None:
     elif value in ("text", "notext", "textoff"):
         cmd.options["text_relocations"] = value != "text"
     elif key == "stack-size":
-        cmd.options["stack_size"] = _z_number(value)
+        size = _z_number(value)
+        if not 0 <= size < 1 << 32:  # PT_GNU_STACK's p_memsz; a 4 GiB stack is no stack
+            raise LinkError(f"-z {value}: the stack size must be below 0x100000000")
+        cmd.options["stack_size"] = size
+    elif value in ("dynamic-undefined-weak", "nodynamic-undefined-weak"):
+        cmd.options["dynamic_undefined_weak"] = value == "dynamic-undefined-weak"
+    elif value == "separate-loadable-segments":
+        # Every PT_LOAD already starts on a page of its own in the file and in memory
+        # (what the keyword asks beyond -z separate-code): honoured by the layout itself.
+        cmd.options["separate_code"] = True
     elif key in Z_IGNORED:
         cmd.ignore(f"-z {value}", "")
     else:

@@ -58,7 +58,7 @@ GNU_LONG_OPTIONS = frozenset(_NAMES.split())
 
 # `linkharness link --help`: configure scripts grep it for an option before passing it, so
 # it lists what is honoured, and says what is refused.
-USAGE = """usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
+USAGE = """Usage: linkharness link [OPTIONS] INPUTS...       (GNU ld's spelling; ld64's for Mach-O)
 
 inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FILE (more args)
   -o FILE                  output (a.out)
@@ -70,6 +70,7 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
   -pie, -no-pie            position-independent executable (ET_DYN) or not
   -shared, -soname NAME    shared object (ET_DYN, DT_SONAME); -Bsymbolic, -Bsymbolic-functions
   --version-script FILE    exports and version nodes; --exclude-libs LIB,...|ALL
+  --default-symver         exports no script node names get a version named after the soname
   -z defs (--no-undefined), -z text|notext (DT_TEXTREL with a warning)
   -z now|lazy|execstack|noexecstack|relro|norelro|origin|nodefaultlib|muldefs|defs|undefs
   -z separate-code|noseparate-code, -z max-page-size=N, -z stack-size=N

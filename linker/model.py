@@ -223,6 +223,9 @@ class ObjectFile:
     # .note.GNU-stack: False = present without SHF_EXECINSTR; True = executable stack
     # requested; None = absent (the object says nothing).
     exec_stack: bool | None = None
+    # Indices of the sections marked SHF_GNU_RETAIN (`__attribute__((retain))`): roots of
+    # --gc-sections, as GNU ld keeps them.
+    retained: tuple[int, ...] = ()
     # Mach-O objects with a DWARF compile unit: what the output's debug map says of them.
     debug_origin: DebugOrigin | None = None
 
@@ -246,6 +249,9 @@ class DynamicSymbol:
     # symbol, which an executable's own common of the same name absorbs; an initialised
     # one (.data) is a real definition, which beats the executable's common.
     nobits: bool = False
+    # In an allocated section without SHF_WRITE (.rodata, a const object): a COPY of it
+    # goes where -z relro seals it read-only again, as GNU ld places it (.data.rel.ro).
+    readonly: bool = False
 
 
 class LazySymbols(Mapping[str, DynamicSymbol]):
@@ -327,6 +333,9 @@ class DynamicLibrary:
     # Mach-O: (current, compatibility) version from a dylib's LC_ID_DYLIB, which an image
     # linked against it records in its LC_LOAD_DYLIB (1.0.0 when unknown, as for .tbd)
     macho_versions: tuple[int, int] = (0x10000, 0x10000)
+    # ELF: the library's DT_AUDIT (linked with --audit), which GNU ld records as the
+    # DT_DEPAUDIT of what links against it
+    audit: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

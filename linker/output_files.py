@@ -46,14 +46,16 @@ def write_all(files: Sequence[OutputFile]) -> None:
                 in_place.append((out, fd))
             else:
                 staged.append((out, _stage(out)))
+        # Devices first: a write to one can fail (/dev/full: ENOSPC) and cannot be taken
+        # back, so it must fail before any staged file is renamed into place.
+        for out, fd in in_place:
+            with _reported(out):
+                _write_fd(fd, out.data)
         while staged:
             out, tmp = staged[0]
             with _reported(out):
                 os.replace(tmp, out.path)
             staged.pop(0)
-        for out, fd in in_place:
-            with _reported(out):
-                _write_fd(fd, out.data)
     finally:
         for _, fd in in_place:
             os.close(fd)

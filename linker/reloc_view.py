@@ -39,6 +39,8 @@ class RelocView:
     def by_howto(self, table: Callable[[Sequence[Howto]], np.ndarray]) -> np.ndarray:
         """Per row, `table(howtos)[row's howto]`: a per-arch lookup table, applied to every
         row at once."""
+        if not self.howto_sets:  # no object at all (`-shared lib.so`, an unused archive)
+            return np.zeros(0, dtype=np.int64)
         joined = np.concatenate([table(h) for h in self.howto_sets])
         return joined[self.howto_base + self.rows["howto"]]
 

@@ -523,7 +523,9 @@ class SymbolTable:
                 if self.undefined_needs_relocation and not self._relocated_against(sym):
                     continue
                 diagnostics.error(LinkError(
-                    f"undefined symbol, referenced by {', '.join(sym.referrers)}",
+                    # GNU ld's phrase leads: build scripts grep for "undefined reference"
+                    f"undefined reference to `{sym.name}' (undefined symbol, referenced by "
+                    f"{', '.join(sym.referrers)})",
                     file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))
         diagnostics.check()
 

@@ -80,6 +80,10 @@ class Synthetic:
     # IFUNC key (global id, or (object number, index) of a local) -> offset in .iplt
     iplt_entry_offset: dict[object, int] = field(default_factory=dict)
     ifunc: IfuncSlots | None = None
+    # -z relro: the COPY area of objects read-only in their library (.data.rel.ro, sealed
+    # after relocation), gid -> offset in it
+    copy_relro: InputSection | None = None
+    copy_relro_offset: dict[int, int] = field(default_factory=dict)
 
 
 class SyntheticBuilder:
@@ -186,7 +190,7 @@ def _empty_symbols() -> SymbolTable:
 
 def build_synthetic(
     arch: ArchTraits, globals_: Globals, scan: ScanResult, *, dynamic: bool, pie: bool = False,
-    ibt_plt: bool = False,
+    ibt_plt: bool = False, relro: bool = False,
 ) -> Synthetic:
     b = SyntheticBuilder(arch, globals_)
     word = arch.word
@@ -231,8 +235,9 @@ def build_synthetic(
             # The unbound slot points back at the entry's push.
             b.reloc(got_plt, slot, howto_word, targets["plt"], entry + template.push_offset)
 
-    copy_bss = None
+    copy_bss = copy_relro = None
     copy_offset: dict[int, int] = {}
+    copy_relro_offset: dict[int, int] = {}
     if scan.copies:
         # One copy per library object: aliases (environ, __environ) share it and its one
         # COPY relocation, or the program and libc would disagree about which is live.
@@ -243,17 +248,34 @@ def build_synthetic(
             if gid in seen:
                 continue
             sym = globals_.symbols[gid]
+            if sym.size >= MAX_COPY_SIZE:  # a library's st_size past any real object
+                raise LinkError(f"a copy relocation of {sym.size:#x} bytes (the symbol's "
+                                "st_size) cannot be made",
+                                file=sym.dso.path if sym.dso is not None else None,
+                                symbol=sym.name)
             copies.append(sym)
             aliases[sym.id] = _aliases(globals_, sym)
             seen.update(a.id for a in aliases[sym.id])
-        placed = _pack(copies, [_copy_alignment(s) for s in copies])
-        copy_bss = b.add_section(".dynbss", rw, placed.size, placed.align, None)
-        for sym, offset in zip(copies, placed.offsets):
-            copy_offset[sym.id] = offset
-            # The executable now defines the object; ld.so's COPY fills it from the library.
-            _redefine(sym, b.obj, copy_bss, offset)
-            for alias in aliases[sym.id]:
-                _redefine(alias, b.obj, copy_bss, offset)
+        sealed = [s for s in copies if relro and s.dynsym is not None and s.dynsym.readonly]
+        for area, members in ((".dynbss", [s for s in copies if s not in sealed]),
+                              (".data.rel.ro", sealed)):
+            if not members:
+                continue
+            placed = _pack(members, [_copy_alignment(s) for s in members])
+            zeros = None if area == ".dynbss" else bytes(placed.size)
+            section = b.add_section(area, rw, placed.size, placed.align, zeros)
+            offsets = copy_offset if area == ".dynbss" else copy_relro_offset
+            if area == ".dynbss":
+                copy_bss = section
+            else:
+                copy_relro = section
+            for sym, offset in zip(members, placed.offsets):
+                offsets[sym.id] = offset
+                # The executable now defines the object; ld.so's COPY fills it from the
+                # library.
+                _redefine(sym, b.obj, section, offset)
+                for alias in aliases[sym.id]:
+                    _redefine(alias, b.obj, section, offset)
 
     got = None
     got_slot: dict[object, int] = {}
@@ -298,7 +320,7 @@ def build_synthetic(
     globals_.objects.append(obj)
     globals_.gids.append(gids)
     return Synthetic(obj, plt, got_plt, got, copy_bss, plt_entry, got_slot, jump_slot, copy_offset,
-                     iplt, iplt_entry, ifunc_slots)
+                     iplt, iplt_entry, ifunc_slots, copy_relro, copy_relro_offset)
 
 
 def _tls_slot(scan: ScanResult, key: tuple[object, ...], word: int
@@ -425,6 +447,9 @@ class _Packed:
     offsets: list[int]
     size: int
     align: int
+
+
+MAX_COPY_SIZE = 1 << 31  # bytes a COPY relocation may copy into the executable's .dynbss
 
 
 def _pack(syms: list[GlobalSymbol], aligns: list[int]) -> _Packed:

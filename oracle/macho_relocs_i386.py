@@ -21,7 +21,11 @@ same symbol):
                              whether that stays inside the minuend's output section
   TLV                        extern, pc-relative: the descriptor's address loaded from a
                              pointer slot G, G + F - (P + W) (F holds p + W - pic base), or
-                             relaxed to `leal`, S + F - (P + W) with opcode 0x8d
+                             relaxed to `leal`, S + F - (P + W) with opcode 0x8d;
+                             absolute (-mdynamic-no-pic's `movl _v@TLVP, %reg`): G + F
+                             while the load is still a load (0xa1 before the field, or
+                             0x8b and a disp32-only ModRM), or relaxed, S + F with 0xb8
+                             (`movl $S, %eax`) or 0x8d (`leal S, %reg`) in its place
   a descriptor's third word  (VANILLA, offset 8 in S_THREAD_LOCAL_VARIABLES) the variable's
                              offset in the template: moved(F) - the template's start
   PB_LA_PTR                  not checked (skipped, as the linker refuses it)
@@ -62,6 +66,8 @@ def _expected(site: Site) -> Allowed:
         offset = _field(site, True) - (a - b)
         return [(ma - mb + offset, "moved(A) - moved(B) + (F - (A - B))")
                 for ma in site.moved_address(a) for mb in site.moved_address(b)]
+    if r.type == GENERIC_TLV and r.target.extern and not r.pcrel:
+        return _absolute_tlv_load(site)
     if r.type == GENERIC_TLV and r.target.extern and r.pcrel:
         lea = site.out.read(site.p - 2, 1) == b"\x8d"  # relaxed: only with lea's opcode
         allowed = [(v, f) for v, f, opcode in tlv_descriptor_loads(site, _field(site, True), end)
@@ -108,6 +114,28 @@ def _expected(site: Site) -> Allowed:
     if not targets:
         raise Unresolved("unresolved", f"import {name} has no stub")
     return [(t + addend - end, "L + (F + p + W) - (P + W)") for t in targets]
+
+
+# The absolute TLV load's instruction before its field: a load from the slot (eax's
+# moffs32 form, or mov with a ModRM of mod 00 and r/m 101: disp32, no base) or, relaxed,
+# the descriptor's address itself (mov imm32 to eax, or lea of disp32)
+MOV_EAX_MOFFS, MOV_EAX_IMM, MOV, LEA = 0xA1, 0xB8, 0x8B, 0x8D
+
+
+def _absolute_tlv_load(site: Site) -> Allowed:
+    before = site.out.read(site.p - 2, 2) or b"\0\0"
+    disp32 = before[1] & 0xC7 == 0x05
+    loads = before[1] == MOV_EAX_MOFFS or (before[0] == MOV and disp32)
+    relaxed = before[1] == MOV_EAX_IMM or (before[0] == LEA and disp32)
+    values = tlv_descriptor_loads(site, _field(site, True), 0)
+    allowed = [(v, f.replace(" - end", "")) for v, f, lea in values
+               if (lea is None and loads) or (lea is not None and relaxed)]
+    if not allowed:
+        raise Unresolved("unresolved", f"{site.name(site.r.target)}: the instruction before "
+                                       f"the field ({before.hex()}) neither loads the "
+                                       "descriptor's slot (0xa1, 0x8b) nor takes its address "
+                                       "(0xb8, 0x8d), or no slot holds it")
+    return allowed
 
 
 def judge_generic(site: Site) -> FieldMismatch | ConfirmedSite | None:

@@ -100,7 +100,7 @@ class Output:
             if img.dyld_info is not None:
                 raw = img.bytes_at(*img.dyld_info.rebase, "rebase opcodes")
                 return {img.segments[r.segment].vmaddr + r.offset
-                        for r in decode_rebases(raw, pointer_size=img.word)
+                        for r in decode_rebases(raw, pointer_size=img.word, limit=img.fixup_limit)
                         if r.segment < len(img.segments)}
             slid = {e.address for e in dysymtab_relocations(img, "local")}
         except (OpcodeError, mi.MachOError):

@@ -16,17 +16,26 @@ import stat
 NOT_REGULAR = "not a regular file (a FIFO, device or socket)"
 
 
-class FileTooLarge(Exception):
-    """The file is larger than the caller's limit; `size` is its length in bytes."""
+# Past this the oracle does not read a file whole (unless its caller says otherwise): the
+# checker's rules scan the whole file, and a 5 GiB sparse file once took 50 s and 5 GB of
+# memory in `linkharness check`.  The executables the harness judges are megabytes.
+ORACLE_FILE_LIMIT = 256 << 20
 
-    def __init__(self, size: int) -> None:
-        super().__init__(f"file of {size} bytes")
+
+class FileTooLarge(OSError):
+    """The file is larger than the caller's limit; `size` is its length in bytes.  An
+    OSError (EFBIG), so that a judge reporting unreadable files reports this one too."""
+
+    def __init__(self, size: int, limit: int = ORACLE_FILE_LIMIT) -> None:
+        super().__init__(errno.EFBIG, f"file of {size} bytes is larger than the oracle "
+                         f"reads ({limit} bytes)")
         self.size = size
 
 
-def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+def read_regular(path: str | os.PathLike[str], limit: int | None = ORACLE_FILE_LIMIT
+                 ) -> bytes:
     """The bytes of the regular file at `path`.  OSError when it is not one; when it is
-    larger than `limit`, FileTooLarge (the caller words the rule)."""
+    larger than `limit` (None: no limit), FileTooLarge (the caller may word the rule)."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         info = os.fstat(fd)
@@ -35,7 +44,7 @@ def read_regular(path: str | os.PathLike[str], limit: int | None = None) -> byte
         if not stat.S_ISREG(info.st_mode):
             raise OSError(errno.EINVAL, NOT_REGULAR, os.fspath(path))
         if limit is not None and info.st_size > limit:
-            raise FileTooLarge(info.st_size)
+            raise FileTooLarge(info.st_size, limit)
     except BaseException:
         os.close(fd)
         raise

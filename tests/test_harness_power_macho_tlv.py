@@ -228,6 +228,19 @@ def _relaxed_slot(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(tlv, "RELAXED", dataclasses.replace(tlv.RELAXED, kind=RelocKind.GOT_PC))
 
 
+@mutant("TLV relaxation (i386 absolute): `movl _v@TLVP, %eax` keeps its load opcode (0xa1)",
+        "thread-local variables")
+def _absolute_opcode(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tlv, "MOV_EAX_IMM", tlv.MOV_EAX_MOFFS)
+
+
+@mutant("TLV relaxation (i386 absolute): the descriptor's address written pc-relative",
+        "thread-local variables")
+def _absolute_pc_relative(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(tlv, "RELAXED_ABSOLUTE", dataclasses.replace(tlv.RELAXED_ABSOLUTE,
+                                                            kind=RelocKind.PC))
+
+
 # --- the cases and the judge ----------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
@@ -241,6 +254,7 @@ class Built:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("power-macho-tlv")
     tlv_cases = [macho_tlv.sample(arch) for arch in ("x86_64", "i386")]
+    tlv_cases.append(macho_tlv.absolute_sample())
     tlv_cases += [macho_tlv.aligned_bss_find(arch) for arch in ("x86_64", "i386")]
     for arch in ("x86_64", "i386"):
         tlv_cases += collect(macho_tlv.tlv_cases(arch), DRAWN_TLV)
@@ -301,6 +315,7 @@ def test_the_samples_carry_what_the_mutants_touch() -> None:
     for arch in ("x86_64", "i386"):
         labels = macho_tlv.describe(macho_tlv.sample(arch))
         assert {"tlv:data", "tlv:bss", "tlv:other_object", "tlv:store"} <= labels
+    assert "tlv:i386:absolute" in macho_tlv.describe(macho_tlv.absolute_sample())
     assert "tlv:thread" in macho_tlv.describe(macho_tlv.sample("x86_64"))
     assert any(f.addend for o in MACHO_SAMPLE.objects for d in o.data for f in d.fields
                if hasattr(f, "addend") and getattr(f, "target", "").startswith("lt"))

@@ -5,7 +5,7 @@ native runs) to catch each.
 
 The programs: fuzz.modules_samples' SAMPLE in two seats — linkharness making the libraries
 for lld's executable, and lld's libraries under linkharness's PIE — SAMPLE_LISTED (libraries
-linked with --dynamic-list) and SAMPLE_SYMBOLIC (-Bsymbolic-functions) by linkharness
+linked with --dynamic-list) and SAMPLE_SYMBOLIC (-Bsymbolic-functions, --default-symver) by linkharness
 alone, then two drawn
 programs with linkharness in both seats.  Objects are compiled once; each mutant
 relinks.  Every mutant must be caught; the table is printed (`-s`).
@@ -199,6 +199,23 @@ def _symbolic_functions_ignored(mp: pytest.MonkeyPatch) -> None:
 @mutant("-Bsymbolic-functions read as -Bsymbolic (data bound locally too)")
 def _symbolic_functions_binds_data(mp: pytest.MonkeyPatch) -> None:
     _symbolic_as(mp, "all")
+
+
+@mutant("--default-symver ignored (the exports stay unversioned)")
+def _default_symver_ignored(mp: pytest.MonkeyPatch) -> None:
+    original = dso.SharedOptions
+
+    def options(**kwargs: Any) -> Any:
+        kwargs["default_symver"] = False
+        return original(**kwargs)
+    mp.setattr(dso, "SharedOptions", options)
+
+
+@mutant("--default-symver's node defined, but the exports left at the base version")
+def _default_symver_base_index(mp: pytest.MonkeyPatch) -> None:
+    def base(indices: Any, shared: Any, exported: Any) -> Any:
+        return {gid: 1 for gid in indices} if shared.default_symver else None
+    _wrap(mp, "version_indices", base)
 
 
 SEATS = (("linkharness", "lld"), ("lld", "linkharness"))

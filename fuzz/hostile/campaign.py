@@ -35,7 +35,9 @@ from typing import TextIO
 
 from .cases import run_kept
 from .seeds import Targets, build_targets
+from .seeds_more import MORE_TARGETS, available
 from .seeds_real import REAL_TARGETS
+from .semantic import FAMILIES, SUFFIX
 from .supervise import RUN_DRAWN, Answer, Supervisor, draw_numbered, write_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +47,7 @@ ALL_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object
                "macho32-exe", "macho64-dylib-input", "macho32-dylib-input", "relocatable",
                "version-script", "macho64-tlv-object", "macho64-dwarf-object",
                "macho32-dwarf-object", "elf64-so", "elf32-so", "elf64-pie", "elf32-pie",
-               "macho64-dylib", "macho32-dylib", *REAL_TARGETS)
+               "macho64-dylib", "macho32-dylib", *REAL_TARGETS, *MORE_TARGETS)
 
 
 def keep_case(keep: Path, target: str, n: int, file_name: str, data: bytes, done: list[str],
@@ -154,6 +156,7 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | 
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         work = Path(tmp)
         targets = targets or build_targets(work / "seeds")
+        names = available(names, {*targets.links, *targets.exes})  # Apple's files: if cached
         seeds_file = write_seeds(targets, work / "seeds.pickle")
         pool = Supervisor(targets, seeds_file, work / "workers", str(seed), jobs, case_seconds,
                           memory_mib << 20, runner)
@@ -238,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, help="stop a target after this many cases")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (0: one per core)")
     parser.add_argument("--target", action="append", default=[])
+    parser.add_argument("--family", choices=FAMILIES, default="bytes",
+                        help="the mutations: byte-level (mutate.py) or structure-level "
+                        "rewrites (semantic.py); a target T@semantic is T's semantic family")
     parser.add_argument("--keep", type=Path, default=ROOT / "tests" / "hostile" / "found")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0,
@@ -257,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
         return replay(args.replay)
     jobs = args.jobs or os.cpu_count() or 1
     seconds = args.seconds if args.cases is None else float("inf")
-    figures = campaign(args.target, seconds, args.keep, args.seed, args.cases, jobs,
+    wanted = args.target or list(ALL_TARGETS)
+    if args.family == "semantic":
+        wanted = [t if t.endswith(SUFFIX) else t + SUFFIX for t in wanted]
+    figures = campaign(wanted, seconds, args.keep, args.seed, args.cases, jobs,
                        args.start, args.case_seconds, args.memory_mib, args.progress,
                        in_all=args.in_all)
     print(summary_table(figures), flush=True)

@@ -16,13 +16,17 @@ from pathlib import Path
 from .mutate import Picker, choose, mutate
 from .rules import check_rules, fields_rules, link_rules, run_rules, write_case
 from .seeds import ExeTarget, LinkTarget, Targets
+from .semantic import mutate_semantic, split_family
 
 
-def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets
+def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets, family: str = "bytes"
                       ) -> tuple[int, bytes, list[str]]:
     """Which input (index into target.inputs), its mutated bytes, the mutations made."""
     k = pick.integer(0, len(target.mutable) - 1)
-    data, done = mutate(pick, target.seeds[k], others.all_seeds(target.deep))
+    if family == "semantic":
+        data, done = mutate_semantic(pick, target.seeds[k])
+    else:
+        data, done = mutate(pick, target.seeds[k], others.all_seeds(target.deep))
     return target.mutable[k], data, done
 
 
@@ -89,21 +93,27 @@ class Drawn:
 
 def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
     """Draw one case of target `name` (the same picks give the same case, so a campaign
-    can draw a case again to keep the input of a worker that hung on it)."""
-    if name in targets.links:
-        link_target = targets.links[name]
-        index, data, done = mutated_link_case(pick, link_target, targets)
+    can draw a case again to keep the input of a worker that hung on it).  `name` may
+    carry a family, `T@semantic` (fuzz.hostile.semantic)."""
+    base, family = split_family(name)
+    if base in targets.links:
+        link_target = targets.links[base]
+        index, data, done = mutated_link_case(pick, link_target, targets, family)
         return Drawn(name, link_target.inputs[index].name, data, done, index=index)
-    exe_target = targets.exes[name]
-    data, done = mutate(pick, exe_target.seed, targets.all_seeds(exe_target.deep))
+    exe_target = targets.exes[base]
+    if family == "semantic":
+        data, done = mutate_semantic(pick, exe_target.seed)
+    else:
+        data, done = mutate(pick, exe_target.seed, targets.all_seeds(exe_target.deep))
     return Drawn(name, exe_target.exe.name, data, done, bind=choose(pick, ["lazy", "now"]))
 
 
 def run_drawn(drawn: Drawn, targets: Targets, work: Path) -> list[str]:
     """The rules a drawn case breaks."""
-    if drawn.target in targets.links:
-        return link_case(targets.links[drawn.target], drawn.index, drawn.data, work)
-    return exe_case(targets.exes[drawn.target], drawn.data, work, drawn.bind)
+    base, _ = split_family(drawn.target)
+    if base in targets.links:
+        return link_case(targets.links[base], drawn.index, drawn.data, work)
+    return exe_case(targets.exes[base], drawn.data, work, drawn.bind)
 
 
 def any_case(pick: Picker, name: str, targets: Targets, work: Path
@@ -116,6 +126,7 @@ def any_case(pick: Picker, name: str, targets: Targets, work: Path
 def run_kept(targets: Targets, name: str, mutated: Path, work: Path) -> list[str]:
     """The rules broken by a kept case: `mutated` replaces the input of its name."""
     data = mutated.read_bytes()
+    name, _ = split_family(name)
     if name in targets.exes:
         return exe_case(targets.exes[name], data, work, "lazy") + exe_case(
             targets.exes[name], data, work, "now")

@@ -36,6 +36,7 @@ from fuzz.samples_i386 import SAMPLE_I386, SAMPLE_I386_CHOICES
 from linker import link
 
 from .mutate import Seed
+from .seeds_more import more_exe_targets
 from .seeds_new import LIBRARY, build_modules, new_link_targets, version_script_target
 from .seeds_real import real_exe_targets, real_link_targets
 
@@ -169,4 +170,5 @@ def build_targets(work: Path) -> Targets:
                                                dylib_objects[bits], [], host=lib_dir / "main")
     links.update(real_link_targets(work / "real", LinkTarget))
     exes.update(real_exe_targets(work / "real", ExeTarget))
+    exes.update(more_exe_targets(work / "real", ExeTarget))
     return Targets(links, exes)

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from .cases import any_case
 from .mutate import DrawPicker
 from .seeds import Targets, build_targets
+from .seeds_more import LINKERS
 from .seeds_real import REAL_TARGETS
+from .semantic import SUFFIX
 
 LINK_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object", "archive",
                 "shared-object", "tbd", "script")
@@ -31,6 +33,9 @@ NEW_TARGETS = ("macho64-dylib-input", "macho32-dylib-input", "relocatable", "ver
 CI_EXAMPLES = 12
 CI_EXAMPLES_NEW = 10
 CI_EXAMPLES_REAL = 8
+# The semantic family (fuzz/hostile/semantic.py) over every target: a few examples each
+# under ci (about 10 s in all), the campaign's figures come from `--family semantic`.
+CI_EXAMPLES_SEMANTIC = 3
 
 
 @pytest.fixture(scope="session")
@@ -80,3 +85,18 @@ def test_mutated_compiler_made_input_keeps_the_rules(
     """Objects gcc, g++ and clang-14 made from fuzz/hostile/real/, the host's libz.so.1,
     members of its libz.a and libc_nonshared.a (fuzz/hostile/seeds_real.py)."""
     _keeps_the_rules(name, hostile_targets, tmp_path_factory.mktemp("hostile") / "case", data)
+
+
+@pytest.mark.parametrize("name", [*LINK_TARGETS, *EXE_TARGETS, *NEW_TARGETS, *REAL_TARGETS,
+                                  *LINKERS])
+@settings(max_examples=_examples(CI_EXAMPLES_SEMANTIC))
+@given(data=st.data())
+def test_structure_rewrite_keeps_the_rules(
+    name: str, hostile_targets: Targets, tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    """The semantic family: the same inputs rewritten as structures (a link to another
+    section, an index one past its table, a second symbol table, a looping hash chain or
+    opcode stream, a thin archive naming a device, a script naming itself, YAML aliases)."""
+    _keeps_the_rules(name + SUFFIX, hostile_targets,
+                     tmp_path_factory.mktemp("hostile") / "case", data)

@@ -10,7 +10,9 @@ in %rdi / %eax, the thread's copy of the variable back in %rax / %eax), then a p
 or store.  Every load passes the word read to libtrace1's `lt1_f1_a1`, so each value read
 is in the trace.  A block runs on the main thread, or on a new thread made with
 pthread_create and joined at once, which must see its own copy: the initial image and
-zeros, not what the main thread wrote.
+zeros, not what the main thread wrote.  On i386 the first object's code may take
+`-mdynamic-no-pic`'s absolute form of the descriptor load (GENERIC_RELOC_TLV, not
+pc-relative), the second's staying pc-relative.
 
 The model (`expected_trace`) interprets the case; the executable is linked twice, with
 dyld-info opcodes and with chained fixups (x86-64; i386 has no chained fixups), and each
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -68,6 +70,9 @@ class TlvCase:
     arch: str  # "x86_64" or "i386"
     variables: tuple[TlvVar, ...]
     blocks: tuple[TlvBlock, ...]
+    # i386: object 0's loads take -mdynamic-no-pic's absolute form (`movl _v@TLVP, %eax`,
+    # and `movl _v@TLVP, %ecx` before a store), object 1's stay pc-relative
+    absolute: bool = False
 
 
 @st.composite
@@ -85,7 +90,9 @@ def tlv_cases(draw: st.DrawFn, arch: str = "x86_64") -> TlvCase:
     blocks = draw(st.lists(st.builds(TlvBlock, st.integers(0, 1), st.booleans(),
                                      st.lists(step, min_size=1, max_size=5).map(tuple)),
                            min_size=1, max_size=4))
-    return TlvCase(arch, tuple(variables), tuple(blocks))
+    # i386 only, and drawn last: the x86-64 cases and the rest of an i386 case are as before
+    absolute = draw(st.booleans()) if arch == "i386" else False
+    return TlvCase(arch, tuple(variables), tuple(blocks), absolute)
 
 
 def sample(arch: str) -> TlvCase:
@@ -101,6 +108,12 @@ def sample(arch: str) -> TlvCase:
     again = TlvBlock(1, False, (TlvStep(0, 0, None), TlvStep(2, 0, None),
                                 TlvStep(1, 1, None), TlvStep(1, 2, None)))
     return TlvCase(arch, variables, (main, other, again))
+
+
+def absolute_sample() -> TlvCase:
+    """i386's sample with object 0's loads absolute (-mdynamic-no-pic): eax's form for the
+    loads, another register's for the stores, both relaxed to the descriptor's address."""
+    return replace(sample("i386"), absolute=True)
 
 
 def aligned_bss_find(arch: str) -> TlvCase:
@@ -139,6 +152,8 @@ def describe(case: TlvCase) -> set[str]:
         labels.add("tlv:other_object")
     if any(s.store is not None for b in case.blocks for s in b.steps):
         labels.add("tlv:store")
+    if case.absolute and any(b.owner == 0 for b in case.blocks):
+        labels.add("tlv:i386:absolute")
     return labels
 
 
@@ -167,10 +182,18 @@ def _step_x86_64(v: TlvVar, s: TlvStep) -> list[str]:
     return [*lines, f"movl ${s.store:#x}, {4 * s.word}(%rax)"]
 
 
-def _step_i386(v: TlvVar, s: TlvStep, pic: str) -> list[str]:
+def _step_i386(v: TlvVar, s: TlvStep, pic: str, absolute: bool) -> list[str]:
     # clang's form: the descriptor's address pc-relative to the pic base in %ebx; the thunk
-    # takes the descriptor in %eax and returns the variable's address in %eax
-    lines = [f"movl _{v.name}@TLVP-{pic}(%ebx), %eax", "calll *(%eax)"]
+    # takes the descriptor in %eax and returns the variable's address in %eax.  Absolute
+    # (-mdynamic-no-pic): eax's own encoding (0xa1) for a load, another register's (0x8b)
+    # before a store, where ecx is free
+    if not absolute:
+        load = [f"movl _{v.name}@TLVP-{pic}(%ebx), %eax"]
+    elif s.store is None:
+        load = [f"movl _{v.name}@TLVP, %eax"]
+    else:
+        load = [f"movl _{v.name}@TLVP, %ecx", "movl %ecx, %eax"]
+    lines = [*load, "calll *(%eax)"]
     if s.store is None:
         return [f"movl ${KEPT_ECX:#x}, %ecx", f"movl ${KEPT_EDX:#x}, %edx", *lines,
                 *_deviation(v.align, "%eax"), f"addl {4 * s.word}(%eax), %edx",
@@ -186,7 +209,9 @@ def _block(case: TlvCase, n: int, block: TlvBlock) -> list[str]:
                 for line in _step_x86_64(case.variables[s.var], s)]
         return [*head, "pushq %rbx", *body, "xorl %eax, %eax", "popq %rbx", "retq"]
     pic = f"L{n}$pb"
-    body = [line for s in block.steps for line in _step_i386(case.variables[s.var], s, pic)]
+    absolute = case.absolute and block.owner == 0
+    body = [line for s in block.steps
+            for line in _step_i386(case.variables[s.var], s, pic, absolute)]
     return [*head, "pushl %ebp", "movl %esp, %ebp", "pushl %ebx", "subl $20, %esp",
             f"calll {pic}", f"{pic}:", "popl %ebx", *body, "xorl %eax, %eax",
             "addl $20, %esp", "popl %ebx", "popl %ebp", "retl"]

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import LinkError
-from ..input_file import read_input
+from ..input_file import read_input_status
 from ..model import BIND_LOCAL, UNDEF, Archive, ArchiveMember
 from .read import read_object
 
@@ -104,10 +104,14 @@ def _member_name(raw: str, body: memoryview, long_names: bytes, path: str,
 def _thin_member(path: str, name: str, pos: int) -> memoryview:
     member_file = name if os.path.isabs(name) else os.path.join(os.path.dirname(path), name)
     try:
-        return memoryview(read_input(member_file))
+        read = read_input_status(member_file, only_regular=True)
     except OSError as e:
         raise LinkError(f"thin archive member {name}: {e.strerror}", file=path,
                         offset=pos) from None
+    if read is None:  # a device or FIFO: a member is a file, and /dev/zero has no end
+        raise LinkError(f"thin archive member {name}: not a regular file", file=path,
+                        offset=pos)
+    return memoryview(read[0])
 
 
 def _read_index(blob: tuple[memoryview, int], offset_to_member: dict[int, int],

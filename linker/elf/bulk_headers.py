@@ -31,6 +31,7 @@ from .headers import (
     SHF_ALLOC,
     SHF_EXCLUDE,
     SHF_EXECINSTR,
+    SHF_GNU_RETAIN,
     SHT_GROUP,
     SHT_NOBITS,
     SHT_SYMTAB,
@@ -82,6 +83,7 @@ class _Plan:
     # a loaded section whose bytes `read._sections` looks at (GNU's `.zdebug` form): the
     # batch is read one at a time
     by_bytes: bool = False
+    retained: tuple[int, ...] = ()  # SHF_GNU_RETAIN sections (roots of --gc-sections)
 
 
 _PLANS: dict[tuple[tuple[str, ...], bytes], _Plan] = {}
@@ -108,7 +110,7 @@ def read_batch(items: list[tuple[memoryview, str]]) -> list[BatchFile]:
     rows = list(_ROW64.iter_unpack(joined))
     # per row, what decides its section's fate: type and the flag bits the reader reads
     fate = (shdrs["type"].astype(np.uint64) << np.uint64(32)) \
-        | (shdrs["flags"] & np.uint64(_FLAG_MASK | SHF_EXCLUDE))
+        | (shdrs["flags"] & np.uint64(_FLAG_MASK | SHF_EXCLUDE | SHF_GNU_RETAIN))
     symtabs = np.flatnonzero(shdrs["type"] == SHT_SYMTAB)
     starts = np.cumsum([0, *counts]).tolist()
     owner = np.searchsorted(starts, symtabs, side="right") - 1
@@ -146,6 +148,7 @@ def read_batch(items: list[tuple[memoryview, str]]) -> list[BatchFile]:
         obj.sections = sections
         if plan.exec_stack is not None:
             obj.exec_stack = plan.exec_stack
+        obj.retained = plan.retained
         files.append(BatchFile(hdr, obj, symtab_of[n], grouped[n] > 0))
     return files
 
@@ -182,8 +185,10 @@ def _plan(names: tuple[str, ...], fate: bytes, rows: list[tuple[int, ...]]) -> _
             if role is not None:
                 loaded.append((i, names[i], role, _section_flags(sh_flags),
                                sh_type == SHT_NOBITS))
+        retained = tuple(i for i, *_rest in loaded if rows[i][2] & SHF_GNU_RETAIN)
         plan = _Plan(tuple(loaded), exec_stack,
-                     any(name.startswith(".zdebug") for _i, name, *_rest in loaded))
+                     any(name.startswith(".zdebug") for _i, name, *_rest in loaded),
+                     retained)
         if len(_PLANS) < _PLAN_LIMIT:
             _PLANS[key] = plan
     return plan

@@ -38,8 +38,14 @@ class SharedOptions:
     soname: str | None = None
     symbolic: str = "none"  # -Bsymbolic: "all"; -Bsymbolic-functions: "functions"
     no_undefined: bool = False  # -z defs / --no-undefined
+    # -z nodynamic-undefined-weak: False, an undefined weak symbol is 0 at link time
+    # (nothing another module defines can bind it); GNU ld's default for -shared is True
+    dynamic_undefined_weak: bool = True
     text_relocations: bool = False  # -z notext: DT_TEXTREL instead of an error
     version_script: VersionScript | None = None
+    # --default-symver: a version node named after the soname (else the output's file name)
+    # at index 2, claiming every export that no named node of the script claims
+    default_symver: bool = False
     exclude_libs: tuple[str, ...] = ()  # --exclude-libs: archive names, or ALL
     # what .gnu.version_d's base entry is named after: the soname, else the output's name
     output_name: str = ""
@@ -47,6 +53,18 @@ class SharedOptions:
     # objects) stay preemptible; every other export binds locally, whatever -Bsymbolic says
     dynamic_list: tuple[str, ...] = ()
     dynamic_list_data: bool = False
+
+    @property
+    def base_version(self) -> str:
+        """The name of .gnu.version_d's base entry (and of --default-symver's node)."""
+        return self.soname or os.path.basename(self.output_name)
+
+    @property
+    def named_versions(self) -> list[tuple[str, list[str]]]:
+        """(name, parents) of each version node after the base, in index order (2, 3...)."""
+        nodes = [] if self.version_script is None else [
+            (n.name, list(n.parents)) for n in self.version_script.versions]
+        return ([(self.base_version, [])] if self.default_symver else []) + nodes
 
     @property
     def narrowed(self) -> bool:
@@ -141,6 +159,12 @@ def preemptible_ids(symtab: SymbolTable, opts: SharedOptions | None,
     for sym in symtab.symbols:
         if sym.file is None and not sym.linker_defined:
             flags[sym.id] = sym.referenced or sym.dso is not None
+            if sym.dso is None and (sym.visibility != Visibility.DEFAULT or (
+                    not opts.dynamic_undefined_weak and not sym.strong_ref)):
+                # a hidden or protected reference nothing defines binds to nothing outside
+                # the object (gABI): 0, as an undefined weak one is without
+                # dynamic-undefined-weak
+                flags[sym.id] = False
     for sym in exported:
         if sym.visibility != Visibility.DEFAULT:
             continue
@@ -160,18 +184,21 @@ def preemptible_ids(symtab: SymbolTable, opts: SharedOptions | None,
 
 def version_indices(opts: SharedOptions, exported: list[GlobalSymbol]) -> dict[int, int]:
     """gid -> .gnu.version index of each export a named version node claims (base = 1;
-    the script's named nodes are 2, 3, ... in script order)."""
+    --default-symver's node 2, then the script's named nodes in script order).  An export
+    no named node claims is the base version's, or --default-symver's node."""
     script = opts.version_script
-    if script is None or not script.versions:
+    nodes = opts.named_versions
+    if not nodes:
         return {}
-    index = {node.name: n + 2 for n, node in enumerate(script.versions)}
+    index = {name: n + 2 for n, (name, _) in enumerate(nodes)}
+    unclaimed = 2 if opts.default_symver else VER_NDX_GLOBAL
     out = {}
     for sym in exported:
         if "@" in sym.name:  # checked by _versioned_export: its node exists
             _, version, default = split_versioned(sym.name)
             out[sym.id] = index[version] | (0 if default else VERSYM_HIDDEN)
             continue
-        scope = script.scope(sym.name)
+        scope = script.scope(sym.name) if script is not None else None
         out[sym.id] = index[scope.version] if scope is not None and scope.version \
-            else VER_NDX_GLOBAL
+            else unclaimed
     return out

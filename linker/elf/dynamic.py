@@ -10,7 +10,7 @@ layout, when addresses are known.  .dynsym holds the imports first (undefined: n
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 import numpy as np
 
@@ -185,20 +185,29 @@ class DynamicTables:
         return sum(16 + 16 * len(v) for _, v in self.verneed)
 
     # -- contents ---------------------------------------------------------------------------
-    def render_dynsym(self, value_of: Callable[[DynSym], tuple[int, int]]) -> bytes:
-        """`value_of(d)` gives (st_value, st_shndx) once addresses are known."""
+    def render_dynsym(self, value_of: Callable[[DynSym], tuple[int, int]],
+                      canonical_ifuncs: Container[object] = ()) -> bytes:
+        """`value_of(d)` gives (st_value, st_shndx) once addresses are known;
+        `canonical_ifuncs` are the global ids of the IFUNCs given an .iplt entry."""
         out = bytearray(self.sym_size)
         layout = self.arch.elf
         for d in self.syms:
             value, shndx = value_of(d)
             value &= (1 << (8 * self.arch.word)) - 1  # an absolute symbol's may be negative
-            # An exported IFUNC is its canonical .iplt entry: a plain function to ld.so.
-            stype = SymType.FUNC if d.sym.type == SymType.IFUNC else d.sym.type
+            # An exported IFUNC with an .iplt entry is that entry: a plain function to
+            # ld.so.  One without (nothing in the output references it) is exported as
+            # STT_GNU_IFUNC at its resolver, which ld.so calls to bind every reference
+            # (as GNU ld exports one from a shared object); as STT_FUNC there, a caller
+            # would call the resolver itself.
+            canonical = d.sym.type == SymType.IFUNC and d.defined \
+                and d.sym.id in canonical_ifuncs
+            stype = SymType.FUNC if canonical or (d.sym.type == SymType.IFUNC
+                                                  and not d.defined) else d.sym.type
             info = (STB[d.sym.binding if d.defined else _ref_binding(d.sym)] << 4) | STT.get(
                 stype, 0)
             # An import's size is the library's business: GNU ld and lld write 0 for every
             # undefined entry (a COPY-relocated object is defined here and keeps its size).
-            size = d.sym.size if d.defined and d.sym.type != SymType.IFUNC else 0
+            size = d.sym.size if d.defined and not canonical else 0
             # A protected export keeps STV_PROTECTED: ld.so must not copy-relocate it.
             other = int(d.sym.visibility) if d.defined and d.sym.visibility == 3 else 0
             out += layout.pack_symbol(name=d.name_offset, info=info, other=other,

@@ -28,6 +28,7 @@ from ..layout import OutputSection
 from ..model import ObjectFile, SectionFlags
 
 PROPERTY_NOTE = ".note.gnu.property"
+LINKER_MADE = "<linker>"  # synth.SYNTHETIC_PATH (synth imports the layout; this stays light)
 SHT_NOTE = 7
 NT_GNU_PROPERTY_TYPE_0 = 5
 X86_FEATURE_1_AND = 0xC0000002
@@ -116,6 +117,11 @@ def merged_properties(objects: Sequence[ObjectFile], word: int,
                       forced: Mapping[int, int] | None = None) -> dict[int, int]:
     inputs: list[dict[int, int] | None] = []
     for obj in objects:
+        if obj.path == LINKER_MADE:
+            # The linker's own GOT/PLT object joins the symbol table's objects after
+            # synthesis; it is no input and must not clear an AND property the inputs
+            # all have (GNU ld's merge looks at input files only).
+            continue
         notes = [sec for sec in obj.sections if sec is not None and sec.file is obj
                  and sec.name == PROPERTY_NOTE and sec.data is not None]
         props: dict[int, int] | None = None

@@ -6,7 +6,7 @@ when `plan_image` returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Protocol
 
 from ..apply import SymbolAddresses
@@ -350,6 +350,14 @@ def dynamic_entries(
     return e
 
 
+def _tls_orphan_key(out: OutputSection, first_seen: int) -> tuple[int, int] | None:
+    """A TLS section the default script does not name (`.tdata1`) goes beside its kind,
+    after .tdata or .tbss, as GNU ld places such an orphan: the TLS block is one run."""
+    if SectionFlags.TLS not in out.flags or not policy.is_orphan(out.name):
+        return None
+    return (policy.WRITE_ORDER.index(".tbss" if out.nobits else ".tdata"), 1 + first_seen)
+
+
 def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
     first_seen = {id(out): i for i, out in enumerate(outs.values())}
     groups: list[list[OutputSection]] = [[], [], []]
@@ -359,7 +367,8 @@ def make_segments(outs: dict[str, OutputSection]) -> list[Segment]:
     for n, group in enumerate(groups):
         # Zero-fill goes last, except .tbss: the TLS block (.tdata, .tbss) must be contiguous.
         group.sort(key=lambda o: (o.nobits and SectionFlags.TLS not in o.flags,
-                                  policy.order_key(o.name, n, first_seen[id(o)])))
+                                  _tls_orphan_key(o, first_seen[id(o)])
+                                  or policy.order_key(o.name, n, first_seen[id(o)])))
         if group or n == 0:
             flags = SectionFlags.ALLOC | (SectionFlags.EXEC if n == 1 else SectionFlags.NONE) | (
                 SectionFlags.WRITE if n == 2 else SectionFlags.NONE)
@@ -381,9 +390,11 @@ def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
             assert got is not None
             tables.rela_dyn.append(DynReloc(_at(layout, got, offset), dyn.glob_dat,
                                             tables.index[key]))
-    if synthetic.copy_bss is not None:
-        for gid, offset in synthetic.copy_offset.items():
-            tables.rela_dyn.append(DynReloc(_at(layout, synthetic.copy_bss, offset), dyn.copy,
+    for area, offsets in ((synthetic.copy_bss, synthetic.copy_offset),
+                          (synthetic.copy_relro, synthetic.copy_relro_offset)):
+        for gid, offset in offsets.items():
+            assert area is not None
+            tables.rela_dyn.append(DynReloc(_at(layout, area, offset), dyn.copy,
                                             tables.index[gid]))
     for site in scan.dynamic_words:
         tables.rela_dyn.append(DynReloc(_at(layout, site.section, site.offset), dyn.abs_word,
@@ -392,7 +403,7 @@ def plan_relocations(tables: DynamicTables, arch: ArchTraits, layout: Addresses,
     if synthetic.got_plt is not None:
         for gid in scan.plt:
             if (symtab.symbols[gid].imported or gid in synthetic.copy_offset
-                    or scan.is_preemptible(gid)):
+                    or gid in synthetic.copy_relro_offset or scan.is_preemptible(gid)):
                 tables.rela_plt.append(DynReloc(
                     _at(layout, synthetic.got_plt, synthetic.jump_slot_offset[gid]),
                     dyn.jump_slot, tables.index[gid]))
@@ -421,15 +432,17 @@ def _at(layout: Addresses, sec: InputSection, offset: int) -> Callable[[], int]:
 
 def dynsym_value(image_syms: SymbolAddresses, index_of: dict[int, int],
                  canonical: set[int], tls_base: int = 0,
-                 iplt: InputSection | None = None) -> Callable[[DynSym], tuple[int, int]]:
+                 iplt: InputSection | None = None,
+                 iplt_entries: Container[object] = ()) -> Callable[[DynSym], tuple[int, int]]:
     """(st_value, st_shndx) of a .dynsym entry; `index_of` maps id(input section) to the
     output section index, `tls_base` is the TLS template's address (a TLS symbol's value is
-    its offset in the template); an exported IFUNC is its entry in `iplt` (GNU ld: its PLT
-    entry, in .plt)."""
+    its offset in the template); an exported IFUNC with an entry in `iplt` (its global id
+    among `iplt_entries`) is that entry (GNU ld: its PLT entry, in .plt)."""
     def value_of(d: DynSym) -> tuple[int, int]:
         i = d.sym.id
         if d.defined:
-            section = iplt if d.sym.type == SymType.IFUNC and iplt is not None else d.sym.section
+            section = iplt if d.sym.type == SymType.IFUNC and iplt is not None \
+                and i in iplt_entries else d.sym.section
             out_index = index_of.get(id(section), 0) if section else 0xFFF1
             value = int(image_syms.address[i])
             if d.sym.type == SymType.TLS and d.sym.section is not None:

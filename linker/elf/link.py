@@ -8,7 +8,6 @@ relocation pass] -> tables holding relocated values -> serialise.
 
 from __future__ import annotations
 
-import os
 import struct
 
 from ..apply import SymbolAddresses, symbol_addresses
@@ -148,7 +147,7 @@ class ElfParts:
         ibt_plt = opts.ibt_plt or wants_ibt_plt(self.symtab.objects, arch.word,
                                                 dict(opts.properties))
         self.synthetic = build_synthetic(arch, self.symtab, scan, dynamic=opts.dynamic,
-                                         pie=self.pic, ibt_plt=ibt_plt)
+                                         pie=self.pic, ibt_plt=ibt_plt, relro=opts.relro)
         return self.synthetic
 
     def collect(self) -> None:
@@ -183,6 +182,7 @@ class ElfParts:
         if opts.sort_section is not None:
             sort_inputs(outs, opts.sort_section)
         segments = make_segments(outs)
+        _align_tls_start(segments)
         if not opts.separate_code and len(segments) > 1 \
                 and SectionFlags.EXEC in segments[1].flags:
             # -z noseparate-code: one R+X segment before the data
@@ -238,7 +238,8 @@ class ElfParts:
             scan, entries = self.scan_result, self.entries
             named[".dynsym"].render = lambda: tables.render_dynsym(
                 dynsym_value(syms, out_index, scan.canonical, tls.addr if tls else 0,
-                             synthetic.iplt))
+                             synthetic.iplt, synthetic.iplt_entry_offset),
+                synthetic.iplt_entry_offset)
             named[".dynstr"].render = tables.dynstr.bytes
             named[".dynamic"].render = lambda: _render_dynamic(entries, syms, arch)
         for out in ordered:
@@ -329,17 +330,17 @@ def _plan_shared_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOption
     """A shared object's .dynsym: its undefined references (imports, and symbols nothing
     defines, which ld.so looks up in the program) and every export, versioned by the
     version script when it names versions."""
+    preemptible = scan.preemptible
     imports = [s for s in symtab.symbols
-               if s.file is None and not s.linker_defined and s.referenced]
+               if s.file is None and not s.linker_defined and s.referenced
+               and (preemptible is None or preemptible[s.id])]  # hidden ones bind to 0
     used = {id(s.dso) for s in imports if s.dso is not None}
     needed = list(dict.fromkeys(lib.soname for lib in symtab.libraries
                                 if not lib.as_needed or id(lib) in used))
     verdef: list[tuple[str, int, list[str]]] = []
-    script = shared.version_script
-    if script is not None and script.versions:
-        base = shared.soname or os.path.basename(shared.output_name)
-        verdef = [(base, VER_FLG_BASE, [])] + [(n.name, 0, list(n.parents))
-                                              for n in script.versions]
+    if shared.named_versions:
+        verdef = [(shared.base_version, VER_FLG_BASE, [])] + [
+            (name, 0, parents) for name, parents in shared.named_versions]
     tables = plan_dynamic(arch, needed, imports, exports, set(), verdef,
                           version_indices(shared, exports))
     tables.symbolic = shared.symbolic == "all" and not shared.narrowed
@@ -434,3 +435,13 @@ def _render_dynamic(entries: list[tuple[int, object]], syms: SymbolAddresses,
             v = int(value)  # type: ignore[call-overload]
         out += struct.pack(fmt, tag, v)
     return bytes(out)
+
+
+def _align_tls_start(segments: list[Segment]) -> None:
+    """The TLS template starts on its largest alignment (as GNU ld places it), so that
+    the block's offsets from the thread pointer are the same whether ld.so or the linker
+    computes them: an orphan `.tdata1` of 4 bytes before a 256-aligned `.tdata2` would
+    otherwise start the block off its alignment."""
+    tls = [o for seg in segments for o in seg.sections if SectionFlags.TLS in o.flags]
+    if tls:
+        tls[0].align = max(o.align for o in tls)

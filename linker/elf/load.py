@@ -91,6 +91,9 @@ def _read_shared_once(data: bytes, path: str, needed_name: str) -> DynamicLibrar
     return read_shared(memoryview(data), path, needed_name=needed_name)
 
 
+MAX_SCRIPT_DEPTH = 32  # scripts naming scripts: glibc's libc.so is one level
+
+
 @dataclass
 class Loader:
     symtab: SymbolTable
@@ -110,6 +113,9 @@ class Loader:
     # Archives read so far, by the path they were named by: gcc's link line names libgcc.a
     # four times (-lgcc twice, and libgcc_s.so's GROUP twice), each a 3 MB read and parse.
     _archives: dict[str, Archive] = field(default_factory=dict)
+    # The scripts being expanded, outermost first, by file identity: a script that names
+    # itself, directly or through another, would expand for ever.
+    _scripts: list[tuple[int, int]] = field(default_factory=list)
 
     # -- the command line -------------------------------------------------------------------
     def load(self, items: list[str]) -> None:
@@ -240,7 +246,8 @@ class Loader:
         elif data[:4] == LLVM_BITCODE_MAGIC:
             raise LinkError(_LTO_HINT.format(what="LLVM bitcode"), file=path, offset=0)
         elif looks_like_script(data[:4096]):
-            self.script(bytes(data).decode("utf-8", "replace"), path, needed)
+            self.script(bytes(data).decode("utf-8", "replace"), path, needed,
+                        (info.st_dev, info.st_ino))
         else:
             raise LinkError("file format not recognized (not ELF, an archive or a linker "
                             "script)", file=path, offset=0)
@@ -346,7 +353,21 @@ class Loader:
                 if self._pull(archive, loaded):
                     progress = True
 
-    def script(self, text: str, path: str, as_needed: bool) -> None:
+    def script(self, text: str, path: str, as_needed: bool,
+               identity: tuple[int, int] = (-1, -1)) -> None:
+        if identity in self._scripts:
+            raise LinkError("linker script names itself (directly or through another "
+                            "script)", file=path)
+        if len(self._scripts) >= MAX_SCRIPT_DEPTH:
+            raise LinkError(f"linker scripts nested more than {MAX_SCRIPT_DEPTH} deep",
+                            file=path)
+        self._scripts.append(identity)
+        try:
+            self._expand_script(text, path, as_needed)
+        finally:
+            self._scripts.pop()
+
+    def _expand_script(self, text: str, path: str, as_needed: bool) -> None:
         items = parse_script(text, path)
         group = [i for i in items if i.in_group]
         plain = [i for i in items if not i.in_group]
@@ -363,7 +384,12 @@ class Loader:
 
     def _script_input(self, name: str, script_path: str, as_needed: bool) -> None:
         if name.startswith("-l"):
-            self.path(self.find_library(name[2:]), as_needed=as_needed)
+            try:
+                found = self.find_library(name[2:])
+            except LinkError as e:  # said of the script, which is the input that asked
+                raise LinkError(f"{e.rule}, named by the linker script",
+                                file=script_path) from None
+            self.path(found, as_needed=as_needed)
             return
         candidates = []
         if os.path.isabs(name):

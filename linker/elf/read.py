@@ -45,6 +45,7 @@ from .headers import (
     SHF_ALLOC,
     SHF_EXCLUDE,
     SHF_EXECINSTR,
+    SHF_GNU_RETAIN,
     SHF_MERGE,
     SHF_STRINGS,
     SHF_TLS,
@@ -167,6 +168,8 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
         if sh_type == SHT_NOBITS and size > zero_fill_limit:
             raise hdr.error(f"zero-fill size {size:#x} exceeds the limit {zero_fill_limit:#x}",
                             i)
+        if sh_flags & SHF_GNU_RETAIN:
+            obj.retained += (i,)
         out.append(InputSection(file=obj, index=i, name=name, flags=_section_flags(sh_flags),
                                 role=role, align=max(1, int(align)), size=int(size), data=data,
                                 entsize=int(entsize)))

@@ -74,16 +74,19 @@ def parse_script(text: str, path: str) -> list[ScriptInput]:
     def inputs(in_group: bool, as_needed: bool) -> None:
         nonlocal i
         expect("(")
-        while i < len(tokens) and tokens[i] != ")":
+        depth = 1  # AS_NEEDED ( AS_NEEDED ( ... ) ): its lists, walked without recursion
+        while i < len(tokens) and depth:
             tok = tokens[i]
             i += 1
-            if tok == ",":
-                continue
-            if tok == "AS_NEEDED":
-                inputs(in_group, True)
-                continue
-            items.append(ScriptInput(tok, as_needed, in_group))
-        expect(")")
+            if tok == ")":
+                depth -= 1
+            elif tok == "AS_NEEDED":
+                expect("(")
+                depth += 1
+            elif tok != ",":
+                items.append(ScriptInput(tok, as_needed or depth > 1, in_group))
+        if depth:
+            expect(")")
 
     while i < len(tokens):
         word = tokens[i]

@@ -19,6 +19,8 @@ import numpy as np
 from ..errors import LinkError
 from ..model import DynamicLibrary, DynamicSymbol, LazySymbols, SymType
 from .headers import (
+    SHF_ALLOC,
+    SHF_WRITE,
     SHT_DYNAMIC,
     SHT_DYNSYM,
     SHT_GNU_VERDEF,
@@ -31,7 +33,8 @@ from .headers import (
 from .read import SYM32, SYM64
 
 ET_DYN = 3
-DT_NULL, DT_SONAME = 0, 14
+DT_NULL, DT_SONAME, DT_AUDIT = 0, 14, 0x6FFFFEFC
+_TAG_NAMES = {DT_SONAME: "DT_SONAME", DT_AUDIT: "DT_AUDIT"}
 VERSYM_HIDDEN = 0x8000
 VER_NDX_GLOBAL = 1
 STB_WEAK, STB_GNU_UNIQUE = 2, 10
@@ -57,9 +60,11 @@ def read_shared(data: memoryview, path: str, needed_name: str | None = None) -> 
     versions = _version_names(hdr, strings)
     versym = _section_array(hdr, SHT_GNU_VERSYM, "<u2")
     symbols, versioned = _exports(hdr, dynsym, strings, versions, versym)
-    soname = _soname(hdr, strings) or needed_name or os.path.basename(path)
+    named = _dynamic_names(hdr, strings)
+    soname = named.get(DT_SONAME) or needed_name or os.path.basename(path)
     return DynamicLibrary(path=path, soname=soname, symbols=symbols,
-                          undefined=_undefined(hdr, dynsym, strings), versioned=versioned)
+                          undefined=_undefined(hdr, dynsym, strings), versioned=versioned,
+                          audit=named.get(DT_AUDIT))
 
 
 def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, str],
@@ -94,6 +99,8 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     align = np.where((value != 0) & (own > 0), np.minimum(align, own), align)
     nobits = in_table & ((hdr.shdrs["type"][section] == SHT_NOBITS) if len(hdr.shdrs)
                          else False)
+    readonly = in_table & (((hdr.shdrs["flags"][section] & (SHF_ALLOC | SHF_WRITE))
+                            == SHF_ALLOC) if len(hdr.shdrs) else False)
     versions_of: list[int | None] = [None] * len(rows)
     if versym is not None and len(versym):  # a short .gnu.version covers its first symbols
         covered = rows < len(versym)
@@ -105,8 +112,9 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     types = [kinds[t] for t in stype[rows].tolist()]
     version_names = [versions.get(ver) if ver is not None else None for ver in versions_of]
     columns = (raw["size"][rows].tolist(), (bind[rows] == STB_WEAK).tolist(), value.tolist(),
-               align.tolist(), np.broadcast_to(nobits, rows.shape).tolist())
-    sizes, weak, addresses, alignments, zero_fill = columns
+               align.tolist(), np.broadcast_to(nobits, rows.shape).tolist(),
+               np.broadcast_to(readonly, rows.shape).tolist())
+    sizes, weak, addresses, alignments, zero_fill, read_only = columns
 
     made: dict[int, DynamicSymbol] = {}
 
@@ -115,7 +123,7 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
         if dsym is None:
             dsym = made[k] = DynamicSymbol(names[k], types[k], sizes[k], weak[k],
                                            version_names[k], addresses[k], alignments[k],
-                                           zero_fill[k])
+                                           zero_fill[k], read_only[k])
         return dsym
 
     visible = (~hidden[rows]).tolist()
@@ -200,20 +208,22 @@ def _version_names(hdr: ElfHeaders, strings: Strings) -> dict[int, str]:
     return names
 
 
-def _soname(hdr: ElfHeaders, strings: Strings) -> str | None:
+def _dynamic_names(hdr: ElfHeaders, strings: Strings) -> dict[int, str]:
+    """DT_SONAME's and DT_AUDIT's strings, when the library has them."""
     found = np.nonzero(hdr.shdrs["type"] == SHT_DYNAMIC)[0]
     if not len(found):
-        return None
+        return {}
     dtype = np.dtype([("tag", "<i8"), ("val", "<u8")] if hdr.is64 else
                      [("tag", "<i4"), ("val", "<u4")])
     body = hdr.section_bytes(int(found[0]))
     entries = np.frombuffer(body[: len(body) // dtype.itemsize * dtype.itemsize], dtype)
+    named: dict[int, str] = {}
     for tag, val in entries.tolist():
         if tag == DT_NULL:
             break
-        if tag == DT_SONAME:
+        if tag in (DT_SONAME, DT_AUDIT) and tag not in named:
             name = strings.get(val)
             if name is None:
-                raise LinkError("DT_SONAME outside .dynstr", file=hdr.path)
-            return name
-    return None
+                raise LinkError(f"{_TAG_NAMES[tag]} outside .dynstr", file=hdr.path)
+            named[tag] = name
+    return named

@@ -6,8 +6,9 @@ under which version node.
     { global: api_*; local: *; };        # an anonymous node: no versions, only scoping
 
 A name matches a node's pattern list in GNU ld's order of precedence: an exact name (or a
-quoted string, never a glob) first, then a glob other than a bare `*`, then `*`; within one
-rank, the first node in the script wins and `global` beats `local`.  A symbol no pattern
+quoted string, never a glob) first, the first node naming it winning; then a glob other
+than a bare `*`, then `*`, where a global match beats a local one and among several the
+*last* node wins (bfd_find_version_for_sym); `\\c` in a glob is the character c.  A symbol no pattern
 matches keeps its default (exported, base version).  `extern "C"` blocks hold plain names;
 `extern "C++"` needs demangling and is refused.
 """
@@ -51,21 +52,43 @@ class VersionScript:
 
     def scope(self, name: str) -> Scope | None:
         """The node and list (`global`/`local`) naming `name`, or None when none does."""
-        for rank in (_exact, _glob, _star):
-            for node in self.nodes:
-                for local, patterns in ((False, node.globals_), (True, node.locals_)):
+        for node in self.nodes:  # an exact name: the first node naming it
+            for local, patterns in ((False, node.globals_), (True, node.locals_)):
+                if any(_exact(p, name, node) for p in patterns):
+                    return Scope(local, node.name or None)
+        for rank in (_glob, _star):
+            # GNU ld (bfd_find_version_for_sym): among wildcard matches the *last* node
+            # wins, and a global match beats a local one wherever it is
+            for local in (False, True):
+                last = None
+                for node in self.nodes:
+                    patterns = node.locals_ if local else node.globals_
                     if any(rank(p, name, node) for p in patterns):
-                        return Scope(local, node.name or None)
+                        last = node
+                if last is not None:
+                    return Scope(local, last.name or None)
         return None
 
 
 def _exact(pattern: str, name: str, node: VersionNode) -> bool:
-    return pattern == name and (pattern in node.exact or not _is_glob(pattern))
+    if pattern in node.exact:
+        return pattern == name
+    return not _is_glob(pattern) and (
+        pattern == name or ("\\" in pattern and re.sub(r"\\(.)", r"\1", pattern) == name))
 
 
 def _glob(pattern: str, name: str, node: VersionNode) -> bool:
     return (pattern != "*" and pattern not in node.exact and _is_glob(pattern)
-            and fnmatch.fnmatchcase(name, pattern))
+            and fnmatch.fnmatchcase(name, _fnmatch_pattern(pattern)))
+
+
+def _fnmatch_pattern(pattern: str) -> str:
+    """A glob in fnmatch's terms: GNU ld's fnmatch takes `\\c` as the character c itself
+    (`foo\\?` names `foo?`); fnmatch spells a literal metacharacter `[c]`."""
+    if "\\" not in pattern:
+        return pattern
+    return re.sub(r"\\(.)", lambda m: f"[{m.group(1)}]" if m.group(1) in "*?[]"
+                  else m.group(1), pattern)
 
 
 def _star(pattern: str, name: str, node: VersionNode) -> bool:
@@ -145,7 +168,13 @@ def parse_version_script(text: str, path: str = "<version script>") -> VersionSc
     return VersionScript(nodes, path)
 
 
-def _node_body(toks: list[str], i: int, node: VersionNode, path: str) -> int:
+MAX_EXTERN_DEPTH = 64  # extern blocks inside extern blocks: GNU ld's grammar allows them
+
+
+def _node_body(toks: list[str], i: int, node: VersionNode, path: str, depth: int = 0) -> int:
+    if depth > MAX_EXTERN_DEPTH:
+        raise LinkError(f"{path}: version script: extern blocks nested more than "
+                        f"{MAX_EXTERN_DEPTH} deep")
     local = False
     while i < len(toks) and toks[i] != "}":
         tok = toks[i]
@@ -161,7 +190,7 @@ def _node_body(toks: list[str], i: int, node: VersionNode, path: str) -> int:
             i += 2
             if i >= len(toks) or toks[i] != "{":
                 raise LinkError(f"{path}: version script: expected '{{' after extern")
-            i = _node_body(toks, i + 1, node, path)
+            i = _node_body(toks, i + 1, node, path, depth + 1)
             if i >= len(toks) or toks[i] != "}":
                 raise LinkError(f"{path}: version script: unterminated extern block")
             i += 1

@@ -156,7 +156,8 @@ def tls_block(sections: list[OutputSection]) -> TlsBlock | None:
     if not tls:
         return None
     first, last = tls[0], tls[-1]
-    filesz = sum(o.size for o in tls if not o.nobits)
+    # up to the end of the last section with bytes: alignment may leave gaps between them
+    filesz = max((o.end for o in tls if not o.nobits), default=first.addr) - first.addr
     return TlsBlock(first.addr, first.file_offset, filesz, last.end - first.addr,
                     max(o.align for o in tls))
 

@@ -151,18 +151,22 @@ def _payload(starts: dict[int, bytes], imports: dict[tuple[int, str, bool, int],
 CHAINED_FIXUPS_MIN_OS = 0x000C0000  # macOS 12: ld64's default switches to chained fixups
 
 
-def chained_fixups_wanted(classic: bool, has_format: bool, asked: bool | None, min_os: int
-                          ) -> bool:
+def chained_fixups_wanted(classic: bool, has_format: bool, asked: bool | None, min_os: int,
+                          dynamic_lookup: bool = False) -> bool:
     """LC_DYLD_CHAINED_FIXUPS rather than dyld-info opcodes: asked for (`-fixup_chains`),
     or (neither -fixup_chains nor -no_fixup_chains) the deployment target is macOS 12 or
     later, from which Apple's linker writes chained fixups by default (Xcode 13 release
-    notes); only for an arch with a chained pointer format (`has_format`: x86_64's 64-bit
-    ones) and never in classic mode."""
+    notes: "all programs and dylibs built with a deployment target of macOS 12 or iOS 15
+    or later now use the chained fixups format"), unless `-undefined dynamic_lookup` is
+    given, with which ld64 keeps the opcodes from Xcode 14.3 on (it had warned "may not
+    work with chained fixups"; Python extensions link so, and numpy's macOS 14 wheels
+    carry opcodes).  Only for an arch with a chained pointer format (`has_format`:
+    x86_64's 64-bit ones) and never in classic mode."""
     if classic or not has_format:
         return False
     if asked is not None:
         return asked
-    return min_os >= CHAINED_FIXUPS_MIN_OS
+    return min_os >= CHAINED_FIXUPS_MIN_OS and not dynamic_lookup
 
 
 def image_fixups(image: bytearray, segments: list[ChainSegment], header_addr: int,

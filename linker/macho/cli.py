@@ -69,14 +69,19 @@ def parse_version(text: str) -> int:
     return (parts[0] << 16) | (parts[1] << 8) | parts[2]
 
 
-def parse_hex(option: str, text: str, page_multiple: bool = False) -> int:
-    """ld64 reads these sizes in hex, with or without 0x."""
+def parse_hex(option: str, text: str, page_multiple: bool = False,
+              limit: int = 1 << 47) -> int:
+    """ld64 reads these sizes in hex, with or without 0x.  `limit`: past it the size
+    cannot be written (a Mach-O file offset is 32 bits) or mapped (x86-64's user space is
+    2**47 bytes)."""
     try:
         number = int(text, 16)
     except ValueError:
         raise LinkError(f"{option} {text}: not a hexadecimal number") from None
     if number < 0 or (page_multiple and number % PAGE):
         raise LinkError(f"{option} {text}: must be a multiple of the page size (0x1000)")
+    if number >= limit:
+        raise LinkError(f"{option} {text}: must be below {limit:#x}")
     return number
 
 
@@ -160,7 +165,7 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
                 raise LinkError("-pagezero_size 0: an image without __PAGEZERO is not written")
             macho["pagezero_size"] = size
         elif arg == "-headerpad":
-            macho["headerpad"] = parse_hex(arg, value()[0])
+            macho["headerpad"] = parse_hex(arg, value()[0], limit=1 << 28)
         elif arg == "-stack_size":
             macho["stack_size"] = parse_hex(arg, value()[0], page_multiple=True)
         elif arg == "-exported_symbols_list":

@@ -91,6 +91,7 @@ class MachoOptions:
     sectcreate: tuple[tuple[str, str, bytes], ...] = ()  # -sectcreate SEG SECT (file bytes)
     kind: ImageKind = EXECUTABLE  # -dylib (with its LC_ID_DYLIB) or -bundle
     rpaths: tuple[str, ...] = ()  # -rpath: LC_RPATH entries, in command-line order
+    dynamic_lookup: bool = False  # -undefined dynamic_lookup (no chained fixups by default)
 
 
 class MachoParts:
@@ -107,10 +108,12 @@ class MachoParts:
         self.unixthread = self.executable and (opts.classic
                                                or opts.min_os < self.macho.lc_main_min_os)
         self.chained = chained_fixups_wanted(opts.classic, self.macho.chained_fixups,
-                                             opts.fixup_chains, opts.min_os)
+                                             opts.fixup_chains, opts.min_os,
+                                             opts.dynamic_lookup)
         self.outs: list[OutputSection] = []
         self.segments: list[Segment] = []
         self.linkedit = LinkeditPlan()
+        self.absolute_tlv = False  # prepare: the code holds an absolute TLV load
 
     def prepare(self) -> None:
         opts = self.opts
@@ -123,7 +126,7 @@ class MachoParts:
                             f"images only (not {self.target}"
                             f"{' --macho-classic' if opts.classic else ''})")
         refuse_classic_library(opts.classic, opts.kind)
-        tlv.relax_descriptor_loads(self.symtab)
+        self.absolute_tlv = tlv.relax_descriptor_loads(self.symtab, library=not self.executable)
 
     def scan(self) -> ScanResult:
         self.scan_result = scan_relocations(self.symtab, self.arch.word)
@@ -247,7 +250,9 @@ class MachoParts:
         else:
             if read_only is not None and not macho.text_pointers:
                 raise read_only
-            pie = pie and read_only is None  # i386 code with absolute addresses: never slid
+            # i386 code with absolute addresses (a -mdynamic-no-pic TLV load's among them,
+            # a pointer slot's address when not relaxed): never slid
+            pie = pie and read_only is None and not self.absolute_tlv
             binds = _binds(symtab, scan, self.synthetic, layout, seg_index, self.ordinal)
             linkedit.exports = export_trie(symbols)
             weak_sites = weak.weak_sites(symtab, scan, layout, self.synthetic.common,

@@ -134,9 +134,9 @@ def relocations(fail: Fail, file: memoryview, obj: ObjectFile, sec: InputSection
         if rtype == G.PB_LA_PTR:
             raise fail(f"{G.NAMES[rtype]}: prebound lazy pointers are not supported",
                        section=sec.name, offset=address)
-        if rtype == G.TLV and not (extern and pcrel and length == 2):
-            raise fail(f"{G.NAMES[rtype]} must be extern, pc-relative and 4 bytes (a "
-                       "descriptor load)", section=sec.name, offset=address)
+        if rtype == G.TLV and not (extern and length == 2):
+            raise fail(f"{G.NAMES[rtype]} must be extern and 4 bytes (a descriptor load)",
+                       section=sec.name, offset=address)
         if rtype == G.PAIR:
             raise fail("GENERIC_RELOC_PAIR without a SECTDIFF before it", section=sec.name,
                        offset=address)
@@ -171,8 +171,12 @@ def relocations(fail: Fail, file: memoryview, obj: ObjectFile, sec: InputSection
                            f"{nsyms}", section=sec.name, offset=address)
             symbol = symnum
             # pc-relative: field = addend - (P_obj + width); L + A - P wants A = addend - width.
-            # TLV's field holds the addend alone (relocs_i386.py).
-            addend = field - width if rtype == G.TLV else field + p_obj if pcrel else field
+            # TLV's field holds the addend alone (relocs_i386.py): pc-relative, it counts
+            # from the field's end like the rest.
+            if rtype == G.TLV:
+                addend = field - width if pcrel else field
+            else:
+                addend = field + p_obj if pcrel else field
         else:
             target = field + p_obj + width if pcrel else field
             if scattered:

@@ -24,6 +24,11 @@ i386-apple-macosx10.6; tests/linker/macho/test_read_i386.py keeps the experiment
   slot + field - (P + 4), our GOT_PC kind (the slot holds the descriptor's address) with
   A = field - 4.  As on x86-64, a descriptor in the image is reached by `leal` instead
   (tlv.relax_descriptor_loads).
+* TLV (extern, absolute, 4 bytes): `-mdynamic-no-pic` code's `movl _v@TLVP, %eax` (opcode
+  0xa1, or 0x8b with a disp32-only ModRM for another register) loads the descriptor's
+  address from a pointer slot at an absolute address; the field holds the addend alone.
+  Our GOT_ABS kind (G + A).  Relaxed, as ld64 does, to `movl $desc, %eax` (0xb8) or
+  `leal desc, %reg` (0x8d), S + A, for a descriptor in the image.
 * PB_LA_PTR (prebound lazy pointers) is refused.
 
 Pc-relative VANILLA maps to PLT_PC: on i386 Darwin a call to an import is a plain
@@ -59,6 +64,7 @@ HOWTOS: dict[tuple[int, int, int], Howto] = {
     (LOCAL_SECTDIFF, 0, 1): Howto("GENERIC_RELOC_LOCAL_SECTDIFF(16)", K.SUB, 2, O.EITHER),
     (LOCAL_SECTDIFF, 0, 2): Howto("GENERIC_RELOC_LOCAL_SECTDIFF", K.SUB, 4, O.NONE),
     (TLV, 1, 2): Howto("GENERIC_RELOC_TLV", K.GOT_PC, 4, O.NONE),
+    (TLV, 0, 2): Howto("GENERIC_RELOC_TLV(abs)", K.GOT_ABS, 4, O.NONE),
 }
 HOWTO_LIST: tuple[Howto, ...] = tuple(HOWTOS.values())
 HOWTO_INDEX: dict[tuple[int, int, int], int] = {key: n for n, key in enumerate(HOWTOS)}

@@ -28,8 +28,11 @@ _SYMBOL_KEYS = ("symbols", "weak-symbols", "weak-def-symbols", "objc-classes",
                 "objc-eh-types", "objc-ivars")
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that reads `--- !tapi-tbd` / `!tapi-tbd-v3` documents as plain mappings."""
+class _Loader(yaml.BaseLoader):
+    """A loader that reads `--- !tapi-tbd` / `!tapi-tbd-v3` documents as plain mappings,
+    every scalar a string: a stub's values are names and versions, and resolving them
+    as YAML 1.1 numbers, dates or floats only lets a hostile stub reach int() with 5,000
+    digits (ValueError)."""
 
 
 def _tagged(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
@@ -57,6 +60,8 @@ def read_tbd(text: str, path: str, arch: str = "x86_64") -> list[DynamicLibrary]
     stub's own install name; the rest are what it re-exports, e.g. libsystem_c)."""
     try:
         docs = _documents(text)
+    except RecursionError:  # flow collections nested thousands deep
+        raise LinkError("malformed .tbd YAML: nested too deeply", file=path) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
@@ -68,26 +73,48 @@ def read_tbd(text: str, path: str, arch: str = "x86_64") -> list[DynamicLibrary]
         if not isinstance(doc, dict) or "install-name" not in doc:
             raise LinkError("a .tbd document without install-name", file=path)
         symbols: dict[str, DynamicSymbol] = {}
-        for block in doc.get("exports", []) or []:
-            if not isinstance(block, dict) or not _covers(block, arch):
+        for block in _listed(doc, "exports", path):
+            if not isinstance(block, dict) or not _covers(block, arch, path):
                 continue
             for key in _SYMBOL_KEYS:
-                for name in block.get(key, []) or []:
-                    name = str(name)
+                for name in _listed(block, key, path):
+                    name = _name(name, key, path)
                     if key.startswith("objc"):
                         name = f"_OBJC_CLASS_$_{name}" if key == "objc-classes" else name
                     symbols[name] = DynamicSymbol(name, SymType.FUNC, 0,
                                                   weak=key.startswith("weak"))
-        libs.append(DynamicLibrary(path=path, soname=str(doc["install-name"]),
+        libs.append(DynamicLibrary(path=path, soname=_name(doc["install-name"],
+                                                           "install-name", path),
                                    symbols=symbols))
     if not libs:
         raise LinkError("empty .tbd file", file=path)
     return libs
 
 
-def _covers(block: dict[str, Any], arch: str) -> bool:
+def _listed(mapping: dict[str, Any], key: str, path: str) -> list[Any]:
+    """`mapping[key]`, which a stub writes as a list (absent or empty: none)."""
+    value = mapping.get(key) or []
+    if not isinstance(value, list):
+        raise LinkError(f"malformed .tbd: {key} is not a list", file=path)
+    return value
+
+
+def _name(value: Any, key: str, path: str) -> str:
+    """A name in a stub: a string that a Mach-O file can hold (a C string of bytes)."""
+    if not isinstance(value, str) or "\0" in value or not value.isprintable() and any(
+            0xD800 <= ord(c) <= 0xDFFF for c in value):
+        # (a list is named by its type: str() of nested aliases can be exponential)
+        shown = value[:40] if isinstance(value, str) else f"a {type(value).__name__}"
+        raise LinkError(f"malformed .tbd: a name under {key} is not a string of "
+                        f"characters: {shown!r}", file=path)
+    return value
+
+
+def _covers(block: dict[str, Any], arch: str, path: str) -> bool:
     targets = block.get("targets") or block.get("archs") or []
-    return any(str(t).split("-")[0] == arch for t in targets)
+    if not isinstance(targets, list):
+        raise LinkError("malformed .tbd: targets is not a list", file=path)
+    return any(isinstance(t, str) and t.split("-")[0] == arch for t in targets)
 
 
 def default_libsystem(arch: str = "x86_64") -> DynamicLibrary:

@@ -166,6 +166,16 @@ def check_descriptors(outs: list[OutputSection], sites: list[RebaseSite],
 MOV, LEA = 0x8B, 0x8D
 TLV_LOADS = ("X86_64_RELOC_TLV", "GENERIC_RELOC_TLV")
 RELAXED = Howto("TLV descriptor load relaxed to lea", RelocKind.PC, 4, Overflow.SIGNED)
+# i386 -mdynamic-no-pic's absolute form, `movl _v@TLVP, %reg`: eax's own encoding (0xa1,
+# moffs32) becomes `movl $imm32, %eax` (0xb8), any other register's (0x8b, ModRM with no
+# base: mod 00, r/m 101) `leal disp32, %reg`; both keep the length, the field becomes the
+# descriptor's address.  An image that dyld slides cannot hold it (the text would need
+# rebasing), so only executables take it, as -mdynamic-no-pic is for them.
+TLV_ABSOLUTE_LOAD = "GENERIC_RELOC_TLV(abs)"
+MOV_EAX_MOFFS, MOV_EAX_IMM = 0xA1, 0xB8
+DISP32_ONLY = 0x05  # ModRM's mod 00, r/m 101 bits: an absolute address, no base register
+RELAXED_ABSOLUTE = Howto("TLV descriptor load (absolute) relaxed to its address",
+                         RelocKind.ABS, 4, Overflow.NONE)
 
 
 DESCRIPTOR_SECTION = "__thread_vars"
@@ -180,12 +190,29 @@ def _defined_in(symtab: SymbolTable, obj: ObjectFile, gid: int, symbol: int
     return obj.sections[index] if 0 <= index < len(obj.sections) else None
 
 
-def relax_descriptor_loads(symtab: SymbolTable) -> None:
+def _relaxed_absolute(data: bytearray, at: int) -> bool:
+    """Rewrite an absolute descriptor load at field offset `at` as its address (True), or
+    leave an instruction of another shape alone (False)."""
+    if at >= 1 and data[at - 1] == MOV_EAX_MOFFS:
+        data[at - 1] = MOV_EAX_IMM
+        return True
+    if at >= 2 and data[at - 2] == MOV and data[at - 1] & 0xC7 == DISP32_ONLY:
+        data[at - 2] = LEA
+        return True
+    return False
+
+
+def relax_descriptor_loads(symtab: SymbolTable, library: bool = False) -> bool:
     """Rewrite every TLV load of a descriptor defined in the image as lea of it (before
     scan, which then makes no pointer slot for it).  A load whose opcode is not mov, or of
-    a descriptor from elsewhere, keeps its slot."""
+    a descriptor from elsewhere, keeps its slot.  `library` (a dylib or bundle, which dyld
+    slides): an absolute (-mdynamic-no-pic) load is refused.  Whether the code holds an
+    absolute load (then the executable must not be slid: no MH_PIE)."""
+    holds_absolute = False
     for obj, gids in zip(symtab.objects, symtab.gids):
         loads = [n for n, h in enumerate(obj.howtos) if h.name in TLV_LOADS]
+        absolute = [n for n, h in enumerate(obj.howtos) if h.name == TLV_ABSOLUTE_LOAD]
+        loads += absolute
         if not loads:
             continue
         relaxed = len(obj.howtos)
@@ -211,6 +238,18 @@ def relax_descriptor_loads(symtab: SymbolTable) -> None:
                                     "that is not a __thread_vars descriptor",
                                     file=obj.path, section=sec.name, offset=at,
                                     symbol=obj.symbols.names[symbol] or None)
+                if int(rows["howto"][r]) in absolute:
+                    holds_absolute = True
+                    if library:
+                        raise LinkError("an absolute thread-local variable access "
+                                        "(-mdynamic-no-pic) in a dylib or bundle, whose text "
+                                        "dyld cannot slide: compile it without "
+                                        "-mdynamic-no-pic", file=obj.path, section=sec.name,
+                                        offset=at, symbol=obj.symbols.names[symbol] or None)
+                    if here and _relaxed_absolute(data, at):
+                        rows["howto"][r] = relaxed + 1
+                        added = True
+                    continue
                 if not here or at < 2 or data[at - 2] != MOV:
                     continue
                 data[at - 2] = LEA
@@ -218,4 +257,5 @@ def relax_descriptor_loads(symtab: SymbolTable) -> None:
                 added = True
             sec.data = bytes(data)
         if added:
-            obj.howtos = (*obj.howtos, RELAXED)
+            obj.howtos = (*obj.howtos, RELAXED, RELAXED_ABSOLUTE)
+    return holds_absolute

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import struct
 
+from ..errors import LinkError
 from ..layout import OutputSection
 from ..records import dataclass, field
 from ..targets import X86_64, MachoTraits
@@ -166,6 +167,9 @@ def _name16(name: str) -> bytes:
 
 def _segment(seg: SegmentPlan, headers: list[SectionHeader], m: MachoTraits) -> bytes:
     wide = m.segment_cmd == LC_SEGMENT_64  # 64-bit addresses and sizes, section reserved3
+    if seg.vmaddr + seg.vmsize > (1 << (64 if wide else 32)):  # e.g. a huge -pagezero_size
+        raise LinkError(f"segment {seg.name} ends at {seg.vmaddr + seg.vmsize:#x}, past the "
+                        f"{64 if wide else 32}-bit address space")
     out = bytearray(struct.pack("<II16sQQQQiiII" if wide else "<II16sIIIIiiII", m.segment_cmd,
                                 m.segment_size + m.section_size * len(headers),
                                 _name16(seg.name), seg.vmaddr, seg.vmsize, seg.fileoff,

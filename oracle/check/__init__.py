@@ -24,6 +24,7 @@ from oracle.check import rules as _rules  # noqa: F401  (registers every rule)
 from oracle.check.registry import RULES, Rule
 from oracle.check.run import PARSE, check_bytes, load_bytes
 from oracle.check.violation import Violation
+from oracle.regular_file import FileTooLarge
 
 __all__ = ["RULES", "Rule", "Violation", "check"]
 
@@ -33,6 +34,8 @@ def check(path_or_bytes: str | os.PathLike[str] | bytes) -> list[Violation]:
     Never raises for bad contents; an unreadable path raises OSError."""
     try:
         data = load_bytes(path_or_bytes)
+    except FileTooLarge as e:  # the rules scan the whole file: past the limit, no rule runs
+        return [Violation(PARSE, "file", e.strerror or str(e))]
     except MemoryError:  # a file of gigabytes: a finding about its size, not a traceback
         size = (len(path_or_bytes) if isinstance(path_or_bytes, bytes)
                 else os.path.getsize(path_or_bytes))

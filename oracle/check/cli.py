@@ -53,22 +53,40 @@ def rules_run_on(path: str, arch: str | None = None) -> int:
     from oracle.emulate.macho import fat
 
     if not fat.is_fat(data):
-        return 0 if fat.foreign_thin_arch(data) else len(MACHO_RULES)
+        return 0 if fat.not_judged(data) else len(MACHO_RULES)
+    checked = [s for s in _chosen_slices(data, arch)
+               if not fat.not_judged(data[s.offset:s.offset + 16])]
+    return len(FAT_RULES) + len(MACHO_RULES) * len(checked)
+
+
+def _chosen_slices(data: bytes, arch: str | None) -> list[Any]:
+    """The slices of a fat file that `check` looks at: `arch`'s, or every x86 one."""
+    from oracle.emulate.macho import fat
+
     try:
         slices = fat.read_fat(data)
     except fat.FatError:
         slices = []
-    checked = [s for s in slices if (s.arch == arch if arch else s.arch in fat.READABLE_ARCHS)]
-    return len(FAT_RULES) + len(MACHO_RULES) * len(checked)
+    return [s for s in slices if (s.arch == arch if arch else s.arch in fat.READABLE_ARCHS)]
 
 
-def _foreign(path: str) -> str | None:
+def _not_judged(path: str, arch: str | None) -> list[str]:
+    """Why the file, or each slice of it that was chosen, is not judged (see
+    fat.not_judged): printed after "ok", so that a pass says what it did not look at."""
     from oracle.emulate.macho import fat
 
     try:
-        return fat.foreign_thin_arch(read_regular(path)[:12])
+        data = read_regular(path)
     except OSError:
-        return None
+        return []
+    if data[:4] not in c.MACHO_MAGICS:
+        return []
+    if not fat.is_fat(data):
+        reason = fat.not_judged(data)
+        return [reason] if reason else []
+    reasons = ((s.arch, fat.not_judged(data[s.offset:s.offset + 16]))
+               for s in _chosen_slices(data, arch))
+    return [f"slice {name}: {reason}" for name, reason in reasons if reason]
 
 
 def _check(path: str, arch: str | None) -> list[Violation]:
@@ -106,8 +124,6 @@ def main(argv: list[str]) -> int:
         if not any(v.severity == "error" for _, v in results):
             print(f"ok: {sum(rules_run_on(p, args.arch) for p in args.binaries)} rules checked")
             for path in args.binaries:
-                foreign = _foreign(path)
-                if foreign:
-                    print(f"{path}: {foreign} is not judged (the Mach-O rules are for x86_64 "
-                          "and i386)")
+                for reason in _not_judged(path, args.arch):
+                    print(f"{path}: {reason}")
     return 1 if any(v.severity == "error" for _, v in results) else 0

@@ -78,6 +78,10 @@ class DynamicLinker:
                 raise LoadFault(Fault("bad-relocation", reloc.offset, None,
                                       f"{self._name(reloc.type)} in DT_JMPREL"))
         if lazy and not self.dyn.bind_now():
+            # A slot bound to an IFUNC gets what its resolver returns; glibc calls the
+            # resolver when the slot is first used, this ld.so before the initialisers
+            # (the resolvers are guest code, called where IRELATIVE's are).
+            plt = [reloc for reloc in plt if not self._defer_ifunc_slot(reloc)]
             if plt:
                 got = self.dyn.get(dt.DT_PLTGOT)
                 if not got:
@@ -95,8 +99,30 @@ class DynamicLinker:
         addend = reloc.addend if reloc.addend is not None else self._read(reloc.offset)
         self.irelative.append((reloc.offset, self.dyn.bias + addend))
 
+    def _defer_ifunc_slot(self, reloc: Reloc) -> bool:
+        """Is this JUMP_SLOT bound to an STT_GNU_IFUNC (then deferred to its resolver)?"""
+        sym = self.dyn.symbol(reloc.sym)
+        if not (sym.defined and sym.type == dt.STT_GNU_IFUNC) \
+                and not self.scope.libraries_define_ifuncs():
+            return False
+        target, ifunc = self.scope.resolve_target(self.obj, sym, True)
+        if ifunc:
+            self._defer_to_resolver(reloc.offset, target, reloc.addend or 0, sym.name)
+        return ifunc
+
+    def _defer_to_resolver(self, at: int, resolver: int, addend: int, name: str) -> None:
+        if addend:
+            raise LoadFault(Fault("unsupported", at, name,
+                                  f"a relocation against the IFUNC {name} with addend "
+                                  f"{addend:#x}"))
+        self.irelative.append((at, resolver))
+
     def _bind_slot(self, reloc: Reloc) -> int:
-        target = self.address_of(self.dyn.symbol(reloc.sym), True)
+        sym = self.dyn.symbol(reloc.sym)
+        target, ifunc = self.scope.resolve_target(self.obj, sym, True)
+        if ifunc:
+            self._defer_to_resolver(reloc.offset, target, reloc.addend or 0, sym.name)
+            return target
         if reloc.addend:
             target += reloc.addend
         self._store(reloc.offset, target)
@@ -121,7 +147,14 @@ class DynamicLinker:
         if rtype == R_COPY:
             self._copy(sym, at)
             return
-        value = self.address_of(sym, rtype == R_JUMP_SLOT)
+        value, ifunc = self.scope.resolve_target(self.obj, sym, rtype == R_JUMP_SLOT)
+        if ifunc and rtype != R_PC32:
+            self._defer_to_resolver(at, value, reloc.addend or (
+                addend if rtype == R_ABS else 0), sym.name)
+            return
+        if ifunc:
+            raise LoadFault(Fault("unsupported", at, sym.name,
+                                  f"{self._name(rtype)} against the IFUNC {sym.name}"))
         if rtype == R_GLOB_DAT or rtype == R_JUMP_SLOT:
             self._store(at, value + (reloc.addend or 0))
         elif rtype == R_ABS:

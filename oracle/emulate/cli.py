@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 
@@ -26,6 +27,15 @@ from oracle.emulate.macho.fat import FatError, thin_path
 from oracle.emulate.run import DEFAULT_LIMITS, run
 
 FAULT_STATUS = 125
+
+
+def _seconds(text: str) -> float:
+    """--timeout: a number of seconds; NaN would compare false with every clock reading,
+    so a run given it would have no time limit at all."""
+    value = float(text)
+    if math.isnan(value):
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-instructions", type=int, default=DEFAULT_LIMITS.max_instructions,
                         help="instruction budget (counting slows guest code about tenfold; "
                              "default: none, only --timeout bounds the run)")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_LIMITS.timeout)
+    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_LIMITS.timeout)
     parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
     parser.add_argument("--files", dest="files_from", default=None, metavar="DIR",
                         help="seed the run's in-memory file system with DIR's files")

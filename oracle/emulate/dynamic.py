@@ -29,7 +29,7 @@ SHN_UNDEF = 0
 STB_WEAK = 2
 MAX_DYNAMIC_BYTES = 1 << 20  # 65,536 tags: far past any real _DYNAMIC
 MAX_TABLE_BYTES = 64 << 20  # the default memory cap, which the whole image counts against
-STT_OBJECT, STT_FUNC, STT_TLS = 1, 2, 6
+STT_OBJECT, STT_FUNC, STT_TLS, STT_GNU_IFUNC = 1, 2, 6, 10
 STV_DEFAULT, STV_INTERNAL, STV_HIDDEN, STV_PROTECTED = 0, 1, 2, 3
 
 

@@ -30,11 +30,11 @@ def read_capped(path: str | os.PathLike[str], memory_cap: int) -> bytes:
     mapping anything)."""
     try:
         return read_regular(path, limit=memory_cap)
-    except OSError as e:  # missing, a directory, a FIFO or device: a load fault, not a hang
-        raise LoadError(f"{os.fspath(path)}: cannot read: {e.strerror}") from None
     except FileTooLarge as e:
         raise LoadError(f"{os.fspath(path)}: file of {e.size} bytes is larger than the run's "
                         f"memory cap ({memory_cap} bytes)") from None
+    except OSError as e:  # missing, a directory, a FIFO or device: a load fault, not a hang
+        raise LoadError(f"{os.fspath(path)}: cannot read: {e.strerror}") from None
 
 
 def map_image(mem: UcMemory, image: ElfImage, bias: int, memory_cap: int) -> int:

@@ -129,12 +129,23 @@ class Process:
         """write(2): unbuffered; stdout's pending stdio buffer goes first only if flushed."""
         opened = self.open_files.get(fd)
         if opened is not None:
+            before = len(opened.data)
             written = opened.write(data)
+            self._hold_output(len(opened.data) - before)
             return written if written >= 0 else -9
         if fd not in self.out:
             return -9  # EBADF
+        self._hold_output(len(data))
         self.out[fd] += data
         return len(data)
+
+    def _hold_output(self, amount: int) -> None:
+        """What the guest writes out (stdout, stderr, its in-memory files) is held in the
+        host's memory until the run ends, so it counts against the run's memory cap with
+        its allocations: a guest writing 1 MiB to stdout in a loop once grew the host by
+        2 GiB under a 32 MiB cap, past its time limit too."""
+        if amount > 0 and not self.grow(amount):
+            raise GuestFault(0, f"output past the run's memory cap ({self.memory_cap} bytes)")
 
     def stdio_write(self, fd: int, data: bytes) -> None:
         """Output through a FILE: stdout is fully buffered (as on a pipe), stderr is not,
@@ -142,7 +153,9 @@ class Process:
         observable: nothing else sees the in-memory file until the run ends)."""
         opened = self.open_files.get(fd)
         if opened is not None:
+            before = len(opened.data)
             opened.write(data)
+            self._hold_output(len(opened.data) - before)
             return
         mode = self.buffering.get(fd, FULL)
         pending = self.pending.setdefault(fd, bytearray())

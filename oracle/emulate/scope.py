@@ -70,6 +70,11 @@ class LoadedObject:
         for name, index in canonical:
             self.canonical.setdefault(name, index)
 
+    def defines_ifunc(self) -> bool:
+        self.index_symbols()
+        return any(self.dyn.symbol(d.index).type == dt.STT_GNU_IFUNC
+                   for defs in self.defined.values() for d in defs)
+
     def definition(self, name: str, version: str | None) -> int | None:
         """The dynsym index defining `name`: the one of `version` when asked for, else the
         default (not hidden) one, as a reference without a version gets."""
@@ -154,6 +159,15 @@ class Scope:
         self.members = members
         self._functions: dict[tuple[str, str], int] = {}
 
+    @functools.cached_property
+    def _libraries_define_ifuncs(self) -> bool:
+        return any(isinstance(m, LoadedObject) and not m.is_executable and m.defines_ifunc()
+                   for m in self.members)
+
+    def libraries_define_ifuncs(self) -> bool:
+        """Does a loaded library export an STT_GNU_IFUNC (so a slot may bind to one)?"""
+        return self._libraries_define_ifuncs
+
     def _name_of(self, member: Member) -> str:
         return member.name if isinstance(member, LoadedObject) else member.soname
 
@@ -171,14 +185,30 @@ class Scope:
 
     def resolve(self, requester: LoadedObject, sym: DynSym, for_plt: bool) -> int:
         """S for a relocation of `requester` against `sym` (a JUMP_SLOT when for_plt)."""
+        value, ifunc = self.resolve_target(requester, sym, for_plt)
+        if ifunc:
+            raise LoadFault(Fault("unsupported", 0, sym.name,
+                                  f"{sym.name} binds to an STT_GNU_IFUNC definition where the "
+                                  "emulated ld.so cannot call its resolver"))
+        return value
+
+    def resolve_target(self, requester: LoadedObject, sym: DynSym,
+                       for_plt: bool) -> tuple[int, bool]:
+        """(address, is it an STT_GNU_IFUNC's resolver) of what `sym` binds to.  A
+        defined IFUNC's value is its resolver: glibc binds a reference to what the
+        resolver returns, never to the resolver itself (the caller arranges the call)."""
         if sym.protected:
-            return sym.value  # its own definition: nothing interposes a protected symbol
+            # its own definition: nothing interposes a protected symbol
+            return sym.value, sym.type == dt.STT_GNU_IFUNC
         for member in self._order(requester, sym):
             found = self._lookup(member, requester, sym, for_plt)
             if found is not None:
                 return found
         if sym.defined:  # not exported by name (no .dynsym section): its own definition
-            return sym.value
+            return sym.value, sym.type == dt.STT_GNU_IFUNC
+        return self._resolve_undefined(requester, sym), False
+
+    def _resolve_undefined(self, requester: LoadedObject, sym: DynSym) -> int:
         if sym.bind == dt.STB_WEAK:
             return 0
         if sym.type == dt.STT_OBJECT:
@@ -190,16 +220,16 @@ class Scope:
         return self._unimplemented(sym.name, need[0] if need else owner)
 
     def _lookup(self, member: Member, requester: LoadedObject, sym: DynSym,
-                for_plt: bool) -> int | None:
+                for_plt: bool) -> tuple[int, bool] | None:
         if isinstance(member, LoadedObject):
             if member is requester:
                 # Its own definition, or its own canonical PLT entry: no name index needed
                 # (which keeps the common case, an executable and emulated libraries, from
                 # ever parsing the file's symbol tables).
                 if sym.defined:
-                    return sym.value
+                    return sym.value, sym.type == dt.STT_GNU_IFUNC
                 if not for_plt and sym.value and member.is_executable:
-                    return sym.value + member.dyn.bias
+                    return sym.value + member.dyn.bias, False
                 return None
             member.index_symbols()
             index = member.definition(sym.name, self._wanted_version(requester, sym))
@@ -208,19 +238,20 @@ class Scope:
             if index is None:
                 return None
             found = member.dyn.symbol(index)
-            return found.value + (0 if found.defined else member.dyn.bias)
+            return (found.value + (0 if found.defined else member.dyn.bias),
+                    found.defined and found.type == dt.STT_GNU_IFUNC)
         if not member.provides(sym.name):
             return None
         if sym.type == dt.STT_OBJECT or member.is_data(sym.name):
             obj = member.data(sym.name, sym.size, self.process)
-            return None if obj is None else obj.address
+            return None if obj is None else (obj.address, False)
         export = member.function(sym.name)
         if export is None:
             return None
         key = (member.soname, sym.name)
         if key not in self._functions:
             self._functions[key] = self.machine.add_export(member.soname, export)
-        return self._functions[key]
+        return self._functions[key], False
 
     def resolve_tls(self, requester: LoadedObject, sym: DynSym) -> tuple[int, int, int]:
         """(module id, block offset below tp, offset in the block) of a TLS symbol; the

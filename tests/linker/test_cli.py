@@ -342,7 +342,7 @@ def test_main_version_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 def test_main_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--help"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: linkharness link")
+    assert out.startswith("Usage: linkharness link")  # GNU ld's capital: scripts grep it
     for option in ("-o FILE", "-z now", "--map FILE", "--start-group", "--macho-classic"):
         assert option in out
 

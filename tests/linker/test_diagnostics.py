@@ -31,7 +31,7 @@ def test_every_undefined_symbol_is_reported_each_as_a_record(tmp_path: Path) -> 
     with pytest.raises(LinkError) as e:
         link([obj], tmp_path / "out")
     lines = str(e.value).splitlines()
-    assert len(lines) == 3 and all("undefined symbol, referenced by" in x for x in lines)
+    assert len(lines) == 3 and all("(undefined symbol, referenced by" in x for x in lines)
     assert [d.symbol for d in e.value.diagnostics] == ["missing0", "missing1", "missing2"]
     d = e.value.diagnostics[0]
     assert isinstance(d, Diagnostic) and d.file == str(obj) and d.severity == "error"

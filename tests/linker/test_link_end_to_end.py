@@ -98,8 +98,9 @@ def test_undefined_symbol_leaves_no_output(tmp_path: Path) -> None:
     src.write_text(".globl _start\n_start: call missing_function\n")
     obj = tmp_path / "u.o"
     assert _run("as", "-o", obj, src).returncode == 0
-    with pytest.raises(LinkError, match=r"symbol missing_function: undefined symbol, "
-                                        r"referenced by .*u\.o"):
+    with pytest.raises(LinkError, match=r"symbol missing_function: undefined reference to "
+                                        r"`missing_function' \(undefined symbol, "
+                                        r"referenced by .*u\.o\)"):
         link([obj], tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["u.o", "u.s"]
 

@@ -22,7 +22,7 @@ import itertools
 
 from oracle.check.macho.registry import MACHO_RULES, MachOFile, MachORule
 from oracle.check.violation import Violation
-from oracle.emulate.macho.fat import foreign_thin_arch, is_fat
+from oracle.emulate.macho.fat import is_fat, not_judged
 from oracle.emulate.macho.image import MachOError
 
 PARSE = "MACHO-PARSE"
@@ -46,8 +46,8 @@ def check_macho(data: bytes, arch: str | None = None) -> list[Violation]:
     slice `arch` names, when given); a slice's violations say `slice ARCH:`."""
     if is_fat(data):
         return check_fat(data, arch, check_macho)
-    if foreign_thin_arch(data) is not None:
-        return []  # an arm64 (or other non-x86) file: the rules are for x86 (rules_run_on: 0)
+    if not_judged(data) is not None:
+        return []  # arm64, a dSYM, an archive: not a linked x86 image (rules_run_on: 0)
     return run_rules(MachOFile(data), MACHO_RULES)
 
 
@@ -56,10 +56,11 @@ def run_rules(f: MachOFile, rules: list[MachORule]) -> list[Violation]:
     for r in rules:
         try:
             findings = list(itertools.islice(r.func(f), MAX_FINDINGS + 1))
-            found.extend(Violation(r.id, where, what) for where, what in findings[:MAX_FINDINGS])
+            found.extend(Violation(r.id, where, what, r.severity)
+                         for where, what in findings[:MAX_FINDINGS])
             if len(findings) > MAX_FINDINGS:
                 found.append(Violation(r.id, "...", f"more than {MAX_FINDINGS} findings; the "
-                                                    "rest are not listed"))
+                                                    "rest are not listed", r.severity))
         except MachOError as err:
             found.append(Violation(PARSE, err.where, err.what))
         except Exception as err:  # noqa: BLE001  (a rule's bug must not hide other findings)

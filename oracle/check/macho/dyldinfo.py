@@ -65,7 +65,8 @@ def rebases(f: MachOFile) -> Iterator[Finding]:
     if img.dyld_info is None:
         return
     try:
-        records = decode_rebases(stream(img, "rebase"), pointer_size=img.word)
+        records = decode_rebases(stream(img, "rebase"), pointer_size=img.word,
+                                 limit=img.fixup_limit)
     except OpcodeError as err:
         yield f"rebase+{err.offset:#x}", err.what
         return
@@ -87,7 +88,8 @@ def binds(f: MachOFile) -> Iterator[Finding]:
         return
     for which in ("bind", "weak_bind"):
         try:
-            records = decode_binds(stream(img, which), which, pointer_size=img.word)
+            records = decode_binds(stream(img, which), which, pointer_size=img.word,
+                                   limit=img.fixup_limit)
         except OpcodeError as err:
             yield f"{which}+{err.offset:#x}", err.what
             continue
@@ -105,7 +107,7 @@ def lazy_binds(f: MachOFile) -> Iterator[Finding]:
         return
     try:
         records = decode_binds(stream(img, "lazy_bind"), "lazy_bind", lazy=True,
-                               pointer_size=img.word)
+                               pointer_size=img.word, limit=img.fixup_limit)
     except OpcodeError as err:
         yield f"lazy_bind+{err.offset:#x}", err.what
         return
@@ -122,7 +124,11 @@ def lazy_binds(f: MachOFile) -> Iterator[Finding]:
 @rule("MACHO-EXPORT-TRIE", TOPIC,
       "the export trie's nodes lie in the trie, without cycles, each terminal's size exact "
       "and each exported address inside a segment (LC_DYLD_INFO's trie, or "
-      "LC_DYLD_EXPORTS_TRIE's beside chained fixups)", DYLD_TRIE)
+      "LC_DYLD_EXPORTS_TRIE's beside chained fixups); an edge with an empty label is "
+      "followed as dyld's trieWalk follows it (ld64 writes them, e.g. from the node of "
+      "_LLVMPY_RunPassManager to its terminal, after the edge to ...WithRemarks), so it is "
+      "wrong only where it hides something: below a terminal node, where the walk stops, "
+      "or before other edges, which the walk then never tries", DYLD_TRIE)
 def export_trie(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     if img.dyld_info is not None and img.dyld_info.export[1]:
@@ -142,23 +148,28 @@ def export_trie(f: MachOFile) -> Iterator[Finding]:
             continue
         seen.add(node)
         try:
-            problem, children = _read_node(img, trie, node, base)
+            problem, terminal, children = _read_node(img, trie, node, base)
         except OpcodeError as err:
             yield where, f"at +{err.offset:#x}: {err.what}"
             continue
         if problem:
             yield where, problem
-        for edge, child in children:
-            if not edge:
-                yield where, "an edge with an empty label"
-            elif child >= len(trie) or child == 0:
+        for k, (edge, child) in enumerate(children):
+            if not edge and terminal:
+                yield where, ("an edge with an empty label below a terminal node: dyld's "
+                              "walk stops at the node and never takes it")
+            elif not edge and k + 1 < len(children):
+                yield where, ("an edge with an empty label before other edges: dyld takes "
+                              "it whatever the name, so the edges after it are never taken")
+            if child >= len(trie) or child == 0:
                 yield where, f"child offset {child:#x} is outside the trie ({len(trie)} bytes)"
             else:
                 pending.append((child, prefix + edge))
 
 
 def _read_node(img: MachOImage, trie: bytes, node: int, base: int
-               ) -> tuple[str | None, list[tuple[str, int]]]:
+               ) -> tuple[str | None, bool, list[tuple[str, int]]]:
+    """(a problem of the node's terminal, whether it is terminal, its (edge, child)s)."""
     size, pos = read_uleb(trie, node, "export")
     problem = None
     if size:
@@ -189,4 +200,4 @@ def _read_node(img: MachOImage, trie: bytes, node: int, base: int
         edge = trie[pos:edge_end].decode("utf-8", "replace")
         child, pos = read_uleb(trie, edge_end + 1, "export")
         children.append((edge, child))
-    return problem, children
+    return problem, bool(size), children

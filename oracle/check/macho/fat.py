@@ -105,13 +105,16 @@ def fat_unique(f: MachOFile) -> Iterator[Finding]:
 
 @_fat_rule("MACHO-FAT-SLICE-CPU", "a slice's own mach_header names the cputype and "
            "cpusubtype its fat_arch record names (dyld picks by the record, then maps the "
-           "header)", DYLD_FAT)
+           "header); a static archive's slice (lipo's universal libraries) has none",
+           DYLD_FAT)
 def fat_slice_cpu(f: MachOFile) -> Iterator[Finding]:
     for s in _slices(f):
         if s.offset + 12 > len(f.data):
             continue  # MACHO-FAT-RANGE says so
         magic, cputype, cpusubtype = struct.unpack_from("<III", f.data, s.offset)
         where = f"slice {s.index} ({s.arch})"
+        if f.data[s.offset:s.offset + 8] == mf.AR_MAGIC:
+            continue  # a universal static library's slice: an archive has no mach_header
         if magic not in (0xFEEDFACE, 0xFEEDFACF):
             yield where, f"starts with {magic:#x}, not a little-endian mach_header"
         elif cputype != s.cputype & 0xFFFFFFFF or (cpusubtype ^ s.cpusubtype) & ~mf.CPU_SUBTYPE_MASK & 0xFFFFFFFF:
@@ -135,6 +138,6 @@ def check_fat(data: bytes, arch: str | None,
         if s.offset + s.size > len(data):
             continue  # MACHO-FAT-RANGE has said so
         thin = data[s.offset:s.offset + s.size]
-        found.extend(Violation(v.rule, f"slice {s.arch}: {v.where}", v.what)
+        found.extend(Violation(v.rule, f"slice {s.arch}: {v.where}", v.what, v.severity)
                      for v in check_thin(thin))
     return found

@@ -1,7 +1,9 @@
 """What the file holds beyond its segments: an executable's bytes are its segments' file
 ranges (the header and load commands are in the first one's).  Bytes no segment maps are
-never loaded; more than a page of them is zero-fill written into the file (the next file
-offset rounded past a segment's memory instead of its file data)."""
+never loaded; more than a page of them in one place is zero-fill written into the file
+(the next file offset rounded past a segment's memory instead of its file data).  Less than
+a page between two segments is alignment: ld64 rounds each segment's filesize up to the
+page, zig's linker (the `zig` executable of the ziglang wheel) leaves it exact and pads."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ PAGE = 0x1000
 
 
 @rule("MACHO-FILE-SPACE", TOPIC,
-      "at most a page of the file lies outside every segment's file range (zero-fill such "
-      "as __bss and __common takes no file space)",
+      "no more than a page of the file in one place lies outside every segment's file "
+      "range (zero-fill such as __bss and __common takes no file space; a shorter gap is "
+      "the padding that aligns the next segment)",
       f"{DYLD_SEGMENTS}; ld64 (S_ZEROFILL sections have no file offset)")
 def file_space(f: MachOFile) -> Iterator[Finding]:
     img = f.img
@@ -29,8 +32,7 @@ def file_space(f: MachOFile) -> Iterator[Finding]:
         cursor = max(cursor, end)
     if cursor < len(f.data):
         unmapped.append((cursor, len(f.data)))
-    total = sum(end - start for start, end in unmapped)
-    if total > PAGE:
-        start, end = max(unmapped, key=lambda r: r[1] - r[0])
-        yield "file", (f"{total:#x} bytes lie outside every segment, the most at "
-                       f"[{start:#x}, {end:#x}); nothing loads them")
+    for start, end in unmapped:
+        if end - start > PAGE:
+            yield "file", (f"{end - start:#x} bytes at [{start:#x}, {end:#x}) lie outside "
+                           "every segment; nothing loads them")

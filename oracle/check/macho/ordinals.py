@@ -48,7 +48,8 @@ def bind_self_ordinal(f: MachOFile) -> Iterator[Finding]:
     own = _own_exports(img)
     for which, lazy in (("bind", False), ("lazy_bind", True)):
         try:
-            records = decode_binds(stream(img, which), which, lazy=lazy, pointer_size=img.word)
+            records = decode_binds(stream(img, which), which, lazy=lazy, pointer_size=img.word,
+                                   limit=img.fixup_limit)
         except OpcodeError:
             continue  # MACHO-BIND / MACHO-LAZY-BIND say why the stream does not decode
         for b in records:
@@ -67,10 +68,10 @@ def weak_bind_ordinal(f: MachOFile) -> Iterator[Finding]:
         return
     data = stream(img, "weak_bind")
     try:
-        decode_binds(data, "weak_bind", pointer_size=img.word)
+        decode_binds(data, "weak_bind", pointer_size=img.word, limit=img.fixup_limit)
     except OpcodeError:
         return  # malformed for another reason: MACHO-BIND reports it
     try:
-        decode_binds(data, "weak_bind", pointer_size=img.word, weak=True)
+        decode_binds(data, "weak_bind", pointer_size=img.word, limit=img.fixup_limit, weak=True)
     except OpcodeError as err:
         yield f"weak_bind+{err.offset:#x}", err.what

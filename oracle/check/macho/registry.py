@@ -63,18 +63,22 @@ class MachORule:
     rationale: str
     source: str
     func: RuleFunc
+    # "warning": an ld64 habit that the loader and the tools do not need, which Apple's
+    # own outputs break (the CLI prints it and still exits 0)
+    severity: str = "error"
 
 
 MACHO_RULES: list[MachORule] = []
 
 
-def rule(rule_id: str, topic: str, rationale: str, source: str) -> Callable[[RuleFunc], RuleFunc]:
+def rule(rule_id: str, topic: str, rationale: str, source: str, *, severity: str = "error"
+         ) -> Callable[[RuleFunc], RuleFunc]:
     """Register the decorated function as Mach-O rule `rule_id`."""
 
     def register(func: RuleFunc) -> RuleFunc:
         if any(r.id == rule_id for r in MACHO_RULES):
             raise ValueError(f"rule {rule_id} registered twice")
-        MACHO_RULES.append(MachORule(rule_id, topic, rationale, source, func))
+        MACHO_RULES.append(MachORule(rule_id, topic, rationale, source, func, severity))
         return func
 
     return register

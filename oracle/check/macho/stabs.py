@@ -150,31 +150,67 @@ def _function_groups(where: str, entries: list[mi.Symbol]) -> Iterator[Finding]:
 
 
 @rule("MACHO-STAB-FUN", TOPIC,
-      "a function's N_FUN lies in the code section its n_sect names, with its size inside "
-      "it, at the address the symbol table gives the same name", DSYMUTIL)
+      "a function's N_FUN lies, with its size, inside a code section (the one its n_sect "
+      "names, or MACHO-STAB-FUN-SECT warns), at the address the symbol table gives the "
+      "same name", DSYMUTIL)
 def stab_functions(f: MachOFile) -> Iterator[Finding]:
     img = f.img
     sections = img.sections()
     defined = _defined_by_name(img)
+    for where, sym, sect, size in _function_stabs(f):
+        if sect is None:
+            yield where, f"n_sect {sym.sect} names no section (there are {len(sections)})"
+            continue
+        if not sect.flags & S_ATTR_INSTRUCTIONS:
+            yield where, f"{sect.name} holds no instructions"
+        if not _inside(sect, sym.value, size) and _code_section_holding(
+                sections, sym.value, size) is None:
+            yield where, (f"[{sym.value:#x}, +{size:#x}) is not inside {sect.name} "
+                          f"[{sect.addr:#x}, {sect.addr + sect.size:#x}) nor any other code "
+                          "section")
+        address = defined.get(sym.name)
+        if address is not None and address != sym.value:
+            yield where, f"value {sym.value:#x}, the symbol {sym.name} is at {address:#x}"
+
+
+@rule("MACHO-STAB-FUN-SECT", TOPIC,
+      "a function's N_FUN names in n_sect the code section that holds it (a warning: ld64 of "
+      "Xcode 5 wrote __text's number for functions gcc put in __text_startup, as in the "
+      "libgcc_s and libgfortran dylibs numpy and scipy wheels ship, while their N_BNSYM has "
+      "the right one; dsymutil and the debuggers read only n_value)", DSYMUTIL,
+      severity="warning")
+def stab_function_sections(f: MachOFile) -> Iterator[Finding]:
+    sections = f.img.sections()
+    for where, sym, sect, size in _function_stabs(f):
+        if sect is None or _inside(sect, sym.value, size):
+            continue
+        holder = _code_section_holding(sections, sym.value, size)
+        if holder is not None:
+            yield where, (f"n_sect {sym.sect} names {sect.name}, but [{sym.value:#x}, "
+                          f"+{size:#x}) is in {holder.name}")
+
+
+def _function_stabs(f: MachOFile
+                    ) -> Iterator[tuple[str, mi.Symbol, mi.Section | None, int]]:
+    """Each named N_FUN: (where, the stab, the section its n_sect names, its size)."""
+    sections = f.img.sections()
     for unit in _units(f):
         for k, sym in enumerate(unit.entries):
             if sym.type != N_FUN or not sym.name:
                 continue
-            where = f"symbol {sym.index} N_FUN {sym.name}"
-            sect = _named_section(sections, sym)
-            if sect is None:
-                yield where, f"n_sect {sym.sect} names no section (there are {len(sections)})"
-                continue
-            if not sect.flags & S_ATTR_INSTRUCTIONS:
-                yield where, f"{sect.name} holds no instructions"
             size_stab = _size_stab(unit.entries, k)
-            size = 0 if size_stab is None else size_stab.value
-            if not (sect.addr <= sym.value and sym.value + size <= sect.addr + sect.size):
-                yield where, (f"[{sym.value:#x}, +{size:#x}) is not inside {sect.name} "
-                              f"[{sect.addr:#x}, {sect.addr + sect.size:#x})")
-            address = defined.get(sym.name)
-            if address is not None and address != sym.value:
-                yield where, f"value {sym.value:#x}, the symbol {sym.name} is at {address:#x}"
+            yield (f"symbol {sym.index} N_FUN {sym.name}", sym, _named_section(sections, sym),
+                   0 if size_stab is None else size_stab.value)
+
+
+def _inside(sect: mi.Section, start: int, size: int) -> bool:
+    return sect.addr <= start and start + size <= sect.addr + sect.size
+
+
+def _code_section_holding(sections: list[mi.Section], start: int, size: int
+                          ) -> mi.Section | None:
+    return next((s for s in sections if s.flags & S_ATTR_INSTRUCTIONS
+                 and _inside(s, start, size)), None)
 
 
 @rule("MACHO-STAB-DATA", TOPIC,

@@ -113,7 +113,7 @@ def stub_helpers(f: MachOFile) -> Iterator[Finding]:
     try:
         lazily_bound = {img.segments[b.segment].vmaddr + b.offset
                         for b in decode_binds(lazy, "lazy_bind", lazy=True,
-                                              pointer_size=img.word)
+                                              pointer_size=img.word, limit=img.fixup_limit)
                         if b.segment < len(img.segments)}
     except OpcodeError:
         lazily_bound = None  # MACHO-LAZY-BIND reports it; judge every pointer
@@ -137,7 +137,7 @@ def stub_helpers(f: MachOFile) -> Iterator[Finding]:
             (offset,), (rel,) = struct.unpack_from("<I", code, 1), struct.unpack_from("<i", code, 6)
             try:
                 binds = decode_binds(lazy, "lazy_bind", lazy=True, start=offset, single=True,
-                                     pointer_size=img.word)
+                                     pointer_size=img.word, limit=img.fixup_limit)
             except OpcodeError as err:
                 yield where, f"helper at {helper:#x} pushes lazy-bind offset {offset:#x}: {err}"
                 continue
@@ -204,7 +204,8 @@ def _bound_names(img: MachOImage) -> dict[int, str] | None:
     if info is None:
         return {}
     try:
-        binds = decode_binds(img.bytes_at(*info.bind, "bind opcodes"), pointer_size=img.word)
+        binds = decode_binds(img.bytes_at(*info.bind, "bind opcodes"), pointer_size=img.word,
+                             limit=img.fixup_limit)
     except OpcodeError:
         return None
     return {img.segments[b.segment].vmaddr + b.offset: b.symbol for b in binds

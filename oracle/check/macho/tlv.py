@@ -34,7 +34,7 @@ def _bound(img: MachOImage) -> dict[int, str] | None:
             return {}
         return {img.segments[b.segment].vmaddr + b.offset: b.symbol
                 for b in decode_binds(img.bytes_at(*img.dyld_info.bind, "bind opcodes"),
-                                      pointer_size=img.word)
+                                      pointer_size=img.word, limit=img.fixup_limit)
                 if b.segment < len(img.segments)}
     except (chained.ChainError, OpcodeError):
         return None

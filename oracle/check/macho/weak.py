@@ -41,7 +41,7 @@ def _weak_sites(img: mi.MachOImage) -> set[int] | None:
             return set()
         out = set()
         for b in decode_binds(img.bytes_at(*info.weak_bind, "weak bind opcodes"), "weak bind",
-                              pointer_size=img.word, weak=True):
+                              pointer_size=img.word, limit=img.fixup_limit, weak=True):
             if 0 <= b.segment < len(img.segments):
                 out.add(img.segments[b.segment].vmaddr + b.offset)
         return out

@@ -77,6 +77,11 @@ def _high_pc(die: Any, low: int) -> int | None:
     return low + int(attr.value) if attr.form != "DW_FORM_addr" else int(attr.value)
 
 
+def _is_clone(name: str, names_here: set[str]) -> bool:
+    """Whether a function symbol at this address is a compiler-made clone of `name`."""
+    return any(n.startswith(name + ".") for n in names_here)
+
+
 def _subprograms(dwarf: Any) -> Iterator[tuple[Any, int, int | None]]:
     """(DIE, low_pc, high_pc) of each subprogram with code, within the DIE budget."""
     seen = 0
@@ -124,10 +129,12 @@ def subprogram_low_pc(img: ElfImage) -> Iterator[Finding]:
     funcs: dict[str, set[int]] = {}
     sizes: dict[tuple[str, int], int] = {}
     named: list[tuple[int, int]] = []
+    names_at: dict[int, set[str]] = {}
     for sec in img.sections_of_type(c.SHT_SYMTAB):
         for sym in symbols(img, sec):
             if sym.type == STT_FUNC and sym.shndx != c.SHN_UNDEF and sym.name:
                 funcs.setdefault(sym.name, set()).add(sym.value)
+                names_at.setdefault(sym.value, set()).add(sym.name)
                 sizes[(sym.name, sym.value)] = sym.size
                 if sym.size:
                     named.append((sym.value, sym.value + sym.size))
@@ -140,6 +147,12 @@ def subprogram_low_pc(img: ElfImage) -> Iterator[Finding]:
             name = _name(die) or "?"
             where = f".debug_info+{die.offset:#x} ({name})"
             addresses = funcs.get(name)
+            if addresses is not None and low not in addresses and _is_clone(
+                    name, names_at.get(low, set())):
+                # gcc's clones of a function (its out-of-line part after partial inlining,
+                # `f.part.0`; `f.isra.0`, `f.constprop.0`, `f.cold`) each get a DIE whose
+                # abstract origin names f, and whose low_pc is the clone's own symbol.
+                addresses = None
             if addresses is not None and low not in addresses and not (
                     high is not None and _in_code(code, low, high)
                     and not any(a < high and low < b for a, b in named)):

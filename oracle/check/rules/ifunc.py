@@ -65,3 +65,32 @@ def no_direct_resolver_calls(img: ElfImage) -> Iterator[Finding]:
             yield img.where(site), (f"{kind} at {site:#x} goes straight to the resolver of the "
                                     f"IFUNC {name} ({int(target[i]):#x}), not through its "
                                     "PLT entry")
+
+
+STT_FUNC = 2
+
+
+@rule("ELF-IFUNC-EXPORT", TOPIC,
+      "a .dynsym definition at an STT_GNU_IFUNC's resolver is itself STT_GNU_IFUNC: ld.so "
+      "calls the resolver only for that type, so a plain STT_FUNC there hands every caller "
+      "in other objects the resolver instead of the function it chooses",
+      f"{GABI}, glibc elf/dl-lookup.c (STT_GNU_IFUNC handling in _dl_lookup_symbol_x)")
+def exported_ifunc_keeps_its_type(img: ElfImage) -> Iterator[Finding]:
+    resolvers: dict[int, str] = {}
+    for table in img.sections:
+        if table.type != c.SHT_SYMTAB:
+            continue
+        for sym in symbols(img, table)[1:]:
+            if sym.type == STT_GNU_IFUNC and sym.shndx != c.SHN_UNDEF and sym.value:
+                resolvers.setdefault(sym.value, sym.name)
+    if not resolvers:
+        return
+    for table in img.sections:
+        if table.type != c.SHT_DYNSYM:
+            continue
+        for sym in symbols(img, table)[1:]:
+            if sym.type == STT_FUNC and sym.shndx != c.SHN_UNDEF and sym.value in resolvers:
+                yield img.where(sym.value), (
+                    f".dynsym exports {sym.name} as STT_FUNC at {sym.value:#x}, the resolver "
+                    f"of the IFUNC {resolvers[sym.value]}: other objects would call the "
+                    "resolver itself")

@@ -194,7 +194,8 @@ def relro(img: ElfImage) -> Iterator[Finding]:
 
 @rule("ELF-SEG-TLS", TOPIC,
       "PT_TLS is unique, its initialisation image is mapped by a PT_LOAD at p_vaddr, and "
-      "every SHF_TLS section lies inside it", f"{GABI}, {DL_LOAD}")
+      "every SHF_TLS section lies inside it, one with contents inside its p_filesz (past it "
+      "every thread's copy starts zeroed)", f"{GABI}, {DL_LOAD}")
 def tls(img: ElfImage) -> Iterator[Finding]:
     segs = [s for s in img.segments if s.type == c.PT_TLS]
     for extra in segs[1:]:
@@ -212,6 +213,10 @@ def tls(img: ElfImage) -> Iterator[Finding]:
         if not (seg.vaddr <= sec.addr and sec.addr + sec.size <= seg.vaddr + seg.memsz):
             yield sec.name, (f"[{sec.addr:#x}, +{sec.size:#x}) is outside {seg.name} "
                             f"[{seg.vaddr:#x}, +{seg.memsz:#x})")
+        elif sec.type != c.SHT_NOBITS and sec.addr + sec.size > seg.vaddr + seg.filesz:
+            yield sec.name, (f"initial values [{sec.addr:#x}, +{sec.size:#x}) run past "
+                            f"{seg.name}'s file image [{seg.vaddr:#x}, +{seg.filesz:#x}): "
+                            "threads would see zeros")
 
 
 @per_image

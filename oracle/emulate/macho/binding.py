@@ -186,7 +186,7 @@ class Binder:
                 self._bind_indirect()
                 return
             rebases = decode_rebases(self.img.bytes_at(*info.rebase, "rebase opcodes"),
-                                     pointer_size=self.word)
+                                     pointer_size=self.word, limit=self.img.fixup_limit)
             for r in rebases:
                 addr = self._field(r.segment, r.offset,
                                    f"rebase (opcode at +{r.opcode_offset:#x})", rebase=True)
@@ -198,17 +198,18 @@ class Binder:
                 self._store(addr, int.from_bytes(self.mem.read(addr, self.word), "little")
                             + self.slide)
             for b in decode_binds(self.img.bytes_at(*info.bind, "bind opcodes"),
-                                  pointer_size=self.word):
+                                  pointer_size=self.word, limit=self.img.fixup_limit):
                 self._apply_bind(b, "bind")
             if info.weak_bind[1]:
                 for b in decode_binds(self.img.bytes_at(*info.weak_bind, "weak bind opcodes"),
-                                      "weak bind", pointer_size=self.word, weak=True):
+                                      "weak bind", pointer_size=self.word, weak=True,
+                                      limit=self.img.fixup_limit):
                     what = f"weak bind of {b.symbol} (opcode at +{b.opcode_offset:#x})"
                     self.weak_sites.append(WeakSite(self._field(b.segment, b.offset, what),
                                                     b.symbol, b.addend))
             if not lazy and self._lazy:
                 for b in decode_binds(self._lazy, "lazy bind", lazy=True,
-                                      pointer_size=self.word):
+                                      pointer_size=self.word, limit=self.img.fixup_limit):
                     self._apply_bind(b, "lazy bind")
         except OpcodeError as err:
             raise DyldFault(Fault("bad-relocation", 0, None, str(err))) from None
@@ -320,7 +321,7 @@ class Binder:
             raise bad("the image has no lazy-bind opcodes")
         try:
             binds = decode_binds(self._lazy, "lazy bind", lazy=True, start=offset, single=True,
-                                 pointer_size=self.word)
+                                 pointer_size=self.word, limit=self.img.fixup_limit)
             called_through = self._stub_slot_of_call(caller)
             bound = {self.img.segments[b.segment].vmaddr + b.offset for b in binds
                      if 0 <= b.segment < len(self.img.segments)}

@@ -73,6 +73,28 @@ def foreign_thin_arch(data: bytes) -> str | None:
     return arch_name(cputype, cpusubtype)
 
 
+MH_DSYM = 0xA
+AR_MAGIC = b"!<arch>\n"
+
+
+def not_judged(data: bytes) -> str | None:
+    """Why the Mach-O rules do not apply to a thin file (or a fat file's slice), or None
+    when they do: a CPU other than x86 (foreign_thin_arch), a dSYM companion that
+    dsymutil wrote (MH_DSYM: the image's load commands with no contents behind them,
+    never loaded), or a static archive (a slice of a universal library made by lipo).
+    None of those is a linked image."""
+    foreign = foreign_thin_arch(data)
+    if foreign is not None:
+        return f"{foreign} is not judged (the Mach-O rules are for x86_64 and i386)"
+    if bytes(data[:8]) == AR_MAGIC:
+        return "a static archive is not judged (the Mach-O rules are for linked images)"
+    if (len(data) >= 16 and struct.unpack_from("<I", data)[0] in (0xFEEDFACE, 0xFEEDFACF)
+            and struct.unpack_from("<I", data, 12)[0] == MH_DSYM):
+        return ("a dSYM companion (MH_DSYM) is not judged (the Mach-O rules are for linked "
+                "images; dsymutil writes its load commands without their contents)")
+    return None
+
+
 def is_fat(data: bytes) -> bool:
     if len(data) < 8 or bytes(data[:4]) not in FAT_MAGIC_BYTES:
         return False

@@ -195,6 +195,13 @@ class MachOImage:
         return 8 if self.is64 else 4
 
     @property
+    def fixup_limit(self) -> int:
+        """The most rebase or bind records a stream of this file may decode to."""
+        from oracle.emulate.macho.opcodes import record_limit  # (opcodes stays image-free)
+
+        return record_limit(len(self.data), self.word)
+
+    @property
     def header_size(self) -> int:
         return HEADER_SIZE if self.is64 else HEADER_SIZE_32
 

@@ -20,7 +20,18 @@ BIND_TYPE_POINTER = 1
 BIND_SYMBOL_FLAGS_WEAK_IMPORT = 0x1
 POINTER_SIZE = 8
 MASK64 = (1 << 64) - 1
-MAX_RECORDS = 1 << 18  # more pointers than any program under test: a corrupt repeat count
+# The fewest records a stream may decode to before a repeat count is taken for corrupt:
+# more pointers than any program under test.  A bigger file may hold more (record_limit).
+MAX_RECORDS = 1 << 18
+
+
+def record_limit(file_size: int, pointer_size: int) -> int:
+    """How many rebase or bind records a stream of a file of `file_size` bytes may decode
+    to: every location dyld fixes up is a pointer that the file's segments hold, so an
+    image has at most one per pointer-sized word of the file (Apple's libllvmlite.dylib,
+    95 MB, has 301,597 rebases); a small file keeps MAX_RECORDS, so a corrupt repeat count
+    in a fuzzed one still stops before it costs memory."""
+    return max(MAX_RECORDS, file_size // pointer_size)
 
 
 class OpcodeError(Exception):
@@ -113,17 +124,19 @@ CACHED_STREAM = 64 << 10
 
 
 def decode_rebases(data: bytes, stream: str = "rebase", *,
-                   pointer_size: int = POINTER_SIZE) -> list[Rebase]:
+                   pointer_size: int = POINTER_SIZE, limit: int = MAX_RECORDS
+                   ) -> list[Rebase]:
     """Rebase records of a stream; `pointer_size` (4 for i386) is the step between
-    consecutive pointers and the unit of ADD_ADDR_IMM_SCALED."""
+    consecutive pointers and the unit of ADD_ADDR_IMM_SCALED; more than `limit` records
+    (record_limit of the file) is an OpcodeError."""
     data = bytes(data)
     if len(data) > CACHED_STREAM:
-        return list(_rebases.__wrapped__(data, stream, pointer_size))
-    return list(_rebases(data, stream, pointer_size))
+        return list(_rebases.__wrapped__(data, stream, pointer_size, limit))
+    return list(_rebases(data, stream, pointer_size, limit))
 
 
 @functools.lru_cache(maxsize=256)
-def _rebases(data: bytes, stream: str, pointer_size: int) -> tuple[Rebase, ...]:
+def _rebases(data: bytes, stream: str, pointer_size: int, limit: int) -> tuple[Rebase, ...]:
     out: list[Rebase] = []
     r = _Reader(data, stream)
     rtype, segment, offset = 0, -1, 0
@@ -132,8 +145,8 @@ def _rebases(data: bytes, stream: str, pointer_size: int) -> tuple[Rebase, ...]:
         nonlocal offset
         if segment < 0:
             raise r.fail("rebase before SET_SEGMENT_AND_OFFSET")
-        if len(out) + count > MAX_RECORDS:
-            raise r.fail(f"repeat count {count} makes more than {MAX_RECORDS} rebases")
+        if len(out) + count > limit:
+            raise r.fail(f"repeat count {count} makes more than {limit} rebases")
         for _ in range(count):
             out.append(Rebase(r.op_at, segment, offset, rtype))
             offset = (offset + pointer_size + skip) & MASK64
@@ -168,22 +181,23 @@ def _rebases(data: bytes, stream: str, pointer_size: int) -> tuple[Rebase, ...]:
 
 def decode_binds(data: bytes, stream: str = "bind", *, lazy: bool = False,
                  start: int = 0, single: bool = False,
-                 pointer_size: int = POINTER_SIZE, weak: bool = False) -> list[Bind]:
+                 pointer_size: int = POINTER_SIZE, weak: bool = False,
+                 limit: int = MAX_RECORDS) -> list[Bind]:
     """Bind records of a stream.  lazy: DONE separates entries rather than ending the
     stream (each lazy entry starts from a clean state).  single: stop at the first DONE
     after `start` (what dyld_stub_binder does with the offset the stub helper pushed).
     pointer_size: 4 for i386 (the step after each bind, the unit of IMM_SCALED).
     weak: the weak-bind stream, which names no library (it coalesces by name across every
     image): the SET_DYLIB_* opcodes are refused there, as dyld's weak-bind iterator
-    ("bad weak bind opcode") and llvm-objdump do."""
+    ("bad weak bind opcode") and llvm-objdump do.  limit: as decode_rebases'."""
     data = bytes(data)
     decode = _binds.__wrapped__ if len(data) > CACHED_STREAM else _binds
-    return list(decode(data, stream, lazy, start, single, pointer_size, weak))
+    return list(decode(data, stream, lazy, start, single, pointer_size, weak, limit))
 
 
 @functools.lru_cache(maxsize=256)
 def _binds(data: bytes, stream: str, lazy: bool, start: int, single: bool,
-           pointer_size: int, weak: bool) -> tuple[Bind, ...]:
+           pointer_size: int, weak: bool, limit: int) -> tuple[Bind, ...]:
     out: list[Bind] = []
     r = _Reader(data, stream)
     r.pos = start
@@ -238,8 +252,8 @@ def _binds(data: bytes, stream: str, lazy: bool, start: int, single: bool,
             emit(imm * pointer_size)
         elif op == 0xC0 and not lazy:  # DO_BIND_ULEB_TIMES_SKIPPING_ULEB
             count, skip = r.uleb(), r.uleb()
-            if len(out) + count > MAX_RECORDS:
-                raise r.fail(f"repeat count {count} makes more than {MAX_RECORDS} binds")
+            if len(out) + count > limit:
+                raise r.fail(f"repeat count {count} makes more than {limit} binds")
             for _ in range(count):
                 emit(skip)
         else:

@@ -85,6 +85,48 @@ def test_a_string_section_without_a_final_terminator_is_left_alone(
     assert table.objects[0].sections[_section(table.objects[0], ".rodata.str1.1")] is before
 
 
+ALIGNED_A = """
+    .section .rodata.str1.16,"aMS",@progbits,1
+    .p2align 4
+    .string "ab"
+    .string "cdefg"
+    .string "hi"
+    .string "xyz"
+    .section .rodata.cst4,"aM",@progbits,4
+    .p2align 4
+    .long 1, 2, 3
+"""
+ALIGNED_B = """
+    .section .rodata.str1.16,"aMS",@progbits,1
+    .p2align 4
+    .string "q"
+    .string "hi"
+    .string "cdefg"
+    .section .rodata.cst4,"aM",@progbits,4
+    .p2align 4
+    .long 3, 5
+"""
+
+
+def test_a_string_keeps_the_alignment_of_its_offset_and_overaligned_constants_stay(
+        assemble: Callable[..., Path]) -> None:
+    """GNU ld's rule: a string is aligned as its input offset was, up to the section's
+    alignment (the strictest of its copies); constants aligned beyond their size are not
+    merged.  Every string aligned to the section's 16 would take 5 * 16 bytes."""
+    table = _symtab(assemble(ALIGNED_A, "aa"), assemble(ALIGNED_B, "ab"))
+    merge_sections(table)
+    a, b = table.objects
+    strings = a.sections[_section(a, ".rodata.str1.16")]
+    assert strings is not None and strings.align == 16
+    # "ab" at 0 (16), "cdefg" at 3 (1), "hi" at 0xa (2: offset 2 in b), "xyz" at 0x10 (4),
+    # "q" at 0x20 (16)
+    assert bytes(strings.data or b"") == (b"ab\0cdefg\0\0hi\0" + bytes(3) + b"xyz\0"
+                                          + bytes(12) + b"q\0")
+    for obj, size in ((a, 12), (b, 8)):  # each its own section, its 3 kept twice
+        consts = obj.sections[_section(obj, ".rodata.cst4")]
+        assert consts is not None and consts.file is obj and consts.size == size
+
+
 CTORS = """
     .section .ctors,"aw",@progbits
     .p2align 3

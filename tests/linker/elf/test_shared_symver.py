@@ -202,3 +202,58 @@ def test_symver_exports_on_i386(tmp_path: Path, compile_c: CompileC) -> None:
         subprocess.run(["gcc", "-m32", str(main), f"-L{tmp_path / 'lh'}", "-lv", "-o",
                         str(exe)], check=True, capture_output=True)
         assert _run(exe, tmp_path / "lh") == expected
+
+
+# --default-symver (jansson's CMake passes it when the linker takes it): every export no
+# named node claims is versioned after the soname, at index 2, before the script's nodes.
+DEFAULT_SYMVER_LIBRARY = """
+int plain(void) { return 5; }
+int other(void) { return 6; }
+static int hidden_helper(void) { return 7; }
+int uses_helper(void) { return hidden_helper(); }
+"""
+DEFAULT_SYMVER_MAIN = ("int plain(void); int uses_helper(void);\n"
+                       "int main(void) { return plain() * 10 + uses_helper(); }\n")
+
+
+@pytest.mark.parametrize("script", ["", "NODE_1 { global: other; };\n",
+                                    "{ global: plain; uses_helper; local: *; };\n"])
+def test_default_symver_matches_gnu_ld_and_runs(tmp_path: Path, compile_c: CompileC,
+                                                script: str) -> None:
+    obj = compile_c(DEFAULT_SYMVER_LIBRARY, "lib_defsymver", "-fPIC")
+    main = compile_c(DEFAULT_SYMVER_MAIN, "main_defsymver")
+    scripts = []
+    if script:
+        (tmp_path / "v.map").write_text(script)
+        scripts = [str(tmp_path / "v.map")]
+    built = {}
+    for linker_name in ("gnu", "lh"):
+        d = tmp_path / linker_name
+        d.mkdir()
+        out = d / "libv.so"
+        if linker_name == "gnu":
+            subprocess.run(["ld", "-shared", "--default-symver", "-soname", "libv.so.3",
+                            *(f"--version-script={s}" for s in scripts), str(obj), "-o",
+                            str(out)], check=True)
+        else:
+            link([str(obj)], str(out), shared=True, soname="libv.so.3", default_symver=True,
+                 version_scripts=scripts)
+        built[linker_name] = d
+    ours, gnu = _versions(built["lh"] / "libv.so"), _versions(built["gnu"] / "libv.so")
+    assert ours == gnu
+    assert "plain@@libv.so.3" in ours[0] and ours[1][:2] == ["libv.so.3", "libv.so.3"]
+    # An executable built against each records the soname's version; ld.so checks it.
+    shim = _shim()
+    for d in built.values():
+        (d / "libv.so.3").symlink_to("libv.so")
+    for maker in ("gnu", "lh"):
+        for exe_linker, s in (("gcc", None), ("shim", shim)):
+            exe = _exe(tmp_path, main, built[maker], f"main_{maker}_{exe_linker}", s)
+            assert [_run(exe, built[m]) for m in ("gnu", "lh")] == [57, 57]
+
+
+def test_default_symver_in_an_executable_is_refused(tmp_path: Path,
+                                                    compile_c: CompileC) -> None:
+    main = compile_c("int main(void) { return 0; }\n", "main_defsymver_exe")
+    with pytest.raises(LinkError, match="--default-symver is supported for ELF shared"):
+        link([str(main)], str(tmp_path / "a.out"), default_symver=True)

@@ -40,7 +40,8 @@ def test_a_used_one_still_is(tmp_path: Path) -> None:
     obj = _object(tmp_path, "call listed_only")
     with pytest.raises(LinkError) as caught:
         link([obj], tmp_path / "a.out", entry="_start", static=True)
-    assert "symbol listed_only: undefined symbol, referenced by" in str(caught.value)
+    assert ("symbol listed_only: undefined reference to `listed_only' (undefined symbol, "
+            "referenced by") in str(caught.value)
 
 
 def test_gcc_pg_links_as_with_gnu_ld(tmp_path: Path) -> None:

@@ -108,6 +108,21 @@ def test_no_fixup_chains_overrides_the_default(obj: Path, tmp_path: Path) -> Non
     assert mi.LC_DYLD_CHAINED_FIXUPS not in commands(out)
 
 
+@pytest.mark.parametrize(("asked", "chained"), [(None, False), (True, True)])
+def test_dynamic_lookup_keeps_the_opcodes_by_default(macho_cc: Callable[..., Path],
+                                                     tmp_path: Path, asked: bool | None,
+                                                     chained: bool) -> None:
+    """A Python-extension-style bundle (`-undefined dynamic_lookup`) for macOS 12: ld64
+    keeps the dyld-info opcodes (from Xcode 14.3), unless -fixup_chains asks."""
+    o = macho_cc("extern int host_value(void);\nint ext(void) { return host_value(); }\n",
+                 "flat-bundle")
+    out = tmp_path / "ext.so"
+    link([o, "-lSystem"], out, target="macho-x86_64", platform_version=(0x000C0000, 0x000D0000),
+         fixup_chains=asked, macho_options={"output_kind": "bundle", "undefined_dynamic_lookup": True})
+    assert (mi.LC_DYLD_CHAINED_FIXUPS in commands(out)) == chained
+    assert check(out) == []
+
+
 def test_i386_refuses_fixup_chains(macho32_cc: Callable[..., Path], tmp_path: Path) -> None:
     o = macho32_cc("int main(void) { return 0; }\n", "chain32")
     with pytest.raises(LinkError, match="-fixup_chains: chained fixups are written for "

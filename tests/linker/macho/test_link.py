@@ -191,7 +191,7 @@ def test_zero_fill_takes_no_file_space(macho_cc, tmp_path: Path) -> None:
 
 def test_undefined_and_import_option(macho_cc, tmp_path: Path) -> None:
     obj = macho_cc("int mystery(int); int main(void){ return mystery(2); }", "imp", "-O1")
-    with pytest.raises(LinkError, match="symbol _mystery: undefined symbol"):
+    with pytest.raises(LinkError, match="symbol _mystery: undefined reference to `_mystery' \\(undefined symbol"):
         link([obj, "-lSystem"], tmp_path / "u", target="macho-x86_64")
     out = tmp_path / "imported"
     link([obj, "-lSystem"], out, target="macho-x86_64", imports=["_mystery@/opt/libm.dylib"])

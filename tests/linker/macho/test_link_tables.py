@@ -203,5 +203,6 @@ def test_imported_data_by_rip_relative_address_refused(macho_asm: Callable[[str,
 
 
 def test_missing_entry_point(obj: Path, tmp_path: Path) -> None:
-    with pytest.raises(LinkError, match=r"^-e \(entry point\): symbol _nope: undefined symbol"):
+    with pytest.raises(LinkError, match=r"^-e \(entry point\): symbol _nope: "
+                                        r"undefined reference to `_nope' \(undefined symbol"):
         link([obj, "-lSystem"], tmp_path / "x", target="macho-x86_64", entry="_nope")

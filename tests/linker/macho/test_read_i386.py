@@ -293,9 +293,10 @@ _f: calll _ext
     with pytest.raises(LinkError, match="GENERIC_RELOC_PB_LA_PTR: prebound lazy") as info:
         read_macho_object(memoryview(_patch_first_reloc_type(path, "__text", 3)), "pb.o")
     assert "\n" not in str(info.value) and "__TEXT,__text" in str(info.value)
-    # a TLV entry is read only in its one form: extern, pc-relative, 4 bytes
-    data = macho32_asm(".data\n_p: .long _ext\n", "tlvabs")
-    with pytest.raises(LinkError, match="GENERIC_RELOC_TLV must be extern, pc-rel") as info:
+    # a TLV entry is read only in its forms: extern and 4 bytes (pc-relative, or absolute
+    # from -mdynamic-no-pic); here a non-extern one (a local's address)
+    data = macho32_asm(".data\n_q: .long 0\n_p: .long _q\n", "tlvlocal")
+    with pytest.raises(LinkError, match="GENERIC_RELOC_TLV must be extern and 4 bytes") as info:
         read_macho_object(memoryview(_patch_first_reloc_type(data, "__data", 5)), "tlv.o")
     assert "\n" not in str(info.value) and "__DATA,__data" in str(info.value)
 

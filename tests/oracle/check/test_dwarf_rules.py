@@ -20,12 +20,39 @@ M_C = "int f(int);\nint main(void) { return f(3) - 48; }\n"
 T_H = "inline int twice(int v) { return v * 2; }\n"
 A_CC = '#include "t.h"\nint a(int v) { return twice(v) + 1; }\n'
 B_CC = '#include "t.h"\nint a(int);\nint main() { return a(1) + twice(2) - 7; }\n'
+# A cheap test and a costly rest: gcc -O2 inlines the test into each caller and keeps the
+# rest out of line as check.part.0, whose DIE names check as its abstract origin; the
+# pointer keeps an out-of-line check of its own too (as zlib's deflateStateCheck has).
+SPLIT_C = r"""#include <stdio.h>
+struct stream { int avail; int status; unsigned char table[64]; };
+static int check(struct stream *s) {
+    if (s == NULL)
+        return 1;
+    unsigned sum = 0;
+    for (int i = 0; i < 64; i++)
+        sum = sum * 31 + s->table[i] * (unsigned)(i + s->status);
+    if (sum % 7 == 3 || s->status == 42 || s->avail > 1000)
+        return 1;
+    printf("checked %u\n", sum);
+    return 0;
+}
+int use1(struct stream *s) { return check(s) ? -2 : s->avail; }
+int use2(struct stream *s) { if (check(s)) return -2; s->avail++; return 0; }
+int use3(struct stream *s) { if (check(s)) return -2; s->avail--; return 0; }
+int (*volatile checker)(struct stream *) = check;
+int main(int argc, char **argv) {
+    struct stream s = {argc, 1, {0}};
+    (void)argv;
+    return use1(&s) + use2(&s) + use3(&s) + checker(&s);
+}
+"""
 BUILDS = {
     "c-dwarf5": ("gcc", ("-g",), ("f.c", "m.c")),
     "c-dwarf4-m32": ("gcc", ("-gdwarf-4", "-m32"), ("f.c", "m.c")),
     "c-clang": ("clang-14", ("-g",), ("f.c", "m.c")),
     "cxx-comdat-dwarf4": ("g++", ("-gdwarf-4", "-O1"), ("a.cc", "b.cc")),
     "cxx-comdat-dwarf5": ("g++", ("-g",), ("a.cc", "b.cc")),
+    "c-partial-inlining": ("gcc", ("-g", "-O2"), ("split.c",)),
 }
 
 
@@ -34,7 +61,7 @@ def outputs(tmp_path_factory: pytest.TempPathFactory,
             ld_flags: Callable[[str], list[str]]) -> dict[tuple[str, str], Path]:
     tmp = tmp_path_factory.mktemp("dwarf")
     for name, text in (("f.c", F_C), ("m.c", M_C), ("t.h", T_H), ("a.cc", A_CC),
-                       ("b.cc", B_CC)):
+                       ("b.cc", B_CC), ("split.c", SPLIT_C)):
         (tmp / name).write_text(text)
     built = {}
     for build, (cc, flags, sources) in BUILDS.items():

@@ -109,8 +109,8 @@ def test_each_stab_rule_fires(debug_exe: tuple[str, Path, Path], mutation: str,
     img = mi.parse(data)
     if mutation == "fun_address":
         mutated = _set_value(data, fun, _value_at(data, fun) + 1)
-    elif mutation == "fun_other_section":  # n_sect 2: a section that holds no code
-        mutated = _set_byte(data, fun + 5, 2)
+    elif mutation == "fun_other_section":  # n_sect of a section that holds no code
+        mutated = _set_byte(data, fun + 5, _section_number(img, code=False))
     elif mutation == "gsym_address":
         mutated = _set_value(data, at[(0x20, "_g")], _value_at(data, at[(0x20, "_g")]) + 4)
     elif mutation == "stsym_outside":
@@ -128,6 +128,27 @@ def test_each_stab_rule_fires(debug_exe: tuple[str, Path, Path], mutation: str,
         bnsym = fun - (16 if img.is64 else 12)
         mutated = _set_value(data, bnsym, _value_at(data, bnsym) + 2)
     assert rule in _ids(mutated), mutation
+
+
+def _section_number(img: mi.MachOImage, *, code: bool) -> int:
+    """The n_sect of a section other than __text that holds code (or holds none)."""
+    return next(k for k, s in enumerate(img.sections(), 1)
+                if s.name != "__TEXT,__text" and bool(s.flags & 0x80000400) == code)
+
+
+@pytest.mark.parametrize("debug_exe", ["i386"], indirect=True)  # (x86_64's has one code section)
+def test_a_function_stab_naming_another_code_section_only_warns(
+        debug_exe: tuple[str, Path, Path]) -> None:
+    """Xcode 5's ld64 wrote __text's number in the N_FUN of functions gcc put in
+    __text_startup (libgcc_s and libgfortran in numpy's and scipy's wheels): dsymutil
+    reads only the address, so the checker warns and `linkharness check` passes."""
+    _, _, exe = debug_exe
+    data = exe.read_bytes()
+    fun = _stab_offsets(data)[(0x24, "_f")]
+    mutated = _set_byte(data, fun + 5, _section_number(mi.parse(data), code=True))
+    found = check(mutated)
+    assert [(v.rule, v.severity) for v in found] == [("MACHO-STAB-FUN-SECT", "warning")]
+    assert "is in __TEXT,__text" in found[0].what
 
 
 def _with_file_only_dwarf(data: bytes, initprot: int = 0) -> bytes:

@@ -1,0 +1,58 @@
+"""A guest's output is held in the host's memory until the run ends (stdout and stderr
+for the result, its files in the run's in-memory file system), so it counts against the
+run's memory cap.  Before, a guest writing 1 MiB to stdout in a loop grew the host by
+2 GiB under a 32 MiB cap and ran 8 s past a 3 s limit; one filling 64 MiB files one after
+another grew it by 800 MB.  Now each run ends in a fault naming the cap, in time."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from oracle.emulate import run
+
+CAP = 32 << 20
+TIMEOUT = 3.0
+GUESTS = {
+    "stdout": """#include <string.h>
+#include <unistd.h>
+static char buf[1 << 20];
+int main(void) { memset(buf, 'x', sizeof buf); for (;;) write(1, buf, sizeof buf); }
+""",
+    "files": """#include <stdio.h>
+#include <string.h>
+static char buf[1 << 20];
+int main(void) {
+  char name[32];
+  memset(buf, 'x', sizeof buf);
+  for (int i = 0;; i++) {
+    sprintf(name, "f%d", i);
+    FILE *f = fopen(name, "w");
+    if (!f) return 2;
+    for (int k = 0; k < 64; k++) fwrite(buf, 1, sizeof buf, f);
+    fclose(f);
+  }
+}
+""",
+}
+
+
+@pytest.mark.parametrize("kind", list(GUESTS))
+def test_output_counts_against_the_memory_cap(kind: str, tmp_path: Path) -> None:
+    (tmp_path / "g.c").write_text(GUESTS[kind])
+    subprocess.run(["gcc", "-O1", "-o", str(tmp_path / "g"), str(tmp_path / "g.c")],
+                   check=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
+    start = time.monotonic()
+    result = run(tmp_path / "g", timeout=TIMEOUT, memory_cap=CAP)
+    assert time.monotonic() - start < TIMEOUT + 1.0
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10) - peak
+    assert grown < CAP + (64 << 20), f"grew {grown >> 20} MiB"
+    assert result.exit_code is None
+    assert any("output past the run's memory cap" in f.message for f in result.faults), \
+        result.faults
+    assert len(result.stdout) <= CAP

@@ -1,0 +1,134 @@
+"""Hostile command lines and scripts (issue 13, the `semantic` campaign's hand-made half):
+option values past what an output can hold, linker scripts that name themselves or nest
+thousands deep, a thin archive naming a device, a link with no object at all.  Each once
+gave an internal error (a traceback's last line) or a RecursionError; each must now be
+one `linkharness: error:` line naming what is wrong, exit status 1, no output file (or,
+where GNU ld links, a link).  Run in-process through `linker.cli.main`: fast."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from linker.cli import main
+
+HELLO = "int main(void) { return 7; }\n"
+
+
+@pytest.fixture(scope="module")
+def objects(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("hostile-commands")
+    (work / "m.c").write_text(HELLO)
+    made = {"elf": work / "m.o", "macho64": work / "m64.o", "macho32": work / "m32.o"}
+    subprocess.run(["gcc", "-c", "-o", str(made["elf"]), str(work / "m.c")], check=True)
+    for name, triple in (("macho64", "x86_64-apple-macosx10.9"),
+                         ("macho32", "i386-apple-macosx10.7")):
+        subprocess.run(["clang-14", "-target", triple, "-c", "-o", str(made[name]),
+                        str(work / "m.c")], check=True)
+    return made
+
+
+def _refused(argv: list[str], out: Path, capsys: pytest.CaptureFixture[str],
+             wanted: str) -> None:
+    status = main([*argv, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert status == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("linkharness: error: "), err
+    assert wanted in lines[0], err
+    assert not out.exists()
+    assert sorted(p.name for p in out.parent.iterdir() if p.name.startswith(out.name)) == []
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (["-z", "stack-size=99999999999999999999999"], "the stack size must be below"),
+    (["-z", "stack-size=0x100000000"], "the stack size must be below"),
+])
+def test_elf_option_values_past_the_output(argv: list[str], wanted: str, tmp_path: Path,
+                                           objects: dict[str, Path],
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    _refused([str(objects["elf"]), "-e", "main", *argv], tmp_path / "a.out", capsys, wanted)
+
+
+@pytest.mark.parametrize("arch, option, value, wanted", [
+    ("x86_64", "-stack_size", "0x10000000000000000", "must be below 0x800000000000"),
+    ("x86_64", "-pagezero_size", "0xfffffffffffff000", "must be below 0x800000000000"),
+    ("x86_64", "-headerpad", "0x7ffffffff000", "must be below 0x10000000"),
+    ("i386", "-pagezero_size", "0xfffff000", "past the 32-bit address space"),
+])
+def test_macho_option_values_past_the_output(arch: str, option: str, value: str, wanted: str,
+                                             tmp_path: Path, objects: dict[str, Path],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    obj = objects["macho64" if arch == "x86_64" else "macho32"]
+    _refused(["-arch", arch, option, value, str(obj), "-lSystem"], tmp_path / "a.out", capsys,
+             wanted)
+
+
+def test_script_naming_itself(tmp_path: Path, objects: dict[str, Path],
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "self.so").write_text(f"GROUP ( {objects['elf']} {tmp_path / 'self.so'} )")
+    _refused(["-e", "main", str(tmp_path / "self.so")], tmp_path / "a.out", capsys,
+             "self.so: linker script names itself")
+
+
+def test_scripts_naming_each_other_through_l(tmp_path: Path, objects: dict[str, Path],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "liba.so").write_text("INPUT ( -lb )")
+    (tmp_path / "libb.so").write_text("INPUT ( -la )")
+    _refused([str(objects["elf"]), "-e", "main", "-L", str(tmp_path), "-la"],
+             tmp_path / "a.out", capsys, "linker script names itself")
+
+
+def test_as_needed_nested_thousands_deep(tmp_path: Path, objects: dict[str, Path],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    deep = "AS_NEEDED ( " * 5000 + str(objects["elf"]) + " )" * 5000
+    (tmp_path / "deep.so").write_text(f"GROUP ( {deep} )")
+    assert main(["-e", "main", str(tmp_path / "deep.so"), "-o", str(tmp_path / "a.out")]) == 0
+    assert (tmp_path / "a.out").is_file()
+    (tmp_path / "open.so").write_text("GROUP ( " + "AS_NEEDED ( " * 5000)
+    _refused(["-e", "main", str(tmp_path / "open.so")], tmp_path / "b.out", capsys,
+             "expected ')', found 'end of file'")
+
+
+def test_link_of_shared_objects_only(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                     ) -> None:
+    """No object at all (an empty INPUT(), or only a library): GNU ld links it with a
+    warning about the entry point; the relocation pass once joined zero tables."""
+    (tmp_path / "empty.so").write_text("INPUT ( )")
+    assert main(["-e", "main", str(tmp_path / "empty.so"), "-o", str(tmp_path / "a.out")]) == 0
+    assert "cannot find entry symbol main" in capsys.readouterr().err
+    assert (tmp_path / "a.out").is_file()
+
+
+def test_thin_archive_naming_a_device(tmp_path: Path, objects: dict[str, Path],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    names = "/dev/zero/\n"
+    archive = (b"!<thin>\n" + b"//".ljust(48) + str(len(names)).encode().ljust(10) + b"`\n"
+               + names.encode() + b"\n" + b"/0".ljust(16) + b"0".ljust(32) + b"8".ljust(10) + b"`\n")
+    (tmp_path / "libthin.a").write_bytes(archive)
+    _refused([str(objects["elf"]), "-e", "main", str(tmp_path / "libthin.a")],
+             tmp_path / "a.out", capsys, "libthin.a: offset 0x50: thin archive member "
+             "/dev/zero: not a regular file")
+
+
+def test_map_to_a_full_device_leaves_no_output(tmp_path: Path, objects: dict[str, Path],
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """A map written to /dev/full fails (ENOSPC) after the output was staged: the output
+    was once renamed into place first, and stayed."""
+    _refused([str(objects["elf"]), "-e", "main", "-Map=/dev/full"], tmp_path / "a.out",
+             capsys, "/dev/full: cannot write map file: No space left on device")
+
+
+def test_run_refuses_a_timeout_that_is_not_a_number(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """`linkharness run --timeout nan` compared false with every clock reading: a guest
+    that loops ran for ever.  Now a usage error (status 2) before anything runs."""
+    from oracle.emulate.cli import main as run_main
+    (tmp_path / "loop.c").write_text("int main(void) { for (;;); }\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "loop"), str(tmp_path / "loop.c")], check=True)
+    with pytest.raises(SystemExit) as exited:
+        run_main(["--timeout", "nan", str(tmp_path / "loop")])
+    assert exited.value.code == 2
+    assert "not a number of seconds: nan" in capsys.readouterr().err
