@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -332,3 +333,20 @@ def test_falls_back_when_the_server_drops_the_link(run_dir: Path, tmp_path: Path
                 time.sleep(0.01)
         assert link.returncode == 0
     assert (tmp_path / "silent").read_bytes() == (tmp_path / "dropped").read_bytes()
+
+
+def test_status_and_stop_commands(run_dir: Path) -> None:
+    path = _wait_for_server(_ld())
+    pid = _server_pid(path)
+
+    def command(word: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "oracle.cli", "server", word],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": link_server.package_root()})
+
+    status = command("status")
+    assert status.returncode == 0
+    assert f"{path} (current code): pid {pid}," in status.stdout
+    assert command("stop").returncode == 0
+    assert not _alive(pid) and not os.path.exists(path)
+    assert command("status").stdout == "no link server running\n"
