@@ -211,10 +211,21 @@ class Server:
         except (BlockingIOError, InterruptedError):
             return
         self.requests += 1
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: this client links directly
+            conn.close()
+            return
         if pid == 0:
             _child(conn, self)  # never returns
-        link = _Link(pid, os.pidfd_open(pid), conn)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # out of descriptors: a child that cannot be watched goes (its
+            os.kill(pid, signal.SIGKILL)  # client, finding no status, links directly)
+            os.waitpid(pid, 0)
+            conn.close()
+            return
+        link = _Link(pid, pidfd, conn)
         self.links[link.pidfd] = self.links[conn.fileno()] = link
         self.poller.register(link.pidfd, select.POLLIN)
         self.poller.register(conn.fileno(), select.POLLRDHUP)  # never POLLIN: the child reads
