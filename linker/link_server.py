@@ -528,20 +528,23 @@ def _server_pid(path: str) -> int | None:
 
 
 def stop(path: str, wait_s: float = 10.0) -> bool:
-    """Ask the server at PATH to stop (links it runs finish first); whether it did."""
+    """Ask the server at PATH to stop (links it runs finish first) and wait until its
+    process has ended; whether it has."""
     pid = _server_pid(path)
     if pid is None:
         return True
     try:
-        os.kill(pid, signal.SIGTERM)
+        pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
         return True
-    give_up = time.monotonic() + wait_s
-    while time.monotonic() < give_up:
-        if _server_pid(path) is None:
-            return True
-        time.sleep(0.02)
-    return False
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+        ready, _, _ = select.select([pidfd], [], [], wait_s)
+        return bool(ready)
+    except ProcessLookupError:
+        return True
+    finally:
+        os.close(pidfd)
 
 
 def server_command(argv: list[str]) -> int:
