@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/linker/link_server_mutants.py      # ~5 min; every line CAUGHT
 
-Each mutant edits one line of linker/link_server.py or linker/link_client.c in place, runs
+Each mutant edits one line of linker/link_server*.py or linker/link_client.c in place, runs
 the server's tests (stopping at the first failure), and puts the line back (also when
 interrupted).  Not a pytest module: it edits the checkout and takes minutes.  The edit
 changes the code's identity, so every run meets a fresh server of the mutated code.
@@ -22,9 +22,9 @@ TESTS = "tests/linker/test_link_server.py"
 MUTANTS = [
     ("standard streams not passed", "linker/link_client.c",
      "if (fcntl(fd, F_GETFD) >= 0) {", "if (0) {"),
-    ("umask not installed", "linker/link_server.py",
+    ("umask not installed", "linker/link_server_child.py",
      "    os.umask(umask)\n", "    pass\n"),
-    ("working directory not installed", "linker/link_server.py",
+    ("working directory not installed", "linker/link_server_child.py",
      "    os.fchdir(fds[-1])\n", "    pass\n"),
     ("code changes not noticed", "linker/link_server.py",
      "        return not ours or tree_hash() != self.tree", "        return not ours"),

@@ -1,4 +1,4 @@
-"""The warm link server behind the shims (linker/link_server.py, linker/link_client.c).
+"""The warm link server behind the shims (linker/link_server*.py, linker/link_client.c).
 
 Each test links through the compiled `ld`/`ld64` client with a private XDG_RUNTIME_DIR,
 so its servers are its own; they are stopped at the end.  A link counts as served when
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import link_server, shim
+from linker import link_server_command, link_server_identity, shim
 from linker.cli import ld64_shim, shim_dir
 
 HELLO = '#include <stdio.h>\nint main(void) { puts("hello"); return 3; }\n'
@@ -45,8 +45,8 @@ def run_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     try:
         yield directory
     finally:
-        for path in link_server.sockets_in(str(directory / "linkharness")):
-            link_server.stop(path)
+        for path in link_server_command.sockets_in(str(directory / "linkharness")):
+            link_server_command.stop(path)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -61,13 +61,13 @@ def _socket_of(client: str) -> str:
 
 
 def _requests(path: str) -> int | None:
-    line = link_server.query_status(path)
+    line = link_server_command.query_status(path)
     match = re.search(r"(\d+) requests before this one", line or "")
     return int(match.group(1)) if match else None
 
 
 def _server_pid(path: str) -> int:
-    line = link_server.query_status(path)
+    line = link_server_command.query_status(path)
     match = re.match(r"pid (\d+)", line or "")
     assert match, line
     return int(match.group(1))
@@ -77,10 +77,10 @@ def _wait_for_server(client: str) -> str:
     """Start the server for CLIENT's code if none runs (a link that cannot parse starts
     it and fails fast, directly), and wait until it answers."""
     path = _socket_of(client)
-    if link_server.query_status(path) is None:
+    if link_server_command.query_status(path) is None:
         subprocess.run([client, "--version"], capture_output=True, check=False)
     give_up = time.monotonic() + SERVER_START_S
-    while link_server.query_status(path) is None:
+    while link_server_command.query_status(path) is None:
         assert time.monotonic() < give_up, "no server came up"
         time.sleep(0.05)
     return path
@@ -107,7 +107,7 @@ def _served_and_direct(command: list[str], output: Path, cwd: Path, client: str
 
 
 def test_client_and_server_name_the_same_socket(run_dir: Path) -> None:
-    path = link_server.socket_path()
+    path = link_server_identity.socket_path()
     assert path is not None and path.startswith(str(run_dir / "linkharness") + "/")
     assert _socket_of(_ld()) == _socket_of(ld64_shim()) == path
 
@@ -186,7 +186,7 @@ def test_a_stale_identity_gets_a_new_server(run_dir: Path, tmp_path: Path) -> No
     the old code leaves within seconds.  (A copy of the package, so that the test edits
     nothing the other tests run.)"""
     root = tmp_path / "checkout"
-    shutil.copytree(Path(link_server.package_root()) / "linker", root / "linker",
+    shutil.copytree(Path(link_server_identity.package_root()) / "linker", root / "linker",
                     ignore=shutil.ignore_patterns("__pycache__"))
     client = str(tmp_path / "ld")
     assert shim.compile_client(client, str(root), str(tmp_path / "pycache"))
@@ -198,7 +198,7 @@ def test_a_stale_identity_gets_a_new_server(run_dir: Path, tmp_path: Path) -> No
     os.utime(stamp, ns=(stamp.stat().st_atime_ns, stamp.stat().st_mtime_ns + 10**9))
     new_path = _socket_of(client)
     assert new_path != old_path
-    assert link_server.query_status(new_path) is None
+    assert link_server_command.query_status(new_path) is None
     command = ["gcc", f"-B{tmp_path}", "hello.o", "-o", "hello"]
     assert _link(command, tmp_path).returncode == 0  # directly, starting a new server
     _wait_for_server(client)
@@ -272,8 +272,8 @@ def test_a_piped_build_returns_at_once(run_dir: Path, tmp_path: Path) -> None:
     """The server a link starts holds none of the build's descriptors: `gcc ... | cat`
     ends when the link ends, not when the server does (60 s idle here)."""
     (tmp_path / "hello.c").write_text(HELLO)
-    path = link_server.socket_path()
-    assert path is not None and link_server.query_status(path) is None
+    path = link_server_identity.socket_path()
+    assert path is not None and link_server_command.query_status(path) is None
     build = subprocess.Popen(["gcc", f"-B{shim_dir()}", "hello.c", "-o", "hello"],
                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert build.stdout is not None
@@ -308,7 +308,7 @@ def test_falls_back_when_no_server_can_start(run_dir: Path, tmp_path: Path) -> N
 def test_falls_back_when_the_server_drops_the_link(run_dir: Path, tmp_path: Path) -> None:
     """Something answers at the socket but never takes the link (here: accepts and hangs
     up; with LINKHARNESS_SERVER_WAIT_MS, one that never replies): the link runs directly."""
-    path = link_server.socket_path()
+    path = link_server_identity.socket_path()
     assert path is not None
     os.makedirs(os.path.dirname(path), mode=0o700)
     (tmp_path / "hello.c").write_text(HELLO)
@@ -342,7 +342,7 @@ def test_status_and_stop_commands(run_dir: Path) -> None:
     def command(word: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "oracle.cli", "server", word],
                               capture_output=True, text=True, check=False,
-                              env={**os.environ, "PYTHONPATH": link_server.package_root()})
+                              env={**os.environ, "PYTHONPATH": link_server_identity.package_root()})
 
     status = command("status")
     assert status.returncode == 0
