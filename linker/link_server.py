@@ -275,8 +275,23 @@ def serve(path: str, after: int | None = None) -> int:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0
-    if tree_hash() != tree or not _same_file(lock_fd, path + ".lock"):
-        return 0  # the code changed, or the lock file we hold was removed meanwhile
+    if not _same_file(lock_fd, path + ".lock"):
+        return 0  # the lock file we hold was removed meanwhile: another is the server
+    try:
+        return _serve_locked(path, lock_fd, tree, after)
+    finally:  # one lock file per identity would pile up; removed while still held
+        if _same_file(lock_fd, path + ".lock"):
+            os.unlink(path + ".lock")
+
+
+def _serve_locked(path: str, lock_fd: int, tree: int, after: int | None) -> int:
+    if tree_hash() != tree:
+        return 0  # the code changed since the client looked
+    try:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            return 1  # something else has our name: the shims link directly
+    except FileNotFoundError:
+        pass
     os.ftruncate(lock_fd, 0)
     os.pwrite(lock_fd, f"{os.getpid()}\n".encode(), 0)
     if after is not None:
@@ -287,12 +302,8 @@ def serve(path: str, after: int | None = None) -> int:
     gc.disable()  # as a link runs; and frozen, so no child's collection walks the modules
     gc.freeze()
     server = Server(path, lock_fd, tree, idle_seconds())
-    try:
-        server.listen()
-        server.run()
-    finally:  # one lock file per identity would pile up; removed while still held
-        if _same_file(lock_fd, path + ".lock"):
-            os.unlink(path + ".lock")
+    server.listen()
+    server.run()
     return 0
 
 

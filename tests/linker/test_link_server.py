@@ -293,7 +293,7 @@ def test_a_piped_build_returns_at_once(run_dir: Path, tmp_path: Path) -> None:
     assert held[:3] == ["/dev/null"] * 3 and pipe not in held, held
 
 
-def test_falls_back_when_no_server_can_start(run_dir: Path, tmp_path: Path) -> None:
+def test_falls_back_when_the_directory_is_not_private(run_dir: Path, tmp_path: Path) -> None:
     """A socket directory that is not private: no server, and the link still works."""
     (run_dir / "linkharness").mkdir(mode=0o700)
     os.chmod(run_dir / "linkharness", 0o777)
@@ -303,6 +303,24 @@ def test_falls_back_when_no_server_can_start(run_dir: Path, tmp_path: Path) -> N
     assert subprocess.run([str(tmp_path / "hello")], check=False).returncode == 3
     time.sleep(0.5)
     assert os.listdir(run_dir / "linkharness") == []
+
+
+def test_falls_back_when_the_server_cannot_start(run_dir: Path, tmp_path: Path) -> None:
+    """A directory where the socket should be: every link tries to start a server, which
+    gives up at once, and links directly."""
+    path = link_server_identity.socket_path()
+    assert path is not None
+    os.mkdir(os.path.dirname(path), mode=0o700)  # private: the client does try
+    os.mkdir(path)
+    (tmp_path / "hello.c").write_text(HELLO)
+    for n in range(2):
+        done = _link(["gcc", f"-B{shim_dir()}", "hello.c", "-o", f"hello{n}"], tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert subprocess.run([str(tmp_path / f"hello{n}")], check=False).returncode == 3
+    time.sleep(1)  # for the servers those links tried to start to give up
+    _wait_until(lambda: not os.path.exists(path + ".lock"), "a server is still trying")
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]  # nothing else
+    assert os.path.isdir(path) and link_server_command.query_status(path) is None
 
 
 def test_falls_back_when_the_server_drops_the_link(run_dir: Path, tmp_path: Path) -> None:
