@@ -219,6 +219,8 @@ def _i386_rows() -> list[Row]:
         _r(t, "IFUNC", "IRELATIVE in dynamic i386 links (called, address taken three ways)",
            "i386:ifunc:dynamic", "i386:ifunc:call", "i386:ifunc:abs", "i386:ifunc:data",
            "i386:ifunc:got"),
+        _r(t, "debug information", "R_386_GOTOFF in a non-allocated section (S + A - GOT, as "
+           "gcc -m32 -fPIC -g writes call-site values)", "i386:gotoff:non_alloc"),
     ]
     return rows
 

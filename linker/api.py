@@ -228,9 +228,8 @@ def link(
     if emit_relocs and (strip or spec.format == "macho" or shared):
         raise LinkError("--emit-relocs is supported for ELF executables without -s (its "
                         "relocations name .symtab's symbols)")
-    if default_symver and (not shared or spec.format == "macho"):
-        raise LinkError("--default-symver is supported for ELF shared objects only (GNU ld "
-                        "also versions an executable's exports; linkharness does not)")
+    if default_symver and spec.format == "macho":
+        raise LinkError("--default-symver is an ELF option (ld64 has no symbol versions)")
     maps = _Maps(map_file, text_map, print_map, tuple(defsym))
     if spec.format == "macho":
         return _link_macho(spec.name, spec.arch, inputs, output, entry, library_paths,
@@ -353,6 +352,7 @@ def link(
         more_flags_1=more_flags_1 | (shared_flags_1 if shared else 0),
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options, relax=relax,
+        default_symver=os.path.basename(os.fspath(output)) if default_symver else None,
         properties=tuple(sorted((z_properties or {}).items())),
         section_starts=tuple(section_starts), sort_section=sort_section, unique=unique,
         ibt_plt=ibt_plt, emit_relocs=emit_relocs,

@@ -498,9 +498,11 @@ class _Lookup:
 
 _LOOKUPS: dict[int, _Lookup] = {}
 # What debug information and other non-allocated sections may hold: addresses, offsets,
-# sizes and TLS block offsets.  Nothing that needs a GOT slot or a PLT entry.
+# sizes, TLS block offsets, and offsets from the GOT base (gcc -m32 -fPIC -g describes a
+# call-site parameter as a spilled GOT pointer plus `.LCn@GOTOFF`).  Nothing that needs a
+# GOT slot or a PLT entry.
 _NON_ALLOC_KINDS = (RelocKind.NONE, RelocKind.ABS, RelocKind.PC, RelocKind.SIZE,
-                    RelocKind.TLS_DTPOFF)
+                    RelocKind.TLS_DTPOFF, RelocKind.REL_GOT)
 
 
 def _lookup_tables(table: NativeRelocs) -> _Lookup:
