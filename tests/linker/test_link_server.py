@@ -411,3 +411,13 @@ def test_a_server_killed_mid_link_costs_no_link(run_dir: Path, tmp_path: Path) -
     assert client.returncode == 0, stderr
     assert stderr == b""
     assert (tmp_path / "out").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_an_idle_server_leaves(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LINKHARNESS_SERVER_IDLE seconds after its last request the server is gone, and
+    its socket and lock file with it."""
+    monkeypatch.setenv("LINKHARNESS_SERVER_IDLE", "3")
+    path = _wait_for_server(_ld())
+    pid = _server_pid(path)
+    _wait_until(lambda: not _alive(pid), "the idle server stayed", seconds=60)
+    assert os.listdir(os.path.dirname(path)) == []
