@@ -39,6 +39,8 @@ MUTANTS = [
      "            if (status >= 0) return status;", "            if (status >= 0) return 0;"),
     ("a link outlives its killed server", "linker/link_server_child.py",
      "        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)", "        pass"),
+    ("an idle server stays", "linker/link_server.py",
+     "(self.stopping or now - last_activity >= self.idle_s)", "self.stopping"),
     ("identity blind to subdirectories", "linker/link_client.c",
      "            status = hash_tree(path, name, depth + 1, sum);", "            status = 0;"),
 ]
