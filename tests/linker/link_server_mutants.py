@@ -37,6 +37,10 @@ MUTANTS = [
      "        for (int fd = 0; fd < 3; fd++) dup2(null, fd);", "        (void)null;"),
     ("exit status dropped", "linker/link_client.c",
      "            if (status >= 0) return status;", "            if (status >= 0) return 0;"),
+    ("a link outlives its killed server", "linker/link_server_child.py",
+     "        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)", "        pass"),
+    ("an idle server stays", "linker/link_server.py",
+     "(self.stopping or now - last_activity >= self.idle_s)", "self.stopping"),
     ("identity blind to subdirectories", "linker/link_client.c",
      "            status = hash_tree(path, name, depth + 1, sum);", "            status = 0;"),
 ]

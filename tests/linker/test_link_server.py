@@ -228,6 +228,20 @@ def _wait_until(condition: Callable[[], bool], failure: str, seconds: float = 30
         time.sleep(0.02)
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            pass
+    return False
+
+
 def _children(pid: int) -> list[int]:
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(word) for word in f.read().split()]
@@ -368,3 +382,42 @@ def test_status_and_stop_commands(run_dir: Path) -> None:
     assert command("stop").returncode == 0
     assert not _alive(pid) and not os.path.exists(path)
     assert command("status").stdout == "no link server running\n"
+
+
+def test_a_server_killed_mid_link_costs_no_link(run_dir: Path, tmp_path: Path) -> None:
+    """The server dies (SIGKILL) while a link runs in its child: the child goes with it
+    (PR_SET_PDEATHSIG), and the shim, left without a status, links again directly."""
+    (tmp_path / "zero.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "other.c").write_text("int other = 1;\n")
+    subprocess.run(["gcc", "-c", "zero.c", "other.c"], cwd=tmp_path, check=True)
+    fifo = tmp_path / "slow.o"
+    os.mkfifo(fifo)
+    path = _wait_for_server(_ld())
+    server = _server_pid(path)
+    _wait_until(lambda: not _children(server), "the status request's child did not end")
+    writer = os.open(fifo, os.O_RDWR)  # open and silent: the link waits on it
+    try:
+        client = subprocess.Popen([_ld(), "zero.o", "slow.o", "-o", "out", "-e", "main"],
+                                  cwd=tmp_path, stderr=subprocess.PIPE)
+        _wait_until(lambda: bool(_children(server)), "the link never started")
+        link = _children(server)[0]
+        os.kill(server, signal.SIGKILL)
+        _wait_until(lambda: not _alive(link), "the link outlived its server")
+        os.write(writer, (tmp_path / "other.o").read_bytes())  # for the direct link,
+        _wait_until(lambda: _has_open(client.pid, fifo), "no direct link")  # once it reads
+    finally:
+        os.close(writer)
+    _, stderr = client.communicate(timeout=120)
+    assert client.returncode == 0, stderr
+    assert stderr == b""
+    assert (tmp_path / "out").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_an_idle_server_leaves(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LINKHARNESS_SERVER_IDLE seconds after its last request the server is gone, and
+    its socket and lock file with it."""
+    monkeypatch.setenv("LINKHARNESS_SERVER_IDLE", "3")
+    path = _wait_for_server(_ld())
+    pid = _server_pid(path)
+    _wait_until(lambda: not _alive(pid), "the idle server stayed", seconds=60)
+    assert os.listdir(os.path.dirname(path)) == []
