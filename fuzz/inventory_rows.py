@@ -105,6 +105,8 @@ def _elf64_rows() -> list[Row]:
         _r(t, "garbage collection", "--gc-sections: unreferenced code, data and read-only "
            "data, referring to each other and to live code", "gc:dead:text", "gc:dead:data",
            "gc:dead:rodata", "gc:dead_refers_to_live", "gc:dead_refers_to_dead"),
+        _r(t, "garbage collection", "--gc-sections: SHF_GNU_RETAIN sections are roots, with "
+           "what they refer to", "gc:dead:retained"),
         _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
            "import:function:plt"),
         _r(t, "dynamic linking", "calls to imports through the GOT (relaxable and strict)",

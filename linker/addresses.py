@@ -112,8 +112,9 @@ def _addresses_one_by_one(symtab: SymbolTable, layout: Layout,
     for sym in symtab.symbols:
         i = sym.id
         if not 0 <= sym.size < 1 << 63:
+            where = sym.file if sym.file is not None else sym.dso  # a library's, too
             raise LinkError(f"symbol size {sym.size:#x} is past any address space",
-                            file=sym.file.path if sym.file is not None else None,
+                            file=where.path if where is not None else None,
                             symbol=sym.name)
         size[i] = sym.size
         if sym.linker_defined:

@@ -24,7 +24,6 @@ from .errors import (
     LinkError,
     collecting,
     current,
-    warn,
 )
 from .pipeline import LinkedImage, run_back_half
 from .records import dataclass, field
@@ -127,6 +126,7 @@ def link(
     print_map: bool = False,
     allow_multiple_definition: bool = False,
     ignore_undefined: bool = False,
+    warn_undefined: bool = False,
     separate_code: bool = True,
     max_page_size: int = 0,
     sort_common: str | None = None,
@@ -137,6 +137,7 @@ def link(
     warn_exec_stack: bool = False,
     dynamic_list: Sequence[str] = (),
     dynamic_list_data: bool = False,
+    export_dynamic_symbols: Sequence[str] = (),
     gc_sections: bool = False,
     print_gc_sections: bool = False,
     shared: bool = False,
@@ -198,7 +199,9 @@ def link(
     `warn_exec_stack`: GNU ld's warnings for an object asking for an executable stack
     (the GNU command line turns them on; from Python they are opt-in).
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
-    `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
+    `dynamic_list_data`: every data object is exported too; `export_dynamic_symbols`
+    (--export-dynamic-symbol[-list]): more exports of an executable (a shared object
+    exports every default-visibility definition anyway).  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
 
     `shared`: write a shared object (-shared; linker/elf/dso.py) named `soname`
@@ -249,6 +252,7 @@ def link(
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
     symtab.ignore_undefined = ignore_undefined
+    symtab.warn_undefined = warn_undefined
     symtab.undefined_needs_relocation = True
     symtab.sort_common = sort_common
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
@@ -288,6 +292,14 @@ def link(
         or any(not lib.as_needed for lib in symtab.libraries)
     provide_linker_symbols(symtab, dynamic)
     shared_options = None
+    if export_dynamic_symbols and not shared:
+        # --export-dynamic-symbol(-list): in an executable, more names for .dynsym
+        dynamic_list = (*dynamic_list, *export_dynamic_symbols)
+    elif export_dynamic_symbols and (symbolic != "none" or dynamic_list or dynamic_list_data):
+        raise LinkError("--export-dynamic-symbol with -Bsymbolic or --dynamic-list in a "
+                        "shared object is not supported (it keeps the named symbols "
+                        "preemptible); every default-visibility definition is exported "
+                        "already")
     if dynamic_undefined_weak and not shared:
         raise LinkError("-z dynamic-undefined-weak in an executable is not supported (its "
                         "undefined weak symbols resolve to 0 at link time)")
@@ -298,7 +310,7 @@ def link(
             soname=soname, symbolic=symbolic, no_undefined=no_undefined,
             dynamic_undefined_weak=dynamic_undefined_weak is not False,
             text_relocations=text_relocations,
-            version_script=read_version_scripts(list(version_scripts)),
+            version_script=read_version_scripts(list(version_scripts), list(library_paths)),
             default_symver=default_symver, exclude_libs=tuple(exclude_libs),
             output_name=os.fspath(output),
             dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data)
@@ -313,7 +325,8 @@ def link(
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
         if warn_exec_stack:
-            _warn_executable_stack(symtab)
+            from .elf.stack_note import warn_executable_stack
+            warn_executable_stack(symtab.objects)
     opts = ImageOptions(
         dynamic=dynamic,
         dynamic_linker=dynamic_linker or arch.dynamic_linker,
@@ -486,14 +499,3 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     maps.write(linked, symtab, out_path)
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
                       needed=linked.needed)
-
-
-def _warn_executable_stack(symtab: SymbolTable) -> None:
-    """GNU ld's two warnings (2.39 on), word for word after the file: build logs are
-    grepped for them."""
-    for obj in symtab.objects:
-        if obj.exec_stack:
-            warn("requires executable stack (because the .note.GNU-stack section is "
-                 "executable)", file=obj.path)
-        elif obj.exec_stack is None:
-            warn("missing .note.GNU-stack section implies executable stack", file=obj.path)

@@ -11,6 +11,7 @@ is never misread as a short option with a value.
 from __future__ import annotations
 
 import os
+import re
 
 from .errors import LinkError
 from .gnu_options import GNU_LONG_OPTIONS
@@ -30,7 +31,8 @@ TAKES_VALUE = {
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
     "--unresolved-symbols", "-Ttext-segment", "--sort-section",
     "-fini", "--exclude-libs", "--dynamic-list", "-Ttext", "-Tdata", "-Tbss", "-Tldata-segment",
-    "-Trodata-segment", "--section-start",
+    "-Trodata-segment", "--section-start", "--export-dynamic-symbol",
+    "--export-dynamic-symbol-list",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
 OPTIONAL_VALUE = {"--sort-common", "-unique"}
@@ -63,6 +65,7 @@ IGNORED = {
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
+    "--undefined-version": "a version script may name symbols nothing defines (the default)",
 }
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
@@ -70,7 +73,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
          "-Bno-symbolic", "--no-undefined", "-r", "-unique",
-         "--relax", "--no-relax", "-q", "--default-symver"}
+         "--relax", "--no-relax", "-q", "--warn-unresolved-symbols",
+         "--error-unresolved-symbols", "--default-symver"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -100,6 +104,9 @@ def split_options(argv: list[str]) -> list[tuple[str, str | None]]:
             continue
         if not arg.startswith("-") or arg == "-":
             out.append(("", arg))
+            continue
+        if arg.startswith("-L") and len(arg) > 2:
+            out.append(("-L", arg[2:]))  # all of it: `-L=dir` is a directory in the sysroot
             continue
         name, eq, value = arg.partition("=")
         name = ALIASES.get(name, name)
@@ -132,18 +139,60 @@ def split_options(argv: list[str]) -> list[tuple[str, str | None]]:
     return out
 
 
+# A response file is a command line: a large link's is megabytes; a 3 GiB sparse one once
+# took 15 GB and a minute before it was killed.
+RESPONSE_FILE_LIMIT = 64 << 20
+# One piece of a word, shell-like as shlex.split (POSIX mode, no comments) has them: a run
+# of plain characters, a backslash and the character it escapes, a single-quoted string, a
+# double-quoted one (in which a backslash escapes only a backslash or a double quote);
+# whitespace ends a word; anything else left (an unclosed quote, a final backslash) is an
+# error.  shlex reads a character at a time and grows a long word quadratically: a 2 MB
+# word took it 450 s.
+_PIECE = re.compile(r"""([ \t\r\n]+)|([^ \t\r\n'"\\]+)|\\(.)|'([^']*)'"""
+                    r"""|"([^"\\]*(?:\\.[^"\\]*)*)"|(.)""", re.DOTALL)
+_DOUBLE_QUOTED_ESCAPE = re.compile(r'\\([\\"])')
+
+
+def split_words(text: str) -> list[str]:
+    """The words of a response file, as shlex.split(text) gives them, in linear time."""
+    words: list[str] = []
+    current: list[str] | None = None
+    for m in _PIECE.finditer(text):
+        space, plain, escaped, single, double, stray = m.groups()
+        if space is not None:
+            if current is not None:
+                words.append("".join(current))
+                current = None
+            continue
+        if stray is not None:
+            raise ValueError("No escaped character" if stray == "\\" else "No closing quotation")
+        if current is None:
+            current = []
+        if double is not None:
+            current.append(_DOUBLE_QUOTED_ESCAPE.sub(r"\1", double))
+        else:
+            current.append(plain if plain is not None else escaped if escaped is not None
+                           else single)
+    if current is not None:
+        words.append("".join(current))
+    return words
+
+
 def expand_response_files(argv: list[str], depth: int = 0) -> list[str]:
     """GNU ld's `@FILE`: the file's words (shell-like quoting) in place of the argument,
     nested files too; an `@FILE` that cannot be read stays as it is, as in GNU ld."""
     out: list[str] = []
     for arg in argv:
         if arg.startswith("@") and len(arg) > 1 and os.path.isfile(arg[1:]):
-            import shlex
             if depth > 32:
                 raise LinkError(f"{arg}: response files nested too deeply")
+            size = os.path.getsize(arg[1:])
+            if size > RESPONSE_FILE_LIMIT:
+                raise LinkError(f"{arg}: a response file of {size} bytes (at most "
+                                f"{RESPONSE_FILE_LIMIT})")
             with open(arg[1:]) as f:
                 try:
-                    words = shlex.split(f.read())
+                    words = split_words(f.read())
                 except ValueError as e:
                     raise LinkError(f"{arg}: {e}") from None
             out += expand_response_files(words, depth + 1)

@@ -21,6 +21,9 @@ from .errors import LinkError
 # A stream (not a regular file) may give at most this much: objects piped to a linker are
 # small, and a device such as /dev/zero would otherwise be read for ever.
 STREAM_LIMIT = 64 << 20
+# A script, symbol list, version script or dynamic list is text a person or a build wrote:
+# megabytes at most.
+TEXT_LIMIT = 64 << 20
 
 
 def read_input(path: str, map_at_least: int | None = None) -> bytes | mmap.mmap:
@@ -63,7 +66,14 @@ def read_input_status(path: str, map_at_least: int | None = None, only_regular: 
 
 def read_input_text(path: str) -> str:
     """A text input (script, symbol list, version script): bytes that are not UTF-8 pass
-    through as surrogate escapes, as names in objects do."""
+    through as surrogate escapes, as names in objects do.  At most TEXT_LIMIT bytes (a
+    5 GiB sparse --dynamic-list was read whole, past the address-space limit)."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0  # read_input says why
+    if size > TEXT_LIMIT:
+        raise LinkError(f"a text input of {size} bytes (at most {TEXT_LIMIT})", file=path)
     data = read_input(path)
     return bytes(data).decode("utf-8", errors="surrogateescape")
 

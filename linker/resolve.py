@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .defsym import parse_defsym_expression
+from .demangle import demangled
 from .errors import LinkError, current, warn
 from .model import (
     BIND_LOCAL,
@@ -146,6 +147,7 @@ class SymbolTable:
     # --unresolved-symbols=ignore-all|ignore-in-object-files, -z undefs: an object's
     # undefined reference is not an error; it resolves to 0, as GNU ld resolves it.
     ignore_undefined: bool = False
+    warn_undefined: bool = False  # --warn-unresolved-symbols: a warning each, then as 0
     # ELF: an undefined symbol no relocation uses is no error (GNU ld and lld report
     # undefined references from relocations: gcc -pg's gcrt1.o lists __GI_memset unused)
     undefined_needs_relocation: bool = False
@@ -518,15 +520,23 @@ class SymbolTable:
         """Report each strongly undefined symbol, one error each (the link's collector
         stops at its error limit)."""
         diagnostics = current()
-        for sym in self.symbols:
-            if sym.strong_ref and sym.undefined and not self.ignore_undefined:
-                if self.undefined_needs_relocation and not self._relocated_against(sym):
-                    continue
-                diagnostics.error(LinkError(
-                    # GNU ld's phrase leads: build scripts grep for "undefined reference"
-                    f"undefined reference to `{sym.name}' (undefined symbol, referenced by "
-                    f"{', '.join(sym.referrers)})",
-                    file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))
+        missing = [sym for sym in self.symbols
+                   if sym.strong_ref and sym.undefined and not self.ignore_undefined
+                   and not (self.undefined_needs_relocation
+                            and not self._relocated_against(sym))]
+        readable = demangled([sym.name for sym in missing[:diagnostics.room]])
+        for sym in missing:
+            problem = LinkError(
+                # GNU ld's phrase leads, with the name demangled as GNU ld shows it: build
+                # scripts and people grep for "undefined reference to `ns::f()'"
+                f"undefined reference to `{readable.get(sym.name, sym.name)}' (undefined "
+                f"symbol, referenced by {', '.join(sym.referrers)})",
+                file=sym.referrers[0] if sym.referrers else None, symbol=sym.name)
+            if self.warn_undefined:  # the reference then resolves to 0, as ignored ones do
+                for d in problem.diagnostics:
+                    diagnostics.warn(d)
+            else:
+                diagnostics.error(problem)
         diagnostics.check()
 
 

@@ -16,7 +16,7 @@ import os
 from dataclasses import replace
 
 from ..errors import LinkError
-from ..input_file import read_input_status
+from ..input_file import TEXT_LIMIT, read_input_status
 from ..model import (
     COMMON,
     UNDEF,
@@ -246,6 +246,9 @@ class Loader:
         elif data[:4] == LLVM_BITCODE_MAGIC:
             raise LinkError(_LTO_HINT.format(what="LLVM bitcode"), file=path, offset=0)
         elif looks_like_script(data[:4096]):
+            if len(data) > TEXT_LIMIT:
+                raise LinkError(f"a linker script of {len(data)} bytes (at most {TEXT_LIMIT})",
+                                file=path, offset=0)
             self.script(bytes(data).decode("utf-8", "replace"), path, needed,
                         (info.st_dev, info.st_ino))
         else:
@@ -392,7 +395,11 @@ class Loader:
             self.path(found, as_needed=as_needed)
             return
         candidates = []
-        if os.path.isabs(name):
+        if name.startswith("="):  # GNU ld: a path under the sysroot
+            name = self.sysroot.rstrip("/") + "/" + name[1:].lstrip("/") if self.sysroot \
+                else name[1:]
+            candidates.append(name)
+        elif os.path.isabs(name):
             if self.sysroot:
                 candidates.append(self.sysroot + name)
             candidates.append(name)

@@ -15,6 +15,8 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
+from oracle.regular_file import read_regular
+
 FUNCTION_TYPES = ("STT_FUNC", "STT_GNU_IFUNC")
 
 
@@ -36,8 +38,7 @@ class LinkOptions:
 
 def read_dynamic_list(path: str) -> tuple[str, ...]:
     """The names and globs of a GNU ld dynamic list file (`{ name; glob*; };`)."""
-    with open(path) as f:
-        text = f.read()
+    text = read_regular(path).decode()  # not open(): /dev/zero or a FIFO would never end
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
     text = re.sub(r"#[^\n]*", " ", text)
     inner = text[text.index("{") + 1:text.rindex("}")] if "{" in text and "}" in text else ""

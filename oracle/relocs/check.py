@@ -171,7 +171,10 @@ def check_fields_report(output: str, inputs: Sequence[str], *,
         objects, members = _read_inputs([str(p) for p in inputs], skipped)
     except _UnreadableInput as e:
         return unreadable(e.path, e.__cause__ or e, "ELF")
-    hints = read_hints(link_map)
+    try:
+        hints = read_hints(link_map)
+    except (OSError, ValueError) as e:  # the map is read like any input
+        return unreadable(str(link_map), e, "a linkharness link map")
     if members:
         objects = _linked_members(Linked(image, objects, hints), members, skipped)
     linked = Linked(image, objects, hints)

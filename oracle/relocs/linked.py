@@ -12,6 +12,8 @@ import json
 import os
 from collections import Counter, defaultdict
 
+from oracle.regular_file import read_regular
+
 from .image import OutputImage
 from .inputs import InputObject, InputReloc, InputSymbol
 from .mismatch import ConfirmedSite, FieldMismatch
@@ -218,9 +220,26 @@ def _file_ordinals(objects: list[InputObject]) -> dict[int, int]:
 
 
 def read_hints(link_map: str | None) -> dict[tuple[str, int], int]:
+    """Where the link map says each input section went.  ValueError (or OSError) for a
+    map that is not a regular file of linkharness's JSON: a hint is read like any input,
+    and /dev/zero, nesting past the parser's recursion or a string where an index goes
+    must be the caller's finding, not a traceback."""
     if link_map is None:
         return {}
-    with open(link_map) as f:
-        data = json.load(f)
-    return {(os.path.abspath(s["file"]), int(s["index"])): int(s["address"])
-            for s in data.get("sections", []) if "index" in s and "file" in s}
+    try:
+        data = json.loads(read_regular(link_map))
+    except RecursionError:
+        raise ValueError(f"{link_map}: JSON nested too deeply") from None
+    sections = data.get("sections", []) if isinstance(data, dict) else None
+    if not isinstance(sections, list):
+        raise ValueError(f"{link_map}: not a link map (no list of sections)")  # noqa: TRY004
+    hints: dict[tuple[str, int], int] = {}
+    for s in sections:
+        if not isinstance(s, dict) or "index" not in s or "file" not in s:
+            continue
+        where, index, address = s["file"], s["index"], s.get("address")
+        if not (isinstance(where, str) and type(index) is int and type(address) is int):
+            raise ValueError(f"{link_map}: a section's file, index or address is not a "
+                             "string, an integer and an integer")
+        hints[(os.path.abspath(where), index)] = address
+    return hints

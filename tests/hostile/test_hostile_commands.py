@@ -132,3 +132,75 @@ def test_run_refuses_a_timeout_that_is_not_a_number(tmp_path: Path,
         run_main(["--timeout", "nan", str(tmp_path / "loop")])
     assert exited.value.code == 2
     assert "not a number of seconds: nan" in capsys.readouterr().err
+
+
+def test_response_files_large_and_long_worded(tmp_path: Path, objects: dict[str, Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`@FILE` of 3 GiB (sparse) once took 15 GB and a minute; a 2 MB word took shlex
+    450 s.  Past RESPONSE_FILE_LIMIT it is refused; a long word is split in linear time."""
+    import time
+
+    from linker.gnu_argv import RESPONSE_FILE_LIMIT
+    huge = tmp_path / "huge.rsp"
+    huge.write_text(f"{objects['elf']} -e main")
+    with huge.open("r+b") as f:
+        f.truncate(RESPONSE_FILE_LIMIT + 1)
+    _refused([f"@{huge}"], tmp_path / "a.out", capsys,
+             f"a response file of {RESPONSE_FILE_LIMIT + 1} bytes")
+    word = tmp_path / "word.rsp"
+    word.write_text(f"{objects['elf']} -e main " + "x" * 3_000_000)
+    start = time.process_time()
+    _refused([f"@{word}"], tmp_path / "b.out", capsys, "xxxx")
+    assert time.process_time() - start < 5.0
+
+
+@pytest.mark.parametrize("text", ["a b", "'a b' c", '"a \\" b"', "a\\ b", "''", '"\\x"',
+                                  "a\\\nb", "'unclosed", '"unclosed', "end\\"])
+def test_response_file_words_are_shlex_words(text: str) -> None:
+    import shlex
+
+    from linker.gnu_argv import split_words
+    try:
+        want: list[str] | str = shlex.split(text)
+    except ValueError as e:
+        want = str(e)
+    try:
+        got: list[str] | str = split_words(text)
+    except ValueError as e:
+        got = str(e)
+    assert got == want
+
+
+def test_emulator_seed_directory_with_a_huge_file(tmp_path: Path) -> None:
+    """`linkharness run --files DIR` read each file before adding up the sizes: a 3 GiB
+    sparse file took 21 s and 3 GB before it was refused."""
+    import time
+
+    from oracle.emulate.files import MAX_SEED_BYTES, MemoryFiles, SeedError
+    (tmp_path / "seed").mkdir()
+    with (tmp_path / "seed" / "big").open("wb") as f:
+        f.truncate(3 << 30)
+    start = time.process_time()
+    with pytest.raises(SeedError, match=f"more than {MAX_SEED_BYTES} bytes"):
+        MemoryFiles.seeded(tmp_path / "seed")
+    assert time.process_time() - start < 1.0
+
+
+def test_text_inputs_of_gigabytes(tmp_path: Path, objects: dict[str, Path],
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """A --dynamic-list of 5 GiB (sparse) was read whole while the command line was
+    parsed, outside the error reporting: a MemoryError traceback under an address-space
+    limit; a GROUP script of gigabytes was decoded whole.  Both are refused by size."""
+    from linker.input_file import TEXT_LIMIT
+    listed = tmp_path / "list"
+    listed.write_text("{ main; };")
+    script = tmp_path / "libbig.so"
+    script.write_text(f"GROUP ( {objects['elf']} )\n" + " " * 8192)  # text past the sniff
+    for path in (listed, script):
+        with path.open("r+b") as f:
+            f.truncate(5 << 30)
+    _refused([str(objects["elf"]), "-e", "main", "--dynamic-list", str(listed)],
+             tmp_path / "a.out", capsys, f"list: a text input of {5 << 30} bytes")
+    _refused(["-e", "main", str(script)], tmp_path / "b.out", capsys,
+             f"libbig.so: offset 0x0: a linker script of {5 << 30} bytes (at most "
+             f"{TEXT_LIMIT})")

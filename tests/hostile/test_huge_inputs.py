@@ -63,3 +63,19 @@ def test_linker_links_a_sparse_object(made: dict[str, Path], tmp_path: Path) -> 
     link([made["object"]], tmp_path / "a.out", entry="main")
     assert (tmp_path / "a.out").stat().st_size < 1 << 20
     assert _peak() - before < 256 << 20
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe", b"[" * 100_000, b'{"sections": 5}', b"[1]",
+                                     (b'{"sections": [{"file": "m.o", "index": "x", '
+                                     b'"address": 1}]}'), None])
+def test_field_oracle_reads_a_hostile_link_map(content: bytes | None, made: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    """`check_fields(..., link_map=)` once raised on a map that was not its JSON (a
+    RecursionError, TypeError, ValueError...) and read /dev/zero until memory ran out: a
+    map is an input too, and a bad one is one `unreadable` mismatch naming it."""
+    hostile = "/dev/zero" if content is None else str(tmp_path / "map.json")
+    if content is not None:
+        Path(hostile).write_bytes(content)
+    exe, obj = made["exe"].parent / "m", made["small"]
+    found = check_fields(str(exe), [str(obj)], link_map=hostile)
+    assert [(m.kind, m.file) for m in found] == [("unreadable", hostile)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzz.hostile.cases import link_arguments, run_kept
+from fuzz.hostile.cases import link_arguments, run_kept, with_current_seeds
 from fuzz.hostile.seeds import Targets
 from fuzz.hostile.semantic import split_family
 from linker import LinkError, link
@@ -33,8 +33,13 @@ def test_found_input_keeps_the_rules(case: Path, targets: Targets, tmp_path: Pat
     base, _ = split_family(recipe["target"])
     if base in targets.links:
         target = targets.links[base]
+        kept, data = mutated, mutated.read_bytes()
+        if with_current_seeds(data, target) != data:  # a script's seed paths made this run's
+            kept = tmp_path / "kept" / mutated.name
+            kept.parent.mkdir()
+            kept.write_bytes(with_current_seeds(data, target))
         inputs, options = link_arguments(
-            target, [mutated if p.name == mutated.name else p for p in target.inputs])
+            target, [kept if p.name == mutated.name else p for p in target.inputs])
         if not expect.exists():  # a value that is representable after all: a good link
             link(inputs, tmp_path / "a.out", **options)  # type: ignore[arg-type]
             assert (tmp_path / "a.out").is_file()

@@ -18,7 +18,7 @@ from fuzz.hostile.seeds import Targets
 from fuzz.hostile.semantic import SUFFIX
 from fuzz.hostile.supervise import draw_numbered
 from linker import synth
-from linker.elf import archive, load
+from linker.elf import archive, load, version_script
 from linker.macho import tbd
 
 CASES = 4  # per mutant, from its first catch on
@@ -41,6 +41,10 @@ def _thin_member_any_file(mp: pytest.MonkeyPatch) -> None:
                lambda path, only_regular=False: real(path, only_regular=False))
 
 
+def _extern_blocks_of_any_depth(mp: pytest.MonkeyPatch) -> None:
+    mp.setattr(version_script, "MAX_EXTERN_DEPTH", 1 << 30)
+
+
 def _copy_of_any_size(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(synth, "MAX_COPY_SIZE", 1 << 80)
 
@@ -51,6 +55,8 @@ MUTANTS: dict[str, tuple[str, str, int, Callable[[pytest.MonkeyPatch], None]]] =
     "a .tbd name is whatever YAML made": ("tbd", "power", 49, _tbd_names_unchecked),
     "a thin member may be a device": ("archive", "1", 44, _thin_member_any_file),
     "a COPY relocation of any size": ("shared-object", "1", 542, _copy_of_any_size),
+    "extern blocks nested to any depth": ("version-script", "power", 0,
+                                          _extern_blocks_of_any_depth),
 }
 
 

@@ -138,6 +138,8 @@ def check_fat(data: bytes, arch: str | None,
         if s.offset + s.size > len(data):
             continue  # MACHO-FAT-RANGE has said so
         thin = data[s.offset:s.offset + s.size]
+        if mf.is_fat(thin):  # a slice at offset 0 is the fat file again: checking it would
+            continue  # recurse for ever (MACHO-FAT-SLICE-CPU says it is no mach_header)
         found.extend(Violation(v.rule, f"slice {s.arch}: {v.where}", v.what, v.severity)
                      for v in check_thin(thin))
     return found

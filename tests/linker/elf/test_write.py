@@ -67,10 +67,12 @@ def test_dynamic_program_header_order_and_count(built: dict[str, Path]) -> None:
     assert types[:2] == ["PT_PHDR", "PT_INTERP"]
     loads = [s for s in segs if s["p_type"] == "PT_LOAD"]
     assert types[2:2 + len(loads)] == ["PT_LOAD"] * len(loads)
-    assert types[-1] == "PT_GNU_STACK"
+    # gcc's link line through the shim: -z relro is GNU ld's default there, and GNU ld
+    # writes PT_GNU_RELRO last, after PT_GNU_STACK
+    assert types[-2:] == ["PT_GNU_STACK", "PT_GNU_RELRO"]
     assert {"PT_DYNAMIC", "PT_TLS", "PT_NOTE", "PT_GNU_EH_FRAME"} <= set(types)
     assert header["e_phnum"] == len(segs) == count_program_headers(
-        True, len(loads), types.count("PT_NOTE"), True, True,
+        True, len(loads), types.count("PT_NOTE"), True, True, has_relro=True,
         has_property="PT_GNU_PROPERTY" in types)
     phdr = segs[0]
     assert phdr["p_offset"] == header["e_phoff"] == 64
