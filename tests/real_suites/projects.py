@@ -328,6 +328,18 @@ class Outcome:
     error: str
     seconds: float
     failed_link_messages: list[str] = field(default_factory=list)
+    # what configure and CMake concluded from their probes, the build's paths taken out:
+    # a linker that answers a probe differently changes the build silently
+    probe_answers: list[str] = field(default_factory=list)
+
+
+_PROBE_ANSWER = re.compile(r"^(checking .*\.\.\. .*|-- (Performing Test|Looking for|Check) .* - .*)$",
+                           re.MULTILINE)
+
+
+def probe_answers(command_log: Path, root: Path) -> list[str]:
+    text = command_log.read_text(errors="replace") if command_log.exists() else ""
+    return [m.group(1).replace(str(root), "ROOT") for m in _PROBE_ANSWER.finditer(text)]
 
 
 def build_once(project: Project, linker: str, src: Path, work: Path, jobs: int,
@@ -356,7 +368,8 @@ def build_once(project: Project, linker: str, src: Path, work: Path, jobs: int,
     files = linked_files(links)
     return Outcome(project.name, linker, str(count), count.detail, len(links), len(failed),
                    printed, check_outputs(files), len(files), error,
-                   round(time.monotonic() - start, 1), failed)
+                   round(time.monotonic() - start, 1), failed,
+                   probe_answers(root / "commands.log", root))
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -386,18 +399,21 @@ def summary(results: list[Outcome]) -> str:
     """One row per project, GNU ld's build beside linkharness's (the README's table)."""
     by = {(o.project, o.linker): o for o in results}
     rows = [("| project | Debian version | built | tests passed: GNU ld / linkharness | links "
-            "(failed probes) | linkharness printed on success | check violations (files) |"),
-            "|---|---|---|---|---|---|---|"]
+            "(failed probes) | linkharness printed on success | check violations (files) | "
+             "probe answers differing |"),
+            "|---|---|---|---|---|---|---|---|"]
     for p in PROJECTS:
         gnu, ours = by.get((p.name, "gnu")), by.get((p.name, "linkharness"))
         if gnu is None or ours is None:
             continue
+        differ = (len(set(gnu.probe_answers) ^ set(ours.probe_answers))
+                  if gnu.probe_answers and ours.probe_answers else "not recorded")
         printed = "nothing" if not ours.printed and not ours.error else (
             f"{len(ours.printed)} lines {ours.error[:80]}")
         rows.append(f"| {p.name} | {p.version} | {p.built} | {gnu.tests} / {ours.tests} | "
                     f"{gnu.links} ({gnu.failed_links}) / {ours.links} ({ours.failed_links}) | "
                     f"{printed} | {len(gnu.check_violations)} ({gnu.checked_files}) / "
-                    f"{len(ours.check_violations)} ({ours.checked_files}) |")
+                    f"{len(ours.check_violations)} ({ours.checked_files}) | {differ} |")
     return "\n".join(rows)
 
 
@@ -450,6 +466,10 @@ def differences(outcomes: list[Outcome]) -> list[str]:
                 ref.tests, ref.links, ref.failed_links):
             found.append(f"{o.project}: tests/links/failed {o.tests}/{o.links}/"
                          f"{o.failed_links}, GNU ld {ref.tests}/{ref.links}/{ref.failed_links}")
+        if ref is not None and o.probe_answers and ref.probe_answers:
+            differ = sorted(set(o.probe_answers) ^ set(ref.probe_answers))
+            if differ:
+                found.append(f"{o.project}: configure probes answered differently: {differ}")
     for line in found:
         print("DIFFERENT", line)
     return found
