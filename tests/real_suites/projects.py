@@ -333,8 +333,8 @@ class Outcome:
     probe_answers: list[str] = field(default_factory=list)
 
 
-_PROBE_ANSWER = re.compile(r"^(checking .*\.\.\. .*|-- (Performing Test|Looking for|Check) .* - .*)$",
-                           re.MULTILINE)
+_PROBE_ANSWER = re.compile(
+    r"^([Cc]hecking .*\.\.\. ?.*|-- (Performing Test|Looking for|Check) .* - .*)$", re.MULTILINE)
 
 
 def probe_answers(command_log: Path, root: Path) -> list[str]:
@@ -407,7 +407,7 @@ def summary(results: list[Outcome]) -> str:
         if gnu is None or ours is None:
             continue
         differ = (len(set(gnu.probe_answers) ^ set(ours.probe_answers))
-                  if gnu.probe_answers and ours.probe_answers else "not recorded")
+                  if gnu.probe_answers or ours.probe_answers else "no probes")
         printed = "nothing" if not ours.printed and not ours.error else (
             f"{len(ours.printed)} lines {ours.error[:80]}")
         rows.append(f"| {p.name} | {p.version} | {p.built} | {gnu.tests} / {ours.tests} | "
@@ -427,11 +427,16 @@ def main() -> int:
                         help="print the README table from these results.json files and stop")
     args = parser.parse_args()
     if args.summary is not None:
-        results = [Outcome(**o) for path in args.summary if path.exists()
-                   for o in json.loads(path.read_text())]
-        for o in results:  # (older results kept a failed probe's words as the error)
-            if o.error.startswith("ERR "):
-                o.error = ""
+        results = []
+        for path in args.summary:
+            for o in (Outcome(**r) for r in json.loads(path.read_text())) \
+                    if path.exists() else ():
+                if o.error.startswith("ERR "):  # (older results: a failed probe's words)
+                    o.error = ""
+                root = path.parent / o.project / o.linker
+                if not o.probe_answers:  # (older results: read from the build's own log)
+                    o.probe_answers = probe_answers(root / "commands.log", root)
+                results.append(o)
         print(summary(results))
         return 0
     work = args.work.resolve()
