@@ -13,7 +13,7 @@ from __future__ import annotations
 import subprocess
 import time
 
-from linker.link_server import query_status, stop
+from linker.link_server_command import query_status, stop
 
 START_TIMEOUT_S = 120.0
 

@@ -15,6 +15,11 @@ must not pull it.  Checks, each ORing its bit into `lh_mask`:
 - an IFUNC defined in one object, called (R_386_PC32 / PLT32) and its address taken the same
   three ways: every address equal, every call returning its value (bits 8, 16).
 
+Every address taken through the GOT also leaves a GOT-relative field in a non-allocated
+section of its object (`.lh_gotoff`: `.long lh_hereK+N@GOTOFF`, R_386_GOTOFF), as gcc -m32
+-fPIC -g leaves call-site values in `.debug_info`; no check reads it at run time, the field
+oracle recomputes it (S + A - GOT).
+
 The exit status is 0, or 1 + the number of the first failed check; the mask also goes to
 libtrace1's `lt1_f1_a1`.  GNU ld's output of the same inputs must exit 0 (the generator
 checked); linkharness's must pass oracle.check, the field oracle, and exit 0 lazily and with
@@ -87,6 +92,8 @@ def describe(case: I386FeatureCase) -> set[str]:
             labels.add("i386:archive:weak_reference_does_not_pull")
     labels |= {f"i386:weak_undefined:{form}" for _, _, form in case.weak}
     labels |= {f"i386:canonical:{form}" for _, form in case.canonical}
+    if any(form == "got" for *_, form in (*case.weak, *case.canonical, *case.ifunc_uses)):
+        labels.add("i386:gotoff:non_alloc")
     if case.ifunc_owner is not None:
         labels.add("i386:ifunc:dynamic")
         labels |= {f"i386:ifunc:{form}" for _, form in case.ifunc_uses}
@@ -99,6 +106,7 @@ class _Obj:
         self.code: list[str] = []
         self.text: list[str] = []
         self.data: list[str] = []
+        self.gotoff: list[str] = []  # R_386_GOTOFF fields of the non-allocated .lh_gotoff
         self.n = 0
 
     def label(self, stem: str) -> str:
@@ -122,6 +130,7 @@ class _Obj:
             self.code += [f"call {here}", f"{here}:", "popl %ecx",
                           f"addl $_GLOBAL_OFFSET_TABLE_+[.-{here}], %ecx",
                           f"movl {symbol}@GOT(%ecx), %eax"]
+            self.gotoff.append(f".long lh_here{self.number}+{4 * len(self.gotoff)}@GOTOFF")
 
 
 def _call_through_eax(o: _Obj, argument: int) -> None:
@@ -182,6 +191,11 @@ def object_texts(case: I386FeatureCase) -> list[str]:
                       "pushl %esi", "pushl %edi", *o.code, "xorl %ebx, %ebx", *chain,
                       f"leal {o.number}(%ebx), %eax", "popl %edi", "popl %esi", "popl %ebx",
                       "ret"]
+        if o.gotoff:
+            # (a marker word first: the oracle places each input by its unrelocated bytes)
+            o.data += [".balign 4", f"lh_here{o.number}:", ".long 0, 0, 0, 0"]
+            o.text += ['.section .lh_gotoff,"",@progbits', f".long 0x4c480000+{o.number}",
+                       *o.gotoff, ".text"]
         lines += [*o.text, ".data", *o.data, '.section .note.GNU-stack,"",@progbits', ""]
         texts.append("\n".join(lines))
     return texts

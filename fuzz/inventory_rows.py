@@ -105,6 +105,8 @@ def _elf64_rows() -> list[Row]:
         _r(t, "garbage collection", "--gc-sections: unreferenced code, data and read-only "
            "data, referring to each other and to live code", "gc:dead:text", "gc:dead:data",
            "gc:dead:rodata", "gc:dead_refers_to_live", "gc:dead_refers_to_dead"),
+        _r(t, "garbage collection", "--gc-sections: SHF_GNU_RETAIN sections are roots, with "
+           "what they refer to", "gc:dead:retained"),
         _r(t, "dynamic linking", "calls to imports through the PLT (lazy and now)",
            "import:function:plt"),
         _r(t, "dynamic linking", "calls to imports through the GOT (relaxable and strict)",
@@ -217,6 +219,8 @@ def _i386_rows() -> list[Row]:
         _r(t, "IFUNC", "IRELATIVE in dynamic i386 links (called, address taken three ways)",
            "i386:ifunc:dynamic", "i386:ifunc:call", "i386:ifunc:abs", "i386:ifunc:data",
            "i386:ifunc:got"),
+        _r(t, "debug information", "R_386_GOTOFF in a non-allocated section (S + A - GOT, as "
+           "gcc -m32 -fPIC -g writes call-site values)", "i386:gotoff:non_alloc"),
     ]
     return rows
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 Split = tuple[int, int]  # the run of objects [start, stop) combined by -r
 DeadSection = tuple[str, bool, int]  # kind, refers to lh_main, the dead section it refers to
-DEAD_KINDS = ("data", "rodata", "text")
+DEAD_KINDS = ("data", "rodata", "text", "retained")  # retained: SHF_GNU_RETAIN code
 
 
 def splits(count: int) -> st.SearchStrategy[Split]:

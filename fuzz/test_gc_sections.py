@@ -1,13 +1,14 @@
 """Property (gc): `--gc-sections` removes what nothing reaches and nothing else.
 
 Each drawn program gets one more object, drawn here: unreferenced sections (code, data,
-read-only data) that refer to each other and, from dead code, to the program's own live
+read-only data, and code marked SHF_GNU_RETAIN, which is a root) that refer to each other and, from dead code, to the program's own live
 `lh_main` (a reference *from* a dead section must not keep anything alive, nor make the
 dead section live).  The program is linked with --gc-sections; the model says what must
 happen: the executable behaves exactly as the model's trace and status under the emulator
 (so nothing reachable was collected), passes oracle.check and (when the program's own
 sections are all live) the field oracle, removes exactly the sections GNU ld removes from the same inputs (--print-gc-sections
-of both), and no symbol of a drawn dead section is left in its symbol table (they are gone).
+of both), and no symbol of a drawn dead section is left in its symbol table (they are gone)
+but those a retained section keeps.
 
 The draw is bounded (`max_examples` below, derandomized under the ci profile)."""
 
@@ -38,7 +39,10 @@ from oracle.reference import link_reference
 DEAD_PREFIX = "lh_dead"
 # kind -> (section flags, what a member holds): code calls, data and rodata point
 _KINDS = {"text": ('"ax",@progbits', "code"), "data": ('"aw",@progbits', "pointer"),
-          "rodata": ('"a",@progbits', "pointer")}
+          "rodata": ('"a",@progbits', "pointer"),
+          # SHF_GNU_RETAIN (`__attribute__((retain))`): a root, as GNU ld keeps it, with
+          # what it refers to
+          "retained": ('"axR",@progbits', "code")}
 
 def dead_object_source(sections: tuple[DeadSection, ...]) -> str:
     lines = []
@@ -54,6 +58,18 @@ def dead_object_source(sections: tuple[DeadSection, ...]) -> str:
         lines.append("    ret" if holds == "code" else "    .quad 0")
     lines.append('    .section .note.GNU-stack,"",@progbits')
     return "\n".join(lines) + "\n"
+
+
+def kept_alive(sections: tuple[DeadSection, ...]) -> set[int]:
+    """The members a retained one keeps: itself and what it refers to, transitively."""
+    live = {n for n, (kind, _, _) in enumerate(sections) if kind == "retained"}
+    work = list(live)
+    while work:
+        to_dead = sections[work.pop()][2]
+        if 0 <= to_dead < len(sections) and to_dead not in live:
+            live.add(to_dead)
+            work.append(to_dead)
+    return live
 
 
 def write_dead_object(sections: tuple[DeadSection, ...], directory: Path) -> Path:
@@ -120,16 +136,21 @@ def judge_gc(program: Program, dead: tuple[DeadSection, ...], assembler: str | N
         problems += judge.fields(exe, objects)
     with open(exe, "rb") as f:
         symtab = ELFFile(f).get_section_by_name(".symtab")
-        kept = sorted(s.name for s in getattr(symtab, "iter_symbols", list)()
-                      if s.name.startswith(DEAD_PREFIX))
-    if kept:
-        problems.append(f"--gc-sections kept unreferenced sections: symbols {kept}")
+        present = {s.name for s in getattr(symtab, "iter_symbols", list)()
+                   if s.name.startswith(DEAD_PREFIX)}
+    alive = {f"{DEAD_PREFIX}{n}" for n in kept_alive(dead)}
+    if present - alive:
+        problems.append(f"--gc-sections kept unreferenced sections: symbols "
+                        f"{sorted(present - alive)}")
+    if alive - present:
+        problems.append(f"--gc-sections collected a retained section or what it refers "
+                        f"to: symbols {sorted(alive - present)}")
     return problems
 
 
 MAX_EXAMPLES = 10
 DEAD_SAMPLE: tuple[DeadSection, ...] = (("text", True, 1), ("data", False, 0),
-                                        ("rodata", True, 0))
+                                        ("rodata", True, 0), ("retained", True, -1))
 
 
 @example(program=SAMPLE, dead=DEAD_SAMPLE, flavour=0)

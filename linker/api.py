@@ -127,6 +127,7 @@ def link(
     print_map: bool = False,
     allow_multiple_definition: bool = False,
     ignore_undefined: bool = False,
+    warn_undefined: bool = False,
     separate_code: bool = True,
     max_page_size: int = 0,
     sort_common: str | None = None,
@@ -137,6 +138,7 @@ def link(
     warn_exec_stack: bool = False,
     dynamic_list: Sequence[str] = (),
     dynamic_list_data: bool = False,
+    export_dynamic_symbols: Sequence[str] = (),
     gc_sections: bool = False,
     print_gc_sections: bool = False,
     shared: bool = False,
@@ -198,7 +200,9 @@ def link(
     `warn_exec_stack`: GNU ld's warnings for an object asking for an executable stack
     (the GNU command line turns them on; from Python they are opt-in).
     `dynamic_list`: names and globs exported to .dynsym (--dynamic-list FILE's entries);
-    `dynamic_list_data`: every data object is exported too.  `gc_sections`: drop the
+    `dynamic_list_data`: every data object is exported too; `export_dynamic_symbols`
+    (--export-dynamic-symbol[-list]): more exports of an executable (a shared object
+    exports every default-visibility definition anyway).  `gc_sections`: drop the
     sections nothing live refers to (linker/gc.py); `print_gc_sections` lists them.
 
     `shared`: write a shared object (-shared; linker/elf/dso.py) named `soname`
@@ -225,9 +229,8 @@ def link(
     if emit_relocs and (strip or spec.format == "macho" or shared):
         raise LinkError("--emit-relocs is supported for ELF executables without -s (its "
                         "relocations name .symtab's symbols)")
-    if default_symver and (not shared or spec.format == "macho"):
-        raise LinkError("--default-symver is supported for ELF shared objects only (GNU ld "
-                        "also versions an executable's exports; linkharness does not)")
+    if default_symver and spec.format == "macho":
+        raise LinkError("--default-symver is an ELF option (ld64 has no symbol versions)")
     maps = _Maps(map_file, text_map, print_map, tuple(defsym))
     if spec.format == "macho":
         return _link_macho(spec.name, spec.arch, inputs, output, entry, library_paths,
@@ -250,6 +253,7 @@ def link(
     symtab.wrap(list(wrap))
     symtab.allow_multiple_definition = allow_multiple_definition
     symtab.ignore_undefined = ignore_undefined
+    symtab.warn_undefined = warn_undefined
     symtab.undefined_needs_relocation = True
     symtab.sort_common = sort_common
     loader = Loader(symtab, arch.name, list(library_paths), sysroot)
@@ -289,6 +293,14 @@ def link(
         or any(not lib.as_needed for lib in symtab.libraries)
     provide_linker_symbols(symtab, dynamic)
     shared_options = None
+    if export_dynamic_symbols and not shared:
+        # --export-dynamic-symbol(-list): in an executable, more names for .dynsym
+        dynamic_list = (*dynamic_list, *export_dynamic_symbols)
+    elif export_dynamic_symbols and (symbolic != "none" or dynamic_list or dynamic_list_data):
+        raise LinkError("--export-dynamic-symbol with -Bsymbolic or --dynamic-list in a "
+                        "shared object is not supported (it keeps the named symbols "
+                        "preemptible); every default-visibility definition is exported "
+                        "already")
     if dynamic_undefined_weak and not shared:
         raise LinkError("-z dynamic-undefined-weak in an executable is not supported (its "
                         "undefined weak symbols resolve to 0 at link time)")
@@ -299,7 +311,7 @@ def link(
             soname=soname, symbolic=symbolic, no_undefined=no_undefined,
             dynamic_undefined_weak=dynamic_undefined_weak is not False,
             text_relocations=text_relocations,
-            version_script=read_version_scripts(list(version_scripts)),
+            version_script=read_version_scripts(list(version_scripts), list(library_paths)),
             default_symver=default_symver, exclude_libs=tuple(exclude_libs),
             output_name=os.fspath(output),
             dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data)
@@ -340,6 +352,7 @@ def link(
         more_flags_1=more_flags_1 | (shared_flags_1 if shared else 0),
         dynamic_list=tuple(dynamic_list), dynamic_list_data=dynamic_list_data,
         shared=shared_options, relax=relax,
+        default_symver=os.path.basename(os.fspath(output)) if default_symver else None,
         properties=tuple(sorted((z_properties or {}).items())),
         section_starts=tuple(section_starts), sort_section=sort_section, unique=unique,
         ibt_plt=ibt_plt, emit_relocs=emit_relocs,
@@ -489,11 +502,16 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
 
 
 def _warn_executable_stack(symtab: SymbolTable) -> None:
-    """GNU ld's two warnings (2.39 on), word for word after the file: build logs are
-    grepped for them."""
-    for obj in symtab.objects:
-        if obj.exec_stack:
-            warn("requires executable stack (because the .note.GNU-stack section is "
-                 "executable)", file=obj.path)
-        elif obj.exec_stack is None:
-            warn("missing .note.GNU-stack section implies executable stack", file=obj.path)
+    """GNU ld's warning (2.39 on), word for word after the file, as build logs are grepped
+    for it: one, naming the last object whose note asks for an executable stack, else the
+    last object without a note; nothing when no object has a note (GNU ld then writes no
+    PT_GNU_STACK and says nothing)."""
+    asking = [obj for obj in symtab.objects if obj.exec_stack]
+    silent = [obj for obj in symtab.objects if obj.exec_stack is None]
+    if len(silent) == len(symtab.objects):
+        return
+    if asking:
+        warn("requires executable stack (because the .note.GNU-stack section is "
+             "executable)", file=asking[-1].path)
+    elif silent:
+        warn("missing .note.GNU-stack section implies executable stack", file=silent[-1].path)

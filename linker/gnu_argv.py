@@ -31,7 +31,8 @@ TAKES_VALUE = {
     "--compress-debug-sections", "--wrap", "--defsym", "--audit", "--depaudit", "-init", "-Map",
     "--unresolved-symbols", "-Ttext-segment", "--sort-section",
     "-fini", "--exclude-libs", "--dynamic-list", "-Ttext", "-Tdata", "-Tbss", "-Tldata-segment",
-    "-Trodata-segment", "--section-start",
+    "-Trodata-segment", "--section-start", "--export-dynamic-symbol",
+    "--export-dynamic-symbol-list",
 }
 # Flags that may carry a value after '=' (--sort-common=ascending).
 OPTIONAL_VALUE = {"--sort-common", "-unique"}
@@ -64,6 +65,7 @@ IGNORED = {
     "-nostdlib": "only -L directories are ever searched", "--no-warn-mismatch": "",
     "--copy-dt-needed-entries": "", "--no-copy-dt-needed-entries": "",
     "--allow-shlib-undefined": "", "--no-allow-shlib-undefined": "",
+    "--undefined-version": "a version script may name symbols nothing defines (the default)",
 }
 FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", "--shared", "-v", "--version", "-V",
          "--no-dynamic-linker", "--verbose", "--fatal-warnings", "--no-fatal-warnings",
@@ -71,7 +73,8 @@ FLAGS = {"-s", "-S", "--export-dynamic", "--eh-frame-hdr", "--no-pie", "--pie", 
          "--dynamic-list-data", "--gc-sections", "--print-gc-sections", "--no-gc-sections",
          "--enable-new-dtags", "--disable-new-dtags", "-Bsymbolic", "-Bsymbolic-functions",
          "-Bno-symbolic", "--no-undefined", "-r", "-unique",
-         "--relax", "--no-relax", "-q", "--default-symver"}
+         "--relax", "--no-relax", "-q", "--warn-unresolved-symbols",
+         "--error-unresolved-symbols", "--default-symver"}
 _SHORT_WITH_VALUE = ("-l", "-L", "-o", "-e", "-z", "-m", "-u", "-O", "-T", "-y", "-I", "-R",
                      "-P")
 
@@ -101,6 +104,9 @@ def split_options(argv: list[str]) -> list[tuple[str, str | None]]:
             continue
         if not arg.startswith("-") or arg == "-":
             out.append(("", arg))
+            continue
+        if arg.startswith("-L") and len(arg) > 2:
+            out.append(("-L", arg[2:]))  # all of it: `-L=dir` is a directory in the sysroot
             continue
         name, eq, value = arg.partition("=")
         name = ALIASES.get(name, name)

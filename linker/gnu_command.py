@@ -123,6 +123,7 @@ def parse(argv: list[str]) -> Command:
             pass
         elif name == "--pie":
             o["pie"] = True
+            o.pop("shared", None)  # GNU ld: the last of -shared and -pie decides
         elif name == "--shared":
             o["shared"] = True
         elif name in ("--relax", "--no-relax"):
@@ -184,6 +185,13 @@ def parse(argv: list[str]) -> Command:
             o[name[2:].replace("-", "_")] = True
         elif name == "--no-gc-sections":
             o["gc_sections"] = False
+        elif name in ("--export-dynamic-symbol", "--export-dynamic-symbol-list"):
+            from .dynamic_list import read_dynamic_list
+            o.setdefault("export_dynamic_symbols", []).extend(
+                [str(value)] if name == "--export-dynamic-symbol"
+                else read_dynamic_list(str(value)))
+        elif name in ("--warn-unresolved-symbols", "--error-unresolved-symbols"):
+            o["warn_undefined"] = name == "--warn-unresolved-symbols"
         elif name == "--dynamic-list-data":
             o["dynamic_list_data"] = True
         elif name == "-a":  # HP-UX spelling of -Bstatic / -Bdynamic, positional too
@@ -229,6 +237,12 @@ def parse(argv: list[str]) -> Command:
             raise LinkError(f"unrecognised option {name}")
     if o.get("relocatable"):
         _check_relocatable_options(o)
+    if "library_paths" in o:
+        # GNU ld: a directory starting with `=` or `$SYSROOT` is under --sysroot
+        root = str(o.get("sysroot") or "")
+        o["library_paths"] = [root + path[1:] if path.startswith("=") else
+                              root + path[len("$SYSROOT"):] if path.startswith("$SYSROOT")
+                              else path for path in o["library_paths"]]
     if "default_library_paths" in o:
         o.setdefault("library_paths", []).extend(o.pop("default_library_paths"))
     if o.get("pie") and "--no-dynamic-linker" in argv:

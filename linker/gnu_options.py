@@ -95,6 +95,7 @@ inputs, in order: objects, archives, shared objects, linker scripts, -lNAME, @FI
   -r/--relocatable [-unique]  one relocatable object: sections merged by name (-unique: not),
       COMDAT groups, symbols and relocations kept (elf64-x86-64, elf32-i386)
   --dynamic-list FILE, --dynamic-list-data    more exports to .dynsym
+  --export-dynamic-symbol SYM, --export-dynamic-symbol-list FILE   an executable's too
   --gc-sections, --print-gc-sections          drop (and list) unreferenced sections
   --allow-multiple-definition, --unresolved-symbols=ignore-all|report-all|
       ignore-in-object-files|ignore-in-shared-libs, --no-undefined

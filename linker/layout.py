@@ -106,16 +106,21 @@ def assign_addresses(
             seg.addr = _align_up(mem, want)
         cursor = header_size if n == 0 else 0  # relative to the segment start
         file_end = mem_end = cursor
+        tbss_end = 0  # where the TLS zero-fill laid out so far ends (relative)
         for out in seg.sections:
+            tbss = out.nobits and SectionFlags.TLS in out.flags
             # Aligned as an address: the segment's start may be less aligned than a section
-            # in the first segment, whose start is the image base.
-            start = _align_up(seg.addr + cursor, out.align) - seg.addr
+            # in the first segment, whose start is the image base.  A second TLS zero-fill
+            # section (an orphan after .tbss) follows the first within the template.
+            base = max(cursor, tbss_end) if tbss else cursor
+            start = _align_up(seg.addr + base, out.align) - seg.addr
             out.addr = seg.addr + start
             out.file_offset = seg.file_offset + start
             for sec, off in zip(out.inputs, out.offsets):
                 sec_addr[id(sec)] = out.addr + off
                 sec_off[id(sec)] = -1 if out.nobits else out.file_offset + off
-            if out.nobits and SectionFlags.TLS in out.flags:
+            if tbss:
+                tbss_end = start + out.size
                 continue  # .tbss: no memory of its own; what follows overlaps it
             cursor = start + out.size
             mem_end = cursor

@@ -8,10 +8,11 @@ forks a fresh child for each request.  The child takes the client's standard str
 runs exactly what `python -m linker` (or `-m linker.macho`) runs (`linker/process.py`),
 ending with its exit status, which it reports to the client before it is torn down (the
 parent reports it when the child died without a word).  The parent
-never links, so nothing one link does (caches, global state) is seen by the next.
+never links, so nothing one link does (caches, global state) is seen by the next.  The
+child's side, and the protocol, are `link_server_child.py`.
 
     python -m linker.link_server serve --socket PATH   # what the C client starts
-    linkharness server status | stop
+    linkharness server status | stop                   # linker/link_server_command.py
 
 The client (`linker/link_client.c`, compiled by `linker/shim.py`) starts a server when
 none answers, and links directly that time; anything that keeps the server from taking
@@ -27,49 +28,23 @@ from __future__ import annotations
 
 import fcntl
 import gc
-import io
 import os
 import select
 import signal
 import socket
 import stat
-import struct
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from .link_server_identity import (
-    fallback_directory,
-    package_root,
-    socket_directory,
-    socket_path,
-    tree_hash,
-    tree_in_name,
-)
-
-# The client's request: magic, kind, umask, mask of the standard streams it passes, argument
-# and environment counts, a reserved word, payload length (the NUL-ended strings).  Once
-# a child has read it and sent its ACK, the client sends one byte carrying the
-# descriptors (SCM_RIGHTS): the streams in the mask's order, then the working directory.
-# Last, the parent sends the child's exit status.
-REQUEST = struct.Struct("<8s6IQ")
-REQUEST_MAGIC = b"LHLINK2\0"  # as the client's: a client of another protocol links directly
-ACK = struct.Struct("<4si")  # b"LHOK", the child's pid
-# (0, exit code) or (1, signal number), then the child's user and system CPU time (µs) and
-# peak RSS (KiB): a client asked to (LINKHARNESS_SERVER_RUSAGE=FILE) writes them down, for
-# bench/link_speed.py, whose own timing of the client sees none of the link's work.
-STATUS = struct.Struct("<iiqqq")
-KIND_STATUS, KIND_LD, KIND_LD64 = 0, 1, 2
-MAX_FDS = 4
+from . import link_server_child
+from .link_server_child import STATUS
+from .link_server_identity import package_root, tree_hash, tree_in_name
 
 DEFAULT_IDLE_S = 300.0
 CHECK_EVERY_S = 2.0  # how often the parent looks at its code and its socket
 KILL_GRACE_S = 2.0  # between SIGINT and SIGKILL for a link whose client is gone
-REQUEST_TIMEOUT_S = 60.0
-AFTER_LIMIT_S = 60.0  # the longest a new server waits for the link that started it  # for the child to read a request (the client sends it at once)
-_PR_SET_PDEATHSIG = 1
-_prctl: Callable[..., int] | None = None  # libc's, looked up once by the server
+AFTER_LIMIT_S = 60.0  # the longest a new server waits for the link that started it
 
 
 def idle_seconds() -> float:
@@ -116,12 +91,7 @@ def preload() -> None:
                 if isinstance(value, type) and vars(value).get("__repr__") is records._repr:
                     records._install_compiled_methods(value)
     records.save_compiled()
-    global _prctl
-    try:
-        import ctypes
-        _prctl = ctypes.CDLL(None).prctl
-    except (OSError, AttributeError):  # not glibc: a link outlives a killed server
-        _prctl = None
+    link_server_child.find_prctl()
 
 
 @dataclass
@@ -211,10 +181,21 @@ class Server:
         except (BlockingIOError, InterruptedError):
             return
         self.requests += 1
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # out of processes or memory: this client links directly
+            conn.close()
+            return
         if pid == 0:
-            _child(conn, self)  # never returns
-        link = _Link(pid, os.pidfd_open(pid), conn)
+            link_server_child.serve_request(conn, self)  # never returns
+        try:
+            pidfd = os.pidfd_open(pid)
+        except OSError:  # out of descriptors: a child that cannot be watched goes (its
+            os.kill(pid, signal.SIGKILL)  # client, finding no status, links directly)
+            os.waitpid(pid, 0)
+            conn.close()
+            return
+        link = _Link(pid, pidfd, conn)
         self.links[link.pidfd] = self.links[conn.fileno()] = link
         self.poller.register(link.pidfd, select.POLLIN)
         self.poller.register(conn.fileno(), select.POLLRDHUP)  # never POLLIN: the child reads
@@ -294,8 +275,23 @@ def serve(path: str, after: int | None = None) -> int:
         fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return 0
-    if tree_hash() != tree or not _same_file(lock_fd, path + ".lock"):
-        return 0  # the code changed, or the lock file we hold was removed meanwhile
+    if not _same_file(lock_fd, path + ".lock"):
+        return 0  # the lock file we hold was removed meanwhile: another is the server
+    try:
+        return _serve_locked(path, lock_fd, tree, after)
+    finally:  # one lock file per identity would pile up; removed while still held
+        if _same_file(lock_fd, path + ".lock"):
+            os.unlink(path + ".lock")
+
+
+def _serve_locked(path: str, lock_fd: int, tree: int, after: int | None) -> int:
+    if tree_hash() != tree:
+        return 0  # the code changed since the client looked
+    try:
+        if not stat.S_ISSOCK(os.lstat(path).st_mode):
+            return 1  # something else has our name: the shims link directly
+    except FileNotFoundError:
+        pass
     os.ftruncate(lock_fd, 0)
     os.pwrite(lock_fd, f"{os.getpid()}\n".encode(), 0)
     if after is not None:
@@ -306,12 +302,8 @@ def serve(path: str, after: int | None = None) -> int:
     gc.disable()  # as a link runs; and frozen, so no child's collection walks the modules
     gc.freeze()
     server = Server(path, lock_fd, tree, idle_seconds())
-    try:
-        server.listen()
-        server.run()
-    finally:  # one lock file per identity would pile up; removed while still held
-        if _same_file(lock_fd, path + ".lock"):
-            os.unlink(path + ".lock")
+    server.listen()
+    server.run()
     return 0
 
 
@@ -334,234 +326,12 @@ def _same_file(fd: int, path: str) -> bool:
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
-# -- the child: one request ---------------------------------------------------------------
-
-def _child(conn: socket.socket, server: Server) -> None:
-    code = 1
-    try:
-        code = _handle(conn, server)
-    except BaseException:  # noqa: BLE001 -- a child never returns into the server's loop
-        code = 1
-    os._exit(code)
-
-
-def _handle(conn: socket.socket, server: Server) -> int:
-    parent = os.getppid()
-    for fd in server.own_descriptors():
-        if fd != conn.fileno():
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # the server gone, so is its link
-    if os.getppid() != parent:
-        return 1
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    if struct.unpack("3i", creds)[1] != os.getuid():
-        return 1
-    conn.settimeout(REQUEST_TIMEOUT_S)
-    magic, kind, umask, fd_mask, argc, envc, _, size = REQUEST.unpack(
-        _read_exact(conn, REQUEST.size))
-    if magic != REQUEST_MAGIC:
-        return 1
-    if kind == KIND_STATUS:
-        conn.sendall(_status_line(server).encode())
-        return 0
-    words = _read_exact(conn, size).split(b"\0")[:-1]
-    if len(words) != argc + envc or kind not in (KIND_LD, KIND_LD64):
-        return 1
-    conn.sendall(ACK.pack(b"LHOK", os.getpid()))
-    # Then the descriptors: the client's standard streams (those it has open) and its
-    # working directory, with one byte.
-    byte, fds, _, _ = socket.recv_fds(conn, 1, MAX_FDS)
-    streams = [fd for fd in range(3) if fd_mask >> fd & 1]
-    if byte != b"F" or len(fds) != len(streams) + 1:
-        return 1
-    conn.settimeout(None)
-    _become_the_client(fds, streams, umask, words[argc:])
-    main_file = os.path.join(package_root(), "linker", *(["macho"] if kind == KIND_LD64 else []),
-                             "__main__.py")
-    sys.argv = [main_file, *map(os.fsdecode, words[:argc])]
-    from . import process
-
-    def report_exit(code: int) -> None:
-        """The status, sent by the child itself so that the client is on its way while
-        this process is torn down; the parent's, sent after reaping, then finds the client
-        gone (it reads one)."""
-        import resource
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        try:
-            conn.sendall(STATUS.pack(0, code, round(usage.ru_utime * 1e6),
-                                     round(usage.ru_stime * 1e6), usage.ru_maxrss))
-        except OSError:
-            pass
-    process.report_exit = report_exit
-    if kind == KIND_LD64:
-        process.ld64_main()
-    process.ld_main()
-
-
-def _read_exact(conn: socket.socket, size: int) -> bytes:
-    chunks, left = [], size
-    while left:
-        chunk = conn.recv(min(left, 1 << 20))
-        if not chunk:
-            raise ConnectionError("the client hung up mid-request")
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def _become_the_client(fds: list[int], streams: list[int], umask: int,
-                       environment: list[bytes]) -> None:
-    """The client's standard streams, working directory, umask and environment."""
-    for fd in range(3):
-        if fd not in streams:
-            os.close(fd)
-    for fd, received in zip(streams, fds):
-        os.dup2(received, fd)
-    os.fchdir(fds[-1])
-    for received in fds:
-        if received not in streams:
-            os.close(received)
-    os.umask(umask)
-    os.environb.clear()
-    for entry in environment:
-        name, sep, value = entry.partition(b"=")
-        if sep and name:
-            os.environb[name] = value
-    # Standard streams as a fresh interpreter makes them for these descriptors (stdout
-    # line-buffered only on a terminal, stderr always), encoded as the server's were.
-    old_out = sys.__stdout__
-    encoding = old_out.encoding if old_out else "utf-8"
-    errors = old_out.errors if old_out else "strict"
-    sys.stdout = _stream(1, encoding, errors, None)
-    sys.stderr = _stream(2, encoding, "backslashreplace", True)
-    sys.stdin = _stream(0, encoding, errors, None, "r")
-
-
-def _stream(fd: int, encoding: str, errors: str | None, line_buffering: bool | None,
-            mode: str = "w") -> io.TextIOWrapper | None:
-    try:
-        if line_buffering is None:
-            line_buffering = os.isatty(fd)
-        return io.TextIOWrapper(open(fd, mode + "b", closefd=False), encoding=encoding,
-                                errors=errors, line_buffering=line_buffering)
-    except OSError:  # closed in the client: None, as Python's own start makes it
-        return None
-
-
-def _status_line(server: Server) -> str:
-    return (f"pid {os.getppid()}, up {time.time() - server.started:.0f} s, "
-            f"{server.requests - 1} requests before this one, {len(server.links) // 2} "
-            f"running, idle timeout {server.idle_s:g} s, root {package_root()}, "
-            f"interpreter {sys.executable}\n")
-
-
-# -- linkharness server status | stop ---------------------------------------------------------
-
-def sockets_in(directory: str | None) -> list[str]:
-    """The server sockets in DIRECTORY (none when it does not exist)."""
-    if directory is None:
-        return []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return []
-    return sorted(os.path.join(directory, name) for name in names if name.endswith(".sock"))
-
-
-def _sockets() -> list[str]:
-    return sockets_in(socket_directory()) + sockets_in(fallback_directory())
-
-
-def query_status(path: str, timeout_s: float = 5.0) -> str | None:
-    """The status line of the server at PATH, or None when none answers."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout_s)
-            conn.connect(path)
-            conn.sendall(REQUEST.pack(REQUEST_MAGIC, KIND_STATUS, 0, 0, 0, 0, 0, 0))
-            reply = b""
-            while b"\n" not in reply:  # the line, perhaps followed by the parent's status
-                chunk = conn.recv(4096)
-                if not chunk:
-                    return None
-                reply += chunk
-            return reply.split(b"\n", 1)[0].decode(errors="replace")
-    except OSError:
-        return None
-
-
-def _server_pid(path: str) -> int | None:
-    """The pid in PATH's lock file, when a server holds the lock."""
-    try:
-        fd = os.open(path + ".lock", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:  # held: a server is alive
-            return int(os.pread(fd, 32, 0).split()[0])
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    except (ValueError, IndexError, OSError):
-        return None
-    finally:
-        os.close(fd)
-
-
-def stop(path: str, wait_s: float = 10.0) -> bool:
-    """Ask the server at PATH to stop (links it runs finish first); whether it did."""
-    pid = _server_pid(path)
-    if pid is None:
-        return True
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return True
-    give_up = time.monotonic() + wait_s
-    while time.monotonic() < give_up:
-        if _server_pid(path) is None:
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def server_command(argv: list[str]) -> int:
-    """`linkharness server status|stop`: this user's servers (in the socket directory the
-    environment names), the one for the current code marked."""
-    if argv not in (["status"], ["stop"]):
-        print("usage: linkharness server status|stop", file=sys.stderr)
-        return 2
-    current = socket_path()
-    if argv == ["stop"]:
-        failed = [path for path in _sockets() if not stop(path)]
-        for path in failed:
-            print(f"linkharness: server {path} did not stop", file=sys.stderr)
-        return 1 if failed else 0
-    found = False
-    for path in _sockets():
-        line = query_status(path)
-        if line is not None:
-            found = True
-            print(f"{path}{' (current code)' if path == current else ''}: {line}")
-    if not found:
-        print("no link server running"
-              f"{'' if os.environ.get('LINKHARNESS_SERVER') != '0' else ' (LINKHARNESS_SERVER=0)'}")
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) in (3, 5) and args[0] == "serve" and args[1] == "--socket":
         after = int(args[4]) if len(args) == 5 and args[3] == "--after" else None
         return serve(args[2], after)
+    from .link_server_command import server_command
     return server_command(args)
 
 

@@ -66,7 +66,7 @@ def _keep_freed_memory() -> None:
         pass
 
 
-# Set by the link server's child (linker/link_server.py): told the exit status once the
+# Set by the link server's child (linker/link_server_child.py): told the exit status once the
 # outputs are in place and everything printed is flushed, it tells the client, which
 # then need not wait for this process to be torn down.
 report_exit: Callable[[int], None] | None = None

@@ -146,6 +146,7 @@ class SymbolTable:
     # --unresolved-symbols=ignore-all|ignore-in-object-files, -z undefs: an object's
     # undefined reference is not an error; it resolves to 0, as GNU ld resolves it.
     ignore_undefined: bool = False
+    warn_undefined: bool = False  # --warn-unresolved-symbols: a warning each, then as 0
     # ELF: an undefined symbol no relocation uses is no error (GNU ld and lld report
     # undefined references from relocations: gcc -pg's gcrt1.o lists __GI_memset unused)
     undefined_needs_relocation: bool = False
@@ -518,15 +519,23 @@ class SymbolTable:
         """Report each strongly undefined symbol, one error each (the link's collector
         stops at its error limit)."""
         diagnostics = current()
-        for sym in self.symbols:
-            if sym.strong_ref and sym.undefined and not self.ignore_undefined:
-                if self.undefined_needs_relocation and not self._relocated_against(sym):
-                    continue
-                diagnostics.error(LinkError(
-                    # GNU ld's phrase leads: build scripts grep for "undefined reference"
-                    f"undefined reference to `{sym.name}' (undefined symbol, referenced by "
-                    f"{', '.join(sym.referrers)})",
-                    file=sym.referrers[0] if sym.referrers else None, symbol=sym.name))
+        missing = [sym for sym in self.symbols
+                   if sym.strong_ref and sym.undefined and not self.ignore_undefined
+                   and not (self.undefined_needs_relocation
+                            and not self._relocated_against(sym))]
+        readable = demangled([sym.name for sym in missing[:diagnostics.room]])
+        for sym in missing:
+            problem = LinkError(
+                # GNU ld's phrase leads, with the name demangled as GNU ld shows it: build
+                # scripts and people grep for "undefined reference to `ns::f()'"
+                f"undefined reference to `{readable.get(sym.name, sym.name)}' (undefined "
+                f"symbol, referenced by {', '.join(sym.referrers)})",
+                file=sym.referrers[0] if sym.referrers else None, symbol=sym.name)
+            if self.warn_undefined:  # the reference then resolves to 0, as ignored ones do
+                for d in problem.diagnostics:
+                    diagnostics.warn(d)
+            else:
+                diagnostics.error(problem)
         diagnostics.check()
 
 
@@ -554,3 +563,25 @@ def _section_name(obj: ObjectFile, i: int) -> str | None:
     shndx = int(obj.symbols.section[i])
     sec = obj.sections[shndx] if 0 <= shndx < len(obj.sections) else None
     return sec.name if sec is not None else None
+
+
+def demangled(names: list[str]) -> dict[str, str]:
+    """C++ and Rust names as GNU ld prints them in diagnostics (libiberty's demangler, run
+    as binutils' c++filt without implementation details); only names that look mangled
+    are asked about, and without c++filt a name stays as it is.  Errors only: never on a
+    successful link's path."""
+    mangled = [n for n in names if n.startswith(("_Z", "_R"))]
+    if not mangled:
+        return {}
+    import shutil
+    import subprocess
+    tool = shutil.which("c++filt")
+    if tool is None:
+        return {}
+    try:
+        out = subprocess.run([tool, "-i"], input="\n".join(mangled) + "\n",
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    lines = out.splitlines()
+    return dict(zip(mangled, lines)) if len(lines) == len(mangled) else {}

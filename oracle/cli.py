@@ -16,7 +16,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "link": ("linker", "main", "link objects into an executable (GNU ld / ld64 spelling)"),
     "ld-shim": ("linker.cli", "print_shim_dir", "print a directory for gcc -B (links with linkharness)"),
     "ld64-shim": ("linker.cli", "print_ld64_shim", "print a path for clang --ld-path (Mach-O)"),
-    "server": ("linker.link_server", "server_command", "status or stop the warm link server behind the shims"),
+    "server": ("linker.link_server_command", "server_command", "status or stop the warm link server behind the shims"),
     "check": ("oracle.check.cli", "main", "check an ELF or Mach-O executable's structure"),
     "fields": ("oracle.relocs.cli", "main", "recompute every input relocation's field in an output"),
     "run": ("oracle.emulate.cli", "main", "run an executable under the emulated ld.so / dyld"),

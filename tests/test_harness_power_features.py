@@ -397,6 +397,36 @@ def _iplt_next_slot_i386(mp: pytest.MonkeyPatch) -> None:
     _synthetic_reloc(mp, ".iplt", 2, 16, 4)
 
 
+@i386_mutant("R_386_GOTOFF refused in a non-allocated section (what gcc -m32 -fPIC -g writes)",
+             "debug information")
+def _gotoff_non_alloc_refused(mp: pytest.MonkeyPatch) -> None:
+    from linker.elf import read
+    from linker.kinds import RelocKind
+    mp.setattr(read, "_NON_ALLOC_KINDS",
+               tuple(k for k in read._NON_ALLOC_KINDS if k is not RelocKind.REL_GOT))
+    mp.setattr(read, "_LOOKUPS", {})  # the per-table arrays are built again from it
+
+
+@i386_mutant("a GOT-relative field in a non-allocated section written as S + A (no GOT base)",
+             "debug information")
+def _gotoff_non_alloc_no_base(mp: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from linker import apply
+    from linker.kinds import RelocKind
+    original = apply._write_all
+
+    def write_all(image: Any, f: dict[str, Any], symtab: Any, got_base: int,
+                  *rest: Any) -> None:
+        # (a non-allocated section's P is its offset in the output section, below any
+        # address of these non-PIE i386 executables, which start at 0x8048000)
+        rows = (f["kind"] == int(RelocKind.REL_GOT)) & (f["P"] < 0x8000000)
+        if rows.any():
+            f = {**f, "S": np.where(rows, f["S"] + got_base, f["S"])}
+        original(image, f, symtab, got_base, *rest)
+    mp.setattr(apply, "_write_all", write_all)
+
+
 I386_MUTANTS("a thin archive's member read from the working directory",
              "archives and weak references")(_thin_cwd)
 I386_MUTANTS("a script's GROUP is scanned once", "archives and weak references")(_group_once)

@@ -49,6 +49,15 @@ def _entry_not_root(mp: pytest.MonkeyPatch) -> None:
     _wrap(mp, before=lambda symtab, roots: roots[1:])
 
 
+@MUTANTS("SHF_GNU_RETAIN sections are not roots (retain ignored)")
+def _retain_ignored(mp: pytest.MonkeyPatch) -> None:
+    def before(symtab: Any, roots: list[str]) -> list[str]:
+        for obj in symtab.objects:
+            obj.retained = ()
+        return roots
+    _wrap(mp, before=before)
+
+
 @MUTANTS("nothing is collected (the option accepted without effect)")
 def _nothing_collected(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(gc_module, "collect_garbage", lambda symtab, roots, exported: [])

@@ -47,7 +47,7 @@ from .read import (
     MAX_ALIGNMENT,
     MAX_ZERO_FILL,
     RELOC_TABLES,
-    _section_flags,
+    loaded_flags,
     loaded_role,
 )
 
@@ -183,7 +183,7 @@ def _plan(names: tuple[str, ...], fate: bytes, rows: list[tuple[int, ...]]) -> _
                 continue
             role = loaded_role(names[i], sh_type, sh_flags)
             if role is not None:
-                loaded.append((i, names[i], role, _section_flags(sh_flags),
+                loaded.append((i, names[i], role, loaded_flags(role, sh_flags),
                                sh_type == SHT_NOBITS))
         retained = tuple(i for i, *_rest in loaded if rows[i][2] & SHF_GNU_RETAIN)
         plan = _Plan(tuple(loaded), exec_stack,

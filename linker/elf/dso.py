@@ -99,6 +99,11 @@ def exported_by_shared(symtab: SymbolTable, opts: SharedOptions) -> list[GlobalS
         scope = script.scope(sym.name) if script is not None else None
         if scope is not None and scope.local:
             continue
+        if scope is not None and scope.version \
+                and f"{sym.name}@{scope.version}" in symtab.by_name:
+            # `.symver foo, foo@V` kept the plain foo too; the script's `V { foo; }` would
+            # make it foo@@V beside foo@V: GNU ld exports the versioned one alone
+            continue
         out.append(sym)
     return out
 
@@ -116,6 +121,10 @@ def _versioned_export(sym: GlobalSymbol, script: VersionScript | None) -> bool:
     only that node's lists are consulted for the bare name: its `local` list (when its
     `global` list does not also name it) keeps the definition out of .dynsym."""
     base, version, _ = split_versioned(sym.name)
+    if base and not version:
+        # `foo@` / `foo@@`: the base version, i.e. a plain export, and an explicit one that
+        # a script's `local: *` does not hide (GNU ld; C libraries' compatibility macros)
+        return True
     node = None if script is None else next(
         (n for n in script.versions if n.name == version), None)
     if node is None or not base or not version:
@@ -196,6 +205,9 @@ def version_indices(opts: SharedOptions, exported: list[GlobalSymbol]) -> dict[i
     for sym in exported:
         if "@" in sym.name:  # checked by _versioned_export: its node exists
             _, version, default = split_versioned(sym.name)
+            if not version:
+                out[sym.id] = VER_NDX_GLOBAL
+                continue
             out[sym.id] = index[version] | (0 if default else VERSYM_HIDDEN)
             continue
         scope = script.scope(sym.name) if script is not None else None

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..kinds import Howto, first_index, per_howto_table
-from ..model import TYPE_IFUNC, InputSection, SymType
+from ..model import TYPE_IFUNC, InputSection, SectionFlags, SymType
 from ..reloc_view import RelocView, allocated_relocations
 from ..resolve import SymbolTable
 from ..targets import arch_of
@@ -77,6 +77,11 @@ def relax_got_loads(symtab: SymbolTable, preemptible: np.ndarray) -> RelocView |
     target_known = np.where(view.gid >= 0, known[np.maximum(view.gid, 0)],
                             local_known[view.local])
     candidate = (direct >= 0) & (view.rows["offset"] >= 2) & target_known
+    if candidate.any() and _may_exceed_rel32(symtab):
+        # A relaxed load reaches its target with a 32-bit displacement; in an image that
+        # may span 2 GiB some target may be out of that reach, which is known only after
+        # layout, so every load keeps its GOT slot (GNU ld keeps it for the far ones).
+        return view
     if candidate.any():  # a section without bytes (a broken input) has no instructions
         candidate &= view.has_data()
     picked = np.flatnonzero(candidate)
@@ -246,3 +251,20 @@ def _relax_section(pc_relative: bool, sec: InputSection, candidates: list[int], 
             rows["addend"][branched] -= 4
         sec.data = bytes(code)
     return len(done)
+
+
+_REL32_REACH = 1 << 31
+
+
+def _may_exceed_rel32(symtab: SymbolTable) -> bool:
+    """Could the allocated image (sections and COMMON symbols, alignment aside) be larger
+    than a signed 32-bit displacement reaches?  Sizes summed as Python ints: a few per
+    section, no per-byte work."""
+    total = sum(s.size for s in symtab.symbols if s.common and s.file is not None)
+    for obj in symtab.objects:
+        for sec in obj.sections:
+            if sec is not None and sec.file is obj and SectionFlags.ALLOC in sec.flags:
+                total += sec.size
+        if total >= _REL32_REACH - (1 << 24):  # 16 MiB of slack for what layout adds
+            return True
+    return total >= _REL32_REACH - (1 << 24)

@@ -140,6 +140,9 @@ class ImageOptions:
     dynamic_list: tuple[str, ...] = ()
     dynamic_list_data: bool = False
     shared: SharedOptions | None = None  # -shared: a shared object, not an executable
+    # --default-symver in a dynamic executable: the version node (the output's file name)
+    # its own exports get, at index 2 after the base (a shared object's is SharedOptions')
+    default_symver: str | None = None
     relax: bool = True  # --no-relax: keep every GOT load (elf/got_relax.py)
     # .note.gnu.property bits forced by -z ibt/shstk/x86-64-vN: (pr_type, bits) pairs
     properties: tuple[tuple[int, int], ...] = ()

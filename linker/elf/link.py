@@ -314,7 +314,15 @@ def _plan_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOptions,
     used = {id(s.dso) for s in imports + exports if s.dso is not None}
     needed = [lib.soname for lib in symtab.libraries if not lib.as_needed or id(lib) in used]
     needed = list(dict.fromkeys(needed))
-    tables = plan_dynamic(arch, needed, imports, exports, canonical)
+    verdef: list[tuple[str, int, list[str]]] = []
+    own_versions: dict[int, int] = {}
+    if opts.default_symver:
+        # GNU ld: the executable's own exports get the node; a COPY-relocated definition
+        # (s.dso set) keeps its library's version
+        name = opts.default_symver
+        verdef = [(name, VER_FLG_BASE, []), (name, 0, [])]
+        own_versions = {s.id: 2 for s in exports if s.dso is None}
+    tables = plan_dynamic(arch, needed, imports, exports, canonical, verdef, own_versions)
     if opts.runpath:
         tables.runpath = opts.runpath
         tables.dynstr.add(opts.runpath)

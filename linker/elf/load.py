@@ -395,7 +395,11 @@ class Loader:
             self.path(found, as_needed=as_needed)
             return
         candidates = []
-        if os.path.isabs(name):
+        if name.startswith("="):  # GNU ld: a path under the sysroot
+            name = self.sysroot.rstrip("/") + "/" + name[1:].lstrip("/") if self.sysroot \
+                else name[1:]
+            candidates.append(name)
+        elif os.path.isabs(name):
             if self.sysroot:
                 candidates.append(self.sysroot + name)
             candidates.append(name)

@@ -170,7 +170,7 @@ def _sections(hdr: ElfHeaders, obj: ObjectFile) -> list[InputSection | None]:
                             i)
         if sh_flags & SHF_GNU_RETAIN:
             obj.retained += (i,)
-        out.append(InputSection(file=obj, index=i, name=name, flags=_section_flags(sh_flags),
+        out.append(InputSection(file=obj, index=i, name=name, flags=loaded_flags(role, sh_flags),
                                 role=role, align=max(1, int(align)), size=int(size), data=data,
                                 entsize=int(entsize)))
     return out
@@ -191,6 +191,21 @@ def loaded_role(name: str, sh_type: int, sh_flags: int) -> SectionRole | None:
 
 _FLAGS_OF: dict[int, SectionFlags] = {}
 _FLAG_MASK = SHF_ALLOC | SHF_WRITE | SHF_EXECINSTR | SHF_TLS | SHF_MERGE | SHF_STRINGS
+
+
+_ARRAY_ROLES = frozenset({SectionRole.INIT_ARRAY, SectionRole.FINI_ARRAY,
+                          SectionRole.PREINIT_ARRAY})
+
+
+def loaded_flags(role: SectionRole, sh_flags: int) -> SectionFlags:
+    """The neutral flags of a loaded section.  An init/fini/preinit array is writable
+    whatever its input says (the gABI gives them SHF_WRITE, and GNU ld's output array is
+    writable and sealed by RELRO): ld.so relocates its words, so a pointer there is no text
+    relocation even when an assembler left the flag out."""
+    flags = _section_flags(sh_flags)
+    if role in _ARRAY_ROLES and SectionFlags.WRITE not in flags:
+        flags = flags | SectionFlags.WRITE
+    return flags
 
 
 def _section_flags(sh_flags: int) -> SectionFlags:
@@ -483,9 +498,11 @@ class _Lookup:
 
 _LOOKUPS: dict[int, _Lookup] = {}
 # What debug information and other non-allocated sections may hold: addresses, offsets,
-# sizes and TLS block offsets.  Nothing that needs a GOT slot or a PLT entry.
+# sizes, TLS block offsets, and offsets from the GOT base (gcc -m32 -fPIC -g describes a
+# call-site parameter as a spilled GOT pointer plus `.LCn@GOTOFF`).  Nothing that needs a
+# GOT slot or a PLT entry.
 _NON_ALLOC_KINDS = (RelocKind.NONE, RelocKind.ABS, RelocKind.PC, RelocKind.SIZE,
-                    RelocKind.TLS_DTPOFF)
+                    RelocKind.TLS_DTPOFF, RelocKind.REL_GOT)
 
 
 def _lookup_tables(table: NativeRelocs) -> _Lookup:

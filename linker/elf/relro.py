@@ -36,8 +36,8 @@ def reserve_relro(segments: list[Segment], page: int) -> list[OutputSection]:
         return []
     relro: list[OutputSection] = []
     for out in writable.sections:
-        if out.name not in RELRO_SECTIONS:
-            break
+        if out.name not in RELRO_SECTIONS and SectionFlags.TLS not in out.flags:
+            break  # (a TLS orphan, `.tdata1`, belongs to the template, which leads too)
         relro.append(out)
     if relro and len(relro) < len(writable.sections):
         after = writable.sections[len(relro)]

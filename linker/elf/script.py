@@ -16,7 +16,7 @@ import re
 from ..errors import LinkError
 from ..records import dataclass
 
-_TOKEN = re.compile(r"\s*(?:(/\*.*?\*/)|([(),])|([^\s(),]+))", re.DOTALL)
+_TOKEN = re.compile(r'\s*(?:(/\*.*?\*/)|([(),])|"([^"]*)"|([^\s(),]+))', re.DOTALL)
 _IGNORED = {"OUTPUT_FORMAT", "OUTPUT_ARCH", "TARGET", "SEARCH_DIR", "VERSION"}
 _INPUTS = {"GROUP", "INPUT"}
 _KNOWN_WORDS = _IGNORED | _INPUTS | {"AS_NEEDED", "SECTIONS", "MEMORY", "ENTRY", "PHDRS"}
@@ -54,8 +54,10 @@ def _tokens(text: str, path: str) -> list[str]:
         pos = m.end()
         if m.group(2):
             tokens.append(m.group(2))
-        elif m.group(3):
-            tokens.append(m.group(3))
+        elif m.group(3) is not None:
+            tokens.append(m.group(3))  # a quoted file name: GNU ld takes it as written
+        elif m.group(4):
+            tokens.append(m.group(4))
     return tokens
 
 

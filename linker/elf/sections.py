@@ -19,6 +19,7 @@ _NAME_RULES: tuple[tuple[str, str], ...] = (
     (".data.", ".data"),
     (".bss.", ".bss"),
     (".tbss.", ".tbss"),
+    (".tcommon.", ".tbss"),  # GNU ld's script: *(.tcommon) in .tbss
     (".tdata.", ".tdata"),
     (".init_array.", ".init_array"),
     (".fini_array.", ".fini_array"),

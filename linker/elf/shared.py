@@ -99,8 +99,12 @@ def _exports(hdr: ElfHeaders, index: int, strings: Strings, versions: dict[int, 
     align = np.where((value != 0) & (own > 0), np.minimum(align, own), align)
     nobits = in_table & ((hdr.shdrs["type"][section] == SHT_NOBITS) if len(hdr.shdrs)
                          else False)
+    # read-only data, or data ld.so seals after relocating it (.data.rel.ro; the section
+    # headers name it, as GNU ld's own test of "in the library's RELRO" finds it)
+    sealed = np.array([name.startswith(".data.rel.ro") for name in hdr.names], dtype=bool) \
+        if len(hdr.shdrs) else np.zeros(1, dtype=bool)
     readonly = in_table & (((hdr.shdrs["flags"][section] & (SHF_ALLOC | SHF_WRITE))
-                            == SHF_ALLOC) if len(hdr.shdrs) else False)
+                            == SHF_ALLOC) | sealed[section] if len(hdr.shdrs) else False)
     versions_of: list[int | None] = [None] * len(rows)
     if versym is not None and len(versym):  # a short .gnu.version covers its first symbols
         covered = rows < len(versym)

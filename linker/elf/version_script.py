@@ -16,7 +16,9 @@ matches keeps its default (exported, base version).  `extern "C"` blocks hold pl
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
+from collections.abc import Sequence
 
 from ..errors import LinkError
 from ..input_file import read_input_text
@@ -130,7 +132,10 @@ def parse_version_script(text: str, path: str = "<version script>") -> VersionSc
         i += 1
 
     while i < len(toks):
-        if toks[i] == "VERSION":  # a linker script's VERSION { ... } wrapper
+        ahead = toks[i + 1:i + 4]
+        if toks[i] == "VERSION" and ahead[:1] == ["{"] and (ahead[1:2] == ["{"]
+                                                          or ahead[2:3] == ["{"]):
+            # a linker script's VERSION { NODE { ... }; } wrapper (else a node named VERSION)
             i += 1
             expect("{")
             wrapped = True
@@ -213,12 +218,17 @@ def _node_body(toks: list[str], i: int, node: VersionNode, path: str, depth: int
     return i
 
 
-def read_version_scripts(paths: list[str]) -> VersionScript | None:
-    """All --version-script files, as one script (GNU ld concatenates them)."""
+def read_version_scripts(paths: list[str],
+                         search: Sequence[str] = ()) -> VersionScript | None:
+    """All --version-script files, as one script (GNU ld concatenates them).  A relative
+    name that is not there is looked for in the -L directories, as GNU ld does."""
     if not paths:
         return None
     nodes: list[VersionNode] = []
     for path in paths:
+        if not os.path.isabs(path) and not os.path.exists(path):
+            path = next((os.path.join(d, path) for d in search
+                         if os.path.isfile(os.path.join(d, path))), path)
         try:
             text = read_input_text(path)
         except OSError as e:

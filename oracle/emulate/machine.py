@@ -202,6 +202,19 @@ class Machine:
             self.abi.set_return(self.uc, int(value or 0))
         self.abi.return_to_caller(self.uc, self.mem)
 
+    def return_from_guest_call(self, symbol: str, value: int) -> bool:
+        """Resume the innermost suspended library call named `symbol` as if the guest code
+        it called had returned `value`, forgetting the calls suspended above it (their
+        frames lie in the guest stack being abandoned, as pthread_exit abandons its
+        thread's).  False (nothing done) when no such call is suspended."""
+        for depth in range(len(self._stack) - 1, -1, -1):
+            if self._stack[depth].symbol == symbol:
+                cont = self._stack[depth]
+                del self._stack[depth:]
+                self._resume(cont, value)
+                return True
+        return False
+
     def unwind_to(self, sp: int) -> None:
         """Forget suspended library calls whose frames lie below `sp` (a longjmp past them)."""
         while self._stack and self._stack[-1].entry_sp < sp:

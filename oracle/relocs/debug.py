@@ -9,7 +9,10 @@ order (aligned), and a field is then one of:
   DW_AT_stmt_list): S is where the target input section went *within its output
   section*; for a merged string section (.debug_str, .debug_line_str) the offset must
   name the same string the input named, wherever the merge put it;
-* a TLS block offset (R_X86_64_DTPOFF32/64, R_386_TLS_LDO_32): S + A - the PT_TLS address.
+* a TLS block offset (R_X86_64_DTPOFF32/64, R_386_TLS_LDO_32): S + A - the PT_TLS address;
+* an offset from the GOT base (R_386_GOTOFF: gcc -m32 -fPIC -g describes a call-site
+  parameter as a spilled GOT pointer plus `.LCn@GOTOFF`): S + A - GOT, where a merged
+  string's S is wherever the merge put the string (the field must reach the same bytes).
 
 A field referring to a discarded COMDAT copy holds a tombstone (0, 1, all ones, all ones
 but one: lld, mold, linkharness) or an address in the image's code (GNU ld and gold point
@@ -24,7 +27,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from .elf_file import SHF_ALLOC, SHF_MERGE, SHT_PROGBITS, ElfFile, read_elf
-from .inputs import InputObject, InputReloc, InputSection
+from .image import OutputImage
+from .inputs import InputObject, InputReloc, InputSection, InputSymbol
 from .linked import Linked
 from .mismatch import ConfirmedSite, FieldMismatch
 from .types import lookup, type_name
@@ -222,7 +226,11 @@ def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
     info = lookup(obj.machine, rel.type)
     width = _width(obj.machine, rel.type)
     dtpoff = name_of_type in _DTPOFF
-    if not dtpoff and (info is None or info.formula.name not in ("ABS",)):
+    gotoff = info is not None and info.formula.name == "REL_GOT"
+    if not dtpoff and not gotoff and (info is None or info.formula.name not in ("ABS",)):
+        return None
+    got_bases = linked.image.got_base_candidates() if gotoff else []
+    if gotoff and not got_bases:
         return None
     field_at = base + rel.offset
     raw = out[field_at:field_at + width]
@@ -231,7 +239,7 @@ def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
     if rel.symbol >= len(obj.symbols):
         return None
     sym = obj.symbols[rel.symbol]
-    formula = "S + A - TLS" if dtpoff else "S + A"
+    formula = "S + A - TLS" if dtpoff else "S + A - GOT" if gotoff else "S + A"
     allowed: list[int] = []
     detail = ""
     image = linked.image
@@ -266,7 +274,10 @@ def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
                                      field_at, width, field_at, formula, "tombstone")
             detail = "the target is a discarded COMDAT copy: want a tombstone or the kept copy"
         elif _is_merged(target):
-            return None
+            if not gotoff:
+                return None
+            return _merged_gotoff(obj, sec, rel, sym, target, raw, got_bases, field_at,
+                                  width, image)
         else:
             candidates = linked.place(obj, sym.shndx)
             if not candidates:
@@ -297,6 +308,9 @@ def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
         if image.tls is None:
             return None
         allowed = [a - image.tls[0] for a in allowed]
+    if gotoff:  # (a tombstone stands as it is)
+        allowed = [a - g for a in allowed for g in got_bases if a not in tombstones] + [
+            a for a in allowed if a in tombstones]
     if any((a & mask) == actual for a in allowed):
         return ConfirmedSite(obj.path, sec.name, rel.offset, name_of_type, sym.name,
                              field_at, width, field_at, formula, "")
@@ -304,3 +318,23 @@ def _judge(linked: Linked, obj: InputObject, sec: InputSection, rel: InputReloc,
     return FieldMismatch("value", obj.path, sec.name, rel.offset, name_of_type, sym.name,
                          formula=formula, expected=expected, actual=raw, address=None,
                          detail=detail or f"at {sec.name}+{field_at:#x} of the output")
+
+
+def _merged_gotoff(obj: InputObject, sec: InputSection, rel: InputReloc, sym: InputSymbol,
+                   target: InputSection, raw: bytes, got_bases: list[int], field_at: int,
+                   width: int, image: OutputImage) -> ConfirmedSite | FieldMismatch | None:
+    """A GOT-relative field naming a merged string (`.LCn@GOTOFF` into .rodata.str1.1): the
+    output address it reaches, field + GOT, must hold the string the input named."""
+    name_of_type = type_name(obj.machine, rel.type)
+    want = _string_at(target.data, sym.value + rel.addend)
+    if want is None:
+        return None
+    actual = int.from_bytes(raw, "little", signed=True)
+    mask = (1 << (8 * image.word)) - 1
+    for got in got_bases:
+        if image.read((got + actual) & mask, len(want)) == want:
+            return ConfirmedSite(obj.path, sec.name, rel.offset, name_of_type, sym.name,
+                                 field_at, width, field_at, "string at S + A - GOT", "merged")
+    return FieldMismatch("value", obj.path, sec.name, rel.offset, name_of_type, sym.name,
+                         formula="string at S + A - GOT", actual=raw, address=None,
+                         detail=f"GOT + field does not reach the input's string {want!r}")

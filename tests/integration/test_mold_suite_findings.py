@@ -8,6 +8,7 @@ new knowledge is shown to bite too.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -269,13 +270,14 @@ def test_version_script_wildcards_choose_as_gnu_ld(tmp_path: Path, shim: str) ->
 
 def test_copy_of_read_only_library_data_is_sealed(tmp_path: Path, shim: str) -> None:
     """-z relro is GNU ld's default and now linkharness's on the GNU command line; a COPY
-    of a `const` object goes to .data.rel.ro inside PT_GNU_RELRO (it went to .bss, so a
-    write through a cast went through where GNU ld's program faults)."""
+    of a `const` object, or of one in the library's .data.rel.ro, goes to .data.rel.ro
+    inside PT_GNU_RELRO (it went to .bss, so a write went through where GNU ld's program
+    faults)."""
     lib = tmp_path / "libcopy.so"
-    _run(["gcc", "-fPIC", "-shared", "-fuse-ld=bfd", "-Wl,-soname,libcopy.so", "-o", str(lib),
-          str(SOURCES / "copy_readonly_lib.c")], tmp_path)
-    expected = "bc xbc faults 0 1\n"
+    expected = "bc bc xbc faults 0 2\n"
     for linker, select in _linkers(shim).items():
+        _run(["gcc", "-fPIC", "-shared", select, "-Wl,-soname,libcopy.so", "-o", str(lib),
+              str(SOURCES / "copy_readonly_lib.c")], tmp_path)  # each linker's library
         exe = tmp_path / f"prog.{linker}"
         proc = _run(["gcc", "-O1", "-fno-pie", "-no-pie", select, "-o", str(exe),
                      str(SOURCES / "copy_readonly_main.c"), str(lib), f"-Wl,-rpath,{tmp_path}"],
@@ -335,3 +337,219 @@ def test_library_audit_and_an_unused_library(tmp_path: Path, shim: str) -> None:
               str(start), str(empty)], tmp_path)
         assert _dynsym(exe, "exported")[0] == "STT_OBJECT", linker
         assert "NEEDED" in _dynamic_tags(exe), linker
+
+
+def test_undefined_reference_names_the_demangled_symbol(tmp_path: Path, shim: str) -> None:
+    """GNU ld's words, demangled: scripts grep for `undefined reference to \\`ns::f(...)'`."""
+    said = {}
+    for linker, select in _linkers(shim).items():
+        proc = subprocess.run(["g++", select, "-o", str(tmp_path / linker),
+                               str(SOURCES / "undefined_cxx.cc")], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode != 0
+        said[linker] = proc.stderr
+    wanted = "undefined reference to `shapes::area(char const*, int)'"
+    assert wanted in said["gnu"] and wanted in said["lh"]
+    assert len([ln for ln in said["lh"].splitlines() if ln.startswith("linkharness:")]) == 1
+
+
+def test_export_dynamic_symbol_options(tmp_path: Path, shim: str) -> None:
+    """--export-dynamic-symbol(-list) were refused as unknown: an executable exports the
+    named functions, as with GNU ld."""
+    (tmp_path / "list").write_text("{ hook; call_*; };\n")
+    for option in ("--export-dynamic-symbol-list=list",
+                   "--export-dynamic-symbol=hook,--export-dynamic-symbol=call_*"):
+        for linker, select in _linkers(shim).items():
+            exe = tmp_path / f"prog.{linker}"
+            _run(["gcc", select, f"-Wl,{option}", "-o", str(exe),
+                  str(SOURCES / "weak_hook_main.c"), str(SOURCES / "weak_hook_lib.c")],
+                 tmp_path)
+            assert _dynsym(exe, "hook")[0] == "STT_FUNC", (linker, option)
+            assert _dynsym(exe, "call_hook")[0] == "STT_FUNC", (linker, option)
+
+
+def test_empty_symbol_version_is_a_plain_export(tmp_path: Path, shim: str) -> None:
+    """`.symver f, name@` / `name@@` (an empty version) was refused as a missing version
+    node; GNU ld exports `name` unversioned, even past a script's `local: *`."""
+    (tmp_path / "hide.map").write_text("{ local: *; };\n")
+    for script in ([], ["-Wl,--version-script=hide.map"]):
+        found = {}
+        for linker, select in _linkers(shim).items():
+            lib = tmp_path / f"lib{linker}.so"
+            _run(["gcc", "-fPIC", "-shared", select, *script, "-o", str(lib),
+                  str(SOURCES / "empty_version.c")], tmp_path)
+            found[linker] = {name: _dynsym(lib, name)[0] for name in ("first", "second")}
+        assert found["lh"] == found["gnu"] == {"first": "STT_FUNC", "second": "STT_FUNC"}
+
+
+def test_got_loads_stay_when_the_image_passes_2_gib(tmp_path: Path, shim: str) -> None:
+    """A GOT load relaxed to `lea x(%rip)` reaches only ±2 GiB: with a 4 GB array in the
+    image, relaxing every load made a relocation overflow that GNU ld never has (it keeps
+    the GOT slot for a far target)."""
+    for linker, select in _linkers(shim).items():
+        exe = tmp_path / f"prog.{linker}"
+        _run(["gcc", "-O0", "-fPIC", "-no-pie", select, "-o", str(exe),
+              str(SOURCES / "far_data.c"), str(SOURCES / "far_data_main.c")], tmp_path)
+        assert _native(exe) == "0 0\n", linker
+    assert check(str(tmp_path / "prog.lh")) == []
+
+
+def test_read_only_init_array_input(tmp_path: Path, shim: str) -> None:
+    """An .init_array input without SHF_WRITE (an assembler's section renamed) was refused
+    in a PIE as a text relocation; its words are ld.so's to relocate in the writable output
+    array, as GNU ld places them."""
+    writable = tmp_path / "writable.s"
+    writable.write_text('.section .init_array,"aw",@init_array\n.p2align 3\n.quad first_ctor\n'
+                        '.section .note.GNU-stack,"",@progbits\n')
+    renamed = tmp_path / "renamed.s"
+    renamed.write_text('.section .init_zzzzz,"a",@progbits\n.p2align 3\n.quad second_ctor\n'
+                       '.section .note.GNU-stack,"",@progbits\n')
+    objects = []
+    for source in (writable, renamed):
+        obj = source.with_suffix(".o")
+        _run(["as", "-o", str(obj), str(source)], tmp_path)
+        objects.append(str(obj))
+    data = Path(objects[1]).read_bytes()
+    Path(objects[1]).write_bytes(data.replace(b".init_zzzzz", b".init_array"))
+    for pie in (["-pie"], ["-no-pie"]):
+        for linker, select in _linkers(shim).items():
+            exe = tmp_path / f"prog.{linker}"
+            proc = _run(["gcc", *pie, select, "-o", str(exe), *objects,
+                         str(SOURCES / "readonly_init_main.c")], tmp_path)
+            assert proc.stderr == "", linker
+            assert _native(exe) == "first second main\n", (linker, pie)
+            got = run(str(exe))
+            assert got.stdout == b"first second main\n" and got.faults == [], (linker, pie)
+        assert check(str(tmp_path / "prog.lh")) == []
+
+
+def test_sysroot_library_directories(tmp_path: Path, shim: str) -> None:
+    """`-L=DIR` and `-L$SYSROOT/DIR` are directories under --sysroot (they were taken as
+    relative directories, and -l failed)."""
+    lib_dir = tmp_path / "root" / "opt" / "lib"
+    lib_dir.mkdir(parents=True)
+    obj = tmp_path / "hook.o"
+    _run(["gcc", "-c", "-o", str(obj), str(SOURCES / "weak_hook_lib.c")], tmp_path)
+    _run(["ar", "rcs", str(lib_dir / "libhook.a"), str(obj)], tmp_path)
+    for spelling in ("-L=/opt/lib", "-L$SYSROOT/opt/lib"):
+        for linker, select in _linkers(shim).items():
+            exe = tmp_path / f"prog.{linker}"
+            _run(["gcc", select, "-o", str(exe), str(SOURCES / "weak_hook_main.c"),
+                  f"-Wl,--sysroot={tmp_path / 'root'}", f"-Wl,{spelling}", "-lhook"], tmp_path)
+            assert _native(exe) == "1\n", (linker, spelling)
+
+
+def test_executable_stack_warning_as_gnu_ld(tmp_path: Path, shim: str) -> None:
+    """GNU ld's one warning for an object without .note.GNU-stack among objects with one
+    (build logs grep it); none when no object has a note."""
+    bare = tmp_path / "bare.s"
+    bare.write_text(".text\n.globl helper\nhelper: ret\n")
+    obj = tmp_path / "bare.o"
+    _run(["as", "-o", str(obj), str(bare)], tmp_path)
+    said = {}
+    for linker, select in _linkers(shim).items():
+        proc = _run(["gcc", select, "-o", str(tmp_path / linker), str(obj),
+                     str(SOURCES / "weak_hook_main.c"), str(SOURCES / "weak_hook_lib.c")],
+                    tmp_path)
+        said[linker] = [ln.split("warning: ", 1)[1] for ln in proc.stderr.splitlines()
+                        if "warning: " in ln]
+    assert said["lh"] == said["gnu"] == [
+        f"{obj}: missing .note.GNU-stack section implies executable stack"]
+
+
+def test_warn_unresolved_symbols(tmp_path: Path, shim: str) -> None:
+    """--warn-unresolved-symbols (was refused as unknown): the link succeeds, saying
+    GNU ld's words as a warning."""
+    for linker, select in _linkers(shim).items():
+        proc = _run(["g++", select, "-Wl,--warn-unresolved-symbols", "-o",
+                     str(tmp_path / linker), str(SOURCES / "undefined_cxx.cc")], tmp_path)
+        lines = [ln for ln in proc.stderr.splitlines() if "warning: " in ln]
+        assert any("undefined reference to `shapes::area(char const*, int)'" in ln
+                   for ln in lines), (linker, proc.stderr)
+
+
+@pytest.mark.parametrize("pie", ["-pie", "-no-pie"])
+@pytest.mark.parametrize("third", [".tcommon", ".tbss_more"])
+def test_tls_zero_fill_in_several_sections(tmp_path: Path, shim: str, pie: str,
+                                           third: str) -> None:
+    """A second thread-local zero-fill section (.tcommon, an orphan) was given .tbss's own
+    addresses: writes to one variable showed in another.  (GNU ld 2.40 does that to the
+    orphan itself, printing `3 2 0 0 3 2`: only .tcommon is held to GNU ld.)"""
+    source = tmp_path / "zeros.s"
+    source.write_text((SOURCES / "tls_zero_fill.s").read_text().replace("THIRD", third))
+    obj = tmp_path / "zeros.o"
+    _run(["as", "-o", str(obj), str(source)], tmp_path)
+    linkers = _linkers(shim) if third == ".tcommon" else {"lh": f"-B{shim}"}
+    for linker, select in linkers.items():
+        exe = tmp_path / f"prog.{linker}"
+        _run(["gcc", pie, select, "-o", str(exe), str(obj),
+              str(SOURCES / "tls_zero_fill_main.c")], tmp_path)
+        assert _native(exe) == "1 2 0 0 3 0\n", linker
+        got = run(str(exe))
+        assert got.stdout == b"1 2 0 0 3 0\n" and got.faults == [], linker
+    assert check(str(tmp_path / "prog.lh")) == []
+
+
+def _dynamic_names(lib: Path) -> list[str]:
+    out = subprocess.run(["readelf", "-W", "--dyn-syms", str(lib)], capture_output=True,
+                         text=True, check=True).stdout
+    return sorted(fields[7] for fields in (line.split() for line in out.splitlines())
+                  if len(fields) == 8 and fields[6] not in ("UND", "ABS") and fields[0] != "Num:")
+
+
+def test_symver_alias_and_script_version(tmp_path: Path, shim: str) -> None:
+    """`.symver measure, measure@V_ONE` keeps the plain `measure` too; with the script's
+    `V_ONE { measure; }` GNU ld exports measure@V_ONE alone, where linkharness added
+    measure@@V_ONE (two definitions of one version)."""
+    found = {}
+    for linker, select in _linkers(shim).items():
+        lib = tmp_path / f"lib{linker}.so"
+        _run(["gcc", "-fPIC", "-shared", select,
+              f"-Wl,--version-script={SOURCES}/symver_alias.map", "-o", str(lib),
+              str(SOURCES / "symver_alias.c")], tmp_path)
+        found[linker] = _dynamic_names(lib)
+    assert "measure@V_ONE" in found["gnu"] and "measure@@V_ONE" not in found["gnu"]
+    assert found["lh"] == found["gnu"]
+
+
+@pytest.mark.parametrize("order,interp", [(["-shared", "-pie"], True),
+                                          (["-pie", "-shared"], False)])
+def test_last_of_shared_and_pie_decides(tmp_path: Path, order: list[str], interp: bool) -> None:
+    """GNU ld: `-shared -pie` is a PIE (PT_INTERP, a runnable object), `-pie -shared` a
+    shared object; linkharness made both shared objects."""
+    obj = tmp_path / "start.o"
+    (tmp_path / "start.c").write_text("void _start(void) { for (;;); }\n")
+    _run(["gcc", "-fPIC", "-c", "-o", str(obj), str(tmp_path / "start.c")], tmp_path)
+    for linker in ("ld.bfd", "lh"):
+        out = tmp_path / f"out.{linker}"
+        tool = ["ld.bfd"] if linker == "ld.bfd" else [sys.executable, "-m", "linker"]
+        _run([*tool, *order, "--dynamic-linker=/lib/ld.so", "-e", "_start", "-o", str(out),
+              str(obj)], tmp_path)
+        with open(out, "rb") as handle:
+            types = [seg["p_type"] for seg in ELFFile(handle).iter_segments()]
+        assert ("PT_INTERP" in types) == interp, linker
+
+
+def test_scripts_as_gnu_ld_reads_them(tmp_path: Path, shim: str) -> None:
+    """A version script named by a relative name found in a -L directory; a node that is
+    itself named VERSION; a quoted file name in a linker script's GROUP."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "names.map").write_text("VERSION { global: call_hook; local: *; };\n")
+    lib_obj = tmp_path / "hook.o"
+    _run(["gcc", "-fPIC", "-c", "-o", str(lib_obj), str(SOURCES / "weak_hook_lib.c")],
+         tmp_path)
+    found = {}
+    for linker, select in _linkers(shim).items():
+        lib = tmp_path / f"lib{linker}.so"
+        _run(["gcc", "-shared", select, f"-Wl,-L{tmp_path / 'scripts'}",
+              "-Wl,--version-script,names.map", "-o", str(lib), str(lib_obj)], tmp_path)
+        found[linker] = _versions(lib)
+        archive = tmp_path / f"libhook_{linker}.a"
+        _run(["ar", "rcs", str(archive), str(lib_obj)], tmp_path)
+        script = tmp_path / f"libgroup_{linker}.so"
+        script.write_text(f'GROUP("{archive}")\n')
+        exe = tmp_path / f"prog.{linker}"
+        _run(["gcc", select, "-o", str(exe), str(SOURCES / "weak_hook_main.c"), str(script)],
+             tmp_path)
+        assert _native(exe) == "1\n", linker
+    assert found["gnu"] == {"call_hook": "VERSION"} and found["lh"] == found["gnu"]

@@ -1,4 +1,4 @@
-"""The warm link server behind the shims (linker/link_server.py, linker/link_client.c).
+"""The warm link server behind the shims (linker/link_server*.py, linker/link_client.c).
 
 Each test links through the compiled `ld`/`ld64` client with a private XDG_RUNTIME_DIR,
 so its servers are its own; they are stopped at the end.  A link counts as served when
@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from linker import link_server, shim
+from linker import link_server_command, link_server_identity, shim
 from linker.cli import ld64_shim, shim_dir
 
 HELLO = '#include <stdio.h>\nint main(void) { puts("hello"); return 3; }\n'
@@ -44,8 +45,8 @@ def run_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     try:
         yield directory
     finally:
-        for path in link_server.sockets_in(str(directory / "linkharness")):
-            link_server.stop(path)
+        for path in link_server_command.sockets_in(str(directory / "linkharness")):
+            link_server_command.stop(path)
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -60,13 +61,13 @@ def _socket_of(client: str) -> str:
 
 
 def _requests(path: str) -> int | None:
-    line = link_server.query_status(path)
+    line = link_server_command.query_status(path)
     match = re.search(r"(\d+) requests before this one", line or "")
     return int(match.group(1)) if match else None
 
 
 def _server_pid(path: str) -> int:
-    line = link_server.query_status(path)
+    line = link_server_command.query_status(path)
     match = re.match(r"pid (\d+)", line or "")
     assert match, line
     return int(match.group(1))
@@ -76,10 +77,10 @@ def _wait_for_server(client: str) -> str:
     """Start the server for CLIENT's code if none runs (a link that cannot parse starts
     it and fails fast, directly), and wait until it answers."""
     path = _socket_of(client)
-    if link_server.query_status(path) is None:
+    if link_server_command.query_status(path) is None:
         subprocess.run([client, "--version"], capture_output=True, check=False)
     give_up = time.monotonic() + SERVER_START_S
-    while link_server.query_status(path) is None:
+    while link_server_command.query_status(path) is None:
         assert time.monotonic() < give_up, "no server came up"
         time.sleep(0.05)
     return path
@@ -106,7 +107,7 @@ def _served_and_direct(command: list[str], output: Path, cwd: Path, client: str
 
 
 def test_client_and_server_name_the_same_socket(run_dir: Path) -> None:
-    path = link_server.socket_path()
+    path = link_server_identity.socket_path()
     assert path is not None and path.startswith(str(run_dir / "linkharness") + "/")
     assert _socket_of(_ld()) == _socket_of(ld64_shim()) == path
 
@@ -123,6 +124,20 @@ def test_elf_output_is_byte_identical_to_the_direct_process(run_dir: Path,
     assert served_bytes is not None and served_bytes == direct_bytes
     assert subprocess.run([str(out)], check=False, capture_output=True).stdout == b"hello\n"
     assert os.stat(out).st_mode & 0o777 == 0o755  # the client's umask (022 here)
+
+
+def test_the_link_has_the_clients_umask_and_directory(run_dir: Path, tmp_path: Path) -> None:
+    """umask 077 in the client: the output is 0700 (the server runs under another)."""
+    (tmp_path / "zero.c").write_text("int main(void) { return 0; }\n")
+    subprocess.run(["gcc", "-c", "zero.c"], cwd=tmp_path, check=True)
+    out = tmp_path / "private"
+    command = ["sh", "-c", f"umask 077 && exec {_ld()} zero.o -o private -e main"]
+    served, served_bytes, direct, direct_bytes = _served_and_direct(command, out, tmp_path,
+                                                                    _ld())
+    assert served.returncode == direct.returncode == 0, served.stderr
+    assert served_bytes == direct_bytes
+    assert _link(command, tmp_path).returncode == 0
+    assert os.stat(out).st_mode & 0o777 == 0o700
 
 
 def test_macho_output_is_byte_identical_to_the_direct_process(run_dir: Path,
@@ -171,7 +186,7 @@ def test_a_stale_identity_gets_a_new_server(run_dir: Path, tmp_path: Path) -> No
     the old code leaves within seconds.  (A copy of the package, so that the test edits
     nothing the other tests run.)"""
     root = tmp_path / "checkout"
-    shutil.copytree(Path(link_server.package_root()) / "linker", root / "linker",
+    shutil.copytree(Path(link_server_identity.package_root()) / "linker", root / "linker",
                     ignore=shutil.ignore_patterns("__pycache__"))
     client = str(tmp_path / "ld")
     assert shim.compile_client(client, str(root), str(tmp_path / "pycache"))
@@ -183,7 +198,7 @@ def test_a_stale_identity_gets_a_new_server(run_dir: Path, tmp_path: Path) -> No
     os.utime(stamp, ns=(stamp.stat().st_atime_ns, stamp.stat().st_mtime_ns + 10**9))
     new_path = _socket_of(client)
     assert new_path != old_path
-    assert link_server.query_status(new_path) is None
+    assert link_server_command.query_status(new_path) is None
     command = ["gcc", f"-B{tmp_path}", "hello.o", "-o", "hello"]
     assert _link(command, tmp_path).returncode == 0  # directly, starting a new server
     _wait_for_server(client)
@@ -211,6 +226,20 @@ def _wait_until(condition: Callable[[], bool], failure: str, seconds: float = 30
     while not condition():
         assert time.monotonic() < give_up, failure
         time.sleep(0.02)
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == str(path):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def _children(pid: int) -> list[int]:
@@ -257,8 +286,8 @@ def test_a_piped_build_returns_at_once(run_dir: Path, tmp_path: Path) -> None:
     """The server a link starts holds none of the build's descriptors: `gcc ... | cat`
     ends when the link ends, not when the server does (60 s idle here)."""
     (tmp_path / "hello.c").write_text(HELLO)
-    path = link_server.socket_path()
-    assert path is not None and link_server.query_status(path) is None
+    path = link_server_identity.socket_path()
+    assert path is not None and link_server_command.query_status(path) is None
     build = subprocess.Popen(["gcc", f"-B{shim_dir()}", "hello.c", "-o", "hello"],
                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert build.stdout is not None
@@ -278,7 +307,7 @@ def test_a_piped_build_returns_at_once(run_dir: Path, tmp_path: Path) -> None:
     assert held[:3] == ["/dev/null"] * 3 and pipe not in held, held
 
 
-def test_falls_back_when_no_server_can_start(run_dir: Path, tmp_path: Path) -> None:
+def test_falls_back_when_the_directory_is_not_private(run_dir: Path, tmp_path: Path) -> None:
     """A socket directory that is not private: no server, and the link still works."""
     (run_dir / "linkharness").mkdir(mode=0o700)
     os.chmod(run_dir / "linkharness", 0o777)
@@ -290,10 +319,28 @@ def test_falls_back_when_no_server_can_start(run_dir: Path, tmp_path: Path) -> N
     assert os.listdir(run_dir / "linkharness") == []
 
 
+def test_falls_back_when_the_server_cannot_start(run_dir: Path, tmp_path: Path) -> None:
+    """A directory where the socket should be: every link tries to start a server, which
+    gives up at once, and links directly."""
+    path = link_server_identity.socket_path()
+    assert path is not None
+    os.mkdir(os.path.dirname(path), mode=0o700)  # private: the client does try
+    os.mkdir(path)
+    (tmp_path / "hello.c").write_text(HELLO)
+    for n in range(2):
+        done = _link(["gcc", f"-B{shim_dir()}", "hello.c", "-o", f"hello{n}"], tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert subprocess.run([str(tmp_path / f"hello{n}")], check=False).returncode == 3
+    time.sleep(1)  # for the servers those links tried to start to give up
+    _wait_until(lambda: not os.path.exists(path + ".lock"), "a server is still trying")
+    assert os.listdir(os.path.dirname(path)) == [os.path.basename(path)]  # nothing else
+    assert os.path.isdir(path) and link_server_command.query_status(path) is None
+
+
 def test_falls_back_when_the_server_drops_the_link(run_dir: Path, tmp_path: Path) -> None:
     """Something answers at the socket but never takes the link (here: accepts and hangs
     up; with LINKHARNESS_SERVER_WAIT_MS, one that never replies): the link runs directly."""
-    path = link_server.socket_path()
+    path = link_server_identity.socket_path()
     assert path is not None
     os.makedirs(os.path.dirname(path), mode=0o700)
     (tmp_path / "hello.c").write_text(HELLO)
@@ -318,3 +365,59 @@ def test_falls_back_when_the_server_drops_the_link(run_dir: Path, tmp_path: Path
                 time.sleep(0.01)
         assert link.returncode == 0
     assert (tmp_path / "silent").read_bytes() == (tmp_path / "dropped").read_bytes()
+
+
+def test_status_and_stop_commands(run_dir: Path) -> None:
+    path = _wait_for_server(_ld())
+    pid = _server_pid(path)
+
+    def command(word: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "oracle.cli", "server", word],
+                              capture_output=True, text=True, check=False,
+                              env={**os.environ, "PYTHONPATH": link_server_identity.package_root()})
+
+    status = command("status")
+    assert status.returncode == 0
+    assert f"{path} (current code): pid {pid}," in status.stdout
+    assert command("stop").returncode == 0
+    assert not _alive(pid) and not os.path.exists(path)
+    assert command("status").stdout == "no link server running\n"
+
+
+def test_a_server_killed_mid_link_costs_no_link(run_dir: Path, tmp_path: Path) -> None:
+    """The server dies (SIGKILL) while a link runs in its child: the child goes with it
+    (PR_SET_PDEATHSIG), and the shim, left without a status, links again directly."""
+    (tmp_path / "zero.c").write_text("int main(void) { return 0; }\n")
+    (tmp_path / "other.c").write_text("int other = 1;\n")
+    subprocess.run(["gcc", "-c", "zero.c", "other.c"], cwd=tmp_path, check=True)
+    fifo = tmp_path / "slow.o"
+    os.mkfifo(fifo)
+    path = _wait_for_server(_ld())
+    server = _server_pid(path)
+    _wait_until(lambda: not _children(server), "the status request's child did not end")
+    writer = os.open(fifo, os.O_RDWR)  # open and silent: the link waits on it
+    try:
+        client = subprocess.Popen([_ld(), "zero.o", "slow.o", "-o", "out", "-e", "main"],
+                                  cwd=tmp_path, stderr=subprocess.PIPE)
+        _wait_until(lambda: bool(_children(server)), "the link never started")
+        link = _children(server)[0]
+        os.kill(server, signal.SIGKILL)
+        _wait_until(lambda: not _alive(link), "the link outlived its server")
+        os.write(writer, (tmp_path / "other.o").read_bytes())  # for the direct link,
+        _wait_until(lambda: _has_open(client.pid, fifo), "no direct link")  # once it reads
+    finally:
+        os.close(writer)
+    _, stderr = client.communicate(timeout=120)
+    assert client.returncode == 0, stderr
+    assert stderr == b""
+    assert (tmp_path / "out").read_bytes()[:4] == b"\x7fELF"
+
+
+def test_an_idle_server_leaves(run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """LINKHARNESS_SERVER_IDLE seconds after its last request the server is gone, and
+    its socket and lock file with it."""
+    monkeypatch.setenv("LINKHARNESS_SERVER_IDLE", "3")
+    path = _wait_for_server(_ld())
+    pid = _server_pid(path)
+    _wait_until(lambda: not _alive(pid), "the idle server stayed", seconds=60)
+    assert os.listdir(os.path.dirname(path)) == []

@@ -22,6 +22,7 @@ typedef unsigned long pthread_key_t;
 __BEGIN_DECLS
 int pthread_create(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
 int pthread_join(pthread_t, void **);
+void pthread_exit(void *) __attribute__((noreturn));
 int pthread_detach(pthread_t);
 pthread_t pthread_self(void);
 int pthread_equal(pthread_t, pthread_t);

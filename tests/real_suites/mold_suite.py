@@ -41,8 +41,8 @@ GNU_LD = "/usr/bin/ld.bfd"
 OTHER_ARCHES = ("aarch64", "arm", "armeb", "riscv32", "riscv64", "ppc64le", "ppc64", "ppc",
                 "sparc64", "s390x", "sh4", "m68k", "loongarch64", "i686", "i386")
 LINKHARNESS_LINE = re.compile(r"^linkharness: (error|warning): .*$", re.MULTILINE)
-# GNU ld's warnings, as `cc -B.` runs it (./ld, ld, /usr/bin/ld.bfd)
-GNU_WARNING = re.compile(r"^\S*ld(?:\.bfd)?: warning: .*$", re.MULTILINE)
+# GNU ld's warnings, as `cc -B.` runs it (./ld) or a test by the name ./mold
+GNU_WARNING = re.compile(r"^\S*(?:ld|ld\.bfd|mold): warning: .*$", re.MULTILINE)
 MODES = {"pie": "", "no-pie": "-no-pie"}
 
 
@@ -162,9 +162,11 @@ def run_one(script: Path, linker: str, mode: str, bindir: Path, scratch: Path,
 
 
 def warning_key(line: str) -> str:
-    """What a warning says, without the program's name, a trailing address or detail:
-    `cannot find entry symbol _start` from GNU ld and linkharness alike."""
+    """What a warning says, without the program's name, a trailing address or detail, or
+    the random name of gcc's temporary object: `cannot find entry symbol _start` from GNU
+    ld and linkharness alike."""
     text = line.split("warning: ", 1)[-1]
+    text = re.sub(r"/tmp/cc\w+\.o", "/tmp/cc*.o", text)  # gcc's temporary objects
     return text.split(";")[0].split(" (")[0].strip()
 
 
@@ -238,7 +240,8 @@ def print_table(summary: dict[str, object]) -> None:
         assert isinstance(row, dict)
         for kind in ("wrong", "crash", "timeout", "warned", "refused", "skipped"):
             for entry in row["by_class"].get(kind, []):
-                detail = (entry["errors"] or entry["warnings"] or [entry["failed_command"]])
+                detail = ((entry["warnings"] if kind == "warned" else entry["errors"])
+                          or [entry["failed_command"]])
                 print(f"  {mode:6} {kind:8} {entry['test']}: {str(detail[0])[:200]}")
 
 
@@ -257,7 +260,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gnu-cache", type=Path, default=None,
                         help="reuse GNU ld's outcomes from this JSON (written if absent)")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--report", type=Path, default=None,
+                        help="print the table of an earlier run's JSON again, and stop")
     args = parser.parse_args(argv)
+    if args.report is not None:
+        old = json.loads(args.report.read_text())
+        runs = {name: {(o["test"], o["mode"]): Outcome(**o) for o in old[name]}
+                for name in ("gnu", "linkharness")}
+        modes = sorted({mode for _test, mode in runs["gnu"]}, key=lambda m: m != "no-pie")
+        print(f"mold test suite {old['ref']} ({old['commit']}), {old['machine']}")
+        print_table(summarise(runs["gnu"], runs["linkharness"], modes))
+        return 0
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from linker.shim import shim_dir

@@ -86,7 +86,8 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
         for binder in binders:  # the dylibs deepest first, the executable last
             binder.bind_at_load(inv.lazy and not binder.img.flags & mi.MH_BIND_AT_LOAD)
         loader.coalesce_all()  # dyld's weak binding, once every image is bound
-        tlv.set_up_images(machine, process, [img, *(b.img for b in binders if b.img is not img)])
+        loader.next_tlv_key = tlv.set_up_images(
+            machine, process, [img, *(b.img for b in binders if b.img is not img)])
         initializers = tuple(i for b in binders for i in _initializers(machine.mem, b.img))
         start = Start(sp, len(inv.argv), argv, envp, apple, initializers,
                       _entry(img), img.main_entryoff is not None)

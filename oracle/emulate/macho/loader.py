@@ -28,6 +28,7 @@ from pathlib import Path
 from oracle.emulate.loader import LoadError, read_capped
 from oracle.emulate.machine import Machine
 from oracle.emulate.macho import image as mi
+from oracle.emulate.macho import tlv
 from oracle.emulate.macho.binding import Binder, DyldFault, Library
 from oracle.emulate.macho.coalesce import coalesce
 from oracle.emulate.macho.dylib_images import ImageDylib, Slides, exports, find_dylib, slid
@@ -94,6 +95,7 @@ class ImageLoader:
     order: list[Loaded] = field(default_factory=list)  # real images in load order
     executable: ImageDylib | None = None
     main_record: Loaded | None = None
+    next_tlv_key: int = tlv.TLV_KEY  # the pthread key the next image with TLVs gets
 
     def __post_init__(self) -> None:
         self.executable = ImageDylib("<main executable>", self.main, exports(self.main))
@@ -269,5 +271,10 @@ class ImageLoader:
         coalesce([r.dylib.img for r in records_all],
                  [r.binder.weak_sites if r.binder and id(r) in new else []
                   for r in records_all], self._store)
+        # their thread-local descriptors, each image with a key of its own, as dyld sets
+        # them up for an image it maps at run time
+        self.next_tlv_key = tlv.set_up_images(
+            self.machine, self.process, [r.dylib.img for r in self.order[first:]],
+            self.next_tlv_key)
         opened.references += 1
         return opened

@@ -1,7 +1,8 @@
 """libSystem's pthreads, run one thread at a time: pthread_create runs the start routine
 to completion at once, on the caller's stack but as another thread (its own TSD area at
 the gs base, so its thread-local variables and pthread_getspecific values are its own),
-and pthread_join hands back what it returned.  Programs that join before reading what
+and pthread_join hands back what it returned (or what it passed to pthread_exit); its
+thread_local destructors then its keys' destructors run as it ends.  Programs that join before reading what
 their threads wrote, or whose threads only print in creation order, behave as natively;
 one that waits for a thread still to come (a condition variable, a spin on a flag) cannot
 run here, and mutexes never block (no two threads ever run at once).
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from unicorn import Uc
 from unicorn import x86_const as x
 
-from oracle.emulate.calls import CallContext, Export, GuestCall, LibResult
+from oracle.emulate.calls import JUMPED, CallContext, Export, GuestCall, LibResult, _Jumped
 from oracle.emulate.guest import GuestFault, GuestMemory
 from oracle.emulate.macho.darwin_process import (
     MACH_THREAD_PORT,
@@ -32,11 +33,15 @@ from oracle.emulate.macho.darwin_process import (
 )
 from oracle.emulate.thread import descriptor
 
+PTHREAD_DESTRUCTOR_ITERATIONS = 4  # <limits.h>'s, Darwin's and glibc's alike
 THREAD_STRUCT = 0x100  # the struct _pthread fields before tsd[] (not read by programs)
 FIRST_USER_KEY = TSD_FIRST_KEY + TLV_IMAGE_KEYS  # after dyld's thread-local-variable keys
 
 
 GS_ENTRY = 3  # i386: the GDT entry of the gs selector (darwin_process.set_up)
+CALLEE_SAVED_64 = (x.UC_X86_REG_RBX, x.UC_X86_REG_RBP, x.UC_X86_REG_R12, x.UC_X86_REG_R13,
+                   x.UC_X86_REG_R14, x.UC_X86_REG_R15)
+CALLEE_SAVED_32 = (x.UC_X86_REG_EBX, x.UC_X86_REG_ESI, x.UC_X86_REG_EDI, x.UC_X86_REG_EBP)
 DATA_ACCESS = 0x92  # present, ring 3 data, writable
 
 
@@ -84,6 +89,11 @@ class Threads:
         self.results: dict[int, int] = {}
         self.next_key = FIRST_USER_KEY
         self.finalizers: dict[int, list[tuple[int, int]]] = {}
+        # per running thread, innermost last: the callee-saved registers pthread_create
+        # was called with, which pthread_exit (no return through the thread's frames to
+        # restore them) puts back for pthread_create's caller
+        self.saved: list[list[tuple[int, int]]] = []
+        self.destructors: dict[int, int] = {}  # key -> pthread_key_create's destructor
 
     def tlv_atexit(self, ctx: CallContext) -> int:
         """libdyld's `_tlv_atexit(func, obj)`: run func(obj) when this thread ends (its start
@@ -117,13 +127,38 @@ class Threads:
             _write(ctx, tid_out, area)
         uc, mem, word = ctx.machine.uc, ctx.mem, ctx.word
         set_gs_base(uc, mem, word, tsd)
+        # errno is each thread's own: the one cell every libSystem function and __error()
+        # use holds the running thread's value, 0 for a new thread, the caller's again
+        # when it ends (a thread's failing call must not change main's errno)
+        errno_cell = process.object(("errno",), bytes(4)).address
+        caller_errno = mem.read(errno_cell, 4)
+        mem.write(errno_cell, bytes(4))
+        self.saved.append([(r, int(uc.reg_read(r)))
+                           for r in (CALLEE_SAVED_64 if word == 8 else CALLEE_SAVED_32)])
         try:
             result = yield GuestCall(start, (arg,))
             yield from self.finalize(ctx, tsd)
+            yield from self.key_destructors(ctx, tsd)
         finally:
+            self.saved.pop()
+            mem.write(errno_cell, caller_errno)
             set_gs_base(uc, mem, word, caller_gs)
         self.results[area] = result
         return 0
+
+    def exit(self, ctx: CallContext) -> _Jumped:
+        """pthread_exit(value): the thread ends as if its start routine had returned value
+        (its thread_local destructors run, pthread_join hands value back): the emulation
+        resumes the pthread_create that runs the thread.  On the main thread, which would
+        end the process once the others have (they all have, here), it is refused."""
+        if not self.saved:
+            raise GuestFault(0, "pthread_exit on the main thread is not emulated")
+        value = ctx.arg(0)
+        for register, saved in self.saved[-1]:
+            ctx.machine.uc.reg_write(register, saved)
+        resumed = ctx.machine.return_from_guest_call("pthread_create", value)
+        assert resumed, "a running thread without its pthread_create"
+        return JUMPED
 
     def join(self, ctx: CallContext) -> int:
         tid, out = ctx.args(2)
@@ -135,12 +170,32 @@ class Threads:
         return 0
 
     def key_create(self, ctx: CallContext) -> int:
-        out, _destructor = ctx.args(2)
+        out, destructor = ctx.args(2)
         if self.next_key >= TSD_SLOTS:
             return 35  # EAGAIN
+        if destructor:
+            self.destructors[self.next_key] = destructor
         _write(ctx, out, self.next_key)
         self.next_key += 1
         return 0
+
+    def key_destructors(self, ctx: CallContext, tsd: int) -> Iterator[GuestCall]:
+        """A thread's end, after its thread_local destructors (dyld's TLV key comes before
+        every user key): each key with a destructor whose value in this thread is not NULL
+        is set to NULL and its destructor called with the value, in key order, again while
+        a destructor left a value behind, at most PTHREAD_DESTRUCTOR_ITERATIONS rounds
+        (POSIX; libpthread's _pthread_tsd_cleanup).  Not run on exit()."""
+        for _ in range(PTHREAD_DESTRUCTOR_ITERATIONS):
+            called = False
+            for key, destructor in sorted(self.destructors.items()):
+                slot = tsd + ctx.word * key
+                value = _read(ctx, slot)
+                if value:
+                    _write(ctx, slot, 0)
+                    called = True
+                    yield GuestCall(destructor, (value,))
+            if not called:
+                return
 
 
 def pthread_exports() -> dict[str, Export]:
@@ -165,14 +220,20 @@ def pthread_exports() -> dict[str, Export]:
     def zero(ctx: CallContext) -> int:
         return 0
 
+    def key_delete(ctx: CallContext) -> int:
+        threads.destructors.pop(ctx.arg(0), None)  # no destructor runs for it any more
+        return 0
+
     exports = [Export("pthread_create", 4, threads.create), Export("pthread_join", 2, threads.join),
+               Export("pthread_exit", 1, threads.exit),
                Export("_tlv_atexit", 2, threads.tlv_atexit),
                Export("pthread_self", 0, self_), Export("pthread_equal", 2, equal),
                Export("pthread_key_create", 2, threads.key_create),
                Export("pthread_getspecific", 1, getspecific),
-               Export("pthread_setspecific", 2, setspecific)]
+               Export("pthread_setspecific", 2, setspecific),
+               Export("pthread_key_delete", 1, key_delete)]
     for name, arity in (("pthread_mutex_init", 2), ("pthread_mutex_lock", 1),
                         ("pthread_mutex_unlock", 1), ("pthread_mutex_destroy", 1),
-                        ("pthread_detach", 1), ("pthread_key_delete", 1)):
+                        ("pthread_detach", 1)):
         exports.append(Export(name, arity, zero))
     return {e.name: e for e in exports}

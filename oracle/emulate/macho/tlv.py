@@ -42,15 +42,32 @@ def bootstrap_export() -> Export:
     return Export("_tlv_bootstrap", 1, never)
 
 
-def set_up_images(machine: Machine, process: Process, images: list[MachOImage]) -> None:
-    """Each image flagged MH_HAS_TLV_DESCRIPTORS (the executable and the dylibs it loaded)
-    gets its own key, as dyld makes one per image, and its descriptors set up."""
+def set_up_images(machine: Machine, process: Process, images: list[MachOImage],
+                  first_key: int = TLV_KEY) -> int:
+    """Each image flagged MH_HAS_TLV_DESCRIPTORS (the executable and the dylibs it loaded
+    at launch; later, the images a dlopen loaded) gets its own key, from `first_key` on,
+    as dyld makes one per image, and its descriptors set up.  Returns the next free key."""
     flagged = [img for img in images if img.flags & MH_HAS_TLV_DESCRIPTORS]
-    if len(flagged) > TLV_IMAGE_KEYS:
-        raise mi.MachOError("__thread_vars", f"{len(flagged)} images with thread-local "
-                            f"variables: more than the {TLV_IMAGE_KEYS} keys emulated")
-    for key, img in enumerate(flagged, start=TLV_KEY):
+    if first_key + len(flagged) > TLV_KEY + TLV_IMAGE_KEYS:
+        raise mi.MachOError("__thread_vars", f"{first_key - TLV_KEY + len(flagged)} images "
+                            f"with thread-local variables: more than the {TLV_IMAGE_KEYS} "
+                            "keys emulated")
+    for key, img in enumerate(flagged, start=first_key):
         set_up(machine, process, img, key)
+    return first_key + len(flagged)
+
+
+BLOCK_ALIGN = 16  # what dyld's malloc gives the block (and the template's alignment cap)
+
+
+def _allocate(process: Process, size: int) -> int:
+    """A thread's block from the heap, as dyld takes it from malloc (a 1 MiB thread-local
+    array does not fit the libraries' own data region), 16-aligned on i386 too, whose
+    emulated malloc aligns to 8 only."""
+    raw = process.ensure_heap().malloc(max(size, 1) + BLOCK_ALIGN)
+    if not raw:
+        raise GuestFault(0, f"tlv_get_addr: no memory for a {size:#x}-byte thread-local block")
+    return -(-raw // BLOCK_ALIGN) * BLOCK_ALIGN
 
 
 def set_up(machine: Machine, process: Process, img: MachOImage, key: int = TLV_KEY) -> None:
@@ -86,7 +103,7 @@ def set_up(machine: Machine, process: Process, img: MachOImage, key: int = TLV_K
         slot = gs_base(uc, ctx.mem, word) + word * key  # this thread's (pthreads.py)
         block = int.from_bytes(ctx.mem.read(slot, word), "little")
         if not block:
-            block = process.alloc_data(max(size, 1), 16)
+            block = _allocate(process, size)
             ctx.mem.write(block, init + bytes(size - len(init)))
             ctx.mem.write(slot, block.to_bytes(word, "little"))
         if word == 4:

@@ -252,8 +252,43 @@ def test_default_symver_matches_gnu_ld_and_runs(tmp_path: Path, compile_c: Compi
             assert [_run(exe, built[m]) for m in ("gnu", "lh")] == [57, 57]
 
 
-def test_default_symver_in_an_executable_is_refused(tmp_path: Path,
-                                                    compile_c: CompileC) -> None:
-    main = compile_c("int main(void) { return 0; }\n", "main_defsymver_exe")
-    with pytest.raises(LinkError, match="--default-symver is supported for ELF shared"):
-        link([str(main)], str(tmp_path / "a.out"), default_symver=True)
+def test_default_symver_in_an_executable_matches_gnu_ld(tmp_path: Path,
+                                                        compile_c: CompileC) -> None:
+    """jansson's CMake probes the option with an executable: GNU ld versions the
+    executable's own exports (here with -E) after its file name; a COPY-relocated
+    definition keeps its library's version."""
+    source = ('#include <stdio.h>\nint exported_fn(void) { return 3; }\n'
+              'int main(void) { fputs("ok\\n", stdout); return exported_fn() - 3; }\n')
+    main = compile_c(source, "main_defsymver_exe", "-fno-pie")
+    outs: dict[str, tuple[list[str], list[str]]] = {}
+    for maker, shim in (("gnu", None), ("lh", _shim())):
+        out = tmp_path / maker / "prog"
+        out.parent.mkdir()
+        subprocess.run(["gcc", *(["-B", shim] if shim else []), "-no-pie", "-rdynamic",
+                        "-Wl,--default-symver", str(main), "-o", str(out)], check=True)
+        assert subprocess.run([str(out)], capture_output=True, text=True,
+                              check=False).stdout == "ok\n"
+        outs[maker] = _defined_dynsyms(out), []
+    gnu, ours = outs["gnu"], outs["lh"]
+    assert _verdef_names(tmp_path / "lh" / "prog") == _verdef_names(
+        tmp_path / "gnu" / "prog") == ["prog", "prog"]
+    # GNU ld exports its linker-made symbols (_end, __bss_start...) with -E; we do not
+    assert "stdout@GLIBC_2.2.5" in ours[0] and "stdout@GLIBC_2.2.5" in gnu[0]
+    assert "exported_fn@@prog" in ours[0] and "main@@prog" in ours[0]
+    assert set(ours[0]) <= set(gnu[0])
+
+
+def _verdef_names(path: Path) -> list[str]:
+    text = subprocess.run(["readelf", "-W", "-V", str(path)], check=True, capture_output=True,
+                          text=True).stdout
+    return [line.split("Name: ")[1] for line in text.splitlines()
+            if "Rev: " in line and "Name: " in line]
+
+
+def _defined_dynsyms(path: Path) -> list[str]:
+    """`name@@ver` of every defined .dynsym entry, whatever its type."""
+    text = subprocess.run(["readelf", "-W", "--dyn-syms", str(path)], check=True,
+                          capture_output=True, text=True).stdout
+    return sorted(line.split()[7] for line in text.splitlines()
+                  if len(line.split()) > 7 and line.split()[0].endswith(":")
+                  and line.split()[6] != "UND")

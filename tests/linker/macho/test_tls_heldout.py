@@ -155,3 +155,69 @@ def test_an_absolute_tlv_access_in_a_dylib_is_one_line(tmp_path: Path) -> None:
     assert done.returncode == 1 and not (tmp_path / "lib.dylib").exists()
     [line] = done.stderr.splitlines()
     assert "-mdynamic-no-pic" in line and "__TEXT,__text+0x" in line and lib.name in line
+
+
+BUNDLE = r"""
+_Thread_local int counter = 40;
+_Thread_local char zeros[16];
+int bump(int by) { counter += by; zeros[3]++; return counter + zeros[3]; }
+"""
+OPENS_BUNDLE = r"""
+#include <stdio.h>
+#include <pthread.h>
+#ifdef __APPLE__
+void *dlopen(const char *, int);
+void *dlsym(void *, const char *);
+#define BUNDLE "tls.bundle"
+#else
+#include <dlfcn.h>
+#define BUNDLE "./tls.bundle"
+#endif
+static int (*bump)(int);
+static void *work(void *arg) { return (void *)(long)bump((int)(long)arg); }
+int main(void) {
+    void *h = dlopen(BUNDLE, 2);
+    if (!h) { puts("no bundle"); return 1; }
+    bump = (int (*)(int))dlsym(h, "bump");
+    int a = bump(1), b = bump(1);
+    pthread_t t;
+    void *r;
+    pthread_create(&t, 0, work, (void *)100);
+    pthread_join(t, &r);
+    int c = bump(1);
+    printf("%d %d %ld %d\n", a, b, (long)r, c);
+    return c;
+}
+"""
+
+
+@pytest.mark.parametrize("arch, chains", [("x86_64", "-no_fixup_chains"),
+                                          ("x86_64", "-fixup_chains"), ("i386", None)])
+def test_a_dlopened_bundles_thread_locals(tmp_path: Path, arch: str, chains: str | None
+                                          ) -> None:
+    """A bundle's thread-local variables when the program dlopens it: dyld sets up the
+    descriptors of an image it maps at run time as it does at launch (the emulated dlopen
+    left them bound to __tlv_bootstrap, which faults).  As natively (a .so, dlopen'ed)."""
+    (tmp_path / "b.c").write_text(BUNDLE)
+    (tmp_path / "m.c").write_text(OPENS_BUNDLE)
+    native = tmp_path / "native"
+    native.mkdir()
+    subprocess.run(["gcc", "-O1", "-fPIC", "-shared", "-o", str(native / "tls.bundle"),
+                    str(tmp_path / "b.c")], check=True)
+    subprocess.run(["gcc", "-O1", "-pthread", "-o", str(native / "m"), str(tmp_path / "m.c"),
+                    "-ldl"], check=True)
+    want = subprocess.run(["./m"], cwd=native, capture_output=True, check=False, timeout=60)
+    assert (want.stdout, want.returncode) == (b"42 44 141 46\n", 46)
+    for name in ("b", "m"):
+        subprocess.run(["clang-14", f"--target={TRIPLES[arch][0]}", "-nostdlibinc",
+                        "-isystem", INCLUDE, "-O1", "-c", "-w", "-o", str(tmp_path / f"{name}.o"),
+                        str(tmp_path / f"{name}.c")], check=True)
+    common = ["-arch", arch, "-platform_version", "macos", TRIPLES[arch][1], "12.0",
+              *([chains] if chains else []), LIBSYSTEM]
+    assert ld64_main([*common, "-bundle", str(tmp_path / "b.o"), "-o",
+                      str(tmp_path / "tls.bundle")]) == 0
+    assert ld64_main([*common, str(tmp_path / "m.o"), "-o", str(tmp_path / "m")]) == 0
+    for bind in ("lazy", "now"):
+        result = run(str(tmp_path / "m"), bind=bind)
+        assert (result.stdout, result.exit_code, result.faults) == (
+            want.stdout, want.returncode, [])

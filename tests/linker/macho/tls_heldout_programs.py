@@ -391,6 +391,151 @@ int main() {
 }
 """
 
+THREAD_EXIT = r"""
+#include <stdio.h>
+#include <pthread.h>
+_Thread_local int depth = 1;
+_Thread_local long trail[4] = {9, 9, 9, 9};
+static long seen[3];
+static void descend(int n, long id) {
+    depth++;
+    trail[n % 4] = id * 10 + n;
+    if (n == 0) {
+        seen[id] = depth * 1000 + trail[0] + trail[1];
+        pthread_exit((void *)(id + depth));  /* from deep inside: the frames are abandoned */
+    }
+    descend(n - 1, id);
+    depth = -1;  /* never reached */
+}
+static void *work(void *arg) { descend((int)(long)arg + 2, (long)arg); return 0; }
+int main(void) {
+    long total = 0;
+    for (long i = 0; i < 3; i++) {
+        pthread_t t;
+        void *r;
+        int before = depth;
+        pthread_create(&t, 0, work, (void *)i);
+        pthread_join(t, &r);
+        total += (long)r;
+        printf("%ld %ld %d\n", (long)r, seen[i], before == depth);
+    }
+    printf("%d %ld %ld\n", depth, trail[0], total);
+    return (int)total;
+}
+"""
+
+CXX_DYLIB_MAIN = r"""
+extern "C" int printf(const char *, ...);
+#include <pthread.h>
+int touch(int);
+struct Local { int v; Local() : v(1) { printf("+local\n"); } ~Local() { printf("-local %d\n", v); } };
+thread_local Local mine;
+static void *work(void *) {
+    mine.v = 50;
+    printf("thread %d\n", touch(5));
+    pthread_exit((void *)3);
+}
+int main() {
+    printf("main %d\n", touch(1));
+    pthread_t t;
+    void *r;
+    pthread_create(&t, 0, work, 0);
+    pthread_join(t, &r);
+    printf("joined %ld %d\n", (long)r, mine.v);
+    return touch(0) + 10;
+}
+"""
+CXX_DYLIB_LIB = r"""
+extern "C" int printf(const char *, ...);
+struct Res { int n; Res() : n(0) { printf("+res\n"); } ~Res() { printf("-res %d\n", n); } };
+thread_local Res res;
+int touch(int by) { res.n += by; return res.n; }
+"""
+
+PTHREAD_KEYS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+static pthread_key_t key, again, gone;
+static int rounds;
+static char log_[64];
+static int at;
+static void note(char c) { log_[at++] = c; log_[at] = 0; }
+static void free_it(void *p) { note('f'); free(p); }
+static void reset(void *p) {  /* sets another value once: a second round runs */
+    note('r');
+    if (rounds++ == 0) pthread_setspecific(again, (void *)2);
+}
+static void never(void *p) { note('N'); }
+_Thread_local int tl = 5;
+static void *work(void *arg) {
+    int *mine = malloc(sizeof *mine);
+    *mine = (int)(long)arg;
+    pthread_setspecific(key, mine);
+    pthread_setspecific(again, (void *)1);
+    pthread_setspecific(gone, (void *)3);
+    tl += *mine;
+    if (*mine > 1) pthread_exit((void *)(long)tl);
+    return (void *)(long)tl;
+}
+int main(void) {
+    pthread_key_create(&key, free_it);
+    pthread_key_create(&again, reset);
+    pthread_key_create(&gone, never);
+    pthread_key_delete(gone);
+    pthread_setspecific(key, malloc(4));  /* main's value: no destructor at exit() */
+    for (long i = 1; i <= 2; i++) {
+        pthread_t t;
+        void *r;
+        rounds = 0;
+        pthread_create(&t, 0, work, (void *)i);
+        pthread_join(t, &r);
+        printf("%ld %s %d\\n", (long)r, log_, rounds);
+        at = 0;
+    }
+    return tl;
+}
+"""
+
+ERRNO_PER_THREAD = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <pthread.h>
+static int seen;
+static void *work(void *arg) {
+    errno = 0;
+    long v = strtol("99999999999999999999999", 0, 10);
+    seen = errno;
+    return (void *)(long)(v > 0);
+}
+int main(void) {
+    errno = 7;
+    pthread_t t;
+    void *r;
+    pthread_create(&t, 0, work, 0);
+    pthread_join(t, &r);
+    printf("%d %d %ld\\n", errno, seen == ERANGE, (long)r);
+    return errno;
+}
+"""
+
+LARGE = r"""
+#include <stdio.h>
+#include <pthread.h>
+_Thread_local char big[1 << 20];
+_Thread_local int tail_value = 77;
+static void *work(void *arg) { big[(1 << 20) - 1] = 9; big[12345] = (char)(long)arg; return (void *)(long)(big[(1 << 20) - 1] + big[12345] + tail_value); }
+int main(void) {
+    big[0] = 1;
+    pthread_t t; void *r;
+    pthread_create(&t, 0, work, (void *)5);
+    pthread_join(t, &r);
+    printf("%ld %d %d %d\\n", (long)r, big[0], big[(1 << 20) - 1], tail_value);
+    return (int)(long)r;
+}
+"""
+
 PROGRAMS = [
     TlsProgram("scalars", {"main.c": SCALARS}),
     TlsProgram("aggregates", {"main.c": AGGREGATES}),
@@ -403,4 +548,9 @@ PROGRAMS = [
     TlsProgram("static-locals", {"main.c": STATIC_LOCALS}),
     TlsProgram("many", {"main.c": MANY}),
     TlsProgram("cxx-objects", {"main.cpp": CXX_OBJECTS}),
+    TlsProgram("thread-exit", {"main.c": THREAD_EXIT}),
+    TlsProgram("cxx-dylib-thread-exit", {"main.cpp": CXX_DYLIB_MAIN, "libres.cpp": CXX_DYLIB_LIB}),
+    TlsProgram("pthread-keys", {"main.c": PTHREAD_KEYS}),
+    TlsProgram("errno-per-thread", {"main.c": ERRNO_PER_THREAD}),
+    TlsProgram("large-zero-array", {"main.c": LARGE}),
 ]

@@ -17,7 +17,8 @@ rebases, export-trie edges with an empty label), numpy 1.19.5's Cython extension
 edges) and the libgcc_s/libgfortran dylibs it ships (Fortran runtime from Xcode 5's ld64,
 whose N_FUN stabs name __text for code in __text_startup: a warning), pyobjc's Objective-C
 extension and a dSYM companion beside it (not judged), numpy 1.8.2's 2014 i386+x86_64
-bundle and its universal static library (not judged).
+bundle and its universal static library (not judged); lief's C++ extension, whose
+__thread_ptrs indirect entries name symbols past its stripped table (a warning).
 """
 
 from __future__ import annotations
@@ -103,6 +104,10 @@ WHEELS = (
           "numpy-1.8.2-cp27-none-macosx_10_6_intel.macosx_10_9_intel.macosx_10_9_x86_64.whl",
           "860afb63f154777e69908b9daef7d10929f8257526aee9553f6548ed962cd5e7",
           ("numpy/core/_dummy.so", "numpy/core/lib/libnpymath.a")),
+    Wheel("lief==0.13.2", "macosx_10_14_x86_64", ("--python-version", "3.11"),
+          "lief-0.13.2-cp311-cp311-macosx_10_14_x86_64.whl",
+          "6570dacebe107ad60c2ba0968d1a865d316009d43cc85af3719d3eeb0911abf3",
+          ("lief/_lief.cpython-311-darwin.so",)),
     Wheel("markupsafe==1.1.1", "macosx_10_6_intel",
           ("--python-version", "2.7", "--implementation", "cp", "--abi", "cp27m"),
           "MarkupSafe-1.1.1-cp27-cp27m-macosx_10_6_intel.whl",
@@ -163,7 +168,8 @@ def apple_files() -> dict[str, Path]:
 NAMES = [f"{w.requirement}:{Path(m).name}" for w in WHEELS for m in w.members]
 # The warnings an Apple file may draw: ld64 habits that nothing loading it needs.
 WARNINGS = {"numpy==1.19.5:libgcc_s.1.dylib": {"MACHO-STAB-FUN-SECT"},
-            "numpy==1.19.5:libgfortran.3.dylib": {"MACHO-STAB-FUN-SECT"}}
+            "numpy==1.19.5:libgfortran.3.dylib": {"MACHO-STAB-FUN-SECT"},
+            "lief==0.13.2:_lief.cpython-311-darwin.so": {"MACHO-INDIRECT-TLV-PTRS"}}
 # Not linked images: every slice is not judged (fat.not_judged), and the CLI says so.
 NOT_JUDGED = {"pyobjc-core==13.0:methres1.cpython-311-darwin.so": "a dSYM companion",
               "numpy==1.8.2:libnpymath.a": "a static archive"}
