@@ -24,7 +24,6 @@ from .errors import (
     LinkError,
     collecting,
     current,
-    warn,
 )
 from .pipeline import LinkedImage, run_back_half
 from .records import dataclass, field
@@ -326,7 +325,8 @@ def link(
         # GNU ld: an object without .note.GNU-stack may need an executable stack.
         exec_stack = any(o.exec_stack is not False for o in symtab.objects)
         if warn_exec_stack:
-            _warn_executable_stack(symtab)
+            from .elf.stack_note import warn_executable_stack
+            warn_executable_stack(symtab.objects)
     opts = ImageOptions(
         dynamic=dynamic,
         dynamic_linker=dynamic_linker or arch.dynamic_linker,
@@ -499,19 +499,3 @@ def _link_macho(target: str, arch: ArchTraits, inputs: Sequence[str | os.PathLik
     maps.write(linked, symtab, out_path)
     return LinkResult(output=out_path, entry=0, dynamic=bool(symtab.libraries),
                       needed=linked.needed)
-
-
-def _warn_executable_stack(symtab: SymbolTable) -> None:
-    """GNU ld's warning (2.39 on), word for word after the file, as build logs are grepped
-    for it: one, naming the last object whose note asks for an executable stack, else the
-    last object without a note; nothing when no object has a note (GNU ld then writes no
-    PT_GNU_STACK and says nothing)."""
-    asking = [obj for obj in symtab.objects if obj.exec_stack]
-    silent = [obj for obj in symtab.objects if obj.exec_stack is None]
-    if len(silent) == len(symtab.objects):
-        return
-    if asking:
-        warn("requires executable stack (because the .note.GNU-stack section is "
-             "executable)", file=asking[-1].path)
-    elif silent:
-        warn("missing .note.GNU-stack section implies executable stack", file=silent[-1].path)

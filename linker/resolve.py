@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .defsym import parse_defsym_expression
+from .demangle import demangled
 from .errors import LinkError, current, warn
 from .model import (
     BIND_LOCAL,
@@ -563,25 +564,3 @@ def _section_name(obj: ObjectFile, i: int) -> str | None:
     shndx = int(obj.symbols.section[i])
     sec = obj.sections[shndx] if 0 <= shndx < len(obj.sections) else None
     return sec.name if sec is not None else None
-
-
-def demangled(names: list[str]) -> dict[str, str]:
-    """C++ and Rust names as GNU ld prints them in diagnostics (libiberty's demangler, run
-    as binutils' c++filt without implementation details); only names that look mangled
-    are asked about, and without c++filt a name stays as it is.  Errors only: never on a
-    successful link's path."""
-    mangled = [n for n in names if n.startswith(("_Z", "_R"))]
-    if not mangled:
-        return {}
-    import shutil
-    import subprocess
-    tool = shutil.which("c++filt")
-    if tool is None:
-        return {}
-    try:
-        out = subprocess.run([tool, "-i"], input="\n".join(mangled) + "\n",
-                             capture_output=True, text=True, timeout=10, check=True).stdout
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    lines = out.splitlines()
-    return dict(zip(mangled, lines)) if len(lines) == len(mangled) else {}

@@ -110,7 +110,9 @@ def run_one(script: Path, linker: str, mode: str, bindir: Path, scratch: Path,
     work = Path(tempfile.mkdtemp(prefix=f"{script.stem}-{linker}-{mode}-", dir=scratch))
     for name in ("ld", "mold"):
         (work / name).symlink_to(os.readlink(bindir / name))
-    extra = MODES[mode]
+    # i686 runs natively through multilib: the compilers get -m32 (the suite's own i686
+    # runs name a cross toolchain by TRIPLE instead)
+    extra = f"{MODES[mode]} -m32".strip() if machine == "i686" else MODES[mode]
     env = dict(os.environ, LC_ALL="C", MACHINE=machine)
     # The suite's own variables: every compiler it runs gets the mode's flag.
     for var, tool in (("TEST_CC", "cc"), ("TEST_CXX", "c++"), ("TEST_GCC", "gcc"),
@@ -254,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default="no-pie,pie")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=120.0)
-    parser.add_argument("--machine", default="x86_64")
+    parser.add_argument("--machine", default="x86_64", choices=("x86_64", "i686"),
+                        help="i686: gcc -m32 (multilib), the generic and arch-i686 tests")
     parser.add_argument("--only", default="", help="comma-separated test names")
     parser.add_argument("--match", default="", help="a regex on test names")
     parser.add_argument("--gnu-cache", type=Path, default=None,

@@ -55,3 +55,25 @@ def in_section(img: ElfImage) -> Iterator[Finding]:
             if not (lo <= sym.value and sym.value + sym.size <= hi):
                 yield where, (f"[{sym.value:#x}, +{sym.size:#x}) is outside {sec.name} "
                              f"[{sec.addr:#x}, +{sec.size:#x})")
+
+
+STV_DEFAULT = 0
+
+
+@rule("ELF-SYM-HIDDEN-IMPORT", TOPIC,
+      "a name .symtab lists as an undefined hidden or protected reference is not an "
+      "undefined entry of .dynsym: such a reference binds inside its own object or to 0, "
+      "never to another module's definition", GABI)
+def no_hidden_imports(img: ElfImage) -> Iterator[Finding]:
+    tables = {s.type: s for s in img.sections if s.type in (c.SHT_SYMTAB, c.SHT_DYNSYM)}
+    if c.SHT_SYMTAB not in tables or c.SHT_DYNSYM not in tables:
+        return
+    hidden = {s.name for s in symbols(img, tables[c.SHT_SYMTAB])[1:]
+              if s.shndx == c.SHN_UNDEF and s.other & 3 != STV_DEFAULT and s.name}
+    if not hidden:
+        return
+    for sym in symbols(img, tables[c.SHT_DYNSYM])[1:]:
+        if sym.shndx == c.SHN_UNDEF and sym.name in hidden:
+            yield ".dynsym", (f"{sym.name} is imported, but the objects reference it with "
+                              "hidden or protected visibility: ld.so may bind it to another "
+                              "module's definition")
