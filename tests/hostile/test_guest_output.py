@@ -74,3 +74,23 @@ def test_exec_strings_past_the_stack(vectors: dict[str, list[str]], tmp_path: Pa
     assert any("(E2BIG)" in f.message for f in result.faults), result.faults
     ok = run(tmp_path / "g", ["g", *["y"] * 2000], timeout=TIMEOUT, memory_cap=CAP)
     assert ok.exit_code == 2001 & 0x7F, ok.faults
+
+
+def test_unicorn_out_of_host_memory_is_a_result(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A campaign worker under an address-space limit, after thousands of runs, saw
+    Unicorn fail to map memory (UC_ERR_NOMEM) and the UcError escape oracle.run; the run
+    now ends in a fault that says so (the inputs replayed clean in a fresh worker)."""
+    import sys
+
+    from unicorn import UC_ERR_NOMEM, UcError
+    run_module = sys.modules["oracle.emulate.run"]  # the package's `run` is the function
+
+    def exhausted(data: bytes, inv: object) -> None:
+        raise UcError(UC_ERR_NOMEM)
+    monkeypatch.setattr(run_module, "run_elf", exhausted)
+    (tmp_path / "g.c").write_text("int main(void) { return 0; }\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "g"), str(tmp_path / "g.c")], check=True)
+    result = run(tmp_path / "g", timeout=TIMEOUT, memory_cap=CAP)
+    assert result.exit_code is None
+    assert any("could not allocate host memory" in f.message for f in result.faults)
