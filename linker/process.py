@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import NoReturn
@@ -43,6 +44,33 @@ def _prepare() -> None:
     gc.disable()
     if len(sys.argv) > _MANY_INPUTS:
         _keep_freed_memory()
+    # A build's timeout or a closed terminal ends the link by SIGTERM or SIGHUP: unwind
+    # like Ctrl-C, so that the staged outputs are removed (output_files), then leave as
+    # killed by that signal.  A signal the caller ignores (nohup) stays ignored.
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _unwind)
+
+
+class _Stopped(BaseException):
+    """Raised by a terminating signal's handler: not an error of the link, nothing to
+    report, but every `finally` on the way out must run."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _unwind(signum: int, frame: object) -> None:
+    raise _Stopped(signum)
+
+
+def _leave_by_signal(signum: int) -> NoReturn:
+    """End as the signal's default action would have (a make or a shell sees the signal,
+    not an exit status), with no traceback and no teardown."""
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    os._exit(128 + signum)  # not reached: the default action of these signals ends us
 
 
 # A command line this long is a large link (a small one names a few dozen files).
@@ -77,6 +105,10 @@ def _finish(main: Callable[[], int]) -> NoReturn:
         code = main()
     except BrokenPipeError:  # the reader went away (`ld --help | head -1`): no traceback
         code = 1
+    except KeyboardInterrupt:  # Ctrl-C (or the link server's client gone): unwound
+        _leave_by_signal(signal.SIGINT)
+    except _Stopped as stop:
+        _leave_by_signal(stop.signum)
     from .records import save_compiled
     save_compiled()
     try:

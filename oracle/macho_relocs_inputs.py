@@ -129,6 +129,11 @@ def read_object(path: str | Path, cputype: int | None = None) -> MachOObject:
     if img.filetype != MH_OBJECT or img.cputype != cpu:
         raise ObjectError(f"{path}: not an x86-64 or i386 MH_OBJECT")
     sections = img.sections()
+    symbols = img.symbols()
+    for sym in symbols:  # the sites index sections by n_sect: one past them is no object
+        if sym.defined_in_section and not 1 <= sym.sect <= len(sections):
+            raise ObjectError(f"{path}: symbol {sym.name}: n_sect {sym.sect}, but there are "
+                              f"{len(sections)} sections")
     # A zero-fill section's bytes are never relocated (it has none in the file), so a
     # bounded run of zeros stands for it: a hostile size (2**60) must not be allocated.
     contents = [bytes(min(s.size, ZEROFILL_HELD)) if s.zerofill
@@ -136,7 +141,7 @@ def read_object(path: str | Path, cputype: int | None = None) -> MachOObject:
     if not img.is64:
         relocs = [r for index, sect in enumerate(sections)
                   for r in _generic_relocs(path, img, index, sect)]
-        return MachOObject(str(path), sections, contents, img.symbols(), relocs,
+        return MachOObject(str(path), sections, contents, symbols, relocs,
                            tuple(img.indirect_symbols()), 4)
     relocs = []
     for index, sect in enumerate(sections):
@@ -153,7 +158,7 @@ def read_object(path: str | Path, cputype: int | None = None) -> MachOObject:
             relocs.append(MachOReloc(index, address, rtype, bool(info >> 24 & 1),
                                      1 << (info >> 25 & 3), target, pending))
             pending = None
-    return MachOObject(str(path), sections, contents, img.symbols(), relocs,
+    return MachOObject(str(path), sections, contents, symbols, relocs,
                        tuple(img.indirect_symbols()))
 
 

@@ -7,8 +7,8 @@ input and rewrites it as a structure: a link to another section, a symbol or rel
 index one past its table, a second symbol table, a group naming itself, a hash chain that
 loops, a dyld opcode stream repeating a bind 2**62 times, an export trie pointing back at
 its root, an archive made thin and naming /dev/zero, a script that includes itself, YAML
-aliases that expand exponentially (fuzz/hostile/semantic_elf.py, semantic_macho.py,
-semantic_text.py say which).  A campaign or property picks the family by target name:
+aliases that expand exponentially (semantic_elf.py, semantic_elf_contents.py,
+semantic_macho.py, semantic_macho_dyld.py and semantic_text.py say which).  A campaign or property picks the family by target name:
 `T@semantic` is target T with this family's mutations (`split_family`).
 
     .venv/bin/python -m fuzz.hostile.campaign --family semantic --seconds 60 [--target T]
@@ -19,12 +19,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import semantic_elf, semantic_macho, semantic_text
+from . import (
+    semantic_elf,
+    semantic_elf_contents,
+    semantic_macho,
+    semantic_macho_dyld,
+    semantic_text,
+)
 from .mutate import Picker, Seed, choose
 
 SUFFIX = "@semantic"
 FAMILIES = ("bytes", "semantic")
 ATTEMPTS = 8  # operators drawn until one finds something to change
+# in the order the family always drew them (a case's number gives the same input)
+ELF_OPS = (*semantic_elf.TABLE_OPS, *semantic_elf_contents.CONTENT_OPS)
+MACHO_OPS = (*semantic_macho.TABLE_OPS, *semantic_macho_dyld.DYLD_OPS)
 
 
 def split_family(target: str) -> tuple[str, str]:
@@ -39,7 +48,7 @@ def _elf_once(pick: Picker, data: bytearray) -> str | None:
     if elf is None:
         return None
     for _ in range(ATTEMPTS):
-        done = choose(pick, semantic_elf.OPS)(pick, elf)
+        done = choose(pick, ELF_OPS)(pick, elf)
         if done:
             data[:] = elf.data
             return done
@@ -48,14 +57,14 @@ def _elf_once(pick: Picker, data: bytearray) -> str | None:
 
 def _macho_once(pick: Picker, data: bytearray) -> str | None:
     if pick.integer(0, 5) == 0:
-        done = semantic_macho.fat(pick, data)
+        done = semantic_macho_dyld.fat(pick, data)
         if done:
             return done
     m = semantic_macho.parse_macho(bytes(data), pick)
     if m is None:
         return None
     for _ in range(ATTEMPTS):
-        done = choose(pick, semantic_macho.OPS)(pick, m)
+        done = choose(pick, MACHO_OPS)(pick, m)
         if done:
             data[:] = m.data
             return done

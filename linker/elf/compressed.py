@@ -18,6 +18,10 @@ SHF_COMPRESSED = 0x800
 ELFCOMPRESS_ZLIB, ELFCOMPRESS_ZSTD = 1, 2
 _CHDR64, _CHDR32 = "<IIQQ", "<III"
 METHODS = {"zlib": ELFCOMPRESS_ZLIB, "zlib-gabi": ELFCOMPRESS_ZLIB, "zstd": ELFCOMPRESS_ZSTD}
+# ch_size is a size from the file used to allocate: a 2 MB zlib stream inflates to 2 GiB
+# (zlib reaches about 1000:1), which took 18 s and 4 GB before running out of memory.  No
+# object's debug section comes near this.
+MAX_UNCOMPRESSED = 256 << 20
 
 
 def have_zstd() -> bool:
@@ -38,6 +42,9 @@ def decompress_section(hdr: ElfHeaders, index: int, data: bytes | memoryview
         ch_type, _reserved, size, align = struct.unpack_from(fmt, data)
     else:
         ch_type, size, align = struct.unpack_from(fmt, data)
+    if size > MAX_UNCOMPRESSED:
+        raise hdr.error(f"SHF_COMPRESSED section of {size:#x} bytes uncompressed (at most "
+                        f"{MAX_UNCOMPRESSED:#x}; a decompression bomb?)", index, offset=0)
     body = bytes(data[struct.calcsize(fmt):])
     try:
         if ch_type == ELFCOMPRESS_ZLIB:

@@ -264,6 +264,9 @@ def serialize(image: bytearray, segments: list[SegmentPlan], headers: dict[str, 
                                 16 + 4 * m.thread_count, m.thread_flavor, m.thread_count,
                                 *regs))
     else:
+        if entry < text.vmaddr:  # an absolute (N_ABS) entry symbol below the image
+            raise LinkError(f"-e (entry point): address {entry:#x} is below __TEXT "
+                            f"({text.vmaddr:#x}): LC_MAIN's entryoff cannot hold it")
         cmds.append(struct.pack("<IIQQ", LC_MAIN, 24, entry - text.vmaddr, stack_size))
     for name in dylibs:  # versions: the dylib's (ld64 records them), else 1.0.0
         current, compatibility = (dylib_versions or {}).get(name, (0x10000, 0x10000))

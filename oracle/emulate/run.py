@@ -14,6 +14,8 @@ import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 
+from unicorn import UC_ERR_NOMEM, UcError
+
 from oracle.emulate.elfimage import ImageError
 from oracle.emulate.files import MemoryFiles, SeedError
 from oracle.emulate.ldso import Invocation, defined_names, run_elf
@@ -97,12 +99,16 @@ def run(
         library_dirs=[*map(Path, library_path), Path(exe).parent],
         seed=secrets.randbits(32) if seed is None else seed,
     )
-    if data[:4] in MACHO_MAGICS:
-        return _run_macho(data, inv)
     try:
+        if data[:4] in MACHO_MAGICS:
+            return _run_macho(data, inv)
         return run_elf(data, inv)
     except ImageError as err:
         return _refused(str(err))
+    except UcError as err:  # the host's, not the guest's: Unicorn could not get memory
+        if err.errno != UC_ERR_NOMEM:  # (a campaign worker under RLIMIT_AS, after hours)
+            raise
+        return _refused(f"the emulator could not allocate host memory for the run ({err})")
 
 
 def _run_macho(data: bytes, inv: Invocation) -> RunResult:

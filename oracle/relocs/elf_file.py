@@ -27,6 +27,7 @@ SHF_MERGE, SHF_STRINGS, SHF_TLS, SHF_COMPRESSED = 0x10, 0x20, 0x400, 0x800
 ET_REL, ET_DYN = 1, 3
 PT_TLS = 7
 ELFCOMPRESS_ZLIB = 1
+MAX_UNCOMPRESSED = 256 << 20  # a section inflated past this is refused, not allocated
 MACHINES = {62: "x86_64", 3: "i386"}
 
 # Section types by the names pyelftools gave them (InputSection.type keeps those names).
@@ -155,6 +156,9 @@ class ElfFile:
         if kind != ELFCOMPRESS_ZLIB:
             raise ValueError(f"{self.path}: section {sec.name}: unknown compression type "
                              f"{kind:#x}")
+        if size > MAX_UNCOMPRESSED:  # a decompression bomb: ~1000:1 is zlib's reach
+            raise ValueError(f"{self.path}: section {sec.name}: {size} bytes uncompressed "
+                             f"(at most {MAX_UNCOMPRESSED})")
         out = zlib.decompressobj().decompress(raw[header.size:], size)
         if len(out) != size:
             raise ValueError(f"{self.path}: section {sec.name}: decompressed to {len(out)} "

@@ -163,7 +163,7 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
                                         sec.addralign, sec.entsize, raw[sec.index],
                                         sec.index in relocated)
                 for sec in headers}
-    symbols = _read_symbols(headers, raw, sections, elf.is64)
+    symbols = _read_symbols(headers, raw, sections, elf.is64, path)
     relocs: list[InputReloc] = []
     debug: list[InputReloc] = []
     non_alloc = 0
@@ -201,7 +201,8 @@ def _group(items: Iterable[_T], key: Callable[[_T], object]) -> dict[int, tuple[
 
 
 def _read_symbols(headers: list[Shdr], raw: dict[int, bytes],
-                  sections: dict[int, InputSection], is64: bool) -> tuple[InputSymbol, ...]:
+                  sections: dict[int, InputSection], is64: bool, path: str
+                  ) -> tuple[InputSymbol, ...]:
     symtab = next((s.index for s in headers if s.type == SHT_SYMTAB), None)
     if symtab is None:
         return ()
@@ -209,6 +210,10 @@ def _read_symbols(headers: list[Shdr], raw: dict[int, bytes],
     out = []
     for i, sym in enumerate(tables.symbols(raw[symtab], strtab, is64)):
         name = sym.name
+        if isinstance(sym.shndx, int) and sym.shndx and sym.shndx not in sections:
+            # (a reserved index, or past the table): the sites index sections by it
+            raise ValueError(f"{path}: symbol {i} ({name}): section index {sym.shndx:#x} "
+                             "names no section")
         if sym.type == "STT_SECTION" and isinstance(sym.shndx, int) and sym.shndx in sections:
             name = sections[sym.shndx].name  # section symbols are named after the section
         out.append(InputSymbol(i, name, sym.value, sym.size, sym.shndx, sym.type, sym.bind))

@@ -56,3 +56,41 @@ def test_output_counts_against_the_memory_cap(kind: str, tmp_path: Path) -> None
     assert any("output past the run's memory cap" in f.message for f in result.faults), \
         result.faults
     assert len(result.stdout) <= CAP
+
+
+@pytest.mark.parametrize("vectors", [{"argv": ["x"] * 1_000_000},
+                                     {"env": ["A=b"] * 1_000_000},
+                                     {"argv": ["x", "a" * (16 << 20)]}])
+def test_exec_strings_past_the_stack(vectors: dict[str, list[str]], tmp_path: Path) -> None:
+    """A million arguments took 193 s to lay out on the stack (a list insert and a memory
+    write per string) under a 3 s limit; strings past a quarter of the stack are now
+    refused first, as execve refuses them (E2BIG), and the rest are written as one block."""
+    (tmp_path / "g.c").write_text("int main(int argc, char **argv) { return argc & 0x7f; }\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "g"), str(tmp_path / "g.c")], check=True)
+    start = time.monotonic()
+    result = run(tmp_path / "g", timeout=TIMEOUT, memory_cap=CAP, **vectors)  # type: ignore[arg-type]
+    assert time.monotonic() - start < TIMEOUT
+    assert result.exit_code is None
+    assert any("(E2BIG)" in f.message for f in result.faults), result.faults
+    ok = run(tmp_path / "g", ["g", *["y"] * 2000], timeout=TIMEOUT, memory_cap=CAP)
+    assert ok.exit_code == 2001 & 0x7F, ok.faults
+
+
+def test_unicorn_out_of_host_memory_is_a_result(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A campaign worker under an address-space limit, after thousands of runs, saw
+    Unicorn fail to map memory (UC_ERR_NOMEM) and the UcError escape oracle.run; the run
+    now ends in a fault that says so (the inputs replayed clean in a fresh worker)."""
+    import sys
+
+    from unicorn import UC_ERR_NOMEM, UcError
+    run_module = sys.modules["oracle.emulate.run"]  # the package's `run` is the function
+
+    def exhausted(data: bytes, inv: object) -> None:
+        raise UcError(UC_ERR_NOMEM)
+    monkeypatch.setattr(run_module, "run_elf", exhausted)
+    (tmp_path / "g.c").write_text("int main(void) { return 0; }\n")
+    subprocess.run(["gcc", "-o", str(tmp_path / "g"), str(tmp_path / "g.c")], check=True)
+    result = run(tmp_path / "g", timeout=TIMEOUT, memory_cap=CAP)
+    assert result.exit_code is None
+    assert any("could not allocate host memory" in f.message for f in result.faults)

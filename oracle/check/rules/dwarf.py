@@ -26,6 +26,8 @@ DWARF5 = "DWARF 5 (dwarfstd.org)"
 DIE_BUDGET = 20000
 ROW_BUDGET = 50000
 STT_FUNC = 2
+SHF_COMPRESSED = 0x800
+MAX_UNCOMPRESSED = 256 << 20  # a compressed section says it inflates past this: not read
 
 
 def _tombstones(word: int) -> set[int]:
@@ -39,6 +41,9 @@ def _dwarf(img: ElfImage) -> Any:
     when it cannot be read (the reason)."""
     if img.section(".debug_info") is None:
         return None
+    bomb = _decompression_bomb(img)
+    if bomb is not None:
+        return bomb
     from elftools.elf.elffile import ELFFile
 
     try:
@@ -46,6 +51,19 @@ def _dwarf(img: ElfImage) -> Any:
         return elf.get_dwarf_info(relocate_dwarf_sections=False)
     except Exception as err:  # noqa: BLE001  (pyelftools raises many kinds on bad input)
         return f"{type(err).__name__}: {err}"
+
+
+def _decompression_bomb(img: ElfImage) -> str | None:
+    """pyelftools inflates every compressed debug section whole: a 2 MB zlib stream whose
+    Elf_Chdr says 2 GiB took the checker 17 s and 4 GB.  Past MAX_UNCOMPRESSED, no DWARF
+    is read (the reason is the finding)."""
+    at = 8 if img.is64 else 4  # ch_size in Elf64_Chdr / Elf32_Chdr
+    for s in img.sections:
+        if s.flags & SHF_COMPRESSED and s.type != c.SHT_NOBITS:
+            size = int.from_bytes(img.data[s.offset + at:s.offset + at + img.word], "little")
+            if size > MAX_UNCOMPRESSED:
+                return f"{s.name}: {size} bytes uncompressed (at most {MAX_UNCOMPRESSED})"
+    return None
 
 
 def _code_ranges(img: ElfImage) -> list[tuple[int, int, str]]:

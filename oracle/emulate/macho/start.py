@@ -22,6 +22,8 @@ from unicorn import UC_PROT_READ, UC_PROT_WRITE
 from unicorn import x86_const as x
 
 from oracle.emulate.calls import CallContext, Export, GuestCall, LibResult
+from oracle.emulate.guest import GuestFault
+from oracle.emulate.loader import LoadError, exec_strings_fit
 from oracle.emulate.machine import Machine
 from oracle.emulate.memory import UcMemory
 from oracle.emulate.process import Process
@@ -38,7 +40,13 @@ CARRY = 0x1
 def build_stack(mem: UcMemory, stack_top: int, stack_size: int, argv: list[bytes],
                 envp: list[bytes], exec_path: bytes, word: int = 8
                 ) -> tuple[int, int, int, int]:
-    """Map the stack and lay out the start; returns (sp, argv, envp, apple) addresses."""
+    """Map the stack and lay out the start; returns (sp, argv, envp, apple) addresses.
+    Strings past a quarter of the stack are refused first (exec_strings_fit), as xnu's
+    execve refuses them (E2BIG): a guest fault of the load."""
+    try:
+        exec_strings_fit(argv, envp, word, stack_size)
+    except LoadError as err:
+        raise GuestFault(0, str(err)) from None
     mem.map(stack_top - stack_size, stack_size, UC_PROT_READ | UC_PROT_WRITE)
     cursor = stack_top - 16
 
