@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .mutate import Picker, choose
+from .semantic_fields import LittleEndianFields
 
 # Field (offset, width) in the ELF header, section header, symbol and program header, by
 # class (True: ELFCLASS64).
@@ -82,25 +83,13 @@ class Section:
 
 
 @dataclass
-class Elf:
+class Elf(LittleEndianFields):
     data: bytearray
     is64: bool
     sections: list[Section]
     phoff: int
     phnum: int
     phentsize: int
-
-    @property
-    def word(self) -> int:
-        return 8 if self.is64 else 4
-
-    def get(self, at: int, width: int) -> int:
-        return int.from_bytes(self.data[at:at + width], "little")
-
-    def put(self, at: int, width: int, value: int) -> None:
-        if 0 <= at and at + width <= len(self.data):
-            self.data[at:at + width] = (value & ((1 << (8 * width)) - 1)).to_bytes(width,
-                                                                                  "little")
 
     def eh(self, name: str, value: int | None = None) -> int:
         at, width = EHDR[self.is64][name]

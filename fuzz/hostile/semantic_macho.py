@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .mutate import Picker, choose
+from .semantic_fields import LittleEndianFields
 
 LC_SEGMENT, LC_SYMTAB, LC_DYSYMTAB, LC_SEGMENT_64 = 0x1, 0x2, 0xB, 0x19
 LC_DYLD_INFO, LC_DYLD_INFO_ONLY = 0x22, 0x80000022
@@ -46,24 +47,12 @@ class MSection:
 
 
 @dataclass
-class MachO:
+class MachO(LittleEndianFields):
     data: bytearray
     base: int  # the slice's offset in a universal file
     is64: bool
     commands: list[Command] = field(default_factory=list)
     sections: list[MSection] = field(default_factory=list)
-
-    @property
-    def word(self) -> int:
-        return 8 if self.is64 else 4
-
-    def get(self, at: int, width: int) -> int:
-        return int.from_bytes(self.data[at:at + width], "little")
-
-    def put(self, at: int, width: int, value: int) -> None:
-        if 0 <= at and at + width <= len(self.data):
-            self.data[at:at + width] = (value & ((1 << (8 * width)) - 1)).to_bytes(width,
-                                                                                  "little")
 
     def find(self, *cmds: int) -> list[Command]:
         return [c for c in self.commands if c.cmd in cmds]
