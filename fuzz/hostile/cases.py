@@ -144,6 +144,8 @@ def with_current_seeds(data: bytes, target: LinkTarget) -> bytes:
     if b"\0" in data or not target.inputs:  # not text: an object, archive or Mach-O file
         return data
     root = Path(os.path.commonpath([p.parent for p in target.inputs]))
+    if root == Path(root.anchor):  # inputs from all over the host (compiler-made targets):
+        return data  # no seeds directory of the project's to move names under
     subdirs = b"|".join(re.escape(d.name.encode()) for d in root.iterdir() if d.is_dir())
     if not subdirs:
         return data

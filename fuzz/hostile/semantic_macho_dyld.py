@@ -8,6 +8,7 @@ entry, and fat headers whose slices overlap, repeat an architecture or lie in co
 
 from __future__ import annotations
 
+from ..leb128 import uleb128 as _uleb
 from .mutate import Picker, choose
 from .semantic_macho import (
     FAT_MAGIC,
@@ -20,16 +21,6 @@ from .semantic_macho import (
     LC_MAIN,
     MachO,
 )
-
-
-def _uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 # Opcode streams that loop, repeat, or point past everything.  Rebase: 0x80 is

@@ -19,6 +19,7 @@ import dataclasses
 import struct
 from dataclasses import dataclass
 
+from ..leb128 import uleb128 as _uleb
 from .emit_macho import MachoImage, MachoReloc, MachoSection
 from .emit_macho_i386 import GenericReloc, MachoImage32, Section32
 
@@ -58,14 +59,6 @@ def debug_labels(prefix: str, form: DebugForm | None) -> set[str]:
     return {f"{prefix}:dwarf:v{form.version}",
             f"{prefix}:dwarf:{'strp' if form.strp else 'inline'}"}
 
-
-def _uleb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
 
 
 def _abbrevs(form: DebugForm) -> bytes:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from fuzz.leb128 import uleb128 as _uleb
+
 MH_MAGIC, CPU_TYPE_I386, CPU_SUBTYPE_I386_ALL, MH_EXECUTE = 0xFEEDFACE, 7, 3, 2
 MH_NOUNDEFS, MH_DYLDLINK, MH_TWOLEVEL = 0x1, 0x4, 0x80
 LC_SEGMENT, LC_SYMTAB, LC_UNIXTHREAD, LC_DYSYMTAB = 0x1, 0x2, 0x5, 0xB
@@ -83,15 +85,6 @@ def _start(at: int, main: int, exit_stub: int) -> bytes:
     code += b"\xe8" + _rel(at + len(code) + 5, exit_stub)
     return bytes(code + b"\xf4")
 
-
-def _uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte = value & 0x7F
-        value >>= 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def _section(sectname: str, segname: str, addr: int, data_size: int, flags: int,

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from fuzz.leb128 import uleb128 as _uleb
 from linker.macho.cli import main as ld64_main
 from oracle.check import check
 from oracle.emulate.macho import image as mi
@@ -37,14 +38,6 @@ LIBSYSTEM_TBD = str(Path(__file__).parents[3] / "linker" / "macho" / "data" / "l
 NAMES = ["_run", "_runWithRemarks", "_a_long_name_that_only_makes_room_in_the_trie_1",
          "_a_long_name_that_only_makes_room_in_the_trie_2"]
 
-
-def _uleb(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
 
 
 def _terminal(offset: int) -> bytes:
