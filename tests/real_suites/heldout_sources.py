@@ -1,0 +1,249 @@
+"""Where the held-out programs of `heldout_programs.py` come from, and how each is built.
+
+Nothing here is copied into the repository: the sources are read at run time from pinned
+commits of two mirrored repositories and from Debian bookworm source packages.
+
+  c-testsuite   c-testsuite/c-testsuite's `tests/single-exec/*.c` (~220 single-file programs,
+                compiled as its gcc runner compiles them: -std=c11 -O2)
+  benchmarks    the Computer Language Benchmarks Game's single-threaded C programs (the CVS
+                mirror Byron/benchmarksgame-cvs-mirror), with small arguments; revcomp and
+                k-nucleotide read fasta's output on stdin, as the game runs them
+  debian        real tools built with their own makefiles from bookworm sources: zlib's
+                `example` and `minigzip`, and Lua 5.4's `lua` running small scripts
+
+A program is built once per (arch, pie) into objects (or, for a project, by its makefile),
+then linked by GNU ld through gcc once per link variant.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+C_TESTSUITE = Path("/work/.mirror/c-testsuite+c-testsuite/repo")
+C_TESTSUITE_COMMIT = "5c7275656d751de0e68b2d340a95b5681858ed07"
+BENCHMARKS = Path("/work/.mirror/Byron+benchmarksgame-cvs-mirror/repo")
+BENCHMARKS_COMMIT = "0077cab4253be9762f35b46bde22b331b3e9c2b4"
+DEBIAN_SOURCES = (
+    "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+    "http://deb.debian.org/debian bookworm main\n"
+)
+DEBIAN_PACKAGES = {"zlib": "zlib=1:1.2.13.dfsg-1", "lua5.4": "lua5.4=5.4.4-3+deb12u1"}
+
+ARCH_FLAGS = {"x86_64": [], "i386": ["-m32"]}
+PIE_FLAGS = {"pie": ["-fPIE"], "no-pie": ["-fno-pie"]}
+
+
+@dataclass(frozen=True)
+class Program:
+    """One program to run: how to get its link inputs for an (arch, pie) build, and how to
+    run it (argv after argv[0], stdin, a directory of files it starts with)."""
+
+    suite: str
+    name: str
+    inputs: Callable[[str, str, Path], list[str]]  # (arch, pie, scratch) -> gcc link inputs
+    libs: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    stdin: bytes = b""
+    files: Path | None = None
+    stdin_from: str = ""  # the name of a program whose native stdout is this one's stdin
+
+
+def git_extract(mirror: Path, commit: str, paths: Sequence[str], into: Path) -> Path:
+    """`paths` of `commit` in `mirror`, extracted once under INTO/COMMIT."""
+    full = subprocess.run(["git", "-C", str(mirror), "rev-parse", commit + "^{commit}"],
+                          check=True, capture_output=True, text=True).stdout.strip()
+    root = into / full[:12]
+    stamp = root / ".extracted"
+    if not stamp.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(mirror), "archive", full, *paths],
+                                 check=True, capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+        stamp.touch()
+    return root
+
+
+def compile_sources(sources: Sequence[Path], cflags: Sequence[str]) -> Callable[[str, str, Path],
+                                                                              list[str]]:
+    """Link inputs made by compiling SOURCES with gcc, once per (arch, pie)."""
+
+    def inputs(arch: str, pie: str, scratch: Path) -> list[str]:
+        objects = []
+        for source in sources:
+            obj = scratch / f"{source.stem}.o"
+            if not obj.exists():
+                subprocess.run(["gcc", *ARCH_FLAGS[arch], *PIE_FLAGS[pie], *cflags, "-c",
+                                str(source), "-o", str(obj)],
+                               check=True, capture_output=True, timeout=300)
+            objects.append(str(obj))
+        return objects
+
+    return inputs
+
+
+def c_testsuite(work: Path) -> list[Program]:
+    root = git_extract(C_TESTSUITE, C_TESTSUITE_COMMIT, ["tests/single-exec"], work / "src")
+    programs = []
+    for source in sorted((root / "tests" / "single-exec").glob("*.c")):
+        programs.append(Program("c-testsuite", source.stem,
+                                compile_sources([source], ["-std=c11", "-O2", "-w"])))
+    return programs
+
+
+# (name, file under bench/, arguments, extra cflags, libs, stdin from)
+BENCHMARK_PROGRAMS = (
+    ("nbody", "nbody/nbody.gcc", ("1000",), (), ("-lm",), ""),
+    ("fannkuch-redux", "fannkuchredux/fannkuchredux.gcc", ("7",), (), (), ""),
+    ("spectral-norm", "spectralnorm/spectralnorm.gcc", ("100",), (), ("-lm",), ""),
+    ("mandelbrot", "mandelbrot/mandelbrot.gcc-2.gcc", ("200",), (), (), ""),
+    ("fasta", "fasta/fasta.gcc", ("1000",), (), (), ""),
+    ("binary-trees", "binarytrees/binarytrees.gcc", ("10",), (), ("-lm",), ""),
+    ("reverse-complement", "revcomp/revcomp.gcc-4.gcc", (), (), (), "fasta"),
+    ("reverse-complement-5", "revcomp/revcomp.gcc-5.gcc", (), (), (), "fasta"),
+    ("k-nucleotide", "knucleotide/knucleotide.gcc", (), ("-Ibench/Include",), (), "fasta"),
+)
+
+
+def benchmarks(work: Path) -> list[Program]:
+    root = git_extract(BENCHMARKS, BENCHMARKS_COMMIT,
+                       sorted({"bench/" + row[1] for row in BENCHMARK_PROGRAMS}
+                              | {"bench/Include"}), work / "src")
+    programs = []
+    for name, path, args, cflags, libs, stdin_from in BENCHMARK_PROGRAMS:
+        source = root / "bench" / path
+        as_c = source.with_name(name + ".c")  # gcc needs the .c suffix
+        if not as_c.exists():
+            shutil.copyfile(source, as_c)
+        flags = ["-O2", "-w", *[f.replace("-Ibench", "-I" + str(root / "bench")) for f in cflags]]
+        programs.append(Program("benchmarks", name, compile_sources([as_c], flags),
+                                libs=libs, args=args, stdin_from=stdin_from))
+    return programs
+
+
+def debian_source(work: Path, package: str) -> Path:
+    """`apt-get source` of a pinned bookworm package under WORK/src/debian (once), through a
+    private sources list; the unpacked directory (Debian's patches applied)."""
+    src = work / "src" / "debian"
+    found = sorted(p for p in src.glob(package + "-*") if p.is_dir()) if src.exists() else []
+    if found:
+        return found[0]
+    apt = work / "apt"
+    (apt / "lists" / "partial").mkdir(parents=True, exist_ok=True)
+    (apt / "sources.list").write_text(DEBIAN_SOURCES)
+    options = [f"-oDir::Etc::sourcelist={apt / 'sources.list'}", "-oDir::Etc::sourceparts=-",
+               f"-oDir::State::Lists={apt / 'lists'}"]
+    src.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["apt-get", *options, "update"], check=True, capture_output=True)
+    subprocess.run(["apt-get", *options, "source", DEBIAN_PACKAGES[package]], cwd=src,
+                   check=True, capture_output=True)
+    found = sorted(p for p in src.glob(package + "-*") if p.is_dir())
+    return found[0]
+
+
+@dataclass
+class MakeBuild:
+    """A project built by its own makefile once per (arch, pie), in a copy of its source."""
+
+    source: Path
+    configure: Callable[[Path, list[str]], None]  # (build dir, cflags) -> runs the build
+    outputs: dict[tuple[str, str], Path] = field(default_factory=dict)
+
+    def directory(self, arch: str, pie: str, scratch: Path) -> Path:
+        key = (arch, pie)
+        if key not in self.outputs:
+            # scratch is WORK/build/SUITE/PROGRAM/ARCH-PIE: one build per project
+            build = scratch.parents[2] / "projects" / f"{self.source.name}-{arch}-{pie}"
+            if not (build / ".built").exists():
+                shutil.rmtree(build, ignore_errors=True)
+                shutil.copytree(self.source, build, symlinks=True)
+                self.configure(build, [*ARCH_FLAGS[arch], *PIE_FLAGS[pie], "-O2"])
+                (build / ".built").touch()
+            self.outputs[key] = build
+        return self.outputs[key]
+
+
+def _zlib_make(build: Path, cflags: list[str]) -> None:
+    env_cc = "gcc " + " ".join(cflags)
+    subprocess.run(["./configure", "--static"], cwd=build, check=True, capture_output=True,
+                   env={"PATH": "/usr/bin:/bin", "CC": env_cc}, timeout=300)
+    subprocess.run(["make", "-j1", "libz.a", "example.o", "minigzip.o"], cwd=build, check=True,
+                   capture_output=True, timeout=600)
+
+
+def upstream_source(work: Path, package: str) -> Path:
+    """The package's upstream tarball (`.orig.tar.gz`) unpacked without Debian's patches:
+    Debian's Lua builds with libtool, upstream's own makefile does not."""
+    debian_source(work, package)
+    src = work / "src" / "upstream"
+    tarball = next((work / "src" / "debian").glob(package + "_*.orig.tar.*"))
+    if not src.exists():
+        src.mkdir(parents=True)
+        subprocess.run(["tar", "-x", "-C", str(src), "-f", str(tarball)], check=True)
+    return next(p for p in src.iterdir() if p.is_dir())
+
+
+def _lua_make(build: Path, cflags: list[str]) -> None:
+    # upstream's own src/Makefile, `posix` target (no readline); MYCFLAGS carries the arch,
+    # and its own link of `lua` needs the arch and -no-pie too
+    ldflags = [f for f in cflags if f == "-m32"] + (["-no-pie"] if "-fno-pie" in cflags else [])
+    subprocess.run(["make", "-C", "src", "-j1", "posix", "MYCFLAGS=" + " ".join(cflags),
+                    "MYLDFLAGS=" + " ".join(ldflags)],
+                   cwd=build, check=True, capture_output=True, timeout=900)
+
+
+LUA_SCRIPTS = {  # our own few lines of Lua, driving the interpreter's libraries
+    "strings": 'local t = {} for i = 1, 20 do t[#t+1] = string.format("%d:%5.2f:%x:%q", i, i/7,'
+               ' i*255, "a\\n") end print(table.concat(t, ",")) print(("hello"):rep(3, "-"),'
+               ' ("x=1, y=22"):gsub("%d+", function(d) return d*2 end))',
+    "numbers": 'print(1/3, 2^53, math.pi, -0.0, 1e300*1e10, math.maxinteger, 7 // 2, 7.0 // 2,'
+               ' 3 % -2, tostring(1e15), tonumber("0x1p4"), tonumber("  12  "), 10 / 4)',
+    "tables": 'local t = {} for i = 1, 200 do t[i] = (i * 7919) % 211 end table.sort(t)'
+              ' print(t[1], t[100], t[200], #t) local s = 0 for k, v in pairs({a=1, b=2, c=3})'
+              ' do s = s + v end print(s)',
+    "errors": 'print(pcall(error, "boom")) print(pcall(function() local x = nil; return x.y end))'
+              ' print(select("#", 1, 2, 3)) local co = coroutine.wrap(function(a) local b ='
+              ' coroutine.yield(a + 1) return b * 2 end) print(co(1), co(10))',
+    "exit": 'io.write("bye\\n") io.stderr:write("to stderr\\n") os.exit(3)',
+    "files": 'local f = assert(io.open("data.txt")) local n = 0 for line in f:lines() do'
+             ' n = n + #line end f:close() print("chars", n) local g = assert(io.open('
+             '"out.txt", "w")) g:write("x", 1, 2.5) g:close() print(io.open("out.txt"):read("a"))',
+}
+
+
+def debian(work: Path) -> list[Program]:
+    programs = []
+    zlib = MakeBuild(debian_source(work, "zlib"), _zlib_make)
+
+    def zlib_inputs(main: str) -> Callable[[str, str, Path], list[str]]:
+        def inputs(arch: str, pie: str, scratch: Path) -> list[str]:
+            build = zlib.directory(arch, pie, scratch)
+            return [str(build / main), str(build / "libz.a")]
+        return inputs
+
+    files = work / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    sample = files / "sample.txt"
+    if not sample.exists():
+        sample.write_text("".join(f"line {i}: the quick brown fox {i * i}\n" for i in range(400)))
+        (files / "data.txt").write_text("alpha\nbeta\ngamma\n")
+    programs.append(Program("debian", "zlib-example", zlib_inputs("example.o"),
+                            args=("example.gz",), files=files))
+    programs.append(Program("debian", "zlib-minigzip", zlib_inputs("minigzip.o"),
+                            args=("-c", "sample.txt"), files=files))
+    lua = MakeBuild(upstream_source(work, "lua5.4"), _lua_make)
+
+    def lua_inputs(arch: str, pie: str, scratch: Path) -> list[str]:
+        build = lua.directory(arch, pie, scratch)
+        return [str(build / "src" / "lua.o"), str(build / "src" / "liblua.a")]
+
+    for script, text in LUA_SCRIPTS.items():
+        programs.append(Program("debian", f"lua-{script}", lua_inputs, libs=("-lm",),
+                                args=("-e", text), files=files))
+    return programs
+
+
+SUITES = {"c-testsuite": c_testsuite, "benchmarks": benchmarks, "debian": debian}
