@@ -168,11 +168,13 @@ def fread(ctx: CallContext) -> int:
 def read(ctx: CallContext) -> int:
     fd, buf, count = ctx.args(3)
     opened = ctx.process.open_files.get(fd)
-    if opened is not None:
+    if opened is not None and opened.readable:
         data = opened.read(count)
         ctx.mem.write(buf, data)
         return len(data)
-    if fd != 0:
+    if fd != 0:  # not open, or open for writing only
+        where = ctx.process.object(("errno",), bytes(4)).address
+        ctx.mem.write(where, (9).to_bytes(4, "little"))  # EBADF
         return -1
     data = ctx.process.read_stdin(count)
     ctx.mem.write(buf, data)

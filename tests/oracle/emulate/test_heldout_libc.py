@@ -1,0 +1,32 @@
+"""libc functions that held-out real programs (tests/real_suites/heldout_programs.py: zlib,
+Lua) called and the emulator lacked: each held to a native run of a program of our own."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oracle.emulate.run import run
+
+Builder = Callable[..., Path]
+
+
+def same_as_native(path: Path, cwd: Path, args: tuple[str, ...] = ()) -> bytes:
+    """Run natively in an empty CWD and under the emulator (empty file system), require
+    the same stdout, stderr and exit status, and return the stdout."""
+    native = subprocess.run([str(path), *args], cwd=cwd, capture_output=True, env={},
+                            timeout=30, check=False)
+    result = run(path, [str(path), *args])
+    assert result.faults == []
+    assert (result.exit_code, result.stdout, result.stderr) == \
+        (native.returncode, native.stdout, native.stderr)
+    return result.stdout
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_descriptor_io_matches_a_native_run(build: Builder, tmp_path: Path, arch: str) -> None:
+    out = same_as_native(build("posixio.c", arch), tmp_path)
+    assert b"text: hello, DESCriptors\n" in out and b"open new: 3 errno=0" in out
