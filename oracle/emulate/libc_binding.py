@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from oracle.emulate import (
+    clock,
     ctype_tables,
     divide,
     environment,
@@ -194,6 +195,7 @@ def libc_exports(word: int) -> dict[str, Export]:
         *streams.INPUT_EXPORTS,
         *filestdio.EXPORTS,
         *fdio.EXPORTS,
+        *clock.EXPORTS,
         *divide.EXPORTS,
         *procinfo.EXPORTS,
         *streamscan.EXPORTS,

@@ -30,3 +30,11 @@ def same_as_native(path: Path, cwd: Path, args: tuple[str, ...] = ()) -> bytes:
 def test_descriptor_io_matches_a_native_run(build: Builder, tmp_path: Path, arch: str) -> None:
     out = same_as_native(build("posixio.c", arch), tmp_path)
     assert b"text: hello, DESCriptors\n" in out and b"open new: 3 errno=0" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_time_and_dates_match_a_native_run_in_utc(build: Builder, tmp_path: Path,
+                                                   arch: str) -> None:
+    out = same_as_native(build("clock.c", arch), tmp_path)
+    assert b"gmtime_r: 2009-02-13 23:31:30 wday=5 yday=43 dst=0 zone=GMT" in out
+    assert b"time sane: 1 1" in out and b"clock sane: 1" in out
