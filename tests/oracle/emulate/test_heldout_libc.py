@@ -38,3 +38,9 @@ def test_time_and_dates_match_a_native_run_in_utc(build: Builder, tmp_path: Path
     out = same_as_native(build("clock.c", arch), tmp_path)
     assert b"gmtime_r: 2009-02-13 23:31:30 wday=5 yday=43 dst=0 zone=GMT" in out
     assert b"time sane: 1 1" in out and b"clock sane: 1" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_the_c_locale_matches_a_native_run(build: Builder, tmp_path: Path, arch: str) -> None:
+    out = same_as_native(build("locale.c", arch), tmp_path)
+    assert b"from environment: C\n" in out and b"decimal_point=[.]" in out
