@@ -35,8 +35,12 @@ def localeconv(ctx: CallContext) -> int:
     return ctx.process.object(("lconv",), body.ljust(size, b"\0")).address
 
 
+def strcoll(ctx: CallContext) -> int:
+    return strcmp(ctx.mem, ctx.arg(0), ctx.arg(1))
+
+
 EXPORTS = (
     Export("setlocale", 2, setlocale),
     Export("localeconv", 0, localeconv),
-    Export("strcoll", 2, lambda ctx: strcmp(ctx.mem, ctx.arg(0), ctx.arg(1))),
+    Export("strcoll", 2, strcoll),
 )
