@@ -129,7 +129,18 @@ def freopen(ctx: CallContext) -> int:
 
 
 def fseek(ctx: CallContext) -> int:
-    stream, offset, whence = ctx.arg(0), ctx.signed(1), ctx.arg(2) & 0xFFFFFFFF
+    return _fseek(ctx, ctx.arg(0), ctx.signed(1), ctx.arg(2) & 0xFFFFFFFF)
+
+
+def fseeko64(ctx: CallContext) -> int:
+    """A 64-bit offset: two stack words on i386."""
+    if ctx.word == 8:
+        return fseek(ctx)
+    offset = ctx.arg(1) | ctx.arg(2) << 32
+    return _fseek(ctx, ctx.arg(0), offset - ((offset >> 63) << 64), ctx.arg(3) & 0xFFFFFFFF)
+
+
+def _fseek(ctx: CallContext, stream: int, offset: int, whence: int) -> int:
     opened = _file_of(ctx, stream)
     if opened is None:
         set_errno(ctx, ESPIPE)  # the standard streams are pipes here
@@ -205,6 +216,7 @@ EXPORTS = (
     Export("fclose", 1, fclose),
     Export("fseek", 3, fseek),
     Export("fseeko", 3, fseek),
+    Export("fseeko64", 3, fseeko64),
     Export("ftell", 1, ftell),
     Export("ftello", 1, ftell),
     Export("ftello64", 1, ftell),

@@ -14,12 +14,12 @@ from oracle.emulate.run import run
 Builder = Callable[..., Path]
 
 
-def same_as_native(path: Path, cwd: Path, args: tuple[str, ...] = ()) -> bytes:
+def same_as_native(path: Path, cwd: Path, args: tuple[str, ...] = (), stdin: bytes = b"") -> bytes:
     """Run natively in an empty CWD and under the emulator (empty file system), require
     the same stdout, stderr and exit status, and return the stdout."""
     native = subprocess.run([str(path), *args], cwd=cwd, capture_output=True, env={},
-                            timeout=30, check=False)
-    result = run(path, [str(path), *args])
+                            input=stdin, timeout=30, check=False)
+    result = run(path, [str(path), *args], stdin=stdin)
     assert result.faults == []
     assert (result.exit_code, result.stdout, result.stderr) == \
         (native.returncode, native.stdout, native.stderr)
@@ -44,3 +44,11 @@ def test_time_and_dates_match_a_native_run_in_utc(build: Builder, tmp_path: Path
 def test_the_c_locale_matches_a_native_run(build: Builder, tmp_path: Path, arch: str) -> None:
     out = same_as_native(build("locale.c", arch), tmp_path)
     assert b"from environment: C\n" in out and b"decimal_point=[.]" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_inline_stdio_and_64_bit_seeks_match_a_native_run(build: Builder, tmp_path: Path,
+                                                          arch: str) -> None:
+    out = same_as_native(build("unlocked.c", arch), tmp_path, stdin=b"held-out\n" * 50)
+    assert b"stdin: 450 bytes" in out and b"put through putc_unlocked\n" in out
+    assert b"ftello64: 10\n" in out
