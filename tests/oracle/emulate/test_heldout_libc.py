@@ -52,3 +52,11 @@ def test_inline_stdio_and_64_bit_seeks_match_a_native_run(build: Builder, tmp_pa
     out = same_as_native(build("unlocked.c", arch), tmp_path, stdin=b"held-out\n" * 50)
     assert b"stdin: 450 bytes" in out and b"put through putc_unlocked\n" in out
     assert b"ftello64: 10\n" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_frexp_ldexp_modf_and_sigsets_match_a_native_run(build: Builder, tmp_path: Path,
+                                                         arch: str) -> None:
+    out = same_as_native(build("mathsig.c", arch), tmp_path)
+    assert b"0x1p+0: frexp 0x1p-1 1," in out and b"sigaddset 0 0 1" in out
+    assert b"bad signal: -1 errno=22" in out
