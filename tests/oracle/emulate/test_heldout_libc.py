@@ -60,3 +60,11 @@ def test_frexp_ldexp_modf_and_sigsets_match_a_native_run(build: Builder, tmp_pat
     out = same_as_native(build("mathsig.c", arch), tmp_path)
     assert b"0x1p+0: frexp 0x1p-1 1," in out and b"sigaddset 0 0 1" in out
     assert b"bad signal: -1 errno=22" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_the_floating_point_state_at_start_is_linux_s(build: Builder, tmp_path: Path,
+                                                      arch: str) -> None:
+    out = same_as_native(build("fpu.c", arch), tmp_path)
+    assert b"x87 control 0x37f, mxcsr 0x1f80\n" in out
+    assert b"1/3 = 0x1.5555555555555p-2" in out
