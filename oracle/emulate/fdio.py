@@ -1,4 +1,4 @@
-"""POSIX descriptor I/O on the run's in-memory file system: open, close and lseek.
+"""POSIX descriptor I/O on the run's in-memory file system: open, close, lseek, mkstemp.
 
 read and write (streams.py, libc_binding.py) already serve a descriptor that names an
 OpenFile of the process; these make and drop such descriptors, sharing the numbering of
@@ -9,10 +9,10 @@ natively.  zlib's gzopen/gzclose are the first real callers met (held-out progra
 from __future__ import annotations
 
 from oracle.emulate.calls import CallContext, Export
-from oracle.emulate.files import EBADF
+from oracle.emulate.files import EBADF, O_CREAT, O_EXCL
 from oracle.emulate.filestdio import FIRST_FILE_FD, set_errno, take_descriptor
 
-SEEK_SET = 0
+O_RDWR = 2
 
 
 def open_(ctx: CallContext) -> int:
@@ -69,10 +69,40 @@ def lseek64(ctx: CallContext) -> int:
     return _seek(ctx, ctx.arg(0), offset, ctx.arg(3))
 
 
+TEMPLATE_SUFFIX = b"XXXXXX"
+NAME_LETTERS = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def mkstemp(ctx: CallContext) -> int:
+    """Replace the template's trailing XXXXXX with a name no file has, create that file
+    (read and write) and return its descriptor; EINVAL for a template without them.  The
+    names are drawn from a counter of the run, so a run repeats exactly."""
+    template = ctx.arg(0)
+    path = ctx.mem.read_cstr(template)
+    if not path.endswith(TEMPLATE_SUFFIX):
+        set_errno(ctx, 22)
+        return -1
+    files = ctx.process.files
+    number = len(files.files) * 7919
+    while True:
+        number += 1
+        digits, left = bytearray(), number
+        for _ in range(6):
+            left, letter = divmod(left, len(NAME_LETTERS))
+            digits.append(NAME_LETTERS[letter])
+        candidate = path[:-6] + bytes(digits)
+        opened = files.open_flags(candidate, O_RDWR | O_CREAT | O_EXCL)
+        if not isinstance(opened, int):
+            ctx.mem.write(template, candidate)
+            return take_descriptor(ctx.process, opened)
+
+
 EXPORTS = (
     Export("open", 2, open_),
     Export("open64", 2, open_),
     Export("close", 1, close),
     Export("lseek", 3, lseek),
     Export("lseek64", 3, lseek64),
+    Export("mkstemp", 1, mkstemp),
+    Export("mkstemp64", 1, mkstemp),
 )

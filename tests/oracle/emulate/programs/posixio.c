@@ -3,6 +3,7 @@
 #define _FILE_OFFSET_BITS 64
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,5 +48,17 @@ int main(void) {
     show("truncated size", lseek(fd, 0, SEEK_END));
     show("lseek stdout", lseek(1, 0, SEEK_CUR));
     close(fd);
+    char tmpl[] = "tmp-XXXXXX";
+    int t = mkstemp(tmpl);
+    show("mkstemp", t);
+    printf("name changed: %d, length %zu\n", strcmp(tmpl, "tmp-XXXXXX") != 0, strlen(tmpl));
+    show("write tmp", write(t, "x", 1));
+    show("lseek tmp", lseek(t, 0, SEEK_SET));
+    show("read tmp", read(t, buf, 4));
+    show("unlink", unlink(tmpl));
+    show("unlink again", unlink(tmpl));
+    close(t);
+    char bad[] = "tmp-XXXX";
+    show("mkstemp bad", mkstemp(bad));
     return 0;
 }
