@@ -208,6 +208,28 @@ LUA_SCRIPTS = {  # our own few lines of Lua, driving the interpreter's libraries
               ' print(select("#", 1, 2, 3)) local co = coroutine.wrap(function(a) local b ='
               ' coroutine.yield(a + 1) return b * 2 end) print(co(1), co(10))',
     "exit": 'io.write("bye\\n") io.stderr:write("to stderr\\n") os.exit(3)',
+    "formats": 'for _, f in ipairs({"%.14g", "%g", "%e", "%.3f", "%a", "%10.4s|", "%-8d|", "%+i",'
+               ' "%o", "%X", "%c"}) do print(f, pcall(string.format, f, f == "%10.4s|" and'
+               ' "abcdef" or (f:find("[dicoX]") and 255 or 3.14159))) end'
+               ' print(string.format("%q", 1/3), 2^63, math.tointeger(2^53), -2^63 // 1 | 0)',
+    "conversions": 'for _, s in ipairs({"0x10", "1e2", " 3.5 ", "1e400", "-0", "inf", "0x1P-2",'
+                   ' "12abc", "9007199254740993", ".5", "5."}) do print(s, tonumber(s),'
+                   ' math.type(tonumber(s))) end print(tonumber("z", 36), tonumber("777", 8),'
+                   ' ("%5.2f"):format(2.675), math.floor(-3.5), math.fmod(7, -3), math.ult(1, -1))',
+    "dates": 'print(os.date("!%Y-%m-%d %H:%M:%S %A %B %j", 1234567890)) print(os.date("!%c", 0))'
+             ' local t = os.date("!*t", 86400 * 366) print(t.year, t.month, t.day, t.yday, t.wday,'
+             ' t.isdst) print(os.time({year=2020, month=2, day=30, hour=12}))'
+             ' print(type(os.time()), type(os.clock()), os.getenv("HOME"), os.difftime(10, 4))',
+    "binary": 'local p = string.pack("<i4 d s1 z", -2, 0.5, "ab", "cd") print(#p, p:byte(1, -1))'
+              ' print(string.unpack("<i4 d s1 z", p)) print(utf8.char(72, 228, 8364, 128512),'
+              ' utf8.len("h\\u{e4}\\u{20ac}"), #utf8.char(0x10FFFF)) for p, c in utf8.codes("a\\u{e4}")'
+              ' do io.write(p, ":", c, " ") end print() print(("%s"):rep(3, ","):format(1, 2, 3))',
+    "stdin": 'local n, words = 0, 0 for line in io.lines() do n = n + 1 for _ in line:gmatch("%S+")'
+             ' do words = words + 1 end end print("lines", n, "words", words) print(io.read("a") == "")',
+    "tmpfiles": 'local name = os.tmpname() local f = assert(io.open(name, "w")) f:write("tmp\\n")'
+                ' f:close() print(io.open(name):read("l")) print(os.remove(name), (os.remove(name)))'
+                ' local g = io.tmpfile() g:write("abc") g:seek("set", 1) print(g:read("a"))'
+                ' print(os.rename("data.txt", "moved.txt"), io.open("moved.txt"):read("l"))',
     "files": 'local f = assert(io.open("data.txt")) local n = 0 for line in f:lines() do'
              ' n = n + #line end f:close() print("chars", n) local g = assert(io.open('
              '"out.txt", "w")) g:write("x", 1, 2.5) g:close() print(io.open("out.txt"):read("a"))',
@@ -242,7 +264,8 @@ def debian(work: Path) -> list[Program]:
 
     for script, text in LUA_SCRIPTS.items():
         programs.append(Program("debian", f"lua-{script}", lua_inputs, libs=("-lm",),
-                                args=("-e", text), files=files))
+                                args=("-e", text), files=files,
+                                stdin=sample.read_bytes() if script == "stdin" else b""))
     return programs
 
 
