@@ -68,3 +68,12 @@ def test_the_floating_point_state_at_start_is_linux_s(build: Builder, tmp_path: 
     out = same_as_native(build("fpu.c", arch), tmp_path)
     assert b"x87 control 0x37f, mxcsr 0x1f80\n" in out
     assert b"1/3 = 0x1.5555555555555p-2" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+@pytest.mark.parametrize("offsets", [(), ("-D_FILE_OFFSET_BITS=64",)])
+def test_stat_and_its_family_match_a_native_run(build: Builder, tmp_path: Path, arch: str,
+                                                offsets: tuple[str, ...]) -> None:
+    out = same_as_native(build("stat.c", arch, extra=offsets), tmp_path)
+    assert b"stat file: reg=1 dir=0 fifo=0 owner-rw=1 size=10 nlink=1" in out
+    assert b"stat cwd: reg=0 dir=1" in out and b"fstat stdout: reg=0 dir=0 fifo=1" in out
