@@ -9,7 +9,10 @@ commits of two mirrored repositories and from Debian bookworm source packages.
                 mirror Byron/benchmarksgame-cvs-mirror), with small arguments; revcomp and
                 k-nucleotide read fasta's output on stdin, as the game runs them
   debian        real tools built with their own makefiles from bookworm sources: zlib's
-                `example` and `minigzip`, and Lua 5.4's `lua` running small scripts
+                `example` and `minigzip`, bzip2 (compressing, decompressing, testing a
+                file, a stdin, a file that is not bzip2) and Lua 5.4's `lua` running small
+                scripts of ours (zlib from Debian's patched tree; bzip2 and Lua from the
+                upstream tarballs, whose makefiles need no libtool)
 
 A program is built once per (arch, pie) into objects (or, for a project, by its makefile),
 then linked by GNU ld through gcc once per link variant.
@@ -17,6 +20,7 @@ then linked by GNU ld through gcc once per link variant.
 
 from __future__ import annotations
 
+import bz2
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -31,7 +35,8 @@ DEBIAN_SOURCES = (
     "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
     "http://deb.debian.org/debian bookworm main\n"
 )
-DEBIAN_PACKAGES = {"zlib": "zlib=1:1.2.13.dfsg-1", "lua5.4": "lua5.4=5.4.4-3+deb12u1"}
+DEBIAN_PACKAGES = {"zlib": "zlib=1:1.2.13.dfsg-1", "lua5.4": "lua5.4=5.4.4-3+deb12u1",
+                   "bzip2": "bzip2=1.0.8-5"}
 
 ARCH_FLAGS = {"x86_64": [], "i386": ["-m32"]}
 PIE_FLAGS = {"pie": ["-fPIE"], "no-pie": ["-fno-pie"]}
@@ -178,11 +183,13 @@ def upstream_source(work: Path, package: str) -> Path:
     """The package's upstream tarball (`.orig.tar.gz`) unpacked without Debian's patches:
     Debian's Lua builds with libtool, upstream's own makefile does not."""
     debian_source(work, package)
-    src = work / "src" / "upstream"
+    src = work / "src" / "upstream" / package
     tarball = next((work / "src" / "debian").glob(package + "_*.orig.tar.*"))
-    if not src.exists():
+    if not (src / ".unpacked").exists():
+        shutil.rmtree(src, ignore_errors=True)
         src.mkdir(parents=True)
         subprocess.run(["tar", "-x", "-C", str(src), "-f", str(tarball)], check=True)
+        (src / ".unpacked").touch()
     return next(p for p in src.iterdir() if p.is_dir())
 
 
@@ -193,6 +200,14 @@ def _lua_make(build: Path, cflags: list[str]) -> None:
     subprocess.run(["make", "-C", "src", "-j1", "posix", "MYCFLAGS=" + " ".join(cflags),
                     "MYLDFLAGS=" + " ".join(ldflags)],
                    cwd=build, check=True, capture_output=True, timeout=900)
+
+
+def _bzip2_make(build: Path, cflags: list[str]) -> None:
+    # upstream's Makefile: CC carries the arch and PIE flags, as its own link needs them
+    ldflags = ["-no-pie"] if "-fno-pie" in cflags else []
+    subprocess.run(["make", "-j1", "libbz2.a", "bzip2", "CC=gcc " + " ".join(cflags),
+                    "LDFLAGS=" + " ".join(ldflags)],
+                   cwd=build, check=True, capture_output=True, timeout=600)
 
 
 LUA_SCRIPTS = {  # our own few lines of Lua, driving the interpreter's libraries
@@ -262,6 +277,22 @@ def debian(work: Path) -> list[Program]:
         build = lua.directory(arch, pie, scratch)
         return [str(build / "src" / "lua.o"), str(build / "src" / "liblua.a")]
 
+    bzip2 = MakeBuild(upstream_source(work, "bzip2"), _bzip2_make)
+
+    def bzip2_inputs(arch: str, pie: str, scratch: Path) -> list[str]:
+        build = bzip2.directory(arch, pie, scratch)
+        return [str(build / "bzip2.o"), str(build / "libbz2.a")]
+
+    compressed = files / "sample.txt.bz2"
+    if not compressed.exists():
+        compressed.write_bytes(bz2.compress(sample.read_bytes(), 9))
+    for name, args, stdin in (("compress", ("-c", "sample.txt"), b""),
+                              ("decompress", ("-dc", "sample.txt.bz2"), b""),
+                              ("test-verbose", ("-tvv", "sample.txt.bz2"), b""),
+                              ("stdin", ("-1", "-c"), sample.read_bytes()),
+                              ("not-bzip2", ("-d", "-c", "data.txt"), b"")):
+        programs.append(Program("debian", f"bzip2-{name}", bzip2_inputs, args=args,
+                                stdin=stdin, files=files))
     for script, text in LUA_SCRIPTS.items():
         programs.append(Program("debian", f"lua-{script}", lua_inputs, libs=("-lm",),
                                 args=("-e", text), files=files,
