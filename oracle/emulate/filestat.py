@@ -32,6 +32,8 @@ BLOCK = 4096
 DEVICE = 0x801
 FIXED_TIME = 1_700_000_000  # every file's atime, mtime and ctime
 AT_FDCWD = -100
+X_OK = 1
+EACCES, ERANGE = 13, 34
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,32 @@ def _path_exists(ctx: CallContext) -> int:
     return 0
 
 
+def access(ctx: CallContext) -> int:
+    """F_OK, R_OK and W_OK hold for whatever exists (the guest owns every file); X_OK only
+    for directories (no file here is a program to run)."""
+    status = _path_status(ctx.process.files, ctx.mem.read_cstr(ctx.arg(0)))
+    if status is None:
+        set_errno(ctx, ENOENT)
+        return -1
+    if ctx.arg(1) & X_OK and not status.mode & S_IFDIR:
+        set_errno(ctx, EACCES)
+        return -1
+    return 0
+
+
+def getcwd(ctx: CallContext) -> int:
+    """The working directory is "/" (relative paths are taken from it); ERANGE when the
+    buffer is too small, and glibc's own buffer when given none."""
+    buf, size = ctx.arg(0), ctx.arg(1)
+    if buf == 0:
+        return ctx.process.object(("cwd",), b"/\0").address
+    if size < 2:
+        set_errno(ctx, ERANGE)
+        return 0
+    ctx.mem.write(buf, b"/\0")
+    return buf
+
+
 def _fd_open(ctx: CallContext) -> int:
     """fchmod, fchown: 0 for an open descriptor, else EBADF."""
     if _fd_status(ctx, ctx.arg(0) & 0xFFFFFFFF) is None:
@@ -163,6 +191,9 @@ EXPORTS = (
     _at("fstatat64", large=True),
     *_changes(("chmod", "utime", "utimes"), 2, _path_exists),
     *_changes(("chown", "lchown"), 3, _path_exists),
+    Export("access", 2, access),
+    Export("euidaccess", 2, access),
+    Export("getcwd", 2, getcwd),
     Export("fchmod", 2, _fd_open),
     Export("fchown", 3, _fd_open),
 )

@@ -77,3 +77,11 @@ def test_stat_and_its_family_match_a_native_run(build: Builder, tmp_path: Path, 
     out = same_as_native(build("stat.c", arch, extra=offsets), tmp_path)
     assert b"stat file: reg=1 dir=0 fifo=0 owner-rw=1 size=10 nlink=1" in out
     assert b"stat cwd: reg=0 dir=1" in out and b"fstat stdout: reg=0 dir=0 fifo=1" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_access_getcwd_and_the_user_entry_match_a_native_run(build: Builder, tmp_path: Path,
+                                                             arch: str) -> None:
+    out = same_as_native(build("userenv.c", arch), tmp_path)
+    assert b"missing -1 errno=2\n" in out and b"getcwd tiny: 1 errno=34\n" in out
+    assert b"getpwuid: 1 uid=1 dir-absolute=1 name-set=1 shell-set=1\n" in out
