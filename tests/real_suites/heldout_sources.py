@@ -10,8 +10,9 @@ commits of two mirrored repositories and from Debian bookworm source packages.
                 k-nucleotide read fasta's output on stdin, as the game runs them
   debian        real tools built with their own makefiles from bookworm sources: zlib's
                 `example` and `minigzip`, bzip2 (compressing, decompressing, testing a
-                file, a stdin, a file that is not bzip2) and Lua 5.4's `lua` running small
-                scripts of ours (zlib from Debian's patched tree; bzip2 and Lua from the
+                file, a stdin, a file that is not bzip2), sqlite3's shell on an in-memory
+                database (its amalgamation made by its own makefile) and Lua 5.4's `lua`
+                running small scripts of ours (zlib from Debian's patched tree; bzip2 and Lua from the
                 upstream tarballs, whose makefiles need no libtool)
 
 A program is built once per (arch, pie) into objects (or, for a project, by its makefile),
@@ -36,7 +37,7 @@ DEBIAN_SOURCES = (
     "http://deb.debian.org/debian bookworm main\n"
 )
 DEBIAN_PACKAGES = {"zlib": "zlib=1:1.2.13.dfsg-1", "lua5.4": "lua5.4=5.4.4-3+deb12u1",
-                   "bzip2": "bzip2=1.0.8-5"}
+                   "bzip2": "bzip2=1.0.8-5", "sqlite3": "sqlite3=3.40.1-2+deb12u2"}
 
 ARCH_FLAGS = {"x86_64": [], "i386": ["-m32"]}
 PIE_FLAGS = {"pie": ["-fPIE"], "no-pie": ["-fno-pie"]}
@@ -72,18 +73,23 @@ def git_extract(mirror: Path, commit: str, paths: Sequence[str], into: Path) -> 
     return root
 
 
-def compile_sources(sources: Sequence[Path], cflags: Sequence[str]) -> Callable[[str, str, Path],
-                                                                              list[str]]:
-    """Link inputs made by compiling SOURCES with gcc, once per (arch, pie)."""
+def compile_sources(sources: Sequence[Path], cflags: Sequence[str],
+                    shared: Path | None = None) -> Callable[[str, str, Path], list[str]]:
+    """Link inputs made by compiling SOURCES with gcc, once per (arch, pie): in the
+    program's scratch directory, or under `shared` when several programs link them."""
 
     def inputs(arch: str, pie: str, scratch: Path) -> list[str]:
+        where = scratch if shared is None else shared / f"{arch}-{pie}"
+        where.mkdir(parents=True, exist_ok=True)
         objects = []
         for source in sources:
-            obj = scratch / f"{source.stem}.o"
+            obj = where / f"{source.stem}.o"
             if not obj.exists():
+                partial = obj.with_suffix(".o.partial")
                 subprocess.run(["gcc", *ARCH_FLAGS[arch], *PIE_FLAGS[pie], *cflags, "-c",
-                                str(source), "-o", str(obj)],
-                               check=True, capture_output=True, timeout=300)
+                                str(source), "-o", str(partial)],
+                               check=True, capture_output=True, timeout=600)
+                partial.rename(obj)
             objects.append(str(obj))
         return objects
 
@@ -210,6 +216,45 @@ def _bzip2_make(build: Path, cflags: list[str]) -> None:
                    cwd=build, check=True, capture_output=True, timeout=600)
 
 
+def sqlite_amalgamation(work: Path) -> Path:
+    """sqlite3.c and shell.c, made once by sqlite's own configure and makefile (tclsh
+    generates them) from the upstream tarball; the directory holding them."""
+    source = upstream_source(work, "sqlite3")
+    build = work / "build" / "projects" / "sqlite3-amalgamation"
+    if not (build / ".built").exists():
+        shutil.rmtree(build, ignore_errors=True)
+        build.mkdir(parents=True)
+        subprocess.run([str(source / "configure"), "--disable-tcl", "--disable-readline",
+                        "--disable-threadsafe", "--disable-load-extension"], cwd=build,
+                       check=True, capture_output=True, timeout=600)
+        subprocess.run(["make", "-j1", "sqlite3.c", "shell.c"], cwd=build, check=True,
+                       capture_output=True, timeout=900)
+        (build / ".built").touch()
+    return build
+
+
+SQLITE_FLAGS = ("-O1", "-w", "-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION")
+SQLITE_SCRIPTS = {  # SQL of ours, read by the shell from stdin against :memory:
+    "queries": "create table t(a integer primary key, b text, c real);"
+               " insert into t(b, c) values ('x', 1.5), ('y', -2.25), (null, 1e100);"
+               " select a, b, c, typeof(c), a * c from t order by c desc;"
+               " select count(*), sum(c), avg(a), group_concat(b, '+'), max(length(b)) from t;"
+               " create index ti on t(b); explain query plan select * from t where b = 'x';\n",
+    "formats": ".mode box\nselect printf('%5.2f|%-6s|%x|%e|%g|%q', 3.14159, 'ab', 255, 12345.678,"
+               " 0.0001, 'it''s') as p, 1/3.0 as third, 7/2, 7 % 3, round(2.5), 1e308*10;\n"
+               ".mode csv\nselect 'a,b', 'c\"d', 1.0, null;\n.mode json\nselect 1 as x, 'y' as y;\n",
+    "dates": "select date(1234567890, 'unixepoch'), datetime(0, 'unixepoch', '+1 month'),"
+             " strftime('%Y-%j %H:%M:%f %w', '2024-02-29 12:34:56.789'), julianday('2000-01-01'),"
+             " date('2024-01-31', '+1 month'), time('12:00', '-90 minutes');\n",
+    "json-window": "select json_object('a', 1, 'b', json_array(1, 2.5, 'x')),"
+                   " json_extract('{\"k\":[10,20]}', '$.k[1]');"
+                   " with recursive n(i) as (select 1 union all select i + 1 from n where i < 8)"
+                   " select i, sum(i) over (order by i rows 2 preceding),"
+                   " rank() over (order by i % 3) from n;\n",
+    "errors": ".bail on\nselect 1;\nselect * from missing_table;\nselect 2;\n",
+}
+
+
 LUA_SCRIPTS = {  # our own few lines of Lua, driving the interpreter's libraries
     "strings": 'local t = {} for i = 1, 20 do t[#t+1] = string.format("%d:%5.2f:%x:%q", i, i/7,'
                ' i*255, "a\\n") end print(table.concat(t, ",")) print(("hello"):rep(3, "-"),'
@@ -293,6 +338,12 @@ def debian(work: Path) -> list[Program]:
                               ("not-bzip2", ("-d", "-c", "data.txt"), b"")):
         programs.append(Program("debian", f"bzip2-{name}", bzip2_inputs, args=args,
                                 stdin=stdin, files=files))
+    amalgamation = sqlite_amalgamation(work)
+    sqlite_inputs = compile_sources([amalgamation / "shell.c", amalgamation / "sqlite3.c"],
+                                    SQLITE_FLAGS, shared=amalgamation)
+    for script, sql in SQLITE_SCRIPTS.items():
+        programs.append(Program("debian", f"sqlite3-{script}", sqlite_inputs, libs=("-lm",),
+                                args=(":memory:",), stdin=sql.encode()))
     for script, text in LUA_SCRIPTS.items():
         programs.append(Program("debian", f"lua-{script}", lua_inputs, libs=("-lm",),
                                 args=("-e", text), files=files,
