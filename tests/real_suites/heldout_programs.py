@@ -124,9 +124,8 @@ def judge(program: Program, arch: str, variant: str, work: Path, stdin: bytes) -
     try:
         exe = link(program, arch, variant, work)
     except subprocess.CalledProcessError as err:
-        outcome.status = "not-built"
-        outcome.detail = (err.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]\
-            .__str__()
+        lines = (err.stderr or b"").decode(errors="replace").strip().splitlines()
+        outcome.status, outcome.detail = "not-built", lines[-1] if lines else str(err)
         return outcome
     try:
         native = run_native(exe, program, stdin)
