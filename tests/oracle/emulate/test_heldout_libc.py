@@ -85,3 +85,20 @@ def test_access_getcwd_and_the_user_entry_match_a_native_run(build: Builder, tmp
     out = same_as_native(build("userenv.c", arch), tmp_path)
     assert b"missing -1 errno=2\n" in out and b"getcwd tiny: 1 errno=34\n" in out
     assert b"getpwuid: 1 uid=1 dir-absolute=1 name-set=1 shell-set=1\n" in out
+
+
+def test_libsystem_lends_no_linux_shaped_function() -> None:
+    """open's flags, struct stat, sigset_t and struct passwd differ on Darwin: the emulated
+    libSystem leaves those glibc implementations out (unimplemented), and lends the rest."""
+    from typing import cast
+
+    from oracle.emulate.macho.libraries import LibSystem
+    from oracle.emulate.process import Process
+
+    nobody = cast(Process, None)  # these names are settled before any process is asked
+    for word in (8, 4):
+        system = LibSystem("/usr/lib/libSystem.B.dylib", word)
+        for name in ("_open", "_stat", "_fstat", "_sigemptyset", "_getpwuid"):
+            assert system.resolve(name, nobody) is None, name
+        for name in ("_time", "_strftime", "_lseek", "_access", "_localeconv"):
+            assert system.resolve(name, nobody) is not None, name
