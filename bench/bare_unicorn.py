@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/bare_unicorn.py IMAGE      # runs it; exits with its status
 
-Nothing but Unicorn: the PT_LOAD segments mapped (read from the file with `struct`), a
-stack, the entry point, and one hook, for the exit system call (x86-64 `syscall`, i386
+Nothing but Unicorn: the PT_LOAD segments mapped with their own protections (read from the
+file with `struct`), a stack that is not executable (as a loader maps them: a write to an
+executable page takes Unicorn's slow path, and a stack mapped PROT_ALL made N-queens half
+again as slow), the entry point, and one hook, for the exit system call (x86-64 `syscall`, i386
 `int 0x80`), which stops the CPU.  No libc, no loader, no budget, no watchdog.  Run as a
 script it is a whole process (Python's start and Unicorn's import included), to be set
 beside a whole `linkharness run` process.
@@ -23,7 +25,10 @@ from unicorn import (
     UC_HOOK_INTR,
     UC_MODE_32,
     UC_MODE_64,
-    UC_PROT_ALL,
+    UC_PROT_EXEC,
+    UC_PROT_NONE,
+    UC_PROT_READ,
+    UC_PROT_WRITE,
     Uc,
 )
 from unicorn import x86_const as x
@@ -42,25 +47,30 @@ class BareRun:
     cpu_s: float
 
 
-def _segments(image: bytes) -> tuple[int, int, list[tuple[int, int, bytes]]]:
-    """(bits, entry, [(address, memory size, file bytes)]) of a static ELF executable."""
+def _segments(image: bytes) -> tuple[int, int, list[tuple[int, int, int, bytes]]]:
+    """(bits, entry, [(address, memory size, Unicorn protection, file bytes)]) of a static
+    ELF executable."""
     if image[:4] != b"\x7fELF":
         raise ValueError("not an ELF file")
     bits = 64 if image[4] == 2 else 32
     if bits == 64:
         entry, phoff = struct.unpack_from("<QQ", image, 24)
         phentsize, phnum = struct.unpack_from("<HH", image, 54)
-        layout, fields = "<IIQQQQQQ", (0, 2, 3, 5, 6)  # type, offset, vaddr, filesz, memsz
+        # type, offset, vaddr, filesz, memsz, flags
+        layout, fields = "<IIQQQQQQ", (0, 2, 3, 5, 6, 1)
     else:
         entry, phoff = struct.unpack_from("<II", image, 24)
         phentsize, phnum = struct.unpack_from("<HH", image, 42)
-        layout, fields = "<IIIIIIII", (0, 1, 2, 4, 5)
+        layout, fields = "<IIIIIIII", (0, 1, 2, 4, 5, 6)
     segments = []
     for i in range(phnum):
         header = struct.unpack_from(layout, image, phoff + i * phentsize)
-        kind, offset, vaddr, filesz, memsz = (header[f] for f in fields)
+        kind, offset, vaddr, filesz, memsz, flags = (header[f] for f in fields)
         if kind == PT_LOAD:
-            segments.append((vaddr, memsz, image[offset:offset + filesz]))
+            prot = ((UC_PROT_EXEC if flags & 1 else UC_PROT_NONE)
+                    | (UC_PROT_WRITE if flags & 2 else UC_PROT_NONE)
+                    | (UC_PROT_READ if flags & 4 else UC_PROT_NONE))
+            segments.append((vaddr, memsz, prot, image[offset:offset + filesz]))
     return bits, entry, segments
 
 
@@ -69,15 +79,16 @@ def load(path: Path) -> tuple[Uc, int, int, dict[str, int]]:
     entry, the box the hook writes the exit status into)."""
     bits, entry, segments = _segments(path.read_bytes())
     uc = Uc(UC_ARCH_X86, UC_MODE_64 if bits == 64 else UC_MODE_32)
-    mapped: set[int] = set()
-    for vaddr, memsz, data in segments:
+    pages: dict[int, int] = {}  # page -> protection (segments sharing a page: the union)
+    for vaddr, memsz, prot, _ in segments:
         first, end = vaddr & ~(PAGE - 1), (vaddr + memsz + PAGE - 1) & ~(PAGE - 1)
-        for page in range(first, end, PAGE):  # segments may share a page
-            if page not in mapped:
-                uc.mem_map(page, PAGE, UC_PROT_ALL)
-                mapped.add(page)
-        uc.mem_write(vaddr, data)
-    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE, UC_PROT_ALL)
+        for page in range(first, end, PAGE):
+            pages[page] = pages.get(page, UC_PROT_NONE) | prot
+    for page, prot in sorted(pages.items()):
+        uc.mem_map(page, PAGE, prot)
+    for vaddr, _, _, data in segments:
+        uc.mem_write(vaddr, data)  # mem_write ignores the protection
+    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE, UC_PROT_READ | UC_PROT_WRITE)
     uc.reg_write(x.UC_X86_REG_RSP if bits == 64 else x.UC_X86_REG_ESP, STACK_TOP - 64)
     box = {"status": -1}
     number, first_arg = ((x.UC_X86_REG_RAX, x.UC_X86_REG_RDI) if bits == 64
