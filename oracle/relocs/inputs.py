@@ -8,6 +8,7 @@ field's width, exactly as the psABI defines it.
 
 from __future__ import annotations
 
+import array
 import functools
 import io
 import os
@@ -25,10 +26,12 @@ from .elf_file import (
     SHF_EXECINSTR,
     SHF_MERGE,
     SHF_STRINGS,
+    SHN_XINDEX,
     SHT_GROUP,
     SHT_REL,
     SHT_RELA,
     SHT_SYMTAB,
+    SHT_SYMTAB_SHNDX,
     ElfFile,
     Shdr,
 )
@@ -229,6 +232,12 @@ def _read_symbols(headers: list[Shdr], raw: dict[int, bytes],
     if symtab is None:
         return ()
     strtab = raw.get(headers[symtab].link, b"")
+    # An object of more than SHN_LORESERVE sections (gcc -ffunction-sections on a large
+    # unit) writes SHN_XINDEX in st_shndx and the real index in the SHT_SYMTAB_SHNDX
+    # section that names the symbol table: one 32-bit word a symbol.
+    xindex = next((raw[s.index] for s in headers
+                   if s.type == SHT_SYMTAB_SHNDX and s.link == symtab), b"")
+    extended = array.array("I", xindex[:len(xindex) - len(xindex) % 4])
     data = raw[symtab]
     size = 24 if is64 else 16
     rows = struct.iter_unpack("<IBBHQQ" if is64 else "<IIIBBH", data[:len(data) - len(data) % size])
@@ -241,6 +250,11 @@ def _read_symbols(headers: list[Shdr], raw: dict[int, bytes],
         end = find(b"\0", name_at)
         name = strtab[name_at:end if end >= 0 else len(strtab)].decode("utf-8", "replace")
         shndx: int | str = special.get(raw_shndx, raw_shndx)
+        if shndx == SHN_XINDEX:
+            if i >= len(extended):
+                raise ValueError(f"{path}: symbol {i} ({name}): st_shndx is SHN_XINDEX and "
+                                 "no SHT_SYMTAB_SHNDX entry holds its section index")
+            shndx = extended[i] or "SHN_UNDEF"
         kind = types_.get(info & 0xF) or f"STT_{info & 0xF}"
         if shndx.__class__ is int:
             sec = sections.get(shndx)
