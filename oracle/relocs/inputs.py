@@ -141,11 +141,12 @@ def read_object(path: str) -> InputObject:
     return _read_object(os.path.abspath(path), st.st_mtime_ns, st.st_size, path)
 
 
-# A few examples' objects: the re-checks of one example come one after another.  A larger
-# cache kept each parsed object (a few hundred records) alive long enough for the cycle
-# collector to promote it to its oldest generation, and that steady inflow made a full
-# collection of a fuzz worker's whole heap every hundred examples or so.
-@functools.lru_cache(maxsize=16)
+# One example's objects (up to eight): the re-checks of an example's inputs come one after
+# another.  A larger cache (it held 256) kept each parsed object, a few hundred records,
+# alive long enough for the cycle collector to promote it to its oldest generation, and
+# that steady inflow made a full collection of a fuzz worker's whole heap (40-80 ms here)
+# every hundred examples or so; with 8, one in about four hundred.
+@functools.lru_cache(maxsize=8)
 def _read_object(_key: str, _mtime: int, _size: int, path: str) -> InputObject:
     return parse_object(io.BytesIO(read_regular(path)), path)
 
