@@ -30,6 +30,7 @@ PT_TLS = 7
 ELFCOMPRESS_ZLIB = 1
 MAX_UNCOMPRESSED = 256 << 20  # a section inflated past this is refused, not allocated
 MACHINES = {62: "x86_64", 3: "i386"}
+CLASS_OF_MACHINE = {62: True, 3: False}  # is64
 
 # Section types by the names pyelftools gave them (InputSection.type keeps those names).
 TYPE_NAMES = {SHT_NULL: "SHT_NULL", SHT_PROGBITS: "SHT_PROGBITS", SHT_SYMTAB: "SHT_SYMTAB",
@@ -88,7 +89,10 @@ class ElfFile:
         (self.type, self.e_machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize,
          shnum, shstrndx) = _EHDR[self.is64].unpack(self._bytes(16, _EHDR[self.is64].size,
                                                                 "ELF header"))
-        self.machine = MACHINES.get(self.e_machine)
+        # x86-64 is ELFCLASS64 and i386 ELFCLASS32: the other pairings (x32's ELFCLASS32
+        # EM_X86_64 among them) are machines this oracle does not model.
+        self.machine = MACHINES.get(self.e_machine) \
+            if CLASS_OF_MACHINE.get(self.e_machine) == self.is64 else None
         self.sections = self._section_headers(shoff, shnum, shentsize, shstrndx)
         self.segments = self._program_headers(phoff, phnum, phentsize)
 

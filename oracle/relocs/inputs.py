@@ -156,7 +156,8 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
     elf = ElfFile(stream.read(), path)
     machine = elf.machine
     if machine is None:
-        raise ValueError(f"{path}: unsupported machine {elf.e_machine}")
+        raise ValueError(f"{path}: unsupported machine {elf.e_machine} for "
+                         f"ELFCLASS{64 if elf.is64 else 32}")
     headers = elf.sections
     raw = {sec.index: elf.contents(sec) for sec in headers}
     # The relocation tables first: a section's `relocated` flag is known before its record

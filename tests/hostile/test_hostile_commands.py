@@ -131,7 +131,20 @@ def test_run_refuses_a_timeout_that_is_not_a_number(tmp_path: Path,
     with pytest.raises(SystemExit) as exited:
         run_main(["--timeout", "nan", str(tmp_path / "loop")])
     assert exited.value.code == 2
-    assert "not a number of seconds: nan" in capsys.readouterr().err
+    assert "not a positive number of seconds: nan" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("limit", [["--timeout", "-1"], ["--timeout", "0"],
+                                   ["--memory-cap", "-5"], ["--max-instructions", "0"]])
+def test_run_refuses_limits_that_end_every_run_at_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: list[str]) -> None:
+    """A limit of zero or less made every run a "fault" of the program (a timeout at its
+    first instruction, a file "larger than the memory cap"): it is the command line's."""
+    from oracle.emulate.cli import main as run_main
+    with pytest.raises(SystemExit) as exited:
+        run_main([*limit, str(tmp_path / "never-read")])
+    assert exited.value.code == 2
+    assert f"argument {limit[0]}: not a positive" in capsys.readouterr().err
 
 
 def test_response_files_large_and_long_worded(tmp_path: Path, objects: dict[str, Path],
