@@ -68,6 +68,11 @@ int rename(const char *, const char *);
 int setvbuf(FILE *__restrict, char *__restrict, int, size_t);
 void setbuf(FILE *__restrict, char *__restrict);
 void perror(const char *);
+/* POSIX's unlocked character functions: libSystem functions, not macros */
+int getc_unlocked(FILE *);
+int getchar_unlocked(void);
+int putc_unlocked(int, FILE *);
+int putchar_unlocked(int);
 
 __END_DECLS
 

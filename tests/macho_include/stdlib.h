@@ -14,6 +14,7 @@ void *malloc(size_t);
 void *calloc(size_t, size_t);
 void *realloc(void *, size_t);
 void free(void *);
+int posix_memalign(void **, size_t, size_t);
 
 void exit(int) __attribute__((noreturn));
 void _Exit(int) __attribute__((noreturn));

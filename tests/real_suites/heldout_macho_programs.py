@@ -95,8 +95,10 @@ def run_native(source: Path, work: Path, bits: str, args: list[str], stdin: byte
     if built.returncode != 0:
         return "native build failed: " + (built.stderr.strip().splitlines() or ["?"])[-1]
     try:
-        done = subprocess.run([str(exe), *args], input=stdin, capture_output=True,
-                              timeout=timeout, check=False, cwd=work)
+        # argv[0] is the program's name, as the emulated runs are given it
+        done = subprocess.run([source.name.removesuffix(".c"), *args], executable=exe,
+                              input=stdin, capture_output=True, timeout=timeout, check=False,
+                              cwd=work)
     except subprocess.TimeoutExpired:
         return f"native run over {timeout:g} s"
     return Native(done.stdout, done.stderr, done.returncode)

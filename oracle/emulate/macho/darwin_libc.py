@@ -17,6 +17,7 @@ from collections.abc import Callable
 from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.macho.libsystem_extra import FixedArgs, extra_exports
+from oracle.emulate.macho.libsystem_posix import posix_exports
 from oracle.emulate.startup import abort
 
 RUNETYPE_OFFSET = 60
@@ -129,6 +130,7 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
         Export("read", 3, _read),
         Export("__assert_rtn", 4, _assert_rtn),
         *extra_exports(glibc),
+        *posix_exports(glibc),
     ]
     return {row.name: row for row in rows}
 
