@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import gc
 import mmap
 import os
 import re
@@ -306,6 +307,22 @@ class Cpu:
         for key in list(self._unclaimed):
             self._drop(key)
 
+    def discard(self) -> None:
+        """Give back this CPU's memory now, as it leaves the pool for good: the kept
+        regions (an 8 MiB stack, the libraries' data, the heap) are unmapped and their host
+        memory closed.  The Unicorn instance itself goes with the last reference to it
+        (a Machine may still hold one, so it is not closed here)."""
+        for key in list(self._kept):
+            self._unclaimed.discard(key)
+            try:
+                self.uc.mem_unmap(*key)
+            except UcError:  # split by a run into pieces: unmap what is still there
+                for begin, end, _ in self.uc.mem_regions():
+                    if key[0] <= begin < key[0] + key[1]:
+                        self.uc.mem_unmap(begin, end - begin + 1)
+            self._kept.pop(key).host.close()
+        self._index_spans()
+
     def _drop(self, key: tuple[int, int]) -> None:
         self._unclaimed.discard(key)
         self.uc.mem_unmap(*key)
@@ -451,7 +468,15 @@ def _fast_accessors(uc: Uc) -> None:
 
 
 _IDLE: dict[tuple[int, int, int], list[Cpu]] = {}  # (mode, lib_base, lib_size) -> idle
+_LIVE: weakref.WeakSet[Cpu] = weakref.WeakSet()  # every CPU of this process not yet freed
 _POOL_PID = os.getpid()
+# Past this many CPUs of a kind alive at once (a sequential process needs one; a run inside
+# a run two), a new one is made only after a collection: a Machine dropped without closing
+# holds its CPU until the cycle collector frees it, and each CPU holds some 30 MB of address
+# space (its translation buffer, stack, libraries' data).  Without this, a campaign worker
+# meeting a run of such machines filled its 3 GiB address space (tens of CPUs waiting for
+# a collection that the small Python objects of a run do not trigger soon enough).
+LIVE_BEFORE_COLLECT = 3
 
 
 def acquire(mode: int, lib_base: int, lib_size: int, owner: CpuOwner) -> Cpu:
@@ -462,10 +487,14 @@ def acquire(mode: int, lib_base: int, lib_size: int, owner: CpuOwner) -> Cpu:
         _IDLE.clear()
         _POOL_PID = os.getpid()
     idle = _IDLE.setdefault((mode, lib_base, lib_size), [])
+    if not idle and sum(c.mode == mode and c.lib_base == lib_base
+                        for c in list(_LIVE)) >= LIVE_BEFORE_COLLECT:
+        gc.collect()  # machines dropped unclosed give their CPUs back (release)
     try:
         cpu = idle.pop()
     except IndexError:
         cpu = Cpu(mode, lib_base, lib_size)
+        _LIVE.add(cpu)
     cpu.owner = owner
     cpu.lease += 1
     return cpu
@@ -482,6 +511,8 @@ def release(cpu: Cpu, lease: int) -> None:
     idle = _IDLE.setdefault((cpu.mode, cpu.lib_base, cpu.lib_end - cpu.lib_base), [])
     if not idle:  # one idle CPU per kind is all a sequential process needs
         idle.append(cpu)
+    else:
+        cpu.discard()
 
 
 class Alarm:

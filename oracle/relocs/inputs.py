@@ -8,6 +8,7 @@ field's width, exactly as the psABI defines it.
 
 from __future__ import annotations
 
+import array
 import functools
 import io
 import os
@@ -24,10 +25,12 @@ from .elf_file import (
     SHF_EXECINSTR,
     SHF_MERGE,
     SHF_STRINGS,
+    SHN_XINDEX,
     SHT_GROUP,
     SHT_REL,
     SHT_RELA,
     SHT_SYMTAB,
+    SHT_SYMTAB_SHNDX,
     ElfFile,
     Shdr,
 )
@@ -207,9 +210,20 @@ def _read_symbols(headers: list[Shdr], raw: dict[int, bytes],
     if symtab is None:
         return ()
     strtab = raw.get(headers[symtab].link, b"")
+    # An object of more than SHN_LORESERVE sections (gcc -ffunction-sections on a large
+    # unit) writes SHN_XINDEX in st_shndx and the real index in the SHT_SYMTAB_SHNDX
+    # section that names the symbol table: one 32-bit word a symbol.
+    xindex = next((raw[s.index] for s in headers
+                   if s.type == SHT_SYMTAB_SHNDX and s.link == symtab), b"")
+    extended = array.array("I", xindex[:len(xindex) - len(xindex) % 4])
     out = []
     for i, sym in enumerate(tables.symbols(raw[symtab], strtab, is64)):
         name = sym.name
+        if sym.shndx == SHN_XINDEX:
+            if i >= len(extended):
+                raise ValueError(f"{path}: symbol {i} ({name}): st_shndx is SHN_XINDEX and "
+                                 "no SHT_SYMTAB_SHNDX entry holds its section index")
+            sym = sym._replace(shndx=extended[i] or "SHN_UNDEF")
         if isinstance(sym.shndx, int) and sym.shndx and sym.shndx not in sections:
             # (a reserved index, or past the table): the sites index sections by it
             raise ValueError(f"{path}: symbol {i} ({name}): section index {sym.shndx:#x} "

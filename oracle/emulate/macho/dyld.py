@@ -60,6 +60,13 @@ def run_macho(data: bytes, inv: Invocation) -> RunResult:
     layout = MACHO_LAYOUT_32 if i386 else MACHO_LAYOUT_64
     machine = Machine(I386_DARWIN if i386 else X86_64, inv.limits, layout.lib_code,
                       layout.lib_code_size)
+    try:
+        return _run(machine, data, inv, layout)
+    finally:
+        machine.close()  # at once: a run that failed to load holds its CPU till then
+
+
+def _run(machine: Machine, data: bytes, inv: Invocation, layout: AddressLayout) -> RunResult:
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
                       inv.limits.memory_cap, inv.stdin)
     machine.process = process
