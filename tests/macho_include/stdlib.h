@@ -36,6 +36,7 @@ void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
 void *bsearch(const void *, const void *, size_t, size_t, int (*)(const void *, const void *));
 
 char *getenv(const char *);
+int system(const char *);
 int setenv(const char *, const char *, int);
 int unsetenv(const char *);
 int putenv(char *);

@@ -72,6 +72,17 @@ def _maskrune(ctx: CallContext) -> int:
     return _runetype(c) & mask if c < 256 else 0
 
 
+def _class_test(mask: int) -> Callable[[CallContext], LibResult]:
+    """iscntrl/isgraph/isblank: Darwin's <ctype.h> would test the rune table inline; the
+    project's headers declare them as the libSystem functions they also are."""
+
+    def impl(ctx: CallContext) -> int:
+        c = ctx.arg(0) & 0xFFFFFFFF
+        return 1 if c < 256 and _runetype(c) & mask else 0
+
+    return impl
+
+
 def _checked(base: Export, size_arg: int, limit_arg: int | None,
              strlen_of: int | None = None) -> Callable[[CallContext], LibResult]:
     """A __*_chk entry point: abort when the copy would overflow the object, else `base`."""
@@ -125,6 +136,9 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
         Export("__tolower", 1, need("tolower").impl),
         Export("__toupper", 1, need("toupper").impl),
         Export("__maskrune", 2, _maskrune),
+        Export("iscntrl", 1, _class_test(CTYPE_C)),
+        Export("isgraph", 1, _class_test(CTYPE_G)),
+        Export("isblank", 1, _class_test(CTYPE_B)),
         Export("bzero", 2, _bzero(need("memset"))),
         Export("__bzero", 2, _bzero(need("memset"))),  # what clang -O2 calls for memset(p, 0, n)
         Export("read", 3, _read),

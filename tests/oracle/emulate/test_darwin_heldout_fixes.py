@@ -95,6 +95,23 @@ int main(void) {
     err(5, "bye %d", 2);
 }
 """, stdin=b"ab"),
+    # Lua's string patterns (%c, %g): iscntrl, isgraph and isblank are libSystem functions
+    # the emulation and the stub lacked
+    Case("ctype_classes", r"""
+#include <ctype.h>
+#include <stdio.h>
+int main(void) {
+    int counts[3] = {0, 0, 0}, sum = 0;
+    for (int c = -1; c < 256; c++) {
+        counts[0] += iscntrl(c) != 0;
+        counts[1] += isgraph(c) != 0;
+        counts[2] += isblank(c) != 0;
+        sum += (iscntrl(c) != 0) * c + (isgraph(c) != 0) * 3 * c + (isblank(c) != 0) * 7 * c;
+    }
+    printf("%d %d %d %d\n", counts[0], counts[1], counts[2], sum);
+    return 0;
+}
+"""),
 ]
 
 
