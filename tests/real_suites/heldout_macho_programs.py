@@ -8,7 +8,8 @@ A tool, not a pytest module (`make heldout-macho HELDOUT_MACHO=DIR...`).  It kno
 particular suite: it takes directories (or files) of single-file C programs that the
 caller prepared outside this repository, and nothing of them is copied in.  Beside a
 program `NAME.c` the directory may hold:
-  NAME.c.args     its arguments (shell words), the same natively and emulated
+  NAME.c.args     its arguments (shell words), the same natively and emulated; each
+                  line one run (NAME.c:0, NAME.c:1, ...)
   NAME.c.stdin    bytes fed to its standard input
 
 Builds (`--builds`): x86_64 by linkharness (dyld-info opcodes), by linkharness with
@@ -38,6 +39,10 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oracle import RunResult
 
 REPO = Path(__file__).resolve().parents[2]
 INCLUDE = REPO / "tests" / "macho_include"
@@ -79,26 +84,33 @@ class Verdict:
     detail: str = ""
 
 
-def _program_inputs(source: Path) -> tuple[list[str], bytes]:
+def program_runs(source: Path) -> tuple[list[list[str]], bytes]:
+    """The argument vectors (after argv[0]) the program runs with, one per line of its
+    .args file (one empty vector without one), and its stdin."""
     args_file = source.with_name(source.name + ".args")
     stdin_file = source.with_name(source.name + ".stdin")
-    args = shlex.split(args_file.read_text()) if args_file.exists() else []
-    return args, stdin_file.read_bytes() if stdin_file.exists() else b""
+    lines = [ln for ln in args_file.read_text().splitlines() if ln.strip()] if args_file.exists() else []
+    runs = [shlex.split(line) for line in lines] or [[]]
+    return runs, stdin_file.read_bytes() if stdin_file.exists() else b""
 
 
-def run_native(source: Path, work: Path, bits: str, args: list[str], stdin: bytes,
-               timeout: float) -> Native | str:
-    """gcc's build run on this machine, or why there is none."""
+def build_native(source: Path, work: Path, bits: str) -> Path | str:
+    """gcc's build for this machine, or why there is none."""
     exe = work / f"native{bits}"
     built = subprocess.run(["gcc", f"-m{bits}", "-O1", "-w", "-o", str(exe), str(source), "-lm"],
                            capture_output=True, text=True, check=False)
     if built.returncode != 0:
         return "native build failed: " + (built.stderr.strip().splitlines() or ["?"])[-1]
+    return exe
+
+
+def run_native(exe: Path, argv0: str, args: list[str], stdin: bytes, timeout: float
+               ) -> Native | str:
     try:
         # argv[0] is the program's name, as the emulated runs are given it
-        done = subprocess.run([source.name.removesuffix(".c"), *args], executable=exe,
-                              input=stdin, capture_output=True, timeout=timeout, check=False,
-                              cwd=work)
+        done = subprocess.run([argv0, *args], executable=exe, input=stdin,
+                              capture_output=True, timeout=timeout, check=False,
+                              cwd=exe.parent)
     except subprocess.TimeoutExpired:
         return f"native run over {timeout:g} s"
     return Native(done.stdout, done.stderr, done.returncode)
@@ -146,22 +158,27 @@ def _clip(data: bytes, room: int = 120) -> str:
 
 def judge_program(source: Path, builds: list[str], timeout: float, native_timeout: float
                   ) -> tuple[list[Verdict], str | None]:
-    """Every (build, bind) verdict of one program; or why it was left out."""
+    """Every (run, build, bind) verdict of one program; or why it was left out.  A program
+    with several runs (lines of its .args) names each `NAME.c:K`."""
     from oracle import run  # the harness's public entry point only
 
-    args, stdin = _program_inputs(source)
-    name = source.name
+    runs, stdin = program_runs(source)
+    argv0 = source.name.removesuffix(".c")
+    names = [source.name] if len(runs) == 1 else [f"{source.name}:{k}" for k in range(len(runs))]
     verdicts: list[Verdict] = []
     with tempfile.TemporaryDirectory(prefix="heldout-macho-") as scratch:
         work = Path(scratch)
-        natives: dict[str, Native] = {}
+        natives: dict[str, list[Native]] = {}
         for arch in sorted({BUILDS[b].arch for b in builds}):
-            native = run_native(source, work, TRIPLES[arch][2], args, stdin, native_timeout)
-            if isinstance(native, str):
+            exe = build_native(source, work, TRIPLES[arch][2])
+            outcomes = ([exe] if isinstance(exe, str) else
+                        [run_native(exe, argv0, args, stdin, native_timeout) for args in runs])
+            failed = next((o for o in outcomes if isinstance(o, str)), None)
+            if failed is not None:
                 if arch == "x86_64":
-                    return [], native
+                    return [], failed
                 continue  # no 32-bit build natively: its Darwin builds are not judged
-            natives[arch] = native
+            natives[arch] = [o for o in outcomes if isinstance(o, Native)]
         objects: dict[str, Path | str] = {arch: compile_darwin(source, work, arch)
                                           for arch in natives}
         for label in builds:
@@ -170,27 +187,29 @@ def judge_program(source: Path, builds: list[str], timeout: float, native_timeou
                 continue
             obj = objects[build.arch]
             if isinstance(obj, str):
-                verdicts += [Verdict(name, label, b, "no-build", obj) for b in BINDS]
+                verdicts += [Verdict(n, label, b, "no-build", obj) for n in names for b in BINDS]
                 continue
             exe = work / f"{label}.exe"
             refusal = link(build, obj, exe)
             if refusal is not None:
-                verdicts += [Verdict(name, label, b, "no-link", refusal) for b in BINDS]
+                verdicts += [Verdict(n, label, b, "no-link", refusal)
+                             for n in names for b in BINDS]
                 continue
-            for bind in BINDS:
-                result = run(str(exe), [name.removesuffix(".c"), *args], bind=bind,
-                             stdin=stdin, timeout=timeout)
-                native = natives[build.arch]
-                if result.faults:
-                    fault = result.faults[0]
-                    verdicts.append(Verdict(name, label, bind, "fault",
-                                            f"{fault.kind}: {fault.message}"))
-                    continue
-                assert result.exit_code is not None
-                diff = _differences(native, result.stdout, result.stderr, result.exit_code)
-                verdicts.append(Verdict(name, label, bind, "differs" if diff else "same",
-                                        diff))
+            for name, args, native in zip(names, runs, natives[build.arch]):
+                for bind in BINDS:
+                    result = run(str(exe), [argv0, *args], bind=bind, stdin=stdin,
+                                 timeout=timeout)
+                    verdicts.append(_verdict(name, label, bind, native, result))
     return verdicts, None
+
+
+def _verdict(name: str, label: str, bind: str, native: Native, result: RunResult) -> Verdict:
+    if result.faults:
+        fault = result.faults[0]
+        return Verdict(name, label, bind, "fault", f"{fault.kind}: {fault.message}")
+    assert result.exit_code is not None
+    diff = _differences(native, result.stdout, result.stderr, result.exit_code)
+    return Verdict(name, label, bind, "differs" if diff else "same", diff)
 
 
 def collect(paths: list[Path]) -> list[Path]:
