@@ -36,8 +36,17 @@ def _seconds(text: str) -> float:
     """--timeout: a number of seconds; NaN would compare false with every clock reading,
     so a run given it would have no time limit at all."""
     value = float(text)
-    if math.isnan(value):
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text}")
+    if math.isnan(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    """--memory-cap, --max-instructions: a count; zero or less would end every run at
+    once, as a fault of the program rather than of the command line."""
+    value = int(text, 0)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive count: {text}")
     return value
 
 
@@ -51,11 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--trace", action="store_true",
                         help="also print each library call to stderr: trace: LIB SYMBOL ARGS")
-    parser.add_argument("--max-instructions", type=int, default=DEFAULT_LIMITS.max_instructions,
+    parser.add_argument("--max-instructions", type=_positive, default=DEFAULT_LIMITS.max_instructions,
                         help="instruction budget (counting slows guest code about tenfold; "
                              "default: none, only --timeout bounds the run)")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_LIMITS.timeout)
-    parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
+    parser.add_argument("--memory-cap", type=_positive, default=DEFAULT_LIMITS.memory_cap)
     parser.add_argument("--files", dest="files_from", default=None, metavar="DIR",
                         help="seed the run's in-memory file system with DIR's files")
     parser.add_argument("--stdin", default=None, metavar="FILE",
