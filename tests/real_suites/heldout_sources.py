@@ -22,6 +22,7 @@ then linked by GNU ld through gcc once per link variant.
 from __future__ import annotations
 
 import bz2
+import gzip
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -314,8 +315,15 @@ def debian(work: Path) -> list[Program]:
         (files / "data.txt").write_text("alpha\nbeta\ngamma\n")
     programs.append(Program("debian", "zlib-example", zlib_inputs("example.o"),
                             args=("example.gz",), files=files))
-    programs.append(Program("debian", "zlib-minigzip", zlib_inputs("minigzip.o"),
-                            args=("-c", "sample.txt"), files=files))
+    gzipped = files / "sample.txt.gz"
+    if not gzipped.exists():
+        gzipped.write_bytes(gzip.compress(sample.read_bytes(), 9, mtime=0))
+    for name, args, stdin in (("", ("-c", "sample.txt"), b""),
+                              ("-decompress", ("-d", "-c", "sample.txt.gz"), b""),
+                              ("-stdin", ("-1",), sample.read_bytes()),
+                              ("-not-gzip", ("-d", "-c", "data.txt"), b"")):
+        programs.append(Program("debian", f"zlib-minigzip{name}", zlib_inputs("minigzip.o"),
+                                args=args, stdin=stdin, files=files))
     lua = MakeBuild(upstream_source(work, "lua5.4"), _lua_make)
 
     def lua_inputs(arch: str, pie: str, scratch: Path) -> list[str]:
