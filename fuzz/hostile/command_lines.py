@@ -160,7 +160,8 @@ def options_case(target: LinkTarget, data: bytes, work: Path) -> list[str]:
     (run_dir / "in").mkdir(parents=True)
     (run_dir / "dir").mkdir()
     try:
-        inputs = [Path(shutil.copy(p, run_dir / "in" / f"{i}-{p.name}"))
+        # (a compiler-made target's inputs include words such as `-lz`: kept as they are)
+        inputs = [Path(shutil.copy(p, run_dir / "in" / f"{i}-{p.name}")) if p.is_file() else p
                   for i, p in enumerate(target.inputs)]
         base = target_words(target, inputs)
         assert base is not None, f"{target.name}: no command-line spelling"
