@@ -4,6 +4,12 @@ per second (load + bind + run) of a dynamic hello world, ELF x86-64, ELF i386 an
     .venv/bin/python bench/emulate_speed.py                  # hellos x200, loops x5
     .venv/bin/python bench/emulate_speed.py --runs 500 --json emulate.json
     .venv/bin/python bench/emulate_speed.py --profile        # pyinstrument on hello (lazy)
+    .venv/bin/python bench/emulate_speed.py --only-compute --compute-runs 5
+
+Then the compute-heavy section (bench/compute_speed.py): an N-queens search and a sieve
+with memcpy and qsort callbacks, per target (ELF x86-64 and i386, Mach-O x86-64 and i386),
+bare Unicorn on the freestanding image against `linkharness run` and oracle.run on the
+dynamic program.
 
 Programs: see bench/emulate_programs.py.  Every run is a whole oracle.run() call in this
 process (read the file, map, relocate, bind, run, collect the trace) and is checked: exit
@@ -33,6 +39,9 @@ if __package__ in (None, ""):  # run as a script: make the `bench` package impor
 
 import unicorn
 
+from bench.compute_programs import build_all
+from bench.compute_speed import ComputeTiming, WrongComputeRun, time_compute
+from bench.compute_speed import table as compute_table
 from bench.emulate_programs import Program, bare_loop_seconds, build
 from bench.inprocess_profile import profile_call
 from bench.linkers import project_commit
@@ -169,14 +178,16 @@ def summary(timings: list[Timing]) -> list[str]:
     return lines
 
 
-def record(timings: list[Timing]) -> dict[str, object]:
+def record(timings: list[Timing], compute: list[ComputeTiming] | None = None
+           ) -> dict[str, object]:
     """The JSON record: figures plus what they were measured on."""
     return {"benchmark": "emulate_speed", "commit": project_commit(),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "python": platform.python_version(), "unicorn": unicorn.__version__,
             "cpus": os.cpu_count(), "load_average": list(os.getloadavg()),
             "aim_runs_per_s": AIM_RUNS_PER_S, "aim_fraction_of_bare": AIM_FRACTION_OF_BARE,
-            "programs": [t.to_json() for t in timings]}
+            "programs": [t.to_json() for t in timings],
+            "compute_heavy": [t.to_json() for t in compute or []]}
 
 
 def profile(program: Program, runs: int, out_dir: Path) -> str:
@@ -200,6 +211,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=1, help="untimed runs of each program first")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="built programs go here")
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
+    p.add_argument("--compute-runs", type=int, default=3,
+                   help="timed runs of each compute-heavy program each way (0: skip them)")
+    p.add_argument("--only-compute", action="store_true",
+                   help="the compute-heavy section alone")
+    p.add_argument("--kernel-size", action="append", default=[], metavar="KERNEL=N",
+                   help="a compute kernel's size (nqueens=12: the board; sortsieve=1500: "
+                        "rounds)")
     p.add_argument("--profile", action="store_true",
                    help="profile --runs runs of hello (lazy) instead of timing")
     # `make bench` hands every benchmark the same arguments: ignore the others' options.
@@ -210,21 +228,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     out_dir = args.cache / "emulate_speed"
-    programs = build(out_dir, args.loop_instructions)
+    programs = [] if args.only_compute else build(out_dir, args.loop_instructions)
     try:
         if args.profile:
             print(profile(programs[0], args.runs, out_dir), flush=True)
             return 0
-        timings = [time_bare_loop(args.loop_instructions, args.loop_runs)]
-        timings += [time_program(p, args.loop_runs if p.loop_instructions else args.runs,
-                                 args.warmup) for p in programs]
-    except WrongRun as err:
+        timings = []
+        if not args.only_compute:
+            timings = [time_bare_loop(args.loop_instructions, args.loop_runs)]
+            timings += [time_program(p, args.loop_runs if p.loop_instructions else args.runs,
+                                     args.warmup) for p in programs]
+            print(table(timings), flush=True)
+        compute = []
+        if args.compute_runs > 0:
+            sizes = {k: int(n) for k, n in (item.split("=") for item in args.kernel_size)}
+            for program in build_all(args.cache / "compute_speed", sizes):
+                compute.append(time_compute(program, args.compute_runs))
+            print("\n" + compute_table(compute), flush=True)
+    except (WrongRun, WrongComputeRun) as err:
         print(f"WRONG: {err}", file=sys.stderr)
         return 1
-    print(table(timings), flush=True)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(record(timings), indent=2) + "\n")
+        args.json.write_text(json.dumps(record(timings, compute), indent=2) + "\n")
         print(f"json: {args.json}")
     return 0
 

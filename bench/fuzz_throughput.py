@@ -47,7 +47,7 @@ from bench.fuzz_stages_more import property_i386, property_macho
 from bench.inprocess_profile import profile_call
 from bench.linkers import project_commit
 from bench.object_cache import DEFAULT_CACHE
-from bench.shell_baseline import Baseline, measure_baseline
+from bench.shell_baseline import Baseline, SameWork, measure_baseline, measure_same_work
 from bench.stage_clock import StageClock, StageCost, cpu_now
 from fuzz.scratch import RecyclingDirs, scratch_parent
 
@@ -103,7 +103,8 @@ class Spec:
     m32: bool = False
 
 
-PROPERTIES = (Spec("a", "property (a)", _linkharness_cases, _a),
+A_NAME = "property (a)"
+PROPERTIES = (Spec("a", A_NAME, _linkharness_cases, _a),
               Spec("b", "property (b)", _linkharness_cases, _b),
               Spec("i386", "i386 linkharness property", _i386_cases, property_i386, m32=True),
               Spec("macho", "Mach-O linkharness property (3 links)", _macho_cases,
@@ -118,6 +119,7 @@ class Throughput:
     examples: int
     stages: tuple[StageCost, ...]
     problems: tuple[str, ...]  # what the checks found (linker or oracle findings)
+    cases: tuple[Any, ...] = ()  # the examples drawn, in order (for the same-work baseline)
 
     @property
     def total_s(self) -> float:
@@ -198,6 +200,7 @@ def measure_property(spec: Spec, count: int, seed: int, lib_dir: Path, scratch: 
     _scan_local_constants()  # again, for the modules the warm-up imported
     clock = StageClock()
     problems: list[str] = []
+    cases: list[Any] = []
     body = {"examples": 0, "s": 0.0, "cpu": 0.0}
 
     @hypothesis_seed(seed)
@@ -207,6 +210,7 @@ def measure_property(spec: Spec, count: int, seed: int, lib_dir: Path, scratch: 
     def run(case: Any) -> None:
         start, cpu = time.perf_counter(), cpu_now()
         work = dirs.mktemp(spec.key)
+        cases.append(case)
         problems.extend(f"example {body['examples']}: {p}"
                         for p in spec.run(case, work, lib_dir, clock))
         body["examples"] += 1
@@ -224,7 +228,7 @@ def measure_property(spec: Spec, count: int, seed: int, lib_dir: Path, scratch: 
         timed.add(s.stage, s.seconds, s.cpu_seconds, s.calls)
     timed.add(OTHER, max(0.0, body["s"] - sum(s.seconds for s in staged)),
               max(0.0, body["cpu"] - sum(s.cpu_seconds for s in staged)), calls=n)
-    return Throughput(spec.name, n, timed.costs(), tuple(problems))
+    return Throughput(spec.name, n, timed.costs(), tuple(problems), tuple(cases))
 
 
 def profile_property_a(count: int, seed: int, lib_dir: Path, scratch: Path,
@@ -237,12 +241,21 @@ def profile_property_a(count: int, seed: int, lib_dir: Path, scratch: Path,
                         f"profile of property (a) on {count} examples")
 
 
-def table(results: list[Throughput], baseline: Baseline) -> str:
-    """Per property: examples/s, ratio to the baseline, and the cost of every stage."""
+def table(results: list[Throughput], baseline: Baseline, same_work: SameWork | None) -> str:
+    """Per property: examples/s, ratio to the baselines, and the cost of every stage."""
     lines = [(f"baseline (shell: as + ld + native run, trivial case, checks only the exit "
               f"status): {1e3 * baseline.median_s:.2f} ms/case, {baseline.cases_per_s:.0f} "
               f"cases/s, {baseline.cases_per_cpu_s:.0f} per CPU-second "
               f"(median of {len(baseline.wall_s)})")]
+    if same_work is not None:
+        lines.append(
+            f"same-work baseline (shell: as + ld + {same_work.native_runs} native run(s) of "
+            f"property (a)'s {same_work.examples} examples, exit status only): "
+            f"{1e3 * sum(same_work.wall_s) / same_work.examples:.2f} ms/example "
+            f"({1e3 * sum(same_work.cpu_s) / same_work.examples:.2f} ms CPU), "
+            f"{same_work.cases_per_s:.0f} examples/s, {same_work.cases_per_cpu_s:.0f} per "
+            f"CPU-second; {same_work.wrong_status} exit statuses differ from the model's; "
+            f"{same_work.pie_refused} -pie examples GNU ld refuses linked -no-pie")
     for r in results:
         ms = 1e3 * r.total_s / r.examples
         cpu_ms = 1e3 * r.total_cpu_s / r.examples
@@ -252,6 +265,10 @@ def table(results: list[Throughput], baseline: Baseline) -> str:
                       f"{r.examples_per_s / baseline.cases_per_s:.3f}x the baseline's rate "
                       f"({r.examples_per_cpu_s / baseline.cases_per_cpu_s:.3f}x by CPU), "
                       f"{len(r.problems)} problems found"),
+                  *([(f"  property (a) / same-work baseline: "
+                     f"{r.examples_per_s / same_work.cases_per_s:.3f}x wall, "
+                     f"{r.examples_per_cpu_s / same_work.cases_per_cpu_s:.3f}x by CPU")]
+                    if same_work is not None and r.name == A_NAME else []),
                   f"  {'stage':<40} {'ms/example':>10} {'CPU ms':>8} {'share':>6}"]
         for s in r.stages:
             lines.append(f"  {s.stage:<40} {1e3 * s.seconds / r.examples:>10.2f} "
@@ -261,16 +278,25 @@ def table(results: list[Throughput], baseline: Baseline) -> str:
     return "\n".join(lines)
 
 
-def record(results: list[Throughput], baseline: Baseline, seed: int) -> dict[str, object]:
+def record(results: list[Throughput], baseline: Baseline, same_work: SameWork | None,
+           seed: int) -> dict[str, object]:
+    def same_work_ratios(r: Throughput) -> dict[str, float]:
+        if same_work is None or r.name != A_NAME:
+            return {}
+        return {"ratio_to_same_work": r.examples_per_s / same_work.cases_per_s,
+                "cpu_ratio_to_same_work": r.examples_per_cpu_s / same_work.cases_per_cpu_s}
+
     return {"benchmark": "fuzz_throughput", "commit": project_commit(),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "python": platform.python_version(), "cpus": os.cpu_count(),
             "load_average": list(os.getloadavg()), "seed": seed, "aim_a_per_s": AIM_A_PER_S,
             "baseline": baseline.to_json(),
+            "same_work_baseline": None if same_work is None else same_work.to_json(),
             "properties": [{**r.to_json(),
                             "ratio_to_baseline": r.examples_per_s / baseline.cases_per_s,
                             "cpu_ratio_to_baseline": (r.examples_per_cpu_s
-                                                      / baseline.cases_per_cpu_s)}
+                                                      / baseline.cases_per_cpu_s),
+                            **same_work_ratios(r)}
                            for r in results]}
 
 
@@ -279,6 +305,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--examples", type=int, default=30, help="examples drawn (both properties)")
     p.add_argument("--seed", type=int, default=0, help="Hypothesis seed of the draw")
     p.add_argument("--baseline-cases", type=int, default=50, help="runs of the shell baseline")
+    p.add_argument("--native-runs", type=int, choices=(1, 2), default=1,
+                   help="native runs per example in the same-work baseline (2: lazy, then "
+                        "LD_BIND_NOW, as (a) emulates twice)")
+    p.add_argument("--no-same-work", action="store_true",
+                   help="skip the same-work baseline of property (a)'s examples")
     p.add_argument("--properties", default="a,b",
                    help="comma-separated subset of " + ",".join(s.key for s in PROPERTIES))
     p.add_argument("--json", type=Path, default=None, help="write the figures here")
@@ -314,13 +345,19 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             results.append(measure_property(spec, args.examples, args.seed,
                                             lib_dirs[spec.m32], scratch))
-    print(table(results, baseline), flush=True)
+        drawn_a = next((r.cases for r in results if r.name == A_NAME), ())
+        same_work = None
+        if drawn_a and not args.no_same_work:  # the very examples (a) drew and ran
+            same_work = measure_same_work(list(drawn_a), scratch / "same-work",
+                                          lib_dirs[False], args.native_runs)
+    print(table(results, baseline, same_work), flush=True)
     for r in results:
         for problem in r.problems[:5]:
             print(f"{r.name} finding: {problem.splitlines()[0][:200]}")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(record(results, baseline, args.seed), indent=2) + "\n")
+        args.json.write_text(json.dumps(record(results, baseline, same_work, args.seed),
+                                        indent=2) + "\n")
         print(f"json: {args.json}")
     return 0
 

@@ -56,6 +56,8 @@ SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
 ZERO_IN_PLACE = 256 << 10  # kept regions up to this size are zeroed with memset, not madvise
 ASK_RESIDENT = 2 << 20  # larger regions are cleared by madvise without asking mincore
 TRAMPOLINE_FILL = 0xF4  # hlt
+X87_CONTROL_AT_EXEC = 0x37F  # the x87 control word and MXCSR a new Linux process has
+MXCSR_AT_EXEC = 0x1F80
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
 # Dropping the translations of this much code (and less) range by range is cheaper than
@@ -178,6 +180,12 @@ class Cpu:
         self._translated_ranges: set[tuple[int, int]] = set()
         self._counting = False
         self._ran = False
+        # the floating-point state Linux starts a process with (and Darwin's is the same):
+        # x87 at 64-bit precision, round to nearest, exceptions masked; MXCSR likewise.
+        # Unicorn starts both at 0, which is single precision: i386 code doing its double
+        # arithmetic on the x87 got float-rounded results (held-out Lua's 1/3)
+        self.uc.reg_write(x.UC_X86_REG_FPCW, X87_CONTROL_AT_EXEC)
+        self.uc.reg_write(x.UC_X86_REG_MXCSR, MXCSR_AT_EXEC)
         self._initial = self.uc.context_save()
         self.uc.mem_map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
         self.uc.mem_write(lib_base, bytes([TRAMPOLINE_FILL]) * (self.sink - lib_base))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import numpy as np
-
 FNV_OFFSET = 0xCBF29CE484222325
 FNV_PRIME = 0x100000001B3
 _MASK64 = (1 << 64) - 1
@@ -73,7 +71,10 @@ def _small_data_bytes(name: str, size: int) -> bytes:
 def _data_bytes(name: str, size: int) -> bytes:
     """Every word's data_word at once: the name's part of the hash is the same for all of
     them, and the word number's four bytes are folded in as arrays (uint64 arithmetic
-    wraps modulo 2**64, as FNV's does)."""
+    wraps modulo 2**64, as FNV's does).  numpy is imported here, not with the module: a
+    run without a libtrace data object (any real program) need not pay its import."""
+    import numpy as np
+
     prefix = np.uint64(fnv1a64(name.encode()))
     k = np.arange((size + 3) // 4, dtype=np.uint64)
     h = np.full(k.shape, prefix, dtype=np.uint64)

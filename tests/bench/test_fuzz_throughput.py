@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import fuzz_throughput
-from bench.shell_baseline import measure_baseline
+from bench.shell_baseline import measure_baseline, measure_same_work, same_work_command
 from bench.stage_clock import StageClock
 
 
@@ -63,6 +63,8 @@ def test_main_reports_both_properties_with_every_stage(tmp_path: Path,
     record = json.loads(out.read_text())
     assert record["benchmark"] == "fuzz_throughput"
     assert record["baseline"]["cases"] == 2
+    same_work = record["same_work_baseline"]  # (a)'s two examples through the shell
+    assert same_work["examples"] == 2 and same_work["wrong_status"] == 0
     a, b = record["properties"]
     assert (a["property"], b["property"]) == ("property (a)", "property (b)")
     stages_a = [s["stage"] for s in a["stages"]]
@@ -84,6 +86,9 @@ def test_main_reports_both_properties_with_every_stage(tmp_path: Path,
         assert prop["ratio_to_baseline"] == pytest.approx(
             prop["examples_per_s"] / record["baseline"]["cases_per_s"])
         assert all(s["seconds"] >= 0 for s in prop["stages"])
+    assert a["cpu_ratio_to_same_work"] == pytest.approx(
+        a["examples_per_cpu_s"] / same_work["cases_per_cpu_s"])
+    assert "ratio_to_same_work" not in b  # the same-work baseline is (a)'s examples only
     emulated_calls = {s["stage"]: s["calls"] for s in b["stages"]}
     assert emulated_calls["linking (bfd+gold+lld+mold)"] == 2 * 4
 
@@ -113,3 +118,28 @@ def test_the_i386_and_macho_properties_are_measured_from_their_own_draws(
     calls = {s["stage"]: s["calls"] for s in macho["stages"]}
     assert calls["linking (linkharness x3)"] == 3
     assert calls["emulating (lazy + now)"] == 3  # lazy and now per output, one stage each
+
+
+def test_same_work_command_links_with_the_examples_options(tmp_path: Path) -> None:
+    command = same_work_command(["o0", "o1"], (1, 0), ["/l/libtrace1.so"], tmp_path, pie=True,
+                                bind_now=True, hash_style="gnu", ibt_plt=True,
+                                emit_relocs=True, native_runs=2)
+    link = next(part for part in command.split(" && ") if part.startswith("ld "))
+    assert "as --64 -o o0.o o0.s" in command and "as --64 -o o1.o o1.s" in command
+    assert " -pie " in link and "--hash-style=gnu" in link and "-z now" in link
+    assert "-z ibtplt" in link and "--emit-relocs" in link
+    assert link.index("o1.o") < link.index("o0.o") < link.index("/l/libtrace1.so")
+    assert command.endswith(f"LD_BIND_NOW=1 LD_LIBRARY_PATH={tmp_path} ./case")
+
+
+def test_same_work_baseline_runs_the_drawn_examples_natively(tmp_path: Path) -> None:
+    from fuzz.libtrace import build_libraries
+
+    build_libraries(tmp_path / "lib", m32=False)
+    cases = fuzz_throughput.PROPERTIES[0].strategy
+    examples, _, _ = fuzz_throughput.draw_examples(cases(), 4, seed=3)
+    same_work = measure_same_work(examples, tmp_path / "work", tmp_path / "lib")
+    assert same_work.examples == 4
+    assert same_work.wrong_status == 0  # each native run ends as its model says
+    assert all(cpu > 0 for cpu in same_work.cpu_s)  # as, ld and the run are counted
+    assert (tmp_path / "work" / "case").is_file()

@@ -45,6 +45,12 @@ def _refused(argv: list[str], out: Path, capsys: pytest.CaptureFixture[str],
 @pytest.mark.parametrize("argv, wanted", [
     (["-z", "stack-size=99999999999999999999999"], "the stack size must be below"),
     (["-z", "stack-size=0x100000000"], "the stack size must be below"),
+    # found by a campaign over option values (OverflowError out of the relocation pass)
+    (["-Tdata", "18446744073709551616"], "-Tdata 18446744073709551616: the address is past"),
+    (["--section-start=.data=10000000000000000"], "the address is past 64 bits"),
+    (["-Tdata", "ffffffffffffffff"], "section .data VMA wraps around address space"),
+    (["-Tbss", "8000000000000000"], "section .bss VMA wraps around address space"),
+    (["-Ttext-segment", "0xfffffffffffff000"], "VMA wraps around address space"),
 ])
 def test_elf_option_values_past_the_output(argv: list[str], wanted: str, tmp_path: Path,
                                            objects: dict[str, Path],
@@ -217,3 +223,17 @@ def test_text_inputs_of_gigabytes(tmp_path: Path, objects: dict[str, Path],
     _refused(["-e", "main", str(script)], tmp_path / "b.out", capsys,
              f"libbig.so: offset 0x0: a linker script of {5 << 30} bytes (at most "
              f"{TEXT_LIMIT})")
+
+
+@pytest.mark.parametrize("entry, wanted", [
+    ("99999999999999999999999999", 0xFFFFFFFFFFFFFFFF),  # past 64 bits: 2**64-1
+    ("-1", 0xFFFFFFFFFFFFFFFF),
+    ("0x401000", 0x401000),
+])
+def test_a_numeric_entry_is_read_as_gnu_ld_reads_it(entry: str, wanted: int, tmp_path: Path,
+                                                    objects: dict[str, Path]) -> None:
+    """-e NUMBER that names no symbol: GNU ld's strtoull (a huge number was a
+    struct.error out of the header writer)."""
+    out = tmp_path / "a.out"
+    assert main([str(objects["elf"]), "-e", entry, "-o", str(out)]) == 0
+    assert int.from_bytes(out.read_bytes()[24:32], "little") == wanted

@@ -12,6 +12,17 @@ indirect symbol table, dyld_stub_binder), start (stack, syscalls, entry), dyld (
 
 from __future__ import annotations
 
-from oracle.emulate.macho.dyld import run_macho
+from typing import Any
 
 __all__ = ["run_macho"]
+
+
+def __getattr__(name: str) -> Any:
+    """run_macho on first use: `linkharness run` imports this package for fat.py on every
+    run, and the dyld's modules are a third of the emulator's import time, which an ELF run
+    (and a Mach-O run before it needs them) should not pay."""
+    if name == "run_macho":
+        from oracle.emulate.macho.dyld import run_macho
+
+        return run_macho
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
