@@ -133,15 +133,15 @@ class Process:
         if opened is not None:
             before = len(opened.data)
             written = opened.write(data)
-            self._hold_output(len(opened.data) - before)
+            self.hold_output(len(opened.data) - before)
             return written if written >= 0 else -9
         if fd not in self.out:
             return -9  # EBADF
-        self._hold_output(len(data))
+        self.hold_output(len(data))
         self.out[fd] += data
         return len(data)
 
-    def _hold_output(self, amount: int) -> None:
+    def hold_output(self, amount: int) -> None:
         """What the guest writes out (stdout, stderr, its in-memory files) is held in the
         host's memory until the run ends, so it counts against the run's memory cap with
         its allocations: a guest writing 1 MiB to stdout in a loop once grew the host by
@@ -157,7 +157,7 @@ class Process:
         if opened is not None:
             before = len(opened.data)
             opened.write(data)
-            self._hold_output(len(opened.data) - before)
+            self.hold_output(len(opened.data) - before)
             return
         mode = self.buffering.get(fd, FULL)
         pending = self.pending.setdefault(fd, bytearray())

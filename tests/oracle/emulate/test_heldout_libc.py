@@ -102,3 +102,12 @@ def test_libsystem_lends_no_linux_shaped_function() -> None:
             assert system.resolve(name, nobody) is None, name
         for name in ("_time", "_strftime", "_lseek", "_access", "_localeconv"):
             assert system.resolve(name, nobody) is not None, name
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+@pytest.mark.parametrize("offsets", [(), ("-D_FILE_OFFSET_BITS=64",)])
+def test_fcntl_positioned_io_and_truncation_match_a_native_run(
+        build: Builder, tmp_path: Path, arch: str, offsets: tuple[str, ...]) -> None:
+    out = same_as_native(build("fileops.c", arch, extra=offsets), tmp_path)
+    assert b"pread text: page-two\n" in out and b"size grown: 8192 errno=0\n" in out
+    assert b"same inode: 1, size 8192\n" in out and b"F_DUPFD: 10 errno=0\n" in out
