@@ -256,6 +256,16 @@ SQLITE_SCRIPTS = {  # SQL of ours, read by the shell from stdin against :memory:
 }
 
 
+SQLITE_FILE_DB = (
+    "create table t(a integer primary key, b text); begin;"
+    " insert into t(b) values ('one'), ('two'), ('three'); commit;"
+    " begin; update t set b = upper(b) where a > 1; rollback;"
+    " insert into t(b) select b || '!' from t; create index tb on t(b);"
+    " pragma integrity_check; pragma journal_mode; pragma page_count;\n"
+    ".open made.db\nselect a, b from t order by b;\nvacuum;\nselect count(*) from t;\n"
+)
+
+
 LUA_SCRIPTS = {  # our own few lines of Lua, driving the interpreter's libraries
     "strings": 'local t = {} for i = 1, 20 do t[#t+1] = string.format("%d:%5.2f:%x:%q", i, i/7,'
                ' i*255, "a\\n") end print(table.concat(t, ",")) print(("hello"):rep(3, "-"),'
@@ -352,6 +362,10 @@ def debian(work: Path) -> list[Program]:
     for script, sql in SQLITE_SCRIPTS.items():
         programs.append(Program("debian", f"sqlite3-{script}", sqlite_inputs, libs=("-lm",),
                                 args=(":memory:",), stdin=sql.encode()))
+    # a database file (rollback journal: its -journal file made, synced and deleted), which
+    # the shell then opens a second time with .open to read what the first wrote
+    programs.append(Program("debian", "sqlite3-file-db", sqlite_inputs, libs=("-lm",),
+                            args=("made.db",), stdin=SQLITE_FILE_DB.encode(), files=files))
     for script, text in LUA_SCRIPTS.items():
         programs.append(Program("debian", f"lua-{script}", lua_inputs, libs=("-lm",),
                                 args=("-e", text), files=files,
