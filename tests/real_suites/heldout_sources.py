@@ -356,6 +356,15 @@ def debian(work: Path) -> list[Program]:
                               ("not-bzip2", ("-d", "-c", "data.txt"), b"")):
         programs.append(Program("debian", f"bzip2-{name}", bzip2_inputs, args=args,
                                 stdin=stdin, files=files))
+    # bzip2's own `make test`: its three samples compressed at -1, -2, -3 and its three
+    # .bz2 files decompressed (-s for the third), stdin to stdout
+    for number, level in ((1, "-1"), (2, "-2"), (3, "-3")):
+        ref, packed = bzip2.source / f"sample{number}.ref", bzip2.source / f"sample{number}.bz2"
+        programs.append(Program("debian", f"bzip2-test-sample{number}-compress", bzip2_inputs,
+                                args=(level,), stdin=ref.read_bytes()))
+        programs.append(Program("debian", f"bzip2-test-sample{number}-decompress",
+                                bzip2_inputs, args=("-ds" if number == 3 else "-d",),
+                                stdin=packed.read_bytes()))
     amalgamation = sqlite_amalgamation(work)
     sqlite_inputs = compile_sources([amalgamation / "shell.c", amalgamation / "sqlite3.c"],
                                     SQLITE_FLAGS, shared=amalgamation)
