@@ -85,6 +85,8 @@ def test_access_getcwd_and_the_user_entry_match_a_native_run(build: Builder, tmp
     out = same_as_native(build("userenv.c", arch), tmp_path)
     assert b"missing -1 errno=2\n" in out and b"getcwd tiny: 1 errno=34\n" in out
     assert b"getpwuid: 1 uid=1 dir-absolute=1 name-set=1 shell-set=1\n" in out
+    assert b"sysconf: page 4096 = 4096, clock ticks 100, processors>=1 1, open max>=256 1\n" \
+        in out and b"sysconf bad: -1 errno=22\n" in out
 
 
 def test_libsystem_lends_no_linux_shaped_function() -> None:
