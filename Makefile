@@ -9,7 +9,7 @@ FUZZ_WORKERS ?= $(shell nproc)
 FUZZ_PORT ?= 0
 JOBS   ?= auto
 
-.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean real-projects mold-suite
+.PHONY: test fuzz fuzz-pytest fuzz-hostile deps bench lint typecheck clean real-projects mold-suite heldout-programs heldout-macho
 
 $(STAMP): pyproject.toml .ci/system-deps
 	bash .ci/system-deps
@@ -70,6 +70,19 @@ real-projects: $(STAMP)
 MOLD_REF ?= HEAD
 mold-suite: $(STAMP)
 	$(PY) tests/real_suites/mold_suite.py --ref $(MOLD_REF) --json build/mold-suite.json $(MOLD_SUITE_ARGS)
+
+# held-out C programs no one here wrote (c-testsuite, the Benchmarks Game, zlib and Lua from
+# Debian sources), linked by GNU ld, run natively and under the emulator: a table of how many
+# print and exit the same (tests/real_suites/heldout_programs.py; HELDOUT_ARGS e.g. --suite)
+heldout-programs: $(STAMP)
+	$(PY) tests/real_suites/heldout_programs.py --work build/heldout-programs --json build/heldout-programs.json $(HELDOUT_ARGS)
+
+# Held-out single-file C programs (directories prepared outside the repository, named in
+# HELDOUT_MACHO) built for macOS, linked by ld64.lld-14 and by linkharness and run under the
+# emulated dyld, each compared with its native gcc run: a table of same/differs/fault.
+HELDOUT_MACHO ?=
+heldout-macho: $(STAMP)
+	$(PY) tests/real_suites/heldout_macho_programs.py --json build/heldout-macho.json $(HELDOUT_MACHO_ARGS) $(HELDOUT_MACHO)
 
 bench: $(STAMP)
 	$(PY) bench/run.py

@@ -364,6 +364,8 @@ def _address(option: str, text: str) -> int:
         address = int(text, 16) if not text.lower().startswith("0x") else int(text, 0)
     except ValueError:
         raise LinkError(f"{option} {text}: want a hexadecimal address") from None
+    if address >> 64:
+        raise LinkError(f"{option} {text}: the address is past 64 bits")
     if address % 0x1000:
         raise LinkError(f"{option} {text}: the address must be page-aligned (0x1000)")
     return address

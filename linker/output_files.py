@@ -51,11 +51,7 @@ def write_all(files: Sequence[OutputFile]) -> None:
         for out, fd in in_place:
             with _reported(out):
                 _write_fd(fd, out.data)
-        while staged:
-            out, tmp = staged[0]
-            with _reported(out):
-                os.replace(tmp, out.path)
-            staged.pop(0)
+        _rename_all(staged)
     finally:
         for _, fd in in_place:
             os.close(fd)
@@ -64,6 +60,59 @@ def write_all(files: Sequence[OutputFile]) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _rename_all(staged: list[tuple[OutputFile, str]]) -> None:
+    """Rename every staged file into place, or none: a later rename can fail where the
+    staging did not (a map's name too long for the file system: ENAMETOOLONG), and then
+    the files already renamed are taken back, each destination as it was before (a file
+    that existed is kept by a hard link until the end).  Renamed entries leave `staged`."""
+    done: list[tuple[str, str | None]] = []  # (destination, its earlier file's link)
+    try:
+        while staged:
+            out, tmp = staged[0]
+            with _reported(out):
+                backup = _keep_existing(out.path, tmp)
+                done.append((out.path, backup))
+                os.replace(tmp, out.path)
+            staged.pop(0)
+    except BaseException:
+        if staged and done and done[-1][0] == staged[0][0].path:
+            _, backup = done.pop()  # its rename failed: nothing to take back but the link
+            if backup is not None:
+                _remove(backup)
+        for path, backup in reversed(done):
+            if backup is not None:
+                os.replace(backup, path)
+            else:
+                _remove(path)
+        raise
+    for _, backup in done:
+        if backup is not None:
+            _remove(backup)
+
+
+def _keep_existing(path: str, tmp: str) -> str | None:
+    """A hard link to the regular file at `path` (to restore it), or None if there is
+    none.  The link is made beside the staged file, so in the same directory."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+    except OSError:
+        return None
+    backup = tmp + ".old"
+    try:
+        os.link(path, backup)
+    except OSError:  # no hard links here (or not allowed): replaced without a way back
+        return None
+    return backup
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import struct
 
 from ..apply import SymbolAddresses, symbol_addresses
 from ..dynamic_list import matches
-from ..errors import current, warn
+from ..errors import LinkError, current, warn
 from ..layout import (
     Layout,
     OutputSection,
@@ -206,6 +206,7 @@ class ElfParts:
                                   header_size=arch.elf.header_size
                                   + self.phnum * arch.elf.program_header_size,
                                   fixed=self.fixed)
+        _check_address_space(self.segments, arch.address_bits)
         self.deferred.layout = layout
         self.ordered = [o for seg in self.segments for o in seg.sections]
         self.named = {o.name: o for o in self.ordered}
@@ -223,7 +224,8 @@ class ElfParts:
         ordered, tables, synthetic = self.ordered, self.tables, self.synthetic
         elf = self.elf = ElfImage(arch, ordered + self.non_alloc, self.segments, layout, syms,
                                   tables, 0, self.phnum, opts, named)
-        elf.entry = _entry_address(symtab, syms, named, opts.entry, opts.shared is not None)
+        elf.entry = _entry_address(symtab, syms, named, opts.entry, opts.shared is not None,
+                                   arch.word)
         elf.relro = relro_region(self.relro, self.segments, self.page)
         elf.emit_tables = (tls_sequences_as_read(symtab, self.before_tls) if opts.emit_relocs
                            else {})
@@ -403,15 +405,33 @@ def _linker_symbol_values(named: dict[str, OutputSection], segments: list[Segmen
     return v
 
 
+def _check_address_space(segments: list[Segment], bits: int) -> None:
+    """Every segment inside the target's address space: an image base or --section-start
+    near the top (a command line's, not an input's) would otherwise reach the int64
+    arrays of the relocation pass as an OverflowError.  GNU ld's words for it."""
+    for seg in segments:
+        if seg.addr >= 1 << bits or seg.addr + seg.memsz > 1 << bits:
+            name = f"section {seg.sections[0].name}" if seg.sections else "the headers' segment"
+            raise LinkError(f"{name} VMA wraps around address space "
+                            f"({seg.addr:#x} + {seg.memsz:#x} is past the {bits}-bit space "
+                            "linkharness lays out)")
+
+
 def _entry_address(symtab: SymbolTable, syms: SymbolAddresses,
-                   named: dict[str, OutputSection], entry: str, shared: bool = False) -> int:
+                   named: dict[str, OutputSection], entry: str, shared: bool = False,
+                   word: int = 8) -> int:
     sym = symtab.by_name.get(entry)
     if sym is not None and sym.defined:
         return int(syms.address[sym.id])
     try:
-        return int(entry, 0)
+        number = int(entry, 0)
     except ValueError:
         pass
+    else:
+        # As GNU ld reads -e NUMBER (strtoull): a negative number wraps, one past 64 bits
+        # is 2**64-1; then e_entry keeps what fits in the class's word.
+        number = number % (1 << 64) if number < 0 else min(number, (1 << 64) - 1)
+        return number & ((1 << 8 * word) - 1)
     if shared:
         return 0  # a shared object needs no entry point (GNU ld writes 0)
     text = named.get(".text")

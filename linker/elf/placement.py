@@ -82,4 +82,6 @@ def parse_section_start(option: str, value: str) -> tuple[str, int]:
         address = int(text, 16)  # GNU ld reads these addresses as hexadecimal, 0x or not
     except ValueError:
         raise LinkError(f"{option} {value}: want a hexadecimal address") from None
+    if address >> 64:
+        raise LinkError(f"{option} {value}: the address is past 64 bits")
     return name, address

@@ -29,6 +29,7 @@ A minimum below 10.6 (no LC_DYLD_INFO in its dyld) links in the classic form, as
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -175,11 +176,7 @@ def parse_ld64(argv: list[str]) -> Ld64Command:
             macho.setdefault("exported", []).append(value()[0])
         elif arg == "-sectcreate":
             segment, sectname, path = value(3)
-            try:
-                data = bytes(read_input(path))
-            except OSError as e:
-                raise LinkError(f"-sectcreate {segment} {sectname}: cannot read: {e.strerror}",
-                                file=path) from None
+            data = _sectcreate_bytes(segment, sectname, path)
             macho["sectcreate"] = (*macho.get("sectcreate", ()), (segment, sectname, data))
         elif arg in ("-dylib", "-bundle"):
             o["output_kind"] = arg[1:]
@@ -259,3 +256,25 @@ def main(argv: list[str] | None = None) -> int:
         link(cmd.inputs, cmd.output, **cmd.options)
 
     return run_reporting_errors(action)
+
+
+# A Mach-O section's size and file offset are 32-bit fields, in 64-bit files too.
+SECTCREATE_MAX = 0xFFFFFFFF
+
+
+def _sectcreate_bytes(segment: str, sectname: str, path: str) -> bytes:
+    """-sectcreate's file, refused in one line naming it when it cannot be read or cannot
+    be a section (checked before reading: a file of gigabytes is not read to find out)."""
+    try:
+        size = os.stat(path).st_size
+        if size > SECTCREATE_MAX:
+            raise LinkError(f"-sectcreate {segment} {sectname}: {size:,} bytes; a Mach-O "
+                            f"section holds at most {SECTCREATE_MAX:,} (32-bit size and "
+                            "offset)", file=path)
+        return bytes(read_input(path))
+    except OSError as e:
+        raise LinkError(f"-sectcreate {segment} {sectname}: cannot read: {e.strerror}",
+                        file=path) from None
+    except MemoryError:
+        raise LinkError(f"-sectcreate {segment} {sectname}: out of memory reading the file",
+                        file=path) from None

@@ -27,6 +27,9 @@ from .fat import fat_slice, is_fat
 from .read import is_macho_object, read_macho_object
 from .tbd import default_libsystem, imports_as_libraries, read_tbd
 
+# Raw LLVM bitcode, and the wrapper header clang puts around it for Darwin targets.
+BITCODE_MAGICS = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
+
 
 def macho_defined_names(data: memoryview, path: str) -> list[str]:
     if not is_macho_object(data):
@@ -119,6 +122,9 @@ class MachoLoader:
             self._add_library(umbrella)
         elif is_macho_dylib(data):
             self._add_library(read_dylib(data, path, self.arch))
+        elif data[:4] in BITCODE_MAGICS:
+            raise LinkError("LLVM bitcode (an -flto object): linkharness does not run LTO; "
+                            "build without -flto", file=path, offset=0)
         elif data[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe"):
             raise LinkError("a linked Mach-O file that is not a dylib (an executable or "
                             "bundle) is not a link input", file=path, offset=12)

@@ -55,6 +55,17 @@ from .dwarf_unit import ABBREV, INFO, LINE_STR, STR, STR_OFFSETS, compile_unit_s
 MH_MAGIC, MH_MAGIC_64, MH_OBJECT = 0xFEEDFACE, 0xFEEDFACF, 1
 CPU_TYPE_X86_64, CPU_TYPE_I386 = 0x01000007, 7
 LC_SEGMENT, LC_SEGMENT_64, LC_SYMTAB, LC_DYSYMTAB = 0x1, 0x19, 0x2, 0xB
+LC_BUILD_VERSION = 0x32
+# The platform an object was built for (LC_BUILD_VERSION's platform, or the older
+# LC_VERSION_MIN_* command's kind): only macOS objects (or ones that name none) go into a
+# macOS image; ld64 and ld64.lld refuse the rest, as code built against another platform's
+# SDK and ABI choices may link and then misbehave.
+PLATFORM_MACOS = 1
+PLATFORM_NAMES = {1: "macOS", 2: "iOS", 3: "tvOS", 4: "watchOS", 5: "bridgeOS",
+                  6: "Mac Catalyst", 7: "iOS Simulator", 8: "tvOS Simulator",
+                  9: "watchOS Simulator", 10: "DriverKit", 11: "visionOS",
+                  12: "visionOS Simulator"}
+VERSION_MIN_PLATFORM = {0x24: 1, 0x25: 2, 0x2F: 3, 0x30: 4}  # LC_VERSION_MIN_{MACOSX,...}
 SECTION_TYPE = 0xFF
 S_ZEROFILL, S_CSTRING_LITERALS, S_MOD_INIT_FUNC_POINTERS, S_MOD_TERM_FUNC_POINTERS = 1, 2, 9, 10
 S_GB_ZEROFILL, S_THREAD_LOCAL_REGULAR = 0xC, 0x11
@@ -181,6 +192,13 @@ def read_macho_object(data: memoryview, path: str, debug: bool = True) -> Object
             symtab = struct.unpack_from("<IIII", data, pos + 8)
         elif cmd == LC_DYSYMTAB and cmdsize >= 64:
             indirect_table = struct.unpack_from("<II", data, pos + 56)
+        elif cmd == LC_BUILD_VERSION and cmdsize >= 12 or cmd in VERSION_MIN_PLATFORM:
+            platform = struct.unpack_from("<I", data, pos + 8)[0] \
+                if cmd == LC_BUILD_VERSION else VERSION_MIN_PLATFORM[cmd]
+            if platform not in (0, PLATFORM_MACOS):
+                name = PLATFORM_NAMES.get(platform, f"platform {platform}")
+                raise r.fail(f"object built for {name}, not macOS (load command {cmd:#x})",
+                             offset=pos)
         pos += cmdsize
     for h in headers:
         if h.addr + h.size >= (MAX_ADDRESS if lay.word == 8 else 1 << 32):

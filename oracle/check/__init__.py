@@ -24,11 +24,13 @@ from oracle.check import rules as _rules  # noqa: F401  (registers every rule)
 from oracle.check.registry import RULES, Rule
 from oracle.check.run import PARSE, check_bytes, load_bytes
 from oracle.check.violation import Violation
+from oracle.collector import collector_paused
 from oracle.regular_file import FileTooLarge
 
 __all__ = ["RULES", "Rule", "Violation", "check"]
 
 
+@collector_paused
 def check(path_or_bytes: str | os.PathLike[str] | bytes) -> list[Violation]:
     """Every rule violation in an executable: ELF here, Mach-O through oracle.check.macho.
     Never raises for bad contents; an unreadable path raises OSError."""

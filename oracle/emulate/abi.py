@@ -10,7 +10,7 @@ a library function [sp] is the return address and the arguments follow it.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from unicorn import UC_MODE_32, UC_MODE_64, Uc
@@ -39,6 +39,10 @@ class Abi:
     pc_reg: int
     sp_reg: int
     ret_reg: int
+    # a variadic `long double`'s stack slot: (alignment of its address, bytes it takes).
+    # x86-64 and Darwin's i386 give it 16 and 16 (clang aligns the caller's copy to 16 on
+    # i386 macOS, where sizeof(long double) is 16); the i386 SysV psABI 4 and 12.
+    long_double_slot: tuple[int, int] = (4, 12)
 
     @cached_property
     def mask(self) -> int:
@@ -76,8 +80,10 @@ class Abi:
         sp = self.sp(uc)
         if self.word == 8:
             overflow = sp + 8 + 8 * max(0, fixed_ints - 6)
-            return GuestVarArgs(uc, mem, True, min(fixed_ints, 6), 0, overflow)
-        return GuestVarArgs(uc, mem, False, 0, 0, sp + 4 + 4 * fixed_ints)
+            return GuestVarArgs(uc, mem, True, min(fixed_ints, 6), 0, overflow,
+                                self.long_double_slot)
+        return GuestVarArgs(uc, mem, False, 0, 0, sp + 4 + 4 * fixed_ints,
+                            self.long_double_slot)
 
     def set_return(self, uc: Uc, value: int) -> None:
         uc.reg_write(self.ret_reg, value & self.mask)
@@ -164,7 +170,8 @@ class GuestVarArgs:
     """VarArgs (see oracle.emulate.guest) over the registers and stack of a call."""
 
     def __init__(
-        self, uc: Uc, mem: GuestMemory, sysv64: bool, gp: int, fp: int, overflow: int
+        self, uc: Uc, mem: GuestMemory, sysv64: bool, gp: int, fp: int, overflow: int,
+        long_double_slot: tuple[int, int] = (4, 12),
     ) -> None:
         self._uc = uc
         self._mem = mem
@@ -172,6 +179,7 @@ class GuestVarArgs:
         self._gp = gp
         self._fp = fp
         self._overflow = overflow
+        self._long_double_slot = long_double_slot
 
     def _take_stack(self, size: int) -> bytes:
         data = self._mem.read(self._overflow, size)
@@ -197,12 +205,13 @@ class GuestVarArgs:
         return float(struct.unpack("<d", self._take_stack(8))[0])
 
     def next_long_double(self) -> bytes:
-        """Always on the stack: x86-64 in a 16-byte aligned 16-byte slot, i386 in 12."""
-        if self._sysv64:
-            self._overflow = (self._overflow + 15) & ~15
-            return self._take_stack(16)[:10]
-        return self._take_stack(12)[:10]
+        """Always on the stack, in the ABI's slot (see Abi.long_double_slot)."""
+        align, size = self._long_double_slot
+        self._overflow = (self._overflow + align - 1) & -align
+        return self._take_stack(size)[:10]
 
 
-X86_64 = Abi("x86-64", UC_MODE_64, 8, x.UC_X86_REG_RIP, x.UC_X86_REG_RSP, x.UC_X86_REG_RAX)
+X86_64 = Abi("x86-64", UC_MODE_64, 8, x.UC_X86_REG_RIP, x.UC_X86_REG_RSP, x.UC_X86_REG_RAX,
+             (16, 16))
 I386 = Abi("i386", UC_MODE_32, 4, x.UC_X86_REG_EIP, x.UC_X86_REG_ESP, x.UC_X86_REG_EAX)
+I386_DARWIN = replace(I386, name="i386-darwin", long_double_slot=(16, 16))

@@ -1,5 +1,6 @@
 """`linkharness run BINARY [--bind lazy|now] [--json] [--trace] [--max-instructions N]
-[--timeout S] [--memory-cap BYTES] [--files DIR] [-L DIR] [--arch ARCH] [-- ARGS...]`,
+[--timeout S] [--memory-cap BYTES] [--files DIR] [--stdin FILE] [-L DIR] [--arch ARCH]
+[-- ARGS...]`,
 `linkharness run --list-libc`
 
 Runs BINARY under the emulated loader.  The program's stdout and stderr go to ours and
@@ -8,7 +9,9 @@ its exit status becomes ours.  A fault prints one line per fault to stderr
 (134 for abort, as a shell reports SIGABRT).  With --json, one JSON object
 {exit_code, stdout, stderr, trace, faults, instructions} is printed instead, and the
 status is the same.  --files DIR starts the run's in-memory file system with a copy of
-DIR's files (the guest's fopen & co. never touch the host's).  --list-libc prints every
+DIR's files (the guest's fopen & co. never touch the host's).  --stdin FILE gives the
+program FILE's bytes as its standard input (`-`: ours, read to its end; default: empty).
+--list-libc prints every
 function and data object the emulated libraries implement, one "LIBRARY NAME" a line; a
 call to anything else is an "unimplemented" fault naming it.  A universal (fat) Mach-O
 binary runs its --arch slice (default x86_64, else i386).
@@ -33,8 +36,17 @@ def _seconds(text: str) -> float:
     """--timeout: a number of seconds; NaN would compare false with every clock reading,
     so a run given it would have no time limit at all."""
     value = float(text)
-    if math.isnan(value):
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text}")
+    if math.isnan(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    """--memory-cap, --max-instructions: a count; zero or less would end every run at
+    once, as a fault of the program rather than of the command line."""
+    value = int(text, 0)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive count: {text}")
     return value
 
 
@@ -48,13 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
     parser.add_argument("--trace", action="store_true",
                         help="also print each library call to stderr: trace: LIB SYMBOL ARGS")
-    parser.add_argument("--max-instructions", type=int, default=DEFAULT_LIMITS.max_instructions,
+    parser.add_argument("--max-instructions", type=_positive, default=DEFAULT_LIMITS.max_instructions,
                         help="instruction budget (counting slows guest code about tenfold; "
                              "default: none, only --timeout bounds the run)")
     parser.add_argument("--timeout", type=_seconds, default=DEFAULT_LIMITS.timeout)
-    parser.add_argument("--memory-cap", type=int, default=DEFAULT_LIMITS.memory_cap)
+    parser.add_argument("--memory-cap", type=_positive, default=DEFAULT_LIMITS.memory_cap)
     parser.add_argument("--files", dest="files_from", default=None, metavar="DIR",
                         help="seed the run's in-memory file system with DIR's files")
+    parser.add_argument("--stdin", default=None, metavar="FILE",
+                        help="the program's standard input: FILE's bytes, or ours with - "
+                             "(default: empty)")
     parser.add_argument("--arch", default=None,
                         help="the slice of a universal (fat) binary to run (default: "
                              "x86_64, else i386)")
@@ -80,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.binary is None:
         parser.error("the following arguments are required: binary")
+    stdin = b""
+    if args.stdin is not None:
+        try:
+            stdin = _read_stdin(args.stdin, args.memory_cap)
+        except OSError as err:
+            print(f"linkharness run: --stdin {args.stdin}: {err.strerror or err}",
+                  file=sys.stderr)
+            return 2
     with tempfile.TemporaryDirectory(prefix="lh-run-") as scratch:
         try:
             binary = thin_path(args.binary, args.arch, scratch)
@@ -87,10 +110,24 @@ def main(argv: list[str] | None = None) -> int:
             why = err.strerror if isinstance(err, OSError) and err.strerror else err
             print(f"linkharness run: {args.binary}: {why}", file=sys.stderr)
             return 2
-        return _run_and_report(args, binary, program_args)
+        return _run_and_report(args, binary, program_args, stdin)
 
 
-def _run_and_report(args: argparse.Namespace, binary: str, program_args: list[str]) -> int:
+def _read_stdin(name: str, cap: int) -> bytes:
+    """The guest's stdin, refused past the run's memory cap (the guest's input is held in
+    its memory too)."""
+    if name == "-":
+        data = sys.stdin.buffer.read(cap + 1)
+    else:
+        with open(name, "rb") as source:
+            data = source.read(cap + 1)
+    if len(data) > cap:
+        raise OSError(f"more than the run's memory cap ({cap} bytes)")
+    return data
+
+
+def _run_and_report(args: argparse.Namespace, binary: str, program_args: list[str],
+                    stdin: bytes) -> int:
     result = run(
         binary,
         [args.binary, *program_args],
@@ -101,6 +138,7 @@ def _run_and_report(args: argparse.Namespace, binary: str, program_args: list[st
         library_path=args.library_path,
         files_from=args.files_from,
         seed=args.seed,
+        stdin=stdin,
     )
     if args.json:
         print(json.dumps(result.to_json()))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import ctypes
+import gc
 import mmap
 import os
 import re
@@ -57,6 +58,8 @@ SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
 ZERO_IN_PLACE = 256 << 10  # kept regions up to this size are zeroed with memset, not madvise
 ASK_RESIDENT = 2 << 20  # larger regions are cleared by madvise without asking mincore
 TRAMPOLINE_FILL = 0xC3  # ret: see Cpu
+X87_CONTROL_AT_EXEC = 0x37F  # the x87 control word and MXCSR a new Linux process has
+MXCSR_AT_EXEC = 0x1F80
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
 GUEST_CODE_OFFSET = 0x40  # the library's guest code (guest_code.py), after the sink's
@@ -185,6 +188,12 @@ class Cpu:
         self._translated_ranges: set[tuple[int, int]] = set()
         self._counting = False
         self._ran = False
+        # the floating-point state Linux starts a process with (and Darwin's is the same):
+        # x87 at 64-bit precision, round to nearest, exceptions masked; MXCSR likewise.
+        # Unicorn starts both at 0, which is single precision: i386 code doing its double
+        # arithmetic on the x87 got float-rounded results (held-out Lua's 1/3)
+        self.uc.reg_write(x.UC_X86_REG_FPCW, X87_CONTROL_AT_EXEC)
+        self.uc.reg_write(x.UC_X86_REG_MXCSR, MXCSR_AT_EXEC)
         self._initial = self.uc.context_save()
         self.uc.mem_map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
         self.uc.mem_write(lib_base, bytes([TRAMPOLINE_FILL]) * (self.sink - lib_base))
@@ -316,6 +325,22 @@ class Cpu:
         """Unmap the kept regions this run did not map: its address space is its own."""
         for key in list(self._unclaimed):
             self._drop(key)
+
+    def discard(self) -> None:
+        """Give back this CPU's memory now, as it leaves the pool for good: the kept
+        regions (an 8 MiB stack, the libraries' data, the heap) are unmapped and their host
+        memory closed.  The Unicorn instance itself goes with the last reference to it
+        (a Machine may still hold one, so it is not closed here)."""
+        for key in list(self._kept):
+            self._unclaimed.discard(key)
+            try:
+                self.uc.mem_unmap(*key)
+            except UcError:  # split by a run into pieces: unmap what is still there
+                for begin, end, _ in self.uc.mem_regions():
+                    if key[0] <= begin < key[0] + key[1]:
+                        self.uc.mem_unmap(begin, end - begin + 1)
+            self._kept.pop(key).host.close()
+        self._index_spans()
 
     def _drop(self, key: tuple[int, int]) -> None:
         self._unclaimed.discard(key)
@@ -462,7 +487,15 @@ def _fast_accessors(uc: Uc) -> None:
 
 
 _IDLE: dict[tuple[int, int, int], list[Cpu]] = {}  # (mode, lib_base, lib_size) -> idle
+_LIVE: weakref.WeakSet[Cpu] = weakref.WeakSet()  # every CPU of this process not yet freed
 _POOL_PID = os.getpid()
+# Past this many CPUs of a kind alive at once (a sequential process needs one; a run inside
+# a run two), a new one is made only after a collection: a Machine dropped without closing
+# holds its CPU until the cycle collector frees it, and each CPU holds some 30 MB of address
+# space (its translation buffer, stack, libraries' data).  Without this, a campaign worker
+# meeting a run of such machines filled its 3 GiB address space (tens of CPUs waiting for
+# a collection that the small Python objects of a run do not trigger soon enough).
+LIVE_BEFORE_COLLECT = 3
 
 
 def acquire(mode: int, lib_base: int, lib_size: int, owner: CpuOwner) -> Cpu:
@@ -473,10 +506,14 @@ def acquire(mode: int, lib_base: int, lib_size: int, owner: CpuOwner) -> Cpu:
         _IDLE.clear()
         _POOL_PID = os.getpid()
     idle = _IDLE.setdefault((mode, lib_base, lib_size), [])
+    if not idle and sum(c.mode == mode and c.lib_base == lib_base
+                        for c in list(_LIVE)) >= LIVE_BEFORE_COLLECT:
+        gc.collect()  # machines dropped unclosed give their CPUs back (release)
     try:
         cpu = idle.pop()
     except IndexError:
         cpu = Cpu(mode, lib_base, lib_size)
+        _LIVE.add(cpu)
     cpu.owner = owner
     cpu.lease += 1
     return cpu
@@ -493,6 +530,8 @@ def release(cpu: Cpu, lease: int) -> None:
     idle = _IDLE.setdefault((cpu.mode, cpu.lib_base, cpu.lib_end - cpu.lib_base), [])
     if not idle:  # one idle CPU per kind is all a sequential process needs
         idle.append(cpu)
+    else:
+        cpu.discard()
 
 
 class Alarm:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ENOENT, EBADF, EEXIST, EINVAL, ENOSPC, ESPIPE = 2, 9, 17, 22, 28, 29
+O_CREAT, O_EXCL, O_TRUNC, O_APPEND = 0o100, 0o200, 0o1000, 0o2000  # Linux x86, both ABIs
 MAX_SEED_BYTES = 64 << 20  # a seed directory larger than this is refused, not half-read
 MAX_FILE_BYTES = 64 << 20  # a guest file that would grow past this fails with ENOSPC
 
@@ -145,6 +146,27 @@ class MemoryFiles:
                 del data[:]
         return OpenFile(data, readable=kind == b"r" or plus, writable=kind != b"r" or plus,
                         append=kind == b"a")
+
+    def open_flags(self, path: bytes, flags: int) -> OpenFile | int:
+        """open(2)'s flags (O_RDONLY/O_WRONLY/O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND;
+        the rest, O_CLOEXEC or O_LARGEFILE, change nothing here): the file, or an errno."""
+        access = flags & 3
+        if access == 3:
+            return EINVAL
+        if not path:
+            return ENOENT
+        name = self.normalize(path)
+        data = self.files.get(name)
+        if data is None:
+            if not flags & O_CREAT:
+                return ENOENT
+            data = self.files[name] = bytearray()
+        elif flags & O_CREAT and flags & O_EXCL:
+            return EEXIST
+        if flags & O_TRUNC and access != 0:
+            del data[:]
+        return OpenFile(data, readable=access != 1, writable=access != 0,
+                        append=bool(flags & O_APPEND))
 
     def remove(self, path: bytes) -> int:
         """0, or an errno."""

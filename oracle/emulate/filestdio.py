@@ -19,7 +19,7 @@ EOF_VALUE = -1
 FIRST_FILE_FD = 3
 
 
-def _set_errno(ctx: CallContext, value: int) -> None:
+def set_errno(ctx: CallContext, value: int) -> None:
     where = ctx.process.object(("errno",), bytes(4)).address
     ctx.mem.write(where, value.to_bytes(4, "little"))
 
@@ -52,18 +52,23 @@ def _file_struct(process: Process, fd: int) -> int:
     return stream
 
 
-def _new_stream(process: Process, opened: OpenFile) -> int:
-    """A FILE* for `opened` on the lowest free descriptor from 3."""
+def take_descriptor(process: Process, opened: OpenFile) -> int:
+    """The lowest free descriptor from 3, now naming `opened`."""
     fd = _free_fd(process)
     process.open_files[fd] = opened
-    return _file_struct(process, fd)
+    return fd
+
+
+def _new_stream(process: Process, opened: OpenFile) -> int:
+    """A FILE* for `opened` on the lowest free descriptor from 3."""
+    return _file_struct(process, take_descriptor(process, opened))
 
 
 def fopen(ctx: CallContext) -> int:
     path, mode = ctx.mem.read_cstr(ctx.arg(0)), ctx.mem.read_cstr(ctx.arg(1))
     opened = ctx.process.files.open(path, mode)
     if isinstance(opened, int):
-        _set_errno(ctx, opened)
+        set_errno(ctx, opened)
         return 0
     return _new_stream(ctx.process, opened)
 
@@ -79,10 +84,10 @@ def fdopen(ctx: CallContext) -> int:
     streams' descriptors."""
     fd, mode = ctx.arg(0) & 0xFFFFFFFF, ctx.mem.read_cstr(ctx.arg(1))
     if mode[:1] not in (b"r", b"w", b"a"):
-        _set_errno(ctx, EINVAL)
+        set_errno(ctx, EINVAL)
         return 0
     if fd not in ctx.process.open_files and fd not in (0, 1, 2):
-        _set_errno(ctx, EBADF)
+        set_errno(ctx, EBADF)
         return 0
     return _file_struct(ctx.process, fd)
 
@@ -110,7 +115,7 @@ def freopen(ctx: CallContext) -> int:
         return stream  # a mode change only: every mode is allowed here
     opened = process.files.open(ctx.mem.read_cstr(path_at), ctx.mem.read_cstr(mode_at))
     if isinstance(opened, int):
-        _set_errno(ctx, opened)
+        set_errno(ctx, opened)
         return 0
     if old_fd < FIRST_FILE_FD:
         process.flush(old_fd)
@@ -124,14 +129,25 @@ def freopen(ctx: CallContext) -> int:
 
 
 def fseek(ctx: CallContext) -> int:
-    stream, offset, whence = ctx.arg(0), ctx.signed(1), ctx.arg(2) & 0xFFFFFFFF
+    return _fseek(ctx, ctx.arg(0), ctx.signed(1), ctx.arg(2) & 0xFFFFFFFF)
+
+
+def fseeko64(ctx: CallContext) -> int:
+    """A 64-bit offset: two stack words on i386."""
+    if ctx.word == 8:
+        return fseek(ctx)
+    offset = ctx.arg(1) | ctx.arg(2) << 32
+    return _fseek(ctx, ctx.arg(0), offset - ((offset >> 63) << 64), ctx.arg(3) & 0xFFFFFFFF)
+
+
+def _fseek(ctx: CallContext, stream: int, offset: int, whence: int) -> int:
     opened = _file_of(ctx, stream)
     if opened is None:
-        _set_errno(ctx, ESPIPE)  # the standard streams are pipes here
+        set_errno(ctx, ESPIPE)  # the standard streams are pipes here
         return -1
     result = opened.seek(offset, whence)
     if result < 0:
-        _set_errno(ctx, -result)
+        set_errno(ctx, -result)
         return -1
     return 0
 
@@ -139,7 +155,7 @@ def fseek(ctx: CallContext) -> int:
 def ftell(ctx: CallContext) -> int:
     opened = _file_of(ctx, ctx.arg(0))
     if opened is None:
-        _set_errno(ctx, ESPIPE)
+        set_errno(ctx, ESPIPE)
         return -1
     return opened.tell()
 
@@ -177,7 +193,7 @@ def clearerr(ctx: CallContext) -> int:
 def remove(ctx: CallContext) -> int:
     error = ctx.process.files.remove(ctx.mem.read_cstr(ctx.arg(0)))
     if error:
-        _set_errno(ctx, error)
+        set_errno(ctx, error)
         return -1
     return 0
 
@@ -186,7 +202,7 @@ def rename(ctx: CallContext) -> int:
     error = ctx.process.files.rename(ctx.mem.read_cstr(ctx.arg(0)),
                                      ctx.mem.read_cstr(ctx.arg(1)))
     if error:
-        _set_errno(ctx, error)
+        set_errno(ctx, error)
         return -1
     return 0
 
@@ -200,6 +216,7 @@ EXPORTS = (
     Export("fclose", 1, fclose),
     Export("fseek", 3, fseek),
     Export("fseeko", 3, fseek),
+    Export("fseeko64", 3, fseeko64),
     Export("ftell", 1, ftell),
     Export("ftello", 1, ftell),
     Export("ftello64", 1, ftell),

@@ -9,6 +9,7 @@ exceptions.  The trace records no arguments for these (they are not integers).
 from __future__ import annotations
 
 import math
+import struct
 from collections.abc import Callable
 
 from oracle.emulate.calls import CallContext, Export
@@ -81,8 +82,41 @@ def _arg(ctx: CallContext, index: int) -> float:
     return ctx.machine.abi.float_arg(ctx.machine.uc, ctx.mem, index)
 
 
+def _pointer_after_double(ctx: CallContext) -> int:
+    """The pointer argument after one double: rdi on x86-64, the stack word after the
+    double's two on i386."""
+    return ctx.arg(0) if ctx.word == 8 else ctx.arg(2)
+
+
+def frexp(ctx: CallContext) -> float:
+    mantissa, exponent = math.frexp(_arg(ctx, 0))  # inf and nan: themselves, exponent 0
+    ctx.mem.write(_pointer_after_double(ctx), (exponent & 0xFFFFFFFF).to_bytes(4, "little"))
+    return mantissa
+
+
+def ldexp(ctx: CallContext) -> float:
+    value, exponent = _arg(ctx, 0), _pointer_after_double(ctx) & 0xFFFFFFFF
+    exponent -= (exponent >> 31) << 32
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def modf(ctx: CallContext) -> float:
+    fraction, whole = math.modf(_arg(ctx, 0))
+    ctx.mem.write(_pointer_after_double(ctx), struct.pack("<d", whole))
+    return fraction
+
+
+# glibc's libc.so.6 exports these as well as libm.so.6: a program may call them without -lm
+IN_LIBC_TOO = (Export("frexp", 0, frexp), Export("ldexp", 0, ldexp), Export("modf", 0, modf),
+               Export("scalbn", 0, ldexp))
+
+
 def libm_exports() -> dict[str, Export]:
     exports = [
+        *IN_LIBC_TOO,
         *(_unary(n, f) for n, f in UNARY.items()),
         *(_binary(n, f) for n, f in BINARY.items()),
         *(_to_long(n, f) for n, f in TO_LONG.items()),

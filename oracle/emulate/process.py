@@ -7,6 +7,7 @@ One Process per run, created by the loader and reached by library functions thro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -82,6 +83,7 @@ class Process:
     files: MemoryFiles = field(default_factory=MemoryFiles)  # this run's file system
     open_files: dict[int, OpenFile] = field(default_factory=dict)  # descriptor -> file
     free_files: list[int] = field(default_factory=list)  # FILE structures fclose freed
+    cpu_started: float = field(default_factory=time.process_time)  # clock()'s zero
     stdin_eof: bool = False
 
     def __post_init__(self) -> None:

@@ -1,6 +1,6 @@
 """What a process may ask about itself: its ids (fixed, and the same as the auxiliary
-vector's AT_UID/AT_GID, so runs are reproducible) and sleeping (which returns at once:
-nothing outside the run waits on it)."""
+vector's AT_UID/AT_GID, so runs are reproducible), its user's passwd entry, and sleeping
+(which returns at once: nothing outside the run waits on it)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,33 @@ def _zero(ctx: CallContext) -> int:
     return 0
 
 
+# The guest's user database has one entry, the run's own user, whose home is "/" (the
+# working directory): a program looking for its configuration in ~ finds nothing there
+USER_ENTRY = {"name": b"user", "passwd": b"x", "gecos": b"", "dir": b"/", "shell": b"/bin/sh"}
+
+
+def _passwd(ctx: CallContext) -> int:
+    """The user's struct passwd (name, passwd, uid, gid, gecos, dir, shell), made once."""
+    word = ctx.word
+    texts = {key: ctx.process.object((f"passwd {key}",), value + b"\0").address
+             for key, value in USER_ENTRY.items()}
+
+    def pointer(key: str) -> bytes:
+        return texts[key].to_bytes(word, "little")
+
+    body = (pointer("name") + pointer("passwd") + UID.to_bytes(4, "little")
+            + GID.to_bytes(4, "little") + pointer("gecos") + pointer("dir") + pointer("shell"))
+    return ctx.process.object(("passwd",), body).address
+
+
+def getpwuid(ctx: CallContext) -> int:
+    return _passwd(ctx) if ctx.arg(0) & 0xFFFFFFFF == UID else 0
+
+
+def getpwnam(ctx: CallContext) -> int:
+    return _passwd(ctx) if ctx.mem.read_cstr(ctx.arg(0)) == USER_ENTRY["name"] else 0
+
+
 EXPORTS = (
     Export("getpid", 0, lambda ctx: PID),
     Export("getppid", 0, lambda ctx: PARENT_PID),
@@ -20,6 +47,8 @@ EXPORTS = (
     Export("geteuid", 0, lambda ctx: UID),
     Export("getgid", 0, lambda ctx: GID),
     Export("getegid", 0, lambda ctx: GID),
+    Export("getpwuid", 1, getpwuid),
+    Export("getpwnam", 1, getpwnam),
     Export("sleep", 1, _zero),
     Export("usleep", 1, _zero),
 )

@@ -7,7 +7,7 @@ signals do nothing.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 from oracle.emulate.calls import CallContext, Export, GuestCall, ProgramExit
 from oracle.emulate.result import Fault
@@ -68,4 +68,46 @@ EXPORTS = (
     Export("signal", 2, signal),
     Export("sigaction", 3, sigaction),
     Export("raise", 1, raise_),
+)
+
+
+# -- sigset_t: glibc's is 1024 bits (128 bytes) on both ABIs; signals are 1 to 64 --
+
+SIGSET_BYTES = 128
+EINVAL = 22
+
+
+def _fill(value: int) -> Callable[[CallContext], int]:
+    def impl(ctx: CallContext) -> int:
+        ctx.mem.write(ctx.arg(0), bytes([value]) * SIGSET_BYTES)
+        return 0
+
+    return impl
+
+
+def _member(change: Callable[[int, int], int] | None) -> Callable[[CallContext], int]:
+    """sigaddset/sigdelset (change the byte holding the bit), sigismember (None: test it)."""
+
+    def impl(ctx: CallContext) -> int:
+        at, sig = ctx.arg(0), ctx.arg(1) & 0xFFFFFFFF
+        if not 1 <= sig <= 64:
+            ctx.mem.write(ctx.process.object(("errno",), bytes(4)).address,
+                          EINVAL.to_bytes(4, "little"))
+            return -1
+        byte_at, bit = at + (sig - 1) // 8, 1 << (sig - 1) % 8
+        byte = ctx.mem.read(byte_at, 1)[0]
+        if change is None:
+            return int(bool(byte & bit))
+        ctx.mem.write(byte_at, bytes([change(byte, bit)]))
+        return 0
+
+    return impl
+
+
+SET_EXPORTS = (
+    Export("sigemptyset", 1, _fill(0)),
+    Export("sigfillset", 1, _fill(0xFF)),
+    Export("sigaddset", 2, _member(lambda byte, bit: byte | bit)),
+    Export("sigdelset", 2, _member(lambda byte, bit: byte & ~bit)),
+    Export("sigismember", 2, _member(None)),
 )

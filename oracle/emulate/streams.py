@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.guest import GuestFault
+from oracle.emulate.libc import stdio
 from oracle.emulate.process import FULL, LINE, UNBUFFERED, Process
 
 FILE_SIZE = {8: 216, 4: 148}  # sizeof(FILE) in glibc, so copies and pointers look real
@@ -168,11 +169,13 @@ def fread(ctx: CallContext) -> int:
 def read(ctx: CallContext) -> int:
     fd, buf, count = ctx.args(3)
     opened = ctx.process.open_files.get(fd)
-    if opened is not None:
+    if opened is not None and opened.readable:
         data = opened.read(count)
         ctx.mem.write(buf, data)
         return len(data)
-    if fd != 0:
+    if fd != 0:  # not open, or open for writing only
+        where = ctx.process.object(("errno",), bytes(4)).address
+        ctx.mem.write(where, (9).to_bytes(4, "little"))  # EBADF
         return -1
     data = ctx.process.read_stdin(count)
     ctx.mem.write(buf, data)
@@ -183,6 +186,16 @@ def fileno(ctx: CallContext) -> int:
     return _fd(ctx, ctx.arg(0))
 
 
+def overflow(ctx: CallContext) -> int:
+    """__overflow(FILE*, c): where glibc's inline putc_unlocked goes when the FILE's write
+    pointers say its buffer is full, which for the emulator's FILEs (zeroed) is always."""
+    return stdio.fputc(ctx.mem, ProcessStreams(ctx.process), ctx.arg(1), ctx.arg(0))
+
+
+def _no_lock(ctx: CallContext) -> int:
+    return 0  # flockfile & co: a run's threads take turns at library calls anyway
+
+
 def isatty(ctx: CallContext) -> int:
     return 0  # stdin, stdout and stderr are pipes here
 
@@ -191,6 +204,13 @@ INPUT_EXPORTS = (
     Export("fgetc", 1, fgetc),
     Export("getc", 1, fgetc),
     Export("_IO_getc", 1, fgetc),
+    Export("getc_unlocked", 1, fgetc),
+    Export("fgetc_unlocked", 1, fgetc),
+    Export("__uflow", 1, fgetc),  # glibc's inline getc_unlocked, its buffer being empty
+    Export("__overflow", 2, overflow),
+    Export("flockfile", 1, _no_lock),
+    Export("funlockfile", 1, _no_lock),
+    Export("ftrylockfile", 1, _no_lock),
     Export("getchar", 0, getchar),
     Export("ungetc", 2, ungetc),
     Export("fgets", 3, fgets),

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
+from oracle.collector import collector_paused
 from oracle.regular_file import read_head
 
 from .archive import is_archive, read_archive
@@ -137,6 +138,7 @@ def _check_section(linked: Linked, obj: InputObject, sec: InputSection,
     return best
 
 
+@collector_paused
 def check_fields_report(output: str, inputs: Sequence[str], *,
                         link_map: str | None = None,
                         link_options: LinkOptions | None = None) -> FieldReport:

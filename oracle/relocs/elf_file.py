@@ -21,6 +21,7 @@ from oracle.regular_file import read_regular
 SHN_LORESERVE, SHN_XINDEX = 0xFF00, 0xFFFF
 SHT_NULL, SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA = 0, 1, 2, 3, 4
 SHT_DYNAMIC, SHT_NOBITS, SHT_REL, SHT_DYNSYM, SHT_GROUP = 6, 8, 9, 11, 17
+SHT_SYMTAB_SHNDX = 18
 SHT_GNU_VERNEED, SHT_GNU_VERSYM = 0x6FFFFFFE, 0x6FFFFFFF
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4
 SHF_MERGE, SHF_STRINGS, SHF_TLS, SHF_COMPRESSED = 0x10, 0x20, 0x400, 0x800
@@ -29,6 +30,7 @@ PT_TLS = 7
 ELFCOMPRESS_ZLIB = 1
 MAX_UNCOMPRESSED = 256 << 20  # a section inflated past this is refused, not allocated
 MACHINES = {62: "x86_64", 3: "i386"}
+CLASS_OF_MACHINE = {62: True, 3: False}  # is64
 
 # Section types by the names pyelftools gave them (InputSection.type keeps those names).
 TYPE_NAMES = {SHT_NULL: "SHT_NULL", SHT_PROGBITS: "SHT_PROGBITS", SHT_SYMTAB: "SHT_SYMTAB",
@@ -36,7 +38,7 @@ TYPE_NAMES = {SHT_NULL: "SHT_NULL", SHT_PROGBITS: "SHT_PROGBITS", SHT_SYMTAB: "S
               SHT_DYNAMIC: "SHT_DYNAMIC", 7: "SHT_NOTE", SHT_NOBITS: "SHT_NOBITS",
               SHT_REL: "SHT_REL", SHT_DYNSYM: "SHT_DYNSYM", 14: "SHT_INIT_ARRAY",
               15: "SHT_FINI_ARRAY", 16: "SHT_PREINIT_ARRAY", SHT_GROUP: "SHT_GROUP",
-              18: "SHT_SYMTAB_SHNDX", 0x6FFFFFF6: "SHT_GNU_HASH",
+              SHT_SYMTAB_SHNDX: "SHT_SYMTAB_SHNDX", 0x6FFFFFF6: "SHT_GNU_HASH",
               SHT_GNU_VERNEED: "SHT_GNU_verneed", SHT_GNU_VERSYM: "SHT_GNU_versym",
               0x6FFFFFFD: "SHT_GNU_verdef", 0x70000001: "SHT_X86_64_UNWIND"}
 
@@ -87,7 +89,10 @@ class ElfFile:
         (self.type, self.e_machine, _, _, phoff, shoff, _, _, phentsize, phnum, shentsize,
          shnum, shstrndx) = _EHDR[self.is64].unpack(self._bytes(16, _EHDR[self.is64].size,
                                                                 "ELF header"))
-        self.machine = MACHINES.get(self.e_machine)
+        # x86-64 is ELFCLASS64 and i386 ELFCLASS32: the other pairings (x32's ELFCLASS32
+        # EM_X86_64 among them) are machines this oracle does not model.
+        self.machine = MACHINES.get(self.e_machine) \
+            if CLASS_OF_MACHINE.get(self.e_machine) == self.is64 else None
         self.sections = self._section_headers(shoff, shnum, shentsize, shstrndx)
         self.segments = self._program_headers(phoff, phnum, phentsize)
 

@@ -8,12 +8,14 @@ field's width, exactly as the psABI defines it.
 
 from __future__ import annotations
 
+import array
 import functools
 import io
 import os
-from collections.abc import Callable, Iterable
+import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import BinaryIO, Literal, TypeVar
+from typing import BinaryIO, Literal
 
 from oracle.records import quick_init
 from oracle.regular_file import read_head, read_regular
@@ -24,16 +26,17 @@ from .elf_file import (
     SHF_EXECINSTR,
     SHF_MERGE,
     SHF_STRINGS,
+    SHN_XINDEX,
     SHT_GROUP,
     SHT_REL,
     SHT_RELA,
     SHT_SYMTAB,
+    SHT_SYMTAB_SHNDX,
     ElfFile,
     Shdr,
 )
 
 GRP_COMDAT = 1
-_T = TypeVar("_T")
 
 
 @quick_init
@@ -138,7 +141,12 @@ def read_object(path: str) -> InputObject:
     return _read_object(os.path.abspath(path), st.st_mtime_ns, st.st_size, path)
 
 
-@functools.lru_cache(maxsize=256)
+# One example's objects (up to eight): the re-checks of an example's inputs come one after
+# another.  A larger cache (it held 256) kept each parsed object, a few hundred records,
+# alive long enough for the cycle collector to promote it to its oldest generation, and
+# that steady inflow made a full collection of a fuzz worker's whole heap (40-80 ms here)
+# every hundred examples or so; with 8, one in about four hundred.
+@functools.lru_cache(maxsize=8)
 def _read_object(_key: str, _mtime: int, _size: int, path: str) -> InputObject:
     return parse_object(io.BytesIO(read_regular(path)), path)
 
@@ -148,7 +156,8 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
     elf = ElfFile(stream.read(), path)
     machine = elf.machine
     if machine is None:
-        raise ValueError(f"{path}: unsupported machine {elf.e_machine}")
+        raise ValueError(f"{path}: unsupported machine {elf.e_machine} for "
+                         f"ELFCLASS{64 if elf.is64 else 32}")
     headers = elf.sections
     raw = {sec.index: elf.contents(sec) for sec in headers}
     # The relocation tables first: a section's `relocated` flag is known before its record
@@ -173,50 +182,92 @@ def parse_object(stream: BinaryIO, path: str) -> InputObject:
             words = _group_words(raw[sec.index], True)
             if words and words[0] & GRP_COMDAT and sec.info < len(symbols):
                 comdat.append((symbols[sec.info].name, tuple(words[1:])))
+    relocs_by_section: dict[int, tuple[InputReloc, ...]] = {}
+    debug_relocs: dict[int, tuple[InputReloc, ...]] = {}
     for sec, entries in tables_of:
         target = sections.get(sec.info)
         if target is None:
             non_alloc += len(entries)
             continue
-        (relocs if target.alloc else debug).extend(
-            InputReloc(target.index, r.offset, r.type, r.symbol,
-                       r.addend if r.addend is not None else
-                       implicit_addend(target, r.offset, machine, r.type))
-            for r in entries)
+        if not entries:
+            continue
+        index = target.index
+        if sec.type == SHT_RELA:  # every addend explicit
+            made = [InputReloc(index, offset, kind, symbol, addend)  # type: ignore[arg-type]
+                    for offset, kind, symbol, addend in entries]
+        else:
+            made = [InputReloc(index, r.offset, r.type, r.symbol,
+                               r.addend if r.addend is not None else
+                               implicit_addend(target, r.offset, machine, r.type))
+                    for r in entries]
+        (relocs if target.alloc else debug).extend(made)
+        # by patched section, in table order (two tables for one section are joined)
+        grouped = relocs_by_section if target.alloc else debug_relocs
+        grouped[index] = grouped.get(index, ()) + tuple(made)
     non_alloc += len(debug)
     file_name = next((s.name for s in symbols if s.type == "STT_FILE"), None)
     return InputObject(path, machine, sections, symbols, tuple(relocs), tuple(comdat),
-                       file_name, non_alloc, _group(relocs, lambda r: r.section),
-                       _group(symbols, lambda s: s.shndx),
-                       _group(debug, lambda r: r.section))
+                       file_name, non_alloc, relocs_by_section, _symbols_by_section(symbols),
+                       debug_relocs)
 
 
-def _group(items: Iterable[_T], key: Callable[[_T], object]) -> dict[int, tuple[_T, ...]]:
-    groups: dict[int, list[_T]] = {}
-    for item in items:
-        k = key(item)
-        if isinstance(k, int):
-            groups.setdefault(k, []).append(item)
+def _symbols_by_section(symbols: Iterable[InputSymbol]) -> dict[int, tuple[InputSymbol, ...]]:
+    """The symbols defined in each section (by index), in table order."""
+    groups: dict[int, list[InputSymbol]] = {}
+    for sym in symbols:
+        shndx = sym.shndx
+        if shndx.__class__ is int:  # not "SHN_UNDEF", "SHN_ABS", "SHN_COMMON"
+            found = groups.get(shndx)
+            if found is None:
+                groups[shndx] = [sym]
+            else:
+                found.append(sym)
     return {k: tuple(v) for k, v in groups.items()}
 
 
 def _read_symbols(headers: list[Shdr], raw: dict[int, bytes],
                   sections: dict[int, InputSection], is64: bool, path: str
                   ) -> tuple[InputSymbol, ...]:
+    """The symbol table, decoded straight into records (tables.symbols' names for types,
+    bindings and special section indices)."""
     symtab = next((s.index for s in headers if s.type == SHT_SYMTAB), None)
     if symtab is None:
         return ()
     strtab = raw.get(headers[symtab].link, b"")
+    # An object of more than SHN_LORESERVE sections (gcc -ffunction-sections on a large
+    # unit) writes SHN_XINDEX in st_shndx and the real index in the SHT_SYMTAB_SHNDX
+    # section that names the symbol table: one 32-bit word a symbol.
+    xindex = next((raw[s.index] for s in headers
+                   if s.type == SHT_SYMTAB_SHNDX and s.link == symtab), b"")
+    extended = array.array("I", xindex[:len(xindex) - len(xindex) % 4])
+    data = raw[symtab]
+    size = 24 if is64 else 16
+    rows = struct.iter_unpack("<IBBHQQ" if is64 else "<IIIBBH", data[:len(data) - len(data) % size])
+    if not is64:  # (name, value, size, info, other, shndx) in ELF32's order
+        rows = ((n, i, o, x, v, z) for n, v, z, i, o, x in rows)
+    types_, binds, special, find = tables.TYPE_NAMES, tables.BIND_NAMES, tables.SPECIAL_SHNDX, \
+        strtab.find
     out = []
-    for i, sym in enumerate(tables.symbols(raw[symtab], strtab, is64)):
-        name = sym.name
-        if isinstance(sym.shndx, int) and sym.shndx and sym.shndx not in sections:
-            # (a reserved index, or past the table): the sites index sections by it
-            raise ValueError(f"{path}: symbol {i} ({name}): section index {sym.shndx:#x} "
-                             "names no section")
-        if sym.type == "STT_SECTION" and isinstance(sym.shndx, int) and sym.shndx in sections:
-            name = sections[sym.shndx].name  # section symbols are named after the section
-        out.append(InputSymbol(i, name, sym.value, sym.size, sym.shndx, sym.type, sym.bind))
+    for i, (name_at, info, _other, raw_shndx, value, sym_size) in enumerate(rows):
+        end = find(b"\0", name_at)
+        name = strtab[name_at:end if end >= 0 else len(strtab)].decode("utf-8", "replace")
+        shndx: int | str = special.get(raw_shndx, raw_shndx)
+        if shndx == SHN_XINDEX:
+            if i >= len(extended):
+                raise ValueError(f"{path}: symbol {i} ({name}): st_shndx is SHN_XINDEX and "
+                                 "no SHT_SYMTAB_SHNDX entry holds its section index")
+            shndx = extended[i] or "SHN_UNDEF"
+        kind = types_.get(info & 0xF) or f"STT_{info & 0xF}"
+        if shndx.__class__ is int:
+            sec = sections.get(shndx)
+            if sec is None:
+                # (a reserved index, or past the table): the sites index sections by it
+                raise ValueError(f"{path}: symbol {i} ({name}): section index {shndx:#x} "
+                                 "names no section")
+            if kind == "STT_SECTION":
+                name = sec.name  # section symbols are named after the section
+        out.append(InputSymbol(i, name, value, sym_size, shndx, kind,
+                               binds.get(info >> 4) or f"STB_{info >> 4}"))
     return tuple(out)
 
 

@@ -45,6 +45,12 @@ def _refused(argv: list[str], out: Path, capsys: pytest.CaptureFixture[str],
 @pytest.mark.parametrize("argv, wanted", [
     (["-z", "stack-size=99999999999999999999999"], "the stack size must be below"),
     (["-z", "stack-size=0x100000000"], "the stack size must be below"),
+    # found by a campaign over option values (OverflowError out of the relocation pass)
+    (["-Tdata", "18446744073709551616"], "-Tdata 18446744073709551616: the address is past"),
+    (["--section-start=.data=10000000000000000"], "the address is past 64 bits"),
+    (["-Tdata", "ffffffffffffffff"], "section .data VMA wraps around address space"),
+    (["-Tbss", "8000000000000000"], "section .bss VMA wraps around address space"),
+    (["-Ttext-segment", "0xfffffffffffff000"], "VMA wraps around address space"),
 ])
 def test_elf_option_values_past_the_output(argv: list[str], wanted: str, tmp_path: Path,
                                            objects: dict[str, Path],
@@ -131,7 +137,20 @@ def test_run_refuses_a_timeout_that_is_not_a_number(tmp_path: Path,
     with pytest.raises(SystemExit) as exited:
         run_main(["--timeout", "nan", str(tmp_path / "loop")])
     assert exited.value.code == 2
-    assert "not a number of seconds: nan" in capsys.readouterr().err
+    assert "not a positive number of seconds: nan" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("limit", [["--timeout", "-1"], ["--timeout", "0"],
+                                   ["--memory-cap", "-5"], ["--max-instructions", "0"]])
+def test_run_refuses_limits_that_end_every_run_at_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: list[str]) -> None:
+    """A limit of zero or less made every run a "fault" of the program (a timeout at its
+    first instruction, a file "larger than the memory cap"): it is the command line's."""
+    from oracle.emulate.cli import main as run_main
+    with pytest.raises(SystemExit) as exited:
+        run_main([*limit, str(tmp_path / "never-read")])
+    assert exited.value.code == 2
+    assert f"argument {limit[0]}: not a positive" in capsys.readouterr().err
 
 
 def test_response_files_large_and_long_worded(tmp_path: Path, objects: dict[str, Path],
@@ -204,3 +223,17 @@ def test_text_inputs_of_gigabytes(tmp_path: Path, objects: dict[str, Path],
     _refused(["-e", "main", str(script)], tmp_path / "b.out", capsys,
              f"libbig.so: offset 0x0: a linker script of {5 << 30} bytes (at most "
              f"{TEXT_LIMIT})")
+
+
+@pytest.mark.parametrize("entry, wanted", [
+    ("99999999999999999999999999", 0xFFFFFFFFFFFFFFFF),  # past 64 bits: 2**64-1
+    ("-1", 0xFFFFFFFFFFFFFFFF),
+    ("0x401000", 0x401000),
+])
+def test_a_numeric_entry_is_read_as_gnu_ld_reads_it(entry: str, wanted: int, tmp_path: Path,
+                                                    objects: dict[str, Path]) -> None:
+    """-e NUMBER that names no symbol: GNU ld's strtoull (a huge number was a
+    struct.error out of the header writer)."""
+    out = tmp_path / "a.out"
+    assert main([str(objects["elf"]), "-e", entry, "-o", str(out)]) == 0
+    assert int.from_bytes(out.read_bytes()[24:32], "little") == wanted

@@ -94,3 +94,21 @@ def test_outputs_get_the_mode_a_plain_create_gives(main_object: Path, tmp_path: 
     assert stat.S_IMODE((tmp_path / "exe").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "exe.map").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "r.o").stat().st_mode) == 0o644
+
+
+@pytest.mark.parametrize("before", [None, b"the old output\n"])
+def test_a_map_whose_rename_fails_takes_the_renamed_output_back(
+        main_object: Path, tmp_path: Path, before: bytes | None) -> None:
+    """Staging a map can succeed where renaming it fails (a name past the file system's
+    NAME_MAX: the staged file has a short name of its own).  The output, renamed first,
+    must be taken back: gone, or the file that was there before, unchanged."""
+    out = tmp_path / "out"
+    if before is not None:
+        out.write_bytes(before)
+    too_long = tmp_path / ("m" * 300)
+    with pytest.raises(LinkError, match="cannot write map file: File name too long"):
+        link([main_object], out, entry="main", text_map=too_long)
+    expected = ["m.c", "m.o"] + (["out"] if before is not None else [])
+    assert _left(tmp_path) == expected  # no staged file, no link to the old output
+    if before is not None:
+        assert out.read_bytes() == before

@@ -10,7 +10,10 @@ __BEGIN_DECLS
 
 int isalnum(int);
 int isalpha(int);
+int isblank(int);
+int iscntrl(int);
 int isdigit(int);
+int isgraph(int);
 int islower(int);
 int isprint(int);
 int ispunct(int);

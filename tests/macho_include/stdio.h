@@ -23,6 +23,8 @@ extern FILE *__stderrp;
 #define _IOFBF 0
 #define _IOLBF 1
 #define _IONBF 2
+#define L_tmpnam 1024
+#define FILENAME_MAX 1024
 #define SEEK_SET 0
 #define SEEK_CUR 1
 #define SEEK_END 2
@@ -58,6 +60,9 @@ FILE *fopen(const char *__restrict, const char *__restrict);
 FILE *fdopen(int, const char *);
 FILE *freopen(const char *__restrict, const char *__restrict, FILE *__restrict);
 FILE *tmpfile(void);
+char *tmpnam(char *);
+void clearerr(FILE *);
+int fileno(FILE *);
 int fclose(FILE *);
 int fseek(FILE *, long, int);
 long ftell(FILE *);
@@ -68,6 +73,11 @@ int rename(const char *, const char *);
 int setvbuf(FILE *__restrict, char *__restrict, int, size_t);
 void setbuf(FILE *__restrict, char *__restrict);
 void perror(const char *);
+/* POSIX's unlocked character functions: libSystem functions, not macros */
+int getc_unlocked(FILE *);
+int getchar_unlocked(void);
+int putc_unlocked(int, FILE *);
+int putchar_unlocked(int);
 
 __END_DECLS
 

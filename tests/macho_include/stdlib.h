@@ -14,6 +14,7 @@ void *malloc(size_t);
 void *calloc(size_t, size_t);
 void *realloc(void *, size_t);
 void free(void *);
+int posix_memalign(void **, size_t, size_t);
 
 void exit(int) __attribute__((noreturn));
 void _Exit(int) __attribute__((noreturn));
@@ -35,6 +36,7 @@ void qsort(void *, size_t, size_t, int (*)(const void *, const void *));
 void *bsearch(const void *, const void *, size_t, size_t, int (*)(const void *, const void *));
 
 char *getenv(const char *);
+int system(const char *);
 int setenv(const char *, const char *, int);
 int unsetenv(const char *);
 int putenv(char *);

@@ -21,6 +21,7 @@ char *strcat(char *__restrict, const char *__restrict);
 char *strncat(char *__restrict, const char *__restrict, size_t);
 int strcmp(const char *, const char *);
 int strncmp(const char *, const char *, size_t);
+int strcoll(const char *, const char *);
 char *strchr(const char *, int);
 char *strrchr(const char *, int);
 char *strstr(const char *, const char *);

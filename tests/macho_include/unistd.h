@@ -10,11 +10,19 @@ __BEGIN_DECLS
 #define STDOUT_FILENO 1
 #define STDERR_FILENO 2
 
+/* sysconf names: Darwin's numbers (glibc's differ) */
+#define _SC_CLK_TCK 3
+#define _SC_PAGESIZE 29
+#define _SC_PAGE_SIZE _SC_PAGESIZE
+#define _SC_NPROCESSORS_CONF 57
+#define _SC_NPROCESSORS_ONLN 58
+
 ssize_t write(int, const void *, size_t);
 ssize_t read(int, void *, size_t);
 void _exit(int) __attribute__((noreturn));
 int isatty(int);
 int unlink(const char *);
+long sysconf(int);
 
 __END_DECLS
 

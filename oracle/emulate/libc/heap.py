@@ -46,6 +46,22 @@ class Heap:
         self._freed.discard(addr)
         return addr
 
+    def memalign(self, alignment: int, size: int) -> int:
+        """A block at a multiple of `alignment` (a power of two): a larger block from
+        malloc, whose head before the aligned address goes back to the free list, so that
+        free() and realloc() take the aligned pointer as any other."""
+        if alignment <= self.align:
+            return self.malloc(size)
+        addr = self.malloc(size + alignment)
+        aligned = (addr + alignment - 1) & -alignment
+        if addr and aligned != addr:
+            length = self._blocks.pop(addr)
+            del self.live[addr]
+            self._release(addr, aligned - addr)
+            self.live[aligned] = size
+            self._blocks[aligned] = length - (aligned - addr)
+        return aligned
+
     def _take_free(self, length: int) -> int | None:
         for index, (addr, free_length) in enumerate(self._free):
             if free_length >= length:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from oracle.emulate.calls import CallContext, Export, LibResult
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.macho.libsystem_extra import FixedArgs, extra_exports
+from oracle.emulate.macho.libsystem_posix import posix_exports
 from oracle.emulate.startup import abort
 
 RUNETYPE_OFFSET = 60
@@ -69,6 +70,17 @@ def rune_locale(word: int = 8) -> bytes:
 def _maskrune(ctx: CallContext) -> int:
     c, mask = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1) & 0xFFFFFFFF
     return _runetype(c) & mask if c < 256 else 0
+
+
+def _class_test(mask: int) -> Callable[[CallContext], LibResult]:
+    """iscntrl/isgraph/isblank: Darwin's <ctype.h> would test the rune table inline; the
+    project's headers declare them as the libSystem functions they also are."""
+
+    def impl(ctx: CallContext) -> int:
+        c = ctx.arg(0) & 0xFFFFFFFF
+        return 1 if c < 256 and _runetype(c) & mask else 0
+
+    return impl
 
 
 def _checked(base: Export, size_arg: int, limit_arg: int | None,
@@ -124,11 +136,15 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
         Export("__tolower", 1, need("tolower").impl),
         Export("__toupper", 1, need("toupper").impl),
         Export("__maskrune", 2, _maskrune),
+        Export("iscntrl", 1, _class_test(CTYPE_C)),
+        Export("isgraph", 1, _class_test(CTYPE_G)),
+        Export("isblank", 1, _class_test(CTYPE_B)),
         Export("bzero", 2, _bzero(need("memset"))),
         Export("__bzero", 2, _bzero(need("memset"))),  # what clang -O2 calls for memset(p, 0, n)
         Export("read", 3, _read),
         Export("__assert_rtn", 4, _assert_rtn),
         *extra_exports(glibc),
+        *posix_exports(glibc),
     ]
     return {row.name: row for row in rows}
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from unicorn import UcError
 
-from oracle.emulate.abi import I386, X86_64
+from oracle.emulate.abi import I386_DARWIN, X86_64
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, AddressLayout
 from oracle.emulate.ldso import Invocation
@@ -58,8 +58,15 @@ def _is_i386(data: bytes) -> bool:
 def run_macho(data: bytes, inv: Invocation) -> RunResult:
     i386 = _is_i386(data)
     layout = MACHO_LAYOUT_32 if i386 else MACHO_LAYOUT_64
-    machine = Machine(I386 if i386 else X86_64, inv.limits, layout.lib_code,
+    machine = Machine(I386_DARWIN if i386 else X86_64, inv.limits, layout.lib_code,
                       layout.lib_code_size)
+    try:
+        return _run(machine, data, inv, layout)
+    finally:
+        machine.close()  # at once: a run that failed to load holds its CPU till then
+
+
+def _run(machine: Machine, data: bytes, inv: Invocation, layout: AddressLayout) -> RunResult:
     process = Process(machine, layout.lib_data, layout.lib_data_size, layout.heap,
                       inv.limits.memory_cap, inv.stdin)
     machine.process = process

@@ -95,14 +95,15 @@ def _atof(ctx: CallContext) -> LibResult:
     return parse_double(ctx.mem.read_cstr(ctx.arg(0)))[0]
 
 
-def _message(number: int) -> bytes:
+def message_of_errno(number: int) -> bytes:
+    """glibc's strerror text of an errno value (Unknown error N past the table)."""
     signed = number - (1 << 32) if number >> 31 else number
     return MESSAGES.get(signed, f"Unknown error {signed}").encode()
 
 
 def _strerror(ctx: CallContext) -> LibResult:
     number = ctx.arg(0) & 0xFFFFFFFF
-    return ctx.process.object((f"strerror {number}",), _message(number) + b"\0").address
+    return ctx.process.object((f"strerror {number}",), message_of_errno(number) + b"\0").address
 
 
 def _perror(ctx: CallContext) -> LibResult:
@@ -111,7 +112,8 @@ def _perror(ctx: CallContext) -> LibResult:
     number = int.from_bytes(ctx.mem.read(errno.address, 4), "little")
     prefix = ctx.mem.read_cstr(ctx.arg(0)) if ctx.arg(0) else b""
     ctx.process.flush()
-    ctx.process.write_fd(2, (prefix + b": " if prefix else b"") + _message(number) + b"\n")
+    ctx.process.write_fd(2, (prefix + b": " if prefix else b"") + message_of_errno(number)
+                         + b"\n")
     return None
 
 

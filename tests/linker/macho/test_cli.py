@@ -178,3 +178,15 @@ def test_main_parse_error_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["-arch", "arm64", "a.o"]) == 1
     err = capsys.readouterr().err
     assert err == "linkharness: error: -arch arm64 is not supported (one of x86_64, i386)\n"
+
+
+def test_a_sectcreate_file_too_large_for_a_section_is_refused_unread(tmp_path: Path) -> None:
+    """A section's size and offset are 32-bit: a 5 GiB file (a hole, no disk) is refused in
+    one line naming it, before anything reads it."""
+    huge = tmp_path / "huge.plist"
+    with huge.open("wb") as f:
+        f.truncate(5 << 30)
+    with pytest.raises(LinkError) as caught:
+        cli.parse_ld64(["-sectcreate", "__TEXT", "__info_plist", str(huge)])
+    text = str(caught.value)
+    assert "huge.plist" in text and "32-bit" in text and "\n" not in text

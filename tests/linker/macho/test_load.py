@@ -201,3 +201,46 @@ def test_symbols_of_reexported_libraries_resolve(macho_asm: Asm, tmp_path: Path)
     # through the umbrella's install name
     result = link([obj, stub], tmp_path / "out", target="macho-x86_64")
     assert result.needed == ("/usr/lib/libSystem.B.dylib",)
+
+
+@pytest.mark.parametrize("flto", ["-flto", "-flto=thin"])
+def test_llvm_bitcode_is_named_as_such(files: Files, flto: str) -> None:
+    """clang -flto for Darwin wraps its bitcode in a header (0x0b17c0de): the error says
+    what the file is and what to do, not 'format not recognized'."""
+    import subprocess
+    source = files.root / "lto.c"
+    source.write_text("int main(void) { return 0; }\n")
+    obj = files.root / "lto.o"
+    subprocess.run(["clang-14", "-c", flto, "-target", "x86_64-apple-macos10.15",
+                    "-o", str(obj), str(source)], check=True)
+    with pytest.raises(LinkError, match=r"lto.o: offset 0x0: LLVM bitcode \(an -flto object\)"):
+        load([obj])
+
+
+@pytest.mark.parametrize(("triple", "platform"), [
+    ("x86_64-apple-ios13.0-simulator", "iOS Simulator"),
+    ("x86_64-apple-tvos13.0-simulator", "tvOS Simulator"),
+])
+def test_an_object_built_for_another_platform_is_refused(files: Files, triple: str,
+                                                         platform: str) -> None:
+    """As ld64 and ld64.lld do: an x86-64 object of a simulator SDK is not macOS code."""
+    import subprocess
+    source = files.root / "sim.c"
+    source.write_text("int main(void) { return 0; }\n")
+    obj = files.root / "sim.o"
+    subprocess.run(["clang-14", "-c", "-target", triple, "-o", str(obj), str(source)],
+                   check=True)
+    with pytest.raises(LinkError, match=rf"sim.o: offset 0x[0-9a-f]+: object built for "
+                                        rf"{platform}, not macOS"):
+        load([obj])
+
+
+def test_a_macos_object_of_either_version_command_links(files: Files) -> None:
+    import subprocess
+    source = files.root / "mac.c"
+    source.write_text("int main(void) { return 0; }\n")
+    for version in ("10.12", "11.0"):  # LC_VERSION_MIN_MACOSX, LC_BUILD_VERSION
+        obj = files.root / f"mac{version}.o"
+        subprocess.run(["clang-14", "-c", "-target", f"x86_64-apple-macos{version}", "-o",
+                        str(obj), str(source)], check=True)
+        load([obj])

@@ -131,3 +131,29 @@ def test_clang_driver_through_the_ld64_shim(macho, tmp_path: Path) -> None:
         result = run(exe, bind=bind)
         expected = b"hello\nargc=1 counter=3\n" + str(exe).encode() + b"\nbye\n"
         assert (result.stdout, result.exit_code) == (expected, 7)
+
+
+def test_a_program_that_fails_to_load_gives_its_cpu_back_at_once(macho) -> None:
+    """A load fault must not leave the run's CPU leased until a garbage collection: a
+    campaign of mutated executables met one after another then held dozens of Unicorn
+    CPUs (some 30 MB of address space each) and ran out of address space."""
+    import gc
+
+    from oracle.emulate import cpu as cpus
+
+    exe = macho("hello.c", "lh")
+    broken = bytearray(exe.read_bytes())
+    broken[4:8] = (7).to_bytes(4, "little")  # cputype: not x86-64
+    target = exe.with_name("broken")
+    target.write_bytes(broken)
+    assert run(target).faults[0].kind == "load"
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        before = len(cpus._LIVE)
+        for _ in range(6):
+            assert run(target).faults[0].kind == "load"
+        assert len(cpus._LIVE) == before  # each run took the idle CPU and gave it back
+    finally:
+        if was_enabled:
+            gc.enable()
