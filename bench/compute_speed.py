@@ -32,6 +32,7 @@ from bench.compute_programs import ComputeProgram
 
 BARE_SCRIPT = Path(__file__).resolve().parent / "bare_unicorn.py"
 COUNTING_BUDGET = 10**11
+COUNTING_TIMEOUT = 600.0  # counting is about ten times slower: past the default 20 s wall
 WAYS = ("bare (in process)", "bare (process)", "linkharness run (process)",
         "oracle.run (in process)")
 
@@ -121,7 +122,8 @@ def _oracle_run(program: ComputeProgram, max_instructions: int | None = None
 
     start, cpu = time.perf_counter(), time.process_time()
     result = run(str(program.dynamic), [program.dynamic.name],
-                 max_instructions=max_instructions)
+                 max_instructions=max_instructions,
+                 **({} if max_instructions is None else {"timeout": COUNTING_TIMEOUT}))
     wall, cpu_s = time.perf_counter() - start, time.process_time() - cpu
     if result.faults or result.exit_code != 0 or result.stdout != program.stdout:
         what = "; ".join(f.describe() for f in result.faults) or (
