@@ -189,7 +189,7 @@ class Machine:
 
     def _call_export(self, library: str, export: Export) -> None:
         ctx = CallContext(self, library, export.name)
-        ctx.entry_args = ctx.args(export.arity)
+        ctx.entry_args = self.abi.int_args(self.uc, self.mem, export.arity)
         self.trace.append(TraceEntry(library, export.name, ctx.entry_args))
         entry_sp = self._call_sp = self.abi.sp(self.uc)  # its call site: _call_site()
         outcome = export.impl(ctx)
