@@ -61,6 +61,9 @@ class Program:
 
 def git_extract(mirror: Path, commit: str, paths: Sequence[str], into: Path) -> Path:
     """`paths` of `commit` in `mirror`, extracted once under INTO/COMMIT."""
+    if not mirror.is_dir():
+        raise SystemExit(f"heldout programs: no mirror at {mirror} (the lead's `fetch` of "
+                         f"its repository makes it; or leave its suite out with --suite)")
     full = subprocess.run(["git", "-C", str(mirror), "rev-parse", commit + "^{commit}"],
                           check=True, capture_output=True, text=True).stdout.strip()
     root = into / full[:12]
