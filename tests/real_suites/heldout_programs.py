@@ -1,12 +1,14 @@
 """Held-out real C programs, linked by GNU ld, run natively and under the emulator.
 
 Issue 12's last "done when": C programs no one here wrote, linked by GNU ld, must print and
-exit under `oracle.run` as they do natively.  The programs (`heldout_sources.py`) are
-c-testsuite's single-file tests, the Benchmarks Game's single-threaded C programs and
-zlib's and Lua's own builds from Debian bookworm sources; none is copied into the
-repository.  A tool, not a pytest module (`make heldout-programs`):
+exit under `oracle.run` as they do natively.  The programs (`heldout_sources.py`) come
+from directories and manifests the caller names (a C test suite's single-file programs,
+say) and from Debian bookworm sources (zlib, bzip2, sqlite3, Lua, built by their own
+makefiles); none is copied into the repository.  A tool, not a pytest module (`make
+heldout-programs`):
 
-    python tests/real_suites/heldout_programs.py [--work DIR] [--suite NAME ...]
+    python tests/real_suites/heldout_programs.py [--work DIR] [--suite debian]
+        [--c-programs DIR ...] [--manifest FILE ...]
         [--arch x86_64|i386 ...] [--variant pie-lazy ...] [--only NAME ...] [--jobs N]
 
 Each program is built for x86-64 and i386, PIE and -no-pie (gcc's defaults for each), and
@@ -20,7 +22,7 @@ stderr and the exit status are compared.  Outcomes per run:
   differs   the run ended normally but printed or exited otherwise (the first difference kept)
   fault     the emulated run faulted: the fault's line (an unimplemented libc function
             names itself)
-Programs whose native build or run fails (a c-testsuite test gcc rejects for -m32, a
+Programs whose native build or run fails (a test program gcc rejects for -m32, a
 native timeout) are counted apart as "not built" / "native failed" and not judged.
 """
 
@@ -45,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from harness import shim_directory
-from heldout_sources import SUITES, Program
+from heldout_sources import SUITES, Program, from_manifest, single_files
 
 VARIANTS = {  # name -> (pie, gcc link flags)
     "pie-lazy": ("pie", ["-pie", "-Wl,-z,lazy"]),
@@ -207,7 +209,13 @@ def table(outcomes: list[Outcome]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("build/heldout-programs"))
-    parser.add_argument("--suite", action="append", choices=sorted(SUITES))
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES),
+                        help="the built-in suites (default: all, unless directories or "
+                             "manifests are given)")
+    parser.add_argument("--c-programs", type=Path, action="append", default=[],
+                        metavar="DIR", help="every *.c of DIR, one program each")
+    parser.add_argument("--manifest", type=Path, action="append", default=[],
+                        help="a JSON list of programs (heldout_sources.from_manifest)")
     parser.add_argument("--arch", action="append", choices=["x86_64", "i386"])
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS))
     parser.add_argument("--only", action="append", help="program names")
@@ -219,7 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     work = options.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     programs: list[Program] = []
-    for suite in options.suite or sorted(SUITES):
+    for directory in options.c_programs:
+        programs += single_files(directory)
+    for manifest in options.manifest:
+        programs += from_manifest(manifest)
+    given = options.c_programs or options.manifest
+    for suite in options.suite or ([] if given else sorted(SUITES)):
         programs += SUITES[suite](work)
     _PROGRAMS[:] = programs
     chosen = [i for i, p in enumerate(programs) if not options.only or p.name in options.only]

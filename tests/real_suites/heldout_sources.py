@@ -1,19 +1,20 @@
 """Where the held-out programs of `heldout_programs.py` come from, and how each is built.
 
-Nothing here is copied into the repository: the sources are read at run time from pinned
-commits of two mirrored repositories and from Debian bookworm source packages.
+Nothing here is copied into the repository, and nothing names another repository's files:
+the programs are read at run time from directories and manifests the caller names, and
+from Debian bookworm source packages.
 
-  c-testsuite   c-testsuite/c-testsuite's `tests/single-exec/*.c` (~220 single-file programs,
-                compiled as its gcc runner compiles them: -std=c11 -O2)
-  benchmarks    the Computer Language Benchmarks Game's single-threaded C programs (the CVS
-                mirror Byron/benchmarksgame-cvs-mirror), with small arguments; revcomp and
-                k-nucleotide read fasta's output on stdin, as the game runs them
-  debian        real tools built with their own makefiles from bookworm sources: zlib's
-                `example` and `minigzip`, bzip2 (compressing, decompressing, testing a
-                file, a stdin, a file that is not bzip2), sqlite3's shell on an in-memory
-                database (its amalgamation made by its own makefile) and Lua 5.4's `lua`
-                running small scripts of ours (zlib from Debian's patched tree; bzip2 and Lua from the
-                upstream tarballs, whose makefiles need no libtool)
+  --c-programs DIR   every `*.c` of DIR, a single-file program run without arguments (a C
+                     compiler test suite's programs, say; -std=c11 -O2)
+  --manifest FILE    the programs a JSON manifest names, with their arguments, flags,
+                     libraries, and another program's output as stdin
+  debian             real tools built with their own makefiles from bookworm sources: zlib's
+                     `example` and `minigzip`, bzip2 (compressing, decompressing, testing a
+                     file, a stdin, a file that is not bzip2), sqlite3's shell on an
+                     in-memory database (its amalgamation made by its own makefile) and Lua
+                     5.4's `lua` running small scripts of ours (zlib from Debian's patched
+                     tree; bzip2 and Lua from the upstream tarballs, whose makefiles need no
+                     libtool)
 
 A program is built once per (arch, pie) into objects (or, for a project, by its makefile),
 then linked by GNU ld through gcc once per link variant.
@@ -23,16 +24,13 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import json
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-C_TESTSUITE = Path("/work/.mirror/c-testsuite+c-testsuite/repo")
-C_TESTSUITE_COMMIT = "5c7275656d751de0e68b2d340a95b5681858ed07"
-BENCHMARKS = Path("/work/.mirror/Byron+benchmarksgame-cvs-mirror/repo")
-BENCHMARKS_COMMIT = "0077cab4253be9762f35b46bde22b331b3e9c2b4"
 DEBIAN_SOURCES = (
     "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
     "http://deb.debian.org/debian bookworm main\n"
@@ -59,24 +57,6 @@ class Program:
     stdin_from: str = ""  # the name of a program whose native stdout is this one's stdin
 
 
-def git_extract(mirror: Path, commit: str, paths: Sequence[str], into: Path) -> Path:
-    """`paths` of `commit` in `mirror`, extracted once under INTO/COMMIT."""
-    if not mirror.is_dir():
-        raise SystemExit(f"heldout programs: no mirror at {mirror} (the lead's `fetch` of "
-                         f"its repository makes it; or leave its suite out with --suite)")
-    full = subprocess.run(["git", "-C", str(mirror), "rev-parse", commit + "^{commit}"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    root = into / full[:12]
-    stamp = root / ".extracted"
-    if not stamp.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(mirror), "archive", full, *paths],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-        stamp.touch()
-    return root
-
-
 def compile_sources(sources: Sequence[Path], cflags: Sequence[str],
                     shared: Path | None = None) -> Callable[[str, str, Path], list[str]]:
     """Link inputs made by compiling SOURCES with gcc, once per (arch, pie): in the
@@ -100,42 +80,32 @@ def compile_sources(sources: Sequence[Path], cflags: Sequence[str],
     return inputs
 
 
-def c_testsuite(work: Path) -> list[Program]:
-    root = git_extract(C_TESTSUITE, C_TESTSUITE_COMMIT, ["tests/single-exec"], work / "src")
+def single_files(directory: Path) -> list[Program]:
+    """Every `*.c` of DIRECTORY, a program of its own (compiled as a C test suite's runner
+    compiles one: -std=c11 -O2), run without arguments."""
+    return [Program("single-file", source.stem,
+                    compile_sources([source], ["-std=c11", "-O2", "-w"]))
+            for source in sorted(directory.glob("*.c"))]
+
+
+def from_manifest(manifest: Path) -> list[Program]:
+    """The programs a JSON manifest names, each {"name", "source" (relative to the
+    manifest), "args", "cflags" ("{dir}" for the manifest's directory), "libs",
+    "stdin_from" (a program whose native stdout is this one's stdin)}."""
+    root = manifest.parent.resolve()
     programs = []
-    for source in sorted((root / "tests" / "single-exec").glob("*.c")):
-        programs.append(Program("c-testsuite", source.stem,
-                                compile_sources([source], ["-std=c11", "-O2", "-w"])))
-    return programs
-
-
-# (name, file under bench/, arguments, extra cflags, libs, stdin from)
-BENCHMARK_PROGRAMS = (
-    ("nbody", "nbody/nbody.gcc", ("1000",), (), ("-lm",), ""),
-    ("fannkuch-redux", "fannkuchredux/fannkuchredux.gcc", ("7",), (), (), ""),
-    ("spectral-norm", "spectralnorm/spectralnorm.gcc", ("100",), (), ("-lm",), ""),
-    ("mandelbrot", "mandelbrot/mandelbrot.gcc-2.gcc", ("200",), (), (), ""),
-    ("fasta", "fasta/fasta.gcc", ("1000",), (), (), ""),
-    ("binary-trees", "binarytrees/binarytrees.gcc", ("10",), (), ("-lm",), ""),
-    ("reverse-complement", "revcomp/revcomp.gcc-4.gcc", (), (), (), "fasta"),
-    ("reverse-complement-5", "revcomp/revcomp.gcc-5.gcc", (), (), (), "fasta"),
-    ("k-nucleotide", "knucleotide/knucleotide.gcc", (), ("-Ibench/Include",), (), "fasta"),
-)
-
-
-def benchmarks(work: Path) -> list[Program]:
-    root = git_extract(BENCHMARKS, BENCHMARKS_COMMIT,
-                       sorted({"bench/" + row[1] for row in BENCHMARK_PROGRAMS}
-                              | {"bench/Include"}), work / "src")
-    programs = []
-    for name, path, args, cflags, libs, stdin_from in BENCHMARK_PROGRAMS:
-        source = root / "bench" / path
-        as_c = source.with_name(name + ".c")  # gcc needs the .c suffix
-        if not as_c.exists():
+    for entry in json.loads(manifest.read_text()):
+        source = root / entry["source"]
+        as_c = source if source.suffix == ".c" else \
+            manifest.parent / ".heldout-c" / (entry["name"] + ".c")  # gcc needs .c
+        if as_c != source:
+            as_c.parent.mkdir(exist_ok=True)
             shutil.copyfile(source, as_c)
-        flags = ["-O2", "-w", *[f.replace("-Ibench", "-I" + str(root / "bench")) for f in cflags]]
-        programs.append(Program("benchmarks", name, compile_sources([as_c], flags),
-                                libs=libs, args=args, stdin_from=stdin_from))
+        flags = ["-O2", "-w", *(f.replace("{dir}", str(root)) for f in entry.get("cflags", []))]
+        programs.append(Program("manifest", entry["name"], compile_sources([as_c], flags),
+                                libs=tuple(entry.get("libs", [])),
+                                args=tuple(entry.get("args", [])),
+                                stdin_from=entry.get("stdin_from", "")))
     return programs
 
 
@@ -385,4 +355,4 @@ def debian(work: Path) -> list[Program]:
     return programs
 
 
-SUITES = {"c-testsuite": c_testsuite, "benchmarks": benchmarks, "debian": debian}
+SUITES = {"debian": debian}
