@@ -72,9 +72,10 @@ MOLD_SUITE ?=
 mold-suite: $(STAMP)
 	$(PY) tests/real_suites/mold_suite.py --suite "$(MOLD_SUITE)" --json build/mold-suite.json $(MOLD_SUITE_ARGS)
 
-# held-out C programs no one here wrote (c-testsuite, the Benchmarks Game, zlib and Lua from
-# Debian sources), linked by GNU ld, run natively and under the emulator: a table of how many
-# print and exit the same (tests/real_suites/heldout_programs.py; HELDOUT_ARGS e.g. --suite)
+# held-out C programs no one here wrote (Debian sources built by their own makefiles, and
+# the directories or manifests you name: HELDOUT_ARGS='--c-programs DIR --manifest FILE'),
+# linked by GNU ld, run natively and under the emulator: a table of how many print and exit
+# the same (tests/real_suites/heldout_programs.py)
 heldout-programs: $(STAMP)
 	$(PY) tests/real_suites/heldout_programs.py --work build/heldout-programs --json build/heldout-programs.json $(HELDOUT_ARGS)
 
