@@ -87,9 +87,13 @@ def _thread_pointer_entries(img: mi.MachOImage) -> set[int]:
     (the image has dyld-info opcodes or chained fixups); empty otherwise."""
     if img.dyld_info is None and img.chained_fixups is None:
         return set()
-    return {sect.reserved1 + n for sect in img.sections()
+    # only the positions the indirect table has: a section size from the file (a hostile
+    # one claims terabytes) does not size the set
+    count = len(img.indirect_symbols())
+    return {position for sect in img.sections()
             if sect.type == S_THREAD_LOCAL_VARIABLE_POINTERS
-            for n in range(sect.size // img.word)}
+            for position in range(sect.reserved1,
+                                  min(sect.reserved1 + sect.size // img.word, count))}
 
 
 @rule("MACHO-INDIRECT-SECT", TOPIC,
