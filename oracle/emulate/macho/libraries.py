@@ -26,6 +26,7 @@ from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc, Libm
 from oracle.emulate.macho import tlv
 from oracle.emulate.macho.compiler_rt import compiler_rt_exports
 from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
+from oracle.emulate.macho.libsystem_vprintf import i386_vprintf_exports
 from oracle.emulate.macho.pthreads import pthread_exports
 from oracle.emulate.process import Process
 from oracle.records import quick_init
@@ -73,6 +74,7 @@ class LibSystem:
         self._threads = pthread_exports()
         if word == 4:  # i386 code calls libSystem's compiler runtime for 64-bit division
             self._darwin.update(compiler_rt_exports())
+            self._darwin.update(i386_vprintf_exports())  # Darwin's long double cells
 
     def resolve(self, symbol: str, process: Process) -> Resolved | None:
         name = c_name(symbol)

@@ -43,6 +43,35 @@ int main(void) {
     return 0;
 }
 """),
+    # the same slot when the long double reaches printf through a va_list (vprintf & co.)
+    Case("va_list_long_double", r"""
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+static void say(const char *fmt, ...) {
+    va_list ap;
+    char buf[96], *heap = NULL;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    int n = vasprintf(&heap, fmt, ap);
+    va_end(ap);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    printf("[%s] %d [%s]\n", buf, n, heap);
+    free(heap);
+}
+int main(void) {
+    say("%d %.1Lf %d\n", 7, (long double)31.1, 9);
+    say("%s %d %.4Lf %.2Lf %c\n", "two", 2, 1.0L / 3, -2.5L, 'z');
+    return 0;
+}
+"""),
     # the Benchmarks Game's fasta, binary-trees, fannkuch-redux: on i386 macOS LLVM turns
     # fprintf/printf of a plain string into libSystem's `fwrite$UNIX2003` and
     # `fputs$UNIX2003`, which the libSystem stub lacked (no link)
