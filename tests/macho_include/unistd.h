@@ -22,6 +22,8 @@ ssize_t read(int, void *, size_t);
 void _exit(int) __attribute__((noreturn));
 int isatty(int);
 int unlink(const char *);
+int close(int);
+off_t lseek(int, off_t, int);
 long sysconf(int);
 
 __END_DECLS

@@ -124,6 +124,37 @@ int main(void) {
     err(5, "bye %d", 2);
 }
 """, stdin=b"ab"),
+    # zlib's gzopen/gzseek (example, minigzip): open takes BSD's O_* values, lseek a 64-bit
+    # off_t on i386 too, and read serves any descriptor (Darwin's read served stdin only)
+    Case("descriptor_io", r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    char buf[64] = {0};
+    int fd = open("data.bin", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    printf("open %d write %ld\n", fd, (long)write(fd, "hello, descriptor world\n", 24));
+    printf("close %d\n", close(fd));
+    int again = open("data.bin", O_WRONLY | O_CREAT | O_EXCL, 0644);
+    printf("again %d errno %d\n", again, errno);
+    fd = open("data.bin", O_WRONLY | O_APPEND);
+    printf("append %ld\n", (long)write(fd, "more\n", 5));
+    close(fd);
+    fd = open("data.bin", O_RDONLY);
+    printf("end %lld\n", (long long)lseek(fd, 0, SEEK_END));
+    printf("set %lld\n", (long long)lseek(fd, 7, SEEK_SET));
+    printf("read %ld [%s]\n", (long)read(fd, buf, 10), buf);
+    printf("cur %lld\n", (long long)lseek(fd, -3, SEEK_CUR));
+    memset(buf, 0, sizeof buf);
+    printf("read %ld [%s]\n", (long)read(fd, buf, sizeof buf - 1), buf);
+    close(fd);
+    int missing = open("nope.bin", O_RDONLY);
+    printf("missing %d errno %d\n", missing, errno);
+    return 0;
+}
+"""),
     # Lua's string patterns (%c, %g): iscntrl, isgraph and isblank are libSystem functions
     # the emulation and the stub lacked
     Case("ctype_classes", r"""
@@ -149,7 +180,8 @@ def _native(case: Case, source: Path, arch: str) -> tuple[bytes, bytes, int]:
     subprocess.run(["gcc", TARGETS[arch][2], "-O1", "-w", "-o", str(exe), str(source), "-lm"],
                    check=True)
     done = subprocess.run([case.name, *case.args], executable=exe, input=case.stdin,
-                          capture_output=True, check=False, timeout=30)
+                          capture_output=True, check=False, timeout=30,
+                          cwd=exe.parent)  # the files it makes go to the scratch directory
     return done.stdout, done.stderr, done.returncode
 
 
