@@ -155,6 +155,30 @@ int main(void) {
     return 0;
 }
 """),
+    # bzip2: it names stat, lstat, fchmod, fchown and utime (calling them only on named
+    # files): the headers declare them and the stub exports them (x86-64's stat family as
+    # libSystem's $INODE64 variants), so such a program links and runs on stdin
+    Case("names_the_stat_family", r"""
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/times.h>
+#include <unistd.h>
+#include <utime.h>
+int main(int argc, char **argv) {
+    struct stat st;
+    struct utimbuf times = {0, 0};
+    if (argc > 3) {  /* never here: the emulated libSystem has no stat yet */
+        stat(argv[1], &st);
+        lstat(argv[1], &st);
+        fstat(0, &st);
+        fchmod(1, st.st_mode);
+        fchown(1, st.st_uid, st.st_gid);
+        utime(argv[2], &times);
+    }
+    printf("%d %d %d\n", S_ISDIR(S_IFDIR), S_ISREG(S_IFDIR), S_ISREG(S_IFREG | S_IRUSR));
+    return 0;
+}
+"""),
     # Lua's string patterns (%c, %g): iscntrl, isgraph and isblank are libSystem functions
     # the emulation and the stub lacked
     Case("ctype_classes", r"""
