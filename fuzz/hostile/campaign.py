@@ -33,11 +33,12 @@ from itertools import islice
 from pathlib import Path
 from typing import TextIO
 
+from . import command_lines
 from .cases import run_kept
 from .seeds import Targets, build_targets
 from .seeds_more import MORE_TARGETS, available
 from .seeds_real import REAL_TARGETS
-from .semantic import FAMILIES, SUFFIX
+from .semantic import FAMILIES, OPTIONS_SUFFIX, SUFFIX, split_family
 from .supervise import RUN_DRAWN, Answer, Supervisor, draw_numbered, write_seeds
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,6 +158,7 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | 
         work = Path(tmp)
         targets = targets or build_targets(work / "seeds")
         names = available(names, {*targets.links, *targets.exes})  # Apple's files: if cached
+        names = [n for n in names if _has_family(targets, n)]
         seeds_file = write_seeds(targets, work / "seeds.pickle")
         pool = Supervisor(targets, seeds_file, work / "workers", str(seed), jobs, case_seconds,
                           memory_mib << 20, runner)
@@ -167,6 +169,14 @@ def campaign(targets_wanted: list[str], seconds: float, keep: Path, seed: int | 
         finally:
             pool.close()
     return figures
+
+
+def _has_family(targets: Targets, name: str) -> bool:
+    """The command-line family is a link's: an executable target, or a link whose options
+    have no command-line spelling, has none."""
+    base, family = split_family(name)
+    return family != "options" or (base in targets.links
+                                   and command_lines.applies(targets.links[base]))
 
 
 def _one_target(pool: Supervisor, name: str, seconds: float, keep: Path, cases: int | None,
@@ -243,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", action="append", default=[])
     parser.add_argument("--family", choices=FAMILIES, default="bytes",
                         help="the mutations: byte-level (mutate.py) or structure-level "
-                        "rewrites (semantic.py); a target T@semantic is T's semantic family")
+                        "rewrites (semantic.py), or added command-line options "
+                        "(command_lines.py); a target T@semantic or T@options names its family")
     parser.add_argument("--keep", type=Path, default=ROOT / "tests" / "hostile" / "found")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0,
@@ -266,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = args.target or list(ALL_TARGETS)
     if args.family == "semantic":
         wanted = [t if t.endswith(SUFFIX) else t + SUFFIX for t in wanted]
+    elif args.family == "options":
+        wanted = [t if t.endswith(OPTIONS_SUFFIX) else t + OPTIONS_SUFFIX for t in wanted]
     figures = campaign(wanted, seconds, args.keep, args.seed, args.cases, jobs,
                        args.start, args.case_seconds, args.memory_mib, args.progress,
                        in_all=args.in_all)

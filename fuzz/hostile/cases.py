@@ -15,6 +15,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import command_lines
 from .mutate import Picker, choose, mutate
 from .rules import check_rules, fields_rules, link_rules, run_rules, write_case
 from .seeds import ExeTarget, LinkTarget, Targets
@@ -98,6 +99,10 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
     can draw a case again to keep the input of a worker that hung on it).  `name` may
     carry a family, `T@semantic` (fuzz.hostile.semantic)."""
     base, family = split_family(name)
+    if family == "options":
+        macho = targets.links[base].options.get("target", "").startswith("macho")
+        return Drawn(name, command_lines.FILE_NAME,
+                     command_lines.encode(command_lines.draw_command_line(pick, macho)), [])
     if base in targets.links:
         link_target = targets.links[base]
         index, data, done = mutated_link_case(pick, link_target, targets, family)
@@ -112,7 +117,9 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
 
 def run_drawn(drawn: Drawn, targets: Targets, work: Path) -> list[str]:
     """The rules a drawn case breaks."""
-    base, _ = split_family(drawn.target)
+    base, family = split_family(drawn.target)
+    if family == "options":
+        return command_lines.options_case(targets.links[base], drawn.data, work)
     if base in targets.links:
         return link_case(targets.links[base], drawn.index, drawn.data, work)
     return exe_case(targets.exes[base], drawn.data, work, drawn.bind)
@@ -128,7 +135,9 @@ def any_case(pick: Picker, name: str, targets: Targets, work: Path
 def run_kept(targets: Targets, name: str, mutated: Path, work: Path) -> list[str]:
     """The rules broken by a kept case: `mutated` replaces the input of its name."""
     data = mutated.read_bytes()
-    name, _ = split_family(name)
+    name, family = split_family(name)
+    if family == "options":
+        return command_lines.options_case(targets.links[name], data, work)
     if name in targets.exes:
         return exe_case(targets.exes[name], data, work, "lazy") + exe_case(
             targets.exes[name], data, work, "now")

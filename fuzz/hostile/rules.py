@@ -39,15 +39,15 @@ RUN_MEMORY_CAP = 32 << 20
 MEMORY_SLACK = 256 << 20  # Python objects of a parse, numpy arrays of a small link
 
 
-def _peak_rss() -> int:
+def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _clocks() -> tuple[float, float]:
+def clocks() -> tuple[float, float]:
     return time.monotonic(), time.process_time()
 
 
-def _over_time(what: str, start: tuple[float, float], seconds: float) -> list[str]:
+def over_time(what: str, start: tuple[float, float], seconds: float) -> list[str]:
     """The time rule, on the process's CPU time: a campaign at nice 19 on a loaded machine
     waits for a core far longer than any case runs, and that wait is nobody's fault (a call
     that blocks without computing is the supervisor's HANG, on the wall clock)."""
@@ -57,7 +57,7 @@ def _over_time(what: str, start: tuple[float, float], seconds: float) -> list[st
     return [f"{what} took {cpu:.1f}s of CPU ({wall:.1f}s wall; limit {seconds:.1f}s)"]
 
 
-def _crash(what: str, err: BaseException) -> str:
+def crash(what: str, err: BaseException) -> str:
     if os.environ.get("HOSTILE_TRACEBACK"):
         traceback.print_exception(err)
     frames = traceback.extract_tb(err.__traceback__)
@@ -69,15 +69,15 @@ def _crash(what: str, err: BaseException) -> str:
 def _guarded(what: str, action: Callable[[], Any], seconds: float, memory: int
              ) -> tuple[Any, list[str]]:
     """Run `action`; the rules broken: an exception, too long, too much memory."""
-    peak, start = _peak_rss(), _clocks()
+    peak, start = peak_rss(), clocks()
     broken: list[str] = []
     result = None
     try:
         result = action()
     except Exception as err:  # noqa: BLE001 - any exception here is the finding
-        broken.append(_crash(what, err))
-    broken += _over_time(what, start, seconds)
-    grown = _peak_rss() - peak
+        broken.append(crash(what, err))
+    broken += over_time(what, start, seconds)
+    grown = peak_rss() - peak
     if grown > memory:
         broken.append(f"{what} grew the peak resident size by {grown >> 20} MiB")
     return result, broken
@@ -118,7 +118,7 @@ def link_rules(inputs: Sequence[Path], options: dict[str, Any], out_dir: Path,
     # (`-e (entry point)` or `-u`: a symbol the options name that no input defines).
     names = [*names, output.name, "(entry point)", "-u: "]
     broken: list[str] = []
-    peak, start = _peak_rss(), _clocks()
+    peak, start = peak_rss(), clocks()
     failed = False
     try:
         link(list(inputs), output, map_file=map_file, **options)
@@ -127,9 +127,9 @@ def link_rules(inputs: Sequence[Path], options: dict[str, Any], out_dir: Path,
         broken += _message_rules(err, names)
     except Exception as err:  # noqa: BLE001 - any other exception is the finding
         failed = True
-        broken.append(_crash("linker.link", err))
-    broken += _over_time("linker.link", start, LINK_SECONDS)
-    grown = _peak_rss() - peak
+        broken.append(crash("linker.link", err))
+    broken += over_time("linker.link", start, LINK_SECONDS)
+    grown = peak_rss() - peak
     if grown > MEMORY_SLACK:
         broken.append(f"linker.link grew the peak resident size by {grown >> 20} MiB")
     left = sorted(p.name for p in out_dir.iterdir())

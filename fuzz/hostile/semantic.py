@@ -29,7 +29,8 @@ from . import (
 from .mutate import Picker, Seed, choose
 
 SUFFIX = "@semantic"
-FAMILIES = ("bytes", "semantic")
+OPTIONS_SUFFIX = "@options"  # the command-line family (command_lines.py)
+FAMILIES = ("bytes", "semantic", "options")
 ATTEMPTS = 8  # operators drawn until one finds something to change
 # in the order the family always drew them (a case's number gives the same input)
 ELF_OPS = (*semantic_elf.TABLE_OPS, *semantic_elf_contents.CONTENT_OPS)
@@ -37,9 +38,12 @@ MACHO_OPS = (*semantic_macho.TABLE_OPS, *semantic_macho_dyld.DYLD_OPS)
 
 
 def split_family(target: str) -> tuple[str, str]:
-    """`T@semantic` -> (T, "semantic"); a plain name is the byte family's."""
+    """`T@semantic` -> (T, "semantic"), `T@options` -> (T, "options"); a plain name is the
+    byte family's."""
     if target.endswith(SUFFIX):
         return target[:-len(SUFFIX)], "semantic"
+    if target.endswith(OPTIONS_SUFFIX):
+        return target[:-len(OPTIONS_SUFFIX)], "options"
     return target, "bytes"
 
 

@@ -19,7 +19,7 @@ from .mutate import DrawPicker
 from .seeds import Targets, build_targets
 from .seeds_more import LINKERS
 from .seeds_real import REAL_TARGETS
-from .semantic import SUFFIX
+from .semantic import OPTIONS_SUFFIX, SUFFIX
 
 LINK_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object", "archive",
                 "shared-object", "tbd", "script")
@@ -36,6 +36,12 @@ CI_EXAMPLES_REAL = 8
 # The semantic family (fuzz/hostile/semantic.py) over every target: a few examples each
 # under ci (about 10 s in all), the campaign's figures come from `--family semantic`.
 CI_EXAMPLES_SEMANTIC = 3
+# The command-line family (fuzz/hostile/command_lines.py) over the generator-made links:
+# a few examples each under ci; `--family options` campaigns for the figures.
+OPTIONS_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object",
+                   "archive", "shared-object", "tbd", "script", "relocatable",
+                   "version-script", "macho64-dylib-input")
+CI_EXAMPLES_OPTIONS = 4
 
 
 @pytest.fixture(scope="session")
@@ -99,4 +105,17 @@ def test_structure_rewrite_keeps_the_rules(
     section, an index one past its table, a second symbol table, a looping hash chain or
     opcode stream, a thin archive naming a device, a script naming itself, YAML aliases)."""
     _keeps_the_rules(name + SUFFIX, hostile_targets,
+                     tmp_path_factory.mktemp("hostile") / "case", data)
+
+
+@pytest.mark.parametrize("name", OPTIONS_TARGETS)
+@settings(max_examples=_examples(CI_EXAMPLES_OPTIONS))
+@given(data=st.data())
+def test_added_command_line_options_keep_the_rules(
+    name: str, hostile_targets: Targets, tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    """The command-line family: the target's valid link through `linkharness link`, with
+    options from its --help given values past every width, devices, missing files."""
+    _keeps_the_rules(name + OPTIONS_SUFFIX, hostile_targets,
                      tmp_path_factory.mktemp("hostile") / "case", data)

@@ -63,10 +63,18 @@ class Ld64Command:
 
 
 def parse_version(text: str) -> int:
-    """'10.9.0' -> 0x000A0900 (xxxx.yy.zz nibbles, as LC_BUILD_VERSION stores it)."""
-    parts = [int(p) for p in text.split(".")[:3] if p.isdigit()] + [0, 0, 0]
+    """'10.9.0' -> 0x000A0900 (xxxx.yy.zz nibbles, as LC_BUILD_VERSION stores it; a
+    dylib's current and compatibility versions are packed the same way)."""
     if not text or not text[0].isdigit():
-        raise LinkError(f"bad version {text!r}")
+        raise LinkError(f"bad version {text[:40]!r}")
+    # digits read one field at a time and bounded first: a 5,000-digit "version" is not
+    # a number Python converts (its 4,300-digit limit), nor one the field holds
+    fields = [p for p in text.split(".")[:3] if p.isdigit() and len(p) <= 5]
+    parts = [int(p) for p in fields] + [0, 0, 0]
+    if len(fields) < min(3, len(text.split("."))) or parts[0] > 0xFFFF \
+            or parts[1] > 0xFF or parts[2] > 0xFF:
+        raise LinkError(f"bad version {text[:40]!r}: want X[.Y[.Z]] with X below 65536 and "
+                        "Y, Z below 256")
     return (parts[0] << 16) | (parts[1] << 8) | parts[2]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import capstone
 from capstone import x86_const as x86
@@ -57,6 +58,47 @@ def _open_disassembler(is64: bool, skipdata: bool) -> capstone.Cs:
     return cs
 
 
+class _Mem(NamedTuple):
+    base: int
+    index_reg: int
+    segment: int
+    disp: int
+
+
+class _Op(NamedTuple):
+    """One operand: its type and the one field that type has (0 or None for the others)."""
+
+    type: int
+    reg: int
+    imm: int
+    mem: _Mem | None
+
+
+class _Insn(NamedTuple):
+    """What the walks read of a decoded instruction, as plain values: capstone's objects
+    answer every attribute (id, operands, each field of an operand) through ctypes, a µs
+    or so apiece, and the walks ask several of every PLT instruction."""
+
+    id: int
+    address: int
+    size: int
+    mnemonic: str
+    op_str: str
+    operands: tuple[_Op, ...]  # none for a byte skipped as data (id 0)
+
+
+def _plain(insn: capstone.CsInsn) -> _Insn:
+    ops: tuple[_Op, ...] = ()
+    if insn.id != 0:  # (a skipped byte has no operands to ask for: capstone raises)
+        ops = tuple(_Op(op.type, op.reg if op.type == x86.X86_OP_REG else 0,
+                        int(op.imm) if op.type == x86.X86_OP_IMM else 0,
+                        _Mem(op.mem.base, op.mem.index, op.mem.segment, int(op.mem.disp))
+                        if op.type == x86.X86_OP_MEM else None)
+                    for op in insn.operands)
+    return _Insn(insn.id, insn.address, insn.size, insn.mnemonic, insn.op_str, ops)
+
+
+@functools.cache
 def _canon(cs: capstone.Cs, reg: int) -> str:
     """r11d -> r11, ecx -> cx, rcx -> cx: one name per architectural register."""
     name = cs.reg_name(reg) or ""
@@ -65,7 +107,7 @@ def _canon(cs: capstone.Cs, reg: int) -> str:
     return name[1:] if len(name) == 3 and name[0] in "er" else name
 
 
-def _is_setup(insn: capstone.CsInsn) -> bool:
+def _is_setup(insn: _Insn) -> bool:
     if insn.id in (x86.X86_INS_ENDBR64, x86.X86_INS_ENDBR32, x86.X86_INS_NOP):
         return True
     if insn.id != x86.X86_INS_MOV:
@@ -75,12 +117,14 @@ def _is_setup(insn: capstone.CsInsn) -> bool:
         and ops[1].type == x86.X86_OP_IMM
 
 
-def mem_address(img: ElfImage, insn: capstone.CsInsn, op: capstone.x86.X86Op,
-                regs: dict[str, int], cs: capstone.Cs) -> int | None:
+def mem_address(img: ElfImage, insn: _Insn, op: _Op, regs: dict[str, int],
+                cs: capstone.Cs) -> int | None:
     """The address a memory operand names, when it is knowable without running code."""
     mask = (1 << (8 * img.word)) - 1
     mem = op.mem
-    if mem.index != 0 or mem.segment != 0:  # %fs/%gs-relative: not a static address
+    if mem is None:
+        return None  # not a memory operand
+    if mem.index_reg != 0 or mem.segment != 0:  # %fs/%gs-relative: not a static address
         return None
     if mem.base == x86.X86_REG_RIP:
         return (insn.address + insn.size + mem.disp) & mask
@@ -125,14 +169,16 @@ def _raw_jumps(img: ElfImage) -> tuple[_RawJump, ...]:
                     or insn.operands[0].type != x86.X86_OP_MEM:
                 continue
             op = insn.operands[0]
+            mem = op.mem
+            assert mem is not None  # (an X86_OP_MEM operand)
             target = mem_address(img, insn, op, {}, cs)
             base = None
-            if target is None and op.mem.index == 0 and op.mem.segment == 0:
-                base = _canon(cs, op.mem.base)
+            if target is None and mem.index_reg == 0 and mem.segment == 0:
+                base = _canon(cs, mem.base)
             start = i
             while start > 0 and _is_setup(insns[start - 1]):
                 start -= 1
-            out.append(_RawJump(insn.address, insns[start].address, target, base, op.mem.disp))
+            out.append(_RawJump(insn.address, insns[start].address, target, base, mem.disp))
     return tuple(out)
 
 
@@ -177,17 +223,17 @@ def indirect_jumps(img: ElfImage) -> tuple[JumpRef, ...]:
     return tuple(out)
 
 
-def _decode_at(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | None:
+def _decode_at(img: ElfImage, cs: capstone.Cs, addr: int) -> _Insn | None:
     """The instruction at `addr`, decoded once per image: every slot's lazy path runs
     through the same PLT0 (and the two rules walking paths meet the same entries)."""
     key = ("pltwalk.decode_at", addr)
     if key not in img.memo:
         img.memo[key] = _decode(img, cs, addr)
-    found: capstone.CsInsn | None = img.memo[key]
+    found: _Insn | None = img.memo[key]
     return found
 
 
-def _decode(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | None:
+def _decode(img: ElfImage, cs: capstone.Cs, addr: int) -> _Insn | None:
     load = img.load_at(addr)
     if load is None or not load.flags & c.PF_X:
         return None
@@ -199,7 +245,7 @@ def _decode(img: ElfImage, cs: capstone.Cs, addr: int) -> capstone.CsInsn | None
     return None if first is None else _insn(img.is64, False, addr, bytes(raw[:first[1]]))
 
 
-def _sweep(is64: bool, code: bytes, addr: int) -> list[capstone.CsInsn]:
+def _sweep(is64: bool, code: bytes, addr: int) -> list[_Insn]:
     """A linear decode of `code` at `addr` (undecodable bytes skipped), each instruction's
     details decoded once per process for its bytes and address.  Capstone's details cost
     about 10 us an instruction through its Python binding, against 1 us for the bare
@@ -214,11 +260,12 @@ def _sweep(is64: bool, code: bytes, addr: int) -> list[capstone.CsInsn]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _insn(is64: bool, skipdata: bool, addr: int, raw: bytes) -> capstone.CsInsn | None:
+def _insn(is64: bool, skipdata: bool, addr: int, raw: bytes) -> _Insn | None:
     """The one instruction `raw` (its exact bytes) decodes to at `addr`: what a decode of
     a longer run gives for it, since x86 decoding reads only the instruction's own bytes
     (a byte skipped as data alone is skipped alone too).  Shared, never modified."""
-    return next(iter(_open_disassembler(is64, skipdata).disasm(raw, addr, 1)), None)
+    insn = next(iter(_open_disassembler(is64, skipdata).disasm(raw, addr, 1)), None)
+    return None if insn is None else _plain(insn)
 
 
 def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> LazyPath:
@@ -236,7 +283,7 @@ def run_lazy_path(img: ElfImage, start: int, slot: int, resolver_ptr: int) -> La
         ops = insn.operands
         at = pc  # `here(...)` names the instruction, only for a failure's message
 
-        def here(insn: capstone.CsInsn = insn, at: int = at) -> str:
+        def here(insn: _Insn = insn, at: int = at) -> str:
             return f"{insn.mnemonic} {insn.op_str} at {img.where(at)}"
 
         pc = insn.address + insn.size

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
+from typing import NamedTuple
 
 import capstone
 from capstone import x86_const
@@ -33,7 +34,21 @@ def _disassembler(machine: str) -> capstone.Cs:
     return md
 
 
-def _sweep(machine: str, code: bytes, addr: int) -> list[capstone.CsInsn]:
+class _Insn(NamedTuple):
+    """What the PLT walk reads of one decoded instruction, as plain values: capstone's
+    objects answer each attribute through ctypes, a µs or so apiece, and the walk asks
+    several of every instruction of every PLT."""
+
+    address: int
+    size: int
+    mnemonic: str
+    op_str: str
+    # the memory operand of a one-operand `jmp`/`bnd jmp`: (base register, index
+    # register, displacement); None for any other instruction
+    jump_mem: tuple[int, int, int] | None
+
+
+def _sweep(machine: str, code: bytes, addr: int) -> list[_Insn]:
     """The instructions of a linear decode of `code` at `addr`, up to the first byte that
     does not decode.  The sweep uses capstone's lite decoder (no details: about 1 us an
     instruction against 10); each instruction's details are decoded once per process for
@@ -48,36 +63,45 @@ def _sweep(machine: str, code: bytes, addr: int) -> list[capstone.CsInsn]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _insn(machine: str, addr: int, raw: bytes) -> capstone.CsInsn | None:
+def _insn(machine: str, addr: int, raw: bytes) -> _Insn | None:
     """The instruction `raw` (exactly its bytes) is at `addr`: x86 decoding reads only an
     instruction's own bytes, so it is what the longer sweep decoded there.  Shared, never
     modified."""
-    return next(iter(_disassembler(machine).disasm(raw, addr, 1)), None)
+    insn = next(iter(_disassembler(machine).disasm(raw, addr, 1)), None)
+    if insn is None:
+        return None
+    jump_mem = None
+    if insn.mnemonic in ("jmp", "bnd jmp") and len(insn.operands) == 1:
+        op = insn.operands[0]
+        if op.type == x86_const.X86_OP_MEM:
+            jump_mem = (op.mem.base, op.mem.index, int(op.mem.disp))
+    return _Insn(insn.address, insn.size, insn.mnemonic, insn.op_str, jump_mem)
 
 
-def indirect_jump_slot(insn: capstone.CsInsn, got_base: int | None) -> int | None:
+def indirect_jump_slot(insn: _Insn, got_base: int | None) -> int | None:
     """The memory word `jmp *mem` reads, when it is a fixed address (rip-, abs- or ebx-based)."""
-    if insn.mnemonic not in ("jmp", "bnd jmp") or len(insn.operands) != 1:
+    if insn.jump_mem is None:
         return None
-    op = insn.operands[0]
-    if op.type != x86_const.X86_OP_MEM or op.mem.index != 0:
+    base, index, disp = insn.jump_mem
+    if index != 0:
         return None
-    if op.mem.base == x86_const.X86_REG_RIP:
-        return int(insn.address + insn.size + op.mem.disp)
-    if op.mem.base == 0:
-        return int(op.mem.disp) & 0xFFFFFFFF
-    if op.mem.base == x86_const.X86_REG_EBX and got_base is not None:
-        return int(got_base + op.mem.disp) & 0xFFFFFFFF
+    if base == x86_const.X86_REG_RIP:
+        return int(insn.address + insn.size + disp)
+    if base == 0:
+        return int(disp) & 0xFFFFFFFF
+    if base == x86_const.X86_REG_EBX and got_base is not None:
+        return int(got_base + disp) & 0xFFFFFFFF
     return None
 
 
-def _slot_under_some_base(insn: capstone.CsInsn, image: OutputImage,
+def _slot_under_some_base(insn: _Insn, image: OutputImage,
                           bases: list[int]) -> int | None:
     """The slot of an indirect jump; for `jmp *n(%ebx)` (i386 PIC PLT) under the GOT base
     whose slot a JUMP_SLOT, GLOB_DAT or IRELATIVE fills: GNU ld, gold and lld point %ebx at
     .got.plt, mold at .got."""
     first = indirect_jump_slot(insn, bases[0] if bases else None)
-    if first is None or len(bases) < 2 or insn.operands[0].mem.base != x86_const.X86_REG_EBX:
+    if first is None or len(bases) < 2 or insn.jump_mem is None \
+            or insn.jump_mem[0] != x86_const.X86_REG_EBX:
         return first
     for base in bases:
         slot = indirect_jump_slot(insn, base)
@@ -86,7 +110,7 @@ def _slot_under_some_base(insn: capstone.CsInsn, image: OutputImage,
     return first
 
 
-def _passes_through(insn: capstone.CsInsn) -> bool:
+def _passes_through(insn: _Insn) -> bool:
     if insn.mnemonic in _PASS_THROUGH:
         return True
     # mold's PLT loads the entry's index into a scratch register (%r11d, %ecx) first

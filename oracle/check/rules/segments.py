@@ -261,14 +261,17 @@ def _zero_tails(img: ElfImage) -> Iterator[tuple[Segment, int]]:
     bytes.  Files without section headers are not judged."""
     if not img.sections:
         return
-    extents = _file_extents(img)
-    # vectorised: a hostile file may pair thousands of segments with thousands of sections
-    starts = np.array([a for a, _, _ in extents], dtype=np.int64)
-    ends = np.array([b for _, b, _ in extents], dtype=np.int64)
+    starts = ends = np.zeros(0, dtype=np.int64)
     for seg in img.loads:
         start, end = seg.offset, min(seg.offset + seg.filesz, len(img.data))
         if end - start <= PAGE:
-            continue
+            continue  # (a small output's every segment: no arrays made)
+        if not len(starts):
+            # vectorised: a hostile file may pair thousands of segments with thousands of
+            # sections
+            extents = _file_extents(img)
+            starts = np.array([a for a, _, _ in extents], dtype=np.int64)
+            ends = np.array([b for _, b, _ in extents], dtype=np.int64)
         inside = ((starts >= start) & (starts < end) & (ends <= end)
                   & ~((starts == start) & (ends == end)))
         last = int(ends[inside].max()) if inside.any() else start

@@ -18,10 +18,20 @@ def test_parse_version_packs_nibbles(text: str, value: int) -> None:
     assert cli.parse_version(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "x", "v10.9"])
+@pytest.mark.parametrize("text", ["", "x", "v10.9",
+                                  # found by the command-line family: a field past its
+                                  # width (struct.error writing it), 5,000 digits (past
+                                  # Python's int conversion limit)
+                                  "99999.99999", "65536", "10.256", "1.2.300", "9" * 5000,
+                                  "10.x"])
 def test_parse_version_rejects(text: str) -> None:
-    with pytest.raises(LinkError, match="bad version"):
+    with pytest.raises(LinkError, match="bad version") as caught:
         cli.parse_version(text)
+    assert len(str(caught.value)) < 200
+
+
+def test_parse_version_keeps_the_widest_fields() -> None:
+    assert cli.parse_version("65535.255.255") == 0xFFFFFFFF
 
 
 def test_defaults() -> None:
