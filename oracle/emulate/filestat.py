@@ -62,6 +62,11 @@ def _fd_status(ctx: CallContext, fd: int) -> Status | None:
     return None if opened is None else Status(S_IFREG | 0o644, len(opened.data), 1000 + fd)
 
 
+# what a path or a descriptor is, for the emulated libSystem's stat (Darwin's layout)
+path_status = _path_status
+fd_status = _fd_status
+
+
 def _pack(word: int, large: bool, status: Status) -> bytes:
     blocks = (status.size + 511) // 512
     if word == 8:

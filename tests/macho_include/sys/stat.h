@@ -1,6 +1,5 @@
-/* <sys/stat.h> for Darwin: struct stat in its 64-bit-inode layout and the mode bits.
- * Declared so that programs which stat files compile; the emulated libSystem serves none
- * of these functions yet (a call stops the run with an "unimplemented" fault). */
+/* <sys/stat.h> for Darwin: struct stat in its 64-bit-inode layout (what the $INODE64
+ * functions fill, and the emulated libSystem serves them) and the mode bits. */
 #ifndef LH_DARWIN_SYS_STAT_H
 #define LH_DARWIN_SYS_STAT_H
 

@@ -156,7 +156,7 @@ int main(void) {
 }
 """),
     # bzip2: it names stat, lstat, fchmod, fchown and utime (calling them only on named
-    # files): the headers declare them and the stub exports them (x86-64's stat family as
+    # files): the headers declare them and the stub exports them (the stat family as
     # libSystem's $INODE64 variants), so such a program links and runs on stdin
     Case("names_the_stat_family", r"""
 #include <stdio.h>
@@ -167,7 +167,7 @@ int main(void) {
 int main(int argc, char **argv) {
     struct stat st;
     struct utimbuf times = {0, 0};
-    if (argc > 3) {  /* never here: the emulated libSystem has no stat yet */
+    if (argc > 3) {  /* never here */
         stat(argv[1], &st);
         lstat(argv[1], &st);
         fstat(0, &st);
@@ -176,6 +176,32 @@ int main(int argc, char **argv) {
         utime(argv[2], &times);
     }
     printf("%d %d %d\n", S_ISDIR(S_IFDIR), S_ISREG(S_IFDIR), S_ISREG(S_IFREG | S_IRUSR));
+    return 0;
+}
+"""),
+    # bzip2 on named files: stat, lstat and fstat fill Darwin's 64-bit-inode struct stat
+    Case("stat_inode64", r"""
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+static void show(const char *what, int rc, struct stat *st) {
+    /* sizes of regular files only: a directory's, and block counts, are the host's */
+    printf("%s: %d reg %d dir %d size %lld\n", what, rc, S_ISREG(st->st_mode),
+           S_ISDIR(st->st_mode), S_ISREG(st->st_mode) ? (long long)st->st_size : -1LL);
+}
+int main(void) {
+    struct stat st;
+    int fd = open("made.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    write(fd, "twelve bytes", 12);
+    show("fstat", fstat(fd, &st), &st);
+    close(fd);
+    show("stat", stat("made.txt", &st), &st);
+    show("lstat", lstat("made.txt", &st), &st);
+    show("dir", stat(".", &st), &st);
+    int missing = stat("absent.txt", &st);
+    printf("missing %d errno %d\n", missing, errno);
     return 0;
 }
 """),
