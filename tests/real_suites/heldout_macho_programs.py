@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from oracle import RunResult
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # this checkout's oracle, run as a script from anywhere
 INCLUDE = REPO / "tests" / "macho_include"
 LIBSYSTEM = REPO / "linker" / "macho" / "data" / "libSystem.tbd"
 TRIPLES = {"x86_64": ("x86_64-apple-macos10.15", "10.15", "64"),
