@@ -6,6 +6,7 @@ same source does natively on Linux (-m32 for i386)."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -259,3 +260,23 @@ def test_runs_as_natively(case: Case, tmp_path: Path) -> None:
             if got.faults or seen != want:
                 wrong.append(f"{arch} {bind}: {seen} {got.faults}; natively {want}")
     assert wrong == []
+
+
+def test_a_broken_dyld_import_is_not_a_guest_fault(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the held-out runs were going, a half-edited module made importing the emulated
+    dyld fail, and every Mach-O run came back as a load fault saying the dyld was "not
+    there yet": the host's error has to surface as one."""
+    source = tmp_path / "hello.c"
+    source.write_text("int main(void) { return 0; }\n")
+    exe = _darwin(source, "x86_64")
+    real = importlib.import_module
+
+    def broken(name: str, package: str | None = None) -> object:
+        if name == "oracle.emulate.macho.dyld":
+            raise ImportError("cannot import name 'half_written'")
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", broken)
+    with pytest.raises(ImportError, match="half_written"):
+        run(str(exe))
