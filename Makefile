@@ -64,16 +64,18 @@ fuzz-hostile: $(STAMP)
 real-projects: $(STAMP)
 	$(PY) tests/real_suites/projects.py --work build/real-projects $(REAL_ARGS)
 
-# mold's own test suite (from the mirror of its repository, MOLD_REF) run with GNU ld and
-# then linkharness as `cc -B.`'s linker, PIE and -no-pie, two jobs at a time: a table of
-# what linkharness does with each test GNU ld passes, and build/mold-suite.json.
-MOLD_REF ?= HEAD
+# mold's own test suite (the `test` directory of a mold checkout you name: MOLD_SUITE=DIR)
+# run with GNU ld and then linkharness as `cc -B.`'s linker, PIE and -no-pie, two jobs at a
+# time: a table of what linkharness does with each test GNU ld passes, and
+# build/mold-suite.json.
+MOLD_SUITE ?=
 mold-suite: $(STAMP)
-	$(PY) tests/real_suites/mold_suite.py --ref $(MOLD_REF) --json build/mold-suite.json $(MOLD_SUITE_ARGS)
+	$(PY) tests/real_suites/mold_suite.py --suite "$(MOLD_SUITE)" --json build/mold-suite.json $(MOLD_SUITE_ARGS)
 
-# held-out C programs no one here wrote (c-testsuite, the Benchmarks Game, zlib and Lua from
-# Debian sources), linked by GNU ld, run natively and under the emulator: a table of how many
-# print and exit the same (tests/real_suites/heldout_programs.py; HELDOUT_ARGS e.g. --suite)
+# held-out C programs no one here wrote (Debian sources built by their own makefiles, and
+# the directories or manifests you name: HELDOUT_ARGS='--c-programs DIR --manifest FILE'),
+# linked by GNU ld, run natively and under the emulator: a table of how many print and exit
+# the same (tests/real_suites/heldout_programs.py)
 heldout-programs: $(STAMP)
 	$(PY) tests/real_suites/heldout_programs.py --work build/heldout-programs --json build/heldout-programs.json $(HELDOUT_ARGS)
 

@@ -21,7 +21,10 @@ this process's plus its children's: linkers, assemblers, native runs
 (bench/fuzz_stages.py); each example works in a directory of the properties' own kind
 (fuzz.scratch.RecyclingDirs), whose cost is "other". Beside
 them, in the same run, the issue's baseline: a shell pipeline of GNU as + GNU ld + a native
-run of a trivial case (bench/shell_baseline.py), and each property's ratio to it. The
+run of a trivial case (bench/shell_baseline.py), and each property's ratio to it; and,
+after property (a), the same-work baseline: (a)'s very examples as assembly text through
+GNU as, GNU ld with (a)'s link options and a native run (shell_baseline.measure_same_work),
+with (a)'s ratio to it. The
 property (a) share of examples that the fuzz test also assembles with GNU as and llvm-mc
 is not included: it is (a) again on other objects. Everything runs in this one process.
 """

@@ -75,6 +75,18 @@ class Abi:
             return self.read_word(mem, self.sp(uc) + 8 + 8 * (index - 6))
         return self.read_word(mem, self.sp(uc) + 4 + 4 * index)
 
+    def int_args(self, uc: Uc, mem: GuestMemory, count: int) -> tuple[int, ...]:
+        """The first `count` integer arguments of the current call, as int_arg reads each:
+        on i386 in one read of the stack (a library call's trace reads them all, and one
+        read of sp and of memory per argument was most of a cheap call's cost there)."""
+        if count <= 0:
+            return ()
+        if self.word == 8 and count <= 6:
+            return tuple(int(uc.reg_read(reg)) for reg in _INT_REGS_64[:count])
+        if self.word == 8:
+            return tuple(self.int_arg(uc, mem, i) for i in range(count))
+        return struct.unpack(f"<{count}I", mem.read(self.sp(uc) + 4, 4 * count))
+
     def varargs(self, uc: Uc, mem: GuestMemory, fixed_ints: int) -> GuestVarArgs:
         """The variadic arguments following `fixed_ints` integer arguments."""
         sp = self.sp(uc)

@@ -63,7 +63,11 @@ class CallContext:
         return process
 
     def arg(self, index: int) -> int:
-        """Integer argument `index` (0-based) as an unsigned machine word."""
+        """Integer argument `index` (0-based) as an unsigned machine word (as the call
+        entered: the trace has read the first ones already, and reading a register again
+        costs as much as a simple function's whole work)."""
+        if index < len(self.entry_args):
+            return self.entry_args[index]
         return self.machine.abi.int_arg(self.machine.uc, self.mem, index)
 
     def signed(self, index: int) -> int:
@@ -76,6 +80,8 @@ class CallContext:
         return self.machine.abi.read_word(self.mem, self.machine.abi.sp(self.machine.uc))
 
     def args(self, count: int) -> tuple[int, ...]:
+        if count <= len(self.entry_args):
+            return self.entry_args[:count]
         return tuple(self.arg(i) for i in range(count))
 
     def varargs(self, fixed_ints: int) -> GuestVarArgs:

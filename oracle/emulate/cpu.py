@@ -48,6 +48,8 @@ from unicorn.unicorn_const import UC_ERR_OK
 from unicorn.unicorn_py3.arch.intel import UcIntel
 from unicorn.unicorn_py3.unicorn import uc_mem_region, uclib
 
+from oracle.emulate.guest_code import GUEST_QSORT
+
 # The default translation buffer is 1 GiB of reserved memory per instance; programs under
 # test translate far less (a full buffer is flushed, not fatal).
 TCG_BUFFER = 8 << 20
@@ -55,11 +57,12 @@ PAGE = 0x1000
 SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
 ZERO_IN_PLACE = 256 << 10  # kept regions up to this size are zeroed with memset, not madvise
 ASK_RESIDENT = 2 << 20  # larger regions are cleared by madvise without asking mincore
-TRAMPOLINE_FILL = 0xF4  # hlt
+TRAMPOLINE_FILL = 0xC3  # ret: see Cpu
 X87_CONTROL_AT_EXEC = 0x37F  # the x87 control word and MXCSR a new Linux process has
 MXCSR_AT_EXEC = 0x1F80
 # inc ecx; jmp back: the same bytes in 32- and 64-bit mode.  Two instructions an iteration.
 SINK_CODE = b"\xff\xc1\xeb\xfc"
+GUEST_CODE_OFFSET = 0x40  # the library's guest code (guest_code.py), after the sink's
 # Dropping the translations of this much code (and less) range by range is cheaper than
 # Unicorn's whole-cache flush (about 30 us, and every block of the library region has to be
 # translated again after it); past it, flush.
@@ -153,9 +156,14 @@ class Cpu:
 
     The library region [lib_base, lib_base + lib_size) stays mapped for the CPU's life (its
     bytes never change): all but its last page is the hooked trampoline range, filled with
-    `hlt`, which ends a translated block at once (zero bytes would make every library
+    `ret`, which ends a translated block at once (zero bytes would make every library
     entry a block of hundreds of hooked `add [rax], al`, and translating those was most of
-    a small run's time); the last page holds the counting sink (see machine.py)."""
+    a small run's time).  The hook runs the library function before the `ret` executes;
+    one that returns normally only sets the return registers, and the `ret` itself pops
+    the caller's return address: a hook that writes pc costs Unicorn an exit from the
+    translated code and a new lookup (about 2 us of a library call's cost; `hlt`, the
+    fill before, needed one on every call).  The last page holds the counting sink (see machine.py) and,
+    after it, the library functions that run as guest code (guest_code.py: qsort)."""
 
     def __init__(self, mode: int, lib_base: int, lib_size: int) -> None:
         self.mode = mode
@@ -190,6 +198,9 @@ class Cpu:
         self.uc.mem_map(lib_base, lib_size, UC_PROT_READ | UC_PROT_EXEC)
         self.uc.mem_write(lib_base, bytes([TRAMPOLINE_FILL]) * (self.sink - lib_base))
         self.uc.mem_write(self.sink, SINK_CODE)
+        code, entry = GUEST_QSORT[64 if mode == UC_MODE_64 else 32]
+        self.uc.mem_write(self.sink + GUEST_CODE_OFFSET, code)
+        self.guest_qsort = self.sink + GUEST_CODE_OFFSET + entry
         self.uc.hook_add(UC_HOOK_CODE, self._on_code, begin=lib_base, end=self.sink - 1)
         self.uc.hook_add(UC_HOOK_MEM_INVALID, self._on_bad_access)
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)

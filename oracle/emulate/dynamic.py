@@ -97,6 +97,7 @@ class Dynamic:
         self._symtab = self.tags.get(DT_SYMTAB)
         self._syms: dict[int, DynSym] = {}
         self._needs: dict[int, tuple[str, str]] | None = None
+        self._files: dict[int, str] | None = None
 
     def get(self, tag: int, default: int = 0) -> int:
         return self.tags.get(tag, default)
@@ -204,8 +205,11 @@ class Dynamic:
         return out
 
     def version_files(self) -> dict[int, str]:
-        """Version index -> the file that must provide it."""
-        return {index: need[0] for index, need in self.version_needs().items()}
+        """Version index -> the file that must provide it (made once: the scope asks for it
+        at every symbol it resolves)."""
+        if self._files is None:
+            self._files = {index: need[0] for index, need in self.version_needs().items()}
+        return self._files
 
     def version_index(self, sym_index: int) -> int:
         versym = self.tags.get(DT_VERSYM)

@@ -99,6 +99,12 @@ class MemoryFiles:
 
     def __init__(self) -> None:
         self.files: dict[str, bytearray] = {}
+        # stat's inode numbers: one per file's bytes, whether reached by a path or an open
+        # descriptor (sqlite compares the two to see that its database was not moved)
+        self.inodes: dict[int, int] = {}
+
+    def inode(self, data: bytearray) -> int:
+        return self.inodes.setdefault(id(data), len(self.inodes) + 2)
 
     @staticmethod
     def seeded(directory: str | Path) -> MemoryFiles:

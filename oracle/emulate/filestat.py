@@ -48,10 +48,10 @@ def _path_status(files: MemoryFiles, path: bytes) -> Status | None:
     name = files.normalize(path)
     data = files.files.get(name)
     if data is not None:
-        return Status(S_IFREG | 0o644, len(data), 2 + sorted(files.files).index(name))
+        return Status(S_IFREG | 0o644, len(data), files.inode(data))
     prefix = name.rstrip("/") + "/"
     if name == "/" or any(other.startswith(prefix) for other in files.files):
-        return Status(S_IFDIR | 0o755, BLOCK, 1, links=2)
+        return Status(S_IFDIR | 0o755, BLOCK, 1, links=2)  # (1: files count from 2)
     return None
 
 
@@ -59,7 +59,9 @@ def _fd_status(ctx: CallContext, fd: int) -> Status | None:
     if fd < FIRST_FILE_FD:
         return Status(S_IFIFO | 0o600, 0, 100 + fd)
     opened = ctx.process.open_files.get(fd)
-    return None if opened is None else Status(S_IFREG | 0o644, len(opened.data), 1000 + fd)
+    if opened is None:
+        return None
+    return Status(S_IFREG | 0o644, len(opened.data), ctx.process.files.inode(opened.data))
 
 
 # what a path or a descriptor is, for the emulated libSystem's stat (Darwin's layout)

@@ -224,6 +224,16 @@ def libc_exports(word: int) -> dict[str, Export]:
     return table
 
 
+# libc.so.6 functions whose arguments are Linux structures or numbers that Darwin's differ
+# from (open's O_* flags, struct stat, a 128-byte sigset_t where Darwin's is 4 bytes,
+# struct passwd, fcntl's commands, sysconf's names): the emulated libSystem must not lend them, or a Mach-O guest's memory
+# would be written in the wrong shape; without a Darwin version they are "unimplemented"
+LINUX_SHAPED = frozenset({
+    "open", "open64", "stat", "lstat", "fstat", "stat64", "lstat64", "fstat64", "fstatat",
+    "fstatat64", "sigemptyset", "sigfillset", "sigaddset", "sigdelset", "sigismember",
+    "getpwuid", "getpwnam", "fcntl", "fcntl64", "sysconf",
+})
+
 SHARED_WITH_LIBSYSTEM = frozenset({"strtod", "atof", "strtok", "strerror", "perror", "llabs"})
 
 

@@ -3,10 +3,12 @@ region where calls are intercepted, the loop that alternates guest execution wit
 library functions, and the translation of every way a run can go wrong into a Fault.
 
 Library functions, the lazy resolver and the return gate of guest calls all live at
-addresses in one executable "library" region, a trampoline page range.  A code hook
-limited to that range runs the Python handler of an address before any instruction there
-executes; the handler sets the registers and the next pc, and a jump to an address
-without a handler is a fault.  The region's bytes are never executed (cpu.py fills it).
+addresses in one executable "library" region, a trampoline page range filled with `ret`.
+A code hook limited to that range runs the Python handler of an address before the `ret`
+there executes; a handler that returns to the caller sets the return registers (and the
+stack pointer to where the return address is) and lets the `ret` return, one that goes
+elsewhere (a guest call, longjmp) sets pc, and a jump to an address without a handler is
+a fault (cpu.py says why the `ret`).
 
 Nothing else runs Python while guest code runs: guest code executes at the JIT's speed.
 A run is bounded by its wall time (the watchdog thread in cpu.py stops the CPU) and,
@@ -127,6 +129,7 @@ class Machine:
         # never a new Unicorn instance per run because a caller forgot to close.
         self._release = weakref.finalize(self, cpus.release, self._cpu, self._cpu.lease)
         self._sink = self._cpu.sink  # the last page: the counting sink, not hooked
+        self.guest_qsort = self._cpu.guest_qsort  # guest code (guest_code.py), not hooked
         self.uc = self._cpu.uc
         self.mem = UcMemory(self.uc, self._cpu.map, self._cpu)
         self.mem.readonly.append((lib_base, self.lib_end))  # mapped by the CPU, for good
@@ -144,7 +147,7 @@ class Machine:
         self._stack: list[_Continuation] = []
         self._stop: BaseException | None = None
         self._current = "<program>"
-        self._call_site = 0
+        self._call_sp = 0  # the stack pointer at the last library call's entry
         self._deadline = 0.0
         self._alarm: cpus.Alarm | None = None
         self._last_access: tuple[int, int] | None = None
@@ -177,6 +180,8 @@ class Machine:
 
     def symbol_at(self, addr: int) -> str | None:
         if self.lib_base <= addr < self.lib_end:
+            if addr >= self._sink + cpus.GUEST_CODE_OFFSET:
+                return "qsort (the emulated libc's guest code)"
             return self._names.get(addr)
         return self.symbolizer(addr)
 
@@ -184,23 +189,25 @@ class Machine:
 
     def _call_export(self, library: str, export: Export) -> None:
         ctx = CallContext(self, library, export.name)
-        ctx.entry_args = ctx.args(export.arity)
+        ctx.entry_args = self.abi.int_args(self.uc, self.mem, export.arity)
         self.trace.append(TraceEntry(library, export.name, ctx.entry_args))
-        entry_sp = self.abi.sp(self.uc)
-        self._call_site = self.abi.read_word(self.mem, entry_sp)
+        entry_sp = self._call_sp = self.abi.sp(self.uc)  # its call site: _call_site()
         outcome = export.impl(ctx)
         if isinstance(outcome, GeneratorType):
             self._resume(_Continuation(outcome, entry_sp, library, export.name), 0, first=True)
         elif outcome is not JUMPED:
-            self._finish(entry_sp, outcome)  # type: ignore[arg-type]
+            self._finish(entry_sp, outcome, restore_sp=False)  # type: ignore[arg-type]
 
-    def _finish(self, entry_sp: int, value: float | None) -> None:
-        self.uc.reg_write(self.abi.sp_reg, entry_sp)
+    def _finish(self, entry_sp: int, value: float | None, restore_sp: bool = True) -> None:
+        """Return `value` from the library call entered at `entry_sp`: the return
+        registers set and the stack pointer at the return address, which the trampoline's
+        `ret` pops (or _run's loop, for a call it dispatched itself)."""
+        if restore_sp:  # (a direct return has left it there)
+            self.uc.reg_write(self.abi.sp_reg, entry_sp)
         if isinstance(value, float):
             self.abi.set_float_return(self.uc, value)
         else:
             self.abi.set_return(self.uc, int(value or 0))
-        self.abi.return_to_caller(self.uc, self.mem)
 
     def return_from_guest_call(self, symbol: str, value: int) -> bool:
         """Resume the innermost suspended library call named `symbol` as if the guest code
@@ -269,6 +276,8 @@ class Machine:
                 pc = self.abi.pc(self.uc)
                 if self.lib_base <= pc < self._sink:
                     self._dispatch(pc)
+                    if self.abi.pc(self.uc) == pc:  # returned: the `ret`'s work, done here
+                        self.abi.return_to_caller(self.uc, self.mem)
                     continue
                 self._emulate(pc)
         except ProgramExit as done:
@@ -278,7 +287,7 @@ class Machine:
         except GuestFault as err:
             # Like a CPU fault: the address is where the program was (the call site), the
             # message names the bad address.
-            site = self._call_site
+            site = self._call_site()
             return None, [Fault("library", site, self.symbol_at(site),
                                 f"in {self._current} called from {site:#x}: {err.message} "
                                 f"at {err.address:#x}")]
@@ -287,6 +296,14 @@ class Machine:
         except Exception as err:  # noqa: BLE001 - a library bug must not escape as a crash
             return None, [Fault("library", self.abi.pc(self.uc), None,
                                 f"emulator error in {self._current}: {err!r}")]
+
+    def _call_site(self) -> int:
+        """Where the last library call was made from (its return address, read when a
+        fault asks for it rather than on every call)."""
+        try:
+            return self.abi.read_word(self.mem, self._call_sp) if self._call_sp else 0
+        except Exception:  # noqa: BLE001 - a fault report must not fail for want of it
+            return 0
 
     def _dispatch(self, pc: int) -> None:
         handler = self._handlers.get(pc)
@@ -310,7 +327,8 @@ class Machine:
             raise RunStop(self._cpu_fault(err)) from None
         now = self.abi.pc(self.uc)
         if self._stop is not None:
-            if count and self.instructions is not None and self._sink <= now < self.lib_end:
+            if count and self.instructions is not None and \
+                    self._sink <= now < self._sink + len(cpus.SINK_CODE):
                 self.instructions += count - self._sink_instructions(now) - self._overcount
             raise self._stop
         if self._alarm is not None and self._alarm.fired:

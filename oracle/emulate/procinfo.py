@@ -32,6 +32,23 @@ def _passwd(ctx: CallContext) -> int:
     return ctx.process.object(("passwd",), body).address
 
 
+# sysconf's answers for a run: x86's page, the kernel's USER_HZ, one processor (a run's
+# threads take turns), glibc's soft descriptor limit; other names fail with EINVAL
+_SC_CLK_TCK, _SC_OPEN_MAX, _SC_PAGESIZE, _SC_NPROCESSORS_CONF, _SC_NPROCESSORS_ONLN = 2, 4, 30, 83, 84
+SYSCONF = {_SC_CLK_TCK: 100, _SC_OPEN_MAX: 1024, _SC_PAGESIZE: 4096, _SC_NPROCESSORS_CONF: 1,
+           _SC_NPROCESSORS_ONLN: 1}
+EINVAL = 22
+
+
+def sysconf(ctx: CallContext) -> int:
+    value = SYSCONF.get(ctx.arg(0) & 0xFFFFFFFF)
+    if value is None:
+        ctx.mem.write(ctx.process.object(("errno",), bytes(4)).address,
+                      EINVAL.to_bytes(4, "little"))
+        return -1
+    return value
+
+
 def getpwuid(ctx: CallContext) -> int:
     return _passwd(ctx) if ctx.arg(0) & 0xFFFFFFFF == UID else 0
 
@@ -47,6 +64,9 @@ EXPORTS = (
     Export("geteuid", 0, lambda ctx: UID),
     Export("getgid", 0, lambda ctx: GID),
     Export("getegid", 0, lambda ctx: GID),
+    Export("sysconf", 1, sysconf),
+    Export("__sysconf", 1, sysconf),
+    Export("getpagesize", 0, lambda ctx: SYSCONF[_SC_PAGESIZE]),
     Export("getpwuid", 1, getpwuid),
     Export("getpwnam", 1, getpwnam),
     Export("sleep", 1, _zero),

@@ -17,10 +17,7 @@ import functools
 import io
 import struct
 from dataclasses import dataclass, field
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
+from typing import TYPE_CHECKING
 
 from oracle.emulate import dynamic as dt
 from oracle.emulate.dynamic import Dynamic, DynSym
@@ -28,6 +25,9 @@ from oracle.emulate.libraries import EmulatedLibrary
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
+
+if TYPE_CHECKING:
+    from elftools.elf.elffile import ELFFile
 
 
 class LoadFault(Exception):
@@ -102,7 +102,12 @@ _Index = tuple[tuple[tuple[str, Definition], ...], tuple[tuple[str, int], ...]]
 def _symbol_index(data: bytes, is_executable: bool) -> _Index:
     """(name, definition) and (name, canonical PLT index) pairs of a file's .dynsym.
     Cached by the file's bytes: a program's libraries are the same file run after run (a
-    fuzz property or a hostile campaign runs thousands), and pyelftools takes ~10 ms."""
+    fuzz property or a hostile campaign runs thousands), and pyelftools takes ~10 ms.
+    pyelftools is imported on the first call (a Mach-O run makes none)."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
     try:
         elf = ELFFile(io.BytesIO(data))
         section = elf.get_section_by_name(".dynsym")

@@ -7,10 +7,6 @@ import bisect
 import io
 import struct
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-from elftools.elf.sections import SymbolTableSection
-
 MAX_DISTANCE = 0x10000  # farther than this from any symbol: no name
 
 
@@ -22,6 +18,12 @@ class Symbolizer:
         self._names: list[str] = []
 
     def _load(self) -> None:
+        # pyelftools is imported here, when a fault first asks for a name: a Mach-O run
+        # never needs it, and importing it is a fifth of `linkharness run`'s start
+        from elftools.common.exceptions import ELFError
+        from elftools.elf.elffile import ELFFile
+        from elftools.elf.sections import SymbolTableSection
+
         table: dict[int, tuple[str, int]] = {}
         try:
             elf = ELFFile(io.BytesIO(self._data))

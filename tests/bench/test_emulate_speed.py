@@ -53,7 +53,8 @@ def test_main_prints_a_table_and_writes_sane_json(cache: Path,
     out = cache / "emulate.json"
     status = emulate_speed.main(["--runs", "3", "--loop-runs", "1", "--loop-instructions",
                                  str(LOOP), "--warmup", "0", "--cache", str(cache),
-                                 "--json", str(out), "--linkers", "ignored"])
+                                 "--json", str(out), "--linkers", "ignored",
+                                 "--compute-runs", "0"])
     assert status == 0
     text = capsys.readouterr().out
     for name in ("bare Unicorn loop", "hello ELF x86-64", "hello ELF i386",
@@ -89,3 +90,25 @@ def test_profile_writes_the_call_tree_and_a_flat_list(cache: Path,
     assert flat.startswith("   own s")
     assert "run.py" in flat  # oracle/emulate/run.py:run is on every sampled stack
     assert (cache / "emulate_speed" / "emulate-profile.txt").stat().st_size > 0
+
+
+def test_the_compute_section_times_every_kernel_and_target_each_way(
+        cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = cache / "compute.json"
+    status = emulate_speed.main(["--only-compute", "--compute-runs", "1", "--kernel-size",
+                                 "nqueens=5", "--kernel-size", "sortsieve=3", "--cache",
+                                 str(cache), "--json", str(out)])
+    assert status == 0
+    text = capsys.readouterr().out
+    assert "nqueens ELF x86-64 (GNU ld)" in text and "sortsieve Mach-O i386 (linkharness)" in text
+    rows = json.loads(out.read_text())["compute_heavy"]
+    assert len(rows) == 2 * 5  # two kernels, five targets (Mach-O x86-64 by two linkers)
+    for row in rows:
+        assert row["instructions"] > 1000  # counted by a run with a budget
+        ways = row["ways"]
+        assert set(ways) == {"bare (in process)", "bare (process)", "linkharness run (process)",
+                             "oracle.run (in process)"}
+        assert all(len(w["runs"]) == 1 and w["median_wall_s"] > 0 for w in ways.values())
+        assert row["in_process_cpu_ratio"] == pytest.approx(
+            ways["oracle.run (in process)"]["median_cpu_s"]
+            / ways["bare (in process)"]["median_cpu_s"])

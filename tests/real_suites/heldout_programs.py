@@ -1,16 +1,19 @@
 """Held-out real C programs, linked by GNU ld, run natively and under the emulator.
 
 Issue 12's last "done when": C programs no one here wrote, linked by GNU ld, must print and
-exit under `oracle.run` as they do natively.  The programs (`heldout_sources.py`) are
-c-testsuite's single-file tests, the Benchmarks Game's single-threaded C programs and
-zlib's and Lua's own builds from Debian bookworm sources; none is copied into the
-repository.  A tool, not a pytest module (`make heldout-programs`):
+exit under `oracle.run` as they do natively.  The programs (`heldout_sources.py`) come
+from directories and manifests the caller names (a C test suite's single-file programs,
+say) and from Debian bookworm sources (zlib, bzip2, sqlite3, Lua, built by their own
+makefiles); none is copied into the repository.  A tool, not a pytest module (`make
+heldout-programs`):
 
-    python tests/real_suites/heldout_programs.py [--work DIR] [--suite NAME ...]
+    python tests/real_suites/heldout_programs.py [--work DIR] [--suite debian]
+        [--c-programs DIR ...] [--manifest FILE ...]
         [--arch x86_64|i386 ...] [--variant pie-lazy ...] [--only NAME ...] [--jobs N]
 
 Each program is built for x86-64 and i386, PIE and -no-pie (gcc's defaults for each), and
-linked by GNU ld lazy and with `-z now`: eight links.  Each link is run natively and under
+linked by GNU ld lazy and with `-z now`: eight links (`--linker linkharness`: by this
+checkout's linker instead, through `gcc -B` its shim; each link is then judged the same way).  Each link is run natively and under
 `oracle.run` (the lazy links with lazy binding, the `-z now` ones eagerly, as the emulated
 ld.so decides from the file), with the same arguments, stdin and starting files; stdout,
 stderr and the exit status are compared.  Outcomes per run:
@@ -19,7 +22,7 @@ stderr and the exit status are compared.  Outcomes per run:
   differs   the run ended normally but printed or exited otherwise (the first difference kept)
   fault     the emulated run faulted: the fault's line (an unimplemented libc function
             names itself)
-Programs whose native build or run fails (a c-testsuite test gcc rejects for -m32, a
+Programs whose native build or run fails (a test program gcc rejects for -m32, a
 native timeout) are counted apart as "not built" / "native failed" and not judged.
 """
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import functools
 import json
 import multiprocessing
 import os
@@ -42,7 +46,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from heldout_sources import SUITES, Program
+from harness import shim_directory
+from heldout_sources import SUITES, Program, from_manifest, single_files
 
 VARIANTS = {  # name -> (pie, gcc link flags)
     "pie-lazy": ("pie", ["-pie", "-Wl,-z,lazy"]),
@@ -72,13 +77,25 @@ class Ran:
     exit_code: int | None
 
 
-def link(program: Program, arch: str, variant: str, work: Path) -> Path:
+# which linker gcc runs: GNU ld (the issue's held-out run), or this checkout's linkharness
+# through its `ld` shim (`--linker linkharness`: the same programs judge our own links)
+LINKERS: dict[str, list[str]] = {"gnu": ["-fuse-ld=bfd"], "linkharness": []}
+
+
+@functools.cache
+def _shim() -> Path:
+    return shim_directory()
+
+
+def link(program: Program, arch: str, variant: str, work: Path, linker: str = "gnu") -> Path:
     pie, flags = VARIANTS[variant]
     scratch = work / "build" / program.suite / program.name / f"{arch}-{pie}"
     scratch.mkdir(parents=True, exist_ok=True)
     inputs = program.inputs(arch, pie, scratch)
-    out = scratch / f"{program.name}-{variant}"
-    subprocess.run(["gcc", "-fuse-ld=bfd", *(["-m32"] if arch == "i386" else []), *flags,
+    out = scratch / f"{program.name}-{variant}" if linker == "gnu" else \
+        scratch / f"{program.name}-{variant}-{linker}"
+    choose = LINKERS[linker] if linker == "gnu" else ["-B", str(_shim())]
+    subprocess.run(["gcc", *choose, *(["-m32"] if arch == "i386" else []), *flags,
                     *inputs, *program.libs, "-o", str(out)],
                    check=True, capture_output=True, timeout=300)
     return out
@@ -118,15 +135,15 @@ def first_difference(native: Ran, emulated: Ran) -> str:
     return ""
 
 
-def judge(program: Program, arch: str, variant: str, work: Path, stdin: bytes) -> Outcome:
+def judge(program: Program, arch: str, variant: str, work: Path, stdin: bytes,
+          linker: str = "gnu") -> Outcome:
     start = time.monotonic()
     outcome = Outcome(program.suite, program.name, arch, variant, "same")
     try:
-        exe = link(program, arch, variant, work)
+        exe = link(program, arch, variant, work, linker)
     except subprocess.CalledProcessError as err:
-        outcome.status = "not-built"
-        outcome.detail = (err.stderr or b"").decode(errors="replace").strip().splitlines()[-1:]\
-            .__str__()
+        lines = (err.stderr or b"").decode(errors="replace").strip().splitlines()
+        outcome.status, outcome.detail = "not-built", lines[-1] if lines else str(err)
         return outcome
     try:
         native = run_native(exe, program, stdin)
@@ -159,8 +176,8 @@ def stdin_of(program: Program, arch: str, by_name: dict[str, Program], work: Pat
 _PROGRAMS: list[Program] = []
 
 
-def judge_program(index: int, arches: list[str], variants: list[str],
-                  work: Path) -> list[Outcome]:
+def judge_program(index: int, arches: list[str], variants: list[str], work: Path,
+                  linker: str) -> list[Outcome]:
     program = _PROGRAMS[index]
     by_name = {p.name: p for p in _PROGRAMS}
     outcomes = []
@@ -171,7 +188,7 @@ def judge_program(index: int, arches: list[str], variants: list[str],
             outcomes += [Outcome(program.suite, program.name, arch, v, "not-built", str(err))
                          for v in variants]
             continue
-        outcomes += [judge(program, arch, v, work, stdin) for v in variants]
+        outcomes += [judge(program, arch, v, work, stdin, linker) for v in variants]
     return outcomes
 
 
@@ -192,17 +209,30 @@ def table(outcomes: list[Outcome]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--work", type=Path, default=Path("build/heldout-programs"))
-    parser.add_argument("--suite", action="append", choices=sorted(SUITES))
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES),
+                        help="the built-in suites (default: all, unless directories or "
+                             "manifests are given)")
+    parser.add_argument("--c-programs", type=Path, action="append", default=[],
+                        metavar="DIR", help="every *.c of DIR, one program each")
+    parser.add_argument("--manifest", type=Path, action="append", default=[],
+                        help="a JSON list of programs (heldout_sources.from_manifest)")
     parser.add_argument("--arch", action="append", choices=["x86_64", "i386"])
     parser.add_argument("--variant", action="append", choices=sorted(VARIANTS))
     parser.add_argument("--only", action="append", help="program names")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--linker", choices=sorted(LINKERS), default="gnu",
+                        help="gnu: GNU ld (default); linkharness: this checkout's, via its shim")
     parser.add_argument("--json", type=Path, help="write every outcome here")
     options = parser.parse_args(argv)
     work = options.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     programs: list[Program] = []
-    for suite in options.suite or sorted(SUITES):
+    for directory in options.c_programs:
+        programs += single_files(directory)
+    for manifest in options.manifest:
+        programs += from_manifest(manifest)
+    given = options.c_programs or options.manifest
+    for suite in options.suite or ([] if given else sorted(SUITES)):
         programs += SUITES[suite](work)
     _PROGRAMS[:] = programs
     chosen = [i for i, p in enumerate(programs) if not options.only or p.name in options.only]
@@ -219,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     outcomes: list[Outcome] = []
     forked = multiprocessing.get_context("fork")
     with concurrent.futures.ProcessPoolExecutor(options.jobs, mp_context=forked) as pool:
-        futures = [pool.submit(judge_program, i, arches, variants, work) for i in chosen]
+        futures = [pool.submit(judge_program, i, arches, variants, work, options.linker)
+                   for i in chosen]
         for future in concurrent.futures.as_completed(futures):
             for o in future.result():
                 outcomes.append(o)

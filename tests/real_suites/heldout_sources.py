@@ -1,19 +1,20 @@
 """Where the held-out programs of `heldout_programs.py` come from, and how each is built.
 
-Nothing here is copied into the repository: the sources are read at run time from pinned
-commits of two mirrored repositories and from Debian bookworm source packages.
+Nothing here is copied into the repository, and nothing names another repository's files:
+the programs are read at run time from directories and manifests the caller names, and
+from Debian bookworm source packages.
 
-  c-testsuite   c-testsuite/c-testsuite's `tests/single-exec/*.c` (~220 single-file programs,
-                compiled as its gcc runner compiles them: -std=c11 -O2)
-  benchmarks    the Computer Language Benchmarks Game's single-threaded C programs (the CVS
-                mirror Byron/benchmarksgame-cvs-mirror), with small arguments; revcomp and
-                k-nucleotide read fasta's output on stdin, as the game runs them
-  debian        real tools built with their own makefiles from bookworm sources: zlib's
-                `example` and `minigzip`, bzip2 (compressing, decompressing, testing a
-                file, a stdin, a file that is not bzip2), sqlite3's shell on an in-memory
-                database (its amalgamation made by its own makefile) and Lua 5.4's `lua`
-                running small scripts of ours (zlib from Debian's patched tree; bzip2 and Lua from the
-                upstream tarballs, whose makefiles need no libtool)
+  --c-programs DIR   every `*.c` of DIR, a single-file program run without arguments (a C
+                     compiler test suite's programs, say; -std=c11 -O2)
+  --manifest FILE    the programs a JSON manifest names, with their arguments, flags,
+                     libraries, and another program's output as stdin
+  debian             real tools built with their own makefiles from bookworm sources: zlib's
+                     `example` and `minigzip`, bzip2 (compressing, decompressing, testing a
+                     file, a stdin, a file that is not bzip2), sqlite3's shell on an
+                     in-memory database (its amalgamation made by its own makefile) and Lua
+                     5.4's `lua` running small scripts of ours (zlib from Debian's patched
+                     tree; bzip2 and Lua from the upstream tarballs, whose makefiles need no
+                     libtool)
 
 A program is built once per (arch, pie) into objects (or, for a project, by its makefile),
 then linked by GNU ld through gcc once per link variant.
@@ -22,16 +23,14 @@ then linked by GNU ld through gcc once per link variant.
 from __future__ import annotations
 
 import bz2
+import gzip
+import json
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-C_TESTSUITE = Path("/work/.mirror/c-testsuite+c-testsuite/repo")
-C_TESTSUITE_COMMIT = "5c7275656d751de0e68b2d340a95b5681858ed07"
-BENCHMARKS = Path("/work/.mirror/Byron+benchmarksgame-cvs-mirror/repo")
-BENCHMARKS_COMMIT = "0077cab4253be9762f35b46bde22b331b3e9c2b4"
 DEBIAN_SOURCES = (
     "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
     "http://deb.debian.org/debian bookworm main\n"
@@ -58,21 +57,6 @@ class Program:
     stdin_from: str = ""  # the name of a program whose native stdout is this one's stdin
 
 
-def git_extract(mirror: Path, commit: str, paths: Sequence[str], into: Path) -> Path:
-    """`paths` of `commit` in `mirror`, extracted once under INTO/COMMIT."""
-    full = subprocess.run(["git", "-C", str(mirror), "rev-parse", commit + "^{commit}"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    root = into / full[:12]
-    stamp = root / ".extracted"
-    if not stamp.exists():
-        root.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(mirror), "archive", full, *paths],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-        stamp.touch()
-    return root
-
-
 def compile_sources(sources: Sequence[Path], cflags: Sequence[str],
                     shared: Path | None = None) -> Callable[[str, str, Path], list[str]]:
     """Link inputs made by compiling SOURCES with gcc, once per (arch, pie): in the
@@ -96,42 +80,32 @@ def compile_sources(sources: Sequence[Path], cflags: Sequence[str],
     return inputs
 
 
-def c_testsuite(work: Path) -> list[Program]:
-    root = git_extract(C_TESTSUITE, C_TESTSUITE_COMMIT, ["tests/single-exec"], work / "src")
+def single_files(directory: Path) -> list[Program]:
+    """Every `*.c` of DIRECTORY, a program of its own (compiled as a C test suite's runner
+    compiles one: -std=c11 -O2), run without arguments."""
+    return [Program("single-file", source.stem,
+                    compile_sources([source], ["-std=c11", "-O2", "-w"]))
+            for source in sorted(directory.glob("*.c"))]
+
+
+def from_manifest(manifest: Path) -> list[Program]:
+    """The programs a JSON manifest names, each {"name", "source" (relative to the
+    manifest), "args", "cflags" ("{dir}" for the manifest's directory), "libs",
+    "stdin_from" (a program whose native stdout is this one's stdin)}."""
+    root = manifest.parent.resolve()
     programs = []
-    for source in sorted((root / "tests" / "single-exec").glob("*.c")):
-        programs.append(Program("c-testsuite", source.stem,
-                                compile_sources([source], ["-std=c11", "-O2", "-w"])))
-    return programs
-
-
-# (name, file under bench/, arguments, extra cflags, libs, stdin from)
-BENCHMARK_PROGRAMS = (
-    ("nbody", "nbody/nbody.gcc", ("1000",), (), ("-lm",), ""),
-    ("fannkuch-redux", "fannkuchredux/fannkuchredux.gcc", ("7",), (), (), ""),
-    ("spectral-norm", "spectralnorm/spectralnorm.gcc", ("100",), (), ("-lm",), ""),
-    ("mandelbrot", "mandelbrot/mandelbrot.gcc-2.gcc", ("200",), (), (), ""),
-    ("fasta", "fasta/fasta.gcc", ("1000",), (), (), ""),
-    ("binary-trees", "binarytrees/binarytrees.gcc", ("10",), (), ("-lm",), ""),
-    ("reverse-complement", "revcomp/revcomp.gcc-4.gcc", (), (), (), "fasta"),
-    ("reverse-complement-5", "revcomp/revcomp.gcc-5.gcc", (), (), (), "fasta"),
-    ("k-nucleotide", "knucleotide/knucleotide.gcc", (), ("-Ibench/Include",), (), "fasta"),
-)
-
-
-def benchmarks(work: Path) -> list[Program]:
-    root = git_extract(BENCHMARKS, BENCHMARKS_COMMIT,
-                       sorted({"bench/" + row[1] for row in BENCHMARK_PROGRAMS}
-                              | {"bench/Include"}), work / "src")
-    programs = []
-    for name, path, args, cflags, libs, stdin_from in BENCHMARK_PROGRAMS:
-        source = root / "bench" / path
-        as_c = source.with_name(name + ".c")  # gcc needs the .c suffix
-        if not as_c.exists():
+    for entry in json.loads(manifest.read_text()):
+        source = root / entry["source"]
+        as_c = source if source.suffix == ".c" else \
+            manifest.parent / ".heldout-c" / (entry["name"] + ".c")  # gcc needs .c
+        if as_c != source:
+            as_c.parent.mkdir(exist_ok=True)
             shutil.copyfile(source, as_c)
-        flags = ["-O2", "-w", *[f.replace("-Ibench", "-I" + str(root / "bench")) for f in cflags]]
-        programs.append(Program("benchmarks", name, compile_sources([as_c], flags),
-                                libs=libs, args=args, stdin_from=stdin_from))
+        flags = ["-O2", "-w", *(f.replace("{dir}", str(root)) for f in entry.get("cflags", []))]
+        programs.append(Program("manifest", entry["name"], compile_sources([as_c], flags),
+                                libs=tuple(entry.get("libs", [])),
+                                args=tuple(entry.get("args", [])),
+                                stdin_from=entry.get("stdin_from", "")))
     return programs
 
 
@@ -255,6 +229,16 @@ SQLITE_SCRIPTS = {  # SQL of ours, read by the shell from stdin against :memory:
 }
 
 
+SQLITE_FILE_DB = (
+    "create table t(a integer primary key, b text); begin;"
+    " insert into t(b) values ('one'), ('two'), ('three'); commit;"
+    " begin; update t set b = upper(b) where a > 1; rollback;"
+    " insert into t(b) select b || '!' from t; create index tb on t(b);"
+    " pragma integrity_check; pragma journal_mode; pragma page_count;\n"
+    ".open made.db\nselect a, b from t order by b;\nvacuum;\nselect count(*) from t;\n"
+)
+
+
 LUA_SCRIPTS = {  # our own few lines of Lua, driving the interpreter's libraries
     "strings": 'local t = {} for i = 1, 20 do t[#t+1] = string.format("%d:%5.2f:%x:%q", i, i/7,'
                ' i*255, "a\\n") end print(table.concat(t, ",")) print(("hello"):rep(3, "-"),'
@@ -314,8 +298,15 @@ def debian(work: Path) -> list[Program]:
         (files / "data.txt").write_text("alpha\nbeta\ngamma\n")
     programs.append(Program("debian", "zlib-example", zlib_inputs("example.o"),
                             args=("example.gz",), files=files))
-    programs.append(Program("debian", "zlib-minigzip", zlib_inputs("minigzip.o"),
-                            args=("-c", "sample.txt"), files=files))
+    gzipped = files / "sample.txt.gz"
+    if not gzipped.exists():
+        gzipped.write_bytes(gzip.compress(sample.read_bytes(), 9, mtime=0))
+    for name, args, stdin in (("", ("-c", "sample.txt"), b""),
+                              ("-decompress", ("-d", "-c", "sample.txt.gz"), b""),
+                              ("-stdin", ("-1",), sample.read_bytes()),
+                              ("-not-gzip", ("-d", "-c", "data.txt"), b"")):
+        programs.append(Program("debian", f"zlib-minigzip{name}", zlib_inputs("minigzip.o"),
+                                args=args, stdin=stdin, files=files))
     lua = MakeBuild(upstream_source(work, "lua5.4"), _lua_make)
 
     def lua_inputs(arch: str, pie: str, scratch: Path) -> list[str]:
@@ -338,12 +329,25 @@ def debian(work: Path) -> list[Program]:
                               ("not-bzip2", ("-d", "-c", "data.txt"), b"")):
         programs.append(Program("debian", f"bzip2-{name}", bzip2_inputs, args=args,
                                 stdin=stdin, files=files))
+    # bzip2's own `make test`: its three samples compressed at -1, -2, -3 and its three
+    # .bz2 files decompressed (-s for the third), stdin to stdout
+    for number, level in ((1, "-1"), (2, "-2"), (3, "-3")):
+        ref, packed = bzip2.source / f"sample{number}.ref", bzip2.source / f"sample{number}.bz2"
+        programs.append(Program("debian", f"bzip2-test-sample{number}-compress", bzip2_inputs,
+                                args=(level,), stdin=ref.read_bytes()))
+        programs.append(Program("debian", f"bzip2-test-sample{number}-decompress",
+                                bzip2_inputs, args=("-ds" if number == 3 else "-d",),
+                                stdin=packed.read_bytes()))
     amalgamation = sqlite_amalgamation(work)
     sqlite_inputs = compile_sources([amalgamation / "shell.c", amalgamation / "sqlite3.c"],
                                     SQLITE_FLAGS, shared=amalgamation)
     for script, sql in SQLITE_SCRIPTS.items():
         programs.append(Program("debian", f"sqlite3-{script}", sqlite_inputs, libs=("-lm",),
                                 args=(":memory:",), stdin=sql.encode()))
+    # a database file (rollback journal: its -journal file made, synced and deleted), which
+    # the shell then opens a second time with .open to read what the first wrote
+    programs.append(Program("debian", "sqlite3-file-db", sqlite_inputs, libs=("-lm",),
+                            args=("made.db",), stdin=SQLITE_FILE_DB.encode(), files=files))
     for script, text in LUA_SCRIPTS.items():
         programs.append(Program("debian", f"lua-{script}", lua_inputs, libs=("-lm",),
                                 args=("-e", text), files=files,
@@ -351,4 +355,4 @@ def debian(work: Path) -> list[Program]:
     return programs
 
 
-SUITES = {"c-testsuite": c_testsuite, "benchmarks": benchmarks, "debian": debian}
+SUITES = {"debian": debian}

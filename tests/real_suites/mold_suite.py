@@ -2,9 +2,9 @@
 linking them through `cc -B.`) with GNU ld and then with linkharness in the linker's seat,
 and classify what linkharness does with every test that GNU ld passes.
 
-A tool, not a pytest module (`make mold-suite`).  mold's tests are read from the bare
-mirror of its repository (`git archive REF test`); nothing of them is copied into this
-repository.  Each test runs in a scratch directory of its own whose `ld` (what `-B.`
+A tool, not a pytest module (`make mold-suite MOLD_SUITE=DIR`).  mold's tests are read
+from the `test` directory of a mold checkout the caller names (`--suite DIR`); nothing of
+them is copied into this repository, nor does it name their files.  Each test runs in a scratch directory of its own whose `ld` (what `-B.`
 picks up) and `mold` (what a few tests call by name) are the linker under test, so a
 test that passes options only mold knows fails with GNU ld too and drops out.
 
@@ -36,7 +36,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-MIRROR = Path("/work/.mirror/rui314+mold/repo")
 GNU_LD = "/usr/bin/ld.bfd"
 OTHER_ARCHES = ("aarch64", "arm", "armeb", "riscv32", "riscv64", "ppc64le", "ppc64", "ppc",
                 "sparc64", "s390x", "sh4", "m68k", "loongarch64", "i686", "i386")
@@ -58,19 +57,6 @@ class Outcome:
     warnings: list[str] = dataclasses.field(default_factory=list)
     traceback: bool = False
     gnu_warnings: list[str] = dataclasses.field(default_factory=list)
-
-
-def extract_suite(ref: str, mirror: Path, into: Path) -> Path:
-    """The suite's `test/` directory of `ref`, extracted once per commit."""
-    commit = subprocess.run(["git", "-C", str(mirror), "rev-parse", ref + "^{commit}"],
-                            check=True, capture_output=True, text=True).stdout.strip()
-    root = into / commit[:12]
-    if not (root / "test").is_dir():
-        root.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(["git", "-C", str(mirror), "archive", commit, "test"],
-                                 check=True, capture_output=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
-    return root / "test"
 
 
 def select_tests(suite: Path, machine: str) -> list[Path]:
@@ -249,8 +235,8 @@ def print_table(summary: dict[str, object]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ref", default="HEAD", help="mold commit or tag (default HEAD)")
-    parser.add_argument("--mirror", type=Path, default=MIRROR)
+    parser.add_argument("--suite", type=Path,
+                        help="the `test` directory of a mold checkout (required to run)")
     parser.add_argument("--scratch", type=Path, default=Path("/tmp/mold-suite"))
     parser.add_argument("--json", type=Path, default=Path("build/mold-suite.json"))
     parser.add_argument("--modes", default="no-pie,pie")
@@ -271,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = {name: {(o["test"], o["mode"]): Outcome(**o) for o in old[name]}
                 for name in ("gnu", "linkharness")}
         modes = sorted({mode for _test, mode in runs["gnu"]}, key=lambda m: m != "no-pie")
-        print(f"mold test suite {old['ref']} ({old['commit']}), {old['machine']}")
+        print(f"mold test suite {old.get('directory', '?')}, {old['machine']}")
         print_table(summarise(runs["gnu"], runs["linkharness"], modes))
         return 0
 
@@ -280,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
 
     modes = [m for m in args.modes.split(",") if m]
     args.scratch.mkdir(parents=True, exist_ok=True)
-    suite = extract_suite(args.ref, args.mirror, args.scratch / "src")
+    if args.suite is None or not args.suite.is_dir():
+        parser.error("--suite DIR: the test directory of a mold checkout")
+    suite = args.suite.resolve()
     tests = select_tests(suite, args.machine)
     if args.only:
         wanted = set(args.only.split(","))
@@ -315,14 +303,13 @@ def main(argv: list[str] | None = None) -> int:
             lh[(o.test, o.mode)] = o
 
     summary = summarise(gnu, lh, modes)
-    commit = suite.parent.name
-    payload = {"suite": "mold", "ref": args.ref, "commit": commit, "machine": args.machine,
+    payload = {"suite": "mold", "directory": str(suite), "machine": args.machine,
                "summary": summary,
                "gnu": [dataclasses.asdict(o) for o in gnu.values()],
                "linkharness": [dataclasses.asdict(o) for o in lh.values()]}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(payload, indent=1))
-    print(f"mold test suite {args.ref} ({commit}), {args.machine}; logs in {run_dir}/logs")
+    print(f"mold test suite {suite}, {args.machine}; logs in {run_dir}/logs")
     print_table(summary)
     return 0
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from oracle.emulate import libtrace
 from oracle.emulate.calls import CallContext, Export
+from oracle.emulate.libc_binding import LINUX_SHAPED
 from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc, Libm
 from oracle.emulate.macho import tlv
 from oracle.emulate.macho.compiler_rt import compiler_rt_exports
@@ -99,6 +100,8 @@ class LibSystem:
             return Resolved(export=self._threads[name])
         if name == "_tlv_bootstrap":
             return Resolved(export=tlv.bootstrap_export())
+        if name in LINUX_SHAPED:  # glibc's shapes, not Darwin's: unimplemented here
+            return None
         export = self._libc.function(name) or self._libm.function(name)
         return Resolved(export=export) if export is not None else None
 

@@ -85,3 +85,31 @@ def test_access_getcwd_and_the_user_entry_match_a_native_run(build: Builder, tmp
     out = same_as_native(build("userenv.c", arch), tmp_path)
     assert b"missing -1 errno=2\n" in out and b"getcwd tiny: 1 errno=34\n" in out
     assert b"getpwuid: 1 uid=1 dir-absolute=1 name-set=1 shell-set=1\n" in out
+    assert b"sysconf: page 4096 = 4096, clock ticks 100, processors>=1 1, open max>=256 1\n" \
+        in out and b"sysconf bad: -1 errno=22\n" in out
+
+
+def test_libsystem_lends_no_linux_shaped_function() -> None:
+    """open's flags, struct stat, sigset_t and struct passwd differ on Darwin: the emulated
+    libSystem leaves those glibc implementations out (unimplemented), and lends the rest."""
+    from typing import cast
+
+    from oracle.emulate.macho.libraries import LibSystem
+    from oracle.emulate.process import Process
+
+    nobody = cast(Process, None)  # these names are settled before any process is asked
+    for word in (8, 4):
+        system = LibSystem("/usr/lib/libSystem.B.dylib", word)
+        for name in ("_open", "_stat", "_fstat", "_sigemptyset", "_getpwuid"):
+            assert system.resolve(name, nobody) is None, name
+        for name in ("_time", "_strftime", "_lseek", "_access", "_localeconv"):
+            assert system.resolve(name, nobody) is not None, name
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+@pytest.mark.parametrize("offsets", [(), ("-D_FILE_OFFSET_BITS=64",)])
+def test_fcntl_positioned_io_and_truncation_match_a_native_run(
+        build: Builder, tmp_path: Path, arch: str, offsets: tuple[str, ...]) -> None:
+    out = same_as_native(build("fileops.c", arch, extra=offsets), tmp_path)
+    assert b"pread text: page-two\n" in out and b"size grown: 8192 errno=0\n" in out
+    assert b"same inode: 1, size 8192\n" in out and b"F_DUPFD: 10 errno=0\n" in out

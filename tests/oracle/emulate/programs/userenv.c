@@ -1,5 +1,5 @@
 /* What sqlite's shell asks before it reads a line: access() on paths, the working
-   directory, the user's passwd entry (home directory).  Only what is the same for the
+   directory, the user's passwd entry (home directory); and sysconf (its WAL mode).  Only what is the same for the
    emulated user and a native one is printed (the native user and cwd differ). */
 #include <errno.h>
 #include <pwd.h>
@@ -37,5 +37,11 @@ int main(void) {
         printf("getpwnam: %d\n", again != NULL && again->pw_uid == getuid());
     }
     printf("unknown uid: %d\n", getpwuid(54321) == NULL);
+    printf("sysconf: page %ld = %d, clock ticks %ld, processors>=1 %d, open max>=256 %d\n",
+           sysconf(_SC_PAGESIZE), getpagesize(), sysconf(_SC_CLK_TCK),
+           sysconf(_SC_NPROCESSORS_ONLN) >= 1, sysconf(_SC_OPEN_MAX) >= 256);
+    errno = 0;
+    long bad = sysconf(-5);
+    printf("sysconf bad: %ld errno=%d\n", bad, errno);
     return 0;
 }
