@@ -188,6 +188,8 @@ class SymbolTable:
         them are one set of arrays, names become ids in one pass, and only definitions
         (whose rules depend on what came before) are walked one by one.  References only
         set flags that no definition reads, so they are applied per symbol afterwards."""
+        if not objs:  # (a batch whose first object is refused: none before it)
+            return
         for obj in objs:
             self._discard_duplicate_comdats(obj)
         tables = [obj.symbols for obj in objs]

@@ -237,3 +237,12 @@ def test_a_numeric_entry_is_read_as_gnu_ld_reads_it(entry: str, wanted: int, tmp
     out = tmp_path / "a.out"
     assert main([str(objects["elf"]), "-e", entry, "-o", str(out)]) == 0
     assert int.from_bytes(out.read_bytes()[24:32], "little") == wanted
+
+
+def test_objects_of_the_other_class_read_as_a_batch_are_one_line(
+        tmp_path: Path, objects: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    """`-m elf_i386` before two x86-64 objects: the bulk reader's batch was refused at its
+    first object, and adding the (empty) batch before it raised a numpy ValueError (found
+    by the command-line family, `script@options` case 981 of seed 4)."""
+    _refused(["-m", "elf_i386", str(objects["elf"]), str(objects["elf"])], tmp_path / "a.out",
+             capsys, "object is x86_64, but the link is for i386")
