@@ -64,6 +64,11 @@ def _fd_status(ctx: CallContext, fd: int) -> Status | None:
     return Status(S_IFREG | 0o644, len(opened.data), ctx.process.files.inode(opened.data))
 
 
+# what a path or a descriptor is, for the emulated libSystem's stat (Darwin's layout)
+path_status = _path_status
+fd_status = _fd_status
+
+
 def _pack(word: int, large: bool, status: Status) -> bytes:
     blocks = (status.size + 511) // 512
     if word == 8:

@@ -1,8 +1,7 @@
 """`run()`: load an executable under the emulated dynamic loader and run it, bounded.
 
 The file's magic picks the loader: ELF goes to the emulated ld.so (ldso.py); Mach-O goes
-to oracle.emulate.macho.dyld.run_macho(data, Invocation) when that module exists, and is
-refused with a clear fault until then.
+to oracle.emulate.macho.dyld.run_macho(data, Invocation).
 """
 
 from __future__ import annotations
@@ -112,12 +111,11 @@ def run(
 
 
 def _run_macho(data: bytes, inv: Invocation) -> RunResult:
-    """Mach-O goes to `oracle.emulate.macho.dyld.run_macho(data, invocation)` once that
-    module exists (it reuses the machine, ABIs, libraries and trace of the ELF side)."""
-    try:
-        dyld = importlib.import_module("oracle.emulate.macho.dyld")
-    except ImportError:
-        return _refused("Mach-O executables need the emulated dyld, which is not there yet")
+    """Mach-O goes to `oracle.emulate.macho.dyld.run_macho(data, invocation)`, imported on
+    first use (it reuses the machine, ABIs, libraries and trace of the ELF side).  A
+    failure to import it is the host's and raises: it once became a load fault saying
+    the dyld was "not there yet", which hid a broken import in every Mach-O run."""
+    dyld = importlib.import_module("oracle.emulate.macho.dyld")
     result: RunResult = dyld.run_macho(data, inv)
     return result
 

@@ -38,6 +38,8 @@ int vprintf(const char *__restrict, va_list);
 int vfprintf(FILE *__restrict, const char *__restrict, va_list);
 int vsprintf(char *__restrict, const char *__restrict, va_list);
 int vsnprintf(char *__restrict, size_t, const char *__restrict, va_list);
+int asprintf(char **__restrict, const char *__restrict, ...);
+int vasprintf(char **__restrict, const char *__restrict, va_list);
 int sscanf(const char *__restrict, const char *__restrict, ...);
 int scanf(const char *__restrict, ...);
 int fscanf(FILE *__restrict, const char *__restrict, ...);

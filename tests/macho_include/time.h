@@ -10,6 +10,11 @@ __BEGIN_DECLS
 typedef long time_t;
 typedef unsigned long clock_t;
 
+struct timespec {
+    time_t tv_sec;
+    long tv_nsec;
+};
+
 struct tm {
     int tm_sec;
     int tm_min;

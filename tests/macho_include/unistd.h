@@ -3,6 +3,7 @@
 #define LH_DARWIN_UNISTD_H
 
 #include "_types.h"
+#include <sys/types.h>
 
 __BEGIN_DECLS
 
@@ -22,6 +23,9 @@ ssize_t read(int, void *, size_t);
 void _exit(int) __attribute__((noreturn));
 int isatty(int);
 int unlink(const char *);
+int close(int);
+int fchown(int, uid_t, gid_t);
+off_t lseek(int, off_t, int);
 long sysconf(int);
 
 __END_DECLS

@@ -11,6 +11,8 @@ program `NAME.c` the directory may hold:
   NAME.c.args     its arguments (shell words), the same natively and emulated; each
                   line one run (NAME.c:0, NAME.c:1, ...)
   NAME.c.stdin    bytes fed to its standard input
+  NAME.c.sources  more sources of the program, one a line, relative to its directory
+  NAME.c.cflags   flags for both compilers (shell words: -I, -D)
 
 Builds (`--builds`): x86_64 by linkharness (dyld-info opcodes), by linkharness with
 chained fixups, by ld64.lld-14; i386 by linkharness (ld64.lld-14 has no i386).  The i386
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from oracle import RunResult
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))  # this checkout's oracle, run as a script from anywhere
 INCLUDE = REPO / "tests" / "macho_include"
 LIBSYSTEM = REPO / "linker" / "macho" / "data" / "libSystem.tbd"
 TRIPLES = {"x86_64": ("x86_64-apple-macos10.15", "10.15", "64"),
@@ -94,10 +97,22 @@ def program_runs(source: Path) -> tuple[list[list[str]], bytes]:
     return runs, stdin_file.read_bytes() if stdin_file.exists() else b""
 
 
-def build_native(source: Path, work: Path, bits: str) -> Path | str:
+def program_sources(source: Path) -> tuple[list[Path], list[str]]:
+    """The program's sources (NAME.c, then those its .sources file names, relative to its
+    directory) and the flags both compilers get (its .cflags: shell words)."""
+    extra = source.with_name(source.name + ".sources")
+    cflags = source.with_name(source.name + ".cflags")
+    sources = [source] + ([source.parent / line.strip() for line in extra.read_text().splitlines()
+                           if line.strip()] if extra.exists() else [])
+    return sources, shlex.split(cflags.read_text()) if cflags.exists() else []
+
+
+def build_native(source: Path, work: Path, bits: str, opt: str) -> Path | str:
     """gcc's build for this machine, or why there is none."""
     exe = work / f"native{bits}"
-    built = subprocess.run(["gcc", f"-m{bits}", "-O1", "-w", "-o", str(exe), str(source), "-lm"],
+    sources, cflags = program_sources(source)
+    built = subprocess.run(["gcc", f"-m{bits}", opt, "-w", *cflags, "-o", str(exe),
+                            *map(str, sources), "-lm"],
                            capture_output=True, text=True, check=False)
     if built.returncode != 0:
         return "native build failed: " + (built.stderr.strip().splitlines() or ["?"])[-1]
@@ -116,21 +131,26 @@ def run_native(exe: Path, argv0: str, args: list[str], stdin: bytes, timeout: fl
     return Native(done.stdout, done.stderr, done.returncode)
 
 
-def compile_darwin(source: Path, work: Path, arch: str) -> Path | str:
-    obj = work / f"{arch}.o"
-    done = subprocess.run(["clang-14", f"--target={TRIPLES[arch][0]}", "-nostdlibinc",
-                           "-isystem", str(INCLUDE), "-O1", "-w", "-c", "-o", str(obj),
-                           str(source)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        errors = [line for line in done.stderr.splitlines() if "error:" in line]
-        return (errors or ["?"])[0]
-    return obj
+def compile_darwin(source: Path, work: Path, arch: str, opt: str) -> list[Path] | str:
+    """The program's objects for macOS on `arch`, or clang's first error."""
+    sources, cflags = program_sources(source)
+    objects = []
+    for number, one in enumerate(sources):
+        obj = work / f"{arch}-{number}-{one.stem}.o"
+        done = subprocess.run(["clang-14", f"--target={TRIPLES[arch][0]}", "-nostdlibinc",
+                               "-isystem", str(INCLUDE), opt, "-w", *cflags, "-c", "-o",
+                               str(obj), str(one)], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            errors = [line for line in done.stderr.splitlines() if "error:" in line]
+            return (errors or ["?"])[0]
+        objects.append(obj)
+    return objects
 
 
-def link(build: Build, obj: Path, exe: Path) -> str | None:
+def link(build: Build, objects: list[Path], exe: Path) -> str | None:
     """None when linked, else the linker's complaint (its first line)."""
     args = ["-arch", build.arch, "-platform_version", "macos", TRIPLES[build.arch][1],
-            "12.0", str(LIBSYSTEM), *build.flags, str(obj), "-o", str(exe)]
+            "12.0", str(LIBSYSTEM), *build.flags, *map(str, objects), "-o", str(exe)]
     command = (["ld64.lld-14", *args] if build.linker == "ld64.lld"
                else [sys.executable, "-m", "linker.macho", *args])
     done = subprocess.run(command, capture_output=True, text=True, check=False,
@@ -156,8 +176,8 @@ def _clip(data: bytes, room: int = 120) -> str:
     return text if len(text) <= room else text[:room] + f"...({len(data)} bytes)"
 
 
-def judge_program(source: Path, builds: list[str], timeout: float, native_timeout: float
-                  ) -> tuple[list[Verdict], str | None]:
+def judge_program(source: Path, builds: list[str], timeout: float, native_timeout: float,
+                  opt: str = "-O1") -> tuple[list[Verdict], str | None]:
     """Every (run, build, bind) verdict of one program; or why it was left out.  A program
     with several runs (lines of its .args) names each `NAME.c:K`."""
     from oracle import run  # the harness's public entry point only
@@ -170,7 +190,7 @@ def judge_program(source: Path, builds: list[str], timeout: float, native_timeou
         work = Path(scratch)
         natives: dict[str, list[Native]] = {}
         for arch in sorted({BUILDS[b].arch for b in builds}):
-            exe = build_native(source, work, TRIPLES[arch][2])
+            exe = build_native(source, work, TRIPLES[arch][2], opt)
             outcomes = ([exe] if isinstance(exe, str) else
                         [run_native(exe, argv0, args, stdin, native_timeout) for args in runs])
             failed = next((o for o in outcomes if isinstance(o, str)), None)
@@ -179,7 +199,7 @@ def judge_program(source: Path, builds: list[str], timeout: float, native_timeou
                     return [], failed
                 continue  # no 32-bit build natively: its Darwin builds are not judged
             natives[arch] = [o for o in outcomes if isinstance(o, Native)]
-        objects: dict[str, Path | str] = {arch: compile_darwin(source, work, arch)
+        objects: dict[str, list[Path] | str] = {arch: compile_darwin(source, work, arch, opt)
                                           for arch in natives}
         for label in builds:
             build = BUILDS[label]
@@ -248,6 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0,
                         help="the emulator's wall-time limit per run, seconds")
     parser.add_argument("--native-timeout", type=float, default=10.0)
+    parser.add_argument("--opt", default="-O1", choices=("-O0", "-O1", "-O2", "-O3", "-Os"),
+                        help="the optimisation level of both compilers")
     parser.add_argument("--json", type=Path, help="write every verdict here")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every run that is not the same as natively")
@@ -261,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, str] = {}
     with concurrent.futures.ProcessPoolExecutor(options.jobs) as pool:
         futures = {pool.submit(judge_program, s, builds, options.timeout,
-                               options.native_timeout): s for s in sources}
+                               options.native_timeout, options.opt): s for s in sources}
         for future in concurrent.futures.as_completed(futures):
             source = futures[future]
             got, why = future.result()

@@ -21,10 +21,14 @@ FP_SAVE_END = 176  # 48 + eight 16-byte xmm registers
 class StackArgs:
     """Arguments in consecutive cells of at least `slot` bytes starting at `addr`."""
 
-    def __init__(self, mem: GuestMemory, addr: int, slot: int) -> None:
+    def __init__(self, mem: GuestMemory, addr: int, slot: int,
+                 long_double_slot: tuple[int, int] | None = None) -> None:
         self.mem = mem
         self.addr = addr
         self.slot = slot
+        # (alignment, size) of a long double's cell: x86-64's (16, 16) and i386 SysV's
+        # (4, 12) by default; i386 macOS passes (16, 16)
+        self.long_double_slot = long_double_slot or ((16, 16) if slot == 8 else (4, 12))
 
     def take(self, size: int) -> bytes:
         data = self.mem.read(self.addr, size)
@@ -40,11 +44,10 @@ class StackArgs:
 
     def next_long_double(self) -> bytes:
         """x86-64's overflow area (8-byte cells): a 16-byte aligned 16-byte slot; i386's
-        argument area (4-byte cells): 12 bytes."""
-        if self.slot == 8:
-            self.addr = (self.addr + 15) & ~15
-            return self.take(16)[:10]
-        return self.take(12)[:10]
+        argument area (4-byte cells): 12 bytes (16, aligned to 16, on macOS)."""
+        align, size = self.long_double_slot
+        self.addr = (self.addr + align - 1) & -align
+        return self.take(size)[:10]
 
 
 class SysVVaList:
@@ -74,6 +77,10 @@ class SysVVaList:
         return self.overflow.next_long_double()  # never in registers
 
 
-def va_list_args(mem: GuestMemory, va_list: int, word: int) -> VarArgs:
-    """The arguments behind a va_list argument value on the ABI with this word size."""
-    return SysVVaList(mem, va_list) if word == 8 else StackArgs(mem, va_list, 4)
+def va_list_args(mem: GuestMemory, va_list: int, word: int,
+                 long_double_slot: tuple[int, int] | None = None) -> VarArgs:
+    """The arguments behind a va_list argument value on the ABI with this word size (and,
+    on i386, this long double cell; see StackArgs)."""
+    if word == 8:
+        return SysVVaList(mem, va_list)
+    return StackArgs(mem, va_list, 4, long_double_slot)

@@ -1,5 +1,5 @@
 """libSystem functions and data that glibc does not have under the same name: the
-_FORTIFY_SOURCE `__*_chk` entry points clang emits for Darwin, `bzero`, `read`, the
+_FORTIFY_SOURCE `__*_chk` entry points clang emits for Darwin, `bzero`, the
 `__tolower`/`__toupper` helpers, `__assert_rtn` (assert), and the ctype table that Darwin's <ctype.h> macros read.
 
 Darwin's isdigit(c) and friends read `_DefaultRuneLocale.__runetype[c]` inline for c < 128
@@ -99,15 +99,6 @@ def _checked(base: Export, size_arg: int, limit_arg: int | None,
     return impl
 
 
-def _read(ctx: CallContext) -> int:
-    fd, buf, count = ctx.args(3)
-    if fd != 0:
-        return -1
-    data = ctx.process.read_stdin(count)
-    ctx.mem.write(buf, data)
-    return len(data)
-
-
 def _assert_rtn(ctx: CallContext) -> LibResult:
     """Darwin's assert(): __assert_rtn(func, file, line, expr) reports and aborts."""
     func, file, line, expr = ctx.args(4)
@@ -141,7 +132,6 @@ def darwin_exports(glibc: Callable[[str], Export | None]) -> dict[str, Export]:
         Export("isblank", 1, _class_test(CTYPE_B)),
         Export("bzero", 2, _bzero(need("memset"))),
         Export("__bzero", 2, _bzero(need("memset"))),  # what clang -O2 calls for memset(p, 0, n)
-        Export("read", 3, _read),
         Export("__assert_rtn", 4, _assert_rtn),
         *extra_exports(glibc),
         *posix_exports(glibc),

@@ -27,6 +27,8 @@ from oracle.emulate.libraries import DEFAULT_OBJECT_SIZE, Libc, Libm
 from oracle.emulate.macho import tlv
 from oracle.emulate.macho.compiler_rt import compiler_rt_exports
 from oracle.emulate.macho.darwin_libc import darwin_exports, rune_locale
+from oracle.emulate.macho.libsystem_stat import inode64_export
+from oracle.emulate.macho.libsystem_vprintf import i386_vprintf_exports
 from oracle.emulate.macho.pthreads import pthread_exports
 from oracle.emulate.process import Process
 from oracle.records import quick_init
@@ -74,6 +76,7 @@ class LibSystem:
         self._threads = pthread_exports()
         if word == 4:  # i386 code calls libSystem's compiler runtime for 64-bit division
             self._darwin.update(compiler_rt_exports())
+            self._darwin.update(i386_vprintf_exports())  # Darwin's long double cells
 
     def resolve(self, symbol: str, process: Process) -> Resolved | None:
         name = c_name(symbol)
@@ -85,6 +88,9 @@ class LibSystem:
             return Resolved(address=process.object((RUNE_LOCALE,), rune_locale(self.word)).address)
         if name in self._darwin:
             return Resolved(export=self._darwin[name])
+        if symbol.endswith("$INODE64"):  # Darwin's 64-bit-inode struct stat
+            inode64 = inode64_export(name)
+            return None if inode64 is None else Resolved(export=inode64)
         if name in ("dlopen", "dlsym", "dlclose", "dlerror"):
             from oracle.emulate.macho.dlopen import DL_EXPORTS  # it needs the loader
             return Resolved(export=DL_EXPORTS[name])

@@ -2,7 +2,9 @@
 emulated libc has not (or has under glibc's numbering): posix_memalign (clang's
 <mm_malloc.h> calls it for _mm_malloc), the `*_unlocked` character functions (functions in
 libSystem, not macros over a FILE's buffer as in glibc), sysconf with Darwin's `_SC_*`
-numbers, sched_yield, and <err.h>'s err/errx/warn/warnx.
+numbers, sched_yield, <err.h>'s err/errx/warn/warnx, and open (BSD's O_* flags, translated
+to the shared file system's) and lseek (off_t is 64-bit on i386 macOS too: two stack words,
+the result in edx:eax).
 
 Values are the emulated machine's, chosen so a program prints what its native Linux build
 prints where the two systems agree: one processor (threads run one at a time), 4 KiB
@@ -20,6 +22,12 @@ from oracle.emulate.libc.stdio import render_printf
 from oracle.emulate.macho.libsystem_extra import FixedArgs, message_of_errno
 
 EINVAL = 22
+# open(2)'s flags: Darwin's <fcntl.h> value -> Linux's, which the shared open takes
+DARWIN_OPEN_FLAGS = {0x0008: 0o2000,  # O_APPEND
+                     0x0200: 0o100,  # O_CREAT
+                     0x0400: 0o1000,  # O_TRUNC
+                     0x0800: 0o200}  # O_EXCL
+O_ACCMODE = 3
 # <unistd.h> on Darwin: sysconf names -> the emulated machine's values
 DARWIN_SYSCONF = {
     3: 100,  # _SC_CLK_TCK
@@ -90,6 +98,18 @@ def _reporter(fmt_arg: int, with_errno: bool, exits: bool,
     return impl
 
 
+def _open(shared: Export) -> Callable[[CallContext], LibResult]:
+    def impl(ctx: CallContext) -> LibResult:
+        darwin = ctx.arg(1) & 0xFFFFFFFF
+        linux = darwin & O_ACCMODE
+        for bit, value in DARWIN_OPEN_FLAGS.items():
+            if darwin & bit:
+                linux |= value
+        return shared.impl(FixedArgs(ctx, (ctx.arg(0), linux, ctx.arg(2))))
+
+    return impl
+
+
 def _same_as(export: Export | None, name: str) -> list[Export]:
     return [] if export is None else [Export(name, export.arity, export.impl)]
 
@@ -105,4 +125,8 @@ def posix_exports(glibc: Callable[[str], Export | None]) -> list[Export]:
             Export("warnx", 1, _reporter(0, False, False, exit_))]
     for locked in ("getc", "getchar", "putc", "putchar"):
         rows += _same_as(glibc(locked), f"{locked}_unlocked")
+    shared_open = glibc("open")
+    if shared_open is not None:
+        rows.append(Export("open", 3, _open(shared_open)))
+    rows += _same_as(glibc("lseek64"), "lseek")  # Darwin's off_t is always 64-bit
     return rows
