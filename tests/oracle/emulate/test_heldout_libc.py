@@ -91,7 +91,8 @@ def test_access_getcwd_and_the_user_entry_match_a_native_run(build: Builder, tmp
 
 def test_libsystem_lends_no_linux_shaped_function() -> None:
     """open's flags, struct stat, sigset_t and struct passwd differ on Darwin: the emulated
-    libSystem leaves those glibc implementations out (unimplemented), and lends the rest."""
+    libSystem leaves those glibc implementations out (unimplemented) or serves its own
+    (open, which translates BSD's O_* flags first), and lends the rest."""
     from typing import cast
 
     from oracle.emulate.macho.libraries import LibSystem
@@ -100,8 +101,11 @@ def test_libsystem_lends_no_linux_shaped_function() -> None:
     nobody = cast(Process, None)  # these names are settled before any process is asked
     for word in (8, 4):
         system = LibSystem("/usr/lib/libSystem.B.dylib", word)
-        for name in ("_open", "_stat", "_fstat", "_sigemptyset", "_getpwuid"):
+        for name in ("_stat", "_fstat", "_sigemptyset", "_getpwuid"):
             assert system.resolve(name, nobody) is None, name
+        darwin_open = system.resolve("_open", nobody)
+        assert darwin_open is not None
+        assert darwin_open.export.impl.__module__ == "oracle.emulate.macho.libsystem_posix"
         for name in ("_time", "_strftime", "_lseek", "_access", "_localeconv"):
             assert system.resolve(name, nobody) is not None, name
 
