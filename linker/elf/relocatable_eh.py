@@ -15,6 +15,7 @@ import struct
 
 import numpy as np
 
+from ..errors import LinkError
 from ..model import Binding, InputSection, ObjectFile, RelocTable, SectionRole
 from .eh_frame import _records
 
@@ -45,6 +46,11 @@ def _cut(sec: InputSection, hits: np.ndarray) -> None:
     assert sec.data is not None
     data = bytes(sec.data)
     records = _records(data, sec.where())
+    cies = {start for start, _, cie in records if cie == 0}
+    for start, _, cie in records:
+        if cie != 0 and start + 4 - cie not in cies:  # (the shift below indexes by it)
+            raise LinkError(f"an FDE's CIE pointer {cie:#x} names no CIE of the section",
+                            file=sec.where(), section=".eh_frame", offset=start + 4)
     doomed = {start for start, length, cie in records if cie != 0
               and ((hits >= start) & (hits < start + length)).any()}
     if not doomed:
