@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from oracle.emulate.calls import CallContext, Export
-from oracle.emulate.files import EBADF, EINVAL, O_CREAT, O_EXCL, OpenFile
+from oracle.emulate.files import EBADF, EINVAL, ENOSPC, O_CREAT, O_EXCL, OpenFile
 from oracle.emulate.filestdio import FIRST_FILE_FD, set_errno, take_descriptor
 
 O_RDWR = 2
@@ -175,6 +175,8 @@ def _positioned(write: bool, wide: bool) -> Callable[[CallContext], int]:
                 before = len(opened.data)
                 written = opened.write(ctx.mem.read(buf, count))
                 ctx.process.hold_output(len(opened.data) - before)
+                if written < 0:  # past MAX_FILE_BYTES: the file system is full
+                    set_errno(ctx, ENOSPC)
                 return written
             data = opened.read(count)
             opened.eof = False

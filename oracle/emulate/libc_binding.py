@@ -177,8 +177,14 @@ def _sprintf(buf_arg: int, size_arg: int | None, fmt_arg: int, fixed: int
 
 
 def _write(ctx: CallContext) -> int:
+    """write(2) as libc returns it: -1 with errno set, where the system call's own
+    convention (write_fd's) is -errno."""
     fd, buf, count = ctx.args(3)
-    return ctx.process.write_fd(fd, ctx.mem.read(buf, count))
+    result = ctx.process.write_fd(fd, ctx.mem.read(buf, count))
+    if result < 0:
+        filestdio.set_errno(ctx, -result)
+        return -1
+    return result
 
 
 def _errno_location(ctx: CallContext) -> int:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from unicorn import UC_PROT_READ, UC_PROT_WRITE
 
-from oracle.emulate.files import MemoryFiles, OpenFile
+from oracle.emulate.files import EBADF, ENOSPC, MemoryFiles, OpenFile
 from oracle.emulate.guest import GuestFault
 
 if TYPE_CHECKING:
@@ -137,9 +137,12 @@ class Process:
             before = len(opened.data)
             written = opened.write(data)
             self.hold_output(len(opened.data) - before)
-            return written if written >= 0 else -9
+            if written >= 0:
+                return written
+            # (the file system is full past MAX_FILE_BYTES; else the file is read-only)
+            return -ENOSPC if opened.writable else -EBADF
         if fd not in self.out:
-            return -9  # EBADF
+            return -EBADF
         self.hold_output(len(data))
         self.out[fd] += data
         return len(data)

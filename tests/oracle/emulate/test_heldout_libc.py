@@ -117,3 +117,15 @@ def test_fcntl_positioned_io_and_truncation_match_a_native_run(
     out = same_as_native(build("fileops.c", arch, extra=offsets), tmp_path)
     assert b"pread text: page-two\n" in out and b"size grown: 8192 errno=0\n" in out
     assert b"same inode: 1, size 8192\n" in out and b"F_DUPFD: 10 errno=0\n" in out
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_failed_writes_return_minus_one_with_errno(build: Builder, tmp_path: Path,
+                                                   arch: str) -> None:
+    exe = build("writeerrors.c", arch)
+    out = same_as_native(exe, tmp_path)
+    assert b"write read-only: -1 errno=9\n" in out and b"write closed: -1 errno=9\n" in out
+    full = run(exe, [str(exe), "full"])  # past MAX_FILE_BYTES: ENOSPC, the emulator's own
+    assert full.faults == []
+    assert b"pwrite past the end of the file system: -1 errno=28\n" in full.stdout
+    assert b"write past the end of the file system: -1 errno=28\n" in full.stdout
