@@ -177,8 +177,12 @@ def dylib_commands(pick: Picker, m: MachO) -> str | None:
         m.put(c.at + 8, 4, value)
         return f"dylib command at {c.at:#x} name offset -> {value:#x}"
     name = m.get(c.at + 8, 4)
-    if name < c.size:
-        m.data[c.at + name:c.at + c.size] = b"A" * (c.size - name)
+    # A cmdsize an earlier mutation of the case set (up to 4 GiB) would make the name a
+    # file of gigabytes (a MemoryError in the campaign's own draw): past a MiB beyond the
+    # file, the name runs to the file's end instead.  Smaller ones draw as they always did.
+    end = c.size if c.at + c.size <= len(m.data) + (1 << 20) else len(m.data) - c.at
+    if name < end:
+        m.data[c.at + name:c.at + end] = b"A" * (end - name)
     return f"dylib command at {c.at:#x} name unterminated"
 
 
