@@ -30,7 +30,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from linker.cli import main as link_main
+from linker import main as link_main
 
 from .mutate import Picker, choose
 from .rules import (
