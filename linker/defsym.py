@@ -26,15 +26,23 @@ def parse_defsym_expression(name: str, expr: str) -> tuple[str | None, int]:
 
 
 def _number(text: str) -> int:
-    """GNU ld's numbers: C prefixes, and K/M suffixes."""
+    """GNU ld's numbers: C prefixes, and K/M suffixes. As bfd_scan_vma reads them, a
+    number past 64 bits saturates at 2**64-1 before the suffix scales it, and the scaling
+    wraps as a 64-bit multiply does."""
     scale = {"k": 1024, "m": 1024 * 1024}.get(text[-1:].lower(), 1)
     if scale != 1:
         text = text[:-1]
     if text.lower().startswith("0x"):
-        return int(text, 16) * scale
-    if len(text) > 1 and text.startswith("0"):
-        return int(text, 8) * scale
-    return int(text, 10) * scale
+        value = int(text, 16)
+    elif len(text) > 1 and text.startswith("0"):
+        value = int(text, 8)
+    else:
+        value = int(text, 10)
+    value = min(value, _WORD_MASK) * scale
+    return value & _WORD_MASK if value > _WORD_MASK else value
+
+
+_WORD_MASK = (1 << 64) - 1
 
 
 def _identifier(name: str, text: str, expr: str) -> str:
