@@ -27,6 +27,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from .mutate import Picker, Seed, choose
 
@@ -83,6 +84,10 @@ def _random_byte(pick: Picker, out: bytearray, room: int, others: Sequence[Seed]
     return f"random byte at {at:#x}"
 
 
+def _order(pick: Picker) -> Literal["little", "big"]:
+    return "big" if pick.integer(0, 1) else "little"
+
+
 def _width(pick: Picker, out: bytearray) -> int:
     width = choose(pick, (1, 2, 4, 8))
     while width > len(out):
@@ -93,7 +98,7 @@ def _width(pick: Picker, out: bytearray) -> int:
 def _interesting_value(pick: Picker, out: bytearray, room: int, others: Sequence[Seed]) -> str:
     width = _width(pick, out)
     value = choose(pick, _interesting(len(out)))
-    order = "big" if pick.integer(0, 1) else "little"
+    order = _order(pick)
     raw = (value & ((1 << (8 * width)) - 1)).to_bytes(width, order)
     if pick.integer(0, 3) == 0 and room >= width:  # inserted rather than written over
         at = _offset(pick, out, end=True)
@@ -106,7 +111,7 @@ def _interesting_value(pick: Picker, out: bytearray, room: int, others: Sequence
 
 def _arithmetic(pick: Picker, out: bytearray, room: int, others: Sequence[Seed]) -> str:
     width = _width(pick, out)
-    order = "big" if pick.integer(0, 1) else "little"
+    order = _order(pick)
     at = min(_offset(pick, out), len(out) - width)
     delta = pick.integer(1, 35) * (1 if pick.integer(0, 1) else -1)
     value = (int.from_bytes(out[at:at + width], order) + delta) & ((1 << (8 * width)) - 1)
