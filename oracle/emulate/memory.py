@@ -14,6 +14,9 @@ from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
 from oracle.emulate.guest import GuestFault
 
 PAGE = 0x1000
+# A C string the emulated libraries read: a quarter of the default memory cap, so that a
+# program with one big string runs while a scan of unterminated memory still ends.
+MAX_CSTRING = 64 << 20
 LARGE_READ = 1 << 20  # reads past this size are checked against the mapped ranges first
 
 
@@ -138,11 +141,14 @@ class UcMemory:
                 return
             raise GuestFault(addr, f"write of {len(data)} bytes to unmapped memory") from err
 
-    def read_cstr(self, addr: int, limit: int = 1 << 20) -> bytes:
+    def read_cstr(self, addr: int, limit: int = MAX_CSTRING) -> bytes:
+        """The NUL-terminated string at `addr`.  The first read is short (most strings
+        are), later ones run to a page's end: a read never crosses into a page that may
+        be unmapped, and a 64 MiB string takes 16,384 reads, not 262,144."""
         out = bytearray()
         cursor = addr
+        chunk = min(PAGE - (cursor & (PAGE - 1)), 256)
         while len(out) <= limit:
-            chunk = min(PAGE - (cursor & (PAGE - 1)), 256)
             data = self.read(cursor, chunk)
             nul = data.find(0)
             if nul >= 0:
@@ -150,6 +156,7 @@ class UcMemory:
                 break
             out += data
             cursor += chunk
+            chunk = PAGE - (cursor & (PAGE - 1))
         if len(out) > limit:
             self._too_long(addr, limit)
         return bytes(out)
