@@ -158,6 +158,24 @@ class Machine:
         """Change the protection of mapped memory (UcError if it is not all mapped)."""
         self._cpu.protect(addr, size, prot)
 
+    def check_translatable(self) -> None:
+        """RunStop if executable code (as the guest's mprotect just made it) is code
+        Unicorn cannot translate, as a run's start checks it."""
+        unsafe = self._untranslatable()
+        if unsafe is not None:
+            raise RunStop(unsafe)
+
+    def _untranslatable(self) -> Fault | None:
+        """A fault at guest code whose translation would crash Unicorn and this process
+        (oracle/emulate/translation_guard.py), if any is executable."""
+        at = self._cpu.untranslatable()
+        if at is None:
+            return None
+        return Fault("unsupported", at, self.symbol_at(at),
+                     "code the emulator cannot translate: a straight line of hundreds of "
+                     "x87 register or SSE immediate instructions (Unicorn's translator "
+                     "overflows its temporaries on it and crashes)")
+
     # -- the library region --
 
     def add_handler(self, handler: Handler, name: str) -> int:
@@ -270,6 +288,9 @@ class Machine:
         self._cpu.drop_unclaimed()
         self._cpu.start(self.counting)
         self.uc.reg_write(self.abi.pc_reg, entry)
+        unsafe = self._untranslatable()
+        if unsafe is not None:
+            return None, [unsafe]
         self._current = "<program>"
         try:
             while True:
