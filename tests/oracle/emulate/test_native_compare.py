@@ -66,6 +66,18 @@ def test_static_glibc_programs_match_native(build: Builder, native: Native, arch
 
 
 @pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("flavour", ["static-pie", "static-pie-mold"])
+@pytest.mark.parametrize("source,args", [("hello.c", ["alpha"]), ("tls.c", [])])
+def test_static_pies_relocate_themselves_as_natively(build: Builder, native: Native, arch: str,
+                                                     flavour: str, source: str,
+                                                     args: list[str]) -> None:
+    """gcc -static-pie: PT_DYNAMIC without PT_INTERP.  The kernel binds nothing; glibc's
+    _dl_relocate_static_pie relocates the program and seals its RELRO (the emulator once
+    sealed it first, as ld.so would: a write-protection fault in __libc_start_main)."""
+    compare(native, build(source, arch, flavour), args, "lazy")
+
+
+@pytest.mark.parametrize("arch", ARCHES)
 def test_stack_protector_canary_through_the_thread_pointer(build: Builder, native: Native,
                                                            arch: str) -> None:
     path = build("hello.c", arch, "gnu", ("-fstack-protector-all",))
