@@ -24,6 +24,8 @@ FLAVOURS: dict[str, list[str]] = {
     "static": ["-static", "-no-pie", "-fno-pie"],
     "static-pie": ["-static-pie", "-fpie"],
     "static-pie-mold": ["-static-pie", "-fpie", "-fuse-ld=mold"],
+    "relr": ["-fpie", "-pie", "-Wl,-z,pack-relative-relocs"],
+    "relr-mold": ["-fpie", "-pie", "-fuse-ld=mold", "-Wl,-z,pack-relative-relocs"],
     "ibt": ["-no-pie", "-fno-pie", "-fcf-protection", "-Wl,-z,ibtplt"],
 }
 
