@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from oracle.json_file import JsonFileError, read_json
+from oracle.regular_file import read_regular
 
 from .model import (
     BIND_MODES,
@@ -145,7 +146,7 @@ def add_case(
 def _read(src: Any) -> bytes:
     if isinstance(src, (bytes, bytearray, memoryview)):
         return bytes(src)
-    return Path(src).read_bytes()
+    return read_regular(src)  # an object, not a FIFO or /dev/zero (which never ends)
 
 
 def _derive_id(caught: str, blobs: list[tuple[str, bytes]]) -> str:

@@ -50,3 +50,26 @@ def test_report_names_a_broken_replay_file(tmp_path: Path,
     assert status == 1
     assert capsys.readouterr().err == f"linkharness report: {bad}: not UTF-8 (byte 0)\n"
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.parametrize(("extra", "said"), [
+    (["--expect-trace", "{bad}"], "{bad}: not UTF-8 (byte 0)"),
+    (["--source", "/dev/zero"], "--source /dev/zero: not a regular file"),
+    (["--source", "{bad}"], "--source {bad}: not UTF-8 (byte 0)"),
+    (["/dev/zero"], "not a regular file"),
+])
+def test_corpus_add_refuses_unreadable_side_files_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], said: str) -> None:
+    from oracle.corpus.cli import main as corpus_main
+
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b"\xff")
+    obj = tmp_path / "m.o"
+    obj.write_bytes(b"\x7fELF")
+    words = [w.format(bad=bad) for w in extra]
+    operands = [] if words[-1] == "/dev/zero" and len(words) == 1 else [str(obj)]
+    status = corpus_main(["add", "--dest", str(tmp_path / "corpus"), "--caught", "c",
+                          "--origin", "o", *words, *operands])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1
+    assert err.startswith("linkharness corpus add: ") and said.format(bad=bad) in err
