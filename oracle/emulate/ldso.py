@@ -17,7 +17,7 @@ from oracle.emulate import elfimage
 from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.dynamic import DynamicError
 from oracle.emulate.elfimage import ElfImage, ImageError
-from oracle.emulate.guest import GuestFault
+from oracle.emulate.guest import GuestFault, LoadTimeout
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, aligned_base, draw_bases
 from oracle.emulate.linking import link_program
 from oracle.emulate.loader import LoadError, build_stack, map_image
@@ -94,6 +94,8 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
         return ended(err.fault)
     except (LoadError, DynamicError, ImageError, OSError) as err:
         return ended(Fault("load", 0, None, str(err)))
+    except LoadTimeout:
+        return ended(machine.loading_timeout())
     except GuestFault as err:
         return ended(Fault("load", err.address, machine.symbol_at(err.address),
                            f"while loading: {err.message}"))

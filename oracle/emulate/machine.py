@@ -148,7 +148,9 @@ class Machine:
         self._stop: BaseException | None = None
         self._current = "<program>"
         self._call_sp = 0  # the stack pointer at the last library call's entry
-        self._deadline = 0.0
+        # The wall-time limit covers loading too: it counts from here, not from run().
+        self._deadline = time.monotonic() + limits.timeout
+        self.mem.deadline = self._deadline
         self._alarm: cpus.Alarm | None = None
         self._last_access: tuple[int, int] | None = None
         self._overcount = 0
@@ -275,7 +277,6 @@ class Machine:
 
     def run(self, entry: int) -> tuple[int | None, list[Fault]]:
         """Run from `entry` until the program exits or faults: (exit status, faults)."""
-        self._deadline = time.monotonic() + self.limits.timeout
         self._alarm = cpus.WATCHDOG.arm(self.uc, self._deadline)
         try:
             return self._run(entry)
@@ -394,6 +395,10 @@ class Machine:
     def _timed_out(self) -> bool:
         return (self._alarm is not None and self._alarm.fired) or \
             time.monotonic() > self._deadline
+
+    def loading_timeout(self) -> Fault:
+        return Fault("timeout", 0, None,
+                     f"wall-time limit of {self.limits.timeout}s exceeded while loading")
 
     def _timeout_fault(self, pc: int) -> Fault:
         return Fault("timeout", pc, self.symbol_at(pc),

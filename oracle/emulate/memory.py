@@ -6,12 +6,14 @@ GuestFault, the one exception they are written against.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Protocol
 
 from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
 
-from oracle.emulate.guest import GuestFault
+from oracle.emulate.guest import GuestFault, LoadTimeout
 
 PAGE = 0x1000
 # A C string the emulated libraries read: a quarter of the default memory cap, so that a
@@ -73,6 +75,10 @@ class UcMemory:
         self._host_write = host.host_write if host is not None else _nowhere_write
         self.readonly: list[tuple[int, int]] = []  # [start, end) ranges without PROT_WRITE
         self.lazy: list[tuple[int, int, int]] = []  # (start, size, prot) mapped on first touch
+        # The run's wall-time limit counts from before loading (Machine sets it): the
+        # loader's writes and its relocation loops look at the clock now and then.
+        self.deadline = math.inf
+        self._loading_steps = 0
 
     def map_lazily(self, addr: int, size: int, prot: int) -> None:
         """Reserve a region that is mapped when first touched (by the CPU or by library
@@ -197,9 +203,17 @@ class UcMemory:
                 reached = stop
         return reached >= end
 
+    def loading_step(self) -> None:
+        """One step of loading (a relocation, a bind, a loader's write): every 1,024th
+        reads the clock, and past the run's deadline ends the load (LoadTimeout)."""
+        self._loading_steps += 1
+        if not self._loading_steps & 1023 and time.monotonic() > self.deadline:
+            raise LoadTimeout("loading")
+
     def write_initial(self, addr: int, data: bytes) -> None:
         """Write regardless of protection: loading segments, applying relocations (the
         loader's writes, like ld.so's before RELRO is sealed)."""
+        self.loading_step()
         if data and self._host_write(addr, data if type(data) is bytes else bytes(data)):
             return
         try:

@@ -23,7 +23,7 @@ from pathlib import Path
 from unicorn import UcError
 
 from oracle.emulate.abi import I386_DARWIN, X86_64
-from oracle.emulate.guest import GuestFault
+from oracle.emulate.guest import GuestFault, LoadTimeout
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, AddressLayout
 from oracle.emulate.ldso import Invocation
 from oracle.emulate.machine import Machine
@@ -103,6 +103,8 @@ def _run(machine: Machine, data: bytes, inv: Invocation, layout: AddressLayout) 
         return ended(err.fault)
     except MachOError as err:
         return ended(Fault("load", 0, None, str(err)))
+    except LoadTimeout:
+        return ended(machine.loading_timeout())
     except GuestFault as err:
         return ended(Fault("load", err.address, machine.symbol_at(err.address),
                            f"while loading: {err.message}"))
