@@ -63,13 +63,16 @@ class DynamicLinker:
 
     def relocate(self, lazy: bool) -> None:
         irelative = R_IRELATIVE[self.word]
+        check_time = self.machine.check_loading_time
         for reloc in self.dyn.data_relocs():
+            check_time()  # a host library holds tens of thousands: within the run's limit
             if reloc.type == irelative:
                 self._defer_irelative(reloc)
             else:
                 self._apply(reloc)
         plt = []
         for reloc in self.dyn.plt_relocs():
+            check_time()
             if reloc.type == irelative:
                 self._defer_irelative(reloc)
                 continue

@@ -21,7 +21,7 @@ from oracle.emulate.guest import GuestFault
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, aligned_base, draw_bases
 from oracle.emulate.linking import link_program
 from oracle.emulate.loader import LoadError, build_stack, map_image
-from oracle.emulate.machine import Limits, Machine
+from oracle.emulate.machine import Limits, Machine, RunStop
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault, RunResult
 from oracle.emulate.scope import LoadFault
@@ -90,7 +90,7 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
                              lazy=inv.lazy, dirs=inv.library_dirs, env=inv.env,
                              library_names=inv.library_names,
                              library_base=bases.library)
-    except LoadFault as err:
+    except (LoadFault, RunStop) as err:  # RunStop: the time limit ran out while loading
         return ended(err.fault)
     except (LoadError, DynamicError, ImageError, OSError) as err:
         return ended(Fault("load", 0, None, str(err)))

@@ -60,6 +60,7 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
             if found is None:
                 raise LoadFault(Fault("load", 0, None, f"{soname}: no emulated library and "
                                       "no file of that name in the library path"))
+            machine.check_loading_time()
             lib = load_library(machine, found, library_base(len(real)),
                                soname, process.tls)
             members.append(lib)

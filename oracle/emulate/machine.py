@@ -148,7 +148,10 @@ class Machine:
         self._stop: BaseException | None = None
         self._current = "<program>"
         self._call_sp = 0  # the stack pointer at the last library call's entry
-        self._deadline = 0.0
+        # The run's wall-time limit starts here, not at the first guest instruction:
+        # mapping, relocating and binding a program count against it (issue 13), so a
+        # file with tens of thousands of relocations or symbols ends the run in time.
+        self._deadline = time.monotonic() + limits.timeout
         self._alarm: cpus.Alarm | None = None
         self._last_access: tuple[int, int] | None = None
         self._overcount = 0
@@ -257,7 +260,6 @@ class Machine:
 
     def run(self, entry: int) -> tuple[int | None, list[Fault]]:
         """Run from `entry` until the program exits or faults: (exit status, faults)."""
-        self._deadline = time.monotonic() + self.limits.timeout
         self._alarm = cpus.WATCHDOG.arm(self.uc, self._deadline)
         try:
             return self._run(entry)
@@ -369,6 +371,13 @@ class Machine:
             uc.reg_write(self.abi.pc_reg, self._sink)
         else:
             uc.emu_stop()
+
+    def check_loading_time(self) -> None:
+        """Raise the run's timeout fault when loading has used up its wall-time limit (the
+        loaders call this between relocations, symbols and images)."""
+        if time.monotonic() > self._deadline:
+            raise RunStop(Fault("timeout", 0, None, f"wall-time limit of "
+                                f"{self.limits.timeout}s exceeded while loading"))
 
     def _timed_out(self) -> bool:
         return (self._alarm is not None and self._alarm.fired) or \
