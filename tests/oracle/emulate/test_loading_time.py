@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elftools.elf.elffile import ELFFile
@@ -48,8 +49,8 @@ def _pyelftools_index(path: Path) -> list[tuple[str, int, str | None]]:
         elf = ELFFile(handle)
         dynsym = elf.get_section_by_name(".dynsym")
         assert isinstance(dynsym, SymbolTableSection)
-        versym = elf.get_section_by_name(".gnu.version")
-        verdef = elf.get_section_by_name(".gnu.version_d")
+        versym: Any = elf.get_section_by_name(".gnu.version")
+        verdef: Any = elf.get_section_by_name(".gnu.version_d")
         names = {v.entry["vd_ndx"]: next(aux).name for v, aux in verdef.iter_versions()} \
             if verdef is not None else {}
         out = []
@@ -58,9 +59,9 @@ def _pyelftools_index(path: Path) -> list[tuple[str, int, str | None]]:
                     or sym["st_other"]["visibility"] in ("STV_HIDDEN", "STV_INTERNAL")
                     or sym["st_shndx"] == "SHN_UNDEF"):
                 continue
-            ndx = versym.get_symbol(index)["ndx"] if versym is not None else 0
-            ndx = {"VER_NDX_LOCAL": 0, "VER_NDX_GLOBAL": 1}.get(ndx, ndx)
-            version = names.get(ndx & 0x7FFF)
+            raw = versym.get_symbol(index)["ndx"] if versym is not None else 0
+            ndx = {"VER_NDX_LOCAL": 0, "VER_NDX_GLOBAL": 1}.get(raw, raw)
+            version = names.get(int(ndx) & 0x7FFF)
             out.append((sym.name, index, version))
     return out
 
