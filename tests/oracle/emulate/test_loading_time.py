@@ -59,9 +59,9 @@ def _pyelftools_index(path: Path) -> list[tuple[str, int, str | None]]:
                     or sym["st_other"]["visibility"] in ("STV_HIDDEN", "STV_INTERNAL")
                     or sym["st_shndx"] == "SHN_UNDEF"):
                 continue
-            raw = versym.get_symbol(index)["ndx"] if versym is not None else 0
-            ndx = {"VER_NDX_LOCAL": 0, "VER_NDX_GLOBAL": 1}.get(raw, raw)
-            version = names.get(int(ndx) & 0x7FFF)
+            raw: Any = versym.get_symbol(index)["ndx"] if versym is not None else 0
+            ndx: int = {"VER_NDX_LOCAL": 0, "VER_NDX_GLOBAL": 1}.get(str(raw), raw)
+            version = names.get(ndx & 0x7FFF)
             out.append((sym.name, index, version))
     return out
 
