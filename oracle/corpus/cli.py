@@ -23,6 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from oracle.json_file import JsonFileError, read_json
+from oracle.regular_file import read_regular
+
 from .judges import JUDGES
 from .model import BIND_MODES, HASH_STYLES, TARGETS, CaseFormatError
 from .progress import Progress
@@ -156,19 +159,19 @@ def _add(args: argparse.Namespace) -> int:
     expect: dict[str, Any] = {"exit_code": args.expect_exit, "stdout": args.expect_stdout}
     if args.expect_link_error is not None:
         expect = {"exit_code": None, "link_error": args.expect_link_error}
-    if args.expect_trace:
-        expect["trace"] = json.loads(Path(args.expect_trace).read_text(encoding="utf-8"))
     link_args = {"entry": args.entry, "libs": [f"-l{n}" for n in args.libs], "crt": args.crt,
                  "bind_now": args.bind_now, "pie": args.pie, "hash_style": args.hash_style,
                  "ibt_plt": args.ibt_plt, "emit_relocs": args.emit_relocs}
-    sources = {Path(f).name: Path(f).read_text(encoding="utf-8") for f in args.source}
     dest = Path(args.dest) if args.dest else default_corpus_dir()
     known = dict(item.split("=", 1) for item in args.known if "=" in item)
     try:
+        if args.expect_trace:
+            expect["trace"] = read_json(args.expect_trace)
+        sources = {Path(f).name: _source_text(f) for f in args.source}
         path = add_case(dest, args.objects, link_args, expect, args.origin, args.caught,
                         case_id=args.case_id, bind=args.bind or BIND_MODES, sources=sources,
                         target=args.target, known=known)
-    except (CaseFormatError, FileExistsError, OSError) as e:
+    except (CaseFormatError, FileExistsError, OSError, JsonFileError) as e:
         print(f"linkharness corpus add: {e}", file=sys.stderr)
         return 1
     if args.verify:
@@ -181,6 +184,19 @@ def _add(args: argparse.Namespace) -> int:
             return 1
     print(path)
     return 0
+
+
+def _source_text(path: str) -> str:
+    """A --source file's text (kept in the case): a regular UTF-8 file of at most 16 MiB."""
+    try:
+        return read_regular(path, SOURCE_LIMIT).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CaseFormatError(f"--source {path}: not UTF-8 (byte {e.start})") from None
+    except OSError as e:
+        raise CaseFormatError(f"--source {path}: {e.strerror or e}") from None
+
+
+SOURCE_LIMIT = 16 << 20
 
 
 def _list(args: argparse.Namespace) -> int:

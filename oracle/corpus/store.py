@@ -16,6 +16,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from oracle.json_file import JsonFileError, read_json
+from oracle.regular_file import read_regular
+
 from .model import (
     BIND_MODES,
     CASE_FILE,
@@ -45,11 +48,11 @@ def load_case(directory: str | os.PathLike[str]) -> Case:
     it names is missing."""
     path = Path(directory).absolute()  # runs happen elsewhere: LD_LIBRARY_PATH needs it
     try:
-        data = json.loads((path / CASE_FILE).read_text(encoding="utf-8"))
+        data = read_json(path / CASE_FILE)
     except FileNotFoundError:
         raise CaseFormatError(f"{path}: no {CASE_FILE}") from None
-    except json.JSONDecodeError as e:
-        raise CaseFormatError(f"{path / CASE_FILE}: not JSON: {e}") from None
+    except JsonFileError as e:
+        raise CaseFormatError(str(e)) from None
     case = parse_case(data, path)
     for name, full in zip(case.inputs, case.input_paths()):
         if not full.is_file():
@@ -143,7 +146,7 @@ def add_case(
 def _read(src: Any) -> bytes:
     if isinstance(src, (bytes, bytearray, memoryview)):
         return bytes(src)
-    return Path(src).read_bytes()
+    return read_regular(src)  # an object, not a FIFO or /dev/zero (which never ends)
 
 
 def _derive_id(caught: str, blobs: list[tuple[str, bytes]]) -> str:

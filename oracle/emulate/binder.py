@@ -5,17 +5,21 @@ GOT[1] (a link-map token) and GOT[2] (the resolver), as _dl_runtime_resolve does
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 from unicorn import UC_PROT_WRITE
 
 from oracle.emulate import dynamic as dt
-from oracle.emulate.dynamic import DynSym, Reloc
+from oracle.emulate.dynamic import DynSym, Reloc, RelocRows
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.memory import page_down
 from oracle.emulate.process import DataObject, Process
+from oracle.emulate.relative import Slots, relr_addresses
 from oracle.emulate.result import Fault
 from oracle.emulate.scope import LoadedObject, LoadFault, Scope
 
 R_NONE, R_ABS, R_PC32, R_COPY, R_GLOB_DAT, R_JUMP_SLOT, R_RELATIVE = 0, 1, 2, 5, 6, 7, 8
+BULK_MIN = 64  # RELATIVE rows below this are applied one by one, as any other
 R_IRELATIVE = {8: 37, 4: 42}  # the slot gets what the resolver at (bias + addend) returns
 # thread-local relocation types per word size
 _TLS = {8: {16: "DTPMOD", 17: "DTPOFF", 18: "TPOFF"},
@@ -63,16 +67,29 @@ class DynamicLinker:
 
     def relocate(self, lazy: bool) -> None:
         irelative = R_IRELATIVE[self.word]
-        check_time = self.machine.check_loading_time
-        for reloc in self.dyn.data_relocs():
-            check_time()  # a host library holds tens of thousands: within the run's limit
-            if reloc.type == irelative:
-                self._defer_irelative(reloc)
-            else:
-                self._apply(reloc)
+        step = self.mem.loading_step
+        slots = Slots(self.mem, self.mem.write_initial, self.word, step)
+        for rows in self.dyn.data_relocs():
+            in_bulk = self._relative_in_bulk(rows, slots)
+            for i in range(len(rows)) if in_bulk is None else np.flatnonzero(~in_bulk).tolist():
+                step()
+                reloc = rows.reloc(i)
+                if reloc.type == irelative:
+                    self._defer_irelative(reloc)
+                else:
+                    self._apply(reloc)
+        relr = self.dyn.relr_entries()
+        if len(relr) and not any(version == "GLIBC_ABI_DT_RELR"
+                                 for _, version in self.dyn.version_needs().values()):
+            # glibc 2.36 refuses it, lest an older ld.so run the object unrelocated
+            raise LoadFault(Fault("load", 0, None, f"{self.obj.path}: DT_RELR without "
+                                  "GLIBC_ABI_DT_RELR dependency"))
+        for addrs in relr_addresses(relr, self.word, self.dyn.bias, step):
+            if self.dyn.bias:
+                slots.add(addrs, self.dyn.bias)
         plt = []
         for reloc in self.dyn.plt_relocs():
-            check_time()
+            step()
             if reloc.type == irelative:
                 self._defer_irelative(reloc)
                 continue
@@ -97,6 +114,27 @@ class DynamicLinker:
         else:
             for reloc in plt:
                 self._bind_slot(reloc)
+
+    def _relative_in_bulk(self, rows: RelocRows, slots: Slots) -> npt.NDArray[np.bool_] | None:
+        """Apply the table's RELATIVE rows as arrays (relative.py); which rows that did, or
+        None when the table is small or two of its rows share a place (then the order
+        matters, and every row is applied one by one, in order)."""
+        relative = rows.type == R_RELATIVE
+        count = int(relative.sum())
+        top = (1 << 8 * self.word) - 1
+        if count < BULK_MIN or int(rows.offset.max()) > top - self.dyn.bias or \
+                bool((np.diff(np.sort(rows.offset)) == 0).any()):
+            return None
+        places = rows.offset[relative] + np.uint64(self.dyn.bias)
+        order = np.argsort(places, kind="stable")
+        if rows.addend is None:
+            slots.add(places[order], self.dyn.bias)
+        else:
+            addends = rows.addend[relative][order]
+            # (two's complement: the addends as unsigned words, the sum wrapping as ld.so's)
+            slots.store(places[order],
+                        addends.astype(np.uint64) + np.uint64(self.dyn.bias % (1 << 64)))
+        return relative
 
     def _defer_irelative(self, reloc: Reloc) -> None:
         addend = reloc.addend if reloc.addend is not None else self._read(reloc.offset)

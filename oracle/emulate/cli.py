@@ -51,8 +51,10 @@ def _positive(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="linkharness run",
-                                     description="run an executable under the emulated ld.so")
+    parser = argparse.ArgumentParser(
+        prog="linkharness run", usage="linkharness run [OPTIONS] BINARY [-- ARGS...]",
+        description="run an executable under the emulated ld.so / dyld",
+        epilog="The program's own arguments follow --: linkharness run ./prog -- 1 2")
     parser.add_argument("binary", nargs="?")
     parser.add_argument("--list-libc", action="store_true",
                         help="list what the emulated libraries implement, and exit")
@@ -88,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
         cut = words.index("--")
         words, program_args = words[:cut], words[cut + 1 :]
     parser = _parser()
-    args = parser.parse_args(words)
+    args, extra = parser.parse_known_args(words)
+    if extra:  # `run prog 1 2`: say where a program's arguments go
+        parser.error(f"unrecognized arguments: {' '.join(extra)} (the program's own "
+                     f"arguments follow --: linkharness run {args.binary or 'BINARY'} -- "
+                     f"{' '.join(extra)})")
     if args.list_libc:
         for library, name in implemented():
             print(f"{library} {name}")

@@ -8,6 +8,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from oracle.emulate.guest import GuestMemory
 from oracle.records import quick_init
 
@@ -19,11 +22,12 @@ DT_JMPREL, DT_BIND_NOW = 23, 24
 DT_INIT_ARRAY, DT_FINI_ARRAY, DT_INIT_ARRAYSZ, DT_FINI_ARRAYSZ = 25, 26, 27, 28
 DT_FLAGS, DT_PREINIT_ARRAY, DT_PREINIT_ARRAYSZ = 30, 32, 33
 DT_VERSYM, DT_FLAGS_1, DT_VERNEED, DT_VERNEEDNUM = 0x6FFFFFF0, 0x6FFFFFFB, 0x6FFFFFFE, 0x6FFFFFFF
+DT_RELRSZ, DT_RELR, DT_RELRENT = 35, 36, 37
 DF_BIND_NOW, DF_1_NOW = 0x8, 0x1
 # Tags whose value is an address (relocated by the load bias, as ld.so does).
 ADDRESS_TAGS = frozenset({
     DT_PLTGOT, DT_STRTAB, DT_SYMTAB, DT_RELA, DT_INIT, DT_FINI, DT_REL, DT_JMPREL,
-    DT_INIT_ARRAY, DT_FINI_ARRAY, DT_PREINIT_ARRAY, DT_VERSYM, DT_VERNEED,
+    DT_INIT_ARRAY, DT_FINI_ARRAY, DT_PREINIT_ARRAY, DT_VERSYM, DT_VERNEED, DT_RELR,
 })
 SHN_UNDEF = 0
 STB_WEAK = 2
@@ -68,6 +72,33 @@ class Reloc:
     type: int
     sym: int
     addend: int | None  # None for REL: the addend is read from the field
+
+
+@dataclass(frozen=True)
+class RelocRows:
+    """A relocation table decoded in bulk, one array per field: the places (load bias not
+    applied), types, symbol indexes and, for RELA, addends."""
+
+    offset: npt.NDArray[np.uint64]
+    type: npt.NDArray[np.uint32]
+    sym: npt.NDArray[np.uint32]
+    addend: npt.NDArray[np.int64] | None
+    bias: int
+
+    def __len__(self) -> int:
+        return len(self.offset)
+
+    def reloc(self, i: int) -> Reloc:
+        return Reloc(int(self.offset[i]) + self.bias, int(self.type[i]), int(self.sym[i]),
+                     None if self.addend is None else int(self.addend[i]))
+
+
+_ROW_DTYPES = {
+    (8, True): np.dtype([("offset", "<u8"), ("info", "<u8"), ("addend", "<i8")]),
+    (8, False): np.dtype([("offset", "<u8"), ("info", "<u8")]),
+    (4, True): np.dtype([("offset", "<u4"), ("info", "<u4"), ("addend", "<i4")]),
+    (4, False): np.dtype([("offset", "<u4"), ("info", "<u4")]),
+}
 
 
 class Dynamic:
@@ -131,17 +162,38 @@ class Dynamic:
         self._syms[index] = sym
         return sym
 
+    def _rows(self, addr: int, size: int, rela: bool) -> RelocRows:
+        raw = self._table_bytes(addr, size, (3 if rela else 2) * self.word, "relocation")
+        rows = np.frombuffer(raw, _ROW_DTYPES[(self.word, rela)])
+        info = rows["info"].astype(np.uint64)
+        wide = self.word == 8
+        return RelocRows(rows["offset"].astype(np.uint64),
+                         (info & (0xFFFFFFFF if wide else 0xFF)).astype(np.uint32),
+                         (info >> (32 if wide else 8)).astype(np.uint32),
+                         rows["addend"].astype(np.int64) if rela else None, self.bias)
+
+    def _table_bytes(self, addr: int, size: int, entsize: int, what: str) -> bytes:
+        if size == 0:
+            return b""
+        if size % entsize:
+            raise DynamicError(f"{what} table size {size} is not a multiple of {entsize}")
+        if size > MAX_TABLE_BYTES:  # cannot be in an image the memory cap let load
+            raise DynamicError(f"{what} table of {size:#x} bytes (the limit is "
+                               f"{MAX_TABLE_BYTES:#x})")
+        return self.mem.read(addr, size)
+
+    def relr_entries(self) -> npt.NDArray[np.uint64]:
+        """DT_RELR's words (see relative.py for what they say)."""
+        if DT_RELR not in self.tags:
+            return np.zeros(0, np.uint64)
+        raw = self._table_bytes(self.tags[DT_RELR], self.get(DT_RELRSZ), self.word, "DT_RELR")
+        return np.frombuffer(raw, f"<u{self.word}").astype(np.uint64)
+
     def _table(self, addr: int, size: int, rela: bool) -> list[Reloc]:
         if size == 0:
             return []
         w = self.word
-        entsize = (3 if rela else 2) * w
-        if size % entsize:
-            raise DynamicError(f"relocation table size {size} is not a multiple of {entsize}")
-        if size > MAX_TABLE_BYTES:  # cannot be in an image the memory cap let load
-            raise DynamicError(f"relocation table of {size:#x} bytes (the limit is "
-                               f"{MAX_TABLE_BYTES:#x})")
-        raw = self.mem.read(addr, size)
+        raw = self._table_bytes(addr, size, (3 if rela else 2) * w, "relocation")
         out = []
         fmt = {(8, True): "<QQq", (8, False): "<QQ", (4, True): "<IIi", (4, False): "<II"}
         for fields in struct.iter_unpack(fmt[(w, rela)], raw):
@@ -166,19 +218,20 @@ class Dynamic:
         return self._table(self.get(DT_JMPREL) + byte_offset, self.plt_entsize(),
                            self.plt_is_rela())[0]
 
-    def data_relocs(self) -> list[Reloc]:
-        """DT_RELA / DT_REL, without the DT_JMPREL part some linkers include in their size."""
-        out: list[Reloc] = []
+    def data_relocs(self) -> list[RelocRows]:
+        """DT_RELA / DT_REL, without the DT_JMPREL part some linkers include in their size,
+        as decoded tables in the order ld.so applies them."""
+        out: list[RelocRows] = []
         jmprel, pltsz = self.get(DT_JMPREL), self.get(DT_PLTRELSZ)
         for tab, size, rela in ((DT_RELA, DT_RELASZ, True), (DT_REL, DT_RELSZ, False)):
             if tab not in self.tags:
                 continue
             start, end = self.tags[tab], self.tags[tab] + self.get(size)
             if pltsz and start <= jmprel < end:
-                out += self._table(start, jmprel - start, rela)
+                out.append(self._rows(start, jmprel - start, rela))
                 start = jmprel + pltsz
             if start < end:
-                out += self._table(start, end - start, rela)
+                out.append(self._rows(start, end - start, rela))
         return out
 
     def version_needs(self) -> dict[int, tuple[str, str]]:

@@ -130,9 +130,10 @@ def _truncate(ctx: CallContext, fd: int, length: int) -> int:
         return -1
     data = opened.data
     if length < len(data):
+        ctx.process.files.freed += len(data) - length
         del data[length:]
     else:
-        ctx.process.hold_output(length - len(data))
+        ctx.process.hold_file_bytes(length - len(data))
         data.extend(bytes(length - len(data)))
     return 0
 
@@ -174,7 +175,7 @@ def _positioned(write: bool, wide: bool) -> Callable[[CallContext], int]:
             if write:
                 before = len(opened.data)
                 written = opened.write(ctx.mem.read(buf, count))
-                ctx.process.hold_output(len(opened.data) - before)
+                ctx.process.hold_file_bytes(len(opened.data) - before)
                 if written < 0:  # past MAX_FILE_BYTES: the file system is full
                     set_errno(ctx, ENOSPC)
                 return written

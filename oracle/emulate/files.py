@@ -12,6 +12,7 @@ a file or nothing.
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +100,9 @@ class MemoryFiles:
 
     def __init__(self) -> None:
         self.files: dict[str, bytearray] = {}
+        # Bytes let go since the process last settled its memory cap: truncated, or of a
+        # removed or replaced file no descriptor holds (see Process.hold_file_bytes).
+        self.freed = 0
         # stat's inode numbers: one per file's bytes, whether reached by a path or an open
         # descriptor (sqlite compares the two to see that its database was not moved)
         self.inodes: dict[int, int] = {}
@@ -149,6 +153,7 @@ class MemoryFiles:
             if data is None:
                 data = self.files[name] = bytearray()
             else:
+                self.freed += len(data)
                 del data[:]
         return OpenFile(data, readable=kind == b"r" or plus, writable=kind != b"r" or plus,
                         append=kind == b"a")
@@ -170,17 +175,32 @@ class MemoryFiles:
         elif flags & O_CREAT and flags & O_EXCL:
             return EEXIST
         if flags & O_TRUNC and access != 0:
+            self.freed += len(data)
             del data[:]
         return OpenFile(data, readable=access != 1, writable=access != 0,
                         append=bool(flags & O_APPEND))
 
-    def remove(self, path: bytes) -> int:
-        """0, or an errno."""
-        return 0 if self.files.pop(self.normalize(path), None) is not None else ENOENT
+    def remove(self, path: bytes, in_use: Callable[[bytearray], bool] = lambda data: False
+               ) -> int:
+        """0, or an errno.  `in_use`: whether an open descriptor still holds a file's bytes
+        (they are not freed then)."""
+        data = self.files.pop(self.normalize(path), None)
+        if data is None:
+            return ENOENT
+        self._let_go(data, in_use)
+        return 0
 
-    def rename(self, old: bytes, new: bytes) -> int:
+    def rename(self, old: bytes, new: bytes,
+               in_use: Callable[[bytearray], bool] = lambda data: False) -> int:
         data = self.files.pop(self.normalize(old), None)
         if data is None:
             return ENOENT
+        replaced = self.files.get(self.normalize(new))
         self.files[self.normalize(new)] = data
+        if replaced is not None and replaced is not data:
+            self._let_go(replaced, in_use)
         return 0
+
+    def _let_go(self, data: bytearray, in_use: Callable[[bytearray], bool]) -> None:
+        if not in_use(data) and all(kept is not data for kept in self.files.values()):
+            self.freed += len(data)

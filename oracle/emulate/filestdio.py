@@ -191,7 +191,8 @@ def clearerr(ctx: CallContext) -> int:
 
 
 def remove(ctx: CallContext) -> int:
-    error = ctx.process.files.remove(ctx.mem.read_cstr(ctx.arg(0)))
+    error = ctx.process.files.remove(ctx.mem.read_cstr(ctx.arg(0)),
+                                     ctx.process.file_in_use)
     if error:
         set_errno(ctx, error)
         return -1
@@ -200,7 +201,7 @@ def remove(ctx: CallContext) -> int:
 
 def rename(ctx: CallContext) -> int:
     error = ctx.process.files.rename(ctx.mem.read_cstr(ctx.arg(0)),
-                                     ctx.mem.read_cstr(ctx.arg(1)))
+                                     ctx.mem.read_cstr(ctx.arg(1)), ctx.process.file_in_use)
     if error:
         set_errno(ctx, error)
         return -1

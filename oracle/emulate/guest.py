@@ -46,3 +46,7 @@ class GuestFault(Exception):
         super().__init__(f"{message} at {address:#x}")
         self.address = address
         self.message = message
+
+
+class LoadTimeout(Exception):
+    """Loading (mapping, relocating, binding) used up the run's wall-time limit."""

@@ -17,11 +17,11 @@ from oracle.emulate import elfimage
 from oracle.emulate.abi import I386, X86_64
 from oracle.emulate.dynamic import DynamicError
 from oracle.emulate.elfimage import ElfImage, ImageError
-from oracle.emulate.guest import GuestFault
+from oracle.emulate.guest import GuestFault, LoadTimeout
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, aligned_base, draw_bases
 from oracle.emulate.linking import link_program
 from oracle.emulate.loader import LoadError, build_stack, map_image
-from oracle.emulate.machine import Limits, Machine, RunStop
+from oracle.emulate.machine import Limits, Machine
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault, RunResult
 from oracle.emulate.scope import LoadFault
@@ -90,10 +90,12 @@ def _run(machine: Machine, data: bytes, image: ElfImage, inv: Invocation) -> Run
                              lazy=inv.lazy, dirs=inv.library_dirs, env=inv.env,
                              library_names=inv.library_names,
                              library_base=bases.library)
-    except (LoadFault, RunStop) as err:  # RunStop: the time limit ran out while loading
+    except LoadFault as err:
         return ended(err.fault)
     except (LoadError, DynamicError, ImageError, OSError) as err:
         return ended(Fault("load", 0, None, str(err)))
+    except LoadTimeout:
+        return ended(machine.loading_timeout())
     except GuestFault as err:
         return ended(Fault("load", err.address, machine.symbol_at(err.address),
                            f"while loading: {err.message}"))

@@ -34,8 +34,12 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
     n-th real library loads."""
     entry = image.entry + bias
     dyn_seg = image.first(elfimage.PT_DYNAMIC)
-    if dyn_seg is None:
-        return entry  # static: nothing to bind
+    if dyn_seg is None or image.interp() is None:
+        # Static, or a static PIE (gcc -static-pie: PT_DYNAMIC, no PT_INTERP): the kernel
+        # starts it with nothing bound, and a static PIE relocates itself and seals its
+        # RELRO (glibc's _dl_relocate_static_pie).  Sealing it first faulted the program's
+        # own relocation; relocating it first would add the bias twice to i386's REL words.
+        return entry
     dyn = Dynamic(machine.mem, machine.abi.word, dyn_seg.vaddr + bias, dyn_seg.memsz, bias)
     process.program = dyn
     exe = LoadedObject("<executable>", path, dyn, 0, 0, is_executable=True)
@@ -60,7 +64,6 @@ def link_program(machine: Machine, process: Process, image: ElfImage, data: byte
             if found is None:
                 raise LoadFault(Fault("load", 0, None, f"{soname}: no emulated library and "
                                       "no file of that name in the library path"))
-            machine.check_loading_time()
             lib = load_library(machine, found, library_base(len(real)),
                                soname, process.tls)
             members.append(lib)

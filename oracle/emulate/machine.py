@@ -148,10 +148,9 @@ class Machine:
         self._stop: BaseException | None = None
         self._current = "<program>"
         self._call_sp = 0  # the stack pointer at the last library call's entry
-        # The run's wall-time limit starts here, not at the first guest instruction:
-        # mapping, relocating and binding a program count against it (issue 13), so a
-        # file with tens of thousands of relocations or symbols ends the run in time.
+        # The wall-time limit covers loading too: it counts from here, not from run().
         self._deadline = time.monotonic() + limits.timeout
+        self.mem.deadline = self._deadline
         self._alarm: cpus.Alarm | None = None
         self._last_access: tuple[int, int] | None = None
         self._overcount = 0
@@ -372,16 +371,13 @@ class Machine:
         else:
             uc.emu_stop()
 
-    def check_loading_time(self) -> None:
-        """Raise the run's timeout fault when loading has used up its wall-time limit (the
-        loaders call this between relocations, symbols and images)."""
-        if time.monotonic() > self._deadline:
-            raise RunStop(Fault("timeout", 0, None, f"wall-time limit of "
-                                f"{self.limits.timeout}s exceeded while loading"))
-
     def _timed_out(self) -> bool:
         return (self._alarm is not None and self._alarm.fired) or \
             time.monotonic() > self._deadline
+
+    def loading_timeout(self) -> Fault:
+        return Fault("timeout", 0, None,
+                     f"wall-time limit of {self.limits.timeout}s exceeded while loading")
 
     def _timeout_fault(self, pc: int) -> Fault:
         return Fault("timeout", pc, self.symbol_at(pc),

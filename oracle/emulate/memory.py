@@ -6,14 +6,19 @@ GuestFault, the one exception they are written against.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from typing import Protocol
 
 from unicorn import UC_PROT_EXEC, UC_PROT_READ, UC_PROT_WRITE, Uc, UcError
 
-from oracle.emulate.guest import GuestFault
+from oracle.emulate.guest import GuestFault, LoadTimeout
 
 PAGE = 0x1000
+# A C string the emulated libraries read: a quarter of the default memory cap, so that a
+# program with one big string runs while a scan of unterminated memory still ends.
+MAX_CSTRING = 64 << 20
 LARGE_READ = 1 << 20  # reads past this size are checked against the mapped ranges first
 
 
@@ -70,6 +75,10 @@ class UcMemory:
         self._host_write = host.host_write if host is not None else _nowhere_write
         self.readonly: list[tuple[int, int]] = []  # [start, end) ranges without PROT_WRITE
         self.lazy: list[tuple[int, int, int]] = []  # (start, size, prot) mapped on first touch
+        # The run's wall-time limit counts from before loading (Machine sets it): the
+        # loader's writes and its relocation loops look at the clock now and then.
+        self.deadline = math.inf
+        self._loading_steps = 0
 
     def map_lazily(self, addr: int, size: int, prot: int) -> None:
         """Reserve a region that is mapped when first touched (by the CPU or by library
@@ -138,11 +147,14 @@ class UcMemory:
                 return
             raise GuestFault(addr, f"write of {len(data)} bytes to unmapped memory") from err
 
-    def read_cstr(self, addr: int, limit: int = 1 << 20) -> bytes:
+    def read_cstr(self, addr: int, limit: int = MAX_CSTRING) -> bytes:
+        """The NUL-terminated string at `addr`.  The first read is short (most strings
+        are), later ones run to a page's end: a read never crosses into a page that may
+        be unmapped, and a 64 MiB string takes 16,384 reads, not 262,144."""
         out = bytearray()
         cursor = addr
+        chunk = min(PAGE - (cursor & (PAGE - 1)), 256)
         while len(out) <= limit:
-            chunk = min(PAGE - (cursor & (PAGE - 1)), 256)
             data = self.read(cursor, chunk)
             nul = data.find(0)
             if nul >= 0:
@@ -150,6 +162,7 @@ class UcMemory:
                 break
             out += data
             cursor += chunk
+            chunk = PAGE - (cursor & (PAGE - 1))
         if len(out) > limit:
             self._too_long(addr, limit)
         return bytes(out)
@@ -190,9 +203,17 @@ class UcMemory:
                 reached = stop
         return reached >= end
 
+    def loading_step(self) -> None:
+        """One step of loading (a relocation, a bind, a loader's write): every 1,024th
+        reads the clock, and past the run's deadline ends the load (LoadTimeout)."""
+        self._loading_steps += 1
+        if not self._loading_steps & 1023 and time.monotonic() > self.deadline:
+            raise LoadTimeout("loading")
+
     def write_initial(self, addr: int, data: bytes) -> None:
         """Write regardless of protection: loading segments, applying relocations (the
         loader's writes, like ld.so's before RELRO is sealed)."""
+        self.loading_step()
         if data and self._host_write(addr, data if type(data) is bytes else bytes(data)):
             return
         try:

@@ -77,6 +77,7 @@ class Process:
     brk: int = 0
     brk_mapped: int = 0
     allocated: int = 0
+    files_held: int = 0  # the part of `allocated` that is the in-memory files' bytes
     _data_next: int = 0
     heap: Heap | None = None
     _rand: GlibcRand | None = None
@@ -136,7 +137,7 @@ class Process:
         if opened is not None:
             before = len(opened.data)
             written = opened.write(data)
-            self.hold_output(len(opened.data) - before)
+            self.hold_file_bytes(len(opened.data) - before)
             if written >= 0:
                 return written
             # (the file system is full past MAX_FILE_BYTES; else the file is read-only)
@@ -155,6 +156,22 @@ class Process:
         if amount > 0 and not self.grow(amount):
             raise GuestFault(0, f"output past the run's memory cap ({self.memory_cap} bytes)")
 
+    def hold_file_bytes(self, amount: int) -> None:
+        """hold_output for an in-memory file's growth; what the file system let go since
+        (a file truncated, or removed while no descriptor holds it) is given back first,
+        so a program that rewrites one file in a loop stays within the cap as it does
+        natively."""
+        freed = min(self.files.freed, self.files_held)
+        self.files.freed = 0
+        self.allocated -= freed
+        self.files_held -= freed
+        self.hold_output(amount)
+        self.files_held += max(amount, 0)
+
+    def file_in_use(self, data: bytearray) -> bool:
+        """Whether an open descriptor holds these bytes (an unlinked file lives on)."""
+        return any(opened.data is data for opened in self.open_files.values())
+
     def stdio_write(self, fd: int, data: bytes) -> None:
         """Output through a FILE: stdout is fully buffered (as on a pipe), stderr is not,
         unless setvbuf said otherwise; a file's FILE writes through (its buffer is not
@@ -163,7 +180,7 @@ class Process:
         if opened is not None:
             before = len(opened.data)
             opened.write(data)
-            self.hold_output(len(opened.data) - before)
+            self.hold_file_bytes(len(opened.data) - before)
             return
         mode = self.buffering.get(fd, FULL)
         pending = self.pending.setdefault(fd, bytearray())

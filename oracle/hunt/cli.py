@@ -15,11 +15,50 @@ when nothing was found, 1 when cases were written, 2 when the hunt could not run
 from __future__ import annotations
 
 import argparse
+import math
+import shlex
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 SUBJECT_NAMES = ("linkharness", "bfd", "gold", "lld", "mold", "ld64.lld", "cmd")
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text}")
+    return value
+
+
+def _checker_rules() -> set[str]:
+    from oracle.check.cli import _macho_rules
+    from oracle.check.registry import RULES
+
+    return {r.id for r in [*RULES, *_macho_rules()]}
+
+
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the command line before anything is fuzzed, if anything (a
+    missing subject program once 'found' a case per property, each its failure to run)."""
+    if args.subject == "cmd":
+        try:
+            words = shlex.split(args.subject_cmd)
+        except ValueError as e:
+            return f"--subject-cmd: {e}"
+        if not words or "{args}" not in args.subject_cmd:
+            return "--subject-cmd must name a program and hold {args}"
+        if shutil.which(words[0]) is None:
+            return f"--subject-cmd: {words[0]}: no such program"
+    unknown = sorted(set(args.allow) - _checker_rules())
+    if unknown:
+        return (f"--allow {', '.join(unknown)}: no such checker rule "
+                "(`linkharness check --list-rules` lists them)")
+    dest = Path(args.dest)
+    if dest.exists() and not dest.is_dir():
+        return f"--dest {dest}: exists and is not a directory"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--subject-cmd", metavar="'PATH {args}'",
                         help="with --subject cmd: the linker command; {args} is GNU ld's "
                              "command line")
-    parser.add_argument("--seconds", type=float, default=60.0,
+    parser.add_argument("--seconds", type=_seconds, default=60.0,
                         help="the fuzz budget shared by the properties (default 60)")
     parser.add_argument("--dest", default="hunt-cases",
                         help="where found cases and the campaign record go")
@@ -49,6 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.subject = "linkharness"
     if args.subject == "cmd" and not args.subject_cmd:
         parser.error("--subject cmd needs --subject-cmd")
+    problem = _usage_problem(args)
+    if problem is not None:
+        parser.error(problem)
     from .campaign import run_hunt
 
     campaign = run_hunt(args.subject, args.seconds, Path(args.dest),

@@ -20,6 +20,7 @@ from typing import Any
 from oracle.corpus import Case, load_case, replay_case
 from oracle.corpus.replay import NOT_APPLICABLE, PASS, CaseResult
 from oracle.corpus.toolchain import LINKERS, links_target
+from oracle.json_file import read_json
 
 TRIAGE_FILE = "triage.json"
 OBJDUMP = "llvm-objdump-14"
@@ -183,5 +184,5 @@ def load_triage(case_dir: Path) -> dict[str, Any] | None:
     path = case_dir / TRIAGE_FILE
     if not path.is_file():
         return None
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = read_json(path)
     return data if isinstance(data, dict) else None

@@ -21,6 +21,7 @@ from oracle.regular_file import read_regular
 SHN_LORESERVE, SHN_XINDEX = 0xFF00, 0xFFFF
 SHT_NULL, SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA = 0, 1, 2, 3, 4
 SHT_DYNAMIC, SHT_NOBITS, SHT_REL, SHT_DYNSYM, SHT_GROUP = 6, 8, 9, 11, 17
+SHT_RELR = 19  # packed relative relocations (.relr.dyn: -z pack-relative-relocs)
 SHT_SYMTAB_SHNDX = 18
 SHT_GNU_VERNEED, SHT_GNU_VERSYM = 0x6FFFFFFE, 0x6FFFFFFF
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 0x1, 0x2, 0x4

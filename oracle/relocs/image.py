@@ -28,6 +28,7 @@ from .elf_file import (
     SHT_GNU_VERSYM,
     SHT_REL,
     SHT_RELA,
+    SHT_RELR,
     SHT_SYMTAB,
     ElfFile,
     read_elf,
@@ -367,6 +368,10 @@ def _read_dynamic(elf: ElfFile, image: OutputImage) -> dict[int, int]:
                     image.pltgot = value
                 if tag in (DT_FLAGS, DT_FLAGS_1, DT_SYMBOLIC):
                     flags[tag] = value
+        if sec.type == SHT_RELR and sec.flags & SHF_ALLOC:
+            # RELATIVE words whose addends they hold, as REL's do
+            image.dynrelocs += [DynReloc(slot, "RELATIVE", "", None)
+                                for slot in tables.relr_slots(elf.contents(sec), elf.is64)]
         if sec.type not in (SHT_REL, SHT_RELA) or not sec.flags & SHF_ALLOC:
             continue
         names: list[str] = []

@@ -76,6 +76,35 @@ def relocations(data: bytes, is64: bool, rela: bool) -> Iterator[RawReloc]:
         yield RawReloc(offset, kind, sym, entry[2] if rela else None)
 
 
+MAX_RELR_SLOTS = 1 << 22  # words a .relr.dyn may relocate: a hostile bitmap run is refused
+
+
+def relr_slots(data: bytes, is64: bool) -> list[int]:
+    """The words a SHT_RELR section relocates (each gets the load bias added to what it
+    holds).  An even entry is an address, relocated; an odd one is a bitmap of the 63 (31)
+    words after the current position, bit 1 first, and then moves it past them all."""
+    word = 8 if is64 else 4
+    bits = 8 * word - 1
+    out: list[int] = []
+    where = 0
+    for (entry,) in struct.iter_unpack("<Q" if is64 else "<I",
+                                       data[:len(data) - len(data) % word]):
+        if not entry & 1:
+            out.append(entry)
+            where = entry + word
+            continue
+        bitmap, slot = entry >> 1, where
+        while bitmap:
+            if bitmap & 1:
+                out.append(slot)
+            bitmap >>= 1
+            slot += word
+        where += bits * word
+        if len(out) > MAX_RELR_SLOTS:
+            raise ValueError(f"a SHT_RELR table relocating more than {MAX_RELR_SLOTS} words")
+    return out
+
+
 def dynamic_tags(data: bytes, is64: bool) -> list[tuple[int, int]]:
     """(d_tag, d_val) pairs of a dynamic section, up to its DT_NULL."""
     fmt = "<qQ" if is64 else "<iI"

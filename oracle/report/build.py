@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 from oracle.corpus import find_cases, load_case
 from oracle.corpus.model import CaseFormatError
 from oracle.hunt.triage import load_triage, relocation_flavours
+from oracle.json_file import read_json
 
 from .figures import RESULT_STYLE, coverage_figure, matrix_figure, timeline_figure
 
@@ -49,7 +49,7 @@ class ReportData:
 def gather(replays: Iterable[Path], hunts: Iterable[Path], corpus: Path | None) -> ReportData:
     data = ReportData()
     for path in replays:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
+        loaded = read_json(path)
         data.results.extend(r for r in loaded if isinstance(r, dict))
     if corpus is not None:
         for case_dir in find_cases(corpus):
@@ -60,7 +60,7 @@ def gather(replays: Iterable[Path], hunts: Iterable[Path], corpus: Path | None) 
                 continue
     for hunt in hunts:
         for record in sorted(hunt.glob("hunt-*.json")):
-            data.campaigns.append(json.loads(record.read_text(encoding="utf-8")))
+            data.campaigns.append(read_json(record))
         for case_dir in find_cases(hunt):
             triage = load_triage(case_dir)
             if triage is not None:

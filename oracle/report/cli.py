@@ -21,6 +21,7 @@ from oracle.corpus import default_corpus_dir, find_cases, load_case, replay_case
 from oracle.corpus.model import CaseFormatError
 from oracle.corpus.replay import result_to_json
 from oracle.corpus.toolchain import LINKERS
+from oracle.json_file import JsonFileError
 
 from .build import gather, render
 
@@ -44,7 +45,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="report-") as tmp:
         if not replays and args.replay_linkers:
             replays = [_replay_all(corpus, args.replay_linkers.split(","), Path(tmp))]
-        data = gather(replays, [Path(h) for h in args.hunt], corpus)
+        try:
+            data = gather(replays, [Path(h) for h in args.hunt], corpus)
+        except (JsonFileError, OSError) as e:
+            print(f"linkharness report: {e}", file=sys.stderr)
+            return 1
     Path(args.output).write_text(render(data, args.title), encoding="utf-8")
     print(args.output)
     return 0

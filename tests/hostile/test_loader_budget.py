@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import resource
 import struct
+import subprocess
 import time
 from pathlib import Path
 
@@ -174,3 +175,58 @@ print(*check({str(tmp_path / name)!r}))
         assert check_line == (f"ELF-PARSE file: file of {4 << 30} bytes is larger than the "
                               f"oracle reads ({256 << 20} bytes)")
         assert not (tmp_path / "a.out").exists()
+
+
+def _pie_with_relocations(tmp_path: Path, count: int, m32: bool) -> Path:
+    """A PIE whose .data holds `count` pointers: as many R_*_RELATIVE rows."""
+    (tmp_path / "table.s").write_text(
+        f"    .data\n    .globl table\ntable:\n    .rept {count}\n"
+        f"    {'.long' if m32 else '.quad'} anchor\n    .endr\n"
+        "    .globl anchor\nanchor: .long 0\n    .section .note.GNU-stack,\"\",@progbits\n")
+    (tmp_path / "main.c").write_text(
+        "extern void *table[]; int main(void) { return table[7] == 0; }\n")
+    exe = tmp_path / "many-relocs"
+    subprocess.run(["gcc", *(["-m32"] if m32 else []), "-fpie", "-pie", "-o", str(exe),
+                    str(tmp_path / "main.c"), str(tmp_path / "table.s")],
+                   check=True, capture_output=True)
+    return exe
+
+
+def _retyped(exe: Path, rtype: int) -> Path:
+    """The same file with every .rela.dyn/.rel.dyn row's type set to `rtype` (symbol 0)."""
+    from elftools.elf.elffile import ELFFile
+
+    data = bytearray(exe.read_bytes())
+    with open(exe, "rb") as f:
+        elf = ELFFile(f)
+        sec = elf.get_section_by_name(".rela.dyn") or elf.get_section_by_name(".rel.dyn")
+        assert sec is not None
+        start, size, entsize = sec["sh_offset"], sec["sh_size"], sec["sh_entsize"]
+        is64 = elf.elfclass == 64
+    for at in range(start, start + size, entsize):
+        struct.pack_into("<Q" if is64 else "<I", data, at + (8 if is64 else 4), rtype)
+    out = exe.with_name(f"{exe.name}-type{rtype}")
+    out.write_bytes(bytes(data))
+    out.chmod(0o755)
+    return out
+
+
+@pytest.mark.parametrize("m32", [False, True], ids=["x86-64", "i386"])
+def test_relocating_counts_against_the_time_limit(tmp_path: Path, m32: bool) -> None:
+    """Loading is inside the run's wall-time limit: 400,000 rows that each take the
+    one-by-one path (R_NONE, or an absolute word against symbol 0) end the load as a
+    timeout well within the limit plus a second, and the same count of RELATIVE rows
+    (applied as arrays) loads and runs."""
+    exe = _pie_with_relocations(tmp_path, 400_000, m32)
+    started = time.monotonic()
+    good = run(exe, [str(exe)], timeout=TIMEOUT)
+    assert (good.exit_code, good.faults) == (0, [])
+    assert time.monotonic() - started < TIMEOUT + SLACK
+    for rtype in (0, 1):
+        slow = _retyped(exe, rtype)
+        started = time.monotonic()
+        result = run(slow, [str(slow)], timeout=0.05)
+        took = time.monotonic() - started
+        assert took < 0.05 + SLACK, f"type {rtype}: {took:.1f}s"
+        assert [(f.kind, f.message) for f in result.faults] == [
+            ("timeout", "wall-time limit of 0.05s exceeded while loading")]

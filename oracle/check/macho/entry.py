@@ -1,6 +1,7 @@
 """The entry point of an executable: exactly one of LC_MAIN and LC_UNIXTHREAD, pointing into
-__text.  A dylib or bundle has none (dyld runs its initializers instead), so the rule
-applies to MH_EXECUTE only."""
+code: __text, or a section its attributes say holds instructions (`-rename_section __TEXT
+__text __TEXT __code` moves the entry out of __text, validly).  A dylib or bundle has none
+(dyld runs its initializers instead), so the rule applies to MH_EXECUTE only."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from oracle.check.macho.registry import DYLD_ENTRY, Finding, MachOFile, rule
 from oracle.emulate.macho import image as mi
 
 TOPIC = "entry"
+S_ATTR_PURE_INSTRUCTIONS, S_ATTR_SOME_INSTRUCTIONS = 0x80000000, 0x400
 
 
 @rule("MACHO-ENTRY", TOPIC,
       "one entry command, whose address (LC_MAIN's entryoff, or the pc of the thread state "
       "of the file's width: rip of x86_THREAD_STATE64, eip of x86_THREAD_STATE32) lies in "
-      "__TEXT,__text of an executable segment (MH_EXECUTE only)",
+      "__text, or a section marked as instructions, of an executable segment (MH_EXECUTE "
+      "only)",
       DYLD_ENTRY)
 def entry(f: MachOFile) -> Iterator[Finding]:
     img = f.img
@@ -39,6 +42,7 @@ def entry(f: MachOFile) -> Iterator[Finding]:
     if seg is None or not seg.initprot & mi.VM_PROT_EXECUTE:
         yield what, f"{addr:#x} is not in an executable segment"
         return
-    text = next((s for s in seg.sections if s.sectname == "__text"), None)
-    if text is None or not text.addr <= addr < text.addr + text.size:
-        yield what, f"{addr:#x} is not inside __TEXT,__text"
+    code = [s for s in seg.sections if s.sectname == "__text"
+            or s.flags & (S_ATTR_PURE_INSTRUCTIONS | S_ATTR_SOME_INSTRUCTIONS)]
+    if not any(s.addr <= addr < s.addr + s.size for s in code):
+        yield what, f"{addr:#x} is not inside __TEXT,__text or another section of code"

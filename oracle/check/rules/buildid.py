@@ -1,5 +1,5 @@
 """Build-id rules: a `.note.gnu.build-id` (NT_GNU_BUILD_ID) note is well formed, mapped and
-found by PT_NOTE (ELF-BUILD-ID), and a 16- or 20-byte (md5/sha1) descriptor is the hash its
+found by PT_NOTE (ELF-BUILD-ID), and a 20-byte (sha1) descriptor is the hash its
 linker defines (ELF-BUILD-ID-HASH: a test that patches a linked file's bytes trips it too).
 
 The linkers agree on what the descriptor is only in spirit: a hash of the output with the
@@ -18,9 +18,11 @@ The build id survives what is done to a file after the link (strip, objcopy
 for a file that looks as its linker wrote it, with a .symtab and without .gnu_debuglink,
 .gnu_debugaltlink or .gnu_debugdata (so an output linked with -s is only checked for form).
 
-A 16-byte descriptor shaped like an RFC 4122 version-4 UUID (`--build-id=uuid` of mold) is
-taken as one and not recomputed.  A uuid or 0xHEX descriptor of 16/20 bytes that
-happens not to look like that is reported: the rule cannot tell it from a wrong hash.
+A 16-byte descriptor is an md5 or a `--build-id=uuid`, and only mold gives its uuids RFC
+4122's version-4 bits: GNU ld and gold draw all 16 bytes at random.  So a 16-byte
+descriptor is not recomputed (the rule once called every GNU ld and gold uuid output
+wrong); a stale or patched md5 is missed, a sha1 is not.
+A 0xHEX descriptor of 20 bytes is reported: the rule cannot tell it from a wrong hash.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from oracle.check.registry import GABI, Finding, rule
 TOPIC = "buildid"
 NOTE_SECTION = ".note.gnu.build-id"
 NT_GNU_BUILD_ID = 3
-_HASHES: dict[int, Callable[[bytes], hashlib._Hash]] = {20: hashlib.sha1, 16: hashlib.md5}
+SHA1_SIZE = 20
 _UNHASHED_BY_BFD = (".symtab", ".strtab", ".shstrtab")
 _ADDED_AFTER_LINK = frozenset({".gnu_debuglink", ".gnu_debugaltlink", ".gnu_debugdata"})
 
@@ -76,7 +78,7 @@ def build_id(img: ElfImage) -> Iterator[Finding]:
 
 
 @rule("ELF-BUILD-ID-HASH", TOPIC,
-      "an md5/sha1-sized NT_GNU_BUILD_ID descriptor equals a recomputation of the output's "
+      "a sha1-sized NT_GNU_BUILD_ID descriptor equals a recomputation of the output's "
       "hash (any byte changed after the linker hashed the file shows here too)", GABI)
 def build_id_hash(img: ElfImage) -> Iterator[Finding]:
     sec = img.section(NOTE_SECTION)
@@ -89,13 +91,12 @@ def build_id_hash(img: ElfImage) -> Iterator[Finding]:
     if ntype != NT_GNU_BUILD_ID or desc_at + descsz > sec.size:
         return
     desc = bytes(data[desc_at:desc_at + descsz])
-    if descsz not in _HASHES or _looks_like_uuid(desc) or _changed_after_link(img):
-        return
+    if descsz != SHA1_SIZE or _changed_after_link(img):
+        return  # md5 or uuid: see the module's note
     start = sec.offset + desc_at
     zeroed = img.data[:start] + bytes(descsz) + img.data[start + descsz:]
-    if desc not in _recomputations(img, zeroed, sec, descsz):
-        yield NOTE_SECTION, (f"descriptor {desc.hex()} is no "
-                             f"{'sha1' if descsz == 20 else 'md5'} of the output as "
+    if desc not in _recomputations(img, zeroed, sec):
+        yield NOTE_SECTION, (f"descriptor {desc.hex()} is no sha1 of the output as "
                              "gold/linkharness, lld, mold or GNU ld hash it")
 
 
@@ -104,17 +105,13 @@ def _changed_after_link(img: ElfImage) -> bool:
     return ".symtab" not in names or bool(names & _ADDED_AFTER_LINK)
 
 
-def _looks_like_uuid(desc: bytes) -> bool:
-    return len(desc) == 16 and desc[6] >> 4 == 4 and desc[8] >> 6 == 2
-
-
 def _tree(data: bytes, chunk: int, algo: Callable[[bytes], hashlib._Hash], size: int) -> bytes:
     parts = b"".join(algo(data[i:i + chunk]).digest() for i in range(0, len(data), chunk))
     return algo(parts).digest()[:size]
 
 
-def _recomputations(img: ElfImage, zeroed: bytes, note: Section, size: int) -> set[bytes]:
-    algo = _HASHES[size]
+def _recomputations(img: ElfImage, zeroed: bytes, note: Section) -> set[bytes]:
+    algo, size = hashlib.sha1, SHA1_SIZE
     return {
         algo(zeroed).digest(),
         _tree(zeroed, 1 << 20, algo, size),

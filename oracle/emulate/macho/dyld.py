@@ -23,10 +23,10 @@ from pathlib import Path
 from unicorn import UcError
 
 from oracle.emulate.abi import I386_DARWIN, X86_64
-from oracle.emulate.guest import GuestFault
+from oracle.emulate.guest import GuestFault, LoadTimeout
 from oracle.emulate.layout import LAYOUT_32, LAYOUT_64, AddressLayout
 from oracle.emulate.ldso import Invocation
-from oracle.emulate.machine import Machine, RunStop
+from oracle.emulate.machine import Machine
 from oracle.emulate.macho import darwin_process, dlopen, tlv
 from oracle.emulate.macho import image as mi
 from oracle.emulate.macho.binding import Binder, DyldFault
@@ -91,9 +91,7 @@ def _run(machine: Machine, data: bytes, inv: Invocation, layout: AddressLayout) 
         create_standard_streams(process)
         loader, binders = _load_dylibs(machine, process, img, inv, layout)
         for binder in binders:  # the dylibs deepest first, the executable last
-            machine.check_loading_time()
             binder.bind_at_load(inv.lazy and not binder.img.flags & mi.MH_BIND_AT_LOAD)
-        machine.check_loading_time()
         loader.coalesce_all()  # dyld's weak binding, once every image is bound
         loader.next_tlv_key = tlv.set_up_images(
             machine, process, [img, *(b.img for b in binders if b.img is not img)])
@@ -101,10 +99,12 @@ def _run(machine: Machine, data: bytes, inv: Invocation, layout: AddressLayout) 
         start = Start(sp, len(inv.argv), argv, envp, apple, initializers,
                       _entry(img), img.main_entryoff is not None)
         pc = enter(machine, start, "/usr/lib/dyld")
-    except (DyldFault, RunStop) as err:  # RunStop: the time limit ran out while loading
+    except DyldFault as err:
         return ended(err.fault)
     except MachOError as err:
         return ended(Fault("load", 0, None, str(err)))
+    except LoadTimeout:
+        return ended(machine.loading_timeout())
     except GuestFault as err:
         return ended(Fault("load", err.address, machine.symbol_at(err.address),
                            f"while loading: {err.message}"))

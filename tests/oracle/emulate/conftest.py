@@ -22,6 +22,10 @@ FLAVOURS: dict[str, list[str]] = {
     "mold": ["-no-pie", "-fno-pie", "-fuse-ld=mold"],
     "gold": ["-no-pie", "-fno-pie", "-fuse-ld=gold"],
     "static": ["-static", "-no-pie", "-fno-pie"],
+    "static-pie": ["-static-pie", "-fpie"],
+    "static-pie-mold": ["-static-pie", "-fpie", "-fuse-ld=mold"],
+    "relr": ["-fpie", "-pie", "-Wl,-z,pack-relative-relocs"],
+    "relr-mold": ["-fpie", "-pie", "-fuse-ld=mold", "-Wl,-z,pack-relative-relocs"],
     "ibt": ["-no-pie", "-fno-pie", "-fcf-protection", "-Wl,-z,ibtplt"],
 }
 

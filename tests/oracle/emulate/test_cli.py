@@ -104,3 +104,13 @@ def test_stdin_option_is_the_program_s_input(build: Builder, tmp_path: Path,
     assert status == 0 and "stdin: 0 bytes" in capfd.readouterr().out
     assert main(["--stdin", str(tmp_path / "absent"), str(build("unlocked.c"))]) == 2
     assert "--stdin" in capfd.readouterr().err
+
+
+def test_program_arguments_without_dashes_are_refused_with_the_spelling_that_works(
+        capfd: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main([str(tmp_path / "prog"), "1", "2"])
+    err = capfd.readouterr().err
+    assert stop.value.code == 2
+    assert f"run {tmp_path / 'prog'} -- 1 2" in err
+    assert "usage: linkharness run [OPTIONS] BINARY [-- ARGS...]" in err

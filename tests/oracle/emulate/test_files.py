@@ -101,3 +101,27 @@ def test_mach_o_programs_get_the_same_files(tmp_path: Path) -> None:
     assert result.faults == [] and result.exit_code == 0
     assert result.stdout == b"read: darwin line\nat end 1\nseed: seeded first line\n"
 
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_bytes_a_file_lets_go_leave_the_memory_cap(build: Builder, arch: str) -> None:
+    """Truncated, replaced and removed files' bytes are given back to the memory cap: a
+    program that rewrites a file in a loop (512 MiB written, 3 MiB held) runs as it does
+    natively, while one that keeps 300 MiB of files is still stopped at the cap."""
+    path = build("rewrites.c", arch)
+    result = run(path, [str(path)])
+    assert result.faults == [] and result.exit_code == 0
+    assert result.stdout == b"replaced: 1048576 bytes\n"
+    held = run(path, [str(path), "hold"])
+    assert [f.kind for f in held.faults] == ["library"]
+    assert "past the run's memory cap" in held.faults[0].message
+
+
+def test_strings_of_megabytes_read_as_natively(build: Builder, tmp_path: Path) -> None:
+    path = build("bigstring.c")
+    native = subprocess.run([str(path)], cwd=tmp_path, capture_output=True, timeout=30,
+                            check=True)
+    result = run(path, [str(path)])
+    assert result.faults == []
+    assert (result.exit_code, result.stdout) == (0, native.stdout)
+    assert b"strlen 25165824\n" in result.stdout

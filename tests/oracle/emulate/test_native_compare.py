@@ -66,6 +66,44 @@ def test_static_glibc_programs_match_native(build: Builder, native: Native, arch
 
 
 @pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("flavour", ["static-pie", "static-pie-mold"])
+@pytest.mark.parametrize("source,args", [("hello.c", ["alpha"]), ("tls.c", [])])
+def test_static_pies_relocate_themselves_as_natively(build: Builder, native: Native, arch: str,
+                                                     flavour: str, source: str,
+                                                     args: list[str]) -> None:
+    """gcc -static-pie: PT_DYNAMIC without PT_INTERP.  The kernel binds nothing; glibc's
+    _dl_relocate_static_pie relocates the program and seals its RELRO (the emulator once
+    sealed it first, as ld.so would: a write-protection fault in __libc_start_main)."""
+    compare(native, build(source, arch, flavour), args, "lazy")
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("flavour", ["gnu-pie", "relr"])
+@pytest.mark.parametrize("source,args", [("relative_table.c", []), ("hello.c", ["x"])])
+def test_relative_relocations_in_bulk_and_relr_match_native(
+        build: Builder, native: Native, arch: str, flavour: str, source: str,
+        args: list[str]) -> None:
+    """Thousands of RELATIVE rows (the emulated ld.so applies them as arrays: RELA on
+    x86-64, REL on i386) and DT_RELR tables (GNU ld 2.40's -z pack-relative-relocs; the
+    emulator once ran none of them: a fetch from an unrelocated pointer)."""
+    compare(native, build(source, arch, flavour), args, "lazy")
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_relr_without_its_glibc_version_is_refused_as_glibc_refuses_it(
+        build: Builder, native: Native, arch: str) -> None:
+    """mold 1.10's -z pack-relative-relocs writes DT_RELR without a GLIBC_ABI_DT_RELR
+    version need, and glibc 2.36 will not run it (exit 127); nor will the emulated ld.so."""
+    path = build("hello.c", arch, "relr-mold")
+    expected = native(path, [], ENV)
+    assert expected.returncode == 127
+    assert b"DT_RELR without GLIBC_ABI_DT_RELR dependency" in expected.stderr
+    got = run(path, [str(path)], ENV)
+    assert [(f.kind, f.message) for f in got.faults] == [
+        ("load", f"{path}: DT_RELR without GLIBC_ABI_DT_RELR dependency")]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
 def test_stack_protector_canary_through_the_thread_pointer(build: Builder, native: Native,
                                                            arch: str) -> None:
     path = build("hello.c", arch, "gnu", ("-fstack-protector-all",))
