@@ -3,8 +3,9 @@ index of a real library's exports reads what pyelftools reads.
 
 Found by the outside hostile campaign: `oracle.run(libboost_regex.so, timeout=1.0)` took
 6-7 s, all of it before the first guest instruction, binding the host's real libstdc++
-(~6,000 exports) through a pyelftools symbol index and ~4,000 relocations, none of which
-looked at the clock."""
+(~6,000 exports) through a pyelftools symbol index and ~4,000 relocations.  Main's load
+deadline (memory.loading_step) now bounds the relocations; the index, one uninterruptible
+call, is read without pyelftools (dynsym_index.py): that load went from 0.73 s to 0.24 s."""
 
 from __future__ import annotations
 
