@@ -10,6 +10,8 @@ import random
 import threading
 from pathlib import Path
 
+import pytest
+
 from fuzz.hostile.campaign import Figures, campaign
 from fuzz.hostile.cases import run_drawn
 from fuzz.hostile.havoc import GROWTH, SUFFIX, mutate_havoc
@@ -17,6 +19,7 @@ from fuzz.hostile.mutate import RandomPicker
 from fuzz.hostile.seeds import Targets
 from fuzz.hostile.semantic import split_family
 from fuzz.hostile.supervise import draw_numbered
+from linker.elf import headers
 
 RUNNER = Path(__file__).with_name("unguarded_runner.py")
 # the first case of the seed-1 campaign that crashed the emulator: a run of 0xDA (fcmovu)
@@ -75,3 +78,19 @@ def test_the_campaign_catches_the_translation_guard_removed(targets: Targets,
     kept = tmp_path / "found" / f"{target}{SUFFIX}-{n:06d}"
     assert (kept / drawn.file_name).read_bytes() == drawn.data
     assert "CRASH: the worker died (signal 11)" in (kept / "recipe.txt").read_text()
+
+
+def test_a_linker_guard_taken_out_is_caught(targets: Targets, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Section names read without the check that each lies inside .shstrtab: blind edits
+    that shift the section headers or the table reach it within a few cases (the first
+    catch of campaign seed "power" is case 32; a change to the family's draws moves it)."""
+    monkeypatch.setattr(headers, "_section_names",
+                        lambda table, offsets, path: headers._decoded_names(table, offsets))
+    for n in range(32, 36):
+        drawn = draw_numbered(targets, "power", "elf64-object" + SUFFIX, n)
+        broken = run_drawn(drawn, targets, tmp_path / f"case{n}")
+        if broken:
+            assert "internal error" in broken[0] or "raised" in broken[0], broken
+            return
+    pytest.fail("no rule broken in cases 32-35 of elf64-object@havoc (seed power)")
