@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import gc
+import math
 import mmap
 import os
 import re
@@ -310,7 +311,7 @@ class Cpu:
             self.uc.ctl_remove_cache(begin, begin + size)
         self._translated_ranges -= ranges
 
-    def untranslatable(self) -> int | None:
+    def untranslatable(self, deadline: float = math.inf) -> int | None:
         """An address in the executable memory (the library region's aside) from which one
         translated block would crash Unicorn (translation_guard), or None.  Adjacent
         executable regions are taken together: a block may run from one into the next."""
@@ -328,7 +329,7 @@ class Cpu:
             end = last + 1
         bits = 64 if self.mode == UC_MODE_64 else 32
         for begin, pieces in spans:
-            offset = translation_guard.first_unsafe(b"".join(pieces), bits)
+            offset = translation_guard.first_unsafe(b"".join(pieces), bits, deadline)
             if offset is not None:
                 return begin + offset
         return None

@@ -25,6 +25,8 @@ mprotect making a range executable are).
 
 from __future__ import annotations
 
+import math
+import time
 from functools import lru_cache
 
 import capstone
@@ -81,10 +83,22 @@ def _flagged_starts(weights: np.ndarray) -> np.ndarray:
     return np.nonzero(sums[ends] - sums[:len(weights)] >= LIMIT)[0]
 
 
-def first_unsafe(code: bytes, bits: int) -> int | None:
+class GuardTimeout(Exception):
+    """The check ran past the run's deadline (decoding megabytes of flagged code is
+    seconds of Python: the check is part of the run, and its time limit covers it)."""
+
+
+_deadline = [math.inf]  # of the check under way (not part of its cache key)
+
+
+def first_unsafe(code: bytes, bits: int, deadline: float = math.inf) -> int | None:
     """The offset in `code` of a start from which one translated block could exhaust
-    Unicorn's temporaries, or None."""
-    return _first_unsafe(bytes(code), bits)
+    Unicorn's temporaries, or None; GuardTimeout past `deadline` (time.monotonic)."""
+    _deadline[0] = deadline
+    try:
+        return _first_unsafe(bytes(code), bits)
+    finally:
+        _deadline[0] = math.inf
 
 
 @lru_cache(maxsize=32)
@@ -121,6 +135,8 @@ def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, h
     cost = [0] * n
     unknown = [False] * n
     for k in range(n):  # every offset: a jump may land in the middle of an instruction
+        if not k & 1023 and time.monotonic() > _deadline[0]:
+            raise GuardTimeout
         i = lo + k
         decoded = next(md.disasm_lite(code[i:i + 16], i, 1), None)
         if decoded is None:

@@ -112,3 +112,22 @@ def test_static_libm_code_is_not_refused(tmp_path: Path, bits: int) -> None:
         assert section is not None
         text = section.data()
     assert first_unsafe(text, bits) is None
+
+
+def test_the_check_is_inside_the_runs_time_limit(tmp_path: Path) -> None:
+    """A megabyte of dense x87 code broken by jumps: every window is flagged and no line
+    is unsafe, so the check decodes all of it (seconds of Python).  It counts against the
+    run's wall-time limit: the run ends as a timeout within the limit plus a second."""
+    import time
+
+    from fuzz.hostile.guest_code import static_executable
+    from oracle import run
+
+    unit = FCMOVU * 50 + JMP_NEXT
+    exe = tmp_path / "dense"
+    exe.write_bytes(static_executable(unit * (1_000_000 // len(unit)), 64))
+    started = time.monotonic()
+    result = run(exe, [str(exe)], timeout=0.5)
+    assert time.monotonic() - started < 0.5 + 1.0
+    assert [f.kind for f in result.faults] == ["timeout"]
+    assert "while checking the code" in result.faults[0].message
