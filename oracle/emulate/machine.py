@@ -167,10 +167,10 @@ class Machine:
         if unsafe is not None:
             raise RunStop(unsafe)
 
-    def _untranslatable(self) -> Fault | None:
+    def _untranslatable(self, at_start: bool = False) -> Fault | None:
         """A fault at guest code whose translation would crash Unicorn and this process
         (oracle/emulate/translation_guard.py), if any is executable."""
-        at = self._cpu.untranslatable()
+        at = self._cpu.untranslatable(at_start)
         if at is None:
             return None
         return Fault("unsupported", at, self.symbol_at(at),
@@ -289,7 +289,7 @@ class Machine:
         self._cpu.drop_unclaimed()
         self._cpu.start(self.counting)
         self.uc.reg_write(self.abi.pc_reg, entry)
-        unsafe = self._untranslatable()
+        unsafe = self._untranslatable(at_start=True)
         if unsafe is not None:
             return None, [unsafe]
         self._current = "<program>"
