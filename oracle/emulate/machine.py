@@ -174,9 +174,10 @@ class Machine:
         if at is None:
             return None
         return Fault("unsupported", at, self.symbol_at(at),
-                     "code the emulator cannot translate: a straight line of hundreds of "
-                     "x87 register or SSE immediate instructions (Unicorn's translator "
-                     "overflows its temporaries on it and crashes)")
+                     "code the emulator cannot translate safely: a straight line of "
+                     "hundreds of x87 register or SSE immediate instructions (Unicorn's "
+                     "translator overflows its temporaries on it and crashes), or more "
+                     "code dense with them than the check reads")
 
     # -- the library region --
 

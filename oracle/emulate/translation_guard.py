@@ -17,7 +17,9 @@ x87 register form counts two, every 0F 70 / 0F C6 / 0F 3A one) and refuses at LI
 below the measured crash.  A cheap sliding-window sum passes ordinary code at once; only
 a window holding LIMIT of those pairs is decoded (capstone, from every byte offset, as a
 jump may land anywhere), and a start is refused only if the straight line from it,
-capped as the translator caps a block, reaches LIMIT.  Code written into a writable and
+capped as the translator caps a block, reaches LIMIT.  More flagged code than
+MAX_DECODED is refused without decoding (hostile bytes could make the check itself
+outlast the run's time bound).  Code written into a writable and
 executable segment while the program runs is not re-checked (only loading and mprotect
 making a range executable are).
 """
@@ -32,6 +34,10 @@ import numpy as np
 LIMIT = 400  # weighted leaks in one block; Unicorn crashes at about 460
 BLOCK_BYTES = 4096  # a block's bytes: it ends past a page less 32, plus the last instruction
 BLOCK_INSNS = 512  # TCG_MAX_INSNS
+# Decoding every offset costs about 10 us a byte: a run's loading must stay within its
+# time bound, so more flagged code than this is refused unchecked (a static glibc
+# executable with long-double libm code flags 15-22 KiB; the whole of libm, 84-243 KiB)
+MAX_DECODED = 64 << 10
 # Instructions after which the translator ends a block (control transfers, traps): the
 # straight line from a start stops there.  Any other end the translator makes only
 # shortens a block, so leaving it out keeps the check on the safe side.
@@ -78,9 +84,12 @@ def _first_unsafe(code: bytes, bits: int) -> int | None:
     # a block from a start the window passes cannot reach LIMIT (an instruction costs at
     # most its pairs): only flagged starts are decoded, with the bytes their blocks cover
     breaks = np.nonzero(np.diff(flagged) > BLOCK_BYTES)[0]
-    for first, last in zip(np.concatenate(([0], breaks + 1)).tolist(),
-                           np.concatenate((breaks, [len(flagged) - 1])).tolist(),
-                           strict=True):
+    groups = list(zip(np.concatenate(([0], breaks + 1)).tolist(),
+                      np.concatenate((breaks, [len(flagged) - 1])).tolist(), strict=True))
+    if sum(int(flagged[last] - flagged[first]) + BLOCK_BYTES
+           for first, last in groups) > MAX_DECODED:
+        return int(flagged[0])  # more than can be checked within a run's time bound
+    for first, last in groups:
         lo, hi = int(flagged[first]), int(flagged[last])
         found = _decoded_check(code, weights, lo, hi, min(hi + BLOCK_BYTES + 16, len(code)),
                                bits)

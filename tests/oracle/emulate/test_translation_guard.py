@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from oracle.emulate.translation_guard import LIMIT, first_unsafe
+from oracle.emulate.translation_guard import LIMIT, MAX_DECODED, first_unsafe
 
 FCMOVU = b"\xda\xda"  # fcmovu st, st(2): two leaked temporaries each
 FXCH = b"\xd9\xc9"
@@ -46,6 +46,19 @@ def test_short_or_branching_x87_code_passes(bits: int) -> None:
     assert first_unsafe((FCMOVU * 50 + JMP_NEXT) * 60, bits) is None
     assert first_unsafe(b"", bits) is None
     assert first_unsafe(b"\xda", bits) is None
+
+
+def test_too_much_dense_code_is_refused_unchecked_and_fast() -> None:
+    """Dense x87 code broken by jumps is safe, but decoding all of it would outlast a run's
+    time bound: past MAX_DECODED it is refused at once."""
+    import time
+    line = FCMOVU * 20 + JMP_NEXT
+    small = line * ((16 << 10) // len(line))
+    assert first_unsafe(small, 64) is None
+    large = line * (4 * MAX_DECODED // len(line))
+    started = time.process_time()
+    assert first_unsafe(large, 64) == 0
+    assert time.process_time() - started < 0.5
 
 
 def test_the_limit_is_below_unicorns_crash() -> None:
