@@ -37,6 +37,7 @@ class OutputFile:
 
 def write_all(files: Sequence[OutputFile]) -> None:
     """Write every file, or (raising LinkError) none of them."""
+    files = _distinct_destinations(files)
     staged: list[tuple[OutputFile, str]] = []  # (file, temporary path) to rename
     in_place: list[tuple[OutputFile, int]] = []  # (file, open descriptor) to write
     try:
@@ -60,6 +61,19 @@ def write_all(files: Sequence[OutputFile]) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _distinct_destinations(files: Sequence[OutputFile]) -> list[OutputFile]:
+    """One file per destination, the first named (the output, then the maps): GNU ld and
+    lld write a map named as the output before the output, so the output wins.  Renamed in
+    turn, the map would have replaced the executable just written, and the link reported
+    success."""
+    if len(files) < 2:
+        return list(files)
+    kept: dict[str, OutputFile] = {}
+    for out in files:
+        kept.setdefault(os.path.realpath(out.path), out)
+    return list(kept.values())
 
 
 def _rename_all(staged: list[tuple[OutputFile, str]]) -> None:

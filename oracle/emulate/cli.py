@@ -20,8 +20,10 @@ binary runs its --arch slice (default x86_64, else i386).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import math
+import os
 import sys
 import tempfile
 
@@ -125,7 +127,11 @@ def _read_stdin(name: str, cap: int) -> bytes:
     if name == "-":
         data = sys.stdin.buffer.read(cap + 1)
     else:
-        with open(name, "rb") as source:
+        # opened without blocking: open() of a FIFO no one writes waits for a writer
+        # forever; so opened, it reads as empty (a writer that comes is read as a stream)
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as source:
             data = source.read(cap + 1)
     if len(data) > cap:
         raise OSError(f"more than the run's memory cap ({cap} bytes)")

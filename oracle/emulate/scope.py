@@ -14,20 +14,15 @@ own definition; a hidden one left global in .dynsym defines nothing for anyone e
 from __future__ import annotations
 
 import functools
-import io
-import struct
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from oracle.emulate import dynamic as dt
 from oracle.emulate.dynamic import Dynamic, DynSym
+from oracle.emulate.dynsym_index import Definition, symbol_index
 from oracle.emulate.libraries import EmulatedLibrary
 from oracle.emulate.machine import Machine, RunStop
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
-
-if TYPE_CHECKING:
-    from elftools.elf.elffile import ELFFile
 
 
 class LoadFault(Exception):
@@ -64,7 +59,7 @@ class LoadedObject:
         if self._indexed:
             return
         self._indexed = True
-        definitions, canonical = _symbol_index(self.data, self.is_executable)
+        definitions, canonical = symbol_index(self.data, self.is_executable)
         for name, definition in definitions:
             self.defined.setdefault(name, []).append(definition)
         for name, index in canonical:
@@ -87,71 +82,6 @@ class LoadedObject:
                     return cand.index
         return next((c.index for c in candidates if not c.hidden), candidates[0].index)
 
-
-@dataclass(frozen=True)
-class Definition:
-    index: int
-    version: str | None
-    hidden: bool  # a non-default version (name@VER rather than name@@VER)
-
-
-_Index = tuple[tuple[tuple[str, Definition], ...], tuple[tuple[str, int], ...]]
-
-
-@functools.lru_cache(maxsize=16)
-def _symbol_index(data: bytes, is_executable: bool) -> _Index:
-    """(name, definition) and (name, canonical PLT index) pairs of a file's .dynsym.
-    Cached by the file's bytes: a program's libraries are the same file run after run (a
-    fuzz property or a hostile campaign runs thousands), and pyelftools takes ~10 ms.
-    pyelftools is imported on the first call (a Mach-O run makes none)."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-    from elftools.elf.sections import SymbolTableSection
-
-    try:
-        elf = ELFFile(io.BytesIO(data))
-        section = elf.get_section_by_name(".dynsym")
-        # a section named .dynsym of another type (a mutated sh_type: pyelftools then
-        # gives e.g. Solaris syminfo entries, without st_info) holds no symbols
-        symbols = list(section.iter_symbols()) if isinstance(section, SymbolTableSection) else []
-        versions = _symbol_versions(elf, len(symbols))
-    except (ELFError, ValueError, KeyError, AttributeError, struct.error):
-        symbols, versions = [], []
-    definitions: list[tuple[str, Definition]] = []
-    canonical: list[tuple[str, int]] = []
-    for index, sym in enumerate(symbols):
-        if not sym.name or sym["st_info"]["bind"] == "STB_LOCAL":
-            continue
-        if sym["st_other"]["visibility"] in ("STV_HIDDEN", "STV_INTERNAL"):
-            continue  # the gABI: not visible outside its object, so never a definition
-        if sym["st_shndx"] != "SHN_UNDEF":
-            version, hidden = versions[index] if index < len(versions) else (None, False)
-            definitions.append((sym.name, Definition(index, version, hidden)))
-        elif sym["st_value"] and is_executable:
-            canonical.append((sym.name, index))
-    return tuple(definitions), tuple(canonical)
-
-
-def _symbol_versions(elf: ELFFile, count: int) -> list[tuple[str | None, bool]]:
-    """(version name, hidden) per dynamic symbol, from .gnu.version and .gnu.version_d."""
-    versym = elf.get_section_by_name(".gnu.version")
-    verdef = elf.get_section_by_name(".gnu.version_d")
-    if versym is None or verdef is None:
-        return []
-    strings = elf.get_section(verdef["sh_link"])
-    names: dict[int, str] = {}
-    raw = verdef.data()
-    at = 0
-    for _ in range(verdef["sh_info"]):
-        _, _, ndx, cnt, _, aux, nxt = struct.unpack_from("<HHHHIII", raw, at)
-        if cnt:
-            name_off = struct.unpack_from("<I", raw, at + aux)[0]
-            names[ndx] = strings.get_string(name_off)  # type: ignore[attr-defined]
-        if not nxt:
-            break
-        at += nxt
-    values = struct.unpack_from(f"<{count}H", versym.data())
-    return [(names.get(v & 0x7FFF), bool(v & 0x8000)) for v in values]
 
 
 Member = LoadedObject | EmulatedLibrary

@@ -12,16 +12,17 @@ translate, 235 crash; `fld1` and `pshufd` crash near 470).  A hostile executable
 a block's length, so the code is checked before it can run: `first_unsafe` finds a
 place where one block could hold that many, and the run stops with a fault there.
 
-The check over-approximates the cost of each instruction (every byte pair shaped like an
-x87 register form counts two, every 0F 70 / 0F C6 / 0F 3A one) and refuses at LIMIT,
-below the measured crash.  A cheap sliding-window sum passes ordinary code at once; only
-a window holding LIMIT of those pairs is decoded (capstone, from every byte offset, as a
-jump may land anywhere), and a start is refused only if the straight line from it,
-capped as the translator caps a block, reaches LIMIT.  More flagged code than
+The check over-approximates the cost of each instruction from its opcode bytes
+(`_pair_weights`: the classes a sweep of every opcode, ModRM field and prefix measured)
+and refuses at LIMIT, below the measured crash.  A cheap sliding-window sum passes ordinary
+code at once; only a window holding LIMIT by those weights is decoded (capstone, from every
+byte offset, as a jump may land anywhere; bytes Capstone cannot decode, which QEMU may,
+cost their weight and end nothing), and a start is refused only if the straight line from
+it, capped as the translator caps a block, reaches LIMIT.  More flagged code than
 MAX_DECODED is refused without decoding (hostile bytes could make the check itself
-outlast the run's time bound).  Code written into a writable and
-executable segment while the program runs is not re-checked (only loading and mprotect
-making a range executable are).
+outlast the run's time bound).  Code written into a writable
+and executable segment while the program runs is not re-checked (only loading and
+mprotect making a range executable are).
 """
 
 from __future__ import annotations
@@ -43,21 +44,39 @@ MAX_DECODED = 64 << 10
 # shortens a block, so leaving it out keeps the check on the safe side.
 _ENDS = frozenset({
     "jmp", "ljmp", "call", "lcall", "ret", "retf", "retfq", "iret", "iretd", "iretq",
-    "int", "int1", "int3", "into", "syscall", "sysenter", "sysexit", "sysret", "hlt",
+    "int", "int1", "int3", "syscall", "sysenter", "sysexit", "sysret", "hlt",
     "loop", "loope", "loopne", "jcxz", "jecxz", "jrcxz", "ud0", "ud1", "ud2",
 })
 
 
-def _pair_weights(code: np.ndarray) -> np.ndarray:
-    """Per byte offset: what an instruction starting there could leak, judged by the
-    byte pair (an over-approximation: prefixes and operands are not told apart)."""
+def _pair_weights(code: np.ndarray, bits: int) -> np.ndarray:
+    """Per byte offset: what an instruction starting there could leak, judged by its
+    opcode bytes (an over-approximation: prefixes and operands are not told apart).
+    Measured on unicorn 2.1.4 by repeating each opcode (every ModRM register field,
+    register and memory forms, no prefix, 66, F2, F3, REX.W, LOCK; both modes) until the
+    process died: x87 register forms leak two temporaries (crash at about 235 in a block);
+    one each (crash at about 465): fldenv, fnstenv, frstor, fnsave (D9/DD /4 and /6),
+    mov to a segment register (8E), mov to/from a control or debug register (0F 20-23),
+    the SSE shuffles with an immediate (0F 70, 0F C6) and the 0F 38 and 0F 3A maps
+    (crc32, palignr, pinsr/pextr, pclmulqdq, ...), and in 32-bit mode aam, aad and into
+    (D4, D5, CE)."""
     weights = np.zeros(len(code), dtype=np.int32)
     if len(code) < 2:
         return weights
     first, second = code[:-1], code[1:]
-    sse = (first == 0x0F) & ((second == 0x70) | (second == 0xC6) | (second == 0x3A))
-    x87 = ((first & 0xF8) == 0xD8) & (second >= 0xC0)
-    weights[:-1] = np.where(x87, 2, np.where(sse, 1, 0))
+    reg = (second >> 3) & 7
+    x87 = (first & 0xF8) == 0xD8
+    x87_register = x87 & (second >= 0xC0)
+    x87_environment = ((first == 0xD9) | (first == 0xDD)) & (second < 0xC0) & (
+        (reg == 4) | (reg == 6))
+    escaped = (first == 0x0F) & ((second == 0x70) | (second == 0xC6) | (second == 0x38)
+                                 | (second == 0x3A) | ((second >= 0x20) & (second <= 0x23)))
+    one = (first == 0x8E) | x87_environment | escaped
+    if bits == 32:
+        one |= (first == 0xD4) | (first == 0xD5) | (first == 0xCE)
+    weights[:-1] = np.where(x87_register, 2, np.where(one, 1, 0))
+    if bits == 32 and code[-1] == 0xCE:  # into needs no second byte
+        weights[-1] = 1
     return weights
 
 
@@ -77,7 +96,7 @@ def first_unsafe(code: bytes, bits: int) -> int | None:
 @lru_cache(maxsize=32)
 def _first_unsafe(code: bytes, bits: int) -> int | None:
     raw = np.frombuffer(code, dtype=np.uint8)
-    weights = _pair_weights(raw)
+    weights = _pair_weights(raw, bits)
     flagged = _flagged_starts(weights)
     if not len(flagged):
         return None
@@ -107,16 +126,24 @@ def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, h
                      else capstone.CS_MODE_32)
     pair_sums = np.concatenate(([0], np.cumsum(weights, dtype=np.int64))).tolist()
     n = hi - lo
-    length = [0] * n  # 0: no instruction decodes there (the block ends: #UD)
+    length = [0] * n
     cost = [0] * n
+    unknown = [False] * n
     for k in range(n):  # every offset: a jump may land in the middle of an instruction
         i = lo + k
         decoded = next(md.disasm_lite(code[i:i + 16], i, 1), None)
         if decoded is None:
+            # Capstone knows no instruction here, but QEMU may (DC D8-DF, an alias of
+            # fcomp, translates and leaks): a one-byte instruction that costs its pair
+            # and ends nothing keeps the line an over-approximation.
+            # (nor does it count towards the block's instruction cap: see _capped)
+            length[k], cost[k] = 1, min(int(pair_sums[i + 1] - pair_sums[i]), 2)
+            unknown[k] = True
             continue
         size, mnemonic = decoded[1], decoded[2]
-        cost[k] = min(int(pair_sums[i + size - 1] - pair_sums[i]) if size > 1
-                      else 0, 2)
+        # its bytes' pairs, the last one reaching into the next instruction (a one-byte
+        # `into` costs one): an over-approximation
+        cost[k] = min(int(pair_sums[min(i + size, len(pair_sums) - 1)] - pair_sums[i]), 2)
         if mnemonic in _ENDS or mnemonic.startswith("j"):
             cost[k] = -cost[k] - 1  # ends the block after itself
         length[k] = size
@@ -130,19 +157,21 @@ def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, h
         else:
             total[k] = cost[k] + total[k + length[k]]
     for k in range(last_start - lo + 1):
-        if total[k] >= LIMIT and _capped(length, cost, k) >= LIMIT:
+        if total[k] >= LIMIT and _capped(length, cost, unknown, k) >= LIMIT:
             return lo + k
     return None
 
 
-def _capped(length: list[int], cost: list[int], k: int) -> int:
-    """The total of one block from start k, capped as the translator caps it."""
+def _capped(length: list[int], cost: list[int], unknown: list[bool], k: int) -> int:
+    """The total of one block from start k, capped as the translator caps it (bytes
+    Capstone could not decode are not counted as instructions: QEMU may read several of
+    them as one)."""
     total, at, insns = 0, k, 0
     while at < len(length) and length[at] and insns < BLOCK_INSNS \
             and at - k < BLOCK_BYTES - 32:
         if cost[at] < 0:
             return total - cost[at] - 1
         total += cost[at]
+        insns += not unknown[at]
         at += length[at]
-        insns += 1
     return total

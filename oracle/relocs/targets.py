@@ -50,10 +50,16 @@ class Target:
     preemptible: bool = False
 
 
-def _static_got_slots(image: OutputImage, values: tuple[int, ...]) -> list[int]:
+def _static_got_slots(image: OutputImage, values: tuple[int, ...],
+                      absolute: bool = False) -> list[int]:
     """GOT words that hold one of `values` at link time, or get it from a RELATIVE.  In a
-    PIE a word holding an address is only right with a RELATIVE relocation on it."""
+    PIE a word holding an address is only right with a RELATIVE relocation on it; an
+    absolute symbol's value (SHN_ABS) is not an address, and its word is right without
+    one (lld keeps such a GOT load in a PIE; GNU ld relaxes it to an immediate)."""
     words, relative = image.got_words(), image.relative_got_words()
+    if absolute and image.relocatable:  # and a RELATIVE on it would add the load bias
+        return list(dict.fromkeys(w for value in dict.fromkeys(values)
+                                  for w in words.get(value, []) if not image.dynamic_at(w)))
 
     def relocated(slot: int, value: int) -> bool:
         return not image.relocatable or not value or any(
@@ -155,7 +161,9 @@ def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
         return _ifunc(image, sym.name, s, sym.size, plt)
     preemptible = named and not imported and image.preemptible(sym.name)
     dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32"), version) if named else []
-    static_slots = [] if imported or preemptible or not s else _static_got_slots(image, s)
+    absolute = sym.shndx == "SHN_ABS" or (out is not None and out.absolute)
+    static_slots = [] if imported or preemptible or not s else \
+        _static_got_slots(image, s, absolute)
     g = tuple(dict.fromkeys(dyn_slots + static_slots))
     entries: list[int] = []
     if named:

@@ -112,3 +112,33 @@ def test_a_map_whose_rename_fails_takes_the_renamed_output_back(
     assert _left(tmp_path) == expected  # no staged file, no link to the old output
     if before is not None:
         assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("spelling", ["same", "dot", "symlink"])
+def test_an_input_named_as_the_output_is_refused_and_kept(
+        spelling: str, main_object: Path, tmp_path: Path) -> None:
+    """GNU ld: "input file 'm.o' is the same as output file", however the path is spelt.
+    Found by the outside hostile campaign: `-o` the input replaced the object with the
+    executable made from it (and `-o` a symbolic link to it, the object behind it)."""
+    before = main_object.read_bytes()
+    out = {"same": main_object, "dot": tmp_path / "." / "m.o",
+           "symlink": tmp_path / "link.o"}[spelling]
+    if spelling == "symlink":
+        out.symlink_to("m.o")
+    with pytest.raises(LinkError) as caught:
+        link([main_object], out, entry="main")
+    assert str(caught.value) == f"{main_object}: input file is the same as output file"
+    assert main_object.read_bytes() == before
+    assert [p for p in _left(tmp_path) if p.startswith(".linkharness")] == []
+
+
+@pytest.mark.parametrize("option", ["map_file", "text_map"])
+def test_a_map_named_as_the_output_loses_to_the_output(
+        option: str, main_object: Path, tmp_path: Path) -> None:
+    """GNU ld and lld write the map first, so the output wins.  Found by the outside
+    hostile campaign: the map was renamed into place after the output, and the link
+    reported success with a text file where the executable should be."""
+    out = tmp_path / "out"
+    link([main_object], out, entry="main", **{option: tmp_path / "." / "out"})  # type: ignore[arg-type]
+    assert out.read_bytes()[:4] == b"\x7fELF"
+    assert _left(tmp_path) == ["m.c", "m.o", "out"]

@@ -4,6 +4,7 @@ faults print one line each and exit 125."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -103,6 +104,17 @@ def test_stdin_option_is_the_program_s_input(build: Builder, tmp_path: Path,
     status = main([str(build("unlocked.c"))])  # without it: empty
     assert status == 0 and "stdin: 0 bytes" in capfd.readouterr().out
     assert main(["--stdin", str(tmp_path / "absent"), str(build("unlocked.c"))]) == 2
+    assert "--stdin" in capfd.readouterr().err
+
+
+def test_stdin_from_a_fifo_no_one_writes_is_empty_not_a_hang(
+        build: Builder, tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    """Found by the outside hostile campaign: `--stdin FIFO` blocked in open() for ever."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    assert main(["--stdin", str(fifo), str(build("unlocked.c"))]) == 0
+    assert "stdin: 0 bytes" in capfd.readouterr().out
+    assert main(["--stdin", str(tmp_path), str(build("unlocked.c"))]) == 2  # a directory
     assert "--stdin" in capfd.readouterr().err
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
 from oracle.emulate.translation_guard import LIMIT, MAX_DECODED, first_unsafe
 
@@ -20,6 +22,7 @@ NOP = b"\x90"
 # Unicorn itself: 240 fcmovu in one block crash the process (the reason for the guard)
 _RAW = """
 import sys
+from pathlib import Path
 from unicorn import Uc, UC_ARCH_X86, UC_MODE_64
 uc = Uc(UC_ARCH_X86, UC_MODE_64)
 uc.mem_map(0x100000, 0x10000)
@@ -69,3 +72,56 @@ def test_the_limit_is_below_unicorns_crash() -> None:
                               check=False, capture_output=True, timeout=120).returncode
     assert runs(LIMIT // 2) == 0
     assert runs(240) != 0  # SIGSEGV in the translator
+
+
+# Measured (a sweep of every opcode, ModRM register field and prefix, both modes): each of
+# these leaks a temporary per instruction, or two (x87 register forms), and a few hundred
+# in one block crash the process.  The first guard knew x87 register forms and two SSE
+# shuffles only; Capstone decodes neither DC D8-DF nor DD C8-CF (fcomp and fxch aliases
+# QEMU translates), which the guard once took for the end of a block.
+LEAKY = [
+    (64, "8ee1"),  # mov fs, ecx
+    (64, "d921"),  # fldenv [rcx]
+    (64, "dd31"),  # fnsave [rcx]
+    (64, "0f20c1"),  # mov rcx, cr0
+    (64, "f20f38f0c9"),  # crc32
+    (64, "660f3a0fc901"),  # palignr
+    (64, "660f38a1c9"),
+    (64, "dcdc"),  # fcomp2 alias: Capstone knows no instruction there
+    (64, "66ddc9"),  # fxch4 alias behind a prefix
+    (32, "ce"),  # into
+    (32, "d4c9"),  # aam
+    (32, "d5c9"),  # aad
+]
+
+
+@pytest.mark.parametrize(("bits", "encoding"), LEAKY)
+def test_every_measured_leak_is_refused(bits: int, encoding: str) -> None:
+    code = bytes.fromhex(encoding) * (4096 // (len(encoding) // 2) + 1)
+    assert first_unsafe(code, bits) == 0
+
+
+def test_unicorn_crashes_on_a_class_the_first_guard_missed() -> None:
+    def runs(encoding: str, count: int) -> int:
+        return subprocess.run([sys.executable, "-c", _RAW, encoding, str(count)],
+                              check=False, capture_output=True, timeout=120).returncode
+    assert runs("8ee1", LIMIT) == 0  # mov fs, ecx: one temporary each
+    assert runs("8ee1", 500) != 0
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_static_libm_code_is_not_refused(tmp_path: Path, bits: int) -> None:
+    """glibc's x87 libm, the densest real x87 code: thousands of register forms, but
+    every straight line short."""
+    src = tmp_path / "m.c"
+    src.write_text("#include <math.h>\n#include <stdio.h>\nint main(int c, char **v) {"
+                   " long double y = c; printf(\"%Lf %f\\n\", powl(y, 3.5L) + expl(y) +"
+                   " tgammal(y + 2), lgamma(c + 3.0)); return 0; }\n")
+    exe = tmp_path / "m"
+    subprocess.run(["gcc", f"-m{bits}", "-static", "-O1", str(src), "-o", str(exe), "-lm"],
+                   check=True, capture_output=True)
+    with open(exe, "rb") as f:
+        section = ELFFile(f).get_section_by_name(".text")
+        assert section is not None
+        text = section.data()
+    assert first_unsafe(text, bits) is None
