@@ -35,6 +35,7 @@ from typing import TextIO
 
 from . import command_lines
 from .cases import run_kept
+from .havoc import SUFFIX as HAVOC_SUFFIX
 from .seeds import Targets, build_targets
 from .seeds_more import MORE_TARGETS, available
 from .seeds_real import REAL_TARGETS
@@ -252,9 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes (0: one per core)")
     parser.add_argument("--target", action="append", default=[])
     parser.add_argument("--family", choices=FAMILIES, default="bytes",
-                        help="the mutations: byte-level (mutate.py) or structure-level "
-                        "rewrites (semantic.py), or added command-line options "
-                        "(command_lines.py); a target T@semantic or T@options names its family")
+                        help="the mutations: field-aware byte-level (mutate.py), "
+                        "structure-level rewrites (semantic.py), added command-line options "
+                        "(command_lines.py), or structure-blind stacked edits at random "
+                        "offsets, AFL-havoc/radamsa style (havoc.py); a target T@semantic, "
+                        "T@options or T@havoc names its family")
     parser.add_argument("--keep", type=Path, default=ROOT / "tests" / "hostile" / "found")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--start", type=int, default=0,
@@ -275,10 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     seconds = args.seconds if args.cases is None else float("inf")
     wanted = args.target or list(ALL_TARGETS)
-    if args.family == "semantic":
-        wanted = [t if t.endswith(SUFFIX) else t + SUFFIX for t in wanted]
-    elif args.family == "options":
-        wanted = [t if t.endswith(OPTIONS_SUFFIX) else t + OPTIONS_SUFFIX for t in wanted]
+    suffix = {"semantic": SUFFIX, "options": OPTIONS_SUFFIX, "havoc": HAVOC_SUFFIX
+              }.get(args.family, "")
+    if suffix:
+        wanted = [t if t.endswith(suffix) else t + suffix for t in wanted]
     figures = campaign(wanted, seconds, args.keep, args.seed, args.cases, jobs,
                        args.start, args.case_seconds, args.memory_mib, args.progress,
                        in_all=args.in_all)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import command_lines
+from .havoc import mutate_havoc
 from .mutate import Picker, choose, mutate
 from .rules import check_rules, fields_rules, link_rules, run_rules, write_case
 from .seeds import ExeTarget, LinkTarget, Targets
@@ -28,6 +29,8 @@ def mutated_link_case(pick: Picker, target: LinkTarget, others: Targets, family:
     k = pick.integer(0, len(target.mutable) - 1)
     if family == "semantic":
         data, done = mutate_semantic(pick, target.seeds[k])
+    elif family == "havoc":
+        data, done = mutate_havoc(pick, target.seeds[k], others.all_seeds(target.deep))
     else:
         data, done = mutate(pick, target.seeds[k], others.all_seeds(target.deep))
     return target.mutable[k], data, done
@@ -97,7 +100,7 @@ class Drawn:
 def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
     """Draw one case of target `name` (the same picks give the same case, so a campaign
     can draw a case again to keep the input of a worker that hung on it).  `name` may
-    carry a family, `T@semantic` (fuzz.hostile.semantic)."""
+    carry a family, `T@semantic` (fuzz.hostile.semantic), `T@options` or `T@havoc`."""
     base, family = split_family(name)
     if family == "options":
         macho = targets.links[base].options.get("target", "").startswith("macho")
@@ -110,6 +113,8 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
     exe_target = targets.exes[base]
     if family == "semantic":
         data, done = mutate_semantic(pick, exe_target.seed)
+    elif family == "havoc":
+        data, done = mutate_havoc(pick, exe_target.seed, targets.all_seeds(exe_target.deep))
     else:
         data, done = mutate(pick, exe_target.seed, targets.all_seeds(exe_target.deep))
     return Drawn(name, exe_target.exe.name, data, done, bind=choose(pick, ["lazy", "now"]))

@@ -26,11 +26,12 @@ from . import (
     semantic_macho_dyld,
     semantic_text,
 )
+from .havoc import SUFFIX as HAVOC_SUFFIX
 from .mutate import Picker, Seed, choose
 
 SUFFIX = "@semantic"
 OPTIONS_SUFFIX = "@options"  # the command-line family (command_lines.py)
-FAMILIES = ("bytes", "semantic", "options")
+FAMILIES = ("bytes", "semantic", "options", "havoc")
 ATTEMPTS = 8  # operators drawn until one finds something to change
 # in the order the family always drew them (a case's number gives the same input)
 ELF_OPS = (*semantic_elf.TABLE_OPS, *semantic_elf_contents.CONTENT_OPS)
@@ -38,12 +39,14 @@ MACHO_OPS = (*semantic_macho.TABLE_OPS, *semantic_macho_dyld.DYLD_OPS)
 
 
 def split_family(target: str) -> tuple[str, str]:
-    """`T@semantic` -> (T, "semantic"), `T@options` -> (T, "options"); a plain name is the
-    byte family's."""
+    """`T@semantic` -> (T, "semantic"), `T@options` -> (T, "options"), `T@havoc` -> (T,
+    "havoc", fuzz/hostile/havoc.py); a plain name is the byte family's."""
     if target.endswith(SUFFIX):
         return target[:-len(SUFFIX)], "semantic"
     if target.endswith(OPTIONS_SUFFIX):
         return target[:-len(OPTIONS_SUFFIX)], "options"
+    if target.endswith(HAVOC_SUFFIX):
+        return target[:-len(HAVOC_SUFFIX)], "havoc"
     return target, "bytes"
 
 

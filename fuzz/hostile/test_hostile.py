@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from .cases import any_case
+from .havoc import SUFFIX as HAVOC_SUFFIX
 from .mutate import DrawPicker
 from .seeds import Targets, build_targets
 from .seeds_more import LINKERS
@@ -42,6 +43,10 @@ OPTIONS_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-ob
                    "archive", "shared-object", "tbd", "script", "relocatable",
                    "version-script", "macho64-dylib-input")
 CI_EXAMPLES_OPTIONS = 4
+# The havoc family (fuzz/hostile/havoc.py), structure-blind stacked edits, over every byte
+# and text target: three examples each under ci (about 5 s in all); `--family havoc`
+# campaigns for the figures.
+CI_EXAMPLES_HAVOC = 3
 
 
 @pytest.fixture(scope="session")
@@ -118,4 +123,19 @@ def test_added_command_line_options_keep_the_rules(
     """The command-line family: the target's valid link through `linkharness link`, with
     options from its --help given values past every width, devices, missing files."""
     _keeps_the_rules(name + OPTIONS_SUFFIX, hostile_targets,
+                     tmp_path_factory.mktemp("hostile") / "case", data)
+
+
+@pytest.mark.parametrize("name", [*LINK_TARGETS, *EXE_TARGETS, *NEW_TARGETS, *REAL_TARGETS,
+                                  *LINKERS])
+@settings(max_examples=_examples(CI_EXAMPLES_HAVOC))
+@given(data=st.data())
+def test_stacked_blind_edits_keep_the_rules(
+    name: str, hostile_targets: Targets, tmp_path_factory: pytest.TempPathFactory,
+    data: st.DataObject,
+) -> None:
+    """The havoc family: 1 to 32 edits at uniformly random offsets, stacked, many of them
+    shifting the rest of the file (ranges deleted, duplicated, inserted, spliced from
+    another seed), as AFL++'s havoc stage and radamsa make them."""
+    _keeps_the_rules(name + HAVOC_SUFFIX, hostile_targets,
                      tmp_path_factory.mktemp("hostile") / "case", data)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import gc
+import math
 import mmap
 import os
 import re
@@ -48,6 +49,7 @@ from unicorn.unicorn_const import UC_ERR_OK
 from unicorn.unicorn_py3.arch.intel import UcIntel
 from unicorn.unicorn_py3.unicorn import uc_mem_region, uclib
 
+from oracle.emulate import translation_guard
 from oracle.emulate.guest_code import GUEST_QSORT
 
 # The default translation buffer is 1 GiB of reserved memory per instance; programs under
@@ -308,6 +310,29 @@ class Cpu:
         for begin, size in ranges:
             self.uc.ctl_remove_cache(begin, begin + size)
         self._translated_ranges -= ranges
+
+    def untranslatable(self, deadline: float = math.inf) -> int | None:
+        """An address in the executable memory (the library region's aside) from which one
+        translated block would crash Unicorn (translation_guard), or None.  Adjacent
+        executable regions are taken together: a block may run from one into the next."""
+        spans: list[tuple[int, list[bytes]]] = []
+        end = -1
+        for begin, last, prot in sorted(self.uc.mem_regions()):
+            if not prot & UC_PROT_EXEC or begin == self.lib_base:
+                continue
+            size = last - begin + 1
+            data = self.host_read(begin, size) or bytes(self.uc.mem_read(begin, size))
+            if begin == end and spans:
+                spans[-1][1].append(data)
+            else:
+                spans.append((begin, [data]))
+            end = last + 1
+        bits = 64 if self.mode == UC_MODE_64 else 32
+        for begin, pieces in spans:
+            offset = translation_guard.first_unsafe(b"".join(pieces), bits, deadline)
+            if offset is not None:
+                return begin + offset
+        return None
 
     def _code(self, regions: dict[tuple[int, int], int]) -> tuple[tuple[int, int, int], ...]:
         """The executable regions but the library's, with a hash of their bytes."""

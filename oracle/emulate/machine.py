@@ -50,6 +50,7 @@ from unicorn import unicorn_const as uconst
 from unicorn import x86_const as x
 
 from oracle.emulate import cpu as cpus
+from oracle.emulate import translation_guard
 from oracle.emulate.abi import Abi
 from oracle.emulate.calls import JUMPED, CallContext, Export, GuestCall, ProgramExit
 from oracle.emulate.guest import GuestFault
@@ -159,6 +160,28 @@ class Machine:
     def protect(self, addr: int, size: int, prot: int) -> None:
         """Change the protection of mapped memory (UcError if it is not all mapped)."""
         self._cpu.protect(addr, size, prot)
+
+    def check_translatable(self) -> None:
+        """RunStop if executable code (as the guest's mprotect just made it) is code
+        Unicorn cannot translate, as a run's start checks it."""
+        unsafe = self._untranslatable()
+        if unsafe is not None:
+            raise RunStop(unsafe)
+
+    def _untranslatable(self) -> Fault | None:
+        """A fault at guest code whose translation would crash Unicorn and this process
+        (oracle/emulate/translation_guard.py), if any is executable."""
+        try:
+            at = self._cpu.untranslatable(self._deadline)
+        except translation_guard.GuardTimeout:
+            return Fault("timeout", 0, None, f"wall-time limit of {self.limits.timeout}s "
+                         "exceeded while checking the code the emulator would translate")
+        if at is None:
+            return None
+        return Fault("unsupported", at, self.symbol_at(at),
+                     "code the emulator cannot translate: a straight line of hundreds of "
+                     "x87 register or SSE immediate instructions (Unicorn's translator "
+                     "overflows its temporaries on it and crashes)")
 
     # -- the library region --
 
@@ -271,6 +294,9 @@ class Machine:
         self._cpu.drop_unclaimed()
         self._cpu.start(self.counting)
         self.uc.reg_write(self.abi.pc_reg, entry)
+        unsafe = self._untranslatable()
+        if unsafe is not None:
+            return None, [unsafe]
         self._current = "<program>"
         try:
             while True:

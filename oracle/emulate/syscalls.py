@@ -98,6 +98,8 @@ def _mprotect(process: Process, args: tuple[int, ...]) -> int:
         process.machine.protect(addr, size, prot)
     except UcError:
         return -ENOMEM
+    if prot & 4:  # PROT_EXEC: code Unicorn would crash translating stops the run instead
+        process.machine.check_translatable()
     if not prot & UC_PROT_WRITE:
         mem.readonly.append((addr, addr + size))
     else:

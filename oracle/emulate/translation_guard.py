@@ -1,0 +1,184 @@
+"""Guest code that Unicorn cannot translate without crashing the whole process.
+
+Unicorn 2 (QEMU 5's TCG) translates straight-line code into blocks of up to 512
+instructions and about a page of bytes.  Its x86 front end allocates a TCG temporary for
+the constant operand of most x87 register-form instructions (two a `fcmov`, `fxch`,
+`fadd st, st(i)`, ...) and of SSE instructions with an immediate (`pshufd`, `shufps`,
+`0F 3A` forms) and never frees it; the pool holds 512 and is not bounds-checked, so a
+block of about 230 x87 register instructions (or 460 of the others) writes past it and
+the process dies of SIGSEGV inside emu_start (measured on unicorn 2.1.4: 230 `fcmovu`
+translate, 235 crash; `fld1` and `pshufd` crash near 470).  A hostile executable found it
+(the havoc campaign: a run of 0xDA bytes at the entry point).  No Unicorn control limits
+a block's length, so the code is checked before it can run: `first_unsafe` finds a
+place where one block could hold that many, and the run stops with a fault there.
+
+The check over-approximates the cost of each instruction from its opcode bytes
+(`_pair_weights`: the classes a sweep of every opcode, ModRM field and prefix measured)
+and refuses at LIMIT, below the measured crash.  A cheap sliding-window sum passes ordinary
+code at once; only a window holding LIMIT by those weights is decoded (capstone, from every
+byte offset, as a jump may land anywhere; bytes Capstone cannot decode, which QEMU may,
+cost their weight and end nothing), and a start is refused only if the straight line from
+it, capped as the translator caps a block, reaches LIMIT.  Code written into a writable
+and executable segment while the program runs is not re-checked (only loading and
+mprotect making a range executable are).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from functools import lru_cache
+
+import capstone
+import numpy as np
+
+LIMIT = 400  # weighted leaks in one block; Unicorn crashes at about 460
+BLOCK_BYTES = 4096  # a block's bytes: it ends past a page less 32, plus the last instruction
+BLOCK_INSNS = 512  # TCG_MAX_INSNS
+# Instructions after which the translator ends a block (control transfers, traps): the
+# straight line from a start stops there.  Any other end the translator makes only
+# shortens a block, so leaving it out keeps the check on the safe side.
+_ENDS = frozenset({
+    "jmp", "ljmp", "call", "lcall", "ret", "retf", "retfq", "iret", "iretd", "iretq",
+    "int", "int1", "int3", "syscall", "sysenter", "sysexit", "sysret", "hlt",
+    "loop", "loope", "loopne", "jcxz", "jecxz", "jrcxz", "ud0", "ud1", "ud2",
+})
+
+
+def _pair_weights(code: np.ndarray, bits: int) -> np.ndarray:
+    """Per byte offset: what an instruction starting there could leak, judged by its
+    opcode bytes (an over-approximation: prefixes and operands are not told apart).
+    Measured on unicorn 2.1.4 by repeating each opcode (every ModRM register field,
+    register and memory forms, no prefix, 66, F2, F3, REX.W, LOCK; both modes) until the
+    process died: x87 register forms leak two temporaries (crash at about 235 in a block);
+    one each (crash at about 465): fldenv, fnstenv, frstor, fnsave (D9/DD /4 and /6),
+    mov to a segment register (8E), mov to/from a control or debug register (0F 20-23),
+    the SSE shuffles with an immediate (0F 70, 0F C6) and the 0F 38 and 0F 3A maps
+    (crc32, palignr, pinsr/pextr, pclmulqdq, ...), and in 32-bit mode aam, aad and into
+    (D4, D5, CE)."""
+    weights = np.zeros(len(code), dtype=np.int32)
+    if len(code) < 2:
+        return weights
+    first, second = code[:-1], code[1:]
+    reg = (second >> 3) & 7
+    x87 = (first & 0xF8) == 0xD8
+    x87_register = x87 & (second >= 0xC0)
+    x87_environment = ((first == 0xD9) | (first == 0xDD)) & (second < 0xC0) & (
+        (reg == 4) | (reg == 6))
+    escaped = (first == 0x0F) & ((second == 0x70) | (second == 0xC6) | (second == 0x38)
+                                 | (second == 0x3A) | ((second >= 0x20) & (second <= 0x23)))
+    one = (first == 0x8E) | x87_environment | escaped
+    if bits == 32:
+        one |= (first == 0xD4) | (first == 0xD5) | (first == 0xCE)
+    weights[:-1] = np.where(x87_register, 2, np.where(one, 1, 0))
+    if bits == 32 and code[-1] == 0xCE:  # into needs no second byte
+        weights[-1] = 1
+    return weights
+
+
+def _flagged_starts(weights: np.ndarray) -> np.ndarray:
+    """The offsets whose window of BLOCK_BYTES holds LIMIT or more by the pair weights."""
+    sums = np.concatenate(([0], np.cumsum(weights, dtype=np.int64)))
+    ends = np.minimum(np.arange(len(weights)) + BLOCK_BYTES, len(weights))
+    return np.nonzero(sums[ends] - sums[:len(weights)] >= LIMIT)[0]
+
+
+class GuardTimeout(Exception):
+    """The check ran past the run's deadline (decoding megabytes of flagged code is
+    seconds of Python: the check is part of the run, and its time limit covers it)."""
+
+
+_deadline = [math.inf]  # of the check under way (not part of its cache key)
+
+
+def first_unsafe(code: bytes, bits: int, deadline: float = math.inf) -> int | None:
+    """The offset in `code` of a start from which one translated block could exhaust
+    Unicorn's temporaries, or None; GuardTimeout past `deadline` (time.monotonic)."""
+    _deadline[0] = deadline
+    try:
+        return _first_unsafe(bytes(code), bits)
+    finally:
+        _deadline[0] = math.inf
+
+
+@lru_cache(maxsize=32)
+def _first_unsafe(code: bytes, bits: int) -> int | None:
+    raw = np.frombuffer(code, dtype=np.uint8)
+    weights = _pair_weights(raw, bits)
+    flagged = _flagged_starts(weights)
+    if not len(flagged):
+        return None
+    # a block from a start the window passes cannot reach LIMIT (an instruction costs at
+    # most its pairs): only flagged starts are decoded, with the bytes their blocks cover
+    breaks = np.nonzero(np.diff(flagged) > BLOCK_BYTES)[0]
+    for first, last in zip(np.concatenate(([0], breaks + 1)).tolist(),
+                           np.concatenate((breaks, [len(flagged) - 1])).tolist(),
+                           strict=True):
+        lo, hi = int(flagged[first]), int(flagged[last])
+        found = _decoded_check(code, weights, lo, hi, min(hi + BLOCK_BYTES + 16, len(code)),
+                               bits)
+        if found is not None:
+            return found
+    return None
+
+
+def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, hi: int,
+                   bits: int) -> int | None:
+    """Decode every offset of code[lo:hi] (a jump may land mid-instruction; a Python loop,
+    but only over flagged code, and the answer is cached by content) and follow the
+    straight line from each start up to `last_start`."""
+    md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64 if bits == 64
+                     else capstone.CS_MODE_32)
+    pair_sums = np.concatenate(([0], np.cumsum(weights, dtype=np.int64))).tolist()
+    n = hi - lo
+    length = [0] * n
+    cost = [0] * n
+    unknown = [False] * n
+    for k in range(n):  # every offset: a jump may land in the middle of an instruction
+        if not k & 1023 and time.monotonic() > _deadline[0]:
+            raise GuardTimeout
+        i = lo + k
+        decoded = next(md.disasm_lite(code[i:i + 16], i, 1), None)
+        if decoded is None:
+            # Capstone knows no instruction here, but QEMU may (DC D8-DF, an alias of
+            # fcomp, translates and leaks): a one-byte instruction that costs its pair
+            # and ends nothing keeps the line an over-approximation.
+            # (nor does it count towards the block's instruction cap: see _capped)
+            length[k], cost[k] = 1, min(int(pair_sums[i + 1] - pair_sums[i]), 2)
+            unknown[k] = True
+            continue
+        size, mnemonic = decoded[1], decoded[2]
+        # its bytes' pairs, the last one reaching into the next instruction (a one-byte
+        # `into` costs one): an over-approximation
+        cost[k] = min(int(pair_sums[min(i + size, len(pair_sums) - 1)] - pair_sums[i]), 2)
+        if mnemonic in _ENDS or mnemonic.startswith("j"):
+            cost[k] = -cost[k] - 1  # ends the block after itself
+        length[k] = size
+    # the straight line's total from each start, uncapped (an upper bound of a block's)
+    total = [0] * (n + 16)
+    for k in range(n - 1, -1, -1):
+        if not length[k]:
+            continue
+        if cost[k] < 0:
+            total[k] = -cost[k] - 1
+        else:
+            total[k] = cost[k] + total[k + length[k]]
+    for k in range(last_start - lo + 1):
+        if total[k] >= LIMIT and _capped(length, cost, unknown, k) >= LIMIT:
+            return lo + k
+    return None
+
+
+def _capped(length: list[int], cost: list[int], unknown: list[bool], k: int) -> int:
+    """The total of one block from start k, capped as the translator caps it (bytes
+    Capstone could not decode are not counted as instructions: QEMU may read several of
+    them as one)."""
+    total, at, insns = 0, k, 0
+    while at < len(length) and length[at] and insns < BLOCK_INSNS \
+            and at - k < BLOCK_BYTES - 32:
+        if cost[at] < 0:
+            return total - cost[at] - 1
+        total += cost[at]
+        insns += not unknown[at]
+        at += length[at]
+    return total

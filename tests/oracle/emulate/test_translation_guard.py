@@ -1,0 +1,133 @@
+"""oracle/emulate/translation_guard.py: straight lines of x87 register and SSE immediate
+instructions long enough to crash Unicorn's translator are refused, and ordinary code,
+dense x87 code broken by branches included, is not."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from oracle.emulate.translation_guard import LIMIT, first_unsafe
+
+FCMOVU = b"\xda\xda"  # fcmovu st, st(2): two leaked temporaries each
+FXCH = b"\xd9\xc9"
+PSHUFD = b"\x66\x0f\x70\xc0\x00"  # pshufd xmm0, xmm0, 0: one
+JMP_NEXT = b"\xeb\x00"
+NOP = b"\x90"
+
+# Unicorn itself: 240 fcmovu in one block crash the process (the reason for the guard)
+_RAW = """
+import sys
+from pathlib import Path
+from unicorn import Uc, UC_ARCH_X86, UC_MODE_64
+uc = Uc(UC_ARCH_X86, UC_MODE_64)
+uc.mem_map(0x100000, 0x10000)
+code = bytes.fromhex(sys.argv[1]) * int(sys.argv[2]) + b"\\xf4"
+uc.mem_write(0x100000, code)
+try:
+    uc.emu_start(0x100000, 0x100000 + len(code))
+except Exception:
+    pass
+"""
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_a_long_x87_or_sse_line_is_refused_where_it_starts(bits: int) -> None:
+    assert first_unsafe(NOP * 100 + FCMOVU * 240, bits) is not None
+    assert first_unsafe(FXCH * (LIMIT // 2), bits) == 0
+    assert first_unsafe(NOP * 7 + PSHUFD * 480, bits) is not None
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_short_or_branching_x87_code_passes(bits: int) -> None:
+    assert first_unsafe(FCMOVU * (LIMIT // 2 - 1) + NOP * 5000, bits) is None
+    # a jump every 50 instructions ends each block: thousands in all are fine
+    assert first_unsafe((FCMOVU * 50 + JMP_NEXT) * 60, bits) is None
+    assert first_unsafe(b"", bits) is None
+    assert first_unsafe(b"\xda", bits) is None
+
+
+def test_the_limit_is_below_unicorns_crash() -> None:
+    """The guard refuses at LIMIT (in leaked temporaries) what Unicorn crashes on a few
+    dozen later; if a Unicorn upgrade stops crashing, the guard may go."""
+    def runs(count: int) -> int:
+        return subprocess.run([sys.executable, "-c", _RAW, FCMOVU.hex(), str(count)],
+                              check=False, capture_output=True, timeout=120).returncode
+    assert runs(LIMIT // 2) == 0
+    assert runs(240) != 0  # SIGSEGV in the translator
+
+
+# Measured (a sweep of every opcode, ModRM register field and prefix, both modes): each of
+# these leaks a temporary per instruction, or two (x87 register forms), and a few hundred
+# in one block crash the process.  The first guard knew x87 register forms and two SSE
+# shuffles only; Capstone decodes neither DC D8-DF nor DD C8-CF (fcomp and fxch aliases
+# QEMU translates), which the guard once took for the end of a block.
+LEAKY = [
+    (64, "8ee1"),  # mov fs, ecx
+    (64, "d921"),  # fldenv [rcx]
+    (64, "dd31"),  # fnsave [rcx]
+    (64, "0f20c1"),  # mov rcx, cr0
+    (64, "f20f38f0c9"),  # crc32
+    (64, "660f3a0fc901"),  # palignr
+    (64, "660f38a1c9"),
+    (64, "dcdc"),  # fcomp2 alias: Capstone knows no instruction there
+    (64, "66ddc9"),  # fxch4 alias behind a prefix
+    (32, "ce"),  # into
+    (32, "d4c9"),  # aam
+    (32, "d5c9"),  # aad
+]
+
+
+@pytest.mark.parametrize(("bits", "encoding"), LEAKY)
+def test_every_measured_leak_is_refused(bits: int, encoding: str) -> None:
+    code = bytes.fromhex(encoding) * (4096 // (len(encoding) // 2) + 1)
+    assert first_unsafe(code, bits) == 0
+
+
+def test_unicorn_crashes_on_a_class_the_first_guard_missed() -> None:
+    def runs(encoding: str, count: int) -> int:
+        return subprocess.run([sys.executable, "-c", _RAW, encoding, str(count)],
+                              check=False, capture_output=True, timeout=120).returncode
+    assert runs("8ee1", LIMIT) == 0  # mov fs, ecx: one temporary each
+    assert runs("8ee1", 500) != 0
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_static_libm_code_is_not_refused(tmp_path: Path, bits: int) -> None:
+    """glibc's x87 libm, the densest real x87 code: thousands of register forms, but
+    every straight line short."""
+    src = tmp_path / "m.c"
+    src.write_text("#include <math.h>\n#include <stdio.h>\nint main(int c, char **v) {"
+                   " long double y = c; printf(\"%Lf %f\\n\", powl(y, 3.5L) + expl(y) +"
+                   " tgammal(y + 2), lgamma(c + 3.0)); return 0; }\n")
+    exe = tmp_path / "m"
+    subprocess.run(["gcc", f"-m{bits}", "-static", "-O1", str(src), "-o", str(exe), "-lm"],
+                   check=True, capture_output=True)
+    with open(exe, "rb") as f:
+        section = ELFFile(f).get_section_by_name(".text")
+        assert section is not None
+        text = section.data()
+    assert first_unsafe(text, bits) is None
+
+
+def test_the_check_is_inside_the_runs_time_limit(tmp_path: Path) -> None:
+    """A megabyte of dense x87 code broken by jumps: every window is flagged and no line
+    is unsafe, so the check decodes all of it (seconds of Python).  It counts against the
+    run's wall-time limit: the run ends as a timeout within the limit plus a second."""
+    import time
+
+    from fuzz.hostile.guest_code import static_executable
+    from oracle import run
+
+    unit = FCMOVU * 50 + JMP_NEXT
+    exe = tmp_path / "dense"
+    exe.write_bytes(static_executable(unit * (1_000_000 // len(unit)), 64))
+    started = time.monotonic()
+    result = run(exe, [str(exe)], timeout=0.5)
+    assert time.monotonic() - started < 0.5 + 1.0
+    assert [f.kind for f in result.faults] == ["timeout"]
+    assert "while checking the code" in result.faults[0].message
