@@ -35,6 +35,7 @@ import numpy as np
 LIMIT = 400  # weighted leaks in one block; Unicorn crashes at about 460
 BLOCK_BYTES = 4096  # a block's bytes: it ends past a page less 32, plus the last instruction
 BLOCK_INSNS = 512  # TCG_MAX_INSNS
+CHUNK = 1 << 22  # starts the window sum judges per numpy pass (bounds its arrays)
 # Instructions after which the translator ends a block (control transfers, traps): the
 # straight line from a start stops there.  Any other end the translator makes only
 # shortens a block, so leaving it out keeps the check on the safe side.
@@ -56,7 +57,7 @@ def _pair_weights(code: np.ndarray, bits: int) -> np.ndarray:
     the SSE shuffles with an immediate (0F 70, 0F C6) and the 0F 38 and 0F 3A maps
     (crc32, palignr, pinsr/pextr, pclmulqdq, ...), and in 32-bit mode aam, aad and into
     (D4, D5, CE)."""
-    weights = np.zeros(len(code), dtype=np.int32)
+    weights = np.zeros(len(code), dtype=np.int8)
     if len(code) < 2:
         return weights
     first, second = code[:-1], code[1:]
@@ -77,10 +78,21 @@ def _pair_weights(code: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _flagged_starts(weights: np.ndarray) -> np.ndarray:
-    """The offsets whose window of BLOCK_BYTES holds LIMIT or more by the pair weights."""
-    sums = np.concatenate(([0], np.cumsum(weights, dtype=np.int64)))
-    ends = np.minimum(np.arange(len(weights)) + BLOCK_BYTES, len(weights))
-    return np.nonzero(sums[ends] - sums[:len(weights)] >= LIMIT)[0]
+    """The offsets whose window of BLOCK_BYTES holds LIMIT or more by the pair weights,
+    judged CHUNK starts at a time: over the whole of a library's 70 MB of code at once,
+    the int64 sums and indices took gigabytes (5.7 GB for libLLVM, past any memory cap)."""
+    found = []
+    n = len(weights)
+    for lo in range(0, n, CHUNK):
+        if time.monotonic() > _deadline[0]:
+            raise GuardTimeout
+        hi = min(lo + CHUNK, n)
+        window = weights[lo:min(hi + BLOCK_BYTES, n)]
+        sums = np.concatenate(([0], np.cumsum(window, dtype=np.int64)))
+        starts = np.arange(hi - lo)
+        ends = np.minimum(starts + BLOCK_BYTES, len(window))
+        found.append(np.nonzero(sums[ends] - sums[starts] >= LIMIT)[0] + lo)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 class GuardTimeout(Exception):
@@ -101,10 +113,22 @@ def first_unsafe(code: bytes, bits: int, deadline: float = math.inf) -> int | No
         _deadline[0] = math.inf
 
 
+def _all_pair_weights(raw: np.ndarray, bits: int) -> np.ndarray:
+    """_pair_weights CHUNK bytes at a time (each chunk with the byte after it, its last
+    pair's second): its boolean and integer temporaries stay megabytes for any code."""
+    weights = np.zeros(len(raw), dtype=np.int8)
+    for lo in range(0, len(raw), CHUNK):
+        if time.monotonic() > _deadline[0]:
+            raise GuardTimeout
+        hi = min(lo + CHUNK, len(raw))
+        weights[lo:hi] = _pair_weights(raw[lo:hi + 1], bits)[:hi - lo]
+    return weights
+
+
 @lru_cache(maxsize=32)
 def _first_unsafe(code: bytes, bits: int) -> int | None:
     raw = np.frombuffer(code, dtype=np.uint8)
-    weights = _pair_weights(raw, bits)
+    weights = _all_pair_weights(raw, bits)
     flagged = _flagged_starts(weights)
     if not len(flagged):
         return None
@@ -129,7 +153,11 @@ def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, h
     straight line from each start up to `last_start`."""
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64 if bits == 64
                      else capstone.CS_MODE_32)
-    pair_sums = np.concatenate(([0], np.cumsum(weights, dtype=np.int64))).tolist()
+    # the sums of this range only (an instruction reaches 15 bytes past it): as a list over
+    # the whole code, a library's 70 MB was gigabytes of Python ints
+    top = min(hi + 16, len(weights))
+    local = np.concatenate(([0], np.cumsum(weights[lo:top], dtype=np.int64))).tolist()
+    pair_sums = _Shifted(local, lo)
     n = hi - lo
     length = [0] * n
     cost = [0] * n
@@ -167,6 +195,22 @@ def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, h
         if total[k] >= LIMIT and _capped(length, cost, unknown, k) >= LIMIT:
             return lo + k
     return None
+
+
+class _Shifted:
+    """A list of prefix sums that starts at offset `base` of the code, read with the code's
+    offsets (len() is the code offset one past its end, as the whole list's was)."""
+
+    __slots__ = ("base", "items")
+
+    def __init__(self, items: list[int], base: int) -> None:
+        self.items, self.base = items, base
+
+    def __getitem__(self, at: int) -> int:
+        return self.items[at - self.base]
+
+    def __len__(self) -> int:
+        return len(self.items) + self.base
 
 
 def _capped(length: list[int], cost: list[int], unknown: list[bool], k: int) -> int:
