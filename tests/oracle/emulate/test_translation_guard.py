@@ -73,7 +73,7 @@ LEAKY = [
     (64, "0f20c1"),  # mov rcx, cr0
     (64, "f20f38f0c9"),  # crc32
     (64, "660f3a0fc901"),  # palignr
-    (64, "660f38a1c9"),
+    (64, "dfd1"),  # fstp1 alias
     (64, "dcdc"),  # fcomp2 alias: Capstone knows no instruction there
     (64, "66ddc9"),  # fxch4 alias behind a prefix
     (32, "ce"),  # into
