@@ -336,6 +336,8 @@ class Cpu:
         for begin, last, prot in sorted(self.uc.mem_regions()):
             if not prot & UC_PROT_EXEC or begin == self.lib_base:
                 continue
+            if time.monotonic() > deadline:  # copying a library's 70 MB of code is a second
+                raise translation_guard.GuardTimeout
             size = last - begin + 1
             data = self.host_read(begin, size) or bytes(self.uc.mem_read(begin, size))
             if begin == end and spans:

@@ -38,6 +38,7 @@ LIMIT = 400  # weighted leaks in one block; Unicorn crashes at about 460
 BLOCK_BYTES = 4096  # a block's bytes: it ends past a page less 32, plus the last instruction
 BLOCK_INSNS = 512  # TCG_MAX_INSNS
 CHUNK_STARTS = 1 << 15  # starts decoded and summed at once
+CHUNK = 1 << 22  # offsets weighed and window-summed per numpy pass (bounds its arrays)
 # Instructions after which the translator ends a block (control transfers, traps): the
 # straight line from a start stops there.  Any other end the translator makes only
 # shortens a block, so leaving it out keeps the check on the safe side.
@@ -59,7 +60,7 @@ def _pair_weights(code: np.ndarray, bits: int) -> np.ndarray:
     the SSE shuffles with an immediate (0F 70, 0F C6), the 0F 3A map (every form takes an
     immediate: palignr, pinsr/pextr, pclmulqdq, ...), crc32 and movbe (0F 38 F0/F1), and
     in 32-bit mode aam, aad and into (D4, D5, CE)."""
-    weights = np.zeros(len(code), dtype=np.int32)
+    weights = np.zeros(len(code), dtype=np.int8)
     if len(code) < 2:
         return weights
     first, second = code[:-1], code[1:]
@@ -82,11 +83,35 @@ def _pair_weights(code: np.ndarray, bits: int) -> np.ndarray:
     return weights
 
 
+def _all_pair_weights(raw: np.ndarray, bits: int) -> np.ndarray:
+    """_pair_weights CHUNK bytes at a time (each chunk with the two bytes after it, its
+    last pair's second and third): its temporaries stay megabytes for any code (over a
+    library's 70 MB at once they were gigabytes)."""
+    weights = np.zeros(len(raw), dtype=np.int8)
+    for lo in range(0, len(raw), CHUNK):
+        if time.monotonic() > _deadline[0]:
+            raise GuardTimeout
+        hi = min(lo + CHUNK, len(raw))
+        weights[lo:hi] = _pair_weights(raw[lo:hi + 2], bits)[:hi - lo]
+    return weights
+
+
 def _flagged_starts(weights: np.ndarray) -> np.ndarray:
-    """The offsets whose window of BLOCK_BYTES holds LIMIT or more by the pair weights."""
-    sums = np.concatenate(([0], np.cumsum(weights, dtype=np.int64)))
-    ends = np.minimum(np.arange(len(weights)) + BLOCK_BYTES, len(weights))
-    return np.nonzero(sums[ends] - sums[:len(weights)] >= LIMIT)[0]
+    """The offsets whose window of BLOCK_BYTES holds LIMIT or more by the pair weights,
+    judged CHUNK starts at a time: over the whole of a library's 70 MB of code at once,
+    the int64 sums and indices took gigabytes (5.7 GB for libLLVM, past any memory cap)."""
+    found = []
+    n = len(weights)
+    for lo in range(0, n, CHUNK):
+        if time.monotonic() > _deadline[0]:
+            raise GuardTimeout
+        hi = min(lo + CHUNK, n)
+        window = weights[lo:min(hi + BLOCK_BYTES, n)]
+        sums = np.concatenate(([0], np.cumsum(window, dtype=np.int64)))
+        starts = np.arange(hi - lo)
+        ends = np.minimum(starts + BLOCK_BYTES, len(window))
+        found.append(np.nonzero(sums[ends] - sums[starts] >= LIMIT)[0] + lo)
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 class GuardTimeout(Exception):
@@ -110,7 +135,7 @@ def first_unsafe(code: bytes, bits: int, deadline: float = math.inf) -> int | No
 @lru_cache(maxsize=32)
 def _first_unsafe(code: bytes, bits: int) -> int | None:
     raw = np.frombuffer(code, dtype=np.uint8)
-    weights = _pair_weights(raw, bits)
+    weights = _all_pair_weights(raw, bits)
     flagged = _flagged_starts(weights)
     if not len(flagged):
         return None
@@ -139,8 +164,11 @@ def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, h
     straight line from each start up to `last_start`."""
     md = capstone.Cs(capstone.CS_ARCH_X86, capstone.CS_MODE_64 if bits == 64
                      else capstone.CS_MODE_32)
-    pair_sums = np.concatenate(([0], np.cumsum(weights, dtype=np.int64))).tolist()
-    top = len(pair_sums) - 1
+    # the sums of this range only (an instruction reaches 16 bytes past it): as a list over
+    # the whole code for each chunk of starts, a library's 70 MB was gigabytes of ints
+    top = min(hi + 16, len(weights))
+    pair_sums = _Shifted(
+        np.concatenate(([0], np.cumsum(weights[lo:top], dtype=np.int64))).tolist(), lo)
     n = hi - lo
     length = [0] * n
     cost = [0] * n
@@ -166,6 +194,18 @@ def _decoded_check(code: bytes, weights: np.ndarray, lo: int, last_start: int, h
             cost[k] = -cost[k] - 1  # ends the block after itself
         length[k] = size
     return _first_capped_over(length, cost, unknown, last_start - lo + 1, lo)
+
+
+class _Shifted:
+    """Prefix sums that start at offset `base` of the code, read with the code's offsets."""
+
+    __slots__ = ("base", "items")
+
+    def __init__(self, items: list[int], base: int) -> None:
+        self.items, self.base = items, base
+
+    def __getitem__(self, at: int) -> int:
+        return self.items[at - self.base]
 
 
 # x87 register forms Capstone decodes as nothing and QEMU as fcom/fcomp/fxch/fstp

@@ -146,3 +146,24 @@ def test_the_check_is_inside_the_runs_time_limit(tmp_path: Path) -> None:
     assert time.monotonic() - started < 0.5 + 1.0
     assert [f.kind for f in result.faults] == ["timeout"]
     assert "while checking the code" in result.faults[0].message
+
+
+_LARGE = """
+import resource, sys
+from oracle.emulate.translation_guard import first_unsafe
+code = bytes(16 << 20) + b"\\xda\\xda" * 240  # 16 MB of code, a crashing line at its end
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+found = first_unsafe(code, 64)
+grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) >> 10
+print(found, grown)
+"""
+
+
+def test_a_library_sized_code_region_is_checked_in_bounded_memory() -> None:
+    """Found by the outside hostile campaign: oracle.run of the host's libLLVM-15.so.1
+    (70 MB of code) under timeout=1.0 and a 512 MiB cap took 61 s and 5.7 GB here (int64
+    sums over the whole code, and its prefix sums as a Python list); now chunked."""
+    out = subprocess.run([sys.executable, "-c", _LARGE], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert (16 << 20) - 4096 <= int(out[0]) <= 16 << 20  # found, from the zeros before it
+    assert int(out[1]) < 300, f"the check grew the process by {out[1]} MiB"
