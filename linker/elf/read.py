@@ -431,11 +431,15 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
             if names[i] in TLS_GET_ADDR:
                 obj.symbols.binding[i] = Binding.WEAK
 
+    def r_offset(n: int) -> int:
+        """The file's r_offset (unsigned; `offset` holds it as int64 for the checks)."""
+        return int(offset[n]) & 0xFFFF_FFFF_FFFF_FFFF
+
     def fail(mask: np.ndarray, why: str) -> None:
         n = int(np.nonzero(mask)[0][0])
         raise hdr.error(why.format(n=n, type=int(rtype[n]), sym=int(sym[n]),
-                                   off=int(offset[n])),
-                        sec.index, offset=int(offset[n]),
+                                   off=r_offset(n)),
+                        sec.index, offset=r_offset(n),
                         symbol=_symbol_name(obj, int(sym[n])))
 
     supported = lut.supported[clipped]
@@ -447,7 +451,7 @@ def _reloc_rows(hdr: ElfHeaders, index: int, sec: InputSection, table: NativeRel
                 "an allocated section (DTPOFF belongs to debug information)"))
     if not supported.all():
         n = int(np.nonzero(~supported)[0][0])
-        raise hdr.error(table.refusal(int(rtype[n])), sec.index, offset=int(offset[n]),
+        raise hdr.error(table.refusal(int(rtype[n])), sec.index, offset=r_offset(n),
                         symbol=_symbol_name(obj, int(sym[n])))
     if (sym >= len(obj.symbols)).any():
         # (the table's name is the file's bytes: its braces must not reach str.format)

@@ -188,6 +188,11 @@ class Cpu:
         # where blocks may have been translated since the cache was last emptied: every
         # range that was executable at some time of a run (start() drops those blocks)
         self._translated_ranges: set[tuple[int, int]] = set()
+        # the executable code at the last start, and the last code the translation guard
+        # passed or refused with its answer
+        self._code_at_start: tuple[tuple[int, int, int], ...] = ()
+        self._code_checked: tuple[tuple[tuple[int, int, int], ...] | None, int | None] = (
+            None, None)
         self._counting = False
         self._ran = False
         # the floating-point state Linux starts a process with (and Darwin's is the same):
@@ -274,6 +279,7 @@ class Cpu:
         the last run ended, so code the last run changed (and retranslated) counts."""
         regions = {(begin, end - begin + 1): prot for begin, end, prot in self.uc.mem_regions()}
         code = self._code(regions)
+        self._code_at_start = code
         if counting != self._counting:  # blocks are translated with or without counting
             self.uc.ctl_flush_tb()  # type: ignore[attr-defined]
             self._translated_ranges.clear()
@@ -311,10 +317,20 @@ class Cpu:
             self.uc.ctl_remove_cache(begin, begin + size)
         self._translated_ranges -= ranges
 
-    def untranslatable(self, deadline: float = math.inf) -> int | None:
+    def untranslatable(self, deadline: float = math.inf, at_start: bool = False) -> int | None:
         """An address in the executable memory (the library region's aside) from which one
         translated block would crash Unicorn (translation_guard), or None.  Adjacent
-        executable regions are taken together: a block may run from one into the next."""
+        executable regions are taken together: a block may run from one into the next.
+        `at_start`: right after start(), whose note of the code answers again for a run of
+        the same code as the last one checked."""
+        if at_start and self._code_at_start == self._code_checked[0]:
+            return self._code_checked[1]
+        found = self._untranslatable(deadline)
+        if at_start:
+            self._code_checked = (self._code_at_start, found)
+        return found
+
+    def _untranslatable(self, deadline: float) -> int | None:
         spans: list[tuple[int, list[bytes]]] = []
         end = -1
         for begin, last, prot in sorted(self.uc.mem_regions()):

@@ -168,20 +168,21 @@ class Machine:
         if unsafe is not None:
             raise RunStop(unsafe)
 
-    def _untranslatable(self) -> Fault | None:
+    def _untranslatable(self, at_start: bool = False) -> Fault | None:
         """A fault at guest code whose translation would crash Unicorn and this process
         (oracle/emulate/translation_guard.py), if any is executable."""
         try:
-            at = self._cpu.untranslatable(self._deadline)
+            at = self._cpu.untranslatable(self._deadline, at_start)
         except translation_guard.GuardTimeout:
             return Fault("timeout", 0, None, f"wall-time limit of {self.limits.timeout}s "
                          "exceeded while checking the code the emulator would translate")
         if at is None:
             return None
         return Fault("unsupported", at, self.symbol_at(at),
-                     "code the emulator cannot translate: a straight line of hundreds of "
-                     "x87 register or SSE immediate instructions (Unicorn's translator "
-                     "overflows its temporaries on it and crashes)")
+                     "code the emulator cannot translate safely: a straight line of "
+                     "hundreds of x87 register or SSE immediate instructions (Unicorn's "
+                     "translator overflows its temporaries on it and crashes), or more "
+                     "code dense with them than the check reads")
 
     # -- the library region --
 
@@ -294,7 +295,7 @@ class Machine:
         self._cpu.drop_unclaimed()
         self._cpu.start(self.counting)
         self.uc.reg_write(self.abi.pc_reg, entry)
-        unsafe = self._untranslatable()
+        unsafe = self._untranslatable(at_start=True)
         if unsafe is not None:
             return None, [unsafe]
         self._current = "<program>"

@@ -36,6 +36,8 @@ class Fault:
       unimplemented     a call to an import no emulated library implements;
       unresolved, bad-relocation, load   the program could not be loaded and linked;
       library           a library function was handed bad pointers (or failed);
+      unsupported       what the emulator will not do: a relocation type it lacks, code
+                        Unicorn would crash translating (translation_guard.py);
       abort, signal     abort() or a raised signal with its default action (these come with
                         an exit code: 134, 128 + signal).
     """

@@ -16,11 +16,13 @@ The check over-approximates the cost of each instruction from its opcode bytes
 (`_pair_weights`: the classes a sweep of every opcode, ModRM field and prefix measured)
 and refuses at LIMIT, below the measured crash.  A cheap sliding-window sum passes ordinary
 code at once; only a window holding LIMIT by those weights is decoded (capstone, from every
-byte offset, as a jump may land anywhere; bytes Capstone cannot decode, which QEMU may,
-cost their weight and end nothing), and a start is refused only if the straight line from
-it, capped as the translator caps a block, reaches LIMIT.  Code written into a writable
-and executable segment while the program runs is not re-checked (only loading and
-mprotect making a range executable are).
+byte offset, as a jump may land anywhere; bytes Capstone cannot decode are read as QEMU
+reads them: see _qemu_length), and a start is refused only if the straight line from it,
+capped as the translator caps a block, reaches LIMIT.  Decoding is about 10 us a byte:
+the run's deadline bounds it (GuardTimeout), not a size limit, so that a program with the
+whole of libm's x87 code still runs.  Code written into a writable and executable segment
+while the program runs is not re-checked (only loading and mprotect making a range
+executable are).
 """
 
 from __future__ import annotations
@@ -140,9 +142,11 @@ def _first_unsafe(code: bytes, bits: int) -> int | None:
     # a block from a start the window passes cannot reach LIMIT (an instruction costs at
     # most its pairs): only flagged starts are decoded, with the bytes their blocks cover
     breaks = np.nonzero(np.diff(flagged) > BLOCK_BYTES)[0]
-    for first, last in zip(np.concatenate(([0], breaks + 1)).tolist(),
-                           np.concatenate((breaks, [len(flagged) - 1])).tolist(),
-                           strict=True):
+    # (decoding is about 10 us a byte: the run's deadline, not a size limit, bounds it, so
+    # that a program with the whole of libm's x87 code still runs)
+    groups = list(zip(np.concatenate(([0], breaks + 1)).tolist(),
+                      np.concatenate((breaks, [len(flagged) - 1])).tolist(), strict=True))
+    for first, last in groups:
         lo, hi = int(flagged[first]), int(flagged[last])
         for chunk in range(lo, hi + 1, CHUNK_STARTS):  # memory stays a few megabytes
             last_start = min(chunk + CHUNK_STARTS - 1, hi)

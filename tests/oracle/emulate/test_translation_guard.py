@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from oracle.emulate.translation_guard import LIMIT, first_unsafe
+from oracle.emulate.translation_guard import LIMIT, GuardTimeout, first_unsafe
 
 FCMOVU = b"\xda\xda"  # fcmovu st, st(2): two leaked temporaries each
 FXCH = b"\xd9\xc9"
@@ -49,6 +49,21 @@ def test_short_or_branching_x87_code_passes(bits: int) -> None:
     assert first_unsafe((FCMOVU * 50 + JMP_NEXT) * 60, bits) is None
     assert first_unsafe(b"", bits) is None
     assert first_unsafe(b"\xda", bits) is None
+
+
+def test_dense_code_past_the_deadline_is_a_guard_timeout() -> None:
+    """Dense x87 code broken by jumps is safe, but decoding all of it takes seconds: the
+    check stops at the run's deadline (the run then ends as a timeout)."""
+    import time
+
+    line = FCMOVU * 20 + JMP_NEXT
+    small = line * ((16 << 10) // len(line))
+    assert first_unsafe(small, 64) is None
+    large = line * ((1 << 20) // len(line))
+    started = time.monotonic()
+    with pytest.raises(GuardTimeout):
+        first_unsafe(large, 64, deadline=time.monotonic() + 0.05)
+    assert time.monotonic() - started < 0.5
 
 
 def test_the_limit_is_below_unicorns_crash() -> None:
