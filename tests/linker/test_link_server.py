@@ -260,8 +260,17 @@ def test_the_clients_death_kills_the_link(run_dir: Path, tmp_path: Path, signum:
     _wait_until(lambda: not _children(server), "the status request's child did not end")
     writer = os.open(fifo, os.O_RDWR)  # keeps the FIFO open and silent
     try:
-        client = subprocess.Popen([_ld(), "hello.o", "slow.o", "-o", "out"], cwd=tmp_path,
-                                  stderr=subprocess.DEVNULL)
+        # the signal's default action, as a terminal starts the client (pytest run as a
+        # shell's background job holds SIGINT ignored, and a child inherits that)
+        ignored = signum != signal.SIGKILL and signal.getsignal(signum) == signal.SIG_IGN
+        if ignored:
+            signal.signal(signum, signal.SIG_DFL)
+        try:
+            client = subprocess.Popen([_ld(), "hello.o", "slow.o", "-o", "out"],
+                                      cwd=tmp_path, stderr=subprocess.DEVNULL)
+        finally:
+            if ignored:
+                signal.signal(signum, signal.SIG_IGN)
         _wait_until(lambda: bool(_children(server)), "the link never started")
         time.sleep(0.2)  # into the read of slow.o
         assert client.poll() is None
