@@ -14,7 +14,6 @@ import dataclasses
 import functools
 import gc
 import os
-import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec
 
@@ -74,31 +73,6 @@ def _collecting_diagnostics(func: Callable[P, LinkResult]) -> Callable[P, LinkRe
             result = func(*args, **kwargs)
         return dataclasses.replace(result, warnings=tuple(diagnostics.warnings))
     return wrapper
-
-
-def _refuse_output_among_inputs(inputs: Sequence[str | os.PathLike[str]],
-                                output: str | os.PathLike[str]) -> None:
-    """GNU ld's rule: a file named both as an input and as the output is refused ("input
-    file 'x' is the same as output file"), by file identity, so that a symbolic link or
-    another spelling of the path is caught too.  Linking it would replace an object the
-    user still needs with the executable made from it.  One stat when the output does not
-    exist yet (the usual first build); one per named input when it does."""
-    try:
-        out = os.stat(output)
-    except (OSError, ValueError):
-        return
-    if not stat.S_ISREG(out.st_mode):  # -o /dev/null: a device is written, never replaced
-        return
-    for item in inputs:
-        path = os.fspath(item)
-        if path.startswith("-"):  # a positional option (-lNAME, --as-needed ...)
-            continue
-        try:
-            st = os.stat(path)
-        except (OSError, ValueError):
-            continue  # the reader reports a missing input
-        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
-            raise LinkError("input file is the same as output file", file=path)
 
 
 @_collecting_diagnostics
@@ -256,7 +230,8 @@ def link(
                         "relocations name .symtab's symbols)")
     if default_symver and spec.format == "macho":
         raise LinkError("--default-symver is an ELF option (ld64 has no symbol versions)")
-    _refuse_output_among_inputs(inputs, output)
+    from .output_files import refuse_output_among_inputs
+    refuse_output_among_inputs(inputs, output)
     maps = _Maps(map_file, text_map, print_map, tuple(defsym))
     if spec.format == "macho":
         return _link_macho(spec.name, spec.arch, inputs, output, entry, library_paths,

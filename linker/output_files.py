@@ -35,6 +35,31 @@ class OutputFile:
     executable: bool = False
 
 
+def refuse_output_among_inputs(inputs: Sequence[str | os.PathLike[str]],
+                               output: str | os.PathLike[str]) -> None:
+    """GNU ld's rule: a file named both as an input and as the output is refused ("input
+    file 'x' is the same as output file"), by file identity, so that a symbolic link or
+    another spelling of the path is caught too.  Linking it would replace an object the
+    user still needs with the executable made from it.  One stat when the output does not
+    exist yet (the usual first build); one per named input when it does."""
+    try:
+        out = os.stat(output)
+    except (OSError, ValueError):
+        return
+    if not stat.S_ISREG(out.st_mode):  # -o /dev/null: a device is written, never replaced
+        return
+    for item in inputs:
+        path = os.fspath(item)
+        if path.startswith("-"):  # a positional option (-lNAME, --as-needed ...)
+            continue
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):
+            continue  # the reader reports a missing input
+        if (st.st_dev, st.st_ino) == (out.st_dev, out.st_ino):
+            raise LinkError("input file is the same as output file", file=path)
+
+
 def write_all(files: Sequence[OutputFile]) -> None:
     """Write every file, or (raising LinkError) none of them."""
     files = _distinct_destinations(files)

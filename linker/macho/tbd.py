@@ -85,10 +85,28 @@ def read_tbd(text: str, path: str, arch: str = "x86_64") -> list[DynamicLibrary]
                                                   weak=key.startswith("weak"))
         libs.append(DynamicLibrary(path=path, soname=_name(doc["install-name"],
                                                            "install-name", path),
-                                   symbols=symbols))
+                                   symbols=symbols, macho_versions=_versions(doc, path)))
     if not libs:
         raise LinkError("empty .tbd file", file=path)
     return libs
+
+
+def _versions(doc: dict[str, Any], path: str) -> tuple[int, int]:
+    """(current, compatibility) version, as LC_LOAD_DYLIB records them: ld64 copies the
+    stub's (absent: 1.0.0).  dyld refuses to load a library whose compatibility version
+    is below the recorded one, so recording 1.0.0 for a stub that says 0 was wrong."""
+    from .cli import parse_version
+
+    versions = []
+    for key in ("current-version", "compatibility-version"):
+        value = doc.get(key, "1")
+        if not isinstance(value, str):
+            raise LinkError(f"malformed .tbd: {key} is not a version", file=path)
+        try:
+            versions.append(parse_version(value))
+        except LinkError as err:
+            raise LinkError(f"malformed .tbd: {key}: {err.rule}", file=path) from None
+    return versions[0], versions[1]
 
 
 def _listed(mapping: dict[str, Any], key: str, path: str) -> list[Any]:

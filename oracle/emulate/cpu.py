@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import ctypes
 import gc
+import math
 import mmap
 import os
 import re
@@ -316,7 +317,7 @@ class Cpu:
             self.uc.ctl_remove_cache(begin, begin + size)
         self._translated_ranges -= ranges
 
-    def untranslatable(self, at_start: bool = False) -> int | None:
+    def untranslatable(self, deadline: float = math.inf, at_start: bool = False) -> int | None:
         """An address in the executable memory (the library region's aside) from which one
         translated block would crash Unicorn (translation_guard), or None.  Adjacent
         executable regions are taken together: a block may run from one into the next.
@@ -324,17 +325,19 @@ class Cpu:
         the same code as the last one checked."""
         if at_start and self._code_at_start == self._code_checked[0]:
             return self._code_checked[1]
-        found = self._untranslatable()
+        found = self._untranslatable(deadline)
         if at_start:
             self._code_checked = (self._code_at_start, found)
         return found
 
-    def _untranslatable(self) -> int | None:
+    def _untranslatable(self, deadline: float) -> int | None:
         spans: list[tuple[int, list[bytes]]] = []
         end = -1
         for begin, last, prot in sorted(self.uc.mem_regions()):
             if not prot & UC_PROT_EXEC or begin == self.lib_base:
                 continue
+            if time.monotonic() > deadline:  # copying a library's 70 MB of code is a second
+                raise translation_guard.GuardTimeout
             size = last - begin + 1
             data = self.host_read(begin, size) or bytes(self.uc.mem_read(begin, size))
             if begin == end and spans:
@@ -344,7 +347,7 @@ class Cpu:
             end = last + 1
         bits = 64 if self.mode == UC_MODE_64 else 32
         for begin, pieces in spans:
-            offset = translation_guard.first_unsafe(b"".join(pieces), bits)
+            offset = translation_guard.first_unsafe(b"".join(pieces), bits, deadline)
             if offset is not None:
                 return begin + offset
         return None

@@ -50,6 +50,7 @@ from unicorn import unicorn_const as uconst
 from unicorn import x86_const as x
 
 from oracle.emulate import cpu as cpus
+from oracle.emulate import translation_guard
 from oracle.emulate.abi import Abi
 from oracle.emulate.calls import JUMPED, CallContext, Export, GuestCall, ProgramExit
 from oracle.emulate.guest import GuestFault
@@ -170,7 +171,11 @@ class Machine:
     def _untranslatable(self, at_start: bool = False) -> Fault | None:
         """A fault at guest code whose translation would crash Unicorn and this process
         (oracle/emulate/translation_guard.py), if any is executable."""
-        at = self._cpu.untranslatable(at_start)
+        try:
+            at = self._cpu.untranslatable(self._deadline, at_start)
+        except translation_guard.GuardTimeout:
+            return Fault("timeout", 0, None, f"wall-time limit of {self.limits.timeout}s "
+                         "exceeded while checking the code the emulator would translate")
         if at is None:
             return None
         return Fault("unsupported", at, self.symbol_at(at),

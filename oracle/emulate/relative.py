@@ -7,10 +7,7 @@ a time they took 4 us each, so a 48 MB table spent 9 s loading against a 1 s lim
 the slots are sorted, cut into runs of adjacent words, and each run is one read (REL,
 RELR) and one write.
 
-DT_RELR (glibc 2.36, GNU ld's `-z pack-relative-relocs`, lld's `--pack-dyn-relocs=relr`,
-mold): a list of words.  An even word is an address: its slot is relocated, and the next
-word's bitmap starts after it.  An odd word is a bitmap of the 8 * word - 1 slots after
-the current position (bit 1 is the first); the position then moves past all of them.
+DT_RELR tables (oracle/relr.py decodes them) are applied the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from oracle.emulate.guest import GuestMemory
+from oracle.relr import relr_slots
 
 U64 = npt.NDArray[np.uint64]
 RUN_FLUSH = 1 << 16  # RELR slots gathered before they are written: memory stays bounded
@@ -58,24 +56,16 @@ class Slots:
 
 def relr_addresses(entries: npt.NDArray[np.uint64], word: int, bias: int,
                    step: Callable[[], None]) -> Iterator[U64]:
-    """The slots a DT_RELR table relocates (the bias applied), in sorted batches."""
-    bits = 8 * word - 1
-    where = 0
+    """The slots a DT_RELR table relocates (oracle/relr.py; the bias applied), in sorted
+    batches; `step` once per table entry (the loading deadline)."""
     batch: list[int] = []
-    for entry in entries.tolist():
-        step()
-        if not entry & 1:
-            where = entry + bias
-            batch.append(where)
-            where += word
-        else:
-            bitmap, slot = entry >> 1, where
-            while bitmap:
-                if bitmap & 1:
-                    batch.append(slot)
-                bitmap >>= 1
-                slot += word
-            where += bits * word
+    last = -1
+    mask = (1 << 64) - 1
+    for slot, index in relr_slots(entries.tolist(), word):
+        if index != last:
+            step()
+            last = index
+        batch.append((slot + bias) & mask)
         if len(batch) >= RUN_FLUSH:
             yield np.sort(np.array(batch, dtype=np.uint64))
             batch = []

@@ -79,7 +79,6 @@ class OutSymbol:
     type: str
     bind: str
     defined: bool
-    absolute: bool = False  # SHN_ABS: a value, not an address (a PIE does not relocate it)
 
 
 @quick_init
@@ -342,7 +341,7 @@ def _read_symbols(elf: ElfFile, image: OutputImage) -> None:
             if sym.type == "STT_TLS" and sym.shndx != "SHN_UNDEF" and image.tls is not None:
                 value += image.tls[0]  # an executable's TLS symbols hold PT_TLS offsets
             rec = OutSymbol(base_name(sym.name), value, sym.size, sym.type, sym.bind,
-                            sym.shndx != "SHN_UNDEF", sym.shndx == "SHN_ABS")
+                            sym.shndx != "SHN_UNDEF")
             if sym.bind == "STB_LOCAL":
                 if table_name == ".symtab":
                     image.locals[rec.name].append(rec)

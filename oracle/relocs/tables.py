@@ -11,6 +11,8 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from oracle import relr
+
 TYPE_NAMES = {0: "STT_NOTYPE", 1: "STT_OBJECT", 2: "STT_FUNC", 3: "STT_SECTION",
               4: "STT_FILE", 5: "STT_COMMON", 6: "STT_TLS", 10: "STT_GNU_IFUNC"}
 BIND_NAMES = {0: "STB_LOCAL", 1: "STB_GLOBAL", 2: "STB_WEAK", 10: "STB_GNU_UNIQUE"}
@@ -81,25 +83,13 @@ MAX_RELR_SLOTS = 1 << 22  # words a .relr.dyn may relocate: a hostile bitmap run
 
 def relr_slots(data: bytes, is64: bool) -> list[int]:
     """The words a SHT_RELR section relocates (each gets the load bias added to what it
-    holds).  An even entry is an address, relocated; an odd one is a bitmap of the 63 (31)
-    words after the current position, bit 1 first, and then moves it past them all."""
+    holds; oracle/relr.py decodes them); past MAX_RELR_SLOTS, ValueError."""
     word = 8 if is64 else 4
-    bits = 8 * word - 1
+    words = (entry for (entry,) in struct.iter_unpack(
+        "<Q" if is64 else "<I", data[:len(data) - len(data) % word]))
     out: list[int] = []
-    where = 0
-    for (entry,) in struct.iter_unpack("<Q" if is64 else "<I",
-                                       data[:len(data) - len(data) % word]):
-        if not entry & 1:
-            out.append(entry)
-            where = entry + word
-            continue
-        bitmap, slot = entry >> 1, where
-        while bitmap:
-            if bitmap & 1:
-                out.append(slot)
-            bitmap >>= 1
-            slot += word
-        where += bits * word
+    for slot, _ in relr.relr_slots(words, word):
+        out.append(slot)
         if len(out) > MAX_RELR_SLOTS:
             raise ValueError(f"a SHT_RELR table relocating more than {MAX_RELR_SLOTS} words")
     return out

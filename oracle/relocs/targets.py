@@ -161,9 +161,10 @@ def resolve(image: OutputImage, obj: InputObject, sym: InputSymbol, addend: int,
         return _ifunc(image, sym.name, s, sym.size, plt)
     preemptible = named and not imported and image.preemptible(sym.name)
     dyn_slots = image.slots_of(sym.name, ("GLOB_DAT", "64", "32"), version) if named else []
-    absolute = sym.shndx == "SHN_ABS" or (out is not None and out.absolute)
+    # absolute as its object defines it: an output's SHN_ABS says less (linkharness writes
+    # __start_SEC and __stop_SEC of a PIE as SHN_ABS, relocated by RELATIVE all the same)
     static_slots = [] if imported or preemptible or not s else \
-        _static_got_slots(image, s, absolute)
+        _static_got_slots(image, s, sym.shndx == "SHN_ABS")
     g = tuple(dict.fromkeys(dyn_slots + static_slots))
     entries: list[int] = []
     if named:

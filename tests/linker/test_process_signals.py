@@ -39,9 +39,13 @@ def test_a_link_stopped_while_writing_leaves_nothing(tmp_path: Path, signum: int
     out = tmp_path / "out" / "a.out"
     out.parent.mkdir()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "LINKHARNESS_SERVER": "0"}
+    # the signal's default action, as a terminal starts a link (pytest run as a shell's
+    # background job, or under nohup, would hand SIGINT or SIGHUP down ignored)
+    action = "default_int_handler" if signum == signal.SIGINT else "SIG_DFL"
+    default = f"import signal; signal.signal({int(signum)}, signal.{action})\n"
     done = subprocess.run(
-        [sys.executable, "-c", STOPPED_LINK.format(signum=int(signum), out=str(out),
-                                                   obj=str(obj))],
+        [sys.executable, "-c", default + STOPPED_LINK.format(signum=int(signum), out=str(out),
+                                                             obj=str(obj))],
         capture_output=True, text=True, env=env, timeout=120, check=False)
     assert done.returncode == -signum, done.stderr
     assert done.stderr == ""  # no traceback, no message: the caller chose to stop it

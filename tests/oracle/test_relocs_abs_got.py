@@ -63,3 +63,29 @@ def test_an_absolute_symbols_got_slot_holding_another_value_is_a_mismatch(
     out.write_bytes(bytes(data))
     [mismatch] = check_fields(str(out), [str(obj)])
     assert "no GOT slot for absval" in str(mismatch)
+
+
+START_STOP = """\
+struct ent { int v; };
+static const struct ent __attribute__((used, section("myreg"))) a = {1}, b = {2};
+extern const struct ent __start_myreg[], __stop_myreg[];
+long count(void) { return __stop_myreg - __start_myreg; }
+"""
+
+
+def test_a_linker_defined_start_symbols_got_slot_in_a_pie_takes_its_relative(
+        tmp_path: Path) -> None:
+    """__start_SEC is an address (relocated in a PIE) though linkharness's .symtab gives it
+    SHN_ABS: only the input's own SHN_ABS makes a symbol absolute to the oracle.  Found by
+    the same campaign: the first version of this rule read the output's SHN_ABS and called
+    a -mcmodel=large GOT64 load of __start_myreg wrong."""
+    (tmp_path / "ss.c").write_text(START_STOP)
+    obj = tmp_path / "ss.o"
+    subprocess.run(["gcc", "-mcmodel=large", "-fPIE", "-c", "-o", str(obj),
+                    str(tmp_path / "ss.c")], check=True)
+    relocs = subprocess.run(["readelf", "-rW", str(obj)], capture_output=True, text=True,
+                            check=True).stdout
+    assert "R_X86_64_GOT64" in relocs and "__start_myreg" in relocs
+    out = tmp_path / "a.out"
+    link([obj], out, pie=True, entry="count")
+    assert check_fields(str(out), [str(obj)]) == []

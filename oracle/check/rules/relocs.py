@@ -32,6 +32,16 @@ def _irelative_type(img: ElfImage) -> int:
     return c.R_X86_64_IRELATIVE if img.header.machine == c.EM_X86_64 else c.R_386_IRELATIVE
 
 
+# TLS descriptors (-mtls-dialect=gnu2) are resolved lazily too: GNU ld puts them in
+# .rela.plt, and glibc's elf_machine_lazy_rel handles them there (x86_64 and i386
+# dl-machine.h) beside JUMP_SLOT and IRELATIVE
+R_X86_64_TLSDESC, R_386_TLS_DESC = 36, 41
+
+
+def _tlsdesc_type(img: ElfImage) -> int:
+    return R_X86_64_TLSDESC if img.header.machine == c.EM_X86_64 else R_386_TLS_DESC
+
+
 @rule("ELF-REL-TARGET", TOPIC,
       "every dynamic relocation writes inside a writable PT_LOAD (unless DT_TEXTREL)",
       DL_RUNTIME)
@@ -53,16 +63,18 @@ def target(img: ElfImage) -> Iterator[Finding]:
 
 
 @rule("ELF-REL-JUMPSLOT", TOPIC,
-      "JUMP_SLOT relocations are exactly the DT_JMPREL range (with IRELATIVE), which is what "
-      "lazy binding indexes", f"{PSABI_X86_64}, {PSABI_I386}, {DL_RUNTIME}")
+      "JUMP_SLOT relocations are exactly the DT_JMPREL range (with IRELATIVE and TLS "
+      "descriptors), which is what lazy binding indexes",
+      f"{PSABI_X86_64}, {PSABI_I386}, {DL_RUNTIME}")
 def jump_slot_place(img: ElfImage) -> Iterator[Finding]:
-    slot, irel = _jump_slot_type(img), _irelative_type(img)
+    slot = _jump_slot_type(img)
+    lazy = (slot, _irelative_type(img), _tlsdesc_type(img))
     for dr in dynamic_relocs(img):
         if dr.reloc.type == slot and not dr.in_jmprel:
             yield dr.where, f"JUMP_SLOT at {dr.reloc.offset:#x} outside the DT_JMPREL range"
-        elif dr.in_jmprel and dr.reloc.type not in (slot, irel):
-            yield dr.where, (f"type {dr.reloc.type} in the DT_JMPREL range (only JUMP_SLOT "
-                            "and IRELATIVE belong there)")
+        elif dr.in_jmprel and dr.reloc.type not in lazy:
+            yield dr.where, (f"type {dr.reloc.type} in the DT_JMPREL range (only JUMP_SLOT, "
+                            "IRELATIVE and TLSDESC belong there)")
 
 
 # Dynamic relocation types glibc's ld.so applies (x86_64 and i386 dl-machine.h); any other

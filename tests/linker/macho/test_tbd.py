@@ -70,3 +70,21 @@ def test_imports_and_embedded_libsystem() -> None:
     system = default_libsystem()
     assert system.soname == "/usr/lib/libSystem.B.dylib"
     assert {"_printf", "_puts", "___stdoutp", "dyld_stub_binder", "_malloc"} <= set(system.symbols)
+
+
+def test_a_stubs_versions_are_what_the_executable_records() -> None:
+    """ld64 copies a stub's current and compatibility versions into LC_LOAD_DYLIB; absent,
+    1.0.0.  Found by the outside hostile campaign (hand-written v1-v4 stubs against
+    ld64.lld-14): every stub was recorded as 1.0.0, and dyld refuses a library whose
+    compatibility version is below the recorded one (a stub saying 0 could not load)."""
+    versioned = V3.replace("install-name: /usr/lib/libold.dylib\n",
+                           "install-name: /usr/lib/libold.dylib\ncurrent-version: 65535.255.255"
+                           "\ncompatibility-version: 0\n")
+    [lib] = read_tbd(versioned, "v.tbd")
+    assert lib.macho_versions == (0xFFFFFFFF, 0)
+    [plain] = read_tbd(V3, "v.tbd")
+    assert plain.macho_versions == (0x10000, 0x10000)
+    assert default_libsystem().macho_versions == (1311 << 16, 1 << 16)
+    for bad in ("abc", "99999", "1.256", "[1]"):
+        with pytest.raises(LinkError, match=r"^v.tbd: malformed .tbd: current-version"):
+            read_tbd(V3.replace("platform: macosx", f"current-version: {bad}"), "v.tbd")
