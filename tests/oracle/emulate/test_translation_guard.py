@@ -89,6 +89,8 @@ LEAKY = [
     (64, "f20f38f0c9"),  # crc32
     (64, "660f3a0fc901"),  # palignr
     (64, "dfd1"),  # fstp1 alias
+    (64, "f0480fa3c1"),  # lock bt rcx, rax: undefined, yet translated, and it leaks
+    (32, "f00fbae101"),  # lock bt ecx, 1
     (64, "dcdc"),  # fcomp2 alias: Capstone knows no instruction there
     (64, "66ddc9"),  # fxch4 alias behind a prefix
     (32, "ce"),  # into
