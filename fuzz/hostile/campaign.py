@@ -35,6 +35,7 @@ from typing import TextIO
 
 from . import command_lines
 from .cases import run_kept
+from .guest_code import GUEST_CODE
 from .havoc import SUFFIX as HAVOC_SUFFIX
 from .seeds import Targets, build_targets
 from .seeds_more import MORE_TARGETS, available
@@ -49,7 +50,8 @@ ALL_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object
                "macho32-exe", "macho64-dylib-input", "macho32-dylib-input", "relocatable",
                "version-script", "macho64-tlv-object", "macho64-dwarf-object",
                "macho32-dwarf-object", "elf64-so", "elf32-so", "elf64-pie", "elf32-pie",
-               "macho64-dylib", "macho32-dylib", *REAL_TARGETS, *MORE_TARGETS)
+               "macho64-dylib", "macho32-dylib", *REAL_TARGETS, *MORE_TARGETS,
+               GUEST_CODE)
 
 
 def keep_case(keep: Path, target: str, n: int, file_name: str, data: bytes, done: list[str],

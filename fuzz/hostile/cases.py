@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import command_lines
+from .guest_code import GUEST_CODE, draw_code, static_executable
 from .havoc import mutate_havoc
 from .mutate import Picker, choose, mutate
 from .rules import check_rules, fields_rules, link_rules, run_rules, write_case
@@ -82,6 +83,16 @@ def exe_case(target: ExeTarget, data: bytes, work: Path, bind: str) -> list[str]
         shutil.rmtree(work / "exe", ignore_errors=True)
 
 
+def guest_case(data: bytes, work: Path, bind: str) -> list[str]:
+    """The rules broken by the checker and the emulator on a hostile guest-code program
+    (fuzz.hostile.guest_code: no linker made it, so the field oracle has nothing to do)."""
+    exe = write_case(work / "guest", "guest", data)
+    try:
+        return [*check_rules(exe), *run_rules(exe, [], bind, seed=zlib.crc32(data))]
+    finally:
+        shutil.rmtree(work / "guest", ignore_errors=True)
+
+
 @dataclass(frozen=True)
 class Drawn:
     """A drawn case, not yet run: the target, the mutated input's name and bytes, the
@@ -102,6 +113,12 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
     can draw a case again to keep the input of a worker that hung on it).  `name` may
     carry a family, `T@semantic` (fuzz.hostile.semantic), `T@options` or `T@havoc`."""
     base, family = split_family(name)
+    if base == GUEST_CODE:
+        bits = choose(pick, [64, 32])
+        code = draw_code(pick, bits)
+        return Drawn(name, "guest", static_executable(code, bits),
+                     [f"{bits}-bit code of {len(code)} bytes at the entry"],
+                     bind=choose(pick, ["lazy", "now"]))
     if family == "options":
         macho = targets.links[base].options.get("target", "").startswith("macho")
         return Drawn(name, command_lines.FILE_NAME,
@@ -123,6 +140,8 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
 def run_drawn(drawn: Drawn, targets: Targets, work: Path) -> list[str]:
     """The rules a drawn case breaks."""
     base, family = split_family(drawn.target)
+    if base == GUEST_CODE:
+        return guest_case(drawn.data, work, drawn.bind)
     if family == "options":
         return command_lines.options_case(targets.links[base], drawn.data, work)
     if base in targets.links:
@@ -141,6 +160,8 @@ def run_kept(targets: Targets, name: str, mutated: Path, work: Path) -> list[str
     """The rules broken by a kept case: `mutated` replaces the input of its name."""
     data = mutated.read_bytes()
     name, family = split_family(name)
+    if name == GUEST_CODE:
+        return guest_case(data, work, "lazy") + guest_case(data, work, "now")
     if family == "options":
         return command_lines.options_case(targets.links[name], data, work)
     if name in targets.exes:

@@ -33,6 +33,7 @@ _UNUSUAL_32 = ("ce", "d4c9", "d5c9", "27", "2f", "37", "3f", "60", "61", "9a0000
 _UNUSUAL_64 = ("48cf", "48a5", "f348a5", "4c8b00", "48c7c03c000000")
 _ORDINARY = ("90", "01c8", "31c0", "89c1", "50", "58", "8b01", "8901", "eb00", "7400",
              "e800000000", "c3", "0f1f440000", "83c001", "ffc0")
+GUEST_CODE = "guest-code"  # the campaign's target name
 _JUMP = bytes.fromhex("eb00")  # a short jump to the next instruction: ends a block
 CODE_SIZES = (16, 64, 512, 2048, 4096, 8192)
 

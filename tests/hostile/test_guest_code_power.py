@@ -45,3 +45,23 @@ def test_without_the_guard_a_drawn_program_kills_the_process() -> None:
 def test_with_the_guard_every_drawn_program_returns() -> None:
     done = _run_all("guarded")
     assert done.returncode == 0 and done.stdout == "all returned\n", done.stderr[-2000:]
+
+
+def test_the_campaign_draws_and_replays_guest_code(tmp_path: Path) -> None:
+    """`--target guest-code`: a case is drawn again from its number, and a kept one
+    replays through run_kept (both binding modes)."""
+    import random
+
+    from fuzz.hostile.cases import draw_case, run_kept
+    from fuzz.hostile.guest_code import GUEST_CODE
+    from fuzz.hostile.mutate import RandomPicker
+    from fuzz.hostile.seeds import Targets
+
+    def draw(n: int) -> bytes:
+        picker = RandomPicker(random.Random(f"1:{GUEST_CODE}:{n}"))
+        return draw_case(picker, GUEST_CODE, Targets({}, {})).data
+
+    assert draw(7) == draw(7) and draw(7) != draw(8)
+    kept = tmp_path / "guest"
+    kept.write_bytes(draw(7))
+    assert run_kept(Targets({}, {}), GUEST_CODE, kept, tmp_path / "work") == []
