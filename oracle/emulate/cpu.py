@@ -26,8 +26,6 @@ import math
 import mmap
 import os
 import re
-import struct
-import threading
 import time
 import weakref
 from typing import Any, Protocol
@@ -45,18 +43,15 @@ from unicorn import (
     UcError,
 )
 from unicorn import x86_const as x
-from unicorn.unicorn_const import UC_ERR_OK
-from unicorn.unicorn_py3.arch.intel import UcIntel
-from unicorn.unicorn_py3.unicorn import uc_mem_region, uclib
 
 from oracle.emulate import translation_guard
 from oracle.emulate.guest_code import GUEST_QSORT
+from oracle.emulate.uc_access import fast_accessors
 
 # The default translation buffer is 1 GiB of reserved memory per instance; programs under
 # test translate far less (a full buffer is flushed, not fatal).
 TCG_BUFFER = 8 << 20
 PAGE = 0x1000
-SCRATCH = 4096  # reads up to this size use the CPU's reused buffer
 ZERO_IN_PLACE = 256 << 10  # kept regions up to this size are zeroed with memset, not madvise
 ASK_RESIDENT = 2 << 20  # larger regions are cleared by madvise without asking mincore
 TRAMPOLINE_FILL = 0xC3  # ret: see Cpu
@@ -69,10 +64,6 @@ GUEST_CODE_OFFSET = 0x40  # the library's guest code (guest_code.py), after the 
 # Unicorn's whole-cache flush (about 30 us, and every block of the library region has to be
 # translated again after it); past it, flush.
 INVALIDATE_IN_RANGES = 16 << 20
-WATCHDOG_POLL_S = 0.02  # how late past its deadline a run may be stopped
-WATCHDOG_IDLE_S = 1.0  # the thread sleeps on a condition after this long with nothing armed
-_REGION = struct.Struct("<QQI4x")  # uc_mem_region: begin, end (inclusive), perms, padding
-assert _REGION.size == ctypes.sizeof(uc_mem_region)
 
 
 class CpuOwner(Protocol):
@@ -174,7 +165,7 @@ class Cpu:
         self.sink = self.lib_end - PAGE
         self.uc = Uc(UC_ARCH_X86, mode)
         self.uc.ctl_set_tcg_buffer_size(TCG_BUFFER)  # type: ignore[attr-defined]
-        _fast_accessors(self.uc)
+        fast_accessors(self.uc)
         # Weak: a Machine dropped without closing must stay collectable (its finalizer
         # then returns this CPU to the pool).
         self._owner: weakref.ref[CpuOwner] | None = None
@@ -460,75 +451,6 @@ class Cpu:
             owner.on_syscall(uc)
 
 
-def _fast_accessors(uc: Uc) -> None:
-    """Give `uc` a reg_read/reg_write for integer registers that costs a ctypes call
-    (0.5 us) instead of the binding's 5 us, which picks the register's ctypes class from
-    a table and allocates a buffer each time; a small run makes some 80 such accesses.
-    Other registers (x87, xmm, descriptor tables, MSRs) keep the binding's path.  Small
-    mem_reads go through one reused buffer (the binding allocates one per read), and
-    mem_regions returns a list decoded in one unpack (a run asks for it three times or so)."""
-    special: set[int] = set()
-    for name in dir(UcIntel):
-        if name.startswith("REG_RANGE_"):
-            special.update(getattr(UcIntel, name))
-    integer = frozenset(set(range(1, x.UC_X86_REG_ENDING)) - special)
-    native, handle = uclib, uc._uch  # the binding's own handle
-    buffer = ctypes.c_uint64()
-    ref = ctypes.byref(buffer)
-    slow_read, slow_write = uc.reg_read, uc.reg_write
-
-    def reg_read(reg_id: int, aux: Any = None) -> Any:
-        if reg_id not in integer or aux is not None:
-            return slow_read(reg_id, aux)
-        buffer.value = 0  # a 32- or 16-bit register fills only the low bytes
-        status = native.uc_reg_read(handle, reg_id, ref)
-        if status != UC_ERR_OK:
-            raise UcError(status)
-        return buffer.value
-
-    def reg_write(reg_id: int, value: Any) -> None:
-        if reg_id not in integer or not isinstance(value, int):
-            slow_write(reg_id, value)
-            return
-        buffer.value = value & 0xFFFFFFFFFFFFFFFF
-        status = native.uc_reg_write(handle, reg_id, ref)
-        if status != UC_ERR_OK:
-            raise UcError(status)
-
-    scratch = ctypes.create_string_buffer(SCRATCH)
-    scratch_at = ctypes.addressof(scratch)
-    slow_mem_read = uc.mem_read
-
-    def mem_read(address: int, size: int) -> bytearray:
-        if not 0 < size <= SCRATCH:
-            return slow_mem_read(address, size)
-        status = native.uc_mem_read(handle, address, scratch, size)
-        if status != UC_ERR_OK:
-            raise UcError(status)
-        return bytearray(ctypes.string_at(scratch_at, size))
-
-    regions_ptr = ctypes.POINTER(uc_mem_region)()
-    count = ctypes.c_uint32()
-    regions_ref, count_ref = ctypes.byref(regions_ptr), ctypes.byref(count)
-
-    def mem_regions() -> list[tuple[int, int, int]]:
-        # The binding builds each region's tuple field by field with getattr (about 1 us
-        # a field); one copy of the C array and a struct unpack is a few us in all.
-        status = native.uc_mem_regions(handle, regions_ref, count_ref)
-        if status != UC_ERR_OK:
-            raise UcError(status)
-        try:
-            raw = ctypes.string_at(regions_ptr, count.value * _REGION.size)
-        finally:
-            native.uc_free(regions_ptr)
-        return list(_REGION.iter_unpack(raw))
-
-    uc.reg_read = reg_read  # type: ignore[method-assign]
-    uc.reg_write = reg_write  # type: ignore[method-assign]
-    uc.mem_read = mem_read  # type: ignore[method-assign]
-    uc.mem_regions = mem_regions  # type: ignore[method-assign]
-
-
 _IDLE: dict[tuple[int, int, int], list[Cpu]] = {}  # (mode, lib_base, lib_size) -> idle
 _LIVE: weakref.WeakSet[Cpu] = weakref.WeakSet()  # every CPU of this process not yet freed
 _POOL_PID = os.getpid()
@@ -575,69 +497,3 @@ def release(cpu: Cpu, lease: int) -> None:
         idle.append(cpu)
     else:
         cpu.discard()
-
-
-class Alarm:
-    """An armed deadline: `fired` is set when the watchdog stopped the CPU for it."""
-
-    __slots__ = ("deadline", "fired", "uc")
-
-    def __init__(self, uc: Uc, deadline: float) -> None:
-        self.uc = uc
-        self.deadline = deadline
-        self.fired = False
-
-
-class Watchdog:
-    """One daemon thread that stops CPUs whose runs are past their deadlines.  Arming and
-    disarming are a lock and a set operation; the thread only wakes on a condition when
-    it has been idle (nothing armed for WATCHDOG_IDLE_S)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Condition()
-        self._armed: set[Alarm] = set()
-        self._sleeping = False
-        self._thread: threading.Thread | None = None
-        self._pid = 0
-
-    def arm(self, uc: Uc, deadline: float) -> Alarm:
-        alarm = Alarm(uc, deadline)
-        with self._lock:
-            self._ensure_thread()
-            self._armed.add(alarm)
-            if self._sleeping:
-                self._lock.notify()
-        return alarm
-
-    def disarm(self, alarm: Alarm) -> None:
-        with self._lock:
-            self._armed.discard(alarm)
-
-    def _ensure_thread(self) -> None:
-        if self._thread is None or self._pid != os.getpid():
-            self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._watch, name="emulator-watchdog",
-                                            daemon=True)
-            self._thread.start()
-
-    def _watch(self) -> None:
-        idle_since = time.monotonic()
-        while True:
-            time.sleep(WATCHDOG_POLL_S)
-            with self._lock:
-                now = time.monotonic()
-                for alarm in self._armed:
-                    if now > alarm.deadline:
-                        alarm.fired = True
-                        alarm.uc.emu_stop()  # safe from another thread (as Unicorn's timer)
-                if self._armed:
-                    idle_since = now
-                elif now - idle_since > WATCHDOG_IDLE_S:
-                    self._sleeping = True
-                    while not self._armed:
-                        self._lock.wait()
-                    self._sleeping = False
-                    idle_since = time.monotonic()
-
-
-WATCHDOG = Watchdog()

@@ -56,6 +56,7 @@ from oracle.emulate.calls import JUMPED, CallContext, Export, GuestCall, Program
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.memory import UcMemory
 from oracle.emulate.result import Fault, TraceEntry
+from oracle.emulate.watchdog import WATCHDOG, Alarm
 
 if TYPE_CHECKING:
     from oracle.emulate.process import Process
@@ -152,7 +153,7 @@ class Machine:
         # The wall-time limit covers loading too: it counts from here, not from run().
         self._deadline = time.monotonic() + limits.timeout
         self.mem.deadline = self._deadline
-        self._alarm: cpus.Alarm | None = None
+        self._alarm: Alarm | None = None
         self._last_access: tuple[int, int] | None = None
         self._overcount = 0
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
@@ -283,11 +284,11 @@ class Machine:
 
     def run(self, entry: int) -> tuple[int | None, list[Fault]]:
         """Run from `entry` until the program exits or faults: (exit status, faults)."""
-        self._alarm = cpus.WATCHDOG.arm(self.uc, self._deadline)
+        self._alarm = WATCHDOG.arm(self.uc, self._deadline)
         try:
             return self._run(entry)
         finally:
-            cpus.WATCHDOG.disarm(self._alarm)
+            WATCHDOG.disarm(self._alarm)
             self._release()  # nothing reads guest memory after the run
 
     def _run(self, entry: int) -> tuple[int | None, list[Fault]]:
