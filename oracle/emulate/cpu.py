@@ -1,4 +1,5 @@
-"""Unicorn CPUs reused across runs, and the watchdog that ends a run past its wall time.
+"""Unicorn CPUs reused across runs (the watchdog that ends a run past its wall time is in
+watchdog.py, the faster accessors in uc_access.py).
 
 Creating a Unicorn instance (and its first emu_start, which sets up the JIT) costs more
 than a whole small run, so each process keeps one CPU per (mode, library region) and
@@ -13,8 +14,8 @@ forward to whichever Machine currently owns it:
 
 Time is bounded without a hook too: Unicorn's own emu_start(timeout=...) starts and joins
 a thread per call (about a millisecond, as much as a whole small run), so one watchdog
-thread per process polls the armed deadlines and calls emu_stop on a CPU whose run is
-past its deadline.
+thread per process (watchdog.py) polls the armed deadlines and calls emu_stop on a CPU
+whose run is past its deadline.
 """
 
 from __future__ import annotations
