@@ -181,9 +181,9 @@ class Machine:
             return None
         return Fault("unsupported", at, self.symbol_at(at),
                      "code the emulator cannot translate safely: a straight line of "
-                     "hundreds of x87 register or SSE immediate instructions (Unicorn's "
-                     "translator overflows its temporaries on it and crashes), or more "
-                     "code dense with them than the check reads")
+                     "hundreds of instructions that leak Unicorn's translator temporaries "
+                     "(x87 register forms, segment or control register moves, SSE "
+                     "immediates, ...; it would crash on them)")
 
     # -- the library region --
 

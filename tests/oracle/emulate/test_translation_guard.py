@@ -169,3 +169,26 @@ def test_a_library_sized_code_region_is_checked_in_bounded_memory() -> None:
                          check=True).stdout.split()
     assert (16 << 20) - 4096 <= int(out[0]) <= 16 << 20  # found, from the zeros before it
     assert int(out[1]) < 300, f"the check grew the process by {out[1]} MiB"
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_code_made_executable_by_mprotect_is_checked(tmp_path: Path, bits: int) -> None:
+    """A static program writes a thousand fcmovb into a page of its own and mprotects it
+    executable: the check runs again there, and the call is a fault, not a crash."""
+    from oracle import run
+
+    src = tmp_path / "jit.c"
+    src.write_text("#include <sys/mman.h>\n#include <stdio.h>\n"
+                   "static unsigned char page[2 * 4096] __attribute__((aligned(4096)));\n"
+                   "int main(void) {\n"
+                   "    for (int i = 0; i < 1000; i++) { page[2*i] = 0xda; page[2*i+1] = 0xc1; }\n"
+                   "    page[2000] = 0xc3;\n"
+                   "    if (mprotect(page, 4096, PROT_READ | PROT_EXEC)) return 1;\n"
+                   "    ((void (*)(void))page)();\n"
+                   "    return 0;\n}\n")
+    exe = tmp_path / "jit"
+    subprocess.run(["gcc", f"-m{bits}", "-static", "-O1", str(src), "-o", str(exe)],
+                   check=True, capture_output=True)
+    result = run(exe, [str(exe)], timeout=10.0)
+    assert [(f.kind, f.symbol) for f in result.faults] == [("unsupported", "page")]
+    assert "leak Unicorn's translator temporaries" in result.faults[0].message
