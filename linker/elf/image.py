@@ -171,6 +171,8 @@ class ElfImage:
     # --emit-relocs: the relocations of the sections TLS relaxation rewrote, as the inputs
     # had them (GNU ld emits the original sequence), by id(InputSection)
     emit_tables: dict[int, RelocTable] = field(default_factory=dict)
+    # the output section each linker-defined symbol's .symtab row is relative to, by name
+    anchors: dict[str, OutputSection] = field(default_factory=dict)
 
     def section_index(self, out: OutputSection) -> int:
         return self.sections.index(out) + 1  # 0 is SHN_UNDEF

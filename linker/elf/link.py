@@ -58,6 +58,7 @@ from .image import (
     make_segments,
     plan_relocations,
 )
+from .linker_symbols import linker_symbols
 from .merge import merge_sections
 from .nonalloc import (
     collect_non_alloc,
@@ -215,7 +216,8 @@ class ElfParts:
         return layout
 
     def addresses(self, layout: Layout) -> SymbolAddresses:
-        self.defined = _linker_symbol_values(self.named, self.segments, self.base)
+        self.linker_symbols = linker_symbols(self.named, self.segments, self.base)
+        self.defined = self.linker_symbols.address
         return symbol_addresses(self.symtab, layout, self.synthetic, self.scan_result,
                                 self.defined)
 
@@ -224,6 +226,7 @@ class ElfParts:
         ordered, tables, synthetic = self.ordered, self.tables, self.synthetic
         elf = self.elf = ElfImage(arch, ordered + self.non_alloc, self.segments, layout, syms,
                                   tables, 0, self.phnum, opts, named)
+        elf.anchors = self.linker_symbols.anchor
         elf.entry = _entry_address(symtab, syms, named, opts.entry, opts.shared is not None,
                                    arch.word)
         elf.relro = relro_region(self.relro, self.segments, self.page)
@@ -369,40 +372,6 @@ def _plan_shared_tables(symtab: SymbolTable, arch: ArchTraits, opts: ImageOption
 def _defined(symtab: SymbolTable, name: str) -> GlobalSymbol | None:
     sym = symtab.by_name.get(name)
     return sym if sym is not None and sym.file is not None else None
-
-
-def _linker_symbol_values(named: dict[str, OutputSection], segments: list[Segment],
-                          base: int) -> dict[str, int]:
-    v: dict[str, int] = {"__ehdr_start": base, "__executable_start": base}
-    got = named.get(".got.plt") or named.get(".got")
-    if got is not None:
-        v["_GLOBAL_OFFSET_TABLE_"] = got.addr
-    if ".dynamic" in named:
-        v["_DYNAMIC"] = named[".dynamic"].addr
-    text = [s for s in segments if SectionFlags.EXEC in s.flags]
-    data = [s for s in segments if SectionFlags.WRITE in s.flags]
-    last = segments[-1]
-    if text:
-        v["_etext"] = v["etext"] = v["__etext"] = text[0].addr + text[0].memsz
-    rw = data[0] if data else last
-    v["_edata"] = v["edata"] = rw.addr + rw.filesz
-    v["__bss_start"] = named[".bss"].addr if ".bss" in named else rw.addr + rw.filesz
-    v["_end"] = v["end"] = rw.addr + rw.memsz
-    for name in ("init_array", "fini_array", "preinit_array"):
-        out = named.get("." + name)
-        start = out.addr if out else rw.addr
-        v[f"__{name}_start"] = start
-        v[f"__{name}_end"] = start + (out.size if out else 0)
-    # Static IFUNC relocations, which the C library applies itself at start-up.
-    iplt = named.get(".rela.iplt")
-    ro_end = segments[0].addr + segments[0].memsz
-    v["__rela_iplt_start"] = iplt.addr if iplt else ro_end
-    v["__rela_iplt_end"] = iplt.end if iplt else ro_end
-    for name, out in named.items():
-        if policy.is_identifier(name):
-            v[f"__start_{name}"] = out.addr
-            v[f"__stop_{name}"] = out.end
-    return v
 
 
 def _check_address_space(segments: list[Segment], bits: int) -> None:

@@ -307,6 +307,13 @@ def _global_columns(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int
     has_section = np.fromiter(map(operator.is_not, sections, itertools.repeat(None)), bool, m)
     shndx = np.fromiter(map(out_index.get, map(id, sections), itertools.repeat(0)), np.int64, m)
     shndx[~has_section | linker_defined] = SHN_ABS
+    # the linker's own symbols are relative to the section they sit beside (as GNU ld
+    # writes them): in a PIE, SHN_ABS would tell a debugger not to add the load base
+    numbers = {id(o): n for n, o in enumerate(img.sections, start=1)}
+    for k in np.flatnonzero(linker_defined).tolist():
+        anchor = img.anchors.get(chosen[k].name)
+        if anchor is not None:
+            shndx[k] = numbers[id(anchor)]
     shndx[~defined] = 0
     binding = _STB_OF_BINDING[np.fromiter(map(_BINDING, chosen), np.int64, m)]
     strong = np.fromiter(map(_STRONG_REF, chosen), bool, m)
