@@ -107,12 +107,7 @@ class Abi:
         if self.word == 8:
             uc.reg_write(x.UC_X86_REG_XMM0, struct.unpack("<Q", struct.pack("<d", value))[0])
             return
-        status = int(uc.reg_read(x.UC_X86_REG_FPSW))
-        top = (((status >> 11) & 7) - 1) & 7
-        uc.reg_write(x.UC_X86_REG_FPSW, (status & ~0x3800) | (top << 11))
-        uc.reg_write(getattr(x, f"UC_X86_REG_FP{top}"), _float80(value))
-        tags = int(uc.reg_read(x.UC_X86_REG_FPTAG))
-        uc.reg_write(x.UC_X86_REG_FPTAG, tags & ~(3 << (2 * top)))
+        push_x87(uc, *_float80(value))
 
     def float_arg(self, uc: Uc, mem: GuestMemory, index: int, int_args: int = 0) -> float:
         """Double argument `index` of a function whose only other arguments are `int_args`
@@ -159,6 +154,17 @@ class Abi:
         mem.write(sp, self.pack(return_address))
         uc.reg_write(self.sp_reg, sp)
         uc.reg_write(self.pc_reg, target)
+
+
+def push_x87(uc: Uc, mantissa: int, sign_exponent: int) -> None:
+    """Push an 80-bit value (64-bit mantissa with its integer bit, 16-bit sign and biased
+    exponent) on the x87 stack: how both ABIs return a long double, and i386 a double."""
+    status = int(uc.reg_read(x.UC_X86_REG_FPSW))
+    top = (((status >> 11) & 7) - 1) & 7
+    uc.reg_write(x.UC_X86_REG_FPSW, (status & ~0x3800) | (top << 11))
+    uc.reg_write(getattr(x, f"UC_X86_REG_FP{top}"), (mantissa, sign_exponent))
+    tags = int(uc.reg_read(x.UC_X86_REG_FPTAG))
+    uc.reg_write(x.UC_X86_REG_FPTAG, tags & ~(3 << (2 * top)))
 
 
 def _float80(value: float) -> tuple[int, int]:

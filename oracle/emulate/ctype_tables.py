@@ -43,6 +43,9 @@ def _classes(c: int) -> int:
     return bits
 
 
+classes = _classes  # the C locale's bits of a character (the wide classes use them too)
+
+
 def _table(ctx: CallContext, name: str, fmt: str, value: Callable[[int], int]) -> int:
     """The pointer variable for table `name`, creating the table on first use."""
     process = ctx.process

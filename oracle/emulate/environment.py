@@ -38,7 +38,11 @@ def _find(ctx: CallContext, name: bytes) -> tuple[int, int, list[int]]:
 
 
 def getenv(ctx: CallContext) -> int:
-    name = ctx.mem.read_cstr(ctx.arg(0))
+    return lookup(ctx, ctx.mem.read_cstr(ctx.arg(0)))
+
+
+def lookup(ctx: CallContext, name: bytes) -> int:
+    """getenv(name) for the library itself: the value's address, or 0."""
     index, _, entries = _find(ctx, name)
     return 0 if index < 0 else entries[index] + len(name) + 1
 

@@ -21,6 +21,9 @@ from oracle.emulate import (
     fdio,
     filestat,
     filestdio,
+    getopt,
+    glibc_extras,
+    gnu_messages,
     jumps,
     libm,
     locale_c,
@@ -32,6 +35,7 @@ from oracle.emulate import (
     streams,
     streamscan,
     tls,
+    wide_chars,
 )
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libc import stdio, table
@@ -215,6 +219,10 @@ def libc_exports(word: int) -> dict[str, Export]:
         *sorting.EXPORTS,
         *libm.IN_LIBC_TOO,
         *signals.SET_EXPORTS,
+        *getopt.EXPORTS,
+        *gnu_messages.EXPORTS,
+        *wide_chars.EXPORTS,
+        *glibc_extras.EXPORTS,
         Export("_IO_putc", 2, lambda ctx: stdio.fputc(ctx.mem, ProcessStreams(ctx.process),
                                                       ctx.arg(0), ctx.arg(1))),
         Export("__printf_chk", 2, _printf_to(2, None, 1)),
@@ -226,6 +234,8 @@ def libc_exports(word: int) -> dict[str, Export]:
     ]
     table = {export.name: export for export in exports}
     for export in _shared_with_libsystem(table.get):
+        table.setdefault(export.name, export)
+    for export in glibc_extras.derived(table):
         table.setdefault(export.name, export)
     return table
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from typing import ClassVar, Protocol
 
-from oracle.emulate import libtrace
+from oracle.emulate import getopt, gnu_messages, libtrace
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.libc_binding import LIBC_SONAMES, libc_exports
 from oracle.emulate.libm import libm_exports
 from oracle.emulate.process import DataObject, Process
 
 # Data objects of the emulated libc, created with the process (see streams.py).
-LIBC_DATA = frozenset({"stdin", "stdout", "stderr", "environ", "__environ", "_environ"})
+LIBC_DATA = frozenset({"stdin", "stdout", "stderr", "environ", "__environ", "_environ",
+                       *gnu_messages.DATA_NAMES, *getopt.DATA_NAMES})
 DEFAULT_OBJECT_SIZE = 256  # a libtrace object whose importer gives no size
 
 

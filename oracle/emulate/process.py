@@ -89,6 +89,9 @@ class Process:
     # 40-100 us at load 12, a twentieth of a fuzz example's two runs; this one is 0.3 us.
     cpu_started: float = field(default_factory=time.thread_time)
     stdin_eof: bool = False
+    # per-run state of library modules that glibc keeps in static variables, by module
+    # (getopt's position inside argv)
+    state: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._data_next = self.data_base

@@ -16,7 +16,8 @@ IO_MAGIC = 0xFBAD0000
 
 
 def create_standard_streams(process: Process) -> None:
-    """Allocate the three FILEs and their pointer variables, and environ's aliases."""
+    """Allocate the three FILEs and their pointer variables, environ's aliases, the
+    program's names (__progname & co) and getopt's variables."""
     word = process.machine.abi.word
     for fd, name in enumerate(("stdin", "stdout", "stderr")):
         size = FILE_SIZE[word]
@@ -26,6 +27,10 @@ def create_standard_streams(process: Process) -> None:
         process.streams[file_addr] = fd
         process.object((name,), file_addr.to_bytes(word, "little"))
     process.object(("environ", "__environ", "_environ"), process.envp.to_bytes(word, "little"))
+    from oracle.emulate import getopt, gnu_messages  # (they write through these streams)
+
+    gnu_messages.create_objects(process)
+    getopt.create_objects(process)
 
 
 class ProcessStreams:
@@ -44,6 +49,10 @@ class ProcessStreams:
         # Read through the variable (possibly the executable's COPY), as glibc's printf
         # uses its own stdout, which a program may have reassigned.
         return self._file("stdout")
+
+    @property
+    def stderr(self) -> int:
+        return self._file("stderr")
 
     def fd_of(self, stream: int) -> int:
         fd = self.process.streams.get(stream)

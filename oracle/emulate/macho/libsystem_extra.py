@@ -62,6 +62,14 @@ def _set_errno(ctx: CallContext, value: int) -> None:
     ctx.mem.write(errno.address, value.to_bytes(4, "little"))
 
 
+def numeric_prefix(text: bytes) -> tuple[bytes, int]:
+    """(the number's text, the offset just past it) at the start of `text` as strtod
+    reads it (leading white space skipped); (b"", 0) when no number starts it."""
+    at = len(text) - len(text.lstrip(SPACES))
+    found = _HEX.match(text, at) or _DECIMAL.match(text, at)
+    return (b"", 0) if found is None else (found.group(0), found.end())
+
+
 def parse_double(text: bytes) -> tuple[float, int, bool]:
     """(value, bytes consumed, out of range) of C's strtod on `text`; (0.0, 0, False) when
     no number starts it."""
