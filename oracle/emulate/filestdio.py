@@ -184,7 +184,7 @@ def clearerr(ctx: CallContext) -> int:
     opened = _file_of(ctx, ctx.arg(0))
     if opened is None:
         if _fd(ctx, ctx.arg(0)) == 0:
-            ctx.process.stdin_eof = False
+            ctx.process.set_stdin_eof(False)
     else:
         opened.eof = opened.error = False
     return 0

@@ -18,7 +18,7 @@ from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
 from oracle.emulate.streams import ProcessStreams
 
-ENOMEM, ERANGE = 12, 34
+ENOMEM, EINVAL, ERANGE = 12, 22, 34
 
 # GNU names served by an existing libc.so.6 function of the same contract
 ALIASES = {
@@ -87,6 +87,82 @@ def reallocarray(ctx: CallContext) -> int:
     result = heap.realloc(addr, total)
     if result == 0 and total:
         set_errno(ctx, ENOMEM)
+    return result
+
+
+def aligned_alloc(ctx: CallContext) -> int:
+    """aligned_alloc/memalign(alignment, size): glibc 2.36 rounds an alignment that is not
+    a power of two up to one."""
+    alignment, size = ctx.arg(0), ctx.arg(1)
+    alignment = 1 << max(alignment - 1, 0).bit_length()
+    block = ctx.process.ensure_heap().memalign(alignment, size)
+    if block == 0:
+        set_errno(ctx, ENOMEM)
+    return block
+
+
+def posix_memalign(ctx: CallContext) -> int:
+    """0 and the block in *memptr; EINVAL (returned) for an alignment that is not a power
+    of two times sizeof(void *)."""
+    memptr, alignment, size = ctx.args(3)
+    if alignment % ctx.word or alignment & (alignment - 1) or alignment == 0:
+        return EINVAL
+    block = ctx.process.ensure_heap().memalign(alignment, size)
+    if block == 0:
+        return ENOMEM
+    ctx.mem.write(memptr, block.to_bytes(ctx.word, "little"))
+    return 0
+
+
+def sched_getaffinity(ctx: CallContext) -> int:
+    """One CPU (the guest runs on one): CPU 0's bit in the mask, the rest of it cleared."""
+    size, mask = ctx.arg(1), ctx.arg(2)
+    if size < ctx.word:
+        set_errno(ctx, EINVAL)
+        return -1
+    ctx.mem.write(mask, b"\x01" + bytes(size - 1))
+    return 0
+
+
+def sched_cpucount(ctx: CallContext) -> int:
+    """CPU_COUNT_S(setsize, set): the bits set in the mask."""
+    size, mask = ctx.arg(0), ctx.arg(1)
+    return int.from_bytes(ctx.mem.read(mask, size), "little").bit_count() if size else 0
+
+
+RLIMIT_STACK, RLIMIT_RSS, RLIMIT_NOFILE = 3, 5, 7
+RLIMIT_DATA, RLIMIT_AS = 2, 9
+
+
+def getrlimit(ctx: CallContext) -> int:
+    """The run's limits: its memory cap for the address space, data and resident set
+    (sort sizes its buffer from them), 8 MiB of stack, 1024 descriptors, else none."""
+    resource, rlim = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1)
+    infinity = (1 << (8 * ctx.word)) - 1
+    if resource > 15:
+        set_errno(ctx, EINVAL)
+        return -1
+    limit = {RLIMIT_DATA: ctx.process.memory_cap, RLIMIT_AS: ctx.process.memory_cap,
+             RLIMIT_RSS: ctx.process.memory_cap, RLIMIT_STACK: 8 << 20,
+             RLIMIT_NOFILE: 1024}.get(resource, infinity)
+    limit = min(limit, infinity)
+    ctx.mem.write(rlim, limit.to_bytes(ctx.word, "little") * 2)
+    return 0
+
+
+def getrlimit64(ctx: CallContext) -> int:
+    """getrlimit with 64-bit fields (i386's *64 variant; x86-64's alias)."""
+    resource, rlim = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1)
+    if ctx.word == 8:
+        return getrlimit(ctx)
+    scratch = ctx.process.object(("getrlimit64 scratch",), bytes(8)).address
+    from oracle.emulate.macho.libsystem_extra import FixedArgs
+
+    result = getrlimit(FixedArgs(ctx, (resource, scratch)))
+    if result == 0:
+        parts = [int.from_bytes(ctx.mem.read(scratch + 4 * i, 4), "little") for i in (0, 1)]
+        wide = [(1 << 64) - 1 if v == 0xFFFFFFFF else v for v in parts]
+        ctx.mem.write(rlim, b"".join(v.to_bytes(8, "little") for v in wide))
     return result
 
 
@@ -177,12 +253,30 @@ def sysinfo(ctx: CallContext) -> int:
     return 0
 
 
+# One thread runs (pthread_create is not emulated for ELF programs): a mutex is always
+# free and a condition never has a waiter, so these succeed without doing anything.
+# sort initialises its merge tree's locks even when it sorts on one CPU.
+SINGLE_THREAD_NO_OPS = (
+    ("pthread_mutex_init", 2), ("pthread_mutex_destroy", 1), ("pthread_mutex_lock", 1),
+    ("pthread_mutex_unlock", 1), ("pthread_mutex_trylock", 1), ("pthread_cond_init", 2),
+    ("pthread_cond_destroy", 1), ("pthread_cond_signal", 1), ("pthread_cond_broadcast", 1),
+)
+
+
 EXPORTS = (
     Export("__freading", 1, freading),
     Export("__fpending", 1, fpending),
     Export("mempcpy", 3, mempcpy),
     Export("rawmemchr", 2, rawmemchr),
     Export("reallocarray", 3, reallocarray),
+    Export("aligned_alloc", 2, aligned_alloc),
+    Export("memalign", 2, aligned_alloc),
+    Export("posix_memalign", 3, posix_memalign),
+    Export("sched_getaffinity", 3, sched_getaffinity),
+    Export("__sched_cpucount", 2, sched_cpucount),
+    Export("getrlimit", 2, getrlimit),
+    Export("getrlimit64", 2, getrlimit64),
+    *(Export(name, arity, lambda ctx: 0) for name, arity in SINGLE_THREAD_NO_OPS),
     Export("__chk_fail", 0, chk_fail),
     Export("explicit_bzero", 2, explicit_bzero),
     Export("__explicit_bzero_chk", 3, explicit_bzero_chk),

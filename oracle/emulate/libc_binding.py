@@ -242,12 +242,20 @@ def libc_exports(word: int) -> dict[str, Export]:
 
 # libc.so.6 functions whose arguments are Linux structures or numbers that Darwin's differ
 # from (open's O_* flags, struct stat, a 128-byte sigset_t where Darwin's is 4 bytes,
-# struct passwd, fcntl's commands, sysconf's names): the emulated libSystem must not lend them, or a Mach-O guest's memory
+# struct passwd, fcntl's commands, sysconf's names, and the GNU ones below): the emulated
+# libSystem must not lend them, or a Mach-O guest's memory
 # would be written in the wrong shape; without a Darwin version they are "unimplemented"
 LINUX_SHAPED = frozenset({
     "open", "open64", "stat", "lstat", "fstat", "stat64", "lstat64", "fstat64", "fstatat",
     "fstatat64", "sigemptyset", "sigfillset", "sigaddset", "sigdelset", "sigismember",
     "getpwuid", "getpwnam", "fcntl", "fcntl64", "sysconf",
+    # glibc's: getopt over libc.so.6's optind & co (Darwin's are its own, and BSD's
+    # getopt permutes nothing), nl_langinfo's and getrlimit's numbering, the C locale's
+    # EILSEQ for bytes past ASCII and its locale_t, Linux-only calls
+    "getopt", "getopt_long", "getopt_long_only", "nl_langinfo", "nl_langinfo_l",
+    "getrlimit", "getrlimit64", "sysinfo", "sched_getaffinity", "__sched_cpucount",
+    "mbrtowc", "mbrlen", "mbtowc", "wcrtomb", "btowc", "wctob", "newlocale", "uselocale",
+    "duplocale", "freelocale", "error", "error_at_line",
 })
 
 SHARED_WITH_LIBSYSTEM = frozenset({"strtod", "atof", "strtok", "strerror", "perror", "llabs"})

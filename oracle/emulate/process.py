@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 BUFSIZ = 4096  # glibc's buffer for a pipe: stdout is flushed when this much is pending
 FULL, LINE, UNBUFFERED = 0, 1, 2  # setvbuf's _IOFBF, _IOLBF, _IONBF
+IO_EOF_SEEN = 0x10  # the bit of a FILE's _flags that feof tests
 
 
 @dataclass
@@ -243,8 +244,21 @@ class Process:
             if line and out.endswith(b"\n"):
                 break
         if len(out) < size and not (line and out.endswith(b"\n")):
-            self.stdin_eof = True
+            self.set_stdin_eof(True)
         return bytes(out)
+
+    def set_stdin_eof(self, eof: bool) -> None:
+        """Record (or clear) stdin's end of file, in its FILE's _flags too
+        (_IO_EOF_SEEN): glibc's inline feof_unlocked reads the flag, and gnulib's
+        getndelim2 callers (cut) take a -1 without it for memory exhausted."""
+        if eof == self.stdin_eof:
+            return
+        self.stdin_eof = eof
+        for stream, fd in self.streams.items():
+            if fd == 0:
+                flags = int.from_bytes(self.machine.mem.read(stream, 4), "little")
+                flags = flags | IO_EOF_SEEN if eof else flags & ~IO_EOF_SEEN
+                self.machine.mem.write(stream, flags.to_bytes(4, "little"))
 
     def stream_read(self, fd: int, size: int, *, line: bool = False) -> bytes:
         """Read through the FILE of descriptor `fd`: stdin's buffer or an open file."""

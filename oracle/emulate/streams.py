@@ -147,7 +147,7 @@ def ungetc(ctx: CallContext) -> int:
         opened.eof = False
     else:
         ctx.process.stdin_buffer[0:0] = bytes([c & 0xFF])
-        ctx.process.stdin_eof = False
+        ctx.process.set_stdin_eof(False)
     return c & 0xFF
 
 

@@ -42,7 +42,7 @@ def _consume(process: Process, fd: int, count: int, *, reached_end: bool) -> Non
     process.stream_read(fd, count)
     if reached_end:  # the call wanted more than the stream had: end of file is seen
         if fd == 0:
-            process.stdin_eof = True
+            process.set_stdin_eof(True)
         elif fd in process.open_files:
             process.open_files[fd].eof = True
 
