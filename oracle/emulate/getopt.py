@@ -47,6 +47,7 @@ class _Position:
     ordering: int = PERMUTE
     first_nonopt: int = 0
     last_nonopt: int = 0
+    optopt: int = 0  # glibc's own copy: the variable is written from it, never read
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class _Call:
         self.d = state
         self.optind = self._get_int("optind")
         self.opterr = self._get_int("opterr")
-        self.optopt = self._get_int("optopt")
+        self.optopt = state.optopt
         self.optarg = 0
 
     # -- guest memory --
@@ -99,6 +100,7 @@ class _Call:
     def finish(self, result: int) -> int:
         """Store optind, optarg and optopt as glibc's wrapper does, and return `result`."""
         self._put_int("optind", self.optind)
+        self.d.optopt = self.optopt
         self._put_int("optopt", self.optopt)
         self.mem.write(self._var("optarg"), self.optarg.to_bytes(self.word, "little"))
         return result

@@ -166,6 +166,25 @@ def getrlimit64(ctx: CallContext) -> int:
     return result
 
 
+FIONREAD, ENOTTY, EBADF = 0x541B, 25, 9
+
+
+def ioctl(ctx: CallContext) -> int:
+    """ioctl(fd, request, ...) on the run's pipes: FIONREAD of stdin says how many bytes
+    are left to read (cat asks); any other request is ENOTTY, as on a pipe."""
+    fd, request, argp = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1) & 0xFFFFFFFF, ctx.arg(2)
+    process = ctx.process
+    if fd not in (0, 1, 2) and fd not in process.open_files:
+        set_errno(ctx, EBADF)
+        return -1
+    if request == FIONREAD and fd == 0:
+        left = len(process.stdin) - process.stdin_pos
+        ctx.mem.write(argp, min(left, 0x7FFFFFFF).to_bytes(4, "little"))
+        return 0
+    set_errno(ctx, ENOTTY)
+    return -1
+
+
 def chk_fail(ctx: CallContext) -> LibResult:
     """__chk_fail: glibc's message and SIGABRT."""
     pc = ctx.abi_return_address()
@@ -277,6 +296,7 @@ EXPORTS = (
     Export("getrlimit", 2, getrlimit),
     Export("getrlimit64", 2, getrlimit64),
     *(Export(name, arity, lambda ctx: 0) for name, arity in SINGLE_THREAD_NO_OPS),
+    Export("ioctl", 3, ioctl),
     Export("__chk_fail", 0, chk_fail),
     Export("explicit_bzero", 2, explicit_bzero),
     Export("__explicit_bzero_chk", 3, explicit_bzero_chk),

@@ -1,0 +1,52 @@
+"""GNU getopt under the emulator against glibc itself: a small program prints every
+return value, optind/optarg/optopt, the long index and argv as getopt rearranged it;
+built by gcc for x86-64 and i386, run natively and by oracle.run, the outputs (stdout
+and the error messages on stderr) must be the same."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from oracle import run
+
+Builder = Callable[..., Path]
+Native = Callable[..., subprocess.CompletedProcess[bytes]]
+
+# (environment, arguments): permutation, "--", clusters, optional and required arguments,
+# abbreviations (ambiguous or not), "=value", flag/val, -W, the three orderings, a
+# leading ':' and opterr = 0, getopt_long_only, and a byte past ASCII as an option
+CASES: list[tuple[dict[str, str], list[bytes]]] = [
+    ({}, [b"-a", b"one", b"-b", b"x", b"two", b"--", b"-c", b"three"]),
+    ({}, [b"--alpha", b"--be=3", b"--gamma", b"--gamma=5", b"f", b"--verbose", b"g"]),
+    ({}, [b"--ver", b"--vers", b"--al", b"--verbose=1", b"x"]),
+    ({}, [b"-z", b"file", b"-b"]),
+    ({}, [b"--nope", b"--alpha=1", b"--beta"]),
+    ({}, [b"-cfoo", b"-c", b"x", b"-abval", b"-", b"-ab", b"y"]),
+    ({}, [b"-W", b"alpha", b"-Wbeta=2", b"-W"]),
+    ({"POSIXLY_CORRECT": "1"}, [b"-a", b"x", b"-a"]),
+    ({"GETOPT_SPEC": "+ab:"}, [b"-a", b"x", b"-b", b"y"]),
+    ({"GETOPT_SPEC": "-ab:"}, [b"x", b"-a", b"y", b"--", b"z"]),
+    ({"GETOPT_SPEC": ":ab:"}, [b"-q", b"-a", b"--beta", b"--nope", b"-b"]),
+    ({"GETOPT_QUIET": "1"}, [b"-q", b"--ver", b"--beta"]),
+    ({"GETOPT_MODE": "long_only"}, [b"-alpha", b"-a", b"-bet", b"4", b"-ver", b"-z", b"x"]),
+    ({"GETOPT_MODE": "short", "GETOPT_SPEC": "ab:"}, [b"x", b"-ab", b"-", b"-\xe9", b"-b"]),
+    ({}, [b"--", b"-a"]),
+    ({}, [b"a", b"b", b"--beta", b"c", b"d", b"-a"]),
+]
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+@pytest.mark.parametrize("env,args", CASES)
+def test_getopt_matches_glibc(build: Builder, arch: str, env: dict[str, str],
+                              args: list[bytes]) -> None:
+    path = build("getopt_gnu.c", arch, "gnu-pie")
+    expected = subprocess.run([str(path), *args], env=env, capture_output=True, timeout=30,
+                              check=False)
+    got = run(path, [str(path).encode(), *args], env)
+    assert got.faults == []
+    assert (got.stdout, got.stderr, got.exit_code) == (
+        expected.stdout, expected.stderr, expected.returncode)
