@@ -213,11 +213,14 @@ def _fortified(exports: dict[str, Export]) -> list[Export]:
     def string_size(ctx: CallContext) -> int:
         return len(ctx.mem.read_cstr(ctx.arg(1))) + 1
 
+    def one_char(ctx: CallContext) -> int:
+        return 1  # MB_CUR_MAX: the most wcrtomb writes in the C locale
+
     rows: list[Export] = []
     for name, length, dest_len in (
         ("memcpy", count_arg, 3), ("memmove", count_arg, 3), ("memset", count_arg, 3),
         ("mempcpy", count_arg, 3), ("strcpy", string_size, 2), ("stpcpy", string_size, 2),
-        ("strncpy", count_arg, 3), ("stpncpy", count_arg, 3),
+        ("strncpy", count_arg, 3), ("stpncpy", count_arg, 3), ("wcrtomb", one_char, 3),
     ):
         plain = exports.get(name)
         if plain is not None:

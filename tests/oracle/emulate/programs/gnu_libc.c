@@ -1,0 +1,122 @@
+/* The glibc extensions GNU programs import, printed so that a native run and an emulated
+   one can be compared: program names, gettext without catalogues, nl_langinfo, the C
+   locale's multibyte and wide characters, locale handles, strtold, strtoimax/umax,
+   mempcpy, rawmemchr, reallocarray, __fpending/__freading, __memmove_chk (when built
+   with _FORTIFY_SOURCE), then error() and error_at_line(), the last exiting with 3. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <error.h>
+#include <inttypes.h>
+#include <langinfo.h>
+#include <libintl.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdio_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <wctype.h>
+
+extern char *__progname, *__progname_full;
+
+static void show_strtold(const char *text) {
+    char *end;
+    errno = 0;
+    long double value = strtold(text, &end);
+    printf("strtold(%s) = %.21Lg %La used=%d errno=%d\n", text, value, value,
+           (int)(end - text), errno);
+}
+
+static void show_mb(const char *s, size_t n) {
+    mbstate_t state;
+    memset(&state, 0, sizeof state);
+    wchar_t wc = 0x55;
+    errno = 0;
+    size_t r = mbrtowc(&wc, s, n, &state);
+    printf("mbrtowc(%02x, %zu) = %ld wc=%x errno=%d mbrlen=%ld\n", (unsigned char)s[0], n,
+           (long)r, (unsigned)wc, errno, (long)mbrlen(s, n, &state));
+}
+
+__attribute__((noinline)) static int fortified_move(char *dst, const char *src, size_t n) {
+    char buf[32];
+    memmove(buf, src, n);  /* __memmove_chk under _FORTIFY_SOURCE */
+    buf[n] = 0;
+    return sprintf(dst, "[%s]", buf);
+}
+
+int main(int argc, char **argv) {
+    (void)argc;
+    setlocale(LC_ALL, "");
+    printf("short=%s same=%d full_same=%d\n", program_invocation_short_name,
+           __progname == program_invocation_short_name,
+           strcmp(__progname_full, argv[0]) == 0 && program_invocation_name == argv[0]);
+    printf("textdomain=%s bind=%s\n", textdomain("coreutils"), bindtextdomain("coreutils", "/x"));
+    printf("textdomain(NULL)=%s gettext=%s d=%s dc=%s n1=%s n2=%s\n", textdomain(NULL),
+           gettext("msg"), dgettext("d", "dmsg"), dcgettext("d", "dcmsg", LC_MESSAGES),
+           ngettext("one", "many", 1), dcngettext("d", "one", "many", 2, LC_MESSAGES));
+    printf("langinfo: %s|%s|%s|%s|%s|%s|%s|%s|%s\n", nl_langinfo(CODESET),
+           nl_langinfo(RADIXCHAR), nl_langinfo(THOUSEP), nl_langinfo(D_T_FMT),
+           nl_langinfo(DAY_3), nl_langinfo(ABMON_12), nl_langinfo(YESEXPR),
+           nl_langinfo(_DATE_FMT), nl_langinfo(ERA));
+    printf("MB_CUR_MAX=%zu mbsinit=%d\n", MB_CUR_MAX, mbsinit(NULL) != 0);
+    show_mb("A", 1);
+    show_mb("\xe9", 1);
+    show_mb("", 1);
+    show_mb("B", 0);
+    printf("btowc %d %d %d wctob %d %d\n", btowc('A'), btowc(0xe9), btowc(EOF), wctob(L'a'),
+           wctob(0xe9));
+    for (wint_t wc = 0; wc < 0x100; wc += 0x11)
+        printf("%x:%d%d%d%d%d%d%d%d%d w%d %x %x|", wc, !!iswprint(wc), !!iswspace(wc),
+               !!iswcntrl(wc), !!iswalnum(wc), !!iswalpha(wc), !!iswupper(wc),
+               !!iswpunct(wc), !!iswctype(wc, wctype("xdigit")), !!iswblank(wc),
+               wcwidth(wc), towupper(wc), towlower(wc));
+    printf("\nwctype(bogus)=%d\n", wctype("bogus") == 0);
+    char out[4] = "...";
+    mbstate_t state;
+    memset(&state, 0, sizeof state);
+    errno = 0;
+    long a = (long)wcrtomb(out, L'Z', &state);
+    long b = (long)wcrtomb(out + 1, 0xe9, &state);
+    printf("wcrtomb %ld %ld errno=%d out=%s\n", a, b, errno, out);
+    locale_t c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    printf("newlocale=%d uselocale=%d", c != 0, uselocale(c) == LC_GLOBAL_LOCALE);
+    printf(" now=%d", uselocale((locale_t)0) == c);
+    uselocale(LC_GLOBAL_LOCALE);
+    freelocale(c);
+    errno = 0;
+    printf(" bogus=%d errno=%d\n", newlocale(LC_ALL_MASK, "xx_YY.nope", (locale_t)0) == 0,
+           errno);
+    const char *numbers[] = {"1.5", "0.1", "  -42abc", "1e4000", "1e5000", "-0x1.8p3", "inf", "nan",
+                             "abc", "3.", ".5e-2x", "0x"};
+    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++)
+        show_strtold(numbers[i]);
+    printf("strtoumax=%ju strtoimax=%jd\n", strtoumax("18446744073709551615", NULL, 10),
+           strtoimax("-9223372036854775808", NULL, 0));
+    char buf[16];
+    char *end = mempcpy(buf, "hello", 5);
+    *end = 0;
+    printf("mempcpy=%s +%d rawmemchr=+%d\n", buf, (int)(end - buf),
+           (int)((char *)rawmemchr(buf, 'l') - buf));
+    errno = 0;
+    volatile size_t huge = SIZE_MAX / 2;
+    void *big = reallocarray(NULL, huge, 4);
+    int *small = reallocarray(NULL, 4, sizeof(int));
+    printf("reallocarray overflow=%p errno=%d small=%d\n", big, errno, small != NULL);
+    free(small);
+    char moved[40];
+    fortified_move(moved, "fortified", strlen(argv[0]) > 1000 ? 1 : 9);
+    printf("%s\n", moved);
+    fflush(stdout);
+    printf("pending");
+    size_t pending = __fpending(stdout);
+    printf(" %zu freading(stdin)=%d freading(stdout)=%d\n", pending, __freading(stdin) != 0,
+           __freading(stdout) != 0);
+    error(0, ENOENT, "%s %d", "first", 1);
+    error_at_line(0, 0, "file.c", 12, "at %s", "line");
+    error_at_line(0, EINVAL, NULL, 0, "no file");
+    printf("before exit (flushed by error)\n");
+    program_invocation_name = "renamed";
+    error(3, EACCES, "bye %s", "now");
+    printf("not reached\n");
+    return 0;
+}
