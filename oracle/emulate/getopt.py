@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from oracle.emulate import environment
 from oracle.emulate.calls import CallContext, Export
+from oracle.emulate.guest import GuestFault
 from oracle.emulate.process import Process
 
 PERMUTE, REQUIRE_ORDER, RETURN_IN_ORDER = 0, 1, 2
@@ -165,6 +166,10 @@ class _Call:
         if self.argc < 1:
             return -1
         optstring = self.optstring
+        if not 0 <= self.optind <= self.argc:
+            # glibc would read past argv's NULL (a crash, or the environment's strings)
+            raise GuestFault(self.argv, f"getopt: optind {self.optind} outside argv "
+                                        f"(argc {self.argc})")
         if self.optind == 0 or not d.initialized:
             optstring = self.initialize(optstring)
         elif optstring[:1] in (b"-", b"+"):

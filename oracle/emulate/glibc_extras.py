@@ -13,7 +13,8 @@ from collections.abc import Callable
 from oracle.emulate.abi import push_x87
 from oracle.emulate.calls import CallContext, Export, LibResult, ProgramExit
 from oracle.emulate.filestdio import set_errno
-from oracle.emulate.libc import longdouble
+from oracle.emulate.libc.ldparse import to_long_double
+from oracle.emulate.libc.reading import bulk_length
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
 from oracle.emulate.streams import ProcessStreams
@@ -61,7 +62,7 @@ def fpending(ctx: CallContext) -> int:
 def mempcpy(ctx: CallContext) -> int:
     dst, src, n = ctx.args(3)
     if n:
-        ctx.mem.write(dst, ctx.mem.read(src, n))
+        ctx.mem.write(dst, ctx.mem.read(src, bulk_length(src, n, "mempcpy")))
     return dst + n
 
 
@@ -120,14 +121,17 @@ def sched_getaffinity(ctx: CallContext) -> int:
     if size < ctx.word:
         set_errno(ctx, EINVAL)
         return -1
-    ctx.mem.write(mask, b"\x01" + bytes(size - 1))
+    ctx.mem.write(mask, b"\x01" + bytes(bulk_length(mask, size, "sched_getaffinity") - 1))
     return 0
 
 
 def sched_cpucount(ctx: CallContext) -> int:
     """CPU_COUNT_S(setsize, set): the bits set in the mask."""
     size, mask = ctx.arg(0), ctx.arg(1)
-    return int.from_bytes(ctx.mem.read(mask, size), "little").bit_count() if size else 0
+    if size == 0:
+        return 0
+    return int.from_bytes(ctx.mem.read(mask, bulk_length(mask, size, "CPU_COUNT")),
+                          "little").bit_count()
 
 
 RLIMIT_STACK, RLIMIT_RSS, RLIMIT_NOFILE = 3, 5, 7
@@ -232,7 +236,7 @@ def _fortified(exports: dict[str, Export]) -> list[Export]:
 def explicit_bzero(ctx: CallContext) -> int:
     s, n = ctx.arg(0), ctx.arg(1)
     if n:
-        ctx.mem.write(s, bytes(n))
+        ctx.mem.write(s, bytes(bulk_length(s, n, "explicit_bzero")))
     return 0
 
 
@@ -249,10 +253,9 @@ def strtold(ctx: CallContext) -> LibResult:
 
     nptr, endptr = ctx.arg(0), ctx.arg(1)
     literal, end = numeric_prefix(ctx.mem.read_cstr(nptr))
-    raw = longdouble.parse(literal) if literal else bytes(10)
-    if literal and any(ch in b"0123456789" for ch in literal) and raw[8:10] in (
-            b"\xff\x7f", b"\xff\xff"):
-        set_errno(ctx, ERANGE)  # a finite literal past the largest long double
+    raw, out_of_range = to_long_double(literal) if literal else (bytes(10), False)
+    if out_of_range:
+        set_errno(ctx, ERANGE)
     if endptr:
         ctx.mem.write(endptr, (nptr + end).to_bytes(ctx.word, "little"))
     push_x87(ctx.machine.uc, int.from_bytes(raw[:8], "little"),

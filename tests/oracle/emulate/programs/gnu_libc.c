@@ -87,7 +87,8 @@ int main(int argc, char **argv) {
     printf(" bogus=%d errno=%d\n", newlocale(LC_ALL_MASK, "xx_YY.nope", (locale_t)0) == 0,
            errno);
     const char *numbers[] = {"1.5", "0.1", "  -42abc", "1e4000", "1e5000", "-0x1.8p3", "inf", "nan",
-                             "abc", "3.", ".5e-2x", "0x"};
+                             "abc", "3.", ".5e-2x", "0x", "1e-4950", "0x1p-16445",
+                             "1e999999999999", "-1e-99999", "0x1.fffffffffffffffffp16383"};
     for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++)
         show_strtold(numbers[i]);
     printf("strtoumax=%ju strtoimax=%jd\n", strtoumax("18446744073709551615", NULL, 10),
