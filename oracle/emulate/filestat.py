@@ -33,7 +33,7 @@ DEVICE = 0x801
 FIXED_TIME = 1_700_000_000  # every file's atime, mtime and ctime
 AT_FDCWD = -100
 X_OK = 1
-EACCES, ERANGE = 13, 34
+EACCES, ENOMEM, ERANGE = 13, 12, 34
 
 
 @dataclass(frozen=True)
@@ -161,13 +161,17 @@ def access(ctx: CallContext) -> int:
 
 def getcwd(ctx: CallContext) -> int:
     """The working directory is "/" (relative paths are taken from it); ERANGE when the
-    buffer is too small, and glibc's own buffer when given none."""
+    buffer is too small.  Given no buffer, a malloc'd one (the caller frees it, as pwd
+    does): `size` bytes, or just enough when size is 0, as glibc's."""
     buf, size = ctx.arg(0), ctx.arg(1)
-    if buf == 0:
-        return ctx.process.object(("cwd",), b"/\0").address
-    if size < 2:
+    if size and size < 2:
         set_errno(ctx, ERANGE)
         return 0
+    if buf == 0:
+        buf = ctx.process.ensure_heap().malloc(size or 2)
+        if buf == 0:
+            set_errno(ctx, ENOMEM)
+            return 0
     ctx.mem.write(buf, b"/\0")
     return buf
 

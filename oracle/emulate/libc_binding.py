@@ -255,7 +255,7 @@ LINUX_SHAPED = frozenset({
     "getopt", "getopt_long", "getopt_long_only", "nl_langinfo", "nl_langinfo_l",
     "getrlimit", "getrlimit64", "sysinfo", "sched_getaffinity", "__sched_cpucount",
     "mbrtowc", "mbrlen", "mbtowc", "wcrtomb", "btowc", "wctob", "newlocale", "uselocale",
-    "duplocale", "freelocale", "error", "error_at_line", "ioctl",
+    "duplocale", "freelocale", "error", "error_at_line", "ioctl", "uname",
 })
 
 SHARED_WITH_LIBSYSTEM = frozenset({"strtod", "atof", "strtok", "strerror", "perror", "llabs"})

@@ -40,6 +40,17 @@ SYSCONF = {_SC_CLK_TCK: 100, _SC_OPEN_MAX: 1024, _SC_PAGESIZE: 4096, _SC_NPROCES
 EINVAL = 22
 
 
+UTSNAME_FIELD = 65  # glibc's struct utsname: six char[65]
+
+
+def uname(ctx: CallContext) -> int:
+    """A fixed machine: Linux 6.1.0 on localhost; x86_64 or i686 as the guest's ABI."""
+    machine = b"x86_64" if ctx.word == 8 else b"i686"
+    fields = (b"Linux", b"localhost", b"6.1.0", b"#1 SMP PREEMPT_DYNAMIC", machine, b"(none)")
+    ctx.mem.write(ctx.arg(0), b"".join(f.ljust(UTSNAME_FIELD, b"\0") for f in fields))
+    return 0
+
+
 def sysconf(ctx: CallContext) -> int:
     value = SYSCONF.get(ctx.arg(0) & 0xFFFFFFFF)
     if value is None:
@@ -71,4 +82,7 @@ EXPORTS = (
     Export("getpwnam", 1, getpwnam),
     Export("sleep", 1, _zero),
     Export("usleep", 1, _zero),
+    Export("nanosleep", 2, _zero),  # no time passes: the run's clock is the host's
+    Export("clock_nanosleep", 4, _zero),
+    Export("uname", 1, uname),
 )

@@ -58,6 +58,23 @@ CASES: list[tuple[str, list[str], bytes]] = [
     ("basename", ["--help"], b""),
     ("wc", ["--bogus"], b""),
     ("cat", ["--version"], b""),
+    ("pwd", [], b""),
+    ("uname", ["-s", "-m"], b""),
+    ("sleep", ["0"], b""),
+    ("tac", [], TEXT),
+    ("nl", ["-ba"], TEXT),
+    ("fold", ["-w", "5"], TEXT),
+    ("od", ["-An", "-c"], TEXT),
+    ("base64", [], TEXT),
+    ("sha256sum", [], TEXT),
+    ("md5sum", [], TEXT),
+    ("cksum", [], TEXT),
+    ("factor", ["360", "97"], b""),
+    ("numfmt", ["--to=iec", "123456"], b""),
+    ("paste", ["-s", "-d", ",", "-"], TEXT),
+    ("expand", [], b"a\tb\n"),
+    ("printenv", ["B"], b""),
+    ("test", ["-n", "x"], b""),
 ]
 
 
@@ -67,8 +84,9 @@ def test_coreutils_program_matches_native(program: str, args: list[str], stdin: 
     path = f"/usr/bin/{program}"
     if not os.path.exists(path):
         pytest.skip(f"{path} is not installed")
+    # (the emulated working directory is "/")
     expected = subprocess.run([path, *args], input=stdin, env=ENV, capture_output=True,
-                              timeout=30, check=False)
+                              timeout=30, check=False, cwd="/")
     got = run(path, [path, *args], ENV, stdin=stdin)
     assert got.faults == []
     assert (got.stdout, got.stderr, got.exit_code) == (
