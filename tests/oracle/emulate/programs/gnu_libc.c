@@ -14,6 +14,7 @@
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <wchar.h>
 #include <wctype.h>
 
@@ -104,6 +105,9 @@ int main(int argc, char **argv) {
     int *small = reallocarray(NULL, 4, sizeof(int));
     printf("reallocarray overflow=%p errno=%d small=%d\n", big, errno, small != NULL);
     free(small);
+    char *cwd = getcwd(NULL, 0);  /* malloc'd: freeing it is the caller's (pwd does) */
+    printf("getcwd(NULL, 0) absolute=%d\n", cwd != NULL && cwd[0] == '/');
+    free(cwd);
     char moved[40];
     fortified_move(moved, "fortified", strlen(argv[0]) > 1000 ? 1 : 9);
     printf("%s\n", moved);
