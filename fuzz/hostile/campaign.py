@@ -35,7 +35,7 @@ from typing import TextIO
 
 from . import command_lines
 from .cases import run_kept
-from .guest_code import GUEST_CODE
+from .guest_code import GUEST_CODE, GUEST_CODE_WRITTEN
 from .havoc import SUFFIX as HAVOC_SUFFIX
 from .seeds import Targets, build_targets
 from .seeds_more import MORE_TARGETS, available
@@ -51,7 +51,7 @@ ALL_TARGETS = ("elf64-object", "elf32-object", "macho64-object", "macho32-object
                "version-script", "macho64-tlv-object", "macho64-dwarf-object",
                "macho32-dwarf-object", "elf64-so", "elf32-so", "elf64-pie", "elf32-pie",
                "macho64-dylib", "macho32-dylib", *REAL_TARGETS, *MORE_TARGETS,
-               GUEST_CODE)
+               GUEST_CODE, GUEST_CODE_WRITTEN)
 
 
 def keep_case(keep: Path, target: str, n: int, file_name: str, data: bytes, done: list[str],

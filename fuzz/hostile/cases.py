@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import command_lines
-from .guest_code import GUEST_CODE, draw_code, static_executable
+from .guest_code import GUEST_CODE, GUEST_CODE_WRITTEN, draw_code, self_writing, static_executable
 from .havoc import mutate_havoc
 from .mutate import Picker, choose, mutate
 from .rules import check_rules, fields_rules, link_rules, run_rules, write_case
@@ -119,6 +119,12 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
         return Drawn(name, "guest", static_executable(code, bits),
                      [f"{bits}-bit code of {len(code)} bytes at the entry"],
                      bind=choose(pick, ["lazy", "now"]))
+    if base == GUEST_CODE_WRITTEN:
+        bits = choose(pick, [64, 32])
+        code, key = draw_code(pick, bits), pick.integer(1, 255)
+        return Drawn(name, "guest", static_executable(self_writing(code, bits, key), bits),
+                     [f"{bits}-bit code of {len(code)} bytes written at run time"],
+                     bind=choose(pick, ["lazy", "now"]))
     if family == "options":
         macho = targets.links[base].options.get("target", "").startswith("macho")
         return Drawn(name, command_lines.FILE_NAME,
@@ -140,7 +146,7 @@ def draw_case(pick: Picker, name: str, targets: Targets) -> Drawn:
 def run_drawn(drawn: Drawn, targets: Targets, work: Path) -> list[str]:
     """The rules a drawn case breaks."""
     base, family = split_family(drawn.target)
-    if base == GUEST_CODE:
+    if base in (GUEST_CODE, GUEST_CODE_WRITTEN):
         return guest_case(drawn.data, work, drawn.bind)
     if family == "options":
         return command_lines.options_case(targets.links[base], drawn.data, work)
@@ -160,7 +166,7 @@ def run_kept(targets: Targets, name: str, mutated: Path, work: Path) -> list[str
     """The rules broken by a kept case: `mutated` replaces the input of its name."""
     data = mutated.read_bytes()
     name, family = split_family(name)
-    if name == GUEST_CODE:
+    if name in (GUEST_CODE, GUEST_CODE_WRITTEN):
         return guest_case(data, work, "lazy") + guest_case(data, work, "now")
     if family == "options":
         return command_lines.options_case(targets.links[name], data, work)

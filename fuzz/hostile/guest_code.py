@@ -10,7 +10,10 @@ table of the unusual (x87 and its aliases, segment and control registers, the 0F
 maps, string ops with huge counts, system calls with random numbers, privileged and
 undefined opcodes, far transfers) and the ordinary; one piece repeated across the block
 (radamsa's repeat); and such runs broken by short jumps.  The executable is our own
-writer's: one PT_LOAD, read-write-execute, the code at the entry, x86-64 or i386.
+writer's: one PT_LOAD, read-write-execute, the code at the entry, x86-64 or i386.  Or
+(`self_writing`) the code is written while the program runs, as a packer writes it: a
+prologue decodes it (XOR with a drawn key) into the zero fill and jumps there, so the
+emulator must check code it did not see at load (oracle/emulate/code_writes.py).
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ _UNUSUAL_32 = ("ce", "d4c9", "d5c9", "27", "2f", "37", "3f", "60", "61", "9a0000
 _UNUSUAL_64 = ("48cf", "48a5", "f348a5", "4c8b00", "48c7c03c000000")
 _ORDINARY = ("90", "01c8", "31c0", "89c1", "50", "58", "8b01", "8901", "eb00", "7400",
              "e800000000", "c3", "0f1f440000", "83c001", "ffc0")
-GUEST_CODE = "guest-code"  # the campaign's target name
+GUEST_CODE = "guest-code"  # the campaign's target names: the code at the entry,
+GUEST_CODE_WRITTEN = "guest-code-written"  # and the code a packer writes and jumps to
 _JUMP = bytes.fromhex("eb00")  # a short jump to the next instruction: ends a block
 CODE_SIZES = (16, 64, 512, 2048, 4096, 8192)
 
@@ -91,3 +95,32 @@ def static_executable(code: bytes, bits: int) -> bytes:
         program = struct.pack("<IIIIIIII", 1, 0, base, base, total, total + 0x10000, 7,
                               0x1000)
     return header + program + code
+
+
+PACKED_AT = 0x2000  # where in the segment a packed program writes its code (the zero fill)
+
+
+def self_writing(code: bytes, bits: int, key: int) -> bytes:
+    """The body of a packed program: a prologue that writes `code` (kept XORed with
+    `key`, so that what is loaded is not that code) at PACKED_AT from the segment's start,
+    then jumps there; for static_executable, which places it at the entry."""
+    head = 64 + 56 if bits == 64 else 52 + 32  # the entry's offset in the segment
+    packed = bytes(b ^ key for b in code)
+    # lodsb; xor al, key; stosb; loop back to lodsb; ret (to the pushed destination)
+    decode = bytes([0xAC, 0x34, key, 0xAA, 0xE2, 0xFA, 0xC3])
+    count = struct.pack("<I", len(code))
+    if bits == 64:  # lea rsi, [rip+packed]; lea rdi, [rip+dest]; push rdi; mov ecx, len
+        prologue_size = 7 + 7 + 1 + 5 + len(decode)
+        payload = head + prologue_size
+        prologue = (b"\x48\x8d\x35" + struct.pack("<i", payload - (head + 7))
+                    + b"\x48\x8d\x3d" + struct.pack("<i", PACKED_AT - (head + 14))
+                    + b"\x57\xb9" + count + decode)
+    else:  # call next; pop esi; add esi, packed-next; lea edi, [esi+dest-packed]; push edi
+        prologue_size = 5 + 1 + 6 + 6 + 1 + 5 + len(decode)
+        payload = head + prologue_size
+        prologue = (b"\xe8\x00\x00\x00\x00\x5e\x81\xc6"
+                    + struct.pack("<i", payload - (head + 5))
+                    + b"\x8d\xbe" + struct.pack("<i", PACKED_AT - payload)
+                    + b"\x57\xb9" + count + decode)
+    assert len(prologue) == prologue_size
+    return prologue + packed

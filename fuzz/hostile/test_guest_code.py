@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .guest_code import draw_code, static_executable
+from .guest_code import draw_code, self_writing, static_executable
 from .mutate import DrawPicker
 from .rules import run_rules, write_case
 
@@ -32,3 +32,17 @@ def test_hostile_guest_code_keeps_the_run_rules(tmp_path_factory: pytest.TempPat
     exe = write_case(tmp_path_factory.mktemp("guest"), "guest",
                      static_executable(code, bits))
     assert run_rules(exe, [], bind, seed=0) == []
+
+
+@settings(max_examples=_examples(), suppress_health_check=[HealthCheck.too_slow,
+                                                           HealthCheck.data_too_large])
+@given(data=st.data(), bits=st.sampled_from([64, 32]), key=st.integers(1, 255))
+def test_code_written_at_run_time_keeps_the_run_rules(
+        tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, bits: int,
+        key: int) -> None:
+    """The same code, written by a packer's prologue into the segment while the program
+    runs and jumped to: the emulator must check it before it translates it."""
+    code = draw_code(DrawPicker(data.draw), bits)
+    exe = write_case(tmp_path_factory.mktemp("written"), "guest",
+                     static_executable(self_writing(code, bits, key), bits))
+    assert run_rules(exe, [], "lazy", seed=0) == []

@@ -43,6 +43,8 @@ from unicorn import (
     UC_MEM_READ_UNMAPPED,
     UC_MEM_WRITE_PROT,
     UC_MEM_WRITE_UNMAPPED,
+    UC_PROT_EXEC,
+    UC_PROT_WRITE,
     Uc,
     UcError,
 )
@@ -53,6 +55,7 @@ from oracle.emulate import cpu as cpus
 from oracle.emulate import translation_guard
 from oracle.emulate.abi import Abi
 from oracle.emulate.calls import JUMPED, CallContext, Export, GuestCall, ProgramExit
+from oracle.emulate.code_writes import UnsafeCode, WritableCode
 from oracle.emulate.guest import GuestFault
 from oracle.emulate.memory import UcMemory
 from oracle.emulate.result import Fault, TraceEntry
@@ -64,6 +67,7 @@ if TYPE_CHECKING:
 SLOT = 8  # bytes between two intercepted addresses in the library region
 TCG_BUFFER = cpus.TCG_BUFFER
 FIRST_SLICE = 4096  # instructions of the first counted slice; each next one doubles
+WRITABLE_CODE_SLICE = 1024  # a counted slice of a program with writable code (code_writes.py)
 _ACCESS = {
     UC_MEM_READ_UNMAPPED: ("unmapped-read", "read of unmapped memory"),
     UC_MEM_WRITE_UNMAPPED: ("unmapped-write", "write to unmapped memory"),
@@ -156,11 +160,24 @@ class Machine:
         self._alarm: Alarm | None = None
         self._last_access: tuple[int, int] | None = None
         self._overcount = 0
+        # memory the guest may write and execute (code_writes.py)
+        self._writable_code = WritableCode(self.uc, self._cpu.protect, 8 * abi.word)
+        self._writable_code.deadline = self._deadline
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
 
     def protect(self, addr: int, size: int, prot: int) -> None:
-        """Change the protection of mapped memory (UcError if it is not all mapped)."""
-        self._cpu.protect(addr, size, prot)
+        """Change the protection of mapped memory (UcError if it is not all mapped).
+        Writable and executable memory is watched (code_writes.py)."""
+        if prot & UC_PROT_WRITE and prot & UC_PROT_EXEC:
+            self._writable_code.watch(addr, size, prot)
+        else:
+            self._cpu.protect(addr, size, prot)
+            self._writable_code.unwatch(addr, size)
+        self._watch_library_writes()
+
+    def _watch_library_writes(self) -> None:
+        self.mem.before_write = self._writable_code.before_write if self._writable_code \
+            else None
 
     def check_translatable(self) -> None:
         """RunStop if executable code (as the guest's mprotect just made it) is code
@@ -177,8 +194,9 @@ class Machine:
         except translation_guard.GuardTimeout:
             return Fault("timeout", 0, None, f"wall-time limit of {self.limits.timeout}s "
                          "exceeded while checking the code the emulator would translate")
-        if at is None:
-            return None
+        return None if at is None else self._unsafe_code(at)
+
+    def _unsafe_code(self, at: int) -> Fault:
         return Fault("unsupported", at, self.symbol_at(at),
                      "code the emulator cannot translate safely: a straight line of "
                      "hundreds of instructions that leak Unicorn's translator temporaries "
@@ -299,6 +317,8 @@ class Machine:
         unsafe = self._untranslatable(at_start=True)
         if unsafe is not None:
             return None, [unsafe]
+        self._writable_code.watch_mapped()
+        self._watch_library_writes()
         self._current = "<program>"
         try:
             while True:
@@ -353,7 +373,12 @@ class Machine:
         try:
             self.uc.emu_start(pc, self.abi.mask, count=count)
         except UcError as err:
-            raise RunStop(self._cpu_fault(err)) from None
+            if self._last_access is None or not self._writable_code or \
+                    not self._made_writable_code_access():
+                raise RunStop(self._cpu_fault(err)) from None
+            if count and self.instructions is not None:
+                self.instructions += count  # cut short by the fault: see code_writes.py
+            return
         now = self.abi.pc(self.uc)
         if self._stop is not None:
             if count and self.instructions is not None and \
@@ -369,10 +394,34 @@ class Machine:
         assert self.instructions is not None
         self.instructions += count
 
+    def _made_writable_code_access(self) -> bool:
+        """Whether the last fault was a protection of writable code (code_writes.py),
+        now lifted so that the access may be made again."""
+        assert self._last_access is not None
+        access, addr = self._last_access
+        try:
+            return self._writable_code.resolve(access, addr, self.abi.pc(self.uc),
+                                               self._step)
+        except UnsafeCode as err:
+            raise RunStop(self._unsafe_code(err.address)) from None
+
+    def _step(self, pc: int) -> None:
+        """Run the one instruction at pc."""
+        self._last_access = None
+        try:
+            self.uc.emu_start(pc, self.abi.mask, count=1)
+        except UcError as err:
+            raise RunStop(self._cpu_fault(err)) from None
+        if self._stop is not None:
+            raise self._stop
+        if self.instructions is not None:
+            self.instructions += 1
+
     def _slice(self, pc: int) -> int:
         """Instructions the next emu_start may run: 0 (unbounded) without a budget; else
         twice what ran so far, at least FIRST_SLICE, and never past budget + 1 (running
-        more than the budget is the fault)."""
+        more than the budget is the fault).  A program with writable code runs in short
+        slices: one its code writes cut short counts whole (code_writes.py)."""
         budget = self.limits.max_instructions
         if budget is None or self.instructions is None:
             return 0
@@ -380,6 +429,8 @@ class Machine:
         if left <= 0:
             raise RunStop(Fault("budget", pc, self.symbol_at(pc),
                                 f"instruction budget of {budget} exhausted"))
+        if self._writable_code:  # a slice a fault cuts short counts whole: keep them short
+            return min(left, WRITABLE_CODE_SLICE)
         return min(left, max(FIRST_SLICE, self.instructions))
 
     def _sink_instructions(self, pc: int) -> int:

@@ -79,6 +79,8 @@ class UcMemory:
         # loader's writes and its relocation loops look at the clock now and then.
         self.deadline = math.inf
         self._loading_steps = 0
+        # told of every write once the run has writable code (code_writes.py)
+        self.before_write: Callable[[int, int], None] | None = None
 
     def map_lazily(self, addr: int, size: int, prot: int) -> None:
         """Reserve a region that is mapped when first touched (by the CPU or by library
@@ -137,6 +139,8 @@ class UcMemory:
         for start, end in self.readonly:
             if addr < end and start < addr + len(data):
                 raise GuestFault(max(addr, start), "write to read-only memory")
+        if self.before_write is not None:
+            self.before_write(addr, len(data))
         if self._host_write(addr, data if type(data) is bytes else bytes(data)):
             return
         try:
@@ -214,6 +218,8 @@ class UcMemory:
         """Write regardless of protection: loading segments, applying relocations (the
         loader's writes, like ld.so's before RELRO is sealed)."""
         self.loading_step()
+        if self.before_write is not None:
+            self.before_write(addr, len(data))
         if data and self._host_write(addr, data if type(data) is bytes else bytes(data)):
             return
         try:

@@ -20,9 +20,10 @@ byte offset, as a jump may land anywhere; bytes Capstone cannot decode are read 
 reads them: see _qemu_length), and a start is refused only if the straight line from it,
 capped as the translator caps a block, reaches LIMIT.  Decoding is about 10 us a byte:
 the run's deadline bounds it (GuardTimeout), not a size limit, so that a program with the
-whole of libm's x87 code still runs.  Code written into a writable and executable segment
-while the program runs is not re-checked (only loading and mprotect making a range
-executable are).
+whole of libm's x87 code still runs.  Code a program writes while it runs is checked
+before it is translated too: code_writes.py keeps writable code never writable and
+executable at once in Unicorn, and checks a page when the program first runs code from it
+after writing it.
 """
 
 from __future__ import annotations
