@@ -67,7 +67,8 @@ class _Call:
     """One getopt call: the arguments, the variables (read in, written back at the end)
     and the position, with glibc's _getopt_internal_r as its methods."""
 
-    def __init__(self, ctx: CallContext, long_only: bool, with_longs: bool) -> None:
+    def __init__(self, ctx: CallContext, long_only: bool, with_longs: bool,
+                 posixly_correct: bool = False) -> None:
         self.ctx = ctx
         self.mem = ctx.mem
         self.word = ctx.word
@@ -78,6 +79,7 @@ class _Call:
         self.longopts = ctx.arg(3) if with_longs else 0
         self.longind = ctx.arg(4) if with_longs else 0
         self.long_only = long_only
+        self.posixly_correct = posixly_correct
         state = process.state.get("getopt")
         if not isinstance(state, _Position):
             state = process.state["getopt"] = _Position()
@@ -137,7 +139,7 @@ class _Call:
             d.ordering, optstring = RETURN_IN_ORDER, optstring[1:]
         elif optstring.startswith(b"+"):
             d.ordering, optstring = REQUIRE_ORDER, optstring[1:]
-        elif environment.lookup(self.ctx, b"POSIXLY_CORRECT"):
+        elif self.posixly_correct or environment.lookup(self.ctx, b"POSIXLY_CORRECT"):
             d.ordering = REQUIRE_ORDER
         else:
             d.ordering = PERMUTE
@@ -375,18 +377,19 @@ def _int(value: int) -> int:
     return value - (1 << 32) if value >> 31 else value
 
 
-def _getopt(long_only: bool, with_longs: bool) -> Export:
-    name = "getopt_long_only" if long_only else "getopt_long" if with_longs else "getopt"
-
+def _getopt(name: str, long_only: bool, with_longs: bool, posixly_correct: bool = False
+            ) -> Export:
     def impl(ctx: CallContext) -> int:
-        call = _Call(ctx, long_only, with_longs)
+        call = _Call(ctx, long_only, with_longs, posixly_correct)
         return call.finish(call.run()) & 0xFFFFFFFF
 
     return Export(name, 5 if with_longs else 3, impl)
 
 
 EXPORTS = (
-    _getopt(False, False),
-    _getopt(False, True),
-    _getopt(True, True),
+    _getopt("getopt", False, False),
+    _getopt("getopt_long", False, True),
+    _getopt("getopt_long_only", True, True),
+    # what <unistd.h> binds getopt to in a strictly POSIX program: no permutation
+    _getopt("__posix_getopt", False, False, posixly_correct=True),
 )

@@ -252,7 +252,8 @@ LINUX_SHAPED = frozenset({
     # glibc's: getopt over libc.so.6's optind & co (Darwin's are its own, and BSD's
     # getopt permutes nothing), nl_langinfo's and getrlimit's numbering, the C locale's
     # EILSEQ for bytes past ASCII and its locale_t, Linux-only calls
-    "getopt", "getopt_long", "getopt_long_only", "nl_langinfo", "nl_langinfo_l",
+    "getopt", "getopt_long", "getopt_long_only", "__posix_getopt", "nl_langinfo",
+    "nl_langinfo_l",
     "getrlimit", "getrlimit64", "sysinfo", "sched_getaffinity", "__sched_cpucount",
     "mbrtowc", "mbrlen", "mbtowc", "wcrtomb", "btowc", "wctob", "newlocale", "uselocale",
     "duplocale", "freelocale", "error", "error_at_line", "ioctl", "uname",

@@ -50,3 +50,16 @@ def test_getopt_matches_glibc(build: Builder, arch: str, env: dict[str, str],
     assert got.faults == []
     assert (got.stdout, got.stderr, got.exit_code) == (
         expected.stdout, expected.stderr, expected.returncode)
+
+
+@pytest.mark.parametrize("arch", ["x86-64", "i386"])
+def test_posix_getopt_stops_at_the_first_non_option(build: Builder, arch: str) -> None:
+    path = build("getopt_posix.c", arch, "gnu-pie", ("-std=c99", "-D_POSIX_C_SOURCE=200809L"))
+    args = [b"-a", b"x", b"-b", b"y", b"-q"]
+    expected = subprocess.run([str(path), *args], env={}, capture_output=True, timeout=30,
+                              check=False)
+    assert b"end optind=2 " in expected.stdout
+    got = run(path, [str(path).encode(), *args], {})
+    assert got.faults == []
+    assert (got.stdout, got.stderr, got.exit_code) == (
+        expected.stdout, expected.stderr, expected.returncode)
