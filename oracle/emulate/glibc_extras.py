@@ -1,9 +1,9 @@
 """GNU extensions and fortified variants that GNU programs (Debian's coreutils) import:
 the *_unlocked stdio functions (the locked ones: a run's threads take turns at library
 calls), __freading and __fpending (gnulib's close_stdout asks them), mempcpy,
-rawmemchr, reallocarray, the __*_chk checks that remain calls under
-_FORTIFY_SOURCE, strtoimax/strtoumax, strtold (its result in x87 st(0) on both ABIs),
-posix_fadvise and sysinfo.
+rawmemchr, strchrnul, reallocarray, aligned_alloc, the __*_chk checks that remain calls
+under _FORTIFY_SOURCE, strtoimax/strtoumax, strtold (its result in x87 st(0) on both
+ABIs) and posix_fadvise.  What a program asks of the system is in system_queries.py.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from collections.abc import Callable
 from oracle.emulate.abi import push_x87
 from oracle.emulate.calls import CallContext, Export, LibResult, ProgramExit
 from oracle.emulate.filestdio import set_errno
+from oracle.emulate.libc import stdio
 from oracle.emulate.libc.ldparse import to_long_double
 from oracle.emulate.libc.reading import bulk_length
+from oracle.emulate.libc.valist import va_list_args
 from oracle.emulate.process import Process
 from oracle.emulate.result import Fault
 from oracle.emulate.streams import ProcessStreams
@@ -31,6 +33,8 @@ ALIASES = {
     "__strtol_internal": "strtol", "__strtoul_internal": "strtoul",
     "__mempcpy": "mempcpy", "__rawmemchr": "rawmemchr", "__stpcpy": "stpcpy",
     "posix_fadvise64": "posix_fadvise",
+    "index": "strchr", "rindex": "strrchr",  # the old BSD names glibc keeps
+    "random": "rand", "srandom": "srand",  # glibc's rand is random (one TYPE_3 generator)
 }
 
 
@@ -64,6 +68,14 @@ def mempcpy(ctx: CallContext) -> int:
     if n:
         ctx.mem.write(dst, ctx.mem.read(src, bulk_length(src, n, "mempcpy")))
     return dst + n
+
+
+def strchrnul(ctx: CallContext) -> int:
+    """strchr that returns the terminator's address when c is not found."""
+    s, c = ctx.arg(0), ctx.arg(1) & 0xFF
+    text = ctx.mem.read_cstr(s)
+    at = text.find(bytes([c])) if c else -1
+    return s + (at if at >= 0 else len(text))
 
 
 def rawmemchr(ctx: CallContext) -> int:
@@ -115,80 +127,6 @@ def posix_memalign(ctx: CallContext) -> int:
     return 0
 
 
-def sched_getaffinity(ctx: CallContext) -> int:
-    """One CPU (the guest runs on one): CPU 0's bit in the mask, the rest of it cleared."""
-    size, mask = ctx.arg(1), ctx.arg(2)
-    if size < ctx.word:
-        set_errno(ctx, EINVAL)
-        return -1
-    ctx.mem.write(mask, b"\x01" + bytes(bulk_length(mask, size, "sched_getaffinity") - 1))
-    return 0
-
-
-def sched_cpucount(ctx: CallContext) -> int:
-    """CPU_COUNT_S(setsize, set): the bits set in the mask."""
-    size, mask = ctx.arg(0), ctx.arg(1)
-    if size == 0:
-        return 0
-    return int.from_bytes(ctx.mem.read(mask, bulk_length(mask, size, "CPU_COUNT")),
-                          "little").bit_count()
-
-
-RLIMIT_STACK, RLIMIT_RSS, RLIMIT_NOFILE = 3, 5, 7
-RLIMIT_DATA, RLIMIT_AS = 2, 9
-
-
-def getrlimit(ctx: CallContext) -> int:
-    """The run's limits: its memory cap for the address space, data and resident set
-    (sort sizes its buffer from them), 8 MiB of stack, 1024 descriptors, else none."""
-    resource, rlim = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1)
-    infinity = (1 << (8 * ctx.word)) - 1
-    if resource > 15:
-        set_errno(ctx, EINVAL)
-        return -1
-    limit = {RLIMIT_DATA: ctx.process.memory_cap, RLIMIT_AS: ctx.process.memory_cap,
-             RLIMIT_RSS: ctx.process.memory_cap, RLIMIT_STACK: 8 << 20,
-             RLIMIT_NOFILE: 1024}.get(resource, infinity)
-    limit = min(limit, infinity)
-    ctx.mem.write(rlim, limit.to_bytes(ctx.word, "little") * 2)
-    return 0
-
-
-def getrlimit64(ctx: CallContext) -> int:
-    """getrlimit with 64-bit fields (i386's *64 variant; x86-64's alias)."""
-    resource, rlim = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1)
-    if ctx.word == 8:
-        return getrlimit(ctx)
-    scratch = ctx.process.object(("getrlimit64 scratch",), bytes(8)).address
-    from oracle.emulate.macho.libsystem_extra import FixedArgs
-
-    result = getrlimit(FixedArgs(ctx, (resource, scratch)))
-    if result == 0:
-        parts = [int.from_bytes(ctx.mem.read(scratch + 4 * i, 4), "little") for i in (0, 1)]
-        wide = [(1 << 64) - 1 if v == 0xFFFFFFFF else v for v in parts]
-        ctx.mem.write(rlim, b"".join(v.to_bytes(8, "little") for v in wide))
-    return result
-
-
-FIONREAD, ENOTTY, EBADF = 0x541B, 25, 9
-
-
-def ioctl(ctx: CallContext) -> int:
-    """ioctl(fd, request, ...) on the run's pipes: FIONREAD of stdin says how many bytes
-    are left to read (cat asks); any other request is ENOTTY, as on a pipe."""
-    fd, request, argp = ctx.arg(0) & 0xFFFFFFFF, ctx.arg(1) & 0xFFFFFFFF, ctx.arg(2)
-    process = ctx.process
-    if fd not in (0, 1, 2) and fd not in process.open_files:
-        set_errno(ctx, EBADF)
-        return -1
-    if request == FIONREAD and fd == 0:
-        left = len(process.stdin) - process.stdin_pos
-        ctx.mem.write(argp, min(left, 0x7FFFFFFF).to_bytes(4, "little"))
-        return 0
-    set_errno(ctx, ENOTTY)
-    return -1
-
-
 def chk_fail(ctx: CallContext) -> LibResult:
     """__chk_fail: glibc's message and SIGABRT."""
     pc = ctx.abi_return_address()
@@ -233,6 +171,41 @@ def _fortified(exports: dict[str, Export]) -> list[Export]:
     return rows
 
 
+def _vformat(ctx: CallContext, buf: int, size: int | None, fmt: int, ap: int) -> int:
+    if size is None:
+        return stdio.vsprintf(ctx.mem, buf, fmt, ap, word=ctx.word)
+    return stdio.vsnprintf(ctx.mem, buf, size, fmt, ap, word=ctx.word)
+
+
+def vsnprintf_chk(ctx: CallContext) -> LibResult:
+    """__vsnprintf_chk(s, maxlen, flag, slen, fmt, ap): maxlen past the object is fatal."""
+    buf, maxlen, _, slen, fmt, ap = ctx.args(6)
+    if maxlen > slen:
+        return chk_fail(ctx)
+    return _vformat(ctx, buf, maxlen, fmt, ap)
+
+
+def vsprintf_chk(ctx: CallContext) -> LibResult:
+    """__vsprintf_chk(s, flag, slen, fmt, ap): the output may not pass slen bytes."""
+    buf, _, slen, fmt, ap = ctx.args(5)
+    text = stdio.render_printf(ctx.mem, fmt, va_list_args(ctx.mem, ap, ctx.word), ctx.word)
+    if len(text) >= slen:
+        return chk_fail(ctx)
+    ctx.mem.write(buf, text + b"\0")
+    return len(text)
+
+
+def vfprintf_chk(ctx: CallContext) -> int:
+    stream, _, fmt, ap = ctx.args(4)
+    return stdio.vfprintf(ctx.mem, ProcessStreams(ctx.process), stream, fmt, ap, word=ctx.word)
+
+
+def vprintf_chk(ctx: CallContext) -> int:
+    _, fmt, ap = ctx.args(3)
+    streams = ProcessStreams(ctx.process)
+    return stdio.vfprintf(ctx.mem, streams, streams.stdout, fmt, ap, word=ctx.word)
+
+
 def explicit_bzero(ctx: CallContext) -> int:
     s, n = ctx.arg(0), ctx.arg(1)
     if n:
@@ -263,52 +236,25 @@ def strtold(ctx: CallContext) -> LibResult:
     return None
 
 
-def sysinfo(ctx: CallContext) -> int:
-    """struct sysinfo: an hour up, no load, the run's memory cap as free RAM, no swap,
-    one process, memory in bytes (mem_unit 1)."""
-    word = ctx.word
-    process = ctx.process
-    ram = min(process.memory_cap, (1 << (8 * word)) - 1)
-    longs = [3600, 0, 0, 0, ram, ram, 0, 0, 0, 0]
-    body = b"".join(v.to_bytes(word, "little") for v in longs)
-    body += (1).to_bytes(2, "little") + bytes(word - 2)  # procs, pad
-    body += bytes(2 * word) + (1).to_bytes(4, "little")  # totalhigh, freehigh, mem_unit
-    size = 112 if word == 8 else 64  # sizeof(struct sysinfo), the padding at its end
-    ctx.mem.write(ctx.arg(0), body.ljust(size, b"\0"))
-    return 0
-
-
-# One thread runs (pthread_create is not emulated for ELF programs): a mutex is always
-# free and a condition never has a waiter, so these succeed without doing anything.
-# sort initialises its merge tree's locks even when it sorts on one CPU.
-SINGLE_THREAD_NO_OPS = (
-    ("pthread_mutex_init", 2), ("pthread_mutex_destroy", 1), ("pthread_mutex_lock", 1),
-    ("pthread_mutex_unlock", 1), ("pthread_mutex_trylock", 1), ("pthread_cond_init", 2),
-    ("pthread_cond_destroy", 1), ("pthread_cond_signal", 1), ("pthread_cond_broadcast", 1),
-)
-
-
 EXPORTS = (
     Export("__freading", 1, freading),
     Export("__fpending", 1, fpending),
     Export("mempcpy", 3, mempcpy),
     Export("rawmemchr", 2, rawmemchr),
+    Export("strchrnul", 2, strchrnul),
     Export("reallocarray", 3, reallocarray),
     Export("aligned_alloc", 2, aligned_alloc),
     Export("memalign", 2, aligned_alloc),
     Export("posix_memalign", 3, posix_memalign),
-    Export("sched_getaffinity", 3, sched_getaffinity),
-    Export("__sched_cpucount", 2, sched_cpucount),
-    Export("getrlimit", 2, getrlimit),
-    Export("getrlimit64", 2, getrlimit64),
-    *(Export(name, arity, lambda ctx: 0) for name, arity in SINGLE_THREAD_NO_OPS),
-    Export("ioctl", 3, ioctl),
+    Export("__vsnprintf_chk", 6, vsnprintf_chk),
+    Export("__vsprintf_chk", 5, vsprintf_chk),
+    Export("__vfprintf_chk", 4, vfprintf_chk),
+    Export("__vprintf_chk", 3, vprintf_chk),
     Export("__chk_fail", 0, chk_fail),
     Export("explicit_bzero", 2, explicit_bzero),
     Export("__explicit_bzero_chk", 3, explicit_bzero_chk),
     Export("strtold", 2, strtold),
     Export("posix_fadvise", 4, lambda ctx: 0),
-    Export("sysinfo", 1, sysinfo),
 )
 
 

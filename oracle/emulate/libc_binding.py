@@ -34,6 +34,7 @@ from oracle.emulate import (
     startup,
     streams,
     streamscan,
+    system_queries,
     tls,
     wide_chars,
 )
@@ -223,6 +224,7 @@ def libc_exports(word: int) -> dict[str, Export]:
         *gnu_messages.EXPORTS,
         *wide_chars.EXPORTS,
         *glibc_extras.EXPORTS,
+        *system_queries.EXPORTS,
         Export("_IO_putc", 2, lambda ctx: stdio.fputc(ctx.mem, ProcessStreams(ctx.process),
                                                       ctx.arg(0), ctx.arg(1))),
         Export("__printf_chk", 2, _printf_to(2, None, 1)),

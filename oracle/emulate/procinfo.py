@@ -7,6 +7,7 @@ from __future__ import annotations
 from oracle.emulate.calls import CallContext, Export
 
 PID, PARENT_PID, UID, GID = 4242, 4241, 1000, 1000
+HOSTNAME = b"localhost"  # uname's nodename and gethostname's answer
 
 
 def _zero(ctx: CallContext) -> int:
@@ -46,7 +47,7 @@ UTSNAME_FIELD = 65  # glibc's struct utsname: six char[65]
 def uname(ctx: CallContext) -> int:
     """A fixed machine: Linux 6.1.0 on localhost; x86_64 or i686 as the guest's ABI."""
     machine = b"x86_64" if ctx.word == 8 else b"i686"
-    fields = (b"Linux", b"localhost", b"6.1.0", b"#1 SMP PREEMPT_DYNAMIC", machine, b"(none)")
+    fields = (b"Linux", HOSTNAME, b"6.1.0", b"#1 SMP PREEMPT_DYNAMIC", machine, b"(none)")
     ctx.mem.write(ctx.arg(0), b"".join(f.ljust(UTSNAME_FIELD, b"\0") for f in fields))
     return 0
 
