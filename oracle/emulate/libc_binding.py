@@ -259,6 +259,7 @@ LINUX_SHAPED = frozenset({
     "getrlimit", "getrlimit64", "sysinfo", "sched_getaffinity", "__sched_cpucount",
     "mbrtowc", "mbrlen", "mbtowc", "wcrtomb", "btowc", "wctob", "newlocale", "uselocale",
     "duplocale", "freelocale", "error", "error_at_line", "ioctl", "uname",
+    "random", "srandom",  # glibc's generator, not shown to be Darwin's
 })
 
 SHARED_WITH_LIBSYSTEM = frozenset({"strtod", "atof", "strtok", "strerror", "perror", "llabs"})
