@@ -260,6 +260,7 @@ LINUX_SHAPED = frozenset({
     "mbrtowc", "mbrlen", "mbtowc", "wcrtomb", "btowc", "wctob", "newlocale", "uselocale",
     "duplocale", "freelocale", "error", "error_at_line", "ioctl", "uname",
     "random", "srandom",  # glibc's generator, not shown to be Darwin's
+    "statfs", "fstatfs", "statfs64", "fstatfs64", "mincore", "sigaltstack", "mblen",
 })
 
 SHARED_WITH_LIBSYSTEM = frozenset({"strtod", "atof", "strtok", "strerror", "perror", "llabs"})

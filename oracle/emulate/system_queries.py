@@ -2,7 +2,8 @@
 one CPU (sched_getaffinity; sort then sorts without threads), the run's memory cap as
 its RAM and address-space limit (sysinfo, getrlimit: sort sizes its buffer from them),
 "localhost" (gethostname, as uname's nodename), ioctl on the run's pipes (FIONREAD of
-stdin; cat asks), and the pthread mutex and condition calls of a single thread.
+stdin; cat asks), no terminal (ttyname), no file-system statistics (statfs), mincore,
+and the pthread mutex and condition calls of a single thread.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Callable
 
 from oracle.emulate.calls import CallContext, Export
 from oracle.emulate.filestdio import set_errno
+from oracle.emulate.guest import GuestFault
 from oracle.emulate.libc.reading import bulk_length
 from oracle.emulate.procinfo import HOSTNAME
 
@@ -86,6 +88,57 @@ def ioctl(ctx: CallContext) -> int:
     return -1
 
 
+ENOENT, ENOMEM, ENOTTY_, ENOSYS = 2, 12, 25, 38
+PAGE = 4096
+
+
+def statfs(ctx: CallContext) -> int:
+    """statfs/fstatfs: ENOSYS, the run's file system has no statistics to give (libselinux
+    asks whether /sys/fs/selinux is mounted, and takes the failure for "no SELinux")."""
+    set_errno(ctx, ENOSYS)
+    return -1
+
+
+def ttyname(ctx: CallContext) -> int:
+    """No descriptor is a terminal here (isatty says 0): NULL and ENOTTY."""
+    set_errno(ctx, ENOTTY_)
+    return 0
+
+
+def mincore(ctx: CallContext) -> int:
+    """mincore(addr, length, vec): every mapped page is resident (1 in vec); ENOMEM when
+    a page of the range is not mapped."""
+    addr, length, vec = ctx.args(3)
+    if addr % PAGE:
+        set_errno(ctx, 22)
+        return -1
+    pages = bulk_length(addr, (length + PAGE - 1) // PAGE, "mincore")
+    try:
+        for page in range(pages):
+            ctx.mem.read(addr + page * PAGE, 1)
+    except GuestFault:
+        set_errno(ctx, ENOMEM)
+        return -1
+    if pages:
+        ctx.mem.write(vec, b"\x01" * pages)
+    return 0
+
+
+SS_DISABLE = 2
+
+
+def sigaltstack(ctx: CallContext) -> int:
+    """No alternate signal stack is in use (signals run on the thread's stack here):
+    *old_ss says SS_DISABLE; a new one is accepted and never used (gnulib's c-stack
+    installs one for its stack-overflow message)."""
+    old = ctx.arg(1)
+    if old:
+        word = ctx.word
+        ctx.mem.write(old, bytes(word) + SS_DISABLE.to_bytes(4, "little")
+                      + bytes(word - 4 + word))  # ss_sp, ss_flags (padded), ss_size
+    return 0
+
+
 def gethostname(ctx: CallContext) -> int:
     """uname's nodename, "localhost"; ENAMETOOLONG when it does not fit with its NUL."""
     name, size = ctx.arg(0), ctx.arg(1)
@@ -129,5 +182,13 @@ EXPORTS = (
     Export("ioctl", 3, ioctl),
     Export("gethostname", 2, gethostname),
     Export("sysinfo", 1, sysinfo),
+    Export("statfs", 2, statfs),
+    Export("fstatfs", 2, statfs),
+    Export("statfs64", 2, statfs),
+    Export("fstatfs64", 2, statfs),
+    Export("ttyname", 1, ttyname),
+    Export("ttyname_r", 3, lambda ctx: ENOTTY_),
+    Export("mincore", 3, mincore),
+    Export("sigaltstack", 2, sigaltstack),
     *(Export(name, arity, lambda ctx: 0) for name, arity in SINGLE_THREAD_NO_OPS),
 )

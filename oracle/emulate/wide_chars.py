@@ -101,6 +101,11 @@ def mbtowc(ctx: CallContext) -> int:
     return _convert(ctx, pwc, s, n) if s else 0  # NULL: "no shift states"
 
 
+def mblen(ctx: CallContext) -> int:
+    s, n = ctx.args(2)
+    return _convert(ctx, 0, s, n) if s else 0  # NULL: "no shift states"
+
+
 def wcrtomb(ctx: CallContext) -> int:
     s, wc = ctx.arg(0), _wint(ctx, 1)
     if s == 0:
@@ -177,6 +182,7 @@ EXPORTS = (
     Export("mbrtowc", 4, mbrtowc),
     Export("mbrlen", 3, mbrlen),
     Export("mbtowc", 3, mbtowc),
+    Export("mblen", 2, mblen),
     Export("wcrtomb", 3, wcrtomb),
     Export("btowc", 1, btowc),
     Export("wctob", 1, wctob),

@@ -10,10 +10,13 @@
 #include <langinfo.h>
 #include <libintl.h>
 #include <locale.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <wchar.h>
 #include <wctype.h>
@@ -36,6 +39,17 @@ static void show_mb(const char *s, size_t n) {
     size_t r = mbrtowc(&wc, s, n, &state);
     printf("mbrtowc(%02x, %zu) = %ld wc=%x errno=%d mbrlen=%ld\n", (unsigned char)s[0], n,
            (long)r, (unsigned)wc, errno, (long)mbrlen(s, n, &state));
+}
+
+__attribute__((noinline)) static int fortified_vformat(char *dst, size_t size,
+                                                     const char *fmt, ...) {
+    char buf[24];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, size < sizeof buf ? size : sizeof buf, fmt, ap);  /* __vsnprintf_chk */
+    va_end(ap);
+    strcpy(dst, buf);
+    return n;
 }
 
 __attribute__((noinline)) static int fortified_move(char *dst, const char *src, size_t n) {
@@ -111,6 +125,23 @@ int main(int argc, char **argv) {
     char moved[40];
     fortified_move(moved, "fortified", strlen(argv[0]) > 1000 ? 1 : 9);
     printf("%s\n", moved);
+    char formatted[24];
+    int length = fortified_vformat(formatted, strlen(argv[0]) > 1000 ? 4 : 10, "%s-%d",
+                                   "vsn", 12345);
+    printf("vsnprintf_chk=%d %s\n", length, formatted);
+    printf("strchrnul=+%d +%d index=+%d rindex=+%d\n", (int)(strchrnul(buf, 'l') - buf),
+           (int)(strchrnul(buf, 'z') - buf), (int)(index(buf, 'l') - buf),
+           (int)(rindex(buf, 'l') - buf));
+    srandom(7);
+    long r1 = random(), r2 = random();
+    srand(7);
+    printf("random %ld %ld rand-same=%d\n", r1, r2, rand() == r1);
+    printf("mblen %d %d %d\n", mblen("A", 1), mblen("\xe9", 1), mblen(NULL, 0));
+    stack_t old;
+    memset(&old, 0x55, sizeof old);
+    int altstack = sigaltstack(NULL, &old);
+    printf("sigaltstack %d disabled=%d size=%zu\n", altstack, old.ss_flags == SS_DISABLE,
+           old.ss_size);
     fflush(stdout);
     printf("pending");
     size_t pending = __fpending(stdout);
