@@ -6,7 +6,8 @@ untranslated message.
 error() is glibc's: flush stdout, "NAME: " with NAME read through the
 program_invocation_name variable (a program may set it, as coreutils' set_program_name
 does), the formatted message, ": strerror(errnum)" when errnum is not 0, a newline, and
-exit(status) when status is not 0.
+exit(status) when status is not 0.  error_print_progname, error_one_per_line and
+error_message_count are not provided (no program at hand imports them).
 """
 
 from __future__ import annotations
