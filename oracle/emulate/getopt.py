@@ -48,7 +48,8 @@ class _Position:
     ordering: int = PERMUTE
     first_nonopt: int = 0
     last_nonopt: int = 0
-    optopt: int = 0  # glibc's own copy: the variable is written from it, never read
+    optopt: int = 0  # glibc's own copies: the variables are written from them, never read
+    optarg: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class _Call:
         self.optind = self._get_int("optind")
         self.opterr = self._get_int("opterr")
         self.optopt = state.optopt
-        self.optarg = 0
+        self.optarg = state.optarg  # (kept when argc < 1: glibc returns before clearing it)
 
     # -- guest memory --
 
@@ -103,7 +104,7 @@ class _Call:
     def finish(self, result: int) -> int:
         """Store optind, optarg and optopt as glibc's wrapper does, and return `result`."""
         self._put_int("optind", self.optind)
-        self.d.optopt = self.optopt
+        self.d.optopt, self.d.optarg = self.optopt, self.optarg
         self._put_int("optopt", self.optopt)
         self.mem.write(self._var("optarg"), self.optarg.to_bytes(self.word, "little"))
         return result
@@ -167,6 +168,7 @@ class _Call:
         self.print_errors = self.opterr != 0
         if self.argc < 1:
             return -1
+        self.optarg = 0
         optstring = self.optstring
         if not 0 <= self.optind <= self.argc:
             # glibc would read past argv's NULL (a crash, or the environment's strings)
