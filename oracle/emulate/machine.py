@@ -161,7 +161,8 @@ class Machine:
         self._last_access: tuple[int, int] | None = None
         self._overcount = 0
         # memory the guest may write and execute (code_writes.py)
-        self._writable_code = WritableCode(self.uc, self._cpu.protect, 8 * abi.word)
+        self._writable_code = WritableCode(self.uc, self._cpu.protect, 8 * abi.word,
+                                           self._refuse_written_code)
         self._writable_code.deadline = self._deadline
         self.return_gate = self.add_handler(self._guest_returned, "<return from guest call>")
 
@@ -307,6 +308,7 @@ class Machine:
             return self._run(entry)
         finally:
             WATCHDOG.disarm(self._alarm)
+            self._writable_code.close()
             self._release()  # nothing reads guest memory after the run
 
     def _run(self, entry: int) -> tuple[int | None, list[Fault]]:
@@ -394,28 +396,22 @@ class Machine:
         assert self.instructions is not None
         self.instructions += count
 
+    def _refuse_written_code(self, at: int) -> None:
+        """From a write hook: the guest stored code Unicorn cannot translate safely into
+        memory it may execute (code_writes.py); the run ends."""
+        if self._stop is None:
+            self._stop = RunStop(self._unsafe_code(at))
+            self._halt(self.uc)
+
     def _made_writable_code_access(self) -> bool:
         """Whether the last fault was a protection of writable code (code_writes.py),
         now lifted so that the access may be made again."""
         assert self._last_access is not None
         access, addr = self._last_access
         try:
-            return self._writable_code.resolve(access, addr, self.abi.pc(self.uc),
-                                               self._step)
+            return self._writable_code.resolve(access, addr, self.abi.pc(self.uc))
         except UnsafeCode as err:
             raise RunStop(self._unsafe_code(err.address)) from None
-
-    def _step(self, pc: int) -> None:
-        """Run the one instruction at pc."""
-        self._last_access = None
-        try:
-            self.uc.emu_start(pc, self.abi.mask, count=1)
-        except UcError as err:
-            raise RunStop(self._cpu_fault(err)) from None
-        if self._stop is not None:
-            raise self._stop
-        if self.instructions is not None:
-            self.instructions += 1
 
     def _slice(self, pc: int) -> int:
         """Instructions the next emu_start may run: 0 (unbounded) without a budget; else

@@ -80,7 +80,7 @@ class UcMemory:
         self.deadline = math.inf
         self._loading_steps = 0
         # told of every write once the run has writable code (code_writes.py)
-        self.before_write: Callable[[int, int], None] | None = None
+        self.before_write: Callable[[int, bytes], None] | None = None
 
     def map_lazily(self, addr: int, size: int, prot: int) -> None:
         """Reserve a region that is mapped when first touched (by the CPU or by library
@@ -140,7 +140,7 @@ class UcMemory:
             if addr < end and start < addr + len(data):
                 raise GuestFault(max(addr, start), "write to read-only memory")
         if self.before_write is not None:
-            self.before_write(addr, len(data))
+            self.before_write(addr, bytes(data))
         if self._host_write(addr, data if type(data) is bytes else bytes(data)):
             return
         try:
@@ -219,7 +219,7 @@ class UcMemory:
         loader's writes, like ld.so's before RELRO is sealed)."""
         self.loading_step()
         if self.before_write is not None:
-            self.before_write(addr, len(data))
+            self.before_write(addr, bytes(data))
         if data and self._host_write(addr, data if type(data) is bytes else bytes(data)):
             return
         try:

@@ -89,6 +89,38 @@ def _pair_weights(code: np.ndarray, bits: int) -> np.ndarray:
     return weights
 
 
+def weights_rise(old: bytes, new: bytes, bits: int) -> bool:
+    """Whether an instruction starting in `new` weighs more than one starting at the same
+    offset in `old` (the same bytes but for a write; each with the two bytes after its
+    last offset): a write for which this is False makes no window heavier."""
+    if len(old) <= 24:  # a store's few bytes: cheaper without numpy
+        return any(weight_at(new[k], new[k + 1], new[k + 2], bits)
+                   > weight_at(old[k], old[k + 1], old[k + 2], bits)
+                   for k in range(len(old) - 2))
+    before = _pair_weights(np.frombuffer(old, np.uint8), bits)[:-2]
+    after = _pair_weights(np.frombuffer(new, np.uint8), bits)[:-2]
+    return bool((after > before).any())
+
+
+def weight_at(first: int, second: int, third: int, bits: int) -> int:
+    """_pair_weights for one offset (its byte and the two after it), without numpy: for
+    a write hook judging a store's few bytes (code_writes.py).  Same table."""
+    if (first & 0xF8) == 0xD8:
+        if second >= 0xC0:
+            return 2
+        reg = (second >> 3) & 7
+        return 1 if first in (0xD9, 0xDD) and reg in (4, 6) else 0
+    if first == 0x0F:
+        if second in (0x70, 0xC6, 0x3A) or 0x20 <= second <= 0x23:
+            return 1
+        if second == 0x38 and (third & 0xFE) == 0xF0:
+            return 1
+        return 1 if second in (0xA3, 0xAB, 0xB3, 0xBB, 0xBA) and third >= 0xC0 else 0
+    if first == 0x8E:
+        return 1
+    return 1 if bits == 32 and first in (0xD4, 0xD5, 0xCE) else 0
+
+
 def _all_pair_weights(raw: np.ndarray, bits: int) -> np.ndarray:
     """_pair_weights CHUNK bytes at a time (each chunk with the two bytes after it, its
     last pair's second and third): its temporaries stay megabytes for any code (over a
@@ -136,6 +168,13 @@ def first_unsafe(code: bytes, bits: int, deadline: float = math.inf) -> int | No
         return _first_unsafe(bytes(code), bits)
     finally:
         _deadline[0] = math.inf
+
+
+def crowded(code: bytes, bits: int) -> bool:
+    """Whether some window of BLOCK_BYTES in `code` weighs LIMIT or more (code the check
+    has to decode).  Code that is not stays safe under any write whose bytes, and the
+    two before them, cannot begin a weighed instruction: no window grows."""
+    return bool(len(_flagged_starts(_all_pair_weights(np.frombuffer(code, np.uint8), bits))))
 
 
 @lru_cache(maxsize=32)

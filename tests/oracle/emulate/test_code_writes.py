@@ -13,10 +13,11 @@ import pytest
 
 import oracle
 
-# Writes `mov eax, 42; ret` at `near` (on the code's own page: the store is stepped) and at
-# `far` (its own page), calls both, rewrites each to return 7 and calls both again: a stale
-# translation would return 42 again.  Then it reads six bytes of code from stdin into
-# `far` (library code writing: read(2)) and calls them.  Exit status: the sum.
+# Writes `mov eax, 42; ret` at `near` (on the code's own page, which is opened) and at
+# `far` (a page of its own, disarmed), calls both, rewrites each to return 7 and calls both
+# again: a stale translation would return 42 again.  Then it reads six bytes of code from
+# stdin into `near` (library code writing into an open page: read(2)) and calls them.
+# Exit status: the sum.
 SELF_WRITING_64 = """
     .text
     .globl _start
@@ -28,12 +29,12 @@ _start:
     call patch_and_call
     movq %r13, %rdi
     call patch_and_call
-    xorl %edi, %edi                 # read(0, far, 6)
-    movq %r13, %rsi
+    xorl %edi, %edi                 # read(0, near, 6)
+    movq %r12, %rsi
     movl $6, %edx
     xorl %eax, %eax
     syscall
-    call *%r13
+    call *%r12
     addl %eax, %ebx
     movl %ebx, %edi
     movl $60, %eax
@@ -51,13 +52,31 @@ patch_and_call:                     # rdi: where; adds 42 then 7 to ebx
     popq %rdi
     addl %eax, %ebx
     ret
-    .data
 near:
     .zero 16
+    .data
     .balign 4096
     .zero 4096
 far:
     .zero 64
+"""
+
+# 100,000 increments of a variable on the code's own page (as `ld -N` lays out a small
+# program): the page is opened once, not made to fault on every store and fetch.
+SAME_PAGE_LOOP = """
+    .text
+    .globl _start
+_start:
+    movl $100000, %ecx
+1:  incl counter(%rip)
+    decl %ecx
+    jnz 1b
+    movl counter(%rip), %edi
+    andl $0xff, %edi
+    movl $60, %eax
+    syscall
+    .data
+counter: .long 0
 """
 
 SELF_WRITING_32 = """
@@ -103,6 +122,9 @@ _start:
 buf:
     .zero 4096
 """
+
+# The same, into the code's own page (an open page: the write hook judges each store).
+UNSAFE_SAME_PAGE_64 = UNSAFE_64.replace("    .data\n    .balign 4096\n", "")
 
 # The same bytes into a page of .bss that mprotect makes writable and executable
 # (an ordinary image, no -N).
@@ -165,6 +187,18 @@ def test_rewritten_code_runs_as_written(tmp_path: Path, budget: int | None) -> N
         assert result.instructions is not None and 40 < result.instructions < 10 * 1024
 
 
+@pytest.mark.parametrize("budget", [None, 10**7], ids=["uncounted", "counted"])
+def test_stores_into_the_code_page_run_at_hook_speed(tmp_path: Path,
+                                                     budget: int | None) -> None:
+    exe = _build(tmp_path, "loop", SAME_PAGE_LOOP)
+    assert _native_status(exe) == 100000 & 0xFF
+    result = oracle.run(exe, max_instructions=budget, timeout=60)
+    assert result.faults == [] and result.exit_code == 100000 & 0xFF
+    if budget is not None:  # 300,005 run; the one fault counts its slice whole
+        assert result.instructions is not None and \
+            300_005 <= result.instructions < 300_005 + 2 * 1024
+
+
 def test_rewritten_code_runs_as_written_i386(tmp_path: Path) -> None:
     exe = _build(tmp_path, "selfw32", SELF_WRITING_32, bits=32)
     assert _native_status(exe) == 49
@@ -185,6 +219,10 @@ def _run_in_child(exe: Path) -> str:
 
 def test_unsafe_code_written_into_rwx_segment_is_a_fault(tmp_path: Path) -> None:
     assert _run_in_child(_build(tmp_path, "unsafe", UNSAFE_64)) == "unsupported"
+
+
+def test_unsafe_code_stored_into_an_open_page_is_a_fault(tmp_path: Path) -> None:
+    assert _run_in_child(_build(tmp_path, "unsafe2", UNSAFE_SAME_PAGE_64)) == "unsupported"
 
 
 def test_unsafe_code_written_after_mprotect_is_a_fault(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 
+from oracle.emulate import translation_guard
 from oracle.emulate.translation_guard import LIMIT, GuardTimeout, first_unsafe
 
 FCMOVU = b"\xda\xda"  # fcmovu st, st(2): two leaked temporaries each
@@ -192,3 +193,33 @@ def test_code_made_executable_by_mprotect_is_checked(tmp_path: Path, bits: int) 
     result = run(exe, [str(exe)], timeout=10.0)
     assert [(f.kind, f.symbol) for f in result.faults] == [("unsupported", "page")]
     assert "leak Unicorn's translator temporaries" in result.faults[0].message
+
+
+@pytest.mark.parametrize("bits", [64, 32])
+def test_weight_at_is_the_tables_weight(bits: int) -> None:
+    """The scalar weight the write hooks use (code_writes.py) is _pair_weights' at every
+    offset: every first byte with the seconds and thirds the table tells apart, and
+    random code."""
+    import random
+
+    import numpy as np
+
+    rng = random.Random(bits)
+    code = bytes(rng.randrange(256) for _ in range(20_000))
+    code += bytes(b for first in range(256) for second in (0x00, 0x20, 0x38, 0x3A, 0x70,
+                                                             0xA3, 0xC0, 0xC6, 0xE0, 0xF1)
+                  for b in (first, second, 0xF0, first, second, 0xC1))
+    weights = translation_guard._pair_weights(np.frombuffer(code, np.uint8), bits)
+    scalar = [translation_guard.weight_at(code[k], code[k + 1], code[k + 2], bits)
+              for k in range(len(code) - 2)]
+    assert weights[:-2].tolist() == scalar
+
+
+def test_weights_rise_sees_a_write_that_makes_a_weighed_instruction() -> None:
+    old = b"\x90\x90\xd9\x01\x90\x90"  # fld dword [rcx]: a memory form weighs nothing
+    assert not translation_guard.weights_rise(old, old, 64)
+    assert translation_guard.weights_rise(old, b"\x90\x90\xd9\xc9\x90\x90", 64)  # fxch
+    long_old = old * 10
+    long_new = long_old[:20] + b"\xd9\xc9" + long_old[22:]
+    assert translation_guard.weights_rise(long_old, long_new, 64)
+    assert not translation_guard.weights_rise(long_new, long_old, 64)
