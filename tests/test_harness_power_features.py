@@ -59,13 +59,13 @@ mutant = MUTANTS
 
 
 def _symbol_values(mp: pytest.MonkeyPatch, edit: Any) -> None:
-    original = elf_link._linker_symbol_values
+    original = elf_link.linker_symbols
 
-    def values(named: dict[str, Any], *rest: Any) -> dict[str, int]:
-        v = original(named, *rest)
-        edit(v, named)
-        return v
-    mp.setattr(elf_link, "_linker_symbol_values", values)
+    def symbols(named: dict[str, Any], *rest: Any) -> Any:
+        found = original(named, *rest)
+        edit(found.address, named)
+        return found
+    mp.setattr(elf_link, "linker_symbols", symbols)
 
 
 @mutant("__rela_iplt_end stops one IRELATIVE short", "IFUNC")
