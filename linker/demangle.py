@@ -16,10 +16,13 @@ def demangled(names: list[str]) -> dict[str, str]:
     tool = shutil.which("c++filt")
     if tool is None:
         return {}
+    # Names are bytes from the objects (undecodable ones held as surrogate escapes): they
+    # go to c++filt and come back as the same bytes
+    text = "\n".join(mangled) + "\n"
     try:
-        out = subprocess.run([tool, "-i"], input="\n".join(mangled) + "\n",
-                             capture_output=True, text=True, timeout=10, check=True).stdout
+        out = subprocess.run([tool, "-i"], input=text.encode("utf-8", "surrogateescape"),
+                             capture_output=True, timeout=10, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return {}
-    lines = out.splitlines()
+    lines = out.decode("utf-8", "surrogateescape").split("\n")[:-1]
     return dict(zip(mangled, lines)) if len(lines) == len(mangled) else {}
