@@ -53,8 +53,9 @@ def available_linkers() -> tuple[str, ...]:
 
 def _run(command: list[str], output: str) -> ReferenceResult:
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT,
-                              check=False)
+        # a linker's message quotes the input's names as their bytes, UTF-8 or not
+        proc = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              timeout=TIMEOUT, check=False)
     except subprocess.TimeoutExpired:
         return ReferenceResult(False, -1, f"timed out after {TIMEOUT}s", output, tuple(command))
     ok = proc.returncode == 0 and os.path.exists(output)

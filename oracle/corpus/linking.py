@@ -81,7 +81,7 @@ def _link_reference(linker: str, case: Case, output: Path) -> LinkOutcome:
     cmd = reference_command(linker, case, output)
     try:
         proc = subprocess.run(cmd, check=False, capture_output=True, text=True,
-                              timeout=LINK_TIMEOUT)
+                              errors="replace", timeout=LINK_TIMEOUT)
     except FileNotFoundError:
         return LinkOutcome(None, f"{cmd[0]} is not installed", crashed=True)
     except subprocess.TimeoutExpired:

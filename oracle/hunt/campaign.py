@@ -92,7 +92,7 @@ def run_hunt(subject: str, seconds: float, dest: Path, *, subject_cmd: str | Non
         try:
             # the campaign's directory: the node ids in the database keys are relative to it
             proc = subprocess.run(command, cwd=REPO if not pull else os.getcwd(), env=env, capture_output=True, text=True,
-                                  timeout=3 * seconds + 600, check=False)
+                                  errors="replace", timeout=3 * seconds + 600, check=False)
             output, campaign.pytest_exit = proc.stdout, proc.returncode
         except subprocess.TimeoutExpired as e:
             output = e.stdout if isinstance(e.stdout, str) else ""

@@ -70,8 +70,8 @@ def symbol_kinds(paths: Sequence[Path]) -> dict[str, int]:
 
 def _tool(command: list[str]) -> str:
     try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                              check=False)
+        proc = subprocess.run(command, capture_output=True, text=True, errors="replace",
+                              timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return proc.stdout

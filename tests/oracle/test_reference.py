@@ -73,6 +73,18 @@ def test_undefined_symbol_fails_with_the_linker_message(linker: str, tmp_path: P
     assert "finish" in result.stderr
 
 
+@pytest.mark.parametrize("linker", list(LINKERS))
+def test_a_name_that_is_not_utf8_in_the_message_is_no_exception(linker: str,
+                                                                 tmp_path: Path) -> None:
+    """A linker quotes an undefined name as its bytes: one that is not UTF-8 comes back
+    replaced, not as UnicodeDecodeError."""
+    source = tmp_path / "odd.s"
+    source.write_bytes(b".globl _start\n_start: call \"odd\xb1name\"\n")
+    subprocess.run(["as", "-o", str(tmp_path / "odd.o"), str(source)], check=True)
+    result = link_reference(linker, [str(tmp_path / "odd.o")], str(tmp_path / "prog"))
+    assert not result.ok and "odd" in result.stderr
+
+
 @pytest.mark.parametrize("m32", [False, True], ids=["x86-64", "i386"])
 @pytest.mark.parametrize("linker", list(LINKERS))
 def test_gcc_driver_link_adds_crt_files_and_libc(linker: str, m32: bool,
