@@ -14,6 +14,7 @@ import dataclasses
 import functools
 import gc
 import os
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ParamSpec
 
@@ -390,11 +391,24 @@ class _Maps:
             from .textmap import render_text_map
             text = render_text_map(linked, symtab, out_path, self.defsym)
             if self.text_file is not None:
-                files.append(OutputFile(os.fspath(self.text_file), text.encode(),
+                files.append(OutputFile(os.fspath(self.text_file),
+                                        text.encode("utf-8", "surrogateescape"),
                                         role="map file"))
         write_all(files)
         if self.print_text and text is not None:
-            print(text, end="")
+            _print_bytes_of(text)
+
+
+def _print_bytes_of(text: str) -> None:
+    """Print a map to stdout with the inputs' names as their bytes (one that is not UTF-8
+    is held with surrogate escapes, which a text stream refuses)."""
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:
+        print(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), end="")
+        return
+    sys.stdout.flush()
+    stream.write(text.encode("utf-8", "surrogateescape"))
+    stream.flush()
 
 
 def _link_relocatable(arch: ArchTraits, inputs: Sequence[str | os.PathLike[str]],

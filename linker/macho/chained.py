@@ -131,7 +131,7 @@ def _payload(starts: dict[int, bytes], imports: dict[tuple[int, str, bool, int],
     table = bytearray()
     for (ordinal, name, weak, addend), _ in sorted(imports.items(), key=lambda kv: kv[1]):
         offset = len(names)
-        names += name.encode() + b"\0"
+        names += name.encode("utf-8", "surrogateescape") + b"\0"
         if offset >= 1 << 23:
             raise LinkError("imported symbol names exceed DYLD_CHAINED_IMPORT's 23 bits")
         word = (ordinal & 0xFF) | (int(weak) << 8) | (offset << 9)  # -2 (flat): 0xfe

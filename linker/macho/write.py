@@ -162,7 +162,7 @@ def _rpath_command(path: str) -> bytes:
 
 
 def _name16(name: str) -> bytes:
-    return name.encode()[:16].ljust(16, b"\0")
+    return name.encode("utf-8", "surrogateescape")[:16].ljust(16, b"\0")
 
 
 def _segment(seg: SegmentPlan, headers: list[SectionHeader], m: MachoTraits) -> bytes:

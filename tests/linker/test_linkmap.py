@@ -110,3 +110,19 @@ def test_symbols_say_where_they_come_from(linked: tuple[dict[str, Any], Path, Pa
         assert plt["sh_addr"] < puts["plt"] < plt["sh_addr"] + plt["sh_size"]
         assert got["sh_addr"] <= syms["exit"]["got"] < got["sh_addr"] + got["sh_size"]
         assert bss["sh_addr"] <= env["address"] < bss["sh_addr"] + bss["sh_size"]
+
+
+def test_maps_keep_a_name_that_is_not_utf8_as_its_bytes(
+        tmp_path: Path, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    """-Map and -M write an input's names as their bytes (a name that is not UTF-8 was an
+    internal error, UnicodeEncodeError); the JSON map escapes it."""
+    source = tmp_path / "odd.s"
+    source.write_bytes(b'.globl _start\n_start: call "odd\xb1name"\nmov $60, %eax\nsyscall\n'
+                       b'.globl "odd\xb1name"\n"odd\xb1name": ret\n')
+    subprocess.run(["as", "-o", str(tmp_path / "odd.o"), str(source)], check=True)
+    link([tmp_path / "odd.o"], tmp_path / "odd", text_map=tmp_path / "odd.map",
+         map_file=tmp_path / "odd.json", print_map=True)
+    assert b"odd\xb1name" in (tmp_path / "odd.map").read_bytes()
+    assert b"odd\xb1name" in capfdbinary.readouterr().out
+    names = [s["name"] for s in json.loads((tmp_path / "odd.json").read_text())["symbols"]]
+    assert "odd\udcb1name" in names
