@@ -3,8 +3,8 @@ their addresses, and the output section each is relative to.
 
 Each is defined only when an input refers to it (PROVIDE semantics, resolve.py).  Its
 address comes from the finished layout.  Its `.symtab` row names a section rather than
-SHN_ABS: in a PIE or a shared object an absolute symbol is not moved by the load base, so
-a debugger reading `__start_X` as SHN_ABS would look at the unrelocated address.  GNU ld
+SHN_ABS: by the gABI an absolute symbol does not move with the load base of a PIE or a
+shared object (`nm` lists it `A`; gdb happens to relocate it anyway).  GNU ld
 ties each to the section its default script defines it beside (`__bss_start` to .bss,
 `_edata` to the last section with file data, `_etext` to the last section of text), and
 so do we; a symbol with no such section takes the one that holds its address.

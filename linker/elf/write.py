@@ -308,7 +308,7 @@ def _global_columns(img: ElfImage, symtab: SymbolTable, out_index: dict[int, int
     shndx = np.fromiter(map(out_index.get, map(id, sections), itertools.repeat(0)), np.int64, m)
     shndx[~has_section | linker_defined] = SHN_ABS
     # the linker's own symbols are relative to the section they sit beside (as GNU ld
-    # writes them): in a PIE, SHN_ABS would tell a debugger not to add the load base
+    # writes them): in a PIE, SHN_ABS would say the value does not move with the load base
     numbers = {id(o): n for n, o in enumerate(img.sections, start=1)}
     for k in np.flatnonzero(linker_defined).tolist():
         anchor = img.anchors.get(chosen[k].name)

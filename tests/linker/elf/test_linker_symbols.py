@@ -1,6 +1,6 @@
 """linker/elf/linker_symbols.py: each symbol the linker defines is written in .symtab relative
-to the section GNU ld ties it to, never SHN_ABS (a PIE's debugger would not add the load
-base to an absolute symbol)."""
+to the section GNU ld ties it to, never SHN_ABS (by the gABI an absolute symbol does not
+move with a PIE's load base)."""
 
 from __future__ import annotations
 
