@@ -54,10 +54,6 @@ from oracle.emulate import translation_guard
 
 PAGE = 0x1000
 INSTRUCTION_BYTES = 15  # the longest x86 instruction: a store's own bytes may span pages
-# The bytes at which translation_guard._pair_weights can weigh an instruction (its first
-# byte must be one of these); 0xD4, 0xD5 and 0xCE only in 32-bit mode.
-_WEIGHED_64 = frozenset({*range(0xD8, 0xE0), 0x0F, 0x8E})
-_WEIGHED_32 = _WEIGHED_64 | {0xD4, 0xD5, 0xCE}
 _VALUE_BYTES = 8  # a write hook's value holds a store of up to this many bytes
 
 
@@ -77,7 +73,7 @@ class WritableCode:
         self._uc = uc
         self._protect = protect  # Cpu.protect: notes executable ranges for the next run
         self._bits = bits
-        self._weighed = _WEIGHED_64 if bits == 64 else _WEIGHED_32
+        self._weighed = translation_guard.weighed_first_bytes(bits)
         self._refuse = refuse  # ends the run: unsafe code at the address given
         self._prot: dict[int, int] = {}  # page -> the guest's protection (with W and X)
         self._armed: set[int] = set()

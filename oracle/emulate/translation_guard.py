@@ -102,6 +102,15 @@ def weights_rise(old: bytes, new: bytes, bits: int) -> bool:
     return bool((after > before).any())
 
 
+@lru_cache(maxsize=2)
+def weighed_first_bytes(bits: int) -> frozenset[int]:
+    """The bytes at which weight_at can weigh an instruction (derived from it, so that
+    the write hooks' quick test cannot drift from the table)."""
+    return frozenset(first for first in range(256)
+                     if any(weight_at(first, second, third, bits)
+                            for second in range(256) for third in (0x00, 0xC0, 0xF0)))
+
+
 def weight_at(first: int, second: int, third: int, bits: int) -> int:
     """_pair_weights for one offset (its byte and the two after it), without numpy: for
     a write hook judging a store's few bytes (code_writes.py).  Same table."""
